@@ -1,0 +1,301 @@
+//! Extraction: page bytes + market profile -> records. Pure functions, no I/O.
+//!
+//! ```text
+//! bytes ──decode──> text ──html5ever──> DOM ──profiles──> market, page type
+//!                     │                          └──records──> Listing, Vendor, Feedback, CategoryEntry
+//!                     └──identifiers::find_all──> Identifier (PGP, BTC, XMR, onion, e-mail, Jabber…)
+//! ```
+//!
+//! Markets are described by **profiles**, TOML data (see `docs/profiles.md`),
+//! not code: a new market or a changed layout is a new file in `profiles/`,
+//! embedded at build time, or a file an analyst loads at run time. Every
+//! record carries a [`model::Provenance`] naming the evidence digest, the
+//! profile and the rule that produced it.
+//!
+//! Extraction never fails: a page nobody recognises, a binary file, a broken
+//! charset or an oversized page yields a [`PageExtraction`] with diagnostics,
+//! and the generic identifier extractors still run on whatever text there is.
+//!
+//! ```
+//! use extract::{extract_page, PageInput, ProfileSet};
+//! let profiles = ProfileSet::builtin().expect("built-in profiles load");
+//! let page = b"<html><body>Contact: someone@example.org</body></html>";
+//! let input = PageInput::new(page, model::Sha256::of(page));
+//! let out = extract_page(&input, &profiles, None);
+//! assert_eq!(out.identifiers[0].value, "someone@example.org");
+//! ```
+#![warn(missing_docs)]
+
+mod decode;
+mod engine;
+mod profile;
+pub mod text;
+
+use scraper::{Html, Selector};
+
+use model::{Identifier, PageType, Provenance, Sha256};
+
+pub use decode::{decode, Decoded};
+pub use profile::{Profile, ProfileError};
+
+include!(concat!(env!("OUT_DIR"), "/builtin_profiles.rs"));
+
+/// Pages larger than this are not parsed as HTML (identifiers still run).
+pub const MAX_HTML_BYTES: usize = 64 << 20;
+
+/// The profiles extraction may choose from.
+#[derive(Debug, Default)]
+pub struct ProfileSet {
+    profiles: Vec<Profile>,
+}
+
+impl ProfileSet {
+    /// The profiles shipped in `profiles/`.
+    pub fn builtin() -> Result<ProfileSet, ProfileError> {
+        let mut set = ProfileSet::default();
+        for (name, text) in BUILTIN {
+            set.add(Profile::from_toml(name, text)?);
+        }
+        Ok(set)
+    }
+
+    /// Adds (or replaces, by market name) a profile.
+    pub fn add(&mut self, p: Profile) {
+        self.profiles.retain(|q| q.name() != p.name());
+        self.profiles.push(p);
+        self.profiles.sort_by(|a, b| a.name().cmp(b.name()));
+    }
+
+    /// Looks a profile up by market name.
+    pub fn get(&self, market: &str) -> Option<&Profile> {
+        self.profiles.iter().find(|p| p.name() == market)
+    }
+
+    /// All profiles, sorted by name.
+    pub fn iter(&self) -> impl Iterator<Item = &Profile> {
+        self.profiles.iter()
+    }
+}
+
+/// One captured page to extract.
+#[derive(Debug, Clone, Copy)]
+pub struct PageInput<'a> {
+    /// The payload bytes.
+    pub bytes: &'a [u8],
+    /// Digest of the evidence record the bytes came from.
+    pub evidence: Sha256,
+    /// URL, when known.
+    pub url: Option<&'a str>,
+    /// Source name (relative path of an imported file), when known.
+    pub source: Option<&'a str>,
+    /// Content-Type of the capture, when known.
+    pub content_type: Option<&'a str>,
+}
+
+impl<'a> PageInput<'a> {
+    /// A page with only bytes and digest.
+    pub fn new(bytes: &'a [u8], evidence: Sha256) -> Self {
+        PageInput { bytes, evidence, url: None, source: None, content_type: None }
+    }
+}
+
+/// Everything extracted from one page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageExtraction {
+    /// Market of the profile that claimed the page.
+    pub market: Option<String>,
+    /// Profile used (`generic` when none claimed the page).
+    pub profile: String,
+    /// Page type.
+    pub page_type: PageType,
+    /// Encoding used to decode the bytes.
+    pub encoding: &'static str,
+    /// Listings.
+    pub listings: Vec<model::Listing>,
+    /// Vendors.
+    pub vendors: Vec<model::Vendor>,
+    /// Feedback entries.
+    pub feedback: Vec<model::Feedback>,
+    /// Category index entries.
+    pub categories: Vec<model::CategoryEntry>,
+    /// Validated identifiers found anywhere on the page.
+    pub identifiers: Vec<Identifier>,
+    /// What went wrong or looked odd, for the analyst.
+    pub diagnostics: Vec<String>,
+}
+
+impl PageExtraction {
+    fn empty(evidence_profile: &str) -> Self {
+        PageExtraction {
+            market: None,
+            profile: evidence_profile.to_owned(),
+            page_type: PageType::Unknown,
+            encoding: "none",
+            listings: Vec::new(),
+            vendors: Vec::new(),
+            feedback: Vec::new(),
+            categories: Vec::new(),
+            identifiers: Vec::new(),
+            diagnostics: Vec::new(),
+        }
+    }
+}
+
+/// The profile name used when no market profile claims a page.
+pub const GENERIC: &str = "generic";
+
+/// Extracts one page. `force_market` skips market detection.
+pub fn extract_page(input: &PageInput<'_>, profiles: &ProfileSet, force_market: Option<&str>) -> PageExtraction {
+    let mut out = PageExtraction::empty(GENERIC);
+    if looks_binary(input.bytes) {
+        out.diagnostics.push(format!(
+            "binary content ({} bytes, starts {:02x?}); not a page, skipped",
+            input.bytes.len(),
+            &input.bytes[..input.bytes.len().min(4)]
+        ));
+        return out;
+    }
+    if input.bytes.is_empty() {
+        out.diagnostics.push("empty page".into());
+        return out;
+    }
+    let decoded = decode(input.bytes, input.content_type);
+    out.encoding = decoded.encoding;
+    out.diagnostics.extend(decoded.note);
+    out.identifiers = find_identifiers(&decoded.text, input.evidence);
+    if input.bytes.len() > MAX_HTML_BYTES {
+        out.diagnostics.push(format!(
+            "page is {} bytes, over the {} byte HTML limit; only identifiers were extracted",
+            input.bytes.len(),
+            MAX_HTML_BYTES
+        ));
+        return out;
+    }
+    let html = Html::parse_document(&decoded.text);
+    let doc = engine::Doc {
+        html: &html,
+        raw: &decoded.text,
+        title: title_of(&html),
+        url: input.url.or(input.source),
+    };
+    let chosen = match force_market {
+        Some(m) => {
+            let p = profiles.get(m);
+            if p.is_none() {
+                out.diagnostics.push(format!("no profile named {m:?}; using generic rules"));
+            }
+            p
+        }
+        None => profiles
+            .iter()
+            .filter(|p| p.name() != GENERIC)
+            .map(|p| (doc.market_score(p), p))
+            .filter(|(score, _)| *score > 0)
+            .max_by(|a, b| a.0.cmp(&b.0).then_with(|| b.1.name().cmp(a.1.name())))
+            .map(|(_, p)| p),
+    };
+    let generic = profiles.get(GENERIC);
+    let page_type = chosen
+        .and_then(|p| doc.page_type(p))
+        .or_else(|| generic.and_then(|g| doc.page_type(g)))
+        .unwrap_or(PageType::Unknown);
+    out.page_type = page_type;
+    if let Some(p) = chosen {
+        out.market = Some(p.name().to_owned());
+        out.profile = p.name().to_owned();
+        let found = engine::apply_records(&doc, p, page_type, input.evidence);
+        finish(&mut out, found);
+    }
+    out
+}
+
+/// Post-processing that ties records on one page together: feedback on a
+/// vendor page is about that vendor; external ratings belong to the vendor;
+/// a PGP key field becomes a fingerprint.
+fn finish(out: &mut PageExtraction, mut found: engine::Found) {
+    for (idx, key) in std::mem::take(&mut found.vendor_keys) {
+        match identifiers::parse_pgp_key(&key) {
+            Ok((fpr, _)) => {
+                if let Some(v) = found.vendors.get_mut(idx) {
+                    v.pgp_fingerprint = Some(fpr);
+                }
+            }
+            Err(e) => out.diagnostics.push(format!("vendor PGP key does not parse: {e}")),
+        }
+    }
+    // A page-level PGP identifier fills in a vendor whose key field was absent.
+    if found.vendors.len() == 1 {
+        let pgp: Vec<&Identifier> =
+            out.identifiers.iter().filter(|i| i.kind == model::IdentifierKind::Pgp).collect();
+        if let (Some(v), [only]) = (found.vendors.first_mut(), pgp.as_slice()) {
+            if v.pgp_fingerprint.is_none() {
+                v.pgp_fingerprint = Some(only.value.clone());
+            }
+        }
+    }
+    let single_vendor = (found.vendors.len() == 1).then(|| found.vendors[0].name.clone());
+    let single_listing = (found.listings.len() == 1).then(|| found.listings[0].clone());
+    for f in &mut found.feedback {
+        if f.vendor.is_none() {
+            f.vendor = single_vendor
+                .clone()
+                .or_else(|| single_listing.as_ref().and_then(|l| l.vendor.clone()));
+        }
+        if f.listing.is_none() {
+            f.listing = single_listing.as_ref().map(|l| l.title.clone());
+        }
+    }
+    if let Some(v) = found.vendors.first_mut() {
+        v.external_ratings = std::mem::take(&mut found.external);
+    }
+    out.listings = found.listings;
+    out.vendors = found.vendors;
+    out.feedback = found.feedback;
+    out.categories = found.categories;
+}
+
+/// Runs the generic identifier extractors over decoded page text.
+pub fn find_identifiers(text: &str, evidence: Sha256) -> Vec<Identifier> {
+    identifiers::find_all(text)
+        .into_iter()
+        .map(|f| Identifier {
+            kind: f.kind,
+            provenance: Some(Provenance {
+                evidence,
+                profile: GENERIC.to_owned(),
+                rule: format!("identifier/{}", f.kind.as_str()),
+            }),
+            value: f.value,
+            detail: f.detail,
+            pgp: f.pgp,
+        })
+        .collect()
+}
+
+fn title_of(html: &Html) -> String {
+    static TITLE: std::sync::LazyLock<Selector> =
+        std::sync::LazyLock::new(|| Selector::parse("title").expect("static selector"));
+    html.select(&TITLE).next().map(engine::element_text).unwrap_or_default()
+}
+
+/// NUL bytes in the first 8 KiB mean an image or other binary, not a page.
+fn looks_binary(bytes: &[u8]) -> bool {
+    bytes[..bytes.len().min(8192)].contains(&0)
+}
+
+/// The URL a saved page names for itself: `<base href>` or
+/// `<link rel=canonical>`, found by a prescan of the first 64 KiB. Used by
+/// import to give saved pages their URL; pure, so it lives here.
+pub fn url_hint(bytes: &[u8]) -> Option<String> {
+    static BASE: std::sync::LazyLock<regex::bytes::Regex> = std::sync::LazyLock::new(|| {
+        regex::bytes::Regex::new(
+            r#"(?is)<base\s[^>]*?href\s*=\s*["']?([^"'\s>]+)|<link\s[^>]*?rel\s*=\s*["']?canonical["']?[^>]*?href\s*=\s*["']?([^"'\s>]+)|<link\s[^>]*?href\s*=\s*["']?([^"'\s>]+)["']?[^>]*?rel\s*=\s*["']?canonical"#,
+        )
+        .expect("static regex")
+    });
+    let head = &bytes[..bytes.len().min(64 << 10)];
+    let caps = BASE.captures(head)?;
+    let m = caps.get(1).or_else(|| caps.get(2)).or_else(|| caps.get(3))?;
+    let url = String::from_utf8_lossy(m.as_bytes()).into_owned();
+    (url.starts_with("http://") || url.starts_with("https://")).then_some(url)
+}
