@@ -1,0 +1,352 @@
+//! The append-only, hash-chained custody log (`custody.jsonl`).
+//!
+//! One JSON object per line:
+//! `{"action","detail","hash","operator","prev_hash","seq","time","tool_version"}`.
+//! `hash` is the SHA-256 (hex) of the canonical JSON of the entry without
+//! `hash` (object keys sorted, no whitespace, as serde_json writes strings
+//! and numbers). `prev_hash` is the previous entry's `hash` (64 zeros for the
+//! first), and `seq` counts from 1, so changing, removing, inserting or
+//! reordering a line breaks the chain at that line.
+//!
+//! Canonical JSON is computed here rather than trusting serde_json's map
+//! order, which depends on a cargo feature (`preserve_order`) that any crate
+//! in a build can switch on.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use model::Sha256;
+use serde_json::{Map, Value};
+
+use crate::error::{Error, Location, Problem};
+
+/// The `prev_hash` of the first entry: 64 zeros.
+pub fn genesis() -> Sha256 {
+    Sha256::from_bytes([0; 32])
+}
+
+/// One custody log entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustodyEntry {
+    /// Position in the log, from 1.
+    pub seq: u64,
+    /// When the action happened (UTC).
+    pub time: DateTime<Utc>,
+    /// What happened: `case-init`, `import`, `capture`, `extract`, ...
+    pub action: String,
+    /// Action details (counts, sources, digests, parameters).
+    pub detail: Value,
+    /// Who did it.
+    pub operator: String,
+    /// Tool name and version that did it.
+    pub tool_version: String,
+    /// `hash` of the previous entry.
+    pub prev_hash: Sha256,
+    /// This entry's hash.
+    pub hash: Sha256,
+}
+
+/// The custody log of one evidence store.
+#[derive(Debug)]
+pub struct CustodyLog {
+    path: PathBuf,
+    next_seq: u64,
+    last_hash: Sha256,
+}
+
+impl CustodyLog {
+    /// Opens the log at `path`; the file is created on the first append.
+    ///
+    /// A damaged log still opens (so that `verify` can report it); new
+    /// entries chain to the last line's `hash` field, or to the SHA-256 of
+    /// the raw last line when that cannot be read.
+    pub fn open(path: &Path) -> Result<Self, Error> {
+        let mut log = CustodyLog { path: path.to_owned(), next_seq: 1, last_hash: genesis() };
+        let text = match std::fs::read(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(log),
+            Err(e) => return Err(Error::io(path, e)),
+        };
+        let lines: Vec<&[u8]> = text.split(|&b| b == b'\n').filter(|l| !l.is_empty()).collect();
+        if let Some(last) = lines.last() {
+            let v: Option<Value> = serde_json::from_slice(last).ok();
+            log.last_hash = v
+                .as_ref()
+                .and_then(|v| v.get("hash"))
+                .and_then(Value::as_str)
+                .and_then(|h| h.parse().ok())
+                .unwrap_or_else(|| Sha256::of(last));
+            log.next_seq = v
+                .as_ref()
+                .and_then(|v| v.get("seq"))
+                .and_then(Value::as_u64)
+                .map(|s| s.saturating_add(1))
+                .unwrap_or(lines.len() as u64 + 1);
+        }
+        Ok(log)
+    }
+
+    /// The log file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends an entry stamped with the current time; returns its hash.
+    pub fn append(
+        &mut self,
+        action: &str,
+        detail: Value,
+        operator: &str,
+        tool_version: &str,
+    ) -> Result<Sha256, Error> {
+        self.append_at(Utc::now(), action, detail, operator, tool_version)
+    }
+
+    /// Appends an entry with an explicit time (for importing dated events
+    /// and for tests); returns its hash.
+    pub fn append_at(
+        &mut self,
+        time: DateTime<Utc>,
+        action: &str,
+        detail: Value,
+        operator: &str,
+        tool_version: &str,
+    ) -> Result<Sha256, Error> {
+        let mut obj = Map::new();
+        obj.insert("seq".into(), Value::from(self.next_seq));
+        obj.insert("time".into(), Value::from(time.to_rfc3339_opts(SecondsFormat::AutoSi, true)));
+        obj.insert("action".into(), Value::from(action));
+        obj.insert("detail".into(), detail);
+        obj.insert("operator".into(), Value::from(operator));
+        obj.insert("tool_version".into(), Value::from(tool_version));
+        obj.insert("prev_hash".into(), Value::from(self.last_hash.to_hex()));
+        let hash = Sha256::of(canonical_json(&Value::Object(obj.clone())).as_bytes());
+        obj.insert("hash".into(), Value::from(hash.to_hex()));
+        let mut line = canonical_json(&Value::Object(obj));
+        line.push('\n');
+        let mut f = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)
+            .map_err(|e| Error::io(&self.path, e))?;
+        f.write_all(line.as_bytes()).map_err(|e| Error::io(&self.path, e))?;
+        // The log is small and each entry matters: make it durable now.
+        f.sync_data().map_err(|e| Error::io(&self.path, e))?;
+        self.next_seq += 1;
+        self.last_hash = hash;
+        Ok(hash)
+    }
+
+    /// All entries, failing at the first line that cannot be read (the error
+    /// names the line). Does not check the chain; see [`CustodyLog::verify`].
+    pub fn entries(&self) -> Result<Vec<CustodyEntry>, Error> {
+        let text = match std::fs::read(&self.path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io(&self.path, e)),
+        };
+        let mut out = Vec::new();
+        for (i, line) in text.split(|&b| b == b'\n').enumerate() {
+            if line.is_empty() {
+                continue;
+            }
+            let e = parse_entry(line)
+                .map_err(|what| Error::Custody { path: self.path.clone(), line: i + 1, what })?;
+            out.push(e);
+        }
+        Ok(out)
+    }
+
+    /// Checks every line: readable, `hash` matches the content, `prev_hash`
+    /// links to the line before, `seq` counts up by one. Returns the
+    /// problems, each naming its 1-based line.
+    pub fn verify(&self) -> Vec<Problem> {
+        self.verify_counting().1
+    }
+
+    /// Like [`CustodyLog::verify`], also returning the number of lines checked.
+    pub(crate) fn verify_counting(&self) -> (usize, Vec<Problem>) {
+        let file = self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let text = match std::fs::read(&self.path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (0, Vec::new()),
+            Err(e) => {
+                return (0, vec![Problem::new(Location::Path(self.path.clone()), format!("cannot read: {e}"))])
+            }
+        };
+        let mut problems = Vec::new();
+        let mut prev_hash = genesis();
+        let mut prev_seq = 0u64;
+        let mut checked = 0;
+        let lines: Vec<&[u8]> = text.split(|&b| b == b'\n').collect();
+        let n_lines = lines.len();
+        for (i, line) in lines.into_iter().enumerate() {
+            let at = Location::Line { file: file.clone(), line: i + 1 };
+            let is_last = i + 1 == n_lines;
+            if line.is_empty() {
+                if !is_last {
+                    problems.push(Problem::new(at, "empty line"));
+                }
+                continue;
+            }
+            checked += 1;
+            if is_last {
+                problems.push(Problem::new(at.clone(), "last line is not terminated by a newline (truncated write?)"));
+            }
+            let entry = match parse_entry(line) {
+                Ok(e) => e,
+                Err(what) => {
+                    problems.push(Problem::new(at, what));
+                    // Chain the next line to what this one claims, so one bad
+                    // line gives one problem where possible.
+                    let v: Option<Value> = serde_json::from_slice(line).ok();
+                    prev_hash = v
+                        .as_ref()
+                        .and_then(|v| v.get("hash"))
+                        .and_then(Value::as_str)
+                        .and_then(|h| h.parse().ok())
+                        .unwrap_or_else(|| Sha256::of(line));
+                    prev_seq += 1;
+                    continue;
+                }
+            };
+            if entry.seq != prev_seq + 1 {
+                problems.push(Problem::new(at.clone(), format!("seq {} does not follow {}", entry.seq, prev_seq)));
+            }
+            if entry.prev_hash != prev_hash {
+                problems.push(Problem::new(
+                    at.clone(),
+                    format!("prev_hash {} is not the previous entry's hash {}", entry.prev_hash, prev_hash),
+                ));
+            }
+            prev_hash = entry.hash;
+            prev_seq = entry.seq;
+        }
+        (checked, problems)
+    }
+}
+
+/// Parses a line and checks its own hash.
+fn parse_entry(line: &[u8]) -> Result<CustodyEntry, String> {
+    let v: Value = serde_json::from_slice(line).map_err(|e| format!("not JSON: {e}"))?;
+    let Value::Object(mut obj) = v else {
+        return Err("not a JSON object".into());
+    };
+    let claimed = obj.remove("hash");
+    let computed = Sha256::of(canonical_json(&Value::Object(obj.clone())).as_bytes());
+    let str_field = |k: &str| -> Result<String, String> {
+        obj.get(k).and_then(Value::as_str).map(str::to_owned).ok_or_else(|| format!("missing or non-string {k:?}"))
+    };
+    let hash: Sha256 = claimed
+        .as_ref()
+        .and_then(Value::as_str)
+        .ok_or("missing \"hash\"")?
+        .parse()
+        .map_err(|e| format!("bad hash: {e}"))?;
+    if hash != computed {
+        return Err(format!("hash {hash} does not match the entry's content (computed {computed})"));
+    }
+    let seq = obj.get("seq").and_then(Value::as_u64).ok_or("missing or non-integer \"seq\"")?;
+    let time = DateTime::parse_from_rfc3339(&str_field("time")?)
+        .map_err(|e| format!("bad time: {e}"))?
+        .with_timezone(&Utc);
+    let prev_hash: Sha256 = str_field("prev_hash")?.parse().map_err(|e| format!("bad prev_hash: {e}"))?;
+    Ok(CustodyEntry {
+        seq,
+        time,
+        action: str_field("action")?,
+        detail: obj.get("detail").cloned().unwrap_or(Value::Null),
+        operator: str_field("operator")?,
+        tool_version: str_field("tool_version")?,
+        prev_hash,
+        hash,
+    })
+}
+
+/// Compact JSON with object keys sorted (by their UTF-8 bytes), recursively.
+pub fn canonical_json(v: &Value) -> String {
+    let mut out = String::new();
+    write_canonical(v, &mut out);
+    out
+}
+
+fn write_canonical(v: &Value, out: &mut String) {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::from(k.as_str()).to_string());
+                out.push(':');
+                if let Some(x) = m.get(k) {
+                    write_canonical(x, out);
+                }
+            }
+            out.push('}');
+        }
+        Value::Array(a) => {
+            out.push('[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(x, out);
+            }
+            out.push(']');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn canonical_sorts_keys_recursively() {
+        let v = json!({"b": 1, "a": {"z": [true, null], "y": "x\n"}});
+        assert_eq!(canonical_json(&v), r#"{"a":{"y":"x\n","z":[true,null]},"b":1}"#);
+    }
+
+    #[test]
+    fn chain_links_and_reopen_continues() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("custody.jsonl");
+        let t = DateTime::parse_from_rfc3339("2024-05-06T07:08:09Z").unwrap().with_timezone(&Utc);
+        let mut log = CustodyLog::open(&p).unwrap();
+        let h1 = log.append_at(t, "case-init", json!({"name": "x"}), "alice", "dragnet 0.0.0").unwrap();
+        let mut log = CustodyLog::open(&p).unwrap();
+        let h2 = log.append_at(t, "import", json!("two files"), "alice", "dragnet 0.0.0").unwrap();
+        let es = log.entries().unwrap();
+        assert_eq!(es.len(), 2);
+        assert_eq!((es[0].seq, es[0].prev_hash, es[0].hash), (1, genesis(), h1));
+        assert_eq!((es[1].seq, es[1].prev_hash, es[1].hash), (2, h1, h2));
+        assert_eq!(es[1].time, t);
+        assert!(log.verify().is_empty());
+    }
+
+    #[test]
+    fn removed_line_breaks_the_chain_at_that_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("custody.jsonl");
+        let mut log = CustodyLog::open(&p).unwrap();
+        for i in 0..3 {
+            log.append("import", json!({ "i": i }), "op", "v").unwrap();
+        }
+        let text = std::fs::read_to_string(&p).unwrap();
+        let kept: Vec<&str> = text.lines().enumerate().filter(|(i, _)| *i != 1).map(|(_, l)| l).collect();
+        std::fs::write(&p, kept.join("\n") + "\n").unwrap();
+        let problems = log.verify();
+        assert!(!problems.is_empty());
+        assert!(problems
+            .iter()
+            .all(|p| p.location == Location::Line { file: "custody.jsonl".into(), line: 2 }));
+    }
+}

@@ -1,0 +1,645 @@
+//! WARC (ISO 28500, versions 1.0 and 1.1) reading and writing.
+//!
+//! The reader is hand-written because the format is simple and because we
+//! need what the `warc` crate does not give: byte offsets of gzip members,
+//! recovery after damage, and hard limits so hostile files cannot exhaust
+//! memory through headers. It accepts
+//!
+//! * uncompressed WARC files,
+//! * gzip-per-record files (`.warc.gz` as written by wget, warcio and us),
+//! * whole-file gzip (`gzip file.warc`), and any mix of the two
+//!
+//! detected from the bytes, not the file name. After a corrupt gzip member
+//! it scans for the next gzip header; after a malformed record header in an
+//! uncompressed file it scans for the next `WARC/` line; at a truncation it
+//! reports the error and stops. Bytes never cause a panic (fuzzed by
+//! `fuzz/fuzz_targets/warc_reader.rs`).
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use flate2::bufread::GzDecoder;
+
+use crate::error::{WarcError, WarcErrorKind};
+use crate::http::{self, HttpError, HttpResponse};
+
+/// Longest header line accepted (WARC or HTTP); longer lines are damage.
+const MAX_LINE: u64 = 64 * 1024;
+/// Largest header section accepted.
+const MAX_HEADER: usize = 1024 * 1024;
+const GZIP_MAGIC: [u8; 3] = [0x1f, 0x8b, 0x08];
+
+/// One WARC record as read from a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WarcRecord {
+    /// Byte offset in the file where the record starts; for compressed
+    /// files, where the gzip member holding it starts.
+    pub offset: u64,
+    /// Offset of the record inside the decompressed data of its gzip member.
+    /// 0 for uncompressed files and for gzip-per-record files; non-zero for
+    /// all but the first record of a whole-file-gzipped WARC, so that
+    /// `(offset, offset_in_member)` is unique within a file.
+    pub offset_in_member: u64,
+    /// Length in the file of the record (uncompressed files) or of its gzip
+    /// member (compressed files, when the member holds this record alone).
+    pub length: u64,
+    /// The version line, e.g. `WARC/1.0`.
+    pub version: String,
+    /// `WARC-Type`, e.g. `response`, `resource`, `request`, `warcinfo`.
+    pub warc_type: String,
+    /// `WARC-Record-ID`, including the angle brackets.
+    pub record_id: String,
+    /// `WARC-Target-URI`, when present.
+    pub target_uri: Option<String>,
+    /// `WARC-Date`, when present and valid RFC 3339.
+    pub date: Option<DateTime<Utc>>,
+    /// All headers in file order, names as written.
+    pub headers: Vec<(String, String)>,
+    /// The record block (`Content-Length` bytes).
+    pub block: Vec<u8>,
+}
+
+impl WarcRecord {
+    /// The first header named `name` (ASCII case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        header(&self.headers, name)
+    }
+
+    /// The record's `Content-Type` header.
+    pub fn content_type(&self) -> Option<&str> {
+        self.header("Content-Type")
+    }
+
+    /// True for `response` records that carry an HTTP message (not e.g.
+    /// `dns:` responses).
+    pub fn is_http_response(&self) -> bool {
+        if self.warc_type != "response" {
+            return false;
+        }
+        let ct = self.content_type().unwrap_or("").to_ascii_lowercase();
+        ct.starts_with("application/http")
+            || self
+                .target_uri
+                .as_deref()
+                .map(|u| {
+                    let u = u.to_ascii_lowercase();
+                    u.starts_with("http:") || u.starts_with("https:")
+                })
+                .unwrap_or(false)
+    }
+
+    /// For HTTP `response` records: the parsed HTTP response, with status
+    /// line and headers split off and chunked transfer coding undone. `None`
+    /// for other records.
+    pub fn http_response(&self) -> Option<Result<HttpResponse, HttpError>> {
+        if !self.is_http_response() {
+            return None;
+        }
+        Some(http::parse_response(&self.block))
+    }
+}
+
+pub(crate) fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+}
+
+/// Opens `path` and returns a reader over its records. Opening errors are
+/// returned as the first item of the iterator.
+pub fn read_warc(path: &Path) -> WarcReader<BufReader<File>> {
+    let name = path.display().to_string();
+    match File::open(path) {
+        Ok(f) => WarcReader::new(name, BufReader::with_capacity(64 * 1024, f)),
+        Err(e) => WarcReader {
+            name: name.clone(),
+            state: State::Done,
+            resyncing: false,
+            pending: Some(WarcError { file: name, offset: 0, kind: WarcErrorKind::Io(e.to_string()) }),
+        },
+    }
+}
+
+enum State<R> {
+    Start(R),
+    Plain(R, u64),
+    Between(R),
+    Member { dec: BufReader<GzDecoder<R>>, start: u64, inner: u64 },
+    Done,
+}
+
+/// Iterator over the records of one WARC file or stream; see [`read_warc`].
+///
+/// Yields `Err` for each damaged place, then continues where it can: the
+/// records before and after damage are still returned.
+pub struct WarcReader<R> {
+    name: String,
+    state: State<R>,
+    /// After corruption, scanning tries candidates silently until a record
+    /// parses, so that one damaged member gives one error.
+    resyncing: bool,
+    pending: Option<WarcError>,
+}
+
+impl<R: BufRead + Seek> WarcReader<R> {
+    /// Reads records from `reader`; `name` is used in errors.
+    pub fn new(name: impl Into<String>, reader: R) -> Self {
+        WarcReader { name: name.into(), state: State::Start(reader), resyncing: false, pending: None }
+    }
+
+    fn err(&self, offset: u64, kind: WarcErrorKind) -> WarcError {
+        WarcError { file: self.name.clone(), offset, kind }
+    }
+
+    /// Advances the state machine by one step. Returns `Some` when there is
+    /// an item to yield.
+    fn step(&mut self) -> Option<Result<WarcRecord, WarcError>> {
+        match std::mem::replace(&mut self.state, State::Done) {
+            State::Done => None,
+            State::Start(mut r) => {
+                match r.fill_buf() {
+                    Ok(b) if b.starts_with(&GZIP_MAGIC[..2]) => self.state = State::Between(r),
+                    Ok(_) => self.state = State::Plain(r, 0),
+                    Err(e) => return Some(Err(self.err(0, WarcErrorKind::Io(e.to_string())))),
+                }
+                None
+            }
+            State::Plain(r, pos) => self.step_plain(r, pos),
+            State::Between(r) => self.step_between(r),
+            State::Member { dec, start, inner } => self.step_member(dec, start, inner),
+        }
+    }
+
+    fn step_plain(&mut self, r: R, pos: u64) -> Option<Result<WarcRecord, WarcError>> {
+        let mut c = Counting { inner: r, n: 0 };
+        let res = parse_record(&mut c);
+        let Counting { inner: mut r, n } = c;
+        match res {
+            Ok(None) => None,
+            Ok(Some(raw)) => {
+                let offset = pos + raw.lead;
+                let length = n - raw.lead;
+                self.state = State::Plain(r, pos + n);
+                self.resyncing = false;
+                Some(self.finish(raw, offset, 0, length))
+            }
+            Err(ParseFail::Truncated { lead, what }) => {
+                Some(Err(self.err(pos + lead, WarcErrorKind::Truncated(what))))
+            }
+            Err(ParseFail::Io(e)) => Some(Err(self.err(pos, WarcErrorKind::Io(e.to_string())))),
+            Err(ParseFail::Bad { lead, what }) => {
+                let at = pos + lead;
+                // The next record starts on a line of its own.
+                if let Ok(Some(next)) = scan(&mut r, at + 1, b"\nWARC/") {
+                    if r.seek(SeekFrom::Start(next + 1)).is_ok() {
+                        self.state = State::Plain(r, next + 1);
+                    }
+                }
+                Some(Err(self.err(at, WarcErrorKind::BadHeader(what))))
+            }
+        }
+    }
+
+    fn step_between(&mut self, mut r: R) -> Option<Result<WarcRecord, WarcError>> {
+        let start = match r.stream_position() {
+            Ok(p) => p,
+            Err(e) => return Some(Err(self.err(0, WarcErrorKind::Io(e.to_string())))),
+        };
+        let buf = match r.fill_buf() {
+            Ok(b) => b,
+            Err(e) => return Some(Err(self.err(start, WarcErrorKind::Io(e.to_string())))),
+        };
+        if buf.is_empty() {
+            return None;
+        }
+        if buf.starts_with(&GZIP_MAGIC[..2]) {
+            self.state = State::Member { dec: BufReader::new(GzDecoder::new(r)), start, inner: 0 };
+            return None;
+        }
+        // Trailing padding of NULs or line ends after the last member is
+        // harmless; anything else is damage.
+        if buf.iter().all(|&b| matches!(b, 0 | b'\r' | b'\n')) {
+            let n = buf.len();
+            r.consume(n);
+            self.state = State::Between(r);
+            return None;
+        }
+        let item = self.report(start, WarcErrorKind::CorruptGzip("data between gzip members is not a gzip header".into()));
+        self.resync_gzip(r, start + 1);
+        item
+    }
+
+    fn step_member(
+        &mut self,
+        dec: BufReader<GzDecoder<R>>,
+        start: u64,
+        inner: u64,
+    ) -> Option<Result<WarcRecord, WarcError>> {
+        let mut c = Counting { inner: dec, n: 0 };
+        let res = parse_record(&mut c);
+        let Counting { inner: mut dec, n } = c;
+        match res {
+            Ok(None) => {
+                // Member finished cleanly; the decoder has consumed exactly
+                // its bytes, so the inner reader is at the next member.
+                self.state = State::Between(dec.into_inner().into_inner());
+                None
+            }
+            Ok(Some(raw)) => {
+                let rec_inner = inner + raw.lead;
+                // Peek whether the member ends here, to know the member length
+                // (one record per member is the common, random-access case).
+                let at_end = matches!(dec.fill_buf(), Ok(b) if b.is_empty());
+                let length = if at_end {
+                    let mut r = dec.into_inner().into_inner();
+                    let end = r.stream_position().unwrap_or(start);
+                    self.state = State::Between(r);
+                    end.saturating_sub(start)
+                } else {
+                    self.state = State::Member { dec, start, inner: inner + n };
+                    0
+                };
+                self.resyncing = false;
+                Some(self.finish(raw, start, rec_inner, length))
+            }
+            Err(ParseFail::Io(e)) => {
+                let kind = if e.kind() == io::ErrorKind::UnexpectedEof {
+                    WarcErrorKind::Truncated(format!("gzip member ends early: {e}"))
+                } else {
+                    WarcErrorKind::CorruptGzip(e.to_string())
+                };
+                let item = self.report(start, kind);
+                self.resync_gzip(dec.into_inner().into_inner(), start + 1);
+                item
+            }
+            Err(ParseFail::Truncated { what, .. }) => {
+                // The member decompressed fine but ended inside a record.
+                self.state = State::Between(dec.into_inner().into_inner());
+                self.report(start, WarcErrorKind::Truncated(format!("record inside gzip member: {what}")))
+            }
+            Err(ParseFail::Bad { what, .. }) => {
+                let item = self.report(start, WarcErrorKind::BadHeader(what));
+                // Skip the rest of this member.
+                match io::copy(&mut dec, &mut io::sink()) {
+                    Ok(_) => self.state = State::Between(dec.into_inner().into_inner()),
+                    Err(_) => self.resync_gzip(dec.into_inner().into_inner(), start + 1),
+                }
+                item
+            }
+        }
+    }
+
+    /// Yields an error unless we are already recovering from one.
+    fn report(&mut self, offset: u64, kind: WarcErrorKind) -> Option<Result<WarcRecord, WarcError>> {
+        if self.resyncing {
+            None
+        } else {
+            Some(Err(self.err(offset, kind)))
+        }
+    }
+
+    /// Enters recovery: positions at the next gzip header after `from`, or
+    /// ends the stream when there is none.
+    fn resync_gzip(&mut self, mut r: R, from: u64) {
+        self.resyncing = true;
+        self.state = match scan(&mut r, from, &GZIP_MAGIC) {
+            Ok(Some(next)) if r.seek(SeekFrom::Start(next)).is_ok() => State::Between(r),
+            _ => State::Done,
+        };
+    }
+
+    fn finish(&self, raw: RawRecord, offset: u64, offset_in_member: u64, length: u64) -> Result<WarcRecord, WarcError> {
+        let get = |n: &str| header(&raw.headers, n).map(str::to_owned);
+        let warc_type = get("WARC-Type")
+            .ok_or_else(|| self.err(offset, WarcErrorKind::MissingHeader("WARC-Type")))?;
+        let record_id = get("WARC-Record-ID")
+            .ok_or_else(|| self.err(offset, WarcErrorKind::MissingHeader("WARC-Record-ID")))?;
+        let date = get("WARC-Date")
+            .and_then(|d| DateTime::parse_from_rfc3339(d.trim()).ok())
+            .map(|d| d.with_timezone(&Utc));
+        // Some writers (old Heritrix) put the URI in angle brackets.
+        let target_uri = get("WARC-Target-URI").map(|u| {
+            u.strip_prefix('<').and_then(|u| u.strip_suffix('>')).map(str::to_owned).unwrap_or(u)
+        });
+        Ok(WarcRecord {
+            offset,
+            offset_in_member,
+            length,
+            version: raw.version,
+            warc_type,
+            record_id,
+            target_uri,
+            date,
+            headers: raw.headers,
+            block: raw.block,
+        })
+    }
+}
+
+impl<R: BufRead + Seek> Iterator for WarcReader<R> {
+    type Item = Result<WarcRecord, WarcError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(e) = self.pending.take() {
+            return Some(Err(e));
+        }
+        loop {
+            if matches!(self.state, State::Done) {
+                return None;
+            }
+            if let Some(item) = self.step() {
+                return Some(item);
+            }
+        }
+    }
+}
+
+/// Counts the bytes consumed from a `BufRead`.
+struct Counting<B> {
+    inner: B,
+    n: u64,
+}
+
+impl<B: BufRead> Read for Counting<B> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let k = self.inner.read(buf)?;
+        self.n += k as u64;
+        Ok(k)
+    }
+}
+
+impl<B: BufRead> BufRead for Counting<B> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+    fn consume(&mut self, amt: usize) {
+        self.n += amt as u64;
+        self.inner.consume(amt);
+    }
+}
+
+struct RawRecord {
+    /// Line-end bytes skipped before the version line.
+    lead: u64,
+    version: String,
+    headers: Vec<(String, String)>,
+    block: Vec<u8>,
+}
+
+pub(crate) enum ParseFail {
+    /// Underlying read failed (for gzip: the data is corrupt).
+    Io(io::Error),
+    /// The stream ended inside a record; `lead` as in [`RawRecord`].
+    Truncated { lead: u64, what: String },
+    /// Malformed header; `lead` as in [`RawRecord`].
+    Bad { lead: u64, what: String },
+}
+
+impl From<io::Error> for ParseFail {
+    fn from(e: io::Error) -> Self {
+        ParseFail::Io(e)
+    }
+}
+
+/// Reads one line (through `\n`) of at most `MAX_LINE` bytes. Returns the
+/// bytes read; the caller checks for the final `\n`.
+fn read_line<B: BufRead>(r: &mut B, out: &mut Vec<u8>) -> io::Result<usize> {
+    out.clear();
+    r.by_ref().take(MAX_LINE).read_until(b'\n', out)
+}
+
+fn trim_eol(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// Parses header lines (`Name: value`, with folded continuation lines) until
+/// the empty line. Shared with the HTTP parser.
+pub(crate) fn parse_header_lines<B: BufRead>(
+    r: &mut B,
+    lead: u64,
+) -> Result<Vec<(String, String)>, ParseFail> {
+    let mut headers: Vec<(String, String)> = Vec::new();
+    let mut line = Vec::new();
+    let mut total = 0usize;
+    loop {
+        let k = read_line(r, &mut line)?;
+        total += k;
+        if k == 0 {
+            return Err(ParseFail::Truncated { lead, what: "stream ends inside the record header".into() });
+        }
+        if line.last() != Some(&b'\n') {
+            if (k as u64) < MAX_LINE {
+                return Err(ParseFail::Truncated { lead, what: "stream ends inside the record header".into() });
+            }
+            return Err(ParseFail::Bad { lead, what: format!("header line longer than {MAX_LINE} bytes") });
+        }
+        if total > MAX_HEADER {
+            return Err(ParseFail::Bad { lead, what: format!("header longer than {MAX_HEADER} bytes") });
+        }
+        let l = trim_eol(&line);
+        if l.is_empty() {
+            return Ok(headers);
+        }
+        if matches!(l.first(), Some(b' ' | b'\t')) {
+            let Some(last) = headers.last_mut() else {
+                return Err(ParseFail::Bad { lead, what: "continuation line before any header".into() });
+            };
+            last.1.push(' ');
+            last.1.push_str(String::from_utf8_lossy(l).trim());
+            continue;
+        }
+        let Some(colon) = l.iter().position(|&b| b == b':') else {
+            return Err(ParseFail::Bad {
+                lead,
+                what: format!("header line without ':': {:?}", snippet(l)),
+            });
+        };
+        let (name, value) = l.split_at(colon);
+        let value = value.get(1..).unwrap_or(&[]);
+        let name = String::from_utf8_lossy(name).trim().to_owned();
+        if name.is_empty() || name.contains(char::is_whitespace) {
+            return Err(ParseFail::Bad { lead, what: format!("bad header name: {:?}", snippet(l)) });
+        }
+        headers.push((name, String::from_utf8_lossy(value).trim().to_owned()));
+    }
+}
+
+fn snippet(b: &[u8]) -> String {
+    String::from_utf8_lossy(b.get(..60).unwrap_or(b)).into_owned()
+}
+
+/// Parses one record. `Ok(None)` at a clean end of stream.
+fn parse_record<B: BufRead>(r: &mut B) -> Result<Option<RawRecord>, ParseFail> {
+    // Skip line ends between records (the record trailer, or writers' padding).
+    let mut lead = 0u64;
+    loop {
+        let buf = r.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(None);
+        }
+        let k = buf.iter().take_while(|&&b| b == b'\r' || b == b'\n').count();
+        if k == 0 {
+            break;
+        }
+        r.consume(k);
+        lead += k as u64;
+    }
+    let mut line = Vec::new();
+    let k = read_line(r, &mut line)?;
+    if line.last() != Some(&b'\n') {
+        if (k as u64) < MAX_LINE && line.starts_with(b"WARC/") {
+            return Err(ParseFail::Truncated { lead, what: "stream ends inside the version line".into() });
+        }
+        return Err(ParseFail::Bad { lead, what: format!("expected a WARC/ version line, found {:?}", snippet(&line)) });
+    }
+    let l = trim_eol(&line);
+    if !l.starts_with(b"WARC/") {
+        return Err(ParseFail::Bad { lead, what: format!("expected a WARC/ version line, found {:?}", snippet(l)) });
+    }
+    let version = String::from_utf8_lossy(l).trim().to_owned();
+    let headers = parse_header_lines(r, lead)?;
+    let len = header(&headers, "Content-Length")
+        .ok_or_else(|| ParseFail::Bad { lead, what: "missing Content-Length".into() })?;
+    let len: u64 = len
+        .trim()
+        .parse()
+        .map_err(|_| ParseFail::Bad { lead, what: format!("invalid Content-Length {len:?}") })?;
+    // `take` + `read_to_end` grows the buffer only as data arrives, so a
+    // huge Content-Length in a short file costs no memory.
+    let mut block = Vec::new();
+    let got = r.by_ref().take(len).read_to_end(&mut block)? as u64;
+    if got < len {
+        return Err(ParseFail::Truncated { lead, what: format!("block has {got} of {len} bytes") });
+    }
+    // Consume the record trailer (CRLF CRLF; be lenient about its form) so
+    // that the record's length covers it.
+    for _ in 0..4 {
+        match r.fill_buf()?.first() {
+            Some(b'\r' | b'\n') => r.consume(1),
+            _ => break,
+        }
+    }
+    Ok(Some(RawRecord { lead, version, headers, block }))
+}
+
+/// Finds the first occurrence of `needle` at or after byte `from`. Leaves the
+/// reader at an unspecified position.
+fn scan<R: Read + Seek>(r: &mut R, from: u64, needle: &[u8]) -> io::Result<Option<u64>> {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut pos = from;
+    let keep = needle.len().saturating_sub(1) as u64;
+    loop {
+        r.seek(SeekFrom::Start(pos))?;
+        let mut n = 0;
+        while n < buf.len() {
+            let k = r.read(buf.get_mut(n..).unwrap_or(&mut []))?;
+            if k == 0 {
+                break;
+            }
+            n += k;
+        }
+        let hay = buf.get(..n).unwrap_or(&[]);
+        if let Some(i) = hay.windows(needle.len()).position(|w| w == needle) {
+            return Ok(Some(pos + i as u64));
+        }
+        if n < buf.len() {
+            return Ok(None);
+        }
+        pos += n as u64 - keep;
+    }
+}
+
+/// Serializes one record: version line, `headers` in order, a
+/// `Content-Length` computed here, the block and the two-CRLF trailer.
+/// Header values must already be single-line.
+pub(crate) fn write_record(out: &mut Vec<u8>, headers: &[(&str, String)], block: &[u8]) {
+    out.extend_from_slice(b"WARC/1.1\r\n");
+    for (n, v) in headers {
+        out.extend_from_slice(n.as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(v.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(format!("Content-Length: {}\r\n\r\n", block.len()).as_bytes());
+    out.extend_from_slice(block);
+    out.extend_from_slice(b"\r\n\r\n");
+}
+
+/// Gzips `data` as one member.
+pub(crate) fn gzip_member(data: &[u8]) -> io::Result<Vec<u8>> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(data)?;
+    enc.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Cursor;
+
+    fn rec(id: &str, body: &[u8]) -> Vec<u8> {
+        let mut v = Vec::new();
+        write_record(
+            &mut v,
+            &[
+                ("WARC-Type", "resource".into()),
+                ("WARC-Record-ID", format!("<urn:test:{id}>")),
+                ("WARC-Date", "2020-01-02T03:04:05Z".into()),
+            ],
+            body,
+        );
+        v
+    }
+
+    fn read_all(bytes: Vec<u8>) -> Vec<Result<WarcRecord, WarcError>> {
+        WarcReader::new("t", Cursor::new(bytes)).collect()
+    }
+
+    #[test]
+    fn plain_records_with_offsets() {
+        let a = rec("a", b"hello");
+        let b = rec("b", b"");
+        let mut f = a.clone();
+        f.extend_from_slice(&b);
+        let out = read_all(f);
+        assert_eq!(out.len(), 2);
+        let r0 = out[0].as_ref().unwrap();
+        let r1 = out[1].as_ref().unwrap();
+        assert_eq!((r0.offset, r0.block.as_slice()), (0, &b"hello"[..]));
+                assert_eq!(r1.offset, a.len() as u64);
+        assert_eq!(r0.length, a.len() as u64);
+        assert_eq!(r1.record_id, "<urn:test:b>");
+        assert_eq!(r0.date.unwrap().to_rfc3339(), "2020-01-02T03:04:05+00:00");
+    }
+
+    #[test]
+    fn bad_header_resyncs_to_next_record() {
+        let mut f = b"WARC/1.0\r\nno colon here\r\n\r\n".to_vec();
+        let good = rec("g", b"x");
+        let at = f.len() as u64;
+        f.extend_from_slice(&good);
+        let out = read_all(f);
+        assert!(matches!(&out[0], Err(e) if e.offset == 0 && matches!(e.kind, WarcErrorKind::BadHeader(_))));
+        assert_eq!(out[1].as_ref().unwrap().offset, at);
+        assert_eq!(out.len(), 2);
+    }
+
+    #[test]
+    fn truncated_plain_block_is_reported_once() {
+        let mut f = rec("a", b"abc");
+        let second = rec("b", b"0123456789");
+        f.extend_from_slice(&second[..second.len() - 8]);
+        let out = read_all(f);
+        assert_eq!(out.len(), 2);
+        assert!(out[0].is_ok());
+        assert!(matches!(&out[1], Err(e) if matches!(e.kind, WarcErrorKind::Truncated(_))));
+    }
+
+    #[test]
+    fn folded_headers_are_joined() {
+        let f = b"WARC/1.0\r\nWARC-Type: resource\r\nWARC-Record-ID: <urn:x:1>\r\nX-Long: a\r\n  b\r\nContent-Length: 0\r\n\r\n\r\n\r\n".to_vec();
+        let out = read_all(f);
+        assert_eq!(out[0].as_ref().unwrap().header("x-long"), Some("a b"));
+    }
+}
