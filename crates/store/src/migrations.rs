@@ -1,0 +1,88 @@
+//! Versioned schema migrations. The version lives in SQLite's `user_version`;
+//! each migration runs once, in order, inside a transaction. Never edit a
+//! released migration: add a new one.
+
+use rusqlite::Connection;
+
+use crate::{Result, StoreError};
+
+/// Migrations in order; index + 1 is the schema version they produce.
+const MIGRATIONS: &[&str] = &[
+    // 1: pages and the records extracted from them.
+    r#"
+    CREATE TABLE pages (
+        evidence TEXT PRIMARY KEY,
+        source TEXT, url TEXT, captured_at TEXT,
+        market TEXT, profile TEXT NOT NULL, page_type TEXT NOT NULL,
+        encoding TEXT NOT NULL, diagnostics TEXT NOT NULL, extracted_by TEXT NOT NULL
+    );
+    CREATE TABLE listings (
+        id TEXT PRIMARY KEY, evidence TEXT NOT NULL, ordinal INTEGER NOT NULL,
+        profile TEXT NOT NULL, rule TEXT NOT NULL,
+        market TEXT NOT NULL, market_listing_id TEXT, title TEXT NOT NULL, vendor TEXT,
+        category TEXT NOT NULL, price_amount TEXT, price_currency TEXT,
+        price_usd TEXT, price_btc TEXT, ships_from TEXT, ships_to TEXT NOT NULL,
+        shipping_methods TEXT NOT NULL, stock TEXT, sold INTEGER, url TEXT
+    );
+    CREATE INDEX listings_vendor ON listings(market, vendor);
+    CREATE INDEX listings_evidence ON listings(evidence);
+    CREATE TABLE vendors (
+        id TEXT PRIMARY KEY, evidence TEXT NOT NULL, ordinal INTEGER NOT NULL,
+        profile TEXT NOT NULL, rule TEXT NOT NULL,
+        market TEXT NOT NULL, name TEXT NOT NULL, registered TEXT, last_seen TEXT,
+        sales INTEGER, feedback_positive INTEGER, feedback_neutral INTEGER,
+        feedback_negative INTEGER, positive_percent TEXT, rating TEXT, level TEXT, trust TEXT,
+        pgp_fingerprint TEXT, contacts TEXT NOT NULL, external_ratings TEXT NOT NULL
+    );
+    CREATE INDEX vendors_name ON vendors(market, name);
+    CREATE INDEX vendors_evidence ON vendors(evidence);
+    CREATE INDEX vendors_pgp ON vendors(pgp_fingerprint);
+    CREATE TABLE feedback (
+        id TEXT PRIMARY KEY, evidence TEXT NOT NULL, ordinal INTEGER NOT NULL,
+        profile TEXT NOT NULL, rule TEXT NOT NULL,
+        market TEXT NOT NULL, vendor TEXT, listing TEXT, date TEXT, rating TEXT, text TEXT,
+        buyer TEXT, price_amount TEXT, price_currency TEXT
+    );
+    CREATE INDEX feedback_vendor ON feedback(market, vendor);
+    CREATE INDEX feedback_evidence ON feedback(evidence);
+    CREATE TABLE categories (
+        id TEXT PRIMARY KEY, evidence TEXT NOT NULL, ordinal INTEGER NOT NULL,
+        profile TEXT NOT NULL, rule TEXT NOT NULL,
+        market TEXT NOT NULL, name TEXT NOT NULL, count INTEGER, link TEXT
+    );
+    CREATE INDEX categories_evidence ON categories(evidence);
+    CREATE TABLE identifiers (
+        id TEXT PRIMARY KEY, evidence TEXT NOT NULL, ordinal INTEGER NOT NULL,
+        profile TEXT NOT NULL, rule TEXT NOT NULL,
+        kind TEXT NOT NULL, value TEXT NOT NULL, detail TEXT, pgp TEXT
+    );
+    CREATE INDEX identifiers_value ON identifiers(kind, value);
+    CREATE INDEX identifiers_evidence ON identifiers(evidence);
+    "#,
+];
+
+/// The schema version this build writes.
+pub const CURRENT: i64 = MIGRATIONS.len() as i64;
+
+/// Brings the database to [`CURRENT`], refusing files from a newer dragnet.
+pub fn migrate(conn: &mut Connection) -> Result<i64> {
+    let db = |context: &str| {
+        let context = context.to_owned();
+        move |source| StoreError::Db { context, source }
+    };
+    let found: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(db("reading schema version"))?;
+    if found > CURRENT {
+        return Err(StoreError::TooNew { found, supported: CURRENT });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let version = i as i64 + 1;
+        let tx = conn.transaction().map_err(db("starting migration"))?;
+        tx.execute_batch(sql).map_err(db(&format!("applying migration {version}")))?;
+        tx.pragma_update(None, "user_version", version)
+            .map_err(db(&format!("recording schema version {version}")))?;
+        tx.commit().map_err(db(&format!("committing migration {version}")))?;
+    }
+    Ok(CURRENT)
+}

@@ -1,0 +1,433 @@
+//! The embedded SQLite backend.
+
+use std::path::Path;
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use model::{
+    CategoryEntry, ExternalRating, Feedback, Identifier, IdentifierKind, Listing, Money, PageType,
+    PgpKeyInfo, Provenance, Sha256, Vendor,
+};
+
+use crate::ids::{RowId, RowKind};
+use crate::migrations;
+use crate::{AnyRecord, CaseStore, Counts, Filter, PageRecords, PageRow, Result, Stored, StoreError};
+
+/// A case database in one SQLite file.
+pub struct SqliteStore {
+    conn: Connection,
+}
+
+fn db(context: impl Into<String>) -> impl FnOnce(rusqlite::Error) -> StoreError {
+    let context = context.into();
+    move |source| StoreError::Db { context, source }
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> String {
+    // Serializing plain data structures to a String cannot fail.
+    serde_json::to_string(v).unwrap_or_else(|_| "null".to_owned())
+}
+
+fn from_json<T: serde::de::DeserializeOwned + Default>(s: Option<String>, context: &str) -> Result<T> {
+    match s {
+        None => Ok(T::default()),
+        Some(s) => serde_json::from_str(&s)
+            .map_err(|source| StoreError::Json { context: context.to_owned(), source }),
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and migrates it.
+    pub fn open(path: &Path) -> Result<Self> {
+        let mut conn = Connection::open(path).map_err(db(format!("opening {}", path.display())))?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(db("enabling WAL"))?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(db("setting synchronous"))?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(db("enabling foreign keys"))?;
+        migrations::migrate(&mut conn)?;
+        Ok(SqliteStore { conn })
+    }
+
+    /// An in-memory store, for tests.
+    pub fn in_memory() -> Result<Self> {
+        let mut conn = Connection::open_in_memory().map_err(db("opening in-memory database"))?;
+        migrations::migrate(&mut conn)?;
+        Ok(SqliteStore { conn })
+    }
+
+    /// Runs `f` inside one transaction (bulk imports are much faster so).
+    pub fn in_transaction<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        self.conn.execute_batch("BEGIN").map_err(db("starting transaction"))?;
+        match f(self) {
+            Ok(v) => {
+                self.conn.execute_batch("COMMIT").map_err(db("committing"))?;
+                Ok(v)
+            }
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
+    /// The schema version of the open database.
+    pub fn schema_version(&self) -> Result<i64> {
+        self.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(db("reading schema version"))
+    }
+
+    fn query<T>(
+        &self,
+        sql: &str,
+        args: &[&dyn rusqlite::ToSql],
+        map: impl Fn(&Row<'_>) -> rusqlite::Result<Result<T>>,
+    ) -> Result<Vec<T>> {
+        let mut stmt = self.conn.prepare_cached(sql).map_err(db(format!("preparing {sql}")))?;
+        let rows = stmt.query_map(args, |r| map(r)).map_err(db("running query"))?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(r.map_err(db("reading row"))??);
+        }
+        Ok(out)
+    }
+}
+
+fn provenance(r: &Row<'_>) -> rusqlite::Result<Option<Provenance>> {
+    let evidence: String = r.get("evidence")?;
+    Ok(evidence.parse::<Sha256>().ok().map(|evidence| Provenance {
+        evidence,
+        profile: r.get("profile").unwrap_or_default(),
+        rule: r.get("rule").unwrap_or_default(),
+    }))
+}
+
+fn money(r: &Row<'_>) -> rusqlite::Result<Option<Money>> {
+    let amount: Option<String> = r.get("price_amount")?;
+    let currency: Option<String> = r.get("price_currency")?;
+    Ok(amount.map(|amount| Money { amount, currency: currency.unwrap_or_default() }))
+}
+
+fn u64_col(r: &Row<'_>, name: &str) -> rusqlite::Result<Option<u64>> {
+    Ok(r.get::<_, Option<i64>>(name)?.and_then(|v| u64::try_from(v).ok()))
+}
+
+fn i64_of(v: Option<u64>) -> Option<i64> {
+    v.and_then(|v| i64::try_from(v).ok())
+}
+
+fn listing_row(r: &Row<'_>) -> rusqlite::Result<Result<Stored<Listing>>> {
+    let id: String = r.get("id")?;
+    let ctx = format!("listing {id}");
+    let category = from_json(r.get("category")?, &ctx);
+    let ships_to = from_json(r.get("ships_to")?, &ctx);
+    let methods = from_json(r.get("shipping_methods")?, &ctx);
+    let rec = Listing {
+        market: r.get("market")?,
+        market_listing_id: r.get("market_listing_id")?,
+        title: r.get("title")?,
+        vendor: r.get("vendor")?,
+        category: Vec::new(),
+        price: money(r)?,
+        price_usd: r.get("price_usd")?,
+        price_btc: r.get("price_btc")?,
+        ships_from: r.get("ships_from")?,
+        ships_to: Vec::new(),
+        shipping_methods: Vec::new(),
+        stock: r.get("stock")?,
+        sold: u64_col(r, "sold")?,
+        url: r.get("url")?,
+        provenance: provenance(r)?,
+    };
+    Ok((|| {
+        Ok(Stored {
+            id: RowId::parse_stored(&id),
+            record: Listing { category: category?, ships_to: ships_to?, shipping_methods: methods?, ..rec },
+        })
+    })())
+}
+
+fn vendor_row(r: &Row<'_>) -> rusqlite::Result<Result<Stored<Vendor>>> {
+    let id: String = r.get("id")?;
+    let ctx = format!("vendor {id}");
+    let contacts = from_json(r.get("contacts")?, &ctx);
+    let external: Result<Vec<ExternalRating>> = from_json(r.get("external_ratings")?, &ctx);
+    let rec = Vendor {
+        market: r.get("market")?,
+        name: r.get("name")?,
+        registered: r.get("registered")?,
+        last_seen: r.get("last_seen")?,
+        sales: u64_col(r, "sales")?,
+        feedback_positive: u64_col(r, "feedback_positive")?,
+        feedback_neutral: u64_col(r, "feedback_neutral")?,
+        feedback_negative: u64_col(r, "feedback_negative")?,
+        positive_percent: r.get("positive_percent")?,
+        rating: r.get("rating")?,
+        level: r.get("level")?,
+        trust: r.get("trust")?,
+        pgp_fingerprint: r.get("pgp_fingerprint")?,
+        contacts: Vec::new(),
+        external_ratings: Vec::new(),
+        provenance: provenance(r)?,
+    };
+    Ok((|| {
+        Ok(Stored {
+            id: RowId::parse_stored(&id),
+            record: Vendor { contacts: contacts?, external_ratings: external?, ..rec },
+        })
+    })())
+}
+
+fn feedback_row(r: &Row<'_>) -> rusqlite::Result<Result<Stored<Feedback>>> {
+    let id: String = r.get("id")?;
+    Ok(Ok(Stored {
+        id: RowId::parse_stored(&id),
+        record: Feedback {
+            market: r.get("market")?,
+            vendor: r.get("vendor")?,
+            listing: r.get("listing")?,
+            date: r.get("date")?,
+            rating: r.get("rating")?,
+            text: r.get("text")?,
+            buyer: r.get("buyer")?,
+            price: money(r)?,
+            provenance: provenance(r)?,
+        },
+    }))
+}
+
+fn category_row(r: &Row<'_>) -> rusqlite::Result<Result<Stored<CategoryEntry>>> {
+    let id: String = r.get("id")?;
+    Ok(Ok(Stored {
+        id: RowId::parse_stored(&id),
+        record: CategoryEntry {
+            market: r.get("market")?,
+            name: r.get("name")?,
+            count: u64_col(r, "count")?,
+            link: r.get("link")?,
+            provenance: provenance(r)?,
+        },
+    }))
+}
+
+fn identifier_row(r: &Row<'_>) -> rusqlite::Result<Result<Stored<Identifier>>> {
+    let id: String = r.get("id")?;
+    let kind: String = r.get("kind")?;
+    let pgp: Result<Option<PgpKeyInfo>> = from_json(r.get("pgp")?, &format!("identifier {id}"));
+    let value: String = r.get("value")?;
+    let detail: Option<String> = r.get("detail")?;
+    let prov = provenance(r)?;
+    Ok((|| {
+        Ok(Stored {
+            id: RowId::parse_stored(&id),
+            record: Identifier {
+                kind: IdentifierKind::parse(&kind).unwrap_or(IdentifierKind::Email),
+                value,
+                detail,
+                pgp: pgp?,
+                provenance: prov,
+            },
+        })
+    })())
+}
+
+impl RowId {
+    /// Ids read back from our own tables are well-formed by construction.
+    fn parse_stored(s: &str) -> RowId {
+        s.parse().unwrap_or_else(|_| RowId::new(RowKind::Identifier, &Sha256::of(s.as_bytes()), 0))
+    }
+}
+
+const WHERE_MARKET_VENDOR: &str = "WHERE (?1 IS NULL OR market = ?1) AND (?2 IS NULL OR vendor = ?2)";
+
+fn limit(f: &Filter) -> i64 {
+    f.limit.and_then(|l| i64::try_from(l).ok()).unwrap_or(-1)
+}
+
+impl CaseStore for SqliteStore {
+    fn put_page(&mut self, rec: &PageRecords) -> Result<()> {
+        let ev = rec.page.evidence.to_hex();
+        let tx = self.conn.transaction().map_err(db("starting page transaction"))?;
+        for table in ["listings", "vendors", "feedback", "categories", "identifiers"] {
+            tx.execute(&format!("DELETE FROM {table} WHERE evidence = ?1"), [&ev])
+                .map_err(db(format!("clearing old {table} of page {ev}")))?;
+        }
+        let p = &rec.page;
+        tx.execute(
+            "INSERT OR REPLACE INTO pages (evidence, source, url, captured_at, market, profile, page_type, encoding, diagnostics, extracted_by)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![ev, p.source, p.url, p.captured_at, p.market, p.profile, p.page_type.as_str(), p.encoding, to_json(&p.diagnostics), p.extracted_by],
+        )
+        .map_err(db(format!("storing page {ev}")))?;
+        let prov = |pr: &Option<Provenance>| {
+            pr.as_ref().map(|p| (p.profile.clone(), p.rule.clone())).unwrap_or_default()
+        };
+        for (i, l) in rec.listings.iter().enumerate() {
+            let (profile, rule) = prov(&l.provenance);
+            tx.execute(
+                "INSERT INTO listings VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20)",
+                params![
+                    RowId::new(RowKind::Listing, &p.evidence, i).as_str(), ev, i as i64, profile, rule,
+                    l.market, l.market_listing_id, l.title, l.vendor, to_json(&l.category),
+                    l.price.as_ref().map(|m| &m.amount), l.price.as_ref().map(|m| &m.currency),
+                    l.price_usd, l.price_btc, l.ships_from, to_json(&l.ships_to),
+                    to_json(&l.shipping_methods), l.stock, i64_of(l.sold), l.url
+                ],
+            )
+            .map_err(db(format!("storing listing {i} of page {ev}")))?;
+        }
+        for (i, v) in rec.vendors.iter().enumerate() {
+            let (profile, rule) = prov(&v.provenance);
+            tx.execute(
+                "INSERT INTO vendors VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20)",
+                params![
+                    RowId::new(RowKind::Vendor, &p.evidence, i).as_str(), ev, i as i64, profile, rule,
+                    v.market, v.name, v.registered, v.last_seen, i64_of(v.sales),
+                    i64_of(v.feedback_positive), i64_of(v.feedback_neutral), i64_of(v.feedback_negative),
+                    v.positive_percent, v.rating, v.level, v.trust, v.pgp_fingerprint,
+                    to_json(&v.contacts), to_json(&v.external_ratings)
+                ],
+            )
+            .map_err(db(format!("storing vendor {i} of page {ev}")))?;
+        }
+        for (i, f) in rec.feedback.iter().enumerate() {
+            let (profile, rule) = prov(&f.provenance);
+            tx.execute(
+                "INSERT INTO feedback VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)",
+                params![
+                    RowId::new(RowKind::Feedback, &p.evidence, i).as_str(), ev, i as i64, profile, rule,
+                    f.market, f.vendor, f.listing, f.date, f.rating, f.text, f.buyer,
+                    f.price.as_ref().map(|m| &m.amount), f.price.as_ref().map(|m| &m.currency)
+                ],
+            )
+            .map_err(db(format!("storing feedback {i} of page {ev}")))?;
+        }
+        for (i, c) in rec.categories.iter().enumerate() {
+            let (profile, rule) = prov(&c.provenance);
+            tx.execute(
+                "INSERT INTO categories VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+                params![
+                    RowId::new(RowKind::Category, &p.evidence, i).as_str(), ev, i as i64, profile, rule,
+                    c.market, c.name, i64_of(c.count), c.link
+                ],
+            )
+            .map_err(db(format!("storing category {i} of page {ev}")))?;
+        }
+        for (i, id) in rec.identifiers.iter().enumerate() {
+            let (profile, rule) = prov(&id.provenance);
+            tx.execute(
+                "INSERT INTO identifiers VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
+                params![
+                    RowId::new(RowKind::Identifier, &p.evidence, i).as_str(), ev, i as i64, profile, rule,
+                    id.kind.as_str(), id.value, id.detail, id.pgp.as_ref().map(to_json)
+                ],
+            )
+            .map_err(db(format!("storing identifier {i} of page {ev}")))?;
+        }
+        tx.commit().map_err(db(format!("committing page {ev}")))
+    }
+
+    fn page(&self, evidence: &Sha256) -> Result<Option<PageRow>> {
+        let mut stmt = self.conn.prepare_cached("SELECT * FROM pages WHERE evidence = ?1").map_err(db("preparing page query"))?;
+        let row = stmt.query_row([evidence.to_hex()], page_row).optional().map_err(db("reading page"))?;
+        row.transpose()
+    }
+
+    fn pages(&self) -> Result<Vec<PageRow>> {
+        self.query("SELECT * FROM pages ORDER BY evidence", &[], page_row)
+    }
+
+    fn listings(&self, f: &Filter) -> Result<Vec<Stored<Listing>>> {
+        self.query(
+            &format!("SELECT * FROM listings {WHERE_MARKET_VENDOR} ORDER BY market, title, id LIMIT ?3"),
+            &[&f.market, &f.vendor, &limit(f)],
+            listing_row,
+        )
+    }
+
+    fn vendors(&self, f: &Filter) -> Result<Vec<Stored<Vendor>>> {
+        self.query(
+            "SELECT * FROM vendors WHERE (?1 IS NULL OR market = ?1) AND (?2 IS NULL OR name = ?2) ORDER BY market, name, id LIMIT ?3",
+            &[&f.market, &f.vendor, &limit(f)],
+            vendor_row,
+        )
+    }
+
+    fn feedback(&self, f: &Filter) -> Result<Vec<Stored<Feedback>>> {
+        self.query(
+            &format!("SELECT * FROM feedback {WHERE_MARKET_VENDOR} ORDER BY market, vendor, id LIMIT ?3"),
+            &[&f.market, &f.vendor, &limit(f)],
+            feedback_row,
+        )
+    }
+
+    fn categories(&self, f: &Filter) -> Result<Vec<Stored<CategoryEntry>>> {
+        self.query(
+            "SELECT * FROM categories WHERE (?1 IS NULL OR market = ?1) ORDER BY market, name, id LIMIT ?2",
+            &[&f.market, &limit(f)],
+            category_row,
+        )
+    }
+
+    fn identifiers(&self, f: &Filter) -> Result<Vec<Stored<Identifier>>> {
+        self.query(
+            "SELECT * FROM identifiers WHERE (?1 IS NULL OR kind = ?1) ORDER BY kind, value, id LIMIT ?2",
+            &[&f.kind, &limit(f)],
+            identifier_row,
+        )
+    }
+
+    fn row(&self, id: &RowId) -> Result<Option<AnyRecord>> {
+        let sql = format!("SELECT * FROM {} WHERE id = ?1", id.kind().table());
+        let args: &[&dyn rusqlite::ToSql] = &[&id.as_str()];
+        Ok(match id.kind() {
+            RowKind::Listing => self.query(&sql, args, listing_row)?.pop().map(|s| AnyRecord::Listing(s.record)),
+            RowKind::Vendor => self.query(&sql, args, vendor_row)?.pop().map(|s| AnyRecord::Vendor(s.record)),
+            RowKind::Feedback => self.query(&sql, args, feedback_row)?.pop().map(|s| AnyRecord::Feedback(s.record)),
+            RowKind::Category => self.query(&sql, args, category_row)?.pop().map(|s| AnyRecord::Category(s.record)),
+            RowKind::Identifier => {
+                self.query(&sql, args, identifier_row)?.pop().map(|s| AnyRecord::Identifier(s.record))
+            }
+        })
+    }
+
+    fn counts(&self) -> Result<Counts> {
+        let n = |table: &str| -> Result<u64> {
+            self.conn
+                .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get::<_, i64>(0))
+                .map(|v| v.max(0) as u64)
+                .map_err(db(format!("counting {table}")))
+        };
+        Ok(Counts {
+            pages: n("pages")?,
+            listings: n("listings")?,
+            vendors: n("vendors")?,
+            feedback: n("feedback")?,
+            categories: n("categories")?,
+            identifiers: n("identifiers")?,
+        })
+    }
+}
+
+fn page_row(r: &Row<'_>) -> rusqlite::Result<Result<PageRow>> {
+    let ev: String = r.get("evidence")?;
+    let diagnostics: Result<Vec<String>> = from_json(r.get("diagnostics")?, &format!("page {ev}"));
+    let page_type: String = r.get("page_type")?;
+    let evidence = match ev.parse::<Sha256>() {
+        Ok(e) => e,
+        Err(_) => return Ok(Err(StoreError::Json {
+            context: format!("page row {ev:?}"),
+            source: serde::de::Error::custom("evidence is not a SHA-256 digest"),
+        })),
+    };
+    let row = PageRow {
+        evidence,
+        source: r.get("source")?,
+        url: r.get("url")?,
+        captured_at: r.get("captured_at")?,
+        market: r.get("market")?,
+        profile: r.get("profile")?,
+        page_type: PageType::parse(&page_type).unwrap_or(PageType::Unknown),
+        encoding: r.get("encoding")?,
+        diagnostics: Vec::new(),
+        extracted_by: r.get("extracted_by")?,
+    };
+    Ok(diagnostics.map(|diagnostics| PageRow { diagnostics, ..row }))
+}
