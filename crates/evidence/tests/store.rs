@@ -1,0 +1,276 @@
+//! Evidence store behaviour: round trip, dedupe, tamper detection, rollover,
+//! index rebuild, HTTP responses.
+
+use std::io::{Read, Write};
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use evidence::{read_warc, CaptureMeta, EvidenceStore, Location, Origin};
+use model::Sha256;
+use proptest::prelude::*;
+use serde_json::json;
+
+fn t(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+fn meta(source: &str, url: Option<&str>) -> CaptureMeta {
+    CaptureMeta {
+        source: source.into(),
+        url: url.map(Into::into),
+        captured_at: Some(t("2019-03-04T05:06:07Z")),
+        content_type: Some("text/html".into()),
+        origin: Origin::File,
+        http_head: None,
+    }
+}
+
+fn new_store() -> (tempfile::TempDir, EvidenceStore) {
+    let d = tempfile::tempdir().unwrap();
+    let s = EvidenceStore::create(&d.path().join("evidence")).unwrap();
+    (d, s)
+}
+
+/// Problems whose location names this record (by digest and offset).
+fn problems_for(store: &EvidenceStore, sha: &Sha256) -> Vec<String> {
+    let info = store.record(sha).unwrap();
+    store
+        .verify()
+        .problems
+        .iter()
+        .filter(|p| {
+            matches!(&p.location, Location::Record { file, offset, sha256, .. }
+                if *file == info.stored_at_file && *offset == info.offset && *sha256 == Some(*sha))
+        })
+        .map(|p| p.to_string())
+        .collect()
+}
+
+#[test]
+fn round_trip_and_reopen() {
+    let (d, mut s) = new_store();
+    let a = s.add(b"<html>one</html>", &meta("pages/one.html", Some("http://x.onion/1"))).unwrap();
+    let b = s.add(b"", &CaptureMeta::file("empty")).unwrap();
+    assert!(a.new && b.new);
+    assert_eq!(a.record_id, format!("<urn:sha256:{}>", a.sha256.to_hex()));
+    assert_eq!(s.get(&a.sha256).unwrap(), b"<html>one</html>");
+    assert_eq!(s.get(&b.sha256).unwrap(), b"");
+    let info = s.record(&a.sha256).unwrap();
+    assert_eq!(info.sources, vec!["pages/one.html"]);
+    assert_eq!(info.url.as_deref(), Some("http://x.onion/1"));
+    assert_eq!(info.captured_at, Some(t("2019-03-04T05:06:07Z")));
+    assert_eq!(info.content_type.as_deref(), Some("text/html"));
+    assert_eq!(info.warc_type, "resource");
+    assert_eq!(info.payload_length, 16);
+    assert_eq!(s.record(&b.sha256).unwrap().captured_at, None);
+
+    let s2 = EvidenceStore::open(&d.path().join("evidence")).unwrap();
+    assert_eq!(s2.records(), s.records());
+    assert_eq!(s2.get(&a.sha256).unwrap(), b"<html>one</html>");
+    let report = s2.verify();
+    assert!(report.is_intact(), "{:?}", report.problems);
+    assert_eq!(report.records_checked, 3); // warcinfo + 2
+}
+
+#[test]
+fn same_bytes_twice_store_one_record_and_both_sources() {
+    let (_d, mut s) = new_store();
+    let a = s.add(b"same", &meta("a/page.html", Some("http://x.onion/a"))).unwrap();
+    let file_len = |s: &EvidenceStore| std::fs::metadata(s.dir().join("evidence-00001.warc.gz")).unwrap().len();
+    let before = file_len(&s);
+    let b = s.add(b"same", &meta("b/page.html", Some("http://x.onion/b"))).unwrap();
+    assert_eq!((a.sha256, a.new, b.new), (b.sha256, true, false));
+    assert_eq!(a.record_id, b.record_id);
+    assert_eq!(s.records().len(), 1);
+    let info = s.record(&a.sha256).unwrap();
+    assert_eq!(info.sources, vec!["a/page.html", "b/page.html"]);
+    assert_eq!(info.urls, vec!["http://x.onion/a", "http://x.onion/b"]);
+    assert!(file_len(&s) > before, "the second source is recorded in the WARC file");
+    // The exact same capture again records nothing.
+    let after = file_len(&s);
+    s.add(b"same", &meta("b/page.html", Some("http://x.onion/b"))).unwrap();
+    assert_eq!(file_len(&s), after);
+    // The sources survive an index rebuild from the WARC files alone.
+    std::fs::remove_file(s.dir().join("index.jsonl")).unwrap();
+    let s2 = EvidenceStore::open(s.dir()).unwrap();
+    assert_eq!(s2.record(&a.sha256).unwrap().sources, vec!["a/page.html", "b/page.html"]);
+    assert!(s2.verify().is_intact());
+}
+
+#[test]
+fn flipped_byte_in_compressed_data_is_reported_for_that_record() {
+    let (_d, mut s) = new_store();
+    s.add(b"first page", &meta("1", None)).unwrap();
+    let victim = s.add(&vec![b'x'; 5000], &meta("2", None)).unwrap().sha256;
+    s.add(b"third page", &meta("3", None)).unwrap();
+    assert!(s.verify().is_intact());
+    let info = s.record(&victim).unwrap();
+    let path = s.dir().join(&info.stored_at_file);
+    let mut bytes = std::fs::read(&path).unwrap();
+    let at = (info.offset + info.length / 2) as usize;
+    bytes[at] ^= 0x01;
+    std::fs::write(&path, bytes).unwrap();
+    let found = problems_for(&s, &victim);
+    assert!(!found.is_empty(), "verify must name the damaged record: {:?}", s.verify().problems);
+    assert!(s.get(&victim).is_err());
+    // The records after the damage are still readable.
+    assert_eq!(s.get(&Sha256::of(b"third page")).unwrap(), b"third page");
+}
+
+#[test]
+fn changed_payload_in_valid_gzip_is_reported_for_that_record() {
+    let (_d, mut s) = new_store();
+    s.add(b"first page", &meta("1", None)).unwrap();
+    let victim = s.add(b"price: 100 USD", &meta("2", None)).unwrap().sha256;
+    s.add(b"third page", &meta("3", None)).unwrap();
+    let info = s.record(&victim).unwrap();
+    let path = s.dir().join(&info.stored_at_file);
+    let bytes = std::fs::read(&path).unwrap();
+    let (start, end) = (info.offset as usize, (info.offset + info.length) as usize);
+    let mut raw = Vec::new();
+    flate2::read::GzDecoder::new(&bytes[start..end]).read_to_end(&mut raw).unwrap();
+    let pos = raw.windows(3).position(|w| w == b"100").unwrap();
+    raw[pos] = b'9';
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(&raw).unwrap();
+    let member = enc.finish().unwrap();
+    let mut out = bytes[..start].to_vec();
+    out.extend_from_slice(&member);
+    out.extend_from_slice(&bytes[end..]);
+    std::fs::write(&path, out).unwrap();
+
+    let found = problems_for(&s, &victim);
+    assert!(found.iter().any(|p| p.contains("payload hashes to")), "{found:?}");
+    match s.get(&victim) {
+        Err(evidence::Error::Corrupt { sha256, offset, .. }) => assert_eq!((sha256, offset), (victim, info.offset)),
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+}
+
+#[test]
+fn flipped_byte_in_custody_log_is_reported_by_line() {
+    let (_d, mut s) = new_store();
+    s.log("case-init", json!({"case": "test"}), "alice", "dragnet 0.0.0").unwrap();
+    s.add(b"page", &meta("p", None)).unwrap();
+    s.log("import", json!({"files": 1}), "alice", "dragnet 0.0.0").unwrap();
+    s.log("extract", json!({"rows": 3}), "alice", "dragnet 0.0.0").unwrap();
+    let r = s.verify();
+    assert!(r.is_intact());
+    assert_eq!(r.log_entries_checked, 3);
+    let path = s.dir().join("custody.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap();
+    // Change the digit in {"files":1} on line 2 to 2.
+    let changed = text.replacen("\"files\":1", "\"files\":2", 1);
+    assert_ne!(changed, text);
+    std::fs::write(&path, changed).unwrap();
+    let r = s.verify();
+    let lines: Vec<&Location> = r.problems.iter().map(|p| &p.location).collect();
+    assert_eq!(lines, vec![&Location::Line { file: "custody.jsonl".into(), line: 2 }], "{:?}", r.problems);
+}
+
+#[test]
+fn http_response_is_stored_as_response_record() {
+    let (_d, mut s) = new_store();
+    let head = b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nTransfer-Encoding: chunked\r\n\r\n";
+    let mut m = meta("crawl", Some("http://abcdefghij234567.onion/"));
+    m.content_type = None;
+    m.origin = Origin::Crawl;
+    m.http_head = Some(head.to_vec());
+    let a = s.add(b"<p>body</p>", &m).unwrap();
+    let info = s.record(&a.sha256).unwrap();
+    assert_eq!(info.warc_type, "response");
+    assert_eq!(info.content_type.as_deref(), Some("text/html; charset=utf-8"));
+    assert_eq!(info.origin, Origin::Crawl);
+    assert_eq!(s.get(&a.sha256).unwrap(), b"<p>body</p>");
+    assert!(s.verify().is_intact());
+    // Our own reader sees an HTTP response whose body is the payload.
+    let rec = read_warc(&s.dir().join(&info.stored_at_file))
+        .filter_map(Result::ok)
+        .find(|r| r.warc_type == "response")
+        .unwrap();
+    let resp = rec.http_response().unwrap().unwrap();
+    assert_eq!((resp.status, resp.body.as_slice(), resp.chunked), (200, &b"<p>body</p>"[..], false));
+    // A head with body bytes after it is refused, naming the source.
+    m.http_head = Some(b"HTTP/1.1 200 OK\r\n\r\nextra".to_vec());
+    let e = s.add(b"other", &m).unwrap_err();
+    assert!(e.to_string().contains("crawl"), "{e}");
+}
+
+#[test]
+fn rollover_starts_new_files_and_records_stay_reachable() {
+    let (_d, mut s) = new_store();
+    s.set_rollover(2000);
+    let mut shas = Vec::new();
+    for i in 0..20u32 {
+        // Incompressible-ish payloads so files grow.
+        let payload: Vec<u8> = (0..16).flat_map(|k| *Sha256::of(format!("{i}-{k}").as_bytes()).as_bytes()).collect();
+        shas.push(s.add(&payload, &CaptureMeta::file(format!("p{i}"))).unwrap().sha256);
+    }
+    let files: Vec<String> = s.records().iter().map(|r| r.stored_at_file.clone()).collect();
+    assert!(files.iter().any(|f| f == "evidence-00002.warc.gz"), "{files:?}");
+    for sha in &shas {
+        assert_eq!(Sha256::of(&s.get(sha).unwrap()), *sha);
+    }
+    let r = s.verify();
+    assert!(r.is_intact(), "{:?}", r.problems);
+    // Every file begins with a warcinfo record.
+    let first = read_warc(&s.dir().join("evidence-00002.warc.gz")).next().unwrap().unwrap();
+    assert_eq!(first.warc_type, "warcinfo");
+}
+
+#[test]
+fn create_refuses_existing_store_and_open_refuses_empty_dir() {
+    let (d, _s) = new_store();
+    assert!(matches!(EvidenceStore::create(&d.path().join("evidence")), Err(evidence::Error::AlreadyExists { .. })));
+    let empty = d.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    assert!(matches!(EvidenceStore::open(&empty), Err(evidence::Error::NotAStore { .. })));
+}
+
+#[test]
+fn removed_index_line_and_appended_garbage_are_reported() {
+    let (_d, mut s) = new_store();
+    let a = s.add(b"a", &CaptureMeta::file("a")).unwrap();
+    s.add(b"b", &CaptureMeta::file("b")).unwrap();
+    let idx = s.dir().join("index.jsonl");
+    let text = std::fs::read_to_string(&idx).unwrap();
+    let kept: Vec<&str> = text.lines().filter(|l| !l.contains(&a.sha256.to_hex())).collect();
+    std::fs::write(&idx, kept.join("\n") + "\n").unwrap();
+    let s2 = EvidenceStore::open(s.dir()).unwrap();
+    let r = s2.verify();
+    assert!(r.problems.iter().any(|p| p.what.contains("not in the index")), "{:?}", r.problems);
+    let mut f = std::fs::OpenOptions::new().append(true).open(s.dir().join("evidence-00001.warc.gz")).unwrap();
+    f.write_all(b"junk").unwrap();
+    assert!(!EvidenceStore::open(s.dir()).unwrap().verify().problems.is_empty());
+}
+
+fn store_dir_files(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn layout_is_documented_files_only() {
+    let (_d, mut s) = new_store();
+    s.add(b"x", &CaptureMeta::file("x")).unwrap();
+    s.log("import", json!(null), "op", "v").unwrap();
+    assert_eq!(store_dir_files(s.dir()), vec!["custody.jsonl", "evidence-00001.warc.gz", "index.jsonl"]);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+    #[test]
+    fn arbitrary_payloads_round_trip(payloads in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..3000), 1..6),
+                                     source in "[ -~]{0,40}") {
+        let (_d, mut s) = new_store();
+        for p in &payloads {
+            let a = s.add(p, &CaptureMeta::file(source.clone())).unwrap();
+            prop_assert_eq!(&s.get(&a.sha256).unwrap(), p);
+            prop_assert_eq!(&s.record(&a.sha256).unwrap().sources, &vec![source.clone()]);
+        }
+        let r = s.verify();
+        prop_assert!(r.is_intact(), "{:?}", r.problems);
+    }
+}
