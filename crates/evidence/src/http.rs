@@ -154,26 +154,33 @@ pub fn dechunk(data: &[u8], base: usize) -> Result<Vec<u8>, HttpError> {
     }
 }
 
+/// Largest decoded body [`decode_content`] produces; captured pages are
+/// hostile and a few kilobytes of gzip can expand to gigabytes.
+pub const MAX_DECODED: u64 = 256 * 1024 * 1024;
+
 /// Undoes a `Content-Encoding` (`gzip`, `x-gzip`, `deflate`, `identity`).
+/// Refuses output larger than [`MAX_DECODED`].
 pub fn decode_content(body: &[u8], content_encoding: Option<&str>) -> Result<Vec<u8>, HttpError> {
     let enc = content_encoding.unwrap_or("identity").trim().to_ascii_lowercase();
     let fail = |what: String| HttpError::ContentEncoding { encoding: enc.clone(), what };
     let mut out = Vec::new();
+    let limited = |r: &mut dyn Read, out: &mut Vec<u8>| r.take(MAX_DECODED + 1).read_to_end(out);
     match enc.as_str() {
         "" | "identity" => return Ok(body.to_vec()),
         "gzip" | "x-gzip" => {
-            flate2::read::MultiGzDecoder::new(body).read_to_end(&mut out).map_err(|e| fail(e.to_string()))?;
+            limited(&mut flate2::read::MultiGzDecoder::new(body), &mut out).map_err(|e| fail(e.to_string()))?;
         }
         "deflate" => {
             // Servers send either zlib-wrapped (as the RFC says) or raw deflate.
-            if flate2::read::ZlibDecoder::new(body).read_to_end(&mut out).is_err() {
+            if limited(&mut flate2::read::ZlibDecoder::new(body), &mut out).is_err() {
                 out.clear();
-                flate2::read::DeflateDecoder::new(body)
-                    .read_to_end(&mut out)
-                    .map_err(|e| fail(e.to_string()))?;
+                limited(&mut flate2::read::DeflateDecoder::new(body), &mut out).map_err(|e| fail(e.to_string()))?;
             }
         }
         other => return Err(fail(format!("unsupported encoding {other:?}"))),
+    }
+    if out.len() as u64 > MAX_DECODED {
+        return Err(fail(format!("decoded body exceeds {MAX_DECODED} bytes")));
     }
     Ok(out)
 }

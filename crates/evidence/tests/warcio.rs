@@ -55,6 +55,7 @@ fn warcio_check_accepts_our_digests() {
     // not skipped.
     assert!(text.contains("digest pass"), "warcio did not check digests:\n{text}");
     assert!(!text.contains("digest fail"), "{text}");
+    eprintln!("{text}");
 }
 
 #[test]
