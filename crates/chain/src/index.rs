@@ -1,0 +1,544 @@
+//! The in-memory chain index: blocks, transactions, outputs, inputs and addresses under
+//! compact `u32` ids assigned in chain order (so ids are reproducible for the same chain).
+//!
+//! Why this layout: at full-chain scale (about a billion transactions and addresses) every
+//! byte per row matters, so rows are small fixed-size structs in `Vec`s, inputs are a single
+//! `u32` (the spent output's id), and lookups by txid or script go through
+//! [`FingerprintMap`], which keys a `u64` prefix of the hash and confirms it against the row,
+//! instead of a map keyed by 32-byte hashes.
+
+use std::collections::HashMap;
+
+use bitcoin::hashes::{sha256, Hash};
+use bitcoin::{Block, Network, Script, ScriptBuf};
+
+use crate::error::ChainError;
+
+/// Marker for "no id" (coinbase input, output without address, unspent output).
+pub const NONE: u32 = u32::MAX;
+
+/// Script types that get an address id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[repr(u8)]
+pub enum AddrKind {
+    /// Pay to public key: the pubkey is the address.
+    P2pk = 0,
+    /// Pay to pubkey hash.
+    P2pkh = 1,
+    /// Pay to script hash.
+    P2sh = 2,
+    /// Segwit v0 key hash.
+    P2wpkh = 3,
+    /// Segwit v0 script hash.
+    P2wsh = 4,
+    /// Taproot.
+    P2tr = 5,
+    /// Bare multisig: the whole script is the address.
+    Multisig = 6,
+}
+
+impl AddrKind {
+    /// Lower-case name as stored in Parquet and shown to users.
+    pub fn name(self) -> &'static str {
+        match self {
+            AddrKind::P2pk => "p2pk",
+            AddrKind::P2pkh => "p2pkh",
+            AddrKind::P2sh => "p2sh",
+            AddrKind::P2wpkh => "p2wpkh",
+            AddrKind::P2wsh => "p2wsh",
+            AddrKind::P2tr => "p2tr",
+            AddrKind::Multisig => "multisig",
+        }
+    }
+    /// Inverse of [`AddrKind::name`].
+    pub fn from_name(s: &str) -> Option<Self> {
+        Some(match s {
+            "p2pk" => AddrKind::P2pk,
+            "p2pkh" => AddrKind::P2pkh,
+            "p2sh" => AddrKind::P2sh,
+            "p2wpkh" => AddrKind::P2wpkh,
+            "p2wsh" => AddrKind::P2wsh,
+            "p2tr" => AddrKind::P2tr,
+            "multisig" => AddrKind::Multisig,
+            _ => return None,
+        })
+    }
+}
+
+/// Classifies a scriptPubKey: the address kind and its identifying bytes (hash, pubkey or
+/// whole script). Non-standard scripts, OP_RETURN and unknown witness versions give `None`.
+pub fn classify(script: &Script) -> Option<(AddrKind, &[u8])> {
+    let b = script.as_bytes();
+    if script.is_p2pkh() {
+        Some((AddrKind::P2pkh, b.get(3..23)?))
+    } else if script.is_p2sh() {
+        Some((AddrKind::P2sh, b.get(2..22)?))
+    } else if script.is_p2wpkh() {
+        Some((AddrKind::P2wpkh, b.get(2..22)?))
+    } else if script.is_p2wsh() {
+        Some((AddrKind::P2wsh, b.get(2..34)?))
+    } else if script.is_p2tr() {
+        Some((AddrKind::P2tr, b.get(2..34)?))
+    } else if script.is_p2pk() {
+        // <push pubkey> OP_CHECKSIG: the pubkey sits between the push byte and the opcode.
+        Some((AddrKind::P2pk, b.get(1..b.len().checked_sub(1)?)?))
+    } else if script.is_multisig() {
+        Some((AddrKind::Multisig, b))
+    } else {
+        None
+    }
+}
+
+/// Rebuilds the scriptPubKey of an address from its kind and bytes.
+pub fn script_of(kind: AddrKind, data: &[u8]) -> ScriptBuf {
+    let mut s = Vec::with_capacity(data.len() + 5);
+    match kind {
+        AddrKind::P2pkh => {
+            s.extend_from_slice(&[0x76, 0xa9, 0x14]);
+            s.extend_from_slice(data);
+            s.extend_from_slice(&[0x88, 0xac]);
+        }
+        AddrKind::P2sh => {
+            s.extend_from_slice(&[0xa9, 0x14]);
+            s.extend_from_slice(data);
+            s.push(0x87);
+        }
+        AddrKind::P2wpkh => {
+            s.extend_from_slice(&[0x00, 0x14]);
+            s.extend_from_slice(data);
+        }
+        AddrKind::P2wsh => {
+            s.extend_from_slice(&[0x00, 0x20]);
+            s.extend_from_slice(data);
+        }
+        AddrKind::P2tr => {
+            s.extend_from_slice(&[0x51, 0x20]);
+            s.extend_from_slice(data);
+        }
+        AddrKind::P2pk => {
+            s.push(data.len() as u8);
+            s.extend_from_slice(data);
+            s.push(0xac);
+        }
+        AddrKind::Multisig => s.extend_from_slice(data),
+    }
+    ScriptBuf::from_bytes(s)
+}
+
+/// Display form of an address: the network's address string for hash types,
+/// `p2pk:<pubkey hex>` and `multisig:<script hex>` for the others.
+pub fn display_address(kind: AddrKind, data: &[u8], network: Network) -> String {
+    match kind {
+        AddrKind::P2pk => format!("p2pk:{}", hex::encode(data)),
+        AddrKind::Multisig => format!("multisig:{}", hex::encode(data)),
+        _ => match bitcoin::Address::from_script(&script_of(kind, data), network) {
+            Ok(a) => a.to_string(),
+            Err(_) => format!("{}:{}", kind.name(), hex::encode(data)),
+        },
+    }
+}
+
+/// Parses a user-given address string (any display form) to kind and bytes.
+pub fn parse_address(s: &str, network: Network) -> Option<(AddrKind, Vec<u8>)> {
+    if let Some(h) = s.strip_prefix("p2pk:") {
+        return Some((AddrKind::P2pk, hex::decode(h).ok()?));
+    }
+    if let Some(h) = s.strip_prefix("multisig:") {
+        return Some((AddrKind::Multisig, hex::decode(h).ok()?));
+    }
+    let a: bitcoin::Address<bitcoin::address::NetworkUnchecked> = s.parse().ok()?;
+    let a = a.require_network(network).ok()?;
+    let script = a.script_pubkey();
+    classify(&script).map(|(k, d)| (k, d.to_vec()))
+}
+
+fn fingerprint(bytes: &[u8]) -> u64 {
+    // Txids and hashes are uniform already; pubkeys and scripts are hashed first.
+    let mut a = [0u8; 8];
+    for (i, b) in bytes.iter().take(8).enumerate() {
+        a[i] = *b;
+    }
+    u64::from_le_bytes(a)
+}
+
+/// A map from a 64-bit fingerprint to a `u32` id, confirmed by the caller against the row
+/// (so two keys with one fingerprint are still told apart; the rare collisions go to a
+/// small overflow map keyed by the full bytes).
+#[derive(Debug, Default)]
+pub struct FingerprintMap {
+    primary: HashMap<u64, u32>,
+    overflow: HashMap<Vec<u8>, u32>,
+}
+
+impl FingerprintMap {
+    fn get(&self, key: &[u8], is: impl Fn(u32) -> bool) -> Option<u32> {
+        let id = *self.primary.get(&fingerprint(key))?;
+        if is(id) {
+            return Some(id);
+        }
+        self.overflow.get(key).copied()
+    }
+    fn insert(&mut self, key: &[u8], id: u32) {
+        match self.primary.entry(fingerprint(key)) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(id);
+            }
+            std::collections::hash_map::Entry::Occupied(_) => {
+                self.overflow.insert(key.to_vec(), id);
+            }
+        }
+    }
+    /// Approximate heap bytes.
+    pub fn heap_bytes(&self) -> usize {
+        self.primary.capacity() * 13 + self.overflow.capacity() * 64
+    }
+}
+
+/// A block row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockRow {
+    /// Block hash, internal byte order.
+    pub hash: [u8; 32],
+    /// Height.
+    pub height: u32,
+    /// Header time (unix seconds).
+    pub time: u32,
+    /// Id of its first transaction.
+    pub first_tx: u32,
+    /// Number of transactions.
+    pub n_tx: u32,
+}
+
+/// A transaction row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxRow {
+    /// Txid, internal byte order.
+    pub txid: [u8; 32],
+    /// Height of its block.
+    pub height: u32,
+    /// nVersion.
+    pub version: i32,
+    /// nLockTime.
+    pub locktime: u32,
+    /// Id of its first output.
+    pub first_out: u32,
+    /// Number of outputs.
+    pub n_out: u32,
+    /// Id of its first input.
+    pub first_in: u32,
+    /// Number of inputs (0 for a coinbase: its input spends nothing).
+    pub n_in: u32,
+    /// Fee in satoshis (0 for a coinbase).
+    pub fee: u64,
+}
+
+impl TxRow {
+    /// Display txid.
+    pub fn txid_hex(&self) -> String {
+        bitcoin::Txid::from_byte_array(self.txid).to_string()
+    }
+    /// Output id range.
+    pub fn outputs(&self) -> std::ops::Range<u32> {
+        self.first_out..self.first_out + self.n_out
+    }
+    /// Input id range.
+    pub fn inputs(&self) -> std::ops::Range<u32> {
+        self.first_in..self.first_in + self.n_in
+    }
+}
+
+/// An output row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutRow {
+    /// Value in satoshis.
+    pub value: u64,
+    /// Address id or [`NONE`].
+    pub addr: u32,
+}
+
+/// The address table: kind and bytes per id, in an arena.
+#[derive(Debug, Default)]
+pub struct AddrTable {
+    kinds: Vec<AddrKind>,
+    offsets: Vec<u64>,
+    arena: Vec<u8>,
+    /// The first output that paid each address.
+    pub first_out: Vec<u32>,
+    map: FingerprintMap,
+}
+
+impl AddrTable {
+    fn key(kind: AddrKind, data: &[u8]) -> Vec<u8> {
+        match kind {
+            // Pubkeys and scripts are not uniform; hash them for the fingerprint.
+            AddrKind::P2pk | AddrKind::Multisig => {
+                let mut k = sha256::Hash::hash(data).to_byte_array().to_vec();
+                k.push(kind as u8);
+                k
+            }
+            _ => {
+                let mut k = data.to_vec();
+                k.push(kind as u8);
+                k
+            }
+        }
+    }
+    /// Number of addresses.
+    pub fn len(&self) -> usize {
+        self.kinds.len()
+    }
+    /// True if empty.
+    pub fn is_empty(&self) -> bool {
+        self.kinds.is_empty()
+    }
+    /// Kind and bytes of an id.
+    pub fn get(&self, id: u32) -> Option<(AddrKind, &[u8])> {
+        let i = id as usize;
+        let kind = *self.kinds.get(i)?;
+        let start = *self.offsets.get(i)? as usize;
+        let end = self.offsets.get(i + 1).map(|e| *e as usize).unwrap_or(self.arena.len());
+        Some((kind, self.arena.get(start..end)?))
+    }
+    /// Looks up an id.
+    pub fn lookup(&self, kind: AddrKind, data: &[u8]) -> Option<u32> {
+        self.map.get(&Self::key(kind, data), |id| self.get(id) == Some((kind, data)))
+    }
+    /// Returns the id, creating it (first paid by `out`) when new.
+    pub fn intern(&mut self, kind: AddrKind, data: &[u8], out: u32) -> Result<u32, ChainError> {
+        if let Some(id) = self.lookup(kind, data) {
+            return Ok(id);
+        }
+        let id = u32::try_from(self.kinds.len()).ok().filter(|i| *i != NONE).ok_or(ChainError::IdOverflow("addresses"))?;
+        self.kinds.push(kind);
+        self.offsets.push(self.arena.len() as u64);
+        self.arena.extend_from_slice(data);
+        self.first_out.push(out);
+        self.map.insert(&Self::key(kind, data), id);
+        Ok(id)
+    }
+    /// Approximate heap bytes.
+    pub fn heap_bytes(&self) -> usize {
+        self.kinds.capacity() + self.offsets.capacity() * 8 + self.arena.capacity() + self.first_out.capacity() * 4 + self.map.heap_bytes()
+    }
+}
+
+/// The whole index.
+#[derive(Debug)]
+pub struct ChainIndex {
+    /// Network of the chain (for address display).
+    pub network: Network,
+    /// Blocks by height order.
+    pub blocks: Vec<BlockRow>,
+    /// Transactions in chain order.
+    pub txs: Vec<TxRow>,
+    /// Outputs in chain order.
+    pub outputs: Vec<OutRow>,
+    /// For each input, the id of the output it spends.
+    pub inputs: Vec<u32>,
+    /// For each output, the id of the transaction spending it, or [`NONE`].
+    pub spent_by: Vec<u32>,
+    /// Addresses.
+    pub addrs: AddrTable,
+    txid_map: FingerprintMap,
+}
+
+impl ChainIndex {
+    /// An empty index.
+    pub fn new(network: Network) -> Self {
+        ChainIndex {
+            network,
+            blocks: Vec::new(),
+            txs: Vec::new(),
+            outputs: Vec::new(),
+            inputs: Vec::new(),
+            spent_by: Vec::new(),
+            addrs: AddrTable::default(),
+            txid_map: FingerprintMap::default(),
+        }
+    }
+
+    /// Id of a transaction by txid (internal byte order).
+    pub fn tx_id(&self, txid: &[u8; 32]) -> Option<u32> {
+        self.txid_map.get(txid, |id| self.txs.get(id as usize).map(|t| &t.txid) == Some(txid))
+    }
+
+    /// The transaction that holds an output id.
+    pub fn tx_of_output(&self, out: u32) -> Option<u32> {
+        let i = self.txs.partition_point(|t| t.first_out <= out);
+        let id = i.checked_sub(1)?;
+        let t = self.txs.get(id)?;
+        (out < t.first_out + t.n_out).then_some(id as u32)
+    }
+
+    /// The transaction that holds an input id.
+    pub fn tx_of_input(&self, inp: u32) -> Option<u32> {
+        // Coinbases have no inputs, so search among the txs with inputs by first_in.
+        let i = self.txs.partition_point(|t| t.first_in + t.n_in <= inp);
+        let t = self.txs.get(i)?;
+        (t.inputs().contains(&inp)).then_some(i as u32)
+    }
+
+    /// Address ids of a transaction's inputs (with repeats).
+    pub fn input_addrs(&self, tx: &TxRow) -> impl Iterator<Item = u32> + '_ {
+        tx.inputs().filter_map(|i| {
+            let o = *self.inputs.get(i as usize)?;
+            let a = self.outputs.get(o as usize)?.addr;
+            (a != NONE).then_some(a)
+        })
+    }
+
+    /// Display string of an address id.
+    pub fn address_string(&self, id: u32) -> Option<String> {
+        self.addrs.get(id).map(|(k, d)| display_address(k, d, self.network))
+    }
+
+    /// Appends a block at the next height. The block must extend the stored chain.
+    pub fn append_block(&mut self, height: u32, block: &Block) -> Result<(), ChainError> {
+        let bhash = block.block_hash();
+        let first_tx = u32::try_from(self.txs.len()).map_err(|_| ChainError::IdOverflow("transactions"))?;
+        for tx in &block.txdata {
+            let txid = tx.compute_txid();
+            let tx_id = u32::try_from(self.txs.len()).ok().filter(|i| *i != NONE).ok_or(ChainError::IdOverflow("transactions"))?;
+            let first_in = u32::try_from(self.inputs.len()).map_err(|_| ChainError::IdOverflow("inputs"))?;
+            let mut in_value: u64 = 0;
+            let coinbase = tx.is_coinbase();
+            if !coinbase {
+                for (vin, input) in tx.input.iter().enumerate() {
+                    let prev = input.previous_output;
+                    let missing = || ChainError::MissingPrevout {
+                        block: bhash.to_string(),
+                        txid: txid.to_string(),
+                        vin: vin as u32,
+                        prevout: prev.to_string(),
+                    };
+                    let ptx = self.tx_id(prev.txid.as_byte_array()).ok_or_else(missing)?;
+                    let ptx_row = &self.txs[ptx as usize];
+                    if prev.vout >= ptx_row.n_out {
+                        return Err(missing());
+                    }
+                    let out = ptx_row.first_out + prev.vout;
+                    in_value = in_value.saturating_add(self.outputs[out as usize].value);
+                    self.inputs.push(out);
+                    self.spent_by[out as usize] = tx_id;
+                }
+            }
+            let first_out = u32::try_from(self.outputs.len()).map_err(|_| ChainError::IdOverflow("outputs"))?;
+            let mut out_value: u64 = 0;
+            for (vout, o) in tx.output.iter().enumerate() {
+                let out_id = first_out.checked_add(vout as u32).filter(|i| *i != NONE).ok_or(ChainError::IdOverflow("outputs"))?;
+                let addr = match classify(&o.script_pubkey) {
+                    Some((k, d)) => self.addrs.intern(k, d, out_id)?,
+                    None => NONE,
+                };
+                out_value = out_value.saturating_add(o.value.to_sat());
+                self.outputs.push(OutRow { value: o.value.to_sat(), addr });
+                self.spent_by.push(NONE);
+            }
+            self.txs.push(TxRow {
+                txid: txid.to_byte_array(),
+                height,
+                version: tx.version.0,
+                locktime: tx.lock_time.to_consensus_u32(),
+                first_out,
+                n_out: tx.output.len() as u32,
+                first_in,
+                n_in: if coinbase { 0 } else { tx.input.len() as u32 },
+                fee: if coinbase { 0 } else { in_value.saturating_sub(out_value) },
+            });
+            self.txid_map.insert(&txid.to_byte_array(), tx_id);
+        }
+        self.blocks.push(BlockRow {
+            hash: bhash.to_byte_array(),
+            height,
+            time: block.header.time,
+            first_tx,
+            n_tx: block.txdata.len() as u32,
+        });
+        Ok(())
+    }
+
+    /// Re-adds a stored transaction row (used when loading from Parquet).
+    pub(crate) fn push_loaded_tx(&mut self, row: TxRow) {
+        let id = self.txs.len() as u32;
+        self.txid_map.insert(&row.txid, id);
+        self.txs.push(row);
+    }
+
+    /// Re-adds a stored address (used when loading from Parquet).
+    pub(crate) fn push_loaded_addr(&mut self, kind: AddrKind, data: &[u8], first_out: u32) -> Result<(), ChainError> {
+        self.addrs.intern(kind, data, first_out).map(|_| ())
+    }
+
+    /// Hash of the best block, display form.
+    pub fn best_hash(&self) -> Option<String> {
+        self.blocks.last().map(|b| bitcoin::BlockHash::from_byte_array(b.hash).to_string())
+    }
+
+    /// Approximate heap bytes of the in-memory index.
+    pub fn heap_bytes(&self) -> usize {
+        self.blocks.capacity() * std::mem::size_of::<BlockRow>()
+            + self.txs.capacity() * std::mem::size_of::<TxRow>()
+            + self.outputs.capacity() * std::mem::size_of::<OutRow>()
+            + self.inputs.capacity() * 4
+            + self.spent_by.capacity() * 4
+            + self.addrs.heap_bytes()
+            + self.txid_map.heap_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(script_hex: &str, kind: Option<AddrKind>) {
+        let s = ScriptBuf::from_bytes(hex::decode(script_hex).unwrap_or_default());
+        let c = classify(&s);
+        assert_eq!(c.map(|c| c.0), kind, "{script_hex}");
+        if let Some((k, d)) = c {
+            assert_eq!(script_of(k, d), s, "round trip {script_hex}");
+        }
+    }
+
+    #[test]
+    fn classifies_every_standard_type() {
+        let h20 = "11".repeat(20);
+        let h32 = "22".repeat(32);
+        let pk = format!("02{}", "33".repeat(32));
+        check(&format!("76a914{h20}88ac"), Some(AddrKind::P2pkh));
+        check(&format!("a914{h20}87"), Some(AddrKind::P2sh));
+        check(&format!("0014{h20}"), Some(AddrKind::P2wpkh));
+        check(&format!("0020{h32}"), Some(AddrKind::P2wsh));
+        check(&format!("5120{h32}"), Some(AddrKind::P2tr));
+        check(&format!("21{pk}ac"), Some(AddrKind::P2pk));
+        check(&format!("5121{pk}21{pk}52ae"), Some(AddrKind::Multisig));
+        check("51", None);
+        check("6a04deadbeef", None);
+    }
+
+    #[test]
+    fn address_table_interns_and_separates_kinds() {
+        let mut t = AddrTable::default();
+        let a = t.intern(AddrKind::P2pkh, &[1; 20], 0).unwrap_or(NONE);
+        let b = t.intern(AddrKind::P2sh, &[1; 20], 1).unwrap_or(NONE);
+        let c = t.intern(AddrKind::P2pkh, &[1; 20], 2).unwrap_or(NONE);
+        assert_eq!((a, b, c), (0, 1, 0));
+        assert_eq!(t.first_out, vec![0, 1]);
+        assert_eq!(t.lookup(AddrKind::P2sh, &[1; 20]), Some(1));
+        assert_eq!(t.lookup(AddrKind::P2wpkh, &[1; 20]), None);
+    }
+
+    #[test]
+    fn fingerprint_collisions_are_told_apart() {
+        let mut t = AddrTable::default();
+        // Same first 8 bytes, different rest: one fingerprint, two addresses.
+        let mut d1 = [7u8; 20];
+        let mut d2 = [7u8; 20];
+        d1[19] = 1;
+        d2[19] = 2;
+        let a = t.intern(AddrKind::P2wpkh, &d1, 0).unwrap_or(NONE);
+        let b = t.intern(AddrKind::P2wpkh, &d2, 1).unwrap_or(NONE);
+        assert_ne!(a, b);
+        assert_eq!(t.lookup(AddrKind::P2wpkh, &d2), Some(b));
+        assert_eq!(t.lookup(AddrKind::P2wpkh, &d1), Some(a));
+    }
+}

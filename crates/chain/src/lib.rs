@@ -1,0 +1,29 @@
+//! # chain: Bitcoin blocks, index, clustering and evaluation
+//!
+//! Owns reading a Bitcoin Core `blocks/` directory ([`blocks::BlockSource`]: `blk*.dat`,
+//! `xor.dat`, LevelDB `index/`), the compact in-memory index ([`index::ChainIndex`]),
+//! its Parquet persistence in a case (`<case>/chain/`, see [`store`]), address clustering
+//! ([`cluster`]) and measurement of every heuristic against ground truth ([`eval`]).
+//!
+//! **Invariant:** this crate knows nothing about markets. It meets them only through tags.
+//!
+//! **Invariant:** every union of two addresses carries the transaction and the heuristic
+//! that caused it, so `explain` can show why two addresses share a cluster. Change
+//! heuristics make separate behavioural links; they never merge co-spend clusters unless
+//! asked.
+//!
+//! **Invariant:** a wrong XOR key, wrong network or corrupted bytes give an error naming the
+//! file and offset; a wrong chain is never produced silently (every block read back is
+//! checked against the hash it was chosen by and against its merkle root).
+#![warn(missing_docs)]
+
+pub mod blocks;
+pub mod cluster;
+pub mod error;
+pub mod eval;
+pub mod index;
+pub mod store;
+
+pub use blocks::{parse_network, BlockSource, Diagnostic};
+pub use error::ChainError;
+pub use index::ChainIndex;
