@@ -46,7 +46,8 @@ pub fn discover(paths: &[PathBuf]) -> (Vec<Source>, Vec<Problem>) {
             }
         };
         // A file argument (or a link given explicitly, which the user chose).
-        if !meta.is_dir() && !(meta.file_type().is_symlink() && root.is_dir()) {
+        let is_dir_arg = meta.is_dir() || (meta.file_type().is_symlink() && root.is_dir());
+        if !is_dir_arg {
             if !root.is_file() {
                 problems.push(Problem::new(Location::Path(root.clone()), "not a regular file; skipped"));
                 continue;

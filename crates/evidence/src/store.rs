@@ -13,7 +13,7 @@
 //! * `custody.jsonl`: the [`CustodyLog`].
 //!
 //! Payload records are `resource` records, or `response` records (HTTP head
-//! + body) when the capture was an HTTP response. Their `WARC-Record-ID` is
+//! and body) when the capture was an HTTP response. Their `WARC-Record-ID` is
 //! `<urn:sha256:HEX>` of the payload, so importing the same bytes again, into
 //! this store or another, gives the same id. A second capture of bytes that
 //! are already stored adds only a small `metadata` record naming the new

@@ -42,8 +42,9 @@ pub struct WarcRecord {
     /// all but the first record of a whole-file-gzipped WARC, so that
     /// `(offset, offset_in_member)` is unique within a file.
     pub offset_in_member: u64,
-    /// Length in the file of the record (uncompressed files) or of its gzip
-    /// member (compressed files, when the member holds this record alone).
+    /// Length in the file of the record including its trailer (uncompressed
+    /// files) or of its gzip member (compressed files, when the member holds
+    /// this record alone); 0 for records sharing a member with others.
     pub length: u64,
     /// The version line, e.g. `WARC/1.0`.
     pub version: String,
@@ -124,7 +125,7 @@ enum State<R> {
     Start(R),
     Plain(R, u64),
     Between(R),
-    Member { dec: BufReader<GzDecoder<R>>, start: u64, inner: u64 },
+    Member { dec: Box<BufReader<GzDecoder<R>>>, start: u64, inner: u64 },
     Done,
 }
 
@@ -166,7 +167,7 @@ impl<R: BufRead + Seek> WarcReader<R> {
             }
             State::Plain(r, pos) => self.step_plain(r, pos),
             State::Between(r) => self.step_between(r),
-            State::Member { dec, start, inner } => self.step_member(dec, start, inner),
+            State::Member { dec, start, inner } => self.step_member(*dec, start, inner),
         }
     }
 
@@ -213,7 +214,7 @@ impl<R: BufRead + Seek> WarcReader<R> {
             return None;
         }
         if buf.starts_with(&GZIP_MAGIC[..2]) {
-            self.state = State::Member { dec: BufReader::new(GzDecoder::new(r)), start, inner: 0 };
+            self.state = State::Member { dec: Box::new(BufReader::new(GzDecoder::new(r))), start, inner: 0 };
             return None;
         }
         // Trailing padding of NULs or line ends after the last member is
@@ -254,9 +255,11 @@ impl<R: BufRead + Seek> WarcReader<R> {
                     let mut r = dec.into_inner().into_inner();
                     let end = r.stream_position().unwrap_or(start);
                     self.state = State::Between(r);
-                    end.saturating_sub(start)
+                    // Only a record that has its member to itself has a
+                    // member length of its own.
+                    if rec_inner == 0 { end.saturating_sub(start) } else { 0 }
                 } else {
-                    self.state = State::Member { dec, start, inner: inner + n };
+                    self.state = State::Member { dec: Box::new(dec), start, inner: inner + n };
                     0
                 };
                 self.resyncing = false;

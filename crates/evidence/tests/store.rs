@@ -274,3 +274,29 @@ proptest! {
         prop_assert!(r.is_intact(), "{:?}", r.problems);
     }
 }
+
+/// Real saved pages: discover them, store them, verify. Asserts only counts.
+#[test]
+fn imports_real_market_pages_and_verifies() {
+    let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/markets/pages/apollon"));
+    if !root.is_dir() {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "shared data missing at {}", root.display());
+        eprintln!("notice: shared data not found at {}; skipping", root.display());
+        return;
+    }
+    let (sources, problems) = evidence::discover(&[root.to_owned()]);
+    assert!(problems.is_empty(), "{problems:?}");
+    // The data README lists 26 files for apollon.
+    assert_eq!(sources.len(), 26);
+    assert!(sources.iter().all(|s| s.kind == evidence::SourceKind::Page));
+    let (_d, mut s) = new_store();
+    for src in &sources {
+        let bytes = std::fs::read(&src.path).unwrap();
+        let a = s.add(&bytes, &CaptureMeta::file(src.name.clone())).unwrap();
+        assert_eq!(s.get(&a.sha256).unwrap(), bytes);
+    }
+    let all_sources: usize = s.records().iter().map(|r| r.sources.len()).sum();
+    assert_eq!(all_sources, 26, "every file is remembered as a source, duplicates included");
+    let r = s.verify();
+    assert!(r.is_intact(), "{:?}", r.problems);
+}
