@@ -1,0 +1,257 @@
+//! Generic identifier extractors with validation, run on every captured page.
+//!
+//! The crate owns finding and validating identifiers in a page's decoded
+//! HTML source: PGP public keys (reported by v4 fingerprint), Bitcoin and
+//! Monero addresses, v3 onion addresses, e-mail addresses, Jabber ids, and
+//! Telegram/Wickr/Session handles where the page labels them.
+//!
+//! Main entry points: [`find_all`] (and [`find_all_with_diagnostics`]),
+//! returning [`Found`] items ordered by byte offset; [`parse_pgp_key`]; the
+//! validators [`btc::validate`], [`xmr::validate`] and [`onion::validate_v3`].
+//!
+//! ```
+//! let page = "<p>Donate: 1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa</p>";
+//! let found = identifiers::find_all(page);
+//! assert_eq!(found.len(), 1);
+//! assert_eq!(found[0].detail.as_deref(), Some("mainnet p2pkh"));
+//! ```
+//!
+//! Key choices:
+//! * **No unvalidated address is reported as an address.** Regexes only
+//!   propose candidates; a checksum decides (base58check/bech32 via the
+//!   `bitcoin` crate, Monero's Keccak checksum via the `monero` crate, the
+//!   v3 onion SHA3 checksum). v2 onions cannot be checked and are skipped.
+//! * **Raw HTML, not rendered text.** Addresses and onions often live in
+//!   attributes (`href`), so the scan runs over the raw source, and label
+//!   patterns allow markup between a label and its value.
+//! * **Armour is repaired, not trusted.** PGP blocks are rebuilt from their
+//!   base64 body so `<br>` line breaks, entities, stripped newlines and
+//!   indentation do not hide keys; keys that still do not parse are returned
+//!   as [`Diagnostic`]s, never as identifiers. Text inside armour blocks is
+//!   not scanned for other identifiers (base64 is noise for them).
+//! * Regexes are compiled once (`LazyLock`) and are linear-time (`regex`).
+
+#![warn(missing_docs)]
+
+mod armor;
+pub mod btc;
+mod contacts;
+mod html;
+pub mod onion;
+pub mod xmr;
+
+use std::collections::BTreeSet;
+use std::sync::LazyLock;
+
+use model::{Identifier, IdentifierKind, PgpKeyInfo, Provenance};
+use regex::Regex;
+
+pub use armor::{parse_pgp_key, PgpError};
+
+/// An identifier found in a text, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    /// What it is.
+    pub kind: IdentifierKind,
+    /// Canonical value: uppercase fingerprint for PGP; base58 coin addresses
+    /// as written; bech32 addresses, onions (with `.onion`), e-mail, Jabber,
+    /// Telegram, Wickr and Session ids in lowercase.
+    pub value: String,
+    /// Network and type for coin addresses (`mainnet p2wpkh`), `v3` for
+    /// onions, how a contact was recognised (`labelled`, `t.me link`,
+    /// `known xmpp server`); `None` for PGP keys and plain e-mail.
+    pub detail: Option<String>,
+    /// Key facts, for PGP keys.
+    pub pgp: Option<PgpKeyInfo>,
+    /// Byte offset in the input of the first occurrence (for PGP keys, of
+    /// the BEGIN marker).
+    pub offset: usize,
+}
+
+impl Found {
+    /// Converts into the model's [`Identifier`] row.
+    pub fn into_identifier(self, provenance: Option<Provenance>) -> Identifier {
+        Identifier {
+            kind: self.kind,
+            value: self.value,
+            detail: self.detail,
+            pgp: self.pgp,
+            provenance,
+        }
+    }
+}
+
+/// Something that looked like an identifier but was not reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// Byte offset in the input.
+    pub offset: usize,
+    /// The kind it would have been.
+    pub kind: IdentifierKind,
+    /// Why it was not reported.
+    pub message: String,
+}
+
+fn re(p: &str) -> Regex {
+    Regex::new(p).unwrap_or_else(|e| panic!("static regex {p}: {e}"))
+}
+
+/// Base58 legacy addresses: 26–35 characters starting with a version
+/// character (mainnet `1`/`3`, testnet `m`/`n`/`2`).
+static BTC_BASE58_RE: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?-u:\b)[123mn][1-9A-HJ-NP-Za-km-z]{25,34}(?-u:\b)"));
+
+/// Bech32/bech32m segwit addresses (either case; mixed case is rejected by
+/// validation).
+static BTC_BECH32_RE: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"(?i-u:\b)(?:bc|tb|bcrt)1[qpzry9x8gf2tvdw0s3jn54khce6mua7l]{6,87}(?-u:\b)")
+});
+
+/// Monero: 95 (standard, subaddress) or 106 (integrated) base58 characters.
+static XMR_RE: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"(?-u:\b)[4-9AB][1-9A-HJ-NP-Za-km-z]{94}(?:[1-9A-HJ-NP-Za-km-z]{11})?(?-u:\b)")
+});
+
+/// v3 onion addresses (56 base32 characters).
+static ONION_RE: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?i-u:\b)[a-z2-7]{56}\.onion(?-u:\b)"));
+
+static GAP_TAG_RE: LazyLock<Regex> = LazyLock::new(|| re(r"<[^<>]*>"));
+
+/// The gap between a label and its value with tags removed (used to look
+/// for an explicit `:` separator outside markup).
+pub(crate) fn strip_tags_for_gap(gap: &str) -> String {
+    GAP_TAG_RE.replace_all(gap, " ").into_owned()
+}
+
+/// Finds every validated identifier in `text`, ordered by byte offset, each
+/// `(kind, value)` once (at its first occurrence).
+pub fn find_all(text: &str) -> Vec<Found> {
+    find_all_with_diagnostics(text).0
+}
+
+/// Like [`find_all`], also returning diagnostics for PGP public-key blocks
+/// that could not be parsed (truncated, corrupt, non-v4). Diagnostics are
+/// ordered by offset.
+pub fn find_all_with_diagnostics(text: &str) -> (Vec<Found>, Vec<Diagnostic>) {
+    let mut out: Vec<Found> = Vec::new();
+    let mut diags: Vec<Diagnostic> = Vec::new();
+
+    let scan = armor::scan(text);
+    for block in &scan.blocks {
+        if block.typ != "PUBLIC KEY BLOCK" {
+            continue;
+        }
+        match armor::parse_block(text, block) {
+            Ok((fingerprint, info)) => out.push(Found {
+                kind: IdentifierKind::Pgp,
+                value: fingerprint,
+                detail: None,
+                pgp: Some(info),
+                offset: block.start,
+            }),
+            Err(e) => diags.push(Diagnostic {
+                offset: block.start,
+                kind: IdentifierKind::Pgp,
+                message: e.to_string(),
+            }),
+        }
+    }
+    for &offset in &scan.truncated_public {
+        diags.push(Diagnostic {
+            offset,
+            kind: IdentifierKind::Pgp,
+            message: PgpError::Truncated { offset }.to_string(),
+        });
+    }
+
+    // Armour blocks are sorted and disjoint; a binary search tells whether a
+    // candidate lies inside one.
+    let ranges: Vec<(usize, usize)> = scan.blocks.iter().map(|b| (b.start, b.end)).collect();
+    let masked = |pos: usize| -> bool {
+        let i = ranges.partition_point(|&(start, _)| start <= pos);
+        i > 0 && ranges.get(i - 1).is_some_and(|&(_, end)| pos < end)
+    };
+
+    for m in BTC_BASE58_RE.find_iter(text).chain(BTC_BECH32_RE.find_iter(text)) {
+        if masked(m.start()) {
+            continue;
+        }
+        if let Some(info) = btc::validate(m.as_str()) {
+            out.push(Found {
+                kind: IdentifierKind::Btc,
+                value: btc::canonical(m.as_str()),
+                detail: Some(info.detail()),
+                pgp: None,
+                offset: m.start(),
+            });
+        }
+    }
+    for m in XMR_RE.find_iter(text) {
+        if masked(m.start()) {
+            continue;
+        }
+        if let Some(info) = xmr::validate(m.as_str()) {
+            out.push(Found {
+                kind: IdentifierKind::Xmr,
+                value: m.as_str().to_string(),
+                detail: Some(info.detail()),
+                pgp: None,
+                offset: m.start(),
+            });
+        }
+    }
+    for m in ONION_RE.find_iter(text) {
+        if !masked(m.start()) && onion::validate_v3(m.as_str()) {
+            out.push(Found {
+                kind: IdentifierKind::Onion,
+                value: m.as_str().to_ascii_lowercase(),
+                detail: Some("v3".to_string()),
+                pgp: None,
+                offset: m.start(),
+            });
+        }
+    }
+    contacts::find(text, &masked, &mut out);
+
+    out.sort_by(|a, b| (a.offset, a.kind, &a.value).cmp(&(b.offset, b.kind, &b.value)));
+    let mut seen: BTreeSet<(IdentifierKind, String)> = BTreeSet::new();
+    out.retain(|f| seen.insert((f.kind, f.value.clone())));
+    diags.sort_by(|a, b| (a.offset, &a.message).cmp(&(b.offset, &b.message)));
+    (out, diags)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn find_all_orders_and_dedups() {
+        let onion = "2gzyxa5ihm7nsggfxnu52rck2vv4rvmdlkiu3zzui5du4xyclen53wid.onion";
+        let text = format!(
+            "<a href=\"http://{onion}/x\">tor</a> pay bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t4 \
+             or 1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa; again {onion}"
+        );
+        let found = find_all(&text);
+        let kinds: Vec<_> = found.iter().map(|f| (f.kind, f.detail.clone().unwrap_or_default())).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                (IdentifierKind::Onion, "v3".to_string()),
+                (IdentifierKind::Btc, "mainnet p2wpkh".to_string()),
+                (IdentifierKind::Btc, "mainnet p2pkh".to_string()),
+            ]
+        );
+        assert_eq!(found.first().map(|f| f.offset), text.find("2gzy"));
+    }
+
+    #[test]
+    fn invalid_candidates_are_not_reported() {
+        // Checksum-invalid lookalikes of each address type.
+        let text = "1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNb \
+                    bc1qw508d6qejxtdg4y5r3zarvary0c5xw7kv8f3t5 \
+                    2gzyxa5ihm7nsggfxnu52rck2vv4rvmdlkiu3zzui5du4xyclen53wia.onion \
+                    expyuzz4wqqyqhjn.onion";
+        assert_eq!(find_all(text), Vec::new());
+    }
+}
