@@ -21,14 +21,13 @@ pub struct Decoded {
 /// Decodes `bytes`, preferring valid UTF-8 over the declared charset.
 pub fn decode(bytes: &[u8], content_type: Option<&str>) -> Decoded {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let declared = content_type
-        .and_then(charset_param)
-        .or_else(|| declared_in_meta(bytes))
-        .and_then(|label| Encoding::for_label(label.as_bytes()));
+    let label = content_type.and_then(charset_param).or_else(|| declared_in_meta(bytes));
+    let declared = label.as_deref().and_then(|l| Encoding::for_label(l.as_bytes()));
     if let Ok(text) = std::str::from_utf8(bytes) {
         let note = match declared {
             Some(enc) if enc != encoding_rs::UTF_8 && !bytes.is_ascii() => Some(format!(
-                "page declares charset {} but its bytes are valid UTF-8; decoded as UTF-8",
+                "page declares charset {} ({}) but its bytes are valid UTF-8; decoded as UTF-8",
+                label.as_deref().unwrap_or_default(),
                 enc.name()
             )),
             _ => None,
@@ -86,7 +85,7 @@ mod tests {
         let page = "<meta charset=\"ISO-8859-1\"><p>Qualität</p>".as_bytes();
         let d = decode(page, None);
         assert!(d.text.contains("Qualität"));
-        assert!(d.note.unwrap().contains("ISO-8859-1"));
+        assert!(d.note.unwrap().to_lowercase().contains("iso-8859-1"));
     }
 
     #[test]

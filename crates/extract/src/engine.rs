@@ -281,14 +281,14 @@ fn take(e: ElementRef<'_>, f: &Field) -> String {
 /// Finds the smallest element (matching `sel`, or any) whose text starts with
 /// `label`, and returns what follows the label in it, or else the text of the
 /// next element sibling. This is how markets lay out "Ships from: X".
-fn label_value(base: ElementRef<'_>, sel: Option<&Selector>, label: &str) -> Option<String> {
+fn label_value<'a>(base: ElementRef<'a>, sel: Option<&Selector>, label: &str) -> Option<String> {
     let label_chars = label.chars().count();
     let starts = |text: &str| -> Option<usize> {
         let head: String = text.chars().take(label_chars).collect::<String>().to_lowercase();
         (head == label).then(|| text.char_indices().nth(label_chars).map(|(i, _)| i).unwrap_or(text.len()))
     };
-    let mut best: Option<(usize, ElementRef<'_>, usize)> = None;
-    let mut consider = |e: ElementRef<'_>| {
+    let mut best: Option<(usize, ElementRef<'a>, usize)> = None;
+    let mut consider = |e: ElementRef<'a>| {
         let text = element_text(e);
         if let Some(cut) = starts(&text) {
             if best.as_ref().is_none_or(|(len, _, _)| text.len() < *len) {
