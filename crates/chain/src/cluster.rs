@@ -1,0 +1,392 @@
+//! Address clustering: the multi-input (co-spend) heuristic with CoinJoins excluded, change
+//! heuristics kept as separate behavioural links, and a union-find where every effective
+//! union records its transaction and heuristic.
+//!
+//! Why a forest of recorded unions: only unions that joined two different clusters are
+//! kept, so the recorded edges form a spanning forest of each cluster. The path between two
+//! addresses in that forest is the shortest complete explanation of why they are together,
+//! and its length is bounded by the cluster size.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use crate::index::{AddrKind, ChainIndex, TxRow, NONE};
+
+/// A change heuristic. Each names at most one output of a transaction as the change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ChangeHeuristic {
+    /// Meiklejohn et al.: the only output whose address appears for the first time.
+    FreshAddress,
+    /// The only output smaller than every input (else an input would be unnecessary).
+    OptimalChange,
+    /// The only output of the same script type as all inputs.
+    AddressType,
+    /// With two outputs, the payment is round (a multiple of 10^4 sat), the other is change.
+    RoundPayment,
+    /// The only output later spent by a tx with the same version and locktime style.
+    LocktimeVersion,
+    /// The only output paying back to an input address.
+    AddressReuse,
+}
+
+impl ChangeHeuristic {
+    /// All heuristics, in a fixed order.
+    pub const ALL: [ChangeHeuristic; 6] = [
+        ChangeHeuristic::FreshAddress,
+        ChangeHeuristic::OptimalChange,
+        ChangeHeuristic::AddressType,
+        ChangeHeuristic::RoundPayment,
+        ChangeHeuristic::LocktimeVersion,
+        ChangeHeuristic::AddressReuse,
+    ];
+    /// Stable name used in JSON and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            ChangeHeuristic::FreshAddress => "fresh_address",
+            ChangeHeuristic::OptimalChange => "optimal_change",
+            ChangeHeuristic::AddressType => "address_type",
+            ChangeHeuristic::RoundPayment => "round_payment",
+            ChangeHeuristic::LocktimeVersion => "locktime_version",
+            ChangeHeuristic::AddressReuse => "address_reuse",
+        }
+    }
+    /// Inverse of [`ChangeHeuristic::name`].
+    pub fn from_name(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|h| h.name() == s)
+    }
+}
+
+/// Why two addresses were linked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LinkKind {
+    /// Both were spent as inputs of one transaction.
+    MultiInput,
+    /// The second address received the change of a transaction spending the first.
+    Change(ChangeHeuristic),
+}
+
+impl LinkKind {
+    /// Stable name.
+    pub fn name(self) -> String {
+        match self {
+            LinkKind::MultiInput => "multi_input".to_string(),
+            LinkKind::Change(h) => format!("change:{}", h.name()),
+        }
+    }
+}
+
+/// One link between two addresses, with the transaction that caused it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Link {
+    /// Transaction id (index id).
+    pub tx: u32,
+    /// Heuristic.
+    pub kind: LinkKind,
+    /// First address id.
+    pub a: u32,
+    /// Second address id.
+    pub b: u32,
+}
+
+/// Clustering options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterConfig {
+    /// Skip co-spend unions of transactions that look like CoinJoins.
+    pub coinjoin_filter: bool,
+    /// Change heuristics computed as behavioural links.
+    pub change: Vec<ChangeHeuristic>,
+    /// Change heuristics whose links are also merged into clusters (off by default).
+    pub merge_change: Vec<ChangeHeuristic>,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        ClusterConfig { coinjoin_filter: true, change: ChangeHeuristic::ALL.to_vec(), merge_change: Vec::new() }
+    }
+}
+
+/// Names the CoinJoin shape of a transaction, or None.
+///
+/// The common core of Wasabi, Whirlpool and JoinMarket transactions is an equal-value output
+/// set: at least two outputs share the most common value, and there are at least two inputs
+/// to fund them. A payment with two outputs of equal value and two inputs is also caught;
+/// that costs recall, not precision, which is the side a court cares about.
+pub fn coinjoin_shape(idx: &ChainIndex, tx: &TxRow) -> Option<&'static str> {
+    if tx.n_in < 2 || tx.n_out < 2 {
+        return None;
+    }
+    let mut counts: BTreeMap<u64, u32> = BTreeMap::new();
+    for o in tx.outputs() {
+        let v = idx.outputs.get(o as usize)?.value;
+        *counts.entry(v).or_default() += 1;
+    }
+    let max = counts.values().copied().max()?;
+    if max < 2 {
+        return None;
+    }
+    let distinct_inputs = {
+        let mut a: Vec<u32> = idx.input_addrs(tx).collect();
+        a.sort_unstable();
+        a.dedup();
+        a.len()
+    };
+    if distinct_inputs < 2 {
+        return None;
+    }
+    Some(if tx.n_in == 5 && tx.n_out == 5 && max == 5 {
+        "whirlpool"
+    } else if max >= 10 {
+        "wasabi"
+    } else if tx.n_out >= 2 * max - 1 && tx.n_out <= 2 * max {
+        "joinmarket"
+    } else {
+        "equal_output"
+    })
+}
+
+fn is_round(v: u64) -> bool {
+    v > 0 && v % 10_000 == 0
+}
+
+/// The vout a change heuristic names as change, or None.
+pub fn change_output(idx: &ChainIndex, tx_id: u32, h: ChangeHeuristic) -> Option<u32> {
+    let tx = idx.txs.get(tx_id as usize)?;
+    if tx.n_in == 0 || tx.n_out < 2 {
+        return None;
+    }
+    let outs: Vec<(u32, u64, u32)> = tx.outputs().filter_map(|o| idx.outputs.get(o as usize).map(|r| (o - tx.first_out, r.value, r.addr))).collect();
+    let in_addrs: Vec<u32> = idx.input_addrs(tx).collect();
+    let unique = |c: Vec<u32>| if c.len() == 1 { c.first().copied() } else { None };
+    match h {
+        ChangeHeuristic::FreshAddress => {
+            let fresh: Vec<u32> = outs
+                .iter()
+                .filter(|(v, _, a)| *a != NONE && idx.addrs.first_out.get(*a as usize) == Some(&(tx.first_out + v)) && !in_addrs.contains(a))
+                .map(|(v, _, _)| *v)
+                .collect();
+            // Meiklejohn: every other output must go to an address seen before.
+            if fresh.len() == 1 && outs.iter().all(|(v, _, a)| fresh.contains(v) || (*a != NONE && idx.addrs.first_out.get(*a as usize).is_some_and(|f| *f < tx.first_out))) {
+                fresh.first().copied()
+            } else {
+                None
+            }
+        }
+        ChangeHeuristic::OptimalChange => {
+            let min_in = tx.inputs().filter_map(|i| idx.inputs.get(i as usize).and_then(|o| idx.outputs.get(*o as usize))).map(|o| o.value).min()?;
+            unique(outs.iter().filter(|(_, val, _)| *val < min_in).map(|(v, _, _)| *v).collect())
+        }
+        ChangeHeuristic::AddressType => {
+            let kind = |a: u32| idx.addrs.get(a).map(|(k, _)| k);
+            let kinds: Vec<Option<AddrKind>> = in_addrs.iter().map(|a| kind(*a)).collect();
+            let k = (*kinds.first()?)?;
+            if kinds.iter().any(|x| *x != Some(k)) {
+                return None;
+            }
+            unique(outs.iter().filter(|(_, _, a)| *a != NONE && kind(*a) == Some(k)).map(|(v, _, _)| *v).collect())
+        }
+        ChangeHeuristic::RoundPayment => {
+            if outs.len() != 2 {
+                return None;
+            }
+            let round: Vec<u32> = outs.iter().filter(|(_, val, _)| is_round(*val)).map(|(v, _, _)| *v).collect();
+            if round.len() == 1 {
+                outs.iter().map(|(v, _, _)| *v).find(|v| !round.contains(v))
+            } else {
+                None
+            }
+        }
+        ChangeHeuristic::LocktimeVersion => {
+            let style = |t: &TxRow| (t.version, t.locktime == 0);
+            unique(
+                outs.iter()
+                    .filter(|(v, _, _)| {
+                        let s = idx.spent_by.get((tx.first_out + v) as usize).copied().unwrap_or(NONE);
+                        s != NONE && idx.txs.get(s as usize).map(style) == Some(style(tx))
+                    })
+                    .map(|(v, _, _)| *v)
+                    .collect(),
+            )
+        }
+        ChangeHeuristic::AddressReuse => unique(outs.iter().filter(|(_, _, a)| *a != NONE && in_addrs.contains(a)).map(|(v, _, _)| *v).collect()),
+    }
+}
+
+/// The result of clustering.
+#[derive(Debug)]
+pub struct Clustering {
+    /// Cluster representative (smallest address id of the cluster) per address.
+    rep: Vec<u32>,
+    /// Effective unions (joined two different clusters), in chain order.
+    pub unions: Vec<Link>,
+    /// Change links that were not merged (behavioural links).
+    pub behavioural: Vec<Link>,
+    /// Transactions skipped as CoinJoins, with their shape.
+    pub coinjoins: Vec<(u32, &'static str)>,
+}
+
+/// Compact union-find with union by size and path halving.
+struct Dsu {
+    parent: Vec<u32>,
+    size: Vec<u32>,
+}
+
+impl Dsu {
+    fn find(&mut self, mut x: u32) -> u32 {
+        while self.parent[x as usize] != x {
+            let gp = self.parent[self.parent[x as usize] as usize];
+            self.parent[x as usize] = gp;
+            x = gp;
+        }
+        x
+    }
+    fn union(&mut self, a: u32, b: u32) -> bool {
+        let (ra, rb) = (self.find(a), self.find(b));
+        if ra == rb {
+            return false;
+        }
+        let (big, small) = if self.size[ra as usize] >= self.size[rb as usize] { (ra, rb) } else { (rb, ra) };
+        self.parent[small as usize] = big;
+        self.size[big as usize] += self.size[small as usize];
+        true
+    }
+}
+
+/// Clusters every address of the index.
+pub fn cluster(idx: &ChainIndex, cfg: &ClusterConfig) -> Clustering {
+    let n = idx.addrs.len();
+    let mut dsu = Dsu { parent: (0..n as u32).collect(), size: vec![1; n] };
+    let mut unions = Vec::new();
+    let mut behavioural = Vec::new();
+    let mut coinjoins = Vec::new();
+    for (t, tx) in idx.txs.iter().enumerate() {
+        let t = t as u32;
+        if tx.n_in == 0 {
+            continue;
+        }
+        if let Some(shape) = coinjoin_shape(idx, tx) {
+            coinjoins.push((t, shape));
+            if cfg.coinjoin_filter {
+                continue;
+            }
+        }
+        let mut addrs = idx.input_addrs(tx);
+        if let Some(first) = addrs.next() {
+            for a in addrs {
+                if dsu.union(first, a) {
+                    unions.push(Link { tx: t, kind: LinkKind::MultiInput, a: first, b: a });
+                }
+            }
+            if tx.n_out >= 2 && !(cfg.coinjoin_filter && coinjoins.last().is_some_and(|c| c.0 == t)) {
+                for h in &cfg.change {
+                    let Some(v) = change_output(idx, t, *h) else { continue };
+                    let a = idx.outputs.get((tx.first_out + v) as usize).map(|o| o.addr).unwrap_or(NONE);
+                    if a == NONE || a == first {
+                        continue;
+                    }
+                    let link = Link { tx: t, kind: LinkKind::Change(*h), a: first, b: a };
+                    if cfg.merge_change.contains(h) {
+                        if dsu.union(first, a) {
+                            unions.push(link);
+                        }
+                    } else {
+                        behavioural.push(link);
+                    }
+                }
+            }
+        }
+    }
+    // Representative = smallest member, so cluster numbers do not depend on union order.
+    let mut min_of_root: HashMap<u32, u32> = HashMap::new();
+    let mut rep = vec![0u32; n];
+    for a in 0..n as u32 {
+        let r = dsu.find(a);
+        let m = *min_of_root.entry(r).or_insert(a);
+        rep[a as usize] = m;
+    }
+    Clustering { rep, unions, behavioural, coinjoins }
+}
+
+impl Clustering {
+    /// Cluster number of an address (the smallest address id in its cluster).
+    pub fn cluster_of(&self, addr: u32) -> Option<u32> {
+        self.rep.get(addr as usize).copied()
+    }
+    /// Number of clusters.
+    pub fn num_clusters(&self) -> usize {
+        self.rep.iter().enumerate().filter(|(i, r)| *i as u32 == **r).count()
+    }
+    /// Members of a cluster, ascending.
+    pub fn members(&self, cluster: u32) -> Vec<u32> {
+        self.rep.iter().enumerate().filter(|(_, r)| **r == cluster).map(|(i, _)| i as u32).collect()
+    }
+    /// The unions that connect `a` to `b` (empty if `a == b`, None if not in one cluster).
+    pub fn explain_pair(&self, a: u32, b: u32) -> Option<Vec<Link>> {
+        if self.cluster_of(a)? != self.cluster_of(b)? {
+            return None;
+        }
+        let c = self.cluster_of(a)?;
+        let mut adj: HashMap<u32, Vec<usize>> = HashMap::new();
+        for (i, l) in self.unions.iter().enumerate() {
+            if self.cluster_of(l.a) == Some(c) {
+                adj.entry(l.a).or_default().push(i);
+                adj.entry(l.b).or_default().push(i);
+            }
+        }
+        let mut prev: HashMap<u32, usize> = HashMap::new();
+        let mut q = VecDeque::from([a]);
+        let mut seen = std::collections::HashSet::from([a]);
+        while let Some(x) = q.pop_front() {
+            if x == b {
+                break;
+            }
+            for &li in adj.get(&x).map(Vec::as_slice).unwrap_or(&[]) {
+                let l = self.unions[li];
+                let y = if l.a == x { l.b } else { l.a };
+                if seen.insert(y) {
+                    prev.insert(y, li);
+                    q.push_back(y);
+                }
+            }
+        }
+        let mut path = Vec::new();
+        let mut cur = b;
+        while cur != a {
+            let li = *prev.get(&cur)?;
+            let l = self.unions[li];
+            path.push(l);
+            cur = if l.a == cur { l.b } else { l.a };
+        }
+        path.reverse();
+        Some(path)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn change_heuristic_names_round_trip() {
+        for h in ChangeHeuristic::ALL {
+            assert_eq!(ChangeHeuristic::from_name(h.name()), Some(h));
+        }
+        assert_eq!(ChangeHeuristic::from_name("nope"), None);
+    }
+
+    #[test]
+    fn round_values() {
+        assert!(is_round(100_000));
+        assert!(is_round(1_000_000));
+        assert!(!is_round(123_456));
+        assert!(!is_round(0));
+    }
+
+    #[test]
+    fn dsu_unions_once() {
+        let mut d = Dsu { parent: (0..4).collect(), size: vec![1; 4] };
+        assert!(d.union(0, 1));
+        assert!(d.union(2, 1));
+        assert!(!d.union(0, 2));
+        assert_eq!(d.find(2), d.find(0));
+        assert_ne!(d.find(3), d.find(0));
+    }
+}

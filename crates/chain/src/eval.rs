@@ -1,0 +1,168 @@
+//! Measuring clustering and change heuristics against ground truth (the truth.json format
+//! of `shared/data/chain/regtest-small`, see its README).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use bitcoin::hashes::Hash;
+use serde::{Deserialize, Serialize};
+
+use crate::cluster::{change_output, cluster, ClusterConfig};
+use crate::error::ChainError;
+use crate::index::{parse_address, ChainIndex};
+
+/// One truth transaction.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TruthTx {
+    /// funding, payment or coinjoin.
+    pub kind: String,
+    /// Payment: the sender's change output.
+    pub change_vout: Option<u32>,
+}
+
+/// A ground-truth file.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Truth {
+    /// Address -> owner entity.
+    pub addresses: BTreeMap<String, u32>,
+    /// Txid -> facts.
+    pub txs: BTreeMap<String, TruthTx>,
+}
+
+impl Truth {
+    /// Reads a truth file.
+    pub fn read(path: &Path) -> Result<Truth, ChainError> {
+        let s = std::fs::read_to_string(path).map_err(|e| ChainError::io(path, e))?;
+        serde_json::from_str(&s).map_err(|e| ChainError::Truth { path: path.to_path_buf(), message: e.to_string() })
+    }
+}
+
+/// Precision and coverage of one change heuristic on payment transactions.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ChangeScore {
+    /// Share of named change outputs that are the true change (1.0 when none named).
+    pub precision: f64,
+    /// Share of payment transactions where the heuristic names a change output.
+    pub coverage: f64,
+    /// Transactions where it named an output.
+    pub named: usize,
+    /// Of those, correct.
+    pub correct: usize,
+    /// Payment transactions evaluated.
+    pub payments: usize,
+}
+
+/// The evaluation result.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct EvalReport {
+    /// TP / predicted same-cluster pairs, over truth addresses.
+    pub pair_precision: f64,
+    /// TP / true same-entity pairs.
+    pub pair_recall: f64,
+    /// Predicted clusters that hold truth addresses.
+    pub clusters: usize,
+    /// Truth addresses found in the index.
+    pub addresses: usize,
+    /// Truth addresses in the file.
+    pub truth_addresses: usize,
+    /// Entities in the truth.
+    pub entities: usize,
+    /// All clusters of the index.
+    pub all_clusters: usize,
+    /// All addresses of the index.
+    pub all_addresses: usize,
+    /// Whether the CoinJoin filter was on.
+    pub coinjoin_filter: bool,
+    /// CoinJoin detector: transactions flagged, of which true coinjoins, and true total.
+    pub coinjoin_detected: usize,
+    /// Flagged that are truth coinjoins.
+    pub coinjoin_true_positive: usize,
+    /// Truth coinjoins.
+    pub coinjoin_truth: usize,
+    /// Per change heuristic.
+    pub change: BTreeMap<String, ChangeScore>,
+}
+
+fn pairs(n: u64) -> u64 {
+    n * n.saturating_sub(1) / 2
+}
+
+/// Evaluates clustering (with `cfg`) and every change heuristic against `truth`.
+pub fn evaluate(idx: &ChainIndex, truth: &Truth, cfg: &ClusterConfig) -> EvalReport {
+    let cl = cluster(idx, cfg);
+    // Contingency table (predicted cluster, entity) over the truth addresses.
+    let mut table: BTreeMap<(u64, u32), u64> = BTreeMap::new();
+    let mut per_cluster: BTreeMap<u64, u64> = BTreeMap::new();
+    let mut per_entity: BTreeMap<u32, u64> = BTreeMap::new();
+    let mut found = 0;
+    for (i, (addr, ent)) in truth.addresses.iter().enumerate() {
+        // An address missing from the index is its own singleton cluster.
+        let c = match parse_address(addr, idx.network).and_then(|(k, d)| idx.addrs.lookup(k, &d)) {
+            Some(a) => {
+                found += 1;
+                u64::from(cl.cluster_of(a).unwrap_or(a))
+            }
+            None => (1u64 << 32) + i as u64,
+        };
+        *table.entry((c, *ent)).or_default() += 1;
+        *per_cluster.entry(c).or_default() += 1;
+        *per_entity.entry(*ent).or_default() += 1;
+    }
+    let tp: u64 = table.values().map(|n| pairs(*n)).sum();
+    let pred: u64 = per_cluster.values().map(|n| pairs(*n)).sum();
+    let real: u64 = per_entity.values().map(|n| pairs(*n)).sum();
+    let ratio = |a: u64, b: u64| if b == 0 { 1.0 } else { a as f64 / b as f64 };
+
+    let tx_of = |txid: &str| -> Option<u32> {
+        let t: bitcoin::Txid = txid.parse().ok()?;
+        idx.tx_id(&t.to_byte_array())
+    };
+    let flagged: std::collections::BTreeSet<u32> = cl.coinjoins.iter().map(|c| c.0).collect();
+    let mut cj_truth = 0;
+    let mut cj_tp = 0;
+    let mut change: BTreeMap<String, ChangeScore> = BTreeMap::new();
+    for h in &cfg.change {
+        change.insert(h.name().to_string(), ChangeScore { precision: 1.0, coverage: 0.0, named: 0, correct: 0, payments: 0 });
+    }
+    for (txid, t) in &truth.txs {
+        let id = tx_of(txid);
+        if t.kind == "coinjoin" {
+            cj_truth += 1;
+            if id.is_some_and(|i| flagged.contains(&i)) {
+                cj_tp += 1;
+            }
+        }
+        if t.kind != "payment" {
+            continue;
+        }
+        for h in &cfg.change {
+            let Some(s) = change.get_mut(h.name()) else { continue };
+            s.payments += 1;
+            if let Some(v) = id.and_then(|i| change_output(idx, i, *h)) {
+                s.named += 1;
+                if Some(v) == t.change_vout {
+                    s.correct += 1;
+                }
+            }
+        }
+    }
+    for s in change.values_mut() {
+        s.precision = ratio(s.correct as u64, s.named as u64);
+        s.coverage = if s.payments == 0 { 0.0 } else { s.named as f64 / s.payments as f64 };
+    }
+    EvalReport {
+        pair_precision: ratio(tp, pred),
+        pair_recall: ratio(tp, real),
+        clusters: per_cluster.len(),
+        addresses: found,
+        truth_addresses: truth.addresses.len(),
+        entities: per_entity.len(),
+        all_clusters: cl.num_clusters(),
+        all_addresses: idx.addrs.len(),
+        coinjoin_filter: cfg.coinjoin_filter,
+        coinjoin_detected: flagged.len(),
+        coinjoin_true_positive: cj_tp,
+        coinjoin_truth: cj_truth,
+        change,
+    }
+}

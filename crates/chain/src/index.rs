@@ -395,6 +395,7 @@ impl ChainIndex {
     /// Appends a block at the next height. The block must extend the stored chain.
     pub fn append_block(&mut self, height: u32, block: &Block) -> Result<(), ChainError> {
         let bhash = block.block_hash();
+        self.check_prevouts(block)?;
         let first_tx = u32::try_from(self.txs.len()).map_err(|_| ChainError::IdOverflow("transactions"))?;
         for tx in &block.txdata {
             let txid = tx.compute_txid();
@@ -454,6 +455,33 @@ impl ChainIndex {
             first_tx,
             n_tx: block.txdata.len() as u32,
         });
+        Ok(())
+    }
+
+    /// Checks that every input of `block` spends a known output (earlier in the index or
+    /// earlier in the block), so that [`ChainIndex::append_block`] never fails half-way.
+    fn check_prevouts(&self, block: &Block) -> Result<(), ChainError> {
+        let mut in_block: HashMap<bitcoin::Txid, u32> = HashMap::new();
+        for tx in &block.txdata {
+            if !tx.is_coinbase() {
+                for (vin, input) in tx.input.iter().enumerate() {
+                    let prev = input.previous_output;
+                    let n_out = match in_block.get(&prev.txid) {
+                        Some(n) => Some(*n),
+                        None => self.tx_id(prev.txid.as_byte_array()).and_then(|t| self.txs.get(t as usize)).map(|t| t.n_out),
+                    };
+                    if n_out.is_none_or(|n| prev.vout >= n) {
+                        return Err(ChainError::MissingPrevout {
+                            block: block.block_hash().to_string(),
+                            txid: tx.compute_txid().to_string(),
+                            vin: vin as u32,
+                            prevout: prev.to_string(),
+                        });
+                    }
+                }
+            }
+            in_block.insert(tx.compute_txid(), tx.output.len() as u32);
+        }
         Ok(())
     }
 

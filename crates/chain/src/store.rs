@@ -1,0 +1,340 @@
+//! Persistence of the index as Parquet under `<case>/chain/`, one part per import:
+//! `blocks/`, `txs/`, `outputs/`, `inputs/`, `addresses/` each hold `part-NNNNN.parquet`,
+//! and `meta.json` holds the network and the number of parts. DuckDB reads a table with
+//! `read_parquet('<case>/chain/txs/*.parquet')`. Importing again appends a part with only
+//! the new rows; ids continue, so parts concatenate into one consistent table.
+//!
+//! Why parts instead of rewriting: the chain only grows, and rewriting a billion-row
+//! table per import would be wasteful; outputs carry no "spent" column for the same
+//! reason (spends are the `inputs` table, joined on `prev_output`).
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::{Array, ArrayRef, BinaryArray, Int32Array, RecordBatch, StringArray, UInt32Array, UInt64Array};
+use bitcoin::hashes::Hash;
+use bitcoin::Network;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+use serde::{Deserialize, Serialize};
+
+use crate::blocks::BlockSource;
+use crate::error::ChainError;
+use crate::index::{AddrKind, BlockRow, ChainIndex, OutRow, TxRow, NONE};
+
+/// The case's chain metadata (`meta.json`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Meta {
+    /// Network name (`bitcoin`, `testnet`, `regtest`, `signet`).
+    pub network: String,
+    /// Number of parts written.
+    pub parts: u32,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportReport {
+    /// Blocks added by this import.
+    pub new_blocks: usize,
+    /// Transactions added by this import.
+    pub new_transactions: usize,
+    /// Blocks in the case after the import.
+    pub blocks: usize,
+    /// Transactions in the case after the import.
+    pub transactions: usize,
+    /// Best block hash after the import.
+    pub best_hash: Option<String>,
+    /// Whether the LevelDB index chose the chain.
+    pub used_index: bool,
+    /// Non-fatal findings (padding, truncated records, ...).
+    pub diagnostics: Vec<String>,
+    /// The error that stopped the import early; blocks before it are kept.
+    pub error: Option<String>,
+}
+
+/// The chain directory of a case.
+pub fn chain_dir(case: &Path) -> PathBuf {
+    case.join("chain")
+}
+
+fn pq_err(path: &Path, e: impl std::fmt::Display) -> ChainError {
+    ChainError::Parquet { path: path.to_path_buf(), message: e.to_string() }
+}
+
+/// Reads the case's meta, or None if nothing was imported.
+pub fn read_meta(case: &Path) -> Result<Option<Meta>, ChainError> {
+    let p = chain_dir(case).join("meta.json");
+    if !p.exists() {
+        return Ok(None);
+    }
+    let s = std::fs::read_to_string(&p).map_err(|e| ChainError::io(&p, e))?;
+    serde_json::from_str(&s).map(Some).map_err(|e| ChainError::Store { path: p, message: e.to_string() })
+}
+
+/// Imports the best chain of `blocks_dir` into the case, appending only blocks not stored yet.
+pub fn import(case: &Path, blocks_dir: &Path, network: Network) -> Result<ImportReport, ChainError> {
+    let meta = read_meta(case)?;
+    if let Some(m) = &meta {
+        if m.network != network.to_string() {
+            return Err(ChainError::Store {
+                path: chain_dir(case).join("meta.json"),
+                message: format!("case holds {} chain, import asked for {network}", m.network),
+            });
+        }
+    }
+    let mut idx = load(case)?.unwrap_or_else(|| ChainIndex::new(network));
+    let src = BlockSource::open(blocks_dir, network)?;
+    let (b0, t0, o0, i0, a0) = (idx.blocks.len(), idx.txs.len(), idx.outputs.len(), idx.inputs.len(), idx.addrs.len());
+    let mut error = None;
+    for (i, loc) in src.chain().iter().enumerate() {
+        if let Some(stored) = idx.blocks.get(i) {
+            if stored.hash != loc.hash.to_byte_array() {
+                return Err(ChainError::Reorg {
+                    path: chain_dir(case),
+                    height: loc.height,
+                    stored: bitcoin::BlockHash::from_byte_array(stored.hash).to_string(),
+                    found: loc.hash.to_string(),
+                });
+            }
+            continue;
+        }
+        let res = src.read_block(i).and_then(|b| idx.append_block(loc.height, &b));
+        if let Err(e) = res {
+            error = Some(e.to_string());
+            break;
+        }
+    }
+    let new_blocks = idx.blocks.len() - b0;
+    if new_blocks > 0 {
+        let part = meta.as_ref().map(|m| m.parts).unwrap_or(0);
+        write_part(case, &idx, part, (b0, t0, o0, i0, a0))?;
+        let m = Meta { network: network.to_string(), parts: part + 1 };
+        let p = chain_dir(case).join("meta.json");
+        let s = serde_json::to_string_pretty(&m).map_err(|e| ChainError::Store { path: p.clone(), message: e.to_string() })?;
+        std::fs::write(&p, s).map_err(|e| ChainError::io(&p, e))?;
+    }
+    Ok(ImportReport {
+        new_blocks,
+        new_transactions: idx.txs.len() - t0,
+        blocks: idx.blocks.len(),
+        transactions: idx.txs.len(),
+        best_hash: idx.best_hash(),
+        used_index: src.used_index,
+        diagnostics: src.diagnostics.iter().map(|d| d.to_string()).collect(),
+        error,
+    })
+}
+
+fn u32s(v: impl Iterator<Item = u32>) -> ArrayRef {
+    Arc::new(UInt32Array::from_iter_values(v))
+}
+fn opt_u32s(v: impl Iterator<Item = u32>) -> ArrayRef {
+    Arc::new(v.map(|x| (x != NONE).then_some(x)).collect::<UInt32Array>())
+}
+
+fn write_table(path: &Path, cols: Vec<(&str, ArrayRef)>) -> Result<(), ChainError> {
+    let batch = RecordBatch::try_from_iter(cols).map_err(|e| pq_err(path, e))?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| ChainError::io(dir, e))?;
+    // Write to a temp name and rename, so a crash never leaves a half part that loads.
+    let tmp = path.with_extension("parquet.tmp");
+    let f = File::create(&tmp).map_err(|e| ChainError::io(&tmp, e))?;
+    let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
+    let mut w = ArrowWriter::try_new(f, batch.schema(), Some(props)).map_err(|e| pq_err(path, e))?;
+    w.write(&batch).map_err(|e| pq_err(path, e))?;
+    w.close().map_err(|e| pq_err(path, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| ChainError::io(path, e))
+}
+
+fn write_part(case: &Path, idx: &ChainIndex, part: u32, from: (usize, usize, usize, usize, usize)) -> Result<(), ChainError> {
+    let (b0, t0, o0, i0, a0) = from;
+    let dir = chain_dir(case);
+    let name = format!("part-{part:05}.parquet");
+    let blocks = &idx.blocks[b0..];
+    write_table(
+        &dir.join("blocks").join(&name),
+        vec![
+            ("height", u32s(blocks.iter().map(|b| b.height))),
+            ("hash", Arc::new(StringArray::from_iter_values(blocks.iter().map(|b| bitcoin::BlockHash::from_byte_array(b.hash).to_string())))),
+            ("time", u32s(blocks.iter().map(|b| b.time))),
+            ("first_tx", u32s(blocks.iter().map(|b| b.first_tx))),
+            ("n_tx", u32s(blocks.iter().map(|b| b.n_tx))),
+        ],
+    )?;
+    let txs = &idx.txs[t0..];
+    write_table(
+        &dir.join("txs").join(&name),
+        vec![
+            ("id", u32s(t0 as u32..idx.txs.len() as u32)),
+            ("txid", Arc::new(StringArray::from_iter_values(txs.iter().map(|t| t.txid_hex())))),
+            ("height", u32s(txs.iter().map(|t| t.height))),
+            ("version", Arc::new(Int32Array::from_iter_values(txs.iter().map(|t| t.version)))),
+            ("locktime", u32s(txs.iter().map(|t| t.locktime))),
+            ("first_output", u32s(txs.iter().map(|t| t.first_out))),
+            ("n_outputs", u32s(txs.iter().map(|t| t.n_out))),
+            ("first_input", u32s(txs.iter().map(|t| t.first_in))),
+            ("n_inputs", u32s(txs.iter().map(|t| t.n_in))),
+            ("fee", Arc::new(UInt64Array::from_iter_values(txs.iter().map(|t| t.fee)))),
+        ],
+    )?;
+    // Output and input rows carry their tx and position for convenient SQL joins.
+    let mut out_tx = Vec::with_capacity(idx.outputs.len() - o0);
+    let mut out_vout = Vec::with_capacity(idx.outputs.len() - o0);
+    let mut in_tx = Vec::with_capacity(idx.inputs.len() - i0);
+    let mut in_vin = Vec::with_capacity(idx.inputs.len() - i0);
+    for (ti, t) in txs.iter().enumerate() {
+        for v in 0..t.n_out {
+            out_tx.push((t0 + ti) as u32);
+            out_vout.push(v);
+        }
+        for v in 0..t.n_in {
+            in_tx.push((t0 + ti) as u32);
+            in_vin.push(v);
+        }
+    }
+    let outs = &idx.outputs[o0..];
+    write_table(
+        &dir.join("outputs").join(&name),
+        vec![
+            ("id", u32s(o0 as u32..idx.outputs.len() as u32)),
+            ("tx", u32s(out_tx.into_iter())),
+            ("vout", u32s(out_vout.into_iter())),
+            ("value", Arc::new(UInt64Array::from_iter_values(outs.iter().map(|o| o.value)))),
+            ("address", opt_u32s(outs.iter().map(|o| o.addr))),
+        ],
+    )?;
+    let ins = &idx.inputs[i0..];
+    let prev = |o: u32| idx.outputs.get(o as usize).copied().unwrap_or(OutRow { value: 0, addr: NONE });
+    write_table(
+        &dir.join("inputs").join(&name),
+        vec![
+            ("id", u32s(i0 as u32..idx.inputs.len() as u32)),
+            ("tx", u32s(in_tx.into_iter())),
+            ("vin", u32s(in_vin.into_iter())),
+            ("prev_output", u32s(ins.iter().copied())),
+            ("value", Arc::new(UInt64Array::from_iter_values(ins.iter().map(|o| prev(*o).value)))),
+            ("address", opt_u32s(ins.iter().map(|o| prev(*o).addr))),
+        ],
+    )?;
+    let a1 = idx.addrs.len() as u32;
+    let get = |i: u32| idx.addrs.get(i);
+    write_table(
+        &dir.join("addresses").join(&name),
+        vec![
+            ("id", u32s(a0 as u32..a1)),
+            ("kind", Arc::new(StringArray::from_iter_values((a0 as u32..a1).map(|i| get(i).map(|g| g.0.name()).unwrap_or(""))))),
+            ("address", Arc::new(StringArray::from_iter_values((a0 as u32..a1).map(|i| idx.address_string(i).unwrap_or_default())))),
+            ("data", Arc::new(BinaryArray::from_iter_values((a0 as u32..a1).map(|i| get(i).map(|g| g.1).unwrap_or(&[]))))),
+            ("first_output", u32s((a0..a1 as usize).map(|i| idx.addrs.first_out.get(i).copied().unwrap_or(NONE)))),
+        ],
+    )?;
+    Ok(())
+}
+
+fn parts(case: &Path, table: &str, n: u32) -> Vec<PathBuf> {
+    (0..n).map(|p| chain_dir(case).join(table).join(format!("part-{p:05}.parquet"))).collect()
+}
+
+fn read_batches(path: &Path) -> Result<Vec<RecordBatch>, ChainError> {
+    let f = File::open(path).map_err(|e| ChainError::io(path, e))?;
+    let r = ParquetRecordBatchReaderBuilder::try_new(f).map_err(|e| pq_err(path, e))?.with_batch_size(65536).build().map_err(|e| pq_err(path, e))?;
+    r.map(|b| b.map_err(|e| pq_err(path, e))).collect()
+}
+
+fn col<'a, T: 'static>(b: &'a RecordBatch, name: &str, path: &Path) -> Result<&'a T, ChainError> {
+    b.column_by_name(name)
+        .and_then(|c| c.as_any().downcast_ref::<T>())
+        .ok_or_else(|| ChainError::Store { path: path.to_path_buf(), message: format!("column {name} missing or of wrong type") })
+}
+
+fn hash32(s: &str, path: &Path) -> Result<[u8; 32], ChainError> {
+    let h: bitcoin::Txid = s.parse().map_err(|_| ChainError::Store { path: path.to_path_buf(), message: format!("bad hash {s}") })?;
+    Ok(h.to_byte_array())
+}
+
+/// Loads the case's index from its Parquet parts, or None if nothing was imported.
+pub fn load(case: &Path) -> Result<Option<ChainIndex>, ChainError> {
+    let Some(meta) = read_meta(case)? else { return Ok(None) };
+    let network = crate::blocks::parse_network(&meta.network)
+        .or_else(|_| meta.network.parse::<Network>().map_err(|_| ChainError::UnknownNetwork(meta.network.clone())))?;
+    let mut idx = ChainIndex::new(network);
+    for p in parts(case, "blocks", meta.parts) {
+        for b in read_batches(&p)? {
+            let (h, hash, time, ft, nt) = (
+                col::<UInt32Array>(&b, "height", &p)?,
+                col::<StringArray>(&b, "hash", &p)?,
+                col::<UInt32Array>(&b, "time", &p)?,
+                col::<UInt32Array>(&b, "first_tx", &p)?,
+                col::<UInt32Array>(&b, "n_tx", &p)?,
+            );
+            for i in 0..b.num_rows() {
+                let hash: bitcoin::BlockHash = hash.value(i).parse().map_err(|_| ChainError::Store { path: p.clone(), message: "bad block hash".into() })?;
+                idx.blocks.push(BlockRow { hash: hash.to_byte_array(), height: h.value(i), time: time.value(i), first_tx: ft.value(i), n_tx: nt.value(i) });
+            }
+        }
+    }
+    for p in parts(case, "txs", meta.parts) {
+        for b in read_batches(&p)? {
+            let txid = col::<StringArray>(&b, "txid", &p)?;
+            let height = col::<UInt32Array>(&b, "height", &p)?;
+            let version = col::<Int32Array>(&b, "version", &p)?;
+            let lt = col::<UInt32Array>(&b, "locktime", &p)?;
+            let fo = col::<UInt32Array>(&b, "first_output", &p)?;
+            let no = col::<UInt32Array>(&b, "n_outputs", &p)?;
+            let fi = col::<UInt32Array>(&b, "first_input", &p)?;
+            let ni = col::<UInt32Array>(&b, "n_inputs", &p)?;
+            let fee = col::<UInt64Array>(&b, "fee", &p)?;
+            for i in 0..b.num_rows() {
+                idx.push_loaded_tx(TxRow {
+                    txid: hash32(txid.value(i), &p)?,
+                    height: height.value(i),
+                    version: version.value(i),
+                    locktime: lt.value(i),
+                    first_out: fo.value(i),
+                    n_out: no.value(i),
+                    first_in: fi.value(i),
+                    n_in: ni.value(i),
+                    fee: fee.value(i),
+                });
+            }
+        }
+    }
+    for p in parts(case, "outputs", meta.parts) {
+        for b in read_batches(&p)? {
+            let value = col::<UInt64Array>(&b, "value", &p)?;
+            let addr = col::<UInt32Array>(&b, "address", &p)?;
+            for i in 0..b.num_rows() {
+                let a = if addr.is_null(i) { NONE } else { addr.value(i) };
+                idx.outputs.push(OutRow { value: value.value(i), addr: a });
+                idx.spent_by.push(NONE);
+            }
+        }
+    }
+    for p in parts(case, "inputs", meta.parts) {
+        for b in read_batches(&p)? {
+            let tx = col::<UInt32Array>(&b, "tx", &p)?;
+            let prev = col::<UInt32Array>(&b, "prev_output", &p)?;
+            for i in 0..b.num_rows() {
+                let o = prev.value(i);
+                let slot = idx.spent_by.get_mut(o as usize).ok_or_else(|| ChainError::Store { path: p.clone(), message: format!("input spends unknown output {o}") })?;
+                *slot = tx.value(i);
+                idx.inputs.push(o);
+            }
+        }
+    }
+    for p in parts(case, "addresses", meta.parts) {
+        for b in read_batches(&p)? {
+            let kind = col::<StringArray>(&b, "kind", &p)?;
+            let data = col::<BinaryArray>(&b, "data", &p)?;
+            let fo = col::<UInt32Array>(&b, "first_output", &p)?;
+            for i in 0..b.num_rows() {
+                let k = AddrKind::from_name(kind.value(i)).ok_or_else(|| ChainError::Store { path: p.clone(), message: format!("unknown kind {}", kind.value(i)) })?;
+                idx.push_loaded_addr(k, data.value(i), fo.value(i))?;
+            }
+        }
+    }
+    Ok(Some(idx))
+}
