@@ -132,6 +132,15 @@ fn plausible_email(value: &str) -> bool {
 /// Telegram paths that are not user names.
 const TME_RESERVED: &[&str] = &["joinchat", "addstickers", "share", "proxy", "socks", "addtheme", "setlanguage", "login"];
 
+/// Words that follow a handle label in prose ("Wickr: just ask me",
+/// "Telegram: message us") and are never reported as handles.
+const NOT_HANDLES: &[&str] = &[
+    "just", "message", "ask", "contact", "available", "upon", "request", "soon", "coming", "only",
+    "none", "same", "see", "below", "above", "please", "email", "send", "private", "pm", "dm",
+    "inbox", "write", "here", "there", "the", "and", "for", "not", "yes", "use", "via", "with",
+    "username", "user", "handle", "account", "link",
+];
+
 /// Does the label–value gap carry an explicit separator?
 fn has_separator(gap: &str) -> bool {
     let without_tags = crate::strip_tags_for_gap(gap);
@@ -174,7 +183,11 @@ pub(crate) fn find(text: &str, masked: &dyn Fn(usize) -> bool, out: &mut Vec<Fou
         if at.as_str().is_empty() && !has_separator(gap.as_str()) {
             continue;
         }
-        out.push(found(IdentifierKind::Telegram, v.as_str().to_ascii_lowercase(), Some("labelled"), v.start()));
+        let value = v.as_str().to_ascii_lowercase();
+        if NOT_HANDLES.contains(&value.as_str()) {
+            continue;
+        }
+        out.push(found(IdentifierKind::Telegram, value, Some("labelled"), v.start()));
     }
     for c in TME_RE.captures_iter(text) {
         let Some(v) = c.get(2) else { continue };
@@ -194,7 +207,7 @@ pub(crate) fn find(text: &str, masked: &dyn Fn(usize) -> bool, out: &mut Vec<Fou
         }
         // A sentence may end right after the handle.
         let value = v.as_str().trim_end_matches(['.', '-']).to_ascii_lowercase();
-        if value.len() < 3 {
+        if value.len() < 3 || NOT_HANDLES.contains(&value.as_str()) {
             continue;
         }
         out.push(found(IdentifierKind::Wickr, value, Some("labelled"), v.start()));
@@ -269,6 +282,8 @@ mod tests {
         check("Wickr me: dr.feelgood.", &[(Wickr, "dr.feelgood")]);
         check("wickr: <i>shop24</i>", &[(Wickr, "shop24")]);
         check("we use wickr sometimes", &[]);
+        check("WiCKR : just ask me", &[]);
+        check("Telegram: </strong>Message or email us", &[]);
         let id = format!("05{}", "ab".repeat(32));
         check(&format!("Session ID: {id}"), &[(Session, id.as_str())]);
         check(&format!("random {id}"), &[]);
