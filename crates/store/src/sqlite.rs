@@ -244,7 +244,8 @@ fn limit(f: &Filter) -> i64 {
 impl CaseStore for SqliteStore {
     fn put_page(&mut self, rec: &PageRecords) -> Result<()> {
         let ev = rec.page.evidence.to_hex();
-        let tx = self.conn.transaction().map_err(db("starting page transaction"))?;
+        // A savepoint, so a page can be stored inside a caller's bulk transaction.
+        let tx = self.conn.savepoint().map_err(db("starting page savepoint"))?;
         for table in ["listings", "vendors", "feedback", "categories", "identifiers"] {
             tx.execute(&format!("DELETE FROM {table} WHERE evidence = ?1"), [&ev])
                 .map_err(db(format!("clearing old {table} of page {ev}")))?;

@@ -1,0 +1,148 @@
+//! `dragnet explain ID`: the chain from a row to the evidence it came from.
+
+use std::fmt;
+
+use model::Sha256;
+use store::{AnyRecord, CaseStore, RowId};
+
+use crate::{Case, Result};
+
+/// Why a row exists: the row, the rule that produced it, the page and the
+/// evidence record (where it is stored, when and from where it was captured).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Explanation {
+    /// The id asked about.
+    pub id: String,
+    /// Row kind (`listing`, `vendor`, ... or `evidence`).
+    pub kind: String,
+    /// A one-line summary of the row.
+    pub summary: String,
+    /// Profile that produced the row.
+    pub profile: Option<String>,
+    /// Rule inside the profile.
+    pub rule: Option<String>,
+    /// Page type the profile assigned.
+    pub page_type: Option<String>,
+    /// Evidence digest.
+    pub sha256: Option<String>,
+    /// Captured URL(s).
+    pub urls: Vec<String>,
+    /// Source names (files, WARC records).
+    pub sources: Vec<String>,
+    /// Capture time.
+    pub captured_at: Option<String>,
+    /// Where the record is stored: evidence file and offset.
+    pub stored_at: Option<String>,
+    /// Version that extracted the page.
+    pub extracted_by: Option<String>,
+}
+
+impl fmt::Display for Explanation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{} {}: {}", self.kind, self.id, self.summary)?;
+        if let (Some(p), Some(r)) = (&self.profile, &self.rule) {
+            writeln!(f, "  produced by  profile {p}, rule {r}")?;
+        }
+        if let Some(t) = &self.page_type {
+            writeln!(f, "  on a page of type {t}")?;
+        }
+        if let Some(s) = &self.sha256 {
+            writeln!(f, "  evidence     sha256 {s}")?;
+        }
+        for u in &self.urls {
+            writeln!(f, "  url          {u}")?;
+        }
+        for s in &self.sources {
+            writeln!(f, "  source       {s}")?;
+        }
+        writeln!(f, "  captured at  {}", self.captured_at.as_deref().unwrap_or("unknown"))?;
+        if let Some(s) = &self.stored_at {
+            writeln!(f, "  stored in    {s}")?;
+        }
+        if let Some(v) = &self.extracted_by {
+            writeln!(f, "  extracted by {v}")?;
+        }
+        Ok(())
+    }
+}
+
+fn summary(r: &AnyRecord) -> (String, String) {
+    match r {
+        AnyRecord::Listing(l) => (
+            "listing".into(),
+            format!(
+                "{:?} by {} on {} at {}",
+                l.title,
+                l.vendor.as_deref().unwrap_or("?"),
+                l.market,
+                l.price.as_ref().map(|p| format!("{} {}", p.amount, p.currency)).unwrap_or_else(|| "?".into())
+            ),
+        ),
+        AnyRecord::Vendor(v) => ("vendor".into(), format!("{} on {}", v.name, v.market)),
+        AnyRecord::Feedback(fb) => (
+            "feedback".into(),
+            format!("on {} for {}", fb.market, fb.vendor.as_deref().unwrap_or("?")),
+        ),
+        AnyRecord::Category(c) => ("category".into(), format!("{} on {}", c.name, c.market)),
+        AnyRecord::Identifier(i) => ("identifier".into(), format!("{} {}", i.kind.as_str(), i.value)),
+    }
+}
+
+impl Case {
+    /// Explains a row id (`L-…`, `V-…`, `F-…`, `C-…`, `I-…`) or an evidence
+    /// digest. `Ok(None)` when nothing in the case has that id.
+    pub fn explain(&self, id: &str) -> Result<Option<Explanation>> {
+        if let Ok(sha) = id.parse::<Sha256>() {
+            return Ok(self.evidence.record(&sha).map(|_| {
+                let mut e = self.describe_evidence(&sha, id, "evidence", "evidence record".into());
+                e.summary = format!("{} bytes", self.evidence.record(&sha).map(|r| r.payload_length).unwrap_or(0));
+                e
+            }));
+        }
+        let Ok(row_id) = id.parse::<RowId>() else { return Ok(None) };
+        let Some(row) = self.store.row(&row_id)? else { return Ok(None) };
+        let (kind, summary) = summary(&row);
+        let Some(prov) = row.provenance().cloned() else {
+            return Ok(Some(Explanation {
+                id: id.into(),
+                kind,
+                summary,
+                profile: None,
+                rule: None,
+                page_type: None,
+                sha256: None,
+                urls: vec![],
+                sources: vec![],
+                captured_at: None,
+                stored_at: None,
+                extracted_by: None,
+            }));
+        };
+        let mut e = self.describe_evidence(&prov.evidence, id, &kind, summary);
+        e.profile = Some(prov.profile);
+        e.rule = Some(prov.rule);
+        Ok(Some(e))
+    }
+
+    fn describe_evidence(&self, sha: &Sha256, id: &str, kind: &str, summary: String) -> Explanation {
+        let rec = self.evidence.record(sha);
+        let page = self.store.page(sha).ok().flatten();
+        Explanation {
+            id: id.into(),
+            kind: kind.into(),
+            summary,
+            profile: page.as_ref().map(|p| p.profile.clone()),
+            rule: None,
+            page_type: page.as_ref().map(|p| p.page_type.as_str().to_owned()),
+            sha256: Some(sha.to_hex()),
+            urls: rec.as_ref().map(|r| r.urls.clone()).unwrap_or_default(),
+            sources: rec.as_ref().map(|r| r.sources.clone()).unwrap_or_default(),
+            captured_at: rec
+                .as_ref()
+                .and_then(|r| r.captured_at)
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            stored_at: rec.as_ref().map(|r| format!("evidence/{} at offset {}", r.stored_at_file, r.offset)),
+            extracted_by: page.map(|p| p.extracted_by),
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! `dragnet import`: files, directories and WARC files become evidence.
+
+use std::path::PathBuf;
+
+use evidence::{CaptureMeta, Origin, SourceKind};
+use model::Sha256;
+use serde_json::json;
+
+use crate::{Case, Progress, Result, TOOL_VERSION};
+
+/// Import settings.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    /// Files larger than this are refused (reported, not stored).
+    pub max_file_bytes: u64,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        ImportOptions { max_file_bytes: 512 << 20 }
+    }
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct ImportReport {
+    /// Input files looked at.
+    pub files: usize,
+    /// New evidence records stored.
+    pub added: usize,
+    /// Payloads already in the case (stored once; the new source was noted).
+    pub duplicates: usize,
+    /// WARC records that hold no page (request, warcinfo, metadata, revisit...).
+    pub skipped_records: usize,
+    /// Digests of the payloads this import touched, in input order.
+    pub digests: Vec<Sha256>,
+    /// Problems, each naming its file (and record offset), as text.
+    pub problems: Vec<String>,
+}
+
+impl Case {
+    /// Imports `paths` (files and directories, recursively) as evidence. Bad
+    /// files and records are reported and the rest is imported.
+    pub fn import(&mut self, paths: &[PathBuf], opts: &ImportOptions, progress: &dyn Progress) -> Result<ImportReport> {
+        let (sources, problems) = evidence::discover(paths);
+        let mut report = ImportReport {
+            problems: problems.iter().map(|p| p.to_string()).collect(),
+            ..Default::default()
+        };
+        progress.start("importing", sources.len() as u64);
+        for src in &sources {
+            report.files += 1;
+            match src.kind {
+                SourceKind::Warc => self.import_warc(src, &mut report)?,
+                SourceKind::Page => self.import_page(src, opts, &mut report)?,
+            }
+            progress.inc(1);
+        }
+        self.evidence.sync()?;
+        progress.finish();
+        Ok(report)
+    }
+
+    fn import_page(&mut self, src: &evidence::Source, opts: &ImportOptions, report: &mut ImportReport) -> Result<()> {
+        let meta = match std::fs::metadata(&src.path) {
+            Ok(m) => m,
+            Err(e) => {
+                report.problems.push(format!("{}: cannot read: {e}", src.path.display()));
+                return Ok(());
+            }
+        };
+        if meta.len() > opts.max_file_bytes {
+            report.problems.push(format!(
+                "{}: {} bytes, over the import limit of {} bytes; not imported",
+                src.path.display(),
+                meta.len(),
+                opts.max_file_bytes
+            ));
+            return Ok(());
+        }
+        let bytes = match std::fs::read(&src.path) {
+            Ok(b) => b,
+            Err(e) => {
+                report.problems.push(format!("{}: cannot read: {e}", src.path.display()));
+                return Ok(());
+            }
+        };
+        let file_name = src.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let url = evidence::url_from_file_name(&file_name).or_else(|| extract::url_hint(&bytes));
+        let mut cm = CaptureMeta::file(src.name.clone());
+        cm.url = url;
+        cm.captured_at = meta.modified().ok().map(chrono::DateTime::<chrono::Utc>::from);
+        self.store_payload(&bytes, &cm, report)
+    }
+
+    fn import_warc(&mut self, src: &evidence::Source, report: &mut ImportReport) -> Result<()> {
+        let file_label = src.name.clone();
+        for item in evidence::read_warc(&src.path) {
+            let rec = match item {
+                Ok(r) => r,
+                Err(e) => {
+                    report.problems.push(e.to_string());
+                    continue;
+                }
+            };
+            let (payload, content_type, head) = match rec.warc_type.as_str() {
+                "response" if rec.is_http_response() => match rec.http_response() {
+                    Some(Ok(resp)) => {
+                        let ct = resp.content_type().map(str::to_owned);
+                        let head = rec.block.get(..resp.head_len).map(<[u8]>::to_vec);
+                        (resp.body, ct, head)
+                    }
+                    Some(Err(e)) => {
+                        report.problems.push(format!(
+                            "{file_label}@{}: HTTP response in record {} does not parse: {e}",
+                            rec.offset, rec.record_id
+                        ));
+                        continue;
+                    }
+                    None => (rec.block.clone(), rec.content_type().map(str::to_owned), None),
+                },
+                "response" | "resource" => (rec.block.clone(), rec.content_type().map(str::to_owned), None),
+                _ => {
+                    report.skipped_records += 1;
+                    continue;
+                }
+            };
+            let meta = CaptureMeta {
+                source: format!("{file_label}@{}", rec.offset),
+                url: rec.target_uri.clone(),
+                captured_at: rec.date,
+                content_type,
+                origin: Origin::Warc { file: file_label.clone(), record_id: rec.record_id.clone() },
+                http_head: head,
+            };
+            self.store_payload(&payload, &meta, report)?;
+        }
+        Ok(())
+    }
+
+    fn store_payload(&mut self, bytes: &[u8], meta: &CaptureMeta, report: &mut ImportReport) -> Result<()> {
+        let added = match self.evidence.add(bytes, meta) {
+            Ok(a) => a,
+            Err(e) => {
+                report.problems.push(format!("{}: not stored: {e}", meta.source));
+                return Ok(());
+            }
+        };
+        if added.new {
+            report.added += 1;
+        } else {
+            report.duplicates += 1;
+        }
+        report.digests.push(added.sha256);
+        self.evidence.log(
+            "acquire",
+            json!({
+                "sha256": added.sha256.to_hex(),
+                "source": meta.source,
+                "url": meta.url,
+                "bytes": bytes.len(),
+                "new": added.new,
+            }),
+            &self.operator,
+            TOOL_VERSION,
+        )?;
+        Ok(())
+    }
+}

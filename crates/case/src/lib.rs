@@ -1,0 +1,247 @@
+//! A case: one directory holding everything about one investigation.
+//!
+//! ```text
+//! CASE/
+//!   case.toml          name, created, dragnet version that created it
+//!   evidence/          immutable WARC evidence + custody.jsonl (crate `evidence`)
+//!   dragnet.sqlite     derived records (crate `store`), rebuildable by `extract`
+//!   profiles/          optional analyst profiles (*.toml), loaded after the built-ins
+//!   chain/             Bitcoin index (crate `chain`)
+//! ```
+//!
+//! This crate holds the pipelines that tie the lower crates together:
+//! [`Case::import`] (files, directories, WARCs -> evidence), [`Case::extract`]
+//! (evidence -> records), [`Case::verify`] and [`Case::explain`]. It owns no
+//! format and no parsing; the CLI and the server call it. Every acquisition
+//! and every extraction run is written to the custody log.
+#![warn(missing_docs)]
+
+mod explain;
+mod import;
+mod pipeline;
+
+use std::path::{Path, PathBuf};
+
+use extract::ProfileSet;
+
+pub use explain::Explanation;
+pub use import::{ImportOptions, ImportReport};
+pub use pipeline::{ExtractOptions, ExtractReport, PageProblem};
+
+/// The version recorded in the custody log and on every extracted page.
+pub const TOOL_VERSION: &str = concat!("dragnet ", env!("CARGO_PKG_VERSION"));
+
+/// What can go wrong opening or working a case.
+#[derive(Debug, thiserror::Error)]
+pub enum CaseError {
+    /// The directory is not a case.
+    #[error("{} is not a dragnet case (no case.toml); create one with `dragnet case init {}`", .0.display(), .0.display())]
+    NotACase(PathBuf),
+    /// `case init` on an existing case.
+    #[error("{} is already a dragnet case", .0.display())]
+    AlreadyACase(PathBuf),
+    /// File system trouble, with the path.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// Path involved.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The evidence store failed.
+    #[error("evidence store: {0}")]
+    Evidence(#[from] evidence::Error),
+    /// The case database failed.
+    #[error("case database: {0}")]
+    Store(#[from] store::StoreError),
+    /// A profile did not load.
+    #[error("{0}")]
+    Profile(#[from] extract::ProfileError),
+    /// case.toml is damaged.
+    #[error("{}: {message}", path.display())]
+    Config {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// Shorthand.
+pub type Result<T> = std::result::Result<T, CaseError>;
+
+/// Progress reporting for long work; the CLI draws bars, tests ignore it.
+pub trait Progress {
+    /// Starts a phase of `len` steps.
+    fn start(&self, _what: &str, _len: u64) {}
+    /// Advances by `n` steps.
+    fn inc(&self, _n: u64) {}
+    /// Ends the phase.
+    fn finish(&self) {}
+}
+
+/// Progress that reports nothing.
+pub struct NoProgress;
+impl Progress for NoProgress {}
+
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+struct CaseFile {
+    name: String,
+    created: String,
+    created_by: String,
+}
+
+/// An open case.
+pub struct Case {
+    dir: PathBuf,
+    operator: String,
+    evidence: evidence::EvidenceStore,
+    store: store::SqliteStore,
+    profiles: ProfileSet,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CaseError + '_ {
+    move |source| CaseError::Io { path: path.to_owned(), source }
+}
+
+impl Case {
+    /// Creates a new case in `dir` (created if missing; must not be a case).
+    pub fn init(dir: &Path, operator: &str) -> Result<Case> {
+        let file = dir.join("case.toml");
+        if file.exists() {
+            return Err(CaseError::AlreadyACase(dir.to_owned()));
+        }
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let name = dir
+            .canonicalize()
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .unwrap_or_else(|| "case".to_owned());
+        let cf = CaseFile {
+            name,
+            created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            created_by: TOOL_VERSION.to_owned(),
+        };
+        let text = toml::to_string(&cf).map_err(|e| CaseError::Config { path: file.clone(), message: e.to_string() })?;
+        std::fs::write(&file, text).map_err(io(&file))?;
+        let mut ev = evidence::EvidenceStore::create(&dir.join("evidence"))?;
+        ev.log("case-init", serde_json::json!({ "name": cf.name }), operator, TOOL_VERSION)?;
+        drop(ev);
+        Case::open(dir, operator)
+    }
+
+    /// Opens an existing case.
+    pub fn open(dir: &Path, operator: &str) -> Result<Case> {
+        let file = dir.join("case.toml");
+        if !file.is_file() {
+            return Err(CaseError::NotACase(dir.to_owned()));
+        }
+        let text = std::fs::read_to_string(&file).map_err(io(&file))?;
+        let _cf: CaseFile = toml::from_str(&text)
+            .map_err(|e| CaseError::Config { path: file.clone(), message: e.to_string() })?;
+        let evidence = evidence::EvidenceStore::open(&dir.join("evidence"))?;
+        let store = store::SqliteStore::open(&dir.join("dragnet.sqlite"))?;
+        let mut profiles = ProfileSet::builtin()?;
+        let user = dir.join("profiles");
+        if user.is_dir() {
+            load_profiles(&user, &mut profiles)?;
+        }
+        Ok(Case { dir: dir.to_owned(), operator: operator.to_owned(), evidence, store, profiles })
+    }
+
+    /// Loads extra profiles from a directory of `*.toml`.
+    pub fn add_profiles(&mut self, dir: &Path) -> Result<()> {
+        load_profiles(dir, &mut self.profiles)
+    }
+
+    /// The case directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The case database, for queries.
+    pub fn store(&self) -> &store::SqliteStore {
+        &self.store
+    }
+
+    /// The evidence store.
+    pub fn evidence(&self) -> &evidence::EvidenceStore {
+        &self.evidence
+    }
+
+    /// The loaded profiles.
+    pub fn profiles(&self) -> &ProfileSet {
+        &self.profiles
+    }
+
+    /// Re-hashes every evidence record and the custody chain, then checks
+    /// that every payload the custody log says was acquired is still in the
+    /// store: deleting a record together with its index line would otherwise
+    /// go unnoticed, since both files would still be self-consistent.
+    pub fn verify(&self) -> evidence::VerifyReport {
+        let mut report = self.evidence.verify();
+        if let Ok(entries) = self.evidence.custody().entries() {
+            for (line, e) in entries.iter().enumerate() {
+                if e.action != "acquire" {
+                    continue;
+                }
+                let sha = e.detail.get("sha256").and_then(|v| v.as_str()).and_then(|s| s.parse::<model::Sha256>().ok());
+                match sha {
+                    Some(sha) if self.evidence.record(&sha).is_some() => {}
+                    Some(sha) => report.problems.push(evidence::Problem {
+                        location: evidence::Location::Line { file: "custody.jsonl".into(), line: line + 1 },
+                        what: format!("acquired record {sha} is missing from the evidence store"),
+                    }),
+                    None => report.problems.push(evidence::Problem {
+                        location: evidence::Location::Line { file: "custody.jsonl".into(), line: line + 1 },
+                        what: "acquire entry names no valid sha256".into(),
+                    }),
+                }
+            }
+        }
+        report
+    }
+
+    /// Writes an entry to the custody log.
+    pub fn log(&mut self, action: &str, detail: serde_json::Value) -> Result<()> {
+        self.evidence.log(action, detail, &self.operator, TOOL_VERSION)?;
+        Ok(())
+    }
+}
+
+fn load_profiles(dir: &Path, set: &mut ProfileSet) -> Result<()> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(io(dir))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    for f in files {
+        let text = std::fs::read_to_string(&f).map_err(io(&f))?;
+        set.add(extract::Profile::from_toml(&f.display().to_string(), &text)?);
+    }
+    Ok(())
+}
+
+impl Case {
+    /// Renders the case report (HTML) from the stored records.
+    pub fn report_html(&self, title: &str) -> std::result::Result<String, report::ReportError> {
+        let entries: Vec<report::EvidenceEntry> = self
+            .evidence
+            .records()
+            .into_iter()
+            .map(|r| report::EvidenceEntry {
+                sha256: r.sha256.to_hex(),
+                url: r.url.clone(),
+                source: r.sources.first().cloned(),
+                captured_at: r.captured_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            })
+            .collect();
+        report::case_report_html(
+            &self.store,
+            &entries,
+            &report::ReportOptions { title: title.to_owned(), tool_version: TOOL_VERSION.to_owned(), listings_per_vendor: 0 },
+        )
+    }
+}

@@ -1,0 +1,175 @@
+//! `dragnet extract`: evidence records -> extracted records in the store.
+
+use std::collections::BTreeMap;
+
+use extract::{extract_page, PageExtraction, PageInput};
+use model::Sha256;
+use store::{CaseStore, PageRecords, PageRow};
+
+use crate::{Case, Progress, Result, TOOL_VERSION};
+
+/// Extraction settings.
+#[derive(Debug, Clone, Default)]
+pub struct ExtractOptions {
+    /// Use this market's profile for every page instead of detecting it.
+    pub market: Option<String>,
+    /// Only pages not extracted yet.
+    pub only_new: bool,
+    /// Worker threads (0: one per core).
+    pub threads: usize,
+}
+
+/// A page that extraction had something to say about.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PageProblem {
+    /// The evidence record.
+    pub evidence: String,
+    /// Its source name.
+    pub source: String,
+    /// What happened.
+    pub message: String,
+}
+
+/// What an extraction run did.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct ExtractReport {
+    /// Pages extracted.
+    pub pages: usize,
+    /// Pages per market (`-` for none).
+    pub by_market: BTreeMap<String, usize>,
+    /// Pages per page type.
+    pub by_page_type: BTreeMap<String, usize>,
+    /// Records written.
+    pub listings: usize,
+    /// Vendor records written.
+    pub vendors: usize,
+    /// Feedback records written.
+    pub feedback: usize,
+    /// Category records written.
+    pub categories: usize,
+    /// Identifiers written.
+    pub identifiers: usize,
+    /// Diagnostics, per page.
+    pub problems: Vec<PageProblem>,
+}
+
+const BATCH: usize = 64;
+
+impl Case {
+    /// Extracts every evidence record (or only new ones) into the store.
+    pub fn extract(&mut self, opts: &ExtractOptions, progress: &dyn Progress) -> Result<ExtractReport> {
+        let mut todo = self.evidence.records();
+        if opts.only_new {
+            let done: std::collections::BTreeSet<Sha256> =
+                self.store.pages()?.into_iter().map(|p| p.evidence).collect();
+            todo.retain(|r| !done.contains(&r.sha256));
+        }
+        let threads = match opts.threads {
+            0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            n => n,
+        };
+        let mut report = ExtractReport::default();
+        progress.start("extracting", todo.len() as u64);
+        for batch in todo.chunks(BATCH) {
+            let mut payloads = Vec::with_capacity(batch.len());
+            for rec in batch {
+                match self.evidence.get(&rec.sha256) {
+                    Ok(bytes) => payloads.push((rec, bytes)),
+                    Err(e) => report.problems.push(PageProblem {
+                        evidence: rec.sha256.to_hex(),
+                        source: rec.sources.first().cloned().unwrap_or_default(),
+                        message: format!("cannot read evidence: {e}"),
+                    }),
+                }
+            }
+            let profiles = &self.profiles;
+            let market = opts.market.as_deref();
+            let results: Vec<PageExtraction> = parallel_map(&payloads, threads, |(rec, bytes)| {
+                let input = PageInput {
+                    bytes,
+                    evidence: rec.sha256,
+                    url: rec.url.as_deref(),
+                    source: rec.sources.first().map(String::as_str),
+                    content_type: rec.content_type.as_deref(),
+                };
+                extract_page(&input, profiles, market)
+            });
+            let store = &mut self.store;
+            store.in_transaction(|store| {
+                for ((rec, _), out) in payloads.iter().zip(results) {
+                    let source = rec.sources.first().cloned().unwrap_or_default();
+                    for d in &out.diagnostics {
+                        report.problems.push(PageProblem {
+                            evidence: rec.sha256.to_hex(),
+                            source: source.clone(),
+                            message: d.clone(),
+                        });
+                    }
+                    report.pages += 1;
+                    *report.by_market.entry(out.market.clone().unwrap_or_else(|| "-".into())).or_default() += 1;
+                    *report.by_page_type.entry(out.page_type.as_str().to_owned()).or_default() += 1;
+                    report.listings += out.listings.len();
+                    report.vendors += out.vendors.len();
+                    report.feedback += out.feedback.len();
+                    report.categories += out.categories.len();
+                    report.identifiers += out.identifiers.len();
+                    store.put_page(&PageRecords {
+                        page: PageRow {
+                            evidence: rec.sha256,
+                            source: Some(source),
+                            url: rec.url.clone(),
+                            captured_at: rec
+                                .captured_at
+                                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+                            market: out.market,
+                            profile: out.profile,
+                            page_type: out.page_type,
+                            encoding: out.encoding.to_owned(),
+                            diagnostics: out.diagnostics,
+                            extracted_by: TOOL_VERSION.to_owned(),
+                        },
+                        listings: out.listings,
+                        vendors: out.vendors,
+                        feedback: out.feedback,
+                        categories: out.categories,
+                        identifiers: out.identifiers,
+                    })?;
+                }
+                Ok(())
+            })?;
+            progress.inc(batch.len() as u64);
+        }
+        progress.finish();
+        self.log(
+            "extract",
+            serde_json::json!({
+                "pages": report.pages,
+                "listings": report.listings,
+                "vendors": report.vendors,
+                "feedback": report.feedback,
+                "identifiers": report.identifiers,
+                "market": opts.market,
+            }),
+        )?;
+        Ok(report)
+    }
+}
+
+/// Maps `f` over `items` on up to `threads` scoped threads, keeping order.
+fn parallel_map<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    if threads <= 1 || items.len() < 2 {
+        return items.iter().map(&f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items.chunks(chunk).map(|c| s.spawn(|| c.iter().map(&f).collect::<Vec<R>>())).collect();
+        handles
+            .into_iter()
+            .flat_map(|h| match h.join() {
+                Ok(v) => v,
+                // A panic in extraction is a bug; re-raise it rather than lose pages silently.
+                Err(p) => std::panic::resume_unwind(p),
+            })
+            .collect()
+    })
+}
