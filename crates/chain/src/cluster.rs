@@ -390,3 +390,54 @@ mod tests {
         assert_ne!(d.find(3), d.find(0));
     }
 }
+
+/// Text explanation of an address (display form) or `cluster:N`, or None if `id` is not
+/// a chain id known to the index. Lists the recorded unions (txid and heuristic) that put
+/// the address in its cluster, and its behavioural (change) links.
+pub fn explain(idx: &ChainIndex, cl: &Clustering, id: &str) -> Option<String> {
+    use std::fmt::Write;
+    let link_line = |l: &Link| {
+        format!(
+            "  {} --[{} in tx {}]--> {}",
+            idx.address_string(l.a).unwrap_or_default(),
+            l.kind.name(),
+            idx.txs.get(l.tx as usize).map(|t| t.txid_hex()).unwrap_or_default(),
+            idx.address_string(l.b).unwrap_or_default()
+        )
+    };
+    let mut s = String::new();
+    if let Some(n) = id.strip_prefix("cluster:") {
+        let c: u32 = n.parse().ok()?;
+        if cl.cluster_of(c)? != c {
+            return None;
+        }
+        let members = cl.members(c);
+        let _ = writeln!(s, "cluster:{c}: {} addresses (method: multi-input co-spend, CoinJoins excluded)", members.len());
+        for m in members.iter().take(50) {
+            let _ = writeln!(s, "  member {}", idx.address_string(*m).unwrap_or_default());
+        }
+        let _ = writeln!(s, "unions:");
+        for l in cl.unions.iter().filter(|l| cl.cluster_of(l.a) == Some(c)).take(200) {
+            let _ = writeln!(s, "{}", link_line(l));
+        }
+        return Some(s);
+    }
+    let (k, d) = crate::index::parse_address(id, idx.network)?;
+    let a = idx.addrs.lookup(k, &d)?;
+    let c = cl.cluster_of(a)?;
+    let _ = writeln!(s, "address {id} ({}) is in cluster:{c} with {} addresses", k.name(), cl.members(c).len());
+    if c != a {
+        let _ = writeln!(s, "why it is with cluster:{c}'s first address {}:", idx.address_string(c).unwrap_or_default());
+        for l in cl.explain_pair(c, a).unwrap_or_default() {
+            let _ = writeln!(s, "{}", link_line(&l));
+        }
+    }
+    let beh: Vec<&Link> = cl.behavioural.iter().filter(|l| l.a == a || l.b == a).collect();
+    if !beh.is_empty() {
+        let _ = writeln!(s, "behavioural links (not merged):");
+        for l in beh.iter().take(50) {
+            let _ = writeln!(s, "{}", link_line(l));
+        }
+    }
+    Some(s)
+}
