@@ -115,3 +115,19 @@ fn explain_pair_follows_recorded_unions() {
     assert!(path.iter().all(|l| cl.unions.contains(l)));
     assert!(cl.unions.len() == idx.addrs.len() - cl.num_clusters(), "spanning forest");
 }
+
+#[test]
+fn explain_names_tx_and_heuristic_and_rejects_foreign_ids() {
+    let Some((idx, _)) = regtest_index() else { return };
+    let cl = cluster(&idx, &ClusterConfig::default());
+    let u = *cl.unions.last().expect("some unions");
+    let addr = idx.address_string(u.b).expect("address");
+    let text = chain::cluster::explain(&idx, &cl, &addr).expect("known address");
+    let txid = idx.txs[u.tx as usize].txid_hex();
+    assert!(text.contains("multi_input") && text.contains(&txid), "{text}");
+    let c = cl.cluster_of(u.b).expect("cluster");
+    let ctext = chain::cluster::explain(&idx, &cl, &format!("cluster:{c}")).expect("cluster id");
+    assert!(ctext.contains(&addr), "{ctext}");
+    assert_eq!(chain::cluster::explain(&idx, &cl, "vendor:42"), None);
+    assert_eq!(chain::cluster::explain(&idx, &cl, "cluster:999999"), None);
+}
