@@ -1,1 +1,306 @@
-fn main() {}
+//! `dragnet`: the command-line front end.
+//!
+//! Thin by design (as ripgrep's `core`): parse flags, call library crates,
+//! print, map errors to exit codes. Logic lives in `case`, `extract`,
+//! `store`, `chain`, `report` and `sim`. Output types for `--json` live in
+//! `output.rs`, so a refactor of the domain types cannot silently change what
+//! scripts read.
+//!
+//! Exit codes: 0 success; 1 error; 2 usage error; 3 `verify` found damage.
+
+mod chain_cmd;
+mod demo;
+mod output;
+mod progress;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+
+use case::{Case, ExtractOptions, ImportOptions};
+use store::{CaseStore, Filter};
+
+/// dragnet: an auditable investigation workbench for darknet markets.
+#[derive(Parser, Debug)]
+#[command(name = "dragnet", version, about, long_about = None)]
+struct Cli {
+    /// The case directory.
+    #[arg(long, global = true, default_value = ".", env = "DRAGNET_CASE")]
+    case: PathBuf,
+    /// Who is acting, for the custody log (default: $USER).
+    #[arg(long, global = true)]
+    operator: Option<String>,
+    /// Machine-readable output (JSON Lines for lists, one object otherwise).
+    #[arg(long, global = true)]
+    json: bool,
+    /// No progress bars.
+    #[arg(long, short, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Manage cases.
+    #[command(subcommand)]
+    Case(CaseCommand),
+    /// Store files, directories of saved pages and WARC files as evidence.
+    Import {
+        /// Files or directories (recursively).
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Extract records from the case's evidence.
+    Extract {
+        /// Use this market's profile for every page (default: detect).
+        #[arg(long)]
+        market: Option<String>,
+        /// Only pages not extracted before.
+        #[arg(long)]
+        only_new: bool,
+        /// Load extra profiles (*.toml) from this directory.
+        #[arg(long)]
+        profiles: Option<PathBuf>,
+        /// Worker threads (0: one per core).
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
+    },
+    /// Re-hash every evidence record and the custody log chain.
+    Verify,
+    /// List extracted listings.
+    Listings(ListArgs),
+    /// List vendor observations.
+    Vendors(ListArgs),
+    /// List feedback entries.
+    Feedback(ListArgs),
+    /// List identifiers (PGP keys, addresses, contacts).
+    Identifiers {
+        /// Only this kind (pgp, btc, xmr, onion, email, jabber, telegram, wickr, session).
+        #[arg(long)]
+        kind: Option<String>,
+        /// At most this many.
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// Show the chain from a row (or evidence digest, or chain id) to its evidence.
+    Explain {
+        /// A row id (L-…, V-…, F-…, C-…, I-…), a SHA-256, an address or cluster id.
+        id: String,
+    },
+    /// Generate a synthetic case, import, extract and report (no network).
+    Demo {
+        /// Where to write the demo case and report.
+        #[arg(long, default_value = "dragnet-demo")]
+        out: PathBuf,
+        /// Seed of the synthetic markets.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
+    /// Bitcoin: import blocks, cluster, evaluate.
+    #[command(subcommand)]
+    Chain(chain_cmd::ChainCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum CaseCommand {
+    /// Create a case directory.
+    Init {
+        /// Directory to create (default: --case).
+        dir: Option<PathBuf>,
+    },
+    /// Counts of what the case holds.
+    Info,
+}
+
+#[derive(clap::Args, Debug)]
+struct ListArgs {
+    /// Only this market.
+    #[arg(long)]
+    market: Option<String>,
+    /// Only this vendor (exact name).
+    #[arg(long)]
+    vendor: Option<String>,
+    /// At most this many.
+    #[arg(long)]
+    limit: Option<usize>,
+}
+
+impl ListArgs {
+    fn filter(&self) -> Filter {
+        Filter { market: self.market.clone(), vendor: self.vendor.clone(), kind: None, limit: self.limit }
+    }
+}
+
+/// An error that carries its own exit code.
+#[derive(Debug)]
+struct Exit(u8);
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "exit {}", self.0)
+    }
+}
+impl std::error::Error for Exit {}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("DRAGNET_LOG").unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if let Some(Exit(code)) = e.downcast_ref::<Exit>() {
+                return ExitCode::from(*code);
+            }
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// The global flags, once parsed.
+struct Ctx {
+    case: PathBuf,
+    operator: Option<String>,
+    json: bool,
+}
+
+fn operator(cli: &Ctx) -> String {
+    cli.operator
+        .clone()
+        .or_else(|| std::env::var("USER").ok())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+fn open(cli: &Ctx) -> Result<Case> {
+    Case::open(&cli.case, &operator(cli)).with_context(|| format!("opening case {}", cli.case.display()))
+}
+
+fn run(args: Cli) -> Result<()> {
+    let progress = progress::Bars::new(args.quiet || args.json);
+    let cli = Ctx { case: args.case, operator: args.operator, json: args.json };
+    match &args.command {
+        Command::Case(CaseCommand::Init { dir }) => {
+            let dir = dir.clone().unwrap_or_else(|| cli.case.clone());
+            Case::init(&dir, &operator(&cli)).with_context(|| format!("creating case {}", dir.display()))?;
+            if cli.json {
+                output::print_json(&serde_json::json!({ "case": dir.display().to_string(), "created": true }));
+            } else {
+                println!("created case {}", dir.display());
+            }
+        }
+        Command::Case(CaseCommand::Info) => {
+            let case = open(&cli)?;
+            let counts = case.store().counts()?;
+            let info = output::CaseInfo::new(case.dir(), case.evidence().len(), &counts);
+            if cli.json {
+                output::print_json(&info);
+            } else {
+                print!("{info}");
+            }
+        }
+        Command::Import { paths } => {
+            let mut case = open(&cli)?;
+            let report = case.import(paths, &ImportOptions::default(), &progress)?;
+            for p in &report.problems {
+                eprintln!("warning: {p}");
+            }
+            if cli.json {
+                output::print_json(&output::ImportSummary::from(&report));
+            } else {
+                println!(
+                    "imported {} files: {} new records, {} already in the case, {} non-page WARC records skipped, {} problems",
+                    report.files, report.added, report.duplicates, report.skipped_records, report.problems.len()
+                );
+            }
+        }
+        Command::Extract { market, only_new, profiles, threads } => {
+            let mut case = open(&cli)?;
+            if let Some(dir) = profiles {
+                case.add_profiles(dir)?;
+            }
+            let opts = ExtractOptions { market: market.clone(), only_new: *only_new, threads: *threads };
+            let report = case.extract(&opts, &progress)?;
+            for p in &report.problems {
+                eprintln!("note: {} ({}): {}", p.source, &p.evidence[..16], p.message);
+            }
+            if cli.json {
+                output::print_json(&report);
+            } else {
+                print!("{}", output::extract_summary(&report));
+            }
+        }
+        Command::Verify => {
+            let case = open(&cli)?;
+            let report = case.verify();
+            if cli.json {
+                output::print_json(&output::VerifySummary::from(&report));
+            } else {
+                for p in &report.problems {
+                    println!("ALTERED {p}");
+                }
+                println!(
+                    "checked {} records and {} custody log entries: {}",
+                    report.records_checked,
+                    report.log_entries_checked,
+                    if report.is_intact() { "intact".to_owned() } else { format!("{} problems", report.problems.len()) }
+                );
+            }
+            if !report.is_intact() {
+                return Err(Exit(3).into());
+            }
+        }
+        Command::Listings(args) => {
+            let case = open(&cli)?;
+            let rows = case.store().listings(&args.filter())?;
+            output::print_rows(cli.json, rows.iter().map(output::ListingOut::from));
+        }
+        Command::Vendors(args) => {
+            let case = open(&cli)?;
+            let rows = case.store().vendors(&args.filter())?;
+            output::print_rows(cli.json, rows.iter().map(output::VendorOut::from));
+        }
+        Command::Feedback(args) => {
+            let case = open(&cli)?;
+            let rows = case.store().feedback(&args.filter())?;
+            output::print_rows(cli.json, rows.iter().map(output::FeedbackOut::from));
+        }
+        Command::Identifiers { kind, limit } => {
+            if let Some(k) = kind {
+                if model::IdentifierKind::parse(k).is_none() {
+                    anyhow::bail!("unknown identifier kind {k:?}; one of pgp, btc, xmr, onion, email, jabber, telegram, wickr, session");
+                }
+            }
+            let case = open(&cli)?;
+            let rows = case.store().identifiers(&Filter { kind: kind.clone(), limit: *limit, ..Default::default() })?;
+            output::print_rows(cli.json, rows.iter().map(output::IdentifierOut::from));
+        }
+        Command::Explain { id } => {
+            let case = open(&cli)?;
+            if let Some(e) = case.explain(id)? {
+                if cli.json {
+                    output::print_json(&e);
+                } else {
+                    print!("{e}");
+                }
+            } else if let Some(text) = chain_cmd::explain(case.dir(), id)? {
+                println!("{text}");
+            } else {
+                anyhow::bail!("nothing in case {} has the id {id:?}", case.dir().display());
+            }
+        }
+        Command::Demo { out, seed } => demo::run(out, *seed, &operator(&cli), cli.json, &progress)?,
+        Command::Chain(_) => {}
+    }
+    if let Command::Chain(cmd) = args.command {
+        chain_cmd::run(&cli.case, cmd, cli.json)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,377 @@
+//! What the CLI prints. These wire types are the scripting interface
+//! (`--json`); they are built from domain types here so that a change in
+//! `model` cannot silently change them.
+
+use std::fmt;
+use std::path::Path;
+
+use serde::Serialize;
+
+use model::{Feedback, Identifier, Listing, Vendor};
+use store::Stored;
+
+/// Prints one JSON value on one line.
+pub fn print_json<T: Serialize>(v: &T) {
+    match serde_json::to_string(v) {
+        Ok(s) => println!("{s}"),
+        Err(e) => eprintln!("error: cannot serialize output: {e}"),
+    }
+}
+
+/// A row that also has a one-line text form.
+pub trait TextRow: Serialize {
+    fn text(&self) -> String;
+}
+
+/// JSON Lines with `--json`, else one text line per row.
+pub fn print_rows<T: TextRow>(json: bool, rows: impl Iterator<Item = T>) {
+    use std::io::Write;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    for r in rows {
+        let line = if json { serde_json::to_string(&r).unwrap_or_default() } else { r.text() };
+        if writeln!(out, "{line}").is_err() {
+            return; // stdout closed (e.g. piped into `head`): stop quietly.
+        }
+    }
+    let _ = out.flush();
+}
+
+fn evidence_of(p: &Option<model::Provenance>) -> (Option<String>, Option<String>, Option<String>) {
+    match p {
+        Some(p) => (Some(p.evidence.to_hex()), Some(p.profile.clone()), Some(p.rule.clone())),
+        None => (None, None, None),
+    }
+}
+
+#[derive(Serialize)]
+pub struct ListingOut {
+    id: String,
+    market: String,
+    title: String,
+    vendor: Option<String>,
+    price: Option<f64>,
+    currency: Option<String>,
+    price_text: Option<String>,
+    price_usd: Option<f64>,
+    price_btc: Option<f64>,
+    ships_from: Option<String>,
+    ships_to: Vec<String>,
+    category: Vec<String>,
+    shipping_methods: Vec<String>,
+    stock: Option<String>,
+    sold: Option<u64>,
+    market_listing_id: Option<String>,
+    url: Option<String>,
+    evidence: Option<String>,
+    profile: Option<String>,
+    rule: Option<String>,
+}
+
+impl From<&Stored<Listing>> for ListingOut {
+    fn from(s: &Stored<Listing>) -> Self {
+        let l = &s.record;
+        let (evidence, profile, rule) = evidence_of(&l.provenance);
+        ListingOut {
+            id: s.id.to_string(),
+            market: l.market.clone(),
+            title: l.title.clone(),
+            vendor: l.vendor.clone(),
+            price: l.price.as_ref().and_then(|p| p.value()),
+            currency: l.price.as_ref().map(|p| p.currency.clone()),
+            price_text: l.price.as_ref().map(|p| p.amount.clone()),
+            price_usd: l.price_usd.as_deref().and_then(|v| v.parse().ok()),
+            price_btc: l.price_btc.as_deref().and_then(|v| v.parse().ok()),
+            ships_from: l.ships_from.clone(),
+            ships_to: l.ships_to.clone(),
+            category: l.category.clone(),
+            shipping_methods: l.shipping_methods.clone(),
+            stock: l.stock.clone(),
+            sold: l.sold,
+            market_listing_id: l.market_listing_id.clone(),
+            url: l.url.clone(),
+            evidence,
+            profile,
+            rule,
+        }
+    }
+}
+
+impl TextRow for ListingOut {
+    fn text(&self) -> String {
+        format!(
+            "{}  {:<12} {:<20} {:>12} {:<4} {}",
+            self.id,
+            self.market,
+            self.vendor.as_deref().unwrap_or("-"),
+            self.price_text.as_deref().unwrap_or("-"),
+            self.currency.as_deref().unwrap_or(""),
+            self.title
+        )
+    }
+}
+
+#[derive(Serialize)]
+pub struct VendorOut {
+    id: String,
+    market: String,
+    name: String,
+    pgp_fingerprint: Option<String>,
+    registered: Option<String>,
+    last_seen: Option<String>,
+    sales: Option<u64>,
+    feedback_positive: Option<u64>,
+    feedback_neutral: Option<u64>,
+    feedback_negative: Option<u64>,
+    positive_percent: Option<String>,
+    rating: Option<String>,
+    level: Option<String>,
+    trust: Option<String>,
+    contacts: Vec<String>,
+    external_ratings: Vec<ExternalOut>,
+    evidence: Option<String>,
+    profile: Option<String>,
+    rule: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct ExternalOut {
+    market: String,
+    sales: Option<u64>,
+    rating: Option<String>,
+    account: Option<String>,
+}
+
+impl From<&Stored<Vendor>> for VendorOut {
+    fn from(s: &Stored<Vendor>) -> Self {
+        let v = &s.record;
+        let (evidence, profile, rule) = evidence_of(&v.provenance);
+        VendorOut {
+            id: s.id.to_string(),
+            market: v.market.clone(),
+            name: v.name.clone(),
+            pgp_fingerprint: v.pgp_fingerprint.clone(),
+            registered: v.registered.clone(),
+            last_seen: v.last_seen.clone(),
+            sales: v.sales,
+            feedback_positive: v.feedback_positive,
+            feedback_neutral: v.feedback_neutral,
+            feedback_negative: v.feedback_negative,
+            positive_percent: v.positive_percent.clone(),
+            rating: v.rating.clone(),
+            level: v.level.clone(),
+            trust: v.trust.clone(),
+            contacts: v.contacts.clone(),
+            external_ratings: v
+                .external_ratings
+                .iter()
+                .map(|e| ExternalOut {
+                    market: e.market.clone(),
+                    sales: e.sales,
+                    rating: e.rating.clone(),
+                    account: e.account.clone(),
+                })
+                .collect(),
+            evidence,
+            profile,
+            rule,
+        }
+    }
+}
+
+impl TextRow for VendorOut {
+    fn text(&self) -> String {
+        format!(
+            "{}  {:<12} {:<24} sales {:>6}  pgp {}",
+            self.id,
+            self.market,
+            self.name,
+            self.sales.map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
+            self.pgp_fingerprint.as_deref().unwrap_or("-")
+        )
+    }
+}
+
+#[derive(Serialize)]
+pub struct FeedbackOut {
+    id: String,
+    market: String,
+    vendor: Option<String>,
+    listing: Option<String>,
+    date: Option<String>,
+    rating: Option<String>,
+    text: Option<String>,
+    buyer: Option<String>,
+    price: Option<f64>,
+    currency: Option<String>,
+    evidence: Option<String>,
+    profile: Option<String>,
+    rule: Option<String>,
+}
+
+impl From<&Stored<Feedback>> for FeedbackOut {
+    fn from(s: &Stored<Feedback>) -> Self {
+        let f = &s.record;
+        let (evidence, profile, rule) = evidence_of(&f.provenance);
+        FeedbackOut {
+            id: s.id.to_string(),
+            market: f.market.clone(),
+            vendor: f.vendor.clone(),
+            listing: f.listing.clone(),
+            date: f.date.clone(),
+            rating: f.rating.clone(),
+            text: f.text.clone(),
+            buyer: f.buyer.clone(),
+            price: f.price.as_ref().and_then(|p| p.value()),
+            currency: f.price.as_ref().map(|p| p.currency.clone()),
+            evidence,
+            profile,
+            rule,
+        }
+    }
+}
+
+impl TextRow for FeedbackOut {
+    fn text(&self) -> String {
+        format!(
+            "{}  {:<12} {:<20} {:<12} {:<6} {}",
+            self.id,
+            self.market,
+            self.vendor.as_deref().unwrap_or("-"),
+            self.date.as_deref().unwrap_or("-"),
+            self.rating.as_deref().unwrap_or("-"),
+            self.text.as_deref().unwrap_or("").chars().take(80).collect::<String>()
+        )
+    }
+}
+
+#[derive(Serialize)]
+pub struct IdentifierOut {
+    id: String,
+    kind: &'static str,
+    value: String,
+    detail: Option<String>,
+    key_id: Option<String>,
+    created: Option<String>,
+    user_ids: Vec<String>,
+    evidence: Option<String>,
+    rule: Option<String>,
+}
+
+impl From<&Stored<Identifier>> for IdentifierOut {
+    fn from(s: &Stored<Identifier>) -> Self {
+        let i = &s.record;
+        let (evidence, _, rule) = evidence_of(&i.provenance);
+        IdentifierOut {
+            id: s.id.to_string(),
+            kind: i.kind.as_str(),
+            value: i.value.clone(),
+            detail: i.detail.clone(),
+            key_id: i.pgp.as_ref().map(|p| p.key_id.clone()),
+            created: i.pgp.as_ref().map(|p| p.created.clone()),
+            user_ids: i.pgp.as_ref().map(|p| p.user_ids.clone()).unwrap_or_default(),
+            evidence,
+            rule,
+        }
+    }
+}
+
+impl TextRow for IdentifierOut {
+    fn text(&self) -> String {
+        format!(
+            "{}  {:<8} {}  {}",
+            self.id,
+            self.kind,
+            self.value,
+            self.evidence.as_deref().map(|e| &e[..16]).unwrap_or("-")
+        )
+    }
+}
+
+#[derive(Serialize)]
+pub struct ImportSummary {
+    files: usize,
+    added: usize,
+    duplicates: usize,
+    skipped_records: usize,
+    problems: Vec<String>,
+}
+
+impl From<&case::ImportReport> for ImportSummary {
+    fn from(r: &case::ImportReport) -> Self {
+        ImportSummary {
+            files: r.files,
+            added: r.added,
+            duplicates: r.duplicates,
+            skipped_records: r.skipped_records,
+            problems: r.problems.clone(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct VerifySummary {
+    intact: bool,
+    records_checked: usize,
+    log_entries_checked: usize,
+    problems: Vec<String>,
+}
+
+impl From<&evidence::VerifyReport> for VerifySummary {
+    fn from(r: &evidence::VerifyReport) -> Self {
+        VerifySummary {
+            intact: r.is_intact(),
+            records_checked: r.records_checked,
+            log_entries_checked: r.log_entries_checked,
+            problems: r.problems.iter().map(|p| p.to_string()).collect(),
+        }
+    }
+}
+
+pub fn extract_summary(r: &case::ExtractReport) -> String {
+    let mut s = format!(
+        "extracted {} pages: {} listings, {} vendors, {} feedback, {} categories, {} identifiers ({} notes)\n",
+        r.pages, r.listings, r.vendors, r.feedback, r.categories, r.identifiers, r.problems.len()
+    );
+    let markets: Vec<String> = r.by_market.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    let types: Vec<String> = r.by_page_type.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    s.push_str(&format!("  by market:    {}\n  by page type: {}\n", markets.join(", "), types.join(", ")));
+    s
+}
+
+#[derive(Serialize)]
+pub struct CaseInfo {
+    case: String,
+    evidence_records: usize,
+    pages: u64,
+    listings: u64,
+    vendors: u64,
+    feedback: u64,
+    categories: u64,
+    identifiers: u64,
+}
+
+impl CaseInfo {
+    pub fn new(dir: &Path, records: usize, c: &store::Counts) -> Self {
+        CaseInfo {
+            case: dir.display().to_string(),
+            evidence_records: records,
+            pages: c.pages,
+            listings: c.listings,
+            vendors: c.vendors,
+            feedback: c.feedback,
+            categories: c.categories,
+            identifiers: c.identifiers,
+        }
+    }
+}
+
+impl fmt::Display for CaseInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "case {}", self.case)?;
+        writeln!(f, "  evidence records {}", self.evidence_records)?;
+        writeln!(f, "  pages extracted  {}", self.pages)?;
+        writeln!(f, "  listings {}  vendors {}  feedback {}  categories {}  identifiers {}",
+            self.listings, self.vendors, self.feedback, self.categories, self.identifiers)
+    }
+}
