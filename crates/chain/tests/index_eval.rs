@@ -121,11 +121,17 @@ fn explain_names_tx_and_heuristic_and_rejects_foreign_ids() {
     let Some((idx, _)) = regtest_index() else { return };
     let cl = cluster(&idx, &ClusterConfig::default());
     let u = *cl.unions.last().expect("some unions");
-    let addr = idx.address_string(u.b).expect("address");
-    let text = chain::cluster::explain(&idx, &cl, &addr).expect("known address");
-    let txid = idx.txs[u.tx as usize].txid_hex();
-    assert!(text.contains("multi_input") && text.contains(&txid), "{text}");
     let c = cl.cluster_of(u.b).expect("cluster");
+    // A member that is not the cluster's first address, so there is a path to explain.
+    let m = if u.b != c { u.b } else { u.a };
+    let addr = idx.address_string(m).expect("address");
+    let text = chain::cluster::explain(&idx, &cl, &addr).expect("known address");
+    let path = cl.explain_pair(c, m).expect("same cluster");
+    assert!(!path.is_empty());
+    for l in &path {
+        let txid = idx.txs[l.tx as usize].txid_hex();
+        assert!(text.contains("multi_input") && text.contains(&txid), "{text}");
+    }
     let ctext = chain::cluster::explain(&idx, &cl, &format!("cluster:{c}")).expect("cluster id");
     assert!(ctext.contains(&addr), "{ctext}");
     assert_eq!(chain::cluster::explain(&idx, &cl, "vendor:42"), None);
