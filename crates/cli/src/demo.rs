@@ -11,6 +11,25 @@ use case::{Case, ExtractOptions, ImportOptions};
 use store::CaseStore;
 
 const MARKER: &str = ".dragnet-demo";
+/// 2021-06-01T00:00:00Z, the simulated capture time of the demo pages.
+const SIMULATED_CAPTURE: u64 = 1_622_505_600;
+
+fn set_mtimes(dir: &Path, unix: u64) -> Result<()> {
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix);
+    for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let path = entry?.path();
+        if path.is_dir() {
+            set_mtimes(&path, unix)?;
+        } else {
+            std::fs::File::options()
+                .write(true)
+                .open(&path)
+                .and_then(|f| f.set_modified(t))
+                .with_context(|| format!("setting capture time of {}", path.display()))?;
+        }
+    }
+    Ok(())
+}
 
 pub fn run(out: &Path, seed: u64, operator: &str, json: bool, progress: &dyn case::Progress) -> Result<()> {
     if out.exists() {
@@ -29,6 +48,11 @@ pub fn run(out: &Path, seed: u64, operator: &str, json: bool, progress: &dyn cas
     let cfg = sim::MarketSimConfig { seed, ..Default::default() };
     let generated = sim::generate_markets(&cfg);
     generated.write_to(out).with_context(|| format!("writing synthetic pages under {}", out.display()))?;
+
+    // Saved pages get their capture time from the file's mtime; the synthetic
+    // pages were "captured" at one simulated moment, so the demo (and its
+    // report) is the same on every run.
+    set_mtimes(&out.join("pages"), SIMULATED_CAPTURE)?;
 
     let case_dir = out.join("case");
     let mut case = Case::init(&case_dir, operator)?;
