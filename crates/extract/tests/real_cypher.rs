@@ -200,3 +200,30 @@ fn cypher_every_listing_is_complete_and_never_the_scraper() {
     // 183 full grids of 24, plus 9 and 6 on two last pages.
     assert_eq!(listings, 183 * 24 + 9 + 6);
 }
+
+/// No page of another market's folder is claimed by this profile.
+#[test]
+fn cypher_claims_no_other_market_page() {
+    let Some(pages) = common::pages_dir() else { return };
+    let mut others = Vec::new();
+    let mut stack = vec![pages.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+            let path = entry.unwrap_or_else(|e| panic!("{}: {e}", dir.display())).path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(rel) = path.strip_prefix(&pages) {
+                let rel = rel.to_string_lossy().into_owned();
+                if !rel.starts_with(&format!("{MARKET}/")) && !rel.starts_with("LICENSE") {
+                    others.push(rel);
+                }
+            }
+        }
+    }
+    others.sort();
+    assert!(others.len() > 100, "only {} other pages", others.len());
+    for rel in &others {
+        let out = common::extract_rel(&pages, rel);
+        assert_ne!(out.market.as_deref(), Some(MARKET), "{rel} claimed by {MARKET}");
+    }
+}
