@@ -229,9 +229,10 @@ impl Renderer<'_> {
                 Layout::Cards => {
                     let _ = writeln!(
                         rows,
-                        "<div class=\"cat-tile\" data-slug=\"{}\"><a class=\"cat-name\" href=\"{link}\">{}</a> <span class=\"cat-count\">{count} items</span></div>",
+                        "<div class=\"cat-tile\" data-slug=\"{}\"><a class=\"cat-name\" href=\"{link}\">{}</a> <span class=\"cat-count\">{count} {items}</span></div>",
                         top.slug,
-                        esc(top.name)
+                        esc(top.name),
+                        items = if count == 1 { "item" } else { "items" }
                     );
                 }
             }

@@ -250,17 +250,20 @@ pub(crate) fn build(cfg: &MarketSimConfig) -> Result<World, crypto::KeyGenError>
 }
 
 fn fresh_base(rng: &mut ChaCha20Rng, bases: &[String]) -> String {
-    loop {
+    let free = |name: &str| !bases.iter().any(|x| x.eq_ignore_ascii_case(name));
+    // Draw until the pair is unused; only when the name space is nearly full
+    // (hundreds of operators) fall back to a digit suffix.
+    for _ in 0..64 {
         let a = words::NAME_FIRST.choose(rng).copied().unwrap_or("Nameless");
         let b = words::NAME_SECOND.choose(rng).copied().unwrap_or("Vendor");
         let name = format!("{a}{b}");
-        if !bases.iter().any(|x| x.eq_ignore_ascii_case(&name)) {
+        if free(&name) {
             return name;
         }
-        // Collisions are rare; a digit suffix keeps the loop short once the
-        // name space fills up with many operators.
-        let name = format!("{name}{}", rng.random_range(2..=999u32));
-        if !bases.iter().any(|x| x.eq_ignore_ascii_case(&name)) {
+    }
+    loop {
+        let name = format!("Vendor{}", rng.random_range(1000..=999_999u32));
+        if free(&name) {
             return name;
         }
     }
