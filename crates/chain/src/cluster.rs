@@ -72,7 +72,18 @@ impl LinkKind {
             LinkKind::Change(h) => format!("change:{}", h.name()),
         }
     }
+    /// Inverse of [`LinkKind::name`].
+    pub fn from_name(s: &str) -> Option<Self> {
+        if s == "multi_input" {
+            return Some(LinkKind::MultiInput);
+        }
+        s.strip_prefix("change:").and_then(ChangeHeuristic::from_name).map(LinkKind::Change)
+    }
 }
+
+/// The CoinJoin shape names [`coinjoin_shape`] can return, so stored shapes map back to
+/// the same `&'static str`.
+pub const COINJOIN_SHAPES: [&str; 4] = ["whirlpool", "wasabi", "joinmarket", "equal_output"];
 
 /// One link between two addresses, with the transaction that caused it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -211,7 +222,7 @@ pub fn change_output(idx: &ChainIndex, tx_id: u32, h: ChangeHeuristic) -> Option
 }
 
 /// The result of clustering.
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Clustering {
     /// Cluster representative (smallest address id of the cluster) per address.
     rep: Vec<u32>,
@@ -306,6 +317,15 @@ pub fn cluster(idx: &ChainIndex, cfg: &ClusterConfig) -> Clustering {
 }
 
 impl Clustering {
+    /// Rebuilds a clustering from stored parts (see `store::load_clustering`). `rep[a]` must
+    /// be the smallest address id of `a`'s cluster.
+    pub fn from_parts(rep: Vec<u32>, unions: Vec<Link>, behavioural: Vec<Link>, coinjoins: Vec<(u32, &'static str)>) -> Self {
+        Clustering { rep, unions, behavioural, coinjoins }
+    }
+    /// The cluster number of every address, by address id.
+    pub fn reps(&self) -> &[u32] {
+        &self.rep
+    }
     /// Cluster number of an address (the smallest address id in its cluster).
     pub fn cluster_of(&self, addr: u32) -> Option<u32> {
         self.rep.get(addr as usize).copied()

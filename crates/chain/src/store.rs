@@ -7,12 +7,17 @@
 //! Why parts instead of rewriting: the chain only grows, and rewriting a billion-row
 //! table per import would be wasteful; outputs carry no "spent" column for the same
 //! reason (spends are the `inputs` table, joined on `prev_output`).
+//!
+//! The clustering is stored beside the index after every import that changed the chain
+//! (`clusters.parquet`, `cluster_links.parquet`, `coinjoins.parquet`, `clusters.json`,
+//! see [`write_clustering`]), so `explain` and `trace` read it instead of re-clustering;
+//! it is rewritten whole because one new co-spend can merge clusters anywhere.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow_array::{Array, ArrayRef, BinaryArray, Int32Array, RecordBatch, StringArray, UInt32Array, UInt64Array};
+use arrow_array::{Array, ArrayRef, BinaryArray, BooleanArray, Int32Array, RecordBatch, StringArray, UInt32Array, UInt64Array};
 use bitcoin::hashes::Hash;
 use bitcoin::Network;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -22,6 +27,7 @@ use parquet::file::properties::WriterProperties;
 use serde::{Deserialize, Serialize};
 
 use crate::blocks::BlockSource;
+use crate::cluster::{ClusterConfig, Clustering, Link, LinkKind, COINJOIN_SHAPES};
 use crate::error::ChainError;
 use crate::index::{AddrKind, BlockRow, ChainIndex, OutRow, TxRow, NONE};
 
@@ -115,6 +121,13 @@ pub fn import(case: &Path, blocks_dir: &Path, network: Network) -> Result<Import
         let p = chain_dir(case).join("meta.json");
         let s = serde_json::to_string_pretty(&m).map_err(|e| ChainError::Store { path: p.clone(), message: e.to_string() })?;
         std::fs::write(&p, s).map_err(|e| ChainError::io(&p, e))?;
+    }
+    // Re-cluster after every import that changed the chain (or when a case from before
+    // clusters were stored has none), so explain and trace read the result instead of
+    // recomputing it.
+    if !idx.blocks.is_empty() && (new_blocks > 0 || load_clustering(case, &idx)?.is_none()) {
+        let cl = crate::cluster::cluster(&idx, &ClusterConfig::default());
+        write_clustering(case, &idx, &cl, &ClusterConfig::default())?;
     }
     Ok(ImportReport {
         new_blocks,
@@ -337,4 +350,133 @@ pub fn load(case: &Path) -> Result<Option<ChainIndex>, ChainError> {
         }
     }
     Ok(Some(idx))
+}
+
+/// What the stored clustering was computed from (`<case>/chain/clusters.json`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ClusterMeta {
+    /// Best block hash of the index the clustering was computed on.
+    pub best_hash: Option<String>,
+    /// Number of addresses then.
+    pub addresses: usize,
+    /// Whether the CoinJoin filter was on.
+    pub coinjoin_filter: bool,
+    /// Change heuristics merged into clusters (names).
+    pub merge_change: Vec<String>,
+    /// Number of clusters.
+    pub clusters: usize,
+}
+
+fn cluster_files(case: &Path) -> (PathBuf, PathBuf, PathBuf, PathBuf) {
+    let d = chain_dir(case);
+    (d.join("clusters.json"), d.join("clusters.parquet"), d.join("cluster_links.parquet"), d.join("coinjoins.parquet"))
+}
+
+/// Writes a clustering into the case:
+/// * `clusters.parquet`: `address`, `cluster` (the smallest address id of the cluster);
+/// * `cluster_links.parquet`: one row per recorded link: `tx`, `txid`, `heuristic`
+///   (`multi_input` or `change:<name>`), `a`, `b` (address ids), `address_a`, `address_b`
+///   and `merged` (true for the unions that built the clusters, false for behavioural links);
+/// * `coinjoins.parquet`: `tx`, `txid`, `shape` of the transactions the filter saw;
+/// * `clusters.json`: the [`ClusterMeta`] saying which chain and options it belongs to.
+pub fn write_clustering(case: &Path, idx: &ChainIndex, cl: &Clustering, cfg: &ClusterConfig) -> Result<(), ChainError> {
+    let (meta_p, clusters_p, links_p, cj_p) = cluster_files(case);
+    let reps = cl.reps();
+    write_table(&clusters_p, vec![("address", u32s(0..reps.len() as u32)), ("cluster", u32s(reps.iter().copied()))])?;
+    let links: Vec<(&Link, bool)> = cl.unions.iter().map(|l| (l, true)).chain(cl.behavioural.iter().map(|l| (l, false))).collect();
+    let txid = |t: u32| idx.txs.get(t as usize).map(|r| r.txid_hex()).unwrap_or_default();
+    write_table(
+        &links_p,
+        vec![
+            ("tx", u32s(links.iter().map(|(l, _)| l.tx))),
+            ("txid", Arc::new(StringArray::from_iter_values(links.iter().map(|(l, _)| txid(l.tx))))),
+            ("heuristic", Arc::new(StringArray::from_iter_values(links.iter().map(|(l, _)| l.kind.name())))),
+            ("a", u32s(links.iter().map(|(l, _)| l.a))),
+            ("b", u32s(links.iter().map(|(l, _)| l.b))),
+            ("address_a", Arc::new(StringArray::from_iter_values(links.iter().map(|(l, _)| idx.address_string(l.a).unwrap_or_default())))),
+            ("address_b", Arc::new(StringArray::from_iter_values(links.iter().map(|(l, _)| idx.address_string(l.b).unwrap_or_default())))),
+            ("merged", Arc::new(BooleanArray::from(links.iter().map(|(_, m)| *m).collect::<Vec<bool>>()))),
+        ],
+    )?;
+    write_table(
+        &cj_p,
+        vec![
+            ("tx", u32s(cl.coinjoins.iter().map(|c| c.0))),
+            ("txid", Arc::new(StringArray::from_iter_values(cl.coinjoins.iter().map(|c| txid(c.0))))),
+            ("shape", Arc::new(StringArray::from_iter_values(cl.coinjoins.iter().map(|c| c.1)))),
+        ],
+    )?;
+    let m = ClusterMeta {
+        best_hash: idx.best_hash(),
+        addresses: idx.addrs.len(),
+        coinjoin_filter: cfg.coinjoin_filter,
+        merge_change: cfg.merge_change.iter().map(|h| h.name().to_string()).collect(),
+        clusters: cl.num_clusters(),
+    };
+    let s = serde_json::to_string_pretty(&m).map_err(|e| ChainError::Store { path: meta_p.clone(), message: e.to_string() })?;
+    std::fs::write(&meta_p, s).map_err(|e| ChainError::io(&meta_p, e))
+}
+
+/// Loads the stored clustering of the case, or None when there is none or it was computed
+/// on a different chain than `idx` (then the caller re-clusters; a stale clustering is
+/// never used silently).
+pub fn load_clustering(case: &Path, idx: &ChainIndex) -> Result<Option<Clustering>, ChainError> {
+    let (meta_p, clusters_p, links_p, cj_p) = cluster_files(case);
+    if !meta_p.exists() {
+        return Ok(None);
+    }
+    let s = std::fs::read_to_string(&meta_p).map_err(|e| ChainError::io(&meta_p, e))?;
+    let m: ClusterMeta = serde_json::from_str(&s).map_err(|e| ChainError::Store { path: meta_p.clone(), message: e.to_string() })?;
+    if m.best_hash != idx.best_hash() || m.addresses != idx.addrs.len() {
+        return Ok(None);
+    }
+    let bad = |p: &Path, msg: String| ChainError::Store { path: p.to_path_buf(), message: msg };
+    let mut rep = vec![NONE; idx.addrs.len()];
+    for b in read_batches(&clusters_p)? {
+        let (a, c) = (col::<UInt32Array>(&b, "address", &clusters_p)?, col::<UInt32Array>(&b, "cluster", &clusters_p)?);
+        for i in 0..b.num_rows() {
+            let slot = rep.get_mut(a.value(i) as usize).ok_or_else(|| bad(&clusters_p, format!("row {i}: unknown address {}", a.value(i))))?;
+            *slot = c.value(i);
+        }
+    }
+    if let Some(a) = rep.iter().position(|r| *r == NONE || *r as usize >= idx.addrs.len()) {
+        return Err(bad(&clusters_p, format!("address {a} has no valid cluster")));
+    }
+    let (mut unions, mut behavioural) = (Vec::new(), Vec::new());
+    for b in read_batches(&links_p)? {
+        let tx = col::<UInt32Array>(&b, "tx", &links_p)?;
+        let h = col::<StringArray>(&b, "heuristic", &links_p)?;
+        let (a, bb) = (col::<UInt32Array>(&b, "a", &links_p)?, col::<UInt32Array>(&b, "b", &links_p)?);
+        let merged = col::<BooleanArray>(&b, "merged", &links_p)?;
+        for i in 0..b.num_rows() {
+            let kind = LinkKind::from_name(h.value(i)).ok_or_else(|| bad(&links_p, format!("row {i}: unknown heuristic {:?}", h.value(i))))?;
+            let l = Link { tx: tx.value(i), kind, a: a.value(i), b: bb.value(i) };
+            if merged.value(i) {
+                unions.push(l);
+            } else {
+                behavioural.push(l);
+            }
+        }
+    }
+    let mut coinjoins = Vec::new();
+    for b in read_batches(&cj_p)? {
+        let (tx, shape) = (col::<UInt32Array>(&b, "tx", &cj_p)?, col::<StringArray>(&b, "shape", &cj_p)?);
+        for i in 0..b.num_rows() {
+            let s = COINJOIN_SHAPES.iter().find(|s| **s == shape.value(i)).ok_or_else(|| bad(&cj_p, format!("row {i}: unknown shape {:?}", shape.value(i))))?;
+            coinjoins.push((tx.value(i), *s));
+        }
+    }
+    Ok(Some(Clustering::from_parts(rep, unions, behavioural, coinjoins)))
+}
+
+/// The case's clustering: the stored one when it matches `idx`, else computed with the
+/// default configuration (and stored, so the next call reads it).
+pub fn clustering(case: &Path, idx: &ChainIndex) -> Result<Clustering, ChainError> {
+    if let Some(cl) = load_clustering(case, idx)? {
+        return Ok(cl);
+    }
+    let cfg = ClusterConfig::default();
+    let cl = crate::cluster::cluster(idx, &cfg);
+    write_clustering(case, idx, &cl, &cfg)?;
+    Ok(cl)
 }

@@ -66,6 +66,46 @@ fn regtest_import_is_incremental_and_reloads_identically() {
     // the other coinbases pay OP_TRUE, which has no address.
     assert_eq!(a.addrs.len(), 2467);
     assert_eq!(a.addrs.get(0).map(|g| g.0), Some(AddrKind::P2pk));
+
+    // The clustering stored by the second import is that of the whole chain, not of the
+    // first 101 blocks: it was recomputed after the append.
+    let stored = chain::store::load_clustering(case.path(), &a).expect("load clusters").expect("stored");
+    assert_eq!(stored, cluster(&a, &ClusterConfig::default()));
+    assert_eq!(stored.num_clusters(), 1892);
+}
+
+#[test]
+fn stored_clustering_round_trips_and_is_refused_when_stale() {
+    let Some(blocks) = common::data("regtest-small/blocks") else { return };
+    let case = tempfile::tempdir().expect("tmp");
+    import(case.path(), &blocks, Network::Regtest).expect("import");
+    for f in ["clusters.parquet", "cluster_links.parquet", "coinjoins.parquet", "clusters.json"] {
+        assert!(case.path().join("chain").join(f).exists(), "{f}");
+    }
+    let idx = load(case.path()).expect("load").expect("some");
+    let fresh = cluster(&idx, &ClusterConfig::default());
+    let stored = chain::store::load_clustering(case.path(), &idx).expect("load clusters").expect("stored");
+    assert_eq!(stored, fresh);
+    assert_eq!(stored.coinjoins.len(), 101);
+    assert_eq!(stored.unions.len(), idx.addrs.len() - stored.num_clusters());
+    // Every union row carries its txid and heuristic (what explain prints).
+    assert!(stored.unions.iter().all(|l| l.kind == chain::cluster::LinkKind::MultiInput));
+    assert!(!stored.behavioural.is_empty());
+
+    // A clustering stored for another chain tip is not used; `clustering` recomputes it
+    // and stores it again.
+    let meta = case.path().join("chain/clusters.json");
+    let text = std::fs::read_to_string(&meta).expect("meta");
+    let tip = idx.best_hash().expect("tip");
+    std::fs::write(&meta, text.replace(&tip, &"00".repeat(32))).expect("write");
+    assert!(chain::store::load_clustering(case.path(), &idx).expect("load").is_none());
+    assert_eq!(chain::store::clustering(case.path(), &idx).expect("recluster"), fresh);
+    assert!(chain::store::load_clustering(case.path(), &idx).expect("load").is_some());
+
+    // A damaged clusters file is an error naming it, not a silent wrong clustering.
+    std::fs::write(case.path().join("chain/clusters.parquet"), b"not parquet").expect("write");
+    let err = chain::store::load_clustering(case.path(), &idx).expect_err("damaged");
+    assert!(err.to_string().contains("clusters.parquet"), "{err}");
 }
 
 fn regtest_index() -> Option<(chain::ChainIndex, Truth)> {

@@ -124,6 +124,7 @@ pub fn explain(case_dir: &Path, id: &str) -> Result<Option<String>> {
     let Some(idx) = chain::store::load(case_dir).with_context(|| format!("loading the chain of case {}", case_dir.display()))? else {
         return Ok(None);
     };
-    let cl = chain::cluster::cluster(&idx, &ClusterConfig::default());
+    // The clustering stored at import time (recomputed only if missing or stale).
+    let cl = chain::store::clustering(case_dir, &idx).with_context(|| format!("reading the clusters of case {}", case_dir.display()))?;
     Ok(chain::cluster::explain(&idx, &cl, id))
 }
