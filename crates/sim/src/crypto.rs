@@ -13,8 +13,8 @@ use bitcoin::{Address, CompressedPublicKey, Network};
 use pgp::composed::{ArmorOptions, KeyType, SignedKeyDetails, SignedPublicKey, SignedPublicSubKey};
 use pgp::crypto::ecc_curve::ECCCurve;
 use pgp::packet::{
-    KeyFlags, PacketTrait as _, PubKeyInner, PublicKey, PublicSubkey, SecretKey as PgpSecretKey, SignatureConfig,
-    SignatureType, Subpacket, SubpacketData, UserId,
+    KeyFlags, PacketTrait as _, PubKeyInner, PublicKey, PublicSubkey, SecretKey as PgpSecretKey,
+    SignatureConfig, SignatureType, Subpacket, SubpacketData, UserId,
 };
 use pgp::types::{KeyDetails as _, KeyVersion, PacketHeaderVersion, Password, Timestamp};
 use rand_chacha_03::rand_core::SeedableRng as _;
@@ -42,8 +42,10 @@ pub(crate) struct KeyGenError {
 /// shape GnuPG produced by default for ECC keys, for `user_id`, created at
 /// `created` (Unix seconds). Everything random comes from `seed`.
 pub(crate) fn pgp_key(seed: [u8; 32], user_id: &str, created: u32) -> Result<PgpKey, KeyGenError> {
-    build_key(seed, user_id, created)
-        .map_err(|source| KeyGenError { user_id: user_id.to_owned(), source })
+    build_key(seed, user_id, created).map_err(|source| KeyGenError {
+        user_id: user_id.to_owned(),
+        source,
+    })
 }
 
 fn build_key(seed: [u8; 32], user_id: &str, created: u32) -> pgp::errors::Result<PgpKey> {
@@ -74,16 +76,22 @@ fn build_key(seed: [u8; 32], user_id: &str, created: u32) -> pgp::errors::Result
         Subpacket::regular(SubpacketData::KeyFlags(flags))?,
         Subpacket::regular(SubpacketData::IsPrimary(true))?,
     ];
-    config.unhashed_subpackets =
-        vec![Subpacket::regular(SubpacketData::IssuerKeyId(primary.legacy_key_id()))?];
+    config.unhashed_subpackets = vec![Subpacket::regular(SubpacketData::IssuerKeyId(
+        primary.legacy_key_id(),
+    ))?];
     let uid_sig = config.sign_certification(&primary, &primary_pub, &pw, uid.tag(), &uid)?;
     let users = vec![uid.into_signed(uid_sig)];
 
     // Encryption subkey, bound by the primary with a fixed creation time.
     let sub_type = KeyType::ECDH(ECCCurve::Curve25519Legacy);
     let (sub_pub_params, _sub_secret) = sub_type.generate(&mut rng)?;
-    let sub_pub =
-        PublicSubkey::from_inner(PubKeyInner::new(KeyVersion::V4, sub_type.to_alg(), at, None, sub_pub_params)?)?;
+    let sub_pub = PublicSubkey::from_inner(PubKeyInner::new(
+        KeyVersion::V4,
+        sub_type.to_alg(),
+        at,
+        None,
+        sub_pub_params,
+    )?)?;
     let mut sub_flags = KeyFlags::default();
     sub_flags.set_encrypt_comms(true);
     sub_flags.set_encrypt_storage(true);
@@ -93,8 +101,9 @@ fn build_key(seed: [u8; 32], user_id: &str, created: u32) -> pgp::errors::Result
         Subpacket::regular(SubpacketData::KeyFlags(sub_flags))?,
         Subpacket::regular(SubpacketData::IssuerFingerprint(primary.fingerprint()))?,
     ];
-    config.unhashed_subpackets =
-        vec![Subpacket::regular(SubpacketData::IssuerKeyId(primary.legacy_key_id()))?];
+    config.unhashed_subpackets = vec![Subpacket::regular(SubpacketData::IssuerKeyId(
+        primary.legacy_key_id(),
+    ))?];
     let binding = config.sign_subkey_binding(&primary, &primary_pub, &pw, &sub_pub)?;
 
     let key = SignedPublicKey::new(
@@ -104,15 +113,20 @@ fn build_key(seed: [u8; 32], user_id: &str, created: u32) -> pgp::errors::Result
     );
     let armored = key.to_armored_string(ArmorOptions::default())?;
     let fingerprint = hex_upper(key.fingerprint().as_bytes());
-    Ok(PgpKey { armored, fingerprint })
+    Ok(PgpKey {
+        armored,
+        fingerprint,
+    })
 }
 
 fn hex_upper(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02X}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02X}");
+            s
+        })
 }
 
 /// Address types vendors show.
@@ -150,11 +164,20 @@ mod tests {
         let a = pgp_key([7; 32], "Test Vendor <test@example.org>", 1_560_000_000);
         let b = pgp_key([7; 32], "Test Vendor <test@example.org>", 1_560_000_000);
         let (a, b) = (a.map_err(|e| e.to_string()), b.map_err(|e| e.to_string()));
-        assert_eq!(a.as_ref().map(|k| &k.armored), b.as_ref().map(|k| &k.armored));
-        let Ok(a) = a else { panic!("key generation failed: {a:?}") };
-        assert!(a.armored.starts_with("-----BEGIN PGP PUBLIC KEY BLOCK-----"));
+        assert_eq!(
+            a.as_ref().map(|k| &k.armored),
+            b.as_ref().map(|k| &k.armored)
+        );
+        let Ok(a) = a else {
+            panic!("key generation failed: {a:?}")
+        };
+        assert!(a
+            .armored
+            .starts_with("-----BEGIN PGP PUBLIC KEY BLOCK-----"));
         assert_eq!(a.fingerprint.len(), 40);
-        let (parsed, _) = SignedPublicKey::from_string(&a.armored).map_err(|e| e.to_string()).unwrap_or_else(|e| panic!("{e}"));
+        let (parsed, _) = SignedPublicKey::from_string(&a.armored)
+            .map_err(|e| e.to_string())
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(hex_upper(parsed.fingerprint().as_bytes()), a.fingerprint);
         assert!(parsed.verify_bindings().is_ok(), "self-signatures verify");
     }
@@ -166,7 +189,12 @@ mod tests {
             let a = btc_address(&secp, [42; 32], kind);
             assert!(a.starts_with(prefix), "{a}");
             let parsed: Result<Address<bitcoin::address::NetworkUnchecked>, _> = a.parse();
-            assert!(parsed.map(|p| p.is_valid_for_network(Network::Bitcoin)).unwrap_or(false), "{a}");
+            assert!(
+                parsed
+                    .map(|p| p.is_valid_for_network(Network::Bitcoin))
+                    .unwrap_or(false),
+                "{a}"
+            );
         }
     }
 }

@@ -221,7 +221,10 @@ pub struct TruthPage {
 impl Truth {
     /// The operator of `account` (`market/vendor_name`).
     pub fn operator_of(&self, account: &str) -> Option<u32> {
-        self.accounts.iter().find(|a| a.account == account).map(|a| a.operator)
+        self.accounts
+            .iter()
+            .find(|a| a.account == account)
+            .map(|a| a.operator)
     }
 
     /// Every pair of accounts run by the same operator, each pair sorted and
@@ -268,12 +271,20 @@ fn try_generate(cfg: &MarketSimConfig) -> Result<SimMarketCase, crypto::KeyGenEr
     let mut pages = Vec::new();
     for m in 0..world.markets.len() {
         for page in render::market_pages(&world, m) {
-            files.push(SimFile { rel_path: page.truth.rel_path.clone(), bytes: page.html.into_bytes() });
+            files.push(SimFile {
+                rel_path: page.truth.rel_path.clone(),
+                bytes: page.html.into_bytes(),
+            });
             pages.push(page.truth);
         }
     }
-    let account_id =
-        |a: &world::Account| format!("{}/{}", world.markets.get(a.market).map_or("", |m| m.id), a.name);
+    let account_id = |a: &world::Account| {
+        format!(
+            "{}/{}",
+            world.markets.get(a.market).map_or("", |m| m.id),
+            a.name
+        )
+    };
     let mut accounts: Vec<TruthAccount> = world
         .accounts
         .iter()
@@ -282,7 +293,11 @@ fn try_generate(cfg: &MarketSimConfig) -> Result<SimMarketCase, crypto::KeyGenEr
             market: world.markets.get(a.market).map_or("", |m| m.id).to_owned(),
             vendor_name: a.name.clone(),
             operator: a.operator,
-            pgp_fingerprint: world.keys.get(a.key).map(|k| k.fingerprint.clone()).unwrap_or_default(),
+            pgp_fingerprint: world
+                .keys
+                .get(a.key)
+                .map(|k| k.fingerprint.clone())
+                .unwrap_or_default(),
             btc_addresses: a.btc.clone(),
             contacts: a.contacts.clone(),
             listings: a.listings.len(),
@@ -296,16 +311,27 @@ fn try_generate(cfg: &MarketSimConfig) -> Result<SimMarketCase, crypto::KeyGenEr
             },
         })
         .collect();
-    let market_rank: BTreeMap<&str, usize> = world.markets.iter().enumerate().map(|(i, m)| (m.id, i)).collect();
+    let market_rank: BTreeMap<&str, usize> = world
+        .markets
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.id, i))
+        .collect();
     accounts.sort_by(|a, b| {
-        (market_rank.get(a.market.as_str()), &a.vendor_name).cmp(&(market_rank.get(b.market.as_str()), &b.vendor_name))
+        (market_rank.get(a.market.as_str()), &a.vendor_name)
+            .cmp(&(market_rank.get(b.market.as_str()), &b.vendor_name))
     });
     let operators = world
         .operators
         .iter()
         .map(|o| TruthOperator {
             operator: o.id,
-            accounts: o.accounts.iter().filter_map(|&i| world.accounts.get(i)).map(account_id).collect(),
+            accounts: o
+                .accounts
+                .iter()
+                .filter_map(|&i| world.accounts.get(i))
+                .map(account_id)
+                .collect(),
         })
         .collect();
     let markets = world
@@ -318,7 +344,16 @@ fn try_generate(cfg: &MarketSimConfig) -> Result<SimMarketCase, crypto::KeyGenEr
             profile: format!("sim-{}.toml", m.id),
         })
         .collect();
-    Ok(SimMarketCase { files, truth: Truth { seed: cfg.seed, markets, operators, accounts, pages } })
+    Ok(SimMarketCase {
+        files,
+        truth: Truth {
+            seed: cfg.seed,
+            markets,
+            operators,
+            accounts,
+            pages,
+        },
+    })
 }
 
 impl SimMarketCase {
@@ -331,7 +366,10 @@ impl SimMarketCase {
             move |e: std::io::Error| std::io::Error::new(e.kind(), format!("writing {path}: {e}"))
         };
         for f in &self.files {
-            let path = f.rel_path.split('/').fold(dir.to_path_buf(), |p, part| p.join(part));
+            let path = f
+                .rel_path
+                .split('/')
+                .fold(dir.to_path_buf(), |p, part| p.join(part));
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent).map_err(at(parent))?;
             }

@@ -24,17 +24,28 @@ const PAGE_SIZE: usize = 10;
 
 /// Renders every page of market `m`, in a stable order.
 pub(crate) fn market_pages(world: &World, m: usize) -> Vec<Page> {
-    let Some(def) = world.markets.get(m) else { return Vec::new() };
-    let r = Renderer { def, layout: def.layout };
+    let Some(def) = world.markets.get(m) else {
+        return Vec::new();
+    };
+    let r = Renderer {
+        def,
+        layout: def.layout,
+    };
     let accounts: Vec<&Account> = world.accounts.iter().filter(|a| a.market == m).collect();
     // (account, listing index) of every listing on the market, by category then id.
-    let mut listings: Vec<(&Account, &world::Listing)> =
-        accounts.iter().flat_map(|a| a.listings.iter().map(move |l| (*a, l))).collect();
+    let mut listings: Vec<(&Account, &world::Listing)> = accounts
+        .iter()
+        .flat_map(|a| a.listings.iter().map(move |l| (*a, l)))
+        .collect();
     listings.sort_by(|a, b| (a.1.top.name, id_key(&a.1.id)).cmp(&(b.1.top.name, id_key(&b.1.id))));
 
     let mut pages = vec![r.main(&listings, accounts.len()), r.login(), r.captcha()];
     for top in CATALOGUE {
-        let in_top: Vec<_> = listings.iter().filter(|(_, l)| l.top.name == top.name).copied().collect();
+        let in_top: Vec<_> = listings
+            .iter()
+            .filter(|(_, l)| l.top.name == top.name)
+            .copied()
+            .collect();
         let n_pages = in_top.len().div_ceil(PAGE_SIZE);
         for (i, chunk) in in_top.chunks(PAGE_SIZE).enumerate() {
             pages.push(r.search(top.name, top.slug, i + 1, n_pages, in_top.len(), chunk));
@@ -44,7 +55,11 @@ pub(crate) fn market_pages(world: &World, m: usize) -> Vec<Page> {
         pages.push(r.listing(a, l));
     }
     for a in &accounts {
-        pages.push(r.vendor(a, &world.keys[a.key].armored, &world.keys[a.key].fingerprint));
+        pages.push(r.vendor(
+            a,
+            &world.keys[a.key].armored,
+            &world.keys[a.key].fingerprint,
+        ));
     }
     pages
 }
@@ -115,7 +130,13 @@ fn stats(a: &Account) -> Stats {
         let tenths = (positive * 1000 + total / 2) / total;
         format!("{}.{}", tenths / 10, tenths % 10)
     });
-    Stats { positive, neutral, negative, rating, percent }
+    Stats {
+        positive,
+        neutral,
+        negative,
+        rating,
+        percent,
+    }
 }
 
 impl Renderer<'_> {
@@ -137,7 +158,11 @@ impl Renderer<'_> {
     fn level(&self, level: usize) -> String {
         match self.layout {
             Layout::Table => format!("Level {}", level + 1),
-            Layout::Cards => CARD_LEVELS.get(level).copied().unwrap_or("Seller").to_owned(),
+            Layout::Cards => CARD_LEVELS
+                .get(level)
+                .copied()
+                .unwrap_or("Seller")
+                .to_owned(),
         }
     }
 
@@ -166,7 +191,14 @@ impl Renderer<'_> {
         format!("vendor/{name}.html")
     }
 
-    fn page(&self, path: &str, page_type: PageType, title: &str, root: &str, body: &str) -> (String, TruthPage) {
+    fn page(
+        &self,
+        path: &str,
+        page_type: PageType,
+        title: &str,
+        root: &str,
+        body: &str,
+    ) -> (String, TruthPage) {
         let css = match self.layout {
             Layout::Table => "table",
             Layout::Cards => "cards",
@@ -206,7 +238,10 @@ impl Renderer<'_> {
         let mut categories = Vec::new();
         let mut rows = String::new();
         for top in CATALOGUE {
-            let count = listings.iter().filter(|(_, l)| l.top.name == top.name).count();
+            let count = listings
+                .iter()
+                .filter(|(_, l)| l.top.name == top.name)
+                .count();
             if count == 0 {
                 continue;
             }
@@ -275,11 +310,25 @@ impl Renderer<'_> {
             Layout::Table => "<h2>Security check</h2>\n<form id=\"captcha\" method=\"post\" action=\"captcha.html\">\n<img src=\"captcha.png\" alt=\"captcha\" width=\"200\" height=\"60\">\n<input type=\"text\" name=\"captcha_code\">\n<input type=\"submit\" value=\"Continue\">\n</form>\n",
             Layout::Cards => "<main class=\"auth\">\n<form class=\"challenge\" method=\"post\" action=\"captcha.html\">\n<p>Prove you are human: type the characters below.</p>\n<img class=\"puzzle\" src=\"captcha-image.png\" alt=\"\">\n<input name=\"captcha\">\n<button type=\"submit\">Verify</button>\n</form>\n</main>\n",
         };
-        let (html, truth) = self.page("captcha.html", PageType::Captcha, "Security check", "", body);
+        let (html, truth) = self.page(
+            "captcha.html",
+            PageType::Captcha,
+            "Security check",
+            "",
+            body,
+        );
         Page { html, truth }
     }
 
-    fn search(&self, name: &str, slug: &str, n: usize, of: usize, total: usize, chunk: &[(&Account, &world::Listing)]) -> Page {
+    fn search(
+        &self,
+        name: &str,
+        slug: &str,
+        n: usize,
+        of: usize,
+        total: usize,
+        chunk: &[(&Account, &world::Listing)],
+    ) -> Page {
         let path = self.search_path(slug, n);
         let root = match self.layout {
             Layout::Table => "../",
@@ -317,7 +366,10 @@ impl Renderer<'_> {
                 market_listing_id: Some(l.id.clone()),
                 title: l.title.clone(),
                 vendor: Some(a.name.clone()),
-                price: Some(Money { amount: usd(l.price_cents), currency: "USD".into() }),
+                price: Some(Money {
+                    amount: usd(l.price_cents),
+                    currency: "USD".into(),
+                }),
                 price_usd: Some(usd(l.price_cents)),
                 ships_from: Some(l.ships_from.to_owned()),
                 url: Some(url),
@@ -357,7 +409,9 @@ impl Renderer<'_> {
         let root = "../";
         let vurl = format!("{root}{}", Self::vendor_path(&a.name));
         let top_url = format!("{root}{}", self.search_path(l.top.slug, 1));
-        let stock = l.stock.map_or_else(|| "Unlimited".to_owned(), |s| s.to_string());
+        let stock = l
+            .stock
+            .map_or_else(|| "Unlimited".to_owned(), |s| s.to_string());
         let shipping: Vec<String> = l
             .shipping
             .iter()
@@ -368,8 +422,10 @@ impl Renderer<'_> {
             .collect();
         let body = match self.layout {
             Layout::Table => {
-                let options: String =
-                    shipping.iter().map(|s| format!("<option>{}</option>", esc(s))).collect();
+                let options: String = shipping
+                    .iter()
+                    .map(|s| format!("<option>{}</option>", esc(s)))
+                    .collect();
                 format!(
                     "<table class=\"listing-detail\">\n<tr><td colspan=\"2\"><h1 class=\"ltitle\">{title}</h1></td></tr>\n<tr><td class=\"label\">Listing #</td><td>{id}</td></tr>\n<tr><td class=\"label\">Vendor</td><td><a href=\"{vurl}\">{vendor}</a> ({level})</td></tr>\n<tr><td class=\"label\">Category</td><td class=\"crumbs\"><a href=\"{top_url}\">{top}</a> &rsaquo; <a href=\"{top_url}\">{sub}</a></td></tr>\n<tr><td class=\"label\">Price</td><td><span class=\"usd\">USD {usd}</span> / <span class=\"btc\">{btc} BTC</span></td></tr>\n<tr><td class=\"label\">Ships from</td><td>{from}</td></tr>\n<tr><td class=\"label\">Ships to</td><td>{to}</td></tr>\n<tr><td class=\"label\">Shipping</td><td><select name=\"shipping\">{options}</select></td></tr>\n<tr><td class=\"label\">Stock</td><td>{stock}</td></tr>\n<tr><td class=\"label\">Sold</td><td>{sold} sold</td></tr>\n</table>\n<h3>Description</h3>\n<div class=\"descr\">{descr}</div>\n",
                     title = esc(&l.title),
@@ -387,9 +443,20 @@ impl Renderer<'_> {
                 )
             }
             Layout::Cards => {
-                let dest: String = l.ships_to.iter().map(|d| format!("<li>{}</li>", esc(d))).collect();
-                let opts: String = shipping.iter().map(|s| format!("<li>{}</li>", esc(s))).collect();
-                let stock_text = if l.stock.is_some() { format!("{stock} left") } else { stock.clone() };
+                let dest: String = l
+                    .ships_to
+                    .iter()
+                    .map(|d| format!("<li>{}</li>", esc(d)))
+                    .collect();
+                let opts: String = shipping
+                    .iter()
+                    .map(|s| format!("<li>{}</li>", esc(s)))
+                    .collect();
+                let stock_text = if l.stock.is_some() {
+                    format!("{stock} left")
+                } else {
+                    stock.clone()
+                };
                 format!(
                     "<main>\n<article class=\"product-page\" data-listing-id=\"{id}\">\n<nav class=\"crumbs\"><a href=\"{root}index.html\">Home</a> / <a class=\"crumb\" href=\"{top_url}\">{top}</a> / <a class=\"crumb\" href=\"{top_url}\">{sub}</a></nav>\n<h2 class=\"product-title\">{title}</h2>\n<div class=\"pid\">Item #{id}</div>\n<div class=\"seller\">Sold by <a class=\"seller-link\" href=\"{vurl}\">{vendor}</a> <span class=\"badge\">{level}</span></div>\n<div class=\"price-box\"><span class=\"price\" data-currency=\"USD\">${usd}</span></div>\n<div class=\"facts\">\n<div class=\"fact\" data-k=\"origin\"><span class=\"k\">Origin</span> <span class=\"v\">{from}</span></div>\n<div class=\"fact\" data-k=\"dest\"><span class=\"k\">Destinations</span> <ul class=\"v\">{dest}</ul></div>\n<div class=\"fact\" data-k=\"stock\"><span class=\"k\">Availability</span> <span class=\"v\">{stock_text}</span></div>\n<div class=\"fact\" data-k=\"sold\"><span class=\"v\">{sold} sold</span></div>\n</div>\n<h3>Delivery</h3>\n<ul class=\"ship-opts\">{opts}</ul>\n<div class=\"desc\">{descr}</div>\n</article>\n</main>\n",
                     id = l.id,
@@ -412,9 +479,13 @@ impl Renderer<'_> {
             title: l.title.clone(),
             vendor: Some(a.name.clone()),
             category: vec![l.top.name.to_owned(), l.sub.name.to_owned()],
-            price: Some(Money { amount: usd(l.price_cents), currency: "USD".into() }),
+            price: Some(Money {
+                amount: usd(l.price_cents),
+                currency: "USD".into(),
+            }),
             price_usd: Some(usd(l.price_cents)),
-            price_btc: (self.layout == Layout::Table).then(|| btc(l.price_cents, self.def.usd_per_btc)),
+            price_btc: (self.layout == Layout::Table)
+                .then(|| btc(l.price_cents, self.def.usd_per_btc)),
             ships_from: Some(l.ships_from.to_owned()),
             ships_to: l.ships_to.iter().map(|s| (*s).to_owned()).collect(),
             shipping_methods: shipping,
@@ -449,7 +520,13 @@ impl Renderer<'_> {
         let listing_links: String = a
             .listings
             .iter()
-            .map(|l| format!("<li><a href=\"{root}{}\">{}</a></li>", self.listing_path(&l.id), esc(&l.title)))
+            .map(|l| {
+                format!(
+                    "<li><a href=\"{root}{}\">{}</a></li>",
+                    self.listing_path(&l.id),
+                    esc(&l.title)
+                )
+            })
             .collect();
         // (date, html, record) per entry; listed newest first across the
         // vendor's listings, as markets show them.
@@ -495,12 +572,19 @@ impl Renderer<'_> {
             entries.push((f.date, html, record));
         }
         // Stable: entries of the same day keep listing order.
-        entries.sort_by(|x, y| y.0.cmp(&x.0));
+        entries.sort_by_key(|e| std::cmp::Reverse(e.0));
         let feedback_html: String = entries.iter().map(|e| e.1.as_str()).collect();
         let feedback: Vec<Feedback> = entries.into_iter().map(|e| e.2).collect();
-        let btc_html: String = a.btc.iter().map(|b| format!("<code class=\"addr\">{b}</code> ")).collect();
+        let btc_html: String = a
+            .btc
+            .iter()
+            .map(|b| format!("<code class=\"addr\">{b}</code> "))
+            .collect();
         let rating_text = s.rating.clone().unwrap_or_else(|| na.clone());
-        let percent_text = s.percent.as_ref().map_or_else(|| na.clone(), |p| format!("{p}%"));
+        let percent_text = s
+            .percent
+            .as_ref()
+            .map_or_else(|| na.clone(), |p| format!("{p}%"));
         let body = match self.layout {
             Layout::Table => format!(
                 "<table class=\"vendor-info\">\n<tr><td class=\"label\">Vendor</td><td class=\"vname\">{name}</td></tr>\n<tr><td class=\"label\">Level</td><td>{level}</td></tr>\n<tr><td class=\"label\">Member since</td><td>{reg}</td></tr>\n<tr><td class=\"label\">Last seen</td><td>{seen}</td></tr>\n<tr><td class=\"label\">Sales</td><td>{sales}</td></tr>\n<tr><td class=\"label\">Rating</td><td>{rating} / 5</td></tr>\n<tr><td class=\"label\">Positive feedback</td><td>{pos}</td></tr>\n<tr><td class=\"label\">Neutral feedback</td><td>{neu}</td></tr>\n<tr><td class=\"label\">Negative feedback</td><td>{neg}</td></tr>\n<tr><td class=\"label\">Positive %</td><td>{pct}</td></tr>\n<tr><td class=\"label\">Contact</td><td><ul class=\"contacts\">{contacts}</ul></td></tr>\n<tr><td class=\"label\">BTC address</td><td>{btc}</td></tr>\n<tr><td class=\"label\">PGP key</td><td><pre class=\"pgp\">{armored}</pre></td></tr>\n</table>\n<h3>About</h3>\n<div class=\"about\">{about}</div>\n<h3>Listings</h3>\n<ul class=\"vlist\">{listing_links}</ul>\n<h3>Feedback</h3>\n<table class=\"feedback\">\n<tr><th>Date</th><th>Rating</th><th>Item</th><th>Comment</th><th>Buyer</th></tr>\n{feedback_html}</table>\n",

@@ -34,16 +34,36 @@ pub(crate) struct MarketDef {
 /// Markets in the order `MarketSimConfig::markets` takes them. Each has a
 /// profile `crates/extract/profiles/sim-<id>.toml`; layouts alternate.
 pub(crate) const MARKETS: [MarketDef; 4] = [
-    MarketDef { id: "placebo", display: "Placebo Bazaar", layout: Layout::Table, usd_per_btc: 38_450 },
-    MarketDef { id: "mockingbird", display: "Mockingbird Market", layout: Layout::Cards, usd_per_btc: 38_450 },
-    MarketDef { id: "strawman", display: "Strawman Exchange", layout: Layout::Table, usd_per_btc: 41_200 },
-    MarketDef { id: "decoy", display: "Decoy Depot", layout: Layout::Cards, usd_per_btc: 41_200 },
+    MarketDef {
+        id: "placebo",
+        display: "Placebo Bazaar",
+        layout: Layout::Table,
+        usd_per_btc: 38_450,
+    },
+    MarketDef {
+        id: "mockingbird",
+        display: "Mockingbird Market",
+        layout: Layout::Cards,
+        usd_per_btc: 38_450,
+    },
+    MarketDef {
+        id: "strawman",
+        display: "Strawman Exchange",
+        layout: Layout::Table,
+        usd_per_btc: 41_200,
+    },
+    MarketDef {
+        id: "decoy",
+        display: "Decoy Depot",
+        layout: Layout::Cards,
+        usd_per_btc: 41_200,
+    },
 ];
 
 pub(crate) const NAME_FIRST: &[&str] = &[
-    "Velvet", "Silent", "Frosty", "Golden", "Lucky", "Crimson", "Royal", "Hidden", "Rapid", "Cosmic",
-    "Dutch", "Alpine", "Green", "Happy", "Midnight", "Polar", "Stealth", "Urban", "Wild", "Zen",
-    "Electric", "Lunar", "Misty", "Noble",
+    "Velvet", "Silent", "Frosty", "Golden", "Lucky", "Crimson", "Royal", "Hidden", "Rapid",
+    "Cosmic", "Dutch", "Alpine", "Green", "Happy", "Midnight", "Polar", "Stealth", "Urban", "Wild",
+    "Zen", "Electric", "Lunar", "Misty", "Noble",
 ];
 
 pub(crate) const NAME_SECOND: &[&str] = &[
@@ -74,52 +94,147 @@ pub(crate) const CATALOGUE: &[TopCat] = &[
         name: "Cannabis",
         slug: "cannabis",
         subs: &[
-            SubCat { name: "Flower", products: &["Amnesia Haze", "OG Kush", "Lemon Haze", "White Widow", "Blue Dream"], unit: "g", quantities: &[5, 10, 28, 56], unit_cents: (600, 1100) },
-            SubCat { name: "Hash", products: &["Moroccan Hash", "Afghan Black", "Charas"], unit: "g", quantities: &[5, 10, 25], unit_cents: (700, 1200) },
-            SubCat { name: "Edibles", products: &["THC Gummies", "Space Brownies"], unit: "x", quantities: &[5, 10, 20], unit_cents: (300, 600) },
+            SubCat {
+                name: "Flower",
+                products: &[
+                    "Amnesia Haze",
+                    "OG Kush",
+                    "Lemon Haze",
+                    "White Widow",
+                    "Blue Dream",
+                ],
+                unit: "g",
+                quantities: &[5, 10, 28, 56],
+                unit_cents: (600, 1100),
+            },
+            SubCat {
+                name: "Hash",
+                products: &["Moroccan Hash", "Afghan Black", "Charas"],
+                unit: "g",
+                quantities: &[5, 10, 25],
+                unit_cents: (700, 1200),
+            },
+            SubCat {
+                name: "Edibles",
+                products: &["THC Gummies", "Space Brownies"],
+                unit: "x",
+                quantities: &[5, 10, 20],
+                unit_cents: (300, 600),
+            },
         ],
     },
     TopCat {
         name: "Stimulants",
         slug: "stimulants",
         subs: &[
-            SubCat { name: "Cocaine", products: &["Peruvian Flake", "Colombian Rock", "Bolivian Pure"], unit: "g", quantities: &[1, 2, 5, 10], unit_cents: (6000, 9500) },
-            SubCat { name: "Speed", products: &["Amphetamine Paste", "Speed Powder"], unit: "g", quantities: &[5, 10, 50], unit_cents: (400, 900) },
-            SubCat { name: "Meth", products: &["Crystal Shards", "Ice"], unit: "g", quantities: &[1, 3, 7], unit_cents: (3000, 6000) },
+            SubCat {
+                name: "Cocaine",
+                products: &["Peruvian Flake", "Colombian Rock", "Bolivian Pure"],
+                unit: "g",
+                quantities: &[1, 2, 5, 10],
+                unit_cents: (6000, 9500),
+            },
+            SubCat {
+                name: "Speed",
+                products: &["Amphetamine Paste", "Speed Powder"],
+                unit: "g",
+                quantities: &[5, 10, 50],
+                unit_cents: (400, 900),
+            },
+            SubCat {
+                name: "Meth",
+                products: &["Crystal Shards", "Ice"],
+                unit: "g",
+                quantities: &[1, 3, 7],
+                unit_cents: (3000, 6000),
+            },
         ],
     },
     TopCat {
         name: "Psychedelics",
         slug: "psychedelics",
         subs: &[
-            SubCat { name: "LSD", products: &["LSD Blotters 150ug", "Needlepoint Tabs 100ug"], unit: "x", quantities: &[5, 10, 25, 100], unit_cents: (400, 900) },
-            SubCat { name: "Mushrooms", products: &["Golden Teacher", "Cambodian Cubensis"], unit: "g", quantities: &[7, 14, 28], unit_cents: (500, 900) },
+            SubCat {
+                name: "LSD",
+                products: &["LSD Blotters 150ug", "Needlepoint Tabs 100ug"],
+                unit: "x",
+                quantities: &[5, 10, 25, 100],
+                unit_cents: (400, 900),
+            },
+            SubCat {
+                name: "Mushrooms",
+                products: &["Golden Teacher", "Cambodian Cubensis"],
+                unit: "g",
+                quantities: &[7, 14, 28],
+                unit_cents: (500, 900),
+            },
         ],
     },
     TopCat {
         name: "Ecstasy",
         slug: "ecstasy",
         subs: &[
-            SubCat { name: "Pills", products: &["Blue Punisher Pills", "Tesla Pills", "Red Bull Pills"], unit: "x", quantities: &[10, 25, 50, 100], unit_cents: (250, 600) },
-            SubCat { name: "MDMA", products: &["MDMA Crystal", "Champagne MDMA"], unit: "g", quantities: &[1, 5, 10], unit_cents: (1800, 3500) },
+            SubCat {
+                name: "Pills",
+                products: &["Blue Punisher Pills", "Tesla Pills", "Red Bull Pills"],
+                unit: "x",
+                quantities: &[10, 25, 50, 100],
+                unit_cents: (250, 600),
+            },
+            SubCat {
+                name: "MDMA",
+                products: &["MDMA Crystal", "Champagne MDMA"],
+                unit: "g",
+                quantities: &[1, 5, 10],
+                unit_cents: (1800, 3500),
+            },
         ],
     },
     TopCat {
         name: "Dissociatives",
         slug: "dissociatives",
-        subs: &[SubCat { name: "Ketamine", products: &["Ketamine Needles", "Ketamine Shards"], unit: "g", quantities: &[1, 5, 10], unit_cents: (1800, 3200) }],
+        subs: &[SubCat {
+            name: "Ketamine",
+            products: &["Ketamine Needles", "Ketamine Shards"],
+            unit: "g",
+            quantities: &[1, 5, 10],
+            unit_cents: (1800, 3200),
+        }],
     },
     TopCat {
         name: "Benzos",
         slug: "benzos",
-        subs: &[SubCat { name: "Pills", products: &["Alprazolam 2mg Bars", "Diazepam 10mg"], unit: "x", quantities: &[10, 30, 100], unit_cents: (90, 250) }],
+        subs: &[SubCat {
+            name: "Pills",
+            products: &["Alprazolam 2mg Bars", "Diazepam 10mg"],
+            unit: "x",
+            quantities: &[10, 30, 100],
+            unit_cents: (90, 250),
+        }],
     },
 ];
 
-pub(crate) const TITLE_TAGS: &[&str] = &["Top Shelf", "Premium", "Free Shipping", "Lab Tested", "Best Price", "Stealth Pack", "Wholesale"];
+pub(crate) const TITLE_TAGS: &[&str] = &[
+    "Top Shelf",
+    "Premium",
+    "Free Shipping",
+    "Lab Tested",
+    "Best Price",
+    "Stealth Pack",
+    "Wholesale",
+];
 
 pub(crate) const COUNTRIES: &[&str] = &[
-    "United Kingdom", "Germany", "Netherlands", "United States", "Canada", "Australia", "Spain", "France", "Poland", "Belgium",
+    "United Kingdom",
+    "Germany",
+    "Netherlands",
+    "United States",
+    "Canada",
+    "Australia",
+    "Spain",
+    "France",
+    "Poland",
+    "Belgium",
 ];
 
 pub(crate) const DESTINATIONS: &[&[&str]] = &[

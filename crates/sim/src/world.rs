@@ -56,7 +56,9 @@ pub(crate) struct Account {
 
 impl Account {
     pub fn feedback(&self) -> impl Iterator<Item = (&Listing, &Feedback)> {
-        self.listings.iter().flat_map(|l| l.feedback.iter().map(move |f| (l, f)))
+        self.listings
+            .iter()
+            .flat_map(|l| l.feedback.iter().map(move |f| (l, f)))
     }
 
     pub fn feedback_count(&self) -> usize {
@@ -96,7 +98,13 @@ pub(crate) struct Feedback {
 /// What an operator sells everywhere: a home country and a few products.
 struct Catalogue {
     country: &'static str,
-    items: Vec<(&'static TopCat, &'static SubCat, &'static str, u32, &'static str)>,
+    items: Vec<(
+        &'static TopCat,
+        &'static SubCat,
+        &'static str,
+        u32,
+        &'static str,
+    )>,
 }
 
 pub(crate) fn build(cfg: &MarketSimConfig) -> Result<World, crypto::KeyGenError> {
@@ -105,12 +113,24 @@ pub(crate) fn build(cfg: &MarketSimConfig) -> Result<World, crypto::KeyGenError>
     let n_markets = cfg.markets.clamp(2, MARKETS.len());
     let markets: Vec<MarketDef> = MARKETS.iter().take(n_markets).copied().collect();
     let (start, end) = timeline();
-    let share = |p: f64| if p.is_finite() { p.clamp(0.0, 1.0) } else { 0.0 };
-    let range = |r: &std::ops::RangeInclusive<usize>| (*r.start().min(r.end()), *r.start().max(r.end()));
+    let share = |p: f64| {
+        if p.is_finite() {
+            p.clamp(0.0, 1.0)
+        } else {
+            0.0
+        }
+    };
+    let range =
+        |r: &std::ops::RangeInclusive<usize>| (*r.start().min(r.end()), *r.start().max(r.end()));
     let (lmin, lmax) = range(&cfg.listings_per_vendor);
     let (fmin, fmax) = range(&cfg.feedback_per_listing);
 
-    let mut world = World { markets, keys: Vec::new(), operators: Vec::new(), accounts: Vec::new() };
+    let mut world = World {
+        markets,
+        keys: Vec::new(),
+        operators: Vec::new(),
+        accounts: Vec::new(),
+    };
     // Lower-cased names taken per market, and every base name used so far.
     let mut taken: Vec<BTreeSet<String>> = vec![BTreeSet::new(); n_markets];
     let mut bases: Vec<String> = Vec::new();
@@ -124,7 +144,13 @@ pub(crate) fn build(cfg: &MarketSimConfig) -> Result<World, crypto::KeyGenError>
         let lookalike = op >= 2 && rng.random_bool(share(cfg.lookalike_share));
         let base = if lookalike {
             let other = bases.choose(&mut rng).cloned().unwrap_or_default();
-            format!("{other}{}", ["_", "x", "420", "Team"].choose(&mut rng).copied().unwrap_or("_"))
+            format!(
+                "{other}{}",
+                ["_", "x", "420", "Team"]
+                    .choose(&mut rng)
+                    .copied()
+                    .unwrap_or("_")
+            )
         } else {
             fresh_base(&mut rng, &bases)
         };
@@ -134,7 +160,11 @@ pub(crate) fn build(cfg: &MarketSimConfig) -> Result<World, crypto::KeyGenError>
         // are always on two markets (one keeps the key, one does not), so
         // every world shows both cases.
         let n_accounts = if op < 2 || rng.random_bool(share(cfg.multi_market_share)) {
-            if op < 2 { 2 } else { rng.random_range(2..=n_markets) }
+            if op < 2 {
+                2
+            } else {
+                rng.random_range(2..=n_markets)
+            }
         } else {
             1
         };
@@ -149,7 +179,11 @@ pub(crate) fn build(cfg: &MarketSimConfig) -> Result<World, crypto::KeyGenError>
         if rng.random_bool(0.5) {
             contacts.push(format!("email:{lower}@mail.example.org"));
         }
-        let registered0 = day_between(&mut rng, start, NaiveDate::from_ymd_opt(2020, 6, 30).unwrap_or(end));
+        let registered0 = day_between(
+            &mut rng,
+            start,
+            NaiveDate::from_ymd_opt(2020, 6, 30).unwrap_or(end),
+        );
         let key_created = registered0 - Days::new(rng.random_range(1..=120));
         let main_key = new_key(&mut rng, &mut world.keys, &base, key_created)?;
         let main_btc = crypto::btc_address(&secp, rng.random(), BtcKind::P2wpkh);
@@ -175,9 +209,14 @@ pub(crate) fn build(cfg: &MarketSimConfig) -> Result<World, crypto::KeyGenError>
             let registered = if k == 0 {
                 registered0
             } else {
-                day_between(&mut rng, registered0, NaiveDate::from_ymd_opt(2021, 3, 31).unwrap_or(end))
+                day_between(
+                    &mut rng,
+                    registered0,
+                    NaiveDate::from_ymd_opt(2021, 3, 31).unwrap_or(end),
+                )
             };
-            let new_key_here = k > 0 && (op == 1 || (op != 0 && rng.random_bool(share(cfg.new_key_share))));
+            let new_key_here =
+                k > 0 && (op == 1 || (op != 0 && rng.random_bool(share(cfg.new_key_share))));
             let key = if new_key_here {
                 noise.push(Noise::NewKey);
                 let created = registered - Days::new(rng.random_range(0..=10));
@@ -206,7 +245,11 @@ pub(crate) fn build(cfg: &MarketSimConfig) -> Result<World, crypto::KeyGenError>
             } else {
                 description.clone()
             };
-            let last_seen = day_between(&mut rng, NaiveDate::from_ymd_opt(2021, 11, 1).unwrap_or(end), end);
+            let last_seen = day_between(
+                &mut rng,
+                NaiveDate::from_ymd_opt(2021, 11, 1).unwrap_or(end),
+                end,
+            );
 
             let n_listings = rng.random_range(lmin..=lmax);
             let mut listings = Vec::with_capacity(n_listings);
@@ -224,7 +267,9 @@ pub(crate) fn build(cfg: &MarketSimConfig) -> Result<World, crypto::KeyGenError>
                     },
                 };
                 let n_feedback = rng.random_range(fmin..=fmax);
-                listings.push(listing(&mut rng, &catalogue, id, n_feedback, registered, last_seen));
+                listings.push(listing(
+                    &mut rng, &catalogue, id, n_feedback, registered, last_seen,
+                ));
             }
             let level = (listings.iter().map(|l| l.sold).sum::<u64>() / 15).min(3) as usize;
 
@@ -244,7 +289,10 @@ pub(crate) fn build(cfg: &MarketSimConfig) -> Result<World, crypto::KeyGenError>
                 noise,
             });
         }
-        world.operators.push(Operator { id: op_id, accounts: op_accounts });
+        world.operators.push(Operator {
+            id: op_id,
+            accounts: op_accounts,
+        });
     }
     Ok(world)
 }
@@ -275,16 +323,35 @@ fn rename(rng: &mut ChaCha20Rng, base: &str) -> String {
         0 => base.to_lowercase(),
         1 => {
             let leet = base.replacen('o', "0", 1).replacen('e', "3", 1);
-            if leet == base { format!("{base}_") } else { leet }
+            if leet == base {
+                format!("{base}_")
+            } else {
+                leet
+            }
         }
-        _ => format!("{base}{}", words::RENAME_SUFFIXES.choose(rng).copied().unwrap_or("_")),
+        _ => format!(
+            "{base}{}",
+            words::RENAME_SUFFIXES.choose(rng).copied().unwrap_or("_")
+        ),
     }
 }
 
-fn new_key(rng: &mut ChaCha20Rng, keys: &mut Vec<PgpKey>, name: &str, created: NaiveDate) -> Result<usize, crypto::KeyGenError> {
-    let secs = created.and_hms_opt(12, 0, 0).map(|t| t.and_utc().timestamp()).unwrap_or_default();
+fn new_key(
+    rng: &mut ChaCha20Rng,
+    keys: &mut Vec<PgpKey>,
+    name: &str,
+    created: NaiveDate,
+) -> Result<usize, crypto::KeyGenError> {
+    let secs = created
+        .and_hms_opt(12, 0, 0)
+        .map(|t| t.and_utc().timestamp())
+        .unwrap_or_default();
     let secs = u32::try_from(secs).unwrap_or_default() + rng.random_range(0..3600);
-    let key = crypto::pgp_key(rng.random(), &format!("{name} <{}@mail.example.org>", name.to_lowercase()), secs)?;
+    let key = crypto::pgp_key(
+        rng.random(),
+        &format!("{name} <{}@mail.example.org>", name.to_lowercase()),
+        secs,
+    )?;
     keys.push(key);
     Ok(keys.len() - 1)
 }
@@ -295,8 +362,14 @@ fn day_between(rng: &mut ChaCha20Rng, a: NaiveDate, b: NaiveDate) -> NaiveDate {
 }
 
 fn describe(rng: &mut ChaCha20Rng) -> String {
-    let opener = words::DESCRIPTION_OPENERS.choose(rng).copied().unwrap_or_default();
-    let mut body: Vec<&str> = words::DESCRIPTION_BODIES.choose_multiple(rng, 3).copied().collect();
+    let opener = words::DESCRIPTION_OPENERS
+        .choose(rng)
+        .copied()
+        .unwrap_or_default();
+    let mut body: Vec<&str> = words::DESCRIPTION_BODIES
+        .choose_multiple(rng, 3)
+        .copied()
+        .collect();
     body.shuffle(rng);
     format!("{opener} {}", body.join(" "))
 }
@@ -328,7 +401,13 @@ fn listing(
     registered: NaiveDate,
     last_seen: NaiveDate,
 ) -> Listing {
-    let fallback = (&words::CATALOGUE[0], &words::CATALOGUE[0].subs[0], "OG Kush", 5, "Premium");
+    let fallback = (
+        &words::CATALOGUE[0],
+        &words::CATALOGUE[0].subs[0],
+        "OG Kush",
+        5,
+        "Premium",
+    );
     let &(top, sub, product, qty, tag) = cat.items.choose(rng).unwrap_or(&fallback);
     let title = if sub.unit == "g" {
         format!("{qty}g {product} - {tag}")
@@ -339,7 +418,10 @@ fn listing(
     // Markets price to the dollar or the half dollar.
     let price_cents = (unit * qty as u64).div_ceil(50) * 50;
     let n_shipping = rng.random_range(1..=3);
-    let mut shipping: Vec<(&'static str, u64)> = words::SHIPPING.choose_multiple(rng, n_shipping).copied().collect();
+    let mut shipping: Vec<(&'static str, u64)> = words::SHIPPING
+        .choose_multiple(rng, n_shipping)
+        .copied()
+        .collect();
     shipping.sort_by_key(|s| s.1);
     let stock = rng.random_bool(0.75).then(|| rng.random_range(1..=200));
     let first_feedback = (registered + Days::new(14)).min(last_seen);
@@ -360,7 +442,7 @@ fn listing(
             }
         })
         .collect();
-    feedback.sort_by(|a, b| b.date.cmp(&a.date));
+    feedback.sort_by_key(|f| std::cmp::Reverse(f.date));
     let sold = n_feedback as u64 + rng.random_range(0..=n_feedback as u64 * 2);
     let description = format!(
         "{product}, {qty}{} per order. Ships from {} in discreet packaging.",
@@ -374,7 +456,10 @@ fn listing(
         sub,
         price_cents,
         ships_from: cat.country,
-        ships_to: words::DESTINATIONS.choose(rng).copied().unwrap_or(&["Worldwide"]),
+        ships_to: words::DESTINATIONS
+            .choose(rng)
+            .copied()
+            .unwrap_or(&["Worldwide"]),
         shipping,
         stock,
         sold,

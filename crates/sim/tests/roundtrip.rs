@@ -10,7 +10,9 @@ use sim::{generate_markets, MarketSimConfig, SimFile, TruthPage};
 
 fn profiles() -> &'static ProfileSet {
     static SET: std::sync::OnceLock<ProfileSet> = std::sync::OnceLock::new();
-    SET.get_or_init(|| ProfileSet::builtin().unwrap_or_else(|e| panic!("built-in profiles load: {e}")))
+    SET.get_or_init(|| {
+        ProfileSet::builtin().unwrap_or_else(|e| panic!("built-in profiles load: {e}"))
+    })
 }
 
 fn extract(f: &SimFile) -> PageExtraction {
@@ -20,7 +22,11 @@ fn extract(f: &SimFile) -> PageExtraction {
 }
 
 fn identifiers(out: &PageExtraction, kind: IdentifierKind) -> BTreeSet<String> {
-    out.identifiers.iter().filter(|i| i.kind == kind).map(|i| i.value.clone()).collect()
+    out.identifiers
+        .iter()
+        .filter(|i| i.kind == kind)
+        .map(|i| i.value.clone())
+        .collect()
 }
 
 /// Compares one page; returns what differs, so one run lists every problem.
@@ -32,38 +38,89 @@ fn check(f: &SimFile, want: &TruthPage) -> Vec<String> {
             problems.push(format!("{}: {what}: {detail}", f.rel_path));
         }
     };
-    same("market", got.market.as_deref() == Some(want.market.as_str()), format!("{:?}", got.market));
-    same("page type", got.page_type == want.page_type, format!("{:?} != {:?}", got.page_type, want.page_type));
+    same(
+        "market",
+        got.market.as_deref() == Some(want.market.as_str()),
+        format!("{:?}", got.market),
+    );
+    same(
+        "page type",
+        got.page_type == want.page_type,
+        format!("{:?} != {:?}", got.page_type, want.page_type),
+    );
     // Every record carries provenance naming the sim profile; truth has none.
-    let all_prov = got.listings.iter_mut().map(|r| r.provenance.take())
+    let all_prov = got
+        .listings
+        .iter_mut()
+        .map(|r| r.provenance.take())
         .chain(got.vendors.iter_mut().map(|r| r.provenance.take()))
         .chain(got.feedback.iter_mut().map(|r| r.provenance.take()))
         .chain(got.categories.iter_mut().map(|r| r.provenance.take()))
         .collect::<Vec<_>>();
     same(
         "provenance",
-        all_prov.iter().all(|p| p.as_ref().is_some_and(|p| p.profile == want.market)),
+        all_prov
+            .iter()
+            .all(|p| p.as_ref().is_some_and(|p| p.profile == want.market)),
         format!("{all_prov:?}"),
     );
-    same("listings", got.listings == want.listings, format!("\n got {:?}\nwant {:?}", got.listings, want.listings));
-    same("vendors", got.vendors == want.vendors, format!("\n got {:?}\nwant {:?}", got.vendors, want.vendors));
-    same("feedback", got.feedback == want.feedback, format!("\n got {:?}\nwant {:?}", got.feedback, want.feedback));
-    same("categories", got.categories == want.categories, format!("\n got {:?}\nwant {:?}", got.categories, want.categories));
+    same(
+        "listings",
+        got.listings == want.listings,
+        format!("\n got {:?}\nwant {:?}", got.listings, want.listings),
+    );
+    same(
+        "vendors",
+        got.vendors == want.vendors,
+        format!("\n got {:?}\nwant {:?}", got.vendors, want.vendors),
+    );
+    same(
+        "feedback",
+        got.feedback == want.feedback,
+        format!("\n got {:?}\nwant {:?}", got.feedback, want.feedback),
+    );
+    same(
+        "categories",
+        got.categories == want.categories,
+        format!("\n got {:?}\nwant {:?}", got.categories, want.categories),
+    );
     let btc = identifiers(&got, IdentifierKind::Btc);
     let want_btc: BTreeSet<String> = want.btc_addresses.iter().cloned().collect();
-    same("btc identifiers", btc == want_btc, format!("{btc:?} != {want_btc:?}"));
+    same(
+        "btc identifiers",
+        btc == want_btc,
+        format!("{btc:?} != {want_btc:?}"),
+    );
     let pgp = identifiers(&got, IdentifierKind::Pgp);
     let want_pgp: BTreeSet<String> = want.pgp_fingerprints.iter().cloned().collect();
-    same("pgp identifiers", pgp == want_pgp, format!("{pgp:?} != {want_pgp:?}"));
+    same(
+        "pgp identifiers",
+        pgp == want_pgp,
+        format!("{pgp:?} != {want_pgp:?}"),
+    );
     problems
 }
 
 fn check_case(cfg: &MarketSimConfig) {
     let case = generate_markets(cfg);
     assert_eq!(case.files.len(), case.truth.pages.len());
-    let problems: Vec<String> =
-        case.files.iter().zip(&case.truth.pages).flat_map(|(f, p)| check(f, p)).collect();
-    assert!(problems.is_empty(), "{} problems, first ones:\n{}", problems.len(), problems.iter().take(8).cloned().collect::<Vec<_>>().join("\n"));
+    let problems: Vec<String> = case
+        .files
+        .iter()
+        .zip(&case.truth.pages)
+        .flat_map(|(f, p)| check(f, p))
+        .collect();
+    assert!(
+        problems.is_empty(),
+        "{} problems, first ones:\n{}",
+        problems.len(),
+        problems
+            .iter()
+            .take(8)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
 }
 
 #[test]
@@ -73,7 +130,12 @@ fn default_demo_round_trips_through_extraction() {
 
 #[test]
 fn all_four_markets_round_trip_through_extraction() {
-    check_case(&MarketSimConfig { seed: 99, operators: 10, markets: 4, ..Default::default() });
+    check_case(&MarketSimConfig {
+        seed: 99,
+        operators: 10,
+        markets: 4,
+        ..Default::default()
+    });
 }
 
 #[test]
@@ -86,15 +148,28 @@ fn vendor_fingerprints_and_addresses_match_the_truth_accounts() {
         }
         vendor_pages += 1;
         let got = extract(f);
-        let [vendor] = got.vendors.as_slice() else { panic!("{}: one vendor, got {:?}", f.rel_path, got.vendors) };
+        let [vendor] = got.vendors.as_slice() else {
+            panic!("{}: one vendor, got {:?}", f.rel_path, got.vendors)
+        };
         let account = format!("{}/{}", p.market, vendor.name);
         let Some(truth) = case.truth.accounts.iter().find(|a| a.account == account) else {
-            panic!("{}: extracted vendor {account} is not in the truth", f.rel_path)
+            panic!(
+                "{}: extracted vendor {account} is not in the truth",
+                f.rel_path
+            )
         };
-        assert_eq!(vendor.pgp_fingerprint.as_deref(), Some(truth.pgp_fingerprint.as_str()), "{account}");
+        assert_eq!(
+            vendor.pgp_fingerprint.as_deref(),
+            Some(truth.pgp_fingerprint.as_str()),
+            "{account}"
+        );
         assert_eq!(vendor.contacts, truth.contacts, "{account}");
         let btc: BTreeSet<String> = identifiers(&got, IdentifierKind::Btc);
-        assert_eq!(btc, truth.btc_addresses.iter().cloned().collect(), "{account}");
+        assert_eq!(
+            btc,
+            truth.btc_addresses.iter().cloned().collect(),
+            "{account}"
+        );
         assert_eq!(got.feedback.len(), truth.feedback, "{account}");
     }
     assert_eq!(vendor_pages, case.truth.accounts.len());
