@@ -221,3 +221,31 @@ fn dates_stay_on_the_simulated_timeline() {
         }
     }
 }
+
+#[test]
+fn a_larger_world_shows_every_kind_of_noise() {
+    let case = generate_markets(&MarketSimConfig {
+        seed: 11,
+        operators: 40,
+        markets: 4,
+        ..Default::default()
+    });
+    let seen: BTreeSet<Noise> = case.truth.accounts.iter().flat_map(|a| a.noise.iter().copied()).collect();
+    for want in [
+        Noise::Renamed,
+        Noise::NewKey,
+        Noise::NewBtcAddress,
+        Noise::RewrittenDescription,
+        Noise::DroppedContact,
+        Noise::LookalikeName,
+    ] {
+        assert!(seen.contains(&want), "no account with {want:?} noise");
+    }
+    // A renamed account's name differs from the name the operator started
+    // with (two renamed accounts may share the new name).
+    for a in case.truth.accounts.iter().filter(|a| a.noise.contains(&Noise::Renamed)) {
+        let others = case.truth.accounts.iter().filter(|b| b.operator == a.operator && b.account != a.account);
+        assert!(others.clone().count() > 0, "{}", a.account);
+        assert!(others.clone().any(|b| b.vendor_name != a.vendor_name), "{}", a.account);
+    }
+}
