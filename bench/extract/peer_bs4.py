@@ -28,10 +28,31 @@ def text(el):
     return norm(" ".join(el.strings))
 
 
+def py_regex(p):
+    """Rust regex syntax -> Python: named groups `(?<v>` become `(?P<v>`."""
+    return re.sub(r"\(\?<([A-Za-z_]\w*)>", r"(?P<\1>", p)
+
+
+def py_repl(r):
+    """Rust replacement `$1`/`${1}`/`$v` -> Python `\g<1>`."""
+    return re.sub(r"\$\{?(\w+)\}?", r"\\g<\1>", r)
+
+
+def fix(obj):
+    if isinstance(obj, dict):
+        return {k: (py_regex(v) if k in ("regex", "title", "url") and isinstance(v, str) else fix(v)) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [fix(x) for x in obj]
+    return obj
+
+
 def load_profiles(d):
     out = []
     for f in sorted(Path(d).glob("*.toml")):
-        p = tomllib.loads(f.read_text())
+        p = fix(tomllib.loads(f.read_text()))
+        for r in p.get("records", []):
+            for fld in r.get("fields", {}).values():
+                fld["replace"] = [[py_regex(a), py_repl(b)] for a, b in fld.get("replace", [])]
         out.append(p)
     return out
 
@@ -101,7 +122,8 @@ def field_values(f, scope, root):
         raw = []
         for e in base.select(f["selector"]):
             if "attr" in f:
-                raw.append(e.get(f["attr"]) or "")
+                a = e.get(f["attr"]) or ""
+                raw.append(" ".join(a) if isinstance(a, list) else a)
             elif f.get("html"):
                 raw.append(e.decode_contents())
             else:
@@ -120,7 +142,7 @@ def field_values(f, scope, root):
                     break
         raw = out
     for pat, rep in f.get("replace", []):
-        raw = [re.sub(pat, rep.replace("$", "\\"), v) for v in raw]
+        raw = [re.sub(pat, rep, v) for v in raw]
     if "split" in f:
         raw = [p for v in raw for p in v.split(f["split"])]
     vals = [v.strip() if f.get("html") else norm(v) for v in raw]
