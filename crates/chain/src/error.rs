@@ -150,6 +150,17 @@ pub enum ChainError {
         /// What went wrong.
         message: String,
     },
+    /// A tag file or TagPack is malformed, or a tag is unusable.
+    #[error("{path}: {message}")]
+    Tag {
+        /// The tag store or TagPack file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// A trace start or option is not usable.
+    #[error("trace: {0}")]
+    Trace(String),
     /// Too many items for the compact u32 ids.
     #[error("more than 2^32-1 {0}: compact ids overflow")]
     IdOverflow(&'static str),

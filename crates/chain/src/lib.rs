@@ -5,7 +5,10 @@
 //! Owns reading a Bitcoin Core `blocks/` directory ([`blocks::BlockSource`]: `blk*.dat`,
 //! `xor.dat`, LevelDB `index/`), the compact in-memory index ([`index::ChainIndex`]),
 //! its Parquet persistence in a case (`<case>/chain/`, see [`store`]), address clustering
-//! ([`cluster`]) and measurement of every heuristic against ground truth ([`eval`]).
+//! ([`cluster`], stored in the case after each import), measurement of every heuristic
+//! against ground truth ([`eval`]), tags on addresses applied to clusters ([`tags`]:
+//! TagPack YAML, the CLI, and [`tags::add_tags`] for the market side) and value tracing
+//! with poison / haircut / FIFO policies into a flow graph ([`trace`]).
 //!
 //! **Invariant:** this crate knows nothing about markets. It meets them only through tags.
 //!
@@ -25,6 +28,8 @@ pub mod error;
 pub mod eval;
 pub mod index;
 pub mod store;
+pub mod tags;
+pub mod trace;
 
 pub use blocks::{parse_network, BlockSource, Diagnostic};
 pub use error::ChainError;

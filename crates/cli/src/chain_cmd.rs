@@ -1,4 +1,5 @@
-//! `dragnet chain ...`: thin glue over the `chain` crate (import, stats, eval, explain).
+//! `dragnet chain ...`: thin glue over the `chain` crate (import, stats, eval, tag, trace,
+//! explain).
 
 use std::path::{Path, PathBuf};
 
@@ -31,6 +32,62 @@ pub enum ChainCommand {
     },
     /// Counts and best block of the imported chain.
     Stats,
+    /// Tags on addresses (applied to their whole clusters).
+    #[command(subcommand)]
+    Tag(TagCommand),
+    /// Follow value from an address, transaction or cluster; stops at tagged clusters.
+    Trace {
+        /// ADDRESS, TXID or cluster:N.
+        #[arg(long)]
+        from: String,
+        /// forward or backward.
+        #[arg(long, default_value = "forward")]
+        direction: String,
+        /// Maximum number of transactions from the start.
+        #[arg(long, default_value_t = 3)]
+        hops: u32,
+        /// Neither draw nor follow traced amounts below this many satoshis.
+        #[arg(long, default_value_t = 0)]
+        min_value: u64,
+        /// poison, haircut or fifo.
+        #[arg(long, default_value = "poison")]
+        policy: String,
+        /// json, graphml or dot.
+        #[arg(long, default_value = "json")]
+        format: String,
+        /// Stop after this many edges (the graph says it was truncated).
+        #[arg(long, default_value_t = 100_000)]
+        max_edges: usize,
+    },
+}
+
+/// `dragnet chain tag ...`.
+#[derive(clap::Subcommand, Debug)]
+pub enum TagCommand {
+    /// Import the BTC tags of a GraphSense TagPack (YAML).
+    Import {
+        /// The TagPack file.
+        file: PathBuf,
+    },
+    /// Tag one address.
+    Add {
+        /// The address.
+        address: String,
+        /// What it is.
+        #[arg(long)]
+        label: String,
+        /// Where the knowledge comes from.
+        #[arg(long, default_value = "cli")]
+        source: String,
+        /// GraphSense category (exchange, market, vendor, ...).
+        #[arg(long)]
+        category: Option<String>,
+        /// What backs it (a page SHA-256, a document).
+        #[arg(long)]
+        evidence: Option<String>,
+    },
+    /// List the case's tags.
+    List,
 }
 
 fn config(no_coinjoin_filter: bool, merge_change: &[String]) -> Result<ClusterConfig> {
@@ -93,6 +150,32 @@ pub fn run(case_dir: &Path, cmd: ChainCommand, json: bool) -> Result<()> {
                 println!("{}", serde_json::to_string_pretty(&v)?);
             }
         }
+        ChainCommand::Tag(t) => tag(case_dir, t, json)?,
+        ChainCommand::Trace { from, direction, hops, min_value, policy, format, max_edges } => {
+            let cfg = chain::trace::TraceConfig {
+                direction: chain::trace::Direction::from_name(&direction).with_context(|| format!("unknown direction {direction:?} (forward or backward)"))?,
+                policy: chain::trace::Policy::from_name(&policy).with_context(|| format!("unknown policy {policy:?} (poison, haircut or fifo)"))?,
+                hops,
+                min_value,
+                max_edges,
+            };
+            if !matches!(format.as_str(), "json" | "graphml" | "dot") {
+                anyhow::bail!("unknown format {format:?} (json, graphml or dot)");
+            }
+            let idx = load(case_dir)?;
+            let cl = chain::store::clustering(case_dir, &idx).with_context(|| format!("reading the clusters of case {}", case_dir.display()))?;
+            let tags = chain::tags::cluster_tags(&idx, &cl, &chain::tags::read_tags(case_dir)?);
+            let g = chain::trace::trace(&idx, &cl, &tags, &from, &cfg)?;
+            match format.as_str() {
+                "graphml" => print!("{}", g.to_graphml()),
+                "dot" => print!("{}", g.to_dot()),
+                _ if json => println!("{}", serde_json::to_string(&g)?),
+                _ => println!("{}", serde_json::to_string_pretty(&g)?),
+            }
+            if g.truncated {
+                eprintln!("note: trace stopped after {max_edges} edges (--max-edges)");
+            }
+        }
         ChainCommand::Eval { truth, no_coinjoin_filter, merge_change } => {
             let idx = load(case_dir)?;
             let t = chain::eval::Truth::read(&truth)?;
@@ -111,6 +194,41 @@ pub fn run(case_dir: &Path, cmd: ChainCommand, json: bool) -> Result<()> {
                 println!("coinjoins: {} flagged, {} of {} true ones", r.coinjoin_detected, r.coinjoin_true_positive, r.coinjoin_truth);
                 for (h, s) in &r.change {
                     println!("change {h}: precision {:.4} coverage {:.4} ({} of {} named correct, {} payments)", s.precision, s.coverage, s.correct, s.named, s.payments);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn tag(case_dir: &Path, cmd: TagCommand, json: bool) -> Result<()> {
+    match cmd {
+        TagCommand::Import { file } => {
+            let pack = chain::tags::parse_tagpack(&file)?;
+            for sk in &pack.skipped {
+                eprintln!("note: {}: {sk}", file.display());
+            }
+            let added = chain::tags::add_tags(case_dir, &pack.tags)?;
+            if json {
+                println!("{}", serde_json::json!({"read": pack.tags.len(), "added": added, "skipped": pack.skipped.len()}));
+            } else {
+                println!("{added} new tags from {} ({} read, {} skipped)", file.display(), pack.tags.len(), pack.skipped.len());
+            }
+        }
+        TagCommand::Add { address, label, source, category, evidence } => {
+            let added = chain::tags::add_tags(case_dir, &[chain::tags::Tag { address, label, source, category, evidence }])?;
+            if json {
+                println!("{}", serde_json::json!({"added": added}));
+            } else {
+                println!("{added} new tag");
+            }
+        }
+        TagCommand::List => {
+            for t in chain::tags::read_tags(case_dir)? {
+                if json {
+                    println!("{}", serde_json::to_string(&t)?);
+                } else {
+                    println!("{}\t{}\t{}\t{}", t.address, t.label, t.source, t.category.as_deref().unwrap_or("-"));
                 }
             }
         }

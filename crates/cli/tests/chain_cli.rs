@@ -105,3 +105,43 @@ fn import_of_a_missing_dir_names_it() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no-such-blocks"), "{err}");
 }
+
+#[test]
+fn tag_and_trace_from_the_command_line() {
+    let Some((tmp, case, truth)) = regtest_case() else { return };
+    let case = s(&case);
+    let truth: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(truth).expect("truth")).expect("json");
+    // A funding tx and its owner; tag every address of another entity via a TagPack.
+    let (fund, owner) = truth["txs"].as_object().expect("txs").iter().find(|(_, t)| t["kind"] == "funding").map(|(k, t)| (k.clone(), t["owner"].as_u64().expect("owner"))).expect("funding");
+    let other: Vec<&str> = truth["addresses"].as_object().expect("addresses").iter().filter(|(_, e)| e.as_u64() != Some(owner)).map(|(a, _)| a.as_str()).collect();
+    let mut pack = String::from("title: test pack\ncreator: chain_cli\nlabel: Other entities\ncategory: exchange\ncurrency: BTC\ntags:\n");
+    for a in &other {
+        pack.push_str(&format!("  - address: {a}\n"));
+    }
+    let pack_path = tmp.path().join("pack.yaml");
+    std::fs::write(&pack_path, pack).expect("write pack");
+    let r: serde_json::Value = serde_json::from_str(&ok(&["chain", "tag", "import", s(&pack_path), "--case", case, "--json"])).expect("json");
+    assert_eq!(r["added"].as_u64(), Some(other.len() as u64));
+    ok(&["chain", "tag", "add", other[0], "--label", "Vendor page address", "--source", "market:test", "--case", case]);
+    assert_eq!(ok(&["chain", "tag", "list", "--case", case, "--json"]).lines().count(), other.len() + 1);
+
+    let g: serde_json::Value = serde_json::from_str(&ok(&["chain", "trace", "--from", &fund, "--hops", "2", "--policy", "haircut", "--case", case, "--json"])).expect("json");
+    // Every output of a funding tx pays its owner; the first hop out of the owner's
+    // wallet pays some other entity, which is tagged: the trace reaches a tag.
+    assert!(!g["reached_tags"].as_array().expect("reached").is_empty(), "{g}");
+    assert_eq!(g["policy"], "haircut");
+    for e in g["edges"].as_array().expect("edges") {
+        for k in ["txid", "vout", "value", "traced", "height", "time", "hop", "heuristic"] {
+            assert!(e.get(k).is_some(), "edge lacks {k}: {e}");
+        }
+    }
+    let xml = ok(&["chain", "trace", "--from", &fund, "--hops", "2", "--format", "graphml", "--case", case]);
+    assert!(xml.starts_with("<?xml") && xml.trim_end().ends_with("</graphml>"));
+    let dot = ok(&["chain", "trace", "--from", &fund, "--hops", "2", "--format", "dot", "--case", case]);
+    assert!(dot.starts_with("digraph"));
+    // Bad starts and options are errors naming what was wrong.
+    let out = dragnet(&["chain", "trace", "--from", "cluster:99999999", "--case", case]);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("cluster:99999999"));
+    let out = dragnet(&["chain", "trace", "--from", &fund, "--policy", "taint", "--case", case]);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("taint"));
+}
