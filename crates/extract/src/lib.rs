@@ -299,3 +299,100 @@ pub fn url_hint(bytes: &[u8]) -> Option<String> {
     let url = String::from_utf8_lossy(m.as_bytes()).into_owned();
     (url.starts_with("http://") || url.starts_with("https://")).then_some(url)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_hint_reads_base_and_canonical() {
+        let cases: &[(&str, Option<&str>)] = &[
+            (r#"<head><base href="http://abc.onion/shop/"></head>"#, Some("http://abc.onion/shop/")),
+            (r#"<link rel="canonical" href="https://dark.fail/empire">"#, Some("https://dark.fail/empire")),
+            (r#"<link href='http://x.onion/a' rel='canonical'>"#, Some("http://x.onion/a")),
+            (r#"<link rel="stylesheet" href="http://x.onion/s.css">"#, None),
+            (r#"<base href="javascript:alert(1)">"#, None),
+            ("", None),
+        ];
+        for (page, want) in cases {
+            assert_eq!(url_hint(page.as_bytes()).as_deref(), *want, "{page}");
+        }
+    }
+
+    #[test]
+    fn profile_errors_name_the_profile_and_rule() {
+        let bad_selector = "market = \"m\"\n[[records]]\nkind = \"listing\"\npage_types = [\"listing\"]\n[records.fields]\ntitle = { selector = \"h1[\" }\n";
+        let e = Profile::from_toml("m.toml", bad_selector).unwrap_err().to_string();
+        assert!(e.contains("records[0].fields.title") && e.contains("selector"), "{e}");
+        let bad_field = "market = \"m\"\n[[records]]\nkind = \"vendor\"\npage_types = [\"vendor\"]\n[records.fields]\nprice = { selector = \"b\" }\n";
+        let e = Profile::from_toml("m.toml", bad_field).unwrap_err().to_string();
+        assert!(e.contains("no field \"price\""), "{e}");
+        let bad_type = "market = \"m\"\n[[page_types]]\ntype = \"shop\"\nany = [{ selector = \"b\" }]\n";
+        assert!(Profile::from_toml("m.toml", bad_type).unwrap_err().to_string().contains("unknown page type"));
+        let not_toml = "market = ";
+        assert!(Profile::from_toml("m.toml", not_toml).unwrap_err().to_string().starts_with("profile m.toml"));
+    }
+
+    #[test]
+    fn builtin_profiles_load_and_cover_the_shipped_markets() {
+        let set = ProfileSet::builtin().expect("built-in profiles load");
+        for m in ["apollon", "cryptonia", "dream", "empire", "cypher", "whitehouse", "yellowbrick", GENERIC] {
+            assert!(set.get(m).is_some(), "no built-in profile {m}");
+        }
+    }
+
+    /// A tiny profile exercising the rule kinds end to end, so engine
+    /// behaviour is pinned independently of the real-market profiles.
+    #[test]
+    fn rules_extract_fields_labels_lists_and_provenance() {
+        let toml = r#"
+market = "toy"
+[[detect]]
+selector = "meta[name='generator'][content='toy']"
+[[page_types]]
+type = "listing"
+any = [{ selector = "div.item" }]
+[[records]]
+kind = "listing"
+page_types = ["listing"]
+scope = "div.item"
+[records.fields]
+title = { selector = "h2" }
+vendor = { label = "Vendor" }
+price = { selector = ".price" }
+ships_to = { label = "Ships to", split = "," , all = true }
+category = { selector = "ol.crumbs li", all = true }
+sold = { regex = "(\\d+) sold" }
+id = { selector = "a.more", attr = "href", regex = "id=(\\d+)" }
+"#;
+        let mut set = ProfileSet::default();
+        set.add(Profile::from_toml("toy.toml", toml).unwrap());
+        let page = r#"<html><head><meta name="generator" content="toy"></head><body>
+<div class="item"><h2>First  thing</h2><table><tr><td>Vendor:</td><td>alice</td></tr></table>
+<span class="price">USD 1,250.50</span><p><b>Ships to:</b> DE, FR ,NL</p>
+<ol class="crumbs"><li>Drugs</li><li>Stimulants</li></ol><p>37 sold</p><a class="more" href="/p?id=42">more</a></div>
+<div class="item"><h2>Second</h2><span class="price">0.01 BTC</span></div>
+</body></html>"#;
+        let sha = Sha256::of(page.as_bytes());
+        let out = extract_page(&PageInput::new(page.as_bytes(), sha), &set, None);
+        assert_eq!(out.market.as_deref(), Some("toy"));
+        assert_eq!(out.page_type, PageType::Listing);
+        assert_eq!(out.listings.len(), 2);
+        let a = &out.listings[0];
+        assert_eq!(a.title, "First thing");
+        assert_eq!(a.vendor.as_deref(), Some("alice"));
+        assert_eq!(a.price.as_ref().map(|p| (p.amount.as_str(), p.currency.as_str())), Some(("1250.50", "USD")));
+        assert_eq!(a.price_usd.as_deref(), Some("1250.50"));
+        assert_eq!(a.ships_to, ["DE", "FR", "NL"]);
+        assert_eq!(a.category, ["Drugs", "Stimulants"]);
+        assert_eq!(a.sold, Some(37));
+        assert_eq!(a.market_listing_id.as_deref(), Some("42"));
+        assert_eq!(a.provenance.as_ref().map(|p| (p.evidence, p.rule.as_str())), Some((sha, "records[0]:listing")));
+        let b = &out.listings[1];
+        assert_eq!(b.price_btc.as_deref(), Some("0.01"));
+        assert_eq!(b.vendor, None);
+        // Forcing another market falls back to generic rules, with a note.
+        let forced = extract_page(&PageInput::new(page.as_bytes(), sha), &set, Some("nope"));
+        assert!(forced.listings.is_empty() && forced.diagnostics.iter().any(|d| d.contains("nope")));
+    }
+}
