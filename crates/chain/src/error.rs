@@ -158,6 +158,9 @@ pub enum ChainError {
         /// What went wrong.
         message: String,
     },
+    /// The chain generator could not build a block.
+    #[error("sim: {0}")]
+    Sim(String),
     /// A trace start or option is not usable.
     #[error("trace: {0}")]
     Trace(String),

@@ -8,7 +8,8 @@
 //! ([`cluster`], stored in the case after each import), measurement of every heuristic
 //! against ground truth ([`eval`]), tags on addresses applied to clusters ([`tags`]:
 //! TagPack YAML, the CLI, and [`tags::add_tags`] for the market side) and value tracing
-//! with poison / haircut / FIFO policies into a flow graph ([`trace`]).
+//! with poison / haircut / FIFO policies into a flow graph ([`trace`]), and a seeded
+//! generator of valid regtest block files with ground truth ([`sim`]).
 //!
 //! **Invariant:** this crate knows nothing about markets. It meets them only through tags.
 //!
@@ -27,6 +28,7 @@ pub mod cluster;
 pub mod error;
 pub mod eval;
 pub mod index;
+pub mod sim;
 pub mod store;
 pub mod tags;
 pub mod trace;

@@ -32,6 +32,33 @@ pub enum ChainCommand {
     },
     /// Counts and best block of the imported chain.
     Stats,
+    /// Generate a seeded regtest chain (valid signed blocks, blk*.dat + xor.dat) with truth.json.
+    Sim {
+        /// Output directory (a blocks dir `chain import` reads).
+        #[arg(long)]
+        out: PathBuf,
+        /// Activity blocks after the setup blocks.
+        #[arg(long, default_value_t = 60)]
+        blocks: u32,
+        /// Seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Entities (entity 0 is an exchange).
+        #[arg(long, default_value_t = 12)]
+        entities: u32,
+        /// Transactions attempted per activity block.
+        #[arg(long, default_value_t = 12)]
+        txs_per_block: u32,
+        /// xor.dat key, 16 hex digits (0000000000000000: plain files).
+        #[arg(long, default_value = "5e1a7c03d28841f6")]
+        xor_key: String,
+        /// Placeholder signatures and keys (fast; blocks are NOT valid; for benchmarks).
+        #[arg(long)]
+        unsigned: bool,
+        /// Do not write truth.json.
+        #[arg(long)]
+        no_truth: bool,
+    },
     /// Tags on addresses (applied to their whole clusters).
     #[command(subcommand)]
     Tag(TagCommand),
@@ -151,6 +178,16 @@ pub fn run(case_dir: &Path, cmd: ChainCommand, json: bool) -> Result<()> {
             }
         }
         ChainCommand::Tag(t) => tag(case_dir, t, json)?,
+        ChainCommand::Sim { out, blocks, seed, entities, txs_per_block, xor_key, unsigned, no_truth } => {
+            let key: [u8; 8] = chain::sim::parse_xor_key(&xor_key).with_context(|| format!("--xor-key {xor_key:?}: 16 hex digits expected"))?;
+            let cfg = chain::sim::SimConfig { seed, blocks, entities, txs_per_block, xor_key: key, sign: !unsigned, truth: !no_truth, ..Default::default() };
+            let r = chain::sim::generate(&out, &cfg).with_context(|| format!("generating a chain into {}", out.display()))?;
+            if json {
+                println!("{}", serde_json::to_string(&r)?);
+            } else {
+                println!("{} blocks, {} transactions, {} bytes in {} files, tip {} -> {}", r.blocks, r.transactions, r.bytes, r.files, r.best_hash, out.display());
+            }
+        }
         ChainCommand::Trace { from, direction, hops, min_value, policy, format, max_edges } => {
             let cfg = chain::trace::TraceConfig {
                 direction: chain::trace::Direction::from_name(&direction).with_context(|| format!("unknown direction {direction:?} (forward or backward)"))?,

@@ -145,3 +145,21 @@ fn tag_and_trace_from_the_command_line() {
     let out = dragnet(&["chain", "trace", "--from", &fund, "--policy", "taint", "--case", case]);
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("taint"));
 }
+
+#[test]
+fn sim_then_import_and_eval_is_exact() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let blocks = tmp.path().join("sim");
+    let case = tmp.path().join("case");
+    let r: serde_json::Value = serde_json::from_str(&ok(&["chain", "sim", "--out", s(&blocks), "--blocks", "20", "--seed", "9", "--json"])).expect("json");
+    ok(&["case", "init", s(&case)]);
+    ok(&["chain", "import", "--case", s(&case), "--blocks-dir", s(&blocks), "--network", "regtest"]);
+    let stats: serde_json::Value = serde_json::from_str(&ok(&["chain", "stats", "--case", s(&case), "--json"])).expect("json");
+    assert_eq!(stats["blocks"], r["blocks"]);
+    assert_eq!(stats["transactions"], r["transactions"]);
+    assert_eq!(stats["best_hash"], r["best_hash"]);
+    let eval: serde_json::Value = serde_json::from_str(&ok(&["chain", "eval", "--case", s(&case), "--truth", s(&blocks.join("truth.json")), "--json"])).expect("json");
+    assert_eq!(eval["pair_precision"], 1.0);
+    let out = dragnet(&["chain", "sim", "--out", s(&blocks), "--xor-key", "abc"]);
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("xor-key"));
+}
