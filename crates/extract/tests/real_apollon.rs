@@ -2,16 +2,18 @@
 //! place, never copied). Every Apollon page must be claimed by the profile
 //! with the right page type, and single facts read from the pages by hand
 //! must come out exactly: names, prices, dates, counts, imported ratings.
+//! No page of another market's folder is claimed, but for the Apollon 404
+//! page the source files under Empire.
 
 mod common;
 
-use std::path::Path;
-
-use extract::PageExtraction;
+use common::{Fact, PageCase};
 use model::PageType;
 
+const MARKET: &str = "apollon";
+
 /// Every Apollon capture, plus the Apollon 404 page the source keeps under Empire.
-const PAGES: &[(&str, PageType)] = &[
+const PAGES: &[PageCase] = &[
     // A listing grid filtered by category; the sidebar holds the category tree.
     ("apollon/category_indexes/category_index_0", PageType::Search),
     // home.php (greeting, featured listings, category tree), a different capture.
@@ -43,9 +45,10 @@ const PAGES: &[(&str, PageType)] = &[
     ("empire/custom_server_errors/apollon_404_0", PageType::Error),
 ];
 
-/// (page, JSON pointer into the page's records, expected JSON value).
-/// A pointer ending in `/len` names the length of the array before it.
-const FACTS: &[(&str, &str, &str)] = &[
+/// Single facts read from the pages by hand: (page, JSON pointer into the
+/// page's records, expected JSON value); a pointer ending in `/len` names the
+/// length of the array before it.
+const FACTS: &[Fact] = &[
     // listing page
     ("apollon/listings/listing_0", "/listings/len", "1"),
     ("apollon/listings/listing_0", "/listings/0/title", r#""105ug LSD tabs - GammaGoblin VoidRealm""#),
@@ -166,47 +169,16 @@ const FACTS: &[(&str, &str, &str)] = &[
     ("apollon/category_indexes/category_index_0.html", "/listings/0/price_btc", r#""0.0015""#),
 ];
 
-/// The page's records as JSON, so facts can name any field by pointer.
-fn records_json(out: &PageExtraction) -> serde_json::Value {
-    serde_json::json!({
-        "listings": out.listings,
-        "vendors": out.vendors,
-        "feedback": out.feedback,
-        "categories": out.categories,
-    })
-}
-
-fn lookup(records: &serde_json::Value, pointer: &str) -> Option<serde_json::Value> {
-    match pointer.strip_suffix("/len") {
-        Some(array) => records.pointer(array)?.as_array().map(|a| a.len().into()),
-        None => records.pointer(pointer).cloned(),
-    }
-}
-
-fn check_page(pages: &Path, rel: &str, want: PageType) {
-    let out = common::extract_rel(pages, rel);
-    assert_eq!(out.market.as_deref(), Some("apollon"), "{rel}: market");
-    assert_eq!(out.page_type, want, "{rel}: page type");
-}
-
 #[test]
 fn apollon_pages_are_claimed_with_their_type() {
     let Some(pages) = common::pages_dir() else { return };
-    for (rel, want) in PAGES {
-        check_page(&pages, rel, *want);
-    }
+    common::check_page_types(&pages, MARKET, PAGES);
 }
 
 #[test]
 fn apollon_facts_match_the_pages() {
     let Some(pages) = common::pages_dir() else { return };
-    let mut cache: std::collections::BTreeMap<&str, serde_json::Value> = Default::default();
-    for (rel, pointer, want) in FACTS {
-        let records = cache.entry(rel).or_insert_with(|| records_json(&common::extract_rel(&pages, rel)));
-        let want: serde_json::Value =
-            serde_json::from_str(want).unwrap_or_else(|e| panic!("bad expected JSON for {rel} {pointer}: {e}"));
-        assert_eq!(lookup(records, pointer), Some(want), "{rel} {pointer}");
-    }
+    common::check_facts(&pages, FACTS);
 }
 
 #[test]
@@ -222,22 +194,14 @@ fn imported_ratings_attach_only_to_profiles() {
 #[test]
 fn every_record_names_the_apollon_profile() {
     let Some(pages) = common::pages_dir() else { return };
-    let mut seen = 0;
-    for (rel, _) in PAGES {
-        let out = common::extract_rel(&pages, rel);
-        seen += out.listings.len() + out.vendors.len() + out.feedback.len() + out.categories.len();
-        let provenances = out
-            .listings
-            .iter()
-            .map(|r| &r.provenance)
-            .chain(out.vendors.iter().map(|r| &r.provenance))
-            .chain(out.feedback.iter().map(|r| &r.provenance))
-            .chain(out.categories.iter().map(|r| &r.provenance));
-        for p in provenances {
-            let p = p.as_ref().unwrap_or_else(|| panic!("{rel}: record without provenance"));
-            assert_eq!(p.profile, "apollon", "{rel}");
-            assert!(p.rule.starts_with("records["), "{rel}: rule {}", p.rule);
-        }
-    }
+    let seen = common::check_provenance(&pages, MARKET, PAGES);
     assert!(seen > 200, "only {seen} records over all pages");
+}
+
+/// No page outside `apollon/` is claimed, but for the Apollon 404 page the
+/// source files under Empire.
+#[test]
+fn apollon_claims_no_other_market_page() {
+    let Some(pages) = common::pages_dir() else { return };
+    common::check_claims_no_other_page(&pages, MARKET, &["empire/custom_server_errors/apollon_404_0"]);
 }

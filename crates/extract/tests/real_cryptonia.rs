@@ -2,17 +2,18 @@
 //! place, never copied). Every Cryptonia page must be claimed by the profile
 //! with the right page type, and single facts read from the pages by hand
 //! must come out exactly: names, prices, dates, counts, verifications on
-//! other markets, PGP fingerprints.
+//! other markets, PGP fingerprints. No page of another market's folder is
+//! claimed.
 
 mod common;
 
-use std::path::Path;
-
-use extract::PageExtraction;
+use common::{Fact, PageCase};
 use model::PageType;
 
+const MARKET: &str = "cryptonia";
+
 /// Every Cryptonia capture.
-const PAGES: &[(&str, PageType)] = &[
+const PAGES: &[PageCase] = &[
     ("cryptonia/ddos/anti_ddos_page", PageType::Ddos),
     // The feedback tab is the profile document; the capture's path says which.
     ("cryptonia/feedback/saved_feedback_0", PageType::Feedback),
@@ -68,9 +69,10 @@ const PAGES: &[(&str, PageType)] = &[
     ("cryptonia/users/saved_cryptonia_user_profile_21", PageType::Vendor),
 ];
 
-/// (page, JSON pointer into the page's records, expected JSON value).
-/// A pointer ending in `/len` names the length of the array before it.
-const FACTS: &[(&str, &str, &str)] = &[
+/// Single facts read from the pages by hand: (page, JSON pointer into the
+/// page's records, expected JSON value); a pointer ending in `/len` names the
+/// length of the array before it.
+const FACTS: &[Fact] = &[
     // listing page
     ("cryptonia/listings/saved_cryptonia_listing_0", "/listings/len", "1"),
     ("cryptonia/listings/saved_cryptonia_listing_0", "/listings/0/title", r#""112g Purple Tangie GREENHOUSE""#),
@@ -182,47 +184,17 @@ const FACTS: &[(&str, &str, &str)] = &[
     // "No products found in this category."
     ("cryptonia/search_results/saved_cryptonia_search_result_in_category_5", "/listings/len", "0"),
 ];
-/// The page's records as JSON, so facts can name any field by pointer.
-fn records_json(out: &PageExtraction) -> serde_json::Value {
-    serde_json::json!({
-        "listings": out.listings,
-        "vendors": out.vendors,
-        "feedback": out.feedback,
-        "categories": out.categories,
-    })
-}
-
-fn lookup(records: &serde_json::Value, pointer: &str) -> Option<serde_json::Value> {
-    match pointer.strip_suffix("/len") {
-        Some(array) => records.pointer(array)?.as_array().map(|a| a.len().into()),
-        None => records.pointer(pointer).cloned(),
-    }
-}
-
-fn check_page(pages: &Path, rel: &str, want: PageType) {
-    let out = common::extract_rel(pages, rel);
-    assert_eq!(out.market.as_deref(), Some("cryptonia"), "{rel}: market");
-    assert_eq!(out.page_type, want, "{rel}: page type");
-}
 
 #[test]
 fn cryptonia_pages_are_claimed_with_their_type() {
     let Some(pages) = common::pages_dir() else { return };
-    for (rel, want) in PAGES {
-        check_page(&pages, rel, *want);
-    }
+    common::check_page_types(&pages, MARKET, PAGES);
 }
 
 #[test]
 fn cryptonia_facts_match_the_pages() {
     let Some(pages) = common::pages_dir() else { return };
-    let mut cache: std::collections::BTreeMap<&str, serde_json::Value> = Default::default();
-    for (rel, pointer, want) in FACTS {
-        let records = cache.entry(rel).or_insert_with(|| records_json(&common::extract_rel(&pages, rel)));
-        let want: serde_json::Value =
-            serde_json::from_str(want).unwrap_or_else(|e| panic!("bad expected JSON for {rel} {pointer}: {e}"));
-        assert_eq!(lookup(records, pointer), Some(want), "{rel} {pointer}");
-    }
+    common::check_facts(&pages, FACTS);
 }
 
 #[test]
@@ -231,28 +203,18 @@ fn byte_identical_captures_give_identical_records() {
     let a = common::extract_rel(&pages, "cryptonia/listings/saved_cryptonia_listing_5");
     let b = common::extract_rel(&pages, "cryptonia/listings/saved_cryptonia_listing_6");
     assert_eq!(a.listings.len(), 1);
-    assert_eq!(records_json(&a), records_json(&b));
+    assert_eq!(common::records_json(&a), common::records_json(&b));
 }
 
 #[test]
 fn every_record_names_the_cryptonia_profile() {
     let Some(pages) = common::pages_dir() else { return };
-    let mut seen = 0;
-    for (rel, _) in PAGES {
-        let out = common::extract_rel(&pages, rel);
-        seen += out.listings.len() + out.vendors.len() + out.feedback.len() + out.categories.len();
-        let provenances = out
-            .listings
-            .iter()
-            .map(|r| &r.provenance)
-            .chain(out.vendors.iter().map(|r| &r.provenance))
-            .chain(out.feedback.iter().map(|r| &r.provenance))
-            .chain(out.categories.iter().map(|r| &r.provenance));
-        for p in provenances {
-            let p = p.as_ref().unwrap_or_else(|| panic!("{rel}: record without provenance"));
-            assert_eq!(p.profile, "cryptonia", "{rel}");
-            assert!(p.rule.starts_with("records["), "{rel}: rule {}", p.rule);
-        }
-    }
+    let seen = common::check_provenance(&pages, MARKET, PAGES);
     assert!(seen > 200, "only {seen} records over all pages");
+}
+
+#[test]
+fn cryptonia_claims_no_other_market_page() {
+    let Some(pages) = common::pages_dir() else { return };
+    common::check_claims_no_other_page(&pages, MARKET, &[]);
 }

@@ -7,9 +7,7 @@
 
 mod common;
 
-use std::path::Path;
-
-use extract::PageExtraction;
+use common::{Counts, Fact};
 use model::PageType;
 
 const MARKET: &str = "cypher";
@@ -20,24 +18,26 @@ const PAGE_COUNT: usize = 191;
 /// The scraper account shown in every page header.
 const SCRAPER_ACCOUNT: &str = "displaybook";
 
-/// (page, listings, categories). Full grids hold 24 cards; the last page of a
+/// (page, listings, vendors, feedback, categories): grids give no
+/// vendor or feedback records. Full grids hold 24 cards; the last page of a
 /// category holds the rest; pages past the end are empty grids. The sidebar
 /// tree (66 categories) is on every page.
-const COUNTS: &[(&str, usize, usize)] = &[
-    ("page0-2.html", 24, 66),
-    ("page0-43.html", 9, 66),
-    ("page0-44.html", 0, 66),
-    ("page1-1.html", 24, 66),
-    ("page1-50.html", 24, 66),
-    ("page2-2.html", 24, 66),
-    ("page2-41.html", 6, 66),
-    ("page2-42.html", 0, 66),
-    ("page3-1.html", 24, 66),
+const COUNTS: &[Counts] = &[
+    ("page0-2.html", 24, 0, 0, 66),
+    ("page0-43.html", 9, 0, 0, 66),
+    ("page0-44.html", 0, 0, 0, 66),
+    ("page1-1.html", 24, 0, 0, 66),
+    ("page1-50.html", 24, 0, 0, 66),
+    ("page2-2.html", 24, 0, 0, 66),
+    ("page2-41.html", 6, 0, 0, 66),
+    ("page2-42.html", 0, 0, 0, 66),
+    ("page3-1.html", 24, 0, 0, 66),
 ];
 
-/// (page, JSON pointer into the page's records, expected JSON value).
-/// A pointer ending in `/len` names the length of the array before it.
-const FACTS: &[(&str, &str, &str)] = &[
+/// Single facts read from the pages by hand: (page, JSON pointer into the
+/// page's records, expected JSON value); a pointer ending in `/len` names the
+/// length of the array before it.
+const FACTS: &[Fact] = &[
     // Drugs, first page
     ("page1-1.html", "/listings/0/title", r#""1-1000 Grams High Quality MDMA ( 85% ) free whipping World Wide""#),
     ("page1-1.html", "/listings/0/vendor", r#""vouchas""#),
@@ -99,74 +99,22 @@ const FACTS: &[(&str, &str, &str)] = &[
     ("page1-1.html", "/listings/0/sold", "null"),
 ];
 
-/// Every file of the market's folder, relative to the pages directory.
-fn all_pages(pages: &Path) -> Vec<String> {
-    let dir = pages.join(DIR);
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap_or_else(|e| panic!("{}: {e}", dir.display())).file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names.into_iter().map(|n| format!("{DIR}/{n}")).collect()
-}
-
-/// The page's records as JSON, so facts can name any field by pointer.
-fn records_json(out: &PageExtraction) -> serde_json::Value {
-    serde_json::json!({
-        "listings": out.listings,
-        "vendors": out.vendors,
-        "feedback": out.feedback,
-        "categories": out.categories,
-    })
-}
-
-fn lookup(records: &serde_json::Value, pointer: &str) -> Option<serde_json::Value> {
-    match pointer.strip_suffix("/len") {
-        Some(array) => records.pointer(array)?.as_array().map(|a| a.len().into()),
-        None => records.pointer(pointer).cloned(),
-    }
-}
-
-fn check_page(pages: &Path, rel: &str, want: PageType) {
-    let out = common::extract_rel(pages, rel);
-    assert_eq!(out.market.as_deref(), Some(MARKET), "{rel}: market");
-    assert_eq!(out.page_type, want, "{rel}: page type");
-}
-
 #[test]
 fn cypher_pages_are_claimed_as_search_grids() {
     let Some(pages) = common::pages_dir() else { return };
-    let all = all_pages(&pages);
-    assert_eq!(all.len(), PAGE_COUNT, "files under {DIR}");
-    for rel in &all {
-        check_page(&pages, rel, PageType::Search);
-    }
+    common::check_folder_page_types(&pages, MARKET, DIR, PAGE_COUNT, PageType::Search);
 }
 
 #[test]
 fn cypher_record_counts_per_page() {
     let Some(pages) = common::pages_dir() else { return };
-    for (name, listings, categories) in COUNTS {
-        let rel = format!("{DIR}/{name}");
-        let out = common::extract_rel(&pages, &rel);
-        assert_eq!(out.listings.len(), *listings, "{rel}: listings");
-        assert_eq!(out.categories.len(), *categories, "{rel}: categories");
-        assert!(out.vendors.is_empty() && out.feedback.is_empty(), "{rel}: no vendor or feedback records");
-    }
+    common::check_counts_in(&pages, DIR, COUNTS);
 }
 
 #[test]
 fn cypher_facts_match_the_pages() {
     let Some(pages) = common::pages_dir() else { return };
-    let mut cache: std::collections::BTreeMap<&str, serde_json::Value> = Default::default();
-    for (name, pointer, want) in FACTS {
-        let records = cache
-            .entry(name)
-            .or_insert_with(|| records_json(&common::extract_rel(&pages, &format!("{DIR}/{name}"))));
-        let want: serde_json::Value =
-            serde_json::from_str(want).unwrap_or_else(|e| panic!("bad expected JSON for {name} {pointer}: {e}"));
-        assert_eq!(lookup(records, pointer), Some(want), "{name} {pointer}");
-    }
+    common::check_facts_in(&pages, DIR, FACTS);
 }
 
 /// Over every page: each listing has title, vendor, USD price, id and url,
@@ -174,29 +122,15 @@ fn cypher_facts_match_the_pages() {
 #[test]
 fn cypher_every_listing_is_complete_and_never_the_scraper() {
     let Some(pages) = common::pages_dir() else { return };
-    let mut listings = 0;
-    for rel in all_pages(&pages) {
-        let out = common::extract_rel(&pages, &rel);
-        assert!(out.vendors.iter().all(|v| v.name != SCRAPER_ACCOUNT), "{rel}: scraper account as vendor");
+    let listings = common::check_folder_records(&pages, MARKET, DIR, SCRAPER_ACCOUNT, |rel, out| {
         for l in &out.listings {
-            assert_ne!(l.vendor.as_deref(), Some(SCRAPER_ACCOUNT), "{rel}: scraper account as listing vendor");
             assert!(l.vendor.is_some(), "{rel}: {} has no vendor", l.title);
             assert_eq!(l.price.as_ref().map(|p| p.currency.as_str()), Some("USD"), "{rel}: {}", l.title);
             assert!(l.price_usd.is_some() && l.market_listing_id.is_some() && l.url.is_some(), "{rel}: {}", l.title);
             assert_eq!(l.category.len(), 1, "{rel}: {}", l.title);
             assert!(l.stock.is_some(), "{rel}: {}", l.title);
         }
-        listings += out.listings.len();
-        let provenances = out
-            .listings
-            .iter()
-            .map(|r| &r.provenance)
-            .chain(out.categories.iter().map(|r| &r.provenance));
-        for p in provenances {
-            let p = p.as_ref().unwrap_or_else(|| panic!("{rel}: record without provenance"));
-            assert_eq!(p.profile, MARKET, "{rel}");
-        }
-    }
+    });
     // 183 full grids of 24, plus 9 and 6 on two last pages.
     assert_eq!(listings, 183 * 24 + 9 + 6);
 }
@@ -205,25 +139,5 @@ fn cypher_every_listing_is_complete_and_never_the_scraper() {
 #[test]
 fn cypher_claims_no_other_market_page() {
     let Some(pages) = common::pages_dir() else { return };
-    let mut others = Vec::new();
-    let mut stack = vec![pages.clone()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
-            let path = entry.unwrap_or_else(|e| panic!("{}: {e}", dir.display())).path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if let Ok(rel) = path.strip_prefix(&pages) {
-                let rel = rel.to_string_lossy().into_owned();
-                if !rel.starts_with(&format!("{MARKET}/")) && !rel.starts_with("LICENSE") {
-                    others.push(rel);
-                }
-            }
-        }
-    }
-    others.sort();
-    assert!(others.len() > 100, "only {} other pages", others.len());
-    for rel in &others {
-        let out = common::extract_rel(&pages, rel);
-        assert_ne!(out.market.as_deref(), Some(MARKET), "{rel} claimed by {MARKET}");
-    }
+    common::check_claims_no_other_page(&pages, MARKET, &[]);
 }

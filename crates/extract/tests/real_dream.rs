@@ -5,13 +5,13 @@
 
 mod common;
 
-use std::path::Path;
-
-use extract::PageExtraction;
+use common::{Fact, PageCase};
 use model::PageType;
 
+const MARKET: &str = "dream";
+
 /// Every Dream capture with the page type it must get.
-const PAGES: &[(&str, PageType)] = &[
+const PAGES: &[PageCase] = &[
     ("dream/anti_ddos/anti_ddos_0.html", PageType::Ddos),
     ("dream/item_not_found/not_found_0.html", PageType::Error),
     ("dream/listings/listing_0.html", PageType::Listing),
@@ -39,467 +39,117 @@ const PAGES: &[(&str, PageType)] = &[
     ("dream/sellers/seller_9.html", PageType::Vendor),
 ];
 
-/// (page, JSON pointer into the page's records, expected JSON value).
-/// A pointer ending in `/len` names the length of the array before it.
-const FACTS: &[(&str, &str, &str)] = &[
+/// Single facts read from the pages by hand: (page, JSON pointer into the
+/// page's records, expected JSON value); a pointer ending in `/len` names the
+/// length of the array before it.
+const FACTS: &[Fact] = &[
     // listing pages
     ("dream/listings/listing_0.html", "/listings/len", "1"),
-    (
-        "dream/listings/listing_0.html",
-        "/listings/0/title",
-        r#""☢100 PILLS X Soma 350mg $49☢""#,
-    ),
-    (
-        "dream/listings/listing_0.html",
-        "/listings/0/market_listing_id",
-        r#""963991.376934""#,
-    ),
-    (
-        "dream/listings/listing_0.html",
-        "/listings/0/vendor",
-        r#""PHARMORA""#,
-    ),
-    (
-        "dream/listings/listing_0.html",
-        "/listings/0/price",
-        r#"{"amount":"50.96","currency":"USD"}"#,
-    ),
-    (
-        "dream/listings/listing_0.html",
-        "/listings/0/price_usd",
-        r#""50.96""#,
-    ),
-    (
-        "dream/listings/listing_0.html",
-        "/listings/0/ships_from",
-        r#""United States""#,
-    ),
-    (
-        "dream/listings/listing_0.html",
-        "/listings/0/ships_to",
-        r#"["United States","Worldwide"]"#,
-    ),
-    (
-        "dream/listings/listing_0.html",
-        "/listings/0/category",
-        r#"["Drugs"]"#,
-    ),
-    (
-        "dream/listings/listing_0.html",
-        "/listings/0/shipping_methods/len",
-        "2",
-    ),
-    (
-        "dream/listings/listing_0.html",
-        "/vendors/0/name",
-        r#""PHARMORA""#,
-    ),
+    ("dream/listings/listing_0.html", "/listings/0/title", r#""☢100 PILLS X Soma 350mg $49☢""#),
+    ("dream/listings/listing_0.html", "/listings/0/market_listing_id", r#""963991.376934""#),
+    ("dream/listings/listing_0.html", "/listings/0/vendor", r#""PHARMORA""#),
+    ("dream/listings/listing_0.html", "/listings/0/price", r#"{"amount":"50.96","currency":"USD"}"#),
+    ("dream/listings/listing_0.html", "/listings/0/price_usd", r#""50.96""#),
+    ("dream/listings/listing_0.html", "/listings/0/ships_from", r#""United States""#),
+    ("dream/listings/listing_0.html", "/listings/0/ships_to", r#"["United States","Worldwide"]"#),
+    ("dream/listings/listing_0.html", "/listings/0/category", r#"["Drugs"]"#),
+    ("dream/listings/listing_0.html", "/listings/0/shipping_methods/len", "2"),
+    ("dream/listings/listing_0.html", "/vendors/0/name", r#""PHARMORA""#),
     ("dream/listings/listing_0.html", "/vendors/0/sales", "1000"),
-    (
-        "dream/listings/listing_0.html",
-        "/vendors/0/rating",
-        r#""4.97""#,
-    ),
+    ("dream/listings/listing_0.html", "/vendors/0/rating", r#""4.97""#),
     ("dream/listings/listing_0.html", "/feedback/len", "2"),
-    (
-        "dream/listings/listing_0.html",
-        "/feedback/1/date",
-        r#""19d""#,
-    ),
-    (
-        "dream/listings/listing_0.html",
-        "/feedback/1/rating",
-        r#""5/5""#,
-    ),
-    (
-        "dream/listings/listing_0.html",
-        "/feedback/1/vendor",
-        r#""PHARMORA""#,
-    ),
+    ("dream/listings/listing_0.html", "/feedback/1/date", r#""19d""#),
+    ("dream/listings/listing_0.html", "/feedback/1/rating", r#""5/5""#),
+    ("dream/listings/listing_0.html", "/feedback/1/vendor", r#""PHARMORA""#),
     // "฿0.000787 (€7.28)": the price is the bitcoin amount, not the euro one.
-    (
-        "dream/listings/listing_1.html",
-        "/listings/0/price",
-        r#"{"amount":"0.000787","currency":"BTC"}"#,
-    ),
-    (
-        "dream/listings/listing_1.html",
-        "/listings/0/price_btc",
-        r#""0.000787""#,
-    ),
-    (
-        "dream/listings/listing_1.html",
-        "/listings/0/vendor",
-        r#""europe""#,
-    ),
-    (
-        "dream/listings/listing_1.html",
-        "/listings/0/category",
-        r#"["Digital Goods","Software"]"#,
-    ),
-    (
-        "dream/listings/listing_1.html",
-        "/vendors/0/trust",
-        r#""Not advanced to trusted seller""#,
-    ),
-    (
-        "dream/listings/listing_2.html",
-        "/listings/0/price_usd",
-        r#""3.1096000000000004""#,
-    ),
-    (
-        "dream/listings/listing_2.html",
-        "/listings/0/shipping_methods",
-        r#"["Private Message"]"#,
-    ),
+    ("dream/listings/listing_1.html", "/listings/0/price", r#"{"amount":"0.000787","currency":"BTC"}"#),
+    ("dream/listings/listing_1.html", "/listings/0/price_btc", r#""0.000787""#),
+    ("dream/listings/listing_1.html", "/listings/0/vendor", r#""europe""#),
+    ("dream/listings/listing_1.html", "/listings/0/category", r#"["Digital Goods","Software"]"#),
+    ("dream/listings/listing_1.html", "/vendors/0/trust", r#""Not advanced to trusted seller""#),
+    ("dream/listings/listing_2.html", "/listings/0/price_usd", r#""3.1096000000000004""#),
+    ("dream/listings/listing_2.html", "/listings/0/shipping_methods", r#"["Private Message"]"#),
     ("dream/listings/listing_2.html", "/vendors/0/sales", "14500"),
-    (
-        "dream/listings/listing_3.html",
-        "/listings/0/ships_from",
-        r#""China""#,
-    ),
-    (
-        "dream/listings/listing_4.html",
-        "/listings/0/category",
-        r#"["Other","Counterfeits","Accessories"]"#,
-    ),
-    (
-        "dream/listings/listing_5.html",
-        "/listings/0/category",
-        r#"["Drugs","Stimulants","Speed"]"#,
-    ),
-    (
-        "dream/listings/listing_5.html",
-        "/listings/0/ships_from",
-        r#""Germany""#,
-    ),
-    (
-        "dream/listings/listing_5.html",
-        "/listings/0/vendor",
-        r#""chikata""#,
-    ),
+    ("dream/listings/listing_3.html", "/listings/0/ships_from", r#""China""#),
+    ("dream/listings/listing_4.html", "/listings/0/category", r#"["Other","Counterfeits","Accessories"]"#),
+    ("dream/listings/listing_5.html", "/listings/0/category", r#"["Drugs","Stimulants","Speed"]"#),
+    ("dream/listings/listing_5.html", "/listings/0/ships_from", r#""Germany""#),
+    ("dream/listings/listing_5.html", "/listings/0/vendor", r#""chikata""#),
     // vendor profiles
     ("dream/sellers/seller_0.html", "/vendors/len", "1"),
-    (
-        "dream/sellers/seller_0.html",
-        "/vendors/0/name",
-        r#""JoyInc""#,
-    ),
-    (
-        "dream/sellers/seller_0.html",
-        "/vendors/0/registered",
-        r#""24/08/2018""#,
-    ),
-    (
-        "dream/sellers/seller_0.html",
-        "/vendors/0/last_seen",
-        r#""18/11/2018""#,
-    ),
+    ("dream/sellers/seller_0.html", "/vendors/0/name", r#""JoyInc""#),
+    ("dream/sellers/seller_0.html", "/vendors/0/registered", r#""24/08/2018""#),
+    ("dream/sellers/seller_0.html", "/vendors/0/last_seen", r#""18/11/2018""#),
     ("dream/sellers/seller_0.html", "/vendors/0/sales", "680"),
-    (
-        "dream/sellers/seller_0.html",
-        "/vendors/0/rating",
-        r#""4.96""#,
-    ),
-    (
-        "dream/sellers/seller_0.html",
-        "/vendors/0/trust",
-        r#""86 trust / 7 distrust""#,
-    ),
-    (
-        "dream/sellers/seller_0.html",
-        "/vendors/0/pgp_fingerprint",
-        r#""CADFC78BCB67070C0C2D141923A5B750309D62E5""#,
-    ),
+    ("dream/sellers/seller_0.html", "/vendors/0/rating", r#""4.96""#),
+    ("dream/sellers/seller_0.html", "/vendors/0/trust", r#""86 trust / 7 distrust""#),
+    ("dream/sellers/seller_0.html", "/vendors/0/pgp_fingerprint", r#""CADFC78BCB67070C0C2D141923A5B750309D62E5""#),
     ("dream/sellers/seller_0.html", "/listings/len", "17"),
-    (
-        "dream/sellers/seller_0.html",
-        "/listings/0/price",
-        r#"{"amount":"65.8","currency":"USD"}"#,
-    ),
-    (
-        "dream/sellers/seller_0.html",
-        "/listings/0/vendor",
-        r#""JoyInc""#,
-    ),
-    (
-        "dream/sellers/seller_1.html",
-        "/vendors/0/name",
-        r#""Antonio777""#,
-    ),
-    (
-        "dream/sellers/seller_1.html",
-        "/vendors/0/pgp_fingerprint",
-        r#""E362344E43958F4CD865C15637D1B00FC35FBD81""#,
-    ),
-    (
-        "dream/sellers/seller_2.html",
-        "/vendors/0/name",
-        r#""amsterdamsupply""#,
-    ),
-    (
-        "dream/sellers/seller_2.html",
-        "/vendors/0/registered",
-        r#""23/04/2017""#,
-    ),
+    ("dream/sellers/seller_0.html", "/listings/0/price", r#"{"amount":"65.8","currency":"USD"}"#),
+    ("dream/sellers/seller_0.html", "/listings/0/vendor", r#""JoyInc""#),
+    ("dream/sellers/seller_1.html", "/vendors/0/name", r#""Antonio777""#),
+    ("dream/sellers/seller_1.html", "/vendors/0/pgp_fingerprint", r#""E362344E43958F4CD865C15637D1B00FC35FBD81""#),
+    ("dream/sellers/seller_2.html", "/vendors/0/name", r#""amsterdamsupply""#),
+    ("dream/sellers/seller_2.html", "/vendors/0/registered", r#""23/04/2017""#),
     ("dream/sellers/seller_2.html", "/vendors/0/sales", "20"),
-    (
-        "dream/sellers/seller_2.html",
-        "/vendors/0/external_ratings/0/market",
-        r#""Hansa""#,
-    ),
-    (
-        "dream/sellers/seller_2.html",
-        "/vendors/0/external_ratings/0/rating",
-        r#""11/0/0""#,
-    ),
+    ("dream/sellers/seller_2.html", "/vendors/0/external_ratings/0/market", r#""Hansa""#),
+    ("dream/sellers/seller_2.html", "/vendors/0/external_ratings/0/rating", r#""11/0/0""#),
     ("dream/sellers/seller_2.html", "/feedback/len", "23"),
-    (
-        "dream/sellers/seller_2.html",
-        "/feedback/3/date",
-        r#""56d""#,
-    ),
-    (
-        "dream/sellers/seller_2.html",
-        "/feedback/3/rating",
-        r#""1/5""#,
-    ),
-    (
-        "dream/sellers/seller_2.html",
-        "/feedback/3/buyer",
-        r#""S . . . w""#,
-    ),
-    (
-        "dream/sellers/seller_2.html",
-        "/feedback/3/price",
-        r#"{"amount":"0.14","currency":"BTC"}"#,
-    ),
-    (
-        "dream/sellers/seller_2.html",
-        "/feedback/3/vendor",
-        r#""amsterdamsupply""#,
-    ),
-    (
-        "dream/sellers/seller_6.html",
-        "/vendors/0/trust",
-        r#""10 trust / 1 distrust""#,
-    ),
-    (
-        "dream/sellers/seller_6.html",
-        "/vendors/0/external_ratings/0/market",
-        r#""AlphaBay""#,
-    ),
-    (
-        "dream/sellers/seller_6.html",
-        "/vendors/0/external_ratings/0/rating",
-        r#""332/9/6""#,
-    ),
+    ("dream/sellers/seller_2.html", "/feedback/3/date", r#""56d""#),
+    ("dream/sellers/seller_2.html", "/feedback/3/rating", r#""1/5""#),
+    ("dream/sellers/seller_2.html", "/feedback/3/buyer", r#""S . . . w""#),
+    ("dream/sellers/seller_2.html", "/feedback/3/price", r#"{"amount":"0.14","currency":"BTC"}"#),
+    ("dream/sellers/seller_2.html", "/feedback/3/vendor", r#""amsterdamsupply""#),
+    ("dream/sellers/seller_6.html", "/vendors/0/trust", r#""10 trust / 1 distrust""#),
+    ("dream/sellers/seller_6.html", "/vendors/0/external_ratings/0/market", r#""AlphaBay""#),
+    ("dream/sellers/seller_6.html", "/vendors/0/external_ratings/0/rating", r#""332/9/6""#),
     ("dream/sellers/seller_6.html", "/feedback/len", "93"),
-    (
-        "dream/sellers/seller_6.html",
-        "/feedback/0/price",
-        r#"{"amount":"58","currency":"USD"}"#,
-    ),
+    ("dream/sellers/seller_6.html", "/feedback/0/price", r#"{"amount":"58","currency":"USD"}"#),
     // Declared ISO-8859-1, really UTF-8 with double-encoded text kept as is.
-    (
-        "dream/sellers/seller_8.html",
-        "/vendors/0/name",
-        r#""HighSpeed""#,
-    ),
+    ("dream/sellers/seller_8.html", "/vendors/0/name", r#""HighSpeed""#),
     ("dream/sellers/seller_8.html", "/feedback/len", "300"),
-    (
-        "dream/sellers/seller_8.html",
-        "/feedback/2/text",
-        r#""Schnelle Lieferung und sehr gute QualitÃ¤t""#,
-    ),
-    (
-        "dream/sellers/seller_8.html",
-        "/feedback/2/date",
-        r#""1d 22h""#,
-    ),
-    (
-        "dream/sellers/seller_9.html",
-        "/vendors/0/name",
-        r#""PinkQueen""#,
-    ),
+    ("dream/sellers/seller_8.html", "/feedback/2/text", r#""Schnelle Lieferung und sehr gute QualitÃ¤t""#),
+    ("dream/sellers/seller_8.html", "/feedback/2/date", r#""1d 22h""#),
+    ("dream/sellers/seller_9.html", "/vendors/0/name", r#""PinkQueen""#),
     ("dream/sellers/seller_9.html", "/vendors/0/sales", "5800"),
-    (
-        "dream/sellers/seller_9.html",
-        "/vendors/0/external_ratings/len",
-        "2",
-    ),
+    ("dream/sellers/seller_9.html", "/vendors/0/external_ratings/len", "2"),
     // category offer grid
-    (
-        "dream/search_result/search_result_0.html",
-        "/listings/len",
-        "32",
-    ),
-    (
-        "dream/search_result/search_result_0.html",
-        "/listings/0/vendor",
-        r#""MoneyMakerBoss""#,
-    ),
-    (
-        "dream/search_result/search_result_0.html",
-        "/listings/0/market_listing_id",
-        r#""178049.523731""#,
-    ),
-    (
-        "dream/search_result/search_result_0.html",
-        "/listings/0/price",
-        r#"{"amount":"0.000523","currency":"BTC"}"#,
-    ),
-    (
-        "dream/search_result/search_result_0.html",
-        "/listings/0/ships_from",
-        r#""WW""#,
-    ),
-    (
-        "dream/search_result/search_result_0.html",
-        "/listings/0/category",
-        r#"["Digital Goods","Fraud Related"]"#,
-    ),
-    (
-        "dream/search_result/search_result_0.html",
-        "/categories/0/name",
-        r#""Fraud Related""#,
-    ),
-    (
-        "dream/search_result/search_result_0.html",
-        "/categories/0/count",
-        "8419",
-    ),
-    (
-        "dream/search_result/search_result_0.html",
-        "/categories/len",
-        "9",
-    ),
+    ("dream/search_result/search_result_0.html", "/listings/len", "32"),
+    ("dream/search_result/search_result_0.html", "/listings/0/vendor", r#""MoneyMakerBoss""#),
+    ("dream/search_result/search_result_0.html", "/listings/0/market_listing_id", r#""178049.523731""#),
+    ("dream/search_result/search_result_0.html", "/listings/0/price", r#"{"amount":"0.000523","currency":"BTC"}"#),
+    ("dream/search_result/search_result_0.html", "/listings/0/ships_from", r#""WW""#),
+    ("dream/search_result/search_result_0.html", "/listings/0/category", r#"["Digital Goods","Fraud Related"]"#),
+    ("dream/search_result/search_result_0.html", "/categories/0/name", r#""Fraud Related""#),
+    ("dream/search_result/search_result_0.html", "/categories/0/count", "8419"),
+    ("dream/search_result/search_result_0.html", "/categories/len", "9"),
     // welcome page: the top-level category tree
     ("dream/main_page/main_page_0.html", "/categories/len", "5"),
-    (
-        "dream/main_page/main_page_0.html",
-        "/categories/1/name",
-        r#""Drugs""#,
-    ),
-    (
-        "dream/main_page/main_page_0.html",
-        "/categories/1/count",
-        "55429",
-    ),
+    ("dream/main_page/main_page_0.html", "/categories/1/name", r#""Drugs""#),
+    ("dream/main_page/main_page_0.html", "/categories/1/count", "55429"),
 ];
-
-fn records_json(out: &PageExtraction) -> serde_json::Value {
-    serde_json::json!({
-        "listings": out.listings,
-        "vendors": out.vendors,
-        "feedback": out.feedback,
-        "categories": out.categories,
-    })
-}
-
-fn lookup(records: &serde_json::Value, pointer: &str) -> Option<serde_json::Value> {
-    match pointer.strip_suffix("/len") {
-        Some(array) => records.pointer(array)?.as_array().map(|a| a.len().into()),
-        None => records.pointer(pointer).cloned(),
-    }
-}
-
-fn check_page(pages: &Path, rel: &str, want: PageType) {
-    let out = common::extract_rel(pages, rel);
-    assert_eq!(out.market.as_deref(), Some("dream"), "{rel}: market");
-    assert_eq!(out.page_type, want, "{rel}: page type");
-}
 
 #[test]
 fn dream_pages_are_claimed_with_their_type() {
-    let Some(pages) = common::pages_dir() else {
-        return;
-    };
-    for (rel, want) in PAGES {
-        check_page(&pages, rel, *want);
-    }
+    let Some(pages) = common::pages_dir() else { return };
+    common::check_page_types(&pages, MARKET, PAGES);
 }
 
 #[test]
 fn dream_facts_match_the_pages() {
-    let Some(pages) = common::pages_dir() else {
-        return;
-    };
-    let mut cache: std::collections::BTreeMap<&str, serde_json::Value> = Default::default();
-    for (rel, pointer, want) in FACTS {
-        let records = cache
-            .entry(rel)
-            .or_insert_with(|| records_json(&common::extract_rel(&pages, rel)));
-        let want: serde_json::Value = serde_json::from_str(want)
-            .unwrap_or_else(|e| panic!("bad expected JSON for {rel} {pointer}: {e}"));
-        assert_eq!(lookup(records, pointer), Some(want), "{rel} {pointer}");
-    }
+    let Some(pages) = common::pages_dir() else { return };
+    common::check_facts(&pages, FACTS);
 }
 
 #[test]
 fn dream_does_not_claim_other_markets() {
-    let Some(pages) = common::pages_dir() else {
-        return;
-    };
-    for market in [
-        "apollon",
-        "cryptonia",
-        "empire",
-        "darkfail",
-        "cypher",
-        "whitehouse",
-        "yellowbrick",
-    ] {
-        let dir = pages.join(market);
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        let mut stack: Vec<std::path::PathBuf> =
-            entries.filter_map(Result::ok).map(|e| e.path()).collect();
-        while let Some(path) = stack.pop() {
-            if path.is_dir() {
-                if let Ok(rd) = std::fs::read_dir(&path) {
-                    stack.extend(rd.filter_map(Result::ok).map(|e| e.path()));
-                }
-                continue;
-            }
-            let Ok(rel) = path.strip_prefix(&pages) else {
-                continue;
-            };
-            let rel = rel.to_string_lossy();
-            let out = common::extract_rel(&pages, &rel);
-            assert_ne!(
-                out.market.as_deref(),
-                Some("dream"),
-                "{rel} claimed by dream"
-            );
-        }
-    }
+    let Some(pages) = common::pages_dir() else { return };
+    common::check_claims_no_other_page(&pages, MARKET, &[]);
 }
 
 #[test]
 fn every_dream_record_names_the_dream_profile() {
-    let Some(pages) = common::pages_dir() else {
-        return;
-    };
-    let mut seen = 0;
-    for (rel, _) in PAGES {
-        let out = common::extract_rel(&pages, rel);
-        seen += out.listings.len() + out.vendors.len() + out.feedback.len() + out.categories.len();
-        let provenances = out
-            .listings
-            .iter()
-            .map(|r| &r.provenance)
-            .chain(out.vendors.iter().map(|r| &r.provenance))
-            .chain(out.feedback.iter().map(|r| &r.provenance))
-            .chain(out.categories.iter().map(|r| &r.provenance));
-        for p in provenances {
-            let p = p
-                .as_ref()
-                .unwrap_or_else(|| panic!("{rel}: record without provenance"));
-            assert_eq!(p.profile, "dream", "{rel}");
-            assert!(p.rule.starts_with("records["), "{rel}: rule {}", p.rule);
-        }
-    }
+    let Some(pages) = common::pages_dir() else { return };
+    let seen = common::check_provenance(&pages, MARKET, PAGES);
     assert!(seen > 900, "only {seen} records over all pages");
 }
