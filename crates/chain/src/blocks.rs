@@ -315,6 +315,28 @@ impl BlockSource {
 
     /// Reads, decodes and checks the block at position `i` of the chosen chain.
     pub fn read_block(&self, i: usize) -> Result<Block, ChainError> {
+        self.read_block_txids(i).map(|(b, _)| b)
+    }
+
+    /// Reads, checks and hands to `f` every block of the chosen chain from position `from`
+    /// on, in order, with its txids. Stops at the first error of either side and returns it.
+    ///
+    /// Sequential on purpose: a reader thread feeding the index through a bounded queue was
+    /// measured slower (1.3 s vs 1.0 s for 204k transactions) and 50 % larger in peak RSS
+    /// (blocks allocated in one thread, freed in another) on the 2-core bench machine.
+    pub fn for_each_block<F>(&self, from: usize, mut f: F) -> Result<(), ChainError>
+    where
+        F: FnMut(&BlockLoc, Block, Vec<bitcoin::Txid>) -> Result<(), ChainError>,
+    {
+        for (i, loc) in self.chain.iter().enumerate().skip(from) {
+            let (block, txids) = self.read_block_txids(i)?;
+            f(loc, block, txids)?;
+        }
+        Ok(())
+    }
+
+    /// [`BlockSource::read_block`], also returning the txids it hashed for the merkle check.
+    pub fn read_block_txids(&self, i: usize) -> Result<(Block, Vec<bitcoin::Txid>), ChainError> {
         let loc = self.chain.get(i).ok_or_else(|| ChainError::Index {
             path: PathBuf::new(),
             message: format!("no block at chain position {i}"),
@@ -351,10 +373,12 @@ impl BlockSource {
                 found: found.to_string(),
             });
         }
-        if !block.check_merkle_root() {
+        let txids: Vec<bitcoin::Txid> = block.txdata.iter().map(|t| t.compute_txid()).collect();
+        let root = bitcoin::merkle_tree::calculate_root(txids.iter().map(|t| t.to_raw_hash())).map(bitcoin::TxMerkleNode::from_raw_hash);
+        if root != Some(block.header.merkle_root) {
             return Err(ChainError::MerkleMismatch { file: path, offset: loc.data_pos, hash: found.to_string() });
         }
-        Ok(block)
+        Ok((block, txids))
     }
 }
 

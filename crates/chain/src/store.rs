@@ -95,7 +95,7 @@ pub fn import(case: &Path, blocks_dir: &Path, network: Network) -> Result<Import
     let src = BlockSource::open(blocks_dir, network)?;
     let (b0, t0, o0, i0, a0) = (idx.blocks.len(), idx.txs.len(), idx.outputs.len(), idx.inputs.len(), idx.addrs.len());
     let mut error = None;
-    for (i, loc) in src.chain().iter().enumerate() {
+    for (i, loc) in src.chain().iter().enumerate().take(idx.blocks.len()) {
         if let Some(stored) = idx.blocks.get(i) {
             if stored.hash != loc.hash.to_byte_array() {
                 return Err(ChainError::Reorg {
@@ -105,13 +105,11 @@ pub fn import(case: &Path, blocks_dir: &Path, network: Network) -> Result<Import
                     found: loc.hash.to_string(),
                 });
             }
-            continue;
         }
-        let res = src.read_block(i).and_then(|b| idx.append_block(loc.height, &b));
-        if let Err(e) = res {
-            error = Some(e.to_string());
-            break;
-        }
+    }
+    let start = idx.blocks.len().min(src.len());
+    if let Err(e) = src.for_each_block(start, |loc, b, txids| idx.append_block_with_txids(loc.height, &b, &txids)) {
+        error = Some(e.to_string());
     }
     let new_blocks = idx.blocks.len() - b0;
     if new_blocks > 0 {

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# bench/chain: parse + index + multi-input clustering throughput and peak memory of the
+# chain crate, against blocks_iterator (a parse pass with previous outputs) and `cat` of
+# the same files (read ceiling); optionally against rusty-blockparser's simplestats when
+# RUSTY_BLOCKPARSER names its binary.
+#
+# Usage: bench/chain/run.sh [--txs N] [--blocks-dir DIR --network NET] [--keep]
+#   --txs N        size of the generated sim chain (default 10000000)
+#   --blocks-dir   measure this blocks dir instead of generating one (zero XOR key needed
+#                  for blocks_iterator; our reader handles either)
+# Prints a summary and writes bench/chain/last-run.json.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+TXS=10000000; DIR=""; NET=regtest; KEEP=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --txs) TXS="$2"; shift 2;;
+    --blocks-dir) DIR="$2"; shift 2;;
+    --network) NET="$2"; shift 2;;
+    --keep) KEEP=1; shift;;
+    *) echo "unknown argument $1" >&2; exit 2;;
+  esac
+done
+cargo build --release -p chain --examples >&2
+BIN=target/release/examples
+WORK=$(mktemp -d /tmp/bench-chain.XXXXXX)
+if [ -z "$DIR" ]; then
+  DIR="$WORK/blocks"
+  echo "generating a sim chain of ~$TXS transactions in $DIR" >&2
+  $BIN/bench_chain sim "$DIR" "$TXS" > "$WORK/sim.json"
+fi
+# Warm the page cache once so every tool reads from memory (the numbers compare parsing,
+# not the disk); then time cat as the read ceiling.
+cat "$DIR"/blk*.dat > /dev/null
+CAT_S=$( { /usr/bin/time -f "%e" cat "$DIR"/blk*.dat > /dev/null; } 2>&1 | tail -1 )
+$BIN/bench_chain measure "$DIR" "$NET" > "$WORK/ours.json"
+$BIN/blocks_iterator_pass "$DIR" "$NET" > "$WORK/bi.json"
+RBP=""
+if [ -n "${RUSTY_BLOCKPARSER:-}" ]; then
+  RBP=$( { /usr/bin/time -f "%e" "$RUSTY_BLOCKPARSER" --blockchain-dir "$DIR" simplestats > /dev/null; } 2>&1 | tail -1 )
+fi
+python3 - "$WORK" "$CAT_S" "$RBP" "$DIR" "$TXS" <<'PY'
+import json, sys, pathlib
+work, cat_s, rbp, d, txs = pathlib.Path(sys.argv[1]), float(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+ours = json.loads((work / "ours.json").read_text())
+bi = json.loads((work / "bi.json").read_text())
+sim = json.loads((work / "sim.json").read_text()) if (work / "sim.json").exists() else None
+mb = ours["bytes"] / 1e6
+res = {
+    "blocks_dir": d, "sim": sim, "ours": ours, "blocks_iterator": bi, "cat_seconds": cat_s,
+    "cat_mb_per_s": mb / cat_s if cat_s else None,
+    "speedup_vs_blocks_iterator": bi["seconds"] / ours["seconds"],
+    "parse_index_only_speedup_vs_blocks_iterator": bi["seconds"] / ours["seconds_parse_index"],
+    "fraction_of_cat_throughput": (mb / ours["seconds"]) / (mb / cat_s) if cat_s else None,
+    "memory_ratio_vs_blocks_iterator": ours["vm_hwm_bytes"] / bi["vm_hwm_bytes"],
+}
+if rbp:
+    res["rusty_blockparser_seconds"] = float(rbp)
+    res["speedup_vs_rusty_blockparser"] = float(rbp) / ours["seconds"]
+pathlib.Path("bench/chain/last-run.json").write_text(json.dumps(res, indent=2) + "\n")
+g = 1 << 30
+print(f"data: {ours['blocks']} blocks, {ours['transactions']:,} tx, {ours['addresses']:,} addresses, {mb:,.1f} MB")
+print(f"cat (read ceiling):  {cat_s:.2f} s  {mb / cat_s if cat_s else float('inf'):,.0f} MB/s")
+print(f"dragnet chain:       {ours['seconds']:.2f} s (parse+index {ours['seconds_parse_index']:.2f}, cluster {ours['seconds_cluster']:.2f})  "
+      f"{ours['mb_per_s']:,.1f} MB/s  {ours['tx_per_s']:,.0f} tx/s  peak {ours['vm_hwm_bytes'] / g:.2f} GiB")
+print(f"blocks_iterator:     {bi['seconds']:.2f} s  {mb / bi['seconds']:,.1f} MB/s  {bi['transactions'] / bi['seconds']:,.0f} tx/s  peak {bi['vm_hwm_bytes'] / g:.2f} GiB")
+print(f"ratio vs blocks_iterator: {res['speedup_vs_blocks_iterator']:.2f}x (parse+index alone {res['parse_index_only_speedup_vs_blocks_iterator']:.2f}x)")
+if rbp:
+    print(f"ratio vs rusty-blockparser simplestats: {res['speedup_vs_rusty_blockparser']:.2f}x")
+print(f"memory: {ours['rss_bytes_per_tx']:.1f} B/tx, {ours['rss_bytes_per_address']:.1f} B/address (peak RSS); "
+      f"index heap {ours['heap_bytes_per_tx']:.1f} B/tx + {ours['heap_bytes_per_address']:.1f} B/address")
+print(f"full mainnet (1.1e9 tx, 1.5e9 addresses): {ours['mainnet_projection_heap_gib']:.1f} GiB index heap, "
+      f"{ours['mainnet_projection_rss_gib']:.1f} GiB scaled to peak RSS")
+PY
+if [ "$KEEP" = 0 ]; then rm -rf "$WORK"; else echo "kept $WORK" >&2; fi

@@ -1,0 +1,112 @@
+//! bench/chain: the chain crate's throughput and memory. Two subcommands:
+//!
+//! * `bench_chain sim OUT_DIR TXS [SEED]`: writes a sim chain of about TXS transactions
+//!   (placeholder signatures: same bytes per tx as real P2WPKH, generated fast; no truth;
+//!   zero XOR key so blocks_iterator can read it too).
+//! * `bench_chain measure BLOCKS_DIR NETWORK`: parse + index, then multi-input clustering
+//!   (CoinJoin filter on, no change heuristics); prints one JSON line with times, MB/s,
+//!   tx/s, peak RSS (VmHWM), bytes per transaction and per address, and a full-mainnet
+//!   memory projection.
+
+use std::path::Path;
+use std::time::Instant;
+
+use chain::cluster::{cluster, ClusterConfig};
+use chain::{BlockSource, ChainIndex};
+
+const MAINNET_TXS: f64 = 1.1e9;
+const MAINNET_ADDRS: f64 = 1.5e9;
+
+fn vm_hwm_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok()))
+        .unwrap_or(0)
+        * 1024
+}
+
+fn die(msg: String) -> ! {
+    eprintln!("{msg}");
+    std::process::exit(1)
+}
+
+fn sim(out: &Path, txs: u64, seed: u64) {
+    let per_block = 4_000u32;
+    let cfg = chain::sim::SimConfig {
+        seed,
+        blocks: (txs / u64::from(per_block)).max(1) as u32,
+        entities: 2_000,
+        txs_per_block: per_block,
+        xor_key: [0; 8],
+        sign: false,
+        truth: false,
+        ..Default::default()
+    };
+    let t = Instant::now();
+    let r = chain::sim::generate(out, &cfg).unwrap_or_else(|e| die(e.to_string()));
+    println!("{}", serde_json::json!({"sim": r, "seconds": t.elapsed().as_secs_f64()}));
+}
+
+fn measure(dir: &Path, net: &str) {
+    let network = chain::parse_network(net).unwrap_or_else(|e| die(e.to_string()));
+    let bytes: u64 = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| die(format!("{}: {e}", dir.display())))
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_str().is_some_and(|n| n.starts_with("blk") && n.ends_with(".dat")))
+        .filter_map(|e| e.metadata().ok().map(|m| m.len()))
+        .sum();
+    let t0 = Instant::now();
+    let src = BlockSource::open(dir, network).unwrap_or_else(|e| die(e.to_string()));
+    let mut idx = ChainIndex::new(network);
+    src.for_each_block(0, |loc, b, txids| idx.append_block_with_txids(loc.height, &b, &txids)).unwrap_or_else(|e| die(e.to_string()));
+    let t_index = t0.elapsed().as_secs_f64();
+    let hwm_index = vm_hwm_bytes();
+    let t1 = Instant::now();
+    let cl = cluster(&idx, &ClusterConfig { coinjoin_filter: true, change: Vec::new(), merge_change: Vec::new() });
+    let t_cluster = t1.elapsed().as_secs_f64();
+    let hwm = vm_hwm_bytes();
+    let (txs, addrs) = (idx.txs.len() as f64, idx.addrs.len() as f64);
+    // Split the index's own heap into what grows with transactions (rows, inputs, outputs,
+    // txid map) and with addresses (address table, union-find, cluster ids), for the
+    // projection; the process peak (allocator slack, block buffers) is reported beside it.
+    let addr_heap = idx.addrs.heap_bytes() as f64 + addrs * 12.0;
+    let tx_heap = idx.heap_bytes() as f64 - idx.addrs.heap_bytes() as f64;
+    let per_tx = tx_heap / txs;
+    let per_addr = addr_heap / addrs;
+    let projected = per_tx * MAINNET_TXS + per_addr * MAINNET_ADDRS;
+    let scale = hwm as f64 / (tx_heap + addr_heap);
+    let total = t_index + t_cluster;
+    println!(
+        "{}",
+        serde_json::json!({
+            "tool": "dragnet-chain",
+            "blocks": idx.blocks.len(), "transactions": idx.txs.len(), "inputs": idx.inputs.len(),
+            "outputs": idx.outputs.len(), "addresses": idx.addrs.len(), "clusters": cl.num_clusters(),
+            "coinjoins_skipped": cl.coinjoins.len(), "bytes": bytes,
+            "seconds_parse_index": t_index, "seconds_cluster": t_cluster, "seconds": total,
+            "mb_per_s": bytes as f64 / 1e6 / total, "tx_per_s": txs / total,
+            "vm_hwm_bytes": hwm, "vm_hwm_after_index_bytes": hwm_index,
+            "heap_bytes_per_tx": per_tx, "heap_bytes_per_address": per_addr,
+            "rss_bytes_per_tx": hwm as f64 / txs, "rss_bytes_per_address": hwm as f64 / addrs,
+            "mainnet_projection_heap_gib": projected / (1u64 << 30) as f64,
+            "mainnet_projection_rss_gib": projected * scale / (1u64 << 30) as f64,
+        })
+    );
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    match args.get(1).map(String::as_str) {
+        Some("sim") => {
+            let out = args.get(2).unwrap_or_else(|| die("sim OUT_DIR TXS [SEED]".into()));
+            let txs = args.get(3).and_then(|s| s.parse().ok()).unwrap_or_else(|| die("TXS: a number".into()));
+            let seed = args.get(4).and_then(|s| s.parse().ok()).unwrap_or(1);
+            sim(Path::new(out), txs, seed);
+        }
+        Some("measure") => {
+            let dir = args.get(2).unwrap_or_else(|| die("measure BLOCKS_DIR NETWORK".into()));
+            measure(Path::new(dir), args.get(3).map(String::as_str).unwrap_or("regtest"));
+        }
+        _ => die("usage: bench_chain sim OUT_DIR TXS [SEED] | bench_chain measure BLOCKS_DIR NETWORK".into()),
+    }
+}
