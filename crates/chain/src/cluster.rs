@@ -155,7 +155,7 @@ pub fn coinjoin_shape(idx: &ChainIndex, tx: &TxRow) -> Option<&'static str> {
 }
 
 fn is_round(v: u64) -> bool {
-    v > 0 && v % 10_000 == 0
+    v > 0 && v.is_multiple_of(10_000)
 }
 
 /// The vout a change heuristic names as change, or None.
@@ -380,37 +380,6 @@ impl Clustering {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn change_heuristic_names_round_trip() {
-        for h in ChangeHeuristic::ALL {
-            assert_eq!(ChangeHeuristic::from_name(h.name()), Some(h));
-        }
-        assert_eq!(ChangeHeuristic::from_name("nope"), None);
-    }
-
-    #[test]
-    fn round_values() {
-        assert!(is_round(100_000));
-        assert!(is_round(1_000_000));
-        assert!(!is_round(123_456));
-        assert!(!is_round(0));
-    }
-
-    #[test]
-    fn dsu_unions_once() {
-        let mut d = Dsu { parent: (0..4).collect(), size: vec![1; 4] };
-        assert!(d.union(0, 1));
-        assert!(d.union(2, 1));
-        assert!(!d.union(0, 2));
-        assert_eq!(d.find(2), d.find(0));
-        assert_ne!(d.find(3), d.find(0));
-    }
-}
-
 /// Text explanation of an address (display form) or `cluster:N`, or None if `id` is not
 /// a chain id known to the index. Lists the recorded unions (txid and heuristic) that put
 /// the address in its cluster, and its behavioural (change) links.
@@ -460,4 +429,35 @@ pub fn explain(idx: &ChainIndex, cl: &Clustering, id: &str) -> Option<String> {
         }
     }
     Some(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn change_heuristic_names_round_trip() {
+        for h in ChangeHeuristic::ALL {
+            assert_eq!(ChangeHeuristic::from_name(h.name()), Some(h));
+        }
+        assert_eq!(ChangeHeuristic::from_name("nope"), None);
+    }
+
+    #[test]
+    fn round_values() {
+        assert!(is_round(100_000));
+        assert!(is_round(1_000_000));
+        assert!(!is_round(123_456));
+        assert!(!is_round(0));
+    }
+
+    #[test]
+    fn dsu_unions_once() {
+        let mut d = Dsu { parent: (0..4).collect(), size: vec![1; 4] };
+        assert!(d.union(0, 1));
+        assert!(d.union(2, 1));
+        assert!(!d.union(0, 2));
+        assert_eq!(d.find(2), d.find(0));
+        assert_ne!(d.find(3), d.find(0));
+    }
 }

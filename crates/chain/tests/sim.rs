@@ -47,7 +47,7 @@ fn generated_chain_reads_back_with_valid_structure() {
         // Coinbase claims exactly subsidy + fees (no value created or burnt).
         let fees: u64 = b.txdata.iter().skip(1).map(|t| tx_fee(&src, t)).sum();
         let claimed: u64 = b.txdata[0].output.iter().map(|o| o.value.to_sat()).sum();
-        assert_eq!(claimed, (50 * 100_000_000u64 >> (i / 150)) + fees, "coinbase of block {i}");
+        assert_eq!(claimed, ((50 * 100_000_000u64) >> (i / 150)) + fees, "coinbase of block {i}");
     }
     assert_eq!(txs, r.transactions);
     // The XOR key is applied: the first bytes on disk are not the plain magic.
