@@ -7,15 +7,7 @@ use case::{Case, ExtractOptions, ImportOptions, NoProgress};
 use store::{CaseStore, Filter};
 
 fn shared_pages() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/markets/pages");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("shared data missing at {} (required when CI=true)", dir.display());
-    }
-    eprintln!("NOTICE: skipping: shared data not found at {}", dir.display());
-    None
+    testdata::shared("markets/pages")
 }
 
 fn new_case() -> (tempfile::TempDir, Case) {
@@ -148,6 +140,7 @@ fn bad_input_is_reported_and_the_rest_goes_on() {
     assert!(msgs.iter().any(|m| m.starts_with("image.png") && m.contains("binary")), "{msgs:?}");
     assert!(msgs.iter().any(|m| m.starts_with("empty.html") && m.contains("empty")), "{msgs:?}");
     assert!(msgs.iter().any(|m| m.starts_with("charset.html") && m.contains("UTF-8")), "{msgs:?}");
+    assert!(msgs.iter().any(|m| m.starts_with("deep.html") && m.contains("nests elements")), "{msgs:?}");
     let ids = case.store().identifiers(&Filter::default()).unwrap();
     assert!(ids.iter().any(|i| i.record.value == "someone@example.org"));
     assert!(case.verify().is_intact());

@@ -1,7 +1,7 @@
 //! End-to-end tests of the `dragnet` binary: the scripting interface
 //! (`--json` fields), exit codes, and the demo.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 fn dragnet(args: &[&str]) -> Output {
@@ -23,15 +23,7 @@ fn json_lines(s: &str) -> Vec<serde_json::Value> {
 }
 
 fn shared_pages() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/markets/pages");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("shared data missing at {} (required when CI=true)", dir.display());
-    }
-    eprintln!("NOTICE: skipping: shared data not found at {}", dir.display());
-    None
+    testdata::shared("markets/pages")
 }
 
 #[test]

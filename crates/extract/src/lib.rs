@@ -43,6 +43,13 @@ include!(concat!(env!("OUT_DIR"), "/builtin_profiles.rs"));
 /// Pages larger than this are not parsed as HTML (identifiers still run).
 pub const MAX_HTML_BYTES: usize = 64 << 20;
 
+/// Pages nesting elements deeper than this are not parsed as HTML
+/// (identifiers still run). html5ever walks the stack of open elements for
+/// scope checks, so parse time grows with nesting depth times tag count: a
+/// hostile page of 100,000 nested `<div>`s takes over a minute. Real market
+/// pages nest well under 100 deep; browsers cap the DOM at a few hundred.
+pub const MAX_NESTING: usize = 2048;
+
 /// The profiles extraction may choose from.
 #[derive(Debug, Default)]
 pub struct ProfileSet {
@@ -171,6 +178,13 @@ pub fn extract_page(input: &PageInput<'_>, profiles: &ProfileSet, force_market: 
         ));
         return out;
     }
+    let depth = nesting_estimate(decoded.text.as_bytes());
+    if depth > MAX_NESTING {
+        out.diagnostics.push(format!(
+            "page nests elements about {depth} deep, over the limit of {MAX_NESTING}; only identifiers were extracted"
+        ));
+        return out;
+    }
     let html = Html::parse_document(&decoded.text);
     let doc = engine::Doc {
         html: &html,
@@ -278,6 +292,49 @@ fn title_of(html: &Html) -> String {
     html.select(&TITLE).next().map(engine::element_text).unwrap_or_default()
 }
 
+/// Upper estimate of element nesting depth, by a byte scan: start tags of
+/// elements that must be closed push, end tags pop. Void elements and those
+/// whose end tag is optional (`p`, `li`, `td`...) are not counted, since
+/// the parser closes them implicitly.
+fn nesting_estimate(html: &[u8]) -> usize {
+    const UNCOUNTED: &[&[u8]] = &[
+        b"area", b"base", b"br", b"col", b"embed", b"hr", b"img", b"input", b"link", b"meta",
+        b"param", b"source", b"track", b"wbr", b"p", b"li", b"dt", b"dd", b"tr", b"td", b"th",
+        b"option", b"optgroup", b"thead", b"tbody", b"tfoot", b"colgroup", b"rt", b"rp",
+        b"caption", b"html", b"head", b"body", b"!doctype",
+    ];
+    let (mut depth, mut max) = (0usize, 0usize);
+    let mut i = 0;
+    while let Some(pos) = html[i..].iter().position(|&b| b == b'<') {
+        let start = i + pos + 1;
+        let closing = html.get(start) == Some(&b'/');
+        let name_start = if closing { start + 1 } else { start };
+        let name_len = html[name_start.min(html.len())..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric() || **b == b'!')
+            .count();
+        i = name_start + name_len;
+        if name_len == 0 || !html[name_start].is_ascii_alphabetic() {
+            continue;
+        }
+        let name = html[name_start..i].to_ascii_lowercase();
+        if UNCOUNTED.contains(&name.as_slice()) {
+            continue;
+        }
+        if closing {
+            depth = depth.saturating_sub(1);
+        } else {
+            let end = html[i..].iter().position(|&b| b == b'>').map(|e| i + e);
+            let self_closing = end.is_some_and(|e| e > 0 && html[e - 1] == b'/');
+            if !self_closing {
+                depth += 1;
+                max = max.max(depth);
+            }
+        }
+    }
+    max
+}
+
 /// NUL bytes in the first 8 KiB mean an image or other binary, not a page.
 fn looks_binary(bytes: &[u8]) -> bool {
     bytes[..bytes.len().min(8192)].contains(&0)
@@ -303,6 +360,22 @@ pub fn url_hint(bytes: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nesting_is_estimated_without_counting_implied_end_tags() {
+        assert_eq!(nesting_estimate(b"<div><span>a</span><b>b</b></div>"), 2);
+        assert_eq!(nesting_estimate(b"<p>one<p>two<li>x<br><img src=a><div/>"), 0);
+        assert_eq!(nesting_estimate(&b"<div>".repeat(5000)), 5000);
+        assert_eq!(nesting_estimate(b"a < b and </div> stray close"), 0);
+    }
+
+    #[test]
+    fn deeply_nested_pages_are_refused_quickly_with_a_note() {
+        let page = format!("<html><body>{}x@example.org{}</body></html>", "<div>".repeat(100_000), "</div>".repeat(100_000));
+        let out = extract_page(&PageInput::new(page.as_bytes(), Sha256::of(page.as_bytes())), &ProfileSet::builtin().unwrap(), None);
+        assert!(out.diagnostics.iter().any(|d| d.contains("nests elements")), "{:?}", out.diagnostics);
+        assert_eq!(out.identifiers.len(), 1, "identifiers still run");
+    }
 
     #[test]
     fn url_hint_reads_base_and_canonical() {

@@ -34,15 +34,7 @@ pub type Counts = (&'static str, usize, usize, usize, usize);
 
 /// `../shared/data/markets/pages`, or `None` (after the notice) when absent.
 pub fn pages_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/markets/pages");
-    if dir.is_dir() {
-        return Some(dir);
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("shared data missing at {} (required when CI=true)", dir.display());
-    }
-    eprintln!("NOTICE: skipping: shared data not found at {}", dir.display());
-    None
+    testdata::shared("markets/pages")
 }
 
 /// Built-in profiles, loaded once per test binary.
