@@ -245,3 +245,49 @@ impl Case {
         )
     }
 }
+
+/// A Bitcoin address seen on a captured page, with what the page says about
+/// who shows it: the bridge from market evidence to chain tags.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AddressSighting {
+    /// The address (checksum-validated by the identifier extractors).
+    pub address: String,
+    /// `vendor NAME on MARKET` when the page shows exactly one vendor,
+    /// else `seen on MARKET page SOURCE` (or `seen on page SOURCE`).
+    pub label: String,
+    /// `market-vendor` or `market-page`.
+    pub category: String,
+    /// SHA-256 of the evidence record the address was extracted from.
+    pub evidence: String,
+}
+
+impl Case {
+    /// Every BTC identifier in the case as an [`AddressSighting`], ordered by
+    /// address then evidence. Only facts already stored are used.
+    pub fn btc_sightings(&self) -> Result<Vec<AddressSighting>> {
+        use store::CaseStore;
+        let ids = self.store.identifiers(&store::Filter { kind: Some("btc".into()), ..Default::default() })?;
+        let mut out = Vec::new();
+        for id in ids {
+            let Some(prov) = id.record.provenance else { continue };
+            let page = self.store.page(&prov.evidence)?;
+            let vendors = self.store.vendors_on_page(&prov.evidence)?;
+            let source = page.as_ref().and_then(|p| p.source.clone()).unwrap_or_default();
+            let market = page.as_ref().and_then(|p| p.market.clone());
+            let (label, category) = match (vendors.as_slice(), &market) {
+                ([v], _) => (format!("vendor {} on {}", v.name, v.market), "market-vendor"),
+                (_, Some(m)) => (format!("seen on {m} page {source}"), "market-page"),
+                (_, None) => (format!("seen on page {source}"), "market-page"),
+            };
+            out.push(AddressSighting {
+                address: id.record.value,
+                label,
+                category: category.to_owned(),
+                evidence: prov.evidence.to_hex(),
+            });
+        }
+        out.sort_by(|a, b| (&a.address, &a.evidence).cmp(&(&b.address, &b.evidence)));
+        out.dedup();
+        Ok(out)
+    }
+}

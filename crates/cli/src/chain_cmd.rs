@@ -113,6 +113,9 @@ pub enum TagCommand {
         #[arg(long)]
         evidence: Option<String>,
     },
+    /// Tag every BTC address extracted from the case's market pages, with
+    /// the vendor (or page) that showed it and the page's SHA-256 as evidence.
+    FromPages,
     /// List the case's tags.
     List,
 }
@@ -258,6 +261,27 @@ fn tag(case_dir: &Path, cmd: TagCommand, json: bool) -> Result<()> {
                 println!("{}", serde_json::json!({"added": added}));
             } else {
                 println!("{added} new tag");
+            }
+        }
+        TagCommand::FromPages => {
+            let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+            let case = case::Case::open(case_dir, &user)?;
+            let tags: Vec<chain::tags::Tag> = case
+                .btc_sightings()?
+                .into_iter()
+                .map(|s| chain::tags::Tag {
+                    address: s.address,
+                    label: s.label,
+                    source: "dragnet extract".into(),
+                    category: Some(s.category),
+                    evidence: Some(s.evidence),
+                })
+                .collect();
+            let added = chain::tags::add_tags(case_dir, &tags)?;
+            if json {
+                println!("{}", serde_json::json!({"sightings": tags.len(), "added": added}));
+            } else {
+                println!("{added} new tags from {} address sightings on captured pages", tags.len());
             }
         }
         TagCommand::List => {

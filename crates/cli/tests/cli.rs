@@ -116,3 +116,30 @@ fn demo_runs_offline_and_reruns() {
     ok(&["--json", "demo", "--out", o]);
     assert_eq!(std::fs::read_to_string(out.join("report.html")).unwrap(), report);
 }
+
+#[test]
+fn btc_addresses_on_vendor_pages_become_chain_tags_with_evidence() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("demo");
+    let o = out.to_str().unwrap();
+    ok(&["--json", "demo", "--out", o]);
+    let case = out.join("case");
+    let c = case.to_str().unwrap();
+    let btc = json_lines(&ok(&["--case", c, "identifiers", "--kind", "btc", "--json"]));
+    assert!(!btc.is_empty(), "the synthetic vendors show BTC addresses");
+    let r: serde_json::Value = serde_json::from_str(&ok(&["--json", "--case", c, "chain", "tag", "from-pages"])).unwrap();
+    assert!(r["added"].as_u64().unwrap() > 0, "{r}");
+    // A second run adds nothing: tags are not duplicated.
+    let again: serde_json::Value = serde_json::from_str(&ok(&["--json", "--case", c, "chain", "tag", "from-pages"])).unwrap();
+    assert_eq!(again["added"], 0);
+    let tags = json_lines(&ok(&["--json", "--case", c, "chain", "tag", "list"]));
+    for b in &btc {
+        let addr = b["value"].as_str().unwrap();
+        // One tag per page the address was seen on, citing that page.
+        let t = tags
+            .iter()
+            .find(|t| t["address"] == addr && t["evidence"] == b["evidence"])
+            .unwrap_or_else(|| panic!("no tag for {addr} citing {}", b["evidence"]));
+        assert!(t["label"].as_str().unwrap().starts_with("vendor "), "{t}");
+    }
+}

@@ -151,6 +151,8 @@ pub trait CaseStore {
     fn vendors(&self, f: &Filter) -> Result<Vec<Stored<Vendor>>>;
     /// Feedback, ordered by market, vendor, id.
     fn feedback(&self, f: &Filter) -> Result<Vec<Stored<Feedback>>>;
+    /// Vendor records extracted from one page.
+    fn vendors_on_page(&self, evidence: &Sha256) -> Result<Vec<Vendor>>;
     /// Category entries.
     fn categories(&self, f: &Filter) -> Result<Vec<Stored<CategoryEntry>>>;
     /// Identifiers, ordered by kind, value, id.

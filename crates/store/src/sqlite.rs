@@ -359,6 +359,15 @@ impl CaseStore for SqliteStore {
         )
     }
 
+    fn vendors_on_page(&self, evidence: &Sha256) -> Result<Vec<Vendor>> {
+        let rows = self.query(
+            "SELECT * FROM vendors WHERE evidence = ?1 ORDER BY ordinal",
+            &[&evidence.to_hex()],
+            vendor_row,
+        )?;
+        Ok(rows.into_iter().map(|s| s.record).collect())
+    }
+
     fn categories(&self, f: &Filter) -> Result<Vec<Stored<CategoryEntry>>> {
         self.query(
             "SELECT * FROM categories WHERE (?1 IS NULL OR market = ?1) ORDER BY market, name, id LIMIT ?2",
