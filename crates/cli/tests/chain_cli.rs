@@ -163,3 +163,32 @@ fn sim_then_import_and_eval_is_exact() {
     let out = dragnet(&["chain", "sim", "--out", s(&blocks), "--xor-key", "abc"]);
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("xor-key"));
 }
+
+/// The Parquet index is the interface for other engines: pyarrow (the reader
+/// pandas and DuckDB share the format with) must read it, with row counts
+/// that match the chain. Skips without pyarrow unless CI=true.
+#[test]
+fn parquet_index_reads_in_pyarrow() {
+    let Some((_tmp, case, _truth)) = regtest_case() else { return };
+    let probe = Command::new("python3").args(["-c", "import pyarrow"]).output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("pyarrow missing (required when CI=true; see .ci/requirements.txt)");
+        }
+        eprintln!("NOTICE: skipping: pyarrow not installed");
+        return;
+    }
+    let script = r#"
+import sys, pyarrow.dataset as ds
+root = sys.argv[1]
+for t in ["blocks", "txs", "addresses"]:
+    print(t, ds.dataset(f"{root}/chain/{t}", format="parquet").count_rows())
+"#;
+    let out = Command::new("python3").args(["-c", script, s(&case)]).output().expect("run python3");
+    assert!(out.status.success(), "pyarrow failed: {}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("blocks 273"), "{text}");
+    assert!(text.contains("txs 1193"), "{text}");
+    // 2,466 truth addresses plus the genesis block's P2PK output.
+    assert!(text.contains("addresses 2467"), "{text}");
+}
