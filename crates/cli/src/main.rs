@@ -99,9 +99,31 @@ enum Command {
         #[arg(long, default_value_t = 7)]
         seed: u64,
     },
+    /// Synthetic data with ground truth (test fixtures, never real markets).
+    #[command(subcommand)]
+    Sim(SimCommand),
     /// Bitcoin: import blocks, cluster, evaluate.
     #[command(subcommand)]
     Chain(chain_cmd::ChainCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum SimCommand {
+    /// Write a synthetic multi-market case's pages and its truth.json (account -> operator).
+    Market {
+        /// Output directory (pages/<market>/..., truth.json).
+        #[arg(long)]
+        out: PathBuf,
+        /// Operators (people behind vendor accounts).
+        #[arg(long, default_value_t = 12)]
+        operators: usize,
+        /// Markets (2 to sim::MAX_MARKETS, distinct layouts).
+        #[arg(long, default_value_t = 2)]
+        markets: usize,
+        /// Seed; the same seed gives byte-identical output.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -297,6 +319,30 @@ fn run(args: Cli) -> Result<()> {
             }
         }
         Command::Demo { out, seed } => demo::run(out, *seed, &operator(&cli), cli.json, &progress)?,
+        Command::Sim(SimCommand::Market { out, operators, markets, seed }) => {
+            let cfg = sim::MarketSimConfig { seed: *seed, operators: *operators, markets: *markets, ..Default::default() };
+            let generated = sim::generate_markets(&cfg);
+            generated.write_to(out).with_context(|| format!("writing {}", out.display()))?;
+            let summary = serde_json::json!({
+                "out": out.display().to_string(),
+                "files": generated.files.len(),
+                "accounts": generated.truth.accounts.len(),
+                "operators": generated.truth.operators.len(),
+                "truth": out.join("truth.json").display().to_string(),
+            });
+            if cli.json {
+                output::print_json(&summary);
+            } else {
+                println!(
+                    "wrote {} pages of {} accounts ({} operators) under {}; truth in {}",
+                    generated.files.len(),
+                    generated.truth.accounts.len(),
+                    generated.truth.operators.len(),
+                    out.display(),
+                    out.join("truth.json").display()
+                );
+            }
+        }
         Command::Chain(_) => {}
     }
     if let Command::Chain(cmd) = args.command {

@@ -143,3 +143,24 @@ fn btc_addresses_on_vendor_pages_become_chain_tags_with_evidence() {
         assert!(t["label"].as_str().unwrap().starts_with("vendor "), "{t}");
     }
 }
+
+#[test]
+fn sim_market_writes_pages_and_truth() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("sim");
+    let o = out.to_str().unwrap();
+    let s: serde_json::Value =
+        serde_json::from_str(&ok(&["--json", "sim", "market", "--out", o, "--operators", "5", "--markets", "3"])).unwrap();
+    assert_eq!(s["operators"], 5, "{s}");
+    let truth: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("truth.json")).unwrap()).unwrap();
+    let accounts = truth["accounts"].as_array().unwrap();
+    assert_eq!(accounts.len() as u64, s["accounts"].as_u64().unwrap());
+    let markets: std::collections::BTreeSet<&str> = accounts.iter().map(|a| a["market"].as_str().unwrap()).collect();
+    assert!(markets.len() >= 2 && markets.len() <= 3, "{markets:?}");
+    // Operators are numbered 1..=N, and every account belongs to one of them.
+    let ops: std::collections::BTreeSet<u64> =
+        truth["operators"].as_array().unwrap().iter().map(|o| o["operator"].as_u64().unwrap()).collect();
+    assert_eq!(ops, (1..=5).collect());
+    assert!(accounts.iter().all(|a| ops.contains(&a["operator"].as_u64().unwrap())));
+    assert!(out.join("pages").is_dir());
+}
