@@ -287,12 +287,12 @@ fn label_value<'a>(base: ElementRef<'a>, sel: Option<&Selector>, label: &str) ->
         let head: String = text.chars().take(label_chars).collect::<String>().to_lowercase();
         (head == label).then(|| text.char_indices().nth(label_chars).map(|(i, _)| i).unwrap_or(text.len()))
     };
-    let mut best: Option<(usize, ElementRef<'a>, usize)> = None;
+    let mut best: Option<(String, ElementRef<'a>, usize)> = None;
     let mut consider = |e: ElementRef<'a>| {
         let text = element_text(e);
         if let Some(cut) = starts(&text) {
-            if best.as_ref().is_none_or(|(len, _, _)| text.len() < *len) {
-                best = Some((text.len(), e, cut));
+            if best.as_ref().is_none_or(|(t, _, _)| text.len() < t.len()) {
+                best = Some((text, e, cut));
             }
         }
     };
@@ -300,8 +300,7 @@ fn label_value<'a>(base: ElementRef<'a>, sel: Option<&Selector>, label: &str) ->
         Some(sel) => base.select(sel).for_each(&mut consider),
         None => base.descendent_elements().skip(1).for_each(&mut consider),
     }
-    let (_, e, cut) = best?;
-    let text = element_text(e);
+    let (text, e, cut) = best?;
     let rest = text.get(cut..).unwrap_or_default().trim_start_matches([':', ' ', '-', '|']).trim();
     if !rest.is_empty() {
         return Some(rest.to_owned());
