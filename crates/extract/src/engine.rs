@@ -166,7 +166,10 @@ fn build_record(
                 shipping_methods: many(v, "shipping_methods"),
                 stock: one(v, "stock"),
                 sold: count(v, "sold"),
+                sold_since: one(v, "sold_since"),
+                rating: one(v, "rating").as_deref().and_then(parse_number_text),
                 url: one(v, "url"),
+                observed_at: None,
                 provenance,
             });
         }
@@ -190,6 +193,7 @@ fn build_record(
                 pgp_fingerprint: None,
                 contacts: many(v, "contacts"),
                 external_ratings: Vec::new(),
+                observed_at: None,
                 provenance,
             });
         }
@@ -202,6 +206,7 @@ fn build_record(
             text: one(v, "text"),
             buyer: one(v, "buyer"),
             price: money(v, "price", "price_currency"),
+            observed_at: None,
             provenance,
         }),
         RecordKind::Category => found.categories.push(CategoryEntry {

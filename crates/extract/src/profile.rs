@@ -211,7 +211,7 @@ impl RecordKind {
         match self {
             RecordKind::Listing => &[
                 "id", "title", "vendor", "category", "price", "price_currency", "price_usd",
-                "price_btc", "ships_from", "ships_to", "shipping_methods", "stock", "sold", "url",
+                "price_btc", "ships_from", "ships_to", "shipping_methods", "stock", "sold", "sold_since", "rating", "url",
             ],
             RecordKind::Vendor => &[
                 "name", "registered", "last_seen", "sales", "feedback_positive",

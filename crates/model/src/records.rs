@@ -48,13 +48,15 @@ pub enum PageType {
     Mirrors,
     /// A forum thread.
     Forum,
+    /// A structured dataset file (CSV/JSON export of listings), not a page.
+    Dataset,
     /// Nothing claimed the page.
     Unknown,
 }
 
 impl PageType {
     /// Every page type, in a stable order.
-    pub const ALL: [PageType; 15] = [
+    pub const ALL: [PageType; 16] = [
         PageType::Listing,
         PageType::Vendor,
         PageType::Feedback,
@@ -69,6 +71,7 @@ impl PageType {
         PageType::Pgp,
         PageType::Mirrors,
         PageType::Forum,
+        PageType::Dataset,
         PageType::Unknown,
     ];
 
@@ -89,6 +92,7 @@ impl PageType {
             PageType::Pgp => "pgp",
             PageType::Mirrors => "mirrors",
             PageType::Forum => "forum",
+            PageType::Dataset => "dataset",
             PageType::Unknown => "unknown",
         }
     }
@@ -146,8 +150,16 @@ pub struct Listing {
     pub stock: Option<String>,
     /// Units sold, where shown ("N sold").
     pub sold: Option<u64>,
+    /// The date the `sold` counter counts from ("34 sold since Dec 17, 2015"),
+    /// ISO `YYYY-MM-DD` when the shown date parses, else as shown.
+    pub sold_since: Option<String>,
+    /// The listing's rating, as shown.
+    pub rating: Option<String>,
     /// Link to the listing page, as written on the page.
     pub url: Option<String>,
+    /// When this observation was made: RFC 3339, or an ISO date when only the
+    /// day is known (a dataset's crawl date). `None`: the page's capture time.
+    pub observed_at: Option<String>,
     /// Where this row came from.
     pub provenance: Option<Provenance>,
 }
@@ -198,6 +210,8 @@ pub struct Vendor {
     pub contacts: Vec<String>,
     /// Ratings the vendor imported from other markets.
     pub external_ratings: Vec<ExternalRating>,
+    /// When this observation was made (see [`Listing::observed_at`]).
+    pub observed_at: Option<String>,
     /// Where this row came from.
     pub provenance: Option<Provenance>,
 }
@@ -221,6 +235,9 @@ pub struct Feedback {
     pub buyer: Option<String>,
     /// Price paid, where shown.
     pub price: Option<Money>,
+    /// When the feedback was seen (see [`Listing::observed_at`]); relative
+    /// dates ("3 days ago") count back from it.
+    pub observed_at: Option<String>,
     /// Where this row came from.
     pub provenance: Option<Provenance>,
 }

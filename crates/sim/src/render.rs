@@ -491,7 +491,10 @@ impl Renderer<'_> {
             shipping_methods: shipping,
             stock: Some(stock),
             sold: Some(l.sold),
+            sold_since: None,
+            rating: None,
             url: None,
+            observed_at: None,
             provenance: None,
         });
         Page { html, truth }
@@ -567,6 +570,7 @@ impl Renderer<'_> {
                 text: Some(f.text.to_owned()),
                 buyer: Some(f.buyer.clone()),
                 price: None,
+                observed_at: None,
                 provenance: None,
             };
             entries.push((f.date, html, record));
@@ -645,6 +649,7 @@ impl Renderer<'_> {
             pgp_fingerprint: Some(fingerprint.to_owned()),
             contacts: a.contacts.clone(),
             external_ratings: Vec::new(),
+            observed_at: None,
             provenance: None,
         });
         truth.feedback = feedback;

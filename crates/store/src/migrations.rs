@@ -59,6 +59,15 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX identifiers_value ON identifiers(kind, value);
     CREATE INDEX identifiers_evidence ON identifiers(evidence);
     "#,
+    // 2: observations. Dataset rows carry their own observation time (a crawl
+    // date per row); listings gain the "sold since" date and a rating.
+    r#"
+    ALTER TABLE listings ADD COLUMN sold_since TEXT;
+    ALTER TABLE listings ADD COLUMN rating TEXT;
+    ALTER TABLE listings ADD COLUMN observed_at TEXT;
+    ALTER TABLE vendors ADD COLUMN observed_at TEXT;
+    ALTER TABLE feedback ADD COLUMN observed_at TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.
