@@ -58,3 +58,103 @@ impl DatasetExtraction {
 pub(crate) fn provenance(input: &DatasetInput<'_>, format: &str, row: u64, line: u64) -> Provenance {
     Provenance { evidence: input.evidence, profile: format!("dataset:{format}"), rule: format!("row {row}, line {line}") }
 }
+
+/// How to read a CSV file.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CsvOptions {
+    /// Field separator.
+    pub delimiter: u8,
+    /// Whether the first record is a header.
+    pub header: bool,
+    /// Character encoding of the bytes (e.g. `encoding_rs::UTF_8`, `encoding_rs::MACINTOSH`).
+    pub encoding: &'static encoding_rs::Encoding,
+    /// Skip spaces after a delimiter (Hansa's `", "`).
+    pub trim_leading_space: bool,
+}
+
+impl Default for CsvOptions {
+    fn default() -> Self {
+        CsvOptions { delimiter: b',', header: true, encoding: encoding_rs::UTF_8, trim_leading_space: false }
+    }
+}
+
+/// One decoded CSV record.
+#[derive(Debug, Clone)]
+pub(crate) struct CsvRow {
+    /// 1-based data row number (header excluded).
+    pub row: u64,
+    /// 1-based physical line the record starts on. Any of CR, LF and CRLF
+    /// ends a line, as they end records.
+    pub line: u64,
+    /// Decoded fields, as many as the record has (check the count yourself).
+    pub fields: Vec<String>,
+}
+
+/// Reads `bytes` as CSV, calling `each` for every data record in order, and
+/// returns the decoded header (when `opts.header`). Records the reader cannot
+/// make sense of are rejected on `out` by line; bytes the encoding cannot
+/// decode become U+FFFD with a warning. Counts `out.rows`.
+pub(crate) fn read_csv(
+    bytes: &[u8],
+    opts: CsvOptions,
+    out: &mut DatasetExtraction,
+    mut each: impl FnMut(&mut DatasetExtraction, &CsvRow),
+) -> Option<Vec<String>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(opts.delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::None)
+        .from_reader(bytes);
+    let mut header = None;
+    let mut record = csv::ByteRecord::new();
+    let mut row = 0u64;
+    let mut first = true;
+    loop {
+        let line = reader.position().line();
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                // The csv reader recovers at the next record.
+                let line = e.position().map_or(line, |p| p.line());
+                if !(first && opts.header) {
+                    row += 1;
+                    out.rows += 1;
+                }
+                out.reject(line, (!(first && opts.header)).then_some(row), format!("unreadable CSV record: {e}"));
+                first = false;
+                continue;
+            }
+        }
+        // A record's own position is where it started.
+        let line = record.position().map_or(line, |p| p.line());
+        let mut bad_bytes = false;
+        let fields: Vec<String> = record
+            .iter()
+            .map(|f| {
+                let f = if opts.trim_leading_space { f.strip_prefix(b" ").unwrap_or(f) } else { f };
+                let (text, had_errors) = opts.encoding.decode_without_bom_handling(f);
+                bad_bytes |= had_errors;
+                text.into_owned()
+            })
+            .collect();
+        if first && opts.header {
+            first = false;
+            let mut h = fields;
+            if let Some(first_cell) = h.first_mut() {
+                *first_cell = first_cell.trim_start_matches('\u{feff}').to_owned();
+            }
+            header = Some(h);
+            continue;
+        }
+        first = false;
+        row += 1;
+        out.rows += 1;
+        if bad_bytes {
+            out.warn(line, Some(row), format!("bytes that are not valid {} were replaced by U+FFFD", opts.encoding.name()));
+        }
+        each(out, &CsvRow { row, line, fields });
+    }
+    header
+}
