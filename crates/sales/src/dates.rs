@@ -1,0 +1,125 @@
+//! Dates as markets show them: ISO days, RFC 3339 times, "Feb 17, 2020",
+//! and relative ages ("3 days ago") that count back from the observation.
+
+use std::sync::LazyLock;
+
+use chrono::{DateTime, Days, NaiveDate};
+use regex::Regex;
+
+/// The day of an `observed_at` value (ISO date or RFC 3339, taken in UTC).
+pub fn observed_day(s: &str) -> Option<NaiveDate> {
+    let s = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.naive_utc().date());
+    }
+    NaiveDate::parse_from_str(s.get(..10).unwrap_or(s), "%Y-%m-%d").ok()
+}
+
+/// A day range a shown date stands for: `[earliest, latest]`, inclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub struct DayRange {
+    /// First possible day.
+    pub earliest: NaiveDate,
+    /// Last possible day.
+    pub latest: NaiveDate,
+}
+
+impl DayRange {
+    /// One day.
+    pub fn day(d: NaiveDate) -> DayRange {
+        DayRange { earliest: d, latest: d }
+    }
+
+    /// Whether two ranges share a day.
+    pub fn overlaps(&self, o: &DayRange) -> bool {
+        self.earliest <= o.latest && o.earliest <= self.latest
+    }
+
+    /// The days both ranges allow (only call when they overlap).
+    pub fn intersect(&self, o: &DayRange) -> DayRange {
+        DayRange { earliest: self.earliest.max(o.earliest), latest: self.latest.min(o.latest) }
+    }
+
+    /// The middle day, for grouping by month.
+    pub fn middle(&self) -> NaiveDate {
+        let span = (self.latest - self.earliest).num_days().max(0) as u64;
+        self.earliest.checked_add_days(Days::new(span / 2)).unwrap_or(self.earliest)
+    }
+
+    /// Days covered (at least 1).
+    pub fn days(&self) -> i64 {
+        (self.latest - self.earliest).num_days().max(0) + 1
+    }
+}
+
+static RELATIVE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^\s*(an?|one|\d{1,4})\s+(second|minute|min|hour|day|week|month|year)s?\s+ago\b").expect("valid regex")
+});
+
+const ABSOLUTE_FORMATS: &[&str] =
+    &["%Y-%m-%d", "%b %d, %Y", "%B %d, %Y", "%d %b %Y", "%d %B %Y", "%d.%m.%Y", "%m/%d/%Y", "%Y/%m/%d", "%d/%m/%Y"];
+
+/// The days a shown feedback date stands for, given the day it was seen.
+/// Relative ages are ranges ("2 weeks ago" seen on D: D-20..D-14, since the
+/// market rounds down); an unparseable date gives `None`.
+pub fn shown_date_range(shown: &str, observed: NaiveDate) -> Option<DayRange> {
+    let t = shown.trim();
+    let lower = t.to_ascii_lowercase();
+    if lower == "today" || lower == "just now" {
+        return Some(DayRange::day(observed));
+    }
+    if lower == "yesterday" {
+        return observed.pred_opt().map(DayRange::day);
+    }
+    if let Some(c) = RELATIVE.captures(t) {
+        let n: u64 = match &c[1].to_ascii_lowercase()[..] {
+            "a" | "an" | "one" => 1,
+            d => d.parse().ok()?,
+        };
+        let unit_days: u64 = match &c[2].to_ascii_lowercase()[..] {
+            "second" | "minute" | "min" | "hour" => 0,
+            "day" => 1,
+            "week" => 7,
+            "month" => 30,
+            _ => 365,
+        };
+        if unit_days == 0 {
+            // Hours ago may cross midnight.
+            return Some(DayRange { earliest: observed.pred_opt()?, latest: observed });
+        }
+        // "N units ago" covers [N, N+1) units before the observation; a day
+        // either side absorbs time-of-day and time-zone differences.
+        let latest = observed.checked_sub_days(Days::new((n * unit_days).saturating_sub(1)))?;
+        let earliest = observed.checked_sub_days(Days::new((n + 1) * unit_days))?;
+        return Some(DayRange { earliest, latest });
+    }
+    if let Some(d) = observed_day(t) {
+        return Some(DayRange::day(d));
+    }
+    ABSOLUTE_FORMATS
+        .iter()
+        .find_map(|f| NaiveDate::parse_from_str(t, f).ok())
+        .map(DayRange::day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn relative_and_absolute() {
+        let seen = d("2014-02-02");
+        assert_eq!(shown_date_range("3 days ago", seen), Some(DayRange { earliest: d("2014-01-29"), latest: d("2014-01-31") }));
+        assert_eq!(shown_date_range("2 weeks ago", seen), Some(DayRange { earliest: d("2014-01-12"), latest: d("2014-01-20") }));
+        assert_eq!(shown_date_range("a month ago", seen), Some(DayRange { earliest: d("2013-12-04"), latest: d("2014-01-03") }));
+        assert_eq!(shown_date_range("5 hours ago", seen), Some(DayRange { earliest: d("2014-02-01"), latest: seen }));
+        assert_eq!(shown_date_range("Feb 17, 2020", seen), Some(DayRange::day(d("2020-02-17"))));
+        assert_eq!(shown_date_range("2020-02-17 10:00", seen), Some(DayRange::day(d("2020-02-17"))));
+        assert_eq!(shown_date_range("sometime", seen), None);
+        assert_eq!(observed_day("2016-12-12T01:13:54Z"), Some(d("2016-12-12")));
+    }
+}

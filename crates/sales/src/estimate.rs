@@ -1,0 +1,619 @@
+//! From observations to estimated sales units, and from units to grouped
+//! estimates.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{Datelike, Days, NaiveDate};
+use model::{Feedback, Listing};
+use serde::Serialize;
+
+use crate::dates::{observed_day, shown_date_range, DayRange};
+use crate::dedup::{dedup, identity, normalize, Sighting};
+use crate::usd::{listing_usd, to_usd, UsdAmount};
+use crate::{Input, Obs, Rates};
+
+/// An estimation method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// Unique feedback counted as sales (Soska & Christin 2015).
+    FeedbackCount,
+    /// "N sold" counters and their growth between observations.
+    SoldCounter,
+}
+
+impl Method {
+    /// The name used in output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::FeedbackCount => "feedback_count",
+            Method::SoldCounter => "sold_counter",
+        }
+    }
+
+    /// The method's fixed parameters and assumptions, recorded on every estimate.
+    pub fn params(self) -> serde_json::Value {
+        match self {
+            Method::FeedbackCount => serde_json::json!({
+                "reference": "Soska & Christin, USENIX Security 2015",
+                "one_feedback_is": "one sale (lower bound: not every buyer leaves feedback)",
+                "dedup": "same market, vendor, listing, rating, buyer and normalized text, from different observations, with overlapping possible dates",
+                "price": "listing price in force on the feedback date (latest observation on or before it, else the next one), converted on the feedback date",
+            }),
+            Method::SoldCounter => serde_json::json!({
+                "sales": "first counter value (over its 'since' date to the observation) plus every later increase; a decrease is a reset and counts the new value",
+                "price": "listing price at the observation that shows the increase",
+                "days": "sales spread evenly over the days the counter covers",
+            }),
+        }
+    }
+}
+
+/// One estimated quantity of sales with everything it came from.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Unit {
+    /// How it was estimated.
+    pub method: Method,
+    /// Market.
+    pub market: String,
+    /// Vendor (`?` when the source does not say).
+    pub vendor: String,
+    /// Listing title.
+    pub listing: String,
+    /// Top-level category, when known.
+    pub category: Option<String>,
+    /// Ships from, when known.
+    pub origin: Option<String>,
+    /// Ships to, when known.
+    pub destinations: Vec<String>,
+    /// The days the sales happened in (spread evenly).
+    pub days: DayRange,
+    /// Sales counted (lower bound).
+    pub sales: f64,
+    /// Multiplier for the central estimate (1 / coverage of the market, or 1).
+    pub scale: f64,
+    /// Unit price in USD, when known.
+    pub price: Option<UsdAmount>,
+    /// Row ids of the observations it came from.
+    pub sources: Vec<String>,
+}
+
+/// A row that could not be used fully, by row id.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Problem {
+    /// Row id.
+    pub id: String,
+    /// What is wrong and what was done.
+    pub message: String,
+}
+
+/// How much of a market the observations saw.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Coverage {
+    /// Market.
+    pub market: String,
+    /// Day of the crawl (`None`: the whole market over all crawls).
+    pub day: Option<NaiveDate>,
+    /// Distinct listings seen.
+    pub listings_seen: u64,
+    /// Listings the market states it has (category counts), when shown.
+    pub listings_stated: Option<u64>,
+    /// seen / stated, at most 1.
+    pub coverage: Option<f64>,
+}
+
+/// Units, with the problems met and the coverage used.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Units {
+    /// Estimated units of sales.
+    pub units: Vec<Unit>,
+    /// Rows kept out of (part of) the estimates.
+    pub problems: Vec<Problem>,
+    /// Coverage per market (whole) and per crawl day.
+    pub coverage: Vec<Coverage>,
+    /// Feedback sightings read, and unique feedback after deduplication.
+    pub feedback_sightings: u64,
+    /// Unique feedback.
+    pub feedback_unique: u64,
+}
+
+fn day_of(observed_at: Option<&str>, captured_at: Option<&str>) -> Option<NaiveDate> {
+    observed_at.and_then(observed_day).or_else(|| captured_at.and_then(observed_day))
+}
+
+fn listing_key(l: &Listing) -> String {
+    match &l.market_listing_id {
+        Some(id) => format!("{}\u{1f}id:{id}", l.market),
+        None => format!(
+            "{}\u{1f}{}\u{1f}{}",
+            l.market,
+            normalize(l.vendor.as_deref().unwrap_or("")),
+            normalize(&l.title)
+        ),
+    }
+}
+
+fn title_key(market: &str, vendor: &str, title: &str) -> String {
+    format!("{}\u{1f}{}\u{1f}{}", market, normalize(vendor), normalize(title))
+}
+
+/// Computes every unit of sales the observations support.
+pub fn units(input: &Input<'_>, rates: &Rates) -> Units {
+    let mut out = Units::default();
+    // Listing observations with their days.
+    let mut dated: Vec<(NaiveDate, &Obs<Listing>)> = Vec::with_capacity(input.listings.len());
+    for o in input.listings {
+        match day_of(o.record.observed_at.as_deref(), o.captured_at.as_deref()) {
+            Some(d) => dated.push((d, o)),
+            None => out.problems.push(Problem { id: o.id.clone(), message: "listing has no observation date; not used".into() }),
+        }
+    }
+    dated.sort_by(|a, b| (a.0, &a.1.id).cmp(&(b.0, &b.1.id)));
+    let scale = coverage(&dated, input, &mut out);
+    sold_counter_units(&dated, rates, &scale, &mut out);
+    feedback_units(&dated, input.feedback, rates, &scale, &mut out);
+    out
+}
+
+fn coverage(dated: &[(NaiveDate, &Obs<Listing>)], input: &Input<'_>, out: &mut Units) -> HashMap<String, f64> {
+    let mut seen: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
+    let mut seen_day: BTreeMap<(&str, NaiveDate), BTreeSet<String>> = BTreeMap::new();
+    for (d, o) in dated {
+        let k = listing_key(&o.record);
+        seen.entry(&o.record.market).or_default().insert(k.clone());
+        seen_day.entry((&o.record.market, *d)).or_default().insert(k);
+    }
+    // The market's own statement: the largest sum of category counts on one
+    // evidence record (one category index page or dataset file).
+    let mut stated_by_evidence: BTreeMap<(&str, String, Option<NaiveDate>), u64> = BTreeMap::new();
+    for c in input.categories {
+        if let (Some(n), Some(p)) = (c.record.count, &c.record.provenance) {
+            let day = day_of(None, c.captured_at.as_deref());
+            *stated_by_evidence.entry((&c.record.market, p.evidence.to_hex(), day)).or_default() += n;
+        }
+    }
+    let mut stated: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut stated_day: BTreeMap<(&str, NaiveDate), u64> = BTreeMap::new();
+    for ((m, _, day), n) in &stated_by_evidence {
+        let e = stated.entry(m).or_default();
+        *e = (*e).max(*n);
+        if let Some(d) = day {
+            let e = stated_day.entry((m, *d)).or_default();
+            *e = (*e).max(*n);
+        }
+    }
+    let ratio = |seen: u64, stated: Option<u64>| stated.filter(|s| *s > 0).map(|s| (seen as f64 / s as f64).min(1.0));
+    let mut scale = HashMap::new();
+    for (m, keys) in &seen {
+        let st = stated.get(m).copied();
+        let cov = ratio(keys.len() as u64, st);
+        if let Some(c) = cov.filter(|c| *c > 0.0) {
+            scale.insert((*m).to_owned(), 1.0 / c);
+        }
+        out.coverage.push(Coverage {
+            market: (*m).to_owned(),
+            day: None,
+            listings_seen: keys.len() as u64,
+            listings_stated: st,
+            coverage: cov,
+        });
+    }
+    for ((m, d), keys) in &seen_day {
+        let st = stated_day.get(&(*m, *d)).copied();
+        out.coverage.push(Coverage {
+            market: (*m).to_owned(),
+            day: Some(*d),
+            listings_seen: keys.len() as u64,
+            listings_stated: st,
+            coverage: ratio(keys.len() as u64, st),
+        });
+    }
+    scale
+}
+
+fn top_category(l: &Listing) -> Option<String> {
+    l.category.first().cloned()
+}
+
+fn sold_counter_units(
+    dated: &[(NaiveDate, &Obs<Listing>)],
+    rates: &Rates,
+    scale: &HashMap<String, f64>,
+    out: &mut Units,
+) {
+    let mut by_listing: BTreeMap<String, Vec<(NaiveDate, &Obs<Listing>)>> = BTreeMap::new();
+    for (d, o) in dated {
+        if o.record.sold.is_some() {
+            by_listing.entry(listing_key(&o.record)).or_default().push((*d, o));
+        }
+    }
+    for obs in by_listing.values() {
+        let mut prev: Option<(NaiveDate, u64)> = None;
+        for (day, o) in obs {
+            let l = &o.record;
+            let Some(sold) = l.sold else { continue };
+            let since = l.sold_since.as_deref().and_then(observed_day).filter(|s| s <= day);
+            let (count, start) = match prev {
+                None => (sold, since.unwrap_or(*day)),
+                Some((_, p)) if sold >= p => (sold - p, prev.map(|(d, _)| d.checked_add_days(Days::new(1)).unwrap_or(d)).unwrap_or(*day).min(*day)),
+                Some((pd, p)) => {
+                    out.problems.push(Problem {
+                        id: o.id.clone(),
+                        message: format!("sold counter fell from {p} to {sold}: counted as a reset"),
+                    });
+                    (sold, since.unwrap_or(pd).min(*day))
+                }
+            };
+            prev = Some((*day, sold));
+            if count == 0 {
+                continue;
+            }
+            let price = match listing_usd(l, *day, rates) {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    out.problems.push(Problem { id: o.id.clone(), message: format!("{e}; its sales are counted without revenue") });
+                    None
+                }
+            };
+            out.units.push(Unit {
+                method: Method::SoldCounter,
+                market: l.market.clone(),
+                vendor: l.vendor.clone().unwrap_or_else(|| "?".into()),
+                listing: l.title.clone(),
+                category: top_category(l),
+                origin: l.ships_from.clone(),
+                destinations: l.ships_to.clone(),
+                days: DayRange { earliest: start, latest: *day },
+                sales: count as f64,
+                scale: scale.get(&l.market).copied().unwrap_or(1.0),
+                price,
+                sources: vec![o.id.clone()],
+            });
+        }
+    }
+}
+
+fn observation_of(o: &Obs<Feedback>) -> String {
+    match &o.record.provenance {
+        // A dataset row is its own observation; a page is one observation.
+        Some(p) if p.profile.starts_with("dataset:") => format!("{}/{}", p.evidence.to_hex(), p.rule),
+        Some(p) => p.evidence.to_hex(),
+        None => o.id.clone(),
+    }
+}
+
+fn feedback_units(
+    dated: &[(NaiveDate, &Obs<Listing>)],
+    feedback: &[Obs<Feedback>],
+    rates: &Rates,
+    scale: &HashMap<String, f64>,
+    out: &mut Units,
+) {
+    // Listing observations by (market, vendor, title), in day order.
+    let mut by_title: HashMap<String, Vec<(NaiveDate, &Obs<Listing>)>> = HashMap::new();
+    for (d, o) in dated {
+        let l = &o.record;
+        by_title.entry(title_key(&l.market, l.vendor.as_deref().unwrap_or(""), &l.title)).or_default().push((*d, o));
+    }
+    let mut sightings = Vec::with_capacity(feedback.len());
+    let mut used = Vec::with_capacity(feedback.len());
+    for o in feedback {
+        let f = &o.record;
+        let Some(observed) = day_of(f.observed_at.as_deref(), o.captured_at.as_deref()) else {
+            out.problems.push(Problem { id: o.id.clone(), message: "feedback has no observation date; not counted".into() });
+            continue;
+        };
+        let days = match f.date.as_deref().and_then(|s| shown_date_range(s, observed)) {
+            Some(r) => r,
+            None => {
+                out.problems.push(Problem {
+                    id: o.id.clone(),
+                    message: format!("feedback date {:?} not understood; dated to its observation", f.date.as_deref().unwrap_or("")),
+                });
+                DayRange::day(observed)
+            }
+        };
+        sightings.push(Sighting {
+            identity: identity(
+                &f.market,
+                f.vendor.as_deref().unwrap_or(""),
+                f.listing.as_deref().unwrap_or(""),
+                f.rating.as_deref().unwrap_or(""),
+                f.buyer.as_deref().unwrap_or(""),
+                f.text.as_deref().unwrap_or(""),
+            ),
+            observation: observation_of(o),
+            observed,
+            days,
+        });
+        used.push(o);
+    }
+    out.feedback_sightings += sightings.len() as u64;
+    let uniques = dedup(&sightings);
+    out.feedback_unique += uniques.len() as u64;
+    for u in uniques {
+        let first = used[u.sightings[0]];
+        let f = &first.record;
+        let vendor = f.vendor.clone().unwrap_or_else(|| "?".into());
+        let on = u.days.middle();
+        let listing = f.listing.as_deref().and_then(|t| by_title.get(&title_key(&f.market, &vendor, t))).and_then(|obs| {
+            // Latest observation on or before the feedback day, else the first after.
+            obs.iter().rev().find(|(d, _)| *d <= on).or_else(|| obs.first()).map(|(_, o)| *o)
+        });
+        let price = match (&f.price, listing) {
+            (Some(m), _) => to_usd(&m.amount, &m.currency, on, rates),
+            (None, Some(l)) => listing_usd(&l.record, on, rates),
+            (None, None) => Err(crate::ConvertError::NoPrice),
+        };
+        let price = match price {
+            Ok(p) => Some(p),
+            Err(e) => {
+                let why = if listing.is_none() && f.price.is_none() { "no listing observation to price it".to_owned() } else { e.to_string() };
+                out.problems.push(Problem { id: first.id.clone(), message: format!("{why}; counted without revenue") });
+                None
+            }
+        };
+        let mut sources: Vec<String> = u.sightings.iter().map(|&i| used[i].id.clone()).collect();
+        if let Some(l) = listing {
+            sources.push(l.id.clone());
+        }
+        let l = listing.map(|o| &o.record);
+        out.units.push(Unit {
+            method: Method::FeedbackCount,
+            market: f.market.clone(),
+            vendor,
+            listing: f.listing.clone().unwrap_or_default(),
+            category: l.and_then(top_category),
+            origin: l.and_then(|l| l.ships_from.clone()),
+            destinations: l.map(|l| l.ships_to.clone()).unwrap_or_default(),
+            days: u.days,
+            sales: 1.0,
+            scale: scale.get(&f.market).copied().unwrap_or(1.0),
+            price,
+            sources,
+        });
+    }
+}
+
+/// What to group estimates by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupBy {
+    /// Market and vendor.
+    Vendor,
+    /// Market.
+    Market,
+    /// Market and top-level category.
+    Category,
+    /// Ships-from.
+    Origin,
+    /// Each ships-to destination (a listing shipping to several counts in each).
+    Destination,
+    /// Calendar month of the sale days (sales spread evenly over their days).
+    Month,
+}
+
+impl GroupBy {
+    /// Parses `vendor|market|category|origin|destination|month`.
+    pub fn parse(s: &str) -> Option<GroupBy> {
+        Some(match s {
+            "vendor" => GroupBy::Vendor,
+            "market" => GroupBy::Market,
+            "category" => GroupBy::Category,
+            "origin" => GroupBy::Origin,
+            "destination" => GroupBy::Destination,
+            "month" => GroupBy::Month,
+            _ => return None,
+        })
+    }
+}
+
+/// Sales of one group by one method.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Estimate {
+    /// Market (absent when grouping across markets).
+    pub market: Option<String>,
+    /// Vendor (with `--by vendor`).
+    pub vendor: Option<String>,
+    /// Category (with `--by category`).
+    pub category: Option<String>,
+    /// Origin (with `--by origin`).
+    pub origin: Option<String>,
+    /// Destination (with `--by destination`).
+    pub destination: Option<String>,
+    /// `YYYY-MM` (with `--by month`).
+    pub month: Option<String>,
+    /// Method.
+    pub method: Method,
+    /// Central estimate of sales.
+    pub sales: f64,
+    /// Lower bound of sales (what was seen).
+    pub sales_lower: f64,
+    /// Central estimate of revenue, USD (priced sales only).
+    pub revenue_usd: f64,
+    /// Lower bound of revenue, USD.
+    pub revenue_usd_lower: f64,
+    /// Sales with no USD price (counted in sales, not in revenue).
+    pub unpriced_sales: f64,
+    /// Units that went in.
+    pub units: u64,
+    /// Source rows behind the units (listing and feedback row ids).
+    pub inputs: u64,
+    /// First sale day.
+    pub first_day: NaiveDate,
+    /// Last sale day.
+    pub last_day: NaiveDate,
+    /// How the central estimate was scaled.
+    pub coverage_note: String,
+}
+
+fn month_starts(r: &DayRange) -> Vec<(NaiveDate, i64)> {
+    // (first day of month, days of r inside it)
+    let mut out = Vec::new();
+    let mut d = r.earliest;
+    while d <= r.latest {
+        let m0 = NaiveDate::from_ymd_opt(d.year(), d.month(), 1).unwrap_or(d);
+        let next = m0.checked_add_months(chrono::Months::new(1)).unwrap_or(r.latest);
+        let end = (next.pred_opt().unwrap_or(next)).min(r.latest);
+        out.push((m0, (end - d).num_days() + 1));
+        match end.succ_opt() {
+            Some(n) => d = n,
+            None => break,
+        }
+    }
+    out
+}
+
+/// Groups units into estimates, keeping only sale days within `from..=to`
+/// (a unit spanning the limit counts pro rata).
+pub fn aggregate(units: &[Unit], by: GroupBy, from: Option<NaiveDate>, to: Option<NaiveDate>) -> Vec<Estimate> {
+    type Key = (Option<String>, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>, Method);
+    let mut groups: BTreeMap<Key, Estimate> = BTreeMap::new();
+    for u in units {
+        let lo = from.map_or(u.days.earliest, |f| f.max(u.days.earliest));
+        let hi = to.map_or(u.days.latest, |t| t.min(u.days.latest));
+        if lo > hi {
+            continue;
+        }
+        let window = DayRange { earliest: lo, latest: hi };
+        let share = window.days() as f64 / u.days.days() as f64;
+        let pieces: Vec<(Key, f64)> = match by {
+            GroupBy::Month => month_starts(&window)
+                .into_iter()
+                .map(|(m, n)| {
+                    let k = (None, None, None, None, None, Some(m.format("%Y-%m").to_string()), u.method);
+                    (k, n as f64 / u.days.days() as f64)
+                })
+                .collect(),
+            GroupBy::Vendor => vec![((Some(u.market.clone()), Some(u.vendor.clone()), None, None, None, None, u.method), share)],
+            GroupBy::Market => vec![((Some(u.market.clone()), None, None, None, None, None, u.method), share)],
+            GroupBy::Category => vec![(
+                (Some(u.market.clone()), None, Some(u.category.clone().unwrap_or_else(|| "?".into())), None, None, None, u.method),
+                share,
+            )],
+            GroupBy::Origin => {
+                vec![((None, None, None, Some(u.origin.clone().unwrap_or_else(|| "?".into())), None, None, u.method), share)]
+            }
+            GroupBy::Destination => {
+                let dests = if u.destinations.is_empty() { vec!["?".to_owned()] } else { u.destinations.clone() };
+                dests.into_iter().map(|d| ((None, None, None, None, Some(d), None, u.method), share)).collect()
+            }
+        };
+        for (key, share) in pieces {
+            let e = groups.entry(key.clone()).or_insert_with(|| Estimate {
+                market: key.0.clone(),
+                vendor: key.1.clone(),
+                category: key.2.clone(),
+                origin: key.3.clone(),
+                destination: key.4.clone(),
+                month: key.5.clone(),
+                method: u.method,
+                sales: 0.0,
+                sales_lower: 0.0,
+                revenue_usd: 0.0,
+                revenue_usd_lower: 0.0,
+                unpriced_sales: 0.0,
+                units: 0,
+                inputs: 0,
+                first_day: window.earliest,
+                last_day: window.latest,
+                coverage_note: String::new(),
+            });
+            let s = u.sales * share;
+            e.sales_lower += s;
+            e.sales += s * u.scale;
+            match &u.price {
+                Some(p) => {
+                    e.revenue_usd_lower += s * p.usd;
+                    e.revenue_usd += s * u.scale * p.usd;
+                }
+                None => e.unpriced_sales += s,
+            }
+            e.units += 1;
+            e.inputs += u.sources.len() as u64;
+            e.first_day = e.first_day.min(window.earliest);
+            e.last_day = e.last_day.max(window.latest);
+            if u.scale > 1.0 && e.coverage_note.is_empty() {
+                e.coverage_note = "central = lower / coverage of the market".into();
+            }
+        }
+    }
+    groups
+        .into_values()
+        .map(|mut e| {
+            if e.coverage_note.is_empty() {
+                e.coverage_note = "coverage unknown or complete: central = lower bound".into();
+            }
+            e
+        })
+        .collect()
+}
+
+/// Listing counts and prices of one vendor on one market (method `listing_summary`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ListingSummary {
+    /// Market.
+    pub market: String,
+    /// Vendor.
+    pub vendor: String,
+    /// Distinct listings.
+    pub listings: u64,
+    /// Listing observations.
+    pub observations: u64,
+    /// Median USD price over observations with one.
+    pub median_price_usd: Option<f64>,
+    /// Observations with a USD price.
+    pub priced: u64,
+    /// First observation day.
+    pub first_seen: Option<NaiveDate>,
+    /// Last observation day.
+    pub last_seen: Option<NaiveDate>,
+}
+
+/// Listing counts and median prices per market and vendor.
+pub fn listing_summary(listings: &[Obs<Listing>], rates: &Rates) -> Vec<ListingSummary> {
+    struct Acc {
+        keys: BTreeSet<String>,
+        n: u64,
+        prices: Vec<f64>,
+        first: Option<NaiveDate>,
+        last: Option<NaiveDate>,
+    }
+    let mut acc: BTreeMap<(String, String), Acc> = BTreeMap::new();
+    for o in listings {
+        let l = &o.record;
+        let day = day_of(l.observed_at.as_deref(), o.captured_at.as_deref());
+        let a = acc
+            .entry((l.market.clone(), l.vendor.clone().unwrap_or_else(|| "?".into())))
+            .or_insert_with(|| Acc { keys: BTreeSet::new(), n: 0, prices: Vec::new(), first: None, last: None });
+        a.keys.insert(listing_key(l));
+        a.n += 1;
+        if let Some(d) = day {
+            a.first = Some(a.first.map_or(d, |f| f.min(d)));
+            a.last = Some(a.last.map_or(d, |x| x.max(d)));
+            if let Ok(p) = listing_usd(l, d, rates) {
+                a.prices.push(p.usd);
+            }
+        }
+    }
+    acc.into_iter()
+        .map(|((market, vendor), mut a)| {
+            a.prices.sort_by(f64::total_cmp);
+            let median = match a.prices.len() {
+                0 => None,
+                n if n % 2 == 1 => Some(a.prices[n / 2]),
+                n => Some((a.prices[n / 2 - 1] + a.prices[n / 2]) / 2.0),
+            };
+            ListingSummary {
+                market,
+                vendor,
+                listings: a.keys.len() as u64,
+                observations: a.n,
+                median_price_usd: median,
+                priced: a.prices.len() as u64,
+                first_seen: a.first,
+                last_seen: a.last,
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,58 @@
+//! Sales estimates from observations of listings and feedback.
+//!
+//! Input is what the store holds: listing, feedback and category rows from
+//! captured pages and imported datasets, each an observation at a time
+//! ([`model::Listing::observed_at`], else its page's capture time). Output is
+//! a set of [`Unit`]s (one estimated quantity of sales each, with its
+//! method, dates, price and source rows) that [`aggregate`] groups into
+//! [`Estimate`]s.
+//!
+//! Methods (see `docs/methods.md`):
+//! * `feedback_count` (Soska & Christin 2015): every unique feedback is one
+//!   sale, a lower bound; it is priced at the listing price in force on the
+//!   feedback's date. Feedback seen in several crawls is counted once
+//!   ([`dedup`]).
+//! * `sold_counter`: markets that show "N sold (since DATE)" give sales as
+//!   counter values and their growth between observations.
+//! * `listing_summary`: listing counts and prices, no sales.
+//!
+//! Every estimate is an interval: the lower bound counts what was seen; the
+//! central estimate divides by the capture's coverage of the market where
+//! the market states how many listings it has, and equals the lower bound
+//! where coverage is unknown (said on the estimate).
+//!
+//! **Invariant:** pure functions of their inputs; no I/O, no clock.
+#![warn(missing_docs)]
+
+pub mod dates;
+pub mod dedup;
+mod estimate;
+pub mod rates;
+pub mod usd;
+
+pub use estimate::{aggregate, listing_summary, units, Coverage, Estimate, GroupBy, ListingSummary, Method, Problem, Unit, Units};
+pub use rates::{RateSeries, Rates, RatesError};
+pub use usd::{listing_usd, to_usd, ConvertError, RateUsed, UsdAmount};
+
+/// One stored observation: its row id, the record, and the capture time of
+/// the page it is on (used when the record has no `observed_at`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Obs<T> {
+    /// Stable row id in the case store.
+    pub id: String,
+    /// The record.
+    pub record: T,
+    /// RFC 3339 capture time of its evidence record, when known.
+    pub captured_at: Option<String>,
+}
+
+/// Everything the estimators read.
+#[derive(Debug, Clone, Copy)]
+pub struct Input<'a> {
+    /// Listing observations.
+    pub listings: &'a [Obs<model::Listing>],
+    /// Feedback observations.
+    pub feedback: &'a [Obs<model::Feedback>],
+    /// Category entries (listing counts the markets state, for coverage).
+    pub categories: &'a [Obs<model::CategoryEntry>],
+}

@@ -1,0 +1,113 @@
+//! Daily exchange-rate series: `date,close` CSV files giving the USD price of
+//! one unit of a currency at the end of each UTC day.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+
+/// A rate file that cannot be used, naming the line.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{source_name}:{line}: {message}")]
+pub struct RatesError {
+    /// The file.
+    pub source_name: String,
+    /// 1-based line (0: the whole file).
+    pub line: u64,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// One currency's daily USD prices.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RateSeries {
+    /// Currency the series prices (`BTC`, `EUR`, ...).
+    pub currency: String,
+    /// Where it came from (file name and SHA-256), cited on every conversion.
+    pub source: String,
+    days: BTreeMap<NaiveDate, f64>,
+}
+
+impl RateSeries {
+    /// Parses a `date,close` CSV (header optional; ISO dates; positive
+    /// prices). Any malformed, duplicate or non-positive row is an error: a
+    /// rate file is a reference, and a silently skipped row would change
+    /// which rate a conversion uses.
+    pub fn parse_csv(text: &str, currency: &str, source: &str) -> Result<RateSeries, RatesError> {
+        let err = |line: usize, message: String| RatesError { source_name: source.to_owned(), line: line as u64 + 1, message };
+        let mut days = BTreeMap::new();
+        for (i, raw) in text.lines().enumerate() {
+            let line = raw.trim();
+            if line.is_empty() {
+                continue;
+            }
+            let (date, value) = line
+                .split_once(',')
+                .ok_or_else(|| err(i, format!("expected `date,close`, found {line:?}")))?;
+            let Ok(date) = NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d") else {
+                if i == 0 {
+                    continue; // header
+                }
+                return Err(err(i, format!("date {date:?} is not YYYY-MM-DD")));
+            };
+            let value: f64 = value.trim().parse().map_err(|_| err(i, format!("price {value:?} is not a number")))?;
+            if !(value.is_finite() && value > 0.0) {
+                return Err(err(i, format!("price {value} is not positive")));
+            }
+            if days.insert(date, value).is_some() {
+                return Err(err(i, format!("date {date} appears twice")));
+            }
+        }
+        if days.is_empty() {
+            return Err(RatesError { source_name: source.to_owned(), line: 0, message: "no rates in file".into() });
+        }
+        Ok(RateSeries { currency: currency.to_ascii_uppercase(), source: source.to_owned(), days })
+    }
+
+    /// The USD price of one unit at the end of `date`, if the series has that
+    /// day. No interpolation and no nearest day: a date outside the series is
+    /// a gap the user must see.
+    pub fn on(&self, date: NaiveDate) -> Option<f64> {
+        self.days.get(&date).copied()
+    }
+
+    /// First and last day covered.
+    pub fn span(&self) -> (NaiveDate, NaiveDate) {
+        // parse_csv refuses empty series.
+        let first = self.days.keys().next().copied().unwrap_or_default();
+        let last = self.days.keys().next_back().copied().unwrap_or_default();
+        (first, last)
+    }
+
+    /// Number of days.
+    pub fn len(&self) -> usize {
+        self.days.len()
+    }
+
+    /// Whether the series has no days (never true for a parsed series).
+    pub fn is_empty(&self) -> bool {
+        self.days.is_empty()
+    }
+}
+
+/// The rate series a computation may use, by currency.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Rates {
+    series: BTreeMap<String, RateSeries>,
+}
+
+impl Rates {
+    /// Adds (or replaces) a currency's series.
+    pub fn add(&mut self, s: RateSeries) {
+        self.series.insert(s.currency.clone(), s);
+    }
+
+    /// The series for `currency`.
+    pub fn get(&self, currency: &str) -> Option<&RateSeries> {
+        self.series.get(currency)
+    }
+
+    /// Every series.
+    pub fn all(&self) -> impl Iterator<Item = &RateSeries> {
+        self.series.values()
+    }
+}
