@@ -1,13 +1,607 @@
-//! The agora dataset. (Not written yet.)
+//! Agora 2014 (`agora-2014`): the CSV files of `mozzarellaV8/agora-marketplace`
+//! built from gwern's Agora crawls.
+//!
+//! Every file is UTF-8 CSV with a quoted header; columns are mapped **by
+//! header name**, never by position, because the families differ:
+//!
+//! * `product__products-*.csv`: `list,date,vendor,product,price,cat,subcat,
+//!   subsubcat,feedback,from,to` (the 2014-03-01 file has no `subsubcat`).
+//! * `arules__Ag2014-ssc*.csv`: the same plus `goodFB..worstFB` flags; `list`
+//!   is the bare listing id and `price` is an **association-rules bin**
+//!   (`[1.00e-07,1.49e+00)`), not a price: those listings get no price, and
+//!   the file gets one warning (line 0) saying so.
+//! * `derived__p14c-ukFranchise.csv`, `random-sample100_*.csv`: add `usd` and
+//!   `rate`; `usd` becomes `price_usd` (the dataset's own conversion at its
+//!   `rate`), `price` stays the BTC price.
+//! * `vendor__vendorall_0114*.csv`: `date,vendor,name|product,price,from,to`
+//!   (no listing id, no category, no feedback). Every row has its own date;
+//!   should a row lack one, the crawl month the dataset README gives
+//!   (`vendorall_0114` → January 2014) is used, written `2014-01-01`.
+//!
+//! Values: `NA`, empty and whitespace-only cells are absent; in the derived
+//! files `none` and `no info` are their spelling of the same and are absent
+//! too. Prices are BTC, `price` = `Money { amount, currency: "BTC" }` and
+//! `price_btc`; amounts written in R's scientific notation (`6.674e-05`) are
+//! expanded to plain decimal text (`0.00006674`) by moving the decimal point,
+//! never through floating point. A price above 1,000 BTC (a "not for sale"
+//! placeholder such as 17777.77777777 BTC) is rejected as absurd.
+//!
+//! `from` / `to` hold page text such as ` From: USA To: USA `, ` USA `,
+//! `\r\n  EU\r\n  `: whitespace is collapsed, `From:`/`To:` labels split, and a
+//! `to` value is split at commas into one destination each unless it states
+//! an exception (`Worldwide except Australia, New Zealand` stays whole).
+//!
+//! `feedback` holds the raw text of the listing's feedback box: `Feedbacks:`
+//! then either `No feedbacks found.` or entries of the shape
+//! `5/5 <text> <N days ago> <buyer>` (multi-line in the product files,
+//! flattened to one line in the derived and arules files). Each entry is
+//! found by its relative date followed by the buyer mark (`anon [0 deals]`,
+//! `anon ~5/5, 1~2 deals`, `anon 4.96/5, 25~40 deals`, `anon 6~10 deals`);
+//! the rating is the `N/5` that opens the text before it. A last entry cut
+//! off by the crawl (no buyer) is still emitted, with a warning.
+//!
+//! Also home of small helpers shared by the alphabay and grams importers
+//! (absent cells, decimal text, price sanity, header reading).
 
+use std::sync::OnceLock;
+
+use model::{Feedback, Listing, Money};
+use regex::Regex;
+
+use crate::common::{self, CsvOptions, CsvRow};
 use crate::{DatasetExtraction, DatasetInput};
 
-pub(crate) fn detect(_source: &str, _head: &[u8]) -> bool {
-    false
+const FORMAT: &str = "agora-2014";
+const MARKET: &str = "agora";
+
+// ---------------------------------------------------------------------------
+// Shared helpers (also used by alphabay.rs and grams.rs).
+
+/// The trimmed cell, or `None` when it is empty, whitespace-only or `NA`.
+pub(crate) fn present(s: &str) -> Option<&str> {
+    let t = s.trim_matches(|c: char| c.is_whitespace());
+    if t.is_empty() || t == "NA" {
+        None
+    } else {
+        Some(t)
+    }
 }
 
-pub(crate) fn parse(_input: &DatasetInput<'_>) -> DatasetExtraction {
-    let mut out = DatasetExtraction::default();
-    out.reject(0, None, "the agora importer is not written yet");
+/// Whitespace runs (including NBSP, CR, LF) collapsed to one space, trimmed.
+pub(crate) fn squash(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Plain decimal text for a number as written: an optional sign, digits with
+/// optional thousands separators (`4,899.00`), an optional fraction and an
+/// optional exponent (`6.674e-05`). Separators are removed and an exponent is
+/// applied by moving the decimal point, so the digits are exactly the file's.
+/// `None` when the text is not such a number.
+pub(crate) fn decimal_text(s: &str) -> Option<String> {
+    let s = s.trim();
+    let (neg, s) = match s.as_bytes().first()? {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let (mantissa, exp) = match s.find(['e', 'E']) {
+        Some(i) => {
+            let e = &s[i + 1..];
+            let digits = e.strip_prefix(['+', '-']).unwrap_or(e);
+            if digits.is_empty() || digits.len() > 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            (&s[..i], e.parse::<i32>().ok()?)
+        }
+        None => (s, 0),
+    };
+    let (int, frac) = match mantissa.split_once('.') {
+        Some((i, f)) => (i, f),
+        None => (mantissa, ""),
+    };
+    if !frac.bytes().all(|b| b.is_ascii_digit()) || (int.is_empty() && frac.is_empty()) {
+        return None;
+    }
+    let int = if int.contains(',') {
+        let mut groups = int.split(',');
+        let first = groups.next().unwrap_or("");
+        if first.is_empty() || first.len() > 3 || !first.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        if !groups.all(|g| g.len() == 3 && g.bytes().all(|b| b.is_ascii_digit())) {
+            return None;
+        }
+        int.replace(',', "")
+    } else {
+        if !int.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        int.to_owned()
+    };
+    let mut text = if exp == 0 {
+        match (int.is_empty(), frac.is_empty()) {
+            (true, _) => format!("0.{frac}"),
+            (false, true) => int,
+            (false, false) => format!("{int}.{frac}"),
+        }
+    } else {
+        // Move the point: all digits, and where the point sits among them.
+        let digits = format!("{int}{frac}");
+        let point = int.len() as i64 + i64::from(exp);
+        let len = digits.len() as i64;
+        let t = if point <= 0 {
+            format!("0.{}{}", "0".repeat(point.unsigned_abs() as usize), digits)
+        } else if point >= len {
+            format!("{digits}{}", "0".repeat((point - len) as usize))
+        } else {
+            let p = point as usize;
+            format!("{}.{}", &digits[..p], &digits[p..])
+        };
+        // Leading zeros of the integer part ("00.5" from "0.05e1").
+        let (i, f) = t.split_once('.').map_or((t.as_str(), None), |(i, f)| (i, Some(f)));
+        let i = i.trim_start_matches('0');
+        let i = if i.is_empty() { "0" } else { i };
+        match f {
+            Some(f) => format!("{i}.{f}"),
+            None => i.to_owned(),
+        }
+    };
+    if neg {
+        text.insert(0, '-');
+    }
+    Some(text)
+}
+
+/// Why an amount cannot be a price: negative, or beyond any plausible price
+/// (more than 1,000 BTC, or more than 1,000,000 in any other currency).
+pub(crate) fn price_problem(amount: &str, currency: &str) -> Option<String> {
+    if amount.starts_with('-') && amount.bytes().any(|b| (b'1'..=b'9').contains(&b)) {
+        return Some(format!("negative price {amount} {currency}"));
+    }
+    let v: f64 = amount.parse().ok()?;
+    let ceiling = if currency == "BTC" { 1_000.0 } else { 1_000_000.0 };
+    (v > ceiling).then(|| format!("absurd price {amount} {currency} (above {ceiling} {currency})"))
+}
+
+/// The first record of a CSV file, decoded: the header (BOM removed).
+pub(crate) fn header_of(bytes: &[u8], encoding: &'static encoding_rs::Encoding) -> Option<Vec<String>> {
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(bytes);
+    let mut record = csv::ByteRecord::new();
+    match reader.read_byte_record(&mut record) {
+        Ok(true) => {}
+        _ => return None,
+    }
+    let mut h: Vec<String> =
+        record.iter().map(|f| encoding.decode_without_bom_handling(f).0.trim().to_owned()).collect();
+    if let Some(first) = h.first_mut() {
+        *first = first.trim_start_matches('\u{feff}').to_owned();
+    }
+    Some(h)
+}
+
+/// The first line of `head` split at commas with quotes and a BOM removed:
+/// enough to recognise a header without a full CSV read.
+pub(crate) fn header_names(head: &[u8]) -> Vec<String> {
+    let head = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
+    let end = head.iter().position(|&b| b == b'\n' || b == b'\r').unwrap_or(head.len());
+    String::from_utf8_lossy(&head[..end]).split(',').map(|s| s.trim().trim_matches('"').to_owned()).collect()
+}
+
+/// The file name part of a source path.
+pub(crate) fn base_name(source: &str) -> &str {
+    source.rsplit(['/', '\\']).next().unwrap_or(source)
+}
+
+/// A column index by header name.
+pub(crate) fn col(header: &[String], name: &str) -> Option<usize> {
+    header.iter().position(|h| h == name)
+}
+
+/// The cell at `i` of `fields`, when there is one.
+pub(crate) fn cell(fields: &[String], i: Option<usize>) -> Option<&str> {
+    i.and_then(|i| fields.get(i)).map(String::as_str)
+}
+
+/// The 1-based physical line each CSV record starts on (index 0: the
+/// header), counting CR, LF and CRLF as one line end each, inside quoted
+/// fields too. Blank lines between records are skipped as the reader skips
+/// them. (`CsvRow::line` comes from the csv reader, which counts LF only:
+/// wrong after a bare CR, the record end of the AlphaBay files.)
+pub(crate) fn record_lines(bytes: &[u8]) -> Vec<u64> {
+    let mut starts = Vec::new();
+    let (mut line, mut i) = (1u64, 0usize);
+    let (mut in_record, mut field_start, mut quoted) = (false, true, false);
+    while let Some(&b) = bytes.get(i) {
+        i += 1;
+        if quoted {
+            match b {
+                b'"' if bytes.get(i) == Some(&b'"') => i += 1,
+                b'"' => quoted = false,
+                b'\r' | b'\n' => {
+                    if b == b'\r' && bytes.get(i) == Some(&b'\n') {
+                        i += 1;
+                    }
+                    line += 1;
+                }
+                _ => {}
+            }
+            continue;
+        }
+        if b == b'\r' || b == b'\n' {
+            if b == b'\r' && bytes.get(i) == Some(&b'\n') {
+                i += 1;
+            }
+            line += 1;
+            in_record = false;
+            field_start = true;
+            continue;
+        }
+        if !in_record {
+            in_record = true;
+            starts.push(line);
+        }
+        if b == b'"' && field_start {
+            quoted = true;
+        }
+        field_start = b == b',';
+    }
+    starts
+}
+
+/// The physical start line of a data row (see [`record_lines`]).
+pub(crate) fn line_of(lines: &[u64], row: &CsvRow) -> u64 {
+    usize::try_from(row.row).ok().and_then(|r| lines.get(r)).copied().unwrap_or(row.line)
+}
+
+fn re(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
+    cell.get_or_init(|| Regex::new(pattern).expect("static regex"))
+}
+
+// ---------------------------------------------------------------------------
+// Detection.
+
+/// The header families of the Agora files (their leading names).
+const HEADERS: [&[&str]; 3] = [
+    &["list", "date", "vendor", "product", "price"],
+    &["date", "vendor", "name", "price", "from", "to"],
+    &["date", "vendor", "product", "description", "price", "from", "to"],
+];
+
+pub(crate) fn detect(source: &str, head: &[u8]) -> bool {
+    let names = header_names(head);
+    let starts = |h: &[&str]| names.len() >= h.len() && names.iter().zip(h).all(|(a, b)| a == b);
+    if starts(HEADERS[0]) {
+        return true;
+    }
+    // The two vendor-file headers are generic: only the exact header counts.
+    let exact = |h: &[&str]| names.len() == h.len() && starts(h);
+    let _ = source;
+    exact(HEADERS[1]) || exact(HEADERS[2])
+}
+
+// ---------------------------------------------------------------------------
+// Parsing.
+
+struct Columns {
+    width: usize,
+    list: Option<usize>,
+    date: Option<usize>,
+    vendor: usize,
+    title: usize,
+    price: usize,
+    usd: Option<usize>,
+    cats: Vec<usize>,
+    feedback: Option<usize>,
+    from: Option<usize>,
+    to: Option<usize>,
+}
+
+impl Columns {
+    fn new(h: &[String]) -> Result<Columns, String> {
+        let need = |n: &str| col(h, n).ok_or_else(|| format!("the header has no `{n}` column"));
+        Ok(Columns {
+            width: h.len(),
+            list: col(h, "list"),
+            date: col(h, "date"),
+            vendor: need("vendor")?,
+            title: col(h, "product").or_else(|| col(h, "name")).ok_or("the header has no `product` or `name` column")?,
+            price: need("price")?,
+            usd: col(h, "usd"),
+            cats: ["cat", "subcat", "subsubcat"].iter().filter_map(|n| col(h, n)).collect(),
+            feedback: col(h, "feedback"),
+            from: col(h, "from"),
+            to: col(h, "to"),
+        })
+    }
+}
+
+/// Absent in every Agora file (`NA`, blank), and in the derived files'
+/// spelling (`none`, `no info`).
+fn value(s: &str) -> Option<String> {
+    let t = squash(s);
+    match t.to_ascii_lowercase().as_str() {
+        "" | "na" | "none" | "no info" => None,
+        _ => Some(t),
+    }
+}
+
+/// `2014-02-02__a1BkWEipyk.html` → `a1BkWEipyk`; a bare id stays.
+fn listing_id(list: &str) -> Option<String> {
+    let base = base_name(list.trim());
+    let base = base.strip_suffix(".html").unwrap_or(base);
+    let id = base.rsplit("__").next().unwrap_or(base);
+    present(id).map(str::to_owned)
+}
+
+/// The crawl month a vendorall file documents: `vendorall_0114` → `2014-01-01`.
+fn month_of(source: &str) -> Option<String> {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    let c = re(&RE, r"vendorall_(\d{2})(\d{2})").captures(source)?;
+    let (m, y) = (&c[1], &c[2]);
+    let month: u32 = m.parse().ok()?;
+    (1..=12).contains(&month).then(|| format!("20{y}-{m}-01"))
+}
+
+fn iso_date(s: &str) -> Option<String> {
+    let t = s.trim();
+    chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").ok().map(|d| d.format("%Y-%m-%d").to_string())
+}
+
+/// `from` and `to` cells → (ships_from, ships_to).
+fn shipping(from: Option<&str>, to: Option<&str>) -> (Option<String>, Vec<String>) {
+    let mut ships_from = from.and_then(value);
+    let mut to_text = to.and_then(value);
+    if let Some(f) = ships_from.take() {
+        // " From: USA To: USA ", " From: USA ".
+        let (f, t) = match f.find("To:") {
+            Some(i) => (f[..i].to_owned(), Some(f[i + 3..].to_owned())),
+            None => (f, None),
+        };
+        let f = f.trim().strip_prefix("From:").unwrap_or(f.trim()).to_owned();
+        ships_from = value(&f);
+        if to_text.is_none() {
+            to_text = t.as_deref().and_then(value);
+        }
+    }
+    let to = match to_text {
+        None => Vec::new(),
+        Some(t) => {
+            let t = t.strip_prefix("To:").map(str::trim).unwrap_or(&t).to_owned();
+            split_destinations(&t)
+        }
+    };
+    (ships_from, to)
+}
+
+/// One entry per destination: split at commas, unless the text states an
+/// exception or condition that the commas belong to.
+pub(crate) fn split_destinations(t: &str) -> Vec<String> {
+    let lower = t.to_ascii_lowercase();
+    let keep_whole = ["except", "exclud", "not ", "but ", "no ", "only "].iter().any(|w| lower.contains(w));
+    if keep_whole || !t.contains(',') {
+        return value(t).into_iter().collect();
+    }
+    t.split(',').filter_map(value).collect()
+}
+
+struct Entry {
+    rating: Option<String>,
+    text: Option<String>,
+    date: Option<String>,
+    buyer: Option<String>,
+}
+
+/// The entries of one `feedback` cell, and whether the last one was cut off.
+fn feedback_entries(raw: &str) -> (Vec<Entry>, bool) {
+    static ANCHOR: OnceLock<Regex> = OnceLock::new();
+    static RATING: OnceLock<Regex> = OnceLock::new();
+    static DATE: OnceLock<Regex> = OnceLock::new();
+    let anchor = re(
+        &ANCHOR,
+        r"(\d+\s+(?:second|minute|hour|day|week|month|year)s?\s+ago)\s+(\S+\s+(?:\[\d+\s+deals?\]|~?\d+(?:\.\d+)?/5,\s*[\d~+]+\s+deals?|[\d~+]+\s+deals?))",
+    );
+    let rating = re(&RATING, r"^(\d+(?:\.\d+)?/5)(?:\s+|$)");
+    let date_re = re(&DATE, r"\d+\s+(?:second|minute|hour|day|week|month|year)s?\s+ago");
+    let body = raw.split_once("Feedbacks:").map_or(raw, |(_, b)| b);
+    let mut out = Vec::new();
+    if body.trim().starts_with("No feedbacks found") {
+        return (out, false);
+    }
+    let split = |seg: &str| -> (Option<String>, Option<String>) {
+        let seg = seg.trim();
+        match rating.captures(seg) {
+            Some(c) => {
+                let r = c[1].to_owned();
+                let rest = seg.get(c[0].len()..).unwrap_or("").trim();
+                (Some(r), (!rest.is_empty()).then(|| rest.to_owned()))
+            }
+            None => (None, (!seg.is_empty()).then(|| seg.to_owned())),
+        }
+    };
+    let mut pos = 0;
+    for c in anchor.captures_iter(body) {
+        let (Some(whole), Some(date), Some(buyer)) = (c.get(0), c.get(1), c.get(2)) else { continue };
+        let (r, text) = split(body.get(pos..whole.start()).unwrap_or(""));
+        out.push(Entry { rating: r, text, date: Some(squash(date.as_str())), buyer: Some(squash(buyer.as_str())) });
+        pos = whole.end();
+    }
+    let rest = body.get(pos..).unwrap_or("").trim();
+    if rest.is_empty() {
+        return (out, false);
+    }
+    // A last entry cut off by the crawl: "5/5 text 173 days ago" or "... ago anon".
+    let (mut seg, mut date, mut buyer) = (rest, None, None);
+    if let Some(m) = date_re.find_iter(rest).last() {
+        seg = &rest[..m.start()];
+        date = Some(squash(m.as_str()));
+        buyer = present(&rest[m.end()..]).map(squash);
+    }
+    let (r, text) = split(seg);
+    out.push(Entry { rating: r, text, date, buyer });
+    (out, true)
+}
+
+pub(crate) fn parse(input: &DatasetInput<'_>) -> DatasetExtraction {
+    let mut out = DatasetExtraction { market: Some(MARKET.to_owned()), ..Default::default() };
+    let cols = header_of(input.bytes, encoding_rs::UTF_8)
+        .ok_or_else(|| "no header".to_owned())
+        .and_then(|h| Columns::new(&h));
+    let fallback_date = month_of(input.source);
+    let mut bins_noted = false;
+    let lines = record_lines(input.bytes);
+    common::read_csv(input.bytes, CsvOptions::default(), &mut out, |out, row| {
+        let line = line_of(&lines, row);
+        let cols = match &cols {
+            Ok(c) => c,
+            Err(e) => return out.reject(line, Some(row.row), format!("not an Agora table: {e}")),
+        };
+        if !bins_noted && cell(&row.fields, Some(cols.price)).is_some_and(|p| p.trim_start().starts_with(['[', '('])) {
+            bins_noted = true;
+            out.warn(0, None, "the price column holds association-rules price bins, not prices: no prices imported");
+        }
+        import_row(input, cols, fallback_date.as_deref(), out, row, line);
+    });
     out
+}
+
+fn import_row(
+    input: &DatasetInput<'_>,
+    cols: &Columns,
+    fallback_date: Option<&str>,
+    out: &mut DatasetExtraction,
+    row: &CsvRow,
+    line: u64,
+) {
+    let n = Some(row.row);
+    let f = &row.fields;
+    if f.len() != cols.width {
+        return out.reject(line, n, format!("{} fields, the header has {}", f.len(), cols.width));
+    }
+    let Some(title) = cell(f, Some(cols.title)).and_then(present) else {
+        return out.reject(line, n, "no title");
+    };
+    let Some(vendor) = cell(f, Some(cols.vendor)).and_then(present) else {
+        return out.reject(line, n, "no vendor");
+    };
+    let observed_at = match cell(f, cols.date).and_then(present) {
+        Some(d) => match iso_date(d) {
+            Some(d) => d,
+            None => return out.reject(line, n, format!("unparsable date {d:?}")),
+        },
+        None => match fallback_date {
+            Some(d) => d.to_owned(),
+            None => return out.reject(line, n, "no date"),
+        },
+    };
+    let raw_price = cell(f, Some(cols.price)).and_then(present);
+    let mut price = None;
+    if let Some(p) = raw_price.filter(|p| !p.starts_with(['[', '('])) {
+        let Some(amount) = decimal_text(p) else {
+            return out.reject(line, n, format!("unparsable price {p:?}"));
+        };
+        if let Some(why) = price_problem(&amount, "BTC") {
+            return out.reject(line, n, why);
+        }
+        price = Some(amount);
+    }
+    let mut price_usd = None;
+    if let Some(u) = cell(f, cols.usd).and_then(present) {
+        match decimal_text(u) {
+            Some(u) if !u.starts_with('-') => price_usd = Some(u),
+            _ => out.warn(line, n, format!("unparsable usd {u:?} left out")),
+        }
+    }
+    let (ships_from, ships_to) = shipping(cell(f, cols.from), cell(f, cols.to));
+    let provenance = common::provenance(input, FORMAT, row.row, line);
+    let title = title.to_owned();
+    let vendor = vendor.to_owned();
+    if let Some(raw) = cell(f, cols.feedback) {
+        let (entries, cut) = feedback_entries(raw);
+        if cut {
+            out.warn(line, n, "the last feedback entry is cut off");
+        }
+        for e in entries {
+            out.feedback.push(Feedback {
+                market: MARKET.to_owned(),
+                vendor: Some(vendor.clone()),
+                listing: Some(title.clone()),
+                date: e.date,
+                rating: e.rating,
+                text: e.text,
+                buyer: e.buyer,
+                price: None,
+                observed_at: Some(observed_at.clone()),
+                provenance: Some(provenance.clone()),
+            });
+        }
+    }
+    out.listings.push(Listing {
+        market: MARKET.to_owned(),
+        market_listing_id: cell(f, cols.list).and_then(listing_id),
+        title,
+        vendor: Some(vendor),
+        category: cols.cats.iter().filter_map(|&i| cell(f, Some(i)).and_then(present)).map(str::to_owned).collect(),
+        price: price.clone().map(|amount| Money { amount, currency: "BTC".to_owned() }),
+        price_usd,
+        price_btc: price,
+        ships_from,
+        ships_to,
+        observed_at: Some(observed_at),
+        provenance: Some(provenance),
+        ..Default::default()
+    });
+    out.imported += 1;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimal_text_is_exact() {
+        assert_eq!(decimal_text("6.674e-05").as_deref(), Some("0.00006674"));
+        assert_eq!(decimal_text("1e-07").as_deref(), Some("0.0000001"));
+        assert_eq!(decimal_text("1e-04").as_deref(), Some("0.0001"));
+        assert_eq!(decimal_text("1.5e+02").as_deref(), Some("150"));
+        assert_eq!(decimal_text("1.25e1").as_deref(), Some("12.5"));
+        assert_eq!(decimal_text("0.05e1").as_deref(), Some("0.5"));
+        assert_eq!(decimal_text("4,899.00").as_deref(), Some("4899.00"));
+        assert_eq!(decimal_text("0.00266844").as_deref(), Some("0.00266844"));
+        assert_eq!(decimal_text(".5").as_deref(), Some("0.5"));
+        assert_eq!(decimal_text("-3").as_deref(), Some("-3"));
+        for bad in ["", "-", "1,23", "abc", "1.2.3", "1e", "1e99999", "[1.00e-07,1.49e+00)", "12,34,567"] {
+            assert_eq!(decimal_text(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn physical_lines() {
+        assert_eq!(record_lines(b"a,b\rx,\"1\n2\"\ry,3\r\n\r\nz,\"q\"\"\r\"\n"), vec![1, 2, 4, 6]);
+        assert_eq!(record_lines(b"a,b\nc,d\"e\nf,g"), vec![1, 2, 3]);
+        assert!(record_lines(b"").is_empty());
+    }
+
+    #[test]
+    fn shipping_cells() {
+        assert_eq!(shipping(Some(" From: USA To: USA "), Some("NA")), (Some("USA".into()), vec!["USA".into()]));
+        assert_eq!(shipping(Some("\r\n    \r\n  "), Some("EU, CH, Scandinavia \n ")).1, vec!["EU", "CH", "Scandinavia"]);
+        assert_eq!(shipping(Some(" EU "), Some("Worldwide except Australia, NZ")).1, vec!["Worldwide except Australia, NZ"]);
+        assert_eq!(shipping(Some("none"), Some("no info")), (None, vec![]));
+    }
+
+    #[test]
+    fn feedback_shapes() {
+        let (e, cut) = feedback_entries(" Feedbacks: 5/5 good 10/5 3 days ago anon ~5/5, 1~2 deals 4/5 0 days ago anon [0 deals] ");
+        assert!(!cut);
+        assert_eq!(e.len(), 2);
+        assert_eq!(e[0].text.as_deref(), Some("good 10/5"));
+        assert_eq!(e[0].buyer.as_deref(), Some("anon ~5/5, 1~2 deals"));
+        assert_eq!(e[1].rating.as_deref(), Some("4/5"));
+        assert_eq!(e[1].text, None);
+        let (e, cut) = feedback_entries(" Feedbacks: 5/5 a 2 days ago anon 6~10 deals 5/5 b 9 days ago ");
+        assert!(cut);
+        assert_eq!(e.len(), 2);
+        assert_eq!((e[1].text.as_deref(), e[1].date.as_deref(), e[1].buyer.as_deref()), (Some("b"), Some("9 days ago"), None));
+        assert!(feedback_entries("\n Feedbacks:\n No feedbacks found.\n").0.is_empty());
+    }
 }
