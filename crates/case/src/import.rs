@@ -13,11 +13,14 @@ use crate::{Case, Progress, Result, TOOL_VERSION};
 pub struct ImportOptions {
     /// Files larger than this are refused (reported, not stored).
     pub max_file_bytes: u64,
+    /// Treat every imported file as a dataset of this format (a name from
+    /// [`Case::dataset_format`]); `None`: detect datasets.
+    pub dataset_format: Option<String>,
 }
 
 impl Default for ImportOptions {
     fn default() -> Self {
-        ImportOptions { max_file_bytes: 512 << 20 }
+        ImportOptions { max_file_bytes: 512 << 20, dataset_format: None }
     }
 }
 
@@ -36,6 +39,8 @@ pub struct ImportReport {
     pub digests: Vec<Sha256>,
     /// Problems, each naming its file (and record offset), as text.
     pub problems: Vec<String>,
+    /// Dataset files found: (source, format, digest).
+    pub datasets: Vec<(String, String, Sha256)>,
 }
 
 impl Case {
@@ -90,7 +95,16 @@ impl Case {
         let mut cm = CaptureMeta::file(src.name.clone());
         cm.url = url;
         cm.captured_at = meta.modified().ok().map(chrono::DateTime::<chrono::Utc>::from);
-        self.store_payload(&bytes, &cm, report)
+        let dataset = opts.dataset_format.clone().or_else(|| self.detect_dataset(&src.name, &bytes));
+        let stored_before = report.digests.len();
+        self.store_payload(&bytes, &cm, report)?;
+        // A payload the store refused pushes no digest.
+        if let (Some(format), true) = (dataset, report.digests.len() > stored_before) {
+            let digest = report.digests[stored_before];
+            self.remember_dataset(digest, &format)?;
+            report.datasets.push((src.name.clone(), format, digest));
+        }
+        Ok(())
     }
 
     fn import_warc(&mut self, src: &evidence::Source, report: &mut ImportReport) -> Result<()> {

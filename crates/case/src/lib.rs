@@ -7,6 +7,8 @@
 //!   dragnet.sqlite     derived records (crate `store`), rebuildable by `extract`
 //!   profiles/          optional analyst profiles (*.toml), loaded after the built-ins
 //!   chain/             Bitcoin index (crate `chain`)
+//!   datasets.json      dataset evidence digest -> format (set at import)
+//!   mappings/          user dataset mappings (*.toml), see docs/datasets.md
 //! ```
 //!
 //! This crate holds the pipelines that tie the lower crates together:
@@ -16,9 +18,12 @@
 //! and every extraction run is written to the custody log.
 #![warn(missing_docs)]
 
+mod datasets;
 mod explain;
 mod import;
 mod pipeline;
+mod sales;
+mod tables;
 
 use std::path::{Path, PathBuf};
 
@@ -26,7 +31,9 @@ use extract::ProfileSet;
 
 pub use explain::Explanation;
 pub use import::{ImportOptions, ImportReport};
-pub use pipeline::{ExtractOptions, ExtractReport, PageProblem};
+pub use datasets::DatasetStats;
+pub use pipeline::{DatasetFileReport, ExtractOptions, ExtractReport, PageProblem};
+pub use sales::{load_rates, SalesOptions, SalesResult, TimelinePoint, VendorDossier, VendorFact, VendorIdentifier};
 
 /// The version recorded in the custody log and on every extracted page.
 pub const TOOL_VERSION: &str = concat!("dragnet ", env!("CARGO_PKG_VERSION"));
@@ -99,6 +106,7 @@ pub struct Case {
     evidence: evidence::EvidenceStore,
     store: store::SqliteStore,
     profiles: ProfileSet,
+    datasets: datasets::DatasetRegistry,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CaseError + '_ {
@@ -147,7 +155,8 @@ impl Case {
         if user.is_dir() {
             load_profiles(&user, &mut profiles)?;
         }
-        Ok(Case { dir: dir.to_owned(), operator: operator.to_owned(), evidence, store, profiles })
+        let datasets = datasets::DatasetRegistry::load(dir)?;
+        Ok(Case { dir: dir.to_owned(), operator: operator.to_owned(), evidence, store, profiles, datasets })
     }
 
     /// Loads extra profiles from a directory of `*.toml`.

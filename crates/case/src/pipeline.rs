@@ -6,6 +6,7 @@ use extract::{extract_page, PageExtraction, PageInput};
 use model::Sha256;
 use store::{CaseStore, PageRecords, PageRow};
 
+use crate::datasets::{extract_dataset, DatasetStats};
 use crate::{Case, Progress, Result, TOOL_VERSION};
 
 /// Extraction settings.
@@ -17,6 +18,8 @@ pub struct ExtractOptions {
     pub only_new: bool,
     /// Worker threads (0: one per core).
     pub threads: usize,
+    /// Only these evidence records (e.g. the ones an import just added).
+    pub only: Option<std::collections::BTreeSet<Sha256>>,
 }
 
 /// A page that extraction had something to say about.
@@ -51,6 +54,22 @@ pub struct ExtractReport {
     pub identifiers: usize,
     /// Diagnostics, per page.
     pub problems: Vec<PageProblem>,
+    /// Dataset files read, with their row counts.
+    pub datasets: Vec<DatasetFileReport>,
+}
+
+/// Row counts of one dataset file an extraction read.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DatasetFileReport {
+    /// Source name.
+    pub source: String,
+    /// Evidence digest.
+    pub evidence: String,
+    /// Format.
+    pub format: String,
+    /// Rows read, imported and rejected.
+    #[serde(flatten)]
+    pub stats: DatasetStats,
 }
 
 const BATCH: usize = 64;
@@ -63,6 +82,9 @@ impl Case {
             let done: std::collections::BTreeSet<Sha256> =
                 self.store.pages()?.into_iter().map(|p| p.evidence).collect();
             todo.retain(|r| !done.contains(&r.sha256));
+        }
+        if let Some(only) = &opts.only {
+            todo.retain(|r| only.contains(&r.sha256));
         }
         let threads = match opts.threads {
             0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
@@ -84,7 +106,15 @@ impl Case {
             }
             let profiles = &self.profiles;
             let market = opts.market.as_deref();
-            let results: Vec<PageExtraction> = parallel_map(&payloads, threads, |(rec, bytes)| {
+            let registry = &self.datasets;
+            let results: Vec<Extracted> = parallel_map(&payloads, threads, |(rec, bytes)| {
+                let source = rec.sources.first().map(String::as_str).unwrap_or_default();
+                if let Some(format) = registry.format_of(&rec.sha256, source, bytes) {
+                    let captured = rec.captured_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+                    let (records, stats) =
+                        extract_dataset(&format, rec.sha256, source, rec.url.clone(), captured, bytes);
+                    return Extracted::Dataset(Box::new(records), stats);
+                }
                 let input = PageInput {
                     bytes,
                     evidence: rec.sha256,
@@ -92,12 +122,20 @@ impl Case {
                     source: rec.sources.first().map(String::as_str),
                     content_type: rec.content_type.as_deref(),
                 };
-                extract_page(&input, profiles, market)
+                Extracted::Page(Box::new(extract_page(&input, profiles, market)))
             });
             let store = &mut self.store;
             store.in_transaction(|store| {
                 for ((rec, _), out) in payloads.iter().zip(results) {
                     let source = rec.sources.first().cloned().unwrap_or_default();
+                    let out = match out {
+                        Extracted::Page(p) => *p,
+                        Extracted::Dataset(records, stats) => {
+                            report.note_dataset(&records, stats);
+                            store.put_page(&records)?;
+                            continue;
+                        }
+                    };
                     for d in &out.diagnostics {
                         report.problems.push(PageProblem {
                             evidence: rec.sha256.to_hex(),
@@ -152,6 +190,34 @@ impl Case {
             }),
         )?;
         Ok(report)
+    }
+}
+
+enum Extracted {
+    Page(Box<PageExtraction>),
+    Dataset(Box<PageRecords>, DatasetStats),
+}
+
+impl ExtractReport {
+    fn note_dataset(&mut self, r: &PageRecords, stats: DatasetStats) {
+        let source = r.page.source.clone().unwrap_or_default();
+        for d in &r.page.diagnostics {
+            self.problems.push(PageProblem { evidence: r.page.evidence.to_hex(), source: source.clone(), message: d.clone() });
+        }
+        self.pages += 1;
+        *self.by_market.entry(r.page.market.clone().unwrap_or_else(|| "-".into())).or_default() += 1;
+        *self.by_page_type.entry(r.page.page_type.as_str().to_owned()).or_default() += 1;
+        self.listings += r.listings.len();
+        self.vendors += r.vendors.len();
+        self.feedback += r.feedback.len();
+        self.categories += r.categories.len();
+        self.identifiers += r.identifiers.len();
+        self.datasets.push(DatasetFileReport {
+            source,
+            evidence: r.page.evidence.to_hex(),
+            format: r.page.profile.trim_start_matches("dataset:").to_owned(),
+            stats,
+        });
     }
 }
 

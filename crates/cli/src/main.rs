@@ -12,6 +12,7 @@ mod chain_cmd;
 mod demo;
 mod output;
 mod progress;
+mod sales_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -52,6 +53,46 @@ enum Command {
         /// Files or directories (recursively).
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+        /// Read every file as a dataset of this format: agora-2014,
+        /// alphabay-2017, hansa-2016-12, dream-2017, whitehouse-2021,
+        /// grams-2014, or a mapping file (docs/datasets.md). Default: detect.
+        #[arg(long)]
+        format: Option<String>,
+    },
+    /// Sales estimates (feedback counts, "sold" counters) grouped by a key.
+    Sales {
+        /// vendor, market, category, origin, destination or month.
+        #[arg(long, default_value = "vendor")]
+        by: String,
+        /// First day counted (YYYY-MM-DD).
+        #[arg(long)]
+        from: Option<String>,
+        /// Last day counted (YYYY-MM-DD).
+        #[arg(long)]
+        to: Option<String>,
+        /// CSV on standard output.
+        #[arg(long)]
+        csv: bool,
+        #[command(flatten)]
+        rates: sales_cmd::RatesArgs,
+    },
+    /// A vendor's dossier: accounts, listings over time, sales, identifiers.
+    Vendor {
+        /// Vendor name (case-insensitive, every market).
+        name: String,
+        #[command(flatten)]
+        rates: sales_cmd::RatesArgs,
+    },
+    /// Write listings, feedback, vendors and estimates as Parquet or CSV files.
+    Export {
+        /// parquet or csv.
+        #[arg(long, default_value = "parquet")]
+        format: String,
+        /// Output directory (one file per table).
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        rates: sales_cmd::RatesArgs,
     },
     /// Extract records from the case's evidence.
     Extract {
@@ -228,11 +269,22 @@ fn run(args: Cli) -> Result<()> {
                 print!("{info}");
             }
         }
-        Command::Import { paths } => {
+        Command::Import { paths, format } => {
             let mut case = open(&cli)?;
-            let report = case.import(paths, &ImportOptions::default(), &progress)?;
+            let dataset_format = format.as_deref().map(|f| case.dataset_format(f)).transpose()?;
+            let opts = ImportOptions { dataset_format, ..ImportOptions::default() };
+            let report = case.import(paths, &opts, &progress)?;
             for p in &report.problems {
                 eprintln!("warning: {p}");
+            }
+            if !report.datasets.is_empty() {
+                // Datasets are read now, so their bad rows are reported at import.
+                let only = report.datasets.iter().map(|(_, _, d)| *d).collect();
+                let ex = case.extract(&ExtractOptions { only: Some(only), ..ExtractOptions::default() }, &progress)?;
+                for p in &ex.problems {
+                    eprintln!("warning: {}", p.message);
+                }
+                sales_cmd::report_datasets(&ex, cli.json);
             }
             if cli.json {
                 output::print_json(&output::ImportSummary::from(&report));
@@ -248,7 +300,7 @@ fn run(args: Cli) -> Result<()> {
             if let Some(dir) = profiles {
                 case.add_profiles(dir)?;
             }
-            let opts = ExtractOptions { market: market.clone(), only_new: *only_new, threads: *threads };
+            let opts = ExtractOptions { market: market.clone(), only_new: *only_new, threads: *threads, only: None };
             let report = case.extract(&opts, &progress)?;
             for p in &report.problems {
                 eprintln!("note: {} ({}): {}", p.source, &p.evidence[..16], p.message);
@@ -318,6 +370,12 @@ fn run(args: Cli) -> Result<()> {
                 anyhow::bail!("nothing in case {} has the id {id:?}", case.dir().display());
             }
         }
+        Command::Sales { by, from, to, csv, rates } => {
+            let case = open(&cli)?;
+            sales_cmd::sales(&case, by, from.as_deref(), to.as_deref(), rates, cli.json, *csv)?;
+        }
+        Command::Vendor { name, rates } => sales_cmd::vendor(&open(&cli)?, name, rates, cli.json)?,
+        Command::Export { format, out, rates } => sales_cmd::export(&open(&cli)?, format, out, rates, cli.json)?,
         Command::Demo { out, seed } => demo::run(out, *seed, &operator(&cli), cli.json, &progress)?,
         Command::Sim(SimCommand::Market { out, operators, markets, seed }) => {
             let cfg = sim::MarketSimConfig { seed: *seed, operators: *operators, markets: *markets, ..Default::default() };

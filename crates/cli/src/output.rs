@@ -375,3 +375,37 @@ impl fmt::Display for CaseInfo {
             self.listings, self.vendors, self.feedback, self.categories, self.identifiers)
     }
 }
+
+/// One sales estimate: `{"market", "vendor", "sales", "revenue_usd", "method", ...}`.
+#[derive(Serialize)]
+#[serde(transparent)]
+pub struct EstimateOut(pub sales::Estimate);
+
+impl EstimateOut {
+    /// The text form.
+    pub fn text_line(&self) -> String {
+        let e = &self.0;
+        let group = [&e.market, &e.vendor, &e.category, &e.origin, &e.destination, &e.month]
+            .iter()
+            .filter_map(|v| v.as_deref())
+            .collect::<Vec<_>>()
+            .join(" / ");
+        format!(
+            "{group}\t{}\tsales {:.1} (lower {:.1})\trevenue ${:.2} (lower ${:.2})\tunpriced {:.1}\t{}..{}",
+            e.method.as_str(),
+            e.sales,
+            e.sales_lower,
+            e.revenue_usd,
+            e.revenue_usd_lower,
+            e.unpriced_sales,
+            e.first_day,
+            e.last_day
+        )
+    }
+}
+
+impl TextRow for EstimateOut {
+    fn text(&self) -> String {
+        self.text_line()
+    }
+}

@@ -1,0 +1,182 @@
+//! Dataset files (CSV/JSON exports of listings) inside a case: which format
+//! each evidence record is, user mappings, and their extraction into the
+//! same record tables pages fill.
+//!
+//! A file's format is decided at import (`--format NAME|MAPPING.toml`, else
+//! detection) and remembered in `CASE/datasets.json` (digest -> format name),
+//! so that re-extraction reads it the same way. User mappings are kept in
+//! `CASE/mappings/<name>.toml` and logged (with their SHA-256) in the custody
+//! log when added.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use datasets::{DatasetFormat, DatasetInput, Mapping};
+use model::{PageType, Sha256};
+use store::{PageRecords, PageRow};
+
+use crate::{io, Case, CaseError, Result, TOOL_VERSION};
+
+const FORMATS_FILE: &str = "datasets.json";
+const MAPPINGS_DIR: &str = "mappings";
+
+/// Dataset formats known to a case: the built-ins plus its mappings, and
+/// the format chosen for each dataset evidence record.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct DatasetRegistry {
+    mappings: BTreeMap<String, Mapping>,
+    by_digest: BTreeMap<String, String>,
+}
+
+impl DatasetRegistry {
+    pub(crate) fn load(dir: &Path) -> Result<DatasetRegistry> {
+        let mut reg = DatasetRegistry::default();
+        let file = dir.join(FORMATS_FILE);
+        if file.exists() {
+            let text = std::fs::read_to_string(&file).map_err(io(&file))?;
+            reg.by_digest = serde_json::from_str(&text)
+                .map_err(|e| CaseError::Config { path: file.clone(), message: format!("not a digest -> format map: {e}") })?;
+        }
+        let mdir = dir.join(MAPPINGS_DIR);
+        if mdir.is_dir() {
+            let mut paths: Vec<PathBuf> = std::fs::read_dir(&mdir)
+                .map_err(io(&mdir))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+                .collect();
+            paths.sort();
+            for p in paths {
+                let text = std::fs::read_to_string(&p).map_err(io(&p))?;
+                let m = Mapping::from_toml(&text).map_err(|e| CaseError::Config { path: p.clone(), message: e.to_string() })?;
+                reg.mappings.insert(m.name.clone(), m);
+            }
+        }
+        Ok(reg)
+    }
+
+    /// The format by name: built-in or a case mapping.
+    pub(crate) fn format(&self, name: &str) -> Option<DatasetFormat> {
+        DatasetFormat::built_in(name).or_else(|| self.mappings.get(name).map(|m| DatasetFormat::Mapped(Box::new(m.clone()))))
+    }
+
+    /// The format of a stored record: as recorded at import, else detected.
+    pub(crate) fn format_of(&self, digest: &Sha256, source: &str, bytes: &[u8]) -> Option<DatasetFormat> {
+        match self.by_digest.get(&digest.to_hex()) {
+            Some(name) => self.format(name),
+            None => datasets::detect(source, bytes),
+        }
+    }
+}
+
+impl Case {
+    /// Resolves `--format`: a built-in name, a mapping already in the case,
+    /// or a path to a mapping file (copied into the case and logged).
+    pub fn dataset_format(&mut self, spec: &str) -> Result<String> {
+        if DatasetFormat::built_in(spec).is_some() || self.datasets.mappings.contains_key(spec) {
+            return Ok(spec.to_owned());
+        }
+        let path = Path::new(spec);
+        if !path.is_file() {
+            return Err(CaseError::Config {
+                path: path.to_owned(),
+                message: format!(
+                    "unknown dataset format {spec:?}: give one of {} or a mapping file (docs/datasets.md)",
+                    DatasetFormat::BUILT_IN.join(", ")
+                ),
+            });
+        }
+        let text = std::fs::read_to_string(path).map_err(io(path))?;
+        let mapping = Mapping::from_toml(&text).map_err(|e| CaseError::Config { path: path.to_owned(), message: e.to_string() })?;
+        if DatasetFormat::built_in(&mapping.name).is_some() {
+            return Err(CaseError::Config {
+                path: path.to_owned(),
+                message: format!("mapping name {:?} is a built-in format name; choose another", mapping.name),
+            });
+        }
+        let dir = self.dir.join(MAPPINGS_DIR);
+        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+        let dest = dir.join(format!("{}.toml", mapping.name));
+        std::fs::write(&dest, &text).map_err(io(&dest))?;
+        self.log(
+            "dataset-mapping",
+            serde_json::json!({
+                "name": mapping.name,
+                "sha256": Sha256::of(text.as_bytes()).to_hex(),
+                "from": path.display().to_string(),
+            }),
+        )?;
+        let name = mapping.name.clone();
+        self.datasets.mappings.insert(name.clone(), mapping);
+        Ok(name)
+    }
+
+    /// Records that evidence `digest` is a dataset of format `name`.
+    pub(crate) fn remember_dataset(&mut self, digest: Sha256, name: &str) -> Result<()> {
+        if self.datasets.by_digest.get(&digest.to_hex()).map(String::as_str) == Some(name) {
+            return Ok(());
+        }
+        self.datasets.by_digest.insert(digest.to_hex(), name.to_owned());
+        let file = self.dir.join(FORMATS_FILE);
+        let text = serde_json::to_string_pretty(&self.datasets.by_digest).unwrap_or_default();
+        std::fs::write(&file, text).map_err(io(&file))
+    }
+
+    /// Detects a dataset in imported bytes (for `import`).
+    pub(crate) fn detect_dataset(&self, source: &str, bytes: &[u8]) -> Option<String> {
+        datasets::detect(source, bytes).map(|f| f.name().to_owned())
+    }
+}
+
+/// Reads one dataset evidence record into page records (page type
+/// `dataset`), and the problems as text naming the source and line.
+pub(crate) fn extract_dataset(
+    format: &DatasetFormat,
+    digest: Sha256,
+    source: &str,
+    url: Option<String>,
+    captured_at: Option<String>,
+    bytes: &[u8],
+) -> (PageRecords, DatasetStats) {
+    let out = datasets::parse(format, &DatasetInput { bytes, evidence: digest, source });
+    let diagnostics: Vec<String> = out.problems.iter().map(|p| format!("{source}: {p}")).collect();
+    // Identifiers (PGP keys, addresses) anywhere in the file, like on pages.
+    let text = String::from_utf8_lossy(bytes);
+    let mut identifiers = extract::find_identifiers(&text, digest);
+    for id in &mut identifiers {
+        if let Some(p) = &mut id.provenance {
+            p.profile = format!("dataset:{}", out.format);
+        }
+    }
+    let stats = DatasetStats { rows: out.rows, imported: out.imported, rejected: out.rejected };
+    let records = PageRecords {
+        page: PageRow {
+            evidence: digest,
+            source: Some(source.to_owned()),
+            url,
+            captured_at,
+            market: out.market.clone(),
+            profile: format!("dataset:{}", out.format),
+            page_type: PageType::Dataset,
+            encoding: "dataset".into(),
+            diagnostics,
+            extracted_by: TOOL_VERSION.to_owned(),
+        },
+        listings: out.listings,
+        vendors: out.vendors,
+        feedback: out.feedback,
+        categories: out.categories,
+        identifiers,
+    };
+    (records, stats)
+}
+
+/// Row counts of one dataset file.
+#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+pub struct DatasetStats {
+    /// Data rows read.
+    pub rows: u64,
+    /// Rows imported.
+    pub imported: u64,
+    /// Rows kept out.
+    pub rejected: u64,
+}

@@ -1,0 +1,175 @@
+//! `dragnet sales`, `dragnet vendor NAME`, `dragnet export`.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use case::{Case, SalesOptions};
+use chrono::NaiveDate;
+use sales::GroupBy;
+
+/// Daily rate series for USD conversion.
+#[derive(clap::Args, Debug, Clone)]
+pub struct RatesArgs {
+    /// A daily `date,close` CSV of the USD price of BTC, or `CUR=FILE` for
+    /// another currency; repeatable. See README "Rates".
+    #[arg(long = "rates", env = "DRAGNET_RATES", value_delimiter = ',')]
+    pub rates: Vec<String>,
+}
+
+impl RatesArgs {
+    fn load(&self) -> Result<sales::Rates> {
+        case::load_rates(&self.rates).context("loading --rates")
+    }
+}
+
+fn date(s: &str) -> Result<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").with_context(|| format!("{s:?} is not a YYYY-MM-DD date"))
+}
+
+
+/// `dragnet sales`.
+pub fn sales(case: &Case, by: &str, from: Option<&str>, to: Option<&str>, rates: &RatesArgs, json: bool, csv: bool) -> Result<()> {
+    let by = GroupBy::parse(by).with_context(|| format!("--by {by:?}: one of vendor, market, category, origin, destination, month"))?;
+    let opts = SalesOptions { by, from: from.map(date).transpose()?, to: to.map(date).transpose()? };
+    let rates = rates.load()?;
+    let result = case.sales(&rates, &opts)?;
+    for p in result.units.problems.iter().take(20) {
+        eprintln!("note: {}: {}", p.id, p.message);
+    }
+    if result.units.problems.len() > 20 {
+        eprintln!("note: … {} more rows with notes (see `dragnet export`)", result.units.problems.len() - 20);
+    }
+    if csv {
+        let mut w = csv::Writer::from_writer(std::io::stdout().lock());
+        w.write_record([
+            "market", "vendor", "category", "origin", "destination", "month", "method", "sales", "sales_lower",
+            "revenue_usd", "revenue_usd_lower", "unpriced_sales", "units", "first_day", "last_day",
+        ])?;
+        for e in &result.estimates {
+            let o = |v: &Option<String>| v.clone().unwrap_or_default();
+            w.write_record([
+                o(&e.market), o(&e.vendor), o(&e.category), o(&e.origin), o(&e.destination), o(&e.month),
+                e.method.as_str().to_owned(), format!("{:.3}", e.sales), format!("{:.3}", e.sales_lower),
+                format!("{:.2}", e.revenue_usd), format!("{:.2}", e.revenue_usd_lower), format!("{:.3}", e.unpriced_sales),
+                e.units.to_string(), e.first_day.to_string(), e.last_day.to_string(),
+            ])?;
+        }
+        w.flush()?;
+        return Ok(());
+    }
+    if json {
+        crate::output::print_rows(true, result.estimates.iter().map(|e| crate::output::EstimateOut(e.clone())));
+        return Ok(());
+    }
+    println!(
+        "{} sales units ({} feedback sightings -> {} unique feedback); {} rows with notes",
+        result.units.units.len(),
+        result.units.feedback_sightings,
+        result.units.feedback_unique,
+        result.units.problems.len()
+    );
+    for c in result.units.coverage.iter().filter(|c| c.day.is_none()) {
+        match c.coverage {
+            Some(cov) => println!("coverage {}: {} listings seen of {} stated ({:.0}%)", c.market, c.listings_seen, c.listings_stated.unwrap_or(0), cov * 100.0),
+            None => println!("coverage {}: {} listings seen; the market states no total (central = lower bound)", c.market, c.listings_seen),
+        }
+    }
+    crate::output::print_rows(false, result.estimates.iter().map(|e| crate::output::EstimateOut(e.clone())));
+    Ok(())
+}
+
+/// `dragnet vendor NAME`.
+pub fn vendor(case: &Case, name: &str, rates: &RatesArgs, json: bool) -> Result<()> {
+    let rates = rates.load()?;
+    let Some(d) = case.vendor_dossier(name, &rates)? else {
+        anyhow::bail!("no vendor named {name:?} in case {}", case.dir().display());
+    };
+    if json {
+        crate::output::print_json(&d);
+        return Ok(());
+    }
+    println!("vendor {}", d.name);
+    println!(
+        "first seen {}, last seen {}",
+        d.first_seen.map_or("-".into(), |x| x.to_string()),
+        d.last_seen.map_or("-".into(), |x| x.to_string())
+    );
+    println!("accounts:");
+    for a in &d.accounts {
+        println!(
+            "  {} / {}: {} listings ({} observations), median price {} ({} priced), {}..{}",
+            a.market,
+            a.vendor,
+            a.listings,
+            a.observations,
+            a.median_price_usd.map_or("-".into(), |p| format!("${p:.2}")),
+            a.priced,
+            a.first_seen.map_or("-".into(), |x| x.to_string()),
+            a.last_seen.map_or("-".into(), |x| x.to_string()),
+        );
+    }
+    println!("sales estimates:");
+    for e in &d.estimates {
+        println!("  {}", crate::output::EstimateOut(e.clone()).text_line());
+    }
+    if !d.profiles.is_empty() {
+        println!("profile observations:");
+        for p in &d.profiles {
+            let v = &p.vendor;
+            println!(
+                "  {} {}: sales {} level {} trust {} registered {}",
+                p.id,
+                v.market,
+                v.sales.map_or("-".into(), |s| s.to_string()),
+                v.level.as_deref().unwrap_or("-"),
+                v.trust.as_deref().unwrap_or("-"),
+                v.registered.as_deref().unwrap_or("-")
+            );
+        }
+    }
+    if !d.identifiers.is_empty() {
+        println!("identifiers:");
+        for i in &d.identifiers {
+            println!("  {} {} ({}, from {})", i.kind, i.value, i.market, i.source);
+        }
+    }
+    println!("listings over time:");
+    for t in &d.timeline {
+        println!("  {} {}: {} listings", t.day, t.market, t.listings);
+    }
+    Ok(())
+}
+
+/// `dragnet export`.
+pub fn export(case: &Case, format: &str, out: &PathBuf, rates: &RatesArgs, json: bool) -> Result<()> {
+    let rates = rates.load()?;
+    let tables = case.export_tables(&rates)?;
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    for t in &tables {
+        let path = match format {
+            "parquet" => export::write_parquet(t, out)?,
+            "csv" => export::write_csv(t, out)?,
+            other => anyhow::bail!("--format {other:?}: one of parquet, csv"),
+        };
+        if json {
+            crate::output::print_json(&serde_json::json!({ "table": t.name, "rows": t.rows(), "path": path.display().to_string() }));
+        } else {
+            println!("{}: {} rows -> {}", t.name, t.rows(), path.display());
+        }
+    }
+    Ok(())
+}
+
+/// Prints an import's dataset files and their row problems.
+pub fn report_datasets(report: &case::ExtractReport, json: bool) {
+    for d in &report.datasets {
+        if json {
+            crate::output::print_json(&serde_json::json!({ "dataset": d }));
+        } else {
+            println!(
+                "dataset {} ({}): {} rows, {} imported, {} rejected",
+                d.source, d.format, d.stats.rows, d.stats.imported, d.stats.rejected
+            );
+        }
+    }
+}
