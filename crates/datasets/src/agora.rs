@@ -404,7 +404,7 @@ fn feedback_entries(raw: &str) -> (Vec<Entry>, bool) {
     let date_re = re(&DATE, r"\d+\s+(?:second|minute|hour|day|week|month|year)s?\s+ago");
     let body = raw.split_once("Feedbacks:").map_or(raw, |(_, b)| b);
     let mut out = Vec::new();
-    if body.trim().starts_with("No feedbacks found") {
+    if present(body).is_none() || body.trim().starts_with("No feedbacks found") {
         return (out, false);
     }
     let split = |seg: &str| -> (Option<String>, Option<String>) {
@@ -426,7 +426,8 @@ fn feedback_entries(raw: &str) -> (Vec<Entry>, bool) {
         pos = whole.end();
     }
     let rest = body.get(pos..).unwrap_or("").trim();
-    if rest.is_empty() {
+    if rest.is_empty() || !rating.is_match(rest) {
+        // Nothing left, or text that is not an entry (e.g. a stray value).
         return (out, false);
     }
     // A last entry cut off by the crawl: "5/5 text 173 days ago" or "... ago anon".
