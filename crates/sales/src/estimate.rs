@@ -121,20 +121,35 @@ fn day_of(observed_at: Option<&str>, captured_at: Option<&str>) -> Option<NaiveD
     observed_at.and_then(observed_day).or_else(|| captured_at.and_then(observed_day))
 }
 
+/// What makes two observations the same listing: the market's id, else its
+/// link, else vendor + title + the "sold since" date (a listing's creation
+/// date where markets show one; it tells apart a vendor's many "Custom
+/// listing"s).
 fn listing_key(l: &Listing) -> String {
-    match &l.market_listing_id {
-        Some(id) => format!("{}\u{1f}id:{id}", l.market),
-        None => format!(
-            "{}\u{1f}{}\u{1f}{}",
-            l.market,
-            normalize(l.vendor.as_deref().unwrap_or("")),
-            normalize(&l.title)
-        ),
+    if let Some(id) = &l.market_listing_id {
+        return format!("{}\u{1f}id:{id}", l.market);
     }
+    if let Some(url) = &l.url {
+        return format!("{}\u{1f}url:{url}", l.market);
+    }
+    format!(
+        "{}\u{1f}{}\u{1f}{}\u{1f}{}",
+        l.market,
+        normalize(l.vendor.as_deref().unwrap_or("")),
+        normalize(&l.title),
+        l.sold_since.as_deref().unwrap_or("")
+    )
 }
 
 fn title_key(market: &str, vendor: &str, title: &str) -> String {
     format!("{}\u{1f}{}\u{1f}{}", market, normalize(vendor), normalize(title))
+}
+
+/// Each row once: a row id seen again (the same file imported twice) is the
+/// same observation, not another one.
+fn distinct<T>(rows: &[Obs<T>]) -> Vec<&Obs<T>> {
+    let mut seen = std::collections::HashSet::new();
+    rows.iter().filter(|o| seen.insert(o.id.as_str())).collect()
 }
 
 /// Computes every unit of sales the observations support.
@@ -142,7 +157,7 @@ pub fn units(input: &Input<'_>, rates: &Rates) -> Units {
     let mut out = Units::default();
     // Listing observations with their days.
     let mut dated: Vec<(NaiveDate, &Obs<Listing>)> = Vec::with_capacity(input.listings.len());
-    for o in input.listings {
+    for o in distinct(input.listings) {
         match day_of(o.record.observed_at.as_deref(), o.captured_at.as_deref()) {
             Some(d) => dated.push((d, o)),
             None => out.problems.push(Problem { id: o.id.clone(), message: "listing has no observation date; not used".into() }),
@@ -151,7 +166,7 @@ pub fn units(input: &Input<'_>, rates: &Rates) -> Units {
     dated.sort_by(|a, b| (a.0, &a.1.id).cmp(&(b.0, &b.1.id)));
     let scale = coverage(&dated, input, &mut out);
     sold_counter_units(&dated, rates, &scale, &mut out);
-    feedback_units(&dated, input.feedback, rates, &scale, &mut out);
+    feedback_units(&dated, &distinct(input.feedback), rates, &scale, &mut out);
     out
 }
 
@@ -166,7 +181,7 @@ fn coverage(dated: &[(NaiveDate, &Obs<Listing>)], input: &Input<'_>, out: &mut U
     // The market's own statement: the largest sum of category counts on one
     // evidence record (one category index page or dataset file).
     let mut stated_by_evidence: BTreeMap<(&str, String, Option<NaiveDate>), u64> = BTreeMap::new();
-    for c in input.categories {
+    for c in distinct(input.categories) {
         if let (Some(n), Some(p)) = (c.record.count, &c.record.provenance) {
             let day = day_of(None, c.captured_at.as_deref());
             *stated_by_evidence.entry((&c.record.market, p.evidence.to_hex(), day)).or_default() += n;
@@ -284,7 +299,7 @@ fn observation_of(o: &Obs<Feedback>) -> String {
 
 fn feedback_units(
     dated: &[(NaiveDate, &Obs<Listing>)],
-    feedback: &[Obs<Feedback>],
+    feedback: &[&Obs<Feedback>],
     rates: &Rates,
     scale: &HashMap<String, f64>,
     out: &mut Units,
@@ -297,7 +312,7 @@ fn feedback_units(
     }
     let mut sightings = Vec::with_capacity(feedback.len());
     let mut used = Vec::with_capacity(feedback.len());
-    for o in feedback {
+    for &o in feedback {
         let f = &o.record;
         let Some(observed) = day_of(f.observed_at.as_deref(), o.captured_at.as_deref()) else {
             out.problems.push(Problem { id: o.id.clone(), message: "feedback has no observation date; not counted".into() });
@@ -337,8 +352,20 @@ fn feedback_units(
         let vendor = f.vendor.clone().unwrap_or_else(|| "?".into());
         let on = u.days.middle();
         let listing = f.listing.as_deref().and_then(|t| by_title.get(&title_key(&f.market, &vendor, t))).and_then(|obs| {
-            // Latest observation on or before the feedback day, else the first after.
-            obs.iter().rev().find(|(d, _)| *d <= on).or_else(|| obs.first()).map(|(_, o)| *o)
+            // Latest observation on or before the feedback day, else the first
+            // after; observations that show a price first.
+            let priced = |o: &&(NaiveDate, &Obs<Listing>)| {
+                let l = &o.1.record;
+                l.price.is_some() || l.price_usd.is_some() || l.price_btc.is_some()
+            };
+            obs.iter()
+                .rev()
+                .filter(priced)
+                .find(|(d, _)| *d <= on)
+                .or_else(|| obs.iter().find(priced))
+                .or_else(|| obs.iter().rev().find(|(d, _)| *d <= on))
+                .or_else(|| obs.first())
+                .map(|(_, o)| *o)
         });
         let price = match (&f.price, listing) {
             (Some(m), _) => to_usd(&m.amount, &m.currency, on, rates),
@@ -416,12 +443,16 @@ pub struct Estimate {
     /// Vendor (with `--by vendor`).
     pub vendor: Option<String>,
     /// Category (with `--by category`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
     /// Origin (with `--by origin`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub origin: Option<String>,
     /// Destination (with `--by destination`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub destination: Option<String>,
     /// `YYYY-MM` (with `--by month`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub month: Option<String>,
     /// Method.
     pub method: Method,
@@ -447,15 +478,15 @@ pub struct Estimate {
     pub coverage_note: String,
 }
 
-fn month_starts(r: &DayRange) -> Vec<(NaiveDate, i64)> {
-    // (first day of month, days of r inside it)
+fn month_starts(r: &DayRange) -> Vec<(NaiveDate, DayRange)> {
+    // (first day of month, the days of r inside it)
     let mut out = Vec::new();
     let mut d = r.earliest;
     while d <= r.latest {
         let m0 = NaiveDate::from_ymd_opt(d.year(), d.month(), 1).unwrap_or(d);
         let next = m0.checked_add_months(chrono::Months::new(1)).unwrap_or(r.latest);
         let end = (next.pred_opt().unwrap_or(next)).min(r.latest);
-        out.push((m0, (end - d).num_days() + 1));
+        out.push((m0, DayRange { earliest: d, latest: end }));
         match end.succ_opt() {
             Some(n) => d = n,
             None => break,
@@ -477,29 +508,31 @@ pub fn aggregate(units: &[Unit], by: GroupBy, from: Option<NaiveDate>, to: Optio
         }
         let window = DayRange { earliest: lo, latest: hi };
         let share = window.days() as f64 / u.days.days() as f64;
-        let pieces: Vec<(Key, f64)> = match by {
+        // (group, share of the unit's sales, the unit's sale days in it)
+        let pieces: Vec<(Key, f64, DayRange)> = match by {
             GroupBy::Month => month_starts(&window)
                 .into_iter()
-                .map(|(m, n)| {
+                .map(|(m, days)| {
                     let k = (None, None, None, None, None, Some(m.format("%Y-%m").to_string()), u.method);
-                    (k, n as f64 / u.days.days() as f64)
+                    (k, days.days() as f64 / u.days.days() as f64, days)
                 })
                 .collect(),
-            GroupBy::Vendor => vec![((Some(u.market.clone()), Some(u.vendor.clone()), None, None, None, None, u.method), share)],
-            GroupBy::Market => vec![((Some(u.market.clone()), None, None, None, None, None, u.method), share)],
+            GroupBy::Vendor => vec![((Some(u.market.clone()), Some(u.vendor.clone()), None, None, None, None, u.method), share, window)],
+            GroupBy::Market => vec![((Some(u.market.clone()), None, None, None, None, None, u.method), share, window)],
             GroupBy::Category => vec![(
                 (Some(u.market.clone()), None, Some(u.category.clone().unwrap_or_else(|| "?".into())), None, None, None, u.method),
                 share,
+                window,
             )],
             GroupBy::Origin => {
-                vec![((None, None, None, Some(u.origin.clone().unwrap_or_else(|| "?".into())), None, None, u.method), share)]
+                vec![((None, None, None, Some(u.origin.clone().unwrap_or_else(|| "?".into())), None, None, u.method), share, window)]
             }
             GroupBy::Destination => {
                 let dests = if u.destinations.is_empty() { vec!["?".to_owned()] } else { u.destinations.clone() };
-                dests.into_iter().map(|d| ((None, None, None, None, Some(d), None, u.method), share)).collect()
+                dests.into_iter().map(|d| ((None, None, None, None, Some(d), None, u.method), share, window)).collect()
             }
         };
-        for (key, share) in pieces {
+        for (key, share, window) in pieces {
             let e = groups.entry(key.clone()).or_insert_with(|| Estimate {
                 market: key.0.clone(),
                 vendor: key.1.clone(),
