@@ -234,8 +234,10 @@ fn load_profiles(dir: &Path, set: &mut ProfileSet) -> Result<()> {
 }
 
 impl Case {
-    /// Renders the case report (HTML) from the stored records.
-    pub fn report_html(&self, title: &str) -> std::result::Result<String, report::ReportError> {
+    /// Renders the case report (HTML) from the stored records, with sales
+    /// estimates (USD via `rates`) when the case has any.
+    pub fn report_html(&self, title: &str, rates: &::sales::Rates) -> std::result::Result<String, report::ReportError> {
+        let sales = self.report_sales(rates).map_err(|e| report::ReportError::Data(e.to_string()))?;
         let entries: Vec<report::EvidenceEntry> = self
             .evidence
             .records()
@@ -250,7 +252,12 @@ impl Case {
         report::case_report_html(
             &self.store,
             &entries,
-            &report::ReportOptions { title: title.to_owned(), tool_version: TOOL_VERSION.to_owned(), listings_per_vendor: 0 },
+            &report::ReportOptions {
+                title: title.to_owned(),
+                tool_version: TOOL_VERSION.to_owned(),
+                listings_per_vendor: 0,
+                sales,
+            },
         )
     }
 }

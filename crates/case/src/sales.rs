@@ -249,3 +249,50 @@ impl Case {
         }))
     }
 }
+
+fn report_rows(estimates: &[Estimate], group: impl Fn(&Estimate) -> String) -> Vec<report::SalesRow> {
+    estimates
+        .iter()
+        .map(|e| report::SalesRow {
+            group: group(e),
+            method: e.method.as_str().to_owned(),
+            sales: e.sales,
+            sales_lower: e.sales_lower,
+            revenue_usd: e.revenue_usd,
+            revenue_usd_lower: e.revenue_usd_lower,
+            unpriced: e.unpriced_sales,
+            days: format!("{}..{}", e.first_day, e.last_day),
+            coverage_note: e.coverage_note.clone(),
+        })
+        .collect()
+}
+
+impl Case {
+    /// The report's sales section: by vendor and by month, with methods.
+    /// `None` when nothing in the case supports an estimate.
+    pub(crate) fn report_sales(&self, rates: &Rates) -> Result<Option<report::SalesTables>> {
+        let o = self.observations(&Filter::default())?;
+        let units = sales::units(&o.input(), rates);
+        if units.units.is_empty() {
+            return Ok(None);
+        }
+        let mut by_vendor = sales::aggregate(&units.units, GroupBy::Vendor, None, None);
+        by_vendor.sort_by(|a, b| b.sales.total_cmp(&a.sales).then_with(|| a.vendor.cmp(&b.vendor)));
+        let by_month = sales::aggregate(&units.units, GroupBy::Month, None, None);
+        let methods: BTreeSet<sales::Method> = units.units.iter().map(|u| u.method).collect();
+        let series: Vec<String> = rates.all().map(|s| format!("{} from {}", s.currency, s.source)).collect();
+        let rates_note = if series.is_empty() {
+            "prices shown in USD (or with the market's own USD price); no rate series given, so other currencies are unpriced".to_owned()
+        } else {
+            format!("prices shown in USD or with the market's own USD price as shown; otherwise converted at the daily rate of the sale day ({})", series.join("; "))
+        };
+        Ok(Some(report::SalesTables {
+            by_vendor: report_rows(&by_vendor, |e| {
+                format!("{} / {}", e.market.as_deref().unwrap_or("?"), e.vendor.as_deref().unwrap_or("?"))
+            }),
+            by_month: report_rows(&by_month, |e| e.month.clone().unwrap_or_default()),
+            methods: methods.into_iter().map(|m| (m.as_str().to_owned(), m.params().to_string())).collect(),
+            rates_note,
+        }))
+    }
+}

@@ -58,7 +58,7 @@ pub fn run(out: &Path, seed: u64, operator: &str, json: bool, progress: &dyn cas
     let mut case = Case::init(&case_dir, operator)?;
     let imported = case.import(&[out.join("pages")], &ImportOptions::default(), progress)?;
     let extracted = case.extract(&ExtractOptions::default(), progress)?;
-    let html = case.report_html("dragnet demo: two synthetic markets")?;
+    let html = case.report_html("dragnet demo: two synthetic markets", &sales::Rates::default())?;
     let report_path = out.join("report.html");
     std::fs::write(&report_path, html).with_context(|| format!("writing {}", report_path.display()))?;
     let verify = case.verify();
@@ -83,6 +83,7 @@ pub fn run(out: &Path, seed: u64, operator: &str, json: bool, progress: &dyn cas
         println!("  imported         {} evidence records ({} problems)", imported.added, imported.problems.len());
         print!("{}", crate::output::extract_summary(&extracted).replace("extracted", "  extracted"));
         println!("  verify           {}", if verify.is_intact() { "intact" } else { "DAMAGED" });
+        println!("  sales            by vendor and month in the report; try: dragnet --case {} sales --by month", case_dir.display());
         println!("  report           {}", report_path.display());
         println!("try: dragnet --case {} vendors", case_dir.display());
     }

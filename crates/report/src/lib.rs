@@ -25,6 +25,9 @@ pub enum ReportError {
     /// The template failed (a bug).
     #[error("rendering the report template: {0}")]
     Template(#[from] minijinja::Error),
+    /// Preparing figures for the report failed.
+    #[error("preparing the report: {0}")]
+    Data(String),
 }
 
 /// One evidence record, for the evidence index.
@@ -49,6 +52,45 @@ pub struct ReportOptions {
     pub tool_version: String,
     /// Rows of listings to show per vendor section (0 = 10).
     pub listings_per_vendor: usize,
+    /// Sales estimates computed by the caller (crate `sales`); the report
+    /// only lays them out.
+    pub sales: Option<SalesTables>,
+}
+
+/// Sales estimates to show, already computed.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SalesTables {
+    /// By market and vendor.
+    pub by_vendor: Vec<SalesRow>,
+    /// By month.
+    pub by_month: Vec<SalesRow>,
+    /// Each method's name and parameters (JSON text).
+    pub methods: Vec<(String, String)>,
+    /// Where USD figures came from (rate series, market rates).
+    pub rates_note: String,
+}
+
+/// One estimate row.
+#[derive(Debug, Clone, Serialize)]
+pub struct SalesRow {
+    /// The group (`market / vendor`, or `YYYY-MM`).
+    pub group: String,
+    /// Method name.
+    pub method: String,
+    /// Central estimate of sales.
+    pub sales: f64,
+    /// Lower bound.
+    pub sales_lower: f64,
+    /// Central revenue, USD.
+    pub revenue_usd: f64,
+    /// Lower-bound revenue, USD.
+    pub revenue_usd_lower: f64,
+    /// Sales without a USD price.
+    pub unpriced: f64,
+    /// First and last sale day.
+    pub days: String,
+    /// How the central estimate was scaled.
+    pub coverage_note: String,
 }
 
 #[derive(Serialize)]
@@ -255,5 +297,6 @@ pub fn case_report_html(
         identifiers => ident_rows,
         listings => listing_rows,
         evidence_index => index,
+        sales => opts.sales,
     })?)
 }
