@@ -1,0 +1,249 @@
+//! Mapping files: validation, inline CSV and JSON, and the real Hansa file
+//! re-imported through a mapping giving the built-in importer's listings.
+
+use datasets::{parse, DatasetExtraction, DatasetFormat, DatasetInput, Mapping, Severity};
+use model::{Money, Sha256};
+
+fn run(mapping: &str, bytes: &[u8]) -> DatasetExtraction {
+    let m = Mapping::from_toml(mapping).unwrap_or_else(|e| panic!("mapping: {e}"));
+    let input = DatasetInput { bytes, evidence: Sha256::of(bytes), source: "inline" };
+    parse(&DatasetFormat::Mapped(Box::new(m)), &input)
+}
+
+fn err(mapping: &str) -> String {
+    Mapping::from_toml(mapping).expect_err("should not validate").to_string()
+}
+
+fn money(a: &str, c: &str) -> Option<Money> {
+    Some(Money { amount: a.into(), currency: c.into() })
+}
+
+const CSV_MAPPING: &str = r#"
+name = "shop-2020"
+market = "Shop"
+encoding = "windows-1252"
+delimiter = ";"
+currency = "EUR"
+observed_at = "2020-05-01"
+category = ["Misc"]
+
+[columns]
+title = "Item"
+vendor = "Seller"
+price = "Price"
+price_usd = "USD"
+category = { columns = ["Cat", "Sub"], split = "/" }
+ships_from = 5
+ships_to = { column = "To", split = "|" }
+sold = "Sold"
+url = "Link"
+market_listing_id = "Id"
+observed_at = { column = "Seen", format = "%d.%m.%Y %H:%M", utc_offset = "+02:00" }
+"#;
+
+#[test]
+fn csv_mapping_imports_inline_rows() {
+    let mut csv = b"Id;Item;Seller;Price;From;To;Cat;Sub;Sold;Link;Seen;USD\r\n".to_vec();
+    csv.extend_from_slice(b"1;Caf\xe9 au lait;  anna ;12,50;DE;DE|AT| ;Food;Drinks/Hot;1,234;http://x/1;01.05.2020 14:30;13.10\r\n");
+    csv.extend_from_slice(b"2;no vendor;;5;DE;;;;;;;\r\n");
+    csv.extend_from_slice(b"3;yen;bob;JPY 500;DE;;;;;;;\r\n");
+    csv.extend_from_slice(b"4;dollars;bob;$1,320.31;US;;;;x;;bad date;\r\n");
+    csv.extend_from_slice(b"5;bitcoin;bob;0.5 BTC;;;;;;;;\r\n");
+    csv.extend_from_slice(b"6;negative;bob;-3;;;;;;;;\r\n");
+    let out = run(CSV_MAPPING, &csv);
+    assert_eq!(out.format, "shop-2020");
+    assert_eq!(out.market.as_deref(), Some("shop"));
+    assert_eq!((out.rows, out.imported, out.rejected), (6, 2, 4), "{:?}", out.problems);
+    let rej: Vec<(u64, &str)> = out
+        .problems
+        .iter()
+        .filter(|p| p.severity == Severity::Rejected)
+        .map(|p| (p.line, p.message.as_str()))
+        .collect();
+    assert_eq!(rej.iter().map(|r| r.0).collect::<Vec<_>>(), [2, 3, 4, 7], "{rej:?}");
+    // "12,50" is not a decimal number dragnet reads (no decimal commas).
+    assert!(rej[0].1.contains("is not a price"), "{}", rej[0].1);
+    assert!(rej[1].1.contains("no vendor"));
+    assert!(rej[2].1.contains("unknown currency \"JPY\""));
+    assert!(rej[3].1.contains("negative"));
+
+    let l = &out.listings[0];
+    assert_eq!(l.title, "dollars");
+    assert_eq!(l.market, "shop");
+    assert_eq!(l.price, money("1320.31", "USD"));
+    assert_eq!(l.price_usd.as_deref(), Some("1320.31"));
+    assert_eq!(l.category, ["Misc"], "constant category when the columns are empty");
+    assert_eq!(l.observed_at.as_deref(), Some("2020-05-01"), "constant when the cell does not parse");
+    assert_eq!(l.sold, None);
+    assert_eq!(l.provenance.as_ref().unwrap().rule, "row 4, line 5");
+    assert_eq!(l.provenance.as_ref().unwrap().profile, "dataset:shop-2020");
+    assert!(out.problems.iter().any(|p| p.line == 5 && p.severity == Severity::Warning && p.message.contains("sold")));
+    let l = &out.listings[1];
+    assert_eq!(l.price, money("0.5", "BTC"));
+    assert_eq!(l.price_btc.as_deref(), Some("0.5"));
+    assert_eq!(l.ships_from, None);
+
+    // Row 1 with a decimal point instead.
+    let at = csv.windows(5).position(|w| w == b"12,50").unwrap();
+    csv[at + 2] = b'.';
+    let out = run(CSV_MAPPING, &csv);
+    let l = &out.listings[0];
+    assert_eq!(l.title, "Café au lait");
+    assert_eq!(l.vendor.as_deref(), Some("anna"));
+    assert_eq!(l.price, money("12.50", "EUR"));
+    assert_eq!(l.price_usd.as_deref(), Some("13.10"));
+    assert_eq!(l.category, ["Food", "Drinks", "Hot"]);
+    assert_eq!(l.ships_from.as_deref(), Some("DE"));
+    assert_eq!(l.ships_to, ["DE", "AT"]);
+    assert_eq!(l.sold, Some(1234));
+    assert_eq!(l.url.as_deref(), Some("http://x/1"));
+    assert_eq!(l.market_listing_id.as_deref(), Some("1"));
+    assert_eq!(l.observed_at.as_deref(), Some("2020-05-01T12:30:00Z"));
+    assert_eq!(l.provenance.as_ref().unwrap().rule, "row 1, line 2");
+}
+
+#[test]
+fn csv_line_numbers_with_cr_line_ends_and_multiline_fields() {
+    let m = "name = \"t\"\nmarket = \"m\"\nheader = false\n[columns]\ntitle = 1\nvendor = 2\n";
+    let out = run(m, b"a;b\r\"multi\rline\",v\r\rc,w\r");
+    let out2 = run(m, b"x,v\n\"multi\r\nline\",v\r\n\r\nc,w\r\n");
+    for (o, first) in [(&out, "a;b"), (&out2, "x")] {
+        let rules: Vec<_> = o.listings.iter().map(|l| l.provenance.as_ref().unwrap().rule.clone()).collect();
+        if first == "a;b" {
+            // "a;b" has no vendor: rejected on line 1.
+            assert_eq!(o.problems[0].line, 1);
+            assert_eq!(rules, ["row 2, line 2", "row 3, line 5"]);
+        } else {
+            assert_eq!(rules, ["row 1, line 1", "row 2, line 2", "row 3, line 5"]);
+        }
+    }
+}
+
+#[test]
+fn json_mapping_imports_inline_records() {
+    let m = r#"
+name = "api-dump"
+format = "json"
+records = "/data/items"
+observed_at = "2021-03-04T05:06:07+01:00"
+
+[columns]
+market = "site"
+title = "name"
+vendor = "/seller/name"
+price = "price"
+currency = "cur"
+category = "path"
+ships_to = "dest"
+sold = "sold"
+rating = "stars"
+"#;
+    let json = r#"{"data": {"items": [
+  {"site": "Alpha", "name": "one", "seller": {"name": "v1"}, "price": 0.00120, "cur": "btc",
+   "path": ["Drugs", "Opioids"], "dest": ["US", "EU"], "sold": 12, "stars": 4.95},
+  {"site": "Alpha", "name": "two", "seller": {"name": "v2"}, "price": "EUR 30", "cur": "EUR"},
+  {"site": "Alpha", "name": "three", "seller": {}, "price": 1},
+  {"site": "Alpha", "name": "four", "seller": {"name": "v4"}, "price": 1e3, "cur": "USD"},
+  {"site": "Alpha", "name": "five", "seller": {"name": "v5"}, "price": "5", "cur": "DOGE"},
+  {"site": "Alpha", "name": "six", "seller": {"name": "v6"}, "price": "5"}
+]}}"#;
+    let out = run(m, json.as_bytes());
+    assert_eq!(out.market.as_deref(), Some("alpha"));
+    assert_eq!((out.rows, out.imported, out.rejected), (6, 2, 4), "{:?}", out.problems);
+    let rej: Vec<(u64, &str)> = out
+        .problems
+        .iter()
+        .filter(|p| p.severity == Severity::Rejected)
+        .map(|p| (p.line, p.message.as_str()))
+        .collect();
+    assert_eq!(rej.iter().map(|r| r.0).collect::<Vec<_>>(), [5, 6, 7, 8], "{rej:?}");
+    assert!(rej[0].1.contains("no vendor"));
+    assert!(rej[1].1.contains("not a price"), "1e3 is not decimal text: {}", rej[1].1);
+    assert!(rej[2].1.contains("DOGE"));
+    assert!(rej[3].1.contains("no currency"));
+    let l = &out.listings[0];
+    assert_eq!(l.market, "alpha");
+    assert_eq!(l.price, money("0.00120", "BTC"), "number text kept exactly");
+    assert_eq!(l.price_btc.as_deref(), Some("0.00120"));
+    assert_eq!(l.category, ["Drugs", "Opioids"]);
+    assert_eq!(l.ships_to, ["US", "EU"]);
+    assert_eq!(l.sold, Some(12));
+    assert_eq!(l.rating.as_deref(), Some("4.95"));
+    assert_eq!(l.observed_at.as_deref(), Some("2021-03-04T04:06:07Z"));
+    assert_eq!(l.provenance.as_ref().unwrap().rule, "row 1, line 2");
+    assert_eq!(out.listings[1].price, money("30", "EUR"));
+    assert_eq!(out.listings[1].provenance.as_ref().unwrap().rule, "row 2, line 4");
+    assert_eq!(out.listings[1].sold, None);
+}
+
+#[test]
+fn invalid_mappings_name_the_key() {
+    let base = "name = \"x\"\nmarket = \"m\"\n";
+    assert!(err(&format!("{base}[columns]\nvendor = 1\n")).contains("columns.title"));
+    assert!(err(&format!("{base}[columns]\ntitle = 1\n")).contains("columns.vendor"));
+    assert!(err("name = \"x\"\n[columns]\ntitle = 1\nvendor = 2\n").contains("`market`"));
+    let e = err(&format!("{base}colour = 1\n[columns]\ntitle = 1\nvendor = 2\n"));
+    assert!(e.contains("unknown field `colour`"), "{e}");
+    let e = err(&format!("{base}[columns]\ntitle = 1\nvendor = 2\nprize = 3\n"));
+    assert!(e.contains("unknown field `prize`"), "{e}");
+    let e = err(&format!("{base}[columns]\ntitle = 1\nvendor = {{ column = 2, splitt = \",\" }}\n"));
+    assert!(e.contains("unknown field `splitt`"), "{e}");
+    assert!(err(&format!("{base}encoding = \"klingon\"\n[columns]\ntitle = 1\nvendor = 2\n")).contains("encoding"));
+    assert!(err(&format!("{base}currency = \"DOGE\"\n[columns]\ntitle = 1\nvendor = 2\n")).contains("currency"));
+    assert!(err(&format!("{base}header = false\n[columns]\ntitle = \"t\"\nvendor = 2\n")).contains("columns.title"));
+    assert!(err(&format!("{base}[columns]\ntitle = 0\nvendor = 2\n")).contains("start at 1"));
+    assert!(err(&format!("{base}[columns]\ntitle = [1, 2]\nvendor = 2\n")).contains("columns.title"));
+    assert!(err(&format!("{base}format = \"json\"\ndelimiter = \";\"\n[columns]\ntitle = \"t\"\nvendor = \"v\"\n"))
+        .contains("delimiter"));
+    assert!(err(&format!("{base}format = \"xml\"\n[columns]\ntitle = 1\nvendor = 2\n")).contains("xml"));
+    assert!(err(&format!("{base}observed_at = \"last week\"\n[columns]\ntitle = 1\nvendor = 2\n")).contains("observed_at"));
+    // And a good one.
+    let m = Mapping::from_toml(&format!("{base}[columns]\ntitle = 1\nvendor = 2\n")).unwrap();
+    assert_eq!(m.name, "x");
+}
+
+#[test]
+fn hansa_through_a_mapping_matches_the_built_in_importer() {
+    let Some(path) = testdata::shared("listings/hansa-2016-12/hansa-marketplace-listings-december-2016.csv") else {
+        return;
+    };
+    let bytes = std::fs::read(path).unwrap();
+    let m = r#"
+name = "hansa-by-mapping"
+market = "hansa"
+header = false
+delimiter = ", "
+min_fields = 6
+
+[columns]
+observed_at = { column = 1, format = "%Y-%m-%d %H:%M:%S%.f %z EST" }
+market_listing_id = 2
+title = 3
+vendor = 4
+price = 5
+category = 6
+ships_from = 7
+"#;
+    let mapped = run(m, &bytes);
+    let input = DatasetInput { bytes: &bytes, evidence: Sha256::of(&bytes), source: "hansa.csv" };
+    let built_in = parse(&DatasetFormat::Hansa2016, &input);
+    assert_eq!(mapped.rows, built_in.rows);
+    assert_eq!(mapped.imported, built_in.imported);
+    assert_eq!(mapped.rejected, built_in.rejected);
+    assert_eq!(mapped.listings.len(), 14754);
+    for (a, b) in mapped.listings.iter().zip(&built_in.listings) {
+        assert_eq!(a.title, b.title);
+        assert_eq!(a.vendor, b.vendor);
+        assert_eq!(a.price, b.price);
+        assert_eq!(a.price_usd, b.price_usd);
+        assert_eq!(a.category, b.category);
+        assert_eq!(a.ships_from, b.ships_from);
+        assert_eq!(a.market_listing_id, b.market_listing_id);
+        assert_eq!(a.observed_at, b.observed_at);
+        assert_eq!(a.provenance.as_ref().unwrap().rule, b.provenance.as_ref().unwrap().rule);
+    }
+    let lines = |o: &DatasetExtraction| {
+        o.problems.iter().filter(|p| p.severity == Severity::Rejected).map(|p| p.line).collect::<Vec<_>>()
+    };
+    assert_eq!(lines(&mapped), lines(&built_in));
+}
