@@ -130,6 +130,8 @@ pub(crate) fn parse(input: &DatasetInput<'_>) -> DatasetExtraction {
     if markets.len() == 1 {
         out.market = markets.into_keys().next();
     }
+    // The two passes reported out of order: back into file order.
+    out.problems.sort_by_key(|p| p.line);
     out
 }
 
