@@ -267,7 +267,7 @@ const HEADERS: [&[&str]; 3] = [
     &["date", "vendor", "product", "description", "price", "from", "to"],
 ];
 
-pub(crate) fn detect(source: &str, head: &[u8]) -> bool {
+pub(crate) fn detect(_source: &str, head: &[u8]) -> bool {
     let names = header_names(head);
     let starts = |h: &[&str]| names.len() >= h.len() && names.iter().zip(h).all(|(a, b)| a == b);
     if starts(HEADERS[0]) {
@@ -275,7 +275,6 @@ pub(crate) fn detect(source: &str, head: &[u8]) -> bool {
     }
     // The two vendor-file headers are generic: only the exact header counts.
     let exact = |h: &[&str]| names.len() == h.len() && starts(h);
-    let _ = source;
     exact(HEADERS[1]) || exact(HEADERS[2])
 }
 

@@ -62,9 +62,8 @@ const MARKET: &str = "alphabay";
 /// The header's first names (the rest follow in the real files).
 const HEADER: [&str; 5] = ["category_link", "subcategory_link", "listing_title", "listing_price", "listing_vendor"];
 
-pub(crate) fn detect(source: &str, head: &[u8]) -> bool {
+pub(crate) fn detect(_source: &str, head: &[u8]) -> bool {
     let names = header_names(head);
-    let _ = source;
     names.len() >= HEADER.len() && names.iter().zip(HEADER).all(|(a, b)| a == b)
 }
 
