@@ -110,6 +110,7 @@ pub(crate) fn read_csv(
     let mut record = csv::ByteRecord::new();
     let mut row = 0u64;
     let mut first = true;
+    let mut lines = LineCounter::default();
     loop {
         let line = reader.position().line();
         match reader.read_byte_record(&mut record) {
@@ -127,8 +128,13 @@ pub(crate) fn read_csv(
                 continue;
             }
         }
-        // A record's own position is where it started.
-        let line = record.position().map_or(line, |p| p.line());
+        // A record's own position is where it started. The csv reader counts
+        // LF only; count CR, LF and CRLF alike from the byte offset instead
+        // (AlphaBay's records end with a bare CR).
+        let line = match record.position() {
+            Some(p) => lines.line_at(bytes, p.byte() as usize),
+            None => line,
+        };
         let mut bad_bytes = false;
         let fields: Vec<String> = record
             .iter()
@@ -157,4 +163,50 @@ pub(crate) fn read_csv(
         each(out, &CsvRow { row, line, fields });
     }
     header
+}
+
+/// Physical line numbers from byte offsets, counting CR, LF and CRLF as one
+/// line end each; offsets must be asked for in increasing order.
+#[derive(Debug, Default)]
+pub(crate) struct LineCounter {
+    offset: usize,
+    line: u64,
+}
+
+impl LineCounter {
+    /// The 1-based line that byte `offset` is on.
+    pub(crate) fn line_at(&mut self, bytes: &[u8], offset: usize) -> u64 {
+        // The reader may report a record as starting on the line end (or
+        // blank lines) before it; a record never starts with one.
+        let mut end = offset.min(bytes.len());
+        while matches!(bytes.get(end), Some(b'\r' | b'\n')) {
+            end += 1;
+        }
+        let mut i = self.offset.min(end);
+        while i < end {
+            match bytes[i] {
+                b'\n' => self.line += 1,
+                // CRLF counts once, at its LF.
+                b'\r' if bytes.get(i + 1) != Some(&b'\n') => self.line += 1,
+                _ => {}
+            }
+            i += 1;
+        }
+        self.offset = self.offset.max(end);
+        self.line + 1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_count_cr_lf_and_crlf() {
+        let bytes = b"h,i\ra,\"x\ny\"\rb,2\r\nc,3\n";
+        let mut out = DatasetExtraction::default();
+        let mut seen = Vec::new();
+        read_csv(bytes, CsvOptions::default(), &mut out, |_, r| seen.push((r.row, r.line)));
+        assert_eq!(seen, vec![(1, 2), (2, 4), (3, 5)]);
+    }
 }
