@@ -63,9 +63,13 @@ pub fn dedup(sightings: &[Sighting]) -> Vec<Unique> {
             let s = &sightings[i];
             let found = open
                 .iter_mut()
-                .filter(|(u, last)| *last != s.observation && u.days.overlaps(&s.days))
-                // Prefer the unique whose days fit best: the narrowest overlap.
-                .min_by_key(|(u, _)| (u.days.intersect(&s.days).days(), u.sightings[0]));
+                .enumerate()
+                .filter(|(_, (u, last))| *last != s.observation && u.days.overlaps(&s.days))
+                // Prefer the unique whose days fit best: the narrowest overlap;
+                // on a tie the one opened first (not the lowest input index,
+                // which would make the result depend on the input order).
+                .min_by_key(|(j, (u, _))| (u.days.intersect(&s.days).days(), *j))
+                .map(|(_, x)| x);
             match found {
                 Some((u, last)) => {
                     u.days = u.days.intersect(&s.days);

@@ -1,0 +1,476 @@
+//! Hand-made inputs with exact expected numbers for the estimators:
+//! feedback deduplication across crawls, feedback pricing, sold counters,
+//! month spreading and from/to clipping, USD conversion, coverage.
+
+use chrono::NaiveDate;
+use model::{CategoryEntry, Feedback, Listing, Money, Provenance, Sha256};
+use sales::{
+    aggregate, listing_summary, listing_usd, to_usd, units, ConvertError, Estimate, GroupBy, Input, Method, Obs,
+    RateSeries, RateUsed, Rates, Unit, Units,
+};
+
+const MARKET: &str = "testmarket";
+const VENDOR: &str = "acme";
+const TITLE: &str = "10g test product";
+
+fn d(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+fn prov(page: &str) -> Provenance {
+    Provenance { evidence: Sha256::of(page.as_bytes()), profile: "testmarket".into(), rule: "feedback/entry".into() }
+}
+
+/// A feedback entry on page `page`, captured on `day`.
+fn fb(id: &str, page: &str, day: &str, text: &str, date: &str) -> Obs<Feedback> {
+    Obs {
+        id: id.into(),
+        record: Feedback {
+            market: MARKET.into(),
+            vendor: Some(VENDOR.into()),
+            listing: Some(TITLE.into()),
+            date: Some(date.into()),
+            rating: Some("5/5".into()),
+            text: Some(text.into()),
+            buyer: Some("b***r".into()),
+            price: None,
+            observed_at: None,
+            provenance: Some(prov(page)),
+        },
+        captured_at: Some(format!("{day}T12:00:00Z")),
+    }
+}
+
+/// A listing observation captured on `day`.
+fn listing(id: &str, day: &str, f: impl FnOnce(&mut Listing)) -> Obs<Listing> {
+    let mut l = Listing {
+        market: MARKET.into(),
+        title: TITLE.into(),
+        vendor: Some(VENDOR.into()),
+        category: vec!["Drugs".into(), "Cannabis".into()],
+        ships_from: Some("NL".into()),
+        ships_to: vec!["EU".into(), "US".into()],
+        provenance: Some(Provenance { evidence: Sha256::of(id.as_bytes()), profile: "testmarket".into(), rule: "listing".into() }),
+        ..Listing::default()
+    };
+    f(&mut l);
+    Obs { id: id.into(), record: l, captured_at: Some(format!("{day}T08:00:00Z")) }
+}
+
+fn usd(l: &mut Listing, amount: &str) {
+    l.price = Some(Money { amount: amount.into(), currency: "USD".into() });
+    l.price_usd = Some(amount.into());
+}
+
+fn run(listings: &[Obs<Listing>], feedback: &[Obs<Feedback>], rates: &Rates) -> Units {
+    units(&Input { listings, feedback, categories: &[] }, rates)
+}
+
+fn btc_rates() -> Rates {
+    let s = RateSeries::parse_csv(
+        "date,close\n2020-01-14,8000\n2020-01-15,9000\n2020-01-16,10000\n",
+        "BTC",
+        "btc-test.csv sha256:00",
+    )
+    .unwrap();
+    let mut r = Rates::default();
+    r.add(s);
+    r
+}
+
+fn approx(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * (1.0 + a.abs().max(b.abs()))
+}
+
+fn only(est: &[Estimate], method: Method) -> &Estimate {
+    let v: Vec<&Estimate> = est.iter().filter(|e| e.method == method).collect();
+    assert_eq!(v.len(), 1, "one {method:?} estimate expected: {est:#?}");
+    v[0]
+}
+
+fn method_units(u: &Units, method: Method) -> Vec<&Unit> {
+    u.units.iter().filter(|x| x.method == method).collect()
+}
+
+// ---------------------------------------------------------------- feedback
+
+#[test]
+fn two_crawls_with_overlapping_feedback_give_six_unique() {
+    // Crawl 1 (Mar 10): three entries. Crawl 2 (Mar 20): five entries, two of
+    // them ("fast" and "stealth") the same as crawl 1's, now aged two weeks.
+    let feedback = vec![
+        fb("p1-1", "page1", "2020-03-10", "great", "1 day ago"),
+        fb("p1-2", "page1", "2020-03-10", "fast", "3 days ago"),
+        fb("p1-3", "page1", "2020-03-10", "Stealth   top", "5 days ago"),
+        fb("p2-1", "page2", "2020-03-20", "good", "1 day ago"),
+        fb("p2-2", "page2", "2020-03-20", "ok", "2 days ago"),
+        fb("p2-3", "page2", "2020-03-20", "thanks", "4 days ago"),
+        fb("p2-4", "page2", "2020-03-20", "fast", "2 weeks ago"),
+        fb("p2-5", "page2", "2020-03-20", "stealth top", "2 weeks ago"),
+    ];
+    let listings = vec![listing("l1", "2020-03-01", |l| usd(l, "20"))];
+    let u = run(&listings, &feedback, &Rates::default());
+    assert_eq!(u.feedback_sightings, 8);
+    assert_eq!(u.feedback_unique, 6);
+    let fc = method_units(&u, Method::FeedbackCount);
+    assert_eq!(fc.len(), 6);
+    // The shared ones keep the days both sightings allow: "3 days ago" on
+    // Mar 10 is Mar 6..8, "2 weeks ago" on Mar 20 is Feb 28..Mar 7.
+    let fast = fc.iter().find(|x| x.sources.contains(&"p1-2".to_owned())).unwrap();
+    assert!(fast.sources.contains(&"p2-4".to_owned()), "{fast:?}");
+    assert_eq!((fast.days.earliest, fast.days.latest), (d("2020-03-06"), d("2020-03-07")));
+    let stealth = fc.iter().find(|x| x.sources.contains(&"p1-3".to_owned())).unwrap();
+    assert!(stealth.sources.contains(&"p2-5".to_owned()), "{stealth:?}");
+    assert_eq!((stealth.days.earliest, stealth.days.latest), (d("2020-03-04"), d("2020-03-06")));
+    let est = aggregate(&u.units, GroupBy::Vendor, None, None);
+    let e = only(&est, Method::FeedbackCount);
+    assert_eq!(e.sales_lower, 6.0);
+    assert_eq!(e.sales, 6.0);
+    assert!(approx(e.revenue_usd_lower, 120.0));
+    assert_eq!(e.unpriced_sales, 0.0);
+    assert_eq!(e.units, 6);
+    // 8 feedback rows plus the listing row behind each of the 6 units.
+    assert_eq!(e.inputs, 8 + 6);
+}
+
+#[test]
+fn identical_entries_on_one_page_are_two_sales() {
+    let one_page =
+        vec![fb("a", "page1", "2020-03-10", "great", "2 days ago"), fb("b", "page1", "2020-03-10", "great", "2 days ago")];
+    let u = run(&[], &one_page, &Rates::default());
+    assert_eq!(u.feedback_unique, 2);
+    // Seen again, both, in a later crawl: still two.
+    let mut two_crawls = one_page.clone();
+    two_crawls.push(fb("c", "page2", "2020-03-11", "great", "3 days ago"));
+    two_crawls.push(fb("d", "page2", "2020-03-11", "great", "3 days ago"));
+    let u = run(&[], &two_crawls, &Rates::default());
+    assert_eq!(u.feedback_sightings, 4);
+    assert_eq!(u.feedback_unique, 2);
+    // Unpriced: no listing observation.
+    let est = aggregate(&u.units, GroupBy::Market, None, None);
+    let e = only(&est, Method::FeedbackCount);
+    assert_eq!((e.sales_lower, e.unpriced_sales, e.revenue_usd_lower), (2.0, 2.0, 0.0));
+    assert_eq!(u.problems.len(), 2, "{:?}", u.problems);
+    assert!(u.problems.iter().all(|p| p.message.contains("no listing observation")));
+}
+
+#[test]
+fn feedback_is_priced_by_the_listing_observation_before_its_date() {
+    let listings = vec![listing("jan", "2020-01-01", |l| usd(l, "10")), listing("feb", "2020-02-01", |l| usd(l, "20"))];
+    let feedback = vec![
+        // Between the two observations: January's price, not February's.
+        fb("f-mid", "page1", "2020-03-01", "a", "2020-01-15"),
+        // After both: February's.
+        fb("f-late", "page1", "2020-03-01", "b", "2020-02-10"),
+        // On the day of the second observation: that one.
+        fb("f-same", "page1", "2020-03-01", "c", "2020-02-01"),
+        // Before any observation: the first one after.
+        fb("f-early", "page1", "2020-03-01", "d", "2019-12-01"),
+    ];
+    let u = run(&listings, &feedback, &Rates::default());
+    assert!(u.problems.is_empty(), "{:?}", u.problems);
+    let price_of = |id: &str| {
+        let unit = u.units.iter().find(|x| x.sources[0] == id).unwrap();
+        (unit.price.as_ref().unwrap().usd, unit.sources.last().unwrap().clone())
+    };
+    assert_eq!(price_of("f-mid"), (10.0, "jan".to_owned()));
+    assert_eq!(price_of("f-late"), (20.0, "feb".to_owned()));
+    assert_eq!(price_of("f-same"), (20.0, "feb".to_owned()));
+    assert_eq!(price_of("f-early"), (10.0, "jan".to_owned()));
+    let m = only(&aggregate(&u.units, GroupBy::Market, None, None), Method::FeedbackCount).clone();
+    assert!(approx(m.revenue_usd_lower, 60.0));
+    // Category/origin/destination come from the matched listing.
+    let by_dest = aggregate(&u.units, GroupBy::Destination, None, None);
+    assert_eq!(by_dest.len(), 2);
+    assert!(by_dest.iter().all(|e| e.sales_lower == 4.0));
+    let by_cat = aggregate(&u.units, GroupBy::Category, None, None);
+    assert_eq!(by_cat[0].category.as_deref(), Some("Drugs"));
+    let by_origin = aggregate(&u.units, GroupBy::Origin, None, None);
+    assert_eq!(by_origin[0].origin.as_deref(), Some("NL"));
+}
+
+#[test]
+fn market_shown_usd_and_btc_use_the_market_rate() {
+    let l = listing("l", "2020-01-15", |l| {
+        l.price = Some(Money { amount: "0.01".into(), currency: "BTC".into() });
+        l.price_usd = Some("50".into());
+        l.price_btc = Some("0.01".into());
+    });
+    // Even with a series that has the day, the market's own USD price wins.
+    let p = listing_usd(&l.record, d("2020-01-15"), &btc_rates()).unwrap();
+    assert_eq!(p.usd, 50.0);
+    assert_eq!((p.amount.as_str(), p.currency.as_str()), ("0.01", "BTC"));
+    match p.rate {
+        RateUsed::Market { usd_per_btc: Some(r) } => assert!(approx(r, 5000.0), "{r}"),
+        other => panic!("expected the market rate, got {other:?}"),
+    }
+    let u = run(&[l], &[fb("f", "page", "2020-01-20", "x", "2020-01-15")], &btc_rates());
+    let unit = &u.units[0];
+    assert_eq!(unit.price.as_ref().unwrap().rate.label(), "market");
+    assert_eq!(unit.price.as_ref().unwrap().usd, 50.0);
+    // USD only: RateUsed::Usd.
+    let plain = listing("p", "2020-01-15", |l| usd(l, "12.50"));
+    assert_eq!(listing_usd(&plain.record, d("2020-01-15"), &Rates::default()).unwrap().rate, RateUsed::Usd);
+}
+
+#[test]
+fn btc_only_listing_is_converted_on_the_feedback_day() {
+    // Listing seen on Jan 1 (not in the series); feedback dated Jan 15.
+    let l = listing("l", "2020-01-01", |l| {
+        l.price = Some(Money { amount: "0.002".into(), currency: "BTC".into() });
+    });
+    let u = run(&[l], &[fb("f", "page", "2020-01-20", "x", "2020-01-15")], &btc_rates());
+    assert!(u.problems.is_empty(), "{:?}", u.problems);
+    let p = u.units[0].price.as_ref().unwrap();
+    assert!(approx(p.usd, 18.0), "{}", p.usd);
+    assert_eq!(
+        p.rate,
+        RateUsed::Series {
+            currency: "BTC".into(),
+            date: d("2020-01-15"),
+            usd_per_unit: 9000.0,
+            source: "btc-test.csv sha256:00".into()
+        }
+    );
+    // A listing with only price_btc is converted the same way.
+    let l = listing("l2", "2020-01-01", |l| l.price_btc = Some("0.001".into()));
+    let u = run(&[l], &[fb("f", "page", "2020-01-20", "x", "2020-01-16")], &btc_rates());
+    let p = u.units[0].price.as_ref().unwrap();
+    assert!(approx(p.usd, 10.0));
+    assert_eq!(p.rate.label(), "series:BTC@2020-01-16");
+}
+
+#[test]
+fn outside_series_and_unknown_currency_are_unpriced_problems() {
+    let btc = listing("btc", "2020-01-01", |l| l.price = Some(Money { amount: "0.002".into(), currency: "BTC".into() }));
+    let xmr = listing("xmr", "2020-01-01", |l| {
+        l.title = "xmr product".into();
+        l.price = Some(Money { amount: "0.5".into(), currency: "XMR".into() });
+    });
+    let mut xmr_fb = fb("f-xmr", "page", "2020-01-20", "y", "2020-01-15");
+    xmr_fb.record.listing = Some("xmr product".into());
+    let feedback = vec![
+        fb("f-in", "page", "2020-01-20", "x", "2020-01-15"),
+        fb("f-out", "page", "2020-01-20", "z", "2020-01-10"),
+        xmr_fb,
+    ];
+    let u = run(&[btc, xmr], &feedback, &btc_rates());
+    assert_eq!(u.feedback_unique, 3);
+    let problem = |id: &str| u.problems.iter().find(|p| p.id == id).map(|p| p.message.clone());
+    let out = problem("f-out").expect("problem for the date outside the series");
+    assert!(out.contains("2020-01-10") && out.contains("2020-01-14..2020-01-16") && out.contains("without revenue"), "{out}");
+    let xmr = problem("f-xmr").expect("problem for the unknown currency");
+    assert!(xmr.contains("XMR") && xmr.contains("without revenue"), "{xmr}");
+    assert_eq!(problem("f-in"), None);
+    let e = only(&aggregate(&u.units, GroupBy::Market, None, None), Method::FeedbackCount).clone();
+    assert_eq!(e.sales_lower, 3.0);
+    assert_eq!(e.unpriced_sales, 2.0);
+    assert!(approx(e.revenue_usd_lower, 18.0), "{}", e.revenue_usd_lower);
+    // The same errors from the converter itself.
+    assert!(matches!(
+        to_usd("1", "BTC", d("2020-01-10"), &btc_rates()),
+        Err(ConvertError::OutsideSeries { first, last, .. }) if first == d("2020-01-14") && last == d("2020-01-16")
+    ));
+    assert_eq!(to_usd("1", "xmr", d("2020-01-15"), &btc_rates()), Err(ConvertError::UnknownCurrency("XMR".into())));
+    assert!(matches!(to_usd("abc", "USD", d("2020-01-15"), &btc_rates()), Err(ConvertError::BadAmount(_))));
+}
+
+#[test]
+fn absurd_prices_stay_out_of_revenue() {
+    let l = listing("l", "2020-01-01", |l| usd(l, "2000000"));
+    let sold = listing("s", "2020-01-01", |l| {
+        l.title = "do not buy".into();
+        usd(l, "9999999");
+        l.sold = Some(3);
+    });
+    let u = run(&[l, sold], &[fb("f", "page", "2020-01-20", "x", "2020-01-15")], &Rates::default());
+    let msg = &u.problems.iter().find(|p| p.id == "f").expect("problem for the absurd price").message;
+    assert!(msg.contains("absurd"), "{msg}");
+    assert!(u.problems.iter().any(|p| p.id == "s" && p.message.contains("absurd")), "{:?}", u.problems);
+    let est = aggregate(&u.units, GroupBy::Market, None, None);
+    let f = only(&est, Method::FeedbackCount);
+    assert_eq!((f.sales_lower, f.unpriced_sales, f.revenue_usd_lower, f.revenue_usd), (1.0, 1.0, 0.0, 0.0));
+    let s = only(&est, Method::SoldCounter);
+    assert_eq!((s.sales_lower, s.unpriced_sales, s.revenue_usd_lower), (3.0, 3.0, 0.0));
+    // The limit itself is still a price; a cent more is not.
+    assert!(to_usd("1000000", "USD", d("2020-01-01"), &Rates::default()).is_ok());
+    assert!(matches!(to_usd("1000000.01", "USD", d("2020-01-01"), &Rates::default()), Err(ConvertError::Absurd { .. })));
+    assert!(matches!(to_usd("-5", "USD", d("2020-01-01"), &Rates::default()), Err(ConvertError::Absurd { .. })));
+}
+
+// ---------------------------------------------------------------- sold counters
+
+#[test]
+fn sold_counter_growth_and_reset() {
+    let listings = vec![
+        listing("a", "2016-01-10", |l| {
+            usd(l, "10");
+            l.sold = Some(10);
+        }),
+        listing("b", "2016-01-20", |l| {
+            usd(l, "10");
+            l.sold = Some(15);
+        }),
+        listing("c", "2016-01-30", |l| {
+            usd(l, "12");
+            l.sold = Some(12);
+        }),
+    ];
+    let u = run(&listings, &[], &Rates::default());
+    let sc = method_units(&u, Method::SoldCounter);
+    assert_eq!(sc.iter().map(|x| x.sales).collect::<Vec<_>>(), vec![10.0, 5.0, 12.0]);
+    assert_eq!(sc.iter().map(|x| x.sources[0].as_str()).collect::<Vec<_>>(), vec!["a", "b", "c"]);
+    // Growth covers the days after the previous observation.
+    assert_eq!((sc[1].days.earliest, sc[1].days.latest), (d("2016-01-11"), d("2016-01-20")));
+    assert!(u.problems.iter().any(|p| p.id == "c" && p.message.contains("fell from 15 to 12")), "{:?}", u.problems);
+    let e = only(&aggregate(&u.units, GroupBy::Vendor, None, None), Method::SoldCounter).clone();
+    assert_eq!(e.sales_lower, 27.0);
+    // Each piece at the price of the observation that shows it.
+    assert!(approx(e.revenue_usd_lower, 10.0 * 10.0 + 5.0 * 10.0 + 12.0 * 12.0));
+    // Seen unchanged again: nothing more.
+    let mut more = listings.clone();
+    more.push(listing("d", "2016-02-05", |l| {
+        usd(l, "12");
+        l.sold = Some(12);
+    }));
+    let e2 = only(&aggregate(&run(&more, &[], &Rates::default()).units, GroupBy::Vendor, None, None), Method::SoldCounter)
+        .clone();
+    assert_eq!(e2.sales_lower, 27.0);
+}
+
+fn since_listing() -> Obs<Listing> {
+    // 30 sold over Jan 17..Mar 16 2016: 15 + 29 + 16 = 60 days, half a sale a day.
+    listing("s", "2016-03-16", |l| {
+        usd(l, "10");
+        l.sold = Some(30);
+        l.sold_since = Some("2016-01-17".into());
+    })
+}
+
+#[test]
+fn sold_since_spreads_over_months() {
+    let u = run(&[since_listing()], &[], &Rates::default());
+    let unit = &u.units[0];
+    assert_eq!((unit.days.earliest, unit.days.latest), (d("2016-01-17"), d("2016-03-16")));
+    let months = aggregate(&u.units, GroupBy::Month, None, None);
+    let got: Vec<(String, f64, f64)> =
+        months.iter().map(|e| (e.month.clone().unwrap(), e.sales_lower, e.revenue_usd_lower)).collect();
+    assert_eq!(got.len(), 3, "{months:#?}");
+    for ((m, s, r), (wm, ws)) in got.iter().zip([("2016-01", 7.5), ("2016-02", 14.5), ("2016-03", 8.0)]) {
+        assert_eq!(m, wm);
+        assert!(approx(*s, ws), "{m}: {s} != {ws}");
+        assert!(approx(*r, ws * 10.0), "{m}: revenue {r}");
+    }
+    assert!(months.iter().all(|e| e.market.is_none() && e.method == Method::SoldCounter));
+}
+
+#[test]
+fn month_rows_name_sale_days_inside_their_month() {
+    // A month's first and last sale day are days of that month.
+    let u = run(&[since_listing()], &[], &Rates::default());
+    let months = aggregate(&u.units, GroupBy::Month, None, None);
+    assert_eq!((months[0].first_day, months[0].last_day), (d("2016-01-17"), d("2016-01-31")));
+    assert_eq!((months[1].first_day, months[1].last_day), (d("2016-02-01"), d("2016-02-29")));
+    assert_eq!((months[2].first_day, months[2].last_day), (d("2016-03-01"), d("2016-03-16")));
+}
+
+#[test]
+fn from_and_to_clip_pro_rata() {
+    let u = run(&[since_listing()], &[], &Rates::default());
+    let feb = aggregate(&u.units, GroupBy::Market, Some(d("2016-02-01")), Some(d("2016-02-29")));
+    assert_eq!(feb.len(), 1);
+    assert!(approx(feb[0].sales_lower, 14.5), "{}", feb[0].sales_lower);
+    assert!(approx(feb[0].revenue_usd_lower, 145.0));
+    assert_eq!((feb[0].first_day, feb[0].last_day), (d("2016-02-01"), d("2016-02-29")));
+    // From only: Mar 10..16 is 7 of 60 days.
+    let tail = aggregate(&u.units, GroupBy::Vendor, Some(d("2016-03-10")), None);
+    assert!(approx(tail[0].sales_lower, 3.5), "{}", tail[0].sales_lower);
+    // To only: Jan 17..20 is 4 days.
+    let head = aggregate(&u.units, GroupBy::Month, None, Some(d("2016-01-20")));
+    assert_eq!(head.len(), 1);
+    assert!(approx(head[0].sales_lower, 2.0), "{}", head[0].sales_lower);
+    // Clipped by month and by market agree.
+    let m = aggregate(&u.units, GroupBy::Month, Some(d("2016-01-25")), Some(d("2016-03-05")));
+    let total: f64 = m.iter().map(|e| e.sales_lower).sum();
+    let k = aggregate(&u.units, GroupBy::Market, Some(d("2016-01-25")), Some(d("2016-03-05")));
+    assert!(approx(total, k[0].sales_lower) && approx(total, 41.0 * 0.5), "{total}");
+    // Outside the window: nothing.
+    assert!(aggregate(&u.units, GroupBy::Market, Some(d("2016-04-01")), None).is_empty());
+    assert!(aggregate(&u.units, GroupBy::Market, None, Some(d("2016-01-16"))).is_empty());
+}
+
+// ---------------------------------------------------------------- coverage
+
+#[test]
+fn stated_listing_counts_scale_the_central_estimate() {
+    // Five distinct listings seen; the category page states 6 + 4 = 10.
+    let mut listings: Vec<Obs<Listing>> = (0..5)
+        .map(|i| {
+            listing(&format!("l{i}"), "2020-01-01", |l| {
+                l.title = format!("product {i}");
+                usd(l, "10");
+            })
+        })
+        .collect();
+    listings[0].record.sold = Some(4);
+    let cat = |id: &str, name: &str, n: u64| Obs {
+        id: id.into(),
+        record: CategoryEntry {
+            market: MARKET.into(),
+            name: name.into(),
+            count: Some(n),
+            link: None,
+            provenance: Some(prov("category-index")),
+        },
+        captured_at: Some("2020-01-01T09:00:00Z".into()),
+    };
+    let categories = vec![cat("c1", "Drugs", 6), cat("c2", "Digital", 4)];
+    let mut f = fb("f", "page", "2020-01-05", "x", "2 days ago");
+    f.record.listing = Some("product 1".into());
+    let u = units(&Input { listings: &listings, feedback: &[f], categories: &categories }, &Rates::default());
+    let whole = u.coverage.iter().find(|c| c.market == MARKET && c.day.is_none()).unwrap();
+    assert_eq!((whole.listings_seen, whole.listings_stated, whole.coverage), (5, Some(10), Some(0.5)));
+    let day = u.coverage.iter().find(|c| c.day == Some(d("2020-01-01"))).unwrap();
+    assert_eq!((day.listings_seen, day.listings_stated, day.coverage), (5, Some(10), Some(0.5)));
+    assert!(u.units.iter().all(|x| x.scale == 2.0), "{:?}", u.units);
+    for e in aggregate(&u.units, GroupBy::Vendor, None, None) {
+        assert_eq!(e.sales, 2.0 * e.sales_lower, "{e:?}");
+        assert!(approx(e.revenue_usd, 2.0 * e.revenue_usd_lower));
+        assert!(e.coverage_note.contains("coverage"));
+    }
+    let est = aggregate(&u.units, GroupBy::Vendor, None, None);
+    assert_eq!(only(&est, Method::SoldCounter).sales, 8.0);
+    assert_eq!(only(&est, Method::FeedbackCount).sales, 2.0);
+    // Without the statement: central = lower.
+    let u = run(&listings, &[], &Rates::default());
+    let whole = u.coverage.iter().find(|c| c.day.is_none()).unwrap();
+    assert_eq!((whole.listings_stated, whole.coverage), (None, None));
+    let e = &aggregate(&u.units, GroupBy::Vendor, None, None)[0];
+    assert_eq!(e.sales, e.sales_lower);
+    assert!(e.coverage_note.contains("central = lower bound"));
+}
+
+// ---------------------------------------------------------------- listing summary
+
+#[test]
+fn listing_summary_counts_and_median() {
+    let listings = vec![
+        listing("a", "2020-01-01", |l| usd(l, "10")),
+        listing("b", "2020-01-05", |l| usd(l, "30")),
+        listing("c", "2020-01-03", |l| {
+            l.title = "other".into();
+            usd(l, "20");
+        }),
+        listing("d", "2020-01-04", |l| {
+            l.title = "unpriced".into();
+            l.price = Some(Money { amount: "1".into(), currency: "XMR".into() });
+        }),
+    ];
+    let s = listing_summary(&listings, &Rates::default());
+    assert_eq!(s.len(), 1);
+    let s = &s[0];
+    assert_eq!((s.market.as_str(), s.vendor.as_str()), (MARKET, VENDOR));
+    assert_eq!((s.listings, s.observations, s.priced), (3, 4, 3));
+    assert_eq!(s.median_price_usd, Some(20.0));
+    assert_eq!((s.first_seen, s.last_seen), (Some(d("2020-01-01")), Some(d("2020-01-05"))));
+}
