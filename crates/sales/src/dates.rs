@@ -60,8 +60,8 @@ const ABSOLUTE_FORMATS: &[&str] =
     &["%Y-%m-%d", "%b %d, %Y", "%B %d, %Y", "%d %b %Y", "%d %B %Y", "%d.%m.%Y", "%m/%d/%Y", "%Y/%m/%d", "%d/%m/%Y"];
 
 /// The days a shown feedback date stands for, given the day it was seen.
-/// Relative ages are ranges ("2 weeks ago" seen on D: D-20..D-14, since the
-/// market rounds down); an unparseable date gives `None`.
+/// Relative ages are ranges ("2 weeks ago" seen on D: D-21..D-13: the market
+/// rounds down, and a day either side absorbs time zones); an unparseable date gives `None`.
 pub fn shown_date_range(shown: &str, observed: NaiveDate) -> Option<DayRange> {
     let t = shown.trim();
     let lower = t.to_ascii_lowercase();
@@ -115,7 +115,7 @@ mod tests {
         let seen = d("2014-02-02");
         assert_eq!(shown_date_range("3 days ago", seen), Some(DayRange { earliest: d("2014-01-29"), latest: d("2014-01-31") }));
         assert_eq!(shown_date_range("2 weeks ago", seen), Some(DayRange { earliest: d("2014-01-12"), latest: d("2014-01-20") }));
-        assert_eq!(shown_date_range("a month ago", seen), Some(DayRange { earliest: d("2013-12-04"), latest: d("2014-01-03") }));
+        assert_eq!(shown_date_range("a month ago", seen), Some(DayRange { earliest: d("2013-12-04"), latest: d("2014-01-04") }));
         assert_eq!(shown_date_range("5 hours ago", seen), Some(DayRange { earliest: d("2014-02-01"), latest: seen }));
         assert_eq!(shown_date_range("Feb 17, 2020", seen), Some(DayRange::day(d("2020-02-17"))));
         assert_eq!(shown_date_range("2020-02-17 10:00", seen), Some(DayRange::day(d("2020-02-17"))));

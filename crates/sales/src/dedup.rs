@@ -5,8 +5,9 @@
 //! normalized text, come from different observations (two identical entries
 //! on one page are two sales), and their possible dates overlap ("3 days
 //! ago" on Feb 2 and "1 week ago" on Feb 6 can be the same day). Matching is
-//! greedy in observation order; each unique feedback keeps the days all its
-//! sightings allow.
+//! interval stabbing (see [`dedup`]): the count never drops when evidence is
+//! added and does not depend on input order; each unique feedback keeps the
+//! days all its sightings allow.
 
 use std::collections::BTreeMap;
 
@@ -53,33 +54,35 @@ pub fn dedup(sightings: &[Sighting]) -> Vec<Unique> {
     }
     let mut out = Vec::new();
     for (_, mut idx) in by_identity {
+        // Interval stabbing: sightings by the last day they allow; each joins
+        // the earliest existing feedback day inside its range that no other
+        // sighting of its observation took, else opens a new feedback on its
+        // own last day (the choice that leaves most room for later ranges).
+        // More sightings can only add constraints, so the count never drops
+        // when evidence is added, and it does not depend on input order.
         idx.sort_by(|&a, &b| {
             let (x, y) = (&sightings[a], &sightings[b]);
-            (x.observed, &x.observation, x.days, a).cmp(&(y.observed, &y.observation, y.days, b))
+            (x.days.latest, x.days.earliest, &x.observation, x.observed, a)
+                .cmp(&(y.days.latest, y.days.earliest, &y.observation, y.observed, b))
         });
-        // (unique, last observation that matched it)
-        let mut open: Vec<(Unique, &str)> = Vec::new();
+        // (feedback day, unique, observations that used it)
+        let mut open: Vec<(chrono::NaiveDate, Unique, Vec<&str>)> = Vec::new();
         for i in idx {
             let s = &sightings[i];
             let found = open
                 .iter_mut()
-                .enumerate()
-                .filter(|(_, (u, last))| *last != s.observation && u.days.overlaps(&s.days))
-                // Prefer the unique whose days fit best: the narrowest overlap;
-                // on a tie the one opened first (not the lowest input index,
-                // which would make the result depend on the input order).
-                .min_by_key(|(j, (u, _))| (u.days.intersect(&s.days).days(), *j))
-                .map(|(_, x)| x);
+                .filter(|(day, _, used)| s.days.earliest <= *day && *day <= s.days.latest && !used.contains(&s.observation.as_str()))
+                .min_by_key(|(day, u, _)| (*day, u.sightings[0]));
             match found {
-                Some((u, last)) => {
+                Some((_, u, used)) => {
                     u.days = u.days.intersect(&s.days);
                     u.sightings.push(i);
-                    *last = &s.observation;
+                    used.push(&s.observation);
                 }
-                None => open.push((Unique { sightings: vec![i], days: s.days }, &s.observation)),
+                None => open.push((s.days.latest, Unique { sightings: vec![i], days: s.days }, vec![&s.observation])),
             }
         }
-        out.extend(open.into_iter().map(|(u, _)| u));
+        out.extend(open.into_iter().map(|(_, u, _)| u));
     }
     out.sort_by_key(|u| u.sightings[0]);
     out
