@@ -514,7 +514,14 @@ fn import_row(
     let (ships_from, ships_to) = shipping(cell(f, cols.from), cell(f, cols.to));
     let provenance = common::provenance(input, FORMAT, row.row, line);
     let title = title.to_owned();
-    let vendor = vendor.to_owned();
+    // A few rows hold the vendor's profile path instead of the name.
+    let vendor = match vendor.strip_prefix("/user/").map(|v| v.trim_end_matches('/')) {
+        Some(name) if !name.is_empty() => {
+            out.warn(line, n, format!("vendor given as its profile path {vendor:?}; read as {name:?}"));
+            name.to_owned()
+        }
+        _ => vendor.to_owned(),
+    };
     if let Some(raw) = cell(f, cols.feedback) {
         let (entries, cut) = feedback_entries(raw);
         if cut {

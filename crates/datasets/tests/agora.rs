@@ -145,8 +145,13 @@ fn january_file_crlf_and_bare_cr() {
     assert_eq!(out.listings.iter().filter(|l| l.vendor.as_deref() == Some("fake")).count(), 396);
     assert_eq!(out.listings.iter().filter(|l| l.category.get(..2) == Some(&["Drugs".into(), "Cannabis".into()])).count(), 1499); // 1500 rows, one rejected (6239.70448759 BTC)
     // Two bare CRs earlier in the file: the rejected row still names its physical line.
-    let lines: Vec<_> = out.problems.iter().map(|p| (p.line, p.row)).collect();
+    let lines: Vec<_> = out.problems.iter().filter(|p| p.severity == datasets::Severity::Rejected).map(|p| (p.line, p.row)).collect();
     assert_eq!(lines, [(8771, Some(1040)), (79327, Some(7185))]);
+    // Three rows give the vendor as a profile path (`/user/dopa`; lines found with
+    // Python splitting on CR, LF and CRLF): read as the name, with a warning.
+    let paths: Vec<_> = out.problems.iter().filter(|p| p.message.contains("profile path")).map(|p| p.line).collect();
+    assert_eq!(paths, [10293, 25910, 53409]);
+    assert!(out.listings.iter().all(|l| !l.vendor.as_deref().unwrap_or("").starts_with("/user/")));
     let last = out.listings.last().expect("listings");
     assert_eq!(rule(last), "row 7986, line 90566");
 }
