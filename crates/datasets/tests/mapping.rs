@@ -247,3 +247,39 @@ ships_from = 7
     };
     assert_eq!(lines(&mapped), lines(&built_in));
 }
+
+#[test]
+fn whitehouse_products_through_a_json_mapping() {
+    let Some(path) = testdata::shared("listings/whitehouse-2021/whm_23-05-2021.json") else { return };
+    let bytes = std::fs::read(path).unwrap();
+    let m = r#"
+name = "whm-products"
+market = "whitehouse"
+format = "json"
+records = "/1/values"
+observed_at = "2021-05-23"
+
+[columns]
+market_listing_id = "id"
+title = "title"
+vendor = "vendor"
+price = "price"
+category = { column = "category", split = " - " }
+ships_from = "shipsFrom"
+ships_to = "shipsTo"
+"#;
+    let mapped = run(m, &bytes);
+    let input = DatasetInput { bytes: &bytes, evidence: Sha256::of(&bytes), source: "whm_23-05-2021.json" };
+    let built_in = parse(&DatasetFormat::WhiteHouse2021, &input);
+    assert_eq!((mapped.rows, mapped.imported, mapped.rejected), (606, 606, 0));
+    let strip = |l: &model::Listing| {
+        let mut l = l.clone();
+        l.provenance = None;
+        l
+    };
+    let a: Vec<_> = mapped.listings.iter().map(strip).collect();
+    let b: Vec<_> = built_in.listings.iter().map(strip).collect();
+    assert_eq!(a, b);
+    // Same lines too (the JSON reader is shared).
+    assert_eq!(mapped.listings[605].provenance.as_ref().unwrap().rule, "row 606, line 5595");
+}
