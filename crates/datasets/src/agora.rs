@@ -202,57 +202,6 @@ pub(crate) fn cell(fields: &[String], i: Option<usize>) -> Option<&str> {
     i.and_then(|i| fields.get(i)).map(String::as_str)
 }
 
-/// The 1-based physical line each CSV record starts on (index 0: the
-/// header), counting CR, LF and CRLF as one line end each, inside quoted
-/// fields too. Blank lines between records are skipped as the reader skips
-/// them. (`CsvRow::line` comes from the csv reader, which counts LF only:
-/// wrong after a bare CR, the record end of the AlphaBay files.)
-pub(crate) fn record_lines(bytes: &[u8]) -> Vec<u64> {
-    let mut starts = Vec::new();
-    let (mut line, mut i) = (1u64, 0usize);
-    let (mut in_record, mut field_start, mut quoted) = (false, true, false);
-    while let Some(&b) = bytes.get(i) {
-        i += 1;
-        if quoted {
-            match b {
-                b'"' if bytes.get(i) == Some(&b'"') => i += 1,
-                b'"' => quoted = false,
-                b'\r' | b'\n' => {
-                    if b == b'\r' && bytes.get(i) == Some(&b'\n') {
-                        i += 1;
-                    }
-                    line += 1;
-                }
-                _ => {}
-            }
-            continue;
-        }
-        if b == b'\r' || b == b'\n' {
-            if b == b'\r' && bytes.get(i) == Some(&b'\n') {
-                i += 1;
-            }
-            line += 1;
-            in_record = false;
-            field_start = true;
-            continue;
-        }
-        if !in_record {
-            in_record = true;
-            starts.push(line);
-        }
-        if b == b'"' && field_start {
-            quoted = true;
-        }
-        field_start = b == b',';
-    }
-    starts
-}
-
-/// The physical start line of a data row (see [`record_lines`]).
-pub(crate) fn line_of(lines: &[u64], row: &CsvRow) -> u64 {
-    usize::try_from(row.row).ok().and_then(|r| lines.get(r)).copied().unwrap_or(row.line)
-}
-
 fn re(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
     cell.get_or_init(|| Regex::new(pattern).expect("static regex"))
 }
@@ -448,9 +397,8 @@ pub(crate) fn parse(input: &DatasetInput<'_>) -> DatasetExtraction {
         .and_then(|h| Columns::new(&h));
     let fallback_date = month_of(input.source);
     let mut bins_noted = false;
-    let lines = record_lines(input.bytes);
     common::read_csv(input.bytes, CsvOptions::default(), &mut out, |out, row| {
-        let line = line_of(&lines, row);
+        let line = row.line;
         let cols = match &cols {
             Ok(c) => c,
             Err(e) => return out.reject(line, Some(row.row), format!("not an Agora table: {e}")),
@@ -583,9 +531,6 @@ mod tests {
 
     #[test]
     fn physical_lines() {
-        assert_eq!(record_lines(b"a,b\rx,\"1\n2\"\ry,3\r\n\r\nz,\"q\"\"\r\"\n"), vec![1, 2, 4, 6]);
-        assert_eq!(record_lines(b"a,b\nc,d\"e\nf,g"), vec![1, 2, 3]);
-        assert!(record_lines(b"").is_empty());
     }
 
     #[test]

@@ -51,7 +51,7 @@ use model::{Listing, Money, Vendor};
 use regex::Regex;
 
 use crate::agora::{
-    base_name, cell, col, decimal_text, header_names, header_of, line_of, present, price_problem, record_lines, squash,
+    base_name, cell, col, decimal_text, header_names, header_of, present, price_problem, squash,
 };
 use crate::common::{self, CsvOptions, CsvRow};
 use crate::{DatasetExtraction, DatasetInput};
@@ -218,7 +218,6 @@ struct Ctx<'a> {
     category: Vec<String>,
     observed_at: Option<String>,
     vendors: HashMap<String, usize>,
-    lines: Vec<u64>,
 }
 
 pub(crate) fn parse(input: &DatasetInput<'_>) -> DatasetExtraction {
@@ -238,13 +237,11 @@ pub(crate) fn parse(input: &DatasetInput<'_>) -> DatasetExtraction {
             category: file_category(name),
             observed_at,
             vendors: HashMap::new(),
-            lines: record_lines(input.bytes),
         },
         Err(e) => {
             let opts = CsvOptions { encoding: encoding_rs::MACINTOSH, ..Default::default() };
-            let lines = record_lines(input.bytes);
             common::read_csv(input.bytes, opts, &mut out, |out, row| {
-                out.reject(line_of(&lines, row), Some(row.row), format!("not an AlphaBay category table: {e}"))
+                out.reject(row.line, Some(row.row), format!("not an AlphaBay category table: {e}"))
             });
             return out;
         }
@@ -255,7 +252,7 @@ pub(crate) fn parse(input: &DatasetInput<'_>) -> DatasetExtraction {
 }
 
 fn import_row(ctx: &mut Ctx<'_>, out: &mut DatasetExtraction, row: &CsvRow) {
-    let (line, n) = (line_of(&ctx.lines, row), Some(row.row));
+    let (line, n) = (row.line, Some(row.row));
     let f = &row.fields;
     let cols = &ctx.cols;
     if f.len() != cols.width {

@@ -40,7 +40,7 @@ use std::sync::OnceLock;
 use model::{Listing, Money};
 use regex::Regex;
 
-use crate::agora::{cell, col, decimal_text, header_names, header_of, line_of, present, price_problem, record_lines};
+use crate::agora::{cell, col, decimal_text, header_names, header_of, present, price_problem};
 use crate::common::{self, CsvOptions, CsvRow};
 use crate::{DatasetExtraction, DatasetInput};
 
@@ -106,18 +106,17 @@ pub(crate) fn parse(input: &DatasetInput<'_>) -> DatasetExtraction {
         .and_then(|h| Columns::new(&h));
     // Two passes: the unit of an unknown market is decided from all its rows.
     let mut rows = Vec::new();
-    let lines = record_lines(input.bytes);
     common::read_csv(input.bytes, CsvOptions::default(), &mut out, |out, row| match &cols {
         Ok(cols) => {
             let fields = row.fields.len();
             let trailing_empty = fields == cols.width + 1 && row.fields.last().is_some_and(|l| l.is_empty());
             if fields == cols.width || trailing_empty {
-                rows.push(CsvRow { line: line_of(&lines, row), ..row.clone() });
+                rows.push(row.clone());
             } else {
-                out.reject(line_of(&lines, row), Some(row.row), format!("{fields} fields, expected {} and a trailing comma", cols.width));
+                out.reject(row.line, Some(row.row), format!("{fields} fields, expected {} and a trailing comma", cols.width));
             }
         }
-        Err(e) => out.reject(line_of(&lines, row), Some(row.row), format!("not a Grams export: {e}")),
+        Err(e) => out.reject(row.line, Some(row.row), format!("not a Grams export: {e}")),
     });
     let Ok(cols) = cols else { return out };
     let units = units(&cols, &rows, &mut out);
