@@ -118,7 +118,7 @@ pub(crate) fn read_csv(
             Ok(true) => {}
             Err(e) => {
                 // The csv reader recovers at the next record.
-                let line = e.position().map_or(line, |p| p.line());
+                let line = e.position().map_or(line, |p| lines.line_at(bytes, p.byte() as usize));
                 if !(first && opts.header) {
                     row += 1;
                     out.rows += 1;

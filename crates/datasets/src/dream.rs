@@ -24,8 +24,8 @@
 
 use std::collections::HashMap;
 
-use crate::common::{provenance, CsvOptions};
-use crate::mapping::{money, nonblank, read_csv};
+use crate::common::{provenance, read_csv, CsvOptions};
+use crate::mapping::{money, nonblank};
 use crate::{DatasetExtraction, DatasetInput};
 
 const FORMAT: &str = "dream-2017";

@@ -462,7 +462,7 @@ fn parse_csv(
         let opts = CsvOptions { delimiter: delimiter.as_bytes()[0], header: header_on, encoding, trim_leading_space: false };
         // read_csv hands the header back only at the end; read it first.
         let header = if header_on { first_csv_record(input.bytes, opts) } else { None };
-        read_csv(input.bytes, opts, out, |out, r| each(out, header.as_deref(), r.row, r.line, &r.fields));
+        common::read_csv(input.bytes, opts, out, |out, r| each(out, header.as_deref(), r.row, r.line, &r.fields));
     } else {
         let text = decode(input.bytes, encoding, out);
         crate::hansa::read_quoted_lines(&text, &delimiter, header_on, out, |out, header, row, line, fields| {
@@ -471,110 +471,6 @@ fn parse_csv(
     }
 }
 
-/// [`common::read_csv`] with line numbers that are right for CRLF and bare-CR
-/// files too: the csv crate counts only LF, and counts the LF of a CRLF after
-/// the next record has started, so `common::read_csv` puts CRLF records one
-/// line early and every record of a CR-only file on line 1. Here a record's
-/// line comes from its byte offset (any of CR, LF, CRLF ends a line, inside
-/// quoted fields too). Same contract otherwise: counts `out.rows`, rejects
-/// unreadable records by line, warns about undecodable bytes, returns the
-/// header.
-pub(crate) fn read_csv(
-    bytes: &[u8],
-    opts: CsvOptions,
-    out: &mut DatasetExtraction,
-    mut each: impl FnMut(&mut DatasetExtraction, &common::CsvRow),
-) -> Option<Vec<String>> {
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(opts.delimiter)
-        .has_headers(false)
-        .flexible(true)
-        .trim(csv::Trim::None)
-        .from_reader(bytes);
-    let mut lines = LineCounter { bytes, pos: 0, line: 1 };
-    let mut header = None;
-    let mut record = csv::ByteRecord::new();
-    let mut row = 0u64;
-    let mut first = true;
-    loop {
-        let before = reader.position().byte();
-        match reader.read_byte_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                let line = lines.line_at(e.position().map_or(before, |p| p.byte()));
-                let is_data = !(first && opts.header);
-                if is_data {
-                    row += 1;
-                    out.rows += 1;
-                }
-                out.reject(line, is_data.then_some(row), format!("unreadable CSV record: {e}"));
-                first = false;
-                continue;
-            }
-        }
-        let line = lines.line_at(record.position().map_or(before, |p| p.byte()));
-        let mut bad_bytes = false;
-        let fields: Vec<String> = record
-            .iter()
-            .map(|f| {
-                let f = if opts.trim_leading_space { f.strip_prefix(b" ").unwrap_or(f) } else { f };
-                let (text, had_errors) = opts.encoding.decode_without_bom_handling(f);
-                bad_bytes |= had_errors;
-                text.into_owned()
-            })
-            .collect();
-        if first && opts.header {
-            first = false;
-            let mut h = fields;
-            if let Some(first_cell) = h.first_mut() {
-                *first_cell = first_cell.trim_start_matches('\u{feff}').to_owned();
-            }
-            header = Some(h);
-            continue;
-        }
-        first = false;
-        row += 1;
-        out.rows += 1;
-        if bad_bytes {
-            out.warn(line, Some(row), format!("bytes that are not valid {} were replaced by U+FFFD", opts.encoding.name()));
-        }
-        each(out, &common::CsvRow { row, line, fields });
-    }
-    header
-}
-
-/// Byte offset → 1-based line, moving forward through the file.
-struct LineCounter<'a> {
-    bytes: &'a [u8],
-    pos: usize,
-    line: u64,
-}
-
-impl LineCounter<'_> {
-    /// The line of the first byte at or after `offset` that is not a line
-    /// terminator (csv positions point at the previous record's terminator).
-    fn line_at(&mut self, offset: u64) -> u64 {
-        let len = self.bytes.len();
-        let mut start = usize::try_from(offset).unwrap_or(len).min(len);
-        while start < len && matches!(self.bytes[start], b'\r' | b'\n') {
-            start += 1;
-        }
-        if start < self.pos {
-            self.pos = 0;
-            self.line = 1;
-        }
-        for i in self.pos..start {
-            match self.bytes[i] {
-                b'\n' => self.line += 1,
-                b'\r' if self.bytes.get(i + 1) != Some(&b'\n') => self.line += 1,
-                _ => {}
-            }
-        }
-        self.pos = start;
-        self.line
-    }
-}
 
 /// The first record of a CSV file, decoded (the header).
 fn first_csv_record(bytes: &[u8], opts: CsvOptions) -> Option<Vec<String>> {
