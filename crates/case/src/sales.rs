@@ -124,11 +124,12 @@ pub(crate) struct Observations {
     pub(crate) listings: Vec<Obs<model::Listing>>,
     pub(crate) feedback: Vec<Obs<model::Feedback>>,
     pub(crate) categories: Vec<Obs<model::CategoryEntry>>,
+    pub(crate) vendors: Vec<Obs<model::Vendor>>,
 }
 
 impl Observations {
     pub(crate) fn input(&self) -> Input<'_> {
-        Input { listings: &self.listings, feedback: &self.feedback, categories: &self.categories }
+        Input { listings: &self.listings, feedback: &self.feedback, categories: &self.categories, vendors: &self.vendors }
     }
 }
 
@@ -145,6 +146,7 @@ impl Case {
                 &captured,
                 |c: &model::CategoryEntry| ev(&c.provenance),
             ),
+            vendors: obs(self.store.vendors(filter)?, &captured, |v: &model::Vendor| ev(&v.provenance)),
         })
     }
 

@@ -7,10 +7,15 @@ use chrono::{DateTime, Days, NaiveDate};
 use regex::Regex;
 
 /// The day of an `observed_at` value (ISO date or RFC 3339, taken in UTC).
+/// A month alone (`2017-07`, a dataset that only names its crawl month)
+/// counts as the month's first day.
 pub fn observed_day(s: &str) -> Option<NaiveDate> {
     let s = s.trim();
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(t.naive_utc().date());
+    }
+    if s.len() == 7 {
+        return NaiveDate::parse_from_str(&format!("{s}-01"), "%Y-%m-%d").ok();
     }
     NaiveDate::parse_from_str(s.get(..10).unwrap_or(s), "%Y-%m-%d").ok()
 }
@@ -121,5 +126,7 @@ mod tests {
         assert_eq!(shown_date_range("2020-02-17 10:00", seen), Some(DayRange::day(d("2020-02-17"))));
         assert_eq!(shown_date_range("sometime", seen), None);
         assert_eq!(observed_day("2016-12-12T01:13:54Z"), Some(d("2016-12-12")));
+        assert_eq!(observed_day("2017-07"), Some(d("2017-07-01")));
+        assert_eq!(observed_day("2017-7x"), None);
     }
 }

@@ -69,10 +69,16 @@ pub fn dedup(sightings: &[Sighting]) -> Vec<Unique> {
         let mut open: Vec<(chrono::NaiveDate, Unique, Vec<&str>)> = Vec::new();
         for i in idx {
             let s = &sightings[i];
+            // Ties go to the feedback opened first (content order), never
+            // to an input index, so row order cannot change the result.
             let found = open
                 .iter_mut()
-                .filter(|(day, _, used)| s.days.earliest <= *day && *day <= s.days.latest && !used.contains(&s.observation.as_str()))
-                .min_by_key(|(day, u, _)| (*day, u.sightings[0]));
+                .enumerate()
+                .filter(|(_, (day, _, used))| {
+                    s.days.earliest <= *day && *day <= s.days.latest && !used.contains(&s.observation.as_str())
+                })
+                .min_by_key(|(j, (day, _, _))| (*day, *j))
+                .map(|(_, x)| x);
             match found {
                 Some((_, u, used)) => {
                     u.days = u.days.intersect(&s.days);

@@ -20,6 +20,8 @@ pub enum Method {
     FeedbackCount,
     /// "N sold" counters and their growth between observations.
     SoldCounter,
+    /// A vendor profile's own sales count and its growth.
+    VendorCounter,
 }
 
 impl Method {
@@ -28,6 +30,7 @@ impl Method {
         match self {
             Method::FeedbackCount => "feedback_count",
             Method::SoldCounter => "sold_counter",
+            Method::VendorCounter => "vendor_counter",
         }
     }
 
@@ -44,6 +47,11 @@ impl Method {
                 "sales": "first counter value (over its 'since' date to the observation) plus every later increase; a decrease is a reset and counts the new value",
                 "price": "listing price at the observation that shows the increase",
                 "days": "sales spread evenly over the days the counter covers",
+            }),
+            Method::VendorCounter => serde_json::json!({
+                "sales": "the sales count a vendor profile shows (the market's, or a dataset's), first value plus every later increase; a decrease is a reset",
+                "price": "none: a vendor total has no price, so no revenue",
+                "days": "from the registration date when shown, else the observation day, to the observation",
             }),
         }
     }
@@ -117,6 +125,10 @@ pub struct Units {
     pub feedback_unique: u64,
 }
 
+/// Below this share of a market's stated listings, the central estimate is
+/// not scaled up (it equals the lower bound, and says so).
+pub const MIN_COVERAGE_TO_SCALE: f64 = 0.25;
+
 fn day_of(observed_at: Option<&str>, captured_at: Option<&str>) -> Option<NaiveDate> {
     observed_at.and_then(observed_day).or_else(|| captured_at.and_then(observed_day))
 }
@@ -166,6 +178,7 @@ pub fn units(input: &Input<'_>, rates: &Rates) -> Units {
     dated.sort_by(|a, b| (a.0, &a.1.id).cmp(&(b.0, &b.1.id)));
     let scale = coverage(&dated, input, &mut out);
     sold_counter_units(&dated, rates, &scale, &mut out);
+    vendor_counter_units(&distinct(input.vendors), &scale, &mut out);
     feedback_units(&dated, &distinct(input.feedback), rates, &scale, &mut out);
     out
 }
@@ -202,7 +215,9 @@ fn coverage(dated: &[(NaiveDate, &Obs<Listing>)], input: &Input<'_>, out: &mut U
     for (m, keys) in &seen {
         let st = stated.get(m).copied();
         let cov = ratio(keys.len() as u64, st);
-        if let Some(c) = cov.filter(|c| *c > 0.0) {
+        // A capture of a few pages is not a sample of the market: scaling
+        // 40 feedback by a 0.1% coverage would invent 40,000 sales.
+        if let Some(c) = cov.filter(|c| *c >= MIN_COVERAGE_TO_SCALE) {
             scale.insert((*m).to_owned(), 1.0 / c);
         }
         out.coverage.push(Coverage {
@@ -282,6 +297,55 @@ fn sold_counter_units(
                 sales: count as f64,
                 scale: scale.get(&l.market).copied().unwrap_or(1.0),
                 price,
+                sources: vec![o.id.clone()],
+            });
+        }
+    }
+}
+
+fn vendor_counter_units(vendors: &[&Obs<model::Vendor>], scale: &HashMap<String, f64>, out: &mut Units) {
+    let mut by_account: BTreeMap<(String, String), Vec<(NaiveDate, &Obs<model::Vendor>)>> = BTreeMap::new();
+    for o in vendors {
+        let v = &o.record;
+        if v.sales.is_none() {
+            continue;
+        }
+        match day_of(v.observed_at.as_deref(), o.captured_at.as_deref()) {
+            Some(d) => by_account.entry((v.market.clone(), normalize(&v.name))).or_default().push((d, o)),
+            None => out.problems.push(Problem { id: o.id.clone(), message: "vendor has no observation date; its sales count is not used".into() }),
+        }
+    }
+    for obs in by_account.values_mut() {
+        obs.sort_by(|a, b| (a.0, &a.1.id).cmp(&(b.0, &b.1.id)));
+        let mut prev: Option<(NaiveDate, u64)> = None;
+        for (day, o) in obs.iter() {
+            let v = &o.record;
+            let Some(sales) = v.sales else { continue };
+            let registered = v.registered.as_deref().and_then(|r| shown_date_range(r, *day)).map(|r| r.earliest).filter(|r| r <= day);
+            let (count, start) = match prev {
+                None => (sales, registered.unwrap_or(*day)),
+                Some((pd, p)) if sales >= p => (sales - p, pd.succ_opt().unwrap_or(pd).min(*day)),
+                Some((pd, p)) => {
+                    out.problems.push(Problem { id: o.id.clone(), message: format!("vendor sales count fell from {p} to {sales}: counted as a reset") });
+                    (sales, pd.succ_opt().unwrap_or(pd).min(*day))
+                }
+            };
+            prev = Some((*day, sales));
+            if count == 0 {
+                continue;
+            }
+            out.units.push(Unit {
+                method: Method::VendorCounter,
+                market: v.market.clone(),
+                vendor: v.name.clone(),
+                listing: String::new(),
+                category: None,
+                origin: None,
+                destinations: Vec::new(),
+                days: DayRange { earliest: start, latest: *day },
+                sales: count as f64,
+                scale: scale.get(&v.market).copied().unwrap_or(1.0),
+                price: None,
                 sources: vec![o.id.clone()],
             });
         }
@@ -567,7 +631,7 @@ pub fn aggregate(units: &[Unit], by: GroupBy, from: Option<NaiveDate>, to: Optio
             e.first_day = e.first_day.min(window.earliest);
             e.last_day = e.last_day.max(window.latest);
             if u.scale > 1.0 && e.coverage_note.is_empty() {
-                e.coverage_note = "central = lower / coverage of the market".into();
+                e.coverage_note = "central = lower / coverage of the market (see the coverage rows)".into();
             }
         }
     }
@@ -575,7 +639,10 @@ pub fn aggregate(units: &[Unit], by: GroupBy, from: Option<NaiveDate>, to: Optio
         .into_values()
         .map(|mut e| {
             if e.coverage_note.is_empty() {
-                e.coverage_note = "coverage unknown or complete: central = lower bound".into();
+                e.coverage_note = format!(
+                    "central = lower bound: coverage complete, unknown, or under {:.0}% of the listings the market states",
+                    MIN_COVERAGE_TO_SCALE * 100.0
+                );
             }
             e
         })

@@ -14,12 +14,15 @@
 //!   ([`dedup`]).
 //! * `sold_counter`: markets that show "N sold (since DATE)" give sales as
 //!   counter values and their growth between observations.
+//! * `vendor_counter`: the same over a vendor profile's own sales count
+//!   ("Sales: 520"), a vendor-level total with no price (no revenue).
 //! * `listing_summary`: listing counts and prices, no sales.
 //!
 //! Every estimate is an interval: the lower bound counts what was seen; the
 //! central estimate divides by the capture's coverage of the market where
-//! the market states how many listings it has, and equals the lower bound
-//! where coverage is unknown (said on the estimate).
+//! the market states how many listings it has and the capture saw at least
+//! [`MIN_COVERAGE_TO_SCALE`] of them, and equals the lower bound otherwise
+//! (said on the estimate).
 //!
 //! **Invariant:** pure functions of their inputs; no I/O, no clock.
 #![warn(missing_docs)]
@@ -30,7 +33,7 @@ mod estimate;
 pub mod rates;
 pub mod usd;
 
-pub use estimate::{aggregate, listing_summary, units, Coverage, Estimate, GroupBy, ListingSummary, Method, Problem, Unit, Units};
+pub use estimate::{aggregate, listing_summary, units, Coverage, MIN_COVERAGE_TO_SCALE, Estimate, GroupBy, ListingSummary, Method, Problem, Unit, Units};
 pub use rates::{RateSeries, Rates, RatesError};
 pub use usd::{listing_usd, to_usd, ConvertError, RateUsed, UsdAmount};
 
@@ -55,4 +58,6 @@ pub struct Input<'a> {
     pub feedback: &'a [Obs<model::Feedback>],
     /// Category entries (listing counts the markets state, for coverage).
     pub categories: &'a [Obs<model::CategoryEntry>],
+    /// Vendor observations (their own sales counters).
+    pub vendors: &'a [Obs<model::Vendor>],
 }

@@ -63,7 +63,7 @@ fn usd(l: &mut Listing, amount: &str) {
 }
 
 fn run(listings: &[Obs<Listing>], feedback: &[Obs<Feedback>], rates: &Rates) -> Units {
-    units(&Input { listings, feedback, categories: &[] }, rates)
+    units(&Input { listings, feedback, categories: &[], vendors: &[] }, rates)
 }
 
 fn btc_rates() -> Rates {
@@ -427,7 +427,7 @@ fn stated_listing_counts_scale_the_central_estimate() {
     let categories = vec![cat("c1", "Drugs", 6), cat("c2", "Digital", 4)];
     let mut f = fb("f", "page", "2020-01-05", "x", "2 days ago");
     f.record.listing = Some("product 1".into());
-    let u = units(&Input { listings: &listings, feedback: &[f], categories: &categories }, &Rates::default());
+    let u = units(&Input { listings: &listings, feedback: &[f], categories: &categories, vendors: &[] }, &Rates::default());
     let whole = u.coverage.iter().find(|c| c.market == MARKET && c.day.is_none()).unwrap();
     assert_eq!((whole.listings_seen, whole.listings_stated, whole.coverage), (5, Some(10), Some(0.5)));
     let day = u.coverage.iter().find(|c| c.day == Some(d("2020-01-01"))).unwrap();

@@ -210,7 +210,7 @@ struct Rows {
 
 impl Rows {
     fn units(&self) -> Units {
-        units(&Input { listings: &self.listings, feedback: &self.feedback, categories: &self.categories }, &rates())
+        units(&Input { listings: &self.listings, feedback: &self.feedback, categories: &self.categories, vendors: &[] }, &rates())
     }
 }
 
@@ -397,7 +397,7 @@ proptest! {
             })
             .collect();
         prop_assert_eq!(fed.len() as u64, u.feedback_unique);
-        let again = units(&Input { listings: &rows.listings, feedback: &fed, categories: &rows.categories }, &rates());
+        let again = units(&Input { listings: &rows.listings, feedback: &fed, categories: &rows.categories, vendors: &[] }, &rates());
         prop_assert_eq!(again.feedback_sightings, u.feedback_unique);
         prop_assert_eq!(again.feedback_unique, u.feedback_unique);
         // And once more: a fixed point.
@@ -557,7 +557,7 @@ fn same_feedback(id: &str, page: &str, captured_day: u32, age: &str) -> Obs<Feed
 }
 
 fn unique_count(feedback: &[Obs<Feedback>]) -> u64 {
-    units(&Input { listings: &[], feedback, categories: &[] }, &Rates::default()).feedback_unique
+    units(&Input { listings: &[], feedback, categories: &[], vendors: &[] }, &Rates::default()).feedback_unique
 }
 
 /// (c) One feedback row imported twice is still one sale.
