@@ -16,11 +16,16 @@ pub struct ImportOptions {
     /// Treat every imported file as a dataset of this format (a name from
     /// [`Case::dataset_format`]); `None`: detect datasets.
     pub dataset_format: Option<String>,
+    /// The capture time of the imported files, when the analyst knows it
+    /// (saved pages otherwise get their file modification time, which a copy
+    /// resets). Recorded in the evidence and the custody log. WARC records
+    /// keep their own `WARC-Date`.
+    pub captured_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Default for ImportOptions {
     fn default() -> Self {
-        ImportOptions { max_file_bytes: 512 << 20, dataset_format: None }
+        ImportOptions { max_file_bytes: 512 << 20, dataset_format: None, captured_at: None }
     }
 }
 
@@ -94,7 +99,7 @@ impl Case {
         let url = evidence::url_from_file_name(&file_name).or_else(|| extract::url_hint(&bytes));
         let mut cm = CaptureMeta::file(src.name.clone());
         cm.url = url;
-        cm.captured_at = meta.modified().ok().map(chrono::DateTime::<chrono::Utc>::from);
+        cm.captured_at = opts.captured_at.or_else(|| meta.modified().ok().map(chrono::DateTime::<chrono::Utc>::from));
         let dataset = opts.dataset_format.clone().or_else(|| self.detect_dataset(&src.name, &bytes));
         let stored_before = report.digests.len();
         self.store_payload(&bytes, &cm, report)?;
