@@ -61,6 +61,10 @@ static RELATIVE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)^\s*(an?|one|\d{1,4})\s+(second|minute|min|hour|day|week|month|year)s?\s+ago\b").expect("valid regex")
 });
 
+static TIME_OF_DAY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)[\sT,]+\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(\s*[ap]\.?m\.?)?(\s*(utc|gmt|z))?\s*$").expect("valid regex")
+});
+
 const ABSOLUTE_FORMATS: &[&str] =
     &["%Y-%m-%d", "%b %d, %Y", "%B %d, %Y", "%d %b %Y", "%d %B %Y", "%d.%m.%Y", "%m/%d/%Y", "%Y/%m/%d", "%d/%m/%Y"];
 
@@ -101,9 +105,11 @@ pub fn shown_date_range(shown: &str, observed: NaiveDate) -> Option<DayRange> {
     if let Some(d) = observed_day(t) {
         return Some(DayRange::day(d));
     }
+    // "Feb 17, 2020 03:14", "17.02.2020 3:14 PM": the day is what counts.
+    let day_part = TIME_OF_DAY.replace(t, "");
     ABSOLUTE_FORMATS
         .iter()
-        .find_map(|f| NaiveDate::parse_from_str(t, f).ok())
+        .find_map(|f| NaiveDate::parse_from_str(day_part.trim(), f).ok())
         .map(DayRange::day)
 }
 
@@ -125,6 +131,8 @@ mod tests {
         assert_eq!(shown_date_range("Feb 17, 2020", seen), Some(DayRange::day(d("2020-02-17"))));
         assert_eq!(shown_date_range("2020-02-17 10:00", seen), Some(DayRange::day(d("2020-02-17"))));
         assert_eq!(shown_date_range("sometime", seen), None);
+        assert_eq!(shown_date_range("Feb 17, 2020 03:14", seen), Some(DayRange::day(d("2020-02-17"))));
+        assert_eq!(shown_date_range("17.02.2020 3:14 PM UTC", seen), Some(DayRange::day(d("2020-02-17"))));
         assert_eq!(observed_day("2016-12-12T01:13:54Z"), Some(d("2016-12-12")));
         assert_eq!(observed_day("2017-07"), Some(d("2017-07-01")));
         assert_eq!(observed_day("2017-7x"), None);
