@@ -65,6 +65,10 @@ static TIME_OF_DAY: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)[\sT,]+\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(\s*[ap]\.?m\.?)?(\s*(utc|gmt|z))?\s*$").expect("valid regex")
 });
 
+static COMPACT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^\s*(\d{1,4})\s*(mo|min|[smhdwy])\b(\s+\d{1,3}\s*[smhd])?\s*(ago)?\s*$").expect("valid regex")
+});
+
 const ABSOLUTE_FORMATS: &[&str] =
     &["%Y-%m-%d", "%b %d, %Y", "%B %d, %Y", "%d %b %Y", "%d %B %Y", "%d.%m.%Y", "%m/%d/%Y", "%Y/%m/%d", "%d/%m/%Y"];
 
@@ -79,6 +83,22 @@ pub fn shown_date_range(shown: &str, observed: NaiveDate) -> Option<DayRange> {
     }
     if lower == "yesterday" {
         return observed.pred_opt().map(DayRange::day);
+    }
+    // A bare time of day ("22:58"): today, or yesterday across midnight.
+    if TIME_OF_DAY.replace(&format!(" {t}"), "").trim().is_empty() {
+        return Some(DayRange { earliest: observed.pred_opt()?, latest: observed });
+    }
+    // Compact ages: "3d", "1d 14h", "2w", "5h" (Empire, Cryptonia).
+    if let Some(c) = COMPACT.captures(t) {
+        let n: u64 = c[1].parse().ok()?;
+        let unit = match &c[2].to_ascii_lowercase()[..] {
+            "h" | "m" | "min" | "s" => return Some(DayRange { earliest: observed.pred_opt()?, latest: observed }),
+            "d" => "day",
+            "w" => "week",
+            "mo" => "month",
+            _ => "year",
+        };
+        return shown_date_range(&format!("{n} {unit}s ago"), observed);
     }
     if let Some(c) = RELATIVE.captures(t) {
         let n: u64 = match &c[1].to_ascii_lowercase()[..] {
@@ -131,6 +151,12 @@ mod tests {
         assert_eq!(shown_date_range("Feb 17, 2020", seen), Some(DayRange::day(d("2020-02-17"))));
         assert_eq!(shown_date_range("2020-02-17 10:00", seen), Some(DayRange::day(d("2020-02-17"))));
         assert_eq!(shown_date_range("sometime", seen), None);
+        assert_eq!(shown_date_range("3d", seen), shown_date_range("3 days ago", seen));
+        assert_eq!(shown_date_range("1d 14h", seen), shown_date_range("1 day ago", seen));
+        assert_eq!(shown_date_range("2w", seen), shown_date_range("2 weeks ago", seen));
+        assert_eq!(shown_date_range("5h", seen), Some(DayRange { earliest: d("2014-02-01"), latest: seen }));
+        assert_eq!(shown_date_range("3x", seen), None);
+        assert_eq!(shown_date_range("22:58", seen), Some(DayRange { earliest: d("2014-02-01"), latest: seen }));
         assert_eq!(shown_date_range("Feb 17, 2020 03:14", seen), Some(DayRange::day(d("2020-02-17"))));
         assert_eq!(shown_date_range("17.02.2020 3:14 PM UTC", seen), Some(DayRange::day(d("2020-02-17"))));
         assert_eq!(observed_day("2016-12-12T01:13:54Z"), Some(d("2016-12-12")));
