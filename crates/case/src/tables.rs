@@ -19,8 +19,9 @@ fn rule_of(p: &Option<model::Provenance>) -> (Option<String>, Option<String>) {
 }
 
 impl Case {
-    /// Listings, feedback, vendors and sales estimates (by vendor, every
-    /// method) as tables. Listing prices are also given in USD with the rate
+    /// Listings, feedback, vendors, sales estimates (by vendor, every
+    /// method) and coverage (per market, and per market and crawl day) as
+    /// tables. Listing prices are also given in USD with the rate
     /// that made them.
     pub fn export_tables(&self, rates: &Rates) -> Result<Vec<Table>> {
         let o = self.observations(&Filter::default())?;
@@ -145,6 +146,17 @@ impl Case {
                 ("params", strs(&|e| Some(e.method.params().to_string()))),
             ],
         );
-        Ok(vec![listings, feedback, vendors, estimates])
+        let cov = &units.coverage;
+        let coverage = table(
+            "coverage",
+            vec![
+                ("market", Column::Str(cov.iter().map(|c| Some(c.market.clone())).collect())),
+                ("day", Column::Str(cov.iter().map(|c| c.day.map(|d| d.to_string())).collect())),
+                ("listings_seen", Column::I64(cov.iter().map(|c| i64::try_from(c.listings_seen).ok()).collect())),
+                ("listings_stated", Column::I64(cov.iter().map(|c| c.listings_stated.and_then(|x| i64::try_from(x).ok())).collect())),
+                ("coverage", Column::F64(cov.iter().map(|c| c.coverage).collect())),
+            ],
+        );
+        Ok(vec![listings, feedback, vendors, estimates, coverage])
     }
 }

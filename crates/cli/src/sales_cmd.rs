@@ -74,6 +74,13 @@ pub fn sales(case: &Case, by: &str, from: Option<&str>, to: Option<&str>, rates:
             None => println!("coverage {}: {} listings seen; the market states no total (central = lower bound)", c.market, c.listings_seen),
         }
     }
+    let crawls: Vec<_> = result.units.coverage.iter().filter(|c| c.day.is_some()).collect();
+    if !crawls.is_empty() {
+        println!("listings seen per crawl day ({} days; all in `dragnet export`, table coverage):", crawls.len());
+        for c in crawls.iter().take(12) {
+            println!("  {} {}: {} listings", c.market, c.day.map(|d| d.to_string()).unwrap_or_default(), c.listings_seen);
+        }
+    }
     crate::output::print_rows(false, result.estimates.iter().map(|e| crate::output::EstimateOut(e.clone())));
     Ok(())
 }

@@ -159,15 +159,17 @@ fn parquet_export_reads_in_pyarrow() {
     let out = tmp.path().join("pq");
     let (text, _) = ok(&["export", "--case", s(&case), "--format", "parquet", "--out", s(&out), "--json"]);
     let tables = lines(&text);
-    assert_eq!(tables.len(), 4);
+    assert_eq!(tables.len(), 5);
     let script = r#"
 import sys, pyarrow.parquet as pq
 root = sys.argv[1]
-for t in ["listings", "feedback", "vendors", "estimates"]:
+for t in ["listings", "feedback", "vendors", "estimates", "coverage"]:
     tb = pq.read_table(f"{root}/{t}.parquet")
     print(t, tb.num_rows)
 est = pq.read_table(f"{root}/estimates.parquet").to_pylist()
 print("ukwhite", [r["sales"] for r in est if r["vendor"] == "ukwhite"])
+cov = pq.read_table(f"{root}/coverage.parquet").to_pylist()
+print("crawls", sorted((r["day"], r["listings_seen"]) for r in cov if r["day"]))
 "#;
     let py = Command::new("python3").args(["-c", script, s(&out)]).output().expect("python3");
     assert!(py.status.success(), "pyarrow: {}", String::from_utf8_lossy(&py.stderr));
@@ -176,6 +178,8 @@ print("ukwhite", [r["sales"] for r in est if r["vendor"] == "ukwhite"])
     assert!(py.contains("listings 744"), "{py}");
     assert!(py.contains("feedback 0"), "{py}");
     assert!(py.contains("ukwhite [6329.0]"), "{py}");
+    // One crawl day per file: 48 MXE listings on 2017-04-17, 696 cocaine listings on 2017-04-20.
+    assert!(py.contains("crawls [('2017-04-17', 48), ('2017-04-20', 696)]"), "{py}");
     for t in &tables {
         assert!(py.contains(&format!("{} {}", t["table"].as_str().unwrap(), t["rows"])), "{py} vs {t}");
     }
