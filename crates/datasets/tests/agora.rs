@@ -4,18 +4,18 @@
 //! Every expected number here was taken from the raw files independently of
 //! the importer (Python's csv module, and reading the bytes).
 
-use datasets::{detect, parse, DatasetExtraction, DatasetFormat, DatasetInput, Severity};
-use model::{Listing, Sha256};
+use datasets::{detect, DatasetExtraction, DatasetFormat, Severity};
+use model::Listing;
+
+mod common;
 
 fn run(name: &str, bytes: &[u8]) -> DatasetExtraction {
-    let input = DatasetInput { bytes, evidence: Sha256::of(bytes), source: name };
-    parse(&DatasetFormat::Agora2014, &input)
+    common::parse_as(&DatasetFormat::Agora2014, name, bytes)
 }
 
 /// Detects and parses `listings/agora-2014/<file>`; `None` when the data is absent.
 fn load(file: &str) -> Option<DatasetExtraction> {
-    let path = testdata::shared(&format!("listings/agora-2014/{file}"))?;
-    let bytes = std::fs::read(&path).expect("read dataset file");
+    let bytes = common::read_shared(&format!("listings/agora-2014/{file}"))?;
     // Imported from elsewhere under the same name: detection must not need the folder.
     assert_eq!(detect(file, &bytes), Some(DatasetFormat::Agora2014), "{file}");
     assert_eq!(detect(&format!("/tmp/import/{file}"), &bytes), Some(DatasetFormat::Agora2014), "{file}");
@@ -24,9 +24,7 @@ fn load(file: &str) -> Option<DatasetExtraction> {
     Some(out)
 }
 
-fn rule(l: &Listing) -> &str {
-    &l.provenance.as_ref().expect("provenance").rule
-}
+use common::rule;
 
 fn find<'a>(out: &'a DatasetExtraction, id: &str) -> &'a Listing {
     out.listings.iter().find(|l| l.market_listing_id.as_deref() == Some(id)).unwrap_or_else(|| panic!("listing {id}"))

@@ -5,17 +5,16 @@
 //! Every expected number here was taken from the raw files independently of
 //! the importer (Python's csv module over the Mac OS Roman text, and the bytes).
 
-use datasets::{detect, parse, DatasetExtraction, DatasetFormat, DatasetInput, Severity};
-use model::{Listing, Sha256};
+use datasets::{detect, DatasetExtraction, DatasetFormat, Severity};
+
+mod common;
 
 fn run(name: &str, bytes: &[u8]) -> DatasetExtraction {
-    let input = DatasetInput { bytes, evidence: Sha256::of(bytes), source: name };
-    parse(&DatasetFormat::AlphaBay2017, &input)
+    common::parse_as(&DatasetFormat::AlphaBay2017, name, bytes)
 }
 
 fn load(file: &str) -> Option<DatasetExtraction> {
-    let path = testdata::shared(&format!("listings/alphabay-2017/{file}"))?;
-    let bytes = std::fs::read(&path).expect("read dataset file");
+    let bytes = common::read_shared(&format!("listings/alphabay-2017/{file}"))?;
     assert_eq!(detect(file, &bytes), Some(DatasetFormat::AlphaBay2017), "{file}");
     assert_eq!(detect(&format!("elsewhere/{file}"), &bytes), Some(DatasetFormat::AlphaBay2017), "{file}");
     let out = run(file, &bytes);
@@ -23,9 +22,7 @@ fn load(file: &str) -> Option<DatasetExtraction> {
     Some(out)
 }
 
-fn rule(l: &Listing) -> &str {
-    &l.provenance.as_ref().expect("provenance").rule
-}
+use common::rule;
 
 /// (file, rows = imported, distinct vendors); no file has a rejected row.
 const FILES: [(&str, u64, usize); 69] = [

@@ -8,12 +8,10 @@ use model::{Listing, Money, Sha256};
 const REL: &str = "listings/dream-2017/dream_market_cocaine_listings.csv";
 const SOURCE: &str = "dream-2017/dream_market_cocaine_listings.csv";
 
+mod common;
+
 fn load() -> Option<(Vec<u8>, DatasetExtraction)> {
-    let path = testdata::shared(REL)?;
-    let bytes = std::fs::read(path).unwrap();
-    let input = DatasetInput { bytes: &bytes, evidence: Sha256::of(&bytes), source: SOURCE };
-    let out = parse(&DatasetFormat::Dream2017, &input);
-    Some((bytes, out))
+    common::load_as(&DatasetFormat::Dream2017, REL, SOURCE)
 }
 
 fn row(out: &DatasetExtraction, row: u64) -> &Listing {

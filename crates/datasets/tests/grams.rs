@@ -4,17 +4,17 @@
 //! Every expected number here was taken from the raw files independently of
 //! the importer (Python's csv module, and reading the bytes).
 
-use datasets::{detect, parse, DatasetExtraction, DatasetFormat, DatasetInput, Severity};
-use model::{Listing, Sha256};
+use datasets::{detect, DatasetExtraction, DatasetFormat, Severity};
+use model::Listing;
+
+mod common;
 
 fn run(name: &str, bytes: &[u8]) -> DatasetExtraction {
-    let input = DatasetInput { bytes, evidence: Sha256::of(bytes), source: name };
-    parse(&DatasetFormat::Grams2014, &input)
+    common::parse_as(&DatasetFormat::Grams2014, name, bytes)
 }
 
 fn load(file: &str) -> Option<DatasetExtraction> {
-    let path = testdata::shared(&format!("listings/grams-2014/{file}"))?;
-    let bytes = std::fs::read(&path).expect("read dataset file");
+    let bytes = common::read_shared(&format!("listings/grams-2014/{file}"))?;
     assert_eq!(detect(file, &bytes), Some(DatasetFormat::Grams2014), "{file}");
     assert_eq!(detect("export.csv", &bytes), Some(DatasetFormat::Grams2014), "{file}");
     let out = run(file, &bytes);
@@ -22,9 +22,7 @@ fn load(file: &str) -> Option<DatasetExtraction> {
     Some(out)
 }
 
-fn rule(l: &Listing) -> &str {
-    &l.provenance.as_ref().expect("provenance").rule
-}
+use common::rule;
 
 fn money(l: &Listing) -> (&str, &str) {
     l.price.as_ref().map(|p| (p.amount.as_str(), p.currency.as_str())).expect("price")

@@ -8,12 +8,10 @@ use model::{Listing, Money, Sha256};
 const REL: &str = "listings/hansa-2016-12/hansa-marketplace-listings-december-2016.csv";
 const SOURCE: &str = "hansa-2016-12/hansa-marketplace-listings-december-2016.csv";
 
+mod common;
+
 fn load() -> Option<(Vec<u8>, DatasetExtraction)> {
-    let path = testdata::shared(REL)?;
-    let bytes = std::fs::read(path).unwrap();
-    let input = DatasetInput { bytes: &bytes, evidence: Sha256::of(&bytes), source: SOURCE };
-    let out = parse(&DatasetFormat::Hansa2016, &input);
-    Some((bytes, out))
+    common::load_as(&DatasetFormat::Hansa2016, REL, SOURCE)
 }
 
 fn at_line(out: &DatasetExtraction, line: u64) -> &Listing {

@@ -4,22 +4,18 @@
 //! importer.
 
 use datasets::{detect, parse, DatasetExtraction, DatasetFormat, DatasetInput, Severity};
-use model::{Listing, Money, Sha256};
+use model::{Listing, Sha256};
 
 const REL: &str = "listings/whitehouse-2021/whm_23-05-2021.json";
 const SOURCE: &str = "whitehouse-2021/whm_23-05-2021.json";
 
+mod common;
+use common::money;
+
 fn load() -> Option<(Vec<u8>, DatasetExtraction)> {
-    let path = testdata::shared(REL)?;
-    let bytes = std::fs::read(path).unwrap();
-    let input = DatasetInput { bytes: &bytes, evidence: Sha256::of(&bytes), source: SOURCE };
-    let out = parse(&DatasetFormat::WhiteHouse2021, &input);
-    Some((bytes, out))
+    common::load_as(&DatasetFormat::WhiteHouse2021, REL, SOURCE)
 }
 
-fn money(a: &str, c: &str) -> Option<Money> {
-    Some(Money { amount: a.into(), currency: c.into() })
-}
 
 #[test]
 fn counts_and_detect() {
