@@ -70,8 +70,15 @@ pub fn sales(case: &Case, by: &str, from: Option<&str>, to: Option<&str>, rates:
     );
     for c in result.units.coverage.iter().filter(|c| c.day.is_none()) {
         match c.coverage {
-            Some(cov) => println!("coverage {}: {} listings seen of {} stated ({:.0}%)", c.market, c.listings_seen, c.listings_stated.unwrap_or(0), cov * 100.0),
-            None => println!("coverage {}: {} listings seen; the market states no total (central = lower bound)", c.market, c.listings_seen),
+            Some(cov) => println!(
+                "coverage {}: {} listings seen of {} stated ({:.0}%{})",
+                c.market,
+                c.listings_seen,
+                c.listings_stated.unwrap_or(0),
+                cov * 100.0,
+                if cov < sales::MIN_COVERAGE_TO_SCALE { "; too little to scale" } else { "" }
+            ),
+            None => println!("coverage {}: {} listings seen; the market states no total (no coverage scaling)", c.market, c.listings_seen),
         }
     }
     let crawls: Vec<_> = result.units.coverage.iter().filter(|c| c.day.is_some()).collect();

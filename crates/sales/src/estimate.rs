@@ -39,8 +39,8 @@ impl Method {
         match self {
             Method::FeedbackCount => serde_json::json!({
                 "reference": "Soska & Christin, USENIX Security 2015",
-                "one_feedback_is": "one sale (lower bound: not every buyer leaves feedback)",
-                "dedup": "same market, vendor, listing, rating, buyer and normalized text, from different observations, with overlapping possible dates",
+                "one_feedback_is": "one sale (not every buyer leaves feedback, so even the central figure is low)",
+                "dedup": "same market, vendor, listing, rating, buyer and normalized text, from different observations, with overlapping possible dates (central); the lower bound ignores dates: a feedback counts as often as the one observation that shows it most",
                 "price": "listing price in force on the feedback date (latest observation on or before it, else the next one), converted on the feedback date",
             }),
             Method::SoldCounter => serde_json::json!({
@@ -176,18 +176,46 @@ pub fn units(input: &Input<'_>, rates: &Rates) -> Units {
         }
     }
     dated.sort_by(|a, b| (a.0, &a.1.id).cmp(&(b.0, &b.1.id)));
-    let scale = coverage(&dated, input, &mut out);
-    sold_counter_units(&dated, rates, &scale, &mut out);
+    let keys = occurrence_keys(&dated);
+    let scale = coverage(&dated, &keys, input, &mut out);
+    sold_counter_units(&dated, &keys, rates, &scale, &mut out);
     vendor_counter_units(&distinct(input.vendors), &scale, &mut out);
     feedback_units(&dated, &distinct(input.feedback), rates, &scale, &mut out);
     out
 }
 
-fn coverage(dated: &[(NaiveDate, &Obs<Listing>)], input: &Input<'_>, out: &mut Units) -> HashMap<String, f64> {
+/// Each listing observation's identity. Two rows of one evidence record
+/// with the same [`listing_key`] are two listings (a vendor's identical
+/// "Custom listing"s, created the same day): the k-th such row of a record
+/// is matched with the k-th of another record.
+fn occurrence_keys(dated: &[(NaiveDate, &Obs<Listing>)]) -> HashMap<String, String> {
+    let mut groups: BTreeMap<(String, String), Vec<(u64, &str)>> = BTreeMap::new();
+    for (_, o) in dated {
+        let evidence = o.record.provenance.as_ref().map_or_else(|| o.id.clone(), |p| p.evidence.to_hex());
+        // Row ids end in the row's ordinal within its record.
+        let ordinal = o.id.rsplit('-').next().and_then(|n| n.parse().ok()).unwrap_or(0);
+        groups.entry((evidence, listing_key(&o.record))).or_default().push((ordinal, &o.id));
+    }
+    let mut keys = HashMap::new();
+    for ((_, base), mut rows) in groups {
+        rows.sort_unstable();
+        for (k, (_, id)) in rows.into_iter().enumerate() {
+            keys.insert(id.to_owned(), if k == 0 { base.clone() } else { format!("{base}\u{1f}#{k}") });
+        }
+    }
+    keys
+}
+
+fn coverage(
+    dated: &[(NaiveDate, &Obs<Listing>)],
+    keys: &HashMap<String, String>,
+    input: &Input<'_>,
+    out: &mut Units,
+) -> HashMap<String, f64> {
     let mut seen: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
     let mut seen_day: BTreeMap<(&str, NaiveDate), BTreeSet<String>> = BTreeMap::new();
     for (d, o) in dated {
-        let k = listing_key(&o.record);
+        let k = keys.get(&o.id).cloned().unwrap_or_else(|| listing_key(&o.record));
         seen.entry(&o.record.market).or_default().insert(k.clone());
         seen_day.entry((&o.record.market, *d)).or_default().insert(k);
     }
@@ -247,6 +275,7 @@ fn top_category(l: &Listing) -> Option<String> {
 
 fn sold_counter_units(
     dated: &[(NaiveDate, &Obs<Listing>)],
+    keys: &HashMap<String, String>,
     rates: &Rates,
     scale: &HashMap<String, f64>,
     out: &mut Units,
@@ -254,7 +283,8 @@ fn sold_counter_units(
     let mut by_listing: BTreeMap<String, Vec<(NaiveDate, &Obs<Listing>)>> = BTreeMap::new();
     for (d, o) in dated {
         if o.record.sold.is_some() {
-            by_listing.entry(listing_key(&o.record)).or_default().push((*d, o));
+            let key = keys.get(&o.id).cloned().unwrap_or_else(|| listing_key(&o.record));
+            by_listing.entry(key).or_default().push((*d, o));
         }
     }
     for obs in by_listing.values() {
@@ -410,7 +440,28 @@ fn feedback_units(
     out.feedback_sightings += sightings.len() as u64;
     let uniques = dedup(&sightings);
     out.feedback_unique += uniques.len() as u64;
+    // The lower bound does not trust shown dates: it merges every sighting
+    // that could be the same feedback, so an identity counts as often as the
+    // one observation that shows it most. (Agora's "N days ago" often does
+    // not age between crawls, which makes date-aware matching count one
+    // feedback twice.) Each date-aware unique carries its share of that.
+    let mut per_observation: HashMap<(&str, &str), u64> = HashMap::new();
+    for s in &sightings {
+        *per_observation.entry((&s.identity, &s.observation)).or_default() += 1;
+    }
+    let mut most_in_one: HashMap<&str, u64> = HashMap::new();
+    for ((identity, _), n) in per_observation {
+        let m = most_in_one.entry(identity).or_default();
+        *m = (*m).max(n);
+    }
+    let mut date_aware: HashMap<&str, u64> = HashMap::new();
+    for u in &uniques {
+        *date_aware.entry(&sightings[u.sightings[0]].identity).or_default() += 1;
+    }
     for u in uniques {
+        let identity = sightings[u.sightings[0]].identity.as_str();
+        let lower_share = most_in_one.get(identity).copied().unwrap_or(1) as f64
+            / date_aware.get(identity).copied().unwrap_or(1).max(1) as f64;
         let first = used[u.sightings[0]];
         let f = &first.record;
         let vendor = f.vendor.clone().unwrap_or_else(|| "?".into());
@@ -458,8 +509,8 @@ fn feedback_units(
             origin: l.and_then(|l| l.ships_from.clone()),
             destinations: l.map(|l| l.ships_to.clone()).unwrap_or_default(),
             days: u.days,
-            sales: 1.0,
-            scale: scale.get(&f.market).copied().unwrap_or(1.0),
+            sales: lower_share,
+            scale: scale.get(&f.market).copied().unwrap_or(1.0) / lower_share,
             price,
             sources,
         });
@@ -631,7 +682,8 @@ pub fn aggregate(units: &[Unit], by: GroupBy, from: Option<NaiveDate>, to: Optio
             e.first_day = e.first_day.min(window.earliest);
             e.last_day = e.last_day.max(window.latest);
             if u.scale > 1.0 && e.coverage_note.is_empty() {
-                e.coverage_note = "central = lower / coverage of the market (see the coverage rows)".into();
+                e.coverage_note =
+                    "central above lower: scaled by the market's coverage and/or, for feedback, date-aware matching (see the method)".into();
             }
         }
     }
