@@ -474,3 +474,23 @@ fn listing_summary_counts_and_median() {
     assert_eq!(s.median_price_usd, Some(20.0));
     assert_eq!((s.first_seen, s.last_seen), (Some(d("2020-01-01")), Some(d("2020-01-05"))));
 }
+
+/// A page served stale: the same feedback shows "3 days ago" on two crawls a
+/// week apart. Date-aware matching (central) cannot join them; the lower
+/// bound ignores shown dates and counts the feedback once. Two identical
+/// entries on one page stay two in both.
+#[test]
+fn lower_bound_ignores_shown_dates() {
+    let feedback = vec![
+        fb("f1", "crawl-1", "2020-03-01", "great", "3 days ago"),
+        fb("f2", "crawl-2", "2020-03-08", "great", "3 days ago"),
+        fb("g1", "crawl-1", "2020-03-01", "again", "1 day ago"),
+        fb("g2", "crawl-1", "2020-03-01", "again", "1 day ago"),
+    ];
+    let u = run(&[], &feedback, &Rates::default());
+    let e = aggregate(&u.units, GroupBy::Vendor, None, None);
+    assert_eq!(e.len(), 1);
+    assert_eq!(e[0].sales_lower, 3.0, "{e:?}");
+    assert_eq!(e[0].sales, 4.0, "{e:?}");
+    assert_eq!(u.feedback_unique, 4);
+}
