@@ -185,19 +185,20 @@ pub fn units(input: &Input<'_>, rates: &Rates) -> Units {
 }
 
 /// Each listing observation's identity. Two rows of one evidence record
-/// with the same [`listing_key`] are two listings (a vendor's identical
-/// "Custom listing"s, created the same day): the k-th such row of a record
-/// is matched with the k-th of another record.
+/// observed on the same day with the same [`listing_key`] are two listings
+/// (a vendor's identical "Custom listing"s, created the same day): the k-th
+/// such row is matched with the k-th of another record or day. (Rows of one
+/// dataset file from different crawl days are the same listing seen again.)
 fn occurrence_keys(dated: &[(NaiveDate, &Obs<Listing>)]) -> HashMap<String, String> {
-    let mut groups: BTreeMap<(String, String), Vec<(u64, &str)>> = BTreeMap::new();
-    for (_, o) in dated {
+    let mut groups: BTreeMap<(String, NaiveDate, String), Vec<(u64, &str)>> = BTreeMap::new();
+    for (day, o) in dated {
         let evidence = o.record.provenance.as_ref().map_or_else(|| o.id.clone(), |p| p.evidence.to_hex());
         // Row ids end in the row's ordinal within its record.
         let ordinal = o.id.rsplit('-').next().and_then(|n| n.parse().ok()).unwrap_or(0);
-        groups.entry((evidence, listing_key(&o.record))).or_default().push((ordinal, &o.id));
+        groups.entry((evidence, *day, listing_key(&o.record))).or_default().push((ordinal, &o.id));
     }
     let mut keys = HashMap::new();
-    for ((_, base), mut rows) in groups {
+    for ((_, _, base), mut rows) in groups {
         rows.sort_unstable();
         for (k, (_, id)) in rows.into_iter().enumerate() {
             keys.insert(id.to_owned(), if k == 0 { base.clone() } else { format!("{base}\u{1f}#{k}") });
