@@ -112,6 +112,10 @@ fn demo_runs_offline_and_reruns() {
     assert!(summary["vendors"].as_u64().unwrap() > 0, "{summary}");
     let report = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(report.contains("Evidence index"));
+    // Sales by vendor and by month, each row naming its method, and the methods' parameters.
+    for needle in ["Sales estimates", "By vendor", "By month", "id=\"method-feedback_count\"", "id=\"method-sold_counter\"", "Soska &amp; Christin"] {
+        assert!(report.contains(needle), "report lacks {needle}");
+    }
     // Same seed, same data: a second run reproduces the same report.
     ok(&["--json", "demo", "--out", o]);
     assert_eq!(std::fs::read_to_string(out.join("report.html")).unwrap(), report);
