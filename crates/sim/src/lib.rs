@@ -37,6 +37,7 @@
 
 mod crypto;
 mod render;
+pub mod sales;
 mod words;
 mod world;
 
