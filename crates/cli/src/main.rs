@@ -169,6 +169,28 @@ enum SimCommand {
 
 #[derive(Subcommand, Debug)]
 enum CaseCommand {
+    /// Write a large listings + feedback dataset (Agora 2014 CSV layout) for
+    /// the sales benchmark; import with `--format agora-2014`.
+    Sales {
+        /// Output directory (sim-sales-agora-layout-NNNN.csv).
+        #[arg(long)]
+        out: PathBuf,
+        /// Listings (rows).
+        #[arg(long, default_value_t = 1_000_000)]
+        listings: u64,
+        /// Feedback entries, spread over the listings.
+        #[arg(long, default_value_t = 10_000_000)]
+        feedback: u64,
+        /// Vendors (0: one per 100 listings).
+        #[arg(long, default_value_t = 0)]
+        vendors: u64,
+        /// Files to split the rows into (import takes files up to 512 MiB).
+        #[arg(long, default_value_t = 8)]
+        files: usize,
+        /// Seed; the same seed gives byte-identical output.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
     /// Create a case directory.
     Init {
         /// Directory to create (default: --case).
@@ -392,6 +414,18 @@ fn run(args: Cli) -> Result<()> {
                 output::print_json(&summary);
             } else {
                 println!(
+        Command::Sim(SimCommand::Sales { out, listings, feedback, vendors, files, seed }) => {
+            let cfg = sim::sales::SalesSimConfig { seed: *seed, listings: *listings, feedback: *feedback, vendors: *vendors, files: *files };
+            let summary = sim::sales::write_sales_dataset(out, &cfg).with_context(|| format!("writing {}", out.display()))?;
+            if cli.json {
+                output::print_json(&summary);
+            } else {
+                println!(
+                    "wrote {} listings of {} vendors with {} feedback entries ({} bytes, {} files) under {}",
+                    summary.listings, summary.vendors, summary.feedback, summary.bytes, summary.files.len(), out.display()
+                );
+            }
+        }
                     "wrote {} pages of {} accounts ({} operators) under {}; truth in {}",
                     generated.files.len(),
                     generated.truth.accounts.len(),
