@@ -262,59 +262,69 @@ impl CaseStore for SqliteStore {
             params![ev, p.source, p.url, p.captured_at, p.market, p.profile, p.page_type.as_str(), p.encoding, to_json(&p.diagnostics), p.extracted_by],
         )
         .map_err(db(format!("storing page {ev}")))?;
-        let prov = |pr: &Option<Provenance>| {
-            pr.as_ref().map(|p| (p.profile.clone(), p.rule.clone())).unwrap_or_default()
-        };
-        for (i, l) in rec.listings.iter().enumerate() {
-            let (profile, rule) = prov(&l.provenance);
-            tx.prepare_cached(
+        fn prov(pr: &Option<Provenance>) -> (&str, &str) {
+            pr.as_ref().map_or(("", ""), |p| (p.profile.as_str(), p.rule.as_str()))
+        }
+        // One prepared statement per table and page, not a cache lookup per row.
+        let mut st = tx
+            .prepare_cached(
                 "INSERT INTO listings (id, evidence, ordinal, profile, rule, market, market_listing_id, title, vendor,
                    category, price_amount, price_currency, price_usd, price_btc, ships_from, ships_to,
                    shipping_methods, stock, sold, url, sold_since, rating, observed_at)
                  VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23)",
             )
-            .and_then(|mut st| st.execute(params![
+            .map_err(db("preparing listings insert"))?;
+        for (i, l) in rec.listings.iter().enumerate() {
+            let (profile, rule) = prov(&l.provenance);
+            st.execute(params![
                     RowId::new(RowKind::Listing, &p.evidence, i).as_str(), ev, i as i64, profile, rule,
                     l.market, l.market_listing_id, l.title, l.vendor, to_json(&l.category),
                     l.price.as_ref().map(|m| &m.amount), l.price.as_ref().map(|m| &m.currency),
                     l.price_usd, l.price_btc, l.ships_from, to_json(&l.ships_to),
                     to_json(&l.shipping_methods), l.stock, i64_of(l.sold), l.url,
                     l.sold_since, l.rating, l.observed_at
-                ]))
-            .map_err(db(format!("storing listing {i} of page {ev}")))?;
+                ])
+            .map_err(|e| db(format!("storing listing {i} of page {ev}"))(e))?;
         }
-        for (i, v) in rec.vendors.iter().enumerate() {
-            let (profile, rule) = prov(&v.provenance);
-            tx.prepare_cached(
+        drop(st);
+        let mut st = tx
+            .prepare_cached(
                 "INSERT INTO vendors (id, evidence, ordinal, profile, rule, market, name, registered, last_seen,
                    sales, feedback_positive, feedback_neutral, feedback_negative, positive_percent, rating,
                    level, trust, pgp_fingerprint, contacts, external_ratings, observed_at)
                  VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21)",
             )
-            .and_then(|mut st| st.execute(params![
+            .map_err(db("preparing vendors insert"))?;
+        for (i, v) in rec.vendors.iter().enumerate() {
+            let (profile, rule) = prov(&v.provenance);
+            st.execute(params![
                     RowId::new(RowKind::Vendor, &p.evidence, i).as_str(), ev, i as i64, profile, rule,
                     v.market, v.name, v.registered, v.last_seen, i64_of(v.sales),
                     i64_of(v.feedback_positive), i64_of(v.feedback_neutral), i64_of(v.feedback_negative),
                     v.positive_percent, v.rating, v.level, v.trust, v.pgp_fingerprint,
                     to_json(&v.contacts), to_json(&v.external_ratings), v.observed_at
-                ]))
-            .map_err(db(format!("storing vendor {i} of page {ev}")))?;
+                ])
+            .map_err(|e| db(format!("storing vendor {i} of page {ev}"))(e))?;
         }
-        for (i, f) in rec.feedback.iter().enumerate() {
-            let (profile, rule) = prov(&f.provenance);
-            tx.prepare_cached(
+        drop(st);
+        let mut st = tx
+            .prepare_cached(
                 "INSERT INTO feedback (id, evidence, ordinal, profile, rule, market, vendor, listing, date,
                    rating, text, buyer, price_amount, price_currency, observed_at)
                  VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)",
             )
-            .and_then(|mut st| st.execute(params![
+            .map_err(db("preparing feedback insert"))?;
+        for (i, f) in rec.feedback.iter().enumerate() {
+            let (profile, rule) = prov(&f.provenance);
+            st.execute(params![
                     RowId::new(RowKind::Feedback, &p.evidence, i).as_str(), ev, i as i64, profile, rule,
                     f.market, f.vendor, f.listing, f.date, f.rating, f.text, f.buyer,
                     f.price.as_ref().map(|m| &m.amount), f.price.as_ref().map(|m| &m.currency),
                     f.observed_at
-                ]))
-            .map_err(db(format!("storing feedback {i} of page {ev}")))?;
+                ])
+            .map_err(|e| db(format!("storing feedback {i} of page {ev}"))(e))?;
         }
+        drop(st);
         for (i, c) in rec.categories.iter().enumerate() {
             let (profile, rule) = prov(&c.provenance);
             tx.execute(
