@@ -1,0 +1,395 @@
+//! The input of linking: one [`Account`] per (market, vendor name), holding
+//! every fact signals compare, each fact with the row ids it came from.
+//! [`accounts_from_records`] builds them from store rows.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use model::{Feedback, Identifier, IdentifierKind, Listing, Vendor};
+
+use crate::normalize;
+
+/// A value with the rows that show it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Fact {
+    /// The value (normalized where the field says so).
+    pub value: String,
+    /// Row ids that show it, sorted, deduplicated.
+    pub sources: Vec<String>,
+}
+
+/// A PGP key an account shows.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PgpFact {
+    /// Uppercase hex fingerprint (40 hex for v4, 64 for v5/v6), validated.
+    pub fingerprint: String,
+    /// Uppercase subkey fingerprints, validated.
+    pub subkeys: Vec<String>,
+    /// User ids as written in the key.
+    pub user_ids: Vec<String>,
+    /// Row ids that show the key.
+    pub sources: Vec<String>,
+}
+
+/// A contact handle (`jabber`, `email`, `wickr`, ...), lower-cased.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Contact {
+    /// Kind (`jabber`, `email`, `wickr`, `telegram`, `session`, or `contact`
+    /// when the record gave none).
+    pub kind: String,
+    /// Handle, trimmed and lower-cased.
+    pub value: String,
+    /// Row ids that show it.
+    pub sources: Vec<String>,
+}
+
+/// An account the vendor claims on another market (imported ratings, e.g.
+/// Cryptonia's "verified on other markets" block).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ExternalClaim {
+    /// The other market, as shown.
+    pub market: String,
+    /// The account name there, when shown.
+    pub account: Option<String>,
+    /// Sales claimed there.
+    pub sales: Option<u64>,
+    /// Rating claimed there, as shown.
+    pub rating: Option<String>,
+    /// Row ids that show the claim.
+    pub sources: Vec<String>,
+}
+
+/// One vendor account: everything seen for one name on one market.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Account {
+    /// `market/vendor_name`: the key links and ground truth use.
+    pub id: String,
+    /// Market name.
+    pub market: String,
+    /// Vendor name as shown.
+    pub name: String,
+    /// PGP keys shown (normally one).
+    pub pgp: Vec<PgpFact>,
+    /// BTC addresses shown on the account's own pages.
+    pub btc: Vec<Fact>,
+    /// Contact handles.
+    pub contacts: Vec<Contact>,
+    /// Accounts claimed on other markets.
+    pub claimed: Vec<ExternalClaim>,
+    /// Texts the vendor wrote: listing titles (and descriptions or profile
+    /// text where the integrator has them). Deduplicated by text.
+    pub texts: Vec<Fact>,
+    /// Countries or regions shipped from, lower-cased.
+    pub ships_from: Vec<Fact>,
+    /// Destinations, lower-cased.
+    pub ships_to: Vec<Fact>,
+    /// Category paths (`cannabis > flower`), lower-cased, one fact per path;
+    /// `sources` has one row per listing, so its length is the count.
+    pub categories: Vec<Fact>,
+    /// First day the account was seen (registration, observations, feedback).
+    pub first_seen: Option<NaiveDate>,
+    /// Last day the account was seen.
+    pub last_seen: Option<NaiveDate>,
+    /// Every row that contributed to the account.
+    pub sources: Vec<String>,
+}
+
+fn add_fact(facts: &mut Vec<Fact>, value: &str, source: &str) {
+    let value = value.trim();
+    if value.is_empty() {
+        return;
+    }
+    match facts.iter_mut().find(|f| f.value == value) {
+        Some(f) => push_source(&mut f.sources, source),
+        None => facts.push(Fact {
+            value: value.to_owned(),
+            sources: vec![source.to_owned()],
+        }),
+    }
+}
+
+fn push_source(sources: &mut Vec<String>, source: &str) {
+    if let Err(at) = sources.binary_search_by(|s| s.as_str().cmp(source)) {
+        sources.insert(at, source.to_owned());
+    }
+}
+
+impl Account {
+    /// An empty account `market/name`.
+    pub fn new(market: &str, name: &str) -> Account {
+        Account {
+            id: account_id(market, name),
+            market: market.to_owned(),
+            name: name.to_owned(),
+            ..Account::default()
+        }
+    }
+
+    /// Records that `source` contributed to the account.
+    pub fn add_source(&mut self, source: &str) {
+        push_source(&mut self.sources, source);
+    }
+
+    /// Adds a PGP key. A fingerprint that is not 40 or 64 hex digits (after
+    /// removing spaces) is ignored and `false` returned: a malformed key is
+    /// never evidence. Invalid subkeys are dropped.
+    pub fn add_pgp(&mut self, fingerprint: &str, subkeys: &[String], user_ids: &[String], source: &str) -> bool {
+        let Some(fp) = normalize::fingerprint(fingerprint) else {
+            return false;
+        };
+        self.add_source(source);
+        let idx = match self.pgp.iter().position(|k| k.fingerprint == fp) {
+            Some(i) => i,
+            None => {
+                self.pgp.push(PgpFact {
+                    fingerprint: fp,
+                    ..PgpFact::default()
+                });
+                self.pgp.len() - 1
+            }
+        };
+        let key = &mut self.pgp[idx];
+        for s in subkeys.iter().filter_map(|s| normalize::fingerprint(s)) {
+            if !key.subkeys.contains(&s) {
+                key.subkeys.push(s);
+            }
+        }
+        for u in user_ids.iter().map(|u| u.trim()).filter(|u| !u.is_empty()) {
+            if !key.user_ids.iter().any(|x| x == u) {
+                key.user_ids.push(u.to_owned());
+            }
+        }
+        push_source(&mut key.sources, source);
+        true
+    }
+
+    /// Adds a BTC address (trimmed; empty ignored).
+    pub fn add_btc(&mut self, address: &str, source: &str) {
+        if !address.trim().is_empty() {
+            self.add_source(source);
+            add_fact(&mut self.btc, address, source);
+        }
+    }
+
+    /// Adds a contact as `kind:value` (or a bare value, kind `contact`).
+    /// Returns `false` (and adds nothing) when the value is empty.
+    pub fn add_contact(&mut self, contact: &str, source: &str) -> bool {
+        let Some((kind, value)) = normalize::contact(contact) else {
+            return false;
+        };
+        self.add_source(source);
+        match self.contacts.iter_mut().find(|c| c.kind == kind && c.value == value) {
+            Some(c) => push_source(&mut c.sources, source),
+            None => self.contacts.push(Contact {
+                kind,
+                value,
+                sources: vec![source.to_owned()],
+            }),
+        }
+        true
+    }
+
+    /// Adds a claim of an account on another market.
+    pub fn add_claim(&mut self, market: &str, account: Option<&str>, sales: Option<u64>, rating: Option<&str>, source: &str) {
+        if market.trim().is_empty() {
+            return;
+        }
+        self.add_source(source);
+        let account = account.map(str::trim).filter(|a| !a.is_empty()).map(str::to_owned);
+        match self
+            .claimed
+            .iter_mut()
+            .find(|c| c.market == market.trim() && c.account == account)
+        {
+            Some(c) => push_source(&mut c.sources, source),
+            None => self.claimed.push(ExternalClaim {
+                market: market.trim().to_owned(),
+                account,
+                sales,
+                rating: rating.map(str::to_owned),
+                sources: vec![source.to_owned()],
+            }),
+        }
+    }
+
+    /// Adds a text the vendor wrote (listing title, description, profile).
+    pub fn add_text(&mut self, text: &str, source: &str) {
+        if !text.trim().is_empty() {
+            self.add_source(source);
+            add_fact(&mut self.texts, text, source);
+        }
+    }
+
+    /// Adds one listing's shipping origin, destinations and category path.
+    pub fn add_listing_facts(&mut self, ships_from: Option<&str>, ships_to: &[String], category: &[String], source: &str) {
+        self.add_source(source);
+        if let Some(f) = ships_from {
+            add_fact(&mut self.ships_from, &f.to_lowercase(), source);
+        }
+        for t in ships_to {
+            add_fact(&mut self.ships_to, &t.to_lowercase(), source);
+        }
+        let path: Vec<String> = category
+            .iter()
+            .map(|c| c.trim().to_lowercase())
+            .filter(|c| !c.is_empty())
+            .collect();
+        if !path.is_empty() {
+            add_fact(&mut self.categories, &path.join(" > "), source);
+        }
+    }
+
+    /// Widens `first_seen`/`last_seen` to include `day`.
+    pub fn saw_on(&mut self, day: NaiveDate) {
+        self.first_seen = Some(self.first_seen.map_or(day, |d| d.min(day)));
+        self.last_seen = Some(self.last_seen.map_or(day, |d| d.max(day)));
+    }
+}
+
+/// `market/name`, the account key.
+pub fn account_id(market: &str, name: &str) -> String {
+    format!("{market}/{name}")
+}
+
+/// One stored row: its id and the record.
+#[derive(Debug, Clone, Copy)]
+pub struct Row<'a, T> {
+    /// Row id (`V-…`, `L-…`), cited as evidence.
+    pub id: &'a str,
+    /// The record.
+    pub record: &'a T,
+}
+
+/// The rows [`accounts_from_records`] reads.
+#[derive(Debug, Clone, Default)]
+pub struct Records<'a> {
+    /// Vendor observations.
+    pub vendors: Vec<Row<'a, Vendor>>,
+    /// Listing observations.
+    pub listings: Vec<Row<'a, Listing>>,
+    /// Feedback (only its dates are used: buyers wrote the text).
+    pub feedback: Vec<Row<'a, Feedback>>,
+    /// Identifiers. One is attached to an account when its page (provenance
+    /// evidence digest) shows vendor or listing rows of exactly that one
+    /// account; identifiers on pages of several vendors, or of none, are
+    /// not attributed to anyone.
+    pub identifiers: Vec<Row<'a, Identifier>>,
+}
+
+/// Parses a shown or observed date to a day: RFC 3339, ISO `YYYY-MM-DD`
+/// (with anything after it), `17 Feb 2020`, `Feb 17, 2020`, `17.02.2020`.
+/// Relative dates ("3 days ago") give `None`.
+pub fn parse_day(s: &str) -> Option<NaiveDate> {
+    let s = s.trim();
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Some(t.naive_utc().date());
+    }
+    if let Some(d) = s.get(..10).and_then(|p| NaiveDate::parse_from_str(p, "%Y-%m-%d").ok()) {
+        return Some(d);
+    }
+    ["%d %b %Y", "%b %d, %Y", "%d %B %Y", "%B %d, %Y", "%d.%m.%Y", "%d/%m/%Y"]
+        .iter()
+        .find_map(|f| NaiveDate::parse_from_str(s, f).ok())
+}
+
+fn entry<'m>(accounts: &'m mut BTreeMap<(String, String), Account>, market: &str, name: &str) -> Option<&'m mut Account> {
+    let name = name.trim();
+    if name.is_empty() {
+        return None;
+    }
+    Some(
+        accounts
+            .entry((market.to_owned(), name.to_owned()))
+            .or_insert_with(|| Account::new(market, name)),
+    )
+}
+
+/// Groups rows into accounts by (market, vendor name as shown), in
+/// (market, name) order. Names are not case-folded: two names that differ in
+/// case on one market are two accounts (the `name` signal reports the
+/// ambiguity). Rows without a vendor name, malformed keys and empty values
+/// are skipped; nothing here fails.
+pub fn accounts_from_records(records: &Records) -> Vec<Account> {
+    let mut accounts: BTreeMap<(String, String), Account> = BTreeMap::new();
+    // Which accounts each page shows (by evidence digest).
+    let mut page_owner: BTreeMap<model::Sha256, BTreeSet<(String, String)>> = BTreeMap::new();
+    let mut owned: Vec<(Option<model::Sha256>, (String, String))> = Vec::new();
+
+    for v in &records.vendors {
+        let r = v.record;
+        let Some(acc) = entry(&mut accounts, &r.market, &r.name) else { continue };
+        acc.add_source(v.id);
+        if let Some(fp) = &r.pgp_fingerprint {
+            acc.add_pgp(fp, &[], &[], v.id);
+        }
+        for c in &r.contacts {
+            acc.add_contact(c, v.id);
+        }
+        for e in &r.external_ratings {
+            acc.add_claim(&e.market, e.account.as_deref(), e.sales, e.rating.as_deref(), v.id);
+        }
+        for d in [&r.registered, &r.last_seen, &r.observed_at].into_iter().flatten() {
+            if let Some(day) = parse_day(d) {
+                acc.saw_on(day);
+            }
+        }
+        owned.push((r.provenance.as_ref().map(|p| p.evidence), (r.market.clone(), r.name.trim().to_owned())));
+    }
+    for l in &records.listings {
+        let r = l.record;
+        let Some(vendor) = r.vendor.as_deref() else { continue };
+        let Some(acc) = entry(&mut accounts, &r.market, vendor) else { continue };
+        acc.add_text(&r.title, l.id);
+        acc.add_listing_facts(r.ships_from.as_deref(), &r.ships_to, &r.category, l.id);
+        if let Some(day) = r.observed_at.as_deref().and_then(parse_day) {
+            acc.saw_on(day);
+        }
+        owned.push((r.provenance.as_ref().map(|p| p.evidence), (r.market.clone(), vendor.trim().to_owned())));
+    }
+    for f in &records.feedback {
+        let r = f.record;
+        let Some(vendor) = r.vendor.as_deref() else { continue };
+        let Some(acc) = entry(&mut accounts, &r.market, vendor) else { continue };
+        if let Some(day) = r.date.as_deref().and_then(parse_day) {
+            acc.add_source(f.id);
+            acc.saw_on(day);
+        }
+    }
+    for (page, key) in owned {
+        if let Some(page) = page {
+            page_owner.entry(page).or_default().insert(key);
+        }
+    }
+    for i in &records.identifiers {
+        let r = i.record;
+        let Some(page) = r.provenance.as_ref().map(|p| p.evidence) else { continue };
+        let Some(owners) = page_owner.get(&page) else { continue };
+        if owners.len() != 1 {
+            continue;
+        }
+        let Some(key) = owners.iter().next() else { continue };
+        let Some(acc) = accounts.get_mut(key) else { continue };
+        match r.kind {
+            IdentifierKind::Pgp => {
+                let (subkeys, uids) = r
+                    .pgp
+                    .as_ref()
+                    .map(|k| (k.subkeys.clone(), k.user_ids.clone()))
+                    .unwrap_or_default();
+                acc.add_pgp(&r.value, &subkeys, &uids, i.id);
+            }
+            IdentifierKind::Btc => acc.add_btc(&r.value, i.id),
+            IdentifierKind::Email
+            | IdentifierKind::Jabber
+            | IdentifierKind::Telegram
+            | IdentifierKind::Wickr
+            | IdentifierKind::Session => {
+                acc.add_contact(&format!("{}:{}", r.kind.as_str(), r.value), i.id);
+            }
+            IdentifierKind::Xmr | IdentifierKind::Onion => {}
+        }
+    }
+    accounts.into_values().collect()
+}

@@ -1,0 +1,174 @@
+//! Links: scored candidate pairs with their evidence, for an analyst to
+//! confirm or reject, and operators as groups of accounts joined only by
+//! hard identifiers or confirmed links (never by soft evidence alone).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use crate::account::Account;
+use crate::candidates::candidates;
+use crate::model::{Model, Scored};
+use crate::signals::{Corpus, SignalEvidence};
+
+/// What a link is waiting for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkStatus {
+    /// A hard identifier (same PGP key) joins the accounts. Still shown with
+    /// its score and open to rejection (a shared key can be a market's key
+    /// or a stolen one).
+    Hard,
+    /// Soft evidence only, at or above the review threshold: awaits an
+    /// analyst's confirm or reject. Never merged automatically.
+    Review,
+}
+
+/// A proposed link between two accounts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Link {
+    /// Stable id, `K-` + 16 hex of SHA-256 of `a \n b` ([`link_id`]).
+    pub id: String,
+    /// First account (`market/name`, the smaller id).
+    pub a: String,
+    /// Second account.
+    pub b: String,
+    /// Calibrated probability of one operator.
+    pub probability: f64,
+    /// A hard identifier is among the evidence.
+    pub hard: bool,
+    /// Hard or awaiting review.
+    pub status: LinkStatus,
+    /// Every signal's evidence, [`crate::SIGNALS`] order.
+    pub evidence: Vec<SignalEvidence>,
+    /// The score with per-signal contributions.
+    pub score: Scored,
+    /// Model version and training hash that scored it.
+    pub model: String,
+}
+
+/// The id of the link between accounts `a` and `b` (order does not matter).
+pub fn link_id(a: &str, b: &str) -> String {
+    let (x, y) = if a <= b { (a, b) } else { (b, a) };
+    let h = Sha256::digest(format!("{x}\n{y}").as_bytes());
+    format!("K-{}", &hex::encode(h)[..16])
+}
+
+/// A model over a set of accounts: candidates, scores, links.
+#[derive(Debug, Clone)]
+pub struct Linker<'a> {
+    /// Per-account data and statistics.
+    pub corpus: Corpus<'a>,
+    /// The model.
+    pub model: &'a Model,
+}
+
+impl<'a> Linker<'a> {
+    /// Prepares linking over `accounts`.
+    pub fn new(model: &'a Model, accounts: &'a [Account]) -> Linker<'a> {
+        Linker {
+            corpus: Corpus::new(accounts),
+            model,
+        }
+    }
+
+    /// Scores accounts `i` and `j` (indices into the accounts).
+    pub fn link(&self, i: usize, j: usize) -> Link {
+        let accounts = self.corpus.accounts;
+        let (i, j) = if accounts[i].id <= accounts[j].id { (i, j) } else { (j, i) };
+        let (a, b) = (&accounts[i], &accounts[j]);
+        let evidence = self.corpus.features(i, j);
+        let score = self.model.score(&evidence);
+        let hard = evidence.iter().any(|e| e.hard);
+        Link {
+            id: link_id(&a.id, &b.id),
+            a: a.id.clone(),
+            b: b.id.clone(),
+            probability: score.probability,
+            hard,
+            status: if hard { LinkStatus::Hard } else { LinkStatus::Review },
+            evidence,
+            score,
+            model: format!("{} {}", self.model.version, self.model.training_hash),
+        }
+    }
+
+    /// The link between two accounts by id (for `explain LINK`), scored
+    /// whether or not it is a candidate. `None` if an id is unknown.
+    pub fn link_by_id(&self, a: &str, b: &str) -> Option<Link> {
+        let accounts = self.corpus.accounts;
+        let i = accounts.iter().position(|x| x.id == a)?;
+        let j = accounts.iter().position(|x| x.id == b)?;
+        (i != j).then(|| self.link(i, j))
+    }
+
+    /// Every candidate link with a hard identifier or a probability of at
+    /// least `min_score`, most probable first (ties by ids).
+    pub fn link_all(&self, min_score: f64) -> Vec<Link> {
+        let mut links: Vec<Link> = candidates(&self.corpus)
+            .into_iter()
+            .map(|(i, j)| self.link(i, j))
+            .filter(|l| l.hard || l.probability >= min_score)
+            .collect();
+        links.sort_by(|x, y| {
+            y.probability
+                .total_cmp(&x.probability)
+                .then_with(|| (&x.a, &x.b).cmp(&(&y.a, &y.b)))
+        });
+        links
+    }
+}
+
+/// [`Linker::link_all`] in one call.
+pub fn link_all(model: &Model, accounts: &[Account], min_score: f64) -> Vec<Link> {
+    Linker::new(model, accounts).link_all(min_score)
+}
+
+/// An analyst's decision on a link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// Same operator.
+    Confirmed,
+    /// Not the same operator (or not enough to say so).
+    Rejected,
+}
+
+/// Operators: groups of accounts joined by hard links the analyst has not
+/// rejected and by confirmed links. Soft links without a decision join
+/// nothing. Every account in `links` appears in exactly one group; groups
+/// and their members are sorted.
+pub fn operators(links: &[Link], decisions: &BTreeMap<String, Decision>) -> Vec<Vec<String>> {
+    let mut ids: Vec<&str> = links.iter().flat_map(|l| [l.a.as_str(), l.b.as_str()]).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let index = |s: &str| ids.binary_search(&s).unwrap_or(0);
+    let mut parent: Vec<usize> = (0..ids.len()).collect();
+    fn find(p: &mut [usize], mut x: usize) -> usize {
+        while p[x] != x {
+            p[x] = p[p[x]];
+            x = p[x];
+        }
+        x
+    }
+    for l in links {
+        let joins = match decisions.get(&l.id) {
+            Some(Decision::Confirmed) => true,
+            Some(Decision::Rejected) => false,
+            None => l.hard,
+        };
+        if joins {
+            let (x, y) = (find(&mut parent, index(&l.a)), find(&mut parent, index(&l.b)));
+            parent[x.max(y)] = x.min(y);
+        }
+    }
+    let mut groups: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+    for (i, id) in ids.iter().enumerate() {
+        let r = find(&mut parent, i);
+        groups.entry(r).or_default().push((*id).to_owned());
+    }
+    let mut out: Vec<Vec<String>> = groups.into_values().collect();
+    out.sort();
+    out
+}
