@@ -58,6 +58,10 @@ enum Command {
         /// grams-2014, or a mapping file (docs/datasets.md). Default: detect.
         #[arg(long)]
         format: Option<String>,
+        /// When the files were captured (RFC 3339, or YYYY-MM-DD for midnight
+        /// UTC), if known; default: each file's modification time.
+        #[arg(long)]
+        captured_at: Option<String>,
     },
     /// Sales estimates (feedback counts, "sold" counters) grouped by a key.
     Sales {
@@ -165,10 +169,6 @@ enum SimCommand {
         #[arg(long, default_value_t = 7)]
         seed: u64,
     },
-}
-
-#[derive(Subcommand, Debug)]
-enum CaseCommand {
     /// Write a large listings + feedback dataset (Agora 2014 CSV layout) for
     /// the sales benchmark; import with `--format agora-2014`.
     Sales {
@@ -191,6 +191,10 @@ enum CaseCommand {
         #[arg(long, default_value_t = 7)]
         seed: u64,
     },
+}
+
+#[derive(Subcommand, Debug)]
+enum CaseCommand {
     /// Create a case directory.
     Init {
         /// Directory to create (default: --case).
@@ -268,6 +272,16 @@ fn open(cli: &Ctx) -> Result<Case> {
     Case::open(&cli.case, &operator(cli)).with_context(|| format!("opening case {}", cli.case.display()))
 }
 
+/// RFC 3339, or a bare date as midnight UTC.
+fn parse_time(s: &str) -> Result<chrono::DateTime<chrono::Utc>> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&chrono::Utc));
+    }
+    let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .with_context(|| format!("--captured-at {s:?}: give RFC 3339 (2020-02-17T12:00:00Z) or YYYY-MM-DD"))?;
+    Ok(d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc())
+}
+
 fn run(args: Cli) -> Result<()> {
     let progress = progress::Bars::new(args.quiet || args.json);
     let cli = Ctx { case: args.case, operator: args.operator, json: args.json };
@@ -291,10 +305,11 @@ fn run(args: Cli) -> Result<()> {
                 print!("{info}");
             }
         }
-        Command::Import { paths, format } => {
+        Command::Import { paths, format, captured_at } => {
+            let captured_at = captured_at.as_deref().map(parse_time).transpose()?;
             let mut case = open(&cli)?;
             let dataset_format = format.as_deref().map(|f| case.dataset_format(f)).transpose()?;
-            let opts = ImportOptions { dataset_format, ..ImportOptions::default() };
+            let opts = ImportOptions { dataset_format, captured_at, ..ImportOptions::default() };
             let report = case.import(paths, &opts, &progress)?;
             for p in &report.problems {
                 eprintln!("warning: {p}");
@@ -399,6 +414,18 @@ fn run(args: Cli) -> Result<()> {
         Command::Vendor { name, rates } => sales_cmd::vendor(&open(&cli)?, name, rates, cli.json)?,
         Command::Export { format, out, rates } => sales_cmd::export(&open(&cli)?, format, out, rates, cli.json)?,
         Command::Demo { out, seed } => demo::run(out, *seed, &operator(&cli), cli.json, &progress)?,
+        Command::Sim(SimCommand::Sales { out, listings, feedback, vendors, files, seed }) => {
+            let cfg = sim::sales::SalesSimConfig { seed: *seed, listings: *listings, feedback: *feedback, vendors: *vendors, files: *files };
+            let summary = sim::sales::write_sales_dataset(out, &cfg).with_context(|| format!("writing {}", out.display()))?;
+            if cli.json {
+                output::print_json(&summary);
+            } else {
+                println!(
+                    "wrote {} listings of {} vendors with {} feedback entries ({} bytes, {} files) under {}",
+                    summary.listings, summary.vendors, summary.feedback, summary.bytes, summary.files.len(), out.display()
+                );
+            }
+        }
         Command::Sim(SimCommand::Market { out, operators, markets, seed }) => {
             let cfg = sim::MarketSimConfig { seed: *seed, operators: *operators, markets: *markets, ..Default::default() };
             let generated = sim::generate_markets(&cfg);
@@ -414,18 +441,6 @@ fn run(args: Cli) -> Result<()> {
                 output::print_json(&summary);
             } else {
                 println!(
-        Command::Sim(SimCommand::Sales { out, listings, feedback, vendors, files, seed }) => {
-            let cfg = sim::sales::SalesSimConfig { seed: *seed, listings: *listings, feedback: *feedback, vendors: *vendors, files: *files };
-            let summary = sim::sales::write_sales_dataset(out, &cfg).with_context(|| format!("writing {}", out.display()))?;
-            if cli.json {
-                output::print_json(&summary);
-            } else {
-                println!(
-                    "wrote {} listings of {} vendors with {} feedback entries ({} bytes, {} files) under {}",
-                    summary.listings, summary.vendors, summary.feedback, summary.bytes, summary.files.len(), out.display()
-                );
-            }
-        }
                     "wrote {} pages of {} accounts ({} operators) under {}; truth in {}",
                     generated.files.len(),
                     generated.truth.accounts.len(),

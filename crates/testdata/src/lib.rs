@@ -27,3 +27,21 @@ pub fn shared(rel: &str) -> Option<PathBuf> {
     eprintln!("NOTICE: skipping: shared data not found at {}", path.display());
     None
 }
+
+/// Whether `python3` can import `module` (an independent checker such as
+/// pyarrow or warcio). When it cannot: panics under `CI=true` (CI installs
+/// it from `.ci/requirements.txt`), otherwise prints a notice and returns
+/// `false` (skip the test).
+pub fn python_module(module: &str) -> bool {
+    let found = std::process::Command::new("python3")
+        .args(["-c", &format!("import {module}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("python module {module} missing (required when CI=true; see .ci/requirements.txt)");
+        }
+        eprintln!("NOTICE: skipping: python module {module} not installed");
+    }
+    found
+}
