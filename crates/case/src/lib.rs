@@ -21,6 +21,7 @@
 mod datasets;
 mod explain;
 mod import;
+mod links;
 mod pipeline;
 mod sales;
 mod tables;
@@ -31,6 +32,7 @@ use extract::ProfileSet;
 
 pub use explain::Explanation;
 pub use import::{ImportOptions, ImportReport};
+pub use links::LinkDecision;
 pub use datasets::DatasetStats;
 pub use pipeline::{DatasetFileReport, ExtractOptions, ExtractReport, PageProblem};
 pub use sales::{load_rates, SalesOptions, SalesResult, TimelinePoint, VendorDossier, VendorFact, VendorIdentifier};

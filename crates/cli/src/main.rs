@@ -10,6 +10,7 @@
 
 mod chain_cmd;
 mod demo;
+mod link_cmd;
 mod output;
 mod progress;
 mod sales_cmd;
@@ -87,6 +88,24 @@ enum Command {
         #[command(flatten)]
         rates: sales_cmd::RatesArgs,
     },
+    /// Proposed links between vendor accounts (hard identifiers and scores at
+    /// or above the review threshold), with the analyst's decisions.
+    Links {
+        /// Lowest probability shown (default: the model's review threshold).
+        #[arg(long)]
+        min_score: Option<f64>,
+    },
+    /// The operator holding an account (`market/vendor`): its accounts,
+    /// markets, timeline, the links that join them, combined sales.
+    Operator {
+        /// Account id, `market/vendor` as `dragnet links` prints it.
+        id: String,
+        #[command(flatten)]
+        rates: sales_cmd::RatesArgs,
+    },
+    /// Vendor linking: train, evaluate, confirm or reject links.
+    #[command(subcommand)]
+    Link(link_cmd::LinkCommand),
     /// Write listings, feedback, vendors and estimates as Parquet or CSV files.
     Export {
         /// parquet or csv.
@@ -393,6 +412,13 @@ fn run(args: Cli) -> Result<()> {
             let rows = case.store().identifiers(&Filter { kind: kind.clone(), limit: *limit, ..Default::default() })?;
             output::print_rows(cli.json, rows.iter().map(output::IdentifierOut::from));
         }
+        Command::Explain { id } if id.starts_with("K-") => link_cmd::explain(&mut open(&cli)?, id, cli.json)?,
+        Command::Links { min_score } => link_cmd::links(&mut open(&cli)?, *min_score, cli.json)?,
+        Command::Operator { id, rates } => {
+            let rates = case::load_rates(&rates.rates)?;
+            link_cmd::operator(&mut open(&cli)?, id, &rates, cli.json)?
+        }
+        Command::Link(cmd) => link_cmd::run(&mut open(&cli)?, cmd, cli.json)?,
         Command::Explain { id } => {
             let case = open(&cli)?;
             if let Some(e) = case.explain(id)? {

@@ -1,0 +1,145 @@
+//! Vendor linking inside a case: accounts from the stored rows, the scoring
+//! model kept in the case, and analyst decisions kept in the custody log.
+//!
+//! The model lives in `CASE/linking/model.json` (its version, training hash
+//! and file SHA-256 are logged when it is stored). Decisions are not derived
+//! data, so they do not live in the rebuildable SQLite file: each confirm or
+//! reject is a `link-decision` custody log entry (who, when, why), and the
+//! current decision on a link is its latest entry. They survive re-extraction
+//! and re-scoring because link ids depend only on the two account ids.
+
+use std::collections::BTreeMap;
+
+use linking::{accounts_from_records, Account, Decision, Link, Model, Records, Row};
+use model::Sha256;
+use store::{CaseStore, Filter};
+
+use crate::{io, Case, CaseError, Result};
+
+const MODEL_FILE: &str = "linking/model.json";
+
+/// An analyst's latest decision on a link, from the custody log.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct LinkDecision {
+    /// Link id (`K-…`).
+    pub link: String,
+    /// The two accounts.
+    pub a: String,
+    /// Second account.
+    pub b: String,
+    /// Confirmed or rejected.
+    pub decision: Decision,
+    /// Who decided.
+    pub operator: String,
+    /// When (RFC 3339).
+    pub at: String,
+    /// Why, in the analyst's words.
+    pub why: String,
+    /// Custody log entry number.
+    pub seq: u64,
+}
+
+impl Case {
+    /// Vendor accounts (market + name) built from every stored vendor,
+    /// listing, feedback and identifier row.
+    pub fn link_accounts(&self) -> Result<Vec<Account>> {
+        let all = Filter::default();
+        let vendors = self.store.vendors(&all)?;
+        let listings = self.store.listings(&all)?;
+        let feedback = self.store.feedback(&all)?;
+        let identifiers = self.store.identifiers(&all)?;
+        let records = Records {
+            vendors: vendors.iter().map(|s| Row { id: s.id.as_str(), record: &s.record }).collect(),
+            listings: listings.iter().map(|s| Row { id: s.id.as_str(), record: &s.record }).collect(),
+            feedback: feedback.iter().map(|s| Row { id: s.id.as_str(), record: &s.record }).collect(),
+            identifiers: identifiers.iter().map(|s| Row { id: s.id.as_str(), record: &s.record }).collect(),
+        };
+        Ok(accounts_from_records(&records))
+    }
+
+    /// The case's linking model, if one was stored.
+    pub fn link_model(&self) -> Result<Option<Model>> {
+        let path = self.dir.join(MODEL_FILE);
+        if !path.exists() {
+            return Ok(None);
+        }
+        let text = std::fs::read_to_string(&path).map_err(io(&path))?;
+        let model = Model::from_json(&text)
+            .map_err(|e| CaseError::Config { path: path.clone(), message: format!("not a linking model: {e}") })?;
+        Ok(Some(model))
+    }
+
+    /// Stores `model` as the case's linking model and logs it (version,
+    /// training hash, file digest, and what it was trained on).
+    pub fn save_link_model(&mut self, model: &Model, trained_on: &str) -> Result<()> {
+        let path = self.dir.join(MODEL_FILE);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io(dir))?;
+        }
+        let text = model.to_json();
+        std::fs::write(&path, &text).map_err(io(&path))?;
+        self.log(
+            "link-model",
+            serde_json::json!({
+                "version": model.version,
+                "training_hash": model.training_hash,
+                "training_pairs": model.training_pairs,
+                "sha256": Sha256::of(text.as_bytes()).to_hex(),
+                "trained_on": trained_on,
+            }),
+        )
+    }
+
+    /// Every link's latest analyst decision, by link id.
+    pub fn link_decisions(&self) -> Result<BTreeMap<String, LinkDecision>> {
+        let mut out = BTreeMap::new();
+        for e in self.evidence.custody().entries()? {
+            if e.action != "link-decision" {
+                continue;
+            }
+            let d = &e.detail;
+            let decision = match d["decision"].as_str() {
+                Some("confirmed") => Decision::Confirmed,
+                Some("rejected") => Decision::Rejected,
+                _ => continue,
+            };
+            let s = |k: &str| d[k].as_str().unwrap_or_default().to_owned();
+            out.insert(
+                s("link"),
+                LinkDecision {
+                    link: s("link"),
+                    a: s("a"),
+                    b: s("b"),
+                    decision,
+                    operator: e.operator.clone(),
+                    at: e.time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    why: s("why"),
+                    seq: e.seq,
+                },
+            );
+        }
+        Ok(out)
+    }
+
+    /// Records an analyst's decision on `link` in the custody log, with the
+    /// score and model it was made against.
+    pub fn decide_link(&mut self, link: &Link, decision: Decision, why: &str) -> Result<()> {
+        let name = match decision {
+            Decision::Confirmed => "confirmed",
+            Decision::Rejected => "rejected",
+        };
+        self.log(
+            "link-decision",
+            serde_json::json!({
+                "link": link.id,
+                "a": link.a,
+                "b": link.b,
+                "decision": name,
+                "why": why,
+                "probability": link.probability,
+                "hard": link.hard,
+                "model": link.model,
+            }),
+        )
+    }
+}

@@ -1,0 +1,328 @@
+//! `dragnet link train|eval|confirm|reject`, `dragnet links`,
+//! `dragnet operator ID`, and `dragnet explain K-…`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use case::{Case, ExtractOptions, ImportOptions, NoProgress, SalesOptions};
+use linking::{Account, Decision, Link, Linker, Model, OperatorMap, TrainOptions};
+
+/// Linking commands under `dragnet link`.
+#[derive(clap::Subcommand, Debug)]
+pub enum LinkCommand {
+    /// Train the case's scoring model: on this case's accounts with a truth
+    /// file (a share of operators is held out for `link eval`), or, without
+    /// --truth, on a fresh simulated multi-market case.
+    Train {
+        /// Truth: `truth.json` of `dragnet sim market`, or a JSON object
+        /// `{"market/vendor": "operator", ...}`.
+        #[arg(long)]
+        truth: Option<PathBuf>,
+        /// Share of operators held out from training (with --truth).
+        #[arg(long, default_value_t = 0.4)]
+        holdout: f64,
+        /// Seed of the simulated training case (without --truth).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Precision, recall and F1 of each signal and of the model, on the
+    /// accounts of the truth file the model was not trained on.
+    Eval {
+        /// Truth file (as for `link train`).
+        #[arg(long)]
+        truth: PathBuf,
+        /// Thresholds to report.
+        #[arg(long, value_delimiter = ',', default_value = "0.3,0.5,0.7,0.9")]
+        thresholds: Vec<f64>,
+    },
+    /// Confirm a link: the two accounts are one operator.
+    Confirm {
+        /// Link id (K-…).
+        link: String,
+        /// Why (kept in the custody log).
+        #[arg(long)]
+        why: String,
+    },
+    /// Reject a link.
+    Reject {
+        /// Link id (K-…).
+        link: String,
+        /// Why (kept in the custody log).
+        #[arg(long)]
+        why: String,
+    },
+}
+
+/// Reads a truth file: sim `truth.json` (`accounts[].account/operator`) or a
+/// plain `{account: operator}` object.
+pub fn read_truth(path: &Path) -> Result<OperatorMap> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let v: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?;
+    let mut truth = OperatorMap::new();
+    if let Some(accounts) = v.get("accounts").and_then(|a| a.as_array()) {
+        for (i, a) in accounts.iter().enumerate() {
+            let (Some(account), Some(op)) = (a["account"].as_str(), a.get("operator")) else {
+                anyhow::bail!("{}: accounts[{i}] lacks account or operator", path.display());
+            };
+            truth.insert(account.to_owned(), op.to_string().trim_matches('"').to_owned());
+        }
+    } else if let Some(map) = v.as_object() {
+        for (account, op) in map {
+            truth.insert(account.clone(), op.to_string().trim_matches('"').to_owned());
+        }
+    }
+    anyhow::ensure!(!truth.is_empty(), "{}: no account -> operator pairs", path.display());
+    Ok(truth)
+}
+
+/// The case's model; trains and stores the default (simulation) model first
+/// when the case has none.
+fn model(case: &mut Case, json: bool) -> Result<Model> {
+    if let Some(m) = case.link_model()? {
+        return Ok(m);
+    }
+    if !json {
+        eprintln!("note: the case has no linking model; training the default one on a simulated case (`dragnet link train`)");
+    }
+    train_on_sim(case, 1)
+}
+
+fn train_on_sim(case: &mut Case, seed: u64) -> Result<Model> {
+    let (operators, markets) = (120, 3);
+    let tmp = tempfile::tempdir().context("temporary directory for the training case")?;
+    let generated = sim::generate_markets(&sim::MarketSimConfig { seed, operators, markets, ..Default::default() });
+    generated.write_to(tmp.path())?;
+    let mut sim_case = Case::init(&tmp.path().join("case"), "dragnet-link-train")?;
+    let opts = ImportOptions { captured_at: Some(chrono::Utc::now()), ..ImportOptions::default() };
+    sim_case.import(&[tmp.path().join("pages")], &opts, &NoProgress)?;
+    sim_case.extract(&ExtractOptions::default(), &NoProgress)?;
+    let accounts = sim_case.link_accounts()?;
+    let truth: OperatorMap =
+        generated.truth.accounts.iter().map(|a| (a.account.clone(), a.operator.to_string())).collect();
+    let model = linking::train_on(&accounts, &truth, &TrainOptions::default()).context("training the linking model")?;
+    let what = format!("simulated case seed={seed} operators={operators} markets={markets}, extracted by {}", case::TOOL_VERSION);
+    case.save_link_model(&model, &what)?;
+    Ok(model)
+}
+
+/// `dragnet link ...`.
+pub fn run(case: &mut Case, cmd: &LinkCommand, json: bool) -> Result<()> {
+    match cmd {
+        LinkCommand::Train { truth: None, seed, .. } => {
+            let m = train_on_sim(case, *seed)?;
+            print_model(&m, json);
+        }
+        LinkCommand::Train { truth: Some(path), holdout, .. } => {
+            let truth = read_truth(path)?;
+            let accounts = case.link_accounts()?;
+            let (train, _held_out) = linking::split_by_operator(&truth, *holdout, "dragnet-link-train");
+            let m = linking::train_on(&accounts, &train, &TrainOptions::default()).context("training the linking model")?;
+            case.save_link_model(&m, &format!("this case's accounts, truth {} ({} held out)", path.display(), holdout))?;
+            print_model(&m, json);
+        }
+        LinkCommand::Eval { truth, thresholds } => {
+            let truth = read_truth(truth)?;
+            let m = model(case, json)?;
+            let accounts = case.link_accounts()?;
+            let e = linking::evaluate(&m, &accounts, &truth, thresholds);
+            if json {
+                println!("{}", e.to_json());
+            } else {
+                println!(
+                    "{} accounts evaluated ({} left out: the model trained on them), {} same-operator pairs, {} missed by candidate generation",
+                    e.accounts, e.excluded_training_accounts, e.truth_pairs, e.missed_by_candidates
+                );
+                let prf = |p: &linking::Prf| format!("P {:.3} R {:.3} F1 {:.3}", p.precision, p.recall, p.f1);
+                println!("combined @ {:.2}: {}", e.threshold, prf(&e.combined));
+                if let Some(w) = &e.combined_without_pgp {
+                    println!("combined without pgp: {}", prf(w));
+                }
+                for (name, p) in &e.signals {
+                    println!("  {name:<12} {}", prf(p));
+                }
+                for t in &e.by_threshold {
+                    println!("  @ {:.2}: {}", t.threshold, prf(&t.prf));
+                }
+            }
+        }
+        LinkCommand::Confirm { link, why } | LinkCommand::Reject { link, why } => {
+            let decision = if matches!(cmd, LinkCommand::Confirm { .. }) { Decision::Confirmed } else { Decision::Rejected };
+            anyhow::ensure!(!why.trim().is_empty(), "--why must say why (it is kept in the custody log)");
+            let m = model(case, json)?;
+            let accounts = case.link_accounts()?;
+            let found = find_link(&m, &accounts, link)?;
+            case.decide_link(&found, decision, why)?;
+            let word = if decision == Decision::Confirmed { "confirmed" } else { "rejected" };
+            if json {
+                crate::output::print_json(&serde_json::json!({ "link": found.id, "a": found.a, "b": found.b, "decision": word }));
+            } else {
+                println!("{word} {} ({} <-> {}), recorded in the custody log", found.id, found.a, found.b);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn print_model(m: &Model, json: bool) {
+    if json {
+        crate::output::print_json(&serde_json::json!({
+            "version": m.version, "training_hash": m.training_hash, "training_pairs": m.training_pairs,
+            "training_positives": m.training_positives, "threshold": m.threshold,
+            "weights": m.signals.iter().zip(&m.weights).collect::<BTreeMap<_, _>>(), "untrained": m.untrained,
+        }));
+    } else {
+        println!("model {} trained on {} pairs ({} same operator), training hash {}", m.version, m.training_pairs, m.training_positives, m.training_hash);
+        for (s, w) in m.signals.iter().zip(&m.weights) {
+            let note = if m.untrained.contains(s) { " (prior: never seen in training)" } else { "" };
+            println!("  {s:<12} weight {w:.3}{note}");
+        }
+    }
+}
+
+fn find_link(m: &Model, accounts: &[Account], id: &str) -> Result<Link> {
+    let linker = Linker::new(m, accounts);
+    linker
+        .link_all(0.0)
+        .into_iter()
+        .find(|l| l.id == id)
+        .with_context(|| format!("no candidate link {id} between the case's accounts"))
+}
+
+fn decision_word(d: Option<&case::LinkDecision>) -> &'static str {
+    match d.map(|d| d.decision) {
+        Some(Decision::Confirmed) => "confirmed",
+        Some(Decision::Rejected) => "rejected",
+        None => "undecided",
+    }
+}
+
+/// `dragnet links`.
+pub fn links(case: &mut Case, min_score: Option<f64>, json: bool) -> Result<()> {
+    let m = model(case, json)?;
+    let accounts = case.link_accounts()?;
+    let decisions = case.link_decisions()?;
+    let min = min_score.unwrap_or(m.threshold);
+    let found = Linker::new(&m, &accounts).link_all(min);
+    for l in &found {
+        let firing: Vec<&str> = l.evidence.iter().filter(|e| e.value > 0.0).map(|e| e.signal.as_str()).collect();
+        let decision = decision_word(decisions.get(&l.id));
+        if json {
+            let signals: BTreeMap<&str, f64> = l.evidence.iter().map(|e| (e.signal.as_str(), e.value)).collect();
+            crate::output::print_json(&serde_json::json!({
+                "id": l.id, "a": l.a, "b": l.b, "probability": l.probability, "hard": l.hard,
+                "status": l.status, "decision": decision, "signals": signals, "model": l.model,
+            }));
+        } else {
+            println!(
+                "{}  {} <-> {}  p={:.3}{}  [{}]  {}",
+                l.id,
+                l.a,
+                l.b,
+                l.probability,
+                if l.hard { " HARD" } else { "" },
+                firing.join(", "),
+                decision
+            );
+        }
+    }
+    if !json {
+        println!("{} links at or above {min:.2} (hard identifiers always shown); confirm or reject with `dragnet link confirm|reject ID --why ...`", found.len());
+    }
+    Ok(())
+}
+
+/// `dragnet operator ID`: the operator (group of accounts joined by hard
+/// links not rejected and by confirmed links) that holds account ID.
+pub fn operator(case: &mut Case, id: &str, rates: &sales::Rates, json: bool) -> Result<()> {
+    let m = model(case, json)?;
+    let accounts = case.link_accounts()?;
+    let decisions = case.link_decisions()?;
+    let links = Linker::new(&m, &accounts).link_all(m.threshold);
+    let decided: BTreeMap<String, Decision> = decisions.iter().map(|(k, d)| (k.clone(), d.decision)).collect();
+    let groups = linking::operators(&links, &decided);
+    let group: Vec<String> = groups
+        .into_iter()
+        .find(|g| g.iter().any(|a| a.eq_ignore_ascii_case(id)))
+        .or_else(|| accounts.iter().any(|a| a.id.eq_ignore_ascii_case(id)).then(|| vec![id.to_owned()]))
+        .with_context(|| format!("no account {id:?} (give market/vendor, as `dragnet links` prints)"))?;
+    let result = case.sales(rates, &SalesOptions { by: sales::GroupBy::Vendor, from: None, to: None })?;
+    let mut rows = Vec::new();
+    let mut total: BTreeMap<&'static str, (f64, f64)> = BTreeMap::new();
+    for member in &group {
+        let acc = accounts.iter().find(|a| a.id.eq_ignore_ascii_case(member));
+        let (market, name) = member.split_once('/').unwrap_or(("", member));
+        let est: Vec<_> = result
+            .estimates
+            .iter()
+            .filter(|e| e.market.as_deref() == Some(market) && e.vendor.as_deref().is_some_and(|v| v.eq_ignore_ascii_case(name)))
+            .collect();
+        for e in &est {
+            let t = total.entry(e.method.as_str()).or_default();
+            t.0 += e.sales_lower;
+            t.1 += e.revenue_usd_lower;
+        }
+        rows.push(serde_json::json!({
+            "account": member,
+            "market": market,
+            "first_seen": acc.and_then(|a| a.first_seen).map(|d| d.to_string()),
+            "last_seen": acc.and_then(|a| a.last_seen).map(|d| d.to_string()),
+            "sales": est.iter().map(|e| serde_json::json!({"method": e.method.as_str(), "sales_lower": e.sales_lower, "revenue_usd_lower": e.revenue_usd_lower})).collect::<Vec<_>>(),
+        }));
+    }
+    let joining: Vec<serde_json::Value> = links
+        .iter()
+        .filter(|l| group.contains(&l.a) && group.contains(&l.b))
+        .map(|l| serde_json::json!({"id": l.id, "a": l.a, "b": l.b, "probability": l.probability, "hard": l.hard, "decision": decision_word(decisions.get(&l.id))}))
+        .collect();
+    let out = serde_json::json!({ "accounts": rows, "links": joining, "combined_sales_lower": total });
+    if json {
+        crate::output::print_json(&out);
+    } else {
+        println!("operator of {id}: {} accounts", group.len());
+        for r in &rows {
+            println!("  {}  seen {}..{}", r["account"].as_str().unwrap_or(""), r["first_seen"].as_str().unwrap_or("-"), r["last_seen"].as_str().unwrap_or("-"));
+        }
+        for l in &joining {
+            println!("  link {} p={:.3} hard={} {}", l["id"].as_str().unwrap_or(""), l["probability"].as_f64().unwrap_or(0.0), l["hard"], l["decision"].as_str().unwrap_or(""));
+        }
+        for (method, (s, r)) in &total {
+            println!("  combined {method}: {s:.1} sales, ${r:.2} (lower bounds)");
+        }
+        if group.len() == 1 {
+            println!("  (no hard or confirmed link joins this account to another; see `dragnet links`)");
+        }
+    }
+    Ok(())
+}
+
+/// `dragnet explain K-…`: every signal's evidence with its source rows, the
+/// contributions, the model, and the analyst's decision.
+pub fn explain(case: &mut Case, id: &str, json: bool) -> Result<()> {
+    let m = model(case, json)?;
+    let accounts = case.link_accounts()?;
+    let l = find_link(&m, &accounts, id)?;
+    let decision = case.link_decisions()?.remove(&l.id);
+    if json {
+        crate::output::print_json(&serde_json::json!({ "link": l, "decision": decision }));
+        return Ok(());
+    }
+    println!("link {}: {} <-> {}", l.id, l.a, l.b);
+    println!("probability {:.4} (logit {:.3}, bias {:.3}){}", l.probability, l.score.logit, l.score.bias, if l.hard { "; HARD identifier shared" } else { "" });
+    println!("model {}", l.model);
+    for (e, c) in l.evidence.iter().zip(&l.score.contributions) {
+        let state = if e.missing { "missing" } else if e.value > 0.0 { "matches" } else { "no match" };
+        println!("  {:<11} value {:.3} x weight {:.3} = {:+.3}  {state}{}", e.signal, e.value, c.weight, c.contribution, if e.hard { " (hard)" } else { "" });
+        if !e.detail.is_empty() {
+            println!("      {}", e.detail);
+        }
+        for s in e.sources.iter().take(6) {
+            println!("      source {s}");
+        }
+    }
+    match decision {
+        Some(d) => println!("decision: {:?} by {} at {}: {}", d.decision, d.operator, d.at, d.why),
+        None => println!("decision: none yet (soft links are never merged without one)"),
+    }
+    Ok(())
+}
