@@ -1,0 +1,105 @@
+//! End-to-end vendor linking on a simulated three-market case: train on a
+//! share of the operators, evaluate on the rest, decide links, and keep the
+//! decisions across re-extraction.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn dragnet(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dragnet")).args(args).env("USER", "link-cli-test").output().expect("run dragnet")
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = dragnet(args);
+    assert!(out.status.success(), "dragnet {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+fn sim_case(tmp: &Path, operators: &str, seed: &str) -> (PathBuf, PathBuf) {
+    let sim = tmp.join("sim");
+    let case = tmp.join("case");
+    ok(&["sim", "market", "--out", s(&sim), "--operators", operators, "--markets", "3", "--seed", seed]);
+    ok(&["case", "init", s(&case)]);
+    ok(&["import", "--case", s(&case), s(&sim.join("pages"))]);
+    ok(&["extract", "--case", s(&case)]);
+    (case, sim.join("truth.json"))
+}
+
+fn json_lines(text: &str) -> Vec<serde_json::Value> {
+    text.lines().map(|l| serde_json::from_str(l).expect("JSON line")).collect()
+}
+
+#[test]
+fn train_on_some_operators_and_evaluate_on_the_others() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (case, truth) = sim_case(tmp.path(), "60", "5");
+    ok(&["link", "train", "--case", s(&case), "--truth", s(&truth)]);
+    let e: serde_json::Value = serde_json::from_str(&ok(&["link", "eval", "--case", s(&case), "--truth", s(&truth), "--json"])).unwrap();
+    // Held-out operators only: the accounts trained on are left out.
+    assert!(e["excluded_training_accounts"].as_u64().unwrap() > 0, "{e}");
+    assert!(e["accounts"].as_u64().unwrap() > 20, "{e}");
+    let f1 = e["combined"]["f1"].as_f64().unwrap();
+    assert!(f1 >= 0.9, "combined F1 {f1}: {e}");
+    for signal in ["pgp", "contact", "name", "btc", "style", "shipping"] {
+        let p = &e["signals"][signal];
+        for k in ["precision", "recall", "f1"] {
+            assert!(p[k].is_number(), "signals.{signal}.{k} missing: {e}");
+        }
+    }
+    // A PGP key is a hard identifier: perfect precision where it fires.
+    assert_eq!(e["signals"]["pgp"]["precision"].as_f64(), Some(1.0), "{e}");
+}
+
+#[test]
+fn decisions_are_logged_and_survive_re_extraction() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (case, _truth) = sim_case(tmp.path(), "24", "9");
+    let links = json_lines(&ok(&["links", "--case", s(&case), "--json"]));
+    assert!(!links.is_empty());
+    let soft = links.iter().find(|l| l["hard"] == false).expect("a soft link");
+    let (id, a, b) = (soft["id"].as_str().unwrap(), soft["a"].as_str().unwrap(), soft["b"].as_str().unwrap());
+    assert_eq!(soft["decision"], "undecided");
+    // Soft evidence alone never merges: the operator of `a` is `a` alone.
+    let before: serde_json::Value = serde_json::from_str(&ok(&["operator", "--case", s(&case), a, "--json"])).unwrap();
+    assert!(!before["accounts"].as_array().unwrap().iter().any(|x| x["account"] == b), "{before}");
+    // A decision needs a reason.
+    assert!(!dragnet(&["link", "confirm", "--case", s(&case), id, "--why", " "]).status.success());
+    ok(&["link", "confirm", "--case", s(&case), id, "--why", "same jabber handle, same listings"]);
+    ok(&["extract", "--case", s(&case)]);
+    let after: serde_json::Value = serde_json::from_str(&ok(&["operator", "--case", s(&case), a, "--json"])).unwrap();
+    let members: Vec<&str> = after["accounts"].as_array().unwrap().iter().filter_map(|x| x["account"].as_str()).collect();
+    assert!(members.contains(&a) && members.contains(&b), "{after}");
+    assert!(after["combined_sales_lower"]["feedback_count"][0].as_f64().unwrap() > 0.0, "{after}");
+    let relisted = json_lines(&ok(&["links", "--case", s(&case), "--json"]));
+    assert_eq!(relisted.iter().find(|l| l["id"] == id).unwrap()["decision"], "confirmed");
+    // Rejecting later wins over the earlier confirmation; the log keeps both.
+    ok(&["link", "reject", "--case", s(&case), id, "--why", "second look: different shipping countries"]);
+    let split: serde_json::Value = serde_json::from_str(&ok(&["operator", "--case", s(&case), a, "--json"])).unwrap();
+    assert!(!split["accounts"].as_array().unwrap().iter().any(|x| x["account"] == b), "{split}");
+    let log = std::fs::read_to_string(case.join("evidence/custody.jsonl")).unwrap();
+    assert_eq!(log.matches("\"link-decision\"").count(), 2);
+    assert!(log.contains("second look: different shipping countries"));
+    ok(&["verify", "--case", s(&case)]);
+    // explain names each signal's source rows and the decision.
+    let text = ok(&["explain", "--case", s(&case), id]);
+    assert!(text.contains("source V-") || text.contains("source I-"), "{text}");
+    assert!(text.contains("decision: Rejected"), "{text}");
+    assert!(!dragnet(&["explain", "--case", s(&case), "K-0000000000000000"]).status.success());
+}
+
+#[test]
+fn a_case_without_vendors_links_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let case = tmp.path().join("case");
+    ok(&["case", "init", s(&case)]);
+    let page = tmp.path().join("p.html");
+    std::fs::write(&page, "<html><body><p>nothing here</p></body></html>").unwrap();
+    ok(&["import", "--case", s(&case), s(&page)]);
+    ok(&["extract", "--case", s(&case)]);
+    assert_eq!(ok(&["links", "--case", s(&case), "--json"]), "");
+    assert!(!dragnet(&["operator", "--case", s(&case), "nomarket/nobody"]).status.success());
+}
