@@ -26,7 +26,7 @@ impl Case {
     pub fn export_tables(&self, rates: &Rates) -> Result<Vec<Table>> {
         let o = self.observations(&Filter::default())?;
         let n = o.listings.len();
-        let mut cols: Vec<Vec<Option<String>>> = vec![Vec::with_capacity(n); 17];
+        let mut cols: Vec<Vec<Option<String>>> = (0..17).map(|_| Vec::with_capacity(n)).collect();
         let (mut sold, mut usd) = (Vec::with_capacity(n), Vec::with_capacity(n));
         for l in &o.listings {
             let r = &l.record;
@@ -71,7 +71,7 @@ impl Case {
         listing_cols.push(("sold", Column::I64(sold)));
         let listings = table("listings", listing_cols);
 
-        let mut fcols: Vec<Vec<Option<String>>> = vec![Vec::with_capacity(o.feedback.len()); 11];
+        let mut fcols: Vec<Vec<Option<String>>> = (0..11).map(|_| Vec::with_capacity(o.feedback.len())).collect();
         for f in &o.feedback {
             let r = &f.record;
             let (ev, rule) = rule_of(&r.provenance);
@@ -96,7 +96,7 @@ impl Case {
         let feedback = table("feedback", fnames.iter().copied().zip(fcols.into_iter().map(Column::Str)).collect());
 
         let vendors_rows = self.store.vendors(&Filter::default())?;
-        let mut vcols: Vec<Vec<Option<String>>> = vec![Vec::with_capacity(vendors_rows.len()); 10];
+        let mut vcols: Vec<Vec<Option<String>>> = (0..10).map(|_| Vec::with_capacity(vendors_rows.len())).collect();
         let mut vsales = Vec::with_capacity(vendors_rows.len());
         for v in &vendors_rows {
             let r = &v.record;

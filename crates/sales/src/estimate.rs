@@ -190,7 +190,9 @@ pub fn units(input: &Input<'_>, rates: &Rates) -> Units {
 /// such row is matched with the k-th of another record or day. (Rows of one
 /// dataset file from different crawl days are the same listing seen again.)
 fn occurrence_keys(dated: &[(NaiveDate, &Obs<Listing>)]) -> HashMap<String, String> {
-    let mut groups: BTreeMap<(String, NaiveDate, String), Vec<(u64, &str)>> = BTreeMap::new();
+    // (evidence, day, base key) -> (row ordinal, row id)
+    type Group<'a> = BTreeMap<(String, NaiveDate, String), Vec<(u64, &'a str)>>;
+    let mut groups: Group = BTreeMap::new();
     for (day, o) in dated {
         let evidence = o.record.provenance.as_ref().map_or_else(|| o.id.clone(), |p| p.evidence.to_hex());
         // Row ids end in the row's ordinal within its record.
@@ -335,7 +337,8 @@ fn sold_counter_units(
 }
 
 fn vendor_counter_units(vendors: &[&Obs<model::Vendor>], scale: &HashMap<String, f64>, out: &mut Units) {
-    let mut by_account: BTreeMap<(String, String), Vec<(NaiveDate, &Obs<model::Vendor>)>> = BTreeMap::new();
+    type Observations<'a> = Vec<(NaiveDate, &'a Obs<model::Vendor>)>;
+    let mut by_account: BTreeMap<(String, String), Observations> = BTreeMap::new();
     for o in vendors {
         let v = &o.record;
         if v.sales.is_none() {
