@@ -29,7 +29,9 @@ pub enum LinkCommand {
     /// Precision, recall and F1 of each signal and of the model, on the
     /// accounts of the truth file the model was not trained on.
     Eval {
-        /// Truth file (as for `link train`).
+        /// Truth file (as for `link train`), or `pgp`: accounts that show the
+        /// same PGP key are one operator (real data), evaluated with the model
+        /// trained without the `pgp` signal.
         #[arg(long)]
         truth: PathBuf,
         /// Thresholds to report.
@@ -74,6 +76,43 @@ pub fn read_truth(path: &Path) -> Result<OperatorMap> {
     }
     anyhow::ensure!(!truth.is_empty(), "{}: no account -> operator pairs", path.display());
     Ok(truth)
+}
+
+/// Truth from keys: accounts showing the same PGP fingerprint (primary or
+/// subkey) are one operator; accounts without a key are left out.
+fn pgp_truth(accounts: &[Account]) -> OperatorMap {
+    let mut owner: BTreeMap<String, usize> = BTreeMap::new();
+    let mut parent: Vec<usize> = (0..accounts.len()).collect();
+    fn find(p: &mut [usize], mut x: usize) -> usize {
+        while p[x] != x {
+            p[x] = p[p[x]];
+            x = p[x];
+        }
+        x
+    }
+    for (i, a) in accounts.iter().enumerate() {
+        for k in &a.pgp {
+            for fp in std::iter::once(&k.fingerprint).chain(&k.subkeys) {
+                match owner.get(fp) {
+                    Some(&j) => {
+                        let (x, y) = (find(&mut parent, i), find(&mut parent, j));
+                        parent[x] = y;
+                    }
+                    None => {
+                        owner.insert(fp.clone(), i);
+                    }
+                }
+            }
+        }
+    }
+    let mut truth = OperatorMap::new();
+    for (i, a) in accounts.iter().enumerate() {
+        if !a.pgp.is_empty() {
+            let root = find(&mut parent, i);
+            truth.insert(a.id.clone(), format!("key-group-{root}"));
+        }
+    }
+    truth
 }
 
 /// The case's model; trains and stores the default (simulation) model first
@@ -122,9 +161,26 @@ pub fn run(case: &mut Case, cmd: &LinkCommand, json: bool) -> Result<()> {
             print_model(&m, json);
         }
         LinkCommand::Eval { truth, thresholds } => {
-            let truth = read_truth(truth)?;
-            let m = model(case, json)?;
+            let mut m = model(case, json)?;
             let accounts = case.link_accounts()?;
+            let is_pgp = truth.as_os_str() == "pgp";
+            let truth = if is_pgp {
+                // The key is the truth here, so the key cannot also be evidence.
+                m = m.without_pgp.as_deref().cloned().context("the model has no companion trained without pgp")?;
+                pgp_truth(&accounts)
+            } else {
+                read_truth(truth)?
+            };
+            let mut sizes: BTreeMap<&str, usize> = BTreeMap::new();
+            for op in truth.values() {
+                *sizes.entry(op).or_default() += 1;
+            }
+            anyhow::ensure!(
+                sizes.values().any(|n| *n > 1),
+                "no same-operator pairs to evaluate on ({} accounts in the truth, none sharing an operator{})",
+                truth.len(),
+                if is_pgp { "; no two accounts show the same PGP key" } else { "" }
+            );
             let e = linking::evaluate(&m, &accounts, &truth, thresholds);
             if json {
                 println!("{}", e.to_json());

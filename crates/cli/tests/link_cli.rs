@@ -52,6 +52,13 @@ fn train_on_some_operators_and_evaluate_on_the_others() {
     }
     // A PGP key is a hard identifier: perfect precision where it fires.
     assert_eq!(e["signals"]["pgp"]["precision"].as_f64(), Some(1.0), "{e}");
+
+    // Keys as truth (what real data offers): the model trained without the
+    // pgp signal must find the accounts that share a key. Precision is not
+    // asserted: operators who changed keys are true links the key truth lacks.
+    let k: serde_json::Value = serde_json::from_str(&ok(&["link", "eval", "--case", s(&case), "--truth", "pgp", "--json"])).unwrap();
+    assert!(k["truth_pairs"].as_u64().unwrap() > 5, "{k}");
+    assert!(k["combined"]["recall"].as_f64().unwrap() >= 0.9, "{k}");
 }
 
 #[test]
@@ -102,4 +109,7 @@ fn a_case_without_vendors_links_nothing() {
     ok(&["extract", "--case", s(&case)]);
     assert_eq!(ok(&["links", "--case", s(&case), "--json"]), "");
     assert!(!dragnet(&["operator", "--case", s(&case), "nomarket/nobody"]).status.success());
+    let no_pairs = dragnet(&["link", "eval", "--case", s(&case), "--truth", "pgp"]);
+    assert!(!no_pairs.status.success());
+    assert!(String::from_utf8_lossy(&no_pairs.stderr).contains("no same-operator pairs"));
 }
