@@ -143,7 +143,9 @@ pub fn name_key(name: &str) -> String {
     let mut keep = tokens.len();
     while keep > 1 {
         let t = tokens[keep - 1].as_str();
-        if SUFFIX_TOKENS.contains(&t) || t.chars().all(|c| c.is_ascii_digit()) {
+        // Only while a real name remains: "TheShop" is not "the".
+        let rest: usize = tokens[..keep - 1].iter().map(String::len).sum();
+        if (SUFFIX_TOKENS.contains(&t) || t.chars().all(|c| c.is_ascii_digit())) && rest >= 4 {
             keep -= 1;
         } else {
             break;
@@ -255,6 +257,9 @@ mod tests {
         assert_eq!(name_key(""), "");
         assert_eq!(name_key("___"), "");
         assert_eq!(name_key("Ph4rma"), "pharma");
+        // A suffix goes only when a real name remains.
+        assert_eq!(name_key("TheShop"), "theshop");
+        assert_eq!(name_key("Bob_official"), "bobofficial");
     }
 
     #[test]

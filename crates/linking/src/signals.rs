@@ -103,8 +103,8 @@ pub struct Corpus<'a> {
     /// The accounts, as given.
     pub accounts: &'a [Account],
     pub(crate) name_keys: Vec<String>,
-    /// (market, name key) -> accounts on that market with that key.
-    name_count: HashMap<(String, String), usize>,
+    /// name key -> the most accounts one market has with that key.
+    name_ambiguity: HashMap<String, usize>,
     /// identifier key -> market -> accounts.
     id_count: HashMap<String, BTreeMap<String, usize>>,
     pub(crate) style: Vec<Sparse>,
@@ -209,10 +209,17 @@ impl<'a> Corpus<'a> {
                 v
             })
             .collect();
+        // Per key, the largest count on any one market: looked up per pair,
+        // so it must not scan the whole table.
+        let mut name_ambiguity: HashMap<String, usize> = HashMap::new();
+        for ((_, k), n) in name_count {
+            let m = name_ambiguity.entry(k).or_default();
+            *m = (*m).max(n);
+        }
         Corpus {
             accounts,
             name_keys,
-            name_count,
+            name_ambiguity,
             id_count,
             style,
             categories,
@@ -414,14 +421,7 @@ impl<'a> Corpus<'a> {
             // Ambiguity: how many accounts of one market share the key. Two
             // accounts of one market are two vendors (or one vendor's two
             // accounts): either way the name alone does not tell them apart.
-            let amb = self
-                .name_count
-                .iter()
-                .filter(|((_, k), _)| k == ka)
-                .map(|(_, &n)| n)
-                .max()
-                .unwrap_or(1)
-                .max(1);
+            let amb = self.name_ambiguity.get(ka.as_str()).copied().unwrap_or(1).max(1);
             let mut v = 1.0 / amb as f64;
             let mut notes = Vec::new();
             if amb > 1 {
