@@ -172,8 +172,8 @@ impl Case {
             o.listings.iter().filter(|l| is(l.record.vendor.as_deref())).cloned().collect();
         let feedback: Vec<Obs<model::Feedback>> =
             o.feedback.iter().filter(|f| is(f.record.vendor.as_deref())).cloned().collect();
-        let vendors: Vec<Stored<model::Vendor>> =
-            self.store.vendors(&Filter::default())?.into_iter().filter(|v| is(Some(&v.record.name))).collect();
+        // The observations already hold every vendor row: no second query.
+        let vendors: Vec<Obs<model::Vendor>> = o.vendors.iter().filter(|v| is(Some(&v.record.name))).cloned().collect();
         if listings.is_empty() && feedback.is_empty() && vendors.is_empty() {
             return Ok(None);
         }
@@ -204,7 +204,7 @@ impl Case {
         let mut vendor_pages = BTreeSet::new();
         for v in &vendors {
             let r = &v.record;
-            let source = v.id.as_str().to_owned();
+            let source = v.id.clone();
             if let Some(fp) = &r.pgp_fingerprint {
                 identifiers.insert(VendorIdentifier { kind: "pgp".into(), value: fp.clone(), market: r.market.clone(), source: source.clone() });
             }
@@ -244,7 +244,7 @@ impl Case {
             accounts,
             timeline: timeline.into_iter().map(|((day, market), listings)| TimelinePoint { day, market, listings }).collect(),
             estimates,
-            profiles: vendors.into_iter().map(|v| VendorFact { id: v.id.as_str().to_owned(), vendor: v.record }).collect(),
+            profiles: vendors.into_iter().map(|v| VendorFact { id: v.id, vendor: v.record }).collect(),
             identifiers: identifiers.into_iter().collect(),
             first_seen: days.first().copied(),
             last_seen: days.last().copied(),

@@ -237,11 +237,12 @@ fn print_model(m: &Model, json: bool) {
 }
 
 fn find_link(m: &Model, accounts: &[Account], id: &str) -> Result<Link> {
+    // Ids depend only on the two accounts: find the pair, then score that one.
     let linker = Linker::new(m, accounts);
-    linker
-        .link_all(0.0)
+    linking::candidates(&linker.corpus)
         .into_iter()
-        .find(|l| l.id == id)
+        .find(|&(i, j)| linking::link_id(&accounts[i].id, &accounts[j].id) == id)
+        .map(|(i, j)| linker.link(i, j))
         .with_context(|| format!("no candidate link {id} between the case's accounts"))
 }
 
