@@ -7,8 +7,8 @@
 # Usage: bench/link/run.sh [--accounts N] [--subset N] [--ops-per-run N] [--keep]
 # Data: crates/linking/examples/bench_link.rs (many small sim runs, 4 markets each, mapped
 # to 10 labels; accounts built from the sim's truth records, not by page extraction).
-# Prints a summary and writes bench/link/last-run.json. Single-threaded (linking has no
-# parallelism); the machine has 2 cores.
+# Prints a summary and writes bench/link/last-run.json. Scoring runs on every core
+# (`Linker::keep`, std threads); the machine has 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ACCOUNTS=100000; SUBSET=5000; OPS=400; KEEP=0

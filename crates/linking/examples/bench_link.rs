@@ -183,26 +183,19 @@ fn run_candidates<'a>(model: &'a Model, accounts: &'a [Account]) -> (Linker<'a>,
         candidates.len()
     );
     let t = Instant::now();
-    let mut links: Vec<_> = candidates
-        .iter()
-        .enumerate()
-        .map(|(k, &(i, j))| {
-            if k > 0 && k % 1_000_000 == 0 {
-                eprintln!("  scored {k} candidates in {:.1} s", t.elapsed().as_secs_f64());
-            }
-            (i, j, linker.link(i, j))
-        })
-        .filter(|(_, _, l)| l.hard || l.probability >= model.threshold)
-        .collect();
-    links.sort_by(|x, y| y.2.probability.total_cmp(&x.2.probability).then_with(|| (&x.2.a, &x.2.b).cmp(&(&y.2.a, &y.2.b))));
+    // As `Linker::link_all`: values on every core, evidence for kept pairs.
+    let links = linker.links_among(&candidates, model.threshold);
     let scoring_s = t.elapsed().as_secs_f64();
     let run = Run {
         corpus_s,
         candidates_s,
         scoring_s,
-        linked: links.iter().map(|x| (x.0, x.1)).collect(),
+        linked: {
+            let index: HashMap<&str, usize> = accounts.iter().enumerate().map(|(i, a)| (a.id.as_str(), i)).collect();
+            links.iter().map(|l| (index[l.a.as_str()], index[l.b.as_str()])).map(|(i, j)| (i.min(j), i.max(j))).collect()
+        },
         links: links.len(),
-        hard: links.iter().filter(|x| x.2.hard).count(),
+        hard: links.iter().filter(|l| l.hard).count(),
         candidates,
         stats: serde_json::to_value(&stats).unwrap_or_default(),
     };
@@ -274,7 +267,7 @@ fn link(path: &str) {
             "accounts": accounts.len(),
             "market_labels": data.markets,
             "operators": data.truth.values().collect::<BTreeSet<_>>().len(),
-            "threads": 1,
+            "threads": std::thread::available_parallelism().map_or(1, |n| n.get()),
             "run": run_json(&r),
             "pairs_all": n * (n - 1.0) / 2.0,
             "candidate_share_of_all_pairs": r.candidates.len() as f64 / (n * (n - 1.0) / 2.0),
@@ -306,16 +299,19 @@ fn allpairs(path: &str, subset: usize) {
     let cand_hwm = status("VmHWM:");
     let n = accounts.len();
     let t = Instant::now();
+    // Every pair, scored as the candidates are (`Linker::keep`), a block of
+    // rows at a time so the pairs are never all in memory.
     let mut linked_all: BTreeSet<(usize, usize)> = BTreeSet::new();
     let mut scored = 0u64;
-    for i in 0..n {
-        for j in i + 1..n {
-            let l = linker.link(i, j);
-            scored += 1;
-            if l.hard || l.probability >= model.threshold {
-                linked_all.insert((i, j));
-            }
+    let mut i = 0;
+    while i < n {
+        let mut block = Vec::new();
+        while i < n && block.len() < 1 << 20 {
+            block.extend((i + 1..n).map(|j| (i, j)));
+            i += 1;
         }
+        scored += block.len() as u64;
+        linked_all.extend(linker.keep(&block, model.threshold));
     }
     let all_s = t.elapsed().as_secs_f64();
     let truth = true_pairs(&accounts, &truth_map);

@@ -3,7 +3,7 @@
 //! e-mails), on the normalized name key and on claimed account names, and
 //! MinHash/LSH over character shingles of the texts.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use crate::normalize;
 use crate::signals::{identifier_keys, Corpus};
@@ -39,34 +39,14 @@ pub fn candidates(corpus: &Corpus) -> Vec<(usize, usize)> {
 pub fn candidates_with_stats(corpus: &Corpus) -> (Vec<(usize, usize)>, CandidateStats) {
     let accounts = corpus.accounts;
     let mut stats = CandidateStats::default();
-    let mut out: BTreeSet<(usize, usize)> = BTreeSet::new();
-
-    fn emit(blocks: HashMap<String, Vec<usize>>, counter: &mut usize, skipped: &mut usize, out: &mut BTreeSet<(usize, usize)>) {
-        let mut keys: Vec<_> = blocks.into_iter().collect();
-        keys.sort();
-        for (_, mut members) in keys {
-            members.sort_unstable();
-            members.dedup();
-            if members.len() < 2 {
-                continue;
-            }
-            if members.len() > MAX_BLOCK {
-                *skipped += 1;
-                continue;
-            }
-            for (x, &i) in members.iter().enumerate() {
-                for &j in &members[x + 1..] {
-                    if out.insert((i, j)) {
-                        *counter += 1;
-                    }
-                }
-            }
-        }
-    }
+    // Pairs as packed `i << 32 | j`: sorting and merging millions of them
+    // is what this function spends its time on.
+    let mut out: Vec<u64> = Vec::new();
 
     // Identifiers.
-    let mut blocks: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut blocks: HashMap<String, Vec<u32>> = HashMap::new();
     for (i, a) in accounts.iter().enumerate() {
+        let i = i as u32;
         for k in identifier_keys(a) {
             blocks.entry(k).or_default().push(i);
         }
@@ -81,12 +61,13 @@ pub fn candidates_with_stats(corpus: &Corpus) -> (Vec<(usize, usize)>, Candidate
             blocks.entry(format!("mail:{}", c.value)).or_default().push(i);
         }
     }
-    emit(blocks, &mut stats.identifier_pairs, &mut stats.skipped_blocks, &mut out);
+    stats.identifier_pairs = add_stage(blocks.into_values(), &mut stats.skipped_blocks, &mut out);
 
     // Names and claims.
-    let mut blocks: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut blocks: HashMap<String, Vec<u32>> = HashMap::new();
     for (i, a) in accounts.iter().enumerate() {
         let key = corpus.name_key(i);
+        let i = i as u32;
         if !key.is_empty() {
             blocks.entry(format!("name:{key}")).or_default().push(i);
             blocks.entry(format!("claim:{}:{key}", normalize::market_key(&a.market))).or_default().push(i);
@@ -101,21 +82,63 @@ pub fn candidates_with_stats(corpus: &Corpus) -> (Vec<(usize, usize)>, Candidate
             }
         }
     }
-    emit(blocks, &mut stats.name_pairs, &mut stats.skipped_blocks, &mut out);
+    stats.name_pairs = add_stage(blocks.into_values(), &mut stats.skipped_blocks, &mut out);
 
-    // Text LSH.
-    let mut blocks: HashMap<String, Vec<usize>> = HashMap::new();
+    // Text LSH: (band, bucket) blocks.
+    let mut blocks: HashMap<(usize, u64), Vec<u32>> = HashMap::new();
     for (i, a) in accounts.iter().enumerate() {
         if let Some(sig) = text::minhash(a.texts.iter().map(|t| t.value.as_str())) {
             for (b, k) in text::band_keys(&sig).into_iter().enumerate() {
-                blocks.entry(format!("lsh:{b}:{k:016x}")).or_default().push(i);
+                blocks.entry((b, k)).or_default().push(i as u32);
             }
         }
     }
-    emit(blocks, &mut stats.text_pairs, &mut stats.skipped_blocks, &mut out);
+    stats.text_pairs = add_stage(blocks.into_values(), &mut stats.skipped_blocks, &mut out);
 
     stats.total = out.len();
-    (out.into_iter().collect(), stats)
+    (out.into_iter().map(|p| ((p >> 32) as usize, (p & 0xffff_ffff) as usize)).collect(), stats)
+}
+
+/// Adds every pair within each block (blocks larger than [`MAX_BLOCK`] are
+/// skipped and counted) to the sorted set `out`; returns how many pairs
+/// were new.
+fn add_stage(blocks: impl Iterator<Item = Vec<u32>>, skipped: &mut usize, out: &mut Vec<u64>) -> usize {
+    let mut stage: Vec<u64> = Vec::new();
+    for mut members in blocks {
+        members.sort_unstable();
+        members.dedup();
+        if members.len() < 2 {
+            continue;
+        }
+        if members.len() > MAX_BLOCK {
+            *skipped += 1;
+            continue;
+        }
+        for (x, &i) in members.iter().enumerate() {
+            stage.extend(members[x + 1..].iter().map(|&j| u64::from(i) << 32 | u64::from(j)));
+        }
+    }
+    stage.sort_unstable();
+    stage.dedup();
+    // Merge two sorted sets, counting what only the stage has.
+    let mut merged = Vec::with_capacity(out.len() + stage.len());
+    let (mut a, mut b, mut new) = (0, 0, 0);
+    while a < out.len() || b < stage.len() {
+        if b == stage.len() || (a < out.len() && out[a] < stage[b]) {
+            merged.push(out[a]);
+            a += 1;
+        } else {
+            if a < out.len() && out[a] == stage[b] {
+                a += 1;
+            } else {
+                new += 1;
+            }
+            merged.push(stage[b]);
+            b += 1;
+        }
+    }
+    *out = merged;
+    new
 }
 
 /// Every pair `(i, j)`, `i < j`: for tests and small sets only.

@@ -33,7 +33,8 @@ pub fn split_by_operator(truth: &OperatorMap, test_share: f64, salt: &str) -> (O
 /// Labelled pairs among `pairs` whose accounts are both in `truth`.
 pub fn labeled_pairs(corpus: &Corpus, pairs: &[(usize, usize)], truth: &OperatorMap) -> Vec<LabeledPair> {
     let accounts = corpus.accounts;
-    pairs
+    crate::link::parallel_map(pairs, |chunk| {
+        chunk
         .iter()
         .filter_map(|&(i, j)| {
             let (a, b) = (&accounts[i], &accounts[j]);
@@ -43,10 +44,11 @@ pub fn labeled_pairs(corpus: &Corpus, pairs: &[(usize, usize)], truth: &Operator
                 a: x.id.clone(),
                 b: y.id.clone(),
                 label: oa == ob,
-                features: corpus.features(i, j).into_iter().map(|e| e.value).collect(),
+                features: corpus.values(i, j).0.to_vec(),
             })
         })
         .collect()
+    })
 }
 
 /// Trains on the candidate pairs among the accounts in `truth` (positives:

@@ -39,6 +39,7 @@ mod model;
 pub mod normalize;
 mod signals;
 pub mod text;
+mod values;
 
 pub use account::{account_id, accounts_from_records, parse_day, Account, Contact, ExternalClaim, Fact, PgpFact, Records, Row};
 pub use candidates::{all_pairs, candidates, candidates_with_stats, CandidateStats, MAX_BLOCK};

@@ -10,7 +10,7 @@ use sha2::{Digest as _, Sha256};
 use crate::account::Account;
 use crate::candidates::candidates;
 use crate::model::{Model, Scored};
-use crate::signals::{Corpus, SignalEvidence};
+use crate::signals::{Corpus, SignalEvidence, SIGNALS};
 
 /// What a link is waiting for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -105,12 +105,17 @@ impl<'a> Linker<'a> {
 
     /// Every candidate link with a hard identifier or a probability of at
     /// least `min_score`, most probable first (ties by ids).
+    ///
+    /// Candidates are scored from their values alone ([`Corpus::values`],
+    /// on every core); evidence is built only for the pairs kept.
     pub fn link_all(&self, min_score: f64) -> Vec<Link> {
-        let mut links: Vec<Link> = candidates(&self.corpus)
-            .into_iter()
-            .map(|(i, j)| self.link(i, j))
-            .filter(|l| l.hard || l.probability >= min_score)
-            .collect();
+        self.links_among(&candidates(&self.corpus), min_score)
+    }
+
+    /// [`Linker::link_all`] over the given pairs instead of the candidates.
+    pub fn links_among(&self, pairs: &[(usize, usize)], min_score: f64) -> Vec<Link> {
+        let kept = self.keep(pairs, min_score);
+        let mut links: Vec<Link> = parallel_map(&kept, |chunk| chunk.iter().map(|&(i, j)| self.link(i, j)).collect());
         links.sort_by(|x, y| {
             y.probability
                 .total_cmp(&x.probability)
@@ -118,6 +123,46 @@ impl<'a> Linker<'a> {
         });
         links
     }
+
+    /// The pairs among `pairs` that [`Linker::link`] would give a hard
+    /// identifier or a probability of at least `min_score`.
+    pub fn keep(&self, pairs: &[(usize, usize)], min_score: f64) -> Vec<(usize, usize)> {
+        if self.model.signals.iter().map(String::as_str).ne(SIGNALS.iter().copied()) {
+            // A model with other signals: score through the evidence.
+            return pairs
+                .iter()
+                .copied()
+                .filter(|&(i, j)| {
+                    let l = self.link(i, j);
+                    l.hard || l.probability >= min_score
+                })
+                .collect();
+        }
+        parallel_map(pairs, |chunk| {
+            chunk
+                .iter()
+                .copied()
+                .filter(|&(i, j)| {
+                    let (values, hard) = self.corpus.values(i, j);
+                    hard || self.model.score_values(&values) >= min_score
+                })
+                .collect()
+        })
+    }
+}
+
+/// `f` over contiguous chunks of `items` on every available core, results
+/// concatenated in order (so the output does not depend on the core count).
+pub(crate) fn parallel_map<T: Sync, U: Send>(items: &[T], f: impl Fn(&[T]) -> Vec<U> + Sync) -> Vec<U> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads < 2 || items.len() < 4096 {
+        return f(items);
+    }
+    let size = items.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = items.chunks(size).map(|c| s.spawn(|| f(c))).collect();
+        handles.into_iter().flat_map(|h| h.join().expect("linking worker panicked")).collect()
+    })
 }
 
 /// [`Linker::link_all`] in one call.

@@ -436,17 +436,16 @@ impl Model {
         }
     }
 
-    /// Scores a feature vector in [`SIGNALS`] order.
+    /// Scores a feature vector in [`SIGNALS`] order: the probability
+    /// [`Model::score`] gives for evidence with these values, with the same
+    /// arithmetic (so both agree to the last bit at a threshold).
     pub fn score_values(&self, values: &[f64]) -> f64 {
-        let logit = self.bias
-            + self
-                .signals
-                .iter()
-                .zip(&self.weights)
-                .zip(values)
-                .filter(|((s, _), _)| !self.hidden.contains(s))
-                .map(|((_, w), v)| w * if v.is_finite() { v.clamp(0.0, 1.0) } else { 0.0 })
-                .sum::<f64>();
+        let mut logit = self.bias;
+        for ((s, &w), &v) in self.signals.iter().zip(&self.weights).zip(values) {
+            let v = if v.is_finite() { v.clamp(0.0, 1.0) } else { 0.0 };
+            let w = if self.hidden.contains(s) { 0.0 } else { w };
+            logit += w * v;
+        }
         sigmoid(logit)
     }
 

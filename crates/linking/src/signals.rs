@@ -108,7 +108,9 @@ pub struct Corpus<'a> {
     /// identifier key -> market -> accounts.
     id_count: HashMap<String, BTreeMap<String, usize>>,
     pub(crate) style: Vec<Sparse>,
-    categories: Vec<Sparse>,
+    pub(crate) categories: Vec<Sparse>,
+    /// Interned facts for [`Corpus::values`].
+    pub(crate) packed: crate::values::PackedCorpus,
 }
 
 fn pgp_keys(a: &Account) -> BTreeSet<String> {
@@ -216,14 +218,27 @@ impl<'a> Corpus<'a> {
             let m = name_ambiguity.entry(k).or_default();
             *m = (*m).max(n);
         }
-        Corpus {
+        let mut corpus = Corpus {
             accounts,
             name_keys,
             name_ambiguity,
             id_count,
             style,
             categories,
-        }
+            packed: Default::default(),
+        };
+        corpus.packed = crate::values::PackedCorpus::new(accounts, &corpus.name_keys, |k| corpus.common(k).is_some());
+        corpus
+    }
+
+    /// The most accounts one market has with account `i`'s name key.
+    pub(crate) fn name_ambiguity_of(&self, i: usize) -> usize {
+        self.name_ambiguity.get(self.name_keys[i].as_str()).copied().unwrap_or(1)
+    }
+
+    /// The `claimed` signal's value (see [`Corpus::values`]).
+    pub(crate) fn claimed_value(&self, i: usize, j: usize) -> f64 {
+        self.claimed(i, j).value
     }
 
     /// The normalized name key of account `i`.
@@ -421,7 +436,7 @@ impl<'a> Corpus<'a> {
             // Ambiguity: how many accounts of one market share the key. Two
             // accounts of one market are two vendors (or one vendor's two
             // accounts): either way the name alone does not tell them apart.
-            let amb = self.name_ambiguity.get(ka.as_str()).copied().unwrap_or(1).max(1);
+            let amb = self.name_ambiguity_of(i).max(1);
             let mut v = 1.0 / amb as f64;
             let mut notes = Vec::new();
             if amb > 1 {
