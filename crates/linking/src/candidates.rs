@@ -85,12 +85,13 @@ pub fn candidates_with_stats(corpus: &Corpus) -> (Vec<(usize, usize)>, Candidate
     stats.name_pairs = add_stage(blocks.into_values(), &mut stats.skipped_blocks, &mut out);
 
     // Text LSH: (band, bucket) blocks.
+    let signatures = crate::link::parallel_map(accounts, |chunk| {
+        chunk.iter().map(|a| text::minhash(a.texts.iter().map(|t| t.value.as_str())).map(|s| text::band_keys(&s))).collect()
+    });
     let mut blocks: HashMap<(usize, u64), Vec<u32>> = HashMap::new();
-    for (i, a) in accounts.iter().enumerate() {
-        if let Some(sig) = text::minhash(a.texts.iter().map(|t| t.value.as_str())) {
-            for (b, k) in text::band_keys(&sig).into_iter().enumerate() {
-                blocks.entry((b, k)).or_default().push(i as u32);
-            }
+    for (i, keys) in signatures.into_iter().enumerate() {
+        for (b, k) in keys.into_iter().flatten().enumerate() {
+            blocks.entry((b, k)).or_default().push(i as u32);
         }
     }
     stats.text_pairs = add_stage(blocks.into_values(), &mut stats.skipped_blocks, &mut out);

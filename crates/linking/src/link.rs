@@ -67,10 +67,7 @@ pub struct Linker<'a> {
 impl<'a> Linker<'a> {
     /// Prepares linking over `accounts`.
     pub fn new(model: &'a Model, accounts: &'a [Account]) -> Linker<'a> {
-        Linker {
-            corpus: Corpus::new(accounts),
-            model,
-        }
+        Linker { corpus: Corpus::new(accounts), model }
     }
 
     /// Scores accounts `i` and `j` (indices into the accounts).
@@ -116,11 +113,7 @@ impl<'a> Linker<'a> {
     pub fn links_among(&self, pairs: &[(usize, usize)], min_score: f64) -> Vec<Link> {
         let kept = self.keep(pairs, min_score);
         let mut links: Vec<Link> = parallel_map(&kept, |chunk| chunk.iter().map(|&(i, j)| self.link(i, j)).collect());
-        links.sort_by(|x, y| {
-            y.probability
-                .total_cmp(&x.probability)
-                .then_with(|| (&x.a, &x.b).cmp(&(&y.a, &y.b)))
-        });
+        links.sort_by(|x, y| y.probability.total_cmp(&x.probability).then_with(|| (&x.a, &x.b).cmp(&(&y.a, &y.b))));
         links
     }
 
@@ -138,13 +131,35 @@ impl<'a> Linker<'a> {
                 })
                 .collect();
         }
+        // With no negative weight the probability only grows with each value
+        // (and so does its floating-point sum), so the cheap values bound it:
+        // scored with the costly ones at 0 it is a lower bound, at 1 an
+        // upper one. The costly values are computed only when the bounds
+        // straddle `min_score`; the decision is the same either way.
+        let monotone = self.model.weights.iter().all(|w| *w >= 0.0);
         parallel_map(pairs, |chunk| {
             chunk
                 .iter()
                 .copied()
                 .filter(|&(i, j)| {
-                    let (values, hard) = self.corpus.values(i, j);
-                    hard || self.model.score_values(&values) >= min_score
+                    let (mut values, hard) = self.corpus.cheap_values(i, j);
+                    if hard {
+                        return true;
+                    }
+                    if monotone {
+                        if self.model.score_values(&values) >= min_score {
+                            return true;
+                        }
+                        let mut upper = values;
+                        for k in Corpus::COSTLY {
+                            upper[k] = 1.0;
+                        }
+                        if self.model.score_values(&upper) < min_score {
+                            return false;
+                        }
+                    }
+                    self.corpus.fill_costly_values(i, j, &mut values);
+                    self.model.score_values(&values) >= min_score
                 })
                 .collect()
         })

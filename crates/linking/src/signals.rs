@@ -190,10 +190,9 @@ impl<'a> Corpus<'a> {
                 *id_count.entry(k).or_default().entry(a.market.clone()).or_default() += 1;
             }
         }
-        let counts: Vec<_> = accounts
-            .iter()
-            .map(|a| text::term_counts(a.texts.iter().map(|t| t.value.as_str())))
-            .collect();
+        let counts: Vec<_> = crate::link::parallel_map(accounts, |chunk| {
+            chunk.iter().map(|a| text::term_counts(a.texts.iter().map(|t| t.value.as_str()))).collect()
+        });
         let style = text::tfidf(&counts);
         let categories = accounts
             .iter()

@@ -43,10 +43,19 @@ pub fn clean(text: &str) -> Vec<char> {
     out
 }
 
+/// FNV-1a of each window of `n` characters (over their UTF-8 bytes, as
+/// `fnv1a(window.to_string().as_bytes())`, without building the string).
 fn grams(chars: &[char], n: usize) -> impl Iterator<Item = u64> + '_ {
     chars.windows(n).map(move |w| {
-        let s: String = w.iter().collect();
-        fnv1a(s.as_bytes()) ^ (n as u64)
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut buf = [0u8; 4];
+        for c in w {
+            for &b in c.encode_utf8(&mut buf).as_bytes() {
+                h ^= u64::from(b);
+                h = h.wrapping_mul(0x0000_0100_0000_01b3);
+            }
+        }
+        h ^ (n as u64)
     })
 }
 
@@ -162,6 +171,16 @@ mod tests {
         assert!((cosine(&v[0], &v[1]) - 1.0).abs() < 1e-9);
         assert!(cosine(&v[0], &v[2]) < 0.2);
         assert_eq!(cosine(&v[0], &v[3]), 0.0);
+    }
+
+    #[test]
+    fn gram_hashes_are_fnv1a_of_the_window_text() {
+        let c = clean("Größe 5g  OG");
+        for n in [3, 4, 5] {
+            let expected: Vec<u64> =
+                c.windows(n).map(|w| fnv1a(w.iter().collect::<String>().as_bytes()) ^ n as u64).collect();
+            assert_eq!(grams(&c, n).collect::<Vec<_>>(), expected);
+        }
     }
 
     #[test]

@@ -78,9 +78,8 @@ impl PackedCorpus {
                     pgp: ids.ids(of("pgp:")),
                     btc: ids.ids(of("btc:")),
                     contacts: ids.ids(of("contact:")),
-                    uid_mails: mails.ids(
-                        a.pgp.iter().flat_map(|k| k.user_ids.iter()).flat_map(|u| normalize::uid_emails(u)),
-                    ),
+                    uid_mails: mails
+                        .ids(a.pgp.iter().flat_map(|k| k.user_ids.iter()).flat_map(|u| normalize::uid_emails(u))),
                     contact_mails: mails
                         .ids(a.contacts.iter().filter(|c| c.value.contains('@')).map(|c| c.value.clone())),
                     ships_from: places.ids(a.ships_from.iter().map(|f| f.value.clone())),
@@ -149,6 +148,19 @@ impl Corpus<'_> {
     /// whether a hard identifier matched: exactly the `value`s and `hard` of
     /// [`Corpus::features`], without building their evidence.
     pub fn values(&self, i: usize, j: usize) -> ([f64; N], bool) {
+        let (mut v, hard) = self.cheap_values(i, j);
+        self.fill_costly_values(i, j, &mut v);
+        (v, hard)
+    }
+
+    /// Indices (in [`SIGNALS`]) of the values [`Corpus::cheap_values`]
+    /// leaves at 0 and [`Corpus::fill_costly_values`] computes: the fuzzy
+    /// name similarity and the text cosine. Each is at most 1.
+    pub(crate) const COSTLY: [usize; 2] = [5, 6];
+
+    /// [`Corpus::values`] without the costly ones ([`Corpus::COSTLY`], left
+    /// at 0 except an exact name-key match, which is cheap).
+    pub(crate) fn cheap_values(&self, i: usize, j: usize) -> ([f64; N], bool) {
         let (pa, pb) = (&self.packed.accounts[i], &self.packed.accounts[j]);
         let common = &self.packed.common;
         let mut v = [0.0; N];
@@ -177,23 +189,13 @@ impl Corpus<'_> {
         if pa.has_claims || pb.has_claims {
             v[4] = self.claimed_value(i, j);
         }
-        // name
+        // name (an exact key match; the fuzzy match is costly)
         let (ka, kb) = (&pa.name_key, &pb.name_key);
-        if !ka.is_empty() && !kb.is_empty() {
-            if ka == kb {
-                let amb = self.name_ambiguity_of(i).max(1);
-                v[5] = 1.0 / amb as f64 * if pa.generic { 0.25 } else { 1.0 };
-            } else {
-                let jw = normalize::jaro_winkler_chars(ka, kb);
-                if jw >= crate::signals::NAME_FUZZY_FLOOR && !pa.generic && !pb.generic {
-                    v[5] = 0.8 * (jw - crate::signals::NAME_FUZZY_FLOOR) / (1.0 - crate::signals::NAME_FUZZY_FLOOR);
-                }
-            }
+        if !ka.is_empty() && ka == kb {
+            let amb = self.name_ambiguity_of(i).max(1);
+            v[5] = 1.0 / amb as f64 * if pa.generic { 0.25 } else { 1.0 };
         }
-        // style, shipping, categories
-        if pa.has_texts && pb.has_texts {
-            v[6] = crate::text::cosine(&self.style[i], &self.style[j]);
-        }
+        // shipping, categories
         let mut parts = (0.0, 0usize);
         for (x, y) in [(&pa.ships_from, &pb.ships_from), (&pa.ships_to, &pb.ships_to)] {
             if !x.is_empty() && !y.is_empty() {
@@ -216,5 +218,20 @@ impl Corpus<'_> {
             }
         }
         (v, hard)
+    }
+
+    /// Computes the values [`Corpus::cheap_values`] left out.
+    pub(crate) fn fill_costly_values(&self, i: usize, j: usize, v: &mut [f64; N]) {
+        let (pa, pb) = (&self.packed.accounts[i], &self.packed.accounts[j]);
+        let (ka, kb) = (&pa.name_key, &pb.name_key);
+        if !ka.is_empty() && !kb.is_empty() && ka != kb {
+            let jw = normalize::jaro_winkler_chars(ka, kb);
+            if jw >= crate::signals::NAME_FUZZY_FLOOR && !pa.generic && !pb.generic {
+                v[5] = 0.8 * (jw - crate::signals::NAME_FUZZY_FLOOR) / (1.0 - crate::signals::NAME_FUZZY_FLOOR);
+            }
+        }
+        if pa.has_texts && pb.has_texts {
+            v[6] = crate::text::cosine(&self.style[i], &self.style[j]);
+        }
     }
 }

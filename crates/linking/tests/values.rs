@@ -19,8 +19,13 @@ fn assert_same(corpus: &Corpus, i: usize, j: usize) {
     let (values, hard) = corpus.values(i, j);
     let slow: Vec<f64> = evidence.iter().map(|e| e.value).collect();
     // Bit-equal, not close: a threshold must cut both paths the same way.
-    assert_eq!(slow.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), values.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-        "{} / {}: evidence {slow:?} vs values {values:?}", corpus.accounts[i].id, corpus.accounts[j].id);
+    assert_eq!(
+        slow.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+        values.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+        "{} / {}: evidence {slow:?} vs values {values:?}",
+        corpus.accounts[i].id,
+        corpus.accounts[j].id
+    );
     assert_eq!(evidence.iter().any(|e| e.hard), hard, "{} / {}", corpus.accounts[i].id, corpus.accounts[j].id);
 }
 
@@ -29,7 +34,17 @@ fn assert_same(corpus: &Corpus, i: usize, j: usize) {
 fn account() -> impl Strategy<Value = Account> {
     (
         0..3usize,
-        prop::sample::select(vec!["VelvetFox", "v3lvetf0x", "VelvetFoxx", "pharma", "Pharma_UK", "GoldenOwl", "owl", "", "___"]),
+        prop::sample::select(vec![
+            "VelvetFox",
+            "v3lvetf0x",
+            "VelvetFoxx",
+            "pharma",
+            "Pharma_UK",
+            "GoldenOwl",
+            "owl",
+            "",
+            "___",
+        ]),
         prop::collection::vec((0..3usize, prop::option::of(0..3usize), 0..3usize), 0..3),
         prop::collection::vec(0..4usize, 0..3),
         prop::collection::vec(0..5usize, 0..3),
@@ -43,24 +58,37 @@ fn account() -> impl Strategy<Value = Account> {
             a.add_source(&format!("V-{market}-{name}"));
             for (k, sub, uid) in keys {
                 let subkeys: Vec<String> = sub.map(|s| FPS[s].to_owned()).into_iter().collect();
-                let uids = [vec![], vec!["fox <fox@mail.example>".to_owned()], vec!["owl <OWL@mail.example>".to_owned()]];
+                let uids =
+                    [vec![], vec!["fox <fox@mail.example>".to_owned()], vec!["owl <OWL@mail.example>".to_owned()]];
                 a.add_pgp(FPS[k], &subkeys, &uids[uid], "I-pgp");
             }
             for b in btc {
                 a.add_btc(["1BoatSLRHtKNngkdXEeobR76b53LETtpyT", "bc1qmarket", "bc1qa", "bc1qb"][b], "I-btc");
             }
             for c in contacts {
-                a.add_contact(["jabber:fox@jabber.example", "fox@mail.example", "wickr:owl", "OWL@mail.example", "telegram:x"][c], "I-c");
+                a.add_contact(
+                    ["jabber:fox@jabber.example", "fox@mail.example", "wickr:owl", "OWL@mail.example", "telegram:x"][c],
+                    "I-c",
+                );
             }
             for (m, acc) in claims {
-                a.add_claim(["Dream Market", "empire", "cryptonia"][m], acc.map(|x| ["VelvetFox", "Golden-Owl"][x]), None, None, "V-claim");
+                a.add_claim(
+                    ["Dream Market", "empire", "cryptonia"][m],
+                    acc.map(|x| ["VelvetFox", "Golden-Owl"][x]),
+                    None,
+                    None,
+                    "V-claim",
+                );
             }
             for (t, from, to, cat) in listings {
                 let title = ["10g Amnesia Haze - Top Shelf", "10g amnesia haze top shelf!", "Tesla pills x10", ""][t];
                 a.add_text(title, "L-t");
                 let from = from.map(|f| ["germany", "Germany", "uk"][f]);
-                let to = [vec!["europe".to_owned()], vec!["worldwide".to_owned(), "europe".to_owned()], vec![]][to].clone();
-                let cats = [vec!["Cannabis".to_owned(), "Flower".to_owned()], vec!["Stimulants".to_owned()], vec![]][cat].clone();
+                let to =
+                    [vec!["europe".to_owned()], vec!["worldwide".to_owned(), "europe".to_owned()], vec![]][to].clone();
+                let cats = [vec!["Cannabis".to_owned(), "Flower".to_owned()], vec!["Stimulants".to_owned()], vec![]]
+                    [cat]
+                    .clone();
                 a.add_listing_facts(from, &to, &cats, "L-t");
             }
             if let Some((first, len)) = seen {
@@ -100,18 +128,28 @@ fn values_match_features_on_sim_pairs() {
 fn link_all_keeps_what_scoring_every_candidate_keeps() {
     let train = common::sim_data(1, 60, 3);
     let model = train_on(&train.accounts, &train.truth, &TrainOptions::default()).unwrap();
+    // The trained model, one where the costly values (fuzzy name, text
+    // cosine) decide many pairs, and one with a negative weight (no bounds).
+    let mut costly = model.clone();
+    costly.weights[5] = 6.0;
+    costly.weights[6] = 6.0;
+    let mut negative = model.clone();
+    negative.weights[7] = -1.0;
     let d = common::sim_data(23, 120, 4);
-    let linker = Linker::new(&model, &d.accounts);
-    for min_score in [0.0, 0.05, 0.5, 0.9] {
-        let fast: Vec<(String, u64)> = linker.link_all(min_score).into_iter().map(|l| (l.id, l.probability.to_bits())).collect();
-        let mut slow: Vec<linking::Link> = candidates(&linker.corpus)
-            .into_iter()
-            .map(|(i, j)| linker.link(i, j))
-            .filter(|l| l.hard || l.probability >= min_score)
-            .collect();
-        slow.sort_by(|x, y| y.probability.total_cmp(&x.probability).then_with(|| (&x.a, &x.b).cmp(&(&y.a, &y.b))));
-        let slow: Vec<(String, u64)> = slow.into_iter().map(|l| (l.id, l.probability.to_bits())).collect();
-        assert!(!slow.is_empty());
-        assert_eq!(fast, slow, "min_score {min_score}");
+    for model in [&model, &costly, &negative] {
+        let linker = Linker::new(model, &d.accounts);
+        for min_score in [0.0, 0.05, 0.5, 0.9] {
+            let fast: Vec<(String, u64)> =
+                linker.link_all(min_score).into_iter().map(|l| (l.id, l.probability.to_bits())).collect();
+            let mut slow: Vec<linking::Link> = candidates(&linker.corpus)
+                .into_iter()
+                .map(|(i, j)| linker.link(i, j))
+                .filter(|l| l.hard || l.probability >= min_score)
+                .collect();
+            slow.sort_by(|x, y| y.probability.total_cmp(&x.probability).then_with(|| (&x.a, &x.b).cmp(&(&y.a, &y.b))));
+            let slow: Vec<(String, u64)> = slow.into_iter().map(|l| (l.id, l.probability.to_bits())).collect();
+            assert!(!slow.is_empty());
+            assert_eq!(fast, slow, "min_score {min_score}");
+        }
     }
 }
