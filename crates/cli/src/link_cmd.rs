@@ -29,9 +29,11 @@ pub enum LinkCommand {
     /// Precision, recall and F1 of each signal and of the model, on the
     /// accounts of the truth file the model was not trained on.
     Eval {
-        /// Truth file (as for `link train`), or `pgp`: accounts that show the
-        /// same PGP key are one operator (real data), evaluated with the model
-        /// trained without the `pgp` signal.
+        /// Truth file (as for `link train`); or `pgp`: accounts that show the
+        /// same PGP key are one operator (evaluated with the model trained
+        /// without `pgp`); or `names`: same name key on two markets, not
+        /// generic, confirmed by the same shipping origin (evaluated with a
+        /// model trained without `name` and `shipping`).
         #[arg(long)]
         truth: PathBuf,
         /// Thresholds to report.
@@ -78,43 +80,6 @@ pub fn read_truth(path: &Path) -> Result<OperatorMap> {
     Ok(truth)
 }
 
-/// Truth from keys: accounts showing the same PGP fingerprint (primary or
-/// subkey) are one operator; accounts without a key are left out.
-fn pgp_truth(accounts: &[Account]) -> OperatorMap {
-    let mut owner: BTreeMap<String, usize> = BTreeMap::new();
-    let mut parent: Vec<usize> = (0..accounts.len()).collect();
-    fn find(p: &mut [usize], mut x: usize) -> usize {
-        while p[x] != x {
-            p[x] = p[p[x]];
-            x = p[x];
-        }
-        x
-    }
-    for (i, a) in accounts.iter().enumerate() {
-        for k in &a.pgp {
-            for fp in std::iter::once(&k.fingerprint).chain(&k.subkeys) {
-                match owner.get(fp) {
-                    Some(&j) => {
-                        let (x, y) = (find(&mut parent, i), find(&mut parent, j));
-                        parent[x] = y;
-                    }
-                    None => {
-                        owner.insert(fp.clone(), i);
-                    }
-                }
-            }
-        }
-    }
-    let mut truth = OperatorMap::new();
-    for (i, a) in accounts.iter().enumerate() {
-        if !a.pgp.is_empty() {
-            let root = find(&mut parent, i);
-            truth.insert(a.id.clone(), format!("key-group-{root}"));
-        }
-    }
-    truth
-}
-
 /// The case's model; trains and stores the default (simulation) model first
 /// when the case has none.
 fn model(case: &mut Case, json: bool) -> Result<Model> {
@@ -128,21 +93,28 @@ fn model(case: &mut Case, json: bool) -> Result<Model> {
 }
 
 fn train_on_sim(case: &mut Case, seed: u64) -> Result<Model> {
+    let (model, what) = sim_model(seed, &TrainOptions::default())?;
+    case.save_link_model(&model, &what)?;
+    Ok(model)
+}
+
+/// The default model trained on a fresh simulated case with `opts`, and a
+/// line saying what it was trained on.
+fn sim_model(seed: u64, opts: &TrainOptions) -> Result<(Model, String)> {
     let (operators, markets) = (120, 3);
     let tmp = tempfile::tempdir().context("temporary directory for the training case")?;
     let generated = sim::generate_markets(&sim::MarketSimConfig { seed, operators, markets, ..Default::default() });
     generated.write_to(tmp.path())?;
     let mut sim_case = Case::init(&tmp.path().join("case"), "dragnet-link-train")?;
-    let opts = ImportOptions { captured_at: Some(chrono::Utc::now()), ..ImportOptions::default() };
-    sim_case.import(&[tmp.path().join("pages")], &opts, &NoProgress)?;
+    let import = ImportOptions { captured_at: Some(chrono::Utc::now()), ..ImportOptions::default() };
+    sim_case.import(&[tmp.path().join("pages")], &import, &NoProgress)?;
     sim_case.extract(&ExtractOptions::default(), &NoProgress)?;
     let accounts = sim_case.link_accounts()?;
     let truth: OperatorMap =
         generated.truth.accounts.iter().map(|a| (a.account.clone(), a.operator.to_string())).collect();
-    let model = linking::train_on(&accounts, &truth, &TrainOptions::default()).context("training the linking model")?;
+    let model = linking::train_on(&accounts, &truth, opts).context("training the linking model")?;
     let what = format!("simulated case seed={seed} operators={operators} markets={markets}, extracted by {}", case::TOOL_VERSION);
-    case.save_link_model(&model, &what)?;
-    Ok(model)
+    Ok((model, what))
 }
 
 /// `dragnet link ...`.
@@ -163,14 +135,35 @@ pub fn run(case: &mut Case, cmd: &LinkCommand, json: bool) -> Result<()> {
         LinkCommand::Eval { truth, thresholds } => {
             let mut m = model(case, json)?;
             let accounts = case.link_accounts()?;
-            let is_pgp = truth.as_os_str() == "pgp";
-            let truth = if is_pgp {
-                // The key is the truth here, so the key cannot also be evidence.
-                m = m.without_pgp.as_deref().cloned().context("the model has no companion trained without pgp")?;
-                pgp_truth(&accounts)
-            } else {
-                read_truth(truth)?
+            // Truth from the data itself defines its labels with some signals,
+            // which then cannot also be evidence: the model is one trained
+            // without them.
+            let real = match truth.to_str() {
+                Some("pgp") => Some(linking::pgp_truth(&accounts)),
+                Some("names") => Some(linking::name_truth(&linking::Corpus::new(&accounts))),
+                _ => None,
             };
+            let is_pgp = real.as_ref().is_some_and(|r| r.source == "pgp");
+            let truth = match &real {
+                Some(r) if is_pgp => {
+                    m = m.without_pgp.as_deref().cloned().context("the model has no companion trained without pgp")?;
+                    r.truth.clone()
+                }
+                Some(r) => {
+                    let opts = TrainOptions { hidden: r.hides.clone(), companion_without_pgp: false, ..TrainOptions::default() };
+                    let (without, what) = sim_model(1, &opts)?;
+                    if !json {
+                        eprintln!("note: truth from {} hides {}; evaluating the default model retrained without them on {what}", r.source, r.hides.join(", "));
+                    }
+                    m = without;
+                    r.truth.clone()
+                }
+                None => read_truth(truth)?,
+            };
+            if let (Some(r), false) = (&real, json) {
+                let counts: Vec<String> = r.counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
+                println!("truth from {}: {}", r.source, counts.join(", "));
+            }
             let mut sizes: BTreeMap<&str, usize> = BTreeMap::new();
             for op in truth.values() {
                 *sizes.entry(op).or_default() += 1;
@@ -183,7 +176,11 @@ pub fn run(case: &mut Case, cmd: &LinkCommand, json: bool) -> Result<()> {
             );
             let e = linking::evaluate(&m, &accounts, &truth, thresholds);
             if json {
-                println!("{}", e.to_json());
+                let mut v = serde_json::to_value(&e)?;
+                if let (Some(r), Some(obj)) = (&real, v.as_object_mut()) {
+                    obj.insert("truth".into(), serde_json::json!({ "source": r.source, "hides": r.hides, "counts": r.counts }));
+                }
+                println!("{v}");
             } else {
                 println!(
                     "{} accounts evaluated ({} left out: the model trained on them), {} same-operator pairs, {} missed by candidate generation",

@@ -59,6 +59,23 @@ fn train_on_some_operators_and_evaluate_on_the_others() {
     let k: serde_json::Value = serde_json::from_str(&ok(&["link", "eval", "--case", s(&case), "--truth", "pgp", "--json"])).unwrap();
     assert!(k["truth_pairs"].as_u64().unwrap() > 5, "{k}");
     assert!(k["combined"]["recall"].as_f64().unwrap() >= 0.9, "{k}");
+    // The key made the truth, so it is not graded on it.
+    assert_eq!(k["hidden"], serde_json::json!(["pgp"]), "{k}");
+    assert!(k["signals"].get("pgp").is_none(), "{k}");
+    assert_eq!(k["truth"]["source"], "pgp", "{k}");
+
+    // Names confirmed by origin: name and shipping made the truth; a model
+    // retrained without them is evaluated, and the construction is reported.
+    let n: serde_json::Value = serde_json::from_str(&ok(&["link", "eval", "--case", s(&case), "--truth", "names", "--json"])).unwrap();
+    assert_eq!(n["truth"]["source"], "names", "{n}");
+    assert_eq!(n["hidden"], serde_json::json!(["name", "shipping"]), "{n}");
+    assert!(n["signals"].get("name").is_none() && n["signals"].get("shipping").is_none(), "{n}");
+    assert!(n["signals"]["contact"]["f1"].is_number(), "{n}");
+    let confirmed = n["truth"]["counts"]["confirmed_pairs"].as_u64().unwrap();
+    // Accounts whose ids the simulated training case also has are left out
+    // of the evaluation (never graded on training data), so at most that.
+    let pairs = n["truth_pairs"].as_u64().unwrap();
+    assert!(pairs > 10 && pairs <= confirmed, "{n}");
 }
 
 #[test]

@@ -225,11 +225,13 @@ impl Account {
     /// Adds one listing's shipping origin, destinations and category path.
     pub fn add_listing_facts(&mut self, ships_from: Option<&str>, ships_to: &[String], category: &[String], source: &str) {
         self.add_source(source);
-        if let Some(f) = ships_from {
-            add_fact(&mut self.ships_from, &f.to_lowercase(), source);
+        // Places normalized (`USA`, `United States` -> `US`); "worldwide" is
+        // no origin, but is a destination.
+        if let Some(f) = ships_from.and_then(normalize::place_key).filter(|f| f != "worldwide") {
+            add_fact(&mut self.ships_from, &f, source);
         }
-        for t in ships_to {
-            add_fact(&mut self.ships_to, &t.to_lowercase(), source);
+        for t in ships_to.iter().filter_map(|t| normalize::place_key(t)) {
+            add_fact(&mut self.ships_to, &t, source);
         }
         let path: Vec<String> = category
             .iter()

@@ -150,6 +150,9 @@ pub struct Evaluation {
     pub training_hash: String,
     /// Signals the issue names that are not implemented, and why.
     pub not_implemented: BTreeMap<String, String>,
+    /// Signals the model was trained without and left out of `signals`
+    /// (those that define the truth).
+    pub hidden: Vec<String>,
 }
 
 /// Evaluates `model` on the accounts in `truth` that it was not trained on.
@@ -208,9 +211,12 @@ pub fn evaluate(model: &Model, accounts: &[Account], truth: &OperatorMap, thresh
         }
         Prf::from_counts(tp, fp, truth_pairs - tp)
     };
+    // A hidden signal defined the truth (or is not in the model): grading
+    // it here would be circular, so it is left out and listed.
     let signals = SIGNALS
         .iter()
         .enumerate()
+        .filter(|(_, s)| !model.hidden.iter().any(|h| h == *s))
         .map(|(k, s)| {
             let t = model.signal_thresholds.get(*s).copied().unwrap_or(0.5);
             ((*s).to_owned(), counts(&|p: &LabeledPair| p.features[k] > 0.0 && p.features[k] >= t - 1e-9))
@@ -252,6 +258,7 @@ pub fn evaluate(model: &Model, accounts: &[Account], truth: &OperatorMap, thresh
         missed_by_candidates: truth_pairs - found,
         model_version: model.version.clone(),
         training_hash: model.training_hash.clone(),
+        hidden: model.hidden.clone(),
         not_implemented: NOT_IMPLEMENTED.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
     }
 }

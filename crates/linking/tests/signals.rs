@@ -450,7 +450,7 @@ fn accounts_from_records_groups_and_attributes() {
     assert_eq!(fox.contacts[0].value, "fox@jabber.example.net");
     assert_eq!(fox.claimed.len(), 1);
     assert_eq!(fox.texts.iter().map(|t| t.value.as_str()).collect::<Vec<_>>(), vec!["5g OG Kush", "y"]);
-    assert_eq!(fox.ships_from[0].value, "germany");
+    assert_eq!(fox.ships_from[0].value, "DE", "Germany is kept as its ISO code");
     assert_eq!(fox.first_seen, parse_day("2019-01-02"));
     assert!(accounts[2].pgp.is_empty() && accounts[2].btc.is_empty());
     // Nothing in common between the two same-market accounts but the name:

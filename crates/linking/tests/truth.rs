@@ -1,0 +1,106 @@
+//! Ground truth from real data: which accounts `name_truth` and `pgp_truth`
+//! label, which they leave out, and what they hide.
+
+use linking::*;
+
+fn acc(market: &str, name: &str, origins: &[&str]) -> Account {
+    let mut a = Account::new(market, name);
+    a.add_source(&format!("V-{market}-{name}"));
+    for o in origins {
+        a.add_listing_facts(Some(o), &[], &[], &format!("L-{market}-{name}-{o}"));
+    }
+    a
+}
+
+#[test]
+fn name_matches_need_a_shared_origin_country() {
+    let accounts = vec![
+        // Confirmed: same key on two markets, USA = United States.
+        acc("agora", "Velvet_Fox", &["USA"]),
+        acc("hansa", "velvetfox", &["United States", "Worldwide"]),
+        // Different origins: left out (label unknown), not called different.
+        acc("agora", "GoldenOwl", &["Germany"]),
+        acc("hansa", "Golden-Owl", &["Canada"]),
+        // One side states no country (a region, "Torland"): left out.
+        acc("agora", "BlueHeron", &["EU"]),
+        acc("dream", "BlueHeron", &["Torland"]),
+        // Generic key: left out however the origins agree.
+        acc("agora", "Pharma", &["UK"]),
+        acc("hansa", "pharma", &["United Kingdom"]),
+        // Ambiguous: two accounts of one market share the key.
+        acc("agora", "RedKite", &["NL"]),
+        acc("agora", "red_kite", &["NL"]),
+        acc("hansa", "RedKite", &["Netherlands"]),
+        // Chained through a third account: A-B share DE, B-C share AT.
+        acc("agora", "Silver Moth", &["Germany"]),
+        acc("hansa", "SilverMoth", &["Germany", "Austria"]),
+        acc("dream", "silvermoth", &["AT"]),
+        // Two groups of one name in two countries: left out.
+        acc("agora", "GreyWolf", &["France"]),
+        acc("hansa", "GreyWolf", &["FR"]),
+        acc("dream", "GreyWolf", &["Spain"]),
+        acc("whitehouse", "GreyWolf", &["ES"]),
+        // One market only: its own operator.
+        acc("agora", "Lonely", &["Peru"]),
+        // Confirmed pair plus a third account without any origin: the third is left out.
+        acc("agora", "TealDuck", &["Italy"]),
+        acc("hansa", "TealDuck", &["IT"]),
+        acc("dream", "TealDuck", &[]),
+    ];
+    let corpus = Corpus::new(&accounts);
+    let t = name_truth(&corpus);
+    assert_eq!(t.source, "names");
+    assert_eq!(t.hides, vec![NAME.to_owned(), SHIPPING.to_owned()]);
+    let op = |id: &str| t.truth.get(id).cloned();
+    assert_eq!(op("agora/Velvet_Fox"), Some("name:velvetfox".into()));
+    assert_eq!(op("hansa/velvetfox"), op("agora/Velvet_Fox"));
+    assert_eq!(op("agora/Silver Moth"), op("dream/silvermoth"));
+    assert!(op("agora/Silver Moth").is_some());
+    assert_eq!(op("agora/TealDuck"), op("hansa/TealDuck"));
+    assert_eq!(op("agora/Lonely"), Some("account:agora/Lonely".into()));
+    for left_out in [
+        "agora/GoldenOwl", "hansa/Golden-Owl", "agora/BlueHeron", "dream/BlueHeron", "agora/Pharma", "hansa/pharma",
+        "agora/RedKite", "agora/red_kite", "hansa/RedKite", "agora/GreyWolf", "hansa/GreyWolf", "dream/GreyWolf",
+        "whitehouse/GreyWolf", "dream/TealDuck",
+    ] {
+        assert_eq!(op(left_out), None, "{left_out}");
+    }
+    assert_eq!(t.truth.len(), 8);
+    let c = |k: &str| t.counts.get(k).copied().unwrap_or(0);
+    assert_eq!((c("confirmed_keys"), c("confirmed_accounts"), c("confirmed_pairs")), (3, 7, 1 + 3 + 1));
+    assert_eq!(c("left_out_generic_or_ambiguous_key"), 5);
+    assert_eq!(c("left_out_unconfirmed"), 2); // GoldenOwl
+    assert_eq!(c("left_out_two_origins"), 4);
+    assert_eq!(c("left_out_without_origin"), 3); // BlueHeron twice, dream/TealDuck
+}
+
+#[test]
+fn evaluation_leaves_out_the_signals_that_made_the_truth() {
+    let mut accounts = vec![acc("agora", "VelvetFox", &["USA"]), acc("hansa", "VelvetFox", &["US"])];
+    for a in &mut accounts {
+        a.add_text("10g Amnesia Haze - Top Shelf", "L-t");
+    }
+    accounts.push(acc("dream", "Other", &["US"]));
+    accounts[2].add_text("10g Amnesia Haze - Top Shelf", "L-o");
+    let t = name_truth(&Corpus::new(&accounts));
+    let pairs = labeled_pairs(&Corpus::new(&accounts), &all_pairs(3), &t.truth);
+    let opts = TrainOptions { hidden: t.hides.clone(), companion_without_pgp: false, ..TrainOptions::default() };
+    let model = Model::train(&pairs, &opts).unwrap();
+    let e = evaluate(&Model { training_accounts: vec![], ..model }, &accounts, &t.truth, &[0.5]);
+    assert_eq!(e.hidden, t.hides);
+    assert!(!e.signals.contains_key(NAME) && !e.signals.contains_key(SHIPPING));
+    assert!(e.signals.contains_key(STYLE));
+    assert_eq!(e.truth_pairs, 1);
+}
+
+#[test]
+fn shared_keys_are_one_operator_and_keyless_accounts_are_left_out() {
+    const FP: &str = "0123456789ABCDEF0123456789ABCDEF01234567";
+    let mut accounts = vec![Account::new("agora", "a"), Account::new("hansa", "b"), Account::new("dream", "c")];
+    accounts[0].add_pgp(FP, &[], &[], "I-1");
+    accounts[1].add_pgp(FP, &[], &[], "I-2");
+    let t = pgp_truth(&accounts);
+    assert_eq!(t.hides, vec![PGP.to_owned()]);
+    assert_eq!(t.truth.len(), 2);
+    assert_eq!(t.truth["agora/a"], t.truth["hansa/b"]);
+}
