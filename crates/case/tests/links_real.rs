@@ -48,3 +48,51 @@ fn name_truth_on_four_real_datasets() {
     }
     assert_eq!(positives, 16);
 }
+
+#[test]
+fn claims_truth_on_real_pages_and_datasets() {
+    let mut dirs = Vec::new();
+    for d in ["markets/pages", "listings/hansa-2016-12", "listings/dream-2017"] {
+        let Some(p) = testdata::shared(d) else { return };
+        dirs.push(p);
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let mut case = Case::init(&tmp.path().join("case"), "tester").unwrap();
+    let opts = ImportOptions { captured_at: Some("2020-01-15T00:00:00Z".parse().unwrap()), ..ImportOptions::default() };
+    case.import(&dirs, &opts, &NoProgress).unwrap();
+    case.extract(&ExtractOptions::default(), &NoProgress).unwrap();
+    let accounts = case.link_accounts().unwrap();
+    let corpus = linking::Corpus::new(&accounts);
+    let t = linking::claims_truth(&corpus);
+    let c = |k: &str| t.counts.get(k).copied().unwrap_or(0);
+    eprintln!("{} accounts; {:?}", accounts.len(), t.counts);
+    assert_eq!(accounts.len(), 1568);
+    // 86 claims on Cryptonia, Apollon and Empire profiles; 6 name an account
+    // these files hold (the rest: markets not in the data, such as Wall
+    // Street or AlphaBay, or vendors not captured there).
+    assert_eq!((c("claims"), c("claims_matched"), c("claims_target_not_in_data")), (86, 6, 80));
+    assert_eq!((c("claim_groups"), c("claim_pairs"), c("left_out_same_key"), c("accounts")), (5, 7, 4, 1564));
+    assert_eq!(t.hides, vec!["claimed".to_owned(), "name".to_owned()]);
+    // Read from the pages: empire/Chernobyl's profile imports its ratings
+    // from Dream; cryptonia/TheShop's from Dream and Hansa.
+    for group in [
+        &["dream/Chernobyl", "empire/Chernobyl"][..],
+        &["apollon/HumboldtGrower", "empire/HumboldtGrower"],
+        &["cryptonia/TheShop", "dream/TheShop", "hansa/TheShop"],
+        &["cryptonia/pornseller", "hansa/pornseller"],
+        &["cryptonia/vessel", "hansa/vessel"],
+    ] {
+        let op = t.truth.get(group[0]).expect(group[0]);
+        assert!(op.starts_with("claim-group-"), "{op}");
+        for m in group {
+            assert_eq!(t.truth.get(*m), Some(op), "{m}");
+        }
+    }
+    // The third Chernobyl (White House) is on neither side of a claim: left out.
+    assert_eq!(t.truth.get("whitehouse/Chernobyl"), None);
+    // Where both truths label a pair they agree: vessel ships from one
+    // country on both markets.
+    let names = linking::name_truth(&corpus);
+    assert_eq!(names.truth.get("cryptonia/vessel"), names.truth.get("hansa/vessel"));
+    assert!(names.truth.get("cryptonia/vessel").is_some());
+}

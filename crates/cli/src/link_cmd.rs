@@ -33,7 +33,9 @@ pub enum LinkCommand {
         /// same PGP key are one operator (evaluated with the model trained
         /// without `pgp`); or `names`: same name key on two markets, not
         /// generic, confirmed by the same shipping origin (evaluated with a
-        /// model trained without `name` and `shipping`).
+        /// model trained without `name` and `shipping`); or `claims`: an
+        /// account and the account it imports ratings from (evaluated
+        /// without `claimed` and `name`).
         #[arg(long)]
         truth: PathBuf,
         /// Thresholds to report.
@@ -141,6 +143,7 @@ pub fn run(case: &mut Case, cmd: &LinkCommand, json: bool) -> Result<()> {
             let real = match truth.to_str() {
                 Some("pgp") => Some(linking::pgp_truth(&accounts)),
                 Some("names") => Some(linking::name_truth(&linking::Corpus::new(&accounts))),
+                Some("claims") => Some(linking::claims_truth(&linking::Corpus::new(&accounts))),
                 _ => None,
             };
             let is_pgp = real.as_ref().is_some_and(|r| r.source == "pgp");

@@ -29,9 +29,10 @@
 //! * [`evaluate`]: precision/recall/F1 per signal and combined, at several
 //!   thresholds, with a reliability curve, on held-out truth only (accounts
 //!   the model was trained on are left out).
-//! * [`pgp_truth`], [`name_truth`]: ground truth from real data (shared
-//!   keys; name matches confirmed by the same shipping origin), each naming
-//!   the signals an evaluation must hide.
+//! * [`pgp_truth`], [`name_truth`], [`claims_truth`]: ground truth from
+//!   real data (shared keys; name matches confirmed by the same shipping
+//!   origin; market-verified claimed accounts), each naming the signals an
+//!   evaluation must hide.
 #![warn(missing_docs)]
 
 mod account;
@@ -50,7 +51,7 @@ pub use candidates::{all_pairs, candidates, candidates_with_stats, CandidateStat
 pub use eval::{
     evaluate, labeled_pairs, split_by_operator, train_on, CalibrationBin, Evaluation, OperatorMap, Prf, ThresholdPrf,
 };
-pub use truth::{name_truth, pgp_truth, RealTruth};
+pub use truth::{claims_truth, name_truth, pgp_truth, RealTruth};
 pub use link::{link_all, link_id, operators, Decision, Link, LinkStatus, Linker};
 pub use model::{
     training_hash, Contribution, LabeledPair, Model, Scored, TrainError, TrainOptions, DEFAULT_THRESHOLD, MODEL_VERSION,

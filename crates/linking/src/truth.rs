@@ -7,6 +7,9 @@
 //! * [`name_truth`]: accounts on different markets whose names normalize to
 //!   the same key, confirmed by a second, independent fact (the same
 //!   shipping origin).
+//! * [`claims_truth`]: an account that imports its ratings from another
+//!   market (Cryptonia's and Apollon's "verified" blocks) and the account of
+//!   that name on that market.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -15,7 +18,7 @@ use serde::Serialize;
 use crate::account::Account;
 use crate::eval::OperatorMap;
 use crate::normalize;
-use crate::signals::{Corpus, NAME, PGP, SHIPPING};
+use crate::signals::{Corpus, CLAIMED, NAME, PGP, SHIPPING};
 
 /// A truth built from real data, with what it hides and how it was built.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -169,4 +172,78 @@ pub fn name_truth(corpus: &Corpus) -> RealTruth {
     }
     count("accounts", truth.len());
     RealTruth { source: "names".into(), truth, hides: vec![NAME.into(), SHIPPING.into()], counts }
+}
+
+/// Claimed accounts: an account that claims (imports ratings from) an
+/// account on another market is one operator with the account of that name
+/// on that market, when the data has exactly one such account there. A
+/// claim that names no account (Cryptonia's and Apollon's blocks name only
+/// the market) means the claimant's own name.
+///
+/// The market verified the claim, not us: it is the market's word that the
+/// vendor proved control of the other account (usually by a PGP-signed
+/// message), which is why it is truth and not just a signal. Accounts on a
+/// third market with the same key as a claim group are left out (their
+/// label is unknown); every other account is its own operator. Hides
+/// `claimed` and `name` (the target is found by its name key).
+pub fn claims_truth(corpus: &Corpus) -> RealTruth {
+    let accounts = corpus.accounts;
+    let mut by_market_key: BTreeMap<(String, &str), Vec<usize>> = BTreeMap::new();
+    for (i, a) in accounts.iter().enumerate() {
+        let key = corpus.name_key(i);
+        if !key.is_empty() {
+            by_market_key.entry((normalize::market_key(&a.market), key)).or_default().push(i);
+        }
+    }
+    let mut parent: Vec<usize> = (0..accounts.len()).collect();
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    let mut count = |what: &str| *counts.entry(what.to_owned()).or_default() += 1;
+    let mut in_claim = vec![false; accounts.len()];
+    for (i, a) in accounts.iter().enumerate() {
+        for c in &a.claimed {
+            count("claims");
+            let target = match &c.account {
+                Some(name) => normalize::name_key(name),
+                None => corpus.name_key(i).to_owned(),
+            };
+            let market = normalize::market_key(&c.market);
+            if target.is_empty() || market == normalize::market_key(&a.market) {
+                count("claims_unusable");
+                continue;
+            }
+            match by_market_key.get(&(market, target.as_str())).map(Vec::as_slice) {
+                Some([j]) => {
+                    count("claims_matched");
+                    let (x, y) = (find(&mut parent, i), find(&mut parent, *j));
+                    parent[x] = y;
+                    in_claim[i] = true;
+                    in_claim[*j] = true;
+                }
+                Some(_) => count("claims_ambiguous"),
+                None => count("claims_target_not_in_data"),
+            }
+        }
+    }
+    // Keys of claim groups: other accounts with them are left out.
+    let claimed_keys: BTreeSet<&str> =
+        (0..accounts.len()).filter(|&i| in_claim[i]).map(|i| corpus.name_key(i)).collect();
+    let mut truth = OperatorMap::new();
+    for (i, a) in accounts.iter().enumerate() {
+        if in_claim[i] {
+            let root = find(&mut parent, i);
+            truth.insert(a.id.clone(), format!("claim-group-{}", accounts[root].id));
+        } else if claimed_keys.contains(corpus.name_key(i)) && !corpus.name_key(i).is_empty() {
+            count("left_out_same_key");
+        } else {
+            truth.insert(a.id.clone(), format!("account:{}", a.id));
+        }
+    }
+    let mut sizes: BTreeMap<&str, usize> = BTreeMap::new();
+    for op in truth.values().filter(|o| o.starts_with("claim-group-")) {
+        *sizes.entry(op).or_default() += 1;
+    }
+    counts.insert("claim_groups".into(), sizes.len());
+    counts.insert("claim_pairs".into(), sizes.values().map(|n| n * (n - 1) / 2).sum());
+    counts.insert("accounts".into(), truth.len());
+    RealTruth { source: "claims".into(), truth, hides: vec![CLAIMED.into(), NAME.into()], counts }
 }

@@ -104,3 +104,42 @@ fn shared_keys_are_one_operator_and_keyless_accounts_are_left_out() {
     assert_eq!(t.truth.len(), 2);
     assert_eq!(t.truth["agora/a"], t.truth["hansa/b"]);
 }
+
+#[test]
+fn claims_join_the_claimed_account_when_the_data_has_exactly_one() {
+    let mut accounts = vec![
+        acc("cryptonia", "VelvetFox", &[]),
+        acc("Dream Market", "Velvet_Fox", &[]),
+        acc("hansa", "FoxOld", &[]),
+        // Same key as the claim group on a third market: left out.
+        acc("whitehouse", "velvetfox", &[]),
+        // Claims an account on a market with two of that key: ambiguous.
+        acc("cryptonia", "GoldenOwl", &[]),
+        acc("dream", "GoldenOwl", &[]),
+        acc("dream", "golden_owl", &[]),
+        // Claims a market the data does not have.
+        acc("cryptonia", "BlueHeron", &[]),
+        // Claims its own market: unusable.
+        acc("empire", "RedKite", &[]),
+    ];
+    accounts[0].add_claim("Dream", None, Some(4600), Some("4.95/5"), "V-c1");
+    accounts[0].add_claim("Hansa", Some("FoxOld"), None, None, "V-c2");
+    accounts[4].add_claim("dream", None, None, None, "V-c3");
+    accounts[7].add_claim("Wall Street", None, None, None, "V-c4");
+    accounts[8].add_claim("Empire Market", None, None, None, "V-c5");
+    let t = claims_truth(&Corpus::new(&accounts));
+    assert_eq!(t.hides, vec![CLAIMED.to_owned(), NAME.to_owned()]);
+    let op = |id: &str| t.truth.get(id).cloned();
+    let fox = op("cryptonia/VelvetFox").unwrap();
+    assert!(fox.starts_with("claim-group-"));
+    assert_eq!(op("Dream Market/Velvet_Fox"), Some(fox.clone()));
+    assert_eq!(op("hansa/FoxOld"), Some(fox));
+    assert_eq!(op("whitehouse/velvetfox"), None);
+    // Unmatched claimants stay, as their own operator.
+    for own in ["cryptonia/GoldenOwl", "dream/GoldenOwl", "dream/golden_owl", "cryptonia/BlueHeron", "empire/RedKite"] {
+        assert_eq!(op(own), Some(format!("account:{own}")), "{own}");
+    }
+    let c = |k: &str| t.counts.get(k).copied().unwrap_or(0);
+    assert_eq!((c("claims"), c("claims_matched"), c("claims_ambiguous"), c("claims_target_not_in_data"), c("claims_unusable")), (5, 2, 1, 1, 1));
+    assert_eq!((c("claim_groups"), c("claim_pairs"), c("left_out_same_key")), (1, 3, 1));
+}
