@@ -9,7 +9,9 @@
 //! against ground truth ([`eval`]), tags on addresses applied to clusters ([`tags`]:
 //! TagPack YAML, the CLI, and [`tags::add_tags`] for the market side) and value tracing
 //! with poison / haircut / FIFO policies into a flow graph ([`trace`]), and a seeded
-//! generator of valid regtest block files with ground truth ([`sim`]).
+//! generator of valid regtest block files with ground truth ([`sim`]). [`lookup`] fetches one
+//! transaction or address and its neighbourhood from an Esplora or Core RPC endpoint when
+//! there is no local node.
 //!
 //! **Invariant:** this crate knows nothing about markets. It meets them only through tags.
 //!
@@ -21,6 +23,9 @@
 //! **Invariant:** a wrong XOR key, wrong network or corrupted bytes give an error naming the
 //! file and offset; a wrong chain is never produced silently (every block read back is
 //! checked against the hash it was chosen by and against its merkle root).
+//!
+//! **Invariant:** a transaction fetched from an endpoint is accepted only if its txid matches
+//! the one asked for; graph edges come only from the inputs of accepted transactions.
 #![warn(missing_docs)]
 
 pub mod blocks;
@@ -28,6 +33,7 @@ pub mod cluster;
 pub mod error;
 pub mod eval;
 pub mod index;
+pub mod lookup;
 pub mod sim;
 pub mod store;
 pub mod tags;
