@@ -805,6 +805,9 @@ pub fn walk(client: &Client, start: &Start, cfg: &LookupConfig) -> Result<Lookup
         });
     }
 
+    // Display order (Txid's own order is by internal bytes, which reads as unsorted).
+    g.txs.sort_by(|a, b| a.txid.cmp(&b.txid));
+
     // The listing's claim is checked: a start tx must pay the address or spend from it
     // (spending is only checkable when every parent was fetched).
     if let Some((addr, path)) = &address {

@@ -1,5 +1,5 @@
 //! `dragnet chain ...`: thin glue over the `chain` crate (import, stats, eval, tag, trace,
-//! explain).
+//! lookup, explain).
 
 use std::path::{Path, PathBuf};
 
@@ -85,6 +85,47 @@ pub enum ChainCommand {
         /// Stop after this many edges (the graph says it was truncated).
         #[arg(long, default_value_t = 100_000)]
         max_edges: usize,
+    },
+    /// Fetch one transaction or address and its neighbourhood from an Esplora or Bitcoin Core
+    /// RPC endpoint (no full node needed); every transaction is checked against its txid and
+    /// stored in the case under chain/lookups/, logged in the custody log.
+    Lookup {
+        /// Esplora REST base URL (as https://blockstream.info/api).
+        #[arg(long, required_unless_present = "rpc", conflicts_with = "rpc")]
+        esplora: Option<String>,
+        /// Bitcoin Core JSON-RPC URL (as http://127.0.0.1:8332/); follows parents only.
+        #[arg(long)]
+        rpc: Option<String>,
+        /// Core's .cookie file for RPC authentication.
+        #[arg(long, requires = "rpc", conflicts_with_all = ["rpc_user", "rpc_password"])]
+        rpc_cookie: Option<PathBuf>,
+        /// RPC user.
+        #[arg(long, requires_all = ["rpc", "rpc_password"])]
+        rpc_user: Option<String>,
+        /// RPC password (better from the environment than on the command line).
+        #[arg(long, env = "DRAGNET_RPC_PASSWORD", hide_env_values = true, requires = "rpc_user")]
+        rpc_password: Option<String>,
+        /// Start from this transaction.
+        #[arg(long, required_unless_present = "address", conflicts_with = "address")]
+        tx: Option<String>,
+        /// Start from every transaction of this address (Esplora only).
+        #[arg(long)]
+        address: Option<String>,
+        /// Steps from the start along parents (and children, on Esplora).
+        #[arg(long, default_value_t = 1)]
+        hops: u32,
+        /// Fetch at most this many transactions (the output says when the cap was hit).
+        #[arg(long, default_value_t = 200)]
+        max_txs: usize,
+        /// Proxy URL; socks5h://127.0.0.1:9050 for Tor (needed for .onion endpoints).
+        #[arg(long)]
+        proxy: Option<String>,
+        /// Seconds before a connection or request is given up.
+        #[arg(long, default_value_t = 30)]
+        timeout: u64,
+        /// mainnet, testnet, regtest or signet (for addresses).
+        #[arg(long, default_value = "mainnet")]
+        network: String,
     },
 }
 
@@ -216,6 +257,9 @@ pub fn run(case_dir: &Path, cmd: ChainCommand, json: bool) -> Result<()> {
                 eprintln!("note: trace stopped after {max_edges} edges (--max-edges)");
             }
         }
+        ChainCommand::Lookup { esplora, rpc, rpc_cookie, rpc_user, rpc_password, tx, address, hops, max_txs, proxy, timeout, network } => {
+            lookup(case_dir, LookupArgs { esplora, rpc, rpc_cookie, rpc_user, rpc_password, tx, address, hops, max_txs, proxy, timeout, network }, json)?
+        }
         ChainCommand::Eval { truth, no_coinjoin_filter, merge_change } => {
             let idx = load(case_dir)?;
             let t = chain::eval::Truth::read(&truth)?;
@@ -237,6 +281,104 @@ pub fn run(case_dir: &Path, cmd: ChainCommand, json: bool) -> Result<()> {
                 }
             }
         }
+    }
+    Ok(())
+}
+
+struct LookupArgs {
+    esplora: Option<String>,
+    rpc: Option<String>,
+    rpc_cookie: Option<PathBuf>,
+    rpc_user: Option<String>,
+    rpc_password: Option<String>,
+    tx: Option<String>,
+    address: Option<String>,
+    hops: u32,
+    max_txs: usize,
+    proxy: Option<String>,
+    timeout: u64,
+    network: String,
+}
+
+fn lookup(case_dir: &Path, a: LookupArgs, json: bool) -> Result<()> {
+    use chain::lookup::{Endpoint, RpcAuth, Start};
+    let endpoint = match (a.esplora, a.rpc) {
+        (Some(url), None) => Endpoint::Esplora(url),
+        (None, Some(url)) => {
+            let auth = match (a.rpc_cookie, a.rpc_user, a.rpc_password) {
+                (Some(c), _, _) => RpcAuth::Cookie(c),
+                (None, Some(user), Some(password)) => RpcAuth::UserPass { user, password },
+                _ => RpcAuth::None,
+            };
+            Endpoint::CoreRpc { url, auth }
+        }
+        _ => anyhow::bail!("give one of --esplora URL or --rpc URL"),
+    };
+    let start = match (a.tx, a.address) {
+        (Some(t), None) => Start::Tx(t.trim().parse().with_context(|| format!("--tx {t:?} is not a txid (64 hex digits)"))?),
+        (None, Some(addr)) => Start::Address(addr),
+        _ => anyhow::bail!("give one of --tx TXID or --address ADDRESS"),
+    };
+    let network = chain::parse_network(&a.network)?;
+    // Privacy: the endpoint learns what is asked. An onion endpoint without a proxy would
+    // fail anyway, or worse, leak the name to the local resolver.
+    let shown = endpoint.display();
+    if a.proxy.is_none() {
+        if endpoint.is_onion() {
+            anyhow::bail!("{shown} is an onion service: refusing to connect without --proxy (use --proxy socks5h://127.0.0.1:9050 for Tor)");
+        }
+        eprintln!("note: {shown} sees which transaction or address you ask about, and from which IP address (use --proxy to hide it)");
+    }
+    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    // Open the case first: a bad case must not cost a round of queries.
+    let mut case = case::Case::open(case_dir, &user)?;
+    let client = chain::lookup::Client::new(endpoint, &chain::lookup::ClientConfig { proxy: a.proxy, timeout: std::time::Duration::from_secs(a.timeout) })?;
+    let g = chain::lookup::walk(&client, &start, &chain::lookup::LookupConfig { hops: a.hops, max_txs: a.max_txs, network })?;
+    let stored = chain::lookup::store_in_case(case_dir, &g).with_context(|| format!("storing fetched transactions in case {}", case_dir.display()))?;
+    if !g.txs.is_empty() {
+        case.log(
+            "chain-lookup",
+            serde_json::json!({
+                "endpoint": g.endpoint,
+                "endpoint_kind": g.endpoint_kind,
+                "start": g.start,
+                "hops": g.hops,
+                "max_txs": g.max_txs,
+                "cap_hit": g.cap_hit,
+                "txs": stored,
+                "errors": g.errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>(),
+            }),
+        )?;
+    }
+    for e in &g.errors {
+        eprintln!("error: {}", e.message);
+    }
+    if json {
+        let mut v = serde_json::to_value(&g)?;
+        v["stored"] = serde_json::to_value(&stored)?;
+        println!("{v}");
+    } else {
+        let back = g.txs.iter().filter(|t| t.ancestor_hop.is_some_and(|h| h > 0)).count();
+        let fwd = g.txs.iter().filter(|t| t.descendant_hop.is_some_and(|h| h > 0)).count();
+        let starts = g.txs.iter().filter(|t| t.ancestor_hop == Some(0)).count();
+        println!(
+            "{} transactions from {} ({} start, {back} ancestors, {fwd} descendants within {} hops), {} errors; stored under {}",
+            g.txs.len(),
+            g.endpoint,
+            starts,
+            g.hops,
+            g.errors.len(),
+            chain::lookup::lookups_dir(case_dir).display()
+        );
+        if let Some(n) = &g.note {
+            println!("note: {n}");
+        }
+        if g.cap_hit {
+            println!("note: stopped at --max-txs {} ({} reached but not fetched)", g.max_txs, g.unfetched.len());
+        }
+    }
+    if g.txs.is_empty() {
+        anyhow::bail!("nothing could be fetched from {} ({} errors)", g.endpoint, g.errors.len());
     }
     Ok(())
 }

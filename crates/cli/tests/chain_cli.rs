@@ -187,3 +187,112 @@ for t in ["blocks", "txs", "addresses"]:
     // 2,466 truth addresses plus the genesis block's P2PK output.
     assert!(text.contains("addresses 2467"), "{text}");
 }
+
+/// A minimal Esplora on 127.0.0.1 over the regtest-small blocks: `/tx/:txid/hex` and
+/// `/tx/:txid/outspends`, one request per connection. Returns its URL.
+fn esplora_mock(blocks: &Path) -> String {
+    use std::collections::HashMap;
+    use std::io::{BufRead, BufReader, Write};
+    let src = chain::BlockSource::open(blocks, bitcoin::Network::Regtest).expect("open");
+    let mut hex: HashMap<String, String> = HashMap::new();
+    let mut n_out: HashMap<String, usize> = HashMap::new();
+    let mut spender: HashMap<(String, u32), (String, usize)> = HashMap::new();
+    for i in 0..src.len() {
+        for tx in src.read_block(i).expect("block").txdata {
+            let t = tx.compute_txid().to_string();
+            if !tx.is_coinbase() {
+                for (vin, inp) in tx.input.iter().enumerate() {
+                    spender.insert((inp.previous_output.txid.to_string(), inp.previous_output.vout), (t.clone(), vin));
+                }
+            }
+            n_out.insert(t.clone(), tx.output.len());
+            hex.insert(t, bitcoin::consensus::encode::serialize_hex(&tx));
+        }
+    }
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let mut r = BufReader::new(conn.try_clone().expect("clone"));
+            let mut line = String::new();
+            let _ = r.read_line(&mut line);
+            loop {
+                let mut h = String::new();
+                if r.read_line(&mut h).is_err() || h.trim().is_empty() {
+                    break;
+                }
+            }
+            let path = line.split_whitespace().nth(1).unwrap_or_default().to_owned();
+            let seg: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+            let (status, body) = match seg.as_slice() {
+                ["tx", t, "hex"] => hex.get(*t).map(|h| (200, h.clone())).unwrap_or((404, "Transaction not found".into())),
+                ["tx", t, "outspends"] => match n_out.get(*t) {
+                    Some(n) => {
+                        let v: Vec<serde_json::Value> = (0..*n as u32)
+                            .map(|o| match spender.get(&(t.to_string(), o)) {
+                                Some((s, vin)) => serde_json::json!({"spent": true, "txid": s, "vin": vin}),
+                                None => serde_json::json!({"spent": false}),
+                            })
+                            .collect();
+                        (200, serde_json::Value::from(v).to_string())
+                    }
+                    None => (404, "Transaction not found".into()),
+                },
+                _ => (404, "not found".into()),
+            };
+            let _ = write!(conn, "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+        }
+    });
+    url
+}
+
+#[test]
+fn lookup_against_a_mock_esplora_stores_verified_txs() {
+    let Some((_tmp, case_dir, _truth)) = regtest_case() else { return };
+    let case = s(&case_dir);
+    let url = esplora_mock(&shared("regtest-small/blocks").expect("blocks"));
+    // A payment with two parents and two children, from the imported index.
+    let idx = chain::store::load(&case_dir).expect("load").expect("chain");
+    let start = idx.txs.iter().find(|t| t.n_in >= 2 && t.outputs().all(|o| idx.spent_by[o as usize] != chain::index::NONE)).expect("a start");
+    let txid = start.txid_hex();
+    let mut want: std::collections::BTreeSet<String> = [txid.clone()].into();
+    for i in start.inputs() {
+        want.insert(idx.txs[idx.tx_of_output(idx.inputs[i as usize]).expect("parent") as usize].txid_hex());
+    }
+    for o in start.outputs() {
+        want.insert(idx.txs[idx.spent_by[o as usize] as usize].txid_hex());
+    }
+
+    let out = dragnet(&["chain", "lookup", "--case", case, "--esplora", &url, "--tx", &txid, "--network", "regtest", "--json"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("sees which transaction"), "privacy note missing: {err}");
+    let g: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let got: Vec<String> = g["txs"].as_array().expect("txs").iter().map(|t| t["txid"].as_str().expect("txid").to_owned()).collect();
+    assert_eq!(got, want.iter().cloned().collect::<Vec<_>>(), "sorted by txid, start + parents + children");
+    assert!(g["errors"].as_array().expect("errors").is_empty());
+    assert_eq!(g["endpoint"], url.as_str());
+    // Every tx is stored as hex under chain/lookups and logged in the custody log.
+    for t in &want {
+        let f = case_dir.join(format!("chain/lookups/{t}.hex"));
+        assert!(f.is_file(), "{} missing", f.display());
+    }
+    let custody = std::fs::read_to_string(case_dir.join("evidence/custody.jsonl")).expect("custody");
+    let entry: serde_json::Value = custody.lines().filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()).find(|e| e["action"] == "chain-lookup").expect("custody entry");
+    assert_eq!(entry["detail"]["txs"].as_array().expect("txs").len(), want.len(), "{entry}");
+    assert_eq!(entry["detail"]["start"], txid.as_str());
+
+    // Nothing fetchable: the error is printed and the exit is non-zero.
+    let out = dragnet(&["chain", "lookup", "--case", case, "--esplora", &url, "--tx", &"00".repeat(32), "--network", "regtest"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("HTTP 404") && err.contains(&url) && err.contains("nothing could be fetched"), "{err}");
+
+    // An onion endpoint without a proxy is refused before any connection.
+    let onion = "http://bitcoinexplorerabcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqr.onion/api";
+    let out = dragnet(&["chain", "lookup", "--case", case, "--esplora", onion, "--tx", &txid]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("onion") && err.contains("--proxy"), "{err}");
+}
