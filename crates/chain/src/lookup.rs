@@ -472,6 +472,11 @@ pub fn parse_tx_hex(body: &str) -> Result<(Transaction, Vec<u8>), String> {
     Ok((tx, raw))
 }
 
+/// Consensus serialization of a transaction (with witness when it has one).
+pub fn serialize_tx(tx: &Transaction) -> Vec<u8> {
+    bitcoin::consensus::serialize(tx)
+}
+
 /// Parses Esplora's `/tx/:txid/outspends`: per output, the spending txid when spent.
 pub fn parse_outspends(body: &str) -> Result<Vec<Option<Txid>>, String> {
     let v: serde_json::Value = serde_json::from_str(body).map_err(|e| format!("not JSON: {e}"))?;

@@ -335,7 +335,7 @@ fn wrong_tx_and_garbage_are_errors_and_the_walk_goes_on() {
     ov.insert(format!("/tx/{liar}/hex"), Reply::Ok(200, c.hex[&start].clone()));
     ov.insert(format!("/tx/{nonhex}/hex"), Reply::Ok(200, "<html>rate limited</html>".into()));
     let h = &c.hex[&truncated];
-    ov.insert(format!("/tx/{truncated}/hex"), Reply::Ok(200, h[..h.len() / 2 & !1].to_owned()));
+    ov.insert(format!("/tx/{truncated}/hex"), Reply::Ok(200, h[..(h.len() / 2) & !1].to_owned()));
     ov.insert(format!("/tx/{err500}/hex"), Reply::Ok(500, "Internal Server Error".into()));
     let mock = Mock::start(esplora(c.clone(), BTreeMap::new(), ov));
     let g = walk(&client(&mock.url, 10), &Start::Tx(start), &cfg(2, 200)).expect("walk");
