@@ -241,3 +241,49 @@ fn page_feedback_counts_and_dates_on_apollon() {
     let bad = dragnet(&["import", "--case", s(&case), "--captured-at", "last tuesday", s(&pages)]);
     assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("--captured-at"));
 }
+
+/// A dataset that keeps feedback apart from listings, imported without code:
+/// a listings mapping and a `kind = "feedback"` mapping. Feedback counts as
+/// sales (a repeated entry once) and is priced at the listing of the same
+/// market, vendor and title.
+#[test]
+fn feedback_file_through_a_mapping_counts_as_sales() {
+    let tmp = tempfile::tempdir().unwrap();
+    let case = tmp.path().join("case");
+    ok(&["case", "init", s(&case)]);
+    let write = |name: &str, text: &str| {
+        let p = tmp.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    let listings_map = write(
+        "shop.toml",
+        "name = \"shop-2020\"\nmarket = \"shop\"\nobserved_at = \"2020-05-01\"\n\n[columns]\ntitle = \"item\"\nvendor = \"seller\"\nprice = \"price\"\n",
+    );
+    let feedback_map = write(
+        "shop-feedback.toml",
+        "name = \"shop-feedback\"\nkind = \"feedback\"\nmarket = \"shop\"\nobserved_at = \"2020-05-01\"\n\n[columns]\nvendor = \"seller\"\ntitle = \"item\"\ndate = \"left\"\nrating = \"stars\"\ntext = \"comment\"\n",
+    );
+    let listings = write("shop.csv", "item,seller,price\n10g Haze,anna,USD 100\nPills,bob,USD 5\n");
+    let feedback = write(
+        "shop-feedback.csv",
+        "seller,item,left,stars,comment\n\
+         anna,10g Haze,2020-04-02,5/5,fast\n\
+         anna,10g Haze,2020-04-20,5/5,again\n\
+         anna,10g Haze,2020-04-20,5/5,again\n\
+         bob,Pills,2020-04-04,1/5,slow\n\
+         ,Pills,2020-04-05,1/5,no vendor\n",
+    );
+    ok(&["import", "--case", s(&case), "--format", s(&listings_map), s(&listings)]);
+    let (out, err) = ok(&["import", "--case", s(&case), "--format", s(&feedback_map), s(&feedback)]);
+    assert!(out.contains("5 rows, 4 imported, 1 rejected"), "{out}");
+    assert!(err.contains("shop-feedback.csv: line 6"), "{err}");
+    let (out, _) = ok(&["sales", "--case", s(&case), "--by", "vendor", "--json"]);
+    let rows = lines(&out);
+    let anna = find(&rows, "anna", "feedback_count");
+    assert_eq!(anna["sales"].as_f64(), Some(2.0), "{anna}");
+    assert_eq!(anna["revenue_usd"].as_f64(), Some(200.0), "{anna}");
+    let bob = find(&rows, "bob", "feedback_count");
+    assert_eq!(bob["sales"].as_f64(), Some(1.0), "{bob}");
+    assert_eq!(bob["revenue_usd"].as_f64(), Some(5.0), "{bob}");
+}

@@ -28,7 +28,7 @@ mod mapping;
 mod whitehouse;
 
 pub use common::{RowProblem, Severity};
-pub use mapping::{Mapping, MappingError};
+pub use mapping::{Mapping, MappingError, RowKind};
 
 use model::{CategoryEntry, Feedback, Listing, Sha256, Vendor};
 

@@ -5,6 +5,7 @@
 //!
 //! ```toml
 //! name = "example-2020"          # format name; provenance profile `dataset:example-2020`
+//! kind = "listings"              # one row = a listing (default) or "feedback" (one entry)
 //! market = "example"             # constant market (or columns.market)
 //! format = "csv"                 # "csv" (default) or "json"
 //! encoding = "windows-1252"      # any WHATWG label; default utf-8
@@ -43,6 +44,9 @@ use crate::{DatasetExtraction, DatasetInput};
 pub struct Mapping {
     /// Format name, used in provenance (`dataset:<name>`).
     pub name: String,
+    /// What one row is: a listing (default) or one feedback entry.
+    #[serde(default)]
+    pub kind: RowKind,
     /// The market every row is about (lower-cased). A fallback when
     /// `columns.market` is also given and a row's cell is empty.
     #[serde(default)]
@@ -81,6 +85,19 @@ pub struct Mapping {
     /// Which column holds what.
     #[serde(default)]
     pub columns: Columns,
+}
+
+/// What one row of the dataset describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RowKind {
+    /// A listing observation (title, vendor, price, ...).
+    #[default]
+    Listings,
+    /// One feedback entry (vendor, the listing's title, date, rating, text,
+    /// buyer, price paid). Sales estimates count these and price them at the
+    /// listing of the same market, vendor and title.
+    Feedback,
 }
 
 /// The file layout a mapping reads.
@@ -134,6 +151,13 @@ pub struct Columns {
     /// Observation time; `format` is a chrono format string, `unix`, or
     /// absent (RFC 3339, `YYYY-MM-DD`, or `YYYY-MM-DD HH:MM:SS`).
     pub observed_at: Option<ColumnSpec>,
+    /// Feedback (`kind = "feedback"`): when it was left, as shown
+    /// (`2014-01-05`, `3 days ago`: relative ages count back from observed_at).
+    pub date: Option<ColumnSpec>,
+    /// Feedback: its text.
+    pub text: Option<ColumnSpec>,
+    /// Feedback: the buyer, as shown (usually masked).
+    pub buyer: Option<ColumnSpec>,
 }
 
 /// A column by header name / JSON key, or by 1-based index.
@@ -255,11 +279,43 @@ impl Mapping {
         if self.name.trim().is_empty() {
             return err("name", "must not be empty");
         }
-        if self.columns.title.is_none() {
-            return err("columns.title", "missing: every listing needs a title column");
+        match self.kind {
+            RowKind::Listings => {
+                if self.columns.title.is_none() {
+                    return err("columns.title", "missing: every listing needs a title column");
+                }
+                for (key, set) in [
+                    ("columns.date", self.columns.date.is_some()),
+                    ("columns.text", self.columns.text.is_some()),
+                    ("columns.buyer", self.columns.buyer.is_some()),
+                ] {
+                    if set {
+                        return err(key, "applies to kind = \"feedback\" only");
+                    }
+                }
+            }
+            RowKind::Feedback => {
+                // What a feedback row cannot hold: listing facts.
+                let c = &self.columns;
+                for (key, set) in [
+                    ("columns.price_usd", c.price_usd.is_some()),
+                    ("columns.price_btc", c.price_btc.is_some()),
+                    ("columns.category", c.category.is_some()),
+                    ("columns.ships_from", c.ships_from.is_some()),
+                    ("columns.ships_to", c.ships_to.is_some()),
+                    ("columns.sold", c.sold.is_some()),
+                    ("columns.url", c.url.is_some()),
+                    ("columns.market_listing_id", c.market_listing_id.is_some()),
+                    ("category", self.category.is_some()),
+                ] {
+                    if set {
+                        return err(key, "is a listing fact: a kind = \"feedback\" row cannot hold it");
+                    }
+                }
+            }
         }
         if self.columns.vendor.is_none() {
-            return err("columns.vendor", "missing: every listing needs a vendor column");
+            return err("columns.vendor", "missing: every row needs a vendor column");
         }
         if self.market.as_deref().is_none_or(|m| m.trim().is_empty()) && self.columns.market.is_none() {
             return err("market", "missing: give a constant `market` or a `columns.market` column");
@@ -364,6 +420,9 @@ impl Columns {
             ("url", &self.url),
             ("market_listing_id", &self.market_listing_id),
             ("observed_at", &self.observed_at),
+            ("date", &self.date),
+            ("text", &self.text),
+            ("buyer", &self.buyer),
         ]
         .into_iter()
         .filter_map(|(k, v)| v.as_ref().map(|v| (k, v)))
@@ -456,7 +515,7 @@ fn parse_csv(
             }
         }
         let cell = |c: &ColumnRef| idx.get(c).and_then(|&i| fields.get(i)).map(|t| Cell::Text(t.clone()));
-        row_to_listing(m, input, out, row, line, &cell, markets);
+        row_to(m, input, out, row, line, &cell, markets);
     };
     if delimiter.len() == 1 {
         let opts = CsvOptions { delimiter: delimiter.as_bytes()[0], header: header_on, encoding, trim_leading_space: false };
@@ -577,8 +636,134 @@ fn parse_json(
                 other => other.scalar_text().map(Cell::Text),
             }
         };
-        row_to_listing(m, input, out, row, line, &cell, markets);
+        row_to(m, input, out, row, line, &cell, markets);
     }
+}
+
+fn row_to(
+    m: &Mapping,
+    input: &DatasetInput<'_>,
+    out: &mut DatasetExtraction,
+    row: u64,
+    line: u64,
+    cell: &dyn Fn(&ColumnRef) -> Option<Cell>,
+    markets: &mut Vec<String>,
+) {
+    match m.kind {
+        RowKind::Listings => row_to_listing(m, input, out, row, line, cell, markets),
+        RowKind::Feedback => row_to_feedback(m, input, out, row, line, cell, markets),
+    }
+}
+
+/// The price a row shows, checked: `Ok(None)` when the price cell is empty;
+/// `Err` is the reason to reject the row.
+fn row_price(
+    m: &Mapping,
+    out: &mut DatasetExtraction,
+    row: u64,
+    line: u64,
+    text: &dyn Fn(&Option<ColumnSpec>) -> Option<String>,
+) -> Result<Option<model::Money>, String> {
+    let c = &m.columns;
+    let currency_cell = match text(&c.currency) {
+        Some(cur) => Some(money::check_currency(&cur).map_err(|e| format!("columns.currency: {e}"))?),
+        None => None,
+    };
+    let Some(p) = text(&c.price) else { return Ok(None) };
+    let (amount, shown) = money::parse_price(&p).map_err(|e| format!("price: {e}"))?;
+    let currency = match (shown, &currency_cell) {
+        (Some(s), Some(col)) if &s != col => {
+            out.warn(line, Some(row), format!("price {p:?} shows {s}, columns.currency says {col}: kept {s}"));
+            Some(s)
+        }
+        (Some(s), _) => Some(s),
+        (None, Some(col)) => Some(col.clone()),
+        (None, None) => m.currency.as_deref().map(str::to_uppercase),
+    };
+    let Some(currency) = currency else {
+        return Err(format!("price {p:?} names no currency and the mapping sets none (`currency`)"));
+    };
+    money::check_currency(&currency)
+        .and_then(|cur| money::check_amount(&amount, &cur))
+        .map_err(|e| format!("price {p:?}: {e}"))?;
+    Ok(Some(model::Money { amount, currency }))
+}
+
+/// The row's market (column, else the constant), lower-cased.
+fn row_market(m: &Mapping, text: &dyn Fn(&Option<ColumnSpec>) -> Option<String>) -> Option<String> {
+    text(&m.columns.market).or_else(|| m.market.as_deref().and_then(nonblank)).map(|mk| mk.to_lowercase())
+}
+
+/// The row's observation time: the column when it parses (else a warning),
+/// otherwise the constant.
+fn row_observed_at(
+    m: &Mapping,
+    out: &mut DatasetExtraction,
+    row: u64,
+    line: u64,
+    text: &dyn Fn(&Option<ColumnSpec>) -> Option<String>,
+) -> Option<String> {
+    match (&m.columns.observed_at, text(&m.columns.observed_at)) {
+        (Some(spec), Some(t)) => match when::parse(&t, spec.format.as_deref(), spec.utc_offset.as_deref()) {
+            Some(w) => Some(w),
+            None => {
+                out.warn(line, Some(row), format!("observed_at {t:?} does not parse: used the constant or none"));
+                m.observed_at.as_deref().and_then(when::constant)
+            }
+        },
+        _ => m.observed_at.as_deref().and_then(when::constant),
+    }
+}
+
+fn row_to_feedback(
+    m: &Mapping,
+    input: &DatasetInput<'_>,
+    out: &mut DatasetExtraction,
+    row: u64,
+    line: u64,
+    cell: &dyn Fn(&ColumnRef) -> Option<Cell>,
+    markets: &mut Vec<String>,
+) {
+    let c = &m.columns;
+    let text = |spec: &Option<ColumnSpec>| spec.as_ref().and_then(|s| s.columns.first()).and_then(cell).and_then(Cell::text);
+    let Some(vendor) = text(&c.vendor) else {
+        out.reject(line, Some(row), "no vendor (columns.vendor is empty or missing)");
+        return;
+    };
+    let Some(market) = row_market(m, &text) else {
+        out.reject(line, Some(row), "no market (columns.market is empty and no constant `market`)");
+        return;
+    };
+    let price = match row_price(m, out, row, line, &text) {
+        Ok(p) => p,
+        Err(e) => {
+            out.reject(line, Some(row), e);
+            return;
+        }
+    };
+    let date = text(&c.date);
+    if date.is_none() {
+        // Without a date the entry still counts (the date-free lower bound),
+        // but it cannot be priced by date or placed in a month.
+        out.warn(line, Some(row), "feedback has no date (columns.date is empty or missing)");
+    }
+    let feedback = model::Feedback {
+        market: market.clone(),
+        vendor: Some(vendor),
+        listing: text(&c.title),
+        date,
+        rating: text(&c.rating),
+        text: text(&c.text),
+        buyer: text(&c.buyer),
+        price,
+        observed_at: row_observed_at(m, out, row, line, &text),
+        provenance: Some(common::provenance(input, &m.name, row, line)),
+    };
+    if markets.len() < 2 && !markets.contains(&market) {
+        markets.push(market);
+    }
+    out.feedback.push(feedback);
+    out.imported += 1;
 }
 
 fn row_to_listing(
@@ -601,56 +786,26 @@ fn row_to_listing(
         out.reject(line, Some(row), "no vendor (columns.vendor is empty or missing)");
         return;
     };
-    let market = match text(&c.market).or_else(|| m.market.as_deref().and_then(nonblank)) {
-        Some(mk) => mk.to_lowercase(),
-        None => {
-            out.reject(line, Some(row), "no market (columns.market is empty and no constant `market`)");
-            return;
-        }
-    };
-    let currency_cell = match text(&c.currency) {
-        Some(cur) => match money::check_currency(&cur) {
-            Ok(cur) => Some(cur),
-            Err(e) => {
-                out.reject(line, Some(row), format!("columns.currency: {e}"));
-                return;
-            }
-        },
-        None => None,
+    let Some(market) = row_market(m, &text) else {
+        out.reject(line, Some(row), "no market (columns.market is empty and no constant `market`)");
+        return;
     };
     let mut listing = model::Listing { market: market.clone(), title, vendor: Some(vendor), ..Default::default() };
-    if let Some(p) = text(&c.price) {
-        let (amount, shown) = match money::parse_price(&p) {
-            Ok(x) => x,
-            Err(e) => {
-                out.reject(line, Some(row), format!("price: {e}"));
-                return;
+    match row_price(m, out, row, line, &text) {
+        Ok(Some(price)) => {
+            if price.currency == "USD" {
+                listing.price_usd = Some(price.amount.clone());
             }
-        };
-        let currency = match (shown, &currency_cell) {
-            (Some(s), Some(col)) if &s != col => {
-                out.warn(line, Some(row), format!("price {p:?} shows {s}, columns.currency says {col}: kept {s}"));
-                Some(s)
+            if price.currency == "BTC" {
+                listing.price_btc = Some(price.amount.clone());
             }
-            (Some(s), _) => Some(s),
-            (None, Some(col)) => Some(col.clone()),
-            (None, None) => m.currency.as_deref().map(str::to_uppercase),
-        };
-        let Some(currency) = currency else {
-            out.reject(line, Some(row), format!("price {p:?} names no currency and the mapping sets none (`currency`)"));
-            return;
-        };
-        if let Err(e) = money::check_currency(&currency).and_then(|cur| money::check_amount(&amount, &cur)) {
-            out.reject(line, Some(row), format!("price {p:?}: {e}"));
+            listing.price = Some(price);
+        }
+        Ok(None) => {}
+        Err(e) => {
+            out.reject(line, Some(row), e);
             return;
         }
-        if currency == "USD" {
-            listing.price_usd = Some(amount.clone());
-        }
-        if currency == "BTC" {
-            listing.price_btc = Some(amount.clone());
-        }
-        listing.price = Some(model::Money { amount, currency });
     }
     for (spec, want, key) in [(&c.price_usd, "USD", "price_usd"), (&c.price_btc, "BTC", "price_btc")] {
         let Some(p) = text(spec) else { continue };
@@ -688,16 +843,7 @@ fn row_to_listing(
     listing.rating = text(&c.rating);
     listing.url = text(&c.url);
     listing.market_listing_id = text(&c.market_listing_id);
-    listing.observed_at = match (&c.observed_at, text(&c.observed_at)) {
-        (Some(spec), Some(t)) => match when::parse(&t, spec.format.as_deref(), spec.utc_offset.as_deref()) {
-            Some(w) => Some(w),
-            None => {
-                out.warn(line, Some(row), format!("observed_at {t:?} does not parse: used the constant or none"));
-                m.observed_at.as_deref().and_then(when::constant)
-            }
-        },
-        _ => m.observed_at.as_deref().and_then(when::constant),
-    };
+    listing.observed_at = row_observed_at(m, out, row, line, &text);
     listing.provenance = Some(common::provenance(input, &m.name, row, line));
     // Only whether there is exactly one market matters.
     if markets.len() < 2 && !markets.contains(&market) {

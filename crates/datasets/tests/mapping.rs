@@ -283,3 +283,59 @@ ships_to = "shipsTo"
     // Same lines too (the JSON reader is shared).
     assert_eq!(mapped.listings[605].provenance.as_ref().unwrap().rule, "row 606, line 5595");
 }
+
+/// `kind = "feedback"`: one feedback entry per row, for datasets that keep
+/// feedback apart from listings. Bad rows are rejected by line; listing-only
+/// columns are refused by name.
+#[test]
+fn feedback_rows_through_a_mapping() {
+    let mapping = r#"
+name = "shop-feedback"
+kind = "feedback"
+market = "Shop"
+currency = "USD"
+observed_at = "2020-05-01"
+
+[columns]
+vendor = "seller"
+title = "item"
+date = "left"
+rating = "stars"
+text = "comment"
+buyer = "by"
+price = "paid"
+"#;
+    let csv = "seller,item,left,stars,comment,by,paid\n\
+               anna,10g Haze,2020-04-02,5/5,fast and stealthy,b***r,100\n\
+               anna,10g Haze,3 days ago,4/5,ok,c***d,\n\
+               ,10g Haze,2020-04-03,5/5,no vendor,x,1\n\
+               bob,Pills,2020-04-04,1/5,never came,y,ZZZ 3\n\
+               bob,Pills,,5/5,no date,z,5\n";
+    let out = run(mapping, csv.as_bytes());
+    assert_eq!((out.rows, out.imported, out.rejected), (5, 3, 2));
+    assert!(out.listings.is_empty());
+    assert_eq!(out.market.as_deref(), Some("shop"));
+    let f = &out.feedback[0];
+    assert_eq!(f.vendor.as_deref(), Some("anna"));
+    assert_eq!(f.listing.as_deref(), Some("10g Haze"));
+    assert_eq!(f.date.as_deref(), Some("2020-04-02"));
+    assert_eq!(f.rating.as_deref(), Some("5/5"));
+    assert_eq!(f.text.as_deref(), Some("fast and stealthy"));
+    assert_eq!(f.buyer.as_deref(), Some("b***r"));
+    assert_eq!(f.price, money("100", "USD"));
+    assert_eq!(f.observed_at.as_deref(), Some("2020-05-01"));
+    assert_eq!(f.provenance.as_ref().map(|p| p.rule.as_str()), Some("row 1, line 2"));
+    assert_eq!(out.feedback[1].date.as_deref(), Some("3 days ago"));
+    assert_eq!(out.feedback[1].price, None);
+    assert_eq!(out.feedback[2].date, None);
+    let by_line = |l: u64| out.problems.iter().find(|p| p.line == l).map(|p| (p.severity, p.message.clone()));
+    assert!(matches!(by_line(4), Some((Severity::Rejected, m)) if m.contains("vendor")), "{:?}", out.problems);
+    assert!(matches!(by_line(5), Some((Severity::Rejected, m)) if m.contains("ZZZ")), "{:?}", out.problems);
+    assert!(matches!(by_line(6), Some((Severity::Warning, m)) if m.contains("no date")), "{:?}", out.problems);
+    // Listing facts on a feedback mapping, feedback columns on a listing mapping.
+    let base = "name = \"x\"\nmarket = \"m\"\n";
+    assert!(err(&format!("{base}kind = \"feedback\"\n[columns]\nvendor = 1\nsold = 2\n")).contains("columns.sold"));
+    assert!(err(&format!("{base}[columns]\ntitle = 1\nvendor = 2\ntext = 3\n")).contains("columns.text"));
+    assert!(err(&format!("{base}kind = \"reviews\"\n[columns]\nvendor = 1\n")).contains("reviews"));
+    assert!(err(&format!("{base}kind = \"feedback\"\n[columns]\ntitle = 1\n")).contains("columns.vendor"));
+}
