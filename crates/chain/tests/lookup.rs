@@ -154,7 +154,9 @@ fn esplora(c: Arc<Chain>, listing: BTreeMap<String, Vec<Txid>>, overrides: HashM
                 Reply::Hang => Reply::Hang,
             };
         }
-        let seg: Vec<&str> = r.path.trim_start_matches('/').split('/').collect();
+        // Base URLs with a path (`http://host/api`) work the same.
+        let path = r.path.strip_prefix("/api").unwrap_or(&r.path);
+        let seg: Vec<&str> = path.trim_start_matches('/').split('/').collect();
         match seg.as_slice() {
             ["tx", t, "hex"] => match t.parse::<Txid>().ok().and_then(|t| c.hex.get(&t)) {
                 Some(h) => Reply::Ok(200, h.clone()),
@@ -514,4 +516,75 @@ fn stored_lookups_are_verified_by_txid() {
     let p = chain::lookup::verify_stored(case.path()).expect("verify");
     assert_eq!(p.len(), 1, "{p:?}");
     assert!(p[0].contains("holds transaction") && p[0].contains(&other.txid), "{p:?}");
+}
+
+/// A minimal SOCKS5 proxy (no auth, CONNECT): records the host name each request asked for
+/// and connects every request to `upstream`, whatever the name.
+fn socks5(upstream: std::net::SocketAddr) -> (String, Arc<Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("socks5h://{}", listener.local_addr().expect("addr"));
+    let names = Arc::new(Mutex::new(Vec::new()));
+    let names2 = names.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut c) = conn else { continue };
+            let names = names2.clone();
+            std::thread::spawn(move || -> std::io::Result<()> {
+                let mut b = [0u8; 2];
+                c.read_exact(&mut b)?;
+                let mut methods = vec![0u8; b[1] as usize];
+                c.read_exact(&mut methods)?;
+                c.write_all(&[5, 0])?;
+                let mut h = [0u8; 4];
+                c.read_exact(&mut h)?;
+                let name = match h[3] {
+                    3 => {
+                        let mut l = [0u8; 1];
+                        c.read_exact(&mut l)?;
+                        let mut n = vec![0u8; l[0] as usize];
+                        c.read_exact(&mut n)?;
+                        String::from_utf8_lossy(&n).into_owned()
+                    }
+                    1 => {
+                        let mut a = [0u8; 4];
+                        c.read_exact(&mut a)?;
+                        format!("ip:{}", std::net::Ipv4Addr::from(a))
+                    }
+                    _ => return Ok(()),
+                };
+                let mut port = [0u8; 2];
+                c.read_exact(&mut port)?;
+                names.lock().expect("lock").push(name);
+                let up = TcpStream::connect(upstream)?;
+                c.write_all(&[5, 0, 0, 1, 0, 0, 0, 0, 0, 0])?;
+                let (mut c2, mut up2) = (c.try_clone()?, up.try_clone()?);
+                std::thread::spawn(move || std::io::copy(&mut c2, &mut up2));
+                let mut up = up;
+                std::io::copy(&mut up, &mut c)?;
+                c.shutdown(std::net::Shutdown::Both)
+            });
+        }
+    });
+    (url, names)
+}
+
+#[test]
+fn onion_endpoint_through_a_socks5h_proxy() {
+    let Some(c) = chain() else { return };
+    let start = pick_start(&c);
+    let mock = Mock::start(esplora(c.clone(), BTreeMap::new(), HashMap::new()));
+    let upstream = mock.url.trim_start_matches("http://").parse().expect("addr");
+    let (proxy, names) = socks5(upstream);
+    let onion = "esploraexampleabcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopq.onion";
+    let ep = Endpoint::Esplora(format!("http://{onion}/api"));
+    let client = Client::new(ep, &ClientConfig { proxy: Some(proxy), timeout: Duration::from_secs(10) }).expect("client");
+    let g = walk(&client, &Start::Tx(start), &cfg(1, 200)).expect("walk");
+    assert!(g.errors.is_empty(), "{:?}", g.errors);
+    let (anc, desc) = reference(&c, &[start], 1, true, &BTreeSet::new());
+    check_graph(&c, &g, &anc, &desc, &BTreeSet::new());
+    assert!(g.txs.iter().all(|t| t.endpoint == format!("http://{onion}/api")));
+    // Every request went through the proxy with the name unresolved (socks5h).
+    let names = names.lock().expect("lock").clone();
+    assert!(!names.is_empty() && names.iter().all(|n| n == onion), "{names:?}");
+    assert!(mock.paths().iter().all(|p| p.starts_with("/api/tx/")), "{:?}", mock.paths());
 }

@@ -121,7 +121,7 @@ pub enum ChainCommand {
         #[arg(long)]
         proxy: Option<String>,
         /// Seconds before a connection or request is given up.
-        #[arg(long, default_value_t = 30)]
+        #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
         timeout: u64,
         /// mainnet, testnet, regtest or signet (for addresses).
         #[arg(long, default_value = "mainnet")]
@@ -328,6 +328,8 @@ fn lookup(case_dir: &Path, a: LookupArgs, json: bool) -> Result<()> {
             anyhow::bail!("{shown} is an onion service: refusing to connect without --proxy (use --proxy socks5h://127.0.0.1:9050 for Tor)");
         }
         eprintln!("note: {shown} sees which transaction or address you ask about, and from which IP address (use --proxy to hide it)");
+    } else if a.proxy.as_deref().is_some_and(|p| p.to_ascii_lowercase().starts_with("socks5://")) {
+        eprintln!("note: socks5:// resolves the endpoint's name locally (your DNS resolver sees it); socks5h:// resolves it through the proxy");
     }
     let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
     // Open the case first: a bad case must not cost a round of queries.
