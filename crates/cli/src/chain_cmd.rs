@@ -178,8 +178,8 @@ fn load(case_dir: &Path) -> Result<chain::ChainIndex> {
         .with_context(|| format!("case {} has no chain; run `dragnet chain import` first", case_dir.display()))
 }
 
-/// Runs a chain subcommand on the case.
-pub fn run(case_dir: &Path, cmd: ChainCommand, json: bool) -> Result<()> {
+/// Runs a chain subcommand on the case; `operator` is recorded in custody log entries.
+pub fn run(case_dir: &Path, cmd: ChainCommand, json: bool, operator: &str) -> Result<()> {
     match cmd {
         ChainCommand::Import { blocks_dir, network } => {
             let net = chain::parse_network(&network)?;
@@ -258,7 +258,7 @@ pub fn run(case_dir: &Path, cmd: ChainCommand, json: bool) -> Result<()> {
             }
         }
         ChainCommand::Lookup { esplora, rpc, rpc_cookie, rpc_user, rpc_password, tx, address, hops, max_txs, proxy, timeout, network } => {
-            lookup(case_dir, LookupArgs { esplora, rpc, rpc_cookie, rpc_user, rpc_password, tx, address, hops, max_txs, proxy, timeout, network }, json)?
+            lookup(case_dir, LookupArgs { esplora, rpc, rpc_cookie, rpc_user, rpc_password, tx, address, hops, max_txs, proxy, timeout, network }, json, operator)?
         }
         ChainCommand::Eval { truth, no_coinjoin_filter, merge_change } => {
             let idx = load(case_dir)?;
@@ -300,7 +300,7 @@ struct LookupArgs {
     network: String,
 }
 
-fn lookup(case_dir: &Path, a: LookupArgs, json: bool) -> Result<()> {
+fn lookup(case_dir: &Path, a: LookupArgs, json: bool, operator: &str) -> Result<()> {
     use chain::lookup::{Endpoint, RpcAuth, Start};
     let endpoint = match (a.esplora, a.rpc) {
         (Some(url), None) => Endpoint::Esplora(url),
@@ -331,9 +331,8 @@ fn lookup(case_dir: &Path, a: LookupArgs, json: bool) -> Result<()> {
     } else if a.proxy.as_deref().is_some_and(|p| p.to_ascii_lowercase().starts_with("socks5://")) {
         eprintln!("note: socks5:// resolves the endpoint's name locally (your DNS resolver sees it); socks5h:// resolves it through the proxy");
     }
-    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
     // Open the case first: a bad case must not cost a round of queries.
-    let mut case = case::Case::open(case_dir, &user)?;
+    let mut case = case::Case::open(case_dir, operator)?;
     let client = chain::lookup::Client::new(endpoint, &chain::lookup::ClientConfig { proxy: a.proxy, timeout: std::time::Duration::from_secs(a.timeout) })?;
     let g = chain::lookup::walk(&client, &start, &chain::lookup::LookupConfig { hops: a.hops, max_txs: a.max_txs, network })?;
     let stored = chain::lookup::store_in_case(case_dir, &g).with_context(|| format!("storing fetched transactions in case {}", case_dir.display()))?;

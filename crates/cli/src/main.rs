@@ -479,7 +479,7 @@ fn run(args: Cli) -> Result<()> {
         Command::Chain(_) => {}
     }
     if let Command::Chain(cmd) = args.command {
-        chain_cmd::run(&cli.case, cmd, cli.json)?;
+        chain_cmd::run(&cli.case, cmd, cli.json, &operator(&cli))?;
     }
     Ok(())
 }

@@ -284,11 +284,12 @@ fn lookup_against_a_mock_esplora_stores_verified_txs() {
     assert_eq!(entry["detail"]["start"], txid.as_str());
 
     // The human summary; the same bytes again are not stored twice.
-    let text = ok(&["chain", "lookup", "--case", case, "--esplora", &url, "--tx", &txid, "--network", "regtest"]);
+    let text = ok(&["chain", "lookup", "--case", case, "--esplora", &url, "--tx", &txid, "--network", "regtest", "--operator", "analyst-7"]);
     assert!(text.contains(&format!("{} transactions from {url} (1 start,", want.len())) && text.contains("0 errors; stored under"), "{text}");
     let custody = std::fs::read_to_string(case_dir.join("evidence/custody.jsonl")).expect("custody");
     let last: serde_json::Value = serde_json::from_str(custody.lines().last().expect("entry")).expect("json");
     assert!(last["detail"]["txs"].as_array().expect("txs").iter().all(|t| t["new"] == false), "{last}");
+    assert_eq!(last["operator"], "analyst-7", "{last}");
 
     // Nothing fetchable: the error is printed and the exit is non-zero.
     let out = dragnet(&["chain", "lookup", "--case", case, "--esplora", &url, "--tx", &"00".repeat(32), "--network", "regtest"]);
