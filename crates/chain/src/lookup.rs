@@ -911,6 +911,27 @@ pub fn verify_stored(case: &Path) -> Result<Vec<String>, crate::ChainError> {
     Ok(problems)
 }
 
+/// Checks one stored lookup file against what its custody entry recorded: `file` (relative
+/// to the case, under `chain/lookups/`) must hold the transaction `txid` with raw SHA-256
+/// `sha256` (the txid alone does not cover the witness; the digest does).
+pub fn check_stored(case: &Path, file: &str, txid: &str, sha256: &str) -> Result<(), String> {
+    if !file.starts_with("chain/lookups/") || file.contains("..") || file.contains('\\') {
+        return Err(format!("{file}: not a lookup file path"));
+    }
+    let p = case.join(file);
+    let text = std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+    let (tx, raw) = parse_tx_hex(&text).map_err(|m| format!("{}: {m}", p.display()))?;
+    let found = tx.compute_txid().to_string();
+    if found != txid {
+        return Err(format!("{}: holds transaction {found}, custody log says {txid}", p.display()));
+    }
+    let digest = sha256::Hash::hash(&raw).to_string();
+    if digest != sha256 {
+        return Err(format!("{}: SHA-256 {digest}, custody log says {sha256} (same txid, other bytes)", p.display()));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

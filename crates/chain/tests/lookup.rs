@@ -511,6 +511,18 @@ fn stored_lookups_are_verified_by_txid() {
     // Storing again adds nothing.
     assert!(chain::lookup::store_in_case(case.path(), &g).expect("store").iter().all(|s| !s.new));
     assert!(chain::lookup::verify_stored(case.path()).expect("verify").is_empty());
+    // The custody check: the same tx with its witness stripped keeps the txid, not the digest.
+    assert_eq!(chain::lookup::check_stored(case.path(), &other.file, &other.txid, &other.sha256), Ok(()));
+    let mut tx = chain::lookup::parse_tx_hex(&c.hex[&other.txid.parse::<Txid>().expect("txid")]).expect("tx").0;
+    assert!(tx.input.iter().any(|i| !i.witness.is_empty()), "regtest-small spends P2WPKH");
+    for i in &mut tx.input {
+        i.witness.clear();
+    }
+    assert_eq!(tx.compute_txid().to_string(), other.txid);
+    std::fs::write(&f, hex::encode(chain::lookup::serialize_tx(&tx))).expect("write");
+    let e = chain::lookup::check_stored(case.path(), &other.file, &other.txid, &other.sha256).expect_err("witness changed");
+    assert!(e.contains("same txid, other bytes"), "{e}");
+    assert!(chain::lookup::check_stored(case.path(), "chain/lookups/../../etc/passwd", &other.txid, &other.sha256).is_err());
     // A file holding another tx is caught.
     std::fs::write(&f, &c.hex[&start]).expect("write");
     let p = chain::lookup::verify_stored(case.path()).expect("verify");

@@ -127,6 +127,9 @@ pub enum ChainCommand {
         #[arg(long, default_value = "mainnet")]
         network: String,
     },
+    /// Re-check every transaction `chain lookup` stored: each file still holds the bytes its
+    /// custody log entry names (txid and SHA-256).
+    LookupVerify,
 }
 
 /// `dragnet chain tag ...`.
@@ -260,6 +263,7 @@ pub fn run(case_dir: &Path, cmd: ChainCommand, json: bool, operator: &str) -> Re
         ChainCommand::Lookup { esplora, rpc, rpc_cookie, rpc_user, rpc_password, tx, address, hops, max_txs, proxy, timeout, network } => {
             lookup(case_dir, LookupArgs { esplora, rpc, rpc_cookie, rpc_user, rpc_password, tx, address, hops, max_txs, proxy, timeout, network }, json, operator)?
         }
+        ChainCommand::LookupVerify => lookup_verify(case_dir, json, operator)?,
         ChainCommand::Eval { truth, no_coinjoin_filter, merge_change } => {
             let idx = load(case_dir)?;
             let t = chain::eval::Truth::read(&truth)?;
@@ -380,6 +384,38 @@ fn lookup(case_dir: &Path, a: LookupArgs, json: bool, operator: &str) -> Result<
     }
     if g.txs.is_empty() {
         anyhow::bail!("nothing could be fetched from {} ({} errors)", g.endpoint, g.errors.len());
+    }
+    Ok(())
+}
+
+fn lookup_verify(case_dir: &Path, json: bool, operator: &str) -> Result<()> {
+    let case = case::Case::open(case_dir, operator)?;
+    let mut checked = 0usize;
+    let mut problems: Vec<String> = Vec::new();
+    for (line, e) in case.evidence().custody().entries()?.iter().enumerate() {
+        if e.action != "chain-lookup" {
+            continue;
+        }
+        for t in e.detail["txs"].as_array().map(Vec::as_slice).unwrap_or_default() {
+            checked += 1;
+            let field = |k: &str| t[k].as_str().unwrap_or_default().to_owned();
+            if let Err(m) = chain::lookup::check_stored(case_dir, &field("file"), &field("txid"), &field("sha256")) {
+                problems.push(format!("custody.jsonl line {}: {m}", line + 1));
+            }
+        }
+    }
+    // Files no entry names are still checked against their own name.
+    problems.extend(chain::lookup::verify_stored(case_dir)?);
+    if json {
+        println!("{}", serde_json::json!({"checked": checked, "problems": problems}));
+    } else {
+        println!("checked {checked} stored transactions: {}", if problems.is_empty() { "intact".to_owned() } else { format!("{} problems", problems.len()) });
+    }
+    for p in &problems {
+        eprintln!("problem: {p}");
+    }
+    if !problems.is_empty() {
+        anyhow::bail!("{} stored lookup files do not match the custody log", problems.len());
     }
     Ok(())
 }

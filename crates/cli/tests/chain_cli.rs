@@ -291,6 +291,18 @@ fn lookup_against_a_mock_esplora_stores_verified_txs() {
     assert!(last["detail"]["txs"].as_array().expect("txs").iter().all(|t| t["new"] == false), "{last}");
     assert_eq!(last["operator"], "analyst-7", "{last}");
 
+    // The stored files are checked against the custody log; a changed file is named.
+    let v: serde_json::Value = serde_json::from_str(&ok(&["chain", "lookup-verify", "--case", case, "--json"])).expect("json");
+    assert_eq!(v["checked"].as_u64(), Some(2 * want.len() as u64), "{v}");
+    let victim = want.iter().find(|t| **t != txid).expect("another tx");
+    let f = case_dir.join(format!("chain/lookups/{victim}.hex"));
+    let start_hex = std::fs::read_to_string(case_dir.join(format!("chain/lookups/{txid}.hex"))).expect("read");
+    std::fs::write(&f, start_hex).expect("tamper");
+    let out = dragnet(&["chain", "lookup-verify", "--case", case]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("{victim}.hex")) && err.contains("custody log says"), "{err}");
+
     // Nothing fetchable: the error is printed and the exit is non-zero.
     let out = dragnet(&["chain", "lookup", "--case", case, "--esplora", &url, "--tx", &"00".repeat(32), "--network", "regtest"]);
     assert!(!out.status.success());
