@@ -12,7 +12,8 @@
 //! the graph comes from the inputs of a verified transaction.
 //!
 //! Core RPC has no "spent by" lookup without extra indexes, so on RPC only parents are
-//! followed (the graph says so in `note`).
+//! followed (the graph says so in `note`); `getrawtransaction` finds confirmed transactions
+//! only on a node with `-txindex=1` (otherwise each is an `RPC error -5`, recorded).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
