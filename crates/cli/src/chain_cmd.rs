@@ -390,6 +390,25 @@ fn lookup(case_dir: &Path, a: LookupArgs, json: bool, operator: &str) -> Result<
 
 fn lookup_verify(case_dir: &Path, json: bool, operator: &str) -> Result<()> {
     let case = case::Case::open(case_dir, operator)?;
+    let (checked, problems) = check_lookups(&case, case_dir)?;
+    if json {
+        println!("{}", serde_json::json!({"checked": checked, "problems": problems}));
+    } else {
+        println!("checked {checked} stored transactions: {}", if problems.is_empty() { "intact".to_owned() } else { format!("{} problems", problems.len()) });
+    }
+    for p in &problems {
+        eprintln!("problem: {p}");
+    }
+    if !problems.is_empty() {
+        anyhow::bail!("{} stored lookup files do not match the custody log", problems.len());
+    }
+    Ok(())
+}
+
+/// Every transaction `chain lookup` stored, re-checked against the txid and
+/// SHA-256 its custody entry recorded (also run by `dragnet verify`):
+/// how many were checked, and the problems.
+pub fn check_lookups(case: &case::Case, case_dir: &Path) -> Result<(usize, Vec<String>)> {
     let mut checked = 0usize;
     let mut problems: Vec<String> = Vec::new();
     for (line, e) in case.evidence().custody().entries()?.iter().enumerate() {
@@ -406,18 +425,7 @@ fn lookup_verify(case_dir: &Path, json: bool, operator: &str) -> Result<()> {
     }
     // Files no entry names are still checked against their own name.
     problems.extend(chain::lookup::verify_stored(case_dir)?);
-    if json {
-        println!("{}", serde_json::json!({"checked": checked, "problems": problems}));
-    } else {
-        println!("checked {checked} stored transactions: {}", if problems.is_empty() { "intact".to_owned() } else { format!("{} problems", problems.len()) });
-    }
-    for p in &problems {
-        eprintln!("problem: {p}");
-    }
-    if !problems.is_empty() {
-        anyhow::bail!("{} stored lookup files do not match the custody log", problems.len());
-    }
-    Ok(())
+    Ok((checked, problems))
 }
 
 fn tag(case_dir: &Path, cmd: TagCommand, json: bool) -> Result<()> {

@@ -314,7 +314,22 @@ pub struct VerifySummary {
     intact: bool,
     records_checked: usize,
     log_entries_checked: usize,
+    lookups_checked: usize,
     problems: Vec<String>,
+}
+
+impl VerifySummary {
+    /// Adds the check of `chain lookup`'s stored transactions.
+    pub fn add_lookups(&mut self, checked: usize, problems: &[String]) {
+        self.lookups_checked = checked;
+        self.problems.extend(problems.iter().cloned());
+        self.intact &= problems.is_empty();
+    }
+
+    /// Nothing altered.
+    pub fn intact(&self) -> bool {
+        self.intact
+    }
 }
 
 impl From<&evidence::VerifyReport> for VerifySummary {
@@ -323,6 +338,7 @@ impl From<&evidence::VerifyReport> for VerifySummary {
             intact: r.is_intact(),
             records_checked: r.records_checked,
             log_entries_checked: r.log_entries_checked,
+            lookups_checked: 0,
             problems: r.problems.iter().map(|p| p.to_string()).collect(),
         }
     }

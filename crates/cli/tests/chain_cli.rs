@@ -302,6 +302,17 @@ fn lookup_against_a_mock_esplora_stores_verified_txs() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&format!("{victim}.hex")) && err.contains("custody log says"), "{err}");
+    // `dragnet verify` checks them too: exit 3, the file named.
+    let out = dragnet(&["verify", "--case", case, "--json"]);
+    assert_eq!(out.status.code(), Some(3));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(v["intact"], false, "{v}");
+    assert_eq!(v["lookups_checked"].as_u64(), Some(2 * want.len() as u64), "{v}");
+    let out = dragnet(&["verify", "--case", case]);
+    assert_eq!(out.status.code(), Some(3));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("ALTERED") && text.contains(&format!("{victim}.hex")), "{text}");
+    assert!(text.contains(&format!("{} looked-up transactions", 2 * want.len())), "{text}");
 
     // Nothing fetchable: the error is printed and the exit is non-zero.
     let out = dragnet(&["chain", "lookup", "--case", case, "--esplora", &url, "--tx", &"00".repeat(32), "--network", "regtest"]);
