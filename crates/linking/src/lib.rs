@@ -17,7 +17,7 @@
 //!   market share the key or the name is generic), `style` (character
 //!   3/4-gram TF-IDF cosine), `shipping`, `categories`, `timeline` (one
 //!   account appears as the other disappears). Product-photo hashing is not
-//!   implemented: the data has no images ([`NOT_IMPLEMENTED`]).
+//!   built yet ([`NOT_IMPLEMENTED`]).
 //! * [`candidates`]: blocking on identifiers, name keys and claims, plus
 //!   MinHash/LSH on text shingles; never all pairs.
 //! * [`Model`]: logistic regression trained on labelled pairs, stored as

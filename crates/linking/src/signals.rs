@@ -40,9 +40,12 @@ pub const CATEGORIES: &str = "categories";
 /// One account appears as the other disappears.
 pub const TIMELINE: &str = "timeline";
 
-/// Product-photo perceptual hashing is not implemented: the captured data
-/// holds no product images. Named here so reports can say so.
-pub const NOT_IMPLEMENTED: [(&str, &str); 1] = [("photo", "no product images in the data")];
+/// Product-photo perceptual hashing is not built yet, although the data has
+/// photos: White House listing pages embed each listing's thumbnail inline
+/// (`data:image/jpeg;base64,...`). Named here so evaluations and reports say
+/// so (docs/methods.md, "Signals").
+pub const NOT_IMPLEMENTED: [(&str, &str); 1] =
+    [("photo", "not built yet; White House pages embed product photos inline (data: URIs) that it could use")];
 
 /// An identifier on at least this many accounts of one market is taken to be
 /// the market's own (a deposit address, the market's key) and not evidence.
