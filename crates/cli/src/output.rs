@@ -63,6 +63,9 @@ pub struct ListingOut {
     sold: Option<u64>,
     market_listing_id: Option<String>,
     url: Option<String>,
+    /// dHashes of the product photos the page embeds (16 hex digits each).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    photos: Vec<String>,
     evidence: Option<String>,
     profile: Option<String>,
     rule: Option<String>,
@@ -90,6 +93,7 @@ impl From<&Stored<Listing>> for ListingOut {
             sold: l.sold,
             market_listing_id: l.market_listing_id.clone(),
             url: l.url.clone(),
+            photos: l.photos.clone(),
             evidence,
             profile,
             rule,

@@ -77,6 +77,9 @@ pub(crate) struct Found {
     pub external: Vec<ExternalRating>,
     /// Raw key text from vendor `pgp_key` fields, by vendor index.
     pub vendor_keys: Vec<(usize, String)>,
+    /// Photo sources (`src` of inline images) from listing `photos` fields,
+    /// by listing index: hashed in post-processing.
+    pub listing_photos: Vec<(usize, Vec<String>)>,
 }
 
 pub(crate) fn apply_records(
@@ -152,6 +155,10 @@ fn build_record(
                     price_btc = Some(p.amount.clone());
                 }
             }
+            let photos = many(v, "photos");
+            if !photos.is_empty() {
+                found.listing_photos.push((found.listings.len(), photos));
+            }
             found.listings.push(Listing {
                 market,
                 market_listing_id: one(v, "id"),
@@ -170,6 +177,7 @@ fn build_record(
                 rating: one(v, "rating").as_deref().and_then(parse_number_text),
                 url: one(v, "url"),
                 observed_at: None,
+                photos: Vec::new(),
                 provenance,
             });
         }

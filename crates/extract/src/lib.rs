@@ -28,6 +28,7 @@
 
 mod decode;
 mod engine;
+pub mod photo;
 mod profile;
 pub mod text;
 
@@ -227,6 +228,20 @@ pub fn extract_page(input: &PageInput<'_>, profiles: &ProfileSet, force_market: 
 /// vendor page is about that vendor; external ratings belong to the vendor;
 /// a PGP key field becomes a fingerprint.
 fn finish(out: &mut PageExtraction, mut found: engine::Found) {
+    for (idx, sources) in std::mem::take(&mut found.listing_photos) {
+        let mut hashes = Vec::new();
+        for src in &sources {
+            match photo::data_uri_hash(src) {
+                Ok(h) => hashes.push(h),
+                // An external photo link is not in the page: nothing to hash.
+                Err(photo::PhotoError::NotInline) => {}
+                Err(e) => out.diagnostics.push(format!("listing {} photo does not decode: {e}", idx + 1)),
+            }
+        }
+        if let Some(l) = found.listings.get_mut(idx) {
+            l.photos = hashes;
+        }
+    }
     for (idx, key) in std::mem::take(&mut found.vendor_keys) {
         match identifiers::parse_pgp_key(&key) {
             Ok((fpr, _)) => {

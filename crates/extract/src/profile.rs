@@ -212,6 +212,7 @@ impl RecordKind {
             RecordKind::Listing => &[
                 "id", "title", "vendor", "category", "price", "price_currency", "price_usd",
                 "price_btc", "ships_from", "ships_to", "shipping_methods", "stock", "sold", "sold_since", "rating", "url",
+                "photos",
             ],
             RecordKind::Vendor => &[
                 "name", "registered", "last_seen", "sales", "feedback_positive",

@@ -148,3 +148,43 @@ fn whitehouse_claims_no_other_market_page() {
     let Some(pages) = common::pages_dir() else { return };
     common::check_claims_no_other_page(&pages, MARKET, &[]);
 }
+
+/// Every grid row embeds its product photo inline (a data: URI of 1-5 KB);
+/// each listing keeps one perceptual hash. Facts counted with a script over
+/// the raw pages (base64-decoded bytes, SHA-256): 1,112 distinct photo files
+/// over the 1,373 whole rows; one file is shown by 9 vendors (a stock
+/// picture) and one by expresspharma and medsguru. Byte-identical photos
+/// must hash alike.
+#[test]
+fn whitehouse_listing_photos_are_hashed() {
+    let Some(pages) = common::pages_dir() else { return };
+    let mut vendors_of: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> = Default::default();
+    let mut listings = 0;
+    for rel in common::folder_pages(&pages, DIR) {
+        let out = common::extract_rel(&pages, &rel);
+        assert!(!out.diagnostics.iter().any(|d| d.contains("photo")), "{rel}: {:?}", out.diagnostics);
+        for l in &out.listings {
+            listings += 1;
+            assert_eq!(l.photos.len(), 1, "{rel}: {}", l.title);
+            assert_eq!(l.photos[0].len(), 16);
+            vendors_of.entry(l.photos[0].clone()).or_default().insert(l.vendor.clone().unwrap_or_default());
+        }
+    }
+    assert_eq!(listings, 34 * 40 + 13);
+    let stock: std::collections::BTreeSet<String> = [
+        "aussieextracts", "f1rstclass1", "honesttrader", "killdozer", "mastermeds", "premiumcake", "proshop",
+        "topvendor", "unitedpainpros",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect();
+    assert!(vendors_of.values().any(|v| v.is_superset(&stock)), "the stock photo's nine vendors share a hash");
+    assert!(vendors_of.values().any(|v| v.contains("expresspharma") && v.contains("medsguru")));
+    let shared = vendors_of.values().filter(|v| v.len() > 1).count();
+    eprintln!("{} distinct photo hashes, {shared} shown by more than one vendor", vendors_of.len());
+    // Perceptual hashes can only merge byte-distinct files, never split one.
+    assert!(vendors_of.len() <= 1112, "{}", vendors_of.len());
+    // dHash merges 3 pairs of byte-different files (re-encodings of one picture)
+    // and finds 5 photos under more than one vendor name (2 by bytes).
+    assert_eq!((vendors_of.len(), shared), (1109, 5));
+}

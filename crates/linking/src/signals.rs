@@ -40,12 +40,12 @@ pub const CATEGORIES: &str = "categories";
 /// One account appears as the other disappears.
 pub const TIMELINE: &str = "timeline";
 
-/// Product-photo perceptual hashing is not built yet, although the data has
-/// photos: White House listing pages embed each listing's thumbnail inline
-/// (`data:image/jpeg;base64,...`). Named here so evaluations and reports say
-/// so (docs/methods.md, "Signals").
+/// The product-photo signal is not built yet, although the data has photos:
+/// White House listing pages embed each listing's thumbnail inline, and
+/// extraction keeps its dHash (`Listing::photos`). Named here so evaluations
+/// and reports say so (docs/methods.md, "Signals").
 pub const NOT_IMPLEMENTED: [(&str, &str); 1] =
-    [("photo", "not built yet; White House pages embed product photos inline (data: URIs) that it could use")];
+    [("photo", "not built yet; White House listings carry the dHash of their inline product photo (Listing::photos) for it")];
 
 /// An identifier on at least this many accounts of one market is taken to be
 /// the market's own (a deposit address, the market's key) and not evidence.

@@ -160,6 +160,10 @@ pub struct Listing {
     /// When this observation was made: RFC 3339, or an ISO date when only the
     /// day is known (a dataset's crawl date). `None`: the page's capture time.
     pub observed_at: Option<String>,
+    /// Perceptual hashes (64-bit dHash, 16 hex digits) of the product photos
+    /// the page embeds for this listing; the photos stay in the page.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub photos: Vec<String>,
     /// Where this row came from.
     pub provenance: Option<Provenance>,
 }

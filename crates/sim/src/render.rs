@@ -495,6 +495,7 @@ impl Renderer<'_> {
             rating: None,
             url: None,
             observed_at: None,
+            photos: Vec::new(),
             provenance: None,
         });
         Page { html, truth }

@@ -68,6 +68,11 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE vendors ADD COLUMN observed_at TEXT;
     ALTER TABLE feedback ADD COLUMN observed_at TEXT;
     "#,
+    // 3: perceptual hashes of the product photos a page embeds per listing
+    // (JSON list; NULL when there are none).
+    r#"
+    ALTER TABLE listings ADD COLUMN photos TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

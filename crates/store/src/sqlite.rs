@@ -119,6 +119,7 @@ fn listing_row(r: &Row<'_>) -> rusqlite::Result<Result<Stored<Listing>>> {
     let category = from_json(r.get("category")?, &ctx);
     let ships_to = from_json(r.get("ships_to")?, &ctx);
     let methods = from_json(r.get("shipping_methods")?, &ctx);
+    let photos: Result<Vec<String>> = from_json(r.get("photos")?, &ctx);
     let rec = Listing {
         market: r.get("market")?,
         market_listing_id: r.get("market_listing_id")?,
@@ -137,12 +138,13 @@ fn listing_row(r: &Row<'_>) -> rusqlite::Result<Result<Stored<Listing>>> {
         sold_since: r.get("sold_since")?,
         rating: r.get("rating")?,
         observed_at: r.get("observed_at")?,
+        photos: Vec::new(),
         provenance: provenance(r)?,
     };
     Ok((|| {
         Ok(Stored {
             id: RowId::parse_stored(&id),
-            record: Listing { category: category?, ships_to: ships_to?, shipping_methods: methods?, ..rec },
+            record: Listing { category: category?, ships_to: ships_to?, shipping_methods: methods?, photos: photos?, ..rec },
         })
     })())
 }
@@ -270,8 +272,8 @@ impl CaseStore for SqliteStore {
             .prepare_cached(
                 "INSERT INTO listings (id, evidence, ordinal, profile, rule, market, market_listing_id, title, vendor,
                    category, price_amount, price_currency, price_usd, price_btc, ships_from, ships_to,
-                   shipping_methods, stock, sold, url, sold_since, rating, observed_at)
-                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23)",
+                   shipping_methods, stock, sold, url, sold_since, rating, observed_at, photos)
+                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24)",
             )
             .map_err(db("preparing listings insert"))?;
         for (i, l) in rec.listings.iter().enumerate() {
@@ -282,7 +284,8 @@ impl CaseStore for SqliteStore {
                     l.price.as_ref().map(|m| &m.amount), l.price.as_ref().map(|m| &m.currency),
                     l.price_usd, l.price_btc, l.ships_from, to_json(&l.ships_to),
                     to_json(&l.shipping_methods), l.stock, i64_of(l.sold), l.url,
-                    l.sold_since, l.rating, l.observed_at
+                    l.sold_since, l.rating, l.observed_at,
+                    (!l.photos.is_empty()).then(|| to_json(&l.photos))
                 ])
             .map_err(|e| db(format!("storing listing {i} of page {ev}"))(e))?;
         }

@@ -32,6 +32,8 @@ fn page(bytes: &[u8], n_listings: usize) -> PageRecords {
                 price: Some(Money { amount: "12.50".into(), currency: "USD".into() }),
                 ships_to: vec!["DE".into(), "FR".into()],
                 sold: Some(7),
+                // Photo hashes on the first listing only: a list and none.
+                photos: if i == 0 { vec!["f0e1d2c3b4a59687".into(), "0011223344556677".into()] } else { vec![] },
                 provenance: prov(ev, "records[0]:listing"),
                 ..Default::default()
             })
@@ -64,6 +66,8 @@ fn records_round_trip_with_provenance() {
     let listings = s.listings(&Filter::default()).unwrap();
     assert_eq!(listings.len(), 2);
     assert_eq!(listings[0].record, p.listings[0]);
+    assert_eq!(listings[1].record, p.listings[1]);
+    assert_eq!(listings[0].record.photos.len(), 2);
     assert_eq!(listings[0].id, RowId::new(RowKind::Listing, &p.page.evidence, 0));
     let vendors = s.vendors(&Filter { vendor: Some("alice".into()), ..Default::default() }).unwrap();
     assert_eq!(vendors[0].record, p.vendors[0]);
