@@ -166,6 +166,15 @@ impl<'a> Linker<'a> {
     }
 }
 
+/// Union-find root of `x` with path halving (operators, real-data truths).
+pub(crate) fn find(p: &mut [usize], mut x: usize) -> usize {
+    while p[x] != x {
+        p[x] = p[p[x]];
+        x = p[x];
+    }
+    x
+}
+
 /// `f` over contiguous chunks of `items` on every available core, results
 /// concatenated in order (so the output does not depend on the core count).
 pub(crate) fn parallel_map<T: Sync, U: Send>(items: &[T], f: impl Fn(&[T]) -> Vec<U> + Sync) -> Vec<U> {
@@ -205,13 +214,6 @@ pub fn operators(links: &[Link], decisions: &BTreeMap<String, Decision>) -> Vec<
     ids.dedup();
     let index = |s: &str| ids.binary_search(&s).unwrap_or(0);
     let mut parent: Vec<usize> = (0..ids.len()).collect();
-    fn find(p: &mut [usize], mut x: usize) -> usize {
-        while p[x] != x {
-            p[x] = p[p[x]];
-            x = p[x];
-        }
-        x
-    }
     for l in links {
         let joins = match decisions.get(&l.id) {
             Some(Decision::Confirmed) => true,

@@ -17,6 +17,7 @@ use serde::Serialize;
 
 use crate::account::Account;
 use crate::eval::OperatorMap;
+use crate::link::find;
 use crate::normalize;
 use crate::signals::{Corpus, CLAIMED, NAME, PGP, SHIPPING};
 
@@ -31,14 +32,6 @@ pub struct RealTruth {
     pub hides: Vec<String>,
     /// Counts that describe the construction (source-specific).
     pub counts: BTreeMap<String, usize>,
-}
-
-fn find(p: &mut [usize], mut x: usize) -> usize {
-    while p[x] != x {
-        p[x] = p[p[x]];
-        x = p[x];
-    }
-    x
 }
 
 /// Accounts that show the same PGP fingerprint (primary or subkey) are one
