@@ -88,6 +88,10 @@ pub struct Account {
     /// Category paths (`cannabis > flower`), lower-cased, one fact per path;
     /// `sources` has one row per listing, so its length is the count.
     pub categories: Vec<Fact>,
+    /// Perceptual hashes (dHash, 16 lower-case hex digits) of the product
+    /// photos on the account's listings, one fact per distinct hash.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub photos: Vec<Fact>,
     /// First day the account was seen (registration, observations, feedback).
     pub first_seen: Option<NaiveDate>,
     /// Last day the account was seen.
@@ -243,6 +247,18 @@ impl Account {
         }
     }
 
+    /// Adds a product photo's perceptual hash (16 hex digits, as
+    /// `Listing::photos` holds them). Returns `false` (and adds nothing) for
+    /// anything else: a malformed hash is never evidence.
+    pub fn add_photo(&mut self, hash: &str, source: &str) -> bool {
+        let Some(h) = normalize::photo_hash(hash) else {
+            return false;
+        };
+        self.add_source(source);
+        add_fact(&mut self.photos, &format!("{h:016x}"), source);
+        true
+    }
+
     /// Widens `first_seen`/`last_seen` to include `day`.
     pub fn saw_on(&mut self, day: NaiveDate) {
         self.first_seen = Some(self.first_seen.map_or(day, |d| d.min(day)));
@@ -345,6 +361,9 @@ pub fn accounts_from_records(records: &Records) -> Vec<Account> {
         let Some(acc) = entry(&mut accounts, &r.market, vendor) else { continue };
         acc.add_text(&r.title, l.id);
         acc.add_listing_facts(r.ships_from.as_deref(), &r.ships_to, &r.category, l.id);
+        for p in &r.photos {
+            acc.add_photo(p, l.id);
+        }
         if let Some(day) = r.observed_at.as_deref().and_then(parse_day) {
             acc.saw_on(day);
         }

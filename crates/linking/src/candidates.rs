@@ -1,12 +1,13 @@
 //! Candidate pairs without comparing all pairs: exact blocking on shared
 //! identifiers (PGP keys and subkeys, BTC addresses, contacts, user-id
-//! e-mails), on the normalized name key and on claimed account names, and
-//! MinHash/LSH over character shingles of the texts.
+//! e-mails), on the normalized name key and on claimed account names, on
+//! near product-photo hashes, and MinHash/LSH over character shingles of the
+//! texts.
 
 use std::collections::HashMap;
 
 use crate::normalize;
-use crate::signals::{identifier_keys, Corpus};
+use crate::signals::{identifier_keys, photo_bands, Corpus, PHOTO_MAX_BITS};
 use crate::text;
 
 /// Blocks (accounts sharing one key) larger than this are skipped: a key on
@@ -22,6 +23,8 @@ pub struct CandidateStats {
     pub identifier_pairs: usize,
     /// Pairs from equal name keys and claims.
     pub name_pairs: usize,
+    /// Pairs from near photo hashes.
+    pub photo_pairs: usize,
     /// Pairs from LSH buckets.
     pub text_pairs: usize,
     /// Blocks skipped as larger than [`MAX_BLOCK`].
@@ -84,6 +87,29 @@ pub fn candidates_with_stats(corpus: &Corpus) -> (Vec<(usize, usize)>, Candidate
     }
     stats.name_pairs = add_stage(blocks.into_values(), &mut stats.skipped_blocks, &mut out);
 
+    // Photos: pairs of accounts with photos at most PHOTO_MAX_BITS apart
+    // (neither common), found within exact band buckets and verified, so a
+    // bucket's chance collisions add no pairs.
+    let mut buckets: HashMap<(u8, u64), Vec<(u32, u64)>> = HashMap::new();
+    for (i, photos) in corpus.photos.iter().enumerate() {
+        for p in photos.iter().filter(|p| !p.common) {
+            for (band, key) in photo_bands(p.hash) {
+                buckets.entry((band, key)).or_default().push((i as u32, p.hash));
+            }
+        }
+    }
+    let mut stage = Vec::new();
+    for members in buckets.values() {
+        for (n, &(i, h)) in members.iter().enumerate() {
+            for &(j, g) in &members[n + 1..] {
+                if i != j && (h ^ g).count_ones() <= PHOTO_MAX_BITS {
+                    stage.push(u64::from(i.min(j)) << 32 | u64::from(i.max(j)));
+                }
+            }
+        }
+    }
+    stats.photo_pairs = merge_stage(stage, &mut out);
+
     // Text LSH: (band, bucket) blocks.
     let signatures = crate::link::parallel_map(accounts, |chunk| {
         chunk.iter().map(|a| text::minhash(a.texts.iter().map(|t| t.value.as_str())).map(|s| text::band_keys(&s))).collect()
@@ -119,6 +145,12 @@ fn add_stage(blocks: impl Iterator<Item = Vec<u32>>, skipped: &mut usize, out: &
             stage.extend(members[x + 1..].iter().map(|&j| u64::from(i) << 32 | u64::from(j)));
         }
     }
+    merge_stage(stage, out)
+}
+
+/// Adds the packed pairs `stage` to the sorted set `out`; returns how many
+/// were new.
+fn merge_stage(mut stage: Vec<u64>, out: &mut Vec<u64>) -> usize {
     stage.sort_unstable();
     stage.dedup();
     // Merge two sorted sets, counting what only the stage has.

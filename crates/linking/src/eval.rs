@@ -10,7 +10,7 @@ use sha2::{Digest as _, Sha256};
 use crate::account::Account;
 use crate::candidates::candidates_with_stats;
 use crate::model::{LabeledPair, Model, TrainError, TrainOptions};
-use crate::signals::{Corpus, NOT_IMPLEMENTED, PGP, SIGNALS};
+use crate::signals::{Corpus, PGP, SIGNALS};
 
 /// Ground truth: account id (`market/name`) -> operator id. Accounts not in
 /// the map are not evaluated.
@@ -148,8 +148,6 @@ pub struct Evaluation {
     pub model_version: String,
     /// Model training hash.
     pub training_hash: String,
-    /// Signals the issue names that are not implemented, and why.
-    pub not_implemented: BTreeMap<String, String>,
     /// Signals the model was trained without and left out of `signals`
     /// (those that define the truth).
     pub hidden: Vec<String>,
@@ -259,7 +257,6 @@ pub fn evaluate(model: &Model, accounts: &[Account], truth: &OperatorMap, thresh
         model_version: model.version.clone(),
         training_hash: model.training_hash.clone(),
         hidden: model.hidden.clone(),
-        not_implemented: NOT_IMPLEMENTED.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
     }
 }
 

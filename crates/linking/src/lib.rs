@@ -16,10 +16,12 @@
 //!   `_official`, trailing digits; discounted when several accounts of one
 //!   market share the key or the name is generic), `style` (character
 //!   3/4-gram TF-IDF cosine), `shipping`, `categories`, `timeline` (one
-//!   account appears as the other disappears). Product-photo hashing is not
-//!   built yet ([`NOT_IMPLEMENTED`]).
-//! * [`candidates`]: blocking on identifiers, name keys and claims, plus
-//!   MinHash/LSH on text shingles; never all pairs.
+//!   account appears as the other disappears), `photo` (product photos whose
+//!   perceptual hashes are at most [`PHOTO_MAX_BITS`] apart; pictures shown
+//!   by several accounts of one market are stock photos and do not count).
+//! * [`candidates`]: blocking on identifiers, name keys and claims, near
+//!   photo hashes (exact band matches), plus MinHash/LSH on text shingles;
+//!   never all pairs.
 //! * [`Model`]: logistic regression trained on labelled pairs, stored as
 //!   data (version, training-set hash, weights), with per-signal
 //!   contributions. Hard identifiers are reported as such
@@ -58,5 +60,5 @@ pub use model::{
 };
 pub use signals::{
     Corpus, SignalEvidence, BTC, CATEGORIES, CLAIMED, COMMON_IDENTIFIER, CONTACT, NAME, NAME_FUZZY_FLOOR,
-    NOT_IMPLEMENTED, PGP, PGP_UID, SHIPPING, SIGNALS, STYLE, SUCCESSION_DAYS, TIMELINE,
+    PGP, PGP_UID, PHOTO, PHOTO_MAX_BITS, SHIPPING, SIGNALS, STYLE, SUCCESSION_DAYS, TIMELINE,
 };

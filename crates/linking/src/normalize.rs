@@ -10,6 +10,13 @@ pub fn fingerprint(s: &str) -> Option<String> {
     ((fp.len() == 40 || fp.len() == 64) && fp.chars().all(|c| c.is_ascii_hexdigit())).then_some(fp)
 }
 
+/// A 64-bit perceptual hash from its 16 hex digits (either case, trimmed);
+/// `None` for anything else.
+pub fn photo_hash(s: &str) -> Option<u64> {
+    let s = s.trim();
+    (s.len() == 16 && s.bytes().all(|b| b.is_ascii_hexdigit())).then(|| u64::from_str_radix(s, 16).ok()).flatten()
+}
+
 /// `(kind, value)` of a `kind:value` contact, both lower-cased and trimmed.
 /// A bare value (no known kind before a colon) gets kind `contact`; an
 /// e-mail-looking bare value gets kind `email`. `None` when the value is empty.

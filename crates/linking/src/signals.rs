@@ -15,8 +15,8 @@ use crate::normalize;
 use crate::text::{self, Sparse};
 
 /// Every signal, in the order of the model's weights.
-pub const SIGNALS: [&str; 10] = [
-    PGP, PGP_UID, BTC, CONTACT, CLAIMED, NAME, STYLE, SHIPPING, CATEGORIES, TIMELINE,
+pub const SIGNALS: [&str; 11] = [
+    PGP, PGP_UID, BTC, CONTACT, CLAIMED, NAME, STYLE, SHIPPING, CATEGORIES, TIMELINE, PHOTO,
 ];
 
 /// Same PGP fingerprint, or a fingerprint that is a subkey of the other's key. Hard.
@@ -40,16 +40,20 @@ pub const CATEGORIES: &str = "categories";
 /// One account appears as the other disappears.
 pub const TIMELINE: &str = "timeline";
 
-/// The product-photo signal is not built yet, although the data has photos:
-/// White House listing pages embed each listing's thumbnail inline, and
-/// extraction keeps its dHash (`Listing::photos`). Named here so evaluations
-/// and reports say so (docs/methods.md, "Signals").
-pub const NOT_IMPLEMENTED: [(&str, &str); 1] =
-    [("photo", "not built yet; White House listings carry the dHash of their inline product photo (Listing::photos) for it")];
+/// Product photos with perceptual hashes at most [`PHOTO_MAX_BITS`] apart.
+pub const PHOTO: &str = "photo";
 
 /// An identifier on at least this many accounts of one market is taken to be
 /// the market's own (a deposit address, the market's key) and not evidence.
 pub const COMMON_IDENTIFIER: usize = 3;
+
+/// Two photo hashes (64-bit dHash) at most this many bits apart show the
+/// same picture (re-encoded, resized, recoloured). Measured on the White
+/// House pages (docs/methods.md, "Product photos"): byte-different files of
+/// one picture lie 0-2 bits apart, while unrelated vendors' thumbnails come
+/// as close as 2-7 bits, so the value falls with each bit and the model
+/// weighs it.
+pub const PHOTO_MAX_BITS: u32 = 4;
 
 /// Jaro-Winkler similarity below which two different name keys count as
 /// unrelated (value 0).
@@ -112,6 +116,9 @@ pub struct Corpus<'a> {
     id_count: HashMap<String, BTreeMap<String, usize>>,
     pub(crate) style: Vec<Sparse>,
     pub(crate) categories: Vec<Sparse>,
+    /// Per account, its photo hashes in `Account::photos` order, each with
+    /// whether it is common (see [`photo_hashes`]).
+    pub(crate) photos: Vec<Vec<PhotoHash>>,
     /// Interned facts for [`Corpus::values`].
     pub(crate) packed: crate::values::PackedCorpus,
 }
@@ -220,6 +227,7 @@ impl<'a> Corpus<'a> {
             let m = name_ambiguity.entry(k).or_default();
             *m = (*m).max(n);
         }
+        let photos = photo_hashes(accounts);
         let mut corpus = Corpus {
             accounts,
             name_keys,
@@ -227,6 +235,7 @@ impl<'a> Corpus<'a> {
             id_count,
             style,
             categories,
+            photos,
             packed: Default::default(),
         };
         corpus.packed = crate::values::PackedCorpus::new(accounts, &corpus.name_keys, |k| corpus.common(k).is_some());
@@ -277,6 +286,7 @@ impl<'a> Corpus<'a> {
             shipping(a, b),
             self.categories(i, j),
             timeline(a, b),
+            self.photo(i, j),
         ]
         .into_iter()
         .map(cap_sources)
@@ -489,6 +499,66 @@ impl<'a> Corpus<'a> {
         e
     }
 
+    /// The `photo` value and the closest pair of photos that are not common,
+    /// `(value, index in a, index in b, bits)`; value 0 when none is within
+    /// [`PHOTO_MAX_BITS`]. Both paths ([`Corpus::features`] and
+    /// [`Corpus::values`]) use it.
+    pub(crate) fn photo_match(&self, i: usize, j: usize) -> (f64, Option<(usize, usize, u32)>) {
+        let mut best: Option<(usize, usize, u32)> = None;
+        for (x, pa) in self.photos[i].iter().enumerate().filter(|(_, p)| !p.common) {
+            for (y, pb) in self.photos[j].iter().enumerate().filter(|(_, p)| !p.common) {
+                let d = (pa.hash ^ pb.hash).count_ones();
+                if d <= PHOTO_MAX_BITS && best.is_none_or(|b| d < b.2) {
+                    best = Some((x, y, d));
+                }
+            }
+        }
+        (best.map_or(0.0, |b| photo_value(b.2)), best)
+    }
+
+    fn photo(&self, i: usize, j: usize) -> SignalEvidence {
+        let (a, b) = (&self.accounts[i], &self.accounts[j]);
+        if a.photos.is_empty() || b.photos.is_empty() {
+            return SignalEvidence::missing(PHOTO, format!("no product photo on {}", if a.photos.is_empty() { &a.id } else { &b.id }));
+        }
+        let mut e = SignalEvidence::new(PHOTO);
+        let (value, best) = self.photo_match(i, j);
+        // Every near pair, for people: how many of the photos match.
+        let near = |common: bool| {
+            self.photos[i]
+                .iter()
+                .enumerate()
+                .flat_map(|(x, pa)| self.photos[j].iter().enumerate().map(move |(y, pb)| (x, pa, y, pb)))
+                .filter(|(_, pa, _, pb)| (pa.common || pb.common) == common && (pa.hash ^ pb.hash).count_ones() <= PHOTO_MAX_BITS)
+                .map(|(x, _, y, _)| (x, y))
+                .collect::<Vec<_>>()
+        };
+        if let Some((x, y, d)) = best {
+            let pairs = near(false);
+            e.value = value;
+            e.detail = format!(
+                "photo {} of {} and {} of {} are {d} of 64 bits apart (dHash); {} near photo pair(s) in all (photos can be copied: soft)",
+                a.photos[x].value,
+                a.id,
+                b.photos[y].value,
+                b.id,
+                pairs.len()
+            );
+            e.sources = sources_of(pairs.iter().flat_map(|&(x, y)| [&a.photos[x].sources, &b.photos[y].sources]));
+        } else {
+            let common = near(true);
+            e.detail = if common.is_empty() {
+                format!("no photos within {PHOTO_MAX_BITS} bits ({} and {} photos)", a.photos.len(), b.photos.len())
+            } else {
+                format!(
+                    "{} near photo pair(s), each a picture shown by at least {COMMON_IDENTIFIER} accounts of one market (stock photo): not counted",
+                    common.len()
+                )
+            };
+        }
+        e
+    }
+
     fn categories(&self, i: usize, j: usize) -> SignalEvidence {
         let (a, b) = (&self.accounts[i], &self.accounts[j]);
         if a.categories.is_empty() || b.categories.is_empty() {
@@ -572,4 +642,92 @@ fn timeline(a: &Account, b: &Account) -> SignalEvidence {
         e.detail = format!("{} last seen {old_last}; {} first seen {new_first}: no succession", old.id, new.id);
     }
     e
+}
+
+/// The `photo` value of two hashes `bits` apart (at most [`PHOTO_MAX_BITS`]):
+/// 1 for the same hash, falling by an equal step per bit.
+pub(crate) fn photo_value(bits: u32) -> f64 {
+    1.0 - f64::from(bits) / f64::from(PHOTO_MAX_BITS + 1)
+}
+
+/// One account's photo hash, and whether it is common.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PhotoHash {
+    pub hash: u64,
+    /// At least [`COMMON_IDENTIFIER`] accounts of this account's market show
+    /// a photo within [`PHOTO_MAX_BITS`] of it (counting this one): a stock
+    /// picture or the market's placeholder, not evidence about anyone.
+    pub common: bool,
+}
+
+/// Bands a 64-bit hash is cut into for near-neighbour search: two hashes at
+/// most [`PHOTO_MAX_BITS`] apart agree exactly on at least one of
+/// `PHOTO_MAX_BITS + 1` bands (pigeonhole), so comparing within band buckets
+/// finds every near pair.
+pub(crate) fn photo_bands(h: u64) -> impl Iterator<Item = (u8, u64)> {
+    let n = PHOTO_MAX_BITS as u64 + 1;
+    let width = 64_u64.div_ceil(n);
+    (0..n).map(move |b| {
+        let shift = b * width;
+        let w = width.min(64 - shift);
+        (b as u8, (h >> shift) & ((1_u64 << w) - 1))
+    })
+}
+
+/// Every account's photo hashes with their commonness. Near pairs are found
+/// within band buckets ([`photo_bands`]), never over all pairs.
+fn photo_hashes(accounts: &[Account]) -> Vec<Vec<PhotoHash>> {
+    let mut out: Vec<Vec<PhotoHash>> = accounts
+        .iter()
+        .map(|a| {
+            a.photos
+                .iter()
+                .filter_map(|f| normalize::photo_hash(&f.value))
+                .map(|hash| PhotoHash { hash, common: false })
+                .collect()
+        })
+        .collect();
+    // Bucket (band, band value, market) -> (account, photo index).
+    let market_ids: HashMap<&str, u32> = {
+        let mut m = HashMap::new();
+        for a in accounts {
+            let next = m.len() as u32;
+            m.entry(a.market.as_str()).or_insert(next);
+        }
+        m
+    };
+    let mut buckets: HashMap<(u8, u64, u32), Vec<(u32, u32)>> = HashMap::new();
+    for (i, (a, photos)) in accounts.iter().zip(&out).enumerate() {
+        let m = market_ids[a.market.as_str()];
+        for (x, p) in photos.iter().enumerate() {
+            for (band, key) in photo_bands(p.hash) {
+                buckets.entry((band, key, m)).or_default().push((i as u32, x as u32));
+            }
+        }
+    }
+    // Per photo, the other accounts of its market with a near photo (counted
+    // up to what the threshold needs).
+    let need = COMMON_IDENTIFIER - 1;
+    let mut near: HashMap<(u32, u32), Vec<u32>> = HashMap::new();
+    for members in buckets.values() {
+        for (n, &(i, x)) in members.iter().enumerate() {
+            for &(j, y) in &members[n + 1..] {
+                if i == j || (out[i as usize][x as usize].hash ^ out[j as usize][y as usize].hash).count_ones() > PHOTO_MAX_BITS {
+                    continue;
+                }
+                for (p, other) in [((i, x), j), ((j, y), i)] {
+                    let list = near.entry(p).or_default();
+                    if list.len() < need && !list.contains(&other) {
+                        list.push(other);
+                    }
+                }
+            }
+        }
+    }
+    for ((i, x), others) in near {
+        if others.len() >= need {
+            out[i as usize][x as usize].common = true;
+        }
+    }
+    out
 }

@@ -217,6 +217,10 @@ impl Corpus<'_> {
                 v[9] = 1.0 - gap.max(0) as f64 / SUCCESSION_DAYS as f64;
             }
         }
+        // photo: a few hashes per account, compared directly.
+        if !self.photos[i].is_empty() && !self.photos[j].is_empty() {
+            v[10] = self.photo_match(i, j).0;
+        }
         (v, hard)
     }
 

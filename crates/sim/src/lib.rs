@@ -36,6 +36,7 @@
 #![warn(missing_docs)]
 
 mod crypto;
+mod photo;
 mod render;
 pub mod sales;
 mod words;
@@ -167,6 +168,11 @@ pub enum Noise {
     DroppedContact,
     /// The name imitates another operator's name (a different person).
     LookalikeName,
+    /// Product photos taken anew: none of the operator's first account's
+    /// pictures is shown.
+    NewPhotos,
+    /// One listing shows a picture copied from another operator's listing.
+    CopiedPhoto,
 }
 
 /// One vendor account.
@@ -267,7 +273,8 @@ pub fn generate_markets(cfg: &MarketSimConfig) -> SimMarketCase {
 }
 
 fn try_generate(cfg: &MarketSimConfig) -> Result<SimMarketCase, crypto::KeyGenError> {
-    let world = world::build(cfg)?;
+    let mut world = world::build(cfg)?;
+    world::assign_photos(&mut world, cfg.seed);
     let mut files = Vec::new();
     let mut pages = Vec::new();
     for m in 0..world.markets.len() {

@@ -427,7 +427,7 @@ impl Renderer<'_> {
                     .map(|s| format!("<option>{}</option>", esc(s)))
                     .collect();
                 format!(
-                    "<table class=\"listing-detail\">\n<tr><td colspan=\"2\"><h1 class=\"ltitle\">{title}</h1></td></tr>\n<tr><td class=\"label\">Listing #</td><td>{id}</td></tr>\n<tr><td class=\"label\">Vendor</td><td><a href=\"{vurl}\">{vendor}</a> ({level})</td></tr>\n<tr><td class=\"label\">Category</td><td class=\"crumbs\"><a href=\"{top_url}\">{top}</a> &rsaquo; <a href=\"{top_url}\">{sub}</a></td></tr>\n<tr><td class=\"label\">Price</td><td><span class=\"usd\">USD {usd}</span> / <span class=\"btc\">{btc} BTC</span></td></tr>\n<tr><td class=\"label\">Ships from</td><td>{from}</td></tr>\n<tr><td class=\"label\">Ships to</td><td>{to}</td></tr>\n<tr><td class=\"label\">Shipping</td><td><select name=\"shipping\">{options}</select></td></tr>\n<tr><td class=\"label\">Stock</td><td>{stock}</td></tr>\n<tr><td class=\"label\">Sold</td><td>{sold} sold</td></tr>\n</table>\n<h3>Description</h3>\n<div class=\"descr\">{descr}</div>\n",
+                    "<table class=\"listing-detail\">\n<tr><td colspan=\"2\"><h1 class=\"ltitle\">{title}</h1></td></tr>\n{photo}<tr><td class=\"label\">Listing #</td><td>{id}</td></tr>\n<tr><td class=\"label\">Vendor</td><td><a href=\"{vurl}\">{vendor}</a> ({level})</td></tr>\n<tr><td class=\"label\">Category</td><td class=\"crumbs\"><a href=\"{top_url}\">{top}</a> &rsaquo; <a href=\"{top_url}\">{sub}</a></td></tr>\n<tr><td class=\"label\">Price</td><td><span class=\"usd\">USD {usd}</span> / <span class=\"btc\">{btc} BTC</span></td></tr>\n<tr><td class=\"label\">Ships from</td><td>{from}</td></tr>\n<tr><td class=\"label\">Ships to</td><td>{to}</td></tr>\n<tr><td class=\"label\">Shipping</td><td><select name=\"shipping\">{options}</select></td></tr>\n<tr><td class=\"label\">Stock</td><td>{stock}</td></tr>\n<tr><td class=\"label\">Sold</td><td>{sold} sold</td></tr>\n</table>\n<h3>Description</h3>\n<div class=\"descr\">{descr}</div>\n",
                     title = esc(&l.title),
                     id = l.id,
                     vendor = esc(&a.name),
@@ -440,6 +440,10 @@ impl Renderer<'_> {
                     to = esc(&l.ships_to.join(", ")),
                     sold = l.sold,
                     descr = esc(&l.description),
+                    photo = l.photo.as_ref().map_or(String::new(), |p| format!(
+                        "<tr><td colspan=\"2\"><img class=\"lphoto\" src=\"{}\" alt=\"\"></td></tr>\n",
+                        p.data_uri
+                    )),
                 )
             }
             Layout::Cards => {
@@ -458,7 +462,7 @@ impl Renderer<'_> {
                     stock.clone()
                 };
                 format!(
-                    "<main>\n<article class=\"product-page\" data-listing-id=\"{id}\">\n<nav class=\"crumbs\"><a href=\"{root}index.html\">Home</a> / <a class=\"crumb\" href=\"{top_url}\">{top}</a> / <a class=\"crumb\" href=\"{top_url}\">{sub}</a></nav>\n<h2 class=\"product-title\">{title}</h2>\n<div class=\"pid\">Item #{id}</div>\n<div class=\"seller\">Sold by <a class=\"seller-link\" href=\"{vurl}\">{vendor}</a> <span class=\"badge\">{level}</span></div>\n<div class=\"price-box\"><span class=\"price\" data-currency=\"USD\">${usd}</span></div>\n<div class=\"facts\">\n<div class=\"fact\" data-k=\"origin\"><span class=\"k\">Origin</span> <span class=\"v\">{from}</span></div>\n<div class=\"fact\" data-k=\"dest\"><span class=\"k\">Destinations</span> <ul class=\"v\">{dest}</ul></div>\n<div class=\"fact\" data-k=\"stock\"><span class=\"k\">Availability</span> <span class=\"v\">{stock_text}</span></div>\n<div class=\"fact\" data-k=\"sold\"><span class=\"v\">{sold} sold</span></div>\n</div>\n<h3>Delivery</h3>\n<ul class=\"ship-opts\">{opts}</ul>\n<div class=\"desc\">{descr}</div>\n</article>\n</main>\n",
+                    "<main>\n<article class=\"product-page\" data-listing-id=\"{id}\">\n<nav class=\"crumbs\"><a href=\"{root}index.html\">Home</a> / <a class=\"crumb\" href=\"{top_url}\">{top}</a> / <a class=\"crumb\" href=\"{top_url}\">{sub}</a></nav>\n<h2 class=\"product-title\">{title}</h2>\n{photo}<div class=\"pid\">Item #{id}</div>\n<div class=\"seller\">Sold by <a class=\"seller-link\" href=\"{vurl}\">{vendor}</a> <span class=\"badge\">{level}</span></div>\n<div class=\"price-box\"><span class=\"price\" data-currency=\"USD\">${usd}</span></div>\n<div class=\"facts\">\n<div class=\"fact\" data-k=\"origin\"><span class=\"k\">Origin</span> <span class=\"v\">{from}</span></div>\n<div class=\"fact\" data-k=\"dest\"><span class=\"k\">Destinations</span> <ul class=\"v\">{dest}</ul></div>\n<div class=\"fact\" data-k=\"stock\"><span class=\"k\">Availability</span> <span class=\"v\">{stock_text}</span></div>\n<div class=\"fact\" data-k=\"sold\"><span class=\"v\">{sold} sold</span></div>\n</div>\n<h3>Delivery</h3>\n<ul class=\"ship-opts\">{opts}</ul>\n<div class=\"desc\">{descr}</div>\n</article>\n</main>\n",
                     id = l.id,
                     title = esc(&l.title),
                     vendor = esc(&a.name),
@@ -469,6 +473,10 @@ impl Renderer<'_> {
                     from = esc(l.ships_from),
                     sold = l.sold,
                     descr = esc(&l.description),
+                    photo = l.photo.as_ref().map_or(String::new(), |p| format!(
+                        "<img class=\"product-photo\" src=\"{}\" alt=\"\">\n",
+                        p.data_uri
+                    )),
                 )
             }
         };
@@ -495,7 +503,7 @@ impl Renderer<'_> {
             rating: None,
             url: None,
             observed_at: None,
-            photos: Vec::new(),
+            photos: l.photo.iter().map(|p| p.hash.clone()).collect(),
             provenance: None,
         });
         Page { html, truth }

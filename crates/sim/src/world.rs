@@ -3,7 +3,7 @@
 //! from one ChaCha20 stream seeded by the config, in a fixed order, so the
 //! same config gives the same world.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use bitcoin::secp256k1::Secp256k1;
 use chrono::{Days, NaiveDate};
@@ -12,6 +12,7 @@ use rand::{Rng, SeedableRng as _};
 use rand_chacha::ChaCha20Rng;
 
 use crate::crypto::{self, BtcKind, PgpKey};
+use crate::photo::{render, Encoding, Photo, Picture};
 use crate::words::{self, MarketDef, SubCat, TopCat, MARKETS};
 use crate::{MarketSimConfig, Noise};
 
@@ -85,6 +86,8 @@ pub(crate) struct Listing {
     pub description: String,
     /// Newest first, as markets show them.
     pub feedback: Vec<Feedback>,
+    /// The product photo its page embeds ([`assign_photos`]).
+    pub photo: Option<Photo>,
 }
 
 pub(crate) struct Feedback {
@@ -465,6 +468,7 @@ fn listing(
         sold,
         description,
         feedback,
+        photo: None,
     }
 }
 
@@ -472,4 +476,72 @@ fn masked_buyer(rng: &mut ChaCha20Rng) -> String {
     let mut pick = || char::from(words::BUYER_LETTERS.choose(rng).copied().unwrap_or(b'x'));
     let (a, b) = (pick(), pick());
     format!("{a}***{b}")
+}
+
+/// Share of operators who photograph their own products; the others show
+/// stock pictures (two per sub-category, shared by every such vendor).
+const PHOTOGRAPHER_SHARE: f64 = 0.7;
+/// Share of a photographer's further accounts with new photos (none reused).
+const NEW_PHOTOS_SHARE: f64 = 0.25;
+/// Share of operators (after the first two) whose first listing shows a
+/// photo copied from an earlier operator: a false photo match.
+const COPIED_PHOTO_SHARE: f64 = 0.05;
+/// Share of listings without a photo.
+const NO_PHOTO_SHARE: f64 = 0.15;
+
+/// Gives listings their photos, from a stream of their own (seeded from
+/// `seed`), after the world is built: every other draw, and so every page
+/// and figure of a world without photos, is unchanged. Each account is one
+/// upload encoding (its market re-encodes what the vendor uploads); a
+/// photographer shows one picture per product on every account unless an
+/// account took new photos ([`Noise::NewPhotos`]).
+pub(crate) fn assign_photos(world: &mut World, seed: u64) {
+    let mut rng = ChaCha20Rng::seed_from_u64(seed ^ 0x5048_4f54_4f53);
+    let mut stock: BTreeMap<&'static str, [Picture; 2]> = BTreeMap::new();
+    // Each operator's pictures (of its first account), for copying.
+    let mut shown: Vec<Vec<Picture>> = Vec::with_capacity(world.operators.len());
+    // A sub-category's pictures share a family (their broad shapes).
+    let family = |sub: &str| sub.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    for op in 0..world.operators.len() {
+        let photographer = rng.random_bool(PHOTOGRAPHER_SHARE);
+        let copy_from = (op >= 2 && rng.random_bool(COPIED_PHOTO_SHARE))
+            .then(|| shown[rng.random_range(0..op)].first().copied())
+            .flatten();
+        let mut pictures: BTreeMap<String, Picture> = BTreeMap::new();
+        let mut first: Vec<Picture> = Vec::new();
+        for (k, &ai) in world.operators[op].accounts.clone().iter().enumerate() {
+            let enc = Encoding::draw(&mut rng);
+            if k > 0 && photographer && rng.random_bool(NEW_PHOTOS_SHARE) {
+                pictures.clear();
+                world.accounts[ai].noise.push(Noise::NewPhotos);
+            }
+            for li in 0..world.accounts[ai].listings.len() {
+                if rng.random_bool(NO_PHOTO_SHARE) {
+                    continue;
+                }
+                let l = &world.accounts[ai].listings[li];
+                let picture = match copy_from {
+                    Some(p) if k == 0 && li == 0 => {
+                        world.accounts[ai].noise.push(Noise::CopiedPhoto);
+                        p
+                    }
+                    _ if photographer => *pictures
+                        .entry(l.title.clone())
+                        .or_insert_with(|| Picture { family: family(l.sub.name), own: rng.random() }),
+                    _ => {
+                        let f = family(l.sub.name);
+                        let pool = stock
+                            .entry(l.sub.name)
+                            .or_insert_with(|| [Picture { family: f, own: rng.random() }, Picture { family: f, own: rng.random() }]);
+                        pool[rng.random_range(0..2)]
+                    }
+                };
+                if k == 0 {
+                    first.push(picture);
+                }
+                world.accounts[ai].listings[li].photo = Some(render(picture, &enc));
+            }
+        }
+        shown.push(first);
+    }
 }

@@ -174,3 +174,29 @@ fn vendor_fingerprints_and_addresses_match_the_truth_accounts() {
     }
     assert_eq!(vendor_pages, case.truth.accounts.len());
 }
+
+/// Listing pages embed product photos (not every listing has one), on both
+/// layouts, and extraction hashes exactly the picture the truth names.
+#[test]
+fn listing_photos_are_embedded_and_hashed_as_the_truth_says() {
+    let case = generate_markets(&MarketSimConfig { seed: 99, operators: 10, markets: 4, ..Default::default() });
+    let (mut with, mut without) = (BTreeSet::new(), 0);
+    for (f, p) in case.files.iter().zip(&case.truth.pages) {
+        if p.page_type != model::PageType::Listing {
+            continue;
+        }
+        let got = extract(f);
+        let [listing] = got.listings.as_slice() else { panic!("{}: one listing", f.rel_path) };
+        assert_eq!(listing.photos, p.listings[0].photos, "{}", f.rel_path);
+        match listing.photos.as_slice() {
+            [h] => {
+                assert_eq!(h.len(), 16);
+                with.insert(p.market.clone());
+            }
+            [] => without += 1,
+            more => panic!("{}: {more:?}", f.rel_path),
+        }
+    }
+    assert_eq!(with.len(), 4, "photos on every market: {with:?}");
+    assert!(without > 0, "some listings have no photo");
+}
