@@ -315,6 +315,22 @@ mod tests {
         assert_eq!(canonical_json(&v), r#"{"a":{"y":"x\n","z":[true,null]},"b":1}"#);
     }
 
+    /// Entries carrying floats (link scores, contributions) verify after a
+    /// re-read: the hash is over the canonical JSON of the parsed entry, so
+    /// every float must parse back to the same value (serde_json's
+    /// `float_roundtrip`; its default parser is off by one unit in the last
+    /// place on some 17-digit values, and such entries failed `verify`).
+    #[test]
+    fn entries_with_floats_verify_after_reading_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("custody.jsonl");
+        let t = DateTime::parse_from_rfc3339("2024-05-06T07:08:09Z").unwrap().with_timezone(&Utc);
+        let mut log = CustodyLog::open(&p).unwrap();
+        let values: Vec<f64> = (1..2000).map(|i| 1.0 / (1.0 + (-(f64::from(i) * 0.0137 - 9.0)).exp())).collect();
+        log.append_at(t, "link-decision", json!({ "scores": values }), "alice", "dragnet 0.0.0").unwrap();
+        assert!(log.verify().is_empty(), "{:?}", log.verify());
+    }
+
     #[test]
     fn chain_links_and_reopen_continues() {
         let dir = tempfile::tempdir().unwrap();
