@@ -459,3 +459,110 @@ fn accounts_from_records_groups_and_attributes() {
     let links = link_all(&model, &accounts, model.threshold);
     assert!(links.is_empty(), "{links:?}");
 }
+
+/// A hash `bits` bits away from `h` (the lowest bits flipped).
+fn flip(h: u64, bits: u32) -> String {
+    format!("{:016x}", h ^ ((1u64 << bits) - 1))
+}
+
+#[test]
+fn photo_value_falls_with_each_bit_and_stops_past_the_limit() {
+    let h = 0x9f3a_5c71_e2d4_0b86_u64;
+    for bits in 0..=PHOTO_MAX_BITS + 2 {
+        let mut a = acc("dream", "fox");
+        let mut b = acc("empire", "owl");
+        assert!(a.add_photo(&format!("{h:016X}"), "L-a1"));
+        assert!(b.add_photo(&flip(h, bits), "L-b1"));
+        b.add_photo("0000ffff0000ffff", "L-b2");
+        let e = pair(a, b);
+        let p = ev(&e, PHOTO);
+        let want = if bits <= PHOTO_MAX_BITS { 1.0 - f64::from(bits) / f64::from(PHOTO_MAX_BITS + 1) } else { 0.0 };
+        assert_eq!(p.value, want, "{bits} bits: {}", p.detail);
+        assert!(!p.hard && !p.missing, "photos are soft evidence");
+        if bits <= PHOTO_MAX_BITS {
+            assert_eq!(p.sources, ["L-a1", "L-b1"], "only the matching photos are cited");
+            assert!(p.detail.contains(&format!("{bits} of 64 bits")), "{}", p.detail);
+        } else {
+            assert!(p.sources.is_empty());
+        }
+    }
+}
+
+#[test]
+fn photo_missing_and_malformed_hashes() {
+    let mut a = acc("dream", "fox");
+    assert!(!a.add_photo("not-a-hash", "L-x"));
+    assert!(!a.add_photo("0123456789abcde", "L-x"), "15 digits");
+    assert!(a.photos.is_empty() && a.sources.len() == 1, "a malformed hash adds nothing");
+    let mut b = acc("empire", "owl");
+    b.add_photo("0123456789abcdef", "L-b");
+    let e = pair(a, b);
+    let p = ev(&e, PHOTO);
+    assert!(p.missing && p.value == 0.0, "{p:?}");
+}
+
+/// A picture shown (re-encoded) by three vendors of one market is a stock
+/// photo: it links none of them to anyone. The same picture on two accounts
+/// of a market is still evidence.
+#[test]
+fn stock_photo_on_many_accounts_of_one_market_is_not_evidence() {
+    let stock = 0x0f0f_3c3c_a5a5_7e7e_u64;
+    let mut accounts: Vec<Account> = ["a", "b", "c"].iter().map(|n| acc("dream", n)).collect();
+    for (k, a) in accounts.iter_mut().enumerate() {
+        a.add_photo(&flip(stock, k as u32), &format!("L-{k}"));
+    }
+    let mut other = acc("empire", "d");
+    other.add_photo(&flip(stock, 1), "L-d");
+    accounts.push(other);
+    let corpus = Corpus::new(&accounts);
+    let p = corpus.features(0, 3).into_iter().find(|e| e.signal == PHOTO).unwrap();
+    assert_eq!(p.value, 0.0);
+    assert!(p.detail.contains("stock photo"), "{}", p.detail);
+    assert!(!candidates(&corpus).contains(&(0, 3)), "a stock photo proposes no candidate");
+    // Two accounts of one market with the picture: not common.
+    let two: Vec<Account> = accounts.iter().skip(1).cloned().collect();
+    let corpus = Corpus::new(&two);
+    let p = corpus.features(0, 2).into_iter().find(|e| e.signal == PHOTO).unwrap();
+    assert!(p.value > 0.0, "{}", p.detail);
+    assert!(candidates(&corpus).contains(&(0, 2)), "a near photo proposes the pair");
+}
+
+/// Candidate generation finds every pair with photos within the limit, for
+/// any placement of the differing bits (the band pigeonhole), and no pair
+/// farther apart (chance band collisions are verified away).
+#[test]
+fn photo_candidates_find_every_near_pair() {
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut accounts = Vec::new();
+    let mut want = Vec::new();
+    for k in 0..300 {
+        let h = next();
+        // Flip 0..=6 random bits.
+        let bits = (k % 7) as u32;
+        let mut g = h;
+        while (g ^ h).count_ones() < bits {
+            g ^= 1 << (next() % 64);
+        }
+        let mut a = acc("dream", &format!("a{k}"));
+        a.add_photo(&format!("{h:016x}"), "L-a");
+        let mut b = acc("empire", &format!("b{k}"));
+        b.add_photo(&format!("{g:016x}"), "L-b");
+        if bits <= PHOTO_MAX_BITS {
+            want.push((accounts.len(), accounts.len() + 1));
+        }
+        accounts.push(a);
+        accounts.push(b);
+    }
+    let corpus = Corpus::new(&accounts);
+    let (got, stats) = candidates_with_stats(&corpus);
+    let got: Vec<(usize, usize)> =
+        got.into_iter().filter(|&(i, j)| corpus.features(i, j).iter().any(|e| e.signal == PHOTO && e.value > 0.0)).collect();
+    assert_eq!(got, want);
+    assert_eq!(stats.photo_pairs, want.len(), "random 64-bit hashes are never within {PHOTO_MAX_BITS} bits by chance here");
+}

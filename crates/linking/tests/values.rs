@@ -51,8 +51,9 @@ fn account() -> impl Strategy<Value = Account> {
         prop::collection::vec((0..3usize, prop::option::of(0..2usize)), 0..2),
         prop::collection::vec((0..4usize, prop::option::of(0..3usize), 0..3usize, 0..3usize), 0..4),
         prop::option::of((0..400i64, 0..200i64)),
+        prop::collection::vec(0..5usize, 0..3),
     )
-        .prop_map(|(market, name, keys, btc, contacts, claims, listings, seen)| {
+        .prop_map(|(market, name, keys, btc, contacts, claims, listings, seen, photos)| {
             let markets = ["dream", "empire", "cryptonia"];
             let mut a = Account::new(markets[market], name);
             a.add_source(&format!("V-{market}-{name}"));
@@ -90,6 +91,10 @@ fn account() -> impl Strategy<Value = Account> {
                     [cat]
                     .clone();
                 a.add_listing_facts(from, &to, &cats, "L-t");
+            }
+            for p in photos {
+                // Two pictures, one re-encoded 1 and 6 bits away, and a malformed hash.
+                a.add_photo(["9f3a5c71e2d40b86", "9f3a5c71e2d40b87", "9f3a5c71e2d40bf9", "0f0f3c3ca5a57e7e", "xyz"][p], "L-p");
             }
             if let Some((first, len)) = seen {
                 let d0 = parse_day("2019-01-01").unwrap();
