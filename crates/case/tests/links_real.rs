@@ -96,3 +96,51 @@ fn claims_truth_on_real_pages_and_datasets() {
     assert_eq!(names.truth.get("cryptonia/vessel"), names.truth.get("hansa/vessel"));
     assert!(names.truth.get("cryptonia/vessel").is_some());
 }
+
+/// The photo signal on the White House pages (each listing row embeds its
+/// thumbnail). Expected pairs computed independently with a Python script
+/// over `dragnet listings --json` (Hamming distance of the hashes, a photo
+/// common when 3 or more vendors show it within 4 bits): 479 accounts, one
+/// picture shown by 9 vendors (a stock photo: not evidence), and 7 vendor
+/// pairs with near photos, 4 of them byte-identical pictures.
+#[test]
+fn photo_signal_on_white_house_pages() {
+    let Some(pages) = testdata::shared("markets/pages/whitehouse") else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let mut case = Case::init(&tmp.path().join("case"), "tester").unwrap();
+    case.import(&[pages], &ImportOptions::default(), &NoProgress).unwrap();
+    case.extract(&ExtractOptions::default(), &NoProgress).unwrap();
+    let accounts = case.link_accounts().unwrap();
+    assert_eq!(accounts.len(), 479);
+    let corpus = linking::Corpus::new(&accounts);
+    let photo = |i: usize, j: usize| corpus.features(i, j).into_iter().find(|e| e.signal == linking::PHOTO).unwrap();
+    let index = |name: &str| accounts.iter().position(|a| a.id == format!("whitehouse/{name}")).expect(name);
+    let candidates: std::collections::BTreeSet<(usize, usize)> = linking::candidates(&corpus).into_iter().collect();
+    let mut found = Vec::new();
+    for (i, j) in candidates.iter().copied() {
+        let e = photo(i, j);
+        if e.value > 0.0 {
+            assert!(e.sources.iter().all(|s| s.starts_with("L-")), "{:?}", e.sources);
+            found.push((accounts[i].name.clone(), accounts[j].name.clone(), e.value));
+        }
+    }
+    found.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    let want = [
+        ("abatito", "goldapple", 3),
+        ("bigone1", "eucarder", 2),
+        ("calgreen", "fastmeds", 4),
+        ("expresspharma", "medsguru", 0),
+        ("goldenslash", "jackeenturbo", 0),
+        ("mb420", "swissclock1", 0),
+        ("thecheshirecat", "xxmarlboroxx", 0),
+    ];
+    let want: Vec<(String, String, f64)> = want
+        .iter()
+        .map(|&(a, b, bits)| (a.to_owned(), b.to_owned(), 1.0 - f64::from(bits) / f64::from(linking::PHOTO_MAX_BITS + 1)))
+        .collect();
+    assert_eq!(found, want, "every near-photo pair is a candidate, with its value");
+    // The stock picture links none of its nine vendors.
+    let e = photo(index("killdozer"), index("proshop"));
+    assert_eq!(e.value, 0.0);
+    assert!(e.detail.contains("stock photo"), "{}", e.detail);
+}
