@@ -18,6 +18,7 @@
 //! and every extraction run is written to the custody log.
 #![warn(missing_docs)]
 
+mod crawl;
 mod datasets;
 mod explain;
 mod import;
@@ -35,6 +36,7 @@ pub use import::{ImportOptions, ImportReport};
 pub use links::LinkDecision;
 pub use datasets::DatasetStats;
 pub use pipeline::{DatasetFileReport, ExtractOptions, ExtractReport, PageProblem};
+pub use crate::crawl::FRONTIER_FILE;
 pub use sales::{load_rates, SalesOptions, SalesResult, TimelinePoint, VendorDossier, VendorFact, VendorIdentifier};
 
 /// The version recorded in the custody log and on every extracted page.

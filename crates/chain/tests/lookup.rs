@@ -530,63 +530,13 @@ fn stored_lookups_are_verified_by_txid() {
     assert!(p[0].contains("holds transaction") && p[0].contains(&other.txid), "{p:?}");
 }
 
-/// A minimal SOCKS5 proxy (no auth, CONNECT): records the host name each request asked for
-/// and connects every request to `upstream`, whatever the name.
-fn socks5(upstream: std::net::SocketAddr) -> (String, Arc<Mutex<Vec<String>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!("socks5h://{}", listener.local_addr().expect("addr"));
-    let names = Arc::new(Mutex::new(Vec::new()));
-    let names2 = names.clone();
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut c) = conn else { continue };
-            let names = names2.clone();
-            std::thread::spawn(move || -> std::io::Result<()> {
-                let mut b = [0u8; 2];
-                c.read_exact(&mut b)?;
-                let mut methods = vec![0u8; b[1] as usize];
-                c.read_exact(&mut methods)?;
-                c.write_all(&[5, 0])?;
-                let mut h = [0u8; 4];
-                c.read_exact(&mut h)?;
-                let name = match h[3] {
-                    3 => {
-                        let mut l = [0u8; 1];
-                        c.read_exact(&mut l)?;
-                        let mut n = vec![0u8; l[0] as usize];
-                        c.read_exact(&mut n)?;
-                        String::from_utf8_lossy(&n).into_owned()
-                    }
-                    1 => {
-                        let mut a = [0u8; 4];
-                        c.read_exact(&mut a)?;
-                        format!("ip:{}", std::net::Ipv4Addr::from(a))
-                    }
-                    _ => return Ok(()),
-                };
-                let mut port = [0u8; 2];
-                c.read_exact(&mut port)?;
-                names.lock().expect("lock").push(name);
-                let up = TcpStream::connect(upstream)?;
-                c.write_all(&[5, 0, 0, 1, 0, 0, 0, 0, 0, 0])?;
-                let (mut c2, mut up2) = (c.try_clone()?, up.try_clone()?);
-                std::thread::spawn(move || std::io::copy(&mut c2, &mut up2));
-                let mut up = up;
-                std::io::copy(&mut up, &mut c)?;
-                c.shutdown(std::net::Shutdown::Both)
-            });
-        }
-    });
-    (url, names)
-}
-
 #[test]
 fn onion_endpoint_through_a_socks5h_proxy() {
     let Some(c) = chain() else { return };
     let start = pick_start(&c);
     let mock = Mock::start(esplora(c.clone(), BTreeMap::new(), HashMap::new()));
     let upstream = mock.url.trim_start_matches("http://").parse().expect("addr");
-    let (proxy, names) = socks5(upstream);
+    let (proxy, names) = testdata::socks5_stub(upstream);
     let onion = "esploraexampleabcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopq.onion";
     let ep = Endpoint::Esplora(format!("http://{onion}/api"));
     let client = Client::new(ep, &ClientConfig { proxy: Some(proxy), timeout: Duration::from_secs(10) }).expect("client");

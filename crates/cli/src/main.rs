@@ -9,6 +9,7 @@
 //! Exit codes: 0 success; 1 error; 2 usage error; 3 `verify` found damage.
 
 mod chain_cmd;
+mod crawl_cmd;
 mod demo;
 mod link_cmd;
 mod output;
@@ -163,6 +164,9 @@ enum Command {
         #[arg(long, default_value_t = 7)]
         seed: u64,
     },
+    /// Crawl a market over Tor into the case (resumable; pauses when the
+    /// market asks to log in again), then extract the new pages.
+    Crawl(crawl_cmd::CrawlArgs),
     /// Synthetic data with ground truth (test fixtures, never real markets).
     #[command(subcommand)]
     Sim(SimCommand),
@@ -210,6 +214,9 @@ enum SimCommand {
         #[arg(long, default_value_t = 7)]
         seed: u64,
     },
+    /// Serve the synthetic markets as web sites on a loopback address
+    /// (for crawl tests and bench/crawl), until killed.
+    Serve(crawl_cmd::ServeArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -462,6 +469,11 @@ fn run(args: Cli) -> Result<()> {
                 );
             }
         }
+        Command::Crawl(a) => {
+            let mut case = open(&cli)?;
+            crawl_cmd::crawl(&mut case, a, cli.json, &progress)?;
+        }
+        Command::Sim(SimCommand::Serve(a)) => crawl_cmd::serve(a)?,
         Command::Sim(SimCommand::Market { out, operators, markets, seed }) => {
             let cfg = sim::MarketSimConfig { seed: *seed, operators: *operators, markets: *markets, ..Default::default() };
             let generated = sim::generate_markets(&cfg);

@@ -39,6 +39,7 @@ mod crypto;
 mod photo;
 mod render;
 pub mod sales;
+pub mod serve;
 mod words;
 mod world;
 

@@ -4,7 +4,9 @@
 //! real pseudonyms and keys; see `shared/data/README.md`). One rule for every
 //! test that needs it: under `CI=true` missing data is a failure, elsewhere
 //! the test prints a notice and skips. Keeping that rule in one place is the
-//! point of this crate; it is a dev-dependency only.
+//! point of this crate; it is a dev-dependency only. It also holds
+//! [`socks5_stub`], the stand-in for Tor's SOCKS port that network tests
+//! share (Tor cannot bootstrap offline).
 #![warn(missing_docs)]
 
 use std::path::{Path, PathBuf};
@@ -44,4 +46,73 @@ pub fn python_module(module: &str) -> bool {
         eprintln!("NOTICE: skipping: python module {module} not installed");
     }
     found
+}
+
+/// A minimal SOCKS5 proxy on loopback (no authentication required, any
+/// offered; CONNECT only) for tests: it records the host each request named
+/// (names arrive unresolved under `socks5h`; an IPv4 address is recorded as
+/// `ip:A.B.C.D`) and connects every request to `upstream`, whatever the
+/// name. Returns `socks5h://127.0.0.1:PORT` and the recorded names.
+pub fn socks5_stub(upstream: std::net::SocketAddr) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{Read as _, Write as _};
+    use std::net::{TcpListener, TcpStream};
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("socks5h://{}", listener.local_addr().expect("addr"));
+    let names = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let names2 = names.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut c) = conn else { continue };
+            let names = names2.clone();
+            std::thread::spawn(move || -> std::io::Result<()> {
+                let mut b = [0u8; 2];
+                c.read_exact(&mut b)?;
+                let mut methods = vec![0u8; b[1] as usize];
+                c.read_exact(&mut methods)?;
+                // Username/password offered (per-market isolation): accept it.
+                if methods.contains(&2) {
+                    c.write_all(&[5, 2])?;
+                    let mut v = [0u8; 2];
+                    c.read_exact(&mut v)?;
+                    let mut user = vec![0u8; v[1] as usize];
+                    c.read_exact(&mut user)?;
+                    let mut pl = [0u8; 1];
+                    c.read_exact(&mut pl)?;
+                    let mut pass = vec![0u8; pl[0] as usize];
+                    c.read_exact(&mut pass)?;
+                    c.write_all(&[1, 0])?;
+                } else {
+                    c.write_all(&[5, 0])?;
+                }
+                let mut h = [0u8; 4];
+                c.read_exact(&mut h)?;
+                let name = match h[3] {
+                    3 => {
+                        let mut l = [0u8; 1];
+                        c.read_exact(&mut l)?;
+                        let mut n = vec![0u8; l[0] as usize];
+                        c.read_exact(&mut n)?;
+                        String::from_utf8_lossy(&n).into_owned()
+                    }
+                    1 => {
+                        let mut a = [0u8; 4];
+                        c.read_exact(&mut a)?;
+                        format!("ip:{}", std::net::Ipv4Addr::from(a))
+                    }
+                    _ => return Ok(()),
+                };
+                let mut port = [0u8; 2];
+                c.read_exact(&mut port)?;
+                names.lock().expect("lock").push(name);
+                let up = TcpStream::connect(upstream)?;
+                c.write_all(&[5, 0, 0, 1, 0, 0, 0, 0, 0, 0])?;
+                let (mut c2, mut up2) = (c.try_clone()?, up.try_clone()?);
+                std::thread::spawn(move || std::io::copy(&mut c2, &mut up2));
+                let mut up = up;
+                std::io::copy(&mut up, &mut c)?;
+                c.shutdown(std::net::Shutdown::Both)
+            });
+        }
+    });
+    (url, names)
 }

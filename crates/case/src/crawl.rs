@@ -1,0 +1,108 @@
+//! Crawling into the case: the crawler (crate `crawl`) fetches; the case
+//! stores every response as evidence (a WARC `response` record with its
+//! HTTP head, origin `crawl`, and an `acquire` custody entry naming the
+//! frontier row), classifies pages with the market profiles, and keeps the
+//! frontier in `CASE/crawl/frontier.sqlite`.
+
+use chrono::{DateTime, Utc};
+use crawl::{CrawlConfig, CrawlReport, Fetched, Fetcher, Frontier, PageKind, Sink};
+use evidence::{CaptureMeta, Origin};
+use extract::{extract_page, PageInput};
+use model::PageType;
+use serde_json::json;
+
+use crate::{io, Case, CaseError, Result, TOOL_VERSION};
+
+/// The frontier database, relative to the case directory.
+pub const FRONTIER_FILE: &str = "crawl/frontier.sqlite";
+
+impl Sink for Case {
+    fn store(&mut self, r: &Fetched, source: &str, captured_at: DateTime<Utc>) -> std::result::Result<String, String> {
+        let meta = CaptureMeta {
+            source: source.to_owned(),
+            url: Some(r.url.clone()),
+            captured_at: Some(captured_at),
+            content_type: None,
+            origin: Origin::Crawl,
+            http_head: Some(r.head.clone()),
+        };
+        let added = self.evidence.add(&r.body, &meta).map_err(|e| format!("{}: not stored: {e}", r.url))?;
+        self.evidence
+            .log(
+                "acquire",
+                json!({
+                    "sha256": added.sha256.to_hex(),
+                    "source": source,
+                    "url": r.url,
+                    "status": r.status,
+                    "bytes": r.body.len(),
+                    "truncated": r.truncated,
+                    "elapsed_ms": r.elapsed.as_millis() as u64,
+                    "new": added.new,
+                }),
+                &self.operator,
+                TOOL_VERSION,
+            )
+            .map_err(|e| e.to_string())?;
+        // Durable before the frontier marks the URL done.
+        self.evidence.sync().map_err(|e| e.to_string())?;
+        Ok(added.sha256.to_hex())
+    }
+
+    fn stored(&mut self, source: &str) -> Option<(String, Vec<u8>)> {
+        let rec = self.evidence.records().into_iter().find(|r| r.sources.iter().any(|s| s == source))?;
+        let body = self.evidence.get(&rec.sha256).ok()?;
+        // Killed between storing the record and logging it: log it now.
+        let logged = self.evidence.custody().entries().ok()?.iter().any(|e| {
+            e.action == "acquire" && e.detail.get("source").and_then(|v| v.as_str()) == Some(source)
+        });
+        if !logged {
+            self.evidence
+                .log(
+                    "acquire",
+                    json!({
+                        "sha256": rec.sha256.to_hex(),
+                        "source": source,
+                        "url": rec.url,
+                        "bytes": body.len(),
+                        "new": true,
+                        "logged_on_resume": "the crawl storing it was killed before logging it",
+                    }),
+                    &self.operator,
+                    TOOL_VERSION,
+                )
+                .ok()?;
+        }
+        Some((rec.sha256.to_hex(), body))
+    }
+
+    fn kind(&self, body: &[u8]) -> PageKind {
+        let input = PageInput::new(body, model::Sha256::of(body));
+        match extract_page(&input, &self.profiles, None).page_type {
+            PageType::Login => PageKind::Login,
+            PageType::Captcha => PageKind::Captcha,
+            _ => PageKind::Content,
+        }
+    }
+}
+
+impl Case {
+    /// Crawls one market into the case (see crate `crawl`); extraction is
+    /// left to [`Case::extract`], as for imports.
+    pub fn crawl(&mut self, cfg: &CrawlConfig, fetcher: &Fetcher) -> Result<CrawlReport> {
+        let path = self.dir.join(FRONTIER_FILE);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(io(parent))?;
+        }
+        // A killed crawl may have written a record without its index line.
+        let recovered = self.evidence.recover_unindexed()?;
+        if !recovered.is_empty() {
+            let digests: Vec<String> = recovered.iter().map(|s| s.to_hex()).collect();
+            self.evidence.log("recover", json!({ "indexed_again": digests }), &self.operator, TOOL_VERSION)?;
+        }
+        let mut frontier = Frontier::open(&path).map_err(|message| CaseError::Config { path: path.clone(), message })?;
+        let report = crawl::crawl(cfg, fetcher, &mut frontier, self).map_err(|message| CaseError::Config { path, message })?;
+        self.evidence.log("crawl", serde_json::to_value(&report).unwrap_or_default(), &self.operator, TOOL_VERSION)?;
+        Ok(report)
+    }
+}

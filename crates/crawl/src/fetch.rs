@@ -1,0 +1,195 @@
+//! One GET through the proxy. The crawler decides what to do with redirects,
+//! errors and pages; this only fetches, caps and records.
+
+use std::io::Read as _;
+use std::time::{Duration, Instant};
+
+use crate::policy::ProxySetting;
+
+/// How to fetch.
+#[derive(Debug, Clone)]
+pub struct FetchConfig {
+    /// The proxy (see [`ProxySetting`]).
+    pub proxy: ProxySetting,
+    /// SOCKS username for circuit isolation: Tor puts streams with different
+    /// credentials on different circuits (`IsolateSOCKSAuth`, on by
+    /// default), so each market (and account) gets its own.
+    pub isolation: String,
+    /// Connect and whole-request timeout.
+    pub timeout: Duration,
+    /// Bodies longer than this are cut here and marked truncated.
+    pub max_bytes: u64,
+    /// `Cookie` header sent with every request (the session).
+    pub cookie: Option<String>,
+    /// `User-Agent` sent.
+    pub user_agent: String,
+}
+
+impl Default for FetchConfig {
+    fn default() -> Self {
+        FetchConfig {
+            proxy: ProxySetting::None,
+            isolation: "dragnet".into(),
+            timeout: Duration::from_secs(60),
+            max_bytes: 8 << 20,
+            cookie: None,
+            // Tor Browser's (a distinctive one would mark the crawler).
+            user_agent: "Mozilla/5.0 (Windows NT 10.0; rv:128.0) Gecko/20100101 Firefox/128.0".into(),
+        }
+    }
+}
+
+/// A response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fetched {
+    /// The URL asked for.
+    pub url: String,
+    /// HTTP status.
+    pub status: u16,
+    /// The response head as received (status line, headers, empty line);
+    /// a content coding undone by the client is renamed
+    /// `X-Dragnet-Decoded-Content-Encoding`, since the body is stored decoded.
+    pub head: Vec<u8>,
+    /// The body (decoded), at most `max_bytes`.
+    pub body: Vec<u8>,
+    /// The body was longer than `max_bytes` and was cut.
+    pub truncated: bool,
+    /// `Location`, for redirects.
+    pub location: Option<String>,
+    /// `Retry-After` in seconds, when given as a number.
+    pub retry_after: Option<u64>,
+    /// Request to end of body.
+    pub elapsed: Duration,
+}
+
+/// Why a fetch gave no response.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FetchError {
+    /// Connection, proxy, TLS, timeout or protocol failure.
+    #[error("{0}")]
+    Transport(String),
+    /// A bad setting.
+    #[error("{0}")]
+    Config(String),
+}
+
+/// An HTTP client bound to one proxy setting and session.
+pub struct Fetcher {
+    agent: ureq::Agent,
+    cfg: FetchConfig,
+}
+
+impl Fetcher {
+    /// Builds the client. Environment proxy variables are ignored: what
+    /// happens is what was asked.
+    pub fn new(cfg: FetchConfig) -> Result<Fetcher, FetchError> {
+        let proxy = match &cfg.proxy {
+            ProxySetting::None => None,
+            ProxySetting::Socks5h { addr } => {
+                let (host, port) = addr
+                    .rsplit_once(':')
+                    .and_then(|(h, p)| p.parse::<u16>().ok().map(|p| (h.trim_matches(['[', ']']), p)))
+                    .ok_or_else(|| FetchError::Config(format!("proxy address {addr:?}: expected HOST:PORT")))?;
+                Some(
+                    ureq::Proxy::builder(ureq::ProxyProtocol::Socks5h)
+                        .host(host)
+                        .port(port)
+                        .username(&cfg.isolation)
+                        .password("x")
+                        .build()
+                        .map_err(|e| FetchError::Config(format!("proxy {addr}: {e}")))?,
+                )
+            }
+        };
+        let agent = ureq::Agent::config_builder()
+            .proxy(proxy)
+            .timeout_connect(Some(cfg.timeout))
+            .timeout_global(Some(cfg.timeout))
+            .http_status_as_error(false)
+            // The crawler checks every Location against the scope.
+            .max_redirects(0)
+            .user_agent(cfg.user_agent.as_str())
+            .build()
+            .new_agent();
+        Ok(Fetcher { agent, cfg })
+    }
+
+    /// GETs `url` (already admitted by the scope).
+    pub fn get(&self, url: &str) -> Result<Fetched, FetchError> {
+        let start = Instant::now();
+        let mut req = self.agent.get(url).header("Accept", "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5");
+        if let Some(c) = &self.cfg.cookie {
+            req = req.header("Cookie", c.as_str());
+        }
+        let mut resp = req.call().map_err(|e| FetchError::Transport(e.to_string()))?;
+        let status = resp.status().as_u16();
+        let mut head = format!("HTTP/1.1 {} {}\r\n", status, resp.status().canonical_reason().unwrap_or(""));
+        let mut location = None;
+        let mut retry_after = None;
+        for (name, value) in resp.headers() {
+            let v = String::from_utf8_lossy(value.as_bytes()).replace(['\r', '\n'], " ");
+            let n = name.as_str();
+            match n {
+                "location" => location = Some(v.clone()),
+                "retry-after" => retry_after = v.trim().parse().ok(),
+                _ => {}
+            }
+            let n = if n == "content-encoding" { "x-dragnet-decoded-content-encoding" } else { n };
+            head.push_str(&format!("{n}: {v}\r\n"));
+        }
+        head.push_str("\r\n");
+        let mut body = Vec::new();
+        let limit = self.cfg.max_bytes;
+        resp.body_mut()
+            .as_reader()
+            .take(limit + 1)
+            .read_to_end(&mut body)
+            .map_err(|e| FetchError::Transport(format!("reading the body: {e}")))?;
+        let truncated = body.len() as u64 > limit;
+        body.truncate(limit as usize);
+        Ok(Fetched { url: url.to_owned(), status, head: head.into_bytes(), body, truncated, location, retry_after, elapsed: start.elapsed() })
+    }
+}
+
+/// The `Cookie` header for `host` from a Netscape `cookies.txt` export
+/// (`domain`, include-subdomains flag, path, secure, expiry, name, value;
+/// tab-separated; `#HttpOnly_` prefixes kept). `None` when no cookie
+/// matches. Malformed lines are reported by line number.
+pub fn parse_cookies_txt(text: &str, host: &str) -> (Option<String>, Vec<String>) {
+    let host = host.to_ascii_lowercase();
+    let mut pairs = Vec::new();
+    let mut problems = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim_end_matches('\r');
+        let line = line.strip_prefix("#HttpOnly_").unwrap_or(line);
+        if line.trim().is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let f: Vec<&str> = line.split('\t').collect();
+        if f.len() != 7 {
+            problems.push(format!("cookies line {}: {} fields, expected 7 (tab-separated)", n + 1, f.len()));
+            continue;
+        }
+        let domain = f[0].trim_start_matches('.').to_ascii_lowercase();
+        let sub = f[1].eq_ignore_ascii_case("TRUE");
+        if host == domain || (sub && host.ends_with(&format!(".{domain}"))) {
+            pairs.push(format!("{}={}", f[5], f[6]));
+        }
+    }
+    ((!pairs.is_empty()).then(|| pairs.join("; ")), problems)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookies_for_the_host_only() {
+        let txt = "# Netscape HTTP Cookie File\nabc.onion\tFALSE\t/\tFALSE\t0\tsession\ts3cr3t\n#HttpOnly_.abc.onion\tTRUE\t/\tFALSE\t0\tlang\ten\nother.onion\tFALSE\t/\tFALSE\t0\tx\ty\nbroken line\n";
+        let (c, problems) = parse_cookies_txt(txt, "abc.onion");
+        assert_eq!(c.as_deref(), Some("session=s3cr3t; lang=en"));
+        assert_eq!(problems, ["cookies line 5: 1 fields, expected 7 (tab-separated)"]);
+        assert_eq!(parse_cookies_txt(txt, "www.abc.onion").0.as_deref(), Some("lang=en"));
+        assert_eq!(parse_cookies_txt(txt, "nothing.onion").0, None);
+    }
+}

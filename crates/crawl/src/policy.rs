@@ -1,0 +1,203 @@
+//! What may be fetched. A crawl that leaks one request to the clear web can
+//! expose the investigation, so every rule here refuses by default.
+
+use url::{Host, Url};
+
+/// How requests leave the machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProxySetting {
+    /// A SOCKS5 proxy that resolves names itself (`socks5h://HOST:PORT`,
+    /// Tor's SocksPort): no DNS query ever leaves this machine.
+    Socks5h {
+        /// `HOST:PORT` of the proxy.
+        addr: String,
+    },
+    /// Direct connections: loopback test sites only.
+    None,
+}
+
+/// Why a URL or setting is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    /// The proxy setting is not one we accept.
+    #[error("--proxy {0:?}: {1}")]
+    Proxy(String, String),
+    /// The seed cannot be crawled with these settings.
+    #[error("{0}: {1}")]
+    Seed(String, String),
+}
+
+impl ProxySetting {
+    /// Parses `socks5h://HOST:PORT` or `none`. `socks5://` and `socks4://`
+    /// are refused: they resolve names locally, which leaks the host name to
+    /// the local resolver and cannot reach an onion service.
+    pub fn parse(s: &str) -> Result<ProxySetting, Refused> {
+        let t = s.trim();
+        if t.eq_ignore_ascii_case("none") {
+            return Ok(ProxySetting::None);
+        }
+        let refuse = |why: &str| Refused::Proxy(s.to_owned(), why.to_owned());
+        let lower = t.to_ascii_lowercase();
+        let Some(addr) = lower.strip_prefix("socks5h://") else {
+            return Err(refuse(if lower.starts_with("socks") {
+                "resolves names locally (a DNS leak); use socks5h://HOST:PORT"
+            } else {
+                "expected socks5h://HOST:PORT (Tor: socks5h://127.0.0.1:9050) or none"
+            }));
+        };
+        let addr = addr.trim_end_matches('/');
+        if addr.is_empty() || addr.contains('@') || addr.contains('/') || !addr.contains(':') {
+            return Err(refuse("expected socks5h://HOST:PORT"));
+        }
+        Ok(ProxySetting::Socks5h { addr: addr.to_owned() })
+    }
+}
+
+/// Whether a host is this machine.
+fn is_loopback(host: &Host<&str>) -> bool {
+    match host {
+        Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
+        Host::Ipv4(a) => a.is_loopback(),
+        Host::Ipv6(a) => a.is_loopback(),
+    }
+}
+
+/// Links whose path names a session action: following them would log the
+/// crawler out, or fetch a login or captcha form instead of content.
+const SESSION_PATHS: &str = r"(?i)(log-?in|log-?out|sign-?in|sign-?out|register|captcha)";
+
+/// The URLs one crawl may fetch: the seed's scheme, host and port, nothing
+/// else; never a session action (see [`SESSION_PATHS`]).
+#[derive(Debug, Clone)]
+pub struct Scope {
+    seed: Url,
+    session: regex::Regex,
+    include: Option<regex::Regex>,
+}
+
+impl Scope {
+    /// Checks the seed against the proxy setting and builds the scope:
+    /// - only `http` and `https`;
+    /// - a `.onion` host needs a `socks5h` proxy (`none` is refused for it);
+    /// - any other host needs `allow_clearnet`, and a proxy unless it is a
+    ///   loopback address (`none` is for loopback test sites only).
+    ///
+    /// `include`, when given, is a regular expression every URL after the
+    /// seed must match (e.g. `/(listing|vendor|category)/`).
+    pub fn new(seed: &str, proxy: &ProxySetting, allow_clearnet: bool, include: Option<&str>) -> Result<Scope, Refused> {
+        let refuse = |why: String| Refused::Seed(seed.to_owned(), why);
+        let url = Url::parse(seed.trim()).map_err(|e| refuse(format!("not a URL: {e}")))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(refuse(format!("scheme {:?}: only http and https are crawled", url.scheme())));
+        }
+        let host = url.host().ok_or_else(|| refuse("no host".into()))?;
+        let onion = matches!(host, Host::Domain(d) if d.to_ascii_lowercase().ends_with(".onion"));
+        match (onion, proxy) {
+            (true, ProxySetting::None) => {
+                return Err(refuse("an onion service needs --proxy socks5h://HOST:PORT (Tor); none is for loopback test sites".into()))
+            }
+            (true, ProxySetting::Socks5h { .. }) => {}
+            (false, _) if !allow_clearnet => {
+                return Err(refuse("not an onion service; crawling the clear web needs --allow-clearnet".into()))
+            }
+            (false, ProxySetting::None) if !is_loopback(&host) => {
+                return Err(refuse("--proxy none is for loopback test sites only; use a Tor proxy".into()))
+            }
+            (false, _) => {}
+        }
+        let include = include
+            .map(|r| regex::Regex::new(r).map_err(|e| refuse(format!("--include {r:?}: {e}"))))
+            .transpose()?;
+        let session = regex::Regex::new(SESSION_PATHS).map_err(|e| refuse(e.to_string()))?;
+        Ok(Scope { seed: url, session, include })
+    }
+
+    /// The seed URL, normalized.
+    pub fn seed(&self) -> &Url {
+        &self.seed
+    }
+
+    /// `href` resolved against `base`, without its fragment, when the scope
+    /// admits it; `None` otherwise (another host, another scheme, a session
+    /// action, outside `include`).
+    pub fn admit(&self, base: &Url, href: &str) -> Option<Url> {
+        let mut u = base.join(href.trim()).ok()?;
+        u.set_fragment(None);
+        let same = u.scheme() == self.seed.scheme()
+            && u.host_str().map(str::to_ascii_lowercase) == self.seed.host_str().map(str::to_ascii_lowercase)
+            && u.port_or_known_default() == self.seed.port_or_known_default();
+        if !same || !u.username().is_empty() || u.password().is_some() {
+            return None;
+        }
+        if self.session.is_match(u.path()) || u.query().is_some_and(|q| self.session.is_match(q)) {
+            return None;
+        }
+        if let Some(inc) = &self.include {
+            if u != self.seed && !inc.is_match(u.as_str()) {
+                return None;
+            }
+        }
+        Some(u)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ONION: &str = "http://marketxyzabcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopq.onion/index.html";
+
+    #[test]
+    fn proxies() {
+        assert_eq!(ProxySetting::parse("none").unwrap(), ProxySetting::None);
+        assert_eq!(
+            ProxySetting::parse("socks5h://127.0.0.1:9050").unwrap(),
+            ProxySetting::Socks5h { addr: "127.0.0.1:9050".into() }
+        );
+        for bad in ["socks5://127.0.0.1:9050", "socks4://127.0.0.1:9050", "http://127.0.0.1:8080", "socks5h://", "socks5h://u:p@h:1"] {
+            assert!(ProxySetting::parse(bad).is_err(), "{bad}");
+        }
+        assert!(ProxySetting::parse("socks5://x:1").unwrap_err().to_string().contains("DNS leak"));
+    }
+
+    #[test]
+    fn seeds() {
+        let tor = ProxySetting::parse("socks5h://127.0.0.1:9050").unwrap();
+        let none = ProxySetting::None;
+        assert!(Scope::new(ONION, &tor, false, None).is_ok());
+        assert!(Scope::new(ONION, &none, false, None).unwrap_err().to_string().contains("socks5h"));
+        assert!(Scope::new("https://example.com/", &tor, false, None).unwrap_err().to_string().contains("--allow-clearnet"));
+        assert!(Scope::new("https://example.com/", &tor, true, None).is_ok());
+        assert!(Scope::new("https://example.com/", &none, true, None).unwrap_err().to_string().contains("loopback"));
+        assert!(Scope::new("http://127.0.0.1:8080/", &none, true, None).is_ok());
+        assert!(Scope::new("http://127.0.0.1:8080/", &none, false, None).is_err(), "loopback is still clear web");
+        assert!(Scope::new("ftp://127.0.0.1/", &none, true, None).is_err());
+        assert!(Scope::new("not a url", &tor, true, None).is_err());
+    }
+
+    #[test]
+    fn scope_keeps_the_seed_host_and_skips_session_links() {
+        let tor = ProxySetting::parse("socks5h://127.0.0.1:9050").unwrap();
+        let s = Scope::new(ONION, &tor, false, None).unwrap();
+        let base = Url::parse(ONION).unwrap();
+        assert_eq!(s.admit(&base, "listing/12.html#top").unwrap().path(), "/listing/12.html");
+        assert_eq!(s.admit(&base, "../vendor/a.html").unwrap().path(), "/vendor/a.html");
+        for out in [
+            "http://other.onion/x",
+            "https://marketxyzabcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopq.onion/x",
+            "http://example.com/",
+            "login.html",
+            "/account/LogOut",
+            "captcha-image.png",
+            "/?action=signin",
+            "mailto:a@b.c",
+            "javascript:alert(1)",
+            "http://u:p@marketxyzabcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopq.onion/",
+        ] {
+            assert!(s.admit(&base, out).is_none(), "{out}");
+        }
+        let only = Scope::new(ONION, &tor, false, Some("/listing/")).unwrap();
+        assert!(only.admit(&base, "listing/1.html").is_some());
+        assert!(only.admit(&base, "vendor/1.html").is_none());
+    }
+}

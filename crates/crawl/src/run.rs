@@ -1,0 +1,257 @@
+//! The crawl loop: one market, one host, one request at a time, with a
+//! politeness delay; retries with backoff; a pause when the market asks to
+//! log in again or solve a captcha.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rand::Rng as _;
+use url::Url;
+
+use crate::fetch::{Fetched, Fetcher};
+use crate::frontier::{Entry, Frontier, FrontierCounts, Next};
+use crate::policy::Scope;
+
+/// What a page is, as far as the crawl is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageKind {
+    /// A page to keep and follow.
+    Content,
+    /// A login form: the session expired (login links are never followed).
+    Login,
+    /// A captcha or DDoS-filter challenge.
+    Captcha,
+}
+
+/// Where responses go: the case's evidence store and profiles.
+pub trait Sink {
+    /// Stores a response as evidence under `source` (which names the
+    /// frontier row); returns the payload's SHA-256 (hex). Storing the same
+    /// bytes under the same source again stores nothing new.
+    fn store(&mut self, response: &Fetched, source: &str, captured_at: DateTime<Utc>) -> Result<String, String>;
+    /// The digest and body stored under `source`, if any: how a resumed
+    /// crawl learns that a killed one stored a page before it could mark it
+    /// (the sink completes whatever record keeping the kill cut short).
+    fn stored(&mut self, source: &str) -> Option<(String, Vec<u8>)>;
+    /// Classifies a page with the market's profile.
+    fn kind(&self, body: &[u8]) -> PageKind;
+}
+
+/// One crawl.
+#[derive(Debug, Clone)]
+pub struct CrawlConfig {
+    /// Market name (the frontier is per market).
+    pub market: String,
+    /// What may be fetched; its seed is queued first.
+    pub scope: Scope,
+    /// Least time between two requests.
+    pub delay: Duration,
+    /// Up to this much more, drawn per request.
+    pub jitter: Duration,
+    /// Stop after this many requests in this run.
+    pub max_pages: Option<u64>,
+    /// Stop at this time.
+    pub until: Option<DateTime<Utc>>,
+    /// Attempts per URL before giving up (transport errors, 429, 5xx).
+    pub max_tries: u32,
+    /// First retry delay; doubled per attempt (or the server's Retry-After).
+    pub backoff: Duration,
+}
+
+/// Why a crawl stopped.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case", tag = "reason")]
+pub enum Stop {
+    /// Nothing left to fetch.
+    Done,
+    /// `max_pages` requests made.
+    MaxPages,
+    /// `until` reached.
+    Until,
+    /// The market answered with a login or captcha page: give new cookies
+    /// and run the crawl again; it resumes with this URL.
+    NeedsSession {
+        /// `login` or `captcha`.
+        kind: String,
+        /// The URL that got it.
+        url: String,
+        /// Digest of the stored page (the captcha image is in it, or linked).
+        sha256: String,
+    },
+}
+
+/// What a crawl did.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CrawlReport {
+    /// Market.
+    pub market: String,
+    /// Why it stopped.
+    pub stop: Stop,
+    /// Requests made in this run.
+    pub requests: u64,
+    /// Responses stored as evidence in this run.
+    pub stored: u64,
+    /// Pages a killed crawl had stored but not marked, found on resume.
+    pub recovered: u64,
+    /// Requests that will be retried (transport error, 429, 5xx).
+    pub retries: u64,
+    /// URLs given up on in this run.
+    pub failed: u64,
+    /// Bodies cut at the size cap.
+    pub truncated: u64,
+    /// New URLs queued in this run.
+    pub queued: u64,
+    /// The frontier after the run.
+    pub frontier: FrontierCounts,
+    /// Problems, one line each (URL and reason).
+    pub problems: Vec<String>,
+}
+
+fn now_ms() -> i64 {
+    Utc::now().timestamp_millis()
+}
+
+/// The evidence source naming a frontier row.
+pub fn source_of(e: &Entry) -> String {
+    format!("crawl/{}/{}", e.market, e.id)
+}
+
+/// Links to follow from a response: the redirect target, or the page's
+/// anchors, each only if the scope admits it.
+fn follow(scope: &Scope, r: &Fetched, body: &[u8]) -> Vec<String> {
+    let Ok(base) = Url::parse(&r.url) else { return Vec::new() };
+    let hrefs = match (&r.location, r.status) {
+        (Some(loc), 300..=399) => vec![loc.clone()],
+        (_, 200..=299) => crate::links::hrefs(body),
+        _ => Vec::new(),
+    };
+    let mut out: Vec<String> = Vec::new();
+    for h in hrefs {
+        if let Some(u) = scope.admit(&base, &h) {
+            let u = u.to_string();
+            if !out.contains(&u) {
+                out.push(u);
+            }
+        }
+    }
+    out
+}
+
+/// Crawls until done, paused or stopped; the frontier keeps the rest.
+pub fn crawl(cfg: &CrawlConfig, fetcher: &Fetcher, frontier: &mut Frontier, sink: &mut dyn Sink) -> Result<CrawlReport, String> {
+    let m = cfg.market.as_str();
+    let mut rep = CrawlReport {
+        market: m.to_owned(),
+        stop: Stop::Done,
+        requests: 0,
+        stored: 0,
+        recovered: 0,
+        retries: 0,
+        failed: 0,
+        truncated: 0,
+        queued: 0,
+        frontier: FrontierCounts::default(),
+        problems: Vec::new(),
+    };
+    if frontier.add(m, cfg.scope.seed().as_str(), 0)? {
+        rep.queued += 1;
+    }
+    // A killed crawl left these in flight: stored (then mark them) or not
+    // (then fetch them again).
+    for e in frontier.in_flight(m)? {
+        match sink.stored(&source_of(&e)) {
+            Some((sha, body)) => {
+                let links: Vec<String> = Url::parse(&e.url)
+                    .map(|base| crate::links::hrefs(&body).iter().filter_map(|h| cfg.scope.admit(&base, h)).map(|u| u.to_string()).collect())
+                    .unwrap_or_default();
+                rep.queued += frontier.done(&e, 200, &sha, &links)? as u64;
+                rep.recovered += 1;
+            }
+            None => frontier.release(&e)?,
+        }
+    }
+    let mut last_request: Option<i64> = None;
+    let mut rng = rand::rng();
+    loop {
+        if cfg.max_pages.is_some_and(|n| rep.requests >= n) {
+            rep.stop = Stop::MaxPages;
+            break;
+        }
+        if cfg.until.is_some_and(|u| Utc::now() >= u) {
+            rep.stop = Stop::Until;
+            break;
+        }
+        let e = match frontier.take_next(m, now_ms())? {
+            Next::Empty => {
+                rep.stop = Stop::Done;
+                break;
+            }
+            Next::NotBefore(t) => {
+                let wait = (t - now_ms()).clamp(1, 1_000);
+                std::thread::sleep(Duration::from_millis(wait as u64));
+                continue;
+            }
+            Next::Entry(e) => e,
+        };
+        // Politeness: at least `delay` (+ jitter) since the last request.
+        let gap = cfg.delay.as_millis() as i64
+            + if cfg.jitter.is_zero() { 0 } else { rng.random_range(0..=cfg.jitter.as_millis() as i64) };
+        if let Some(last) = last_request {
+            let wait = last + gap - now_ms();
+            if wait > 0 {
+                std::thread::sleep(Duration::from_millis(wait as u64));
+            }
+        }
+        last_request = Some(now_ms());
+        rep.requests += 1;
+        let captured_at = Utc::now();
+        let retry = |frontier: &Frontier, rep: &mut CrawlReport, e: &Entry, after: Option<u64>, why: String| -> Result<(), String> {
+            if e.tries + 1 >= cfg.max_tries {
+                frontier.fail(e, None, &why)?;
+                rep.failed += 1;
+                rep.problems.push(format!("{}: gave up after {} tries: {why}", e.url, e.tries + 1));
+            } else {
+                let backoff = cfg.backoff.as_millis() as i64 * (1_i64 << e.tries.min(16));
+                let wait = after.map_or(backoff, |s| (s as i64 * 1000).max(backoff));
+                frontier.retry(e, now_ms() + wait, &why)?;
+                rep.retries += 1;
+            }
+            Ok(())
+        };
+        let r = match fetcher.get(&e.url) {
+            Ok(r) => r,
+            Err(err) => {
+                retry(frontier, &mut rep, &e, None, err.to_string())?;
+                continue;
+            }
+        };
+        if r.status == 429 || r.status >= 500 {
+            retry(frontier, &mut rep, &e, r.retry_after, format!("HTTP {}", r.status))?;
+            continue;
+        }
+        if r.truncated {
+            rep.truncated += 1;
+            rep.problems.push(format!("{}: body cut at the size cap", e.url));
+        }
+        let kind = if (200..300).contains(&r.status) { sink.kind(&r.body) } else { PageKind::Content };
+        if kind != PageKind::Content {
+            // Keep what the market showed (the captcha is evidence of the
+            // state), then pause with this URL first in line.
+            let sha = sink.store(&r, &format!("{}/session-{}", source_of(&e), rep.requests), captured_at)?;
+            rep.stored += 1;
+            frontier.release(&e)?;
+            rep.stop = Stop::NeedsSession {
+                kind: if kind == PageKind::Login { "login".into() } else { "captcha".into() },
+                url: e.url.clone(),
+                sha256: sha,
+            };
+            break;
+        }
+        let sha = sink.store(&r, &source_of(&e), captured_at)?;
+        rep.stored += 1;
+        let links = follow(&cfg.scope, &r, &r.body);
+        rep.queued += frontier.done(&e, r.status, &sha, &links)? as u64;
+    }
+    rep.frontier = frontier.counts(m)?;
+    Ok(rep)
+}
