@@ -27,6 +27,6 @@ pub mod policy;
 mod run;
 
 pub use fetch::{parse_cookies_txt, FetchConfig, FetchError, Fetched, Fetcher};
-pub use frontier::{Entry, Frontier, FrontierCounts, State};
+pub use frontier::{Entry, Frontier, FrontierCounts, Next, State};
 pub use policy::{ProxySetting, Refused, Scope};
 pub use run::{crawl, CrawlConfig, CrawlReport, PageKind, Sink, Stop};
