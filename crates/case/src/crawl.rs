@@ -81,6 +81,7 @@ impl Sink for Case {
         match extract_page(&input, &self.profiles, None).page_type {
             PageType::Login => PageKind::Login,
             PageType::Captcha => PageKind::Captcha,
+            PageType::Ddos => PageKind::Ddos,
             _ => PageKind::Content,
         }
     }

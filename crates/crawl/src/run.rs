@@ -19,8 +19,10 @@ pub enum PageKind {
     Content,
     /// A login form: the session expired (login links are never followed).
     Login,
-    /// A captcha or DDoS-filter challenge.
+    /// A captcha challenge.
     Captcha,
+    /// An anti-DDoS filter page (a queue or challenge in front of the market).
+    Ddos,
 }
 
 /// Where responses go: the case's evidence store and profiles.
@@ -71,7 +73,7 @@ pub enum Stop {
     /// The market answered with a login or captcha page: give new cookies
     /// and run the crawl again; it resumes with this URL.
     NeedsSession {
-        /// `login` or `captcha`.
+        /// `login`, `captcha` or `anti-DDoS filter`.
         kind: String,
         /// The URL that got it.
         url: String,
@@ -241,7 +243,11 @@ pub fn crawl(cfg: &CrawlConfig, fetcher: &Fetcher, frontier: &mut Frontier, sink
             rep.stored += 1;
             frontier.release(&e)?;
             rep.stop = Stop::NeedsSession {
-                kind: if kind == PageKind::Login { "login".into() } else { "captcha".into() },
+                kind: match kind {
+                    PageKind::Login => "login".into(),
+                    PageKind::Captcha => "captcha".into(),
+                    _ => "anti-DDoS filter".into(),
+                },
                 url: e.url.clone(),
                 sha256: sha,
             };
