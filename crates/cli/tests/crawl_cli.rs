@@ -340,3 +340,101 @@ fn crawl_in_a_network_namespace_opens_only_proxy_connections() {
     assert_eq!(c1.2 - c0.2, 0, "no UDP (no DNS query)");
     assert_eq!(c1.1 - c0.1, 2 * pages, "TCP opens: crawler -> proxy and proxy -> site, one each per page");
 }
+
+/// A hostile site on loopback: each path misbehaves its own way.
+fn hostile_site() -> String {
+    use std::io::{Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            std::thread::spawn(move || -> std::io::Result<()> {
+                let mut c = conn;
+                let mut buf = [0u8; 4096];
+                let n = c.read(&mut buf)?;
+                let req = String::from_utf8_lossy(&buf[..n]).into_owned();
+                let path = req.split_whitespace().nth(1).unwrap_or("/").to_owned();
+                let head = |status: &str, extra: &str, len: usize| {
+                    format!("HTTP/1.1 {status}\r\nContent-Type: text/html\r\n{extra}Content-Length: {len}\r\nConnection: close\r\n\r\n")
+                };
+                match path.as_str() {
+                    "/" => {
+                        let body = r#"<a href="/loop-a">a</a> <a href="/bomb">b</a> <a href="/huge">h</a> <a href="/slow">s</a> <a href="/garbage">g</a>"#;
+                        c.write_all(head("200 OK", "", body.len()).as_bytes())?;
+                        c.write_all(body.as_bytes())?;
+                    }
+                    "/loop-a" => c.write_all(head("302 Found", "Location: /loop-b\r\n", 0).as_bytes())?,
+                    "/loop-b" => c.write_all(head("302 Found", "Location: /loop-a\r\n", 0).as_bytes())?,
+                    "/bomb" => {
+                        // 64 MiB of zeros, gzip-compressed to about 64 KiB.
+                        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+                        let zeros = vec![0u8; 1 << 20];
+                        for _ in 0..64 {
+                            gz.write_all(&zeros)?;
+                        }
+                        let body = gz.finish()?;
+                        c.write_all(head("200 OK", "Content-Encoding: gzip\r\n", body.len()).as_bytes())?;
+                        c.write_all(&body)?;
+                    }
+                    "/huge" => {
+                        let body = vec![b'x'; 3 << 20];
+                        c.write_all(head("200 OK", "", body.len()).as_bytes())?;
+                        c.write_all(&body)?;
+                    }
+                    "/slow" => {
+                        // Slowloris: headers promise a body that comes a byte a second.
+                        c.write_all(head("200 OK", "", 1000).as_bytes())?;
+                        for _ in 0..1000 {
+                            c.write_all(b"x")?;
+                            std::thread::sleep(Duration::from_secs(1));
+                        }
+                    }
+                    _ => c.write_all(b"THIS IS NOT HTTP\r\n\r\n")?,
+                }
+                Ok(())
+            });
+        }
+    });
+    url
+}
+
+/// Redirect loops end, bodies are capped (a gzip bomb by its decoded size),
+/// a slow or broken server ends that fetch with a recorded reason, and the
+/// crawl goes on.
+#[test]
+fn hostile_responses_end_their_fetch_and_the_crawl_goes_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let site = hostile_site();
+    let case = tmp.path().join("c");
+    ok(&["case", "init", s(&case)]);
+    let seed = format!("{site}/");
+    let args = [
+        "--case", s(&case), "--json", "crawl", "--market", "hostile", "--seed", &seed, "--proxy", "none", "--allow-clearnet",
+        "--delay-ms", "0", "--jitter-ms", "0", "--tries", "2", "--backoff-ms", "10", "--timeout-s", "2", "--max-bytes", "1048576",
+        "--no-extract",
+    ];
+    let started = std::time::Instant::now();
+    let out: serde_json::Value = serde_json::from_str(&ok(&args)).expect("json");
+    assert!(started.elapsed() < Duration::from_secs(60), "{:?}", started.elapsed());
+    let c = &out["crawl"];
+    assert_eq!(c["stop"]["reason"], "done", "{out}");
+    // Stored: the page, two redirects (each target queued once: the loop ends),
+    // the bomb and the huge body, both cut at 1 MiB.
+    assert_eq!(c["frontier"]["done"], 5, "{out}");
+    assert_eq!(c["truncated"], 2, "{out}");
+    // Slow and garbage: tried twice, then given up with a reason.
+    assert_eq!(c["frontier"]["failed"], 2, "{out}");
+    let problems: Vec<&str> = c["problems"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
+    assert!(problems.iter().any(|p| p.contains("/slow") && p.contains("gave up")), "{problems:?}");
+    assert!(problems.iter().any(|p| p.contains("/garbage") && p.contains("gave up")), "{problems:?}");
+    // The cut bodies are stored at the cap.
+    let custody = std::fs::read_to_string(case.join("evidence/custody.jsonl")).unwrap();
+    let cut: Vec<u64> = custody
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["action"] == "acquire" && v["detail"]["truncated"] == true)
+        .map(|v| v["detail"]["bytes"].as_u64().unwrap())
+        .collect();
+    assert_eq!(cut, vec![1 << 20, 1 << 20]);
+    ok(&["--case", s(&case), "verify"]);
+}
