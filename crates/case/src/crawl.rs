@@ -38,6 +38,7 @@ impl Sink for Case {
                     "bytes": r.body.len(),
                     "truncated": r.truncated,
                     "elapsed_ms": r.elapsed.as_millis() as u64,
+                    "circuit": r.circuit,
                     "new": added.new,
                 }),
                 &self.operator,

@@ -18,6 +18,7 @@ fn response(url: &str, body: &[u8]) -> Fetched {
         location: None,
         retry_after: None,
         elapsed: Duration::from_millis(5),
+        circuit: "direct".into(),
     }
 }
 

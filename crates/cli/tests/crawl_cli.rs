@@ -139,6 +139,16 @@ fn crawl_through_socks5h_equals_importing_the_pages() {
         let p = r["path"].as_str().unwrap();
         p.starts_with("/placebo/") && p.ends_with(".html") && !p.contains("login") && !p.contains("captcha")
     }));
+    // Each capture's custody entry names its circuit: the proxy and the
+    // market's isolating SOCKS username.
+    let custody = std::fs::read_to_string(case.join("evidence/custody.jsonl")).unwrap();
+    let circuits: std::collections::BTreeSet<String> = custody
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["action"] == "acquire")
+        .map(|v| v["detail"]["circuit"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(circuits.into_iter().collect::<Vec<_>>(), vec![format!("{proxy} user dragnet-placebo")]);
     // Same records as importing the generated pages.
     let direct = direct_case(tmp.path());
     for kind in ["listings", "vendors", "feedback", "identifiers"] {

@@ -60,6 +60,10 @@ pub struct Fetched {
     pub retry_after: Option<u64>,
     /// Request to end of body.
     pub elapsed: Duration,
+    /// The circuit it went through: the proxy and the SOCKS username that
+    /// isolates it (`socks5h://127.0.0.1:9050 user dragnet-dream`), or
+    /// `direct` (loopback test sites).
+    pub circuit: String,
 }
 
 /// Why a fetch gave no response.
@@ -147,7 +151,21 @@ impl Fetcher {
             .map_err(|e| FetchError::Transport(format!("reading the body: {e}")))?;
         let truncated = body.len() as u64 > limit;
         body.truncate(limit as usize);
-        Ok(Fetched { url: url.to_owned(), status, head: head.into_bytes(), body, truncated, location, retry_after, elapsed: start.elapsed() })
+        let circuit = match &self.cfg.proxy {
+            ProxySetting::None => "direct".to_owned(),
+            ProxySetting::Socks5h { addr } => format!("socks5h://{addr} user {}", self.cfg.isolation),
+        };
+        Ok(Fetched {
+            url: url.to_owned(),
+            status,
+            head: head.into_bytes(),
+            body,
+            truncated,
+            location,
+            retry_after,
+            elapsed: start.elapsed(),
+            circuit,
+        })
     }
 }
 
