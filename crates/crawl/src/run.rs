@@ -253,9 +253,15 @@ pub fn crawl(cfg: &CrawlConfig, fetcher: &Fetcher, frontier: &mut Frontier, sink
             };
             break;
         }
+        let links = follow(&cfg.scope, &r, &r.body);
+        // A redirect's target is queued before its response is stored: a
+        // crawl killed between storing and marking recovers a page's links
+        // from its stored body, but a redirect has none.
+        if (300..400).contains(&r.status) && !links.is_empty() {
+            rep.queued += frontier.add_all(m, &links, e.depth + 1)? as u64;
+        }
         let sha = sink.store(&r, &source_of(&e), captured_at)?;
         rep.stored += 1;
-        let links = follow(&cfg.scope, &r, &r.body);
         rep.queued += frontier.done(&e, r.status, &sha, &links)? as u64;
     }
     rep.frontier = frontier.counts(m)?;
