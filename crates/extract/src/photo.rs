@@ -63,16 +63,16 @@ pub fn image_hash(bytes: &[u8]) -> Result<String, PhotoError> {
     Ok(hash.as_bytes().iter().map(|b| format!("{b:02x}")).collect())
 }
 
-/// Bits that differ between two hashes from [`data_uri_hash`]; `None` when
-/// either is not 16 hex digits.
-pub fn distance(a: &str, b: &str) -> Option<u32> {
-    let (x, y) = (u64::from_str_radix(a, 16).ok()?, u64::from_str_radix(b, 16).ok()?);
-    (a.len() == 16 && b.len() == 16).then(|| (x ^ y).count_ones())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Bits that differ between two hashes; `None` when either is not 16 hex
+    /// digits. (Linking compares hashes itself, as `u64`s.)
+    fn distance(a: &str, b: &str) -> Option<u32> {
+        let (x, y) = (u64::from_str_radix(a, 16).ok()?, u64::from_str_radix(b, 16).ok()?);
+        (a.len() == 16 && b.len() == 16).then(|| (x ^ y).count_ones())
+    }
 
     fn png(f: impl Fn(u32, u32) -> u8) -> Vec<u8> {
         let img = image::GrayImage::from_fn(64, 48, |x, y| image::Luma([f(x, y)]));

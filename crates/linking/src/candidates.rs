@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use crate::normalize;
-use crate::signals::{identifier_keys, photo_bands, Corpus, PHOTO_MAX_BITS};
+use crate::signals::{identifier_keys, near_photo_pairs, Corpus};
 use crate::text;
 
 /// Blocks (accounts sharing one key) larger than this are skipped: a key on
@@ -87,27 +87,13 @@ pub fn candidates_with_stats(corpus: &Corpus) -> (Vec<(usize, usize)>, Candidate
     }
     stats.name_pairs = add_stage(blocks.into_values(), &mut stats.skipped_blocks, &mut out);
 
-    // Photos: pairs of accounts with photos at most PHOTO_MAX_BITS apart
-    // (neither common), found within exact band buckets and verified, so a
-    // bucket's chance collisions add no pairs.
-    let mut buckets: HashMap<(u8, u64), Vec<(u32, u64)>> = HashMap::new();
-    for (i, photos) in corpus.photos.iter().enumerate() {
-        for p in photos.iter().filter(|p| !p.common) {
-            for (band, key) in photo_bands(p.hash) {
-                buckets.entry((band, key)).or_default().push((i as u32, p.hash));
-            }
-        }
-    }
+    // Photos: pairs of accounts with near photos, neither common (chance
+    // band collisions are verified away, so they add no pairs).
+    let photos = corpus.photos.iter().enumerate().flat_map(|(i, photos)| {
+        photos.iter().enumerate().filter(|(_, p)| !p.common).map(move |(x, p)| (0, p.hash, (i as u32, x as u32)))
+    });
     let mut stage = Vec::new();
-    for members in buckets.values() {
-        for (n, &(i, h)) in members.iter().enumerate() {
-            for &(j, g) in &members[n + 1..] {
-                if i != j && (h ^ g).count_ones() <= PHOTO_MAX_BITS {
-                    stage.push(u64::from(i.min(j)) << 32 | u64::from(i.max(j)));
-                }
-            }
-        }
-    }
+    near_photo_pairs(photos, |(i, _), (j, _)| stage.push(u64::from(i.min(j)) << 32 | u64::from(i.max(j))));
     stats.photo_pairs = merge_stage(stage, &mut out);
 
     // Text LSH: (band, bucket) blocks.

@@ -664,7 +664,7 @@ pub(crate) struct PhotoHash {
 /// most [`PHOTO_MAX_BITS`] apart agree exactly on at least one of
 /// `PHOTO_MAX_BITS + 1` bands (pigeonhole), so comparing within band buckets
 /// finds every near pair.
-pub(crate) fn photo_bands(h: u64) -> impl Iterator<Item = (u8, u64)> {
+fn photo_bands(h: u64) -> impl Iterator<Item = (u8, u64)> {
     let n = PHOTO_MAX_BITS as u64 + 1;
     let width = 64_u64.div_ceil(n);
     (0..n).map(move |b| {
@@ -672,6 +672,29 @@ pub(crate) fn photo_bands(h: u64) -> impl Iterator<Item = (u8, u64)> {
         let w = width.min(64 - shift);
         (b as u8, (h >> shift) & ((1_u64 << w) - 1))
     })
+}
+
+/// Calls `f` on every pair of `photos` (`(group, hash, (account, photo))`)
+/// of one group and two different accounts whose hashes are at most
+/// [`PHOTO_MAX_BITS`] apart, found within exact band buckets
+/// ([`photo_bands`]) and verified, never over all pairs. A pair agreeing on
+/// several bands is reported once per such band.
+pub(crate) fn near_photo_pairs(photos: impl Iterator<Item = (u32, u64, (u32, u32))>, mut f: impl FnMut((u32, u32), (u32, u32))) {
+    let mut buckets: HashMap<(u8, u64, u32), Vec<(u64, (u32, u32))>> = HashMap::new();
+    for (group, hash, at) in photos {
+        for (band, key) in photo_bands(hash) {
+            buckets.entry((band, key, group)).or_default().push((hash, at));
+        }
+    }
+    for members in buckets.values() {
+        for (n, &(h, a)) in members.iter().enumerate() {
+            for &(g, b) in &members[n + 1..] {
+                if a.0 != b.0 && (h ^ g).count_ones() <= PHOTO_MAX_BITS {
+                    f(a, b);
+                }
+            }
+        }
+    }
 }
 
 /// Every account's photo hashes with their commonness. Near pairs are found
@@ -687,7 +710,8 @@ fn photo_hashes(accounts: &[Account]) -> Vec<Vec<PhotoHash>> {
                 .collect()
         })
         .collect();
-    // Bucket (band, band value, market) -> (account, photo index).
+    // Per photo, the other accounts of its market with a near photo (counted
+    // up to what the threshold needs).
     let market_ids: HashMap<&str, u32> = {
         let mut m = HashMap::new();
         for a in accounts {
@@ -696,34 +720,20 @@ fn photo_hashes(accounts: &[Account]) -> Vec<Vec<PhotoHash>> {
         }
         m
     };
-    let mut buckets: HashMap<(u8, u64, u32), Vec<(u32, u32)>> = HashMap::new();
-    for (i, (a, photos)) in accounts.iter().zip(&out).enumerate() {
+    let photos = accounts.iter().zip(&out).enumerate().flat_map(|(i, (a, photos))| {
         let m = market_ids[a.market.as_str()];
-        for (x, p) in photos.iter().enumerate() {
-            for (band, key) in photo_bands(p.hash) {
-                buckets.entry((band, key, m)).or_default().push((i as u32, x as u32));
-            }
-        }
-    }
-    // Per photo, the other accounts of its market with a near photo (counted
-    // up to what the threshold needs).
+        photos.iter().enumerate().map(move |(x, p)| (m, p.hash, (i as u32, x as u32)))
+    });
     let need = COMMON_IDENTIFIER - 1;
     let mut near: HashMap<(u32, u32), Vec<u32>> = HashMap::new();
-    for members in buckets.values() {
-        for (n, &(i, x)) in members.iter().enumerate() {
-            for &(j, y) in &members[n + 1..] {
-                if i == j || (out[i as usize][x as usize].hash ^ out[j as usize][y as usize].hash).count_ones() > PHOTO_MAX_BITS {
-                    continue;
-                }
-                for (p, other) in [((i, x), j), ((j, y), i)] {
-                    let list = near.entry(p).or_default();
-                    if list.len() < need && !list.contains(&other) {
-                        list.push(other);
-                    }
-                }
+    near_photo_pairs(photos, |(i, x), (j, y)| {
+        for (p, other) in [((i, x), j), ((j, y), i)] {
+            let list = near.entry(p).or_default();
+            if list.len() < need && !list.contains(&other) {
+                list.push(other);
             }
         }
-    }
+    });
     for ((i, x), others) in near {
         if others.len() >= need {
             out[i as usize][x as usize].common = true;
