@@ -1,12 +1,13 @@
 //! Crawling into the case: the crawler (crate `crawl`) fetches; the case
 //! stores every response as evidence (a WARC `response` record with its
-//! HTTP head, origin `crawl`, and an `acquire` custody entry naming the
+//! HTTP head, origin `crawl`, then the `request` record that fetched it
+//! with its timing and circuit, and an `acquire` custody entry naming the
 //! frontier row), classifies pages with the market profiles, and keeps the
 //! frontier in `CASE/crawl/frontier.sqlite`.
 
 use chrono::{DateTime, Utc};
 use crawl::{CrawlConfig, CrawlReport, Fetched, Fetcher, Frontier, PageKind, Sink};
-use evidence::{CaptureMeta, Origin};
+use evidence::{CaptureMeta, Origin, RequestMeta};
 use extract::{extract_page, PageInput};
 use model::PageType;
 use serde_json::json;
@@ -26,7 +27,16 @@ impl Sink for Case {
             origin: Origin::Crawl,
             http_head: Some(r.head.clone()),
         };
-        let added = self.evidence.add(&r.body, &meta).map_err(|e| format!("{}: not stored: {e}", r.url))?;
+        let request = RequestMeta {
+            head: r.request_head.clone(),
+            started_at: r.started_at,
+            elapsed_ms: r.elapsed.as_millis() as u64,
+            circuit: r.circuit.clone(),
+        };
+        let added = self
+            .evidence
+            .add_exchange(&r.body, &meta, &request)
+            .map_err(|e| format!("{}: not stored: {e}", r.url))?;
         self.evidence
             .log(
                 "acquire",

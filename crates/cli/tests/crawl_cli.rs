@@ -236,6 +236,68 @@ fn session_expiry_pauses_then_resumes_with_cookies() {
     let direct = direct_case(tmp.path());
     assert_eq!(records(&case, "listings"), records(&direct, "listings"));
     ok(&["--case", s(&case), "verify"]);
+    request_records_match_what_the_server_received(&case, &served.requests(), "s3cr3t");
+}
+
+/// Every request the server answered is stored as a WARC `request` record
+/// beside its response: the same request line and headers the server
+/// received (cookie values redacted to their digest, and the secret
+/// nowhere in the evidence), with timing and circuit.
+fn request_records_match_what_the_server_received(case: &Path, served: &[serde_json::Value], secret: &str) {
+    let dir = case.join("evidence");
+    let mut stored: Vec<(Vec<String>, evidence::WarcRecord)> = Vec::new();
+    let mut responses = std::collections::BTreeSet::new();
+    for f in std::fs::read_dir(&dir).unwrap() {
+        let p = f.unwrap().path();
+        if !p.to_string_lossy().ends_with(".warc.gz") {
+            continue;
+        }
+        for rec in evidence::read_warc(&p) {
+            let rec = rec.unwrap();
+            let text = String::from_utf8_lossy(&rec.block).into_owned();
+            assert!(!text.contains(secret), "the session secret is in the evidence: {text}");
+            match rec.warc_type.as_str() {
+                "request" => {
+                    let mut lines: Vec<String> = text.split("\r\n").filter(|l| !l.is_empty()).map(|l| {
+                        match l.split_once(": ") {
+                            Some((k, v)) if !l.starts_with("GET ") => format!("{}: {v}", k.to_ascii_lowercase()),
+                            _ => l.to_owned(),
+                        }
+                    }).collect();
+                    lines.sort();
+                    stored.push((lines, rec));
+                }
+                "response" | "metadata" => {
+                    responses.insert(rec.record_id.clone());
+                }
+                _ => {}
+            }
+        }
+    }
+    assert_eq!(stored.len(), served.len(), "one request record per request the server answered");
+    let mut unmatched: Vec<Vec<String>> = stored.iter().map(|(l, _)| l.clone()).collect();
+    for r in served {
+        let mut got: Vec<String> = r["request"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| {
+                let h = h.as_str().unwrap();
+                match h.strip_prefix("cookie: ") {
+                    Some(c) => format!("cookie: {}", crawl::fetch::redact_cookie(c)),
+                    None => h.to_owned(),
+                }
+            })
+            .collect();
+        got.sort();
+        let i = unmatched.iter().position(|l| *l == got).unwrap_or_else(|| panic!("no stored request record equals {got:?}; stored: {unmatched:?}"));
+        unmatched.remove(i);
+    }
+    for (_, rec) in &stored {
+        assert!(responses.contains(rec.header("WARC-Concurrent-To").unwrap()), "request record names a record that is not there");
+        assert_eq!(rec.header("X-Dragnet-Circuit"), Some("direct"));
+        assert!(rec.header("X-Dragnet-Elapsed-Ms").unwrap().parse::<u64>().is_ok());
+    }
 }
 
 /// Crawls killed (SIGKILL) at 20 random points, then run to the end: every

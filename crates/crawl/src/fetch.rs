@@ -64,6 +64,29 @@ pub struct Fetched {
     /// isolates it (`socks5h://127.0.0.1:9050 user dragnet-dream`), or
     /// `direct` (loopback test sites).
     pub circuit: String,
+    /// The request head as sent (request line, the headers dragnet sets,
+    /// `Host`), with cookie values replaced by their count, length and
+    /// digest: the evidence shows a session was used without storing it.
+    pub request_head: Vec<u8>,
+    /// When the request started.
+    pub started_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// What dragnet writes into a stored request instead of the session cookie.
+pub fn redact_cookie(cookie: &str) -> String {
+    use sha2::Digest as _;
+    let n = cookie.split(';').filter(|c| !c.trim().is_empty()).count();
+    let digest = hex::encode(sha2::Sha256::digest(cookie.as_bytes()));
+    format!("[redacted by dragnet: {n} cookie(s), {} bytes, sha256 {}]", cookie.len(), &digest[..16])
+}
+
+/// The `Host` header for `url` (port only when not the scheme's default).
+fn host_header(url: &url::Url) -> String {
+    let host = url.host_str().unwrap_or_default();
+    match url.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host.to_owned(),
+    }
 }
 
 /// Why a fetch gave no response.
@@ -121,10 +144,30 @@ impl Fetcher {
     /// GETs `url` (already admitted by the scope).
     pub fn get(&self, url: &str) -> Result<Fetched, FetchError> {
         let start = Instant::now();
-        let mut req = self.agent.get(url).header("Accept", "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5");
+        let started_at = chrono::Utc::now();
+        let parsed = url::Url::parse(url).map_err(|e| FetchError::Config(format!("{url}: {e}")))?;
+        // Every header is set here (none left to the client's defaults) so
+        // the stored request record is what was sent.
+        let mut headers: Vec<(&str, String)> = vec![
+            ("User-Agent", self.cfg.user_agent.clone()),
+            ("Accept", "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5".into()),
+            ("Accept-Encoding", "gzip".into()),
+        ];
         if let Some(c) = &self.cfg.cookie {
-            req = req.header("Cookie", c.as_str());
+            headers.push(("Cookie", c.clone()));
         }
+        let mut req = self.agent.get(url);
+        let path = match parsed.query() {
+            Some(q) => format!("{}?{q}", parsed.path()),
+            None => parsed.path().to_owned(),
+        };
+        let mut request_head = format!("GET {path} HTTP/1.1\r\nHost: {}\r\n", host_header(&parsed));
+        for (name, value) in &headers {
+            req = req.header(*name, value.as_str());
+            let shown = if *name == "Cookie" { redact_cookie(value) } else { value.clone() };
+            request_head.push_str(&format!("{name}: {shown}\r\n"));
+        }
+        request_head.push_str("\r\n");
         let mut resp = req.call().map_err(|e| FetchError::Transport(e.to_string()))?;
         let status = resp.status().as_u16();
         let mut head = format!("HTTP/1.1 {} {}\r\n", status, resp.status().canonical_reason().unwrap_or(""));
@@ -165,6 +208,8 @@ impl Fetcher {
             retry_after,
             elapsed: start.elapsed(),
             circuit,
+            request_head: request_head.into_bytes(),
+            started_at,
         })
     }
 }

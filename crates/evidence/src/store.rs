@@ -98,6 +98,40 @@ impl CaptureMeta {
     }
 }
 
+/// The HTTP request behind a crawled response, stored as a WARC `request`
+/// record beside it (see [`EvidenceStore::add_exchange`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestMeta {
+    /// The request head as sent: request line, headers, empty line. Session
+    /// secrets are the caller's to redact (the crawler replaces cookie
+    /// values with their length and digest).
+    pub head: Vec<u8>,
+    /// When the request started.
+    pub started_at: DateTime<Utc>,
+    /// Request start to the end of the response body.
+    pub elapsed_ms: u64,
+    /// The route it took: proxy and isolating credentials, or `direct`.
+    pub circuit: String,
+}
+
+/// One stored `request` record, as indexed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestInfo {
+    /// `WARC-Record-ID` of the request record.
+    pub record_id: String,
+    /// The record it went with (`WARC-Concurrent-To`): the response, or the
+    /// alias record when the response's bytes were already stored.
+    pub concurrent_to: String,
+    /// Digest of the response payload it fetched.
+    pub response_sha256: Sha256,
+    /// The source of the capture (the crawl's frontier row).
+    pub source: Option<String>,
+    /// Requested URL.
+    pub url: Option<String>,
+    /// Request start.
+    pub started_at: Option<String>,
+}
+
 /// Result of [`EvidenceStore::add`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Added {
@@ -108,6 +142,10 @@ pub struct Added {
     pub new: bool,
     /// `WARC-Record-ID` of the payload record.
     pub record_id: String,
+    /// `WARC-Record-ID` of the record this call wrote: the payload record,
+    /// an alias record naming a new source or URL for stored bytes, or
+    /// `None` when nothing new was written.
+    pub written: Option<String>,
 }
 
 /// One stored payload.
@@ -185,6 +223,9 @@ struct IndexLine {
     origin: Option<Origin>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     payload_length: Option<u64>,
+    /// Request records: the record they went with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    concurrent_to: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -193,6 +234,8 @@ enum Kind {
     Warcinfo,
     Record,
     Alias,
+    /// The HTTP request that fetched a stored response (crawls only).
+    Request,
 }
 
 /// Append-only store of evidence payloads; see the module docs for layout.
@@ -295,6 +338,7 @@ fn index_line(file: &str, rec: &WarcRecord) -> Result<IndexLine, String> {
         content_type: None,
         origin: None,
         payload_length: None,
+        concurrent_to: None,
     };
     match rec.warc_type.as_str() {
         "warcinfo" => {}
@@ -331,6 +375,19 @@ fn index_line(file: &str, rec: &WarcRecord) -> Result<IndexLine, String> {
             line.captured_at = s("captured_at");
             line.content_type = s("content_type");
             line.origin = v.get("origin").and_then(|o| serde_json::from_value(o.clone()).ok());
+        }
+        "request" => {
+            line.kind = Kind::Request;
+            line.sha256 = Some(
+                h("X-Dragnet-Response-SHA256")
+                    .ok_or("request record without X-Dragnet-Response-SHA256")?
+                    .parse()
+                    .map_err(|e| format!("bad X-Dragnet-Response-SHA256: {e}"))?,
+            );
+            line.concurrent_to = Some(h("WARC-Concurrent-To").ok_or("request record without WARC-Concurrent-To")?);
+            line.url = rec.target_uri.clone();
+            line.source = json_h("X-Dragnet-Source")?;
+            line.captured_at = h("WARC-Date");
         }
         other => return Err(format!("unexpected record type {other:?} in an evidence file")),
     }
@@ -461,7 +518,7 @@ impl EvidenceStore {
             Problem::new(loc, what)
         };
         match (line.kind, line.sha256) {
-            (Kind::Warcinfo, _) => {}
+            (Kind::Warcinfo | Kind::Request, _) => {}
             (Kind::Record, Some(sha)) => {
                 if self.by_sha.contains_key(&sha) {
                     self.index_problems.push(problem(format!("second record for sha256 {sha}")));
@@ -550,9 +607,11 @@ impl EvidenceStore {
                 }
                 headers.push(("Content-Type", "application/json".into()));
                 headers.push(("WARC-Block-Digest", base32_digest(&Sha256::of(&block))));
+                let alias_id = headers[1].1.clone();
                 self.append_record(&headers, &block)?;
+                return Ok(Added { sha256: sha, new: false, record_id, written: Some(alias_id) });
             }
-            return Ok(Added { sha256: sha, new: false, record_id });
+            return Ok(Added { sha256: sha, new: false, record_id, written: None });
         }
 
         let (warc_type, head, content_type) = match &meta.http_head {
@@ -598,7 +657,61 @@ impl EvidenceStore {
             headers.push(("X-Dragnet-Capture-Time", "unknown".into()));
         }
         self.append_record(&headers, &block)?;
-        Ok(Added { sha256: sha, new: true, record_id })
+        Ok(Added { sha256: sha, new: true, record_id: record_id.clone(), written: Some(record_id) })
+    }
+
+    /// Stores a crawled response as [`add`](Self::add) does, then the
+    /// request that fetched it as a WARC `request` record
+    /// (`WARC-Concurrent-To` the record just written) carrying the timing
+    /// and the circuit. The response goes first: a writer killed between
+    /// the two leaves a response without its request record, never the
+    /// reverse, and the crawl's custody entry holds the same timing and
+    /// circuit.
+    pub fn add_exchange(&mut self, payload: &[u8], meta: &CaptureMeta, request: &RequestMeta) -> Result<Added, Error> {
+        let added = self.add(payload, meta)?;
+        let concurrent = added.written.clone().unwrap_or_else(|| added.record_id.clone());
+        let invalid = |what: String| Error::InvalidMeta { source_name: meta.source.clone(), what };
+        if !request.head.ends_with(b"\r\n\r\n") || !request.head.starts_with(b"GET ") {
+            return Err(invalid("request head must be a GET request line and headers ending with an empty line".into()));
+        }
+        let mut id_input = concurrent.clone().into_bytes();
+        id_input.extend_from_slice(rfc3339(&request.started_at).as_bytes());
+        id_input.extend_from_slice(&request.head);
+        let mut headers = vec![
+            ("WARC-Type", "request".to_owned()),
+            ("WARC-Record-ID", format!("<urn:dragnet:request:{}>", Sha256::of(&id_input).to_hex())),
+            ("WARC-Date", rfc3339(&request.started_at)),
+            ("WARC-Concurrent-To", concurrent),
+        ];
+        if let Some(u) = meta.url.as_deref().map(uri_safe) {
+            headers.push(("WARC-Target-URI", u));
+        }
+        headers.push(("Content-Type", "application/http;msgtype=request".into()));
+        headers.push(("WARC-Block-Digest", base32_digest(&Sha256::of(&request.head))));
+        headers.push(("X-Dragnet-Response-SHA256", added.sha256.to_hex()));
+        headers.push(("X-Dragnet-Source", json_str(&meta.source)));
+        headers.push(("X-Dragnet-Elapsed-Ms", request.elapsed_ms.to_string()));
+        headers.push(("X-Dragnet-Circuit", one_line(&request.circuit)));
+        self.append_record(&headers, &request.head)?;
+        Ok(added)
+    }
+
+    /// Every stored `request` record, in the order written.
+    pub fn requests(&self) -> Vec<RequestInfo> {
+        self.lines
+            .iter()
+            .filter(|l| l.kind == Kind::Request)
+            .filter_map(|l| {
+                Some(RequestInfo {
+                    record_id: l.record_id.clone(),
+                    concurrent_to: l.concurrent_to.clone()?,
+                    response_sha256: l.sha256?,
+                    source: l.source.clone(),
+                    url: l.url.clone(),
+                    started_at: l.captured_at.clone(),
+                })
+            })
+            .collect()
     }
 
     /// Appends one record as a gzip member to the current evidence file (and

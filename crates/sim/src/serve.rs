@@ -40,6 +40,9 @@ pub struct Logged {
     pub path: String,
     /// Status answered.
     pub status: u16,
+    /// The request line and headers as received (names lower-cased), for
+    /// tests that compare them with the stored WARC request records.
+    pub request: Vec<String>,
 }
 
 struct Site {
@@ -113,6 +116,7 @@ fn handle(mut conn: TcpStream, site: &Site) -> std::io::Result<()> {
     let mut parts = line.split_whitespace();
     let (method, target) = (parts.next().unwrap_or_default().to_owned(), parts.next().unwrap_or_default().to_owned());
     let mut cookie = String::new();
+    let mut request = vec![line.trim_end().to_owned()];
     loop {
         let mut h = String::new();
         if r.read_line(&mut h)? == 0 || h.trim().is_empty() {
@@ -122,6 +126,7 @@ fn handle(mut conn: TcpStream, site: &Site) -> std::io::Result<()> {
             if k.trim().eq_ignore_ascii_case("cookie") {
                 cookie = v.trim().to_owned();
             }
+            request.push(format!("{}: {}", k.trim().to_ascii_lowercase(), v.trim()));
         }
     }
     let path = target.split(['?', '#']).next().unwrap_or("/").to_owned();
@@ -161,7 +166,7 @@ fn handle(mut conn: TcpStream, site: &Site) -> std::io::Result<()> {
             None => (404, respond(&mut conn, 404, "Not Found", "", b"not found")),
         }
     };
-    let entry = Logged { t_ms, path, status };
+    let entry = Logged { t_ms, path, status, request };
     (site.on_request)(&entry);
     if let Ok(mut l) = site.log.lock() {
         l.push(entry);
