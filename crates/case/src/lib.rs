@@ -26,6 +26,7 @@ mod links;
 mod pipeline;
 mod sales;
 mod tables;
+mod watch;
 
 use std::path::{Path, PathBuf};
 
@@ -37,6 +38,7 @@ pub use links::LinkDecision;
 pub use datasets::DatasetStats;
 pub use pipeline::{DatasetFileReport, ExtractOptions, ExtractReport, PageProblem};
 pub use crate::crawl::FRONTIER_FILE;
+pub use watch::{Alert, AlertKind, RoundReport, RoundState, WatchList, WatchState};
 pub use sales::{load_rates, SalesOptions, SalesResult, TimelinePoint, VendorDossier, VendorFact, VendorIdentifier};
 
 /// The version recorded in the custody log and on every extracted page.

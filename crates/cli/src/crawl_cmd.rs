@@ -63,8 +63,9 @@ pub struct CrawlArgs {
     pub no_extract: bool,
 }
 
-/// Runs `dragnet crawl`.
-pub fn crawl(case: &mut Case, a: &CrawlArgs, json: bool, progress: &dyn case::Progress) -> Result<()> {
+/// The crawl and the client `a` asks for (the cookies file is read now, so
+/// a long-running `watch` picks up a refreshed one on its next round).
+fn prepare(a: &CrawlArgs) -> Result<(CrawlConfig, Fetcher)> {
     let proxy = ProxySetting::parse(&a.proxy)?;
     let scope = Scope::new(&a.seed, &proxy, a.allow_clearnet, a.include.as_deref())?;
     let host = scope.seed().host_str().unwrap_or_default().to_owned();
@@ -102,6 +103,12 @@ pub fn crawl(case: &mut Case, a: &CrawlArgs, json: bool, progress: &dyn case::Pr
         max_tries: a.tries.max(1),
         backoff: Duration::from_millis(a.backoff_ms),
     };
+    Ok((cfg, fetcher))
+}
+
+/// Runs `dragnet crawl`.
+pub fn crawl(case: &mut Case, a: &CrawlArgs, json: bool, progress: &dyn case::Progress) -> Result<()> {
+    let (cfg, fetcher) = prepare(a)?;
     let report = case.crawl(&cfg, &fetcher)?;
     for p in &report.problems {
         eprintln!("note: {p}");
@@ -140,6 +147,126 @@ pub fn crawl(case: &mut Case, a: &CrawlArgs, json: bool, progress: &dyn case::Pr
     Ok(())
 }
 
+/// `dragnet watch` options.
+#[derive(clap::Args, Debug)]
+pub struct WatchArgs {
+    /// The crawl of each round (`--no-extract` is ignored: a round is
+    /// always extracted, its alerts come from the records).
+    #[command(flatten)]
+    pub crawl: CrawlArgs,
+    /// Time between the starts of two rounds (`90s`, `30m`, `6h`, `1d`).
+    #[arg(long, default_value = "6h")]
+    pub every: String,
+    /// Stop after this many rounds of this run (default: until killed).
+    #[arg(long)]
+    pub rounds: Option<u64>,
+    /// Alert when a vendor of this name is seen (any case); repeatable.
+    #[arg(long = "watch-vendor")]
+    pub vendors: Vec<String>,
+    /// Alert when this PGP fingerprint or long key id (16+ hex digits) is seen; repeatable.
+    #[arg(long = "watch-key")]
+    pub keys: Vec<String>,
+    /// Alert when this Bitcoin or Monero address is seen; repeatable.
+    #[arg(long = "watch-address")]
+    pub addresses: Vec<String>,
+    /// POST each alert (one JSON object per request) to this URL. It goes
+    /// directly, not through the crawl's proxy: it is the analyst's own
+    /// endpoint, and every alert is also in the case's alerts file.
+    #[arg(long)]
+    pub webhook: Option<String>,
+}
+
+/// Parses `90s`, `30m`, `6h`, `1d` (or plain seconds).
+fn parse_every(s: &str) -> Result<Duration> {
+    let t = s.trim();
+    let (num, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
+    let n: u64 = num.parse().with_context(|| format!("--every {s:?}: expected a number and s, m, h or d"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => anyhow::bail!("--every {s:?}: unit must be s, m, h or d"),
+    };
+    anyhow::ensure!(secs > 0, "--every {s:?}: must be more than zero");
+    Ok(Duration::from_secs(secs))
+}
+
+/// Runs `dragnet watch`: rounds until `--rounds` or killed; each round's
+/// alerts as JSON lines on stdout (and to the webhook). A round paused for
+/// a session ends the command with an error after its alert.
+pub fn watch(case: &mut Case, a: &WatchArgs, json: bool, progress: &dyn case::Progress) -> Result<()> {
+    let every = parse_every(&a.every)?;
+    for k in &a.keys {
+        let hex = k.chars().filter(char::is_ascii_hexdigit).count();
+        anyhow::ensure!(hex >= 16 && k.chars().all(|c| c.is_ascii_hexdigit() || c == ' '), "--watch-key {k:?}: give a fingerprint or a long key id (16 or more hex digits)");
+    }
+    let list = case::WatchList { vendors: a.vendors.clone(), keys: a.keys.clone(), addresses: a.addresses.clone() };
+    let webhook = match &a.webhook {
+        None => None,
+        Some(u) => {
+            let url = url::Url::parse(u).with_context(|| format!("--webhook {u:?}"))?;
+            anyhow::ensure!(matches!(url.scheme(), "http" | "https"), "--webhook {u:?}: http or https only");
+            // Its own client: no proxy, short timeout, status codes as values.
+            Some((url, ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(20))).http_status_as_error(false).build().new_agent()))
+        }
+    };
+    let mut done = 0u64;
+    loop {
+        let started = std::time::Instant::now();
+        let (cfg, fetcher) = prepare(&a.crawl)?;
+        let r = case.watch_round(&a.crawl.market, &cfg, &fetcher, &list, progress)?;
+        for p in &r.crawl.problems {
+            eprintln!("note: {p}");
+        }
+        let mut failed_posts = 0;
+        for alert in &r.alerts {
+            let line = serde_json::to_string(alert)?;
+            println!("{line}");
+            if let Some((url, agent)) = &webhook {
+                match agent.post(url.as_str()).header("Content-Type", "application/json").send(line.as_bytes()) {
+                    Ok(resp) if resp.status().is_success() => {}
+                    Ok(resp) => {
+                        failed_posts += 1;
+                        eprintln!("warning: webhook {url} answered {} to a {:?} alert", resp.status(), alert.kind);
+                    }
+                    Err(e) => {
+                        failed_posts += 1;
+                        eprintln!("warning: webhook {url}: {e}");
+                    }
+                }
+            }
+        }
+        use std::io::Write as _;
+        std::io::stdout().flush()?;
+        if !json {
+            eprintln!(
+                "round {} of {}: {} requests, {}, {} listings and {} vendors seen, {} alerts{}",
+                r.round,
+                a.crawl.market,
+                r.crawl.requests,
+                if r.finished { "complete" } else { "not complete" },
+                r.listings,
+                r.vendors,
+                r.alerts.len(),
+                if failed_posts > 0 { format!(" ({failed_posts} not delivered to the webhook; all are in the case's alerts file)") } else { String::new() }
+            );
+        }
+        if let crawl::Stop::NeedsSession { kind, url, .. } = &r.crawl.stop {
+            anyhow::bail!("paused: {url} answered with a {kind} page; give fresh session cookies and run watch again: round {} continues", r.round);
+        }
+        if r.finished {
+            done += 1;
+        }
+        if a.rounds.is_some_and(|n| done >= n) {
+            return Ok(());
+        }
+        if let Some(wait) = every.checked_sub(started.elapsed()) {
+            std::thread::sleep(wait);
+        }
+    }
+}
+
 /// `dragnet sim serve` options.
 #[derive(clap::Args, Debug)]
 pub struct ServeArgs {
@@ -167,6 +294,10 @@ pub struct ServeArgs {
     /// Milliseconds waited before each response.
     #[arg(long, default_value_t = 0)]
     pub latency_ms: u64,
+    /// Serve the markets after this many rounds of change (see `sim market
+    /// --revision`); restart with a higher one to make a watched market move.
+    #[arg(long, default_value_t = 0)]
+    pub revision: u32,
 }
 
 /// Runs `dragnet sim serve` until killed; prints `serving URL` first, then
@@ -179,6 +310,7 @@ pub fn serve(a: &ServeArgs) -> Result<()> {
         seed: a.seed,
         operators: a.operators,
         markets: a.markets,
+        revision: a.revision,
         ..Default::default()
     });
     let cfg = sim::serve::ServeConfig {

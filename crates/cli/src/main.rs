@@ -167,6 +167,10 @@ enum Command {
     /// Crawl a market over Tor into the case (resumable; pauses when the
     /// market asks to log in again), then extract the new pages.
     Crawl(crawl_cmd::CrawlArgs),
+    /// Crawl a market again on a schedule and report what changed: new and
+    /// removed listings, price changes, vendors appearing or disappearing,
+    /// watched vendors, keys and addresses (JSON lines, and a webhook).
+    Watch(crawl_cmd::WatchArgs),
     /// Synthetic data with ground truth (test fixtures, never real markets).
     #[command(subcommand)]
     Sim(SimCommand),
@@ -191,6 +195,10 @@ enum SimCommand {
         /// Seed; the same seed gives byte-identical output.
         #[arg(long, default_value_t = 7)]
         seed: u64,
+        /// The markets after this many rounds of change (listings removed,
+        /// repriced, added; vendors away for a round): for testing `watch`.
+        #[arg(long, default_value_t = 0)]
+        revision: u32,
     },
     /// Write a large listings + feedback dataset (Agora 2014 CSV layout) for
     /// the sales benchmark; import with `--format agora-2014`.
@@ -473,9 +481,13 @@ fn run(args: Cli) -> Result<()> {
             let mut case = open(&cli)?;
             crawl_cmd::crawl(&mut case, a, cli.json, &progress)?;
         }
+        Command::Watch(a) => {
+            let mut case = open(&cli)?;
+            crawl_cmd::watch(&mut case, a, cli.json, &progress)?;
+        }
         Command::Sim(SimCommand::Serve(a)) => crawl_cmd::serve(a)?,
-        Command::Sim(SimCommand::Market { out, operators, markets, seed }) => {
-            let cfg = sim::MarketSimConfig { seed: *seed, operators: *operators, markets: *markets, ..Default::default() };
+        Command::Sim(SimCommand::Market { out, operators, markets, seed, revision }) => {
+            let cfg = sim::MarketSimConfig { seed: *seed, operators: *operators, markets: *markets, revision: *revision, ..Default::default() };
             let generated = sim::generate_markets(&cfg);
             generated.write_to(out).with_context(|| format!("writing {}", out.display()))?;
             let summary = serde_json::json!({

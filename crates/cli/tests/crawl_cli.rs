@@ -41,8 +41,10 @@ struct Served {
 
 impl Served {
     fn start(extra: &[&str]) -> Served {
+        let bind: &[&str] = if extra.contains(&"--bind") { &[] } else { &["--bind", "127.0.0.1:0"] };
         let mut child = bin()
-            .args(["sim", "serve", "--bind", "127.0.0.1:0"])
+            .args(["sim", "serve"])
+            .args(bind)
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -508,5 +510,171 @@ fn hostile_responses_end_their_fetch_and_the_crawl_goes_on() {
         .map(|v| v["detail"]["bytes"].as_u64().unwrap())
         .collect();
     assert_eq!(cut, vec![1 << 20, 1 << 20]);
+    ok(&["--case", s(&case), "verify"]);
+}
+
+/// A loopback webhook receiver: the body of every POST, in order.
+fn webhook() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let bodies = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let got = bodies.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            let mut r = BufReader::new(conn);
+            let mut len = 0usize;
+            loop {
+                let mut h = String::new();
+                if r.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
+                    break;
+                }
+                if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; len];
+            if r.read_exact(&mut body).is_ok() {
+                got.lock().unwrap().push(String::from_utf8_lossy(&body).into_owned());
+            }
+            let _ = r.get_mut().write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        }
+    });
+    (url, bodies)
+}
+
+/// Listing id -> price, and vendor names, of market `placebo` in the truth
+/// of `dragnet sim market --revision R`.
+fn truth_of(tmp: &Path, revision: u32) -> (BTreeMap<String, String>, std::collections::BTreeSet<String>, serde_json::Value) {
+    let dir = tmp.join(format!("truth-{revision}"));
+    ok(&["sim", "market", "--out", s(&dir), "--revision", &revision.to_string()]);
+    let t: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("truth.json")).unwrap()).unwrap();
+    let mut listings = BTreeMap::new();
+    for p in t["pages"].as_array().unwrap() {
+        if p["market"] == "placebo" && p["page_type"] == "listing" {
+            for l in p["listings"].as_array().unwrap() {
+                let price = format!("{} {}", l["price"]["amount"].as_str().unwrap(), l["price"]["currency"].as_str().unwrap());
+                listings.insert(l["market_listing_id"].as_str().unwrap().to_owned(), price);
+            }
+        }
+    }
+    let vendors = t["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["market"] == "placebo")
+        .map(|a| a["vendor_name"].as_str().unwrap().to_owned())
+        .collect();
+    (listings, vendors, t)
+}
+
+/// `watch` over two rounds while the market changes under it (the sim
+/// server restarted on the same port at the next revision): the alerts are
+/// exactly the differences between the two revisions' ground truth, watched
+/// vendor, key and address are reported, every alert reaches the webhook
+/// and the alerts file, and the evidence verifies.
+#[test]
+fn watch_reports_exactly_what_changed_between_rounds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (before, vendors_before, t0) = truth_of(tmp.path(), 0);
+    let (after, vendors_after, _) = truth_of(tmp.path(), 1);
+    // Watch a vendor present in both revisions, with its key and an address.
+    let kept: Vec<&String> = vendors_before.intersection(&vendors_after).collect();
+    let watched = kept[0].clone();
+    let account = t0["accounts"].as_array().unwrap().iter().find(|a| a["market"] == "placebo" && a["vendor_name"] == watched.as_str()).unwrap();
+    let fingerprint = account["pgp_fingerprint"].as_str().unwrap().to_owned();
+    let address = account["btc_addresses"][0].as_str().unwrap_or_default().to_owned();
+
+    let served = Served::start(&[]);
+    let bind = served.addr().to_string();
+    let case = tmp.path().join("c");
+    ok(&["case", "init", s(&case)]);
+    let seed = format!("{}/placebo/index.html", served.url);
+    let (hook, posted) = webhook();
+    let mut args = vec!["--case", s(&case), "--json", "watch", "--market", "placebo", "--seed", &seed, "--proxy", "none", "--allow-clearnet"];
+    args.extend(["--delay-ms", "0", "--jitter-ms", "0", "--rounds", "1", "--every", "1s", "--webhook", &hook]);
+    args.extend(["--watch-vendor", &watched, "--watch-key", &fingerprint]);
+    if !address.is_empty() {
+        args.extend(["--watch-address", &address]);
+    }
+    let lines = |out: &str| -> Vec<serde_json::Value> { out.lines().map(|l| serde_json::from_str(l).expect("JSON line")).collect() };
+    let first = lines(&ok(&args));
+    let kinds = |v: &[serde_json::Value]| -> std::collections::BTreeSet<String> { v.iter().map(|a| a["kind"].as_str().unwrap().to_owned()).collect() };
+    let mut expected_first: std::collections::BTreeSet<String> = ["watched_vendor", "watched_key"].iter().map(|s| s.to_string()).collect();
+    if !address.is_empty() {
+        expected_first.insert("watched_address".into());
+    }
+    assert_eq!(kinds(&first), expected_first, "round 1 has nothing to compare with: {first:?}");
+    assert!(first.iter().all(|a| a["round"] == 1 && !a["evidence"].as_array().unwrap().is_empty()));
+    assert!(first.iter().any(|a| a["kind"] == "watched_vendor" && a["subject"] == watched.as_str()));
+
+    // The market moves on; watch again.
+    drop(served);
+    let served = Served::start(&["--bind", &bind, "--revision", "1"]);
+    let second = lines(&ok(&args));
+    assert!(second.iter().all(|a| a["round"] == 2));
+    let of = |kind: &str, field: &str| -> std::collections::BTreeSet<String> {
+        second
+            .iter()
+            .filter(|a| a["kind"] == kind)
+            .map(|a| if field == "subject" { a["subject"].as_str().unwrap().to_owned() } else { a["detail"][field].as_str().unwrap().to_owned() })
+            .collect()
+    };
+    let ids = |m: &BTreeMap<String, String>| m.keys().cloned().collect::<std::collections::BTreeSet<String>>();
+    assert_eq!(of("listing_new", "listing_id"), &ids(&after) - &ids(&before), "new listings");
+    assert_eq!(of("listing_removed", "listing_id"), &ids(&before) - &ids(&after), "removed listings");
+    let repriced: std::collections::BTreeSet<String> =
+        after.iter().filter(|(id, p)| before.get(*id).is_some_and(|b| b != *p)).map(|(id, _)| id.clone()).collect();
+    assert!(!repriced.is_empty() && !(&ids(&after) - &ids(&before)).is_empty() && !(&ids(&before) - &ids(&after)).is_empty());
+    assert_eq!(of("price_changed", "listing_id"), repriced, "price changes");
+    for a in second.iter().filter(|a| a["kind"] == "price_changed") {
+        let id = a["detail"]["listing_id"].as_str().unwrap();
+        assert_eq!(a["detail"]["price_before"].as_str(), before.get(id).map(String::as_str));
+        assert_eq!(a["detail"]["price"].as_str(), after.get(id).map(String::as_str));
+    }
+    assert_eq!(of("vendor_appeared", "subject"), &vendors_after - &vendors_before);
+    assert_eq!(of("vendor_disappeared", "subject"), &vendors_before - &vendors_after);
+    assert!(!(&vendors_before - &vendors_after).is_empty(), "revision 1 takes some vendor off the market");
+    assert!(second.iter().any(|a| a["kind"] == "watched_vendor"));
+
+    // Every alert went to the webhook and into the alerts file.
+    std::thread::sleep(Duration::from_millis(200));
+    let all: Vec<serde_json::Value> = first.iter().chain(&second).cloned().collect();
+    let hooked: Vec<serde_json::Value> = posted.lock().unwrap().iter().map(|b| serde_json::from_str(b).unwrap()).collect();
+    assert_eq!(hooked, all);
+    let file = std::fs::read_to_string(case.join("watch/placebo-alerts.jsonl")).unwrap();
+    assert_eq!(lines(&file), all);
+    ok(&["--case", s(&case), "verify"]);
+    drop(served);
+}
+
+/// Rounds on a schedule against a market that does not change: the second
+/// round starts `--every` after the first, re-reads every page (stored
+/// once: the same bytes get only a new source), and reports no change.
+#[test]
+fn watch_rounds_follow_the_schedule_and_an_unchanged_market_gives_no_alerts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let served = Served::start(&[]);
+    let case = tmp.path().join("c");
+    ok(&["case", "init", s(&case)]);
+    let seed = format!("{}/placebo/index.html", served.url);
+    let out = ok(&[
+        "--case", s(&case), "--json", "watch", "--market", "placebo", "--seed", &seed, "--proxy", "none", "--allow-clearnet",
+        "--delay-ms", "0", "--jitter-ms", "0", "--rounds", "2", "--every", "2s",
+    ]);
+    assert_eq!(out.trim(), "", "no alert without a change or a watch list");
+    let state: serde_json::Value = serde_json::from_slice(&std::fs::read(case.join("watch/placebo.json")).unwrap()).unwrap();
+    let rounds = state["rounds"].as_array().unwrap();
+    assert_eq!(rounds.len(), 2);
+    assert!(rounds.iter().all(|r| r["finished"].is_string()));
+    let reqs = served.requests();
+    assert_eq!(reqs.len(), 2 * 55, "every content page once per round");
+    let seed_times: Vec<u64> = reqs.iter().filter(|r| r["path"] == "/placebo/index.html").map(|r| r["t_ms"].as_u64().unwrap()).collect();
+    assert_eq!(seed_times.len(), 2);
+    assert!(seed_times[1] - seed_times[0] >= 2000, "round 2 started {} ms after round 1", seed_times[1] - seed_times[0]);
+    // The second round stored no new payload, only new sources.
+    let custody = std::fs::read_to_string(case.join("evidence/custody.jsonl")).unwrap();
+    let new = custody.lines().filter(|l| l.contains("\"action\":\"acquire\"") && l.contains("\"new\":true")).count();
+    assert_eq!(new, 55);
     ok(&["--case", s(&case), "verify"]);
 }

@@ -74,6 +74,12 @@ pub struct MarketSimConfig {
     pub new_key_share: f64,
     /// Share of operators whose name imitates an earlier operator's.
     pub lookalike_share: f64,
+    /// The markets as they stand after this many rounds of change (0: as
+    /// generated). Each round removes some listings, reprices some, adds new
+    /// ones and takes some vendors off the market (they may come back in a
+    /// later round): what `dragnet watch` must report. Drawn from its own
+    /// stream, so revision 0 is unchanged by this knob.
+    pub revision: u32,
 }
 
 impl Default for MarketSimConfig {
@@ -88,6 +94,7 @@ impl Default for MarketSimConfig {
             renamed_share: 0.3,
             new_key_share: 0.25,
             lookalike_share: 0.1,
+            revision: 0,
         }
     }
 }
@@ -276,6 +283,7 @@ pub fn generate_markets(cfg: &MarketSimConfig) -> SimMarketCase {
 fn try_generate(cfg: &MarketSimConfig) -> Result<SimMarketCase, crypto::KeyGenError> {
     let mut world = world::build(cfg)?;
     world::assign_photos(&mut world, cfg.seed);
+    world::evolve(&mut world, cfg.seed, cfg.revision);
     let mut files = Vec::new();
     let mut pages = Vec::new();
     for m in 0..world.markets.len() {
@@ -294,9 +302,11 @@ fn try_generate(cfg: &MarketSimConfig) -> Result<SimMarketCase, crypto::KeyGenEr
             a.name
         )
     };
+    // Accounts off the market in this revision have no pages: not in truth.
     let mut accounts: Vec<TruthAccount> = world
         .accounts
         .iter()
+        .filter(|a| !a.hidden)
         .map(|a| TruthAccount {
             account: account_id(a),
             market: world.markets.get(a.market).map_or("", |m| m.id).to_owned(),
@@ -339,6 +349,7 @@ fn try_generate(cfg: &MarketSimConfig) -> Result<SimMarketCase, crypto::KeyGenEr
                 .accounts
                 .iter()
                 .filter_map(|&i| world.accounts.get(i))
+                .filter(|a| !a.hidden)
                 .map(account_id)
                 .collect(),
         })

@@ -31,7 +31,7 @@ pub(crate) fn market_pages(world: &World, m: usize) -> Vec<Page> {
         def,
         layout: def.layout,
     };
-    let accounts: Vec<&Account> = world.accounts.iter().filter(|a| a.market == m).collect();
+    let accounts: Vec<&Account> = world.accounts.iter().filter(|a| a.market == m && !a.hidden).collect();
     // (account, listing index) of every listing on the market, by category then id.
     let mut listings: Vec<(&Account, &world::Listing)> = accounts
         .iter()

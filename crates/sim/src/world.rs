@@ -53,6 +53,8 @@ pub(crate) struct Account {
     pub description: String,
     pub listings: Vec<Listing>,
     pub noise: Vec<Noise>,
+    /// Off the market in this revision ([`evolve`]): no pages.
+    pub hidden: bool,
 }
 
 impl Account {
@@ -290,6 +292,7 @@ pub(crate) fn build(cfg: &MarketSimConfig) -> Result<World, crypto::KeyGenError>
                 description,
                 listings,
                 noise,
+                hidden: false,
             });
         }
         world.operators.push(Operator {
@@ -545,5 +548,68 @@ pub(crate) fn assign_photos(world: &mut World, seed: u64) {
             }
         }
         shown.push(first);
+    }
+}
+
+/// Share of listings removed, repriced and added per account per round, and
+/// of accounts off the market in a round ([`evolve`]).
+const REMOVED_SHARE: f64 = 0.1;
+const REPRICED_SHARE: f64 = 0.15;
+const ADDED_SHARE: f64 = 0.3;
+const HIDDEN_SHARE: f64 = 0.1;
+
+/// Applies `revision` rounds of change to the world, each from its own
+/// stream: listings removed (an account keeps at least one), repriced
+/// (5-30 % up or down), added (a new id, no feedback yet), and accounts
+/// taken off the market for that round only (so a vendor can disappear and
+/// come back). Revision 0 changes nothing.
+pub(crate) fn evolve(world: &mut World, seed: u64, revision: u32) {
+    for round in 1..=revision {
+        let mut rng = ChaCha20Rng::seed_from_u64(seed ^ 0x4556_4f4c_5645 ^ u64::from(round).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        for a in &mut world.accounts {
+            a.hidden = false;
+            let mut removed: Vec<bool> = a.listings.iter().map(|_| rng.random_bool(REMOVED_SHARE)).collect();
+            if removed.iter().all(|&r| r) {
+                // An account on the market keeps at least one listing.
+                removed[0] = false;
+            }
+            let mut kept = Vec::with_capacity(a.listings.len());
+            for (mut l, gone) in std::mem::take(&mut a.listings).into_iter().zip(removed) {
+                if gone {
+                    continue;
+                }
+                if rng.random_bool(REPRICED_SHARE) {
+                    let pct = rng.random_range(5..=30);
+                    l.price_cents = if rng.random_bool(0.5) {
+                        l.price_cents + l.price_cents * pct / 100
+                    } else {
+                        (l.price_cents - l.price_cents * pct / 100).max(100)
+                    };
+                }
+                kept.push(l);
+            }
+            if !kept.is_empty() && rng.random_bool(ADDED_SHARE) {
+                let template = &kept[rng.random_range(0..kept.len())];
+                let added = Listing {
+                    // Ids stay unique: a round's new ids end in the round.
+                    id: format!("{}{}{round}", template.id, if template.id.chars().all(|c| c.is_ascii_digit()) { "0" } else { "a" }),
+                    title: format!("{} (new batch)", template.title),
+                    top: template.top,
+                    sub: template.sub,
+                    price_cents: template.price_cents,
+                    ships_from: template.ships_from,
+                    ships_to: template.ships_to,
+                    shipping: template.shipping.clone(),
+                    stock: template.stock,
+                    sold: 0,
+                    description: template.description.clone(),
+                    feedback: Vec::new(),
+                    photo: template.photo.clone(),
+                };
+                kept.push(added);
+            }
+            a.listings = kept;
+            a.hidden = rng.random_bool(HIDDEN_SHARE);
+        }
     }
 }
