@@ -93,6 +93,8 @@ impl Sink for Case {
             PageType::Login => PageKind::Login,
             PageType::Captcha => PageKind::Captcha,
             PageType::Ddos => PageKind::Ddos,
+            PageType::Banned => PageKind::Banned,
+            PageType::Maintenance => PageKind::Maintenance,
             _ => PageKind::Content,
         }
     }

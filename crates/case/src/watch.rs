@@ -58,9 +58,10 @@ pub enum AlertKind {
     WatchedKey,
     /// A watched address on a page of this round.
     WatchedAddress,
-    /// The market asked to log in again (or a captcha, or an anti-DDoS
-    /// filter): the round is paused until new cookies are given.
-    SessionNeeded,
+    /// The market asked to log in again (or showed a captcha, an anti-DDoS
+    /// filter, a ban or maintenance notice): the round is paused until it
+    /// is run again (with new cookies).
+    Paused,
 }
 
 /// One alert: a JSON line, and one webhook POST.
@@ -249,15 +250,15 @@ impl Case {
             vendors: 0,
             alerts: Vec::new(),
         };
-        if let Stop::NeedsSession { kind, url, sha256 } = &report.stop {
+        if let Stop::Paused { kind, url, sha256, captcha_image } = &report.stop {
             out.alerts.push(Alert {
-                kind: AlertKind::SessionNeeded,
+                kind: AlertKind::Paused,
                 market: market.to_owned(),
                 round: current.round,
                 at: now.clone(),
                 subject: url.clone(),
-                detail: json!({ "page": kind, "resume": "give fresh cookies and run watch again; the round continues" }),
-                evidence: vec![sha256.clone()],
+                detail: json!({ "page": kind, "captcha_image": captcha_image, "resume": "give fresh cookies (or wait, for maintenance) and run watch again; the round continues" }),
+                evidence: std::iter::once(sha256.clone()).chain(captcha_image.clone()).collect(),
             });
         } else if report.stop == Stop::Done {
             out.finished = true;

@@ -106,6 +106,21 @@ fn prepare(a: &CrawlArgs) -> Result<(CrawlConfig, Fetcher)> {
     Ok((cfg, fetcher))
 }
 
+/// What to tell the analyst when a crawl pauses.
+fn pause_message(kind: &str, url: &str, sha256: &str, captcha_image: Option<&str>) -> String {
+    let short = |s: &str| s[..16.min(s.len())].to_owned();
+    let what = match kind {
+        "maintenance" => "the market is down for maintenance; run the same command again later to resume".to_owned(),
+        "ban" => "the account or circuit is banned; give another account's session cookies (--cookies FILE or --cookie) and run the same command again to resume".to_owned(),
+        "captcha" => format!(
+            "solve the captcha in Tor Browser{}, export its cookies (--cookies FILE) and run the same command again to resume",
+            captcha_image.map(|c| format!(" (its image is stored as evidence {})", short(c))).unwrap_or_default()
+        ),
+        _ => "give fresh session cookies (--cookies FILE or --cookie) and run the same command again to resume".to_owned(),
+    };
+    format!("paused: {url} answered with a {kind} page (stored as evidence {}); {what}", short(sha256))
+}
+
 /// Runs `dragnet crawl`.
 pub fn crawl(case: &mut Case, a: &CrawlArgs, json: bool, progress: &dyn case::Progress) -> Result<()> {
     let (cfg, fetcher) = prepare(a)?;
@@ -138,11 +153,8 @@ pub fn crawl(case: &mut Case, a: &CrawlArgs, json: bool, progress: &dyn case::Pr
             print!("{}", crate::output::extract_summary(x));
         }
     }
-    if let crawl::Stop::NeedsSession { kind, url, sha256 } = &report.stop {
-        anyhow::bail!(
-            "paused: {url} answered with a {kind} page (stored as evidence {}); give fresh session cookies (--cookies FILE or --cookie) and run the same command again to resume",
-            &sha256[..16.min(sha256.len())]
-        );
+    if let crawl::Stop::Paused { kind, url, sha256, captcha_image } = &report.stop {
+        anyhow::bail!("{}", pause_message(kind, url, sha256, captcha_image.as_deref()));
     }
     Ok(())
 }
@@ -252,8 +264,8 @@ pub fn watch(case: &mut Case, a: &WatchArgs, json: bool, progress: &dyn case::Pr
                 if failed_posts > 0 { format!(" ({failed_posts} not delivered to the webhook; all are in the case's alerts file)") } else { String::new() }
             );
         }
-        if let crawl::Stop::NeedsSession { kind, url, .. } = &r.crawl.stop {
-            anyhow::bail!("paused: {url} answered with a {kind} page; give fresh session cookies and run watch again: round {} continues", r.round);
+        if let crawl::Stop::Paused { kind, url, sha256, captcha_image } = &r.crawl.stop {
+            anyhow::bail!("{} (round {} continues)", pause_message(kind, url, sha256, captcha_image.as_deref()), r.round);
         }
         if r.finished {
             done += 1;
@@ -294,6 +306,17 @@ pub struct ServeArgs {
     /// Milliseconds waited before each response.
     #[arg(long, default_value_t = 0)]
     pub latency_ms: u64,
+    /// After this many requests, pages need the cookie `captcha=solved`
+    /// (else the captcha page); 0: never.
+    #[arg(long, default_value_t = 0)]
+    pub captcha_after: u64,
+    /// After this many requests, pages need the cookie `account=fresh`
+    /// (else a ban notice); 0: never.
+    #[arg(long, default_value_t = 0)]
+    pub ban_after: u64,
+    /// Answer every request with 503 and a maintenance notice.
+    #[arg(long)]
+    pub maintenance: bool,
     /// Serve the markets after this many rounds of change (see `sim market
     /// --revision`); restart with a higher one to make a watched market move.
     #[arg(long, default_value_t = 0)]
@@ -318,6 +341,9 @@ pub fn serve(a: &ServeArgs) -> Result<()> {
         fail_every: a.fail_every,
         rate_limit: a.rate_limit,
         latency: Duration::from_millis(a.latency_ms),
+        captcha_after: a.captcha_after,
+        ban_after: a.ban_after,
+        maintenance: a.maintenance,
     };
     let server = sim::serve::start(
         listener,

@@ -678,3 +678,61 @@ fn watch_rounds_follow_the_schedule_and_an_unchanged_market_gives_no_alerts() {
     assert_eq!(new, 55);
     ok(&["--case", s(&case), "verify"]);
 }
+
+/// The market walls the crawl with a captcha, then bans the account, and
+/// is down for maintenance: each pauses the crawl with the page stored (and
+/// the captcha image), tells the analyst what to do, and the crawl resumes
+/// where it stopped once given what was asked; nothing is lost.
+#[test]
+fn captcha_ban_and_maintenance_pause_the_crawl_and_it_resumes() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Maintenance: one request, paused, nothing but the notice stored.
+    let down = Served::start(&["--maintenance"]);
+    let case = tmp.path().join("c");
+    ok(&["case", "init", s(&case)]);
+    let crawl = |served: &Served, cookie: Option<&str>| -> Output {
+        let seed = format!("{}/placebo/index.html", served.url);
+        let mut args = vec!["--case", s(&case), "crawl", "--market", "placebo", "--seed", &seed, "--proxy", "none", "--allow-clearnet", "--delay-ms", "0", "--jitter-ms", "0"];
+        if let Some(c) = cookie {
+            args.extend(["--cookie", c]);
+        }
+        dragnet(&args)
+    };
+    let out = crawl(&down, None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("maintenance page") && err.contains("run the same command again later"), "{err}");
+    assert_eq!(down.requests().len(), 1, "no retries against a maintenance notice");
+    let bind = down.addr().to_string();
+    drop(down);
+
+    // Captcha after 5 requests: paused with its image stored.
+    let walled = Served::start(&["--bind", &bind, "--captcha-after", "5"]);
+    let out = crawl(&walled, None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("captcha page") && err.contains("its image is stored as evidence"), "{err}");
+    let custody = std::fs::read_to_string(case.join("evidence/custody.jsonl")).unwrap();
+    let image: Vec<serde_json::Value> = custody
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["action"] == "acquire" && v["detail"]["source"].as_str().is_some_and(|s| s.ends_with("/captcha-image")))
+        .collect();
+    assert_eq!(image.len(), 1, "the captcha image is stored once");
+    assert_eq!(image[0]["detail"]["sha256"].as_str().unwrap(), evidence_sha(&sim::serve::CAPTCHA_PNG));
+    // Solved (the cookie a browser would now hold); a ban follows later.
+    drop(walled);
+    let banning = Served::start(&["--bind", &bind, "--captcha-after", "5", "--ban-after", "20"]);
+    let out = crawl(&banning, Some("captcha=solved"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("ban page") && err.contains("another account"), "{err}");
+    // Another account: the crawl completes.
+    let out = crawl(&banning, Some("captcha=solved; account=fresh"));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let direct = direct_case(tmp.path());
+    assert_eq!(records(&case, "listings"), records(&direct, "listings"));
+    assert_eq!(records(&case, "vendors"), records(&direct, "vendors"));
+    ok(&["--case", s(&case), "verify"]);
+}
+
+fn evidence_sha(bytes: &[u8]) -> String {
+    model::Sha256::of(bytes).to_hex()
+}

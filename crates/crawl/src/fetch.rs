@@ -13,8 +13,17 @@ pub struct FetchConfig {
     pub proxy: ProxySetting,
     /// SOCKS username for circuit isolation: Tor puts streams with different
     /// credentials on different circuits (`IsolateSOCKSAuth`, on by
-    /// default), so each market (and account) gets its own.
+    /// default), so each market (and account) gets its own. With the
+    /// embedded Tor client (`arti`) each [`Fetcher`] gets its own isolation
+    /// token instead, and this name is only recorded.
     pub isolation: String,
+    /// Directory of the embedded Tor client's state (`DIR/state`: guards,
+    /// keys) and cache (`DIR/cache`: directory documents); `None`: arti's
+    /// defaults, `~/.local/share/arti` and `~/.cache/arti`. arti checks
+    /// their permissions (not writable by others). The first fetcher of a
+    /// process starts one client per directory; later ones share it.
+    #[cfg(feature = "arti")]
+    pub arti_dir: Option<std::path::PathBuf>,
     /// Connect and whole-request timeout.
     pub timeout: Duration,
     /// Bodies longer than this are cut here and marked truncated.
@@ -30,6 +39,8 @@ impl Default for FetchConfig {
         FetchConfig {
             proxy: ProxySetting::None,
             isolation: "dragnet".into(),
+            #[cfg(feature = "arti")]
+            arti_dir: None,
             timeout: Duration::from_secs(60),
             max_bytes: 8 << 20,
             cookie: None,
@@ -61,8 +72,9 @@ pub struct Fetched {
     /// Request to end of body.
     pub elapsed: Duration,
     /// The circuit it went through: the proxy and the SOCKS username that
-    /// isolates it (`socks5h://127.0.0.1:9050 user dragnet-dream`), or
-    /// `direct` (loopback test sites).
+    /// isolates it (`socks5h://127.0.0.1:9050 user dragnet-dream`), the
+    /// embedded Tor client and the fetcher's isolation (`arti (embedded
+    /// Tor) isolation dragnet-dream`), or `direct` (loopback test sites).
     pub circuit: String,
     /// The request head as sent (request line, the headers dragnet sets,
     /// `Host`), with cookie values replaced by their count, length and
@@ -112,6 +124,7 @@ impl Fetcher {
     pub fn new(cfg: FetchConfig) -> Result<Fetcher, FetchError> {
         let proxy = match &cfg.proxy {
             ProxySetting::None => None,
+            ProxySetting::Arti => return Ok(Fetcher { agent: embedded_tor_agent(&cfg)?, cfg }),
             ProxySetting::Socks5h { addr } => {
                 let (host, port) = addr
                     .rsplit_once(':')
@@ -197,6 +210,7 @@ impl Fetcher {
         let circuit = match &self.cfg.proxy {
             ProxySetting::None => "direct".to_owned(),
             ProxySetting::Socks5h { addr } => format!("socks5h://{addr} user {}", self.cfg.isolation),
+            ProxySetting::Arti => format!("arti (embedded Tor) isolation {}", self.cfg.isolation),
         };
         Ok(Fetched {
             url: url.to_owned(),
@@ -211,6 +225,260 @@ impl Fetcher {
             request_head: request_head.into_bytes(),
             started_at,
         })
+    }
+}
+
+/// The agent for `--proxy arti` (see [`embedded`]).
+#[cfg(feature = "arti")]
+fn embedded_tor_agent(cfg: &FetchConfig) -> Result<ureq::Agent, FetchError> {
+    embedded::agent(cfg)
+}
+
+/// Without the feature `arti` there is no embedded Tor client.
+#[cfg(not(feature = "arti"))]
+fn embedded_tor_agent(_cfg: &FetchConfig) -> Result<ureq::Agent, FetchError> {
+    Err(FetchError::Config(
+        "--proxy arti: this dragnet was built without the embedded Tor client; rebuild with \
+         `cargo build --release --features arti`, or use the tor daemon: socks5h://127.0.0.1:9050"
+            .into(),
+    ))
+}
+
+/// The embedded Tor client (feature `arti`): ureq's HTTP over streams that
+/// arti opens through Tor.
+///
+/// * One `TorClient` per state directory for the whole process (arti's
+///   advice); each [`Fetcher`] gets an isolated handle on it (its own
+///   isolation token), so no two fetchers (markets, accounts) share a
+///   circuit.
+/// * Names are never resolved here: ureq's resolver is replaced by one that
+///   returns nothing, and arti sends the host name to the exit or looks up
+///   the onion service's descriptor.
+/// * Bootstrapping happens on the first connection and counts against its
+///   connect budget (the fetch timeout): without a reachable Tor network the
+///   fetch fails with a transport error saying so, it does not hang.
+/// * Every read and write is bounded by what is left of the fetch timeout
+///   (arti's streams have no timeouts of their own), so a slow or silent
+///   service cannot stall the crawl.
+/// * A new Tor stream per request (no connection pool): an idle pooled
+///   stream the far end closed would not show as closed.
+///
+/// (The Tor Project's `arti-ureq` 0.47 does the same glue but requires
+/// ureq ~3.3, which would move the whole workspace back from ureq 3.5, and
+/// it ignores ureq's timeouts and any port in the URL.)
+#[cfg(feature = "arti")]
+mod embedded {
+    use std::fmt;
+    use std::path::{Path, PathBuf};
+    use std::sync::{Arc, Mutex, PoisonError};
+    use std::time::Duration;
+
+    use arti_client::config::TorClientConfigBuilder;
+    use arti_client::{DataStream, TorClient, TorClientConfig};
+    use futures::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    use tor_rtcompat::{PreferredRuntime, SleepProviderExt as _, ToplevelBlockOn as _};
+    use ureq::unversioned::resolver::{ResolvedSocketAddrs, Resolver};
+    use ureq::unversioned::transport::{
+        Buffers as _, ConnectionDetails, Connector, LazyBuffers, NextTimeout, RustlsConnector, Transport,
+    };
+
+    use super::{FetchConfig, FetchError};
+
+    type Client = TorClient<PreferredRuntime>;
+
+    /// The process's Tor clients, by state directory (`None`: arti's default).
+    static CLIENTS: Mutex<Vec<(Option<PathBuf>, Arc<Client>)>> = Mutex::new(Vec::new());
+
+    /// A handle on the process's Tor client for `dir` with its own isolation
+    /// token; the client is created (not bootstrapped) the first time.
+    fn isolated_client(dir: Option<&Path>) -> Result<Arc<Client>, String> {
+        let mut clients = CLIENTS.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, c)) = clients.iter().find(|(d, _)| d.as_deref() == dir) {
+            return Ok(c.isolated_client());
+        }
+        // arti's TLS to relays is rustls, which needs a process-wide crypto
+        // provider; an error only means one is installed already.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let config = match dir {
+            None => TorClientConfig::default(),
+            Some(d) => TorClientConfigBuilder::from_directories(d.join("state"), d.join("cache"))
+                .build()
+                .map_err(|e| format!("configuration for {}: {e}", d.display()))?,
+        };
+        let runtime = PreferredRuntime::create().map_err(|e| format!("starting its runtime: {e}"))?;
+        let client = TorClient::with_runtime(runtime)
+            .config(config)
+            .create_unbootstrapped()
+            .map_err(|e| format!("creating the client: {e}"))?;
+        clients.push((dir.map(Path::to_path_buf), client.clone()));
+        Ok(client.isolated_client())
+    }
+
+    /// The agent: the same settings as the SOCKS one, over Tor streams.
+    pub(super) fn agent(cfg: &FetchConfig) -> Result<ureq::Agent, FetchError> {
+        let client = isolated_client(cfg.arti_dir.as_deref()).map_err(|e| FetchError::Config(format!("embedded Tor: {e}")))?;
+        let config = ureq::Agent::config_builder()
+            .proxy(None)
+            .timeout_connect(Some(cfg.timeout))
+            .timeout_global(Some(cfg.timeout))
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .user_agent(cfg.user_agent.as_str())
+            .max_idle_connections(0)
+            .max_idle_connections_per_host(0)
+            .build();
+        let connector = TorConnector { client, cap: cfg.timeout }.chain(RustlsConnector::default());
+        Ok(ureq::Agent::with_parts(config, connector, NoLocalDns))
+    }
+
+    /// What is left of ureq's budget, at most `cap`; a timeout when none is.
+    fn budget(t: NextTimeout, cap: Duration) -> Result<Duration, ureq::Error> {
+        let left = if t.after.is_not_happening() { cap } else { (*t.after).min(cap) };
+        if left.is_zero() {
+            Err(ureq::Error::Timeout(t.reason))
+        } else {
+            Ok(left)
+        }
+    }
+
+    fn io_error(kind: std::io::ErrorKind, msg: String) -> ureq::Error {
+        ureq::Error::Io(std::io::Error::new(kind, msg))
+    }
+
+    /// Resolves nothing: Tor resolves names (ureq would ask the local resolver).
+    #[derive(Debug)]
+    struct NoLocalDns;
+
+    impl Resolver for NoLocalDns {
+        fn resolve(
+            &self,
+            _uri: &ureq::http::Uri,
+            _config: &ureq::config::Config,
+            _timeout: NextTimeout,
+        ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+            Ok(self.empty())
+        }
+    }
+
+    /// Opens a Tor stream to the URL's host and port (bootstrapping first).
+    struct TorConnector {
+        client: Arc<Client>,
+        cap: Duration,
+    }
+
+    impl fmt::Debug for TorConnector {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("TorConnector")
+        }
+    }
+
+    impl Connector<()> for TorConnector {
+        type Out = TorStream;
+
+        fn connect(&self, details: &ConnectionDetails, _chained: Option<()>) -> Result<Option<TorStream>, ureq::Error> {
+            let uri = details.uri;
+            let host = uri.host().ok_or_else(|| ureq::Error::BadUri(format!("{uri}: no host")))?;
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            let port = uri.port_u16().unwrap_or(if details.needs_tls() { 443 } else { 80 });
+            let limit = budget(details.timeout, self.cap)?;
+            let client = &self.client;
+            let rt = client.runtime().clone();
+            let outcome = rt.block_on(rt.timeout(limit, async {
+                client.bootstrap().await.map_err(|e| format!("could not bootstrap: {e}"))?;
+                client.connect((host, port)).await.map_err(|e| format!("connecting to {host}:{port}: {e}"))
+            }));
+            match outcome {
+                Ok(Ok(stream)) => Ok(Some(TorStream {
+                    stream: Mutex::new(stream),
+                    buffers: LazyBuffers::new(16 * 1024, 4 * 1024),
+                    rt,
+                    cap: self.cap,
+                    open: true,
+                })),
+                Ok(Err(why)) => Err(io_error(std::io::ErrorKind::Other, format!("embedded Tor: {why}"))),
+                Err(_) => {
+                    let status = client.bootstrap_status();
+                    let why = if status.ready_for_traffic() {
+                        format!("no stream to {host}:{port}")
+                    } else {
+                        format!("not bootstrapped ({status}); is the Tor network reachable from here?")
+                    };
+                    Err(io_error(std::io::ErrorKind::TimedOut, format!("embedded Tor: {why} within {:.1} s", limit.as_secs_f64())))
+                }
+            }
+        }
+    }
+
+    /// One Tor stream; every wait bounded by the fetch's remaining time.
+    struct TorStream {
+        /// In a mutex only to be `Sync`; used through `get_mut`.
+        stream: Mutex<DataStream>,
+        buffers: LazyBuffers,
+        rt: PreferredRuntime,
+        cap: Duration,
+        open: bool,
+    }
+
+    impl fmt::Debug for TorStream {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.debug_struct("TorStream").field("open", &self.open).finish_non_exhaustive()
+        }
+    }
+
+    impl Transport for TorStream {
+        fn buffers(&mut self) -> &mut dyn ureq::unversioned::transport::Buffers {
+            &mut self.buffers
+        }
+
+        fn transmit_output(&mut self, amount: usize, timeout: NextTimeout) -> Result<(), ureq::Error> {
+            let timeout = timeout.for_write();
+            let limit = budget(timeout, self.cap)?;
+            let data = &self.buffers.output()[..amount];
+            let stream = self.stream.get_mut().unwrap_or_else(PoisonError::into_inner);
+            let rt = &self.rt;
+            let done = rt.block_on(rt.timeout(limit, async {
+                stream.write_all(data).await?;
+                stream.flush().await
+            }));
+            match done {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => {
+                    self.open = false;
+                    Err(ureq::Error::Io(e))
+                }
+                Err(_) => {
+                    self.open = false;
+                    Err(ureq::Error::Timeout(timeout.reason))
+                }
+            }
+        }
+
+        fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
+            let timeout = timeout.for_read();
+            let limit = budget(timeout, self.cap)?;
+            let buf = self.buffers.input_append_buf();
+            let stream = self.stream.get_mut().unwrap_or_else(PoisonError::into_inner);
+            let rt = &self.rt;
+            match rt.block_on(rt.timeout(limit, stream.read(buf))) {
+                Ok(Ok(n)) => {
+                    self.buffers.input_appended(n);
+                    self.open &= n > 0;
+                    Ok(n > 0)
+                }
+                Ok(Err(e)) => {
+                    self.open = false;
+                    Err(ureq::Error::Io(e))
+                }
+                Err(_) => {
+                    self.open = false;
+                    Err(ureq::Error::Timeout(timeout.reason))
+                }
+            }
+        }
+
+        fn is_open(&mut self) -> bool {
+            self.open
+        }
     }
 }
 

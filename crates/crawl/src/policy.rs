@@ -14,6 +14,11 @@ pub enum ProxySetting {
     },
     /// Direct connections: loopback test sites only.
     None,
+    /// The embedded Tor client (`--proxy arti`): Tor runs inside dragnet,
+    /// names are resolved by the exit or the onion service, never locally.
+    /// Only a build with the cargo feature `arti` parses it; without the
+    /// feature [`Fetcher::new`](crate::Fetcher::new) refuses it.
+    Arti,
 }
 
 /// Why a URL or setting is refused.
@@ -28,21 +33,32 @@ pub enum Refused {
 }
 
 impl ProxySetting {
-    /// Parses `socks5h://HOST:PORT` or `none`. `socks5://` and `socks4://`
-    /// are refused: they resolve names locally, which leaks the host name to
-    /// the local resolver and cannot reach an onion service.
+    /// Parses `socks5h://HOST:PORT`, `none` or `arti` (the embedded Tor
+    /// client; refused unless built with the feature `arti`). `socks5://`
+    /// and `socks4://` are refused: they resolve names locally, which leaks
+    /// the host name to the local resolver and cannot reach an onion service.
     pub fn parse(s: &str) -> Result<ProxySetting, Refused> {
         let t = s.trim();
         if t.eq_ignore_ascii_case("none") {
             return Ok(ProxySetting::None);
         }
         let refuse = |why: &str| Refused::Proxy(s.to_owned(), why.to_owned());
+        if t.eq_ignore_ascii_case("arti") {
+            return if cfg!(feature = "arti") {
+                Ok(ProxySetting::Arti)
+            } else {
+                Err(refuse(
+                    "this dragnet was built without the embedded Tor client; rebuild with \
+                     `cargo build --release --features arti`, or use the tor daemon: socks5h://127.0.0.1:9050",
+                ))
+            };
+        }
         let lower = t.to_ascii_lowercase();
         let Some(addr) = lower.strip_prefix("socks5h://") else {
             return Err(refuse(if lower.starts_with("socks") {
                 "resolves names locally (a DNS leak); use socks5h://HOST:PORT"
             } else {
-                "expected socks5h://HOST:PORT (Tor: socks5h://127.0.0.1:9050) or none"
+                "expected socks5h://HOST:PORT (Tor: socks5h://127.0.0.1:9050), arti or none"
             }));
         };
         let addr = addr.trim_end_matches('/');
@@ -78,7 +94,8 @@ pub struct Scope {
 impl Scope {
     /// Checks the seed against the proxy setting and builds the scope:
     /// - only `http` and `https`;
-    /// - a `.onion` host needs a `socks5h` proxy (`none` is refused for it);
+    /// - a `.onion` host needs a `socks5h` proxy or the embedded Tor client
+    ///   (`arti`); `none` is refused for it;
     /// - any other host needs `allow_clearnet`, and a proxy unless it is a
     ///   loopback address (`none` is for loopback test sites only).
     ///
@@ -96,7 +113,7 @@ impl Scope {
             (true, ProxySetting::None) => {
                 return Err(refuse("an onion service needs --proxy socks5h://HOST:PORT (Tor); none is for loopback test sites".into()))
             }
-            (true, ProxySetting::Socks5h { .. }) => {}
+            (true, ProxySetting::Socks5h { .. } | ProxySetting::Arti) => {}
             (false, _) if !allow_clearnet => {
                 return Err(refuse("not an onion service; crawling the clear web needs --allow-clearnet".into()))
             }
@@ -117,16 +134,29 @@ impl Scope {
         &self.seed
     }
 
+    /// An embedded resource (an image) `src` resolved against `base`: the
+    /// seed's scheme, host and port only, no credentials in the URL. Session
+    /// and `include` rules do not apply (a captcha image is fetched
+    /// precisely because it names a captcha).
+    pub fn admit_resource(&self, base: &Url, src: &str) -> Option<Url> {
+        let mut u = base.join(src.trim()).ok()?;
+        u.set_fragment(None);
+        (self.same_origin(&u) && u.username().is_empty() && u.password().is_none()).then_some(u)
+    }
+
+    fn same_origin(&self, u: &Url) -> bool {
+        u.scheme() == self.seed.scheme()
+            && u.host_str().map(str::to_ascii_lowercase) == self.seed.host_str().map(str::to_ascii_lowercase)
+            && u.port_or_known_default() == self.seed.port_or_known_default()
+    }
+
     /// `href` resolved against `base`, without its fragment, when the scope
     /// admits it; `None` otherwise (another host, another scheme, a session
     /// action, outside `include`).
     pub fn admit(&self, base: &Url, href: &str) -> Option<Url> {
         let mut u = base.join(href.trim()).ok()?;
         u.set_fragment(None);
-        let same = u.scheme() == self.seed.scheme()
-            && u.host_str().map(str::to_ascii_lowercase) == self.seed.host_str().map(str::to_ascii_lowercase)
-            && u.port_or_known_default() == self.seed.port_or_known_default();
-        if !same || !u.username().is_empty() || u.password().is_some() {
+        if !self.same_origin(&u) || !u.username().is_empty() || u.password().is_some() {
             return None;
         }
         if self.session.is_match(u.path()) || u.query().is_some_and(|q| self.session.is_match(q)) {
@@ -158,6 +188,22 @@ mod tests {
             assert!(ProxySetting::parse(bad).is_err(), "{bad}");
         }
         assert!(ProxySetting::parse("socks5://x:1").unwrap_err().to_string().contains("DNS leak"));
+    }
+
+    #[test]
+    fn arti_needs_the_feature_and_follows_the_tor_rules() {
+        let parsed = ProxySetting::parse(" ARTI ");
+        if cfg!(feature = "arti") {
+            assert_eq!(parsed.unwrap(), ProxySetting::Arti);
+        } else {
+            let e = parsed.unwrap_err().to_string();
+            assert!(e.contains("--features arti") && e.contains("socks5h://127.0.0.1:9050"), "{e}");
+        }
+        // The scope rules are those of a SOCKS5h proxy to Tor.
+        let arti = ProxySetting::Arti;
+        assert!(Scope::new(ONION, &arti, false, None).is_ok());
+        assert!(Scope::new("https://example.com/", &arti, false, None).unwrap_err().to_string().contains("--allow-clearnet"));
+        assert!(Scope::new("https://example.com/", &arti, true, None).is_ok());
     }
 
     #[test]

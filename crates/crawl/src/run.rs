@@ -23,6 +23,24 @@ pub enum PageKind {
     Captcha,
     /// An anti-DDoS filter page (a queue or challenge in front of the market).
     Ddos,
+    /// The account (or the exit) is banned.
+    Banned,
+    /// The market is down for maintenance.
+    Maintenance,
+}
+
+impl PageKind {
+    /// The name used in messages and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PageKind::Content => "content",
+            PageKind::Login => "login",
+            PageKind::Captcha => "captcha",
+            PageKind::Ddos => "anti-DDoS filter",
+            PageKind::Banned => "ban",
+            PageKind::Maintenance => "maintenance",
+        }
+    }
 }
 
 /// Where responses go: the case's evidence store and profiles.
@@ -70,15 +88,19 @@ pub enum Stop {
     MaxPages,
     /// `until` reached.
     Until,
-    /// The market answered with a login or captcha page: give new cookies
-    /// and run the crawl again; it resumes with this URL.
-    NeedsSession {
-        /// `login`, `captcha` or `anti-DDoS filter`.
+    /// The market answered with a login, captcha, anti-DDoS, ban or
+    /// maintenance page instead of content: the crawl stops rather than
+    /// store error pages. Give new cookies (or wait, for maintenance) and
+    /// run it again; it resumes with this URL.
+    Paused {
+        /// `login`, `captcha`, `anti-DDoS filter`, `ban` or `maintenance`.
         kind: String,
         /// The URL that got it.
         url: String,
-        /// Digest of the stored page (the captcha image is in it, or linked).
+        /// Digest of the stored page.
         sha256: String,
+        /// Digest of the stored captcha image, when the page had one.
+        captcha_image: Option<String>,
     },
 }
 
@@ -137,6 +159,41 @@ fn follow(scope: &Scope, r: &Fetched, body: &[u8]) -> Vec<String> {
         }
     }
     out
+}
+
+/// Fetches and stores the captcha image of a captcha page (the first
+/// `img` whose source or class names a captcha, else the page's only image),
+/// from the crawl's host only; `None` when there is none or it fails (the
+/// reason goes to the report's problems).
+fn captcha_image(cfg: &CrawlConfig, fetcher: &Fetcher, sink: &mut dyn Sink, page: &Fetched, source: &str, rep: &mut CrawlReport) -> Option<String> {
+    let base = Url::parse(&page.url).ok()?;
+    let src = crate::links::captcha_image_src(&page.body)?;
+    let Some(url) = cfg.scope.admit_resource(&base, &src) else {
+        rep.problems.push(format!("{}: captcha image {src:?} is on another host: not fetched", page.url));
+        return None;
+    };
+    rep.requests += 1;
+    let captured_at = Utc::now();
+    match fetcher.get(url.as_str()) {
+        Ok(img) if (200..300).contains(&img.status) => match sink.store(&img, &format!("{source}/captcha-image"), captured_at) {
+            Ok(sha) => {
+                rep.stored += 1;
+                Some(sha)
+            }
+            Err(e) => {
+                rep.problems.push(format!("{url}: captcha image not stored: {e}"));
+                None
+            }
+        },
+        Ok(img) => {
+            rep.problems.push(format!("{url}: captcha image: HTTP {}", img.status));
+            None
+        }
+        Err(e) => {
+            rep.problems.push(format!("{url}: captcha image: {e}"));
+            None
+        }
+    }
 }
 
 /// Crawls until done, paused or stopped; the frontier keeps the rest.
@@ -227,7 +284,14 @@ pub fn crawl(cfg: &CrawlConfig, fetcher: &Fetcher, frontier: &mut Frontier, sink
                 continue;
             }
         };
-        if r.status == 429 || r.status >= 500 {
+        // A 5xx saying "maintenance" pauses like the same page sent as 200;
+        // any other 429 or 5xx is retried.
+        let kind = match r.status {
+            200..=299 => sink.kind(&r.body),
+            500..=599 if sink.kind(&r.body) == PageKind::Maintenance => PageKind::Maintenance,
+            _ => PageKind::Content,
+        };
+        if kind == PageKind::Content && (r.status == 429 || r.status >= 500) {
             retry(frontier, &mut rep, &e, r.retry_after, format!("HTTP {}", r.status))?;
             continue;
         }
@@ -235,22 +299,20 @@ pub fn crawl(cfg: &CrawlConfig, fetcher: &Fetcher, frontier: &mut Frontier, sink
             rep.truncated += 1;
             rep.problems.push(format!("{}: body cut at the size cap", e.url));
         }
-        let kind = if (200..300).contains(&r.status) { sink.kind(&r.body) } else { PageKind::Content };
         if kind != PageKind::Content {
             // Keep what the market showed (the captcha is evidence of the
             // state), then pause with this URL first in line.
-            let sha = sink.store(&r, &format!("{}/session-{}", source_of(&e), rep.requests), captured_at)?;
+            let source = format!("{}/session-{}", source_of(&e), rep.requests);
+            let sha = sink.store(&r, &source, captured_at)?;
             rep.stored += 1;
             frontier.release(&e)?;
-            rep.stop = Stop::NeedsSession {
-                kind: match kind {
-                    PageKind::Login => "login".into(),
-                    PageKind::Captcha => "captcha".into(),
-                    _ => "anti-DDoS filter".into(),
-                },
-                url: e.url.clone(),
-                sha256: sha,
+            // The analyst solves the captcha elsewhere (Tor Browser); the
+            // image is kept so the evidence shows what was asked.
+            let captcha_image = match kind {
+                PageKind::Captcha => captcha_image(cfg, fetcher, sink, &r, &source, &mut rep),
+                _ => None,
             };
+            rep.stop = Stop::Paused { kind: kind.as_str().into(), url: e.url.clone(), sha256: sha, captcha_image };
             break;
         }
         let links = follow(&cfg.scope, &r, &r.body);

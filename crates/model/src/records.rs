@@ -38,6 +38,10 @@ pub enum PageType {
     Captcha,
     /// An anti-DDoS filter page.
     Ddos,
+    /// The account or address is banned or suspended.
+    Banned,
+    /// The market is down for maintenance.
+    Maintenance,
     /// An error page (404, 5xx, item not found).
     Error,
     /// A page that only redirects by `<meta http-equiv=refresh>`.
@@ -56,7 +60,7 @@ pub enum PageType {
 
 impl PageType {
     /// Every page type, in a stable order.
-    pub const ALL: [PageType; 16] = [
+    pub const ALL: [PageType; 18] = [
         PageType::Listing,
         PageType::Vendor,
         PageType::Feedback,
@@ -66,6 +70,8 @@ impl PageType {
         PageType::Login,
         PageType::Captcha,
         PageType::Ddos,
+        PageType::Banned,
+        PageType::Maintenance,
         PageType::Error,
         PageType::MetaRefresh,
         PageType::Pgp,
@@ -87,6 +93,8 @@ impl PageType {
             PageType::Login => "login",
             PageType::Captcha => "captcha",
             PageType::Ddos => "ddos",
+            PageType::Banned => "banned",
+            PageType::Maintenance => "maintenance",
             PageType::Error => "error",
             PageType::MetaRefresh => "meta_refresh",
             PageType::Pgp => "pgp",

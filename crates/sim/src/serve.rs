@@ -1,8 +1,10 @@
 //! The simulated markets as real web sites on a loopback address, for crawl
 //! tests and `bench/crawl`: `GET /<market>/<path>` serves the generated page
 //! `pages/<market>/<path>`. Optional behaviours of live markets: a session
-//! cookie without which every page is the login form, rate limiting with
-//! `429 Too Many Requests`, failures (`503`) and slow responses.
+//! cookie without which every page is the login form, a captcha wall and a
+//! ban after some requests, maintenance (`503` with a notice), rate
+//! limiting with `429 Too Many Requests`, failures (`503`) and slow
+//! responses.
 //!
 //! HTTP/1.1, one request per connection (`Connection: close`), GET only.
 //! Test fixture code: never exposed beyond loopback by the CLI.
@@ -29,7 +31,26 @@ pub struct ServeConfig {
     pub rate_limit: u32,
     /// Waited before each response.
     pub latency: Duration,
+    /// After this many requests (all counted), a request without the cookie
+    /// `captcha=solved` gets the market's captcha page; 0 never.
+    pub captcha_after: u64,
+    /// After this many requests, a request without the cookie
+    /// `account=fresh` gets a ban notice; 0 never.
+    pub ban_after: u64,
+    /// Every request gets `503` with a maintenance notice.
+    pub maintenance: bool,
 }
+
+/// A 1x1 PNG: what the captcha image paths serve.
+pub const CAPTCHA_PNG: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00, 0x01,
+    0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4, 0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41,
+    0x54, 0x78, 0x9c, 0x63, 0xf8, 0xcf, 0xc0, 0xf0, 0x1f, 0x00, 0x05, 0x00, 0x01, 0xff, 0x89, 0x99, 0x3d, 0x1d, 0x00, 0x00,
+    0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+];
+
+const BANNED_PAGE: &[u8] = b"<!DOCTYPE html><html><head><title>Account banned</title></head><body><h1>Your account has been banned</h1><p>Contact support.</p></body></html>";
+const MAINTENANCE_PAGE: &[u8] = b"<!DOCTYPE html><html><head><title>Maintenance</title></head><body><h1>The market is down for scheduled maintenance</h1><p>Back soon.</p></body></html>";
 
 /// One request as the server saw it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -99,8 +120,16 @@ pub fn start(listener: TcpListener, files: &[SimFile], cfg: ServeConfig, on_requ
 }
 
 fn respond(conn: &mut TcpStream, status: u16, reason: &str, extra: &str, body: &[u8]) -> std::io::Result<()> {
+    respond_with(conn, status, reason, "text/html; charset=utf-8", extra, body)
+}
+
+fn respond_typed(conn: &mut TcpStream, status: u16, reason: &str, content_type: &str, body: &[u8]) -> std::io::Result<()> {
+    respond_with(conn, status, reason, content_type, "", body)
+}
+
+fn respond_with(conn: &mut TcpStream, status: u16, reason: &str, content_type: &str, extra: &str, body: &[u8]) -> std::io::Result<()> {
     let head = format!(
-        "HTTP/1.1 {status} {reason}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n",
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n",
         body.len()
     );
     conn.write_all(head.as_bytes())?;
@@ -143,13 +172,26 @@ fn handle(mut conn: TcpStream, site: &Site) -> std::io::Result<()> {
         w.1 > site.cfg.rate_limit
     };
     let market = path.trim_start_matches('/').split('/').next().unwrap_or_default().to_owned();
-    let logged_in = site.cfg.session.as_ref().is_none_or(|s| cookie.split(';').any(|c| c.trim() == format!("session={s}")));
+    let has_cookie = |pair: &str| cookie.split(';').any(|c| c.trim() == pair);
+    let logged_in = site.cfg.session.as_ref().is_none_or(|s| has_cookie(&format!("session={s}")));
+    let walled = |after: u64, pass: &str| after > 0 && n > after && !has_cookie(pass);
     let (status, result) = if method != "GET" {
         (405, respond(&mut conn, 405, "Method Not Allowed", "", b"GET only"))
     } else if limited {
         (429, respond(&mut conn, 429, "Too Many Requests", "Retry-After: 1\r\n", b"slow down"))
     } else if site.cfg.fail_every > 0 && n % site.cfg.fail_every == 0 {
         (503, respond(&mut conn, 503, "Service Unavailable", "", b"try again"))
+    } else if site.cfg.maintenance {
+        (503, respond(&mut conn, 503, "Service Unavailable", "", MAINTENANCE_PAGE))
+    } else if walled(site.cfg.ban_after, "account=fresh") {
+        (200, respond(&mut conn, 200, "OK", "", BANNED_PAGE))
+    } else if path.ends_with(".png") && path.contains("captcha") {
+        (200, respond_typed(&mut conn, 200, "OK", "image/png", CAPTCHA_PNG))
+    } else if walled(site.cfg.captcha_after, "captcha=solved") {
+        match site.pages.get(&format!("/{market}/captcha.html")) {
+            Some(p) => (200, respond(&mut conn, 200, "OK", "", p)),
+            None => (403, respond(&mut conn, 403, "Forbidden", "", b"captcha")),
+        }
     } else if !logged_in {
         match site.pages.get(&format!("/{market}/login.html")) {
             Some(p) => (200, respond(&mut conn, 200, "OK", "", p)),
