@@ -51,9 +51,14 @@ pub struct CrawlArgs {
     /// Largest body kept, in bytes (longer ones are cut and the cut recorded).
     #[arg(long, default_value_t = 8 << 20)]
     pub max_bytes: u64,
-    /// Only URLs matching this regular expression (after the seed).
+    /// Only URLs matching this regular expression (after the seed); given,
+    /// it replaces the market profile's follow patterns.
     #[arg(long)]
     pub include: Option<String>,
+    /// Do not use the market profile's crawl rules (its extra seeds and the
+    /// URL patterns it follows): follow every in-scope link.
+    #[arg(long)]
+    pub ignore_profile: bool,
     /// Allow a seed that is not an onion service (still through the proxy,
     /// unless it is a loopback address and --proxy none).
     #[arg(long)]
@@ -65,9 +70,13 @@ pub struct CrawlArgs {
 
 /// The crawl and the client `a` asks for (the cookies file is read now, so
 /// a long-running `watch` picks up a refreshed one on its next round).
-fn prepare(a: &CrawlArgs) -> Result<(CrawlConfig, Fetcher)> {
+fn prepare(a: &CrawlArgs, profiles: &extract::ProfileSet) -> Result<(CrawlConfig, Fetcher)> {
     let proxy = ProxySetting::parse(&a.proxy)?;
-    let scope = Scope::new(&a.seed, &proxy, a.allow_clearnet, a.include.as_deref())?;
+    let mut scope = Scope::new(&a.seed, &proxy, a.allow_clearnet, a.include.as_deref())?;
+    // The market profile's seeds and follow patterns, unless told otherwise.
+    if let Some(rules) = profiles.get(&a.market).and_then(|p| p.crawl_rules()).filter(|_| !a.ignore_profile) {
+        scope = scope.with_profile_rules(&rules.seeds, rules.follow.clone())?;
+    }
     let host = scope.seed().host_str().unwrap_or_default().to_owned();
     let mut cookie = a.cookie.clone();
     if let Some(path) = &a.cookies {
@@ -123,7 +132,7 @@ fn pause_message(kind: &str, url: &str, sha256: &str, captcha_image: Option<&str
 
 /// Runs `dragnet crawl`.
 pub fn crawl(case: &mut Case, a: &CrawlArgs, json: bool, progress: &dyn case::Progress) -> Result<()> {
-    let (cfg, fetcher) = prepare(a)?;
+    let (cfg, fetcher) = prepare(a, case.profiles())?;
     let report = case.crawl(&cfg, &fetcher)?;
     for p in &report.problems {
         eprintln!("note: {p}");
@@ -226,7 +235,7 @@ pub fn watch(case: &mut Case, a: &WatchArgs, json: bool, progress: &dyn case::Pr
     let mut done = 0u64;
     loop {
         let started = std::time::Instant::now();
-        let (cfg, fetcher) = prepare(&a.crawl)?;
+        let (cfg, fetcher) = prepare(&a.crawl, case.profiles())?;
         let r = case.watch_round(&a.crawl.market, &cfg, &fetcher, &list, progress)?;
         for p in &r.crawl.problems {
             eprintln!("note: {p}");

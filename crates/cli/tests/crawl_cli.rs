@@ -736,3 +736,38 @@ fn captcha_ban_and_maintenance_pause_the_crawl_and_it_resumes() {
 fn evidence_sha(bytes: &[u8]) -> String {
     model::Sha256::of(bytes).to_hex()
 }
+
+/// The market profile decides what a crawl follows: an analyst's profile
+/// for `placebo` that follows only search pages (and seeds a second one)
+/// makes the crawl fetch the front page and search pages and nothing
+/// else; `--ignore-profile` follows every in-scope link again.
+#[test]
+fn the_market_profile_chooses_seeds_and_links_to_follow() {
+    let tmp = tempfile::tempdir().unwrap();
+    let served = Served::start(&[]);
+    let case = tmp.path().join("c");
+    ok(&["case", "init", s(&case)]);
+    let builtin = include_str!("../../extract/profiles/sim-placebo.toml");
+    let (head, _) = builtin.split_once("[crawl]").expect("the builtin profile has crawl rules");
+    let narrowed = format!("{head}[crawl]\nseeds = [\"/placebo/search/cannabis-2.html\"]\nfollow = [\"^/placebo/search/\"]\n");
+    std::fs::create_dir_all(case.join("profiles")).unwrap();
+    std::fs::write(case.join("profiles/placebo.toml"), narrowed).unwrap();
+    let seed = format!("{}/placebo/index.html", served.url);
+    let base = ["--case", s(&case), "crawl", "--market", "placebo", "--seed", &seed, "--proxy", "none", "--allow-clearnet", "--delay-ms", "0", "--jitter-ms", "0", "--no-extract"];
+    ok(&base);
+    let paths: Vec<String> = served.requests().iter().map(|r| r["path"].as_str().unwrap().to_owned()).collect();
+    assert!(paths.contains(&"/placebo/search/cannabis-2.html".to_owned()), "{paths:?}");
+    assert!(paths.iter().filter(|p| p.contains("/search/")).count() >= 5, "{paths:?}");
+    assert!(paths.iter().all(|p| p == "/placebo/index.html" || p.starts_with("/placebo/search/")), "{paths:?}");
+    // A second case with the same profile, told to ignore it.
+    let other = tmp.path().join("c2");
+    ok(&["case", "init", s(&other)]);
+    std::fs::create_dir_all(other.join("profiles")).unwrap();
+    std::fs::copy(case.join("profiles/placebo.toml"), other.join("profiles/placebo.toml")).unwrap();
+    let mut all = base.to_vec();
+    all[1] = s(&other);
+    all.push("--ignore-profile");
+    ok(&all);
+    let paths: Vec<String> = served.requests().iter().map(|r| r["path"].as_str().unwrap().to_owned()).collect();
+    assert!(paths.iter().any(|p| p.contains("/listing/")) && paths.iter().any(|p| p.contains("/vendor/")), "{paths:?}");
+}

@@ -212,8 +212,10 @@ pub fn crawl(cfg: &CrawlConfig, fetcher: &Fetcher, frontier: &mut Frontier, sink
         frontier: FrontierCounts::default(),
         problems: Vec::new(),
     };
-    if frontier.add(m, cfg.scope.seed().as_str(), 0)? {
-        rep.queued += 1;
+    for seed in cfg.scope.seeds() {
+        if frontier.add(m, seed.as_str(), 0)? {
+            rep.queued += 1;
+        }
     }
     // A killed crawl left these in flight: stored (then mark them) or not
     // (then fetch them again).

@@ -37,7 +37,7 @@ use scraper::{Html, Selector};
 use model::{Identifier, PageType, Provenance, Sha256};
 
 pub use decode::{decode, Decoded};
-pub use profile::{Profile, ProfileError};
+pub use profile::{CrawlRules, Profile, ProfileError};
 
 include!(concat!(env!("OUT_DIR"), "/builtin_profiles.rs"));
 

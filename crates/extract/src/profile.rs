@@ -54,6 +54,32 @@ struct RawProfile {
     page_types: Vec<RawPageType>,
     #[serde(default)]
     records: Vec<RawRecord>,
+    /// How to crawl the market (`dragnet crawl`): seeds and the URLs worth
+    /// following.
+    #[serde(default)]
+    crawl: Option<RawCrawl>,
+}
+
+#[derive(Debug, Deserialize, Clone, Default)]
+#[serde(deny_unknown_fields)]
+struct RawCrawl {
+    #[serde(default)]
+    seeds: Vec<String>,
+    #[serde(default)]
+    follow: Vec<String>,
+}
+
+/// A profile's crawl rules: where to start and which links lead to pages
+/// the profile extracts (categories, search pages, listings, vendors,
+/// feedback), so a crawl does not wander into forums, FAQs or wallets.
+#[derive(Debug, Clone)]
+pub struct CrawlRules {
+    /// Paths (with query) to queue besides the given seed, resolved against
+    /// it (`/index.php?page=market`).
+    pub seeds: Vec<String>,
+    /// Regular expressions over a URL's path and query; a link is followed
+    /// when one matches.
+    pub follow: Vec<Regex>,
 }
 
 #[derive(Debug, Deserialize, Clone, Default)]
@@ -275,6 +301,7 @@ pub struct Profile {
     pub(crate) detect: Vec<Condition>,
     pub(crate) page_types: Vec<PageTypeRule>,
     pub(crate) records: Vec<RecordRule>,
+    crawl: Option<CrawlRules>,
 }
 
 impl Profile {
@@ -347,7 +374,20 @@ impl Profile {
             let require = r.require.clone().unwrap_or_else(|| vec![kind.key_field().to_owned()]);
             records.push(RecordRule { kind, page_types, scope, fields, require, index: i });
         }
+        let crawl = match &raw.crawl {
+            None => None,
+            Some(c) => Some(CrawlRules {
+                seeds: c.seeds.clone(),
+                follow: c
+                    .follow
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| compile_regex(r).map_err(|m| rule_err(format!("crawl.follow[{i}]"), m)))
+                    .collect::<Result<Vec<_>, _>>()?,
+            }),
+        };
         Ok(Profile {
+            crawl,
             display_name: raw.display_name.unwrap_or_else(|| raw.market.clone()),
             name: raw.market,
             description: raw.description,
@@ -370,6 +410,11 @@ impl Profile {
     /// Free-text description from the profile.
     pub fn description(&self) -> Option<&str> {
         self.description.as_deref()
+    }
+
+    /// How to crawl the market, when the profile says.
+    pub fn crawl_rules(&self) -> Option<&CrawlRules> {
+        self.crawl.as_ref()
     }
 }
 
