@@ -87,8 +87,13 @@ const SESSION_PATHS: &str = r"(?i)(log-?in|log-?out|sign-?in|sign-?out|register|
 #[derive(Debug, Clone)]
 pub struct Scope {
     seed: Url,
+    /// More seeds on the seed's host (the market profile's).
+    more_seeds: Vec<Url>,
     session: regex::Regex,
     include: Option<regex::Regex>,
+    /// The market profile's `follow` patterns (path and query), used when
+    /// no `include` is given.
+    follow: Vec<regex::Regex>,
 }
 
 impl Scope {
@@ -126,12 +131,33 @@ impl Scope {
             .map(|r| regex::Regex::new(r).map_err(|e| refuse(format!("--include {r:?}: {e}"))))
             .transpose()?;
         let session = regex::Regex::new(SESSION_PATHS).map_err(|e| refuse(e.to_string()))?;
-        Ok(Scope { seed: url, session, include })
+        Ok(Scope { seed: url, more_seeds: Vec::new(), session, include, follow: Vec::new() })
+    }
+
+    /// Adds a market profile's crawl rules: `seeds` (paths resolved against
+    /// the seed; each must stay on its host) and `follow` patterns, which
+    /// decide what is followed unless `include` was given.
+    pub fn with_profile_rules(mut self, seeds: &[String], follow: Vec<regex::Regex>) -> Result<Scope, Refused> {
+        for s in seeds {
+            let u = self
+                .admit_resource(&self.seed.clone(), s)
+                .ok_or_else(|| Refused::Seed(s.clone(), format!("profile seed is not on {}", self.seed.host_str().unwrap_or(""))))?;
+            if u != self.seed && !self.more_seeds.contains(&u) {
+                self.more_seeds.push(u);
+            }
+        }
+        self.follow = follow;
+        Ok(self)
     }
 
     /// The seed URL, normalized.
     pub fn seed(&self) -> &Url {
         &self.seed
+    }
+
+    /// Every seed: the given one, then the profile's.
+    pub fn seeds(&self) -> impl Iterator<Item = &Url> {
+        std::iter::once(&self.seed).chain(&self.more_seeds)
     }
 
     /// An embedded resource (an image) `src` resolved against `base`: the
@@ -162,8 +188,19 @@ impl Scope {
         if self.session.is_match(u.path()) || u.query().is_some_and(|q| self.session.is_match(q)) {
             return None;
         }
+        if u == self.seed || self.more_seeds.contains(&u) {
+            return Some(u);
+        }
         if let Some(inc) = &self.include {
-            if u != self.seed && !inc.is_match(u.as_str()) {
+            if !inc.is_match(u.as_str()) {
+                return None;
+            }
+        } else if !self.follow.is_empty() {
+            let path_query = match u.query() {
+                Some(q) => format!("{}?{q}", u.path()),
+                None => u.path().to_owned(),
+            };
+            if !self.follow.iter().any(|f| f.is_match(&path_query)) {
                 return None;
             }
         }
@@ -242,6 +279,15 @@ mod tests {
         ] {
             assert!(s.admit(&base, out).is_none(), "{out}");
         }
+        let profiled = Scope::new(ONION, &tor, false, None)
+            .unwrap()
+            .with_profile_rules(&["/search/1.html".into()], vec![regex::Regex::new("^/(listing|search)/").unwrap()])
+            .unwrap();
+        assert_eq!(profiled.seeds().map(|u| u.path().to_owned()).collect::<Vec<_>>(), ["/index.html", "/search/1.html"]);
+        assert!(profiled.admit(&base, "listing/9.html").is_some());
+        assert!(profiled.admit(&base, "/forum/thread.html").is_none(), "not a page the profile extracts");
+        assert!(profiled.admit(&base, "index.html").is_some(), "a seed stays admitted");
+        assert!(Scope::new(ONION, &tor, false, None).unwrap().with_profile_rules(&["http://other.onion/".into()], Vec::new()).is_err());
         let only = Scope::new(ONION, &tor, false, Some("/listing/")).unwrap();
         assert!(only.admit(&base, "listing/1.html").is_some());
         assert!(only.admit(&base, "vendor/1.html").is_none());
