@@ -19,6 +19,8 @@ fn response(url: &str, body: &[u8]) -> Fetched {
         retry_after: None,
         elapsed: Duration::from_millis(5),
         circuit: "direct".into(),
+        request_head: format!("GET {} HTTP/1.1\r\nHost: x\r\n\r\n", url.split_once(".onion").map_or("/", |(_, p)| p)).into_bytes(),
+        started_at: chrono::Utc::now(),
     }
 }
 

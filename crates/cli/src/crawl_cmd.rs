@@ -55,6 +55,14 @@ pub struct CrawlArgs {
     /// it replaces the market profile's follow patterns.
     #[arg(long)]
     pub include: Option<String>,
+    /// Also fetch the images pages show (same host only; never another
+    /// host's), each cut at --max-image-bytes. Off by default: a crawl
+    /// requests only what a reader clicks.
+    #[arg(long)]
+    pub images: bool,
+    /// Largest image kept, in bytes (longer ones are cut, the cut recorded).
+    #[arg(long, default_value_t = 1 << 20)]
+    pub max_image_bytes: u64,
     /// Do not use the market profile's crawl rules (its extra seeds and the
     /// URL patterns it follows): follow every in-scope link.
     #[arg(long)]
@@ -111,6 +119,7 @@ fn prepare(a: &CrawlArgs, profiles: &extract::ProfileSet) -> Result<(CrawlConfig
         until,
         max_tries: a.tries.max(1),
         backoff: Duration::from_millis(a.backoff_ms),
+        images: a.images.then_some(a.max_image_bytes),
     };
     Ok((cfg, fetcher))
 }

@@ -154,8 +154,17 @@ impl Fetcher {
         Ok(Fetcher { agent, cfg })
     }
 
-    /// GETs `url` (already admitted by the scope).
+    /// GETs a page at `url` (already admitted by the scope).
     pub fn get(&self, url: &str) -> Result<Fetched, FetchError> {
+        self.fetch(url, "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5", self.cfg.max_bytes)
+    }
+
+    /// GETs an image at `url` (admitted as a resource), cut at `max_bytes`.
+    pub fn get_image(&self, url: &str, max_bytes: u64) -> Result<Fetched, FetchError> {
+        self.fetch(url, "image/avif,image/webp,image/png,image/*;q=0.8,*/*;q=0.5", max_bytes.min(self.cfg.max_bytes))
+    }
+
+    fn fetch(&self, url: &str, accept: &str, limit: u64) -> Result<Fetched, FetchError> {
         let start = Instant::now();
         let started_at = chrono::Utc::now();
         let parsed = url::Url::parse(url).map_err(|e| FetchError::Config(format!("{url}: {e}")))?;
@@ -163,7 +172,7 @@ impl Fetcher {
         // the stored request record is what was sent.
         let mut headers: Vec<(&str, String)> = vec![
             ("User-Agent", self.cfg.user_agent.clone()),
-            ("Accept", "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5".into()),
+            ("Accept", accept.to_owned()),
             ("Accept-Encoding", "gzip".into()),
         ];
         if let Some(c) = &self.cfg.cookie {
@@ -199,7 +208,6 @@ impl Fetcher {
         }
         head.push_str("\r\n");
         let mut body = Vec::new();
-        let limit = self.cfg.max_bytes;
         resp.body_mut()
             .as_reader()
             .take(limit + 1)

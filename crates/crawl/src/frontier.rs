@@ -48,6 +48,9 @@ pub struct Entry {
     pub depth: u32,
     /// Failed attempts so far.
     pub tries: u32,
+    /// An embedded resource (an image, `--images`): fetched with its own
+    /// size cap, stored, never parsed for links.
+    pub resource: bool,
 }
 
 /// Counts per state for one market.
@@ -95,6 +98,15 @@ impl Frontier {
              CREATE INDEX IF NOT EXISTS frontier_next ON frontier (market, state, id);",
         )
         .map_err(|e| format!("{}: {e}", path.display()))?;
+        // Frontiers written before `--images` existed lack the column.
+        let has_resource: bool = db
+            .query_row("SELECT COUNT(*) FROM pragma_table_info('frontier') WHERE name = 'resource'", [], |r| r.get::<_, i64>(0))
+            .map(|n| n > 0)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        if !has_resource {
+            db.execute_batch("ALTER TABLE frontier ADD COLUMN resource INTEGER NOT NULL DEFAULT 0;")
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+        }
         Ok(Frontier { db })
     }
 
@@ -123,14 +135,14 @@ impl Frontier {
     }
 
     fn entry(r: &rusqlite::Row) -> rusqlite::Result<Entry> {
-        Ok(Entry { id: r.get(0)?, market: r.get(1)?, url: r.get(2)?, depth: r.get(3)?, tries: r.get(4)? })
+        Ok(Entry { id: r.get(0)?, market: r.get(1)?, url: r.get(2)?, depth: r.get(3)?, tries: r.get(4)?, resource: r.get(5)? })
     }
 
     /// Entries a killed crawl left in `fetching`.
     pub fn in_flight(&self, market: &str) -> Result<Vec<Entry>, String> {
         let mut st = self
             .db
-            .prepare("SELECT id, market, url, depth, tries FROM frontier WHERE market = ?1 AND state = 'fetching' ORDER BY id")
+            .prepare("SELECT id, market, url, depth, tries, resource FROM frontier WHERE market = ?1 AND state = 'fetching' ORDER BY id")
             .map_err(err)?;
         let rows = st.query_map(params![market], Self::entry).map_err(err)?;
         rows.collect::<Result<_, _>>().map_err(err)
@@ -142,7 +154,7 @@ impl Frontier {
         let due = self
             .db
             .query_row(
-                "SELECT id, market, url, depth, tries FROM frontier
+                "SELECT id, market, url, depth, tries, resource FROM frontier
                  WHERE market = ?1 AND state = 'queued' AND not_before <= ?2 ORDER BY id LIMIT 1",
                 params![market, now_ms],
                 Self::entry,
@@ -174,13 +186,23 @@ impl Frontier {
     /// Marks an entry stored and queues the links found on it, in one
     /// transaction: a crawl killed here either did both or neither.
     pub fn done(&mut self, e: &Entry, status: u16, sha256: &str, links: &[String]) -> Result<usize, String> {
+        self.done_with_resources(e, status, sha256, links, &[])
+    }
+
+    /// [`done`](Self::done), also queuing the page's embedded resources
+    /// (images) as resource entries.
+    pub fn done_with_resources(&mut self, e: &Entry, status: u16, sha256: &str, links: &[String], resources: &[String]) -> Result<usize, String> {
         let tx = self.db.transaction().map_err(err)?;
         let mut new = 0;
         {
-            let mut st =
-                tx.prepare_cached("INSERT OR IGNORE INTO frontier (market, url, depth) VALUES (?1, ?2, ?3)").map_err(err)?;
+            let mut st = tx
+                .prepare_cached("INSERT OR IGNORE INTO frontier (market, url, depth, resource) VALUES (?1, ?2, ?3, ?4)")
+                .map_err(err)?;
             for u in links {
-                new += st.execute(params![e.market, u, e.depth + 1]).map_err(err)?;
+                new += st.execute(params![e.market, u, e.depth + 1, false]).map_err(err)?;
+            }
+            for u in resources {
+                new += st.execute(params![e.market, u, e.depth + 1, true]).map_err(err)?;
             }
             tx.execute(
                 "UPDATE frontier SET state = 'done', status = ?2, sha256 = ?3, reason = NULL WHERE id = ?1",
@@ -234,10 +256,10 @@ impl Frontier {
     pub fn all(&self, market: &str) -> Result<Vec<(Entry, String, Option<u16>, Option<String>)>, String> {
         let mut st = self
             .db
-            .prepare("SELECT id, market, url, depth, tries, state, status, reason FROM frontier WHERE market = ?1 ORDER BY id")
+            .prepare("SELECT id, market, url, depth, tries, resource, state, status, reason FROM frontier WHERE market = ?1 ORDER BY id")
             .map_err(err)?;
         let rows = st
-            .query_map(params![market], |r| Ok((Self::entry(r)?, r.get(5)?, r.get(6)?, r.get(7)?)))
+            .query_map(params![market], |r| Ok((Self::entry(r)?, r.get(6)?, r.get(7)?, r.get(8)?)))
             .map_err(err)?;
         rows.collect::<Result<_, _>>().map_err(err)
     }

@@ -76,7 +76,13 @@ pub struct CrawlConfig {
     pub max_tries: u32,
     /// First retry delay; doubled per attempt (or the server's Retry-After).
     pub backoff: Duration,
+    /// Fetch the images pages show (same host only), each cut at this many
+    /// bytes; `None`: never (the default: only what a reader clicks).
+    pub images: Option<u64>,
 }
+
+/// Largest captcha image kept when `images` is not set.
+pub const CAPTCHA_IMAGE_MAX: u64 = 1 << 20;
 
 /// Why a crawl stopped.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -140,6 +146,21 @@ pub fn source_of(e: &Entry) -> String {
     format!("crawl/{}/{}", e.market, e.id)
 }
 
+/// The images of a page worth queuing when `images` is set: same origin.
+fn images(cfg: &CrawlConfig, url: &str, body: &[u8]) -> Vec<String> {
+    let (Some(_), Ok(base)) = (cfg.images, Url::parse(url)) else { return Vec::new() };
+    let mut out: Vec<String> = Vec::new();
+    for src in crate::links::image_srcs(body) {
+        if let Some(u) = cfg.scope.admit_resource(&base, &src) {
+            let u = u.to_string();
+            if !out.contains(&u) {
+                out.push(u);
+            }
+        }
+    }
+    out
+}
+
 /// Links to follow from a response: the redirect target, or the page's
 /// anchors, each only if the scope admits it.
 fn follow(scope: &Scope, r: &Fetched, body: &[u8]) -> Vec<String> {
@@ -174,7 +195,7 @@ fn captcha_image(cfg: &CrawlConfig, fetcher: &Fetcher, sink: &mut dyn Sink, page
     };
     rep.requests += 1;
     let captured_at = Utc::now();
-    match fetcher.get(url.as_str()) {
+    match fetcher.get_image(url.as_str(), cfg.images.unwrap_or(CAPTCHA_IMAGE_MAX)) {
         Ok(img) if (200..300).contains(&img.status) => match sink.store(&img, &format!("{source}/captcha-image"), captured_at) {
             Ok(sha) => {
                 rep.stored += 1;
@@ -222,10 +243,15 @@ pub fn crawl(cfg: &CrawlConfig, fetcher: &Fetcher, frontier: &mut Frontier, sink
     for e in frontier.in_flight(m)? {
         match sink.stored(&source_of(&e)) {
             Some((sha, body)) => {
-                let links: Vec<String> = Url::parse(&e.url)
-                    .map(|base| crate::links::hrefs(&body).iter().filter_map(|h| cfg.scope.admit(&base, h)).map(|u| u.to_string()).collect())
-                    .unwrap_or_default();
-                rep.queued += frontier.done(&e, 200, &sha, &links)? as u64;
+                let (links, imgs) = if e.resource {
+                    (Vec::new(), Vec::new())
+                } else {
+                    let links: Vec<String> = Url::parse(&e.url)
+                        .map(|base| crate::links::hrefs(&body).iter().filter_map(|h| cfg.scope.admit(&base, h)).map(|u| u.to_string()).collect())
+                        .unwrap_or_default();
+                    (links, images(cfg, &e.url, &body))
+                };
+                rep.queued += frontier.done_with_resources(&e, 200, &sha, &links, &imgs)? as u64;
                 rep.recovered += 1;
             }
             None => frontier.release(&e)?,
@@ -279,7 +305,12 @@ pub fn crawl(cfg: &CrawlConfig, fetcher: &Fetcher, frontier: &mut Frontier, sink
             }
             Ok(())
         };
-        let r = match fetcher.get(&e.url) {
+        let fetched = match (e.resource, cfg.images) {
+            (true, Some(cap)) => fetcher.get_image(&e.url, cap),
+            (true, None) => fetcher.get_image(&e.url, CAPTCHA_IMAGE_MAX),
+            (false, _) => fetcher.get(&e.url),
+        };
+        let r = match fetched {
             Ok(r) => r,
             Err(err) => {
                 retry(frontier, &mut rep, &e, None, err.to_string())?;
@@ -289,6 +320,7 @@ pub fn crawl(cfg: &CrawlConfig, fetcher: &Fetcher, frontier: &mut Frontier, sink
         // A 5xx saying "maintenance" pauses like the same page sent as 200;
         // any other 429 or 5xx is retried.
         let kind = match r.status {
+            _ if e.resource => PageKind::Content,
             200..=299 => sink.kind(&r.body),
             500..=599 if sink.kind(&r.body) == PageKind::Maintenance => PageKind::Maintenance,
             _ => PageKind::Content,
@@ -317,7 +349,12 @@ pub fn crawl(cfg: &CrawlConfig, fetcher: &Fetcher, frontier: &mut Frontier, sink
             rep.stop = Stop::Paused { kind: kind.as_str().into(), url: e.url.clone(), sha256: sha, captcha_image };
             break;
         }
-        let links = follow(&cfg.scope, &r, &r.body);
+        let (links, imgs) = if e.resource {
+            (Vec::new(), Vec::new())
+        } else {
+            let imgs = if (200..300).contains(&r.status) { images(cfg, &r.url, &r.body) } else { Vec::new() };
+            (follow(&cfg.scope, &r, &r.body), imgs)
+        };
         // A redirect's target is queued before its response is stored: a
         // crawl killed between storing and marking recovers a page's links
         // from its stored body, but a redirect has none.
@@ -326,7 +363,7 @@ pub fn crawl(cfg: &CrawlConfig, fetcher: &Fetcher, frontier: &mut Frontier, sink
         }
         let sha = sink.store(&r, &source_of(&e), captured_at)?;
         rep.stored += 1;
-        rep.queued += frontier.done(&e, r.status, &sha, &links)? as u64;
+        rep.queued += frontier.done_with_resources(&e, r.status, &sha, &links, &imgs)? as u64;
     }
     rep.frontier = frontier.counts(m)?;
     Ok(rep)
