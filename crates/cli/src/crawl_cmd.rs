@@ -33,6 +33,11 @@ pub struct CrawlArgs {
     /// Session cookies as a `Cookie` header value (`name=value; ...`).
     #[arg(long)]
     pub cookie: Option<String>,
+    /// Requests in flight at once to the market (their starts still at
+    /// least --delay-ms apart): more than one keeps the pace when responses
+    /// are slower than the delay, as over Tor.
+    #[arg(long, default_value_t = 1)]
+    pub concurrency: usize,
     /// Least milliseconds between two requests.
     #[arg(long, default_value_t = 2000)]
     pub delay_ms: u64,
@@ -120,6 +125,7 @@ fn prepare(a: &CrawlArgs, profiles: &extract::ProfileSet) -> Result<(CrawlConfig
         max_tries: a.tries.max(1),
         backoff: Duration::from_millis(a.backoff_ms),
         images: a.images.then_some(a.max_image_bytes),
+        concurrency: a.concurrency.max(1),
     };
     Ok((cfg, fetcher))
 }

@@ -841,3 +841,32 @@ fn images_only_when_asked_same_host_and_size_capped() {
         ok(&["--case", s(&case), "verify"]);
     }
 }
+
+/// With `--concurrency 4` against a slow market (400 ms a response, a
+/// 100 ms delay), up to four requests are out at once while their starts
+/// stay at least the delay apart; the capture equals the direct import.
+#[test]
+fn concurrent_requests_keep_the_delay_between_starts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let served = Served::start(&["--latency-ms", "400"]);
+    let case = tmp.path().join("c");
+    ok(&["case", "init", s(&case)]);
+    let seed = format!("{}/placebo/index.html", served.url);
+    let out: serde_json::Value = serde_json::from_str(&ok(&[
+        "--case", s(&case), "--json", "crawl", "--market", "placebo", "--seed", &seed, "--proxy", "none", "--allow-clearnet",
+        "--delay-ms", "100", "--jitter-ms", "0", "--concurrency", "4",
+    ]))
+    .unwrap();
+    assert_eq!(out["crawl"]["stop"]["reason"], "done");
+    let mut t: Vec<u64> = served.requests().iter().map(|r| r["t_ms"].as_u64().unwrap()).collect();
+    t.sort();
+    assert_eq!(t.len(), 55);
+    let gaps: Vec<u64> = t.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(gaps.iter().all(|&g| g >= 90), "starts at least 100 ms apart: {gaps:?}");
+    let most_at_once = t.iter().map(|&a| t.iter().filter(|&&b| b >= a && b < a + 400).count()).max().unwrap();
+    assert!((3..=4).contains(&most_at_once), "requests out at once: {most_at_once}");
+    let direct = direct_case(tmp.path());
+    assert_eq!(records(&case, "listings"), records(&direct, "listings"));
+    assert_eq!(records(&case, "vendors"), records(&direct, "vendors"));
+    ok(&["--case", s(&case), "verify"]);
+}

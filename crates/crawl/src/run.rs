@@ -2,13 +2,14 @@
 //! politeness delay; retries with backoff; a pause when the market asks to
 //! log in again or solve a captcha.
 
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use rand::Rng as _;
 use url::Url;
 
-use crate::fetch::{Fetched, Fetcher};
+use crate::fetch::{FetchError, Fetched, Fetcher};
 use crate::frontier::{Entry, Frontier, FrontierCounts, Next};
 use crate::policy::Scope;
 
@@ -79,6 +80,10 @@ pub struct CrawlConfig {
     /// Fetch the images pages show (same host only), each cut at this many
     /// bytes; `None`: never (the default: only what a reader clicks).
     pub images: Option<u64>,
+    /// Requests in flight at once (per crawl: one host). Starts stay at
+    /// least `delay` apart; more than one keeps the budget when responses
+    /// take longer than the delay (Tor: seconds).
+    pub concurrency: usize,
 }
 
 /// Largest captcha image kept when `images` is not set.
@@ -257,63 +262,127 @@ pub fn crawl(cfg: &CrawlConfig, fetcher: &Fetcher, frontier: &mut Frontier, sink
             None => frontier.release(&e)?,
         }
     }
-    let mut last_request: Option<i64> = None;
+    let workers = cfg.concurrency.max(1);
+    std::thread::scope(|threads| -> Result<(), String> {
+        // Fetching happens on `workers` threads; everything that writes
+        // (frontier, evidence) stays on this one, in the order results come.
+        let (job_tx, job_rx) = mpsc::channel::<(Entry, DateTime<Utc>)>();
+        let job_rx = Arc::new(Mutex::new(job_rx));
+        let (done_tx, done_rx) = mpsc::channel::<(Entry, DateTime<Utc>, Result<Fetched, FetchError>)>();
+        for _ in 0..workers {
+            let (job_rx, done_tx) = (job_rx.clone(), done_tx.clone());
+            threads.spawn(move || loop {
+                let job = match job_rx.lock() {
+                    Ok(rx) => rx.recv(),
+                    Err(_) => return,
+                };
+                let Ok((e, at)) = job else { return };
+                let fetched = fetch_entry(cfg, fetcher, &e);
+                if done_tx.send((e, at, fetched)).is_err() {
+                    return;
+                }
+            });
+        }
+        drop(done_tx);
+        let result = dispatch(cfg, fetcher, frontier, sink, &mut rep, workers, &job_tx, &done_rx);
+        drop(job_tx);
+        result
+    })?;
+    rep.frontier = frontier.counts(m)?;
+    Ok(rep)
+}
+
+fn fetch_entry(cfg: &CrawlConfig, fetcher: &Fetcher, e: &Entry) -> Result<Fetched, FetchError> {
+    match (e.resource, cfg.images) {
+        (true, Some(cap)) => fetcher.get_image(&e.url, cap),
+        (true, None) => fetcher.get_image(&e.url, CAPTCHA_IMAGE_MAX),
+        (false, _) => fetcher.get(&e.url),
+    }
+}
+
+/// Requeues `e` after a failed attempt (with backoff, or the server's
+/// Retry-After), or gives up on it after `max_tries`.
+fn retry(cfg: &CrawlConfig, frontier: &Frontier, rep: &mut CrawlReport, e: &Entry, after: Option<u64>, why: String) -> Result<(), String> {
+    if e.tries + 1 >= cfg.max_tries {
+        frontier.fail(e, None, &why)?;
+        rep.failed += 1;
+        rep.problems.push(format!("{}: gave up after {} tries: {why}", e.url, e.tries + 1));
+    } else {
+        let backoff = cfg.backoff.as_millis() as i64 * (1_i64 << e.tries.min(16));
+        let wait = after.map_or(backoff, |s| (s as i64 * 1000).max(backoff));
+        frontier.retry(e, now_ms() + wait, &why)?;
+        rep.retries += 1;
+    }
+    Ok(())
+}
+
+/// Hands due entries to the fetching threads (at most `workers` at once,
+/// request starts at least `delay` + jitter apart) and handles what comes
+/// back, until done, stopped or paused; then waits for the requests still
+/// out, so none is left unaccounted.
+#[allow(clippy::too_many_arguments)]
+fn dispatch(
+    cfg: &CrawlConfig,
+    fetcher: &Fetcher,
+    frontier: &mut Frontier,
+    sink: &mut dyn Sink,
+    rep: &mut CrawlReport,
+    workers: usize,
+    jobs: &mpsc::Sender<(Entry, DateTime<Utc>)>,
+    done: &mpsc::Receiver<(Entry, DateTime<Utc>, Result<Fetched, FetchError>)>,
+) -> Result<(), String> {
+    let m = cfg.market.as_str();
     let mut rng = rand::rng();
+    let mut in_flight = 0usize;
+    let mut stopping: Option<Stop> = None;
+    let mut next_start = 0_i64;
     loop {
-        if cfg.max_pages.is_some_and(|n| rep.requests >= n) {
-            rep.stop = Stop::MaxPages;
-            break;
-        }
-        if cfg.until.is_some_and(|u| Utc::now() >= u) {
-            rep.stop = Stop::Until;
-            break;
-        }
-        let e = match frontier.take_next(m, now_ms())? {
-            Next::Empty => {
-                rep.stop = Stop::Done;
-                break;
-            }
-            Next::NotBefore(t) => {
-                let wait = (t - now_ms()).clamp(1, 1_000);
-                std::thread::sleep(Duration::from_millis(wait as u64));
-                continue;
-            }
-            Next::Entry(e) => e,
-        };
-        // Politeness: at least `delay` (+ jitter) since the last request.
-        let gap = cfg.delay.as_millis() as i64
-            + if cfg.jitter.is_zero() { 0 } else { rng.random_range(0..=cfg.jitter.as_millis() as i64) };
-        if let Some(last) = last_request {
-            let wait = last + gap - now_ms();
-            if wait > 0 {
-                std::thread::sleep(Duration::from_millis(wait as u64));
-            }
-        }
-        last_request = Some(now_ms());
-        rep.requests += 1;
-        let captured_at = Utc::now();
-        let retry = |frontier: &Frontier, rep: &mut CrawlReport, e: &Entry, after: Option<u64>, why: String| -> Result<(), String> {
-            if e.tries + 1 >= cfg.max_tries {
-                frontier.fail(e, None, &why)?;
-                rep.failed += 1;
-                rep.problems.push(format!("{}: gave up after {} tries: {why}", e.url, e.tries + 1));
+        // When to look again for something to send (ms), if at all.
+        let mut wake: Option<i64> = None;
+        if stopping.is_none() && in_flight < workers {
+            if cfg.max_pages.is_some_and(|n| rep.requests >= n) {
+                stopping = Some(Stop::MaxPages);
+            } else if cfg.until.is_some_and(|u| Utc::now() >= u) {
+                stopping = Some(Stop::Until);
+            } else if now_ms() < next_start {
+                wake = Some(next_start);
             } else {
-                let backoff = cfg.backoff.as_millis() as i64 * (1_i64 << e.tries.min(16));
-                let wait = after.map_or(backoff, |s| (s as i64 * 1000).max(backoff));
-                frontier.retry(e, now_ms() + wait, &why)?;
-                rep.retries += 1;
+                match frontier.take_next(m, now_ms())? {
+                    Next::Entry(e) => {
+                        let now = now_ms();
+                        // Politeness: request starts at least `delay` (+ jitter) apart.
+                        let gap = cfg.delay.as_millis() as i64
+                            + if cfg.jitter.is_zero() { 0 } else { rng.random_range(0..=cfg.jitter.as_millis() as i64) };
+                        next_start = now + gap;
+                        rep.requests += 1;
+                        in_flight += 1;
+                        jobs.send((e, Utc::now())).map_err(|_| "the fetching threads stopped".to_owned())?;
+                        continue;
+                    }
+                    Next::NotBefore(t) => wake = Some(t),
+                    // Results still out may queue more links.
+                    Next::Empty if in_flight > 0 => {}
+                    Next::Empty => stopping = Some(Stop::Done),
+                }
             }
-            Ok(())
+        }
+        if in_flight == 0 {
+            if let Some(stop) = stopping.take() {
+                rep.stop = stop;
+                return Ok(());
+            }
+        }
+        let timeout = wake.map_or(1_000, |t| (t - now_ms()).clamp(1, 1_000)) as u64;
+        let (e, captured_at, fetched) = match done.recv_timeout(Duration::from_millis(timeout)) {
+            Ok(x) => x,
+            Err(mpsc::RecvTimeoutError::Timeout) => continue,
+            Err(mpsc::RecvTimeoutError::Disconnected) => return Err("the fetching threads stopped".into()),
         };
-        let fetched = match (e.resource, cfg.images) {
-            (true, Some(cap)) => fetcher.get_image(&e.url, cap),
-            (true, None) => fetcher.get_image(&e.url, CAPTCHA_IMAGE_MAX),
-            (false, _) => fetcher.get(&e.url),
-        };
+        in_flight -= 1;
         let r = match fetched {
             Ok(r) => r,
             Err(err) => {
-                retry(frontier, &mut rep, &e, None, err.to_string())?;
+                retry(cfg, frontier, rep, &e, None, err.to_string())?;
                 continue;
             }
         };
@@ -326,7 +395,7 @@ pub fn crawl(cfg: &CrawlConfig, fetcher: &Fetcher, frontier: &mut Frontier, sink
             _ => PageKind::Content,
         };
         if kind == PageKind::Content && (r.status == 429 || r.status >= 500) {
-            retry(frontier, &mut rep, &e, r.retry_after, format!("HTTP {}", r.status))?;
+            retry(cfg, frontier, rep, &e, r.retry_after, format!("HTTP {}", r.status))?;
             continue;
         }
         if r.truncated {
@@ -336,18 +405,20 @@ pub fn crawl(cfg: &CrawlConfig, fetcher: &Fetcher, frontier: &mut Frontier, sink
         if kind != PageKind::Content {
             // Keep what the market showed (the captcha is evidence of the
             // state), then pause with this URL first in line.
-            let source = format!("{}/session-{}", source_of(&e), rep.requests);
+            let source = format!("{}/session-{}", source_of(&e), rep.stored + 1);
             let sha = sink.store(&r, &source, captured_at)?;
             rep.stored += 1;
             frontier.release(&e)?;
-            // The analyst solves the captcha elsewhere (Tor Browser); the
-            // image is kept so the evidence shows what was asked.
-            let captcha_image = match kind {
-                PageKind::Captcha => captcha_image(cfg, fetcher, sink, &r, &source, &mut rep),
-                _ => None,
-            };
-            rep.stop = Stop::Paused { kind: kind.as_str().into(), url: e.url.clone(), sha256: sha, captcha_image };
-            break;
+            if !matches!(stopping, Some(Stop::Paused { .. })) {
+                // The analyst solves the captcha elsewhere (Tor Browser);
+                // the image is kept so the evidence shows what was asked.
+                let captcha_image = match kind {
+                    PageKind::Captcha => captcha_image(cfg, fetcher, sink, &r, &source, rep),
+                    _ => None,
+                };
+                stopping = Some(Stop::Paused { kind: kind.as_str().into(), url: e.url.clone(), sha256: sha, captcha_image });
+            }
+            continue;
         }
         let (links, imgs) = if e.resource {
             (Vec::new(), Vec::new())
@@ -365,6 +436,4 @@ pub fn crawl(cfg: &CrawlConfig, fetcher: &Fetcher, frontier: &mut Frontier, sink
         rep.stored += 1;
         rep.queued += frontier.done_with_resources(&e, r.status, &sha, &links, &imgs)? as u64;
     }
-    rep.frontier = frontier.counts(m)?;
-    Ok(rep)
 }
