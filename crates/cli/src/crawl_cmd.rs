@@ -68,6 +68,11 @@ pub struct CrawlArgs {
     /// Largest image kept, in bytes (longer ones are cut, the cut recorded).
     #[arg(long, default_value_t = 1 << 20)]
     pub max_image_bytes: u64,
+    /// Accept the onion service's TLS certificate even when it is self-signed
+    /// or invalid (the onion address already authenticates the service).
+    /// Refused for any other host.
+    #[arg(long)]
+    pub onion_tls_insecure: bool,
     /// Do not use the market profile's crawl rules (its extra seeds and the
     /// URL patterns it follows): follow every in-scope link.
     #[arg(long)]
@@ -107,12 +112,15 @@ fn prepare(a: &CrawlArgs, profiles: &extract::ProfileSet) -> Result<(CrawlConfig
         };
     }
     let until = a.until.as_deref().map(crate::parse_time).transpose()?;
+    let onion = host.to_ascii_lowercase().ends_with(".onion");
+    anyhow::ensure!(!a.onion_tls_insecure || onion, "--onion-tls-insecure: {host} is not an onion service; certificates of other hosts are always checked");
     let fetcher = Fetcher::new(FetchConfig {
         proxy,
         isolation: format!("dragnet-{}", a.market),
         timeout: Duration::from_secs(a.timeout_s),
         max_bytes: a.max_bytes,
         cookie,
+        accept_invalid_tls: a.onion_tls_insecure,
         ..FetchConfig::default()
     })?;
     let cfg = CrawlConfig {

@@ -870,3 +870,83 @@ fn concurrent_requests_keep_the_delay_between_starts() {
     assert_eq!(records(&case, "vendors"), records(&direct, "vendors"));
     ok(&["--case", s(&case), "verify"]);
 }
+
+/// An HTTPS site with a self-signed certificate for the onion name; counts
+/// the requests it answered (after a completed handshake).
+fn self_signed_site() -> (std::net::SocketAddr, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read as _, Write as _};
+    let ck = rcgen::generate_simple_self_signed(vec![ONION.to_owned()]).unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(ck.signing_key.serialize_der().into());
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let cfg = std::sync::Arc::new(
+        rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![ck.cert.der().clone()], key)
+            .unwrap(),
+    );
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let answered = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = answered.clone();
+    std::thread::spawn(move || {
+        for tcp in listener.incoming().flatten() {
+            let (cfg, count) = (cfg.clone(), count.clone());
+            std::thread::spawn(move || {
+                let mut tls = rustls::StreamOwned::new(rustls::ServerConnection::new(cfg).unwrap(), tcp);
+                let mut req = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match tls.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => req.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let body = b"<html><body><p>behind a self-signed certificate</p></body></html>";
+                let head = format!("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+                let _ = tls.write_all(head.as_bytes()).and_then(|_| tls.write_all(body));
+                tls.conn.send_close_notify();
+                let _ = tls.flush();
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            });
+        }
+    });
+    (addr, answered)
+}
+
+/// Invalid TLS on an onion service (a self-signed certificate): by default
+/// that fetch ends at once with the reason recorded (no retries: a
+/// certificate does not improve) and the crawl goes on to its end;
+/// `--onion-tls-insecure` accepts it, for onion services only.
+#[test]
+fn invalid_tls_on_an_onion_ends_that_fetch_unless_accepted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (addr, answered) = self_signed_site();
+    let (proxy, names) = testdata::socks5_stub(addr);
+    let seed = format!("https://{ONION}/");
+    let case = tmp.path().join("c");
+    ok(&["case", "init", s(&case)]);
+    let args = ["--case", s(&case), "--json", "crawl", "--market", "tls", "--seed", &seed, "--proxy", &proxy, "--delay-ms", "0", "--jitter-ms", "0", "--backoff-ms", "10"];
+    let out: serde_json::Value = serde_json::from_str(&ok(&args)).unwrap();
+    assert_eq!(out["crawl"]["stop"]["reason"], "done", "{out}");
+    assert_eq!(out["crawl"]["failed"], 1);
+    assert_eq!(out["crawl"]["retries"], 0);
+    let problems = out["crawl"]["problems"].to_string();
+    assert!(problems.contains("TLS") && problems.contains("certificate") && problems.contains("--onion-tls-insecure"), "{problems}");
+    assert_eq!(names.lock().unwrap().len(), 1, "one connection: no retry");
+    assert_eq!(answered.load(std::sync::atomic::Ordering::SeqCst), 0);
+    // Accepted when asked: a new crawl of the same onion stores the page.
+    let case2 = tmp.path().join("c2");
+    ok(&["case", "init", s(&case2)]);
+    let mut accept = args.to_vec();
+    accept[1] = s(&case2);
+    accept.push("--onion-tls-insecure");
+    let out: serde_json::Value = serde_json::from_str(&ok(&accept)).unwrap();
+    assert_eq!(out["crawl"]["stored"], 1, "{out}");
+    assert_eq!(answered.load(std::sync::atomic::Ordering::SeqCst), 1);
+    // Never for the clear web.
+    let clear = dragnet(&["--case", s(&case2), "crawl", "--market", "x", "--seed", "https://127.0.0.1:1/", "--proxy", "none", "--allow-clearnet", "--onion-tls-insecure"]);
+    assert!(!clear.status.success());
+    assert!(String::from_utf8_lossy(&clear.stderr).contains("not an onion service"));
+}

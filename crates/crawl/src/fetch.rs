@@ -30,6 +30,10 @@ pub struct FetchConfig {
     pub max_bytes: u64,
     /// `Cookie` header sent with every request (the session).
     pub cookie: Option<String>,
+    /// Accept any TLS certificate. Only for onion services (the caller
+    /// checks): their address already authenticates them, and many serve a
+    /// self-signed certificate.
+    pub accept_invalid_tls: bool,
     /// `User-Agent` sent.
     pub user_agent: String,
 }
@@ -44,6 +48,7 @@ impl Default for FetchConfig {
             timeout: Duration::from_secs(60),
             max_bytes: 8 << 20,
             cookie: None,
+            accept_invalid_tls: false,
             // Tor Browser's (a distinctive one would mark the crawler).
             user_agent: "Mozilla/5.0 (Windows NT 10.0; rv:128.0) Gecko/20100101 Firefox/128.0".into(),
         }
@@ -104,9 +109,13 @@ fn host_header(url: &url::Url) -> String {
 /// Why a fetch gave no response.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FetchError {
-    /// Connection, proxy, TLS, timeout or protocol failure.
+    /// Connection, proxy, timeout or protocol failure (worth retrying).
     #[error("{0}")]
     Transport(String),
+    /// The TLS handshake failed (an invalid or self-signed certificate):
+    /// retrying cannot help.
+    #[error("TLS: {0}")]
+    Tls(String),
     /// A bad setting.
     #[error("{0}")]
     Config(String),
@@ -149,6 +158,7 @@ impl Fetcher {
             // The crawler checks every Location against the scope.
             .max_redirects(0)
             .user_agent(cfg.user_agent.as_str())
+            .tls_config(ureq::tls::TlsConfig::builder().disable_verification(cfg.accept_invalid_tls).build())
             .build()
             .new_agent();
         Ok(Fetcher { agent, cfg })
@@ -190,7 +200,16 @@ impl Fetcher {
             request_head.push_str(&format!("{name}: {shown}\r\n"));
         }
         request_head.push_str("\r\n");
-        let mut resp = req.call().map_err(|e| FetchError::Transport(e.to_string()))?;
+        let mut resp = req.call().map_err(|e| {
+            let text = e.to_string();
+            let tls = matches!(e, ureq::Error::Tls(_) | ureq::Error::Rustls(_))
+                || ["certificate", "InvalidCertificate", "UnknownIssuer"].iter().any(|w| text.contains(w));
+            if tls {
+                FetchError::Tls(text)
+            } else {
+                FetchError::Transport(text)
+            }
+        })?;
         let status = resp.status().as_u16();
         let mut head = format!("HTTP/1.1 {} {}\r\n", status, resp.status().canonical_reason().unwrap_or(""));
         let mut location = None;
@@ -284,7 +303,8 @@ mod embedded {
     use arti_client::config::TorClientConfigBuilder;
     use arti_client::{DataStream, TorClient, TorClientConfig};
     use futures::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    use tor_rtcompat::{PreferredRuntime, SleepProviderExt as _, ToplevelBlockOn as _};
+    use futures::StreamExt as _;
+    use tor_rtcompat::{PreferredRuntime, SleepProviderExt as _, TimeoutError, ToplevelBlockOn as _};
     use ureq::unversioned::resolver::{ResolvedSocketAddrs, Resolver};
     use ureq::unversioned::transport::{
         Buffers as _, ConnectionDetails, Connector, LazyBuffers, NextTimeout, RustlsConnector, Transport,
@@ -349,6 +369,12 @@ mod embedded {
         }
     }
 
+    /// Runs `fut` on the Tor runtime for at most `limit`. (The timer is
+    /// made inside the runtime: tokio's needs its context.)
+    fn run_for<F: std::future::Future>(rt: &PreferredRuntime, limit: Duration, fut: F) -> Result<F::Output, TimeoutError> {
+        rt.block_on(async { rt.timeout(limit, fut).await })
+    }
+
     fn io_error(kind: std::io::ErrorKind, msg: String) -> ureq::Error {
         ureq::Error::Io(std::io::Error::new(kind, msg))
     }
@@ -391,10 +417,19 @@ mod embedded {
             let limit = budget(details.timeout, self.cap)?;
             let client = &self.client;
             let rt = client.runtime().clone();
-            let outcome = rt.block_on(rt.timeout(limit, async {
+            let outcome = run_for(&rt, limit, async {
                 client.bootstrap().await.map_err(|e| format!("could not bootstrap: {e}"))?;
+                // After an attempt cut short by a timeout, `bootstrap` returns
+                // at once while that attempt goes on in the background: wait
+                // for it to be ready.
+                let mut events = client.bootstrap_events();
+                while !client.bootstrap_status().ready_for_traffic() {
+                    if events.next().await.is_none() {
+                        break;
+                    }
+                }
                 client.connect((host, port)).await.map_err(|e| format!("connecting to {host}:{port}: {e}"))
-            }));
+            });
             match outcome {
                 Ok(Ok(stream)) => Ok(Some(TorStream {
                     stream: Mutex::new(stream),
@@ -406,12 +441,13 @@ mod embedded {
                 Ok(Err(why)) => Err(io_error(std::io::ErrorKind::Other, format!("embedded Tor: {why}"))),
                 Err(_) => {
                     let status = client.bootstrap_status();
+                    let secs = limit.as_secs_f64();
                     let why = if status.ready_for_traffic() {
-                        format!("no stream to {host}:{port}")
+                        format!("no stream to {host}:{port} within {secs:.1} s")
                     } else {
-                        format!("not bootstrapped ({status}); is the Tor network reachable from here?")
+                        format!("not bootstrapped within {secs:.1} s ({status}); is the Tor network reachable from here?")
                     };
-                    Err(io_error(std::io::ErrorKind::TimedOut, format!("embedded Tor: {why} within {:.1} s", limit.as_secs_f64())))
+                    Err(io_error(std::io::ErrorKind::TimedOut, format!("embedded Tor: {why}")))
                 }
             }
         }
@@ -443,11 +479,10 @@ mod embedded {
             let limit = budget(timeout, self.cap)?;
             let data = &self.buffers.output()[..amount];
             let stream = self.stream.get_mut().unwrap_or_else(PoisonError::into_inner);
-            let rt = &self.rt;
-            let done = rt.block_on(rt.timeout(limit, async {
+            let done = run_for(&self.rt, limit, async {
                 stream.write_all(data).await?;
                 stream.flush().await
-            }));
+            });
             match done {
                 Ok(Ok(())) => Ok(()),
                 Ok(Err(e)) => {
@@ -466,8 +501,7 @@ mod embedded {
             let limit = budget(timeout, self.cap)?;
             let buf = self.buffers.input_append_buf();
             let stream = self.stream.get_mut().unwrap_or_else(PoisonError::into_inner);
-            let rt = &self.rt;
-            match rt.block_on(rt.timeout(limit, stream.read(buf))) {
+            match run_for(&self.rt, limit, stream.read(buf)) {
                 Ok(Ok(n)) => {
                     self.buffers.input_appended(n);
                     self.open &= n > 0;

@@ -381,6 +381,14 @@ fn dispatch(
         in_flight -= 1;
         let r = match fetched {
             Ok(r) => r,
+            Err(err @ FetchError::Tls(_)) => {
+                // A certificate does not get better by asking again.
+                let why = format!("{err} (an onion service's self-signed certificate is accepted with --onion-tls-insecure)");
+                frontier.fail(&e, None, &why)?;
+                rep.failed += 1;
+                rep.problems.push(format!("{}: {why}", e.url));
+                continue;
+            }
             Err(err) => {
                 retry(cfg, frontier, rep, &e, None, err.to_string())?;
                 continue;
