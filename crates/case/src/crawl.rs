@@ -12,7 +12,7 @@ use extract::{extract_page, PageInput};
 use model::PageType;
 use serde_json::json;
 
-use crate::{io, Case, CaseError, Result, TOOL_VERSION};
+use crate::{io, Case, CaseError, Progress, Result, TOOL_VERSION};
 
 /// The frontier database, relative to the case directory.
 pub const FRONTIER_FILE: &str = "crawl/frontier.sqlite";
@@ -100,10 +100,36 @@ impl Sink for Case {
     }
 }
 
+/// The case as the crawl's sink, with a progress display.
+struct WithProgress<'a> {
+    case: &'a mut Case,
+    progress: &'a dyn Progress,
+    started: bool,
+}
+
+impl Sink for WithProgress<'_> {
+    fn store(&mut self, r: &Fetched, source: &str, captured_at: DateTime<Utc>) -> std::result::Result<String, String> {
+        self.case.store(r, source, captured_at)
+    }
+    fn stored(&mut self, source: &str) -> Option<(String, Vec<u8>)> {
+        self.case.stored(source)
+    }
+    fn kind(&self, body: &[u8]) -> PageKind {
+        self.case.kind(body)
+    }
+    fn progress(&mut self, settled: u64, known: u64) {
+        if !self.started {
+            self.progress.start("crawl", known);
+            self.started = true;
+        }
+        self.progress.set(settled, known);
+    }
+}
+
 impl Case {
     /// Crawls one market into the case (see crate `crawl`); extraction is
     /// left to [`Case::extract`], as for imports.
-    pub fn crawl(&mut self, cfg: &CrawlConfig, fetcher: &Fetcher) -> Result<CrawlReport> {
+    pub fn crawl(&mut self, cfg: &CrawlConfig, fetcher: &Fetcher, progress: &dyn Progress) -> Result<CrawlReport> {
         let path = self.dir.join(FRONTIER_FILE);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(io(parent))?;
@@ -115,7 +141,12 @@ impl Case {
             self.evidence.log("recover", json!({ "indexed_again": digests }), &self.operator, TOOL_VERSION)?;
         }
         let mut frontier = Frontier::open(&path).map_err(|message| CaseError::Config { path: path.clone(), message })?;
-        let report = crawl::crawl(cfg, fetcher, &mut frontier, self).map_err(|message| CaseError::Config { path, message })?;
+        let mut sink = WithProgress { case: self, progress, started: false };
+        let report = crawl::crawl(cfg, fetcher, &mut frontier, &mut sink);
+        if sink.started {
+            progress.finish();
+        }
+        let report = report.map_err(|message| CaseError::Config { path, message })?;
         self.evidence.log("crawl", serde_json::to_value(&report).unwrap_or_default(), &self.operator, TOOL_VERSION)?;
         Ok(report)
     }

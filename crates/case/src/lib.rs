@@ -92,6 +92,9 @@ pub trait Progress {
     fn inc(&self, _n: u64) {}
     /// Ends the phase.
     fn finish(&self) {}
+    /// Sets the position and the length (for phases whose length grows,
+    /// like a crawl's).
+    fn set(&self, _pos: u64, _len: u64) {}
 }
 
 /// Progress that reports nothing.

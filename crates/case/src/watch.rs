@@ -237,7 +237,7 @@ impl Case {
             return Err(CaseError::Config { path: self.watch_dir(), message: "no round".into() });
         };
         let cfg = CrawlConfig { market: current.key.clone(), ..base.clone() };
-        let report = self.crawl(&cfg, fetcher)?;
+        let report = self.crawl(&cfg, fetcher, progress)?;
         let opts = ExtractOptions { only_new: true, ..ExtractOptions::default() };
         let extract = Some(self.extract(&opts, progress)?);
         let now = Utc::now().to_rfc3339();

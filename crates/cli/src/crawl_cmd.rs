@@ -156,7 +156,7 @@ fn pause_message(kind: &str, url: &str, sha256: &str, captcha_image: Option<&str
 /// Runs `dragnet crawl`.
 pub fn crawl(case: &mut Case, a: &CrawlArgs, json: bool, progress: &dyn case::Progress) -> Result<()> {
     let (cfg, fetcher) = prepare(a, case.profiles())?;
-    let report = case.crawl(&cfg, &fetcher)?;
+    let report = case.crawl(&cfg, &fetcher, progress)?;
     for p in &report.problems {
         eprintln!("note: {p}");
     }

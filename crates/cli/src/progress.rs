@@ -35,6 +35,13 @@ impl case::Progress for Bars {
         }
     }
 
+    fn set(&self, pos: u64, len: u64) {
+        if let Some(b) = self.bar.borrow().as_ref() {
+            b.set_length(len);
+            b.set_position(pos);
+        }
+    }
+
     fn finish(&self) {
         if let Some(b) = self.bar.borrow_mut().take() {
             b.finish_and_clear();

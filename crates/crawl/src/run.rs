@@ -56,6 +56,9 @@ pub trait Sink {
     fn stored(&mut self, source: &str) -> Option<(String, Vec<u8>)>;
     /// Classifies a page with the market's profile.
     fn kind(&self, body: &[u8]) -> PageKind;
+    /// Progress: `settled` URLs of the `known` ones are done or given up
+    /// (both grow as pages reveal links). Default: nothing.
+    fn progress(&mut self, _settled: u64, _known: u64) {}
 }
 
 /// One crawl.
@@ -334,6 +337,14 @@ fn dispatch(
     let m = cfg.market.as_str();
     let mut rng = rand::rng();
     let mut in_flight = 0usize;
+    // Progress from one count at the start and this run's own tallies (a
+    // count per response would scan a large frontier every time).
+    let c0 = frontier.counts(m)?;
+    let (settled0, known0) = (c0.done + c0.failed, c0.done + c0.failed + c0.queued + c0.fetching);
+    let report_progress = |sink: &mut dyn Sink, rep: &CrawlReport| {
+        let settled = settled0 + rep.stored + rep.failed;
+        sink.progress(settled, (known0 + rep.queued).max(settled));
+    };
     let mut stopping: Option<Stop> = None;
     let mut next_start = 0_i64;
     loop {
@@ -379,6 +390,7 @@ fn dispatch(
             Err(mpsc::RecvTimeoutError::Disconnected) => return Err("the fetching threads stopped".into()),
         };
         in_flight -= 1;
+        report_progress(sink, rep);
         let r = match fetched {
             Ok(r) => r,
             Err(err @ FetchError::Tls(_)) => {
