@@ -1,7 +1,7 @@
 //! Arbitrary bytes as what a crawled market sends back or an analyst hands
 //! the crawler: a page whose links are read and checked against the scope,
 //! a cookies.txt export, a proxy setting and a seed. Must never panic, and
-//! never admit a URL on another host.
+//! never admit a URL (a link, an image, a captcha image) on another host.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -15,6 +15,11 @@ fuzz_target!(|data: &[u8]| {
         for href in crawl::links::hrefs(data) {
             if let Some(u) = scope.admit(&base, &href) {
                 assert_eq!(u.host_str(), base.host_str(), "{href}");
+            }
+        }
+        for src in crawl::links::image_srcs(data).into_iter().chain(crawl::links::captcha_image_src(data)) {
+            if let Some(u) = scope.admit_resource(&base, &src) {
+                assert_eq!(u.host_str(), base.host_str(), "{src}");
             }
         }
     }

@@ -27,6 +27,11 @@ pub struct CrawlArgs {
     /// Stop at this time (RFC 3339).
     #[arg(long)]
     pub until: Option<String>,
+    /// The market account whose session (cookies) this crawl uses: it gets
+    /// circuits of its own (SOCKS credentials `dragnet-MARKET-ACCOUNT`), so
+    /// two accounts on one market never share one.
+    #[arg(long)]
+    pub account: Option<String>,
     /// Session cookies: a Netscape cookies.txt export.
     #[arg(long)]
     pub cookies: Option<PathBuf>,
@@ -116,7 +121,10 @@ fn prepare(a: &CrawlArgs, profiles: &extract::ProfileSet) -> Result<(CrawlConfig
     anyhow::ensure!(!a.onion_tls_insecure || onion, "--onion-tls-insecure: {host} is not an onion service; certificates of other hosts are always checked");
     let fetcher = Fetcher::new(FetchConfig {
         proxy,
-        isolation: format!("dragnet-{}", a.market),
+        isolation: match &a.account {
+            Some(acct) => format!("dragnet-{}-{acct}", a.market),
+            None => format!("dragnet-{}", a.market),
+        },
         timeout: Duration::from_secs(a.timeout_s),
         max_bytes: a.max_bytes,
         cookie,

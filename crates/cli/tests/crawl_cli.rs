@@ -151,6 +151,15 @@ fn crawl_through_socks5h_equals_importing_the_pages() {
         .map(|v| v["detail"]["circuit"].as_str().unwrap_or_default().to_owned())
         .collect();
     assert_eq!(circuits.into_iter().collect::<Vec<_>>(), vec![format!("{proxy} user dragnet-placebo")]);
+    // An account of its own gets circuits of its own: the proxy sees its
+    // credentials on every connection.
+    let (proxy2, _, users) = testdata::socks5_stub_with_users(served.addr());
+    let other = tmp.path().join("account");
+    ok(&["case", "init", s(&other)]);
+    let mut args = crawl_args(s(&other), &seed, &proxy2);
+    args.extend(["--account", "alice", "--max-pages", "3", "--no-extract"]);
+    ok(&args);
+    assert_eq!(users.lock().unwrap().clone(), vec!["dragnet-placebo-alice"; 3]);
     // Same records as importing the generated pages.
     let direct = direct_case(tmp.path());
     for kind in ["listings", "vendors", "feedback", "identifiers"] {

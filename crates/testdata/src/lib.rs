@@ -54,16 +54,29 @@ pub fn python_module(module: &str) -> bool {
 /// `ip:A.B.C.D`) and connects every request to `upstream`, whatever the
 /// name. Returns `socks5h://127.0.0.1:PORT` and the recorded names.
 pub fn socks5_stub(upstream: std::net::SocketAddr) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    let (url, names, _) = socks5_stub_with_users(upstream);
+    (url, names)
+}
+
+/// Recorded SOCKS usernames (what Tor isolates circuits by), one per
+/// connection, empty when none was offered.
+pub type Users = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+/// [`socks5_stub`], also recording the username of each connection.
+pub fn socks5_stub_with_users(upstream: std::net::SocketAddr) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>, Users) {
     use std::io::{Read as _, Write as _};
     use std::net::{TcpListener, TcpStream};
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let url = format!("socks5h://{}", listener.local_addr().expect("addr"));
     let names = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let names2 = names.clone();
+    let users: Users = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let users2 = users.clone();
     std::thread::spawn(move || {
         for conn in listener.incoming() {
             let Ok(mut c) = conn else { continue };
             let names = names2.clone();
+            let users = users2.clone();
             std::thread::spawn(move || -> std::io::Result<()> {
                 let mut b = [0u8; 2];
                 c.read_exact(&mut b)?;
@@ -81,8 +94,10 @@ pub fn socks5_stub(upstream: std::net::SocketAddr) -> (String, std::sync::Arc<st
                     let mut pass = vec![0u8; pl[0] as usize];
                     c.read_exact(&mut pass)?;
                     c.write_all(&[1, 0])?;
+                    users.lock().expect("lock").push(String::from_utf8_lossy(&user).into_owned());
                 } else {
                     c.write_all(&[5, 0])?;
+                    users.lock().expect("lock").push(String::new());
                 }
                 let mut h = [0u8; 4];
                 c.read_exact(&mut h)?;
@@ -114,5 +129,5 @@ pub fn socks5_stub(upstream: std::net::SocketAddr) -> (String, std::sync::Arc<st
             });
         }
     });
-    (url, names)
+    (url, names, users)
 }
