@@ -171,6 +171,21 @@ enum Command {
     /// removed listings, price changes, vendors appearing or disappearing,
     /// watched vendors, keys and addresses (JSON lines, and a webhook).
     Watch(crawl_cmd::WatchArgs),
+    /// Serve the case in a browser and over a JSON API (/api, described at
+    /// /api/openapi.json): overview, vendors, dossiers, identifier search,
+    /// evidence viewer (captured pages sandboxed), custody log.
+    Serve {
+        /// Address to listen on (port 0: any free port; the URL is printed).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        bind: String,
+        /// No accounts: anyone who can reach the address is an analyst.
+        /// Allowed on a loopback address only.
+        #[arg(long)]
+        no_auth: bool,
+    },
+    /// Accounts for `dragnet serve`.
+    #[command(subcommand)]
+    User(UserCommand),
     /// Synthetic data with ground truth (test fixtures, never real markets).
     #[command(subcommand)]
     Sim(SimCommand),
@@ -304,6 +319,21 @@ fn operator(cli: &Ctx) -> String {
 
 fn open(cli: &Ctx) -> Result<Case> {
     Case::open(&cli.case, &operator(cli)).with_context(|| format!("opening case {}", cli.case.display()))
+}
+
+/// `dragnet user ...`.
+#[derive(Subcommand, Debug)]
+enum UserCommand {
+    /// Add a user (or set an existing one's role and password); the password
+    /// is read from the first line of standard input and stored as an
+    /// argon2id hash in CASE/users.json.
+    Add {
+        /// Login name.
+        name: String,
+        /// `analyst` (everything) or `reviewer` (reads only).
+        #[arg(long, default_value = "reviewer")]
+        role: String,
+    },
 }
 
 /// RFC 3339, or a bare date as midnight UTC.
@@ -480,6 +510,24 @@ fn run(args: Cli) -> Result<()> {
         Command::Crawl(a) => {
             let mut case = open(&cli)?;
             crawl_cmd::crawl(&mut case, a, cli.json, &progress)?;
+        }
+        Command::Serve { bind, no_auth } => {
+            let bind: std::net::SocketAddr = bind.parse().with_context(|| format!("--bind {bind:?}: expected IP:PORT"))?;
+            let cfg = server::ServeConfig { bind, no_auth: *no_auth, operator: operator(&cli) };
+            server::serve(&cli.case, &cfg, |addr| {
+                println!("serving {} at http://{addr}/", cli.case.display());
+                use std::io::Write as _;
+                let _ = std::io::stdout().flush();
+            })?;
+        }
+        Command::User(UserCommand::Add { name, role }) => {
+            let role = server::auth::Role::parse(role).with_context(|| format!("--role {role:?}: analyst or reviewer"))?;
+            let mut password = String::new();
+            std::io::stdin().read_line(&mut password).context("reading the password from standard input")?;
+            let mut case = open(&cli)?;
+            server::auth::add_user(&cli.case, name, role, password.trim_end_matches(['\r', '\n'])).map_err(anyhow::Error::msg)?;
+            case.log("user-add", serde_json::json!({ "user": name, "role": role }))?;
+            println!("user {name} ({role:?}) added to {}", server::auth::users_path(&cli.case).display());
         }
         Command::Watch(a) => {
             let mut case = open(&cli)?;

@@ -1,0 +1,297 @@
+//! `dragnet serve` over HTTP: the API answers what the CLI answers, captured
+//! pages are served only inside a sandbox policy and escaped everywhere
+//! else, bad requests get plain HTTP errors and write nothing, and
+//! accounts, roles and CSRF guard every write.
+
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_dragnet"));
+    c.env("USER", "serve-cli-test");
+    c
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = bin().args(args).output().expect("run dragnet");
+    assert!(out.status.success(), "dragnet {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+/// A captured page doing everything a page should not be able to do in
+/// the viewer, in a file whose very name is markup.
+const HOSTILE: &str = r#"<!DOCTYPE html><html><head><title>x</title>
+<meta http-equiv="refresh" content="0;url=http://evil.example/refresh">
+<link rel="stylesheet" href="http://evil.example/style.css">
+<style>body { background: url(http://evil.example/css-exfil) }</style>
+<script>fetch('http://evil.example/script')</script></head>
+<body onload="location='http://evil.example/onload'">
+<img src="http://evil.example/img.png" onerror="alert(1)">
+<a href="javascript:alert(2)">click</a>
+<svg><script>alert(3)</script></svg>
+<iframe src="http://evil.example/frame"></iframe>
+<form action="http://evil.example/form"><input name="x"></form>
+</body></html>"#;
+const HOSTILE_NAME: &str = "x<img src=x onerror=alert(4)>.html";
+
+/// A case with the synthetic markets and the hostile page, extracted.
+fn case(tmp: &Path) -> PathBuf {
+    let sim = tmp.join("sim");
+    let case = tmp.join("case");
+    ok(&["sim", "market", "--out", s(&sim)]);
+    std::fs::create_dir_all(sim.join("pages/hostile")).unwrap();
+    std::fs::write(sim.join("pages/hostile").join(HOSTILE_NAME), HOSTILE).unwrap();
+    ok(&["case", "init", s(&case)]);
+    ok(&["import", "--case", s(&case), s(&sim.join("pages"))]);
+    ok(&["extract", "--case", s(&case)]);
+    case
+}
+
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(case: &Path, extra: &[&str]) -> Server {
+    let mut child = bin()
+        .args(["--case", s(case), "serve", "--bind", "127.0.0.1:0"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn serve");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url = line.split_whitespace().last().unwrap_or_default().trim_end_matches('/').to_owned();
+    assert!(url.starts_with("http://127.0.0.1:"), "no URL printed: {line:?}");
+    Server { child, url }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).build().new_agent()
+}
+
+struct Answer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+    fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+fn answer(mut r: ureq::http::Response<ureq::Body>) -> Answer {
+    let headers = r.headers().iter().map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned())).collect();
+    Answer { status: r.status().as_u16(), headers, body: r.body_mut().read_to_string().unwrap_or_default() }
+}
+
+fn get(url: &str, cookie: Option<&str>) -> Answer {
+    let mut req = agent().get(url);
+    if let Some(c) = cookie {
+        req = req.header("Cookie", c);
+    }
+    answer(req.call().expect("request"))
+}
+
+fn post_json(url: &str, cookie: Option<&str>, csrf: Option<&str>, body: &[u8]) -> Answer {
+    let mut req = agent().post(url).header("Content-Type", "application/json");
+    if let Some(c) = cookie {
+        req = req.header("Cookie", c);
+    }
+    if let Some(t) = csrf {
+        req = req.header("X-CSRF-Token", t);
+    }
+    answer(req.send(body).expect("request"))
+}
+
+fn hostile_sha(case: &Path) -> String {
+    std::fs::read_to_string(case.join("evidence/index.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|v| v["source"].as_str().is_some_and(|s| s.contains("alert(4)")))
+        .and_then(|v| v["sha256"].as_str().map(str::to_owned))
+        .expect("the hostile page is in the evidence")
+}
+
+#[test]
+fn no_auth_api_viewer_and_bad_requests() {
+    let tmp = tempfile::tempdir().unwrap();
+    let case = case(tmp.path());
+    // Never without accounts on an address others can reach.
+    let refused = bin().args(["--case", s(&case), "serve", "--bind", "0.0.0.0:0", "--no-auth"]).output().unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("loopback"), "{}", String::from_utf8_lossy(&refused.stderr));
+
+    let srv = serve(&case, &["--no-auth"]);
+    // Vendors: every vendor record of the CLI, and the same dossier.
+    let api: Vec<serde_json::Value> = serde_json::from_value(get(&format!("{}/api/vendors", srv.url), None).json()).unwrap();
+    let cli: std::collections::BTreeSet<(String, String)> = ok(&["--case", s(&case), "--json", "vendors"])
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .map(|v| (v["market"].as_str().unwrap().to_owned(), v["name"].as_str().unwrap().to_owned()))
+        .collect();
+    let profiled: std::collections::BTreeSet<(String, String)> = api
+        .iter()
+        .filter(|v| v["profiles"].as_u64().unwrap() > 0)
+        .map(|v| (v["market"].as_str().unwrap().to_owned(), v["name"].as_str().unwrap().to_owned()))
+        .collect();
+    assert!(!cli.is_empty());
+    assert_eq!(profiled, cli);
+    let name = &cli.iter().next().unwrap().1;
+    let dossier = get(&format!("{}/api/vendors/{name}", srv.url), None);
+    assert_eq!(dossier.status, 200);
+    let from_cli: serde_json::Value = serde_json::from_str(&ok(&["--case", s(&case), "--json", "vendor", name])).unwrap();
+    assert_eq!(dossier.json(), from_cli);
+    assert_eq!(get(&format!("{}/api/vendors/NoSuchVendor", srv.url), None).status, 404);
+    // Identifier search finds a vendor's address, and only matching rows.
+    let btc = ok(&["--case", s(&case), "--json", "identifiers", "--kind", "btc"]);
+    let addr = serde_json::from_str::<serde_json::Value>(btc.lines().next().unwrap()).unwrap()["value"].as_str().unwrap().to_owned();
+    let found = get(&format!("{}/api/identifiers?q={}&kind=btc", srv.url, &addr[..12]), None).json();
+    let found = found.as_array().unwrap();
+    assert!(found.iter().any(|r| r["value"] == addr.as_str() && r["evidence"].is_string()));
+    assert!(found.iter().all(|r| r["value"].as_str().unwrap().contains(&addr[..12]) && r["kind"] == "btc"));
+
+    // The hostile page: as bytes only under the sandbox policy ...
+    let sha = hostile_sha(&case);
+    let raw = get(&format!("{}/raw/{sha}", srv.url), None);
+    assert_eq!(raw.status, 200);
+    assert_eq!(raw.body, HOSTILE);
+    let csp = raw.header("content-security-policy").unwrap();
+    assert!(csp.starts_with("sandbox;") && csp.contains("default-src 'none'") && !csp.contains("script-src"), "{csp}");
+    assert_eq!(raw.header("x-content-type-options"), Some("nosniff"));
+    // ... and everywhere else escaped, inside dragnet's script-free pages.
+    let viewer = get(&format!("{}/evidence/{sha}", srv.url), None);
+    assert_eq!(viewer.status, 200, "{}", viewer.body);
+    assert!(!viewer.body.contains("<script>") && !viewer.body.contains("<img src=x") && viewer.body.contains("x&lt;img src=x onerror=alert(4)&gt;.html"), "{}", viewer.body);
+    assert!(viewer.body.contains(&format!("<iframe class=\"capture\" sandbox=\"\" referrerpolicy=\"no-referrer\" src=\"/raw/{sha}\"")));
+    let ui_csp = viewer.header("content-security-policy").unwrap();
+    assert!(ui_csp.contains("default-src 'none'") && !ui_csp.contains("script-src"), "{ui_csp}");
+    let text = get(&format!("{}/evidence/{sha}/text", srv.url), None);
+    assert!(!text.body.contains("<script>") && text.body.contains("&lt;script&gt;fetch("));
+    for page in ["/", "/vendors", "/custody", &format!("/vendors/{name}"), "/search?q=1"] {
+        let a = get(&format!("{}{page}", srv.url), None);
+        assert_eq!(a.status, 200, "{page}: {}", a.body);
+        assert!(!a.body.contains("<script"), "{page} has a script");
+    }
+
+    // Bad input: plain errors, nothing written.
+    let custody_before = get(&format!("{}/api/custody", srv.url), None).json().as_array().unwrap().len();
+    let csrf = get(&format!("{}/api/session", srv.url), None).json()["csrf"].as_str().unwrap().to_owned();
+    let bad = [
+        get(&format!("{}/api/evidence/not-a-digest", srv.url), None),
+        get(&format!("{}/api/evidence/{}", srv.url, "0".repeat(64)), None),
+        get(&format!("{}/api/identifiers?q={}", srv.url, "a".repeat(300)), None),
+        get(&format!("{}/api/identifiers", srv.url), None),
+        get(&format!("{}/api/no-such-endpoint", srv.url), None),
+        post_json(&format!("{}/api/evidence/{sha}/notes", srv.url), None, Some(&csrf), b"{not json"),
+        post_json(&format!("{}/api/evidence/{sha}/notes", srv.url), None, Some(&csrf), format!("{{\"text\": \"{}\"}}", "x".repeat(100_000)).as_bytes()),
+        post_json(&format!("{}/api/evidence/{sha}/notes", srv.url), None, None, br#"{"text": "no token"}"#),
+        post_json(&format!("{}/api/evidence/{sha}/notes", srv.url), None, Some("0000"), br#"{"text": "wrong token"}"#),
+        post_json(&format!("{}/api/evidence/{}/notes", srv.url, "0".repeat(64)), None, Some(&csrf), br#"{"text": "no such record"}"#),
+    ];
+    let statuses: Vec<u16> = bad.iter().map(|a| a.status).collect();
+    assert_eq!(statuses, [400, 404, 400, 400, 404, 400, 413, 403, 403, 404]);
+    for a in &bad {
+        assert!(!a.body.contains("panicked") && !a.body.contains("RUST_BACKTRACE") && a.body.len() < 2000, "{}", a.body);
+    }
+    assert_eq!(get(&format!("{}/api/custody", srv.url), None).json().as_array().unwrap().len(), custody_before, "a bad request wrote something");
+    // A good note is a custody entry.
+    let noted = post_json(&format!("{}/api/evidence/{sha}/notes", srv.url), None, Some(&csrf), br#"{"text": "hostile test page <b>"}"#);
+    assert_eq!(noted.status, 201, "{}", noted.body);
+    let custody = get(&format!("{}/api/custody", srv.url), None).json();
+    let last = custody.as_array().unwrap().last().unwrap().clone();
+    assert_eq!((last["action"].as_str(), last["detail"]["text"].as_str(), last["detail"]["sha256"].as_str()), (Some("note"), Some("hostile test page <b>"), Some(sha.as_str())));
+    assert!(get(&format!("{}/evidence/{sha}", srv.url), None).body.contains("hostile test page &lt;b&gt;"));
+    // The API describes itself.
+    let spec = get(&format!("{}/api/openapi.json", srv.url), None).json();
+    for p in ["/api/vendors", "/api/vendors/{name}", "/api/identifiers", "/api/evidence/{sha}", "/api/evidence/{sha}/notes", "/api/custody", "/api/session"] {
+        assert!(spec["paths"][p].is_object(), "{p} not described");
+    }
+    drop(srv);
+    ok(&["--case", s(&case), "verify"]);
+}
+
+fn add_user(case: &Path, name: &str, role: &str, password: &str) -> std::process::Output {
+    let mut child = bin()
+        .args(["--case", s(case), "user", "add", name, "--role", role])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(format!("{password}\n").as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn login(srv: &Server, user: &str, password: &str) -> Answer {
+    answer(agent().post(&format!("{}/login", srv.url)).send_form([("user", user), ("password", password)]).unwrap())
+}
+
+fn session_cookie(a: &Answer) -> String {
+    let c = a.header("set-cookie").expect("a session cookie");
+    assert!(c.contains("HttpOnly") && c.contains("SameSite=Strict"), "{c}");
+    c.split(';').next().unwrap().to_owned()
+}
+
+#[test]
+fn accounts_roles_and_csrf_guard_writes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let case = case(tmp.path());
+    // No users, no --no-auth: refused, with what to do.
+    let refused = bin().args(["--case", s(&case), "serve", "--bind", "127.0.0.1:0"]).output().unwrap();
+    assert!(!refused.status.success() && String::from_utf8_lossy(&refused.stderr).contains("user add"));
+    assert!(!add_user(&case, "alice", "analyst", "short").status.success(), "short passwords are refused");
+    assert!(add_user(&case, "alice", "analyst", "correct horse battery").status.success());
+    assert!(add_user(&case, "bob", "reviewer", "staple paper clip 42").status.success());
+    let users = std::fs::read_to_string(case.join("users.json")).unwrap();
+    assert!(!users.contains("correct horse") && users.matches("$argon2id$").count() == 2, "{users}");
+
+    let srv = serve(&case, &[]);
+    assert_eq!(get(&format!("{}/api/vendors", srv.url), None).status, 401);
+    let page = get(&format!("{}/", srv.url), None);
+    assert_eq!((page.status, page.header("location")), (303, Some("/login")));
+    assert_eq!(login(&srv, "alice", "wrong password here").status, 401);
+    assert_eq!(login(&srv, "nobody", "correct horse battery").status, 401);
+    let alice = session_cookie(&login(&srv, "alice", "correct horse battery"));
+    let bob = session_cookie(&login(&srv, "bob", "staple paper clip 42"));
+    assert_eq!(get(&format!("{}/api/vendors", srv.url), Some(&alice)).status, 200);
+    assert_eq!(get(&format!("{}/api/vendors", srv.url), Some(&bob)).status, 200, "reviewers read");
+    let sess = get(&format!("{}/api/session", srv.url), Some(&alice)).json();
+    assert_eq!(sess["role"], "analyst");
+    let alice_csrf = sess["csrf"].as_str().unwrap().to_owned();
+    let bob_csrf = get(&format!("{}/api/session", srv.url), Some(&bob)).json()["csrf"].as_str().unwrap().to_owned();
+    let sha = hostile_sha(&case);
+    let note = format!("{}/api/evidence/{sha}/notes", srv.url);
+    assert_eq!(post_json(&note, Some(&bob), Some(&bob_csrf), br#"{"text": "a reviewer"}"#).status, 403, "reviewers do not write");
+    assert_eq!(post_json(&note, Some(&alice), None, br#"{"text": "no token"}"#).status, 403);
+    assert_eq!(post_json(&note, Some(&alice), Some(&bob_csrf), br#"{"text": "another session's token"}"#).status, 403);
+    assert_eq!(post_json(&note, Some(&alice), Some(&alice_csrf), br#"{"text": "seen by alice"}"#).status, 201);
+    let custody = get(&format!("{}/api/custody", srv.url), Some(&bob)).json();
+    let notes: Vec<&serde_json::Value> = custody.as_array().unwrap().iter().filter(|e| e["action"] == "note").collect();
+    assert_eq!(notes.len(), 1);
+    assert_eq!((notes[0]["detail"]["user"].as_str(), notes[0]["detail"]["text"].as_str()), (Some("alice"), Some("seen by alice")));
+    // Signing out ends the session.
+    let out = answer(agent().post(&format!("{}/logout", srv.url)).header("Cookie", &alice).send_form([("csrf", alice_csrf.as_str())]).unwrap());
+    assert_eq!(out.status, 303);
+    assert_eq!(get(&format!("{}/api/vendors", srv.url), Some(&alice)).status, 401);
+    assert_eq!(get(&format!("{}/api/vendors", srv.url), Some(&bob)).status, 200);
+}

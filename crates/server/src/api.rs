@@ -1,0 +1,266 @@
+//! The JSON API under `/api`, described by `/api/openapi.json`. Reads for
+//! every signed-in user; writes (notes) for analysts with the CSRF token,
+//! each a custody log entry.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use model::Sha256;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use store::{CaseStore as _, Filter};
+
+use crate::auth::{csrf_header, ApiUser};
+use crate::{AppError, AppState};
+
+/// Longest search string accepted.
+pub const MAX_QUERY: usize = 256;
+/// Longest note accepted.
+pub const MAX_NOTE: usize = 4000;
+/// Most identifier rows one search returns.
+pub const MAX_ROWS: usize = 500;
+
+pub(crate) fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/api/openapi.json", get(openapi))
+        .route("/api/vendors", get(vendors))
+        .route("/api/vendors/{name}", get(vendor))
+        .route("/api/identifiers", get(identifiers))
+        .route("/api/evidence/{sha}", get(evidence))
+        .route("/api/evidence/{sha}/notes", post(add_note))
+        .route("/api/custody", get(custody))
+        .fallback(|| async { AppError::not_found("no such page or endpoint").page() })
+}
+
+/// One vendor name on one market, with how often it was seen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VendorRow {
+    /// Market.
+    pub market: String,
+    /// Vendor name as shown.
+    pub name: String,
+    /// Vendor-profile records.
+    pub profiles: u64,
+    /// Listing records naming the vendor.
+    pub listings: u64,
+    /// Earliest observation date shown, when any.
+    pub first_seen: Option<String>,
+    /// Latest observation date shown, when any.
+    pub last_seen: Option<String>,
+}
+
+/// Every vendor of the case, by market and name.
+pub fn vendor_index(case: &case::Case) -> Result<Vec<VendorRow>, AppError> {
+    let mut rows: BTreeMap<(String, String), VendorRow> = BTreeMap::new();
+    let mut seen = |market: &str, name: &str, observed: Option<&str>, profile: bool| {
+        let r = rows.entry((market.to_owned(), name.to_owned())).or_insert_with(|| VendorRow {
+            market: market.to_owned(),
+            name: name.to_owned(),
+            profiles: 0,
+            listings: 0,
+            first_seen: None,
+            last_seen: None,
+        });
+        if profile {
+            r.profiles += 1;
+        } else {
+            r.listings += 1;
+        }
+        if let Some(day) = observed.map(|o| o.get(..10).unwrap_or(o).to_owned()) {
+            if r.first_seen.as_ref().is_none_or(|f| day < *f) {
+                r.first_seen = Some(day.clone());
+            }
+            if r.last_seen.as_ref().is_none_or(|l| day > *l) {
+                r.last_seen = Some(day);
+            }
+        }
+    };
+    for v in case.store().vendors(&Filter::default())? {
+        seen(&v.record.market, &v.record.name, v.record.observed_at.as_deref(), true);
+    }
+    for l in case.store().listings(&Filter::default())? {
+        if let Some(name) = &l.record.vendor {
+            seen(&l.record.market, name, l.record.observed_at.as_deref(), false);
+        }
+    }
+    Ok(rows.into_values().collect())
+}
+
+async fn vendors(State(state): State<Arc<AppState>>, ApiUser(_): ApiUser) -> Result<impl IntoResponse, AppError> {
+    let case = state.case()?;
+    Ok(Json(vendor_index(&case)?))
+}
+
+/// A vendor's dossier (every market), as `dragnet vendor NAME --json`.
+pub fn dossier(case: &case::Case, name: &str) -> Result<case::VendorDossier, AppError> {
+    if name.is_empty() || name.len() > MAX_QUERY {
+        return Err(AppError::bad_request(format!("vendor name: 1 to {MAX_QUERY} bytes")));
+    }
+    case.vendor_dossier(name, &sales::Rates::default())?.ok_or_else(|| AppError::not_found(format!("no vendor named {name:?} in this case")))
+}
+
+async fn vendor(State(state): State<Arc<AppState>>, ApiUser(_): ApiUser, Path(name): Path<String>) -> Result<impl IntoResponse, AppError> {
+    let case = state.case()?;
+    Ok(Json(dossier(&case, &name)?))
+}
+
+/// `?q=` (and `kind=`) of an identifier search.
+#[derive(Debug, Deserialize)]
+pub struct Search {
+    /// Part of the value, any case.
+    pub q: String,
+    /// Only this kind (`btc`, `pgp`, `xmr`, `onion`, `email`, ...).
+    pub kind: Option<String>,
+}
+
+/// Identifiers whose value contains `q` (any case), with the row and page
+/// each came from.
+pub fn search(case: &case::Case, s: &Search) -> Result<Vec<Value>, AppError> {
+    let q = s.q.trim();
+    if q.is_empty() || q.len() > MAX_QUERY {
+        return Err(AppError::bad_request(format!("q: 1 to {MAX_QUERY} bytes")));
+    }
+    if let Some(k) = &s.kind {
+        if k.len() > 16 || !k.chars().all(|c| c.is_ascii_lowercase()) {
+            return Err(AppError::bad_request("kind: a lower-case identifier kind such as btc, pgp, xmr"));
+        }
+    }
+    let needle = q.to_lowercase();
+    let rows = case.store().identifiers(&Filter { kind: s.kind.clone(), ..Filter::default() })?;
+    Ok(rows
+        .into_iter()
+        .filter(|r| r.record.value.to_lowercase().contains(&needle))
+        .take(MAX_ROWS)
+        .map(|r| {
+            json!({
+                "id": r.id.to_string(),
+                "kind": r.record.kind,
+                "value": r.record.value,
+                "evidence": r.record.provenance.as_ref().map(|p| p.evidence.to_hex()),
+            })
+        })
+        .collect())
+}
+
+async fn identifiers(State(state): State<Arc<AppState>>, ApiUser(_): ApiUser, q: Result<Query<Search>, axum::extract::rejection::QueryRejection>) -> Result<impl IntoResponse, AppError> {
+    let Query(q) = q.map_err(|_| AppError::bad_request("expected ?q=TEXT (and optionally &kind=KIND)"))?;
+    let case = state.case()?;
+    Ok(Json(search(&case, &q)?))
+}
+
+/// Parses a path's digest: 64 hex digits.
+pub fn digest(s: &str) -> Result<Sha256, AppError> {
+    s.parse::<Sha256>().map_err(|_| AppError::bad_request("expected a SHA-256 (64 hex digits)"))
+}
+
+/// What the case knows about one stored payload, and its custody entries.
+pub fn evidence_info(case: &case::Case, sha: &Sha256) -> Result<Value, AppError> {
+    let rec = case.evidence().record(sha).ok_or_else(|| AppError::not_found(format!("no evidence {sha} in this case")))?;
+    let hex = sha.to_hex();
+    let custody: Vec<Value> = case
+        .evidence()
+        .custody()
+        .entries()
+        .map_err(|e| AppError::internal(format!("reading the custody log: {e}")))?
+        .into_iter()
+        .filter(|e| e.detail.get("sha256").and_then(Value::as_str) == Some(hex.as_str()))
+        .map(|e| entry_json(&e))
+        .collect();
+    let page = case.store().page(sha)?;
+    Ok(json!({
+        "sha256": hex,
+        "record_id": rec.record_id,
+        "warc_type": rec.warc_type,
+        "urls": rec.urls,
+        "sources": rec.sources,
+        "captured_at": rec.captured_at.map(|t| t.to_rfc3339()),
+        "content_type": rec.content_type,
+        "bytes": rec.payload_length,
+        "stored_in": format!("{}@{}", rec.stored_at_file, rec.offset),
+        "page": page.map(|p| json!({ "market": p.market, "page_type": p.page_type.as_str(), "profile": p.profile })),
+        "custody": custody,
+    }))
+}
+
+fn entry_json(e: &evidence::CustodyEntry) -> Value {
+    json!({
+        "seq": e.seq,
+        "time": e.time.to_rfc3339(),
+        "action": e.action,
+        "operator": e.operator,
+        "tool_version": e.tool_version,
+        "detail": e.detail,
+        "hash": e.hash.to_hex(),
+    })
+}
+
+async fn evidence(State(state): State<Arc<AppState>>, ApiUser(_): ApiUser, Path(sha): Path<String>) -> Result<impl IntoResponse, AppError> {
+    let sha = digest(&sha)?;
+    let case = state.case()?;
+    Ok(Json(evidence_info(&case, &sha)?))
+}
+
+/// The custody log, newest last.
+pub fn custody_entries(case: &case::Case) -> Result<Vec<Value>, AppError> {
+    Ok(case
+        .evidence()
+        .custody()
+        .entries()
+        .map_err(|e| AppError::internal(format!("reading the custody log: {e}")))?
+        .iter()
+        .map(entry_json)
+        .collect())
+}
+
+async fn custody(State(state): State<Arc<AppState>>, ApiUser(_): ApiUser) -> Result<impl IntoResponse, AppError> {
+    let case = state.case()?;
+    Ok(Json(custody_entries(&case)?))
+}
+
+/// A note body.
+#[derive(Debug, Deserialize)]
+pub struct Note {
+    /// The note.
+    pub text: String,
+}
+
+/// Records an analyst's note on a stored payload in the custody log.
+pub fn note(case: &mut case::Case, sha: &Sha256, user: &str, text: &str) -> Result<Value, AppError> {
+    let text = text.trim();
+    if text.is_empty() || text.chars().count() > MAX_NOTE {
+        return Err(AppError::bad_request(format!("text: 1 to {MAX_NOTE} characters")));
+    }
+    if case.evidence().record(sha).is_none() {
+        return Err(AppError::not_found(format!("no evidence {sha} in this case")));
+    }
+    let detail = json!({ "sha256": sha.to_hex(), "text": text, "user": user, "via": "dragnet serve" });
+    case.log("note", detail.clone())?;
+    Ok(detail)
+}
+
+async fn add_note(
+    State(state): State<Arc<AppState>>,
+    ApiUser(s): ApiUser,
+    headers: HeaderMap,
+    Path(sha): Path<String>,
+    body: Result<Json<Note>, axum::extract::rejection::JsonRejection>,
+) -> Result<impl IntoResponse, AppError> {
+    s.may_write(csrf_header(&headers))?;
+    let sha = digest(&sha)?;
+    // Too large stays 413; anything else unreadable is a 400.
+    let Json(n) = body.map_err(|e| {
+        let status = if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE { e.status() } else { axum::http::StatusCode::BAD_REQUEST };
+        AppError::new(status, format!("expected JSON {{\"text\": \"...\"}} of at most 64 KiB: {}", e.body_text()))
+    })?;
+    let mut case = state.case()?;
+    Ok((axum::http::StatusCode::CREATED, Json(note(&mut case, &sha, &s.user, &n.text)?)))
+}
+
+async fn openapi() -> impl IntoResponse {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], include_str!("../openapi.json"))
+}
