@@ -352,6 +352,7 @@ mod embedded {
             .http_status_as_error(false)
             .max_redirects(0)
             .user_agent(cfg.user_agent.as_str())
+            .tls_config(ureq::tls::TlsConfig::builder().disable_verification(cfg.accept_invalid_tls).build())
             .max_idle_connections(0)
             .max_idle_connections_per_host(0)
             .build();
