@@ -255,12 +255,26 @@ fn decision_word(d: Option<&case::LinkDecision>) -> &'static str {
 }
 
 /// `dragnet links`.
-pub fn links(case: &mut Case, min_score: Option<f64>, json: bool) -> Result<()> {
+pub fn links(case: &mut Case, min_score: Option<f64>, json: bool, graphml: Option<&std::path::Path>, stix: Option<&std::path::Path>) -> Result<()> {
     let m = model(case, json)?;
     let accounts = case.link_accounts()?;
     let decisions = case.link_decisions()?;
     let min = min_score.unwrap_or(m.threshold);
     let found = Linker::new(&m, &accounts).link_all(min);
+    if graphml.is_some() || stix.is_some() {
+        let words: linking::export::Decisions = found.iter().map(|l| (l.id.clone(), decision_word(decisions.get(&l.id)))).collect();
+        if let Some(path) = graphml {
+            std::fs::write(path, linking::export::to_graphml(&accounts, &found, &words)).with_context(|| format!("writing {}", path.display()))?;
+        }
+        if let Some(path) = stix {
+            // Every object is stamped with the time of the case's newest
+            // custody entry: the same case state gives the same bundle.
+            let last = case.evidence().custody().entries()?.last().map(|e| e.time).unwrap_or_default();
+            let stamp = last.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+            let bundle = linking::export::to_stix(&accounts, &found, &words, &stamp);
+            std::fs::write(path, serde_json::to_vec_pretty(&bundle)?).with_context(|| format!("writing {}", path.display()))?;
+        }
+    }
     for l in &found {
         let firing: Vec<&str> = l.evidence.iter().filter(|e| e.value > 0.0).map(|e| e.signal.as_str()).collect();
         let decision = decision_word(decisions.get(&l.id));

@@ -16,7 +16,7 @@ mod output;
 mod progress;
 mod sales_cmd;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
@@ -95,6 +95,26 @@ enum Command {
         /// Lowest probability shown (default: the model's review threshold).
         #[arg(long)]
         min_score: Option<f64>,
+        /// Also write the links as GraphML (networkx, Gephi) to this file.
+        #[arg(long)]
+        graphml: Option<PathBuf>,
+        /// Also write the links as a STIX 2.1 bundle (JSON) to this file.
+        #[arg(long)]
+        stix: Option<PathBuf>,
+    },
+    /// Write the case report: a self-contained HTML document (summary,
+    /// vendors, sales with their method, an evidence index with the SHA-256
+    /// of every cited record), or the same as PDF (printed by headless
+    /// Chromium: `apt-get install chromium`).
+    Report {
+        /// `FILE.html` or `FILE.pdf`.
+        #[arg(long)]
+        out: PathBuf,
+        /// Title on the first page.
+        #[arg(long, default_value = "dragnet case report")]
+        title: String,
+        #[command(flatten)]
+        rates: sales_cmd::RatesArgs,
     },
     /// The operator holding an account (`market/vendor`): its accounts,
     /// markets, timeline, the links that join them, combined sales.
@@ -336,6 +356,41 @@ enum UserCommand {
     },
 }
 
+/// `dragnet report`: HTML, or PDF printed from the same HTML by headless
+/// Chromium (no network, no scripts in the report).
+fn report_cmd(case: &Case, out: &Path, title: &str, rates: &sales::Rates) -> Result<()> {
+    let html = case.report_html(title, rates)?;
+    let ext = out.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
+    match ext.as_deref() {
+        Some("html") | Some("htm") => std::fs::write(out, html).with_context(|| format!("writing {}", out.display()))?,
+        Some("pdf") => {
+            let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+            anyhow::ensure!(Path::new(&chromium).exists(), "a PDF is printed by Chromium, not found at {chromium} (apt-get install chromium, or set CHROMIUM)");
+            let tmp = tempfile::tempdir().context("a temporary directory for the report")?;
+            let page = tmp.path().join("report.html");
+            std::fs::write(&page, html).with_context(|| format!("writing {}", page.display()))?;
+            let out_abs = std::path::absolute(out).with_context(|| format!("{}", out.display()))?;
+            let run = std::process::Command::new(&chromium)
+                .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--no-pdf-header-footer"])
+                .arg(format!("--user-data-dir={}", tmp.path().join("profile").display()))
+                .arg(format!("--print-to-pdf={}", out_abs.display()))
+                .arg(format!("file://{}", page.display()))
+                .output()
+                .with_context(|| format!("running {chromium}"))?;
+            anyhow::ensure!(
+                run.status.success() && out_abs.exists(),
+                "Chromium did not print the PDF: {}",
+                String::from_utf8_lossy(&run.stderr).lines().last().unwrap_or("")
+            );
+        }
+        _ => anyhow::bail!("--out {}: give a .html or .pdf file", out.display()),
+    }
+    if !matches!(ext.as_deref(), None) {
+        eprintln!("wrote {}", out.display());
+    }
+    Ok(())
+}
+
 /// RFC 3339, or a bare date as midnight UTC.
 fn parse_time(s: &str) -> Result<chrono::DateTime<chrono::Utc>> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
@@ -468,7 +523,13 @@ fn run(args: Cli) -> Result<()> {
             output::print_rows(cli.json, rows.iter().map(output::IdentifierOut::from));
         }
         Command::Explain { id } if id.starts_with("K-") => link_cmd::explain(&mut open(&cli)?, id, cli.json)?,
-        Command::Links { min_score } => link_cmd::links(&mut open(&cli)?, *min_score, cli.json)?,
+        Command::Links { min_score, graphml, stix } => {
+            link_cmd::links(&mut open(&cli)?, *min_score, cli.json, graphml.as_deref(), stix.as_deref())?
+        }
+        Command::Report { out, title, rates } => {
+            let rates = case::load_rates(&rates.rates)?;
+            report_cmd(&open(&cli)?, out, title, &rates)?;
+        }
         Command::Operator { id, rates } => {
             let rates = case::load_rates(&rates.rates)?;
             link_cmd::operator(&mut open(&cli)?, id, &rates, cli.json)?

@@ -40,6 +40,7 @@
 mod account;
 mod candidates;
 mod eval;
+pub mod export;
 mod link;
 mod model;
 pub mod normalize;
