@@ -11,25 +11,12 @@
 //! Needs node, `npm ci --prefix tests/browser` and the `chromium` package;
 //! without them the test is skipped with a notice, and fails under CI=true.
 
+mod common;
+
+use common::{bin, ok, s};
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_dragnet"));
-    c.env("USER", "browser-test");
-    c
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = bin().args(args).output().expect("run dragnet");
-    assert!(out.status.success(), "dragnet {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).expect("utf-8")
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
-}
 
 const HOSTILE: &str = r#"<!DOCTYPE html><html><head><title>hostile</title>
 <meta http-equiv="refresh" content="2;url=http://evil.example/refresh">

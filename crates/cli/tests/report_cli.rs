@@ -3,24 +3,11 @@
 //! checked by stix2-validator): each on a synthetic case, each checked by a
 //! tool that is not ours.
 
+mod common;
+
+use common::{bin, ok, s};
 use std::path::Path;
 use std::process::Command;
-
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_dragnet"));
-    c.env("USER", "report-cli-test");
-    c
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = bin().args(args).output().expect("run dragnet");
-    assert!(out.status.success(), "dragnet {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).expect("utf-8")
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
-}
 
 fn sim_case(tmp: &Path) -> std::path::PathBuf {
     let sim = tmp.join("sim");

@@ -3,25 +3,12 @@
 //! else, bad requests get plain HTTP errors and write nothing, and
 //! accounts, roles and CSRF guard every write.
 
+mod common;
+
+use common::{bin, ok, s};
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-
-fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_dragnet"));
-    c.env("USER", "serve-cli-test");
-    c
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = bin().args(args).output().expect("run dragnet");
-    assert!(out.status.success(), "dragnet {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).expect("utf-8")
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().expect("utf-8 path")
-}
+use std::process::{Child, Stdio};
 
 /// A captured page doing everything a page should not be able to do in
 /// the viewer, in a file whose very name is markup.

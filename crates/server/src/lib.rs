@@ -129,7 +129,7 @@ impl IntoResponse for AppError {
             let body = format!(
                 "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{code}</title></head><body><h1>{code}</h1><p>{msg}</p><p><a href=\"/\">Case overview</a></p></body></html>",
                 code = self.status.as_u16(),
-                msg = escape(&self.message)
+                msg = minijinja::HtmlEscape(&self.message)
             );
             let mut r = (self.status, body).into_response();
             r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
@@ -139,22 +139,6 @@ impl IntoResponse for AppError {
             (self.status, axum::Json(serde_json::json!({ "error": self.message }))).into_response()
         }
     }
-}
-
-/// HTML-escapes text (for the few strings formatted outside templates).
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// The policy of dragnet's own pages: no script at all, styles inline,
