@@ -17,8 +17,9 @@ pub struct CrawlArgs {
     /// First URL; only its host is crawled.
     #[arg(long)]
     pub seed: String,
-    /// `socks5h://HOST:PORT` (Tor: socks5h://127.0.0.1:9050), or `none` for
-    /// loopback test sites only.
+    /// `socks5h://HOST:PORT` (Tor: socks5h://127.0.0.1:9050), `arti` (the
+    /// embedded Tor client, in a build with `--features arti`), or `none`
+    /// for loopback test sites only.
     #[arg(long, default_value = "socks5h://127.0.0.1:9050")]
     pub proxy: String,
     /// Stop after this many requests (the frontier keeps the rest).
