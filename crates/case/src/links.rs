@@ -111,7 +111,8 @@ impl Case {
                     a: s("a"),
                     b: s("b"),
                     decision,
-                    operator: e.operator.clone(),
+                    // A decision made in `dragnet serve` names its web user.
+                    operator: d["user"].as_str().map_or_else(|| e.operator.clone(), str::to_owned),
                     at: e.time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                     why: s("why"),
                     seq: e.seq,
@@ -124,22 +125,30 @@ impl Case {
     /// Records an analyst's decision on `link` in the custody log, with the
     /// score and model it was made against.
     pub fn decide_link(&mut self, link: &Link, decision: Decision, why: &str) -> Result<()> {
+        self.decide_link_as(link, decision, why, None)
+    }
+
+    /// [`decide_link`](Self::decide_link) by a named user of `dragnet serve`
+    /// (recorded in the entry beside the server's operator).
+    pub fn decide_link_as(&mut self, link: &Link, decision: Decision, why: &str, user: Option<&str>) -> Result<()> {
         let name = match decision {
             Decision::Confirmed => "confirmed",
             Decision::Rejected => "rejected",
         };
-        self.log(
-            "link-decision",
-            serde_json::json!({
-                "link": link.id,
-                "a": link.a,
-                "b": link.b,
-                "decision": name,
-                "why": why,
-                "probability": link.probability,
-                "hard": link.hard,
-                "model": link.model,
-            }),
-        )
+        let mut detail = serde_json::json!({
+            "link": link.id,
+            "a": link.a,
+            "b": link.b,
+            "decision": name,
+            "why": why,
+            "probability": link.probability,
+            "hard": link.hard,
+            "model": link.model,
+        });
+        if let Some(u) = user {
+            detail["user"] = serde_json::Value::from(u);
+            detail["via"] = serde_json::Value::from("dragnet serve");
+        }
+        self.log("link-decision", detail)
     }
 }

@@ -276,6 +276,25 @@ fn accounts_roles_and_csrf_guard_writes() {
     let notes: Vec<&serde_json::Value> = custody.as_array().unwrap().iter().filter(|e| e["action"] == "note").collect();
     assert_eq!(notes.len(), 1);
     assert_eq!((notes[0]["detail"]["user"].as_str(), notes[0]["detail"]["text"].as_str()), (Some("alice"), Some("seen by alice")));
+    // Link decisions: none without a model; reviewers read them; an
+    // analyst's is a custody entry naming her, and the CLI sees it.
+    assert_eq!(get(&format!("{}/api/links", srv.url), Some(&alice)).status, 409);
+    ok(&["--case", s(&case), "link", "train"]);
+    let links = get(&format!("{}/api/links", srv.url), Some(&bob)).json();
+    let id = links.as_array().unwrap().iter().find(|l| l["decision"] == "undecided").expect("a link to decide")["id"].as_str().unwrap().to_owned();
+    let decide = format!("{}/api/links/{id}/decision", srv.url);
+    let body = br#"{"decision": "confirmed", "why": "same key on both pages"}"#;
+    assert_eq!(post_json(&decide, Some(&bob), Some(&bob_csrf), body).status, 403, "reviewers do not decide");
+    assert_eq!(post_json(&decide, Some(&alice), None, body).status, 403);
+    assert_eq!(post_json(&decide, Some(&alice), Some(&alice_csrf), br#"{"decision": "maybe", "why": "x"}"#).status, 400);
+    assert_eq!(post_json(&format!("{}/api/links/K-0000000000000000/decision", srv.url), Some(&alice), Some(&alice_csrf), body).status, 404);
+    assert_eq!(post_json(&decide, Some(&alice), Some(&alice_csrf), body).status, 201);
+    let after = get(&format!("{}/api/links", srv.url), Some(&bob)).json();
+    let l = after.as_array().unwrap().iter().find(|l| l["id"] == id.as_str()).unwrap();
+    assert_eq!((l["decision"].as_str(), l["decided_by"].as_str(), l["why"].as_str()), (Some("confirmed"), Some("alice"), Some("same key on both pages")));
+    let cli_links = ok(&["--case", s(&case), "--json", "links"]);
+    assert!(cli_links.lines().any(|line| line.contains(&id) && line.contains("\"decision\":\"confirmed\"")), "{cli_links}");
+    assert_eq!(get(&format!("{}/links", srv.url), Some(&alice)).status, 200);
     // Signing out ends the session.
     let out = answer(agent().post(&format!("{}/logout", srv.url)).header("Cookie", &alice).send_form([("csrf", alice_csrf.as_str())]).unwrap());
     assert_eq!(out.status, 303);

@@ -34,6 +34,8 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/api/evidence/{sha}", get(evidence))
         .route("/api/evidence/{sha}/notes", post(add_note))
         .route("/api/custody", get(custody))
+        .route("/api/links", get(links))
+        .route("/api/links/{id}/decision", post(decide))
         .fallback(|| async { AppError::not_found("no such page or endpoint").page() })
 }
 
@@ -263,4 +265,85 @@ async fn add_note(
 
 async fn openapi() -> impl IntoResponse {
     ([(axum::http::header::CONTENT_TYPE, "application/json")], include_str!("../openapi.json"))
+}
+
+/// The proposed links (at the model's review threshold; hard links always),
+/// each with its signals and the analyst's decision. Needs a trained model
+/// (`dragnet link train`): the server never trains one itself.
+pub fn link_rows(case: &case::Case) -> Result<Vec<Value>, AppError> {
+    let model = case.link_model()?.ok_or_else(|| {
+        AppError::new(axum::http::StatusCode::CONFLICT, "the case has no linking model: run `dragnet link train` (or `dragnet links` once)")
+    })?;
+    let accounts = case.link_accounts()?;
+    let decisions = case.link_decisions()?;
+    let found = linking::Linker::new(&model, &accounts).link_all(model.threshold);
+    Ok(found
+        .iter()
+        .map(|l| {
+            let d = decisions.get(&l.id);
+            json!({
+                "id": l.id, "a": l.a, "b": l.b, "probability": l.probability, "hard": l.hard,
+                "signals": l.evidence.iter().filter(|e| e.value > 0.0).map(|e| (e.signal.clone(), e.value)).collect::<BTreeMap<_, _>>(),
+                "decision": d.map(|d| match d.decision { linking::Decision::Confirmed => "confirmed", linking::Decision::Rejected => "rejected" }).unwrap_or("undecided"),
+                "decided_by": d.map(|d| d.operator.clone()),
+                "why": d.map(|d| d.why.clone()),
+                "model": l.model,
+            })
+        })
+        .collect())
+}
+
+async fn links(State(state): State<Arc<AppState>>, ApiUser(_): ApiUser) -> Result<impl IntoResponse, AppError> {
+    let case = state.case()?;
+    Ok(Json(link_rows(&case)?))
+}
+
+/// A decision body.
+#[derive(Debug, Deserialize)]
+pub struct DecisionBody {
+    /// `confirmed` or `rejected`.
+    pub decision: String,
+    /// Why, in the analyst's words.
+    pub why: String,
+}
+
+/// Records an analyst's decision on link `id` (custody log entry
+/// `link-decision` naming the user).
+pub fn decide_link(case: &mut case::Case, id: &str, d: &DecisionBody, user: &str) -> Result<Value, AppError> {
+    let decision = match d.decision.as_str() {
+        "confirmed" => linking::Decision::Confirmed,
+        "rejected" => linking::Decision::Rejected,
+        _ => return Err(AppError::bad_request("decision: confirmed or rejected")),
+    };
+    let why = d.why.trim();
+    if why.is_empty() || why.chars().count() > MAX_NOTE {
+        return Err(AppError::bad_request(format!("why: 1 to {MAX_NOTE} characters (the reason is part of the record)")));
+    }
+    if !id.starts_with("K-") || id.len() > 40 {
+        return Err(AppError::bad_request("expected a link id (K-...)"));
+    }
+    let model = case.link_model()?.ok_or_else(|| AppError::new(axum::http::StatusCode::CONFLICT, "the case has no linking model: run `dragnet link train`"))?;
+    let accounts = case.link_accounts()?;
+    // Ids depend only on the two accounts: find the pair, then score it.
+    let linker = linking::Linker::new(&model, &accounts);
+    let link = linking::candidates(&linker.corpus)
+        .into_iter()
+        .find(|&(i, j)| linking::link_id(&accounts[i].id, &accounts[j].id) == id)
+        .map(|(i, j)| linker.link(i, j))
+        .ok_or_else(|| AppError::not_found(format!("no candidate link {id} between the case's accounts")))?;
+    case.decide_link_as(&link, decision, why, Some(user))?;
+    Ok(json!({ "link": link.id, "a": link.a, "b": link.b, "decision": d.decision, "user": user }))
+}
+
+async fn decide(
+    State(state): State<Arc<AppState>>,
+    ApiUser(s): ApiUser,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Result<Json<DecisionBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<impl IntoResponse, AppError> {
+    s.may_write(csrf_header(&headers))?;
+    let Json(d) = body.map_err(|e| AppError::bad_request(format!("expected JSON {{\"decision\": \"confirmed|rejected\", \"why\": \"...\"}}: {}", e.body_text())))?;
+    let mut case = state.case()?;
+    Ok((axum::http::StatusCode::CREATED, Json(decide_link(&mut case, &id, &d, &s.user)?)))
 }

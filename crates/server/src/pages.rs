@@ -33,6 +33,7 @@ pub(crate) fn templates() -> minijinja::Environment<'static> {
         ("evidence.html", include_str!("../templates/evidence.html")),
         ("text.html", include_str!("../templates/text.html")),
         ("custody.html", include_str!("../templates/custody.html")),
+        ("links.html", include_str!("../templates/links.html")),
     ] {
         // The templates are part of the binary and tested: a broken one is
         // a build defect, reported on first render.
@@ -59,6 +60,8 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/evidence/{sha}/notes", post(note))
         .route("/raw/{sha}", get(raw))
         .route("/custody", get(custody))
+        .route("/links", get(links))
+        .route("/links/{id}/decision", post(decide))
 }
 
 fn me(s: &crate::auth::Session) -> minijinja::Value {
@@ -179,4 +182,25 @@ async fn custody(State(state): State<Arc<AppState>>, PageUser(s): PageUser) -> R
     let case = state.case().map_err(AppError::page)?;
     let entries = api::custody_entries(&case).map_err(AppError::page)?;
     render(&state, "custody.html", context! { me => me(&s), entries => entries }).map_err(AppError::page)
+}
+
+async fn links(State(state): State<Arc<AppState>>, PageUser(s): PageUser) -> Result<Response, AppError> {
+    let case = state.case().map_err(AppError::page)?;
+    let rows = api::link_rows(&case).map_err(AppError::page)?;
+    render(&state, "links.html", context! { me => me(&s), links => rows }).map_err(AppError::page)
+}
+
+#[derive(Deserialize)]
+struct DecisionForm {
+    decision: String,
+    why: String,
+    csrf: Option<String>,
+}
+
+async fn decide(State(state): State<Arc<AppState>>, PageUser(s): PageUser, Path(id): Path<String>, form: Result<Form<DecisionForm>, axum::extract::rejection::FormRejection>) -> Result<Response, AppError> {
+    let Form(f) = form.map_err(|_| AppError::bad_request("expected a form with decision, why and csrf").page())?;
+    s.may_write(f.csrf.as_deref()).map_err(AppError::page)?;
+    let mut case = state.case().map_err(AppError::page)?;
+    api::decide_link(&mut case, &id, &api::DecisionBody { decision: f.decision, why: f.why }, &s.user).map_err(AppError::page)?;
+    Ok(Redirect::to("/links").into_response())
 }
