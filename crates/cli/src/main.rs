@@ -303,6 +303,15 @@ impl std::fmt::Display for Exit {
 impl std::error::Error for Exit {}
 
 fn main() -> ExitCode {
+    // `dragnet ... | head` should end quietly when the reader goes away, as
+    // Unix tools do, instead of panicking on a broken pipe: Rust ignores
+    // SIGPIPE by default, so restore the default action.
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to SIG_DFL at the start of
+    // main, before any thread exists, has no memory-safety requirement.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(

@@ -144,3 +144,31 @@ print(json.dumps({"nodes": g.number_of_nodes(), "edges": edges, "stix_valid": r.
     ok(&["--case", s(&case), "--json", "links", "--stix", s(&again)]);
     assert_eq!(std::fs::read(&x).unwrap(), std::fs::read(&again).unwrap());
 }
+
+/// `dragnet ... | head`: when the reader goes away the command ends
+/// quietly (SIGPIPE), never with a panic about a broken pipe.
+#[test]
+fn a_closed_pipe_ends_output_quietly() {
+    use std::io::Read as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let (sim, case) = (tmp.path().join("sim"), tmp.path().join("case"));
+    ok(&["sim", "market", "--out", s(&sim), "--operators", "60", "--markets", "4"]);
+    ok(&["case", "init", s(&case)]);
+    ok(&["import", "--case", s(&case), s(&sim.join("pages"))]);
+    ok(&["extract", "--case", s(&case)]);
+    ok(&["--case", s(&case), "link", "train"]);
+    // Every candidate pair: far more than a pipe holds (64 KiB), so the
+    // writer meets the closed end.
+    let mut child = bin()
+        .args(["--case", s(&case), "--json", "links", "--min-score", "0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 1];
+    child.stdout.as_mut().unwrap().read_exact(&mut first).unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{err}");
+}
