@@ -21,6 +21,7 @@
 mod crawl;
 mod datasets;
 mod explain;
+mod fulltext;
 mod import;
 mod links;
 mod pipeline;
@@ -38,6 +39,7 @@ pub use links::LinkDecision;
 pub use datasets::DatasetStats;
 pub use pipeline::{DatasetFileReport, ExtractOptions, ExtractReport, PageProblem};
 pub use crate::crawl::FRONTIER_FILE;
+pub use fulltext::SEARCH_DIR;
 pub use watch::{Alert, AlertKind, RoundReport, RoundState, WatchList, WatchState};
 pub use sales::{load_rates, SalesOptions, SalesResult, TimelinePoint, VendorDossier, VendorFact, VendorIdentifier};
 

@@ -203,6 +203,13 @@ enum Command {
         #[arg(long)]
         no_auth: bool,
     },
+    /// Full-text search over the captured pages (visible text) and the
+    /// listings (title, vendor); the index under CASE/search/ is brought up
+    /// to date first.
+    Search {
+        /// Words, "a phrase", title:word.
+        query: String,
+    },
     /// Accounts for `dragnet serve`.
     #[command(subcommand)]
     User(UserCommand),
@@ -589,6 +596,21 @@ fn run(args: Cli) -> Result<()> {
                 use std::io::Write as _;
                 let _ = std::io::stdout().flush();
             })?;
+        }
+        Command::Search { query } => {
+            let case = open(&cli)?;
+            let index = case.search_index()?;
+            let hits = index.search(query)?;
+            for h in &hits {
+                if cli.json {
+                    output::print_json(h);
+                } else {
+                    println!("{:<7} {:<12} {}  {}  [{}]", h.kind, h.market, &h.evidence[..16.min(h.evidence.len())], h.title, h.snippet.replace('\n', " "));
+                }
+            }
+            if !cli.json {
+                eprintln!("{} hits in {} indexed pages", hits.len(), index.pages());
+            }
         }
         Command::User(UserCommand::Add { name, role }) => {
             let role = server::auth::Role::parse(role).with_context(|| format!("--role {role:?}: analyst or reviewer"))?;

@@ -174,7 +174,16 @@ fn no_auth_api_viewer_and_bad_requests() {
     assert!(ui_csp.contains("default-src 'none'") && !ui_csp.contains("script-src"), "{ui_csp}");
     let text = get(&format!("{}/evidence/{sha}/text", srv.url), None);
     assert!(!text.body.contains("<script>") && text.body.contains("&lt;script&gt;fetch("));
-    for page in ["/", "/vendors", "/custody", &format!("/vendors/{name}"), "/search?q=1"] {
+    // Full text: a word of a listing title finds the listing and its page.
+    let title = ok(&["--case", s(&case), "--json", "listings"]).lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()).next().unwrap();
+    let word = title["title"].as_str().unwrap().split_whitespace().max_by_key(|w| w.len()).unwrap().to_owned();
+    let found = get(&format!("{}/api/search?q={word}", srv.url), None).json();
+    assert!(found["pages_indexed"].as_u64().unwrap() > 50, "{found}");
+    assert!(found["hits"].as_array().unwrap().iter().any(|h| h["kind"] == "listing" && h["evidence"] == title["evidence"]), "{word}: {found}");
+    assert!(found["hits"].as_array().unwrap().iter().any(|h| h["kind"] == "page" && h["evidence"] == title["evidence"]), "{word}: {found}");
+    let cli_hits = ok(&["--case", s(&case), "--json", "search", &word]);
+    assert!(cli_hits.contains(title["evidence"].as_str().unwrap()));
+    for page in ["/", "/vendors", "/custody", &format!("/vendors/{name}"), "/identifiers?q=1", &format!("/search?q={word}"), "/search"] {
         let a = get(&format!("{}{page}", srv.url), None);
         assert_eq!(a.status, 200, "{page}: {}", a.body);
         assert!(!a.body.contains("<script"), "{page} has a script");
@@ -188,6 +197,7 @@ fn no_auth_api_viewer_and_bad_requests() {
         get(&format!("{}/api/evidence/{}", srv.url, "0".repeat(64)), None),
         get(&format!("{}/api/identifiers?q={}", srv.url, "a".repeat(300)), None),
         get(&format!("{}/api/identifiers", srv.url), None),
+        get(&format!("{}/api/search?q={}", srv.url, "a".repeat(300)), None),
         get(&format!("{}/api/no-such-endpoint", srv.url), None),
         post_json(&format!("{}/api/evidence/{sha}/notes", srv.url), None, Some(&csrf), b"{not json"),
         post_json(&format!("{}/api/evidence/{sha}/notes", srv.url), None, Some(&csrf), format!("{{\"text\": \"{}\"}}", "x".repeat(100_000)).as_bytes()),
@@ -196,7 +206,7 @@ fn no_auth_api_viewer_and_bad_requests() {
         post_json(&format!("{}/api/evidence/{}/notes", srv.url, "0".repeat(64)), None, Some(&csrf), br#"{"text": "no such record"}"#),
     ];
     let statuses: Vec<u16> = bad.iter().map(|a| a.status).collect();
-    assert_eq!(statuses, [400, 404, 400, 400, 404, 400, 413, 403, 403, 404]);
+    assert_eq!(statuses, [400, 404, 400, 400, 400, 404, 400, 413, 403, 403, 404]);
     for a in &bad {
         assert!(!a.body.contains("panicked") && !a.body.contains("RUST_BACKTRACE") && a.body.len() < 2000, "{}", a.body);
     }
@@ -210,7 +220,7 @@ fn no_auth_api_viewer_and_bad_requests() {
     assert!(get(&format!("{}/evidence/{sha}", srv.url), None).body.contains("hostile test page &lt;b&gt;"));
     // The API describes itself.
     let spec = get(&format!("{}/api/openapi.json", srv.url), None).json();
-    for p in ["/api/vendors", "/api/vendors/{name}", "/api/identifiers", "/api/evidence/{sha}", "/api/evidence/{sha}/notes", "/api/custody", "/api/session"] {
+    for p in ["/api/vendors", "/api/vendors/{name}", "/api/identifiers", "/api/search", "/api/links", "/api/links/{id}/decision", "/api/evidence/{sha}", "/api/evidence/{sha}/notes", "/api/custody", "/api/session"] {
         assert!(spec["paths"][p].is_object(), "{p} not described");
     }
     drop(srv);

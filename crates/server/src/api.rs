@@ -31,6 +31,7 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/api/vendors", get(vendors))
         .route("/api/vendors/{name}", get(vendor))
         .route("/api/identifiers", get(identifiers))
+        .route("/api/search", get(search_text))
         .route("/api/evidence/{sha}", get(evidence))
         .route("/api/evidence/{sha}/notes", post(add_note))
         .route("/api/custody", get(custody))
@@ -346,4 +347,35 @@ async fn decide(
     let Json(d) = body.map_err(|e| AppError::bad_request(format!("expected JSON {{\"decision\": \"confirmed|rejected\", \"why\": \"...\"}}: {}", e.body_text())))?;
     let mut case = state.case()?;
     Ok((axum::http::StatusCode::CREATED, Json(decide_link(&mut case, &id, &d, &s.user)?)))
+}
+
+/// Full-text hits for `q` (the index is brought up to date with the
+/// case's pages first), and how many pages the index holds.
+pub fn fulltext(state: &AppState, q: &str) -> Result<(Vec<search::Hit>, usize), AppError> {
+    if q.trim().is_empty() || q.len() > search::MAX_QUERY {
+        return Err(AppError::bad_request(format!("q: 1 to {} bytes", search::MAX_QUERY)));
+    }
+    let case = state.case()?;
+    let mut index = state.search.lock().map_err(|_| AppError::internal("the search index lock was poisoned"))?;
+    if index.is_none() {
+        *index = Some(case.search_index()?);
+    }
+    let ix = index.as_mut().ok_or_else(|| AppError::internal("no search index"))?;
+    case.update_search(ix)?;
+    let hits = ix.search(q).map_err(|e| AppError::bad_request(e.to_string()))?;
+    Ok((hits, ix.pages()))
+}
+
+/// `?q=` of a full-text search.
+#[derive(Debug, Deserialize)]
+pub struct TextQuery {
+    /// Words, phrases in quotes, `title:word` (tantivy's syntax, read
+    /// leniently).
+    pub q: String,
+}
+
+async fn search_text(State(state): State<Arc<AppState>>, ApiUser(_): ApiUser, q: Result<Query<TextQuery>, axum::extract::rejection::QueryRejection>) -> Result<impl IntoResponse, AppError> {
+    let Query(q) = q.map_err(|_| AppError::bad_request("expected ?q=TEXT"))?;
+    let (hits, pages) = fulltext(&state, &q.q)?;
+    Ok(Json(json!({ "pages_indexed": pages, "hits": hits })))
 }

@@ -70,6 +70,8 @@ pub struct AppState {
     case_dir: PathBuf,
     auth: auth::Auth,
     templates: minijinja::Environment<'static>,
+    /// The full-text index, opened on the first search.
+    search: Mutex<Option<search::SearchIndex>>,
 }
 
 impl AppState {
@@ -184,7 +186,7 @@ pub fn state(case_dir: &Path, cfg: &ServeConfig) -> Result<Arc<AppState>, ServeE
     }
     let case = case::Case::open(case_dir, &cfg.operator)?;
     let auth = auth::Auth::new(case_dir, cfg.no_auth).map_err(ServeError::Refused)?;
-    Ok(Arc::new(AppState { case: Mutex::new(case), case_dir: case_dir.to_owned(), auth, templates: pages::templates() }))
+    Ok(Arc::new(AppState { case: Mutex::new(case), case_dir: case_dir.to_owned(), auth, templates: pages::templates(), search: Mutex::new(None) }))
 }
 
 /// Serves until the process ends; `ready` is called with the bound address

@@ -30,6 +30,7 @@ pub(crate) fn templates() -> minijinja::Environment<'static> {
         ("vendors.html", include_str!("../templates/vendors.html")),
         ("vendor.html", include_str!("../templates/vendor.html")),
         ("search.html", include_str!("../templates/search.html")),
+        ("identifiers.html", include_str!("../templates/identifiers.html")),
         ("evidence.html", include_str!("../templates/evidence.html")),
         ("text.html", include_str!("../templates/text.html")),
         ("custody.html", include_str!("../templates/custody.html")),
@@ -54,7 +55,8 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/", get(overview))
         .route("/vendors", get(vendors))
         .route("/vendors/{name}", get(vendor))
-        .route("/search", get(search))
+        .route("/search", get(fulltext))
+        .route("/identifiers", get(search))
         .route("/evidence/{sha}", get(evidence))
         .route("/evidence/{sha}/text", get(text))
         .route("/evidence/{sha}/notes", post(note))
@@ -118,7 +120,19 @@ async fn search(State(state): State<Arc<AppState>>, PageUser(s): PageUser, q: Re
             (q, rows)
         }
     };
-    render(&state, "search.html", context! { me => me(&s), q => q, kind => kind, rows => rows }).map_err(AppError::page)
+    render(&state, "identifiers.html", context! { me => me(&s), q => q, kind => kind, rows => rows }).map_err(AppError::page)
+}
+
+#[derive(Deserialize)]
+struct TextQuery {
+    q: Option<String>,
+}
+
+async fn fulltext(State(state): State<Arc<AppState>>, PageUser(s): PageUser, q: Result<Query<TextQuery>, axum::extract::rejection::QueryRejection>) -> Result<Response, AppError> {
+    let Query(f) = q.map_err(|_| AppError::bad_request("expected ?q=TEXT").page())?;
+    let q = f.q.unwrap_or_default();
+    let (hits, pages) = if q.trim().is_empty() { (Vec::new(), 0) } else { api::fulltext(&state, &q).map_err(AppError::page)? };
+    render(&state, "search.html", context! { me => me(&s), q => q, hits => hits, pages => pages }).map_err(AppError::page)
 }
 
 async fn evidence(State(state): State<Arc<AppState>>, PageUser(s): PageUser, Path(sha): Path<String>) -> Result<Response, AppError> {
