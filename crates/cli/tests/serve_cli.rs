@@ -189,6 +189,12 @@ fn no_auth_api_viewer_and_bad_requests() {
         assert!(!a.body.contains("<script"), "{page} has a script");
     }
 
+    // Without accounts, only requests naming the loopback address are
+    // answered (a DNS-rebinding page would name its own host).
+    let rebound = answer(agent().get(&format!("{}/api/vendors", srv.url)).header("Host", "attacker.example").call().unwrap());
+    assert_eq!(rebound.status, 421, "{}", rebound.body);
+    let port = srv.url.rsplit(':').next().unwrap();
+    assert_eq!(answer(agent().get(&format!("{}/api/vendors", srv.url)).header("Host", format!("localhost:{port}")).call().unwrap()).status, 200);
     // Bad input: plain errors, nothing written.
     let custody_before = get(&format!("{}/api/custody", srv.url), None).json().as_array().unwrap().len();
     let csrf = get(&format!("{}/api/session", srv.url), None).json()["csrf"].as_str().unwrap().to_owned();

@@ -246,12 +246,9 @@ async fn login(State(state): State<Arc<AppState>>, Form(f): Form<LoginForm>) -> 
     if f.user.len() > 64 || f.password.len() > 1024 {
         return AppError::bad_request("user or password too long").page().into_response();
     }
-    let auth = &state.auth;
-    let (user, password) = (f.user.clone(), f.password.clone());
     // argon2 takes tens of milliseconds: off the async threads.
     let st = state.clone();
-    let found = tokio::task::spawn_blocking(move || st.auth.login(&user, &password)).await.ok().flatten();
-    let _ = auth;
+    let found = tokio::task::spawn_blocking(move || st.auth.login(&f.user, &f.password)).await.ok().flatten();
     match found {
         Some((id, _)) => {
             let mut r = Redirect::to("/").into_response();

@@ -72,6 +72,26 @@ pub struct AppState {
     templates: minijinja::Environment<'static>,
     /// The full-text index, opened on the first search.
     search: Mutex<Option<search::SearchIndex>>,
+    /// Without accounts: the only `Host` headers answered (the loopback
+    /// address and port, or `localhost`), against DNS rebinding.
+    hosts: Option<Vec<String>>,
+}
+
+/// Without accounts, a page of another site whose name it re-points to
+/// 127.0.0.1 (DNS rebinding) would be same-origin with the server and could
+/// read the case: answer only requests that name the loopback address.
+async fn check_host(
+    axum::extract::State(state): axum::extract::State<Arc<AppState>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if let Some(allowed) = &state.hosts {
+        let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+        if !allowed.iter().any(|a| a.eq_ignore_ascii_case(host)) {
+            return AppError::new(StatusCode::MISDIRECTED_REQUEST, format!("Host {host:?} is not this server's loopback address")).into_response();
+        }
+    }
+    next.run(req).await
 }
 
 impl AppState {
@@ -171,6 +191,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             secure_headers(&mut r);
             r
         }))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), check_host))
         // Form posts and JSON bodies are small; anything bigger is refused.
         .layer(axum::extract::DefaultBodyLimit::max(64 * 1024))
         .with_state(state)
@@ -186,7 +207,7 @@ pub fn state(case_dir: &Path, cfg: &ServeConfig) -> Result<Arc<AppState>, ServeE
     }
     let case = case::Case::open(case_dir, &cfg.operator)?;
     let auth = auth::Auth::new(case_dir, cfg.no_auth).map_err(ServeError::Refused)?;
-    Ok(Arc::new(AppState { case: Mutex::new(case), case_dir: case_dir.to_owned(), auth, templates: pages::templates(), search: Mutex::new(None) }))
+    Ok(Arc::new(AppState { case: Mutex::new(case), case_dir: case_dir.to_owned(), auth, templates: pages::templates(), search: Mutex::new(None), hosts: None }))
 }
 
 /// Serves until the process ends; `ready` is called with the bound address
@@ -203,6 +224,16 @@ pub fn serve(case_dir: &Path, cfg: &ServeConfig, ready: impl FnOnce(SocketAddr))
             .await
             .map_err(|source| ServeError::Io { what: format!("binding {}", cfg.bind), source })?;
         let addr = listener.local_addr().map_err(|source| ServeError::Io { what: "reading the bound address".into(), source })?;
+        let state = if cfg.no_auth {
+            // The port is known only now (port 0 picks one).
+            let port = addr.port();
+            let hosts = vec![addr.to_string(), format!("localhost:{port}"), format!("127.0.0.1:{port}"), format!("[::1]:{port}")];
+            let mut s = Arc::try_unwrap(state).map_err(|_| ServeError::Refused("the server state is shared before serving".into()))?;
+            s.hosts = Some(hosts);
+            Arc::new(s)
+        } else {
+            state
+        };
         ready(addr);
         axum::serve(listener, router(state)).await.map_err(|source| ServeError::Io { what: "serving".into(), source })
     })
