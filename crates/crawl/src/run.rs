@@ -172,12 +172,17 @@ fn images(cfg: &CrawlConfig, url: &str, body: &[u8]) -> Vec<String> {
 /// Links to follow from a response: the redirect target, or the page's
 /// anchors, each only if the scope admits it.
 fn follow(scope: &Scope, r: &Fetched, body: &[u8]) -> Vec<String> {
-    let Ok(base) = Url::parse(&r.url) else { return Vec::new() };
     let hrefs = match (&r.location, r.status) {
         (Some(loc), 300..=399) => vec![loc.clone()],
         (_, 200..=299) => crate::links::hrefs(body),
         _ => Vec::new(),
     };
+    admitted(scope, &r.url, hrefs)
+}
+
+/// `hrefs` resolved against `url`, those the scope admits, once each.
+fn admitted(scope: &Scope, url: &str, hrefs: Vec<String>) -> Vec<String> {
+    let Ok(base) = Url::parse(url) else { return Vec::new() };
     let mut out: Vec<String> = Vec::new();
     for h in hrefs {
         if let Some(u) = scope.admit(&base, &h) {
@@ -254,10 +259,7 @@ pub fn crawl(cfg: &CrawlConfig, fetcher: &Fetcher, frontier: &mut Frontier, sink
                 let (links, imgs) = if e.resource {
                     (Vec::new(), Vec::new())
                 } else {
-                    let links: Vec<String> = Url::parse(&e.url)
-                        .map(|base| crate::links::hrefs(&body).iter().filter_map(|h| cfg.scope.admit(&base, h)).map(|u| u.to_string()).collect())
-                        .unwrap_or_default();
-                    (links, images(cfg, &e.url, &body))
+                    (admitted(&cfg.scope, &e.url, crate::links::hrefs(&body)), images(cfg, &e.url, &body))
                 };
                 rep.queued += frontier.done_with_resources(&e, 200, &sha, &links, &imgs)? as u64;
                 rep.recovered += 1;

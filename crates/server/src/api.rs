@@ -357,11 +357,18 @@ pub fn fulltext(state: &AppState, q: &str) -> Result<(Vec<search::Hit>, usize), 
     }
     let case = state.case()?;
     let mut index = state.search.lock().map_err(|_| AppError::internal("the search index lock was poisoned"))?;
-    if index.is_none() {
-        *index = Some(case.search_index()?);
+    // Scanning every page row for unindexed ones only when their count
+    // moved (another process extracted into the case), not per request.
+    let pages = case.store().counts()?.pages;
+    match index.as_mut() {
+        None => *index = Some((case.search_index()?, pages)),
+        Some((ix, seen)) if *seen != pages => {
+            case.update_search(ix)?;
+            *seen = pages;
+        }
+        Some(_) => {}
     }
-    let ix = index.as_mut().ok_or_else(|| AppError::internal("no search index"))?;
-    case.update_search(ix)?;
+    let (ix, _) = index.as_ref().ok_or_else(|| AppError::internal("no search index"))?;
     let hits = ix.search(q).map_err(|e| AppError::bad_request(e.to_string()))?;
     Ok((hits, ix.pages()))
 }

@@ -70,8 +70,9 @@ pub struct AppState {
     case_dir: PathBuf,
     auth: auth::Auth,
     templates: minijinja::Environment<'static>,
-    /// The full-text index, opened on the first search.
-    search: Mutex<Option<search::SearchIndex>>,
+    /// The full-text index, opened on the first search, and the number of
+    /// extracted pages it was last brought up to date with.
+    search: Mutex<Option<(search::SearchIndex, u64)>>,
     /// Without accounts: the only `Host` headers answered (the loopback
     /// address and port, or `localhost`), against DNS rebinding.
     hosts: Option<Vec<String>>,
