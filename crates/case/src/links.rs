@@ -152,3 +152,123 @@ impl Case {
         self.log("link-decision", detail)
     }
 }
+
+/// One account of an operator, with its sales lower bounds per method.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct OperatorAccount {
+    /// `market/vendor`.
+    pub account: String,
+    /// Market.
+    pub market: String,
+    /// First day the account was observed.
+    pub first_seen: Option<String>,
+    /// Last day the account was observed.
+    pub last_seen: Option<String>,
+    /// Lower-bound sales and revenue per method.
+    pub sales: Vec<OperatorSales>,
+}
+
+/// A method's lower bounds for one account.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct OperatorSales {
+    /// Method name.
+    pub method: String,
+    /// Lower-bound sales.
+    pub sales_lower: f64,
+    /// Lower-bound revenue, USD.
+    pub revenue_usd_lower: f64,
+}
+
+/// A link inside an operator's group.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct OperatorLink {
+    /// Link id.
+    pub id: String,
+    /// First account.
+    pub a: String,
+    /// Second account.
+    pub b: String,
+    /// Calibrated probability.
+    pub probability: f64,
+    /// A shared hard identifier.
+    pub hard: bool,
+    /// `confirmed`, `rejected` or `undecided`.
+    pub decision: &'static str,
+}
+
+/// The operator holding an account: accounts joined by hard links not
+/// rejected and by confirmed links (never by a score alone).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Operator {
+    /// Its accounts.
+    pub accounts: Vec<OperatorAccount>,
+    /// The links that join them.
+    pub links: Vec<OperatorLink>,
+    /// Per method: summed lower-bound sales and revenue (USD).
+    pub combined_sales_lower: BTreeMap<String, (f64, f64)>,
+}
+
+/// `confirmed`, `rejected` or `undecided`.
+pub fn decision_word(d: Option<&LinkDecision>) -> &'static str {
+    match d.map(|d| d.decision) {
+        Some(Decision::Confirmed) => "confirmed",
+        Some(Decision::Rejected) => "rejected",
+        None => "undecided",
+    }
+}
+
+impl Case {
+    /// The operator (see [`Operator`]) holding account `id` (`market/vendor`,
+    /// any case), scored with `model`; `None` when no account has that id.
+    pub fn operator(&self, model: &Model, id: &str, rates: &sales::Rates) -> Result<Option<Operator>> {
+        let accounts = self.link_accounts()?;
+        let decisions = self.link_decisions()?;
+        let links = linking::Linker::new(model, &accounts).link_all(model.threshold);
+        let decided: BTreeMap<String, Decision> = decisions.iter().map(|(k, d)| (k.clone(), d.decision)).collect();
+        let group: Vec<String> = match linking::operators(&links, &decided).into_iter().find(|g| g.iter().any(|a| a.eq_ignore_ascii_case(id))) {
+            Some(g) => g,
+            None => match accounts.iter().find(|a| a.id.eq_ignore_ascii_case(id)) {
+                Some(a) => vec![a.id.clone()],
+                None => return Ok(None),
+            },
+        };
+        let result = self.sales(rates, &crate::SalesOptions { by: sales::GroupBy::Vendor, from: None, to: None })?;
+        let mut combined: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+        let mut rows = Vec::new();
+        for member in &group {
+            let acc = accounts.iter().find(|a| a.id.eq_ignore_ascii_case(member));
+            let (market, name) = member.split_once('/').unwrap_or(("", member));
+            let mut sales = Vec::new();
+            for e in result
+                .estimates
+                .iter()
+                .filter(|e| e.market.as_deref() == Some(market) && e.vendor.as_deref().is_some_and(|v| v.eq_ignore_ascii_case(name)))
+            {
+                let t = combined.entry(e.method.as_str().to_owned()).or_default();
+                t.0 += e.sales_lower;
+                t.1 += e.revenue_usd_lower;
+                sales.push(OperatorSales { method: e.method.as_str().to_owned(), sales_lower: e.sales_lower, revenue_usd_lower: e.revenue_usd_lower });
+            }
+            rows.push(OperatorAccount {
+                account: member.clone(),
+                market: market.to_owned(),
+                first_seen: acc.and_then(|a| a.first_seen).map(|d| d.to_string()),
+                last_seen: acc.and_then(|a| a.last_seen).map(|d| d.to_string()),
+                sales,
+            });
+        }
+        let joining = links
+            .iter()
+            .filter(|l| group.contains(&l.a) && group.contains(&l.b))
+            .map(|l| OperatorLink {
+                id: l.id.clone(),
+                a: l.a.clone(),
+                b: l.b.clone(),
+                probability: l.probability,
+                hard: l.hard,
+                decision: decision_word(decisions.get(&l.id)),
+            })
+            .collect();
+        Ok(Some(Operator { accounts: rows, links: joining, combined_sales_lower: combined }))
+    }
+}

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use case::{Case, ExtractOptions, ImportOptions, NoProgress, SalesOptions};
+use case::{Case, ExtractOptions, ImportOptions, NoProgress};
 use linking::{Account, Decision, Link, Linker, Model, OperatorMap, TrainOptions};
 
 /// Linking commands under `dragnet link`.
@@ -246,13 +246,7 @@ fn find_link(m: &Model, accounts: &[Account], id: &str) -> Result<Link> {
         .with_context(|| format!("no candidate link {id} between the case's accounts"))
 }
 
-fn decision_word(d: Option<&case::LinkDecision>) -> &'static str {
-    match d.map(|d| d.decision) {
-        Some(Decision::Confirmed) => "confirmed",
-        Some(Decision::Rejected) => "rejected",
-        None => "undecided",
-    }
-}
+use case::decision_word;
 
 /// `dragnet links`.
 pub fn links(case: &mut Case, min_score: Option<f64>, json: bool, graphml: Option<&std::path::Path>, stix: Option<&std::path::Path>) -> Result<()> {
@@ -307,60 +301,21 @@ pub fn links(case: &mut Case, min_score: Option<f64>, json: bool, graphml: Optio
 /// links not rejected and by confirmed links) that holds account ID.
 pub fn operator(case: &mut Case, id: &str, rates: &sales::Rates, json: bool) -> Result<()> {
     let m = model(case, json)?;
-    let accounts = case.link_accounts()?;
-    let decisions = case.link_decisions()?;
-    let links = Linker::new(&m, &accounts).link_all(m.threshold);
-    let decided: BTreeMap<String, Decision> = decisions.iter().map(|(k, d)| (k.clone(), d.decision)).collect();
-    let groups = linking::operators(&links, &decided);
-    let group: Vec<String> = groups
-        .into_iter()
-        .find(|g| g.iter().any(|a| a.eq_ignore_ascii_case(id)))
-        .or_else(|| accounts.iter().any(|a| a.id.eq_ignore_ascii_case(id)).then(|| vec![id.to_owned()]))
-        .with_context(|| format!("no account {id:?} (give market/vendor, as `dragnet links` prints)"))?;
-    let result = case.sales(rates, &SalesOptions { by: sales::GroupBy::Vendor, from: None, to: None })?;
-    let mut rows = Vec::new();
-    let mut total: BTreeMap<&'static str, (f64, f64)> = BTreeMap::new();
-    for member in &group {
-        let acc = accounts.iter().find(|a| a.id.eq_ignore_ascii_case(member));
-        let (market, name) = member.split_once('/').unwrap_or(("", member));
-        let est: Vec<_> = result
-            .estimates
-            .iter()
-            .filter(|e| e.market.as_deref() == Some(market) && e.vendor.as_deref().is_some_and(|v| v.eq_ignore_ascii_case(name)))
-            .collect();
-        for e in &est {
-            let t = total.entry(e.method.as_str()).or_default();
-            t.0 += e.sales_lower;
-            t.1 += e.revenue_usd_lower;
-        }
-        rows.push(serde_json::json!({
-            "account": member,
-            "market": market,
-            "first_seen": acc.and_then(|a| a.first_seen).map(|d| d.to_string()),
-            "last_seen": acc.and_then(|a| a.last_seen).map(|d| d.to_string()),
-            "sales": est.iter().map(|e| serde_json::json!({"method": e.method.as_str(), "sales_lower": e.sales_lower, "revenue_usd_lower": e.revenue_usd_lower})).collect::<Vec<_>>(),
-        }));
-    }
-    let joining: Vec<serde_json::Value> = links
-        .iter()
-        .filter(|l| group.contains(&l.a) && group.contains(&l.b))
-        .map(|l| serde_json::json!({"id": l.id, "a": l.a, "b": l.b, "probability": l.probability, "hard": l.hard, "decision": decision_word(decisions.get(&l.id))}))
-        .collect();
-    let out = serde_json::json!({ "accounts": rows, "links": joining, "combined_sales_lower": total });
+    let op = case.operator(&m, id, rates)?.with_context(|| format!("no account {id:?} (give market/vendor, as `dragnet links` prints)"))?;
     if json {
-        crate::output::print_json(&out);
+        crate::output::print_json(&op);
     } else {
-        println!("operator of {id}: {} accounts", group.len());
-        for r in &rows {
-            println!("  {}  seen {}..{}", r["account"].as_str().unwrap_or(""), r["first_seen"].as_str().unwrap_or("-"), r["last_seen"].as_str().unwrap_or("-"));
+        println!("operator of {id}: {} accounts", op.accounts.len());
+        for r in &op.accounts {
+            println!("  {}  seen {}..{}", r.account, r.first_seen.as_deref().unwrap_or("-"), r.last_seen.as_deref().unwrap_or("-"));
         }
-        for l in &joining {
-            println!("  link {} p={:.3} hard={} {}", l["id"].as_str().unwrap_or(""), l["probability"].as_f64().unwrap_or(0.0), l["hard"], l["decision"].as_str().unwrap_or(""));
+        for l in &op.links {
+            println!("  link {} p={:.3} hard={} {}", l.id, l.probability, l.hard, l.decision);
         }
-        for (method, (s, r)) in &total {
+        for (method, (s, r)) in &op.combined_sales_lower {
             println!("  combined {method}: {s:.1} sales, ${r:.2} (lower bounds)");
         }
-        if group.len() == 1 {
+        if op.accounts.len() == 1 {
             println!("  (no hard or confirmed link joins this account to another; see `dragnet links`)");
         }
     }
