@@ -41,7 +41,7 @@ pub use pipeline::{DatasetFileReport, ExtractOptions, ExtractReport, PageProblem
 pub use crate::crawl::FRONTIER_FILE;
 pub use fulltext::SEARCH_DIR;
 pub use watch::{Alert, AlertKind, RoundReport, RoundState, WatchList, WatchState};
-pub use sales::{load_rates, SalesOptions, SalesResult, TimelinePoint, VendorDossier, VendorFact, VendorIdentifier};
+pub use sales::{load_rates, DossierIndex, ListingLine, SalesOptions, SalesResult, TimelinePoint, VendorDossier, VendorFact, VendorIdentifier};
 
 /// The version recorded in the custody log and on every extracted page.
 pub const TOOL_VERSION: &str = concat!("dragnet ", env!("CARGO_PKG_VERSION"));

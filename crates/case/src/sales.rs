@@ -1,7 +1,7 @@
 //! Sales estimates and vendor dossiers over a case's stored observations
 //! (pages and datasets alike); the arithmetic lives in crate `sales`.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
 use chrono::NaiveDate;
@@ -47,9 +47,29 @@ pub struct VendorDossier {
     /// Identifiers tied to the vendor: profile PGP fingerprints and contacts,
     /// and identifiers on its vendor pages.
     pub identifiers: Vec<VendorIdentifier>,
+    /// Each distinct listing (market and market listing id, or title when
+    /// the market shows no id) with its latest observation.
+    pub listings: Vec<ListingLine>,
     /// First day the vendor was observed.
     pub first_seen: Option<NaiveDate>,
     /// Last day the vendor was observed.
+    pub last_seen: Option<NaiveDate>,
+}
+
+/// A vendor's listing, as last observed.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ListingLine {
+    /// Market.
+    pub market: String,
+    /// Title as last observed.
+    pub title: String,
+    /// Price as last observed (`AMOUNT CURRENCY`).
+    pub price: Option<String>,
+    /// Observations of the listing.
+    pub observations: u64,
+    /// Row id of the latest observation (its history starts from it).
+    pub latest: String,
+    /// Day of the latest observation.
     pub last_seen: Option<NaiveDate>,
 }
 
@@ -166,26 +186,87 @@ impl Case {
 
     /// The dossier of every account named `name` (case-insensitive) on any market.
     pub fn vendor_dossier(&self, name: &str, rates: &Rates) -> Result<Option<VendorDossier>> {
-        let o = self.observations(&Filter::default())?;
-        let is = |v: Option<&str>| v.is_some_and(|v| v.trim().eq_ignore_ascii_case(name.trim()));
-        let listings: Vec<Obs<model::Listing>> =
-            o.listings.iter().filter(|l| is(l.record.vendor.as_deref())).cloned().collect();
-        let feedback: Vec<Obs<model::Feedback>> =
-            o.feedback.iter().filter(|f| is(f.record.vendor.as_deref())).cloned().collect();
-        // The observations already hold every vendor row: no second query.
-        let vendors: Vec<Obs<model::Vendor>> = o.vendors.iter().filter(|v| is(Some(&v.record.name))).cloned().collect();
-        if listings.is_empty() && feedback.is_empty() && vendors.is_empty() {
-            return Ok(None);
-        }
+        Ok(self.dossier_index(rates)?.dossier(name, rates))
+    }
+
+    /// Reads what dossiers need once (observations, sales units over the
+    /// whole case, identifiers on vendor pages), so that many dossiers cost
+    /// one pass over the case: a server keeps one until the case changes.
+    pub fn dossier_index(&self, rates: &Rates) -> Result<DossierIndex> {
+        let obs = self.observations(&Filter::default())?;
         // Coverage comes from the whole market, not the vendor's share of it.
-        let units = {
-            let all = sales::units(&o.input(), rates);
-            Units {
-                units: all.units.into_iter().filter(|u| is(Some(&u.vendor))).collect(),
-                ..Units::default()
+        let units = sales::units(&obs.input(), rates).units;
+        let mut by_name: HashMap<String, NameRows> = HashMap::new();
+        let key = |v: &str| v.trim().to_ascii_lowercase();
+        for (i, l) in obs.listings.iter().enumerate() {
+            if let Some(v) = &l.record.vendor {
+                by_name.entry(key(v)).or_default().listings.push(i);
             }
-        };
-        let estimates = sales::aggregate(&units.units, GroupBy::Vendor, None, None);
+        }
+        for (i, f) in obs.feedback.iter().enumerate() {
+            if let Some(v) = &f.record.vendor {
+                by_name.entry(key(v)).or_default().feedback.push(i);
+            }
+        }
+        for (i, v) in obs.vendors.iter().enumerate() {
+            by_name.entry(key(&v.record.name)).or_default().vendors.push(i);
+        }
+        for (i, u) in units.iter().enumerate() {
+            by_name.entry(key(&u.vendor)).or_default().units.push(i);
+        }
+        // Identifiers on vendor profile pages (not on dataset files, which
+        // hold many vendors), by the page they are on.
+        let vendor_pages: HashSet<Sha256> =
+            self.store.pages()?.into_iter().filter(|p| p.page_type == PageType::Vendor).map(|p| p.evidence).collect();
+        let mut on_vendor_pages: HashMap<Sha256, Vec<(String, String, String)>> = HashMap::new();
+        if !vendor_pages.is_empty() {
+            for id in self.store.identifiers(&Filter::default())? {
+                let Some(p) = &id.record.provenance else { continue };
+                if vendor_pages.contains(&p.evidence)
+                    && matches!(id.record.kind, IdentifierKind::Pgp | IdentifierKind::Btc | IdentifierKind::Xmr | IdentifierKind::Jabber | IdentifierKind::Email)
+                {
+                    on_vendor_pages.entry(p.evidence).or_default().push((
+                        id.record.kind.as_str().to_owned(),
+                        id.record.value.clone(),
+                        id.id.as_str().to_owned(),
+                    ));
+                }
+            }
+        }
+        Ok(DossierIndex { obs, units, by_name, on_vendor_pages })
+    }
+}
+
+/// Rows of one vendor name (lower-cased, trimmed) in a [`DossierIndex`].
+#[derive(Default)]
+struct NameRows {
+    listings: Vec<usize>,
+    feedback: Vec<usize>,
+    vendors: Vec<usize>,
+    units: Vec<usize>,
+}
+
+/// What vendor dossiers are built from, read once ([`Case::dossier_index`]).
+pub struct DossierIndex {
+    obs: Observations,
+    units: Vec<sales::Unit>,
+    by_name: HashMap<String, NameRows>,
+    on_vendor_pages: HashMap<Sha256, Vec<(String, String, String)>>,
+}
+
+impl DossierIndex {
+    /// The dossier of every account named `name` (case-insensitive), or
+    /// `None` when no row names it. `rates` must be the index's rates.
+    pub fn dossier(&self, name: &str, rates: &Rates) -> Option<VendorDossier> {
+        let rows = self.by_name.get(&name.trim().to_ascii_lowercase())?;
+        if rows.listings.is_empty() && rows.feedback.is_empty() && rows.vendors.is_empty() {
+            return None;
+        }
+        let listings: Vec<Obs<model::Listing>> = rows.listings.iter().map(|&i| self.obs.listings[i].clone()).collect();
+        let feedback = rows.feedback.iter().map(|&i| &self.obs.feedback[i]);
+        let vendors = rows.vendors.iter().map(|&i| &self.obs.vendors[i]);
+        let units: Vec<sales::Unit> = rows.units.iter().map(|&i| self.units[i].clone()).collect();
+        let estimates = sales::aggregate(&units, GroupBy::Vendor, None, None);
         let accounts = sales::listing_summary(&listings, rates);
         let mut timeline: BTreeMap<(NaiveDate, String), u64> = BTreeMap::new();
         let mut days: BTreeSet<NaiveDate> = BTreeSet::new();
@@ -196,13 +277,34 @@ impl Case {
                 days.insert(d);
             }
         }
-        for f in &feedback {
+        for f in feedback {
             let day = f.record.observed_at.as_deref().or(f.captured_at.as_deref()).and_then(sales::dates::observed_day);
             days.extend(day);
         }
+        let mut lines: BTreeMap<(String, String), ListingLine> = BTreeMap::new();
+        for l in &listings {
+            let r = &l.record;
+            let day = r.observed_at.as_deref().or(l.captured_at.as_deref()).and_then(sales::dates::observed_day);
+            let key = (r.market.clone(), r.market_listing_id.clone().unwrap_or_else(|| format!("title:{}", r.title)));
+            let line = lines.entry(key).or_insert_with(|| ListingLine {
+                market: r.market.clone(),
+                title: r.title.clone(),
+                price: None,
+                observations: 0,
+                latest: l.id.clone(),
+                last_seen: None,
+            });
+            line.observations += 1;
+            if line.observations == 1 || day >= line.last_seen {
+                line.title = r.title.clone();
+                line.price = r.price.as_ref().map(|p| format!("{} {}", p.amount, p.currency));
+                line.latest = l.id.clone();
+                line.last_seen = day;
+            }
+        }
         let mut identifiers = BTreeSet::new();
-        let mut vendor_pages = BTreeSet::new();
-        for v in &vendors {
+        let mut profiles = Vec::new();
+        for v in vendors {
             let r = &v.record;
             let source = v.id.clone();
             if let Some(fp) = &r.pgp_fingerprint {
@@ -213,42 +315,24 @@ impl Case {
                 identifiers.insert(VendorIdentifier { kind: kind.into(), value: value.into(), market: r.market.clone(), source: source.clone() });
             }
             if let Some(p) = &r.provenance {
-                vendor_pages.insert((p.evidence, r.market.clone()));
+                for (kind, value, id) in self.on_vendor_pages.get(&p.evidence).into_iter().flatten() {
+                    identifiers.insert(VendorIdentifier { kind: kind.clone(), value: value.clone(), market: r.market.clone(), source: id.clone() });
+                }
             }
             days.extend(r.observed_at.as_deref().and_then(sales::dates::observed_day));
+            profiles.push(VendorFact { id: v.id.clone(), vendor: r.clone() });
         }
-        // Identifiers on the vendor's own profile pages (not on dataset files,
-        // which hold many vendors).
-        if !vendor_pages.is_empty() {
-            let page_types: HashMap<Sha256, PageType> =
-                self.store.pages()?.into_iter().map(|p| (p.evidence, p.page_type)).collect();
-            for id in self.store.identifiers(&Filter::default())? {
-                let Some(p) = &id.record.provenance else { continue };
-                if page_types.get(&p.evidence) != Some(&PageType::Vendor) {
-                    continue;
-                }
-                for (ev, market) in &vendor_pages {
-                    if *ev == p.evidence && matches!(id.record.kind, IdentifierKind::Pgp | IdentifierKind::Btc | IdentifierKind::Xmr | IdentifierKind::Jabber | IdentifierKind::Email) {
-                        identifiers.insert(VendorIdentifier {
-                            kind: id.record.kind.as_str().into(),
-                            value: id.record.value.clone(),
-                            market: market.clone(),
-                            source: id.id.as_str().to_owned(),
-                        });
-                    }
-                }
-            }
-        }
-        Ok(Some(VendorDossier {
+        Some(VendorDossier {
             name: name.to_owned(),
             accounts,
             timeline: timeline.into_iter().map(|((day, market), listings)| TimelinePoint { day, market, listings }).collect(),
             estimates,
-            profiles: vendors.into_iter().map(|v| VendorFact { id: v.id, vendor: v.record }).collect(),
+            profiles,
             identifiers: identifiers.into_iter().collect(),
+            listings: lines.into_values().collect(),
             first_seen: days.first().copied(),
             last_seen: days.last().copied(),
-        }))
+        })
     }
 }
 

@@ -202,6 +202,8 @@ enum Command {
         /// Allowed on a loopback address only.
         #[arg(long)]
         no_auth: bool,
+        #[command(flatten)]
+        rates: sales_cmd::RatesArgs,
     },
     /// Full-text search over the captured pages (visible text) and the
     /// listings (title, vendor); the index under CASE/search/ is brought up
@@ -588,9 +590,9 @@ fn run(args: Cli) -> Result<()> {
             let mut case = open(&cli)?;
             crawl_cmd::crawl(&mut case, a, cli.json, &progress)?;
         }
-        Command::Serve { bind, no_auth } => {
+        Command::Serve { bind, no_auth, rates } => {
             let bind: std::net::SocketAddr = bind.parse().with_context(|| format!("--bind {bind:?}: expected IP:PORT"))?;
-            let cfg = server::ServeConfig { bind, no_auth: *no_auth, operator: operator(&cli) };
+            let cfg = server::ServeConfig { bind, no_auth: *no_auth, operator: operator(&cli), rates: rates.load()? };
             server::serve(&cli.case, &cfg, |addr| {
                 println!("serving {} at http://{addr}/", cli.case.display());
                 use std::io::Write as _;

@@ -17,7 +17,7 @@ pub struct RatesArgs {
 }
 
 impl RatesArgs {
-    fn load(&self) -> Result<sales::Rates> {
+    pub fn load(&self) -> Result<sales::Rates> {
         case::load_rates(&self.rates).context("loading --rates")
     }
 }

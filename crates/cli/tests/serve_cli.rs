@@ -171,7 +171,8 @@ fn no_auth_api_viewer_and_bad_requests() {
     assert!(!viewer.body.contains("<script>") && !viewer.body.contains("<img src=x") && viewer.body.contains("x&lt;img src=x onerror=alert(4)&gt;.html"), "{}", viewer.body);
     assert!(viewer.body.contains(&format!("<iframe class=\"capture\" sandbox=\"\" referrerpolicy=\"no-referrer\" src=\"/raw/{sha}\"")));
     let ui_csp = viewer.header("content-security-policy").unwrap();
-    assert!(ui_csp.contains("default-src 'none'") && !ui_csp.contains("script-src"), "{ui_csp}");
+    // dragnet's own pages may load dragnet's own script files, never inline ones.
+    assert!(ui_csp.contains("default-src 'none'") && ui_csp.contains("script-src 'self';") && !ui_csp.contains("unsafe-eval"), "{ui_csp}");
     let text = get(&format!("{}/evidence/{sha}/text", srv.url), None);
     assert!(!text.body.contains("<script>") && text.body.contains("&lt;script&gt;fetch("));
     // Full text: a word of a listing title finds the listing and its page.
@@ -226,7 +227,7 @@ fn no_auth_api_viewer_and_bad_requests() {
     assert!(get(&format!("{}/evidence/{sha}", srv.url), None).body.contains("hostile test page &lt;b&gt;"));
     // The API describes itself.
     let spec = get(&format!("{}/api/openapi.json", srv.url), None).json();
-    for p in ["/api/vendors", "/api/vendors/{name}", "/api/identifiers", "/api/search", "/api/links", "/api/links/{id}/decision", "/api/evidence/{sha}", "/api/evidence/{sha}/notes", "/api/custody", "/api/session"] {
+    for p in ["/api/vendors", "/api/vendors/{name}", "/api/identifiers", "/api/search", "/api/links", "/api/links/{id}/decision", "/api/evidence/{sha}", "/api/evidence/{sha}/notes", "/api/custody", "/api/session", "/api/operator", "/api/listings/{id}", "/api/graph/links", "/api/flows", "/api/graph/flows"] {
         assert!(spec["paths"][p].is_object(), "{p} not described");
     }
     drop(srv);
@@ -274,6 +275,15 @@ fn accounts_roles_and_csrf_guard_writes() {
     assert_eq!((page.status, page.header("location")), (303, Some("/login")));
     assert_eq!(login(&srv, "alice", "wrong password here").status, 401);
     assert_eq!(login(&srv, "nobody", "correct horse battery").status, 401);
+    // Guessing is slowed per name: after five failures in a row the name
+    // is locked (even the right password waits), then opens again; other
+    // names are not affected.
+    for _ in 0..5 {
+        assert_eq!(login(&srv, "bob", "a wrong guess").status, 401);
+    }
+    let locked = login(&srv, "bob", "staple paper clip 42");
+    assert_eq!((locked.status, locked.header("retry-after")), (429, Some("1")), "{}", locked.body);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
     let alice = session_cookie(&login(&srv, "alice", "correct horse battery"));
     let bob = session_cookie(&login(&srv, "bob", "staple paper clip 42"));
     assert_eq!(get(&format!("{}/api/vendors", srv.url), Some(&alice)).status, 200);
@@ -316,4 +326,156 @@ fn accounts_roles_and_csrf_guard_writes() {
     assert_eq!(out.status, 303);
     assert_eq!(get(&format!("{}/api/vendors", srv.url), Some(&alice)).status, 401);
     assert_eq!(get(&format!("{}/api/vendors", srv.url), Some(&bob)).status, 200);
+}
+
+/// The JSON lines a `--json` CLI command prints.
+fn json_lines(out: &str) -> Vec<serde_json::Value> {
+    out.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+#[test]
+fn dossiers_histories_charts_and_the_link_graph() {
+    let tmp = tempfile::tempdir().unwrap();
+    let case = case(tmp.path());
+    // A second capture of the same markets a round later (listings
+    // repriced, removed, added): each listing now has a history.
+    let later = tmp.path().join("sim-later");
+    ok(&["sim", "market", "--out", s(&later), "--revision", "1"]);
+    ok(&["import", "--case", s(&case), "--captured-at", "2030-01-01T00:00:00Z", s(&later.join("pages"))]);
+    ok(&["extract", "--case", s(&case)]);
+    // The CLI's links (trains the default model once) and operator.
+    let links = json_lines(&ok(&["--case", s(&case), "--json", "links"]));
+    assert!(!links.is_empty());
+    let srv = serve(&case, &["--no-auth"]);
+
+    // The link graph holds exactly the links of the links API, and a node
+    // per account in them, each opening that account's operator.
+    let api_links = get(&format!("{}/api/links", srv.url), None).json();
+    let graph = get(&format!("{}/api/graph/links", srv.url), None).json();
+    let edge_ids: std::collections::BTreeSet<&str> = graph["edges"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap()).collect();
+    let link_ids: std::collections::BTreeSet<&str> = api_links.as_array().unwrap().iter().map(|l| l["id"].as_str().unwrap()).collect();
+    assert_eq!(edge_ids, link_ids);
+    let accounts: std::collections::BTreeSet<&str> = api_links.as_array().unwrap().iter().flat_map(|l| [l["a"].as_str().unwrap(), l["b"].as_str().unwrap()]).collect();
+    let nodes: std::collections::BTreeSet<&str> = graph["nodes"].as_array().unwrap().iter().map(|n| n["id"].as_str().unwrap()).collect();
+    assert_eq!(nodes, accounts);
+    for n in graph["nodes"].as_array().unwrap() {
+        assert!(n["href"].as_str().unwrap().starts_with("/operator?account="), "{n}");
+    }
+    let page = get(&format!("{}/graph/links", srv.url), None);
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains(r#"<div id="graph" data-src="/api/graph/links">"#));
+    for id in &link_ids {
+        assert!(page.body.contains(id), "the table lacks {id}");
+    }
+    // Scripts only from dragnet's own files, and the library is bundled.
+    assert!(page.body.contains(r#"<script src="/static/cytoscape.min.js"></script>"#) && page.body.matches("<script").count() == 2, "{}", page.body);
+    let lib = get(&format!("{}/static/cytoscape.min.js", srv.url), None);
+    assert_eq!((lib.status, lib.header("content-type")), (200, Some("text/javascript; charset=utf-8")));
+    assert!(lib.body.len() > 100_000 && lib.body.contains("cytoscape"), "cytoscape.js was not bundled at build time ({} bytes)", lib.body.len());
+
+    // The operator of a hard-linked account: as the CLI says it.
+    let hard = api_links.as_array().unwrap().iter().find(|l| l["hard"] == true).expect("a hard link in the simulated markets");
+    let account = hard["a"].as_str().unwrap();
+    let from_cli: serde_json::Value = serde_json::from_str(&ok(&["--case", s(&case), "--json", "operator", account])).unwrap();
+    let op = get(&format!("{}/api/operator?account={}", srv.url, account.replace('/', "%2F")), None);
+    assert_eq!(op.status, 200, "{}", op.body);
+    assert_eq!(op.json(), from_cli);
+    assert!(from_cli["accounts"].as_array().unwrap().len() >= 2, "{from_cli}");
+    let op_page = get(&format!("{}/operator?account={}", srv.url, account.replace('/', "%2F")), None);
+    for a in from_cli["accounts"].as_array().unwrap() {
+        // (minijinja's HTML escaping writes '/' as &#x2f;)
+        assert!(op_page.body.contains(&a["account"].as_str().unwrap().replace('/', "&#x2f;")), "{a}");
+    }
+    assert_eq!(get(&format!("{}/api/operator?account=nowhere%2Fnobody", srv.url), None).status, 404);
+    assert_eq!(get(&format!("{}/api/operator", srv.url), None).status, 400);
+
+    // A listing's history: every row of the same market listing id, oldest
+    // first, with the prices the rows hold.
+    let listings = json_lines(&ok(&["--case", s(&case), "--json", "listings"]));
+    let mut by_key: std::collections::BTreeMap<(String, String), Vec<&serde_json::Value>> = Default::default();
+    for l in &listings {
+        if let Some(mid) = l["market_listing_id"].as_str() {
+            by_key.entry((l["market"].as_str().unwrap().to_owned(), mid.to_owned())).or_default().push(l);
+        }
+    }
+    let price = |l: &serde_json::Value| format!("{} {}", l["price_text"].as_str().unwrap(), l["currency"].as_str().unwrap());
+    // (The same listing shows on its item page and on index pages: several
+    // rows per capture.)
+    let (_, rows) = by_key
+        .iter()
+        .find(|(_, rows)| rows.iter().map(|l| price(l)).collect::<std::collections::BTreeSet<_>>().len() == 2)
+        .expect("a listing repriced between the two captures");
+    let h = get(&format!("{}/api/listings/{}", srv.url, rows[1]["id"].as_str().unwrap()), None);
+    assert_eq!(h.status, 200, "{}", h.body);
+    let h = h.json();
+    let obs = h["observations"].as_array().unwrap();
+    let want: std::collections::BTreeSet<(String, String)> = rows.iter().map(|l| (l["id"].as_str().unwrap().to_owned(), price(l))).collect();
+    let got: std::collections::BTreeSet<(String, String)> = obs.iter().map(|o| (o["id"].as_str().unwrap().to_owned(), o["price"].as_str().unwrap().to_owned())).collect();
+    assert_eq!(got, want);
+    let times: Vec<&str> = obs.iter().map(|o| o["captured_at"].as_str().unwrap()).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]) && !times[0].starts_with("2030") && times.last().unwrap().starts_with("2030-01-01"), "{times:?}");
+    let hp = get(&format!("{}/listings/{}", srv.url, rows[0]["id"].as_str().unwrap()), None);
+    assert_eq!(hp.status, 200);
+    assert!(hp.body.contains(r#"aria-label="Price shown, per observation""#) && hp.body.matches("<rect ").count() >= 2, "{}", hp.body);
+    assert_eq!(get(&format!("{}/api/listings/not-a-row", srv.url), None).status, 400);
+    assert_eq!(get(&format!("{}/api/listings/L-0000000000000000-0", srv.url), None).status, 404);
+
+    // The vendor page opens each listing's history and the operator.
+    let vendor = rows[0]["vendor"].as_str().unwrap();
+    let vp = get(&format!("{}/vendors/{vendor}", srv.url), None);
+    assert!(vp.body.contains("/listings/") && vp.body.contains("/operator?account="), "{}", vp.body);
+    // The overview charts captures per day: both capture days are bars.
+    let overview = get(&format!("{}/", srv.url), None).body;
+    assert!(overview.contains(r#"aria-label="Stored payloads per capture day""#), "{overview}");
+    assert!(overview.contains("<title>2030-01-01: "), "{overview}");
+    // Without a chain, money flows say so.
+    assert_eq!(get(&format!("{}/api/flows?from=x", srv.url), None).status, 409);
+}
+
+#[test]
+fn money_flows_follow_the_chain_as_the_cli_does() {
+    let (Some(blocks), Some(truth)) = (testdata::shared("regtest-small/blocks"), testdata::shared("regtest-small/truth.json")) else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let case = tmp.path().join("case");
+    ok(&["case", "init", s(&case)]);
+    ok(&["chain", "import", "--case", s(&case), "--blocks-dir", s(&blocks), "--network", "regtest"]);
+    let truth: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(truth).unwrap()).unwrap();
+    let (fund, owner) = truth["txs"].as_object().unwrap().iter().find(|(_, t)| t["kind"] == "funding").map(|(k, t)| (k.clone(), t["owner"].as_u64().unwrap())).unwrap();
+    let other: Vec<&str> = truth["addresses"].as_object().unwrap().iter().filter(|(_, e)| e.as_u64() != Some(owner)).map(|(a, _)| a.as_str()).collect();
+    for a in other.iter().take(40) {
+        ok(&["chain", "tag", "add", a, "--label", "Exchange <b>X</b>", "--source", "test", "--case", s(&case)]);
+    }
+    let srv = serve(&case, &["--no-auth"]);
+    let cli: serde_json::Value = serde_json::from_str(&ok(&["chain", "trace", "--from", &fund, "--hops", "2", "--policy", "haircut", "--case", s(&case), "--json"])).unwrap();
+    let web = get(&format!("{}/api/flows?from={fund}&hops=2&policy=haircut", srv.url), None);
+    assert_eq!(web.status, 200, "{}", web.body);
+    assert_eq!(web.json(), cli);
+    assert!(!cli["reached_tags"].as_array().unwrap().is_empty(), "{cli}");
+    // The graph: a node per trace node, an edge per traced output; a
+    // cluster node continues the trace from itself with the same options.
+    let g = get(&format!("{}/api/graph/flows?from={fund}&hops=2&policy=haircut", srv.url), None).json();
+    assert_eq!(g["nodes"].as_array().unwrap().len(), cli["nodes"].as_array().unwrap().len());
+    assert_eq!(g["edges"].as_array().unwrap().len(), cli["edges"].as_array().unwrap().len());
+    let cluster = g["nodes"].as_array().unwrap().iter().find(|n| n["id"].as_str().unwrap().starts_with("cluster:")).unwrap();
+    assert_eq!(cluster["href"].as_str().unwrap(), format!("/flows?from={}&policy=haircut&hops=2", cluster["id"].as_str().unwrap().replace(':', "%3A")));
+    // The page: every traced output's transaction, tags escaped.
+    let page = get(&format!("{}/flows?from={fund}&hops=2&policy=haircut", srv.url), None);
+    assert_eq!(page.status, 200, "{}", page.body);
+    for e in cli["edges"].as_array().unwrap() {
+        assert!(page.body.contains(&format!("{}:{}", e["txid"].as_str().unwrap(), e["vout"])), "{e}");
+    }
+    assert!(page.body.contains("Exchange &lt;b&gt;X&lt;/b&gt;") && !page.body.contains("<b>X</b>"));
+    // Bad starts and options: plain errors.
+    let statuses: Vec<u16> = [
+        format!("/api/flows?from={fund}&hops=0"),
+        format!("/api/flows?from={fund}&hops=11"),
+        format!("/api/flows?from={fund}&policy=taint"),
+        "/api/flows?from=cluster:99999999".to_owned(),
+        "/api/flows".to_owned(),
+        format!("/flows?from={}", "a".repeat(300)),
+    ]
+    .iter()
+    .map(|p| get(&format!("{}{p}", srv.url), None).status)
+    .collect();
+    assert_eq!(statuses, [400, 400, 400, 404, 400, 400]);
 }

@@ -29,7 +29,6 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/api/openapi.json", get(openapi))
         .route("/api/vendors", get(vendors))
-        .route("/api/vendors/{name}", get(vendor))
         .route("/api/identifiers", get(identifiers))
         .route("/api/search", get(search_text))
         .route("/api/evidence/{sha}", get(evidence))
@@ -97,19 +96,6 @@ pub fn vendor_index(case: &case::Case) -> Result<Vec<VendorRow>, AppError> {
 async fn vendors(State(state): State<Arc<AppState>>, ApiUser(_): ApiUser) -> Result<impl IntoResponse, AppError> {
     let case = state.case()?;
     Ok(Json(vendor_index(&case)?))
-}
-
-/// A vendor's dossier (every market), as `dragnet vendor NAME --json`.
-pub fn dossier(case: &case::Case, name: &str) -> Result<case::VendorDossier, AppError> {
-    if name.is_empty() || name.len() > MAX_QUERY {
-        return Err(AppError::bad_request(format!("vendor name: 1 to {MAX_QUERY} bytes")));
-    }
-    case.vendor_dossier(name, &sales::Rates::default())?.ok_or_else(|| AppError::not_found(format!("no vendor named {name:?} in this case")))
-}
-
-async fn vendor(State(state): State<Arc<AppState>>, ApiUser(_): ApiUser, Path(name): Path<String>) -> Result<impl IntoResponse, AppError> {
-    let case = state.case()?;
-    Ok(Json(dossier(&case, &name)?))
 }
 
 /// `?q=` (and `kind=`) of an identifier search.

@@ -7,6 +7,9 @@
 //! and a CSRF token every write must carry (header `X-CSRF-Token` or form
 //! field `csrf`). Without accounts (`--no-auth`, loopback only) everyone is
 //! an analyst and the CSRF token is the process's own, in every page.
+//! Password guessing is slowed per user name: after [`FREE_FAILURES`]
+//! failed logins in a row, each further attempt on that name waits twice
+//! as long as the last (429 with `Retry-After`), up to [`MAX_LOCK`].
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -116,7 +119,17 @@ pub struct Auth {
     /// `Some`: no accounts; this is everyone's session.
     open: Option<Session>,
     sessions: Mutex<HashMap<String, Session>>,
+    /// Failed logins in a row per user name, and until when the name is locked.
+    failures: Mutex<HashMap<String, (u32, Instant)>>,
 }
+
+/// Failed logins in a row a name may have before attempts are slowed.
+pub const FREE_FAILURES: u32 = 5;
+/// The longest a name is locked.
+pub const MAX_LOCK: Duration = Duration::from_secs(15 * 60);
+/// Names tracked at most (unknown names count too, so that a lock does not
+/// tell which names exist); beyond it, expired entries are dropped.
+const MAX_TRACKED: usize = 10_000;
 
 fn token() -> String {
     let mut b = [0u8; 32];
@@ -135,7 +148,35 @@ impl Auth {
                 case_dir.display()
             ));
         }
-        Ok(Auth { case_dir: case_dir.to_owned(), open, sessions: Mutex::new(HashMap::new()) })
+        Ok(Auth { case_dir: case_dir.to_owned(), open, sessions: Mutex::new(HashMap::new()), failures: Mutex::new(HashMap::new()) })
+    }
+
+    /// How long `name` must still wait before a login is tried, if locked.
+    fn locked(&self, name: &str) -> Option<Duration> {
+        let f = self.failures.lock().ok()?;
+        let (_, until) = f.get(name)?;
+        until.checked_duration_since(Instant::now()).filter(|d| !d.is_zero())
+    }
+
+    /// Counts a failed login on `name`; past the free ones, locks the name.
+    fn failed(&self, name: &str) {
+        let Ok(mut f) = self.failures.lock() else { return };
+        let now = Instant::now();
+        if f.len() >= MAX_TRACKED {
+            f.retain(|_, (_, until)| *until > now);
+        }
+        let e = f.entry(name.to_owned()).or_insert((0, now));
+        e.0 += 1;
+        if e.0 >= FREE_FAILURES {
+            let secs = 1u64 << (e.0 - FREE_FAILURES).min(20);
+            e.1 = now + Duration::from_secs(secs).min(MAX_LOCK);
+        }
+    }
+
+    fn succeeded(&self, name: &str) {
+        if let Ok(mut f) = self.failures.lock() {
+            f.remove(name);
+        }
     }
 
     fn session(&self, headers: &HeaderMap) -> Option<Session> {
@@ -246,11 +287,21 @@ async fn login(State(state): State<Arc<AppState>>, Form(f): Form<LoginForm>) -> 
     if f.user.len() > 64 || f.password.len() > 1024 {
         return AppError::bad_request("user or password too long").page().into_response();
     }
+    if let Some(wait) = state.auth.locked(&f.user) {
+        let secs = wait.as_secs().max(1);
+        let mut r = AppError::new(StatusCode::TOO_MANY_REQUESTS, format!("too many failed logins for this name: try again in {secs} s")).page().into_response();
+        if let Ok(v) = secs.to_string().parse() {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return r;
+    }
     // argon2 takes tens of milliseconds: off the async threads.
     let st = state.clone();
+    let name = f.user.clone();
     let found = tokio::task::spawn_blocking(move || st.auth.login(&f.user, &f.password)).await.ok().flatten();
     match found {
         Some((id, _)) => {
+            state.auth.succeeded(&name);
             let mut r = Redirect::to("/").into_response();
             let cookie = format!("{COOKIE}={id}; HttpOnly; SameSite=Strict; Secure; Path=/; Max-Age={}", IDLE.as_secs());
             if let Ok(v) = cookie.parse() {
@@ -259,6 +310,7 @@ async fn login(State(state): State<Arc<AppState>>, Form(f): Form<LoginForm>) -> 
             r
         }
         None => {
+            state.auth.failed(&name);
             let page = crate::pages::render(&state, "login.html", minijinja::context! { failed => true });
             let mut r = page.map_err(AppError::page).into_response();
             *r.status_mut() = StatusCode::UNAUTHORIZED;

@@ -3,7 +3,11 @@
 //! * Pages ([`pages`]): overview, vendors, a vendor's dossier, identifier
 //!   search, the evidence viewer, the custody log. Rendered with minijinja
 //!   from `templates/` with auto-escaping on: no stored string reaches a page
-//!   unescaped. No script runs on any page.
+//!   unescaped. The only script is the server's own graph drawing
+//!   ([`graphs`]: cytoscape.js bundled at build time), from its own files,
+//!   never inline; charts are SVG drawn on the server ([`charts`]).
+//! * Dossiers ([`dossiers`]): vendor, operator, listing history; derived
+//!   indexes are cached and rebuilt when the case changes ([`views`]).
 //! * Captured pages are hostile: the viewer shows them in an `<iframe
 //!   sandbox>` whose document (`/raw/SHA`) is served with a
 //!   Content-Security-Policy `sandbox; default-src 'none'` plus the case's
@@ -22,7 +26,11 @@
 
 pub mod api;
 pub mod auth;
+pub mod charts;
+pub mod dossiers;
+pub mod graphs;
 pub mod pages;
+pub mod views;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -43,6 +51,8 @@ pub struct ServeConfig {
     /// The operator custody entries name (the person running the server;
     /// a web user's name is in each entry's detail).
     pub operator: String,
+    /// Rate series for USD figures (`--rates`).
+    pub rates: sales::Rates,
 }
 
 /// Why the server cannot start.
@@ -76,6 +86,13 @@ pub struct AppState {
     /// Without accounts: the only `Host` headers answered (the loopback
     /// address and port, or `localhost`), against DNS rebinding.
     hosts: Option<Vec<String>>,
+    /// Rate series for USD figures.
+    rates: sales::Rates,
+    /// Derived views, each rebuilt when what it came from changed.
+    dossiers: views::Cached<case::DossierIndex>,
+    links: views::Cached<Vec<serde_json::Value>>,
+    overview: views::Cached<dossiers::OverviewCharts>,
+    chain: views::Cached<Option<views::ChainView>>,
 }
 
 /// Without accounts, a page of another site whose name it re-points to
@@ -164,9 +181,12 @@ impl IntoResponse for AppError {
     }
 }
 
-/// The policy of dragnet's own pages: no script at all, styles inline,
-/// images and frames from the case only, never framed by another site.
-pub const UI_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; frame-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+/// The policy of dragnet's own pages: scripts only from the server's own
+/// files (the graph drawing; never inline, so a stored string that escaped
+/// escaping still could not run), requests to the server only, styles
+/// inline, images and frames from the case only, never framed by another
+/// site.
+pub const UI_CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; img-src 'self' data:; frame-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 /// The policy a captured page is served under: a sandbox (an opaque origin:
 /// no scripts, forms, plugins, popups, no access to dragnet's cookies), no
@@ -186,6 +206,8 @@ fn secure_headers(r: &mut Response) {
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .merge(pages::routes())
+        .merge(dossiers::routes())
+        .merge(graphs::routes())
         .merge(api::routes())
         .merge(auth::routes())
         .layer(axum::middleware::map_response(|mut r: Response| async move {
@@ -208,7 +230,19 @@ pub fn state(case_dir: &Path, cfg: &ServeConfig) -> Result<Arc<AppState>, ServeE
     }
     let case = case::Case::open(case_dir, &cfg.operator)?;
     let auth = auth::Auth::new(case_dir, cfg.no_auth).map_err(ServeError::Refused)?;
-    Ok(Arc::new(AppState { case: Mutex::new(case), case_dir: case_dir.to_owned(), auth, templates: pages::templates(), search: Mutex::new(None), hosts: None }))
+    Ok(Arc::new(AppState {
+        case: Mutex::new(case),
+        case_dir: case_dir.to_owned(),
+        auth,
+        templates: pages::templates(),
+        search: Mutex::new(None),
+        hosts: None,
+        rates: cfg.rates.clone(),
+        dossiers: Default::default(),
+        links: Default::default(),
+        overview: Default::default(),
+        chain: Default::default(),
+    }))
 }
 
 /// Serves until the process ends; `ready` is called with the bound address

@@ -35,6 +35,11 @@ pub(crate) fn templates() -> minijinja::Environment<'static> {
         ("text.html", include_str!("../templates/text.html")),
         ("custody.html", include_str!("../templates/custody.html")),
         ("links.html", include_str!("../templates/links.html")),
+        ("chart.html", include_str!("../templates/chart.html")),
+        ("operator.html", include_str!("../templates/operator.html")),
+        ("listing.html", include_str!("../templates/listing.html")),
+        ("graph_links.html", include_str!("../templates/graph_links.html")),
+        ("flows.html", include_str!("../templates/flows.html")),
     ] {
         // The templates are part of the binary and tested: a broken one is
         // a build defect, reported on first render.
@@ -54,7 +59,6 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/", get(overview))
         .route("/vendors", get(vendors))
-        .route("/vendors/{name}", get(vendor))
         .route("/search", get(fulltext))
         .route("/identifiers", get(search))
         .route("/evidence/{sha}", get(evidence))
@@ -66,7 +70,7 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/links/{id}/decision", post(decide))
 }
 
-fn me(s: &crate::auth::Session) -> minijinja::Value {
+pub(crate) fn me(s: &crate::auth::Session) -> minijinja::Value {
     context! { user => s.user, role => s.role, csrf => s.csrf }
 }
 
@@ -79,6 +83,7 @@ async fn overview(State(state): State<Arc<AppState>>, PageUser(s): PageUser) -> 
     }
     let evidence = case.evidence().len();
     let name = state.case_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let charts = crate::dossiers::overview_charts(&state, &case).map_err(AppError::page)?;
     render(
         &state,
         "overview.html",
@@ -86,6 +91,7 @@ async fn overview(State(state): State<Arc<AppState>>, PageUser(s): PageUser) -> 
             me => me(&s), case => name, evidence => evidence,
             pages => counts.pages, listings => counts.listings, vendors => counts.vendors,
             feedback => counts.feedback, identifiers => counts.identifiers, markets => markets,
+            charts => minijinja::Value::from_serialize(&*charts),
         },
     )
     .map_err(AppError::page)
@@ -95,12 +101,6 @@ async fn vendors(State(state): State<Arc<AppState>>, PageUser(s): PageUser) -> R
     let case = state.case().map_err(AppError::page)?;
     let rows = api::vendor_index(&case).map_err(AppError::page)?;
     render(&state, "vendors.html", context! { me => me(&s), vendors => rows }).map_err(AppError::page)
-}
-
-async fn vendor(State(state): State<Arc<AppState>>, PageUser(s): PageUser, Path(name): Path<String>) -> Result<Response, AppError> {
-    let case = state.case().map_err(AppError::page)?;
-    let d = api::dossier(&case, &name).map_err(AppError::page)?;
-    render(&state, "vendor.html", context! { me => me(&s), d => minijinja::Value::from_serialize(&d) }).map_err(AppError::page)
 }
 
 #[derive(Deserialize)]

@@ -16,7 +16,7 @@ mod ids;
 mod migrations;
 mod sqlite;
 
-pub use ids::{RowId, RowKind};
+pub use ids::{BadRowId, RowId, RowKind};
 pub use sqlite::SqliteStore;
 
 use model::{CategoryEntry, Feedback, Identifier, Listing, PageType, Sha256, Vendor};
