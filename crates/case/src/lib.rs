@@ -25,6 +25,7 @@ mod fulltext;
 mod import;
 mod links;
 mod pipeline;
+mod report;
 mod sales;
 mod tables;
 mod watch;
@@ -39,6 +40,9 @@ pub use links::{decision_word, LinkDecision, Operator, OperatorAccount, Operator
 pub use datasets::DatasetStats;
 pub use pipeline::{DatasetFileReport, ExtractOptions, ExtractReport, PageProblem};
 pub use crate::crawl::FRONTIER_FILE;
+pub use self::report::ReportRequest;
+/// What a report can fail with ([`ReportError::UnknownVendor`] for `--vendor` naming no account).
+pub use ::report::{ReportData, ReportError};
 pub use fulltext::SEARCH_DIR;
 pub use watch::{Alert, AlertKind, RoundReport, RoundState, WatchList, WatchState};
 pub use sales::{load_rates, DossierIndex, ListingLine, SalesOptions, SalesResult, TimelinePoint, VendorDossier, VendorFact, VendorIdentifier};
@@ -242,35 +246,6 @@ fn load_profiles(dir: &Path, set: &mut ProfileSet) -> Result<()> {
         set.add(extract::Profile::from_toml(&f.display().to_string(), &text)?);
     }
     Ok(())
-}
-
-impl Case {
-    /// Renders the case report (HTML) from the stored records, with sales
-    /// estimates (USD via `rates`) when the case has any.
-    pub fn report_html(&self, title: &str, rates: &::sales::Rates) -> std::result::Result<String, report::ReportError> {
-        let sales = self.report_sales(rates).map_err(|e| report::ReportError::Data(e.to_string()))?;
-        let entries: Vec<report::EvidenceEntry> = self
-            .evidence
-            .records()
-            .into_iter()
-            .map(|r| report::EvidenceEntry {
-                sha256: r.sha256.to_hex(),
-                url: r.url.clone(),
-                source: r.sources.first().cloned(),
-                captured_at: r.captured_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
-            })
-            .collect();
-        report::case_report_html(
-            &self.store,
-            &entries,
-            &report::ReportOptions {
-                title: title.to_owned(),
-                tool_version: TOOL_VERSION.to_owned(),
-                listings_per_vendor: 0,
-                sales,
-            },
-        )
-    }
 }
 
 /// A Bitcoin address seen on a captured page, with what the page says about

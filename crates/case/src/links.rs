@@ -8,9 +8,9 @@
 //! current decision on a link is its latest entry. They survive re-extraction
 //! and re-scoring because link ids depend only on the two account ids.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use linking::{accounts_from_records, Account, Decision, Link, Model, Records, Row};
+use linking::{accounts_from_records, Account, Decision, Link, Linker, Model, Records, Row};
 use model::Sha256;
 use store::{CaseStore, Filter};
 
@@ -153,6 +153,22 @@ impl Case {
     }
 }
 
+/// The links `dragnet links` lists (hard, or at or above the model's
+/// threshold), plus every link an analyst decided that scores below it, in
+/// `link_all`'s order.
+pub(crate) fn scored_links(model: &Model, accounts: &[Account], decisions: &BTreeMap<String, LinkDecision>) -> Vec<Link> {
+    let linker = Linker::new(model, accounts);
+    let mut links = linker.link_all(model.threshold);
+    let have: BTreeSet<String> = links.iter().map(|l| l.id.clone()).collect();
+    for d in decisions.values() {
+        if !have.contains(&d.link) {
+            links.extend(linker.link_by_id(&d.a, &d.b));
+        }
+    }
+    links.sort_by(|x, y| y.probability.total_cmp(&x.probability).then_with(|| (&x.a, &x.b).cmp(&(&y.a, &y.b))));
+    links
+}
+
 /// One account of an operator, with its sales lower bounds per method.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct OperatorAccount {
@@ -223,7 +239,8 @@ impl Case {
     pub fn operator(&self, model: &Model, id: &str, rates: &sales::Rates) -> Result<Option<Operator>> {
         let accounts = self.link_accounts()?;
         let decisions = self.link_decisions()?;
-        let links = linking::Linker::new(model, &accounts).link_all(model.threshold);
+        // A link an analyst decided joins (or not) whatever its score.
+        let links = scored_links(model, &accounts, &decisions);
         let decided: BTreeMap<String, Decision> = decisions.iter().map(|(k, d)| (k.clone(), d.decision)).collect();
         let group: Vec<String> = match linking::operators(&links, &decided).into_iter().find(|g| g.iter().any(|a| a.eq_ignore_ascii_case(id))) {
             Some(g) => g,

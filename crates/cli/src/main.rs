@@ -103,16 +103,30 @@ enum Command {
         stix: Option<PathBuf>,
     },
     /// Write the case report: a self-contained HTML document (summary,
-    /// vendors, sales with their method, an evidence index with the SHA-256
-    /// of every cited record), or the same as PDF (printed by headless
-    /// Chromium: `apt-get install chromium`).
+    /// vendor dossiers, sales with their method and interval, links with
+    /// their signals and decisions, money flows, a methods appendix with
+    /// measured error rates, an evidence index with the URL, capture time
+    /// and SHA-256 of every cited record), or the same as PDF (printed by
+    /// headless Chromium: `apt-get install chromium`), and/or its tables as
+    /// CSV files.
     Report {
         /// `FILE.html` or `FILE.pdf`.
+        #[arg(long, required_unless_present = "csv")]
+        out: Option<PathBuf>,
+        /// Write the report's tables as CSV files into this directory:
+        /// vendors, sales, links, flows, evidence_index (.csv).
+        #[arg(long, value_name = "DIR")]
+        csv: Option<PathBuf>,
+        /// Only this vendor: its accounts on every market (name without
+        /// case, or one `market/name`), and the accounts joined to them as
+        /// `dragnet operator` joins them (hard links not rejected, confirmed
+        /// links).
         #[arg(long)]
-        out: PathBuf,
-        /// Title on the first page.
-        #[arg(long, default_value = "dragnet case report")]
-        title: String,
+        vendor: Option<String>,
+        /// Title on the first page (default: "dragnet case report", or
+        /// "dragnet vendor report: NAME").
+        #[arg(long)]
+        title: Option<String>,
         #[command(flatten)]
         rates: sales_cmd::RatesArgs,
     },
@@ -375,9 +389,42 @@ enum UserCommand {
 }
 
 /// `dragnet report`: HTML, or PDF printed from the same HTML by headless
-/// Chromium (no network, no scripts in the report).
-fn report_cmd(case: &Case, out: &Path, title: &str, rates: &sales::Rates) -> Result<()> {
-    let html = case.report_html(title, rates)?;
+/// Chromium (no network, no scripts in the report), and/or the report's
+/// tables as CSV; all from one computation. Nothing is written when the
+/// report cannot be made (an unknown `--vendor`, a bad `--out`).
+fn report_cmd(case: &Case, out: Option<&Path>, csv: Option<&Path>, req: &case::ReportRequest<'_>, json: bool) -> Result<()> {
+    let ext = out.map(|o| o.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase));
+    if let (Some(out), Some(ext)) = (out, &ext) {
+        anyhow::ensure!(matches!(ext.as_deref(), Some("html" | "htm" | "pdf")), "--out {}: give a .html or .pdf file", out.display());
+    }
+    let data = case.report_data(req)?;
+    let mut written: Vec<PathBuf> = Vec::new();
+    if let Some(out) = out {
+        report_file(&report::render_html(&data)?, out)?;
+        written.push(out.to_owned());
+    }
+    if let Some(dir) = csv {
+        written.extend(report::write_csv(&data, dir)?);
+    }
+    if json {
+        output::print_json(&serde_json::json!({
+            "written": written.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+            "vendor": req.vendor,
+            "accounts": data.counts.accounts,
+            "links": data.links.rows.len(),
+            "flows": data.flows.rows.len(),
+            "evidence_cited": data.evidence_index.len(),
+        }));
+    } else {
+        for p in &written {
+            eprintln!("wrote {}", p.display());
+        }
+    }
+    Ok(())
+}
+
+/// Writes the report's HTML to `out`, or prints it to `out` as PDF.
+fn report_file(html: &str, out: &Path) -> Result<()> {
     let ext = out.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
     match ext.as_deref() {
         Some("html") | Some("htm") => std::fs::write(out, html).with_context(|| format!("writing {}", out.display()))?,
@@ -402,9 +449,6 @@ fn report_cmd(case: &Case, out: &Path, title: &str, rates: &sales::Rates) -> Res
             );
         }
         _ => anyhow::bail!("--out {}: give a .html or .pdf file", out.display()),
-    }
-    if !matches!(ext.as_deref(), None) {
-        eprintln!("wrote {}", out.display());
     }
     Ok(())
 }
@@ -544,9 +588,11 @@ fn run(args: Cli) -> Result<()> {
         Command::Links { min_score, graphml, stix } => {
             link_cmd::links(&mut open(&cli)?, *min_score, cli.json, graphml.as_deref(), stix.as_deref())?
         }
-        Command::Report { out, title, rates } => {
+        Command::Report { out, csv, vendor, title, rates } => {
             let rates = case::load_rates(&rates.rates)?;
-            report_cmd(&open(&cli)?, out, title, &rates)?;
+            let title = title.clone().unwrap_or_else(|| case::ReportRequest::default_title(vendor.as_deref()));
+            let req = case::ReportRequest { title: &title, vendor: vendor.as_deref(), rates: &rates };
+            report_cmd(&open(&cli)?, out.as_deref(), csv.as_deref(), &req, cli.json)?;
         }
         Command::Operator { id, rates } => {
             let rates = case::load_rates(&rates.rates)?;

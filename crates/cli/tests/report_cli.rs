@@ -30,6 +30,41 @@ fn evidence(case: &Path) -> Vec<String> {
         .collect()
 }
 
+/// Digests cited by rows (links to the index) before the index.
+fn cited_in(html: &str) -> std::collections::BTreeSet<String> {
+    let body = &html[..html.find("id=\"evidence\"").expect("an evidence index")];
+    body.match_indices("href=\"#ev-").map(|(i, m)| body[i + m.len()..i + m.len() + 64].to_owned()).collect()
+}
+
+/// Digests the evidence index lists.
+fn indexed_in(html: &str) -> std::collections::BTreeSet<String> {
+    let index = &html[html.find("id=\"evidence\"").expect("an evidence index")..];
+    index.match_indices("<tr id=\"ev-").map(|(i, m)| index[i + m.len()..i + m.len() + 64].to_owned()).collect()
+}
+
+/// Text as minijinja's HTML escaping wrote it, read back.
+fn unescape(s: &str) -> String {
+    s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&#x27;", "'").replace("&#x2f;", "/").replace("&amp;", "&")
+}
+
+fn json_lines(s: &str) -> Vec<serde_json::Value> {
+    s.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+/// A CSV file's header and rows, read with the `csv` crate.
+fn read_csv(path: &Path) -> (Vec<String>, Vec<csv::StringRecord>) {
+    let mut r = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let header = r.headers().unwrap().iter().map(str::to_owned).collect();
+    let rows = r.records().map(|x| x.unwrap()).collect();
+    (header, rows)
+}
+
+/// The table row of `id` (a link `K-…`) in the report.
+fn row_of<'h>(html: &'h str, id: &str) -> &'h str {
+    let start = html.find(&format!("id=\"link-{id}\"")).unwrap_or_else(|| panic!("no row for {id}"));
+    &html[start..start + html[start..].find("</tr>").unwrap()]
+}
+
 fn tool(cmd: &str, arg: &str) -> bool {
     let found = Command::new(cmd).arg(arg).output().is_ok_and(|o| o.status.success());
     if !found {
@@ -71,6 +106,9 @@ fn report_html_and_pdf_list_every_record_in_the_evidence_index() {
     for d in hex64(index) {
         assert!(stored.iter().any(|s| d.contains(s.as_str()) || s.contains(d.as_str())), "{d} in the index is not stored evidence");
     }
+    // The index lists exactly the records the rows above it cite.
+    assert_eq!(cited_in(&html), indexed_in(&html));
+    assert!(html.contains("No Bitcoin chain is imported in this case"), "the flows section says there is no chain");
     assert!(!html.contains("<script"), "the report runs nothing");
     let bad = bin().args(["--case", s(&case), "report", "--out", s(&tmp.path().join("r.docx"))]).output().unwrap();
     assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains(".html or .pdf"));
@@ -171,4 +209,290 @@ fn a_closed_pipe_ends_output_quietly() {
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{err}");
+}
+
+/// `dragnet operator`'s accounts for `account`, plus every account with
+/// the same name (what `report --vendor NAME` must hold).
+fn expected_accounts(case: &str, name: &str, account: &str) -> std::collections::BTreeSet<String> {
+    let op: serde_json::Value = serde_json::from_str(&ok(&["--case", case, "--json", "operator", account])).unwrap();
+    let mut want: std::collections::BTreeSet<String> =
+        op["accounts"].as_array().unwrap().iter().map(|a| a["account"].as_str().unwrap().to_owned()).collect();
+    for v in json_lines(&ok(&["--case", case, "--json", "vendors"])) {
+        if v["name"].as_str().unwrap().eq_ignore_ascii_case(name) {
+            want.insert(format!("{}/{}", v["market"].as_str().unwrap(), v["name"].as_str().unwrap()));
+        }
+    }
+    want
+}
+
+/// The accounts a report's dossiers hold, from its HTML and its vendors.csv.
+fn report_accounts(html: &str, csv_dir: &Path) -> std::collections::BTreeSet<String> {
+    let from_html: std::collections::BTreeSet<String> =
+        html.match_indices("<tr id=\"acct-").map(|(i, m)| unescape(&html[i + m.len()..][..html[i + m.len()..].find('"').unwrap()])).collect();
+    let (header, rows) = read_csv(&csv_dir.join("vendors.csv"));
+    assert_eq!(header.first().map(String::as_str), Some("account"));
+    let from_csv: std::collections::BTreeSet<String> = rows.iter().map(|r| r[0].to_owned()).collect();
+    assert_eq!(from_html, from_csv, "the HTML and vendors.csv disagree");
+    from_csv
+}
+
+#[test]
+fn a_vendor_report_holds_its_accounts_links_and_decisions_and_only_those() {
+    let tmp = tempfile::tempdir().unwrap();
+    let case = sim_case(tmp.path());
+    let c = s(&case);
+    let model: serde_json::Value = serde_json::from_str(&ok(&["--case", c, "--json", "link", "train"])).unwrap();
+    let links = json_lines(&ok(&["--case", c, "--json", "links"]));
+    let name = |acc: &str| acc.split_once('/').unwrap().1.to_owned();
+    // A hard link between two differently named accounts: the report about
+    // one name holds the other account too, as `dragnet operator` does.
+    let hard = links
+        .iter()
+        .find(|l| l["hard"] == true && !name(l["a"].as_str().unwrap()).eq_ignore_ascii_case(&name(l["b"].as_str().unwrap())))
+        .expect("a hard link between two names in the simulated markets");
+    let (a, b) = (hard["a"].as_str().unwrap(), hard["b"].as_str().unwrap());
+    let vendor = name(a);
+    let want = expected_accounts(c, &vendor, a);
+    assert!(want.contains(b), "{want:?}");
+    let (html_path, csv_dir) = (tmp.path().join("v.html"), tmp.path().join("v-csv"));
+    ok(&["--case", c, "report", "--vendor", &vendor, "--out", s(&html_path), "--csv", s(&csv_dir)]);
+    let html = std::fs::read_to_string(&html_path).unwrap();
+    // Exactly the operator's accounts: no other vendor's.
+    assert_eq!(report_accounts(&html, &csv_dir), want, "the vendor report's accounts are the operator's");
+    // Links: only those touching the accounts, with the signals that fired.
+    let (header, rows) = read_csv(&csv_dir.join("links.csv"));
+    let (ia, ib) = (header.iter().position(|h| h == "a").unwrap(), header.iter().position(|h| h == "b").unwrap());
+    let touching: Vec<&serde_json::Value> =
+        links.iter().filter(|l| want.contains(l["a"].as_str().unwrap()) || want.contains(l["b"].as_str().unwrap())).collect();
+    assert_eq!(rows.len(), touching.len());
+    assert!(rows.iter().all(|r| want.contains(&r[ia]) || want.contains(&r[ib])));
+    let row = row_of(&html, hard["id"].as_str().unwrap());
+    assert!(row.contains("<strong>pgp</strong>") && row.contains("HARD") && row.contains("undecided"), "{row}");
+    // The evidence index: exactly the cited records, fewer than the case's.
+    let (cited, indexed) = (cited_in(&html), indexed_in(&html));
+    assert_eq!(cited, indexed);
+    assert!(indexed.len() < evidence(&case).len());
+    let (_, index_rows) = read_csv(&csv_dir.join("evidence_index.csv"));
+    assert_eq!(index_rows.iter().map(|r| r[0].to_owned()).collect::<std::collections::BTreeSet<_>>(), indexed);
+    // Methods appendix: the case's model with its training size, and the
+    // measured error rates of docs/error-rates.json for the methods used.
+    let appendix = unescape(&html[html.find("id=\"methods\"").unwrap()..html.find("id=\"evidence\"").unwrap()]);
+    assert!(appendix.contains(&format!("trained on {} candidate pairs", model["training_pairs"])), "{appendix}");
+    assert!(appendix.contains("Custody log entry"), "the model's custody entry is cited");
+    let rates: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/error-rates.json")).unwrap()).unwrap();
+    for m in rates["measurements"].as_array().unwrap() {
+        if ["linking", "feedback_count", "sold_counter"].contains(&m["method"].as_str().unwrap()) {
+            let value = m["value"].as_str().unwrap();
+            assert!(appendix.contains(value), "the appendix lacks {value:?} ({})", m["figure"]);
+        }
+    }
+    assert!(appendix.contains("docs/methods.md"));
+    assert!(appendix.contains("No measured error rate"), "vendor_counter says it has none");
+
+    // Decisions: reject the hard link, confirm a soft one; the report shows
+    // both with who and why, and the rejected link no longer joins.
+    let soft = links.iter().find(|l| l["hard"] == false).expect("a soft link in the simulated markets");
+    ok(&["--case", c, "link", "reject", hard["id"].as_str().unwrap(), "--why", "a <b>shared</b> market key"]);
+    ok(&["--case", c, "link", "confirm", soft["id"].as_str().unwrap(), "--why", "same jabber handle"]);
+    let whole = tmp.path().join("all.html");
+    ok(&["--case", c, "report", "--out", s(&whole)]);
+    let html = std::fs::read_to_string(&whole).unwrap();
+    let row = row_of(&html, hard["id"].as_str().unwrap());
+    assert!(row.contains("rejected by dragnet-cli-test") && unescape(row).contains("a <b>shared</b> market key") && !row.contains("<b>"), "{row}");
+    let row = row_of(&html, soft["id"].as_str().unwrap());
+    assert!(row.contains("confirmed by dragnet-cli-test") && row.contains("same jabber handle"), "{row}");
+    let fired: Vec<&str> = soft["signals"].as_object().unwrap().iter().filter(|(_, v)| v.as_f64().unwrap() > 0.0).map(|(k, _)| k.as_str()).collect();
+    assert!(!fired.is_empty());
+    for sig in fired {
+        assert!(row.contains(&format!("<strong>{sig}</strong>")), "signal {sig} missing: {row}");
+    }
+    let after = tmp.path().join("after");
+    ok(&["--case", c, "report", "--vendor", &vendor, "--csv", s(&after)]);
+    let (_, rows) = read_csv(&after.join("vendors.csv"));
+    let now: std::collections::BTreeSet<String> = rows.iter().map(|r| r[0].to_owned()).collect();
+    assert_eq!(now, expected_accounts(c, &vendor, a));
+    assert!(!now.contains(b), "a rejected link still joins {b}");
+}
+
+#[test]
+fn an_unknown_vendor_is_an_error_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let case = sim_case(tmp.path());
+    let (out, dir) = (tmp.path().join("x.html"), tmp.path().join("x-csv"));
+    let r = bin().args(["--case", s(&case), "report", "--vendor", "NoSuchVendor", "--out", s(&out), "--csv", s(&dir)]).output().unwrap();
+    assert_eq!(r.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&r.stderr).contains("no vendor account named \"NoSuchVendor\""), "{}", String::from_utf8_lossy(&r.stderr));
+    assert!(!out.exists() && !dir.exists());
+    // Neither --out nor --csv: a usage error.
+    let r = bin().args(["--case", s(&case), "report"]).output().unwrap();
+    assert_eq!(r.status.code(), Some(2));
+}
+
+#[test]
+fn csv_tables_match_the_report_and_parse_in_python() {
+    let tmp = tempfile::tempdir().unwrap();
+    let case = sim_case(tmp.path());
+    let c = s(&case);
+    ok(&["--case", c, "link", "train"]);
+    let (html_path, dir) = (tmp.path().join("r.html"), tmp.path().join("csv"));
+    let summary: serde_json::Value = serde_json::from_str(&ok(&["--case", c, "--json", "report", "--out", s(&html_path), "--csv", s(&dir)])).unwrap();
+    assert_eq!(summary["written"].as_array().unwrap().len(), 6, "{summary}");
+    let html = std::fs::read_to_string(&html_path).unwrap();
+    let headers = [
+        ("vendors.csv", "account,market,name,joined_by,first_row,listings,distinct_listings,median_price_usd,feedback,sales_shown,first_seen,last_seen,pgp_fingerprints,identifiers,evidence_sha256"),
+        ("sales.csv", "table,group,method,sales,sales_lower,revenue_usd,revenue_usd_lower,unpriced_sales,days,coverage_note,evidence_sha256"),
+        ("links.csv", "link,a,b,probability,hard,status,signals,decision,decided_by,decided_at,why,model,evidence_sha256"),
+        ("flows.csv", "address,accounts,address_cluster,reached_cluster,labels,categories,traced_sats,traced_btc,outputs,heights,policy,truncated,evidence_sha256"),
+        ("evidence_index.csv", "sha256,url,source,captured_at"),
+    ];
+    for (file, header) in headers {
+        let (h, _) = read_csv(&dir.join(file));
+        assert_eq!(h.join(","), header, "{file}");
+    }
+    // Row counts: one account per (market, vendor name) row set, one sales
+    // row per estimate of `dragnet sales`, one link per `dragnet links` line,
+    // no flows without a chain, one index row per cited record.
+    let mut accounts = std::collections::BTreeSet::new();
+    for kind in ["vendors", "listings", "feedback"] {
+        for v in json_lines(&ok(&["--case", c, "--json", kind])) {
+            let name = if kind == "vendors" { &v["name"] } else { &v["vendor"] };
+            if let Some(n) = name.as_str() {
+                accounts.insert(format!("{}/{}", v["market"].as_str().unwrap(), n.trim()));
+            }
+        }
+    }
+    assert_eq!(report_accounts(&html, &dir), accounts);
+    let estimates = ok(&["--case", c, "--json", "sales", "--by", "vendor"]).lines().count() + ok(&["--case", c, "--json", "sales", "--by", "month"]).lines().count();
+    assert_eq!(read_csv(&dir.join("sales.csv")).1.len(), estimates);
+    assert_eq!(read_csv(&dir.join("links.csv")).1.len(), ok(&["--case", c, "--json", "links"]).lines().count());
+    assert_eq!(read_csv(&dir.join("flows.csv")).1.len(), 0);
+    assert_eq!(read_csv(&dir.join("evidence_index.csv")).1.len(), indexed_in(&html).len());
+    // Every row names its evidence, and every digest named is in the index.
+    let indexed = indexed_in(&html);
+    for file in ["vendors.csv", "sales.csv", "links.csv"] {
+        let (h, rows) = read_csv(&dir.join(file));
+        let col = h.iter().position(|x| x == "evidence_sha256").unwrap();
+        for r in &rows {
+            assert!(!r[col].is_empty() || file == "vendors.csv", "{file}: a row without evidence: {r:?}");
+            for d in r[col].split(' ').filter(|d| !d.is_empty()) {
+                assert!(indexed.contains(d), "{file}: {d} is not in the evidence index");
+            }
+        }
+    }
+    if !tool("python3", "--version") {
+        return;
+    }
+    let py = Command::new("python3")
+        .arg("-c")
+        .arg("import csv, json, sys, os\nprint(json.dumps({f: [len(r) for r in csv.reader(open(os.path.join(sys.argv[1], f), newline=''))] for f in sorted(os.listdir(sys.argv[1]))}))")
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(py.status.success(), "{}", String::from_utf8_lossy(&py.stderr));
+    let widths: serde_json::Value = serde_json::from_slice(&py.stdout).unwrap();
+    for (file, header) in headers {
+        let w = widths[file].as_array().unwrap();
+        let cols = header.split(',').count() as u64;
+        assert!(w.iter().all(|n| n.as_u64() == Some(cols)), "{file}: Python reads rows of other widths: {w:?}");
+        assert_eq!(w.len() - 1, read_csv(&dir.join(file)).1.len(), "{file}: Python and Rust count different rows");
+    }
+}
+
+#[test]
+fn money_flows_from_a_vendor_address_reach_the_tagged_cluster_on_the_regtest_chain() {
+    let (Some(blocks), Some(truth)) = (testdata::shared("chain/regtest-small/blocks"), testdata::shared("chain/regtest-small/truth.json")) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let (sim, case) = (tmp.path().join("sim"), tmp.path().join("case"));
+    let c = s(&case);
+    ok(&["sim", "market", "--out", s(&sim)]);
+    ok(&["case", "init", c]);
+    ok(&["chain", "import", "--case", c, "--blocks-dir", s(&blocks), "--network", "regtest"]);
+    // Every address of the entities other than a funding transaction's
+    // owner is tagged as an exchange (with a hostile label).
+    let truth: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(truth).unwrap()).unwrap();
+    let (fund, owner) = truth["txs"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(_, t)| t["kind"] == "funding")
+        .map(|(k, t)| (k.clone(), t["owner"].as_u64().unwrap()))
+        .unwrap();
+    let mut pack = String::from("title: report test\ncreator: report_cli\nlabel: Exchange <script>alert(1)</script>\ncategory: exchange\ncurrency: BTC\ntags:\n");
+    for (a, e) in truth["addresses"].as_object().unwrap() {
+        if e.as_u64() != Some(owner) {
+            pack.push_str(&format!("  - address: {a}\n"));
+        }
+    }
+    let pack_path = tmp.path().join("pack.yaml");
+    std::fs::write(&pack_path, pack).unwrap();
+    ok(&["chain", "tag", "import", s(&pack_path), "--case", c]);
+    // An address the funding transaction paid whose forward trace reaches a tag.
+    let g: serde_json::Value = serde_json::from_str(&ok(&["chain", "trace", "--from", &fund, "--hops", "0", "--case", c, "--json"])).unwrap();
+    let (address, trace) = g["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["address"].as_str().unwrap().to_owned())
+        .find_map(|a| {
+            let t: serde_json::Value = serde_json::from_str(&ok(&["chain", "trace", "--from", &a, "--case", c, "--json"])).unwrap();
+            (!t["reached_tags"].as_array().unwrap().is_empty()).then_some((a, t))
+        })
+        .expect("a funding output whose coins reach another entity within 3 hops");
+    // A vendor's own page shows it (the page is a test fixture: a simulated
+    // vendor page with one line added).
+    let page = std::fs::read_dir(sim.join("pages/placebo/vendor")).unwrap().map(|e| e.unwrap().path()).min().unwrap();
+    let vendor = page.file_stem().unwrap().to_str().unwrap().to_owned();
+    let html = std::fs::read_to_string(&page).unwrap().replace("</body>", &format!("<p>Tips: {address}</p></body>"));
+    std::fs::write(&page, html).unwrap();
+    ok(&["import", "--case", c, s(&sim.join("pages"))]);
+    ok(&["extract", "--case", c]);
+    let sighting = json_lines(&ok(&["--case", c, "--json", "identifiers", "--kind", "btc"]))
+        .into_iter()
+        .find(|i| i["value"] == address.as_str())
+        .expect("the address is extracted from the page");
+    let page_sha = sighting["evidence"].as_str().unwrap().to_owned();
+
+    let (out, dir) = (tmp.path().join("flows.html"), tmp.path().join("flows"));
+    ok(&["--case", c, "report", "--vendor", &vendor, "--out", s(&out), "--csv", s(&dir)]);
+    let html = std::fs::read_to_string(&out).unwrap();
+    let flows = &html[html.find("id=\"flows\"").unwrap()..html.find("id=\"methods\"").unwrap()];
+    assert!(flows.contains(&address), "{flows}");
+    assert!(unescape(flows).contains("Exchange <script>alert(1)</script>") && !html.contains("<script"), "the tag label is shown escaped");
+    let reached = trace["reached_tags"].as_array().unwrap();
+    for r in reached {
+        let node = r["node"].as_str().unwrap();
+        assert!(flows.contains(node), "{node} not in the flows section");
+        let into = trace["edges"].as_array().unwrap().iter().find(|e| e["to"] == node).unwrap();
+        assert!(flows.contains(&format!("{}:{} @{}", into["txid"].as_str().unwrap(), into["vout"], into["height"])), "no txid:vout @height for {node}");
+    }
+    assert!(flows.contains("policy poison"));
+    assert!(flows.contains(&format!("#ev-{page_sha}")), "the flow cites the page that shows the address");
+    let (h, rows) = read_csv(&dir.join("flows.csv"));
+    let col = |n: &str| h.iter().position(|x| x == n).unwrap();
+    assert_eq!(rows.len(), reached.len(), "one row per tagged cluster reached");
+    for r in &rows {
+        assert_eq!(&r[col("address")], address.as_str());
+        assert_eq!(&r[col("evidence_sha256")], page_sha.as_str());
+        assert!(reached.iter().any(|x| x["node"] == r[col("reached_cluster")]));
+        assert_eq!(r[col("traced_sats")].parse::<u64>().unwrap(), reached.iter().find(|x| x["node"] == r[col("reached_cluster")]).unwrap()["traced"].as_u64().unwrap());
+    }
+    assert!(indexed_in(&html).contains(&page_sha));
+    // The chain methods are in the appendix with their measured rates.
+    let appendix = &html[html.find("id=\"methods\"").unwrap()..];
+    for needle in ["multi_input", "pair precision 1.0000", "round_payment", "trace", "a convention for sharing value"] {
+        assert!(appendix.contains(needle), "the appendix lacks {needle}");
+    }
+    // Another vendor's report (the case has no linking model: accounts of
+    // that name only) traces nothing from this address.
+    let other = std::fs::read_dir(sim.join("pages/placebo/vendor"))
+        .unwrap()
+        .map(|e| e.unwrap().path().file_stem().unwrap().to_str().unwrap().to_owned())
+        .find(|n| !n.eq_ignore_ascii_case(&vendor))
+        .unwrap();
+    let other_dir = tmp.path().join("other");
+    ok(&["--case", c, "report", "--vendor", &other, "--csv", s(&other_dir)]);
+    assert!(read_csv(&other_dir.join("flows.csv")).1.iter().all(|r| r[0] != *address));
 }

@@ -1,11 +1,15 @@
-//! The HTML report escapes captured strings and cites evidence.
+//! The HTML report escapes captured strings and cites evidence; a scoped
+//! report holds only its accounts' rows; the evidence index lists exactly
+//! the cited records; the CSV tables read back with their headers.
 
 use model::{Listing, Money, PageType, Provenance, Sha256, Vendor};
-use report::{case_report_html, EvidenceEntry, ReportOptions};
+use report::{
+    build, case_report_html, render_html, write_csv, EvidenceEntry, FlowAddress, FlowReached, FlowTx, FlowsSection, LinkRow, LinksSection,
+    Measurement, MethodEntry, ReportOptions, SalesRow, SalesTables, Scope, ScopeAccount, SignalRow,
+};
 use store::{CaseStore, PageRecords, PageRow, SqliteStore};
 
-fn store_with(title: &str, vendor: &str, bytes: &[u8], fpr: &str) -> (SqliteStore, Sha256) {
-    let mut s = SqliteStore::in_memory().unwrap();
+fn put(s: &mut SqliteStore, title: &str, vendor: &str, bytes: &[u8], fpr: &str) -> Sha256 {
     let ev = Sha256::of(bytes);
     let prov = Some(Provenance { evidence: ev, profile: "p".into(), rule: "records[0]:listing".into() });
     s.put_page(&PageRecords {
@@ -41,7 +45,17 @@ fn store_with(title: &str, vendor: &str, bytes: &[u8], fpr: &str) -> (SqliteStor
         identifiers: vec![],
     })
     .unwrap();
+    ev
+}
+
+fn store_with(title: &str, vendor: &str, bytes: &[u8], fpr: &str) -> (SqliteStore, Sha256) {
+    let mut s = SqliteStore::in_memory().unwrap();
+    let ev = put(&mut s, title, vendor, bytes, fpr);
     (s, ev)
+}
+
+fn entry(ev: &Sha256) -> EvidenceEntry {
+    EvidenceEntry { sha256: ev.to_hex(), url: Some(format!("http://m.onion/{}", &ev.to_hex()[..8])), source: None, captured_at: None }
 }
 
 #[test]
@@ -53,10 +67,42 @@ fn hostile_strings_are_escaped_and_evidence_is_indexed() {
         source: None,
         captured_at: Some("2020-01-01T00:00:00Z".into()),
     }];
-    let html = case_report_html(&s, &entries, &ReportOptions { title: "T".into(), ..Default::default() }).unwrap();
-    assert!(!html.contains("<script>"), "raw script tag in report");
+    let hostile = "<script>x()</script>";
+    let opts = ReportOptions {
+        title: "T".into(),
+        links: LinksSection {
+            model: Some("linking-logreg-1 abc".into()),
+            threshold: 0.5,
+            note: "n".into(),
+            rows: vec![LinkRow {
+                id: "K-1".into(),
+                a: hostile.into(),
+                b: "m/b".into(),
+                signals: vec![SignalRow { name: "name".into(), value: 1.0, detail: hostile.into(), ..Default::default() }],
+                decision: "rejected".into(),
+                decided_by: Some("a".into()),
+                decided_at: Some("t".into()),
+                why: Some(hostile.into()),
+                ..Default::default()
+            }],
+        },
+        flows: FlowsSection {
+            available: true,
+            rows: vec![FlowAddress {
+                address: "a".into(),
+                reached: vec![FlowReached { labels: vec![hostile.into()], tag_sources: vec![hostile.into()], ..Default::default() }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        },
+        methods: vec![MethodEntry { name: "m".into(), parameters: hostile.into(), ..Default::default() }],
+        ..Default::default()
+    };
+    let html = case_report_html(&s, &entries, &opts).unwrap();
+    assert!(!html.contains("<script"), "raw script tag in report");
     assert!(!html.contains("<img src=x"), "raw img tag in report");
     assert!(html.contains("&lt;script&gt;alert(1)"), "title missing or not escaped");
+    assert!(html.contains("&lt;script&gt;x()"), "link, flow or method strings missing or not escaped");
     assert!(html.contains(&format!("id=\"ev-{}\"", ev.to_hex())), "evidence index lacks the cited record");
 }
 
@@ -66,4 +112,123 @@ fn report_is_reproducible() {
     let entries = vec![EvidenceEntry { sha256: ev.to_hex(), url: None, source: Some("a".into()), captured_at: None }];
     let o = ReportOptions { title: "T".into(), ..Default::default() };
     assert_eq!(case_report_html(&s, &entries, &o).unwrap(), case_report_html(&s, &entries, &o).unwrap());
+}
+
+#[test]
+fn a_scoped_report_holds_only_its_accounts_and_indexes_exactly_what_it_cites() {
+    let mut s = SqliteStore::in_memory().unwrap();
+    let mine = put(&mut s, "title of mine", "Alice", b"alice page", "AAAA");
+    let theirs = put(&mut s, "title of theirs", "Mallory", b"mallory page", "BBBB");
+    let unrelated = Sha256::of(b"never cited");
+    let sales_page = Sha256::of(b"sales page");
+    let entries = vec![entry(&mine), entry(&theirs), entry(&unrelated), entry(&sales_page)];
+    let opts = ReportOptions {
+        title: "Alice".into(),
+        scope: Some(Scope {
+            vendor: "Alice".into(),
+            accounts: vec![ScopeAccount { account: "m/Alice".into(), market: "m".into(), name: "Alice".into(), joined_by: "name matches".into() }],
+            rule: "r".into(),
+        }),
+        sales: Some(SalesTables {
+            by_vendor: vec![SalesRow { group: "m / Alice".into(), method: "feedback_count".into(), evidence: vec![sales_page.to_hex()], ..Default::default() }],
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let data = build(&s, &entries, &opts).unwrap();
+    assert_eq!(data.dossiers.len(), 1);
+    assert_eq!(data.dossiers[0].account, "m/Alice");
+    assert_eq!(data.listings.len(), 1);
+    let index: Vec<&str> = data.evidence_index.iter().map(|e| e.sha256.as_str()).collect();
+    assert_eq!(index, vec![mine.to_hex(), sales_page.to_hex()], "exactly the cited records, in store order");
+    let html = render_html(&data).unwrap();
+    assert!(html.contains("title of mine") && html.contains("Alice"));
+    assert!(!html.contains("Mallory") && !html.contains("title of theirs"), "another vendor's rows in a scoped report");
+    assert!(!html.contains(&theirs.to_hex()) && !html.contains(&unrelated.to_hex()), "an uncited record in the index");
+
+    // The whole case: both vendors, and both pages cited.
+    let all = build(&s, &entries, &ReportOptions::default()).unwrap();
+    assert_eq!(all.dossiers.len(), 2);
+    assert_eq!(all.evidence_index.len(), 2);
+}
+
+#[test]
+fn csv_tables_read_back_with_headers_and_one_row_per_item() {
+    let mut s = SqliteStore::in_memory().unwrap();
+    let a = put(&mut s, "t, with \"quotes\"\nand a line", "Alice", b"a", "AAAA");
+    let b = put(&mut s, "u", "Bob", b"b", "BBBB");
+    let entries = vec![entry(&a), entry(&b)];
+    let opts = ReportOptions {
+        sales: Some(SalesTables {
+            by_vendor: vec![SalesRow { group: "m / Alice".into(), method: "feedback_count".into(), evidence: vec![a.to_hex()], ..Default::default() }],
+            by_month: vec![SalesRow { group: "2020-01".into(), method: "feedback_count".into(), evidence: vec![a.to_hex()], ..Default::default() }],
+            ..Default::default()
+        }),
+        links: LinksSection {
+            rows: vec![LinkRow {
+                id: "K-1".into(),
+                a: "m/Alice".into(),
+                b: "m/Bob".into(),
+                decision: "undecided".into(),
+                signals: vec![SignalRow { name: "pgp".into(), value: 1.0, evidence: vec![a.to_hex(), b.to_hex()], ..Default::default() }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        },
+        flows: FlowsSection {
+            available: true,
+            policy: "forward, poison".into(),
+            rows: vec![
+                FlowAddress {
+                    address: "addr1".into(),
+                    evidence: vec![a.to_hex()],
+                    reached: vec![
+                        FlowReached { cluster: "cluster:1".into(), labels: vec!["Exchange, \"X\"".into()], txs: vec![FlowTx { txid: "ab".into(), ..Default::default() }], ..Default::default() },
+                        FlowReached { cluster: "cluster:2".into(), ..Default::default() },
+                    ],
+                    ..Default::default()
+                },
+                FlowAddress { address: "addr2".into(), evidence: vec![b.to_hex()], ..Default::default() },
+            ],
+            ..Default::default()
+        },
+        methods: vec![MethodEntry {
+            name: "x".into(),
+            measurements: vec![Measurement { figure: "f".into(), value: "1".into(), ..Default::default() }],
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let data = build(&s, &entries, &opts).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let files = write_csv(&data, dir.path()).unwrap();
+    assert_eq!(files.len(), report::CSV_FILES.len());
+    let read = |name: &str| -> (Vec<String>, Vec<Vec<String>>) {
+        let mut r = csv::Reader::from_path(dir.path().join(name)).unwrap();
+        let h = r.headers().unwrap().iter().map(str::to_owned).collect();
+        let rows = r.records().map(|x| x.unwrap().iter().map(str::to_owned).collect()).collect();
+        (h, rows)
+    };
+    let (h, rows) = read("vendors.csv");
+    assert_eq!(h.first().map(String::as_str), Some("account"));
+    assert_eq!(h.last().map(String::as_str), Some("evidence_sha256"));
+    assert_eq!(rows.len(), 2);
+    let (_, rows) = read("sales.csv");
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0][0], "by_vendor");
+    let (h, rows) = read("links.csv");
+    assert_eq!(rows.len(), 1);
+    let ev_col = h.iter().position(|c| c == "evidence_sha256").unwrap();
+    assert_eq!(rows[0][ev_col], format!("{} {}", a.to_hex(), b.to_hex()).split(' ').collect::<std::collections::BTreeSet<_>>().into_iter().collect::<Vec<_>>().join(" "));
+    let (h, rows) = read("flows.csv");
+    assert_eq!(rows.len(), 3, "two clusters reached from addr1, none from addr2");
+    let labels = h.iter().position(|c| c == "labels").unwrap();
+    assert_eq!(rows[0][labels], "Exchange, \"X\"", "quoting round-trips");
+    let (h, rows) = read("evidence_index.csv");
+    assert_eq!(h, vec!["sha256", "url", "source", "captured_at"]);
+    assert_eq!(rows.len(), 2);
+    // The listing title with a comma, quotes and a newline is in the HTML
+    // only; the CSV files are RFC 4180 (CRLF line ends).
+    let raw = std::fs::read_to_string(dir.path().join("evidence_index.csv")).unwrap();
+    assert!(raw.starts_with("sha256,url,source,captured_at\r\n"), "{raw:?}");
 }
