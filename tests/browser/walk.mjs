@@ -5,6 +5,11 @@
 // dialog (alert) is recorded. A control first loads the hostile page with
 // no policy at all, to show the detector sees what such a page does.
 //
+// Then it follows the graphs: taps an account in the vendor-link graph
+// (opening its operator), opens a listing's history, taps a cluster in the
+// money-flow graph (continuing the trace from it, FLOW_FROM in the
+// environment), and downloads the case report from the overview.
+//
 // node walk.mjs BASE_URL USER PASSWORD HOSTILE_SHA256 OUT_DIR
 // Prints one JSON object.
 import { chromium } from 'playwright-core';
@@ -66,5 +71,37 @@ await shot('06-hostile-in-viewer');
 await page.goto(`${base}/raw/${sha}`);
 await page.waitForTimeout(2000);
 await shot('07-hostile-alone');
+
+// Taps the drawn node `id` of the page's graph (where cytoscape drew it).
+async function tapNode(id) {
+  const p = await page.evaluate((n) => window.dragnetGraph.position(n), id);
+  await page.mouse.click(p.x, p.y);
+  return p.href;
+}
+const followed = {};
+await page.goto(`${base}/graph/links`);
+await page.waitForSelector('#graph[data-ready]');
+await shot('08-link-graph');
+const account = (await page.evaluate(() => window.dragnetGraph.nodes()))[0];
+followed.link_node = account;
+followed.link_href = await Promise.all([page.waitForURL(/\/operator\?account=/), tapNode(account)]).then(([, h]) => h);
+await shot('09-operator');
+await Promise.all([page.waitForURL(/\/vendors\/.+/), page.click('main table a[href^="/vendors/"]')]);
+await Promise.all([page.waitForURL(/\/listings\/L-/), page.click('main table a[href^="/listings/"]')]);
+await shot('10-listing-history');
+await page.goto(`${base}/flows?from=${encodeURIComponent(process.env.FLOW_FROM)}&hops=2`);
+await page.waitForSelector('#graph[data-ready]');
+await shot('11-money-flows');
+const cluster = (await page.evaluate(() => window.dragnetGraph.nodes())).find((n) => n.startsWith('cluster:'));
+followed.flow_node = cluster;
+followed.flow_href = await Promise.all([page.waitForURL(/\/flows\?from=cluster/), tapNode(cluster)]).then(([, h]) => h);
+await page.waitForSelector('#graph[data-ready]');
+await shot('12-money-flows-followed');
+await page.goto(`${base}/`);
+const [download] = await Promise.all([page.waitForEvent('download'), page.click('a#report')]);
+const report = `${outDir}/report.html`;
+await download.saveAs(report);
+followed.report = report;
+followed.report_name = download.suggestedFilename();
 await browser.close();
-console.log(JSON.stringify({ control: control.seen, walk: walk.seen, shots, visited }));
+console.log(JSON.stringify({ control: control.seen, walk: walk.seen, shots, visited, followed }));

@@ -5,6 +5,10 @@
 //! script, frames, forms to another host). The browser must record no
 //! dialog and no request off the case; a control run of the same bytes
 //! without dragnet's policy must record both (so the detector works).
+//! Then it taps an account in the vendor-link graph (cytoscape.js, bundled
+//! at build time) and lands on its operator, opens a listing's history,
+//! taps a cluster in the money-flow graph of the real regtest chain and
+//! lands on the trace from it, and downloads the report.
 //! Screenshots of each page go to target/browser-shots/ (and, with
 //! DRAGNET_UPDATE_SCREENSHOTS=1, to docs/screenshots/ for the README).
 //!
@@ -63,6 +67,15 @@ fn browser_walk_and_hostile_page_run_nothing_and_reach_nothing() {
     ok(&["case", "init", s(&case)]);
     ok(&["import", "--case", s(&case), s(&sim.join("pages"))]);
     ok(&["extract", "--case", s(&case)]);
+    // Links need the linking model; money flows need a chain with tags.
+    ok(&["--case", s(&case), "links"]);
+    let (Some(blocks), Some(truth)) = (testdata::shared("chain/regtest-small/blocks"), testdata::shared("chain/regtest-small/truth.json")) else { return };
+    ok(&["chain", "import", "--case", s(&case), "--blocks-dir", s(&blocks), "--network", "regtest"]);
+    let truth: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(truth).unwrap()).unwrap();
+    let (fund, owner) = truth["txs"].as_object().unwrap().iter().find(|(_, t)| t["kind"] == "funding").map(|(k, t)| (k.clone(), t["owner"].as_u64().unwrap())).unwrap();
+    for (a, _) in truth["addresses"].as_object().unwrap().iter().filter(|(_, e)| e.as_u64() != Some(owner)).take(40) {
+        ok(&["chain", "tag", "add", a, "--label", "Exchange X", "--source", "test", "--case", s(&case)]);
+    }
     let mut add = bin().args(["--case", s(&case), "user", "add", "analyst1", "--role", "analyst"]).stdin(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
     add.stdin.take().unwrap().write_all(b"a long enough passphrase\n").unwrap();
     assert!(add.wait().unwrap().success());
@@ -84,6 +97,7 @@ fn browser_walk_and_hostile_page_run_nothing_and_reach_nothing() {
         .arg(&walk)
         .args([&base, "analyst1", "a long enough passphrase", &sha, s(&shots)])
         .env("HOSTILE_HTML", HOSTILE)
+        .env("FLOW_FROM", &fund)
         .output()
         .unwrap();
     let _ = server.kill();
@@ -104,6 +118,19 @@ fn browser_walk_and_hostile_page_run_nothing_and_reach_nothing() {
     assert_eq!(visited[..3], ["/login", "/", "/vendors"]);
     assert!(visited[3].starts_with("/vendors/") && visited[4].starts_with("/evidence/"), "{visited:?}");
     assert_eq!(visited[5], format!("/evidence/{sha}"));
+    // Tapping a drawn node opened that node's page.
+    let f = &r["followed"];
+    assert_eq!(f["link_href"].as_str().unwrap(), format!("/operator?account={}", f["link_node"].as_str().unwrap().replace('/', "%2F")), "{f}");
+    assert!(visited[8] == "/operator" && visited[9].starts_with("/listings/L-"), "{visited:?}");
+    assert!(f["flow_node"].as_str().unwrap().starts_with("cluster:") && f["flow_href"].as_str().unwrap().starts_with("/flows?from=cluster%3A"), "{f}");
+    assert_eq!(visited[10..], ["/flows", "/flows"]);
+    // The downloaded report is the case report with its evidence index.
+    let report = std::fs::read_to_string(f["report"].as_str().unwrap()).unwrap();
+    assert!(f["report_name"].as_str().unwrap().ends_with(".html"), "{f}");
+    let cli_report = tmp.path().join("cli-report.html");
+    ok(&["--case", s(&case), "report", "--out", s(&cli_report)]);
+    assert!(report.contains("Evidence index"), "not the report");
+    assert_eq!(report, std::fs::read_to_string(&cli_report).unwrap(), "the downloaded report differs from `dragnet report`");
     for p in r["shots"].as_array().unwrap() {
         let bytes = std::fs::read(p.as_str().unwrap()).unwrap();
         assert!(bytes.starts_with(b"\x89PNG") && bytes.len() > 2000, "{p}");

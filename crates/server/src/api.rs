@@ -281,8 +281,7 @@ pub fn link_rows(case: &case::Case) -> Result<Vec<Value>, AppError> {
 }
 
 async fn links(State(state): State<Arc<AppState>>, ApiUser(_): ApiUser) -> Result<impl IntoResponse, AppError> {
-    let case = state.case()?;
-    Ok(Json(link_rows(&case)?))
+    Ok(Json(crate::graphs::cached_links(&state)?.as_ref().clone()))
 }
 
 /// A decision body.

@@ -72,7 +72,9 @@ pub fn bars(caption: &str, points: &[(String, f64)]) -> Option<BarChart> {
         .enumerate()
         .map(|(i, (label, v))| {
             let h = if top > 0.0 { v.max(0.0) / top * plot_h } else { 0.0 };
-            Bar { x: round(LEFT + i as f64 * step + gap / 2.0), y: round(base - h), w: round((step - gap).max(0.5)), h: round(h), title: format!("{label}: {}", number(*v)) }
+            // A few points make wide slots: bars stay at most 40 wide, centred.
+            let w = (step - gap).clamp(0.5, 40.0);
+            Bar { x: round(LEFT + i as f64 * step + (step - w) / 2.0), y: round(base - h), w: round(w), h: round(h), title: format!("{label}: {}", number(*v)) }
         })
         .collect();
     let ticks = (0..=4).map(|k| {

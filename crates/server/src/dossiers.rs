@@ -30,6 +30,49 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/api/operator", get(operator_api))
         .route("/listings/{id}", get(listing_page))
         .route("/api/listings/{id}", get(listing_api))
+        .route("/report.html", get(report_download))
+}
+
+/// `?vendor=` of a report download.
+#[derive(Debug, Deserialize)]
+pub struct ReportQuery {
+    /// Only this vendor (and the accounts joined to it), as `dragnet
+    /// report --vendor`.
+    pub vendor: Option<String>,
+}
+
+/// The case report (or one vendor's), the same document `dragnet report
+/// --out FILE.html` writes, as a download. Built off the async threads: a
+/// large case takes seconds.
+async fn report_download(State(state): State<Arc<AppState>>, PageUser(_): PageUser, q: Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>) -> Result<Response, AppError> {
+    let Query(q) = q.map_err(|_| AppError::bad_request("expected /report.html or /report.html?vendor=NAME").page())?;
+    let vendor = q.vendor.filter(|v| !v.trim().is_empty());
+    if vendor.as_ref().is_some_and(|v| v.len() > MAX_QUERY) {
+        return Err(AppError::bad_request(format!("vendor: at most {MAX_QUERY} bytes")).page());
+    }
+    let st = state.clone();
+    let v = vendor.clone();
+    let html = tokio::task::spawn_blocking(move || -> Result<String, AppError> {
+        let case = st.case()?;
+        let title = case::ReportRequest::default_title(v.as_deref());
+        case.report(&case::ReportRequest { title: &title, vendor: v.as_deref(), rates: &st.rates }).map_err(|e| match e {
+            report::ReportError::UnknownVendor { .. } => AppError::not_found(e.to_string()),
+            e => AppError::internal(format!("building the report: {e}")),
+        })
+    })
+    .await
+    .map_err(|_| AppError::internal("the report task failed").page())?
+    .map_err(AppError::page)?;
+    // A file name of safe characters only (the vendor name is captured text).
+    let name = match &vendor {
+        Some(v) => format!("dragnet-report-{}.html", v.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).take(64).collect::<String>()),
+        None => "dragnet-report.html".to_owned(),
+    };
+    let mut r = axum::response::Html(html).into_response();
+    if let Ok(v) = format!("attachment; filename=\"{name}\"").parse() {
+        r.headers_mut().insert(axum::http::header::CONTENT_DISPOSITION, v);
+    }
+    Ok(r)
 }
 
 /// A vendor's dossier (every market), as `dragnet vendor NAME --json`,

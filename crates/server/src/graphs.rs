@@ -133,7 +133,7 @@ pub fn link_graph(rows: &[Value]) -> Graph {
 
 /// The link rows, cached until the case changes (scoring every candidate
 /// pair is the costly part of the links page).
-fn cached_links(state: &AppState) -> Result<Arc<Vec<Value>>, AppError> {
+pub(crate) fn cached_links(state: &AppState) -> Result<Arc<Vec<Value>>, AppError> {
     let case = state.case()?;
     let key = case_key(&case)?;
     state.links.get(key, || api::link_rows(&case))

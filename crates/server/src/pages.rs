@@ -199,9 +199,8 @@ async fn custody(State(state): State<Arc<AppState>>, PageUser(s): PageUser) -> R
 }
 
 async fn links(State(state): State<Arc<AppState>>, PageUser(s): PageUser) -> Result<Response, AppError> {
-    let case = state.case().map_err(AppError::page)?;
-    let rows = api::link_rows(&case).map_err(AppError::page)?;
-    render(&state, "links.html", context! { me => me(&s), links => rows }).map_err(AppError::page)
+    let rows = crate::graphs::cached_links(&state).map_err(AppError::page)?;
+    render(&state, "links.html", context! { me => me(&s), links => minijinja::Value::from_serialize(&*rows) }).map_err(AppError::page)
 }
 
 #[derive(Deserialize)]
