@@ -18,9 +18,9 @@ fn search_err(e: search::SearchError) -> CaseError {
 
 impl Case {
     /// Opens the full-text index and adds every extracted page not in it
-    /// yet (its visible text, and its listings' titles and vendors).
-    /// Dataset files are left out: their rows are searchable as listings
-    /// through the other commands.
+    /// yet (its visible text, and its listings' titles and vendors). A
+    /// dataset file adds its listings only (its bytes are rows, not a page
+    /// to read as text).
     pub fn search_index(&self) -> Result<SearchIndex> {
         let mut index = SearchIndex::open(&self.dir.join(SEARCH_DIR)).map_err(search_err)?;
         self.update_search(&mut index)?;
@@ -33,7 +33,7 @@ impl Case {
             .store
             .pages()?
             .into_iter()
-            .filter(|p| p.page_type != PageType::Dataset && !index.has(&p.evidence.to_hex()))
+            .filter(|p| !index.has(&p.evidence.to_hex()))
             .collect();
         if pages.is_empty() {
             return Ok(0);
@@ -54,6 +54,10 @@ impl Case {
         let mut docs = Vec::new();
         for p in &pages {
             let ev = p.evidence.to_hex();
+            if p.page_type == PageType::Dataset {
+                docs.extend(listings.remove(&ev).unwrap_or_default());
+                continue;
+            }
             let Ok(bytes) = self.evidence.get(&p.evidence) else { continue };
             let (title, body) = search::page_text(&bytes);
             docs.push(Doc { kind: "page", evidence: ev.clone(), market: p.market.clone().unwrap_or_default(), detail: p.page_type.as_str().to_owned(), title, body });

@@ -487,3 +487,24 @@ fn money_flows_follow_the_chain_as_the_cli_does() {
     .collect();
     assert_eq!(statuses, [400, 400, 400, 404, 400, 400]);
 }
+
+#[test]
+fn full_text_search_covers_dataset_listings() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let case = tmp.path().join("case");
+    ok(&["sim", "sales", "--out", s(&data), "--listings", "300", "--feedback", "200", "--vendors", "20", "--files", "1"]);
+    let csv = std::fs::read_dir(&data).unwrap().map(|e| e.unwrap().path()).find(|p| p.extension().is_some_and(|e| e == "csv")).unwrap();
+    ok(&["case", "init", s(&case)]);
+    ok(&["import", "--case", s(&case), "--format", "agora-2014", s(&csv)]);
+    let listings = json_lines(&ok(&["--case", s(&case), "--json", "listings"]));
+    let l = &listings[listings.len() / 2];
+    let word = l["title"].as_str().unwrap().split_whitespace().filter(|w| w.chars().all(char::is_alphabetic)).max_by_key(|w| w.len()).unwrap().to_owned();
+    // The CLI and the API find the row, citing the dataset file it is in.
+    let hits = json_lines(&ok(&["--case", s(&case), "--json", "search", &word]));
+    assert!(hits.iter().any(|h| h["kind"] == "listing" && h["detail"] == l["id"] && h["evidence"] == l["evidence"]), "{word}: {hits:?}");
+    assert!(hits.iter().all(|h| h["kind"] == "listing"), "a dataset file is not a page: {hits:?}");
+    let srv = serve(&case, &["--no-auth"]);
+    let found = get(&format!("{}/api/search?q={word}", srv.url), None).json();
+    assert!(found["hits"].as_array().unwrap().iter().any(|h| h["detail"] == l["id"]), "{found}");
+}
