@@ -32,7 +32,6 @@ fn main() {
         Some(lib) => {
             println!("cargo:rerun-if-changed={}", lib.display());
             std::fs::copy(&lib, &target).unwrap_or_else(|e| panic!("copying {} to {}: {e}", lib.display(), target.display()));
-            println!("cargo:rustc-cfg=graph_library");
         }
         None => {
             println!(
@@ -41,7 +40,6 @@ fn main() {
             std::fs::write(&target, "/* cytoscape.js was not bundled at build time */\n").expect("writing OUT_DIR");
         }
     }
-    println!("cargo:rustc-check-cfg=cfg(graph_library)");
 }
 
 /// `npm ci` of the pinned package set into `dest`; `None` when npm is

@@ -178,10 +178,16 @@ fn no_auth_api_viewer_and_bad_requests() {
     // Full text: a word of a listing title finds the listing and its page.
     let title = ok(&["--case", s(&case), "--json", "listings"]).lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()).next().unwrap();
     let word = title["title"].as_str().unwrap().split_whitespace().max_by_key(|w| w.len()).unwrap().to_owned();
-    let found = get(&format!("{}/api/search?q={word}", srv.url), None).json();
+    let found = get(&format!("{}/api/search?q={word}&limit=100", srv.url), None).json();
     assert!(found["pages_indexed"].as_u64().unwrap() > 50, "{found}");
     assert!(found["hits"].as_array().unwrap().iter().any(|h| h["kind"] == "listing" && h["evidence"] == title["evidence"]), "{word}: {found}");
     assert!(found["hits"].as_array().unwrap().iter().any(|h| h["kind"] == "page" && h["evidence"] == title["evidence"]), "{word}: {found}");
+    // A page of hits costs what it shows: ?limit= (default 20, 1 to 100).
+    assert_eq!(get(&format!("{}/api/search?q={word}&limit=1", srv.url), None).json()["hits"].as_array().unwrap().len(), 1);
+    assert!(get(&format!("{}/api/search?q={word}", srv.url), None).json()["hits"].as_array().unwrap().len() <= 20);
+    for bad in ["0", "101", "x"] {
+        assert_eq!(get(&format!("{}/api/search?q={word}&limit={bad}", srv.url), None).status, 400, "limit={bad}");
+    }
     let cli_hits = ok(&["--case", s(&case), "--json", "search", &word]);
     assert!(cli_hits.contains(title["evidence"].as_str().unwrap()));
     for page in ["/", "/vendors", "/custody", &format!("/vendors/{name}"), "/identifiers?q=1", &format!("/search?q={word}"), "/search"] {
@@ -505,6 +511,6 @@ fn full_text_search_covers_dataset_listings() {
     assert!(hits.iter().any(|h| h["kind"] == "listing" && h["detail"] == l["id"] && h["evidence"] == l["evidence"]), "{word}: {hits:?}");
     assert!(hits.iter().all(|h| h["kind"] == "listing"), "a dataset file is not a page: {hits:?}");
     let srv = serve(&case, &["--no-auth"]);
-    let found = get(&format!("{}/api/search?q={word}", srv.url), None).json();
+    let found = get(&format!("{}/api/search?q={word}&limit=100", srv.url), None).json();
     assert!(found["hits"].as_array().unwrap().iter().any(|h| h["detail"] == l["id"]), "{found}");
 }

@@ -145,7 +145,9 @@ impl SearchIndex {
         } else {
             Index::create_in_dir(dir, schema).map_err(|e| err(e.to_string()))?
         };
-        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into().map_err(|e: tantivy::TantivyError| err(e.to_string()))?;
+        // Hits read their stored documents: keep more decompressed blocks
+        // than the default so that repeated searches do not decompress again.
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).doc_store_cache_num_blocks(512).try_into().map_err(|e: tantivy::TantivyError| err(e.to_string()))?;
         let indexed = match std::fs::read(dir.join("indexed.json")) {
             Ok(b) => serde_json::from_slice(&b).map_err(|e| err(format!("indexed.json: {e}")))?,
             Err(_) => BTreeSet::new(),
@@ -189,9 +191,17 @@ impl SearchIndex {
         self.indexed.len()
     }
 
-    /// The best hits for `query` (tantivy's query syntax, read leniently:
-    /// a malformed part is searched as words, never an error).
+    /// The best [`MAX_HITS`] hits for `query` (tantivy's query syntax,
+    /// read leniently: a malformed part is searched as words, never an
+    /// error).
     pub fn search(&self, query: &str) -> Result<Vec<Hit>, SearchError> {
+        self.search_top(query, MAX_HITS)
+    }
+
+    /// The best `limit` hits (at most [`MAX_HITS`]) for `query`: each hit
+    /// reads its stored document and makes a snippet, so a page of results
+    /// costs what it shows.
+    pub fn search_top(&self, query: &str, limit: usize) -> Result<Vec<Hit>, SearchError> {
         let q = query.trim();
         if q.is_empty() || q.len() > MAX_QUERY {
             return Err(SearchError::Query(format!("1 to {MAX_QUERY} bytes")));
@@ -200,7 +210,7 @@ impl SearchIndex {
         let searcher = self.reader.searcher();
         let parser = QueryParser::for_index(&self.index, vec![self.f.title, self.f.body]);
         let (parsed, _ignored) = parser.parse_query_lenient(q);
-        let top = searcher.search(&parsed, &TopDocs::with_limit(MAX_HITS).order_by_score()).map_err(|e| err(e.to_string()))?;
+        let top = searcher.search(&parsed, &TopDocs::with_limit(limit.clamp(1, MAX_HITS)).order_by_score()).map_err(|e| err(e.to_string()))?;
         let mut snippets = SnippetGenerator::create(&searcher, &*parsed, self.f.body).map_err(|e| err(e.to_string()))?;
         snippets.set_max_num_chars(200);
         let mut out = Vec::with_capacity(top.len());

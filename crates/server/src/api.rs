@@ -334,27 +334,35 @@ async fn decide(
     Ok((axum::http::StatusCode::CREATED, Json(decide_link(&mut case, &id, &d, &s.user)?)))
 }
 
-/// Full-text hits for `q` (the index is brought up to date with the
-/// case's pages first), and how many pages the index holds.
-pub fn fulltext(state: &AppState, q: &str) -> Result<(Vec<search::Hit>, usize), AppError> {
+/// Full-text hits for `q` (the best `limit`, at most [`search::MAX_HITS`];
+/// the index is brought up to date with the case's pages first), and how
+/// many pages the index holds.
+pub fn fulltext(state: &AppState, q: &str, limit: usize) -> Result<(Vec<search::Hit>, usize), AppError> {
     if q.trim().is_empty() || q.len() > search::MAX_QUERY {
         return Err(AppError::bad_request(format!("q: 1 to {} bytes", search::MAX_QUERY)));
     }
-    let case = state.case()?;
-    let mut index = state.search.lock().map_err(|_| AppError::internal("the search index lock was poisoned"))?;
-    // Scanning every page row for unindexed ones only when their count
-    // moved (another process extracted into the case), not per request.
-    let pages = case.store().counts()?.pages;
-    match index.as_mut() {
-        None => *index = Some((case.search_index()?, pages)),
-        Some((ix, seen)) if *seen != pages => {
-            case.update_search(ix)?;
-            *seen = pages;
+    let poisoned = || AppError::internal("the search index lock was poisoned");
+    {
+        // Under the case lock only to bring the index up to date, and only
+        // when the case's files changed (another process extracted into
+        // it): searches then run side by side under a read lock.
+        let case = state.case()?;
+        let key = crate::views::case_key(&case)?;
+        let fresh = matches!(state.search.read().map_err(|_| poisoned())?.as_ref(), Some((_, seen)) if *seen == key);
+        if !fresh {
+            let mut index = state.search.write().map_err(|_| poisoned())?;
+            match index.as_mut() {
+                None => *index = Some((case.search_index()?, key)),
+                Some((ix, seen)) => {
+                    case.update_search(ix)?;
+                    *seen = key;
+                }
+            }
         }
-        Some(_) => {}
     }
+    let index = state.search.read().map_err(|_| poisoned())?;
     let (ix, _) = index.as_ref().ok_or_else(|| AppError::internal("no search index"))?;
-    let hits = ix.search(q).map_err(|e| AppError::bad_request(e.to_string()))?;
+    let hits = ix.search_top(q, limit).map_err(|e| AppError::bad_request(e.to_string()))?;
     Ok((hits, ix.pages()))
 }
 
@@ -364,10 +372,19 @@ pub struct TextQuery {
     /// Words, phrases in quotes, `title:word` (tantivy's syntax, read
     /// leniently).
     pub q: String,
+    /// Hits to return (default [`DEFAULT_HITS`], at most [`search::MAX_HITS`]).
+    pub limit: Option<usize>,
 }
+
+/// Hits a search returns unless asked for more.
+pub const DEFAULT_HITS: usize = 20;
 
 async fn search_text(State(state): State<Arc<AppState>>, ApiUser(_): ApiUser, q: Result<Query<TextQuery>, axum::extract::rejection::QueryRejection>) -> Result<impl IntoResponse, AppError> {
     let Query(q) = q.map_err(|_| AppError::bad_request("expected ?q=TEXT"))?;
-    let (hits, pages) = fulltext(&state, &q.q)?;
+    let limit = q.limit.unwrap_or(DEFAULT_HITS);
+    if limit == 0 || limit > search::MAX_HITS {
+        return Err(AppError::bad_request(format!("limit: 1 to {}", search::MAX_HITS)));
+    }
+    let (hits, pages) = fulltext(&state, &q.q, limit)?;
     Ok(Json(json!({ "pages_indexed": pages, "hits": hits })))
 }

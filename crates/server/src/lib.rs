@@ -34,7 +34,7 @@ pub mod views;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -80,9 +80,9 @@ pub struct AppState {
     case_dir: PathBuf,
     auth: auth::Auth,
     templates: minijinja::Environment<'static>,
-    /// The full-text index, opened on the first search, and the number of
-    /// extracted pages it was last brought up to date with.
-    search: Mutex<Option<(search::SearchIndex, u64)>>,
+    /// The full-text index, opened on the first search, and the case
+    /// fingerprint ([`views::case_key`]) it was last brought up to date with.
+    search: RwLock<Option<(search::SearchIndex, String)>>,
     /// Without accounts: the only `Host` headers answered (the loopback
     /// address and port, or `localhost`), against DNS rebinding.
     hosts: Option<Vec<String>>,
@@ -235,7 +235,7 @@ pub fn state(case_dir: &Path, cfg: &ServeConfig) -> Result<Arc<AppState>, ServeE
         case_dir: case_dir.to_owned(),
         auth,
         templates: pages::templates(),
-        search: Mutex::new(None),
+        search: RwLock::new(None),
         hosts: None,
         rates: cfg.rates.clone(),
         dossiers: Default::default(),

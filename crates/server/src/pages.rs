@@ -131,7 +131,7 @@ struct TextQuery {
 async fn fulltext(State(state): State<Arc<AppState>>, PageUser(s): PageUser, q: Result<Query<TextQuery>, axum::extract::rejection::QueryRejection>) -> Result<Response, AppError> {
     let Query(f) = q.map_err(|_| AppError::bad_request("expected ?q=TEXT").page())?;
     let q = f.q.unwrap_or_default();
-    let (hits, pages) = if q.trim().is_empty() { (Vec::new(), 0) } else { api::fulltext(&state, &q).map_err(AppError::page)? };
+    let (hits, pages) = if q.trim().is_empty() { (Vec::new(), 0) } else { api::fulltext(&state, &q, search::MAX_HITS).map_err(AppError::page)? };
     render(&state, "search.html", context! { me => me(&s), q => q, hits => hits, pages => pages }).map_err(AppError::page)
 }
 

@@ -10,8 +10,6 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use store::CaseStore as _;
-
 use crate::AppError;
 
 /// A derived value and the fingerprint of what it was derived from.
@@ -40,12 +38,21 @@ impl<T> Cached<T> {
     }
 }
 
-/// The fingerprint of the case's rows and custody log: extraction changes
-/// the counts, every analyst decision grows the log.
+/// The fingerprint of the case's rows and custody log: size and
+/// modification time of the database file, its write-ahead log and the
+/// custody log (extraction changes the first two, every analyst decision
+/// grows the third). File metadata, not row counts: a count is a table
+/// scan in SQLite, and this runs on every request.
 pub(crate) fn case_key(case: &case::Case) -> Result<String, AppError> {
-    let c = case.store().counts()?;
-    let log = std::fs::metadata(case.evidence().custody().path()).map(|m| m.len()).unwrap_or(0);
-    Ok(format!("{}/{}/{}/{}/{}/{log}", c.pages, c.listings, c.vendors, c.feedback, c.identifiers))
+    let dir = case.dir();
+    let mut key = String::new();
+    for p in [dir.join("dragnet.sqlite"), dir.join("dragnet.sqlite-wal"), case.evidence().custody().path().to_owned()] {
+        let (len, t) = std::fs::metadata(&p)
+            .map(|m| (m.len(), m.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos())))
+            .unwrap_or((0, 0));
+        key.push_str(&format!("{len}@{t};"));
+    }
+    Ok(key)
 }
 
 /// The fingerprint of `CASE/chain/` (names, sizes, modification times), or
