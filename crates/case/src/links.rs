@@ -43,15 +43,17 @@ impl Case {
     /// Vendor accounts (market + name) built from every stored vendor,
     /// listing, feedback and identifier row.
     pub fn link_accounts(&self) -> Result<Vec<Account>> {
-        let all = Filter::default();
-        let vendors = self.store.vendors(&all)?;
-        let listings = self.store.listings(&all)?;
-        let feedback = self.store.feedback(&all)?;
-        let identifiers = self.store.identifiers(&all)?;
+        self.link_accounts_from(&self.observations(&Filter::default())?)
+    }
+
+    /// [`Case::link_accounts`] from observations already read (a report
+    /// reads them once for its estimates and its links).
+    pub(crate) fn link_accounts_from(&self, obs: &crate::sales::Observations) -> Result<Vec<Account>> {
+        let identifiers = self.store.identifiers(&Filter::default())?;
         let records = Records {
-            vendors: vendors.iter().map(|s| Row { id: s.id.as_str(), record: &s.record }).collect(),
-            listings: listings.iter().map(|s| Row { id: s.id.as_str(), record: &s.record }).collect(),
-            feedback: feedback.iter().map(|s| Row { id: s.id.as_str(), record: &s.record }).collect(),
+            vendors: obs.vendors.iter().map(|s| Row { id: s.id.as_str(), record: &s.record }).collect(),
+            listings: obs.listings.iter().map(|s| Row { id: s.id.as_str(), record: &s.record }).collect(),
+            feedback: obs.feedback.iter().map(|s| Row { id: s.id.as_str(), record: &s.record }).collect(),
             identifiers: identifiers.iter().map(|s| Row { id: s.id.as_str(), record: &s.record }).collect(),
         };
         Ok(accounts_from_records(&records))
@@ -237,7 +239,9 @@ impl Case {
     /// The operator (see [`Operator`]) holding account `id` (`market/vendor`,
     /// any case), scored with `model`; `None` when no account has that id.
     pub fn operator(&self, model: &Model, id: &str, rates: &sales::Rates) -> Result<Option<Operator>> {
-        let accounts = self.link_accounts()?;
+        // Read once: the accounts and the estimates come from the same rows.
+        let obs = self.observations(&Filter::default())?;
+        let accounts = self.link_accounts_from(&obs)?;
         let decisions = self.link_decisions()?;
         // A link an analyst decided joins (or not) whatever its score.
         let links = scored_links(model, &accounts, &decisions);
@@ -249,15 +253,15 @@ impl Case {
                 None => return Ok(None),
             },
         };
-        let result = self.sales(rates, &crate::SalesOptions { by: sales::GroupBy::Vendor, from: None, to: None })?;
+        let units = sales::units(&obs.input(), rates);
+        let estimates = sales::aggregate(&units.units, sales::GroupBy::Vendor, None, None);
         let mut combined: BTreeMap<String, (f64, f64)> = BTreeMap::new();
         let mut rows = Vec::new();
         for member in &group {
             let acc = accounts.iter().find(|a| a.id.eq_ignore_ascii_case(member));
             let (market, name) = member.split_once('/').unwrap_or(("", member));
             let mut sales = Vec::new();
-            for e in result
-                .estimates
+            for e in estimates
                 .iter()
                 .filter(|e| e.market.as_deref() == Some(market) && e.vendor.as_deref().is_some_and(|v| v.eq_ignore_ascii_case(name)))
             {

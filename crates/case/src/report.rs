@@ -333,7 +333,9 @@ impl Case {
         let rates = req.rates;
 
         // Links, as `dragnet links` computes them, and the report's accounts.
-        let accounts = self.link_accounts().map_err(data_err)?;
+        // Read once: the estimates and the accounts come from the same rows.
+        let obs = self.observations(&Filter::default()).map_err(data_err)?;
+        let accounts = self.link_accounts_from(&obs).map_err(data_err)?;
         let model = self.link_model().map_err(data_err)?;
         let decisions = self.link_decisions().map_err(data_err)?;
         let links = model.as_ref().map(|m| scored_links(m, &accounts, &decisions)).unwrap_or_default();
@@ -369,7 +371,6 @@ impl Case {
 
         // Dossier facts: linking's accounts (first/last seen, identifiers
         // with their rows) and the listing summary.
-        let obs = self.observations(&Filter::default()).map_err(data_err)?;
         let summaries: BTreeMap<(String, String), sales::ListingSummary> = sales::listing_summary(&obs.listings, rates)
             .into_iter()
             .map(|s| ((s.market.clone(), s.vendor.trim().to_owned()), s))

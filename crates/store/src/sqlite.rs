@@ -43,6 +43,14 @@ impl SqliteStore {
         conn.pragma_update(None, "journal_mode", "WAL").map_err(db("enabling WAL"))?;
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(db("setting synchronous"))?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(db("enabling foreign keys"))?;
+        // Whole-table reads (estimates, linking, reports) sort every row for
+        // their ORDER BY and look rows up through indexes: with SQLite's
+        // defaults (2 MiB page cache, temporary b-trees spilled to files)
+        // most of that is read and write calls. Keep up to 256 MiB of
+        // pages, sort in memory, and map the file.
+        conn.pragma_update(None, "cache_size", -262_144i64).map_err(db("setting cache_size"))?;
+        conn.pragma_update(None, "temp_store", "MEMORY").map_err(db("setting temp_store"))?;
+        conn.pragma_update(None, "mmap_size", 1i64 << 30).map_err(db("setting mmap_size"))?;
         migrations::migrate(&mut conn)?;
         Ok(SqliteStore { conn })
     }
