@@ -24,7 +24,7 @@ fn dragnet(args: &[&str]) -> Output {
 
 fn ok(args: &[&str]) -> String {
     let out = dragnet(args);
-    assert!(out.status.success(), "dragnet {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "dragnet {args:?} failed: {}\n{}", String::from_utf8_lossy(&out.stderr), String::from_utf8_lossy(&out.stdout));
     String::from_utf8(out.stdout).expect("utf-8")
 }
 

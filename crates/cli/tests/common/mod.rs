@@ -14,7 +14,7 @@ pub fn bin() -> Command {
 /// Runs `dragnet ARGS`, which must succeed; its standard output.
 pub fn ok(args: &[&str]) -> String {
     let out = bin().args(args).output().expect("run dragnet");
-    assert!(out.status.success(), "dragnet {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "dragnet {args:?} failed: {}\n{}", String::from_utf8_lossy(&out.stderr), String::from_utf8_lossy(&out.stdout));
     String::from_utf8(out.stdout).expect("utf-8")
 }
 
