@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use linking::{accounts_from_records, Account, Decision, Link, Linker, Model, Records, Row};
+use linking::{accounts_from_records, Account, Decision, Link, Linker, Model};
 use model::Sha256;
 use store::{CaseStore, Filter};
 
@@ -50,13 +50,7 @@ impl Case {
     /// reads them once for its estimates and its links).
     pub(crate) fn link_accounts_from(&self, obs: &crate::sales::Observations) -> Result<Vec<Account>> {
         let identifiers = self.store.identifiers(&Filter::default())?;
-        let records = Records {
-            vendors: obs.vendors.iter().map(|s| Row { id: s.id.as_str(), record: &s.record }).collect(),
-            listings: obs.listings.iter().map(|s| Row { id: s.id.as_str(), record: &s.record }).collect(),
-            feedback: obs.feedback.iter().map(|s| Row { id: s.id.as_str(), record: &s.record }).collect(),
-            identifiers: identifiers.iter().map(|s| Row { id: s.id.as_str(), record: &s.record }).collect(),
-        };
-        Ok(accounts_from_records(&records))
+        Ok(accounts_from_records(&obs.records(&identifiers)))
     }
 
     /// The case's linking model, if one was stored.
@@ -253,7 +247,11 @@ impl Case {
                 None => return Ok(None),
             },
         };
-        let units = sales::units(&obs.input(), rates);
+        // Only the group's estimates are shown: skip other vendors' feedback.
+        let in_group = |market: &str, vendor: &str| {
+            group.iter().any(|g| g.split_once('/').is_some_and(|(m, n)| m == market && vendor.eq_ignore_ascii_case(n)))
+        };
+        let units = sales::units_where(&obs.input(), rates, &in_group);
         let estimates = sales::aggregate(&units.units, sales::GroupBy::Vendor, None, None);
         let mut combined: BTreeMap<String, (f64, f64)> = BTreeMap::new();
         let mut rows = Vec::new();

@@ -16,11 +16,12 @@ use report::{
     AccountFacts, AddressRef, CitedIdentifier, EvidenceEntry, FlowAddress, FlowReached, FlowTx, FlowsSection, LinkRow, LinksSection,
     Measurement, MethodEntry, ReportData, ReportError, ReportOptions, SalesRow, SalesTables, Scope, ScopeAccount, SignalRow,
 };
-use sales::{Estimate, GroupBy, Method, Rates, Unit};
+use sales::{Estimate, GroupBy, Input, Method, Rates, Unit};
 use serde::Deserialize;
-use store::Filter;
+use store::{CaseStore, Filter};
 
 use crate::links::{decision_word, scored_links, LinkDecision};
+use crate::sales::FeedbackRead;
 use crate::{Case, CaseError, TOOL_VERSION};
 
 /// What report to make (the CLI's `dragnet report` and the server's
@@ -334,8 +335,12 @@ impl Case {
 
         // Links, as `dragnet links` computes them, and the report's accounts.
         // Read once: the estimates and the accounts come from the same rows.
-        let obs = self.observations(&Filter::default()).map_err(data_err)?;
-        let accounts = self.link_accounts_from(&obs).map_err(data_err)?;
+        // A vendor report reads feedback whole only for its accounts, once
+        // they are known: linking needs just the dates of the rest.
+        let read = if req.vendor.is_some() { FeedbackRead::Dates } else { FeedbackRead::Whole };
+        let obs = self.observations_with(&Filter::default(), read).map_err(data_err)?;
+        let identifiers = self.store.identifiers(&Filter::default())?;
+        let accounts = linking::accounts_from_records(&obs.records(&identifiers));
         let model = self.link_model().map_err(data_err)?;
         let decisions = self.link_decisions().map_err(data_err)?;
         let links = model.as_ref().map(|m| scored_links(m, &accounts, &decisions)).unwrap_or_default();
@@ -371,7 +376,10 @@ impl Case {
 
         // Dossier facts: linking's accounts (first/last seen, identifiers
         // with their rows) and the listing summary.
-        let summaries: BTreeMap<(String, String), sales::ListingSummary> = sales::listing_summary(&obs.listings, rates)
+        let summaries: BTreeMap<(String, String), sales::ListingSummary> = sales::listing_summary(
+            obs.listings.iter().filter(|o| in_scope(&o.record.market, o.record.vendor.as_deref().unwrap_or("?"))),
+            rates,
+        )
             .into_iter()
             .map(|s| ((s.market.clone(), s.vendor.trim().to_owned()), s))
             .collect();
@@ -403,7 +411,12 @@ impl Case {
 
         // Sales: units over the whole case (coverage is the market's), then
         // those of the report's accounts.
-        let units: Vec<Unit> = sales::units(&obs.input(), rates).units.into_iter().filter(|u| in_scope(&u.market, &u.vendor)).collect();
+        let scoped_feedback = match read {
+            FeedbackRead::Whole => None,
+            FeedbackRead::Dates => Some(self.feedback_where(&obs, &in_scope).map_err(data_err)?),
+        };
+        let input = Input { feedback: scoped_feedback.as_deref().unwrap_or(&obs.feedback), ..obs.input() };
+        let units: Vec<Unit> = sales::units_where(&input, rates, &in_scope).units;
         let sales = sales_tables(&units, rates, &cites);
 
         let (flows, chain_methods) = self.report_flows(&scoped_accounts, &cites)?;
@@ -506,7 +519,11 @@ impl Case {
             flows,
             methods,
         };
-        report::build(&self.store, &entries, &opts)
+        let mut records = obs.records(&identifiers);
+        if let Some(f) = &scoped_feedback {
+            records.feedback = f.iter().map(|o| model::Row { id: o.id.as_str(), record: &o.record }).collect();
+        }
+        report::build(&records, &obs.pages, &entries, &opts)
     }
 
     /// Money flows from the BTC addresses the accounts show (on pages of

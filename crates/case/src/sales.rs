@@ -130,11 +130,15 @@ pub fn load_rates(specs: &[String]) -> Result<Rates> {
     Ok(rates)
 }
 
+fn obs_of(rows: Vec<Stored<model::Feedback>>, captured: &HashMap<Sha256, String>) -> Vec<Obs<model::Feedback>> {
+    obs(rows, captured, |f: &model::Feedback| evidence_of(&f.provenance))
+}
+
 fn obs<T>(rows: Vec<Stored<T>>, captured: &HashMap<Sha256, String>, evidence: impl Fn(&T) -> Option<Sha256>) -> Vec<Obs<T>> {
     rows.into_iter()
         .map(|s| {
             let captured_at = evidence(&s.record).and_then(|e| captured.get(&e).cloned());
-            Obs { id: s.id.as_str().to_owned(), record: s.record, captured_at }
+            Obs { id: s.id.into_string(), record: s.record, captured_at }
         })
         .collect()
 }
@@ -145,29 +149,100 @@ pub(crate) struct Observations {
     pub(crate) feedback: Vec<Obs<model::Feedback>>,
     pub(crate) categories: Vec<Obs<model::CategoryEntry>>,
     pub(crate) vendors: Vec<Obs<model::Vendor>>,
+    /// The store's page rows (read for the capture times above).
+    pub(crate) pages: Vec<store::PageRow>,
 }
 
 impl Observations {
     pub(crate) fn input(&self) -> Input<'_> {
         Input { listings: &self.listings, feedback: &self.feedback, categories: &self.categories, vendors: &self.vendors }
     }
+
+    /// The same rows as linking and the report read them, with `identifiers`.
+    pub(crate) fn records<'a>(&'a self, identifiers: &'a [Stored<model::Identifier>]) -> model::Records<'a> {
+        fn rows<T>(obs: &[Obs<T>]) -> Vec<model::Row<'_, T>> {
+            obs.iter().map(|s| model::Row { id: s.id.as_str(), record: &s.record }).collect()
+        }
+        model::Records {
+            vendors: rows(&self.vendors),
+            listings: rows(&self.listings),
+            feedback: rows(&self.feedback),
+            identifiers: identifiers.iter().map(|s| model::Row { id: s.id.as_str(), record: &s.record }).collect(),
+        }
+    }
+}
+
+/// How much of each feedback row [`Case::observations_with`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FeedbackRead {
+    /// Whole rows.
+    Whole,
+    /// Only market, vendor and date (`CaseStore::feedback_dates`): enough
+    /// for linking's accounts; estimates need [`Case::feedback_where`].
+    Dates,
+}
+
+fn captured_times(pages: &[store::PageRow]) -> HashMap<Sha256, String> {
+    pages.iter().filter_map(|p| p.captured_at.clone().map(|c| (p.evidence, c))).collect()
+}
+
+fn evidence_of(p: &Option<model::Provenance>) -> Option<Sha256> {
+    p.as_ref().map(|p| p.evidence)
 }
 
 impl Case {
     pub(crate) fn observations(&self, filter: &Filter) -> Result<Observations> {
-        let captured: HashMap<Sha256, String> =
-            self.store.pages()?.into_iter().filter_map(|p| p.captured_at.map(|c| (p.evidence, c))).collect();
-        let ev = |p: &Option<model::Provenance>| p.as_ref().map(|p| p.evidence);
+        self.observations_with(filter, FeedbackRead::Whole)
+    }
+
+    pub(crate) fn observations_with(&self, filter: &Filter, read: FeedbackRead) -> Result<Observations> {
+        let pages = self.store.pages()?;
+        let captured = captured_times(&pages);
+        let ev = evidence_of;
+        let feedback = match read {
+            FeedbackRead::Whole => self.store.feedback(filter)?,
+            FeedbackRead::Dates => self.store.feedback_dates(filter)?,
+        };
         Ok(Observations {
             listings: obs(self.store.listings(filter)?, &captured, |l: &model::Listing| ev(&l.provenance)),
-            feedback: obs(self.store.feedback(filter)?, &captured, |f: &model::Feedback| ev(&f.provenance)),
+            feedback: obs(feedback, &captured, |f: &model::Feedback| ev(&f.provenance)),
             categories: obs(
                 self.store.categories(&Filter { market: filter.market.clone(), ..Filter::default() })?,
                 &captured,
                 |c: &model::CategoryEntry| ev(&c.provenance),
             ),
             vendors: obs(self.store.vendors(filter)?, &captured, |v: &model::Vendor| ev(&v.provenance)),
+            pages,
         })
+    }
+
+    /// Whole feedback rows of the accounts `keep(market, vendor as shown)`
+    /// accepts (a missing vendor offered as `?`, as `sales` does), found
+    /// through `obs`'s feedback of [`FeedbackRead::Dates`]: read by
+    /// (market, vendor) through the store's index.
+    pub(crate) fn feedback_where(&self, obs: &Observations, keep: &dyn Fn(&str, &str) -> bool) -> Result<Vec<Obs<model::Feedback>>> {
+        let wanted: BTreeSet<(&str, Option<&str>)> = obs
+            .feedback
+            .iter()
+            .map(|f| (f.record.market.as_str(), f.record.vendor.as_deref()))
+            .filter(|(m, v)| keep(m, v.unwrap_or("?")))
+            .collect();
+        let captured = captured_times(&obs.pages);
+        let mut rows = Vec::new();
+        for (market, vendor) in wanted {
+            let read = match vendor {
+                Some(v) => self.store.feedback(&Filter { market: Some(market.to_owned()), vendor: Some(v.to_owned()), ..Filter::default() })?,
+                // The store's filter cannot ask for a missing vendor.
+                None => self
+                    .store
+                    .feedback(&Filter { market: Some(market.to_owned()), ..Filter::default() })?
+                    .into_iter()
+                    .filter(|f| f.record.vendor.is_none())
+                    .collect(),
+            };
+            rows.extend(obs_of(read, &captured));
+        }
+        Ok(rows)
     }
 
     /// Sales estimates over every stored observation.

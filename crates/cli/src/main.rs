@@ -325,6 +325,9 @@ impl std::fmt::Display for Exit {
 }
 impl std::error::Error for Exit {}
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     // `dragnet ... | head` should end quietly when the reader goes away, as
     // Unix tools do, instead of panicking on a broken pipe: Rust ignores

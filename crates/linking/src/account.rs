@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use model::{Feedback, Identifier, IdentifierKind, Listing, Vendor};
+use model::{IdentifierKind, Records};
 
 use crate::normalize;
 
@@ -271,31 +271,6 @@ pub fn account_id(market: &str, name: &str) -> String {
     format!("{market}/{name}")
 }
 
-/// One stored row: its id and the record.
-#[derive(Debug, Clone, Copy)]
-pub struct Row<'a, T> {
-    /// Row id (`V-…`, `L-…`), cited as evidence.
-    pub id: &'a str,
-    /// The record.
-    pub record: &'a T,
-}
-
-/// The rows [`accounts_from_records`] reads.
-#[derive(Debug, Clone, Default)]
-pub struct Records<'a> {
-    /// Vendor observations.
-    pub vendors: Vec<Row<'a, Vendor>>,
-    /// Listing observations.
-    pub listings: Vec<Row<'a, Listing>>,
-    /// Feedback (only its dates are used: buyers wrote the text).
-    pub feedback: Vec<Row<'a, Feedback>>,
-    /// Identifiers. One is attached to an account when its page (provenance
-    /// evidence digest) shows vendor or listing rows of exactly that one
-    /// account; identifiers on pages of several vendors, or of none, are
-    /// not attributed to anyone.
-    pub identifiers: Vec<Row<'a, Identifier>>,
-}
-
 /// Parses a shown or observed date to a day: RFC 3339, ISO `YYYY-MM-DD`
 /// (with anything after it), `17 Feb 2020`, `Feb 17, 2020`, `17.02.2020`.
 /// Relative dates ("3 days ago") give `None`.
@@ -328,7 +303,11 @@ fn entry<'m>(accounts: &'m mut BTreeMap<(String, String), Account>, market: &str
 /// (market, name) order. Names are not case-folded: two names that differ in
 /// case on one market are two accounts (the `name` signal reports the
 /// ambiguity). Rows without a vendor name, malformed keys and empty values
-/// are skipped; nothing here fails.
+/// are skipped; nothing here fails. Feedback gives only dates (buyers wrote
+/// its text). An identifier is attached to an account when its page
+/// (provenance evidence digest) shows vendor or listing rows of exactly that
+/// one account; identifiers on pages of several vendors, or of none, are not
+/// attributed to anyone.
 pub fn accounts_from_records(records: &Records) -> Vec<Account> {
     let mut accounts: BTreeMap<(String, String), Account> = BTreeMap::new();
     // Which accounts each page shows (by evidence digest).

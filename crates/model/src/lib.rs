@@ -13,6 +13,8 @@
 
 mod digest;
 mod records;
+mod rows;
 
 pub use digest::{ParseDigestError, Sha256};
 pub use records::*;
+pub use rows::{Records, Row};

@@ -23,7 +23,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use store::{CaseStore, Filter};
+use model::{Feedback, Listing, Records, Row, Vendor};
+use store::{CaseStore, Filter, PageRow};
 
 /// What went wrong building a report.
 #[derive(Debug, thiserror::Error)]
@@ -526,11 +527,11 @@ fn ev_of(p: &Option<model::Provenance>) -> Option<String> {
     p.as_ref().map(|p| p.evidence.to_hex())
 }
 
-/// Gathers the report: stored rows (filtered to the scope's accounts when
-/// there is one) and the caller's sections, and the index of exactly the
-/// evidence records the rows cite.
-pub fn build(store: &dyn CaseStore, evidence: &[EvidenceEntry], opts: &ReportOptions) -> Result<ReportData, ReportError> {
-    let all = Filter::default();
+/// Gathers the report: the case's rows (filtered to the scope's accounts
+/// when there is one; the caller has read them once for every section) and
+/// the caller's sections, and the index of exactly the evidence records the
+/// rows cite. `pages` are the store's page rows.
+pub fn build(rows: &Records<'_>, pages: &[PageRow], evidence: &[EvidenceEntry], opts: &ReportOptions) -> Result<ReportData, ReportError> {
     let in_scope: Option<BTreeSet<(String, String)>> =
         opts.scope.as_ref().map(|s| s.accounts.iter().map(|a| key(&a.market, &a.name)).collect());
     let keep = |market: &str, vendor: Option<&str>| match (&in_scope, vendor) {
@@ -538,9 +539,10 @@ pub fn build(store: &dyn CaseStore, evidence: &[EvidenceEntry], opts: &ReportOpt
         (Some(set), Some(v)) => set.contains(&key(market, v)),
         (Some(_), None) => false,
     };
-    let listings: Vec<_> = store.listings(&all)?.into_iter().filter(|l| keep(&l.record.market, l.record.vendor.as_deref())).collect();
-    let vendors: Vec<_> = store.vendors(&all)?.into_iter().filter(|v| keep(&v.record.market, Some(&v.record.name))).collect();
-    let feedback: Vec<_> = store.feedback(&all)?.into_iter().filter(|f| keep(&f.record.market, f.record.vendor.as_deref())).collect();
+    let listings: Vec<&Row<'_, Listing>> = rows.listings.iter().filter(|l| keep(&l.record.market, l.record.vendor.as_deref())).collect();
+    let vendors: Vec<&Row<'_, Vendor>> = rows.vendors.iter().filter(|v| keep(&v.record.market, Some(&v.record.name))).collect();
+    let feedback: Vec<&Row<'_, Feedback>> =
+        rows.feedback.iter().filter(|f| keep(&f.record.market, f.record.vendor.as_deref())).collect();
     let facts: BTreeMap<(String, String), &AccountFacts> = opts
         .accounts
         .iter()
@@ -557,9 +559,8 @@ pub fn build(store: &dyn CaseStore, evidence: &[EvidenceEntry], opts: &ReportOpt
             .chain(feedback.iter().filter_map(|f| ev_of(&f.record.provenance)))
             .collect()
     });
-    let pages: Vec<_> = store
-        .pages()?
-        .into_iter()
+    let pages: Vec<&PageRow> = pages
+        .iter()
         .filter(|p| scoped_pages.as_ref().is_none_or(|s| s.contains(&p.evidence.to_hex())))
         .collect();
 
@@ -672,7 +673,7 @@ pub fn build(store: &dyn CaseStore, evidence: &[EvidenceEntry], opts: &ReportOpt
         Vec::new()
     } else {
         let mut ident_map: BTreeMap<(String, String), IdentRow> = BTreeMap::new();
-        for i in store.identifiers(&all)? {
+        for i in &rows.identifiers {
             identifier_rows += 1;
             let k = (i.record.kind.as_str().to_owned(), i.record.value.clone());
             let ev = ev_of(&i.record.provenance).unwrap_or_default();
@@ -801,10 +802,21 @@ pub fn render_html(data: &ReportData) -> Result<String, ReportError> {
     Ok(tmpl.render(data)?)
 }
 
-/// Renders the case report as one HTML document ([`build`], then
-/// [`render_html`]).
+/// [`build`] over every row of `store` (read here).
+pub fn build_from_store(store: &dyn CaseStore, evidence: &[EvidenceEntry], opts: &ReportOptions) -> Result<ReportData, ReportError> {
+    fn rows<T>(stored: &[store::Stored<T>]) -> Vec<Row<'_, T>> {
+        stored.iter().map(|s| Row { id: s.id.as_str(), record: &s.record }).collect()
+    }
+    let all = Filter::default();
+    let (listings, vendors, feedback, identifiers) = (store.listings(&all)?, store.vendors(&all)?, store.feedback(&all)?, store.identifiers(&all)?);
+    let records = Records { listings: rows(&listings), vendors: rows(&vendors), feedback: rows(&feedback), identifiers: rows(&identifiers) };
+    build(&records, &store.pages()?, evidence, opts)
+}
+
+/// Renders the case report of `store`'s rows as one HTML document
+/// ([`build_from_store`], then [`render_html`]).
 pub fn case_report_html(store: &dyn CaseStore, evidence: &[EvidenceEntry], opts: &ReportOptions) -> Result<String, ReportError> {
-    render_html(&build(store, evidence, opts)?)
+    render_html(&build_from_store(store, evidence, opts)?)
 }
 
 /// The CSV files [`write_csv`] writes, in order.

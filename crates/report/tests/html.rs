@@ -4,7 +4,7 @@
 
 use model::{Listing, Money, PageType, Provenance, Sha256, Vendor};
 use report::{
-    build, case_report_html, render_html, write_csv, EvidenceEntry, FlowAddress, FlowReached, FlowTx, FlowsSection, LinkRow, LinksSection,
+    build_from_store, case_report_html, render_html, write_csv, EvidenceEntry, FlowAddress, FlowReached, FlowTx, FlowsSection, LinkRow, LinksSection,
     Measurement, MethodEntry, ReportOptions, SalesRow, SalesTables, Scope, ScopeAccount, SignalRow,
 };
 use store::{CaseStore, PageRecords, PageRow, SqliteStore};
@@ -135,7 +135,7 @@ fn a_scoped_report_holds_only_its_accounts_and_indexes_exactly_what_it_cites() {
         }),
         ..Default::default()
     };
-    let data = build(&s, &entries, &opts).unwrap();
+    let data = build_from_store(&s, &entries, &opts).unwrap();
     assert_eq!(data.dossiers.len(), 1);
     assert_eq!(data.dossiers[0].account, "m/Alice");
     assert_eq!(data.listings.len(), 1);
@@ -147,7 +147,7 @@ fn a_scoped_report_holds_only_its_accounts_and_indexes_exactly_what_it_cites() {
     assert!(!html.contains(&theirs.to_hex()) && !html.contains(&unrelated.to_hex()), "an uncited record in the index");
 
     // The whole case: both vendors, and both pages cited.
-    let all = build(&s, &entries, &ReportOptions::default()).unwrap();
+    let all = build_from_store(&s, &entries, &ReportOptions::default()).unwrap();
     assert_eq!(all.dossiers.len(), 2);
     assert_eq!(all.evidence_index.len(), 2);
 }
@@ -199,7 +199,7 @@ fn csv_tables_read_back_with_headers_and_one_row_per_item() {
         }],
         ..Default::default()
     };
-    let data = build(&s, &entries, &opts).unwrap();
+    let data = build_from_store(&s, &entries, &opts).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let files = write_csv(&data, dir.path()).unwrap();
     assert_eq!(files.len(), report::CSV_FILES.len());

@@ -1,7 +1,7 @@
 //! From observations to estimated sales units, and from units to grouped
 //! estimates.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{Datelike, Days, NaiveDate};
 use model::{Feedback, Listing};
@@ -166,6 +166,16 @@ fn distinct<T>(rows: &[Obs<T>]) -> Vec<&Obs<T>> {
 
 /// Computes every unit of sales the observations support.
 pub fn units(input: &Input<'_>, rates: &Rates) -> Units {
+    units_where(input, rates, &|_, _| true)
+}
+
+/// [`units`] of the accounts `keep(market, vendor as shown)` accepts: each
+/// kept account's units are exactly those [`units`] computes for it
+/// (coverage still comes from every listing of the market, and feedback is
+/// deduplicated per vendor), but other vendors' feedback, the bulk of the
+/// work, is skipped. Feedback without a vendor is offered as vendor `?`.
+/// Problems and sighting counts are those of the rows looked at.
+pub fn units_where(input: &Input<'_>, rates: &Rates, keep: &dyn Fn(&str, &str) -> bool) -> Units {
     let mut out = Units::default();
     // Listing observations with their days.
     let mut dated: Vec<(NaiveDate, &Obs<Listing>)> = Vec::with_capacity(input.listings.len());
@@ -180,7 +190,10 @@ pub fn units(input: &Input<'_>, rates: &Rates) -> Units {
     let scale = coverage(&dated, &keys, input, &mut out);
     sold_counter_units(&dated, &keys, rates, &scale, &mut out);
     vendor_counter_units(&distinct(input.vendors), &scale, &mut out);
-    feedback_units(&dated, &distinct(input.feedback), rates, &scale, &mut out);
+    let feedback: Vec<&Obs<Feedback>> =
+        distinct(input.feedback).into_iter().filter(|o| keep(&o.record.market, o.record.vendor.as_deref().unwrap_or("?"))).collect();
+    feedback_units(&dated, &feedback, rates, &scale, &mut out);
+    out.units.retain(|u| keep(&u.market, &u.vendor));
     out
 }
 
@@ -402,11 +415,18 @@ fn feedback_units(
     scale: &HashMap<String, f64>,
     out: &mut Units,
 ) {
-    // Listing observations by (market, vendor, title), in day order.
+    // Listing observations by (market, vendor, title), in day order: of the
+    // vendors some feedback names (`title_key` normalizes the name), since
+    // only those are looked up.
+    let named: HashSet<(&str, String)> =
+        feedback.iter().map(|o| (o.record.market.as_str(), normalize(o.record.vendor.as_deref().unwrap_or("?")))).collect();
     let mut by_title: HashMap<String, Vec<(NaiveDate, &Obs<Listing>)>> = HashMap::new();
     for (d, o) in dated {
         let l = &o.record;
-        by_title.entry(title_key(&l.market, l.vendor.as_deref().unwrap_or(""), &l.title)).or_default().push((*d, o));
+        let vendor = l.vendor.as_deref().unwrap_or("");
+        if named.contains(&(l.market.as_str(), normalize(vendor))) {
+            by_title.entry(title_key(&l.market, vendor, &l.title)).or_default().push((*d, o));
+        }
     }
     let mut sightings = Vec::with_capacity(feedback.len());
     let mut used = Vec::with_capacity(feedback.len());
@@ -727,7 +747,7 @@ pub struct ListingSummary {
 }
 
 /// Listing counts and median prices per market and vendor.
-pub fn listing_summary(listings: &[Obs<Listing>], rates: &Rates) -> Vec<ListingSummary> {
+pub fn listing_summary<'a>(listings: impl IntoIterator<Item = &'a Obs<Listing>>, rates: &Rates) -> Vec<ListingSummary> {
     struct Acc {
         keys: BTreeSet<String>,
         n: u64,

@@ -10,7 +10,7 @@ use chrono::{Days, NaiveDate};
 use model::{CategoryEntry, Feedback, Listing, Money, Provenance, Sha256};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
-use sales::{aggregate, units, Estimate, GroupBy, Input, Method, Obs, RateSeries, Rates, Units};
+use sales::{aggregate, units, units_where, Estimate, GroupBy, Input, Method, Obs, RateSeries, Rates, Units};
 
 const MARKETS: [&str; 2] = ["alpha", "bravo"];
 const VENDORS: [&str; 2] = ["vendor-a", "vendor-b"];
@@ -605,4 +605,25 @@ fn one_more_sighting_never_lowers_unique_feedback() {
     superset.push(same_feedback("p2x", "page2", 12, "4 days ago"));
     let (sub, sup) = (unique_count(&subset), unique_count(&superset));
     assert!(sup >= sub, "unique feedback fell from {sub} to {sup} when a sighting was added");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(), failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// (d) Estimating one vendor's units alone (`units_where`, as a vendor
+    /// report and an operator dossier do) gives exactly that vendor's units
+    /// of the whole-case estimate, by every grouping.
+    #[test]
+    fn one_vendors_units_equal_its_share_of_the_whole(w in world(), which in 0..VENDORS.len()) {
+        let rows = w.rows();
+        let input = Input { listings: &rows.listings, feedback: &rows.feedback, categories: &rows.categories, vendors: &[] };
+        let mut whole = units(&input, &rates());
+        whole.units.retain(|u| u.vendor == VENDORS[which]);
+        let alone = units_where(&input, &rates(), &|_, v| v == VENDORS[which]);
+        prop_assert!(alone.units.iter().all(|u| u.vendor == VENDORS[which]));
+        prop_assert_eq!(alone.units.len(), whole.units.len());
+        for by in ALL_GROUPINGS {
+            same_estimates(&format!("by {by:?}"), &aggregate(&whole.units, by, None, None), &aggregate(&alone.units, by, None, None))?;
+        }
+    }
 }

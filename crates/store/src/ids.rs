@@ -69,6 +69,11 @@ impl RowId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The id as text, without a copy.
+    pub fn into_string(self) -> String {
+        self.0
+    }
 }
 
 impl fmt::Display for RowId {

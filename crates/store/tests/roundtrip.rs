@@ -106,3 +106,56 @@ fn schema_is_versioned_and_reopens() {
     let err = SqliteStore::open(&path).err().expect("newer schema must be refused");
     assert!(err.to_string().contains("999"), "{err}");
 }
+
+/// Whole-table reads sort in memory, limited reads in SQLite: both give the
+/// documented order (listings by market, title, id; feedback by market,
+/// vendor, id, a missing vendor first), and `feedback_dates` gives the same
+/// rows as `feedback` with only market, vendor and date.
+#[test]
+fn whole_and_limited_reads_agree_on_order() {
+    let mut s = SqliteStore::in_memory().unwrap();
+    for (n, bytes) in [b"p1".as_slice(), b"p2", b"p3"].into_iter().enumerate() {
+        let mut p = page(bytes, 3);
+        let ev = p.page.evidence;
+        for (i, l) in p.listings.iter_mut().enumerate() {
+            l.market = ["m-b", "m-a"][(n + i) % 2].into();
+            l.title = format!("t{}", (7 * n + 3 * i) % 5);
+        }
+        p.feedback = (0..4)
+            .map(|i| model::Feedback {
+                market: ["m-b", "m-a"][(n + i) % 2].into(),
+                vendor: [Some("zed"), None, Some("amy"), Some("Bob")][(n + i) % 4].map(str::to_owned),
+                date: Some(format!("2020-01-0{}", 1 + i)),
+                text: Some(format!("text {n}/{i}")),
+                buyer: Some("b***r".into()),
+                provenance: prov(ev, "feedback"),
+                ..Default::default()
+            })
+            .collect();
+        s.put_page(&p).unwrap();
+    }
+    let all = Filter::default();
+    let limited = Filter { limit: Some(1000), ..Filter::default() };
+    let listings = s.listings(&all).unwrap();
+    let keys: Vec<_> = listings.iter().map(|l| (l.record.market.clone(), l.record.title.clone(), l.id.to_string())).collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted, "listings out of order");
+    assert_eq!(listings, s.listings(&limited).unwrap());
+    let feedback = s.feedback(&all).unwrap();
+    assert_eq!(feedback.len(), 12);
+    let keys: Vec<_> = feedback.iter().map(|f| (f.record.market.clone(), f.record.vendor.clone(), f.id.to_string())).collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted, "feedback out of order");
+    assert_eq!(feedback[0].record.vendor, None, "a missing vendor sorts first");
+    assert_eq!(feedback, s.feedback(&limited).unwrap());
+    let dates = s.feedback_dates(&all).unwrap();
+    assert_eq!(dates, s.feedback_dates(&limited).unwrap());
+    let projected: Vec<_> = feedback
+        .iter()
+        .map(|f| (f.id.clone(), model::Feedback { market: f.record.market.clone(), vendor: f.record.vendor.clone(), date: f.record.date.clone(), ..Default::default() }))
+        .collect();
+    let got: Vec<_> = dates.into_iter().map(|f| (f.id, f.record)).collect();
+    assert_eq!(got, projected);
+}
