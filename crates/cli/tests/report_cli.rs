@@ -259,6 +259,32 @@ fn a_vendor_report_holds_its_accounts_links_and_decisions_and_only_those() {
     let html = std::fs::read_to_string(&html_path).unwrap();
     // Exactly the operator's accounts: no other vendor's.
     assert_eq!(report_accounts(&html, &csv_dir), want, "the vendor report's accounts are the operator's");
+    // Sales: a vendor report reads and estimates only its accounts'
+    // feedback, and gets what `dragnet sales` gets for them from the whole
+    // case (coverage included).
+    let (h, rows) = read_csv(&csv_dir.join("sales.csv"));
+    let col = |n: &str| h.iter().position(|x| x == n).unwrap();
+    let num = |v: &str| v.parse::<f64>().unwrap();
+    let got: Vec<(String, String, f64, f64, f64, String)> = rows
+        .iter()
+        .filter(|r| &r[col("table")] == "by_vendor")
+        .map(|r| (r[col("group")].to_owned(), r[col("method")].to_owned(), num(&r[col("sales")]), num(&r[col("sales_lower")]), num(&r[col("revenue_usd")]), r[col("coverage_note")].to_owned()))
+        .collect();
+    let mut whole: Vec<(String, String, f64, f64, f64, String)> = json_lines(&ok(&["--case", c, "--json", "sales", "--by", "vendor"]))
+        .iter()
+        .filter(|e| want.contains(&format!("{}/{}", e["market"].as_str().unwrap(), e["vendor"].as_str().unwrap().trim())))
+        .map(|e| {
+            let f = |k: &str| e[k].as_f64().unwrap();
+            let group = format!("{} / {}", e["market"].as_str().unwrap(), e["vendor"].as_str().unwrap());
+            (group, e["method"].as_str().unwrap().to_owned(), f("sales"), f("sales_lower"), f("revenue_usd"), e["coverage_note"].as_str().unwrap_or_default().to_owned())
+        })
+        .collect();
+    assert!(whole.iter().any(|w| w.1 == "feedback_count"), "the operator's accounts have feedback: {whole:?}");
+    let mut got_sorted = got.clone();
+    let order = |a: &(String, String, f64, f64, f64, String), b: &(String, String, f64, f64, f64, String)| (&a.0, &a.1).cmp(&(&b.0, &b.1));
+    got_sorted.sort_by(order);
+    whole.sort_by(order);
+    assert_eq!(got_sorted, whole, "the vendor report's estimates differ from the whole case's for its accounts");
     // Links: only those touching the accounts, with the signals that fired.
     let (header, rows) = read_csv(&csv_dir.join("links.csv"));
     let (ia, ib) = (header.iter().position(|h| h == "a").unwrap(), header.iter().position(|h| h == "b").unwrap());
