@@ -481,8 +481,8 @@ impl Case {
                 .entries()
                 .map_err(|e| ReportError::Data(e.to_string()))?
                 .into_iter()
-                .filter(|e| e.action == "link-model" && e.detail["training_hash"].as_str() == Some(m.training_hash.as_str()))
-                .last()
+                .rev()
+                .find(|e| e.action == "link-model" && e.detail["training_hash"].as_str() == Some(m.training_hash.as_str()))
             {
                 in_case.push(format!(
                     "Custody log entry {} ({} by {}): trained on {}.",
