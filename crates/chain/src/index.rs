@@ -152,8 +152,8 @@ pub fn parse_address(s: &str, network: Network) -> Option<(AddrKind, Vec<u8>)> {
     classify(&script).map(|(k, d)| (k, d.to_vec()))
 }
 
+/// The first eight bytes of a uniform hash (txid, hash160, sha256) as a `u64`.
 fn fingerprint(bytes: &[u8]) -> u64 {
-    // Txids and hashes are uniform already; pubkeys and scripts are hashed first.
     let mut a = [0u8; 8];
     for (i, b) in bytes.iter().take(8).enumerate() {
         a[i] = *b;
@@ -161,32 +161,42 @@ fn fingerprint(bytes: &[u8]) -> u64 {
     u64::from_le_bytes(a)
 }
 
+/// Seeded per process, so chain data cannot be crafted to degrade the tables (fingerprints
+/// are attacker-chosen prefixes of hashes), and fast: the keys are one `u64` each.
+type FpState = foldhash::fast::RandomState;
+
 /// A map from a 64-bit fingerprint to a `u32` id, confirmed by the caller against the row
 /// (so two keys with one fingerprint are still told apart; the rare collisions go to a
-/// small overflow map keyed by the full bytes).
+/// small overflow map keyed by the full bytes, which are only built then).
 #[derive(Debug, Default)]
 pub struct FingerprintMap {
-    primary: HashMap<u64, u32>,
+    primary: HashMap<u64, u32, FpState>,
     overflow: HashMap<Vec<u8>, u32>,
 }
 
 impl FingerprintMap {
-    fn get(&self, key: &[u8], is: impl Fn(u32) -> bool) -> Option<u32> {
-        let id = *self.primary.get(&fingerprint(key))?;
+    fn get(&self, fp: u64, key: impl FnOnce() -> Vec<u8>, is: impl Fn(u32) -> bool) -> Option<u32> {
+        let id = *self.primary.get(&fp)?;
         if is(id) {
             return Some(id);
         }
-        self.overflow.get(key).copied()
+        if self.overflow.is_empty() {
+            return None;
+        }
+        self.overflow.get(&key()).copied()
     }
-    fn insert(&mut self, key: &[u8], id: u32) {
-        match self.primary.entry(fingerprint(key)) {
+    fn insert(&mut self, fp: u64, key: impl FnOnce() -> Vec<u8>, id: u32) {
+        match self.primary.entry(fp) {
             std::collections::hash_map::Entry::Vacant(v) => {
                 v.insert(id);
             }
             std::collections::hash_map::Entry::Occupied(_) => {
-                self.overflow.insert(key.to_vec(), id);
+                self.overflow.insert(key(), id);
             }
         }
+    }
+    fn reserve(&mut self, additional: usize) {
+        self.primary.reserve(additional);
     }
     /// Approximate heap bytes.
     pub fn heap_bytes(&self) -> usize {
@@ -268,20 +278,21 @@ pub struct AddrTable {
 }
 
 impl AddrTable {
+    /// Fingerprint of an address: its hash bytes, or a hash of the pubkey or script (those
+    /// are not uniform), mixed with the kind so one hash under two kinds stays apart.
+    fn fingerprint(kind: AddrKind, data: &[u8]) -> u64 {
+        let base = match kind {
+            AddrKind::P2pk | AddrKind::Multisig => fingerprint(&sha256::Hash::hash(data).to_byte_array()),
+            _ => fingerprint(data),
+        };
+        base ^ (kind as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    }
+    /// The overflow key: kind and full bytes.
     fn key(kind: AddrKind, data: &[u8]) -> Vec<u8> {
-        match kind {
-            // Pubkeys and scripts are not uniform; hash them for the fingerprint.
-            AddrKind::P2pk | AddrKind::Multisig => {
-                let mut k = sha256::Hash::hash(data).to_byte_array().to_vec();
-                k.push(kind as u8);
-                k
-            }
-            _ => {
-                let mut k = data.to_vec();
-                k.push(kind as u8);
-                k
-            }
-        }
+        let mut k = Vec::with_capacity(data.len() + 1);
+        k.push(kind as u8);
+        k.extend_from_slice(data);
+        k
     }
     /// Number of addresses.
     pub fn len(&self) -> usize {
@@ -301,7 +312,7 @@ impl AddrTable {
     }
     /// Looks up an id.
     pub fn lookup(&self, kind: AddrKind, data: &[u8]) -> Option<u32> {
-        self.map.get(&Self::key(kind, data), |id| self.get(id) == Some((kind, data)))
+        self.map.get(Self::fingerprint(kind, data), || Self::key(kind, data), |id| self.get(id) == Some((kind, data)))
     }
     /// Returns the id, creating it (first paid by `out`) when new.
     pub fn intern(&mut self, kind: AddrKind, data: &[u8], out: u32) -> Result<u32, ChainError> {
@@ -313,7 +324,7 @@ impl AddrTable {
         self.offsets.push(self.arena.len() as u64);
         self.arena.extend_from_slice(data);
         self.first_out.push(out);
-        self.map.insert(&Self::key(kind, data), id);
+        self.map.insert(Self::fingerprint(kind, data), || Self::key(kind, data), id);
         Ok(id)
     }
     /// Approximate heap bytes.
@@ -340,6 +351,9 @@ pub struct ChainIndex {
     /// Addresses.
     pub addrs: AddrTable,
     txid_map: FingerprintMap,
+    /// Buffers reused from block to block by [`ChainIndex::append_block_with_txids`].
+    scratch_spent: Vec<u32>,
+    scratch_in_block: HashMap<[u8; 32], (u64, u32), FpState>,
 }
 
 impl ChainIndex {
@@ -354,12 +368,14 @@ impl ChainIndex {
             spent_by: Vec::new(),
             addrs: AddrTable::default(),
             txid_map: FingerprintMap::default(),
+            scratch_spent: Vec::new(),
+            scratch_in_block: HashMap::default(),
         }
     }
 
     /// Id of a transaction by txid (internal byte order).
     pub fn tx_id(&self, txid: &[u8; 32]) -> Option<u32> {
-        self.txid_map.get(txid, |id| self.txs.get(id as usize).map(|t| &t.txid) == Some(txid))
+        self.txid_map.get(fingerprint(txid), || txid.to_vec(), |id| self.txs.get(id as usize).map(|t| &t.txid) == Some(txid))
     }
 
     /// The transaction that holds an output id.
@@ -407,29 +423,20 @@ impl ChainIndex {
             return Err(ChainError::Index { path: std::path::PathBuf::new(), message: format!("{} txids for {} transactions", txids.len(), block.txdata.len()) });
         }
         let bhash = block.block_hash();
-        self.check_prevouts(block, txids)?;
+        // Every input is resolved to the output it spends before anything is written, so
+        // a block with a missing prevout leaves the index as it was.
+        let spent = self.resolve_prevouts(block, txids)?;
+        let mut next_spent = 0usize;
         let first_tx = u32::try_from(self.txs.len()).map_err(|_| ChainError::IdOverflow("transactions"))?;
         for (tx, txid) in block.txdata.iter().zip(txids) {
-            let txid = *txid;
             let tx_id = u32::try_from(self.txs.len()).ok().filter(|i| *i != NONE).ok_or(ChainError::IdOverflow("transactions"))?;
             let first_in = u32::try_from(self.inputs.len()).map_err(|_| ChainError::IdOverflow("inputs"))?;
             let mut in_value: u64 = 0;
             let coinbase = tx.is_coinbase();
             if !coinbase {
-                for (vin, input) in tx.input.iter().enumerate() {
-                    let prev = input.previous_output;
-                    let missing = || ChainError::MissingPrevout {
-                        block: bhash.to_string(),
-                        txid: txid.to_string(),
-                        vin: vin as u32,
-                        prevout: prev.to_string(),
-                    };
-                    let ptx = self.tx_id(prev.txid.as_byte_array()).ok_or_else(missing)?;
-                    let ptx_row = &self.txs[ptx as usize];
-                    if prev.vout >= ptx_row.n_out {
-                        return Err(missing());
-                    }
-                    let out = ptx_row.first_out + prev.vout;
+                for _ in &tx.input {
+                    let out = spent.get(next_spent).copied().ok_or(ChainError::IdOverflow("inputs"))?;
+                    next_spent += 1;
                     in_value = in_value.saturating_add(self.outputs[out as usize].value);
                     self.inputs.push(out);
                     self.spent_by[out as usize] = tx_id;
@@ -458,7 +465,7 @@ impl ChainIndex {
                 n_in: if coinbase { 0 } else { tx.input.len() as u32 },
                 fee: if coinbase { 0 } else { in_value.saturating_sub(out_value) },
             });
-            self.txid_map.insert(&txid.to_byte_array(), tx_id);
+            self.txid_map.insert(fingerprint(txid.as_byte_array()), || txid.to_byte_array().to_vec(), tx_id);
         }
         self.blocks.push(BlockRow {
             hash: bhash.to_byte_array(),
@@ -467,40 +474,55 @@ impl ChainIndex {
             first_tx,
             n_tx: block.txdata.len() as u32,
         });
+        self.scratch_spent = spent;
         Ok(())
     }
 
-    /// Checks that every input of `block` spends a known output (earlier in the index or
-    /// earlier in the block), so that [`ChainIndex::append_block`] never fails half-way.
-    fn check_prevouts(&self, block: &Block, txids: &[bitcoin::Txid]) -> Result<(), ChainError> {
-        let mut in_block: HashMap<bitcoin::Txid, u32> = HashMap::new();
-        for (tx, txid) in block.txdata.iter().zip(txids) {
-            if !tx.is_coinbase() {
-                for (vin, input) in tx.input.iter().enumerate() {
-                    let prev = input.previous_output;
-                    let n_out = match in_block.get(&prev.txid) {
-                        Some(n) => Some(*n),
-                        None => self.tx_id(prev.txid.as_byte_array()).and_then(|t| self.txs.get(t as usize)).map(|t| t.n_out),
-                    };
-                    if n_out.is_none_or(|n| prev.vout >= n) {
-                        return Err(ChainError::MissingPrevout {
-                            block: block.block_hash().to_string(),
-                            txid: txid.to_string(),
-                            vin: vin as u32,
-                            prevout: prev.to_string(),
-                        });
+    /// The output id each non-coinbase input of `block` spends, in order: an output
+    /// earlier in the index or earlier in the block (whose ids follow the index's, as
+    /// they will be assigned). Errors on the first input that spends nothing known.
+    fn resolve_prevouts(&mut self, block: &Block, txids: &[bitcoin::Txid]) -> Result<Vec<u32>, ChainError> {
+        let mut spent = std::mem::take(&mut self.scratch_spent);
+        spent.clear();
+        let mut in_block = std::mem::take(&mut self.scratch_in_block);
+        in_block.clear();
+        let mut next_out = self.outputs.len() as u64;
+        let result = (|| {
+            for (tx, txid) in block.txdata.iter().zip(txids) {
+                if !tx.is_coinbase() {
+                    for (vin, input) in tx.input.iter().enumerate() {
+                        let prev = input.previous_output;
+                        // (first output id, number of outputs) of the spent transaction.
+                        let found = match in_block.get(prev.txid.as_byte_array()) {
+                            Some(f) => Some(*f),
+                            None => self.tx_id(prev.txid.as_byte_array()).and_then(|t| self.txs.get(t as usize)).map(|t| (u64::from(t.first_out), t.n_out)),
+                        };
+                        match found {
+                            Some((first, n)) if prev.vout < n => spent.push(u32::try_from(first + u64::from(prev.vout)).map_err(|_| ChainError::IdOverflow("outputs"))?),
+                            _ => {
+                                return Err(ChainError::MissingPrevout {
+                                    block: block.block_hash().to_string(),
+                                    txid: txid.to_string(),
+                                    vin: vin as u32,
+                                    prevout: prev.to_string(),
+                                })
+                            }
+                        }
                     }
                 }
+                in_block.insert(txid.to_byte_array(), (next_out, tx.output.len() as u32));
+                next_out += tx.output.len() as u64;
             }
-            in_block.insert(*txid, tx.output.len() as u32);
-        }
-        Ok(())
+            Ok(())
+        })();
+        self.scratch_in_block = in_block;
+        result.map(|()| spent)
     }
 
     /// Re-adds a stored transaction row (used when loading from Parquet).
     pub(crate) fn push_loaded_tx(&mut self, row: TxRow) {
         let id = self.txs.len() as u32;
-        self.txid_map.insert(&row.txid, id);
+        self.txid_map.insert(fingerprint(&row.txid), || row.txid.to_vec(), id);
         self.txs.push(row);
     }
 
