@@ -316,6 +316,14 @@ impl BlockSource {
         &self.chain
     }
 
+    /// An estimate of the block bytes from chain position `from` on: the blk files' size
+    /// times the share of the chain's blocks that lie there (for sizing the index ahead).
+    pub fn estimated_bytes_from(&self, from: usize) -> u64 {
+        let total: u64 = self.files.values().filter_map(|p| std::fs::metadata(p).ok()).map(|m| m.len()).sum();
+        let n = self.chain.len().max(1) as u64;
+        total / n * n.saturating_sub(from as u64)
+    }
+
     /// Reads, decodes and checks the block at position `i` of the chosen chain.
     pub fn read_block(&self, i: usize) -> Result<Block, ChainError> {
         self.read_block_txids(i).map(|(b, _)| b)

@@ -108,6 +108,7 @@ pub fn import(case: &Path, blocks_dir: &Path, network: Network) -> Result<Import
         }
     }
     let start = idx.blocks.len().min(src.len());
+    idx.reserve_for_block_bytes(src.estimated_bytes_from(start));
     if let Err(e) = src.for_each_block(start, |loc, b, txids| idx.append_block_with_txids(loc.height, &b, &txids)) {
         error = Some(e.to_string());
     }
