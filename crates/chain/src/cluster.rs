@@ -7,7 +7,7 @@
 //! addresses in that forest is the shortest complete explanation of why they are together,
 //! and its length is bounded by the cluster size.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 
 use crate::index::{AddrKind, ChainIndex, TxRow, NONE};
 
@@ -122,25 +122,30 @@ impl Default for ClusterConfig {
 /// to fund them. A payment with two outputs of equal value and two inputs is also caught;
 /// that costs recall, not precision, which is the side a court cares about.
 pub fn coinjoin_shape(idx: &ChainIndex, tx: &TxRow) -> Option<&'static str> {
+    coinjoin_shape_with(idx, tx, &mut Vec::new(), &mut Vec::new())
+}
+
+/// [`coinjoin_shape`] with buffers the caller reuses from one transaction to the next
+/// (clustering asks this of every transaction with two inputs and outputs).
+fn coinjoin_shape_with(idx: &ChainIndex, tx: &TxRow, values: &mut Vec<u64>, addrs: &mut Vec<u32>) -> Option<&'static str> {
     if tx.n_in < 2 || tx.n_out < 2 {
         return None;
     }
-    let mut counts: BTreeMap<u64, u32> = BTreeMap::new();
+    values.clear();
     for o in tx.outputs() {
-        let v = idx.outputs.get(o as usize)?.value;
-        *counts.entry(v).or_default() += 1;
+        values.push(idx.outputs.get(o as usize)?.value);
     }
-    let max = counts.values().copied().max()?;
+    values.sort_unstable();
+    // The size of the longest run of one value.
+    let max = values.chunk_by(|a, b| a == b).map(|run| run.len() as u32).max()?;
     if max < 2 {
         return None;
     }
-    let distinct_inputs = {
-        let mut a: Vec<u32> = idx.input_addrs(tx).collect();
-        a.sort_unstable();
-        a.dedup();
-        a.len()
-    };
-    if distinct_inputs < 2 {
+    addrs.clear();
+    addrs.extend(idx.input_addrs(tx));
+    addrs.sort_unstable();
+    addrs.dedup();
+    if addrs.len() < 2 {
         return None;
     }
     Some(if tx.n_in == 5 && tx.n_out == 5 && max == 5 {
@@ -268,12 +273,13 @@ pub fn cluster(idx: &ChainIndex, cfg: &ClusterConfig) -> Clustering {
     let mut unions = Vec::new();
     let mut behavioural = Vec::new();
     let mut coinjoins = Vec::new();
+    let (mut values, mut in_addrs) = (Vec::new(), Vec::new());
     for (t, tx) in idx.txs.iter().enumerate() {
         let t = t as u32;
         if tx.n_in == 0 {
             continue;
         }
-        if let Some(shape) = coinjoin_shape(idx, tx) {
+        if let Some(shape) = coinjoin_shape_with(idx, tx, &mut values, &mut in_addrs) {
             coinjoins.push((t, shape));
             if cfg.coinjoin_filter {
                 continue;
@@ -306,12 +312,15 @@ pub fn cluster(idx: &ChainIndex, cfg: &ClusterConfig) -> Clustering {
         }
     }
     // Representative = smallest member, so cluster numbers do not depend on union order.
-    let mut min_of_root: HashMap<u32, u32> = HashMap::new();
+    // Addresses are visited in id order, so the first member seen of a root is its smallest.
+    let mut min_of_root = vec![NONE; n];
     let mut rep = vec![0u32; n];
     for a in 0..n as u32 {
-        let r = dsu.find(a);
-        let m = *min_of_root.entry(r).or_insert(a);
-        rep[a as usize] = m;
+        let r = dsu.find(a) as usize;
+        if min_of_root[r] == NONE {
+            min_of_root[r] = a;
+        }
+        rep[a as usize] = min_of_root[r];
     }
     Clustering { rep, unions, behavioural, coinjoins }
 }

@@ -38,6 +38,8 @@ pub enum AddrKind {
 }
 
 impl AddrKind {
+    /// Every kind, indexed by its `u8` value.
+    pub const ALL: [AddrKind; 7] = [AddrKind::P2pk, AddrKind::P2pkh, AddrKind::P2sh, AddrKind::P2wpkh, AddrKind::P2wsh, AddrKind::P2tr, AddrKind::Multisig];
     /// Lower-case name as stored in Parquet and shown to users.
     pub fn name(self) -> &'static str {
         match self {
@@ -268,11 +270,15 @@ pub struct OutRow {
     pub addr: u32,
 }
 
+const KIND_SHIFT: u32 = 56;
+const OFFSET_MASK: u64 = (1 << KIND_SHIFT) - 1;
+
 /// The address table: kind and bytes per id, in an arena.
 #[derive(Debug, Default)]
 pub struct AddrTable {
-    kinds: Vec<AddrKind>,
-    offsets: Vec<u64>,
+    /// Per id: the start of its bytes in the arena, with the kind in the top byte (one
+    /// read, not two, when a lookup confirms a fingerprint).
+    entries: Vec<u64>,
     arena: Vec<u8>,
     /// The first output that paid each address.
     pub first_out: Vec<u32>,
@@ -297,26 +303,26 @@ impl AddrTable {
         k
     }
     fn reserve(&mut self, additional: usize) {
-        let _ = self.kinds.try_reserve(additional);
-        let _ = self.offsets.try_reserve(additional);
+        let _ = self.entries.try_reserve(additional);
         let _ = self.first_out.try_reserve(additional);
         let _ = self.arena.try_reserve(additional.saturating_mul(20));
         self.map.reserve(additional);
     }
     /// Number of addresses.
     pub fn len(&self) -> usize {
-        self.kinds.len()
+        self.entries.len()
     }
     /// True if empty.
     pub fn is_empty(&self) -> bool {
-        self.kinds.is_empty()
+        self.entries.is_empty()
     }
     /// Kind and bytes of an id.
     pub fn get(&self, id: u32) -> Option<(AddrKind, &[u8])> {
         let i = id as usize;
-        let kind = *self.kinds.get(i)?;
-        let start = *self.offsets.get(i)? as usize;
-        let end = self.offsets.get(i + 1).map(|e| *e as usize).unwrap_or(self.arena.len());
+        let entry = *self.entries.get(i)?;
+        let kind = *AddrKind::ALL.get((entry >> KIND_SHIFT) as usize)?;
+        let start = (entry & OFFSET_MASK) as usize;
+        let end = self.entries.get(i + 1).map(|e| (e & OFFSET_MASK) as usize).unwrap_or(self.arena.len());
         Some((kind, self.arena.get(start..end)?))
     }
     /// Looks up an id.
@@ -328,9 +334,12 @@ impl AddrTable {
         if let Some(id) = self.lookup(kind, data) {
             return Ok(id);
         }
-        let id = u32::try_from(self.kinds.len()).ok().filter(|i| *i != NONE).ok_or(ChainError::IdOverflow("addresses"))?;
-        self.kinds.push(kind);
-        self.offsets.push(self.arena.len() as u64);
+        let id = u32::try_from(self.entries.len()).ok().filter(|i| *i != NONE).ok_or(ChainError::IdOverflow("addresses"))?;
+        let offset = self.arena.len() as u64;
+        if offset > OFFSET_MASK {
+            return Err(ChainError::IdOverflow("address bytes"));
+        }
+        self.entries.push(offset | ((kind as u64) << KIND_SHIFT));
         self.arena.extend_from_slice(data);
         self.first_out.push(out);
         self.map.insert(Self::fingerprint(kind, data), || Self::key(kind, data), id);
@@ -338,7 +347,7 @@ impl AddrTable {
     }
     /// Approximate heap bytes.
     pub fn heap_bytes(&self) -> usize {
-        self.kinds.len() + self.offsets.len() * 8 + self.arena.len() + self.first_out.len() * 4 + self.map.heap_bytes()
+        self.entries.len() * 8 + self.arena.len() + self.first_out.len() * 4 + self.map.heap_bytes()
     }
 }
 
@@ -603,6 +612,17 @@ mod tests {
         check(&format!("5121{pk}21{pk}52ae"), Some(AddrKind::Multisig));
         check("51", None);
         check("6a04deadbeef", None);
+    }
+
+    #[test]
+    fn every_kind_sits_at_its_own_value_and_round_trips_through_the_table() {
+        let mut t = AddrTable::default();
+        for (i, k) in AddrKind::ALL.into_iter().enumerate() {
+            assert_eq!(k as usize, i);
+            let data = vec![i as u8; 20 + i];
+            let id = t.intern(k, &data, i as u32).unwrap_or(NONE);
+            assert_eq!(t.get(id), Some((k, data.as_slice())));
+        }
     }
 
     #[test]
