@@ -1,14 +1,16 @@
 //! Feeds arbitrary bytes to the chain crate's block reading: as a blocks directory (the
 //! first byte chooses whether an `xor.dat` key taken from the next 8 bytes is written, the
 //! rest is `blk00000.dat`), opened for regtest, every block of the chosen chain read back
-//! and appended to an index; and as a LevelDB `CDiskBlockIndex` value. Must never panic:
-//! bad bytes are errors or diagnostics.
+//! and appended to an index (one block at a time, and by the pipelined build); as one
+//! serialized block to the index's parser; and as a LevelDB `CDiskBlockIndex` value. Must
+//! never panic: bad bytes are errors or diagnostics.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let _ = chain::blocks::decode_disk_block_index(data);
+    let _ = chain::parsed::parse_block(data);
     let Ok(dir) = tempfile::tempdir() else { return };
     let (blk, key) = match data.split_first() {
         Some((flag, rest)) if flag & 1 == 1 && rest.len() >= 8 => (&rest[8..], Some(&rest[..8])),
@@ -36,4 +38,5 @@ fuzz_target!(|data: &[u8]| {
             Err(_) => break,
         }
     }
+    let _ = chain::ChainIndex::new(net).append_from(&src, 0);
 });

@@ -63,7 +63,7 @@ fn measure(dir: &Path, net: &str) {
     let src = BlockSource::open(dir, network).unwrap_or_else(|e| die(e.to_string()));
     let mut idx = ChainIndex::new(network);
     idx.reserve_for_block_bytes(src.estimated_bytes_from(0));
-    src.for_each_block(0, |loc, b, txids| idx.append_block_with_txids(loc.height, &b, &txids)).unwrap_or_else(|e| die(e.to_string()));
+    idx.append_from(&src, 0).unwrap_or_else(|e| die(e.to_string()));
     let t_index = t0.elapsed().as_secs_f64();
     let hwm_index = vm_hwm_bytes();
     let t1 = Instant::now();

@@ -17,6 +17,7 @@ use bitcoin::pow::Work;
 use bitcoin::{Block, BlockHash, Network};
 
 use crate::error::ChainError;
+use crate::parsed::ParsedBlock;
 
 /// A problem that did not stop reading (padding, a truncated last record, ...).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -329,43 +330,27 @@ impl BlockSource {
         self.read_block_txids(i).map(|(b, _)| b)
     }
 
-    /// Reads, checks and hands to `f` every block of the chosen chain from position `from`
-    /// on, in order, with its txids. Stops at the first error of either side and returns it.
-    ///
-    /// Reading, decoding and hashing (a third of an index build) run on a second thread,
-    /// a few blocks ahead of `f`, which gets them in chain order. An earlier try of this
-    /// was slower under the system allocator (blocks freed on another thread than the one
-    /// that allocated them); the dragnet binary runs on mimalloc, which handles that.
-    pub fn for_each_block<F>(&self, from: usize, mut f: F) -> Result<(), ChainError>
-    where
-        F: FnMut(&BlockLoc, Block, Vec<bitcoin::Txid>) -> Result<(), ChainError>,
-    {
-        const AHEAD: usize = 16;
-        std::thread::scope(|scope| {
-            let (tx, rx) = std::sync::mpsc::sync_channel(AHEAD);
-            scope.spawn(move || {
-                for i in from..self.chain.len() {
-                    let read = self.read_block_txids(i);
-                    let failed = read.is_err();
-                    // A closed channel means `f` failed: stop reading.
-                    if tx.send(read).is_err() || failed {
-                        break;
-                    }
-                }
+    /// The block at position `i` parsed for the index ([`crate::parsed`]), with the same
+    /// checks as [`BlockSource::read_block`]: magic, hash and merkle root.
+    pub fn read_parsed(&self, i: usize) -> Result<ParsedBlock, ChainError> {
+        let (loc, path, bytes) = self.read_record(i)?;
+        let block = crate::parsed::parse_block(&bytes).map_err(|message| ChainError::Decode { file: path.clone(), offset: loc.data_pos, message })?;
+        if block.hash != loc.hash.to_byte_array() {
+            return Err(ChainError::HashMismatch {
+                file: path,
+                offset: loc.data_pos,
+                expected: loc.hash.to_string(),
+                found: BlockHash::from_byte_array(block.hash).to_string(),
             });
-            for loc in self.chain.iter().skip(from) {
-                let (block, txids) = rx.recv().map_err(|_| ChainError::Index {
-                    path: PathBuf::new(),
-                    message: format!("block reader stopped before height {}", loc.height),
-                })??;
-                f(loc, block, txids)?;
-            }
-            Ok(())
-        })
+        }
+        if block.computed_merkle_root() != Some(block.merkle_root) {
+            return Err(ChainError::MerkleMismatch { file: path, offset: loc.data_pos, hash: loc.hash.to_string() });
+        }
+        Ok(block)
     }
 
-    /// [`BlockSource::read_block`], also returning the txids it hashed for the merkle check.
-    pub fn read_block_txids(&self, i: usize) -> Result<(Block, Vec<bitcoin::Txid>), ChainError> {
+    /// The block at position `i`, its blk file and its bytes (XOR removed, magic checked).
+    fn read_record(&self, i: usize) -> Result<(&BlockLoc, PathBuf, Vec<u8>), ChainError> {
         let loc = self.chain.get(i).ok_or_else(|| ChainError::Index {
             path: PathBuf::new(),
             message: format!("no block at chain position {i}"),
@@ -388,6 +373,12 @@ impl BlockSource {
         }
         let size = u32::from_le_bytes([head[4], head[5], head[6], head[7]]) as usize;
         let bytes = self.read_decoded(loc.file, loc.data_pos, size)?;
+        Ok((loc, path, bytes))
+    }
+
+    /// [`BlockSource::read_block`], also returning the txids it hashed for the merkle check.
+    pub fn read_block_txids(&self, i: usize) -> Result<(Block, Vec<bitcoin::Txid>), ChainError> {
+        let (loc, path, bytes) = self.read_record(i)?;
         let block: Block = bitcoin::consensus::deserialize(&bytes).map_err(|e| ChainError::Decode {
             file: path.clone(),
             offset: loc.data_pos,

@@ -13,6 +13,7 @@ use bitcoin::hashes::{sha256, Hash};
 use bitcoin::{Block, Network, Script, ScriptBuf};
 
 use crate::error::ChainError;
+use crate::parsed::ParsedBlock;
 
 /// Marker for "no id" (coinbase input, output without address, unspent output).
 pub const NONE: u32 = u32::MAX;
@@ -163,6 +164,32 @@ fn fingerprint(bytes: &[u8]) -> u64 {
     u64::from_le_bytes(a)
 }
 
+/// Fingerprint of an address: its hash bytes, or a hash of the pubkey or script (those
+/// are not uniform), mixed with the kind so one hash under two kinds stays apart.
+pub fn address_fingerprint(kind: AddrKind, data: &[u8]) -> u64 {
+    let base = match kind {
+        AddrKind::P2pk | AddrKind::Multisig => fingerprint(&sha256::Hash::hash(data).to_byte_array()),
+        _ => fingerprint(data),
+    };
+    base ^ (kind as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
+
+/// Interns the addresses of a parsed block's outputs, whose ids start at `first_out`;
+/// returns one address id per output ([`NONE`] without an address).
+pub fn intern_addresses(addrs: &mut AddrTable, block: &ParsedBlock, first_out: u64) -> Result<Vec<u32>, ChainError> {
+    let mut ids = Vec::with_capacity(block.outputs.len());
+    for (i, o) in block.outputs.iter().enumerate() {
+        ids.push(match block.address(o) {
+            Some((kind, data)) => {
+                let out = u32::try_from(first_out + i as u64).ok().filter(|o| *o != NONE).ok_or(ChainError::IdOverflow("outputs"))?;
+                addrs.intern_fp(kind, data, o.fingerprint, out)?
+            }
+            None => NONE,
+        });
+    }
+    Ok(ids)
+}
+
 /// Seeded per process, so chain data cannot be crafted to degrade the tables (fingerprints
 /// are attacker-chosen prefixes of hashes), and fast: the keys are one `u64` each.
 type FpState = foldhash::fast::RandomState;
@@ -186,6 +213,13 @@ impl FingerprintMap {
             return None;
         }
         self.overflow.get(&key()).copied()
+    }
+    fn remove(&mut self, fp: u64, key: &[u8], id: u32) {
+        if self.overflow.get(key) == Some(&id) {
+            self.overflow.remove(key);
+        } else if self.primary.get(&fp) == Some(&id) {
+            self.primary.remove(&fp);
+        }
     }
     fn insert(&mut self, fp: u64, key: impl FnOnce() -> Vec<u8>, id: u32) {
         match self.primary.entry(fp) {
@@ -286,15 +320,6 @@ pub struct AddrTable {
 }
 
 impl AddrTable {
-    /// Fingerprint of an address: its hash bytes, or a hash of the pubkey or script (those
-    /// are not uniform), mixed with the kind so one hash under two kinds stays apart.
-    fn fingerprint(kind: AddrKind, data: &[u8]) -> u64 {
-        let base = match kind {
-            AddrKind::P2pk | AddrKind::Multisig => fingerprint(&sha256::Hash::hash(data).to_byte_array()),
-            _ => fingerprint(data),
-        };
-        base ^ (kind as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
-    }
     /// The overflow key: kind and full bytes.
     fn key(kind: AddrKind, data: &[u8]) -> Vec<u8> {
         let mut k = Vec::with_capacity(data.len() + 1);
@@ -327,11 +352,18 @@ impl AddrTable {
     }
     /// Looks up an id.
     pub fn lookup(&self, kind: AddrKind, data: &[u8]) -> Option<u32> {
-        self.map.get(Self::fingerprint(kind, data), || Self::key(kind, data), |id| self.get(id) == Some((kind, data)))
+        self.lookup_fp(kind, data, address_fingerprint(kind, data))
+    }
+    fn lookup_fp(&self, kind: AddrKind, data: &[u8], fp: u64) -> Option<u32> {
+        self.map.get(fp, || Self::key(kind, data), |id| self.get(id) == Some((kind, data)))
     }
     /// Returns the id, creating it (first paid by `out`) when new.
     pub fn intern(&mut self, kind: AddrKind, data: &[u8], out: u32) -> Result<u32, ChainError> {
-        if let Some(id) = self.lookup(kind, data) {
+        self.intern_fp(kind, data, address_fingerprint(kind, data), out)
+    }
+    /// [`AddrTable::intern`] with the fingerprint already computed (by the block parser).
+    pub fn intern_fp(&mut self, kind: AddrKind, data: &[u8], fp: u64, out: u32) -> Result<u32, ChainError> {
+        if let Some(id) = self.lookup_fp(kind, data, fp) {
             return Ok(id);
         }
         let id = u32::try_from(self.entries.len()).ok().filter(|i| *i != NONE).ok_or(ChainError::IdOverflow("addresses"))?;
@@ -342,8 +374,23 @@ impl AddrTable {
         self.entries.push(offset | ((kind as u64) << KIND_SHIFT));
         self.arena.extend_from_slice(data);
         self.first_out.push(out);
-        self.map.insert(Self::fingerprint(kind, data), || Self::key(kind, data), id);
+        self.map.insert(fp, || Self::key(kind, data), id);
         Ok(id)
+    }
+    /// Forgets every address from id `n` on (those interned ahead for blocks that were
+    /// then not appended).
+    pub fn truncate(&mut self, n: usize) {
+        for id in (n..self.len()).rev() {
+            if let Some((kind, data)) = self.get(id as u32) {
+                let (fp, key) = (address_fingerprint(kind, data), Self::key(kind, data));
+                self.map.remove(fp, &key, id as u32);
+            }
+            if let Some(start) = self.entries.get(id).map(|e| (e & OFFSET_MASK) as usize) {
+                self.arena.truncate(start);
+            }
+        }
+        self.entries.truncate(n);
+        self.first_out.truncate(n);
     }
     /// Approximate heap bytes.
     pub fn heap_bytes(&self) -> usize {
@@ -446,111 +493,152 @@ impl ChainIndex {
 
     /// Appends a block at the next height. The block must extend the stored chain.
     pub fn append_block(&mut self, height: u32, block: &Block) -> Result<(), ChainError> {
-        let txids: Vec<bitcoin::Txid> = block.txdata.iter().map(|t| t.compute_txid()).collect();
-        self.append_block_with_txids(height, block, &txids)
+        let parsed = crate::parsed::parse_decoded(block).map_err(|message| ChainError::Index { path: std::path::PathBuf::new(), message })?;
+        let before = self.addrs.len();
+        let ids = intern_addresses(&mut self.addrs, &parsed, self.outputs.len() as u64)?;
+        self.append_parsed(height, &parsed, &ids).inspect_err(|_| self.addrs.truncate(before))
     }
 
-    /// [`ChainIndex::append_block`] with the txids already computed (by
-    /// [`crate::BlockSource::read_block_txids`], which needs them for the merkle check):
-    /// hashing every transaction once instead of three times is a third of the index
-    /// build. `txids` must be the block's txids in order.
-    pub fn append_block_with_txids(&mut self, height: u32, block: &Block, txids: &[bitcoin::Txid]) -> Result<(), ChainError> {
-        if txids.len() != block.txdata.len() {
-            return Err(ChainError::Index { path: std::path::PathBuf::new(), message: format!("{} txids for {} transactions", txids.len(), block.txdata.len()) });
+    /// Appends every block of `src`'s chain from position `from` on, stopping at the first
+    /// error (blocks before it stay appended, the failing one leaves no trace).
+    ///
+    /// Three stages run at once, so a 2-core machine keeps both cores busy: a reader
+    /// thread reads, checks and parses blocks and interns their output addresses (it owns
+    /// the address table meanwhile, a few blocks ahead); this thread resolves inputs and
+    /// writes the rows. Addresses interned for blocks that were then not appended are
+    /// taken back.
+    pub fn append_from(&mut self, src: &crate::BlockSource, from: usize) -> Result<(), ChainError> {
+        const AHEAD: usize = 16;
+        let mut addrs = std::mem::take(&mut self.addrs);
+        let mut appended_addrs = addrs.len();
+        let first_out = self.outputs.len() as u64;
+        let (addrs_back, result) = std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Result<(ParsedBlock, Vec<u32>, usize), ChainError>>(AHEAD);
+            let reader = scope.spawn(move || {
+                let mut next_out = first_out;
+                for i in from..src.len() {
+                    let item = src.read_parsed(i).and_then(|p| {
+                        let ids = intern_addresses(&mut addrs, &p, next_out)?;
+                        next_out += p.outputs.len() as u64;
+                        Ok((p, ids, addrs.len()))
+                    });
+                    let failed = item.is_err();
+                    // A closed channel means the index side failed: stop reading.
+                    if tx.send(item).is_err() || failed {
+                        break;
+                    }
+                }
+                addrs
+            });
+            let mut result = Ok(());
+            for loc in src.chain().iter().skip(from) {
+                let step = match rx.recv() {
+                    Ok(Ok((p, ids, addrs_after))) => self.append_parsed(loc.height, &p, &ids).map(|()| addrs_after),
+                    Ok(Err(e)) => Err(e),
+                    Err(_) => Err(ChainError::Index { path: std::path::PathBuf::new(), message: format!("block reader stopped before height {}", loc.height) }),
+                };
+                match step {
+                    Ok(n) => appended_addrs = n,
+                    Err(e) => {
+                        result = Err(e);
+                        break;
+                    }
+                }
+            }
+            drop(rx);
+            (reader.join().ok(), result)
+        });
+        let Some(mut addrs) = addrs_back else {
+            return Err(ChainError::Index { path: std::path::PathBuf::new(), message: "block reader thread panicked; the address table is lost".into() });
+        };
+        addrs.truncate(appended_addrs);
+        self.addrs = addrs;
+        result
+    }
+
+    /// Appends a parsed block whose output addresses were interned as `addr_ids` (one per
+    /// output, [`NONE`] without an address) by [`intern_addresses`].
+    fn append_parsed(&mut self, height: u32, block: &ParsedBlock, addr_ids: &[u32]) -> Result<(), ChainError> {
+        if addr_ids.len() != block.outputs.len() {
+            return Err(ChainError::Index { path: std::path::PathBuf::new(), message: format!("{} address ids for {} outputs", addr_ids.len(), block.outputs.len()) });
         }
-        let bhash = block.block_hash();
         // Every input is resolved to the output it spends before anything is written, so
         // a block with a missing prevout leaves the index as it was.
-        let spent = self.resolve_prevouts(block, txids)?;
-        let mut next_spent = 0usize;
+        let spent = self.resolve_prevouts(block)?;
         let first_tx = u32::try_from(self.txs.len()).map_err(|_| ChainError::IdOverflow("transactions"))?;
-        for (tx, txid) in block.txdata.iter().zip(txids) {
+        let (mut next_in, mut next_out) = (0usize, 0usize);
+        for ptx in &block.txs {
             let tx_id = u32::try_from(self.txs.len()).ok().filter(|i| *i != NONE).ok_or(ChainError::IdOverflow("transactions"))?;
             let first_in = u32::try_from(self.inputs.len()).map_err(|_| ChainError::IdOverflow("inputs"))?;
             let mut in_value: u64 = 0;
-            let coinbase = tx.is_coinbase();
-            if !coinbase {
-                for _ in &tx.input {
-                    let out = spent.get(next_spent).copied().ok_or(ChainError::IdOverflow("inputs"))?;
-                    next_spent += 1;
-                    in_value = in_value.saturating_add(self.outputs[out as usize].value);
-                    self.inputs.push(out);
-                    self.spent_by[out as usize] = tx_id;
-                }
+            for out in spent.get(next_in..next_in + ptx.n_in as usize).unwrap_or(&[]) {
+                in_value = in_value.saturating_add(self.outputs[*out as usize].value);
+                self.inputs.push(*out);
+                self.spent_by[*out as usize] = tx_id;
             }
-            let first_out = u32::try_from(self.outputs.len()).map_err(|_| ChainError::IdOverflow("outputs"))?;
+            next_in += ptx.n_in as usize;
+            let first_out = u32::try_from(self.outputs.len()).ok().filter(|i| i.checked_add(ptx.n_out).is_some_and(|e| e < NONE)).ok_or(ChainError::IdOverflow("outputs"))?;
             let mut out_value: u64 = 0;
-            for (vout, o) in tx.output.iter().enumerate() {
-                let out_id = first_out.checked_add(vout as u32).filter(|i| *i != NONE).ok_or(ChainError::IdOverflow("outputs"))?;
-                let addr = match classify(&o.script_pubkey) {
-                    Some((k, d)) => self.addrs.intern(k, d, out_id)?,
-                    None => NONE,
-                };
-                out_value = out_value.saturating_add(o.value.to_sat());
-                self.outputs.push(OutRow { value: o.value.to_sat(), addr });
+            let outs = block.outputs.get(next_out..next_out + ptx.n_out as usize).unwrap_or(&[]);
+            for (o, addr) in outs.iter().zip(&addr_ids[next_out..]) {
+                out_value = out_value.saturating_add(o.value);
+                self.outputs.push(OutRow { value: o.value, addr: *addr });
                 self.spent_by.push(NONE);
             }
+            next_out += ptx.n_out as usize;
             self.txs.push(TxRow {
-                txid: txid.to_byte_array(),
+                txid: ptx.txid,
                 height,
-                version: tx.version.0,
-                locktime: tx.lock_time.to_consensus_u32(),
+                version: ptx.version,
+                locktime: ptx.locktime,
                 first_out,
-                n_out: tx.output.len() as u32,
+                n_out: ptx.n_out,
                 first_in,
-                n_in: if coinbase { 0 } else { tx.input.len() as u32 },
-                fee: if coinbase { 0 } else { in_value.saturating_sub(out_value) },
+                n_in: ptx.n_in,
+                fee: if ptx.n_in == 0 { 0 } else { in_value.saturating_sub(out_value) },
             });
-            self.txid_map.insert(fingerprint(txid.as_byte_array()), || txid.to_byte_array().to_vec(), tx_id);
+            self.txid_map.insert(fingerprint(&ptx.txid), || ptx.txid.to_vec(), tx_id);
         }
-        self.blocks.push(BlockRow {
-            hash: bhash.to_byte_array(),
-            height,
-            time: block.header.time,
-            first_tx,
-            n_tx: block.txdata.len() as u32,
-        });
+        self.blocks.push(BlockRow { hash: block.hash, height, time: block.time, first_tx, n_tx: block.txs.len() as u32 });
         self.scratch_spent = spent;
         Ok(())
     }
 
-    /// The output id each non-coinbase input of `block` spends, in order: an output
-    /// earlier in the index or earlier in the block (whose ids follow the index's, as
-    /// they will be assigned). Errors on the first input that spends nothing known.
-    fn resolve_prevouts(&mut self, block: &Block, txids: &[bitcoin::Txid]) -> Result<Vec<u32>, ChainError> {
+    /// The output id each input of `block` spends, in order: an output earlier in the
+    /// index or earlier in the block (whose ids follow the index's, as they will be
+    /// assigned). Errors on the first input that spends nothing known.
+    fn resolve_prevouts(&mut self, block: &ParsedBlock) -> Result<Vec<u32>, ChainError> {
         let mut spent = std::mem::take(&mut self.scratch_spent);
         spent.clear();
         let mut in_block = std::mem::take(&mut self.scratch_in_block);
         in_block.clear();
         let mut next_out = self.outputs.len() as u64;
-        let result = (|| {
-            for (tx, txid) in block.txdata.iter().zip(txids) {
-                if !tx.is_coinbase() {
-                    for (vin, input) in tx.input.iter().enumerate() {
-                        let prev = input.previous_output;
-                        // (first output id, number of outputs) of the spent transaction.
-                        let found = match in_block.get(prev.txid.as_byte_array()) {
-                            Some(f) => Some(*f),
-                            None => self.tx_id(prev.txid.as_byte_array()).and_then(|t| self.txs.get(t as usize)).map(|t| (u64::from(t.first_out), t.n_out)),
-                        };
-                        match found {
-                            Some((first, n)) if prev.vout < n => spent.push(u32::try_from(first + u64::from(prev.vout)).map_err(|_| ChainError::IdOverflow("outputs"))?),
-                            _ => {
-                                return Err(ChainError::MissingPrevout {
-                                    block: block.block_hash().to_string(),
-                                    txid: txid.to_string(),
-                                    vin: vin as u32,
-                                    prevout: prev.to_string(),
-                                })
-                            }
-                        }
+        let mut prevouts = block.prevouts.iter();
+        let mut result = Ok(());
+        'txs: for ptx in &block.txs {
+            for vin in 0..ptx.n_in {
+                let Some((txid, vout)) = prevouts.next() else { break 'txs };
+                // (first output id, number of outputs) of the spent transaction.
+                let found = match in_block.get(txid) {
+                    Some(f) => Some(*f),
+                    None => self.tx_id(txid).and_then(|t| self.txs.get(t as usize)).map(|t| (u64::from(t.first_out), t.n_out)),
+                };
+                match found.filter(|(_, n)| vout < n).and_then(|(first, _)| u32::try_from(first + u64::from(*vout)).ok()) {
+                    Some(out) => spent.push(out),
+                    None => {
+                        result = Err(ChainError::MissingPrevout {
+                            block: bitcoin::BlockHash::from_byte_array(block.hash).to_string(),
+                            txid: bitcoin::Txid::from_byte_array(ptx.txid).to_string(),
+                            vin,
+                            prevout: format!("{}:{vout}", bitcoin::Txid::from_byte_array(*txid)),
+                        });
+                        break 'txs;
                     }
                 }
-                in_block.insert(txid.to_byte_array(), (next_out, tx.output.len() as u32));
-                next_out += tx.output.len() as u64;
             }
-            Ok(())
-        })();
+            in_block.insert(ptx.txid, (next_out, ptx.n_out));
+            next_out += u64::from(ptx.n_out);
+        }
         self.scratch_in_block = in_block;
         result.map(|()| spent)
     }

@@ -34,6 +34,7 @@ pub mod error;
 pub mod eval;
 pub mod index;
 pub mod lookup;
+pub mod parsed;
 pub mod sim;
 pub mod store;
 pub mod tags;

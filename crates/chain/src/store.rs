@@ -109,7 +109,7 @@ pub fn import(case: &Path, blocks_dir: &Path, network: Network) -> Result<Import
     }
     let start = idx.blocks.len().min(src.len());
     idx.reserve_for_block_bytes(src.estimated_bytes_from(start));
-    if let Err(e) = src.for_each_block(start, |loc, b, txids| idx.append_block_with_txids(loc.height, &b, &txids)) {
+    if let Err(e) = idx.append_from(&src, start) {
         error = Some(e.to_string());
     }
     let new_blocks = idx.blocks.len() - b0;

@@ -1,0 +1,197 @@
+//! A block as the index needs it, parsed straight from its bytes: txids, versions,
+//! locktimes, the outpoints inputs spend, output values and their classified addresses.
+//!
+//! Why not `bitcoin::Block`: decoding one allocates every input, output, script and witness
+//! and hashing a txid re-serializes the transaction, which made reading a third of an index
+//! build. `bitcoin_slices` visits the bytes in place and hashes the txid from slices of them;
+//! what is kept here is a handful of flat vectors per block. The block hash and merkle root
+//! are checked against the bytes by [`crate::BlockSource`], as before.
+
+use std::ops::ControlFlow;
+
+use bitcoin::hashes::{sha256d, Hash};
+use bitcoin_slices::{bsl, Visit, Visitor};
+
+use crate::index::{address_fingerprint, classify, AddrKind};
+
+/// One transaction of a [`ParsedBlock`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedTx {
+    /// Txid, internal byte order.
+    pub txid: [u8; 32],
+    /// nVersion.
+    pub version: i32,
+    /// nLockTime.
+    pub locktime: u32,
+    /// Inputs that spend an output (0 for a coinbase).
+    pub n_in: u32,
+    /// Outputs.
+    pub n_out: u32,
+}
+
+/// One output of a [`ParsedBlock`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParsedOut {
+    /// Value in satoshis.
+    pub value: u64,
+    /// Address kind, if the script has one.
+    pub kind: Option<AddrKind>,
+    /// [`address_fingerprint`] of the address (0 without one).
+    pub fingerprint: u64,
+    /// The address bytes: `bytes[start..start + len]` of the block's address arena.
+    pub start: u32,
+    /// Length of the address bytes.
+    pub len: u32,
+}
+
+/// A block parsed for the index.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ParsedBlock {
+    /// Block hash, internal byte order.
+    pub hash: [u8; 32],
+    /// Merkle root from the header.
+    pub merkle_root: [u8; 32],
+    /// Header time.
+    pub time: u32,
+    /// Transactions in block order.
+    pub txs: Vec<ParsedTx>,
+    /// The outpoint (txid, vout) each non-coinbase input spends, in order.
+    pub prevouts: Vec<([u8; 32], u32)>,
+    /// Outputs in order.
+    pub outputs: Vec<ParsedOut>,
+    /// Address bytes of the outputs.
+    pub addr_bytes: Vec<u8>,
+}
+
+impl ParsedBlock {
+    /// The address (kind and bytes) of an output, if it has one.
+    pub fn address(&self, out: &ParsedOut) -> Option<(AddrKind, &[u8])> {
+        let start = out.start as usize;
+        Some((out.kind?, self.addr_bytes.get(start..start + out.len as usize)?))
+    }
+
+    /// The merkle root computed from the txids (None for a block without transactions).
+    pub fn computed_merkle_root(&self) -> Option<[u8; 32]> {
+        bitcoin::merkle_tree::calculate_root(self.txs.iter().map(|t| sha256d::Hash::from_byte_array(t.txid))).map(|h| h.to_byte_array())
+    }
+}
+
+/// Parses a serialized block. Errors name what was wrong; trailing bytes are an error.
+pub fn parse_block(bytes: &[u8]) -> Result<ParsedBlock, String> {
+    let mut v = BlockVisitor { block: ParsedBlock::default(), tx_prevouts_from: 0, tx_outputs_from: 0, n_in: 0 };
+    let parsed = bsl::Block::visit(bytes, &mut v).map_err(|e| format!("{e:?}"))?;
+    if !parsed.remaining().is_empty() {
+        return Err(format!("{} bytes after the block's transactions", parsed.remaining().len()));
+    }
+    let mut block = v.block;
+    let header = parsed.parsed().header();
+    block.hash = header.block_hash().to_byte_array();
+    block.merkle_root = header.merkle_root().try_into().map_err(|_| "merkle root is not 32 bytes".to_string())?;
+    block.time = header.time();
+    Ok(block)
+}
+
+/// Parses a `bitcoin::Block` (from an endpoint or a test) the same way.
+pub fn parse_decoded(block: &bitcoin::Block) -> Result<ParsedBlock, String> {
+    parse_block(&bitcoin::consensus::serialize(block))
+}
+
+struct BlockVisitor {
+    block: ParsedBlock,
+    /// Where the current transaction's inputs and outputs start in the block's vectors.
+    tx_prevouts_from: usize,
+    tx_outputs_from: usize,
+    n_in: usize,
+}
+
+const NULL_TXID: [u8; 32] = [0; 32];
+
+impl Visitor for BlockVisitor {
+    fn visit_block_begin(&mut self, total_transactions: usize) {
+        // A claimed count is untrusted: cap what is reserved on its word.
+        self.block.txs.reserve(total_transactions.min(1 << 16));
+    }
+    fn visit_tx_ins(&mut self, total_inputs: usize) {
+        self.n_in = total_inputs;
+    }
+    fn visit_tx_in(&mut self, _vin: usize, tx_in: &bsl::TxIn) -> ControlFlow<()> {
+        let prev = tx_in.prevout();
+        let mut txid = [0u8; 32];
+        txid.copy_from_slice(prev.txid());
+        self.block.prevouts.push((txid, prev.vout()));
+        ControlFlow::Continue(())
+    }
+    fn visit_tx_out(&mut self, _vout: usize, tx_out: &bsl::TxOut) -> ControlFlow<()> {
+        let script = bitcoin::Script::from_bytes(tx_out.script_pubkey());
+        let mut out = ParsedOut { value: tx_out.value(), kind: None, fingerprint: 0, start: 0, len: 0 };
+        if let Some((kind, data)) = classify(script) {
+            out.kind = Some(kind);
+            out.fingerprint = address_fingerprint(kind, data);
+            out.start = self.block.addr_bytes.len() as u32;
+            out.len = data.len() as u32;
+            self.block.addr_bytes.extend_from_slice(data);
+        }
+        self.block.outputs.push(out);
+        ControlFlow::Continue(())
+    }
+    fn visit_transaction(&mut self, tx: &bsl::Transaction) -> ControlFlow<()> {
+        // As rust-bitcoin's `is_coinbase`: one input spending the null outpoint.
+        let ins = &self.block.prevouts[self.tx_prevouts_from..];
+        let coinbase = self.n_in == 1 && ins.first().is_some_and(|(t, v)| *t == NULL_TXID && *v == u32::MAX);
+        if coinbase {
+            self.block.prevouts.truncate(self.tx_prevouts_from);
+        }
+        let n_in = (self.block.prevouts.len() - self.tx_prevouts_from) as u32;
+        let n_out = (self.block.outputs.len() - self.tx_outputs_from) as u32;
+        self.block.txs.push(ParsedTx { txid: tx.txid().to_byte_array(), version: tx.version(), locktime: tx.locktime(), n_in, n_out });
+        self.tx_prevouts_from = self.block.prevouts.len();
+        self.tx_outputs_from = self.block.outputs.len();
+        ControlFlow::Continue(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mainnet_block_parses_to_what_rust_bitcoin_decodes() {
+        let raw = bitcoin_test_data::blocks::mainnet_702861();
+        let block: bitcoin::Block = bitcoin::consensus::deserialize(raw).expect("block");
+        let p = parse_block(raw).expect("parses");
+        assert_eq!(p.hash, block.block_hash().to_byte_array());
+        assert_eq!(p.computed_merkle_root(), Some(p.merkle_root));
+        assert_eq!(p.txs.len(), block.txdata.len());
+        let mut ins = p.prevouts.iter();
+        let mut outs = p.outputs.iter();
+        for (pt, t) in p.txs.iter().zip(&block.txdata) {
+            assert_eq!(pt.txid, t.compute_txid().to_byte_array());
+            assert_eq!((pt.version, pt.locktime), (t.version.0, t.lock_time.to_consensus_u32()));
+            assert_eq!(pt.n_out as usize, t.output.len());
+            if t.is_coinbase() {
+                assert_eq!(pt.n_in, 0);
+            } else {
+                assert_eq!(pt.n_in as usize, t.input.len());
+                for i in &t.input {
+                    assert_eq!(ins.next(), Some(&(i.previous_output.txid.to_byte_array(), i.previous_output.vout)));
+                }
+            }
+            for o in &t.output {
+                let po = outs.next().expect("output");
+                assert_eq!(po.value, o.value.to_sat());
+                assert_eq!(p.address(po), classify(&o.script_pubkey));
+            }
+        }
+        assert_eq!((ins.next(), outs.next()), (None, None));
+    }
+
+    #[test]
+    fn truncated_and_padded_blocks_are_errors() {
+        let raw = bitcoin_test_data::blocks::mainnet_702861();
+        assert!(parse_block(&raw[..raw.len() - 1]).is_err());
+        let mut padded = raw.to_vec();
+        padded.push(0);
+        assert!(parse_block(&padded).unwrap_err().contains("1 bytes after"));
+        assert!(parse_block(&[]).is_err());
+    }
+}
