@@ -122,12 +122,13 @@ impl Default for ClusterConfig {
 /// to fund them. A payment with two outputs of equal value and two inputs is also caught;
 /// that costs recall, not precision, which is the side a court cares about.
 pub fn coinjoin_shape(idx: &ChainIndex, tx: &TxRow) -> Option<&'static str> {
-    coinjoin_shape_with(idx, tx, &mut Vec::new(), &mut Vec::new())
+    let in_addrs: Vec<u32> = idx.input_addrs(tx).collect();
+    coinjoin_shape_with(idx, tx, &in_addrs, &mut Vec::new(), &mut Vec::new())
 }
 
-/// [`coinjoin_shape`] with buffers the caller reuses from one transaction to the next
-/// (clustering asks this of every transaction with two inputs and outputs).
-fn coinjoin_shape_with(idx: &ChainIndex, tx: &TxRow, values: &mut Vec<u64>, addrs: &mut Vec<u32>) -> Option<&'static str> {
+/// [`coinjoin_shape`] given the input addresses, with buffers the caller reuses from one
+/// transaction to the next (clustering asks this of every transaction).
+fn coinjoin_shape_with(idx: &ChainIndex, tx: &TxRow, in_addrs: &[u32], values: &mut Vec<u64>, distinct: &mut Vec<u32>) -> Option<&'static str> {
     if tx.n_in < 2 || tx.n_out < 2 {
         return None;
     }
@@ -141,11 +142,11 @@ fn coinjoin_shape_with(idx: &ChainIndex, tx: &TxRow, values: &mut Vec<u64>, addr
     if max < 2 {
         return None;
     }
-    addrs.clear();
-    addrs.extend(idx.input_addrs(tx));
-    addrs.sort_unstable();
-    addrs.dedup();
-    if addrs.len() < 2 {
+    distinct.clear();
+    distinct.extend_from_slice(in_addrs);
+    distinct.sort_unstable();
+    distinct.dedup();
+    if distinct.len() < 2 {
         return None;
     }
     Some(if tx.n_in == 5 && tx.n_out == 5 && max == 5 {
@@ -273,26 +274,30 @@ pub fn cluster(idx: &ChainIndex, cfg: &ClusterConfig) -> Clustering {
     let mut unions = Vec::new();
     let mut behavioural = Vec::new();
     let mut coinjoins = Vec::new();
-    let (mut values, mut in_addrs) = (Vec::new(), Vec::new());
+    let (mut values, mut distinct, mut in_addrs) = (Vec::new(), Vec::new(), Vec::new());
     for (t, tx) in idx.txs.iter().enumerate() {
         let t = t as u32;
-        if tx.n_in == 0 {
+        // One input joins nothing and is no CoinJoin; it only matters to change links.
+        if tx.n_in == 0 || (tx.n_in == 1 && cfg.change.is_empty()) {
             continue;
         }
-        if let Some(shape) = coinjoin_shape_with(idx, tx, &mut values, &mut in_addrs) {
+        // Each input's address is one random read of the outputs: read them once.
+        in_addrs.clear();
+        in_addrs.extend(idx.input_addrs(tx));
+        let coinjoin = coinjoin_shape_with(idx, tx, &in_addrs, &mut values, &mut distinct);
+        if let Some(shape) = coinjoin {
             coinjoins.push((t, shape));
             if cfg.coinjoin_filter {
                 continue;
             }
         }
-        let mut addrs = idx.input_addrs(tx);
-        if let Some(first) = addrs.next() {
-            for a in addrs {
+        if let Some((&first, rest)) = in_addrs.split_first() {
+            for &a in rest {
                 if dsu.union(first, a) {
                     unions.push(Link { tx: t, kind: LinkKind::MultiInput, a: first, b: a });
                 }
             }
-            if tx.n_out >= 2 && !(cfg.coinjoin_filter && coinjoins.last().is_some_and(|c| c.0 == t)) {
+            if tx.n_out >= 2 && !(cfg.coinjoin_filter && coinjoin.is_some()) {
                 for h in &cfg.change {
                     let Some(v) = change_output(idx, t, *h) else { continue };
                     let a = idx.outputs.get((tx.first_out + v) as usize).map(|o| o.addr).unwrap_or(NONE);

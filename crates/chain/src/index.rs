@@ -194,18 +194,35 @@ pub fn intern_addresses(addrs: &mut AddrTable, block: &ParsedBlock, first_out: u
 /// are attacker-chosen prefixes of hashes), and fast: the keys are one `u64` each.
 type FpState = foldhash::fast::RandomState;
 
+/// A fingerprint stored as two `u32`s: with a `u32` id beside it a table slot is 12 bytes,
+/// not the 16 a `(u64, u32)` pads to (a quarter of the tables' memory at full-chain scale).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Fp([u32; 2]);
+
+impl Fp {
+    fn new(fp: u64) -> Self {
+        Fp([fp as u32, (fp >> 32) as u32])
+    }
+}
+
+impl std::hash::Hash for Fp {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        h.write_u64(u64::from(self.0[0]) | (u64::from(self.0[1]) << 32));
+    }
+}
+
 /// A map from a 64-bit fingerprint to a `u32` id, confirmed by the caller against the row
 /// (so two keys with one fingerprint are still told apart; the rare collisions go to a
 /// small overflow map keyed by the full bytes, which are only built then).
 #[derive(Debug, Default)]
 pub struct FingerprintMap {
-    primary: HashMap<u64, u32, FpState>,
+    primary: HashMap<Fp, u32, FpState>,
     overflow: HashMap<Vec<u8>, u32>,
 }
 
 impl FingerprintMap {
     fn get(&self, fp: u64, key: impl FnOnce() -> Vec<u8>, is: impl Fn(u32) -> bool) -> Option<u32> {
-        let id = *self.primary.get(&fp)?;
+        let id = *self.primary.get(&Fp::new(fp))?;
         if is(id) {
             return Some(id);
         }
@@ -217,12 +234,12 @@ impl FingerprintMap {
     fn remove(&mut self, fp: u64, key: &[u8], id: u32) {
         if self.overflow.get(key) == Some(&id) {
             self.overflow.remove(key);
-        } else if self.primary.get(&fp) == Some(&id) {
-            self.primary.remove(&fp);
+        } else if self.primary.get(&Fp::new(fp)) == Some(&id) {
+            self.primary.remove(&Fp::new(fp));
         }
     }
     fn insert(&mut self, fp: u64, key: impl FnOnce() -> Vec<u8>, id: u32) {
-        match self.primary.entry(fp) {
+        match self.primary.entry(Fp::new(fp)) {
             std::collections::hash_map::Entry::Vacant(v) => {
                 v.insert(id);
             }
@@ -238,7 +255,9 @@ impl FingerprintMap {
     }
     /// Approximate heap bytes.
     pub fn heap_bytes(&self) -> usize {
-        self.primary.capacity() * 13 + self.overflow.capacity() * 64
+        // Buckets (a power of two above capacity / 0.875) of 12-byte slots and a control byte.
+        let buckets = if self.primary.capacity() == 0 { 0 } else { (self.primary.capacity() * 8 / 7).next_power_of_two() };
+        buckets * (std::mem::size_of::<(Fp, u32)>() + 1) + self.overflow.capacity() * 64
     }
 }
 
