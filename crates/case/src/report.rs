@@ -521,7 +521,7 @@ impl Case {
         };
         let mut records = obs.records(&identifiers);
         if let Some(f) = &scoped_feedback {
-            records.feedback = f.iter().map(|o| model::Row { id: o.id.as_str(), record: &o.record }).collect();
+            records.feedback = f.iter().map(sales::Obs::row).collect();
         }
         report::build(&records, &obs.pages, &entries, &opts)
     }

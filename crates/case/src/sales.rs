@@ -151,6 +151,8 @@ pub(crate) struct Observations {
     pub(crate) vendors: Vec<Obs<model::Vendor>>,
     /// The store's page rows (read for the capture times above).
     pub(crate) pages: Vec<store::PageRow>,
+    /// Capture time by evidence record, from `pages`.
+    captured: HashMap<Sha256, String>,
 }
 
 impl Observations {
@@ -161,13 +163,13 @@ impl Observations {
     /// The same rows as linking and the report read them, with `identifiers`.
     pub(crate) fn records<'a>(&'a self, identifiers: &'a [Stored<model::Identifier>]) -> model::Records<'a> {
         fn rows<T>(obs: &[Obs<T>]) -> Vec<model::Row<'_, T>> {
-            obs.iter().map(|s| model::Row { id: s.id.as_str(), record: &s.record }).collect()
+            obs.iter().map(Obs::row).collect()
         }
         model::Records {
             vendors: rows(&self.vendors),
             listings: rows(&self.listings),
             feedback: rows(&self.feedback),
-            identifiers: identifiers.iter().map(|s| model::Row { id: s.id.as_str(), record: &s.record }).collect(),
+            identifiers: identifiers.iter().map(Stored::row).collect(),
         }
     }
 }
@@ -213,6 +215,7 @@ impl Case {
             ),
             vendors: obs(self.store.vendors(filter)?, &captured, |v: &model::Vendor| ev(&v.provenance)),
             pages,
+            captured,
         })
     }
 
@@ -227,7 +230,6 @@ impl Case {
             .map(|f| (f.record.market.as_str(), f.record.vendor.as_deref()))
             .filter(|(m, v)| keep(m, v.unwrap_or("?")))
             .collect();
-        let captured = captured_times(&obs.pages);
         let mut rows = Vec::new();
         for (market, vendor) in wanted {
             let read = match vendor {
@@ -240,7 +242,7 @@ impl Case {
                     .filter(|f| f.record.vendor.is_none())
                     .collect(),
             };
-            rows.extend(obs_of(read, &captured));
+            rows.extend(obs_of(read, &obs.captured));
         }
         Ok(rows)
     }

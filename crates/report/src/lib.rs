@@ -805,7 +805,7 @@ pub fn render_html(data: &ReportData) -> Result<String, ReportError> {
 /// [`build`] over every row of `store` (read here).
 pub fn build_from_store(store: &dyn CaseStore, evidence: &[EvidenceEntry], opts: &ReportOptions) -> Result<ReportData, ReportError> {
     fn rows<T>(stored: &[store::Stored<T>]) -> Vec<Row<'_, T>> {
-        stored.iter().map(|s| Row { id: s.id.as_str(), record: &s.record }).collect()
+        stored.iter().map(store::Stored::row).collect()
     }
     let all = Filter::default();
     let (listings, vendors, feedback, identifiers) = (store.listings(&all)?, store.vendors(&all)?, store.feedback(&all)?, store.identifiers(&all)?);

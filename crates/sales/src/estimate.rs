@@ -154,7 +154,12 @@ fn listing_key(l: &Listing) -> String {
 }
 
 fn title_key(market: &str, vendor: &str, title: &str) -> String {
-    format!("{}\u{1f}{}\u{1f}{}", market, normalize(vendor), normalize(title))
+    title_key_normalized(market, &normalize(vendor), title)
+}
+
+/// [`title_key`] for a vendor name normalized already.
+fn title_key_normalized(market: &str, vendor: &str, title: &str) -> String {
+    format!("{}\u{1f}{}\u{1f}{}", market, vendor, normalize(title))
 }
 
 /// Each row once: a row id seen again (the same file imported twice) is the
@@ -423,9 +428,9 @@ fn feedback_units(
     let mut by_title: HashMap<String, Vec<(NaiveDate, &Obs<Listing>)>> = HashMap::new();
     for (d, o) in dated {
         let l = &o.record;
-        let vendor = l.vendor.as_deref().unwrap_or("");
-        if named.contains(&(l.market.as_str(), normalize(vendor))) {
-            by_title.entry(title_key(&l.market, vendor, &l.title)).or_default().push((*d, o));
+        let vendor = (l.market.as_str(), normalize(l.vendor.as_deref().unwrap_or("")));
+        if named.contains(&vendor) {
+            by_title.entry(title_key_normalized(&l.market, &vendor.1, &l.title)).or_default().push((*d, o));
         }
     }
     let mut sightings = Vec::with_capacity(feedback.len());

@@ -49,6 +49,13 @@ pub struct Obs<T> {
     pub captured_at: Option<String>,
 }
 
+impl<T> Obs<T> {
+    /// The row borrowed as linking and the report read rows.
+    pub fn row(&self) -> model::Row<'_, T> {
+        model::Row { id: self.id.as_str(), record: &self.record }
+    }
+}
+
 /// Everything the estimators read.
 #[derive(Debug, Clone, Copy)]
 pub struct Input<'a> {

@@ -106,6 +106,13 @@ pub struct Stored<T> {
     pub record: T,
 }
 
+impl<T> Stored<T> {
+    /// The row borrowed as linking and the report read rows.
+    pub fn row(&self) -> model::Row<'_, T> {
+        model::Row { id: self.id.as_str(), record: &self.record }
+    }
+}
+
 /// Filters for listing queries.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
