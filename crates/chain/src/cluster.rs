@@ -267,6 +267,16 @@ impl Dsu {
     }
 }
 
+/// Transactions per message from the reading thread of [`cluster`].
+const CLUSTER_CHUNK: usize = 1 << 13;
+
+/// What [`cluster`] needs of one transaction: its input addresses and CoinJoin shape.
+struct TxInputs {
+    tx: u32,
+    addrs: Vec<u32>,
+    shape: Option<&'static str>,
+}
+
 /// Clusters every address of the index.
 pub fn cluster(idx: &ChainIndex, cfg: &ClusterConfig) -> Clustering {
     let n = idx.addrs.len();
@@ -274,48 +284,64 @@ pub fn cluster(idx: &ChainIndex, cfg: &ClusterConfig) -> Clustering {
     let mut unions = Vec::new();
     let mut behavioural = Vec::new();
     let mut coinjoins = Vec::new();
-    let (mut values, mut distinct, mut in_addrs) = (Vec::new(), Vec::new(), Vec::new());
-    for (t, tx) in idx.txs.iter().enumerate() {
-        let t = t as u32;
-        // One input joins nothing and is no CoinJoin; it only matters to change links.
-        if tx.n_in == 0 || (tx.n_in == 1 && cfg.change.is_empty()) {
-            continue;
-        }
-        // Each input's address is one random read of the outputs: read them once.
-        in_addrs.clear();
-        in_addrs.extend(idx.input_addrs(tx));
-        let coinjoin = coinjoin_shape_with(idx, tx, &in_addrs, &mut values, &mut distinct);
-        if let Some(shape) = coinjoin {
-            coinjoins.push((t, shape));
-            if cfg.coinjoin_filter {
-                continue;
-            }
-        }
-        if let Some((&first, rest)) = in_addrs.split_first() {
-            for &a in rest {
-                if dsu.union(first, a) {
-                    unions.push(Link { tx: t, kind: LinkKind::MultiInput, a: first, b: a });
-                }
-            }
-            if tx.n_out >= 2 && !(cfg.coinjoin_filter && coinjoin.is_some()) {
-                for h in &cfg.change {
-                    let Some(v) = change_output(idx, t, *h) else { continue };
-                    let a = idx.outputs.get((tx.first_out + v) as usize).map(|o| o.addr).unwrap_or(NONE);
-                    if a == NONE || a == first {
+    // A second thread reads what each transaction needs (its input addresses, one random
+    // read of the outputs each, and its CoinJoin shape) a chunk ahead, while this one
+    // joins clusters in chain order.
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<TxInputs>>(4);
+        scope.spawn(move || {
+            let (mut values, mut distinct) = (Vec::new(), Vec::new());
+            for (c, chunk) in idx.txs.chunks(CLUSTER_CHUNK).enumerate() {
+                let mut out = Vec::with_capacity(chunk.len());
+                for (i, t) in chunk.iter().enumerate() {
+                    // One input joins nothing and is no CoinJoin; it only matters to change links.
+                    if t.n_in == 0 || (t.n_in == 1 && cfg.change.is_empty()) {
                         continue;
                     }
-                    let link = Link { tx: t, kind: LinkKind::Change(*h), a: first, b: a };
-                    if cfg.merge_change.contains(h) {
-                        if dsu.union(first, a) {
-                            unions.push(link);
+                    let addrs: Vec<u32> = idx.input_addrs(t).collect();
+                    let shape = coinjoin_shape_with(idx, t, &addrs, &mut values, &mut distinct);
+                    out.push(TxInputs { tx: (c * CLUSTER_CHUNK + i) as u32, addrs, shape });
+                }
+                if tx.send(out).is_err() {
+                    break;
+                }
+            }
+        });
+        for chunk in rx {
+            for TxInputs { tx: t, addrs: in_addrs, shape: coinjoin } in chunk {
+                let Some(tx) = idx.txs.get(t as usize) else { continue };
+                if let Some(shape) = coinjoin {
+                    coinjoins.push((t, shape));
+                    if cfg.coinjoin_filter {
+                        continue;
+                    }
+                }
+                let Some((&first, rest)) = in_addrs.split_first() else { continue };
+                for &a in rest {
+                    if dsu.union(first, a) {
+                        unions.push(Link { tx: t, kind: LinkKind::MultiInput, a: first, b: a });
+                    }
+                }
+                if tx.n_out >= 2 && !(cfg.coinjoin_filter && coinjoin.is_some()) {
+                    for h in &cfg.change {
+                        let Some(v) = change_output(idx, t, *h) else { continue };
+                        let a = idx.outputs.get((tx.first_out + v) as usize).map(|o| o.addr).unwrap_or(NONE);
+                        if a == NONE || a == first {
+                            continue;
                         }
-                    } else {
-                        behavioural.push(link);
+                        let link = Link { tx: t, kind: LinkKind::Change(*h), a: first, b: a };
+                        if cfg.merge_change.contains(h) {
+                            if dsu.union(first, a) {
+                                unions.push(link);
+                            }
+                        } else {
+                            behavioural.push(link);
+                        }
                     }
                 }
             }
         }
-    }
+    });
     // Representative = smallest member, so cluster numbers do not depend on union order.
     // Addresses are visited in id order, so the first member seen of a root is its smallest.
     let mut min_of_root = vec![NONE; n];

@@ -221,6 +221,10 @@ pub struct FingerprintMap {
 }
 
 impl FingerprintMap {
+    /// The id stored under `fp`, unconfirmed ([`NONE`] when there is none).
+    fn candidate(&self, fp: u64) -> u32 {
+        self.primary.get(&Fp::new(fp)).copied().unwrap_or(NONE)
+    }
     fn get(&self, fp: u64, key: impl FnOnce() -> Vec<u8>, is: impl Fn(u32) -> bool) -> Option<u32> {
         let id = *self.primary.get(&Fp::new(fp))?;
         if is(id) {
@@ -437,6 +441,7 @@ pub struct ChainIndex {
     txid_map: FingerprintMap,
     /// Buffers reused from block to block by [`ChainIndex::append_block_with_txids`].
     scratch_spent: Vec<u32>,
+    scratch_candidates: Vec<u32>,
     scratch_in_block: HashMap<[u8; 32], (u64, u32), FpState>,
 }
 
@@ -453,6 +458,7 @@ impl ChainIndex {
             addrs: AddrTable::default(),
             txid_map: FingerprintMap::default(),
             scratch_spent: Vec::new(),
+            scratch_candidates: Vec::new(),
             scratch_in_block: HashMap::default(),
         }
     }
@@ -632,15 +638,25 @@ impl ChainIndex {
         let mut in_block = std::mem::take(&mut self.scratch_in_block);
         in_block.clear();
         let mut next_out = self.outputs.len() as u64;
-        let mut prevouts = block.prevouts.iter();
+        // First every input's candidate by fingerprint alone: the probes do not depend on
+        // each other, so the CPU overlaps their cache misses; then the rows confirm them.
+        let mut candidates = std::mem::take(&mut self.scratch_candidates);
+        candidates.clear();
+        candidates.extend(block.prevouts.iter().map(|(txid, _)| self.txid_map.candidate(fingerprint(txid))));
+        let mut prevouts = block.prevouts.iter().zip(&candidates);
         let mut result = Ok(());
         'txs: for ptx in &block.txs {
             for vin in 0..ptx.n_in {
-                let Some((txid, vout)) = prevouts.next() else { break 'txs };
+                let Some(((txid, vout), candidate)) = prevouts.next() else { break 'txs };
                 // (first output id, number of outputs) of the spent transaction.
                 let found = match in_block.get(txid) {
                     Some(f) => Some(*f),
-                    None => self.tx_id(txid).and_then(|t| self.txs.get(t as usize)).map(|t| (u64::from(t.first_out), t.n_out)),
+                    None => match self.txs.get(*candidate as usize).filter(|t| t.txid == *txid) {
+                        Some(t) => Some(t),
+                        // No candidate, or a fingerprint shared with another txid.
+                        None => self.tx_id(txid).and_then(|t| self.txs.get(t as usize)),
+                    }
+                    .map(|t| (u64::from(t.first_out), t.n_out)),
                 };
                 match found.filter(|(_, n)| vout < n).and_then(|(first, _)| u32::try_from(first + u64::from(*vout)).ok()) {
                     Some(out) => spent.push(out),
@@ -659,6 +675,7 @@ impl ChainIndex {
             next_out += u64::from(ptx.n_out);
         }
         self.scratch_in_block = in_block;
+        self.scratch_candidates = candidates;
         result.map(|()| spent)
     }
 
