@@ -605,7 +605,7 @@ impl ChainIndex {
             let first_out = u32::try_from(self.outputs.len()).ok().filter(|i| i.checked_add(ptx.n_out).is_some_and(|e| e < NONE)).ok_or(ChainError::IdOverflow("outputs"))?;
             let mut out_value: u64 = 0;
             let outs = block.outputs.get(next_out..next_out + ptx.n_out as usize).unwrap_or(&[]);
-            for (o, addr) in outs.iter().zip(&addr_ids[next_out..]) {
+            for (o, addr) in outs.iter().zip(addr_ids.get(next_out..).unwrap_or(&[])) {
                 out_value = out_value.saturating_add(o.value);
                 self.outputs.push(OutRow { value: o.value, addr: *addr });
                 self.spent_by.push(NONE);
