@@ -62,7 +62,6 @@ fn measure(dir: &Path, net: &str) {
     let t0 = Instant::now();
     let src = BlockSource::open(dir, network).unwrap_or_else(|e| die(e.to_string()));
     let mut idx = ChainIndex::new(network);
-    idx.reserve_for_block_bytes(src.estimated_bytes_from(0));
     idx.append_from(&src, 0).unwrap_or_else(|e| die(e.to_string()));
     let t_index = t0.elapsed().as_secs_f64();
     let hwm_index = vm_hwm_bytes();

@@ -247,7 +247,6 @@ impl BlockSource {
         self.files.get(&file).cloned().unwrap_or_else(|| PathBuf::from(format!("blk{file:05}.dat")))
     }
 
-    /// Scans every blk file record by record, collecting headers.
     /// Finds every block record by walking the record heads of each file: only the 8-byte
     /// head and the 80-byte header of a record are read, the block itself is skipped.
     fn scan(&mut self) -> Result<Vec<Candidate>, ChainError> {
@@ -325,9 +324,28 @@ impl BlockSource {
         total / n * n.saturating_sub(from as u64)
     }
 
-    /// Reads, decodes and checks the block at position `i` of the chosen chain.
+    /// Reads, decodes and checks the block at position `i` of the chosen chain: magic,
+    /// hash and merkle root.
     pub fn read_block(&self, i: usize) -> Result<Block, ChainError> {
-        self.read_block_txids(i).map(|(b, _)| b)
+        let (loc, path, bytes) = self.read_record(i)?;
+        let block: Block = bitcoin::consensus::deserialize(&bytes).map_err(|e| ChainError::Decode {
+            file: path.clone(),
+            offset: loc.data_pos,
+            message: e.to_string(),
+        })?;
+        let found = block.block_hash();
+        if found != loc.hash {
+            return Err(ChainError::HashMismatch {
+                file: path,
+                offset: loc.data_pos,
+                expected: loc.hash.to_string(),
+                found: found.to_string(),
+            });
+        }
+        if !block.check_merkle_root() {
+            return Err(ChainError::MerkleMismatch { file: path, offset: loc.data_pos, hash: found.to_string() });
+        }
+        Ok(block)
     }
 
     /// The block at position `i` parsed for the index ([`crate::parsed`]), with the same
@@ -374,31 +392,6 @@ impl BlockSource {
         let size = u32::from_le_bytes([head[4], head[5], head[6], head[7]]) as usize;
         let bytes = self.read_decoded(loc.file, loc.data_pos, size)?;
         Ok((loc, path, bytes))
-    }
-
-    /// [`BlockSource::read_block`], also returning the txids it hashed for the merkle check.
-    pub fn read_block_txids(&self, i: usize) -> Result<(Block, Vec<bitcoin::Txid>), ChainError> {
-        let (loc, path, bytes) = self.read_record(i)?;
-        let block: Block = bitcoin::consensus::deserialize(&bytes).map_err(|e| ChainError::Decode {
-            file: path.clone(),
-            offset: loc.data_pos,
-            message: e.to_string(),
-        })?;
-        let found = block.block_hash();
-        if found != loc.hash {
-            return Err(ChainError::HashMismatch {
-                file: path,
-                offset: loc.data_pos,
-                expected: loc.hash.to_string(),
-                found: found.to_string(),
-            });
-        }
-        let txids: Vec<bitcoin::Txid> = block.txdata.iter().map(|t| t.compute_txid()).collect();
-        let root = bitcoin::merkle_tree::calculate_root(txids.iter().map(|t| t.to_raw_hash())).map(bitcoin::TxMerkleNode::from_raw_hash);
-        if root != Some(block.header.merkle_root) {
-            return Err(ChainError::MerkleMismatch { file: path, offset: loc.data_pos, hash: found.to_string() });
-        }
-        Ok((block, txids))
     }
 }
 

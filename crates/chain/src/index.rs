@@ -408,9 +408,9 @@ impl AddrTable {
                 let (fp, key) = (address_fingerprint(kind, data), Self::key(kind, data));
                 self.map.remove(fp, &key, id as u32);
             }
-            if let Some(start) = self.entries.get(id).map(|e| (e & OFFSET_MASK) as usize) {
-                self.arena.truncate(start);
-            }
+        }
+        if let Some(start) = self.entries.get(n).map(|e| (e & OFFSET_MASK) as usize) {
+            self.arena.truncate(start);
         }
         self.entries.truncate(n);
         self.first_out.truncate(n);
@@ -439,7 +439,7 @@ pub struct ChainIndex {
     /// Addresses.
     pub addrs: AddrTable,
     txid_map: FingerprintMap,
-    /// Buffers reused from block to block by [`ChainIndex::append_block_with_txids`].
+    /// Buffers reused from block to block by [`ChainIndex::append_parsed`].
     scratch_spent: Vec<u32>,
     scratch_candidates: Vec<u32>,
     scratch_in_block: HashMap<[u8; 32], (u64, u32), FpState>,
@@ -467,7 +467,7 @@ impl ChainIndex {
     /// vectors do not grow by copying into fresh, zeroed pages (a quarter of the build
     /// time under mimalloc). Room that is never written costs no resident memory; where
     /// the system refuses the reservation the vectors grow as usual.
-    pub fn reserve_for_block_bytes(&mut self, bytes: u64) {
+    fn reserve_for_block_bytes(&mut self, bytes: u64) {
         // Per transaction: ~360 bytes on the sim chain, ~550 on mainnet; 2-2.5 outputs and
         // inputs; 1.4-1.8 new addresses. Underestimates only mean ordinary growth later.
         // The hash tables are touched wherever keys land, so they get no more than expected.
@@ -527,13 +527,14 @@ impl ChainIndex {
     /// Appends every block of `src`'s chain from position `from` on, stopping at the first
     /// error (blocks before it stay appended, the failing one leaves no trace).
     ///
-    /// Three stages run at once, so a 2-core machine keeps both cores busy: a reader
-    /// thread reads, checks and parses blocks and interns their output addresses (it owns
-    /// the address table meanwhile, a few blocks ahead); this thread resolves inputs and
-    /// writes the rows. Addresses interned for blocks that were then not appended are
-    /// taken back.
+    /// Two threads, so a 2-core machine keeps both cores busy: a reader thread reads,
+    /// checks and parses blocks and interns their output addresses (it owns the address
+    /// table meanwhile, a few blocks ahead); this thread resolves inputs and writes the
+    /// rows. Addresses interned for blocks that were then not appended are taken back.
+    /// Rows and tables are first sized for the blocks to come.
     pub fn append_from(&mut self, src: &crate::BlockSource, from: usize) -> Result<(), ChainError> {
         const AHEAD: usize = 16;
+        self.reserve_for_block_bytes(src.estimated_bytes_from(from));
         let mut addrs = std::mem::take(&mut self.addrs);
         let mut appended_addrs = addrs.len();
         let first_out = self.outputs.len() as u64;

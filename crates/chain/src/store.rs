@@ -108,7 +108,6 @@ pub fn import(case: &Path, blocks_dir: &Path, network: Network) -> Result<Import
         }
     }
     let start = idx.blocks.len().min(src.len());
-    idx.reserve_for_block_bytes(src.estimated_bytes_from(start));
     if let Err(e) = idx.append_from(&src, start) {
         error = Some(e.to_string());
     }
