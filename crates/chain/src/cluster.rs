@@ -136,6 +136,17 @@ fn coinjoin_shape_with(idx: &ChainIndex, tx: &TxRow, in_addrs: &[u32], values: &
     for o in tx.outputs() {
         values.push(idx.outputs.get(o as usize)?.value);
     }
+    shape_of(tx.n_in, in_addrs, values, distinct)
+}
+
+/// The CoinJoin shape of a transaction with `n_in` inputs, the addresses of those inputs
+/// and the values of all its outputs (`values`, sorted here). The one rule behind
+/// [`coinjoin_shape`] and the clustering of stored parts (`cluster_stream`).
+pub(crate) fn shape_of(n_in: u32, in_addrs: &[u32], values: &mut [u64], distinct: &mut Vec<u32>) -> Option<&'static str> {
+    let n_out = values.len() as u32;
+    if n_in < 2 || n_out < 2 {
+        return None;
+    }
     values.sort_unstable();
     // The size of the longest run of one value.
     let max = values.chunk_by(|a, b| a == b).map(|run| run.len() as u32).max()?;
@@ -149,11 +160,11 @@ fn coinjoin_shape_with(idx: &ChainIndex, tx: &TxRow, in_addrs: &[u32], values: &
     if distinct.len() < 2 {
         return None;
     }
-    Some(if tx.n_in == 5 && tx.n_out == 5 && max == 5 {
+    Some(if n_in == 5 && n_out == 5 && max == 5 {
         "whirlpool"
     } else if max >= 10 {
         "wasabi"
-    } else if tx.n_out >= 2 * max - 1 && tx.n_out <= 2 * max {
+    } else if n_out >= 2 * max - 1 && n_out <= 2 * max {
         "joinmarket"
     } else {
         "equal_output"
@@ -240,14 +251,32 @@ pub struct Clustering {
     pub coinjoins: Vec<(u32, &'static str)>,
 }
 
-/// Compact union-find with union by size and path halving.
-struct Dsu {
+/// Compact union-find with union by size and path halving: 8 bytes per address.
+pub(crate) struct Dsu {
     parent: Vec<u32>,
     size: Vec<u32>,
 }
 
 impl Dsu {
-    fn find(&mut self, mut x: u32) -> u32 {
+    pub(crate) fn new(n: usize) -> Dsu {
+        Dsu { parent: (0..n as u32).collect(), size: vec![1; n] }
+    }
+    /// Hands `emit(address, cluster)` every address in id order with its cluster number,
+    /// the smallest address id of its cluster (so numbers do not depend on union order:
+    /// the first member seen of a root is its smallest). Reuses the size array, so it
+    /// costs no memory beyond the union-find's.
+    pub(crate) fn into_reps(mut self, mut emit: impl FnMut(u32, u32)) {
+        let mut min_of_root = std::mem::take(&mut self.size);
+        min_of_root.fill(NONE);
+        for a in 0..self.parent.len() as u32 {
+            let r = self.find(a) as usize;
+            if min_of_root[r] == NONE {
+                min_of_root[r] = a;
+            }
+            emit(a, min_of_root[r]);
+        }
+    }
+    pub(crate) fn find(&mut self, mut x: u32) -> u32 {
         while self.parent[x as usize] != x {
             let gp = self.parent[self.parent[x as usize] as usize];
             self.parent[x as usize] = gp;
@@ -255,7 +284,7 @@ impl Dsu {
         }
         x
     }
-    fn union(&mut self, a: u32, b: u32) -> bool {
+    pub(crate) fn union(&mut self, a: u32, b: u32) -> bool {
         let (ra, rb) = (self.find(a), self.find(b));
         if ra == rb {
             return false;
@@ -280,7 +309,7 @@ struct TxInputs {
 /// Clusters every address of the index.
 pub fn cluster(idx: &ChainIndex, cfg: &ClusterConfig) -> Clustering {
     let n = idx.addrs.len();
-    let mut dsu = Dsu { parent: (0..n as u32).collect(), size: vec![1; n] };
+    let mut dsu = Dsu::new(n);
     let mut unions = Vec::new();
     let mut behavioural = Vec::new();
     let mut coinjoins = Vec::new();
@@ -342,17 +371,8 @@ pub fn cluster(idx: &ChainIndex, cfg: &ClusterConfig) -> Clustering {
             }
         }
     });
-    // Representative = smallest member, so cluster numbers do not depend on union order.
-    // Addresses are visited in id order, so the first member seen of a root is its smallest.
-    let mut min_of_root = vec![NONE; n];
     let mut rep = vec![0u32; n];
-    for a in 0..n as u32 {
-        let r = dsu.find(a) as usize;
-        if min_of_root[r] == NONE {
-            min_of_root[r] = a;
-        }
-        rep[a as usize] = min_of_root[r];
-    }
+    dsu.into_reps(|a, r| rep[a as usize] = r);
     Clustering { rep, unions, behavioural, coinjoins }
 }
 

@@ -30,6 +30,7 @@
 
 pub mod blocks;
 pub mod cluster;
+pub mod cluster_stream;
 pub mod error;
 pub mod eval;
 pub mod index;

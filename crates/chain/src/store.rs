@@ -373,12 +373,14 @@ fn cluster_files(case: &Path) -> (PathBuf, PathBuf, PathBuf, PathBuf) {
 /// Writes a clustering into the case:
 /// * `clusters.parquet`: `address`, `cluster` (the smallest address id of the cluster);
 /// * `cluster_links.parquet`: one row per recorded link: `tx`, `txid`, `heuristic`
-///   (`multi_input` or `change:<name>`), `a`, `b` (address ids), `address_a`, `address_b`
-///   and `merged` (true for the unions that built the clusters, false for behavioural links);
+///   (`multi_input` or `change:<name>`), `a`, `b` (address ids: join `addresses` on `id`
+///   for their text) and `merged` (true for the unions that built the clusters, false for
+///   behavioural links);
 /// * `coinjoins.parquet`: `tx`, `txid`, `shape` of the transactions the filter saw;
 /// * `clusters.json`: the [`ClusterMeta`] saying which chain and options it belongs to.
 pub fn write_clustering(case: &Path, idx: &ChainIndex, cl: &Clustering, cfg: &ClusterConfig) -> Result<(), ChainError> {
-    let (meta_p, clusters_p, links_p, cj_p) = cluster_files(case);
+    forget_clustering(case)?;
+    let (_, clusters_p, links_p, cj_p) = cluster_files(case);
     let reps = cl.reps();
     write_table(&clusters_p, vec![("address", u32s(0..reps.len() as u32)), ("cluster", u32s(reps.iter().copied()))])?;
     let links: Vec<(&Link, bool)> = cl.unions.iter().map(|l| (l, true)).chain(cl.behavioural.iter().map(|l| (l, false))).collect();
@@ -391,8 +393,6 @@ pub fn write_clustering(case: &Path, idx: &ChainIndex, cl: &Clustering, cfg: &Cl
             ("heuristic", Arc::new(StringArray::from_iter_values(links.iter().map(|(l, _)| l.kind.name())))),
             ("a", u32s(links.iter().map(|(l, _)| l.a))),
             ("b", u32s(links.iter().map(|(l, _)| l.b))),
-            ("address_a", Arc::new(StringArray::from_iter_values(links.iter().map(|(l, _)| idx.address_string(l.a).unwrap_or_default())))),
-            ("address_b", Arc::new(StringArray::from_iter_values(links.iter().map(|(l, _)| idx.address_string(l.b).unwrap_or_default())))),
             ("merged", Arc::new(BooleanArray::from(links.iter().map(|(_, m)| *m).collect::<Vec<bool>>()))),
         ],
     )?;
@@ -411,7 +411,23 @@ pub fn write_clustering(case: &Path, idx: &ChainIndex, cl: &Clustering, cfg: &Cl
         merge_change: cfg.merge_change.iter().map(|h| h.name().to_string()).collect(),
         clusters: cl.num_clusters(),
     };
-    let s = serde_json::to_string_pretty(&m).map_err(|e| ChainError::Store { path: meta_p.clone(), message: e.to_string() })?;
+    write_cluster_meta(case, &m)
+}
+
+/// Removes `clusters.json` before its files are rewritten: a write that stops half-way
+/// then leaves no clustering (recomputed when asked for), never old metadata over new files.
+pub(crate) fn forget_clustering(case: &Path) -> Result<(), ChainError> {
+    let meta_p = cluster_files(case).0;
+    match std::fs::remove_file(&meta_p) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(ChainError::io(&meta_p, e)),
+        _ => Ok(()),
+    }
+}
+
+/// Writes `clusters.json`, last, after the files it describes.
+pub(crate) fn write_cluster_meta(case: &Path, m: &ClusterMeta) -> Result<(), ChainError> {
+    let meta_p = cluster_files(case).0;
+    let s = serde_json::to_string_pretty(m).map_err(|e| ChainError::Store { path: meta_p.clone(), message: e.to_string() })?;
     std::fs::write(&meta_p, s).map_err(|e| ChainError::io(&meta_p, e))
 }
 
