@@ -2,7 +2,10 @@
 # bench/chain: parse + index + multi-input clustering throughput and peak memory of the
 # chain crate, against blocks_iterator (a parse pass with previous outputs) and `cat` of
 # the same files (read ceiling); optionally against rusty-blockparser's simplestats when
-# RUSTY_BLOCKPARSER names its binary.
+# RUSTY_BLOCKPARSER names its binary. Then the streaming cluster engine
+# (chain::cluster_stream) over the same index stored as Parquet, in its own process: its
+# time, peak memory, bytes per address and full-mainnet projection (it must find the same
+# clusters and unions as the in-memory run, else exit 1).
 #
 # Usage: bench/chain/run.sh [--txs N] [--blocks-dir DIR --network NET] [--keep]
 #   --txs N        size of the generated sim chain (default 10000000)
@@ -33,7 +36,8 @@ fi
 # not the disk); then time cat as the read ceiling.
 cat "$DIR"/blk*.dat > /dev/null
 CAT_S=$( { /usr/bin/time -f "%e" cat "$DIR"/blk*.dat > /dev/null; } 2>&1 | tail -1 )
-$BIN/bench_chain measure "$DIR" "$NET" > "$WORK/ours.json"
+$BIN/bench_chain measure "$DIR" "$NET" "$WORK/case" > "$WORK/ours.json"
+$BIN/bench_chain cluster-stored "$WORK/case" > "$WORK/stream.json"
 $BIN/blocks_iterator_pass "$DIR" "$NET" > "$WORK/bi.json"
 RBP=""
 if [ -n "${RUSTY_BLOCKPARSER:-}" ]; then
@@ -44,10 +48,13 @@ import json, sys, pathlib
 work, cat_s, rbp, d, txs = pathlib.Path(sys.argv[1]), float(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 ours = json.loads((work / "ours.json").read_text())
 bi = json.loads((work / "bi.json").read_text())
+st = json.loads((work / "stream.json").read_text())
+if (st["summary"]["clusters"], st["summary"]["unions"]) != (ours["clusters"], ours["unions"]):
+    sys.exit(f"streamed clustering differs: {st['summary']} vs {ours['clusters']} clusters, {ours['unions']} unions in memory")
 sim = json.loads((work / "sim.json").read_text()) if (work / "sim.json").exists() else None
 mb = ours["bytes"] / 1e6
 res = {
-    "blocks_dir": d, "sim": sim, "ours": ours, "blocks_iterator": bi, "cat_seconds": cat_s,
+    "blocks_dir": d, "sim": sim, "ours": ours, "cluster_stored": st, "blocks_iterator": bi, "cat_seconds": cat_s,
     "cat_mb_per_s": mb / cat_s if cat_s else None,
     "speedup_vs_blocks_iterator": bi["seconds"] / ours["seconds"],
     "parse_index_only_speedup_vs_blocks_iterator": bi["seconds"] / ours["seconds_parse_index"],
@@ -71,5 +78,9 @@ print(f"memory: {ours['rss_bytes_per_tx']:.1f} B/tx, {ours['rss_bytes_per_addres
       f"index heap {ours['heap_bytes_per_tx']:.1f} B/tx + {ours['heap_bytes_per_address']:.1f} B/address")
 print(f"full mainnet (1.1e9 tx, 1.5e9 addresses): {ours['mainnet_projection_heap_gib']:.1f} GiB index heap, "
       f"{ours['mainnet_projection_rss_gib']:.1f} GiB scaled to peak RSS")
+print(f"streaming clustering of the stored index (own process): {st['seconds']:.2f} s "
+      f"(index written as Parquet in {ours['seconds_write_parquet']:.2f} s), peak {st['vm_hwm_bytes'] / g:.3f} GiB = "
+      f"{st['rss_bytes_per_address']:.1f} B/address; full mainnet (1.5e9 addresses): {st['mainnet_projection_gib']:.1f} GiB "
+      f"(peak + 8 B per further address), at most {st['mainnet_projection_whole_peak_per_address_gib']:.1f} GiB (whole peak per address)")
 PY
 if [ "$KEEP" = 0 ]; then rm -rf "$WORK"; else echo "kept $WORK" >&2; fi

@@ -159,7 +159,9 @@ impl StreamWriter {
         let batch = RecordBatch::try_from_iter(first).map_err(|e| pq_err(&path, e))?;
         let tmp = path.with_extension("parquet.tmp");
         let f = File::create(&tmp).map_err(|e| ChainError::io(&tmp, e))?;
-        let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
+        // Row groups of one batch: the writer holds a row group in memory until it is full
+        // (a million rows by default, 80 MB of links with their txids).
+        let props = WriterProperties::builder().set_compression(Compression::SNAPPY).set_max_row_group_row_count(Some(BATCH)).build();
         let mut writer = ArrowWriter::try_new(f, batch.schema(), Some(props)).map_err(|e| pq_err(&path, e))?;
         writer.write(&batch).map_err(|e| pq_err(&path, e))?;
         Ok(StreamWriter { path, tmp, writer })

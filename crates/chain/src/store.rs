@@ -115,10 +115,7 @@ pub fn import(case: &Path, blocks_dir: &Path, network: Network) -> Result<Import
     if new_blocks > 0 {
         let part = meta.as_ref().map(|m| m.parts).unwrap_or(0);
         write_part(case, &idx, part, (b0, t0, o0, i0, a0))?;
-        let m = Meta { network: network.to_string(), parts: part + 1 };
-        let p = chain_dir(case).join("meta.json");
-        let s = serde_json::to_string_pretty(&m).map_err(|e| ChainError::Store { path: p.clone(), message: e.to_string() })?;
-        std::fs::write(&p, s).map_err(|e| ChainError::io(&p, e))?;
+        write_meta(case, &Meta { network: network.to_string(), parts: part + 1 })?;
     }
     // Re-cluster after every import that changed the chain (or when a case from before
     // clusters were stored has none), so explain and trace read the result instead of
@@ -137,6 +134,22 @@ pub fn import(case: &Path, blocks_dir: &Path, network: Network) -> Result<Import
         diagnostics: src.diagnostics.iter().map(|d| d.to_string()).collect(),
         error,
     })
+}
+
+fn write_meta(case: &Path, m: &Meta) -> Result<(), ChainError> {
+    let p = chain_dir(case).join("meta.json");
+    let s = serde_json::to_string_pretty(m).map_err(|e| ChainError::Store { path: p.clone(), message: e.to_string() })?;
+    std::fs::write(&p, s).map_err(|e| ChainError::io(&p, e))
+}
+
+/// Stores an index built elsewhere (the bench, tests) as the first part of a case with no
+/// chain yet, without clustering it.
+pub fn write_index(case: &Path, idx: &ChainIndex) -> Result<(), ChainError> {
+    if let Some(m) = read_meta(case)? {
+        return Err(ChainError::Store { path: chain_dir(case).join("meta.json"), message: format!("case holds a chain already ({} parts)", m.parts) });
+    }
+    write_part(case, idx, 0, (0, 0, 0, 0, 0))?;
+    write_meta(case, &Meta { network: idx.network.to_string(), parts: 1 })
 }
 
 fn u32s(v: impl Iterator<Item = u32>) -> ArrayRef {
