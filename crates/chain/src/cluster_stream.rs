@@ -21,14 +21,12 @@ use std::sync::Arc;
 
 use arrow_array::{Array, ArrayRef, BooleanArray, RecordBatch, StringArray, UInt32Array, UInt64Array};
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
-use parquet::arrow::{ArrowWriter, ProjectionMask};
-use parquet::basic::Compression;
-use parquet::file::properties::WriterProperties;
+use parquet::arrow::ProjectionMask;
 use serde::Serialize;
 
 use crate::cluster::{shape_of, Dsu};
 use crate::error::ChainError;
-use crate::store::{self, ClusterMeta};
+use crate::store::{self, ClusterMeta, PartWriter};
 
 /// Rows per batch read, and per batch written.
 const BATCH: usize = 1 << 16;
@@ -146,38 +144,6 @@ impl<V: Array + Clone + 'static> Cursor<V> {
     }
 }
 
-/// A Parquet file written batch by batch, under a temporary name until finished (a crash
-/// never leaves a half file that loads).
-struct StreamWriter {
-    path: PathBuf,
-    tmp: PathBuf,
-    writer: ArrowWriter<File>,
-}
-
-impl StreamWriter {
-    fn create(path: PathBuf, first: Vec<(&str, ArrayRef)>) -> Result<StreamWriter, ChainError> {
-        let batch = RecordBatch::try_from_iter(first).map_err(|e| pq_err(&path, e))?;
-        let tmp = path.with_extension("parquet.tmp");
-        let f = File::create(&tmp).map_err(|e| ChainError::io(&tmp, e))?;
-        // Row groups of one batch: the writer holds a row group in memory until it is full
-        // (a million rows by default, 80 MB of links with their txids).
-        let props = WriterProperties::builder().set_compression(Compression::SNAPPY).set_max_row_group_row_count(Some(BATCH)).build();
-        let mut writer = ArrowWriter::try_new(f, batch.schema(), Some(props)).map_err(|e| pq_err(&path, e))?;
-        writer.write(&batch).map_err(|e| pq_err(&path, e))?;
-        Ok(StreamWriter { path, tmp, writer })
-    }
-
-    fn write(&mut self, cols: Vec<(&str, ArrayRef)>) -> Result<(), ChainError> {
-        let batch = RecordBatch::try_from_iter(cols).map_err(|e| pq_err(&self.path, e))?;
-        self.writer.write(&batch).map_err(|e| pq_err(&self.path, e))
-    }
-
-    fn finish(self) -> Result<(), ChainError> {
-        self.writer.close().map_err(|e| pq_err(&self.path, e))?;
-        std::fs::rename(&self.tmp, &self.path).map_err(|e| ChainError::io(&self.path, e))
-    }
-}
-
 /// Rows of `cluster_links.parquet` or `coinjoins.parquet` waiting to be written.
 #[derive(Default)]
 struct Pending {
@@ -230,8 +196,11 @@ pub fn cluster_stored(case: &Path, coinjoin_filter: bool) -> Result<StreamSummar
     let (links_p, cj_p) = (dir.join("cluster_links.parquet"), dir.join("coinjoins.parquet"));
     let mut links = Pending::default();
     let mut cjs = Pending::default();
-    let mut links_w = StreamWriter::create(links_p, links.link_columns())?;
-    let mut cj_w = StreamWriter::create(cj_p, cjs.coinjoin_columns())?;
+    // Row groups of one batch: a writer holds its row group in memory until it is full.
+    let mut links_w = PartWriter::with_row_groups(&links_p, BATCH)?;
+    links_w.write(links.link_columns())?;
+    let mut cj_w = PartWriter::with_row_groups(&cj_p, BATCH)?;
+    cj_w.write(cjs.coinjoin_columns())?;
 
     // The transaction being gathered: its id, input count and input addresses.
     let mut current: Option<(u32, u32)> = None;
@@ -323,7 +292,7 @@ pub fn cluster_stored(case: &Path, coinjoin_filter: bool) -> Result<StreamSummar
     let rows = |a: Vec<u32>, c: Vec<u32>| -> Vec<(&'static str, ArrayRef)> {
         vec![("address", Arc::new(UInt32Array::from(a)) as ArrayRef), ("cluster", Arc::new(UInt32Array::from(c)))]
     };
-    let mut w = StreamWriter::create(clusters_p, rows(Vec::new(), Vec::new()))?;
+    let mut w = PartWriter::with_row_groups(&clusters_p, BATCH)?;
     let (mut addr_col, mut cluster_col) = (Vec::with_capacity(BATCH), Vec::with_capacity(BATCH));
     let mut failed = None;
     dsu.into_reps(|a, c| {

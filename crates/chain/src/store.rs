@@ -22,7 +22,8 @@ use bitcoin::hashes::Hash;
 use bitcoin::Network;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ArrowWriter;
-use parquet::basic::Compression;
+use parquet::basic::{Compression, Encoding};
+use parquet::schema::types::ColumnPath;
 use parquet::file::properties::WriterProperties;
 use serde::{Deserialize, Serialize};
 
@@ -159,103 +160,211 @@ fn opt_u32s(v: impl Iterator<Item = u32>) -> ArrayRef {
     Arc::new(v.map(|x| (x != NONE).then_some(x)).collect::<UInt32Array>())
 }
 
-fn write_table(path: &Path, cols: Vec<(&str, ArrayRef)>) -> Result<(), ChainError> {
-    let batch = RecordBatch::try_from_iter(cols).map_err(|e| pq_err(path, e))?;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| ChainError::io(dir, e))?;
-    // Write to a temp name and rename, so a crash never leaves a half part that loads.
-    let tmp = path.with_extension("parquet.tmp");
-    let f = File::create(&tmp).map_err(|e| ChainError::io(&tmp, e))?;
-    let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
-    let mut w = ArrowWriter::try_new(f, batch.schema(), Some(props)).map_err(|e| pq_err(path, e))?;
-    w.write(&batch).map_err(|e| pq_err(path, e))?;
-    w.close().map_err(|e| pq_err(path, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| ChainError::io(path, e))
+/// Rows per record batch and row group written: bounds the memory a write takes, and a
+/// reader's (one row group of the columns it reads).
+pub(crate) const WRITE_ROWS: usize = 1 << 20;
+
+/// How every table is encoded: Snappy; dictionaries only for the few columns with few
+/// distinct values (on unique txids and addresses a dictionary is built and thrown away);
+/// ids and positions delta-encoded (consecutive ids pack to almost nothing).
+fn writer_props(row_group: usize) -> WriterProperties {
+    let mut b = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_max_row_group_row_count(Some(row_group))
+        .set_dictionary_enabled(false);
+    for c in ["kind", "heuristic", "shape", "version"] {
+        b = b.set_column_dictionary_enabled(ColumnPath::from(c), true);
+    }
+    for c in ["id", "tx", "vout", "vin", "height", "first_output", "first_input", "first_tx", "cluster"] {
+        b = b.set_column_encoding(ColumnPath::from(c), Encoding::DELTA_BINARY_PACKED);
+    }
+    b.build()
 }
 
-fn write_part(case: &Path, idx: &ChainIndex, part: u32, from: (usize, usize, usize, usize, usize)) -> Result<(), ChainError> {
-    let (b0, t0, o0, i0, a0) = from;
-    let dir = chain_dir(case);
-    let name = format!("part-{part:05}.parquet");
-    let blocks = &idx.blocks[b0..];
-    write_table(
-        &dir.join("blocks").join(&name),
-        vec![
-            ("height", u32s(blocks.iter().map(|b| b.height))),
-            ("hash", Arc::new(StringArray::from_iter_values(blocks.iter().map(|b| bitcoin::BlockHash::from_byte_array(b.hash).to_string())))),
-            ("time", u32s(blocks.iter().map(|b| b.time))),
-            ("first_tx", u32s(blocks.iter().map(|b| b.first_tx))),
-            ("n_tx", u32s(blocks.iter().map(|b| b.n_tx))),
-        ],
-    )?;
-    let txs = &idx.txs[t0..];
-    write_table(
-        &dir.join("txs").join(&name),
-        vec![
-            ("id", u32s(t0 as u32..idx.txs.len() as u32)),
-            ("txid", Arc::new(StringArray::from_iter_values(txs.iter().map(|t| t.txid_hex())))),
-            ("height", u32s(txs.iter().map(|t| t.height))),
-            ("version", Arc::new(Int32Array::from_iter_values(txs.iter().map(|t| t.version)))),
-            ("locktime", u32s(txs.iter().map(|t| t.locktime))),
-            ("first_output", u32s(txs.iter().map(|t| t.first_out))),
-            ("n_outputs", u32s(txs.iter().map(|t| t.n_out))),
-            ("first_input", u32s(txs.iter().map(|t| t.first_in))),
-            ("n_inputs", u32s(txs.iter().map(|t| t.n_in))),
-            ("fee", Arc::new(UInt64Array::from_iter_values(txs.iter().map(|t| t.fee)))),
-        ],
-    )?;
-    // Output and input rows carry their tx and position for convenient SQL joins.
-    let mut out_tx = Vec::with_capacity(idx.outputs.len() - o0);
-    let mut out_vout = Vec::with_capacity(idx.outputs.len() - o0);
-    let mut in_tx = Vec::with_capacity(idx.inputs.len() - i0);
-    let mut in_vin = Vec::with_capacity(idx.inputs.len() - i0);
-    for (ti, t) in txs.iter().enumerate() {
-        for v in 0..t.n_out {
-            out_tx.push((t0 + ti) as u32);
-            out_vout.push(v);
+/// A Parquet file written batch by batch under a temporary name and renamed when
+/// finished, so a crash never leaves a half file that loads.
+pub(crate) struct PartWriter {
+    path: PathBuf,
+    tmp: PathBuf,
+    row_group: usize,
+    writer: Option<ArrowWriter<File>>,
+}
+
+impl PartWriter {
+    /// A writer of row groups of [`WRITE_ROWS`] rows.
+    pub(crate) fn create(path: &Path) -> Result<PartWriter, ChainError> {
+        Self::with_row_groups(path, WRITE_ROWS)
+    }
+
+    /// A writer of row groups of `rows` rows (the writer holds one in memory until full).
+    pub(crate) fn with_row_groups(path: &Path, rows: usize) -> Result<PartWriter, ChainError> {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(|e| ChainError::io(dir, e))?;
+        Ok(PartWriter { path: path.to_path_buf(), tmp: path.with_extension("parquet.tmp"), row_group: rows, writer: None })
+    }
+
+    /// Writes one batch; the first one sets the schema.
+    pub(crate) fn write(&mut self, cols: Vec<(&str, ArrayRef)>) -> Result<(), ChainError> {
+        let batch = RecordBatch::try_from_iter(cols).map_err(|e| pq_err(&self.path, e))?;
+        let w = match &mut self.writer {
+            Some(w) => w,
+            None => {
+                let f = File::create(&self.tmp).map_err(|e| ChainError::io(&self.tmp, e))?;
+                self.writer.insert(ArrowWriter::try_new(f, batch.schema(), Some(writer_props(self.row_group))).map_err(|e| pq_err(&self.path, e))?)
+            }
+        };
+        w.write(&batch).map_err(|e| pq_err(&self.path, e))
+    }
+
+    /// Closes and renames the file; at least one batch (maybe empty) must have been written.
+    pub(crate) fn finish(self) -> Result<(), ChainError> {
+        let w = self.writer.ok_or_else(|| ChainError::Store { path: self.path.clone(), message: "no rows written, not even a schema".into() })?;
+        w.close().map_err(|e| pq_err(&self.path, e))?;
+        std::fs::rename(&self.tmp, &self.path).map_err(|e| ChainError::io(&self.path, e))
+    }
+}
+
+fn write_table(path: &Path, cols: Vec<(&str, ArrayRef)>) -> Result<(), ChainError> {
+    let mut w = PartWriter::create(path)?;
+    w.write(cols)?;
+    w.finish()
+}
+
+/// Writes a table of `rows` rows in batches of [`WRITE_ROWS`]: `cols(range)` makes the
+/// columns of the rows in `range`.
+fn write_rows<'a>(path: &Path, rows: usize, mut cols: impl FnMut(std::ops::Range<usize>) -> Vec<(&'a str, ArrayRef)>) -> Result<(), ChainError> {
+    let mut w = PartWriter::create(path)?;
+    let mut lo = 0;
+    loop {
+        let hi = (lo + WRITE_ROWS).min(rows);
+        w.write(cols(lo..hi))?;
+        if hi == rows {
+            return w.finish();
         }
-        for v in 0..t.n_in {
-            in_tx.push((t0 + ti) as u32);
-            in_vin.push(v);
+        lo = hi;
+    }
+}
+
+/// The transaction and position of each row of the outputs or inputs of `txs` (taken by
+/// `span(tx) -> (first row, rows)`), for the rows `range` counted from `first`, the first
+/// row of `txs[0]`. Rows of consecutive transactions are consecutive.
+fn owners(txs: &[TxRow], t0: usize, first: usize, range: std::ops::Range<usize>, span: impl Fn(&TxRow) -> (u32, u32)) -> (Vec<u32>, Vec<u32>) {
+    let (mut tx, mut pos) = (Vec::with_capacity(range.len()), Vec::with_capacity(range.len()));
+    // The first transaction with a row at or after range.start.
+    let k = txs.partition_point(|t| {
+        let (f, n) = span(t);
+        (f + n) as usize <= first + range.start
+    });
+    for (i, t) in txs.iter().enumerate().skip(k) {
+        let (f, n) = span(t);
+        for v in 0..n {
+            let row = (f + v) as usize - first;
+            if row >= range.end {
+                return (tx, pos);
+            }
+            if row >= range.start {
+                tx.push((t0 + i) as u32);
+                pos.push(v);
+            }
         }
     }
-    let outs = &idx.outputs[o0..];
-    write_table(
-        &dir.join("outputs").join(&name),
+    (tx, pos)
+}
+
+/// Writes the rows of `idx` from `from` (blocks, txs, outputs, inputs, addresses) as part
+/// `part`: the addresses on a second thread, beside the other tables.
+fn write_part(case: &Path, idx: &ChainIndex, part: u32, from: (usize, usize, usize, usize, usize)) -> Result<(), ChainError> {
+    let dir = chain_dir(case);
+    let name = format!("part-{part:05}.parquet");
+    let addresses = dir.join("addresses").join(&name);
+    std::thread::scope(|s| {
+        let a = s.spawn(|| write_addresses(&addresses, idx, from.4));
+        let rest = write_tx_tables(&dir, &name, idx, from);
+        let a = a.join().unwrap_or_else(|_| Err(ChainError::Store { path: addresses.clone(), message: "address writer panicked".into() }));
+        rest.and(a)
+    })
+}
+
+/// Writes the blocks, txs, outputs and inputs tables of a part.
+fn write_tx_tables(dir: &Path, name: &str, idx: &ChainIndex, from: (usize, usize, usize, usize, usize)) -> Result<(), ChainError> {
+    let (b0, t0, o0, i0, _) = from;
+    let path = |table: &str| dir.join(table).join(name);
+    let ids = |first: usize, r: &std::ops::Range<usize>| u32s((first + r.start) as u32..(first + r.end) as u32);
+    let blocks = &idx.blocks[b0..];
+    write_rows(&path("blocks"), blocks.len(), |r| {
+        let b = &blocks[r];
         vec![
-            ("id", u32s(o0 as u32..idx.outputs.len() as u32)),
-            ("tx", u32s(out_tx.into_iter())),
-            ("vout", u32s(out_vout.into_iter())),
-            ("value", Arc::new(UInt64Array::from_iter_values(outs.iter().map(|o| o.value)))),
-            ("address", opt_u32s(outs.iter().map(|o| o.addr))),
-        ],
-    )?;
+            ("height", u32s(b.iter().map(|b| b.height))),
+            ("hash", Arc::new(StringArray::from_iter_values(b.iter().map(|b| bitcoin::BlockHash::from_byte_array(b.hash).to_string())))),
+            ("time", u32s(b.iter().map(|b| b.time))),
+            ("first_tx", u32s(b.iter().map(|b| b.first_tx))),
+            ("n_tx", u32s(b.iter().map(|b| b.n_tx))),
+        ]
+    })?;
+    let txs = &idx.txs[t0..];
+    write_rows(&path("txs"), txs.len(), |r| {
+        let id = ids(t0, &r);
+        let t = &txs[r];
+        vec![
+            ("id", id),
+            ("txid", Arc::new(StringArray::from_iter_values(t.iter().map(|t| t.txid_hex())))),
+            ("height", u32s(t.iter().map(|t| t.height))),
+            ("version", Arc::new(Int32Array::from_iter_values(t.iter().map(|t| t.version)))),
+            ("locktime", u32s(t.iter().map(|t| t.locktime))),
+            ("first_output", u32s(t.iter().map(|t| t.first_out))),
+            ("n_outputs", u32s(t.iter().map(|t| t.n_out))),
+            ("first_input", u32s(t.iter().map(|t| t.first_in))),
+            ("n_inputs", u32s(t.iter().map(|t| t.n_in))),
+            ("fee", Arc::new(UInt64Array::from_iter_values(t.iter().map(|t| t.fee)))),
+        ]
+    })?;
+    // Output and input rows carry their tx and position for convenient SQL joins.
+    let outs = &idx.outputs[o0..];
+    write_rows(&path("outputs"), outs.len(), |r| {
+        let (tx, vout) = owners(txs, t0, o0, r.clone(), |t| (t.first_out, t.n_out));
+        let id = ids(o0, &r);
+        let o = &outs[r];
+        vec![
+            ("id", id),
+            ("tx", u32s(tx.into_iter())),
+            ("vout", u32s(vout.into_iter())),
+            ("value", Arc::new(UInt64Array::from_iter_values(o.iter().map(|o| o.value)))),
+            ("address", opt_u32s(o.iter().map(|o| o.addr))),
+        ]
+    })?;
     let ins = &idx.inputs[i0..];
     let prev = |o: u32| idx.outputs.get(o as usize).copied().unwrap_or(OutRow { value: 0, addr: NONE });
-    write_table(
-        &dir.join("inputs").join(&name),
+    write_rows(&path("inputs"), ins.len(), |r| {
+        let (tx, vin) = owners(txs, t0, i0, r.clone(), |t| (t.first_in, t.n_in));
+        let id = ids(i0, &r);
+        let i = &ins[r];
         vec![
-            ("id", u32s(i0 as u32..idx.inputs.len() as u32)),
-            ("tx", u32s(in_tx.into_iter())),
-            ("vin", u32s(in_vin.into_iter())),
-            ("prev_output", u32s(ins.iter().copied())),
-            ("value", Arc::new(UInt64Array::from_iter_values(ins.iter().map(|o| prev(*o).value)))),
-            ("address", opt_u32s(ins.iter().map(|o| prev(*o).addr))),
-        ],
-    )?;
-    let a1 = idx.addrs.len() as u32;
-    let get = |i: u32| idx.addrs.get(i);
-    write_table(
-        &dir.join("addresses").join(&name),
-        vec![
-            ("id", u32s(a0 as u32..a1)),
-            ("kind", Arc::new(StringArray::from_iter_values((a0 as u32..a1).map(|i| get(i).map(|g| g.0.name()).unwrap_or(""))))),
-            ("address", Arc::new(StringArray::from_iter_values((a0 as u32..a1).map(|i| idx.address_string(i).unwrap_or_default())))),
-            ("data", Arc::new(BinaryArray::from_iter_values((a0 as u32..a1).map(|i| get(i).map(|g| g.1).unwrap_or(&[]))))),
-            ("first_output", u32s((a0..a1 as usize).map(|i| idx.addrs.first_out.get(i).copied().unwrap_or(NONE)))),
-        ],
-    )?;
+            ("id", id),
+            ("tx", u32s(tx.into_iter())),
+            ("vin", u32s(vin.into_iter())),
+            ("prev_output", u32s(i.iter().copied())),
+            ("value", Arc::new(UInt64Array::from_iter_values(i.iter().map(|o| prev(*o).value)))),
+            ("address", opt_u32s(i.iter().map(|o| prev(*o).addr))),
+        ]
+    })?;
     Ok(())
+}
+
+/// Writes the addresses of `idx` from id `a0` on (their display strings are most of a
+/// part's writing time).
+fn write_addresses(path: &Path, idx: &ChainIndex, a0: usize) -> Result<(), ChainError> {
+    let ids = |first: usize, r: &std::ops::Range<usize>| u32s((first + r.start) as u32..(first + r.end) as u32);
+    let get = |i: u32| idx.addrs.get(i);
+    write_rows(path, idx.addrs.len() - a0, |r| {
+        let (lo, hi) = ((a0 + r.start) as u32, (a0 + r.end) as u32);
+        vec![
+            ("id", ids(a0, &r)),
+            ("kind", Arc::new(StringArray::from_iter_values((lo..hi).map(|i| get(i).map(|g| g.0.name()).unwrap_or(""))))),
+            ("address", Arc::new(StringArray::from_iter_values((lo..hi).map(|i| idx.address_string(i).unwrap_or_default())))),
+            ("data", Arc::new(BinaryArray::from_iter_values((lo..hi).map(|i| get(i).map(|g| g.1).unwrap_or(&[]))))),
+            ("first_output", u32s((lo..hi).map(|i| idx.addrs.first_out.get(i as usize).copied().unwrap_or(NONE)))),
+        ]
+    })
 }
 
 fn parts(case: &Path, table: &str, n: u32) -> Vec<PathBuf> {
@@ -506,4 +615,45 @@ pub fn clustering(case: &Path, idx: &ChainIndex) -> Result<Clustering, ChainErro
     let cl = crate::cluster::cluster(idx, &cfg);
     write_clustering(case, idx, &cl, &cfg)?;
     Ok(cl)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Transactions with 0, 3, 1, 0, 2 and 4 outputs, ids from 7, outputs from 100.
+    fn txs() -> Vec<TxRow> {
+        let mut first = 100;
+        [0u32, 3, 1, 0, 2, 4]
+            .iter()
+            .map(|&n| {
+                let t = TxRow { txid: [0; 32], height: 0, version: 1, locktime: 0, first_out: first, n_out: n, first_in: 0, n_in: 0, fee: 0 };
+                first += n;
+                t
+            })
+            .collect()
+    }
+
+    #[test]
+    fn owners_of_row_ranges_concatenate_to_the_whole() {
+        let txs = txs();
+        let span = |t: &TxRow| (t.first_out, t.n_out);
+        let whole = owners(&txs, 7, 100, 0..10, span);
+        assert_eq!(whole.0, vec![8, 8, 8, 9, 11, 11, 12, 12, 12, 12]);
+        assert_eq!(whole.1, vec![0, 1, 2, 0, 0, 1, 0, 1, 2, 3]);
+        // Every split into batches, as write_rows makes them, gives the same rows.
+        for size in 1..=10 {
+            let (mut tx, mut pos) = (Vec::new(), Vec::new());
+            let mut lo = 0;
+            while lo < 10 {
+                let hi = (lo + size).min(10);
+                let (t, p) = owners(&txs, 7, 100, lo..hi, span);
+                assert_eq!(t.len(), hi - lo, "batch {lo}..{hi} of size {size}");
+                tx.extend(t);
+                pos.extend(p);
+                lo = hi;
+            }
+            assert_eq!((tx, pos), whole, "batches of {size}");
+        }
+    }
 }
