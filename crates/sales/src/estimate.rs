@@ -13,7 +13,7 @@ use crate::usd::{listing_usd, to_usd, UsdAmount};
 use crate::{Input, Obs, Rates};
 
 /// An estimation method.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Method {
     /// Unique feedback counted as sales (Soska & Christin 2015).
@@ -622,7 +622,7 @@ pub struct Estimate {
     pub coverage_note: String,
 }
 
-fn month_starts(r: &DayRange) -> Vec<(NaiveDate, DayRange)> {
+pub(crate) fn month_starts(r: &DayRange) -> Vec<(NaiveDate, DayRange)> {
     // (first day of month, the days of r inside it)
     let mut out = Vec::new();
     let mut d = r.earliest;
@@ -640,94 +640,10 @@ fn month_starts(r: &DayRange) -> Vec<(NaiveDate, DayRange)> {
 }
 
 /// Groups units into estimates, keeping only sale days within `from..=to`
-/// (a unit spanning the limit counts pro rata).
+/// (a unit spanning the limit counts pro rata). Merges them first
+/// ([`UnitTable`](crate::UnitTable)); a case keeps the merged table.
 pub fn aggregate(units: &[Unit], by: GroupBy, from: Option<NaiveDate>, to: Option<NaiveDate>) -> Vec<Estimate> {
-    type Key = (Option<String>, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>, Method);
-    let mut groups: BTreeMap<Key, Estimate> = BTreeMap::new();
-    for u in units {
-        let lo = from.map_or(u.days.earliest, |f| f.max(u.days.earliest));
-        let hi = to.map_or(u.days.latest, |t| t.min(u.days.latest));
-        if lo > hi {
-            continue;
-        }
-        let window = DayRange { earliest: lo, latest: hi };
-        let share = window.days() as f64 / u.days.days() as f64;
-        // (group, share of the unit's sales, the unit's sale days in it)
-        let pieces: Vec<(Key, f64, DayRange)> = match by {
-            GroupBy::Month => month_starts(&window)
-                .into_iter()
-                .map(|(m, days)| {
-                    let k = (None, None, None, None, None, Some(m.format("%Y-%m").to_string()), u.method);
-                    (k, days.days() as f64 / u.days.days() as f64, days)
-                })
-                .collect(),
-            GroupBy::Vendor => vec![((Some(u.market.clone()), Some(u.vendor.clone()), None, None, None, None, u.method), share, window)],
-            GroupBy::Market => vec![((Some(u.market.clone()), None, None, None, None, None, u.method), share, window)],
-            GroupBy::Category => vec![(
-                (Some(u.market.clone()), None, Some(u.category.clone().unwrap_or_else(|| "?".into())), None, None, None, u.method),
-                share,
-                window,
-            )],
-            GroupBy::Origin => {
-                vec![((None, None, None, Some(u.origin.clone().unwrap_or_else(|| "?".into())), None, None, u.method), share, window)]
-            }
-            GroupBy::Destination => {
-                let dests = if u.destinations.is_empty() { vec!["?".to_owned()] } else { u.destinations.clone() };
-                dests.into_iter().map(|d| ((None, None, None, None, Some(d), None, u.method), share, window)).collect()
-            }
-        };
-        for (key, share, window) in pieces {
-            let e = groups.entry(key.clone()).or_insert_with(|| Estimate {
-                market: key.0.clone(),
-                vendor: key.1.clone(),
-                category: key.2.clone(),
-                origin: key.3.clone(),
-                destination: key.4.clone(),
-                month: key.5.clone(),
-                method: u.method,
-                sales: 0.0,
-                sales_lower: 0.0,
-                revenue_usd: 0.0,
-                revenue_usd_lower: 0.0,
-                unpriced_sales: 0.0,
-                units: 0,
-                inputs: 0,
-                first_day: window.earliest,
-                last_day: window.latest,
-                coverage_note: String::new(),
-            });
-            let s = u.sales * share;
-            e.sales_lower += s;
-            e.sales += s * u.scale;
-            match &u.price {
-                Some(p) => {
-                    e.revenue_usd_lower += s * p.usd;
-                    e.revenue_usd += s * u.scale * p.usd;
-                }
-                None => e.unpriced_sales += s,
-            }
-            e.units += 1;
-            e.inputs += u.sources.len() as u64;
-            e.first_day = e.first_day.min(window.earliest);
-            e.last_day = e.last_day.max(window.latest);
-            if u.scale > 1.0 && e.coverage_note.is_empty() {
-                e.coverage_note =
-                    "central above lower: scaled by the market's coverage and/or, for feedback, date-aware matching (see the method)".into();
-            }
-        }
-    }
-    groups
-        .into_values()
-        .map(|mut e| {
-            if e.coverage_note.is_empty() {
-                e.coverage_note = format!(
-                    "central = lower bound: coverage complete, unknown, or under {:.0}% of the listings the market states",
-                    MIN_COVERAGE_TO_SCALE * 100.0
-                );
-            }
-            e
-        })
-        .collect()
+    crate::UnitTable::of(units).aggregate(by, from, to)
 }
 
 /// Listing counts and prices of one vendor on one market (method `listing_summary`).

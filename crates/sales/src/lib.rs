@@ -28,12 +28,14 @@
 #![warn(missing_docs)]
 
 pub mod dates;
+mod ledger;
 pub mod dedup;
 mod estimate;
 pub mod rates;
 pub mod usd;
 
 pub use estimate::{aggregate, listing_summary, units, units_where, Coverage, MIN_COVERAGE_TO_SCALE, Estimate, GroupBy, ListingSummary, Method, Problem, Unit, Units};
+pub use ledger::UnitTable;
 pub use rates::{RateSeries, Rates, RatesError};
 pub use usd::{listing_usd, to_usd, ConvertError, RateUsed, UsdAmount};
 

@@ -10,7 +10,7 @@ use chrono::{Days, NaiveDate};
 use model::{CategoryEntry, Feedback, Listing, Money, Provenance, Sha256};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
-use sales::{aggregate, units, units_where, Estimate, GroupBy, Input, Method, Obs, RateSeries, Rates, Units};
+use sales::{aggregate, units, units_where, Estimate, GroupBy, Input, Method, Obs, RateSeries, Rates, UnitTable, Units};
 
 const MARKETS: [&str; 2] = ["alpha", "bravo"];
 const VENDORS: [&str; 2] = ["vendor-a", "vendor-b"];
@@ -501,6 +501,47 @@ proptest! {
         let (a, b) = (rows.units(), shuffled.units());
         same_units_outcome("shuffled", &a, &b)?;
         prop_assert_eq!(&a.coverage, &b.coverage);
+    }
+
+    /// (f) Merging units ([`UnitTable`], what `aggregate` reads and a case
+    /// keeps) changes no estimate: every grouping and window gives what the
+    /// units aggregated one by one add up to.
+    #[test]
+    fn merged_units_aggregate_like_units_one_by_one(w in world(), from in proptest::option::of(-30i64..45), len in proptest::option::of(0i64..60)) {
+        let u = w.rows().units();
+        let table = UnitTable::of(&u.units);
+        prop_assert!(table.rows() <= u.units.len());
+        prop_assert_eq!(table.units(), u.units.len() as u64);
+        let to = len.map(|n| day(from.unwrap_or(-30) + n));
+        let from = from.map(day);
+        for by in ALL_GROUPINGS {
+            for (f, t) in [(None, None), (from, to)] {
+                let mut sum: BTreeMap<Key, Estimate> = BTreeMap::new();
+                for one in &u.units {
+                    for e in aggregate(std::slice::from_ref(one), by, f, t) {
+                        match sum.get_mut(&key(&e)) {
+                            None => { sum.insert(key(&e), e); }
+                            Some(s) => {
+                                s.sales += e.sales;
+                                s.sales_lower += e.sales_lower;
+                                s.revenue_usd += e.revenue_usd;
+                                s.revenue_usd_lower += e.revenue_usd_lower;
+                                s.unpriced_sales += e.unpriced_sales;
+                                s.units += e.units;
+                                s.inputs += e.inputs;
+                                s.first_day = s.first_day.min(e.first_day);
+                                s.last_day = s.last_day.max(e.last_day);
+                                if e.coverage_note.starts_with("central above") {
+                                    s.coverage_note = e.coverage_note;
+                                }
+                            }
+                        }
+                    }
+                }
+                let one_by_one: Vec<Estimate> = sum.into_values().collect();
+                same_estimates(&format!("by {by:?}, {f:?}..{t:?}"), &table.aggregate(by, f, t), &one_by_one)?;
+            }
+        }
     }
 
     /// (e) Sales and revenue by month add up to the same totals as by market

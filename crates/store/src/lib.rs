@@ -172,6 +172,9 @@ pub trait CaseStore {
     fn row(&self, id: &RowId) -> Result<Option<AnyRecord>>;
     /// Row counts.
     fn counts(&self) -> Result<Counts>;
+    /// A number that changes whenever the records do (every `put_page`), so
+    /// data derived from them can tell it is stale.
+    fn generation(&self) -> Result<u64>;
 }
 
 /// A row of any kind, for `explain`.

@@ -73,6 +73,13 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE listings ADD COLUMN photos TEXT;
     "#,
+    // 4: a count of changes to the records (one per stored page), so data
+    // derived from them and kept beside the store (the sales units) knows
+    // when it is stale.
+    r#"
+    CREATE TABLE generation (n INTEGER NOT NULL);
+    INSERT INTO generation (n) VALUES (0);
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -395,6 +395,7 @@ impl CaseStore for SqliteStore {
             )
             .map_err(db(format!("storing identifier {i} of page {ev}")))?;
         }
+        tx.execute("UPDATE generation SET n = n + 1", []).map_err(db(format!("counting the change of page {ev}")))?;
         tx.commit().map_err(db(format!("committing page {ev}")))
     }
 
@@ -508,6 +509,10 @@ impl CaseStore for SqliteStore {
             categories: n("categories")?,
             identifiers: n("identifiers")?,
         })
+    }
+
+    fn generation(&self) -> Result<u64> {
+        self.conn.query_row("SELECT n FROM generation", [], |r| r.get::<_, i64>(0)).map(|v| v.max(0) as u64).map_err(db("reading the generation"))
     }
 }
 

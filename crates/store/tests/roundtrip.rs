@@ -81,9 +81,12 @@ fn records_round_trip_with_provenance() {
 #[test]
 fn re_extracting_a_page_replaces_its_rows() {
     let mut s = SqliteStore::in_memory().unwrap();
+    assert_eq!(s.generation().unwrap(), 0);
     s.put_page(&page(b"one", 3)).unwrap();
     s.put_page(&page(b"one", 1)).unwrap();
     s.put_page(&page(b"two", 2)).unwrap();
+    // Every stored page is a change derived data must see, a replacement too.
+    assert_eq!(s.generation().unwrap(), 3);
     let c = s.counts().unwrap();
     assert_eq!((c.pages, c.listings, c.vendors, c.identifiers), (2, 3, 2, 2));
 }

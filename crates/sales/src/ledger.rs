@@ -1,0 +1,254 @@
+//! Sales units merged by everything an estimate groups or filters by: the form
+//! [`aggregate`](crate::aggregate) reads, and what a case keeps beside its
+//! store so that a query does not recompute the units.
+//!
+//! Why merging is exact: every figure of an estimate is a sum over units of
+//! `sales × share` (times the market's scale, and the unit price for revenue),
+//! where `share` is the part of the unit's days inside the query's window. Two
+//! units with the same method, market, vendor, category, origin, destinations,
+//! days and scale have the same share in every window and fall in the same
+//! group for every `--by`, so their sums can be added up front.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{Datelike, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+use crate::dates::DayRange;
+use crate::estimate::{month_starts, Estimate, GroupBy, Method, Unit, MIN_COVERAGE_TO_SCALE};
+
+/// Shown for a missing category, origin or destination (and the vendor of a
+/// feedback that names none), as `aggregate` always has.
+const UNKNOWN: &str = "?";
+
+/// Units merged by method, market, vendor, category, origin, destinations,
+/// days and scale; strings interned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnitTable {
+    /// Interned strings; `strings[0]` is `?`.
+    strings: Vec<String>,
+    /// Interned destination lists (string ids; `[?]` when a unit has none).
+    lists: Vec<Vec<u32>>,
+    rows: Vec<UnitRow>,
+    /// Units merged into the rows.
+    units: u64,
+}
+
+/// Sums of the units sharing every key field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct UnitRow {
+    method: Method,
+    market: u32,
+    vendor: u32,
+    category: u32,
+    origin: u32,
+    destinations: u32,
+    /// Days since 0001-01-01 (CE day numbers), inclusive.
+    earliest: i32,
+    latest: i32,
+    scale: f64,
+    /// Sales of the units.
+    sales: f64,
+    /// Sales of the units without a USD price.
+    unpriced: f64,
+    /// Sum of sales × unit price, USD.
+    revenue: f64,
+    units: u64,
+    /// Source rows behind the units.
+    inputs: u64,
+}
+
+fn day(n: i32) -> NaiveDate {
+    NaiveDate::from_num_days_from_ce_opt(n).unwrap_or(NaiveDate::MIN)
+}
+
+#[derive(Default)]
+struct Interner {
+    strings: Vec<String>,
+    ids: HashMap<String, u32>,
+    lists: Vec<Vec<u32>>,
+    list_ids: HashMap<Vec<u32>, u32>,
+}
+
+impl Interner {
+    fn id(&mut self, s: &str) -> u32 {
+        if let Some(&i) = self.ids.get(s) {
+            return i;
+        }
+        let i = self.strings.len() as u32;
+        self.strings.push(s.to_owned());
+        self.ids.insert(s.to_owned(), i);
+        i
+    }
+
+    fn list(&mut self, items: &[String]) -> u32 {
+        let ids: Vec<u32> = if items.is_empty() { vec![self.id(UNKNOWN)] } else { items.iter().map(|s| self.id(s)).collect() };
+        if let Some(&i) = self.list_ids.get(&ids) {
+            return i;
+        }
+        let i = self.lists.len() as u32;
+        self.lists.push(ids.clone());
+        self.list_ids.insert(ids, i);
+        i
+    }
+}
+
+impl UnitTable {
+    /// Merges `units`.
+    pub fn of(units: &[Unit]) -> UnitTable {
+        let mut i = Interner::default();
+        i.id(UNKNOWN);
+        type Key = (Method, u32, u32, u32, u32, u32, i32, i32, u64);
+        let mut at: HashMap<Key, usize> = HashMap::new();
+        let mut rows: Vec<UnitRow> = Vec::new();
+        for u in units {
+            let (market, vendor) = (i.id(&u.market), i.id(&u.vendor));
+            let category = i.id(u.category.as_deref().unwrap_or(UNKNOWN));
+            let origin = i.id(u.origin.as_deref().unwrap_or(UNKNOWN));
+            let destinations = i.list(&u.destinations);
+            let (earliest, latest) = (u.days.earliest.num_days_from_ce(), u.days.latest.num_days_from_ce());
+            let key = (u.method, market, vendor, category, origin, destinations, earliest, latest, u.scale.to_bits());
+            let r = *at.entry(key).or_insert_with(|| {
+                rows.push(UnitRow {
+                    method: u.method,
+                    market,
+                    vendor,
+                    category,
+                    origin,
+                    destinations,
+                    earliest,
+                    latest,
+                    scale: u.scale,
+                    sales: 0.0,
+                    unpriced: 0.0,
+                    revenue: 0.0,
+                    units: 0,
+                    inputs: 0,
+                });
+                rows.len() - 1
+            });
+            let row = &mut rows[r];
+            row.sales += u.sales;
+            match &u.price {
+                Some(p) => row.revenue += u.sales * p.usd,
+                None => row.unpriced += u.sales,
+            }
+            row.units += 1;
+            row.inputs += u.sources.len() as u64;
+        }
+        UnitTable { strings: i.strings, lists: i.lists, rows, units: units.len() as u64 }
+    }
+
+    /// Units merged in.
+    pub fn units(&self) -> u64 {
+        self.units
+    }
+
+    /// Rows after merging.
+    pub fn rows(&self) -> usize {
+        self.rows.len()
+    }
+
+    fn text(&self, id: u32) -> String {
+        self.strings.get(id as usize).cloned().unwrap_or_else(|| UNKNOWN.to_owned())
+    }
+
+    /// Groups the units into estimates, keeping only sale days within
+    /// `from..=to` (a unit spanning the limit counts pro rata).
+    pub fn aggregate(&self, by: GroupBy, from: Option<NaiveDate>, to: Option<NaiveDate>) -> Vec<Estimate> {
+        // (market, second key, method): the second key is the vendor, category,
+        // origin, destination (string ids) or month (year * 12 + month), by `by`.
+        const NONE: u32 = u32::MAX;
+        let mut groups: HashMap<(u32, u32, Method), Estimate> = HashMap::new();
+        let mut pieces: Vec<((u32, u32), f64, DayRange)> = Vec::new();
+        for r in &self.rows {
+            let days = DayRange { earliest: day(r.earliest), latest: day(r.latest) };
+            let lo = from.map_or(days.earliest, |f| f.max(days.earliest));
+            let hi = to.map_or(days.latest, |t| t.min(days.latest));
+            if lo > hi {
+                continue;
+            }
+            let window = DayRange { earliest: lo, latest: hi };
+            let share = window.days() as f64 / days.days() as f64;
+            pieces.clear();
+            match by {
+                GroupBy::Month => pieces.extend(month_starts(&window).into_iter().map(|(m, part)| {
+                    ((NONE, (m.year() * 12 + m.month0() as i32) as u32), part.days() as f64 / days.days() as f64, part)
+                })),
+                GroupBy::Vendor => pieces.push(((r.market, r.vendor), share, window)),
+                GroupBy::Market => pieces.push(((r.market, NONE), share, window)),
+                GroupBy::Category => pieces.push(((r.market, r.category), share, window)),
+                GroupBy::Origin => pieces.push(((NONE, r.origin), share, window)),
+                GroupBy::Destination => {
+                    for &d in self.lists.get(r.destinations as usize).map(Vec::as_slice).unwrap_or(&[]) {
+                        pieces.push(((NONE, d), share, window));
+                    }
+                }
+            }
+            for &((a, b), share, window) in &pieces {
+                let e = groups.entry((a, b, r.method)).or_insert_with(|| {
+                    let text = |id: u32| (id != NONE).then(|| self.text(id));
+                    let mut e = Estimate {
+                        market: text(a),
+                        vendor: None,
+                        category: None,
+                        origin: None,
+                        destination: None,
+                        month: None,
+                        method: r.method,
+                        sales: 0.0,
+                        sales_lower: 0.0,
+                        revenue_usd: 0.0,
+                        revenue_usd_lower: 0.0,
+                        unpriced_sales: 0.0,
+                        units: 0,
+                        inputs: 0,
+                        first_day: window.earliest,
+                        last_day: window.latest,
+                        coverage_note: String::new(),
+                    };
+                    match by {
+                        GroupBy::Vendor => e.vendor = text(b),
+                        GroupBy::Category => e.category = text(b),
+                        GroupBy::Origin => e.origin = text(b),
+                        GroupBy::Destination => e.destination = text(b),
+                        GroupBy::Month => e.month = Some(format!("{:04}-{:02}", b / 12, b % 12 + 1)),
+                        GroupBy::Market => {}
+                    }
+                    e
+                });
+                let s = r.sales * share;
+                e.sales_lower += s;
+                e.sales += s * r.scale;
+                e.revenue_usd_lower += r.revenue * share;
+                e.revenue_usd += r.revenue * share * r.scale;
+                e.unpriced_sales += r.unpriced * share;
+                e.units += r.units;
+                e.inputs += r.inputs;
+                e.first_day = e.first_day.min(window.earliest);
+                e.last_day = e.last_day.max(window.latest);
+                if r.scale > 1.0 && e.coverage_note.is_empty() {
+                    e.coverage_note =
+                        "central above lower: scaled by the market's coverage and/or, for feedback, date-aware matching (see the method)".into();
+                }
+            }
+        }
+        // The order of the grouping keys, as text: market, vendor, category,
+        // origin, destination, month, method.
+        type Order = (Option<String>, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>, Method);
+        let ordered: BTreeMap<Order, Estimate> = groups
+            .into_values()
+            .map(|mut e| {
+                if e.coverage_note.is_empty() {
+                    e.coverage_note = format!(
+                        "central = lower bound: coverage complete, unknown, or under {:.0}% of the listings the market states",
+                        MIN_COVERAGE_TO_SCALE * 100.0
+                    );
+                }
+                let k = (e.market.clone(), e.vendor.clone(), e.category.clone(), e.origin.clone(), e.destination.clone(), e.month.clone(), e.method);
+                (k, e)
+            })
+            .collect();
+        ordered.into_values().collect()
+    }
+}
