@@ -6,10 +6,10 @@ use std::path::Path;
 
 use chrono::NaiveDate;
 use model::{IdentifierKind, PageType, Sha256};
-use sales::{Estimate, GroupBy, Input, ListingSummary, Obs, RateSeries, Rates, Units};
+use sales::{Estimate, GroupBy, Input, Ledger, ListingSummary, Obs, RateSeries, Rates};
 use store::{CaseStore, Filter, Stored};
 
-use crate::{io, Case, CaseError, Result};
+use crate::{io, Case, CaseError, Result, TOOL_VERSION};
 
 /// What to estimate.
 #[derive(Debug, Clone)]
@@ -27,8 +27,35 @@ pub struct SalesOptions {
 pub struct SalesResult {
     /// Grouped estimates.
     pub estimates: Vec<Estimate>,
-    /// The units, problems and coverage.
-    pub units: Units,
+    /// The units (merged), problems and coverage.
+    pub ledger: Ledger,
+}
+
+/// Where a case keeps its sales units (derived: deleted, it is recomputed).
+const LEDGER_FILE: &str = "derived/sales-units.bin";
+
+/// Changes when the file's layout or the estimators change, so a file from
+/// another build is recomputed rather than read.
+const LEDGER_FORMAT: u32 = 1;
+
+/// Reads a ledger file: `(key, ledger)` as bincode; None when unreadable
+/// (then it is recomputed).
+fn read_ledger(path: &Path) -> Option<(String, Ledger)> {
+    let bytes = std::fs::read(path).ok()?;
+    bincode::serde::decode_from_slice(&bytes, bincode::config::standard()).ok().map(|(v, _)| v)
+}
+
+/// Writes a ledger file under a temporary name, then renames it, so a reader
+/// never sees half of one.
+fn write_ledger(path: &Path, key: &str, ledger: &Ledger) -> Result<()> {
+    let bytes = bincode::serde::encode_to_vec((key, ledger), bincode::config::standard())
+        .map_err(|e| CaseError::Config { path: path.to_owned(), message: format!("encoding the sales units: {e}") })?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+    }
+    let tmp = path.with_extension("bin.tmp");
+    std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(io(path))
 }
 
 /// Everything the case knows about one vendor name.
@@ -249,10 +276,32 @@ impl Case {
 
     /// Sales estimates over every stored observation.
     pub fn sales(&self, rates: &Rates, opts: &SalesOptions) -> Result<SalesResult> {
+        let ledger = self.sales_ledger(rates)?;
+        let estimates = ledger.table.aggregate(opts.by, opts.from, opts.to);
+        Ok(SalesResult { estimates, ledger })
+    }
+
+    /// The sales units of every stored observation for `rates`: read from
+    /// `CASE/derived/sales-units.bin` when they were computed from the
+    /// records as they are (the store's generation), with the same rates
+    /// and by this build; else computed and kept there. `dragnet import`
+    /// calls it, so queries read units instead of recomputing them.
+    pub fn sales_ledger(&self, rates: &Rates) -> Result<Ledger> {
+        let key = format!("{LEDGER_FORMAT}/{TOOL_VERSION}/{}/{}", self.store.generation()?, rates.fingerprint());
+        let path = self.dir.join(LEDGER_FILE);
+        if let Some((stored, ledger)) = read_ledger(&path) {
+            if stored == key {
+                return Ok(ledger);
+            }
+        }
         let o = self.observations(&Filter::default())?;
-        let units = sales::units(&o.input(), rates);
-        let estimates = sales::aggregate(&units.units, opts.by, opts.from, opts.to);
-        Ok(SalesResult { estimates, units })
+        let ledger = Ledger::of(sales::units(&o.input(), rates));
+        // Derived data: when it cannot be kept (a read-only case), the
+        // estimates are still right, only recomputed next time.
+        if let Err(e) = write_ledger(&path, &key, &ledger) {
+            tracing::warn!("could not keep the sales units: {e}");
+        }
+        Ok(ledger)
     }
 
     /// Listing counts and prices per market and vendor.

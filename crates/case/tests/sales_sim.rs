@@ -36,3 +36,55 @@ fn estimates_recover_the_simulated_truth() {
     // Every sale is priced (the simulated markets show USD).
     assert!(result.estimates.iter().filter(|e| e.method != Method::VendorCounter).all(|e| e.unpriced_sales == 0.0));
 }
+
+/// The sales units a case keeps beside its store (`derived/sales-units.bin`)
+/// are read back while the records and rates are unchanged, and recomputed
+/// when either changes: a kept file never hides new evidence.
+#[test]
+fn kept_sales_units_are_read_back_until_the_records_or_rates_change() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let cfg = sim::sales::SalesSimConfig { seed: 5, listings: 300, feedback: 3_000, vendors: 20, files: 2 };
+    sim::sales::write_sales_dataset(&data, &cfg).unwrap();
+    let mut files: Vec<_> = std::fs::read_dir(&data).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    assert_eq!(files.len(), 2);
+    let mut case = Case::init(&tmp.path().join("case"), "tester").unwrap();
+    let import = |case: &mut Case, file: &std::path::Path| {
+        let opts = ImportOptions { dataset_format: Some("agora-2014".into()), ..ImportOptions::default() };
+        let r = case.import(&[file.to_path_buf()], &opts, &NoProgress).unwrap();
+        let only = r.datasets.iter().map(|(_, _, d)| *d).collect();
+        case.extract(&ExtractOptions { only: Some(only), ..ExtractOptions::default() }, &NoProgress).unwrap();
+    };
+    let by_vendor = SalesOptions { by: GroupBy::Vendor, from: None, to: None };
+    let feedback_total = |r: &case::SalesResult| -> f64 {
+        r.estimates.iter().filter(|e| e.method == Method::FeedbackCount).map(|e| e.sales_lower).sum()
+    };
+    import(&mut case, &files[0]);
+    let first = case.sales(&Rates::default(), &by_vendor).unwrap();
+    assert!(feedback_total(&first) > 1_000.0, "{}", feedback_total(&first));
+    // Merging leaves fewer rows than units.
+    assert!(first.ledger.table.rows() < first.ledger.table.units() as usize);
+
+    // Read back: a kept file with the same key is what the query returns
+    // (swap its units for none, keeping its key).
+    let kept = tmp.path().join("case/derived/sales-units.bin");
+    let (key, _): (String, sales::Ledger) = bincode::serde::decode_from_slice(&std::fs::read(&kept).unwrap(), bincode::config::standard()).unwrap().0;
+    let empty = sales::Ledger::of(sales::Units::default());
+    std::fs::write(&kept, bincode::serde::encode_to_vec((&key, &empty), bincode::config::standard()).unwrap()).unwrap();
+    assert!(case.sales(&Rates::default(), &by_vendor).unwrap().estimates.is_empty(), "the kept units are read");
+
+    // Other rates: recomputed, not read.
+    let mut rates = Rates::default();
+    rates.add(sales::RateSeries::parse_csv("date,close\n2014-01-01,800\n", "BTC", "one-day.csv").unwrap());
+    assert_eq!(feedback_total(&case.sales(&rates, &by_vendor).unwrap()), feedback_total(&first));
+
+    // New records: recomputed, with the second file's feedback.
+    std::fs::write(&kept, bincode::serde::encode_to_vec((&key, &empty), bincode::config::standard()).unwrap()).unwrap();
+    import(&mut case, &files[1]);
+    let both = case.sales(&Rates::default(), &by_vendor).unwrap();
+    assert!(feedback_total(&both) > feedback_total(&first), "{} vs {}", feedback_total(&both), feedback_total(&first));
+    // And a damaged file is recomputed, not an error.
+    std::fs::write(&kept, b"not a ledger").unwrap();
+    assert_eq!(feedback_total(&case.sales(&Rates::default(), &by_vendor).unwrap()), feedback_total(&both));
+}

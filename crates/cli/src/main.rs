@@ -64,6 +64,10 @@ enum Command {
         /// UTC), if known; default: each file's modification time.
         #[arg(long)]
         captured_at: Option<String>,
+        /// Rates the sales units computed after a dataset import use (the
+        /// ones `dragnet sales` then reads without recomputing).
+        #[command(flatten)]
+        rates: sales_cmd::RatesArgs,
     },
     /// Sales estimates (feedback counts, "sold" counters) grouped by a key.
     Sales {
@@ -166,6 +170,9 @@ enum Command {
         /// Worker threads (0: one per core).
         #[arg(long, default_value_t = 0)]
         threads: usize,
+        /// Rates the sales units computed after extraction use.
+        #[command(flatten)]
+        rates: sales_cmd::RatesArgs,
     },
     /// Re-hash every evidence record and the custody log chain.
     Verify,
@@ -489,7 +496,7 @@ fn run(args: Cli) -> Result<()> {
                 print!("{info}");
             }
         }
-        Command::Import { paths, format, captured_at } => {
+        Command::Import { paths, format, captured_at, rates } => {
             let captured_at = captured_at.as_deref().map(parse_time).transpose()?;
             let mut case = open(&cli)?;
             let dataset_format = format.as_deref().map(|f| case.dataset_format(f)).transpose()?;
@@ -506,6 +513,7 @@ fn run(args: Cli) -> Result<()> {
                     eprintln!("warning: {}", p.message);
                 }
                 sales_cmd::report_datasets(&ex, cli.json);
+                sales_cmd::keep_units(&case, rates)?;
             }
             if cli.json {
                 output::print_json(&output::ImportSummary::from(&report));
@@ -516,7 +524,7 @@ fn run(args: Cli) -> Result<()> {
                 );
             }
         }
-        Command::Extract { market, only_new, profiles, threads } => {
+        Command::Extract { market, only_new, profiles, threads, rates } => {
             let mut case = open(&cli)?;
             if let Some(dir) = profiles {
                 case.add_profiles(dir)?;
@@ -526,6 +534,7 @@ fn run(args: Cli) -> Result<()> {
             for p in &report.problems {
                 eprintln!("note: {} ({}): {}", p.source, &p.evidence[..16], p.message);
             }
+            sales_cmd::keep_units(&case, rates)?;
             if cli.json {
                 output::print_json(&report);
             } else {

@@ -27,17 +27,26 @@ fn date(s: &str) -> Result<NaiveDate> {
 }
 
 
+/// Computes the sales units of the case's records as they now are (after an
+/// import or extraction), so `dragnet sales` and the report read them
+/// instead of recomputing: the estimating part of an import.
+pub fn keep_units(case: &Case, rates: &RatesArgs) -> Result<()> {
+    let rates = rates.load()?;
+    case.sales_ledger(&rates).context("computing the sales units")?;
+    Ok(())
+}
+
 /// `dragnet sales`.
 pub fn sales(case: &Case, by: &str, from: Option<&str>, to: Option<&str>, rates: &RatesArgs, json: bool, csv: bool) -> Result<()> {
     let by = GroupBy::parse(by).with_context(|| format!("--by {by:?}: one of vendor, market, category, origin, destination, month"))?;
     let opts = SalesOptions { by, from: from.map(date).transpose()?, to: to.map(date).transpose()? };
     let rates = rates.load()?;
     let result = case.sales(&rates, &opts)?;
-    for p in result.units.problems.iter().take(20) {
+    for p in result.ledger.problems.iter().take(20) {
         eprintln!("note: {}: {}", p.id, p.message);
     }
-    if result.units.problems.len() > 20 {
-        eprintln!("note: … {} more rows with notes (see `dragnet export`)", result.units.problems.len() - 20);
+    if result.ledger.problems.len() > 20 {
+        eprintln!("note: … {} more rows with notes (see `dragnet export`)", result.ledger.problems.len() - 20);
     }
     if csv {
         let mut w = csv::Writer::from_writer(std::io::stdout().lock());
@@ -63,12 +72,12 @@ pub fn sales(case: &Case, by: &str, from: Option<&str>, to: Option<&str>, rates:
     }
     println!(
         "{} sales units ({} feedback sightings -> {} unique feedback); {} rows with notes",
-        result.units.units.len(),
-        result.units.feedback_sightings,
-        result.units.feedback_unique,
-        result.units.problems.len()
+        result.ledger.table.units(),
+        result.ledger.feedback_sightings,
+        result.ledger.feedback_unique,
+        result.ledger.problems.len()
     );
-    for c in result.units.coverage.iter().filter(|c| c.day.is_none()) {
+    for c in result.ledger.coverage.iter().filter(|c| c.day.is_none()) {
         match c.coverage {
             Some(cov) => println!(
                 "coverage {}: {} listings seen of {} stated ({:.0}%{})",
@@ -81,7 +90,7 @@ pub fn sales(case: &Case, by: &str, from: Option<&str>, to: Option<&str>, rates:
             None => println!("coverage {}: {} listings seen; the market states no total (no coverage scaling)", c.market, c.listings_seen),
         }
     }
-    let crawls: Vec<_> = result.units.coverage.iter().filter(|c| c.day.is_some()).collect();
+    let crawls: Vec<_> = result.ledger.coverage.iter().filter(|c| c.day.is_some()).collect();
     if !crawls.is_empty() {
         println!("listings seen per crawl day ({} days; all in `dragnet export`, table coverage):", crawls.len());
         for c in crawls.iter().take(12) {

@@ -87,7 +87,7 @@ pub struct Unit {
 }
 
 /// A row that could not be used fully, by row id.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Problem {
     /// Row id.
     pub id: String,
@@ -96,7 +96,7 @@ pub struct Problem {
 }
 
 /// How much of a market the observations saw.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Coverage {
     /// Market.
     pub market: String,

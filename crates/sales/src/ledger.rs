@@ -15,7 +15,36 @@ use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use crate::dates::DayRange;
-use crate::estimate::{month_starts, Estimate, GroupBy, Method, Unit, MIN_COVERAGE_TO_SCALE};
+use crate::estimate::{month_starts, Coverage, Estimate, GroupBy, Method, Problem, Unit, Units, MIN_COVERAGE_TO_SCALE};
+
+/// What [`units`](crate::units) found, in the compact form a case keeps
+/// beside its store: the merged units and everything else [`Units`] says.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Ledger {
+    /// The units, merged.
+    pub table: UnitTable,
+    /// Rows kept out of (part of) the estimates.
+    pub problems: Vec<Problem>,
+    /// Coverage per market (whole) and per crawl day.
+    pub coverage: Vec<Coverage>,
+    /// Feedback sightings read.
+    pub feedback_sightings: u64,
+    /// Unique feedback after deduplication.
+    pub feedback_unique: u64,
+}
+
+impl Ledger {
+    /// The ledger of `units`.
+    pub fn of(units: Units) -> Ledger {
+        Ledger {
+            table: UnitTable::of(&units.units),
+            problems: units.problems,
+            coverage: units.coverage,
+            feedback_sightings: units.feedback_sightings,
+            feedback_unique: units.feedback_unique,
+        }
+    }
+}
 
 /// Shown for a missing category, origin or destination (and the vendor of a
 /// feedback that names none), as `aggregate` always has.

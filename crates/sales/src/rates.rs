@@ -110,4 +110,18 @@ impl Rates {
     pub fn all(&self) -> impl Iterator<Item = &RateSeries> {
         self.series.values()
     }
+
+    /// SHA-256 (hex) of every series' currency, label and days: equal for
+    /// the same rates, so estimates kept for one set of rates are not read
+    /// back for another.
+    pub fn fingerprint(&self) -> String {
+        let mut text = String::new();
+        for s in self.series.values() {
+            text.push_str(&format!("{}\u{1f}{}\n", s.currency, s.source));
+            for (d, v) in &s.days {
+                text.push_str(&format!("{d},{:016x}\n", v.to_bits()));
+            }
+        }
+        model::Sha256::of(text.as_bytes()).to_hex()
+    }
 }
