@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # bench/sales: import a generated market of N listings and M feedback entries
 # (`dragnet sim sales`, Agora 2014 CSV layout) and estimate sales per vendor
-# (`dragnet sales --by vendor --json`), against DuckDB doing the same
-# aggregation on the same CSV files, in one run. Checks that both give the
+# (`dragnet sales --by vendor --json`; the import computes and keeps the sales
+# units, the query reads their rollup; the same query with a day window reads
+# the day-level units), against DuckDB doing the same aggregation on the same
+# CSV files, in one run. Checks that both give the
 # same per-vendor sales and revenue (exit 1 if not), then prints times,
 # feedback rows/s (per core), ratios and peak memory (/usr/bin/time -v).
 #
@@ -50,6 +52,9 @@ cat "${CSVS[@]}" > /dev/null   # page cache warm for both sides
 "$BIN" --quiet case init "$WORK/case" > /dev/null
 timed dragnet_import "$BIN" --quiet --json --case "$WORK/case" import --format agora-2014 "${CSVS[@]}"
 timed dragnet_sales "$BIN" --quiet --json --case "$WORK/case" sales --by vendor
+# The same query with a day window that covers every day: answered from the
+# day-level table of units, not the rollup over all days.
+timed dragnet_sales_window "$BIN" --quiet --json --case "$WORK/case" sales --by vendor --from 1900-01-01 --to 2999-12-31
 timed duckdb_import python3 bench/sales/peer_duckdb.py import "$WORK/peer.duckdb" "${CSVS[@]}"
 timed duckdb_query python3 bench/sales/peer_duckdb.py query "$WORK/peer.duckdb" "$WORK/duckdb_query.csv"
 timed duckdb_oneshot python3 bench/sales/peer_duckdb.py oneshot "$WORK/duckdb_oneshot.csv" "${CSVS[@]}"
@@ -70,19 +75,24 @@ def gnu_time(name):
             "peak_rss_mib": int(g("Maximum resident set size (kbytes)")) / 1024}
 
 gen = json.loads((work / "generate.out").read_text())
-t = {n: gnu_time(n) for n in ["generate", "dragnet_import", "dragnet_sales", "duckdb_import", "duckdb_query", "duckdb_oneshot"]}
+t = {n: gnu_time(n) for n in ["generate", "dragnet_import", "dragnet_sales", "dragnet_sales_window", "duckdb_import", "duckdb_query", "duckdb_oneshot"]}
 peer = {n: json.loads((work / f"{n}.out").read_text().strip().splitlines()[-1]) for n in ["duckdb_import", "duckdb_query", "duckdb_oneshot"]}
 
 # dragnet: JSON lines of estimates; keep feedback_count per (market, vendor).
-ours = {}
-for line in (work / "dragnet_sales.out").read_text().splitlines():
-    line = line.strip()
-    if not line.startswith("{"):
-        continue
-    e = json.loads(line)
-    if e.get("method") != "feedback_count":
-        continue
-    ours[(e["market"], e["vendor"])] = (e["sales_lower"], e["revenue_usd_lower"], e.get("unpriced_sales", 0))
+def dragnet_rows(name):
+    rows = {}
+    for line in (work / f"{name}.out").read_text().splitlines():
+        line = line.strip()
+        if not line.startswith("{"):
+            continue
+        e = json.loads(line)
+        if e.get("method") != "feedback_count":
+            continue
+        rows[(e["market"], e["vendor"])] = (e["sales_lower"], e["revenue_usd_lower"], e.get("unpriced_sales", 0))
+    return rows
+
+ours = dragnet_rows("dragnet_sales")
+windowed = dragnet_rows("dragnet_sales_window")
 
 def peer_rows(f):
     with open(work / f) as fh:
@@ -101,6 +111,8 @@ for label, f in [("duckdb query", "duckdb_query.csv"), ("duckdb oneshot", "duckd
             problems.append(f"{label}: {k}: dragnet sales {os_} revenue {orev:.2f} (unpriced {unpriced}), duckdb {s} {r}")
             if len(problems) > 10:
                 break
+if set(windowed) != set(ours) or any(abs(windowed[k][0] - v[0]) > 1e-6 or abs(windowed[k][1] - v[1]) > max(0.005, 1e-9 * v[1]) for k, v in ours.items()):
+    problems.append("dragnet: the day-table answer (window over every day) differs from the rollup answer")
 total_sales = sum(v[0] for v in ours.values())
 total_rev = sum(v[1] for v in ours.values())
 exp_rev = gen["revenue_cents"] / 100
@@ -118,6 +130,7 @@ dimp, dq, d1 = t["duckdb_import"], t["duckdb_query"], t["duckdb_oneshot"]
 res["feedback_rows_per_s_per_core_wall"] = fb / imp["wall_s"] / cores
 res["feedback_rows_per_cpu_s"] = fb / imp["cpu_s"]
 res["ratio_query"] = sal["wall_s"] / dq["wall_s"]
+res["ratio_query_day_table"] = t["dragnet_sales_window"]["wall_s"] / dq["wall_s"]
 res["ratio_import"] = imp["wall_s"] / dimp["wall_s"]
 res["ratio_total_vs_oneshot"] = (imp["wall_s"] + sal["wall_s"]) / d1["wall_s"]
 pathlib.Path("bench/sales/last-run.json").write_text(json.dumps(res, indent=2) + "\n")
@@ -126,11 +139,12 @@ print(f"data: {gen['listings']:,} listings, {fb:,} feedback, {gen['vendors']:,} 
       f"{len(gen['files'])} files, {mb:,.1f} MB (generated in {t['generate']['wall_s']:.1f} s); {cores} cores")
 row = lambda name, x, extra="": print(f"{name:<34}{x['wall_s']:8.2f} s wall {x['cpu_s']:8.2f} s cpu  peak {x['peak_rss_mib']:8.0f} MiB  {extra}")
 row("dragnet import (+ dataset read)", imp, f"{fb / imp['wall_s']:,.0f} feedback rows/s = {res['feedback_rows_per_s_per_core_wall']:,.0f}/s/core; {res['feedback_rows_per_cpu_s']:,.0f}/cpu-s")
-row("dragnet sales --by vendor", sal)
+row("dragnet sales --by vendor", sal, "(rollup kept at import)")
+row("  ... with --from/--to", t["dragnet_sales_window"], "(day-level units kept at import)")
 row("duckdb import (CSV -> tables)", dimp, f"{fb / dimp['wall_s']:,.0f} feedback rows/s")
 row("duckdb query (join + group by)", dq)
 row("duckdb one-shot (CSV -> answer)", d1)
-print(f"ratio dragnet/duckdb (time, >1 = dragnet slower): query {res['ratio_query']:.1f}x, import {res['ratio_import']:.1f}x, "
+print(f"ratio dragnet/duckdb (time, >1 = dragnet slower): query {res['ratio_query']:.2f}x (with a window {res['ratio_query_day_table']:.2f}x), import {res['ratio_import']:.1f}x, "
       f"import+sales vs one-shot {res['ratio_total_vs_oneshot']:.1f}x")
 print(f"disk: case {sizes.get('case', 0) / 1e6:,.0f} MB, duckdb {sizes.get('peer.duckdb', 0) / 1e6:,.0f} MB")
 if problems:

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use chrono::NaiveDate;
 use model::{IdentifierKind, PageType, Sha256};
-use sales::{Estimate, GroupBy, Input, Ledger, ListingSummary, Obs, RateSeries, Rates};
+use sales::{Estimate, GroupBy, Input, Ledger, LedgerSummary, ListingSummary, Obs, RateSeries, Rates, UnitTable};
 use store::{CaseStore, Filter, Stored};
 
 use crate::{io, Case, CaseError, Result, TOOL_VERSION};
@@ -27,28 +27,31 @@ pub struct SalesOptions {
 pub struct SalesResult {
     /// Grouped estimates.
     pub estimates: Vec<Estimate>,
-    /// The units (merged), problems and coverage.
-    pub ledger: Ledger,
+    /// The units' counts, problems and coverage.
+    pub summary: LedgerSummary,
 }
 
-/// Where a case keeps its sales units (derived: deleted, it is recomputed).
-const LEDGER_FILE: &str = "derived/sales-units.bin";
+/// Where a case keeps its sales units (derived: deleted, they are
+/// recomputed): the summary with the rollup, and the day-level table.
+const SUMMARY_FILE: &str = "derived/sales-summary.bin";
+const TABLE_FILE: &str = "derived/sales-units.bin";
 
-/// Changes when the file's layout or the estimators change, so a file from
+/// Changes when the files' layout or the estimators change, so a file from
 /// another build is recomputed rather than read.
 const LEDGER_FORMAT: u32 = 1;
 
-/// Reads a ledger file: `(key, ledger)` as bincode; None when unreadable
-/// (then it is recomputed).
-fn read_ledger(path: &Path) -> Option<(String, Ledger)> {
+/// Reads a kept file, `(key, value)` as bincode: the value when its key is
+/// `key`, else None (stale, foreign, missing or damaged: recomputed).
+fn read_kept<T: serde::de::DeserializeOwned>(path: &Path, key: &str) -> Option<T> {
     let bytes = std::fs::read(path).ok()?;
-    bincode::serde::decode_from_slice(&bytes, bincode::config::standard()).ok().map(|(v, _)| v)
+    let ((k, v), _): ((String, T), usize) = bincode::serde::decode_from_slice(&bytes, bincode::config::standard()).ok()?;
+    (k == key).then_some(v)
 }
 
-/// Writes a ledger file under a temporary name, then renames it, so a reader
-/// never sees half of one.
-fn write_ledger(path: &Path, key: &str, ledger: &Ledger) -> Result<()> {
-    let bytes = bincode::serde::encode_to_vec((key, ledger), bincode::config::standard())
+/// Writes `(key, value)` under a temporary name, then renames it, so a
+/// reader never sees half a file.
+fn write_kept<T: serde::Serialize>(path: &Path, key: &str, value: &T) -> Result<()> {
+    let bytes = bincode::serde::encode_to_vec((key, value), bincode::config::standard())
         .map_err(|e| CaseError::Config { path: path.to_owned(), message: format!("encoding the sales units: {e}") })?;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
@@ -274,31 +277,57 @@ impl Case {
         Ok(rows)
     }
 
-    /// Sales estimates over every stored observation.
+    /// Sales estimates over every stored observation: from the kept rollup
+    /// when the query spans all days and does not group by month, else from
+    /// the kept day-level table (both recomputed when stale).
     pub fn sales(&self, rates: &Rates, opts: &SalesOptions) -> Result<SalesResult> {
-        let ledger = self.sales_ledger(rates)?;
-        let estimates = ledger.table.aggregate(opts.by, opts.from, opts.to);
-        Ok(SalesResult { estimates, ledger })
+        let key = self.ledger_key(rates)?;
+        let summary = match read_kept::<LedgerSummary>(&self.dir.join(SUMMARY_FILE), &key) {
+            Some(s) => s,
+            None => self.compute_ledger(&key, rates)?.summary,
+        };
+        let whole = if opts.from.is_none() && opts.to.is_none() { summary.rollup.aggregate(opts.by) } else { None };
+        let estimates = match whole {
+            Some(e) => e,
+            None => {
+                let table = match read_kept::<UnitTable>(&self.dir.join(TABLE_FILE), &key) {
+                    Some(t) => t,
+                    None => self.compute_ledger(&key, rates)?.table,
+                };
+                table.aggregate(opts.by, opts.from, opts.to)
+            }
+        };
+        Ok(SalesResult { estimates, summary })
     }
 
-    /// The sales units of every stored observation for `rates`: read from
-    /// `CASE/derived/sales-units.bin` when they were computed from the
-    /// records as they are (the store's generation), with the same rates
-    /// and by this build; else computed and kept there. `dragnet import`
-    /// calls it, so queries read units instead of recomputing them.
-    pub fn sales_ledger(&self, rates: &Rates) -> Result<Ledger> {
-        let key = format!("{LEDGER_FORMAT}/{TOOL_VERSION}/{}/{}", self.store.generation()?, rates.fingerprint());
-        let path = self.dir.join(LEDGER_FILE);
-        if let Some((stored, ledger)) = read_ledger(&path) {
-            if stored == key {
-                return Ok(ledger);
-            }
+    /// Makes sure the sales units of every stored observation for `rates` are
+    /// kept in `CASE/derived/` (computed unless they were computed from the
+    /// records as they are, with the same rates, by this build), so queries
+    /// read them instead of recomputing: `dragnet import` calls it.
+    pub fn keep_sales_units(&self, rates: &Rates) -> Result<()> {
+        let key = self.ledger_key(rates)?;
+        if read_kept::<LedgerSummary>(&self.dir.join(SUMMARY_FILE), &key).is_none() {
+            self.compute_ledger(&key, rates)?;
         }
+        Ok(())
+    }
+
+    /// What kept units must have been computed from: the store's generation,
+    /// the rates and this build.
+    fn ledger_key(&self, rates: &Rates) -> Result<String> {
+        Ok(format!("{LEDGER_FORMAT}/{TOOL_VERSION}/{}/{}", self.store.generation()?, rates.fingerprint()))
+    }
+
+    /// Computes the units and keeps them (the table first, so a summary is
+    /// never newer than its table).
+    fn compute_ledger(&self, key: &str, rates: &Rates) -> Result<Ledger> {
         let o = self.observations(&Filter::default())?;
         let ledger = Ledger::of(sales::units(&o.input(), rates));
         // Derived data: when it cannot be kept (a read-only case), the
         // estimates are still right, only recomputed next time.
-        if let Err(e) = write_ledger(&path, &key, &ledger) {
+        let kept = write_kept(&self.dir.join(TABLE_FILE), key, &ledger.table)
+            .and_then(|()| write_kept(&self.dir.join(SUMMARY_FILE), key, &ledger.summary));
+        if let Err(e) = kept {
             tracing::warn!("could not keep the sales units: {e}");
         }
         Ok(ledger)

@@ -37,9 +37,10 @@ fn estimates_recover_the_simulated_truth() {
     assert!(result.estimates.iter().filter(|e| e.method != Method::VendorCounter).all(|e| e.unpriced_sales == 0.0));
 }
 
-/// The sales units a case keeps beside its store (`derived/sales-units.bin`)
-/// are read back while the records and rates are unchanged, and recomputed
-/// when either changes: a kept file never hides new evidence.
+/// The sales units a case keeps beside its store (`derived/`: a summary with
+/// the rollup over all days, and the day-level table) are read back while the
+/// records and rates are unchanged, and recomputed when either changes: a kept
+/// file never hides new evidence.
 #[test]
 fn kept_sales_units_are_read_back_until_the_records_or_rates_change() {
     let tmp = tempfile::tempdir().unwrap();
@@ -55,36 +56,49 @@ fn kept_sales_units_are_read_back_until_the_records_or_rates_change() {
         let r = case.import(&[file.to_path_buf()], &opts, &NoProgress).unwrap();
         let only = r.datasets.iter().map(|(_, _, d)| *d).collect();
         case.extract(&ExtractOptions { only: Some(only), ..ExtractOptions::default() }, &NoProgress).unwrap();
+        case.keep_sales_units(&Rates::default()).unwrap();
     };
-    let by_vendor = SalesOptions { by: GroupBy::Vendor, from: None, to: None };
+    let whole = SalesOptions { by: GroupBy::Vendor, from: None, to: None };
+    let window = SalesOptions { by: GroupBy::Vendor, from: Some("1990-01-01".parse().unwrap()), to: Some("2030-01-01".parse().unwrap()) };
     let feedback_total = |r: &case::SalesResult| -> f64 {
         r.estimates.iter().filter(|e| e.method == Method::FeedbackCount).map(|e| e.sales_lower).sum()
     };
     import(&mut case, &files[0]);
-    let first = case.sales(&Rates::default(), &by_vendor).unwrap();
+    let first = case.sales(&Rates::default(), &whole).unwrap();
     assert!(feedback_total(&first) > 1_000.0, "{}", feedback_total(&first));
-    // Merging leaves fewer rows than units.
-    assert!(first.ledger.table.rows() < first.ledger.table.units() as usize);
+    // The window covers every day: the table gives what the rollup gives.
+    assert!((feedback_total(&case.sales(&Rates::default(), &window).unwrap()) - feedback_total(&first)).abs() < 1e-6);
 
-    // Read back: a kept file with the same key is what the query returns
-    // (swap its units for none, keeping its key).
-    let kept = tmp.path().join("case/derived/sales-units.bin");
-    let (key, _): (String, sales::Ledger) = bincode::serde::decode_from_slice(&std::fs::read(&kept).unwrap(), bincode::config::standard()).unwrap().0;
+    // Read back: kept files with the right key are what queries return (swap
+    // their units for none, keeping the key): the summary for all days, the
+    // table for a window.
+    let dir = tmp.path().join("case/derived");
+    let cfg = bincode::config::standard();
+    let (summary_p, table_p) = (dir.join("sales-summary.bin"), dir.join("sales-units.bin"));
+    let ((key, _), _): ((String, sales::LedgerSummary), usize) = bincode::serde::decode_from_slice(&std::fs::read(&summary_p).unwrap(), cfg).unwrap();
     let empty = sales::Ledger::of(sales::Units::default());
-    std::fs::write(&kept, bincode::serde::encode_to_vec((&key, &empty), bincode::config::standard()).unwrap()).unwrap();
-    assert!(case.sales(&Rates::default(), &by_vendor).unwrap().estimates.is_empty(), "the kept units are read");
+    let doctor = || {
+        std::fs::write(&summary_p, bincode::serde::encode_to_vec((&key, &empty.summary), cfg).unwrap()).unwrap();
+        std::fs::write(&table_p, bincode::serde::encode_to_vec((&key, &empty.table), cfg).unwrap()).unwrap();
+    };
+    doctor();
+    assert!(case.sales(&Rates::default(), &whole).unwrap().estimates.is_empty(), "the kept rollup is read");
+    assert!(case.sales(&Rates::default(), &window).unwrap().estimates.is_empty(), "the kept table is read");
 
     // Other rates: recomputed, not read.
     let mut rates = Rates::default();
     rates.add(sales::RateSeries::parse_csv("date,close\n2014-01-01,800\n", "BTC", "one-day.csv").unwrap());
-    assert_eq!(feedback_total(&case.sales(&rates, &by_vendor).unwrap()), feedback_total(&first));
+    assert_eq!(feedback_total(&case.sales(&rates, &whole).unwrap()), feedback_total(&first));
 
     // New records: recomputed, with the second file's feedback.
-    std::fs::write(&kept, bincode::serde::encode_to_vec((&key, &empty), bincode::config::standard()).unwrap()).unwrap();
+    doctor();
     import(&mut case, &files[1]);
-    let both = case.sales(&Rates::default(), &by_vendor).unwrap();
+    let both = case.sales(&Rates::default(), &whole).unwrap();
     assert!(feedback_total(&both) > feedback_total(&first), "{} vs {}", feedback_total(&both), feedback_total(&first));
-    // And a damaged file is recomputed, not an error.
-    std::fs::write(&kept, b"not a ledger").unwrap();
-    assert_eq!(feedback_total(&case.sales(&Rates::default(), &by_vendor).unwrap()), feedback_total(&both));
+    assert!((feedback_total(&case.sales(&Rates::default(), &window).unwrap()) - feedback_total(&both)).abs() < 1e-6);
+    // Damaged files are recomputed, not an error.
+    std::fs::write(&summary_p, b"not a ledger").unwrap();
+    std::fs::write(&table_p, b"").unwrap();
+    assert_eq!(feedback_total(&case.sales(&Rates::default(), &whole).unwrap()), feedback_total(&both));
+    assert!((feedback_total(&case.sales(&Rates::default(), &window).unwrap()) - feedback_total(&both)).abs() < 1e-6);
 }

@@ -32,7 +32,7 @@ fn date(s: &str) -> Result<NaiveDate> {
 /// instead of recomputing: the estimating part of an import.
 pub fn keep_units(case: &Case, rates: &RatesArgs) -> Result<()> {
     let rates = rates.load()?;
-    case.sales_ledger(&rates).context("computing the sales units")?;
+    case.keep_sales_units(&rates).context("computing the sales units")?;
     Ok(())
 }
 
@@ -42,11 +42,11 @@ pub fn sales(case: &Case, by: &str, from: Option<&str>, to: Option<&str>, rates:
     let opts = SalesOptions { by, from: from.map(date).transpose()?, to: to.map(date).transpose()? };
     let rates = rates.load()?;
     let result = case.sales(&rates, &opts)?;
-    for p in result.ledger.problems.iter().take(20) {
+    for p in result.summary.problems.iter().take(20) {
         eprintln!("note: {}: {}", p.id, p.message);
     }
-    if result.ledger.problems.len() > 20 {
-        eprintln!("note: … {} more rows with notes (see `dragnet export`)", result.ledger.problems.len() - 20);
+    if result.summary.problems.len() > 20 {
+        eprintln!("note: … {} more rows with notes (see `dragnet export`)", result.summary.problems.len() - 20);
     }
     if csv {
         let mut w = csv::Writer::from_writer(std::io::stdout().lock());
@@ -72,12 +72,12 @@ pub fn sales(case: &Case, by: &str, from: Option<&str>, to: Option<&str>, rates:
     }
     println!(
         "{} sales units ({} feedback sightings -> {} unique feedback); {} rows with notes",
-        result.ledger.table.units(),
-        result.ledger.feedback_sightings,
-        result.ledger.feedback_unique,
-        result.ledger.problems.len()
+        result.summary.units,
+        result.summary.feedback_sightings,
+        result.summary.feedback_unique,
+        result.summary.problems.len()
     );
-    for c in result.ledger.coverage.iter().filter(|c| c.day.is_none()) {
+    for c in result.summary.coverage.iter().filter(|c| c.day.is_none()) {
         match c.coverage {
             Some(cov) => println!(
                 "coverage {}: {} listings seen of {} stated ({:.0}%{})",
@@ -90,7 +90,7 @@ pub fn sales(case: &Case, by: &str, from: Option<&str>, to: Option<&str>, rates:
             None => println!("coverage {}: {} listings seen; the market states no total (no coverage scaling)", c.market, c.listings_seen),
         }
     }
-    let crawls: Vec<_> = result.ledger.coverage.iter().filter(|c| c.day.is_some()).collect();
+    let crawls: Vec<_> = result.summary.coverage.iter().filter(|c| c.day.is_some()).collect();
     if !crawls.is_empty() {
         println!("listings seen per crawl day ({} days; all in `dragnet export`, table coverage):", crawls.len());
         for c in crawls.iter().take(12) {

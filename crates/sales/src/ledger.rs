@@ -18,11 +18,23 @@ use crate::dates::DayRange;
 use crate::estimate::{month_starts, Coverage, Estimate, GroupBy, Method, Problem, Unit, Units, MIN_COVERAGE_TO_SCALE};
 
 /// What [`units`](crate::units) found, in the compact form a case keeps
-/// beside its store: the merged units and everything else [`Units`] says.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// beside its store: the merged units, their [`Rollup`], and everything
+/// else [`Units`] says.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Ledger {
-    /// The units, merged.
+    /// Everything but the day-level table: small, enough for most queries.
+    pub summary: LedgerSummary,
+    /// The units merged at day level: for day windows and months.
     pub table: UnitTable,
+}
+
+/// The small part of a [`Ledger`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LedgerSummary {
+    /// The units merged over all their days.
+    pub rollup: Rollup,
+    /// Units found.
+    pub units: u64,
     /// Rows kept out of (part of) the estimates.
     pub problems: Vec<Problem>,
     /// Coverage per market (whole) and per crawl day.
@@ -36,13 +48,37 @@ pub struct Ledger {
 impl Ledger {
     /// The ledger of `units`.
     pub fn of(units: Units) -> Ledger {
+        let table = UnitTable::of(&units.units);
         Ledger {
-            table: UnitTable::of(&units.units),
-            problems: units.problems,
-            coverage: units.coverage,
-            feedback_sightings: units.feedback_sightings,
-            feedback_unique: units.feedback_unique,
+            summary: LedgerSummary {
+                rollup: table.rollup(),
+                units: table.units(),
+                problems: units.problems,
+                coverage: units.coverage,
+                feedback_sightings: units.feedback_sightings,
+                feedback_unique: units.feedback_unique,
+            },
+            table,
         }
+    }
+}
+
+/// A [`UnitTable`] whose rows are merged regardless of days (each row's days
+/// widened to all of its units'). Over all days every unit counts whole, so it
+/// answers every grouping but months exactly, from far fewer rows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rollup(UnitTable);
+
+impl Rollup {
+    /// Estimates over all days grouped by `by`; None for [`GroupBy::Month`],
+    /// which needs each unit's days (ask the [`UnitTable`]).
+    pub fn aggregate(&self, by: GroupBy) -> Option<Vec<Estimate>> {
+        (by != GroupBy::Month).then(|| self.0.aggregate(by, None, None))
+    }
+
+    /// Rows after merging.
+    pub fn rows(&self) -> usize {
+        self.0.rows()
     }
 }
 
@@ -168,6 +204,32 @@ impl UnitTable {
         UnitTable { strings: i.strings, lists: i.lists, rows, units: units.len() as u64 }
     }
 
+    /// The rows merged regardless of days.
+    pub fn rollup(&self) -> Rollup {
+        let mut at: HashMap<(Method, u32, u32, u32, u32, u32, u64), usize> = HashMap::new();
+        let mut rows: Vec<UnitRow> = Vec::new();
+        for r in &self.rows {
+            let key = (r.method, r.market, r.vendor, r.category, r.origin, r.destinations, r.scale.to_bits());
+            match at.get(&key) {
+                Some(&i) => {
+                    let x = &mut rows[i];
+                    x.earliest = x.earliest.min(r.earliest);
+                    x.latest = x.latest.max(r.latest);
+                    x.sales += r.sales;
+                    x.unpriced += r.unpriced;
+                    x.revenue += r.revenue;
+                    x.units += r.units;
+                    x.inputs += r.inputs;
+                }
+                None => {
+                    at.insert(key, rows.len());
+                    rows.push(r.clone());
+                }
+            }
+        }
+        Rollup(UnitTable { strings: self.strings.clone(), lists: self.lists.clone(), rows, units: self.units })
+    }
+
     /// Units merged in.
     pub fn units(&self) -> u64 {
         self.units
@@ -201,6 +263,10 @@ impl UnitTable {
             let share = window.days() as f64 / days.days() as f64;
             pieces.clear();
             match by {
+                // Most rows lie in one month: no need to split them.
+                GroupBy::Month if (lo.year(), lo.month()) == (hi.year(), hi.month()) => {
+                    pieces.push(((NONE, (lo.year() * 12 + lo.month0() as i32) as u32), share, window))
+                }
                 GroupBy::Month => pieces.extend(month_starts(&window).into_iter().map(|(m, part)| {
                     ((NONE, (m.year() * 12 + m.month0() as i32) as u32), part.days() as f64 / days.days() as f64, part)
                 })),

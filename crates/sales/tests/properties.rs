@@ -504,14 +504,24 @@ proptest! {
     }
 
     /// (f) Merging units ([`UnitTable`], what `aggregate` reads and a case
-    /// keeps) changes no estimate: every grouping and window gives what the
-    /// units aggregated one by one add up to.
+    /// keeps, and its rollup over all days) changes no estimate: every
+    /// grouping and window gives what the units aggregated one by one add up to.
     #[test]
     fn merged_units_aggregate_like_units_one_by_one(w in world(), from in proptest::option::of(-30i64..45), len in proptest::option::of(0i64..60)) {
         let u = w.rows().units();
         let table = UnitTable::of(&u.units);
         prop_assert!(table.rows() <= u.units.len());
         prop_assert_eq!(table.units(), u.units.len() as u64);
+        // The rollup (rows merged over all days) answers every grouping but
+        // months over all days as the table does.
+        let rollup = table.rollup();
+        prop_assert!(rollup.rows() <= table.rows());
+        for by in ALL_GROUPINGS {
+            match rollup.aggregate(by) {
+                None => prop_assert_eq!(by, GroupBy::Month),
+                Some(r) => same_estimates(&format!("rollup by {by:?}"), &r, &table.aggregate(by, None, None))?,
+            }
+        }
         let to = len.map(|n| day(from.unwrap_or(-30) + n));
         let from = from.map(day);
         for by in ALL_GROUPINGS {
