@@ -40,18 +40,16 @@ const TABLE_FILE: &str = "derived/sales-units.bin";
 /// another build is recomputed rather than read.
 const LEDGER_FORMAT: u32 = 1;
 
-/// Reads a kept file, `(key, value)` as bincode: the value when its key is
-/// `key`, else None (stale, foreign, missing or damaged: recomputed).
+/// Reads a kept file: its value when its key is `key`, else None (stale,
+/// foreign, missing or damaged: recomputed).
 fn read_kept<T: serde::de::DeserializeOwned>(path: &Path, key: &str) -> Option<T> {
-    let bytes = std::fs::read(path).ok()?;
-    let ((k, v), _): ((String, T), usize) = bincode::serde::decode_from_slice(&bytes, bincode::config::standard()).ok()?;
-    (k == key).then_some(v)
+    sales::decode_kept(&std::fs::read(path).ok()?, key)
 }
 
 /// Writes `(key, value)` under a temporary name, then renames it, so a
 /// reader never sees half a file.
 fn write_kept<T: serde::Serialize>(path: &Path, key: &str, value: &T) -> Result<()> {
-    let bytes = bincode::serde::encode_to_vec((key, value), bincode::config::standard())
+    let bytes = sales::encode_kept(key, value)
         .map_err(|e| CaseError::Config { path: path.to_owned(), message: format!("encoding the sales units: {e}") })?;
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(io(dir))?;

@@ -82,6 +82,26 @@ impl Rollup {
     }
 }
 
+/// The most a decoded kept file may allocate: a damaged or crafted file fails
+/// to decode instead of exhausting memory.
+const DECODE_LIMIT: usize = 1 << 32;
+
+fn codec() -> impl bincode::config::Config {
+    bincode::config::standard().with_limit::<DECODE_LIMIT>()
+}
+
+/// `(key, value)` as a kept file's bytes (bincode).
+pub fn encode_kept<T: Serialize>(key: &str, value: &T) -> Result<Vec<u8>, String> {
+    bincode::serde::encode_to_vec((key, value), codec()).map_err(|e| e.to_string())
+}
+
+/// The value of a kept file when its key is `key`; None when the key differs
+/// or the bytes are not such a file (the caller recomputes). Never panics.
+pub fn decode_kept<T: serde::de::DeserializeOwned>(bytes: &[u8], key: &str) -> Option<T> {
+    let ((k, v), _): ((String, T), usize) = bincode::serde::decode_from_slice(bytes, codec()).ok()?;
+    (k == key).then_some(v)
+}
+
 /// Shown for a missing category, origin or destination (and the vendor of a
 /// feedback that names none), as `aggregate` always has.
 const UNKNOWN: &str = "?";
