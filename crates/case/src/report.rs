@@ -413,7 +413,7 @@ impl Case {
         // those of the report's accounts.
         let scoped_feedback = match read {
             FeedbackRead::Whole => None,
-            FeedbackRead::Dates => Some(self.feedback_where(&obs, &in_scope).map_err(data_err)?),
+            FeedbackRead::Dates | FeedbackRead::Skip => Some(self.feedback_where(&obs, &in_scope).map_err(data_err)?),
         };
         let input = Input { feedback: scoped_feedback.as_deref().unwrap_or(&obs.feedback), ..obs.input() };
         let units: Vec<Unit> = sales::units_where(&input, rates, &in_scope).units;

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use chrono::NaiveDate;
 use model::{IdentifierKind, PageType, Sha256};
-use sales::{Estimate, GroupBy, Input, Ledger, LedgerSummary, ListingSummary, Obs, RateSeries, Rates, UnitTable};
+use sales::{Estimate, GroupBy, Input, Ledger, LedgerSummary, ListingSummary, Obs, RateSeries, Rates, UnitTable, UnitTableBuilder};
 use store::{CaseStore, Filter, Stored};
 
 use crate::{io, Case, CaseError, Result, TOOL_VERSION};
@@ -210,6 +210,8 @@ pub(crate) enum FeedbackRead {
     /// Only market, vendor and date (`CaseStore::feedback_dates`): enough
     /// for linking's accounts; estimates need [`Case::feedback_where`].
     Dates,
+    /// None (estimates read it a vendor at a time).
+    Skip,
 }
 
 fn captured_times(pages: &[store::PageRow]) -> HashMap<Sha256, String> {
@@ -232,6 +234,7 @@ impl Case {
         let feedback = match read {
             FeedbackRead::Whole => self.store.feedback(filter)?,
             FeedbackRead::Dates => self.store.feedback_dates(filter)?,
+            FeedbackRead::Skip => Vec::new(),
         };
         Ok(Observations {
             listings: obs(self.store.listings(filter)?, &captured, |l: &model::Listing| ev(&l.provenance)),
@@ -260,19 +263,24 @@ impl Case {
             .collect();
         let mut rows = Vec::new();
         for (market, vendor) in wanted {
-            let read = match vendor {
-                Some(v) => self.store.feedback(&Filter { market: Some(market.to_owned()), vendor: Some(v.to_owned()), ..Filter::default() })?,
-                // The store's filter cannot ask for a missing vendor.
-                None => self
-                    .store
-                    .feedback(&Filter { market: Some(market.to_owned()), ..Filter::default() })?
-                    .into_iter()
-                    .filter(|f| f.record.vendor.is_none())
-                    .collect(),
-            };
-            rows.extend(obs_of(read, &obs.captured));
+            rows.extend(obs_of(self.feedback_of(market, vendor)?, &obs.captured));
         }
         Ok(rows)
+    }
+
+    /// Whole feedback rows of one account (vendor as shown; None: the
+    /// feedback that names no vendor), through the store's index.
+    fn feedback_of(&self, market: &str, vendor: Option<&str>) -> Result<Vec<Stored<model::Feedback>>> {
+        Ok(match vendor {
+            Some(v) => self.store.feedback(&Filter { market: Some(market.to_owned()), vendor: Some(v.to_owned()), ..Filter::default() })?,
+            // The store's filter cannot ask for a missing vendor.
+            None => self
+                .store
+                .feedback(&Filter { market: Some(market.to_owned()), ..Filter::default() })?
+                .into_iter()
+                .filter(|f| f.record.vendor.is_none())
+                .collect(),
+        })
     }
 
     /// Sales estimates over every stored observation: from the kept rollup
@@ -318,9 +326,31 @@ impl Case {
 
     /// Computes the units and keeps them (the table first, so a summary is
     /// never newer than its table).
+    ///
+    /// Feedback is read and estimated one account at a time (all spellings
+    /// of a vendor name that deduplication treats as one together), since
+    /// deduplication never crosses vendors: memory holds the listings and
+    /// one vendor's feedback, not every feedback row of the case.
     fn compute_ledger(&self, key: &str, rates: &Rates) -> Result<Ledger> {
-        let o = self.observations(&Filter::default())?;
-        let ledger = Ledger::of(sales::units(&o.input(), rates));
+        let o = self.observations_with(&Filter::default(), FeedbackRead::Skip)?;
+        let mut estimator = sales::Estimator::new(&o.input(), rates);
+        let mut accounts: BTreeMap<(String, String), Vec<Option<String>>> = BTreeMap::new();
+        for (market, vendor) in self.store.feedback_accounts()? {
+            // Deduplication's identity holds the vendor normalized (none: "").
+            let same = sales::dedup::normalize(vendor.as_deref().unwrap_or(""));
+            accounts.entry((market, same)).or_default().push(vendor);
+        }
+        let mut table = UnitTableBuilder::default();
+        for ((market, _), names) in &accounts {
+            let mut rows = Vec::new();
+            for name in names {
+                rows.extend(obs_of(self.feedback_of(market, name.as_deref())?, &o.captured));
+            }
+            let refs: Vec<&Obs<model::Feedback>> = rows.iter().collect();
+            estimator.add_feedback(&refs);
+            table.add(&estimator.take_units());
+        }
+        let ledger = Ledger::of_parts(table, estimator.finish());
         // Derived data: when it cannot be kept (a read-only case), the
         // estimates are still right, only recomputed next time.
         let kept = write_kept(&self.dir.join(TABLE_FILE), key, &ledger.table)

@@ -1,7 +1,7 @@
 //! From observations to estimated sales units, and from units to grouped
 //! estimates.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{Datelike, Days, NaiveDate};
 use model::{Feedback, Listing};
@@ -181,25 +181,73 @@ pub fn units(input: &Input<'_>, rates: &Rates) -> Units {
 /// work, is skipped. Feedback without a vendor is offered as vendor `?`.
 /// Problems and sighting counts are those of the rows looked at.
 pub fn units_where(input: &Input<'_>, rates: &Rates, keep: &dyn Fn(&str, &str) -> bool) -> Units {
-    let mut out = Units::default();
-    // Listing observations with their days.
-    let mut dated: Vec<(NaiveDate, &Obs<Listing>)> = Vec::with_capacity(input.listings.len());
-    for o in distinct(input.listings) {
-        match day_of(o.record.observed_at.as_deref(), o.captured_at.as_deref()) {
-            Some(d) => dated.push((d, o)),
-            None => out.problems.push(Problem { id: o.id.clone(), message: "listing has no observation date; not used".into() }),
-        }
-    }
-    dated.sort_by(|a, b| (a.0, &a.1.id).cmp(&(b.0, &b.1.id)));
-    let keys = occurrence_keys(&dated);
-    let scale = coverage(&dated, &keys, input, &mut out);
-    sold_counter_units(&dated, &keys, rates, &scale, &mut out);
-    vendor_counter_units(&distinct(input.vendors), &scale, &mut out);
+    let mut e = Estimator::new(input, rates);
     let feedback: Vec<&Obs<Feedback>> =
         distinct(input.feedback).into_iter().filter(|o| keep(&o.record.market, o.record.vendor.as_deref().unwrap_or("?"))).collect();
-    feedback_units(&dated, &feedback, rates, &scale, &mut out);
+    e.add_feedback(&feedback);
+    let mut out = e.finish();
     out.units.retain(|u| keep(&u.market, &u.vendor));
     out
+}
+
+/// The estimators with the listing side (coverage, "sold" counters, vendor
+/// counters, listings by title for pricing feedback) computed once, fed
+/// feedback in parts: a case reads and estimates one vendor's feedback at a
+/// time, so memory holds the listings and one vendor's feedback, not all.
+///
+/// Feedback is deduplicated within each call, and an identity includes the
+/// market and the normalized vendor name: a part must hold every row of the
+/// (market, normalized vendor) groups it touches, and a row in one part only.
+pub struct Estimator<'a> {
+    scale: HashMap<String, f64>,
+    /// Listing observations by (market, normalized vendor, title), in day order.
+    by_title: HashMap<String, Vec<(NaiveDate, &'a Obs<Listing>)>>,
+    rates: &'a Rates,
+    out: Units,
+}
+
+impl<'a> Estimator<'a> {
+    /// The listing side of `input` (its feedback is not read: see
+    /// [`Estimator::add_feedback`]).
+    pub fn new(input: &Input<'a>, rates: &'a Rates) -> Estimator<'a> {
+        let mut out = Units::default();
+        // Listing observations with their days.
+        let mut dated: Vec<(NaiveDate, &Obs<Listing>)> = Vec::with_capacity(input.listings.len());
+        for o in distinct(input.listings) {
+            match day_of(o.record.observed_at.as_deref(), o.captured_at.as_deref()) {
+                Some(d) => dated.push((d, o)),
+                None => out.problems.push(Problem { id: o.id.clone(), message: "listing has no observation date; not used".into() }),
+            }
+        }
+        dated.sort_by(|a, b| (a.0, &a.1.id).cmp(&(b.0, &b.1.id)));
+        let keys = occurrence_keys(&dated);
+        let scale = coverage(&dated, &keys, input, &mut out);
+        sold_counter_units(&dated, &keys, rates, &scale, &mut out);
+        vendor_counter_units(&distinct(input.vendors), &scale, &mut out);
+        let mut by_title: HashMap<String, Vec<(NaiveDate, &Obs<Listing>)>> = HashMap::new();
+        for (d, o) in &dated {
+            let l = &o.record;
+            let vendor = normalize(l.vendor.as_deref().unwrap_or(""));
+            by_title.entry(title_key_normalized(&l.market, &vendor, &l.title)).or_default().push((*d, *o));
+        }
+        Estimator { scale, by_title, rates, out }
+    }
+
+    /// Estimates a part of the feedback (see the type's note on parts).
+    pub fn add_feedback(&mut self, feedback: &[&Obs<Feedback>]) {
+        feedback_units(&self.by_title, feedback, self.rates, &self.scale, &mut self.out);
+    }
+
+    /// Takes the units found so far (a caller merging them as it goes keeps
+    /// memory small); problems and counts stay until [`Estimator::finish`].
+    pub fn take_units(&mut self) -> Vec<Unit> {
+        std::mem::take(&mut self.out.units)
+    }
+
+    /// Everything found (less units already taken).
+    pub fn finish(self) -> Units {
+        self.out
+    }
 }
 
 /// Each listing observation's identity. Two rows of one evidence record
@@ -414,25 +462,12 @@ fn observation_of(o: &Obs<Feedback>) -> String {
 }
 
 fn feedback_units(
-    dated: &[(NaiveDate, &Obs<Listing>)],
+    by_title: &HashMap<String, Vec<(NaiveDate, &Obs<Listing>)>>,
     feedback: &[&Obs<Feedback>],
     rates: &Rates,
     scale: &HashMap<String, f64>,
     out: &mut Units,
 ) {
-    // Listing observations by (market, vendor, title), in day order: of the
-    // vendors some feedback names (`title_key` normalizes the name), since
-    // only those are looked up.
-    let named: HashSet<(&str, String)> =
-        feedback.iter().map(|o| (o.record.market.as_str(), normalize(o.record.vendor.as_deref().unwrap_or("?")))).collect();
-    let mut by_title: HashMap<String, Vec<(NaiveDate, &Obs<Listing>)>> = HashMap::new();
-    for (d, o) in dated {
-        let l = &o.record;
-        let vendor = (l.market.as_str(), normalize(l.vendor.as_deref().unwrap_or("")));
-        if named.contains(&vendor) {
-            by_title.entry(title_key_normalized(&l.market, &vendor.1, &l.title)).or_default().push((*d, o));
-        }
-    }
     let mut sightings = Vec::with_capacity(feedback.len());
     let mut used = Vec::with_capacity(feedback.len());
     for &o in feedback {

@@ -48,15 +48,22 @@ pub struct LedgerSummary {
 impl Ledger {
     /// The ledger of `units`.
     pub fn of(units: Units) -> Ledger {
-        let table = UnitTable::of(&units.units);
+        Ledger::of_parts(UnitTableBuilder::default(), units)
+    }
+
+    /// The ledger of the units merged into `table` and of `rest` (units not
+    /// merged yet, problems, coverage and counts).
+    pub fn of_parts(mut table: UnitTableBuilder, rest: Units) -> Ledger {
+        table.add(&rest.units);
+        let table = table.finish();
         Ledger {
             summary: LedgerSummary {
                 rollup: table.rollup(),
                 units: table.units(),
-                problems: units.problems,
-                coverage: units.coverage,
-                feedback_sightings: units.feedback_sightings,
-                feedback_unique: units.feedback_unique,
+                problems: rest.problems,
+                coverage: rest.coverage,
+                feedback_sightings: rest.feedback_sightings,
+                feedback_unique: rest.feedback_unique,
             },
             table,
         }
@@ -178,14 +185,26 @@ impl Interner {
     }
 }
 
-impl UnitTable {
-    /// Merges `units`.
-    pub fn of(units: &[Unit]) -> UnitTable {
+/// Builds a [`UnitTable`] from units added as they come.
+pub struct UnitTableBuilder {
+    i: Interner,
+    at: HashMap<(Method, u32, u32, u32, u32, u32, i32, i32, u64), usize>,
+    rows: Vec<UnitRow>,
+    units: u64,
+}
+
+impl Default for UnitTableBuilder {
+    fn default() -> Self {
         let mut i = Interner::default();
         i.id(UNKNOWN);
-        type Key = (Method, u32, u32, u32, u32, u32, i32, i32, u64);
-        let mut at: HashMap<Key, usize> = HashMap::new();
-        let mut rows: Vec<UnitRow> = Vec::new();
+        UnitTableBuilder { i, at: HashMap::new(), rows: Vec::new(), units: 0 }
+    }
+}
+
+impl UnitTableBuilder {
+    /// Merges `units` in.
+    pub fn add(&mut self, units: &[Unit]) {
+        let (i, at, rows) = (&mut self.i, &mut self.at, &mut self.rows);
         for u in units {
             let (market, vendor) = (i.id(&u.market), i.id(&u.vendor));
             let category = i.id(u.category.as_deref().unwrap_or(UNKNOWN));
@@ -221,7 +240,21 @@ impl UnitTable {
             row.units += 1;
             row.inputs += u.sources.len() as u64;
         }
-        UnitTable { strings: i.strings, lists: i.lists, rows, units: units.len() as u64 }
+        self.units += units.len() as u64;
+    }
+
+    /// The table.
+    pub fn finish(self) -> UnitTable {
+        UnitTable { strings: self.i.strings, lists: self.i.lists, rows: self.rows, units: self.units }
+    }
+}
+
+impl UnitTable {
+    /// Merges `units`.
+    pub fn of(units: &[Unit]) -> UnitTable {
+        let mut b = UnitTableBuilder::default();
+        b.add(units);
+        b.finish()
     }
 
     /// The rows merged regardless of days.

@@ -10,7 +10,7 @@ use chrono::{Days, NaiveDate};
 use model::{CategoryEntry, Feedback, Listing, Money, Provenance, Sha256};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
-use sales::{aggregate, units, units_where, Estimate, GroupBy, Input, Method, Obs, RateSeries, Rates, UnitTable, Units};
+use sales::{aggregate, units, units_where, Estimate, Estimator, GroupBy, Input, Ledger, Method, Obs, RateSeries, Rates, UnitTable, UnitTableBuilder, Units};
 
 const MARKETS: [&str; 2] = ["alpha", "bravo"];
 const VENDORS: [&str; 2] = ["vendor-a", "vendor-b"];
@@ -551,6 +551,39 @@ proptest! {
                 let one_by_one: Vec<Estimate> = sum.into_values().collect();
                 same_estimates(&format!("by {by:?}, {f:?}..{t:?}"), &table.aggregate(by, f, t), &one_by_one)?;
             }
+        }
+    }
+
+    /// (g) The estimator fed feedback in parts, one (market, normalized
+    /// vendor) at a time with the units merged as they come (what a case
+    /// does), gives the ledger `units` gives in one go.
+    #[test]
+    fn feedback_in_vendor_parts_gives_the_whole(w in world()) {
+        let rows = w.rows();
+        let whole = rows.units();
+        let input = Input { listings: &rows.listings, feedback: &[], categories: &rows.categories, vendors: &[] };
+        let rates = rates();
+        let mut e = Estimator::new(&input, &rates);
+        let mut parts: BTreeMap<(String, String), Vec<&Obs<Feedback>>> = BTreeMap::new();
+        for f in &rows.feedback {
+            parts.entry((f.record.market.clone(), sales::dedup::normalize(f.record.vendor.as_deref().unwrap_or("?")))).or_default().push(f);
+        }
+        let mut table = UnitTableBuilder::default();
+        for part in parts.values() {
+            e.add_feedback(part);
+            table.add(&e.take_units());
+        }
+        let ledger = Ledger::of_parts(table, e.finish());
+        prop_assert_eq!(ledger.summary.feedback_unique, whole.feedback_unique);
+        prop_assert_eq!(ledger.summary.feedback_sightings, whole.feedback_sightings);
+        prop_assert_eq!(ledger.summary.units, whole.units.len() as u64);
+        let mut problems: Vec<_> = ledger.summary.problems.iter().map(|p| (&p.id, &p.message)).collect();
+        let mut expected: Vec<_> = whole.problems.iter().map(|p| (&p.id, &p.message)).collect();
+        problems.sort();
+        expected.sort();
+        prop_assert_eq!(problems, expected);
+        for by in ALL_GROUPINGS {
+            same_estimates(&format!("parts, by {by:?}"), &ledger.table.aggregate(by, None, None), &aggregate(&whole.units, by, None, None))?;
         }
     }
 

@@ -162,6 +162,9 @@ pub trait CaseStore {
     /// `date` read (every other field empty, no provenance): when a vendor is
     /// active, for a whole case, at a fraction of the cost of whole rows.
     fn feedback_dates(&self, f: &Filter) -> Result<Vec<Stored<Feedback>>>;
+    /// Every distinct (market, vendor as shown) of the feedback rows (vendor
+    /// `None` for feedback that names none), ordered.
+    fn feedback_accounts(&self) -> Result<Vec<(String, Option<String>)>>;
     /// Vendor records extracted from one page.
     fn vendors_on_page(&self, evidence: &Sha256) -> Result<Vec<Vendor>>;
     /// Category entries.

@@ -511,6 +511,17 @@ impl CaseStore for SqliteStore {
         })
     }
 
+    fn feedback_accounts(&self) -> Result<Vec<(String, Option<String>)>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT DISTINCT market, vendor FROM feedback ORDER BY market, vendor")
+            .map_err(db("preparing the feedback accounts query"))?;
+        let rows = st
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)))
+            .map_err(db("reading the feedback accounts"))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db("reading the feedback accounts"))
+    }
+
     fn generation(&self) -> Result<u64> {
         self.conn.query_row("SELECT n FROM generation", [], |r| r.get::<_, i64>(0)).map(|v| v.max(0) as u64).map_err(db("reading the generation"))
     }

@@ -161,4 +161,9 @@ fn whole_and_limited_reads_agree_on_order() {
         .collect();
     let got: Vec<_> = dates.into_iter().map(|f| (f.id, f.record)).collect();
     assert_eq!(got, projected);
+    // The distinct accounts of the feedback, a missing vendor included.
+    let mut expected: Vec<(String, Option<String>)> = feedback.iter().map(|f| (f.record.market.clone(), f.record.vendor.clone())).collect();
+    expected.dedup();
+    assert_eq!(expected.len(), 4);
+    assert_eq!(s.feedback_accounts().unwrap(), expected);
 }
