@@ -270,7 +270,19 @@ impl RowId {
     }
 }
 
-const WHERE_MARKET_VENDOR: &str = "WHERE (?1 IS NULL OR market = ?1) AND (?2 IS NULL OR vendor = ?2)";
+/// The filter on `market` (?1) and `vendor` (?2), written for the filter at
+/// hand: SQLite plans a statement before it sees the values, so a generic
+/// `(?1 IS NULL OR market = ?1)` never uses the `(market, vendor)` indexes
+/// and scans the whole table for one vendor's rows. (Both parameters are
+/// always referenced, so every variant binds the same parameters.)
+fn where_market_vendor(f: &Filter) -> &'static str {
+    match (&f.market, &f.vendor) {
+        (Some(_), Some(_)) => "WHERE market = ?1 AND vendor = ?2",
+        (Some(_), None) => "WHERE market = ?1 AND ?2 IS NULL",
+        (None, Some(_)) => "WHERE ?1 IS NULL AND vendor = ?2",
+        (None, None) => "WHERE ?1 IS NULL AND ?2 IS NULL",
+    }
+}
 
 fn limit(f: &Filter) -> i64 {
     f.limit.and_then(|l| i64::try_from(l).ok()).unwrap_or(-1)
@@ -412,7 +424,7 @@ impl CaseStore for SqliteStore {
 
     fn listings(&self, f: &Filter) -> Result<Vec<Stored<Listing>>> {
         let order = order_by_if_limited(f, "market, title, id");
-        let mut rows = self.query(&format!("SELECT * FROM listings {WHERE_MARKET_VENDOR} {order} LIMIT ?3"), &[&f.market, &f.vendor, &limit(f)], listing_row)?;
+        let mut rows = self.query(&format!("SELECT * FROM listings {} {order} LIMIT ?3", where_market_vendor(f)), &[&f.market, &f.vendor, &limit(f)], listing_row)?;
         if order.is_empty() {
             rows.sort_unstable_by(|a, b| (&a.record.market, &a.record.title, a.id.as_str()).cmp(&(&b.record.market, &b.record.title, b.id.as_str())));
         }
@@ -429,7 +441,7 @@ impl CaseStore for SqliteStore {
 
     fn feedback(&self, f: &Filter) -> Result<Vec<Stored<Feedback>>> {
         let order = order_by_if_limited(f, "market, vendor, id");
-        let mut rows = self.query(&format!("SELECT * FROM feedback {WHERE_MARKET_VENDOR} {order} LIMIT ?3"), &[&f.market, &f.vendor, &limit(f)], feedback_row)?;
+        let mut rows = self.query(&format!("SELECT * FROM feedback {} {order} LIMIT ?3", where_market_vendor(f)), &[&f.market, &f.vendor, &limit(f)], feedback_row)?;
         if order.is_empty() {
             sort_feedback(&mut rows);
         }
@@ -439,7 +451,7 @@ impl CaseStore for SqliteStore {
     fn feedback_dates(&self, f: &Filter) -> Result<Vec<Stored<Feedback>>> {
         let order = order_by_if_limited(f, "market, vendor, id");
         let mut rows = self.query(
-            &format!("SELECT id, market, vendor, date FROM feedback {WHERE_MARKET_VENDOR} {order} LIMIT ?3"),
+            &format!("SELECT id, market, vendor, date FROM feedback {} {order} LIMIT ?3", where_market_vendor(f)),
             &[&f.market, &f.vendor, &limit(f)],
             |r| {
                 let id: String = r.get("id")?;
