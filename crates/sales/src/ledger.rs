@@ -185,10 +185,17 @@ impl Interner {
     }
 }
 
+/// What units merge on: method, market, vendor, category, origin,
+/// destinations (ids), first and last day, scale (bits).
+type MergeKey = (Method, u32, u32, u32, u32, u32, i32, i32, u64);
+
+/// [`MergeKey`] without the days: what the rollup merges on.
+type RollupKey = (Method, u32, u32, u32, u32, u32, u64);
+
 /// Builds a [`UnitTable`] from units added as they come.
 pub struct UnitTableBuilder {
     i: Interner,
-    at: HashMap<(Method, u32, u32, u32, u32, u32, i32, i32, u64), usize>,
+    at: HashMap<MergeKey, usize>,
     rows: Vec<UnitRow>,
     units: u64,
 }
@@ -259,7 +266,7 @@ impl UnitTable {
 
     /// The rows merged regardless of days.
     pub fn rollup(&self) -> Rollup {
-        let mut at: HashMap<(Method, u32, u32, u32, u32, u32, u64), usize> = HashMap::new();
+        let mut at: HashMap<RollupKey, usize> = HashMap::new();
         let mut rows: Vec<UnitRow> = Vec::new();
         for r in &self.rows {
             let key = (r.method, r.market, r.vendor, r.category, r.origin, r.destinations, r.scale.to_bits());
