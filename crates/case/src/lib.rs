@@ -124,6 +124,19 @@ pub struct Case {
     datasets: datasets::DatasetRegistry,
 }
 
+/// Writes `bytes` to `path` under a temporary name (creating its folder),
+/// then renames it, so a reader never sees half a file.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+    }
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = std::path::PathBuf::from(tmp);
+    std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(io(path))
+}
+
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> CaseError + '_ {
     move |source| CaseError::Io { path: path.to_owned(), source }
 }

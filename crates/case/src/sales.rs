@@ -46,17 +46,11 @@ fn read_kept<T: serde::de::DeserializeOwned>(path: &Path, key: &str) -> Option<T
     sales::decode_kept(&std::fs::read(path).ok()?, key)
 }
 
-/// Writes `(key, value)` under a temporary name, then renames it, so a
-/// reader never sees half a file.
+/// Writes `(key, value)` whole or not at all.
 fn write_kept<T: serde::Serialize>(path: &Path, key: &str, value: &T) -> Result<()> {
     let bytes = sales::encode_kept(key, value)
         .map_err(|e| CaseError::Config { path: path.to_owned(), message: format!("encoding the sales units: {e}") })?;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
-    }
-    let tmp = path.with_extension("bin.tmp");
-    std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(io(path))
+    crate::write_atomic(path, &bytes)
 }
 
 /// Everything the case knows about one vendor name.
@@ -288,15 +282,19 @@ impl Case {
     /// the kept day-level table (both recomputed when stale).
     pub fn sales(&self, rates: &Rates, opts: &SalesOptions) -> Result<SalesResult> {
         let key = self.ledger_key(rates)?;
-        let summary = match read_kept::<LedgerSummary>(&self.dir.join(SUMMARY_FILE), &key) {
-            Some(s) => s,
-            None => self.compute_ledger(&key, rates)?.summary,
+        // A table computed here is used as is, not read back from its file.
+        let (summary, mut computed) = match read_kept::<LedgerSummary>(&self.dir.join(SUMMARY_FILE), &key) {
+            Some(s) => (s, None),
+            None => {
+                let Ledger { summary, table } = self.compute_ledger(&key, rates)?;
+                (summary, Some(table))
+            }
         };
         let whole = if opts.from.is_none() && opts.to.is_none() { summary.rollup.aggregate(opts.by) } else { None };
         let estimates = match whole {
             Some(e) => e,
             None => {
-                let table = match read_kept::<UnitTable>(&self.dir.join(TABLE_FILE), &key) {
+                let table = match computed.take().or_else(|| read_kept::<UnitTable>(&self.dir.join(TABLE_FILE), &key)) {
                     Some(t) => t,
                     None => self.compute_ledger(&key, rates)?.table,
                 };

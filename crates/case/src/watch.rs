@@ -194,13 +194,8 @@ impl Case {
     }
 
     fn save_watch_state(&self, state: &WatchState) -> Result<()> {
-        let path = self.watch_state_path(&state.market);
-        let dir = self.watch_dir();
-        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-        let tmp = path.with_extension("json.tmp");
         let text = serde_json::to_vec_pretty(state).unwrap_or_default();
-        std::fs::write(&tmp, text).map_err(io(&tmp))?;
-        std::fs::rename(&tmp, &path).map_err(io(&path))
+        crate::write_atomic(&self.watch_state_path(&state.market), &text)
     }
 
     /// Runs one round of watching `market`: continues an unfinished round
