@@ -569,9 +569,15 @@ pub(crate) fn write_record(out: &mut Vec<u8>, headers: &[(&str, String)], block:
     out.extend_from_slice(b"\r\n\r\n");
 }
 
+/// Records above this size are compressed at the fastest level: at the
+/// default level, storing a 100 MB dataset took longer than reading all its
+/// rows (40 MB/s against about 170 MB/s), for a third less disk.
+const FAST_GZIP_ABOVE: usize = 1 << 20;
+
 /// Gzips `data` as one member.
 pub(crate) fn gzip_member(data: &[u8]) -> io::Result<Vec<u8>> {
-    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    let level = if data.len() > FAST_GZIP_ABOVE { flate2::Compression::fast() } else { flate2::Compression::default() };
+    let mut enc = flate2::write::GzEncoder::new(Vec::with_capacity(data.len() / 4), level);
     enc.write_all(data)?;
     enc.finish()
 }

@@ -37,13 +37,39 @@ pub struct Unique {
 
 /// Lower-case, whitespace collapsed: how texts are compared.
 pub fn normalize(s: &str) -> String {
-    s.split_whitespace().map(str::to_lowercase).collect::<Vec<_>>().join(" ")
+    let mut out = String::with_capacity(s.len());
+    push_normalized(&mut out, s);
+    out
+}
+
+/// Appends `normalize(s)` to `out`. Words are lower-cased one at a time, as
+/// `str::to_lowercase` does them (a final sigma depends on its word), with
+/// no allocation for ASCII words: this runs once per feedback sighting.
+fn push_normalized(out: &mut String, s: &str) {
+    for (i, word) in s.split_whitespace().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        if word.is_ascii() {
+            out.extend(word.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+        } else {
+            out.push_str(&word.to_lowercase());
+        }
+    }
 }
 
 /// The identity string of a feedback (market, vendor, listing, rating,
 /// buyer, text; each normalized).
 pub fn identity(market: &str, vendor: &str, listing: &str, rating: &str, buyer: &str, text: &str) -> String {
-    [market, vendor, listing, rating, buyer, text].iter().map(|p| normalize(p)).collect::<Vec<_>>().join("\u{1f}")
+    let parts = [market, vendor, listing, rating, buyer, text];
+    let mut out = String::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            out.push('\u{1f}');
+        }
+        push_normalized(&mut out, p);
+    }
+    out
 }
 
 /// Groups sightings into unique feedback (deterministic for a given input).

@@ -711,3 +711,22 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(), failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// (h) The allocation-light text normalization gives exactly the
+    /// definition's result (lower-case each word, collapse whitespace), on
+    /// any text: ASCII, mixed case, Unicode whitespace, a final sigma.
+    #[test]
+    fn normalization_is_the_definition(
+        parts in proptest::collection::vec("(?s)[ \t\n\u{a0}\u{2003}aZ09ΣσΑİẞ.\u{1f}-]{0,24}|\\PC{0,12}", 6)
+    ) {
+        let reference = |s: &str| s.split_whitespace().map(str::to_lowercase).collect::<Vec<_>>().join(" ");
+        for p in &parts {
+            prop_assert_eq!(sales::dedup::normalize(p), reference(p));
+        }
+        let expected = parts.iter().map(|p| reference(p)).collect::<Vec<_>>().join("\u{1f}");
+        prop_assert_eq!(sales::dedup::identity(&parts[0], &parts[1], &parts[2], &parts[3], &parts[4], &parts[5]), expected);
+    }
+}

@@ -51,7 +51,19 @@ pub struct RowId(String);
 impl RowId {
     /// The id of the `ordinal`-th row of `kind` extracted from `evidence`.
     pub fn new(kind: RowKind, evidence: &Sha256, ordinal: usize) -> Self {
-        RowId(format!("{}-{}-{}", kind.letter(), &evidence.to_hex()[..16], ordinal))
+        RowId::in_page(&RowId::page_prefix(kind, evidence), ordinal)
+    }
+
+    /// What the ids of every `kind` row of `evidence` start with (`L-3f2a9c1b7d4e5f60-`):
+    /// they sort together, so a page's rows are one range of the id index.
+    pub fn page_prefix(kind: RowKind, evidence: &Sha256) -> String {
+        format!("{}-{}-", kind.letter(), &evidence.to_hex()[..16])
+    }
+
+    /// The id of the `ordinal`-th row under a [`RowId::page_prefix`] (one
+    /// digest to hex per page, not per row).
+    pub fn in_page(prefix: &str, ordinal: usize) -> Self {
+        RowId(format!("{prefix}{ordinal}"))
     }
 
     /// The kind of the row.

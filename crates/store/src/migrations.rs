@@ -80,6 +80,15 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE generation (n INTEGER NOT NULL);
     INSERT INTO generation (n) VALUES (0);
     "#,
+    // 5: a page's rows are found through the id index (their ids share the
+    // page's prefix), not an index of 64-digit evidence strings that every
+    // stored row paid for and only replacing a page read.
+    r#"
+    DROP INDEX listings_evidence;
+    DROP INDEX feedback_evidence;
+    DROP INDEX categories_evidence;
+    DROP INDEX identifiers_evidence;
+    "#,
 ];
 
 /// The schema version this build writes.

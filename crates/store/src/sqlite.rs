@@ -310,11 +310,23 @@ impl CaseStore for SqliteStore {
         let ev = rec.page.evidence.to_hex();
         // A savepoint, so a page can be stored inside a caller's bulk transaction.
         let tx = self.conn.savepoint().map_err(db("starting page savepoint"))?;
-        for table in ["listings", "vendors", "feedback", "categories", "identifiers"] {
-            tx.execute(&format!("DELETE FROM {table} WHERE evidence = ?1"), [&ev])
+        let prefix = |kind| RowId::page_prefix(kind, &rec.page.evidence);
+        for kind in [RowKind::Listing, RowKind::Vendor, RowKind::Feedback, RowKind::Category, RowKind::Identifier] {
+            // The page's ids are the range [prefix, prefix with '-' raised to '.'); the
+            // evidence test keeps another page whose digest starts the same out of it.
+            let (from, table) = (prefix(kind), kind.table());
+            let to = format!("{}.", &from[..from.len() - 1]);
+            tx.execute(&format!("DELETE FROM {table} WHERE id >= ?1 AND id < ?2 AND evidence = ?3"), [&from, &to, &ev])
                 .map_err(db(format!("clearing old {table} of page {ev}")))?;
         }
         let p = &rec.page;
+        let (listing_prefix, vendor_prefix, feedback_prefix, category_prefix, identifier_prefix) = (
+            prefix(RowKind::Listing),
+            prefix(RowKind::Vendor),
+            prefix(RowKind::Feedback),
+            prefix(RowKind::Category),
+            prefix(RowKind::Identifier),
+        );
         tx.execute(
             "INSERT OR REPLACE INTO pages (evidence, source, url, captured_at, market, profile, page_type, encoding, diagnostics, extracted_by)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -336,7 +348,7 @@ impl CaseStore for SqliteStore {
         for (i, l) in rec.listings.iter().enumerate() {
             let (profile, rule) = prov(&l.provenance);
             st.execute(params![
-                    RowId::new(RowKind::Listing, &p.evidence, i).as_str(), ev, i as i64, profile, rule,
+                    RowId::in_page(&listing_prefix, i).as_str(), ev, i as i64, profile, rule,
                     l.market, l.market_listing_id, l.title, l.vendor, to_json(&l.category),
                     l.price.as_ref().map(|m| &m.amount), l.price.as_ref().map(|m| &m.currency),
                     l.price_usd, l.price_btc, l.ships_from, to_json(&l.ships_to),
@@ -358,7 +370,7 @@ impl CaseStore for SqliteStore {
         for (i, v) in rec.vendors.iter().enumerate() {
             let (profile, rule) = prov(&v.provenance);
             st.execute(params![
-                    RowId::new(RowKind::Vendor, &p.evidence, i).as_str(), ev, i as i64, profile, rule,
+                    RowId::in_page(&vendor_prefix, i).as_str(), ev, i as i64, profile, rule,
                     v.market, v.name, v.registered, v.last_seen, i64_of(v.sales),
                     i64_of(v.feedback_positive), i64_of(v.feedback_neutral), i64_of(v.feedback_negative),
                     v.positive_percent, v.rating, v.level, v.trust, v.pgp_fingerprint,
@@ -377,7 +389,7 @@ impl CaseStore for SqliteStore {
         for (i, f) in rec.feedback.iter().enumerate() {
             let (profile, rule) = prov(&f.provenance);
             st.execute(params![
-                    RowId::new(RowKind::Feedback, &p.evidence, i).as_str(), ev, i as i64, profile, rule,
+                    RowId::in_page(&feedback_prefix, i).as_str(), ev, i as i64, profile, rule,
                     f.market, f.vendor, f.listing, f.date, f.rating, f.text, f.buyer,
                     f.price.as_ref().map(|m| &m.amount), f.price.as_ref().map(|m| &m.currency),
                     f.observed_at
@@ -390,7 +402,7 @@ impl CaseStore for SqliteStore {
             tx.execute(
                 "INSERT INTO categories VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
                 params![
-                    RowId::new(RowKind::Category, &p.evidence, i).as_str(), ev, i as i64, profile, rule,
+                    RowId::in_page(&category_prefix, i).as_str(), ev, i as i64, profile, rule,
                     c.market, c.name, i64_of(c.count), c.link
                 ],
             )
@@ -401,7 +413,7 @@ impl CaseStore for SqliteStore {
             tx.execute(
                 "INSERT INTO identifiers VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)",
                 params![
-                    RowId::new(RowKind::Identifier, &p.evidence, i).as_str(), ev, i as i64, profile, rule,
+                    RowId::in_page(&identifier_prefix, i).as_str(), ev, i as i64, profile, rule,
                     id.kind.as_str(), id.value, id.detail, id.pgp.as_ref().map(to_json)
                 ],
             )
