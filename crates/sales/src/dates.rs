@@ -76,61 +76,106 @@ const ABSOLUTE_FORMATS: &[&str] =
 /// Relative ages are ranges ("2 weeks ago" seen on D: D-21..D-13: the market
 /// rounds down, and a day either side absorbs time zones); an unparseable date gives `None`.
 pub fn shown_date_range(shown: &str, observed: NaiveDate) -> Option<DayRange> {
-    let t = shown.trim();
-    let lower = t.to_ascii_lowercase();
-    if lower == "today" || lower == "just now" {
-        return Some(DayRange::day(observed));
-    }
-    if lower == "yesterday" {
-        return observed.pred_opt().map(DayRange::day);
-    }
-    // A bare time of day ("22:58"): today, or yesterday across midnight.
-    if TIME_OF_DAY.replace(&format!(" {t}"), "").trim().is_empty() {
-        return Some(DayRange { earliest: observed.pred_opt()?, latest: observed });
-    }
-    // Compact ages: "3d", "1d 14h", "2w", "5h" (Empire, Cryptonia).
-    if let Some(c) = COMPACT.captures(t) {
-        let n: u64 = c[1].parse().ok()?;
-        let unit = match &c[2].to_ascii_lowercase()[..] {
-            "h" | "m" | "min" | "s" => return Some(DayRange { earliest: observed.pred_opt()?, latest: observed }),
-            "d" => "day",
-            "w" => "week",
-            "mo" => "month",
-            _ => "year",
-        };
-        return shown_date_range(&format!("{n} {unit}s ago"), observed);
-    }
-    if let Some(c) = RELATIVE.captures(t) {
-        let n: u64 = match &c[1].to_ascii_lowercase()[..] {
-            "a" | "an" | "one" => 1,
-            d => d.parse().ok()?,
-        };
-        let unit_days: u64 = match &c[2].to_ascii_lowercase()[..] {
-            "second" | "minute" | "min" | "hour" => 0,
-            "day" => 1,
-            "week" => 7,
-            "month" => 30,
-            _ => 365,
-        };
-        if unit_days == 0 {
-            // Hours ago may cross midnight.
-            return Some(DayRange { earliest: observed.pred_opt()?, latest: observed });
+    ShownDate::parse(shown).range(observed)
+}
+
+/// What a shown feedback date says, before the day it was seen is known:
+/// parsed once per distinct text (a market shows the same few hundred
+/// "N days ago" to every observation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShownDate {
+    /// "today", "just now".
+    Today,
+    /// "yesterday".
+    Yesterday,
+    /// A time of day or some hours ago: the day seen or the one before.
+    AroundObserved,
+    /// `n` units of `unit_days` days ago.
+    Ago {
+        /// How many units.
+        n: u64,
+        /// Days per unit (1, 7, 30, 365).
+        unit_days: u64,
+    },
+    /// A calendar day.
+    On(NaiveDate),
+    /// Not understood.
+    Unknown,
+}
+
+impl ShownDate {
+    /// Reads a shown date (see [`shown_date_range`] for the forms).
+    pub fn parse(shown: &str) -> ShownDate {
+        let t = shown.trim();
+        let lower = t.to_ascii_lowercase();
+        if lower == "today" || lower == "just now" {
+            return ShownDate::Today;
         }
-        // "N units ago" covers [N, N+1) units before the observation; a day
-        // either side absorbs time-of-day and time-zone differences.
-        let latest = observed.checked_sub_days(Days::new((n * unit_days).saturating_sub(1)))?;
-        let earliest = observed.checked_sub_days(Days::new((n + 1) * unit_days))?;
-        return Some(DayRange { earliest, latest });
+        if lower == "yesterday" {
+            return ShownDate::Yesterday;
+        }
+        // A bare time of day ("22:58"): today, or yesterday across midnight.
+        if TIME_OF_DAY.replace(&format!(" {t}"), "").trim().is_empty() {
+            return ShownDate::AroundObserved;
+        }
+        // Compact ages: "3d", "1d 14h", "2w", "5h" (Empire, Cryptonia).
+        if let Some(c) = COMPACT.captures(t) {
+            let Ok(n) = c[1].parse::<u64>() else { return ShownDate::Unknown };
+            let unit_days = match &c[2].to_ascii_lowercase()[..] {
+                "h" | "m" | "min" | "s" => return ShownDate::AroundObserved,
+                "d" => 1,
+                "w" => 7,
+                "mo" => 30,
+                _ => 365,
+            };
+            return ShownDate::Ago { n, unit_days };
+        }
+        if let Some(c) = RELATIVE.captures(t) {
+            let n: u64 = match &c[1].to_ascii_lowercase()[..] {
+                "a" | "an" | "one" => 1,
+                d => match d.parse() {
+                    Ok(n) => n,
+                    Err(_) => return ShownDate::Unknown,
+                },
+            };
+            let unit_days: u64 = match &c[2].to_ascii_lowercase()[..] {
+                "second" | "minute" | "min" | "hour" => 0,
+                "day" => 1,
+                "week" => 7,
+                "month" => 30,
+                _ => 365,
+            };
+            // Hours ago may cross midnight.
+            return if unit_days == 0 { ShownDate::AroundObserved } else { ShownDate::Ago { n, unit_days } };
+        }
+        if let Some(d) = observed_day(t) {
+            return ShownDate::On(d);
+        }
+        // "Feb 17, 2020 03:14", "17.02.2020 3:14 PM": the day is what counts.
+        let day_part = TIME_OF_DAY.replace(t, "");
+        ABSOLUTE_FORMATS
+            .iter()
+            .find_map(|f| NaiveDate::parse_from_str(day_part.trim(), f).ok())
+            .map_or(ShownDate::Unknown, ShownDate::On)
     }
-    if let Some(d) = observed_day(t) {
-        return Some(DayRange::day(d));
+
+    /// The days it stands for when seen on `observed`.
+    pub fn range(self, observed: NaiveDate) -> Option<DayRange> {
+        match self {
+            ShownDate::Today => Some(DayRange::day(observed)),
+            ShownDate::Yesterday => observed.pred_opt().map(DayRange::day),
+            ShownDate::AroundObserved => Some(DayRange { earliest: observed.pred_opt()?, latest: observed }),
+            ShownDate::Ago { n, unit_days } => {
+                // "N units ago" covers [N, N+1) units before the observation; a day
+                // either side absorbs time-of-day and time-zone differences.
+                let latest = observed.checked_sub_days(Days::new(n.checked_mul(unit_days)?.saturating_sub(1)))?;
+                let earliest = observed.checked_sub_days(Days::new(n.checked_add(1)?.checked_mul(unit_days)?))?;
+                Some(DayRange { earliest, latest })
+            }
+            ShownDate::On(d) => Some(DayRange::day(d)),
+            ShownDate::Unknown => None,
+        }
     }
-    // "Feb 17, 2020 03:14", "17.02.2020 3:14 PM": the day is what counts.
-    let day_part = TIME_OF_DAY.replace(t, "");
-    ABSOLUTE_FORMATS
-        .iter()
-        .find_map(|f| NaiveDate::parse_from_str(day_part.trim(), f).ok())
-        .map(DayRange::day)
 }
 
 #[cfg(test)]

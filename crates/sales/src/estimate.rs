@@ -7,7 +7,7 @@ use chrono::{Datelike, Days, NaiveDate};
 use model::{Feedback, Listing};
 use serde::Serialize;
 
-use crate::dates::{observed_day, shown_date_range, DayRange};
+use crate::dates::{observed_day, shown_date_range, DayRange, ShownDate};
 use crate::dedup::{dedup, identity, normalize, Sighting};
 use crate::usd::{listing_usd, to_usd, UsdAmount};
 use crate::{Input, Obs, Rates};
@@ -452,12 +452,35 @@ fn vendor_counter_units(vendors: &[&Obs<model::Vendor>], scale: &HashMap<String,
     }
 }
 
-fn observation_of(o: &Obs<Feedback>) -> String {
-    match &o.record.provenance {
-        // A dataset row is its own observation; a page is one observation.
-        Some(p) if p.profile.starts_with("dataset:") => format!("{}/{}", p.evidence.to_hex(), p.rule),
-        Some(p) => p.evidence.to_hex(),
-        None => o.id.clone(),
+/// A fast hasher for the per-feedback maps (keys are the case's own strings and
+/// dates; seeded per process all the same, as `RandomState` is).
+type FastState = foldhash::fast::RandomState;
+
+/// Names the observation a feedback sighting comes from, writing each
+/// evidence digest in hex once rather than once per sighting.
+#[derive(Default)]
+struct ObservationNames {
+    hex: HashMap<model::Sha256, String, FastState>,
+}
+
+impl ObservationNames {
+    fn of(&mut self, o: &Obs<Feedback>) -> String {
+        match &o.record.provenance {
+            // A dataset row is its own observation; a page is one observation.
+            Some(p) => {
+                let hex = self.hex.entry(p.evidence).or_insert_with(|| p.evidence.to_hex());
+                if p.profile.starts_with("dataset:") {
+                    let mut name = String::with_capacity(hex.len() + 1 + p.rule.len());
+                    name.push_str(hex);
+                    name.push('/');
+                    name.push_str(&p.rule);
+                    name
+                } else {
+                    hex.clone()
+                }
+            }
+            None => o.id.clone(),
+        }
     }
 }
 
@@ -470,13 +493,20 @@ fn feedback_units(
 ) {
     let mut sightings = Vec::with_capacity(feedback.len());
     let mut used = Vec::with_capacity(feedback.len());
+    // Feedback of one account repeats a few observation times and shown
+    // dates ("39 days ago") thousands of times: each is read once.
+    let mut observed_days: HashMap<(Option<&str>, Option<&str>), Option<NaiveDate>, FastState> = HashMap::default();
+    let mut shown_dates: HashMap<&str, ShownDate, FastState> = HashMap::default();
+    let mut observations = ObservationNames::default();
     for &o in feedback {
         let f = &o.record;
-        let Some(observed) = day_of(f.observed_at.as_deref(), o.captured_at.as_deref()) else {
+        let day_key = (f.observed_at.as_deref(), o.captured_at.as_deref());
+        let Some(observed) = *observed_days.entry(day_key).or_insert_with(|| day_of(day_key.0, day_key.1)) else {
             out.problems.push(Problem { id: o.id.clone(), message: "feedback has no observation date; not counted".into() });
             continue;
         };
-        let days = match f.date.as_deref().and_then(|s| shown_date_range(s, observed)) {
+        let shown = f.date.as_deref().and_then(|s| shown_dates.entry(s).or_insert_with(|| ShownDate::parse(s)).range(observed));
+        let days = match shown {
             Some(r) => r,
             None => {
                 out.problems.push(Problem {
@@ -495,7 +525,7 @@ fn feedback_units(
                 f.buyer.as_deref().unwrap_or(""),
                 f.text.as_deref().unwrap_or(""),
             ),
-            observation: observation_of(o),
+            observation: observations.of(o),
             observed,
             days,
         });
@@ -509,16 +539,16 @@ fn feedback_units(
     // one observation that shows it most. (Agora's "N days ago" often does
     // not age between crawls, which makes date-aware matching count one
     // feedback twice.) Each date-aware unique carries its share of that.
-    let mut per_observation: HashMap<(&str, &str), u64> = HashMap::new();
+    let mut per_observation: HashMap<(&str, &str), u64, FastState> = HashMap::default();
     for s in &sightings {
         *per_observation.entry((&s.identity, &s.observation)).or_default() += 1;
     }
-    let mut most_in_one: HashMap<&str, u64> = HashMap::new();
+    let mut most_in_one: HashMap<&str, u64, FastState> = HashMap::default();
     for ((identity, _), n) in per_observation {
         let m = most_in_one.entry(identity).or_default();
         *m = (*m).max(n);
     }
-    let mut date_aware: HashMap<&str, u64> = HashMap::new();
+    let mut date_aware: HashMap<&str, u64, FastState> = HashMap::default();
     for u in &uniques {
         *date_aware.entry(&sightings[u.sightings[0]].identity).or_default() += 1;
     }
