@@ -66,6 +66,13 @@ impl RowId {
         RowId(format!("{prefix}{ordinal}"))
     }
 
+    /// The 16 hex digits of the evidence digest and the ordinal.
+    pub fn page_and_ordinal(&self) -> Option<(&str, usize)> {
+        let mut parts = self.0.splitn(3, '-');
+        let (_, h, n) = (parts.next(), parts.next()?, parts.next()?);
+        Some((h, n.parse().ok()?))
+    }
+
     /// The kind of the row.
     pub fn kind(&self) -> RowKind {
         match self.0.as_bytes().first() {
@@ -124,6 +131,7 @@ mod tests {
         let id = RowId::new(RowKind::Vendor, &Sha256::of(b"page"), 3);
         assert_eq!(id.as_str().parse::<RowId>().unwrap(), id);
         assert_eq!(id.kind(), RowKind::Vendor);
+        assert_eq!(id.page_and_ordinal(), Some((&Sha256::of(b"page").to_hex()[..16], 3)));
         for bad in ["", "X-0123456789abcdef-1", "L-0123-1", "L-0123456789abcdef-", "L-0123456789abcdeg-1"] {
             assert!(bad.parse::<RowId>().is_err(), "{bad}");
         }

@@ -12,6 +12,7 @@
 //! machine that extracts the same evidence with the same version.
 #![warn(missing_docs)]
 
+mod feedback_chunks;
 mod ids;
 mod migrations;
 mod sqlite;
@@ -49,6 +50,12 @@ pub enum StoreError {
         /// The decoder error.
         #[source]
         source: serde_json::Error,
+    },
+    /// A stored chunk of rows does not decode (or cannot be encoded).
+    #[error("{context}")]
+    Chunk {
+        /// Which chunk, and what is wrong.
+        context: String,
     },
 }
 

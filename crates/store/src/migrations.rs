@@ -89,6 +89,17 @@ const MIGRATIONS: &[&str] = &[
     DROP INDEX categories_evidence;
     DROP INDEX identifiers_evidence;
     "#,
+    // 6: the feedback of dataset files (millions of rows from one evidence
+    // record) is kept in chunks, one per account and window of row ordinals
+    // (see `feedback_chunks`), not a table row each.
+    r#"
+    CREATE TABLE feedback_chunks (
+        evidence TEXT NOT NULL, market TEXT NOT NULL, vendor TEXT,
+        ordinal_window INTEGER NOT NULL, rows INTEGER NOT NULL, data BLOB NOT NULL
+    );
+    CREATE INDEX feedback_chunks_account ON feedback_chunks(market, vendor);
+    CREATE INDEX feedback_chunks_evidence ON feedback_chunks(evidence, ordinal_window);
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -9,6 +9,7 @@ use model::{
     PgpKeyInfo, Provenance, Sha256, Vendor,
 };
 
+use crate::feedback_chunks;
 use crate::ids::{RowId, RowKind};
 use crate::migrations;
 use crate::{AnyRecord, CaseStore, Counts, Filter, PageRecords, PageRow, Result, Stored, StoreError};
@@ -319,6 +320,7 @@ impl CaseStore for SqliteStore {
             tx.execute(&format!("DELETE FROM {table} WHERE id >= ?1 AND id < ?2 AND evidence = ?3"), [&from, &to, &ev])
                 .map_err(db(format!("clearing old {table} of page {ev}")))?;
         }
+        feedback_chunks::delete(&tx, &ev)?;
         let p = &rec.page;
         let (listing_prefix, vendor_prefix, feedback_prefix, category_prefix, identifier_prefix) = (
             prefix(RowKind::Listing),
@@ -379,6 +381,10 @@ impl CaseStore for SqliteStore {
             .map_err(|e| db(format!("storing vendor {i} of page {ev}"))(e))?;
         }
         drop(st);
+        if p.page_type == PageType::Dataset {
+            feedback_chunks::put(&tx, &p.evidence, &rec.feedback)?;
+        }
+        let table_feedback: &[Feedback] = if p.page_type == PageType::Dataset { &[] } else { &rec.feedback };
         let mut st = tx
             .prepare_cached(
                 "INSERT INTO feedback (id, evidence, ordinal, profile, rule, market, vendor, listing, date,
@@ -386,7 +392,7 @@ impl CaseStore for SqliteStore {
                  VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)",
             )
             .map_err(db("preparing feedback insert"))?;
-        for (i, f) in rec.feedback.iter().enumerate() {
+        for (i, f) in table_feedback.iter().enumerate() {
             let (profile, rule) = prov(&f.provenance);
             st.execute(params![
                     RowId::in_page(&feedback_prefix, i).as_str(), ev, i as i64, profile, rule,
@@ -454,9 +460,9 @@ impl CaseStore for SqliteStore {
     fn feedback(&self, f: &Filter) -> Result<Vec<Stored<Feedback>>> {
         let order = order_by_if_limited(f, "market, vendor, id");
         let mut rows = self.query(&format!("SELECT * FROM feedback {} {order} LIMIT ?3", where_market_vendor(f)), &[&f.market, &f.vendor, &limit(f)], feedback_row)?;
-        if order.is_empty() {
-            sort_feedback(&mut rows);
-        }
+        rows.extend(feedback_chunks::read(&self.conn, f, where_market_vendor(f))?);
+        sort_feedback(&mut rows);
+        rows.truncate(f.limit.unwrap_or(usize::MAX));
         Ok(rows)
     }
 
@@ -473,9 +479,12 @@ impl CaseStore for SqliteStore {
                 }))
             },
         )?;
-        if order.is_empty() {
-            sort_feedback(&mut rows);
-        }
+        rows.extend(feedback_chunks::read(&self.conn, f, where_market_vendor(f))?.into_iter().map(|s| Stored {
+            id: s.id,
+            record: Feedback { market: s.record.market, vendor: s.record.vendor, date: s.record.date, ..Feedback::default() },
+        }));
+        sort_feedback(&mut rows);
+        rows.truncate(f.limit.unwrap_or(usize::MAX));
         Ok(rows)
     }
 
@@ -510,7 +519,10 @@ impl CaseStore for SqliteStore {
         Ok(match id.kind() {
             RowKind::Listing => self.query(&sql, args, listing_row)?.pop().map(|s| AnyRecord::Listing(s.record)),
             RowKind::Vendor => self.query(&sql, args, vendor_row)?.pop().map(|s| AnyRecord::Vendor(s.record)),
-            RowKind::Feedback => self.query(&sql, args, feedback_row)?.pop().map(|s| AnyRecord::Feedback(s.record)),
+            RowKind::Feedback => match self.query(&sql, args, feedback_row)?.pop() {
+                Some(s) => Some(AnyRecord::Feedback(s.record)),
+                None => feedback_chunks::row(&self.conn, id)?.map(AnyRecord::Feedback),
+            },
             RowKind::Category => self.query(&sql, args, category_row)?.pop().map(|s| AnyRecord::Category(s.record)),
             RowKind::Identifier => {
                 self.query(&sql, args, identifier_row)?.pop().map(|s| AnyRecord::Identifier(s.record))
@@ -529,7 +541,7 @@ impl CaseStore for SqliteStore {
             pages: n("pages")?,
             listings: n("listings")?,
             vendors: n("vendors")?,
-            feedback: n("feedback")?,
+            feedback: n("feedback")? + feedback_chunks::count(&self.conn)?,
             categories: n("categories")?,
             identifiers: n("identifiers")?,
         })
@@ -538,7 +550,7 @@ impl CaseStore for SqliteStore {
     fn feedback_accounts(&self) -> Result<Vec<(String, Option<String>)>> {
         let mut st = self
             .conn
-            .prepare("SELECT DISTINCT market, vendor FROM feedback ORDER BY market, vendor")
+            .prepare("SELECT market, vendor FROM feedback UNION SELECT market, vendor FROM feedback_chunks ORDER BY market, vendor")
             .map_err(db("preparing the feedback accounts query"))?;
         let rows = st
             .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)))

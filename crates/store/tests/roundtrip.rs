@@ -167,3 +167,76 @@ fn whole_and_limited_reads_agree_on_order() {
     assert_eq!(expected.len(), 4);
     assert_eq!(s.feedback_accounts().unwrap(), expected);
 }
+
+/// A dataset page's feedback is kept in chunks, a page's as table rows: the
+/// same records read back the same either way, through every read (whole,
+/// filtered, limited, dates only, by id, counts, accounts), and storing the
+/// page again replaces its chunks.
+#[test]
+fn chunked_dataset_feedback_reads_like_table_rows() {
+    fn records(page_type: PageType, pages: &[&[u8]]) -> Vec<PageRecords> {
+        pages
+            .iter()
+            .enumerate()
+            .map(|(n, bytes)| {
+                let mut p = page(bytes, 2);
+                p.page.page_type = page_type;
+                let ev = p.page.evidence;
+                p.feedback = (0..40)
+                    .map(|i| model::Feedback {
+                        market: ["m-b", "m-a"][(n + i) % 2].into(),
+                        vendor: [Some("zed"), None, Some("amy"), Some("Bob"), Some("")][(n + i) % 5].map(str::to_owned),
+                        listing: (i % 3 > 0).then(|| format!("listing {}", i % 7)),
+                        date: Some(format!("{} days ago", i)),
+                        rating: (i % 2 == 0).then(|| "5/5".to_owned()),
+                        text: Some(format!("text {n}/{i} ünïcode")),
+                        buyer: Some("b***r".into()),
+                        price: (i % 4 == 0).then(|| Money { amount: format!("0.{i}"), currency: "BTC".into() }),
+                        observed_at: (i % 5 != 1).then(|| "2014-03-01".to_owned()),
+                        provenance: if i == 13 { None } else { Some(Provenance { evidence: ev, profile: "dataset:test".into(), rule: format!("row {i}, line {}", i + 2) }) },
+                    })
+                    .collect();
+                p
+            })
+            .collect()
+    }
+    let pages: [&[u8]; 2] = [b"d1", b"d2"];
+    let mut chunked = SqliteStore::in_memory().unwrap();
+    let mut table = SqliteStore::in_memory().unwrap();
+    // Stored twice: the second time replaces the first.
+    for _ in 0..2 {
+        for p in records(PageType::Dataset, &pages) {
+            chunked.put_page(&p).unwrap();
+        }
+    }
+    for p in records(PageType::Search, &pages) {
+        table.put_page(&p).unwrap();
+    }
+    assert_eq!(chunked.counts().unwrap().feedback, 80);
+    assert_eq!(chunked.counts().unwrap(), table.counts().unwrap());
+    assert_eq!(chunked.feedback_accounts().unwrap(), table.feedback_accounts().unwrap());
+    for f in [
+        Filter::default(),
+        Filter { limit: Some(7), ..Filter::default() },
+        Filter { market: Some("m-a".into()), ..Filter::default() },
+        Filter { market: Some("m-b".into()), vendor: Some("amy".into()), ..Filter::default() },
+        Filter { vendor: Some("".into()), ..Filter::default() },
+        Filter { market: Some("m-a".into()), vendor: Some("nobody".into()), ..Filter::default() },
+    ] {
+        let rows = chunked.feedback(&f).unwrap();
+        assert_eq!(rows, table.feedback(&f).unwrap(), "{f:?}");
+        assert_eq!(chunked.feedback_dates(&f).unwrap(), table.feedback_dates(&f).unwrap(), "{f:?}");
+    }
+    let all = table.feedback(&Filter::default()).unwrap();
+    assert_eq!(all.len(), 80);
+    for f in &all {
+        assert_eq!(chunked.row(&f.id).unwrap(), Some(AnyRecord::Feedback(f.record.clone())), "{}", f.id);
+    }
+    let missing = RowId::new(RowKind::Feedback, &Sha256::of(b"d1"), 40);
+    assert_eq!(chunked.row(&missing).unwrap(), None);
+    // A page of another type stored under the same evidence replaces the chunks.
+    let mut again = records(PageType::Search, &pages[..1]);
+    again[0].feedback.truncate(3);
+    chunked.put_page(&again[0]).unwrap();
+    assert_eq!(chunked.counts().unwrap().feedback, 43);
+}

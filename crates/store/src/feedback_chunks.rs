@@ -1,0 +1,168 @@
+//! The feedback of dataset files, kept in chunks.
+//!
+//! A dataset file is one evidence record with millions of feedback rows. As
+//! table rows (an id, the 64-digit evidence, profile and rule each, three
+//! indexes) storing and reading them back took most of an import. Here the
+//! rows of one page, one account (market, vendor) and one window of
+//! [`WINDOW`] row ordinals are one chunk: a bincode blob of the rows without
+//! what the chunk row already says. Readers see the same [`Stored`] rows,
+//! with the same ids, as from the table: the store's API does not change.
+//!
+//! Why windows: `row(id)` finds a row by its ordinal, so it decodes only
+//! the chunks of one window of one page, not the whole file.
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+
+use model::{Feedback, Money, Provenance, Sha256};
+
+use crate::ids::{RowId, RowKind};
+use crate::{Filter, Result, Stored, StoreError};
+
+/// Row ordinals per window.
+pub(crate) const WINDOW: usize = 1 << 20;
+
+/// One feedback row in a chunk: what varies from row to row.
+#[derive(Serialize, Deserialize)]
+struct ChunkRow {
+    ordinal: u32,
+    listing: Option<String>,
+    date: Option<String>,
+    rating: Option<String>,
+    text: Option<String>,
+    buyer: Option<String>,
+    price: Option<Money>,
+    observed_at: Option<String>,
+    profile: String,
+    rule: String,
+}
+
+fn db(context: impl Into<String>) -> impl FnOnce(rusqlite::Error) -> StoreError {
+    let context = context.into();
+    move |source| StoreError::Db { context, source }
+}
+
+fn bad_chunk(evidence: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Chunk { context: format!("feedback chunk of page {evidence}: {e}") }
+}
+
+/// Stores a page's feedback as chunks (the caller cleared the page's old ones).
+pub(crate) fn put(conn: &Connection, evidence: &Sha256, feedback: &[Feedback]) -> Result<()> {
+    let ev = evidence.to_hex();
+    if u32::try_from(feedback.len()).is_err() {
+        return Err(bad_chunk(&ev, "more than 2^32 feedback rows on one page"));
+    }
+    // Rows grouped by account and window, in row order within each.
+    let mut groups: std::collections::BTreeMap<(&str, Option<&str>, usize), Vec<usize>> = Default::default();
+    for (i, f) in feedback.iter().enumerate() {
+        groups.entry((f.market.as_str(), f.vendor.as_deref(), i / WINDOW)).or_default().push(i);
+    }
+    let mut st = conn
+        .prepare_cached("INSERT INTO feedback_chunks (evidence, market, vendor, ordinal_window, rows, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+        .map_err(db("preparing the feedback chunk insert"))?;
+    for ((market, vendor, window), rows) in groups {
+        let chunk: Vec<ChunkRow> = rows
+            .iter()
+            .map(|&i| {
+                let f = &feedback[i];
+                let (profile, rule) = f.provenance.as_ref().map_or((String::new(), String::new()), |p| (p.profile.clone(), p.rule.clone()));
+                ChunkRow {
+                    ordinal: i as u32,
+                    listing: f.listing.clone(),
+                    date: f.date.clone(),
+                    rating: f.rating.clone(),
+                    text: f.text.clone(),
+                    buyer: f.buyer.clone(),
+                    price: f.price.clone(),
+                    observed_at: f.observed_at.clone(),
+                    profile,
+                    rule,
+                }
+            })
+            .collect();
+        let data = bincode::serde::encode_to_vec(&chunk, bincode::config::standard()).map_err(|e| bad_chunk(&ev, e))?;
+        st.execute(params![ev, market, vendor, window as i64, rows.len() as i64, data])
+            .map_err(db(format!("storing a feedback chunk of page {ev}")))?;
+    }
+    Ok(())
+}
+
+/// Removes a page's chunks.
+pub(crate) fn delete(conn: &Connection, evidence: &str) -> Result<()> {
+    conn.execute("DELETE FROM feedback_chunks WHERE evidence = ?1", [evidence])
+        .map_err(db(format!("clearing old feedback chunks of page {evidence}")))?;
+    Ok(())
+}
+
+/// Decodes a chunk into the rows a table read would give. `keep` sees each
+/// row's ordinal first, so a lookup decodes the rest of nothing it skips.
+fn decode(evidence: &str, market: &str, vendor: Option<&str>, data: &[u8], keep: impl Fn(usize) -> bool, out: &mut Vec<Stored<Feedback>>) -> Result<()> {
+    let digest: Sha256 = evidence.parse().map_err(|_| bad_chunk(evidence, "evidence is not a digest"))?;
+    let (rows, _): (Vec<ChunkRow>, usize) =
+        bincode::serde::decode_from_slice(data, bincode::config::standard()).map_err(|e| bad_chunk(evidence, e))?;
+    let prefix = RowId::page_prefix(RowKind::Feedback, &digest);
+    for r in rows {
+        if !keep(r.ordinal as usize) {
+            continue;
+        }
+        out.push(Stored {
+            id: RowId::in_page(&prefix, r.ordinal as usize),
+            record: Feedback {
+                market: market.to_owned(),
+                vendor: vendor.map(str::to_owned),
+                listing: r.listing,
+                date: r.date,
+                rating: r.rating,
+                text: r.text,
+                buyer: r.buyer,
+                price: r.price,
+                observed_at: r.observed_at,
+                // As a table row reads back: the page's digest, the rule's names.
+                provenance: Some(Provenance { evidence: digest, profile: r.profile, rule: r.rule }),
+            },
+        });
+    }
+    Ok(())
+}
+
+/// Every chunked row the filter's market and vendor select (the limit is the caller's).
+pub(crate) fn read(conn: &Connection, f: &Filter, where_market_vendor: &str) -> Result<Vec<Stored<Feedback>>> {
+    let mut st = conn
+        .prepare_cached(&format!("SELECT evidence, market, vendor, data FROM feedback_chunks {where_market_vendor}"))
+        .map_err(db("preparing the feedback chunk query"))?;
+    let mut rows = st.query(params![f.market, f.vendor]).map_err(db("reading feedback chunks"))?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().map_err(db("reading feedback chunks"))? {
+        let (ev, market, vendor): (String, String, Option<String>) =
+            (r.get(0).map_err(db("reading a feedback chunk"))?, r.get(1).map_err(db("reading a feedback chunk"))?, r.get(2).map_err(db("reading a feedback chunk"))?);
+        let data = r.get_ref(3).and_then(|v| v.as_blob().map_err(Into::into)).map_err(db("reading a feedback chunk"))?;
+        decode(&ev, &market, vendor.as_deref(), data, |_| true, &mut out)?;
+    }
+    Ok(out)
+}
+
+/// The chunked row with this id, if any.
+pub(crate) fn row(conn: &Connection, id: &RowId) -> Result<Option<Feedback>> {
+    let Some((hex16, ordinal)) = id.page_and_ordinal() else { return Ok(None) };
+    // Digests are lower-case hex: every digest starting with `hex16` sorts in [hex16, hex16 + "g").
+    let mut st = conn
+        .prepare_cached("SELECT evidence, market, vendor, data FROM feedback_chunks WHERE evidence >= ?1 AND evidence < ?2 AND ordinal_window = ?3")
+        .map_err(db("preparing the feedback chunk lookup"))?;
+    let mut rows = st.query(params![hex16, format!("{hex16}g"), (ordinal / WINDOW) as i64]).map_err(db("looking up a feedback chunk"))?;
+    let mut found = Vec::new();
+    while let Some(r) = rows.next().map_err(db("looking up a feedback chunk"))? {
+        let (ev, market, vendor): (String, String, Option<String>) =
+            (r.get(0).map_err(db("reading a feedback chunk"))?, r.get(1).map_err(db("reading a feedback chunk"))?, r.get(2).map_err(db("reading a feedback chunk"))?);
+        let data = r.get_ref(3).and_then(|v| v.as_blob().map_err(Into::into)).map_err(db("reading a feedback chunk"))?;
+        decode(&ev, &market, vendor.as_deref(), data, |o| o == ordinal, &mut found)?;
+    }
+    Ok(found.into_iter().find(|s| &s.id == id).map(|s| s.record))
+}
+
+/// Chunked feedback rows.
+pub(crate) fn count(conn: &Connection) -> Result<u64> {
+    conn.query_row("SELECT COALESCE(SUM(rows), 0) FROM feedback_chunks", [], |r| r.get::<_, i64>(0))
+        .optional()
+        .map(|v| v.unwrap_or(0).max(0) as u64)
+        .map_err(db("counting feedback chunks"))
+}
