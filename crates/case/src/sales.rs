@@ -339,15 +339,65 @@ impl Case {
             accounts.entry((market, same)).or_default().push(vendor);
         }
         let mut table = UnitTableBuilder::default();
-        for ((market, _), names) in &accounts {
-            let mut rows = Vec::new();
-            for name in names {
-                rows.extend(obs_of(self.feedback_of(market, name.as_deref())?, &o.captured));
+        // This thread reads each account's feedback from the store (which is
+        // not shared between threads) while the others estimate accounts read
+        // before. Results are merged in account order as they come (units into
+        // the table, then dropped), so the ledger does not depend on which
+        // thread was faster and memory holds a few accounts, not all.
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).max(1);
+        let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<(usize, Vec<Obs<model::Feedback>>)>(workers * 2);
+        let work_rx = std::sync::Mutex::new(work_rx);
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<(usize, sales::Units)>();
+        let mut merged = sales::Units::default();
+        let shared = &estimator;
+        std::thread::scope(|s| -> Result<()> {
+            for _ in 0..workers {
+                let (work_rx, done_tx) = (&work_rx, done_tx.clone());
+                s.spawn(move || loop {
+                    let next = work_rx.lock().map(|rx| rx.recv());
+                    let Ok(Ok((i, rows))) = next else { break };
+                    let refs: Vec<&Obs<model::Feedback>> = rows.iter().collect();
+                    if done_tx.send((i, shared.feedback_part(&refs))).is_err() {
+                        break;
+                    }
+                });
             }
-            let refs: Vec<&Obs<model::Feedback>> = rows.iter().collect();
-            estimator.add_feedback(&refs);
-            table.add(&estimator.take_units());
-        }
+            drop(done_tx);
+            let mut pending: BTreeMap<usize, sales::Units> = BTreeMap::new();
+            let mut next = 0;
+            let mut merge = |(i, part): (usize, sales::Units), pending: &mut BTreeMap<usize, sales::Units>| {
+                pending.insert(i, part);
+                while let Some(part) = pending.remove(&next) {
+                    table.add(&part.units);
+                    merged.problems.extend(part.problems);
+                    merged.feedback_sightings += part.feedback_sightings;
+                    merged.feedback_unique += part.feedback_unique;
+                    next += 1;
+                }
+            };
+            let mut read = Ok(());
+            for (i, ((market, _), names)) in accounts.iter().enumerate() {
+                let mut rows = Vec::new();
+                for name in names {
+                    match self.feedback_of(market, name.as_deref()) {
+                        Ok(r) => rows.extend(obs_of(r, &o.captured)),
+                        Err(e) => read = Err(e),
+                    }
+                }
+                if read.is_err() || work_tx.send((i, rows)).is_err() {
+                    break;
+                }
+                while let Ok(done) = done_rx.try_recv() {
+                    merge(done, &mut pending);
+                }
+            }
+            drop(work_tx);
+            for done in done_rx.iter() {
+                merge(done, &mut pending);
+            }
+            read
+        })?;
+        estimator.add_part(merged);
         let ledger = Ledger::of_parts(table, estimator.finish());
         // Derived data: when it cannot be kept (a read-only case), the
         // estimates are still right, only recomputed next time.

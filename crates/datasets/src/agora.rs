@@ -396,6 +396,12 @@ pub(crate) fn parse(input: &DatasetInput<'_>) -> DatasetExtraction {
         .ok_or_else(|| "no header".to_owned())
         .and_then(|h| Columns::new(&h));
     let fallback_date = month_of(input.source);
+    // Room for as many rows as the file could hold (a listing row is at least
+    // ~100 bytes, a feedback entry ~30), taken at once: growing vectors of
+    // millions of records by doubling copied them into fresh pages again and
+    // again. Reserved room that is never written is never made resident.
+    let _ = out.listings.try_reserve(input.bytes.len() / 100);
+    let _ = out.feedback.try_reserve(input.bytes.len() / 30);
     let mut bins_noted = false;
     common::read_csv(input.bytes, CsvOptions::default(), &mut out, |out, row| {
         let line = row.line;

@@ -235,7 +235,27 @@ impl<'a> Estimator<'a> {
 
     /// Estimates a part of the feedback (see the type's note on parts).
     pub fn add_feedback(&mut self, feedback: &[&Obs<Feedback>]) {
-        feedback_units(&self.by_title, feedback, self.rates, &self.scale, &mut self.out);
+        let part = self.feedback_part(feedback);
+        let units = self.add_part(part);
+        self.out.units.extend(units);
+    }
+
+    /// What [`Estimator::add_feedback`] finds in a part, without changing the
+    /// estimator, so that parts can be estimated on several threads: hand
+    /// each result to [`Estimator::add_part`], in part order (problems keep
+    /// that order).
+    pub fn feedback_part(&self, feedback: &[&Obs<Feedback>]) -> Units {
+        let mut out = Units::default();
+        feedback_units(&self.by_title, feedback, self.rates, &self.scale, &mut out);
+        out
+    }
+
+    /// Takes in a part's problems and counts; returns its units.
+    pub fn add_part(&mut self, part: Units) -> Vec<Unit> {
+        self.out.problems.extend(part.problems);
+        self.out.feedback_sightings += part.feedback_sightings;
+        self.out.feedback_unique += part.feedback_unique;
+        part.units
     }
 
     /// Takes the units found so far (a caller merging them as it goes keeps
@@ -548,6 +568,8 @@ fn feedback_units(
         let m = most_in_one.entry(identity).or_default();
         *m = (*m).max(n);
     }
+    // Many feedback name one listing: its observations are looked up once.
+    let mut listing_obs: HashMap<(&str, &str, &str), Option<&Vec<(NaiveDate, &Obs<Listing>)>>, FastState> = HashMap::default();
     let mut date_aware: HashMap<&str, u64, FastState> = HashMap::default();
     for u in &uniques {
         *date_aware.entry(&sightings[u.sightings[0]].identity).or_default() += 1;
@@ -560,7 +582,11 @@ fn feedback_units(
         let f = &first.record;
         let vendor = f.vendor.clone().unwrap_or_else(|| "?".into());
         let on = u.days.middle();
-        let listing = f.listing.as_deref().and_then(|t| by_title.get(&title_key(&f.market, &vendor, t))).and_then(|obs| {
+        let listing = f
+            .listing
+            .as_deref()
+            .and_then(|t| *listing_obs.entry((&f.market, f.vendor.as_deref().unwrap_or("?"), t)).or_insert_with(|| by_title.get(&title_key(&f.market, &vendor, t))))
+            .and_then(|obs| {
             // Latest observation on or before the feedback day, else the first
             // after; observations that show a price first.
             let priced = |o: &&(NaiveDate, &Obs<Listing>)| {
