@@ -22,6 +22,10 @@ use crate::{Filter, Result, Stored, StoreError};
 /// Row ordinals per window.
 pub(crate) const WINDOW: usize = 1 << 20;
 
+/// Decoding never claims more than this (a damaged length prefix must give
+/// an error, not an allocation of whatever it says).
+const DECODE_LIMIT: usize = 1 << 31;
+
 /// One feedback row in a chunk: what varies from row to row.
 #[derive(Serialize, Deserialize)]
 struct ChunkRow {
@@ -99,7 +103,7 @@ pub(crate) fn delete(conn: &Connection, evidence: &str) -> Result<()> {
 fn decode(evidence: &str, market: &str, vendor: Option<&str>, data: &[u8], keep: impl Fn(usize) -> bool, out: &mut Vec<Stored<Feedback>>) -> Result<()> {
     let digest: Sha256 = evidence.parse().map_err(|_| bad_chunk(evidence, "evidence is not a digest"))?;
     let (rows, _): (Vec<ChunkRow>, usize) =
-        bincode::serde::decode_from_slice(data, bincode::config::standard()).map_err(|e| bad_chunk(evidence, e))?;
+        bincode::serde::decode_from_slice(data, bincode::config::standard().with_limit::<DECODE_LIMIT>()).map_err(|e| bad_chunk(evidence, e))?;
     let prefix = RowId::page_prefix(RowKind::Feedback, &digest);
     for r in rows {
         if !keep(r.ordinal as usize) {

@@ -240,3 +240,22 @@ fn chunked_dataset_feedback_reads_like_table_rows() {
     chunked.put_page(&again[0]).unwrap();
     assert_eq!(chunked.counts().unwrap().feedback, 43);
 }
+
+/// A damaged chunk is an error naming the page, not a panic or a wrong row.
+#[test]
+fn a_damaged_feedback_chunk_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("case.sqlite");
+    let mut p = page(b"d", 0);
+    p.page.page_type = PageType::Dataset;
+    p.feedback = vec![model::Feedback { market: "m".into(), vendor: Some("v".into()), text: Some("fine".into()), ..Default::default() }];
+    SqliteStore::open(&path).unwrap().put_page(&p).unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    // A length prefix claiming 2^60 rows, then nothing.
+    conn.execute("UPDATE feedback_chunks SET data = x'ff0000000000000010'", []).unwrap();
+    drop(conn);
+    let s = SqliteStore::open(&path).unwrap();
+    let err = s.feedback(&Filter::default()).expect_err("damaged chunk must not decode");
+    assert!(err.to_string().contains(&Sha256::of(b"d").to_hex()), "{err}");
+    assert!(s.row(&RowId::new(RowKind::Feedback, &Sha256::of(b"d"), 0)).is_err());
+}
