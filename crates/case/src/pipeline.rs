@@ -107,7 +107,7 @@ impl Case {
             let profiles = &self.profiles;
             let market = opts.market.as_deref();
             let registry = &self.datasets;
-            let results: Vec<Extracted> = parallel_map(&payloads, threads, |(rec, bytes)| {
+            let extract_one = |(rec, bytes): &(&evidence::RecordInfo, Vec<u8>)| {
                 let source = rec.sources.first().map(String::as_str).unwrap_or_default();
                 if let Some(format) = registry.format_of(&rec.sha256, source, bytes) {
                     let captured = rec.captured_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
@@ -123,17 +123,20 @@ impl Case {
                     content_type: rec.content_type.as_deref(),
                 };
                 Extracted::Page(Box::new(extract_page(&input, profiles, market)))
-            });
+            };
             let store = &mut self.store;
+            // Pages are stored here, in order, while the other threads extract
+            // the next ones: storing overlaps extracting, and only a few
+            // extracted pages (or dataset files) are in memory at once.
             store.in_transaction(|store| {
-                for ((rec, _), out) in payloads.iter().zip(results) {
+                for_each_in_order(&payloads, threads, extract_one, |i, out| {
+                    let rec = payloads[i].0;
                     let source = rec.sources.first().cloned().unwrap_or_default();
                     let out = match out {
                         Extracted::Page(p) => *p,
                         Extracted::Dataset(records, stats) => {
                             report.note_dataset(&records, stats);
-                            store.put_page(&records)?;
-                            continue;
+                            return store.put_page(&records).map_err(Into::into);
                         }
                     };
                     for d in &out.diagnostics {
@@ -172,8 +175,8 @@ impl Case {
                         categories: out.categories,
                         identifiers: out.identifiers,
                     })?;
-                }
-                Ok(())
+                    Ok(())
+                })
             })?;
             progress.inc(batch.len() as u64);
         }
@@ -221,21 +224,58 @@ impl ExtractReport {
     }
 }
 
-/// Maps `f` over `items` on up to `threads` scoped threads, keeping order.
-fn parallel_map<T: Sync, R: Send>(items: &[T], threads: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+/// Runs `f` on every item on `threads` threads and hands the results to
+/// `sink` on the calling thread in item order, as they become ready (so the
+/// sink works while the threads go on, and at most a few results wait). The
+/// first error from `sink` stops the work and is returned.
+fn for_each_in_order<T: Sync, R: Send, E>(
+    items: &[T],
+    threads: usize,
+    f: impl Fn(&T) -> R + Sync,
+    mut sink: impl FnMut(usize, R) -> std::result::Result<(), E>,
+) -> std::result::Result<(), E> {
     if threads <= 1 || items.len() < 2 {
-        return items.iter().map(&f).collect();
+        for (i, item) in items.iter().enumerate() {
+            sink(i, f(item))?;
+        }
+        return Ok(());
     }
-    let chunk = items.len().div_ceil(threads);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, R)>(1);
     std::thread::scope(|s| {
-        let handles: Vec<_> = items.chunks(chunk).map(|c| s.spawn(|| c.iter().map(&f).collect::<Vec<R>>())).collect();
-        handles
-            .into_iter()
-            .flat_map(|h| match h.join() {
-                Ok(v) => v,
-                // A panic in extraction is a bug; re-raise it rather than lose pages silently.
-                Err(p) => std::panic::resume_unwind(p),
-            })
-            .collect()
+        for _ in 0..threads.min(items.len()) {
+            let (tx, next, stop, f) = (tx.clone(), &next, &stop, &f);
+            s.spawn(move || loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= items.len() || stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    break;
+                }
+                if tx.send((i, f(&items[i]))).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(tx);
+        let mut waiting = std::collections::BTreeMap::new();
+        let mut due = 0;
+        let mut result = Ok(());
+        // Ends when every thread is done (a panicking one too: the scope then
+        // re-raises its panic rather than lose pages silently).
+        for (i, r) in rx.iter() {
+            if result.is_err() {
+                continue;
+            }
+            waiting.insert(i, r);
+            while let Some(r) = waiting.remove(&due) {
+                if let Err(e) = sink(due, r) {
+                    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                    result = Err(e);
+                    break;
+                }
+                due += 1;
+            }
+        }
+        result
     })
 }

@@ -262,6 +262,13 @@ impl Case {
         Ok(rows)
     }
 
+    /// [`Case::feedback_of`] read, to decode on another thread: the rows,
+    /// and whether only those naming no vendor are meant.
+    fn feedback_read(&self, market: &str, vendor: Option<&str>) -> Result<(store::DeferredFeedback, bool)> {
+        let f = Filter { market: Some(market.to_owned()), vendor: vendor.map(str::to_owned), ..Filter::default() };
+        Ok((self.store.feedback_deferred(&f)?, vendor.is_none()))
+    }
+
     /// Whole feedback rows of one account (vendor as shown; None: the
     /// feedback that names no vendor), through the store's index.
     fn feedback_of(&self, market: &str, vendor: Option<&str>) -> Result<Vec<Stored<model::Feedback>>> {
@@ -339,36 +346,69 @@ impl Case {
             accounts.entry((market, same)).or_default().push(vendor);
         }
         let mut table = UnitTableBuilder::default();
+        table.add(&estimator.take_units()); // the listing side's, first as ever
         // This thread reads each account's feedback from the store (which is
         // not shared between threads) while the others estimate accounts read
         // before. Results are merged in account order as they come (units into
         // the table, then dropped), so the ledger does not depend on which
         // thread was faster and memory holds a few accounts, not all.
         let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).max(1);
-        let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<(usize, Vec<Obs<model::Feedback>>)>(workers * 2);
+        // Each account's rows as read (decoded by the worker), and whether to
+        // keep only the feedback naming no vendor (the store cannot ask for that).
+        type Read = Vec<(store::DeferredFeedback, bool)>;
+        let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<(usize, Read)>(workers * 2);
         let work_rx = std::sync::Mutex::new(work_rx);
-        let (done_tx, done_rx) = std::sync::mpsc::channel::<(usize, sales::Units)>();
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<(usize, std::result::Result<(UnitTableBuilder, sales::Units), store::StoreError>)>();
         let mut merged = sales::Units::default();
-        let shared = &estimator;
+        let (shared, captured) = (&estimator, &o.captured);
         std::thread::scope(|s| -> Result<()> {
             for _ in 0..workers {
                 let (work_rx, done_tx) = (&work_rx, done_tx.clone());
                 s.spawn(move || loop {
                     let next = work_rx.lock().map(|rx| rx.recv());
-                    let Ok(Ok((i, rows))) = next else { break };
+                    let Ok(Ok((i, read))) = next else { break };
+                    let mut rows = Vec::new();
+                    let mut failed = None;
+                    for (deferred, only_unnamed) in read {
+                        match deferred.decode() {
+                            Ok(r) => rows.extend(obs_of(r.into_iter().filter(|f| !only_unnamed || f.record.vendor.is_none()).collect(), captured)),
+                            Err(e) => failed = Some(e),
+                        }
+                    }
+                    if let Some(e) = failed {
+                        if done_tx.send((i, Err(e))).is_err() {
+                            break;
+                        }
+                        continue;
+                    }
                     let refs: Vec<&Obs<model::Feedback>> = rows.iter().collect();
-                    if done_tx.send((i, shared.feedback_part(&refs))).is_err() {
+                    // The part's units go into a table of its own here, so this
+                    // thread, not the reading one, does that work and frees them.
+                    let mut part = shared.feedback_part(&refs);
+                    let mut units = UnitTableBuilder::default();
+                    units.add(&std::mem::take(&mut part.units));
+                    if done_tx.send((i, Ok((units, part)))).is_err() {
                         break;
                     }
                 });
             }
             drop(done_tx);
-            let mut pending: BTreeMap<usize, sales::Units> = BTreeMap::new();
+            type Part = std::result::Result<(UnitTableBuilder, sales::Units), store::StoreError>;
+            let mut pending: BTreeMap<usize, Part> = BTreeMap::new();
             let mut next = 0;
-            let mut merge = |(i, part): (usize, sales::Units), pending: &mut BTreeMap<usize, sales::Units>| {
+            let mut failed = None;
+            let mut merge = |(i, part): (usize, Part), pending: &mut BTreeMap<usize, Part>| {
                 pending.insert(i, part);
                 while let Some(part) = pending.remove(&next) {
-                    table.add(&part.units);
+                    let (units, part) = match part {
+                        Ok(p) => p,
+                        Err(e) => {
+                            failed.get_or_insert(e);
+                            next += 1;
+                            continue;
+                        }
+                    };
+                    table.merge(units);
                     merged.problems.extend(part.problems);
                     merged.feedback_sightings += part.feedback_sightings;
                     merged.feedback_unique += part.feedback_unique;
@@ -379,8 +419,8 @@ impl Case {
             for (i, ((market, _), names)) in accounts.iter().enumerate() {
                 let mut rows = Vec::new();
                 for name in names {
-                    match self.feedback_of(market, name.as_deref()) {
-                        Ok(r) => rows.extend(obs_of(r, &o.captured)),
+                    match self.feedback_read(market, name.as_deref()) {
+                        Ok(r) => rows.push(r),
                         Err(e) => read = Err(e),
                     }
                 }
@@ -395,7 +435,7 @@ impl Case {
             for done in done_rx.iter() {
                 merge(done, &mut pending);
             }
-            read
+            read.and(failed.map_or(Ok(()), |e| Err(e.into())))
         })?;
         estimator.add_part(merged);
         let ledger = Ledger::of_parts(table, estimator.finish());

@@ -157,10 +157,14 @@ fn day(n: i32) -> NaiveDate {
 #[derive(Default)]
 struct Interner {
     strings: Vec<String>,
-    ids: HashMap<String, u32>,
+    ids: HashMap<String, u32, FastState>,
     lists: Vec<Vec<u32>>,
-    list_ids: HashMap<Vec<u32>, u32>,
+    list_ids: HashMap<Vec<u32>, u32, FastState>,
 }
+
+/// The builders' maps are keyed by the case's own strings and ids: a fast
+/// hasher (seeded per process all the same).
+type FastState = foldhash::fast::RandomState;
 
 impl Interner {
     fn id(&mut self, s: &str) -> u32 {
@@ -175,6 +179,10 @@ impl Interner {
 
     fn list(&mut self, items: &[String]) -> u32 {
         let ids: Vec<u32> = if items.is_empty() { vec![self.id(UNKNOWN)] } else { items.iter().map(|s| self.id(s)).collect() };
+        self.list_of_ids(ids)
+    }
+
+    fn list_of_ids(&mut self, ids: Vec<u32>) -> u32 {
         if let Some(&i) = self.list_ids.get(&ids) {
             return i;
         }
@@ -195,7 +203,7 @@ type RollupKey = (Method, u32, u32, u32, u32, u32, u64);
 /// Builds a [`UnitTable`] from units added as they come.
 pub struct UnitTableBuilder {
     i: Interner,
-    at: HashMap<MergeKey, usize>,
+    at: HashMap<MergeKey, usize, FastState>,
     rows: Vec<UnitRow>,
     units: u64,
 }
@@ -204,7 +212,7 @@ impl Default for UnitTableBuilder {
     fn default() -> Self {
         let mut i = Interner::default();
         i.id(UNKNOWN);
-        UnitTableBuilder { i, at: HashMap::new(), rows: Vec::new(), units: 0 }
+        UnitTableBuilder { i, at: HashMap::default(), rows: Vec::new(), units: 0 }
     }
 }
 
@@ -248,6 +256,33 @@ impl UnitTableBuilder {
             row.inputs += u.sources.len() as u64;
         }
         self.units += units.len() as u64;
+    }
+
+    /// Merges a builder that took other units (of other vendors: parts built
+    /// on other threads), row by row in its order; merging parts in a fixed
+    /// order gives the same table whatever thread built which.
+    pub fn merge(&mut self, part: UnitTableBuilder) {
+        let strings: Vec<u32> = part.i.strings.iter().map(|s| self.i.id(s)).collect();
+        let lists: Vec<u32> =
+            part.i.lists.iter().map(|l| { let ids = l.iter().map(|&s| strings[s as usize]).collect(); self.i.list_of_ids(ids) }).collect();
+        for p in part.rows {
+            let (market, vendor, category, origin) =
+                (strings[p.market as usize], strings[p.vendor as usize], strings[p.category as usize], strings[p.origin as usize]);
+            let destinations = lists[p.destinations as usize];
+            let key = (p.method, market, vendor, category, origin, destinations, p.earliest, p.latest, p.scale.to_bits());
+            let rows = &mut self.rows;
+            let r = *self.at.entry(key).or_insert_with(|| {
+                rows.push(UnitRow { market, vendor, category, origin, destinations, sales: 0.0, unpriced: 0.0, revenue: 0.0, units: 0, inputs: 0, ..p });
+                rows.len() - 1
+            });
+            let row = &mut rows[r];
+            row.sales += p.sales;
+            row.revenue += p.revenue;
+            row.unpriced += p.unpriced;
+            row.units += p.units;
+            row.inputs += p.inputs;
+        }
+        self.units += part.units;
     }
 
     /// The table.

@@ -574,6 +574,28 @@ proptest! {
             table.add(&e.take_units());
         }
         let ledger = Ledger::of_parts(table, e.finish());
+        // The way `case` does it on several threads: each part estimated
+        // apart (`feedback_part`) into a table of its own, tables merged in
+        // part order. The same table and summary, exactly.
+        let mut e = Estimator::new(&input, &rates);
+        let built: Vec<(UnitTableBuilder, Units)> = parts
+            .values()
+            .map(|part| {
+                let mut u = e.feedback_part(part);
+                let mut b = UnitTableBuilder::default();
+                b.add(&std::mem::take(&mut u.units));
+                (b, u)
+            })
+            .collect();
+        let mut table = UnitTableBuilder::default();
+        table.add(&e.take_units()); // the listing side's
+        for (b, u) in built {
+            table.merge(b);
+            e.add_part(u);
+        }
+        let threaded = Ledger::of_parts(table, e.finish());
+        prop_assert_eq!(&threaded.table, &ledger.table);
+        prop_assert_eq!(&threaded.summary, &ledger.summary);
         prop_assert_eq!(ledger.summary.feedback_unique, whole.feedback_unique);
         prop_assert_eq!(ledger.summary.feedback_sightings, whole.feedback_sightings);
         prop_assert_eq!(ledger.summary.units, whole.units.len() as u64);

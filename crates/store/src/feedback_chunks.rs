@@ -129,20 +129,30 @@ fn decode(evidence: &str, market: &str, vendor: Option<&str>, data: &[u8], keep:
     Ok(())
 }
 
-/// Every chunked row the filter's market and vendor select (the limit is the caller's).
-pub(crate) fn read(conn: &Connection, f: &Filter, where_market_vendor: &str) -> Result<Vec<Stored<Feedback>>> {
+/// A chunk as read, not decoded yet.
+pub(crate) struct RawChunk {
+    evidence: String,
+    market: String,
+    vendor: Option<String>,
+    data: Vec<u8>,
+}
+
+impl RawChunk {
+    /// Appends its rows.
+    pub(crate) fn decode_into(&self, out: &mut Vec<Stored<Feedback>>) -> Result<()> {
+        decode(&self.evidence, &self.market, self.vendor.as_deref(), &self.data, |_| true, out)
+    }
+}
+
+/// Every chunk the filter's market and vendor select (the limit is the caller's).
+pub(crate) fn read(conn: &Connection, f: &Filter, where_market_vendor: &str) -> Result<Vec<RawChunk>> {
     let mut st = conn
         .prepare_cached(&format!("SELECT evidence, market, vendor, data FROM feedback_chunks {where_market_vendor}"))
         .map_err(db("preparing the feedback chunk query"))?;
-    let mut rows = st.query(params![f.market, f.vendor]).map_err(db("reading feedback chunks"))?;
-    let mut out = Vec::new();
-    while let Some(r) = rows.next().map_err(db("reading feedback chunks"))? {
-        let (ev, market, vendor): (String, String, Option<String>) =
-            (r.get(0).map_err(db("reading a feedback chunk"))?, r.get(1).map_err(db("reading a feedback chunk"))?, r.get(2).map_err(db("reading a feedback chunk"))?);
-        let data = r.get_ref(3).and_then(|v| v.as_blob().map_err(Into::into)).map_err(db("reading a feedback chunk"))?;
-        decode(&ev, &market, vendor.as_deref(), data, |_| true, &mut out)?;
-    }
-    Ok(out)
+    let rows = st
+        .query_map(params![f.market, f.vendor], |r| Ok(RawChunk { evidence: r.get(0)?, market: r.get(1)?, vendor: r.get(2)?, data: r.get(3)? }))
+        .map_err(db("reading feedback chunks"))?;
+    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db("reading feedback chunks"))
 }
 
 /// The chunked row with this id, if any.

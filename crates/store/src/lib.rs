@@ -165,6 +165,12 @@ pub trait CaseStore {
     fn vendors(&self, f: &Filter) -> Result<Vec<Stored<Vendor>>>;
     /// Feedback, ordered by market, vendor, id.
     fn feedback(&self, f: &Filter) -> Result<Vec<Stored<Feedback>>>;
+    /// [`CaseStore::feedback`] read now and decoded later, on any thread
+    /// (`decode` gives the same rows): a reader can hand the decoding to
+    /// other threads. The default decodes at once.
+    fn feedback_deferred(&self, f: &Filter) -> Result<DeferredFeedback> {
+        Ok(DeferredFeedback { rows: self.feedback(f)?, chunks: Vec::new(), limit: None })
+    }
     /// Feedback as [`CaseStore::feedback`] with only `market`, `vendor` and
     /// `date` read (every other field empty, no provenance): when a vendor is
     /// active, for a whole case, at a fraction of the cost of whole rows.
@@ -185,6 +191,36 @@ pub trait CaseStore {
     /// A number that changes whenever the records do (every `put_page`), so
     /// data derived from them can tell it is stale.
     fn generation(&self) -> Result<u64>;
+}
+
+/// Feedback rows read from the store, some still encoded (see
+/// [`CaseStore::feedback_deferred`]).
+pub struct DeferredFeedback {
+    rows: Vec<Stored<Feedback>>,
+    chunks: Vec<feedback_chunks::RawChunk>,
+    limit: Option<usize>,
+}
+
+impl DeferredFeedback {
+    pub(crate) fn new(rows: Vec<Stored<Feedback>>, chunks: Vec<feedback_chunks::RawChunk>, limit: Option<usize>) -> Self {
+        DeferredFeedback { rows, chunks, limit }
+    }
+
+    /// The rows, in the order of [`CaseStore::feedback`].
+    pub fn decode(self) -> Result<Vec<Stored<Feedback>>> {
+        let mut rows = self.rows;
+        for c in self.chunks {
+            c.decode_into(&mut rows)?;
+        }
+        sort_feedback(&mut rows);
+        rows.truncate(self.limit.unwrap_or(usize::MAX));
+        Ok(rows)
+    }
+}
+
+/// Feedback in the order of [`CaseStore::feedback`]: market, vendor, id.
+pub(crate) fn sort_feedback(rows: &mut [Stored<Feedback>]) {
+    rows.sort_unstable_by(|a, b| (&a.record.market, &a.record.vendor, a.id.as_str()).cmp(&(&b.record.market, &b.record.vendor, b.id.as_str())));
 }
 
 /// A row of any kind, for `explain`.

@@ -12,7 +12,7 @@ use model::{
 use crate::feedback_chunks;
 use crate::ids::{RowId, RowKind};
 use crate::migrations;
-use crate::{AnyRecord, CaseStore, Counts, Filter, PageRecords, PageRow, Result, Stored, StoreError};
+use crate::{sort_feedback, AnyRecord, CaseStore, Counts, DeferredFeedback, Filter, PageRecords, PageRow, Result, Stored, StoreError};
 
 /// A case database in one SQLite file.
 pub struct SqliteStore {
@@ -300,10 +300,6 @@ fn order_by_if_limited(f: &Filter, order: &str) -> String {
     if f.limit.is_some() { format!("ORDER BY {order}") } else { String::new() }
 }
 
-/// Feedback in the order of [`CaseStore::feedback`]: market, vendor, id.
-fn sort_feedback(rows: &mut [Stored<Feedback>]) {
-    rows.sort_unstable_by(|a, b| (&a.record.market, &a.record.vendor, a.id.as_str()).cmp(&(&b.record.market, &b.record.vendor, b.id.as_str())));
-}
 
 
 impl CaseStore for SqliteStore {
@@ -458,12 +454,14 @@ impl CaseStore for SqliteStore {
     }
 
     fn feedback(&self, f: &Filter) -> Result<Vec<Stored<Feedback>>> {
+        self.feedback_deferred(f)?.decode()
+    }
+
+    fn feedback_deferred(&self, f: &Filter) -> Result<DeferredFeedback> {
         let order = order_by_if_limited(f, "market, vendor, id");
-        let mut rows = self.query(&format!("SELECT * FROM feedback {} {order} LIMIT ?3", where_market_vendor(f)), &[&f.market, &f.vendor, &limit(f)], feedback_row)?;
-        rows.extend(feedback_chunks::read(&self.conn, f, where_market_vendor(f))?);
-        sort_feedback(&mut rows);
-        rows.truncate(f.limit.unwrap_or(usize::MAX));
-        Ok(rows)
+        let rows = self.query(&format!("SELECT * FROM feedback {} {order} LIMIT ?3", where_market_vendor(f)), &[&f.market, &f.vendor, &limit(f)], feedback_row)?;
+        let chunks = feedback_chunks::read(&self.conn, f, where_market_vendor(f))?;
+        Ok(DeferredFeedback::new(rows, chunks, f.limit))
     }
 
     fn feedback_dates(&self, f: &Filter) -> Result<Vec<Stored<Feedback>>> {
@@ -479,7 +477,11 @@ impl CaseStore for SqliteStore {
                 }))
             },
         )?;
-        rows.extend(feedback_chunks::read(&self.conn, f, where_market_vendor(f))?.into_iter().map(|s| Stored {
+        let mut chunked = Vec::new();
+        for c in feedback_chunks::read(&self.conn, f, where_market_vendor(f))? {
+            c.decode_into(&mut chunked)?;
+        }
+        rows.extend(chunked.into_iter().map(|s| Stored {
             id: s.id,
             record: Feedback { market: s.record.market, vendor: s.record.vendor, date: s.record.date, ..Feedback::default() },
         }));
