@@ -136,7 +136,7 @@ impl Case {
                         Extracted::Page(p) => *p,
                         Extracted::Dataset(records, stats) => {
                             report.note_dataset(&records, stats);
-                            return store.put_page(&records).map_err(Into::into);
+                            return store.put_page(&records);
                         }
                     };
                     for d in &out.diagnostics {

@@ -472,6 +472,9 @@ fn vendor_counter_units(vendors: &[&Obs<model::Vendor>], scale: &HashMap<String,
     }
 }
 
+/// A listing's observations with their days, in day order.
+type DatedListings<'a> = Vec<(NaiveDate, &'a Obs<Listing>)>;
+
 /// A fast hasher for the per-feedback maps (keys are the case's own strings and
 /// dates; seeded per process all the same, as `RandomState` is).
 type FastState = foldhash::fast::RandomState;
@@ -569,7 +572,7 @@ fn feedback_units(
         *m = (*m).max(n);
     }
     // Many feedback name one listing: its observations are looked up once.
-    let mut listing_obs: HashMap<(&str, &str, &str), Option<&Vec<(NaiveDate, &Obs<Listing>)>>, FastState> = HashMap::default();
+    let mut listing_obs: HashMap<(&str, &str, &str), Option<&DatedListings>, FastState> = HashMap::default();
     let mut date_aware: HashMap<&str, u64, FastState> = HashMap::default();
     for u in &uniques {
         *date_aware.entry(&sightings[u.sightings[0]].identity).or_default() += 1;
