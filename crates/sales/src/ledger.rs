@@ -275,12 +275,7 @@ impl UnitTableBuilder {
                 rows.push(UnitRow { market, vendor, category, origin, destinations, sales: 0.0, unpriced: 0.0, revenue: 0.0, units: 0, inputs: 0, ..p });
                 rows.len() - 1
             });
-            let row = &mut rows[r];
-            row.sales += p.sales;
-            row.revenue += p.revenue;
-            row.unpriced += p.unpriced;
-            row.units += p.units;
-            row.inputs += p.inputs;
+            rows[r].add_sums(&p);
         }
         self.units += part.units;
     }
@@ -288,6 +283,17 @@ impl UnitTableBuilder {
     /// The table.
     pub fn finish(self) -> UnitTable {
         UnitTable { strings: self.i.strings, lists: self.i.lists, rows: self.rows, units: self.units }
+    }
+}
+
+impl UnitRow {
+    /// Adds another row's sums and counts (not its keys or days).
+    fn add_sums(&mut self, o: &UnitRow) {
+        self.sales += o.sales;
+        self.unpriced += o.unpriced;
+        self.revenue += o.revenue;
+        self.units += o.units;
+        self.inputs += o.inputs;
     }
 }
 
@@ -310,11 +316,7 @@ impl UnitTable {
                     let x = &mut rows[i];
                     x.earliest = x.earliest.min(r.earliest);
                     x.latest = x.latest.max(r.latest);
-                    x.sales += r.sales;
-                    x.unpriced += r.unpriced;
-                    x.revenue += r.revenue;
-                    x.units += r.units;
-                    x.inputs += r.inputs;
+                    x.add_sums(r);
                 }
                 None => {
                     at.insert(key, rows.len());
