@@ -357,13 +357,15 @@ impl Case {
         // keep only the feedback naming no vendor (the store cannot ask for that).
         type Read = Vec<(store::DeferredFeedback, bool)>;
         let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<(usize, Read)>(workers * 2);
-        let work_rx = std::sync::Mutex::new(work_rx);
+        // Each worker holds a handle: when every worker is gone (a panic too),
+        // the receiver goes with them and sending fails instead of waiting.
+        let work_rx = std::sync::Arc::new(std::sync::Mutex::new(work_rx));
         let (done_tx, done_rx) = std::sync::mpsc::channel::<(usize, std::result::Result<(UnitTableBuilder, sales::Units), store::StoreError>)>();
         let mut merged = sales::Units::default();
         let (shared, captured) = (&estimator, &o.captured);
         std::thread::scope(|s| -> Result<()> {
             for _ in 0..workers {
-                let (work_rx, done_tx) = (&work_rx, done_tx.clone());
+                let (work_rx, done_tx) = (std::sync::Arc::clone(&work_rx), done_tx.clone());
                 s.spawn(move || loop {
                     let next = work_rx.lock().map(|rx| rx.recv());
                     let Ok(Ok((i, read))) = next else { break };
@@ -392,7 +394,7 @@ impl Case {
                     }
                 });
             }
-            drop(done_tx);
+            drop((done_tx, work_rx));
             type Part = std::result::Result<(UnitTableBuilder, sales::Units), store::StoreError>;
             let mut pending: BTreeMap<usize, Part> = BTreeMap::new();
             let mut next = 0;
