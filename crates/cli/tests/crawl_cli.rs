@@ -871,7 +871,15 @@ fn concurrent_requests_keep_the_delay_between_starts() {
     t.sort();
     assert_eq!(t.len(), 55);
     let gaps: Vec<u64> = t.windows(2).map(|w| w[1] - w[0]).collect();
-    assert!(gaps.iter().all(|&g| g >= 90), "starts at least 100 ms apart: {gaps:?}");
+    // The server sees arrivals, not sends: on a loaded machine one request can
+    // arrive up to some tens of ms late and the next on time. So any k
+    // consecutive starts span at least k delays, less 30 ms for that lateness
+    // (a crawler ignoring the delay, or halving it, fails this at once).
+    for i in 0..t.len() {
+        for j in i + 1..t.len() {
+            assert!(t[j] - t[i] + 30 >= (j - i) as u64 * 100, "starts at least 100 ms apart: {gaps:?}");
+        }
+    }
     let most_at_once = t.iter().map(|&a| t.iter().filter(|&&b| b >= a && b < a + 400).count()).max().unwrap();
     assert!((3..=4).contains(&most_at_once), "requests out at once: {most_at_once}");
     let direct = direct_case(tmp.path());
