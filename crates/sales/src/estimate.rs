@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::dates::{observed_day, shown_date_range, DayRange, ShownDate};
 use crate::dedup::{dedup, identity, normalize, Sighting};
 use crate::usd::{listing_usd, to_usd, UsdAmount};
-use crate::{Input, Obs, Rates};
+use crate::{FastState, Input, Obs, Rates};
 
 /// An estimation method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
@@ -474,10 +474,6 @@ fn vendor_counter_units(vendors: &[&Obs<model::Vendor>], scale: &HashMap<String,
 
 /// A listing's observations with their days, in day order.
 type DatedListings<'a> = Vec<(NaiveDate, &'a Obs<Listing>)>;
-
-/// A fast hasher for the per-feedback maps (keys are the case's own strings and
-/// dates; seeded per process all the same, as `RandomState` is).
-type FastState = foldhash::fast::RandomState;
 
 /// Names the observation a feedback sighting comes from, writing each
 /// evidence digest in hex once rather than once per sighting.

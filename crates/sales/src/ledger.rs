@@ -15,6 +15,7 @@ use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use crate::dates::DayRange;
+use crate::FastState;
 use crate::estimate::{month_starts, Coverage, Estimate, GroupBy, Method, Problem, Unit, Units, MIN_COVERAGE_TO_SCALE};
 
 /// What [`units`](crate::units) found, in the compact form a case keeps
@@ -161,10 +162,6 @@ struct Interner {
     lists: Vec<Vec<u32>>,
     list_ids: HashMap<Vec<u32>, u32, FastState>,
 }
-
-/// The builders' maps are keyed by the case's own strings and ids: a fast
-/// hasher (seeded per process all the same).
-type FastState = foldhash::fast::RandomState;
 
 impl Interner {
     fn id(&mut self, s: &str) -> u32 {

@@ -39,6 +39,11 @@ pub use ledger::{decode_kept, encode_kept, Ledger, LedgerSummary, Rollup, UnitTa
 pub use rates::{RateSeries, Rates, RatesError};
 pub use usd::{listing_usd, to_usd, ConvertError, RateUsed, UsdAmount};
 
+/// The hasher of the estimators' and the table builders' maps: their keys are
+/// the case's own strings, dates and ids (seeded per process all the same, as
+/// `RandomState` is), and SipHash was a visible share of an import.
+pub(crate) type FastState = foldhash::fast::RandomState;
+
 /// One stored observation: its row id, the record, and the capture time of
 /// the page it is on (used when the record has no `observed_at`).
 #[derive(Debug, Clone, PartialEq)]

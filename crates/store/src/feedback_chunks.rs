@@ -11,7 +11,7 @@
 //! Why windows: `row(id)` finds a row by its ordinal, so it decodes only
 //! the chunks of one window of one page, not the whole file.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
 
 use model::{Feedback, Money, Provenance, Sha256};
@@ -99,7 +99,7 @@ pub(crate) fn delete(conn: &Connection, evidence: &str) -> Result<()> {
 }
 
 /// Decodes a chunk into the rows a table read would give. `keep` sees each
-/// row's ordinal first, so a lookup decodes the rest of nothing it skips.
+/// row's ordinal first: rows it refuses are not built.
 fn decode(evidence: &str, market: &str, vendor: Option<&str>, data: &[u8], keep: impl Fn(usize) -> bool, out: &mut Vec<Stored<Feedback>>) -> Result<()> {
     let digest: Sha256 = evidence.parse().map_err(|_| bad_chunk(evidence, "evidence is not a digest"))?;
     let (rows, _): (Vec<ChunkRow>, usize) =
@@ -138,9 +138,18 @@ pub(crate) struct RawChunk {
 }
 
 impl RawChunk {
+    /// A `SELECT evidence, market, vendor, data` row.
+    fn of_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawChunk> {
+        Ok(RawChunk { evidence: r.get(0)?, market: r.get(1)?, vendor: r.get(2)?, data: r.get(3)? })
+    }
+
     /// Appends its rows.
     pub(crate) fn decode_into(&self, out: &mut Vec<Stored<Feedback>>) -> Result<()> {
-        decode(&self.evidence, &self.market, self.vendor.as_deref(), &self.data, |_| true, out)
+        self.decode_where(|_| true, out)
+    }
+
+    fn decode_where(&self, keep: impl Fn(usize) -> bool, out: &mut Vec<Stored<Feedback>>) -> Result<()> {
+        decode(&self.evidence, &self.market, self.vendor.as_deref(), &self.data, keep, out)
     }
 }
 
@@ -150,7 +159,7 @@ pub(crate) fn read(conn: &Connection, f: &Filter, where_market_vendor: &str) -> 
         .prepare_cached(&format!("SELECT evidence, market, vendor, data FROM feedback_chunks {where_market_vendor}"))
         .map_err(db("preparing the feedback chunk query"))?;
     let rows = st
-        .query_map(params![f.market, f.vendor], |r| Ok(RawChunk { evidence: r.get(0)?, market: r.get(1)?, vendor: r.get(2)?, data: r.get(3)? }))
+        .query_map(params![f.market, f.vendor], RawChunk::of_row)
         .map_err(db("reading feedback chunks"))?;
     rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db("reading feedback chunks"))
 }
@@ -162,13 +171,12 @@ pub(crate) fn row(conn: &Connection, id: &RowId) -> Result<Option<Feedback>> {
     let mut st = conn
         .prepare_cached("SELECT evidence, market, vendor, data FROM feedback_chunks WHERE evidence >= ?1 AND evidence < ?2 AND ordinal_window = ?3")
         .map_err(db("preparing the feedback chunk lookup"))?;
-    let mut rows = st.query(params![hex16, format!("{hex16}g"), (ordinal / WINDOW) as i64]).map_err(db("looking up a feedback chunk"))?;
+    let chunks = st
+        .query_map(params![hex16, format!("{hex16}g"), (ordinal / WINDOW) as i64], RawChunk::of_row)
+        .map_err(db("looking up a feedback chunk"))?;
     let mut found = Vec::new();
-    while let Some(r) = rows.next().map_err(db("looking up a feedback chunk"))? {
-        let (ev, market, vendor): (String, String, Option<String>) =
-            (r.get(0).map_err(db("reading a feedback chunk"))?, r.get(1).map_err(db("reading a feedback chunk"))?, r.get(2).map_err(db("reading a feedback chunk"))?);
-        let data = r.get_ref(3).and_then(|v| v.as_blob().map_err(Into::into)).map_err(db("reading a feedback chunk"))?;
-        decode(&ev, &market, vendor.as_deref(), data, |o| o == ordinal, &mut found)?;
+    for c in chunks {
+        c.map_err(db("reading a feedback chunk"))?.decode_where(|o| o == ordinal, &mut found)?;
     }
     Ok(found.into_iter().find(|s| &s.id == id).map(|s| s.record))
 }
@@ -176,7 +184,6 @@ pub(crate) fn row(conn: &Connection, id: &RowId) -> Result<Option<Feedback>> {
 /// Chunked feedback rows.
 pub(crate) fn count(conn: &Connection) -> Result<u64> {
     conn.query_row("SELECT COALESCE(SUM(rows), 0) FROM feedback_chunks", [], |r| r.get::<_, i64>(0))
-        .optional()
-        .map(|v| v.unwrap_or(0).max(0) as u64)
+        .map(|v| v.max(0) as u64)
         .map_err(db("counting feedback chunks"))
 }

@@ -307,24 +307,19 @@ impl CaseStore for SqliteStore {
         let ev = rec.page.evidence.to_hex();
         // A savepoint, so a page can be stored inside a caller's bulk transaction.
         let tx = self.conn.savepoint().map_err(db("starting page savepoint"))?;
-        let prefix = |kind| RowId::page_prefix(kind, &rec.page.evidence);
-        for kind in [RowKind::Listing, RowKind::Vendor, RowKind::Feedback, RowKind::Category, RowKind::Identifier] {
+        let kinds = [RowKind::Listing, RowKind::Vendor, RowKind::Feedback, RowKind::Category, RowKind::Identifier];
+        let [listing_prefix, vendor_prefix, feedback_prefix, category_prefix, identifier_prefix] =
+            kinds.map(|kind| RowId::page_prefix(kind, &rec.page.evidence));
+        for (kind, from) in kinds.iter().zip([&listing_prefix, &vendor_prefix, &feedback_prefix, &category_prefix, &identifier_prefix]) {
             // The page's ids are the range [prefix, prefix with '-' raised to '.'); the
             // evidence test keeps another page whose digest starts the same out of it.
-            let (from, table) = (prefix(kind), kind.table());
+            let table = kind.table();
             let to = format!("{}.", &from[..from.len() - 1]);
-            tx.execute(&format!("DELETE FROM {table} WHERE id >= ?1 AND id < ?2 AND evidence = ?3"), [&from, &to, &ev])
+            tx.execute(&format!("DELETE FROM {table} WHERE id >= ?1 AND id < ?2 AND evidence = ?3"), [from, &to, &ev])
                 .map_err(db(format!("clearing old {table} of page {ev}")))?;
         }
         feedback_chunks::delete(&tx, &ev)?;
         let p = &rec.page;
-        let (listing_prefix, vendor_prefix, feedback_prefix, category_prefix, identifier_prefix) = (
-            prefix(RowKind::Listing),
-            prefix(RowKind::Vendor),
-            prefix(RowKind::Feedback),
-            prefix(RowKind::Category),
-            prefix(RowKind::Identifier),
-        );
         tx.execute(
             "INSERT OR REPLACE INTO pages (evidence, source, url, captured_at, market, profile, page_type, encoding, diagnostics, extracted_by)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -377,10 +372,12 @@ impl CaseStore for SqliteStore {
             .map_err(|e| db(format!("storing vendor {i} of page {ev}"))(e))?;
         }
         drop(st);
-        if p.page_type == PageType::Dataset {
+        let table_feedback: &[Feedback] = if p.page_type == PageType::Dataset {
             feedback_chunks::put(&tx, &p.evidence, &rec.feedback)?;
-        }
-        let table_feedback: &[Feedback] = if p.page_type == PageType::Dataset { &[] } else { &rec.feedback };
+            &[]
+        } else {
+            &rec.feedback
+        };
         let mut st = tx
             .prepare_cached(
                 "INSERT INTO feedback (id, evidence, ordinal, profile, rule, market, vendor, listing, date,
