@@ -421,6 +421,111 @@ impl AddrTable {
     }
 }
 
+/// The addresses a block interned first, in id order (what the streaming build writes to
+/// the `addresses` table; the in-memory build keeps them in its [`AddrTable`]).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct AddrRows {
+    /// Kind of each address.
+    pub kinds: Vec<AddrKind>,
+    /// End of each address's bytes in `bytes`.
+    pub ends: Vec<u32>,
+    /// The addresses' bytes, one after another.
+    pub bytes: Vec<u8>,
+    /// The first output that paid each address.
+    pub first_out: Vec<u32>,
+}
+
+impl AddrRows {
+    /// Number of addresses.
+    pub fn len(&self) -> usize {
+        self.kinds.len()
+    }
+    /// True if empty.
+    pub fn is_empty(&self) -> bool {
+        self.kinds.is_empty()
+    }
+    /// Appends an address.
+    pub fn push(&mut self, kind: AddrKind, data: &[u8], first_out: u32) {
+        self.kinds.push(kind);
+        self.bytes.extend_from_slice(data);
+        self.ends.push(self.bytes.len() as u32);
+        self.first_out.push(first_out);
+    }
+    /// Appends every address of `other`.
+    pub fn append(&mut self, other: &AddrRows) {
+        for (i, (k, d)) in other.iter().enumerate() {
+            self.push(k, d, other.first_out[i]);
+        }
+    }
+    /// The addresses in order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (AddrKind, &[u8])> + Clone + '_ {
+        self.kinds.iter().enumerate().map(|(i, k)| {
+            let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+            (*k, &self.bytes[start..self.ends[i] as usize])
+        })
+    }
+}
+
+/// A block as the reader thread hands it over: parsed, its output addresses interned.
+pub(crate) struct ReadBlock {
+    pub(crate) parsed: ParsedBlock,
+    /// One address id per output ([`NONE`] without an address).
+    pub(crate) addr_ids: Vec<u32>,
+    /// Addresses in the table once this block's were interned.
+    pub(crate) addrs_after: usize,
+    /// The addresses this block interned first, when asked for.
+    pub(crate) new_addrs: AddrRows,
+}
+
+/// Starts the reader thread of an index build: it reads, checks and parses the blocks of
+/// `src`'s chain from position `from` on and interns their output addresses (output ids
+/// from `first_out`) into `addrs`, up to 16 blocks ahead of the receiver, and stops after
+/// the first error or when the receiver is dropped; joining it gives the table back (with
+/// addresses interned for blocks the receiver may not have appended: truncate it).
+/// With `copy_new`, each block also carries the addresses it interned first.
+pub(crate) fn read_ahead<'scope>(
+    scope: &'scope std::thread::Scope<'scope, '_>,
+    src: &'scope crate::BlockSource,
+    from: usize,
+    mut addrs: AddrTable,
+    first_out: u64,
+    copy_new: bool,
+) -> (std::sync::mpsc::Receiver<Result<ReadBlock, ChainError>>, std::thread::ScopedJoinHandle<'scope, AddrTable>) {
+    const AHEAD: usize = 16;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Result<ReadBlock, ChainError>>(AHEAD);
+    let reader = scope.spawn(move || {
+        let mut next_out = first_out;
+        for i in from..src.len() {
+            let item = src.read_parsed(i).and_then(|parsed| {
+                let before = addrs.len();
+                let addr_ids = intern_addresses(&mut addrs, &parsed, next_out)?;
+                next_out += parsed.outputs.len() as u64;
+                let mut new_addrs = AddrRows::default();
+                if copy_new {
+                    for id in before..addrs.len() {
+                        if let Some((kind, data)) = addrs.get(id as u32) {
+                            new_addrs.push(kind, data, addrs.first_out[id]);
+                        }
+                    }
+                }
+                Ok(ReadBlock { parsed, addr_ids, addrs_after: addrs.len(), new_addrs })
+            });
+            let failed = item.is_err();
+            // A closed channel means the receiving side failed: stop reading.
+            if tx.send(item).is_err() || failed {
+                break;
+            }
+        }
+        addrs
+    });
+    (rx, reader)
+}
+
+/// The error when the reader thread ended before handing over the block at `height`.
+pub(crate) fn reader_stopped(height: u32) -> ChainError {
+    ChainError::Index { path: std::path::PathBuf::new(), message: format!("block reader stopped before height {height}") }
+}
+
 /// The whole index.
 #[derive(Debug)]
 pub struct ChainIndex {
@@ -533,35 +638,18 @@ impl ChainIndex {
     /// rows. Addresses interned for blocks that were then not appended are taken back.
     /// Rows and tables are first sized for the blocks to come.
     pub fn append_from(&mut self, src: &crate::BlockSource, from: usize) -> Result<(), ChainError> {
-        const AHEAD: usize = 16;
         self.reserve_for_block_bytes(src.estimated_bytes_from(from));
-        let mut addrs = std::mem::take(&mut self.addrs);
+        let addrs = std::mem::take(&mut self.addrs);
         let mut appended_addrs = addrs.len();
         let first_out = self.outputs.len() as u64;
         let (addrs_back, result) = std::thread::scope(|scope| {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<Result<(ParsedBlock, Vec<u32>, usize), ChainError>>(AHEAD);
-            let reader = scope.spawn(move || {
-                let mut next_out = first_out;
-                for i in from..src.len() {
-                    let item = src.read_parsed(i).and_then(|p| {
-                        let ids = intern_addresses(&mut addrs, &p, next_out)?;
-                        next_out += p.outputs.len() as u64;
-                        Ok((p, ids, addrs.len()))
-                    });
-                    let failed = item.is_err();
-                    // A closed channel means the index side failed: stop reading.
-                    if tx.send(item).is_err() || failed {
-                        break;
-                    }
-                }
-                addrs
-            });
+            let (rx, reader) = read_ahead(scope, src, from, addrs, first_out, false);
             let mut result = Ok(());
             for loc in src.chain().iter().skip(from) {
                 let step = match rx.recv() {
-                    Ok(Ok((p, ids, addrs_after))) => self.append_parsed(loc.height, &p, &ids).map(|()| addrs_after),
+                    Ok(Ok(b)) => self.append_parsed(loc.height, &b.parsed, &b.addr_ids).map(|()| b.addrs_after),
                     Ok(Err(e)) => Err(e),
-                    Err(_) => Err(ChainError::Index { path: std::path::PathBuf::new(), message: format!("block reader stopped before height {}", loc.height) }),
+                    Err(_) => Err(reader_stopped(loc.height)),
                 };
                 match step {
                     Ok(n) => appended_addrs = n,

@@ -4,7 +4,8 @@
 //!
 //! Owns reading a Bitcoin Core `blocks/` directory ([`blocks::BlockSource`]: `blk*.dat`,
 //! `xor.dat`, LevelDB `index/`), the compact in-memory index ([`index::ChainIndex`]),
-//! its Parquet persistence in a case (`<case>/chain/`, see [`store`]), address clustering
+//! its Parquet persistence in a case (`<case>/chain/`, see [`store`]), or for a chain too
+//! large for memory the same tables written as blocks are read ([`index_stream`]), address clustering
 //! ([`cluster`], stored in the case after each import), measurement of every heuristic
 //! against ground truth ([`eval`]), tags on addresses applied to clusters ([`tags`]:
 //! TagPack YAML, the CLI, and [`tags::add_tags`] for the market side) and value tracing
@@ -34,6 +35,7 @@ pub mod cluster_stream;
 pub mod error;
 pub mod eval;
 pub mod index;
+pub mod index_stream;
 pub mod lookup;
 pub mod parsed;
 pub mod sim;

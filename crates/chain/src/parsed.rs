@@ -42,6 +42,9 @@ pub struct ParsedOut {
     pub start: u32,
     /// Length of the address bytes.
     pub len: u32,
+    /// Provably unspendable (OP_RETURN first, or a script over 10,000 bytes, as Bitcoin
+    /// Core's `IsUnspendable`): never enters a set of unspent outputs.
+    pub unspendable: bool,
 }
 
 /// A block parsed for the index.
@@ -123,7 +126,9 @@ impl Visitor for BlockVisitor {
     }
     fn visit_tx_out(&mut self, _vout: usize, tx_out: &bsl::TxOut) -> ControlFlow<()> {
         let script = bitcoin::Script::from_bytes(tx_out.script_pubkey());
-        let mut out = ParsedOut { value: tx_out.value(), kind: None, fingerprint: 0, start: 0, len: 0 };
+        let bytes = tx_out.script_pubkey();
+        let unspendable = bytes.first() == Some(&0x6a) || bytes.len() > 10_000;
+        let mut out = ParsedOut { value: tx_out.value(), kind: None, fingerprint: 0, start: 0, len: 0, unspendable };
         if let Some((kind, data)) = classify(script) {
             out.kind = Some(kind);
             out.fingerprint = address_fingerprint(kind, data);
@@ -164,6 +169,7 @@ mod tests {
         assert_eq!(p.txs.len(), block.txdata.len());
         let mut ins = p.prevouts.iter();
         let mut outs = p.outputs.iter();
+        let mut unspendable = 0;
         for (pt, t) in p.txs.iter().zip(&block.txdata) {
             assert_eq!(pt.txid, t.compute_txid().to_byte_array());
             assert_eq!((pt.version, pt.locktime), (t.version.0, t.lock_time.to_consensus_u32()));
@@ -180,9 +186,13 @@ mod tests {
                 let po = outs.next().expect("output");
                 assert_eq!(po.value, o.value.to_sat());
                 assert_eq!(p.address(po), classify(&o.script_pubkey));
+                assert_eq!(po.unspendable, o.script_pubkey.is_op_return() || o.script_pubkey.len() > 10_000);
+                unspendable += usize::from(po.unspendable);
             }
         }
         assert_eq!((ins.next(), outs.next()), (None, None));
+        // The coinbase's witness commitment at least.
+        assert!(unspendable >= 1, "an OP_RETURN output in the block");
     }
 
     #[test]

@@ -137,7 +137,7 @@ pub fn import(case: &Path, blocks_dir: &Path, network: Network) -> Result<Import
     })
 }
 
-fn write_meta(case: &Path, m: &Meta) -> Result<(), ChainError> {
+pub(crate) fn write_meta(case: &Path, m: &Meta) -> Result<(), ChainError> {
     let p = chain_dir(case).join("meta.json");
     let s = serde_json::to_string_pretty(m).map_err(|e| ChainError::Store { path: p.clone(), message: e.to_string() })?;
     std::fs::write(&p, s).map_err(|e| ChainError::io(&p, e))
@@ -232,12 +232,12 @@ fn write_table(path: &Path, cols: Vec<(&str, ArrayRef)>) -> Result<(), ChainErro
 
 /// Writes a table of `rows` rows in batches of [`WRITE_ROWS`]: `cols(range)` makes the
 /// columns of the rows in `range`.
-fn write_rows<'a>(path: &Path, rows: usize, mut cols: impl FnMut(std::ops::Range<usize>) -> Vec<(&'a str, ArrayRef)>) -> Result<(), ChainError> {
+fn write_rows<'a>(path: &Path, rows: usize, mut cols: impl FnMut(std::ops::Range<usize>) -> Result<Vec<(&'a str, ArrayRef)>, ChainError>) -> Result<(), ChainError> {
     let mut w = PartWriter::create(path)?;
     let mut lo = 0;
     loop {
         let hi = (lo + WRITE_ROWS).min(rows);
-        w.write(cols(lo..hi))?;
+        w.write(cols(lo..hi)?)?;
         if hi == rows {
             return w.finish();
         }
@@ -289,82 +289,109 @@ fn write_part(case: &Path, idx: &ChainIndex, part: u32, from: (usize, usize, usi
 fn write_tx_tables(dir: &Path, name: &str, idx: &ChainIndex, from: (usize, usize, usize, usize, usize)) -> Result<(), ChainError> {
     let (b0, t0, o0, i0, _) = from;
     let path = |table: &str| dir.join(table).join(name);
-    let ids = |first: usize, r: &std::ops::Range<usize>| u32s((first + r.start) as u32..(first + r.end) as u32);
     let blocks = &idx.blocks[b0..];
-    write_rows(&path("blocks"), blocks.len(), |r| {
-        let b = &blocks[r];
-        vec![
-            ("height", u32s(b.iter().map(|b| b.height))),
-            ("hash", Arc::new(StringArray::from_iter_values(b.iter().map(|b| bitcoin::BlockHash::from_byte_array(b.hash).to_string())))),
-            ("time", u32s(b.iter().map(|b| b.time))),
-            ("first_tx", u32s(b.iter().map(|b| b.first_tx))),
-            ("n_tx", u32s(b.iter().map(|b| b.n_tx))),
-        ]
-    })?;
+    write_rows(&path("blocks"), blocks.len(), |r| Ok(block_columns(&blocks[r])))?;
     let txs = &idx.txs[t0..];
-    write_rows(&path("txs"), txs.len(), |r| {
-        let id = ids(t0, &r);
-        let t = &txs[r];
-        vec![
-            ("id", id),
-            ("txid", Arc::new(StringArray::from_iter_values(t.iter().map(|t| t.txid_hex())))),
-            ("height", u32s(t.iter().map(|t| t.height))),
-            ("version", Arc::new(Int32Array::from_iter_values(t.iter().map(|t| t.version)))),
-            ("locktime", u32s(t.iter().map(|t| t.locktime))),
-            ("first_output", u32s(t.iter().map(|t| t.first_out))),
-            ("n_outputs", u32s(t.iter().map(|t| t.n_out))),
-            ("first_input", u32s(t.iter().map(|t| t.first_in))),
-            ("n_inputs", u32s(t.iter().map(|t| t.n_in))),
-            ("fee", Arc::new(UInt64Array::from_iter_values(t.iter().map(|t| t.fee)))),
-        ]
-    })?;
-    // Output and input rows carry their tx and position for convenient SQL joins.
+    write_rows(&path("txs"), txs.len(), |r| Ok(tx_columns(t0 + r.start, &txs[r])))?;
     let outs = &idx.outputs[o0..];
     write_rows(&path("outputs"), outs.len(), |r| {
         let (tx, vout) = owners(txs, t0, o0, r.clone(), |t| (t.first_out, t.n_out));
-        let id = ids(o0, &r);
-        let o = &outs[r];
-        vec![
-            ("id", id),
-            ("tx", u32s(tx.into_iter())),
-            ("vout", u32s(vout.into_iter())),
-            ("value", Arc::new(UInt64Array::from_iter_values(o.iter().map(|o| o.value)))),
-            ("address", opt_u32s(o.iter().map(|o| o.addr))),
-        ]
+        Ok(output_columns(o0 + r.start, tx, vout, &outs[r]))
     })?;
     let ins = &idx.inputs[i0..];
     let prev = |o: u32| idx.outputs.get(o as usize).copied().unwrap_or(OutRow { value: 0, addr: NONE });
     write_rows(&path("inputs"), ins.len(), |r| {
         let (tx, vin) = owners(txs, t0, i0, r.clone(), |t| (t.first_in, t.n_in));
-        let id = ids(i0, &r);
-        let i = &ins[r];
-        vec![
-            ("id", id),
-            ("tx", u32s(tx.into_iter())),
-            ("vin", u32s(vin.into_iter())),
-            ("prev_output", u32s(i.iter().copied())),
-            ("value", Arc::new(UInt64Array::from_iter_values(i.iter().map(|o| prev(*o).value)))),
-            ("address", opt_u32s(i.iter().map(|o| prev(*o).addr))),
-        ]
+        let i = &ins[r.clone()];
+        Ok(input_columns(i0 + r.start, tx, vin, i.to_vec(), i.iter().map(|o| prev(*o))))
     })?;
     Ok(())
 }
 
-/// Writes the addresses of `idx` from id `a0` on (their display strings are most of a
-/// part's writing time).
+/// Writes the addresses of `idx` from id `a0` on.
 fn write_addresses(path: &Path, idx: &ChainIndex, a0: usize) -> Result<(), ChainError> {
-    let ids = |first: usize, r: &std::ops::Range<usize>| u32s((first + r.start) as u32..(first + r.end) as u32);
-    let get = |i: u32| idx.addrs.get(i);
     write_rows(path, idx.addrs.len() - a0, |r| {
-        let (lo, hi) = ((a0 + r.start) as u32, (a0 + r.end) as u32);
-        vec![
-            ("id", ids(a0, &r)),
-            ("kind", Arc::new(StringArray::from_iter_values((lo..hi).map(|i| get(i).map(|g| g.0.name()).unwrap_or(""))))),
-            ("address", Arc::new(StringArray::from_iter_values((lo..hi).map(|i| idx.address_string(i).unwrap_or_default())))),
-            ("data", Arc::new(BinaryArray::from_iter_values((lo..hi).map(|i| get(i).map(|g| g.1).unwrap_or(&[]))))),
-            ("first_output", u32s((lo..hi).map(|i| idx.addrs.first_out.get(i as usize).copied().unwrap_or(NONE)))),
-        ]
+        let ids = a0 + r.start..a0 + r.end;
+        let addrs = ids.clone().map(|i| idx.addrs.get(i as u32)).collect::<Option<Vec<_>>>();
+        let addrs = addrs.ok_or_else(|| ChainError::Store { path: path.to_path_buf(), message: format!("address table lacks an id in {ids:?}") })?;
+        Ok(address_columns(a0 + r.start, addrs.into_iter(), ids.map(|i| idx.addrs.first_out.get(i).copied().unwrap_or(NONE)), idx.network))
     })
+}
+
+// The columns of each table, made in one place for both index builds (in memory here,
+// streaming in `index_stream`), so their parts cannot differ. `first` is the id of the
+// first row.
+
+fn ids_from(first: usize, n: usize) -> ArrayRef {
+    u32s((first as u32..).take(n))
+}
+
+/// Columns of `blocks` rows.
+pub(crate) fn block_columns(b: &[BlockRow]) -> Vec<(&'static str, ArrayRef)> {
+    vec![
+        ("height", u32s(b.iter().map(|b| b.height))),
+        ("hash", Arc::new(StringArray::from_iter_values(b.iter().map(|b| bitcoin::BlockHash::from_byte_array(b.hash).to_string())))),
+        ("time", u32s(b.iter().map(|b| b.time))),
+        ("first_tx", u32s(b.iter().map(|b| b.first_tx))),
+        ("n_tx", u32s(b.iter().map(|b| b.n_tx))),
+    ]
+}
+
+/// Columns of `txs` rows.
+pub(crate) fn tx_columns(first: usize, t: &[TxRow]) -> Vec<(&'static str, ArrayRef)> {
+    vec![
+        ("id", ids_from(first, t.len())),
+        ("txid", Arc::new(StringArray::from_iter_values(t.iter().map(|t| t.txid_hex())))),
+        ("height", u32s(t.iter().map(|t| t.height))),
+        ("version", Arc::new(Int32Array::from_iter_values(t.iter().map(|t| t.version)))),
+        ("locktime", u32s(t.iter().map(|t| t.locktime))),
+        ("first_output", u32s(t.iter().map(|t| t.first_out))),
+        ("n_outputs", u32s(t.iter().map(|t| t.n_out))),
+        ("first_input", u32s(t.iter().map(|t| t.first_in))),
+        ("n_inputs", u32s(t.iter().map(|t| t.n_in))),
+        ("fee", Arc::new(UInt64Array::from_iter_values(t.iter().map(|t| t.fee)))),
+    ]
+}
+
+/// Columns of `outputs` rows: each row's transaction and position beside it, for
+/// convenient SQL joins.
+pub(crate) fn output_columns(first: usize, tx: Vec<u32>, vout: Vec<u32>, o: &[OutRow]) -> Vec<(&'static str, ArrayRef)> {
+    vec![
+        ("id", ids_from(first, o.len())),
+        ("tx", Arc::new(UInt32Array::from(tx))),
+        ("vout", Arc::new(UInt32Array::from(vout))),
+        ("value", Arc::new(UInt64Array::from_iter_values(o.iter().map(|o| o.value)))),
+        ("address", opt_u32s(o.iter().map(|o| o.addr))),
+    ]
+}
+
+/// Columns of `inputs` rows: the output each spends (`prev_output`) and that output's
+/// value and address.
+pub(crate) fn input_columns(first: usize, tx: Vec<u32>, vin: Vec<u32>, prev_output: Vec<u32>, prev: impl Iterator<Item = OutRow> + Clone) -> Vec<(&'static str, ArrayRef)> {
+    vec![
+        ("id", ids_from(first, prev_output.len())),
+        ("tx", Arc::new(UInt32Array::from(tx))),
+        ("vin", Arc::new(UInt32Array::from(vin))),
+        ("prev_output", Arc::new(UInt32Array::from(prev_output))),
+        ("value", Arc::new(UInt64Array::from_iter_values(prev.clone().map(|o| o.value)))),
+        ("address", opt_u32s(prev.map(|o| o.addr))),
+    ]
+}
+
+/// Columns of `addresses` rows (their display strings are most of a part's writing time).
+pub(crate) fn address_columns<'a>(
+    first: usize,
+    addrs: impl ExactSizeIterator<Item = (AddrKind, &'a [u8])> + Clone,
+    first_out: impl Iterator<Item = u32>,
+    network: Network,
+) -> Vec<(&'static str, ArrayRef)> {
+    vec![
+        ("id", ids_from(first, addrs.len())),
+        ("kind", Arc::new(StringArray::from_iter_values(addrs.clone().map(|(k, _)| k.name())))),
+        ("address", Arc::new(StringArray::from_iter_values(addrs.clone().map(|(k, d)| crate::index::display_address(k, d, network))))),
+        ("data", Arc::new(BinaryArray::from_iter_values(addrs.map(|(_, d)| d)))),
+        ("first_output", u32s(first_out)),
+    ]
 }
 
 fn parts(case: &Path, table: &str, n: u32) -> Vec<PathBuf> {

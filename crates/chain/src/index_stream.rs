@@ -1,0 +1,411 @@
+//! The index built straight into the case's Parquet parts as blocks are read: the build
+//! for a chain whose in-memory index ([`crate::ChainIndex`]) would not fit.
+//!
+//! Why a second build: the in-memory index keeps every row (about 145 bytes per
+//! transaction and 70 per address, ~250 GiB for the full chain). This one keeps only what
+//! later blocks need, the unspent outputs (36 bytes a slot) and the address table, and
+//! hands every row to a writer thread in batches of [`store::WRITE_ROWS`] as soon as its
+//! block is resolved. Its parts are the tables the in-memory build writes, made by the same
+//! column functions (a test compares them row by row), so `load`, DuckDB and the streaming
+//! cluster engine ([`crate::cluster_stream`]) read either.
+//!
+//! Three threads: the reader of the in-memory build ([`crate::index::read_ahead`]: parse,
+//! check, intern addresses), this one (resolve each input against the unspent outputs,
+//! make the rows) and a writer (encode Parquet).
+//!
+//! What it keys an unspent output by: the first 16 bytes of the txid and the vout. Two
+//! txids sharing 16 bytes take ~2^64 hashing to craft; where one output would replace
+//! another still unspent under the same key (also the case for the two duplicated
+//! coinbase txids of mainnet, which Bitcoin Core overwrote the same way), the build counts
+//! it in [`StreamReport::replaced_unspent`].
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use bitcoin::hashes::Hash as _;
+use bitcoin::Network;
+
+use crate::blocks::BlockSource;
+use crate::error::ChainError;
+use crate::index::{read_ahead, reader_stopped, AddrRows, AddrTable, BlockRow, OutRow, TxRow, NONE};
+use crate::parsed::ParsedBlock;
+use crate::store::{self, ImportReport, Meta, PartWriter, WRITE_ROWS};
+
+type FastState = foldhash::fast::RandomState;
+
+/// An outpoint as a key: the txid's first 16 bytes and the vout (20 bytes, 4-aligned).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct OutKey([u32; 5]);
+
+impl OutKey {
+    fn new(txid: &[u8; 32], vout: u32) -> OutKey {
+        let w = |i: usize| u32::from_le_bytes([txid[i], txid[i + 1], txid[i + 2], txid[i + 3]]);
+        OutKey([w(0), w(4), w(8), w(12), vout])
+    }
+}
+
+impl std::hash::Hash for OutKey {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        // The txid is a hash already: its first 8 bytes and the vout are enough to spread.
+        h.write_u64(u64::from(self.0[0]) | (u64::from(self.0[1]) << 32));
+        h.write_u32(self.0[4]);
+    }
+}
+
+/// An unspent output: its id, value and address id (16 bytes, 4-aligned).
+#[derive(Debug, Clone, Copy)]
+struct Unspent {
+    value: [u32; 2],
+    out: u32,
+    addr: u32,
+}
+
+impl Unspent {
+    fn value(&self) -> u64 {
+        u64::from(self.value[0]) | (u64::from(self.value[1]) << 32)
+    }
+}
+
+/// What a streaming import did, beside the [`ImportReport`] every import gives.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct StreamReport {
+    /// Unspent outputs at the end.
+    pub unspent: usize,
+    /// The most unspent outputs held at once.
+    pub unspent_peak: usize,
+    /// Outputs that replaced an unspent output under the same key (see the module notes).
+    pub replaced_unspent: u64,
+    /// Addresses in the index.
+    pub addresses: usize,
+    /// Inputs and outputs written.
+    pub inputs: u64,
+    /// Outputs written.
+    pub outputs: u64,
+}
+
+/// Rows waiting for the writer, one buffer per table.
+#[derive(Default)]
+struct Rows {
+    blocks: Vec<BlockRow>,
+    txs: Vec<TxRow>,
+    /// `(tx, vout)` per output row.
+    out_owner: Vec<(u32, u32)>,
+    outputs: Vec<OutRow>,
+    /// `(tx, vin)` per input row, the output it spends, and that output.
+    in_owner: Vec<(u32, u32)>,
+    prev_output: Vec<u32>,
+    prev: Vec<OutRow>,
+    addrs: AddrRows,
+}
+
+/// A batch of one table's rows, with the id of its first row.
+enum Batch {
+    Blocks(Vec<BlockRow>),
+    Txs(usize, Vec<TxRow>),
+    Outputs(usize, Vec<(u32, u32)>, Vec<OutRow>),
+    Inputs(usize, Vec<(u32, u32)>, Vec<u32>, Vec<OutRow>),
+    Addresses(usize, AddrRows),
+}
+
+/// The tables of a part, in the order [`Batch`] names them.
+const TABLES: [&str; 5] = ["blocks", "txs", "outputs", "inputs", "addresses"];
+
+/// The resolving side of the build: the unspent outputs, the next ids and the rows.
+struct Builder {
+    utxo: HashMap<OutKey, Unspent, FastState>,
+    next_tx: u64,
+    next_out: u64,
+    next_in: u64,
+    next_addr: u64,
+    /// Ids of the first rows in each buffer.
+    flushed: [u64; 5],
+    rows: Rows,
+    report: StreamReport,
+    // Buffers reused from block to block.
+    in_block: HashMap<[u8; 32], (u32, u32), FastState>,
+    spent_here: Vec<bool>,
+    taken: Vec<(OutKey, Unspent)>,
+    resolved: Vec<(u32, OutRow)>,
+}
+
+fn overflow(what: &'static str) -> ChainError {
+    ChainError::IdOverflow(what)
+}
+
+impl Builder {
+    fn new() -> Builder {
+        Builder {
+            utxo: HashMap::default(),
+            next_tx: 0,
+            next_out: 0,
+            next_in: 0,
+            next_addr: 0,
+            flushed: [0; 5],
+            rows: Rows::default(),
+            report: StreamReport::default(),
+            in_block: HashMap::default(),
+            spent_here: Vec::new(),
+            taken: Vec::new(),
+            resolved: Vec::new(),
+        }
+    }
+
+    /// Appends a block: every input is resolved first (taking its output from the unspent
+    /// set); on the first that spends nothing unspent the taken outputs are put back and
+    /// nothing of the block is kept. Then its rows are made and its outputs become unspent.
+    fn append(&mut self, height: u32, p: &ParsedBlock, addr_ids: &[u32], new_addrs: &AddrRows) -> Result<(), ChainError> {
+        if addr_ids.len() != p.outputs.len() {
+            return Err(ChainError::Index { path: std::path::PathBuf::new(), message: format!("{} address ids for {} outputs", addr_ids.len(), p.outputs.len()) });
+        }
+        // Ids stay below NONE (the "no id" marker) for the whole block, checked before
+        // anything is kept.
+        let fits = |next: u64, n: usize| next.checked_add(n as u64).is_some_and(|end| end < u64::from(NONE));
+        if !fits(self.next_tx, p.txs.len()) {
+            return Err(overflow("transactions"));
+        }
+        if !fits(self.next_out, p.outputs.len()) {
+            return Err(overflow("outputs"));
+        }
+        if !fits(self.next_in, p.prevouts.len()) {
+            return Err(overflow("inputs"));
+        }
+        if !fits(self.next_addr, new_addrs.len()) {
+            return Err(overflow("addresses"));
+        }
+        self.resolve(p, addr_ids)?;
+        let first_tx = self.next_tx as u32;
+        let (mut next_in, mut next_out) = (0usize, 0usize);
+        for ptx in &p.txs {
+            let tx_id = self.next_tx as u32;
+            let first_in = self.next_in as u32;
+            let mut in_value: u64 = 0;
+            for (vin, (out, prev)) in self.resolved[next_in..next_in + ptx.n_in as usize].iter().enumerate() {
+                in_value = in_value.saturating_add(prev.value);
+                self.rows.in_owner.push((tx_id, vin as u32));
+                self.rows.prev_output.push(*out);
+                self.rows.prev.push(*prev);
+            }
+            next_in += ptx.n_in as usize;
+            self.next_in += u64::from(ptx.n_in);
+            let first_out = self.next_out as u32;
+            let mut out_value: u64 = 0;
+            for vout in 0..ptx.n_out {
+                let i = next_out + vout as usize;
+                let (o, addr) = (&p.outputs[i], addr_ids[i]);
+                out_value = out_value.saturating_add(o.value);
+                let id = first_out + vout;
+                self.rows.out_owner.push((tx_id, vout));
+                self.rows.outputs.push(OutRow { value: o.value, addr });
+                if !self.spent_here[i] && !o.unspendable {
+                    let u = Unspent { value: [o.value as u32, (o.value >> 32) as u32], out: id, addr };
+                    if self.utxo.insert(OutKey::new(&ptx.txid, vout), u).is_some() {
+                        self.report.replaced_unspent += 1;
+                    }
+                }
+            }
+            next_out += ptx.n_out as usize;
+            self.next_out += u64::from(ptx.n_out);
+            self.rows.txs.push(TxRow {
+                txid: ptx.txid,
+                height,
+                version: ptx.version,
+                locktime: ptx.locktime,
+                first_out,
+                n_out: ptx.n_out,
+                first_in,
+                n_in: ptx.n_in,
+                fee: if ptx.n_in == 0 { 0 } else { in_value.saturating_sub(out_value) },
+            });
+            self.next_tx += 1;
+        }
+        self.rows.blocks.push(BlockRow { hash: p.hash, height, time: p.time, first_tx, n_tx: p.txs.len() as u32 });
+        self.rows.addrs.append(new_addrs);
+        self.next_addr += new_addrs.len() as u64;
+        self.report.unspent_peak = self.report.unspent_peak.max(self.utxo.len());
+        Ok(())
+    }
+
+    /// Fills `resolved` with the output each input of `p` spends: one of an earlier
+    /// transaction of the block, or an unspent one (taken out of the set). Puts the taken
+    /// ones back and errors on the first input that spends nothing unspent.
+    fn resolve(&mut self, p: &ParsedBlock, addr_ids: &[u32]) -> Result<(), ChainError> {
+        self.in_block.clear();
+        self.spent_here.clear();
+        self.spent_here.resize(p.outputs.len(), false);
+        self.taken.clear();
+        self.resolved.clear();
+        let mut prevouts = p.prevouts.iter();
+        let mut block_out = 0u32;
+        for ptx in &p.txs {
+            for vin in 0..ptx.n_in {
+                let Some((txid, vout)) = prevouts.next() else { break };
+                let found = match self.in_block.get(txid) {
+                    // An output of an earlier transaction of this block, not spent before.
+                    Some(&(first, n)) => (*vout < n)
+                        .then(|| (first + vout) as usize)
+                        .filter(|i| !self.spent_here[*i] && !p.outputs[*i].unspendable)
+                        .map(|i| {
+                            self.spent_here[i] = true;
+                            (self.next_out as u32 + i as u32, OutRow { value: p.outputs[i].value, addr: addr_ids[i] })
+                        }),
+                    None => {
+                        let key = OutKey::new(txid, *vout);
+                        self.utxo.remove(&key).map(|u| {
+                            self.taken.push((key, u));
+                            (u.out, OutRow { value: u.value(), addr: u.addr })
+                        })
+                    }
+                };
+                match found {
+                    Some(r) => self.resolved.push(r),
+                    None => {
+                        for (k, u) in self.taken.drain(..) {
+                            self.utxo.insert(k, u);
+                        }
+                        return Err(ChainError::MissingPrevout {
+                            block: bitcoin::BlockHash::from_byte_array(p.hash).to_string(),
+                            txid: bitcoin::Txid::from_byte_array(ptx.txid).to_string(),
+                            vin,
+                            prevout: format!("{}:{vout}", bitcoin::Txid::from_byte_array(*txid)),
+                        });
+                    }
+                }
+            }
+            self.in_block.insert(ptx.txid, (block_out, ptx.n_out));
+            block_out += ptx.n_out;
+        }
+        Ok(())
+    }
+
+    /// The batches of the tables holding at least `min_rows` rows (all of them with 0).
+    fn take_batches(&mut self, min_rows: usize) -> Vec<Batch> {
+        let r = &mut self.rows;
+        let mut out = Vec::new();
+        let lens = [r.blocks.len(), r.txs.len(), r.outputs.len(), r.prev.len(), r.addrs.len()];
+        for (t, len) in lens.into_iter().enumerate() {
+            if min_rows > 0 && len < min_rows {
+                continue;
+            }
+            let first = self.flushed[t] as usize;
+            self.flushed[t] += len as u64;
+            out.push(match t {
+                0 => Batch::Blocks(std::mem::take(&mut r.blocks)),
+                1 => Batch::Txs(first, std::mem::take(&mut r.txs)),
+                2 => Batch::Outputs(first, std::mem::take(&mut r.out_owner), std::mem::take(&mut r.outputs)),
+                3 => Batch::Inputs(first, std::mem::take(&mut r.in_owner), std::mem::take(&mut r.prev_output), std::mem::take(&mut r.prev)),
+                _ => Batch::Addresses(first, std::mem::take(&mut r.addrs)),
+            });
+        }
+        out
+    }
+}
+
+/// Writes the batches it receives into part `part` of the case's tables; returns when the
+/// sender is dropped (finishing every table) or on the first error.
+fn write_batches(case: &Path, part: u32, network: Network, rx: std::sync::mpsc::Receiver<Batch>) -> Result<(), ChainError> {
+    let dir = store::chain_dir(case);
+    let name = format!("part-{part:05}.parquet");
+    let mut writers = Vec::with_capacity(TABLES.len());
+    for t in TABLES {
+        writers.push(PartWriter::create(&dir.join(t).join(&name))?);
+    }
+    let unzip = |owners: Vec<(u32, u32)>| -> (Vec<u32>, Vec<u32>) { owners.into_iter().unzip() };
+    for batch in rx {
+        let (table, cols) = match batch {
+            Batch::Blocks(b) => (0, store::block_columns(&b)),
+            Batch::Txs(first, t) => (1, store::tx_columns(first, &t)),
+            Batch::Outputs(first, owners, o) => {
+                let (tx, vout) = unzip(owners);
+                (2, store::output_columns(first, tx, vout, &o))
+            }
+            Batch::Inputs(first, owners, prev_output, prev) => {
+                let (tx, vin) = unzip(owners);
+                (3, store::input_columns(first, tx, vin, prev_output, prev.into_iter()))
+            }
+            Batch::Addresses(first, a) => (4, store::address_columns(first, a.iter(), a.first_out.iter().copied(), network)),
+        };
+        writers[table].write(cols)?;
+    }
+    for w in writers {
+        w.finish()?;
+    }
+    Ok(())
+}
+
+/// Imports the best chain of `blocks_dir` into a case that holds no chain yet, writing the
+/// index as it goes (one part) and then clustering it with the streaming engine (the
+/// multi-input heuristic, CoinJoin filter on; change heuristics need the in-memory index).
+/// An error in a block stops the import there: the blocks before it are kept, as by
+/// [`store::import`].
+pub fn import_streaming(case: &Path, blocks_dir: &Path, network: Network) -> Result<(ImportReport, StreamReport), ChainError> {
+    if let Some(m) = store::read_meta(case)? {
+        return Err(ChainError::Store {
+            path: store::chain_dir(case).join("meta.json"),
+            message: format!("case holds a chain already ({} parts); the streaming import starts a new one (append with the in-memory import)", m.parts),
+        });
+    }
+    let src = BlockSource::open(blocks_dir, network)?;
+    let mut b = Builder::new();
+    let mut blocks = 0usize;
+    let mut best: Option<[u8; 32]> = None;
+    let (stop, written) = std::thread::scope(|scope| {
+        let (batch_tx, batch_rx) = std::sync::mpsc::sync_channel::<Batch>(2);
+        let writer = scope.spawn(move || write_batches(case, 0, network, batch_rx));
+        let (rx, reader) = read_ahead(scope, &src, 0, AddrTable::default(), 0, true);
+        let mut stop = None;
+        for loc in src.chain() {
+            let step = match rx.recv() {
+                Ok(Ok(r)) => b.append(loc.height, &r.parsed, &r.addr_ids, &r.new_addrs).map(|()| r.parsed.hash),
+                Ok(Err(e)) => Err(e),
+                Err(_) => Err(reader_stopped(loc.height)),
+            };
+            match step {
+                Ok(hash) => {
+                    blocks += 1;
+                    best = Some(hash);
+                }
+                Err(e) => {
+                    stop = Some(e);
+                    break;
+                }
+            }
+            // A closed channel means the writer failed: its error is reported below.
+            if b.take_batches(WRITE_ROWS).into_iter().any(|batch| batch_tx.send(batch).is_err()) {
+                break;
+            }
+        }
+        drop(rx);
+        let _ = reader.join();
+        let sent = b.take_batches(0).into_iter().all(|batch| batch_tx.send(batch).is_ok());
+        drop(batch_tx);
+        let written = writer.join().unwrap_or_else(|_| Err(ChainError::Store { path: store::chain_dir(case), message: "part writer panicked".into() }));
+        (stop, if sent || written.is_err() { written } else { Err(ChainError::Store { path: store::chain_dir(case), message: "part writer stopped early".into() }) })
+    });
+    written?;
+    let chain = store::chain_dir(case);
+    if blocks == 0 {
+        // Nothing to keep: remove the empty part so the case still holds no chain.
+        for t in TABLES {
+            let p = chain.join(t).join("part-00000.parquet");
+            std::fs::remove_file(&p).map_err(|e| ChainError::io(&p, e))?;
+        }
+    } else {
+        store::write_meta(case, &Meta { network: network.to_string(), parts: 1 })?;
+        crate::cluster_stream::cluster_stored(case, true)?;
+    }
+    b.report.unspent = b.utxo.len();
+    b.report.addresses = b.next_addr as usize;
+    b.report.inputs = b.next_in;
+    b.report.outputs = b.next_out;
+    let report = ImportReport {
+        new_blocks: blocks,
+        new_transactions: b.next_tx as usize,
+        blocks,
+        transactions: b.next_tx as usize,
+        best_hash: best.map(|h| bitcoin::BlockHash::from_byte_array(h).to_string()),
+        used_index: src.used_index,
+        diagnostics: src.diagnostics.iter().map(|d| d.to_string()).collect(),
+        error: stop.map(|e| e.to_string()),
+    };
+    Ok((report, b.report))
+}
