@@ -184,7 +184,7 @@ pub fn cluster_stored(case: &Path, coinjoin_filter: bool) -> Result<StreamSummar
     let meta = store::read_meta(case)?.ok_or_else(|| bad(&meta_path, "no chain imported".into()))?;
     let parts = meta.parts;
     let n_addr = address_count(case, parts)?;
-    let best_hash = best_hash(case, parts)?;
+    let best_hash = store::stored_best_hash(case, parts)?;
     store::forget_clustering(case)?;
     let mut dsu = Dsu::new(n_addr);
     let mut sum = StreamSummary { addresses: n_addr, ..StreamSummary::default() };
@@ -320,29 +320,6 @@ const MULTI_INPUT: &str = "multi_input";
 
 /// Rows of the `addresses` table, from the parts' footers.
 fn address_count(case: &Path, parts: u32) -> Result<usize, ChainError> {
-    let dir = store::chain_dir(case).join("addresses");
-    let mut n = 0usize;
-    for p in 0..parts {
-        let path = dir.join(format!("part-{p:05}.parquet"));
-        let f = File::open(&path).map_err(|e| ChainError::io(&path, e))?;
-        let b = ParquetRecordBatchReaderBuilder::try_new(f).map_err(|e| pq_err(&path, e))?;
-        n += usize::try_from(b.metadata().file_metadata().num_rows()).map_err(|_| bad(&path, "negative row count".into()))?;
-    }
-    if n > u32::MAX as usize {
-        return Err(bad(&dir, format!("{n} addresses: more than address ids can number")));
-    }
-    Ok(n)
-}
-
-/// Hash of the last stored block (the `blocks` table is small: one row per block).
-fn best_hash(case: &Path, parts: u32) -> Result<Option<String>, ChainError> {
-    let mut blocks = Batches::new(case, "blocks", parts, &["hash"]);
-    let mut last = None;
-    while let Some((b, path)) = blocks.next()? {
-        let h = column::<StringArray>(&b, "hash", &path)?;
-        if !h.is_empty() {
-            last = Some(h.value(h.len() - 1).to_owned());
-        }
-    }
-    Ok(last)
+    let n = store::table_rows(case, "addresses", parts)?;
+    usize::try_from(n).ok().filter(|n| *n <= u32::MAX as usize).ok_or_else(|| bad(&store::chain_dir(case).join("addresses"), format!("{n} addresses: more than address ids can number")))
 }

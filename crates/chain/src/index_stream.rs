@@ -81,6 +81,11 @@ pub struct StreamReport {
     pub inputs: u64,
     /// Outputs written.
     pub outputs: u64,
+    /// Heap bytes of the unspent-output table at the end (its capacity: it never shrinks,
+    /// so this is its peak).
+    pub unspent_table_bytes: usize,
+    /// Heap bytes of the address table at the end.
+    pub address_table_bytes: usize,
 }
 
 /// Rows waiting for the writer, one buffer per table.
@@ -332,26 +337,44 @@ fn write_batches(case: &Path, part: u32, network: Network, rx: std::sync::mpsc::
     Ok(())
 }
 
+fn refuse_a_chain(case: &Path) -> Result<(), ChainError> {
+    match store::read_meta(case)? {
+        Some(m) => Err(ChainError::Store {
+            path: store::chain_dir(case).join("meta.json"),
+            message: format!("case holds a chain already ({} parts); the streaming import starts a new one (append with the in-memory import)", m.parts),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Imports the best chain of `blocks_dir` into a case that holds no chain yet, writing the
 /// index as it goes (one part) and then clustering it with the streaming engine (the
 /// multi-input heuristic, CoinJoin filter on; change heuristics need the in-memory index).
 /// An error in a block stops the import there: the blocks before it are kept, as by
 /// [`store::import`].
 pub fn import_streaming(case: &Path, blocks_dir: &Path, network: Network) -> Result<(ImportReport, StreamReport), ChainError> {
-    if let Some(m) = store::read_meta(case)? {
-        return Err(ChainError::Store {
-            path: store::chain_dir(case).join("meta.json"),
-            message: format!("case holds a chain already ({} parts); the streaming import starts a new one (append with the in-memory import)", m.parts),
-        });
-    }
+    // Refused before the blocks dir is scanned (minutes for a whole mainnet).
+    refuse_a_chain(case)?;
     let src = BlockSource::open(blocks_dir, network)?;
+    let (report, stream) = build_streaming(case, &src, network)?;
+    if report.blocks > 0 {
+        crate::cluster_stream::cluster_stored(case, true)?;
+    }
+    Ok((report, stream))
+}
+
+/// [`import_streaming`] without the clustering: the index of `src`'s chain written into
+/// a case that holds no chain yet.
+pub fn build_streaming(case: &Path, src: &BlockSource, network: Network) -> Result<(ImportReport, StreamReport), ChainError> {
+    refuse_a_chain(case)?;
     let mut b = Builder::new();
+    let mut address_table_bytes = 0;
     let mut blocks = 0usize;
     let mut best: Option<[u8; 32]> = None;
     let (stop, written) = std::thread::scope(|scope| {
         let (batch_tx, batch_rx) = std::sync::mpsc::sync_channel::<Batch>(2);
         let writer = scope.spawn(move || write_batches(case, 0, network, batch_rx));
-        let (rx, reader) = read_ahead(scope, &src, 0, AddrTable::default(), 0, true);
+        let (rx, reader) = read_ahead(scope, src, 0, AddrTable::default(), 0, true);
         let mut stop = None;
         for loc in src.chain() {
             let step = match rx.recv() {
@@ -375,7 +398,7 @@ pub fn import_streaming(case: &Path, blocks_dir: &Path, network: Network) -> Res
             }
         }
         drop(rx);
-        let _ = reader.join();
+        address_table_bytes = reader.join().map(|a| a.heap_bytes()).unwrap_or(0);
         let sent = b.take_batches(0).into_iter().all(|batch| batch_tx.send(batch).is_ok());
         drop(batch_tx);
         let written = writer.join().unwrap_or_else(|_| Err(ChainError::Store { path: store::chain_dir(case), message: "part writer panicked".into() }));
@@ -391,12 +414,15 @@ pub fn import_streaming(case: &Path, blocks_dir: &Path, network: Network) -> Res
         }
     } else {
         store::write_meta(case, &Meta { network: network.to_string(), parts: 1 })?;
-        crate::cluster_stream::cluster_stored(case, true)?;
     }
     b.report.unspent = b.utxo.len();
     b.report.addresses = b.next_addr as usize;
     b.report.inputs = b.next_in;
     b.report.outputs = b.next_out;
+    b.report.address_table_bytes = address_table_bytes;
+    // hashbrown: a power of two of buckets above capacity / 0.875, a control byte each.
+    let buckets = if b.utxo.capacity() == 0 { 0 } else { (b.utxo.capacity() * 8 / 7).next_power_of_two() };
+    b.report.unspent_table_bytes = buckets * (std::mem::size_of::<(OutKey, Unspent)>() + 1);
     let report = ImportReport {
         new_blocks: blocks,
         new_transactions: b.next_tx as usize,
@@ -408,4 +434,63 @@ pub fn import_streaming(case: &Path, blocks_dir: &Path, network: Network) -> Res
         error: stop.map(|e| e.to_string()),
     };
     Ok((report, b.report))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parsed::{ParsedOut, ParsedTx};
+
+    fn out(value: u64) -> ParsedOut {
+        ParsedOut { value, kind: None, fingerprint: 0, start: 0, len: 0, unspendable: false }
+    }
+
+    /// A block of transactions given as (txid byte, prevouts, output values).
+    fn block(txs: &[(u8, &[([u8; 32], u32)], &[u64])]) -> ParsedBlock {
+        let mut b = ParsedBlock::default();
+        for (id, ins, outs) in txs {
+            b.txs.push(ParsedTx { txid: [*id; 32], version: 2, locktime: 0, n_in: ins.len() as u32, n_out: outs.len() as u32 });
+            b.prevouts.extend_from_slice(ins);
+            b.outputs.extend(outs.iter().map(|v| out(*v)));
+        }
+        b
+    }
+
+    fn append(b: &mut Builder, height: u32, p: &ParsedBlock) -> Result<(), ChainError> {
+        b.append(height, p, &vec![NONE; p.outputs.len()], &AddrRows::default())
+    }
+
+    #[test]
+    fn a_failing_block_changes_nothing_and_a_good_one_spends_within_itself() {
+        let mut b = Builder::new();
+        append(&mut b, 0, &block(&[(1, &[], &[50, 30])])).expect("coinbase");
+        assert_eq!(b.utxo.len(), 2);
+        // The second input spends nothing known: the first one's output is put back.
+        let missing = block(&[(2, &[([1; 32], 0)], &[49]), (3, &[([9; 32], 0)], &[1])]);
+        assert!(matches!(append(&mut b, 1, &missing), Err(ChainError::MissingPrevout { vin: 0, .. })));
+        // Two inputs of one block spending one output.
+        let double = block(&[(2, &[([1; 32], 0)], &[49]), (3, &[([1; 32], 0)], &[1])]);
+        assert!(matches!(append(&mut b, 1, &double), Err(ChainError::MissingPrevout { .. })));
+        assert_eq!((b.utxo.len(), b.rows.txs.len(), b.rows.prev.len(), b.next_out), (2, 1, 0, 2), "nothing of the failed blocks kept");
+        // An output spent later in its own block never becomes unspent; fees are exact.
+        let good = block(&[(2, &[([1; 32], 0)], &[45, 4]), (3, &[([2; 32], 1), ([1; 32], 1)], &[33])]);
+        append(&mut b, 1, &good).expect("good block");
+        assert_eq!(b.rows.prev_output, vec![0, 3, 1], "outputs 0, then 3 (of tx 2 in this block), then 1");
+        assert_eq!(b.rows.txs.iter().map(|t| t.fee).collect::<Vec<_>>(), vec![0, 50 - 49, 4 + 30 - 33]);
+        let mut left: Vec<u32> = b.utxo.values().map(|u| u.out).collect();
+        left.sort_unstable();
+        assert_eq!(left, vec![2, 4], "tx 2's first output and tx 3's");
+        // A spent output cannot be spent again in a later block.
+        assert!(append(&mut b, 2, &block(&[(4, &[([1; 32], 0)], &[1])])).is_err());
+    }
+
+    #[test]
+    fn unspendable_outputs_are_not_kept() {
+        let mut b = Builder::new();
+        let mut p = block(&[(1, &[], &[50, 0])]);
+        p.outputs[1].unspendable = true;
+        append(&mut b, 0, &p).expect("coinbase");
+        assert_eq!(b.utxo.len(), 1);
+        assert!(append(&mut b, 1, &block(&[(2, &[([1; 32], 1)], &[0])])).is_err(), "an OP_RETURN output is never spent");
+    }
 }

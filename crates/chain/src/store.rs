@@ -394,6 +394,73 @@ pub(crate) fn address_columns<'a>(
     ]
 }
 
+/// Rows of a table over its `parts` parts, from their footers (nothing else is read).
+pub(crate) fn table_rows(case: &Path, table: &str, parts: u32) -> Result<u64, ChainError> {
+    let mut n = 0u64;
+    for path in self::parts(case, table, parts) {
+        let f = File::open(&path).map_err(|e| ChainError::io(&path, e))?;
+        let b = ParquetRecordBatchReaderBuilder::try_new(f).map_err(|e| pq_err(&path, e))?;
+        n += u64::try_from(b.metadata().file_metadata().num_rows()).map_err(|_| ChainError::Store { path: path.clone(), message: "negative row count".into() })?;
+    }
+    Ok(n)
+}
+
+/// Hash of the last stored block: the last row of the last part of `blocks` that has rows.
+pub(crate) fn stored_best_hash(case: &Path, parts: u32) -> Result<Option<String>, ChainError> {
+    for path in self::parts(case, "blocks", parts).iter().rev() {
+        let f = File::open(path).map_err(|e| ChainError::io(path, e))?;
+        let b = ParquetRecordBatchReaderBuilder::try_new(f).map_err(|e| pq_err(path, e))?;
+        let mask = parquet::arrow::ProjectionMask::columns(b.parquet_schema(), ["hash"]);
+        let mut last = None;
+        for batch in b.with_projection(mask).build().map_err(|e| pq_err(path, e))? {
+            let batch = batch.map_err(|e| pq_err(path, e))?;
+            let h = col::<StringArray>(&batch, "hash", path)?;
+            if !h.is_empty() {
+                last = Some(h.value(h.len() - 1).to_owned());
+            }
+        }
+        if last.is_some() {
+            return Ok(last);
+        }
+    }
+    Ok(None)
+}
+
+/// What `dragnet chain stats` prints.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ChainStats {
+    /// Blocks.
+    pub blocks: u64,
+    /// Transactions.
+    pub transactions: u64,
+    /// Outputs.
+    pub outputs: u64,
+    /// Inputs (coinbase inputs spend nothing and have no row).
+    pub inputs: u64,
+    /// Addresses.
+    pub addresses: u64,
+    /// Best block hash.
+    pub best_hash: Option<String>,
+    /// Network name.
+    pub network: String,
+}
+
+/// The case's chain counts, from the parts' footers and the last block row: a full-chain
+/// case answers without its index being loaded. None if nothing was imported.
+pub fn stats(case: &Path) -> Result<Option<ChainStats>, ChainError> {
+    let Some(meta) = read_meta(case)? else { return Ok(None) };
+    let rows = |t: &str| table_rows(case, t, meta.parts);
+    Ok(Some(ChainStats {
+        blocks: rows("blocks")?,
+        transactions: rows("txs")?,
+        outputs: rows("outputs")?,
+        inputs: rows("inputs")?,
+        addresses: rows("addresses")?,
+        best_hash: stored_best_hash(case, meta.parts)?,
+        network: meta.network,
+    }))
+}
+
 fn parts(case: &Path, table: &str, n: u32) -> Vec<PathBuf> {
     (0..n).map(|p| chain_dir(case).join(table).join(format!("part-{p:05}.parquet"))).collect()
 }

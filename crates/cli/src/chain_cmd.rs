@@ -17,6 +17,12 @@ pub enum ChainCommand {
         /// mainnet, testnet or regtest.
         #[arg(long, default_value = "mainnet")]
         network: String,
+        /// Write the index to the case as blocks are read, holding only the unspent outputs
+        /// and the addresses in memory: for a chain whose index would not fit (the whole
+        /// mainnet). Into a case without a chain only; clusters by co-spend (no change
+        /// heuristics' links).
+        #[arg(long)]
+        streaming: bool,
     },
     /// Measure clustering and change heuristics against a ground-truth file.
     Eval {
@@ -184,10 +190,21 @@ fn load(case_dir: &Path) -> Result<chain::ChainIndex> {
 /// Runs a chain subcommand on the case; `operator` is recorded in custody log entries.
 pub fn run(case_dir: &Path, cmd: ChainCommand, json: bool, operator: &str) -> Result<()> {
     match cmd {
-        ChainCommand::Import { blocks_dir, network } => {
+        ChainCommand::Import { blocks_dir, network, streaming } => {
             let net = chain::parse_network(&network)?;
-            let r = chain::store::import(case_dir, &blocks_dir, net)
-                .with_context(|| format!("importing {} into {}", blocks_dir.display(), case_dir.display()))?;
+            let context = || format!("importing {} into {}", blocks_dir.display(), case_dir.display());
+            let r = if streaming {
+                let (r, s) = chain::index_stream::import_streaming(case_dir, &blocks_dir, net).with_context(context)?;
+                if !json {
+                    eprintln!(
+                        "streamed: {} outputs, {} inputs, {} addresses; {} outputs unspent at the end (at most {} at once)",
+                        s.outputs, s.inputs, s.addresses, s.unspent, s.unspent_peak
+                    );
+                }
+                r
+            } else {
+                chain::store::import(case_dir, &blocks_dir, net).with_context(context)?
+            };
             if json {
                 println!("{}", serde_json::to_string(&r)?);
             } else {
@@ -208,16 +225,10 @@ pub fn run(case_dir: &Path, cmd: ChainCommand, json: bool, operator: &str) -> Re
             }
         }
         ChainCommand::Stats => {
-            let idx = load(case_dir)?;
-            let v = serde_json::json!({
-                "blocks": idx.blocks.len(),
-                "transactions": idx.txs.len(),
-                "outputs": idx.outputs.len(),
-                "inputs": idx.inputs.len(),
-                "addresses": idx.addrs.len(),
-                "best_hash": idx.best_hash(),
-                "network": idx.network.to_string(),
-            });
+            let v = chain::store::stats(case_dir)
+                .with_context(|| format!("reading the chain of case {}", case_dir.display()))?
+                .with_context(|| format!("case {} has no chain; run `dragnet chain import` first", case_dir.display()))?;
+            let v = serde_json::to_value(v)?;
             if json {
                 println!("{v}");
             } else {

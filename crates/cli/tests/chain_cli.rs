@@ -95,6 +95,30 @@ fn explained_member(case: &Path) -> (String, Vec<String>) {
 }
 
 #[test]
+fn streaming_import_gives_the_same_stats_and_explains_co_spends() {
+    let Some((_tmp, memory, _)) = regtest_case() else { return };
+    let Some(blocks) = shared("regtest-small/blocks") else { return };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let case = tmp.path().join("case");
+    ok(&["case", "init", s(&case)]);
+    let r: serde_json::Value =
+        serde_json::from_str(&ok(&["chain", "import", "--case", s(&case), "--blocks-dir", s(&blocks), "--network", "regtest", "--streaming", "--json"])).expect("json");
+    assert_eq!(r["blocks"], 273);
+    let stats = |c: &Path| -> serde_json::Value { serde_json::from_str(&ok(&["chain", "stats", "--case", s(c), "--json"])).expect("json") };
+    let streamed = stats(&case);
+    assert_eq!(streamed, stats(&memory));
+    assert_eq!(streamed["transactions"], 1193);
+    // The stored clustering is the streaming engine's, and explain reads it.
+    let (addr, txids) = explained_member(&case);
+    let text = ok(&["explain", "--case", s(&case), &addr]);
+    assert!(text.contains("multi_input") && txids.iter().all(|t| text.contains(t.as_str())), "{text}");
+    // A second streaming import into the same case is refused with the reason.
+    let out = dragnet(&["chain", "import", "--case", s(&case), "--blocks-dir", s(&blocks), "--network", "regtest", "--streaming"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("holds a chain already"), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
 fn import_of_a_missing_dir_names_it() {
     let tmp = tempfile::tempdir().expect("tmp");
     let case = tmp.path().join("case");
