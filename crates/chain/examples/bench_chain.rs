@@ -8,6 +8,10 @@
 //!   MB/s, tx/s, peak RSS (VmHWM), bytes per transaction and per address, and a
 //!   full-mainnet memory projection. With CASE, then stores the index there as Parquet
 //!   (timed apart) for `cluster-stored`.
+//! * `bench_chain measure-stream BLOCKS_DIR NETWORK CASE`: the streaming build
+//!   (`index_stream::build_streaming`: rows written to CASE as Parquet while blocks are read)
+//!   then the streaming cluster engine over it, in one process: times, peak RSS, the
+//!   unspent-output and address tables' bytes per entry, and a full-mainnet projection.
 //! * `bench_chain cluster-stored CASE`: the streaming cluster engine over CASE's Parquet
 //!   index, in a process of its own so its peak RSS is the engine's alone; prints one JSON
 //!   line with the time, peak RSS, bytes per address and the full-mainnet projection.
@@ -24,6 +28,9 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const MAINNET_TXS: f64 = 1.1e9;
 const MAINNET_ADDRS: f64 = 1.5e9;
+/// Unspent outputs at the mainnet tip (~1.8e8 through 2024-2025): what the streaming build
+/// holds at the end of the full chain, rounded up.
+const MAINNET_UNSPENT: f64 = 1.9e8;
 
 fn vm_hwm_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -108,6 +115,46 @@ fn measure(dir: &Path, net: &str, case: Option<&Path>) {
     );
 }
 
+fn measure_stream(dir: &Path, net: &str, case: &Path) {
+    let network = chain::parse_network(net).unwrap_or_else(|e| die(e.to_string()));
+    let t0 = Instant::now();
+    let src = BlockSource::open(dir, network).unwrap_or_else(|e| die(e.to_string()));
+    let (r, s) = chain::index_stream::build_streaming(case, &src, network).unwrap_or_else(|e| die(e.to_string()));
+    if let Some(e) = &r.error {
+        die(format!("the build stopped: {e}"));
+    }
+    let t_build = t0.elapsed().as_secs_f64();
+    let hwm_build = vm_hwm_bytes();
+    let t1 = Instant::now();
+    let sum = chain::cluster_stream::cluster_stored(case, true).unwrap_or_else(|e| die(e.to_string()));
+    let t_cluster = t1.elapsed().as_secs_f64();
+    let hwm = vm_hwm_bytes();
+    // What grows with the chain is the unspent-output table (with the unspent outputs at
+    // the tip, not with the transactions) and the address table; the rest of the peak
+    // (row batches waiting for the writer, block buffers, the program) does not.
+    let (unspent_b, addr_b) = (s.unspent_table_bytes as f64, s.address_table_bytes as f64);
+    let per_unspent = unspent_b / (s.unspent_peak.max(1) as f64);
+    let per_addr = addr_b / (s.addresses.max(1) as f64);
+    let rest = (hwm_build as f64 - unspent_b - addr_b).max(0.0);
+    let projected = per_unspent * MAINNET_UNSPENT + per_addr * MAINNET_ADDRS + rest;
+    let total = t_build + t_cluster;
+    println!(
+        "{}",
+        serde_json::json!({
+            "tool": "dragnet-chain-streaming",
+            "blocks": r.blocks, "transactions": r.transactions, "inputs": s.inputs, "outputs": s.outputs,
+            "addresses": s.addresses, "clusters": sum.clusters, "unions": sum.unions, "coinjoins_skipped": sum.coinjoins,
+            "seconds_build_and_write": t_build, "seconds_cluster": t_cluster, "seconds": total,
+            "tx_per_s": r.transactions as f64 / total,
+            "vm_hwm_bytes": hwm, "vm_hwm_after_build_bytes": hwm_build,
+            "unspent_at_end": s.unspent, "unspent_peak": s.unspent_peak, "replaced_unspent": s.replaced_unspent,
+            "unspent_table_bytes": s.unspent_table_bytes, "address_table_bytes": s.address_table_bytes,
+            "bytes_per_unspent": per_unspent, "bytes_per_address": per_addr, "rest_of_peak_bytes": rest,
+            "mainnet_projection_gib": projected / (1u64 << 30) as f64,
+        })
+    );
+}
+
 fn cluster_stored(case: &Path) {
     let t = Instant::now();
     let sum = chain::cluster_stream::cluster_stored(case, true).unwrap_or_else(|e| die(e.to_string()));
@@ -144,7 +191,11 @@ fn main() {
             let dir = args.get(2).unwrap_or_else(|| die("measure BLOCKS_DIR NETWORK [CASE]".into()));
             measure(Path::new(dir), args.get(3).map(String::as_str).unwrap_or("regtest"), args.get(4).map(Path::new));
         }
+        Some("measure-stream") => {
+            let (Some(dir), Some(net), Some(case)) = (args.get(2), args.get(3), args.get(4)) else { die("measure-stream BLOCKS_DIR NETWORK CASE".into()) };
+            measure_stream(Path::new(dir), net, Path::new(case));
+        }
         Some("cluster-stored") => cluster_stored(Path::new(args.get(2).unwrap_or_else(|| die("cluster-stored CASE".into())))),
-        _ => die("usage: bench_chain sim OUT_DIR TXS [SEED] | bench_chain measure BLOCKS_DIR NETWORK [CASE] | bench_chain cluster-stored CASE".into()),
+        _ => die("usage: bench_chain sim OUT_DIR TXS [SEED] | bench_chain measure BLOCKS_DIR NETWORK [CASE] | bench_chain measure-stream BLOCKS_DIR NETWORK CASE | bench_chain cluster-stored CASE".into()),
     }
 }

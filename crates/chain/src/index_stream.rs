@@ -103,6 +103,35 @@ struct Rows {
     addrs: AddrRows,
 }
 
+/// Room for a batch and the largest block's rows on top, so a buffer does not grow by
+/// copying into fresh pages (the kernel zeroing them was a fifth of the build's time).
+/// Untouched room costs no resident memory.
+const BATCH_ROOM: usize = WRITE_ROWS + (WRITE_ROWS >> 3);
+
+fn room<T>() -> Vec<T> {
+    Vec::with_capacity(BATCH_ROOM)
+}
+
+/// The rows of a buffer, leaving it empty with room for the next batch.
+fn take<T>(v: &mut Vec<T>) -> Vec<T> {
+    std::mem::replace(v, room())
+}
+
+impl Rows {
+    fn with_room() -> Rows {
+        Rows {
+            blocks: Vec::new(),
+            txs: room(),
+            out_owner: room(),
+            outputs: room(),
+            in_owner: room(),
+            prev_output: room(),
+            prev: room(),
+            addrs: AddrRows { kinds: room(), ends: room(), bytes: Vec::with_capacity(BATCH_ROOM * 24), first_out: room() },
+        }
+    }
+}
+
 /// A batch of one table's rows, with the id of its first row.
 enum Batch {
     Blocks(Vec<BlockRow>),
@@ -146,7 +175,7 @@ impl Builder {
             next_in: 0,
             next_addr: 0,
             flushed: [0; 5],
-            rows: Rows::default(),
+            rows: Rows::with_room(),
             report: StreamReport::default(),
             in_block: HashMap::default(),
             spent_here: Vec::new(),
@@ -295,10 +324,10 @@ impl Builder {
             self.flushed[t] += len as u64;
             out.push(match t {
                 0 => Batch::Blocks(std::mem::take(&mut r.blocks)),
-                1 => Batch::Txs(first, std::mem::take(&mut r.txs)),
-                2 => Batch::Outputs(first, std::mem::take(&mut r.out_owner), std::mem::take(&mut r.outputs)),
-                3 => Batch::Inputs(first, std::mem::take(&mut r.in_owner), std::mem::take(&mut r.prev_output), std::mem::take(&mut r.prev)),
-                _ => Batch::Addresses(first, std::mem::take(&mut r.addrs)),
+                1 => Batch::Txs(first, take(&mut r.txs)),
+                2 => Batch::Outputs(first, take(&mut r.out_owner), take(&mut r.outputs)),
+                3 => Batch::Inputs(first, take(&mut r.in_owner), take(&mut r.prev_output), take(&mut r.prev)),
+                _ => Batch::Addresses(first, std::mem::replace(&mut r.addrs, Rows::with_room().addrs)),
             });
         }
         out
