@@ -5,7 +5,10 @@
 # RUSTY_BLOCKPARSER names its binary. Then the streaming cluster engine
 # (chain::cluster_stream) over the same index stored as Parquet, in its own process: its
 # time, peak memory, bytes per address and full-mainnet projection (it must find the same
-# clusters and unions as the in-memory run, else exit 1).
+# clusters and unions as the in-memory run, else exit 1). Then the streaming build
+# (`index_stream`: the index written as Parquet while blocks are read, only the unspent
+# outputs and addresses in memory) followed by the same streaming clustering, in a process
+# of its own: its time against blocks_iterator (writing included) and its projection.
 #
 # Usage: bench/chain/run.sh [--txs N] [--blocks-dir DIR --network NET] [--keep]
 #   --txs N        size of the generated sim chain (default 10000000)
@@ -38,6 +41,7 @@ cat "$DIR"/blk*.dat > /dev/null
 CAT_S=$( { /usr/bin/time -f "%e" cat "$DIR"/blk*.dat > /dev/null; } 2>&1 | tail -1 )
 $BIN/bench_chain measure "$DIR" "$NET" "$WORK/case" > "$WORK/ours.json"
 $BIN/bench_chain cluster-stored "$WORK/case" > "$WORK/stream.json"
+$BIN/bench_chain measure-stream "$DIR" "$NET" "$WORK/scase" > "$WORK/streaming.json"
 $BIN/blocks_iterator_pass "$DIR" "$NET" > "$WORK/bi.json"
 RBP=""
 if [ -n "${RUSTY_BLOCKPARSER:-}" ]; then
@@ -51,6 +55,9 @@ bi = json.loads((work / "bi.json").read_text())
 st = json.loads((work / "stream.json").read_text())
 if (st["summary"]["clusters"], st["summary"]["unions"]) != (ours["clusters"], ours["unions"]):
     sys.exit(f"streamed clustering differs: {st['summary']} vs {ours['clusters']} clusters, {ours['unions']} unions in memory")
+sb = json.loads((work / "streaming.json").read_text())
+if (sb["transactions"], sb["clusters"], sb["unions"]) != (ours["transactions"], ours["clusters"], ours["unions"]):
+    sys.exit(f"streaming build differs: {sb['transactions']} tx, {sb['clusters']} clusters, {sb['unions']} unions vs {ours}")
 sim = json.loads((work / "sim.json").read_text()) if (work / "sim.json").exists() else None
 mb = ours["bytes"] / 1e6
 res = {
@@ -62,6 +69,8 @@ res = {
     "memory_ratio_vs_blocks_iterator": ours["vm_hwm_bytes"] / bi["vm_hwm_bytes"],
     # What `dragnet chain import` also does: store the index as Parquet.
     "with_parquet_write_speedup_vs_blocks_iterator": bi["seconds"] / (ours["seconds"] + ours["seconds_write_parquet"]),
+    "streaming_build": sb,
+    "streaming_build_speedup_vs_blocks_iterator": bi["seconds"] / sb["seconds"],
 }
 if rbp:
     res["rusty_blockparser_seconds"] = float(rbp)
@@ -85,5 +94,10 @@ print(f"streaming clustering of the stored index (own process): {st['seconds']:.
       f"(index written as Parquet in {ours['seconds_write_parquet']:.2f} s), peak {st['vm_hwm_bytes'] / g:.3f} GiB = "
       f"{st['rss_bytes_per_address']:.1f} B/address; full mainnet (1.5e9 addresses): {st['mainnet_projection_gib']:.1f} GiB "
       f"(peak + 8 B per further address), at most {st['mainnet_projection_whole_peak_per_address_gib']:.1f} GiB (whole peak per address)")
+print(f"streaming build (index written while read) + streaming clustering: {sb['seconds']:.2f} s "
+      f"(build+write {sb['seconds_build_and_write']:.2f}, cluster {sb['seconds_cluster']:.2f}) = "
+      f"{res['streaming_build_speedup_vs_blocks_iterator']:.2f}x blocks_iterator, peak {sb['vm_hwm_bytes'] / g:.2f} GiB; "
+      f"{sb['bytes_per_unspent']:.1f} B per unspent output (peak {sb['unspent_peak']:,}), {sb['bytes_per_address']:.1f} B per address; "
+      f"full mainnet (1.9e8 unspent, 1.5e9 addresses): {sb['mainnet_projection_gib']:.1f} GiB")
 PY
 if [ "$KEEP" = 0 ]; then rm -rf "$WORK"; else echo "kept $WORK" >&2; fi
