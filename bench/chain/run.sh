@@ -97,7 +97,10 @@ print(f"streaming clustering of the stored index (own process): {st['seconds']:.
 print(f"streaming build (index written while read) + streaming clustering: {sb['seconds']:.2f} s "
       f"(build+write {sb['seconds_build_and_write']:.2f}, cluster {sb['seconds_cluster']:.2f}) = "
       f"{res['streaming_build_speedup_vs_blocks_iterator']:.2f}x blocks_iterator, peak {sb['vm_hwm_bytes'] / g:.2f} GiB; "
-      f"{sb['bytes_per_unspent']:.1f} B per unspent output (peak {sb['unspent_peak']:,}), {sb['bytes_per_address']:.1f} B per address; "
-      f"full mainnet (1.9e8 unspent, 1.5e9 addresses): {sb['mainnet_projection_gib']:.1f} GiB")
+      f"{sb['bytes_per_unspent']:.1f} B per unspent output (peak {sb['unspent_peak']:,}), {sb['plan_bytes_per_output']:.2f} B per output for the address plan "
+      f"(planning map {sb['plan_map_bytes_per_address']:.1f} B per address, {sb['plan']['partitions']} partition(s)); "
+      f"full mainnet (1.9e8 unspent, 3.2e9 outputs, 1.5e9 addresses): {sb['mainnet_projection_gib']:.1f} GiB "
+      f"(planning {sb['mainnet_projection_planning_gib']:.1f}, building {sb['mainnet_projection_building_gib']:.1f}; "
+      f"{sb['mainnet_plan_partitions']:.0f} scans of a spill, {sb['mainnet_plan_disk_gb']:.0f} GB on disk)")
 PY
 if [ "$KEEP" = 0 ]; then rm -rf "$WORK"; else echo "kept $WORK" >&2; fi

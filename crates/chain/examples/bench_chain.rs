@@ -31,6 +31,8 @@ const MAINNET_ADDRS: f64 = 1.5e9;
 /// Unspent outputs at the mainnet tip (~1.8e8 through 2024-2025): what the streaming build
 /// holds at the end of the full chain, rounded up.
 const MAINNET_UNSPENT: f64 = 1.9e8;
+/// Outputs in the whole chain (~3e9 by 2025), rounded up.
+const MAINNET_OUTPUTS: f64 = 3.2e9;
 
 fn vm_hwm_bytes() -> u64 {
     std::fs::read_to_string("/proc/self/status")
@@ -129,14 +131,21 @@ fn measure_stream(dir: &Path, net: &str, case: &Path) {
     let sum = chain::cluster_stream::cluster_stored(case, true).unwrap_or_else(|e| die(e.to_string()));
     let t_cluster = t1.elapsed().as_secs_f64();
     let hwm = vm_hwm_bytes();
-    // What grows with the chain is the unspent-output table (with the unspent outputs at
-    // the tip, not with the transactions) and the address table; the rest of the peak
-    // (row batches waiting for the writer, block buffers, the program) does not.
-    let (unspent_b, addr_b) = (s.unspent_table_bytes as f64, s.address_table_bytes as f64);
+    // Two phases, one after the other. Planning the address ids: its map, bounded by
+    // `addr_plan::PLAN_MEMORY` (more scans of the spill file past it). The build: the
+    // unspent-output table (it grows with the unspent outputs at the tip, not with the
+    // transactions), the plan's bitset and rank index (per output) and the rest of the
+    // peak (row batches waiting for the writer, block buffers, the program: constant).
+    let unspent_b = s.unspent_table_bytes as f64;
     let per_unspent = unspent_b / (s.unspent_peak.max(1) as f64);
-    let per_addr = addr_b / (s.addresses.max(1) as f64);
-    let rest = (hwm_build as f64 - unspent_b - addr_b).max(0.0);
-    let projected = per_unspent * MAINNET_UNSPENT + per_addr * MAINNET_ADDRS + rest;
+    let per_output_plan = s.address_plan_bytes as f64 / (s.outputs.max(1) as f64);
+    let rest = (hwm_build as f64 - unspent_b - s.address_plan_bytes as f64).max(0.0);
+    let per_address_map = s.plan.map_bytes as f64 / (s.plan.addresses.max(1) as f64);
+    let planning = (per_address_map * MAINNET_ADDRS).min(chain::addr_plan::PLAN_MEMORY as f64) + rest;
+    let building = per_unspent * MAINNET_UNSPENT + per_output_plan * MAINNET_OUTPUTS + rest;
+    let projected = planning.max(building);
+    let partitions = (per_address_map * MAINNET_ADDRS / chain::addr_plan::PLAN_MEMORY as f64).ceil().max(1.0);
+    let spill_disk = MAINNET_OUTPUTS * 16.0 + (s.plan.paying - s.plan.addresses) as f64 / s.plan.paying.max(1) as f64 * MAINNET_OUTPUTS * 8.0;
     let total = t_build + t_cluster;
     println!(
         "{}",
@@ -148,9 +157,13 @@ fn measure_stream(dir: &Path, net: &str, case: &Path) {
             "tx_per_s": r.transactions as f64 / total,
             "vm_hwm_bytes": hwm, "vm_hwm_after_build_bytes": hwm_build,
             "unspent_at_end": s.unspent, "unspent_peak": s.unspent_peak, "replaced_unspent": s.replaced_unspent,
-            "unspent_table_bytes": s.unspent_table_bytes, "address_table_bytes": s.address_table_bytes,
-            "bytes_per_unspent": per_unspent, "bytes_per_address": per_addr, "rest_of_peak_bytes": rest,
+            "unspent_table_bytes": s.unspent_table_bytes, "address_plan_bytes": s.address_plan_bytes, "plan": s.plan,
+            "bytes_per_unspent": per_unspent, "plan_bytes_per_output": per_output_plan, "plan_map_bytes_per_address": per_address_map,
+            "rest_of_peak_bytes": rest,
             "mainnet_projection_gib": projected / (1u64 << 30) as f64,
+            "mainnet_projection_planning_gib": planning / (1u64 << 30) as f64,
+            "mainnet_projection_building_gib": building / (1u64 << 30) as f64,
+            "mainnet_plan_partitions": partitions, "mainnet_plan_disk_gb": spill_disk / 1e9,
         })
     );
 }

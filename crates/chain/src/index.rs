@@ -483,32 +483,23 @@ pub(crate) struct ReadBlock {
 /// the first error or when the receiver is dropped; joining it gives the table back (with
 /// addresses interned for blocks the receiver may not have appended: truncate it).
 /// With `copy_new`, each block also carries the addresses it interned first.
-pub(crate) fn read_ahead<'scope>(
+pub(crate) fn read_ahead<'scope, I: InternBlock + 'scope>(
     scope: &'scope std::thread::Scope<'scope, '_>,
     src: &'scope crate::BlockSource,
     from: usize,
-    mut addrs: AddrTable,
+    mut addrs: I,
     first_out: u64,
     copy_new: bool,
-) -> (std::sync::mpsc::Receiver<Result<ReadBlock, ChainError>>, std::thread::ScopedJoinHandle<'scope, AddrTable>) {
+) -> (std::sync::mpsc::Receiver<Result<ReadBlock, ChainError>>, std::thread::ScopedJoinHandle<'scope, I>) {
     const AHEAD: usize = 16;
     let (tx, rx) = std::sync::mpsc::sync_channel::<Result<ReadBlock, ChainError>>(AHEAD);
     let reader = scope.spawn(move || {
         let mut next_out = first_out;
         for i in from..src.len() {
             let item = src.read_parsed(i).and_then(|parsed| {
-                let before = addrs.len();
-                let addr_ids = intern_addresses(&mut addrs, &parsed, next_out)?;
+                let (addr_ids, new_addrs, addrs_after) = addrs.intern_block(&parsed, next_out, copy_new)?;
                 next_out += parsed.outputs.len() as u64;
-                let mut new_addrs = AddrRows::default();
-                if copy_new {
-                    for id in before..addrs.len() {
-                        if let Some((kind, data)) = addrs.get(id as u32) {
-                            new_addrs.push(kind, data, addrs.first_out[id]);
-                        }
-                    }
-                }
-                Ok(ReadBlock { parsed, addr_ids, addrs_after: addrs.len(), new_addrs })
+                Ok(ReadBlock { parsed, addr_ids, addrs_after, new_addrs })
             });
             let failed = item.is_err();
             // A closed channel means the receiving side failed: stop reading.
@@ -519,6 +510,30 @@ pub(crate) fn read_ahead<'scope>(
         addrs
     });
     (rx, reader)
+}
+
+/// How the reader thread gives a block's outputs their address ids.
+pub(crate) trait InternBlock: Send {
+    /// The address id of each output of `p` (whose first output has id `first_out`;
+    /// [`NONE`] without an address), the addresses seen first in it (when `copy_new`) and
+    /// the number of addresses after it.
+    fn intern_block(&mut self, p: &ParsedBlock, first_out: u64, copy_new: bool) -> Result<(Vec<u32>, AddrRows, usize), ChainError>;
+}
+
+impl InternBlock for AddrTable {
+    fn intern_block(&mut self, p: &ParsedBlock, first_out: u64, copy_new: bool) -> Result<(Vec<u32>, AddrRows, usize), ChainError> {
+        let before = self.len();
+        let ids = intern_addresses(self, p, first_out)?;
+        let mut new_addrs = AddrRows::default();
+        if copy_new {
+            for id in before..self.len() {
+                if let Some((kind, data)) = self.get(id as u32) {
+                    new_addrs.push(kind, data, self.first_out[id]);
+                }
+            }
+        }
+        Ok((ids, new_addrs, self.len()))
+    }
 }
 
 /// The error when the reader thread ended before handing over the block at `height`.

@@ -3,14 +3,16 @@
 //!
 //! Why a second build: the in-memory index keeps every row (about 145 bytes per
 //! transaction and 70 per address, ~250 GiB for the full chain). This one keeps only what
-//! later blocks need, the unspent outputs (36 bytes a slot) and the address table, and
-//! hands every row to a writer thread in batches of [`store::WRITE_ROWS`] as soon as its
-//! block is resolved. Its parts are the tables the in-memory build writes, made by the same
-//! column functions (a test compares them row by row), so `load`, DuckDB and the streaming
-//! cluster engine ([`crate::cluster_stream`]) read either.
+//! later blocks need, the unspent outputs (36 bytes a slot), and numbers addresses from a
+//! plan made on disk first ([`crate::addr_plan`]: ~1.1 bits per output in memory instead
+//! of an address table); every row goes to a writer thread in batches of
+//! [`store::WRITE_ROWS`] as soon as its block is resolved. Its parts are the tables the
+//! in-memory build writes, made by the same column functions, with the same ids (a test
+//! compares them row by row), so `load`, DuckDB and the streaming cluster engine
+//! ([`crate::cluster_stream`]) read either.
 //!
 //! Three threads: the reader of the in-memory build ([`crate::index::read_ahead`]: parse,
-//! check, intern addresses), this one (resolve each input against the unspent outputs,
+//! check, number addresses), this one (resolve each input against the unspent outputs,
 //! make the rows) and a writer (encode Parquet).
 //!
 //! What it keys an unspent output by: the first 16 bytes of the txid and the vout. Two
@@ -27,7 +29,7 @@ use bitcoin::Network;
 
 use crate::blocks::BlockSource;
 use crate::error::ChainError;
-use crate::index::{read_ahead, reader_stopped, AddrRows, AddrTable, BlockRow, OutRow, TxRow, NONE};
+use crate::index::{read_ahead, reader_stopped, AddrRows, BlockRow, OutRow, TxRow, NONE};
 use crate::parsed::ParsedBlock;
 use crate::store::{self, ImportReport, Meta, PartWriter, WRITE_ROWS};
 
@@ -84,8 +86,11 @@ pub struct StreamReport {
     /// Heap bytes of the unspent-output table at the end (its capacity: it never shrinks,
     /// so this is its peak).
     pub unspent_table_bytes: usize,
-    /// Heap bytes of the address table at the end.
-    pub address_table_bytes: usize,
+    /// Heap bytes of what numbers the addresses during the build: the plan's bitset over
+    /// output ids, its rank index and the lists' read buffers ([`crate::addr_plan`]).
+    pub address_plan_bytes: usize,
+    /// What planning the address ids did (its map is gone before the build starts).
+    pub plan: crate::addr_plan::PlanReport,
 }
 
 /// Rows waiting for the writer, one buffer per table.
@@ -395,15 +400,26 @@ pub fn import_streaming(case: &Path, blocks_dir: &Path, network: Network) -> Res
 /// [`import_streaming`] without the clustering: the index of `src`'s chain written into
 /// a case that holds no chain yet.
 pub fn build_streaming(case: &Path, src: &BlockSource, network: Network) -> Result<(ImportReport, StreamReport), ChainError> {
+    build_streaming_within(case, src, network, crate::addr_plan::PLAN_MEMORY)
+}
+
+/// [`build_streaming`] with the memory the planning of address ids may take (more
+/// partitions, so more scans of its spill file, with less).
+pub fn build_streaming_within(case: &Path, src: &BlockSource, network: Network, plan_memory: usize) -> Result<(ImportReport, StreamReport), ChainError> {
     refuse_a_chain(case)?;
+    let chain = store::chain_dir(case);
+    std::fs::create_dir_all(&chain).map_err(|e| ChainError::io(&chain, e))?;
+    let plan_dir = tempfile::Builder::new().prefix(".address-plan-").tempdir_in(&chain).map_err(|e| ChainError::io(&chain, e))?;
+    let (planned, plan) = crate::addr_plan::plan(src, plan_dir.path(), plan_memory)?;
     let mut b = Builder::new();
-    let mut address_table_bytes = 0;
+    b.report.plan = plan;
+    let mut address_plan_bytes = 0;
     let mut blocks = 0usize;
     let mut best: Option<[u8; 32]> = None;
     let (stop, written) = std::thread::scope(|scope| {
         let (batch_tx, batch_rx) = std::sync::mpsc::sync_channel::<Batch>(2);
         let writer = scope.spawn(move || write_batches(case, 0, network, batch_rx));
-        let (rx, reader) = read_ahead(scope, src, 0, AddrTable::default(), 0, true);
+        let (rx, reader) = read_ahead(scope, src, 0, planned, 0, true);
         let mut stop = None;
         for loc in src.chain() {
             let step = match rx.recv() {
@@ -427,14 +443,14 @@ pub fn build_streaming(case: &Path, src: &BlockSource, network: Network) -> Resu
             }
         }
         drop(rx);
-        address_table_bytes = reader.join().map(|a| a.heap_bytes()).unwrap_or(0);
+        address_plan_bytes = reader.join().map(|a| a.heap_bytes()).unwrap_or(0);
         let sent = b.take_batches(0).into_iter().all(|batch| batch_tx.send(batch).is_ok());
         drop(batch_tx);
         let written = writer.join().unwrap_or_else(|_| Err(ChainError::Store { path: store::chain_dir(case), message: "part writer panicked".into() }));
         (stop, if sent || written.is_err() { written } else { Err(ChainError::Store { path: store::chain_dir(case), message: "part writer stopped early".into() }) })
     });
     written?;
-    let chain = store::chain_dir(case);
+    drop(plan_dir);
     if blocks == 0 {
         // Nothing to keep: remove the empty part so the case still holds no chain.
         for t in TABLES {
@@ -448,7 +464,7 @@ pub fn build_streaming(case: &Path, src: &BlockSource, network: Network) -> Resu
     b.report.addresses = b.next_addr as usize;
     b.report.inputs = b.next_in;
     b.report.outputs = b.next_out;
-    b.report.address_table_bytes = address_table_bytes;
+    b.report.address_plan_bytes = address_plan_bytes;
     // hashbrown: a power of two of buckets above capacity / 0.875, a control byte each.
     let buckets = if b.utxo.capacity() == 0 { 0 } else { (b.utxo.capacity() * 8 / 7).next_power_of_two() };
     b.report.unspent_table_bytes = buckets * (std::mem::size_of::<(OutKey, Unspent)>() + 1);
@@ -474,8 +490,10 @@ mod tests {
         ParsedOut { value, kind: None, fingerprint: 0, start: 0, len: 0, unspendable: false }
     }
 
-    /// A block of transactions given as (txid byte, prevouts, output values).
-    fn block(txs: &[(u8, &[([u8; 32], u32)], &[u64])]) -> ParsedBlock {
+    /// A transaction as (txid byte, prevouts, output values).
+    type Tx<'a> = (u8, &'a [([u8; 32], u32)], &'a [u64]);
+
+    fn block(txs: &[Tx]) -> ParsedBlock {
         let mut b = ParsedBlock::default();
         for (id, ins, outs) in txs {
             b.txs.push(ParsedTx { txid: [*id; 32], version: 2, locktime: 0, n_in: ins.len() as u32, n_out: outs.len() as u32 });

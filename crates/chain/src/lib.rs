@@ -29,6 +29,7 @@
 //! the one asked for; graph edges come only from the inputs of accepted transactions.
 #![warn(missing_docs)]
 
+pub mod addr_plan;
 pub mod blocks;
 pub mod cluster;
 pub mod cluster_stream;

@@ -83,6 +83,27 @@ fn streamed_index_equals_in_memory_on_a_sim_chain() {
 }
 
 #[test]
+fn address_ids_planned_in_many_partitions_are_the_same() {
+    let blocks = tempfile::tempdir().expect("tmp");
+    let cfg = SimConfig { seed: 6, blocks: 40, entities: 12, txs_per_block: 12, ..SimConfig::default() };
+    generate(blocks.path(), &cfg).expect("generate");
+    let src = chain::BlockSource::open(blocks.path(), Network::Regtest).expect("open");
+    let small = tempfile::tempdir().expect("tmp");
+    // 4 KiB for the map: about a hundred addresses per partition.
+    let (r, s) = chain::index_stream::build_streaming_within(small.path(), &src, Network::Regtest, 4096).expect("build");
+    assert!(s.plan.partitions > 10, "{} partitions", s.plan.partitions);
+    assert_eq!(s.plan.addresses, s.addresses as u64);
+    assert!(s.plan.paying > s.plan.addresses, "addresses are paid more than once: {:?}", s.plan);
+    assert_eq!(r.error, None);
+    cluster_stored(small.path(), true).expect("cluster");
+    let (_streamed, memory, _, _) = both_ways(blocks.path(), Network::Regtest);
+    assert_same_files(small.path(), memory.path());
+    // Nothing of the plan is left in the case.
+    let left: Vec<_> = std::fs::read_dir(small.path().join("chain")).expect("dir").filter_map(|e| e.ok()).map(|e| e.file_name()).filter(|n| n.to_string_lossy().starts_with(".address-plan")).collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
 fn streamed_index_equals_in_memory_on_real_bytes() {
     for (rel, network) in [("testnet3-0-400/raw", Network::Testnet), ("regtest-small/blocks", Network::Regtest)] {
         let Some(blocks) = common::data(rel) else { return };
