@@ -304,6 +304,21 @@ pub struct TxRow {
 }
 
 impl TxRow {
+    /// The row of a parsed transaction at `height` whose outputs and inputs start at the
+    /// ids given; its inputs spend `in_value` in all (the fee is 0 for a coinbase).
+    pub(crate) fn of_parsed(ptx: &crate::parsed::ParsedTx, height: u32, first_out: u32, first_in: u32, in_value: u64, out_value: u64) -> TxRow {
+        TxRow {
+            txid: ptx.txid,
+            height,
+            version: ptx.version,
+            locktime: ptx.locktime,
+            first_out,
+            n_out: ptx.n_out,
+            first_in,
+            n_in: ptx.n_in,
+            fee: if ptx.n_in == 0 { 0 } else { in_value.saturating_sub(out_value) },
+        }
+    }
     /// Display txid.
     pub fn txid_hex(&self) -> String {
         bitcoin::Txid::from_byte_array(self.txid).to_string()
@@ -715,17 +730,7 @@ impl ChainIndex {
                 self.spent_by.push(NONE);
             }
             next_out += ptx.n_out as usize;
-            self.txs.push(TxRow {
-                txid: ptx.txid,
-                height,
-                version: ptx.version,
-                locktime: ptx.locktime,
-                first_out,
-                n_out: ptx.n_out,
-                first_in,
-                n_in: ptx.n_in,
-                fee: if ptx.n_in == 0 { 0 } else { in_value.saturating_sub(out_value) },
-            });
+            self.txs.push(TxRow::of_parsed(ptx, height, first_out, first_in, in_value, out_value));
             self.txid_map.insert(fingerprint(&ptx.txid), || ptx.txid.to_vec(), tx_id);
         }
         self.blocks.push(BlockRow { hash: block.hash, height, time: block.time, first_tx, n_tx: block.txs.len() as u32 });

@@ -244,17 +244,7 @@ impl Builder {
             }
             next_out += ptx.n_out as usize;
             self.next_out += u64::from(ptx.n_out);
-            self.rows.txs.push(TxRow {
-                txid: ptx.txid,
-                height,
-                version: ptx.version,
-                locktime: ptx.locktime,
-                first_out,
-                n_out: ptx.n_out,
-                first_in,
-                n_in: ptx.n_in,
-                fee: if ptx.n_in == 0 { 0 } else { in_value.saturating_sub(out_value) },
-            });
+            self.rows.txs.push(TxRow::of_parsed(ptx, height, first_out, first_in, in_value, out_value));
             self.next_tx += 1;
         }
         self.rows.blocks.push(BlockRow { hash: p.hash, height, time: p.time, first_tx, n_tx: p.txs.len() as u32 });
