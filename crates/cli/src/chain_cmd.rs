@@ -193,21 +193,25 @@ pub fn run(case_dir: &Path, cmd: ChainCommand, json: bool, operator: &str) -> Re
         ChainCommand::Import { blocks_dir, network, streaming } => {
             let net = chain::parse_network(&network)?;
             let context = || format!("importing {} into {}", blocks_dir.display(), case_dir.display());
-            let r = if streaming {
+            let (r, stream) = if streaming {
                 let (r, s) = chain::index_stream::import_streaming(case_dir, &blocks_dir, net).with_context(context)?;
-                if !json {
-                    eprintln!(
-                        "streamed: {} outputs, {} inputs, {} addresses; {} outputs unspent at the end (at most {} at once)",
-                        s.outputs, s.inputs, s.addresses, s.unspent, s.unspent_peak
-                    );
-                }
-                r
+                (r, Some(s))
             } else {
-                chain::store::import(case_dir, &blocks_dir, net).with_context(context)?
+                (chain::store::import(case_dir, &blocks_dir, net).with_context(context)?, None)
             };
             if json {
-                println!("{}", serde_json::to_string(&r)?);
+                let mut v = serde_json::to_value(&r)?;
+                if let (Some(s), Some(obj)) = (&stream, v.as_object_mut()) {
+                    obj.insert("streaming".into(), serde_json::to_value(s)?);
+                }
+                println!("{v}");
             } else {
+                if let Some(s) = &stream {
+                    eprintln!(
+                        "streamed: {} outputs, {} inputs, {} addresses ({} planned in {} partition(s)); {} outputs unspent at the end (at most {} at once)",
+                        s.outputs, s.inputs, s.addresses, s.plan.addresses, s.plan.partitions, s.unspent, s.unspent_peak
+                    );
+                }
                 for d in &r.diagnostics {
                     eprintln!("note: {d}");
                 }

@@ -104,6 +104,8 @@ fn streaming_import_gives_the_same_stats_and_explains_co_spends() {
     let r: serde_json::Value =
         serde_json::from_str(&ok(&["chain", "import", "--case", s(&case), "--blocks-dir", s(&blocks), "--network", "regtest", "--streaming", "--json"])).expect("json");
     assert_eq!(r["blocks"], 273);
+    assert_eq!(r["streaming"]["addresses"], r["streaming"]["plan"]["addresses"]);
+    assert_eq!(r["streaming"]["replaced_unspent"], 0);
     let stats = |c: &Path| -> serde_json::Value { serde_json::from_str(&ok(&["chain", "stats", "--case", s(c), "--json"])).expect("json") };
     let streamed = stats(&case);
     assert_eq!(streamed, stats(&memory));
