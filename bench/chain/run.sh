@@ -98,9 +98,9 @@ print(f"streaming build (index written while read) + streaming clustering: {sb['
       f"(build+write {sb['seconds_build_and_write']:.2f}, cluster {sb['seconds_cluster']:.2f}) = "
       f"{res['streaming_build_speedup_vs_blocks_iterator']:.2f}x blocks_iterator, peak {sb['vm_hwm_bytes'] / g:.2f} GiB; "
       f"{sb['bytes_per_unspent']:.1f} B per unspent output (peak {sb['unspent_peak']:,}), {sb['plan_bytes_per_output']:.2f} B per output for the address plan "
-      f"(planning map {sb['plan_map_bytes_per_address']:.1f} B per address, {sb['plan']['partitions']} partition(s)); "
+      f"({sb['plan']['partitions']} partition(s), map {sb['plan']['map_bytes'] / g:.2f} GiB); "
       f"full mainnet (1.9e8 unspent, 3.2e9 outputs, 1.5e9 addresses): {sb['mainnet_projection_gib']:.1f} GiB "
       f"(planning {sb['mainnet_projection_planning_gib']:.1f}, building {sb['mainnet_projection_building_gib']:.1f}; "
-      f"{sb['mainnet_plan_partitions']:.0f} scans of a spill, {sb['mainnet_plan_disk_gb']:.0f} GB on disk)")
+      f"a {sb['mainnet_plan_map_gib']:.1f} GiB map in each of {sb['mainnet_plan_partitions']:.0f} scans of a spill, {sb['mainnet_plan_disk_gb']:.0f} GB on disk)")
 PY
 if [ "$KEEP" = 0 ]; then rm -rf "$WORK"; else echo "kept $WORK" >&2; fi

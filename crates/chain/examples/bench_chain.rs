@@ -140,12 +140,16 @@ fn measure_stream(dir: &Path, net: &str, case: &Path) {
     let per_unspent = unspent_b / (s.unspent_peak.max(1) as f64);
     let per_output_plan = s.address_plan_bytes as f64 / (s.outputs.max(1) as f64);
     let rest = (hwm_build as f64 - unspent_b - s.address_plan_bytes as f64).max(0.0);
-    let per_address_map = s.plan.map_bytes as f64 / (s.plan.addresses.max(1) as f64);
-    let planning = (per_address_map * MAINNET_ADDRS).min(chain::addr_plan::PLAN_MEMORY as f64) + rest;
+    // The planning map at mainnet: sized by the plan itself for the paying outputs (this
+    // chain's share of outputs paying an address, times mainnet's outputs).
+    let paying_share = s.plan.paying as f64 / (s.plan.outputs.max(1) as f64);
+    let (partitions, map_bytes) = chain::addr_plan::plan_shape((MAINNET_OUTPUTS * paying_share) as u64, chain::addr_plan::PLAN_MEMORY)
+        .unwrap_or_else(|| die("the plan does not fit its memory at mainnet scale".into()));
+    let planning = map_bytes as f64 + rest;
     let building = per_unspent * MAINNET_UNSPENT + per_output_plan * MAINNET_OUTPUTS + rest;
     let projected = planning.max(building);
-    let partitions = (per_address_map * MAINNET_ADDRS / chain::addr_plan::PLAN_MEMORY as f64).ceil().max(1.0);
-    let spill_disk = MAINNET_OUTPUTS * 16.0 + (s.plan.paying - s.plan.addresses) as f64 / s.plan.paying.max(1) as f64 * MAINNET_OUTPUTS * 8.0;
+    let later_share = (s.plan.paying - s.plan.addresses) as f64 / (s.plan.outputs.max(1) as f64);
+    let spill_disk = MAINNET_OUTPUTS * 16.0 + later_share * MAINNET_OUTPUTS * 8.0;
     let total = t_build + t_cluster;
     println!(
         "{}",
@@ -158,12 +162,12 @@ fn measure_stream(dir: &Path, net: &str, case: &Path) {
             "vm_hwm_bytes": hwm, "vm_hwm_after_build_bytes": hwm_build,
             "unspent_at_end": s.unspent, "unspent_peak": s.unspent_peak, "replaced_unspent": s.replaced_unspent,
             "unspent_table_bytes": s.unspent_table_bytes, "address_plan_bytes": s.address_plan_bytes, "plan": s.plan,
-            "bytes_per_unspent": per_unspent, "plan_bytes_per_output": per_output_plan, "plan_map_bytes_per_address": per_address_map,
+            "bytes_per_unspent": per_unspent, "plan_bytes_per_output": per_output_plan,
             "rest_of_peak_bytes": rest,
             "mainnet_projection_gib": projected / (1u64 << 30) as f64,
             "mainnet_projection_planning_gib": planning / (1u64 << 30) as f64,
             "mainnet_projection_building_gib": building / (1u64 << 30) as f64,
-            "mainnet_plan_partitions": partitions, "mainnet_plan_disk_gb": spill_disk / 1e9,
+            "mainnet_plan_partitions": partitions, "mainnet_plan_map_gib": map_bytes as f64 / (1u64 << 30) as f64, "mainnet_plan_disk_gb": spill_disk / 1e9,
         })
     );
 }

@@ -35,11 +35,53 @@ use crate::index::{AddrKind, AddrRows, InternBlock, NONE};
 use crate::parsed::ParsedBlock;
 
 /// Memory the map of step 2 may take; the number of partitions follows from it.
-pub const PLAN_MEMORY: usize = 8 << 30;
+pub const PLAN_MEMORY: usize = 10 << 30;
 
-/// Bytes a map entry may take: a 16-byte key and a 4-byte id in a table at half load
-/// (right after it doubled), and its control byte.
-const MAP_ENTRY_BYTES: usize = 42;
+/// Bytes of a map bucket: a 16-byte key, a 4-byte id, a control byte.
+const BUCKET_BYTES: usize = std::mem::size_of::<(u128, u32)>() + 1;
+
+/// Entries a partition's map is sized for: its share of the paying outputs (an upper
+/// bound of its addresses) and a margin for an uneven split, so it never grows (a growing
+/// table briefly holds its old and new buckets).
+fn map_entries(paying: u64, partitions: u64) -> usize {
+    let share = paying.div_ceil(partitions.max(1));
+    (share + share / 64 + 16) as usize
+}
+
+/// Heap bytes of a map sized for `entries` (hashbrown: a power of two of buckets at or
+/// above entries / 0.875).
+fn map_bytes(entries: usize) -> usize {
+    (entries.saturating_mul(8) / 7).next_power_of_two().saturating_mul(BUCKET_BYTES)
+}
+
+/// The partitions of a plan for `paying` paying outputs within `memory`, and the bytes of
+/// each partition's map (None past [`MAX_PARTITIONS`]).
+pub fn plan_shape(paying: u64, memory: usize) -> Option<(u64, usize)> {
+    partitions_for(paying, memory).map(|p| (p, map_bytes(map_entries(paying, p))))
+}
+
+/// Most partitions a plan may have: each is a file the build reads at once.
+pub const MAX_PARTITIONS: u64 = 1000;
+
+/// The fewest partitions whose maps fit in `memory` for `paying` paying outputs, or None
+/// when more than [`MAX_PARTITIONS`] would be needed.
+pub fn partitions_for(paying: u64, memory: usize) -> Option<u64> {
+    let fits = |p: u64| map_bytes(map_entries(paying, p)) <= memory;
+    if !fits(MAX_PARTITIONS) {
+        return None;
+    }
+    // The map shrinks as partitions grow: the fewest that fit, by bisection.
+    let (mut lo, mut hi) = (1u64, MAX_PARTITIONS);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if fits(mid) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    Some(lo)
+}
 
 const BUF: usize = 1 << 20;
 
@@ -129,7 +171,9 @@ pub(crate) fn plan(src: &BlockSource, dir: &Path, memory: usize) -> Result<(Plan
         return Err(ChainError::IdOverflow("outputs"));
     }
     // Step 2.
-    let parts = (report.paying as usize).saturating_mul(MAP_ENTRY_BYTES).div_ceil(memory.max(1)).max(1);
+    let parts = partitions_for(report.paying, memory).ok_or_else(|| {
+        out_of_step(format!("{} bytes for the map cannot plan {} paying outputs in {MAX_PARTITIONS} partitions", memory, report.paying))
+    })? as usize;
     report.partitions = parts as u32;
     let mut first = vec![0u64; (report.outputs as usize).div_ceil(64)];
     let mut lists = Vec::with_capacity(parts);
@@ -138,6 +182,8 @@ pub(crate) fn plan(src: &BlockSource, dir: &Path, memory: usize) -> Result<(Plan
         let mut w = BufWriter::with_capacity(BUF, File::create(&list).map_err(|e| io(&list, e))?);
         let mut r = BufReader::with_capacity(BUF, File::open(&spill).map_err(|e| io(&spill, e))?);
         let mut map: HashMap<u128, u32, foldhash::fast::RandomState> = HashMap::default();
+        // Sized once: within `memory`, and no growth (which holds two tables at once).
+        map.reserve(map_entries(report.paying, parts as u64));
         let mut h = [0u8; 16];
         for out in 0..report.outputs as u32 {
             r.read_exact(&mut h).map_err(|e| io(&spill, e))?;
@@ -157,8 +203,7 @@ pub(crate) fn plan(src: &BlockSource, dir: &Path, memory: usize) -> Result<(Plan
         }
         w.flush().map_err(|e| io(&list, e))?;
         report.addresses += map.len() as u64;
-        let buckets = if map.capacity() == 0 { 0 } else { (map.capacity() * 8 / 7).next_power_of_two() };
-        report.map_bytes = report.map_bytes.max(buckets * (std::mem::size_of::<(u128, u32)>() + 1));
+        report.map_bytes = report.map_bytes.max(map_bytes(map.capacity()));
         lists.push(list);
     }
     std::fs::remove_file(&spill).map_err(|e| io(&spill, e))?;
@@ -280,6 +325,28 @@ impl Later {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn partitions_keep_each_map_within_the_memory_given() {
+        for (paying, memory) in [(1_000u64, 1usize << 20), (20_000_000, 1 << 30), (3_200_000_000, PLAN_MEMORY), (3_000, 4096)] {
+            let p = partitions_for(paying, memory).expect("fits");
+            assert!(map_bytes(map_entries(paying, p)) <= memory, "{paying} in {p}");
+            assert!(p == 1 || map_bytes(map_entries(paying, p - 1)) > memory, "{paying}: {p} is not the fewest");
+        }
+        assert_eq!(partitions_for(20_000_000, 2 << 30), Some(1));
+        assert_eq!(partitions_for(20_000_000, 1 << 30), Some(2), "2^25 buckets of 37 bytes do not fit in 1 GiB");
+        assert_eq!(partitions_for(3_200_000_000, PLAN_MEMORY), Some(14), "mainnet's outputs in 10 GiB: 2^28 buckets each");
+        assert_eq!(partitions_for(3_200_000_000, 4096), None, "too little memory is an error, not 1e9 files");
+        // A map sized so never grows: hashbrown keeps the capacity it was reserved for.
+        let mut m: HashMap<u128, u32, foldhash::fast::RandomState> = HashMap::default();
+        m.reserve(map_entries(5_000, 1));
+        let cap = m.capacity();
+        assert!(map_bytes(cap) == map_bytes(map_entries(5_000, 1)), "sizes agree with hashbrown's");
+        for i in 0..5_000u32 {
+            m.insert(u128::from(i) * 7919, i);
+        }
+        assert_eq!(m.capacity(), cap);
+    }
 
     #[test]
     fn rank_counts_the_bits_before() {
