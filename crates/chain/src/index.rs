@@ -242,13 +242,20 @@ impl FingerprintMap {
             self.primary.remove(&Fp::new(fp));
         }
     }
-    fn insert(&mut self, fp: u64, key: impl FnOnce() -> Vec<u8>, id: u32) {
+    /// Maps `key` (fingerprint `fp`) to `id`. When the id under `fp` has the same key
+    /// (`same` says so: a duplicated txid, as mainnet's two coinbases), the new id replaces
+    /// it, as Bitcoin Core's view of the chain did; another key goes to the overflow.
+    fn insert(&mut self, fp: u64, key: impl FnOnce() -> Vec<u8>, id: u32, same: impl FnOnce(u32) -> bool) {
         match self.primary.entry(Fp::new(fp)) {
             std::collections::hash_map::Entry::Vacant(v) => {
                 v.insert(id);
             }
-            std::collections::hash_map::Entry::Occupied(_) => {
-                self.overflow.insert(key(), id);
+            std::collections::hash_map::Entry::Occupied(mut o) => {
+                if same(*o.get()) {
+                    o.insert(id);
+                } else {
+                    self.overflow.insert(key(), id);
+                }
             }
         }
     }
@@ -412,7 +419,8 @@ impl AddrTable {
         self.entries.push(offset | ((kind as u64) << KIND_SHIFT));
         self.arena.extend_from_slice(data);
         self.first_out.push(out);
-        self.map.insert(fp, || Self::key(kind, data), id);
+        // Only called for an address the table lacks: never the same key.
+        self.map.insert(fp, || Self::key(kind, data), id, |_| false);
         Ok(id)
     }
     /// Forgets every address from id `n` on (those interned ahead for blocks that were
@@ -731,7 +739,8 @@ impl ChainIndex {
             }
             next_out += ptx.n_out as usize;
             self.txs.push(TxRow::of_parsed(ptx, height, first_out, first_in, in_value, out_value));
-            self.txid_map.insert(fingerprint(&ptx.txid), || ptx.txid.to_vec(), tx_id);
+            let txs = &self.txs;
+            self.txid_map.insert(fingerprint(&ptx.txid), || ptx.txid.to_vec(), tx_id, |old| txs.get(old as usize).is_some_and(|t| t.txid == ptx.txid));
         }
         self.blocks.push(BlockRow { hash: block.hash, height, time: block.time, first_tx, n_tx: block.txs.len() as u32 });
         self.scratch_spent = spent;
@@ -791,7 +800,8 @@ impl ChainIndex {
     /// Re-adds a stored transaction row (used when loading from Parquet).
     pub(crate) fn push_loaded_tx(&mut self, row: TxRow) {
         let id = self.txs.len() as u32;
-        self.txid_map.insert(fingerprint(&row.txid), || row.txid.to_vec(), id);
+        let txs = &self.txs;
+        self.txid_map.insert(fingerprint(&row.txid), || row.txid.to_vec(), id, |old| txs.get(old as usize).is_some_and(|t| t.txid == row.txid));
         self.txs.push(row);
     }
 
@@ -868,6 +878,18 @@ mod tests {
         assert_eq!(t.first_out, vec![0, 1]);
         assert_eq!(t.lookup(AddrKind::P2sh, &[1; 20]), Some(1));
         assert_eq!(t.lookup(AddrKind::P2wpkh, &[1; 20]), None);
+    }
+
+    #[test]
+    fn a_duplicated_key_maps_to_its_latest_id() {
+        let mut m = FingerprintMap::default();
+        let keys: [&[u8]; 3] = [b"aaaa", b"bbbb", b"aaaa"];
+        // "aaaa" and "bbbb" share a fingerprint; "aaaa" comes again as id 2.
+        for (id, k) in keys.iter().enumerate() {
+            m.insert(7, || k.to_vec(), id as u32, |old| keys[old as usize] == *k);
+        }
+        assert_eq!(m.get(7, || b"aaaa".to_vec(), |id| keys[id as usize] == b"aaaa"), Some(2), "the latest copy");
+        assert_eq!(m.get(7, || b"bbbb".to_vec(), |id| keys[id as usize] == b"bbbb"), Some(1));
     }
 
     #[test]

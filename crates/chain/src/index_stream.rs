@@ -15,11 +15,14 @@
 //! check, number addresses), this one (resolve each input against the unspent outputs,
 //! make the rows) and a writer (encode Parquet).
 //!
-//! What it keys an unspent output by: the first 16 bytes of the txid and the vout. Two
-//! txids sharing 16 bytes take ~2^64 hashing to craft; where one output would replace
-//! another still unspent under the same key (also the case for the two duplicated
-//! coinbase txids of mainnet, which Bitcoin Core overwrote the same way), the build counts
-//! it in [`StreamReport::replaced_unspent`].
+//! What it keys an unspent output by: the first 16 bytes of the txid and the vout, with 8
+//! more txid bytes in the entry confirming every match (24 in all: crafting two txids
+//! that share them takes ~2^96 hashing). An input whose txid differs in those 8 bytes
+//! spends nothing (an error, as any missing prevout); a new output whose key holds an
+//! unspent output of another txid stops the import with an error rather than replace it.
+//! Where the 24 bytes agree (mainnet's two duplicated coinbase txids) the new output
+//! replaces the old one, as Bitcoin Core did, counted in
+//! [`StreamReport::replaced_unspent`].
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -54,12 +57,20 @@ impl std::hash::Hash for OutKey {
     }
 }
 
-/// An unspent output: its id, value and address id (16 bytes, 4-aligned).
+/// An unspent output: its id, value and address id, and txid bytes 16..24 to confirm a
+/// key's match (24 bytes, 4-aligned).
 #[derive(Debug, Clone, Copy)]
 struct Unspent {
     value: [u32; 2],
     out: u32,
     addr: u32,
+    check: [u32; 2],
+}
+
+/// Txid bytes 16..24, the part of a txid after its key's 16.
+fn check_of(txid: &[u8; 32]) -> [u32; 2] {
+    let w = |i: usize| u32::from_le_bytes([txid[i], txid[i + 1], txid[i + 2], txid[i + 3]]);
+    [w(16), w(20)]
 }
 
 impl Unspent {
@@ -79,7 +90,7 @@ pub struct StreamReport {
     pub replaced_unspent: u64,
     /// Addresses in the index.
     pub addresses: usize,
-    /// Inputs and outputs written.
+    /// Inputs written.
     pub inputs: u64,
     /// Outputs written.
     pub outputs: u64,
@@ -144,6 +155,9 @@ enum Batch {
     Outputs(usize, Vec<(u32, u32)>, Vec<OutRow>),
     Inputs(usize, Vec<(u32, u32)>, Vec<u32>, Vec<OutRow>),
     Addresses(usize, AddrRows),
+    /// Every row was sent: finish the tables. A writer whose queue closes without it
+    /// leaves no part in place.
+    Done,
 }
 
 /// The tables of a part, in the order [`Batch`] names them.
@@ -165,6 +179,8 @@ struct Builder {
     spent_here: Vec<bool>,
     taken: Vec<(OutKey, Unspent)>,
     resolved: Vec<(u32, OutRow)>,
+    /// Keys a block put into the unspent set, with what they held before.
+    put: Vec<(OutKey, Option<Unspent>)>,
 }
 
 fn overflow(what: &'static str) -> ChainError {
@@ -186,12 +202,14 @@ impl Builder {
             spent_here: Vec::new(),
             taken: Vec::new(),
             resolved: Vec::new(),
+            put: Vec::new(),
         }
     }
 
     /// Appends a block: every input is resolved first (taking its output from the unspent
-    /// set); on the first that spends nothing unspent the taken outputs are put back and
-    /// nothing of the block is kept. Then its rows are made and its outputs become unspent.
+    /// set), then its outputs that stay unspent enter the set; when an input spends nothing
+    /// unspent or an output's key holds another txid's output, the set is restored and
+    /// nothing of the block is kept. Then its rows are made.
     fn append(&mut self, height: u32, p: &ParsedBlock, addr_ids: &[u32], new_addrs: &AddrRows) -> Result<(), ChainError> {
         if addr_ids.len() != p.outputs.len() {
             return Err(ChainError::Index { path: std::path::PathBuf::new(), message: format!("{} address ids for {} outputs", addr_ids.len(), p.outputs.len()) });
@@ -212,6 +230,8 @@ impl Builder {
             return Err(overflow("addresses"));
         }
         self.resolve(p, addr_ids)?;
+        let replaced = self.put_unspent(p, addr_ids).inspect_err(|_| self.restore())?;
+        self.report.replaced_unspent += replaced;
         let first_tx = self.next_tx as u32;
         let (mut next_in, mut next_out) = (0usize, 0usize);
         for ptx in &p.txs {
@@ -232,15 +252,8 @@ impl Builder {
                 let i = next_out + vout as usize;
                 let (o, addr) = (&p.outputs[i], addr_ids[i]);
                 out_value = out_value.saturating_add(o.value);
-                let id = first_out + vout;
                 self.rows.out_owner.push((tx_id, vout));
                 self.rows.outputs.push(OutRow { value: o.value, addr });
-                if !self.spent_here[i] && !o.unspendable {
-                    let u = Unspent { value: [o.value as u32, (o.value >> 32) as u32], out: id, addr };
-                    if self.utxo.insert(OutKey::new(&ptx.txid, vout), u).is_some() {
-                        self.report.replaced_unspent += 1;
-                    }
-                }
             }
             next_out += ptx.n_out as usize;
             self.next_out += u64::from(ptx.n_out);
@@ -252,6 +265,56 @@ impl Builder {
         self.next_addr += new_addrs.len() as u64;
         self.report.unspent_peak = self.report.unspent_peak.max(self.utxo.len());
         Ok(())
+    }
+
+    /// Puts the outputs of `p` that stay unspent into the set (recording what each key held
+    /// in `put`); returns how many replaced an output of the same txid. Errors, leaving
+    /// `put` for [`Builder::restore`], when a key holds an unspent output of another txid.
+    fn put_unspent(&mut self, p: &ParsedBlock, addr_ids: &[u32]) -> Result<u64, ChainError> {
+        self.put.clear();
+        let mut replaced = 0;
+        let mut i = 0usize;
+        for ptx in &p.txs {
+            let check = check_of(&ptx.txid);
+            for vout in 0..ptx.n_out {
+                let o = &p.outputs[i];
+                if !self.spent_here[i] && !o.unspendable {
+                    let key = OutKey::new(&ptx.txid, vout);
+                    let u = Unspent { value: [o.value as u32, (o.value >> 32) as u32], out: self.next_out as u32 + i as u32, addr: addr_ids[i], check };
+                    let old = self.utxo.insert(key, u);
+                    self.put.push((key, old));
+                    if let Some(old) = old {
+                        if old.check != check {
+                            return Err(ChainError::Index {
+                                path: std::path::PathBuf::new(),
+                                message: format!(
+                                    "block {}: output {}:{vout} shares the 24 txid bytes the streaming build keys by with an unspent output {} of another transaction; the in-memory import compares whole txids",
+                                    bitcoin::BlockHash::from_byte_array(p.hash),
+                                    bitcoin::Txid::from_byte_array(ptx.txid),
+                                    old.out
+                                ),
+                            });
+                        }
+                        replaced += 1;
+                    }
+                }
+                i += 1;
+            }
+        }
+        Ok(replaced)
+    }
+
+    /// Undoes a refused block's changes to the unspent set: what it put, then what it took.
+    fn restore(&mut self) {
+        for (k, old) in self.put.drain(..).rev() {
+            match old {
+                Some(u) => self.utxo.insert(k, u),
+                None => self.utxo.remove(&k),
+            };
+        }
+        for (k, u) in self.taken.drain(..) {
+            self.utxo.insert(k, u);
+        }
     }
 
     /// Fills `resolved` with the output each input of `p` spends: one of an earlier
@@ -279,18 +342,19 @@ impl Builder {
                         }),
                     None => {
                         let key = OutKey::new(txid, *vout);
-                        self.utxo.remove(&key).map(|u| {
+                        // Taken even when the 8 further bytes differ (then it spends
+                        // nothing): the error below puts it back.
+                        self.utxo.remove(&key).and_then(|u| {
                             self.taken.push((key, u));
-                            (u.out, OutRow { value: u.value(), addr: u.addr })
+                            (u.check == check_of(txid)).then_some((u.out, OutRow { value: u.value(), addr: u.addr }))
                         })
                     }
                 };
                 match found {
                     Some(r) => self.resolved.push(r),
                     None => {
-                        for (k, u) in self.taken.drain(..) {
-                            self.utxo.insert(k, u);
-                        }
+                        self.put.clear();
+                        self.restore();
                         return Err(ChainError::MissingPrevout {
                             block: bitcoin::BlockHash::from_byte_array(p.hash).to_string(),
                             txid: bitcoin::Txid::from_byte_array(ptx.txid).to_string(),
@@ -341,6 +405,12 @@ fn write_batches(case: &Path, part: u32, network: Network, rx: std::sync::mpsc::
     let unzip = |owners: Vec<(u32, u32)>| -> (Vec<u32>, Vec<u32>) { owners.into_iter().unzip() };
     for batch in rx {
         let (table, cols) = match batch {
+            Batch::Done => {
+                for w in writers {
+                    w.finish()?;
+                }
+                return Ok(());
+            }
             Batch::Blocks(b) => (0, store::block_columns(&b)),
             Batch::Txs(first, t) => (1, store::tx_columns(first, &t)),
             Batch::Outputs(first, owners, o) => {
@@ -355,11 +425,37 @@ fn write_batches(case: &Path, part: u32, network: Network, rx: std::sync::mpsc::
         };
         writers[table].write(cols)?;
     }
-    for w in writers {
-        w.finish()?;
+    Err(ChainError::Store { path: dir, message: "the build stopped before its last rows; no part was kept".into() })
+}
+
+/// Removes part 0 of every table and its temporary file: what a streaming build that keeps
+/// nothing must leave behind (the case then holds no chain, as before).
+fn remove_parts(chain: &Path) -> Result<(), ChainError> {
+    for t in TABLES {
+        for name in ["part-00000.parquet", "part-00000.parquet.tmp"] {
+            let p = chain.join(t).join(name);
+            match std::fs::remove_file(&p) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(ChainError::io(&p, e)),
+                _ => {}
+            }
+        }
     }
     Ok(())
 }
+
+/// Removes address plans a killed import left in the case (a plan is 16 bytes per output).
+fn remove_stale_plans(chain: &Path) -> Result<(), ChainError> {
+    let Ok(entries) = std::fs::read_dir(chain) else { return Ok(()) };
+    for e in entries.flatten() {
+        if e.file_name().to_string_lossy().starts_with(PLAN_PREFIX) {
+            std::fs::remove_dir_all(e.path()).map_err(|err| ChainError::io(&e.path(), err))?;
+        }
+    }
+    Ok(())
+}
+
+/// Name prefix of the temporary directory of an import's address plan.
+const PLAN_PREFIX: &str = ".address-plan-";
 
 fn refuse_a_chain(case: &Path) -> Result<(), ChainError> {
     match store::read_meta(case)? {
@@ -399,7 +495,10 @@ pub fn build_streaming_within(case: &Path, src: &BlockSource, network: Network, 
     refuse_a_chain(case)?;
     let chain = store::chain_dir(case);
     std::fs::create_dir_all(&chain).map_err(|e| ChainError::io(&chain, e))?;
-    let plan_dir = tempfile::Builder::new().prefix(".address-plan-").tempdir_in(&chain).map_err(|e| ChainError::io(&chain, e))?;
+    // No chain is in the case (refused above), so anything of an import is a leftover.
+    remove_stale_plans(&chain)?;
+    remove_parts(&chain)?;
+    let plan_dir = tempfile::Builder::new().prefix(PLAN_PREFIX).tempdir_in(&chain).map_err(|e| ChainError::io(&chain, e))?;
     let (planned, plan) = crate::addr_plan::plan(src, plan_dir.path(), plan_memory)?;
     let mut b = Builder::new();
     b.report.plan = plan;
@@ -434,19 +533,19 @@ pub fn build_streaming_within(case: &Path, src: &BlockSource, network: Network, 
         }
         drop(rx);
         address_plan_bytes = reader.join().map(|a| a.heap_bytes()).unwrap_or(0);
-        let sent = b.take_batches(0).into_iter().all(|batch| batch_tx.send(batch).is_ok());
+        let sent = b.take_batches(0).into_iter().chain([Batch::Done]).all(|batch| batch_tx.send(batch).is_ok());
         drop(batch_tx);
         let written = writer.join().unwrap_or_else(|_| Err(ChainError::Store { path: store::chain_dir(case), message: "part writer panicked".into() }));
         (stop, if sent || written.is_err() { written } else { Err(ChainError::Store { path: store::chain_dir(case), message: "part writer stopped early".into() }) })
     });
-    written?;
     drop(plan_dir);
+    if let Err(e) = written {
+        remove_parts(&chain)?;
+        return Err(e);
+    }
     if blocks == 0 {
         // Nothing to keep: remove the empty part so the case still holds no chain.
-        for t in TABLES {
-            let p = chain.join(t).join("part-00000.parquet");
-            std::fs::remove_file(&p).map_err(|e| ChainError::io(&p, e))?;
-        }
+        remove_parts(&chain)?;
     } else {
         store::write_meta(case, &Meta { network: network.to_string(), parts: 1 })?;
     }
@@ -519,6 +618,33 @@ mod tests {
         assert_eq!(left, vec![2, 4], "tx 2's first output and tx 3's");
         // A spent output cannot be spent again in a later block.
         assert!(append(&mut b, 2, &block(&[(4, &[([1; 32], 0)], &[1])])).is_err());
+    }
+
+    #[test]
+    fn txids_sharing_the_key_are_told_apart_and_duplicates_replace() {
+        let mut b = Builder::new();
+        append(&mut b, 0, &block(&[(1, &[], &[50]), (5, &[], &[30])])).expect("two outputs");
+        let mut twin = [1u8; 32];
+        twin[20] = 9; // the same 16 key bytes, other check bytes
+        // An input naming the twin spends nothing, though its key holds an output.
+        assert!(matches!(append(&mut b, 1, &block(&[(2, &[(twin, 0)], &[1])])), Err(ChainError::MissingPrevout { .. })));
+        assert_eq!(b.utxo.len(), 2);
+        // A transaction whose txid is the twin cannot enter beside it: refused, and the
+        // output it spent is put back.
+        let mut p = block(&[(3, &[([5; 32], 0)], &[29])]);
+        p.txs[0].txid = twin;
+        let err = append(&mut b, 1, &p).expect_err("key taken by another txid");
+        assert!(err.to_string().contains("24 txid bytes"), "{err}");
+        assert_eq!((b.rows.txs.len(), b.next_out), (2, 2), "the block left no rows");
+        let mut left: Vec<u32> = b.utxo.values().map(|u| u.out).collect();
+        left.sort_unstable();
+        assert_eq!(left, vec![0, 1], "the set is as before");
+        // The same txid again (mainnet's duplicated coinbases): the newer output replaces it.
+        append(&mut b, 1, &block(&[(1, &[], &[25])])).expect("duplicate txid");
+        assert_eq!(b.report.replaced_unspent, 1);
+        let mut left: Vec<u32> = b.utxo.values().map(|u| u.out).collect();
+        left.sort_unstable();
+        assert_eq!(left, vec![1, 2]);
     }
 
     #[test]

@@ -18,9 +18,9 @@ pub enum ChainCommand {
         #[arg(long, default_value = "mainnet")]
         network: String,
         /// Write the index to the case as blocks are read, holding only the unspent outputs
-        /// and the addresses in memory: for a chain whose index would not fit (the whole
-        /// mainnet). Into a case without a chain only; clusters by co-spend (no change
-        /// heuristics' links).
+        /// and a plan of address ids (made on disk first) in memory: for a chain whose index
+        /// would not fit (the whole mainnet). Into a case without a chain only; clusters by
+        /// co-spend (no change heuristics' links).
         #[arg(long)]
         streaming: bool,
     },
