@@ -3,7 +3,7 @@
 //!
 //! Why a second build: the in-memory index keeps every row (about 145 bytes per
 //! transaction and 70 per address, ~250 GiB for the full chain). This one keeps only what
-//! later blocks need, the unspent outputs (36 bytes a slot), and numbers addresses from a
+//! later blocks need, the unspent outputs (44 bytes a slot), and numbers addresses from a
 //! plan made on disk first ([`crate::addr_plan`]: ~1.1 bits per output in memory instead
 //! of an address table); every row goes to a writer thread in batches of
 //! [`store::WRITE_ROWS`] as soon as its block is resolved. Its parts are the tables the
