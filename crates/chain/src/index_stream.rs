@@ -448,7 +448,7 @@ fn remove_stale_plans(chain: &Path) -> Result<(), ChainError> {
     let Ok(entries) = std::fs::read_dir(chain) else { return Ok(()) };
     for e in entries.flatten() {
         if e.file_name().to_string_lossy().starts_with(PLAN_PREFIX) {
-            std::fs::remove_dir_all(e.path()).map_err(|err| ChainError::io(&e.path(), err))?;
+            std::fs::remove_dir_all(e.path()).map_err(|err| ChainError::io(e.path(), err))?;
         }
     }
     Ok(())
