@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 
 use crate::blocks::BlockSource;
 use crate::error::ChainError;
-use crate::index::{AddrKind, AddrRows, InternBlock, NONE};
+use crate::index::{read_ahead, AddrKind, AddrRows, InternBlock, ReadBlock, NONE};
 use crate::parsed::ParsedBlock;
 
 /// Memory the map of step 2 may take; the number of partitions follows from it.
@@ -127,10 +127,6 @@ pub struct PlanReport {
     pub stopped: Option<String>,
 }
 
-fn io(path: &Path, e: std::io::Error) -> ChainError {
-    ChainError::io(path, e)
-}
-
 fn out_of_step(message: String) -> ChainError {
     ChainError::Index { path: PathBuf::new(), message: format!("address plan: {message}") }
 }
@@ -141,18 +137,10 @@ pub(crate) fn plan(src: &BlockSource, dir: &Path, memory: usize) -> Result<(Plan
     let hasher = AddrHasher::new();
     let spill = dir.join("address-hashes.bin");
     let mut report = PlanReport::default();
-    // Step 1: a reader thread parses, this one hashes and writes.
+    // Step 1: the builds' reader thread parses (numbering nothing), this one hashes and
+    // writes.
     std::thread::scope(|scope| -> Result<(), ChainError> {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Result<ParsedBlock, ChainError>>(16);
-        let reader = scope.spawn(move || {
-            for i in 0..src.len() {
-                let item = src.read_parsed(i);
-                let failed = item.is_err();
-                if tx.send(item).is_err() || failed {
-                    break;
-                }
-            }
-        });
+        let (rx, reader) = read_ahead(scope, src, 0, Unnumbered, 0, false);
         let written = write_spill(&spill, rx, &hasher, &mut report);
         // A reader that panicked is an error here, as in the build's reader.
         reader.join().map_err(|_| out_of_step("block reader thread panicked".into()))?;
@@ -172,14 +160,14 @@ pub(crate) fn plan(src: &BlockSource, dir: &Path, memory: usize) -> Result<(Plan
     let mut lists = Vec::with_capacity(parts);
     for part in 0..parts {
         let list = dir.join(format!("later-{part:05}.bin"));
-        let mut w = BufWriter::with_capacity(BUF, File::create(&list).map_err(|e| io(&list, e))?);
-        let mut r = BufReader::with_capacity(BUF, File::open(&spill).map_err(|e| io(&spill, e))?);
+        let mut w = BufWriter::with_capacity(BUF, File::create(&list).map_err(|e| ChainError::io(&list, e))?);
+        let mut r = BufReader::with_capacity(BUF, File::open(&spill).map_err(|e| ChainError::io(&spill, e))?);
         let mut map: HashMap<u128, u32, foldhash::fast::RandomState> = HashMap::default();
         // Sized once: within `memory`, and no growth (which holds two tables at once).
         map.reserve(map_entries(report.paying, parts as u64));
         let mut h = [0u8; 16];
         for out in 0..report.outputs as u32 {
-            r.read_exact(&mut h).map_err(|e| io(&spill, e))?;
+            r.read_exact(&mut h).map_err(|e| ChainError::io(&spill, e))?;
             let h = u128::from_le_bytes(h);
             if h == 0 || (h as u64 % parts as u64) != part as u64 {
                 continue;
@@ -190,27 +178,27 @@ pub(crate) fn plan(src: &BlockSource, dir: &Path, memory: usize) -> Result<(Plan
                     first[out as usize / 64] |= 1 << (out % 64);
                 }
                 std::collections::hash_map::Entry::Occupied(f) => {
-                    w.write_all(&out.to_le_bytes()).and_then(|()| w.write_all(&f.get().to_le_bytes())).map_err(|e| io(&list, e))?;
+                    w.write_all(&out.to_le_bytes()).and_then(|()| w.write_all(&f.get().to_le_bytes())).map_err(|e| ChainError::io(&list, e))?;
                 }
             }
         }
-        w.flush().map_err(|e| io(&list, e))?;
+        w.flush().map_err(|e| ChainError::io(&list, e))?;
         report.addresses += map.len() as u64;
         report.map_bytes = report.map_bytes.max(map_bytes(map.capacity()));
         lists.push(list);
     }
-    std::fs::remove_file(&spill).map_err(|e| io(&spill, e))?;
+    std::fs::remove_file(&spill).map_err(|e| ChainError::io(&spill, e))?;
     let ids = PlannedIds::new(first, report.outputs, &lists)?;
     Ok((ids, report))
 }
 
 /// Step 1's writing side: a keyed hash per output of each block received, in order; stops
 /// at the first block that failed to read (recorded in the report).
-fn write_spill(spill: &Path, rx: std::sync::mpsc::Receiver<Result<ParsedBlock, ChainError>>, hasher: &AddrHasher, report: &mut PlanReport) -> Result<(), ChainError> {
-    let mut w = BufWriter::with_capacity(BUF, File::create(spill).map_err(|e| io(spill, e))?);
+fn write_spill(spill: &Path, rx: std::sync::mpsc::Receiver<Result<ReadBlock, ChainError>>, hasher: &AddrHasher, report: &mut PlanReport) -> Result<(), ChainError> {
+    let mut w = BufWriter::with_capacity(BUF, File::create(spill).map_err(|e| ChainError::io(spill, e))?);
     for item in rx {
         let p = match item {
-            Ok(p) => p,
+            Ok(b) => b.parsed,
             Err(e) => {
                 report.stopped = Some(e.to_string());
                 break;
@@ -219,11 +207,20 @@ fn write_spill(spill: &Path, rx: std::sync::mpsc::Receiver<Result<ParsedBlock, C
         for o in &p.outputs {
             let h = p.address(o).map(|(k, d)| hasher.hash(k, d)).unwrap_or(0);
             report.paying += u64::from(h != 0);
-            w.write_all(&h.to_le_bytes()).map_err(|e| io(spill, e))?;
+            w.write_all(&h.to_le_bytes()).map_err(|e| ChainError::io(spill, e))?;
         }
         report.outputs += p.outputs.len() as u64;
     }
-    w.flush().map_err(|e| io(spill, e))
+    w.flush().map_err(|e| ChainError::io(spill, e))
+}
+
+/// The reader's numbering for step 1: none (the plan is what will number them).
+struct Unnumbered;
+
+impl InternBlock for Unnumbered {
+    fn intern_block(&mut self, _: &ParsedBlock, _: u64, _: bool) -> Result<(Vec<u32>, AddrRows, usize), ChainError> {
+        Ok((Vec::new(), AddrRows::default(), 0))
+    }
 }
 
 /// Step 3: address ids from the plan, as the reader thread of the build meets outputs.
@@ -308,7 +305,7 @@ impl Later {
     fn open(lists: &[PathBuf]) -> Result<Later, ChainError> {
         let mut l = Later { readers: Vec::with_capacity(lists.len()), heap: BinaryHeap::new() };
         for (i, path) in lists.iter().enumerate() {
-            let f = File::open(path).map_err(|e| io(path, e))?;
+            let f = File::open(path).map_err(|e| ChainError::io(path, e))?;
             l.readers.push((path.clone(), BufReader::with_capacity(LIST_BUF, f)));
             l.refill(i)?;
         }
@@ -326,7 +323,7 @@ impl Later {
                 Ok(())
             }
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(()),
-            Err(e) => Err(io(path, e)),
+            Err(e) => Err(ChainError::io(path.as_path(), e)),
         }
     }
 

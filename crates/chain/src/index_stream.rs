@@ -42,10 +42,14 @@ type FastState = foldhash::fast::RandomState;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct OutKey([u32; 5]);
 
+/// The little-endian `u32` at byte `i` of a txid.
+fn txid_word(txid: &[u8; 32], i: usize) -> u32 {
+    u32::from_le_bytes([txid[i], txid[i + 1], txid[i + 2], txid[i + 3]])
+}
+
 impl OutKey {
     fn new(txid: &[u8; 32], vout: u32) -> OutKey {
-        let w = |i: usize| u32::from_le_bytes([txid[i], txid[i + 1], txid[i + 2], txid[i + 3]]);
-        OutKey([w(0), w(4), w(8), w(12), vout])
+        OutKey([txid_word(txid, 0), txid_word(txid, 4), txid_word(txid, 8), txid_word(txid, 12), vout])
     }
 }
 
@@ -69,8 +73,7 @@ struct Unspent {
 
 /// Txid bytes 16..24, the part of a txid after its key's 16.
 fn check_of(txid: &[u8; 32]) -> [u32; 2] {
-    let w = |i: usize| u32::from_le_bytes([txid[i], txid[i + 1], txid[i + 2], txid[i + 3]]);
-    [w(16), w(20)]
+    [txid_word(txid, 16), txid_word(txid, 20)]
 }
 
 impl Unspent {
@@ -105,7 +108,6 @@ pub struct StreamReport {
 }
 
 /// Rows waiting for the writer, one buffer per table.
-#[derive(Default)]
 struct Rows {
     blocks: Vec<BlockRow>,
     txs: Vec<TxRow>,
@@ -133,6 +135,11 @@ fn take<T>(v: &mut Vec<T>) -> Vec<T> {
     std::mem::replace(v, room())
 }
 
+/// An address buffer with room for a batch (about 24 bytes per address).
+fn addr_room() -> AddrRows {
+    AddrRows { kinds: room(), ends: room(), bytes: Vec::with_capacity(BATCH_ROOM * 24), first_out: room() }
+}
+
 impl Rows {
     fn with_room() -> Rows {
         Rows {
@@ -143,7 +150,7 @@ impl Rows {
             in_owner: room(),
             prev_output: room(),
             prev: room(),
-            addrs: AddrRows { kinds: room(), ends: room(), bytes: Vec::with_capacity(BATCH_ROOM * 24), first_out: room() },
+            addrs: addr_room(),
         }
     }
 }
@@ -170,8 +177,6 @@ struct Builder {
     next_out: u64,
     next_in: u64,
     next_addr: u64,
-    /// Ids of the first rows in each buffer.
-    flushed: [u64; 5],
     rows: Rows,
     report: StreamReport,
     // Buffers reused from block to block.
@@ -183,10 +188,6 @@ struct Builder {
     put: Vec<(OutKey, Option<Unspent>)>,
 }
 
-fn overflow(what: &'static str) -> ChainError {
-    ChainError::IdOverflow(what)
-}
-
 impl Builder {
     fn new() -> Builder {
         Builder {
@@ -195,7 +196,6 @@ impl Builder {
             next_out: 0,
             next_in: 0,
             next_addr: 0,
-            flushed: [0; 5],
             rows: Rows::with_room(),
             report: StreamReport::default(),
             in_block: HashMap::default(),
@@ -218,16 +218,16 @@ impl Builder {
         // anything is kept.
         let fits = |next: u64, n: usize| next.checked_add(n as u64).is_some_and(|end| end < u64::from(NONE));
         if !fits(self.next_tx, p.txs.len()) {
-            return Err(overflow("transactions"));
+            return Err(ChainError::IdOverflow("transactions"));
         }
         if !fits(self.next_out, p.outputs.len()) {
-            return Err(overflow("outputs"));
+            return Err(ChainError::IdOverflow("outputs"));
         }
         if !fits(self.next_in, p.prevouts.len()) {
-            return Err(overflow("inputs"));
+            return Err(ChainError::IdOverflow("inputs"));
         }
         if !fits(self.next_addr, new_addrs.len()) {
-            return Err(overflow("addresses"));
+            return Err(ChainError::IdOverflow("addresses"));
         }
         self.resolve(p, addr_ids)?;
         let replaced = self.put_unspent(p, addr_ids).inspect_err(|_| self.restore())?;
@@ -325,6 +325,7 @@ impl Builder {
         self.spent_here.clear();
         self.spent_here.resize(p.outputs.len(), false);
         self.taken.clear();
+        self.put.clear();
         self.resolved.clear();
         let mut prevouts = p.prevouts.iter();
         let mut block_out = 0u32;
@@ -353,7 +354,6 @@ impl Builder {
                 match found {
                     Some(r) => self.resolved.push(r),
                     None => {
-                        self.put.clear();
                         self.restore();
                         return Err(ChainError::MissingPrevout {
                             block: bitcoin::BlockHash::from_byte_array(p.hash).to_string(),
@@ -375,26 +375,28 @@ impl Builder {
         let r = &mut self.rows;
         let mut out = Vec::new();
         let lens = [r.blocks.len(), r.txs.len(), r.outputs.len(), r.prev.len(), r.addrs.len()];
+        let (next_tx, next_out, next_in, next_addr) = (self.next_tx, self.next_out, self.next_in, self.next_addr);
         for (t, len) in lens.into_iter().enumerate() {
             if min_rows > 0 && len < min_rows {
                 continue;
             }
-            let first = self.flushed[t] as usize;
-            self.flushed[t] += len as u64;
+            // The id of a buffer's first row: the next id less the rows waiting.
+            let first = |next: u64| (next - len as u64) as usize;
             out.push(match t {
                 0 => Batch::Blocks(std::mem::take(&mut r.blocks)),
-                1 => Batch::Txs(first, take(&mut r.txs)),
-                2 => Batch::Outputs(first, take(&mut r.out_owner), take(&mut r.outputs)),
-                3 => Batch::Inputs(first, take(&mut r.in_owner), take(&mut r.prev_output), take(&mut r.prev)),
-                _ => Batch::Addresses(first, std::mem::replace(&mut r.addrs, Rows::with_room().addrs)),
+                1 => Batch::Txs(first(next_tx), take(&mut r.txs)),
+                2 => Batch::Outputs(first(next_out), take(&mut r.out_owner), take(&mut r.outputs)),
+                3 => Batch::Inputs(first(next_in), take(&mut r.in_owner), take(&mut r.prev_output), take(&mut r.prev)),
+                _ => Batch::Addresses(first(next_addr), std::mem::replace(&mut r.addrs, addr_room())),
             });
         }
         out
     }
 }
 
-/// Writes the batches it receives into part `part` of the case's tables; returns when the
-/// sender is dropped (finishing every table) or on the first error.
+/// Writes the batches it receives into part `part` of the case's tables; finishes every
+/// table on [`Batch::Done`], and errors on the first failure or when the queue closes
+/// before it (the tables' temporary files are then all that is left).
 fn write_batches(case: &Path, part: u32, network: Network, rx: std::sync::mpsc::Receiver<Batch>) -> Result<(), ChainError> {
     let dir = store::chain_dir(case);
     let name = format!("part-{part:05}.parquet");
