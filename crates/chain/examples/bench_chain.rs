@@ -21,6 +21,9 @@ use std::time::Instant;
 
 use chain::cluster::{cluster, ClusterConfig};
 use chain::{BlockSource, ChainIndex};
+use support::vm_hwm_bytes;
+
+mod support;
 
 // The allocator of the dragnet binary, so the figures are the product's.
 #[global_allocator]
@@ -33,14 +36,6 @@ const MAINNET_ADDRS: f64 = 1.5e9;
 const MAINNET_UNSPENT: f64 = 1.9e8;
 /// Outputs in the whole chain (~3e9 by 2025), rounded up.
 const MAINNET_OUTPUTS: f64 = 3.2e9;
-
-fn vm_hwm_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok()))
-        .unwrap_or(0)
-        * 1024
-}
 
 fn die(msg: String) -> ! {
     eprintln!("{msg}");
@@ -82,6 +77,7 @@ fn measure(dir: &Path, net: &str, case: Option<&Path>) {
     let cl = cluster(&idx, &ClusterConfig { coinjoin_filter: true, change: Vec::new(), merge_change: Vec::new() });
     let t_cluster = t1.elapsed().as_secs_f64();
     let hwm = vm_hwm_bytes();
+    let process = support::process_json();
     let (txs, addrs) = (idx.txs.len() as f64, idx.addrs.len() as f64);
     // Split the index's own heap into what grows with transactions (rows, inputs, outputs,
     // txid map) and with addresses (address table, union-find, cluster ids), for the
@@ -113,6 +109,7 @@ fn measure(dir: &Path, net: &str, case: Option<&Path>) {
             "rss_bytes_per_tx": hwm as f64 / txs, "rss_bytes_per_address": hwm as f64 / addrs,
             "mainnet_projection_heap_gib": projected / (1u64 << 30) as f64,
             "mainnet_projection_rss_gib": projected * scale / (1u64 << 30) as f64,
+            "process_after_cluster": process,
         })
     );
 }
@@ -131,6 +128,7 @@ fn measure_stream(dir: &Path, net: &str, case: &Path) {
     let sum = chain::cluster_stream::cluster_stored(case, true).unwrap_or_else(|e| die(e.to_string()));
     let t_cluster = t1.elapsed().as_secs_f64();
     let hwm = vm_hwm_bytes();
+    let process = support::process_json();
     // Two phases, one after the other. Planning the address ids: its map, bounded by
     // `addr_plan::PLAN_MEMORY` (more scans of the spill file past it). The build: the
     // unspent-output table (it grows with the unspent outputs at the tip, not with the
@@ -167,6 +165,7 @@ fn measure_stream(dir: &Path, net: &str, case: &Path) {
             "mainnet_projection_gib": projected / (1u64 << 30) as f64,
             "mainnet_projection_planning_gib": planning / (1u64 << 30) as f64,
             "mainnet_projection_building_gib": building / (1u64 << 30) as f64,
+            "process_after_cluster": process,
             "mainnet_plan_partitions": partitions, "mainnet_plan_map_gib": map_bytes as f64 / (1u64 << 30) as f64, "mainnet_plan_disk_gb": spill_disk / 1e9,
         })
     );

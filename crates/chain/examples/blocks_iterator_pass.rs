@@ -6,12 +6,7 @@
 
 use std::time::Instant;
 
-fn vm_hwm_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
-        .unwrap_or(0)
-}
+mod support;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -37,5 +32,5 @@ fn main() {
         inputs += block.txdata.iter().map(|t| t.input.len() as u64).sum::<u64>();
     }
     let secs = t.elapsed().as_secs_f64();
-    println!("{}", serde_json::json!({"tool": "blocks_iterator", "blocks": blocks, "transactions": txs, "inputs": inputs, "seconds": secs, "vm_hwm_bytes": vm_hwm_kib() * 1024}));
+    println!("{}", serde_json::json!({"tool": "blocks_iterator", "blocks": blocks, "transactions": txs, "inputs": inputs, "seconds": secs, "vm_hwm_bytes": support::vm_hwm_bytes(), "process": support::process_json()}));
 }

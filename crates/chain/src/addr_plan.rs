@@ -140,8 +140,8 @@ pub(crate) fn plan(src: &BlockSource, dir: &Path, memory: usize) -> Result<(Plan
     // Step 1: the builds' reader thread parses (numbering nothing), this one hashes and
     // writes.
     std::thread::scope(|scope| -> Result<(), ChainError> {
-        let (rx, reader) = read_ahead(scope, src, 0, Unnumbered, 0, false);
-        let written = write_spill(&spill, rx, &hasher, &mut report);
+        let (rx, reader, recycle) = read_ahead(scope, src, 0, Unnumbered, 0, false);
+        let written = write_spill(&spill, rx, &recycle, &hasher, &mut report);
         // A reader that panicked is an error here, as in the build's reader.
         reader.join().map_err(|_| out_of_step("block reader thread panicked".into()))?;
         written
@@ -194,7 +194,13 @@ pub(crate) fn plan(src: &BlockSource, dir: &Path, memory: usize) -> Result<(Plan
 
 /// Step 1's writing side: a keyed hash per output of each block received, in order; stops
 /// at the first block that failed to read (recorded in the report).
-fn write_spill(spill: &Path, rx: std::sync::mpsc::Receiver<Result<ReadBlock, ChainError>>, hasher: &AddrHasher, report: &mut PlanReport) -> Result<(), ChainError> {
+fn write_spill(
+    spill: &Path,
+    rx: std::sync::mpsc::Receiver<Result<ReadBlock, ChainError>>,
+    recycle: &std::sync::mpsc::Sender<ParsedBlock>,
+    hasher: &AddrHasher,
+    report: &mut PlanReport,
+) -> Result<(), ChainError> {
     let mut w = BufWriter::with_capacity(BUF, File::create(spill).map_err(|e| ChainError::io(spill, e))?);
     for item in rx {
         let p = match item {
@@ -210,6 +216,7 @@ fn write_spill(spill: &Path, rx: std::sync::mpsc::Receiver<Result<ReadBlock, Cha
             w.write_all(&h.to_le_bytes()).map_err(|e| ChainError::io(spill, e))?;
         }
         report.outputs += p.outputs.len() as u64;
+        let _ = recycle.send(p);
     }
     w.flush().map_err(|e| ChainError::io(spill, e))
 }

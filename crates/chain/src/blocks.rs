@@ -93,8 +93,17 @@ fn xor_in_place(buf: &mut [u8], key: &[u8; 8], offset: u64) {
     if key == &[0u8; 8] {
         return;
     }
-    for (i, b) in buf.iter_mut().enumerate() {
-        *b ^= key[((offset + i as u64) % 8) as usize];
+    // The key turned so that its first byte falls on buf[0], then eight bytes at a time.
+    let mut turned = *key;
+    turned.rotate_left((offset % 8) as usize);
+    let word = u64::from_ne_bytes(turned);
+    let mut chunks = buf.chunks_exact_mut(8);
+    for c in &mut chunks {
+        let x = u64::from_ne_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) ^ word;
+        c.copy_from_slice(&x.to_ne_bytes());
+    }
+    for (b, k) in chunks.into_remainder().iter_mut().zip(turned) {
+        *b ^= k;
     }
 }
 
@@ -167,14 +176,34 @@ pub fn decode_disk_block_index(v: &[u8]) -> Result<DiskBlockIndex, String> {
 
 /// Reads `len` bytes at `offset` of an open blk file and removes the XOR obfuscation.
 fn read_at(f: &mut File, path: &Path, offset: u64, len: usize, xor: &[u8; 8]) -> Result<Vec<u8>, ChainError> {
+    let mut buf = Vec::new();
+    read_at_into(f, path, offset, len, xor, &mut buf)?;
+    Ok(buf)
+}
+
+/// [`read_at`] into `buf`, whose contents it replaces (its room is reused).
+fn read_at_into(f: &mut File, path: &Path, offset: u64, len: usize, xor: &[u8; 8], buf: &mut Vec<u8>) -> Result<(), ChainError> {
     f.seek(SeekFrom::Start(offset)).map_err(|e| ChainError::io(path, e))?;
-    let mut buf = Vec::with_capacity(len);
-    let got = (&mut *f).take(len as u64).read_to_end(&mut buf).map_err(|e| ChainError::io(path, e))?;
+    buf.clear();
+    // `len` comes from the file: reserve no more than a block can hold; a longer record
+    // grows the buffer only as far as the file really goes.
+    let _ = buf.try_reserve(len.min(MAX_BLOCK_BYTES));
+    let got = (&mut *f).take(len as u64).read_to_end(buf).map_err(|e| ChainError::io(path, e))?;
     if got < len {
         return Err(ChainError::Truncated { file: path.to_path_buf(), offset, size: len as u64 });
     }
-    xor_in_place(&mut buf, xor, offset);
-    Ok(buf)
+    xor_in_place(buf, xor, offset);
+    Ok(())
+}
+
+/// Bitcoin's largest serialized block (4,000,000 weight units, all of it base data).
+const MAX_BLOCK_BYTES: usize = 4_000_000;
+
+thread_local! {
+    /// The bytes of the block record read last on this thread: one buffer reused from block
+    /// to block (a fresh ~1 MB allocation per block was fresh pages, each zeroed by the
+    /// kernel before the read overwrote it).
+    static RECORD: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 fn blk_number(name: &str) -> Option<u32> {
@@ -235,12 +264,6 @@ impl BlockSource {
             }
         }
         Ok(src)
-    }
-
-    fn read_decoded(&self, file: u32, offset: u64, len: usize) -> Result<Vec<u8>, ChainError> {
-        let path = self.file_path(file);
-        let mut f = File::open(&path).map_err(|e| ChainError::io(&path, e))?;
-        read_at(&mut f, &path, offset, len, &self.xor)
     }
 
     fn file_path(&self, file: u32) -> PathBuf {
@@ -327,11 +350,8 @@ impl BlockSource {
     /// Reads, decodes and checks the block at position `i` of the chosen chain: magic,
     /// hash and merkle root.
     pub fn read_block(&self, i: usize) -> Result<Block, ChainError> {
-        let (loc, path, bytes) = self.read_record(i)?;
-        let block: Block = bitcoin::consensus::deserialize(&bytes).map_err(|e| ChainError::Decode {
-            file: path.clone(),
-            offset: loc.data_pos,
-            message: e.to_string(),
+        let (loc, path, block) = self.with_record(i, |loc, path, bytes| {
+            bitcoin::consensus::deserialize::<Block>(bytes).map_err(|e| ChainError::Decode { file: path.to_path_buf(), offset: loc.data_pos, message: e.to_string() })
         })?;
         let found = block.block_hash();
         if found != loc.hash {
@@ -351,8 +371,17 @@ impl BlockSource {
     /// The block at position `i` parsed for the index ([`crate::parsed`]), with the same
     /// checks as [`BlockSource::read_block`]: magic, hash and merkle root.
     pub fn read_parsed(&self, i: usize) -> Result<ParsedBlock, ChainError> {
-        let (loc, path, bytes) = self.read_record(i)?;
-        let block = crate::parsed::parse_block(&bytes).map_err(|message| ChainError::Decode { file: path.clone(), offset: loc.data_pos, message })?;
+        let mut block = ParsedBlock::default();
+        self.read_parsed_into(i, &mut block)?;
+        Ok(block)
+    }
+
+    /// [`BlockSource::read_parsed`] into `block`, reusing its room
+    /// ([`crate::parsed::parse_block_into`]).
+    pub fn read_parsed_into(&self, i: usize, block: &mut ParsedBlock) -> Result<(), ChainError> {
+        let (loc, path, ()) = self.with_record(i, |loc, path, bytes| {
+            crate::parsed::parse_block_into(bytes, block).map_err(|message| ChainError::Decode { file: path.to_path_buf(), offset: loc.data_pos, message })
+        })?;
         if block.hash != loc.hash.to_byte_array() {
             return Err(ChainError::HashMismatch {
                 file: path,
@@ -364,11 +393,12 @@ impl BlockSource {
         if block.computed_merkle_root() != Some(block.merkle_root) {
             return Err(ChainError::MerkleMismatch { file: path, offset: loc.data_pos, hash: loc.hash.to_string() });
         }
-        Ok(block)
+        Ok(())
     }
 
-    /// The block at position `i`, its blk file and its bytes (XOR removed, magic checked).
-    fn read_record(&self, i: usize) -> Result<(&BlockLoc, PathBuf, Vec<u8>), ChainError> {
+    /// What `f` makes of the block at position `i`'s bytes (XOR removed, magic checked),
+    /// with the block's place and its blk file. The bytes are in this thread's [`RECORD`].
+    fn with_record<T>(&self, i: usize, f: impl FnOnce(&BlockLoc, &Path, &[u8]) -> Result<T, ChainError>) -> Result<(&BlockLoc, PathBuf, T), ChainError> {
         let loc = self.chain.get(i).ok_or_else(|| ChainError::Index {
             path: PathBuf::new(),
             message: format!("no block at chain position {i}"),
@@ -379,7 +409,8 @@ impl BlockSource {
             offset: loc.data_pos,
             message: "data position below 8".into(),
         })?;
-        let head = self.read_decoded(loc.file, rec_pos, 8)?;
+        let mut file = File::open(&path).map_err(|e| ChainError::io(&path, e))?;
+        let head = read_at(&mut file, &path, rec_pos, 8, &self.xor)?;
         if head.get(..4) != Some(&self.magic[..]) {
             return Err(ChainError::BadMagic {
                 file: path,
@@ -390,8 +421,11 @@ impl BlockSource {
             });
         }
         let size = u32::from_le_bytes([head[4], head[5], head[6], head[7]]) as usize;
-        let bytes = self.read_decoded(loc.file, loc.data_pos, size)?;
-        Ok((loc, path, bytes))
+        let made = RECORD.with_borrow_mut(|buf| {
+            read_at_into(&mut file, &path, loc.data_pos, size, &self.xor, buf)?;
+            f(loc, &path, buf)
+        })?;
+        Ok((loc, path, made))
     }
 }
 
@@ -553,6 +587,20 @@ mod tests {
         }
         let mut p = 0;
         assert_eq!(read_core_varint(&[0x80], &mut p), None);
+    }
+
+    #[test]
+    fn xor_by_words_equals_xor_by_bytes() {
+        let key = [0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88];
+        let data: Vec<u8> = (0..40u8).collect();
+        for offset in 0..16u64 {
+            for len in 0..=data.len() {
+                let mut got = data[..len].to_vec();
+                xor_in_place(&mut got, &key, offset);
+                let want: Vec<u8> = data[..len].iter().enumerate().map(|(i, b)| b ^ key[((offset + i as u64) % 8) as usize]).collect();
+                assert_eq!(got, want, "offset {offset}, len {len}");
+            }
+        }
     }
 
     #[test]

@@ -227,7 +227,7 @@ pub fn change_output(idx: &ChainIndex, tx_id: u32, h: ChangeHeuristic) -> Option
             unique(
                 outs.iter()
                     .filter(|(v, _, _)| {
-                        let s = idx.spent_by.get((tx.first_out + v) as usize).copied().unwrap_or(NONE);
+                        let s = idx.spent_by(tx.first_out + v);
                         s != NONE && idx.txs.get(s as usize).map(style) == Some(style(tx))
                     })
                     .map(|(v, _, _)| *v)

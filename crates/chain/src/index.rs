@@ -3,9 +3,9 @@
 //!
 //! Why this layout: at full-chain scale (about a billion transactions and addresses) every
 //! byte per row matters, so rows are small fixed-size structs in `Vec`s, inputs are a single
-//! `u32` (the spent output's id), and lookups by txid or script go through
-//! [`FingerprintMap`], which keys a `u64` prefix of the hash and confirms it against the row,
-//! instead of a map keyed by 32-byte hashes.
+//! `u32` (the spent output's id), and lookups by txid or script go through an [`IdTable`],
+//! which stores only row ids and reads the keys back from the rows, instead of a map keyed
+//! by 32-byte hashes.
 
 use std::collections::HashMap;
 
@@ -177,15 +177,19 @@ pub fn address_fingerprint(kind: AddrKind, data: &[u8]) -> u64 {
 /// Interns the addresses of a parsed block's outputs, whose ids start at `first_out`;
 /// returns one address id per output ([`NONE`] without an address).
 pub fn intern_addresses(addrs: &mut AddrTable, block: &ParsedBlock, first_out: u64) -> Result<Vec<u32>, ChainError> {
-    let mut ids = Vec::with_capacity(block.outputs.len());
+    // First every output's address among those the table holds: the lookups do not depend
+    // on each other, so the CPU overlaps their cache misses (the table is far larger than
+    // the caches). Then, in output order, the rest are interned; an address new to this
+    // block that comes twice is found by then.
+    let mut ids: Vec<u32> = block.outputs.iter().map(|o| block.address(o).and_then(|(kind, data)| addrs.lookup_fp(kind, data, o.fingerprint)).unwrap_or(NONE)).collect();
     for (i, o) in block.outputs.iter().enumerate() {
-        ids.push(match block.address(o) {
-            Some((kind, data)) => {
-                let out = u32::try_from(first_out + i as u64).ok().filter(|o| *o != NONE).ok_or(ChainError::IdOverflow("outputs"))?;
-                addrs.intern_fp(kind, data, o.fingerprint, out)?
-            }
-            None => NONE,
-        });
+        if ids[i] != NONE {
+            continue;
+        }
+        if let Some((kind, data)) = block.address(o) {
+            let out = u32::try_from(first_out + i as u64).ok().filter(|o| *o != NONE).ok_or(ChainError::IdOverflow("outputs"))?;
+            ids[i] = addrs.intern_fp(kind, data, o.fingerprint, out)?;
+        }
     }
     Ok(ids)
 }
@@ -194,81 +198,56 @@ pub fn intern_addresses(addrs: &mut AddrTable, block: &ParsedBlock, first_out: u
 /// are attacker-chosen prefixes of hashes), and fast: the keys are one `u64` each.
 type FpState = foldhash::fast::RandomState;
 
-/// A fingerprint stored as two `u32`s: with a `u32` id beside it a table slot is 12 bytes,
-/// not the 16 a `(u64, u32)` pads to (a quarter of the tables' memory at full-chain scale).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Fp([u32; 2]);
-
-impl Fp {
-    fn new(fp: u64) -> Self {
-        Fp([fp as u32, (fp >> 32) as u32])
-    }
-}
-
-impl std::hash::Hash for Fp {
-    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
-        h.write_u64(u64::from(self.0[0]) | (u64::from(self.0[1]) << 32));
-    }
-}
-
-/// A map from a 64-bit fingerprint to a `u32` id, confirmed by the caller against the row
-/// (so two keys with one fingerprint are still told apart; the rare collisions go to a
-/// small overflow map keyed by the full bytes, which are only built then).
+/// A set of row ids keyed by what the rows hold (a txid, an address): each slot is the
+/// `u32` id alone, and the key is read back from the rows, to compare it on a lookup and to
+/// hash it when the table grows. Four bytes a slot, where a map holding a fingerprint beside
+/// the id took twelve: at full-chain scale the two tables are a third of the index, and
+/// every fresh page costs (the kernel zeroes it). Keys with one fingerprint stay apart
+/// because a lookup compares the rows' whole keys.
 #[derive(Debug, Default)]
-pub struct FingerprintMap {
-    primary: HashMap<Fp, u32, FpState>,
-    overflow: HashMap<Vec<u8>, u32>,
+pub struct IdTable {
+    table: hashbrown::HashTable<u32>,
+    state: FpState,
 }
 
-impl FingerprintMap {
-    /// The id stored under `fp`, unconfirmed ([`NONE`] when there is none).
-    fn candidate(&self, fp: u64) -> u32 {
-        self.primary.get(&Fp::new(fp)).copied().unwrap_or(NONE)
+impl IdTable {
+    fn hash(&self, fp: u64) -> u64 {
+        std::hash::BuildHasher::hash_one(&self.state, fp)
     }
-    fn get(&self, fp: u64, key: impl FnOnce() -> Vec<u8>, is: impl Fn(u32) -> bool) -> Option<u32> {
-        let id = *self.primary.get(&Fp::new(fp))?;
-        if is(id) {
-            return Some(id);
-        }
-        if self.overflow.is_empty() {
-            return None;
-        }
-        self.overflow.get(&key()).copied()
+    /// The id whose row `is` accepts, among those stored under fingerprint `fp`.
+    fn get(&self, fp: u64, is: impl Fn(u32) -> bool) -> Option<u32> {
+        self.table.find(self.hash(fp), |id| is(*id)).copied()
     }
-    fn remove(&mut self, fp: u64, key: &[u8], id: u32) {
-        if self.overflow.get(key) == Some(&id) {
-            self.overflow.remove(key);
-        } else if self.primary.get(&Fp::new(fp)) == Some(&id) {
-            self.primary.remove(&Fp::new(fp));
+    /// Forgets `id` (stored under `fp`).
+    fn remove(&mut self, fp: u64, id: u32) {
+        if let Ok(e) = self.table.find_entry(self.hash(fp), |i| *i == id) {
+            e.remove();
         }
     }
-    /// Maps `key` (fingerprint `fp`) to `id`. When the id under `fp` has the same key
-    /// (`same` says so: a duplicated txid, as mainnet's two coinbases), the new id replaces
-    /// it, as Bitcoin Core's view of the chain did; another key goes to the overflow.
-    fn insert(&mut self, fp: u64, key: impl FnOnce() -> Vec<u8>, id: u32, same: impl FnOnce(u32) -> bool) {
-        match self.primary.entry(Fp::new(fp)) {
-            std::collections::hash_map::Entry::Vacant(v) => {
+    /// Stores `id` under `fp`. An id whose row has the same key (`same` says so: a
+    /// duplicated txid, as mainnet's two coinbases) is replaced, as Bitcoin Core's view of
+    /// the chain did. `fp_of` gives the fingerprint of a stored id, for when the table grows.
+    fn insert(&mut self, fp: u64, id: u32, same: impl Fn(u32) -> bool, fp_of: impl Fn(u32) -> u64) {
+        let hash = self.hash(fp);
+        let state = &self.state;
+        match self.table.entry(hash, |i| same(*i), |i| std::hash::BuildHasher::hash_one(state, fp_of(*i))) {
+            hashbrown::hash_table::Entry::Occupied(mut o) => *o.get_mut() = id,
+            hashbrown::hash_table::Entry::Vacant(v) => {
                 v.insert(id);
-            }
-            std::collections::hash_map::Entry::Occupied(mut o) => {
-                if same(*o.get()) {
-                    o.insert(id);
-                } else {
-                    self.overflow.insert(key(), id);
-                }
             }
         }
     }
     /// Sizes the table for `additional` more keys at once: each doubling would otherwise
-    /// allocate a fresh table (new zeroed pages) and rehash every key into it.
-    fn reserve(&mut self, additional: usize) {
-        let _ = self.primary.try_reserve(additional);
+    /// allocate a fresh table (new zeroed pages) and rehash every key, reading its row.
+    fn reserve(&mut self, additional: usize, fp_of: impl Fn(u32) -> u64) {
+        let state = &self.state;
+        let _ = self.table.try_reserve(additional, |i| std::hash::BuildHasher::hash_one(state, fp_of(*i)));
     }
     /// Approximate heap bytes.
     pub fn heap_bytes(&self) -> usize {
-        // Buckets (a power of two above capacity / 0.875) of 12-byte slots and a control byte.
-        let buckets = if self.primary.capacity() == 0 { 0 } else { (self.primary.capacity() * 8 / 7).next_power_of_two() };
-        buckets * (std::mem::size_of::<(Fp, u32)>() + 1) + self.overflow.capacity() * 64
+        // Buckets (a power of two above capacity / 0.875) of 4-byte slots and a control byte.
+        let buckets = if self.table.capacity() == 0 { 0 } else { (self.table.capacity() * 8 / 7).next_power_of_two() };
+        buckets * (std::mem::size_of::<u32>() + 1)
     }
 }
 
@@ -347,6 +326,18 @@ pub struct OutRow {
     pub value: u64,
     /// Address id or [`NONE`].
     pub addr: u32,
+    /// Id of the transaction spending it, or [`NONE`] (unspent, or not yet known where
+    /// rows are written before their spends: the streaming build's). In the row, not in a
+    /// vector of its own, so an input's lookup of the value and its mark of the spend touch
+    /// one cache line, and the field fills what was padding (16 bytes either way).
+    pub spent_by: u32,
+}
+
+impl OutRow {
+    /// An output not known to be spent.
+    pub fn unspent(value: u64, addr: u32) -> OutRow {
+        OutRow { value, addr, spent_by: NONE }
+    }
 }
 
 const KIND_SHIFT: u32 = 56;
@@ -361,22 +352,31 @@ pub struct AddrTable {
     arena: Vec<u8>,
     /// The first output that paid each address.
     pub first_out: Vec<u32>,
-    map: FingerprintMap,
+    map: IdTable,
+}
+
+/// Kind and bytes of address `id` in an [`AddrTable`]'s entries and arena.
+fn addr_at<'a>(entries: &[u64], arena: &'a [u8], id: u32) -> Option<(AddrKind, &'a [u8])> {
+    let i = id as usize;
+    let entry = *entries.get(i)?;
+    let kind = *AddrKind::ALL.get((entry >> KIND_SHIFT) as usize)?;
+    let start = (entry & OFFSET_MASK) as usize;
+    let end = entries.get(i + 1).map(|e| (e & OFFSET_MASK) as usize).unwrap_or(arena.len());
+    Some((kind, arena.get(start..end)?))
+}
+
+/// [`address_fingerprint`] of address `id` (0 for an id not in the table).
+fn addr_fp_at(entries: &[u64], arena: &[u8], id: u32) -> u64 {
+    addr_at(entries, arena, id).map_or(0, |(k, d)| address_fingerprint(k, d))
 }
 
 impl AddrTable {
-    /// The overflow key: kind and full bytes.
-    fn key(kind: AddrKind, data: &[u8]) -> Vec<u8> {
-        let mut k = Vec::with_capacity(data.len() + 1);
-        k.push(kind as u8);
-        k.extend_from_slice(data);
-        k
-    }
     fn reserve(&mut self, additional: usize) {
         let _ = self.entries.try_reserve(additional);
         let _ = self.first_out.try_reserve(additional);
         let _ = self.arena.try_reserve(additional.saturating_mul(20));
-        self.map.reserve(additional);
+        let (entries, arena) = (&self.entries, &self.arena);
+        self.map.reserve(additional, |id| addr_fp_at(entries, arena, id));
     }
     /// Number of addresses.
     pub fn len(&self) -> usize {
@@ -388,19 +388,14 @@ impl AddrTable {
     }
     /// Kind and bytes of an id.
     pub fn get(&self, id: u32) -> Option<(AddrKind, &[u8])> {
-        let i = id as usize;
-        let entry = *self.entries.get(i)?;
-        let kind = *AddrKind::ALL.get((entry >> KIND_SHIFT) as usize)?;
-        let start = (entry & OFFSET_MASK) as usize;
-        let end = self.entries.get(i + 1).map(|e| (e & OFFSET_MASK) as usize).unwrap_or(self.arena.len());
-        Some((kind, self.arena.get(start..end)?))
+        addr_at(&self.entries, &self.arena, id)
     }
     /// Looks up an id.
     pub fn lookup(&self, kind: AddrKind, data: &[u8]) -> Option<u32> {
         self.lookup_fp(kind, data, address_fingerprint(kind, data))
     }
     fn lookup_fp(&self, kind: AddrKind, data: &[u8], fp: u64) -> Option<u32> {
-        self.map.get(fp, || Self::key(kind, data), |id| self.get(id) == Some((kind, data)))
+        self.map.get(fp, |id| self.get(id) == Some((kind, data)))
     }
     /// Returns the id, creating it (first paid by `out`) when new.
     pub fn intern(&mut self, kind: AddrKind, data: &[u8], out: u32) -> Result<u32, ChainError> {
@@ -420,7 +415,8 @@ impl AddrTable {
         self.arena.extend_from_slice(data);
         self.first_out.push(out);
         // Only called for an address the table lacks: never the same key.
-        self.map.insert(fp, || Self::key(kind, data), id, |_| false);
+        let (entries, arena) = (&self.entries, &self.arena);
+        self.map.insert(fp, id, |_| false, |i| addr_fp_at(entries, arena, i));
         Ok(id)
     }
     /// Forgets every address from id `n` on (those interned ahead for blocks that were
@@ -428,8 +424,7 @@ impl AddrTable {
     pub fn truncate(&mut self, n: usize) {
         for id in (n..self.len()).rev() {
             if let Some((kind, data)) = self.get(id as u32) {
-                let (fp, key) = (address_fingerprint(kind, data), Self::key(kind, data));
-                self.map.remove(fp, &key, id as u32);
+                self.map.remove(address_fingerprint(kind, data), id as u32);
             }
         }
         if let Some(start) = self.entries.get(n).map(|e| (e & OFFSET_MASK) as usize) {
@@ -506,6 +501,9 @@ pub(crate) struct ReadBlock {
 /// the first error or when the receiver is dropped; joining it gives the table back (with
 /// addresses interned for blocks the receiver may not have appended: truncate it).
 /// With `copy_new`, each block also carries the addresses it interned first.
+///
+/// Blocks sent back on the third value returned are parsed into again (their room reused:
+/// no allocation per block, so no fresh pages for the kernel to zero).
 pub(crate) fn read_ahead<'scope, I: InternBlock + 'scope>(
     scope: &'scope std::thread::Scope<'scope, '_>,
     src: &'scope crate::BlockSource,
@@ -513,13 +511,15 @@ pub(crate) fn read_ahead<'scope, I: InternBlock + 'scope>(
     mut addrs: I,
     first_out: u64,
     copy_new: bool,
-) -> (std::sync::mpsc::Receiver<Result<ReadBlock, ChainError>>, std::thread::ScopedJoinHandle<'scope, I>) {
+) -> (std::sync::mpsc::Receiver<Result<ReadBlock, ChainError>>, std::thread::ScopedJoinHandle<'scope, I>, std::sync::mpsc::Sender<ParsedBlock>) {
     const AHEAD: usize = 16;
     let (tx, rx) = std::sync::mpsc::sync_channel::<Result<ReadBlock, ChainError>>(AHEAD);
+    let (recycle, recycled) = std::sync::mpsc::channel::<ParsedBlock>();
     let reader = scope.spawn(move || {
         let mut next_out = first_out;
         for i in from..src.len() {
-            let item = src.read_parsed(i).and_then(|parsed| {
+            let mut parsed = recycled.try_recv().unwrap_or_default();
+            let item = src.read_parsed_into(i, &mut parsed).and_then(|()| {
                 let (addr_ids, new_addrs, addrs_after) = addrs.intern_block(&parsed, next_out, copy_new)?;
                 next_out += parsed.outputs.len() as u64;
                 Ok(ReadBlock { parsed, addr_ids, addrs_after, new_addrs })
@@ -532,7 +532,7 @@ pub(crate) fn read_ahead<'scope, I: InternBlock + 'scope>(
         }
         addrs
     });
-    (rx, reader)
+    (rx, reader, recycle)
 }
 
 /// How the reader thread gives a block's outputs their address ids.
@@ -564,6 +564,11 @@ pub(crate) fn reader_stopped(height: u32) -> ChainError {
     ChainError::Index { path: std::path::PathBuf::new(), message: format!("block reader stopped before height {height}") }
 }
 
+/// The fingerprint of transaction `id`'s txid (0 for an id not in `txs`).
+fn tx_fp_at(txs: &[TxRow], id: u32) -> u64 {
+    txs.get(id as usize).map_or(0, |t| fingerprint(&t.txid))
+}
+
 /// The whole index.
 #[derive(Debug)]
 pub struct ChainIndex {
@@ -573,15 +578,13 @@ pub struct ChainIndex {
     pub blocks: Vec<BlockRow>,
     /// Transactions in chain order.
     pub txs: Vec<TxRow>,
-    /// Outputs in chain order.
+    /// Outputs in chain order, with the transaction spending each.
     pub outputs: Vec<OutRow>,
     /// For each input, the id of the output it spends.
     pub inputs: Vec<u32>,
-    /// For each output, the id of the transaction spending it, or [`NONE`].
-    pub spent_by: Vec<u32>,
     /// Addresses.
     pub addrs: AddrTable,
-    txid_map: FingerprintMap,
+    txid_map: IdTable,
     /// Buffers reused from block to block by [`ChainIndex::append_parsed`].
     scratch_spent: Vec<u32>,
     scratch_candidates: Vec<u32>,
@@ -597,9 +600,8 @@ impl ChainIndex {
             txs: Vec::new(),
             outputs: Vec::new(),
             inputs: Vec::new(),
-            spent_by: Vec::new(),
             addrs: AddrTable::default(),
-            txid_map: FingerprintMap::default(),
+            txid_map: IdTable::default(),
             scratch_spent: Vec::new(),
             scratch_candidates: Vec::new(),
             scratch_in_block: HashMap::default(),
@@ -618,15 +620,20 @@ impl ChainIndex {
         let outs = txs.saturating_mul(5) / 2;
         let _ = self.txs.try_reserve(txs);
         let _ = self.outputs.try_reserve(outs);
-        let _ = self.spent_by.try_reserve(outs);
         let _ = self.inputs.try_reserve(outs);
-        self.txid_map.reserve(txs);
+        let rows = &self.txs;
+        self.txid_map.reserve(txs, |id| tx_fp_at(rows, id));
         self.addrs.reserve(txs.saturating_mul(3) / 2);
     }
 
     /// Id of a transaction by txid (internal byte order).
     pub fn tx_id(&self, txid: &[u8; 32]) -> Option<u32> {
-        self.txid_map.get(fingerprint(txid), || txid.to_vec(), |id| self.txs.get(id as usize).map(|t| &t.txid) == Some(txid))
+        self.txid_map.get(fingerprint(txid), |id| self.txs.get(id as usize).map(|t| &t.txid) == Some(txid))
+    }
+
+    /// The transaction spending output `out`, or [`NONE`] (unspent, or no such output).
+    pub fn spent_by(&self, out: u32) -> u32 {
+        self.outputs.get(out as usize).map_or(NONE, |o| o.spent_by)
     }
 
     /// The transaction that holds an output id.
@@ -681,11 +688,16 @@ impl ChainIndex {
         let mut appended_addrs = addrs.len();
         let first_out = self.outputs.len() as u64;
         let (addrs_back, result) = std::thread::scope(|scope| {
-            let (rx, reader) = read_ahead(scope, src, from, addrs, first_out, false);
+            let (rx, reader, recycle) = read_ahead(scope, src, from, addrs, first_out, false);
             let mut result = Ok(());
             for loc in src.chain().iter().skip(from) {
                 let step = match rx.recv() {
-                    Ok(Ok(b)) => self.append_parsed(loc.height, &b.parsed, &b.addr_ids).map(|()| b.addrs_after),
+                    Ok(Ok(b)) => {
+                        let appended = self.append_parsed(loc.height, &b.parsed, &b.addr_ids).map(|()| b.addrs_after);
+                        // The reader may be gone after an error of its own: then the block is dropped.
+                        let _ = recycle.send(b.parsed);
+                        appended
+                    }
                     Ok(Err(e)) => Err(e),
                     Err(_) => Err(reader_stopped(loc.height)),
                 };
@@ -724,9 +736,10 @@ impl ChainIndex {
             let first_in = u32::try_from(self.inputs.len()).map_err(|_| ChainError::IdOverflow("inputs"))?;
             let mut in_value: u64 = 0;
             for out in spent.get(next_in..next_in + ptx.n_in as usize).unwrap_or(&[]) {
-                in_value = in_value.saturating_add(self.outputs[*out as usize].value);
+                let row = &mut self.outputs[*out as usize];
+                in_value = in_value.saturating_add(row.value);
+                row.spent_by = tx_id;
                 self.inputs.push(*out);
-                self.spent_by[*out as usize] = tx_id;
             }
             next_in += ptx.n_in as usize;
             let first_out = u32::try_from(self.outputs.len()).ok().filter(|i| i.checked_add(ptx.n_out).is_some_and(|e| e < NONE)).ok_or(ChainError::IdOverflow("outputs"))?;
@@ -734,13 +747,12 @@ impl ChainIndex {
             let outs = block.outputs.get(next_out..next_out + ptx.n_out as usize).unwrap_or(&[]);
             for (o, addr) in outs.iter().zip(addr_ids.get(next_out..).unwrap_or(&[])) {
                 out_value = out_value.saturating_add(o.value);
-                self.outputs.push(OutRow { value: o.value, addr: *addr });
-                self.spent_by.push(NONE);
+                self.outputs.push(OutRow::unspent(o.value, *addr));
             }
             next_out += ptx.n_out as usize;
             self.txs.push(TxRow::of_parsed(ptx, height, first_out, first_in, in_value, out_value));
             let txs = &self.txs;
-            self.txid_map.insert(fingerprint(&ptx.txid), || ptx.txid.to_vec(), tx_id, |old| txs.get(old as usize).is_some_and(|t| t.txid == ptx.txid));
+            self.txid_map.insert(fingerprint(&ptx.txid), tx_id, |old| txs.get(old as usize).is_some_and(|t| t.txid == ptx.txid), |id| tx_fp_at(txs, id));
         }
         self.blocks.push(BlockRow { hash: block.hash, height, time: block.time, first_tx, n_tx: block.txs.len() as u32 });
         self.scratch_spent = spent;
@@ -756,11 +768,11 @@ impl ChainIndex {
         let mut in_block = std::mem::take(&mut self.scratch_in_block);
         in_block.clear();
         let mut next_out = self.outputs.len() as u64;
-        // First every input's candidate by fingerprint alone: the probes do not depend on
-        // each other, so the CPU overlaps their cache misses; then the rows confirm them.
+        // First every input's transaction in the index: the lookups do not depend on each
+        // other, so the CPU overlaps their cache misses; then the block's own come first.
         let mut candidates = std::mem::take(&mut self.scratch_candidates);
         candidates.clear();
-        candidates.extend(block.prevouts.iter().map(|(txid, _)| self.txid_map.candidate(fingerprint(txid))));
+        candidates.extend(block.prevouts.iter().map(|(txid, _)| self.tx_id(txid).unwrap_or(NONE)));
         let mut prevouts = block.prevouts.iter().zip(&candidates);
         let mut result = Ok(());
         'txs: for ptx in &block.txs {
@@ -769,12 +781,7 @@ impl ChainIndex {
                 // (first output id, number of outputs) of the spent transaction.
                 let found = match in_block.get(txid) {
                     Some(f) => Some(*f),
-                    None => match self.txs.get(*candidate as usize).filter(|t| t.txid == *txid) {
-                        Some(t) => Some(t),
-                        // No candidate, or a fingerprint shared with another txid.
-                        None => self.tx_id(txid).and_then(|t| self.txs.get(t as usize)),
-                    }
-                    .map(|t| (u64::from(t.first_out), t.n_out)),
+                    None => self.txs.get(*candidate as usize).map(|t| (u64::from(t.first_out), t.n_out)),
                 };
                 match found.filter(|(_, n)| vout < n).and_then(|(first, _)| u32::try_from(first + u64::from(*vout)).ok()) {
                     Some(out) => spent.push(out),
@@ -799,10 +806,11 @@ impl ChainIndex {
 
     /// Re-adds a stored transaction row (used when loading from Parquet).
     pub(crate) fn push_loaded_tx(&mut self, row: TxRow) {
-        let id = self.txs.len() as u32;
-        let txs = &self.txs;
-        self.txid_map.insert(fingerprint(&row.txid), || row.txid.to_vec(), id, |old| txs.get(old as usize).is_some_and(|t| t.txid == row.txid));
+        let (id, fp) = (self.txs.len() as u32, fingerprint(&row.txid));
         self.txs.push(row);
+        let txs = &self.txs;
+        let txid = &txs[id as usize].txid;
+        self.txid_map.insert(fp, id, |old| old != id && txs.get(old as usize).is_some_and(|t| t.txid == *txid), |i| tx_fp_at(txs, i));
     }
 
     /// Re-adds a stored address (used when loading from Parquet).
@@ -822,7 +830,6 @@ impl ChainIndex {
             + self.txs.len() * std::mem::size_of::<TxRow>()
             + self.outputs.len() * std::mem::size_of::<OutRow>()
             + self.inputs.len() * 4
-            + self.spent_by.len() * 4
             + self.addrs.heap_bytes()
             + self.txid_map.heap_bytes()
     }
@@ -882,14 +889,31 @@ mod tests {
 
     #[test]
     fn a_duplicated_key_maps_to_its_latest_id() {
-        let mut m = FingerprintMap::default();
+        let mut m = IdTable::default();
         let keys: [&[u8]; 3] = [b"aaaa", b"bbbb", b"aaaa"];
         // "aaaa" and "bbbb" share a fingerprint; "aaaa" comes again as id 2.
         for (id, k) in keys.iter().enumerate() {
-            m.insert(7, || k.to_vec(), id as u32, |old| keys[old as usize] == *k);
+            m.insert(7, id as u32, |old| keys[old as usize] == *k, |_| 7);
         }
-        assert_eq!(m.get(7, || b"aaaa".to_vec(), |id| keys[id as usize] == b"aaaa"), Some(2), "the latest copy");
-        assert_eq!(m.get(7, || b"bbbb".to_vec(), |id| keys[id as usize] == b"bbbb"), Some(1));
+        assert_eq!(m.get(7, |id| keys[id as usize] == b"aaaa"), Some(2), "the latest copy");
+        assert_eq!(m.get(7, |id| keys[id as usize] == b"bbbb"), Some(1));
+        m.remove(7, 2);
+        assert_eq!(m.get(7, |id| keys[id as usize] == b"aaaa"), None, "removed");
+        assert_eq!(m.get(7, |id| keys[id as usize] == b"bbbb"), Some(1), "the other key stays");
+    }
+
+    #[test]
+    fn the_table_grows_by_rehashing_the_rows_keys() {
+        // No room reserved: a thousand inserts grow the table many times over, each growth
+        // hashing the stored ids' keys from the rows.
+        let keys: Vec<u64> = (0..1000u64).map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15)).collect();
+        let mut m = IdTable::default();
+        for (id, k) in keys.iter().enumerate() {
+            m.insert(*k, id as u32, |old| keys[old as usize] == *k, |i| keys[i as usize]);
+        }
+        for (id, k) in keys.iter().enumerate() {
+            assert_eq!(m.get(*k, |i| keys[i as usize] == *k), Some(id as u32));
+        }
     }
 
     #[test]

@@ -253,7 +253,7 @@ impl Builder {
                 let (o, addr) = (&p.outputs[i], addr_ids[i]);
                 out_value = out_value.saturating_add(o.value);
                 self.rows.out_owner.push((tx_id, vout));
-                self.rows.outputs.push(OutRow { value: o.value, addr });
+                self.rows.outputs.push(OutRow::unspent(o.value, addr));
             }
             next_out += ptx.n_out as usize;
             self.next_out += u64::from(ptx.n_out);
@@ -339,7 +339,7 @@ impl Builder {
                         .filter(|i| !self.spent_here[*i] && !p.outputs[*i].unspendable)
                         .map(|i| {
                             self.spent_here[i] = true;
-                            (self.next_out as u32 + i as u32, OutRow { value: p.outputs[i].value, addr: addr_ids[i] })
+                            (self.next_out as u32 + i as u32, OutRow::unspent(p.outputs[i].value, addr_ids[i]))
                         }),
                     None => {
                         let key = OutKey::new(txid, *vout);
@@ -347,7 +347,7 @@ impl Builder {
                         // nothing): the error below puts it back.
                         self.utxo.remove(&key).and_then(|u| {
                             self.taken.push((key, u));
-                            (u.check == check_of(txid)).then_some((u.out, OutRow { value: u.value(), addr: u.addr }))
+                            (u.check == check_of(txid)).then_some((u.out, OutRow::unspent(u.value(), u.addr)))
                         })
                     }
                 };
@@ -510,11 +510,15 @@ pub fn build_streaming_within(case: &Path, src: &BlockSource, network: Network, 
     let (stop, written) = std::thread::scope(|scope| {
         let (batch_tx, batch_rx) = std::sync::mpsc::sync_channel::<Batch>(2);
         let writer = scope.spawn(move || write_batches(case, 0, network, batch_rx));
-        let (rx, reader) = read_ahead(scope, src, 0, planned, 0, true);
+        let (rx, reader, recycle) = read_ahead(scope, src, 0, planned, 0, true);
         let mut stop = None;
         for loc in src.chain() {
             let step = match rx.recv() {
-                Ok(Ok(r)) => b.append(loc.height, &r.parsed, &r.addr_ids, &r.new_addrs).map(|()| r.parsed.hash),
+                Ok(Ok(r)) => {
+                    let appended = b.append(loc.height, &r.parsed, &r.addr_ids, &r.new_addrs).map(|()| r.parsed.hash);
+                    let _ = recycle.send(r.parsed);
+                    appended
+                }
                 Ok(Err(e)) => Err(e),
                 Err(_) => Err(reader_stopped(loc.height)),
             };

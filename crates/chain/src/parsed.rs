@@ -81,17 +81,33 @@ impl ParsedBlock {
 
 /// Parses a serialized block. Errors name what was wrong; trailing bytes are an error.
 pub fn parse_block(bytes: &[u8]) -> Result<ParsedBlock, String> {
-    let mut v = BlockVisitor { block: ParsedBlock::default(), tx_prevouts_from: 0, tx_outputs_from: 0, n_in: 0 };
-    let parsed = bsl::Block::visit(bytes, &mut v).map_err(|e| format!("{e:?}"))?;
+    let mut block = ParsedBlock::default();
+    parse_block_into(bytes, &mut block)?;
+    Ok(block)
+}
+
+/// [`parse_block`] into `block`, whose contents it replaces: its vectors' room is reused,
+/// so a build that hands parsed blocks back to its reader allocates none per block (freed
+/// room goes back to the system and comes back as fresh pages, each zeroed by the kernel).
+/// After an error `block` holds part of the block.
+pub fn parse_block_into(bytes: &[u8], block: &mut ParsedBlock) -> Result<(), String> {
+    let mut reused = std::mem::take(block);
+    reused.txs.clear();
+    reused.prevouts.clear();
+    reused.outputs.clear();
+    reused.addr_bytes.clear();
+    let mut v = BlockVisitor { block: reused, tx_prevouts_from: 0, tx_outputs_from: 0, n_in: 0 };
+    let visited = bsl::Block::visit(bytes, &mut v);
+    *block = v.block;
+    let parsed = visited.map_err(|e| format!("{e:?}"))?;
     if !parsed.remaining().is_empty() {
         return Err(format!("{} bytes after the block's transactions", parsed.remaining().len()));
     }
-    let mut block = v.block;
     let header = parsed.parsed().header();
     block.hash = header.block_hash().to_byte_array();
     block.merkle_root = header.merkle_root().try_into().map_err(|_| "merkle root is not 32 bytes".to_string())?;
     block.time = header.time();
-    Ok(block)
+    Ok(())
 }
 
 /// Parses a `bitcoin::Block` (from an endpoint or a test) the same way.
@@ -193,6 +209,21 @@ mod tests {
         assert_eq!((ins.next(), outs.next()), (None, None));
         // The coinbase's witness commitment at least.
         assert!(unspendable >= 1, "an OP_RETURN output in the block");
+    }
+
+    #[test]
+    fn parsing_into_a_used_block_leaves_nothing_of_the_old_one() {
+        let big = bitcoin_test_data::blocks::mainnet_702861();
+        let genesis = bitcoin::consensus::serialize(&bitcoin::constants::genesis_block(bitcoin::Network::Bitcoin));
+        let mut reused = ParsedBlock::default();
+        for bytes in [big, &genesis[..], big] {
+            parse_block_into(bytes, &mut reused).expect("parses");
+            assert_eq!(reused, parse_block(bytes).expect("parses"));
+        }
+        // After a failure the next parse still starts clean.
+        assert!(parse_block_into(&big[..big.len() / 2], &mut reused).is_err());
+        parse_block_into(&genesis, &mut reused).expect("parses");
+        assert_eq!(reused, parse_block(&genesis).expect("parses"));
     }
 
     #[test]

@@ -304,7 +304,7 @@ fn write_tx_tables(dir: &Path, name: &str, idx: &ChainIndex, from: (usize, usize
         Ok(output_columns(o0 + r.start, tx, vout, &outs[r]))
     })?;
     let ins = &idx.inputs[i0..];
-    let prev = |o: u32| idx.outputs.get(o as usize).copied().unwrap_or(OutRow { value: 0, addr: NONE });
+    let prev = |o: u32| idx.outputs.get(o as usize).copied().unwrap_or(OutRow::unspent(0, NONE));
     write_rows(&path("inputs"), ins.len(), |r| {
         let (tx, vin) = owners(txs, t0, i0, r.clone(), |t| (t.first_in, t.n_in));
         let i = &ins[r.clone()];
@@ -557,8 +557,7 @@ pub fn load(case: &Path) -> Result<Option<ChainIndex>, ChainError> {
             let addr = col::<UInt32Array>(&b, "address", &p)?;
             for i in 0..b.num_rows() {
                 let a = if addr.is_null(i) { NONE } else { addr.value(i) };
-                idx.outputs.push(OutRow { value: value.value(i), addr: a });
-                idx.spent_by.push(NONE);
+                idx.outputs.push(OutRow::unspent(value.value(i), a));
             }
         }
     }
@@ -568,8 +567,8 @@ pub fn load(case: &Path) -> Result<Option<ChainIndex>, ChainError> {
             let prev = col::<UInt32Array>(&b, "prev_output", &p)?;
             for i in 0..b.num_rows() {
                 let o = prev.value(i);
-                let slot = idx.spent_by.get_mut(o as usize).ok_or_else(|| ChainError::Store { path: p.clone(), message: format!("input spends unknown output {o}") })?;
-                *slot = tx.value(i);
+                let row = idx.outputs.get_mut(o as usize).ok_or_else(|| ChainError::Store { path: p.clone(), message: format!("input spends unknown output {o}") })?;
+                row.spent_by = tx.value(i);
                 idx.inputs.push(o);
             }
         }

@@ -332,7 +332,7 @@ pub fn trace(idx: &ChainIndex, cl: &Clustering, tags: &BTreeMap<u32, Vec<Tag>>, 
     let follows = |o: u32, v: u64, hop: u32| hop < cfg.hops && v >= cfg.min_value && !ctx.is_sink(o);
     let enqueue = |queue: &mut BTreeSet<u32>, o: u32| {
         let t = match cfg.direction {
-            Direction::Forward => idx.spent_by.get(o as usize).copied().unwrap_or(NONE),
+            Direction::Forward => idx.spent_by(o),
             Direction::Backward => idx.tx_of_output(o).unwrap_or(NONE),
         };
         if t != NONE {

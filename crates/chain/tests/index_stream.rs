@@ -76,7 +76,7 @@ fn streamed_index_equals_in_memory_on_a_sim_chain() {
     assert_eq!((stream.inputs, stream.outputs, stream.addresses), (idx.inputs.len() as u64, idx.outputs.len() as u64, idx.addrs.len()));
     assert!(stream.inputs > 500, "the chain spends: {}", stream.inputs);
     // What stays unspent is every output no input spends, less the unspendable ones.
-    let never_spent = idx.spent_by.iter().filter(|s| **s == chain::index::NONE).count();
+    let never_spent = idx.outputs.iter().filter(|o| o.spent_by == chain::index::NONE).count();
     let src = chain::BlockSource::open(blocks.path(), Network::Regtest).expect("open");
     let unspendable: usize = (0..src.len()).map(|i| src.read_parsed(i).expect("block").outputs.iter().filter(|o| o.unspendable).count()).sum();
     assert!(unspendable > 0, "coinbases carry a witness commitment");

@@ -140,7 +140,7 @@ fn parents(c: &Chain, t: &Txid) -> Vec<Txid> {
 
 fn children(c: &Chain, t: &Txid) -> Vec<Txid> {
     let row = &c.idx.txs[id_of(c, t) as usize];
-    row.outputs().filter(|o| c.idx.spent_by[*o as usize] != NONE).map(|o| txid_of(c, c.idx.spent_by[o as usize])).collect()
+    row.outputs().filter(|o| c.idx.spent_by(*o) != NONE).map(|o| txid_of(c, c.idx.spent_by(o))).collect()
 }
 
 /// Esplora paths over the chain; `listing` overrides `/address/..` pages (address -> txids,
@@ -169,7 +169,7 @@ fn esplora(c: Arc<Chain>, listing: BTreeMap<String, Vec<Txid>>, overrides: HashM
                 let row = &c.idx.txs[id as usize];
                 let v: Vec<serde_json::Value> = row
                     .outputs()
-                    .map(|o| match c.idx.spent_by[o as usize] {
+                    .map(|o| match c.idx.spent_by(o) {
                         NONE => serde_json::json!({"spent": false}),
                         s => {
                             let srow = &c.idx.txs[s as usize];
@@ -235,7 +235,7 @@ fn check_graph(c: &Chain, g: &LookupGraph, anc: &BTreeMap<Txid, u32>, desc: &BTr
             let out = c.idx.outputs[o as usize];
             assert_eq!(lo.value, out.value, "{txid} output value");
             assert_eq!(lo.address, (out.addr != NONE).then(|| c.idx.address_string(out.addr).expect("addr")), "{txid} output address");
-            let spender = c.idx.spent_by[o as usize];
+            let spender = c.idx.spent_by(o);
             let want = (spender != NONE && expected.contains(&txid_of(c, spender))).then(|| {
                 let vin = c.idx.txs[spender as usize].inputs().position(|i| c.idx.inputs[i as usize] == o).expect("vin");
                 format!("{}:{vin}", txid_of(c, spender))
@@ -397,9 +397,9 @@ fn address_start_pages_like_esplora() {
     let start = pick_start(&c);
     // An address paid by the start tx; it is spent by one of the start's children.
     let row = &c.idx.txs[id_of(&c, &start) as usize];
-    let out = row.outputs().find(|o| c.idx.outputs[*o as usize].addr != NONE && c.idx.spent_by[*o as usize] != NONE).expect("output");
+    let out = row.outputs().find(|o| c.idx.outputs[*o as usize].addr != NONE && c.idx.spent_by(*o) != NONE).expect("output");
     let addr = c.idx.address_string(c.idx.outputs[out as usize].addr).expect("addr");
-    let spender = txid_of(&c, c.idx.spent_by[out as usize]);
+    let spender = txid_of(&c, c.idx.spent_by(out));
 
     // Honest listing (newest first): the spender and the start.
     let mut listing = BTreeMap::new();

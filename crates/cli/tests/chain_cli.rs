@@ -280,14 +280,14 @@ fn lookup_against_a_mock_esplora_stores_verified_txs() {
     let url = esplora_mock(&shared("regtest-small/blocks").expect("blocks"));
     // A payment with two parents and two children, from the imported index.
     let idx = chain::store::load(&case_dir).expect("load").expect("chain");
-    let start = idx.txs.iter().find(|t| t.n_in >= 2 && t.outputs().all(|o| idx.spent_by[o as usize] != chain::index::NONE)).expect("a start");
+    let start = idx.txs.iter().find(|t| t.n_in >= 2 && t.outputs().all(|o| idx.spent_by(o) != chain::index::NONE)).expect("a start");
     let txid = start.txid_hex();
     let mut want: std::collections::BTreeSet<String> = [txid.clone()].into();
     for i in start.inputs() {
         want.insert(idx.txs[idx.tx_of_output(idx.inputs[i as usize]).expect("parent") as usize].txid_hex());
     }
     for o in start.outputs() {
-        want.insert(idx.txs[idx.spent_by[o as usize] as usize].txid_hex());
+        want.insert(idx.txs[idx.spent_by(o) as usize].txid_hex());
     }
 
     let out = dragnet(&["chain", "lookup", "--case", case, "--esplora", &url, "--tx", &txid, "--network", "regtest", "--json"]);
