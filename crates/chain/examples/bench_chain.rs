@@ -12,6 +12,9 @@
 //!   (`index_stream::build_streaming`: rows written to CASE as Parquet while blocks are read)
 //!   then the streaming cluster engine over it, in one process: times, peak RSS, the
 //!   unspent-output and address tables' bytes per entry, and a full-mainnet projection.
+//! * `bench_chain core-index BLOCKS_DIR NETWORK`: writes Bitcoin Core's LevelDB block index
+//!   into BLOCKS_DIR/index for its chain, so peers that find blocks only through that index
+//!   (rusty-blockparser) can read a sim chain.
 //! * `bench_chain cluster-stored CASE`: the streaming cluster engine over CASE's Parquet
 //!   index, in a process of its own so its peak RSS is the engine's alone; prints one JSON
 //!   line with the time, peak RSS, bytes per address and the full-mainnet projection.
@@ -211,7 +214,14 @@ fn main() {
             let (Some(dir), Some(net), Some(case)) = (args.get(2), args.get(3), args.get(4)) else { die("measure-stream BLOCKS_DIR NETWORK CASE".into()) };
             measure_stream(Path::new(dir), net, Path::new(case));
         }
+        Some("core-index") => {
+            let (Some(dir), Some(net)) = (args.get(2), args.get(3)) else { die("core-index BLOCKS_DIR NETWORK".into()) };
+            let network = chain::parse_network(net).unwrap_or_else(|e| die(e.to_string()));
+            let src = BlockSource::open(Path::new(dir), network).unwrap_or_else(|e| die(e.to_string()));
+            let n = src.write_core_index(&Path::new(dir).join("index")).unwrap_or_else(|e| die(e.to_string()));
+            println!("{}", serde_json::json!({"core_index_records": n}));
+        }
         Some("cluster-stored") => cluster_stored(Path::new(args.get(2).unwrap_or_else(|| die("cluster-stored CASE".into())))),
-        _ => die("usage: bench_chain sim OUT_DIR TXS [SEED] | bench_chain measure BLOCKS_DIR NETWORK [CASE] | bench_chain measure-stream BLOCKS_DIR NETWORK CASE | bench_chain cluster-stored CASE".into()),
+        _ => die("usage: bench_chain sim OUT_DIR TXS [SEED] | bench_chain measure BLOCKS_DIR NETWORK [CASE] | bench_chain measure-stream BLOCKS_DIR NETWORK CASE | bench_chain core-index BLOCKS_DIR NETWORK | bench_chain cluster-stored CASE".into()),
     }
 }
