@@ -141,7 +141,7 @@ pub(crate) fn plan(src: &BlockSource, dir: &Path, memory: usize) -> Result<(Plan
     // writes.
     std::thread::scope(|scope| -> Result<(), ChainError> {
         let (rx, reader, recycle) = read_ahead(scope, src, 0, Unnumbered, 0, false);
-        let written = write_spill(&spill, rx, &recycle, &hasher, &mut report);
+        let written = write_spill(&spill, rx.into_iter().map(|r| r.and_then(|b| b.checked(src))), &recycle, &hasher, &mut report);
         // A reader that panicked is an error here, as in the build's reader.
         reader.join().map_err(|_| out_of_step("block reader thread panicked".into()))?;
         written
@@ -196,13 +196,13 @@ pub(crate) fn plan(src: &BlockSource, dir: &Path, memory: usize) -> Result<(Plan
 /// at the first block that failed to read (recorded in the report).
 fn write_spill(
     spill: &Path,
-    rx: std::sync::mpsc::Receiver<Result<ReadBlock, ChainError>>,
+    blocks: impl Iterator<Item = Result<ReadBlock, ChainError>>,
     recycle: &std::sync::mpsc::Sender<ParsedBlock>,
     hasher: &AddrHasher,
     report: &mut PlanReport,
 ) -> Result<(), ChainError> {
     let mut w = BufWriter::with_capacity(BUF, File::create(spill).map_err(|e| ChainError::io(spill, e))?);
-    for item in rx {
+    for item in blocks {
         let p = match item {
             Ok(b) => b.parsed,
             Err(e) => {

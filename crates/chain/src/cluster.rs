@@ -299,11 +299,17 @@ impl Dsu {
 /// Transactions per message from the reading thread of [`cluster`].
 const CLUSTER_CHUNK: usize = 1 << 13;
 
-/// What [`cluster`] needs of one transaction: its input addresses and CoinJoin shape.
+/// What [`cluster`] needs of a chunk of transactions: their input addresses and CoinJoin
+/// shapes, flat (one allocation per chunk, not one per transaction, freed on the other
+/// thread).
+#[derive(Default)]
 struct TxInputs {
-    tx: u32,
+    /// The transactions, in chain order.
+    txs: Vec<u32>,
+    /// Where each one's input addresses end in `addrs`.
+    ends: Vec<u32>,
     addrs: Vec<u32>,
-    shape: Option<&'static str>,
+    shapes: Vec<Option<&'static str>>,
 }
 
 /// Clusters every address of the index.
@@ -317,19 +323,21 @@ pub fn cluster(idx: &ChainIndex, cfg: &ClusterConfig) -> Clustering {
     // read of the outputs each, and its CoinJoin shape) a chunk ahead, while this one
     // joins clusters in chain order.
     std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<TxInputs>>(4);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<TxInputs>(4);
         scope.spawn(move || {
             let (mut values, mut distinct) = (Vec::new(), Vec::new());
             for (c, chunk) in idx.txs.chunks(CLUSTER_CHUNK).enumerate() {
-                let mut out = Vec::with_capacity(chunk.len());
+                let mut out = TxInputs::default();
                 for (i, t) in chunk.iter().enumerate() {
                     // One input joins nothing and is no CoinJoin; it only matters to change links.
                     if t.n_in == 0 || (t.n_in == 1 && cfg.change.is_empty()) {
                         continue;
                     }
-                    let addrs: Vec<u32> = idx.input_addrs(t).collect();
-                    let shape = coinjoin_shape_with(idx, t, &addrs, &mut values, &mut distinct);
-                    out.push(TxInputs { tx: (c * CLUSTER_CHUNK + i) as u32, addrs, shape });
+                    let from = out.addrs.len();
+                    out.addrs.extend(idx.input_addrs(t));
+                    out.shapes.push(coinjoin_shape_with(idx, t, &out.addrs[from..], &mut values, &mut distinct));
+                    out.txs.push((c * CLUSTER_CHUNK + i) as u32);
+                    out.ends.push(out.addrs.len() as u32);
                 }
                 if tx.send(out).is_err() {
                     break;
@@ -337,7 +345,10 @@ pub fn cluster(idx: &ChainIndex, cfg: &ClusterConfig) -> Clustering {
             }
         });
         for chunk in rx {
-            for TxInputs { tx: t, addrs: in_addrs, shape: coinjoin } in chunk {
+            let mut from = 0usize;
+            for (k, &t) in chunk.txs.iter().enumerate() {
+                let (in_addrs, coinjoin) = (&chunk.addrs[from..chunk.ends[k] as usize], chunk.shapes[k]);
+                from = chunk.ends[k] as usize;
                 let Some(tx) = idx.txs.get(t as usize) else { continue };
                 if let Some(shape) = coinjoin {
                     coinjoins.push((t, shape));

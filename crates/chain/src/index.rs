@@ -484,8 +484,11 @@ impl AddrRows {
     }
 }
 
-/// A block as the reader thread hands it over: parsed, its output addresses interned.
+/// A block as the reader thread hands it over: parsed, its output addresses interned, its
+/// merkle root not yet checked ([`ReadBlock::checked`]).
 pub(crate) struct ReadBlock {
+    /// Its position in the source's chain.
+    pub(crate) position: usize,
     pub(crate) parsed: ParsedBlock,
     /// One address id per output ([`NONE`] without an address).
     pub(crate) addr_ids: Vec<u32>,
@@ -495,7 +498,17 @@ pub(crate) struct ReadBlock {
     pub(crate) new_addrs: AddrRows,
 }
 
-/// Starts the reader thread of an index build: it reads, checks and parses the blocks of
+impl ReadBlock {
+    /// The block once its merkle root is checked, which the reader leaves to the receiving
+    /// thread (it is a third of the reader's hashing, and the reader is the slower side).
+    pub(crate) fn checked(self, src: &crate::BlockSource) -> Result<ReadBlock, ChainError> {
+        src.check_merkle(self.position, &self.parsed)?;
+        Ok(self)
+    }
+}
+
+/// Starts the reader thread of an index build: it reads, checks (magic, hash; the merkle
+/// root is the receiver's to check: [`ReadBlock::checked`]) and parses the blocks of
 /// `src`'s chain from position `from` on and interns their output addresses (output ids
 /// from `first_out`) into `addrs`, up to 16 blocks ahead of the receiver, and stops after
 /// the first error or when the receiver is dropped; joining it gives the table back (with
@@ -519,10 +532,10 @@ pub(crate) fn read_ahead<'scope, I: InternBlock + 'scope>(
         let mut next_out = first_out;
         for i in from..src.len() {
             let mut parsed = recycled.try_recv().unwrap_or_default();
-            let item = src.read_parsed_into(i, &mut parsed).and_then(|()| {
+            let item = src.read_parsed_into_but_merkle(i, &mut parsed).and_then(|()| {
                 let (addr_ids, new_addrs, addrs_after) = addrs.intern_block(&parsed, next_out, copy_new)?;
                 next_out += parsed.outputs.len() as u64;
-                Ok(ReadBlock { parsed, addr_ids, addrs_after, new_addrs })
+                Ok(ReadBlock { position: i, parsed, addr_ids, addrs_after, new_addrs })
             });
             let failed = item.is_err();
             // A closed channel means the receiving side failed: stop reading.
@@ -691,7 +704,7 @@ impl ChainIndex {
             let (rx, reader, recycle) = read_ahead(scope, src, from, addrs, first_out, false);
             let mut result = Ok(());
             for loc in src.chain().iter().skip(from) {
-                let step = match rx.recv() {
+                let step = match rx.recv().map(|r| r.and_then(|b| b.checked(src))) {
                     Ok(Ok(b)) => {
                         let appended = self.append_parsed(loc.height, &b.parsed, &b.addr_ids).map(|()| b.addrs_after);
                         // The reader may be gone after an error of its own: then the block is dropped.

@@ -513,7 +513,7 @@ pub fn build_streaming_within(case: &Path, src: &BlockSource, network: Network, 
         let (rx, reader, recycle) = read_ahead(scope, src, 0, planned, 0, true);
         let mut stop = None;
         for loc in src.chain() {
-            let step = match rx.recv() {
+            let step = match rx.recv().map(|r| r.and_then(|b| b.checked(src))) {
                 Ok(Ok(r)) => {
                     let appended = b.append(loc.height, &r.parsed, &r.addr_ids, &r.new_addrs).map(|()| r.parsed.hash);
                     let _ = recycle.send(r.parsed);

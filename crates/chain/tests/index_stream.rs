@@ -128,20 +128,26 @@ fn record_data(bytes: &[u8], k: usize) -> usize {
 
 #[test]
 fn a_damaged_block_stops_both_builds_at_the_same_height() {
-    let blocks = tempfile::tempdir().expect("tmp");
-    let cfg = SimConfig { seed: 9, blocks: 40, entities: 12, txs_per_block: 12, xor_key: [0; 8], ..SimConfig::default() };
-    generate(blocks.path(), &cfg).expect("generate");
-    let blk = blocks.path().join("blk00000.dat");
-    let mut bytes = std::fs::read(&blk).expect("read");
-    // A byte of the coinbase of the 30th block: it still decodes, its merkle root breaks.
-    let at = record_data(&bytes, 30) + 80 + 1 + 60;
-    bytes[at] ^= 0xff;
-    std::fs::write(&blk, &bytes).expect("write");
-    let (streamed, memory, report, _) = both_ways(blocks.path(), Network::Regtest);
-    assert_eq!(report.blocks, 30, "the blocks before the damaged one are kept");
-    let err = report.error.expect("the import says where it stopped");
-    assert!(err.contains("blk00000.dat"), "{err}");
-    assert_same_files(streamed.path(), memory.path());
+    // Two damages to the 30th block: a byte of its coinbase that breaks decoding, and the
+    // last byte of its last transaction (a locktime): it decodes, but the txid changes and
+    // the merkle root no longer matches, which the builds check on their appending thread.
+    for (what, damage) in [("cannot decode block", 0), ("merkle root", 1)] {
+        let blocks = tempfile::tempdir().expect("tmp");
+        let cfg = SimConfig { seed: 9, blocks: 40, entities: 12, txs_per_block: 12, xor_key: [0; 8], ..SimConfig::default() };
+        generate(blocks.path(), &cfg).expect("generate");
+        let blk = blocks.path().join("blk00000.dat");
+        let mut bytes = std::fs::read(&blk).expect("read");
+        let data = record_data(&bytes, 30);
+        let size = u32::from_le_bytes([bytes[data - 4], bytes[data - 3], bytes[data - 2], bytes[data - 1]]) as usize;
+        let at = if damage == 0 { data + 80 + 1 + 60 } else { data + size - 1 };
+        bytes[at] ^= 0xff;
+        std::fs::write(&blk, &bytes).expect("write");
+        let (streamed, memory, report, _) = both_ways(blocks.path(), Network::Regtest);
+        assert_eq!(report.blocks, 30, "{what}: the blocks before the damaged one are kept");
+        let err = report.error.expect("the import says where it stopped");
+        assert!(err.contains("blk00000.dat") && err.contains(what), "{what}: {err}");
+        assert_same_files(streamed.path(), memory.path());
+    }
 }
 
 #[test]
