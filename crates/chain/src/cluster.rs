@@ -276,6 +276,28 @@ impl Dsu {
             emit(a, min_of_root[r]);
         }
     }
+    /// The cluster numbers [`Dsu::into_reps`] gives, as a vector by address id made in the
+    /// union-find's own parent array (no further memory, which the kernel would zero).
+    pub(crate) fn into_rep_vec(mut self) -> Vec<u32> {
+        // Every address pointed straight at its root; then the smallest member of each root
+        // (met first in id order) numbers the cluster.
+        for a in 0..self.parent.len() as u32 {
+            let r = self.find(a);
+            self.parent[a as usize] = r;
+        }
+        let mut min_of_root = std::mem::take(&mut self.size);
+        min_of_root.fill(NONE);
+        for (a, r) in self.parent.iter().enumerate() {
+            let m = &mut min_of_root[*r as usize];
+            if *m == NONE {
+                *m = a as u32;
+            }
+        }
+        for r in self.parent.iter_mut() {
+            *r = min_of_root[*r as usize];
+        }
+        self.parent
+    }
     pub(crate) fn find(&mut self, mut x: u32) -> u32 {
         while self.parent[x as usize] != x {
             let gp = self.parent[self.parent[x as usize] as usize];
@@ -382,9 +404,7 @@ pub fn cluster(idx: &ChainIndex, cfg: &ClusterConfig) -> Clustering {
             }
         }
     });
-    let mut rep = vec![0u32; n];
-    dsu.into_reps(|a, r| rep[a as usize] = r);
-    Clustering { rep, unions, behavioural, coinjoins }
+    Clustering { rep: dsu.into_rep_vec(), unions, behavioural, coinjoins }
 }
 
 impl Clustering {
@@ -530,5 +550,25 @@ mod tests {
         assert!(!d.union(0, 2));
         assert_eq!(d.find(2), d.find(0));
         assert_ne!(d.find(3), d.find(0));
+    }
+
+    #[test]
+    fn cluster_numbers_in_place_equal_the_emitted_ones() {
+        // Unions in a scrambled order over 1,000 addresses, some chains long.
+        let n = 1000u32;
+        let unions: Vec<(u32, u32)> = (0..700u32).map(|i| ((i * 7919) % n, (i * 104_729 + 13) % n)).collect();
+        let made = || {
+            let mut d = Dsu::new(n as usize);
+            for (a, b) in &unions {
+                d.union(*a, *b);
+            }
+            d
+        };
+        let mut emitted = vec![NONE; n as usize];
+        made().into_reps(|a, r| emitted[a as usize] = r);
+        let in_place = made().into_rep_vec();
+        assert_eq!(in_place, emitted);
+        assert!(in_place.iter().enumerate().all(|(a, r)| *r <= a as u32), "a cluster is numbered by its smallest member");
+        assert!(in_place.iter().enumerate().any(|(a, r)| *r != a as u32), "some unions joined");
     }
 }

@@ -485,10 +485,12 @@ impl AddrRows {
 }
 
 /// A block as the reader thread hands it over: parsed, its output addresses interned, its
-/// merkle root not yet checked ([`ReadBlock::checked`]).
+/// merkle root checked or not yet ([`ReadBlock::checked`]).
 pub(crate) struct ReadBlock {
     /// Its position in the source's chain.
     pub(crate) position: usize,
+    /// Whether the reader checked the merkle root already.
+    merkle_checked: bool,
     pub(crate) parsed: ParsedBlock,
     /// One address id per output ([`NONE`] without an address).
     pub(crate) addr_ids: Vec<u32>,
@@ -499,16 +501,19 @@ pub(crate) struct ReadBlock {
 }
 
 impl ReadBlock {
-    /// The block once its merkle root is checked, which the reader leaves to the receiving
-    /// thread (it is a third of the reader's hashing, and the reader is the slower side).
-    pub(crate) fn checked(self, src: &crate::BlockSource) -> Result<ReadBlock, ChainError> {
-        src.check_merkle(self.position, &self.parsed)?;
+    /// The block once its merkle root is checked: by the reader when it was ahead (it would
+    /// have waited for room otherwise), else here, on the receiving thread.
+    pub(crate) fn checked(mut self, src: &crate::BlockSource) -> Result<ReadBlock, ChainError> {
+        if !self.merkle_checked {
+            src.check_merkle(self.position, &self.parsed)?;
+            self.merkle_checked = true;
+        }
         Ok(self)
     }
 }
 
 /// Starts the reader thread of an index build: it reads, checks (magic, hash; the merkle
-/// root is the receiver's to check: [`ReadBlock::checked`]) and parses the blocks of
+/// root when it is ahead, else the receiver does: [`ReadBlock::checked`]) and parses the blocks of
 /// `src`'s chain from position `from` on and interns their output addresses (output ids
 /// from `first_out`) into `addrs`, up to 16 blocks ahead of the receiver, and stops after
 /// the first error or when the receiver is dropped; joining it gives the table back (with
@@ -535,11 +540,24 @@ pub(crate) fn read_ahead<'scope, I: InternBlock + 'scope>(
             let item = src.read_parsed_into_but_merkle(i, &mut parsed).and_then(|()| {
                 let (addr_ids, new_addrs, addrs_after) = addrs.intern_block(&parsed, next_out, copy_new)?;
                 next_out += parsed.outputs.len() as u64;
-                Ok(ReadBlock { position: i, parsed, addr_ids, addrs_after, new_addrs })
+                Ok(ReadBlock { position: i, merkle_checked: false, parsed, addr_ids, addrs_after, new_addrs })
             });
             let failed = item.is_err();
+            // The merkle root check (a third of the hashing) goes to whichever thread has
+            // time: when the receiver is behind (no room to send), this thread makes it
+            // before it waits; otherwise the receiver does. The two stay balanced whichever
+            // is slower on the chain at hand.
+            let (sent, failed) = match tx.try_send(item) {
+                Ok(()) => (true, failed),
+                Err(std::sync::mpsc::TrySendError::Full(item)) => {
+                    let item = item.and_then(|b| b.checked(src));
+                    let failed = item.is_err();
+                    (tx.send(item).is_ok(), failed)
+                }
+                Err(std::sync::mpsc::TrySendError::Disconnected(_)) => (false, failed),
+            };
             // A closed channel means the receiving side failed: stop reading.
-            if tx.send(item).is_err() || failed {
+            if !sent || failed {
                 break;
             }
         }
