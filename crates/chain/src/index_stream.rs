@@ -494,6 +494,14 @@ pub fn build_streaming(case: &Path, src: &BlockSource, network: Network) -> Resu
 /// [`build_streaming`] with the memory the planning of address ids may take (more
 /// partitions, so more scans of its spill file, with less).
 pub fn build_streaming_within(case: &Path, src: &BlockSource, network: Network, plan_memory: usize) -> Result<(ImportReport, StreamReport), ChainError> {
+    build_with_writer(case, src, network, plan_memory, write_batches)
+}
+
+/// How the part writer is started: [`write_batches`], or in a test one that fails.
+type PartWriterFn = fn(&Path, u32, Network, std::sync::mpsc::Receiver<Batch>) -> Result<(), ChainError>;
+
+/// [`build_streaming_within`] with the function that writes the parts on the writer thread.
+fn build_with_writer(case: &Path, src: &BlockSource, network: Network, plan_memory: usize, write: PartWriterFn) -> Result<(ImportReport, StreamReport), ChainError> {
     refuse_a_chain(case)?;
     let chain = store::chain_dir(case);
     std::fs::create_dir_all(&chain).map_err(|e| ChainError::io(&chain, e))?;
@@ -509,7 +517,7 @@ pub fn build_streaming_within(case: &Path, src: &BlockSource, network: Network, 
     let mut best: Option<[u8; 32]> = None;
     let (stop, written) = std::thread::scope(|scope| {
         let (batch_tx, batch_rx) = std::sync::mpsc::sync_channel::<Batch>(2);
-        let writer = scope.spawn(move || write_batches(case, 0, network, batch_rx));
+        let writer = scope.spawn(move || write(case, 0, network, batch_rx));
         let (rx, reader, recycle) = read_ahead(scope, src, 0, planned, 0, true);
         let mut stop = None;
         for loc in src.chain() {
@@ -580,6 +588,47 @@ pub fn build_streaming_within(case: &Path, src: &BlockSource, network: Network, 
 mod tests {
     use super::*;
     use crate::parsed::{ParsedOut, ParsedTx};
+
+    /// A writer that writes the first batches as the real one does, then fails as a full
+    /// disk would, before the build has sent its last rows.
+    fn failing_writer(case: &Path, part: u32, network: Network, rx: std::sync::mpsc::Receiver<Batch>) -> Result<(), ChainError> {
+        let (tx, inner_rx) = std::sync::mpsc::sync_channel::<Batch>(1);
+        std::thread::scope(|scope| {
+            let inner = scope.spawn(move || write_batches(case, part, network, inner_rx));
+            for batch in rx.iter().take(3) {
+                let _ = tx.send(batch);
+            }
+            drop(tx);
+            let _ = inner.join();
+        });
+        Err(ChainError::Store { path: store::chain_dir(case), message: "no space left on device (injected)".into() })
+    }
+
+    #[test]
+    fn a_failing_writer_fails_the_build_and_leaves_no_chain() {
+        let blocks = tempfile::tempdir().expect("tmp");
+        let cfg = crate::sim::SimConfig { seed: 3, blocks: 30, entities: 8, txs_per_block: 8, ..Default::default() };
+        crate::sim::generate(blocks.path(), &cfg).expect("generate");
+        let src = BlockSource::open(blocks.path(), Network::Regtest).expect("open");
+        let case = tempfile::tempdir().expect("tmp");
+        // The writer takes the first batches and fails before the last: the parts it began
+        // are on disk when the build learns of it.
+        let err = build_with_writer(case.path(), &src, Network::Regtest, crate::addr_plan::PLAN_MEMORY, failing_writer).expect_err("the writer failed");
+        assert!(err.to_string().contains("injected"), "the writer's error is the build's: {err}");
+        let chain = store::chain_dir(case.path());
+        for t in TABLES {
+            for name in ["part-00000.parquet", "part-00000.parquet.tmp"] {
+                assert!(!chain.join(t).join(name).exists(), "{t}/{name} left behind");
+            }
+        }
+        assert!(!chain.join("meta.json").exists(), "no meta: the case holds no chain");
+        assert!(crate::store::load(case.path()).expect("loads").is_none());
+        let leftovers: Vec<_> = std::fs::read_dir(&chain).expect("chain dir").flatten().filter(|e| e.file_name().to_string_lossy().starts_with(PLAN_PREFIX)).collect();
+        assert!(leftovers.is_empty(), "the address plan is removed");
+        // And the same case then takes a good build.
+        let (report, _) = build_streaming(case.path(), &src, Network::Regtest).expect("a good build after");
+        assert_eq!(report.blocks, src.len());
+    }
 
     fn out(value: u64) -> ParsedOut {
         ParsedOut { value, kind: None, fingerprint: 0, start: 0, len: 0, unspendable: false }
