@@ -173,3 +173,30 @@ fn a_case_with_a_chain_is_refused_and_an_empty_source_leaves_no_chain() {
     assert!(load(empty.path()).expect("load").is_none(), "no chain in the case");
     assert!(!empty.path().join("chain/txs/part-00000.parquet").exists());
 }
+
+#[test]
+fn a_streamed_case_takes_new_blocks_through_the_in_memory_import() {
+    // The same sim chain twice, the second 12 blocks longer (the generator is
+    // deterministic from its seed, block after block).
+    let (short, long) = (tempfile::tempdir().expect("tmp"), tempfile::tempdir().expect("tmp"));
+    let cfg = SimConfig { seed: 4, blocks: 24, entities: 10, txs_per_block: 10, ..SimConfig::default() };
+    generate(short.path(), &cfg).expect("generate");
+    generate(long.path(), &SimConfig { blocks: 36, ..cfg.clone() }).expect("generate");
+    let (a, b) = (chain::BlockSource::open(short.path(), Network::Regtest).expect("open"), chain::BlockSource::open(long.path(), Network::Regtest).expect("open"));
+    assert!(b.len() > a.len());
+    assert!(a.chain().iter().zip(b.chain()).all(|(x, y)| x.hash == y.hash), "the longer chain extends the shorter");
+
+    // Streamed first, then the new blocks appended by the in-memory import (which loads
+    // the streamed parts): the index equals one imported in memory at once.
+    let appended = tempfile::tempdir().expect("tmp");
+    import_streaming(appended.path(), short.path(), Network::Regtest).expect("streaming import");
+    let r = import(appended.path(), long.path(), Network::Regtest).expect("append");
+    assert_eq!((r.new_blocks, r.blocks, r.error), (b.len() - a.len(), b.len(), None));
+    let at_once = tempfile::tempdir().expect("tmp");
+    import(at_once.path(), long.path(), Network::Regtest).expect("import");
+    let (x, y) = (load(appended.path()).expect("load").expect("a chain"), load(at_once.path()).expect("load").expect("a chain"));
+    assert_eq!((x.blocks, x.txs, x.outputs, x.inputs), (y.blocks, y.txs, y.outputs, y.inputs));
+    assert_eq!(x.addrs.len(), y.addrs.len());
+    assert!((0..x.addrs.len() as u32).all(|i| x.addrs.get(i) == y.addrs.get(i)), "the same addresses under the same ids");
+    assert_eq!(x.addrs.first_out, y.addrs.first_out);
+}
