@@ -376,6 +376,15 @@ impl BlockSource {
         if index_dir.exists() {
             return Err(ChainError::Index { path: index_dir.to_path_buf(), message: "already exists".into() });
         }
+        let written = self.write_core_records(index_dir);
+        if written.is_err() {
+            // A partial index would be read as the chain: leave none.
+            let _ = std::fs::remove_dir_all(index_dir);
+        }
+        written
+    }
+
+    fn write_core_records(&self, index_dir: &Path) -> Result<usize, ChainError> {
         let ierr = |m: String| ChainError::Index { path: index_dir.to_path_buf(), message: m };
         let opts = rusty_leveldb::Options { create_if_missing: true, ..Default::default() };
         let mut db = rusty_leveldb::DB::open(index_dir, opts).map_err(|e| ierr(e.to_string()))?;
@@ -443,9 +452,8 @@ impl BlockSource {
     }
 
     /// [`BlockSource::read_parsed_into`] without the merkle root check, which the caller
-    /// must make ([`BlockSource::check_merkle`]) before it uses the block: the index builds
-    /// make it on the thread that appends, leaving the reading thread (their slowest) a
-    /// third less hashing.
+    /// must make ([`BlockSource::check_merkle`]) before it keeps anything of the block: the
+    /// index builds make it on whichever of their two threads has time.
     pub(crate) fn read_parsed_into_but_merkle(&self, i: usize, block: &mut ParsedBlock) -> Result<(), ChainError> {
         let (loc, path, ()) = self.with_record(i, |loc, path, bytes| {
             crate::parsed::parse_block_into(bytes, block).map_err(|message| ChainError::Decode { file: path.to_path_buf(), offset: loc.data_pos, message })
@@ -500,6 +508,10 @@ impl BlockSource {
             });
         }
         let size = u32::from_le_bytes([head[4], head[5], head[6], head[7]]) as usize;
+        if size > MAX_BLOCK_BYTES {
+            // Read anyway, it would fill (and keep) this thread's buffer with the file's rest.
+            return Err(ChainError::Decode { file: path, offset: rec_pos, message: format!("a record of {size} bytes: more than a block can hold ({MAX_BLOCK_BYTES})") });
+        }
         let made = RECORD.with_borrow_mut(|buf| {
             read_at_into(&mut file, &path, loc.data_pos, size, &self.xor, buf)?;
             f(loc, &path, buf)

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use bitcoin::hashes::{sha256, Hash};
+use bitcoin::hashes::Hash;
 use bitcoin::{Block, Network, Script, ScriptBuf};
 
 use crate::error::ChainError;
@@ -164,16 +164,6 @@ fn fingerprint(bytes: &[u8]) -> u64 {
     u64::from_le_bytes(a)
 }
 
-/// Fingerprint of an address: its hash bytes, or a hash of the pubkey or script (those
-/// are not uniform), mixed with the kind so one hash under two kinds stays apart.
-pub fn address_fingerprint(kind: AddrKind, data: &[u8]) -> u64 {
-    let base = match kind {
-        AddrKind::P2pk | AddrKind::Multisig => fingerprint(&sha256::Hash::hash(data).to_byte_array()),
-        _ => fingerprint(data),
-    };
-    base ^ (kind as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
-}
-
 /// Interns the addresses of a parsed block's outputs, whose ids start at `first_out`;
 /// returns one address id per output ([`NONE`] without an address).
 pub fn intern_addresses(addrs: &mut AddrTable, block: &ParsedBlock, first_out: u64) -> Result<Vec<u32>, ChainError> {
@@ -181,29 +171,33 @@ pub fn intern_addresses(addrs: &mut AddrTable, block: &ParsedBlock, first_out: u
     // on each other, so the CPU overlaps their cache misses (the table is far larger than
     // the caches). Then, in output order, the rest are interned; an address new to this
     // block that comes twice is found by then.
-    let mut ids: Vec<u32> = block.outputs.iter().map(|o| block.address(o).and_then(|(kind, data)| addrs.lookup_fp(kind, data, o.fingerprint)).unwrap_or(NONE)).collect();
+    let mut ids: Vec<u32> = block.outputs.iter().map(|o| block.address(o).and_then(|(kind, data)| addrs.lookup(kind, data)).unwrap_or(NONE)).collect();
     for (i, o) in block.outputs.iter().enumerate() {
         if ids[i] != NONE {
             continue;
         }
         if let Some((kind, data)) = block.address(o) {
             let out = u32::try_from(first_out + i as u64).ok().filter(|o| *o != NONE).ok_or(ChainError::IdOverflow("outputs"))?;
-            ids[i] = addrs.intern_fp(kind, data, o.fingerprint, out)?;
+            ids[i] = addrs.intern(kind, data, out)?;
         }
     }
     Ok(ids)
 }
 
-/// Seeded per process, so chain data cannot be crafted to degrade the tables (fingerprints
-/// are attacker-chosen prefixes of hashes), and fast: the keys are one `u64` each.
+/// Seeded per process, and fast. Seeding alone does not keep crafted chain data from
+/// degrading a table: keys with one digest share a probe chain whatever the seed. So an
+/// address (whose first bytes anyone paying to it chooses) is hashed whole
+/// ([`AddrTable`]'s key hash); a txid by its first 8 bytes, which cost 2^64 hashing to
+/// collide.
 type FpState = foldhash::fast::RandomState;
 
 /// A set of row ids keyed by what the rows hold (a txid, an address): each slot is the
 /// `u32` id alone, and the key is read back from the rows, to compare it on a lookup and to
 /// hash it when the table grows. Four bytes a slot, where a map holding a fingerprint beside
 /// the id took twelve: at full-chain scale the two tables are a third of the index, and
-/// every fresh page costs (the kernel zeroes it). Keys with one fingerprint stay apart
-/// because a lookup compares the rows' whole keys.
+/// every fresh page costs (the kernel zeroes it). Keys with one digest stay apart because
+/// a lookup compares the rows' whole keys; the callers choose digests that cannot be made
+/// to collide cheaply.
 #[derive(Debug, Default)]
 pub struct IdTable {
     table: hashbrown::HashTable<u32>,
@@ -214,7 +208,7 @@ impl IdTable {
     fn hash(&self, fp: u64) -> u64 {
         std::hash::BuildHasher::hash_one(&self.state, fp)
     }
-    /// The id whose row `is` accepts, among those stored under fingerprint `fp`.
+    /// The id whose row `is` accepts, among those stored under digest `fp`.
     fn get(&self, fp: u64, is: impl Fn(u32) -> bool) -> Option<u32> {
         self.table.find(self.hash(fp), |id| is(*id)).copied()
     }
@@ -226,7 +220,7 @@ impl IdTable {
     }
     /// Stores `id` under `fp`. An id whose row has the same key (`same` says so: a
     /// duplicated txid, as mainnet's two coinbases) is replaced, as Bitcoin Core's view of
-    /// the chain did. `fp_of` gives the fingerprint of a stored id, for when the table grows.
+    /// the chain did. `fp_of` gives the digest of a stored id, for when the table grows.
     fn insert(&mut self, fp: u64, id: u32, same: impl Fn(u32) -> bool, fp_of: impl Fn(u32) -> u64) {
         let hash = self.hash(fp);
         let state = &self.state;
@@ -347,12 +341,20 @@ const OFFSET_MASK: u64 = (1 << KIND_SHIFT) - 1;
 #[derive(Debug, Default)]
 pub struct AddrTable {
     /// Per id: the start of its bytes in the arena, with the kind in the top byte (one
-    /// read, not two, when a lookup confirms a fingerprint).
+    /// read, not two, when a lookup confirms a match).
     entries: Vec<u64>,
     arena: Vec<u8>,
     /// The first output that paid each address.
     pub first_out: Vec<u32>,
     map: IdTable,
+    /// Seeds the whole-key hash of addresses ([`addr_key_hash`]).
+    key_state: FpState,
+}
+
+/// The digest an [`AddrTable`] files an address under: a seeded hash of its kind and all
+/// its bytes (not a prefix, which a payer could choose to collide).
+fn addr_key_hash(state: &FpState, kind: AddrKind, data: &[u8]) -> u64 {
+    std::hash::BuildHasher::hash_one(state, (kind as u8, data))
 }
 
 /// Kind and bytes of address `id` in an [`AddrTable`]'s entries and arena.
@@ -365,9 +367,9 @@ fn addr_at<'a>(entries: &[u64], arena: &'a [u8], id: u32) -> Option<(AddrKind, &
     Some((kind, arena.get(start..end)?))
 }
 
-/// [`address_fingerprint`] of address `id` (0 for an id not in the table).
-fn addr_fp_at(entries: &[u64], arena: &[u8], id: u32) -> u64 {
-    addr_at(entries, arena, id).map_or(0, |(k, d)| address_fingerprint(k, d))
+/// [`addr_key_hash`] of address `id` (0 for an id not in the table).
+fn addr_hash_at(state: &FpState, entries: &[u64], arena: &[u8], id: u32) -> u64 {
+    addr_at(entries, arena, id).map_or(0, |(k, d)| addr_key_hash(state, k, d))
 }
 
 impl AddrTable {
@@ -375,8 +377,8 @@ impl AddrTable {
         let _ = self.entries.try_reserve(additional);
         let _ = self.first_out.try_reserve(additional);
         let _ = self.arena.try_reserve(additional.saturating_mul(20));
-        let (entries, arena) = (&self.entries, &self.arena);
-        self.map.reserve(additional, |id| addr_fp_at(entries, arena, id));
+        let (state, entries, arena) = (&self.key_state, &self.entries, &self.arena);
+        self.map.reserve(additional, |id| addr_hash_at(state, entries, arena, id));
     }
     /// Number of addresses.
     pub fn len(&self) -> usize {
@@ -392,18 +394,11 @@ impl AddrTable {
     }
     /// Looks up an id.
     pub fn lookup(&self, kind: AddrKind, data: &[u8]) -> Option<u32> {
-        self.lookup_fp(kind, data, address_fingerprint(kind, data))
-    }
-    fn lookup_fp(&self, kind: AddrKind, data: &[u8], fp: u64) -> Option<u32> {
-        self.map.get(fp, |id| self.get(id) == Some((kind, data)))
+        self.map.get(addr_key_hash(&self.key_state, kind, data), |id| self.get(id) == Some((kind, data)))
     }
     /// Returns the id, creating it (first paid by `out`) when new.
     pub fn intern(&mut self, kind: AddrKind, data: &[u8], out: u32) -> Result<u32, ChainError> {
-        self.intern_fp(kind, data, address_fingerprint(kind, data), out)
-    }
-    /// [`AddrTable::intern`] with the fingerprint already computed (by the block parser).
-    pub fn intern_fp(&mut self, kind: AddrKind, data: &[u8], fp: u64, out: u32) -> Result<u32, ChainError> {
-        if let Some(id) = self.lookup_fp(kind, data, fp) {
+        if let Some(id) = self.lookup(kind, data) {
             return Ok(id);
         }
         let id = u32::try_from(self.entries.len()).ok().filter(|i| *i != NONE).ok_or(ChainError::IdOverflow("addresses"))?;
@@ -414,9 +409,9 @@ impl AddrTable {
         self.entries.push(offset | ((kind as u64) << KIND_SHIFT));
         self.arena.extend_from_slice(data);
         self.first_out.push(out);
-        // Only called for an address the table lacks: never the same key.
-        let (entries, arena) = (&self.entries, &self.arena);
-        self.map.insert(fp, id, |_| false, |i| addr_fp_at(entries, arena, i));
+        // The table lacks this address: never the same key.
+        let (state, entries, arena) = (&self.key_state, &self.entries, &self.arena);
+        self.map.insert(addr_key_hash(state, kind, data), id, |_| false, |i| addr_hash_at(state, entries, arena, i));
         Ok(id)
     }
     /// Forgets every address from id `n` on (those interned ahead for blocks that were
@@ -424,7 +419,7 @@ impl AddrTable {
     pub fn truncate(&mut self, n: usize) {
         for id in (n..self.len()).rev() {
             if let Some((kind, data)) = self.get(id as u32) {
-                self.map.remove(address_fingerprint(kind, data), id as u32);
+                self.map.remove(addr_key_hash(&self.key_state, kind, data), id as u32);
             }
         }
         if let Some(start) = self.entries.get(n).map(|e| (e & OFFSET_MASK) as usize) {
@@ -538,7 +533,9 @@ pub(crate) fn read_ahead<'scope, I: InternBlock + 'scope>(
         for i in from..src.len() {
             let mut parsed = recycled.try_recv().unwrap_or_default();
             let item = src.read_parsed_into_but_merkle(i, &mut parsed).and_then(|()| {
-                let (addr_ids, new_addrs, addrs_after) = addrs.intern_block(&parsed, next_out, copy_new)?;
+                // A block the numbering refuses may be one whose transactions were damaged
+                // (the streaming build's plan stopped before it): say that first.
+                let (addr_ids, new_addrs, addrs_after) = addrs.intern_block(&parsed, next_out, copy_new).map_err(|e| src.check_merkle(i, &parsed).err().unwrap_or(e))?;
                 next_out += parsed.outputs.len() as u64;
                 Ok(ReadBlock { position: i, merkle_checked: false, parsed, addr_ids, addrs_after, new_addrs })
             });
@@ -841,7 +838,7 @@ impl ChainIndex {
         self.txs.push(row);
         let txs = &self.txs;
         let txid = &txs[id as usize].txid;
-        self.txid_map.insert(fp, id, |old| old != id && txs.get(old as usize).is_some_and(|t| t.txid == *txid), |i| tx_fp_at(txs, i));
+        self.txid_map.insert(fp, id, |old| txs.get(old as usize).is_some_and(|t| t.txid == *txid), |i| tx_fp_at(txs, i));
     }
 
     /// Re-adds a stored address (used when loading from Parquet).
@@ -945,6 +942,22 @@ mod tests {
         for (id, k) in keys.iter().enumerate() {
             assert_eq!(m.get(*k, |i| keys[i as usize] == *k), Some(id as u32));
         }
+    }
+
+    #[test]
+    fn addresses_are_filed_under_a_hash_of_all_their_bytes() {
+        // Whoever pays to a script chooses its bytes: a thousand addresses sharing their
+        // first 8 bytes must not share a digest (they would share one probe chain).
+        let t = AddrTable::default();
+        let digests: std::collections::HashSet<u64> = (0..1000u32)
+            .map(|i| {
+                let mut d = [0u8; 20];
+                d[16..].copy_from_slice(&i.to_le_bytes());
+                addr_key_hash(&t.key_state, AddrKind::P2wpkh, &d)
+            })
+            .collect();
+        assert_eq!(digests.len(), 1000);
+        assert_ne!(addr_key_hash(&t.key_state, AddrKind::P2wpkh, &[1; 20]), addr_key_hash(&t.key_state, AddrKind::P2pkh, &[1; 20]), "the kind counts");
     }
 
     #[test]

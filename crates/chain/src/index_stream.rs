@@ -631,7 +631,7 @@ mod tests {
     }
 
     fn out(value: u64) -> ParsedOut {
-        ParsedOut { value, kind: None, fingerprint: 0, start: 0, len: 0, unspendable: false }
+        ParsedOut { value, kind: None, start: 0, len: 0, unspendable: false }
     }
 
     /// A transaction as (txid byte, prevouts, output values).

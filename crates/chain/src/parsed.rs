@@ -12,7 +12,7 @@ use std::ops::ControlFlow;
 use bitcoin::hashes::{sha256d, Hash};
 use bitcoin_slices::{bsl, Visit, Visitor};
 
-use crate::index::{address_fingerprint, classify, AddrKind};
+use crate::index::{classify, AddrKind};
 
 /// One transaction of a [`ParsedBlock`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,8 +36,6 @@ pub struct ParsedOut {
     pub value: u64,
     /// Address kind, if the script has one.
     pub kind: Option<AddrKind>,
-    /// [`address_fingerprint`] of the address (0 without one).
-    pub fingerprint: u64,
     /// The address bytes: `bytes[start..start + len]` of the block's address arena.
     pub start: u32,
     /// Length of the address bytes.
@@ -144,10 +142,9 @@ impl Visitor for BlockVisitor {
         let script = bitcoin::Script::from_bytes(tx_out.script_pubkey());
         let bytes = tx_out.script_pubkey();
         let unspendable = bytes.first() == Some(&0x6a) || bytes.len() > 10_000;
-        let mut out = ParsedOut { value: tx_out.value(), kind: None, fingerprint: 0, start: 0, len: 0, unspendable };
+        let mut out = ParsedOut { value: tx_out.value(), kind: None, start: 0, len: 0, unspendable };
         if let Some((kind, data)) = classify(script) {
             out.kind = Some(kind);
-            out.fingerprint = address_fingerprint(kind, data);
             out.start = self.block.addr_bytes.len() as u32;
             out.len = data.len() as u32;
             self.block.addr_bytes.extend_from_slice(data);

@@ -236,3 +236,29 @@ fn a_written_core_index_holds_what_core_wrote() {
         assert_eq!((mine.height, mine.n_tx, mine.file, mine.data_pos, mine.header), (core_rec.height, core_rec.n_tx, core_rec.file, core_rec.data_pos, core_rec.header));
     }
 }
+
+#[test]
+fn a_record_claiming_more_than_a_block_can_hold_is_refused_unread() {
+    let Some(raw) = common::data("testnet3-0-400/raw") else { return };
+    // The blocks are found through the index; then block 5's record head is made to claim
+    // 4 GB: reading it must be an error naming the file and offset, not a read to the end.
+    let t = tempfile::tempdir().expect("tmp");
+    let mut bytes = std::fs::read(raw.join("blk00000.dat")).expect("read");
+    let src = BlockSource::open(&raw, Network::Testnet).expect("opens");
+    assert!(src.used_index);
+    std::fs::create_dir(t.path().join("index")).expect("mkdir");
+    for e in std::fs::read_dir(raw.join("index")).expect("index").flatten() {
+        std::fs::copy(e.path(), t.path().join("index").join(e.file_name())).expect("copy");
+    }
+    let mut pos = 0;
+    for _ in 0..5 {
+        pos += 8 + u32::from_le_bytes(bytes[pos + 4..pos + 8].try_into().expect("4 bytes")) as usize;
+    }
+    bytes[pos + 4..pos + 8].copy_from_slice(&u32::MAX.to_le_bytes());
+    std::fs::write(t.path().join("blk00000.dat"), &bytes).expect("write");
+    let damaged = BlockSource::open(t.path(), Network::Testnet).expect("opens by the index");
+    let err = damaged.read_block(5).expect_err("refused");
+    assert!(matches!(err, ChainError::Decode { offset, .. } if offset == pos as u64), "{err}");
+    assert!(err.to_string().contains("more than a block can hold"), "{err}");
+    assert!(damaged.read_block(6).is_ok(), "the next block still reads");
+}
