@@ -251,52 +251,43 @@ pub struct Clustering {
     pub coinjoins: Vec<(u32, &'static str)>,
 }
 
-/// Compact union-find with union by size and path halving: 8 bytes per address.
+/// Compact union-find over address ids, 4 bytes per address: path halving, and a union
+/// hangs the larger root under the smaller, so every root is its cluster's smallest member
+/// (the cluster's number, whatever the order of unions) and a parent's id is never above
+/// its child's. No size array (union by size would need 4 more bytes an address, which
+/// the kernel zeroes: more time at full-chain scale than the longer paths cost); path
+/// halving alone keeps any sequence of unions within O(log n) amortized per operation
+/// (Tarjan & van Leeuwen 1984), so a chain crafted to make long paths cannot make it
+/// quadratic.
 pub(crate) struct Dsu {
     parent: Vec<u32>,
-    size: Vec<u32>,
 }
 
 impl Dsu {
     pub(crate) fn new(n: usize) -> Dsu {
-        Dsu { parent: (0..n as u32).collect(), size: vec![1; n] }
+        Dsu { parent: (0..n as u32).collect() }
     }
     /// Hands `emit(address, cluster)` every address in id order with its cluster number,
-    /// the smallest address id of its cluster (so numbers do not depend on union order:
-    /// the first member seen of a root is its smallest). Reuses the size array, so it
-    /// costs no memory beyond the union-find's.
+    /// the smallest address id of its cluster.
     pub(crate) fn into_reps(mut self, mut emit: impl FnMut(u32, u32)) {
-        let mut min_of_root = std::mem::take(&mut self.size);
-        min_of_root.fill(NONE);
-        for a in 0..self.parent.len() as u32 {
-            let r = self.find(a) as usize;
-            if min_of_root[r] == NONE {
-                min_of_root[r] = a;
-            }
-            emit(a, min_of_root[r]);
+        self.settle();
+        for (a, r) in self.parent.iter().enumerate() {
+            emit(a as u32, *r);
         }
     }
-    /// The cluster numbers [`Dsu::into_reps`] gives, as a vector by address id made in the
-    /// union-find's own parent array (no further memory, which the kernel would zero).
+    /// The cluster numbers [`Dsu::into_reps`] gives, as a vector by address id: the
+    /// union-find's own parent array (no further memory).
     pub(crate) fn into_rep_vec(mut self) -> Vec<u32> {
-        // Every address pointed straight at its root; then the smallest member of each root
-        // (met first in id order) numbers the cluster.
-        for a in 0..self.parent.len() as u32 {
-            let r = self.find(a);
-            self.parent[a as usize] = r;
-        }
-        let mut min_of_root = std::mem::take(&mut self.size);
-        min_of_root.fill(NONE);
-        for (a, r) in self.parent.iter().enumerate() {
-            let m = &mut min_of_root[*r as usize];
-            if *m == NONE {
-                *m = a as u32;
-            }
-        }
-        for r in self.parent.iter_mut() {
-            *r = min_of_root[*r as usize];
-        }
+        self.settle();
         self.parent
+    }
+    /// Points every address straight at its root, in one pass in id order: a parent's id is
+    /// below its child's, so the parent already points at the root when the child is met.
+    fn settle(&mut self) {
+        for a in 0..self.parent.len() {
+            let p = self.parent[a] as usize;
+            self.parent[a] = self.parent[p];
+        }
     }
     pub(crate) fn find(&mut self, mut x: u32) -> u32 {
         while self.parent[x as usize] != x {
@@ -311,9 +302,8 @@ impl Dsu {
         if ra == rb {
             return false;
         }
-        let (big, small) = if self.size[ra as usize] >= self.size[rb as usize] { (ra, rb) } else { (rb, ra) };
-        self.parent[small as usize] = big;
-        self.size[big as usize] += self.size[small as usize];
+        let (low, high) = if ra < rb { (ra, rb) } else { (rb, ra) };
+        self.parent[high as usize] = low;
         true
     }
 }
@@ -338,7 +328,10 @@ struct TxInputs {
 pub fn cluster(idx: &ChainIndex, cfg: &ClusterConfig) -> Clustering {
     let n = idx.addrs.len();
     let mut dsu = Dsu::new(n);
-    let mut unions = Vec::new();
+    // Each union joins two clusters, so there are fewer than addresses: room reserved at
+    // once costs only the pages written, where growing by doubling would copy into fresh
+    // pages (zeroed by the kernel) and write twice the memory.
+    let mut unions = Vec::with_capacity(n.saturating_sub(1));
     let mut behavioural = Vec::new();
     let mut coinjoins = Vec::new();
     // A second thread reads what each transaction needs (its input addresses, one random
@@ -544,7 +537,7 @@ mod tests {
 
     #[test]
     fn dsu_unions_once() {
-        let mut d = Dsu { parent: (0..4).collect(), size: vec![1; 4] };
+        let mut d = Dsu::new(4);
         assert!(d.union(0, 1));
         assert!(d.union(2, 1));
         assert!(!d.union(0, 2));
@@ -553,8 +546,9 @@ mod tests {
     }
 
     #[test]
-    fn cluster_numbers_in_place_equal_the_emitted_ones() {
-        // Unions in a scrambled order over 1,000 addresses, some chains long.
+    fn cluster_numbers_are_the_smallest_member_of_each_component() {
+        // Unions in a scrambled order over 1,000 addresses, some chains long; the numbers
+        // must equal those of a plain component search, whichever way the unions ran.
         let n = 1000u32;
         let unions: Vec<(u32, u32)> = (0..700u32).map(|i| ((i * 7919) % n, (i * 104_729 + 13) % n)).collect();
         let made = || {
@@ -564,11 +558,32 @@ mod tests {
             }
             d
         };
+        let mut adj = vec![Vec::new(); n as usize];
+        for (a, b) in &unions {
+            adj[*a as usize].push(*b);
+            adj[*b as usize].push(*a);
+        }
+        let mut expected = vec![NONE; n as usize];
+        for start in 0..n {
+            if expected[start as usize] != NONE {
+                continue;
+            }
+            // Met in id order, so `start` is the smallest member of its component.
+            let mut stack = vec![start];
+            expected[start as usize] = start;
+            while let Some(x) = stack.pop() {
+                for &y in &adj[x as usize] {
+                    if expected[y as usize] == NONE {
+                        expected[y as usize] = start;
+                        stack.push(y);
+                    }
+                }
+            }
+        }
         let mut emitted = vec![NONE; n as usize];
         made().into_reps(|a, r| emitted[a as usize] = r);
-        let in_place = made().into_rep_vec();
-        assert_eq!(in_place, emitted);
-        assert!(in_place.iter().enumerate().all(|(a, r)| *r <= a as u32), "a cluster is numbered by its smallest member");
-        assert!(in_place.iter().enumerate().any(|(a, r)| *r != a as u32), "some unions joined");
+        assert_eq!(emitted, expected);
+        assert_eq!(made().into_rep_vec(), expected);
+        assert!(expected.iter().enumerate().any(|(a, r)| *r != a as u32), "some unions joined");
     }
 }

@@ -111,6 +111,8 @@ pub struct StreamReport {
 struct Rows {
     blocks: Vec<BlockRow>,
     txs: Vec<TxRow>,
+    /// The height of each row of `txs` (the row does not hold it).
+    tx_heights: Vec<u32>,
     /// `(tx, vout)` per output row.
     out_owner: Vec<(u32, u32)>,
     outputs: Vec<OutRow>,
@@ -145,6 +147,7 @@ impl Rows {
         Rows {
             blocks: Vec::new(),
             txs: room(),
+            tx_heights: room(),
             out_owner: room(),
             outputs: room(),
             in_owner: room(),
@@ -158,7 +161,7 @@ impl Rows {
 /// A batch of one table's rows, with the id of its first row.
 enum Batch {
     Blocks(Vec<BlockRow>),
-    Txs(usize, Vec<TxRow>),
+    Txs(usize, Vec<TxRow>, Vec<u32>),
     Outputs(usize, Vec<(u32, u32)>, Vec<OutRow>),
     Inputs(usize, Vec<(u32, u32)>, Vec<u32>, Vec<OutRow>),
     Addresses(usize, AddrRows),
@@ -257,7 +260,8 @@ impl Builder {
             }
             next_out += ptx.n_out as usize;
             self.next_out += u64::from(ptx.n_out);
-            self.rows.txs.push(TxRow::of_parsed(ptx, height, first_out, first_in, in_value, out_value));
+            self.rows.txs.push(TxRow::of_parsed(ptx, first_out, first_in, in_value, out_value));
+            self.rows.tx_heights.push(height);
             self.next_tx += 1;
         }
         self.rows.blocks.push(BlockRow { hash: p.hash, height, time: p.time, first_tx, n_tx: p.txs.len() as u32 });
@@ -384,7 +388,7 @@ impl Builder {
             let first = |next: u64| (next - len as u64) as usize;
             out.push(match t {
                 0 => Batch::Blocks(std::mem::take(&mut r.blocks)),
-                1 => Batch::Txs(first(next_tx), take(&mut r.txs)),
+                1 => Batch::Txs(first(next_tx), take(&mut r.txs), take(&mut r.tx_heights)),
                 2 => Batch::Outputs(first(next_out), take(&mut r.out_owner), take(&mut r.outputs)),
                 3 => Batch::Inputs(first(next_in), take(&mut r.in_owner), take(&mut r.prev_output), take(&mut r.prev)),
                 _ => Batch::Addresses(first(next_addr), std::mem::replace(&mut r.addrs, addr_room())),
@@ -414,7 +418,7 @@ fn write_batches(case: &Path, part: u32, network: Network, rx: std::sync::mpsc::
                 return Ok(());
             }
             Batch::Blocks(b) => (0, store::block_columns(&b)),
-            Batch::Txs(first, t) => (1, store::tx_columns(first, &t)),
+            Batch::Txs(first, t, heights) => (1, store::tx_columns(first, &t, heights)),
             Batch::Outputs(first, owners, o) => {
                 let (tx, vout) = unzip(owners);
                 (2, store::output_columns(first, tx, vout, &o))

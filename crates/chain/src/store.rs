@@ -30,7 +30,7 @@ use serde::{Deserialize, Serialize};
 use crate::blocks::BlockSource;
 use crate::cluster::{ClusterConfig, Clustering, Link, LinkKind, COINJOIN_SHAPES};
 use crate::error::ChainError;
-use crate::index::{AddrKind, BlockRow, ChainIndex, OutRow, TxRow, NONE};
+use crate::index::{heights_of_txs, AddrKind, BlockRow, ChainIndex, OutRow, TxRow, NONE};
 
 /// The case's chain metadata (`meta.json`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -297,7 +297,7 @@ fn write_tx_tables(dir: &Path, name: &str, idx: &ChainIndex, from: (usize, usize
     let blocks = &idx.blocks[b0..];
     write_rows(&path("blocks"), blocks.len(), |r| Ok(block_columns(&blocks[r])))?;
     let txs = &idx.txs[t0..];
-    write_rows(&path("txs"), txs.len(), |r| Ok(tx_columns(t0 + r.start, &txs[r])))?;
+    write_rows(&path("txs"), txs.len(), |r| Ok(tx_columns(t0 + r.start, &txs[r.clone()], heights_of_txs(&idx.blocks, (t0 + r.start) as u32, r.len()))))?;
     let outs = &idx.outputs[o0..];
     write_rows(&path("outputs"), outs.len(), |r| {
         let (tx, vout) = owners(txs, t0, o0, r.clone(), |t| (t.first_out, t.n_out));
@@ -360,11 +360,11 @@ pub(crate) fn block_columns(b: &[BlockRow]) -> Vec<(&'static str, ArrayRef)> {
 }
 
 /// Columns of `txs` rows.
-pub(crate) fn tx_columns(first: usize, t: &[TxRow]) -> Vec<(&'static str, ArrayRef)> {
+pub(crate) fn tx_columns(first: usize, t: &[TxRow], heights: Vec<u32>) -> Vec<(&'static str, ArrayRef)> {
     vec![
         ("id", ids_from(first, t.len())),
         ("txid", hash_hex_column(t.iter().map(|t| &t.txid))),
-        ("height", u32s(t.iter().map(|t| t.height))),
+        ("height", Arc::new(UInt32Array::from(heights))),
         ("version", Arc::new(Int32Array::from_iter_values(t.iter().map(|t| t.version)))),
         ("locktime", u32s(t.iter().map(|t| t.locktime))),
         ("first_output", u32s(t.iter().map(|t| t.first_out))),
@@ -528,7 +528,6 @@ pub fn load(case: &Path) -> Result<Option<ChainIndex>, ChainError> {
     for p in parts(case, "txs", meta.parts) {
         for b in read_batches(&p)? {
             let txid = col::<StringArray>(&b, "txid", &p)?;
-            let height = col::<UInt32Array>(&b, "height", &p)?;
             let version = col::<Int32Array>(&b, "version", &p)?;
             let lt = col::<UInt32Array>(&b, "locktime", &p)?;
             let fo = col::<UInt32Array>(&b, "first_output", &p)?;
@@ -539,7 +538,6 @@ pub fn load(case: &Path) -> Result<Option<ChainIndex>, ChainError> {
             for i in 0..b.num_rows() {
                 idx.push_loaded_tx(TxRow {
                     txid: hash32(txid.value(i), &p)?,
-                    height: height.value(i),
                     version: version.value(i),
                     locktime: lt.value(i),
                     first_out: fo.value(i),
@@ -742,7 +740,7 @@ mod tests {
         [0u32, 3, 1, 0, 2, 4]
             .iter()
             .map(|&n| {
-                let t = TxRow { txid: [0; 32], height: 0, version: 1, locktime: 0, first_out: first, n_out: n, first_in: 0, n_in: 0, fee: 0 };
+                let t = TxRow { txid: [0; 32], version: 1, locktime: 0, first_out: first, n_out: n, first_in: 0, n_in: 0, fee: 0 };
                 first += n;
                 t
             })

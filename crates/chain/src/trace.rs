@@ -289,7 +289,7 @@ impl Ctx<'_> {
         } else {
             "spend".to_string()
         };
-        let bi = self.idx.blocks.partition_point(|b| b.height < tx.height);
+        let block = self.idx.block_of_tx(t).and_then(|b| self.idx.blocks.get(b));
         Some(Edge {
             from,
             to,
@@ -298,8 +298,8 @@ impl Ctx<'_> {
             address: if out.addr == NONE { String::new() } else { self.idx.address_string(out.addr).unwrap_or_default() },
             value: out.value,
             traced,
-            height: tx.height,
-            time: self.idx.blocks.get(bi).map(|b| b.time).unwrap_or(0),
+            height: block.map_or(0, |b| b.height),
+            time: block.map_or(0, |b| b.time),
             hop,
             heuristic,
         })
