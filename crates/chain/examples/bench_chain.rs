@@ -198,6 +198,8 @@ fn cluster_stored(case: &Path) {
 }
 
 fn main() {
+    // As the dragnet binary does (crates/cli/src/main.rs).
+    chain::pages::prefer_small_pages();
     let args: Vec<String> = std::env::args().collect();
     match args.get(1).map(String::as_str) {
         Some("sim") => {

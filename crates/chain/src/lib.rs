@@ -38,6 +38,7 @@ pub mod eval;
 pub mod index;
 pub mod index_stream;
 pub mod lookup;
+pub mod pages;
 pub mod parsed;
 pub mod sim;
 pub mod store;

@@ -161,7 +161,7 @@ impl Visitor for BlockVisitor {
         }
         let n_in = (self.block.prevouts.len() - self.tx_prevouts_from) as u32;
         let n_out = (self.block.outputs.len() - self.tx_outputs_from) as u32;
-        self.block.txs.push(ParsedTx { txid: tx.txid().to_byte_array(), version: tx.version(), locktime: tx.locktime(), n_in, n_out });
+        self.block.txs.push(ParsedTx { txid: tx.txid_sha2().into(), version: tx.version(), locktime: tx.locktime(), n_in, n_out });
         self.tx_prevouts_from = self.block.prevouts.len();
         self.tx_outputs_from = self.block.outputs.len();
         ControlFlow::Continue(())

@@ -345,6 +345,9 @@ fn main() -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    // Index builds write gigabytes once; on small pages that costs a fraction of what huge
+    // pages cost under a hypervisor (chain::pages has the measurements).
+    chain::pages::prefer_small_pages();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
