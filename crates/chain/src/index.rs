@@ -171,14 +171,29 @@ pub fn intern_addresses(addrs: &mut AddrTable, block: &ParsedBlock, first_out: u
     // on each other, so the CPU overlaps their cache misses (the table is far larger than
     // the caches). Then, in output order, the rest are interned; an address new to this
     // block that comes twice is found by then.
-    let mut ids: Vec<u32> = block.outputs.iter().map(|o| block.address(o).and_then(|(kind, data)| addrs.lookup(kind, data)).unwrap_or(NONE)).collect();
+    // Each address is hashed once; a new one is then filed with one probe that finds it
+    // (when it came earlier in the block) or its slot.
+    let mut keys: Vec<u64> = Vec::with_capacity(block.outputs.len());
+    let mut ids: Vec<u32> = block
+        .outputs
+        .iter()
+        .map(|o| {
+            let Some((kind, data)) = block.address(o) else {
+                keys.push(0);
+                return NONE;
+            };
+            let key = addrs.key_hash(kind, data);
+            keys.push(key);
+            addrs.lookup_hashed(kind, data, key).unwrap_or(NONE)
+        })
+        .collect();
     for (i, o) in block.outputs.iter().enumerate() {
         if ids[i] != NONE {
             continue;
         }
         if let Some((kind, data)) = block.address(o) {
             let out = u32::try_from(first_out + i as u64).ok().filter(|o| *o != NONE).ok_or(ChainError::IdOverflow("outputs"))?;
-            ids[i] = addrs.intern(kind, data, out)?;
+            ids[i] = addrs.intern_hashed(kind, data, keys[i], out)?;
         }
     }
     Ok(ids)
@@ -217,6 +232,14 @@ impl IdTable {
         if let Ok(e) = self.table.find_entry(self.hash(fp), |i| *i == id) {
             e.remove();
         }
+    }
+    /// The slot of the id whose row `is` accepts among those under digest `fp`, or the
+    /// vacant slot for a new one (room made first; `fp_of` gives the digest of a stored id,
+    /// for when the table grows).
+    fn entry(&mut self, fp: u64, is: impl Fn(u32) -> bool, fp_of: impl Fn(u32) -> u64) -> hashbrown::hash_table::Entry<'_, u32> {
+        let hash = self.hash(fp);
+        let state = &self.state;
+        self.table.entry(hash, |i| is(*i), |i| std::hash::BuildHasher::hash_one(state, fp_of(*i)))
     }
     /// Stores `id` under `fp`. An id whose row has the same key (`same` says so: a
     /// duplicated txid, as mainnet's two coinbases) is replaced, as Bitcoin Core's view of
@@ -396,24 +419,39 @@ impl AddrTable {
     }
     /// Looks up an id.
     pub fn lookup(&self, kind: AddrKind, data: &[u8]) -> Option<u32> {
-        self.map.get(addr_key_hash(&self.key_state, kind, data), |id| self.get(id) == Some((kind, data)))
+        self.lookup_hashed(kind, data, self.key_hash(kind, data))
+    }
+    /// The digest an address is filed under ([`addr_key_hash`] with this table's seed).
+    fn key_hash(&self, kind: AddrKind, data: &[u8]) -> u64 {
+        addr_key_hash(&self.key_state, kind, data)
+    }
+    /// [`AddrTable::lookup`] of an address whose digest is `key` (from [`AddrTable::key_hash`]).
+    fn lookup_hashed(&self, kind: AddrKind, data: &[u8], key: u64) -> Option<u32> {
+        self.map.get(key, |id| self.get(id) == Some((kind, data)))
     }
     /// Returns the id, creating it (first paid by `out`) when new.
     pub fn intern(&mut self, kind: AddrKind, data: &[u8], out: u32) -> Result<u32, ChainError> {
-        if let Some(id) = self.lookup(kind, data) {
-            return Ok(id);
-        }
-        let id = u32::try_from(self.entries.len()).ok().filter(|i| *i != NONE).ok_or(ChainError::IdOverflow("addresses"))?;
+        self.intern_hashed(kind, data, self.key_hash(kind, data), out)
+    }
+    /// [`AddrTable::intern`] of an address whose digest is `key`: one probe of the table,
+    /// which finds the address or the slot for it.
+    fn intern_hashed(&mut self, kind: AddrKind, data: &[u8], key: u64, out: u32) -> Result<u32, ChainError> {
+        let next = u32::try_from(self.entries.len()).ok().filter(|i| *i != NONE);
         let offset = self.arena.len() as u64;
+        let (state, entries, arena) = (&self.key_state, &self.entries, &self.arena);
+        let slot = self.map.entry(key, |id| addr_at(entries, arena, id) == Some((kind, data)), |id| addr_hash_at(state, entries, arena, id));
+        let vacant = match slot {
+            hashbrown::hash_table::Entry::Occupied(o) => return Ok(*o.get()),
+            hashbrown::hash_table::Entry::Vacant(v) => v,
+        };
+        let id = next.ok_or(ChainError::IdOverflow("addresses"))?;
         if offset > OFFSET_MASK {
             return Err(ChainError::IdOverflow("address bytes"));
         }
+        vacant.insert(id);
         self.entries.push(offset | ((kind as u64) << KIND_SHIFT));
         self.arena.extend_from_slice(data);
         self.first_out.push(out);
-        // The table lacks this address: never the same key.
-        let (state, entries, arena) = (&self.key_state, &self.entries, &self.arena);
-        self.map.insert(addr_key_hash(state, kind, data), id, |_| false, |i| addr_hash_at(state, entries, arena, i));
         Ok(id)
     }
     /// Forgets every address from id `n` on (those interned ahead for blocks that were
