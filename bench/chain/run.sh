@@ -112,7 +112,7 @@ print(f"full mainnet (1.1e9 tx, 1.5e9 addresses): {ours['mainnet_projection_heap
 print(f"streaming clustering of the stored index (own process): {st['seconds']:.2f} s "
       f"(index written as Parquet in {ours['seconds_write_parquet']:.2f} s), peak {st['vm_hwm_bytes'] / g:.3f} GiB = "
       f"{st['rss_bytes_per_address']:.1f} B/address; full mainnet (1.5e9 addresses): {st['mainnet_projection_gib']:.1f} GiB "
-      f"(peak + 8 B per further address), at most {st['mainnet_projection_whole_peak_per_address_gib']:.1f} GiB (whole peak per address)")
+      f"(peak + 4 B per further address), at most {st['mainnet_projection_whole_peak_per_address_gib']:.1f} GiB (whole peak per address)")
 print(f"streaming build (index written while read) + streaming clustering: {sb['seconds']:.2f} s "
       f"(build+write {sb['seconds_build_and_write']:.2f}, cluster {sb['seconds_cluster']:.2f}) = "
       f"{res['streaming_build_speedup_vs_blocks_iterator']:.2f}x blocks_iterator, peak {sb['vm_hwm_bytes'] / g:.2f} GiB; "

@@ -85,7 +85,8 @@ fn measure(dir: &Path, net: &str, case: Option<&Path>) {
     // Split the index's own heap into what grows with transactions (rows, inputs, outputs,
     // txid map) and with addresses (address table, union-find, cluster ids), for the
     // projection; the process peak (allocator slack, block buffers) is reported beside it.
-    let addr_heap = idx.addrs.heap_bytes() as f64 + addrs * 12.0;
+    // The union-find's parent array becomes the cluster ids: 4 bytes an address.
+    let addr_heap = idx.addrs.heap_bytes() as f64 + addrs * 4.0;
     let tx_heap = idx.heap_bytes() as f64 - idx.addrs.heap_bytes() as f64;
     let per_tx = tx_heap / txs;
     let per_addr = addr_heap / addrs;
@@ -180,11 +181,11 @@ fn cluster_stored(case: &Path) {
     let seconds = t.elapsed().as_secs_f64();
     let hwm = vm_hwm_bytes() as f64;
     let addrs = sum.addresses as f64;
-    // What grows with the chain is the union-find (two u32 per address); the rest of the
+    // What grows with the chain is the union-find (one u32 per address); the rest of the
     // peak (one row group of each table being read, writer buffers, the program) does not.
     // Two projections: that growth added to the measured peak, and, bounding it from
     // above, the whole peak charged per address.
-    let grown = hwm + (MAINNET_ADDRS - addrs).max(0.0) * 8.0;
+    let grown = hwm + (MAINNET_ADDRS - addrs).max(0.0) * 4.0;
     let per_addr = hwm / addrs;
     println!(
         "{}",

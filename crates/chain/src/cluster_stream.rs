@@ -4,7 +4,7 @@
 //!
 //! Why a second engine beside [`crate::cluster::cluster`]: the in-memory index costs
 //! about 145 bytes per transaction and 70 per address, far too much for the full chain;
-//! this pass holds only the union-find (8 bytes per address) and one batch of each table,
+//! this pass holds only the union-find (4 bytes per address) and one batch of each table,
 //! and writes links, CoinJoins and cluster numbers as it finds them. It makes the
 //! multi-input (co-spend) clusters with the CoinJoin filter, the clusters `cluster` makes
 //! with no change heuristic merged, and the same files (a test checks both agree).

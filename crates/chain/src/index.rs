@@ -173,20 +173,17 @@ pub fn intern_addresses(addrs: &mut AddrTable, block: &ParsedBlock, first_out: u
     // block that comes twice is found by then.
     // Each address is hashed once; a new one is then filed with one probe that finds it
     // (when it came earlier in the block) or its slot.
-    let mut keys: Vec<u64> = Vec::with_capacity(block.outputs.len());
-    let mut ids: Vec<u32> = block
-        .outputs
-        .iter()
-        .map(|o| {
-            let Some((kind, data)) = block.address(o) else {
-                keys.push(0);
-                return NONE;
-            };
-            let key = addrs.key_hash(kind, data);
-            keys.push(key);
-            addrs.lookup_hashed(kind, data, key).unwrap_or(NONE)
-        })
-        .collect();
+    let keys: Vec<u64> = block.outputs.iter().map(|o| block.address(o).map_or(0, |(kind, data)| addrs.key_hash(kind, data))).collect();
+    for k in keys.iter().take(PREFETCH_AHEAD) {
+        addrs.map.prefetch(*k);
+    }
+    let mut ids: Vec<u32> = Vec::with_capacity(keys.len());
+    for (i, o) in block.outputs.iter().enumerate() {
+        if let Some(k) = keys.get(i + PREFETCH_AHEAD) {
+            addrs.map.prefetch(*k);
+        }
+        ids.push(block.address(o).and_then(|(kind, data)| addrs.lookup_hashed(kind, data, keys[i])).unwrap_or(NONE));
+    }
     for (i, o) in block.outputs.iter().enumerate() {
         if ids[i] != NONE {
             continue;
@@ -206,65 +203,171 @@ pub fn intern_addresses(addrs: &mut AddrTable, block: &ParsedBlock, first_out: u
 /// collide.
 type FpState = foldhash::fast::RandomState;
 
-/// A set of row ids keyed by what the rows hold (a txid, an address): each slot is the
-/// `u32` id alone, and the key is read back from the rows, to compare it on a lookup and to
-/// hash it when the table grows. Four bytes a slot, where a map holding a fingerprint beside
-/// the id took twelve: at full-chain scale the two tables are a third of the index, and
-/// every fresh page costs (the kernel zeroes it). Keys with one digest stay apart because
+/// A set of row ids keyed by what the rows hold (a txid, an address). Open addressing
+/// with linear probing; a slot is 8 bytes: the id and a 32-bit tag of the key's digest
+/// (the key itself is read back from the rows, to compare it on a lookup). The tag picks
+/// the slot a key starts probing from (its high bits scaled to the table), so the table
+/// grows and deletes by the tags alone, without reading a row; and on a lookup it tells
+/// nearly every other key apart without reading its row (a miss in a table far larger
+/// than the caches is one memory access). [`IdTable::prefetch`] asks for that access
+/// ahead, so the lookups of a block overlap theirs. Keys with one digest stay apart because
 /// a lookup compares the rows' whole keys; the callers choose digests that cannot be made
-/// to collide cheaply.
+/// to collide cheaply (and the tag is seeded per process).
 #[derive(Debug, Default)]
 pub struct IdTable {
-    table: hashbrown::HashTable<u32>,
+    /// `EMPTY` or `tag << 32 | id`; a power of two long (or empty).
+    slots: Vec<u64>,
+    len: usize,
     state: FpState,
 }
 
+/// A free slot: an id of [`NONE`], which is never stored.
+const EMPTY: u64 = u64::MAX;
+
+/// How many keys ahead of its lookup a block's loops ask for the memory it will read: far
+/// enough for the fetch to arrive in time, near enough to stay in the cache.
+const PREFETCH_AHEAD: usize = 16;
+
+/// Asks the CPU to fetch the cache line of `r`; a hint, which cannot fault.
+#[inline(always)]
+fn prefetch<T>(r: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: a prefetch reads nothing the program sees and cannot fault; `r` is a live
+    // reference anyway.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>((r as *const T).cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = r;
+}
+
 impl IdTable {
-    fn hash(&self, fp: u64) -> u64 {
-        std::hash::BuildHasher::hash_one(&self.state, fp)
+    fn tag(&self, fp: u64) -> u32 {
+        (std::hash::BuildHasher::hash_one(&self.state, fp) >> 32) as u32
+    }
+    /// The slot a key of tag `tag` starts probing from.
+    fn home(tag: u32, slots: usize) -> usize {
+        ((u64::from(tag) * slots as u64) >> 32) as usize
+    }
+    /// The probe sequence of `tag`: its home slot, then on, wrapping.
+    fn probe(&self, tag: u32) -> impl Iterator<Item = usize> {
+        let mask = self.slots.len().wrapping_sub(1);
+        let home = Self::home(tag, self.slots.len());
+        (0..self.slots.len()).map(move |k| (home + k) & mask)
+    }
+    /// Asks the CPU to fetch the slot a lookup of digest `fp` starts at.
+    fn prefetch(&self, fp: u64) {
+        if self.slots.is_empty() {
+            return;
+        }
+        prefetch(&self.slots[Self::home(self.tag(fp), self.slots.len())]);
+    }
+    /// The position of the id whose row `is` accepts among those of tag `tag`, or of
+    /// the free slot that ends its probe sequence.
+    fn find(&self, tag: u32, is: impl Fn(u32) -> bool) -> Result<usize, usize> {
+        for i in self.probe(tag) {
+            let s = self.slots[i];
+            if s == EMPTY {
+                return Err(i);
+            }
+            if (s >> 32) as u32 == tag && is(s as u32) {
+                return Ok(i);
+            }
+        }
+        unreachable!("the table is never full: it grows at three quarters")
     }
     /// The id whose row `is` accepts, among those stored under digest `fp`.
     fn get(&self, fp: u64, is: impl Fn(u32) -> bool) -> Option<u32> {
-        self.table.find(self.hash(fp), |id| is(*id)).copied()
+        self.get_tagged(self.tag(fp), is)
     }
-    /// Forgets `id` (stored under `fp`).
-    fn remove(&mut self, fp: u64, id: u32) {
-        if let Ok(e) = self.table.find_entry(self.hash(fp), |i| *i == id) {
-            e.remove();
+    fn get_tagged(&self, tag: u32, is: impl Fn(u32) -> bool) -> Option<u32> {
+        if self.slots.is_empty() {
+            return None;
         }
+        self.find(tag, is).ok().map(|i| self.slots[i] as u32)
     }
-    /// The slot of the id whose row `is` accepts among those under digest `fp`, or the
-    /// vacant slot for a new one (room made first; `fp_of` gives the digest of a stored id,
-    /// for when the table grows).
-    fn entry(&mut self, fp: u64, is: impl Fn(u32) -> bool, fp_of: impl Fn(u32) -> u64) -> hashbrown::hash_table::Entry<'_, u32> {
-        let hash = self.hash(fp);
-        let state = &self.state;
-        self.table.entry(hash, |i| is(*i), |i| std::hash::BuildHasher::hash_one(state, fp_of(*i)))
+    /// Forgets `id` (stored under `fp`): the slots after it that may move up do
+    /// (backward-shift deletion, so no probe sequence is cut).
+    fn remove(&mut self, fp: u64, id: u32) {
+        self.remove_tagged(self.tag(fp), id)
+    }
+    fn remove_tagged(&mut self, tag: u32, id: u32) {
+        if self.slots.is_empty() {
+            return;
+        }
+        let Ok(mut hole) = self.find(tag, |i| i == id) else { return };
+        let mask = self.slots.len() - 1;
+        let mut j = hole;
+        loop {
+            j = (j + 1) & mask;
+            let s = self.slots[j];
+            if s == EMPTY {
+                break;
+            }
+            // The entry at j may fill the hole unless its home lies cyclically in (hole, j].
+            let h = Self::home((s >> 32) as u32, self.slots.len());
+            let stays = if hole <= j { hole < h && h <= j } else { hole < h || h <= j };
+            if !stays {
+                self.slots[hole] = s;
+                hole = j;
+            }
+        }
+        self.slots[hole] = EMPTY;
+        self.len -= 1;
     }
     /// Stores `id` under `fp`. An id whose row has the same key (`same` says so: a
     /// duplicated txid, as mainnet's two coinbases) is replaced, as Bitcoin Core's view of
-    /// the chain did. `fp_of` gives the digest of a stored id, for when the table grows.
-    fn insert(&mut self, fp: u64, id: u32, same: impl Fn(u32) -> bool, fp_of: impl Fn(u32) -> u64) {
-        let hash = self.hash(fp);
-        let state = &self.state;
-        match self.table.entry(hash, |i| same(*i), |i| std::hash::BuildHasher::hash_one(state, fp_of(*i))) {
-            hashbrown::hash_table::Entry::Occupied(mut o) => *o.get_mut() = id,
-            hashbrown::hash_table::Entry::Vacant(v) => {
-                v.insert(id);
+    /// the chain did.
+    fn insert(&mut self, fp: u64, id: u32, same: impl Fn(u32) -> bool) {
+        self.insert_tagged(self.tag(fp), id, same)
+    }
+    fn insert_tagged(&mut self, tag: u32, id: u32, same: impl Fn(u32) -> bool) {
+        self.reserve(1);
+        let i = match self.find(tag, same) {
+            Ok(i) | Err(i) => i,
+        };
+        if self.slots[i] == EMPTY {
+            self.len += 1;
+        }
+        self.slots[i] = (u64::from(tag) << 32) | u64::from(id);
+    }
+    /// The id whose row `is` accepts under digest `fp`; else the id `make` gives (or its
+    /// error), stored there. One probe sequence either way.
+    fn find_or_insert<E>(&mut self, fp: u64, is: impl Fn(u32) -> bool, make: impl FnOnce() -> Result<u32, E>) -> Result<u32, E> {
+        self.reserve(1);
+        let tag = self.tag(fp);
+        match self.find(tag, is) {
+            Ok(i) => Ok(self.slots[i] as u32),
+            Err(i) => {
+                let id = make()?;
+                self.slots[i] = (u64::from(tag) << 32) | u64::from(id);
+                self.len += 1;
+                Ok(id)
             }
         }
     }
-    /// Sizes the table for `additional` more keys at once: each doubling would otherwise
-    /// allocate a fresh table (new zeroed pages) and rehash every key, reading its row.
-    fn reserve(&mut self, additional: usize, fp_of: impl Fn(u32) -> u64) {
-        let state = &self.state;
-        let _ = self.table.try_reserve(additional, |i| std::hash::BuildHasher::hash_one(state, fp_of(*i)));
+    /// Makes room for `additional` more ids at once (each doubling would otherwise
+    /// allocate a fresh table and move every slot). Room never written costs no memory.
+    fn reserve(&mut self, additional: usize) {
+        let need = self.len.saturating_add(additional);
+        // At most three quarters full, so probe sequences stay a cache line or two.
+        if need.saturating_mul(4) <= self.slots.len().saturating_mul(3) {
+            return;
+        }
+        let slots = need.saturating_mul(4).div_ceil(3).max(16).next_power_of_two();
+        let old = std::mem::replace(&mut self.slots, vec![EMPTY; slots]);
+        let mask = slots - 1;
+        for s in old.into_iter().filter(|s| *s != EMPTY) {
+            let mut i = Self::home((s >> 32) as u32, slots);
+            while self.slots[i] != EMPTY {
+                i = (i + 1) & mask;
+            }
+            self.slots[i] = s;
+        }
     }
-    /// Approximate heap bytes.
+    /// Heap bytes.
     pub fn heap_bytes(&self) -> usize {
-        // Buckets (a power of two above capacity / 0.875) of 4-byte slots and a control byte.
-        let buckets = if self.table.capacity() == 0 { 0 } else { (self.table.capacity() * 8 / 7).next_power_of_two() };
-        buckets * (std::mem::size_of::<u32>() + 1)
+        self.slots.len() * std::mem::size_of::<u64>()
     }
 }
 
@@ -392,18 +495,12 @@ fn addr_at<'a>(entries: &[u64], arena: &'a [u8], id: u32) -> Option<(AddrKind, &
     Some((kind, arena.get(start..end)?))
 }
 
-/// [`addr_key_hash`] of address `id` (0 for an id not in the table).
-fn addr_hash_at(state: &FpState, entries: &[u64], arena: &[u8], id: u32) -> u64 {
-    addr_at(entries, arena, id).map_or(0, |(k, d)| addr_key_hash(state, k, d))
-}
-
 impl AddrTable {
     fn reserve(&mut self, additional: usize) {
         let _ = self.entries.try_reserve(additional);
         let _ = self.first_out.try_reserve(additional);
         let _ = self.arena.try_reserve(additional.saturating_mul(20));
-        let (state, entries, arena) = (&self.key_state, &self.entries, &self.arena);
-        self.map.reserve(additional, |id| addr_hash_at(state, entries, arena, id));
+        self.map.reserve(additional);
     }
     /// Number of addresses.
     pub fn len(&self) -> usize {
@@ -438,20 +535,23 @@ impl AddrTable {
     fn intern_hashed(&mut self, kind: AddrKind, data: &[u8], key: u64, out: u32) -> Result<u32, ChainError> {
         let next = u32::try_from(self.entries.len()).ok().filter(|i| *i != NONE);
         let offset = self.arena.len() as u64;
-        let (state, entries, arena) = (&self.key_state, &self.entries, &self.arena);
-        let slot = self.map.entry(key, |id| addr_at(entries, arena, id) == Some((kind, data)), |id| addr_hash_at(state, entries, arena, id));
-        let vacant = match slot {
-            hashbrown::hash_table::Entry::Occupied(o) => return Ok(*o.get()),
-            hashbrown::hash_table::Entry::Vacant(v) => v,
-        };
-        let id = next.ok_or(ChainError::IdOverflow("addresses"))?;
-        if offset > OFFSET_MASK {
-            return Err(ChainError::IdOverflow("address bytes"));
+        let (entries, arena) = (&self.entries, &self.arena);
+        let id = self.map.find_or_insert(
+            key,
+            |id| addr_at(entries, arena, id) == Some((kind, data)),
+            || {
+                if offset > OFFSET_MASK {
+                    return Err(ChainError::IdOverflow("address bytes"));
+                }
+                next.ok_or(ChainError::IdOverflow("addresses"))
+            },
+        )?;
+        // A stored id is below `next`: this one was just filed, its row goes in now.
+        if Some(id) == next {
+            self.entries.push(offset | ((kind as u64) << KIND_SHIFT));
+            self.arena.extend_from_slice(data);
+            self.first_out.push(out);
         }
-        vacant.insert(id);
-        self.entries.push(offset | ((kind as u64) << KIND_SHIFT));
-        self.arena.extend_from_slice(data);
-        self.first_out.push(out);
         Ok(id)
     }
     /// Forgets every address from id `n` on (those interned ahead for blocks that were
@@ -632,11 +732,6 @@ pub(crate) fn reader_stopped(height: u32) -> ChainError {
     ChainError::Index { path: std::path::PathBuf::new(), message: format!("block reader stopped before height {height}") }
 }
 
-/// The fingerprint of transaction `id`'s txid (0 for an id not in `txs`).
-fn tx_fp_at(txs: &[TxRow], id: u32) -> u64 {
-    txs.get(id as usize).map_or(0, |t| fingerprint(&t.txid))
-}
-
 /// The height of each of the `n` transactions from id `first` on, from the block rows
 /// holding them (which must cover them: rows beyond the blocks get the last block's
 /// height).
@@ -704,8 +799,7 @@ impl ChainIndex {
         let _ = self.txs.try_reserve(txs);
         let _ = self.outputs.try_reserve(outs);
         let _ = self.inputs.try_reserve(outs);
-        let rows = &self.txs;
-        self.txid_map.reserve(txs, |id| tx_fp_at(rows, id));
+        self.txid_map.reserve(txs);
         self.addrs.reserve(txs.saturating_mul(3) / 2);
     }
 
@@ -824,7 +918,10 @@ impl ChainIndex {
             let tx_id = u32::try_from(self.txs.len()).ok().filter(|i| *i != NONE).ok_or(ChainError::IdOverflow("transactions"))?;
             let first_in = u32::try_from(self.inputs.len()).map_err(|_| ChainError::IdOverflow("inputs"))?;
             let mut in_value: u64 = 0;
-            for out in spent.get(next_in..next_in + ptx.n_in as usize).unwrap_or(&[]) {
+            for (k, out) in spent.get(next_in..next_in + ptx.n_in as usize).unwrap_or(&[]).iter().enumerate() {
+                if let Some(o) = spent.get(next_in + k + PREFETCH_AHEAD).and_then(|o| self.outputs.get(*o as usize)) {
+                    prefetch(o);
+                }
                 let row = &mut self.outputs[*out as usize];
                 in_value = in_value.saturating_add(row.value);
                 row.spent_by = tx_id;
@@ -841,7 +938,7 @@ impl ChainIndex {
             next_out += ptx.n_out as usize;
             self.txs.push(TxRow::of_parsed(ptx, first_out, first_in, in_value, out_value));
             let txs = &self.txs;
-            self.txid_map.insert(fingerprint(&ptx.txid), tx_id, |old| txs.get(old as usize).is_some_and(|t| t.txid == ptx.txid), |id| tx_fp_at(txs, id));
+            self.txid_map.insert(fingerprint(&ptx.txid), tx_id, |old| txs.get(old as usize).is_some_and(|t| t.txid == ptx.txid));
         }
         self.blocks.push(BlockRow { hash: block.hash, height, time: block.time, first_tx, n_tx: block.txs.len() as u32 });
         self.scratch_spent = spent;
@@ -861,7 +958,15 @@ impl ChainIndex {
         // other, so the CPU overlaps their cache misses; then the block's own come first.
         let mut candidates = std::mem::take(&mut self.scratch_candidates);
         candidates.clear();
-        candidates.extend(block.prevouts.iter().map(|(txid, _)| self.tx_id(txid).unwrap_or(NONE)));
+        for (txid, _) in block.prevouts.iter().take(PREFETCH_AHEAD) {
+            self.txid_map.prefetch(fingerprint(txid));
+        }
+        for (i, (txid, _)) in block.prevouts.iter().enumerate() {
+            if let Some((ahead, _)) = block.prevouts.get(i + PREFETCH_AHEAD) {
+                self.txid_map.prefetch(fingerprint(ahead));
+            }
+            candidates.push(self.tx_id(txid).unwrap_or(NONE));
+        }
         let mut prevouts = block.prevouts.iter().zip(&candidates);
         let mut result = Ok(());
         'txs: for ptx in &block.txs {
@@ -899,7 +1004,7 @@ impl ChainIndex {
         self.txs.push(row);
         let txs = &self.txs;
         let txid = &txs[id as usize].txid;
-        self.txid_map.insert(fp, id, |old| txs.get(old as usize).is_some_and(|t| t.txid == *txid), |i| tx_fp_at(txs, i));
+        self.txid_map.insert(fp, id, |old| txs.get(old as usize).is_some_and(|t| t.txid == *txid));
     }
 
     /// Re-adds a stored address (used when loading from Parquet).
@@ -982,7 +1087,7 @@ mod tests {
         let keys: [&[u8]; 3] = [b"aaaa", b"bbbb", b"aaaa"];
         // "aaaa" and "bbbb" share a fingerprint; "aaaa" comes again as id 2.
         for (id, k) in keys.iter().enumerate() {
-            m.insert(7, id as u32, |old| keys[old as usize] == *k, |_| 7);
+            m.insert(7, id as u32, |old| keys[old as usize] == *k);
         }
         assert_eq!(m.get(7, |id| keys[id as usize] == b"aaaa"), Some(2), "the latest copy");
         assert_eq!(m.get(7, |id| keys[id as usize] == b"bbbb"), Some(1));
@@ -998,11 +1103,47 @@ mod tests {
         let keys: Vec<u64> = (0..1000u64).map(|i| i.wrapping_mul(0x9e37_79b9_7f4a_7c15)).collect();
         let mut m = IdTable::default();
         for (id, k) in keys.iter().enumerate() {
-            m.insert(*k, id as u32, |old| keys[old as usize] == *k, |i| keys[i as usize]);
+            m.insert(*k, id as u32, |old| keys[old as usize] == *k);
         }
         for (id, k) in keys.iter().enumerate() {
             assert_eq!(m.get(*k, |i| keys[i as usize] == *k), Some(id as u32));
         }
+    }
+
+    #[test]
+    fn ids_stay_found_through_removals_wraparound_and_growth() {
+        // Tags chosen to crowd a few home slots, some at the table's end so probe sequences
+        // wrap to its start; ids are removed and added at random against a model. Every
+        // stored id must stay findable (a deletion that cut a probe sequence would lose the
+        // ids after it), every removed one gone.
+        let mut rng = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let tags = [0u32, 1, 0x8000_0000, u32::MAX, u32::MAX - 1, 0xffff_0000, 0x7fff_ffff];
+        let tag_of = |id: u32| tags[id as usize % tags.len()];
+        let mut m = IdTable::default();
+        let mut model = std::collections::BTreeSet::new();
+        for step in 0..20_000u32 {
+            let id = (next() % 600) as u32;
+            if next() % 3 == 0 {
+                m.remove_tagged(tag_of(id), id);
+                model.remove(&id);
+            } else {
+                m.insert_tagged(tag_of(id), id, |old| old == id);
+                model.insert(id);
+            }
+            assert_eq!(m.len, model.len(), "step {step}");
+            if step % 997 == 0 || step == 19_999 {
+                for id in 0..600u32 {
+                    assert_eq!(m.get_tagged(tag_of(id), |i| i == id), model.contains(&id).then_some(id), "step {step}, id {id}");
+                }
+            }
+        }
+        assert!(m.slots.len() <= 4096, "{} slots for at most 600 ids", m.slots.len());
     }
 
     #[test]
