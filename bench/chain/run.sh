@@ -11,6 +11,11 @@
 # outputs and addresses in memory) followed by the same streaming clustering, in a process
 # of its own: its time against blocks_iterator (writing included) and its projection.
 #
+# Our measure and blocks_iterator run REPS times each (default 3), alternating, and the
+# ratio is of their medians: on this VM one process's fresh memory costs 1-11 s of kernel
+# time depending on the host's state at that moment (BENCHMARKS.md, "Huge pages"), which
+# decides single runs of a tool holding 2 GiB against one holding 0.4.
+#
 # Usage: bench/chain/run.sh [--txs N] [--blocks-dir DIR --network NET] [--keep]
 #   --txs N        size of the generated sim chain (default 10000000)
 #   --blocks-dir   measure this blocks dir instead of generating one (zero XOR key needed
@@ -18,7 +23,7 @@
 # Prints a summary and writes bench/chain/last-run.json.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-TXS=10000000; DIR=""; NET=regtest; KEEP=0
+TXS=10000000; DIR=""; NET=regtest; KEEP=0; REPS=${REPS:-3}
 while [ $# -gt 0 ]; do
   case "$1" in
     --txs) TXS="$2"; shift 2;;
@@ -40,10 +45,14 @@ fi
 # not the disk); then time cat as the read ceiling.
 cat "$DIR"/blk*.dat > /dev/null
 CAT_S=$( { /usr/bin/time -f "%e" cat "$DIR"/blk*.dat > /dev/null; } 2>&1 | tail -1 )
-$BIN/bench_chain measure "$DIR" "$NET" "$WORK/case" > "$WORK/ours.json"
+# The first measure also stores the index as Parquet (timed apart), for the stored clustering.
+for i in $(seq 1 "$REPS"); do
+  if [ "$i" = 1 ]; then $BIN/bench_chain measure "$DIR" "$NET" "$WORK/case" > "$WORK/ours-$i.json"
+  else $BIN/bench_chain measure "$DIR" "$NET" > "$WORK/ours-$i.json"; fi
+  $BIN/blocks_iterator_pass "$DIR" "$NET" > "$WORK/bi-$i.json"
+done
 $BIN/bench_chain cluster-stored "$WORK/case" > "$WORK/stream.json"
 $BIN/bench_chain measure-stream "$DIR" "$NET" "$WORK/scase" > "$WORK/streaming.json"
-$BIN/blocks_iterator_pass "$DIR" "$NET" > "$WORK/bi.json"
 RBP=""
 if [ -n "${RUSTY_BLOCKPARSER:-}" ]; then
   # rusty-blockparser finds blocks only through Core's LevelDB block index. A dir without
@@ -63,8 +72,13 @@ fi
 python3 - "$WORK" "$CAT_S" "$RBP" "$DIR" "$TXS" <<'PY'
 import json, sys, pathlib
 work, cat_s, rbp, d, txs = pathlib.Path(sys.argv[1]), float(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
-ours = json.loads((work / "ours.json").read_text())
-bi = json.loads((work / "bi.json").read_text())
+def runs(name):
+    return [json.loads(p.read_text()) for p in sorted(work.glob(f"{name}-*.json"), key=lambda p: int(p.stem.rsplit("-", 1)[1]))]
+def median(rs):
+    return sorted(rs, key=lambda r: r["seconds"])[len(rs) // 2]
+ours_runs, bi_runs = runs("ours"), runs("bi")
+write_s = ours_runs[0]["seconds_write_parquet"]
+ours, bi = median(ours_runs), median(bi_runs)
 st = json.loads((work / "stream.json").read_text())
 if (st["summary"]["clusters"], st["summary"]["unions"]) != (ours["clusters"], ours["unions"]):
     sys.exit(f"streamed clustering differs: {st['summary']} vs {ours['clusters']} clusters, {ours['unions']} unions in memory")
@@ -75,13 +89,17 @@ sim = json.loads((work / "sim.json").read_text()) if (work / "sim.json").exists(
 mb = ours["bytes"] / 1e6
 res = {
     "blocks_dir": d, "sim": sim, "ours": ours, "cluster_stored": st, "blocks_iterator": bi, "cat_seconds": cat_s,
+    "repetitions": len(ours_runs), "ours_seconds_each": [r["seconds"] for r in ours_runs], "blocks_iterator_seconds_each": [r["seconds"] for r in bi_runs],
+    "ours_kernel_seconds_each": [r["process_after_cluster"]["cpu_system_seconds"] for r in ours_runs],
+    "speedup_vs_blocks_iterator_each": [b["seconds"] / o["seconds"] for o, b in zip(ours_runs, bi_runs)],
     "cat_mb_per_s": mb / cat_s if cat_s else None,
     "speedup_vs_blocks_iterator": bi["seconds"] / ours["seconds"],
     "parse_index_only_speedup_vs_blocks_iterator": bi["seconds"] / ours["seconds_parse_index"],
     "fraction_of_cat_throughput": (mb / ours["seconds"]) / (mb / cat_s) if cat_s else None,
     "memory_ratio_vs_blocks_iterator": ours["vm_hwm_bytes"] / bi["vm_hwm_bytes"],
     # What `dragnet chain import` also does: store the index as Parquet.
-    "with_parquet_write_speedup_vs_blocks_iterator": bi["seconds"] / (ours["seconds"] + ours["seconds_write_parquet"]),
+    "seconds_write_parquet": write_s,
+    "with_parquet_write_speedup_vs_blocks_iterator": bi["seconds"] / (ours["seconds"] + write_s),
     "streaming_build": sb,
     "streaming_build_speedup_vs_blocks_iterator": bi["seconds"] / sb["seconds"],
 }
@@ -99,18 +117,20 @@ print(f"blocks_iterator:     {bi['seconds']:.2f} s  {mb / bi['seconds']:,.1f} MB
 po, pb = ours["process_after_cluster"], bi["process"]
 print(f"CPU user / kernel: dragnet {po['cpu_user_seconds']:.1f} / {po['cpu_system_seconds']:.1f} s ({po['minor_faults']:,} page faults), "
       f"blocks_iterator {pb['cpu_user_seconds']:.1f} / {pb['cpu_system_seconds']:.1f} s ({pb['minor_faults']:,})")
-print(f"ratio vs blocks_iterator: {res['speedup_vs_blocks_iterator']:.2f}x (parse+index alone {res['parse_index_only_speedup_vs_blocks_iterator']:.2f}x; "
+print(f"runs (median shown above): dragnet {', '.join(f'{x:.2f}' for x in res['ours_seconds_each'])} s (kernel {', '.join(f'{x:.1f}' for x in res['ours_kernel_seconds_each'])} s); "
+      f"blocks_iterator {', '.join(f'{x:.2f}' for x in res['blocks_iterator_seconds_each'])} s; run by run {', '.join(f'{x:.2f}x' for x in res['speedup_vs_blocks_iterator_each'])}")
+print(f"ratio vs blocks_iterator (medians): {res['speedup_vs_blocks_iterator']:.2f}x (parse+index alone {res['parse_index_only_speedup_vs_blocks_iterator']:.2f}x; "
       f"adding the Parquet write of the index {res['with_parquet_write_speedup_vs_blocks_iterator']:.2f}x)")
 if rbp:
     r = res["rusty_blockparser"]
     print(f"rusty-blockparser simplestats: {r['seconds']:.2f} s  peak {r['vm_hwm_bytes'] / g:.2f} GiB  CPU user {r['cpu_user_seconds']:.1f} s, kernel {r['cpu_system_seconds']:.1f} s")
-    print(f"ratio vs rusty-blockparser simplestats: {res['speedup_vs_rusty_blockparser']:.2f}x (target >= 3x)")
+    print(f"ratio vs rusty-blockparser simplestats (our median): {res['speedup_vs_rusty_blockparser']:.2f}x (target >= 3x)")
 print(f"memory: {ours['rss_bytes_per_tx']:.1f} B/tx, {ours['rss_bytes_per_address']:.1f} B/address (peak RSS); "
       f"index heap {ours['heap_bytes_per_tx']:.1f} B/tx + {ours['heap_bytes_per_address']:.1f} B/address")
 print(f"full mainnet (1.1e9 tx, 1.5e9 addresses): {ours['mainnet_projection_heap_gib']:.1f} GiB index heap, "
       f"{ours['mainnet_projection_rss_gib']:.1f} GiB scaled to peak RSS")
 print(f"streaming clustering of the stored index (own process): {st['seconds']:.2f} s "
-      f"(index written as Parquet in {ours['seconds_write_parquet']:.2f} s), peak {st['vm_hwm_bytes'] / g:.3f} GiB = "
+      f"(index written as Parquet in {write_s:.2f} s), peak {st['vm_hwm_bytes'] / g:.3f} GiB = "
       f"{st['rss_bytes_per_address']:.1f} B/address; full mainnet (1.5e9 addresses): {st['mainnet_projection_gib']:.1f} GiB "
       f"(peak + 4 B per further address), at most {st['mainnet_projection_whole_peak_per_address_gib']:.1f} GiB (whole peak per address)")
 print(f"streaming build (index written while read) + streaming clustering: {sb['seconds']:.2f} s "
