@@ -4,8 +4,8 @@
 //! Why this layout: at full-chain scale (about a billion transactions and addresses) every
 //! byte per row matters, so rows are small fixed-size structs in `Vec`s, inputs are a single
 //! `u32` (the spent output's id), and lookups by txid or script go through an [`IdTable`],
-//! which stores only row ids and reads the keys back from the rows, instead of a map keyed
-//! by 32-byte hashes.
+//! whose slots hold a row id and a tag of the key's digest and read the keys back from the
+//! rows, instead of a map keyed by 32-byte hashes.
 
 use std::collections::HashMap;
 
@@ -208,25 +208,54 @@ type FpState = foldhash::fast::RandomState;
 /// (the key itself is read back from the rows, to compare it on a lookup). The tag picks
 /// the slot a key starts probing from (its high bits scaled to the table), so the table
 /// grows and deletes by the tags alone, without reading a row; and on a lookup it tells
-/// nearly every other key apart without reading its row (a miss in a table far larger
-/// than the caches is one memory access). [`IdTable::prefetch`] asks for that access
+/// other keys apart without reading their rows (a miss in a table far larger than the
+/// caches is one memory access). Only keys placed at the same slot can share a tag, and
+/// among those the tag's bits below the placement decide: all but 1 in 256 at 2^24 slots,
+/// 1 in 2 at 2^31 (the whole mainnet's addresses), where a lookup reads about one row more
+/// than it needs to in three lookups. [`IdTable::prefetch`] asks for that access
 /// ahead, so the lookups of a block overlap theirs. Keys with one digest stay apart because
 /// a lookup compares the rows' whole keys; the callers choose digests that cannot be made
 /// to collide cheaply (and the tag is seeded per process).
 #[derive(Debug, Default)]
 pub struct IdTable {
-    /// `EMPTY` or `tag << 32 | id`; a power of two long (or empty).
+    /// `EMPTY` or `tag << 32 | (id + 1)`; a power of two long, at most 2^32 (or empty).
     slots: Vec<u64>,
     len: usize,
     state: FpState,
 }
 
-/// A free slot: an id of [`NONE`], which is never stored.
-const EMPTY: u64 = u64::MAX;
+/// A free slot (stored ids are shifted by one, so no slot holding an id is 0).
+const EMPTY: u64 = 0;
+
+/// The most slots a table has: ids are `u32` below [`NONE`], so it never fills, and the tag
+/// scaled by the length stays within a `u64`.
+const MAX_SLOTS: usize = 1 << 32;
+
+/// The slot holding `id` under `tag`.
+fn slot_of(tag: u32, id: u32) -> u64 {
+    (u64::from(tag) << 32) | (u64::from(id) + 1)
+}
+
+/// The id a full slot holds.
+fn id_in(slot: u64) -> u32 {
+    (slot as u32).wrapping_sub(1)
+}
 
 /// How many keys ahead of its lookup a block's loops ask for the memory it will read: far
 /// enough for the fetch to arrive in time, near enough to stay in the cache.
 const PREFETCH_AHEAD: usize = 16;
+
+/// `n` zeroes, or None when the memory cannot be had. Written here, not left to the
+/// allocator's zeroed pages: a lookup reads a table's slots before an insert writes them,
+/// and a page first read and then written is faulted in twice (measured: 100k more
+/// faults on the 10M sim chain); keys spread over the whole table, so every page is
+/// written anyway.
+fn zeroed_u64s(n: usize) -> Option<Vec<u64>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n).ok()?;
+    v.resize(n, 0);
+    Some(v)
+}
 
 /// Asks the CPU to fetch the cache line of `r`; a hint, which cannot fault.
 #[inline(always)]
@@ -270,11 +299,11 @@ impl IdTable {
             if s == EMPTY {
                 return Err(i);
             }
-            if (s >> 32) as u32 == tag && is(s as u32) {
+            if (s >> 32) as u32 == tag && is(id_in(s)) {
                 return Ok(i);
             }
         }
-        unreachable!("the table is never full: it grows at three quarters")
+        unreachable!("the table is never full: fewer ids than slots exist")
     }
     /// The id whose row `is` accepts, among those stored under digest `fp`.
     fn get(&self, fp: u64, is: impl Fn(u32) -> bool) -> Option<u32> {
@@ -284,7 +313,7 @@ impl IdTable {
         if self.slots.is_empty() {
             return None;
         }
-        self.find(tag, is).ok().map(|i| self.slots[i] as u32)
+        self.find(tag, is).ok().map(|i| id_in(self.slots[i]))
     }
     /// Forgets `id` (stored under `fp`): the slots after it that may move up do
     /// (backward-shift deletion, so no probe sequence is cut).
@@ -322,40 +351,59 @@ impl IdTable {
         self.insert_tagged(self.tag(fp), id, same)
     }
     fn insert_tagged(&mut self, tag: u32, id: u32, same: impl Fn(u32) -> bool) {
-        self.reserve(1);
+        debug_assert!(id != NONE, "NONE is never stored");
+        self.grow_for(1);
         let i = match self.find(tag, same) {
             Ok(i) | Err(i) => i,
         };
         if self.slots[i] == EMPTY {
             self.len += 1;
         }
-        self.slots[i] = (u64::from(tag) << 32) | u64::from(id);
+        self.slots[i] = slot_of(tag, id);
     }
-    /// The id whose row `is` accepts under digest `fp`; else the id `make` gives (or its
-    /// error), stored there. One probe sequence either way.
-    fn find_or_insert<E>(&mut self, fp: u64, is: impl Fn(u32) -> bool, make: impl FnOnce() -> Result<u32, E>) -> Result<u32, E> {
-        self.reserve(1);
+    /// The id whose row `is` accepts under digest `fp`, and false; else the id `make` gives
+    /// (or its error), stored there, and true. One probe sequence either way.
+    fn find_or_insert<E>(&mut self, fp: u64, is: impl Fn(u32) -> bool, make: impl FnOnce() -> Result<u32, E>) -> Result<(u32, bool), E> {
+        self.grow_for(1);
         let tag = self.tag(fp);
         match self.find(tag, is) {
-            Ok(i) => Ok(self.slots[i] as u32),
+            Ok(i) => Ok((id_in(self.slots[i]), false)),
             Err(i) => {
                 let id = make()?;
-                self.slots[i] = (u64::from(tag) << 32) | u64::from(id);
+                debug_assert!(id != NONE, "NONE is never stored");
+                self.slots[i] = slot_of(tag, id);
                 self.len += 1;
-                Ok(id)
+                Ok((id, true))
             }
         }
     }
-    /// Makes room for `additional` more ids at once (each doubling would otherwise
-    /// allocate a fresh table and move every slot). Room never written costs no memory.
-    fn reserve(&mut self, additional: usize) {
-        let need = self.len.saturating_add(additional);
-        // At most three quarters full, so probe sequences stay a cache line or two.
-        if need.saturating_mul(4) <= self.slots.len().saturating_mul(3) {
-            return;
+    /// The slot count for `need` ids: at most three quarters full, so probe sequences stay
+    /// a cache line or two; a power of two, at most [`MAX_SLOTS`].
+    fn slots_for(need: usize) -> usize {
+        need.saturating_mul(4).div_ceil(3).max(16).checked_next_power_of_two().unwrap_or(MAX_SLOTS).min(MAX_SLOTS)
+    }
+    /// Grows the table if `additional` more ids would fill it past three quarters; an
+    /// allocation failure ends the process, as a `Vec`'s does.
+    fn grow_for(&mut self, additional: usize) {
+        let slots = Self::slots_for(self.len.saturating_add(additional));
+        if slots > self.slots.len() && !self.try_grow_to(slots) {
+            std::alloc::handle_alloc_error(std::alloc::Layout::array::<u64>(slots).unwrap_or(std::alloc::Layout::new::<u64>()));
         }
-        let slots = need.saturating_mul(4).div_ceil(3).max(16).next_power_of_two();
-        let old = std::mem::replace(&mut self.slots, vec![EMPTY; slots]);
+    }
+    /// Makes room for `additional` more ids at once (each doubling would otherwise
+    /// allocate a fresh table and move every slot). Where the system refuses the room the
+    /// table stays as it is and grows as usual.
+    fn reserve(&mut self, additional: usize) {
+        let slots = Self::slots_for(self.len.saturating_add(additional));
+        if slots > self.slots.len() {
+            self.try_grow_to(slots);
+        }
+    }
+    /// Moves the ids into a table of `slots` slots (placed by their tags); false, leaving the
+    /// table as it was, when the memory cannot be had.
+    fn try_grow_to(&mut self, slots: usize) -> bool {
+        let Some(new) = zeroed_u64s(slots) else { return false };
+        let old = std::mem::replace(&mut self.slots, new);
         let mask = slots - 1;
         for s in old.into_iter().filter(|s| *s != EMPTY) {
             let mut i = Self::home((s >> 32) as u32, slots);
@@ -364,6 +412,7 @@ impl IdTable {
             }
             self.slots[i] = s;
         }
+        true
     }
     /// Heap bytes.
     pub fn heap_bytes(&self) -> usize {
@@ -388,8 +437,9 @@ pub struct BlockRow {
 
 /// A transaction row. Its block's height is not kept (the block rows give it:
 /// [`ChainIndex::block_of_tx`], [`heights_of_txs`]): 4 bytes less a transaction, and the
-/// row, 64 bytes, stays a cache line.
+/// row, 64 bytes aligned to 64, is one cache line.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[repr(align(64))]
 pub struct TxRow {
     /// Txid, internal byte order.
     pub txid: [u8; 32],
@@ -536,7 +586,7 @@ impl AddrTable {
         let next = u32::try_from(self.entries.len()).ok().filter(|i| *i != NONE);
         let offset = self.arena.len() as u64;
         let (entries, arena) = (&self.entries, &self.arena);
-        let id = self.map.find_or_insert(
+        let (id, filed) = self.map.find_or_insert(
             key,
             |id| addr_at(entries, arena, id) == Some((kind, data)),
             || {
@@ -546,8 +596,8 @@ impl AddrTable {
                 next.ok_or(ChainError::IdOverflow("addresses"))
             },
         )?;
-        // A stored id is below `next`: this one was just filed, its row goes in now.
-        if Some(id) == next {
+        // Filed just now: its row goes in.
+        if filed {
             self.entries.push(offset | ((kind as u64) << KIND_SHIFT));
             self.arena.extend_from_slice(data);
             self.first_out.push(out);
@@ -914,6 +964,9 @@ impl ChainIndex {
         let spent = self.resolve_prevouts(block)?;
         let first_tx = u32::try_from(self.txs.len()).map_err(|_| ChainError::IdOverflow("transactions"))?;
         let (mut next_in, mut next_out) = (0usize, 0usize);
+        for o in spent.iter().take(PREFETCH_AHEAD).filter_map(|o| self.outputs.get(*o as usize)) {
+            prefetch(o);
+        }
         for ptx in &block.txs {
             let tx_id = u32::try_from(self.txs.len()).ok().filter(|i| *i != NONE).ok_or(ChainError::IdOverflow("transactions"))?;
             let first_in = u32::try_from(self.inputs.len()).map_err(|_| ChainError::IdOverflow("inputs"))?;
@@ -999,12 +1052,14 @@ impl ChainIndex {
     }
 
     /// Re-adds a stored transaction row (used when loading from Parquet).
-    pub(crate) fn push_loaded_tx(&mut self, row: TxRow) {
-        let (id, fp) = (self.txs.len() as u32, fingerprint(&row.txid));
+    pub(crate) fn push_loaded_tx(&mut self, row: TxRow) -> Result<(), ChainError> {
+        let id = u32::try_from(self.txs.len()).ok().filter(|i| *i != NONE).ok_or(ChainError::IdOverflow("transactions"))?;
+        let fp = fingerprint(&row.txid);
         self.txs.push(row);
         let txs = &self.txs;
         let txid = &txs[id as usize].txid;
         self.txid_map.insert(fp, id, |old| txs.get(old as usize).is_some_and(|t| t.txid == *txid));
+        Ok(())
     }
 
     /// Re-adds a stored address (used when loading from Parquet).
@@ -1144,6 +1199,45 @@ mod tests {
             }
         }
         assert!(m.slots.len() <= 4096, "{} slots for at most 600 ids", m.slots.len());
+    }
+
+    #[test]
+    fn find_or_insert_says_whether_it_filed_and_an_error_files_nothing() {
+        let keys = [b"one", b"two"];
+        let mut m = IdTable::default();
+        assert_eq!(m.find_or_insert(5, |i| keys[i as usize] == b"one", || Ok::<u32, ()>(0)), Ok((0, true)));
+        // Same digest, other key: filed apart.
+        assert_eq!(m.find_or_insert(5, |i| keys[i as usize] == b"two", || Ok::<u32, ()>(1)), Ok((1, true)));
+        assert_eq!(m.find_or_insert(5, |i| keys[i as usize] == b"one", || Ok::<u32, ()>(9)), Ok((0, false)), "found, not made");
+        assert_eq!(m.find_or_insert(6, |_| false, || Err::<u32, &str>("refused")), Err("refused"));
+        assert_eq!((m.len, m.get(6, |_| true)), (2, None), "the refused key left no slot");
+    }
+
+    #[test]
+    fn tables_are_sized_at_most_three_quarters_full_and_capped() {
+        assert_eq!(IdTable::slots_for(0), 16);
+        assert_eq!(IdTable::slots_for(12), 16);
+        assert_eq!(IdTable::slots_for(13), 32, "13 of 16 is past three quarters");
+        assert_eq!(IdTable::slots_for(3 << 20), 4 << 20);
+        // Beyond what u32 ids can fill, and without overflowing (tag times length fits u64).
+        assert_eq!(IdTable::slots_for(usize::MAX), MAX_SLOTS);
+        assert_eq!(IdTable::slots_for(1 << 40), MAX_SLOTS);
+        assert_eq!(IdTable::home(u32::MAX, MAX_SLOTS), MAX_SLOTS - 1);
+    }
+
+    #[test]
+    fn heights_come_from_the_block_rows() {
+        let block = |height: u32, first_tx: u32, n_tx: u32| BlockRow { hash: [height as u8; 32], height, time: 0, first_tx, n_tx };
+        // Heights 0..=3 holding 2, 0, 3 and 1 transactions.
+        let blocks = vec![block(0, 0, 2), block(1, 2, 0), block(2, 2, 3), block(3, 5, 1)];
+        assert_eq!(heights_of_txs(&blocks, 0, 6), vec![0, 0, 2, 2, 2, 3]);
+        assert_eq!(heights_of_txs(&blocks, 3, 2), vec![2, 2], "a range starting mid-block");
+        assert_eq!(heights_of_txs(&blocks, 5, 1), vec![3]);
+        assert_eq!(heights_of_txs(&[], 0, 2), vec![0, 0], "no blocks: nothing to say, no panic");
+        let mut idx = ChainIndex::new(Network::Regtest);
+        idx.blocks = blocks;
+        assert_eq!((0..6).map(|t| idx.block_of_tx(t)).collect::<Vec<_>>(), vec![Some(0), Some(0), Some(2), Some(2), Some(2), Some(3)]);
+        assert_eq!(idx.block_of_tx(6), None, "past the last block");
     }
 
     #[test]

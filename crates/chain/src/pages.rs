@@ -7,7 +7,7 @@
 //! measured here at 2.6-7.7 s per GiB, against 0.2-0.6 s per GiB for 4 KiB pages, which
 //! the kernel takes from smaller free blocks the host still backs (bench/chain,
 //! BENCHMARKS.md "Huge pages"). An index build writes gigabytes once, so it runs on small
-//! pages; the extra TLB misses cost less (about 2 s of user time against 5-10 s of kernel
+//! pages; the extra TLB misses cost less (about 1 s of user time against 13 s of kernel
 //! time on the 10M-transaction sim chain). `DRAGNET_HUGE_PAGES=1` keeps huge pages, for
 //! machines where they are cheap (bare metal).
 

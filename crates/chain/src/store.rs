@@ -545,7 +545,7 @@ pub fn load(case: &Path) -> Result<Option<ChainIndex>, ChainError> {
                     first_in: fi.value(i),
                     n_in: ni.value(i),
                     fee: fee.value(i),
-                });
+                })?;
             }
         }
     }
