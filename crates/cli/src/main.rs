@@ -504,19 +504,26 @@ fn run(args: Cli) -> Result<()> {
             let mut case = open(&cli)?;
             let dataset_format = format.as_deref().map(|f| case.dataset_format(f)).transpose()?;
             let opts = ImportOptions { dataset_format, captured_at, ..ImportOptions::default() };
+            let started = std::time::Instant::now();
             let report = case.import(paths, &opts, &progress)?;
+            // Phase times (DRAGNET_LOG=info): where a slow import spends its time.
+            tracing::info!("import: {} files stored as evidence in {:.2} s", report.files, started.elapsed().as_secs_f64());
             for p in &report.problems {
                 eprintln!("warning: {p}");
             }
             if !report.datasets.is_empty() {
                 // Datasets are read now, so their bad rows are reported at import.
                 let only = report.datasets.iter().map(|(_, _, d)| *d).collect();
+                let started = std::time::Instant::now();
                 let ex = case.extract(&ExtractOptions { only: Some(only), ..ExtractOptions::default() }, &progress)?;
+                tracing::info!("import: {} datasets read into the store in {:.2} s", report.datasets.len(), started.elapsed().as_secs_f64());
                 for p in &ex.problems {
                     eprintln!("warning: {}", p.message);
                 }
                 sales_cmd::report_datasets(&ex, cli.json);
+                let started = std::time::Instant::now();
                 sales_cmd::keep_units(&case, rates)?;
+                tracing::info!("import: sales units computed and kept in {:.2} s", started.elapsed().as_secs_f64());
             }
             if cli.json {
                 output::print_json(&output::ImportSummary::from(&report));

@@ -9,9 +9,10 @@
 //! added and does not depend on input order; each unique feedback keeps the
 //! days all its sightings allow.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use crate::dates::DayRange;
+use crate::FastState;
 
 /// One feedback sighting to deduplicate.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,7 +75,9 @@ pub fn identity(market: &str, vendor: &str, listing: &str, rating: &str, buyer: 
 
 /// Groups sightings into unique feedback (deterministic for a given input).
 pub fn dedup(sightings: &[Sighting]) -> Vec<Unique> {
-    let mut by_identity: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    // Hashed, not ordered: groups come out in any order, and the result is
+    // put in first-sighting order at the end.
+    let mut by_identity: HashMap<&str, Vec<usize>, FastState> = HashMap::default();
     for (i, s) in sightings.iter().enumerate() {
         by_identity.entry(&s.identity).or_default().push(i);
     }

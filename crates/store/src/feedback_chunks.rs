@@ -26,8 +26,28 @@ pub(crate) const WINDOW: usize = 1 << 20;
 /// an error, not an allocation of whatever it says).
 const DECODE_LIMIT: usize = 1 << 31;
 
+/// One feedback row in a chunk, as written: [`ChunkRow`] borrowing from the
+/// record (bincode encodes a borrowed string as it does an owned one), so a
+/// page's millions of rows are not copied to be encoded. Fields in the same
+/// order as [`ChunkRow`]'s: the test `chunk_rows_encode_as_they_decode` holds
+/// them together.
+#[derive(Serialize)]
+struct ChunkRowRef<'a> {
+    ordinal: u32,
+    listing: Option<&'a str>,
+    date: Option<&'a str>,
+    rating: Option<&'a str>,
+    text: Option<&'a str>,
+    buyer: Option<&'a str>,
+    price: Option<&'a Money>,
+    observed_at: Option<&'a str>,
+    profile: &'a str,
+    rule: &'a str,
+}
+
 /// One feedback row in a chunk: what varies from row to row.
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
+#[cfg_attr(test, derive(Serialize, Debug, PartialEq))]
 struct ChunkRow {
     ordinal: u32,
     listing: Option<String>,
@@ -65,30 +85,30 @@ pub(crate) fn put(conn: &Connection, evidence: &Sha256, feedback: &[Feedback]) -
         .prepare_cached("INSERT INTO feedback_chunks (evidence, market, vendor, ordinal_window, rows, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
         .map_err(db("preparing the feedback chunk insert"))?;
     for ((market, vendor, window), rows) in groups {
-        let chunk: Vec<ChunkRow> = rows
-            .iter()
-            .map(|&i| {
-                let f = &feedback[i];
-                let (profile, rule) = f.provenance.as_ref().map_or((String::new(), String::new()), |p| (p.profile.clone(), p.rule.clone()));
-                ChunkRow {
-                    ordinal: i as u32,
-                    listing: f.listing.clone(),
-                    date: f.date.clone(),
-                    rating: f.rating.clone(),
-                    text: f.text.clone(),
-                    buyer: f.buyer.clone(),
-                    price: f.price.clone(),
-                    observed_at: f.observed_at.clone(),
-                    profile,
-                    rule,
-                }
-            })
-            .collect();
+        let chunk: Vec<ChunkRowRef<'_>> = rows.iter().map(|&i| ChunkRowRef::of(i, &feedback[i])).collect();
         let data = bincode::serde::encode_to_vec(&chunk, bincode::config::standard()).map_err(|e| bad_chunk(&ev, e))?;
         st.execute(params![ev, market, vendor, window as i64, rows.len() as i64, data])
             .map_err(db(format!("storing a feedback chunk of page {ev}")))?;
     }
     Ok(())
+}
+
+impl<'a> ChunkRowRef<'a> {
+    fn of(ordinal: usize, f: &'a Feedback) -> ChunkRowRef<'a> {
+        let (profile, rule) = f.provenance.as_ref().map_or(("", ""), |p| (p.profile.as_str(), p.rule.as_str()));
+        ChunkRowRef {
+            ordinal: ordinal as u32,
+            listing: f.listing.as_deref(),
+            date: f.date.as_deref(),
+            rating: f.rating.as_deref(),
+            text: f.text.as_deref(),
+            buyer: f.buyer.as_deref(),
+            price: f.price.as_ref(),
+            observed_at: f.observed_at.as_deref(),
+            profile,
+            rule,
+        }
+    }
 }
 
 /// Removes a page's chunks.
@@ -186,4 +206,47 @@ pub(crate) fn count(conn: &Connection) -> Result<u64> {
     conn.query_row("SELECT COALESCE(SUM(rows), 0) FROM feedback_chunks", [], |r| r.get::<_, i64>(0))
         .map(|v| v.max(0) as u64)
         .map_err(db("counting feedback chunks"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Rows are written borrowed and read owned: both shapes must give the
+    /// same bytes, field by field (a field out of order fails here).
+    #[test]
+    fn chunk_rows_encode_as_they_decode() {
+        let full = Feedback {
+            market: "m".into(),
+            vendor: Some("v".into()),
+            listing: Some("a listing".into()),
+            date: Some("3 days ago".into()),
+            rating: Some("5/5".into()),
+            text: Some("fast".into()),
+            buyer: Some("b***r".into()),
+            price: Some(Money { amount: "0.0123".into(), currency: "BTC".into() }),
+            observed_at: Some("2014-05-01".into()),
+            provenance: Some(Provenance { evidence: Sha256::of(b"x"), profile: "dataset:agora-2014".into(), rule: "row 7, line 9".into() }),
+        };
+        let bare = Feedback { market: "m".into(), ..Feedback::default() };
+        let written = [ChunkRowRef::of(6, &full), ChunkRowRef::of(7, &bare)];
+        let bytes = bincode::serde::encode_to_vec(&written[..], bincode::config::standard()).unwrap();
+        let (read, used): (Vec<ChunkRow>, usize) = bincode::serde::decode_from_slice(&bytes, bincode::config::standard()).unwrap();
+        assert_eq!(used, bytes.len());
+        let owned = |ordinal: u32, f: &Feedback| ChunkRow {
+            ordinal,
+            listing: f.listing.clone(),
+            date: f.date.clone(),
+            rating: f.rating.clone(),
+            text: f.text.clone(),
+            buyer: f.buyer.clone(),
+            price: f.price.clone(),
+            observed_at: f.observed_at.clone(),
+            profile: f.provenance.as_ref().map(|p| p.profile.clone()).unwrap_or_default(),
+            rule: f.provenance.as_ref().map(|p| p.rule.clone()).unwrap_or_default(),
+        };
+        assert_eq!(read, vec![owned(6, &full), owned(7, &bare)]);
+        let reencoded = bincode::serde::encode_to_vec(&read, bincode::config::standard()).unwrap();
+        assert_eq!(reencoded, bytes);
+    }
 }
