@@ -669,6 +669,18 @@ impl Case {
     }
 }
 
+
+impl ReportRequest<'_> {
+    /// The title when none is given: "dragnet case report", or "dragnet
+    /// vendor report: NAME" (the CLI and the web download use the same).
+    pub fn default_title(vendor: Option<&str>) -> String {
+        match vendor {
+            Some(v) => format!("dragnet vendor report: {v}"),
+            None => "dragnet case report".to_owned(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -769,16 +781,5 @@ mod tests {
             }
         }
         assert!(checked >= 8, "only {checked} figures re-derived");
-    }
-}
-
-impl ReportRequest<'_> {
-    /// The title when none is given: "dragnet case report", or "dragnet
-    /// vendor report: NAME" (the CLI and the web download use the same).
-    pub fn default_title(vendor: Option<&str>) -> String {
-        match vendor {
-            Some(v) => format!("dragnet vendor report: {v}"),
-            None => "dragnet case report".to_owned(),
-        }
     }
 }

@@ -32,7 +32,7 @@ fn name_truth_on_four_real_datasets() {
     // Read from the files: DutchBulk ships from DE on Dream and "Germany" on
     // Hansa (name "DUTCHBULK"); MeltDown is on Black Bank (Grams) and Dream.
     for (a, b) in [("dream/DutchBulk", "hansa/DUTCHBULK"), ("blackbank/MeltDown", "dream/MeltDown"), ("1776/bcdirect", "blackbank/BCDirect"), ("dream/Mr.Erection", "hansa/MrErection")] {
-        assert!(t.truth.get(a).is_some() && t.truth.get(a) == t.truth.get(b), "{a} / {b}");
+        assert!(t.truth.contains_key(a) && t.truth.get(a) == t.truth.get(b), "{a} / {b}");
     }
     // Every labelled pair is a candidate (name blocking), so an evaluation
     // against this truth grades the other signals on all 16.
@@ -94,7 +94,7 @@ fn claims_truth_on_real_pages_and_datasets() {
     // country on both markets.
     let names = linking::name_truth(&corpus);
     assert_eq!(names.truth.get("cryptonia/vessel"), names.truth.get("hansa/vessel"));
-    assert!(names.truth.get("cryptonia/vessel").is_some());
+    assert!(names.truth.contains_key("cryptonia/vessel"));
 }
 
 /// The photo signal on the White House pages (each listing row embeds its

@@ -728,7 +728,7 @@ fn captcha_ban_and_maintenance_pause_the_crawl_and_it_resumes() {
         .filter(|v| v["action"] == "acquire" && v["detail"]["source"].as_str().is_some_and(|s| s.ends_with("/captcha-image")))
         .collect();
     assert_eq!(image.len(), 1, "the captcha image is stored once");
-    assert_eq!(image[0]["detail"]["sha256"].as_str().unwrap(), evidence_sha(&sim::serve::CAPTCHA_PNG));
+    assert_eq!(image[0]["detail"]["sha256"].as_str().unwrap(), evidence_sha(sim::serve::CAPTCHA_PNG));
     // Solved (the cookie a browser would now hold); a ban follows later.
     drop(walled);
     let banning = Served::start(&["--bind", &bind, "--captcha-after", "5", "--ban-after", "20"]);

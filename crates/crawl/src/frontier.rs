@@ -75,6 +75,9 @@ fn err(e: rusqlite::Error) -> String {
     e.to_string()
 }
 
+/// An entry with its state, HTTP status and reason (see [`Frontier::all`]).
+pub type EntryState = (Entry, String, Option<u16>, Option<String>);
+
 impl Frontier {
     /// Opens (creating) the frontier database at `path`.
     pub fn open(path: &Path) -> Result<Frontier, String> {
@@ -253,7 +256,7 @@ impl Frontier {
     }
 
     /// Every entry with its state, status and reason (for reports and tests).
-    pub fn all(&self, market: &str) -> Result<Vec<(Entry, String, Option<u16>, Option<String>)>, String> {
+    pub fn all(&self, market: &str) -> Result<Vec<EntryState>, String> {
         let mut st = self
             .db
             .prepare("SELECT id, market, url, depth, tries, resource, state, status, reason FROM frontier WHERE market = ?1 ORDER BY id")

@@ -680,7 +680,9 @@ fn photo_bands(h: u64) -> impl Iterator<Item = (u8, u64)> {
 /// ([`photo_bands`]) and verified, never over all pairs. A pair agreeing on
 /// several bands is reported once per such band.
 pub(crate) fn near_photo_pairs(photos: impl Iterator<Item = (u32, u64, (u32, u32))>, mut f: impl FnMut((u32, u32), (u32, u32))) {
-    let mut buckets: HashMap<(u8, u64, u32), Vec<(u64, (u32, u32))>> = HashMap::new();
+    // (band, band key, group) -> (photo hash, where it is)
+    type Buckets = HashMap<(u8, u64, u32), Vec<(u64, (u32, u32))>>;
+    let mut buckets: Buckets = HashMap::new();
     for (group, hash, at) in photos {
         for (band, key) in photo_bands(hash) {
             buckets.entry((band, key, group)).or_default().push((hash, at));

@@ -179,7 +179,7 @@ fn handle(mut conn: TcpStream, site: &Site) -> std::io::Result<()> {
         (405, respond(&mut conn, 405, "Method Not Allowed", "", b"GET only"))
     } else if limited {
         (429, respond(&mut conn, 429, "Too Many Requests", "Retry-After: 1\r\n", b"slow down"))
-    } else if site.cfg.fail_every > 0 && n % site.cfg.fail_every == 0 {
+    } else if site.cfg.fail_every > 0 && n.is_multiple_of(site.cfg.fail_every) {
         (503, respond(&mut conn, 503, "Service Unavailable", "", b"try again"))
     } else if site.cfg.maintenance {
         (503, respond(&mut conn, 503, "Service Unavailable", "", MAINTENANCE_PAGE))
