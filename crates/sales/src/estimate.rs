@@ -1,7 +1,8 @@
 //! From observations to estimated sales units, and from units to grouped
 //! estimates.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{Datelike, Days, NaiveDate};
 use model::{Feedback, Listing};
@@ -213,13 +214,17 @@ impl<'a> Estimator<'a> {
         let mut out = Units::default();
         // Listing observations with their days.
         let mut dated: Vec<(NaiveDate, &Obs<Listing>)> = Vec::with_capacity(input.listings.len());
+        // A dataset's listings repeat a few observation times: each is read once.
+        let mut days: HashMap<(Option<&str>, Option<&str>), Option<NaiveDate>, FastState> = HashMap::default();
         for o in distinct(input.listings) {
-            match day_of(o.record.observed_at.as_deref(), o.captured_at.as_deref()) {
+            let at = (o.record.observed_at.as_deref(), o.captured_at.as_deref());
+            match *days.entry(at).or_insert_with(|| day_of(at.0, at.1)) {
                 Some(d) => dated.push((d, o)),
                 None => out.problems.push(Problem { id: o.id.clone(), message: "listing has no observation date; not used".into() }),
             }
         }
-        dated.sort_by(|a, b| (a.0, &a.1.id).cmp(&(b.0, &b.1.id)));
+        // Ids are distinct here, so an unstable sort gives the one order.
+        dated.sort_unstable_by(|a, b| (a.0, &a.1.id).cmp(&(b.0, &b.1.id)));
         let keys = occurrence_keys(&dated);
         let scale = coverage(&dated, &keys, input, &mut out);
         sold_counter_units(&dated, &keys, rates, &scale, &mut out);
@@ -270,26 +275,30 @@ impl<'a> Estimator<'a> {
     }
 }
 
+/// Listing row id -> the listing's identity ([`occurrence_keys`]).
+type ListingKeys<'a> = HashMap<&'a str, String, FastState>;
+
 /// Each listing observation's identity. Two rows of one evidence record
 /// observed on the same day with the same [`listing_key`] are two listings
 /// (a vendor's identical "Custom listing"s, created the same day): the k-th
 /// such row is matched with the k-th of another record or day. (Rows of one
 /// dataset file from different crawl days are the same listing seen again.)
-fn occurrence_keys(dated: &[(NaiveDate, &Obs<Listing>)]) -> HashMap<String, String> {
-    // (evidence, day, base key) -> (row ordinal, row id)
-    type Group<'a> = BTreeMap<(String, NaiveDate, String), Vec<(u64, &'a str)>>;
-    let mut groups: Group = BTreeMap::new();
+fn occurrence_keys<'a>(dated: &[(NaiveDate, &'a Obs<Listing>)]) -> ListingKeys<'a> {
+    // (evidence, else the row id; day, base key) -> (row ordinal, row id).
+    // Hashed: which group comes first does not matter, each is sorted.
+    type Group<'a> = HashMap<(Result<model::Sha256, &'a str>, NaiveDate, String), Vec<(u64, &'a str)>, FastState>;
+    let mut groups: Group = HashMap::default();
     for (day, o) in dated {
-        let evidence = o.record.provenance.as_ref().map_or_else(|| o.id.clone(), |p| p.evidence.to_hex());
+        let evidence = o.record.provenance.as_ref().map_or(Err(o.id.as_str()), |p| Ok(p.evidence));
         // Row ids end in the row's ordinal within its record.
         let ordinal = o.id.rsplit('-').next().and_then(|n| n.parse().ok()).unwrap_or(0);
         groups.entry((evidence, *day, listing_key(&o.record))).or_default().push((ordinal, &o.id));
     }
-    let mut keys = HashMap::new();
+    let mut keys = ListingKeys::default();
     for ((_, _, base), mut rows) in groups {
         rows.sort_unstable();
         for (k, (_, id)) in rows.into_iter().enumerate() {
-            keys.insert(id.to_owned(), if k == 0 { base.clone() } else { format!("{base}\u{1f}#{k}") });
+            keys.insert(id, if k == 0 { base.clone() } else { format!("{base}\u{1f}#{k}") });
         }
     }
     keys
@@ -297,14 +306,15 @@ fn occurrence_keys(dated: &[(NaiveDate, &Obs<Listing>)]) -> HashMap<String, Stri
 
 fn coverage(
     dated: &[(NaiveDate, &Obs<Listing>)],
-    keys: &HashMap<String, String>,
+    keys: &ListingKeys<'_>,
     input: &Input<'_>,
     out: &mut Units,
 ) -> HashMap<String, f64> {
-    let mut seen: BTreeMap<&str, BTreeSet<String>> = BTreeMap::new();
-    let mut seen_day: BTreeMap<(&str, NaiveDate), BTreeSet<String>> = BTreeMap::new();
+    // Distinct listing keys per market and per market and day (only counted).
+    let mut seen: BTreeMap<&str, HashSet<Cow<'_, str>, FastState>> = BTreeMap::new();
+    let mut seen_day: BTreeMap<(&str, NaiveDate), HashSet<Cow<'_, str>, FastState>> = BTreeMap::new();
     for (d, o) in dated {
-        let k = keys.get(&o.id).cloned().unwrap_or_else(|| listing_key(&o.record));
+        let k: Cow<'_, str> = keys.get(o.id.as_str()).map_or_else(|| Cow::Owned(listing_key(&o.record)), |k| Cow::Borrowed(k.as_str()));
         seen.entry(&o.record.market).or_default().insert(k.clone());
         seen_day.entry((&o.record.market, *d)).or_default().insert(k);
     }
@@ -364,7 +374,7 @@ fn top_category(l: &Listing) -> Option<String> {
 
 fn sold_counter_units(
     dated: &[(NaiveDate, &Obs<Listing>)],
-    keys: &HashMap<String, String>,
+    keys: &ListingKeys<'_>,
     rates: &Rates,
     scale: &HashMap<String, f64>,
     out: &mut Units,
@@ -372,7 +382,7 @@ fn sold_counter_units(
     let mut by_listing: BTreeMap<String, Vec<(NaiveDate, &Obs<Listing>)>> = BTreeMap::new();
     for (d, o) in dated {
         if o.record.sold.is_some() {
-            let key = keys.get(&o.id).cloned().unwrap_or_else(|| listing_key(&o.record));
+            let key = keys.get(o.id.as_str()).cloned().unwrap_or_else(|| listing_key(&o.record));
             by_listing.entry(key).or_default().push((*d, o));
         }
     }
