@@ -174,16 +174,10 @@ pub fn intern_addresses(addrs: &mut AddrTable, block: &ParsedBlock, first_out: u
     // Each address is hashed once; a new one is then filed with one probe that finds it
     // (when it came earlier in the block) or its slot.
     let keys: Vec<u64> = block.outputs.iter().map(|o| block.address(o).map_or(0, |(kind, data)| addrs.key_hash(kind, data))).collect();
-    for k in keys.iter().take(PREFETCH_AHEAD) {
-        addrs.map.prefetch(*k);
-    }
     let mut ids: Vec<u32> = Vec::with_capacity(keys.len());
-    for (i, o) in block.outputs.iter().enumerate() {
-        if let Some(k) = keys.get(i + PREFETCH_AHEAD) {
-            addrs.map.prefetch(*k);
-        }
-        ids.push(block.address(o).and_then(|(kind, data)| addrs.lookup_hashed(kind, data, keys[i])).unwrap_or(NONE));
-    }
+    each_prefetched(&keys, |k| addrs.map.prefetch(*k), |i, k| {
+        ids.push(block.address(&block.outputs[i]).and_then(|(kind, data)| addrs.lookup_hashed(kind, data, *k)).unwrap_or(NONE));
+    });
     for (i, o) in block.outputs.iter().enumerate() {
         if ids[i] != NONE {
             continue;
@@ -268,6 +262,20 @@ fn prefetch<T>(r: &T) {
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = r;
+}
+
+/// Calls `f(i, item)` on each item in order, having had `fetch` ask for the memory of
+/// the item [`PREFETCH_AHEAD`] further on (and of the first ones before starting), so the
+/// cache misses of a block's lookups overlap.
+#[inline(always)]
+fn each_prefetched<T>(items: &[T], fetch: impl Fn(&T), mut f: impl FnMut(usize, &T)) {
+    items.iter().take(PREFETCH_AHEAD).for_each(&fetch);
+    for (i, item) in items.iter().enumerate() {
+        if let Some(ahead) = items.get(i + PREFETCH_AHEAD) {
+            fetch(ahead);
+        }
+        f(i, item);
+    }
 }
 
 impl IdTable {
@@ -1011,15 +1019,9 @@ impl ChainIndex {
         // other, so the CPU overlaps their cache misses; then the block's own come first.
         let mut candidates = std::mem::take(&mut self.scratch_candidates);
         candidates.clear();
-        for (txid, _) in block.prevouts.iter().take(PREFETCH_AHEAD) {
-            self.txid_map.prefetch(fingerprint(txid));
-        }
-        for (i, (txid, _)) in block.prevouts.iter().enumerate() {
-            if let Some((ahead, _)) = block.prevouts.get(i + PREFETCH_AHEAD) {
-                self.txid_map.prefetch(fingerprint(ahead));
-            }
+        each_prefetched(&block.prevouts, |(txid, _)| self.txid_map.prefetch(fingerprint(txid)), |_, (txid, _)| {
             candidates.push(self.tx_id(txid).unwrap_or(NONE));
-        }
+        });
         let mut prevouts = block.prevouts.iter().zip(&candidates);
         let mut result = Ok(());
         'txs: for ptx in &block.txs {

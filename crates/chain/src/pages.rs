@@ -33,16 +33,28 @@ fn disable_thp() -> bool {
     false
 }
 
+/// Whether transparent huge pages are off for this process (what
+/// [`prefer_small_pages`] sets, read back from the kernel).
+#[cfg(target_os = "linux")]
+pub fn small_pages_in_force() -> bool {
+    // SAFETY: PR_GET_THP_DISABLE reads a flag; no pointer is passed.
+    unsafe { libc::prctl(libc::PR_GET_THP_DISABLE, 0 as libc::c_ulong, 0 as libc::c_ulong, 0 as libc::c_ulong, 0 as libc::c_ulong) == 1 }
+}
+
+/// Whether transparent huge pages are off for this process (never, off Linux).
+#[cfg(not(target_os = "linux"))]
+pub fn small_pages_in_force() -> bool {
+    false
+}
+
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
     #[test]
     fn huge_pages_are_off_after_the_call() {
         // Tests run in threads of one process: only check that the flag reads back set.
         assert!(super::prefer_small_pages() || std::env::var_os("DRAGNET_HUGE_PAGES").is_some_and(|v| v == "1"));
-        // SAFETY: PR_GET_THP_DISABLE reads a flag; no pointer is passed.
-        let flag = unsafe { libc::prctl(libc::PR_GET_THP_DISABLE, 0 as libc::c_ulong, 0 as libc::c_ulong, 0 as libc::c_ulong, 0 as libc::c_ulong) };
         if std::env::var_os("DRAGNET_HUGE_PAGES").is_none() {
-            assert_eq!(flag, 1);
+            assert!(super::small_pages_in_force());
         }
     }
 }

@@ -28,12 +28,6 @@ pub fn cpu_and_faults() -> (f64, f64, u64) {
 /// The figures above as JSON fields.
 pub fn process_json() -> serde_json::Value {
     let (user, system, minflt) = cpu_and_faults();
-    serde_json::json!({"vm_hwm_bytes": vm_hwm_bytes(), "cpu_user_seconds": user, "cpu_system_seconds": system, "minor_faults": minflt, "huge_pages_off": huge_pages_off()})
+    serde_json::json!({"vm_hwm_bytes": vm_hwm_bytes(), "cpu_user_seconds": user, "cpu_system_seconds": system, "minor_faults": minflt, "huge_pages_off": chain::pages::small_pages_in_force()})
 }
 
-/// Whether transparent huge pages are off for this process (`prctl(PR_GET_THP_DISABLE)`),
-/// as `dragnet` turns them off (chain::pages); blocks_iterator's allocator does not ask for
-/// them, so it runs on small pages either way.
-pub fn huge_pages_off() -> bool {
-    std::fs::read_to_string("/proc/self/status").ok().and_then(|s| s.lines().find(|l| l.starts_with("THP_enabled:")).map(|l| l.ends_with('0'))).unwrap_or(false)
-}
