@@ -165,6 +165,43 @@ fn obs<T>(rows: Vec<Stored<T>>, captured: &HashMap<Sha256, String>, evidence: im
         .collect()
 }
 
+/// A feedback row as read from the store, borrowed, with its page's capture
+/// time: how the estimator reads a case's feedback.
+struct StoredFeedback<'a> {
+    row: store::FeedbackRef<'a>,
+    captured_at: Option<&'a str>,
+}
+
+impl<'a> StoredFeedback<'a> {
+    fn of(row: store::FeedbackRef<'a>, captured: &'a HashMap<Sha256, String>) -> Self {
+        let captured_at = row.provenance.and_then(|(evidence, _, _)| captured.get(&evidence)).map(String::as_str);
+        StoredFeedback { row, captured_at }
+    }
+}
+
+impl sales::FeedbackRow for StoredFeedback<'_> {
+    fn fields(&self) -> sales::FeedbackFields<'_> {
+        let r = &self.row;
+        sales::FeedbackFields {
+            market: r.market,
+            vendor: r.vendor,
+            listing: r.listing,
+            date: r.date,
+            rating: r.rating,
+            text: r.text,
+            buyer: r.buyer,
+            price: r.price,
+            observed_at: r.observed_at,
+            captured_at: self.captured_at,
+            provenance: r.provenance,
+        }
+    }
+
+    fn id(&self) -> std::borrow::Cow<'_, str> {
+        std::borrow::Cow::Owned(self.row.id())
+    }
+}
+
 /// The observations the estimators read.
 pub(crate) struct Observations {
     pub(crate) listings: Vec<Obs<model::Listing>>,
@@ -369,11 +406,15 @@ impl Case {
                 s.spawn(move || loop {
                     let next = work_rx.lock().map(|rx| rx.recv());
                     let Ok(Ok((i, read))) = next else { break };
+                    // Rows borrowed from the chunks as read: millions of rows
+                    // are estimated without being built as owned records.
                     let mut rows = Vec::new();
                     let mut failed = None;
-                    for (deferred, only_unnamed) in read {
-                        match deferred.decode() {
-                            Ok(r) => rows.extend(obs_of(r.into_iter().filter(|f| !only_unnamed || f.record.vendor.is_none()).collect(), captured)),
+                    for (deferred, only_unnamed) in &read {
+                        match deferred.borrowed() {
+                            Ok(r) => rows.extend(
+                                r.into_iter().filter(|f| !only_unnamed || f.vendor.is_none()).map(|row| StoredFeedback::of(row, captured)),
+                            ),
                             Err(e) => failed = Some(e),
                         }
                     }
@@ -383,12 +424,12 @@ impl Case {
                         }
                         continue;
                     }
-                    let refs: Vec<&Obs<model::Feedback>> = rows.iter().collect();
                     // The part's units go into a table of its own here, so this
-                    // thread, not the reading one, does that work and frees them.
-                    let mut part = shared.feedback_part(&refs);
+                    // thread, not the reading one, does that work.
                     let mut units = UnitTableBuilder::default();
-                    units.add(&std::mem::take(&mut part.units));
+                    let part = shared.feedback_part_into(&rows, &mut units);
+                    drop(rows);
+                    drop(read);
                     if done_tx.send((i, Ok((units, part)))).is_err() {
                         break;
                     }

@@ -11,6 +11,8 @@ use serde::Serialize;
 use crate::dates::{observed_day, shown_date_range, DayRange, ShownDate};
 use crate::dedup::{dedup, identity, normalize, Sighting};
 use crate::usd::{listing_usd, to_usd, UsdAmount};
+use crate::feedback_row::{FeedbackFields, FeedbackRow};
+use crate::ledger::UnitTableBuilder;
 use crate::{FastState, Input, Obs, Rates};
 
 /// An estimation method.
@@ -225,16 +227,26 @@ impl<'a> Estimator<'a> {
         }
         // Ids are distinct here, so an unstable sort gives the one order.
         dated.sort_unstable_by(|a, b| (a.0, &a.1.id).cmp(&(b.0, &b.1.id)));
-        let keys = occurrence_keys(&dated);
-        let scale = coverage(&dated, &keys, input, &mut out);
-        sold_counter_units(&dated, &keys, rates, &scale, &mut out);
-        vendor_counter_units(&distinct(input.vendors), &scale, &mut out);
-        let mut by_title: HashMap<String, Vec<(NaiveDate, &Obs<Listing>)>> = HashMap::new();
-        for (d, o) in &dated {
-            let l = &o.record;
-            let vendor = normalize(l.vendor.as_deref().unwrap_or(""));
-            by_title.entry(title_key_normalized(&l.market, &vendor, &l.title)).or_default().push((*d, *o));
-        }
+        // The listings by title (for pricing feedback) are filed on a thread
+        // of their own while this one works out coverage and counters: both
+        // only read `dated`, and this runs before any feedback can be.
+        let (scale, by_title) = std::thread::scope(|s| {
+            let by_title = s.spawn(|| {
+                let mut by_title: HashMap<String, Vec<(NaiveDate, &Obs<Listing>)>> = HashMap::new();
+                for (d, o) in &dated {
+                    let l = &o.record;
+                    let vendor = normalize(l.vendor.as_deref().unwrap_or(""));
+                    by_title.entry(title_key_normalized(&l.market, &vendor, &l.title)).or_default().push((*d, *o));
+                }
+                by_title
+            });
+            let keys = occurrence_keys(&dated);
+            let scale = coverage(&dated, &keys, input, &mut out);
+            sold_counter_units(&dated, &keys, rates, &scale, &mut out);
+            vendor_counter_units(&distinct(input.vendors), &scale, &mut out);
+            // A panic on the filing thread is this thread's.
+            (scale, by_title.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+        });
         Estimator { scale, by_title, rates, out }
     }
 
@@ -250,8 +262,20 @@ impl<'a> Estimator<'a> {
     /// each result to [`Estimator::add_part`], in part order (problems keep
     /// that order).
     pub fn feedback_part(&self, feedback: &[&Obs<Feedback>]) -> Units {
+        let (mut out, mut units) = (Units::default(), Vec::new());
+        feedback_units(&self.by_title, feedback, self.rates, &self.scale, &mut out, &mut units);
+        out.units = units;
+        out
+    }
+
+    /// [`Estimator::feedback_part`] with the units merged straight into
+    /// `table` (as [`UnitTableBuilder::add`] would merge them), from rows
+    /// of any [`FeedbackRow`] form: what a case does with millions of rows,
+    /// none of them built as an owned record or unit. The returned part has
+    /// no units.
+    pub fn feedback_part_into<R: FeedbackRow>(&self, feedback: &[R], table: &mut UnitTableBuilder) -> Units {
         let mut out = Units::default();
-        feedback_units(&self.by_title, feedback, self.rates, &self.scale, &mut out);
+        feedback_units(&self.by_title, feedback, self.rates, &self.scale, &mut out, table);
         out
     }
 
@@ -368,8 +392,8 @@ fn coverage(
     scale
 }
 
-fn top_category(l: &Listing) -> Option<String> {
-    l.category.first().cloned()
+fn top_category(l: &Listing) -> Option<&str> {
+    l.category.first().map(String::as_str)
 }
 
 fn sold_counter_units(
@@ -419,7 +443,7 @@ fn sold_counter_units(
                 market: l.market.clone(),
                 vendor: l.vendor.clone().unwrap_or_else(|| "?".into()),
                 listing: l.title.clone(),
-                category: top_category(l),
+                category: top_category(l).map(str::to_owned),
                 origin: l.ships_from.clone(),
                 destinations: l.ships_to.clone(),
                 days: DayRange { earliest: start, latest: *day },
@@ -493,72 +517,117 @@ struct ObservationNames {
 }
 
 impl ObservationNames {
-    fn of(&mut self, o: &Obs<Feedback>) -> String {
-        match &o.record.provenance {
+    fn of(&mut self, o: &impl FeedbackRow, f: &FeedbackFields<'_>) -> String {
+        match f.provenance {
             // A dataset row is its own observation; a page is one observation.
-            Some(p) => {
-                let hex = self.hex.entry(p.evidence).or_insert_with(|| p.evidence.to_hex());
-                if p.profile.starts_with("dataset:") {
-                    let mut name = String::with_capacity(hex.len() + 1 + p.rule.len());
+            Some((evidence, profile, rule)) => {
+                let hex = self.hex.entry(evidence).or_insert_with(|| evidence.to_hex());
+                if profile.starts_with("dataset:") {
+                    let mut name = String::with_capacity(hex.len() + 1 + rule.len());
                     name.push_str(hex);
                     name.push('/');
-                    name.push_str(&p.rule);
+                    name.push_str(rule);
                     name
                 } else {
                     hex.clone()
                 }
             }
-            None => o.id.clone(),
+            None => o.id().into_owned(),
         }
     }
 }
 
-fn feedback_units(
+/// A unit as the feedback estimator finds it, borrowing its names from the
+/// rows: a [`UnitSink`] keeps what it needs of it.
+pub(crate) struct UnitRef<'a> {
+    pub(crate) method: Method,
+    pub(crate) market: &'a str,
+    pub(crate) vendor: &'a str,
+    pub(crate) listing: &'a str,
+    pub(crate) category: Option<&'a str>,
+    pub(crate) origin: Option<&'a str>,
+    pub(crate) destinations: &'a [String],
+    pub(crate) days: DayRange,
+    pub(crate) sales: f64,
+    pub(crate) scale: f64,
+    pub(crate) price: Option<UsdAmount>,
+    /// How many source rows: [`Unit::sources`]' length.
+    pub(crate) inputs: usize,
+}
+
+/// Where found units go: whole [`Unit`]s, or straight into a table's sums.
+pub(crate) trait UnitSink {
+    /// Takes a unit; `sources` names its source rows (called only by a sink
+    /// that keeps them).
+    fn unit(&mut self, u: UnitRef<'_>, sources: &dyn Fn() -> Vec<String>);
+}
+
+impl UnitSink for Vec<Unit> {
+    fn unit(&mut self, u: UnitRef<'_>, sources: &dyn Fn() -> Vec<String>) {
+        self.push(Unit {
+            method: u.method,
+            market: u.market.to_owned(),
+            vendor: u.vendor.to_owned(),
+            listing: u.listing.to_owned(),
+            category: u.category.map(str::to_owned),
+            origin: u.origin.map(str::to_owned),
+            destinations: u.destinations.to_vec(),
+            days: u.days,
+            sales: u.sales,
+            scale: u.scale,
+            price: u.price,
+            sources: sources(),
+        });
+    }
+}
+
+fn feedback_units<R: FeedbackRow>(
     by_title: &HashMap<String, Vec<(NaiveDate, &Obs<Listing>)>>,
-    feedback: &[&Obs<Feedback>],
+    feedback: &[R],
     rates: &Rates,
     scale: &HashMap<String, f64>,
     out: &mut Units,
+    sink: &mut impl UnitSink,
 ) {
     let mut sightings = Vec::with_capacity(feedback.len());
-    let mut used = Vec::with_capacity(feedback.len());
+    let mut used: Vec<(&R, FeedbackFields<'_>)> = Vec::with_capacity(feedback.len());
     // Feedback of one account repeats a few observation times and shown
     // dates ("39 days ago") thousands of times: each is read once.
     let mut observed_days: HashMap<(Option<&str>, Option<&str>), Option<NaiveDate>, FastState> = HashMap::default();
     let mut shown_dates: HashMap<&str, ShownDate, FastState> = HashMap::default();
     let mut observations = ObservationNames::default();
-    for &o in feedback {
-        let f = &o.record;
-        let day_key = (f.observed_at.as_deref(), o.captured_at.as_deref());
+    for o in feedback {
+        let f = o.fields();
+        let day_key = (f.observed_at, f.captured_at);
         let Some(observed) = *observed_days.entry(day_key).or_insert_with(|| day_of(day_key.0, day_key.1)) else {
-            out.problems.push(Problem { id: o.id.clone(), message: "feedback has no observation date; not counted".into() });
+            out.problems.push(Problem { id: o.id().into_owned(), message: "feedback has no observation date; not counted".into() });
             continue;
         };
-        let shown = f.date.as_deref().and_then(|s| shown_dates.entry(s).or_insert_with(|| ShownDate::parse(s)).range(observed));
+        let shown = f.date.and_then(|s| shown_dates.entry(s).or_insert_with(|| ShownDate::parse(s)).range(observed));
         let days = match shown {
             Some(r) => r,
             None => {
                 out.problems.push(Problem {
-                    id: o.id.clone(),
-                    message: format!("feedback date {:?} not understood; dated to its observation", f.date.as_deref().unwrap_or("")),
+                    id: o.id().into_owned(),
+                    message: format!("feedback date {:?} not understood; dated to its observation", f.date.unwrap_or("")),
                 });
                 DayRange::day(observed)
             }
         };
         sightings.push(Sighting {
             identity: identity(
-                &f.market,
-                f.vendor.as_deref().unwrap_or(""),
-                f.listing.as_deref().unwrap_or(""),
-                f.rating.as_deref().unwrap_or(""),
-                f.buyer.as_deref().unwrap_or(""),
-                f.text.as_deref().unwrap_or(""),
+                f.market,
+                f.vendor.unwrap_or(""),
+                f.listing.unwrap_or(""),
+                f.rating.unwrap_or(""),
+                f.buyer.unwrap_or(""),
+                f.text.unwrap_or(""),
             ),
-            observation: observations.of(o),
+            observation: observations.of(o, &f),
             observed,
             days,
         });
-        used.push(o);
+        used.push((o, f));
     }
     out.feedback_sightings += sightings.len() as u64;
     let uniques = dedup(&sightings);
@@ -587,14 +656,12 @@ fn feedback_units(
         let identity = sightings[u.sightings[0]].identity.as_str();
         let lower_share = most_in_one.get(identity).copied().unwrap_or(1) as f64
             / date_aware.get(identity).copied().unwrap_or(1).max(1) as f64;
-        let first = used[u.sightings[0]];
-        let f = &first.record;
-        let vendor = f.vendor.clone().unwrap_or_else(|| "?".into());
+        let (first, f) = used[u.sightings[0]];
+        let vendor = f.vendor.unwrap_or("?");
         let on = u.days.middle();
         let listing = f
             .listing
-            .as_deref()
-            .and_then(|t| *listing_obs.entry((&f.market, f.vendor.as_deref().unwrap_or("?"), t)).or_insert_with(|| by_title.get(&title_key(&f.market, &vendor, t))))
+            .and_then(|t| *listing_obs.entry((f.market, vendor, t)).or_insert_with(|| by_title.get(&title_key(f.market, vendor, t))))
             .and_then(|obs| {
             // Latest observation on or before the feedback day, else the first
             // after; observations that show a price first.
@@ -611,8 +678,8 @@ fn feedback_units(
                 .or_else(|| obs.first())
                 .map(|(_, o)| *o)
         });
-        let price = match (&f.price, listing) {
-            (Some(m), _) => to_usd(&m.amount, &m.currency, on, rates),
+        let price = match (f.price, listing) {
+            (Some((amount, currency)), _) => to_usd(amount, currency, on, rates),
             (None, Some(l)) => listing_usd(&l.record, on, rates),
             (None, None) => Err(crate::ConvertError::NoPrice),
         };
@@ -620,29 +687,33 @@ fn feedback_units(
             Ok(p) => Some(p),
             Err(e) => {
                 let why = if listing.is_none() && f.price.is_none() { "no listing observation to price it".to_owned() } else { e.to_string() };
-                out.problems.push(Problem { id: first.id.clone(), message: format!("{why}; counted without revenue") });
+                out.problems.push(Problem { id: first.id().into_owned(), message: format!("{why}; counted without revenue") });
                 None
             }
         };
-        let mut sources: Vec<String> = u.sightings.iter().map(|&i| used[i].id.clone()).collect();
-        if let Some(l) = listing {
-            sources.push(l.id.clone());
-        }
         let l = listing.map(|o| &o.record);
-        out.units.push(Unit {
+        let unit = UnitRef {
             method: Method::FeedbackCount,
-            market: f.market.clone(),
+            market: f.market,
             vendor,
-            listing: f.listing.clone().unwrap_or_default(),
+            listing: f.listing.unwrap_or_default(),
             category: l.and_then(top_category),
-            origin: l.and_then(|l| l.ships_from.clone()),
-            destinations: l.map(|l| l.ships_to.clone()).unwrap_or_default(),
+            origin: l.and_then(|l| l.ships_from.as_deref()),
+            destinations: l.map_or(&[], |l| l.ships_to.as_slice()),
             days: u.days,
             sales: lower_share,
-            scale: scale.get(&f.market).copied().unwrap_or(1.0) / lower_share,
+            scale: scale.get(f.market).copied().unwrap_or(1.0) / lower_share,
             price,
-            sources,
-        });
+            inputs: u.sightings.len() + usize::from(listing.is_some()),
+        };
+        let sources = || {
+            let mut ids: Vec<String> = u.sightings.iter().map(|&i| used[i].0.id().into_owned()).collect();
+            if let Some(l) = listing {
+                ids.push(l.id.clone());
+            }
+            ids
+        };
+        sink.unit(unit, &sources);
     }
 }
 

@@ -9,14 +9,14 @@
 //! days and scale have the same share in every window and fall in the same
 //! group for every `--by`, so their sums can be added up front.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use crate::dates::DayRange;
 use crate::FastState;
-use crate::estimate::{month_starts, Coverage, Estimate, GroupBy, Method, Problem, Unit, Units, MIN_COVERAGE_TO_SCALE};
+use crate::estimate::{month_starts, Coverage, Estimate, GroupBy, Method, Problem, Unit, UnitRef, UnitSink, Units, MIN_COVERAGE_TO_SCALE};
 
 /// What [`units`](crate::units) found, in the compact form a case keeps
 /// beside its store: the merged units, their [`Rollup`], and everything
@@ -161,6 +161,7 @@ struct Interner {
     ids: HashMap<String, u32, FastState>,
     lists: Vec<Vec<u32>>,
     list_ids: HashMap<Vec<u32>, u32, FastState>,
+    scratch: Vec<u32>,
 }
 
 impl Interner {
@@ -175,8 +176,21 @@ impl Interner {
     }
 
     fn list(&mut self, items: &[String]) -> u32 {
-        let ids: Vec<u32> = if items.is_empty() { vec![self.id(UNKNOWN)] } else { items.iter().map(|s| self.id(s)).collect() };
-        self.list_of_ids(ids)
+        // The ids are gathered in a buffer kept for the next list: a list
+        // seen before (most are) is found without allocating.
+        let mut ids = std::mem::take(&mut self.scratch);
+        ids.clear();
+        if items.is_empty() {
+            ids.push(self.id(UNKNOWN));
+        } else {
+            ids.extend(items.iter().map(|s| self.id(s)));
+        }
+        let id = match self.list_ids.get(ids.as_slice()) {
+            Some(&i) => i,
+            None => self.list_of_ids(ids.clone()),
+        };
+        self.scratch = ids;
+        id
     }
 
     fn list_of_ids(&mut self, ids: Vec<u32>) -> u32 {
@@ -200,7 +214,13 @@ type RollupKey = (Method, u32, u32, u32, u32, u32, u64);
 /// Builds a [`UnitTable`] from units added as they come.
 pub struct UnitTableBuilder {
     i: Interner,
+    /// Where each row is, by its key: rows before `indexed` only (see
+    /// [`UnitTableBuilder::merge`]).
     at: HashMap<MergeKey, usize, FastState>,
+    indexed: usize,
+    /// The (method, market, vendor) of every row: rows of a part whose
+    /// accounts are all new cannot merge with a row here.
+    accounts: HashSet<(Method, u32, u32), FastState>,
     rows: Vec<UnitRow>,
     units: u64,
 }
@@ -209,50 +229,77 @@ impl Default for UnitTableBuilder {
     fn default() -> Self {
         let mut i = Interner::default();
         i.id(UNKNOWN);
-        UnitTableBuilder { i, at: HashMap::default(), rows: Vec::new(), units: 0 }
+        UnitTableBuilder { i, at: HashMap::default(), indexed: 0, accounts: HashSet::default(), rows: Vec::new(), units: 0 }
     }
 }
 
 impl UnitTableBuilder {
     /// Merges `units` in.
     pub fn add(&mut self, units: &[Unit]) {
-        let (i, at, rows) = (&mut self.i, &mut self.at, &mut self.rows);
         for u in units {
-            let (market, vendor) = (i.id(&u.market), i.id(&u.vendor));
-            let category = i.id(u.category.as_deref().unwrap_or(UNKNOWN));
-            let origin = i.id(u.origin.as_deref().unwrap_or(UNKNOWN));
-            let destinations = i.list(&u.destinations);
-            let (earliest, latest) = (u.days.earliest.num_days_from_ce(), u.days.latest.num_days_from_ce());
-            let key = (u.method, market, vendor, category, origin, destinations, earliest, latest, u.scale.to_bits());
-            let r = *at.entry(key).or_insert_with(|| {
-                rows.push(UnitRow {
-                    method: u.method,
-                    market,
-                    vendor,
-                    category,
-                    origin,
-                    destinations,
-                    earliest,
-                    latest,
-                    scale: u.scale,
-                    sales: 0.0,
-                    unpriced: 0.0,
-                    revenue: 0.0,
-                    units: 0,
-                    inputs: 0,
-                });
-                rows.len() - 1
-            });
-            let row = &mut rows[r];
-            row.sales += u.sales;
-            match &u.price {
-                Some(p) => row.revenue += u.sales * p.usd,
-                None => row.unpriced += u.sales,
-            }
-            row.units += 1;
-            row.inputs += u.sources.len() as u64;
+            let fields = UnitFields {
+                method: u.method,
+                market: &u.market,
+                vendor: &u.vendor,
+                category: u.category.as_deref(),
+                origin: u.origin.as_deref(),
+                destinations: &u.destinations,
+                days: u.days,
+                scale: u.scale,
+            };
+            self.add_one(&fields, u.sales, u.price.as_ref().map(|p| p.usd), u.sources.len());
         }
-        self.units += units.len() as u64;
+    }
+
+    /// Merges one unit in: its key fields, sales, USD unit price and number
+    /// of source rows.
+    fn add_one(&mut self, u: &UnitFields<'_>, sales: f64, usd: Option<f64>, inputs: usize) {
+        self.index_all();
+        let (i, at, rows) = (&mut self.i, &mut self.at, &mut self.rows);
+        let (market, vendor) = (i.id(u.market), i.id(u.vendor));
+        let category = i.id(u.category.unwrap_or(UNKNOWN));
+        let origin = i.id(u.origin.unwrap_or(UNKNOWN));
+        let destinations = i.list(u.destinations);
+        let (earliest, latest) = (u.days.earliest.num_days_from_ce(), u.days.latest.num_days_from_ce());
+        let key = (u.method, market, vendor, category, origin, destinations, earliest, latest, u.scale.to_bits());
+        let r = *at.entry(key).or_insert_with(|| {
+            self.accounts.insert((u.method, market, vendor));
+            rows.push(UnitRow {
+                method: u.method,
+                market,
+                vendor,
+                category,
+                origin,
+                destinations,
+                earliest,
+                latest,
+                scale: u.scale,
+                sales: 0.0,
+                unpriced: 0.0,
+                revenue: 0.0,
+                units: 0,
+                inputs: 0,
+            });
+            rows.len() - 1
+        });
+        let row = &mut rows[r];
+        row.sales += sales;
+        match usd {
+            Some(usd) => row.revenue += sales * usd,
+            None => row.unpriced += sales,
+        }
+        row.units += 1;
+        row.inputs += inputs as u64;
+        self.indexed = rows.len();
+        self.units += 1;
+    }
+
+    /// Files the rows a merge appended unindexed under their keys.
+    fn index_all(&mut self) {
+        for (r, row) in self.rows.iter().enumerate().skip(self.indexed) {
+            self.at.insert(row.key(), r);
+        }
+        self.indexed = self.rows.len();
     }
 
     /// Merges a builder that took other units (of other vendors: parts built
@@ -262,6 +309,26 @@ impl UnitTableBuilder {
         let strings: Vec<u32> = part.i.strings.iter().map(|s| self.i.id(s)).collect();
         let lists: Vec<u32> =
             part.i.lists.iter().map(|l| { let ids = l.iter().map(|&s| strings[s as usize]).collect(); self.i.list_of_ids(ids) }).collect();
+        // A part holds other accounts' units than the table (a case's parts
+        // are vendors): its rows, merged among themselves already, are new
+        // rows in their order, appended without filing each under its key
+        // (filed when an `add` or a merge of a known account needs them).
+        // Hashing millions of day-level keys that never meet made merging,
+        // which runs on one thread, a large share of a case's ledger.
+        let new_accounts: HashSet<(Method, u32, u32), FastState> =
+            part.accounts.iter().map(|&(m, market, vendor)| (m, strings[market as usize], strings[vendor as usize])).collect();
+        if new_accounts.is_disjoint(&self.accounts) {
+            self.rows.extend(part.rows.into_iter().map(|p| {
+                let (market, vendor, category, origin) =
+                    (strings[p.market as usize], strings[p.vendor as usize], strings[p.category as usize], strings[p.origin as usize]);
+                UnitRow { market, vendor, category, origin, destinations: lists[p.destinations as usize], ..p }
+            }));
+            self.accounts.extend(new_accounts);
+            self.units += part.units;
+            return;
+        }
+        self.index_all();
+        self.accounts.extend(new_accounts);
         for p in part.rows {
             let (market, vendor, category, origin) =
                 (strings[p.market as usize], strings[p.vendor as usize], strings[p.category as usize], strings[p.origin as usize]);
@@ -274,6 +341,7 @@ impl UnitTableBuilder {
             });
             rows[r].add_sums(&p);
         }
+        self.indexed = self.rows.len();
         self.units += part.units;
     }
 
@@ -283,7 +351,39 @@ impl UnitTableBuilder {
     }
 }
 
+/// What a unit is merged on, borrowed.
+struct UnitFields<'a> {
+    method: Method,
+    market: &'a str,
+    vendor: &'a str,
+    category: Option<&'a str>,
+    origin: Option<&'a str>,
+    destinations: &'a [String],
+    days: DayRange,
+    scale: f64,
+}
+
+impl UnitSink for UnitTableBuilder {
+    fn unit(&mut self, u: UnitRef<'_>, _sources: &dyn Fn() -> Vec<String>) {
+        let fields = UnitFields {
+            method: u.method,
+            market: u.market,
+            vendor: u.vendor,
+            category: u.category,
+            origin: u.origin,
+            destinations: u.destinations,
+            days: u.days,
+            scale: u.scale,
+        };
+        self.add_one(&fields, u.sales, u.price.as_ref().map(|p| p.usd), u.inputs);
+    }
+}
+
 impl UnitRow {
+    fn key(&self) -> MergeKey {
+        (self.method, self.market, self.vendor, self.category, self.origin, self.destinations, self.earliest, self.latest, self.scale.to_bits())
+    }
+
     /// Adds another row's sums and counts (not its keys or days).
     fn add_sums(&mut self, o: &UnitRow) {
         self.sales += o.sales;

@@ -596,6 +596,44 @@ proptest! {
         let threaded = Ledger::of_parts(table, e.finish());
         prop_assert_eq!(&threaded.table, &ledger.table);
         prop_assert_eq!(&threaded.summary, &ledger.summary);
+        // The way `case` does it now: each part's units merged straight into
+        // its table (`feedback_part_into`, no `Unit` built), from rows of
+        // another `FeedbackRow` form. The same table and summary, exactly.
+        let mut e = Estimator::new(&input, &rates);
+        let mut table = UnitTableBuilder::default();
+        table.add(&e.take_units());
+        for part in parts.values() {
+            let mut b = UnitTableBuilder::default();
+            let u = e.feedback_part_into(part, &mut b);
+            prop_assert!(u.units.is_empty());
+            table.merge(b);
+            e.add_part(u);
+        }
+        let direct = Ledger::of_parts(table, e.finish());
+        prop_assert_eq!(&direct.table, &ledger.table);
+        prop_assert_eq!(&direct.summary, &ledger.summary);
+        // Parts that share accounts (every part merged twice) still merge
+        // row by row: the same rows as adding every unit twice (sums added
+        // in another order: equal up to rounding).
+        let mut twice = UnitTableBuilder::default();
+        let mut units_twice = Vec::new();
+        let mut e = Estimator::new(&input, &rates);
+        for part in parts.values() {
+            for _ in 0..2 {
+                let mut b = UnitTableBuilder::default();
+                e.feedback_part_into(part, &mut b);
+                twice.merge(b);
+                units_twice.extend(e.feedback_part(part).units);
+            }
+        }
+        let mut added = UnitTableBuilder::default();
+        added.add(&units_twice);
+        let (twice, added) = (twice.finish(), added.finish());
+        prop_assert_eq!(twice.rows(), added.rows());
+        prop_assert_eq!(twice.units(), added.units());
+        for by in ALL_GROUPINGS {
+            same_estimates(&format!("parts twice, by {by:?}"), &twice.aggregate(by, None, None), &added.aggregate(by, None, None))?;
+        }
         prop_assert_eq!(ledger.summary.feedback_unique, whole.feedback_unique);
         prop_assert_eq!(ledger.summary.feedback_sightings, whole.feedback_sightings);
         prop_assert_eq!(ledger.summary.units, whole.units.len() as u64);

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use model::{Feedback, Money, Provenance, Sha256};
 
 use crate::ids::{RowId, RowKind};
-use crate::{Filter, Result, Stored, StoreError};
+use crate::{FeedbackRef, FeedbackRefId, Filter, Result, Stored, StoreError};
 
 /// Row ordinals per window.
 pub(crate) const WINDOW: usize = 1 << 20;
@@ -59,6 +59,36 @@ struct ChunkRow {
     observed_at: Option<String>,
     profile: String,
     rule: String,
+}
+
+/// One feedback row in a chunk, decoded in place: [`ChunkRow`] with its
+/// strings borrowed from the chunk's bytes (same fields, same order).
+#[derive(Deserialize)]
+struct ChunkRowBorrowed<'a> {
+    ordinal: u32,
+    #[serde(borrow)]
+    listing: Option<&'a str>,
+    #[serde(borrow)]
+    date: Option<&'a str>,
+    #[serde(borrow)]
+    rating: Option<&'a str>,
+    #[serde(borrow)]
+    text: Option<&'a str>,
+    #[serde(borrow)]
+    buyer: Option<&'a str>,
+    #[serde(borrow)]
+    price: Option<MoneyBorrowed<'a>>,
+    #[serde(borrow)]
+    observed_at: Option<&'a str>,
+    profile: &'a str,
+    rule: &'a str,
+}
+
+/// [`Money`] borrowed.
+#[derive(Deserialize)]
+struct MoneyBorrowed<'a> {
+    amount: &'a str,
+    currency: &'a str,
 }
 
 fn db(context: impl Into<String>) -> impl FnOnce(rusqlite::Error) -> StoreError {
@@ -170,6 +200,28 @@ impl RawChunk {
 
     fn decode_where(&self, keep: impl Fn(usize) -> bool, out: &mut Vec<Stored<Feedback>>) -> Result<()> {
         decode(&self.evidence, &self.market, self.vendor.as_deref(), &self.data, keep, out)
+    }
+
+    /// Appends its rows borrowed from the chunk (nothing is copied).
+    pub(crate) fn borrow_into<'a>(&'a self, out: &mut Vec<FeedbackRef<'a>>) -> Result<()> {
+        let evidence: Sha256 = self.evidence.parse().map_err(|_| bad_chunk(&self.evidence, "evidence is not a digest"))?;
+        let (rows, _): (Vec<ChunkRowBorrowed<'a>>, usize) =
+            bincode::serde::borrow_decode_from_slice(&self.data, bincode::config::standard().with_limit::<DECODE_LIMIT>())
+                .map_err(|e| bad_chunk(&self.evidence, e))?;
+        out.extend(rows.into_iter().map(|r| FeedbackRef {
+            market: &self.market,
+            vendor: self.vendor.as_deref(),
+            listing: r.listing,
+            date: r.date,
+            rating: r.rating,
+            text: r.text,
+            buyer: r.buyer,
+            price: r.price.map(|m| (m.amount, m.currency)),
+            observed_at: r.observed_at,
+            provenance: Some((evidence, r.profile, r.rule)),
+            id: FeedbackRefId::InPage { evidence, ordinal: r.ordinal },
+        }));
+        Ok(())
     }
 }
 

@@ -218,6 +218,134 @@ impl DeferredFeedback {
     }
 }
 
+impl DeferredFeedback {
+    /// The rows as [`DeferredFeedback::decode`] gives them, in the same order,
+    /// but borrowed from what was read: no row is built as an owned record
+    /// (the sales units of millions of dataset rows are computed this way).
+    pub fn borrowed(&self) -> Result<Vec<FeedbackRef<'_>>> {
+        let mut rows: Vec<FeedbackRef<'_>> = self.rows.iter().map(FeedbackRef::of_stored).collect();
+        for c in &self.chunks {
+            c.borrow_into(&mut rows)?;
+        }
+        rows.sort_unstable_by(|a, b| (a.market, a.vendor).cmp(&(b.market, b.vendor)).then_with(|| a.id.cmp_as_text(&b.id)));
+        rows.truncate(self.limit.unwrap_or(usize::MAX));
+        Ok(rows)
+    }
+}
+
+/// A feedback row borrowed from the store's read: the fields of
+/// [`Feedback`] as text, and its id (built on demand).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FeedbackRef<'a> {
+    /// Market.
+    pub market: &'a str,
+    /// Vendor as shown.
+    pub vendor: Option<&'a str>,
+    /// Listing title.
+    pub listing: Option<&'a str>,
+    /// Date as shown.
+    pub date: Option<&'a str>,
+    /// Rating as shown.
+    pub rating: Option<&'a str>,
+    /// Text.
+    pub text: Option<&'a str>,
+    /// Buyer as shown.
+    pub buyer: Option<&'a str>,
+    /// Price shown on the feedback: amount and currency.
+    pub price: Option<(&'a str, &'a str)>,
+    /// When observed, when the source says.
+    pub observed_at: Option<&'a str>,
+    /// Evidence digest, profile and rule.
+    pub provenance: Option<(Sha256, &'a str, &'a str)>,
+    id: FeedbackRefId<'a>,
+}
+
+/// A [`FeedbackRef`]'s id: a table row's, or a chunk row's parts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum FeedbackRefId<'a> {
+    Whole(&'a RowId),
+    InPage { evidence: Sha256, ordinal: u32 },
+}
+
+impl<'a> FeedbackRef<'a> {
+    fn of_stored(s: &'a Stored<Feedback>) -> FeedbackRef<'a> {
+        let f = &s.record;
+        FeedbackRef {
+            market: &f.market,
+            vendor: f.vendor.as_deref(),
+            listing: f.listing.as_deref(),
+            date: f.date.as_deref(),
+            rating: f.rating.as_deref(),
+            text: f.text.as_deref(),
+            buyer: f.buyer.as_deref(),
+            price: f.price.as_ref().map(|m| (m.amount.as_str(), m.currency.as_str())),
+            observed_at: f.observed_at.as_deref(),
+            provenance: f.provenance.as_ref().map(|p| (p.evidence, p.profile.as_str(), p.rule.as_str())),
+            id: FeedbackRefId::Whole(&s.id),
+        }
+    }
+
+    /// The row id, as [`CaseStore::feedback`] gives it.
+    pub fn id(&self) -> String {
+        match self.id {
+            FeedbackRefId::Whole(id) => id.as_str().to_owned(),
+            FeedbackRefId::InPage { evidence, ordinal } => {
+                RowId::in_page(&RowId::page_prefix(RowKind::Feedback, &evidence), ordinal as usize).into_string()
+            }
+        }
+    }
+}
+
+impl FeedbackRefId<'_> {
+    /// Orders as the ids' text does, without writing the ids of chunk rows:
+    /// `F-<16 hex of the digest>-<ordinal>` compares by the digest's first 8
+    /// bytes (hex keeps byte order), then by the ordinals' decimal digits.
+    fn cmp_as_text(&self, other: &Self) -> std::cmp::Ordering {
+        use FeedbackRefId::InPage;
+        match (self, other) {
+            (InPage { evidence: a, ordinal: x }, InPage { evidence: b, ordinal: y }) => {
+                a.as_bytes()[..8].cmp(&b.as_bytes()[..8]).then_with(|| decimal(*x).as_slice().cmp(decimal(*y).as_slice()))
+            }
+            _ => self.text().cmp(&other.text()),
+        }
+    }
+
+    fn text(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            FeedbackRefId::Whole(id) => std::borrow::Cow::Borrowed(id.as_str()),
+            FeedbackRefId::InPage { evidence, ordinal } => std::borrow::Cow::Owned(
+                RowId::in_page(&RowId::page_prefix(RowKind::Feedback, evidence), *ordinal as usize).into_string(),
+            ),
+        }
+    }
+}
+
+/// The decimal digits of `n`, most significant first.
+fn decimal(mut n: u32) -> DecimalDigits {
+    let mut buf = [0u8; 10];
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    DecimalDigits { buf, at }
+}
+
+struct DecimalDigits {
+    buf: [u8; 10],
+    at: usize,
+}
+
+impl DecimalDigits {
+    fn as_slice(&self) -> &[u8] {
+        &self.buf[self.at..]
+    }
+}
+
 /// Feedback in the order of [`CaseStore::feedback`]: market, vendor, id.
 pub(crate) fn sort_feedback(rows: &mut [Stored<Feedback>]) {
     rows.sort_unstable_by(|a, b| (&a.record.market, &a.record.vendor, a.id.as_str()).cmp(&(&b.record.market, &b.record.vendor, b.id.as_str())));

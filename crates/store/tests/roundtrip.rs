@@ -2,7 +2,7 @@
 //! ids are stable, migrations are versioned.
 
 use model::{Identifier, IdentifierKind, Listing, Money, PageType, Provenance, Sha256, Vendor};
-use store::{AnyRecord, CaseStore, Filter, PageRecords, PageRow, RowId, RowKind, SqliteStore};
+use store::{AnyRecord, CaseStore, Filter, PageRecords, PageRow, RowId, RowKind, SqliteStore, Stored};
 
 fn prov(ev: Sha256, rule: &str) -> Option<Provenance> {
     Some(Provenance { evidence: ev, profile: "test".into(), rule: rule.into() })
@@ -226,6 +226,13 @@ fn chunked_dataset_feedback_reads_like_table_rows() {
         let rows = chunked.feedback(&f).unwrap();
         assert_eq!(rows, table.feedback(&f).unwrap(), "{f:?}");
         assert_eq!(chunked.feedback_dates(&f).unwrap(), table.feedback_dates(&f).unwrap(), "{f:?}");
+        // Read in place, borrowed: the same rows, ids and order (ordinals 10
+        // and up sort before 2..9, as the ids' text does).
+        for store in [&chunked, &table] {
+            let deferred = store.feedback_deferred(&f).unwrap();
+            let borrowed: Vec<Stored<model::Feedback>> = deferred.borrowed().unwrap().iter().map(owned).collect();
+            assert_eq!(borrowed, store.feedback(&f).unwrap(), "{f:?}");
+        }
     }
     let all = table.feedback(&Filter::default()).unwrap();
     assert_eq!(all.len(), 80);
@@ -239,6 +246,26 @@ fn chunked_dataset_feedback_reads_like_table_rows() {
     again[0].feedback.truncate(3);
     chunked.put_page(&again[0]).unwrap();
     assert_eq!(chunked.counts().unwrap().feedback, 43);
+}
+
+/// A borrowed feedback row as the owned row it stands for.
+fn owned(r: &store::FeedbackRef<'_>) -> Stored<model::Feedback> {
+    let text = |s: Option<&str>| s.map(str::to_owned);
+    Stored {
+        id: r.id().parse().expect("a row id"),
+        record: model::Feedback {
+            market: r.market.to_owned(),
+            vendor: text(r.vendor),
+            listing: text(r.listing),
+            date: text(r.date),
+            rating: text(r.rating),
+            text: text(r.text),
+            buyer: text(r.buyer),
+            price: r.price.map(|(amount, currency)| Money { amount: amount.into(), currency: currency.into() }),
+            observed_at: text(r.observed_at),
+            provenance: r.provenance.map(|(evidence, profile, rule)| Provenance { evidence, profile: profile.into(), rule: rule.into() }),
+        },
+    }
 }
 
 /// A damaged chunk is an error naming the page, not a panic or a wrong row.
@@ -256,6 +283,9 @@ fn a_damaged_feedback_chunk_is_an_error() {
     drop(conn);
     let s = SqliteStore::open(&path).unwrap();
     let err = s.feedback(&Filter::default()).expect_err("damaged chunk must not decode");
+    assert!(err.to_string().contains(&Sha256::of(b"d").to_hex()), "{err}");
+    let deferred = s.feedback_deferred(&Filter::default()).unwrap();
+    let err = deferred.borrowed().expect_err("damaged chunk must not decode in place either");
     assert!(err.to_string().contains(&Sha256::of(b"d").to_hex()), "{err}");
     assert!(s.row(&RowId::new(RowKind::Feedback, &Sha256::of(b"d"), 0)).is_err());
 }
