@@ -617,7 +617,7 @@ proptest! {
         // in another order: equal up to rounding).
         let mut twice = UnitTableBuilder::default();
         let mut units_twice = Vec::new();
-        let mut e = Estimator::new(&input, &rates);
+        let e = Estimator::new(&input, &rates);
         for part in parts.values() {
             for _ in 0..2 {
                 let mut b = UnitTableBuilder::default();

@@ -112,15 +112,50 @@ pub(crate) fn put(conn: &Connection, evidence: &Sha256, feedback: &[Feedback]) -
         groups.entry((f.market.as_str(), f.vendor.as_deref(), i / WINDOW)).or_default().push(i);
     }
     let mut st = conn
-        .prepare_cached("INSERT INTO feedback_chunks (evidence, market, vendor, ordinal_window, rows, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+        .prepare_cached(
+            "INSERT INTO feedback_chunks (evidence, market, vendor, ordinal_window, rows, data, compression) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )
         .map_err(db("preparing the feedback chunk insert"))?;
+    let mut plain = Vec::new();
     for ((market, vendor, window), rows) in groups {
         let chunk: Vec<ChunkRowRef<'_>> = rows.iter().map(|&i| ChunkRowRef::of(i, &feedback[i])).collect();
-        let data = bincode::serde::encode_to_vec(&chunk, bincode::config::standard()).map_err(|e| bad_chunk(&ev, e))?;
-        st.execute(params![ev, market, vendor, window as i64, rows.len() as i64, data])
+        plain.clear();
+        bincode::serde::encode_into_std_write(&chunk, &mut plain, bincode::config::standard()).map_err(|e| bad_chunk(&ev, e))?;
+        st.execute(params![ev, market, vendor, window as i64, rows.len() as i64, compress(&plain), LZ4])
             .map_err(db(format!("storing a feedback chunk of page {ev}")))?;
     }
     Ok(())
+}
+
+/// The `compression` of chunks written now: the rows of one account repeat
+/// their listing titles, dates, buyers and rule names, so a chunk shrinks
+/// several times over (the store of a 10M-feedback import: 1.8 GB of
+/// chunks as plain bincode), and SQLite writes and reads that much less.
+const LZ4: &str = "lz4";
+
+/// A chunk's bytes as stored: its plain length (4 bytes, little-endian),
+/// then an LZ4 block.
+fn compress(plain: &[u8]) -> Vec<u8> {
+    lz4_flex::block::compress_prepend_size(plain)
+}
+
+/// A stored chunk's plain bytes. The length it claims is checked against
+/// what an LZ4 block of its size can hold (at most 255 bytes out per byte
+/// in) and [`DECODE_LIMIT`] before anything is allocated.
+fn decompress(evidence: &str, stored: &[u8]) -> Result<Vec<u8>> {
+    let (len, block) = match stored.split_first_chunk::<4>() {
+        Some((len, block)) => (u32::from_le_bytes(*len) as usize, block),
+        None => return Err(bad_chunk(evidence, "compressed chunk shorter than its length")),
+    };
+    if len > DECODE_LIMIT || len > block.len().saturating_mul(255) {
+        return Err(bad_chunk(evidence, format!("compressed chunk claims {len} bytes from {} stored", block.len())));
+    }
+    let mut plain = vec![0u8; len];
+    let n = lz4_flex::block::decompress_into(block, &mut plain).map_err(|e| bad_chunk(evidence, e))?;
+    if n != len {
+        return Err(bad_chunk(evidence, format!("compressed chunk gave {n} bytes, not the {len} it claims")));
+    }
+    Ok(plain)
 }
 
 impl<'a> ChunkRowRef<'a> {
@@ -179,18 +214,46 @@ fn decode(evidence: &str, market: &str, vendor: Option<&str>, data: &[u8], keep:
     Ok(())
 }
 
-/// A chunk as read, not decoded yet.
+/// A chunk as read, not decoded yet (nor decompressed: that is the
+/// decoding thread's work).
 pub(crate) struct RawChunk {
     evidence: String,
     market: String,
     vendor: Option<String>,
+    /// As stored.
     data: Vec<u8>,
+    /// As stored: None (plain) or [`LZ4`].
+    compression: Option<String>,
+    /// `data` decompressed, once (rows read in place borrow from it).
+    plain: std::cell::OnceCell<Vec<u8>>,
 }
 
 impl RawChunk {
-    /// A `SELECT evidence, market, vendor, data` row.
+    /// A `SELECT evidence, market, vendor, data, compression` row.
     fn of_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawChunk> {
-        Ok(RawChunk { evidence: r.get(0)?, market: r.get(1)?, vendor: r.get(2)?, data: r.get(3)? })
+        Ok(RawChunk {
+            evidence: r.get(0)?,
+            market: r.get(1)?,
+            vendor: r.get(2)?,
+            data: r.get(3)?,
+            compression: r.get(4)?,
+            plain: std::cell::OnceCell::new(),
+        })
+    }
+
+    /// The chunk's plain bincode bytes.
+    fn plain(&self) -> Result<&[u8]> {
+        match self.compression.as_deref() {
+            None => Ok(&self.data),
+            Some(LZ4) => {
+                if let Some(p) = self.plain.get() {
+                    return Ok(p);
+                }
+                let p = decompress(&self.evidence, &self.data)?;
+                Ok(self.plain.get_or_init(|| p))
+            }
+            Some(other) => Err(bad_chunk(&self.evidence, format!("unknown compression {other:?} (from a newer dragnet?)"))),
+        }
     }
 
     /// Appends its rows.
@@ -199,14 +262,14 @@ impl RawChunk {
     }
 
     fn decode_where(&self, keep: impl Fn(usize) -> bool, out: &mut Vec<Stored<Feedback>>) -> Result<()> {
-        decode(&self.evidence, &self.market, self.vendor.as_deref(), &self.data, keep, out)
+        decode(&self.evidence, &self.market, self.vendor.as_deref(), self.plain()?, keep, out)
     }
 
     /// Appends its rows borrowed from the chunk (nothing is copied).
     pub(crate) fn borrow_into<'a>(&'a self, out: &mut Vec<FeedbackRef<'a>>) -> Result<()> {
         let evidence: Sha256 = self.evidence.parse().map_err(|_| bad_chunk(&self.evidence, "evidence is not a digest"))?;
         let (rows, _): (Vec<ChunkRowBorrowed<'a>>, usize) =
-            bincode::serde::borrow_decode_from_slice(&self.data, bincode::config::standard().with_limit::<DECODE_LIMIT>())
+            bincode::serde::borrow_decode_from_slice(self.plain()?, bincode::config::standard().with_limit::<DECODE_LIMIT>())
                 .map_err(|e| bad_chunk(&self.evidence, e))?;
         out.extend(rows.into_iter().map(|r| FeedbackRef {
             market: &self.market,
@@ -228,7 +291,7 @@ impl RawChunk {
 /// Every chunk the filter's market and vendor select (the limit is the caller's).
 pub(crate) fn read(conn: &Connection, f: &Filter, where_market_vendor: &str) -> Result<Vec<RawChunk>> {
     let mut st = conn
-        .prepare_cached(&format!("SELECT evidence, market, vendor, data FROM feedback_chunks {where_market_vendor}"))
+        .prepare_cached(&format!("SELECT evidence, market, vendor, data, compression FROM feedback_chunks {where_market_vendor}"))
         .map_err(db("preparing the feedback chunk query"))?;
     let rows = st
         .query_map(params![f.market, f.vendor], RawChunk::of_row)
@@ -241,7 +304,7 @@ pub(crate) fn row(conn: &Connection, id: &RowId) -> Result<Option<Feedback>> {
     let Some((hex16, ordinal)) = id.page_and_ordinal() else { return Ok(None) };
     // Digests are lower-case hex: every digest starting with `hex16` sorts in [hex16, hex16 + "g").
     let mut st = conn
-        .prepare_cached("SELECT evidence, market, vendor, data FROM feedback_chunks WHERE evidence >= ?1 AND evidence < ?2 AND ordinal_window = ?3")
+        .prepare_cached("SELECT evidence, market, vendor, data, compression FROM feedback_chunks WHERE evidence >= ?1 AND evidence < ?2 AND ordinal_window = ?3")
         .map_err(db("preparing the feedback chunk lookup"))?;
     let chunks = st
         .query_map(params![hex16, format!("{hex16}g"), (ordinal / WINDOW) as i64], RawChunk::of_row)

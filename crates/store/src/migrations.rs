@@ -100,6 +100,11 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX feedback_chunks_account ON feedback_chunks(market, vendor);
     CREATE INDEX feedback_chunks_evidence ON feedback_chunks(evidence, ordinal_window);
     "#,
+    // 7: chunks are compressed (`lz4`: an LZ4 block after its plain length);
+    // NULL: a chunk written before, plain.
+    r#"
+    ALTER TABLE feedback_chunks ADD COLUMN compression TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

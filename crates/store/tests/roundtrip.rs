@@ -248,6 +248,49 @@ fn chunked_dataset_feedback_reads_like_table_rows() {
     assert_eq!(chunked.counts().unwrap().feedback, 43);
 }
 
+/// Chunks are stored compressed; a chunk stored plain (before compression)
+/// still reads the same, and a chunk of an unknown compression or with a
+/// length it cannot hold is an error naming the page.
+#[test]
+fn compressed_and_plain_chunks_read_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("case.sqlite");
+    let mut p = page(b"d", 0);
+    p.page.page_type = PageType::Dataset;
+    p.feedback = (0..300)
+        .map(|i| model::Feedback {
+            market: "m".into(),
+            vendor: Some("v".into()),
+            text: Some(format!("fast and discreet #{}", i % 7)),
+            listing: Some("10g of something".into()),
+            ..Default::default()
+        })
+        .collect();
+    SqliteStore::open(&path).unwrap().put_page(&p).unwrap();
+    let want = SqliteStore::open(&path).unwrap().feedback(&Filter::default()).unwrap();
+    assert_eq!(want.len(), 300);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let (stored, compression): (Vec<u8>, Option<String>) =
+        conn.query_row("SELECT data, compression FROM feedback_chunks", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+    assert_eq!(compression.as_deref(), Some("lz4"));
+    let plain = lz4_flex::block::decompress_size_prepended(&stored).unwrap();
+    assert!(stored.len() * 4 < plain.len(), "{} stored for {} plain", stored.len(), plain.len());
+    conn.execute("UPDATE feedback_chunks SET data = ?1, compression = NULL", [&plain]).unwrap();
+    assert_eq!(SqliteStore::open(&path).unwrap().feedback(&Filter::default()).unwrap(), want);
+    let damaged = |data: &[u8], compression: &str, says: &str| {
+        conn.execute("UPDATE feedback_chunks SET data = ?1, compression = ?2", rusqlite::params![data, compression]).unwrap();
+        let s = SqliteStore::open(&path).unwrap();
+        for err in [s.feedback(&Filter::default()).unwrap_err(), s.feedback_deferred(&Filter::default()).unwrap().borrowed().unwrap_err()] {
+            let text = err.to_string();
+            assert!(text.contains(&Sha256::of(b"d").to_hex()) && text.contains(says), "{text}");
+        }
+    };
+    damaged(&stored, "zstd", "unknown compression");
+    // 4 GiB claimed from 1 byte: refused before allocating.
+    damaged(&[0xff, 0xff, 0xff, 0xff, 0x00], "lz4", "claims");
+    damaged(&stored[..stored.len() - 3], "lz4", "feedback chunk");
+}
+
 /// A borrowed feedback row as the owned row it stands for.
 fn owned(r: &store::FeedbackRef<'_>) -> Stored<model::Feedback> {
     let text = |s: Option<&str>| s.map(str::to_owned);
