@@ -9,6 +9,7 @@
 //! added and does not depend on input order; each unique feedback keeps the
 //! days all its sightings allow.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use crate::dates::DayRange;
@@ -16,15 +17,30 @@ use crate::FastState;
 
 /// One feedback sighting to deduplicate.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Sighting {
+pub struct Sighting<'a> {
     /// What must be equal (see [`identity`]).
-    pub identity: String,
+    pub identity: &'a str,
     /// The observation (page, or dataset row) it was seen in.
-    pub observation: String,
+    pub observation: Observation<'a>,
     /// When it was seen (orders sightings).
     pub observed: chrono::NaiveDate,
     /// The days its shown date allows.
     pub days: DayRange,
+}
+
+/// Names the observation a sighting comes from: a page (its evidence digest
+/// in hex), a dataset row (the digest and the row's rule, named
+/// `<hex>/<rule>`), or a row without provenance (its row id). Compared and
+/// ordered as that name's text, without writing it: a head is a 64-digit hex
+/// digest or a row id, never holds a `/`, and two heads of which one is a
+/// proper prefix of the other are both row ids (no rule), so (head, rule)
+/// orders as the joined text does.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Observation<'a> {
+    /// The digest in hex, or the row id.
+    pub head: Cow<'a, str>,
+    /// A dataset row's rule.
+    pub rule: Option<&'a str>,
 }
 
 /// A unique feedback: the sightings (indexes into the input) that are it.
@@ -43,10 +59,28 @@ pub fn normalize(s: &str) -> String {
     out
 }
 
-/// Appends `normalize(s)` to `out`. Words are lower-cased one at a time, as
-/// `str::to_lowercase` does them (a final sigma depends on its word), with
-/// no allocation for ASCII words: this runs once per feedback sighting.
+/// Appends `normalize(s)` to `out`. This runs on every field of every
+/// feedback sighting: ASCII text (nearly all of it) is done in one pass over
+/// its bytes; other text a word at a time, lower-cased as
+/// `str::to_lowercase` does it (a final sigma depends on its word).
 fn push_normalized(out: &mut String, s: &str) {
+    if s.is_ascii() {
+        // The ASCII characters `char::is_whitespace` accepts (not
+        // `u8::is_ascii_whitespace`'s, which leaves out \x0b).
+        let (mut gap, mut started) = (false, false);
+        for &b in s.as_bytes() {
+            if matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ') {
+                gap = true;
+                continue;
+            }
+            if gap && started {
+                out.push(' ');
+            }
+            (gap, started) = (false, true);
+            out.push(char::from(b.to_ascii_lowercase()));
+        }
+        return;
+    }
     for (i, word) in s.split_whitespace().enumerate() {
         if i > 0 {
             out.push(' ');
@@ -62,40 +96,66 @@ fn push_normalized(out: &mut String, s: &str) {
 /// The identity string of a feedback (market, vendor, listing, rating,
 /// buyer, text; each normalized).
 pub fn identity(market: &str, vendor: &str, listing: &str, rating: &str, buyer: &str, text: &str) -> String {
-    let parts = [market, vendor, listing, rating, buyer, text];
-    let mut out = String::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
+    let mut out = String::new();
+    push_identity(&mut out, [market, vendor, listing, rating, buyer, text]);
+    out
+}
+
+/// Appends [`identity`] of the parts to `out` (a buffer that holds a whole
+/// account's identities: one allocation, not one per sighting).
+pub fn push_identity(out: &mut String, parts: [&str; 6]) {
+    out.reserve(parts.iter().map(|p| p.len() + 1).sum());
     for (i, p) in parts.iter().enumerate() {
         if i > 0 {
             out.push('\u{1f}');
         }
-        push_normalized(&mut out, p);
+        push_normalized(out, p);
     }
-    out
 }
 
 /// Groups sightings into unique feedback (deterministic for a given input).
-pub fn dedup(sightings: &[Sighting]) -> Vec<Unique> {
-    // Hashed, not ordered: groups come out in any order, and the result is
-    // put in first-sighting order at the end.
-    let mut by_identity: HashMap<&str, Vec<usize>, FastState> = HashMap::default();
+pub fn dedup(sightings: &[Sighting<'_>]) -> Vec<Unique> {
+    dedup_groups(sightings, group_by_identity(sightings))
+}
+
+/// The indexes of the sightings of each identity, identities in the order
+/// they first appear, each group in input order.
+pub fn group_by_identity(sightings: &[Sighting<'_>]) -> Vec<Vec<usize>> {
+    let mut group_of: HashMap<&str, usize, FastState> = HashMap::default();
+    let mut groups: Vec<Vec<usize>> = Vec::new();
     for (i, s) in sightings.iter().enumerate() {
-        by_identity.entry(&s.identity).or_default().push(i);
+        let g = *group_of.entry(s.identity).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[g].push(i);
     }
+    groups
+}
+
+/// [`dedup`] of sightings already grouped by identity
+/// ([`group_by_identity`]), in first-sighting order.
+pub fn dedup_groups(sightings: &[Sighting<'_>], groups: Vec<Vec<usize>>) -> Vec<Unique> {
     let mut out = Vec::new();
-    for (_, mut idx) in by_identity {
+    for mut idx in groups {
         // Interval stabbing: sightings by the last day they allow; each joins
         // the earliest existing feedback day inside its range that no other
         // sighting of its observation took, else opens a new feedback on its
         // own last day (the choice that leaves most room for later ranges).
         // More sightings can only add constraints, so the count never drops
         // when evidence is added, and it does not depend on input order.
+        if let [i] = idx[..] {
+            // One sighting: one feedback, on its own days.
+            out.push(Unique { sightings: vec![i], days: sightings[i].days });
+            continue;
+        }
         idx.sort_by(|&a, &b| {
             let (x, y) = (&sightings[a], &sightings[b]);
             (x.days.latest, x.days.earliest, &x.observation, x.observed, a)
                 .cmp(&(y.days.latest, y.days.earliest, &y.observation, y.observed, b))
         });
         // (feedback day, unique, observations that used it)
-        let mut open: Vec<(chrono::NaiveDate, Unique, Vec<&str>)> = Vec::new();
+        let mut open: Vec<(chrono::NaiveDate, Unique, Vec<&Observation<'_>>)> = Vec::new();
         for i in idx {
             let s = &sightings[i];
             // Ties go to the feedback opened first (content order), never
@@ -103,9 +163,7 @@ pub fn dedup(sightings: &[Sighting]) -> Vec<Unique> {
             let found = open
                 .iter_mut()
                 .enumerate()
-                .filter(|(_, (day, _, used))| {
-                    s.days.earliest <= *day && *day <= s.days.latest && !used.contains(&s.observation.as_str())
-                })
+                .filter(|(_, (day, _, used))| s.days.earliest <= *day && *day <= s.days.latest && !used.contains(&&s.observation))
                 .min_by_key(|(j, (day, _, _))| (*day, *j))
                 .map(|(_, x)| x);
             match found {

@@ -9,7 +9,7 @@ use model::{Feedback, Listing};
 use serde::Serialize;
 
 use crate::dates::{observed_day, shown_date_range, DayRange, ShownDate};
-use crate::dedup::{dedup, identity, normalize, Sighting};
+use crate::dedup::{dedup_groups, group_by_identity, normalize, push_identity, Observation, Sighting};
 use crate::usd::{listing_usd, to_usd, UsdAmount};
 use crate::feedback_row::{FeedbackFields, FeedbackRow};
 use crate::ledger::UnitTableBuilder;
@@ -509,32 +509,26 @@ fn vendor_counter_units(vendors: &[&Obs<model::Vendor>], scale: &HashMap<String,
 /// A listing's observations with their days, in day order.
 type DatedListings<'a> = Vec<(NaiveDate, &'a Obs<Listing>)>;
 
-/// Names the observation a feedback sighting comes from, writing each
-/// evidence digest in hex once rather than once per sighting.
-#[derive(Default)]
-struct ObservationNames {
-    hex: HashMap<model::Sha256, String, FastState>,
+/// The observation a feedback row comes from (see [`Observation`]): a
+/// dataset row is its own observation; a page is one observation.
+fn observation_of<'a>(o: &'a impl FeedbackRow, f: &FeedbackFields<'a>, hex: &'a HashMap<model::Sha256, String, FastState>) -> Observation<'a> {
+    match f.provenance {
+        Some((evidence, profile, rule)) => {
+            let head = Cow::Borrowed(hex.get(&evidence).map_or("", String::as_str));
+            Observation { head, rule: profile.starts_with("dataset:").then_some(rule) }
+        }
+        None => Observation { head: o.id(), rule: None },
+    }
 }
 
-impl ObservationNames {
-    fn of(&mut self, o: &impl FeedbackRow, f: &FeedbackFields<'_>) -> String {
-        match f.provenance {
-            // A dataset row is its own observation; a page is one observation.
-            Some((evidence, profile, rule)) => {
-                let hex = self.hex.entry(evidence).or_insert_with(|| evidence.to_hex());
-                if profile.starts_with("dataset:") {
-                    let mut name = String::with_capacity(hex.len() + 1 + rule.len());
-                    name.push_str(hex);
-                    name.push('/');
-                    name.push_str(rule);
-                    name
-                } else {
-                    hex.clone()
-                }
-            }
-            None => o.id().into_owned(),
-        }
+/// How many sightings the one observation that shows them most has.
+fn most_in_one_observation(sightings: &[Sighting<'_>], group: &[usize]) -> u64 {
+    if group.len() == 1 {
+        return 1;
     }
+    let mut names: Vec<&Observation<'_>> = group.iter().map(|&i| &sightings[i].observation).collect();
+    names.sort_unstable();
+    names.chunk_by(|a, b| a == b).map(|run| run.len() as u64).max().unwrap_or(1)
 }
 
 /// A unit as the feedback estimator finds it, borrowing its names from the
@@ -589,13 +583,17 @@ fn feedback_units<R: FeedbackRow>(
     out: &mut Units,
     sink: &mut impl UnitSink,
 ) {
-    let mut sightings = Vec::with_capacity(feedback.len());
-    let mut used: Vec<(&R, FeedbackFields<'_>)> = Vec::with_capacity(feedback.len());
-    // Feedback of one account repeats a few observation times and shown
-    // dates ("39 days ago") thousands of times: each is read once.
+    // Each row's days, and its identity written into one buffer for the
+    // whole part; then the sightings borrow from it.
+    let mut used: Vec<(&R, FeedbackFields<'_>, NaiveDate, DayRange)> = Vec::with_capacity(feedback.len());
+    let mut identities = String::new();
+    let mut ends: Vec<usize> = Vec::with_capacity(feedback.len());
+    // Feedback of one account repeats a few observation times, shown dates
+    // ("39 days ago") and evidence records thousands of times: each is read
+    // (or written in hex) once.
     let mut observed_days: HashMap<(Option<&str>, Option<&str>), Option<NaiveDate>, FastState> = HashMap::default();
     let mut shown_dates: HashMap<&str, ShownDate, FastState> = HashMap::default();
-    let mut observations = ObservationNames::default();
+    let mut hex: HashMap<model::Sha256, String, FastState> = HashMap::default();
     for o in feedback {
         let f = o.fields();
         let day_key = (f.observed_at, f.captured_at);
@@ -614,49 +612,52 @@ fn feedback_units<R: FeedbackRow>(
                 DayRange::day(observed)
             }
         };
-        sightings.push(Sighting {
-            identity: identity(
-                f.market,
-                f.vendor.unwrap_or(""),
-                f.listing.unwrap_or(""),
-                f.rating.unwrap_or(""),
-                f.buyer.unwrap_or(""),
-                f.text.unwrap_or(""),
-            ),
-            observation: observations.of(o, &f),
-            observed,
-            days,
-        });
-        used.push((o, f));
+        push_identity(
+            &mut identities,
+            [f.market, f.vendor.unwrap_or(""), f.listing.unwrap_or(""), f.rating.unwrap_or(""), f.buyer.unwrap_or(""), f.text.unwrap_or("")],
+        );
+        ends.push(identities.len());
+        if let Some((evidence, _, _)) = f.provenance {
+            hex.entry(evidence).or_insert_with(|| evidence.to_hex());
+        }
+        used.push((o, f, observed, days));
     }
+    let sightings: Vec<Sighting<'_>> = used
+        .iter()
+        .enumerate()
+        .map(|(i, (o, f, observed, days))| Sighting {
+            identity: &identities[if i == 0 { 0 } else { ends[i - 1] }..ends[i]],
+            observation: observation_of(*o, f, &hex),
+            observed: *observed,
+            days: *days,
+        })
+        .collect();
     out.feedback_sightings += sightings.len() as u64;
-    let uniques = dedup(&sightings);
-    out.feedback_unique += uniques.len() as u64;
+    let groups = group_by_identity(&sightings);
     // The lower bound does not trust shown dates: it merges every sighting
     // that could be the same feedback, so an identity counts as often as the
     // one observation that shows it most. (Agora's "N days ago" often does
     // not age between crawls, which makes date-aware matching count one
     // feedback twice.) Each date-aware unique carries its share of that.
-    let mut per_observation: HashMap<(&str, &str), u64, FastState> = HashMap::default();
-    for s in &sightings {
-        *per_observation.entry((&s.identity, &s.observation)).or_default() += 1;
+    let most_in_one: Vec<u64> = groups.iter().map(|g| most_in_one_observation(&sightings, g)).collect();
+    let mut group_of = vec![0usize; sightings.len()];
+    for (g, members) in groups.iter().enumerate() {
+        for &i in members {
+            group_of[i] = g;
+        }
     }
-    let mut most_in_one: HashMap<&str, u64, FastState> = HashMap::default();
-    for ((identity, _), n) in per_observation {
-        let m = most_in_one.entry(identity).or_default();
-        *m = (*m).max(n);
+    let uniques = dedup_groups(&sightings, groups);
+    out.feedback_unique += uniques.len() as u64;
+    let mut date_aware = vec![0u64; most_in_one.len()];
+    for u in &uniques {
+        date_aware[group_of[u.sightings[0]]] += 1;
     }
     // Many feedback name one listing: its observations are looked up once.
     let mut listing_obs: HashMap<(&str, &str, &str), Option<&DatedListings>, FastState> = HashMap::default();
-    let mut date_aware: HashMap<&str, u64, FastState> = HashMap::default();
-    for u in &uniques {
-        *date_aware.entry(&sightings[u.sightings[0]].identity).or_default() += 1;
-    }
     for u in uniques {
-        let identity = sightings[u.sightings[0]].identity.as_str();
-        let lower_share = most_in_one.get(identity).copied().unwrap_or(1) as f64
-            / date_aware.get(identity).copied().unwrap_or(1).max(1) as f64;
-        let (first, f) = used[u.sightings[0]];
+        let g = group_of[u.sightings[0]];
+        let lower_share = most_in_one[g] as f64 / date_aware[g].max(1) as f64;
+        let (first, f, _, _) = used[u.sightings[0]];
         let vendor = f.vendor.unwrap_or("?");
         let on = u.days.middle();
         let listing = f
