@@ -69,6 +69,17 @@ pub(crate) fn present(s: &str) -> Option<&str> {
 
 /// Whitespace runs (including NBSP, CR, LF) collapsed to one space, trimmed.
 pub(crate) fn squash(s: &str) -> String {
+    // Most values (a feedback's date and buyer, millions per file) are
+    // single-spaced ASCII already: copied as they are.
+    let b = s.as_bytes();
+    let spaced_once = s.is_ascii()
+        && b.first().is_none_or(|&c| c != b' ')
+        && b.last().is_none_or(|&c| c != b' ')
+        && !b.iter().any(|c| matches!(c, b'\t' | b'\n' | 0x0b | 0x0c | b'\r'))
+        && !b.windows(2).any(|w| w == b"  ");
+    if spaced_once {
+        return s.to_owned();
+    }
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
@@ -355,22 +366,31 @@ fn feedback_entries(raw: &str) -> (Vec<Entry>, bool) {
     if present(body).is_none() || body.trim().starts_with("No feedbacks found") {
         return (out, false);
     }
+    // Matches are found without their groups (the groups' positions follow
+    // from the text, below): asking the regex for groups ran a backtracking
+    // search per entry, millions per file.
     let split = |seg: &str| -> (Option<String>, Option<String>) {
         let seg = seg.trim();
-        match rating.captures(seg) {
-            Some(c) => {
-                let r = c[1].to_owned();
-                let rest = seg.get(c[0].len()..).unwrap_or("").trim();
+        match rating.find(seg) {
+            Some(m) => {
+                // The group is the match without the whitespace after it.
+                let r = m.as_str().trim_end().to_owned();
+                let rest = seg.get(m.end()..).unwrap_or("").trim();
                 (Some(r), (!rest.is_empty()).then(|| rest.to_owned()))
             }
             None => (None, (!seg.is_empty()).then(|| seg.to_owned())),
         }
     };
     let mut pos = 0;
-    for c in anchor.captures_iter(body) {
-        let (Some(whole), Some(date), Some(buyer)) = (c.get(0), c.get(1), c.get(2)) else { continue };
+    for whole in anchor.find_iter(body) {
+        // Group 1 (the date) ends at the match's first "ago" (no count or
+        // unit holds one); group 2 (the buyer) is the rest past the
+        // whitespace after it.
+        let m = whole.as_str();
+        let Some(ago) = m.find("ago").map(|i| i + 3) else { continue };
+        let (date, buyer) = (&m[..ago], m[ago..].trim_start());
         let (r, text) = split(body.get(pos..whole.start()).unwrap_or(""));
-        out.push(Entry { rating: r, text, date: Some(squash(date.as_str())), buyer: Some(squash(buyer.as_str())) });
+        out.push(Entry { rating: r, text, date: Some(squash(date)), buyer: Some(squash(buyer)) });
         pos = whole.end();
     }
     let rest = body.get(pos..).unwrap_or("").trim();
@@ -545,6 +565,67 @@ mod tests {
         assert_eq!(shipping(Some("\r\n    \r\n  "), Some("EU, CH, Scandinavia \n ")).1, vec!["EU", "CH", "Scandinavia"]);
         assert_eq!(shipping(Some(" EU "), Some("Worldwide except Australia, NZ")).1, vec!["Worldwide except Australia, NZ"]);
         assert_eq!(shipping(Some("none"), Some("no info")), (None, vec![]));
+    }
+
+    /// The entries as the regexes' groups give them: what
+    /// `feedback_entries` found before it stopped asking for groups.
+    fn entries_by_groups(raw: &str) -> Vec<(Option<String>, Option<String>, String, String)> {
+        let anchor = Regex::new(
+            r"(\d+\s+(?:second|minute|hour|day|week|month|year)s?\s+ago)\s+(\S+\s+(?:\[\d+\s+deals?\]|~?\d+(?:\.\d+)?/5,\s*[\d~+]+\s+deals?|[\d~+]+\s+deals?))",
+        )
+        .unwrap();
+        let rating = Regex::new(r"^(\d+(?:\.\d+)?/5)(?:\s+|$)").unwrap();
+        let body = raw.split_once("Feedbacks:").map_or(raw, |(_, b)| b);
+        let mut pos = 0;
+        let mut out = Vec::new();
+        for c in anchor.captures_iter(body) {
+            let seg = body[pos..c.get(0).unwrap().start()].trim();
+            let (r, text) = match rating.captures(seg) {
+                Some(rc) => {
+                    let rest = seg[rc[0].len()..].trim();
+                    (Some(rc[1].to_owned()), (!rest.is_empty()).then(|| rest.to_owned()))
+                }
+                None => (None, (!seg.is_empty()).then(|| seg.to_owned())),
+            };
+            out.push((r, text, squash_reference(&c[1]), squash_reference(&c[2])));
+            pos = c.get(0).unwrap().end();
+        }
+        out
+    }
+
+    fn squash_reference(s: &str) -> String {
+        s.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    proptest::proptest! {
+        /// Entries read from match positions equal the regexes' groups, and
+        /// `squash`'s shortcut equals its definition, on cells built of
+        /// entry-like pieces with every kind of whitespace and digit.
+        #[test]
+        fn entries_equal_the_regex_groups(
+            pieces in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "5/5", "4.5/5", "10/5", "12", "٣", "3", " ", "  ", "\t", "\n", "\r\n", "\u{a0}", "\u{2003}", "\u{b}",
+                    "days", "day", "weeks", "month", "years", "ago", "agony", "anon", "b***r", "[0 deals]", "[12 deal]",
+                    "~5/5,", "4.61/5,", "1~2", "25~40", "100+", "deals", "deal", "good", "Feedbacks:", "x", "é",
+                    // Whole entries and their parts, so that most cells hold matches.
+                    "5/5 fast 3 days ago anon [0 deals] ", "4/5 ok\t12 weeks  ago b***r ~5/5, 1~2 deals", " 1 day\u{a0}ago x\u{2003}25~40 deals",
+                    "2 months ago ", "anon 6~10 deals ", "anon ~5/5,\n1~2 deals", " 5/5\r\n", "٣ years ago a 1 deal",
+                ]),
+                0..40,
+            )
+        ) {
+            let raw = pieces.concat();
+            let (entries, _) = feedback_entries(&raw);
+            let reference = entries_by_groups(&raw);
+            let found: Vec<_> = entries
+                .iter()
+                .take(reference.len())
+                .map(|e| (e.rating.clone(), e.text.clone(), e.date.clone().unwrap_or_default(), e.buyer.clone().unwrap_or_default()))
+                .collect();
+            proptest::prop_assert_eq!(found, reference);
+            proptest::prop_assert_eq!(squash(&raw), squash_reference(&raw));
+        }
     }
 
     #[test]
