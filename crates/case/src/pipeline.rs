@@ -93,27 +93,32 @@ impl Case {
         let mut report = ExtractReport::default();
         progress.start("extracting", todo.len() as u64);
         for batch in todo.chunks(BATCH) {
-            let mut payloads = Vec::with_capacity(batch.len());
-            for rec in batch {
-                match self.evidence.get(&rec.sha256) {
-                    Ok(bytes) => payloads.push((rec, bytes)),
-                    Err(e) => report.problems.push(PageProblem {
-                        evidence: rec.sha256.to_hex(),
-                        source: rec.sources.first().cloned().unwrap_or_default(),
-                        message: format!("cannot read evidence: {e}"),
-                    }),
-                }
-            }
             let profiles = &self.profiles;
             let market = opts.market.as_deref();
             let registry = &self.datasets;
-            let extract_one = |(rec, bytes): &(&evidence::RecordInfo, Vec<u8>)| {
+            let evidence = &self.evidence;
+            // Each thread reads (inflates, re-hashes) the records it extracts,
+            // rather than this one reading a whole batch (gigabytes of dataset
+            // files) before extraction begins. A dataset's feedback chunks are
+            // encoded there too, and its rows dropped there: the thread that
+            // stores is the one that bounds an import of many files.
+            let extract_one = |rec: &evidence::RecordInfo| {
+                let bytes = match evidence.get(&rec.sha256) {
+                    Ok(b) => b,
+                    Err(e) => return Extracted::Unreadable(e.to_string()),
+                };
+                let bytes = &bytes[..];
                 let source = rec.sources.first().map(String::as_str).unwrap_or_default();
                 if let Some(format) = registry.format_of(&rec.sha256, source, bytes) {
+                    let started = std::time::Instant::now();
                     let captured = rec.captured_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
-                    let (records, stats) =
+                    let (mut records, stats) =
                         extract_dataset(&format, rec.sha256, source, rec.url.clone(), captured, bytes);
-                    return Extracted::Dataset(Box::new(records), stats);
+                    let feedback = std::mem::take(&mut records.feedback);
+                    let encoded = store::EncodedFeedback::encode(&rec.sha256, &feedback);
+                    drop(feedback);
+                    tracing::debug!("dataset {source}: read and encoded in {:.2} s", started.elapsed().as_secs_f64());
+                    return Extracted::Dataset(Box::new(records), stats, encoded);
                 }
                 let input = PageInput {
                     bytes,
@@ -129,14 +134,26 @@ impl Case {
             // the next ones: storing overlaps extracting, and only a few
             // extracted pages (or dataset files) are in memory at once.
             store.in_transaction(|store| {
-                for_each_in_order(&payloads, threads, extract_one, |i, out| {
-                    let rec = payloads[i].0;
+                for_each_in_order(batch, threads, extract_one, |i, out| {
+                    let rec = &batch[i];
                     let source = rec.sources.first().cloned().unwrap_or_default();
                     let out = match out {
+                        Extracted::Unreadable(e) => {
+                            report.problems.push(PageProblem {
+                                evidence: rec.sha256.to_hex(),
+                                source,
+                                message: format!("cannot read evidence: {e}"),
+                            });
+                            return Ok(());
+                        }
                         Extracted::Page(p) => *p,
-                        Extracted::Dataset(records, stats) => {
-                            report.note_dataset(&records, stats);
-                            return store.put_page(&records);
+                        Extracted::Dataset(records, stats, encoded) => {
+                            let encoded = encoded?;
+                            report.note_dataset(&records, encoded.rows(), stats);
+                            let started = std::time::Instant::now();
+                            store.put_page_encoded(&records, encoded)?;
+                            tracing::debug!("dataset {source}: stored in {:.2} s", started.elapsed().as_secs_f64());
+                            return Ok(());
                         }
                     };
                     for d in &out.diagnostics {
@@ -197,12 +214,16 @@ impl Case {
 }
 
 enum Extracted {
+    /// The evidence record could not be read (the error, as text).
+    Unreadable(String),
     Page(Box<PageExtraction>),
-    Dataset(Box<PageRecords>, DatasetStats),
+    /// A dataset file: its records (feedback taken out), counts, and its
+    /// feedback encoded as the store keeps it.
+    Dataset(Box<PageRecords>, DatasetStats, store::Result<store::EncodedFeedback>),
 }
 
 impl ExtractReport {
-    fn note_dataset(&mut self, r: &PageRecords, stats: DatasetStats) {
+    fn note_dataset(&mut self, r: &PageRecords, feedback: usize, stats: DatasetStats) {
         let source = r.page.source.clone().unwrap_or_default();
         for d in &r.page.diagnostics {
             self.problems.push(PageProblem { evidence: r.page.evidence.to_hex(), source: source.clone(), message: d.clone() });
@@ -212,7 +233,7 @@ impl ExtractReport {
         *self.by_page_type.entry(r.page.page_type.as_str().to_owned()).or_default() += 1;
         self.listings += r.listings.len();
         self.vendors += r.vendors.len();
-        self.feedback += r.feedback.len();
+        self.feedback += feedback;
         self.categories += r.categories.len();
         self.identifiers += r.identifiers.len();
         self.datasets.push(DatasetFileReport {

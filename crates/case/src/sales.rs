@@ -374,8 +374,15 @@ impl Case {
     /// deduplication never crosses vendors: memory holds the listings and
     /// one vendor's feedback, not every feedback row of the case.
     fn compute_ledger(&self, key: &str, rates: &Rates) -> Result<Ledger> {
+        // Step times at DRAGNET_LOG=debug: the steps before the accounts run
+        // on one thread, so they bound how fast an import can end.
+        let started = std::time::Instant::now();
         let o = self.observations_with(&Filter::default(), FeedbackRead::Skip)?;
+        tracing::debug!("sales units: {} listing observations read in {:.2} s", o.listings.len(), started.elapsed().as_secs_f64());
+        let started = std::time::Instant::now();
         let mut estimator = sales::Estimator::new(&o.input(), rates);
+        tracing::debug!("sales units: listing side estimated in {:.2} s", started.elapsed().as_secs_f64());
+        let started = std::time::Instant::now();
         let mut accounts: BTreeMap<(String, String), Vec<Option<String>>> = BTreeMap::new();
         for (market, vendor) in self.store.feedback_accounts()? {
             // Deduplication's identity holds the vendor normalized (none: "").
@@ -480,6 +487,8 @@ impl Case {
             }
             read.and(failed.map_or(Ok(()), |e| Err(e.into())))
         })?;
+        tracing::debug!("sales units: {} accounts' feedback estimated in {:.2} s", accounts.len(), started.elapsed().as_secs_f64());
+        let started = std::time::Instant::now();
         estimator.add_part(merged);
         let ledger = Ledger::of_parts(table, estimator.finish());
         // Derived data: when it cannot be kept (a read-only case), the
@@ -489,6 +498,7 @@ impl Case {
         if let Err(e) = kept {
             tracing::warn!("could not keep the sales units: {e}");
         }
+        tracing::debug!("sales units: {} table rows finished and kept in {:.2} s", ledger.table.rows(), started.elapsed().as_secs_f64());
         Ok(ledger)
     }
 

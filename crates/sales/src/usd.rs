@@ -97,7 +97,11 @@ pub enum ConvertError {
 }
 
 fn number(s: &str) -> Result<f64, ConvertError> {
-    let v: f64 = s.trim().replace(',', "").parse().map_err(|_| ConvertError::BadAmount(s.to_owned()))?;
+    let t = s.trim();
+    // Thousands separators are dropped (a copy only for text that has them:
+    // this runs for every unit priced).
+    let parsed = if t.contains(',') { t.replace(',', "").parse() } else { t.parse() };
+    let v: f64 = parsed.map_err(|_| ConvertError::BadAmount(s.to_owned()))?;
     if v.is_finite() {
         Ok(v)
     } else {

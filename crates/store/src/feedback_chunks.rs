@@ -100,28 +100,71 @@ fn bad_chunk(evidence: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Chunk { context: format!("feedback chunk of page {evidence}: {e}") }
 }
 
-/// Stores a page's feedback as chunks (the caller cleared the page's old ones).
-pub(crate) fn put(conn: &Connection, evidence: &Sha256, feedback: &[Feedback]) -> Result<()> {
-    let ev = evidence.to_hex();
-    if u32::try_from(feedback.len()).is_err() {
-        return Err(bad_chunk(&ev, "more than 2^32 feedback rows on one page"));
+/// A page's feedback encoded as the store keeps it (see the module note):
+/// made by [`EncodedFeedback::encode`] on any thread, stored by
+/// [`CaseStore::put_page_encoded`](crate::CaseStore::put_page_encoded), so
+/// the thread that writes the store does not also encode millions of rows.
+#[derive(Debug)]
+pub struct EncodedFeedback {
+    evidence: Sha256,
+    chunks: Vec<EncodedChunk>,
+    rows: usize,
+}
+
+#[derive(Debug)]
+struct EncodedChunk {
+    market: String,
+    vendor: Option<String>,
+    window: usize,
+    rows: usize,
+    /// Compressed ([`compress`]).
+    data: Vec<u8>,
+}
+
+impl EncodedFeedback {
+    /// Encodes the feedback rows of page `evidence`.
+    pub fn encode(evidence: &Sha256, feedback: &[Feedback]) -> Result<EncodedFeedback> {
+        if u32::try_from(feedback.len()).is_err() {
+            return Err(bad_chunk(&evidence.to_hex(), "more than 2^32 feedback rows on one page"));
+        }
+        // Rows grouped by account and window, in row order within each.
+        let mut groups: std::collections::BTreeMap<(&str, Option<&str>, usize), Vec<usize>> = Default::default();
+        for (i, f) in feedback.iter().enumerate() {
+            groups.entry((f.market.as_str(), f.vendor.as_deref(), i / WINDOW)).or_default().push(i);
+        }
+        let mut chunks = Vec::with_capacity(groups.len());
+        let mut plain = Vec::new();
+        for ((market, vendor, window), rows) in groups {
+            let chunk: Vec<ChunkRowRef<'_>> = rows.iter().map(|&i| ChunkRowRef::of(i, &feedback[i])).collect();
+            plain.clear();
+            bincode::serde::encode_into_std_write(&chunk, &mut plain, bincode::config::standard())
+                .map_err(|e| bad_chunk(&evidence.to_hex(), e))?;
+            chunks.push(EncodedChunk { market: market.to_owned(), vendor: vendor.map(str::to_owned), window, rows: rows.len(), data: compress(&plain) });
+        }
+        Ok(EncodedFeedback { evidence: *evidence, chunks, rows: feedback.len() })
     }
-    // Rows grouped by account and window, in row order within each.
-    let mut groups: std::collections::BTreeMap<(&str, Option<&str>, usize), Vec<usize>> = Default::default();
-    for (i, f) in feedback.iter().enumerate() {
-        groups.entry((f.market.as_str(), f.vendor.as_deref(), i / WINDOW)).or_default().push(i);
+
+    /// The page it is the feedback of.
+    pub fn evidence(&self) -> &Sha256 {
+        &self.evidence
     }
+
+    /// Feedback rows encoded.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+}
+
+/// Stores a page's encoded feedback (the caller cleared the page's old chunks).
+pub(crate) fn insert(conn: &Connection, encoded: &EncodedFeedback) -> Result<()> {
+    let ev = encoded.evidence.to_hex();
     let mut st = conn
         .prepare_cached(
             "INSERT INTO feedback_chunks (evidence, market, vendor, ordinal_window, rows, data, compression) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )
         .map_err(db("preparing the feedback chunk insert"))?;
-    let mut plain = Vec::new();
-    for ((market, vendor, window), rows) in groups {
-        let chunk: Vec<ChunkRowRef<'_>> = rows.iter().map(|&i| ChunkRowRef::of(i, &feedback[i])).collect();
-        plain.clear();
-        bincode::serde::encode_into_std_write(&chunk, &mut plain, bincode::config::standard()).map_err(|e| bad_chunk(&ev, e))?;
-        st.execute(params![ev, market, vendor, window as i64, rows.len() as i64, compress(&plain), LZ4])
+    for c in &encoded.chunks {
+        st.execute(params![ev, c.market, c.vendor, c.window as i64, c.rows as i64, c.data, LZ4])
             .map_err(db(format!("storing a feedback chunk of page {ev}")))?;
     }
     Ok(())

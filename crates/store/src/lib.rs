@@ -17,6 +17,7 @@ mod ids;
 mod migrations;
 mod sqlite;
 
+pub use feedback_chunks::EncodedFeedback;
 pub use ids::{BadRowId, RowId, RowKind};
 pub use sqlite::SqliteStore;
 
@@ -155,6 +156,12 @@ pub struct Counts {
 pub trait CaseStore {
     /// Replaces everything stored for `records.page.evidence` by `records`.
     fn put_page(&mut self, records: &PageRecords) -> Result<()>;
+    /// [`CaseStore::put_page`] of a dataset page whose feedback was encoded
+    /// apart ([`EncodedFeedback::encode`], on another thread) and taken out
+    /// of `records`: stored exactly as `put_page` would store the records
+    /// with their feedback. Refused when the encoding is of another page or
+    /// the page is not a dataset, or `records` still hold feedback rows.
+    fn put_page_encoded(&mut self, records: &PageRecords, feedback: EncodedFeedback) -> Result<()>;
     /// The page row for a digest.
     fn page(&self, evidence: &Sha256) -> Result<Option<PageRow>>;
     /// All page rows, by digest.
@@ -227,7 +234,13 @@ impl DeferredFeedback {
         for c in &self.chunks {
             c.borrow_into(&mut rows)?;
         }
-        rows.sort_unstable_by(|a, b| (a.market, a.vendor).cmp(&(b.market, b.vendor)).then_with(|| a.id.cmp_as_text(&b.id)));
+        // Chunk rows by a key that orders as their ids' text (computed once
+        // per row, not per comparison); table rows, rarely among them, by text.
+        if rows.iter().all(|r| matches!(r.id, FeedbackRefId::InPage { .. })) {
+            rows.sort_by_cached_key(|r| (r.market, r.vendor, r.id.text_order_key()));
+        } else {
+            rows.sort_unstable_by(|a, b| (a.market, a.vendor).cmp(&(b.market, b.vendor)).then_with(|| a.id.cmp_as_text(&b.id)));
+        }
         rows.truncate(self.limit.unwrap_or(usize::MAX));
         Ok(rows)
     }
@@ -307,6 +320,26 @@ impl FeedbackRefId<'_> {
                 a.as_bytes()[..8].cmp(&b.as_bytes()[..8]).then_with(|| decimal(*x).as_slice().cmp(decimal(*y).as_slice()))
             }
             _ => self.text().cmp(&other.text()),
+        }
+    }
+
+    /// For a chunk row's id: a key that orders as [`FeedbackRefId::cmp_as_text`]
+    /// does: the digest's first 8 bytes, then the ordinal's decimal digits as
+    /// a base-11 number of 10 places (digit d as d + 1, an absent place as 0,
+    /// so "1" < "10" < "9" as in text).
+    fn text_order_key(&self) -> ([u8; 8], u64) {
+        match self {
+            FeedbackRefId::InPage { evidence, ordinal } => {
+                let mut head = [0u8; 8];
+                head.copy_from_slice(&evidence.as_bytes()[..8]);
+                let digits = decimal(*ordinal);
+                let mut key = 0u64;
+                for place in 0..10 {
+                    key = key * 11 + digits.as_slice().get(place).map_or(0, |d| u64::from(d - b'0') + 1);
+                }
+                (head, key)
+            }
+            FeedbackRefId::Whole(_) => ([0; 8], 0),
         }
     }
 

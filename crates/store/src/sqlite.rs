@@ -12,7 +12,7 @@ use model::{
 use crate::feedback_chunks;
 use crate::ids::{RowId, RowKind};
 use crate::migrations;
-use crate::{sort_feedback, AnyRecord, CaseStore, Counts, DeferredFeedback, Filter, PageRecords, PageRow, Result, Stored, StoreError};
+use crate::{sort_feedback, AnyRecord, CaseStore, Counts, DeferredFeedback, EncodedFeedback, Filter, PageRecords, PageRow, Result, Stored, StoreError};
 
 /// A case database in one SQLite file.
 pub struct SqliteStore {
@@ -302,9 +302,13 @@ fn order_by_if_limited(f: &Filter, order: &str) -> String {
 
 
 
-impl CaseStore for SqliteStore {
-    fn put_page(&mut self, rec: &PageRecords) -> Result<()> {
+impl SqliteStore {
+    /// [`CaseStore::put_page`] with a dataset page's feedback `encoded`
+    /// (kept as chunks; `rec.feedback` then goes unread), else its
+    /// feedback rows as table rows.
+    fn put_records(&mut self, rec: &PageRecords, encoded: Option<&EncodedFeedback>) -> Result<()> {
         let ev = rec.page.evidence.to_hex();
+
         // A savepoint, so a page can be stored inside a caller's bulk transaction.
         let tx = self.conn.savepoint().map_err(db("starting page savepoint"))?;
         let kinds = [RowKind::Listing, RowKind::Vendor, RowKind::Feedback, RowKind::Category, RowKind::Identifier];
@@ -372,11 +376,12 @@ impl CaseStore for SqliteStore {
             .map_err(|e| db(format!("storing vendor {i} of page {ev}"))(e))?;
         }
         drop(st);
-        let table_feedback: &[Feedback] = if p.page_type == PageType::Dataset {
-            feedback_chunks::put(&tx, &p.evidence, &rec.feedback)?;
-            &[]
-        } else {
-            &rec.feedback
+        let table_feedback: &[Feedback] = match encoded {
+            Some(chunks) => {
+                feedback_chunks::insert(&tx, chunks)?;
+                &[]
+            }
+            None => &rec.feedback,
         };
         let mut st = tx
             .prepare_cached(
@@ -420,6 +425,30 @@ impl CaseStore for SqliteStore {
         }
         tx.execute("UPDATE generation SET n = n + 1", []).map_err(db(format!("counting the change of page {ev}")))?;
         tx.commit().map_err(db(format!("committing page {ev}")))
+    }
+}
+
+impl CaseStore for SqliteStore {
+    fn put_page(&mut self, rec: &PageRecords) -> Result<()> {
+        let encoded = (rec.page.page_type == PageType::Dataset)
+            .then(|| EncodedFeedback::encode(&rec.page.evidence, &rec.feedback))
+            .transpose()?;
+        self.put_records(rec, encoded.as_ref())
+    }
+
+    fn put_page_encoded(&mut self, rec: &PageRecords, feedback: EncodedFeedback) -> Result<()> {
+        if feedback.evidence() != &rec.page.evidence || rec.page.page_type != PageType::Dataset || !rec.feedback.is_empty() {
+            return Err(StoreError::Chunk {
+                context: format!(
+                    "page {}: encoded feedback is for a dataset page's records without their feedback rows (got {}, {} rows, page type {})",
+                    rec.page.evidence,
+                    feedback.evidence(),
+                    rec.feedback.len(),
+                    rec.page.page_type.as_str()
+                ),
+            });
+        }
+        self.put_records(rec, Some(&feedback))
     }
 
     fn page(&self, evidence: &Sha256) -> Result<Option<PageRow>> {

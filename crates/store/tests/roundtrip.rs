@@ -291,6 +291,44 @@ fn compressed_and_plain_chunks_read_the_same() {
     damaged(&stored[..stored.len() - 3], "lz4", "feedback chunk");
 }
 
+/// A dataset page stored with its feedback encoded apart (on an extracting
+/// thread) reads back exactly as one stored whole; an encoding of another
+/// page, of a page that is not a dataset, or beside feedback rows still in
+/// the records is refused.
+#[test]
+fn feedback_encoded_apart_stores_as_put_page_does() {
+    let mut p = page(b"d", 3);
+    p.page.page_type = PageType::Dataset;
+    p.feedback = (0..25)
+        .map(|i| model::Feedback {
+            market: "m".into(),
+            vendor: [Some("v"), None, Some("w")][i % 3].map(str::to_owned),
+            text: Some(format!("text {i}")),
+            provenance: Some(Provenance { evidence: p.page.evidence, profile: "dataset:test".into(), rule: format!("row {i}") }),
+            ..Default::default()
+        })
+        .collect();
+    let mut whole = SqliteStore::in_memory().unwrap();
+    whole.put_page(&p).unwrap();
+    let mut apart = SqliteStore::in_memory().unwrap();
+    let encoded = store::EncodedFeedback::encode(&p.page.evidence, &p.feedback).unwrap();
+    assert_eq!(encoded.rows(), 25);
+    let mut without = p.clone();
+    without.feedback.clear();
+    apart.put_page_encoded(&without, encoded).unwrap();
+    assert_eq!(apart.feedback(&Filter::default()).unwrap(), whole.feedback(&Filter::default()).unwrap());
+    assert_eq!(apart.counts().unwrap(), whole.counts().unwrap());
+    assert_eq!(apart.listings(&Filter::default()).unwrap(), whole.listings(&Filter::default()).unwrap());
+    let other = store::EncodedFeedback::encode(&Sha256::of(b"other"), &p.feedback).unwrap();
+    assert!(apart.put_page_encoded(&without, other).is_err());
+    let again = || store::EncodedFeedback::encode(&p.page.evidence, &p.feedback).unwrap();
+    assert!(apart.put_page_encoded(&p, again()).is_err(), "records still holding feedback");
+    let mut not_dataset = without.clone();
+    not_dataset.page.page_type = PageType::Search;
+    assert!(apart.put_page_encoded(&not_dataset, again()).is_err());
+    assert_eq!(apart.feedback(&Filter::default()).unwrap(), whole.feedback(&Filter::default()).unwrap(), "a refusal changes nothing");
+}
+
 /// A borrowed feedback row as the owned row it stands for.
 fn owned(r: &store::FeedbackRef<'_>) -> Stored<model::Feedback> {
     let text = |s: Option<&str>| s.map(str::to_owned);
