@@ -299,47 +299,81 @@ impl<'a> Estimator<'a> {
     }
 }
 
-/// Listing row id -> the listing's identity ([`occurrence_keys`]).
-type ListingKeys<'a> = HashMap<&'a str, String, FastState>;
+/// Each dated listing observation's identity ([`occurrence_keys`]): an
+/// index into `texts` per entry of the dated listings, in their order.
+struct ListingKeys {
+    of: Vec<u32>,
+    texts: Vec<String>,
+}
+
+impl ListingKeys {
+    fn text(&self, dated_index: usize) -> &str {
+        &self.texts[self.of[dated_index] as usize]
+    }
+}
 
 /// Each listing observation's identity. Two rows of one evidence record
 /// observed on the same day with the same [`listing_key`] are two listings
 /// (a vendor's identical "Custom listing"s, created the same day): the k-th
 /// such row is matched with the k-th of another record or day. (Rows of one
 /// dataset file from different crawl days are the same listing seen again.)
-fn occurrence_keys<'a>(dated: &[(NaiveDate, &'a Obs<Listing>)]) -> ListingKeys<'a> {
-    // (evidence, else the row id; day, base key) -> (row ordinal, row id).
-    // Hashed: which group comes first does not matter, each is sorted.
-    type Group<'a> = HashMap<(Result<model::Sha256, &'a str>, NaiveDate, String), Vec<(u64, &'a str)>, FastState>;
-    let mut groups: Group = HashMap::default();
-    for (day, o) in dated {
+///
+/// Each identity is written once and counted by its index: coverage counts
+/// distinct identities of a million listings per market and per day.
+fn occurrence_keys(dated: &[(NaiveDate, &Obs<Listing>)]) -> ListingKeys {
+    // (evidence, else the row id; day, base key) -> its group's rows, as
+    // (row ordinal, row id, index into `dated`). Which group comes first does
+    // not matter: each is sorted, and identities are compared as text.
+    let mut group_of: HashMap<(Result<model::Sha256, &str>, NaiveDate, String), usize, FastState> = HashMap::default();
+    let mut groups: Vec<Vec<(u64, &str, usize)>> = Vec::new();
+    for (i, (day, o)) in dated.iter().enumerate() {
         let evidence = o.record.provenance.as_ref().map_or(Err(o.id.as_str()), |p| Ok(p.evidence));
         // Row ids end in the row's ordinal within its record.
         let ordinal = o.id.rsplit('-').next().and_then(|n| n.parse().ok()).unwrap_or(0);
-        groups.entry((evidence, *day, listing_key(&o.record))).or_default().push((ordinal, &o.id));
+        let g = *group_of.entry((evidence, *day, listing_key(&o.record))).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[g].push((ordinal, &o.id, i));
     }
-    let mut keys = ListingKeys::default();
-    for ((_, _, base), mut rows) in groups {
+    let mut bases = vec![String::new(); groups.len()];
+    for ((_, _, base), g) in group_of {
+        bases[g] = base;
+    }
+    let mut of = vec![0; dated.len()];
+    let mut ids: HashMap<String, u32, FastState> = HashMap::default();
+    for (mut rows, mut base) in groups.into_iter().zip(bases) {
         rows.sort_unstable();
-        for (k, (_, id)) in rows.into_iter().enumerate() {
-            keys.insert(id, if k == 0 { base.clone() } else { format!("{base}\u{1f}#{k}") });
+        let n = rows.len();
+        for (k, &(_, _, i)) in rows.iter().enumerate() {
+            let text = match k {
+                0 if n == 1 => std::mem::take(&mut base),
+                0 => base.clone(),
+                _ => format!("{base}\u{1f}#{k}"),
+            };
+            let next = ids.len() as u32;
+            of[i] = *ids.entry(text).or_insert(next);
         }
     }
-    keys
+    let mut texts = vec![String::new(); ids.len()];
+    for (text, id) in ids {
+        texts[id as usize] = text;
+    }
+    ListingKeys { of, texts }
 }
 
 fn coverage(
     dated: &[(NaiveDate, &Obs<Listing>)],
-    keys: &ListingKeys<'_>,
+    keys: &ListingKeys,
     input: &Input<'_>,
     out: &mut Units,
 ) -> HashMap<String, f64> {
-    // Distinct listing keys per market and per market and day (only counted).
-    let mut seen: BTreeMap<&str, HashSet<Cow<'_, str>, FastState>> = BTreeMap::new();
-    let mut seen_day: BTreeMap<(&str, NaiveDate), HashSet<Cow<'_, str>, FastState>> = BTreeMap::new();
-    for (d, o) in dated {
-        let k: Cow<'_, str> = keys.get(o.id.as_str()).map_or_else(|| Cow::Owned(listing_key(&o.record)), |k| Cow::Borrowed(k.as_str()));
-        seen.entry(&o.record.market).or_default().insert(k.clone());
+    // Distinct listing identities per market and per market and day (only counted).
+    let mut seen: BTreeMap<&str, HashSet<u32, FastState>> = BTreeMap::new();
+    let mut seen_day: BTreeMap<(&str, NaiveDate), HashSet<u32, FastState>> = BTreeMap::new();
+    for (i, (d, o)) in dated.iter().enumerate() {
+        let k = keys.of[i];
+        seen.entry(&o.record.market).or_default().insert(k);
         seen_day.entry((&o.record.market, *d)).or_default().insert(k);
     }
     // The market's own statement: the largest sum of category counts on one
@@ -398,16 +432,15 @@ fn top_category(l: &Listing) -> Option<&str> {
 
 fn sold_counter_units(
     dated: &[(NaiveDate, &Obs<Listing>)],
-    keys: &ListingKeys<'_>,
+    keys: &ListingKeys,
     rates: &Rates,
     scale: &HashMap<String, f64>,
     out: &mut Units,
 ) {
-    let mut by_listing: BTreeMap<String, Vec<(NaiveDate, &Obs<Listing>)>> = BTreeMap::new();
-    for (d, o) in dated {
+    let mut by_listing: BTreeMap<&str, Vec<(NaiveDate, &Obs<Listing>)>> = BTreeMap::new();
+    for (i, (d, o)) in dated.iter().enumerate() {
         if o.record.sold.is_some() {
-            let key = keys.get(o.id.as_str()).cloned().unwrap_or_else(|| listing_key(&o.record));
-            by_listing.entry(key).or_default().push((*d, o));
+            by_listing.entry(keys.text(i)).or_default().push((*d, o));
         }
     }
     for obs in by_listing.values() {
