@@ -331,6 +331,40 @@ impl RawChunk {
     }
 }
 
+/// Decodes one stored chunk (its `data` and `compression` columns) as every
+/// read does, owned and in place, for a chunk of page `evidence`: the fuzz
+/// target `feedback_chunk` feeds it arbitrary bytes (a case file received
+/// from someone else may hold anything). The rows read in place must be the
+/// owned rows; any difference is reported as an error.
+pub fn decode_stored_chunk(evidence: &Sha256, data: &[u8], compression: Option<&str>) -> Result<Vec<Stored<Feedback>>> {
+    let raw = RawChunk {
+        evidence: evidence.to_hex(),
+        market: "m".into(),
+        vendor: None,
+        data: data.to_vec(),
+        compression: compression.map(str::to_owned),
+        plain: std::cell::OnceCell::new(),
+    };
+    let mut owned = Vec::new();
+    raw.decode_into(&mut owned)?;
+    let mut borrowed = Vec::new();
+    raw.borrow_into(&mut borrowed)?;
+    let same = owned.len() == borrowed.len()
+        && owned.iter().zip(&borrowed).all(|(o, b)| {
+            let f = &o.record;
+            o.id.as_str() == b.id()
+                && (f.listing.as_deref(), f.date.as_deref(), f.rating.as_deref(), f.text.as_deref(), f.buyer.as_deref())
+                    == (b.listing, b.date, b.rating, b.text, b.buyer)
+                && f.price.as_ref().map(|m| (m.amount.as_str(), m.currency.as_str())) == b.price
+                && f.observed_at.as_deref() == b.observed_at
+                && f.provenance.as_ref().map(|p| (p.evidence, p.profile.as_str(), p.rule.as_str())) == b.provenance
+        });
+    if !same {
+        return Err(bad_chunk(&raw.evidence, "rows read in place differ from the rows decoded"));
+    }
+    Ok(owned)
+}
+
 /// Every chunk the filter's market and vendor select (the limit is the caller's).
 pub(crate) fn read(conn: &Connection, f: &Filter, where_market_vendor: &str) -> Result<Vec<RawChunk>> {
     let mut st = conn
@@ -369,6 +403,32 @@ pub(crate) fn count(conn: &Connection) -> Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A chunk as encoded decodes to its rows through `decode_stored_chunk`
+    /// (owned and in place agreeing), compressed or plain; bytes that are no
+    /// chunk are an error, never a panic.
+    #[test]
+    fn stored_chunks_decode_and_garbage_is_an_error() {
+        let ev = Sha256::of(b"p");
+        let rows: Vec<Feedback> = (0..12)
+            .map(|i| Feedback {
+                market: "m".into(),
+                text: Some(format!("t{i}")),
+                price: (i % 2 == 0).then(|| Money { amount: "1.5".into(), currency: "USD".into() }),
+                provenance: Some(Provenance { evidence: ev, profile: "dataset:x".into(), rule: format!("row {i}") }),
+                ..Feedback::default()
+            })
+            .collect();
+        let encoded = EncodedFeedback::encode(&ev, &rows).unwrap();
+        let stored = &encoded.chunks[0].data;
+        let read = decode_stored_chunk(&ev, stored, Some(LZ4)).unwrap();
+        assert_eq!(read.iter().map(|s| s.record.text.clone()).collect::<Vec<_>>(), rows.iter().map(|f| f.text.clone()).collect::<Vec<_>>());
+        let plain = lz4_flex::block::decompress_size_prepended(stored).unwrap();
+        assert_eq!(decode_stored_chunk(&ev, &plain, None).unwrap(), read);
+        for (bytes, compression) in [(&b"\xff\xff\xff\xff\x00"[..], Some(LZ4)), (b"\x05abc", None), (b"", Some(LZ4)), (&stored[..], Some("zstd"))] {
+            assert!(decode_stored_chunk(&ev, bytes, compression).is_err(), "{bytes:?} {compression:?}");
+        }
+    }
 
     /// Rows are written borrowed and read owned: both shapes must give the
     /// same bytes, field by field (a field out of order fails here).

@@ -17,7 +17,7 @@ mod ids;
 mod migrations;
 mod sqlite;
 
-pub use feedback_chunks::EncodedFeedback;
+pub use feedback_chunks::{decode_stored_chunk, EncodedFeedback};
 pub use ids::{BadRowId, RowId, RowKind};
 pub use sqlite::SqliteStore;
 

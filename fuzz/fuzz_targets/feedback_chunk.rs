@@ -1,0 +1,20 @@
+//! Arbitrary bytes as a stored feedback chunk (`feedback_chunks.data` of a
+//! case's SQLite file, which a case received from someone else may hold),
+//! plain or LZ4-compressed: decoding must never panic or allocate without
+//! bound, and rows read in place must equal the rows decoded.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let evidence = model::Sha256::of(b"fuzz");
+    let (compression, bytes) = match data.split_first() {
+        Some((0, rest)) => (None, rest),
+        Some((1, rest)) => (Some("lz4"), rest),
+        Some((_, rest)) => (Some("zstd"), rest),
+        None => (None, data),
+    };
+    if let Err(e) = store::decode_stored_chunk(&evidence, bytes, compression) {
+        assert!(!e.to_string().contains("differ"), "{e}");
+    }
+});
