@@ -89,15 +89,62 @@ impl SqliteStore {
         args: &[&dyn rusqlite::ToSql],
         map: impl Fn(&NamedRow<'_, '_>) -> rusqlite::Result<Result<T>>,
     ) -> Result<Vec<T>> {
-        let mut stmt = self.conn.prepare_cached(sql).map_err(db(format!("preparing {sql}")))?;
-        let names: Vec<String> = stmt.column_names().into_iter().map(str::to_owned).collect();
-        let rows = stmt.query_map(args, |row| map(&NamedRow { row, names: &names })).map_err(db("running query"))?;
-        let mut out = Vec::new();
-        for r in rows {
-            out.push(r.map_err(db("reading row"))??);
-        }
-        Ok(out)
+        query_on(&self.conn, sql, args, map)
     }
+
+    /// Every listing row, read in two halves (split at the middle rowid) by
+    /// this connection and a second, read-only one on another thread: the
+    /// sales units of an import read a million listings before any vendor
+    /// can be estimated, and turning rows into records is most of that.
+    /// None (read on one connection) for a store in memory, a table of fewer
+    /// than [`SPLIT_READ_MIN_ROWS`] rows, or inside an open transaction,
+    /// whose rows another connection would not see.
+    fn listings_split(&self) -> Result<Option<Vec<Stored<Listing>>>> {
+        let Some(path) = self.conn.path().filter(|p| !p.is_empty()).map(std::path::PathBuf::from) else { return Ok(None) };
+        if !self.conn.is_autocommit() {
+            return Ok(None);
+        }
+        let (lo, hi): (Option<i64>, Option<i64>) = self
+            .conn
+            .query_row("SELECT MIN(rowid), MAX(rowid) FROM listings", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(db("finding the listings' rowids"))?;
+        let (Some(lo), Some(hi)) = (lo, hi) else { return Ok(None) };
+        if hi - lo < SPLIT_READ_MIN_ROWS {
+            return Ok(None);
+        }
+        let mid = lo + (hi - lo) / 2;
+        std::thread::scope(|s| {
+            let high = s.spawn(|| -> Result<Vec<Stored<Listing>>> {
+                let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+                let conn = Connection::open_with_flags(&path, flags).map_err(db(format!("opening {} to read", path.display())))?;
+                conn.pragma_update(None, "mmap_size", 1i64 << 30).map_err(db("setting mmap_size"))?;
+                query_on(&conn, "SELECT * FROM listings WHERE rowid > ?1", &[&mid], listing_row)
+            });
+            let mut rows = self.query("SELECT * FROM listings WHERE rowid <= ?1", &[&mid], listing_row)?;
+            // A panic reading the other half is this thread's.
+            rows.extend(high.join().unwrap_or_else(|e| std::panic::resume_unwind(e))?);
+            Ok(Some(rows))
+        })
+    }
+}
+
+/// Below this many rowids a whole-table listing read stays on one connection.
+const SPLIT_READ_MIN_ROWS: i64 = 50_000;
+
+fn query_on<T>(
+    conn: &Connection,
+    sql: &str,
+    args: &[&dyn rusqlite::ToSql],
+    map: impl Fn(&NamedRow<'_, '_>) -> rusqlite::Result<Result<T>>,
+) -> Result<Vec<T>> {
+    let mut stmt = conn.prepare_cached(sql).map_err(db(format!("preparing {sql}")))?;
+    let names: Vec<String> = stmt.column_names().into_iter().map(str::to_owned).collect();
+    let rows = stmt.query_map(args, |row| map(&NamedRow { row, names: &names })).map_err(db("running query"))?;
+    let mut out = Vec::new();
+    for r in rows {
+        out.push(r.map_err(db("reading row"))??);
+    }
+    Ok(out)
 }
 
 /// A result row whose columns are found by name in the statement's column
@@ -464,7 +511,15 @@ impl CaseStore for SqliteStore {
 
     fn listings(&self, f: &Filter) -> Result<Vec<Stored<Listing>>> {
         let order = order_by_if_limited(f, "market, title, id");
-        let mut rows = self.query(&format!("SELECT * FROM listings {} {order} LIMIT ?3", where_market_vendor(f)), &[&f.market, &f.vendor, &limit(f)], listing_row)?;
+        let whole = f.market.is_none() && f.vendor.is_none() && f.limit.is_none();
+        let mut rows = match whole.then(|| self.listings_split()).transpose()?.flatten() {
+            Some(rows) => rows,
+            None => self.query(
+                &format!("SELECT * FROM listings {} {order} LIMIT ?3", where_market_vendor(f)),
+                &[&f.market, &f.vendor, &limit(f)],
+                listing_row,
+            )?,
+        };
         if order.is_empty() {
             rows.sort_unstable_by(|a, b| (&a.record.market, &a.record.title, a.id.as_str()).cmp(&(&b.record.market, &b.record.title, b.id.as_str())));
         }

@@ -329,6 +329,30 @@ fn feedback_encoded_apart_stores_as_put_page_does() {
     assert_eq!(apart.feedback(&Filter::default()).unwrap(), whole.feedback(&Filter::default()).unwrap(), "a refusal changes nothing");
 }
 
+/// A whole-table listing read of a large file-backed store is split between
+/// two connections: the same rows in the same order as on one connection
+/// (inside a transaction, where it is not split, and where rows stored in
+/// that transaction must be seen).
+#[test]
+fn split_listing_reads_equal_single_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = SqliteStore::open(&dir.path().join("case.sqlite")).unwrap();
+    s.put_page(&page(b"big", 60_000)).unwrap();
+    s.put_page(&page(b"small", 7)).unwrap();
+    let split = s.listings(&Filter::default()).unwrap();
+    assert_eq!(split.len(), 60_007);
+    let single = s.in_transaction(|s| s.listings(&Filter::default())).unwrap();
+    assert_eq!(split, single);
+    let seen_inside = s
+        .in_transaction(|s| {
+            s.put_page(&page(b"third", 3))?;
+            s.listings(&Filter::default())
+        })
+        .unwrap();
+    assert_eq!(seen_inside.len(), 60_010);
+    assert_eq!(s.listings(&Filter::default()).unwrap(), seen_inside);
+}
+
 /// A borrowed feedback row as the owned row it stands for.
 fn owned(r: &store::FeedbackRef<'_>) -> Stored<model::Feedback> {
     let text = |s: Option<&str>| s.map(str::to_owned);
