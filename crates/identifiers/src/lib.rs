@@ -97,7 +97,9 @@ fn re(p: &str) -> Regex {
 }
 
 /// Base58 legacy addresses: 26–35 characters starting with a version
-/// character (mainnet `1`/`3`, testnet `m`/`n`/`2`).
+/// character (mainnet `1`/`3`, testnet `m`/`n`/`2`). The definition; the
+/// search is [`base58_candidates`].
+#[cfg(test)]
 static BTC_BASE58_RE: LazyLock<Regex> =
     LazyLock::new(|| re(r"(?-u:\b)[123mn][1-9A-HJ-NP-Za-km-z]{25,34}(?-u:\b)"));
 
@@ -108,9 +110,72 @@ static BTC_BECH32_RE: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Monero: 95 (standard, subaddress) or 106 (integrated) base58 characters.
+/// The definition; the search is [`base58_candidates`].
+#[cfg(test)]
 static XMR_RE: LazyLock<Regex> = LazyLock::new(|| {
     re(r"(?-u:\b)[4-9AB][1-9A-HJ-NP-Za-km-z]{94}(?:[1-9A-HJ-NP-Za-km-z]{11})?(?-u:\b)")
 });
+
+/// Which base58 address pattern a word has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Base58Kind {
+    Btc,
+    Xmr,
+}
+
+/// The words of `text` that [`BTC_BASE58_RE`] or [`XMR_RE`] match, in
+/// order, found in one pass over the bytes. Both patterns are bounded by
+/// ASCII word boundaries and hold only word characters, so a match is a
+/// whole ASCII word (a maximal run of `[0-9A-Za-z_]`): a Bitcoin candidate
+/// is such a word of 26–35 base58 characters starting with `1`, `2`, `3`,
+/// `m` or `n`, a Monero one of exactly 95 or 106 starting with `4`–`9`, `A`
+/// or `B`. (The two regexes had no literal to skip ahead by: their lazy DFAs
+/// read every byte, most of the identifier scan of a dataset file.)
+fn base58_candidates(text: &str) -> impl Iterator<Item = (Base58Kind, usize, &str)> + '_ {
+    /// Byte classes: ASCII word bytes, and of those the base58 alphabet
+    /// (alphanumerics but `0`, `O`, `I`, `l`).
+    const fn table(base58_only: bool) -> [bool; 256] {
+        let mut t = [false; 256];
+        let mut b = 0;
+        while b < 256 {
+            let c = b as u8;
+            t[b] = if base58_only {
+                c.is_ascii_alphanumeric() && !matches!(c, b'0' | b'O' | b'I' | b'l')
+            } else {
+                c.is_ascii_alphanumeric() || c == b'_'
+            };
+            b += 1;
+        }
+        t
+    }
+    static WORD: [bool; 256] = table(false);
+    static BASE58: [bool; 256] = table(true);
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        while at < bytes.len() {
+            // The next word: skip non-word bytes, then take word bytes.
+            while at < bytes.len() && !WORD[bytes[at] as usize] {
+                at += 1;
+            }
+            let start = at;
+            while at < bytes.len() && WORD[bytes[at] as usize] {
+                at += 1;
+            }
+            let word = &bytes[start..at];
+            let kind = match (word.len(), word.first()) {
+                (26..=35, Some(b'1' | b'2' | b'3' | b'm' | b'n')) => Base58Kind::Btc,
+                (95 | 106, Some(b'4'..=b'9' | b'A' | b'B')) => Base58Kind::Xmr,
+                _ => continue,
+            };
+            if word.iter().all(|&b| BASE58[b as usize]) {
+                // Word bytes are ASCII: `start..at` lies on char boundaries.
+                return Some((kind, start, &text[start..at]));
+            }
+        }
+        None
+    })
+}
 
 /// v3 onion addresses (56 base32 characters).
 static ONION_RE: LazyLock<Regex> =
@@ -173,31 +238,36 @@ pub fn find_all_with_diagnostics(text: &str) -> (Vec<Found>, Vec<Diagnostic>) {
         i > 0 && ranges.get(i - 1).is_some_and(|&(_, end)| pos < end)
     };
 
-    for m in BTC_BASE58_RE.find_iter(text).chain(BTC_BECH32_RE.find_iter(text)) {
-        if masked(m.start()) {
+    // (Pushed in any order: `out` is sorted below.)
+    let btc_candidates = base58_candidates(text)
+        .filter(|(kind, _, _)| *kind == Base58Kind::Btc)
+        .map(|(_, start, word)| (start, word))
+        .chain(BTC_BECH32_RE.find_iter(text).map(|m| (m.start(), m.as_str())));
+    for (start, candidate) in btc_candidates {
+        if masked(start) {
             continue;
         }
-        if let Some(info) = btc::validate(m.as_str()) {
+        if let Some(info) = btc::validate(candidate) {
             out.push(Found {
                 kind: IdentifierKind::Btc,
-                value: btc::canonical(m.as_str()),
+                value: btc::canonical(candidate),
                 detail: Some(info.detail()),
                 pgp: None,
-                offset: m.start(),
+                offset: start,
             });
         }
     }
-    for m in XMR_RE.find_iter(text) {
-        if masked(m.start()) {
+    for (_, start, candidate) in base58_candidates(text).filter(|(kind, _, _)| *kind == Base58Kind::Xmr) {
+        if masked(start) {
             continue;
         }
-        if let Some(info) = xmr::validate(m.as_str()) {
+        if let Some(info) = xmr::validate(candidate) {
             out.push(Found {
                 kind: IdentifierKind::Xmr,
-                value: m.as_str().to_string(),
+                value: candidate.to_string(),
                 detail: Some(info.detail()),
                 pgp: None,
-                offset: m.start(),
+                offset: start,
             });
         }
     }
@@ -224,6 +294,36 @@ pub fn find_all_with_diagnostics(text: &str) -> (Vec<Found>, Vec<Diagnostic>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The one-pass word scan finds exactly what the two regexes match,
+        /// on texts of base58 runs of address lengths, other word bytes,
+        /// separators and non-ASCII text.
+        #[test]
+        fn base58_candidates_are_the_regex_matches(
+            pieces in proptest::collection::vec(
+                proptest::prop_oneof![
+                    "[1-9A-HJ-NP-Za-km-z]{20,40}",
+                    "[4-9AB][1-9A-HJ-NP-Za-km-z]{93,106}",
+                    "[123mn][1-9A-HJ-NP-Za-km-z]{24,35}",
+                    "[0OIl_]{1,2}",
+                    "[ \\-.:/,\\n]{1,3}",
+                    "[éΣ\u{a0}]",
+                ],
+                0..12,
+            )
+        ) {
+            let text = pieces.concat();
+            let found: Vec<(usize, &str)> =
+                base58_candidates(&text).filter(|c| c.0 == Base58Kind::Btc).map(|c| (c.1, c.2)).collect();
+            let want: Vec<(usize, &str)> = BTC_BASE58_RE.find_iter(&text).map(|m| (m.start(), m.as_str())).collect();
+            proptest::prop_assert_eq!(found, want);
+            let found: Vec<(usize, &str)> =
+                base58_candidates(&text).filter(|c| c.0 == Base58Kind::Xmr).map(|c| (c.1, c.2)).collect();
+            let want: Vec<(usize, &str)> = XMR_RE.find_iter(&text).map(|m| (m.start(), m.as_str())).collect();
+            proptest::prop_assert_eq!(found, want);
+        }
+    }
 
     #[test]
     fn find_all_orders_and_dedups() {
