@@ -120,11 +120,6 @@ impl Case {
         let text = serde_json::to_string_pretty(&self.datasets.by_digest).unwrap_or_default();
         std::fs::write(&file, text).map_err(io(&file))
     }
-
-    /// Detects a dataset in imported bytes (for `import`).
-    pub(crate) fn detect_dataset(&self, source: &str, bytes: &[u8]) -> Option<String> {
-        datasets::detect(source, bytes).map(|f| f.name().to_owned())
-    }
 }
 
 /// Reads one dataset evidence record into page records (page type

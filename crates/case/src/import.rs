@@ -58,53 +58,38 @@ impl Case {
             ..Default::default()
         };
         progress.start("importing", sources.len() as u64);
-        for src in &sources {
+        // Files are read, hashed and compressed on every core; each is stored
+        // and logged here, in input order (a WARC file is read here too).
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let read = |src: &evidence::Source| match src.kind {
+            SourceKind::Warc => None,
+            SourceKind::Page => Some(read_page(src, opts)),
+        };
+        crate::pipeline::for_each_in_order(&sources, threads, read, |i, page| -> Result<()> {
+            let src = &sources[i];
             report.files += 1;
-            match src.kind {
-                SourceKind::Warc => self.import_warc(src, &mut report)?,
-                SourceKind::Page => self.import_page(src, opts, &mut report)?,
+            match page {
+                None => self.import_warc(src, &mut report)?,
+                Some(Err(problem)) => report.problems.push(problem),
+                Some(Ok(page)) => self.store_page(src, page, &mut report)?,
             }
             progress.inc(1);
-        }
+            Ok(())
+        })?;
         self.evidence.sync()?;
         progress.finish();
         Ok(report)
     }
 
-    fn import_page(&mut self, src: &evidence::Source, opts: &ImportOptions, report: &mut ImportReport) -> Result<()> {
-        let meta = match std::fs::metadata(&src.path) {
-            Ok(m) => m,
-            Err(e) => {
-                report.problems.push(format!("{}: cannot read: {e}", src.path.display()));
-                return Ok(());
-            }
-        };
-        if meta.len() > opts.max_file_bytes {
-            report.problems.push(format!(
-                "{}: {} bytes, over the import limit of {} bytes; not imported",
-                src.path.display(),
-                meta.len(),
-                opts.max_file_bytes
-            ));
-            return Ok(());
-        }
-        let bytes = match std::fs::read(&src.path) {
-            Ok(b) => b,
-            Err(e) => {
-                report.problems.push(format!("{}: cannot read: {e}", src.path.display()));
-                return Ok(());
-            }
-        };
-        let file_name = src.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let url = evidence::url_from_file_name(&file_name).or_else(|| extract::url_hint(&bytes));
-        let mut cm = CaptureMeta::file(src.name.clone());
-        cm.url = url;
-        cm.captured_at = opts.captured_at.or_else(|| meta.modified().ok().map(chrono::DateTime::<chrono::Utc>::from));
-        let dataset = opts.dataset_format.clone().or_else(|| self.detect_dataset(&src.name, &bytes));
+    /// Stores a file [`read_page`] read and prepared.
+    fn store_page(&mut self, src: &evidence::Source, page: ReadPage, report: &mut ImportReport) -> Result<()> {
         let stored_before = report.digests.len();
-        self.store_payload(&bytes, &cm, report)?;
+        match self.evidence.add_prepared(page.prepared, &page.meta) {
+            Ok(added) => self.note_added(added, &page.meta, page.len, report)?,
+            Err(e) => report.problems.push(format!("{}: not stored: {e}", page.meta.source)),
+        }
         // A payload the store refused pushes no digest.
-        if let (Some(format), true) = (dataset, report.digests.len() > stored_before) {
+        if let (Some(format), true) = (page.dataset, report.digests.len() > stored_before) {
             let digest = report.digests[stored_before];
             self.remember_dataset(digest, &format)?;
             report.datasets.push((src.name.clone(), format, digest));
@@ -158,13 +143,17 @@ impl Case {
     }
 
     fn store_payload(&mut self, bytes: &[u8], meta: &CaptureMeta, report: &mut ImportReport) -> Result<()> {
-        let added = match self.evidence.add(bytes, meta) {
-            Ok(a) => a,
+        match self.evidence.add(bytes, meta) {
+            Ok(added) => self.note_added(added, meta, bytes.len(), report),
             Err(e) => {
                 report.problems.push(format!("{}: not stored: {e}", meta.source));
-                return Ok(());
+                Ok(())
             }
-        };
+        }
+    }
+
+    /// Counts a stored payload and logs its acquisition in the custody log.
+    fn note_added(&mut self, added: evidence::Added, meta: &CaptureMeta, bytes: usize, report: &mut ImportReport) -> Result<()> {
         if added.new {
             report.added += 1;
         } else {
@@ -177,7 +166,7 @@ impl Case {
                 "sha256": added.sha256.to_hex(),
                 "source": meta.source,
                 "url": meta.url,
-                "bytes": bytes.len(),
+                "bytes": bytes,
                 "new": added.new,
             }),
             &self.operator,
@@ -185,4 +174,36 @@ impl Case {
         )?;
         Ok(())
     }
+}
+
+/// A file read and made ready to store, on any thread.
+struct ReadPage {
+    meta: CaptureMeta,
+    /// The dataset format it is to be read as, if it is a dataset.
+    dataset: Option<String>,
+    prepared: evidence::Prepared,
+    len: usize,
+}
+
+/// Reads one file (refusing one over the size limit) and prepares it for the
+/// evidence store; a problem as text naming the file.
+fn read_page(src: &evidence::Source, opts: &ImportOptions) -> std::result::Result<ReadPage, String> {
+    let meta = std::fs::metadata(&src.path).map_err(|e| format!("{}: cannot read: {e}", src.path.display()))?;
+    if meta.len() > opts.max_file_bytes {
+        return Err(format!(
+            "{}: {} bytes, over the import limit of {} bytes; not imported",
+            src.path.display(),
+            meta.len(),
+            opts.max_file_bytes
+        ));
+    }
+    let bytes = std::fs::read(&src.path).map_err(|e| format!("{}: cannot read: {e}", src.path.display()))?;
+    let file_name = src.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let url = evidence::url_from_file_name(&file_name).or_else(|| extract::url_hint(&bytes));
+    let mut cm = CaptureMeta::file(src.name.clone());
+    cm.url = url;
+    cm.captured_at = opts.captured_at.or_else(|| meta.modified().ok().map(chrono::DateTime::<chrono::Utc>::from));
+    let dataset = opts.dataset_format.clone().or_else(|| datasets::detect(&src.name, &bytes).map(|f| f.name().to_owned()));
+    let prepared = evidence::EvidenceStore::prepare(&bytes, &cm).map_err(|e| format!("{}: not stored: {e}", cm.source))?;
+    Ok(ReadPage { meta: cm, dataset, prepared, len: bytes.len() })
 }

@@ -249,7 +249,7 @@ impl ExtractReport {
 /// `sink` on the calling thread in item order, as they become ready (so the
 /// sink works while the threads go on, and at most a few results wait). The
 /// first error from `sink` stops the work and is returned.
-fn for_each_in_order<T: Sync, R: Send, E>(
+pub(crate) fn for_each_in_order<T: Sync, R: Send, E>(
     items: &[T],
     threads: usize,
     f: impl Fn(&T) -> R + Sync,

@@ -52,5 +52,5 @@ pub use custody::{canonical_json, genesis, CustodyEntry, CustodyLog};
 pub use discover::{classify, discover, url_from_file_name, Source, SourceKind};
 pub use error::{Error, Location, Problem, WarcError, WarcErrorKind};
 pub use http::{decode_content, dechunk, parse_response, HttpError, HttpResponse, MAX_DECODED};
-pub use store::{Added, CaptureMeta, EvidenceStore, Origin, RecordInfo, RequestInfo, RequestMeta, VerifyReport, DEFAULT_ROLLOVER};
+pub use store::{Added, CaptureMeta, EvidenceStore, Origin, Prepared, RecordInfo, RequestInfo, RequestMeta, VerifyReport, DEFAULT_ROLLOVER};
 pub use warc::{read_warc, WarcReader, WarcRecord};

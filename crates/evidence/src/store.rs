@@ -251,6 +251,44 @@ pub struct EvidenceStore {
     rollover: u64,
 }
 
+/// A payload made ready to store ([`EvidenceStore::prepare`]).
+#[derive(Debug)]
+pub struct Prepared {
+    sha: Sha256,
+    date: DateTime<Utc>,
+    record: Option<PreparedRecord>,
+}
+
+impl Prepared {
+    /// The payload's digest.
+    pub fn sha256(&self) -> Sha256 {
+        self.sha
+    }
+}
+
+/// A new record ready to append: its gzip member and the record read back
+/// from it.
+#[derive(Debug)]
+struct PreparedRecord {
+    sha: Sha256,
+    record_id: String,
+    member: Vec<u8>,
+    rec: WarcRecord,
+}
+
+/// A record's gzip member, and the record read back from it: the index line
+/// is derived from what is about to be written, so index and file cannot
+/// disagree by construction. `label` names the record in an error.
+fn member_of(headers: &[(&str, String)], block: &[u8], label: &Path) -> Result<(Vec<u8>, WarcRecord), Error> {
+    let mut raw = Vec::with_capacity(block.len() + 1024);
+    warc::write_record(&mut raw, headers, block);
+    let member = warc::gzip_member(&raw).map_err(|e| Error::io(label, e))?;
+    let rec = WarcReader::new(label.display().to_string(), Cursor::new(&member))
+        .next()
+        .ok_or_else(|| Error::io(label, std::io::Error::other("wrote an unreadable record")))??;
+    Ok((member, rec))
+}
+
 fn file_name(n: u32) -> String {
     format!("evidence-{n:05}.warc.gz")
 }
@@ -573,8 +611,38 @@ impl EvidenceStore {
     /// not seen before is recorded.
     pub fn add(&mut self, payload: &[u8], meta: &CaptureMeta) -> Result<Added, Error> {
         let sha = Sha256::of(payload);
-        let record_id = format!("<urn:sha256:{}>", sha.to_hex());
         let date = meta.captured_at.unwrap_or_else(Utc::now);
+        if self.by_sha.contains_key(&sha) {
+            return self.add_known(sha, date, meta);
+        }
+        let prepared = Self::prepare_new(payload, sha, date, meta)?;
+        self.append_prepared(prepared)
+    }
+
+    /// What [`EvidenceStore::add`] computes before touching the store (the
+    /// payload's digest, the record, its gzip member read back), done on any
+    /// thread: an import of several large files prepares them on several.
+    /// Hand the result to [`EvidenceStore::add_prepared`] in input order.
+    pub fn prepare(payload: &[u8], meta: &CaptureMeta) -> Result<Prepared, Error> {
+        let sha = Sha256::of(payload);
+        let date = meta.captured_at.unwrap_or_else(Utc::now);
+        Ok(Prepared { sha, date, record: Some(Self::prepare_new(payload, sha, date, meta)?) })
+    }
+
+    /// Stores a [`Prepared`] payload as [`EvidenceStore::add`] stores it:
+    /// bytes stored already (before, or earlier in the same batch) are not
+    /// stored again. `meta` must be what it was prepared with.
+    pub fn add_prepared(&mut self, prepared: Prepared, meta: &CaptureMeta) -> Result<Added, Error> {
+        match prepared.record {
+            Some(record) if !self.by_sha.contains_key(&prepared.sha) => self.append_prepared(record),
+            _ => self.add_known(prepared.sha, prepared.date, meta),
+        }
+    }
+
+    /// A payload already stored: an alias record when `meta` names a new
+    /// source or URL, else nothing.
+    fn add_known(&mut self, sha: Sha256, date: DateTime<Utc>, meta: &CaptureMeta) -> Result<Added, Error> {
+        let record_id = format!("<urn:sha256:{}>", sha.to_hex());
         let url = meta.url.as_deref().map(uri_safe);
         if let Some(&i) = self.by_sha.get(&sha) {
             let known = self.records.get(i).map(|r| {
@@ -613,7 +681,14 @@ impl EvidenceStore {
             }
             return Ok(Added { sha256: sha, new: false, record_id, written: None });
         }
+        Err(Error::NotFound(sha))
+    }
 
+    /// A new payload's record as its gzip member and the record read back
+    /// from it (offset 0: set when appended).
+    fn prepare_new(payload: &[u8], sha: Sha256, date: DateTime<Utc>, meta: &CaptureMeta) -> Result<PreparedRecord, Error> {
+        let record_id = format!("<urn:sha256:{}>", sha.to_hex());
+        let url = meta.url.as_deref().map(uri_safe);
         let (warc_type, head, content_type) = match &meta.http_head {
             None => ("resource", Vec::new(), meta.content_type.clone()),
             Some(raw) => {
@@ -626,6 +701,8 @@ impl EvidenceStore {
                 ("response", neutralize_transfer_encoding(raw), ct)
             }
         };
+        // Without an HTTP head the block is the payload, whose digest is known.
+        let block_is_payload = head.is_empty();
         let mut block = head;
         block.extend_from_slice(payload);
         let mut headers = vec![
@@ -645,7 +722,7 @@ impl EvidenceStore {
         if let Some(ct) = &content_type {
             headers.push(("WARC-Identified-Payload-Type", one_line(ct)));
         }
-        headers.push(("WARC-Block-Digest", base32_digest(&Sha256::of(&block))));
+        headers.push(("WARC-Block-Digest", base32_digest(&if block_is_payload { sha } else { Sha256::of(&block) })));
         headers.push(("WARC-Payload-Digest", base32_digest(&sha)));
         headers.push(("X-Dragnet-SHA256", sha.to_hex()));
         headers.push(("X-Dragnet-Source", json_str(&meta.source)));
@@ -656,8 +733,15 @@ impl EvidenceStore {
         if meta.captured_at.is_none() {
             headers.push(("X-Dragnet-Capture-Time", "unknown".into()));
         }
-        self.append_record(&headers, &block)?;
-        Ok(Added { sha256: sha, new: true, record_id: record_id.clone(), written: Some(record_id) })
+        let (member, rec) = member_of(&headers, &block, Path::new(&meta.source))?;
+        Ok(PreparedRecord { sha, record_id, member, rec })
+    }
+
+    /// Appends a prepared new record.
+    fn append_prepared(&mut self, p: PreparedRecord) -> Result<Added, Error> {
+        let (name, size) = self.file_for_next_record()?;
+        self.append_member(&name, size, &p.member, p.rec)?;
+        Ok(Added { sha256: p.sha, new: true, record_id: p.record_id.clone(), written: Some(p.record_id) })
     }
 
     /// Stores a crawled response as [`add`](Self::add) does, then the
@@ -717,16 +801,22 @@ impl EvidenceStore {
     /// Appends one record as a gzip member to the current evidence file (and
     /// its line to the index), starting a new file when needed.
     fn append_record(&mut self, headers: &[(&str, String)], block: &[u8]) -> Result<(), Error> {
+        let (name, size) = self.file_for_next_record()?;
+        self.write_member(&name, size, headers, block)
+    }
+
+    /// The evidence file the next record goes to and its size, starting a
+    /// new file (with its warcinfo record) when the current one is full.
+    fn file_for_next_record(&mut self) -> Result<(String, u64), Error> {
         let (name, size) = self.current_file()?;
-        let (name, size) = if size >= self.rollover || size == 0 {
+        if size >= self.rollover || size == 0 {
             let name = if size == 0 { name } else { file_name(file_number(&name).unwrap_or(0) + 1) };
             self.write_warcinfo(&name)?;
             let size = fs::metadata(self.dir.join(&name)).map_err(|e| Error::io(self.dir.join(&name), e))?.len();
-            (name, size)
+            Ok((name, size))
         } else {
-            (name, size)
-        };
-        self.write_member(&name, size, headers, block)
+            Ok((name, size))
+        }
     }
 
     fn write_warcinfo(&mut self, name: &str) -> Result<(), Error> {
@@ -747,20 +837,19 @@ impl EvidenceStore {
     }
 
     fn write_member(&mut self, name: &str, offset: u64, headers: &[(&str, String)], block: &[u8]) -> Result<(), Error> {
+        let (member, rec) = member_of(headers, block, &self.dir.join(name))?;
+        self.append_member(name, offset, &member, rec)
+    }
+
+    /// Appends a gzip member (and its index line, from `rec`, the record
+    /// read back from it) at `offset` of evidence file `name`.
+    fn append_member(&mut self, name: &str, offset: u64, member: &[u8], mut rec: WarcRecord) -> Result<(), Error> {
         let path = self.dir.join(name);
-        let mut raw = Vec::with_capacity(block.len() + 1024);
-        warc::write_record(&mut raw, headers, block);
-        let member = warc::gzip_member(&raw).map_err(|e| Error::io(&path, e))?;
-        // Derive the index line by reading back what we are about to write,
-        // so index and file cannot disagree by construction.
-        let mut rec = WarcReader::new(name, Cursor::new(&member))
-            .next()
-            .ok_or_else(|| Error::io(&path, std::io::Error::other("wrote an unreadable record")))??;
         rec.offset = offset;
         let line = index_line(name, &rec)
             .map_err(|what| Error::io(&path, std::io::Error::other(what)))?;
         let mut f = OpenOptions::new().create(true).append(true).open(&path).map_err(|e| Error::io(&path, e))?;
-        f.write_all(&member).map_err(|e| Error::io(&path, e))?;
+        f.write_all(member).map_err(|e| Error::io(&path, e))?;
         let index = self.dir.join(INDEX);
         let mut text = serde_json::to_string(&line).map_err(|e| Error::io(&index, std::io::Error::other(e)))?;
         text.push('\n');
