@@ -65,20 +65,25 @@ pub fn normalize(s: &str) -> String {
 /// `str::to_lowercase` does it (a final sigma depends on its word).
 fn push_normalized(out: &mut String, s: &str) {
     if s.is_ascii() {
-        // The ASCII characters `char::is_whitespace` accepts (not
+        // Words copied whole, one space between, then lower-cased in place.
+        // Whitespace: the ASCII characters `char::is_whitespace` accepts (not
         // `u8::is_ascii_whitespace`'s, which leaves out \x0b).
-        let (mut gap, mut started) = (false, false);
-        for &b in s.as_bytes() {
-            if matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ') {
-                gap = true;
+        let space = |b: &u8| matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ');
+        let (bytes, start) = (s.as_bytes(), out.len());
+        let mut i = 0;
+        while i < bytes.len() {
+            if space(&bytes[i]) {
+                i += 1;
                 continue;
             }
-            if gap && started {
+            let end = bytes[i..].iter().position(space).map_or(bytes.len(), |n| i + n);
+            if out.len() > start {
                 out.push(' ');
             }
-            (gap, started) = (false, true);
-            out.push(char::from(b.to_ascii_lowercase()));
+            out.push_str(&s[i..end]);
+            i = end;
         }
+        out[start..].make_ascii_lowercase();
         return;
     }
     for (i, word) in s.split_whitespace().enumerate() {

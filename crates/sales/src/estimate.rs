@@ -168,7 +168,7 @@ fn title_key_normalized(market: &str, vendor: &str, title: &str) -> String {
 /// Each row once: a row id seen again (the same file imported twice) is the
 /// same observation, not another one.
 fn distinct<T>(rows: &[Obs<T>]) -> Vec<&Obs<T>> {
-    let mut seen = std::collections::HashSet::new();
+    let mut seen: HashSet<&str, FastState> = HashSet::default();
     rows.iter().filter(|o| seen.insert(o.id.as_str())).collect()
 }
 
@@ -204,7 +204,7 @@ pub fn units_where(input: &Input<'_>, rates: &Rates, keep: &dyn Fn(&str, &str) -
 pub struct Estimator<'a> {
     scale: HashMap<String, f64>,
     /// Listing observations by (market, normalized vendor, title), in day order.
-    by_title: HashMap<String, Vec<(NaiveDate, &'a Obs<Listing>)>>,
+    by_title: ListingsByTitle<'a>,
     rates: &'a Rates,
     out: Units,
 }
@@ -232,7 +232,7 @@ impl<'a> Estimator<'a> {
         // only read `dated`, and this runs before any feedback can be.
         let (scale, by_title) = std::thread::scope(|s| {
             let by_title = s.spawn(|| {
-                let mut by_title: HashMap<String, Vec<(NaiveDate, &Obs<Listing>)>> = HashMap::new();
+                let mut by_title = ListingsByTitle::default();
                 for (d, o) in &dated {
                     let l = &o.record;
                     let vendor = normalize(l.vendor.as_deref().unwrap_or(""));
@@ -539,6 +539,10 @@ fn vendor_counter_units(vendors: &[&Obs<model::Vendor>], scale: &HashMap<String,
     }
 }
 
+/// Listing observations by (market, normalized vendor, title), in day order:
+/// looked up for every listing a vendor's feedback names.
+type ListingsByTitle<'a> = HashMap<String, Vec<(NaiveDate, &'a Obs<Listing>)>, FastState>;
+
 /// A listing's observations with their days, in day order.
 type DatedListings<'a> = Vec<(NaiveDate, &'a Obs<Listing>)>;
 
@@ -609,7 +613,7 @@ impl UnitSink for Vec<Unit> {
 }
 
 fn feedback_units<R: FeedbackRow>(
-    by_title: &HashMap<String, Vec<(NaiveDate, &Obs<Listing>)>>,
+    by_title: &ListingsByTitle<'_>,
     feedback: &[R],
     rates: &Rates,
     scale: &HashMap<String, f64>,
