@@ -174,27 +174,18 @@ struct StoredFeedback<'a> {
 
 impl<'a> StoredFeedback<'a> {
     fn of(row: store::FeedbackRef<'a>, captured: &'a HashMap<Sha256, String>) -> Self {
-        let captured_at = row.provenance.and_then(|(evidence, _, _)| captured.get(&evidence)).map(String::as_str);
+        let captured_at = row.record.provenance.and_then(|(evidence, _, _)| captured.get(&evidence)).map(String::as_str);
         StoredFeedback { row, captured_at }
     }
 }
 
 impl sales::FeedbackRow for StoredFeedback<'_> {
-    fn fields(&self) -> sales::FeedbackFields<'_> {
-        let r = &self.row;
-        sales::FeedbackFields {
-            market: r.market,
-            vendor: r.vendor,
-            listing: r.listing,
-            date: r.date,
-            rating: r.rating,
-            text: r.text,
-            buyer: r.buyer,
-            price: r.price,
-            observed_at: r.observed_at,
-            captured_at: self.captured_at,
-            provenance: r.provenance,
-        }
+    fn record(&self) -> model::FeedbackRef<'_> {
+        self.row.record
+    }
+
+    fn captured_at(&self) -> Option<&str> {
+        self.captured_at
     }
 
     fn id(&self) -> std::borrow::Cow<'_, str> {
@@ -420,7 +411,7 @@ impl Case {
                     for (deferred, only_unnamed) in &read {
                         match deferred.borrowed() {
                             Ok(r) => rows.extend(
-                                r.into_iter().filter(|f| !only_unnamed || f.vendor.is_none()).map(|row| StoredFeedback::of(row, captured)),
+                                r.into_iter().filter(|f| !only_unnamed || f.record.vendor.is_none()).map(|row| StoredFeedback::of(row, captured)),
                             ),
                             Err(e) => failed = Some(e),
                         }

@@ -254,6 +254,70 @@ pub struct Feedback {
     pub provenance: Option<Provenance>,
 }
 
+/// A [`Feedback`]'s fields borrowed: how millions of stored rows are read in
+/// place (the store decodes them from its chunks, the sales estimator reads
+/// them) without an owned string per field.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct FeedbackRef<'a> {
+    /// Market name.
+    pub market: &'a str,
+    /// Vendor, when known.
+    pub vendor: Option<&'a str>,
+    /// Listing title, when shown.
+    pub listing: Option<&'a str>,
+    /// Date or age as shown.
+    pub date: Option<&'a str>,
+    /// Rating as shown.
+    pub rating: Option<&'a str>,
+    /// Feedback text.
+    pub text: Option<&'a str>,
+    /// Buyer as shown.
+    pub buyer: Option<&'a str>,
+    /// Price paid, where shown: amount and currency.
+    pub price: Option<(&'a str, &'a str)>,
+    /// When the feedback was seen.
+    pub observed_at: Option<&'a str>,
+    /// Evidence digest, profile and rule.
+    pub provenance: Option<(Sha256, &'a str, &'a str)>,
+}
+
+impl Feedback {
+    /// The record's fields borrowed.
+    pub fn borrowed(&self) -> FeedbackRef<'_> {
+        FeedbackRef {
+            market: &self.market,
+            vendor: self.vendor.as_deref(),
+            listing: self.listing.as_deref(),
+            date: self.date.as_deref(),
+            rating: self.rating.as_deref(),
+            text: self.text.as_deref(),
+            buyer: self.buyer.as_deref(),
+            price: self.price.as_ref().map(|m| (m.amount.as_str(), m.currency.as_str())),
+            observed_at: self.observed_at.as_deref(),
+            provenance: self.provenance.as_ref().map(|p| (p.evidence, p.profile.as_str(), p.rule.as_str())),
+        }
+    }
+}
+
+impl FeedbackRef<'_> {
+    /// The record, owned.
+    pub fn to_owned_record(&self) -> Feedback {
+        let text = |s: Option<&str>| s.map(str::to_owned);
+        Feedback {
+            market: self.market.to_owned(),
+            vendor: text(self.vendor),
+            listing: text(self.listing),
+            date: text(self.date),
+            rating: text(self.rating),
+            text: text(self.text),
+            buyer: text(self.buyer),
+            price: self.price.map(|(amount, currency)| Money { amount: amount.to_owned(), currency: currency.to_owned() }),
+            observed_at: text(self.observed_at),
+            provenance: self.provenance.map(|(evidence, profile, rule)| Provenance { evidence, profile: profile.to_owned(), rule: rule.to_owned() }),
+        }
+    }
+}
+
 /// One entry of a category index page.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct CategoryEntry {

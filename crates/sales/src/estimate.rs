@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::dates::{observed_day, shown_date_range, DayRange, ShownDate};
 use crate::dedup::{dedup_groups, group_by_identity, normalize, push_identity, Observation, Sighting};
 use crate::usd::{listing_usd, to_usd, UsdAmount};
-use crate::feedback_row::{FeedbackFields, FeedbackRow};
+use crate::feedback_row::FeedbackRow;
 use crate::ledger::UnitTableBuilder;
 use crate::{FastState, Input, Obs, Rates};
 
@@ -548,7 +548,7 @@ type DatedListings<'a> = Vec<(NaiveDate, &'a Obs<Listing>)>;
 
 /// The observation a feedback row comes from (see [`Observation`]): a
 /// dataset row is its own observation; a page is one observation.
-fn observation_of<'a>(o: &'a impl FeedbackRow, f: &FeedbackFields<'a>, hex: &'a HashMap<model::Sha256, String, FastState>) -> Observation<'a> {
+fn observation_of<'a>(o: &'a impl FeedbackRow, f: &model::FeedbackRef<'a>, hex: &'a HashMap<model::Sha256, String, FastState>) -> Observation<'a> {
     match f.provenance {
         Some((evidence, profile, rule)) => {
             let head = Cow::Borrowed(hex.get(&evidence).map_or("", String::as_str));
@@ -622,7 +622,7 @@ fn feedback_units<R: FeedbackRow>(
 ) {
     // Each row's days, and its identity written into one buffer for the
     // whole part; then the sightings borrow from it.
-    let mut used: Vec<(&R, FeedbackFields<'_>, NaiveDate, DayRange)> = Vec::with_capacity(feedback.len());
+    let mut used: Vec<(&R, model::FeedbackRef<'_>, NaiveDate, DayRange)> = Vec::with_capacity(feedback.len());
     let mut identities = String::new();
     let mut ends: Vec<usize> = Vec::with_capacity(feedback.len());
     // Feedback of one account repeats a few observation times, shown dates
@@ -632,8 +632,8 @@ fn feedback_units<R: FeedbackRow>(
     let mut shown_dates: HashMap<&str, ShownDate, FastState> = HashMap::default();
     let mut hex: HashMap<model::Sha256, String, FastState> = HashMap::default();
     for o in feedback {
-        let f = o.fields();
-        let day_key = (f.observed_at, f.captured_at);
+        let f = o.record();
+        let day_key = (f.observed_at, o.captured_at());
         let Some(observed) = *observed_days.entry(day_key).or_insert_with(|| day_of(day_key.0, day_key.1)) else {
             out.problems.push(Problem { id: o.id().into_owned(), message: "feedback has no observation date; not counted".into() });
             continue;

@@ -315,16 +315,18 @@ impl RawChunk {
             bincode::serde::borrow_decode_from_slice(self.plain()?, bincode::config::standard().with_limit::<DECODE_LIMIT>())
                 .map_err(|e| bad_chunk(&self.evidence, e))?;
         out.extend(rows.into_iter().map(|r| FeedbackRef {
-            market: &self.market,
-            vendor: self.vendor.as_deref(),
-            listing: r.listing,
-            date: r.date,
-            rating: r.rating,
-            text: r.text,
-            buyer: r.buyer,
-            price: r.price.map(|m| (m.amount, m.currency)),
-            observed_at: r.observed_at,
-            provenance: Some((evidence, r.profile, r.rule)),
+            record: model::FeedbackRef {
+                market: &self.market,
+                vendor: self.vendor.as_deref(),
+                listing: r.listing,
+                date: r.date,
+                rating: r.rating,
+                text: r.text,
+                buyer: r.buyer,
+                price: r.price.map(|m| (m.amount, m.currency)),
+                observed_at: r.observed_at,
+                provenance: Some((evidence, r.profile, r.rule)),
+            },
             id: FeedbackRefId::InPage { evidence, ordinal: r.ordinal },
         }));
         Ok(())
@@ -350,15 +352,7 @@ pub fn decode_stored_chunk(evidence: &Sha256, data: &[u8], compression: Option<&
     let mut borrowed = Vec::new();
     raw.borrow_into(&mut borrowed)?;
     let same = owned.len() == borrowed.len()
-        && owned.iter().zip(&borrowed).all(|(o, b)| {
-            let f = &o.record;
-            o.id.as_str() == b.id()
-                && (f.listing.as_deref(), f.date.as_deref(), f.rating.as_deref(), f.text.as_deref(), f.buyer.as_deref())
-                    == (b.listing, b.date, b.rating, b.text, b.buyer)
-                && f.price.as_ref().map(|m| (m.amount.as_str(), m.currency.as_str())) == b.price
-                && f.observed_at.as_deref() == b.observed_at
-                && f.provenance.as_ref().map(|p| (p.evidence, p.profile.as_str(), p.rule.as_str())) == b.provenance
-        });
+        && owned.iter().zip(&borrowed).all(|(o, b)| o.id.as_str() == b.id() && o.record.borrowed() == b.record);
     if !same {
         return Err(bad_chunk(&raw.evidence, "rows read in place differ from the rows decoded"));
     }

@@ -237,39 +237,23 @@ impl DeferredFeedback {
         // Chunk rows by a key that orders as their ids' text (computed once
         // per row, not per comparison); table rows, rarely among them, by text.
         if rows.iter().all(|r| matches!(r.id, FeedbackRefId::InPage { .. })) {
-            rows.sort_by_cached_key(|r| (r.market, r.vendor, r.id.text_order_key()));
+            rows.sort_by_cached_key(|r| (r.record.market, r.record.vendor, r.id.text_order_key()));
         } else {
-            rows.sort_unstable_by(|a, b| (a.market, a.vendor).cmp(&(b.market, b.vendor)).then_with(|| a.id.cmp_as_text(&b.id)));
+            rows.sort_unstable_by(|a, b| {
+                (a.record.market, a.record.vendor).cmp(&(b.record.market, b.record.vendor)).then_with(|| a.id.cmp_as_text(&b.id))
+            });
         }
         rows.truncate(self.limit.unwrap_or(usize::MAX));
         Ok(rows)
     }
 }
 
-/// A feedback row borrowed from the store's read: the fields of
-/// [`Feedback`] as text, and its id (built on demand).
+/// A feedback row borrowed from the store's read: its record's fields and
+/// its id (built on demand).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FeedbackRef<'a> {
-    /// Market.
-    pub market: &'a str,
-    /// Vendor as shown.
-    pub vendor: Option<&'a str>,
-    /// Listing title.
-    pub listing: Option<&'a str>,
-    /// Date as shown.
-    pub date: Option<&'a str>,
-    /// Rating as shown.
-    pub rating: Option<&'a str>,
-    /// Text.
-    pub text: Option<&'a str>,
-    /// Buyer as shown.
-    pub buyer: Option<&'a str>,
-    /// Price shown on the feedback: amount and currency.
-    pub price: Option<(&'a str, &'a str)>,
-    /// When observed, when the source says.
-    pub observed_at: Option<&'a str>,
-    /// Evidence digest, profile and rule.
-    pub provenance: Option<(Sha256, &'a str, &'a str)>,
+    /// The record's fields.
+    pub record: model::FeedbackRef<'a>,
     id: FeedbackRefId<'a>,
 }
 
@@ -282,20 +266,7 @@ pub(crate) enum FeedbackRefId<'a> {
 
 impl<'a> FeedbackRef<'a> {
     fn of_stored(s: &'a Stored<Feedback>) -> FeedbackRef<'a> {
-        let f = &s.record;
-        FeedbackRef {
-            market: &f.market,
-            vendor: f.vendor.as_deref(),
-            listing: f.listing.as_deref(),
-            date: f.date.as_deref(),
-            rating: f.rating.as_deref(),
-            text: f.text.as_deref(),
-            buyer: f.buyer.as_deref(),
-            price: f.price.as_ref().map(|m| (m.amount.as_str(), m.currency.as_str())),
-            observed_at: f.observed_at.as_deref(),
-            provenance: f.provenance.as_ref().map(|p| (p.evidence, p.profile.as_str(), p.rule.as_str())),
-            id: FeedbackRefId::Whole(&s.id),
-        }
+        FeedbackRef { record: s.record.borrowed(), id: FeedbackRefId::Whole(&s.id) }
     }
 
     /// The row id, as [`CaseStore::feedback`] gives it.

@@ -248,25 +248,33 @@ fn chunked_dataset_feedback_reads_like_table_rows() {
     assert_eq!(chunked.counts().unwrap().feedback, 43);
 }
 
+/// A store file holding one dataset page (evidence `d`) with `feedback`.
+fn stored_dataset(feedback: Vec<model::Feedback>) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("case.sqlite");
+    let mut p = page(b"d", 0);
+    p.page.page_type = PageType::Dataset;
+    p.feedback = feedback;
+    SqliteStore::open(&path).unwrap().put_page(&p).unwrap();
+    (dir, path)
+}
+
 /// Chunks are stored compressed; a chunk stored plain (before compression)
 /// still reads the same, and a chunk of an unknown compression or with a
 /// length it cannot hold is an error naming the page.
 #[test]
 fn compressed_and_plain_chunks_read_the_same() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("case.sqlite");
-    let mut p = page(b"d", 0);
-    p.page.page_type = PageType::Dataset;
-    p.feedback = (0..300)
-        .map(|i| model::Feedback {
-            market: "m".into(),
-            vendor: Some("v".into()),
-            text: Some(format!("fast and discreet #{}", i % 7)),
-            listing: Some("10g of something".into()),
-            ..Default::default()
-        })
-        .collect();
-    SqliteStore::open(&path).unwrap().put_page(&p).unwrap();
+    let (_dir, path) = stored_dataset(
+        (0..300)
+            .map(|i| model::Feedback {
+                market: "m".into(),
+                vendor: Some("v".into()),
+                text: Some(format!("fast and discreet #{}", i % 7)),
+                listing: Some("10g of something".into()),
+                ..Default::default()
+            })
+            .collect(),
+    );
     let want = SqliteStore::open(&path).unwrap().feedback(&Filter::default()).unwrap();
     assert_eq!(want.len(), 300);
     let conn = rusqlite::Connection::open(&path).unwrap();
@@ -355,33 +363,14 @@ fn split_listing_reads_equal_single_reads() {
 
 /// A borrowed feedback row as the owned row it stands for.
 fn owned(r: &store::FeedbackRef<'_>) -> Stored<model::Feedback> {
-    let text = |s: Option<&str>| s.map(str::to_owned);
-    Stored {
-        id: r.id().parse().expect("a row id"),
-        record: model::Feedback {
-            market: r.market.to_owned(),
-            vendor: text(r.vendor),
-            listing: text(r.listing),
-            date: text(r.date),
-            rating: text(r.rating),
-            text: text(r.text),
-            buyer: text(r.buyer),
-            price: r.price.map(|(amount, currency)| Money { amount: amount.into(), currency: currency.into() }),
-            observed_at: text(r.observed_at),
-            provenance: r.provenance.map(|(evidence, profile, rule)| Provenance { evidence, profile: profile.into(), rule: rule.into() }),
-        },
-    }
+    Stored { id: r.id().parse().expect("a row id"), record: r.record.to_owned_record() }
 }
 
 /// A damaged chunk is an error naming the page, not a panic or a wrong row.
 #[test]
 fn a_damaged_feedback_chunk_is_an_error() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("case.sqlite");
-    let mut p = page(b"d", 0);
-    p.page.page_type = PageType::Dataset;
-    p.feedback = vec![model::Feedback { market: "m".into(), vendor: Some("v".into()), text: Some("fine".into()), ..Default::default() }];
-    SqliteStore::open(&path).unwrap().put_page(&p).unwrap();
+    let (_dir, path) =
+        stored_dataset(vec![model::Feedback { market: "m".into(), vendor: Some("v".into()), text: Some("fine".into()), ..Default::default() }]);
     let conn = rusqlite::Connection::open(&path).unwrap();
     // A length prefix claiming 2^60 rows, then nothing.
     conn.execute("UPDATE feedback_chunks SET data = x'ff0000000000000010'", []).unwrap();
