@@ -113,16 +113,22 @@ impl SqliteStore {
             return Ok(None);
         }
         let mid = lo + (hi - lo) / 2;
+        const HIGH: &str = "SELECT * FROM listings WHERE rowid > ?1";
         std::thread::scope(|s| {
-            let high = s.spawn(|| -> Result<Vec<Stored<Listing>>> {
+            // None when the second connection cannot be opened (a read-only
+            // directory, say): this one then reads that half too.
+            let high = s.spawn(|| -> Option<Result<Vec<Stored<Listing>>>> {
                 let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
-                let conn = Connection::open_with_flags(&path, flags).map_err(db(format!("opening {} to read", path.display())))?;
-                conn.pragma_update(None, "mmap_size", 1i64 << 30).map_err(db("setting mmap_size"))?;
-                query_on(&conn, "SELECT * FROM listings WHERE rowid > ?1", &[&mid], listing_row)
+                let conn = Connection::open_with_flags(&path, flags).ok()?;
+                conn.pragma_update(None, "mmap_size", 1i64 << 30).ok()?;
+                Some(query_on(&conn, HIGH, &[&mid], listing_row))
             });
             let mut rows = self.query("SELECT * FROM listings WHERE rowid <= ?1", &[&mid], listing_row)?;
             // A panic reading the other half is this thread's.
-            rows.extend(high.join().unwrap_or_else(|e| std::panic::resume_unwind(e))?);
+            match high.join().unwrap_or_else(|e| std::panic::resume_unwind(e)) {
+                Some(high) => rows.extend(high?),
+                None => rows.extend(self.query(HIGH, &[&mid], listing_row)?),
+            }
             Ok(Some(rows))
         })
     }
