@@ -266,14 +266,14 @@ impl Prepared {
     }
 }
 
-/// A new record ready to append: its gzip member and the record read back
-/// from it.
+/// A new record ready to append: its gzip member and its index line (file
+/// and offset still to be set).
 #[derive(Debug)]
 struct PreparedRecord {
     sha: Sha256,
     record_id: String,
     member: Vec<u8>,
-    rec: WarcRecord,
+    line: IndexLine,
 }
 
 /// A record's gzip member, and the record read back from it: the index line
@@ -733,14 +733,18 @@ impl EvidenceStore {
         if meta.captured_at.is_none() {
             headers.push(("X-Dragnet-Capture-Time", "unknown".into()));
         }
-        let (member, rec) = member_of(&headers, &block, Path::new(&meta.source))?;
-        Ok(PreparedRecord { sha, record_id, member, rec })
+        let label = Path::new(&meta.source);
+        let (member, rec) = member_of(&headers, &block, label)?;
+        // The index line now (its file and offset are set when appended), so
+        // the record read back, as large as the payload, is not kept.
+        let line = index_line("", &rec).map_err(|what| Error::io(label, std::io::Error::other(what)))?;
+        Ok(PreparedRecord { sha, record_id, member, line })
     }
 
     /// Appends a prepared new record.
     fn append_prepared(&mut self, p: PreparedRecord) -> Result<Added, Error> {
         let (name, size) = self.file_for_next_record()?;
-        self.append_member(&name, size, &p.member, p.rec)?;
+        self.append_member(&name, size, &p.member, p.line)?;
         Ok(Added { sha256: p.sha, new: true, record_id: p.record_id.clone(), written: Some(p.record_id) })
     }
 
@@ -837,17 +841,17 @@ impl EvidenceStore {
     }
 
     fn write_member(&mut self, name: &str, offset: u64, headers: &[(&str, String)], block: &[u8]) -> Result<(), Error> {
-        let (member, rec) = member_of(headers, block, &self.dir.join(name))?;
-        self.append_member(name, offset, &member, rec)
+        let path = self.dir.join(name);
+        let (member, rec) = member_of(headers, block, &path)?;
+        let line = index_line(name, &rec).map_err(|what| Error::io(&path, std::io::Error::other(what)))?;
+        self.append_member(name, offset, &member, line)
     }
 
-    /// Appends a gzip member (and its index line, from `rec`, the record
-    /// read back from it) at `offset` of evidence file `name`.
-    fn append_member(&mut self, name: &str, offset: u64, member: &[u8], mut rec: WarcRecord) -> Result<(), Error> {
+    /// Appends a gzip member at `offset` of evidence file `name`, and its
+    /// index line (derived from the record read back from the member).
+    fn append_member(&mut self, name: &str, offset: u64, member: &[u8], mut line: IndexLine) -> Result<(), Error> {
         let path = self.dir.join(name);
-        rec.offset = offset;
-        let line = index_line(name, &rec)
-            .map_err(|what| Error::io(&path, std::io::Error::other(what)))?;
+        (line.file, line.offset) = (name.to_owned(), offset);
         let mut f = OpenOptions::new().create(true).append(true).open(&path).map_err(|e| Error::io(&path, e))?;
         f.write_all(member).map_err(|e| Error::io(&path, e))?;
         let index = self.dir.join(INDEX);
