@@ -251,19 +251,13 @@ pub struct EvidenceStore {
     rollover: u64,
 }
 
-/// A payload made ready to store ([`EvidenceStore::prepare`]).
+/// A payload made ready to store ([`EvidenceStore::prepare`]): its record,
+/// and the date stored for it (used by an alias if the bytes turn out to be
+/// stored already).
 #[derive(Debug)]
 pub struct Prepared {
-    sha: Sha256,
     date: DateTime<Utc>,
-    record: Option<PreparedRecord>,
-}
-
-impl Prepared {
-    /// The payload's digest.
-    pub fn sha256(&self) -> Sha256 {
-        self.sha
-    }
+    record: PreparedRecord,
 }
 
 /// A new record ready to append: its gzip member and its index line (file
@@ -626,17 +620,17 @@ impl EvidenceStore {
     pub fn prepare(payload: &[u8], meta: &CaptureMeta) -> Result<Prepared, Error> {
         let sha = Sha256::of(payload);
         let date = meta.captured_at.unwrap_or_else(Utc::now);
-        Ok(Prepared { sha, date, record: Some(Self::prepare_new(payload, sha, date, meta)?) })
+        Ok(Prepared { date, record: Self::prepare_new(payload, sha, date, meta)? })
     }
 
     /// Stores a [`Prepared`] payload as [`EvidenceStore::add`] stores it:
     /// bytes stored already (before, or earlier in the same batch) are not
     /// stored again. `meta` must be what it was prepared with.
     pub fn add_prepared(&mut self, prepared: Prepared, meta: &CaptureMeta) -> Result<Added, Error> {
-        match prepared.record {
-            Some(record) if !self.by_sha.contains_key(&prepared.sha) => self.append_prepared(record),
-            _ => self.add_known(prepared.sha, prepared.date, meta),
+        if self.by_sha.contains_key(&prepared.record.sha) {
+            return self.add_known(prepared.record.sha, prepared.date, meta);
         }
+        self.append_prepared(prepared.record)
     }
 
     /// A payload already stored: an alias record when `meta` names a new

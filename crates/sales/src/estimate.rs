@@ -581,7 +581,7 @@ pub(crate) struct UnitRef<'a> {
     pub(crate) days: DayRange,
     pub(crate) sales: f64,
     pub(crate) scale: f64,
-    pub(crate) price: Option<UsdAmount>,
+    pub(crate) price: Option<&'a UsdAmount>,
     /// How many source rows: [`Unit::sources`]' length.
     pub(crate) inputs: usize,
 }
@@ -606,7 +606,7 @@ impl UnitSink for Vec<Unit> {
             days: u.days,
             sales: u.sales,
             scale: u.scale,
-            price: u.price,
+            price: u.price.cloned(),
             sources: sources(),
         });
     }
@@ -741,7 +741,7 @@ fn feedback_units<R: FeedbackRow>(
             days: u.days,
             sales: lower_share,
             scale: scale.get(f.market).copied().unwrap_or(1.0) / lower_share,
-            price,
+            price: price.as_ref(),
             inputs: u.sightings.len() + usize::from(listing.is_some()),
         };
         let sources = || {

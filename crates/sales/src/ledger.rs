@@ -237,23 +237,25 @@ impl UnitTableBuilder {
     /// Merges `units` in.
     pub fn add(&mut self, units: &[Unit]) {
         for u in units {
-            let fields = UnitFields {
+            self.add_one(&UnitRef {
                 method: u.method,
                 market: &u.market,
                 vendor: &u.vendor,
+                listing: &u.listing,
                 category: u.category.as_deref(),
                 origin: u.origin.as_deref(),
                 destinations: &u.destinations,
                 days: u.days,
+                sales: u.sales,
                 scale: u.scale,
-            };
-            self.add_one(&fields, u.sales, u.price.as_ref().map(|p| p.usd), u.sources.len());
+                price: u.price.as_ref(),
+                inputs: u.sources.len(),
+            });
         }
     }
 
-    /// Merges one unit in: its key fields, sales, USD unit price and number
-    /// of source rows.
-    fn add_one(&mut self, u: &UnitFields<'_>, sales: f64, usd: Option<f64>, inputs: usize) {
+    /// Merges one unit in.
+    fn add_one(&mut self, u: &UnitRef<'_>) {
         self.index_all();
         let (i, at, rows) = (&mut self.i, &mut self.at, &mut self.rows);
         let (market, vendor) = (i.id(u.market), i.id(u.vendor));
@@ -283,13 +285,13 @@ impl UnitTableBuilder {
             rows.len() - 1
         });
         let row = &mut rows[r];
-        row.sales += sales;
-        match usd {
-            Some(usd) => row.revenue += sales * usd,
-            None => row.unpriced += sales,
+        row.sales += u.sales;
+        match u.price {
+            Some(p) => row.revenue += u.sales * p.usd,
+            None => row.unpriced += u.sales,
         }
         row.units += 1;
-        row.inputs += inputs as u64;
+        row.inputs += u.inputs as u64;
         self.indexed = rows.len();
         self.units += 1;
     }
@@ -317,32 +319,29 @@ impl UnitTableBuilder {
         // which runs on one thread, a large share of a case's ledger.
         let new_accounts: HashSet<(Method, u32, u32), FastState> =
             part.accounts.iter().map(|&(m, market, vendor)| (m, strings[market as usize], strings[vendor as usize])).collect();
+        // A part's row with this table's string and list ids.
+        let remap = |p: UnitRow| {
+            let (market, vendor, category, origin) =
+                (strings[p.market as usize], strings[p.vendor as usize], strings[p.category as usize], strings[p.origin as usize]);
+            UnitRow { market, vendor, category, origin, destinations: lists[p.destinations as usize], ..p }
+        };
+        self.units += part.units;
         if new_accounts.is_disjoint(&self.accounts) {
-            self.rows.extend(part.rows.into_iter().map(|p| {
-                let (market, vendor, category, origin) =
-                    (strings[p.market as usize], strings[p.vendor as usize], strings[p.category as usize], strings[p.origin as usize]);
-                UnitRow { market, vendor, category, origin, destinations: lists[p.destinations as usize], ..p }
-            }));
+            self.rows.extend(part.rows.into_iter().map(remap));
             self.accounts.extend(new_accounts);
-            self.units += part.units;
             return;
         }
         self.index_all();
         self.accounts.extend(new_accounts);
-        for p in part.rows {
-            let (market, vendor, category, origin) =
-                (strings[p.market as usize], strings[p.vendor as usize], strings[p.category as usize], strings[p.origin as usize]);
-            let destinations = lists[p.destinations as usize];
-            let key = (p.method, market, vendor, category, origin, destinations, p.earliest, p.latest, p.scale.to_bits());
+        for p in part.rows.into_iter().map(remap) {
             let rows = &mut self.rows;
-            let r = *self.at.entry(key).or_insert_with(|| {
-                rows.push(UnitRow { market, vendor, category, origin, destinations, sales: 0.0, unpriced: 0.0, revenue: 0.0, units: 0, inputs: 0, ..p });
+            let r = *self.at.entry(p.key()).or_insert_with(|| {
+                rows.push(UnitRow { sales: 0.0, unpriced: 0.0, revenue: 0.0, units: 0, inputs: 0, ..p.clone() });
                 rows.len() - 1
             });
             rows[r].add_sums(&p);
         }
         self.indexed = self.rows.len();
-        self.units += part.units;
     }
 
     /// The table.
@@ -351,31 +350,9 @@ impl UnitTableBuilder {
     }
 }
 
-/// What a unit is merged on, borrowed.
-struct UnitFields<'a> {
-    method: Method,
-    market: &'a str,
-    vendor: &'a str,
-    category: Option<&'a str>,
-    origin: Option<&'a str>,
-    destinations: &'a [String],
-    days: DayRange,
-    scale: f64,
-}
-
 impl UnitSink for UnitTableBuilder {
     fn unit(&mut self, u: UnitRef<'_>, _sources: &dyn Fn() -> Vec<String>) {
-        let fields = UnitFields {
-            method: u.method,
-            market: u.market,
-            vendor: u.vendor,
-            category: u.category,
-            origin: u.origin,
-            destinations: u.destinations,
-            days: u.days,
-            scale: u.scale,
-        };
-        self.add_one(&fields, u.sales, u.price.as_ref().map(|p| p.usd), u.inputs);
+        self.add_one(&u);
     }
 }
 

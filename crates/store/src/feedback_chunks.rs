@@ -14,7 +14,7 @@
 use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
 
-use model::{Feedback, Money, Provenance, Sha256};
+use model::{Feedback, Money, Sha256};
 
 use crate::ids::{RowId, RowKind};
 use crate::{FeedbackRef, FeedbackRefId, Filter, Result, Stored, StoreError};
@@ -45,9 +45,11 @@ struct ChunkRowRef<'a> {
     rule: &'a str,
 }
 
-/// One feedback row in a chunk: what varies from row to row.
-#[derive(Deserialize)]
-#[cfg_attr(test, derive(Serialize, Debug, PartialEq))]
+/// One feedback row in a chunk, owned: the format written down apart from
+/// the shapes that write and read it (the test
+/// `chunk_rows_encode_as_they_decode` holds them to it).
+#[cfg(test)]
+#[derive(Deserialize, Serialize, Debug, PartialEq)]
 struct ChunkRow {
     ordinal: u32,
     listing: Option<String>,
@@ -226,37 +228,6 @@ pub(crate) fn delete(conn: &Connection, evidence: &str) -> Result<()> {
     Ok(())
 }
 
-/// Decodes a chunk into the rows a table read would give. `keep` sees each
-/// row's ordinal first: rows it refuses are not built.
-fn decode(evidence: &str, market: &str, vendor: Option<&str>, data: &[u8], keep: impl Fn(usize) -> bool, out: &mut Vec<Stored<Feedback>>) -> Result<()> {
-    let digest: Sha256 = evidence.parse().map_err(|_| bad_chunk(evidence, "evidence is not a digest"))?;
-    let (rows, _): (Vec<ChunkRow>, usize) =
-        bincode::serde::decode_from_slice(data, bincode::config::standard().with_limit::<DECODE_LIMIT>()).map_err(|e| bad_chunk(evidence, e))?;
-    let prefix = RowId::page_prefix(RowKind::Feedback, &digest);
-    for r in rows {
-        if !keep(r.ordinal as usize) {
-            continue;
-        }
-        out.push(Stored {
-            id: RowId::in_page(&prefix, r.ordinal as usize),
-            record: Feedback {
-                market: market.to_owned(),
-                vendor: vendor.map(str::to_owned),
-                listing: r.listing,
-                date: r.date,
-                rating: r.rating,
-                text: r.text,
-                buyer: r.buyer,
-                price: r.price,
-                observed_at: r.observed_at,
-                // As a table row reads back: the page's digest, the rule's names.
-                provenance: Some(Provenance { evidence: digest, profile: r.profile, rule: r.rule }),
-            },
-        });
-    }
-    Ok(())
-}
-
 /// A chunk as read, not decoded yet (nor decompressed: that is the
 /// decoding thread's work).
 pub(crate) struct RawChunk {
@@ -304,8 +275,21 @@ impl RawChunk {
         self.decode_where(|_| true, out)
     }
 
+    /// Appends the rows a table read would give, built from the rows read
+    /// in place. `keep` sees each row's ordinal first: rows it refuses are
+    /// not built.
     fn decode_where(&self, keep: impl Fn(usize) -> bool, out: &mut Vec<Stored<Feedback>>) -> Result<()> {
-        decode(&self.evidence, &self.market, self.vendor.as_deref(), self.plain()?, keep, out)
+        let mut rows = Vec::new();
+        self.borrow_into(&mut rows)?;
+        let Some(FeedbackRefId::InPage { evidence, .. }) = rows.first().map(|r| r.id) else { return Ok(()) };
+        let prefix = RowId::page_prefix(RowKind::Feedback, &evidence);
+        for r in rows {
+            let FeedbackRefId::InPage { ordinal, .. } = r.id else { continue };
+            if keep(ordinal as usize) {
+                out.push(Stored { id: RowId::in_page(&prefix, ordinal as usize), record: r.record.to_owned_record() });
+            }
+        }
+        Ok(())
     }
 
     /// Appends its rows borrowed from the chunk (nothing is copied).
@@ -397,6 +381,7 @@ pub(crate) fn count(conn: &Connection) -> Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use model::Provenance;
 
     /// A chunk as encoded decodes to its rows through `decode_stored_chunk`
     /// (owned and in place agreeing), compressed or plain; bytes that are no

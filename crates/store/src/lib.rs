@@ -223,9 +223,7 @@ impl DeferredFeedback {
         rows.truncate(self.limit.unwrap_or(usize::MAX));
         Ok(rows)
     }
-}
 
-impl DeferredFeedback {
     /// The rows as [`DeferredFeedback::decode`] gives them, in the same order,
     /// but borrowed from what was read: no row is built as an owned record
     /// (the sales units of millions of dataset rows are computed this way).
@@ -271,33 +269,26 @@ impl<'a> FeedbackRef<'a> {
 
     /// The row id, as [`CaseStore::feedback`] gives it.
     pub fn id(&self) -> String {
-        match self.id {
-            FeedbackRefId::Whole(id) => id.as_str().to_owned(),
-            FeedbackRefId::InPage { evidence, ordinal } => {
-                RowId::in_page(&RowId::page_prefix(RowKind::Feedback, &evidence), ordinal as usize).into_string()
-            }
-        }
+        self.id.text().into_owned()
     }
 }
 
 impl FeedbackRefId<'_> {
-    /// Orders as the ids' text does, without writing the ids of chunk rows:
-    /// `F-<16 hex of the digest>-<ordinal>` compares by the digest's first 8
-    /// bytes (hex keeps byte order), then by the ordinals' decimal digits.
+    /// Orders as the ids' text does, without writing the ids of chunk rows
+    /// (see [`FeedbackRefId::text_order_key`]).
     fn cmp_as_text(&self, other: &Self) -> std::cmp::Ordering {
         use FeedbackRefId::InPage;
         match (self, other) {
-            (InPage { evidence: a, ordinal: x }, InPage { evidence: b, ordinal: y }) => {
-                a.as_bytes()[..8].cmp(&b.as_bytes()[..8]).then_with(|| decimal(*x).as_slice().cmp(decimal(*y).as_slice()))
-            }
+            (InPage { .. }, InPage { .. }) => self.text_order_key().cmp(&other.text_order_key()),
             _ => self.text().cmp(&other.text()),
         }
     }
 
-    /// For a chunk row's id: a key that orders as [`FeedbackRefId::cmp_as_text`]
-    /// does: the digest's first 8 bytes, then the ordinal's decimal digits as
-    /// a base-11 number of 10 places (digit d as d + 1, an absent place as 0,
-    /// so "1" < "10" < "9" as in text).
+    /// For a chunk row's id, a key that orders as the id's text
+    /// (`F-<16 hex of the digest>-<ordinal>`): the digest's first 8 bytes
+    /// (hex keeps byte order), then the ordinal's decimal digits as a base-11
+    /// number of 10 places (digit d as d + 1, an absent place as 0, so
+    /// "1" < "10" < "9" as in text).
     fn text_order_key(&self) -> ([u8; 8], u64) {
         match self {
             FeedbackRefId::InPage { evidence, ordinal } => {

@@ -361,7 +361,6 @@ impl SqliteStore {
     /// feedback rows as table rows.
     fn put_records(&mut self, rec: &PageRecords, encoded: Option<&EncodedFeedback>) -> Result<()> {
         let ev = rec.page.evidence.to_hex();
-
         // A savepoint, so a page can be stored inside a caller's bulk transaction.
         let tx = self.conn.savepoint().map_err(db("starting page savepoint"))?;
         let kinds = [RowKind::Listing, RowKind::Vendor, RowKind::Feedback, RowKind::Category, RowKind::Identifier];
