@@ -369,29 +369,32 @@ fn feedback_entries(raw: &str) -> (Vec<Entry>, bool) {
     // Matches are found without their groups (the groups' positions follow
     // from the text, below): asking the regex for groups ran a backtracking
     // search per entry, millions per file.
+    // An ASCII cell (nearly all) is scanned by hand, as the regexes would
+    // match it; others go to the regexes.
+    let ascii = body.is_ascii();
     let split = |seg: &str| -> (Option<String>, Option<String>) {
         let seg = seg.trim();
-        match rating.find(seg) {
-            Some(m) => {
-                // The group is the match without the whitespace after it.
-                let r = m.as_str().trim_end().to_owned();
-                let rest = seg.get(m.end()..).unwrap_or("").trim();
-                (Some(r), (!rest.is_empty()).then(|| rest.to_owned()))
+        let rating_end = if ascii { ascii_rating_end(seg.as_bytes()) } else { rating.find(seg).map(|m| m.as_str().trim_end().len()) };
+        match rating_end {
+            Some(end) => {
+                let rest = seg[end..].trim();
+                (Some(seg[..end].to_owned()), (!rest.is_empty()).then(|| rest.to_owned()))
             }
             None => (None, (!seg.is_empty()).then(|| seg.to_owned())),
         }
     };
+    let matches = if ascii { Anchors::Ascii(AsciiAnchors { body: body.as_bytes(), from: 0 }) } else { Anchors::Regex(anchor.find_iter(body)) };
     let mut pos = 0;
-    for whole in anchor.find_iter(body) {
+    for (start, end) in matches {
         // Group 1 (the date) ends at the match's first "ago" (no count or
         // unit holds one); group 2 (the buyer) is the rest past the
         // whitespace after it.
-        let m = whole.as_str();
+        let m = &body[start..end];
         let Some(ago) = m.find("ago").map(|i| i + 3) else { continue };
         let (date, buyer) = (&m[..ago], m[ago..].trim_start());
-        let (r, text) = split(body.get(pos..whole.start()).unwrap_or(""));
+        let (r, text) = split(body.get(pos..start).unwrap_or(""));
         out.push(Entry { rating: r, text, date: Some(squash(date)), buyer: Some(squash(buyer)) });
-        pos = whole.end();
+        pos = end;
     }
     let rest = body.get(pos..).unwrap_or("").trim();
     if rest.is_empty() || !rating.is_match(rest) {
@@ -408,6 +411,193 @@ fn feedback_entries(raw: &str) -> (Vec<Entry>, bool) {
     let (r, text) = split(seg);
     out.push(Entry { rating: r, text, date, buyer });
     (out, true)
+}
+
+/// The entry anchors of a cell: the regex's matches, or the hand scan's.
+enum Anchors<'r, 'h> {
+    Ascii(AsciiAnchors<'h>),
+    Regex(regex::Matches<'r, 'h>),
+}
+
+impl Iterator for Anchors<'_, '_> {
+    type Item = (usize, usize);
+    fn next(&mut self) -> Option<(usize, usize)> {
+        match self {
+            Anchors::Ascii(a) => a.next(),
+            Anchors::Regex(m) => m.next().map(|m| (m.start(), m.end())),
+        }
+    }
+}
+
+/// `\s` of an ASCII text (Unicode White_Space below 0x80).
+fn ascii_space(b: u8) -> bool {
+    matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ')
+}
+
+/// The end of `seg`'s leading rating, as `^(\d+(?:\.\d+)?/5)(?:\s+|$)`
+/// finds it (group 1) in an ASCII `seg`.
+fn ascii_rating_end(seg: &[u8]) -> Option<usize> {
+    let digits = |i: usize| seg[i..].iter().take_while(|b| b.is_ascii_digit()).count();
+    let mut i = digits(0);
+    if i == 0 {
+        return None;
+    }
+    if seg.get(i) == Some(&b'.') && digits(i + 1) > 0 {
+        i += 1 + digits(i + 1);
+    }
+    if !seg[i..].starts_with(b"/5") {
+        return None;
+    }
+    i += 2;
+    (i == seg.len() || ascii_space(seg[i])).then_some(i)
+}
+
+/// The matches of the entry anchor (`feedback_entries`' first regex) in an
+/// ASCII text, leftmost first and not overlapping, as `find_iter` gives
+/// them: each "ago" is tried as the end of a date (`\d+ unit(s) ago`,
+/// read backwards), then the buyer and deal count after it are read
+/// forwards. The regex has no literal prefix, so it ran its automaton over
+/// every byte of millions of cells; "ago" is rare. The property tests hold
+/// this to the regex.
+struct AsciiAnchors<'h> {
+    body: &'h [u8],
+    from: usize,
+}
+
+impl Iterator for AsciiAnchors<'_> {
+    type Item = (usize, usize);
+    fn next(&mut self) -> Option<(usize, usize)> {
+        let b = self.body;
+        // A match starts at or after the end of the last one.
+        let floor = self.from;
+        let mut search = self.from;
+        while let Some(at) = memchr::memmem::find(&b[search..], b"ago").map(|i| search + i) {
+            search = at + 3;
+            let Some(start) = date_start(b, floor, at) else { continue };
+            if let Some(end) = buyer_end(b, at + 3) {
+                self.from = end;
+                return Some((start, end));
+            }
+        }
+        self.from = b.len();
+        None
+    }
+}
+
+/// Where `\d+\s+(?:second|minute|hour|day|week|month|year)s?\s+` ends at
+/// `ago` and starts at or after `floor`: the first digit of the count.
+fn date_start(b: &[u8], floor: usize, ago: usize) -> Option<usize> {
+    const UNITS: [&[u8]; 7] = [b"second", b"minute", b"hour", b"day", b"week", b"month", b"year"];
+    let space_before = |end: usize| b[floor..end].iter().rev().take_while(|&&c| ascii_space(c)).count();
+    let spaces = space_before(ago);
+    if spaces == 0 {
+        return None;
+    }
+    let mut word_end = ago - spaces;
+    // No unit ends in "s", so a final "s" is the plural's.
+    if word_end > floor && b[word_end - 1] == b's' {
+        word_end -= 1;
+    }
+    let unit = UNITS.iter().find(|u| b[floor..word_end].ends_with(u))?;
+    let unit_start = word_end - unit.len();
+    let spaces = space_before(unit_start);
+    if spaces == 0 {
+        return None;
+    }
+    let count_end = unit_start - spaces;
+    let digits = b[floor..count_end].iter().rev().take_while(|c| c.is_ascii_digit()).count();
+    (digits > 0).then_some(count_end - digits)
+}
+
+/// Where `\s+\S+\s+(?:\[\d+\s+deals?\]|~?\d+(?:\.\d+)?/5,\s*[\d~+]+\s+deals?|[\d~+]+\s+deals?)`
+/// ends, read from `at`. Each part is matched greedily and none can give
+/// back (what follows it cannot start with what it took), so the first
+/// alternative that matches decides.
+fn buyer_end(b: &[u8], at: usize) -> Option<usize> {
+    let run = |i: usize, f: &dyn Fn(u8) -> bool| b[i..].iter().take_while(|&&c| f(c)).count();
+    let space = |i: usize| run(i, &ascii_space);
+    let digit = |i: usize| run(i, &|c: u8| c.is_ascii_digit());
+    let count = |i: usize| run(i, &|c: u8| c.is_ascii_digit() || c == b'~' || c == b'+');
+    // "deal" or "deals" at i: its end.
+    let deals = |i: usize| b[i..].starts_with(b"deal").then(|| if b.get(i + 4) == Some(&b's') { i + 5 } else { i + 4 });
+    let mut i = at;
+    let n = space(i);
+    if n == 0 {
+        return None;
+    }
+    i += n;
+    let n = run(i, &|c: u8| !ascii_space(c));
+    if n == 0 {
+        return None;
+    }
+    i += n;
+    let n = space(i);
+    if n == 0 {
+        return None;
+    }
+    i += n;
+    // [N deal(s)]
+    let bracketed = || {
+        let mut j = i;
+        if b.get(j) != Some(&b'[') {
+            return None;
+        }
+        j += 1;
+        let n = digit(j);
+        if n == 0 {
+            return None;
+        }
+        j += n;
+        let n = space(j);
+        if n == 0 {
+            return None;
+        }
+        j += n;
+        if !b[j..].starts_with(b"deal") {
+            return None;
+        }
+        j += 4;
+        if b[j..].starts_with(b"s]") {
+            Some(j + 2)
+        } else {
+            (b.get(j) == Some(&b']')).then_some(j + 1)
+        }
+    };
+    // N deal(s)
+    let counted = |mut j: usize| {
+        let n = count(j);
+        if n == 0 {
+            return None;
+        }
+        j += n;
+        let n = space(j);
+        if n == 0 {
+            return None;
+        }
+        deals(j + n)
+    };
+    // ~R/5, N deal(s)
+    let rated = || {
+        let mut j = i;
+        if b.get(j) == Some(&b'~') {
+            j += 1;
+        }
+        let n = digit(j);
+        if n == 0 {
+            return None;
+        }
+        j += n;
+        if b.get(j) == Some(&b'.') && digit(j + 1) > 0 {
+            j += 1 + digit(j + 1);
+        }
+        if !b[j..].starts_with(b"/5,") {
+            return None;
+        }
+        j += 3;
+        j += space(j);
+        counted(j)
+    };
+    bracketed().or_else(rated).or_else(|| counted(i))
 }
 
 pub(crate) fn parse(input: &DatasetInput<'_>) -> DatasetExtraction {
@@ -537,6 +727,7 @@ fn import_row(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::Strategy;
 
     #[test]
     fn decimal_text_is_exact() {
@@ -625,6 +816,49 @@ mod tests {
                 .collect();
             proptest::prop_assert_eq!(found, reference);
             proptest::prop_assert_eq!(squash(&raw), squash_reference(&raw));
+        }
+    }
+
+    /// Pieces of ASCII cells: the scan by hand runs only on ASCII cells, so
+    /// the test above (most of whose cells hold a non-ASCII piece) is not
+    /// enough for it.
+    fn ascii_cell() -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            proptest::sample::select(vec![
+                "0", "7", "12", "3.5", ".", "/5", "/5,", "~", "+", "[", "]", "s", " ", "  ", "\t", "\u{b}", "\u{c}", "\r\n",
+                "second", "minutes", "hour", "days", "weeks", "month", "years", "xday", "dayss", "ago", "agoago", "agony", "Chicago",
+                "deal", "deals", "dealss", "deals]", "anon", "b***r", "x", "5/5", "4.5/5", "10/55", "5/5x", "4./5",
+                "5/5 fast 3 days ago anon [0 deals] ", "4/5 ok\t12 weeks  ago b***r ~5/5, 1~2 deals", " 1 day ago x 25~40 deals",
+                "2 months ago ", "anon 6~10 deals ", "anon ~5/5,\n1~2 deals", "anon ~5/5,1~2 deals", " [3\tdeal]", " ~4.61/5, 100+ deal",
+            ]),
+            0..40,
+        )
+        .prop_map(|p| p.concat())
+    }
+
+    proptest::proptest! {
+        /// On ASCII text the hand scan finds the anchor regex's matches and
+        /// the rating regex's group, and the entries equal the groups.
+        #[test]
+        fn ascii_scan_equals_the_regexes(raw in ascii_cell()) {
+            let anchor = Regex::new(
+                r"(\d+\s+(?:second|minute|hour|day|week|month|year)s?\s+ago)\s+(\S+\s+(?:\[\d+\s+deals?\]|~?\d+(?:\.\d+)?/5,\s*[\d~+]+\s+deals?|[\d~+]+\s+deals?))",
+            )
+            .unwrap();
+            let rating = Regex::new(r"^(\d+(?:\.\d+)?/5)(?:\s+|$)").unwrap();
+            let by_regex: Vec<_> = anchor.find_iter(&raw).map(|m| (m.start(), m.end())).collect();
+            let by_hand: Vec<_> = AsciiAnchors { body: raw.as_bytes(), from: 0 }.collect();
+            proptest::prop_assert_eq!(by_hand, by_regex);
+            let trimmed = raw.trim();
+            proptest::prop_assert_eq!(ascii_rating_end(trimmed.as_bytes()), rating.captures(trimmed).map(|c| c[1].len()));
+            let (entries, _) = feedback_entries(&raw);
+            let reference = entries_by_groups(&raw);
+            let found: Vec<_> = entries
+                .iter()
+                .take(reference.len())
+                .map(|e| (e.rating.clone(), e.text.clone(), e.date.clone().unwrap_or_default(), e.buyer.clone().unwrap_or_default()))
+                .collect();
+            proptest::prop_assert_eq!(found, reference);
         }
     }
 
