@@ -612,6 +612,26 @@ impl UnitSink for Vec<Unit> {
     }
 }
 
+/// `ShownDate::parse(shown)`, remembered on this thread across parts: a
+/// market shows the same few hundred dates to all its accounts, and parsing
+/// one (several regexes) costs more than the rest of a row's dating. The
+/// memory is bounded: past `LIMIT` texts it starts over.
+fn shown_date(shown: &str) -> ShownDate {
+    const LIMIT: usize = 1 << 16;
+    thread_local! {
+        static PARSED: std::cell::RefCell<HashMap<String, ShownDate, FastState>> = Default::default();
+    }
+    PARSED.with_borrow_mut(|parsed| {
+        if let Some(&d) = parsed.get(shown) {
+            return d;
+        }
+        if parsed.len() >= LIMIT {
+            parsed.clear();
+        }
+        *parsed.entry(shown.to_owned()).or_insert_with(|| ShownDate::parse(shown))
+    })
+}
+
 fn feedback_units<R: FeedbackRow>(
     by_title: &ListingsByTitle<'_>,
     feedback: &[R],
@@ -629,7 +649,6 @@ fn feedback_units<R: FeedbackRow>(
     // ("39 days ago") and evidence records thousands of times: each is read
     // (or written in hex) once.
     let mut observed_days: HashMap<(Option<&str>, Option<&str>), Option<NaiveDate>, FastState> = HashMap::default();
-    let mut shown_dates: HashMap<&str, ShownDate, FastState> = HashMap::default();
     let mut hex: HashMap<model::Sha256, String, FastState> = HashMap::default();
     for o in feedback {
         let f = o.record();
@@ -638,7 +657,7 @@ fn feedback_units<R: FeedbackRow>(
             out.problems.push(Problem { id: o.id().into_owned(), message: "feedback has no observation date; not counted".into() });
             continue;
         };
-        let shown = f.date.and_then(|s| shown_dates.entry(s).or_insert_with(|| ShownDate::parse(s)).range(observed));
+        let shown = f.date.and_then(|s| shown_date(s).range(observed));
         let days = match shown {
             Some(r) => r,
             None => {
@@ -922,4 +941,28 @@ pub fn listing_summary<'a>(listings: impl IntoIterator<Item = &'a Obs<Listing>>,
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The remembered reading of a shown date is the reading, for texts seen
+    /// again and past the point where the memory starts over.
+    #[test]
+    fn remembered_shown_dates_are_parsed_ones() {
+        let forms = ["3 days ago", "1d 14h", "yesterday", "22:58", "Feb 17, 2020 03:14", "2 weeks ago", "nonsense", "an hour ago"];
+        for round in 0..2 {
+            for f in forms {
+                assert_eq!(shown_date(f), ShownDate::parse(f), "{f:?} in round {round}");
+            }
+        }
+        for n in 0..(1 << 16) + 100 {
+            let f = format!("{n} days ago");
+            assert_eq!(shown_date(&f), ShownDate::parse(&f), "{f:?}");
+        }
+        for f in forms {
+            assert_eq!(shown_date(f), ShownDate::parse(f), "{f:?} after the memory started over");
+        }
+    }
 }
