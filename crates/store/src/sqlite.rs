@@ -154,13 +154,14 @@ impl SqliteStore {
         query_on(&self.conn, sql, args, map)
     }
 
-    /// Every listing row, read in two halves (split at the middle rowid) by
-    /// this connection and a second, read-only one on another thread: the
+    /// Every listing row in [`listing_order`], read in two halves (split at
+    /// the middle rowid) by this connection and a second, read-only one on
+    /// another thread, each half sorted on its thread, then merged: the
     /// sales units of an import read a million listings before any vendor
-    /// can be estimated, and turning rows into records is most of that.
-    /// None (read on one connection) for a store in memory, a table of fewer
-    /// than [`SPLIT_READ_MIN_ROWS`] rows, or inside an open transaction,
-    /// whose rows another connection would not see.
+    /// can be estimated, and turning rows into records and sorting them is
+    /// most of that. None (read on one connection) for a store in memory, a
+    /// table of fewer than [`SPLIT_READ_MIN_ROWS`] rows, or inside an open
+    /// transaction, whose rows another connection would not see.
     fn listings_split(&self) -> Result<Option<Vec<Stored<Listing>>>> {
         let Some(path) = self.conn.path().filter(|p| !p.is_empty()).map(std::path::PathBuf::from) else { return Ok(None) };
         if !self.conn.is_autocommit() {
@@ -176,6 +177,10 @@ impl SqliteStore {
         }
         let mid = lo + (hi - lo) / 2;
         const HIGH: &str = "SELECT * FROM listings WHERE rowid > ?1";
+        let sorted = |mut rows: Vec<Stored<Listing>>| {
+            rows.sort_unstable_by(listing_order);
+            rows
+        };
         std::thread::scope(|s| {
             // None when the second connection cannot be opened (a read-only
             // directory, say): this one then reads that half too.
@@ -183,16 +188,38 @@ impl SqliteStore {
                 let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
                 let conn = Connection::open_with_flags(&path, flags).ok()?;
                 conn.pragma_update(None, "mmap_size", 1i64 << 30).ok()?;
-                Some(query_on(&conn, HIGH, &[&mid], listing_row))
+                Some(query_on(&conn, HIGH, &[&mid], listing_row).map(sorted))
             });
-            let mut rows = self.query("SELECT * FROM listings WHERE rowid <= ?1", &[&mid], listing_row)?;
+            let low = sorted(self.query("SELECT * FROM listings WHERE rowid <= ?1", &[&mid], listing_row)?);
             // A panic reading the other half is this thread's.
-            match high.join().unwrap_or_else(|e| std::panic::resume_unwind(e)) {
-                Some(high) => rows.extend(high?),
-                None => rows.extend(self.query(HIGH, &[&mid], listing_row)?),
-            }
-            Ok(Some(rows))
+            let high = match high.join().unwrap_or_else(|e| std::panic::resume_unwind(e)) {
+                Some(high) => high?,
+                None => sorted(self.query(HIGH, &[&mid], listing_row)?),
+            };
+            Ok(Some(merge_sorted(low, high, listing_order)))
         })
+    }
+}
+
+/// The order of whole listing reads: market, title, id (ids are unique, so
+/// the order is total: halves sorted apart and merged are the whole sorted).
+fn listing_order(a: &Stored<Listing>, b: &Stored<Listing>) -> std::cmp::Ordering {
+    (&a.record.market, &a.record.title, a.id.as_str()).cmp(&(&b.record.market, &b.record.title, b.id.as_str()))
+}
+
+/// Two vectors sorted by `order`, merged into one sorted by it (on ties,
+/// `a`'s first).
+fn merge_sorted<T>(a: Vec<T>, b: Vec<T>, order: impl Fn(&T, &T) -> std::cmp::Ordering) -> Vec<T> {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
+    loop {
+        let take_a = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) => order(x, y) != std::cmp::Ordering::Greater,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => return out,
+        };
+        out.extend(if take_a { a.next() } else { b.next() });
     }
 }
 
@@ -579,16 +606,16 @@ impl CaseStore for SqliteStore {
     fn listings(&self, f: &Filter) -> Result<Vec<Stored<Listing>>> {
         let order = order_by_if_limited(f, "market, title, id");
         let whole = f.market.is_none() && f.vendor.is_none() && f.limit.is_none();
-        let mut rows = match whole.then(|| self.listings_split()).transpose()?.flatten() {
-            Some(rows) => rows,
-            None => self.query(
-                &format!("SELECT * FROM listings {} {order} LIMIT ?3", where_market_vendor(f)),
-                &[&f.market, &f.vendor, &limit(f)],
-                listing_row,
-            )?,
-        };
+        if let Some(rows) = whole.then(|| self.listings_split()).transpose()?.flatten() {
+            return Ok(rows); // in listing_order already
+        }
+        let mut rows = self.query(
+            &format!("SELECT * FROM listings {} {order} LIMIT ?3", where_market_vendor(f)),
+            &[&f.market, &f.vendor, &limit(f)],
+            listing_row,
+        )?;
         if order.is_empty() {
-            rows.sort_unstable_by(|a, b| (&a.record.market, &a.record.title, a.id.as_str()).cmp(&(&b.record.market, &b.record.title, b.id.as_str())));
+            rows.sort_unstable_by(listing_order);
         }
         Ok(rows)
     }
