@@ -303,6 +303,18 @@ fn month_of(source: &str) -> Option<String> {
 
 fn iso_date(s: &str) -> Option<String> {
     let t = s.trim();
+    // A date already written as its own canonical form (every row of the
+    // files) is checked, not parsed and formatted again.
+    let b = t.as_bytes();
+    let canonical = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && [0, 1, 2, 3, 5, 6, 8, 9].iter().all(|&i| b[i].is_ascii_digit());
+    if canonical {
+        let n = |r: std::ops::Range<usize>| t[r].parse::<u32>().ok();
+        let valid = matches!((n(0..4), n(5..7), n(8..10)), (Some(y), Some(m), Some(d)) if chrono::NaiveDate::from_ymd_opt(y as i32, m, d).is_some());
+        return valid.then(|| t.to_owned());
+    }
     chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").ok().map(|d| d.format("%Y-%m-%d").to_string())
 }
 
@@ -859,6 +871,21 @@ mod tests {
                 .map(|e| (e.rating.clone(), e.text.clone(), e.date.clone().unwrap_or_default(), e.buyer.clone().unwrap_or_default()))
                 .collect();
             proptest::prop_assert_eq!(found, reference);
+        }
+    }
+
+    proptest::proptest! {
+        /// The canonical-date shortcut reads dates as chrono's parse and
+        /// format do.
+        #[test]
+        fn iso_dates_as_chrono_reads_them(t in proptest::prop_oneof![
+            "[0-9]{4}-[0-9]{2}-[0-9]{2}",
+            "[0-9]{1,5}-[0-9]{1,2}-[0-9]{1,2}",
+            " ?[0-9-]{8,11} ?",
+            "20[0-2][0-9]-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])",
+        ]) {
+            let by_chrono = chrono::NaiveDate::parse_from_str(t.trim(), "%Y-%m-%d").ok().map(|d| d.format("%Y-%m-%d").to_string());
+            proptest::prop_assert_eq!(iso_date(&t), by_chrono);
         }
     }
 

@@ -710,6 +710,7 @@ fn feedback_units<R: FeedbackRow>(
     }
     // Many feedback name one listing: its observations are looked up once.
     let mut listing_obs: HashMap<(&str, &str, &str), Option<&DatedListings>, FastState> = HashMap::default();
+    let mut last_listing: Option<((&str, &str, &str), Option<&DatedListings>)> = None;
     for u in uniques {
         let g = group_of[u.sightings[0]];
         let lower_share = most_in_one[g] as f64 / date_aware[g].max(1) as f64;
@@ -718,7 +719,18 @@ fn feedback_units<R: FeedbackRow>(
         let on = u.days.middle();
         let listing = f
             .listing
-            .and_then(|t| *listing_obs.entry((f.market, vendor, t)).or_insert_with(|| by_title.get(&title_key(f.market, vendor, t))))
+            .and_then(|t| {
+                // Feedback of one listing mostly come one after another.
+                let key = (f.market, vendor, t);
+                match last_listing {
+                    Some((k, found)) if k == key => found,
+                    _ => {
+                        let found = *listing_obs.entry(key).or_insert_with(|| by_title.get(&title_key(f.market, vendor, t)));
+                        last_listing = Some((key, found));
+                        found
+                    }
+                }
+            })
             .and_then(|obs| {
             // Latest observation on or before the feedback day, else the first
             // after; observations that show a price first.
