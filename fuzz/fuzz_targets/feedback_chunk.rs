@@ -1,7 +1,8 @@
 //! Arbitrary bytes as a stored feedback chunk (`feedback_chunks.data` of a
 //! case's SQLite file, which a case received from someone else may hold),
 //! plain or LZ4-compressed: decoding must never panic or allocate without
-//! bound, and rows read in place must equal the rows decoded.
+//! bound, the hand reader must read what bincode reads (or fail where it
+//! fails), and rows read in place must equal the rows decoded.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

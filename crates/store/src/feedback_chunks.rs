@@ -69,8 +69,10 @@ struct ChunkRow {
 }
 
 /// One feedback row in a chunk, decoded in place: [`ChunkRow`] with its
-/// strings borrowed from the chunk's bytes (same fields, same order).
-#[derive(Deserialize)]
+/// strings borrowed from the chunk's bytes (same fields, same order). Read
+/// by [`read_rows`]; bincode reads it the same (held together by
+/// [`decode_stored_chunk`] and its fuzz target).
+#[derive(Deserialize, Debug, PartialEq)]
 struct ChunkRowBorrowed<'a> {
     ordinal: u32,
     #[serde(borrow)]
@@ -92,7 +94,7 @@ struct ChunkRowBorrowed<'a> {
 }
 
 /// [`Money`] borrowed.
-#[derive(Deserialize)]
+#[derive(Deserialize, Debug, PartialEq)]
 struct MoneyBorrowed<'a> {
     amount: &'a str,
     currency: &'a str,
@@ -295,6 +297,72 @@ fn write_rows<'a>(out: &mut Vec<u8>, rows: impl ExactSizeIterator<Item = ChunkRo
     }
 }
 
+/// Reads the rows [`write_rows`] wrote, as bincode reads a
+/// `Vec<ChunkRowBorrowed>` with `bincode::config::standard()` (bytes past
+/// the rows are ignored, as bincode ignores them), strings borrowed from
+/// `plain`. By hand for the reason `write_rows` is: bincode's serde path was
+/// half the cost of reading millions of rows back for the sales units.
+/// Damaged bytes are an error, never a panic or an allocation larger than
+/// the bytes could hold.
+fn read_rows(plain: &[u8]) -> std::result::Result<Vec<ChunkRowBorrowed<'_>>, &'static str> {
+    type Read<T> = std::result::Result<T, &'static str>;
+    struct Reader<'a> {
+        bytes: &'a [u8],
+    }
+    impl<'a> Reader<'a> {
+        fn take(&mut self, n: usize) -> Read<&'a [u8]> {
+            let Some((head, rest)) = self.bytes.split_at_checked(n) else { return Err("more bytes claimed than are left") };
+            self.bytes = rest;
+            Ok(head)
+        }
+        fn byte(&mut self) -> Read<u8> {
+            Ok(self.take(1)?[0])
+        }
+        /// bincode's varint of an integer of `max_marker`'s width at most
+        /// (252: u32, 253: u64).
+        fn varint(&mut self, max_marker: u8) -> Read<u64> {
+            let le = |b: &[u8]| b.iter().rev().fold(0u64, |n, &d| n << 8 | u64::from(d));
+            match self.byte()? {
+                n @ 0..=250 => Ok(u64::from(n)),
+                251 => Ok(le(self.take(2)?)),
+                252 if max_marker >= 252 => Ok(le(self.take(4)?)),
+                253 if max_marker >= 253 => Ok(le(self.take(8)?)),
+                _ => Err("an integer marker out of place"),
+            }
+        }
+        fn text(&mut self) -> Read<&'a str> {
+            let len = usize::try_from(self.varint(253)?).map_err(|_| "a string longer than memory")?;
+            std::str::from_utf8(self.take(len)?).map_err(|_| "a string that is not UTF-8")
+        }
+        fn maybe<T>(&mut self, read: impl FnOnce(&mut Self) -> Read<T>) -> Read<Option<T>> {
+            match self.byte()? {
+                0 => Ok(None),
+                1 => read(self).map(Some),
+                _ => Err("an option tag past 1"),
+            }
+        }
+    }
+    let mut r = Reader { bytes: plain };
+    let n = r.varint(253)?;
+    // Room for at most as many rows as the bytes left could hold (ten each
+    // at least), whatever the count claims.
+    let mut rows = Vec::with_capacity(usize::try_from(n).unwrap_or(usize::MAX).min(r.bytes.len() / 10));
+    for _ in 0..n {
+        let ordinal = r.varint(252)? as u32;
+        let listing = r.maybe(Reader::text)?;
+        let date = r.maybe(Reader::text)?;
+        let rating = r.maybe(Reader::text)?;
+        let text = r.maybe(Reader::text)?;
+        let buyer = r.maybe(Reader::text)?;
+        let price = r.maybe(|r| Ok(MoneyBorrowed { amount: r.text()?, currency: r.text()? }))?;
+        let observed_at = r.maybe(Reader::text)?;
+        let profile = r.text()?;
+        let rule = r.text()?;
+        rows.push(ChunkRowBorrowed { ordinal, listing, date, rating, text, buyer, price, observed_at, profile, rule });
+    }
+    Ok(rows)
+}
+
 /// Removes a page's chunks.
 pub(crate) fn delete(conn: &Connection, evidence: &str) -> Result<()> {
     conn.execute("DELETE FROM feedback_chunks WHERE evidence = ?1", [evidence])
@@ -369,9 +437,7 @@ impl RawChunk {
     /// Appends its rows borrowed from the chunk (nothing is copied).
     pub(crate) fn borrow_into<'a>(&'a self, out: &mut Vec<FeedbackRef<'a>>) -> Result<()> {
         let evidence: Sha256 = self.evidence.parse().map_err(|_| bad_chunk(&self.evidence, "evidence is not a digest"))?;
-        let (rows, _): (Vec<ChunkRowBorrowed<'a>>, usize) =
-            bincode::serde::borrow_decode_from_slice(self.plain()?, bincode::config::standard().with_limit::<DECODE_LIMIT>())
-                .map_err(|e| bad_chunk(&self.evidence, e))?;
+        let rows = read_rows(self.plain()?).map_err(|e| bad_chunk(&self.evidence, e))?;
         out.extend(rows.into_iter().map(|r| FeedbackRef {
             record: model::FeedbackRef {
                 market: &self.market,
@@ -405,6 +471,17 @@ pub fn decode_stored_chunk(evidence: &Sha256, data: &[u8], compression: Option<&
         compression: compression.map(str::to_owned),
         plain: std::cell::OnceCell::new(),
     };
+    // What bincode reads: the hand reader must read the same rows, or fail
+    // where it fails.
+    let by_bincode = raw.plain().ok().map(|plain| {
+        bincode::serde::borrow_decode_from_slice::<Vec<ChunkRowBorrowed<'_>>, _>(plain, bincode::config::standard().with_limit::<DECODE_LIMIT>())
+            .map(|(rows, _)| rows)
+            .ok()
+    });
+    let by_hand = raw.plain().ok().map(|plain| read_rows(plain).ok());
+    if by_bincode != by_hand {
+        return Err(bad_chunk(&raw.evidence, "rows read by hand differ from bincode's"));
+    }
     let mut owned = Vec::new();
     raw.decode_into(&mut owned)?;
     let mut borrowed = Vec::new();
@@ -564,6 +641,74 @@ mod tests {
             let mut by_hand = Vec::new();
             write_rows(&mut by_hand, rows.iter().map(|(o, f)| ChunkRowRef::of(*o as usize, f)));
             prop_assert_eq!(by_hand, by_bincode);
+        }
+    }
+
+    fn bincode_rows(plain: &[u8]) -> Option<Vec<ChunkRowBorrowed<'_>>> {
+        bincode::serde::borrow_decode_from_slice::<Vec<ChunkRowBorrowed<'_>>, _>(plain, bincode::config::standard().with_limit::<DECODE_LIMIT>())
+            .ok()
+            .map(|(rows, _)| rows)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1024))]
+        /// The hand reader reads what bincode reads, and fails where it
+        /// fails: on encoded rows, on them with a byte changed or cut short
+        /// or extended, and on any bytes.
+        #[test]
+        fn hand_reading_is_bincodes(
+            rows in proptest::collection::vec((prop_oneof![0u32..300, 65_000u32..66_000, Just(u32::MAX)], any_feedback()), 0..4),
+            change in proptest::option::of((any::<prop::sample::Index>(), prop_oneof![any::<u8>(), proptest::sample::select(vec![0u8, 1, 2, 250, 251, 252, 253, 254, 255])])),
+            cut in proptest::option::of(any::<prop::sample::Index>()),
+            tail in proptest::collection::vec(any::<u8>(), 0..3),
+            noise in proptest::collection::vec(any::<u8>(), 0..64),
+        ) {
+            let mut plain = Vec::new();
+            write_rows(&mut plain, rows.iter().map(|(o, f)| ChunkRowRef::of(*o as usize, f)));
+            let read = read_rows(&plain).unwrap();
+            prop_assert_eq!(read.len(), rows.len());
+            let by_bincode = bincode_rows(&plain);
+            prop_assert_eq!(Some(&read), by_bincode.as_ref());
+            if let Some((at, to)) = change {
+                if !plain.is_empty() {
+                    let i = at.index(plain.len());
+                    plain[i] = to;
+                }
+            }
+            if let Some(at) = cut {
+                plain.truncate(at.index(plain.len() + 1));
+            }
+            plain.extend(tail);
+            prop_assert_eq!(read_rows(&plain).ok(), bincode_rows(&plain));
+            prop_assert_eq!(read_rows(&noise).ok(), bincode_rows(&noise));
+        }
+    }
+
+    /// Bytes at the edges of the format: each read by hand as by bincode.
+    #[test]
+    fn hand_reading_of_edge_bytes_is_bincodes() {
+        let one_row = |ordinal: &[u8], tag: u8| {
+            let mut b = vec![1];
+            b.extend_from_slice(ordinal);
+            b.extend_from_slice(&[tag, 2, b'a', b'b', 0, 0, 0, 0, 0, 0, 0, 0]);
+            b
+        };
+        let cases = [
+            one_row(&[7], 1),
+            one_row(&[7], 2),                        // an option tag past Some
+            vec![1, 7, 2, 0, 0, 0, 0, 0, 0, 0, 0],   // the same, the rest of the row well formed
+            one_row(&[251, 9, 1], 1),                // a two-byte ordinal
+            one_row(&[252, 1, 0, 0, 0], 1),          // a four-byte ordinal
+            one_row(&[253, 1, 0, 0, 0, 0, 0, 0, 0], 1), // an eight-byte ordinal: too wide
+            one_row(&[254], 1),
+            one_row(&[255], 1),
+            vec![253, 1, 0, 0, 0, 0, 0, 0, 0],       // eight-byte row count, rows missing
+            vec![1, 0, 1, 253, 2, 0, 0, 0, 0, 0, 0, 0, b'a', b'b'], // eight-byte string length
+            vec![1, 0, 1, 2, 0xff, 0xfe],            // a string that is not UTF-8
+            vec![],
+        ];
+        for (i, plain) in cases.iter().enumerate() {
+            assert_eq!(read_rows(plain).ok(), bincode_rows(plain), "case {i}: {plain:?}");
         }
     }
 
