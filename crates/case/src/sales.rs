@@ -483,9 +483,14 @@ impl Case {
         estimator.add_part(merged);
         let ledger = Ledger::of_parts(table, estimator.finish());
         // Derived data: when it cannot be kept (a read-only case), the
-        // estimates are still right, only recomputed next time.
-        let kept = write_kept(&self.dir.join(TABLE_FILE), key, &ledger.table)
-            .and_then(|()| write_kept(&self.dir.join(SUMMARY_FILE), key, &ledger.summary));
+        // estimates are still right, only recomputed next time. Freeing a
+        // million listing observations takes about as long as writing the
+        // units: it is done on another thread meanwhile.
+        let kept = std::thread::scope(|s| {
+            s.spawn(move || drop(o));
+            write_kept(&self.dir.join(TABLE_FILE), key, &ledger.table)
+                .and_then(|()| write_kept(&self.dir.join(SUMMARY_FILE), key, &ledger.summary))
+        });
         if let Err(e) = kept {
             tracing::warn!("could not keep the sales units: {e}");
         }
