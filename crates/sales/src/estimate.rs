@@ -711,6 +711,7 @@ fn feedback_units<R: FeedbackRow>(
     // Many feedback name one listing: its observations are looked up once.
     let mut listing_obs: HashMap<(&str, &str, &str), Option<&DatedListings>, FastState> = HashMap::default();
     let mut last_listing: Option<((&str, &str, &str), Option<&DatedListings>)> = None;
+    let mut last_priced: Option<(&Obs<Listing>, Result<UsdAmount, crate::ConvertError>)> = None;
     for u in uniques {
         let g = group_of[u.sightings[0]];
         let lower_share = most_in_one[g] as f64 / date_aware[g].max(1) as f64;
@@ -747,12 +748,20 @@ fn feedback_units<R: FeedbackRow>(
                 .or_else(|| obs.first())
                 .map(|(_, o)| *o)
         });
-        let price = match (f.price, listing) {
-            (Some((amount, currency)), _) => to_usd(amount, currency, on, rates),
-            (None, Some(l)) => listing_usd(&l.record, on, rates),
-            (None, None) => Err(crate::ConvertError::NoPrice),
+        let priced = match (f.price, listing) {
+            (Some((amount, currency)), _) => Cow::Owned(to_usd(amount, currency, on, rates)),
+            // A listing that shows its USD price is priced the same on any
+            // day: the runs of feedback naming it reuse the one reading.
+            (None, Some(l)) if l.record.price_usd.is_some() => {
+                if !last_priced.as_ref().is_some_and(|(seen, _)| std::ptr::eq(*seen, l)) {
+                    last_priced = Some((l, listing_usd(&l.record, on, rates)));
+                }
+                Cow::Borrowed(&last_priced.as_ref().expect("set above").1)
+            }
+            (None, Some(l)) => Cow::Owned(listing_usd(&l.record, on, rates)),
+            (None, None) => Cow::Owned(Err(crate::ConvertError::NoPrice)),
         };
-        let price = match price {
+        let price = match priced.as_ref() {
             Ok(p) => Some(p),
             Err(e) => {
                 let why = if listing.is_none() && f.price.is_none() { "no listing observation to price it".to_owned() } else { e.to_string() };
@@ -772,7 +781,7 @@ fn feedback_units<R: FeedbackRow>(
             days: u.days,
             sales: lower_share,
             scale: scale.get(f.market).copied().unwrap_or(1.0) / lower_share,
-            price: price.as_ref(),
+            price,
             inputs: u.sightings.len() + usize::from(listing.is_some()),
         };
         let sources = || {

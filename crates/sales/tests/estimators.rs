@@ -204,13 +204,18 @@ fn market_shown_usd_and_btc_use_the_market_rate() {
         RateUsed::Market { usd_per_btc: Some(r) } => assert!(approx(r, 5000.0), "{r}"),
         other => panic!("expected the market rate, got {other:?}"),
     }
-    let u = run(&[l], &[fb("f", "page", "2020-01-20", "x", "2020-01-15")], &btc_rates());
+    let u = run(&[l.clone()], &[fb("f", "page", "2020-01-20", "x", "2020-01-15")], &btc_rates());
     let unit = &u.units[0];
     assert_eq!(unit.price.as_ref().unwrap().rate.label(), "market");
     assert_eq!(unit.price.as_ref().unwrap().usd, 50.0);
     // USD only: RateUsed::Usd.
     let plain = listing("p", "2020-01-15", |l| usd(l, "12.50"));
     assert_eq!(listing_usd(&plain.record, d("2020-01-15"), &Rates::default()).unwrap().rate, RateUsed::Usd);
+    // A shown USD price reads the same on any day (days in and out of the
+    // series): the estimator prices a run of feedback on such a listing once.
+    for day in ["2020-01-01", "2020-01-20", "1999-01-01"] {
+        assert_eq!(listing_usd(&l.record, d(day), &btc_rates()), listing_usd(&l.record, d("2020-01-15"), &btc_rates()), "{day}");
+    }
 }
 
 #[test]
