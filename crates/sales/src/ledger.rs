@@ -381,7 +381,8 @@ impl UnitTable {
 
     /// The rows merged regardless of days.
     pub fn rollup(&self) -> Rollup {
-        let mut at: HashMap<RollupKey, usize> = HashMap::new();
+        // An index only (rows keep their first-seen order): hashed fast.
+        let mut at: HashMap<RollupKey, usize, FastState> = HashMap::default();
         let mut rows: Vec<UnitRow> = Vec::new();
         for r in &self.rows {
             let key = (r.method, r.market, r.vendor, r.category, r.origin, r.destinations, r.scale.to_bits());
