@@ -710,7 +710,8 @@ fn feedback_units<R: FeedbackRow>(
     }
     // Many feedback name one listing: its observations are looked up once.
     let mut listing_obs: HashMap<(&str, &str, &str), Option<&DatedListings>, FastState> = HashMap::default();
-    let mut last_listing: Option<((&str, &str, &str), Option<&DatedListings>)> = None;
+    type ListingLookup<'k, 'l> = ((&'k str, &'k str, &'k str), Option<&'l DatedListings<'l>>);
+    let mut last_listing: Option<ListingLookup<'_, '_>> = None;
     let mut last_priced: Option<(&Obs<Listing>, Result<UsdAmount, crate::ConvertError>)> = None;
     for u in uniques {
         let g = group_of[u.sightings[0]];

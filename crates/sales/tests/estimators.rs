@@ -204,7 +204,7 @@ fn market_shown_usd_and_btc_use_the_market_rate() {
         RateUsed::Market { usd_per_btc: Some(r) } => assert!(approx(r, 5000.0), "{r}"),
         other => panic!("expected the market rate, got {other:?}"),
     }
-    let u = run(&[l.clone()], &[fb("f", "page", "2020-01-20", "x", "2020-01-15")], &btc_rates());
+    let u = run(std::slice::from_ref(&l), &[fb("f", "page", "2020-01-20", "x", "2020-01-15")], &btc_rates());
     let unit = &u.units[0];
     assert_eq!(unit.price.as_ref().unwrap().rate.label(), "market");
     assert_eq!(unit.price.as_ref().unwrap().usd, 50.0);
