@@ -362,16 +362,19 @@ struct Entry {
     buyer: Option<String>,
 }
 
+/// Where an entry ends: its date ("39 days ago"), buyer and deal count.
+const ANCHOR_PATTERN: &str =
+    r"(\d+\s+(?:second|minute|hour|day|week|month|year)s?\s+ago)\s+(\S+\s+(?:\[\d+\s+deals?\]|~?\d+(?:\.\d+)?/5,\s*[\d~+]+\s+deals?|[\d~+]+\s+deals?))";
+static ANCHOR: OnceLock<Regex> = OnceLock::new();
+/// An entry's leading rating.
+const RATING_PATTERN: &str = r"^(\d+(?:\.\d+)?/5)(?:\s+|$)";
+static RATING: OnceLock<Regex> = OnceLock::new();
+
 /// The entries of one `feedback` cell, and whether the last one was cut off.
 fn feedback_entries(raw: &str) -> (Vec<Entry>, bool) {
-    static ANCHOR: OnceLock<Regex> = OnceLock::new();
-    static RATING: OnceLock<Regex> = OnceLock::new();
     static DATE: OnceLock<Regex> = OnceLock::new();
-    let anchor = re(
-        &ANCHOR,
-        r"(\d+\s+(?:second|minute|hour|day|week|month|year)s?\s+ago)\s+(\S+\s+(?:\[\d+\s+deals?\]|~?\d+(?:\.\d+)?/5,\s*[\d~+]+\s+deals?|[\d~+]+\s+deals?))",
-    );
-    let rating = re(&RATING, r"^(\d+(?:\.\d+)?/5)(?:\s+|$)");
+    let anchor = re(&ANCHOR, ANCHOR_PATTERN);
+    let rating = re(&RATING, RATING_PATTERN);
     let date_re = re(&DATE, r"\d+\s+(?:second|minute|hour|day|week|month|year)s?\s+ago");
     let body = raw.split_once("Feedbacks:").map_or(raw, |(_, b)| b);
     let mut out = Vec::new();
@@ -527,87 +530,34 @@ fn date_start(b: &[u8], floor: usize, ago: usize) -> Option<usize> {
 /// alternative that matches decides.
 fn buyer_end(b: &[u8], at: usize) -> Option<usize> {
     let run = |i: usize, f: &dyn Fn(u8) -> bool| b[i..].iter().take_while(|&&c| f(c)).count();
-    let space = |i: usize| run(i, &ascii_space);
-    let digit = |i: usize| run(i, &|c: u8| c.is_ascii_digit());
-    let count = |i: usize| run(i, &|c: u8| c.is_ascii_digit() || c == b'~' || c == b'+');
-    // "deal" or "deals" at i: its end.
-    let deals = |i: usize| b[i..].starts_with(b"deal").then(|| if b.get(i + 4) == Some(&b's') { i + 5 } else { i + 4 });
-    let mut i = at;
-    let n = space(i);
-    if n == 0 {
-        return None;
-    }
-    i += n;
-    let n = run(i, &|c: u8| !ascii_space(c));
-    if n == 0 {
-        return None;
-    }
-    i += n;
-    let n = space(i);
-    if n == 0 {
-        return None;
-    }
-    i += n;
+    // Past one or more bytes `f` takes at i, or None.
+    let more = |i: usize, f: &dyn Fn(u8) -> bool| Some(i + run(i, f)).filter(|&j| j > i);
+    let digit = |c: u8| c.is_ascii_digit();
+    let literal = |i: usize, s: &[u8]| b[i..].starts_with(s).then_some(i + s.len());
+    let i = more(at, &ascii_space)?;
+    let i = more(i, &|c| !ascii_space(c))?;
+    let i = more(i, &ascii_space)?;
+    // N deal(s), from j.
+    let counted = |j: usize| {
+        let j = more(j, &|c| c.is_ascii_digit() || c == b'~' || c == b'+')?;
+        let j = literal(more(j, &ascii_space)?, b"deal")?;
+        Some(literal(j, b"s").unwrap_or(j))
+    };
     // [N deal(s)]
     let bracketed = || {
-        let mut j = i;
-        if b.get(j) != Some(&b'[') {
-            return None;
-        }
-        j += 1;
-        let n = digit(j);
-        if n == 0 {
-            return None;
-        }
-        j += n;
-        let n = space(j);
-        if n == 0 {
-            return None;
-        }
-        j += n;
-        if !b[j..].starts_with(b"deal") {
-            return None;
-        }
-        j += 4;
-        if b[j..].starts_with(b"s]") {
-            Some(j + 2)
-        } else {
-            (b.get(j) == Some(&b']')).then_some(j + 1)
-        }
-    };
-    // N deal(s)
-    let counted = |mut j: usize| {
-        let n = count(j);
-        if n == 0 {
-            return None;
-        }
-        j += n;
-        let n = space(j);
-        if n == 0 {
-            return None;
-        }
-        deals(j + n)
+        let j = literal(i, b"[")?;
+        let j = literal(more(more(j, &digit)?, &ascii_space)?, b"deal")?;
+        literal(j, b"s]").or_else(|| literal(j, b"]"))
     };
     // ~R/5, N deal(s)
     let rated = || {
-        let mut j = i;
-        if b.get(j) == Some(&b'~') {
-            j += 1;
+        let j = literal(i, b"~").unwrap_or(i);
+        let mut j = more(j, &digit)?;
+        if let Some(fraction) = literal(j, b".").and_then(|k| more(k, &digit)) {
+            j = fraction;
         }
-        let n = digit(j);
-        if n == 0 {
-            return None;
-        }
-        j += n;
-        if b.get(j) == Some(&b'.') && digit(j + 1) > 0 {
-            j += 1 + digit(j + 1);
-        }
-        if !b[j..].starts_with(b"/5,") {
-            return None;
-        }
-        j += 3;
-        j += space(j);
-        counted(j)
+        let j = literal(j, b"/5,")?;
+        counted(j + run(j, &ascii_space))
     };
     bracketed().or_else(rated).or_else(|| counted(i))
 }
@@ -770,14 +720,33 @@ mod tests {
         assert_eq!(shipping(Some("none"), Some("no info")), (None, vec![]));
     }
 
+    fn anchor_regex() -> &'static Regex {
+        re(&ANCHOR, ANCHOR_PATTERN)
+    }
+
+    fn rating_regex() -> &'static Regex {
+        re(&RATING, RATING_PATTERN)
+    }
+
+    /// A cell's entries as `feedback_entries` reads them and as the regexes'
+    /// groups give them (as many of the first as of the second: a cut-off
+    /// last entry has no groups).
+    #[allow(clippy::type_complexity)]
+    fn entries_and_groups(raw: &str) -> (Vec<(Option<String>, Option<String>, String, String)>, Vec<(Option<String>, Option<String>, String, String)>) {
+        let (entries, _) = feedback_entries(raw);
+        let reference = entries_by_groups(raw);
+        let found = entries
+            .iter()
+            .take(reference.len())
+            .map(|e| (e.rating.clone(), e.text.clone(), e.date.clone().unwrap_or_default(), e.buyer.clone().unwrap_or_default()))
+            .collect();
+        (found, reference)
+    }
+
     /// The entries as the regexes' groups give them: what
     /// `feedback_entries` found before it stopped asking for groups.
     fn entries_by_groups(raw: &str) -> Vec<(Option<String>, Option<String>, String, String)> {
-        let anchor = Regex::new(
-            r"(\d+\s+(?:second|minute|hour|day|week|month|year)s?\s+ago)\s+(\S+\s+(?:\[\d+\s+deals?\]|~?\d+(?:\.\d+)?/5,\s*[\d~+]+\s+deals?|[\d~+]+\s+deals?))",
-        )
-        .unwrap();
-        let rating = Regex::new(r"^(\d+(?:\.\d+)?/5)(?:\s+|$)").unwrap();
+        let (anchor, rating) = (anchor_regex(), rating_regex());
         let body = raw.split_once("Feedbacks:").map_or(raw, |(_, b)| b);
         let mut pos = 0;
         let mut out = Vec::new();
@@ -819,13 +788,7 @@ mod tests {
             )
         ) {
             let raw = pieces.concat();
-            let (entries, _) = feedback_entries(&raw);
-            let reference = entries_by_groups(&raw);
-            let found: Vec<_> = entries
-                .iter()
-                .take(reference.len())
-                .map(|e| (e.rating.clone(), e.text.clone(), e.date.clone().unwrap_or_default(), e.buyer.clone().unwrap_or_default()))
-                .collect();
+            let (found, reference) = entries_and_groups(&raw);
             proptest::prop_assert_eq!(found, reference);
             proptest::prop_assert_eq!(squash(&raw), squash_reference(&raw));
         }
@@ -853,23 +816,13 @@ mod tests {
         /// the rating regex's group, and the entries equal the groups.
         #[test]
         fn ascii_scan_equals_the_regexes(raw in ascii_cell()) {
-            let anchor = Regex::new(
-                r"(\d+\s+(?:second|minute|hour|day|week|month|year)s?\s+ago)\s+(\S+\s+(?:\[\d+\s+deals?\]|~?\d+(?:\.\d+)?/5,\s*[\d~+]+\s+deals?|[\d~+]+\s+deals?))",
-            )
-            .unwrap();
-            let rating = Regex::new(r"^(\d+(?:\.\d+)?/5)(?:\s+|$)").unwrap();
+            let (anchor, rating) = (anchor_regex(), rating_regex());
             let by_regex: Vec<_> = anchor.find_iter(&raw).map(|m| (m.start(), m.end())).collect();
             let by_hand: Vec<_> = AsciiAnchors { body: raw.as_bytes(), from: 0 }.collect();
             proptest::prop_assert_eq!(by_hand, by_regex);
             let trimmed = raw.trim();
             proptest::prop_assert_eq!(ascii_rating_end(trimmed.as_bytes()), rating.captures(trimmed).map(|c| c[1].len()));
-            let (entries, _) = feedback_entries(&raw);
-            let reference = entries_by_groups(&raw);
-            let found: Vec<_> = entries
-                .iter()
-                .take(reference.len())
-                .map(|e| (e.rating.clone(), e.text.clone(), e.date.clone().unwrap_or_default(), e.buyer.clone().unwrap_or_default()))
-                .collect();
+            let (found, reference) = entries_and_groups(&raw);
             proptest::prop_assert_eq!(found, reference);
         }
     }
