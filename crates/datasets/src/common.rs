@@ -111,6 +111,7 @@ pub(crate) fn read_csv(
     let mut row = 0u64;
     let mut first = true;
     let mut lines = LineCounter::default();
+    let mut current = CsvRow { row: 0, line: 0, fields: Vec::new() };
     loop {
         let line = reader.position().line();
         match reader.read_byte_record(&mut record) {
@@ -136,18 +137,27 @@ pub(crate) fn read_csv(
             None => line,
         };
         let mut bad_bytes = false;
-        let fields: Vec<String> = record
-            .iter()
-            .map(|f| {
-                let f = if opts.trim_leading_space { f.strip_prefix(b" ").unwrap_or(f) } else { f };
-                let (text, had_errors) = opts.encoding.decode_without_bom_handling(f);
-                bad_bytes |= had_errors;
-                text.into_owned()
-            })
-            .collect();
+        // The fields are decoded into the last row's strings: a file of a
+        // million rows does not allocate and free a string per cell.
+        let fields = &mut current.fields;
+        let mut n = 0;
+        for f in record.iter() {
+            let f = if opts.trim_leading_space { f.strip_prefix(b" ").unwrap_or(f) } else { f };
+            let (text, had_errors) = opts.encoding.decode_without_bom_handling(f);
+            bad_bytes |= had_errors;
+            match fields.get_mut(n) {
+                Some(kept) => {
+                    kept.clear();
+                    kept.push_str(&text);
+                }
+                None => fields.push(text.into_owned()),
+            }
+            n += 1;
+        }
+        fields.truncate(n);
         if first && opts.header {
             first = false;
-            let mut h = fields;
+            let mut h = fields.clone();
             if let Some(first_cell) = h.first_mut() {
                 *first_cell = first_cell.trim_start_matches('\u{feff}').to_owned();
             }
@@ -160,7 +170,8 @@ pub(crate) fn read_csv(
         if bad_bytes {
             out.warn(line, Some(row), format!("bytes that are not valid {} were replaced by U+FFFD", opts.encoding.name()));
         }
-        each(out, &CsvRow { row, line, fields });
+        (current.row, current.line) = (row, line);
+        each(out, &current);
     }
     header
 }
@@ -208,5 +219,19 @@ mod tests {
         let mut seen = Vec::new();
         read_csv(bytes, CsvOptions::default(), &mut out, |_, r| seen.push((r.row, r.line)));
         assert_eq!(seen, vec![(1, 2), (2, 4), (3, 5)]);
+    }
+
+    /// Rows of different widths after a header with a byte-order mark:
+    /// each row is read as its own fields (the strings of the row before
+    /// are reused, never left over).
+    #[test]
+    fn rows_read_as_their_own_fields() {
+        let bytes = "\u{feff}h1,h2,h3\na,bbbbbbbb,c\nd\n,,\"x\"\"y\"\ne,f\n".as_bytes();
+        let mut out = DatasetExtraction::default();
+        let mut seen = Vec::new();
+        let header = read_csv(bytes, CsvOptions { header: true, ..CsvOptions::default() }, &mut out, |_, r| seen.push(r.fields.clone()));
+        assert_eq!(header, Some(vec!["h1".to_owned(), "h2".into(), "h3".into()]));
+        let want: Vec<Vec<&str>> = vec![vec!["a", "bbbbbbbb", "c"], vec!["d"], vec!["", "", "x\"y"], vec!["e", "f"]];
+        assert_eq!(seen, want);
     }
 }

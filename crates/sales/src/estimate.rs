@@ -754,10 +754,10 @@ fn feedback_units<R: FeedbackRow>(
             // A listing that shows its USD price is priced the same on any
             // day: the runs of feedback naming it reuse the one reading.
             (None, Some(l)) if l.record.price_usd.is_some() => {
-                if !last_priced.as_ref().is_some_and(|(seen, _)| std::ptr::eq(*seen, l)) {
-                    last_priced = Some((l, listing_usd(&l.record, on, rates)));
+                if last_priced.as_ref().is_some_and(|(seen, _)| !std::ptr::eq(*seen, l)) {
+                    last_priced = None;
                 }
-                Cow::Borrowed(&last_priced.as_ref().expect("set above").1)
+                Cow::Borrowed(&last_priced.get_or_insert_with(|| (l, listing_usd(&l.record, on, rates))).1)
             }
             (None, Some(l)) => Cow::Owned(listing_usd(&l.record, on, rates)),
             (None, None) => Cow::Owned(Err(crate::ConvertError::NoPrice)),
