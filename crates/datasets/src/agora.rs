@@ -452,19 +452,19 @@ fn ascii_space(b: u8) -> bool {
 /// The end of `seg`'s leading rating, as `^(\d+(?:\.\d+)?/5)(?:\s+|$)`
 /// finds it (group 1) in an ASCII `seg`.
 fn ascii_rating_end(seg: &[u8]) -> Option<usize> {
-    let digits = |i: usize| seg[i..].iter().take_while(|b| b.is_ascii_digit()).count();
-    let mut i = digits(0);
-    if i == 0 {
-        return None;
-    }
-    if seg.get(i) == Some(&b'.') && digits(i + 1) > 0 {
-        i += 1 + digits(i + 1);
-    }
-    if !seg[i..].starts_with(b"/5") {
-        return None;
-    }
-    i += 2;
+    let i = ascii_rating(seg, 0)?;
     (i == seg.len() || ascii_space(seg[i])).then_some(i)
+}
+
+/// Where a rating `\d+(?:\.\d+)?/5` read from `i` in ASCII `b` ends (the
+/// digits are taken greedily and cannot give back: "/" is no digit).
+fn ascii_rating(b: &[u8], i: usize) -> Option<usize> {
+    let digits = |i: usize| Some(i + b[i..].iter().take_while(|c| c.is_ascii_digit()).count()).filter(|&j| j > i);
+    let mut j = digits(i)?;
+    if let Some(fraction) = b[j..].starts_with(b".").then(|| digits(j + 1)).flatten() {
+        j = fraction;
+    }
+    b[j..].starts_with(b"/5").then_some(j + 2)
 }
 
 /// The matches of the entry anchor (`feedback_entries`' first regex) in an
@@ -551,12 +551,8 @@ fn buyer_end(b: &[u8], at: usize) -> Option<usize> {
     };
     // ~R/5, N deal(s)
     let rated = || {
-        let j = literal(i, b"~").unwrap_or(i);
-        let mut j = more(j, &digit)?;
-        if let Some(fraction) = literal(j, b".").and_then(|k| more(k, &digit)) {
-            j = fraction;
-        }
-        let j = literal(j, b"/5,")?;
+        let j = ascii_rating(b, literal(i, b"~").unwrap_or(i))?;
+        let j = literal(j, b",")?;
         counted(j + run(j, &ascii_space))
     };
     bracketed().or_else(rated).or_else(|| counted(i))
