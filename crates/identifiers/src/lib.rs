@@ -238,15 +238,9 @@ pub fn find_all_with_diagnostics(text: &str) -> (Vec<Found>, Vec<Diagnostic>) {
         i > 0 && ranges.get(i - 1).is_some_and(|&(_, end)| pos < end)
     };
 
-    // (Pushed in any order: `out` is sorted below.)
-    let btc_candidates = base58_candidates(text)
-        .filter(|(kind, _, _)| *kind == Base58Kind::Btc)
-        .map(|(_, start, word)| (start, word))
-        .chain(BTC_BECH32_RE.find_iter(text).map(|m| (m.start(), m.as_str())));
-    for (start, candidate) in btc_candidates {
-        if masked(start) {
-            continue;
-        }
+    // (Pushed in any order: `out` is sorted below.) One word scan finds the
+    // base58 candidates of both currencies; bech32 has its own pattern.
+    let btc = |start: usize, candidate: &str, out: &mut Vec<Found>| {
         if let Some(info) = btc::validate(candidate) {
             out.push(Found {
                 kind: IdentifierKind::Btc,
@@ -256,19 +250,29 @@ pub fn find_all_with_diagnostics(text: &str) -> (Vec<Found>, Vec<Diagnostic>) {
                 offset: start,
             });
         }
-    }
-    for (_, start, candidate) in base58_candidates(text).filter(|(kind, _, _)| *kind == Base58Kind::Xmr) {
+    };
+    for (kind, start, candidate) in base58_candidates(text) {
         if masked(start) {
             continue;
         }
-        if let Some(info) = xmr::validate(candidate) {
-            out.push(Found {
-                kind: IdentifierKind::Xmr,
-                value: candidate.to_string(),
-                detail: Some(info.detail()),
-                pgp: None,
-                offset: start,
-            });
+        match kind {
+            Base58Kind::Btc => btc(start, candidate, &mut out),
+            Base58Kind::Xmr => {
+                if let Some(info) = xmr::validate(candidate) {
+                    out.push(Found {
+                        kind: IdentifierKind::Xmr,
+                        value: candidate.to_string(),
+                        detail: Some(info.detail()),
+                        pgp: None,
+                        offset: start,
+                    });
+                }
+            }
+        }
+    }
+    for m in BTC_BECH32_RE.find_iter(text) {
+        if !masked(m.start()) {
+            btc(m.start(), m.as_str(), &mut out);
         }
     }
     for m in ONION_RE.find_iter(text) {
