@@ -114,9 +114,10 @@ impl Case {
                     let captured = rec.captured_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
                     let (mut records, stats) =
                         extract_dataset(&format, rec.sha256, source, rec.url.clone(), captured, bytes);
+                    let listings = std::mem::take(&mut records.listings);
                     let feedback = std::mem::take(&mut records.feedback);
-                    let encoded = store::EncodedFeedback::encode(&rec.sha256, &feedback);
-                    drop(feedback);
+                    let encoded = store::EncodedRows::encode(&rec.sha256, &listings, &feedback);
+                    drop((listings, feedback));
                     tracing::debug!("dataset {source}: read and encoded in {:.2} s", started.elapsed().as_secs_f64());
                     return Extracted::Dataset(Box::new(records), stats, encoded);
                 }
@@ -149,7 +150,7 @@ impl Case {
                         Extracted::Page(p) => *p,
                         Extracted::Dataset(records, stats, encoded) => {
                             let encoded = encoded?;
-                            report.note_dataset(&records, encoded.rows(), stats);
+                            report.note_dataset(&records, encoded.listing_rows(), encoded.feedback_rows(), stats);
                             let started = std::time::Instant::now();
                             store.put_page_encoded(&records, encoded)?;
                             tracing::debug!("dataset {source}: stored in {:.2} s", started.elapsed().as_secs_f64());
@@ -219,11 +220,11 @@ enum Extracted {
     Page(Box<PageExtraction>),
     /// A dataset file: its records (feedback taken out), counts, and its
     /// feedback encoded as the store keeps it.
-    Dataset(Box<PageRecords>, DatasetStats, store::Result<store::EncodedFeedback>),
+    Dataset(Box<PageRecords>, DatasetStats, store::Result<store::EncodedRows>),
 }
 
 impl ExtractReport {
-    fn note_dataset(&mut self, r: &PageRecords, feedback: usize, stats: DatasetStats) {
+    fn note_dataset(&mut self, r: &PageRecords, listings: usize, feedback: usize, stats: DatasetStats) {
         let source = r.page.source.clone().unwrap_or_default();
         for d in &r.page.diagnostics {
             self.problems.push(PageProblem { evidence: r.page.evidence.to_hex(), source: source.clone(), message: d.clone() });
@@ -231,7 +232,7 @@ impl ExtractReport {
         self.pages += 1;
         *self.by_market.entry(r.page.market.clone().unwrap_or_else(|| "-".into())).or_default() += 1;
         *self.by_page_type.entry(r.page.page_type.as_str().to_owned()).or_default() += 1;
-        self.listings += r.listings.len();
+        self.listings += listings;
         self.vendors += r.vendors.len();
         self.feedback += feedback;
         self.categories += r.categories.len();

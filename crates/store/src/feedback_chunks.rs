@@ -1,34 +1,16 @@
-//! The feedback of dataset files, kept in chunks.
-//!
-//! A dataset file is one evidence record with millions of feedback rows. As
-//! table rows (an id, the 64-digit evidence, profile and rule each, three
-//! indexes) storing and reading them back took most of an import. Here the
-//! rows of one page, one account (market, vendor) and one window of
-//! [`WINDOW`] row ordinals are one chunk: a bincode blob of the rows without
-//! what the chunk row already says. Readers see the same [`Stored`] rows,
-//! with the same ids, as from the table: the store's API does not change.
-//!
-//! Why windows: `row(id)` finds a row by its ordinal, so it decodes only
-//! the chunks of one window of one page, not the whole file.
+//! The feedback of dataset files, kept in chunks (see [`chunks`](crate::chunks)
+//! for what the chunked tables share): here, the feedback row format, its
+//! hand-written encoder and reader, and the readers' views of the rows.
 
-use std::collections::HashMap;
-
-use rusqlite::{params, Connection};
 use serde::Deserialize;
 #[cfg(test)]
 use serde::Serialize;
 
 use model::{Feedback, Money, Sha256};
 
+use crate::chunks::{self, EncodedChunk, RawChunk, Table, DECODE_LIMIT};
 use crate::ids::{RowId, RowKind};
-use crate::{FeedbackRef, FeedbackRefId, Filter, Result, Stored, StoreError};
-
-/// Row ordinals per window.
-pub(crate) const WINDOW: usize = 1 << 20;
-
-/// Decoding never claims more than this (a damaged length prefix must give
-/// an error, not an allocation of whatever it says).
-const DECODE_LIMIT: usize = 1 << 31;
+use crate::{FeedbackRef, FeedbackRefId, Result, Stored};
 
 /// One feedback row in a chunk, as written: [`ChunkRow`] borrowing from the
 /// record (bincode encodes a borrowed string as it does an owned one), so a
@@ -100,128 +82,28 @@ struct MoneyBorrowed<'a> {
     currency: &'a str,
 }
 
-fn db(context: impl Into<String>) -> impl FnOnce(rusqlite::Error) -> StoreError {
-    let context = context.into();
-    move |source| StoreError::Db { context, source }
-}
-
-fn bad_chunk(evidence: &str, e: impl std::fmt::Display) -> StoreError {
-    StoreError::Chunk { context: format!("feedback chunk of page {evidence}: {e}") }
-}
-
-/// A page's feedback encoded as the store keeps it (see the module note):
-/// made by [`EncodedFeedback::encode`] on any thread, stored by
-/// [`CaseStore::put_page_encoded`](crate::CaseStore::put_page_encoded), so
-/// the thread that writes the store does not also encode millions of rows.
+/// A page's feedback encoded as the store keeps it (part of
+/// [`EncodedRows`](crate::EncodedRows)).
 #[derive(Debug)]
-pub struct EncodedFeedback {
-    evidence: Sha256,
-    chunks: Vec<EncodedChunk>,
-    rows: usize,
-}
-
-#[derive(Debug)]
-struct EncodedChunk {
-    market: String,
-    vendor: Option<String>,
-    window: usize,
-    rows: usize,
-    /// Compressed ([`compress`]).
-    data: Vec<u8>,
+pub(crate) struct EncodedFeedback {
+    pub(crate) chunks: Vec<EncodedChunk>,
+    pub(crate) rows: usize,
 }
 
 impl EncodedFeedback {
     /// Encodes the feedback rows of page `evidence`.
-    pub fn encode(evidence: &Sha256, feedback: &[Feedback]) -> Result<EncodedFeedback> {
-        if u32::try_from(feedback.len()).is_err() {
-            return Err(bad_chunk(&evidence.to_hex(), "more than 2^32 feedback rows on one page"));
-        }
-        // Rows grouped by account and window, in row order within each, the
-        // groups in key order. Hashed, not a `BTreeMap`: a tree compared the
-        // market and vendor text of every row with its neighbours'; and a row
-        // usually has the key of the row before it, so that is tried first.
-        type Key<'a> = (&'a str, Option<&'a str>, usize);
-        let mut index: HashMap<Key<'_>, usize, foldhash::fast::RandomState> = HashMap::default();
-        let mut groups: Vec<(Key<'_>, Vec<u32>)> = Vec::new();
-        let mut last: Option<usize> = None;
-        for (i, f) in feedback.iter().enumerate() {
-            let key = (f.market.as_str(), f.vendor.as_deref(), i / WINDOW);
-            let g = match last {
-                Some(g) if groups[g].0 == key => g,
-                _ => *index.entry(key).or_insert_with(|| {
-                    groups.push((key, Vec::new()));
-                    groups.len() - 1
-                }),
-            };
-            groups[g].1.push(i as u32);
-            last = Some(g);
-        }
-        groups.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    pub(crate) fn encode(evidence: &Sha256, feedback: &[Feedback]) -> Result<EncodedFeedback> {
+        chunks::check_row_count(Table::Feedback, evidence, feedback.len())?;
+        let groups = chunks::group(feedback, |f| (f.market.as_str(), f.vendor.as_deref()));
         let mut chunks = Vec::with_capacity(groups.len());
         let mut plain = Vec::new();
-        for ((market, vendor, window), rows) in groups {
+        for (key, rows) in groups {
             plain.clear();
             write_rows(&mut plain, rows.iter().map(|&i| ChunkRowRef::of(i as usize, &feedback[i as usize])));
-            chunks.push(EncodedChunk { market: market.to_owned(), vendor: vendor.map(str::to_owned), window, rows: rows.len(), data: compress(&plain) });
+            chunks.push(EncodedChunk::new(key, rows.len(), &plain));
         }
-        Ok(EncodedFeedback { evidence: *evidence, chunks, rows: feedback.len() })
+        Ok(EncodedFeedback { chunks, rows: feedback.len() })
     }
-
-    /// The page it is the feedback of.
-    pub fn evidence(&self) -> &Sha256 {
-        &self.evidence
-    }
-
-    /// Feedback rows encoded.
-    pub fn rows(&self) -> usize {
-        self.rows
-    }
-}
-
-/// Stores a page's encoded feedback (the caller cleared the page's old chunks).
-pub(crate) fn insert(conn: &Connection, encoded: &EncodedFeedback) -> Result<()> {
-    let ev = encoded.evidence.to_hex();
-    let mut st = conn
-        .prepare_cached(
-            "INSERT INTO feedback_chunks (evidence, market, vendor, ordinal_window, rows, data, compression) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )
-        .map_err(db("preparing the feedback chunk insert"))?;
-    for c in &encoded.chunks {
-        st.execute(params![ev, c.market, c.vendor, c.window as i64, c.rows as i64, c.data, LZ4])
-            .map_err(db(format!("storing a feedback chunk of page {ev}")))?;
-    }
-    Ok(())
-}
-
-/// The `compression` of chunks written now: the rows of one account repeat
-/// their listing titles, dates, buyers and rule names, so a chunk shrinks
-/// several times over (the store of a 10M-feedback import: 1.8 GB of
-/// chunks as plain bincode), and SQLite writes and reads that much less.
-const LZ4: &str = "lz4";
-
-/// A chunk's bytes as stored: its plain length (4 bytes, little-endian),
-/// then an LZ4 block.
-fn compress(plain: &[u8]) -> Vec<u8> {
-    lz4_flex::block::compress_prepend_size(plain)
-}
-
-/// A stored chunk's plain bytes. The length it claims is checked against
-/// what an LZ4 block of its size can hold (at most 255 bytes out per byte
-/// in) and [`DECODE_LIMIT`] before anything is allocated.
-fn decompress(evidence: &str, stored: &[u8]) -> Result<Vec<u8>> {
-    let (len, block) = match stored.split_first_chunk::<4>() {
-        Some((len, block)) => (u32::from_le_bytes(*len) as usize, block),
-        None => return Err(bad_chunk(evidence, "compressed chunk shorter than its length")),
-    };
-    if len > DECODE_LIMIT || len > block.len().saturating_mul(255) {
-        return Err(bad_chunk(evidence, format!("compressed chunk claims {len} bytes from {} stored", block.len())));
-    }
-    let mut plain = vec![0u8; len];
-    let n = lz4_flex::block::decompress_into(block, &mut plain).map_err(|e| bad_chunk(evidence, e))?;
-    if n != len {
-        return Err(bad_chunk(evidence, format!("compressed chunk gave {n} bytes, not the {len} it claims")));
-    }
-    Ok(plain)
 }
 
 impl<'a> ChunkRowRef<'a> {
@@ -363,66 +245,21 @@ fn read_rows(plain: &[u8]) -> std::result::Result<Vec<ChunkRowBorrowed<'_>>, &'s
     Ok(rows)
 }
 
-/// Removes a page's chunks.
-pub(crate) fn delete(conn: &Connection, evidence: &str) -> Result<()> {
-    conn.execute("DELETE FROM feedback_chunks WHERE evidence = ?1", [evidence])
-        .map_err(db(format!("clearing old feedback chunks of page {evidence}")))?;
-    Ok(())
-}
-
-/// A chunk as read, not decoded yet (nor decompressed: that is the
-/// decoding thread's work).
-pub(crate) struct RawChunk {
-    evidence: String,
-    market: String,
-    vendor: Option<String>,
-    /// As stored.
-    data: Vec<u8>,
-    /// As stored: None (plain) or [`LZ4`].
-    compression: Option<String>,
-    /// `data` decompressed, once (rows read in place borrow from it).
-    plain: std::cell::OnceCell<Vec<u8>>,
-}
-
+// The feedback readings of a chunk (on the shared chunk type: a chunk of
+// `feedback_chunks` is read with these, one of `listing_chunks` with
+// `listing_chunks`' own).
 impl RawChunk {
-    /// A `SELECT evidence, market, vendor, data, compression` row.
-    fn of_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawChunk> {
-        Ok(RawChunk {
-            evidence: r.get(0)?,
-            market: r.get(1)?,
-            vendor: r.get(2)?,
-            data: r.get(3)?,
-            compression: r.get(4)?,
-            plain: std::cell::OnceCell::new(),
-        })
-    }
-
-    /// The chunk's plain bincode bytes.
-    fn plain(&self) -> Result<&[u8]> {
-        match self.compression.as_deref() {
-            None => Ok(&self.data),
-            Some(LZ4) => {
-                if let Some(p) = self.plain.get() {
-                    return Ok(p);
-                }
-                let p = decompress(&self.evidence, &self.data)?;
-                Ok(self.plain.get_or_init(|| p))
-            }
-            Some(other) => Err(bad_chunk(&self.evidence, format!("unknown compression {other:?} (from a newer dragnet?)"))),
-        }
-    }
-
-    /// Appends its rows.
-    pub(crate) fn decode_into(&self, out: &mut Vec<Stored<Feedback>>) -> Result<()> {
-        self.decode_where(|_| true, out)
+    /// Appends its feedback rows.
+    pub(crate) fn feedback_into(&self, out: &mut Vec<Stored<Feedback>>) -> Result<()> {
+        self.feedback_where(|_| true, out)
     }
 
     /// Appends the rows a table read would give, built from the rows read
     /// in place. `keep` sees each row's ordinal first: rows it refuses are
     /// not built.
-    fn decode_where(&self, keep: impl Fn(usize) -> bool, out: &mut Vec<Stored<Feedback>>) -> Result<()> {
+    fn feedback_where(&self, keep: impl Fn(usize) -> bool, out: &mut Vec<Stored<Feedback>>) -> Result<()> {
         let mut rows = Vec::new();
-        self.borrow_into(&mut rows)?;
+        self.borrow_feedback_into(&mut rows)?;
         let Some(FeedbackRefId::InPage { evidence, .. }) = rows.first().map(|r| r.id) else { return Ok(()) };
         let prefix = RowId::page_prefix(RowKind::Feedback, &evidence);
         for r in rows {
@@ -434,10 +271,10 @@ impl RawChunk {
         Ok(())
     }
 
-    /// Appends its rows borrowed from the chunk (nothing is copied).
-    pub(crate) fn borrow_into<'a>(&'a self, out: &mut Vec<FeedbackRef<'a>>) -> Result<()> {
-        let evidence: Sha256 = self.evidence.parse().map_err(|_| bad_chunk(&self.evidence, "evidence is not a digest"))?;
-        let rows = read_rows(self.plain()?).map_err(|e| bad_chunk(&self.evidence, e))?;
+    /// Appends its feedback rows borrowed from the chunk (nothing is copied).
+    pub(crate) fn borrow_feedback_into<'a>(&'a self, out: &mut Vec<FeedbackRef<'a>>) -> Result<()> {
+        let evidence = self.evidence()?;
+        let rows = read_rows(self.plain()?).map_err(|e| self.bad(e))?;
         out.extend(rows.into_iter().map(|r| FeedbackRef {
             record: model::FeedbackRef {
                 market: &self.market,
@@ -463,14 +300,7 @@ impl RawChunk {
 /// from someone else may hold anything). The rows read in place must be the
 /// owned rows; any difference is reported as an error.
 pub fn decode_stored_chunk(evidence: &Sha256, data: &[u8], compression: Option<&str>) -> Result<Vec<Stored<Feedback>>> {
-    let raw = RawChunk {
-        evidence: evidence.to_hex(),
-        market: "m".into(),
-        vendor: None,
-        data: data.to_vec(),
-        compression: compression.map(str::to_owned),
-        plain: std::cell::OnceCell::new(),
-    };
+    let raw = RawChunk::of_columns(Table::Feedback, evidence, data, compression);
     // What bincode reads: the hand reader must read the same rows, or fail
     // where it fails.
     let by_bincode = raw.plain().ok().map(|plain| {
@@ -480,58 +310,34 @@ pub fn decode_stored_chunk(evidence: &Sha256, data: &[u8], compression: Option<&
     });
     let by_hand = raw.plain().ok().map(|plain| read_rows(plain).ok());
     if by_bincode != by_hand {
-        return Err(bad_chunk(&raw.evidence, "rows read by hand differ from bincode's"));
+        return Err(raw.bad("rows read by hand differ from bincode's"));
     }
     let mut owned = Vec::new();
-    raw.decode_into(&mut owned)?;
+    raw.feedback_into(&mut owned)?;
     let mut borrowed = Vec::new();
-    raw.borrow_into(&mut borrowed)?;
+    raw.borrow_feedback_into(&mut borrowed)?;
     let same = owned.len() == borrowed.len()
         && owned.iter().zip(&borrowed).all(|(o, b)| o.id.as_str() == b.id() && o.record.borrowed() == b.record);
     if !same {
-        return Err(bad_chunk(&raw.evidence, "rows read in place differ from the rows decoded"));
+        return Err(raw.bad("rows read in place differ from the rows decoded"));
     }
     Ok(owned)
 }
 
-/// Every chunk the filter's market and vendor select (the limit is the caller's).
-pub(crate) fn read(conn: &Connection, f: &Filter, where_market_vendor: &str) -> Result<Vec<RawChunk>> {
-    let mut st = conn
-        .prepare_cached(&format!("SELECT evidence, market, vendor, data, compression FROM feedback_chunks {where_market_vendor}"))
-        .map_err(db("preparing the feedback chunk query"))?;
-    let rows = st
-        .query_map(params![f.market, f.vendor], RawChunk::of_row)
-        .map_err(db("reading feedback chunks"))?;
-    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db("reading feedback chunks"))
-}
-
-/// The chunked row with this id, if any.
-pub(crate) fn row(conn: &Connection, id: &RowId) -> Result<Option<Feedback>> {
-    let Some((hex16, ordinal)) = id.page_and_ordinal() else { return Ok(None) };
-    // Digests are lower-case hex: every digest starting with `hex16` sorts in [hex16, hex16 + "g").
-    let mut st = conn
-        .prepare_cached("SELECT evidence, market, vendor, data, compression FROM feedback_chunks WHERE evidence >= ?1 AND evidence < ?2 AND ordinal_window = ?3")
-        .map_err(db("preparing the feedback chunk lookup"))?;
-    let chunks = st
-        .query_map(params![hex16, format!("{hex16}g"), (ordinal / WINDOW) as i64], RawChunk::of_row)
-        .map_err(db("looking up a feedback chunk"))?;
+/// The chunked feedback row with this id, if any.
+pub(crate) fn row(conn: &rusqlite::Connection, id: &RowId) -> Result<Option<Feedback>> {
+    let Some((chunks, ordinal)) = chunks::holding(conn, Table::Feedback, id)? else { return Ok(None) };
     let mut found = Vec::new();
     for c in chunks {
-        c.map_err(db("reading a feedback chunk"))?.decode_where(|o| o == ordinal, &mut found)?;
+        c.feedback_where(|o| o == ordinal, &mut found)?;
     }
     Ok(found.into_iter().find(|s| &s.id == id).map(|s| s.record))
-}
-
-/// Chunked feedback rows.
-pub(crate) fn count(conn: &Connection) -> Result<u64> {
-    conn.query_row("SELECT COALESCE(SUM(rows), 0) FROM feedback_chunks", [], |r| r.get::<_, i64>(0))
-        .map(|v| v.max(0) as u64)
-        .map_err(db("counting feedback chunks"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::chunks::LZ4;
     use model::Provenance;
     use proptest::prelude::*;
 

@@ -12,12 +12,16 @@
 //! machine that extracts the same evidence with the same version.
 #![warn(missing_docs)]
 
+mod chunks;
 mod feedback_chunks;
 mod ids;
+mod listing_chunks;
 mod migrations;
 mod sqlite;
 
-pub use feedback_chunks::{decode_stored_chunk, EncodedFeedback};
+pub use chunks::EncodedRows;
+pub use feedback_chunks::decode_stored_chunk;
+pub use listing_chunks::decode_stored_listing_chunk;
 pub use ids::{BadRowId, RowId, RowKind};
 pub use sqlite::SqliteStore;
 
@@ -156,12 +160,13 @@ pub struct Counts {
 pub trait CaseStore {
     /// Replaces everything stored for `records.page.evidence` by `records`.
     fn put_page(&mut self, records: &PageRecords) -> Result<()>;
-    /// [`CaseStore::put_page`] of a dataset page whose feedback was encoded
-    /// apart ([`EncodedFeedback::encode`], on another thread) and taken out
-    /// of `records`: stored exactly as `put_page` would store the records
-    /// with their feedback. Refused when the encoding is of another page or
-    /// the page is not a dataset, or `records` still hold feedback rows.
-    fn put_page_encoded(&mut self, records: &PageRecords, feedback: EncodedFeedback) -> Result<()>;
+    /// [`CaseStore::put_page`] of a dataset page whose listings and feedback
+    /// were encoded apart ([`EncodedRows::encode`], on another thread) and
+    /// taken out of `records`: stored exactly as `put_page` would store the
+    /// records with them. Refused when the encoding is of another page or
+    /// the page is not a dataset, or `records` still hold listing or
+    /// feedback rows.
+    fn put_page_encoded(&mut self, records: &PageRecords, encoded: EncodedRows) -> Result<()>;
     /// The page row for a digest.
     fn page(&self, evidence: &Sha256) -> Result<Option<PageRow>>;
     /// All page rows, by digest.
@@ -204,12 +209,12 @@ pub trait CaseStore {
 /// [`CaseStore::feedback_deferred`]).
 pub struct DeferredFeedback {
     rows: Vec<Stored<Feedback>>,
-    chunks: Vec<feedback_chunks::RawChunk>,
+    chunks: Vec<chunks::RawChunk>,
     limit: Option<usize>,
 }
 
 impl DeferredFeedback {
-    pub(crate) fn new(rows: Vec<Stored<Feedback>>, chunks: Vec<feedback_chunks::RawChunk>, limit: Option<usize>) -> Self {
+    pub(crate) fn new(rows: Vec<Stored<Feedback>>, chunks: Vec<chunks::RawChunk>, limit: Option<usize>) -> Self {
         DeferredFeedback { rows, chunks, limit }
     }
 
@@ -217,7 +222,7 @@ impl DeferredFeedback {
     pub fn decode(self) -> Result<Vec<Stored<Feedback>>> {
         let mut rows = self.rows;
         for c in self.chunks {
-            c.decode_into(&mut rows)?;
+            c.feedback_into(&mut rows)?;
         }
         sort_feedback(&mut rows);
         rows.truncate(self.limit.unwrap_or(usize::MAX));
@@ -230,7 +235,7 @@ impl DeferredFeedback {
     pub fn borrowed(&self) -> Result<Vec<FeedbackRef<'_>>> {
         let mut rows: Vec<FeedbackRef<'_>> = self.rows.iter().map(FeedbackRef::of_stored).collect();
         for c in &self.chunks {
-            c.borrow_into(&mut rows)?;
+            c.borrow_feedback_into(&mut rows)?;
         }
         // Chunk rows by a key that orders as their ids' text (computed once
         // per row, not per comparison); table rows, rarely among them, by text.

@@ -105,6 +105,17 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE feedback_chunks ADD COLUMN compression TEXT;
     "#,
+    // 8: the listings of dataset files are kept in chunks too (see
+    // `listing_chunks`), in the shape of `feedback_chunks`.
+    r#"
+    CREATE TABLE listing_chunks (
+        evidence TEXT NOT NULL, market TEXT NOT NULL, vendor TEXT,
+        ordinal_window INTEGER NOT NULL, rows INTEGER NOT NULL, data BLOB NOT NULL,
+        compression TEXT
+    );
+    CREATE INDEX listing_chunks_account ON listing_chunks(market, vendor);
+    CREATE INDEX listing_chunks_evidence ON listing_chunks(evidence, ordinal_window);
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -9,10 +9,11 @@ use model::{
     PgpKeyInfo, Provenance, Sha256, Vendor,
 };
 
-use crate::feedback_chunks;
+use crate::chunks::{self, RawChunk, Table};
+use crate::{feedback_chunks, listing_chunks};
 use crate::ids::{RowId, RowKind};
 use crate::migrations;
-use crate::{sort_feedback, AnyRecord, CaseStore, Counts, DeferredFeedback, EncodedFeedback, Filter, PageRecords, PageRow, Result, Stored, StoreError};
+use crate::{sort_feedback, AnyRecord, CaseStore, Counts, DeferredFeedback, EncodedRows, Filter, PageRecords, PageRow, Result, Stored, StoreError};
 
 /// A case database in one SQLite file.
 pub struct SqliteStore {
@@ -222,6 +223,42 @@ fn merge_sorted<T>(a: Vec<T>, b: Vec<T>, order: impl Fn(&T, &T) -> std::cmp::Ord
         out.extend(if take_a { a.next() } else { b.next() });
     }
 }
+
+/// The listings of `chunks` in [`listing_order`]. With many rows, half the
+/// chunks are decoded and sorted on another thread, and the halves merged:
+/// the sales units of an import read a million listings before any vendor
+/// can be estimated.
+fn chunked_listings(mut chunks: Vec<RawChunk>) -> Result<Vec<Stored<Listing>>> {
+    let decoded = |chunks: Vec<RawChunk>| -> Result<Vec<Stored<Listing>>> {
+        let mut rows = Vec::new();
+        for c in chunks {
+            c.listings_into(&mut rows)?;
+        }
+        rows.sort_unstable_by(listing_order);
+        Ok(rows)
+    };
+    let bytes: usize = chunks.iter().map(RawChunk::stored_len).sum();
+    if bytes < SPLIT_DECODE_MIN_BYTES {
+        return decoded(chunks);
+    }
+    // Split where half the stored bytes lie before.
+    let mut before = 0;
+    let mid = chunks.iter().position(|c| {
+        before += c.stored_len();
+        before * 2 >= bytes
+    });
+    let high = chunks.split_off(mid.map_or(0, |m| m + 1));
+    std::thread::scope(|s| {
+        let high = s.spawn(move || decoded(high));
+        let low = decoded(chunks)?;
+        // A panic decoding the other half is this thread's.
+        let high = high.join().unwrap_or_else(|e| std::panic::resume_unwind(e))?;
+        Ok(merge_sorted(low, high, listing_order))
+    })
+}
+
+/// Below this many stored bytes, listing chunks are decoded on one thread.
+const SPLIT_DECODE_MIN_BYTES: usize = 1 << 20;
 
 /// Below this many rowids a whole-table listing read stays on one connection.
 const SPLIT_READ_MIN_ROWS: i64 = 50_000;
@@ -445,10 +482,10 @@ fn order_by_if_limited(f: &Filter, order: &str) -> String {
 
 
 impl SqliteStore {
-    /// [`CaseStore::put_page`] with a dataset page's feedback `encoded`
-    /// (kept as chunks; `rec.feedback` then goes unread), else its
-    /// feedback rows as table rows.
-    fn put_records(&mut self, rec: &PageRecords, encoded: Option<&EncodedFeedback>) -> Result<()> {
+    /// [`CaseStore::put_page`] with a dataset page's listings and feedback
+    /// `encoded` (kept as chunks; `rec.listings` and `rec.feedback` then go
+    /// unread), else its listing and feedback rows as table rows.
+    fn put_records(&mut self, rec: &PageRecords, encoded: Option<&EncodedRows>) -> Result<()> {
         let ev = rec.page.evidence.to_hex();
         // A savepoint, so a page can be stored inside a caller's bulk transaction.
         let tx = self.conn.savepoint().map_err(db("starting page savepoint"))?;
@@ -463,7 +500,8 @@ impl SqliteStore {
             tx.execute(&format!("DELETE FROM {table} WHERE id >= ?1 AND id < ?2 AND evidence = ?3"), [from, &to, &ev])
                 .map_err(db(format!("clearing old {table} of page {ev}")))?;
         }
-        feedback_chunks::delete(&tx, &ev)?;
+        chunks::delete(&tx, Table::Feedback, &ev)?;
+        chunks::delete(&tx, Table::Listings, &ev)?;
         let p = &rec.page;
         tx.execute(
             "INSERT OR REPLACE INTO pages (evidence, source, url, captured_at, market, profile, page_type, encoding, diagnostics, extracted_by)
@@ -483,7 +521,14 @@ impl SqliteStore {
                  VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23,?24)",
             )
             .map_err(db("preparing listings insert"))?;
-        for (i, l) in rec.listings.iter().enumerate() {
+        let table_listings: &[Listing] = match encoded {
+            Some(e) => {
+                chunks::insert(&tx, Table::Listings, &rec.page.evidence, &e.listings.chunks)?;
+                &[]
+            }
+            None => &rec.listings,
+        };
+        for (i, l) in table_listings.iter().enumerate() {
             let (profile, rule) = prov(&l.provenance);
             st.execute(params![
                     RowId::in_page(&listing_prefix, i).as_str(), ev, i as i64, profile, rule,
@@ -518,8 +563,8 @@ impl SqliteStore {
         }
         drop(st);
         let table_feedback: &[Feedback] = match encoded {
-            Some(chunks) => {
-                feedback_chunks::insert(&tx, chunks)?;
+            Some(e) => {
+                chunks::insert(&tx, Table::Feedback, &rec.page.evidence, &e.feedback.chunks)?;
                 &[]
             }
             None => &rec.feedback,
@@ -572,24 +617,29 @@ impl SqliteStore {
 impl CaseStore for SqliteStore {
     fn put_page(&mut self, rec: &PageRecords) -> Result<()> {
         let encoded = (rec.page.page_type == PageType::Dataset)
-            .then(|| EncodedFeedback::encode(&rec.page.evidence, &rec.feedback))
+            .then(|| EncodedRows::encode(&rec.page.evidence, &rec.listings, &rec.feedback))
             .transpose()?;
         self.put_records(rec, encoded.as_ref())
     }
 
-    fn put_page_encoded(&mut self, rec: &PageRecords, feedback: EncodedFeedback) -> Result<()> {
-        if feedback.evidence() != &rec.page.evidence || rec.page.page_type != PageType::Dataset || !rec.feedback.is_empty() {
+    fn put_page_encoded(&mut self, rec: &PageRecords, encoded: EncodedRows) -> Result<()> {
+        if encoded.evidence() != &rec.page.evidence
+            || rec.page.page_type != PageType::Dataset
+            || !rec.feedback.is_empty()
+            || !rec.listings.is_empty()
+        {
             return Err(StoreError::Chunk {
                 context: format!(
-                    "page {}: encoded feedback is for a dataset page's records without their feedback rows (got {}, {} rows, page type {})",
+                    "page {}: encoded rows are for a dataset page's records without their listing and feedback rows (got {}, {} listings, {} feedback rows, page type {})",
                     rec.page.evidence,
-                    feedback.evidence(),
+                    encoded.evidence(),
+                    rec.listings.len(),
                     rec.feedback.len(),
                     rec.page.page_type.as_str()
                 ),
             });
         }
-        self.put_records(rec, Some(&feedback))
+        self.put_records(rec, Some(&encoded))
     }
 
     fn page(&self, evidence: &Sha256) -> Result<Option<PageRow>> {
@@ -606,17 +656,26 @@ impl CaseStore for SqliteStore {
     fn listings(&self, f: &Filter) -> Result<Vec<Stored<Listing>>> {
         let order = order_by_if_limited(f, "market, title, id");
         let whole = f.market.is_none() && f.vendor.is_none() && f.limit.is_none();
-        if let Some(rows) = whole.then(|| self.listings_split()).transpose()?.flatten() {
-            return Ok(rows); // in listing_order already
+        let table = match whole.then(|| self.listings_split()).transpose()?.flatten() {
+            Some(rows) => rows, // in listing_order already
+            None => {
+                let mut rows = self.query(
+                    &format!("SELECT * FROM listings {} {order} LIMIT ?3", where_market_vendor(f)),
+                    &[&f.market, &f.vendor, &limit(f)],
+                    listing_row,
+                )?;
+                if order.is_empty() {
+                    rows.sort_unstable_by(listing_order);
+                }
+                rows
+            }
+        };
+        let chunks = chunks::read(&self.conn, Table::Listings, f, where_market_vendor(f))?;
+        if chunks.is_empty() {
+            return Ok(table);
         }
-        let mut rows = self.query(
-            &format!("SELECT * FROM listings {} {order} LIMIT ?3", where_market_vendor(f)),
-            &[&f.market, &f.vendor, &limit(f)],
-            listing_row,
-        )?;
-        if order.is_empty() {
-            rows.sort_unstable_by(listing_order);
-        }
+        let mut rows = merge_sorted(table, chunked_listings(chunks)?, listing_order);
+        rows.truncate(f.limit.unwrap_or(usize::MAX));
         Ok(rows)
     }
 
@@ -635,7 +694,7 @@ impl CaseStore for SqliteStore {
     fn feedback_deferred(&self, f: &Filter) -> Result<DeferredFeedback> {
         let order = order_by_if_limited(f, "market, vendor, id");
         let rows = self.query(&format!("SELECT * FROM feedback {} {order} LIMIT ?3", where_market_vendor(f)), &[&f.market, &f.vendor, &limit(f)], feedback_row)?;
-        let chunks = feedback_chunks::read(&self.conn, f, where_market_vendor(f))?;
+        let chunks = chunks::read(&self.conn, Table::Feedback, f, where_market_vendor(f))?;
         Ok(DeferredFeedback::new(rows, chunks, f.limit))
     }
 
@@ -653,8 +712,8 @@ impl CaseStore for SqliteStore {
             },
         )?;
         let mut chunked = Vec::new();
-        for c in feedback_chunks::read(&self.conn, f, where_market_vendor(f))? {
-            c.decode_into(&mut chunked)?;
+        for c in chunks::read(&self.conn, Table::Feedback, f, where_market_vendor(f))? {
+            c.feedback_into(&mut chunked)?;
         }
         rows.extend(chunked.into_iter().map(|s| Stored {
             id: s.id,
@@ -694,7 +753,10 @@ impl CaseStore for SqliteStore {
         let sql = format!("SELECT * FROM {} WHERE id = ?1", id.kind().table());
         let args: &[&dyn rusqlite::ToSql] = &[&id.as_str()];
         Ok(match id.kind() {
-            RowKind::Listing => self.query(&sql, args, listing_row)?.pop().map(|s| AnyRecord::Listing(s.record)),
+            RowKind::Listing => match self.query(&sql, args, listing_row)?.pop() {
+                Some(s) => Some(AnyRecord::Listing(s.record)),
+                None => listing_chunks::row(&self.conn, id)?.map(AnyRecord::Listing),
+            },
             RowKind::Vendor => self.query(&sql, args, vendor_row)?.pop().map(|s| AnyRecord::Vendor(s.record)),
             RowKind::Feedback => match self.query(&sql, args, feedback_row)?.pop() {
                 Some(s) => Some(AnyRecord::Feedback(s.record)),
@@ -716,9 +778,9 @@ impl CaseStore for SqliteStore {
         };
         Ok(Counts {
             pages: n("pages")?,
-            listings: n("listings")?,
+            listings: n("listings")? + chunks::count(&self.conn, Table::Listings)?,
             vendors: n("vendors")?,
-            feedback: n("feedback")? + feedback_chunks::count(&self.conn)?,
+            feedback: n("feedback")? + chunks::count(&self.conn, Table::Feedback)?,
             categories: n("categories")?,
             identifiers: n("identifiers")?,
         })

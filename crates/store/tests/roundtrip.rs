@@ -299,13 +299,13 @@ fn compressed_and_plain_chunks_read_the_same() {
     damaged(&stored[..stored.len() - 3], "lz4", "feedback chunk");
 }
 
-/// A dataset page stored with its feedback encoded apart (on an extracting
-/// thread) reads back exactly as one stored whole; an encoding of another
-/// page, of a page that is not a dataset, or beside feedback rows still in
-/// the records is refused.
+/// A dataset page stored with its listings and feedback encoded apart (on
+/// an extracting thread) reads back exactly as one stored whole; an
+/// encoding of another page, of a page that is not a dataset, or beside
+/// listing or feedback rows still in the records is refused.
 #[test]
-fn feedback_encoded_apart_stores_as_put_page_does() {
-    let mut p = page(b"d", 3);
+fn rows_encoded_apart_store_as_put_page_does() {
+    let mut p = page(b"d", 30);
     p.page.page_type = PageType::Dataset;
     p.feedback = (0..25)
         .map(|i| model::Feedback {
@@ -319,22 +319,117 @@ fn feedback_encoded_apart_stores_as_put_page_does() {
     let mut whole = SqliteStore::in_memory().unwrap();
     whole.put_page(&p).unwrap();
     let mut apart = SqliteStore::in_memory().unwrap();
-    let encoded = store::EncodedFeedback::encode(&p.page.evidence, &p.feedback).unwrap();
-    assert_eq!(encoded.rows(), 25);
+    let encode = |rec: &PageRecords, ev: &Sha256| store::EncodedRows::encode(ev, &rec.listings, &rec.feedback).unwrap();
+    let encoded = encode(&p, &p.page.evidence);
+    assert_eq!((encoded.listing_rows(), encoded.feedback_rows()), (30, 25));
     let mut without = p.clone();
     without.feedback.clear();
+    without.listings.clear();
     apart.put_page_encoded(&without, encoded).unwrap();
     assert_eq!(apart.feedback(&Filter::default()).unwrap(), whole.feedback(&Filter::default()).unwrap());
     assert_eq!(apart.counts().unwrap(), whole.counts().unwrap());
     assert_eq!(apart.listings(&Filter::default()).unwrap(), whole.listings(&Filter::default()).unwrap());
-    let other = store::EncodedFeedback::encode(&Sha256::of(b"other"), &p.feedback).unwrap();
-    assert!(apart.put_page_encoded(&without, other).is_err());
-    let again = || store::EncodedFeedback::encode(&p.page.evidence, &p.feedback).unwrap();
-    assert!(apart.put_page_encoded(&p, again()).is_err(), "records still holding feedback");
+    assert!(apart.put_page_encoded(&without, encode(&p, &Sha256::of(b"other"))).is_err());
+    let mut with_feedback = without.clone();
+    with_feedback.feedback = p.feedback.clone();
+    assert!(apart.put_page_encoded(&with_feedback, encode(&p, &p.page.evidence)).is_err(), "records still holding feedback");
+    let mut with_listings = without.clone();
+    with_listings.listings = p.listings.clone();
+    assert!(apart.put_page_encoded(&with_listings, encode(&p, &p.page.evidence)).is_err(), "records still holding listings");
     let mut not_dataset = without.clone();
     not_dataset.page.page_type = PageType::Search;
-    assert!(apart.put_page_encoded(&not_dataset, again()).is_err());
+    assert!(apart.put_page_encoded(&not_dataset, encode(&p, &p.page.evidence)).is_err());
     assert_eq!(apart.feedback(&Filter::default()).unwrap(), whole.feedback(&Filter::default()).unwrap(), "a refusal changes nothing");
+    assert_eq!(apart.listings(&Filter::default()).unwrap(), whole.listings(&Filter::default()).unwrap(), "a refusal changes nothing");
+}
+
+/// Listings of several markets and vendors (and none), for the chunk tests.
+fn varied_listings(ev: Sha256, n: usize) -> Vec<Listing> {
+    (0..n)
+        .map(|i| Listing {
+            market: ["a", "b"][i % 2].into(),
+            title: format!("item {} of {}", (i * 7919) % n, i % 13),
+            vendor: [Some("alice"), Some("bob"), None][i % 3].map(str::to_owned),
+            category: vec!["Drugs".into()],
+            price: (i % 4 != 0).then(|| Money { amount: format!("{}.5", i % 90), currency: "USD".into() }),
+            sold: (i % 5 == 0).then_some(i as u64),
+            photos: if i % 11 == 0 { vec![format!("{i:016x}")] } else { vec![] },
+            provenance: prov(ev, &format!("row {i}")),
+            ..Default::default()
+        })
+        .collect()
+}
+
+/// The listings of a dataset page, kept in chunks, read as the same
+/// listings of another page kept as table rows: whole, by market, by
+/// vendor, limited, by id, counted, merged with table rows in order, and
+/// gone when the page is stored again without them.
+#[test]
+fn chunked_listings_read_as_table_listings() {
+    let (ev, other) = (Sha256::of(b"d"), Sha256::of(b"other"));
+    let mut as_table = page(b"d", 0);
+    as_table.listings = varied_listings(ev, 400);
+    let mut as_chunks = as_table.clone();
+    as_chunks.page.page_type = PageType::Dataset;
+    let mut table = SqliteStore::in_memory().unwrap();
+    table.put_page(&as_table).unwrap();
+    let mut chunked = SqliteStore::in_memory().unwrap();
+    chunked.put_page(&as_chunks).unwrap();
+    for store in [&mut table, &mut chunked] {
+        // Table rows of another page, to be merged with the chunk rows.
+        let mut p = page(b"other", 0);
+        p.listings = varied_listings(other, 50);
+        store.put_page(&p).unwrap();
+    }
+    let filters = [
+        Filter::default(),
+        Filter { market: Some("a".into()), ..Filter::default() },
+        Filter { vendor: Some("bob".into()), ..Filter::default() },
+        Filter { market: Some("b".into()), vendor: Some("alice".into()), ..Filter::default() },
+        Filter { limit: Some(17), ..Filter::default() },
+        Filter { market: Some("a".into()), limit: Some(40), ..Filter::default() },
+    ];
+    for f in &filters {
+        let want = table.listings(f).unwrap();
+        assert!(!want.is_empty(), "{f:?}");
+        assert_eq!(chunked.listings(f).unwrap(), want, "{f:?}");
+    }
+    assert_eq!(chunked.counts().unwrap(), table.counts().unwrap());
+    assert_eq!(chunked.counts().unwrap().listings, 450);
+    for s in table.listings(&Filter::default()).unwrap().iter().step_by(7) {
+        assert_eq!(chunked.row(&s.id).unwrap(), Some(store::AnyRecord::Listing(s.record.clone())), "{}", s.id);
+    }
+    let missing = store::RowId::in_page(&store::RowId::page_prefix(store::RowKind::Listing, &ev), 400);
+    assert_eq!(chunked.row(&missing).unwrap(), None);
+    // Stored again as a page of 3 table listings: the chunks are gone.
+    let mut again = page(b"d", 3);
+    again.page.page_type = PageType::Search;
+    chunked.put_page(&again).unwrap();
+    assert_eq!(chunked.counts().unwrap().listings, 53);
+}
+
+/// A dataset page of many listings is decoded on two threads: the same
+/// rows in the same order as one thread reads them one filter at a time.
+#[test]
+fn chunked_listings_split_between_threads_read_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("case.sqlite");
+    let ev = Sha256::of(b"big");
+    let mut p = page(b"big", 0);
+    p.page.page_type = PageType::Dataset;
+    p.listings = varied_listings(ev, 60_000);
+    let mut s = SqliteStore::open(&path).unwrap();
+    s.put_page(&p).unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let stored: i64 = conn.query_row("SELECT SUM(length(data)) FROM listing_chunks", [], |r| r.get(0)).unwrap();
+    assert!(stored > 1 << 20, "{stored} bytes stored: below the split threshold");
+    let all = s.listings(&Filter::default()).unwrap();
+    assert_eq!(all.len(), 60_000);
+    let mut one_by_one = Vec::new();
+    for market in ["a", "b"] {
+        one_by_one.extend(s.listings(&Filter { market: Some(market.into()), ..Filter::default() }).unwrap());
+    }
+    assert_eq!(all, one_by_one);
 }
 
 /// A whole-table listing read of a large file-backed store is split between

@@ -1,0 +1,319 @@
+//! What the chunked tables share: `feedback_chunks` (see
+//! [`feedback_chunks`](crate::feedback_chunks)) and `listing_chunks` (see
+//! [`listing_chunks`](crate::listing_chunks)).
+//!
+//! A dataset file is one evidence record with a million listings or
+//! millions of feedback rows. As table rows (an id, the 64-digit evidence,
+//! profile and rule each, and their indexes) storing and reading them back
+//! took most of an import. Instead the rows of one page, one account
+//! (market, vendor) and one window of [`WINDOW`] row ordinals are one chunk:
+//! a compressed bincode blob of the rows without what the chunk row already
+//! says. Readers see the same [`Stored`](crate::Stored) rows, with the same
+//! ids, as from the tables: the store's API does not change.
+//!
+//! Why windows: `row(id)` finds a row by its ordinal, so it decodes only the
+//! chunks of one window of one page, not the whole file.
+
+use std::collections::HashMap;
+
+use rusqlite::{params, Connection};
+
+use model::Sha256;
+
+use crate::ids::RowId;
+use crate::{Filter, Result, StoreError};
+
+/// Row ordinals per window.
+pub(crate) const WINDOW: usize = 1 << 20;
+
+/// Decoding never claims more than this (a damaged length prefix must give
+/// an error, not an allocation of whatever it says).
+pub(crate) const DECODE_LIMIT: usize = 1 << 31;
+
+/// The `compression` of chunks written now: the rows of one account repeat
+/// their titles, dates, buyers and rule names, so a chunk shrinks several
+/// times over (the store of a 10M-feedback import: 1.8 GB of chunks as plain
+/// bincode), and SQLite writes and reads that much less.
+pub(crate) const LZ4: &str = "lz4";
+
+/// A chunked table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Table {
+    Feedback,
+    Listings,
+}
+
+impl Table {
+    fn name(self) -> &'static str {
+        match self {
+            Table::Feedback => "feedback_chunks",
+            Table::Listings => "listing_chunks",
+        }
+    }
+
+    /// What its rows are called in messages.
+    fn rows(self) -> &'static str {
+        match self {
+            Table::Feedback => "feedback",
+            Table::Listings => "listing",
+        }
+    }
+}
+
+pub(crate) fn db(context: impl Into<String>) -> impl FnOnce(rusqlite::Error) -> StoreError {
+    let context = context.into();
+    move |source| StoreError::Db { context, source }
+}
+
+pub(crate) fn bad_chunk(table: Table, evidence: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Chunk { context: format!("{} chunk of page {evidence}: {e}", table.rows()) }
+}
+
+/// A chunk's key: market, vendor, window.
+pub(crate) type Key<'a> = (&'a str, Option<&'a str>, usize);
+
+/// The indexes of `rows` grouped by account and window, in row order within
+/// each, the groups in key order. Hashed, not a `BTreeMap`: a tree compared
+/// the market and vendor text of every row with its neighbours'; and a row
+/// usually has the key of the row before it, so that is tried first.
+pub(crate) fn group<'a, T>(rows: &'a [T], account: impl Fn(&'a T) -> (&'a str, Option<&'a str>)) -> Vec<(Key<'a>, Vec<u32>)> {
+    let mut index: HashMap<Key<'_>, usize, foldhash::fast::RandomState> = HashMap::default();
+    let mut groups: Vec<(Key<'_>, Vec<u32>)> = Vec::new();
+    let mut last: Option<usize> = None;
+    for (i, row) in rows.iter().enumerate() {
+        let (market, vendor) = account(row);
+        let key = (market, vendor, i / WINDOW);
+        let g = match last {
+            Some(g) if groups[g].0 == key => g,
+            _ => *index.entry(key).or_insert_with(|| {
+                groups.push((key, Vec::new()));
+                groups.len() - 1
+            }),
+        };
+        groups[g].1.push(i as u32);
+        last = Some(g);
+    }
+    groups.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    groups
+}
+
+/// Refuses pages of more rows than a chunk's `u32` ordinals can number.
+pub(crate) fn check_row_count(table: Table, evidence: &Sha256, rows: usize) -> Result<()> {
+    if u32::try_from(rows).is_err() {
+        return Err(bad_chunk(table, &evidence.to_hex(), format!("more than 2^32 {} rows on one page", table.rows())));
+    }
+    Ok(())
+}
+
+/// One chunk as encoded, to be stored.
+#[derive(Debug)]
+pub(crate) struct EncodedChunk {
+    pub(crate) market: String,
+    pub(crate) vendor: Option<String>,
+    pub(crate) window: usize,
+    pub(crate) rows: usize,
+    /// Compressed ([`compress`]).
+    pub(crate) data: Vec<u8>,
+}
+
+impl EncodedChunk {
+    /// The chunk of `key` holding `rows` rows encoded as `plain`.
+    pub(crate) fn new((market, vendor, window): Key<'_>, rows: usize, plain: &[u8]) -> EncodedChunk {
+        EncodedChunk { market: market.to_owned(), vendor: vendor.map(str::to_owned), window, rows, data: compress(plain) }
+    }
+}
+
+/// Stores a page's chunks (the caller cleared the page's old ones).
+pub(crate) fn insert(conn: &Connection, table: Table, evidence: &Sha256, chunks: &[EncodedChunk]) -> Result<()> {
+    let ev = evidence.to_hex();
+    let mut st = conn
+        .prepare_cached(&format!(
+            "INSERT INTO {} (evidence, market, vendor, ordinal_window, rows, data, compression) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            table.name()
+        ))
+        .map_err(db(format!("preparing the {} chunk insert", table.rows())))?;
+    for c in chunks {
+        st.execute(params![ev, c.market, c.vendor, c.window as i64, c.rows as i64, c.data, LZ4])
+            .map_err(db(format!("storing a {} chunk of page {ev}", table.rows())))?;
+    }
+    Ok(())
+}
+
+/// A chunk's bytes as stored: its plain length (4 bytes, little-endian),
+/// then an LZ4 block.
+fn compress(plain: &[u8]) -> Vec<u8> {
+    lz4_flex::block::compress_prepend_size(plain)
+}
+
+/// A stored chunk's plain bytes. The length it claims is checked against
+/// what an LZ4 block of its size can hold (at most 255 bytes out per byte
+/// in) and [`DECODE_LIMIT`] before anything is allocated.
+fn decompress(table: Table, evidence: &str, stored: &[u8]) -> Result<Vec<u8>> {
+    let (len, block) = match stored.split_first_chunk::<4>() {
+        Some((len, block)) => (u32::from_le_bytes(*len) as usize, block),
+        None => return Err(bad_chunk(table, evidence, "compressed chunk shorter than its length")),
+    };
+    if len > DECODE_LIMIT || len > block.len().saturating_mul(255) {
+        return Err(bad_chunk(table, evidence, format!("compressed chunk claims {len} bytes from {} stored", block.len())));
+    }
+    let mut plain = vec![0u8; len];
+    let n = lz4_flex::block::decompress_into(block, &mut plain).map_err(|e| bad_chunk(table, evidence, e))?;
+    if n != len {
+        return Err(bad_chunk(table, evidence, format!("compressed chunk gave {n} bytes, not the {len} it claims")));
+    }
+    Ok(plain)
+}
+
+/// Removes a page's chunks.
+pub(crate) fn delete(conn: &Connection, table: Table, evidence: &str) -> Result<()> {
+    conn.execute(&format!("DELETE FROM {} WHERE evidence = ?1", table.name()), [evidence])
+        .map_err(db(format!("clearing old {} chunks of page {evidence}", table.rows())))?;
+    Ok(())
+}
+
+/// A chunk as read, not decoded yet (nor decompressed: that is the
+/// decoding thread's work).
+pub(crate) struct RawChunk {
+    pub(crate) table: Table,
+    pub(crate) evidence: String,
+    pub(crate) market: String,
+    pub(crate) vendor: Option<String>,
+    /// As stored.
+    data: Vec<u8>,
+    /// As stored: None (plain) or [`LZ4`].
+    compression: Option<String>,
+    /// `data` decompressed, once (rows read in place borrow from it).
+    plain: std::cell::OnceCell<Vec<u8>>,
+}
+
+impl RawChunk {
+    /// A chunk of page `evidence` with these `data` and `compression`
+    /// columns, as a reader would get it.
+    pub(crate) fn of_columns(table: Table, evidence: &Sha256, data: &[u8], compression: Option<&str>) -> RawChunk {
+        RawChunk {
+            table,
+            evidence: evidence.to_hex(),
+            market: "m".into(),
+            vendor: None,
+            data: data.to_vec(),
+            compression: compression.map(str::to_owned),
+            plain: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// A `SELECT evidence, market, vendor, data, compression` row.
+    fn of_row(table: Table, r: &rusqlite::Row<'_>) -> rusqlite::Result<RawChunk> {
+        Ok(RawChunk {
+            table,
+            evidence: r.get(0)?,
+            market: r.get(1)?,
+            vendor: r.get(2)?,
+            data: r.get(3)?,
+            compression: r.get(4)?,
+            plain: std::cell::OnceCell::new(),
+        })
+    }
+
+    /// Its size as stored.
+    pub(crate) fn stored_len(&self) -> usize {
+        self.data.len()
+    }
+
+    /// The page it is of.
+    pub(crate) fn evidence(&self) -> Result<Sha256> {
+        self.evidence.parse().map_err(|_| self.bad("evidence is not a digest"))
+    }
+
+    /// An error naming this chunk's table and page.
+    pub(crate) fn bad(&self, e: impl std::fmt::Display) -> StoreError {
+        bad_chunk(self.table, &self.evidence, e)
+    }
+
+    /// The chunk's plain bincode bytes.
+    pub(crate) fn plain(&self) -> Result<&[u8]> {
+        match self.compression.as_deref() {
+            None => Ok(&self.data),
+            Some(LZ4) => {
+                if let Some(p) = self.plain.get() {
+                    return Ok(p);
+                }
+                let p = decompress(self.table, &self.evidence, &self.data)?;
+                Ok(self.plain.get_or_init(|| p))
+            }
+            Some(other) => Err(self.bad(format!("unknown compression {other:?} (from a newer dragnet?)"))),
+        }
+    }
+}
+
+/// Every chunk the filter's market and vendor select (the limit is the caller's).
+pub(crate) fn read(conn: &Connection, table: Table, f: &Filter, where_market_vendor: &str) -> Result<Vec<RawChunk>> {
+    let mut st = conn
+        .prepare_cached(&format!("SELECT evidence, market, vendor, data, compression FROM {} {where_market_vendor}", table.name()))
+        .map_err(db(format!("preparing the {} chunk query", table.rows())))?;
+    let rows = st
+        .query_map(params![f.market, f.vendor], |r| RawChunk::of_row(table, r))
+        .map_err(db(format!("reading {} chunks", table.rows())))?;
+    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db(format!("reading {} chunks", table.rows())))
+}
+
+/// The chunks that may hold the row with this id (those of its page prefix
+/// and window), with its ordinal.
+pub(crate) fn holding(conn: &Connection, table: Table, id: &RowId) -> Result<Option<(Vec<RawChunk>, usize)>> {
+    let Some((hex16, ordinal)) = id.page_and_ordinal() else { return Ok(None) };
+    // Digests are lower-case hex: every digest starting with `hex16` sorts in [hex16, hex16 + "g").
+    let mut st = conn
+        .prepare_cached(&format!(
+            "SELECT evidence, market, vendor, data, compression FROM {} WHERE evidence >= ?1 AND evidence < ?2 AND ordinal_window = ?3",
+            table.name()
+        ))
+        .map_err(db(format!("preparing the {} chunk lookup", table.rows())))?;
+    let chunks = st
+        .query_map(params![hex16, format!("{hex16}g"), (ordinal / WINDOW) as i64], |r| RawChunk::of_row(table, r))
+        .map_err(db(format!("looking up a {} chunk", table.rows())))?;
+    let chunks = chunks.collect::<rusqlite::Result<Vec<_>>>().map_err(db(format!("reading a {} chunk", table.rows())))?;
+    Ok(Some((chunks, ordinal)))
+}
+
+/// Rows in a chunked table.
+pub(crate) fn count(conn: &Connection, table: Table) -> Result<u64> {
+    conn.query_row(&format!("SELECT COALESCE(SUM(rows), 0) FROM {}", table.name()), [], |r| r.get::<_, i64>(0))
+        .map(|v| v.max(0) as u64)
+        .map_err(db(format!("counting {} chunks", table.rows())))
+}
+
+/// A dataset page's listings and feedback encoded as the store keeps them:
+/// made by [`EncodedRows::encode`] on any thread, stored by
+/// [`CaseStore::put_page_encoded`](crate::CaseStore::put_page_encoded), so
+/// the thread that writes the store does not also encode millions of rows.
+#[derive(Debug)]
+pub struct EncodedRows {
+    evidence: Sha256,
+    pub(crate) listings: crate::listing_chunks::EncodedListings,
+    pub(crate) feedback: crate::feedback_chunks::EncodedFeedback,
+}
+
+impl EncodedRows {
+    /// Encodes the listings and feedback rows of page `evidence`.
+    pub fn encode(evidence: &Sha256, listings: &[model::Listing], feedback: &[model::Feedback]) -> Result<EncodedRows> {
+        Ok(EncodedRows {
+            evidence: *evidence,
+            listings: crate::listing_chunks::EncodedListings::encode(evidence, listings)?,
+            feedback: crate::feedback_chunks::EncodedFeedback::encode(evidence, feedback)?,
+        })
+    }
+
+    /// The page they are the rows of.
+    pub fn evidence(&self) -> &Sha256 {
+        &self.evidence
+    }
+
+    /// Listings encoded.
+    pub fn listing_rows(&self) -> usize {
+        self.listings.rows
+    }
+
+    /// Feedback rows encoded.
+    pub fn feedback_rows(&self) -> usize {
+        self.feedback.rows
+    }
+}

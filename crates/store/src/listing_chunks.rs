@@ -1,0 +1,267 @@
+//! The listings of dataset files, kept in chunks (see
+//! [`chunks`](crate::chunks) for what the chunked tables share): a file of a
+//! million listings was a million table rows with two indexes, a fifth of
+//! the CPU time of a 10M-feedback import to write and read back.
+//!
+//! A row is encoded by bincode's serde path (a million listings are a tenth
+//! of the feedback rows of such a file: the hand encoding feedback needed
+//! would not pay here). Its format is [`ChunkListing`], written down apart
+//! from [`Listing`], so a change to the record cannot silently change what
+//! stored chunks mean.
+
+use serde::{Deserialize, Serialize};
+
+use model::{Listing, Money, Provenance, Sha256};
+
+use crate::chunks::{self, EncodedChunk, RawChunk, Table, DECODE_LIMIT};
+use crate::ids::{RowId, RowKind};
+use crate::{Result, Stored};
+
+/// One listing in a chunk, as written: [`ChunkListing`] borrowing from the
+/// record (bincode encodes a borrowed string or slice as the owned one).
+/// Fields in the same order as `ChunkListing`'s: the test
+/// `chunk_listings_encode_as_they_decode` holds them together. Market and
+/// vendor are the chunk's.
+#[derive(Serialize)]
+struct ChunkListingRef<'a> {
+    ordinal: u32,
+    market_listing_id: Option<&'a str>,
+    title: &'a str,
+    category: &'a [String],
+    price: Option<&'a Money>,
+    price_usd: Option<&'a str>,
+    price_btc: Option<&'a str>,
+    ships_from: Option<&'a str>,
+    ships_to: &'a [String],
+    shipping_methods: &'a [String],
+    stock: Option<&'a str>,
+    sold: Option<u64>,
+    sold_since: Option<&'a str>,
+    rating: Option<&'a str>,
+    url: Option<&'a str>,
+    observed_at: Option<&'a str>,
+    photos: &'a [String],
+    profile: &'a str,
+    rule: &'a str,
+}
+
+/// One listing in a chunk: the format.
+#[derive(Deserialize, Debug, PartialEq)]
+#[cfg_attr(test, derive(Serialize))]
+struct ChunkListing {
+    ordinal: u32,
+    market_listing_id: Option<String>,
+    title: String,
+    category: Vec<String>,
+    price: Option<Money>,
+    price_usd: Option<String>,
+    price_btc: Option<String>,
+    ships_from: Option<String>,
+    ships_to: Vec<String>,
+    shipping_methods: Vec<String>,
+    stock: Option<String>,
+    sold: Option<u64>,
+    sold_since: Option<String>,
+    rating: Option<String>,
+    url: Option<String>,
+    observed_at: Option<String>,
+    photos: Vec<String>,
+    profile: String,
+    rule: String,
+}
+
+impl<'a> ChunkListingRef<'a> {
+    fn of(ordinal: usize, l: &'a Listing) -> ChunkListingRef<'a> {
+        let (profile, rule) = l.provenance.as_ref().map_or(("", ""), |p| (p.profile.as_str(), p.rule.as_str()));
+        ChunkListingRef {
+            ordinal: ordinal as u32,
+            market_listing_id: l.market_listing_id.as_deref(),
+            title: &l.title,
+            category: &l.category,
+            price: l.price.as_ref(),
+            price_usd: l.price_usd.as_deref(),
+            price_btc: l.price_btc.as_deref(),
+            ships_from: l.ships_from.as_deref(),
+            ships_to: &l.ships_to,
+            shipping_methods: &l.shipping_methods,
+            stock: l.stock.as_deref(),
+            // As the table keeps it: a count past SQLite's integers is none.
+            sold: l.sold.filter(|&n| i64::try_from(n).is_ok()),
+            sold_since: l.sold_since.as_deref(),
+            rating: l.rating.as_deref(),
+            url: l.url.as_deref(),
+            observed_at: l.observed_at.as_deref(),
+            photos: &l.photos,
+            profile,
+            rule,
+        }
+    }
+}
+
+impl ChunkListing {
+    /// The record a table read gives: the chunk's market and vendor, and a
+    /// provenance of the page (empty profile and rule when none was stored).
+    fn into_listing(self, market: &str, vendor: Option<&str>, evidence: Sha256) -> Listing {
+        Listing {
+            market: market.to_owned(),
+            market_listing_id: self.market_listing_id,
+            title: self.title,
+            vendor: vendor.map(str::to_owned),
+            category: self.category,
+            price: self.price,
+            price_usd: self.price_usd,
+            price_btc: self.price_btc,
+            ships_from: self.ships_from,
+            ships_to: self.ships_to,
+            shipping_methods: self.shipping_methods,
+            stock: self.stock,
+            sold: self.sold,
+            sold_since: self.sold_since,
+            rating: self.rating,
+            url: self.url,
+            observed_at: self.observed_at,
+            photos: self.photos,
+            provenance: Some(Provenance { evidence, profile: self.profile, rule: self.rule }),
+        }
+    }
+}
+
+/// A page's listings encoded as the store keeps them (see the module note).
+#[derive(Debug)]
+pub(crate) struct EncodedListings {
+    pub(crate) chunks: Vec<EncodedChunk>,
+    pub(crate) rows: usize,
+}
+
+impl EncodedListings {
+    /// Encodes the listings of page `evidence`.
+    pub(crate) fn encode(evidence: &Sha256, listings: &[Listing]) -> Result<EncodedListings> {
+        chunks::check_row_count(Table::Listings, evidence, listings.len())?;
+        let groups = chunks::group(listings, |l| (l.market.as_str(), l.vendor.as_deref()));
+        let mut chunks = Vec::with_capacity(groups.len());
+        let mut plain = Vec::new();
+        let mut rows = Vec::new();
+        for (key, indexes) in groups {
+            rows.clear();
+            rows.extend(indexes.iter().map(|&i| ChunkListingRef::of(i as usize, &listings[i as usize])));
+            plain.clear();
+            bincode::serde::encode_into_std_write(&rows, &mut plain, bincode::config::standard())
+                .map_err(|e| chunks::bad_chunk(Table::Listings, &evidence.to_hex(), e))?;
+            chunks.push(EncodedChunk::new(key, rows.len(), &plain));
+        }
+        Ok(EncodedListings { chunks, rows: listings.len() })
+    }
+}
+
+// The listing readings of a chunk of `listing_chunks`.
+impl RawChunk {
+    /// Appends the listings a table read would give. `keep` sees each row's
+    /// ordinal first: rows it refuses are not built.
+    pub(crate) fn listings_where(&self, keep: impl Fn(usize) -> bool, out: &mut Vec<Stored<Listing>>) -> Result<()> {
+        let evidence = self.evidence()?;
+        let (rows, _): (Vec<ChunkListing>, usize) =
+            bincode::serde::decode_from_slice(self.plain()?, bincode::config::standard().with_limit::<DECODE_LIMIT>())
+                .map_err(|e| self.bad(e))?;
+        let prefix = RowId::page_prefix(RowKind::Listing, &evidence);
+        for r in rows {
+            if keep(r.ordinal as usize) {
+                let id = RowId::in_page(&prefix, r.ordinal as usize);
+                out.push(Stored { id, record: r.into_listing(&self.market, self.vendor.as_deref(), evidence) });
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends its listings.
+    pub(crate) fn listings_into(&self, out: &mut Vec<Stored<Listing>>) -> Result<()> {
+        self.listings_where(|_| true, out)
+    }
+}
+
+/// Decodes one stored listing chunk (its `data` and `compression` columns)
+/// as every read does, for a chunk of page `evidence`: the fuzz target
+/// `listing_chunk` feeds it arbitrary bytes.
+pub fn decode_stored_listing_chunk(evidence: &Sha256, data: &[u8], compression: Option<&str>) -> Result<Vec<Stored<Listing>>> {
+    let mut out = Vec::new();
+    RawChunk::of_columns(Table::Listings, evidence, data, compression).listings_into(&mut out)?;
+    Ok(out)
+}
+
+/// The chunked listing with this id, if any.
+pub(crate) fn row(conn: &rusqlite::Connection, id: &RowId) -> Result<Option<Listing>> {
+    let Some((chunks, ordinal)) = chunks::holding(conn, Table::Listings, id)? else { return Ok(None) };
+    let mut found = Vec::new();
+    for c in chunks {
+        c.listings_where(|o| o == ordinal, &mut found)?;
+    }
+    Ok(found.into_iter().find(|s| &s.id == id).map(|s| s.record))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chunks::LZ4;
+
+    fn full() -> Listing {
+        Listing {
+            market: "m".into(),
+            market_listing_id: Some("42".into()),
+            title: "10g of something".into(),
+            vendor: Some("v".into()),
+            category: vec!["Drugs".into(), "Benzos".into()],
+            price: Some(Money { amount: "0.0123".into(), currency: "BTC".into() }),
+            price_usd: Some("7.50".into()),
+            price_btc: Some("0.0123".into()),
+            ships_from: Some("Germany".into()),
+            ships_to: vec!["Europe".into()],
+            shipping_methods: vec!["post".into(), "express".into()],
+            stock: Some("12".into()),
+            sold: Some(31),
+            sold_since: Some("2017-01-02".into()),
+            rating: Some("4.9".into()),
+            url: Some("http://x.onion/l/42".into()),
+            observed_at: Some("2017-03-04".into()),
+            photos: vec!["ph:0011".into()],
+            provenance: Some(Provenance { evidence: Sha256::of(b"x"), profile: "dataset:t".into(), rule: "row 7, line 9".into() }),
+        }
+    }
+
+    /// Rows are written borrowed and read owned: both shapes must give the
+    /// same bytes, field by field (a field out of order fails here), and a
+    /// row reads back as the record it was.
+    #[test]
+    fn chunk_listings_encode_as_they_decode() {
+        let bare = Listing { market: "m".into(), title: "t".into(), ..Listing::default() };
+        let (full, ev) = (full(), Sha256::of(b"x"));
+        let written = [ChunkListingRef::of(6, &full), ChunkListingRef::of(7, &bare)];
+        let bytes = bincode::serde::encode_to_vec(&written[..], bincode::config::standard()).unwrap();
+        let (read, used): (Vec<ChunkListing>, usize) = bincode::serde::decode_from_slice(&bytes, bincode::config::standard()).unwrap();
+        assert_eq!(used, bytes.len());
+        assert_eq!(bincode::serde::encode_to_vec(&read, bincode::config::standard()).unwrap(), bytes);
+        let mut read = read.into_iter();
+        assert_eq!(read.next().unwrap().into_listing("m", Some("v"), ev), full);
+        let bare_read = read.next().unwrap().into_listing("m", None, ev);
+        assert_eq!(bare_read, Listing { provenance: Some(Provenance { evidence: ev, profile: String::new(), rule: String::new() }), ..bare });
+    }
+
+    /// A chunk as encoded decodes to its rows, with their ids, compressed or
+    /// plain; bytes that are no chunk are an error naming the page, never a
+    /// panic.
+    #[test]
+    fn stored_listing_chunks_decode_and_garbage_is_an_error() {
+        let ev = Sha256::of(b"p");
+        let rows: Vec<Listing> = (0..12).map(|i| Listing { title: format!("t{i}"), ..full() }).collect();
+        let encoded = EncodedListings::encode(&ev, &rows).unwrap();
+        assert_eq!((encoded.rows, encoded.chunks.len()), (12, 1));
+        let stored = &encoded.chunks[0].data;
+        let read = decode_stored_listing_chunk(&ev, stored, Some(LZ4)).unwrap();
+        assert_eq!(read.iter().map(|s| s.record.title.clone()).collect::<Vec<_>>(), rows.iter().map(|l| l.title.clone()).collect::<Vec<_>>());
+        assert_eq!(read[3].id.as_str(), RowId::in_page(&RowId::page_prefix(RowKind::Listing, &ev), 3).as_str());
+        let plain = lz4_flex::block::decompress_size_prepended(stored).unwrap();
+        assert_eq!(decode_stored_listing_chunk(&ev, &plain, None).unwrap(), read);
+        for (bytes, compression) in [(&b"\xff\xff\xff\xff\x00"[..], Some(LZ4)), (b"\x05abc", None), (&plain[..plain.len() - 2], None), (&stored[..], Some("zstd"))] {
+            let err = decode_stored_listing_chunk(&ev, bytes, compression).unwrap_err().to_string();
+            assert!(err.contains("listing chunk of page") && err.contains(&ev.to_hex()), "{err}");
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! Arbitrary bytes as a stored listing chunk (`listing_chunks.data` of a
+//! case's SQLite file, which a case received from someone else may hold),
+//! plain or LZ4-compressed: decoding must never panic or allocate without
+//! bound; every row it gives has an id of the page.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let evidence = model::Sha256::of(b"fuzz");
+    let (compression, bytes) = match data.split_first() {
+        Some((0, rest)) => (None, rest),
+        Some((1, rest)) => (Some("lz4"), rest),
+        Some((_, rest)) => (Some("zstd"), rest),
+        None => (None, data),
+    };
+    if let Ok(rows) = store::decode_stored_listing_chunk(&evidence, bytes, compression) {
+        let prefix = store::RowId::page_prefix(store::RowKind::Listing, &evidence);
+        for r in rows {
+            assert!(r.id.as_str().starts_with(&prefix), "{}", r.id);
+        }
+    }
+});
