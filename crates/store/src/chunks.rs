@@ -256,9 +256,15 @@ pub(crate) fn read(conn: &Connection, table: Table, f: &Filter, where_market_ven
     rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db(format!("reading {} chunks", table.rows())))
 }
 
-/// The chunks that may hold the row with this id (those of its page prefix
-/// and window), with its ordinal.
-pub(crate) fn holding(conn: &Connection, table: Table, id: &RowId) -> Result<Option<(Vec<RawChunk>, usize)>> {
+/// The row with this id in a chunked table, if any: the chunks of its page
+/// prefix and window are read, and `decode` appends the rows of one whose
+/// ordinal is the id's (given that ordinal).
+pub(crate) fn row<T>(
+    conn: &Connection,
+    table: Table,
+    id: &RowId,
+    decode: impl Fn(&RawChunk, usize, &mut Vec<crate::Stored<T>>) -> Result<()>,
+) -> Result<Option<T>> {
     let Some((hex16, ordinal)) = id.page_and_ordinal() else { return Ok(None) };
     // Digests are lower-case hex: every digest starting with `hex16` sorts in [hex16, hex16 + "g").
     let mut st = conn
@@ -270,8 +276,11 @@ pub(crate) fn holding(conn: &Connection, table: Table, id: &RowId) -> Result<Opt
     let chunks = st
         .query_map(params![hex16, format!("{hex16}g"), (ordinal / WINDOW) as i64], |r| RawChunk::of_row(table, r))
         .map_err(db(format!("looking up a {} chunk", table.rows())))?;
-    let chunks = chunks.collect::<rusqlite::Result<Vec<_>>>().map_err(db(format!("reading a {} chunk", table.rows())))?;
-    Ok(Some((chunks, ordinal)))
+    let mut found = Vec::new();
+    for c in chunks {
+        decode(&c.map_err(db(format!("reading a {} chunk", table.rows())))?, ordinal, &mut found)?;
+    }
+    Ok(found.into_iter().find(|s| &s.id == id).map(|s| s.record))
 }
 
 /// Rows in a chunked table.

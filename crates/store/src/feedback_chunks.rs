@@ -257,7 +257,7 @@ impl RawChunk {
     /// Appends the rows a table read would give, built from the rows read
     /// in place. `keep` sees each row's ordinal first: rows it refuses are
     /// not built.
-    fn feedback_where(&self, keep: impl Fn(usize) -> bool, out: &mut Vec<Stored<Feedback>>) -> Result<()> {
+    pub(crate) fn feedback_where(&self, keep: impl Fn(usize) -> bool, out: &mut Vec<Stored<Feedback>>) -> Result<()> {
         let mut rows = Vec::new();
         self.borrow_feedback_into(&mut rows)?;
         let Some(FeedbackRefId::InPage { evidence, .. }) = rows.first().map(|r| r.id) else { return Ok(()) };
@@ -296,7 +296,7 @@ impl RawChunk {
 
 /// Decodes one stored chunk (its `data` and `compression` columns) as every
 /// read does, owned and in place, for a chunk of page `evidence`: the fuzz
-/// target `feedback_chunk` feeds it arbitrary bytes (a case file received
+/// target `stored_chunk` feeds it arbitrary bytes (a case file received
 /// from someone else may hold anything). The rows read in place must be the
 /// owned rows; any difference is reported as an error.
 pub fn decode_stored_chunk(evidence: &Sha256, data: &[u8], compression: Option<&str>) -> Result<Vec<Stored<Feedback>>> {
@@ -322,16 +322,6 @@ pub fn decode_stored_chunk(evidence: &Sha256, data: &[u8], compression: Option<&
         return Err(raw.bad("rows read in place differ from the rows decoded"));
     }
     Ok(owned)
-}
-
-/// The chunked feedback row with this id, if any.
-pub(crate) fn row(conn: &rusqlite::Connection, id: &RowId) -> Result<Option<Feedback>> {
-    let Some((chunks, ordinal)) = chunks::holding(conn, Table::Feedback, id)? else { return Ok(None) };
-    let mut found = Vec::new();
-    for c in chunks {
-        c.feedback_where(|o| o == ordinal, &mut found)?;
-    }
-    Ok(found.into_iter().find(|s| &s.id == id).map(|s| s.record))
 }
 
 #[cfg(test)]

@@ -180,21 +180,11 @@ impl RawChunk {
 
 /// Decodes one stored listing chunk (its `data` and `compression` columns)
 /// as every read does, for a chunk of page `evidence`: the fuzz target
-/// `listing_chunk` feeds it arbitrary bytes.
+/// `stored_chunk` feeds it arbitrary bytes.
 pub fn decode_stored_listing_chunk(evidence: &Sha256, data: &[u8], compression: Option<&str>) -> Result<Vec<Stored<Listing>>> {
     let mut out = Vec::new();
     RawChunk::of_columns(Table::Listings, evidence, data, compression).listings_into(&mut out)?;
     Ok(out)
-}
-
-/// The chunked listing with this id, if any.
-pub(crate) fn row(conn: &rusqlite::Connection, id: &RowId) -> Result<Option<Listing>> {
-    let Some((chunks, ordinal)) = chunks::holding(conn, Table::Listings, id)? else { return Ok(None) };
-    let mut found = Vec::new();
-    for c in chunks {
-        c.listings_where(|o| o == ordinal, &mut found)?;
-    }
-    Ok(found.into_iter().find(|s| &s.id == id).map(|s| s.record))
 }
 
 #[cfg(test)]

@@ -10,7 +10,6 @@ use model::{
 };
 
 use crate::chunks::{self, RawChunk, Table};
-use crate::{feedback_chunks, listing_chunks};
 use crate::ids::{RowId, RowKind};
 use crate::migrations;
 use crate::{sort_feedback, AnyRecord, CaseStore, Counts, DeferredFeedback, EncodedRows, Filter, PageRecords, PageRow, Result, Stored, StoreError};
@@ -755,12 +754,12 @@ impl CaseStore for SqliteStore {
         Ok(match id.kind() {
             RowKind::Listing => match self.query(&sql, args, listing_row)?.pop() {
                 Some(s) => Some(AnyRecord::Listing(s.record)),
-                None => listing_chunks::row(&self.conn, id)?.map(AnyRecord::Listing),
+                None => chunks::row(&self.conn, Table::Listings, id, |c, o, out| c.listings_where(|x| x == o, out))?.map(AnyRecord::Listing),
             },
             RowKind::Vendor => self.query(&sql, args, vendor_row)?.pop().map(|s| AnyRecord::Vendor(s.record)),
             RowKind::Feedback => match self.query(&sql, args, feedback_row)?.pop() {
                 Some(s) => Some(AnyRecord::Feedback(s.record)),
-                None => feedback_chunks::row(&self.conn, id)?.map(AnyRecord::Feedback),
+                None => chunks::row(&self.conn, Table::Feedback, id, |c, o, out| c.feedback_where(|x| x == o, out))?.map(AnyRecord::Feedback),
             },
             RowKind::Category => self.query(&sql, args, category_row)?.pop().map(|s| AnyRecord::Category(s.record)),
             RowKind::Identifier => {

@@ -1,7 +1,10 @@
-//! Arbitrary bytes as a stored listing chunk (`listing_chunks.data` of a
-//! case's SQLite file, which a case received from someone else may hold),
-//! plain or LZ4-compressed: decoding must never panic or allocate without
-//! bound; every row it gives has an id of the page.
+//! Arbitrary bytes as a stored chunk of rows (`feedback_chunks.data` or
+//! `listing_chunks.data` of a case's SQLite file, which a case received from
+//! someone else may hold), plain or LZ4-compressed, read as each kind:
+//! decoding must never panic or allocate without bound. Feedback: the hand
+//! reader must read what bincode reads (or fail where it fails), and rows
+//! read in place must equal the rows decoded. Listings: every row has an id
+//! of the page.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -14,6 +17,9 @@ fuzz_target!(|data: &[u8]| {
         Some((_, rest)) => (Some("zstd"), rest),
         None => (None, data),
     };
+    if let Err(e) = store::decode_stored_chunk(&evidence, bytes, compression) {
+        assert!(!e.to_string().contains("differ"), "{e}");
+    }
     if let Ok(rows) = store::decode_stored_listing_chunk(&evidence, bytes, compression) {
         let prefix = store::RowId::page_prefix(store::RowKind::Listing, &evidence);
         for r in rows {
