@@ -99,9 +99,10 @@ impl Case {
             let evidence = &self.evidence;
             // Each thread reads (inflates, re-hashes) the records it extracts,
             // rather than this one reading a whole batch (gigabytes of dataset
-            // files) before extraction begins. A dataset's feedback chunks are
-            // encoded there too, and its rows dropped there: the thread that
-            // stores is the one that bounds an import of many files.
+            // files) before extraction begins. A dataset's listing and
+            // feedback chunks are encoded there too (its feedback as it is
+            // read): the thread that stores is the one that bounds an import
+            // of many files.
             let extract_one = |rec: &evidence::RecordInfo| {
                 let bytes = match evidence.get(&rec.sha256) {
                     Ok(b) => b,
@@ -112,12 +113,14 @@ impl Case {
                 if let Some(format) = registry.format_of(&rec.sha256, source, bytes) {
                     let started = std::time::Instant::now();
                     let captured = rec.captured_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+                    // Feedback is encoded row by row as it is read, never
+                    // held as records.
+                    let mut feedback = store::FeedbackEncoder::default();
                     let (mut records, stats) =
-                        extract_dataset(&format, rec.sha256, source, rec.url.clone(), captured, bytes);
+                        extract_dataset(&format, rec.sha256, source, rec.url.clone(), captured, bytes, &mut |f| feedback.push(f));
                     let listings = std::mem::take(&mut records.listings);
-                    let feedback = std::mem::take(&mut records.feedback);
-                    let encoded = store::EncodedRows::encode(&rec.sha256, &listings, &feedback);
-                    drop((listings, feedback));
+                    let encoded = store::EncodedRows::with_feedback(&rec.sha256, &listings, feedback);
+                    drop(listings);
                     tracing::debug!("dataset {source}: read and encoded in {:.2} s", started.elapsed().as_secs_f64());
                     return Extracted::Dataset(Box::new(records), stats, encoded);
                 }

@@ -45,7 +45,7 @@
 
 use std::sync::OnceLock;
 
-use model::{Feedback, Listing, Money};
+use model::{FeedbackRef, Listing, Money};
 use regex::Regex;
 
 use crate::common::{self, CsvOptions, CsvRow};
@@ -558,18 +558,19 @@ fn buyer_end(b: &[u8], at: usize) -> Option<usize> {
     bracketed().or_else(rated).or_else(|| counted(i))
 }
 
-pub(crate) fn parse(input: &DatasetInput<'_>) -> DatasetExtraction {
+/// Reads the file; each feedback entry goes to `feedback` as it is read
+/// (see [`crate::parse_with`]).
+pub(crate) fn parse(input: &DatasetInput<'_>, feedback: &mut dyn FnMut(FeedbackRef<'_>)) -> DatasetExtraction {
     let mut out = DatasetExtraction { market: Some(MARKET.to_owned()), ..Default::default() };
     let cols = header_of(input.bytes, encoding_rs::UTF_8)
         .ok_or_else(|| "no header".to_owned())
         .and_then(|h| Columns::new(&h));
     let fallback_date = month_of(input.source);
-    // Room for as many rows as the file could hold (a listing row is at least
-    // ~100 bytes, a feedback entry ~30), taken at once: growing vectors of
-    // millions of records by doubling copied them into fresh pages again and
-    // again. Reserved room that is never written is never made resident.
+    // Room for as many listings as the file could hold (a row is at least
+    // ~100 bytes), taken at once: growing a vector of a million records by
+    // doubling copied them into fresh pages again and again. Reserved room
+    // that is never written is never made resident.
     let _ = out.listings.try_reserve(input.bytes.len() / 100);
-    let _ = out.feedback.try_reserve(input.bytes.len() / 30);
     let mut bins_noted = false;
     common::read_csv(input.bytes, CsvOptions::default(), &mut out, |out, row| {
         let line = row.line;
@@ -581,7 +582,7 @@ pub(crate) fn parse(input: &DatasetInput<'_>) -> DatasetExtraction {
             bins_noted = true;
             out.warn(0, None, "the price column holds association-rules price bins, not prices: no prices imported");
         }
-        import_row(input, cols, fallback_date.as_deref(), out, row, line);
+        import_row(input, cols, fallback_date.as_deref(), out, feedback, row, line);
     });
     out
 }
@@ -591,6 +592,7 @@ fn import_row(
     cols: &Columns,
     fallback_date: Option<&str>,
     out: &mut DatasetExtraction,
+    feedback: &mut dyn FnMut(FeedbackRef<'_>),
     row: &CsvRow,
     line: u64,
 ) {
@@ -649,18 +651,19 @@ fn import_row(
         if cut {
             out.warn(line, n, "the last feedback entry is cut off");
         }
-        for e in entries {
-            out.feedback.push(Feedback {
-                market: MARKET.to_owned(),
-                vendor: Some(vendor.clone()),
-                listing: Some(title.clone()),
-                date: e.date,
-                rating: e.rating,
-                text: e.text,
-                buyer: e.buyer,
+        // Borrowed from this row: handed over, not built as records.
+        for e in &entries {
+            feedback(FeedbackRef {
+                market: MARKET,
+                vendor: Some(&vendor),
+                listing: Some(&title),
+                date: e.date.as_deref(),
+                rating: e.rating.as_deref(),
+                text: e.text.as_deref(),
+                buyer: e.buyer.as_deref(),
                 price: None,
-                observed_at: Some(observed_at.clone()),
-                provenance: Some(provenance.clone()),
+                observed_at: Some(&observed_at),
+                provenance: Some((provenance.evidence, &provenance.profile, &provenance.rule)),
             });
         }
     }

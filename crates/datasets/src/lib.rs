@@ -30,7 +30,7 @@ mod whitehouse;
 pub use common::{RowProblem, Severity};
 pub use mapping::{Mapping, MappingError, RowKind};
 
-use model::{CategoryEntry, Feedback, Listing, Sha256, Vendor};
+use model::{CategoryEntry, Feedback, FeedbackRef, Listing, Sha256, Vendor};
 
 /// A dataset layout dragnet knows.
 #[derive(Debug, Clone, PartialEq)]
@@ -141,8 +141,20 @@ pub fn detect(source: &str, bytes: &[u8]) -> Option<DatasetFormat> {
 
 /// Reads one dataset file. Never fails: unreadable rows become problems.
 pub fn parse(format: &DatasetFormat, input: &DatasetInput<'_>) -> DatasetExtraction {
+    let mut feedback = Vec::new();
+    let mut out = parse_with(format, input, &mut |f| feedback.push(f.to_owned_record()));
+    out.feedback = feedback;
+    out
+}
+
+/// [`parse`] with the feedback handed to `feedback` in row order as it is
+/// read (the returned extraction holds none): a file of millions of
+/// feedback entries is then never held as records. Agora's importer hands
+/// each entry over borrowed from the row being read; the other formats hand
+/// theirs over when the file is read.
+pub fn parse_with(format: &DatasetFormat, input: &DatasetInput<'_>, feedback: &mut dyn FnMut(FeedbackRef<'_>)) -> DatasetExtraction {
     let mut out = match format {
-        DatasetFormat::Agora2014 => agora::parse(input),
+        DatasetFormat::Agora2014 => agora::parse(input, feedback),
         DatasetFormat::AlphaBay2017 => alphabay::parse(input),
         DatasetFormat::Hansa2016 => hansa::parse(input),
         DatasetFormat::Dream2017 => dream::parse(input),
@@ -150,6 +162,9 @@ pub fn parse(format: &DatasetFormat, input: &DatasetInput<'_>) -> DatasetExtract
         DatasetFormat::Grams2014 => grams::parse(input),
         DatasetFormat::Mapped(m) => mapping::parse(m, input),
     };
+    for f in std::mem::take(&mut out.feedback) {
+        feedback(f.borrowed());
+    }
     out.format = format.name().to_owned();
     out
 }

@@ -79,6 +79,22 @@ fn every_file_counts() {
     }
 }
 
+/// Feedback handed over as it is read (what an import does) is the
+/// feedback `parse` returns, in the same order; the extraction keeps none.
+#[test]
+fn feedback_handed_over_as_read_is_the_parsed_feedback() {
+    let file = "product__products-2014-02-01.csv";
+    let Some(bytes) = common::read_shared(&format!("listings/agora-2014/{file}")) else { return };
+    let parsed = run(file, &bytes);
+    let input = datasets::DatasetInput { bytes: &bytes, evidence: model::Sha256::of(&bytes), source: file };
+    let mut handed = Vec::new();
+    let kept = datasets::parse_with(&DatasetFormat::Agora2014, &input, &mut |f| handed.push(f.to_owned_record()));
+    assert!(kept.feedback.is_empty());
+    assert!(handed.len() > 1000, "{}", handed.len());
+    assert_eq!(handed, parsed.feedback);
+    assert_eq!(kept.listings, parsed.listings);
+}
+
 #[test]
 fn february_product_file() {
     let Some(out) = load("product__products-2014-02-01.csv") else { return };

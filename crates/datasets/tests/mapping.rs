@@ -332,6 +332,14 @@ price = "paid"
     assert!(matches!(by_line(4), Some((Severity::Rejected, m)) if m.contains("vendor")), "{:?}", out.problems);
     assert!(matches!(by_line(5), Some((Severity::Rejected, m)) if m.contains("ZZZ")), "{:?}", out.problems);
     assert!(matches!(by_line(6), Some((Severity::Warning, m)) if m.contains("no date")), "{:?}", out.problems);
+    // Handed over as read: the same entries in the same order, none kept.
+    let m = Mapping::from_toml(mapping).unwrap();
+    let input = DatasetInput { bytes: csv.as_bytes(), evidence: Sha256::of(csv.as_bytes()), source: "inline" };
+    let mut handed = Vec::new();
+    let kept = datasets::parse_with(&DatasetFormat::Mapped(Box::new(m)), &input, &mut |f| handed.push(f.to_owned_record()));
+    assert!(kept.feedback.is_empty());
+    assert_eq!(handed, out.feedback);
+    assert_eq!((kept.rows, kept.imported, kept.problems.len()), (out.rows, out.imported, out.problems.len()));
     // Listing facts on a feedback mapping, feedback columns on a listing mapping.
     let base = "name = \"x\"\nmarket = \"m\"\n";
     assert!(err(&format!("{base}kind = \"feedback\"\n[columns]\nvendor = 1\nsold = 2\n")).contains("columns.sold"));

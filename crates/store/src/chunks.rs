@@ -311,6 +311,16 @@ impl EncodedRows {
         })
     }
 
+    /// [`EncodedRows::encode`] of the listings and the feedback rows
+    /// `feedback` took as they were read.
+    pub fn with_feedback(evidence: &Sha256, listings: &[model::Listing], feedback: crate::FeedbackEncoder) -> Result<EncodedRows> {
+        Ok(EncodedRows {
+            evidence: *evidence,
+            listings: crate::listing_chunks::EncodedListings::encode(evidence, listings)?,
+            feedback: feedback.finish(evidence)?,
+        })
+    }
+
     /// The page they are the rows of.
     pub fn evidence(&self) -> &Sha256 {
         &self.evidence

@@ -2,13 +2,18 @@
 //! for what the chunked tables share): here, the feedback row format, its
 //! hand-written encoder and reader, and the readers' views of the rows.
 
+use std::collections::HashMap;
+use std::hash::BuildHasher;
+
 use serde::Deserialize;
 #[cfg(test)]
 use serde::Serialize;
 
-use model::{Feedback, Money, Sha256};
+#[cfg(test)]
+use model::Money;
+use model::{Feedback, Sha256};
 
-use crate::chunks::{self, EncodedChunk, RawChunk, Table, DECODE_LIMIT};
+use crate::chunks::{self, EncodedChunk, RawChunk, Table, DECODE_LIMIT, WINDOW};
 use crate::ids::{RowId, RowKind};
 use crate::{FeedbackRef, FeedbackRefId, Result, Stored};
 
@@ -26,10 +31,18 @@ struct ChunkRowRef<'a> {
     rating: Option<&'a str>,
     text: Option<&'a str>,
     buyer: Option<&'a str>,
-    price: Option<&'a Money>,
+    price: Option<MoneyRef<'a>>,
     observed_at: Option<&'a str>,
     profile: &'a str,
     rule: &'a str,
+}
+
+/// [`Money`] borrowed, as written (bincode writes it as it writes `Money`).
+#[derive(Clone, Copy)]
+#[cfg_attr(test, derive(Serialize))]
+struct MoneyRef<'a> {
+    amount: &'a str,
+    currency: &'a str,
 }
 
 /// One feedback row in a chunk, owned: the format written down apart from
@@ -93,59 +106,152 @@ pub(crate) struct EncodedFeedback {
 impl EncodedFeedback {
     /// Encodes the feedback rows of page `evidence`.
     pub(crate) fn encode(evidence: &Sha256, feedback: &[Feedback]) -> Result<EncodedFeedback> {
-        chunks::check_row_count(Table::Feedback, evidence, feedback.len())?;
-        let groups = chunks::group(feedback, |f| (f.market.as_str(), f.vendor.as_deref()));
+        let mut encoder = FeedbackEncoder::default();
+        for f in feedback {
+            encoder.push(f.borrowed());
+        }
+        encoder.finish(evidence)
+    }
+}
+
+/// Encodes a page's feedback rows one at a time, as they are read (a
+/// dataset importer hands them over borrowed from the row it is reading:
+/// millions of rows are never held as records), into the chunks
+/// [`EncodedFeedback::encode`] makes of the same rows in the same order.
+/// Each account's rows of each window are written as they come, into a
+/// buffer of their own; [`FeedbackEncoder::finish`] puts the buffers in key
+/// order and compresses them.
+#[derive(Default)]
+pub struct FeedbackEncoder {
+    groups: Vec<Group>,
+    /// Groups by a hash of their key (market, vendor, window); a row usually
+    /// has the key of the row before it, so that is tried first.
+    index: HashMap<u64, Vec<usize>, foldhash::fast::RandomState>,
+    last: Option<usize>,
+    rows: u64,
+}
+
+struct Group {
+    market: String,
+    vendor: Option<String>,
+    window: usize,
+    rows: usize,
+    /// The rows as [`write_row`] writes them (no count before them yet).
+    bytes: Vec<u8>,
+}
+
+impl Group {
+    fn is(&self, market: &str, vendor: Option<&str>, window: usize) -> bool {
+        self.window == window && self.market == market && self.vendor.as_deref() == vendor
+    }
+}
+
+impl FeedbackEncoder {
+    /// Takes the page's next feedback row (its ordinal: the rows taken before).
+    pub fn push(&mut self, f: model::FeedbackRef<'_>) {
+        let ordinal = self.rows;
+        self.rows += 1;
+        // Past a chunk's u32 ordinals: refused by `finish`.
+        let Ok(ordinal32) = u32::try_from(ordinal) else { return };
+        let window = (ordinal / WINDOW as u64) as usize;
+        let g = match self.last {
+            Some(g) if self.groups[g].is(f.market, f.vendor, window) => g,
+            _ => {
+                let hash = self.index.hasher().hash_one((f.market, f.vendor, window));
+                let same = self.index.entry(hash).or_default();
+                match same.iter().copied().find(|&g| self.groups[g].is(f.market, f.vendor, window)) {
+                    Some(g) => g,
+                    None => {
+                        same.push(self.groups.len());
+                        self.groups.push(Group {
+                            market: f.market.to_owned(),
+                            vendor: f.vendor.map(str::to_owned),
+                            window,
+                            rows: 0,
+                            bytes: Vec::new(),
+                        });
+                        self.groups.len() - 1
+                    }
+                }
+            }
+        };
+        self.last = Some(g);
+        let group = &mut self.groups[g];
+        group.rows += 1;
+        write_row(&mut group.bytes, ChunkRowRef::of(ordinal32, f));
+    }
+
+    /// The rows taken, encoded as the store keeps them (page `evidence`
+    /// names it in the error for more rows than a chunk can number).
+    pub(crate) fn finish(self, evidence: &Sha256) -> Result<EncodedFeedback> {
+        let rows = usize::try_from(self.rows).unwrap_or(usize::MAX);
+        chunks::check_row_count(Table::Feedback, evidence, rows)?;
+        let mut groups = self.groups;
+        groups.sort_unstable_by(|a, b| (&a.market, &a.vendor, a.window).cmp(&(&b.market, &b.vendor, b.window)));
         let mut chunks = Vec::with_capacity(groups.len());
         let mut plain = Vec::new();
-        for (key, rows) in groups {
+        for g in groups {
             plain.clear();
-            write_rows(&mut plain, rows.iter().map(|&i| ChunkRowRef::of(i as usize, &feedback[i as usize])));
-            chunks.push(EncodedChunk::new(key, rows.len(), &plain));
+            varint(&mut plain, g.rows as u64);
+            plain.extend_from_slice(&g.bytes);
+            drop(g.bytes);
+            chunks.push(EncodedChunk::new((&g.market, g.vendor.as_deref(), g.window), g.rows, &plain));
         }
-        Ok(EncodedFeedback { chunks, rows: feedback.len() })
+        Ok(EncodedFeedback { chunks, rows })
     }
 }
 
 impl<'a> ChunkRowRef<'a> {
-    fn of(ordinal: usize, f: &'a Feedback) -> ChunkRowRef<'a> {
-        let (profile, rule) = f.provenance.as_ref().map_or(("", ""), |p| (p.profile.as_str(), p.rule.as_str()));
+    fn of(ordinal: u32, f: model::FeedbackRef<'a>) -> ChunkRowRef<'a> {
+        let (profile, rule) = f.provenance.map_or(("", ""), |(_, profile, rule)| (profile, rule));
         ChunkRowRef {
-            ordinal: ordinal as u32,
-            listing: f.listing.as_deref(),
-            date: f.date.as_deref(),
-            rating: f.rating.as_deref(),
-            text: f.text.as_deref(),
-            buyer: f.buyer.as_deref(),
-            price: f.price.as_ref(),
-            observed_at: f.observed_at.as_deref(),
+            ordinal,
+            listing: f.listing,
+            date: f.date,
+            rating: f.rating,
+            text: f.text,
+            buyer: f.buyer,
+            price: f.price.map(|(amount, currency)| MoneyRef { amount, currency }),
+            observed_at: f.observed_at,
             profile,
             rule,
         }
     }
 }
 
+/// bincode's varint (`config::standard()`): one byte below 251, else a
+/// marker and the little-endian integer of the smallest width that holds it.
+fn varint(out: &mut Vec<u8>, n: u64) {
+    if n < 251 {
+        out.push(n as u8);
+    } else if n <= u64::from(u16::MAX) {
+        out.push(251);
+        out.extend_from_slice(&(n as u16).to_le_bytes());
+    } else if n <= u64::from(u32::MAX) {
+        out.push(252);
+        out.extend_from_slice(&(n as u32).to_le_bytes());
+    } else {
+        out.push(253);
+        out.extend_from_slice(&n.to_le_bytes());
+    }
+}
+
 /// Writes `rows` as bincode writes a `Vec<ChunkRowRef>` with
 /// `bincode::config::standard()` (varint lengths and integers): the same
-/// bytes, which bincode decodes. By hand because bincode's serde path made a
-/// call per field and per length byte, a fifth of encoding a 10M-row import;
-/// the test `hand_encoding_is_bincodes` holds the two together.
+/// bytes, which bincode decodes (the test `hand_encoding_is_bincodes` holds
+/// the two together). The encoder writes the count and the rows apart.
+#[cfg(test)]
 fn write_rows<'a>(out: &mut Vec<u8>, rows: impl ExactSizeIterator<Item = ChunkRowRef<'a>>) {
-    fn varint(out: &mut Vec<u8>, n: u64) {
-        // bincode's varint: one byte below 251, else a marker and the
-        // little-endian integer of the smallest width that holds it.
-        if n < 251 {
-            out.push(n as u8);
-        } else if n <= u64::from(u16::MAX) {
-            out.push(251);
-            out.extend_from_slice(&(n as u16).to_le_bytes());
-        } else if n <= u64::from(u32::MAX) {
-            out.push(252);
-            out.extend_from_slice(&(n as u32).to_le_bytes());
-        } else {
-            out.push(253);
-            out.extend_from_slice(&n.to_le_bytes());
-        }
+    varint(out, rows.len() as u64);
+    for r in rows {
+        write_row(out, r);
     }
+}
+
+/// Writes one row as bincode writes a [`ChunkRowRef`]. By hand because
+/// bincode's serde path made a call per field and per length byte, a fifth
+/// of encoding a 10M-row import.
+fn write_row(out: &mut Vec<u8>, r: ChunkRowRef<'_>) {
     fn text(out: &mut Vec<u8>, s: &str) {
         varint(out, s.len() as u64);
         out.extend_from_slice(s.as_bytes());
@@ -159,24 +265,21 @@ fn write_rows<'a>(out: &mut Vec<u8>, rows: impl ExactSizeIterator<Item = ChunkRo
             }
         }
     }
-    varint(out, rows.len() as u64);
-    for r in rows {
-        varint(out, u64::from(r.ordinal));
-        for field in [r.listing, r.date, r.rating, r.text, r.buyer] {
-            maybe(out, field);
-        }
-        match r.price {
-            None => out.push(0),
-            Some(m) => {
-                out.push(1);
-                text(out, &m.amount);
-                text(out, &m.currency);
-            }
-        }
-        maybe(out, r.observed_at);
-        text(out, r.profile);
-        text(out, r.rule);
+    varint(out, u64::from(r.ordinal));
+    for field in [r.listing, r.date, r.rating, r.text, r.buyer] {
+        maybe(out, field);
     }
+    match r.price {
+        None => out.push(0),
+        Some(m) => {
+            out.push(1);
+            text(out, m.amount);
+            text(out, m.currency);
+        }
+    }
+    maybe(out, r.observed_at);
+    text(out, r.profile);
+    text(out, r.rule);
 }
 
 /// Reads the rows [`write_rows`] wrote, as bincode reads a
@@ -374,7 +477,7 @@ mod tests {
             provenance: Some(Provenance { evidence: Sha256::of(b"x"), profile: "dataset:agora-2014".into(), rule: "row 7, line 9".into() }),
         };
         let bare = Feedback { market: "m".into(), ..Feedback::default() };
-        let written = [ChunkRowRef::of(6, &full), ChunkRowRef::of(7, &bare)];
+        let written = [ChunkRowRef::of(6, full.borrowed()), ChunkRowRef::of(7, bare.borrowed())];
         let bytes = bincode::serde::encode_to_vec(&written[..], bincode::config::standard()).unwrap();
         let (read, used): (Vec<ChunkRow>, usize) = bincode::serde::decode_from_slice(&bytes, bincode::config::standard()).unwrap();
         assert_eq!(used, bytes.len());
@@ -432,10 +535,10 @@ mod tests {
             rows in proptest::collection::vec(
                 (prop_oneof![0u32..300, 65_000u32..66_000, Just(u32::MAX)], any_feedback()), 0..6)
         ) {
-            let written: Vec<ChunkRowRef<'_>> = rows.iter().map(|(o, f)| ChunkRowRef::of(*o as usize, f)).collect();
+            let written: Vec<ChunkRowRef<'_>> = rows.iter().map(|(o, f)| ChunkRowRef::of(*o, f.borrowed())).collect();
             let by_bincode = bincode::serde::encode_to_vec(&written, bincode::config::standard()).unwrap();
             let mut by_hand = Vec::new();
-            write_rows(&mut by_hand, rows.iter().map(|(o, f)| ChunkRowRef::of(*o as usize, f)));
+            write_rows(&mut by_hand, rows.iter().map(|(o, f)| ChunkRowRef::of(*o, f.borrowed())));
             prop_assert_eq!(by_hand, by_bincode);
         }
     }
@@ -460,7 +563,7 @@ mod tests {
             noise in proptest::collection::vec(any::<u8>(), 0..64),
         ) {
             let mut plain = Vec::new();
-            write_rows(&mut plain, rows.iter().map(|(o, f)| ChunkRowRef::of(*o as usize, f)));
+            write_rows(&mut plain, rows.iter().map(|(o, f)| ChunkRowRef::of(*o, f.borrowed())));
             let read = read_rows(&plain).unwrap();
             prop_assert_eq!(read.len(), rows.len());
             let by_bincode = bincode_rows(&plain);
@@ -512,9 +615,9 @@ mod tests {
     #[test]
     fn hand_encoding_of_many_rows_is_bincodes() {
         let bare = Feedback { market: "m".into(), ..Feedback::default() };
-        let written: Vec<ChunkRowRef<'_>> = (0..70_000).map(|o| ChunkRowRef::of(o, &bare)).collect();
+        let written: Vec<ChunkRowRef<'_>> = (0..70_000).map(|o| ChunkRowRef::of(o, bare.borrowed())).collect();
         let mut by_hand = Vec::new();
-        write_rows(&mut by_hand, (0..70_000).map(|o| ChunkRowRef::of(o, &bare)));
+        write_rows(&mut by_hand, (0..70_000).map(|o| ChunkRowRef::of(o, bare.borrowed())));
         assert_eq!(by_hand, bincode::serde::encode_to_vec(&written, bincode::config::standard()).unwrap());
     }
 }

@@ -20,7 +20,7 @@ mod migrations;
 mod sqlite;
 
 pub use chunks::EncodedRows;
-pub use feedback_chunks::decode_stored_chunk;
+pub use feedback_chunks::{decode_stored_chunk, FeedbackEncoder};
 pub use listing_chunks::decode_stored_listing_chunk;
 pub use ids::{BadRowId, RowId, RowKind};
 pub use sqlite::SqliteStore;
