@@ -127,13 +127,20 @@ pub struct Case {
 /// Writes `bytes` to `path` under a temporary name (creating its folder),
 /// then renames it, so a reader never sees half a file.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_with(path, |file| std::io::Write::write_all(file, bytes))
+}
+
+/// [`write_atomic`] of what `write` writes to the file.
+pub(crate) fn write_atomic_with(path: &Path, write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>) -> Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
     }
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(".tmp");
     let tmp = std::path::PathBuf::from(tmp);
-    std::fs::write(&tmp, bytes).map_err(io(&tmp))?;
+    let mut file = std::fs::File::create(&tmp).map_err(io(&tmp))?;
+    write(&mut file).map_err(io(&tmp))?;
+    drop(file);
     std::fs::rename(&tmp, path).map_err(io(path))
 }
 

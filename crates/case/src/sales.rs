@@ -48,9 +48,12 @@ fn read_kept<T: serde::de::DeserializeOwned>(path: &Path, key: &str) -> Option<T
 
 /// Writes `(key, value)` whole or not at all.
 fn write_kept<T: serde::Serialize>(path: &Path, key: &str, value: &T) -> Result<()> {
-    let bytes = sales::encode_kept(key, value)
-        .map_err(|e| CaseError::Config { path: path.to_owned(), message: format!("encoding the sales units: {e}") })?;
-    crate::write_atomic(path, &bytes)
+    // Written as encoded, to a file beside it renamed over it when whole.
+    crate::write_atomic_with(path, |file| {
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+        sales::write_kept(&mut out, key, value).map_err(|e| std::io::Error::other(format!("encoding the sales units: {e}")))?;
+        std::io::Write::flush(&mut out)
+    })
 }
 
 /// Everything the case knows about one vendor name.

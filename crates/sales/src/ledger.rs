@@ -103,6 +103,12 @@ pub fn encode_kept<T: Serialize>(key: &str, value: &T) -> Result<Vec<u8>, String
     bincode::serde::encode_to_vec((key, value), codec()).map_err(|e| e.to_string())
 }
 
+/// Writes [`encode_kept`]'s bytes to `out` as they are made (a kept table
+/// of hundreds of megabytes is not built in memory first).
+pub fn write_kept<T: Serialize>(out: &mut impl std::io::Write, key: &str, value: &T) -> Result<(), String> {
+    bincode::serde::encode_into_std_write((key, value), out, codec()).map(drop).map_err(|e| e.to_string())
+}
+
 /// The value of a kept file when its key is `key`; None when the key differs
 /// or the bytes are not such a file (the caller recomputes). Never panics.
 pub fn decode_kept<T: serde::de::DeserializeOwned>(bytes: &[u8], key: &str) -> Option<T> {

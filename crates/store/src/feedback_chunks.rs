@@ -136,9 +136,15 @@ struct Group {
     vendor: Option<String>,
     window: usize,
     rows: usize,
-    /// The rows as [`write_row`] writes them (no count before them yet).
+    /// [`COUNT_ROOM`] bytes for the row count, then the rows as
+    /// [`write_row`] writes them.
     bytes: Vec<u8>,
 }
+
+/// Room kept before a group's rows for their count (the longest varint),
+/// written there when the group is done: the rows are not copied to put it
+/// before them.
+const COUNT_ROOM: usize = 9;
 
 impl Group {
     fn is(&self, market: &str, vendor: Option<&str>, window: usize) -> bool {
@@ -168,7 +174,7 @@ impl FeedbackEncoder {
                             vendor: f.vendor.map(str::to_owned),
                             window,
                             rows: 0,
-                            bytes: Vec::new(),
+                            bytes: vec![0; COUNT_ROOM],
                         });
                         self.groups.len() - 1
                     }
@@ -189,13 +195,13 @@ impl FeedbackEncoder {
         let mut groups = self.groups;
         groups.sort_unstable_by(|a, b| (&a.market, &a.vendor, a.window).cmp(&(&b.market, &b.vendor, b.window)));
         let mut chunks = Vec::with_capacity(groups.len());
-        let mut plain = Vec::new();
-        for g in groups {
-            plain.clear();
-            varint(&mut plain, g.rows as u64);
-            plain.extend_from_slice(&g.bytes);
-            drop(g.bytes);
-            chunks.push(EncodedChunk::new((&g.market, g.vendor.as_deref(), g.window), g.rows, &plain));
+        let mut count = Vec::with_capacity(COUNT_ROOM);
+        for mut g in groups {
+            count.clear();
+            varint(&mut count, g.rows as u64);
+            let start = COUNT_ROOM - count.len();
+            g.bytes[start..COUNT_ROOM].copy_from_slice(&count);
+            chunks.push(EncodedChunk::new((&g.market, g.vendor.as_deref(), g.window), g.rows, &g.bytes[start..]));
         }
         Ok(EncodedFeedback { chunks, rows })
     }
