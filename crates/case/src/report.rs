@@ -21,7 +21,7 @@ use serde::Deserialize;
 use store::{CaseStore, Filter};
 
 use crate::links::{decision_word, scored_links, LinkDecision};
-use crate::sales::FeedbackRead;
+use crate::sales::{FeedbackRead, ListingOrder};
 use crate::{Case, CaseError, TOOL_VERSION};
 
 /// What report to make (the CLI's `dragnet report` and the server's
@@ -338,7 +338,7 @@ impl Case {
         // A vendor report reads feedback whole only for its accounts, once
         // they are known: linking needs just the dates of the rest.
         let read = if req.vendor.is_some() { FeedbackRead::Dates } else { FeedbackRead::Whole };
-        let obs = self.observations_with(&Filter::default(), read).map_err(data_err)?;
+        let obs = self.observations_with(&Filter::default(), read, ListingOrder::Sorted).map_err(data_err)?;
         let identifiers = self.store.identifiers(&Filter::default())?;
         let accounts = linking::accounts_from_records(&obs.records(&identifiers));
         let model = self.link_model().map_err(data_err)?;

@@ -239,6 +239,16 @@ pub(crate) enum FeedbackRead {
     Skip,
 }
 
+/// The order of the listings [`Case::observations_with`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ListingOrder {
+    /// As `CaseStore::listings` gives them (market, title, id).
+    Sorted,
+    /// The store's (`CaseStore::listings_unordered`): for the estimator,
+    /// which orders what it reads itself; a million listings are not sorted.
+    Store,
+}
+
 fn captured_times(pages: &[store::PageRow]) -> HashMap<Sha256, String> {
     pages.iter().filter_map(|p| p.captured_at.clone().map(|c| (p.evidence, c))).collect()
 }
@@ -249,10 +259,10 @@ fn evidence_of(p: &Option<model::Provenance>) -> Option<Sha256> {
 
 impl Case {
     pub(crate) fn observations(&self, filter: &Filter) -> Result<Observations> {
-        self.observations_with(filter, FeedbackRead::Whole)
+        self.observations_with(filter, FeedbackRead::Whole, ListingOrder::Sorted)
     }
 
-    pub(crate) fn observations_with(&self, filter: &Filter, read: FeedbackRead) -> Result<Observations> {
+    pub(crate) fn observations_with(&self, filter: &Filter, read: FeedbackRead, order: ListingOrder) -> Result<Observations> {
         let pages = self.store.pages()?;
         let captured = captured_times(&pages);
         let ev = evidence_of;
@@ -262,7 +272,14 @@ impl Case {
             FeedbackRead::Skip => Vec::new(),
         };
         Ok(Observations {
-            listings: obs(self.store.listings(filter)?, &captured, |l: &model::Listing| ev(&l.provenance)),
+            listings: obs(
+                match order {
+                    ListingOrder::Sorted => self.store.listings(filter)?,
+                    ListingOrder::Store => self.store.listings_unordered(filter)?,
+                },
+                &captured,
+                |l: &model::Listing| ev(&l.provenance),
+            ),
             feedback: obs(feedback, &captured, |f: &model::Feedback| ev(&f.provenance)),
             categories: obs(
                 self.store.categories(&Filter { market: filter.market.clone(), ..Filter::default() })?,
@@ -371,7 +388,7 @@ impl Case {
         // Step times at DRAGNET_LOG=debug: the steps before the accounts run
         // on one thread, so they bound how fast an import can end.
         let started = std::time::Instant::now();
-        let o = self.observations_with(&Filter::default(), FeedbackRead::Skip)?;
+        let o = self.observations_with(&Filter::default(), FeedbackRead::Skip, ListingOrder::Store)?;
         tracing::debug!("sales units: {} listing observations read in {:.2} s", o.listings.len(), started.elapsed().as_secs_f64());
         let started = std::time::Instant::now();
         let mut estimator = sales::Estimator::new(&o.input(), rates);

@@ -218,13 +218,18 @@ impl<'a> Estimator<'a> {
         let mut dated: Vec<(NaiveDate, &Obs<Listing>)> = Vec::with_capacity(input.listings.len());
         // A dataset's listings repeat a few observation times: each is read once.
         let mut days: HashMap<(Option<&str>, Option<&str>), Option<NaiveDate>, FastState> = HashMap::default();
+        let mut undated = Vec::new();
         for o in distinct(input.listings) {
             let at = (o.record.observed_at.as_deref(), o.captured_at.as_deref());
             match *days.entry(at).or_insert_with(|| day_of(at.0, at.1)) {
                 Some(d) => dated.push((d, o)),
-                None => out.problems.push(Problem { id: o.id.clone(), message: "listing has no observation date; not used".into() }),
+                None => undated.push(o.id.as_str()),
             }
         }
+        // By id: nothing here depends on the order listings come in (a case
+        // hands them over in its store's order).
+        undated.sort_unstable();
+        out.problems.extend(undated.into_iter().map(|id| Problem { id: id.to_owned(), message: "listing has no observation date; not used".into() }));
         // Ids are distinct here, so an unstable sort gives the one order.
         dated.sort_unstable_by(|a, b| (a.0, &a.1.id).cmp(&(b.0, &b.1.id)));
         // The listings by title (for pricing feedback) are filed on a thread

@@ -734,6 +734,34 @@ fn tie_between_uniques_does_not_depend_on_row_order() {
     assert_eq!(ab, ba, "row order changed the unique count");
 }
 
+/// Listings without an observation date are reported in id order, whatever
+/// order they come in (a case hands the estimator its store's order).
+#[test]
+fn undated_listings_are_reported_in_one_order() {
+    let listing = |id: &str, title: &str, observed_at: Option<&str>| Obs {
+        id: id.into(),
+        record: Listing { market: "alpha".into(), title: title.into(), observed_at: observed_at.map(str::to_owned), ..Listing::default() },
+        captured_at: None,
+    };
+    let rows = vec![
+        listing("L-b", "zeta", None),
+        listing("L-c", "alpha", Some("2020-03-02")),
+        listing("L-a", "omega", None),
+        listing("L-d", "beta", None),
+    ];
+    let problems = |rows: &[Obs<Listing>]| -> Vec<(String, String)> {
+        let u = units(&Input { listings: rows, feedback: &[], categories: &[], vendors: &[] }, &rates());
+        u.problems.into_iter().map(|p| (p.id, p.message)).collect()
+    };
+    let forward = problems(&rows);
+    let ids: Vec<&str> = forward.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(ids, ["L-a", "L-b", "L-d"]);
+    assert!(forward.iter().all(|(_, m)| m.contains("no observation date")), "{forward:?}");
+    let mut reversed = rows.clone();
+    reversed.reverse();
+    assert_eq!(problems(&reversed), forward);
+}
+
 /// (b) Page 1 (Mar 10): "2 days ago" (Mar 7..9). Page 2 (Mar 12): "2 days
 /// ago" (Mar 9..11). Page 3 (Mar 14): "7 days ago" (Mar 6..8) and "3 days
 /// ago" (Mar 10..12). Greedy matching joins page 2's entry to page 1's (on

@@ -173,6 +173,13 @@ pub trait CaseStore {
     fn pages(&self) -> Result<Vec<PageRow>>;
     /// Listings, ordered by market, title, id.
     fn listings(&self, f: &Filter) -> Result<Vec<Stored<Listing>>>;
+    /// The rows of [`CaseStore::listings`] (a limit aside: all of them), in
+    /// no promised order, though the same store gives the same order: for a
+    /// reader that orders what it needs itself, without the cost of sorting
+    /// a million rows. The default sorts.
+    fn listings_unordered(&self, f: &Filter) -> Result<Vec<Stored<Listing>>> {
+        self.listings(&Filter { limit: None, ..f.clone() })
+    }
     /// Vendor observations, ordered by market, name, id.
     fn vendors(&self, f: &Filter) -> Result<Vec<Stored<Vendor>>>;
     /// Feedback, ordered by market, vendor, id.

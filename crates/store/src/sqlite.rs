@@ -223,17 +223,19 @@ fn merge_sorted<T>(a: Vec<T>, b: Vec<T>, order: impl Fn(&T, &T) -> std::cmp::Ord
     }
 }
 
-/// The listings of `chunks` in [`listing_order`]. With many rows, half the
-/// chunks are decoded and sorted on another thread, and the halves merged:
-/// the sales units of an import read a million listings before any vendor
-/// can be estimated.
-fn chunked_listings(mut chunks: Vec<RawChunk>) -> Result<Vec<Stored<Listing>>> {
+/// The listings of `chunks`, in [`listing_order`] when `sorted`, else in
+/// chunk and row order. With many rows, half the chunks are decoded (and
+/// sorted) on another thread, and the halves merged: the sales units of an
+/// import read a million listings before any vendor can be estimated.
+fn decoded_listings(mut chunks: Vec<RawChunk>, sorted: bool) -> Result<Vec<Stored<Listing>>> {
     let decoded = |chunks: Vec<RawChunk>| -> Result<Vec<Stored<Listing>>> {
         let mut rows = Vec::new();
         for c in chunks {
             c.listings_into(&mut rows)?;
         }
-        rows.sort_unstable_by(listing_order);
+        if sorted {
+            rows.sort_unstable_by(listing_order);
+        }
         Ok(rows)
     };
     let bytes: usize = chunks.iter().map(RawChunk::stored_len).sum();
@@ -249,10 +251,15 @@ fn chunked_listings(mut chunks: Vec<RawChunk>) -> Result<Vec<Stored<Listing>>> {
     let high = chunks.split_off(mid.map_or(0, |m| m + 1));
     std::thread::scope(|s| {
         let high = s.spawn(move || decoded(high));
-        let low = decoded(chunks)?;
+        let mut low = decoded(chunks)?;
         // A panic decoding the other half is this thread's.
-        let high = high.join().unwrap_or_else(|e| std::panic::resume_unwind(e))?;
-        Ok(merge_sorted(low, high, listing_order))
+        let mut high = high.join().unwrap_or_else(|e| std::panic::resume_unwind(e))?;
+        Ok(if sorted {
+            merge_sorted(low, high, listing_order)
+        } else {
+            low.append(&mut high);
+            low
+        })
     })
 }
 
@@ -673,8 +680,15 @@ impl CaseStore for SqliteStore {
         if chunks.is_empty() {
             return Ok(table);
         }
-        let mut rows = merge_sorted(table, chunked_listings(chunks)?, listing_order);
+        let mut rows = merge_sorted(table, decoded_listings(chunks, true)?, listing_order);
         rows.truncate(f.limit.unwrap_or(usize::MAX));
+        Ok(rows)
+    }
+
+    fn listings_unordered(&self, f: &Filter) -> Result<Vec<Stored<Listing>>> {
+        let mut rows = self.query(&format!("SELECT * FROM listings {}", where_market_vendor(f)), &[&f.market, &f.vendor], listing_row)?;
+        let chunks = chunks::read(&self.conn, Table::Listings, f, where_market_vendor(f))?;
+        rows.extend(decoded_listings(chunks, false)?);
         Ok(rows)
     }
 

@@ -343,6 +343,12 @@ fn rows_encoded_apart_store_as_put_page_does() {
     assert_eq!(apart.listings(&Filter::default()).unwrap(), whole.listings(&Filter::default()).unwrap(), "a refusal changes nothing");
 }
 
+/// Rows in the order of `listings`: market, title, id.
+fn sorted(mut rows: Vec<Stored<Listing>>) -> Vec<Stored<Listing>> {
+    rows.sort_by(|a, b| (&a.record.market, &a.record.title, a.id.as_str()).cmp(&(&b.record.market, &b.record.title, b.id.as_str())));
+    rows
+}
+
 /// Listings of several markets and vendors (and none), for the chunk tests.
 fn varied_listings(ev: Sha256, n: usize) -> Vec<Listing> {
     (0..n)
@@ -393,6 +399,11 @@ fn chunked_listings_read_as_table_listings() {
         let want = table.listings(f).unwrap();
         assert!(!want.is_empty(), "{f:?}");
         assert_eq!(chunked.listings(f).unwrap(), want, "{f:?}");
+        // Unordered: the same rows (all of them, a limit aside).
+        let all = table.listings(&Filter { limit: None, ..f.clone() }).unwrap();
+        for store in [&table, &chunked] {
+            assert_eq!(sorted(store.listings_unordered(f).unwrap()), all, "{f:?}");
+        }
     }
     assert_eq!(chunked.counts().unwrap(), table.counts().unwrap());
     assert_eq!(chunked.counts().unwrap().listings, 450);
@@ -425,6 +436,9 @@ fn chunked_listings_split_between_threads_read_the_same() {
     assert!(stored > 1 << 20, "{stored} bytes stored: below the split threshold");
     let all = s.listings(&Filter::default()).unwrap();
     assert_eq!(all.len(), 60_000);
+    let unordered = s.listings_unordered(&Filter::default()).unwrap();
+    assert_eq!(unordered, s.listings_unordered(&Filter::default()).unwrap(), "the same store gives the same order");
+    assert_eq!(sorted(unordered), all);
     let mut one_by_one = Vec::new();
     for market in ["a", "b"] {
         one_by_one.extend(s.listings(&Filter { market: Some(market.into()), ..Filter::default() }).unwrap());
