@@ -43,6 +43,7 @@
 //! Also home of small helpers shared by the alphabay and grams importers
 //! (absent cells, decimal text, price sanity, header reading).
 
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use model::{FeedbackRef, Listing, Money};
@@ -69,8 +70,13 @@ pub(crate) fn present(s: &str) -> Option<&str> {
 
 /// Whitespace runs (including NBSP, CR, LF) collapsed to one space, trimmed.
 pub(crate) fn squash(s: &str) -> String {
+    squashed(s).into_owned()
+}
+
+/// [`squash`], borrowing `s` when it is so already.
+fn squashed(s: &str) -> Cow<'_, str> {
     // Most values (a feedback's date and buyer, millions per file) are
-    // single-spaced ASCII already: copied as they are.
+    // single-spaced ASCII already: taken as they are.
     let b = s.as_bytes();
     let spaced_once = s.is_ascii()
         && b.first().is_none_or(|&c| c != b' ')
@@ -78,9 +84,9 @@ pub(crate) fn squash(s: &str) -> String {
         && !b.iter().any(|c| matches!(c, b'\t' | b'\n' | 0x0b | 0x0c | b'\r'))
         && !b.windows(2).any(|w| w == b"  ");
     if spaced_once {
-        return s.to_owned();
+        return Cow::Borrowed(s);
     }
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    Cow::Owned(s.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
 /// Plain decimal text for a number as written: an optional sign, digits with
@@ -355,11 +361,13 @@ pub(crate) fn split_destinations(t: &str) -> Vec<String> {
     t.split(',').filter_map(value).collect()
 }
 
-struct Entry {
-    rating: Option<String>,
-    text: Option<String>,
-    date: Option<String>,
-    buyer: Option<String>,
+/// One entry of a `feedback` cell, borrowed from the cell where its text
+/// needs no change (nearly always).
+struct Entry<'a> {
+    rating: Option<&'a str>,
+    text: Option<&'a str>,
+    date: Option<Cow<'a, str>>,
+    buyer: Option<Cow<'a, str>>,
 }
 
 /// Where an entry ends: its date ("39 days ago"), buyer and deal count.
@@ -371,7 +379,7 @@ const RATING_PATTERN: &str = r"^(\d+(?:\.\d+)?/5)(?:\s+|$)";
 static RATING: OnceLock<Regex> = OnceLock::new();
 
 /// The entries of one `feedback` cell, and whether the last one was cut off.
-fn feedback_entries(raw: &str) -> (Vec<Entry>, bool) {
+fn feedback_entries<'a>(raw: &'a str) -> (Vec<Entry<'a>>, bool) {
     static DATE: OnceLock<Regex> = OnceLock::new();
     let anchor = re(&ANCHOR, ANCHOR_PATTERN);
     let rating = re(&RATING, RATING_PATTERN);
@@ -387,15 +395,15 @@ fn feedback_entries(raw: &str) -> (Vec<Entry>, bool) {
     // An ASCII cell (nearly all) is scanned by hand, as the regexes would
     // match it; others go to the regexes.
     let ascii = body.is_ascii();
-    let split = |seg: &str| -> (Option<String>, Option<String>) {
+    let split = |seg: &'a str| -> (Option<&'a str>, Option<&'a str>) {
         let seg = seg.trim();
         let rating_end = if ascii { ascii_rating_end(seg.as_bytes()) } else { rating.find(seg).map(|m| m.as_str().trim_end().len()) };
         match rating_end {
             Some(end) => {
                 let rest = seg[end..].trim();
-                (Some(seg[..end].to_owned()), (!rest.is_empty()).then(|| rest.to_owned()))
+                (Some(&seg[..end]), (!rest.is_empty()).then_some(rest))
             }
-            None => (None, (!seg.is_empty()).then(|| seg.to_owned())),
+            None => (None, (!seg.is_empty()).then_some(seg)),
         }
     };
     let matches = if ascii { Anchors::Ascii(AsciiAnchors { body: body.as_bytes(), from: 0 }) } else { Anchors::Regex(anchor.find_iter(body)) };
@@ -408,7 +416,7 @@ fn feedback_entries(raw: &str) -> (Vec<Entry>, bool) {
         let Some(ago) = m.find("ago").map(|i| i + 3) else { continue };
         let (date, buyer) = (&m[..ago], m[ago..].trim_start());
         let (r, text) = split(body.get(pos..start).unwrap_or(""));
-        out.push(Entry { rating: r, text, date: Some(squash(date)), buyer: Some(squash(buyer)) });
+        out.push(Entry { rating: r, text, date: Some(squashed(date)), buyer: Some(squashed(buyer)) });
         pos = end;
     }
     let rest = body.get(pos..).unwrap_or("").trim();
@@ -420,8 +428,8 @@ fn feedback_entries(raw: &str) -> (Vec<Entry>, bool) {
     let (mut seg, mut date, mut buyer) = (rest, None, None);
     if let Some(m) = date_re.find_iter(rest).last() {
         seg = &rest[..m.start()];
-        date = Some(squash(m.as_str()));
-        buyer = present(&rest[m.end()..]).map(squash);
+        date = Some(squashed(m.as_str()));
+        buyer = present(&rest[m.end()..]).map(squashed);
     }
     let (r, text) = split(seg);
     out.push(Entry { rating: r, text, date, buyer });
@@ -658,8 +666,8 @@ fn import_row(
                 vendor: Some(&vendor),
                 listing: Some(&title),
                 date: e.date.as_deref(),
-                rating: e.rating.as_deref(),
-                text: e.text.as_deref(),
+                rating: e.rating,
+                text: e.text,
                 buyer: e.buyer.as_deref(),
                 price: None,
                 observed_at: Some(&observed_at),
@@ -737,7 +745,10 @@ mod tests {
         let found = entries
             .iter()
             .take(reference.len())
-            .map(|e| (e.rating.clone(), e.text.clone(), e.date.clone().unwrap_or_default(), e.buyer.clone().unwrap_or_default()))
+            .map(|e| {
+                let text = |s: Option<&str>| s.map(str::to_owned);
+                (text(e.rating), text(e.text), text(e.date.as_deref()).unwrap_or_default(), text(e.buyer.as_deref()).unwrap_or_default())
+            })
             .collect();
         (found, reference)
     }
