@@ -857,14 +857,14 @@ mod tests {
         let (e, cut) = feedback_entries(" Feedbacks: 5/5 good 10/5 3 days ago anon ~5/5, 1~2 deals 4/5 0 days ago anon [0 deals] ");
         assert!(!cut);
         assert_eq!(e.len(), 2);
-        assert_eq!(e[0].text.as_deref(), Some("good 10/5"));
+        assert_eq!(e[0].text, Some("good 10/5"));
         assert_eq!(e[0].buyer.as_deref(), Some("anon ~5/5, 1~2 deals"));
-        assert_eq!(e[1].rating.as_deref(), Some("4/5"));
+        assert_eq!(e[1].rating, Some("4/5"));
         assert_eq!(e[1].text, None);
         let (e, cut) = feedback_entries(" Feedbacks: 5/5 a 2 days ago anon 6~10 deals 5/5 b 9 days ago ");
         assert!(cut);
         assert_eq!(e.len(), 2);
-        assert_eq!((e[1].text.as_deref(), e[1].date.as_deref(), e[1].buyer.as_deref()), (Some("b"), Some("9 days ago"), None));
+        assert_eq!((e[1].text, e[1].date.as_deref(), e[1].buyer.as_deref()), (Some("b"), Some("9 days ago"), None));
         assert!(feedback_entries("\n Feedbacks:\n No feedbacks found.\n").0.is_empty());
     }
 }
