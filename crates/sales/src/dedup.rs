@@ -63,7 +63,7 @@ pub fn normalize(s: &str) -> String {
 /// feedback sighting: ASCII text (nearly all of it) is done in one pass over
 /// its bytes; other text a word at a time, lower-cased as
 /// `str::to_lowercase` does it (a final sigma depends on its word).
-fn push_normalized(out: &mut String, s: &str) {
+pub(crate) fn push_normalized(out: &mut String, s: &str) {
     if s.is_ascii() {
         // Words copied whole, one space between, then lower-cased in place.
         // Whitespace: the ASCII characters `char::is_whitespace` accepts (not

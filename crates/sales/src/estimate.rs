@@ -156,15 +156,6 @@ fn listing_key(l: &Listing) -> String {
     )
 }
 
-fn title_key(market: &str, vendor: &str, title: &str) -> String {
-    title_key_normalized(market, &normalize(vendor), title)
-}
-
-/// [`title_key`] for a vendor name normalized already.
-fn title_key_normalized(market: &str, vendor: &str, title: &str) -> String {
-    format!("{}\u{1f}{}\u{1f}{}", market, vendor, normalize(title))
-}
-
 /// Each row once: a row id seen again (the same file imported twice) is the
 /// same observation, not another one.
 fn distinct<T>(rows: &[Obs<T>]) -> Vec<&Obs<T>> {
@@ -239,9 +230,7 @@ impl<'a> Estimator<'a> {
             let by_title = s.spawn(|| {
                 let mut by_title = ListingsByTitle::default();
                 for (d, o) in &dated {
-                    let l = &o.record;
-                    let vendor = normalize(l.vendor.as_deref().unwrap_or(""));
-                    by_title.entry(title_key_normalized(&l.market, &vendor, &l.title)).or_default().push((*d, *o));
+                    by_title.add(*d, o);
                 }
                 by_title
             });
@@ -544,9 +533,35 @@ fn vendor_counter_units(vendors: &[&Obs<model::Vendor>], scale: &HashMap<String,
     }
 }
 
-/// Listing observations by (market, normalized vendor, title), in day order:
-/// looked up for every listing a vendor's feedback names.
-type ListingsByTitle<'a> = HashMap<String, Vec<(NaiveDate, &'a Obs<Listing>)>, FastState>;
+/// Listing observations by market, normalized vendor and normalized title,
+/// in day order: looked up for every listing a vendor's feedback names. A
+/// vendor's titles are a small map of their own, read while its feedback is
+/// (one map of a million titles made each lookup a cache miss).
+#[derive(Default)]
+struct ListingsByTitle<'a> {
+    markets: HashMap<String, HashMap<String, Titles<'a>, FastState>, FastState>,
+}
+
+/// One account's listings by normalized title.
+type Titles<'a> = HashMap<String, DatedListings<'a>, FastState>;
+
+impl<'a> ListingsByTitle<'a> {
+    /// Files an observation (observations are added in day order).
+    fn add(&mut self, day: NaiveDate, o: &'a Obs<Listing>) {
+        let l = &o.record;
+        let vendors = match self.markets.get_mut(l.market.as_str()) {
+            Some(v) => v,
+            None => self.markets.entry(l.market.clone()).or_default(),
+        };
+        let vendor = normalize(l.vendor.as_deref().unwrap_or(""));
+        vendors.entry(vendor).or_default().entry(normalize(&l.title)).or_default().push((day, o));
+    }
+
+    /// The listings of an account (vendor as shown: normalized here).
+    fn titles(&self, market: &str, vendor: &str) -> Option<&Titles<'a>> {
+        self.markets.get(market)?.get(normalize(vendor).as_str())
+    }
+}
 
 /// A listing's observations with their days, in day order.
 type DatedListings<'a> = Vec<(NaiveDate, &'a Obs<Listing>)>;
@@ -713,10 +728,13 @@ fn feedback_units<R: FeedbackRow>(
     for u in &uniques {
         date_aware[group_of[u.sightings[0]]] += 1;
     }
-    // Many feedback name one listing: its observations are looked up once.
+    // Many feedback name one listing: its observations are looked up once,
+    // in its account's titles (looked up once per account as shown).
     let mut listing_obs: HashMap<(&str, &str, &str), Option<&DatedListings>, FastState> = HashMap::default();
     type ListingLookup<'k, 'l> = ((&'k str, &'k str, &'k str), Option<&'l DatedListings<'l>>);
     let mut last_listing: Option<ListingLookup<'_, '_>> = None;
+    let mut accounts: HashMap<(&str, &str), Option<&Titles>, FastState> = HashMap::default();
+    let mut title = String::new();
     let mut last_priced: Option<(&Obs<Listing>, Result<UsdAmount, crate::ConvertError>)> = None;
     for u in uniques {
         let g = group_of[u.sightings[0]];
@@ -732,7 +750,12 @@ fn feedback_units<R: FeedbackRow>(
                 match last_listing {
                     Some((k, found)) if k == key => found,
                     _ => {
-                        let found = *listing_obs.entry(key).or_insert_with(|| by_title.get(&title_key(f.market, vendor, t)));
+                        let found = *listing_obs.entry(key).or_insert_with(|| {
+                            let titles = *accounts.entry((f.market, vendor)).or_insert_with(|| by_title.titles(f.market, vendor));
+                            title.clear();
+                            crate::dedup::push_normalized(&mut title, t);
+                            titles.and_then(|titles| titles.get(title.as_str()))
+                        });
                         last_listing = Some((key, found));
                         found
                     }
