@@ -107,8 +107,11 @@ pub fn identity(market: &str, vendor: &str, listing: &str, rating: &str, buyer: 
 }
 
 /// Appends [`identity`] of the parts to `out` (a buffer that holds a whole
-/// account's identities: one allocation, not one per sighting).
-pub fn push_identity(out: &mut String, parts: [&str; 6]) {
+/// account's identities: one allocation, not one per sighting). Fewer parts
+/// than six write the identity's first or last ones: an identity is the
+/// parts of its first three (market, vendor, listing) with a separator after
+/// them, then the parts of its last three.
+pub fn push_identity<const N: usize>(out: &mut String, parts: [&str; N]) {
     out.reserve(parts.iter().map(|p| p.len() + 1).sum());
     for (i, p) in parts.iter().enumerate() {
         if i > 0 {
@@ -184,4 +187,23 @@ pub fn dedup_groups(sightings: &[Sighting<'_>], groups: Vec<Vec<usize>>) -> Vec<
     }
     out.sort_by_key(|u| u.sightings[0]);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        /// An identity written as its first three parts, a separator and its
+        /// last three (how an account's rows write theirs) is the identity.
+        #[test]
+        fn identity_in_two_halves_is_the_identity(parts in proptest::array::uniform6("[ a-zA-Z\\tΣσς\u{1f}é]{0,8}")) {
+            let [a, b, c, d, e, f] = parts.each_ref().map(String::as_str);
+            let mut halves = String::new();
+            push_identity(&mut halves, [a, b, c]);
+            halves.push('\u{1f}');
+            push_identity(&mut halves, [d, e, f]);
+            proptest::prop_assert_eq!(halves, identity(a, b, c, d, e, f));
+        }
+    }
 }

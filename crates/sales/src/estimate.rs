@@ -670,6 +670,7 @@ fn feedback_units<R: FeedbackRow>(
     // (or written in hex) once.
     let mut observed_days: HashMap<(Option<&str>, Option<&str>), Option<NaiveDate>, FastState> = HashMap::default();
     let mut hex: HashMap<model::Sha256, String, FastState> = HashMap::default();
+    let (mut identity_head, mut identity_head_of) = (String::new(), None);
     for o in feedback {
         let f = o.record();
         let day_key = (f.observed_at, o.captured_at());
@@ -688,10 +689,17 @@ fn feedback_units<R: FeedbackRow>(
                 DayRange::day(observed)
             }
         };
-        push_identity(
-            &mut identities,
-            [f.market, f.vendor.unwrap_or(""), f.listing.unwrap_or(""), f.rating.unwrap_or(""), f.buyer.unwrap_or(""), f.text.unwrap_or("")],
-        );
+        // Runs of rows share market, vendor and listing: that part of the
+        // identity is normalized once per run.
+        let head = (f.market, f.vendor, f.listing);
+        if identity_head_of != Some(head) {
+            identity_head.clear();
+            push_identity(&mut identity_head, [f.market, f.vendor.unwrap_or(""), f.listing.unwrap_or("")]);
+            identity_head.push('\u{1f}');
+            identity_head_of = Some(head);
+        }
+        identities.push_str(&identity_head);
+        push_identity(&mut identities, [f.rating.unwrap_or(""), f.buyer.unwrap_or(""), f.text.unwrap_or("")]);
         ends.push(identities.len());
         if let Some((evidence, _, _)) = f.provenance {
             hex.entry(evidence).or_insert_with(|| evidence.to_hex());
