@@ -315,38 +315,39 @@ impl ListingKeys {
 /// Each identity is written once and counted by its index: coverage counts
 /// distinct identities of a million listings per market and per day.
 fn occurrence_keys(dated: &[(NaiveDate, &Obs<Listing>)]) -> ListingKeys {
-    // (evidence, else the row id; day, base key) -> its group's rows, as
-    // (row ordinal, row id, index into `dated`). Which group comes first does
-    // not matter: each is sorted, and identities are compared as text.
-    let mut group_of: HashMap<(Result<model::Sha256, &str>, NaiveDate, String), usize, FastState> = HashMap::default();
-    let mut groups: Vec<Vec<(u64, &str, usize)>> = Vec::new();
+    // (evidence, else the row id; day, base key) -> its group. Each row is
+    // filed as (group, row ordinal, row id, index into `dated`) in one list,
+    // sorted once: a group's rows come together in ordinal order (a list per
+    // group was a million small allocations). Which group comes first does
+    // not matter: identities are compared as text.
+    let mut group_of: HashMap<(Result<model::Sha256, &str>, NaiveDate, String), u32, FastState> = HashMap::default();
+    let mut members: Vec<(u32, u64, &str, u32)> = Vec::with_capacity(dated.len());
     for (i, (day, o)) in dated.iter().enumerate() {
         let evidence = o.record.provenance.as_ref().map_or(Err(o.id.as_str()), |p| Ok(p.evidence));
         // Row ids end in the row's ordinal within its record.
         let ordinal = o.id.rsplit('-').next().and_then(|n| n.parse().ok()).unwrap_or(0);
-        let g = *group_of.entry((evidence, *day, listing_key(&o.record))).or_insert_with(|| {
-            groups.push(Vec::new());
-            groups.len() - 1
-        });
-        groups[g].push((ordinal, &o.id, i));
+        let next = group_of.len() as u32;
+        let g = *group_of.entry((evidence, *day, listing_key(&o.record))).or_insert(next);
+        members.push((g, ordinal, &o.id, i as u32));
     }
-    let mut bases = vec![String::new(); groups.len()];
+    let mut bases = vec![String::new(); group_of.len()];
     for ((_, _, base), g) in group_of {
-        bases[g] = base;
+        bases[g as usize] = base;
     }
+    members.sort_unstable();
     let mut of = vec![0; dated.len()];
     let mut ids: HashMap<String, u32, FastState> = HashMap::default();
-    for (mut rows, mut base) in groups.into_iter().zip(bases) {
-        rows.sort_unstable();
+    for rows in members.chunk_by(|a, b| a.0 == b.0) {
+        let base = &mut bases[rows[0].0 as usize];
         let n = rows.len();
-        for (k, &(_, _, i)) in rows.iter().enumerate() {
+        for (k, &(_, _, _, i)) in rows.iter().enumerate() {
             let text = match k {
-                0 if n == 1 => std::mem::take(&mut base),
+                0 if n == 1 => std::mem::take(base),
                 0 => base.clone(),
                 _ => format!("{base}\u{1f}#{k}"),
             };
             let next = ids.len() as u32;
-            of[i] = *ids.entry(text).or_insert(next);
+            of[i as usize] = *ids.entry(text).or_insert(next);
         }
     }
     let mut texts = vec![String::new(); ids.len()];
