@@ -141,19 +141,29 @@ fn day_of(observed_at: Option<&str>, captured_at: Option<&str>) -> Option<NaiveD
 /// date where markets show one; it tells apart a vendor's many "Custom
 /// listing"s).
 fn listing_key(l: &Listing) -> String {
+    let mut key = String::new();
+    push_listing_key(&mut key, l);
+    key
+}
+
+/// Appends [`listing_key`] to `out` (no `format!`, no normalized copies: it
+/// runs on each of a million listings).
+fn push_listing_key(out: &mut String, l: &Listing) {
+    out.push_str(&l.market);
+    out.push('\u{1f}');
     if let Some(id) = &l.market_listing_id {
-        return format!("{}\u{1f}id:{id}", l.market);
+        out.push_str("id:");
+        out.push_str(id);
+    } else if let Some(url) = &l.url {
+        out.push_str("url:");
+        out.push_str(url);
+    } else {
+        crate::dedup::push_normalized(out, l.vendor.as_deref().unwrap_or(""));
+        out.push('\u{1f}');
+        crate::dedup::push_normalized(out, &l.title);
+        out.push('\u{1f}');
+        out.push_str(l.sold_since.as_deref().unwrap_or(""));
     }
-    if let Some(url) = &l.url {
-        return format!("{}\u{1f}url:{url}", l.market);
-    }
-    format!(
-        "{}\u{1f}{}\u{1f}{}\u{1f}{}",
-        l.market,
-        normalize(l.vendor.as_deref().unwrap_or("")),
-        normalize(&l.title),
-        l.sold_since.as_deref().unwrap_or("")
-    )
 }
 
 /// Each row once: a row id seen again (the same file imported twice) is the
@@ -315,43 +325,76 @@ impl ListingKeys {
 /// Each identity is written once and counted by its index: coverage counts
 /// distinct identities of a million listings per market and per day.
 fn occurrence_keys(dated: &[(NaiveDate, &Obs<Listing>)]) -> ListingKeys {
+    // Each distinct base key is written and hashed once, and its index is
+    // the identity of every first row of a group (below) that has it.
+    let mut base_of: HashMap<String, u32, FastState> = HashMap::default();
     // (evidence, else the row id; day, base key) -> its group. Each row is
     // filed as (group, row ordinal, row id, index into `dated`) in one list,
     // sorted once: a group's rows come together in ordinal order (a list per
     // group was a million small allocations). Which group comes first does
     // not matter: identities are compared as text.
-    let mut group_of: HashMap<(Result<model::Sha256, &str>, NaiveDate, String), u32, FastState> = HashMap::default();
+    let mut group_of: HashMap<(Result<model::Sha256, &str>, NaiveDate, u32), u32, FastState> = HashMap::default();
+    let mut group_base: Vec<u32> = Vec::new();
     let mut members: Vec<(u32, u64, &str, u32)> = Vec::with_capacity(dated.len());
+    let mut key = String::new();
     for (i, (day, o)) in dated.iter().enumerate() {
         let evidence = o.record.provenance.as_ref().map_or(Err(o.id.as_str()), |p| Ok(p.evidence));
         // Row ids end in the row's ordinal within its record.
         let ordinal = o.id.rsplit('-').next().and_then(|n| n.parse().ok()).unwrap_or(0);
+        key.clear();
+        push_listing_key(&mut key, &o.record);
+        let base = match base_of.get(key.as_str()) {
+            Some(b) => *b,
+            None => {
+                let b = base_of.len() as u32;
+                base_of.insert(key.clone(), b);
+                b
+            }
+        };
         let next = group_of.len() as u32;
-        let g = *group_of.entry((evidence, *day, listing_key(&o.record))).or_insert(next);
+        let g = *group_of.entry((evidence, *day, base)).or_insert(next);
+        if g == next {
+            group_base.push(base);
+        }
         members.push((g, ordinal, &o.id, i as u32));
-    }
-    let mut bases = vec![String::new(); group_of.len()];
-    for ((_, _, base), g) in group_of {
-        bases[g as usize] = base;
     }
     members.sort_unstable();
     let mut of = vec![0; dated.len()];
-    let mut ids: HashMap<String, u32, FastState> = HashMap::default();
+    // The first row of each group is its base; the k-th (k > 0) is
+    // "{base}\u{1f}#{k}", written below.
+    let mut numbered_rows: Vec<(u32, u32, usize)> = Vec::new();
     for rows in members.chunk_by(|a, b| a.0 == b.0) {
-        let base = &mut bases[rows[0].0 as usize];
-        let n = rows.len();
+        let base = group_base[rows[0].0 as usize];
         for (k, &(_, _, _, i)) in rows.iter().enumerate() {
-            let text = match k {
-                0 if n == 1 => std::mem::take(base),
-                0 => base.clone(),
-                _ => format!("{base}\u{1f}#{k}"),
-            };
-            let next = ids.len() as u32;
-            of[i as usize] = *ids.entry(text).or_insert(next);
+            match k {
+                0 => of[i as usize] = base,
+                _ => numbered_rows.push((i, base, k)),
+            }
         }
     }
-    let mut texts = vec![String::new(); ids.len()];
-    for (text, id) in ids {
+    // Numbered texts are few (identical listings of one record and day).
+    // Each is looked up as text, among the bases too: equal texts are one
+    // identity, however they were made.
+    let bases = base_of.len() as u32;
+    let mut numbered: HashMap<String, u32, FastState> = HashMap::default();
+    if !numbered_rows.is_empty() {
+        let mut base_text = vec![""; bases as usize];
+        for (text, &b) in &base_of {
+            base_text[b as usize] = text;
+        }
+        for (i, base, k) in numbered_rows {
+            let text = format!("{}\u{1f}#{k}", base_text[base as usize]);
+            of[i as usize] = match base_of.get(text.as_str()) {
+                Some(&b) => b,
+                None => {
+                    let next = bases + numbered.len() as u32;
+                    *numbered.entry(text).or_insert(next)
+                }
+            };
+        }
+    }
+    let mut texts = vec![String::new(); bases as usize + numbered.len()];
+    for (text, id) in base_of.into_iter().chain(numbered) {
         texts[id as usize] = text;
     }
     ListingKeys { of, texts }
@@ -363,14 +406,31 @@ fn coverage(
     input: &Input<'_>,
     out: &mut Units,
 ) -> HashMap<String, f64> {
-    // Distinct listing identities per market and per market and day (only counted).
-    let mut seen: BTreeMap<&str, HashSet<u32, FastState>> = BTreeMap::new();
+    // Distinct listing identities per market and per market and day (only
+    // counted). `dated` is in day order: each day's markets are gathered in
+    // a map of their own, not looked up in an ordered map row by row.
+    let mut seen: HashMap<&str, HashSet<u32, FastState>, FastState> = HashMap::default();
     let mut seen_day: BTreeMap<(&str, NaiveDate), HashSet<u32, FastState>> = BTreeMap::new();
-    for (i, (d, o)) in dated.iter().enumerate() {
-        let k = keys.of[i];
-        seen.entry(&o.record.market).or_default().insert(k);
-        seen_day.entry((&o.record.market, *d)).or_default().insert(k);
+    let mut at = 0;
+    for day in dated.chunk_by(|a, b| a.0 == b.0) {
+        let mut of_day: HashMap<&str, HashSet<u32, FastState>, FastState> = HashMap::default();
+        for (j, (_, o)) in day.iter().enumerate() {
+            let k = keys.of[at + j];
+            seen.entry(&o.record.market).or_default().insert(k);
+            of_day.entry(&o.record.market).or_default().insert(k);
+        }
+        for (m, ids) in of_day {
+            match seen_day.entry((m, day[0].0)) {
+                std::collections::btree_map::Entry::Vacant(e) => {
+                    e.insert(ids);
+                }
+                // Only if `dated` were not in day order.
+                std::collections::btree_map::Entry::Occupied(mut e) => e.get_mut().extend(ids),
+            }
+        }
+        at += day.len();
     }
+    let seen: BTreeMap<&str, HashSet<u32, FastState>> = seen.into_iter().collect();
     // The market's own statement: the largest sum of category counts on one
     // evidence record (one category index page or dataset file).
     let mut stated_by_evidence: BTreeMap<(&str, String, Option<NaiveDate>), u64> = BTreeMap::new();
@@ -541,6 +601,8 @@ fn vendor_counter_units(vendors: &[&Obs<model::Vendor>], scale: &HashMap<String,
 #[derive(Default)]
 struct ListingsByTitle<'a> {
     markets: HashMap<String, HashMap<String, Titles<'a>, FastState>, FastState>,
+    /// A vendor name normalized, to look up before one is kept.
+    scratch: String,
 }
 
 /// One account's listings by normalized title.
@@ -554,8 +616,13 @@ impl<'a> ListingsByTitle<'a> {
             Some(v) => v,
             None => self.markets.entry(l.market.clone()).or_default(),
         };
-        let vendor = normalize(l.vendor.as_deref().unwrap_or(""));
-        vendors.entry(vendor).or_default().entry(normalize(&l.title)).or_default().push((day, o));
+        self.scratch.clear();
+        crate::dedup::push_normalized(&mut self.scratch, l.vendor.as_deref().unwrap_or(""));
+        let titles = match vendors.get_mut(self.scratch.as_str()) {
+            Some(t) => t,
+            None => vendors.entry(self.scratch.clone()).or_default(),
+        };
+        titles.entry(normalize(&l.title)).or_default().push((day, o));
     }
 
     /// The listings of an account (vendor as shown: normalized here).
@@ -1005,6 +1072,108 @@ pub fn listing_summary<'a>(listings: impl IntoIterator<Item = &'a Obs<Listing>>,
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// Listing identities as first written: a text per row, grouped and
+    /// numbered as text. `occurrence_keys` must give each row the same text.
+    fn occurrence_texts_by_text(dated: &[(NaiveDate, &Obs<Listing>)]) -> Vec<String> {
+        type Group<'a> = (Result<model::Sha256, &'a str>, NaiveDate, String);
+        let mut groups: BTreeMap<Group<'_>, Vec<(u64, &str, usize)>> = BTreeMap::new();
+        for (i, (day, o)) in dated.iter().enumerate() {
+            let evidence = o.record.provenance.as_ref().map_or(Err(o.id.as_str()), |p| Ok(p.evidence));
+            let ordinal = o.id.rsplit('-').next().and_then(|n| n.parse().ok()).unwrap_or(0);
+            groups.entry((evidence, *day, listing_key(&o.record))).or_default().push((ordinal, &o.id, i));
+        }
+        let mut texts = vec![String::new(); dated.len()];
+        for ((_, _, base), mut rows) in groups {
+            rows.sort_unstable();
+            for (k, (_, _, i)) in rows.into_iter().enumerate() {
+                texts[i] = if k == 0 { base.clone() } else { format!("{base}\u{1f}#{k}") };
+            }
+        }
+        texts
+    }
+
+    fn listing_obs(id: String, evidence: u8, title: &str, sold_since: &str, market_id: Option<&str>) -> Obs<Listing> {
+        let record = Listing {
+            market: "m".into(),
+            title: title.into(),
+            vendor: Some("V".into()),
+            sold_since: (!sold_since.is_empty()).then(|| sold_since.into()),
+            market_listing_id: market_id.map(Into::into),
+            provenance: (evidence > 0).then(|| model::Provenance { evidence: model::Sha256::of(&[evidence]), profile: "p".into(), rule: "r".into() }),
+            ..Listing::default()
+        };
+        Obs { id, record, captured_at: None }
+    }
+
+    /// Rows with one text share an identity, rows with two texts do not, and
+    /// each row's text is the one written row by row, on listings that repeat
+    /// in and across records and days, including keys that spell out another
+    /// row's numbered text (a "sold since" or market id ending `\u{1f}#1`).
+    fn check_occurrence_keys(dated: &[(NaiveDate, &Obs<Listing>)]) {
+        let keys = occurrence_keys(dated);
+        let texts = occurrence_texts_by_text(dated);
+        for i in 0..dated.len() {
+            assert_eq!(keys.text(i), texts[i], "row {i}");
+            for j in 0..dated.len() {
+                assert_eq!(keys.of[i] == keys.of[j], texts[i] == texts[j], "rows {i} and {j}");
+            }
+        }
+        let distinct: HashSet<&String> = texts.iter().collect();
+        assert_eq!(keys.texts.len(), distinct.len());
+    }
+
+    #[test]
+    fn identical_listings_of_one_record_and_day_are_numbered() {
+        let d1 = NaiveDate::from_ymd_opt(2014, 1, 1).unwrap();
+        let d2 = NaiveDate::from_ymd_opt(2014, 1, 2).unwrap();
+        let rows = [
+            listing_obs("a-1".into(), 1, "x", "", None),
+            listing_obs("a-2".into(), 1, "x", "", None),
+            listing_obs("a-3".into(), 1, "X ", "", None),
+            listing_obs("b-1".into(), 2, "x", "", None),
+            listing_obs("b-2".into(), 2, "x", "", None),
+            // Its key is the text of a second "x" of one record and day.
+            listing_obs("c-1".into(), 3, "x", "\u{1f}#1", None),
+            listing_obs("c-2".into(), 3, "x", "", None),
+            listing_obs("d-1".into(), 0, "y", "", Some("7")),
+        ];
+        let dated: Vec<(NaiveDate, &Obs<Listing>)> = rows.iter().enumerate().map(|(i, o)| (if i == 4 { d2 } else { d1 }, o)).collect();
+        check_occurrence_keys(&dated);
+        let keys = occurrence_keys(&dated);
+        // a-2, the second "x" of its record and day, is c-1's key spelled out.
+        assert_eq!(keys.of[1], keys.of[5]);
+        assert_eq!(keys.text(1), "m\u{1f}v\u{1f}x\u{1f}\u{1f}#1");
+        // b-2 is seen on another day: the first of its group, as b-1 and a-1 are.
+        assert_eq!((keys.of[4], keys.of[3], keys.of[6]), (keys.of[0], keys.of[0], keys.of[0]));
+        assert_eq!(keys.text(2), "m\u{1f}v\u{1f}x\u{1f}\u{1f}#2");
+        assert_eq!(keys.texts.len(), 4);
+    }
+
+    proptest! {
+        #[test]
+        fn occurrence_keys_are_the_texts_written_row_by_row(
+            rows in proptest::collection::vec((0u8..4, 0u32..3, 0u8..3, 0u8..3, 0u8..4, proptest::option::of(0u8..3)), 0..40)
+        ) {
+            let titles = ["x", "X ", "y"];
+            let sold_since = ["", "\u{1f}#1", "\u{1f}#2"];
+            let ids = ["7", "7\u{1f}#1", "7\u{1f}#2"];
+            let obs: Vec<Obs<Listing>> = rows
+                .iter()
+                .enumerate()
+                .map(|(i, &(evidence, _, title, since, ordinal, id))| {
+                    listing_obs(format!("r{i}-{ordinal}"), evidence, titles[title as usize], sold_since[since as usize], id.map(|n| ids[n as usize]))
+                })
+                .collect();
+            let dated: Vec<(NaiveDate, &Obs<Listing>)> = rows
+                .iter()
+                .zip(&obs)
+                .map(|(&(_, day, ..), o)| (NaiveDate::from_ymd_opt(2014, 1, 1 + day).unwrap(), o))
+                .collect();
+            check_occurrence_keys(&dated);
+        }
+    }
 
     /// The remembered reading of a shown date is the reading, for texts seen
     /// again and past the point where the memory starts over.
