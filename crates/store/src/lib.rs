@@ -241,20 +241,46 @@ impl DeferredFeedback {
     /// (the sales units of millions of dataset rows are computed this way).
     pub fn borrowed(&self) -> Result<Vec<FeedbackRef<'_>>> {
         let mut rows: Vec<FeedbackRef<'_>> = self.rows.iter().map(FeedbackRef::of_stored).collect();
+        if rows.is_empty() {
+            return self.chunk_rows_in_order();
+        }
         for c in &self.chunks {
             c.borrow_feedback_into(&mut rows)?;
         }
-        // Chunk rows by a key that orders as their ids' text (computed once
-        // per row, not per comparison); table rows, rarely among them, by text.
-        if rows.iter().all(|r| matches!(r.id, FeedbackRefId::InPage { .. })) {
-            rows.sort_by_cached_key(|r| (r.record.market, r.record.vendor, r.id.text_order_key()));
-        } else {
-            rows.sort_unstable_by(|a, b| {
-                (a.record.market, a.record.vendor).cmp(&(b.record.market, b.record.vendor)).then_with(|| a.id.cmp_as_text(&b.id))
-            });
-        }
+        // Table rows, rarely among chunk rows, by their ids' text.
+        rows.sort_unstable_by(|a, b| {
+            (a.record.market, a.record.vendor).cmp(&(b.record.market, b.record.vendor)).then_with(|| a.id.cmp_as_text(&b.id))
+        });
         rows.truncate(self.limit.unwrap_or(usize::MAX));
         Ok(rows)
+    }
+
+    /// [`DeferredFeedback::borrowed`] when every row is a chunk's: ordered
+    /// by a key that orders as (market, vendor, id text), computed once per
+    /// row. A chunk's rows share its market and vendor, so those (a few per
+    /// read) are ranked once and each row's key is integers only; the rows
+    /// are then gathered in key order (a sort of the rows themselves moved
+    /// 200-byte rows about, and compared names row by row).
+    fn chunk_rows_in_order(&self) -> Result<Vec<FeedbackRef<'_>>> {
+        let mut rows: Vec<FeedbackRef<'_>> = Vec::new();
+        let mut names: Vec<(&str, Option<&str>)> = self.chunks.iter().map(|c| (c.market.as_str(), c.vendor.as_deref())).collect();
+        names.sort_unstable();
+        names.dedup();
+        // (name rank, id order key, place read): the place makes every key
+        // distinct, so equal ids keep the order they were read in.
+        let mut keys: Vec<(u32, [u8; 8], u64, u32)> = Vec::new();
+        for c in &self.chunks {
+            let rank = names.partition_point(|n| *n < (c.market.as_str(), c.vendor.as_deref())) as u32;
+            let start = rows.len();
+            c.borrow_feedback_into(&mut rows)?;
+            keys.extend(rows[start..].iter().enumerate().map(|(i, r)| {
+                let (head, ordinal) = r.id.text_order_key();
+                (rank, head, ordinal, (start + i) as u32)
+            }));
+        }
+        keys.sort_unstable();
+        let n = keys.len().min(self.limit.unwrap_or(usize::MAX));
+        Ok(keys[..n].iter().map(|k| rows[k.3 as usize]).collect())
     }
 }
 
