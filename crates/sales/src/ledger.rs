@@ -229,13 +229,62 @@ pub struct UnitTableBuilder {
     accounts: HashSet<(Method, u32, u32), FastState>,
     rows: Vec<UnitRow>,
     units: u64,
+    recent: Recent,
+}
+
+/// The names of the last unit added, with their ids: a part's units come in
+/// runs that share market and vendor, and a listing's category, origin and
+/// destinations; a name equal to the last one is not looked up again.
+#[derive(Default)]
+struct Recent {
+    /// Market, vendor, category, origin.
+    names: [Option<(String, u32)>; 4],
+    destinations: Option<(Vec<String>, u32)>,
+}
+
+impl Recent {
+    fn id(i: &mut Interner, slot: &mut Option<(String, u32)>, s: &str) -> u32 {
+        match slot {
+            Some((last, id)) if last == s => *id,
+            _ => {
+                let id = i.id(s);
+                match slot {
+                    Some((last, last_id)) => {
+                        last.clear();
+                        last.push_str(s);
+                        *last_id = id;
+                    }
+                    None => *slot = Some((s.to_owned(), id)),
+                }
+                id
+            }
+        }
+    }
+
+    fn list(i: &mut Interner, slot: &mut Option<(Vec<String>, u32)>, items: &[String]) -> u32 {
+        match slot {
+            Some((last, id)) if last.as_slice() == items => *id,
+            _ => {
+                let id = i.list(items);
+                match slot {
+                    Some((last, last_id)) => {
+                        last.clear();
+                        last.extend_from_slice(items);
+                        *last_id = id;
+                    }
+                    None => *slot = Some((items.to_vec(), id)),
+                }
+                id
+            }
+        }
+    }
 }
 
 impl Default for UnitTableBuilder {
     fn default() -> Self {
         let mut i = Interner::default();
         i.id(UNKNOWN);
-        UnitTableBuilder { i, at: HashMap::default(), indexed: 0, accounts: HashSet::default(), rows: Vec::new(), units: 0 }
+        UnitTableBuilder { i, at: HashMap::default(), indexed: 0, accounts: HashSet::default(), rows: Vec::new(), units: 0, recent: Recent::default() }
     }
 }
 
@@ -263,11 +312,12 @@ impl UnitTableBuilder {
     /// Merges one unit in.
     fn add_one(&mut self, u: &UnitRef<'_>) {
         self.index_all();
-        let (i, at, rows) = (&mut self.i, &mut self.at, &mut self.rows);
-        let (market, vendor) = (i.id(u.market), i.id(u.vendor));
-        let category = i.id(u.category.unwrap_or(UNKNOWN));
-        let origin = i.id(u.origin.unwrap_or(UNKNOWN));
-        let destinations = i.list(u.destinations);
+        let (i, at, rows, recent) = (&mut self.i, &mut self.at, &mut self.rows, &mut self.recent);
+        let [last_market, last_vendor, last_category, last_origin] = &mut recent.names;
+        let (market, vendor) = (Recent::id(i, last_market, u.market), Recent::id(i, last_vendor, u.vendor));
+        let category = Recent::id(i, last_category, u.category.unwrap_or(UNKNOWN));
+        let origin = Recent::id(i, last_origin, u.origin.unwrap_or(UNKNOWN));
+        let destinations = Recent::list(i, &mut recent.destinations, u.destinations);
         let (earliest, latest) = (u.days.earliest.num_days_from_ce(), u.days.latest.num_days_from_ce());
         let key = (u.method, market, vendor, category, origin, destinations, earliest, latest, u.scale.to_bits());
         let r = *at.entry(key).or_insert_with(|| {
