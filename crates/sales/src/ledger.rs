@@ -243,40 +243,24 @@ struct Recent {
 }
 
 impl Recent {
-    fn id(i: &mut Interner, slot: &mut Option<(String, u32)>, s: &str) -> u32 {
-        match slot {
-            Some((last, id)) if last == s => *id,
-            _ => {
-                let id = i.id(s);
-                match slot {
-                    Some((last, last_id)) => {
-                        last.clear();
-                        last.push_str(s);
-                        *last_id = id;
-                    }
-                    None => *slot = Some((s.to_owned(), id)),
-                }
-                id
+    /// The id of `key`: the last one's if `key` equals it, else `look_up`'s
+    /// (kept as the last, in the slot's own buffer).
+    fn id<T: ?Sized + PartialEq + ToOwned>(slot: &mut Option<(T::Owned, u32)>, key: &T, look_up: impl FnOnce() -> u32) -> u32 {
+        use std::borrow::Borrow;
+        if let Some((last, id)) = slot {
+            if (*last).borrow() == key {
+                return *id;
             }
         }
-    }
-
-    fn list(i: &mut Interner, slot: &mut Option<(Vec<String>, u32)>, items: &[String]) -> u32 {
+        let id = look_up();
         match slot {
-            Some((last, id)) if last.as_slice() == items => *id,
-            _ => {
-                let id = i.list(items);
-                match slot {
-                    Some((last, last_id)) => {
-                        last.clear();
-                        last.extend_from_slice(items);
-                        *last_id = id;
-                    }
-                    None => *slot = Some((items.to_vec(), id)),
-                }
-                id
+            Some((last, last_id)) => {
+                key.clone_into(last);
+                *last_id = id;
             }
+            None => *slot = Some((key.to_owned(), id)),
         }
+        id
     }
 }
 
@@ -314,10 +298,12 @@ impl UnitTableBuilder {
         self.index_all();
         let (i, at, rows, recent) = (&mut self.i, &mut self.at, &mut self.rows, &mut self.recent);
         let [last_market, last_vendor, last_category, last_origin] = &mut recent.names;
-        let (market, vendor) = (Recent::id(i, last_market, u.market), Recent::id(i, last_vendor, u.vendor));
-        let category = Recent::id(i, last_category, u.category.unwrap_or(UNKNOWN));
-        let origin = Recent::id(i, last_origin, u.origin.unwrap_or(UNKNOWN));
-        let destinations = Recent::list(i, &mut recent.destinations, u.destinations);
+        let market = Recent::id(last_market, u.market, || i.id(u.market));
+        let vendor = Recent::id(last_vendor, u.vendor, || i.id(u.vendor));
+        let (category, origin) = (u.category.unwrap_or(UNKNOWN), u.origin.unwrap_or(UNKNOWN));
+        let category = Recent::id(last_category, category, || i.id(category));
+        let origin = Recent::id(last_origin, origin, || i.id(origin));
+        let destinations = Recent::id(&mut recent.destinations, u.destinations, || i.list(u.destinations));
         let (earliest, latest) = (u.days.earliest.num_days_from_ce(), u.days.latest.num_days_from_ce());
         let key = (u.method, market, vendor, category, origin, destinations, earliest, latest, u.scale.to_bits());
         let r = *at.entry(key).or_insert_with(|| {
