@@ -105,6 +105,14 @@ pub(crate) fn check_row_count(table: Table, evidence: &Sha256, rows: usize) -> R
     Ok(())
 }
 
+/// A page's rows of one chunked table encoded as the store keeps them (part
+/// of [`EncodedRows`]).
+#[derive(Debug)]
+pub(crate) struct EncodedTable {
+    pub(crate) chunks: Vec<EncodedChunk>,
+    pub(crate) rows: usize,
+}
+
 /// One chunk as encoded, to be stored.
 #[derive(Debug)]
 pub(crate) struct EncodedChunk {
@@ -297,8 +305,8 @@ pub(crate) fn count(conn: &Connection, table: Table) -> Result<u64> {
 #[derive(Debug)]
 pub struct EncodedRows {
     evidence: Sha256,
-    pub(crate) listings: crate::listing_chunks::EncodedListings,
-    pub(crate) feedback: crate::feedback_chunks::EncodedFeedback,
+    pub(crate) listings: EncodedTable,
+    pub(crate) feedback: EncodedTable,
 }
 
 impl EncodedRows {
@@ -306,8 +314,8 @@ impl EncodedRows {
     pub fn encode(evidence: &Sha256, listings: &[model::Listing], feedback: &[model::Feedback]) -> Result<EncodedRows> {
         Ok(EncodedRows {
             evidence: *evidence,
-            listings: crate::listing_chunks::EncodedListings::encode(evidence, listings)?,
-            feedback: crate::feedback_chunks::EncodedFeedback::encode(evidence, feedback)?,
+            listings: crate::listing_chunks::encode(evidence, listings)?,
+            feedback: crate::feedback_chunks::encode(evidence, feedback)?,
         })
     }
 
@@ -316,7 +324,7 @@ impl EncodedRows {
     pub fn with_feedback(evidence: &Sha256, listings: &[model::Listing], feedback: crate::FeedbackEncoder) -> Result<EncodedRows> {
         Ok(EncodedRows {
             evidence: *evidence,
-            listings: crate::listing_chunks::EncodedListings::encode(evidence, listings)?,
+            listings: crate::listing_chunks::encode(evidence, listings)?,
             feedback: feedback.finish(evidence)?,
         })
     }

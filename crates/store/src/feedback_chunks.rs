@@ -13,7 +13,7 @@ use serde::Serialize;
 use model::Money;
 use model::{Feedback, Sha256};
 
-use crate::chunks::{self, EncodedChunk, RawChunk, Table, DECODE_LIMIT, WINDOW};
+use crate::chunks::{self, EncodedChunk, EncodedTable, RawChunk, Table, DECODE_LIMIT, WINDOW};
 use crate::ids::{RowId, RowKind};
 use crate::{FeedbackRef, FeedbackRefId, Result, Stored};
 
@@ -95,29 +95,20 @@ struct MoneyBorrowed<'a> {
     currency: &'a str,
 }
 
-/// A page's feedback encoded as the store keeps it (part of
+/// Encodes the feedback rows of page `evidence` (part of
 /// [`EncodedRows`](crate::EncodedRows)).
-#[derive(Debug)]
-pub(crate) struct EncodedFeedback {
-    pub(crate) chunks: Vec<EncodedChunk>,
-    pub(crate) rows: usize,
-}
-
-impl EncodedFeedback {
-    /// Encodes the feedback rows of page `evidence`.
-    pub(crate) fn encode(evidence: &Sha256, feedback: &[Feedback]) -> Result<EncodedFeedback> {
-        let mut encoder = FeedbackEncoder::default();
-        for f in feedback {
-            encoder.push(f.borrowed());
-        }
-        encoder.finish(evidence)
+pub(crate) fn encode(evidence: &Sha256, feedback: &[Feedback]) -> Result<EncodedTable> {
+    let mut encoder = FeedbackEncoder::default();
+    for f in feedback {
+        encoder.push(f.borrowed());
     }
+    encoder.finish(evidence)
 }
 
 /// Encodes a page's feedback rows one at a time, as they are read (a
 /// dataset importer hands them over borrowed from the row it is reading:
 /// millions of rows are never held as records), into the chunks
-/// [`EncodedFeedback::encode`] makes of the same rows in the same order.
+/// [`encode`] makes of the same rows in the same order.
 /// Each account's rows of each window are written as they come, into a
 /// buffer of their own; [`FeedbackEncoder::finish`] puts the buffers in key
 /// order and compresses them.
@@ -189,7 +180,7 @@ impl FeedbackEncoder {
 
     /// The rows taken, encoded as the store keeps them (page `evidence`
     /// names it in the error for more rows than a chunk can number).
-    pub(crate) fn finish(self, evidence: &Sha256) -> Result<EncodedFeedback> {
+    pub(crate) fn finish(self, evidence: &Sha256) -> Result<EncodedTable> {
         let rows = usize::try_from(self.rows).unwrap_or(usize::MAX);
         chunks::check_row_count(Table::Feedback, evidence, rows)?;
         let mut groups = self.groups;
@@ -203,7 +194,7 @@ impl FeedbackEncoder {
             g.bytes[start..COUNT_ROOM].copy_from_slice(&count);
             chunks.push(EncodedChunk::new((&g.market, g.vendor.as_deref(), g.window), g.rows, &g.bytes[start..]));
         }
-        Ok(EncodedFeedback { chunks, rows })
+        Ok(EncodedTable { chunks, rows })
     }
 }
 
@@ -455,7 +446,7 @@ mod tests {
                 ..Feedback::default()
             })
             .collect();
-        let encoded = EncodedFeedback::encode(&ev, &rows).unwrap();
+        let encoded = encode(&ev, &rows).unwrap();
         let stored = &encoded.chunks[0].data;
         let read = decode_stored_chunk(&ev, stored, Some(LZ4)).unwrap();
         assert_eq!(read.iter().map(|s| s.record.text.clone()).collect::<Vec<_>>(), rows.iter().map(|f| f.text.clone()).collect::<Vec<_>>());

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use model::{Listing, Money, Provenance, Sha256};
 
-use crate::chunks::{self, EncodedChunk, RawChunk, Table, DECODE_LIMIT};
+use crate::chunks::{self, EncodedChunk, EncodedTable, RawChunk, Table, DECODE_LIMIT};
 use crate::ids::{RowId, RowKind};
 use crate::{Result, Stored};
 
@@ -126,31 +126,23 @@ impl ChunkListing {
     }
 }
 
-/// A page's listings encoded as the store keeps them (see the module note).
-#[derive(Debug)]
-pub(crate) struct EncodedListings {
-    pub(crate) chunks: Vec<EncodedChunk>,
-    pub(crate) rows: usize,
-}
-
-impl EncodedListings {
-    /// Encodes the listings of page `evidence`.
-    pub(crate) fn encode(evidence: &Sha256, listings: &[Listing]) -> Result<EncodedListings> {
-        chunks::check_row_count(Table::Listings, evidence, listings.len())?;
-        let groups = chunks::group(listings, |l| (l.market.as_str(), l.vendor.as_deref()));
-        let mut chunks = Vec::with_capacity(groups.len());
-        let mut plain = Vec::new();
-        let mut rows = Vec::new();
-        for (key, indexes) in groups {
-            rows.clear();
-            rows.extend(indexes.iter().map(|&i| ChunkListingRef::of(i as usize, &listings[i as usize])));
-            plain.clear();
-            bincode::serde::encode_into_std_write(&rows, &mut plain, bincode::config::standard())
-                .map_err(|e| chunks::bad_chunk(Table::Listings, &evidence.to_hex(), e))?;
-            chunks.push(EncodedChunk::new(key, rows.len(), &plain));
-        }
-        Ok(EncodedListings { chunks, rows: listings.len() })
+/// Encodes the listings of page `evidence` as the store keeps them (see the
+/// module note).
+pub(crate) fn encode(evidence: &Sha256, listings: &[Listing]) -> Result<EncodedTable> {
+    chunks::check_row_count(Table::Listings, evidence, listings.len())?;
+    let groups = chunks::group(listings, |l| (l.market.as_str(), l.vendor.as_deref()));
+    let mut chunks = Vec::with_capacity(groups.len());
+    let mut plain = Vec::new();
+    let mut rows = Vec::new();
+    for (key, indexes) in groups {
+        rows.clear();
+        rows.extend(indexes.iter().map(|&i| ChunkListingRef::of(i as usize, &listings[i as usize])));
+        plain.clear();
+        bincode::serde::encode_into_std_write(&rows, &mut plain, bincode::config::standard())
+            .map_err(|e| chunks::bad_chunk(Table::Listings, &evidence.to_hex(), e))?;
+        chunks.push(EncodedChunk::new(key, rows.len(), &plain));
     }
+    Ok(EncodedTable { chunks, rows: listings.len() })
 }
 
 // The listing readings of a chunk of `listing_chunks`.
@@ -241,7 +233,7 @@ mod tests {
     fn stored_listing_chunks_decode_and_garbage_is_an_error() {
         let ev = Sha256::of(b"p");
         let rows: Vec<Listing> = (0..12).map(|i| Listing { title: format!("t{i}"), ..full() }).collect();
-        let encoded = EncodedListings::encode(&ev, &rows).unwrap();
+        let encoded = encode(&ev, &rows).unwrap();
         assert_eq!((encoded.rows, encoded.chunks.len()), (12, 1));
         let stored = &encoded.chunks[0].data;
         let read = decode_stored_listing_chunk(&ev, stored, Some(LZ4)).unwrap();
