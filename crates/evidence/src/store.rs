@@ -270,16 +270,24 @@ struct PreparedRecord {
     line: IndexLine,
 }
 
-/// A record's gzip member, and the record read back from it: the index line
-/// is derived from what is about to be written, so index and file cannot
-/// disagree by construction. `label` names the record in an error.
-fn member_of(headers: &[(&str, String)], block: &[u8], label: &Path) -> Result<(Vec<u8>, WarcRecord), Error> {
-    let mut raw = Vec::with_capacity(block.len() + 1024);
-    warc::write_record(&mut raw, headers, block);
+/// A record's gzip member, and the record read back from the bytes it
+/// compresses: the index line is derived from what is about to be written,
+/// so index and file cannot disagree by construction. The record is read
+/// back before compression rather than inflated from the member: the member
+/// is flate2's encoding of those bytes (every read of the store inflates
+/// one), and inflating a dataset file's member again cost as much as
+/// hashing it. The block is `block` one part after another. `label` names
+/// the record in an error.
+fn member_of(headers: &[(&str, String)], block: &[&[u8]], label: &Path) -> Result<(Vec<u8>, WarcRecord), Error> {
+    let block_len: usize = block.iter().map(|p| p.len()).sum();
+    let mut raw = Vec::with_capacity(block_len + 1024);
+    warc::write_record_of_parts(&mut raw, headers, block);
     let member = warc::gzip_member(&raw).map_err(|e| Error::io(label, e))?;
-    let rec = WarcReader::new(label.display().to_string(), Cursor::new(&member))
+    let mut rec = WarcReader::new(label.display().to_string(), Cursor::new(&raw[..]))
         .next()
         .ok_or_else(|| Error::io(label, std::io::Error::other("wrote an unreadable record")))??;
+    // What the file holds is the member.
+    rec.length = member.len() as u64;
     Ok((member, rec))
 }
 
@@ -695,10 +703,9 @@ impl EvidenceStore {
                 ("response", neutralize_transfer_encoding(raw), ct)
             }
         };
-        // Without an HTTP head the block is the payload, whose digest is known.
+        // The block is the HTTP head (if any) and the payload. Without a head
+        // it is the payload, whose digest is known.
         let block_is_payload = head.is_empty();
-        let mut block = head;
-        block.extend_from_slice(payload);
         let mut headers = vec![
             ("WARC-Type", warc_type.to_owned()),
             ("WARC-Record-ID", record_id.clone()),
@@ -716,7 +723,7 @@ impl EvidenceStore {
         if let Some(ct) = &content_type {
             headers.push(("WARC-Identified-Payload-Type", one_line(ct)));
         }
-        headers.push(("WARC-Block-Digest", base32_digest(&if block_is_payload { sha } else { Sha256::of(&block) })));
+        headers.push(("WARC-Block-Digest", base32_digest(&if block_is_payload { sha } else { Sha256::of(&[&head[..], payload].concat()) })));
         headers.push(("WARC-Payload-Digest", base32_digest(&sha)));
         headers.push(("X-Dragnet-SHA256", sha.to_hex()));
         headers.push(("X-Dragnet-Source", json_str(&meta.source)));
@@ -728,7 +735,7 @@ impl EvidenceStore {
             headers.push(("X-Dragnet-Capture-Time", "unknown".into()));
         }
         let label = Path::new(&meta.source);
-        let (member, rec) = member_of(&headers, &block, label)?;
+        let (member, rec) = member_of(&headers, &[&head, payload], label)?;
         // The index line now (its file and offset are set when appended), so
         // the record read back, as large as the payload, is not kept.
         let line = index_line("", &rec).map_err(|what| Error::io(label, std::io::Error::other(what)))?;
@@ -836,7 +843,7 @@ impl EvidenceStore {
 
     fn write_member(&mut self, name: &str, offset: u64, headers: &[(&str, String)], block: &[u8]) -> Result<(), Error> {
         let path = self.dir.join(name);
-        let (member, rec) = member_of(headers, block, &path)?;
+        let (member, rec) = member_of(headers, &[block], &path)?;
         let line = index_line(name, &rec).map_err(|what| Error::io(&path, std::io::Error::other(what)))?;
         self.append_member(name, offset, &member, line)
     }

@@ -564,6 +564,12 @@ fn scan<R: Read + Seek>(r: &mut R, from: u64, needle: &[u8]) -> io::Result<Optio
 /// `Content-Length` computed here, the block and the two-CRLF trailer.
 /// Header values must already be single-line.
 pub(crate) fn write_record(out: &mut Vec<u8>, headers: &[(&str, String)], block: &[u8]) {
+    write_record_of_parts(out, headers, &[block]);
+}
+
+/// [`write_record`] of the block that is `parts` one after another: a
+/// payload behind an HTTP head is not first copied into one block.
+pub(crate) fn write_record_of_parts(out: &mut Vec<u8>, headers: &[(&str, String)], parts: &[&[u8]]) {
     out.extend_from_slice(b"WARC/1.1\r\n");
     for (n, v) in headers {
         out.extend_from_slice(n.as_bytes());
@@ -571,8 +577,11 @@ pub(crate) fn write_record(out: &mut Vec<u8>, headers: &[(&str, String)], block:
         out.extend_from_slice(v.as_bytes());
         out.extend_from_slice(b"\r\n");
     }
-    out.extend_from_slice(format!("Content-Length: {}\r\n\r\n", block.len()).as_bytes());
-    out.extend_from_slice(block);
+    let len: usize = parts.iter().map(|p| p.len()).sum();
+    out.extend_from_slice(format!("Content-Length: {len}\r\n\r\n").as_bytes());
+    for p in parts {
+        out.extend_from_slice(p);
+    }
     out.extend_from_slice(b"\r\n\r\n");
 }
 
