@@ -65,11 +65,16 @@ pub fn normalize(s: &str) -> String {
 /// `str::to_lowercase` does it (a final sigma depends on its word).
 pub(crate) fn push_normalized(out: &mut String, s: &str) {
     if s.is_ascii() {
+        let (bytes, start) = (s.as_bytes(), out.len());
+        if spaced_once(bytes) {
+            out.push_str(s);
+            out[start..].make_ascii_lowercase();
+            return;
+        }
         // Words copied whole, one space between, then lower-cased in place.
         // Whitespace: the ASCII characters `char::is_whitespace` accepts (not
         // `u8::is_ascii_whitespace`'s, which leaves out \x0b).
         let space = |b: &u8| matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ');
-        let (bytes, start) = (s.as_bytes(), out.len());
         let mut i = 0;
         while i < bytes.len() {
             if space(&bytes[i]) {
@@ -96,6 +101,18 @@ pub(crate) fn push_normalized(out: &mut String, s: &str) {
             out.push_str(&word.to_lowercase());
         }
     }
+}
+
+/// Whether ASCII `bytes` are already words with one space between them (no
+/// other whitespace, none at either end): then normalizing only lower-cases
+/// them, as it does nearly every feedback field. Checked without an early
+/// exit, so the compiler can test many bytes at once.
+fn spaced_once(bytes: &[u8]) -> bool {
+    let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else { return true };
+    // \t \n \x0b \x0c \r: the ASCII whitespace other than the space.
+    let other_space = bytes.iter().fold(false, |seen, &b| seen | (b.wrapping_sub(b'\t') < 5));
+    let two_spaces = bytes.iter().zip(&bytes[1..]).fold(false, |seen, (&a, &b)| seen | ((a == b' ') & (b == b' ')));
+    first != b' ' && last != b' ' && !other_space && !two_spaces
 }
 
 /// The identity string of a feedback (market, vendor, listing, rating,
