@@ -430,9 +430,13 @@ impl Case {
                     let mut failed = None;
                     for (deferred, only_unnamed) in &read {
                         match deferred.borrowed() {
-                            Ok(r) => rows.extend(
-                                r.into_iter().filter(|f| !only_unnamed || f.record.vendor.is_none()).map(|row| StoredFeedback::of(row, captured)),
-                            ),
+                            Ok(r) => {
+                                // The filter hides the count from `extend`.
+                                rows.reserve(r.len());
+                                rows.extend(
+                                    r.into_iter().filter(|f| !only_unnamed || f.record.vendor.is_none()).map(|row| StoredFeedback::of(row, captured)),
+                                );
+                            }
                             Err(e) => failed = Some(e),
                         }
                     }

@@ -560,15 +560,17 @@ fn scan<R: Read + Seek>(r: &mut R, from: u64, needle: &[u8]) -> io::Result<Optio
     }
 }
 
-/// Serializes one record: version line, `headers` in order, a
-/// `Content-Length` computed here, the block and the two-CRLF trailer.
-/// Header values must already be single-line.
+/// [`write_record_of_parts`] of a block in one part.
+#[cfg(test)]
 pub(crate) fn write_record(out: &mut Vec<u8>, headers: &[(&str, String)], block: &[u8]) {
     write_record_of_parts(out, headers, &[block]);
 }
 
-/// [`write_record`] of the block that is `parts` one after another: a
-/// payload behind an HTTP head is not first copied into one block.
+/// Serializes one record: version line, `headers` in order, a
+/// `Content-Length` computed here, the block and the two-CRLF trailer.
+/// Header values must already be single-line. The block is `parts` one
+/// after another: a payload behind an HTTP head is not first copied into
+/// one block.
 pub(crate) fn write_record_of_parts(out: &mut Vec<u8>, headers: &[(&str, String)], parts: &[&[u8]]) {
     out.extend_from_slice(b"WARC/1.1\r\n");
     for (n, v) in headers {

@@ -186,6 +186,9 @@ pub(crate) struct RawChunk {
     pub(crate) evidence: String,
     pub(crate) market: String,
     pub(crate) vendor: Option<String>,
+    /// The rows its `rows` column claims (unchecked: only a hint of room to
+    /// reserve, see [`room_for_rows`]).
+    claimed_rows: usize,
     /// As stored.
     data: Vec<u8>,
     /// As stored: None (plain) or [`LZ4`].
@@ -203,13 +206,14 @@ impl RawChunk {
             evidence: evidence.to_hex(),
             market: "m".into(),
             vendor: None,
+            claimed_rows: 0,
             data: data.to_vec(),
             compression: compression.map(str::to_owned),
             plain: std::cell::OnceCell::new(),
         }
     }
 
-    /// A `SELECT evidence, market, vendor, data, compression` row.
+    /// A `SELECT evidence, market, vendor, data, compression, rows` row.
     fn of_row(table: Table, r: &rusqlite::Row<'_>) -> rusqlite::Result<RawChunk> {
         Ok(RawChunk {
             table,
@@ -218,6 +222,7 @@ impl RawChunk {
             vendor: r.get(2)?,
             data: r.get(3)?,
             compression: r.get(4)?,
+            claimed_rows: usize::try_from(r.get::<_, i64>(5)?).unwrap_or(0),
             plain: std::cell::OnceCell::new(),
         })
     }
@@ -253,10 +258,21 @@ impl RawChunk {
     }
 }
 
+/// Room to reserve for the rows of `chunks` before decoding them (a vector
+/// grown row by row across a million rows copied them several times): the
+/// rows their `rows` columns claim, each chunk's claim capped by the most
+/// rows its stored bytes could hold (an LZ4 byte gives at most 255, a row
+/// takes at least 10), since a damaged case file can claim anything. Room
+/// is taken with `try_reserve`, so a claim too large to allocate is no
+/// failure either.
+pub(crate) fn room_for_rows(chunks: &[RawChunk]) -> usize {
+    chunks.iter().map(|c| c.claimed_rows.min(c.data.len().saturating_mul(26))).fold(0, usize::saturating_add)
+}
+
 /// Every chunk the filter's market and vendor select (the limit is the caller's).
 pub(crate) fn read(conn: &Connection, table: Table, f: &Filter, where_market_vendor: &str) -> Result<Vec<RawChunk>> {
     let mut st = conn
-        .prepare_cached(&format!("SELECT evidence, market, vendor, data, compression FROM {} {where_market_vendor}", table.name()))
+        .prepare_cached(&format!("SELECT evidence, market, vendor, data, compression, rows FROM {} {where_market_vendor}", table.name()))
         .map_err(db(format!("preparing the {} chunk query", table.rows())))?;
     let rows = st
         .query_map(params![f.market, f.vendor], |r| RawChunk::of_row(table, r))
@@ -277,7 +293,7 @@ pub(crate) fn row<T>(
     // Digests are lower-case hex: every digest starting with `hex16` sorts in [hex16, hex16 + "g").
     let mut st = conn
         .prepare_cached(&format!(
-            "SELECT evidence, market, vendor, data, compression FROM {} WHERE evidence >= ?1 AND evidence < ?2 AND ordinal_window = ?3",
+            "SELECT evidence, market, vendor, data, compression, rows FROM {} WHERE evidence >= ?1 AND evidence < ?2 AND ordinal_window = ?3",
             table.name()
         ))
         .map_err(db(format!("preparing the {} chunk lookup", table.rows())))?;

@@ -262,13 +262,16 @@ impl DeferredFeedback {
     /// are then gathered in key order (a sort of the rows themselves moved
     /// 200-byte rows about, and compared names row by row).
     fn chunk_rows_in_order(&self) -> Result<Vec<FeedbackRef<'_>>> {
+        let room = crate::chunks::room_for_rows(&self.chunks);
         let mut rows: Vec<FeedbackRef<'_>> = Vec::new();
+        let _ = rows.try_reserve(room);
         let mut names: Vec<(&str, Option<&str>)> = self.chunks.iter().map(|c| (c.market.as_str(), c.vendor.as_deref())).collect();
         names.sort_unstable();
         names.dedup();
         // (name rank, id order key, place read): the place makes every key
         // distinct, so equal ids keep the order they were read in.
         let mut keys: Vec<(u32, [u8; 8], u64, u32)> = Vec::new();
+        let _ = keys.try_reserve(room);
         for c in &self.chunks {
             let rank = names.partition_point(|n| *n < (c.market.as_str(), c.vendor.as_deref())) as u32;
             let start = rows.len();

@@ -230,6 +230,7 @@ fn merge_sorted<T>(a: Vec<T>, b: Vec<T>, order: impl Fn(&T, &T) -> std::cmp::Ord
 fn decoded_listings(mut chunks: Vec<RawChunk>, sorted: bool) -> Result<Vec<Stored<Listing>>> {
     let decoded = |chunks: Vec<RawChunk>| -> Result<Vec<Stored<Listing>>> {
         let mut rows = Vec::new();
+        let _ = rows.try_reserve(chunks::room_for_rows(&chunks));
         for c in chunks {
             c.listings_into(&mut rows)?;
         }

@@ -492,3 +492,43 @@ fn a_damaged_feedback_chunk_is_an_error() {
     assert!(err.to_string().contains(&Sha256::of(b"d").to_hex()), "{err}");
     assert!(s.row(&RowId::new(RowKind::Feedback, &Sha256::of(b"d"), 0)).is_err());
 }
+
+/// A chunk's `rows` column only says how much room to reserve before
+/// decoding: a case file whose counts lie (none, or far more than any
+/// memory) reads the same rows, neither failing nor allocating what the
+/// count claims.
+#[test]
+fn chunk_row_counts_that_lie_read_the_same_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("case.sqlite");
+    let ev = Sha256::of(b"d");
+    let mut p = page(b"d", 0);
+    p.page.page_type = PageType::Dataset;
+    p.listings = varied_listings(ev, 300);
+    p.feedback = (0..300)
+        .map(|i| model::Feedback {
+            market: ["a", "b"][i % 2].into(),
+            vendor: Some(["alice", "bob", "carol"][i % 3].into()),
+            text: Some(format!("fast #{i}")),
+            provenance: prov(ev, &format!("row {i}")),
+            ..Default::default()
+        })
+        .collect();
+    SqliteStore::open(&path).unwrap().put_page(&p).unwrap();
+    let read = |path: &std::path::Path| {
+        let s = SqliteStore::open(path).unwrap();
+        let deferred = s.feedback_deferred(&Filter::default()).unwrap();
+        let feedback: Vec<String> = deferred.borrowed().unwrap().iter().map(|r| format!("{} {:?}", r.id(), r.record)).collect();
+        (s.listings(&Filter::default()).unwrap(), sorted(s.listings_unordered(&Filter::default()).unwrap()), feedback)
+    };
+    let honest = read(&path);
+    assert_eq!((honest.0.len(), honest.2.len()), (300, 300));
+    for claim in [0, i64::MAX, 1 << 40] {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        for table in ["listing_chunks", "feedback_chunks"] {
+            conn.execute(&format!("UPDATE {table} SET rows = ?1"), [claim]).unwrap();
+        }
+        drop(conn);
+        assert_eq!(read(&path), honest, "rows = {claim}");
+    }
+}
