@@ -644,7 +644,10 @@ mod tests {
 
     /// What the encoder must make of `rows`: the rows grouped by chunk key
     /// (`chunks::group`), each group written with its count, compressed.
-    fn chunks_by_grouping(rows: &[Feedback]) -> Vec<(String, Option<String>, usize, usize, Vec<u8>)> {
+    /// A chunk as compared: market, vendor, window, rows, stored bytes.
+    type ChunkFields = (String, Option<String>, usize, usize, Vec<u8>);
+
+    fn chunks_by_grouping(rows: &[Feedback]) -> Vec<ChunkFields> {
         chunks::group(rows, |f| (f.market.as_str(), f.vendor.as_deref()))
             .into_iter()
             .map(|(key, idx)| {
