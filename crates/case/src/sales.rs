@@ -56,6 +56,12 @@ fn write_kept<T: serde::Serialize>(path: &Path, key: &str, value: &T) -> Result<
     })
 }
 
+/// [`write_kept`] of the unit table (encoded by hand, millions of rows, and
+/// handed to the file in buffers of its own).
+fn write_kept_table(path: &Path, key: &str, table: &sales::UnitTable) -> Result<()> {
+    crate::write_atomic_with(path, |file| sales::write_kept_table(file, key, table))
+}
+
 /// Everything the case knows about one vendor name.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct VendorDossier {
@@ -512,7 +518,7 @@ impl Case {
         // units: it is done on another thread meanwhile.
         let kept = std::thread::scope(|s| {
             s.spawn(move || drop(o));
-            write_kept(&self.dir.join(TABLE_FILE), key, &ledger.table)
+            write_kept_table(&self.dir.join(TABLE_FILE), key, &ledger.table)
                 .and_then(|()| write_kept(&self.dir.join(SUMMARY_FILE), key, &ledger.summary))
         });
         if let Err(e) = kept {
