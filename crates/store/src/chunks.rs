@@ -97,6 +97,43 @@ pub(crate) fn group<'a, T>(rows: &'a [T], account: impl Fn(&'a T) -> (&'a str, O
     groups
 }
 
+// bincode's encodings (`config::standard()`), written by hand by the row
+// encoders of both tables.
+
+/// bincode's varint (`config::standard()`): one byte below 251, else a
+/// marker and the little-endian integer of the smallest width that holds it.
+pub(crate) fn varint(out: &mut Vec<u8>, n: u64) {
+    if n < 251 {
+        out.push(n as u8);
+    } else if n <= u64::from(u16::MAX) {
+        out.push(251);
+        out.extend_from_slice(&(n as u16).to_le_bytes());
+    } else if n <= u64::from(u32::MAX) {
+        out.push(252);
+        out.extend_from_slice(&(n as u32).to_le_bytes());
+    } else {
+        out.push(253);
+        out.extend_from_slice(&n.to_le_bytes());
+    }
+}
+
+/// bincode's string: its length, then its bytes.
+pub(crate) fn text(out: &mut Vec<u8>, s: &str) {
+    varint(out, s.len() as u64);
+    out.extend_from_slice(s.as_bytes());
+}
+
+/// bincode's optional string: a tag, then the string when there is one.
+pub(crate) fn maybe(out: &mut Vec<u8>, s: Option<&str>) {
+    match s {
+        None => out.push(0),
+        Some(s) => {
+            out.push(1);
+            text(out, s);
+        }
+    }
+}
+
 /// Refuses pages of more rows than a chunk's `u32` ordinals can number.
 pub(crate) fn check_row_count(table: Table, evidence: &Sha256, rows: usize) -> Result<()> {
     if u32::try_from(rows).is_err() {

@@ -13,7 +13,7 @@ use serde::Serialize;
 use model::Money;
 use model::{Feedback, Sha256};
 
-use crate::chunks::{self, EncodedChunk, EncodedTable, RawChunk, Table, DECODE_LIMIT, WINDOW};
+use crate::chunks::{self, maybe, text, varint, EncodedChunk, EncodedTable, RawChunk, Table, DECODE_LIMIT, WINDOW};
 use crate::ids::{RowId, RowKind};
 use crate::{FeedbackRef, FeedbackRefId, Result, Stored};
 
@@ -278,23 +278,6 @@ impl<'a> ChunkRowRef<'a> {
     }
 }
 
-/// bincode's varint (`config::standard()`): one byte below 251, else a
-/// marker and the little-endian integer of the smallest width that holds it.
-fn varint(out: &mut Vec<u8>, n: u64) {
-    if n < 251 {
-        out.push(n as u8);
-    } else if n <= u64::from(u16::MAX) {
-        out.push(251);
-        out.extend_from_slice(&(n as u16).to_le_bytes());
-    } else if n <= u64::from(u32::MAX) {
-        out.push(252);
-        out.extend_from_slice(&(n as u32).to_le_bytes());
-    } else {
-        out.push(253);
-        out.extend_from_slice(&n.to_le_bytes());
-    }
-}
-
 /// Writes `rows` as bincode writes a `Vec<ChunkRowRef>` with
 /// `bincode::config::standard()` (varint lengths and integers): the same
 /// bytes, which bincode decodes (the test `hand_encoding_is_bincodes` holds
@@ -311,19 +294,6 @@ fn write_rows<'a>(out: &mut Vec<u8>, rows: impl ExactSizeIterator<Item = ChunkRo
 /// bincode's serde path made a call per field and per length byte, a fifth
 /// of encoding a 10M-row import.
 fn write_row(out: &mut Vec<u8>, r: ChunkRowRef<'_>) {
-    fn text(out: &mut Vec<u8>, s: &str) {
-        varint(out, s.len() as u64);
-        out.extend_from_slice(s.as_bytes());
-    }
-    fn maybe(out: &mut Vec<u8>, s: Option<&str>) {
-        match s {
-            None => out.push(0),
-            Some(s) => {
-                out.push(1);
-                text(out, s);
-            }
-        }
-    }
     varint(out, u64::from(r.ordinal));
     for field in [r.listing, r.date, r.rating, r.text, r.buyer] {
         maybe(out, field);
