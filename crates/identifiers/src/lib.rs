@@ -150,16 +150,31 @@ fn base58_candidates(text: &str) -> impl Iterator<Item = (Base58Kind, usize, &st
     }
     static WORD: [bool; 256] = table(false);
     static BASE58: [bool; 256] = table(true);
+    /// The shortest candidate.
+    const SHORTEST: usize = 26;
     let bytes = text.as_bytes();
+    let word_at = |i: usize| WORD[bytes[i] as usize];
+    // `at` is never strictly inside a word (the byte before it or the byte
+    // at it is no word byte), so a word found from it is whole.
     let mut at = 0;
     std::iter::from_fn(move || {
-        while at < bytes.len() {
-            // The next word: skip non-word bytes, then take word bytes.
-            while at < bytes.len() && !WORD[bytes[at] as usize] {
-                at += 1;
+        while at + SHORTEST <= bytes.len() {
+            // A candidate starting in `at..=last` would hold byte `last`:
+            // when that is no word byte, none does, and the scan skips past
+            // it, reading one byte in 26 of text in short words.
+            let last = at + SHORTEST - 1;
+            if !word_at(last) {
+                at = last + 1;
+                continue;
             }
-            let start = at;
-            while at < bytes.len() && WORD[bytes[at] as usize] {
+            // The word holding `last`: back to its start (not before `at`),
+            // on to its end.
+            let mut start = last;
+            while start > at && word_at(start - 1) {
+                start -= 1;
+            }
+            at = last + 1;
+            while at < bytes.len() && word_at(at) {
                 at += 1;
             }
             let word = &bytes[start..at];
@@ -326,6 +341,24 @@ mod tests {
                 base58_candidates(&text).filter(|c| c.0 == Base58Kind::Xmr).map(|c| (c.1, c.2)).collect();
             let want: Vec<(usize, &str)> = XMR_RE.find_iter(&text).map(|m| (m.start(), m.as_str())).collect();
             proptest::prop_assert_eq!(found, want);
+        }
+    }
+
+    /// A candidate found wherever it starts relative to the scan's skips
+    /// of 26 bytes: after a word or a run of separators of every length.
+    #[test]
+    fn base58_candidates_are_found_at_every_alignment() {
+        let btc = "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2";
+        let xmr = format!("4{}", "A".repeat(94));
+        for lead in 0..60 {
+            for filler in ["x", " ", "ab "] {
+                let text = format!("{} {btc} {xmr}.{btc}", filler.repeat(lead));
+                let found: Vec<(usize, &str)> = base58_candidates(&text).map(|c| (c.1, c.2)).collect();
+                let mut want: Vec<(usize, &str)> = BTC_BASE58_RE.find_iter(&text).map(|m| (m.start(), m.as_str())).collect();
+                want.extend(XMR_RE.find_iter(&text).map(|m| (m.start(), m.as_str())));
+                want.sort_unstable();
+                assert_eq!(found, want, "{text:?}");
+            }
         }
     }
 
