@@ -166,12 +166,13 @@ fn obs_of(rows: Vec<Stored<model::Feedback>>, captured: &HashMap<Sha256, String>
 }
 
 fn obs<T>(rows: Vec<Stored<T>>, captured: &HashMap<Sha256, String>, evidence: impl Fn(&T) -> Option<Sha256>) -> Vec<Obs<T>> {
-    rows.into_iter()
-        .map(|s| {
-            let captured_at = evidence(&s.record).and_then(|e| captured.get(&e).cloned());
-            Obs { id: s.id.into_string(), record: s.record, captured_at }
-        })
-        .collect()
+    rows.into_iter().map(|s| obs_one(s, captured, &evidence)).collect()
+}
+
+/// One row as an observation (see [`obs`]).
+fn obs_one<T>(s: Stored<T>, captured: &HashMap<Sha256, String>, evidence: impl Fn(&T) -> Option<Sha256>) -> Obs<T> {
+    let captured_at = evidence(&s.record).and_then(|e| captured.get(&e).cloned());
+    Obs { id: s.id.into_string(), record: s.record, captured_at }
 }
 
 /// A feedback row as read from the store, borrowed, with its page's capture
@@ -277,15 +278,14 @@ impl Case {
             FeedbackRead::Dates => self.store.feedback_dates(filter)?,
             FeedbackRead::Skip => Vec::new(),
         };
+        let listing_evidence = |l: &model::Listing| ev(&l.provenance);
         Ok(Observations {
-            listings: obs(
-                match order {
-                    ListingOrder::Sorted => self.store.listings(filter)?,
-                    ListingOrder::Store => self.store.listings_unordered(filter)?,
-                },
-                &captured,
-                |l: &model::Listing| ev(&l.provenance),
-            ),
+            listings: match order {
+                ListingOrder::Sorted => obs(self.store.listings(filter)?, &captured, listing_evidence),
+                // Made observations as they are decoded, on the store's
+                // decoding threads.
+                ListingOrder::Store => self.store.listings_unordered_as(filter, |s| obs_one(s, &captured, listing_evidence))?,
+            },
             feedback: obs(feedback, &captured, |f: &model::Feedback| ev(&f.provenance)),
             categories: obs(
                 self.store.categories(&Filter { market: filter.market.clone(), ..Filter::default() })?,

@@ -194,6 +194,12 @@ impl RawChunk {
     /// Appends the listings a table read would give. `keep` sees each row's
     /// ordinal first: rows it refuses are not built.
     pub(crate) fn listings_where(&self, keep: impl Fn(usize) -> bool, out: &mut Vec<Stored<Listing>>) -> Result<()> {
+        self.listings_where_as(keep, &|s| s, out)
+    }
+
+    /// [`RawChunk::listings_where`], each listing handed to `make` and
+    /// what it makes appended.
+    fn listings_where_as<U>(&self, keep: impl Fn(usize) -> bool, make: &impl Fn(Stored<Listing>) -> U, out: &mut Vec<U>) -> Result<()> {
         let evidence = self.evidence()?;
         let (rows, _): (Vec<ChunkListing>, usize) =
             bincode::serde::decode_from_slice(self.plain()?, bincode::config::standard().with_limit::<DECODE_LIMIT>())
@@ -202,7 +208,7 @@ impl RawChunk {
         for r in rows {
             if keep(r.ordinal as usize) {
                 let id = RowId::in_page(&prefix, r.ordinal as usize);
-                out.push(Stored { id, record: r.into_listing(&self.market, self.vendor.as_deref(), evidence) });
+                out.push(make(Stored { id, record: r.into_listing(&self.market, self.vendor.as_deref(), evidence) }));
             }
         }
         Ok(())
@@ -211,6 +217,11 @@ impl RawChunk {
     /// Appends its listings.
     pub(crate) fn listings_into(&self, out: &mut Vec<Stored<Listing>>) -> Result<()> {
         self.listings_where(|_| true, out)
+    }
+
+    /// Appends what `make` makes of each of its listings.
+    pub(crate) fn listings_into_as<U>(&self, make: &impl Fn(Stored<Listing>) -> U, out: &mut Vec<U>) -> Result<()> {
+        self.listings_where_as(|_| true, make, out)
     }
 }
 

@@ -54,6 +54,24 @@ fn from_json<T: serde::de::DeserializeOwned + Default>(s: Option<String>, contex
 }
 
 impl SqliteStore {
+    /// [`CaseStore::listings_unordered`] of what `make` makes of each
+    /// listing, as it is read: a reader that keeps listings as rows of its
+    /// own (the sales observations) does not copy a million of them after
+    /// they are read.
+    pub fn listings_unordered_as<U: Send>(&self, f: &Filter, make: impl Fn(Stored<Listing>) -> U + Sync) -> Result<Vec<U>> {
+        let rows = self.query(&format!("SELECT * FROM listings {}", where_market_vendor(f)), &[&f.market, &f.vendor], listing_row)?;
+        let chunks = chunks::read(&self.conn, Table::Listings, f, where_market_vendor(f))?;
+        let decoded = decoded_listings_as(chunks, &make, None)?;
+        // A case of datasets has no table listings: a million decoded ones
+        // are handed over, not copied after none.
+        if rows.is_empty() {
+            return Ok(decoded);
+        }
+        let mut rows: Vec<U> = rows.into_iter().map(make).collect();
+        rows.extend(decoded);
+        Ok(rows)
+    }
+
     /// Opens (creating if needed) the database at `path` and migrates it.
     pub fn open(path: &Path) -> Result<Self> {
         let mut conn = Connection::open(path).map_err(db(format!("opening {}", path.display())))?;
@@ -227,15 +245,26 @@ fn merge_sorted<T>(a: Vec<T>, b: Vec<T>, order: impl Fn(&T, &T) -> std::cmp::Ord
 /// chunk and row order. With many rows, half the chunks are decoded (and
 /// sorted) on another thread, and the halves merged: the sales units of an
 /// import read a million listings before any vendor can be estimated.
-fn decoded_listings(mut chunks: Vec<RawChunk>, sorted: bool) -> Result<Vec<Stored<Listing>>> {
-    let decoded = |chunks: Vec<RawChunk>| -> Result<Vec<Stored<Listing>>> {
+fn decoded_listings(chunks: Vec<RawChunk>, sorted: bool) -> Result<Vec<Stored<Listing>>> {
+    decoded_listings_as(chunks, &|s| s, sorted.then_some(listing_order))
+}
+
+/// [`decoded_listings`] of what `make` makes of each listing as it is
+/// decoded, in `order` if given (a reader's own rows are not built after a
+/// million listings, a copy of them all).
+fn decoded_listings_as<U: Send>(
+    mut chunks: Vec<RawChunk>,
+    make: &(impl Fn(Stored<Listing>) -> U + Sync),
+    order: Option<fn(&U, &U) -> std::cmp::Ordering>,
+) -> Result<Vec<U>> {
+    let decoded = |chunks: Vec<RawChunk>| -> Result<Vec<U>> {
         let mut rows = Vec::new();
         let _ = rows.try_reserve(chunks::room_for_rows(&chunks));
         for c in chunks {
-            c.listings_into(&mut rows)?;
+            c.listings_into_as(make, &mut rows)?;
         }
-        if sorted {
-            rows.sort_unstable_by(listing_order);
+        if let Some(order) = order {
+            rows.sort_unstable_by(order);
         }
         Ok(rows)
     };
@@ -255,8 +284,8 @@ fn decoded_listings(mut chunks: Vec<RawChunk>, sorted: bool) -> Result<Vec<Store
         let mut low = decoded(chunks)?;
         // A panic decoding the other half is this thread's.
         let mut high = high.join().unwrap_or_else(|e| std::panic::resume_unwind(e))?;
-        Ok(if sorted {
-            merge_sorted(low, high, listing_order)
+        Ok(if let Some(order) = order {
+            merge_sorted(low, high, order)
         } else {
             low.append(&mut high);
             low
@@ -687,16 +716,7 @@ impl CaseStore for SqliteStore {
     }
 
     fn listings_unordered(&self, f: &Filter) -> Result<Vec<Stored<Listing>>> {
-        let mut rows = self.query(&format!("SELECT * FROM listings {}", where_market_vendor(f)), &[&f.market, &f.vendor], listing_row)?;
-        let chunks = chunks::read(&self.conn, Table::Listings, f, where_market_vendor(f))?;
-        let decoded = decoded_listings(chunks, false)?;
-        // A case of datasets has no table listings: a million decoded ones
-        // are handed over, not copied after none.
-        if rows.is_empty() {
-            return Ok(decoded);
-        }
-        rows.extend(decoded);
-        Ok(rows)
+        self.listings_unordered_as(f, |s| s)
     }
 
     fn vendors(&self, f: &Filter) -> Result<Vec<Stored<Vendor>>> {

@@ -402,7 +402,11 @@ fn chunked_listings_read_as_table_listings() {
         // Unordered: the same rows (all of them, a limit aside).
         let all = table.listings(&Filter { limit: None, ..f.clone() }).unwrap();
         for store in [&table, &chunked] {
-            assert_eq!(sorted(store.listings_unordered(f).unwrap()), all, "{f:?}");
+            let unordered = store.listings_unordered(f).unwrap();
+            // Made into a reader's rows as read: the same rows, in the same order.
+            let made = store.listings_unordered_as(f, |s| (s.id.as_str().to_owned(), s.record.title)).unwrap();
+            assert_eq!(made, unordered.iter().map(|s| (s.id.as_str().to_owned(), s.record.title.clone())).collect::<Vec<_>>(), "{f:?}");
+            assert_eq!(sorted(unordered), all, "{f:?}");
         }
     }
     assert_eq!(chunked.counts().unwrap(), table.counts().unwrap());
@@ -438,6 +442,9 @@ fn chunked_listings_split_between_threads_read_the_same() {
     assert_eq!(all.len(), 60_000);
     let unordered = s.listings_unordered(&Filter::default()).unwrap();
     assert_eq!(unordered, s.listings_unordered(&Filter::default()).unwrap(), "the same store gives the same order");
+    // Made into a reader's rows on both decoding threads: the same order.
+    let ids: Vec<String> = s.listings_unordered_as(&Filter::default(), |l| l.id.as_str().to_owned()).unwrap();
+    assert_eq!(ids, unordered.iter().map(|l| l.id.as_str().to_owned()).collect::<Vec<_>>());
     assert_eq!(sorted(unordered), all);
     let mut one_by_one = Vec::new();
     for market in ["a", "b"] {
