@@ -124,7 +124,8 @@ impl Case {
 
 /// Reads one dataset evidence record into page records (page type
 /// `dataset`), and the problems as text naming the source and line. Its
-/// feedback goes to `feedback` as it is read (the records hold none).
+/// feedback and listings go to the two sinks as they are read (the records
+/// hold none).
 pub(crate) fn extract_dataset(
     format: &DatasetFormat,
     digest: Sha256,
@@ -132,9 +133,9 @@ pub(crate) fn extract_dataset(
     url: Option<String>,
     captured_at: Option<String>,
     bytes: &[u8],
-    feedback: &mut dyn FnMut(model::FeedbackRef<'_>),
+    (feedback, listing): (&mut dyn FnMut(model::FeedbackRef<'_>), &mut dyn FnMut(model::Listing)),
 ) -> (PageRecords, DatasetStats) {
-    let out = datasets::parse_with(format, &DatasetInput { bytes, evidence: digest, source }, feedback);
+    let out = datasets::parse_streaming(format, &DatasetInput { bytes, evidence: digest, source }, feedback, listing);
     let diagnostics: Vec<String> = out.problems.iter().map(|p| format!("{source}: {p}")).collect();
     // Identifiers (PGP keys, addresses) anywhere in the file, like on pages.
     let text = String::from_utf8_lossy(bytes);

@@ -113,14 +113,19 @@ impl Case {
                 if let Some(format) = registry.format_of(&rec.sha256, source, bytes) {
                     let started = std::time::Instant::now();
                     let captured = rec.captured_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
-                    // Feedback is encoded row by row as it is read, never
-                    // held as records.
-                    let mut feedback = store::FeedbackEncoder::default();
-                    let (mut records, stats) =
-                        extract_dataset(&format, rec.sha256, source, rec.url.clone(), captured, bytes, &mut |f| feedback.push(f));
-                    let listings = std::mem::take(&mut records.listings);
-                    let encoded = store::EncodedRows::with_feedback(&rec.sha256, &listings, feedback);
-                    drop(listings);
+                    // Listings and feedback are encoded row by row as they
+                    // are read, never held as records.
+                    let (mut listings, mut feedback) = (store::ListingEncoder::default(), store::FeedbackEncoder::default());
+                    let (records, stats) = extract_dataset(
+                        &format,
+                        rec.sha256,
+                        source,
+                        rec.url.clone(),
+                        captured,
+                        bytes,
+                        (&mut |f| feedback.push(f), &mut |l| listings.push(&l)),
+                    );
+                    let encoded = store::EncodedRows::of_encoders(&rec.sha256, listings, feedback);
                     tracing::debug!("dataset {source}: read and encoded in {:.2} s", started.elapsed().as_secs_f64());
                     return Extracted::Dataset(Box::new(records), stats, encoded);
                 }

@@ -566,19 +566,14 @@ fn buyer_end(b: &[u8], at: usize) -> Option<usize> {
     bracketed().or_else(rated).or_else(|| counted(i))
 }
 
-/// Reads the file; each feedback entry goes to `feedback` as it is read
-/// (see [`crate::parse_with`]).
-pub(crate) fn parse(input: &DatasetInput<'_>, feedback: &mut dyn FnMut(FeedbackRef<'_>)) -> DatasetExtraction {
+/// Reads the file; each feedback entry goes to `feedback` and each listing
+/// to `listing` as it is read (see [`crate::parse_streaming`]).
+pub(crate) fn parse(input: &DatasetInput<'_>, feedback: &mut dyn FnMut(FeedbackRef<'_>), listing: &mut dyn FnMut(Listing)) -> DatasetExtraction {
     let mut out = DatasetExtraction { market: Some(MARKET.to_owned()), ..Default::default() };
     let cols = header_of(input.bytes, encoding_rs::UTF_8)
         .ok_or_else(|| "no header".to_owned())
         .and_then(|h| Columns::new(&h));
     let fallback_date = month_of(input.source);
-    // Room for as many listings as the file could hold (a row is at least
-    // ~100 bytes), taken at once: growing a vector of a million records by
-    // doubling copied them into fresh pages again and again. Reserved room
-    // that is never written is never made resident.
-    let _ = out.listings.try_reserve(input.bytes.len() / 100);
     let mut bins_noted = false;
     common::read_csv(input.bytes, CsvOptions::default(), &mut out, |out, row| {
         let line = row.line;
@@ -590,7 +585,7 @@ pub(crate) fn parse(input: &DatasetInput<'_>, feedback: &mut dyn FnMut(FeedbackR
             bins_noted = true;
             out.warn(0, None, "the price column holds association-rules price bins, not prices: no prices imported");
         }
-        import_row(input, cols, fallback_date.as_deref(), out, feedback, row, line);
+        import_row(input, cols, fallback_date.as_deref(), out, (feedback, listing), row, line);
     });
     out
 }
@@ -600,7 +595,7 @@ fn import_row(
     cols: &Columns,
     fallback_date: Option<&str>,
     out: &mut DatasetExtraction,
-    feedback: &mut dyn FnMut(FeedbackRef<'_>),
+    (feedback, listing): (&mut dyn FnMut(FeedbackRef<'_>), &mut dyn FnMut(Listing)),
     row: &CsvRow,
     line: u64,
 ) {
@@ -675,7 +670,7 @@ fn import_row(
             });
         }
     }
-    out.listings.push(Listing {
+    listing(Listing {
         market: MARKET.to_owned(),
         market_listing_id: cell(f, cols.list).and_then(listing_id),
         title,

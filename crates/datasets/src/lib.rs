@@ -153,8 +153,25 @@ pub fn parse(format: &DatasetFormat, input: &DatasetInput<'_>) -> DatasetExtract
 /// each entry over borrowed from the row being read; the other formats hand
 /// theirs over when the file is read.
 pub fn parse_with(format: &DatasetFormat, input: &DatasetInput<'_>, feedback: &mut dyn FnMut(FeedbackRef<'_>)) -> DatasetExtraction {
+    let mut listings = Vec::new();
+    let mut out = parse_streaming(format, input, feedback, &mut |l| listings.push(l));
+    out.listings = listings;
+    out
+}
+
+/// [`parse_with`] with the listings handed to `listing` in row order too
+/// (the returned extraction holds none): each of Agora's is handed over as
+/// its row is read, so a reader can encode it while it is in the cache and
+/// a file's million listings are never held; the other formats hand theirs
+/// over when the file is read.
+pub fn parse_streaming(
+    format: &DatasetFormat,
+    input: &DatasetInput<'_>,
+    feedback: &mut dyn FnMut(FeedbackRef<'_>),
+    listing: &mut dyn FnMut(Listing),
+) -> DatasetExtraction {
     let mut out = match format {
-        DatasetFormat::Agora2014 => agora::parse(input, feedback),
+        DatasetFormat::Agora2014 => agora::parse(input, feedback, listing),
         DatasetFormat::AlphaBay2017 => alphabay::parse(input),
         DatasetFormat::Hansa2016 => hansa::parse(input),
         DatasetFormat::Dream2017 => dream::parse(input),
@@ -164,6 +181,9 @@ pub fn parse_with(format: &DatasetFormat, input: &DatasetInput<'_>, feedback: &m
     };
     for f in std::mem::take(&mut out.feedback) {
         feedback(f.borrowed());
+    }
+    for l in std::mem::take(&mut out.listings) {
+        listing(l);
     }
     out.format = format.name().to_owned();
     out

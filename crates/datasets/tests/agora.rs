@@ -93,6 +93,20 @@ fn feedback_handed_over_as_read_is_the_parsed_feedback() {
     assert!(handed.len() > 1000, "{}", handed.len());
     assert_eq!(handed, parsed.feedback);
     assert_eq!(kept.listings, parsed.listings);
+    // Listings handed over as read too: the parsed listings, in order, and
+    // the extraction keeps none; the rest of it is the same.
+    let (mut feedback, mut listings) = (Vec::new(), Vec::new());
+    let streamed = datasets::parse_streaming(
+        &DatasetFormat::Agora2014,
+        &input,
+        &mut |f| feedback.push(f.to_owned_record()),
+        &mut |l| listings.push(l),
+    );
+    assert!(streamed.listings.is_empty() && streamed.feedback.is_empty());
+    assert!(listings.len() > 1000, "{}", listings.len());
+    assert_eq!((listings, feedback), (parsed.listings, parsed.feedback));
+    assert_eq!((streamed.rows, streamed.imported, streamed.rejected, streamed.problems), (kept.rows, kept.imported, kept.rejected, kept.problems));
+    assert_eq!((streamed.vendors, streamed.categories), (kept.vendors, kept.categories));
 }
 
 #[test]

@@ -15,6 +15,7 @@
 //! chunks of one window of one page, not the whole file.
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 
 use rusqlite::{params, Connection};
 
@@ -73,9 +74,11 @@ pub(crate) fn bad_chunk(table: Table, evidence: &str, e: impl std::fmt::Display)
 pub(crate) type Key<'a> = (&'a str, Option<&'a str>, usize);
 
 /// The indexes of `rows` grouped by account and window, in row order within
-/// each, the groups in key order. Hashed, not a `BTreeMap`: a tree compared
+/// each, the groups in key order: what [`ChunkEncoder`] makes chunks of,
+/// written plainly (its tests hold it to this). Hashed, not a `BTreeMap`: a tree compared
 /// the market and vendor text of every row with its neighbours'; and a row
 /// usually has the key of the row before it, so that is tried first.
+#[cfg(test)]
 pub(crate) fn group<'a, T>(rows: &'a [T], account: impl Fn(&'a T) -> (&'a str, Option<&'a str>)) -> Vec<(Key<'a>, Vec<u32>)> {
     let mut index: HashMap<Key<'_>, usize, foldhash::fast::RandomState> = HashMap::default();
     let mut groups: Vec<(Key<'_>, Vec<u32>)> = Vec::new();
@@ -131,6 +134,158 @@ pub(crate) fn maybe(out: &mut Vec<u8>, s: Option<&str>) {
             out.push(1);
             text(out, s);
         }
+    }
+}
+
+/// Encodes a page's rows of one chunked table one at a time, as they come,
+/// into its chunks (the rows of each key, in the order taken, the chunks in
+/// key order).
+///
+/// Rows are written as they come into blocks that are never grown, and
+/// each run of rows of one chunk is noted; [`ChunkEncoder::finish`] gathers
+/// each chunk's runs, in key order, and compresses them. A buffer per chunk,
+/// grown as rows came, copied each row about once more and touched twice
+/// its memory: a tenth of a 10M-row import's encoding, most of it page
+/// faults. Rows encoded as they are read are also encoded while they are in
+/// the cache, not after a file's million records are built.
+pub(crate) struct ChunkEncoder {
+    groups: Vec<Group>,
+    /// Groups by a hash of their key (market, vendor, window); a row usually
+    /// has the key of the row before it, so that is tried first.
+    index: HashMap<u64, Vec<usize>, foldhash::fast::RandomState>,
+    last: Option<usize>,
+    rows: u64,
+    /// The rows as written, in the order taken.
+    blocks: Vec<Vec<u8>>,
+    /// A new block's capacity.
+    block_size: usize,
+    /// Runs of rows of one group written one after another in one block.
+    runs: Vec<Run>,
+}
+
+struct Group {
+    market: String,
+    vendor: Option<String>,
+    window: usize,
+    rows: usize,
+}
+
+impl Group {
+    fn is(&self, market: &str, vendor: Option<&str>, window: usize) -> bool {
+        self.window == window && self.market == market && self.vendor.as_deref() == vendor
+    }
+}
+
+/// Rows `start..end` of block `block`, all of group `group`.
+struct Run {
+    group: usize,
+    block: usize,
+    start: usize,
+    end: usize,
+}
+
+/// A block's capacity: large enough that blocks are few, small enough that
+/// a page of a few rows does not touch much (capacity is not touched until
+/// written).
+pub(crate) const BLOCK_SIZE: usize = 1 << 20;
+
+/// A row starts a new block when less than this is left in the current
+/// one, so a row rarely outgrows its block (one that does grows it, a copy
+/// of that block only).
+const ROW_ROOM: usize = 4 << 10;
+
+impl Default for ChunkEncoder {
+    fn default() -> Self {
+        ChunkEncoder::with_block_size(BLOCK_SIZE)
+    }
+}
+
+impl ChunkEncoder {
+    /// An encoder writing rows into blocks of `block_size` bytes (tests use
+    /// small ones, so rows and runs cross blocks).
+    pub(crate) fn with_block_size(block_size: usize) -> ChunkEncoder {
+        ChunkEncoder {
+            groups: Vec::new(),
+            index: HashMap::default(),
+            last: None,
+            rows: 0,
+            blocks: Vec::new(),
+            block_size,
+            runs: Vec::new(),
+        }
+    }
+
+    /// Takes the page's next row, of account (`market`, `vendor`): `write`
+    /// writes it, given its ordinal (the rows taken before).
+    pub(crate) fn push(&mut self, market: &str, vendor: Option<&str>, write: impl FnOnce(&mut Vec<u8>, u32)) {
+        let ordinal = self.rows;
+        self.rows += 1;
+        // Past a chunk's u32 ordinals: refused by `finish`.
+        let Ok(ordinal32) = u32::try_from(ordinal) else { return };
+        let window = (ordinal / WINDOW as u64) as usize;
+        let g = match self.last {
+            Some(g) if self.groups[g].is(market, vendor, window) => g,
+            _ => {
+                let hash = self.index.hasher().hash_one((market, vendor, window));
+                let same = self.index.entry(hash).or_default();
+                match same.iter().copied().find(|&g| self.groups[g].is(market, vendor, window)) {
+                    Some(g) => g,
+                    None => {
+                        same.push(self.groups.len());
+                        self.groups.push(Group { market: market.to_owned(), vendor: vendor.map(str::to_owned), window, rows: 0 });
+                        self.groups.len() - 1
+                    }
+                }
+            }
+        };
+        self.last = Some(g);
+        self.groups[g].rows += 1;
+        let room = self.blocks.last().map_or(0, |b| b.capacity() - b.len());
+        if room < ROW_ROOM.min(self.block_size) {
+            self.blocks.push(Vec::with_capacity(self.block_size));
+        }
+        let block = self.blocks.len() - 1;
+        let bytes = &mut self.blocks[block];
+        let start = bytes.len();
+        write(bytes, ordinal32);
+        let end = bytes.len();
+        match self.runs.last_mut() {
+            Some(run) if run.group == g && run.block == block && run.end == start => run.end = end,
+            _ => self.runs.push(Run { group: g, block, start, end }),
+        }
+    }
+
+    /// The rows taken, encoded as the store keeps them: each chunk's rows
+    /// as bincode writes a vector of them (page `evidence` names it in the
+    /// error for more rows than a chunk can number).
+    pub(crate) fn finish(self, table: Table, evidence: &Sha256) -> Result<EncodedTable> {
+        let rows = usize::try_from(self.rows).unwrap_or(usize::MAX);
+        check_row_count(table, evidence, rows)?;
+        let ChunkEncoder { groups, blocks, mut runs, .. } = self;
+        let mut order: Vec<usize> = (0..groups.len()).collect();
+        order.sort_unstable_by(|&a, &b| {
+            let (a, b) = (&groups[a], &groups[b]);
+            (&a.market, &a.vendor, a.window).cmp(&(&b.market, &b.vendor, b.window))
+        });
+        let mut rank = vec![0; groups.len()];
+        for (r, &g) in order.iter().enumerate() {
+            rank[g] = r;
+        }
+        // Stable: a group's runs stay in the order their rows were taken.
+        runs.sort_by_key(|run| rank[run.group]);
+        let mut chunks = Vec::with_capacity(groups.len());
+        let mut plain = Vec::new();
+        let mut runs = runs.iter().peekable();
+        for &g in &order {
+            let group = &groups[g];
+            plain.clear();
+            varint(&mut plain, group.rows as u64);
+            while let Some(run) = runs.next_if(|run| run.group == g) {
+                plain.extend_from_slice(&blocks[run.block][run.start..run.end]);
+            }
+            chunks.push(EncodedChunk::new((&group.market, group.vendor.as_deref(), group.window), group.rows, &plain));
+        }
+        Ok(EncodedTable { chunks, rows })
     }
 }
 
@@ -372,14 +527,10 @@ impl EncodedRows {
         })
     }
 
-    /// [`EncodedRows::encode`] of the listings and the feedback rows
-    /// `feedback` took as they were read.
-    pub fn with_feedback(evidence: &Sha256, listings: &[model::Listing], feedback: crate::FeedbackEncoder) -> Result<EncodedRows> {
-        Ok(EncodedRows {
-            evidence: *evidence,
-            listings: crate::listing_chunks::encode(evidence, listings)?,
-            feedback: feedback.finish(evidence)?,
-        })
+    /// [`EncodedRows::encode`] of the listings and feedback rows the
+    /// encoders took as they were read.
+    pub fn of_encoders(evidence: &Sha256, listings: crate::ListingEncoder, feedback: crate::FeedbackEncoder) -> Result<EncodedRows> {
+        Ok(EncodedRows { evidence: *evidence, listings: listings.finish(evidence)?, feedback: feedback.finish(evidence)? })
     }
 
     /// The page they are the rows of.

@@ -2,8 +2,6 @@
 //! for what the chunked tables share): here, the feedback row format, its
 //! hand-written encoder and reader, and the readers' views of the rows.
 
-use std::collections::HashMap;
-use std::hash::BuildHasher;
 
 use serde::Deserialize;
 #[cfg(test)]
@@ -13,7 +11,7 @@ use serde::Serialize;
 use model::Money;
 use model::{Feedback, Sha256};
 
-use crate::chunks::{self, maybe, text, varint, EncodedChunk, EncodedTable, RawChunk, Table, DECODE_LIMIT, WINDOW};
+use crate::chunks::{maybe, text, varint, ChunkEncoder, EncodedTable, RawChunk, Table, DECODE_LIMIT};
 use crate::ids::{RowId, RowKind};
 use crate::{FeedbackRef, FeedbackRefId, Result, Stored};
 
@@ -108,155 +106,21 @@ pub(crate) fn encode(evidence: &Sha256, feedback: &[Feedback]) -> Result<Encoded
 /// Encodes a page's feedback rows one at a time, as they are read (a
 /// dataset importer hands them over borrowed from the row it is reading:
 /// millions of rows are never held as records), into the chunks
-/// [`encode`] makes of the same rows in the same order.
-///
-/// Rows are written as they come into blocks that are never grown, and
-/// each run of rows of one chunk (market, vendor, window) is noted;
-/// [`FeedbackEncoder::finish`] gathers each chunk's runs, in key order, and
-/// compresses them. A buffer per chunk, grown as rows came, copied each row
-/// about once more and touched twice its memory: a tenth of a 10M-row
-/// import's encoding, most of it page faults.
-pub struct FeedbackEncoder {
-    groups: Vec<Group>,
-    /// Groups by a hash of their key (market, vendor, window); a row usually
-    /// has the key of the row before it, so that is tried first.
-    index: HashMap<u64, Vec<usize>, foldhash::fast::RandomState>,
-    last: Option<usize>,
-    rows: u64,
-    /// The rows as [`write_row`] writes them, in the order taken.
-    blocks: Vec<Vec<u8>>,
-    /// A new block's capacity.
-    block_size: usize,
-    /// Runs of rows of one group written one after another in one block.
-    runs: Vec<Run>,
-}
-
-struct Group {
-    market: String,
-    vendor: Option<String>,
-    window: usize,
-    rows: usize,
-}
-
-/// Rows `start..end` of block `block`, all of group `group`.
-struct Run {
-    group: usize,
-    block: usize,
-    start: usize,
-    end: usize,
-}
-
-/// A block's capacity: large enough that blocks are few, small enough that
-/// a page of a few rows does not touch much (capacity is not touched until
-/// written).
-const BLOCK_SIZE: usize = 1 << 20;
-
-/// A row starts a new block when less than this is left in the current
-/// one, so a row rarely outgrows its block (one that does grows it, a copy
-/// of that block only).
-const ROW_ROOM: usize = 4 << 10;
-
-impl Group {
-    fn is(&self, market: &str, vendor: Option<&str>, window: usize) -> bool {
-        self.window == window && self.market == market && self.vendor.as_deref() == vendor
-    }
-}
-
-impl Default for FeedbackEncoder {
-    fn default() -> Self {
-        FeedbackEncoder::with_block_size(BLOCK_SIZE)
-    }
-}
+/// [`encode`] makes of the same rows in the same order (see
+/// [`ChunkEncoder`] for how).
+#[derive(Default)]
+pub struct FeedbackEncoder(ChunkEncoder);
 
 impl FeedbackEncoder {
-    /// An encoder writing rows into blocks of `block_size` bytes (tests use
-    /// small ones, so rows and runs cross blocks).
-    fn with_block_size(block_size: usize) -> FeedbackEncoder {
-        FeedbackEncoder {
-            groups: Vec::new(),
-            index: HashMap::default(),
-            last: None,
-            rows: 0,
-            blocks: Vec::new(),
-            block_size,
-            runs: Vec::new(),
-        }
-    }
-
     /// Takes the page's next feedback row (its ordinal: the rows taken before).
     pub fn push(&mut self, f: model::FeedbackRef<'_>) {
-        let ordinal = self.rows;
-        self.rows += 1;
-        // Past a chunk's u32 ordinals: refused by `finish`.
-        let Ok(ordinal32) = u32::try_from(ordinal) else { return };
-        let window = (ordinal / WINDOW as u64) as usize;
-        let g = match self.last {
-            Some(g) if self.groups[g].is(f.market, f.vendor, window) => g,
-            _ => {
-                let hash = self.index.hasher().hash_one((f.market, f.vendor, window));
-                let same = self.index.entry(hash).or_default();
-                match same.iter().copied().find(|&g| self.groups[g].is(f.market, f.vendor, window)) {
-                    Some(g) => g,
-                    None => {
-                        same.push(self.groups.len());
-                        self.groups.push(Group {
-                            market: f.market.to_owned(),
-                            vendor: f.vendor.map(str::to_owned),
-                            window,
-                            rows: 0,
-                        });
-                        self.groups.len() - 1
-                    }
-                }
-            }
-        };
-        self.last = Some(g);
-        self.groups[g].rows += 1;
-        let room = self.blocks.last().map_or(0, |b| b.capacity() - b.len());
-        if room < ROW_ROOM.min(self.block_size) {
-            self.blocks.push(Vec::with_capacity(self.block_size));
-        }
-        let block = self.blocks.len() - 1;
-        let bytes = &mut self.blocks[block];
-        let start = bytes.len();
-        write_row(bytes, ChunkRowRef::of(ordinal32, f));
-        let end = bytes.len();
-        match self.runs.last_mut() {
-            Some(run) if run.group == g && run.block == block && run.end == start => run.end = end,
-            _ => self.runs.push(Run { group: g, block, start, end }),
-        }
+        self.0.push(f.market, f.vendor, |out, ordinal| write_row(out, ChunkRowRef::of(ordinal, f)));
     }
 
     /// The rows taken, encoded as the store keeps them (page `evidence`
     /// names it in the error for more rows than a chunk can number).
     pub(crate) fn finish(self, evidence: &Sha256) -> Result<EncodedTable> {
-        let rows = usize::try_from(self.rows).unwrap_or(usize::MAX);
-        chunks::check_row_count(Table::Feedback, evidence, rows)?;
-        let FeedbackEncoder { groups, blocks, mut runs, .. } = self;
-        let mut order: Vec<usize> = (0..groups.len()).collect();
-        order.sort_unstable_by(|&a, &b| {
-            let (a, b) = (&groups[a], &groups[b]);
-            (&a.market, &a.vendor, a.window).cmp(&(&b.market, &b.vendor, b.window))
-        });
-        let mut rank = vec![0; groups.len()];
-        for (r, &g) in order.iter().enumerate() {
-            rank[g] = r;
-        }
-        // Stable: a group's runs stay in the order their rows were taken.
-        runs.sort_by_key(|run| rank[run.group]);
-        let mut chunks = Vec::with_capacity(groups.len());
-        let mut plain = Vec::new();
-        let mut runs = runs.iter().peekable();
-        for &g in &order {
-            let group = &groups[g];
-            plain.clear();
-            varint(&mut plain, group.rows as u64);
-            while let Some(run) = runs.next_if(|run| run.group == g) {
-                plain.extend_from_slice(&blocks[run.block][run.start..run.end]);
-            }
-            chunks.push(EncodedChunk::new((&group.market, group.vendor.as_deref(), group.window), group.rows, &plain));
-        }
-        Ok(EncodedTable { chunks, rows })
+        self.0.finish(Table::Feedback, evidence)
     }
 }
 
@@ -459,7 +323,7 @@ pub fn decode_stored_chunk(evidence: &Sha256, data: &[u8], compression: Option<&
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chunks::LZ4;
+    use crate::chunks::{self, EncodedChunk, LZ4};
     use model::Provenance;
     use proptest::prelude::*;
 
@@ -637,13 +501,13 @@ mod tests {
         #[test]
         fn encoder_chunks_are_the_rows_grouped(
             rows in proptest::collection::vec((0..2usize, 0..4usize, any_feedback()), 0..40),
-            block_size in prop_oneof![1usize..64, 64usize..600, Just(BLOCK_SIZE)],
+            block_size in prop_oneof![1usize..64, 64usize..600, Just(chunks::BLOCK_SIZE)],
         ) {
             let rows: Vec<Feedback> = rows
                 .into_iter()
                 .map(|(m, v, f)| Feedback { market: format!("m{m}"), vendor: (v > 0).then(|| format!("v{v}")), ..f })
                 .collect();
-            let mut encoder = FeedbackEncoder::with_block_size(block_size);
+            let mut encoder = FeedbackEncoder(ChunkEncoder::with_block_size(block_size));
             for f in &rows {
                 encoder.push(f.borrowed());
             }

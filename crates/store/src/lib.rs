@@ -21,7 +21,7 @@ mod sqlite;
 
 pub use chunks::EncodedRows;
 pub use feedback_chunks::{decode_stored_chunk, FeedbackEncoder};
-pub use listing_chunks::decode_stored_listing_chunk;
+pub use listing_chunks::{decode_stored_listing_chunk, ListingEncoder};
 pub use ids::{BadRowId, RowId, RowKind};
 pub use sqlite::SqliteStore;
 

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use model::{Listing, Money, Provenance, Sha256};
 
-use crate::chunks::{self, maybe, text, varint, EncodedChunk, EncodedTable, RawChunk, Table, DECODE_LIMIT};
+use crate::chunks::{maybe, text, varint, ChunkEncoder, EncodedTable, RawChunk, Table, DECODE_LIMIT};
 use crate::ids::{RowId, RowKind};
 use crate::{Result, Stored};
 
@@ -130,19 +130,31 @@ impl ChunkListing {
 /// Encodes the listings of page `evidence` as the store keeps them (see the
 /// module note).
 pub(crate) fn encode(evidence: &Sha256, listings: &[Listing]) -> Result<EncodedTable> {
-    chunks::check_row_count(Table::Listings, evidence, listings.len())?;
-    let groups = chunks::group(listings, |l| (l.market.as_str(), l.vendor.as_deref()));
-    let mut chunks = Vec::with_capacity(groups.len());
-    let mut plain = Vec::new();
-    for (key, indexes) in groups {
-        plain.clear();
-        varint(&mut plain, indexes.len() as u64);
-        for &i in &indexes {
-            write_listing(&mut plain, &ChunkListingRef::of(i as usize, &listings[i as usize]));
-        }
-        chunks.push(EncodedChunk::new(key, indexes.len(), &plain));
+    let mut encoder = ListingEncoder::default();
+    for l in listings {
+        encoder.push(l);
     }
-    Ok(EncodedTable { chunks, rows: listings.len() })
+    encoder.finish(evidence)
+}
+
+/// Encodes a page's listings one at a time, as they are read, into the
+/// chunks [`encode`] makes of the same listings in the same order (see
+/// [`ChunkEncoder`] for how): a dataset importer hands each over as its
+/// row is read, so it is written while in the cache, and a file's listings
+/// are never held.
+#[derive(Default)]
+pub struct ListingEncoder(ChunkEncoder);
+
+impl ListingEncoder {
+    /// Takes the page's next listing (its ordinal: the listings taken before).
+    pub fn push(&mut self, l: &Listing) {
+        self.0.push(&l.market, l.vendor.as_deref(), |out, ordinal| write_listing(out, &ChunkListingRef::of(ordinal as usize, l)));
+    }
+
+    /// The listings taken, encoded as the store keeps them.
+    pub(crate) fn finish(self, evidence: &Sha256) -> Result<EncodedTable> {
+        self.0.finish(Table::Listings, evidence)
+    }
 }
 
 /// Writes one row as bincode writes a [`ChunkListingRef`] (bincode's serde
