@@ -133,7 +133,7 @@ pub(crate) fn extract_dataset(
     url: Option<String>,
     captured_at: Option<String>,
     bytes: &[u8],
-    (feedback, listing): (&mut dyn FnMut(model::FeedbackRef<'_>), &mut dyn FnMut(model::Listing)),
+    (feedback, listing): datasets::RowSinks<'_>,
 ) -> (PageRecords, DatasetStats) {
     let out = datasets::parse_streaming(format, &DatasetInput { bytes, evidence: digest, source }, feedback, listing);
     let diagnostics: Vec<String> = out.problems.iter().map(|p| format!("{source}: {p}")).collect();

@@ -595,7 +595,7 @@ fn import_row(
     cols: &Columns,
     fallback_date: Option<&str>,
     out: &mut DatasetExtraction,
-    (feedback, listing): (&mut dyn FnMut(FeedbackRef<'_>), &mut dyn FnMut(Listing)),
+    (feedback, listing): crate::RowSinks<'_>,
     row: &CsvRow,
     line: u64,
 ) {

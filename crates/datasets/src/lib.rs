@@ -159,6 +159,10 @@ pub fn parse_with(format: &DatasetFormat, input: &DatasetInput<'_>, feedback: &m
     out
 }
 
+/// Where a streaming parse hands feedback entries and listings as they are
+/// read (see [`parse_streaming`]).
+pub type RowSinks<'s> = (&'s mut dyn FnMut(FeedbackRef<'_>), &'s mut dyn FnMut(Listing));
+
 /// [`parse_with`] with the listings handed to `listing` in row order too
 /// (the returned extraction holds none): each of Agora's is handed over as
 /// its row is read, so a reader can encode it while it is in the cache and
