@@ -146,7 +146,9 @@ pub fn dedup(sightings: &[Sighting<'_>]) -> Vec<Unique> {
 /// The indexes of the sightings of each identity, identities in the order
 /// they first appear, each group in input order.
 pub fn group_by_identity(sightings: &[Sighting<'_>]) -> Vec<Vec<usize>> {
-    let mut group_of: HashMap<&str, usize, FastState> = HashMap::default();
+    // Room for every sighting a new identity: the map is not grown (and
+    // rehashed) a dozen times on the way to an account's thousands.
+    let mut group_of: HashMap<&str, usize, FastState> = HashMap::with_capacity_and_hasher(sightings.len(), FastState::default());
     let mut groups: Vec<Vec<usize>> = Vec::new();
     for (i, s) in sightings.iter().enumerate() {
         let g = *group_of.entry(s.identity).or_insert_with(|| {

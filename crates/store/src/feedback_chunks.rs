@@ -183,6 +183,32 @@ fn write_row(out: &mut Vec<u8>, r: ChunkRowRef<'_>) {
 /// Damaged bytes are an error, never a panic or an allocation larger than
 /// the bytes could hold.
 fn read_rows(plain: &[u8]) -> std::result::Result<Vec<ChunkRowBorrowed<'_>>, &'static str> {
+    let mut rows = Vec::new();
+    read_rows_into(plain, &mut rows, |r| r)?;
+    Ok(rows)
+}
+
+/// [`read_rows`], each row handed to `make` and what it makes appended to
+/// `out` (a reader's rows are made as the rows are read, not copied out of
+/// a vector of them). On an error `out` is as it was.
+fn read_rows_into<'a, T>(
+    plain: &'a [u8],
+    out: &mut Vec<T>,
+    make: impl Fn(ChunkRowBorrowed<'a>) -> T,
+) -> std::result::Result<(), &'static str> {
+    let start = out.len();
+    let read = read_rows_with(plain, out, make);
+    if read.is_err() {
+        out.truncate(start);
+    }
+    read
+}
+
+fn read_rows_with<'a, T>(
+    plain: &'a [u8],
+    rows: &mut Vec<T>,
+    make: impl Fn(ChunkRowBorrowed<'a>) -> T,
+) -> std::result::Result<(), &'static str> {
     type Read<T> = std::result::Result<T, &'static str>;
     struct Reader<'a> {
         bytes: &'a [u8],
@@ -224,7 +250,7 @@ fn read_rows(plain: &[u8]) -> std::result::Result<Vec<ChunkRowBorrowed<'_>>, &'s
     let n = r.varint(253)?;
     // Room for at most as many rows as the bytes left could hold (ten each
     // at least), whatever the count claims.
-    let mut rows = Vec::with_capacity(usize::try_from(n).unwrap_or(usize::MAX).min(r.bytes.len() / 10));
+    rows.reserve(usize::try_from(n).unwrap_or(usize::MAX).min(r.bytes.len() / 10));
     for _ in 0..n {
         let ordinal = r.varint(252)? as u32;
         let listing = r.maybe(Reader::text)?;
@@ -236,9 +262,9 @@ fn read_rows(plain: &[u8]) -> std::result::Result<Vec<ChunkRowBorrowed<'_>>, &'s
         let observed_at = r.maybe(Reader::text)?;
         let profile = r.text()?;
         let rule = r.text()?;
-        rows.push(ChunkRowBorrowed { ordinal, listing, date, rating, text, buyer, price, observed_at, profile, rule });
+        rows.push(make(ChunkRowBorrowed { ordinal, listing, date, rating, text, buyer, price, observed_at, profile, rule }));
     }
-    Ok(rows)
+    Ok(())
 }
 
 // The feedback readings of a chunk (on the shared chunk type: a chunk of
@@ -270,11 +296,11 @@ impl RawChunk {
     /// Appends its feedback rows borrowed from the chunk (nothing is copied).
     pub(crate) fn borrow_feedback_into<'a>(&'a self, out: &mut Vec<FeedbackRef<'a>>) -> Result<()> {
         let evidence = self.evidence()?;
-        let rows = read_rows(self.plain()?).map_err(|e| self.bad(e))?;
-        out.extend(rows.into_iter().map(|r| FeedbackRef {
+        let (market, vendor) = (self.market.as_str(), self.vendor.as_deref());
+        read_rows_into(self.plain()?, out, |r| FeedbackRef {
             record: model::FeedbackRef {
-                market: &self.market,
-                vendor: self.vendor.as_deref(),
+                market,
+                vendor,
                 listing: r.listing,
                 date: r.date,
                 rating: r.rating,
@@ -285,8 +311,8 @@ impl RawChunk {
                 provenance: Some((evidence, r.profile, r.rule)),
             },
             id: FeedbackRefId::InPage { evidence, ordinal: r.ordinal },
-        }));
-        Ok(())
+        })
+        .map_err(|e| self.bad(e))
     }
 }
 
@@ -516,6 +542,21 @@ mod tests {
             let got: Vec<_> = encoded.chunks.into_iter().map(|c| (c.market, c.vendor, c.window, c.rows, c.data)).collect();
             prop_assert_eq!(got, chunks_by_grouping(&rows));
         }
+    }
+
+    /// Rows read into a reader's vector are appended after what it holds;
+    /// from a chunk cut short, none are (the rows before the damage too).
+    #[test]
+    fn rows_read_into_a_vector_are_appended_whole_or_not_at_all() {
+        let rows: Vec<Feedback> = (0..3).map(|i| Feedback { market: "m".into(), text: Some(format!("t{i}")), ..Feedback::default() }).collect();
+        let mut plain = Vec::new();
+        write_rows(&mut plain, rows.iter().enumerate().map(|(i, f)| ChunkRowRef::of(i as u32, f.borrowed())));
+        let mut out = vec!["before"];
+        read_rows_into(&plain, &mut out, |r| r.text.unwrap_or("")).unwrap();
+        assert_eq!(out, ["before", "t0", "t1", "t2"]);
+        let cut = &plain[..plain.len() - 3];
+        assert!(read_rows_into(cut, &mut out, |r| r.text.unwrap_or("")).is_err());
+        assert_eq!(out, ["before", "t0", "t1", "t2"]);
     }
 
     /// Bytes at the edges of the format: each read by hand as by bincode.
