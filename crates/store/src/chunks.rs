@@ -128,11 +128,16 @@ pub(crate) fn text(out: &mut Vec<u8>, s: &str) {
 
 /// bincode's optional string: a tag, then the string when there is one.
 pub(crate) fn maybe(out: &mut Vec<u8>, s: Option<&str>) {
-    match s {
+    option(out, s, text);
+}
+
+/// bincode's option: a tag, then the value `write` writes when there is one.
+pub(crate) fn option<T>(out: &mut Vec<u8>, v: Option<T>, write: impl FnOnce(&mut Vec<u8>, T)) {
+    match v {
         None => out.push(0),
-        Some(s) => {
+        Some(v) => {
             out.push(1);
-            text(out, s);
+            write(out, v);
         }
     }
 }

@@ -11,7 +11,7 @@ use serde::Serialize;
 use model::Money;
 use model::{Feedback, Sha256};
 
-use crate::chunks::{maybe, text, varint, ChunkEncoder, EncodedTable, RawChunk, Table, DECODE_LIMIT};
+use crate::chunks::{maybe, option, text, varint, ChunkEncoder, EncodedTable, RawChunk, Table, DECODE_LIMIT};
 use crate::ids::{RowId, RowKind};
 use crate::{FeedbackRef, FeedbackRefId, Result, Stored};
 
@@ -162,14 +162,10 @@ fn write_row(out: &mut Vec<u8>, r: ChunkRowRef<'_>) {
     for field in [r.listing, r.date, r.rating, r.text, r.buyer] {
         maybe(out, field);
     }
-    match r.price {
-        None => out.push(0),
-        Some(m) => {
-            out.push(1);
-            text(out, m.amount);
-            text(out, m.currency);
-        }
-    }
+    option(out, r.price, |out, m| {
+        text(out, m.amount);
+        text(out, m.currency);
+    });
     maybe(out, r.observed_at);
     text(out, r.profile);
     text(out, r.rule);

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use model::{Listing, Money, Provenance, Sha256};
 
-use crate::chunks::{maybe, text, varint, ChunkEncoder, EncodedTable, RawChunk, Table, DECODE_LIMIT};
+use crate::chunks::{maybe, option, text, varint, ChunkEncoder, EncodedTable, RawChunk, Table, DECODE_LIMIT};
 use crate::ids::{RowId, RowKind};
 use crate::{Result, Stored};
 
@@ -171,27 +171,17 @@ fn write_listing(out: &mut Vec<u8>, r: &ChunkListingRef<'_>) {
     maybe(out, r.market_listing_id);
     text(out, r.title);
     list(out, r.category);
-    match r.price {
-        None => out.push(0),
-        Some(m) => {
-            out.push(1);
-            text(out, &m.amount);
-            text(out, &m.currency);
-        }
-    }
+    option(out, r.price, |out, m| {
+        text(out, &m.amount);
+        text(out, &m.currency);
+    });
     maybe(out, r.price_usd);
     maybe(out, r.price_btc);
     maybe(out, r.ships_from);
     list(out, r.ships_to);
     list(out, r.shipping_methods);
     maybe(out, r.stock);
-    match r.sold {
-        None => out.push(0),
-        Some(n) => {
-            out.push(1);
-            varint(out, n);
-        }
-    }
+    option(out, r.sold, varint);
     maybe(out, r.sold_since);
     maybe(out, r.rating);
     maybe(out, r.url);
