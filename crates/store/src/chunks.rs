@@ -255,7 +255,8 @@ impl ChunkEncoder {
         write(bytes, ordinal32);
         let end = bytes.len();
         match self.runs.last_mut() {
-            Some(run) if run.group == g && run.block == block && run.end == start => run.end = end,
+            // The last run ends where this row starts when it is in this block.
+            Some(run) if run.group == g && run.block == block => run.end = end,
             _ => self.runs.push(Run { group: g, block, start, end }),
         }
     }

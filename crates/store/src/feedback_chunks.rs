@@ -2,7 +2,6 @@
 //! for what the chunked tables share): here, the feedback row format, its
 //! hand-written encoder and reader, and the readers' views of the rows.
 
-
 use serde::Deserialize;
 #[cfg(test)]
 use serde::Serialize;
