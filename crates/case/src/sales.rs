@@ -435,14 +435,12 @@ impl Case {
                     let mut rows = Vec::new();
                     let mut failed = None;
                     for (deferred, only_unnamed) in &read {
-                        match deferred.borrowed() {
-                            Ok(r) => {
-                                // The filter hides the count from `extend`.
-                                rows.reserve(r.len());
-                                rows.extend(
-                                    r.into_iter().filter(|f| !only_unnamed || f.record.vendor.is_none()).map(|row| StoredFeedback::of(row, captured)),
-                                );
-                            }
+                        let made = deferred
+                            .borrowed_as(|row| (!only_unnamed || row.record.vendor.is_none()).then(|| StoredFeedback::of(row, captured)));
+                        match made {
+                            // An account is most often one read: its rows are kept as made.
+                            Ok(r) if rows.is_empty() => rows = r,
+                            Ok(r) => rows.extend(r),
                             Err(e) => failed = Some(e),
                         }
                     }

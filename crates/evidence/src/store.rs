@@ -941,7 +941,13 @@ impl EvidenceStore {
         if got != *sha {
             return Err(corrupt(format!("payload hashes to {got}")));
         }
-        Ok(payload.to_vec())
+        // The payload is the block's tail (all of it for a file): the block is
+        // handed over less its HTTP head, not copied (a dataset file is
+        // hundreds of megabytes).
+        let head = rec.block.len() - payload.len();
+        let mut block = rec.block;
+        block.drain(..head);
+        Ok(block)
     }
 
     fn read_at(&self, file: &str, offset: u64, length: u64) -> Result<WarcRecord, Error> {

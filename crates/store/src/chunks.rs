@@ -281,6 +281,7 @@ impl ChunkEncoder {
         runs.sort_by_key(|run| rank[run.group]);
         let mut chunks = Vec::with_capacity(groups.len());
         let mut plain = Vec::new();
+        let mut compressor = Compressor::default();
         let mut runs = runs.iter().peekable();
         for &g in &order {
             let group = &groups[g];
@@ -289,7 +290,8 @@ impl ChunkEncoder {
             while let Some(run) = runs.next_if(|run| run.group == g) {
                 plain.extend_from_slice(&blocks[run.block][run.start..run.end]);
             }
-            chunks.push(EncodedChunk::new((&group.market, group.vendor.as_deref(), group.window), group.rows, &plain));
+            let data = compressor.compress(&plain);
+            chunks.push(EncodedChunk::of_compressed((&group.market, group.vendor.as_deref(), group.window), group.rows, data));
         }
         Ok(EncodedTable { chunks, rows })
     }
@@ -324,8 +326,14 @@ pub(crate) struct EncodedChunk {
 
 impl EncodedChunk {
     /// The chunk of `key` holding `rows` rows encoded as `plain`.
-    pub(crate) fn new((market, vendor, window): Key<'_>, rows: usize, plain: &[u8]) -> EncodedChunk {
-        EncodedChunk { market: market.to_owned(), vendor: vendor.map(str::to_owned), window, rows, data: compress(plain) }
+    #[cfg(test)]
+    pub(crate) fn new(key: Key<'_>, rows: usize, plain: &[u8]) -> EncodedChunk {
+        EncodedChunk::of_compressed(key, rows, compress(plain))
+    }
+
+    /// The chunk of `key` holding `rows` rows stored as `data` ([`compress`]).
+    fn of_compressed((market, vendor, window): Key<'_>, rows: usize, data: Vec<u8>) -> EncodedChunk {
+        EncodedChunk { market: market.to_owned(), vendor: vendor.map(str::to_owned), window, rows, data }
     }
 }
 
@@ -349,6 +357,42 @@ pub(crate) fn insert(conn: &Connection, table: Table, evidence: &Sha256, chunks:
 /// then an LZ4 block.
 fn compress(plain: &[u8]) -> Vec<u8> {
     lz4_flex::block::compress_prepend_size(plain)
+}
+
+/// [`compress`] for many chunks in a row, with the same bytes out: its
+/// output buffer and hash tables are kept from chunk to chunk, where
+/// `compress` allocates a zeroed buffer of the largest output (most of it
+/// never written) and shrinks it, for each of a file's tens of thousands.
+#[derive(Default)]
+struct Compressor {
+    out: Vec<u8>,
+    // lz4_flex picks its table by input size, as `compress` does; each is
+    // cleared before use, so the output is that of a fresh table.
+    small: Option<lz4_flex::block::CompressTable>,
+    large: Option<lz4_flex::block::CompressTable>,
+}
+
+impl Compressor {
+    fn compress(&mut self, plain: &[u8]) -> Vec<u8> {
+        use lz4_flex::block::{compress_into_with_table, get_maximum_output_size, CompressTable};
+        let table = match plain.len() < usize::from(u16::MAX) {
+            true => self.small.get_or_insert_with(CompressTable::small),
+            false => self.large.get_or_insert_with(CompressTable::large),
+        };
+        let most = get_maximum_output_size(plain.len());
+        if self.out.len() < most {
+            self.out.resize(most, 0);
+        }
+        // Cannot fail: the buffer holds the largest output there can be.
+        let Ok(n) = compress_into_with_table(plain, &mut self.out[..most], table) else {
+            return compress(plain);
+        };
+        let mut data = Vec::with_capacity(4 + n);
+        // The length as `compress_prepend_size` writes it.
+        data.extend_from_slice(&(plain.len() as u32).to_le_bytes());
+        data.extend_from_slice(&self.out[..n]);
+        data
+    }
 }
 
 /// A stored chunk's plain bytes. The length it claims is checked against
@@ -552,5 +596,34 @@ impl EncodedRows {
     /// Feedback rows encoded.
     pub fn feedback_rows(&self) -> usize {
         self.feedback.rows
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Inputs that compress (runs of a few words) or do not (noise), of
+    /// sizes either side of the 64 KiB where lz4_flex changes tables.
+    fn input() -> impl Strategy<Value = Vec<u8>> {
+        let words = prop::collection::vec(prop::sample::select(vec![&b"mdma "[..], b"0.25 BTC ", b"great vendor ", b"\x00\x01"]), 0..20_000)
+            .prop_map(|w| w.concat());
+        prop_oneof![words, prop::collection::vec(any::<u8>(), 0..70_000)]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        // One compressor over a sequence (buffer and tables reused, large
+        // inputs among small) writes what a fresh `compress` writes each.
+        #[test]
+        fn a_reused_compressor_writes_what_compress_writes(inputs in prop::collection::vec(input(), 1..6)) {
+            let mut compressor = Compressor::default();
+            for plain in &inputs {
+                let data = compressor.compress(plain);
+                prop_assert_eq!(&data, &compress(plain));
+                prop_assert_eq!(&decompress(Table::Feedback, "test", &data).unwrap(), plain);
+            }
+        }
     }
 }

@@ -240,9 +240,16 @@ impl DeferredFeedback {
     /// but borrowed from what was read: no row is built as an owned record
     /// (the sales units of millions of dataset rows are computed this way).
     pub fn borrowed(&self) -> Result<Vec<FeedbackRef<'_>>> {
+        self.borrowed_as(Some)
+    }
+
+    /// [`DeferredFeedback::borrowed`], each row made the caller's `T` (or
+    /// left out) as it is put in order: millions of rows are gathered once,
+    /// as what the caller keeps, not gathered and then copied again.
+    pub fn borrowed_as<'a, T>(&'a self, make: impl FnMut(FeedbackRef<'a>) -> Option<T>) -> Result<Vec<T>> {
         let mut rows: Vec<FeedbackRef<'_>> = self.rows.iter().map(FeedbackRef::of_stored).collect();
         if rows.is_empty() {
-            return self.chunk_rows_in_order();
+            return self.chunk_rows_in_order(make);
         }
         for c in &self.chunks {
             c.borrow_feedback_into(&mut rows)?;
@@ -252,16 +259,16 @@ impl DeferredFeedback {
             (a.record.market, a.record.vendor).cmp(&(b.record.market, b.record.vendor)).then_with(|| a.id.cmp_as_text(&b.id))
         });
         rows.truncate(self.limit.unwrap_or(usize::MAX));
-        Ok(rows)
+        Ok(rows.into_iter().filter_map(make).collect())
     }
 
-    /// [`DeferredFeedback::borrowed`] when every row is a chunk's: ordered
+    /// [`DeferredFeedback::borrowed_as`] when every row is a chunk's: ordered
     /// by a key that orders as (market, vendor, id text), computed once per
     /// row. A chunk's rows share its market and vendor, so those (a few per
     /// read) are ranked once and each row's key is integers only; the rows
     /// are then gathered in key order (a sort of the rows themselves moved
     /// 200-byte rows about, and compared names row by row).
-    fn chunk_rows_in_order(&self) -> Result<Vec<FeedbackRef<'_>>> {
+    fn chunk_rows_in_order<'a, T>(&'a self, mut make: impl FnMut(FeedbackRef<'a>) -> Option<T>) -> Result<Vec<T>> {
         let room = crate::chunks::room_for_rows(&self.chunks);
         let mut rows: Vec<FeedbackRef<'_>> = Vec::new();
         let _ = rows.try_reserve(room);
@@ -283,7 +290,10 @@ impl DeferredFeedback {
         }
         keys.sort_unstable();
         let n = keys.len().min(self.limit.unwrap_or(usize::MAX));
-        Ok(keys[..n].iter().map(|k| rows[k.3 as usize]).collect())
+        let mut made = Vec::new();
+        let _ = made.try_reserve(n);
+        made.extend(keys[..n].iter().filter_map(|k| make(rows[k.3 as usize])));
+        Ok(made)
     }
 }
 
