@@ -138,7 +138,12 @@ pub(crate) fn extract_dataset(
     let out = datasets::parse_streaming(format, &DatasetInput { bytes, evidence: digest, source }, feedback, listing);
     let diagnostics: Vec<String> = out.problems.iter().map(|p| format!("{source}: {p}")).collect();
     // Identifiers (PGP keys, addresses) anywhere in the file, like on pages.
-    let text = String::from_utf8_lossy(bytes);
+    // Checked whole with SIMD first: std's check, inside `from_utf8_lossy`,
+    // took half as long as the search itself on a 116 MB file.
+    let text = match simdutf8::basic::from_utf8(bytes) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
+    };
     let mut identifiers = extract::find_identifiers(&text, digest);
     for id in &mut identifiers {
         if let Some(p) = &mut id.provenance {

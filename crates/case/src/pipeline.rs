@@ -92,6 +92,8 @@ impl Case {
         };
         let mut report = ExtractReport::default();
         progress.start("extracting", todo.len() as u64);
+        // Dataset files' rows are encoded into blocks passed from file to file.
+        let blocks = store::BlockPool::default();
         for batch in todo.chunks(BATCH) {
             let profiles = &self.profiles;
             let market = opts.market.as_deref();
@@ -115,7 +117,7 @@ impl Case {
                     let captured = rec.captured_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
                     // Listings and feedback are encoded row by row as they
                     // are read, never held as records.
-                    let (mut listings, mut feedback) = (store::ListingEncoder::default(), store::FeedbackEncoder::default());
+                    let (mut listings, mut feedback) = (store::ListingEncoder::with_pool(&blocks), store::FeedbackEncoder::with_pool(&blocks));
                     let (records, stats) = extract_dataset(
                         &format,
                         rec.sha256,

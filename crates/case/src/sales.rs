@@ -509,16 +509,19 @@ impl Case {
         tracing::debug!("sales units: {} accounts' feedback estimated in {:.2} s", accounts.len(), started.elapsed().as_secs_f64());
         let started = std::time::Instant::now();
         estimator.add_part(merged);
-        let ledger = Ledger::of_parts(table, estimator.finish());
+        let ledger = Ledger::of_parts(table, estimator.take_output());
         // Derived data: when it cannot be kept (a read-only case), the
-        // estimates are still right, only recomputed next time. Freeing a
-        // million listing observations takes about as long as writing the
-        // units: it is done on another thread meanwhile.
+        // estimates are still right, only recomputed next time. Freeing the
+        // listing side's maps and then a million listing observations takes
+        // about as long as writing the units: the maps are freed on another
+        // thread meanwhile, and the observations (which they borrowed) are
+        // handed to one that frees them while the caller goes on.
         let kept = std::thread::scope(|s| {
-            s.spawn(move || drop(o));
+            s.spawn(move || drop(estimator));
             write_kept_table(&self.dir.join(TABLE_FILE), key, &ledger.table)
                 .and_then(|()| write_kept(&self.dir.join(SUMMARY_FILE), key, &ledger.summary))
         });
+        std::thread::spawn(move || drop(o));
         if let Err(e) = kept {
             tracing::warn!("could not keep the sales units: {e}");
         }

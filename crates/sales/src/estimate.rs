@@ -301,6 +301,12 @@ impl<'a> Estimator<'a> {
     pub fn finish(self) -> Units {
         self.out
     }
+
+    /// [`Estimator::finish`], leaving the listing side to be freed where the
+    /// caller likes (a million listings' maps take a while to free).
+    pub fn take_output(&mut self) -> Units {
+        std::mem::take(&mut self.out)
+    }
 }
 
 /// Each dated listing observation's identity ([`occurrence_keys`]): an

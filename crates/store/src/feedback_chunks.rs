@@ -111,6 +111,11 @@ pub(crate) fn encode(evidence: &Sha256, feedback: &[Feedback]) -> Result<Encoded
 pub struct FeedbackEncoder(ChunkEncoder);
 
 impl FeedbackEncoder {
+    /// An encoder whose blocks come from and go back to `pool`.
+    pub fn with_pool(pool: &crate::BlockPool) -> Self {
+        FeedbackEncoder(ChunkEncoder::with_pool(pool, crate::chunks::BLOCK_SIZE))
+    }
+
     /// Takes the page's next feedback row (its ordinal: the rows taken before).
     pub fn push(&mut self, f: model::FeedbackRef<'_>) {
         self.0.push(f.market, f.vendor, |out, ordinal| write_row(out, ChunkRowRef::of(ordinal, f)));
@@ -537,6 +542,51 @@ mod tests {
             let got: Vec<_> = encoded.chunks.into_iter().map(|c| (c.market, c.vendor, c.window, c.rows, c.data)).collect();
             prop_assert_eq!(got, chunks_by_grouping(&rows));
         }
+
+        /// Encoders sharing a block pool (as an import's files do) make the
+        /// same chunks, in blocks an earlier page wrote and gave back.
+        #[test]
+        fn encoders_sharing_blocks_make_the_same_chunks(
+            pages in proptest::collection::vec(proptest::collection::vec((0..2usize, 0..3usize, any_feedback()), 0..30), 1..4),
+            block_size in prop_oneof![64usize..600, 600usize..5000],
+        ) {
+            let pool = chunks::BlockPool::default();
+            for rows in pages {
+                let rows: Vec<Feedback> = rows
+                    .into_iter()
+                    .map(|(m, v, f)| Feedback { market: format!("m{m}"), vendor: (v > 0).then(|| format!("v{v}")), ..f })
+                    .collect();
+                let mut encoder = FeedbackEncoder(ChunkEncoder::with_pool(&pool, block_size));
+                for f in &rows {
+                    encoder.push(f.borrowed());
+                }
+                let encoded = encoder.finish(&Sha256::of(b"p")).unwrap();
+                let got: Vec<_> = encoded.chunks.into_iter().map(|c| (c.market, c.vendor, c.window, c.rows, c.data)).collect();
+                prop_assert_eq!(got, chunks_by_grouping(&rows));
+            }
+        }
+    }
+
+    /// A finished page's blocks go back to the pool, and the next page's
+    /// encoder writes into them (cleared: its chunks are its rows only).
+    #[test]
+    fn a_finished_pages_blocks_are_written_by_the_next() {
+        let page = |text: &str| -> Vec<Feedback> {
+            (0..300).map(|i| Feedback { market: "m".into(), vendor: Some(format!("v{}", i % 3)), text: Some(format!("{text}{i}")), ..Feedback::default() }).collect()
+        };
+        let pool = chunks::BlockPool::default();
+        let encode = |rows: &[Feedback]| {
+            let mut encoder = FeedbackEncoder(ChunkEncoder::with_pool(&pool, 1 << 13));
+            rows.iter().for_each(|f| encoder.push(f.borrowed()));
+            let chunks = encoder.finish(&Sha256::of(b"p")).unwrap().chunks;
+            chunks.into_iter().map(|c| (c.market, c.vendor, c.window, c.rows, c.data)).collect::<Vec<_>>()
+        };
+        assert_eq!(encode(&page("first page ")), chunks_by_grouping(&page("first page ")));
+        let kept = pool.kept();
+        assert!(kept > 1, "the first page's blocks are kept");
+        assert_eq!(encode(&page("next page ")), chunks_by_grouping(&page("next page ")));
+        // Blocks given back dirty would have no room left, and more be made.
+        assert_eq!(pool.kept(), kept, "the next page wrote the kept blocks, and gave them back");
     }
 
     /// Rows read into a reader's vector are appended after what it holds;

@@ -19,7 +19,7 @@ mod listing_chunks;
 mod migrations;
 mod sqlite;
 
-pub use chunks::EncodedRows;
+pub use chunks::{BlockPool, EncodedRows};
 pub use feedback_chunks::{decode_stored_chunk, FeedbackEncoder};
 pub use listing_chunks::{decode_stored_listing_chunk, ListingEncoder};
 pub use ids::{BadRowId, RowId, RowKind};

@@ -146,6 +146,11 @@ pub(crate) fn encode(evidence: &Sha256, listings: &[Listing]) -> Result<EncodedT
 pub struct ListingEncoder(ChunkEncoder);
 
 impl ListingEncoder {
+    /// An encoder whose blocks come from and go back to `pool`.
+    pub fn with_pool(pool: &crate::BlockPool) -> Self {
+        ListingEncoder(ChunkEncoder::with_pool(pool, crate::chunks::BLOCK_SIZE))
+    }
+
     /// Takes the page's next listing (its ordinal: the listings taken before).
     pub fn push(&mut self, l: &Listing) {
         self.0.push(&l.market, l.vendor.as_deref(), |out, ordinal| write_listing(out, &ChunkListingRef::of(ordinal as usize, l)));
