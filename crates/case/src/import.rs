@@ -1,11 +1,13 @@
 //! `dragnet import`: files, directories and WARC files become evidence.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use evidence::{CaptureMeta, Origin, SourceKind};
 use model::Sha256;
 use serde_json::json;
 
+use crate::pipeline::{captured_text, read_dataset, DatasetFile, DatasetRead, ExtractReport};
 use crate::{Case, Progress, Result, TOOL_VERSION};
 
 /// Import settings.
@@ -21,11 +23,17 @@ pub struct ImportOptions {
     /// resets). Recorded in the evidence and the custody log. WARC records
     /// keep their own `WARC-Date`.
     pub captured_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Read each new dataset file into the store as it is stored, from the
+    /// bytes just read and hashed, rather than leave it to [`Case::extract`]
+    /// (which reads it back from the evidence store: inflated and hashed
+    /// again). The rows are the same either way; see
+    /// [`ImportReport::extraction`].
+    pub extract_datasets: bool,
 }
 
 impl Default for ImportOptions {
     fn default() -> Self {
-        ImportOptions { max_file_bytes: 512 << 20, dataset_format: None, captured_at: None }
+        ImportOptions { max_file_bytes: 512 << 20, dataset_format: None, captured_at: None, extract_datasets: false }
     }
 }
 
@@ -46,6 +54,11 @@ pub struct ImportReport {
     pub problems: Vec<String>,
     /// Dataset files found: (source, format, digest).
     pub datasets: Vec<(String, String, Sha256)>,
+    /// What was read into the store of the dataset files that were new
+    /// evidence, with [`ImportOptions::extract_datasets`]; the digests read.
+    /// Others (files already in the case) are left to [`Case::extract`].
+    #[serde(skip)]
+    pub extraction: (ExtractReport, BTreeSet<Sha256>),
 }
 
 impl Case {
@@ -58,12 +71,29 @@ impl Case {
             ..Default::default()
         };
         progress.start("importing", sources.len() as u64);
-        // Files are read, hashed and compressed on every core; each is stored
-        // and logged here, in input order (a WARC file is read here too).
+        // Files are read, hashed and compressed on every core (and dataset
+        // files read as such, with `extract_datasets`); each is stored and
+        // logged here, in input order (a WARC file is read here too).
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let registry = opts.extract_datasets.then(|| self.datasets.clone());
+        let blocks = store::BlockPool::default();
         let read = |src: &evidence::Source| match src.kind {
             SourceKind::Warc => None,
-            SourceKind::Page => Some(read_page(src, opts)),
+            SourceKind::Page => Some(read_page(src, opts).map(|(mut page, bytes)| {
+                let format = registry.as_ref().zip(page.dataset.as_deref()).and_then(|(r, name)| r.format(name));
+                if let Some(format) = format {
+                    // Its record when new: this file its first source (the
+                    // URL and time are set from the record when stored).
+                    let file = DatasetFile {
+                        digest: page.prepared.sha256(),
+                        source: &page.meta.source,
+                        url: page.meta.url.clone(),
+                        captured_at: page.meta.captured_at,
+                    };
+                    page.read = Some(read_dataset(&format, &file, &bytes, &blocks));
+                }
+                page
+            })),
         };
         crate::pipeline::for_each_in_order(&sources, threads, read, |i, page| -> Result<()> {
             let src = &sources[i];
@@ -78,6 +108,9 @@ impl Case {
         })?;
         self.evidence.sync()?;
         progress.finish();
+        if !report.extraction.1.is_empty() {
+            self.log_extraction(&report.extraction.0, None)?;
+        }
         Ok(report)
     }
 
@@ -85,7 +118,23 @@ impl Case {
     fn store_page(&mut self, src: &evidence::Source, page: ReadPage, report: &mut ImportReport) -> Result<()> {
         let stored_before = report.digests.len();
         match self.evidence.add_prepared(page.prepared, &page.meta) {
-            Ok(added) => self.note_added(added, &page.meta, page.len, report)?,
+            Ok(added) => {
+                let new = added.new.then_some(added.sha256);
+                self.note_added(added, &page.meta, page.len, report)?;
+                // A dataset read as new evidence goes into the store with
+                // the record's fields as the evidence store lists them.
+                if let (Some(sha), Some(mut read)) = (new, page.read) {
+                    if let Some(rec) = self.evidence.record(&sha) {
+                        let row = &mut read.records.page;
+                        row.source = rec.sources.first().cloned();
+                        row.url = rec.url.clone();
+                        row.captured_at = rec.captured_at.map(captured_text);
+                        let (extracted, digests) = &mut report.extraction;
+                        self.store.in_transaction(|store| read.store(store, extracted))?;
+                        digests.insert(sha);
+                    }
+                }
+            }
             Err(e) => report.problems.push(format!("{}: not stored: {e}", page.meta.source)),
         }
         // A payload the store refused pushes no digest.
@@ -183,11 +232,13 @@ struct ReadPage {
     dataset: Option<String>,
     prepared: evidence::Prepared,
     len: usize,
+    /// The dataset read, with [`ImportOptions::extract_datasets`].
+    read: Option<DatasetRead>,
 }
 
 /// Reads one file (refusing one over the size limit) and prepares it for the
-/// evidence store; a problem as text naming the file.
-fn read_page(src: &evidence::Source, opts: &ImportOptions) -> std::result::Result<ReadPage, String> {
+/// evidence store, with its bytes; a problem as text naming the file.
+fn read_page(src: &evidence::Source, opts: &ImportOptions) -> std::result::Result<(ReadPage, Vec<u8>), String> {
     let meta = std::fs::metadata(&src.path).map_err(|e| format!("{}: cannot read: {e}", src.path.display()))?;
     if meta.len() > opts.max_file_bytes {
         return Err(format!(
@@ -205,5 +256,5 @@ fn read_page(src: &evidence::Source, opts: &ImportOptions) -> std::result::Resul
     cm.captured_at = opts.captured_at.or_else(|| meta.modified().ok().map(chrono::DateTime::<chrono::Utc>::from));
     let dataset = opts.dataset_format.clone().or_else(|| datasets::detect(&src.name, &bytes).map(|f| f.name().to_owned()));
     let prepared = evidence::EvidenceStore::prepare(&bytes, &cm).map_err(|e| format!("{}: not stored: {e}", cm.source))?;
-    Ok(ReadPage { meta: cm, dataset, prepared, len: bytes.len() })
+    Ok((ReadPage { meta: cm, dataset, prepared, len: bytes.len(), read: None }, bytes))
 }

@@ -7,6 +7,7 @@ use model::Sha256;
 use store::{CaseStore, PageRecords, PageRow};
 
 use crate::datasets::{extract_dataset, DatasetStats};
+use datasets::DatasetFormat;
 use crate::{Case, Progress, Result, TOOL_VERSION};
 
 /// Extraction settings.
@@ -113,23 +114,8 @@ impl Case {
                 let bytes = &bytes[..];
                 let source = rec.sources.first().map(String::as_str).unwrap_or_default();
                 if let Some(format) = registry.format_of(&rec.sha256, source, bytes) {
-                    let started = std::time::Instant::now();
-                    let captured = rec.captured_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
-                    // Listings and feedback are encoded row by row as they
-                    // are read, never held as records.
-                    let (mut listings, mut feedback) = (store::ListingEncoder::with_pool(&blocks), store::FeedbackEncoder::with_pool(&blocks));
-                    let (records, stats) = extract_dataset(
-                        &format,
-                        rec.sha256,
-                        source,
-                        rec.url.clone(),
-                        captured,
-                        bytes,
-                        (&mut |f| feedback.push(f), &mut |l| listings.push(&l)),
-                    );
-                    let encoded = store::EncodedRows::of_encoders(&rec.sha256, listings, feedback);
-                    tracing::debug!("dataset {source}: read and encoded in {:.2} s", started.elapsed().as_secs_f64());
-                    return Extracted::Dataset(Box::new(records), stats, encoded);
+                    let file = DatasetFile { digest: rec.sha256, source, url: rec.url.clone(), captured_at: rec.captured_at };
+                    return Extracted::Dataset(read_dataset(&format, &file, bytes, &blocks));
                 }
                 let input = PageInput {
                     bytes,
@@ -158,14 +144,7 @@ impl Case {
                             return Ok(());
                         }
                         Extracted::Page(p) => *p,
-                        Extracted::Dataset(records, stats, encoded) => {
-                            let encoded = encoded?;
-                            report.note_dataset(&records, encoded.listing_rows(), encoded.feedback_rows(), stats);
-                            let started = std::time::Instant::now();
-                            store.put_page_encoded(&records, encoded)?;
-                            tracing::debug!("dataset {source}: stored in {:.2} s", started.elapsed().as_secs_f64());
-                            return Ok(());
-                        }
+                        Extracted::Dataset(read) => return read.store(store, &mut report),
                     };
                     for d in &out.diagnostics {
                         report.problems.push(PageProblem {
@@ -209,6 +188,12 @@ impl Case {
             progress.inc(batch.len() as u64);
         }
         progress.finish();
+        self.log_extraction(&report, opts.market.as_deref())?;
+        Ok(report)
+    }
+
+    /// The custody log's note of an extraction.
+    pub(crate) fn log_extraction(&mut self, report: &ExtractReport, market: Option<&str>) -> Result<()> {
         self.log(
             "extract",
             serde_json::json!({
@@ -217,10 +202,9 @@ impl Case {
                 "vendors": report.vendors,
                 "feedback": report.feedback,
                 "identifiers": report.identifiers,
-                "market": opts.market,
+                "market": market,
             }),
-        )?;
-        Ok(report)
+        )
     }
 }
 
@@ -228,12 +212,85 @@ enum Extracted {
     /// The evidence record could not be read (the error, as text).
     Unreadable(String),
     Page(Box<PageExtraction>),
-    /// A dataset file: its records (feedback taken out), counts, and its
-    /// feedback encoded as the store keeps it.
-    Dataset(Box<PageRecords>, DatasetStats, store::Result<store::EncodedRows>),
+    Dataset(DatasetRead),
+}
+
+/// A dataset file read: its records (listings and feedback taken out),
+/// counts, and its listings and feedback encoded as the store keeps them.
+pub(crate) struct DatasetRead {
+    pub(crate) records: Box<PageRecords>,
+    stats: DatasetStats,
+    encoded: store::Result<store::EncodedRows>,
+}
+
+/// What a dataset file's page row says of its evidence record.
+pub(crate) struct DatasetFile<'a> {
+    pub(crate) digest: Sha256,
+    /// The record's first source.
+    pub(crate) source: &'a str,
+    pub(crate) url: Option<String>,
+    pub(crate) captured_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Reads a dataset `file` of `format` (its payload `bytes`), on any thread:
+/// listings and feedback are encoded row by row as they are read (into
+/// blocks from `blocks`), never held as records.
+pub(crate) fn read_dataset(format: &DatasetFormat, file: &DatasetFile<'_>, bytes: &[u8], blocks: &store::BlockPool) -> DatasetRead {
+    let started = std::time::Instant::now();
+    let source = file.source;
+    let (mut listings, mut feedback) = (store::ListingEncoder::with_pool(blocks), store::FeedbackEncoder::with_pool(blocks));
+    let (records, stats) = extract_dataset(
+        format,
+        file.digest,
+        source,
+        file.url.clone(),
+        file.captured_at.map(captured_text),
+        bytes,
+        (&mut |f| feedback.push(f), &mut |l| listings.push(&l)),
+    );
+    let encoded = store::EncodedRows::of_encoders(&file.digest, listings, feedback);
+    tracing::debug!("dataset {source}: read and encoded in {:.2} s", started.elapsed().as_secs_f64());
+    DatasetRead { records: Box::new(records), stats, encoded }
+}
+
+/// A capture time as page rows hold it.
+pub(crate) fn captured_text(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+impl DatasetRead {
+    /// Puts the records into `store` (in the caller's transaction) and
+    /// counts them in `report`.
+    pub(crate) fn store(self, store: &mut store::SqliteStore, report: &mut ExtractReport) -> store::Result<()> {
+        let encoded = self.encoded?;
+        report.note_dataset(&self.records, encoded.listing_rows(), encoded.feedback_rows(), self.stats);
+        let started = std::time::Instant::now();
+        store.put_page_encoded(&self.records, encoded)?;
+        let source = self.records.page.source.as_deref().unwrap_or_default();
+        tracing::debug!("dataset {source}: stored in {:.2} s", started.elapsed().as_secs_f64());
+        Ok(())
+    }
 }
 
 impl ExtractReport {
+    /// Adds what another extraction did.
+    pub fn absorb(&mut self, other: ExtractReport) {
+        self.pages += other.pages;
+        for (k, n) in other.by_market {
+            *self.by_market.entry(k).or_default() += n;
+        }
+        for (k, n) in other.by_page_type {
+            *self.by_page_type.entry(k).or_default() += n;
+        }
+        self.listings += other.listings;
+        self.vendors += other.vendors;
+        self.feedback += other.feedback;
+        self.categories += other.categories;
+        self.identifiers += other.identifiers;
+        self.problems.extend(other.problems);
+        self.datasets.extend(other.datasets);
+    }
+
     fn note_dataset(&mut self, r: &PageRecords, listings: usize, feedback: usize, stats: DatasetStats) {
         let source = r.page.source.clone().unwrap_or_default();
         for d in &r.page.diagnostics {

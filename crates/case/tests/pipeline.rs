@@ -162,3 +162,65 @@ fn gzip(data: &[u8]) -> Vec<u8> {
     e.write_all(data).unwrap();
     e.finish().unwrap()
 }
+
+/// A dataset file read into the store as it is imported (the bytes just
+/// read and hashed: `ImportOptions::extract_datasets`, what `dragnet import`
+/// does) gives the rows, page rows and counts that reading it back from the
+/// evidence store gives (`Case::extract`), for every built-in format's real
+/// files; a file already in the case is left to `extract`.
+#[test]
+fn datasets_read_as_imported_are_the_datasets_read_back() {
+    let files: Vec<PathBuf> = [
+        "listings/agora-2014/random-sample100_0e304b108eec01f26adc7c47458c926215ab993a.csv",
+        "listings/alphabay-2017/D_C_-_stims_-_2fa_-_20170429.csv",
+        "listings/dream-2017/dream_market_cocaine_listings.csv",
+        "listings/grams-2014/grams_1776.csv",
+        "listings/hansa-2016-12/hansa-marketplace-listings-december-2016.csv",
+        "listings/whitehouse-2021/whm_23-05-2021.json",
+    ]
+    .iter()
+    .filter_map(|f| testdata::shared(f))
+    .collect();
+    if files.len() < 6 {
+        return;
+    }
+    let captured_at = Some("2021-06-01T00:00:00Z".parse().unwrap());
+    // Read as imported; then the same files again (already stored: read back).
+    let (_a, mut fused) = new_case();
+    let opts = ImportOptions { captured_at, extract_datasets: true, ..ImportOptions::default() };
+    let report = fused.import(&files, &opts, &NoProgress).unwrap();
+    assert_eq!(report.datasets.len(), 6, "{:?}", report.problems);
+    let (read, read_digests) = report.extraction;
+    assert_eq!(read_digests, report.datasets.iter().map(|d| d.2).collect(), "every new dataset is read as imported");
+    assert_eq!(read.datasets.len(), 6);
+    let again = fused.import(&files, &opts, &NoProgress).unwrap();
+    assert_eq!((again.duplicates, again.extraction.1.len()), (6, 0), "files already stored are not read at import");
+
+    // Imported, then read back by extract.
+    let (_b, mut read_back) = new_case();
+    let report = read_back.import(&files, &ImportOptions { captured_at, ..ImportOptions::default() }, &NoProgress).unwrap();
+    assert!(report.extraction.1.is_empty());
+    let only = report.datasets.iter().map(|d| d.2).collect();
+    let extracted = read_back.extract(&ExtractOptions { only: Some(only), ..ExtractOptions::default() }, &NoProgress).unwrap();
+
+    let stats = |r: &case::ExtractReport| {
+        let mut s: Vec<String> = r.datasets.iter().map(|d| serde_json::to_string(d).unwrap()).collect();
+        s.sort();
+        s
+    };
+    assert_eq!(stats(&read), stats(&extracted));
+    assert_eq!((read.listings, read.feedback, read.vendors, read.identifiers), (extracted.listings, extracted.feedback, extracted.vendors, extracted.identifiers));
+    assert_eq!(read.problems.len(), extracted.problems.len());
+    assert!(read.listings > 1000 && read.problems.len() > 0, "{} listings, {} problems", read.listings, read.problems.len());
+    let (a, b) = (fused.store(), read_back.store());
+    assert_eq!(a.pages().unwrap(), b.pages().unwrap());
+    let all = Filter::default();
+    assert_eq!(a.listings(&all).unwrap(), b.listings(&all).unwrap());
+    assert_eq!(a.feedback(&all).unwrap(), b.feedback(&all).unwrap());
+    assert_eq!(a.vendors(&all).unwrap(), b.vendors(&all).unwrap());
+    assert_eq!(a.identifiers(&all).unwrap(), b.identifiers(&all).unwrap());
+    assert_eq!(a.counts().unwrap(), b.counts().unwrap());
+    // The custody log notes the reading.
+    let log = std::fs::read_to_string(fused.dir().join("evidence/custody.jsonl")).unwrap();
+    assert!(log.contains("\"extract\""), "custody log has no extract entry");
+}

@@ -260,6 +260,13 @@ pub struct Prepared {
     record: PreparedRecord,
 }
 
+impl Prepared {
+    /// The payload's digest.
+    pub fn sha256(&self) -> Sha256 {
+        self.record.sha
+    }
+}
+
 /// A new record ready to append: its gzip member and its index line (file
 /// and offset still to be set).
 #[derive(Debug)]
