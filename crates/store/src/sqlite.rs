@@ -257,9 +257,11 @@ fn decoded_listings_as<U: Send>(
     make: &(impl Fn(Stored<Listing>) -> U + Sync),
     order: Option<fn(&U, &U) -> std::cmp::Ordering>,
 ) -> Result<Vec<U>> {
-    let decoded = |chunks: Vec<RawChunk>| -> Result<Vec<U>> {
+    // `room`: rows to make room for (the other half's too, for the half that
+    // is appended to: growing a vector of a million listings copied it).
+    let decoded = |chunks: Vec<RawChunk>, room: usize| -> Result<Vec<U>> {
         let mut rows = Vec::new();
-        let _ = rows.try_reserve(chunks::room_for_rows(&chunks));
+        let _ = rows.try_reserve(room);
         for c in chunks {
             c.listings_into_as(make, &mut rows)?;
         }
@@ -270,7 +272,8 @@ fn decoded_listings_as<U: Send>(
     };
     let bytes: usize = chunks.iter().map(RawChunk::stored_len).sum();
     if bytes < SPLIT_DECODE_MIN_BYTES {
-        return decoded(chunks);
+        let room = chunks::room_for_rows(&chunks);
+        return decoded(chunks, room);
     }
     // Split where half the stored bytes lie before.
     let mut before = 0;
@@ -279,9 +282,12 @@ fn decoded_listings_as<U: Send>(
         before * 2 >= bytes
     });
     let high = chunks.split_off(mid.map_or(0, |m| m + 1));
+    let high_room = chunks::room_for_rows(&high);
+    // Merged in order, the halves go to a new vector: room for its own only.
+    let low_room = chunks::room_for_rows(&chunks).saturating_add(if order.is_none() { high_room } else { 0 });
     std::thread::scope(|s| {
-        let high = s.spawn(move || decoded(high));
-        let mut low = decoded(chunks)?;
+        let high = s.spawn(move || decoded(high, high_room));
+        let mut low = decoded(chunks, low_room)?;
         // A panic decoding the other half is this thread's.
         let mut high = high.join().unwrap_or_else(|e| std::panic::resume_unwind(e))?;
         Ok(if let Some(order) = order {
