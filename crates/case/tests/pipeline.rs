@@ -211,7 +211,7 @@ fn datasets_read_as_imported_are_the_datasets_read_back() {
     assert_eq!(stats(&read), stats(&extracted));
     assert_eq!((read.listings, read.feedback, read.vendors, read.identifiers), (extracted.listings, extracted.feedback, extracted.vendors, extracted.identifiers));
     assert_eq!(read.problems.len(), extracted.problems.len());
-    assert!(read.listings > 1000 && read.problems.len() > 0, "{} listings, {} problems", read.listings, read.problems.len());
+    assert!(read.listings > 1000 && !read.problems.is_empty(), "{} listings, {} problems", read.listings, read.problems.len());
     let (a, b) = (fused.store(), read_back.store());
     assert_eq!(a.pages().unwrap(), b.pages().unwrap());
     let all = Filter::default();
