@@ -367,6 +367,13 @@ impl UnitTableBuilder {
         }
     }
 
+    /// Makes room for `rows` more rows (a case's feedback count bounds its
+    /// feedback units: a table of millions is not grown by doubling, each
+    /// doubling a copy into fresh memory).
+    pub fn reserve(&mut self, rows: usize) {
+        let _ = self.rows.try_reserve(rows);
+    }
+
     /// Merges one unit in.
     fn add_one(&mut self, u: &UnitRef<'_>) {
         self.index_all();
