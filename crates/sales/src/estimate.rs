@@ -753,10 +753,21 @@ fn feedback_units<R: FeedbackRow>(
     let mut observed_days: HashMap<(Option<&str>, Option<&str>), Option<NaiveDate>, FastState> = HashMap::default();
     let mut hex: HashMap<model::Sha256, String, FastState> = HashMap::default();
     let (mut identity_head, mut identity_head_of) = (String::new(), None);
+    // Rows mostly share the observation time of the row before: compared,
+    // not hashed and looked up again.
+    let mut last_day: Option<((Option<&str>, Option<&str>), Option<NaiveDate>)> = None;
     for o in feedback {
         let f = o.record();
         let day_key = (f.observed_at, o.captured_at());
-        let Some(observed) = *observed_days.entry(day_key).or_insert_with(|| day_of(day_key.0, day_key.1)) else {
+        let observed = match last_day {
+            Some((key, day)) if key == day_key => day,
+            _ => {
+                let day = *observed_days.entry(day_key).or_insert_with(|| day_of(day_key.0, day_key.1));
+                last_day = Some((day_key, day));
+                day
+            }
+        };
+        let Some(observed) = observed else {
             out.problems.push(Problem { id: o.id().into_owned(), message: "feedback has no observation date; not counted".into() });
             continue;
         };
