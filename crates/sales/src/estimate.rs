@@ -750,12 +750,13 @@ fn feedback_units<R: FeedbackRow>(
     // Feedback of one account repeats a few observation times, shown dates
     // ("39 days ago") and evidence records thousands of times: each is read
     // (or written in hex) once.
-    let mut observed_days: HashMap<(Option<&str>, Option<&str>), Option<NaiveDate>, FastState> = HashMap::default();
+    type DayKey<'k> = (Option<&'k str>, Option<&'k str>);
+    let mut observed_days: HashMap<DayKey<'_>, Option<NaiveDate>, FastState> = HashMap::default();
     let mut hex: HashMap<model::Sha256, String, FastState> = HashMap::default();
     let (mut identity_head, mut identity_head_of) = (String::new(), None);
     // Rows mostly share the observation time of the row before: compared,
     // not hashed and looked up again.
-    let mut last_day: Option<((Option<&str>, Option<&str>), Option<NaiveDate>)> = None;
+    let mut last_day: Option<(DayKey<'_>, Option<NaiveDate>)> = None;
     for o in feedback {
         let f = o.record();
         let day_key = (f.observed_at, o.captured_at());
