@@ -2,12 +2,12 @@
 
 use std::collections::BTreeMap;
 
+use datasets::DatasetFormat;
 use extract::{extract_page, PageExtraction, PageInput};
 use model::Sha256;
 use store::{CaseStore, PageRecords, PageRow};
 
 use crate::datasets::{extract_dataset, DatasetStats};
-use datasets::DatasetFormat;
 use crate::{Case, Progress, Result, TOOL_VERSION};
 
 /// Extraction settings.
@@ -166,9 +166,7 @@ impl Case {
                             evidence: rec.sha256,
                             source: Some(source),
                             url: rec.url.clone(),
-                            captured_at: rec
-                                .captured_at
-                                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+                            captured_at: rec.captured_at.map(captured_text),
                             market: out.market,
                             profile: out.profile,
                             page_type: out.page_type,

@@ -322,14 +322,6 @@ impl ListingKeys {
     }
 }
 
-/// Each listing observation's identity. Two rows of one evidence record
-/// observed on the same day with the same [`listing_key`] are two listings
-/// (a vendor's identical "Custom listing"s, created the same day): the k-th
-/// such row is matched with the k-th of another record or day. (Rows of one
-/// dataset file from different crawl days are the same listing seen again.)
-///
-/// Each identity is written once and counted by its index: coverage counts
-/// distinct identities of a million listings per market and per day.
 /// The row's ordinal within its record, which row ids end in after a `-`
 /// (0 when the tail is no number). Read from the id's bytes: `rsplit('-')`
 /// searched a million short ids as text.
@@ -339,6 +331,14 @@ fn row_ordinal(id: &str) -> u64 {
     tail.parse().unwrap_or(0)
 }
 
+/// Each listing observation's identity. Two rows of one evidence record
+/// observed on the same day with the same [`listing_key`] are two listings
+/// (a vendor's identical "Custom listing"s, created the same day): the k-th
+/// such row is matched with the k-th of another record or day. (Rows of one
+/// dataset file from different crawl days are the same listing seen again.)
+///
+/// Each identity is written once and counted by its index: coverage counts
+/// distinct identities of a million listings per market and per day.
 fn occurrence_keys(dated: &[(NaiveDate, &Obs<Listing>)]) -> ListingKeys {
     // Each distinct base key is written and hashed once, and its index is
     // the identity of every first row of a group (below) that has it.
@@ -1184,7 +1184,6 @@ mod tests {
             let as_text: u64 = id.rsplit('-').next().and_then(|n| n.parse().ok()).unwrap_or(0);
             prop_assert_eq!(row_ordinal(&id), as_text);
         }
-
 
         #[test]
         fn occurrence_keys_are_the_texts_written_row_by_row(

@@ -367,8 +367,8 @@ impl UnitTableBuilder {
         }
     }
 
-    /// Makes room for `rows` more rows (a case's feedback count bounds its
-    /// feedback units: a table of millions is not grown by doubling, each
+    /// Makes room for `rows` more rows (a case makes about a row per
+    /// feedback row: a table of millions is not grown by doubling, each
     /// doubling a copy into fresh memory).
     pub fn reserve(&mut self, rows: usize) {
         let _ = self.rows.try_reserve(rows);
