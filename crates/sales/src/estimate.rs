@@ -169,7 +169,7 @@ fn push_listing_key(out: &mut String, l: &Listing) {
 /// Each row once: a row id seen again (the same file imported twice) is the
 /// same observation, not another one.
 fn distinct<T>(rows: &[Obs<T>]) -> Vec<&Obs<T>> {
-    let mut seen: HashSet<&str, FastState> = HashSet::default();
+    let mut seen: HashSet<&str, FastState> = HashSet::with_capacity_and_hasher(rows.len(), FastState::default());
     rows.iter().filter(|o| seen.insert(o.id.as_str())).collect()
 }
 
@@ -342,13 +342,16 @@ fn row_ordinal(id: &str) -> u64 {
 fn occurrence_keys(dated: &[(NaiveDate, &Obs<Listing>)]) -> ListingKeys {
     // Each distinct base key is written and hashed once, and its index is
     // the identity of every first row of a group (below) that has it.
-    let mut base_of: HashMap<String, u32, FastState> = HashMap::default();
+    // Both maps are sized for a row each (at most that many entries): grown
+    // by doubling, a million entries were hashed and moved again and again.
+    let mut base_of: HashMap<String, u32, FastState> = HashMap::with_capacity_and_hasher(dated.len(), FastState::default());
     // (evidence, else the row id; day, base key) -> its group. Each row is
     // filed as (group, row ordinal, row id, index into `dated`) in one list,
     // sorted once: a group's rows come together in ordinal order (a list per
     // group was a million small allocations). Which group comes first does
     // not matter: identities are compared as text.
-    let mut group_of: HashMap<(Result<model::Sha256, &str>, NaiveDate, u32), u32, FastState> = HashMap::default();
+    let mut group_of: HashMap<(Result<model::Sha256, &str>, NaiveDate, u32), u32, FastState> =
+        HashMap::with_capacity_and_hasher(dated.len(), FastState::default());
     let mut group_base: Vec<u32> = Vec::new();
     let mut members: Vec<(u32, u64, &str, u32)> = Vec::with_capacity(dated.len());
     let mut key = String::new();
@@ -420,31 +423,7 @@ fn coverage(
     input: &Input<'_>,
     out: &mut Units,
 ) -> HashMap<String, f64> {
-    // Distinct listing identities per market and per market and day (only
-    // counted). `dated` is in day order: each day's markets are gathered in
-    // a map of their own, not looked up in an ordered map row by row.
-    let mut seen: HashMap<&str, HashSet<u32, FastState>, FastState> = HashMap::default();
-    let mut seen_day: BTreeMap<(&str, NaiveDate), HashSet<u32, FastState>> = BTreeMap::new();
-    let mut at = 0;
-    for day in dated.chunk_by(|a, b| a.0 == b.0) {
-        let mut of_day: HashMap<&str, HashSet<u32, FastState>, FastState> = HashMap::default();
-        for (j, (_, o)) in day.iter().enumerate() {
-            let k = keys.of[at + j];
-            seen.entry(&o.record.market).or_default().insert(k);
-            of_day.entry(&o.record.market).or_default().insert(k);
-        }
-        for (m, ids) in of_day {
-            match seen_day.entry((m, day[0].0)) {
-                std::collections::btree_map::Entry::Vacant(e) => {
-                    e.insert(ids);
-                }
-                // Only if `dated` were not in day order.
-                std::collections::btree_map::Entry::Occupied(mut e) => e.get_mut().extend(ids),
-            }
-        }
-        at += day.len();
-    }
-    let seen: BTreeMap<&str, HashSet<u32, FastState>> = seen.into_iter().collect();
+    let (seen, seen_day) = identities_seen(dated, &keys.of, keys.texts.len());
     // The market's own statement: the largest sum of category counts on one
     // evidence record (one category index page or dataset file).
     let mut stated_by_evidence: BTreeMap<(&str, String, Option<NaiveDate>), u64> = BTreeMap::new();
@@ -466,9 +445,9 @@ fn coverage(
     }
     let ratio = |seen: u64, stated: Option<u64>| stated.filter(|s| *s > 0).map(|s| (seen as f64 / s as f64).min(1.0));
     let mut scale = HashMap::new();
-    for (m, keys) in &seen {
+    for (m, &n) in &seen {
         let st = stated.get(m).copied();
-        let cov = ratio(keys.len() as u64, st);
+        let cov = ratio(n, st);
         // A capture of a few pages is not a sample of the market: scaling
         // 40 feedback by a 0.1% coverage would invent 40,000 sales.
         if let Some(c) = cov.filter(|c| *c >= MIN_COVERAGE_TO_SCALE) {
@@ -477,22 +456,92 @@ fn coverage(
         out.coverage.push(Coverage {
             market: (*m).to_owned(),
             day: None,
-            listings_seen: keys.len() as u64,
+            listings_seen: n,
             listings_stated: st,
             coverage: cov,
         });
     }
-    for ((m, d), keys) in &seen_day {
-        let st = stated_day.get(&(*m, *d)).copied();
+    for (&(m, d), &n) in &seen_day {
+        let st = stated_day.get(&(m, d)).copied();
         out.coverage.push(Coverage {
-            market: (*m).to_owned(),
-            day: Some(*d),
-            listings_seen: keys.len() as u64,
+            market: m.to_owned(),
+            day: Some(d),
+            listings_seen: n,
             listings_stated: st,
-            coverage: ratio(keys.len() as u64, st),
+            coverage: ratio(n, st),
         });
     }
     scale
+}
+
+/// How many distinct listing identities each market shows, in all and on
+/// each day: `of[i]` is row `i`'s identity, below `identities`, and `dated`
+/// is in day order.
+///
+/// An identity is stamped with the market and day it was last counted on,
+/// not filed in a set per market and per day (two set inserts per row were
+/// most of the coverage step). Its text starts with its market, so it
+/// belongs to one market; should it turn up under another (a market name
+/// holding the separator), that pair is counted in a map of its own.
+fn identities_seen<'d>(
+    dated: &[(NaiveDate, &'d Obs<Listing>)],
+    of: &[u32],
+    identities: usize,
+) -> (BTreeMap<&'d str, u64>, BTreeMap<(&'d str, NaiveDate), u64>) {
+    const NEVER: u32 = u32::MAX;
+    // Market names by index; rows of one market come in runs.
+    let mut markets: Vec<&str> = Vec::new();
+    let mut market_index: HashMap<&str, u32, FastState> = HashMap::default();
+    let mut last_market: Option<(&str, u32)> = None;
+    // Per identity: (market, day number) it was last counted on.
+    let mut stamp: Vec<(u32, u32)> = vec![(NEVER, NEVER); identities];
+    let mut elsewhere: HashMap<(u32, u32), u32, FastState> = HashMap::default();
+    let mut seen: Vec<u64> = Vec::new();
+    let mut seen_day: BTreeMap<(&str, NaiveDate), u64> = BTreeMap::new();
+    let mut of_day: Vec<u64> = Vec::new();
+    let mut at = 0;
+    for (day_number, day) in dated.chunk_by(|a, b| a.0 == b.0).enumerate() {
+        debug_assert!(at == 0 || dated[at - 1].0 < day[0].0, "rows not in day order");
+        let day_number = day_number as u32;
+        for (j, (_, o)) in day.iter().enumerate() {
+            let name = o.record.market.as_str();
+            let m = match last_market {
+                Some((n, m)) if n == name => m,
+                _ => {
+                    let m = *market_index.entry(name).or_insert_with(|| {
+                        markets.push(name);
+                        seen.push(0);
+                        of_day.push(0);
+                        markets.len() as u32 - 1
+                    });
+                    last_market = Some((name, m));
+                    m
+                }
+            };
+            let k = of[at + j];
+            let (holder, last_day) = &mut stamp[k as usize];
+            let last = if *holder == NEVER || *holder == m {
+                *holder = m;
+                std::mem::replace(last_day, day_number)
+            } else {
+                elsewhere.insert((m, k), day_number).unwrap_or(NEVER)
+            };
+            if last == NEVER {
+                seen[m as usize] += 1;
+            }
+            if last != day_number {
+                of_day[m as usize] += 1;
+            }
+        }
+        for (m, n) in of_day.iter_mut().enumerate() {
+            if *n > 0 {
+                seen_day.insert((markets[m], day[0].0), std::mem::take(n));
+            }
+        }
+        at += day.len();
+    }
+    let seen = markets.iter().zip(seen).map(|(m, n)| (*m, n)).collect();
+    (seen, seen_day)
 }
 
 fn top_category(l: &Listing) -> Option<&str> {
@@ -1183,6 +1232,39 @@ mod tests {
         fn row_ordinals_are_the_numbers_after_the_last_dash(id in "(\\PC{0,12}-){0,3}(\\+?[0-9]{1,21}|\\PC{0,4})") {
             let as_text: u64 = id.rsplit('-').next().and_then(|n| n.parse().ok()).unwrap_or(0);
             prop_assert_eq!(row_ordinal(&id), as_text);
+        }
+
+        /// The stamped counts are the sizes of a set of identities per
+        /// market and per market and day, also when one identity turns up
+        /// under two markets.
+        #[test]
+        fn identities_seen_are_the_sets_sizes(
+            rows in proptest::collection::vec((0u32..4, 0u8..3, 0u32..6), 0..60)
+        ) {
+            let markets = ["m", "n", "o"];
+            let mut rows = rows;
+            rows.sort_by_key(|r| r.0);
+            let obs: Vec<Obs<Listing>> = rows
+                .iter()
+                .enumerate()
+                .map(|(i, &(_, market, _))| {
+                    let mut o = listing_obs(format!("r{i}"), 0, "t", "", None);
+                    o.record.market = markets[market as usize].into();
+                    o
+                })
+                .collect();
+            let dated: Vec<(NaiveDate, &Obs<Listing>)> =
+                rows.iter().zip(&obs).map(|(&(day, ..), o)| (NaiveDate::from_ymd_opt(2014, 1, 1 + day).unwrap(), o)).collect();
+            let of: Vec<u32> = rows.iter().map(|r| r.2).collect();
+            let mut sets: BTreeMap<&str, BTreeSet<u32>> = BTreeMap::new();
+            let mut day_sets: BTreeMap<(&str, NaiveDate), BTreeSet<u32>> = BTreeMap::new();
+            for ((day, o), &k) in dated.iter().zip(&of) {
+                sets.entry(o.record.market.as_str()).or_default().insert(k);
+                day_sets.entry((o.record.market.as_str(), *day)).or_default().insert(k);
+            }
+            let (seen, seen_day) = identities_seen(&dated, &of, 6);
+            prop_assert_eq!(seen, sets.into_iter().map(|(m, s)| (m, s.len() as u64)).collect::<BTreeMap<_, _>>());
+            prop_assert_eq!(seen_day, day_sets.into_iter().map(|(k, s)| (k, s.len() as u64)).collect::<BTreeMap<_, _>>());
         }
 
         #[test]
