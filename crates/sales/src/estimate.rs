@@ -474,6 +474,9 @@ fn coverage(
     scale
 }
 
+/// Distinct listing identities by market and day.
+type SeenByDay<'d> = BTreeMap<(&'d str, NaiveDate), u64>;
+
 /// How many distinct listing identities each market shows, in all and on
 /// each day: `of[i]` is row `i`'s identity, below `identities`, and `dated`
 /// is in day order.
@@ -487,7 +490,7 @@ fn identities_seen<'d>(
     dated: &[(NaiveDate, &'d Obs<Listing>)],
     of: &[u32],
     identities: usize,
-) -> (BTreeMap<&'d str, u64>, BTreeMap<(&'d str, NaiveDate), u64>) {
+) -> (BTreeMap<&'d str, u64>, SeenByDay<'d>) {
     const NEVER: u32 = u32::MAX;
     // Market names by index; rows of one market come in runs.
     let mut markets: Vec<&str> = Vec::new();
@@ -497,7 +500,7 @@ fn identities_seen<'d>(
     let mut stamp: Vec<(u32, u32)> = vec![(NEVER, NEVER); identities];
     let mut elsewhere: HashMap<(u32, u32), u32, FastState> = HashMap::default();
     let mut seen: Vec<u64> = Vec::new();
-    let mut seen_day: BTreeMap<(&str, NaiveDate), u64> = BTreeMap::new();
+    let mut seen_day: SeenByDay<'d> = BTreeMap::new();
     let mut of_day: Vec<u64> = Vec::new();
     let mut at = 0;
     for (day_number, day) in dated.chunk_by(|a, b| a.0 == b.0).enumerate() {
