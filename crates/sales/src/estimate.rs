@@ -231,22 +231,25 @@ impl<'a> Estimator<'a> {
         // hands them over in its store's order).
         undated.sort_unstable();
         out.problems.extend(undated.into_iter().map(|id| Problem { id: id.to_owned(), message: "listing has no observation date; not used".into() }));
-        // Ids are distinct here, so an unstable sort gives the one order.
-        dated.sort_unstable_by(|a, b| (a.0, &a.1.id).cmp(&(b.0, &b.1.id)));
         // The listings by title (for pricing feedback) are filed on a thread
-        // of their own while this one works out coverage and counters: both
-        // only read `dated`, and this runs before any feedback can be.
+        // of their own while this one works out coverage and counters; this
+        // runs before any feedback can be. Both read the rows in the order
+        // they came, where a store hands over an account's rows together and
+        // the rows lie in memory one after another (in (day, id) order, the
+        // identities were a cache miss per row).
         let (scale, by_title) = std::thread::scope(|s| {
-            let by_title = s.spawn(|| {
-                let mut by_title = ListingsByTitle::default();
-                for (d, o) in &dated {
-                    by_title.add(*d, o);
-                }
-                by_title
-            });
+            let by_title = s.spawn(|| ListingsByTitle::of(&dated));
             let keys = occurrence_keys(&dated);
-            let scale = coverage(&dated, &keys, input, &mut out);
-            sold_counter_units(&dated, &keys, rates, &scale, &mut out);
+            // Coverage goes day by day: the rows in day order, kept in the
+            // order they came within a day (nothing below depends on that
+            // order: sold counters sort each listing's rows).
+            let mut by_day: Vec<(NaiveDate, u32)> = dated.iter().enumerate().map(|(i, (d, _))| (*d, i as u32)).collect();
+            by_day.sort_by_key(|&(d, _)| d);
+            let day_rows: Vec<(NaiveDate, &Obs<Listing>)> = by_day.iter().map(|&(_, i)| dated[i as usize]).collect();
+            let day_keys = ListingKeys { of: by_day.iter().map(|&(_, i)| keys.of[i as usize]).collect(), texts: keys.texts };
+            drop(by_day);
+            let scale = coverage(&day_rows, &day_keys, input, &mut out);
+            sold_counter_units(&day_rows, &day_keys, rates, &scale, &mut out);
             vendor_counter_units(&distinct(input.vendors), &scale, &mut out);
             // A panic on the filing thread is this thread's.
             (scale, by_title.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
@@ -564,9 +567,11 @@ fn sold_counter_units(
             by_listing.entry(keys.text(i)).or_default().push((*d, o));
         }
     }
-    for obs in by_listing.values() {
+    for obs in by_listing.values_mut() {
+        // Ids are distinct, so an unstable sort gives the one order.
+        obs.sort_unstable_by(|a, b| (a.0, &a.1.id).cmp(&(b.0, &b.1.id)));
         let mut prev: Option<(NaiveDate, u64)> = None;
-        for (day, o) in obs {
+        for (day, o) in obs.iter() {
             let l = &o.record;
             let Some(sold) = l.sold else { continue };
             let since = l.sold_since.as_deref().and_then(observed_day).filter(|s| s <= day);
@@ -675,20 +680,43 @@ struct ListingsByTitle<'a> {
 type Titles<'a> = HashMap<String, DatedListings<'a>, FastState>;
 
 impl<'a> ListingsByTitle<'a> {
-    /// Files an observation (observations are added in day order).
-    fn add(&mut self, day: NaiveDate, o: &'a Obs<Listing>) {
-        let l = &o.record;
-        let vendors = match self.markets.get_mut(l.market.as_str()) {
-            Some(v) => v,
-            None => self.markets.entry(l.market.clone()).or_default(),
+    /// Files dated observations, in any order: each title's observations
+    /// end up in (day, id) order. Runs of one account (market and vendor as
+    /// shown) look their account up once.
+    fn of(dated: &[(NaiveDate, &'a Obs<Listing>)]) -> ListingsByTitle<'a> {
+        let mut by_title = ListingsByTitle::default();
+        let mut title = String::new();
+        let same_account = |a: &(NaiveDate, &Obs<Listing>), b: &(NaiveDate, &Obs<Listing>)| {
+            a.1.record.vendor == b.1.record.vendor && a.1.record.market == b.1.record.market
         };
+        for run in dated.chunk_by(same_account) {
+            let l = &run[0].1.record;
+            let titles = by_title.titles_mut(&l.market, l.vendor.as_deref().unwrap_or(""));
+            for (day, o) in run {
+                title.clear();
+                crate::dedup::push_normalized(&mut title, &o.record.title);
+                let dated = match titles.get_mut(title.as_str()) {
+                    Some(d) => d,
+                    None => titles.entry(title.clone()).or_default(),
+                };
+                dated.push((*day, *o));
+            }
+        }
+        for titles in by_title.markets.values_mut().flat_map(|vendors| vendors.values_mut()) {
+            for dated in titles.values_mut().filter(|d| d.len() > 1) {
+                // Ids are distinct, so an unstable sort gives the one order.
+                dated.sort_unstable_by(|a, b| (a.0, &a.1.id).cmp(&(b.0, &b.1.id)));
+            }
+        }
+        by_title
+    }
+
+    /// An account's titles, filed on first use.
+    fn titles_mut(&mut self, market: &str, vendor: &str) -> &mut Titles<'a> {
+        // Once per run of an account's rows: the names are copied each time.
         self.scratch.clear();
-        crate::dedup::push_normalized(&mut self.scratch, l.vendor.as_deref().unwrap_or(""));
-        let titles = match vendors.get_mut(self.scratch.as_str()) {
-            Some(t) => t,
-            None => vendors.entry(self.scratch.clone()).or_default(),
-        };
-        titles.entry(normalize(&l.title)).or_default().push((day, o));
+        crate::dedup::push_normalized(&mut self.scratch, vendor);
+        self.markets.entry(market.to_owned()).or_default().entry(self.scratch.clone()).or_default()
     }
 
     /// The listings of an account (vendor as shown: normalized here).
@@ -697,8 +725,9 @@ impl<'a> ListingsByTitle<'a> {
     }
 }
 
-/// A listing's observations with their days, in day order.
-type DatedListings<'a> = Vec<(NaiveDate, &'a Obs<Listing>)>;
+/// A listing's observations with their days, in day order: most listings
+/// have one, kept in place of a heap allocation.
+type DatedListings<'a> = smallvec::SmallVec<[(NaiveDate, &'a Obs<Listing>); 1]>;
 
 /// The observation a feedback row comes from (see [`Observation`]): a
 /// dataset row is its own observation; a page is one observation.
@@ -885,8 +914,8 @@ fn feedback_units<R: FeedbackRow>(
     // Many feedback name one listing: its observations are looked up once,
     // in its account's titles (looked up once per account as shown).
     let mut listing_obs: HashMap<(&str, &str, &str), Option<&DatedListings>, FastState> = HashMap::default();
-    type ListingLookup<'k, 'l> = ((&'k str, &'k str, &'k str), Option<&'l DatedListings<'l>>);
-    let mut last_listing: Option<ListingLookup<'_, '_>> = None;
+    type ListingLookup<'k, 'l, 'o> = ((&'k str, &'k str, &'k str), Option<&'l DatedListings<'o>>);
+    let mut last_listing: Option<ListingLookup<'_, '_, '_>> = None;
     let mut accounts: HashMap<(&str, &str), Option<&Titles>, FastState> = HashMap::default();
     let mut title = String::new();
     let mut last_priced: Option<(&Obs<Listing>, Result<UsdAmount, crate::ConvertError>)> = None;

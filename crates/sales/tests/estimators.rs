@@ -305,6 +305,26 @@ fn absurd_prices_stay_out_of_revenue() {
 
 // ---------------------------------------------------------------- sold counters
 
+/// Two records of one day that show one listing are taken in id order,
+/// whatever order they come in: growth, not a reset.
+#[test]
+fn sold_counters_of_one_day_go_in_id_order() {
+    let a = listing("a", "2016-01-10", |l| {
+        usd(l, "10");
+        l.sold = Some(10);
+    });
+    let b = listing("b", "2016-01-10", |l| {
+        usd(l, "10");
+        l.sold = Some(15);
+    });
+    for listings in [vec![a.clone(), b.clone()], vec![b, a]] {
+        let u = run(&listings, &[], &Rates::default());
+        let sc = method_units(&u, Method::SoldCounter);
+        assert_eq!(sc.iter().map(|x| (x.sources[0].as_str(), x.sales)).collect::<Vec<_>>(), vec![("a", 10.0), ("b", 5.0)]);
+        assert!(u.problems.is_empty(), "{:?}", u.problems);
+    }
+}
+
 #[test]
 fn sold_counter_growth_and_reset() {
     let listings = vec![
