@@ -30,6 +30,9 @@ impl Drop for SqliteStore {
     }
 }
 
+/// The page size of a new database, in bytes (see [`SqliteStore::open`]).
+const PAGE_SIZE: i64 = 16 * 1024;
+
 /// Pages past which a transaction's commit is followed by a checkpoint in
 /// the background (SQLite's own automatic checkpoint threshold, in frames
 /// of the write-ahead log, which are pages).
@@ -75,6 +78,14 @@ impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and migrates it.
     pub fn open(path: &Path) -> Result<Self> {
         let mut conn = Connection::open(path).map_err(db(format!("opening {}", path.display())))?;
+        // A new database takes 16 KiB pages (set before WAL mode writes the
+        // header; an existing one keeps its own). Imports store row chunks
+        // of a few KiB to hundreds as blobs: on 4 KiB pages most of their
+        // bytes went through overflow pages, each a log frame with its own
+        // header and checkpoint copy. Measured on the 10M-feedback bench
+        // case: 16.7-19.5 s -> 15.6-16.4 s per import, 12 % smaller file;
+        // `dragnet extract` of the shared pages no slower (BENCHMARKS.md).
+        conn.pragma_update(None, "page_size", PAGE_SIZE).map_err(db("setting page_size"))?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(db("enabling WAL"))?;
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(db("setting synchronous"))?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(db("enabling foreign keys"))?;
@@ -894,8 +905,9 @@ mod tests {
         let mut s = SqliteStore::open(&path).unwrap();
         s.conn.execute_batch("CREATE TABLE bulk (b BLOB)").unwrap();
         s.in_transaction(|s| {
+            // 24 MB: past CHECKPOINT_FRAMES pages of PAGE_SIZE.
             for _ in 0..3000 {
-                s.conn.execute("INSERT INTO bulk VALUES (zeroblob(3000))", []).unwrap();
+                s.conn.execute("INSERT INTO bulk VALUES (zeroblob(8000))", []).unwrap();
             }
             Ok(())
         })
@@ -915,5 +927,29 @@ mod tests {
         .unwrap();
         assert!(s.checkpoint.is_none(), "a checkpoint started after a small commit");
         assert_eq!(count(&path), 3001);
+    }
+
+    /// A new database takes [`PAGE_SIZE`] pages; one made before keeps its
+    /// own page size, and opens and takes rows as before.
+    #[test]
+    fn new_databases_take_the_page_size_and_old_ones_keep_theirs() {
+        let page_size = |s: &SqliteStore| -> i64 { s.conn.query_row("PRAGMA page_size", [], |r| r.get(0)).unwrap() };
+        let dir = tempfile::tempdir().unwrap();
+        let new = SqliteStore::open(&dir.path().join("new.sqlite")).unwrap();
+        assert_eq!(page_size(&new), PAGE_SIZE);
+        let old_path = dir.path().join("old.sqlite");
+        {
+            let conn = Connection::open(&old_path).unwrap();
+            conn.pragma_update(None, "page_size", 4096).unwrap();
+            conn.execute_batch("CREATE TABLE before (x)").unwrap();
+        }
+        let mut old = SqliteStore::open(&old_path).unwrap();
+        assert_eq!(page_size(&old), 4096);
+        old.in_transaction(|s| {
+            s.conn.execute("INSERT INTO before VALUES (1)", []).unwrap();
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(old.conn.query_row("SELECT COUNT(*) FROM before", [], |r| r.get::<_, i64>(0)).unwrap(), 1);
     }
 }
