@@ -46,8 +46,9 @@ pub struct Observation<'a> {
 /// A unique feedback: the sightings (indexes into the input) that are it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Unique {
-    /// Indexes of its sightings, first sighting first.
-    pub sightings: Vec<usize>,
+    /// Indexes of its sightings, first sighting first (most have one, kept
+    /// in place of a heap allocation).
+    pub sightings: smallvec::SmallVec<[usize; 1]>,
     /// Days every sighting allows.
     pub days: DayRange,
 }
@@ -140,42 +141,96 @@ pub fn push_identity<const N: usize>(out: &mut String, parts: [&str; N]) {
 
 /// Groups sightings into unique feedback (deterministic for a given input).
 pub fn dedup(sightings: &[Sighting<'_>]) -> Vec<Unique> {
-    dedup_groups(sightings, group_by_identity(sightings))
+    dedup_groups(sightings, &group_by_identity(sightings))
 }
 
-/// The indexes of the sightings of each identity, identities in the order
-/// they first appear, each group in input order.
-pub fn group_by_identity(sightings: &[Sighting<'_>]) -> Vec<Vec<usize>> {
+/// Sightings grouped by identity: each group's sightings in input order,
+/// groups in the order their identities first appear. Kept as one list of
+/// members and where each group starts in it (a vector per group was an
+/// allocation per identity: millions in an import's estimate).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Groups {
+    /// Each sighting's group.
+    pub of: Vec<usize>,
+    members: Vec<usize>,
+    /// Where each group starts in `members`, and where the last ends.
+    starts: Vec<usize>,
+}
+
+impl Groups {
+    /// How many groups.
+    pub fn len(&self) -> usize {
+        self.starts.len() - 1
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The sightings of group `g`.
+    pub fn get(&self, g: usize) -> &[usize] {
+        &self.members[self.starts[g]..self.starts[g + 1]]
+    }
+
+    /// The groups' sightings, group by group.
+    pub fn iter(&self) -> impl Iterator<Item = &[usize]> {
+        self.starts.windows(2).map(|w| &self.members[w[0]..w[1]])
+    }
+}
+
+/// The sightings of each identity ([`Groups`]).
+pub fn group_by_identity(sightings: &[Sighting<'_>]) -> Groups {
     // Room for every sighting a new identity: the map is not grown (and
     // rehashed) a dozen times on the way to an account's thousands.
     let mut group_of: HashMap<&str, usize, FastState> = HashMap::with_capacity_and_hasher(sightings.len(), FastState::default());
-    let mut groups: Vec<Vec<usize>> = Vec::new();
-    for (i, s) in sightings.iter().enumerate() {
-        let g = *group_of.entry(s.identity).or_insert_with(|| {
-            groups.push(Vec::new());
-            groups.len() - 1
-        });
-        groups[g].push(i);
+    let mut of = Vec::with_capacity(sightings.len());
+    let mut sizes: Vec<usize> = Vec::new();
+    for s in sightings {
+        let next = sizes.len();
+        let g = *group_of.entry(s.identity).or_insert(next);
+        if g == next {
+            sizes.push(0);
+        }
+        sizes[g] += 1;
+        of.push(g);
     }
-    groups
+    let mut starts = Vec::with_capacity(sizes.len() + 1);
+    let mut at = 0;
+    for n in sizes {
+        starts.push(at);
+        at += n;
+    }
+    starts.push(at);
+    // Each sighting placed in its group's next slot, in input order.
+    let mut next = starts[..starts.len() - 1].to_vec();
+    let mut members = vec![0; sightings.len()];
+    for (i, &g) in of.iter().enumerate() {
+        members[next[g]] = i;
+        next[g] += 1;
+    }
+    Groups { of, members, starts }
 }
 
 /// [`dedup`] of sightings already grouped by identity
 /// ([`group_by_identity`]), in first-sighting order.
-pub fn dedup_groups(sightings: &[Sighting<'_>], groups: Vec<Vec<usize>>) -> Vec<Unique> {
-    let mut out = Vec::new();
-    for mut idx in groups {
+pub fn dedup_groups(sightings: &[Sighting<'_>], groups: &Groups) -> Vec<Unique> {
+    let mut out = Vec::with_capacity(groups.len());
+    let mut idx = Vec::new();
+    for group in groups.iter() {
         // Interval stabbing: sightings by the last day they allow; each joins
         // the earliest existing feedback day inside its range that no other
         // sighting of its observation took, else opens a new feedback on its
         // own last day (the choice that leaves most room for later ranges).
         // More sightings can only add constraints, so the count never drops
         // when evidence is added, and it does not depend on input order.
-        if let [i] = idx[..] {
+        if let [i] = group[..] {
             // One sighting: one feedback, on its own days.
-            out.push(Unique { sightings: vec![i], days: sightings[i].days });
+            out.push(Unique { sightings: smallvec::smallvec![i], days: sightings[i].days });
             continue;
         }
+        idx.clear();
+        idx.extend_from_slice(group);
         idx.sort_by(|&a, &b| {
             let (x, y) = (&sightings[a], &sightings[b]);
             (x.days.latest, x.days.earliest, &x.observation, x.observed, a)
@@ -183,7 +238,7 @@ pub fn dedup_groups(sightings: &[Sighting<'_>], groups: Vec<Vec<usize>>) -> Vec<
         });
         // (feedback day, unique, observations that used it)
         let mut open: Vec<(chrono::NaiveDate, Unique, Vec<&Observation<'_>>)> = Vec::new();
-        for i in idx {
+        for &i in &idx {
             let s = &sightings[i];
             // Ties go to the feedback opened first (content order), never
             // to an input index, so row order cannot change the result.
@@ -199,11 +254,12 @@ pub fn dedup_groups(sightings: &[Sighting<'_>], groups: Vec<Vec<usize>>) -> Vec<
                     u.sightings.push(i);
                     used.push(&s.observation);
                 }
-                None => open.push((s.days.latest, Unique { sightings: vec![i], days: s.days }, vec![&s.observation])),
+                None => open.push((s.days.latest, Unique { sightings: smallvec::smallvec![i], days: s.days }, vec![&s.observation])),
             }
         }
         out.extend(open.into_iter().map(|(_, u, _)| u));
     }
+    // Stable, and most uniques come in order already (one sighting each).
     out.sort_by_key(|u| u.sightings[0]);
     out
 }
@@ -213,6 +269,33 @@ mod tests {
     use super::*;
 
     proptest::proptest! {
+        /// The groups are the sightings of each identity in input order,
+        /// identities in first-appearance order, and `of` names each
+        /// sighting's group.
+        #[test]
+        fn groups_are_each_identitys_sightings(names in proptest::collection::vec(0u8..5, 0..40)) {
+            let texts: Vec<String> = names.iter().map(|n| format!("id{n}")).collect();
+            let observation = Observation { head: std::borrow::Cow::Borrowed("page"), rule: None };
+            let day = chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap();
+            let sightings: Vec<Sighting<'_>> = texts
+                .iter()
+                .map(|t| Sighting { identity: t, observation: observation.clone(), observed: day, days: DayRange::day(day) })
+                .collect();
+            let mut expected: Vec<(&str, Vec<usize>)> = Vec::new();
+            for (i, t) in texts.iter().enumerate() {
+                match expected.iter_mut().find(|(x, _)| x == t) {
+                    Some((_, members)) => members.push(i),
+                    None => expected.push((t, vec![i])),
+                }
+            }
+            let groups = group_by_identity(&sightings);
+            proptest::prop_assert_eq!(groups.len(), expected.len());
+            proptest::prop_assert_eq!(groups.iter().map(<[usize]>::to_vec).collect::<Vec<_>>(), expected.iter().map(|(_, m)| m.clone()).collect::<Vec<_>>());
+            for (i, &g) in groups.of.iter().enumerate() {
+                proptest::prop_assert!(groups.get(g).contains(&i));
+            }
+        }
+
         /// An identity written as its first three parts, a separator and its
         /// last three (how an account's rows write theirs) is the identity.
         #[test]

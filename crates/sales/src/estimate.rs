@@ -899,13 +899,8 @@ fn feedback_units<R: FeedbackRow>(
     // not age between crawls, which makes date-aware matching count one
     // feedback twice.) Each date-aware unique carries its share of that.
     let most_in_one: Vec<u64> = groups.iter().map(|g| most_in_one_observation(&sightings, g)).collect();
-    let mut group_of = vec![0usize; sightings.len()];
-    for (g, members) in groups.iter().enumerate() {
-        for &i in members {
-            group_of[i] = g;
-        }
-    }
-    let uniques = dedup_groups(&sightings, groups);
+    let group_of = &groups.of;
+    let uniques = dedup_groups(&sightings, &groups);
     out.feedback_unique += uniques.len() as u64;
     let mut date_aware = vec![0u64; most_in_one.len()];
     for u in &uniques {
