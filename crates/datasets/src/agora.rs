@@ -490,11 +490,15 @@ struct AsciiAnchors<'h> {
 impl Iterator for AsciiAnchors<'_> {
     type Item = (usize, usize);
     fn next(&mut self) -> Option<(usize, usize)> {
+        // One searcher for every cell: `memmem::find` builds one per call,
+        // and a call finds the next of millions of entries a few dozen
+        // bytes on.
+        static AGO: std::sync::LazyLock<memchr::memmem::Finder<'static>> = std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"ago"));
         let b = self.body;
         // A match starts at or after the end of the last one.
         let floor = self.from;
         let mut search = self.from;
-        while let Some(at) = memchr::memmem::find(&b[search..], b"ago").map(|i| search + i) {
+        while let Some(at) = AGO.find(&b[search..]).map(|i| search + i) {
             search = at + 3;
             let Some(start) = date_start(b, floor, at) else { continue };
             if let Some(end) = buyer_end(b, at + 3) {
