@@ -408,12 +408,12 @@ fn feedback_entries<'a>(raw: &'a str) -> (Vec<Entry<'a>>, bool) {
     };
     let matches = if ascii { Anchors::Ascii(AsciiAnchors { body: body.as_bytes(), from: 0 }) } else { Anchors::Regex(anchor.find_iter(body)) };
     let mut pos = 0;
-    for (start, end) in matches {
+    for (start, end, ago_at) in matches {
         // Group 1 (the date) ends at the match's first "ago" (no count or
-        // unit holds one); group 2 (the buyer) is the rest past the
-        // whitespace after it.
+        // unit holds one; the hand scan found it); group 2 (the buyer) is
+        // the rest past the whitespace after it.
         let m = &body[start..end];
-        let Some(ago) = m.find("ago").map(|i| i + 3) else { continue };
+        let Some(ago) = ago_at.map(|at| at - start).or_else(|| m.find("ago")).map(|i| i + 3) else { continue };
         let (date, buyer) = (&m[..ago], m[ago..].trim_start());
         let (r, text) = split(body.get(pos..start).unwrap_or(""));
         out.push(Entry { rating: r, text, date: Some(squashed(date)), buyer: Some(squashed(buyer)) });
@@ -443,11 +443,12 @@ enum Anchors<'r, 'h> {
 }
 
 impl Iterator for Anchors<'_, '_> {
-    type Item = (usize, usize);
-    fn next(&mut self) -> Option<(usize, usize)> {
+    /// Start, end, and where its "ago" is when the hand scan knows.
+    type Item = (usize, usize, Option<usize>);
+    fn next(&mut self) -> Option<Self::Item> {
         match self {
-            Anchors::Ascii(a) => a.next(),
-            Anchors::Regex(m) => m.next().map(|m| (m.start(), m.end())),
+            Anchors::Ascii(a) => a.next().map(|(start, end, ago)| (start, end, Some(ago))),
+            Anchors::Regex(m) => m.next().map(|m| (m.start(), m.end(), None)),
         }
     }
 }
@@ -488,8 +489,9 @@ struct AsciiAnchors<'h> {
 }
 
 impl Iterator for AsciiAnchors<'_> {
-    type Item = (usize, usize);
-    fn next(&mut self) -> Option<(usize, usize)> {
+    /// The match's start and end, and where its "ago" starts.
+    type Item = (usize, usize, usize);
+    fn next(&mut self) -> Option<(usize, usize, usize)> {
         // One searcher for every cell: `memmem::find` builds one per call,
         // and a call finds the next of millions of entries a few dozen
         // bytes on.
@@ -503,7 +505,7 @@ impl Iterator for AsciiAnchors<'_> {
             let Some(start) = date_start(b, floor, at) else { continue };
             if let Some(end) = buyer_end(b, at + 3) {
                 self.from = end;
-                return Some((start, end));
+                return Some((start, end, at));
             }
         }
         self.from = b.len();
@@ -821,12 +823,14 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// On ASCII text the hand scan finds the anchor regex's matches and
-        /// the rating regex's group, and the entries equal the groups.
+        /// On ASCII text the hand scan finds the anchor regex's matches (and
+        /// where each one's first "ago" is) and the rating regex's group,
+        /// and the entries equal the groups.
         #[test]
         fn ascii_scan_equals_the_regexes(raw in ascii_cell()) {
             let (anchor, rating) = (anchor_regex(), rating_regex());
-            let by_regex: Vec<_> = anchor.find_iter(&raw).map(|m| (m.start(), m.end())).collect();
+            // With each match's first "ago", which the hand scan hands over.
+            let by_regex: Vec<_> = anchor.find_iter(&raw).map(|m| (m.start(), m.end(), m.start() + m.as_str().find("ago").unwrap_or(usize::MAX))).collect();
             let by_hand: Vec<_> = AsciiAnchors { body: raw.as_bytes(), from: 0 }.collect();
             proptest::prop_assert_eq!(by_hand, by_regex);
             let trimmed = raw.trim();
