@@ -49,10 +49,11 @@ timed generate "$BIN" --json sim sales --out "$WORK/data" --listings "$LISTINGS"
   --files "$FILES" --seed "$SEED"
 mapfile -t CSVS < <(ls "$WORK"/data/*.csv)
 cat "${CSVS[@]}" > /dev/null   # page cache warm for both sides
-# Written back too: otherwise the kernel writes the generated gigabyte out
-# during the import that comes first (dragnet's), which took about 3.5 s and
-# 5 CPU-seconds longer so (18.6 s against 15.1 s at 6a8f21c), while DuckDB's,
-# later, found it done.
+# Written back too, so that the kernel does not write the generated gigabyte
+# out during the import that comes first (dragnet's) while DuckDB's, later,
+# finds it done. (Measured at 6a8f21c, three runs each: 18.6 s median without,
+# 16.8 s with; the previous binary 20.0 s either way: single runs here spread
+# by more than that.)
 sync
 "$BIN" --quiet case init "$WORK/case" > /dev/null
 timed dragnet_import "$BIN" --quiet --json --case "$WORK/case" import --format agora-2014 "${CSVS[@]}"
