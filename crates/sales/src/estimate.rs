@@ -672,8 +672,6 @@ fn vendor_counter_units(vendors: &[&Obs<model::Vendor>], scale: &HashMap<String,
 #[derive(Default)]
 struct ListingsByTitle<'a> {
     markets: HashMap<String, HashMap<String, Titles<'a>, FastState>, FastState>,
-    /// A vendor name normalized, to look up before one is kept.
-    scratch: String,
 }
 
 /// One account's listings by normalized title.
@@ -714,9 +712,7 @@ impl<'a> ListingsByTitle<'a> {
     /// An account's titles, filed on first use.
     fn titles_mut(&mut self, market: &str, vendor: &str) -> &mut Titles<'a> {
         // Once per run of an account's rows: the names are copied each time.
-        self.scratch.clear();
-        crate::dedup::push_normalized(&mut self.scratch, vendor);
-        self.markets.entry(market.to_owned()).or_default().entry(self.scratch.clone()).or_default()
+        self.markets.entry(market.to_owned()).or_default().entry(normalize(vendor)).or_default()
     }
 
     /// The listings of an account (vendor as shown: normalized here).
