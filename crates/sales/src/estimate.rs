@@ -550,6 +550,12 @@ fn identities_seen<'d>(
     (seen, seen_day)
 }
 
+/// The order of a record's dated observations: by day, then id. Ids are
+/// distinct, so an unstable sort by it gives the one order.
+fn day_then_id<T>(a: &(NaiveDate, &Obs<T>), b: &(NaiveDate, &Obs<T>)) -> std::cmp::Ordering {
+    (a.0, &a.1.id).cmp(&(b.0, &b.1.id))
+}
+
 fn top_category(l: &Listing) -> Option<&str> {
     l.category.first().map(String::as_str)
 }
@@ -568,8 +574,7 @@ fn sold_counter_units(
         }
     }
     for obs in by_listing.values_mut() {
-        // Ids are distinct, so an unstable sort gives the one order.
-        obs.sort_unstable_by(|a, b| (a.0, &a.1.id).cmp(&(b.0, &b.1.id)));
+        obs.sort_unstable_by(day_then_id);
         let mut prev: Option<(NaiveDate, u64)> = None;
         for (day, o) in obs.iter() {
             let l = &o.record;
@@ -629,7 +634,7 @@ fn vendor_counter_units(vendors: &[&Obs<model::Vendor>], scale: &HashMap<String,
         }
     }
     for obs in by_account.values_mut() {
-        obs.sort_by(|a, b| (a.0, &a.1.id).cmp(&(b.0, &b.1.id)));
+        obs.sort_unstable_by(day_then_id);
         let mut prev: Option<(NaiveDate, u64)> = None;
         for (day, o) in obs.iter() {
             let v = &o.record;
@@ -702,8 +707,7 @@ impl<'a> ListingsByTitle<'a> {
         }
         for titles in by_title.markets.values_mut().flat_map(|vendors| vendors.values_mut()) {
             for dated in titles.values_mut().filter(|d| d.len() > 1) {
-                // Ids are distinct, so an unstable sort gives the one order.
-                dated.sort_unstable_by(|a, b| (a.0, &a.1.id).cmp(&(b.0, &b.1.id)));
+                dated.sort_unstable_by(day_then_id);
             }
         }
         by_title
