@@ -277,22 +277,28 @@ struct PreparedRecord {
     line: IndexLine,
 }
 
-/// A record's gzip member, and the record read back from the bytes it
-/// compresses: the index line is derived from what is about to be written,
-/// so index and file cannot disagree by construction. The record is read
-/// back before compression rather than inflated from the member: the member
-/// is flate2's encoding of those bytes (every read of the store inflates
-/// one), and inflating a dataset file's member again cost as much as
-/// hashing it. The block is `block` one part after another. `label` names
-/// the record in an error.
+/// A record's gzip member, and the record's head read back from the bytes
+/// it compresses: the index line is derived from what is about to be
+/// written, so index and file cannot disagree by construction. The head is
+/// read back before compression rather than inflated from the member: the
+/// member is flate2's encoding of those bytes (every read of the store
+/// inflates one), and inflating a dataset file's member again cost as much
+/// as hashing it. The block is `block` one part after another, compressed
+/// from where it lies: it is the caller's bytes as given, so the record
+/// comes back with an empty block (copying a 100 MB dataset file into the
+/// record, and again into the record read back, was a third of storing it).
+/// `label` names the record in an error.
 fn member_of(headers: &[(&str, String)], block: &[&[u8]], label: &Path) -> Result<(Vec<u8>, WarcRecord), Error> {
     let block_len: usize = block.iter().map(|p| p.len()).sum();
-    let mut raw = Vec::with_capacity(block_len + 1024);
-    warc::write_record_of_parts(&mut raw, headers, block);
-    let member = warc::gzip_member(&raw).map_err(|e| Error::io(label, e))?;
-    let mut rec = WarcReader::new(label.display().to_string(), Cursor::new(&raw[..]))
-        .next()
-        .ok_or_else(|| Error::io(label, std::io::Error::other("wrote an unreadable record")))??;
+    let mut head = Vec::with_capacity(1024);
+    warc::write_record_head(&mut head, headers, block_len as u64);
+    let mut parts = Vec::with_capacity(block.len() + 2);
+    parts.push(&head[..]);
+    parts.extend_from_slice(block);
+    parts.push(warc::RECORD_TRAILER);
+    let member = warc::gzip_member_of_parts(&parts).map_err(|e| Error::io(label, e))?;
+    let mut rec = warc::read_back_head(&label.display().to_string(), &head, block_len as u64)
+        .map_err(|e| Error::io(label, std::io::Error::other(e.to_string())))?;
     // What the file holds is the member.
     rec.length = member.len() as u64;
     Ok((member, rec))
@@ -364,6 +370,12 @@ fn payload_of(rec: &WarcRecord) -> Result<&[u8], String> {
 
 /// Derives the index line for a record of an evidence file.
 fn index_line(file: &str, rec: &WarcRecord) -> Result<IndexLine, String> {
+    index_line_with(file, rec, |rec| payload_of(rec).map(|p| p.len() as u64))
+}
+
+/// [`index_line`], a payload record's payload length given by
+/// `payload_length` (a record just written comes back without its block).
+fn index_line_with(file: &str, rec: &WarcRecord, payload_length: impl FnOnce(&WarcRecord) -> Result<u64, String>) -> Result<IndexLine, String> {
     let h = |n: &str| rec.header(n).map(str::to_owned);
     let json_h = |n: &str| -> Result<Option<String>, String> {
         match rec.header(n) {
@@ -408,7 +420,7 @@ fn index_line(file: &str, rec: &WarcRecord) -> Result<IndexLine, String> {
                 None => None,
                 Some(v) => Some(serde_json::from_str(v).map_err(|e| format!("bad X-Dragnet-Origin: {e}"))?),
             };
-            line.payload_length = Some(payload_of(rec)?.len() as u64);
+            line.payload_length = Some(payload_length(rec)?);
         }
         "metadata" => {
             line.kind = Kind::Alias;
@@ -743,9 +755,11 @@ impl EvidenceStore {
         }
         let label = Path::new(&meta.source);
         let (member, rec) = member_of(&headers, &[&head, payload], label)?;
-        // The index line now (its file and offset are set when appended), so
-        // the record read back, as large as the payload, is not kept.
-        let line = index_line("", &rec).map_err(|what| Error::io(label, std::io::Error::other(what)))?;
+        // The index line now (its file and offset are set when appended). The
+        // payload follows the HTTP head, which ends where `head` does (checked
+        // above).
+        let line = index_line_with("", &rec, |_| Ok(payload.len() as u64))
+            .map_err(|what| Error::io(label, std::io::Error::other(what)))?;
         Ok(PreparedRecord { sha, record_id, member, line })
     }
 
@@ -850,7 +864,10 @@ impl EvidenceStore {
 
     fn write_member(&mut self, name: &str, offset: u64, headers: &[(&str, String)], block: &[u8]) -> Result<(), Error> {
         let path = self.dir.join(name);
-        let (member, rec) = member_of(headers, &[block], &path)?;
+        let (member, mut rec) = member_of(headers, &[block], &path)?;
+        // These records are small, and an alias's index line reads its block:
+        // the block as written.
+        rec.block = block.to_vec();
         let line = index_line(name, &rec).map_err(|what| Error::io(&path, std::io::Error::other(what)))?;
         self.append_member(name, offset, &member, line)
     }

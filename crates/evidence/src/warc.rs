@@ -315,31 +315,37 @@ impl<R: BufRead + Seek> WarcReader<R> {
     }
 
     fn finish(&self, raw: RawRecord, offset: u64, offset_in_member: u64, length: u64) -> Result<WarcRecord, WarcError> {
-        let get = |n: &str| header(&raw.headers, n).map(str::to_owned);
-        let warc_type = get("WARC-Type")
-            .ok_or_else(|| self.err(offset, WarcErrorKind::MissingHeader("WARC-Type")))?;
-        let record_id = get("WARC-Record-ID")
-            .ok_or_else(|| self.err(offset, WarcErrorKind::MissingHeader("WARC-Record-ID")))?;
-        let date = get("WARC-Date")
-            .and_then(|d| DateTime::parse_from_rfc3339(d.trim()).ok())
-            .map(|d| d.with_timezone(&Utc));
-        // Some writers (old Heritrix) put the URI in angle brackets.
-        let target_uri = get("WARC-Target-URI").map(|u| {
-            u.strip_prefix('<').and_then(|u| u.strip_suffix('>')).map(str::to_owned).unwrap_or(u)
-        });
-        Ok(WarcRecord {
-            offset,
-            offset_in_member,
-            length,
-            version: raw.version,
-            warc_type,
-            record_id,
-            target_uri,
-            date,
-            headers: raw.headers,
-            block: raw.block,
-        })
+        record_of(&self.name, raw, offset, offset_in_member, length)
     }
+}
+
+/// The record `raw` is, at `offset` of file `name`.
+fn record_of(name: &str, raw: RawRecord, offset: u64, offset_in_member: u64, length: u64) -> Result<WarcRecord, WarcError> {
+    let err = |kind| WarcError { file: name.to_owned(), offset, kind };
+    let get = |n: &str| header(&raw.headers, n).map(str::to_owned);
+    let warc_type = get("WARC-Type")
+        .ok_or_else(|| err(WarcErrorKind::MissingHeader("WARC-Type")))?;
+    let record_id = get("WARC-Record-ID")
+        .ok_or_else(|| err(WarcErrorKind::MissingHeader("WARC-Record-ID")))?;
+    let date = get("WARC-Date")
+        .and_then(|d| DateTime::parse_from_rfc3339(d.trim()).ok())
+        .map(|d| d.with_timezone(&Utc));
+    // Some writers (old Heritrix) put the URI in angle brackets.
+    let target_uri = get("WARC-Target-URI").map(|u| {
+        u.strip_prefix('<').and_then(|u| u.strip_suffix('>')).map(str::to_owned).unwrap_or(u)
+    });
+    Ok(WarcRecord {
+        offset,
+        offset_in_member,
+        length,
+        version: raw.version,
+        warc_type,
+        record_id,
+        target_uri,
+        date,
+        headers: raw.headers,
+        block: raw.block,
+    })
 }
 
 impl<R: BufRead + Seek> Iterator for WarcReader<R> {
@@ -475,8 +481,14 @@ fn snippet(b: &[u8]) -> String {
     String::from_utf8_lossy(b.get(..60).unwrap_or(b)).into_owned()
 }
 
-/// Parses one record. `Ok(None)` at a clean end of stream.
-fn parse_record<B: BufRead>(r: &mut B) -> Result<Option<RawRecord>, ParseFail> {
+/// A record's head as [`parse_record`] reads it: the line ends skipped
+/// before it, version, headers and `Content-Length`. `Ok(None)` at a clean
+/// end of stream.
+type RecordHead = (u64, String, Vec<(String, String)>, u64);
+
+/// Parses a record's head, leaving `r` at its block. `Ok(None)` at a clean
+/// end of stream.
+fn parse_record_head<B: BufRead>(r: &mut B) -> Result<Option<RecordHead>, ParseFail> {
     // Skip line ends between records (the record trailer, or writers' padding).
     let mut lead = 0u64;
     loop {
@@ -511,6 +523,12 @@ fn parse_record<B: BufRead>(r: &mut B) -> Result<Option<RawRecord>, ParseFail> {
         .trim()
         .parse()
         .map_err(|_| ParseFail::Bad { lead, what: format!("invalid Content-Length {len:?}") })?;
+    Ok(Some((lead, version, headers, len)))
+}
+
+/// Parses one record. `Ok(None)` at a clean end of stream.
+fn parse_record<B: BufRead>(r: &mut B) -> Result<Option<RawRecord>, ParseFail> {
+    let Some((lead, version, headers, len)) = parse_record_head(r)? else { return Ok(None) };
     // `take` + `read_to_end` grows the buffer only as data arrives, so a
     // huge Content-Length in a short file costs no memory. Room for up to
     // `RESERVE_MAX` bytes is taken at once: room never written is never made
@@ -571,7 +589,22 @@ pub(crate) fn write_record(out: &mut Vec<u8>, headers: &[(&str, String)], block:
 /// Header values must already be single-line. The block is `parts` one
 /// after another: a payload behind an HTTP head is not first copied into
 /// one block.
+#[cfg(test)]
 pub(crate) fn write_record_of_parts(out: &mut Vec<u8>, headers: &[(&str, String)], parts: &[&[u8]]) {
+    write_record_head(out, headers, parts.iter().map(|p| p.len() as u64).sum());
+    for p in parts {
+        out.extend_from_slice(p);
+    }
+    out.extend_from_slice(RECORD_TRAILER);
+}
+
+/// What ends a record, after its block.
+pub(crate) const RECORD_TRAILER: &[u8] = b"\r\n\r\n";
+
+/// Serializes a record's head: version line, `headers` in order and a
+/// `Content-Length` of `block_len`, up to the empty line the block follows.
+/// Header values must already be single-line.
+pub(crate) fn write_record_head(out: &mut Vec<u8>, headers: &[(&str, String)], block_len: u64) {
     out.extend_from_slice(b"WARC/1.1\r\n");
     for (n, v) in headers {
         out.extend_from_slice(n.as_bytes());
@@ -579,12 +612,26 @@ pub(crate) fn write_record_of_parts(out: &mut Vec<u8>, headers: &[(&str, String)
         out.extend_from_slice(v.as_bytes());
         out.extend_from_slice(b"\r\n");
     }
-    let len: usize = parts.iter().map(|p| p.len()).sum();
-    out.extend_from_slice(format!("Content-Length: {len}\r\n\r\n").as_bytes());
-    for p in parts {
-        out.extend_from_slice(p);
+    out.extend_from_slice(format!("Content-Length: {block_len}\r\n\r\n").as_bytes());
+}
+
+/// Reads back a head [`write_record_head`] wrote, as [`WarcReader`] reads a
+/// record's (the block left empty: it is the caller's, written as given).
+/// The head must parse whole, end where `head` does and give
+/// `Content-Length` `block_len`. `name` names the record in an error.
+pub(crate) fn read_back_head(name: &str, head: &[u8], block_len: u64) -> Result<WarcRecord, WarcError> {
+    let bad = |what: String| WarcError { file: name.to_owned(), offset: 0, kind: WarcErrorKind::BadHeader(what) };
+    let mut r = io::Cursor::new(head);
+    let (lead, version, headers, len) = match parse_record_head(&mut r) {
+        Ok(Some(parsed)) => parsed,
+        Ok(None) => return Err(bad("no record head".into())),
+        Err(ParseFail::Io(e)) => return Err(bad(e.to_string())),
+        Err(ParseFail::Truncated { what, .. } | ParseFail::Bad { what, .. }) => return Err(bad(what)),
+    };
+    if r.position() != head.len() as u64 || len != block_len {
+        return Err(bad(format!("head of {} bytes read back as {} bytes for a block of {len}, not {block_len}", head.len(), r.position())));
     }
-    out.extend_from_slice(b"\r\n\r\n");
+    record_of(name, RawRecord { lead, version, headers, block: Vec::new() }, 0, 0, 0)
 }
 
 /// Records above this size are compressed at the fastest level: at the
@@ -596,10 +643,20 @@ const FAST_GZIP_ABOVE: usize = 1 << 20;
 const RESERVE_MAX: usize = 1 << 30;
 
 /// Gzips `data` as one member.
+#[cfg(test)]
 pub(crate) fn gzip_member(data: &[u8]) -> io::Result<Vec<u8>> {
-    let level = if data.len() > FAST_GZIP_ABOVE { flate2::Compression::fast() } else { flate2::Compression::default() };
-    let mut enc = flate2::write::GzEncoder::new(Vec::with_capacity(data.len() / 4), level);
-    enc.write_all(data)?;
+    gzip_member_of_parts(&[data])
+}
+
+/// Gzips `parts`, one after another, as one member: a record is not first
+/// copied into one buffer (a 100 MB dataset file was copied whole).
+pub(crate) fn gzip_member_of_parts(parts: &[&[u8]]) -> io::Result<Vec<u8>> {
+    let len: usize = parts.iter().map(|p| p.len()).sum();
+    let level = if len > FAST_GZIP_ABOVE { flate2::Compression::fast() } else { flate2::Compression::default() };
+    let mut enc = flate2::write::GzEncoder::new(Vec::with_capacity(len / 4), level);
+    for p in parts {
+        enc.write_all(p)?;
+    }
     enc.finish()
 }
 
@@ -687,5 +744,40 @@ mod tests {
         let f = b"WARC/1.0\r\nWARC-Type: resource\r\nWARC-Record-ID: <urn:x:1>\r\nX-Long: a\r\n  b\r\nContent-Length: 0\r\n\r\n\r\n\r\n".to_vec();
         let out = read_all(f);
         assert_eq!(out[0].as_ref().unwrap().header("x-long"), Some("a b"));
+    }
+
+    /// A head read back is the head a reader reads from the whole record,
+    /// and a head that does not read back as written is refused: one whose
+    /// value breaks its lines, or whose length is not the block's.
+    #[test]
+    fn heads_read_back_as_the_reader_reads_them() {
+        let headers = [("WARC-Type", "resource".to_owned()), ("WARC-Record-ID", "<urn:x:1>".to_owned()), ("X-Note", "a: b".to_owned())];
+        let block = b"payload bytes";
+        let mut head = Vec::new();
+        write_record_head(&mut head, &headers, block.len() as u64);
+        let mut whole = head.clone();
+        whole.extend_from_slice(block);
+        whole.extend_from_slice(RECORD_TRAILER);
+        let read = read_all(whole).remove(0).unwrap();
+        let back = read_back_head("x", &head, block.len() as u64).unwrap();
+        assert_eq!((back.headers, back.warc_type, back.record_id, back.version), (read.headers, read.warc_type, read.record_id, read.version));
+        assert!(back.block.is_empty());
+        assert!(read_back_head("x", &head, block.len() as u64 + 1).is_err(), "another block length");
+        let mut broken = Vec::new();
+        let evil = ("X-Evil", "v\r\nContent-Length: 0\r\n\r\nrest".to_owned());
+        write_record_head(&mut broken, &[headers[0].clone(), headers[1].clone(), evil], 0);
+        assert!(read_back_head("x", &broken, 0).is_err(), "a value holding a blank line");
+    }
+
+    /// Parts gzipped one after another are their concatenation gzipped.
+    #[test]
+    fn a_member_of_parts_inflates_to_the_parts_joined() {
+        let big: Vec<u8> = (0..(FAST_GZIP_ABOVE as u32 + 5000)).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+        for parts in [vec![&b"head "[..], b"", b"block", RECORD_TRAILER], vec![&b"x"[..], &big[..], b"y"]] {
+            let member = gzip_member_of_parts(&parts).unwrap();
+            let mut out = Vec::new();
+            flate2::read::GzDecoder::new(&member[..]).read_to_end(&mut out).unwrap();
+            assert_eq!(out, parts.concat());
+        }
     }
 }

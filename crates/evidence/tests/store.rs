@@ -379,6 +379,10 @@ fn index_written_on_add_is_the_index_rebuilt_from_the_files() {
     let mut m = meta("resp.html", Some("http://x.onion/r"));
     m.http_head = Some(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n".to_vec());
     s.add(b"<html>response</html>", &m).unwrap();
+    // A head whose transfer encoding is renamed as it is stored.
+    let mut m = meta("chunked.html", Some("http://x.onion/c"));
+    m.http_head = Some(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec());
+    s.add(b"<html>decoded</html>", &m).unwrap();
     let large: Vec<u8> = (0..3_000_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
     s.add(&large, &meta("large.csv", None)).unwrap();
     let index = s.dir().join("index.jsonl");
