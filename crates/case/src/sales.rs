@@ -541,18 +541,27 @@ impl Case {
         tracing::debug!("sales units: {} accounts' feedback estimated in {:.2} s", accounts.len(), started.elapsed().as_secs_f64());
         let started = std::time::Instant::now();
         estimator.add_part(merged);
-        let ledger = Ledger::of_parts(table, estimator.take_output());
+        let (table, rest) = Ledger::table_of_parts(table, estimator.take_output());
         // Derived data: when it cannot be kept (a read-only case), the
-        // estimates are still right, only recomputed next time. Freeing the
-        // listing side's maps and then a million listing observations takes
-        // about as long as writing the units: the maps are freed on another
-        // thread meanwhile, and the observations (which they borrowed) are
-        // handed to one that frees them while the caller goes on.
-        let kept = std::thread::scope(|s| {
-            s.spawn(move || drop(estimator));
-            write_kept_table(&self.dir.join(TABLE_FILE), key, &ledger.table)
-                .and_then(|()| write_kept(&self.dir.join(SUMMARY_FILE), key, &ledger.summary))
+        // estimates are still right, only recomputed next time. The table is
+        // written out while another thread rolls it up for the summary and
+        // then frees the listing side's maps (as long as writing the units);
+        // the listing observations (which the maps borrowed) are handed to a
+        // thread that frees them while the caller goes on.
+        let table_ref = &table;
+        let (summary, kept) = std::thread::scope(|s| {
+            let summary = s.spawn(move || {
+                let summary = sales::LedgerSummary::of(table_ref, rest);
+                drop(estimator);
+                summary
+            });
+            let kept = write_kept_table(&self.dir.join(TABLE_FILE), key, table_ref);
+            // A panic on the summary thread is this thread's.
+            let summary = summary.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+            let kept = kept.and_then(|()| write_kept(&self.dir.join(SUMMARY_FILE), key, &summary));
+            (summary, kept)
         });
+        let ledger = Ledger { summary, table };
         std::thread::spawn(move || drop(o));
         if let Err(e) = kept {
             tracing::warn!("could not keep the sales units: {e}");

@@ -54,19 +54,31 @@ impl Ledger {
 
     /// The ledger of the units merged into `table` and of `rest` (units not
     /// merged yet, problems, coverage and counts).
-    pub fn of_parts(mut table: UnitTableBuilder, rest: Units) -> Ledger {
-        table.add(&rest.units);
-        let table = table.finish();
-        Ledger {
-            summary: LedgerSummary {
-                rollup: table.rollup(),
-                units: table.units(),
-                problems: rest.problems,
-                coverage: rest.coverage,
-                feedback_sightings: rest.feedback_sightings,
-                feedback_unique: rest.feedback_unique,
-            },
-            table,
+    pub fn of_parts(table: UnitTableBuilder, rest: Units) -> Ledger {
+        let (table, rest) = Ledger::table_of_parts(table, rest);
+        Ledger { summary: LedgerSummary::of(&table, rest), table }
+    }
+
+    /// [`Ledger::of_parts`] in two steps: the day-level table, and what else
+    /// its summary ([`LedgerSummary::of`]) needs, so that a caller can make
+    /// the summary while it writes the table out.
+    pub fn table_of_parts(mut table: UnitTableBuilder, mut rest: Units) -> (UnitTable, Units) {
+        table.add(&std::mem::take(&mut rest.units));
+        (table.finish(), rest)
+    }
+}
+
+impl LedgerSummary {
+    /// The summary of `table` and of `rest`'s problems, coverage and counts
+    /// (its units are in the table: see [`Ledger::table_of_parts`]).
+    pub fn of(table: &UnitTable, rest: Units) -> LedgerSummary {
+        LedgerSummary {
+            rollup: table.rollup(),
+            units: table.units(),
+            problems: rest.problems,
+            coverage: rest.coverage,
+            feedback_sightings: rest.feedback_sightings,
+            feedback_unique: rest.feedback_unique,
         }
     }
 }
