@@ -484,7 +484,8 @@ impl Case {
                     }
                     // The part's units go into a table of its own here, so this
                     // thread, not the reading one, does that work.
-                    let mut units = UnitTableBuilder::default();
+                    // About a row per feedback row, as for the whole table.
+                    let mut units = UnitTableBuilder::with_room(rows.len());
                     let part = shared.feedback_part_into(&rows, &mut units);
                     drop(rows);
                     drop(read);
