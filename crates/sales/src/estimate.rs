@@ -231,28 +231,33 @@ impl<'a> Estimator<'a> {
         // hands them over in its store's order).
         undated.sort_unstable();
         out.problems.extend(undated.into_iter().map(|id| Problem { id: id.to_owned(), message: "listing has no observation date; not used".into() }));
-        // The listings by title (for pricing feedback) are filed on a thread
-        // of their own while this one works out coverage and counters; this
-        // runs before any feedback can be. Both read the rows in the order
-        // they came, where a store hands over an account's rows together and
-        // the rows lie in memory one after another (in (day, id) order, the
-        // identities were a cache miss per row).
+        // The listings by title (for pricing feedback) are filed, and the rows
+        // put in day order (for coverage), on a thread of their own while this
+        // one finds each row's identity, the longer job; then this one works
+        // out coverage and counters. This runs before any feedback can be.
+        // Both read the rows in the order they came, where a store hands over
+        // an account's rows together and the rows lie in memory one after
+        // another (in (day, id) order, the identities were a cache miss per
+        // row).
         let (scale, by_title) = std::thread::scope(|s| {
-            let by_title = s.spawn(|| ListingsByTitle::of(&dated));
+            let filed = s.spawn(|| {
+                // Coverage goes day by day: the rows in day order, kept in the
+                // order they came within a day (nothing below depends on that
+                // order: sold counters sort each listing's rows).
+                let mut by_day: Vec<(NaiveDate, u32)> = dated.iter().enumerate().map(|(i, (d, _))| (*d, i as u32)).collect();
+                by_day.sort_by_key(|&(d, _)| d);
+                let day_rows: Vec<(NaiveDate, &Obs<Listing>)> = by_day.iter().map(|&(_, i)| dated[i as usize]).collect();
+                (ListingsByTitle::of(&dated), by_day, day_rows)
+            });
             let keys = occurrence_keys(&dated);
-            // Coverage goes day by day: the rows in day order, kept in the
-            // order they came within a day (nothing below depends on that
-            // order: sold counters sort each listing's rows).
-            let mut by_day: Vec<(NaiveDate, u32)> = dated.iter().enumerate().map(|(i, (d, _))| (*d, i as u32)).collect();
-            by_day.sort_by_key(|&(d, _)| d);
-            let day_rows: Vec<(NaiveDate, &Obs<Listing>)> = by_day.iter().map(|&(_, i)| dated[i as usize]).collect();
+            // A panic on the filing thread is this thread's.
+            let (by_title, by_day, day_rows) = filed.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
             let day_keys = ListingKeys { of: by_day.iter().map(|&(_, i)| keys.of[i as usize]).collect(), texts: keys.texts };
             drop(by_day);
             let scale = coverage(&day_rows, &day_keys, input, &mut out);
             sold_counter_units(&day_rows, &day_keys, rates, &scale, &mut out);
             vendor_counter_units(&distinct(input.vendors), &scale, &mut out);
-            // A panic on the filing thread is this thread's.
-            (scale, by_title.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            (scale, by_title)
         });
         Estimator { scale, by_title, rates, out }
     }
@@ -345,47 +350,48 @@ fn row_ordinal(id: &str) -> u64 {
 fn occurrence_keys(dated: &[(NaiveDate, &Obs<Listing>)]) -> ListingKeys {
     // Each distinct base key is written and hashed once, and its index is
     // the identity of every first row of a group (below) that has it.
-    // Both maps are sized for a row each (at most that many entries): grown
-    // by doubling, a million entries were hashed and moved again and again.
-    let mut base_of: HashMap<String, u32, FastState> = HashMap::with_capacity_and_hasher(dated.len(), FastState::default());
-    // (evidence, else the row id; day, base key) -> its group. Each row is
-    // filed as (group, row ordinal, row id, index into `dated`) in one list,
-    // sorted once: a group's rows come together in ordinal order (a list per
-    // group was a million small allocations). Which group comes first does
-    // not matter: identities are compared as text.
-    let mut group_of: HashMap<(Result<model::Sha256, &str>, NaiveDate, u32), u32, FastState> =
-        HashMap::with_capacity_and_hasher(dated.len(), FastState::default());
-    let mut group_base: Vec<u32> = Vec::new();
-    let mut members: Vec<(u32, u64, &str, u32)> = Vec::with_capacity(dated.len());
+    // The map is sized for a row each (at most that many entries): grown by
+    // doubling, a million entries were hashed and moved again and again.
+    // (hashbrown's, to look a key up as text and file it as a string in one
+    // probe: nearly every key of a crawl is new.)
+    let mut base_of: hashbrown::HashMap<String, u32, FastState> = hashbrown::HashMap::with_capacity_and_hasher(dated.len(), FastState::default());
+    // A group is the rows of one (evidence record, else the row id; day;
+    // base key). Each row is filed as (record, day, base, row ordinal, row
+    // id, index into `dated`) in one list, sorted once: a group's rows come
+    // together in ordinal order (a list per group was a million small
+    // allocations, and a map from group to number hashed a digest per row).
+    // Which group comes first does not matter: identities are compared as
+    // text. Records are numbered as met; rows come a record at a time, so
+    // the last one is compared before any lookup.
+    let mut record_of: HashMap<Result<model::Sha256, &str>, u32, FastState> = HashMap::default();
+    let mut last_record = None;
+    let mut members: Vec<(u32, NaiveDate, u32, u64, &str, u32)> = Vec::with_capacity(dated.len());
     let mut key = String::new();
     for (i, (day, o)) in dated.iter().enumerate() {
         let evidence = o.record.provenance.as_ref().map_or(Err(o.id.as_str()), |p| Ok(p.evidence));
-        let ordinal = row_ordinal(&o.id);
-        key.clear();
-        push_listing_key(&mut key, &o.record);
-        let base = match base_of.get(key.as_str()) {
-            Some(b) => *b,
-            None => {
-                let b = base_of.len() as u32;
-                base_of.insert(key.clone(), b);
-                b
+        let record = match last_record {
+            Some((seen, r)) if seen == evidence => r,
+            _ => {
+                let next = record_of.len() as u32;
+                let r = *record_of.entry(evidence).or_insert(next);
+                last_record = Some((evidence, r));
+                r
             }
         };
-        let next = group_of.len() as u32;
-        let g = *group_of.entry((evidence, *day, base)).or_insert(next);
-        if g == next {
-            group_base.push(base);
-        }
-        members.push((g, ordinal, &o.id, i as u32));
+        key.clear();
+        push_listing_key(&mut key, &o.record);
+        let next_base = base_of.len() as u32;
+        let base = *base_of.entry_ref(key.as_str()).or_insert(next_base);
+        members.push((record, *day, base, row_ordinal(&o.id), &o.id, i as u32));
     }
     members.sort_unstable();
     let mut of = vec![0; dated.len()];
     // The first row of each group is its base; the k-th (k > 0) is
     // "{base}\u{1f}#{k}", written below.
     let mut numbered_rows: Vec<(u32, u32, usize)> = Vec::new();
-    for rows in members.chunk_by(|a, b| a.0 == b.0) {
-        let base = group_base[rows[0].0 as usize];
-        for (k, &(_, _, _, i)) in rows.iter().enumerate() {
+    for rows in members.chunk_by(|a, b| (a.0, a.1, a.2) == (b.0, b.1, b.2)) {
+        let base = rows[0].2;
+        for (k, &(.., i)) in rows.iter().enumerate() {
             match k {
                 0 => of[i as usize] = base,
                 _ => numbered_rows.push((i, base, k)),
