@@ -737,10 +737,12 @@ type DatedListings<'a> = smallvec::SmallVec<[(NaiveDate, &'a Obs<Listing>); 1]>;
 
 /// The observation a feedback row comes from (see [`Observation`]): a
 /// dataset row is its own observation; a page is one observation.
-fn observation_of<'a>(o: &'a impl FeedbackRow, f: &model::FeedbackRef<'a>, hex: &'a HashMap<model::Sha256, String, FastState>) -> Observation<'a> {
+/// The observation a feedback row was seen in; `hex` is its evidence
+/// record's digest in hex (any text when the row has no provenance).
+fn observation_of<'a>(o: &'a impl FeedbackRow, f: &model::FeedbackRef<'a>, hex: &'a str) -> Observation<'a> {
     match f.provenance {
-        Some((evidence, profile, rule)) => {
-            let head = Cow::Borrowed(hex.get(&evidence).map_or("", String::as_str));
+        Some((_, profile, rule)) => {
+            let head = Cow::Borrowed(hex);
             Observation { head, rule: profile.starts_with("dataset:").then_some(rule) }
         }
         None => Observation { head: o.id(), rule: None },
@@ -831,7 +833,8 @@ fn feedback_units<R: FeedbackRow>(
 ) {
     // Each row's days, and its identity written into one buffer for the
     // whole part; then the sightings borrow from it.
-    let mut used: Vec<(&R, model::FeedbackRef<'_>, NaiveDate, DayRange)> = Vec::with_capacity(feedback.len());
+    // (row, its fields, day seen, days its date allows, its record's hex)
+    let mut used: Vec<(&R, model::FeedbackRef<'_>, NaiveDate, DayRange, u32)> = Vec::with_capacity(feedback.len());
     let mut identities = String::new();
     let mut ends: Vec<usize> = Vec::with_capacity(feedback.len());
     // Feedback of one account repeats a few observation times, shown dates
@@ -839,7 +842,10 @@ fn feedback_units<R: FeedbackRow>(
     // (or written in hex) once.
     type DayKey<'k> = (Option<&'k str>, Option<&'k str>);
     let mut observed_days: HashMap<DayKey<'_>, Option<NaiveDate>, FastState> = HashMap::default();
-    let mut hex: HashMap<model::Sha256, String, FastState> = HashMap::default();
+    // Each evidence record's digest in hex, numbered as met; rows come a
+    // record at a time, so the last one is compared before any lookup.
+    let (mut hexes, mut hex_of): (Vec<String>, HashMap<model::Sha256, u32, FastState>) = (Vec::new(), HashMap::default());
+    let mut last_hex: Option<(model::Sha256, u32)> = None;
     let (mut identity_head, mut identity_head_of) = (String::new(), None);
     // Rows mostly share the observation time of the row before: compared,
     // not hashed and looked up again.
@@ -882,17 +888,28 @@ fn feedback_units<R: FeedbackRow>(
         identities.push_str(&identity_head);
         push_identity(&mut identities, [f.rating.unwrap_or(""), f.buyer.unwrap_or(""), f.text.unwrap_or("")]);
         ends.push(identities.len());
-        if let Some((evidence, _, _)) = f.provenance {
-            hex.entry(evidence).or_insert_with(|| evidence.to_hex());
-        }
-        used.push((o, f, observed, days));
+        let hex = match f.provenance {
+            None => 0,
+            Some((evidence, _, _)) => match last_hex {
+                Some((seen, h)) if seen == evidence => h,
+                _ => {
+                    let h = *hex_of.entry(evidence).or_insert_with(|| {
+                        hexes.push(evidence.to_hex());
+                        hexes.len() as u32 - 1
+                    });
+                    last_hex = Some((evidence, h));
+                    h
+                }
+            },
+        };
+        used.push((o, f, observed, days, hex));
     }
     let sightings: Vec<Sighting<'_>> = used
         .iter()
         .enumerate()
-        .map(|(i, (o, f, observed, days))| Sighting {
+        .map(|(i, (o, f, observed, days, hex))| Sighting {
             identity: &identities[if i == 0 { 0 } else { ends[i - 1] }..ends[i]],
-            observation: observation_of(*o, f, &hex),
+            observation: observation_of(*o, f, hexes.get(*hex as usize).map_or("", String::as_str)),
             observed: *observed,
             days: *days,
         })
@@ -923,7 +940,7 @@ fn feedback_units<R: FeedbackRow>(
     for u in uniques {
         let g = group_of[u.sightings[0]];
         let lower_share = most_in_one[g] as f64 / date_aware[g].max(1) as f64;
-        let (first, f, _, _) = used[u.sightings[0]];
+        let (first, f, ..) = used[u.sightings[0]];
         let vendor = f.vendor.unwrap_or("?");
         let on = u.days.middle();
         let listing = f
