@@ -133,13 +133,22 @@ pub(crate) fn decimal_text(s: &str) -> Option<String> {
         if !int.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }
-        int.to_owned()
+        // With room for the point and fraction (below): a price of every
+        // listing row went through `format!`.
+        let mut owned = String::with_capacity(int.len() + 1 + frac.len());
+        owned.push_str(int);
+        owned
     };
     let mut text = if exp == 0 {
         match (int.is_empty(), frac.is_empty()) {
             (true, _) => format!("0.{frac}"),
             (false, true) => int,
-            (false, false) => format!("{int}.{frac}"),
+            (false, false) => {
+                let mut text = int;
+                text.push('.');
+                text.push_str(frac);
+                text
+            }
         }
     } else {
         // Move the point: all digits, and where the point sits among them.
