@@ -330,6 +330,33 @@ impl ListingKeys {
     }
 }
 
+/// Numbers keys 0, 1, … in the order they are first met. Rows come in runs
+/// of one key (an evidence record), so a key is compared with the last one
+/// before any lookup: hashing a 32-byte digest per row was most of the cost.
+struct RunNumbering<K> {
+    of: HashMap<K, u32, FastState>,
+    last: Option<(K, u32)>,
+}
+
+impl<K: Copy + Eq + std::hash::Hash> RunNumbering<K> {
+    fn new() -> Self {
+        RunNumbering { of: HashMap::default(), last: None }
+    }
+
+    /// `key`'s number, and whether it is new (the number `len` had before).
+    fn number(&mut self, key: K) -> (u32, bool) {
+        match self.last {
+            Some((seen, n)) if seen == key => (n, false),
+            _ => {
+                let next = self.of.len() as u32;
+                let n = *self.of.entry(key).or_insert(next);
+                self.last = Some((key, n));
+                (n, n == next)
+            }
+        }
+    }
+}
+
 /// The row's ordinal within its record, which row ids end in after a `-`
 /// (0 when the tail is no number). Read from the id's bytes: `rsplit('-')`
 /// searched a million short ids as text.
@@ -361,23 +388,13 @@ fn occurrence_keys(dated: &[(NaiveDate, &Obs<Listing>)]) -> ListingKeys {
     // together in ordinal order (a list per group was a million small
     // allocations, and a map from group to number hashed a digest per row).
     // Which group comes first does not matter: identities are compared as
-    // text. Records are numbered as met; rows come a record at a time, so
-    // the last one is compared before any lookup.
-    let mut record_of: HashMap<Result<model::Sha256, &str>, u32, FastState> = HashMap::default();
-    let mut last_record = None;
+    // text. Records are numbered as met.
+    let mut records = RunNumbering::new();
     let mut members: Vec<(u32, NaiveDate, u32, u64, &str, u32)> = Vec::with_capacity(dated.len());
     let mut key = String::new();
     for (i, (day, o)) in dated.iter().enumerate() {
         let evidence = o.record.provenance.as_ref().map_or(Err(o.id.as_str()), |p| Ok(p.evidence));
-        let record = match last_record {
-            Some((seen, r)) if seen == evidence => r,
-            _ => {
-                let next = record_of.len() as u32;
-                let r = *record_of.entry(evidence).or_insert(next);
-                last_record = Some((evidence, r));
-                r
-            }
-        };
+        let (record, _) = records.number(evidence);
         key.clear();
         push_listing_key(&mut key, &o.record);
         let next_base = base_of.len() as u32;
@@ -736,9 +753,8 @@ impl<'a> ListingsByTitle<'a> {
 type DatedListings<'a> = smallvec::SmallVec<[(NaiveDate, &'a Obs<Listing>); 1]>;
 
 /// The observation a feedback row comes from (see [`Observation`]): a
-/// dataset row is its own observation; a page is one observation.
-/// The observation a feedback row was seen in; `hex` is its evidence
-/// record's digest in hex (any text when the row has no provenance).
+/// dataset row is its own observation; a page is one observation. `hex` is
+/// its evidence record's digest in hex (any text when it has no provenance).
 fn observation_of<'a>(o: &'a impl FeedbackRow, f: &model::FeedbackRef<'a>, hex: &'a str) -> Observation<'a> {
     match f.provenance {
         Some((_, profile, rule)) => {
@@ -842,10 +858,8 @@ fn feedback_units<R: FeedbackRow>(
     // (or written in hex) once.
     type DayKey<'k> = (Option<&'k str>, Option<&'k str>);
     let mut observed_days: HashMap<DayKey<'_>, Option<NaiveDate>, FastState> = HashMap::default();
-    // Each evidence record's digest in hex, numbered as met; rows come a
-    // record at a time, so the last one is compared before any lookup.
-    let (mut hexes, mut hex_of): (Vec<String>, HashMap<model::Sha256, u32, FastState>) = (Vec::new(), HashMap::default());
-    let mut last_hex: Option<(model::Sha256, u32)> = None;
+    // Each evidence record's digest in hex, by the record's number.
+    let (mut hexes, mut records): (Vec<String>, RunNumbering<model::Sha256>) = (Vec::new(), RunNumbering::new());
     let (mut identity_head, mut identity_head_of) = (String::new(), None);
     // Rows mostly share the observation time of the row before: compared,
     // not hashed and looked up again.
@@ -890,17 +904,13 @@ fn feedback_units<R: FeedbackRow>(
         ends.push(identities.len());
         let hex = match f.provenance {
             None => 0,
-            Some((evidence, _, _)) => match last_hex {
-                Some((seen, h)) if seen == evidence => h,
-                _ => {
-                    let h = *hex_of.entry(evidence).or_insert_with(|| {
-                        hexes.push(evidence.to_hex());
-                        hexes.len() as u32 - 1
-                    });
-                    last_hex = Some((evidence, h));
-                    h
+            Some((evidence, _, _)) => {
+                let (record, new) = records.number(evidence);
+                if new {
+                    hexes.push(evidence.to_hex());
                 }
-            },
+                record
+            }
         };
         used.push((o, f, observed, days, hex));
     }
