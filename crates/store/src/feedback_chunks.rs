@@ -589,6 +589,31 @@ mod tests {
         assert_eq!(pool.kept(), kept, "the next page wrote the kept blocks, and gave them back");
     }
 
+    /// Pages encoded at the same time (an import's threads) give back every
+    /// block they took, however many: the next ones make no new block.
+    #[test]
+    fn blocks_of_pages_encoded_together_are_all_kept() {
+        let pool = chunks::BlockPool::default();
+        // Blocks of 1 KiB take one row each: 300 blocks a page.
+        let page: Vec<Feedback> =
+            (0..300).map(|i| Feedback { market: "m".into(), vendor: Some(format!("v{}", i % 3)), text: Some(format!("row {i}")), ..Feedback::default() }).collect();
+        let encode_together = |pages: usize| {
+            let mut encoders: Vec<FeedbackEncoder> = (0..pages).map(|_| FeedbackEncoder(ChunkEncoder::with_pool(&pool, 1 << 10))).collect();
+            for f in &page {
+                encoders.iter_mut().for_each(|e| e.push(f.borrowed()));
+            }
+            for e in encoders {
+                let chunks = e.finish(&Sha256::of(b"p")).unwrap().chunks;
+                let got: Vec<_> = chunks.into_iter().map(|c| (c.market, c.vendor, c.window, c.rows, c.data)).collect();
+                assert_eq!(got, chunks_by_grouping(&page));
+            }
+        };
+        encode_together(3);
+        assert_eq!(pool.kept(), 900, "three pages of 300 blocks gave back all of them");
+        encode_together(3);
+        assert_eq!(pool.kept(), 900, "the next three wrote the kept blocks and made none");
+    }
+
     /// Rows read into a reader's vector are appended after what it holds;
     /// from a chunk cut short, none are (the rows before the damage too).
     #[test]
