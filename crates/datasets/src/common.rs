@@ -204,15 +204,16 @@ impl LineCounter {
         while matches!(bytes.get(end), Some(b'\r' | b'\n')) {
             end += 1;
         }
-        let mut i = self.offset.min(end);
-        while i < end {
-            match bytes[i] {
-                b'\n' => self.line += 1,
-                // CRLF counts once, at its LF.
-                b'\r' if bytes.get(i + 1) != Some(&b'\n') => self.line += 1,
-                _ => {}
+        // Line ends found with memchr: a byte at a time this was 0.5
+        // CPU-seconds of the 10M-feedback bench's 930 MB, whose records are
+        // a kilobyte or more.
+        let start = self.offset.min(end);
+        for i in memchr::memchr2_iter(b'\r', b'\n', &bytes[start..end]) {
+            let at = start + i;
+            // CRLF counts once, at its LF.
+            if bytes[at] == b'\n' || bytes.get(at + 1) != Some(&b'\n') {
+                self.line += 1;
             }
-            i += 1;
         }
         self.offset = self.offset.max(end);
         self.line + 1
@@ -222,6 +223,40 @@ impl LineCounter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The line counter as first written, a byte at a time.
+    fn line_at_reference(bytes: &[u8], offset: usize) -> u64 {
+        let mut end = offset.min(bytes.len());
+        while matches!(bytes.get(end), Some(b'\r' | b'\n')) {
+            end += 1;
+        }
+        let mut line = 0;
+        for i in 0..end {
+            match bytes[i] {
+                b'\n' => line += 1,
+                b'\r' if bytes.get(i + 1) != Some(&b'\n') => line += 1,
+                _ => {}
+            }
+        }
+        line + 1
+    }
+
+    proptest::proptest! {
+        /// Lines of offsets asked in increasing order are those counted from
+        /// the start, a byte at a time: line ends of every kind, runs of
+        /// them, offsets on them and past the end.
+        #[test]
+        fn line_counter_counts_as_from_the_start(
+            bytes in proptest::collection::vec(proptest::sample::select(vec![b'a', b',', b'\r', b'\n']), 0..200),
+            mut offsets in proptest::collection::vec(0usize..210, 0..20),
+        ) {
+            offsets.sort_unstable();
+            let mut lines = LineCounter::default();
+            for o in offsets {
+                proptest::prop_assert_eq!(lines.line_at(&bytes, o), line_at_reference(&bytes, o), "offset {}", o);
+            }
+        }
+    }
 
     #[test]
     fn lines_count_cr_lf_and_crlf() {
