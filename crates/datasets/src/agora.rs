@@ -77,13 +77,20 @@ pub(crate) fn squash(s: &str) -> String {
 fn squashed(s: &str) -> Cow<'_, str> {
     // Most values (a feedback's date and buyer, millions per file) are
     // single-spaced ASCII already: taken as they are.
+    // One pass (four were 0.4 CPU-seconds of the 10M bench): no byte past
+    // ASCII, no whitespace but single spaces between words.
     let b = s.as_bytes();
-    let spaced_once = s.is_ascii()
-        && b.first().is_none_or(|&c| c != b' ')
-        && b.last().is_none_or(|&c| c != b' ')
-        && !b.iter().any(|c| matches!(c, b'\t' | b'\n' | 0x0b | 0x0c | b'\r'))
-        && !b.windows(2).any(|w| w == b"  ");
-    if spaced_once {
+    let mut after_space = true; // a leading space is one too many
+    let mut spaced_once = true;
+    for &c in b {
+        match c {
+            b' ' if after_space => spaced_once = false,
+            b' ' => after_space = true,
+            b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | 0x80.. => spaced_once = false,
+            _ => after_space = false,
+        }
+    }
+    if spaced_once && (b.is_empty() || !after_space) {
         return Cow::Borrowed(s);
     }
     Cow::Owned(s.split_whitespace().collect::<Vec<_>>().join(" "))
