@@ -178,12 +178,12 @@ fn obs_one<T>(s: Stored<T>, captured: &HashMap<Sha256, String>, evidence: impl F
 /// A feedback row as read from the store, borrowed, with its page's capture
 /// time: how the estimator reads a case's feedback.
 struct StoredFeedback<'a> {
-    row: store::FeedbackRef<'a>,
+    row: &'a store::FeedbackRef<'a>,
     captured_at: Option<&'a str>,
 }
 
 impl<'a> StoredFeedback<'a> {
-    fn of(row: store::FeedbackRef<'a>, captured: &mut CaptureTimes<'a>) -> Self {
+    fn of(row: &'a store::FeedbackRef<'a>, captured: &mut CaptureTimes<'a>) -> Self {
         let captured_at = row.record.provenance.and_then(|(evidence, _, _)| captured.of(evidence));
         StoredFeedback { row, captured_at }
     }
@@ -461,18 +461,13 @@ impl Case {
                     let next = work_rx.lock().map(|rx| rx.recv());
                     let Ok(Ok((i, read))) = next else { break };
                     // Rows borrowed from the chunks as read: millions of rows
-                    // are estimated without being built as owned records.
-                    let mut rows = Vec::new();
+                    // are estimated without being built as owned records, and
+                    // are referred to in order, not copied into it.
+                    let mut borrowed = Vec::with_capacity(read.len());
                     let mut failed = None;
-                    let mut times = CaptureTimes::new(captured);
                     for (deferred, only_unnamed) in &read {
-                        let made = deferred.borrowed_as(|row| {
-                            (!only_unnamed || row.record.vendor.is_none()).then(|| StoredFeedback::of(row, &mut times))
-                        });
-                        match made {
-                            // An account is most often one read: its rows are kept as made.
-                            Ok(r) if rows.is_empty() => rows = r,
-                            Ok(r) => rows.extend(r),
+                        match deferred.borrowed_rows() {
+                            Ok(rows_and_order) => borrowed.push((rows_and_order, *only_unnamed)),
                             Err(e) => failed = Some(e),
                         }
                     }
@@ -482,12 +477,19 @@ impl Case {
                         }
                         continue;
                     }
+                    let mut times = CaptureTimes::new(captured);
+                    let mut rows = Vec::with_capacity(borrowed.iter().map(|((_, order), _)| order.len()).sum());
+                    for ((read_rows, order), only_unnamed) in &borrowed {
+                        let in_order = order.iter().map(|&r| &read_rows[r as usize]);
+                        rows.extend(in_order.filter(|r| !only_unnamed || r.record.vendor.is_none()).map(|r| StoredFeedback::of(r, &mut times)));
+                    }
                     // The part's units go into a table of its own here, so this
                     // thread, not the reading one, does that work.
                     // About a row per feedback row, as for the whole table.
                     let mut units = UnitTableBuilder::with_room(rows.len());
                     let part = shared.feedback_part_into(&rows, &mut units);
                     drop(rows);
+                    drop(borrowed);
                     drop(read);
                     if done_tx.send((i, Ok((units, part)))).is_err() {
                         break;
