@@ -849,8 +849,9 @@ fn feedback_units<R: FeedbackRow>(
 ) {
     // Each row's days, and its identity written into one buffer for the
     // whole part; then the sightings borrow from it.
-    // (row, its fields, day seen, days its date allows, its record's hex)
-    let mut used: Vec<(&R, model::FeedbackRef<'_>, NaiveDate, DayRange, u32)> = Vec::with_capacity(feedback.len());
+    // (row, day seen, days its date allows, its record's hex); a row's
+    // fields are asked of it again where needed, not kept (200 bytes a row).
+    let mut used: Vec<(&R, NaiveDate, DayRange, u32)> = Vec::with_capacity(feedback.len());
     let mut identities = String::new();
     let mut ends: Vec<usize> = Vec::with_capacity(feedback.len());
     // Feedback of one account repeats a few observation times, shown dates
@@ -912,14 +913,14 @@ fn feedback_units<R: FeedbackRow>(
                 record
             }
         };
-        used.push((o, f, observed, days, hex));
+        used.push((o, observed, days, hex));
     }
     let sightings: Vec<Sighting<'_>> = used
         .iter()
         .enumerate()
-        .map(|(i, (o, f, observed, days, hex))| Sighting {
+        .map(|(i, (o, observed, days, hex))| Sighting {
             identity: &identities[if i == 0 { 0 } else { ends[i - 1] }..ends[i]],
-            observation: observation_of(*o, f, hexes.get(*hex as usize).map_or("", String::as_str)),
+            observation: observation_of(*o, &o.record(), hexes.get(*hex as usize).map_or("", String::as_str)),
             observed: *observed,
             days: *days,
         })
@@ -950,7 +951,8 @@ fn feedback_units<R: FeedbackRow>(
     for u in uniques {
         let g = group_of[u.sightings[0]];
         let lower_share = most_in_one[g] as f64 / date_aware[g].max(1) as f64;
-        let (first, f, ..) = used[u.sightings[0]];
+        let first = used[u.sightings[0]].0;
+        let f = first.record();
         let vendor = f.vendor.unwrap_or("?");
         let on = u.days.middle();
         let listing = f
