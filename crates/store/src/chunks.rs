@@ -14,7 +14,6 @@
 //! Why windows: `row(id)` finds a row by its ordinal, so it decodes only the
 //! chunks of one window of one page, not the whole file.
 
-use std::collections::HashMap;
 use std::hash::BuildHasher;
 
 use rusqlite::{params, Connection};
@@ -80,7 +79,7 @@ pub(crate) type Key<'a> = (&'a str, Option<&'a str>, usize);
 /// usually has the key of the row before it, so that is tried first.
 #[cfg(test)]
 pub(crate) fn group<'a, T>(rows: &'a [T], account: impl Fn(&'a T) -> (&'a str, Option<&'a str>)) -> Vec<(Key<'a>, Vec<u32>)> {
-    let mut index: HashMap<Key<'_>, usize, foldhash::fast::RandomState> = HashMap::default();
+    let mut index: std::collections::HashMap<Key<'_>, usize, foldhash::fast::RandomState> = Default::default();
     let mut groups: Vec<(Key<'_>, Vec<u32>)> = Vec::new();
     let mut last: Option<usize> = None;
     for (i, row) in rows.iter().enumerate() {
@@ -155,10 +154,14 @@ pub(crate) fn option<T>(out: &mut Vec<u8>, v: Option<T>, write: impl FnOnce(&mut
 /// the cache, not after a file's million records are built.
 pub(crate) struct ChunkEncoder {
     groups: Vec<Group>,
-    /// Groups by a hash of their key (market, vendor, window); a row usually
-    /// has the key of the row before it, so that is tried first.
-    index: HashMap<u64, Vec<usize>, foldhash::fast::RandomState>,
+    /// Group numbers by their key's (market, vendor, window) hash.
+    index: hashbrown::HashTable<usize>,
+    hasher: foldhash::fast::RandomState,
+    /// The last row's group, with a copy of its key: a row usually has the
+    /// key of the row before it, compared here rather than in the group (a
+    /// cache miss per row among thousands of groups).
     last: Option<usize>,
+    last_key: (String, Option<String>, usize),
     rows: u64,
     /// The rows as written, in the order taken.
     blocks: Vec<Vec<u8>>,
@@ -219,14 +222,20 @@ impl Group {
     fn is(&self, market: &str, vendor: Option<&str>, window: usize) -> bool {
         self.window == window && self.market == market && self.vendor.as_deref() == vendor
     }
+
+    /// What [`ChunkEncoder`] hashes it by.
+    fn key(&self) -> (&str, Option<&str>, usize) {
+        (&self.market, self.vendor.as_deref(), self.window)
+    }
 }
 
-/// Rows `start..end` of block `block`, all of group `group`.
+/// Rows `start..end` of block `block`, `rows` rows all of group `group`.
 struct Run {
     group: usize,
     block: usize,
     start: usize,
     end: usize,
+    rows: usize,
 }
 
 /// A block's capacity: large enough that blocks are few, small enough that
@@ -251,8 +260,10 @@ impl ChunkEncoder {
     pub(crate) fn with_block_size(block_size: usize) -> ChunkEncoder {
         ChunkEncoder {
             groups: Vec::new(),
-            index: HashMap::default(),
+            index: hashbrown::HashTable::new(),
+            hasher: foldhash::fast::RandomState::default(),
             last: None,
+            last_key: (String::new(), None, 0),
             rows: 0,
             blocks: Vec::new(),
             block_size,
@@ -275,23 +286,29 @@ impl ChunkEncoder {
         // Past a chunk's u32 ordinals: refused by `finish`.
         let Ok(ordinal32) = u32::try_from(ordinal) else { return };
         let window = (ordinal / WINDOW as u64) as usize;
+        let (last_market, last_vendor, last_window) = &mut self.last_key;
         let g = match self.last {
-            Some(g) if self.groups[g].is(market, vendor, window) => g,
+            Some(g) if *last_window == window && last_market == market && last_vendor.as_deref() == vendor => g,
             _ => {
-                let hash = self.index.hasher().hash_one((market, vendor, window));
-                let same = self.index.entry(hash).or_default();
-                match same.iter().copied().find(|&g| self.groups[g].is(market, vendor, window)) {
-                    Some(g) => g,
-                    None => {
-                        same.push(self.groups.len());
-                        self.groups.push(Group { market: market.to_owned(), vendor: vendor.map(str::to_owned), window, rows: 0 });
-                        self.groups.len() - 1
-                    }
+                let (groups, hasher) = (&mut self.groups, &self.hasher);
+                let hash = hasher.hash_one((market, vendor, window));
+                let found = self.index.find(hash, |&g| groups[g].is(market, vendor, window)).copied();
+                let g = found.unwrap_or_else(|| {
+                    groups.push(Group { market: market.to_owned(), vendor: vendor.map(str::to_owned), window, rows: 0 });
+                    let g = groups.len() - 1;
+                    self.index.insert_unique(hash, g, |&g| hasher.hash_one(groups[g].key()));
+                    g
+                });
+                market.clone_into(last_market);
+                match (last_vendor.as_mut(), vendor) {
+                    (Some(kept), Some(v)) => v.clone_into(kept),
+                    (_, v) => *last_vendor = v.map(str::to_owned),
                 }
+                *last_window = window;
+                self.last = Some(g);
+                g
             }
         };
-        self.last = Some(g);
-        self.groups[g].rows += 1;
         let room = self.blocks.last().map_or(0, |b| b.capacity() - b.len());
         if room < ROW_ROOM.min(self.block_size) {
             let block = match &self.pool {
@@ -307,8 +324,11 @@ impl ChunkEncoder {
         let end = bytes.len();
         match self.runs.last_mut() {
             // The last run ends where this row starts when it is in this block.
-            Some(run) if run.group == g && run.block == block => run.end = end,
-            _ => self.runs.push(Run { group: g, block, start, end }),
+            Some(run) if run.group == g && run.block == block => {
+                run.end = end;
+                run.rows += 1;
+            }
+            _ => self.runs.push(Run { group: g, block, start, end, rows: 1 }),
         }
     }
 
@@ -318,7 +338,11 @@ impl ChunkEncoder {
     pub(crate) fn finish(self, table: Table, evidence: &Sha256) -> Result<EncodedTable> {
         let rows = usize::try_from(self.rows).unwrap_or(usize::MAX);
         check_row_count(table, evidence, rows)?;
-        let ChunkEncoder { groups, blocks, mut runs, pool, block_size, .. } = self;
+        let ChunkEncoder { mut groups, blocks, mut runs, pool, block_size, .. } = self;
+        // Groups count their rows here, from their runs, not row by row.
+        for run in &runs {
+            groups[run.group].rows += run.rows;
+        }
         let mut order: Vec<usize> = (0..groups.len()).collect();
         order.sort_unstable_by(|&a, &b| {
             let (a, b) = (&groups[a], &groups[b]);
