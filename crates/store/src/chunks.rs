@@ -179,8 +179,8 @@ pub(crate) struct ChunkEncoder {
 /// allocator gave freed ones back to the system in between), a tenth of the
 /// encoding's time. Every block given back is kept: a block is only made
 /// when none is free, so the pool never holds more than were in use at
-/// once (a cap of 256 freed half of what two files of the 10M bench, 236
-/// blocks each, gave back, and 1,100 blocks were made where 472 do).
+/// once (a cap of 256 freed about 220 of the 473 blocks that two files of
+/// the 10M bench gave back, and the next two files made as many anew).
 /// Memory goes when the last clone of the pool does.
 #[derive(Clone, Default)]
 pub struct BlockPool(std::sync::Arc<std::sync::Mutex<Vec<Vec<u8>>>>);
