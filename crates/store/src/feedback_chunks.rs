@@ -212,8 +212,10 @@ fn read_rows_with<'a, T>(
     type Read<T> = std::result::Result<T, &'static str>;
     struct Reader<'a> {
         bytes: &'a [u8],
-        /// Whether every string length read since this was last set took
-        /// one byte below 0x80 (an ASCII byte, as option tags are).
+        /// Whether every string length read since this was last set was
+        /// written as one byte below 0x80 (an ASCII byte, as option tags
+        /// are); a length written wider, even of a small value (bincode
+        /// reads those too), is not.
         ascii_lengths: bool,
     }
     impl<'a> Reader<'a> {
@@ -239,8 +241,8 @@ fn read_rows_with<'a, T>(
         }
         /// A string's bytes, not checked for UTF-8 yet.
         fn text(&mut self) -> Read<&'a [u8]> {
+            self.ascii_lengths &= self.bytes.first().is_some_and(|&b| b < 0x80);
             let len = self.varint(253)?;
-            self.ascii_lengths &= len < 0x80;
             self.take(usize::try_from(len).map_err(|_| "a string longer than memory")?)
         }
         fn maybe<T>(&mut self, read: impl FnOnce(&mut Self) -> Read<T>) -> Read<Option<T>> {
@@ -685,6 +687,9 @@ mod tests {
         // after it (its length not an ASCII byte).
         let whole = vec![1, 0, 1, 3, 0xe2, 0x82, 0xac, 1, 1, b'a', 0, 0, 0, 0, 0, 0, 0];
         let long = [&[1u8, 0, 1, 3, 0xe2, 0x82, 0xac, 1, 128][..], &[b'a'; 128], &[0, 0, 0, 0, 0, 0, 0]].concat();
+        // A length of 1 written in two bytes (251, then 1 as a u16): bincode
+        // reads it, so the reader must (its marker byte is not ASCII).
+        let wide = vec![1, 0, 1, 251, 1, 0, b'a', 0, 0, 0, 0, 0, 0, 0, 0];
         let cases = [
             long.clone(),
             one_row(&[7], 1),
@@ -704,6 +709,7 @@ mod tests {
             whole.clone(),
             // A string of 128 bytes (its length not an ASCII byte) after one cut short.
             [&[1u8, 0, 1, 1, 0xe2, 1, 128][..], &[b'a'; 128], &[0, 0, 0, 0, 0, 0, 0]].concat(),
+            wide.clone(),
             vec![],
         ];
         for (i, plain) in cases.iter().enumerate() {
@@ -711,6 +717,7 @@ mod tests {
         }
         assert_eq!(read_rows(&whole).unwrap()[0].listing, Some("€"));
         assert_eq!(read_rows(&long).unwrap()[0].date, Some("a".repeat(128).as_str()));
+        assert_eq!(read_rows(&wide).unwrap()[0].listing, Some("a"));
     }
 
     /// A chunk of more rows than a one-byte length holds.
