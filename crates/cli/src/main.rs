@@ -347,8 +347,9 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 /// and without, ~0.92M -> ~0.76M page faults, system time -0.35 s, median
 /// wall 13.50 -> 13.27 s, peak memory +100 MB (BENCHMARKS.md).
 fn keep_freed_memory_longer() {
-    // SAFETY: mi_option_set only stores an option's value (an atomic store
-    // in mimalloc), valid at any time from any thread.
+    // SAFETY: mi_option_set stores an option's value, taking no pointer;
+    // `main` calls this before it starts any thread, so nothing reads the
+    // option while it is written.
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 5_000) }
 }
 
