@@ -161,7 +161,7 @@ pub(crate) struct ChunkEncoder {
     /// key of the row before it, compared here rather than in the group (a
     /// cache miss per row among thousands of groups).
     last: Option<usize>,
-    last_key: (String, Option<String>, usize),
+    last_key: OwnedKey,
     rows: u64,
     /// The rows as written, in the order taken.
     blocks: Vec<Vec<u8>>,
@@ -212,20 +212,36 @@ impl BlockPool {
 }
 
 struct Group {
-    market: String,
-    vendor: Option<String>,
-    window: usize,
+    key: OwnedKey,
     rows: usize,
 }
 
-impl Group {
+/// A chunk's [`Key`], owned.
+#[derive(Default)]
+struct OwnedKey {
+    market: String,
+    vendor: Option<String>,
+    window: usize,
+}
+
+impl OwnedKey {
     fn is(&self, market: &str, vendor: Option<&str>, window: usize) -> bool {
         self.window == window && self.market == market && self.vendor.as_deref() == vendor
     }
 
-    /// What [`ChunkEncoder`] hashes it by.
-    fn key(&self) -> (&str, Option<&str>, usize) {
+    /// The key borrowed (what [`ChunkEncoder`] hashes, and orders chunks by).
+    fn borrowed(&self) -> Key<'_> {
         (&self.market, self.vendor.as_deref(), self.window)
+    }
+
+    /// Becomes this key, in the buffers it has.
+    fn set(&mut self, market: &str, vendor: Option<&str>, window: usize) {
+        market.clone_into(&mut self.market);
+        match (self.vendor.as_mut(), vendor) {
+            (Some(kept), Some(v)) => v.clone_into(kept),
+            (_, v) => self.vendor = v.map(str::to_owned),
+        }
+        self.window = window;
     }
 }
 
@@ -263,7 +279,7 @@ impl ChunkEncoder {
             index: hashbrown::HashTable::new(),
             hasher: foldhash::fast::RandomState::default(),
             last: None,
-            last_key: (String::new(), None, 0),
+            last_key: OwnedKey::default(),
             rows: 0,
             blocks: Vec::new(),
             block_size,
@@ -286,25 +302,20 @@ impl ChunkEncoder {
         // Past a chunk's u32 ordinals: refused by `finish`.
         let Ok(ordinal32) = u32::try_from(ordinal) else { return };
         let window = (ordinal / WINDOW as u64) as usize;
-        let (last_market, last_vendor, last_window) = &mut self.last_key;
         let g = match self.last {
-            Some(g) if *last_window == window && last_market == market && last_vendor.as_deref() == vendor => g,
+            Some(g) if self.last_key.is(market, vendor, window) => g,
             _ => {
                 let (groups, hasher) = (&mut self.groups, &self.hasher);
                 let hash = hasher.hash_one((market, vendor, window));
-                let found = self.index.find(hash, |&g| groups[g].is(market, vendor, window)).copied();
+                let found = self.index.find(hash, |&g| groups[g].key.is(market, vendor, window)).copied();
                 let g = found.unwrap_or_else(|| {
-                    groups.push(Group { market: market.to_owned(), vendor: vendor.map(str::to_owned), window, rows: 0 });
+                    let key = OwnedKey { market: market.to_owned(), vendor: vendor.map(str::to_owned), window };
+                    groups.push(Group { key, rows: 0 });
                     let g = groups.len() - 1;
-                    self.index.insert_unique(hash, g, |&g| hasher.hash_one(groups[g].key()));
+                    self.index.insert_unique(hash, g, |&g| hasher.hash_one(groups[g].key.borrowed()));
                     g
                 });
-                market.clone_into(last_market);
-                match (last_vendor.as_mut(), vendor) {
-                    (Some(kept), Some(v)) => v.clone_into(kept),
-                    (_, v) => *last_vendor = v.map(str::to_owned),
-                }
-                *last_window = window;
+                self.last_key.set(market, vendor, window);
                 self.last = Some(g);
                 g
             }
@@ -344,10 +355,7 @@ impl ChunkEncoder {
             groups[run.group].rows += run.rows;
         }
         let mut order: Vec<usize> = (0..groups.len()).collect();
-        order.sort_unstable_by(|&a, &b| {
-            let (a, b) = (&groups[a], &groups[b]);
-            (&a.market, &a.vendor, a.window).cmp(&(&b.market, &b.vendor, b.window))
-        });
+        order.sort_unstable_by(|&a, &b| groups[a].key.borrowed().cmp(&groups[b].key.borrowed()));
         let mut rank = vec![0; groups.len()];
         for (r, &g) in order.iter().enumerate() {
             rank[g] = r;
@@ -366,7 +374,7 @@ impl ChunkEncoder {
                 plain.extend_from_slice(&blocks[run.block][run.start..run.end]);
             }
             let data = compressor.compress(&plain);
-            chunks.push(EncodedChunk::of_compressed((&group.market, group.vendor.as_deref(), group.window), group.rows, data));
+            chunks.push(EncodedChunk::of_compressed(group.key.borrowed(), group.rows, data));
         }
         if let Some(pool) = pool {
             pool.give(blocks, block_size);
