@@ -10,6 +10,7 @@
 //! group for every `--by`, so their sums can be added up front.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::BuildHasher as _;
 
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
@@ -303,12 +304,56 @@ type MergeKey = (Method, u32, u32, u32, u32, u32, i32, i32, u64);
 /// [`MergeKey`] without the days: what the rollup merges on.
 type RollupKey = (Method, u32, u32, u32, u32, u32, u64);
 
+/// The rows of a table by their [`MergeKey`]: a table of row numbers, each
+/// key read from its row when compared. A map holding each 40-byte key beside
+/// its number was a cache miss per unit added (an account's table of
+/// thousands outgrew the cache): `UnitTableBuilder::add_one`'s store into a
+/// new slot was half its samples.
+#[derive(Default)]
+struct RowIndex {
+    of: hashbrown::HashTable<usize>,
+    hasher: FastState,
+}
+
+impl RowIndex {
+    /// Room for `more` rows without growing.
+    fn reserve(&mut self, more: usize, rows: &[UnitRow]) {
+        let hasher = &self.hasher;
+        self.of.reserve(more, |&r| hasher.hash_one(rows[r].key()));
+    }
+
+    /// The number of the row filed under `key`, or of the row `push` adds
+    /// to `rows` (it pushes exactly one), filed under it.
+    fn find_or_push(&mut self, rows: &mut Vec<UnitRow>, key: MergeKey, push: impl FnOnce(&mut Vec<UnitRow>)) -> usize {
+        let hash = self.hasher.hash_one(key);
+        if let Some(&r) = self.of.find(hash, |&r| rows[r].key() == key) {
+            return r;
+        }
+        push(rows);
+        let (r, hasher) = (rows.len() - 1, &self.hasher);
+        self.of.insert_unique(hash, r, |&r| hasher.hash_one(rows[r].key()));
+        r
+    }
+
+    /// Files row `r` under its key (in place of a row filed under it before,
+    /// as a map's insert would).
+    fn file(&mut self, rows: &[UnitRow], r: usize) {
+        let (key, hasher) = (rows[r].key(), &self.hasher);
+        match self.of.entry(hasher.hash_one(key), |&q| rows[q].key() == key, |&q| hasher.hash_one(rows[q].key())) {
+            hashbrown::hash_table::Entry::Occupied(mut e) => *e.get_mut() = r,
+            hashbrown::hash_table::Entry::Vacant(e) => {
+                e.insert(r);
+            }
+        }
+    }
+}
+
 /// Builds a [`UnitTable`] from units added as they come.
 pub struct UnitTableBuilder {
     i: Interner,
     /// Where each row is, by its key: rows before `indexed` only (see
     /// [`UnitTableBuilder::merge`]).
-    at: HashMap<MergeKey, usize, FastState>,
+    at: RowIndex,
     indexed: usize,
     /// The (method, market, vendor) of every row: rows of a part whose
     /// accounts are all new cannot merge with a row here.
@@ -356,7 +401,7 @@ impl Default for UnitTableBuilder {
     fn default() -> Self {
         let mut i = Interner::default();
         i.id(UNKNOWN);
-        UnitTableBuilder { i, at: HashMap::default(), indexed: 0, accounts: HashSet::default(), rows: Vec::new(), units: 0, recent: Recent::default() }
+        UnitTableBuilder { i, at: RowIndex::default(), indexed: 0, accounts: HashSet::default(), rows: Vec::new(), units: 0, recent: Recent::default() }
     }
 }
 
@@ -394,7 +439,7 @@ impl UnitTableBuilder {
     pub fn with_room(rows: usize) -> UnitTableBuilder {
         let mut b = UnitTableBuilder::default();
         b.reserve(rows);
-        b.at.reserve(rows);
+        b.at.reserve(rows, &b.rows);
         b
     }
 
@@ -411,10 +456,11 @@ impl UnitTableBuilder {
         let destinations = Recent::id(&mut recent.destinations, u.destinations, || i.list(u.destinations));
         let (earliest, latest) = (u.days.earliest.num_days_from_ce(), u.days.latest.num_days_from_ce());
         let key = (u.method, market, vendor, category, origin, destinations, earliest, latest, u.scale.to_bits());
-        let r = *at.entry(key).or_insert_with(|| {
+        let accounts = &mut self.accounts;
+        let r = at.find_or_push(rows, key, |rows| {
             let account = (u.method, market, vendor);
             if recent.account != Some(account) {
-                self.accounts.insert(account);
+                accounts.insert(account);
                 recent.account = Some(account);
             }
             rows.push(UnitRow {
@@ -433,7 +479,6 @@ impl UnitTableBuilder {
                 units: 0,
                 inputs: 0,
             });
-            rows.len() - 1
         });
         let row = &mut rows[r];
         row.sales += u.sales;
@@ -449,8 +494,8 @@ impl UnitTableBuilder {
 
     /// Files the rows a merge appended unindexed under their keys.
     fn index_all(&mut self) {
-        for (r, row) in self.rows.iter().enumerate().skip(self.indexed) {
-            self.at.insert(row.key(), r);
+        for r in self.indexed..self.rows.len() {
+            self.at.file(&self.rows, r);
         }
         self.indexed = self.rows.len();
     }
@@ -486,9 +531,8 @@ impl UnitTableBuilder {
         self.accounts.extend(new_accounts);
         for p in part.rows.into_iter().map(remap) {
             let rows = &mut self.rows;
-            let r = *self.at.entry(p.key()).or_insert_with(|| {
+            let r = self.at.find_or_push(rows, p.key(), |rows| {
                 rows.push(UnitRow { sales: 0.0, unpriced: 0.0, revenue: 0.0, units: 0, inputs: 0, ..p.clone() });
-                rows.len() - 1
             });
             rows[r].add_sums(&p);
         }
@@ -704,6 +748,116 @@ mod tests {
                 units,
                 inputs,
             })
+    }
+
+    /// A unit as (method, market, vendor, category, origin, first day,
+    /// length in days, scale, sales): a few values each, so keys repeat.
+    type Drawn = (usize, usize, usize, usize, usize, i64, i64, usize, usize);
+
+    fn add_drawn(b: &mut UnitTableBuilder, units: &[Drawn]) {
+        const MARKETS: [&str; 2] = ["m1", "m2"];
+        const VENDORS: [&str; 3] = ["a", "b", "c"];
+        const NAMES: [Option<&str>; 2] = [None, Some("x")];
+        let first = NaiveDate::from_ymd_opt(2014, 1, 1).unwrap();
+        for &(method, market, vendor, category, origin, from, days, scale, sales) in units {
+            let earliest = first + chrono::Days::new(from as u64);
+            b.add_one(&UnitRef {
+                method: [Method::FeedbackCount, Method::SoldCounter][method],
+                market: MARKETS[market],
+                vendor: VENDORS[vendor],
+                listing: "l",
+                category: NAMES[category],
+                origin: NAMES[origin],
+                destinations: &[],
+                days: DayRange { earliest, latest: earliest + chrono::Days::new(days as u64) },
+                // Sums of these are exact in any order.
+                sales: [1.0, 0.5][sales],
+                scale: [1.0, 2.0][scale],
+                price: None,
+                inputs: 1,
+            });
+        }
+    }
+
+    /// The rows a table should have: one per distinct key (its names as
+    /// text), in the order keys are first met, with each key's sales and
+    /// unit count.
+    fn expected_rows(units: &[Drawn]) -> Vec<(Drawn, f64, u64)> {
+        let mut rows: Vec<(Drawn, f64, u64)> = Vec::new();
+        for u in units {
+            let mut key = *u;
+            key.8 = 0;
+            let sales = [1.0, 0.5][u.8];
+            match rows.iter_mut().find(|(k, ..)| *k == key) {
+                Some(row) => {
+                    row.1 += sales;
+                    row.2 += 1;
+                }
+                None => rows.push((key, sales, 1)),
+            }
+        }
+        rows
+    }
+
+    /// A table's rows as [`expected_rows`] gives them.
+    fn rows_of(table: &UnitTable) -> Vec<(Drawn, f64, u64)> {
+        let first = NaiveDate::from_ymd_opt(2014, 1, 1).unwrap().num_days_from_ce();
+        let name = |id: u32| table.strings[id as usize].as_str();
+        let pick = |options: &[&str], id: u32| options.iter().position(|&o| o == name(id)).unwrap();
+        table
+            .rows
+            .iter()
+            .map(|r| {
+                let method = [Method::FeedbackCount, Method::SoldCounter].iter().position(|&m| m == r.method).unwrap();
+                let key = (
+                    method,
+                    pick(&["m1", "m2"], r.market),
+                    pick(&["a", "b", "c"], r.vendor),
+                    pick(&[UNKNOWN, "x"], r.category),
+                    pick(&[UNKNOWN, "x"], r.origin),
+                    i64::from(r.earliest - first),
+                    i64::from(r.latest - r.earliest),
+                    [1.0, 2.0].iter().position(|&s| s == r.scale).unwrap(),
+                    0,
+                );
+                (key, r.unpriced, r.units)
+            })
+            .collect()
+    }
+
+    fn any_drawn() -> impl Strategy<Value = Drawn> {
+        (0usize..2, 0usize..2, 0usize..3, 0usize..2, 0usize..2, 0i64..3, 0i64..2, 0usize..2, 0usize..2)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+        /// Units of one key share a row (keys in first-met order, sums
+        /// added), added to one builder or through merged parts: a part of
+        /// accounts the table holds (merged row by row through the index), a
+        /// part of new accounts (appended unfiled), then more units, some of
+        /// the appended accounts (filed when first needed).
+        #[test]
+        fn units_of_one_key_share_a_row(units in proptest::collection::vec(any_drawn(), 0..120), cut in 0usize..120, vendor_cut in 0usize..3) {
+            let expected = expected_rows(&units);
+            let mut whole = UnitTableBuilder::default();
+            add_drawn(&mut whole, &units);
+            prop_assert_eq!(rows_of(&whole.finish()), expected.clone());
+
+            // The first part: units of vendors below `vendor_cut`, up to `cut`.
+            let (head, tail) = units.split_at(cut.min(units.len()));
+            let (known, new): (Vec<Drawn>, Vec<Drawn>) = head.iter().partition(|u| u.2 < vendor_cut);
+            let mut b = UnitTableBuilder::default();
+            add_drawn(&mut b, &known[..known.len() / 2]);
+            let mut shared = UnitTableBuilder::default();
+            add_drawn(&mut shared, &known[known.len() / 2..]);
+            b.merge(shared);
+            let mut fresh = UnitTableBuilder::default();
+            add_drawn(&mut fresh, &new);
+            b.merge(fresh);
+            add_drawn(&mut b, tail);
+            let in_order: Vec<Drawn> = known.iter().chain(&new).chain(tail).copied().collect();
+            prop_assert_eq!(rows_of(&b.finish()), expected_rows(&in_order));
+        }
     }
 
     proptest! {
