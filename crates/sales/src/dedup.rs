@@ -10,7 +10,7 @@
 //! days all its sightings allow.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::hash::BuildHasher as _;
 
 use crate::dates::DayRange;
 use crate::FastState;
@@ -181,17 +181,30 @@ impl Groups {
 
 /// The sightings of each identity ([`Groups`]).
 pub fn group_by_identity(sightings: &[Sighting<'_>]) -> Groups {
-    // Room for every sighting a new identity: the map is not grown (and
-    // rehashed) a dozen times on the way to an account's thousands.
-    let mut group_of: HashMap<&str, usize, FastState> = HashMap::with_capacity_and_hasher(sightings.len(), FastState::default());
+    // Groups filed by number, each compared through its first sighting's
+    // identity: a map holding each identity (16 bytes) beside its number
+    // outgrew the cache on an account's thousands, a miss per new group.
+    // Room for every sighting a new identity: the table is not grown (and
+    // rehashed) a dozen times on the way there.
+    let hasher = FastState::default();
+    let mut group_of: hashbrown::HashTable<usize> = hashbrown::HashTable::with_capacity(sightings.len());
     let mut of = Vec::with_capacity(sightings.len());
+    // Each group's size and first sighting.
     let mut sizes: Vec<usize> = Vec::new();
-    for s in sightings {
-        let next = sizes.len();
-        let g = *group_of.entry(s.identity).or_insert(next);
-        if g == next {
-            sizes.push(0);
-        }
+    let mut firsts: Vec<usize> = Vec::new();
+    for (i, s) in sightings.iter().enumerate() {
+        let hash = hasher.hash_one(s.identity);
+        let same = |&g: &usize| sightings[firsts[g]].identity == s.identity;
+        let g = match group_of.find(hash, same) {
+            Some(&g) => g,
+            None => {
+                let g = sizes.len();
+                sizes.push(0);
+                firsts.push(i);
+                group_of.insert_unique(hash, g, |&g| hasher.hash_one(sightings[firsts[g]].identity));
+                g
+            }
+        };
         sizes[g] += 1;
         of.push(g);
     }
