@@ -847,12 +847,37 @@ fn feedback_units<R: FeedbackRow>(
     out: &mut Units,
     sink: &mut impl UnitSink,
 ) {
+    // A part's identities are written into a buffer each thread keeps from
+    // part to part: grown from empty, an account's megabytes of identities
+    // were copied at each doubling (a third of the estimate's growth
+    // samples at 10M). One larger than this is not kept.
+    const KEEP_AT_MOST: usize = 64 << 20;
+    thread_local! {
+        static IDENTITIES: std::cell::Cell<String> = const { std::cell::Cell::new(String::new()) };
+    }
+    let mut identities = IDENTITIES.take();
+    identities.clear();
+    feedback_units_in(&mut identities, by_title, feedback, rates, scale, out, sink);
+    if identities.capacity() <= KEEP_AT_MOST {
+        IDENTITIES.set(identities);
+    }
+}
+
+/// [`feedback_units`], the identities written into `identities` (empty).
+fn feedback_units_in<R: FeedbackRow>(
+    identities: &mut String,
+    by_title: &ListingsByTitle<'_>,
+    feedback: &[R],
+    rates: &Rates,
+    scale: &HashMap<String, f64>,
+    out: &mut Units,
+    sink: &mut impl UnitSink,
+) {
     // Each row's days, and its identity written into one buffer for the
     // whole part; then the sightings borrow from it.
     // (row, day seen, days its date allows, its record's hex); a row's
     // fields are asked of it again where needed, not kept (200 bytes a row).
     let mut used: Vec<(&R, NaiveDate, DayRange, u32)> = Vec::with_capacity(feedback.len());
-    let mut identities = String::new();
     let mut ends: Vec<usize> = Vec::with_capacity(feedback.len());
     // Feedback of one account repeats a few observation times, shown dates
     // ("39 days ago") and evidence records thousands of times: each is read
@@ -901,7 +926,7 @@ fn feedback_units<R: FeedbackRow>(
             identity_head_of = Some(head);
         }
         identities.push_str(&identity_head);
-        push_identity(&mut identities, [f.rating.unwrap_or(""), f.buyer.unwrap_or(""), f.text.unwrap_or("")]);
+        push_identity(identities, [f.rating.unwrap_or(""), f.buyer.unwrap_or(""), f.text.unwrap_or("")]);
         ends.push(identities.len());
         let hex = match f.provenance {
             None => 0,
@@ -915,6 +940,7 @@ fn feedback_units<R: FeedbackRow>(
         };
         used.push((o, observed, days, hex));
     }
+    let identities: &str = identities;
     let sightings: Vec<Sighting<'_>> = used
         .iter()
         .enumerate()

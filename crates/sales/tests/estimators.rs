@@ -519,3 +519,42 @@ fn lower_bound_ignores_shown_dates() {
     assert_eq!(e[0].sales, 4.0, "{e:?}");
     assert_eq!(u.feedback_unique, 4);
 }
+
+/// A thread that estimates part after part (as a case's workers do) finds in
+/// each what a thread estimating it first finds: nothing of a part before
+/// (the identities of one are written where the last one's were) is left
+/// in the next. Two parts of different lengths and texts, each with a
+/// feedback seen twice that must be one and one seen twice on one page that
+/// must be two.
+#[test]
+fn parts_estimated_one_after_another_are_each_as_estimated_alone() {
+    let part = |vendor: &str, text: &str| -> Vec<Obs<Feedback>> {
+        let mut rows = vec![
+            fb(&format!("{vendor}-a"), "page1", "2020-03-10", text, "2 days ago"),
+            fb(&format!("{vendor}-b"), "page1", "2020-03-10", text, "2 days ago"),
+            fb(&format!("{vendor}-c"), "page2", "2020-03-11", text, "3 days ago"),
+            fb(&format!("{vendor}-d"), "page2", "2020-03-11", &format!("{text} too"), "1 day ago"),
+        ];
+        for r in &mut rows {
+            r.record.vendor = Some(vendor.into());
+        }
+        rows
+    };
+    let (first, second) = (part("acme", "a long text that leaves much behind"), part("zed", "ok"));
+    let input = Input { listings: &[], feedback: &[], categories: &[], vendors: &[] };
+    let rates = Rates::default();
+    let estimator = sales::Estimator::new(&input, &rates);
+    fn refs(rows: &[Obs<Feedback>]) -> Vec<&Obs<Feedback>> {
+        rows.iter().collect()
+    }
+    let alone = |rows: &[Obs<Feedback>]| std::thread::scope(|s| s.spawn(|| estimator.feedback_part(&refs(rows))).join().unwrap());
+    let (first_alone, second_alone) = (alone(&first), alone(&second));
+    assert_eq!((second_alone.feedback_sightings, second_alone.feedback_unique), (4, 3));
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            assert_eq!(estimator.feedback_part(&refs(&first)), first_alone);
+            assert_eq!(estimator.feedback_part(&refs(&second)), second_alone);
+            assert_eq!(estimator.feedback_part(&refs(&first)), first_alone);
+        });
+    });
+}
