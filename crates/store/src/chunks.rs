@@ -141,6 +141,113 @@ pub(crate) fn option<T>(out: &mut Vec<u8>, v: Option<T>, write: impl FnOnce(&mut
     }
 }
 
+/// A row reader's result: a message for damaged bytes.
+pub(crate) type Read<T> = std::result::Result<T, &'static str>;
+
+/// Reads bincode's encodings (`config::standard()`) back by hand, for the
+/// row readers of both tables: bincode's serde path made a call per field
+/// and was half the cost of reading millions of rows back. Damaged bytes
+/// are an error, never a panic or an allocation larger than the bytes could
+/// hold.
+///
+/// It notes whether every byte read since [`RowReader::start_row`] other
+/// than strings' contents (tags, lengths, counts, integers) was below 0x80:
+/// then those bytes are ASCII characters, and a row's bytes are UTF-8
+/// exactly when each of its strings is (an ASCII byte is a whole
+/// character, never part of one), so they are checked in one go
+/// ([`RowReader::row_text`]). A string's length written wide, even of a
+/// small value (bincode reads those too), is not ASCII.
+pub(crate) struct RowReader<'a> {
+    bytes: &'a [u8],
+    /// Where the current row started.
+    row: &'a [u8],
+    ascii: bool,
+}
+
+impl<'a> RowReader<'a> {
+    pub(crate) fn new(bytes: &'a [u8]) -> RowReader<'a> {
+        RowReader { bytes, row: bytes, ascii: true }
+    }
+
+    /// Starts a row here: [`RowReader::row_text`] covers what is read from now.
+    pub(crate) fn start_row(&mut self) {
+        self.row = self.bytes;
+        self.ascii = true;
+    }
+
+    /// The row read since [`RowReader::start_row`] as text, when its bytes
+    /// other than strings were all ASCII (`None` when not: check each
+    /// string alone); an error when they were and it is not UTF-8.
+    pub(crate) fn row_text(&self) -> Read<Option<&'a str>> {
+        match self.ascii {
+            true => std::str::from_utf8(&self.row[..self.row.len() - self.bytes.len()]).map(Some).map_err(|_| NOT_UTF8),
+            false => Ok(None),
+        }
+    }
+
+    /// A string of the current row: a slice of its checked text
+    /// ([`RowReader::row_text`]), or checked alone.
+    pub(crate) fn str_in(&self, row_text: Option<&'a str>, b: &'a [u8]) -> Read<&'a str> {
+        match row_text {
+            Some(whole) => {
+                let at = b.as_ptr() as usize - self.row.as_ptr() as usize;
+                whole.get(at..at + b.len()).ok_or(NOT_UTF8)
+            }
+            None => std::str::from_utf8(b).map_err(|_| NOT_UTF8),
+        }
+    }
+
+    fn take(&mut self, n: usize) -> Read<&'a [u8]> {
+        let Some((head, rest)) = self.bytes.split_at_checked(n) else { return Err("more bytes claimed than are left") };
+        self.bytes = rest;
+        Ok(head)
+    }
+
+    fn byte(&mut self) -> Read<u8> {
+        let b = self.take(1)?[0];
+        self.ascii &= b < 0x80;
+        Ok(b)
+    }
+
+    /// bincode's varint of an integer of `max_marker`'s width at most
+    /// (252: u32, 253: u64).
+    pub(crate) fn varint(&mut self, max_marker: u8) -> Read<u64> {
+        let le = |b: &[u8]| b.iter().rev().fold(0u64, |n, &d| n << 8 | u64::from(d));
+        match self.byte()? {
+            n @ 0..=250 => Ok(u64::from(n)),
+            251 => Ok(le(self.take(2)?)),
+            252 if max_marker >= 252 => Ok(le(self.take(4)?)),
+            253 if max_marker >= 253 => Ok(le(self.take(8)?)),
+            _ => Err("an integer marker out of place"),
+        }
+    }
+
+    /// A count of elements to come (a `usize`), each of at least `least`
+    /// bytes: what may be reserved for them is bounded by the bytes left.
+    pub(crate) fn count(&mut self, least: usize) -> Read<(u64, usize)> {
+        let n = self.varint(253)?;
+        Ok((n, usize::try_from(n).unwrap_or(usize::MAX).min(self.bytes.len() / least.max(1))))
+    }
+
+    /// A string's bytes, not checked for UTF-8 yet.
+    pub(crate) fn text(&mut self) -> Read<&'a [u8]> {
+        let len = self.varint(253)?;
+        self.take(usize::try_from(len).map_err(|_| "a string longer than memory")?)
+    }
+
+    /// bincode's option: `read` reads the value after a tag of 1.
+    pub(crate) fn maybe<T>(&mut self, read: impl FnOnce(&mut Self) -> Read<T>) -> Read<Option<T>> {
+        match self.byte()? {
+            0 => Ok(None),
+            1 => read(self).map(Some),
+            _ => Err("an option tag past 1"),
+        }
+    }
+}
+
+/// The message for a string that is not UTF-8.
+pub(crate) const NOT_UTF8: &str = "a string that is not UTF-8";
+
 /// Encodes a page's rows of one chunked table one at a time, as they come,
 /// into its chunks (the rows of each key, in the order taken, the chunks in
 /// key order).

@@ -10,7 +10,7 @@ use serde::Serialize;
 use model::Money;
 use model::{Feedback, Sha256};
 
-use crate::chunks::{maybe, option, text, varint, ChunkEncoder, EncodedTable, RawChunk, Table, DECODE_LIMIT};
+use crate::chunks::{maybe, option, text, varint, ChunkEncoder, EncodedTable, RawChunk, RowReader, Table, DECODE_LIMIT};
 use crate::ids::{RowId, RowKind};
 use crate::{FeedbackRef, FeedbackRefId, Result, Stored};
 
@@ -209,89 +209,28 @@ fn read_rows_with<'a, T>(
     rows: &mut Vec<T>,
     make: impl Fn(ChunkRowBorrowed<'a>) -> T,
 ) -> std::result::Result<(), &'static str> {
-    type Read<T> = std::result::Result<T, &'static str>;
-    struct Reader<'a> {
-        bytes: &'a [u8],
-        /// Whether every string length read since this was last set was
-        /// written as one byte below 0x80 (an ASCII byte, as option tags
-        /// are); a length written wider, even of a small value (bincode
-        /// reads those too), is not.
-        ascii_lengths: bool,
-    }
-    impl<'a> Reader<'a> {
-        fn take(&mut self, n: usize) -> Read<&'a [u8]> {
-            let Some((head, rest)) = self.bytes.split_at_checked(n) else { return Err("more bytes claimed than are left") };
-            self.bytes = rest;
-            Ok(head)
-        }
-        fn byte(&mut self) -> Read<u8> {
-            Ok(self.take(1)?[0])
-        }
-        /// bincode's varint of an integer of `max_marker`'s width at most
-        /// (252: u32, 253: u64).
-        fn varint(&mut self, max_marker: u8) -> Read<u64> {
-            let le = |b: &[u8]| b.iter().rev().fold(0u64, |n, &d| n << 8 | u64::from(d));
-            match self.byte()? {
-                n @ 0..=250 => Ok(u64::from(n)),
-                251 => Ok(le(self.take(2)?)),
-                252 if max_marker >= 252 => Ok(le(self.take(4)?)),
-                253 if max_marker >= 253 => Ok(le(self.take(8)?)),
-                _ => Err("an integer marker out of place"),
-            }
-        }
-        /// A string's bytes, not checked for UTF-8 yet.
-        fn text(&mut self) -> Read<&'a [u8]> {
-            self.ascii_lengths &= self.bytes.first().is_some_and(|&b| b < 0x80);
-            let len = self.varint(253)?;
-            self.take(usize::try_from(len).map_err(|_| "a string longer than memory")?)
-        }
-        fn maybe<T>(&mut self, read: impl FnOnce(&mut Self) -> Read<T>) -> Read<Option<T>> {
-            match self.byte()? {
-                0 => Ok(None),
-                1 => read(self).map(Some),
-                _ => Err("an option tag past 1"),
-            }
-        }
-    }
-    const NOT_UTF8: &str = "a string that is not UTF-8";
-    let mut r = Reader { bytes: plain, ascii_lengths: true };
-    let n = r.varint(253)?;
+    let mut r = RowReader::new(plain);
     // Room for at most as many rows as the bytes left could hold (ten each
     // at least), whatever the count claims.
-    rows.reserve(usize::try_from(n).unwrap_or(usize::MAX).min(r.bytes.len() / 10));
+    let (n, room) = r.count(10)?;
+    rows.reserve(room);
     for _ in 0..n {
         let ordinal = r.varint(252)? as u32;
-        // The row's strings are checked for UTF-8 in one go where they
-        // can be: between them lie only option tags and lengths, and when
-        // those are ASCII bytes the row's bytes are UTF-8 exactly when each
-        // string is (an ASCII byte is a whole character, never part of one).
-        // Ten checks of a few bytes each were 0.8 CPU-seconds of reading
-        // 10M rows back.
-        let fields = r.bytes;
-        r.ascii_lengths = true;
-        let listing = r.maybe(Reader::text)?;
-        let date = r.maybe(Reader::text)?;
-        let rating = r.maybe(Reader::text)?;
-        let text = r.maybe(Reader::text)?;
-        let buyer = r.maybe(Reader::text)?;
+        // The row's strings are checked for UTF-8 in one go where they can
+        // be (see `RowReader`): ten checks of a few bytes each were 0.8
+        // CPU-seconds of reading 10M rows back.
+        r.start_row();
+        let listing = r.maybe(RowReader::text)?;
+        let date = r.maybe(RowReader::text)?;
+        let rating = r.maybe(RowReader::text)?;
+        let text = r.maybe(RowReader::text)?;
+        let buyer = r.maybe(RowReader::text)?;
         let price = r.maybe(|r| Ok((r.text()?, r.text()?)))?;
-        let observed_at = r.maybe(Reader::text)?;
+        let observed_at = r.maybe(RowReader::text)?;
         let profile = r.text()?;
         let rule = r.text()?;
-        let whole = match r.ascii_lengths {
-            true => Some(std::str::from_utf8(&fields[..fields.len() - r.bytes.len()]).map_err(|_| NOT_UTF8)?),
-            false => None,
-        };
-        // A string as a slice of the row's checked text, or checked alone.
-        let s = |b: &'a [u8]| -> Read<&'a str> {
-            match whole {
-                Some(whole) => {
-                    let at = b.as_ptr() as usize - fields.as_ptr() as usize;
-                    whole.get(at..at + b.len()).ok_or(NOT_UTF8)
-                }
-                None => std::str::from_utf8(b).map_err(|_| NOT_UTF8),
-            }
-        };
+        let whole = r.row_text()?;
+        let s = |b: &'a [u8]| r.str_in(whole, b);
         let price = match price {
             Some((amount, currency)) => Some(MoneyBorrowed { amount: s(amount)?, currency: s(currency)? }),
             None => None,

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use model::{Listing, Money, Provenance, Sha256};
 
-use crate::chunks::{maybe, option, text, varint, ChunkEncoder, EncodedTable, RawChunk, Table, DECODE_LIMIT};
+use crate::chunks::{self, maybe, option, text, varint, ChunkEncoder, EncodedTable, RawChunk, RowReader, Table, DECODE_LIMIT};
 use crate::ids::{RowId, RowKind};
 use crate::{Result, Stored};
 
@@ -196,6 +196,90 @@ fn write_listing(out: &mut Vec<u8>, r: &ChunkListingRef<'_>) {
     text(out, r.rule);
 }
 
+/// Reads the rows [`write_listing`] wrote (a count, then the rows), as
+/// bincode reads a `Vec<ChunkListing>` with `bincode::config::standard()`
+/// (bytes past the rows are ignored, as bincode ignores them), handing each
+/// row `keep` accepts (by its ordinal) to `each`. By hand: bincode's serde
+/// path, a call per field and a check per string, was half of reading a
+/// million listings back for the sales units. Damaged bytes are an error,
+/// never a panic or an allocation larger than the bytes could hold; the rows
+/// before it have been handed over.
+fn read_listings(plain: &[u8], keep: impl Fn(u32) -> bool, mut each: impl FnMut(ChunkListing)) -> std::result::Result<(), &'static str> {
+    let mut r = RowReader::new(plain);
+    // A row is at least 15 bytes (its tags, counts and lengths).
+    let (n, _) = r.count(15)?;
+    /// A list of strings, put in `items`: where they are there.
+    fn list<'a>(r: &mut RowReader<'a>, items: &mut Vec<&'a [u8]>) -> chunks::Read<std::ops::Range<usize>> {
+        let (n, room) = r.count(1)?;
+        items.reserve(room);
+        let start = items.len();
+        for _ in 0..n {
+            items.push(r.text()?);
+        }
+        Ok(start..items.len())
+    }
+    // The strings of a row's lists, by position: one vector for every row.
+    let mut items: Vec<&[u8]> = Vec::new();
+    for _ in 0..n {
+        let ordinal = r.varint(252)? as u32;
+        r.start_row();
+        items.clear();
+        let market_listing_id = r.maybe(RowReader::text)?;
+        let title = r.text()?;
+        let category = list(&mut r, &mut items)?;
+        let price = r.maybe(|r| Ok((r.text()?, r.text()?)))?;
+        let price_usd = r.maybe(RowReader::text)?;
+        let price_btc = r.maybe(RowReader::text)?;
+        let ships_from = r.maybe(RowReader::text)?;
+        let ships_to = list(&mut r, &mut items)?;
+        let shipping_methods = list(&mut r, &mut items)?;
+        let stock = r.maybe(RowReader::text)?;
+        let sold = r.maybe(|r| r.varint(253))?;
+        let sold_since = r.maybe(RowReader::text)?;
+        let rating = r.maybe(RowReader::text)?;
+        let url = r.maybe(RowReader::text)?;
+        let observed_at = r.maybe(RowReader::text)?;
+        let photos = list(&mut r, &mut items)?;
+        let profile = r.text()?;
+        let rule = r.text()?;
+        let whole = r.row_text()?;
+        let s = |b: &[u8]| r.str_in(whole, b).map(str::to_owned);
+        let maybe = |b: Option<&[u8]>| b.map(s).transpose();
+        let strings = |at: std::ops::Range<usize>| items[at].iter().map(|b| s(b)).collect::<chunks::Read<Vec<String>>>();
+        // Every row is built, so that a damaged string fails the read as it
+        // fails bincode's, rows `keep` refuses too (only reads of one row
+        // by its id refuse any).
+        let row = ChunkListing {
+            ordinal,
+            market_listing_id: maybe(market_listing_id)?,
+            title: s(title)?,
+            category: strings(category)?,
+            price: match price {
+                Some((amount, currency)) => Some(Money { amount: s(amount)?, currency: s(currency)? }),
+                None => None,
+            },
+            price_usd: maybe(price_usd)?,
+            price_btc: maybe(price_btc)?,
+            ships_from: maybe(ships_from)?,
+            ships_to: strings(ships_to)?,
+            shipping_methods: strings(shipping_methods)?,
+            stock: maybe(stock)?,
+            sold,
+            sold_since: maybe(sold_since)?,
+            rating: maybe(rating)?,
+            url: maybe(url)?,
+            observed_at: maybe(observed_at)?,
+            photos: strings(photos)?,
+            profile: s(profile)?,
+            rule: s(rule)?,
+        };
+        if keep(ordinal) {
+            each(row);
+        }
+    }
+    Ok(())
+}
+
 // The listing readings of a chunk of `listing_chunks`.
 impl RawChunk {
     /// Appends the listings a table read would give. `keep` sees each row's
@@ -208,15 +292,15 @@ impl RawChunk {
     /// what it makes appended.
     fn listings_where_as<U>(&self, keep: impl Fn(usize) -> bool, make: &impl Fn(Stored<Listing>) -> U, out: &mut Vec<U>) -> Result<()> {
         let evidence = self.evidence()?;
-        let (rows, _): (Vec<ChunkListing>, usize) =
-            bincode::serde::decode_from_slice(self.plain()?, bincode::config::standard().with_limit::<DECODE_LIMIT>())
-                .map_err(|e| self.bad(e))?;
         let prefix = RowId::page_prefix(RowKind::Listing, &evidence);
-        for r in rows {
-            if keep(r.ordinal as usize) {
-                let id = RowId::in_page(&prefix, r.ordinal as usize);
-                out.push(make(Stored { id, record: r.into_listing(&self.market, self.vendor.as_deref(), evidence) }));
-            }
+        let start = out.len();
+        let read = read_listings(self.plain()?, |ordinal| keep(ordinal as usize), |r| {
+            let id = RowId::in_page(&prefix, r.ordinal as usize);
+            out.push(make(Stored { id, record: r.into_listing(&self.market, self.vendor.as_deref(), evidence) }));
+        });
+        if let Err(e) = read {
+            out.truncate(start);
+            return Err(self.bad(e));
         }
         Ok(())
     }
@@ -234,10 +318,27 @@ impl RawChunk {
 
 /// Decodes one stored listing chunk (its `data` and `compression` columns)
 /// as every read does, for a chunk of page `evidence`: the fuzz target
-/// `stored_chunk` feeds it arbitrary bytes.
+/// `stored_chunk` feeds it arbitrary bytes (a case file received from
+/// someone else may hold anything). The hand reader must read what bincode
+/// reads; any difference is reported as an error.
 pub fn decode_stored_listing_chunk(evidence: &Sha256, data: &[u8], compression: Option<&str>) -> Result<Vec<Stored<Listing>>> {
+    let raw = RawChunk::of_columns(Table::Listings, evidence, data, compression);
+    // What bincode reads: the hand reader must read the same rows, or fail
+    // where it fails.
+    let by_bincode = raw.plain().ok().map(|plain| {
+        bincode::serde::decode_from_slice::<Vec<ChunkListing>, _>(plain, bincode::config::standard().with_limit::<DECODE_LIMIT>())
+            .map(|(rows, _)| rows)
+            .ok()
+    });
+    let by_hand = raw.plain().ok().map(|plain| {
+        let mut rows = Vec::new();
+        read_listings(plain, |_| true, |r| rows.push(r)).ok().map(|()| rows)
+    });
+    if by_bincode != by_hand {
+        return Err(raw.bad("rows read by hand differ from bincode's"));
+    }
     let mut out = Vec::new();
-    RawChunk::of_columns(Table::Listings, evidence, data, compression).listings_into(&mut out)?;
+    raw.listings_into(&mut out)?;
     Ok(out)
 }
 
@@ -346,6 +447,99 @@ mod tests {
             }
             prop_assert_eq!(by_hand, bincode::serde::encode_to_vec(&written, bincode::config::standard()).unwrap());
         }
+    }
+
+    fn bincode_listings(plain: &[u8]) -> Option<Vec<ChunkListing>> {
+        bincode::serde::decode_from_slice::<Vec<ChunkListing>, _>(plain, bincode::config::standard().with_limit::<DECODE_LIMIT>())
+            .ok()
+            .map(|(rows, _)| rows)
+    }
+
+    fn hand_listings(plain: &[u8]) -> Option<Vec<ChunkListing>> {
+        let mut rows = Vec::new();
+        read_listings(plain, |_| true, |r| rows.push(r)).ok().map(|()| rows)
+    }
+
+    /// Rows of `listings` encoded by hand, as a chunk's plain bytes.
+    fn plain_of(listings: &[(usize, Listing)]) -> Vec<u8> {
+        let mut plain = Vec::new();
+        varint(&mut plain, listings.len() as u64);
+        for (o, l) in listings {
+            write_listing(&mut plain, &ChunkListingRef::of(*o, l));
+        }
+        plain
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1024))]
+        /// The hand reader reads what bincode reads, and fails where it
+        /// fails: on encoded rows (sold counts of a non-ASCII byte among
+        /// them), on them with a byte changed or cut short or extended, and
+        /// on any bytes.
+        #[test]
+        fn hand_reading_of_listings_is_bincodes(
+            rows in proptest::collection::vec((prop_oneof![0usize..300, 65_000usize..66_000, Just(u32::MAX as usize)], any_listing()), 0..4),
+            change in proptest::option::of((any::<prop::sample::Index>(), prop_oneof![any::<u8>(), proptest::sample::select(vec![0u8, 1, 2, 127, 128, 250, 251, 252, 253, 254, 255])])),
+            cut in proptest::option::of(any::<prop::sample::Index>()),
+            tail in proptest::collection::vec(any::<u8>(), 0..3),
+            noise in proptest::collection::vec(any::<u8>(), 0..64),
+        ) {
+            let mut plain = plain_of(&rows);
+            let read = hand_listings(&plain).unwrap();
+            prop_assert_eq!(read.len(), rows.len());
+            prop_assert_eq!(Some(read), bincode_listings(&plain));
+            if let Some((at, to)) = change {
+                if !plain.is_empty() {
+                    let i = at.index(plain.len());
+                    plain[i] = to;
+                }
+            }
+            if let Some(at) = cut {
+                plain.truncate(at.index(plain.len() + 1));
+            }
+            plain.extend(tail);
+            prop_assert_eq!(hand_listings(&plain), bincode_listings(&plain));
+            prop_assert_eq!(hand_listings(&noise), bincode_listings(&noise));
+        }
+    }
+
+    /// Bytes at the edges of the format: each read by hand as by bincode.
+    #[test]
+    fn hand_reading_of_listing_edge_bytes_is_bincodes() {
+        let bare = Listing { market: "m".into(), title: "ab".into(), ..Listing::default() };
+        let plain = plain_of(&[(7, bare.clone())]);
+        // The title's length byte (2) is at 3: count, ordinal, id tag.
+        assert_eq!(&plain[..6], &[1, 7, 0, 2, b'a', b'b']);
+        let with = |at: usize, bytes: &[u8]| [&plain[..at], bytes, &plain[at..]].concat();
+        let replaced = |at: usize, len: usize, bytes: &[u8]| [&plain[..at], bytes, &plain[at + len..]].concat();
+        let sold = |n: u64| plain_of(&[(7, Listing { sold: Some(n), title: "€".into(), ..bare.clone() })]);
+        let cases = [
+            // The title's length written in two bytes (251, then 2 as a
+            // u16): bincode reads it, so the reader must.
+            replaced(3, 1, &[251, 2, 0]),
+            replaced(3, 3, &[2, 0xff, 0xfe]),   // a title that is not UTF-8
+            replaced(3, 3, &[2, 0xe2, 0x82]),   // a character cut short
+            replaced(2, 1, &[2]),               // an option tag past Some
+            replaced(1, 1, &[251, 9, 1]),       // a two-byte ordinal
+            replaced(1, 1, &[253, 1, 0, 0, 0, 0, 0, 0, 0]), // an eight-byte ordinal: too wide
+            replaced(0, 1, &[253, 1, 0, 0, 0, 0, 0, 0, 0]), // an eight-byte row count
+            with(plain.len(), &[9, 9]),         // bytes past the rows
+            plain[..plain.len() - 1].to_vec(),  // cut short
+            // Sold counts whose byte is not ASCII (128, 250) or wide, with a
+            // title of a character of three bytes.
+            sold(5),
+            sold(128),
+            sold(250),
+            sold(70_000),
+            sold(u64::MAX),
+            vec![],
+        ];
+        for (i, plain) in cases.iter().enumerate() {
+            assert_eq!(hand_listings(plain), bincode_listings(plain), "case {i}: {plain:?}");
+        }
+        assert_eq!(hand_listings(&cases[0]).unwrap()[0].title, "ab");
+        assert_eq!(hand_listings(&cases[10]).unwrap()[0], ChunkListing { sold: Some(128), ..hand_listings(&cases[9]).unwrap().remove(0) });
+        assert_eq!(hand_listings(&cases[10]).unwrap()[0].title, "€");
     }
 
     /// A chunk as encoded decodes to its rows, with their ids, compressed or
