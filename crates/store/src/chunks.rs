@@ -164,12 +164,17 @@ pub(crate) struct RowReader<'a> {
     ascii: bool,
 }
 
+// `#[inline]` throughout: the readers are in other modules, so other codegen
+// units, where these were calls per field (reading 10M feedback rows back
+// took twice as long).
 impl<'a> RowReader<'a> {
+    #[inline]
     pub(crate) fn new(bytes: &'a [u8]) -> RowReader<'a> {
         RowReader { bytes, row: bytes, ascii: true }
     }
 
     /// Starts a row here: [`RowReader::row_text`] covers what is read from now.
+    #[inline]
     pub(crate) fn start_row(&mut self) {
         self.row = self.bytes;
         self.ascii = true;
@@ -178,6 +183,7 @@ impl<'a> RowReader<'a> {
     /// The row read since [`RowReader::start_row`] as text, when its bytes
     /// other than strings were all ASCII (`None` when not: check each
     /// string alone); an error when they were and it is not UTF-8.
+    #[inline]
     pub(crate) fn row_text(&self) -> Read<Option<&'a str>> {
         match self.ascii {
             true => std::str::from_utf8(&self.row[..self.row.len() - self.bytes.len()]).map(Some).map_err(|_| NOT_UTF8),
@@ -187,6 +193,7 @@ impl<'a> RowReader<'a> {
 
     /// A string of the current row: a slice of its checked text
     /// ([`RowReader::row_text`]), or checked alone.
+    #[inline]
     pub(crate) fn str_in(&self, row_text: Option<&'a str>, b: &'a [u8]) -> Read<&'a str> {
         match row_text {
             Some(whole) => {
@@ -197,12 +204,14 @@ impl<'a> RowReader<'a> {
         }
     }
 
+    #[inline]
     fn take(&mut self, n: usize) -> Read<&'a [u8]> {
         let Some((head, rest)) = self.bytes.split_at_checked(n) else { return Err("more bytes claimed than are left") };
         self.bytes = rest;
         Ok(head)
     }
 
+    #[inline]
     fn byte(&mut self) -> Read<u8> {
         let b = self.take(1)?[0];
         self.ascii &= b < 0x80;
@@ -211,6 +220,7 @@ impl<'a> RowReader<'a> {
 
     /// bincode's varint of an integer of `max_marker`'s width at most
     /// (252: u32, 253: u64).
+    #[inline]
     pub(crate) fn varint(&mut self, max_marker: u8) -> Read<u64> {
         let le = |b: &[u8]| b.iter().rev().fold(0u64, |n, &d| n << 8 | u64::from(d));
         match self.byte()? {
@@ -224,18 +234,21 @@ impl<'a> RowReader<'a> {
 
     /// A count of elements to come (a `usize`), each of at least `least`
     /// bytes: what may be reserved for them is bounded by the bytes left.
+    #[inline]
     pub(crate) fn count(&mut self, least: usize) -> Read<(u64, usize)> {
         let n = self.varint(253)?;
         Ok((n, usize::try_from(n).unwrap_or(usize::MAX).min(self.bytes.len() / least.max(1))))
     }
 
     /// A string's bytes, not checked for UTF-8 yet.
+    #[inline]
     pub(crate) fn text(&mut self) -> Read<&'a [u8]> {
         let len = self.varint(253)?;
         self.take(usize::try_from(len).map_err(|_| "a string longer than memory")?)
     }
 
     /// bincode's option: `read` reads the value after a tag of 1.
+    #[inline]
     pub(crate) fn maybe<T>(&mut self, read: impl FnOnce(&mut Self) -> Read<T>) -> Read<Option<T>> {
         match self.byte()? {
             0 => Ok(None),
