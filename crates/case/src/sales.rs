@@ -37,13 +37,19 @@ const SUMMARY_FILE: &str = "derived/sales-summary.bin";
 const TABLE_FILE: &str = "derived/sales-units.bin";
 
 /// Changes when the files' layout or the estimators change, so a file from
-/// another build is recomputed rather than read.
-const LEDGER_FORMAT: u32 = 1;
+/// another build is recomputed rather than read (2: the unit table in a
+/// format of its own, `sales::write_kept_table`).
+const LEDGER_FORMAT: u32 = 2;
 
 /// Reads a kept file: its value when its key is `key`, else None (stale,
 /// foreign, missing or damaged: recomputed).
 fn read_kept<T: serde::de::DeserializeOwned>(path: &Path, key: &str) -> Option<T> {
     sales::decode_kept(&std::fs::read(path).ok()?, key)
+}
+
+/// [`read_kept`] of the unit table (kept in a format of its own).
+fn read_kept_table(path: &Path, key: &str) -> Option<UnitTable> {
+    sales::decode_kept_table(&std::fs::read(path).ok()?, key)
 }
 
 /// Writes `(key, value)` whole or not at all.
@@ -381,7 +387,7 @@ impl Case {
         let estimates = match whole {
             Some(e) => e,
             None => {
-                let table = match computed.take().or_else(|| read_kept::<UnitTable>(&self.dir.join(TABLE_FILE), &key)) {
+                let table = match computed.take().or_else(|| read_kept_table(&self.dir.join(TABLE_FILE), &key)) {
                     Some(t) => t,
                     None => self.compute_ledger(&key, rates)?.table,
                 };

@@ -122,33 +122,75 @@ pub fn write_kept<T: Serialize>(out: &mut impl std::io::Write, key: &str, value:
     bincode::serde::encode_into_std_write((key, value), out, codec()).map(drop).map_err(|e| e.to_string())
 }
 
-/// Writes [`write_kept`]'s bytes of a unit table, by hand: bincode's serde
-/// path made a call per field of each of millions of rows, and the table is
-/// written while nothing else runs. (bincode's own `Encode` of each value,
-/// tried instead of the varint below, kept the 9M-row table of the 10M
-/// bench in 1.5 s against 0.9 s; `store::chunks` has the same varint, but
-/// `sales` does not depend on `store`.) The test
-/// `hand_written_unit_tables_are_bincodes` holds the two to the same bytes.
+/// bincode's varint (`config::standard()`): one byte below 251, else a
+/// marker and the little-endian integer of the smallest width that holds it.
+fn varint(buf: &mut Vec<u8>, n: u64) {
+    if n < 251 {
+        buf.push(n as u8);
+    } else if n <= u64::from(u16::MAX) {
+        buf.push(251);
+        buf.extend_from_slice(&(n as u16).to_le_bytes());
+    } else if n <= u64::from(u32::MAX) {
+        buf.push(252);
+        buf.extend_from_slice(&(n as u32).to_le_bytes());
+    } else {
+        buf.push(253);
+        buf.extend_from_slice(&n.to_le_bytes());
+    }
+}
+
+/// A signed integer zigzagged into [`varint`].
+fn signed(buf: &mut Vec<u8>, n: i64) {
+    varint(buf, ((n << 1) ^ (n >> 63)) as u64);
+}
+
+/// A kept unit table row's flags: which of its floats are not written
+/// (equal to what the flag says), and its method.
+mod row_flags {
+    /// Scale equal to the row before's (1.0 before the first).
+    pub const SAME_SCALE: u8 = 1;
+    /// Sales of 1.0.
+    pub const ONE_SALE: u8 = 2;
+    /// Unpriced sales of 0.0.
+    pub const PRICED: u8 = 4;
+    /// Unpriced sales equal to sales.
+    pub const UNPRICED: u8 = 8;
+    /// Revenue of 0.0.
+    pub const NO_REVENUE: u8 = 16;
+    /// The method's index is the flags shifted right by this.
+    pub const METHOD_SHIFT: u32 = 5;
+}
+
+/// The methods by the index a kept row's flags give.
+const METHODS: [Method; 3] = [Method::FeedbackCount, Method::SoldCounter, Method::VendorCounter];
+
+/// `m`'s index in [`METHODS`] (a match, so that a new method is a compile
+/// error here, not a row kept as another).
+fn method_index(m: Method) -> u8 {
+    match m {
+        Method::FeedbackCount => 0,
+        Method::SoldCounter => 1,
+        Method::VendorCounter => 2,
+    }
+}
+
+/// Writes a unit table as a case keeps it (`derived/sales-units.bin`), by
+/// hand and in a format of its own rather than bincode's: the 9M-row table
+/// of the 10M bench was 471 MB written while nothing else runs, most of it
+/// four floats and two day numbers a row that nearly always repeat what a
+/// flag or the row before says.
+///
+/// The format: `key` and the counts as bincode writes them (a varint, a
+/// string as its length and bytes); the strings; the lists (a count, then
+/// string ids); the rows (a count, then each row: a flags byte
+/// ([`row_flags`]), market, vendor, category, origin and destinations ids,
+/// its first day less the row before's (zigzag; 0 before the first), its
+/// days less one, the floats its flags do not give (little-endian bits, in
+/// the order scale, sales, unpriced, revenue), units and inputs); then the
+/// table's unit count. Floats are compared and written as bits, so every
+/// value (NaN, -0.0) reads back as it was. [`decode_kept_table`] reads it.
 pub fn write_kept_table(out: &mut impl std::io::Write, key: &str, table: &UnitTable) -> std::io::Result<()> {
-    /// bincode's varint (`config::standard()`).
-    fn varint(buf: &mut Vec<u8>, n: u64) {
-        if n < 251 {
-            buf.push(n as u8);
-        } else if n <= u64::from(u16::MAX) {
-            buf.push(251);
-            buf.extend_from_slice(&(n as u16).to_le_bytes());
-        } else if n <= u64::from(u32::MAX) {
-            buf.push(252);
-            buf.extend_from_slice(&(n as u32).to_le_bytes());
-        } else {
-            buf.push(253);
-            buf.extend_from_slice(&n.to_le_bytes());
-        }
-    }
-    /// bincode's zigzag varint of a signed integer.
-    fn signed(buf: &mut Vec<u8>, n: i32) {
-        varint(buf, u64::from(((n << 1) ^ (n >> 31)) as u32));
-    }
+    use row_flags::*;
     fn text(buf: &mut Vec<u8>, s: &str) {
         varint(buf, s.len() as u64);
         buf.extend_from_slice(s.as_bytes());
@@ -177,23 +219,130 @@ pub fn write_kept_table(out: &mut impl std::io::Write, key: &str, table: &UnitTa
         flush(&mut buf, out, FLUSH_AT)?;
     }
     varint(&mut buf, table.rows.len() as u64);
+    let (mut scale, mut earliest) = (1f64.to_bits(), 0i32);
     for r in &table.rows {
-        // A unit enum is its variant's index.
-        varint(&mut buf, r.method as u64);
+        let (sales, unpriced, revenue) = (r.sales.to_bits(), r.unpriced.to_bits(), r.revenue.to_bits());
+        let mut flags = method_index(r.method) << METHOD_SHIFT;
+        flags |= if r.scale.to_bits() == scale { SAME_SCALE } else { 0 };
+        flags |= if sales == 1f64.to_bits() { ONE_SALE } else { 0 };
+        flags |= if unpriced == 0 { PRICED } else if unpriced == sales { UNPRICED } else { 0 };
+        flags |= if revenue == 0 { NO_REVENUE } else { 0 };
+        buf.push(flags);
         for id in [r.market, r.vendor, r.category, r.origin, r.destinations] {
             varint(&mut buf, u64::from(id));
         }
-        signed(&mut buf, r.earliest);
-        signed(&mut buf, r.latest);
-        for x in [r.scale, r.sales, r.unpriced, r.revenue] {
-            buf.extend_from_slice(&x.to_le_bytes());
+        signed(&mut buf, i64::from(r.earliest) - i64::from(earliest));
+        signed(&mut buf, i64::from(r.latest) - i64::from(r.earliest));
+        for (x, given) in [(r.scale.to_bits(), SAME_SCALE), (sales, ONE_SALE), (unpriced, PRICED | UNPRICED), (revenue, NO_REVENUE)] {
+            if flags & given == 0 {
+                buf.extend_from_slice(&x.to_le_bytes());
+            }
         }
         varint(&mut buf, r.units);
         varint(&mut buf, r.inputs);
+        (scale, earliest) = (r.scale.to_bits(), r.earliest);
         flush(&mut buf, out, FLUSH_AT)?;
     }
     varint(&mut buf, table.units);
     flush(&mut buf, out, 0)
+}
+
+/// The unit table [`write_kept_table`] wrote, when its key is `key`; None
+/// when the key differs or the bytes are not such a table (the caller
+/// recomputes). Never panics, and allocates at most what the bytes could
+/// hold (a table received with a case may be damaged or crafted). Ids are
+/// not checked: the table reads a missing string or list as unknown.
+pub fn decode_kept_table(bytes: &[u8], key: &str) -> Option<UnitTable> {
+    use row_flags::*;
+    struct Reader<'a>(&'a [u8]);
+    impl<'a> Reader<'a> {
+        fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+            let (head, rest) = self.0.split_at_checked(n)?;
+            self.0 = rest;
+            Some(head)
+        }
+        fn byte(&mut self) -> Option<u8> {
+            Some(self.take(1)?[0])
+        }
+        fn varint(&mut self) -> Option<u64> {
+            let le = |b: &[u8]| b.iter().rev().fold(0u64, |n, &d| n << 8 | u64::from(d));
+            match self.byte()? {
+                n @ 0..=250 => Some(u64::from(n)),
+                251 => Some(le(self.take(2)?)),
+                252 => Some(le(self.take(4)?)),
+                253 => Some(le(self.take(8)?)),
+                _ => None,
+            }
+        }
+        fn id(&mut self) -> Option<u32> {
+            u32::try_from(self.varint()?).ok()
+        }
+        fn signed(&mut self) -> Option<i64> {
+            let n = self.varint()?;
+            Some((n >> 1) as i64 ^ -((n & 1) as i64))
+        }
+        fn day(&mut self, from: i32) -> Option<i32> {
+            i32::try_from(i64::from(from) + self.signed()?).ok()
+        }
+        fn float(&mut self) -> Option<f64> {
+            Some(f64::from_le_bytes(self.take(8)?.try_into().ok()?))
+        }
+        /// A count of items of at least `least` bytes each, and the room
+        /// the bytes left could hold.
+        fn count(&mut self, least: usize) -> Option<(u64, usize)> {
+            let n = self.varint()?;
+            Some((n, usize::try_from(n).unwrap_or(usize::MAX).min(self.0.len() / least)))
+        }
+        fn text(&mut self) -> Option<&'a str> {
+            let len = usize::try_from(self.varint()?).ok()?;
+            std::str::from_utf8(self.take(len)?).ok()
+        }
+    }
+    let mut r = Reader(bytes);
+    if r.text()? != key {
+        return None;
+    }
+    let (n, room) = r.count(1)?;
+    let mut strings = Vec::with_capacity(room);
+    for _ in 0..n {
+        strings.push(r.text()?.to_owned());
+    }
+    let (n, room) = r.count(1)?;
+    let mut lists = Vec::with_capacity(room);
+    for _ in 0..n {
+        let (n, room) = r.count(1)?;
+        let mut list = Vec::with_capacity(room);
+        for _ in 0..n {
+            list.push(r.id()?);
+        }
+        lists.push(list);
+    }
+    // A row is at least 10 bytes: its flags, ids, days, units and inputs.
+    let (n, room) = r.count(10)?;
+    let mut rows = Vec::with_capacity(room);
+    let (mut scale, mut earliest) = (1.0, 0i32);
+    for _ in 0..n {
+        let flags = r.byte()?;
+        let method = *METHODS.get(usize::from(flags >> METHOD_SHIFT))?;
+        let [market, vendor, category, origin, destinations] = [r.id()?, r.id()?, r.id()?, r.id()?, r.id()?];
+        earliest = r.day(earliest)?;
+        let latest = r.day(earliest)?;
+        if flags & SAME_SCALE == 0 {
+            scale = r.float()?;
+        }
+        let sales = if flags & ONE_SALE == 0 { r.float()? } else { 1.0 };
+        let unpriced = match (flags & PRICED != 0, flags & UNPRICED != 0) {
+            (true, false) => 0.0,
+            (false, true) => sales,
+            (false, false) => r.float()?,
+            (true, true) => return None,
+        };
+        let revenue = if flags & NO_REVENUE == 0 { r.float()? } else { 0.0 };
+        let (units, inputs) = (r.varint()?, r.varint()?);
+        rows.push(UnitRow { method, market, vendor, category, origin, destinations, earliest, latest, scale, sales, unpriced, revenue, units, inputs });
+    }
+    let units = r.varint()?;
+    Some(UnitTable { strings, lists, rows, units })
 }
 
 /// The value of a kept file when its key is `key`; None when the key differs
@@ -862,21 +1011,38 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(256))]
-        /// The hand-written kept table is bincode's bytes, for integers
-        /// across each varint width, signed days either side of zero, any
-        /// float, and enough strings and rows to cross a flush.
+        /// A kept table reads back as it was written, bit for bit (any
+        /// float, NaN and -0.0 included; days either side of zero and at
+        /// the ends; ids and counts across each varint width; enough rows
+        /// to cross a flush), under its own key only; cut short or with a
+        /// byte changed it reads as something or nothing, never a panic.
         #[test]
-        fn hand_written_unit_tables_are_bincodes(
+        fn kept_tables_read_back_as_written(
             strings in proptest::collection::vec(prop_oneof![".{0,8}", "[a-z]{250,260}"], 0..300),
             lists in proptest::collection::vec(proptest::collection::vec(any_id(), 0..4), 0..5),
-            rows in proptest::collection::vec(any_row(), 0..1200),
+            rows in proptest::collection::vec(prop_oneof![any_row(), any_row().prop_map(|r| UnitRow { sales: 1.0, unpriced: 1.0, revenue: 0.0, ..r }), any_row().prop_map(|r| UnitRow { sales: 1.0, unpriced: 0.0, scale: 1.0, ..r })], 0..1200),
             units in any::<u64>(),
             key in ".{0,20}",
+            change in (any::<prop::sample::Index>(), any::<u8>()),
+            cut in any::<prop::sample::Index>(),
         ) {
             let table = UnitTable { strings, lists, rows, units };
-            let mut by_hand = Vec::new();
-            write_kept_table(&mut by_hand, &key, &table).unwrap();
-            prop_assert_eq!(by_hand, encode_kept(&key, &table).unwrap());
+            let mut written = Vec::new();
+            write_kept_table(&mut written, &key, &table).unwrap();
+            let read = decode_kept_table(&written, &key).unwrap();
+            let mut again = Vec::new();
+            write_kept_table(&mut again, &key, &read).unwrap();
+            prop_assert_eq!(&again, &written);
+            let bits = |t: &UnitTable| t.rows.iter().map(|r| (r.key(), [r.sales, r.unpriced, r.revenue].map(f64::to_bits), r.units, r.inputs)).collect::<Vec<_>>();
+            prop_assert_eq!(bits(&read), bits(&table));
+            prop_assert_eq!((&read.strings, &read.lists, read.units), (&table.strings, &table.lists, table.units));
+            let other_key = format!("{key}x");
+            prop_assert!(decode_kept_table(&written, &other_key).is_none());
+            prop_assert!(decode_kept_table(&written[..cut.index(written.len())], &key).is_none());
+            let mut damaged = written.clone();
+            let i = change.0.index(damaged.len());
+            damaged[i] = change.1;
+            let _ = decode_kept_table(&damaged, &key);
         }
     }
 }
