@@ -563,6 +563,12 @@ mod tests {
         let read = decode_stored_listing_chunk(&ev, stored, Some(LZ4)).unwrap();
         assert_eq!(read.iter().map(|s| s.record.title.clone()).collect::<Vec<_>>(), rows.iter().map(|l| l.title.clone()).collect::<Vec<_>>());
         assert_eq!(read[3].id.as_str(), RowId::in_page(&RowId::page_prefix(RowKind::Listing, &ev), 3).as_str());
+        // Lists take no more room than they hold (a million listings are read at once).
+        for l in read.iter().map(|s| &s.record) {
+            for list in [&l.category, &l.ships_to, &l.shipping_methods, &l.photos] {
+                assert_eq!(list.capacity(), list.len(), "{list:?}");
+            }
+        }
         let plain = lz4_flex::block::decompress_size_prepended(stored).unwrap();
         assert_eq!(decode_stored_listing_chunk(&ev, &plain, None).unwrap(), read);
         for (bytes, compression) in [(&b"\xff\xff\xff\xff\x00"[..], Some(LZ4)), (b"\x05abc", None), (&plain[..plain.len() - 2], None), (&stored[..], Some("zstd"))] {
