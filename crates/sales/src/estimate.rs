@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::BuildHasher as _;
 
 use chrono::{Datelike, Days, NaiveDate};
 use model::{Feedback, Listing};
@@ -171,7 +172,6 @@ fn push_listing_key(out: &mut String, l: &Listing) {
 /// Rows are filed by number, compared through their ids: a set holding each
 /// id (16 bytes) outgrew the cache on a million listings, a miss per row.
 fn distinct<T>(rows: &[Obs<T>]) -> Vec<&Obs<T>> {
-    use std::hash::BuildHasher as _;
     let hasher = FastState::default();
     let mut seen: hashbrown::HashTable<usize> = hashbrown::HashTable::with_capacity(rows.len());
     let mut out = Vec::with_capacity(rows.len());
@@ -233,9 +233,21 @@ impl<'a> Estimator<'a> {
         // A dataset's listings repeat a few observation times: each is read once.
         let mut days: HashMap<(Option<&str>, Option<&str>), Option<NaiveDate>, FastState> = HashMap::default();
         let mut undated = Vec::new();
+        // Rows mostly share the times of the row before (a dataset file's
+        // rows, a page's): compared, not hashed and looked up again.
+        type Times<'t> = (Option<&'t str>, Option<&'t str>);
+        let mut last: Option<(Times<'_>, Option<NaiveDate>)> = None;
         for o in distinct(input.listings) {
             let at = (o.record.observed_at.as_deref(), o.captured_at.as_deref());
-            match *days.entry(at).or_insert_with(|| day_of(at.0, at.1)) {
+            let day = match last {
+                Some((seen, day)) if seen == at => day,
+                _ => {
+                    let day = *days.entry(at).or_insert_with(|| day_of(at.0, at.1));
+                    last = Some((at, day));
+                    day
+                }
+            };
+            match day {
                 Some(d) => dated.push((d, o)),
                 None => undated.push(o.id.as_str()),
             }
@@ -390,11 +402,17 @@ fn row_ordinal(id: &str) -> u64 {
 fn occurrence_keys(dated: &[(NaiveDate, &Obs<Listing>)]) -> ListingKeys {
     // Each distinct base key is written and hashed once, and its index is
     // the identity of every first row of a group (below) that has it.
-    // The map is sized for a row each (at most that many entries): grown by
-    // doubling, a million entries were hashed and moved again and again.
-    // (hashbrown's, to look a key up as text and file it as a string in one
-    // probe: nearly every key of a crawl is new.)
-    let mut base_of: hashbrown::HashMap<String, u32, FastState> = hashbrown::HashMap::with_capacity_and_hasher(dated.len(), FastState::default());
+    // The keys are kept in index order, and filed by index in a table sized
+    // for a row each (at most that many entries: grown by doubling, a million
+    // entries were hashed and moved again and again), compared through the
+    // texts: a map holding each key (a 24-byte string) beside its index was
+    // a cache miss per row on a million, nearly every key of a crawl new.
+    let hasher = FastState::default();
+    let mut texts: Vec<String> = Vec::with_capacity(dated.len());
+    let mut base_of: hashbrown::HashTable<u32> = hashbrown::HashTable::with_capacity(dated.len());
+    let find = |base_of: &hashbrown::HashTable<u32>, texts: &[String], key: &str| {
+        base_of.find(hasher.hash_one(key), |&b| texts[b as usize] == key).copied()
+    };
     // A group is the rows of one (evidence record, else the row id; day;
     // base key). Each row is filed as (record, day, base, row ordinal, row
     // id, index into `dated`) in one list, sorted once: a group's rows come
@@ -410,8 +428,15 @@ fn occurrence_keys(dated: &[(NaiveDate, &Obs<Listing>)]) -> ListingKeys {
         let (record, _) = records.number(evidence);
         key.clear();
         push_listing_key(&mut key, &o.record);
-        let next_base = base_of.len() as u32;
-        let base = *base_of.entry_ref(key.as_str()).or_insert(next_base);
+        let base = match find(&base_of, &texts, &key) {
+            Some(b) => b,
+            None => {
+                let b = texts.len() as u32;
+                base_of.insert_unique(hasher.hash_one(key.as_str()), b, |&b| hasher.hash_one(texts[b as usize].as_str()));
+                texts.push(key.clone());
+                b
+            }
+        };
         members.push((record, *day, base, row_ordinal(&o.id), &o.id, i as u32));
     }
     members.sort_unstable();
@@ -431,27 +456,22 @@ fn occurrence_keys(dated: &[(NaiveDate, &Obs<Listing>)]) -> ListingKeys {
     // Numbered texts are few (identical listings of one record and day).
     // Each is looked up as text, among the bases too: equal texts are one
     // identity, however they were made.
-    let bases = base_of.len() as u32;
+    // Numbered ones are added to the texts after the bases, in the order
+    // met.
+    let bases = texts.len();
     let mut numbered: HashMap<String, u32, FastState> = HashMap::default();
-    if !numbered_rows.is_empty() {
-        let mut base_text = vec![""; bases as usize];
-        for (text, &b) in &base_of {
-            base_text[b as usize] = text;
-        }
-        for (i, base, k) in numbered_rows {
-            let text = format!("{}\u{1f}#{k}", base_text[base as usize]);
-            of[i as usize] = match base_of.get(text.as_str()) {
-                Some(&b) => b,
-                None => {
-                    let next = bases + numbered.len() as u32;
-                    *numbered.entry(text).or_insert(next)
-                }
-            };
-        }
-    }
-    let mut texts = vec![String::new(); bases as usize + numbered.len()];
-    for (text, id) in base_of.into_iter().chain(numbered) {
-        texts[id as usize] = text;
+    for (i, base, k) in numbered_rows {
+        let text = format!("{}\u{1f}#{k}", texts[base as usize]);
+        of[i as usize] = match find(&base_of, &texts[..bases], &text) {
+            Some(b) => b,
+            None => {
+                let next = texts.len() as u32;
+                *numbered.entry(text).or_insert_with_key(|text| {
+                    texts.push(text.clone());
+                    next
+                })
+            }
+        };
     }
     ListingKeys { of, texts }
 }
