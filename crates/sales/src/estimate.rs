@@ -137,6 +137,32 @@ fn day_of(observed_at: Option<&str>, captured_at: Option<&str>) -> Option<NaiveD
     observed_at.and_then(observed_day).or_else(|| captured_at.and_then(observed_day))
 }
 
+/// [`day_of`] of rows that repeat a few observation and capture times
+/// (a dataset file's rows, a page's): each pair is read once, and a row's
+/// pair is compared with the row before's before it is hashed and looked up.
+#[derive(Default)]
+struct ObservedDays<'t> {
+    of: HashMap<Times<'t>, Option<NaiveDate>, FastState>,
+    last: Option<(Times<'t>, Option<NaiveDate>)>,
+}
+
+/// A row's observation and capture times.
+type Times<'t> = (Option<&'t str>, Option<&'t str>);
+
+impl<'t> ObservedDays<'t> {
+    fn of(&mut self, observed_at: Option<&'t str>, captured_at: Option<&'t str>) -> Option<NaiveDate> {
+        let at = (observed_at, captured_at);
+        match self.last {
+            Some((seen, day)) if seen == at => day,
+            _ => {
+                let day = *self.of.entry(at).or_insert_with(|| day_of(observed_at, captured_at));
+                self.last = Some((at, day));
+                day
+            }
+        }
+    }
+}
+
 /// What makes two observations the same listing: the market's id, else its
 /// link, else vendor + title + the "sold since" date (a listing's creation
 /// date where markets show one; it tells apart a vendor's many "Custom
@@ -230,24 +256,10 @@ impl<'a> Estimator<'a> {
         let mut out = Units::default();
         // Listing observations with their days.
         let mut dated: Vec<(NaiveDate, &Obs<Listing>)> = Vec::with_capacity(input.listings.len());
-        // A dataset's listings repeat a few observation times: each is read once.
-        let mut days: HashMap<(Option<&str>, Option<&str>), Option<NaiveDate>, FastState> = HashMap::default();
+        let mut days = ObservedDays::default();
         let mut undated = Vec::new();
-        // Rows mostly share the times of the row before (a dataset file's
-        // rows, a page's): compared, not hashed and looked up again.
-        type Times<'t> = (Option<&'t str>, Option<&'t str>);
-        let mut last: Option<(Times<'_>, Option<NaiveDate>)> = None;
         for o in distinct(input.listings) {
-            let at = (o.record.observed_at.as_deref(), o.captured_at.as_deref());
-            let day = match last {
-                Some((seen, day)) if seen == at => day,
-                _ => {
-                    let day = *days.entry(at).or_insert_with(|| day_of(at.0, at.1));
-                    last = Some((at, day));
-                    day
-                }
-            };
-            match day {
+            match days.of(o.record.observed_at.as_deref(), o.captured_at.as_deref()) {
                 Some(d) => dated.push((d, o)),
                 None => undated.push(o.id.as_str()),
             }
@@ -915,26 +927,13 @@ fn feedback_units_in<R: FeedbackRow>(
     // Feedback of one account repeats a few observation times, shown dates
     // ("39 days ago") and evidence records thousands of times: each is read
     // (or written in hex) once.
-    type DayKey<'k> = (Option<&'k str>, Option<&'k str>);
-    let mut observed_days: HashMap<DayKey<'_>, Option<NaiveDate>, FastState> = HashMap::default();
+    let mut observed_days = ObservedDays::default();
     // Each evidence record's digest in hex, by the record's number.
     let (mut hexes, mut records): (Vec<String>, RunNumbering<model::Sha256>) = (Vec::new(), RunNumbering::new());
     let (mut identity_head, mut identity_head_of) = (String::new(), None);
-    // Rows mostly share the observation time of the row before: compared,
-    // not hashed and looked up again.
-    let mut last_day: Option<(DayKey<'_>, Option<NaiveDate>)> = None;
     for o in feedback {
         let f = o.record();
-        let day_key = (f.observed_at, o.captured_at());
-        let observed = match last_day {
-            Some((key, day)) if key == day_key => day,
-            _ => {
-                let day = *observed_days.entry(day_key).or_insert_with(|| day_of(day_key.0, day_key.1));
-                last_day = Some((day_key, day));
-                day
-            }
-        };
-        let Some(observed) = observed else {
+        let Some(observed) = observed_days.of(f.observed_at, o.captured_at()) else {
             out.problems.push(Problem { id: o.id().into_owned(), message: "feedback has no observation date; not counted".into() });
             continue;
         };

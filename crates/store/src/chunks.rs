@@ -258,6 +258,22 @@ impl<'a> RowReader<'a> {
     }
 }
 
+/// Chunk bytes damaged for the readers' property tests: a byte changed,
+/// then the bytes cut short, then bytes added.
+#[cfg(test)]
+pub(crate) fn damage(plain: &mut Vec<u8>, change: Option<(proptest::sample::Index, u8)>, cut: Option<proptest::sample::Index>, tail: &[u8]) {
+    if let Some((at, to)) = change {
+        if !plain.is_empty() {
+            let i = at.index(plain.len());
+            plain[i] = to;
+        }
+    }
+    if let Some(at) = cut {
+        plain.truncate(at.index(plain.len() + 1));
+    }
+    plain.extend_from_slice(tail);
+}
+
 /// The message for a string that is not UTF-8.
 pub(crate) const NOT_UTF8: &str = "a string that is not UTF-8";
 

@@ -471,16 +471,7 @@ mod tests {
             prop_assert_eq!(read.len(), rows.len());
             let by_bincode = bincode_rows(&plain);
             prop_assert_eq!(Some(&read), by_bincode.as_ref());
-            if let Some((at, to)) = change {
-                if !plain.is_empty() {
-                    let i = at.index(plain.len());
-                    plain[i] = to;
-                }
-            }
-            if let Some(at) = cut {
-                plain.truncate(at.index(plain.len() + 1));
-            }
-            plain.extend(tail);
+            chunks::damage(&mut plain, change, cut, &tail);
             prop_assert_eq!(read_rows(&plain).ok(), bincode_rows(&plain));
             prop_assert_eq!(read_rows(&noise).ok(), bincode_rows(&noise));
         }

@@ -496,16 +496,7 @@ mod tests {
             let read = hand_listings(&plain).unwrap();
             prop_assert_eq!(read.len(), rows.len());
             prop_assert_eq!(Some(read), bincode_listings(&plain));
-            if let Some((at, to)) = change {
-                if !plain.is_empty() {
-                    let i = at.index(plain.len());
-                    plain[i] = to;
-                }
-            }
-            if let Some(at) = cut {
-                plain.truncate(at.index(plain.len() + 1));
-            }
-            plain.extend(tail);
+            chunks::damage(&mut plain, change, cut, &tail);
             prop_assert_eq!(hand_listings(&plain), bincode_listings(&plain));
             prop_assert_eq!(hand_listings(&noise), bincode_listings(&noise));
         }
