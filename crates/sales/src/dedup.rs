@@ -10,10 +10,9 @@
 //! days all its sightings allow.
 
 use std::borrow::Cow;
-use std::hash::BuildHasher as _;
 
 use crate::dates::DayRange;
-use crate::FastState;
+use crate::numbers::Numbers;
 
 /// One feedback sighting to deduplicate.
 #[derive(Debug, Clone, PartialEq)]
@@ -182,29 +181,19 @@ impl Groups {
 /// The sightings of each identity ([`Groups`]).
 pub fn group_by_identity(sightings: &[Sighting<'_>]) -> Groups {
     // Groups filed by number, each compared through its first sighting's
-    // identity: a map holding each identity (16 bytes) beside its number
-    // outgrew the cache on an account's thousands, a miss per new group.
-    // Room for every sighting a new identity: the table is not grown (and
-    // rehashed) a dozen times on the way there.
-    let hasher = FastState::default();
-    let mut group_of: hashbrown::HashTable<usize> = hashbrown::HashTable::with_capacity(sightings.len());
+    // identity. Room for every sighting a new identity: the table is not
+    // grown (and rehashed) a dozen times on the way to an account's thousands.
+    let mut group_of = Numbers::with_capacity(sightings.len());
     let mut of = Vec::with_capacity(sightings.len());
     // Each group's size and first sighting.
     let mut sizes: Vec<usize> = Vec::new();
     let mut firsts: Vec<usize> = Vec::new();
     for (i, s) in sightings.iter().enumerate() {
-        let hash = hasher.hash_one(s.identity);
-        let same = |&g: &usize| sightings[firsts[g]].identity == s.identity;
-        let g = match group_of.find(hash, same) {
-            Some(&g) => g,
-            None => {
-                let g = sizes.len();
-                sizes.push(0);
-                firsts.push(i);
-                group_of.insert_unique(hash, g, |&g| hasher.hash_one(sightings[firsts[g]].identity));
-                g
-            }
-        };
+        let (g, new) = group_of.find_or_file(s.identity, sizes.len(), |g| sightings[firsts[g]].identity);
+        if new {
+            sizes.push(0);
+            firsts.push(i);
+        }
         sizes[g] += 1;
         of.push(g);
     }

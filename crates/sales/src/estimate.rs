@@ -3,7 +3,6 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::hash::BuildHasher as _;
 
 use chrono::{Datelike, Days, NaiveDate};
 use model::{Feedback, Listing};
@@ -14,6 +13,7 @@ use crate::dedup::{dedup_groups, group_by_identity, normalize, push_identity, Ob
 use crate::usd::{listing_usd, to_usd, UsdAmount};
 use crate::feedback_row::FeedbackRow;
 use crate::ledger::UnitTableBuilder;
+use crate::numbers::Numbers;
 use crate::{FastState, Input, Obs, Rates};
 
 /// An estimation method.
@@ -195,21 +195,10 @@ fn push_listing_key(out: &mut String, l: &Listing) {
 
 /// Each row once: a row id seen again (the same file imported twice) is the
 /// same observation, not another one.
-/// Rows are filed by number, compared through their ids: a set holding each
-/// id (16 bytes) outgrew the cache on a million listings, a miss per row.
+/// Rows are filed by number, compared through their ids.
 fn distinct<T>(rows: &[Obs<T>]) -> Vec<&Obs<T>> {
-    let hasher = FastState::default();
-    let mut seen: hashbrown::HashTable<usize> = hashbrown::HashTable::with_capacity(rows.len());
-    let mut out = Vec::with_capacity(rows.len());
-    for (i, o) in rows.iter().enumerate() {
-        let id = o.id.as_str();
-        let hash = hasher.hash_one(id);
-        if seen.find(hash, |&j| rows[j].id == id).is_none() {
-            seen.insert_unique(hash, i, |&j| hasher.hash_one(rows[j].id.as_str()));
-            out.push(o);
-        }
-    }
-    out
+    let mut seen = Numbers::with_capacity(rows.len());
+    rows.iter().enumerate().filter(|&(i, o)| seen.find_or_file(o.id.as_str(), i, |j| rows[j].id.as_str()).1).map(|(_, o)| o).collect()
 }
 
 /// Computes every unit of sales the observations support.
@@ -414,17 +403,10 @@ fn row_ordinal(id: &str) -> u64 {
 fn occurrence_keys(dated: &[(NaiveDate, &Obs<Listing>)]) -> ListingKeys {
     // Each distinct base key is written and hashed once, and its index is
     // the identity of every first row of a group (below) that has it.
-    // The keys are kept in index order, and filed by index in a table sized
-    // for a row each (at most that many entries: grown by doubling, a million
-    // entries were hashed and moved again and again), compared through the
-    // texts: a map holding each key (a 24-byte string) beside its index was
-    // a cache miss per row on a million, nearly every key of a crawl new.
-    let hasher = FastState::default();
+    // The keys are kept in index order, and filed by index, room for a row
+    // each (at most that many; nearly every key of a crawl is new).
     let mut texts: Vec<String> = Vec::with_capacity(dated.len());
-    let mut base_of: hashbrown::HashTable<u32> = hashbrown::HashTable::with_capacity(dated.len());
-    let find = |base_of: &hashbrown::HashTable<u32>, texts: &[String], key: &str| {
-        base_of.find(hasher.hash_one(key), |&b| texts[b as usize] == key).copied()
-    };
+    let mut number_of = Numbers::with_capacity(dated.len());
     // A group is the rows of one (evidence record, else the row id; day;
     // base key). Each row is filed as (record, day, base, row ordinal, row
     // id, index into `dated`) in one list, sorted once: a group's rows come
@@ -440,15 +422,11 @@ fn occurrence_keys(dated: &[(NaiveDate, &Obs<Listing>)]) -> ListingKeys {
         let (record, _) = records.number(evidence);
         key.clear();
         push_listing_key(&mut key, &o.record);
-        let base = match find(&base_of, &texts, &key) {
-            Some(b) => b,
-            None => {
-                let b = texts.len() as u32;
-                base_of.insert_unique(hasher.hash_one(key.as_str()), b, |&b| hasher.hash_one(texts[b as usize].as_str()));
-                texts.push(key.clone());
-                b
-            }
-        };
+        let (base, new) = number_of.find_or_file(key.as_str(), texts.len(), |b| texts[b].as_str());
+        if new {
+            texts.push(key.clone());
+        }
+        let base = base as u32;
         members.push((record, *day, base, row_ordinal(&o.id), &o.id, i as u32));
     }
     members.sort_unstable();
@@ -466,24 +444,16 @@ fn occurrence_keys(dated: &[(NaiveDate, &Obs<Listing>)]) -> ListingKeys {
         }
     }
     // Numbered texts are few (identical listings of one record and day).
-    // Each is looked up as text, among the bases too: equal texts are one
-    // identity, however they were made.
-    // Numbered ones are added to the texts after the bases, in the order
-    // met.
-    let bases = texts.len();
-    let mut numbered: HashMap<String, u32, FastState> = HashMap::default();
+    // Each is looked up as text among those met, the bases too: equal texts
+    // are one identity, however they were made. A new one is added after
+    // the bases, in the order met.
     for (i, base, k) in numbered_rows {
         let text = format!("{}\u{1f}#{k}", texts[base as usize]);
-        of[i as usize] = match find(&base_of, &texts[..bases], &text) {
-            Some(b) => b,
-            None => {
-                let next = texts.len() as u32;
-                *numbered.entry(text).or_insert_with_key(|text| {
-                    texts.push(text.clone());
-                    next
-                })
-            }
-        };
+        let (n, new) = number_of.find_or_file(text.as_str(), texts.len(), |b| texts[b].as_str());
+        if new {
+            texts.push(text);
+        }
+        of[i as usize] = n as u32;
     }
     ListingKeys { of, texts }
 }

@@ -10,12 +10,12 @@
 //! group for every `--by`, so their sums can be added up front.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::hash::BuildHasher as _;
 
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use crate::dates::DayRange;
+use crate::numbers::Numbers;
 use crate::FastState;
 use crate::estimate::{month_starts, Coverage, Estimate, GroupBy, Method, Problem, Unit, UnitRef, UnitSink, Units, MIN_COVERAGE_TO_SCALE};
 
@@ -453,56 +453,12 @@ type MergeKey = (Method, u32, u32, u32, u32, u32, i32, i32, u64);
 /// [`MergeKey`] without the days: what the rollup merges on.
 type RollupKey = (Method, u32, u32, u32, u32, u32, u64);
 
-/// The rows of a table by their [`MergeKey`]: a table of row numbers, each
-/// key read from its row when compared. A map holding each 40-byte key beside
-/// its number was a cache miss per unit added (an account's table of
-/// thousands outgrew the cache): `UnitTableBuilder::add_one`'s store into a
-/// new slot was half its samples.
-#[derive(Default)]
-struct RowIndex {
-    of: hashbrown::HashTable<usize>,
-    hasher: FastState,
-}
-
-impl RowIndex {
-    /// Room for `more` rows without growing.
-    fn reserve(&mut self, more: usize, rows: &[UnitRow]) {
-        let hasher = &self.hasher;
-        self.of.reserve(more, |&r| hasher.hash_one(rows[r].key()));
-    }
-
-    /// The number of the row filed under `key`, or of the row `push` adds
-    /// to `rows` (it pushes exactly one), filed under it.
-    fn find_or_push(&mut self, rows: &mut Vec<UnitRow>, key: MergeKey, push: impl FnOnce(&mut Vec<UnitRow>)) -> usize {
-        let hash = self.hasher.hash_one(key);
-        if let Some(&r) = self.of.find(hash, |&r| rows[r].key() == key) {
-            return r;
-        }
-        push(rows);
-        let (r, hasher) = (rows.len() - 1, &self.hasher);
-        self.of.insert_unique(hash, r, |&r| hasher.hash_one(rows[r].key()));
-        r
-    }
-
-    /// Files row `r` under its key (in place of a row filed under it before,
-    /// as a map's insert would).
-    fn file(&mut self, rows: &[UnitRow], r: usize) {
-        let (key, hasher) = (rows[r].key(), &self.hasher);
-        match self.of.entry(hasher.hash_one(key), |&q| rows[q].key() == key, |&q| hasher.hash_one(rows[q].key())) {
-            hashbrown::hash_table::Entry::Occupied(mut e) => *e.get_mut() = r,
-            hashbrown::hash_table::Entry::Vacant(e) => {
-                e.insert(r);
-            }
-        }
-    }
-}
-
 /// Builds a [`UnitTable`] from units added as they come.
 pub struct UnitTableBuilder {
     i: Interner,
     /// Where each row is, by its key: rows before `indexed` only (see
     /// [`UnitTableBuilder::merge`]).
-    at: RowIndex,
+    at: Numbers,
     indexed: usize,
     /// The (method, market, vendor) of every row: rows of a part whose
     /// accounts are all new cannot merge with a row here.
@@ -550,7 +506,7 @@ impl Default for UnitTableBuilder {
     fn default() -> Self {
         let mut i = Interner::default();
         i.id(UNKNOWN);
-        UnitTableBuilder { i, at: RowIndex::default(), indexed: 0, accounts: HashSet::default(), rows: Vec::new(), units: 0, recent: Recent::default() }
+        UnitTableBuilder { i, at: Numbers::default(), indexed: 0, accounts: HashSet::default(), rows: Vec::new(), units: 0, recent: Recent::default() }
     }
 }
 
@@ -588,7 +544,7 @@ impl UnitTableBuilder {
     pub fn with_room(rows: usize) -> UnitTableBuilder {
         let mut b = UnitTableBuilder::default();
         b.reserve(rows);
-        b.at.reserve(rows, &b.rows);
+        b.at.reserve(rows, |r| b.rows[r].key());
         b
     }
 
@@ -605,11 +561,11 @@ impl UnitTableBuilder {
         let destinations = Recent::id(&mut recent.destinations, u.destinations, || i.list(u.destinations));
         let (earliest, latest) = (u.days.earliest.num_days_from_ce(), u.days.latest.num_days_from_ce());
         let key = (u.method, market, vendor, category, origin, destinations, earliest, latest, u.scale.to_bits());
-        let accounts = &mut self.accounts;
-        let r = at.find_or_push(rows, key, |rows| {
+        let (r, new) = at.find_or_file(key, rows.len(), |r| rows[r].key());
+        if new {
             let account = (u.method, market, vendor);
             if recent.account != Some(account) {
-                accounts.insert(account);
+                self.accounts.insert(account);
                 recent.account = Some(account);
             }
             rows.push(UnitRow {
@@ -628,7 +584,7 @@ impl UnitTableBuilder {
                 units: 0,
                 inputs: 0,
             });
-        });
+        }
         let row = &mut rows[r];
         row.sales += u.sales;
         match u.price {
@@ -644,7 +600,8 @@ impl UnitTableBuilder {
     /// Files the rows a merge appended unindexed under their keys.
     fn index_all(&mut self) {
         for r in self.indexed..self.rows.len() {
-            self.at.file(&self.rows, r);
+            let rows = &self.rows;
+            self.at.file(rows[r].key(), r, |q| rows[q].key());
         }
         self.indexed = self.rows.len();
     }
@@ -680,9 +637,10 @@ impl UnitTableBuilder {
         self.accounts.extend(new_accounts);
         for p in part.rows.into_iter().map(remap) {
             let rows = &mut self.rows;
-            let r = self.at.find_or_push(rows, p.key(), |rows| {
+            let (r, new) = self.at.find_or_file(p.key(), rows.len(), |r| rows[r].key());
+            if new {
                 rows.push(UnitRow { sales: 0.0, unpriced: 0.0, revenue: 0.0, units: 0, inputs: 0, ..p.clone() });
-            });
+            }
             rows[r].add_sums(&p);
         }
         self.indexed = self.rows.len();

@@ -32,6 +32,7 @@ mod ledger;
 pub mod dedup;
 mod estimate;
 mod feedback_row;
+mod numbers;
 pub mod rates;
 pub mod usd;
 
