@@ -7,8 +7,8 @@
 //! profile and rule each, and their indexes) storing and reading them back
 //! took most of an import. Instead the rows of one page, one account
 //! (market, vendor) and one window of [`WINDOW`] row ordinals are one chunk:
-//! a compressed bincode blob of the rows without what the chunk row already
-//! says. Readers see the same [`Stored`](crate::Stored) rows, with the same
+//! a compressed blob of the rows (in the format its `format` column names)
+//! without what the chunk row already says. Readers see the same [`Stored`](crate::Stored) rows, with the same
 //! ids, as from the tables: the store's API does not change.
 //!
 //! Why windows: `row(id)` finds a row by its ordinal, so it decodes only the
@@ -48,6 +48,15 @@ impl Table {
         match self {
             Table::Feedback => "feedback_chunks",
             Table::Listings => "listing_chunks",
+        }
+    }
+
+    /// The row format its chunks are written in now (the `format` column,
+    /// migration 9; chunks written before are format 1).
+    pub(crate) fn format_written(self) -> i64 {
+        match self {
+            Table::Feedback => crate::feedback_chunks::FORMAT,
+            Table::Listings => 1,
         }
     }
 
@@ -212,7 +221,7 @@ impl<'a> RowReader<'a> {
     }
 
     #[inline]
-    fn byte(&mut self) -> Read<u8> {
+    pub(crate) fn byte(&mut self) -> Read<u8> {
         let b = self.take(1)?[0];
         self.ascii &= b < 0x80;
         Ok(b)
@@ -431,15 +440,18 @@ impl ChunkEncoder {
     }
 
     /// Takes the page's next row, of account (`market`, `vendor`): `write`
-    /// writes it, given its ordinal (the rows taken before).
-    pub(crate) fn push(&mut self, market: &str, vendor: Option<&str>, write: impl FnOnce(&mut Vec<u8>, u32)) {
+    /// writes it, given its ordinal (the rows taken before) and whether the
+    /// row taken just before is of the same chunk (then it is the row before
+    /// this one in the chunk too, which a row format may refer to).
+    pub(crate) fn push(&mut self, market: &str, vendor: Option<&str>, write: impl FnOnce(&mut Vec<u8>, u32, bool)) {
         let ordinal = self.rows;
         self.rows += 1;
         // Past a chunk's u32 ordinals: refused by `finish`.
         let Ok(ordinal32) = u32::try_from(ordinal) else { return };
         let window = (ordinal / WINDOW as u64) as usize;
+        let follows = self.last.is_some() && self.last_key.is(market, vendor, window);
         let g = match self.last {
-            Some(g) if self.last_key.is(market, vendor, window) => g,
+            Some(g) if follows => g,
             _ => {
                 let (groups, hasher) = (&mut self.groups, &self.hasher);
                 let hash = hasher.hash_one((market, vendor, window));
@@ -467,7 +479,7 @@ impl ChunkEncoder {
         let block = self.blocks.len() - 1;
         let bytes = &mut self.blocks[block];
         let start = bytes.len();
-        write(bytes, ordinal32);
+        write(bytes, ordinal32, follows);
         let end = bytes.len();
         match self.runs.last_mut() {
             // The last run ends where this row starts when it is in this block.
@@ -479,9 +491,9 @@ impl ChunkEncoder {
         }
     }
 
-    /// The rows taken, encoded as the store keeps them: each chunk's rows
-    /// as bincode writes a vector of them (page `evidence` names it in the
-    /// error for more rows than a chunk can number).
+    /// The rows taken, encoded as the store keeps them: each chunk its row
+    /// count (bincode's varint), then its rows as written (page `evidence`
+    /// names it in the error for more rows than a chunk can number).
     pub(crate) fn finish(self, table: Table, evidence: &Sha256) -> Result<EncodedTable> {
         let rows = usize::try_from(self.rows).unwrap_or(usize::MAX);
         check_row_count(table, evidence, rows)?;
@@ -564,12 +576,12 @@ pub(crate) fn insert(conn: &Connection, table: Table, evidence: &Sha256, chunks:
     let ev = evidence.to_hex();
     let mut st = conn
         .prepare_cached(&format!(
-            "INSERT INTO {} (evidence, market, vendor, ordinal_window, rows, data, compression) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO {} (evidence, market, vendor, ordinal_window, rows, data, compression, format) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             table.name()
         ))
         .map_err(db(format!("preparing the {} chunk insert", table.rows())))?;
     for c in chunks {
-        st.execute(params![ev, c.market, c.vendor, c.window as i64, c.rows as i64, c.data, LZ4])
+        st.execute(params![ev, c.market, c.vendor, c.window as i64, c.rows as i64, c.data, LZ4, table.format_written()])
             .map_err(db(format!("storing a {} chunk of page {ev}", table.rows())))?;
     }
     Ok(())
@@ -577,7 +589,7 @@ pub(crate) fn insert(conn: &Connection, table: Table, evidence: &Sha256, chunks:
 
 /// A chunk's bytes as stored: its plain length (4 bytes, little-endian),
 /// then an LZ4 block.
-fn compress(plain: &[u8]) -> Vec<u8> {
+pub(crate) fn compress(plain: &[u8]) -> Vec<u8> {
     lz4_flex::block::compress_prepend_size(plain)
 }
 
@@ -657,14 +669,16 @@ pub(crate) struct RawChunk {
     data: Vec<u8>,
     /// As stored: None (plain) or [`LZ4`].
     compression: Option<String>,
+    /// Its rows' format as stored (see [`Table::format_written`]).
+    format: i64,
     /// `data` decompressed, once (rows read in place borrow from it).
     plain: std::cell::OnceCell<Vec<u8>>,
 }
 
 impl RawChunk {
-    /// A chunk of page `evidence` with these `data` and `compression`
-    /// columns, as a reader would get it.
-    pub(crate) fn of_columns(table: Table, evidence: &Sha256, data: &[u8], compression: Option<&str>) -> RawChunk {
+    /// A chunk of page `evidence` with these `data`, `compression` and
+    /// `format` columns, as a reader would get it.
+    pub(crate) fn of_columns(table: Table, evidence: &Sha256, data: &[u8], compression: Option<&str>, format: i64) -> RawChunk {
         RawChunk {
             table,
             evidence: evidence.to_hex(),
@@ -673,11 +687,12 @@ impl RawChunk {
             claimed_rows: 0,
             data: data.to_vec(),
             compression: compression.map(str::to_owned),
+            format,
             plain: std::cell::OnceCell::new(),
         }
     }
 
-    /// A `SELECT evidence, market, vendor, data, compression, rows` row.
+    /// A `SELECT evidence, market, vendor, data, compression, rows, format` row.
     fn of_row(table: Table, r: &rusqlite::Row<'_>) -> rusqlite::Result<RawChunk> {
         Ok(RawChunk {
             table,
@@ -687,8 +702,19 @@ impl RawChunk {
             data: r.get(3)?,
             compression: r.get(4)?,
             claimed_rows: usize::try_from(r.get::<_, i64>(5)?).unwrap_or(0),
+            format: r.get(6)?,
             plain: std::cell::OnceCell::new(),
         })
+    }
+
+    /// Its rows' format as stored.
+    pub(crate) fn format(&self) -> i64 {
+        self.format
+    }
+
+    /// The error for a chunk whose rows are in a format this build does not know.
+    pub(crate) fn unknown_format(&self) -> StoreError {
+        self.bad(format!("unknown row format {} (from a newer dragnet?)", self.format))
     }
 
     /// Its size as stored.
@@ -706,7 +732,7 @@ impl RawChunk {
         bad_chunk(self.table, &self.evidence, e)
     }
 
-    /// The chunk's plain bincode bytes.
+    /// The chunk's plain bytes (its rows in its format).
     pub(crate) fn plain(&self) -> Result<&[u8]> {
         match self.compression.as_deref() {
             None => Ok(&self.data),
@@ -736,7 +762,7 @@ pub(crate) fn room_for_rows(chunks: &[RawChunk]) -> usize {
 /// Every chunk the filter's market and vendor select (the limit is the caller's).
 pub(crate) fn read(conn: &Connection, table: Table, f: &Filter, where_market_vendor: &str) -> Result<Vec<RawChunk>> {
     let mut st = conn
-        .prepare_cached(&format!("SELECT evidence, market, vendor, data, compression, rows FROM {} {where_market_vendor}", table.name()))
+        .prepare_cached(&format!("SELECT evidence, market, vendor, data, compression, rows, format FROM {} {where_market_vendor}", table.name()))
         .map_err(db(format!("preparing the {} chunk query", table.rows())))?;
     let rows = st
         .query_map(params![f.market, f.vendor], |r| RawChunk::of_row(table, r))
@@ -757,7 +783,7 @@ pub(crate) fn row<T>(
     // Digests are lower-case hex: every digest starting with `hex16` sorts in [hex16, hex16 + "g").
     let mut st = conn
         .prepare_cached(&format!(
-            "SELECT evidence, market, vendor, data, compression, rows FROM {} WHERE evidence >= ?1 AND evidence < ?2 AND ordinal_window = ?3",
+            "SELECT evidence, market, vendor, data, compression, rows, format FROM {} WHERE evidence >= ?1 AND evidence < ?2 AND ordinal_window = ?3",
             table.name()
         ))
         .map_err(db(format!("preparing the {} chunk lookup", table.rows())))?;

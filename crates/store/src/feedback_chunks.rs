@@ -1,6 +1,17 @@
 //! The feedback of dataset files, kept in chunks (see [`chunks`](crate::chunks)
-//! for what the chunked tables share): here, the feedback row format, its
-//! hand-written encoder and reader, and the readers' views of the rows.
+//! for what the chunked tables share): here, the feedback row formats, their
+//! hand-written encoder and readers, and the readers' views of the rows.
+//!
+//! Format 1 (chunks written before migration 9) is bincode's
+//! (`config::standard()`) of a `Vec<ChunkRow>`. Format 2 ([`FORMAT`],
+//! written now) is format 1 with what a row shares with the row before it
+//! left out: each row starts with a byte of flags ([`NEXT_ORDINAL`],
+//! `SAME_*`), then has format 1's fields in format 1's encoding, less those
+//! the flags say are the row before's. A dataset row's feedback entries
+//! follow one another in their account's chunk and share its listing
+//! title, observation time, profile and rule (row and line): about half of
+//! each row's bytes in the 10M-row bench, which were written, compressed,
+//! stored, decompressed and read again for nothing.
 
 use serde::Deserialize;
 #[cfg(test)]
@@ -18,8 +29,9 @@ use crate::{FeedbackRef, FeedbackRefId, Result, Stored};
 /// record (bincode encodes a borrowed string as it does an owned one), so a
 /// page's millions of rows are not copied to be encoded. Fields in the same
 /// order as [`ChunkRow`]'s: the test `chunk_rows_encode_as_they_decode` holds
-/// them together. Written by [`write_rows`]; bincode writes it the same in
-/// tests.
+/// them together. Written by [`write_row`]; in format 1 by
+/// `write_bincode_rows` (tests), which bincode writes the same.
+#[derive(Clone, Copy)]
 #[cfg_attr(test, derive(Serialize))]
 struct ChunkRowRef<'a> {
     ordinal: u32,
@@ -35,7 +47,7 @@ struct ChunkRowRef<'a> {
 }
 
 /// [`Money`] borrowed, as written (bincode writes it as it writes `Money`).
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq)]
 #[cfg_attr(test, derive(Serialize))]
 struct MoneyRef<'a> {
     amount: &'a str,
@@ -62,9 +74,9 @@ struct ChunkRow {
 
 /// One feedback row in a chunk, decoded in place: [`ChunkRow`] with its
 /// strings borrowed from the chunk's bytes (same fields, same order). Read
-/// by [`read_rows`]; bincode reads it the same (held together by
-/// [`decode_stored_chunk`] and its fuzz target).
-#[derive(Deserialize, Debug, PartialEq)]
+/// by [`read_rows_into`]; in format 1 bincode reads it the same (held
+/// together by [`decode_stored_chunk`] and its fuzz target).
+#[derive(Deserialize, Debug, PartialEq, Clone, Copy, Default)]
 struct ChunkRowBorrowed<'a> {
     ordinal: u32,
     #[serde(borrow)]
@@ -86,7 +98,7 @@ struct ChunkRowBorrowed<'a> {
 }
 
 /// [`Money`] borrowed.
-#[derive(Deserialize, Debug, PartialEq)]
+#[derive(Deserialize, Debug, PartialEq, Clone, Copy)]
 struct MoneyBorrowed<'a> {
     amount: &'a str,
     currency: &'a str,
@@ -108,23 +120,131 @@ pub(crate) fn encode(evidence: &Sha256, feedback: &[Feedback]) -> Result<Encoded
 /// [`encode`] makes of the same rows in the same order (see
 /// [`ChunkEncoder`] for how).
 #[derive(Default)]
-pub struct FeedbackEncoder(ChunkEncoder);
+pub struct FeedbackEncoder {
+    chunks: ChunkEncoder,
+    /// What the next row may share with the row taken last.
+    last: LastRow,
+}
 
 impl FeedbackEncoder {
+    /// An encoder writing into `chunks`.
+    fn of(chunks: ChunkEncoder) -> Self {
+        FeedbackEncoder { chunks, last: LastRow::default() }
+    }
+
     /// An encoder whose blocks come from and go back to `pool`.
     pub fn with_pool(pool: &crate::BlockPool) -> Self {
-        FeedbackEncoder(ChunkEncoder::with_pool(pool, crate::chunks::BLOCK_SIZE))
+        FeedbackEncoder::of(ChunkEncoder::with_pool(pool, crate::chunks::BLOCK_SIZE))
     }
 
     /// Takes the page's next feedback row (its ordinal: the rows taken before).
     pub fn push(&mut self, f: model::FeedbackRef<'_>) {
-        self.0.push(f.market, f.vendor, |out, ordinal| write_row(out, ChunkRowRef::of(ordinal, f)));
+        let last = &mut self.last;
+        self.chunks.push(f.market, f.vendor, |out, ordinal, follows| {
+            let row = ChunkRowRef::of(ordinal, f);
+            // Only the row just before in the chunk may be referred to.
+            let same = if follows { shared(&last.row(), &row) } else { 0 };
+            write_row(out, row, same);
+            last.become_(&row, same);
+        });
     }
 
     /// The rows taken, encoded as the store keeps them (page `evidence`
     /// names it in the error for more rows than a chunk can number).
     pub(crate) fn finish(self, evidence: &Sha256) -> Result<EncodedTable> {
-        self.0.finish(Table::Feedback, evidence)
+        self.chunks.finish(Table::Feedback, evidence)
+    }
+}
+
+/// The row format written now (see the module's doc).
+pub(crate) const FORMAT: i64 = 2;
+
+/// Format 2's flags: the row's ordinal is the row before's plus one (and
+/// not written).
+const NEXT_ORDINAL: u8 = 1;
+/// The listing title (or its absence) is the row before's.
+const SAME_LISTING: u8 = 1 << 1;
+/// The price (or its absence) is the row before's.
+const SAME_PRICE: u8 = 1 << 2;
+/// The observation time (or its absence) is the row before's.
+const SAME_OBSERVED_AT: u8 = 1 << 3;
+/// The profile is the row before's.
+const SAME_PROFILE: u8 = 1 << 4;
+/// The rule is the row before's.
+const SAME_RULE: u8 = 1 << 5;
+/// Every flag there is.
+const FLAGS: u8 = (1 << 6) - 1;
+
+/// What `row` shares with `before`, the row before it in its chunk, as
+/// format 2's flags.
+fn shared(before: &ChunkRowRef<'_>, row: &ChunkRowRef<'_>) -> u8 {
+    [
+        (before.ordinal.checked_add(1) == Some(row.ordinal), NEXT_ORDINAL),
+        (before.listing == row.listing, SAME_LISTING),
+        (before.price == row.price, SAME_PRICE),
+        (before.observed_at == row.observed_at, SAME_OBSERVED_AT),
+        (before.profile == row.profile, SAME_PROFILE),
+        (before.rule == row.rule, SAME_RULE),
+    ]
+    .into_iter()
+    .filter(|&(same, _)| same)
+    .fold(0, |flags, (_, flag)| flags | flag)
+}
+
+/// The fields of the row an encoder took last that a row may share, owned
+/// (the rows it takes are borrowed from a record read one at a time).
+#[derive(Default)]
+struct LastRow {
+    ordinal: u32,
+    listing: Option<String>,
+    price: Option<(String, String)>,
+    observed_at: Option<String>,
+    profile: String,
+    rule: String,
+}
+
+impl LastRow {
+    /// Its fields as a row (those a row cannot share: none).
+    fn row(&self) -> ChunkRowRef<'_> {
+        ChunkRowRef {
+            ordinal: self.ordinal,
+            listing: self.listing.as_deref(),
+            date: None,
+            rating: None,
+            text: None,
+            buyer: None,
+            price: self.price.as_ref().map(|(amount, currency)| MoneyRef { amount, currency }),
+            observed_at: self.observed_at.as_deref(),
+            profile: &self.profile,
+            rule: &self.rule,
+        }
+    }
+
+    /// Becomes `row`'s fields, in the buffers it has (those `same` flags
+    /// are `row`'s already).
+    fn become_(&mut self, row: &ChunkRowRef<'_>, same: u8) {
+        fn keep(kept: &mut Option<String>, v: Option<&str>) {
+            match (kept.as_mut(), v) {
+                (Some(k), Some(v)) => v.clone_into(k),
+                (_, v) => *kept = v.map(str::to_owned),
+            }
+        }
+        self.ordinal = row.ordinal;
+        if same & SAME_LISTING == 0 {
+            keep(&mut self.listing, row.listing);
+        }
+        if same & SAME_PRICE == 0 {
+            self.price = row.price.map(|m| (m.amount.to_owned(), m.currency.to_owned()));
+        }
+        if same & SAME_OBSERVED_AT == 0 {
+            keep(&mut self.observed_at, row.observed_at);
+        }
+        if same & SAME_PROFILE == 0 {
+            row.profile.clone_into(&mut self.profile);
+        }
+        if same & SAME_RULE == 0 {
+            row.rule.clone_into(&mut self.rule);
+        }
     }
 }
 
@@ -146,65 +266,165 @@ impl<'a> ChunkRowRef<'a> {
     }
 }
 
-/// Writes `rows` as bincode writes a `Vec<ChunkRowRef>` with
+/// Writes `rows` in format 1, as bincode writes a `Vec<ChunkRowRef>` with
 /// `bincode::config::standard()` (varint lengths and integers): the same
 /// bytes, which bincode decodes (the test `hand_encoding_is_bincodes` holds
-/// the two together). The encoder writes the count and the rows apart.
+/// the two together). Chunks are no longer written so: tests make the
+/// chunks older builds wrote with it.
 #[cfg(test)]
-fn write_rows<'a>(out: &mut Vec<u8>, rows: impl ExactSizeIterator<Item = ChunkRowRef<'a>>) {
+fn write_bincode_rows<'a>(out: &mut Vec<u8>, rows: impl ExactSizeIterator<Item = ChunkRowRef<'a>>) {
     varint(out, rows.len() as u64);
     for r in rows {
-        write_row(out, r);
+        varint(out, u64::from(r.ordinal));
+        write_fields(out, r, 0);
     }
 }
 
-/// Writes one row as bincode writes a [`ChunkRowRef`]. By hand because
+/// Writes one row in format 2: its flags `same` (what it shares with the
+/// row before, [`shared`]), then what it does not share. By hand because
 /// bincode's serde path made a call per field and per length byte, a fifth
 /// of encoding a 10M-row import.
-fn write_row(out: &mut Vec<u8>, r: ChunkRowRef<'_>) {
-    varint(out, u64::from(r.ordinal));
-    for field in [r.listing, r.date, r.rating, r.text, r.buyer] {
-        maybe(out, field);
+fn write_row(out: &mut Vec<u8>, r: ChunkRowRef<'_>, same: u8) {
+    out.push(same);
+    if same & NEXT_ORDINAL == 0 {
+        varint(out, u64::from(r.ordinal));
     }
-    option(out, r.price, |out, m| {
-        text(out, m.amount);
-        text(out, m.currency);
-    });
-    maybe(out, r.observed_at);
-    text(out, r.profile);
-    text(out, r.rule);
+    write_fields(out, r, same);
 }
 
-/// Reads the rows [`write_rows`] wrote, as bincode reads a
-/// `Vec<ChunkRowBorrowed>` with `bincode::config::standard()` (bytes past
-/// the rows are ignored, as bincode ignores them), strings borrowed from
-/// `plain`. By hand for the reason `write_rows` is: bincode's serde path was
-/// half the cost of reading millions of rows back for the sales units.
-/// Damaged bytes are an error, never a panic or an allocation larger than
-/// the bytes could hold.
-fn read_rows(plain: &[u8]) -> std::result::Result<Vec<ChunkRowBorrowed<'_>>, &'static str> {
+/// A row's fields after its ordinal as format 1 writes them, less those
+/// `same` flags.
+#[inline]
+fn write_fields(out: &mut Vec<u8>, r: ChunkRowRef<'_>, same: u8) {
+    if same & SAME_LISTING == 0 {
+        maybe(out, r.listing);
+    }
+    for field in [r.date, r.rating, r.text, r.buyer] {
+        maybe(out, field);
+    }
+    if same & SAME_PRICE == 0 {
+        option(out, r.price, |out, m| {
+            text(out, m.amount);
+            text(out, m.currency);
+        });
+    }
+    if same & SAME_OBSERVED_AT == 0 {
+        maybe(out, r.observed_at);
+    }
+    if same & SAME_PROFILE == 0 {
+        text(out, r.profile);
+    }
+    if same & SAME_RULE == 0 {
+        text(out, r.rule);
+    }
+}
+
+/// Reads the rows of a chunk in `format`, strings borrowed from `plain`.
+/// Bytes past the rows are ignored (as bincode ignores them in format 1).
+/// By hand for the reason [`write_row`] is: bincode's serde path was half
+/// the cost of reading millions of rows back for the sales units. Damaged
+/// bytes are an error, never a panic or an allocation larger than the
+/// bytes could hold.
+#[cfg(test)]
+fn read_rows(plain: &[u8], format: i64) -> std::result::Result<Vec<ChunkRowBorrowed<'_>>, &'static str> {
     let mut rows = Vec::new();
-    read_rows_into(plain, &mut rows, |r| r)?;
+    read_rows_into(plain, format, &mut rows, |r| r)?;
     Ok(rows)
 }
 
-/// [`read_rows`], each row handed to `make` and what it makes appended to
-/// `out` (a reader's rows are made as the rows are read, not copied out of
-/// a vector of them). On an error `out` is as it was.
+/// The rows of a chunk in `format`, each handed to `make` and what it
+/// makes appended to `out` (a reader's rows are made as the rows are read,
+/// not copied out of a vector of them). On an error `out` is as it was.
 fn read_rows_into<'a, T>(
     plain: &'a [u8],
+    format: i64,
     out: &mut Vec<T>,
     make: impl Fn(ChunkRowBorrowed<'a>) -> T,
 ) -> std::result::Result<(), &'static str> {
     let start = out.len();
-    let read = read_rows_with(plain, out, make);
+    let read = match format {
+        1 => read_bincode_rows_with(plain, out, make),
+        FORMAT => read_rows_with(plain, out, make),
+        _ => Err("an unknown row format (from a newer dragnet?)"),
+    };
     if read.is_err() {
         out.truncate(start);
     }
     read
 }
 
+/// Format 2's rows (see [`write_row`]).
 fn read_rows_with<'a, T>(
+    plain: &'a [u8],
+    rows: &mut Vec<T>,
+    make: impl Fn(ChunkRowBorrowed<'a>) -> T,
+) -> std::result::Result<(), &'static str> {
+    let mut r = RowReader::new(plain);
+    // Room for at most as many rows as the bytes left could hold (five
+    // each at least: flags and four tags), whatever the count claims.
+    let (n, room) = r.count(5)?;
+    rows.reserve(room);
+    let mut before: Option<ChunkRowBorrowed<'a>> = None;
+    for _ in 0..n {
+        // As in format 1, the row's strings are checked for UTF-8 in one go
+        // where they can be; the shared ones were checked in the row before.
+        r.start_row();
+        let same = r.byte()?;
+        if same & !FLAGS != 0 {
+            return Err("a row flag past those known");
+        }
+        let b = match before {
+            Some(b) => b,
+            None if same == 0 => ChunkRowBorrowed::default(),
+            None => return Err("the first row shares fields with a row before it"),
+        };
+        let ordinal = match same & NEXT_ORDINAL {
+            0 => r.varint(252)? as u32,
+            _ => b.ordinal.checked_add(1).ok_or("an ordinal past the largest")?,
+        };
+        let unless = |flag: u8| same & flag == 0;
+        let listing = if unless(SAME_LISTING) { Some(r.maybe(RowReader::text)?) } else { None };
+        let date = r.maybe(RowReader::text)?;
+        let rating = r.maybe(RowReader::text)?;
+        let text = r.maybe(RowReader::text)?;
+        let buyer = r.maybe(RowReader::text)?;
+        let price = if unless(SAME_PRICE) { Some(r.maybe(|r| Ok((r.text()?, r.text()?)))?) } else { None };
+        let observed_at = if unless(SAME_OBSERVED_AT) { Some(r.maybe(RowReader::text)?) } else { None };
+        let profile = if unless(SAME_PROFILE) { Some(r.text()?) } else { None };
+        let rule = if unless(SAME_RULE) { Some(r.text()?) } else { None };
+        let whole = r.row_text()?;
+        let s = |b: &'a [u8]| r.str_in(whole, b);
+        let row = ChunkRowBorrowed {
+            ordinal,
+            listing: match listing {
+                Some(l) => l.map(s).transpose()?,
+                None => b.listing,
+            },
+            date: date.map(s).transpose()?,
+            rating: rating.map(s).transpose()?,
+            text: text.map(s).transpose()?,
+            buyer: buyer.map(s).transpose()?,
+            price: match price {
+                Some(Some((amount, currency))) => Some(MoneyBorrowed { amount: s(amount)?, currency: s(currency)? }),
+                Some(None) => None,
+                None => b.price,
+            },
+            observed_at: match observed_at {
+                Some(o) => o.map(s).transpose()?,
+                None => b.observed_at,
+            },
+            profile: profile.map_or(Ok(b.profile), s)?,
+            rule: rule.map_or(Ok(b.rule), s)?,
+        };
+        before = Some(row);
+        rows.push(make(row));
+    }
+    Ok(())
+}
+
+/// Format 1's rows: as bincode reads a `Vec<ChunkRowBorrowed>` with
+/// `bincode::config::standard()`.
+fn read_bincode_rows_with<'a, T>(
     plain: &'a [u8],
     rows: &mut Vec<T>,
     make: impl Fn(ChunkRowBorrowed<'a>) -> T,
@@ -279,9 +499,12 @@ impl RawChunk {
 
     /// Appends its feedback rows borrowed from the chunk (nothing is copied).
     pub(crate) fn borrow_feedback_into<'a>(&'a self, out: &mut Vec<FeedbackRef<'a>>) -> Result<()> {
+        if ![1, FORMAT].contains(&self.format()) {
+            return Err(self.unknown_format());
+        }
         let evidence = self.evidence()?;
         let (market, vendor) = (self.market.as_str(), self.vendor.as_deref());
-        read_rows_into(self.plain()?, out, |r| FeedbackRef {
+        read_rows_into(self.plain()?, self.format(), out, |r| FeedbackRef {
             record: model::FeedbackRef {
                 market,
                 vendor,
@@ -300,23 +523,29 @@ impl RawChunk {
     }
 }
 
-/// Decodes one stored chunk (its `data` and `compression` columns) as every
-/// read does, owned and in place, for a chunk of page `evidence`: the fuzz
-/// target `stored_chunk` feeds it arbitrary bytes (a case file received
-/// from someone else may hold anything). The rows read in place must be the
-/// owned rows; any difference is reported as an error.
-pub fn decode_stored_chunk(evidence: &Sha256, data: &[u8], compression: Option<&str>) -> Result<Vec<Stored<Feedback>>> {
-    let raw = RawChunk::of_columns(Table::Feedback, evidence, data, compression);
-    // What bincode reads: the hand reader must read the same rows, or fail
-    // where it fails.
-    let by_bincode = raw.plain().ok().map(|plain| {
-        bincode::serde::borrow_decode_from_slice::<Vec<ChunkRowBorrowed<'_>>, _>(plain, bincode::config::standard().with_limit::<DECODE_LIMIT>())
-            .map(|(rows, _)| rows)
-            .ok()
-    });
-    let by_hand = raw.plain().ok().map(|plain| read_rows(plain).ok());
-    if by_bincode != by_hand {
-        return Err(raw.bad("rows read by hand differ from bincode's"));
+/// Decodes one stored chunk (its `data`, `compression` and `format`
+/// columns) as every read does, owned and in place, for a chunk of page
+/// `evidence`: the fuzz target `stored_chunk` feeds it arbitrary bytes (a
+/// case file received from someone else may hold anything). The rows read
+/// in place must be the owned rows, and in format 1 the rows bincode reads;
+/// any difference is reported as an error.
+pub fn decode_stored_chunk(evidence: &Sha256, data: &[u8], compression: Option<&str>, format: i64) -> Result<Vec<Stored<Feedback>>> {
+    let raw = RawChunk::of_columns(Table::Feedback, evidence, data, compression, format);
+    if format == 1 {
+        // What bincode reads: the hand reader must read the same rows, or
+        // fail where it fails.
+        let by_bincode = raw.plain().ok().map(|plain| {
+            bincode::serde::borrow_decode_from_slice::<Vec<ChunkRowBorrowed<'_>>, _>(plain, bincode::config::standard().with_limit::<DECODE_LIMIT>())
+                .map(|(rows, _)| rows)
+                .ok()
+        });
+        let by_hand = raw.plain().ok().map(|plain| {
+            let mut rows = Vec::new();
+            read_rows_into(plain, 1, &mut rows, |r| r).ok().map(|()| rows)
+        });
+        if by_bincode != by_hand {
+            return Err(raw.bad("rows read by hand differ from bincode's"));
+        }
     }
     let mut owned = Vec::new();
     raw.feedback_into(&mut owned)?;
@@ -339,7 +568,7 @@ mod tests {
 
     /// A chunk as encoded decodes to its rows through `decode_stored_chunk`
     /// (owned and in place agreeing), compressed or plain; bytes that are no
-    /// chunk are an error, never a panic.
+    /// chunk, or of a format not known, are an error, never a panic.
     #[test]
     fn stored_chunks_decode_and_garbage_is_an_error() {
         let ev = Sha256::of(b"p");
@@ -354,13 +583,22 @@ mod tests {
             .collect();
         let encoded = encode(&ev, &rows).unwrap();
         let stored = &encoded.chunks[0].data;
-        let read = decode_stored_chunk(&ev, stored, Some(LZ4)).unwrap();
+        let read = decode_stored_chunk(&ev, stored, Some(LZ4), FORMAT).unwrap();
         assert_eq!(read.iter().map(|s| s.record.text.clone()).collect::<Vec<_>>(), rows.iter().map(|f| f.text.clone()).collect::<Vec<_>>());
         let plain = lz4_flex::block::decompress_size_prepended(stored).unwrap();
-        assert_eq!(decode_stored_chunk(&ev, &plain, None).unwrap(), read);
-        for (bytes, compression) in [(&b"\xff\xff\xff\xff\x00"[..], Some(LZ4)), (b"\x05abc", None), (b"", Some(LZ4)), (&stored[..], Some("zstd"))] {
-            assert!(decode_stored_chunk(&ev, bytes, compression).is_err(), "{bytes:?} {compression:?}");
+        assert_eq!(decode_stored_chunk(&ev, &plain, None, FORMAT).unwrap(), read);
+        for (bytes, compression, format) in [
+            (&b"\xff\xff\xff\xff\x00"[..], Some(LZ4), FORMAT),
+            (b"\x05abc", None, FORMAT),
+            (b"\x05abc", None, 1),
+            (b"", Some(LZ4), FORMAT),
+            (&stored[..], Some("zstd"), FORMAT),
+            (&stored[..], Some(LZ4), 3),
+        ] {
+            let e = decode_stored_chunk(&ev, bytes, compression, format).unwrap_err().to_string();
+            assert!(e.contains(&ev.to_hex()), "{e}");
         }
+        assert!(decode_stored_chunk(&ev, stored, Some(LZ4), 3).unwrap_err().to_string().contains("unknown row format 3"));
     }
 
     /// Rows are written borrowed and read owned: both shapes must give the
@@ -441,7 +679,7 @@ mod tests {
             let written: Vec<ChunkRowRef<'_>> = rows.iter().map(|(o, f)| ChunkRowRef::of(*o, f.borrowed())).collect();
             let by_bincode = bincode::serde::encode_to_vec(&written, bincode::config::standard()).unwrap();
             let mut by_hand = Vec::new();
-            write_rows(&mut by_hand, rows.iter().map(|(o, f)| ChunkRowRef::of(*o, f.borrowed())));
+            write_bincode_rows(&mut by_hand, rows.iter().map(|(o, f)| ChunkRowRef::of(*o, f.borrowed())));
             prop_assert_eq!(by_hand, by_bincode);
         }
     }
@@ -466,20 +704,22 @@ mod tests {
             noise in proptest::collection::vec(any::<u8>(), 0..64),
         ) {
             let mut plain = Vec::new();
-            write_rows(&mut plain, rows.iter().map(|(o, f)| ChunkRowRef::of(*o, f.borrowed())));
-            let read = read_rows(&plain).unwrap();
+            write_bincode_rows(&mut plain, rows.iter().map(|(o, f)| ChunkRowRef::of(*o, f.borrowed())));
+            let read = read_rows(&plain, 1).unwrap();
             prop_assert_eq!(read.len(), rows.len());
             let by_bincode = bincode_rows(&plain);
             prop_assert_eq!(Some(&read), by_bincode.as_ref());
             chunks::damage(&mut plain, change, cut, &tail);
-            prop_assert_eq!(read_rows(&plain).ok(), bincode_rows(&plain));
-            prop_assert_eq!(read_rows(&noise).ok(), bincode_rows(&noise));
+            prop_assert_eq!(read_rows(&plain, 1).ok(), bincode_rows(&plain));
+            prop_assert_eq!(read_rows(&noise, 1).ok(), bincode_rows(&noise));
         }
     }
 
     /// What the encoder must make of `rows`: the rows grouped by chunk key
-    /// (`chunks::group`), each group written with its count, compressed.
-    /// A chunk as compared: market, vendor, window, rows, stored bytes.
+    /// (`chunks::group`), each group written with its count, compressed; a
+    /// row shares fields with the row before in its chunk when that row
+    /// came just before it in the page. A chunk as compared: market,
+    /// vendor, window, rows, stored bytes.
     type ChunkFields = (String, Option<String>, usize, usize, Vec<u8>);
 
     fn chunks_by_grouping(rows: &[Feedback]) -> Vec<ChunkFields> {
@@ -487,9 +727,58 @@ mod tests {
             .into_iter()
             .map(|(key, idx)| {
                 let mut plain = Vec::new();
-                write_rows(&mut plain, idx.iter().map(|&i| ChunkRowRef::of(i, rows[i as usize].borrowed())));
+                varint(&mut plain, idx.len() as u64);
+                let row = |i: u32| ChunkRowRef::of(i, rows[i as usize].borrowed());
+                for (k, &i) in idx.iter().enumerate() {
+                    let same = match k.checked_sub(1).map(|k| idx[k]) {
+                        Some(before) if before + 1 == i => shared(&row(before), &row(i)),
+                        _ => 0,
+                    };
+                    write_row(&mut plain, row(i), same);
+                }
                 let c = EncodedChunk::new(key, idx.len(), &plain);
                 (c.market, c.vendor, c.window, c.rows, c.data)
+            })
+            .collect()
+    }
+
+    /// Rows as a page of one importer row after another gives them: each
+    /// row may take the listing, price, observation time and provenance of
+    /// the row before (`copy`'s bits), as entries of one dataset row do.
+    fn like_entries(rows: Vec<(usize, usize, Feedback, u8)>) -> Vec<Feedback> {
+        let mut out: Vec<Feedback> = Vec::with_capacity(rows.len());
+        for (m, v, f, copy) in rows {
+            let mut f = Feedback { market: format!("m{m}"), vendor: (v > 0).then(|| format!("v{v}")), ..f };
+            if let Some(before) = out.last() {
+                if copy & 1 != 0 {
+                    (f.market, f.vendor) = (before.market.clone(), before.vendor.clone());
+                }
+                if copy & 2 != 0 {
+                    f.listing = before.listing.clone();
+                }
+                if copy & 4 != 0 {
+                    f.price = before.price.clone();
+                }
+                if copy & 8 != 0 {
+                    f.observed_at = before.observed_at.clone();
+                }
+                if copy & 16 != 0 {
+                    f.provenance = before.provenance.clone();
+                }
+            }
+            out.push(f);
+        }
+        out
+    }
+
+    /// The rows of `rows` a chunk of (market, vendor) of page `p` holds, as read back.
+    fn rows_of(rows: &[Feedback], market: &str, vendor: Option<&str>) -> Vec<Feedback> {
+        rows.iter()
+            .filter(|f| f.market == market && f.vendor.as_deref() == vendor)
+            .map(|f| {
+                // Read back as of the chunk's page; a row without provenance with an empty one.
+                let (profile, rule) = f.provenance.as_ref().map_or_else(Default::default, |p| (p.profile.clone(), p.rule.clone()));
+                Feedback { provenance: Some(model::Provenance { evidence: Sha256::of(b"p"), profile, rule }), ..f.clone() }
             })
             .collect()
     }
@@ -499,21 +788,24 @@ mod tests {
         /// The encoder's chunks are the rows grouped by key and written
         /// group by group, whatever the block size: runs that cross blocks,
         /// rows larger than a block, accounts that come back.
+        /// And each chunk reads back as its rows.
         #[test]
         fn encoder_chunks_are_the_rows_grouped(
-            rows in proptest::collection::vec((0..2usize, 0..4usize, any_feedback()), 0..40),
+            rows in proptest::collection::vec((0..2usize, 0..4usize, any_feedback(), any::<u8>()), 0..40),
             block_size in prop_oneof![1usize..64, 64usize..600, Just(chunks::BLOCK_SIZE)],
         ) {
-            let rows: Vec<Feedback> = rows
-                .into_iter()
-                .map(|(m, v, f)| Feedback { market: format!("m{m}"), vendor: (v > 0).then(|| format!("v{v}")), ..f })
-                .collect();
-            let mut encoder = FeedbackEncoder(ChunkEncoder::with_block_size(block_size));
+            let rows = like_entries(rows);
+            let mut encoder = FeedbackEncoder::of(ChunkEncoder::with_block_size(block_size));
             for f in &rows {
                 encoder.push(f.borrowed());
             }
-            let encoded = encoder.finish(&Sha256::of(b"p")).unwrap();
+            let ev = Sha256::of(b"p");
+            let encoded = encoder.finish(&ev).unwrap();
             prop_assert_eq!(encoded.rows, rows.len());
+            for c in &encoded.chunks {
+                let read: Vec<Feedback> = decode_stored_chunk(&ev, &c.data, Some(LZ4), FORMAT).unwrap().into_iter().map(|s| Feedback { market: c.market.clone(), vendor: c.vendor.clone(), ..s.record }).collect();
+                prop_assert_eq!(read, rows_of(&rows, &c.market, c.vendor.as_deref()));
+            }
             let got: Vec<_> = encoded.chunks.into_iter().map(|c| (c.market, c.vendor, c.window, c.rows, c.data)).collect();
             prop_assert_eq!(got, chunks_by_grouping(&rows));
         }
@@ -522,16 +814,13 @@ mod tests {
         /// same chunks, in blocks an earlier page wrote and gave back.
         #[test]
         fn encoders_sharing_blocks_make_the_same_chunks(
-            pages in proptest::collection::vec(proptest::collection::vec((0..2usize, 0..3usize, any_feedback()), 0..30), 1..4),
+            pages in proptest::collection::vec(proptest::collection::vec((0..2usize, 0..3usize, any_feedback(), any::<u8>()), 0..30), 1..4),
             block_size in prop_oneof![64usize..600, 600usize..5000],
         ) {
             let pool = chunks::BlockPool::default();
             for rows in pages {
-                let rows: Vec<Feedback> = rows
-                    .into_iter()
-                    .map(|(m, v, f)| Feedback { market: format!("m{m}"), vendor: (v > 0).then(|| format!("v{v}")), ..f })
-                    .collect();
-                let mut encoder = FeedbackEncoder(ChunkEncoder::with_pool(&pool, block_size));
+                let rows = like_entries(rows);
+                let mut encoder = FeedbackEncoder::of(ChunkEncoder::with_pool(&pool, block_size));
                 for f in &rows {
                     encoder.push(f.borrowed());
                 }
@@ -551,7 +840,7 @@ mod tests {
         };
         let pool = chunks::BlockPool::default();
         let encode = |rows: &[Feedback]| {
-            let mut encoder = FeedbackEncoder(ChunkEncoder::with_pool(&pool, 1 << 13));
+            let mut encoder = FeedbackEncoder::of(ChunkEncoder::with_pool(&pool, 1 << 13));
             rows.iter().for_each(|f| encoder.push(f.borrowed()));
             let chunks = encoder.finish(&Sha256::of(b"p")).unwrap().chunks;
             chunks.into_iter().map(|c| (c.market, c.vendor, c.window, c.rows, c.data)).collect::<Vec<_>>()
@@ -573,7 +862,7 @@ mod tests {
         let page: Vec<Feedback> =
             (0..300).map(|i| Feedback { market: "m".into(), vendor: Some(format!("v{}", i % 3)), text: Some(format!("row {i}")), ..Feedback::default() }).collect();
         let encode_together = |pages: usize| {
-            let mut encoders: Vec<FeedbackEncoder> = (0..pages).map(|_| FeedbackEncoder(ChunkEncoder::with_pool(&pool, 1 << 10))).collect();
+            let mut encoders: Vec<FeedbackEncoder> = (0..pages).map(|_| FeedbackEncoder::of(ChunkEncoder::with_pool(&pool, 1 << 10))).collect();
             for f in &page {
                 encoders.iter_mut().for_each(|e| e.push(f.borrowed()));
             }
@@ -594,13 +883,15 @@ mod tests {
     #[test]
     fn rows_read_into_a_vector_are_appended_whole_or_not_at_all() {
         let rows: Vec<Feedback> = (0..3).map(|i| Feedback { market: "m".into(), text: Some(format!("t{i}")), ..Feedback::default() }).collect();
-        let mut plain = Vec::new();
-        write_rows(&mut plain, rows.iter().enumerate().map(|(i, f)| ChunkRowRef::of(i as u32, f.borrowed())));
+        let mut encoder = FeedbackEncoder::default();
+        rows.iter().for_each(|f| encoder.push(f.borrowed()));
+        let stored = &encoder.finish(&Sha256::of(b"p")).unwrap().chunks[0].data;
+        let plain = lz4_flex::block::decompress_size_prepended(stored).unwrap();
         let mut out = vec!["before"];
-        read_rows_into(&plain, &mut out, |r| r.text.unwrap_or("")).unwrap();
+        read_rows_into(&plain, FORMAT, &mut out, |r| r.text.unwrap_or("")).unwrap();
         assert_eq!(out, ["before", "t0", "t1", "t2"]);
         let cut = &plain[..plain.len() - 3];
-        assert!(read_rows_into(cut, &mut out, |r| r.text.unwrap_or("")).is_err());
+        assert!(read_rows_into(cut, FORMAT, &mut out, |r| r.text.unwrap_or("")).is_err());
         assert_eq!(out, ["before", "t0", "t1", "t2"]);
     }
 
@@ -643,11 +934,11 @@ mod tests {
             vec![],
         ];
         for (i, plain) in cases.iter().enumerate() {
-            assert_eq!(read_rows(plain).ok(), bincode_rows(plain), "case {i}: {plain:?}");
+            assert_eq!(read_rows(plain, 1).ok(), bincode_rows(plain), "case {i}: {plain:?}");
         }
-        assert_eq!(read_rows(&whole).unwrap()[0].listing, Some("€"));
-        assert_eq!(read_rows(&long).unwrap()[0].date, Some("a".repeat(128).as_str()));
-        assert_eq!(read_rows(&wide).unwrap()[0].listing, Some("a"));
+        assert_eq!(read_rows(&whole, 1).unwrap()[0].listing, Some("€"));
+        assert_eq!(read_rows(&long, 1).unwrap()[0].date, Some("a".repeat(128).as_str()));
+        assert_eq!(read_rows(&wide, 1).unwrap()[0].listing, Some("a"));
     }
 
     /// A chunk of more rows than a one-byte length holds.
@@ -656,7 +947,126 @@ mod tests {
         let bare = Feedback { market: "m".into(), ..Feedback::default() };
         let written: Vec<ChunkRowRef<'_>> = (0..70_000).map(|o| ChunkRowRef::of(o, bare.borrowed())).collect();
         let mut by_hand = Vec::new();
-        write_rows(&mut by_hand, (0..70_000).map(|o| ChunkRowRef::of(o, bare.borrowed())));
+        write_bincode_rows(&mut by_hand, (0..70_000).map(|o| ChunkRowRef::of(o, bare.borrowed())));
         assert_eq!(by_hand, bincode::serde::encode_to_vec(&written, bincode::config::standard()).unwrap());
+    }
+
+    /// A dataset row's entries: the second and third share the first's
+    /// listing, observation time, profile and rule, and their ordinals
+    /// follow, so each is its flags and its own four fields; a row of the
+    /// same listing after another account's row shares nothing (the row
+    /// before it in the chunk did not come just before it).
+    #[test]
+    fn entries_of_one_row_share_its_fields() {
+        let entry = |vendor: &str, text: &str| Feedback {
+            market: "m".into(),
+            vendor: Some(vendor.into()),
+            listing: Some("10 g".into()),
+            text: Some(text.into()),
+            observed_at: Some("2014-01-02".into()),
+            provenance: Some(model::Provenance { evidence: Sha256::of(b"p"), profile: "d".into(), rule: "row 1".into() }),
+            ..Feedback::default()
+        };
+        let rows = [entry("v", "a"), entry("v", "b"), entry("v", "c"), entry("w", "x"), entry("v", "d")];
+        let mut encoder = FeedbackEncoder::default();
+        rows.iter().for_each(|f| encoder.push(f.borrowed()));
+        let chunk = &encoder.finish(&Sha256::of(b"p")).unwrap().chunks[0];
+        let plain = lz4_flex::block::decompress_size_prepended(&chunk.data).unwrap();
+        let full = |ordinal: u8, text: u8| {
+            let mut b = vec![0, ordinal, 1, 4];
+            b.extend_from_slice(b"10 g");
+            b.extend_from_slice(&[0, 0, 1, 1, text, 0, 0, 1, 10]);
+            b.extend_from_slice(b"2014-01-02");
+            b.extend_from_slice(&[1, b'd', 5]);
+            b.extend_from_slice(b"row 1");
+            b
+        };
+        // Flags: NEXT_ORDINAL and every SAME_* but the price's (none
+        // either time, so shared too): all six.
+        let shares = |text: u8| vec![FLAGS, 0, 0, 1, 1, text, 0];
+        let want = [vec![4], full(0, b'a'), shares(b'b'), shares(b'c'), full(4, b'd')].concat();
+        assert_eq!(plain, want);
+        let read: Vec<_> = decode_stored_chunk(&Sha256::of(b"p"), &chunk.data, Some(LZ4), FORMAT).unwrap();
+        // (Read as a chunk of no vendor's: the account is the chunk's row.)
+        let texts: Vec<_> = read.iter().map(|s| (s.id.as_str().rsplit('-').next().unwrap().to_owned(), Feedback { vendor: Some("v".into()), ..s.record.clone() })).collect();
+        let want: Vec<_> = [0, 1, 2, 4].iter().map(|&i| (i.to_string(), rows[i].clone())).collect();
+        assert_eq!(texts, want);
+    }
+
+    /// A chunk written by an older build (format 1, bincode's) reads as
+    /// the same rows as the one written now.
+    #[test]
+    fn chunks_of_either_format_read_as_the_same_rows() {
+        let ev = Sha256::of(b"p");
+        let rows: Vec<Feedback> = (0..40)
+            .map(|i| Feedback {
+                market: "m".into(),
+                listing: Some(format!("listing {}", i / 7)),
+                text: Some(format!("t{i}")),
+                price: (i % 3 == 0).then(|| Money { amount: "1.5".into(), currency: "USD".into() }),
+                observed_at: Some(format!("2014-01-{:02}", 1 + i / 10)),
+                provenance: Some(model::Provenance { evidence: ev, profile: "dataset:x".into(), rule: format!("row {}", i / 7) }),
+                ..Feedback::default()
+            })
+            .collect();
+        let mut encoder = FeedbackEncoder::default();
+        rows.iter().for_each(|f| encoder.push(f.borrowed()));
+        let now = &encoder.finish(&ev).unwrap().chunks[0].data;
+        let mut older = Vec::new();
+        write_bincode_rows(&mut older, rows.iter().enumerate().map(|(i, f)| ChunkRowRef::of(i as u32, f.borrowed())));
+        let read = decode_stored_chunk(&ev, now, Some(LZ4), FORMAT).unwrap();
+        assert_eq!(read.iter().map(|s| &s.record).collect::<Vec<_>>(), rows.iter().collect::<Vec<_>>());
+        assert_eq!(decode_stored_chunk(&ev, &older, None, 1).unwrap(), read);
+        assert!(now.len() < chunks::compress(&older).len(), "{} bytes now, {} before", now.len(), chunks::compress(&older).len());
+        // Format 2's bytes are no format 1 chunk, nor the other way round.
+        let plain = lz4_flex::block::decompress_size_prepended(now).unwrap();
+        assert_ne!(decode_stored_chunk(&ev, &plain, None, 1).ok(), Some(read.clone()));
+        assert_ne!(decode_stored_chunk(&ev, &older, None, FORMAT).ok(), Some(read));
+    }
+
+    /// Format 2's own damage: a flag past those known, a first row that
+    /// shares, an ordinal that follows the largest.
+    #[test]
+    fn format_2_damage_is_an_error() {
+        // A row of flags, ordinal (when written) and nine empty fields.
+        let row = |flags: u8, ordinal: &[u8]| [&[flags][..], ordinal, &[0, 0, 0, 0, 0, 0, 0, 0, 0]].concat();
+        let bare = |flags: u8| row(flags, &[0]);
+        let ok = [vec![1], bare(0)].concat();
+        assert_eq!(read_rows(&ok, FORMAT).unwrap(), vec![ChunkRowBorrowed::default()]);
+        let two = [vec![2], bare(0), row(NEXT_ORDINAL, &[])].concat();
+        assert_eq!(read_rows(&two, FORMAT).unwrap()[1].ordinal, 1);
+        for (plain, says) in [
+            ([vec![1], bare(FLAGS + 1)].concat(), "a row flag past those known"),
+            ([vec![1], bare(0x80)].concat(), "a row flag past those known"),
+            ([vec![1], row(SAME_LISTING, &[])].concat(), "the first row shares fields with a row before it"),
+            ([vec![2], row(0, &[252, 255, 255, 255, 255]), row(NEXT_ORDINAL, &[])].concat(), "an ordinal past the largest"),
+        ] {
+            assert_eq!(read_rows(&plain, FORMAT), Err(says), "{plain:?}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1024))]
+        /// Damaged format 2 bytes read as an error or as rows, never a panic;
+        /// bytes cut short are always an error.
+        #[test]
+        fn damaged_rows_of_format_2_are_no_panic(
+            rows in proptest::collection::vec((0..1usize, 0..1usize, any_feedback(), any::<u8>()), 1..6),
+            change in proptest::option::of((any::<prop::sample::Index>(), any::<u8>())),
+            cut in any::<prop::sample::Index>(),
+            noise in proptest::collection::vec(any::<u8>(), 0..64),
+        ) {
+            let rows = like_entries(rows);
+            let mut encoder = FeedbackEncoder::default();
+            rows.iter().for_each(|f| encoder.push(f.borrowed()));
+            let stored = &encoder.finish(&Sha256::of(b"p")).unwrap().chunks[0].data;
+            let mut plain = lz4_flex::block::decompress_size_prepended(stored).unwrap();
+            prop_assert_eq!(read_rows(&plain, FORMAT).map(|r| r.len()), Ok(rows.len()));
+            let short = &plain[..cut.index(plain.len())];
+            prop_assert!(read_rows(short, FORMAT).is_err());
+            chunks::damage(&mut plain, change, None, &[]);
+            let _ = read_rows(&plain, FORMAT);
+            let _ = read_rows(&noise, FORMAT);
+        }
     }
 }

@@ -153,7 +153,7 @@ impl ListingEncoder {
 
     /// Takes the page's next listing (its ordinal: the listings taken before).
     pub fn push(&mut self, l: &Listing) {
-        self.0.push(&l.market, l.vendor.as_deref(), |out, ordinal| write_listing(out, &ChunkListingRef::of(ordinal as usize, l)));
+        self.0.push(&l.market, l.vendor.as_deref(), |out, ordinal, _| write_listing(out, &ChunkListingRef::of(ordinal as usize, l)));
     }
 
     /// The listings taken, encoded as the store keeps them.
@@ -299,6 +299,10 @@ impl RawChunk {
     /// [`RawChunk::listings_where`], each listing handed to `make` and
     /// what it makes appended.
     fn listings_where_as<U>(&self, keep: impl Fn(usize) -> bool, make: &impl Fn(Stored<Listing>) -> U, out: &mut Vec<U>) -> Result<()> {
+        // Listing chunks have one format so far.
+        if self.format() != 1 {
+            return Err(self.unknown_format());
+        }
         let evidence = self.evidence()?;
         let prefix = RowId::page_prefix(RowKind::Listing, &evidence);
         let start = out.len();
@@ -330,7 +334,7 @@ impl RawChunk {
 /// someone else may hold anything). The hand reader must read what bincode
 /// reads; any difference is reported as an error.
 pub fn decode_stored_listing_chunk(evidence: &Sha256, data: &[u8], compression: Option<&str>) -> Result<Vec<Stored<Listing>>> {
-    let raw = RawChunk::of_columns(Table::Listings, evidence, data, compression);
+    let raw = RawChunk::of_columns(Table::Listings, evidence, data, compression, 1);
     // What bincode reads: the hand reader must read the same rows, or fail
     // where it fails.
     let by_bincode = raw.plain().ok().map(|plain| {

@@ -116,6 +116,12 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX listing_chunks_account ON listing_chunks(market, vendor);
     CREATE INDEX listing_chunks_evidence ON listing_chunks(evidence, ordinal_window);
     "#,
+    // 9: the format of a chunk's rows (see `feedback_chunks::FORMAT`):
+    // chunks written before are format 1, bincode's.
+    r#"
+    ALTER TABLE feedback_chunks ADD COLUMN format INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE listing_chunks ADD COLUMN format INTEGER NOT NULL DEFAULT 1;
+    "#,
 ];
 
 /// The schema version this build writes.
