@@ -77,6 +77,9 @@ pub enum CaseError {
     /// A profile did not load.
     #[error("{0}")]
     Profile(#[from] extract::ProfileError),
+    /// Writing an exported table failed.
+    #[error("export: {0}")]
+    Export(#[from] export::ExportError),
     /// case.toml is damaged.
     #[error("{}: {message}", path.display())]
     Config {

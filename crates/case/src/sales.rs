@@ -288,7 +288,7 @@ pub(crate) enum ListingOrder {
     Store,
 }
 
-fn captured_times(pages: &[store::PageRow]) -> HashMap<Sha256, String> {
+pub(crate) fn captured_times(pages: &[store::PageRow]) -> HashMap<Sha256, String> {
     pages.iter().filter_map(|p| p.captured_at.clone().map(|c| (p.evidence, c))).collect()
 }
 
@@ -350,7 +350,7 @@ impl Case {
 
     /// [`Case::feedback_of`] read, to decode on another thread: the rows,
     /// and whether only those naming no vendor are meant.
-    fn feedback_read(&self, market: &str, vendor: Option<&str>) -> Result<(store::DeferredFeedback, bool)> {
+    pub(crate) fn feedback_read(&self, market: &str, vendor: Option<&str>) -> Result<(store::DeferredFeedback, bool)> {
         let f = Filter { market: Some(market.to_owned()), vendor: vendor.map(str::to_owned), ..Filter::default() };
         Ok((self.store.feedback_deferred(&f)?, vendor.is_none()))
     }

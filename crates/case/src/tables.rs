@@ -1,9 +1,12 @@
 //! The case's observations and estimates as flat tables for `dragnet export`.
 
-use export::{Column, Table};
+use std::path::Path;
+
+use export::{Column, Format, Kind, Table, TableWriter, Written};
 use sales::{GroupBy, Rates};
 use store::{CaseStore, Filter};
 
+use crate::sales::{captured_times, FeedbackRead, ListingOrder, SalesOptions};
 use crate::{Case, Result};
 
 fn s(v: impl Into<Option<String>>) -> Option<String> {
@@ -18,83 +21,187 @@ fn rule_of(p: &Option<model::Provenance>) -> (Option<String>, Option<String>) {
     p.as_ref().map_or((None, None), |p| (Some(p.evidence.to_hex()), Some(format!("{}#{}", p.profile, p.rule))))
 }
 
-impl Case {
-    /// Listings, feedback, vendors, sales estimates (by vendor, every
-    /// method) and coverage (per market, and per market and crawl day) as
-    /// tables. Listing prices are also given in USD with the rate
-    /// that made them.
-    pub fn export_tables(&self, rates: &Rates) -> Result<Vec<Table>> {
-        let o = self.observations(&Filter::default())?;
-        let n = o.listings.len();
-        let mut cols: Vec<Vec<Option<String>>> = (0..17).map(|_| Vec::with_capacity(n)).collect();
-        let (mut sold, mut usd) = (Vec::with_capacity(n), Vec::with_capacity(n));
-        for l in &o.listings {
-            let r = &l.record;
-            let (ev, rule) = rule_of(&r.provenance);
-            let day = r.observed_at.as_deref().or(l.captured_at.as_deref()).and_then(sales::dates::observed_day);
-            let conv = day.map(|d| sales::listing_usd(r, d, rates));
-            usd.push(conv.as_ref().and_then(|c| c.as_ref().ok()).map(|c| c.usd));
-            sold.push(r.sold.and_then(|v| i64::try_from(v).ok()));
-            let row = [
-                s(l.id.clone()),
-                ev,
-                rule,
-                s(r.market.clone()),
-                r.vendor.clone(),
-                s(r.title.clone()),
-                s(r.category.join(" > ")),
-                r.price.as_ref().map(|m| m.amount.clone()),
-                r.price.as_ref().map(|m| m.currency.clone()),
-                r.price_usd.clone(),
-                r.price_btc.clone(),
-                conv.map(|c| match c {
-                    Ok(c) => c.rate.label(),
-                    Err(e) => format!("unconverted: {e}"),
-                }),
-                r.ships_from.clone(),
-                s(r.ships_to.join("; ")),
-                r.sold_since.clone(),
-                r.observed_at.clone().or_else(|| l.captured_at.clone()),
-                r.market_listing_id.clone(),
-            ];
-            for (c, v) in cols.iter_mut().zip(row) {
-                c.push(v);
-            }
+/// Rows per batch written: Parquet and CSV are fed in pieces of a few
+/// MB, and a batch's cells are all that is held as strings at once.
+const BATCH: usize = 1 << 14;
+
+/// String columns gathered a batch of rows at a time, written as each fills.
+struct StrBatch {
+    writer: TableWriter,
+    columns: Vec<Vec<Option<String>>>,
+}
+
+impl StrBatch {
+    fn create(format: Format, dir: &Path, name: &str, names: &[&str]) -> Result<StrBatch> {
+        let kinds: Vec<(&str, Kind)> = names.iter().map(|n| (*n, Kind::Str)).collect();
+        let writer = TableWriter::create(format, dir, name, &kinds)?;
+        Ok(StrBatch { writer, columns: names.iter().map(|_| Vec::with_capacity(BATCH)).collect() })
+    }
+
+    /// Adds a row (its cells in column order), writing the batch when full.
+    fn push(&mut self, row: impl IntoIterator<Item = Option<String>>) -> Result<()> {
+        for (c, v) in self.columns.iter_mut().zip(row) {
+            c.push(v);
         }
+        if self.columns[0].len() >= BATCH {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        let batch: Vec<Column> = self.columns.iter_mut().map(|c| Column::Str(std::mem::replace(c, Vec::with_capacity(BATCH)))).collect();
+        self.writer.write(&batch)?;
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<Written> {
+        self.flush()?;
+        Ok(self.writer.finish()?)
+    }
+}
+
+impl Case {
+    /// Writes listings, feedback, vendors, sales estimates (by vendor, every
+    /// method) and coverage (per market, and per market and crawl day) as
+    /// tables in `format` under `dir`, one file each. Listing prices are
+    /// also given in USD with the rate that made them. Estimates and
+    /// coverage are those `dragnet sales --by vendor` shows (the kept sales
+    /// units). Feedback is read and written an account at a time in the
+    /// store's order (market, vendor, id), listings a batch at a time: a
+    /// case of millions of rows is never one table in memory.
+    pub fn export(&self, rates: &Rates, format: Format, dir: &Path) -> Result<Vec<Written>> {
+        let mut written = Vec::new();
+        written.push(self.export_listings(rates, format, dir)?);
+        written.push(self.export_feedback(format, dir)?);
+        written.push(self.export_vendors(format, dir)?);
+        let sales = self.sales(rates, &SalesOptions { by: GroupBy::Vendor, from: None, to: None })?;
+        let est = &sales.estimates;
+        let f64s = |f: &dyn Fn(&sales::Estimate) -> f64| Column::F64(est.iter().map(|e| Some(f(e))).collect());
+        let strs = |f: &dyn Fn(&sales::Estimate) -> Option<String>| Column::Str(est.iter().map(f).collect());
+        let estimates = table(
+            "estimates",
+            vec![
+                ("market", strs(&|e| e.market.clone())),
+                ("vendor", strs(&|e| e.vendor.clone())),
+                ("method", strs(&|e| Some(e.method.as_str().to_owned()))),
+                ("sales", f64s(&|e| e.sales)),
+                ("sales_lower", f64s(&|e| e.sales_lower)),
+                ("revenue_usd", f64s(&|e| e.revenue_usd)),
+                ("revenue_usd_lower", f64s(&|e| e.revenue_usd_lower)),
+                ("unpriced_sales", f64s(&|e| e.unpriced_sales)),
+                ("units", Column::I64(est.iter().map(|e| i64::try_from(e.units).ok()).collect())),
+                ("inputs", Column::I64(est.iter().map(|e| i64::try_from(e.inputs).ok()).collect())),
+                ("first_day", strs(&|e| Some(e.first_day.to_string()))),
+                ("last_day", strs(&|e| Some(e.last_day.to_string()))),
+                ("coverage_note", strs(&|e| Some(e.coverage_note.clone()))),
+                ("params", strs(&|e| Some(e.method.params().to_string()))),
+            ],
+        );
+        written.push(export::write_table(format, &estimates, dir)?);
+        let cov = &sales.summary.coverage;
+        let coverage = table(
+            "coverage",
+            vec![
+                ("market", Column::Str(cov.iter().map(|c| Some(c.market.clone())).collect())),
+                ("day", Column::Str(cov.iter().map(|c| c.day.map(|d| d.to_string())).collect())),
+                ("listings_seen", Column::I64(cov.iter().map(|c| i64::try_from(c.listings_seen).ok()).collect())),
+                ("listings_stated", Column::I64(cov.iter().map(|c| c.listings_stated.and_then(|x| i64::try_from(x).ok())).collect())),
+                ("coverage", Column::F64(cov.iter().map(|c| c.coverage).collect())),
+            ],
+        );
+        written.push(export::write_table(format, &coverage, dir)?);
+        Ok(written)
+    }
+
+    fn export_listings(&self, rates: &Rates, format: Format, dir: &Path) -> Result<Written> {
+        let o = self.observations_with(&Filter::default(), FeedbackRead::Skip, ListingOrder::Sorted)?;
         let names = [
             "id", "evidence", "rule", "market", "vendor", "title", "category", "price_amount", "price_currency",
             "price_usd_shown", "price_btc_shown", "usd_rate", "ships_from", "ships_to", "sold_since", "observed_at",
             "market_listing_id",
         ];
-        let mut listing_cols: Vec<(&str, Column)> = names.iter().copied().zip(cols.into_iter().map(Column::Str)).collect();
-        listing_cols.push(("price_usd", Column::F64(usd)));
-        listing_cols.push(("sold", Column::I64(sold)));
-        let listings = table("listings", listing_cols);
+        let mut columns: Vec<(&str, Kind)> = names.iter().map(|n| (*n, Kind::Str)).collect();
+        columns.extend([("price_usd", Kind::F64), ("sold", Kind::I64)]);
+        let mut w = TableWriter::create(format, dir, "listings", &columns)?;
+        for part in o.listings.chunks(BATCH) {
+            let mut cols: Vec<Vec<Option<String>>> = names.iter().map(|_| Vec::with_capacity(part.len())).collect();
+            let (mut sold, mut usd) = (Vec::with_capacity(part.len()), Vec::with_capacity(part.len()));
+            for l in part {
+                let r = &l.record;
+                let (ev, rule) = rule_of(&r.provenance);
+                let day = r.observed_at.as_deref().or(l.captured_at.as_deref()).and_then(sales::dates::observed_day);
+                let conv = day.map(|d| sales::listing_usd(r, d, rates));
+                usd.push(conv.as_ref().and_then(|c| c.as_ref().ok()).map(|c| c.usd));
+                sold.push(r.sold.and_then(|v| i64::try_from(v).ok()));
+                let row = [
+                    s(l.id.clone()),
+                    ev,
+                    rule,
+                    s(r.market.clone()),
+                    r.vendor.clone(),
+                    s(r.title.clone()),
+                    s(r.category.join(" > ")),
+                    r.price.as_ref().map(|m| m.amount.clone()),
+                    r.price.as_ref().map(|m| m.currency.clone()),
+                    r.price_usd.clone(),
+                    r.price_btc.clone(),
+                    conv.map(|c| match c {
+                        Ok(c) => c.rate.label(),
+                        Err(e) => format!("unconverted: {e}"),
+                    }),
+                    r.ships_from.clone(),
+                    s(r.ships_to.join("; ")),
+                    r.sold_since.clone(),
+                    r.observed_at.clone().or_else(|| l.captured_at.clone()),
+                    r.market_listing_id.clone(),
+                ];
+                for (c, v) in cols.iter_mut().zip(row) {
+                    c.push(v);
+                }
+            }
+            let mut batch: Vec<Column> = cols.into_iter().map(Column::Str).collect();
+            batch.extend([Column::F64(usd), Column::I64(sold)]);
+            w.write(&batch)?;
+        }
+        Ok(w.finish()?)
+    }
 
-        let mut fcols: Vec<Vec<Option<String>>> = (0..11).map(|_| Vec::with_capacity(o.feedback.len())).collect();
-        for f in &o.feedback {
-            let r = &f.record;
-            let (ev, rule) = rule_of(&r.provenance);
-            let row = [
-                s(f.id.clone()),
-                ev,
-                rule,
-                s(r.market.clone()),
-                r.vendor.clone(),
-                r.listing.clone(),
-                r.date.clone(),
-                r.rating.clone(),
-                r.text.clone(),
-                r.buyer.clone(),
-                r.observed_at.clone().or_else(|| f.captured_at.clone()),
-            ];
-            for (c, v) in fcols.iter_mut().zip(row) {
-                c.push(v);
+    /// Feedback an account at a time: the accounts in order, each account's
+    /// rows in the store's order, make the order of `CaseStore::feedback`.
+    fn export_feedback(&self, format: Format, dir: &Path) -> Result<Written> {
+        let names = ["id", "evidence", "rule", "market", "vendor", "listing", "date", "rating", "text", "buyer", "observed_at"];
+        let mut out = StrBatch::create(format, dir, "feedback", &names)?;
+        let captured = captured_times(&self.store.pages()?);
+        let own = |v: Option<&str>| v.map(str::to_owned);
+        for (market, vendor) in self.store.feedback_accounts()? {
+            let (read, only_unnamed) = self.feedback_read(&market, vendor.as_deref())?;
+            for f in read.borrowed()? {
+                let r = &f.record;
+                if only_unnamed && r.vendor.is_some() {
+                    continue;
+                }
+                let (ev, rule) = r.provenance.map_or((None, None), |(ev, profile, rule)| (Some(ev.to_hex()), Some(format!("{profile}#{rule}"))));
+                let captured_at = || r.provenance.and_then(|(ev, _, _)| captured.get(&ev)).cloned();
+                out.push([
+                    Some(f.id()),
+                    ev,
+                    rule,
+                    s(r.market.to_owned()),
+                    own(r.vendor),
+                    own(r.listing),
+                    own(r.date),
+                    own(r.rating),
+                    own(r.text),
+                    own(r.buyer),
+                    own(r.observed_at).or_else(captured_at),
+                ])?;
             }
         }
-        let fnames = ["id", "evidence", "rule", "market", "vendor", "listing", "date", "rating", "text", "buyer", "observed_at"];
-        let feedback = table("feedback", fnames.iter().copied().zip(fcols.into_iter().map(Column::Str)).collect());
+        out.finish()
+    }
 
+    fn export_vendors(&self, format: Format, dir: &Path) -> Result<Written> {
         let vendors_rows = self.store.vendors(&Filter::default())?;
         let mut vcols: Vec<Vec<Option<String>>> = (0..10).map(|_| Vec::with_capacity(vendors_rows.len())).collect();
         let mut vsales = Vec::with_capacity(vendors_rows.len());
@@ -121,42 +228,6 @@ impl Case {
         let vnames = ["id", "evidence", "rule", "market", "name", "registered", "level", "trust", "pgp_fingerprint", "observed_at"];
         let mut vendor_cols: Vec<(&str, Column)> = vnames.iter().copied().zip(vcols.into_iter().map(Column::Str)).collect();
         vendor_cols.push(("sales", Column::I64(vsales)));
-        let vendors = table("vendors", vendor_cols);
-
-        let units = sales::units(&o.input(), rates);
-        let est = sales::aggregate(&units.units, GroupBy::Vendor, None, None);
-        let f64s = |f: &dyn Fn(&sales::Estimate) -> f64| Column::F64(est.iter().map(|e| Some(f(e))).collect());
-        let strs = |f: &dyn Fn(&sales::Estimate) -> Option<String>| Column::Str(est.iter().map(f).collect());
-        let estimates = table(
-            "estimates",
-            vec![
-                ("market", strs(&|e| e.market.clone())),
-                ("vendor", strs(&|e| e.vendor.clone())),
-                ("method", strs(&|e| Some(e.method.as_str().to_owned()))),
-                ("sales", f64s(&|e| e.sales)),
-                ("sales_lower", f64s(&|e| e.sales_lower)),
-                ("revenue_usd", f64s(&|e| e.revenue_usd)),
-                ("revenue_usd_lower", f64s(&|e| e.revenue_usd_lower)),
-                ("unpriced_sales", f64s(&|e| e.unpriced_sales)),
-                ("units", Column::I64(est.iter().map(|e| i64::try_from(e.units).ok()).collect())),
-                ("inputs", Column::I64(est.iter().map(|e| i64::try_from(e.inputs).ok()).collect())),
-                ("first_day", strs(&|e| Some(e.first_day.to_string()))),
-                ("last_day", strs(&|e| Some(e.last_day.to_string()))),
-                ("coverage_note", strs(&|e| Some(e.coverage_note.clone()))),
-                ("params", strs(&|e| Some(e.method.params().to_string()))),
-            ],
-        );
-        let cov = &units.coverage;
-        let coverage = table(
-            "coverage",
-            vec![
-                ("market", Column::Str(cov.iter().map(|c| Some(c.market.clone())).collect())),
-                ("day", Column::Str(cov.iter().map(|c| c.day.map(|d| d.to_string())).collect())),
-                ("listings_seen", Column::I64(cov.iter().map(|c| i64::try_from(c.listings_seen).ok()).collect())),
-                ("listings_stated", Column::I64(cov.iter().map(|c| c.listings_stated.and_then(|x| i64::try_from(x).ok())).collect())),
-                ("coverage", Column::F64(cov.iter().map(|c| c.coverage).collect())),
-            ],
-        );
-        Ok(vec![listings, feedback, vendors, estimates, coverage])
+        Ok(export::write_table(format, &table("vendors", vendor_cols), dir)?)
     }
 }

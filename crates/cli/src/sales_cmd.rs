@@ -165,19 +165,14 @@ pub fn vendor(case: &Case, name: &str, rates: &RatesArgs, json: bool) -> Result<
 
 /// `dragnet export`.
 pub fn export(case: &Case, format: &str, out: &PathBuf, rates: &RatesArgs, json: bool) -> Result<()> {
+    let Some(format) = export::Format::parse(format) else { anyhow::bail!("--format {format:?}: one of parquet, csv") };
     let rates = rates.load()?;
-    let tables = case.export_tables(&rates)?;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    for t in &tables {
-        let path = match format {
-            "parquet" => export::write_parquet(t, out)?,
-            "csv" => export::write_csv(t, out)?,
-            other => anyhow::bail!("--format {other:?}: one of parquet, csv"),
-        };
+    for t in case.export(&rates, format, out)? {
         if json {
-            crate::output::print_json(&serde_json::json!({ "table": t.name, "rows": t.rows(), "path": path.display().to_string() }));
+            crate::output::print_json(&serde_json::json!({ "table": t.name, "rows": t.rows, "path": t.path.display().to_string() }));
         } else {
-            println!("{}: {} rows -> {}", t.name, t.rows(), path.display());
+            println!("{}: {} rows -> {}", t.name, t.rows, t.path.display());
         }
     }
     Ok(())

@@ -287,3 +287,56 @@ fn feedback_file_through_a_mapping_counts_as_sales() {
     assert_eq!(bob["sales"].as_f64(), Some(1.0), "{bob}");
     assert_eq!(bob["revenue_usd"].as_f64(), Some(5.0), "{bob}");
 }
+
+/// Export writes feedback an account at a time and listings a batch at a
+/// time: the files hold every row of the store, in its order, with the
+/// fields `dragnet feedback` shows; its estimates are `dragnet sales --by
+/// vendor`'s. (A simulated market of 40,000 feedback rows across some 60
+/// vendors: several accounts and batches.)
+#[test]
+fn export_streams_every_row_in_the_stores_order() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("sim");
+    ok(&["sim", "sales", "--out", s(&data), "--listings", "6000", "--feedback", "40000", "--files", "2", "--seed", "3"]);
+    let case = tmp.path().join("case");
+    ok(&["case", "init", s(&case)]);
+    let files: Vec<PathBuf> = std::fs::read_dir(&data).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut args = vec!["import", "--case", s(&case), "--format", "agora-2014"];
+    args.extend(files.iter().map(|f| s(f)));
+    ok(&args);
+    let out = tmp.path().join("csv");
+    let (text, _) = ok(&["export", "--case", s(&case), "--format", "csv", "--out", s(&out), "--json"]);
+    let written = lines(&text);
+    let rows_of = |t: &str| written.iter().find(|w| w["table"] == t).unwrap()["rows"].as_u64().unwrap();
+    assert_eq!(rows_of("feedback"), 40_000);
+    assert_eq!(rows_of("listings"), 6_000);
+    let (shown, _) = ok(&["feedback", "--case", s(&case), "--json"]);
+    let shown = lines(&shown);
+    let mut r = csv::Reader::from_path(out.join("feedback.csv")).unwrap();
+    let h = r.headers().unwrap().clone();
+    let exported: Vec<csv::StringRecord> = r.records().map(|x| x.unwrap()).collect();
+    assert_eq!(exported.len(), shown.len());
+    let vendors: std::collections::BTreeSet<&str> = exported.iter().map(|e| e.get(4).unwrap()).collect();
+    assert!(vendors.len() > 20, "{} accounts", vendors.len());
+    for (e, f) in exported.iter().zip(&shown) {
+        for field in ["id", "market", "vendor", "listing", "date", "rating", "text", "buyer", "evidence"] {
+            let i = h.iter().position(|x| x == field).unwrap();
+            assert_eq!(e.get(i).unwrap(), f[field].as_str().unwrap_or(""), "{field} of {}", f["id"]);
+        }
+        let rule = h.iter().position(|x| x == "rule").unwrap();
+        assert_eq!(e.get(rule).unwrap(), format!("{}#{}", f["profile"].as_str().unwrap(), f["rule"].as_str().unwrap()));
+    }
+    let listings = csv::Reader::from_path(out.join("listings.csv")).unwrap().records().count();
+    assert_eq!(listings, 6_000);
+    let (by_vendor, _) = ok(&["sales", "--case", s(&case), "--by", "vendor", "--json"]);
+    let by_vendor = lines(&by_vendor);
+    let mut r = csv::Reader::from_path(out.join("estimates.csv")).unwrap();
+    let h = r.headers().unwrap().clone();
+    let col = |n: &str| h.iter().position(|x| x == n).unwrap();
+    let estimates: Vec<csv::StringRecord> = r.records().map(|x| x.unwrap()).collect();
+    assert_eq!(estimates.len(), by_vendor.len());
+    for (e, v) in estimates.iter().zip(&by_vendor) {
+        assert_eq!((e.get(col("vendor")).unwrap(), e.get(col("method")).unwrap()), (v["vendor"].as_str().unwrap(), v["method"].as_str().unwrap()));
+        assert_eq!(e.get(col("sales")).unwrap().parse::<f64>().unwrap(), v["sales"].as_f64().unwrap());
+    }
+}

@@ -1,14 +1,15 @@
 //! Tables out: a [`Table`] is named, typed columns; [`write_parquet`] writes
 //! it with arrow-rs (readable by DuckDB, pandas, pyarrow), [`write_csv`] as
-//! RFC 4180 CSV with a header. The case layer builds the tables; this crate
-//! knows nothing about markets.
+//! RFC 4180 CSV with a header. [`TableWriter`] writes a table a batch of
+//! rows at a time, for tables too large to hold. The case layer builds the
+//! tables; this crate knows nothing about markets.
 #![warn(missing_docs)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
-use arrow_schema::{DataType, Field, Schema};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
 /// A column's values; `None` is null.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,11 +31,50 @@ impl Column {
         }
     }
 
-    fn cell(&self, i: usize) -> String {
+    fn kind(&self) -> Kind {
         match self {
-            Column::Str(v) => v[i].clone().unwrap_or_default(),
-            Column::F64(v) => v[i].map(|x| x.to_string()).unwrap_or_default(),
-            Column::I64(v) => v[i].map(|x| x.to_string()).unwrap_or_default(),
+            Column::Str(_) => Kind::Str,
+            Column::F64(_) => Kind::F64,
+            Column::I64(_) => Kind::I64,
+        }
+    }
+
+    /// Row `i` as CSV writes it (a null empty).
+    fn write_cell(&self, i: usize, w: &mut csv::Writer<std::io::BufWriter<std::fs::File>>) -> csv::Result<()> {
+        match self {
+            Column::Str(v) => w.write_field(v[i].as_deref().unwrap_or("")),
+            Column::F64(v) => w.write_field(v[i].map(|x| x.to_string()).unwrap_or_default()),
+            Column::I64(v) => w.write_field(v[i].map(|x| x.to_string()).unwrap_or_default()),
+        }
+    }
+
+    /// The column as an Arrow array.
+    fn to_arrow(&self) -> ArrayRef {
+        match self {
+            Column::Str(v) => Arc::new(v.iter().map(Option::as_deref).collect::<StringArray>()),
+            Column::F64(v) => Arc::new(Float64Array::from(v.clone())),
+            Column::I64(v) => Arc::new(Int64Array::from(v.clone())),
+        }
+    }
+}
+
+/// A column's type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Text.
+    Str,
+    /// Floating point.
+    F64,
+    /// Integers.
+    I64,
+}
+
+impl Kind {
+    fn arrow(self) -> DataType {
+        match self {
+            Kind::Str => DataType::Utf8,
+            Kind::F64 => DataType::Float64,
+            Kind::I64 => DataType::Int64,
         }
     }
 }
@@ -46,6 +86,33 @@ pub struct Table {
     pub name: String,
     /// Columns in order.
     pub columns: Vec<(String, Column)>,
+}
+
+/// The file formats tables are written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Apache Parquet (Snappy-compressed), through arrow-rs.
+    Parquet,
+    /// RFC 4180 CSV with a header; an empty field is a null.
+    Csv,
+}
+
+impl Format {
+    /// `parquet` or `csv`.
+    pub fn parse(s: &str) -> Option<Format> {
+        match s {
+            "parquet" => Some(Format::Parquet),
+            "csv" => Some(Format::Csv),
+            _ => None,
+        }
+    }
+
+    fn extension(self) -> &'static str {
+        match self {
+            Format::Parquet => "parquet",
+            Format::Csv => "csv",
+        }
+    }
 }
 
 /// Export failures, with the file.
@@ -63,6 +130,16 @@ pub enum ExportError {
         /// The first column's length.
         expected: usize,
     },
+    /// A batch whose columns are not the table's (a bug in the caller).
+    #[error("table {table}: a batch of columns {found:?}, not the table's {expected:?}")]
+    Columns {
+        /// Table.
+        table: String,
+        /// The batch's column types.
+        found: Vec<Kind>,
+        /// The table's.
+        expected: Vec<Kind>,
+    },
     /// Writing failed.
     #[error("{path}: {message}")]
     Write {
@@ -78,16 +155,6 @@ impl Table {
     pub fn rows(&self) -> usize {
         self.columns.first().map_or(0, |(_, c)| c.len())
     }
-
-    fn check(&self) -> Result<(), ExportError> {
-        let n = self.rows();
-        for (name, c) in &self.columns {
-            if c.len() != n {
-                return Err(ExportError::Ragged { table: self.name.clone(), column: name.clone(), found: c.len(), expected: n });
-            }
-        }
-        Ok(())
-    }
 }
 
 fn werr(path: &Path) -> impl Fn(String) -> ExportError {
@@ -95,46 +162,130 @@ fn werr(path: &Path) -> impl Fn(String) -> ExportError {
     move |message| ExportError::Write { path: path.clone(), message }
 }
 
-/// Writes `table` to `dir/<name>.parquet`; returns the path.
-pub fn write_parquet(table: &Table, dir: &Path) -> Result<std::path::PathBuf, ExportError> {
-    table.check()?;
-    let path = dir.join(format!("{}.parquet", table.name));
-    let e = werr(&path);
-    let mut fields = Vec::new();
-    let mut arrays: Vec<ArrayRef> = Vec::new();
-    for (name, c) in &table.columns {
-        let (dt, a): (DataType, ArrayRef) = match c {
-            Column::Str(v) => (DataType::Utf8, Arc::new(StringArray::from(v.clone()))),
-            Column::F64(v) => (DataType::Float64, Arc::new(Float64Array::from(v.clone()))),
-            Column::I64(v) => (DataType::Int64, Arc::new(Int64Array::from(v.clone()))),
+/// A table written to its file as it comes, a batch of rows at a time: a
+/// case's millions of feedback rows are never one table in memory (held
+/// whole, with their cells as strings and again as Arrow arrays, the 10M
+/// bench's were more than 23 GB).
+pub struct TableWriter {
+    name: String,
+    path: PathBuf,
+    columns: Vec<Kind>,
+    rows: usize,
+    sink: Sink,
+}
+
+enum Sink {
+    Parquet(Box<parquet::arrow::ArrowWriter<std::fs::File>>, SchemaRef),
+    Csv(Box<csv::Writer<std::io::BufWriter<std::fs::File>>>),
+}
+
+/// A table written: its name, rows and file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Written {
+    /// The table's name.
+    pub name: String,
+    /// Rows written.
+    pub rows: usize,
+    /// Its file.
+    pub path: PathBuf,
+}
+
+impl TableWriter {
+    /// Starts `dir/<name>.<format's extension>` with these columns (names
+    /// and types); nothing is written but the CSV header until a batch is.
+    pub fn create(format: Format, dir: &Path, name: &str, columns: &[(&str, Kind)]) -> Result<TableWriter, ExportError> {
+        let path = dir.join(format!("{name}.{}", format.extension()));
+        let e = werr(&path);
+        let file = std::fs::File::create(&path).map_err(|x| e(x.to_string()))?;
+        let sink = match format {
+            Format::Parquet => {
+                let fields: Vec<Field> = columns.iter().map(|(n, k)| Field::new(*n, k.arrow(), true)).collect();
+                let schema: SchemaRef = Arc::new(Schema::new(fields));
+                let props = parquet::file::properties::WriterProperties::builder()
+                    .set_compression(parquet::basic::Compression::SNAPPY)
+                    .build();
+                let w = parquet::arrow::ArrowWriter::try_new(file, schema.clone(), Some(props)).map_err(|x| e(x.to_string()))?;
+                Sink::Parquet(Box::new(w), schema)
+            }
+            Format::Csv => {
+                let mut w = csv::Writer::from_writer(std::io::BufWriter::with_capacity(1 << 20, file));
+                w.write_record(columns.iter().map(|(n, _)| *n)).map_err(|x| e(x.to_string()))?;
+                Sink::Csv(Box::new(w))
+            }
         };
-        fields.push(Field::new(name, dt, true));
-        arrays.push(a);
+        Ok(TableWriter { name: name.to_owned(), path, columns: columns.iter().map(|(_, k)| *k).collect(), rows: 0, sink })
     }
-    let schema = Arc::new(Schema::new(fields));
-    let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(|x| e(x.to_string()))?;
-    let file = std::fs::File::create(&path).map_err(|x| e(x.to_string()))?;
-    let props = parquet::file::properties::WriterProperties::builder()
-        .set_compression(parquet::basic::Compression::SNAPPY)
-        .build();
-    let mut w = parquet::arrow::ArrowWriter::try_new(file, schema, Some(props)).map_err(|x| e(x.to_string()))?;
-    w.write(&batch).map_err(|x| e(x.to_string()))?;
-    w.close().map_err(|x| e(x.to_string()))?;
-    Ok(path)
+
+    /// Writes a batch of rows: `batch` holds the table's columns in order,
+    /// each as long as the others.
+    pub fn write(&mut self, batch: &[Column]) -> Result<(), ExportError> {
+        let kinds: Vec<Kind> = batch.iter().map(Column::kind).collect();
+        if kinds != self.columns {
+            return Err(ExportError::Columns { table: self.name.clone(), found: kinds, expected: self.columns.clone() });
+        }
+        let n = batch.first().map_or(0, Column::len);
+        if let Some((i, c)) = batch.iter().enumerate().find(|(_, c)| c.len() != n) {
+            return Err(ExportError::Ragged { table: self.name.clone(), column: format!("#{}", i + 1), found: c.len(), expected: n });
+        }
+        if n == 0 {
+            return Ok(());
+        }
+        let e = werr(&self.path);
+        match &mut self.sink {
+            Sink::Parquet(w, schema) => {
+                let arrays: Vec<ArrayRef> = batch.iter().map(Column::to_arrow).collect();
+                let b = RecordBatch::try_new(schema.clone(), arrays).map_err(|x| e(x.to_string()))?;
+                w.write(&b).map_err(|x| e(x.to_string()))?;
+            }
+            Sink::Csv(w) => {
+                for i in 0..n {
+                    for c in batch {
+                        c.write_cell(i, w).map_err(|x| e(x.to_string()))?;
+                    }
+                    w.write_record(None::<&[u8]>).map_err(|x| e(x.to_string()))?;
+                }
+            }
+        }
+        self.rows += n;
+        Ok(())
+    }
+
+    /// Ends the file.
+    pub fn finish(self) -> Result<Written, ExportError> {
+        let e = werr(&self.path);
+        match self.sink {
+            Sink::Parquet(w, _) => {
+                w.close().map_err(|x| e(x.to_string()))?;
+            }
+            Sink::Csv(mut w) => {
+                w.flush().map_err(|x| e(x.to_string()))?;
+            }
+        }
+        Ok(Written { name: self.name, rows: self.rows, path: self.path })
+    }
+}
+
+/// Writes `table` whole to `dir/<name>.<extension>`.
+pub fn write_table(format: Format, table: &Table, dir: &Path) -> Result<Written, ExportError> {
+    let columns: Vec<(&str, Kind)> = table.columns.iter().map(|(n, c)| (n.as_str(), c.kind())).collect();
+    let n = table.rows();
+    if let Some((name, c)) = table.columns.iter().find(|(_, c)| c.len() != n) {
+        return Err(ExportError::Ragged { table: table.name.clone(), column: name.clone(), found: c.len(), expected: n });
+    }
+    let mut w = TableWriter::create(format, dir, &table.name, &columns)?;
+    let batch: Vec<Column> = table.columns.iter().map(|(_, c)| c.clone()).collect();
+    w.write(&batch)?;
+    w.finish()
+}
+
+/// Writes `table` to `dir/<name>.parquet`; returns the path.
+pub fn write_parquet(table: &Table, dir: &Path) -> Result<PathBuf, ExportError> {
+    write_table(Format::Parquet, table, dir).map(|w| w.path)
 }
 
 /// Writes `table` to `dir/<name>.csv` (header, RFC 4180 quoting, empty = null).
-pub fn write_csv(table: &Table, dir: &Path) -> Result<std::path::PathBuf, ExportError> {
-    table.check()?;
-    let path = dir.join(format!("{}.csv", table.name));
-    let e = werr(&path);
-    let mut w = csv::Writer::from_path(&path).map_err(|x| e(x.to_string()))?;
-    w.write_record(table.columns.iter().map(|(n, _)| n.as_str())).map_err(|x| e(x.to_string()))?;
-    for i in 0..table.rows() {
-        w.write_record(table.columns.iter().map(|(_, c)| c.cell(i))).map_err(|x| e(x.to_string()))?;
-    }
-    w.flush().map_err(|x| e(x.to_string()))?;
-    Ok(path)
+pub fn write_csv(table: &Table, dir: &Path) -> Result<PathBuf, ExportError> {
+    write_table(Format::Csv, table, dir).map(|w| w.path)
 }
 
 #[cfg(test)]
@@ -180,5 +331,76 @@ mod tests {
         let mut t = sample();
         t.columns.push(("short".into(), Column::I64(vec![Some(1)])));
         assert!(matches!(write_csv(&t, Path::new(".")), Err(ExportError::Ragged { .. })));
+    }
+
+    /// A table written in batches is the table written whole, in either
+    /// format; a batch of other columns, or of columns of unequal length,
+    /// is refused and the rows before it stay.
+    #[test]
+    fn batches_write_what_the_whole_table_writes() {
+        use arrow_array::Array;
+        let whole = sample();
+        let columns: Vec<(&str, Kind)> = whole.columns.iter().map(|(n, c)| (n.as_str(), c.kind())).collect();
+        let row = |i: usize| -> Vec<Column> {
+            whole
+                .columns
+                .iter()
+                .map(|(_, c)| match c {
+                    Column::Str(v) => Column::Str(vec![v[i].clone()]),
+                    Column::F64(v) => Column::F64(vec![v[i]]),
+                    Column::I64(v) => Column::I64(vec![v[i]]),
+                })
+                .collect()
+        };
+        for format in [Format::Csv, Format::Parquet] {
+            let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+            let one = write_table(format, &whole, a.path()).unwrap();
+            let mut w = TableWriter::create(format, b.path(), "t", &columns).unwrap();
+            w.write(&row(0)).unwrap();
+            w.write(&[Column::Str(vec![]), Column::F64(vec![]), Column::I64(vec![])]).unwrap();
+            let wrong = w.write(&[Column::I64(vec![Some(1)]), Column::F64(vec![None]), Column::I64(vec![None])]);
+            assert!(matches!(wrong, Err(ExportError::Columns { .. })), "{wrong:?}");
+            let ragged = w.write(&[Column::Str(vec![None, None]), Column::F64(vec![None]), Column::I64(vec![None])]);
+            assert!(matches!(ragged, Err(ExportError::Ragged { .. })), "{ragged:?}");
+            w.write(&row(1)).unwrap();
+            let batched = w.finish().unwrap();
+            assert_eq!((batched.rows, one.rows), (2, 2));
+            // Rows as read back: the CSV's text, or Parquet's cells row by row.
+            let read = |p: &Path| -> Vec<String> {
+                match format {
+                    Format::Csv => std::fs::read_to_string(p).unwrap().lines().map(str::to_owned).collect(),
+                    Format::Parquet => {
+                        let f = std::fs::File::open(p).unwrap();
+                        let r = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(f).unwrap().build().unwrap();
+                        let mut rows = Vec::new();
+                        for b in r {
+                            let b = b.unwrap();
+                            let (names, x, n) = (
+                                b.column(0).as_any().downcast_ref::<StringArray>().unwrap(),
+                                b.column(1).as_any().downcast_ref::<Float64Array>().unwrap(),
+                                b.column(2).as_any().downcast_ref::<Int64Array>().unwrap(),
+                            );
+                            for i in 0..b.num_rows() {
+                                let cell = |null: bool, v: String| if null { "null".to_owned() } else { v };
+                                rows.push(format!(
+                                    "{}|{}|{}",
+                                    cell(names.is_null(i), names.value(i).to_owned()),
+                                    cell(x.is_null(i), x.value(i).to_string()),
+                                    cell(n.is_null(i), n.value(i).to_string())
+                                ));
+                            }
+                        }
+                        rows
+                    }
+                }
+            };
+            let once = read(&one.path);
+            let want = match format {
+                Format::Csv => vec!["name,x,n", "\"a,\"\"b\"\"\",1.5,", ",,7"],
+                Format::Parquet => vec!["a,\"b\"|1.5|null", "null|null|7"],
+            };
+            assert_eq!(once, want);
+            assert_eq!(read(&batched.path), once);
+        }
     }
 }

@@ -366,9 +366,6 @@ fn read_rows_with<'a, T>(
     rows.reserve(room);
     let mut before: Option<ChunkRowBorrowed<'a>> = None;
     for _ in 0..n {
-        // As in format 1, the row's strings are checked for UTF-8 in one go
-        // where they can be; the shared ones were checked in the row before.
-        r.start_row();
         let same = r.byte()?;
         if same & !FLAGS != 0 {
             return Err("a row flag past those known");
@@ -382,6 +379,10 @@ fn read_rows_with<'a, T>(
             0 => r.varint(252)? as u32,
             _ => b.ordinal.checked_add(1).ok_or("an ordinal past the largest")?,
         };
+        // As in format 1, the row's strings are checked for UTF-8 in one go
+        // where they can be (from after the ordinal, whose wide forms are
+        // not ASCII); the shared ones were checked in the row before.
+        r.start_row();
         let unless = |flag: u8| same & flag == 0;
         let listing = if unless(SAME_LISTING) { Some(r.maybe(RowReader::text)?) } else { None };
         let date = r.maybe(RowReader::text)?;
