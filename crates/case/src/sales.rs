@@ -598,16 +598,27 @@ impl Case {
 
     /// The dossier of every account named `name` (case-insensitive) on any market.
     pub fn vendor_dossier(&self, name: &str, rates: &Rates) -> Result<Option<VendorDossier>> {
-        Ok(self.dossier_index(rates)?.dossier(name, rates))
+        Ok(self.dossier_index_of(rates, Some(name))?.dossier(name, rates))
     }
 
-    /// Reads what dossiers need once (observations, sales units over the
-    /// whole case, identifiers on vendor pages), so that many dossiers cost
-    /// one pass over the case: a server keeps one until the case changes.
+    /// Reads what dossiers need once (listing and vendor observations, the
+    /// estimates by vendor, each vendor's feedback days, identifiers on
+    /// vendor pages), so that many dossiers cost one pass over the case: a
+    /// server keeps one until the case changes.
     pub fn dossier_index(&self, rates: &Rates) -> Result<DossierIndex> {
-        let obs = self.observations(&Filter::default())?;
-        // Coverage comes from the whole market, not the vendor's share of it.
-        let units = sales::units(&obs.input(), rates).units;
+        self.dossier_index_of(rates, None)
+    }
+
+    /// [`Case::dossier_index`], its feedback read only for accounts named
+    /// `only` (case-insensitive) when given. Feedback rows are not kept,
+    /// only each name's count and days, read an account at a time; the
+    /// estimates are those `dragnet sales --by vendor` gives (the kept sales
+    /// units, whose coverage comes from the whole market): a case of
+    /// millions of feedback rows is never held whole (it was, with its
+    /// sales units, past 20 GB at the bench's 10M).
+    fn dossier_index_of(&self, rates: &Rates, only: Option<&str>) -> Result<DossierIndex> {
+        let obs = self.observations_with(&Filter::default(), FeedbackRead::Skip, ListingOrder::Sorted)?;
+        let estimates = self.sales(rates, &SalesOptions { by: GroupBy::Vendor, from: None, to: None })?.estimates;
         let mut by_name: HashMap<String, NameRows> = HashMap::new();
         let key = |v: &str| v.trim().to_ascii_lowercase();
         for (i, l) in obs.listings.iter().enumerate() {
@@ -615,16 +626,43 @@ impl Case {
                 by_name.entry(key(v)).or_default().listings.push(i);
             }
         }
-        for (i, f) in obs.feedback.iter().enumerate() {
-            if let Some(v) = &f.record.vendor {
-                by_name.entry(key(v)).or_default().feedback.push(i);
-            }
-        }
         for (i, v) in obs.vendors.iter().enumerate() {
             by_name.entry(key(&v.record.name)).or_default().vendors.push(i);
         }
-        for (i, u) in units.iter().enumerate() {
-            by_name.entry(key(&u.vendor)).or_default().units.push(i);
+        // An estimate's vendor is its units' as shown, so its key is theirs.
+        for (i, e) in estimates.iter().enumerate() {
+            if let Some(v) = &e.vendor {
+                by_name.entry(key(v)).or_default().estimates.push(i);
+            }
+        }
+        let wanted = only.map(key);
+        for (market, vendor) in self.store.feedback_accounts()? {
+            // Feedback naming no vendor is no vendor's.
+            let Some(vendor) = vendor else { continue };
+            let name = key(&vendor);
+            if wanted.as_ref().is_some_and(|w| *w != name) {
+                continue;
+            }
+            let (read, _) = self.feedback_read(&market, Some(&vendor))?;
+            let rows = read.borrowed()?;
+            let seen = &mut by_name.entry(name).or_default().feedback;
+            seen.rows += rows.len() as u64;
+            // An account's rows repeat a few observation times.
+            let mut last: Option<(&str, Option<NaiveDate>)> = None;
+            for f in &rows {
+                let r = &f.record;
+                let at = r.observed_at.or_else(|| r.provenance.and_then(|(ev, _, _)| obs.captured.get(&ev)).map(String::as_str));
+                let Some(at) = at else { continue };
+                let day = match last {
+                    Some((t, d)) if t == at => d,
+                    _ => sales::dates::observed_day(at),
+                };
+                last = Some((at, day));
+                if let Some(d) = day {
+                    seen.first = Some(seen.first.map_or(d, |f| f.min(d)));
+                    seen.last = Some(seen.last.map_or(d, |l| l.max(d)));
+                }
+            }
         }
         // Identifiers on vendor profile pages (not on dataset files, which
         // hold many vendors), by the page they are on.
@@ -645,7 +683,7 @@ impl Case {
                 }
             }
         }
-        Ok(DossierIndex { obs, units, by_name, on_vendor_pages })
+        Ok(DossierIndex { obs, estimates, by_name, on_vendor_pages })
     }
 }
 
@@ -653,15 +691,25 @@ impl Case {
 #[derive(Default)]
 struct NameRows {
     listings: Vec<usize>,
-    feedback: Vec<usize>,
     vendors: Vec<usize>,
-    units: Vec<usize>,
+    estimates: Vec<usize>,
+    feedback: FeedbackSeen,
+}
+
+/// A name's feedback rows: how many, and the first and last day observed.
+#[derive(Default)]
+struct FeedbackSeen {
+    rows: u64,
+    first: Option<NaiveDate>,
+    last: Option<NaiveDate>,
 }
 
 /// What vendor dossiers are built from, read once ([`Case::dossier_index`]).
 pub struct DossierIndex {
+    /// Listings and vendor profiles (no feedback: see [`NameRows`]).
     obs: Observations,
-    units: Vec<sales::Unit>,
+    /// By vendor, every method.
+    estimates: Vec<Estimate>,
     by_name: HashMap<String, NameRows>,
     on_vendor_pages: HashMap<Sha256, Vec<(String, String, String)>>,
 }
@@ -671,14 +719,12 @@ impl DossierIndex {
     /// `None` when no row names it. `rates` must be the index's rates.
     pub fn dossier(&self, name: &str, rates: &Rates) -> Option<VendorDossier> {
         let rows = self.by_name.get(&name.trim().to_ascii_lowercase())?;
-        if rows.listings.is_empty() && rows.feedback.is_empty() && rows.vendors.is_empty() {
+        if rows.listings.is_empty() && rows.feedback.rows == 0 && rows.vendors.is_empty() {
             return None;
         }
         let listings: Vec<Obs<model::Listing>> = rows.listings.iter().map(|&i| self.obs.listings[i].clone()).collect();
-        let feedback = rows.feedback.iter().map(|&i| &self.obs.feedback[i]);
         let vendors = rows.vendors.iter().map(|&i| &self.obs.vendors[i]);
-        let units: Vec<sales::Unit> = rows.units.iter().map(|&i| self.units[i].clone()).collect();
-        let estimates = sales::aggregate(&units, GroupBy::Vendor, None, None);
+        let estimates: Vec<Estimate> = rows.estimates.iter().map(|&i| self.estimates[i].clone()).collect();
         let accounts = sales::listing_summary(&listings, rates);
         let mut timeline: BTreeMap<(NaiveDate, String), u64> = BTreeMap::new();
         let mut days: BTreeSet<NaiveDate> = BTreeSet::new();
@@ -689,10 +735,8 @@ impl DossierIndex {
                 days.insert(d);
             }
         }
-        for f in feedback {
-            let day = f.record.observed_at.as_deref().or(f.captured_at.as_deref()).and_then(sales::dates::observed_day);
-            days.extend(day);
-        }
+        days.extend(rows.feedback.first);
+        days.extend(rows.feedback.last);
         let mut lines: BTreeMap<(String, String), ListingLine> = BTreeMap::new();
         for l in &listings {
             let r = &l.record;

@@ -286,15 +286,25 @@ fn feedback_file_through_a_mapping_counts_as_sales() {
     let bob = find(&rows, "bob", "feedback_count");
     assert_eq!(bob["sales"].as_f64(), Some(1.0), "{bob}");
     assert_eq!(bob["revenue_usd"].as_f64(), Some(5.0), "{bob}");
+    // A later crawl's feedback: a vendor's dossier counts its days (anna's
+    // last day is a feedback row's), and a vendor seen only in feedback
+    // has one.
+    let later_map = write("later.toml", &std::fs::read_to_string(&feedback_map).unwrap().replace("2020-05-01", "2020-06-15").replace("shop-feedback", "shop-later"));
+    let later = write("shop-later.csv", "seller,item,left,stars,comment\nanna,10g Haze,2020-06-01,4/5,third\ncarol,Seeds,2020-06-10,5/5,ok\n");
+    ok(&["import", "--case", s(&case), "--format", s(&later_map), s(&later)]);
+    let dossier = |name: &str| -> serde_json::Value { serde_json::from_str(&ok(&["vendor", "--case", s(&case), name, "--json"]).0).unwrap() };
+    let anna = dossier("Anna");
+    assert_eq!((anna["first_seen"].as_str(), anna["last_seen"].as_str()), (Some("2020-05-01"), Some("2020-06-15")), "{anna}");
+    assert_eq!(find(anna["estimates"].as_array().unwrap(), "anna", "feedback_count")["sales"].as_f64(), Some(3.0), "{anna}");
+    let carol = dossier("carol");
+    assert_eq!((carol["first_seen"].as_str(), carol["last_seen"].as_str()), (Some("2020-06-15"), Some("2020-06-15")), "{carol}");
+    assert!(carol["accounts"].as_array().unwrap().is_empty(), "{carol}");
+    assert_eq!(find(carol["estimates"].as_array().unwrap(), "carol", "feedback_count")["sales"].as_f64(), Some(1.0), "{carol}");
 }
 
-/// Export writes feedback an account at a time and listings a batch at a
-/// time: the files hold every row of the store, in its order, with the
-/// fields `dragnet feedback` shows; its estimates are `dragnet sales --by
-/// vendor`'s. (A simulated market of 40,000 feedback rows across some 60
-/// vendors: several accounts and batches.)
-#[test]
-fn export_streams_every_row_in_the_stores_order() {
+/// A case of a simulated market (agora-2014 layout): 6,000 listings and
+/// 40,000 feedback rows across some 60 vendors, in two files.
+fn sim_case() -> (tempfile::TempDir, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("sim");
     ok(&["sim", "sales", "--out", s(&data), "--listings", "6000", "--feedback", "40000", "--files", "2", "--seed", "3"]);
@@ -304,6 +314,56 @@ fn export_streams_every_row_in_the_stores_order() {
     let mut args = vec!["import", "--case", s(&case), "--format", "agora-2014"];
     args.extend(files.iter().map(|f| s(f)));
     ok(&args);
+    (tmp, case)
+}
+
+/// A vendor's dossier: its estimates are its rows of `dragnet sales --by
+/// vendor`, its first and last days those of its listings and feedback,
+/// and the name is matched whatever its case.
+#[test]
+fn a_dossier_agrees_with_the_vendors_rows() {
+    let (_tmp, case) = sim_case();
+    let (by_vendor, _) = ok(&["sales", "--case", s(&case), "--by", "vendor", "--json"]);
+    let by_vendor = lines(&by_vendor);
+    let vendor = by_vendor[by_vendor.len() / 2]["vendor"].as_str().unwrap().to_owned();
+    let (d, _) = ok(&["vendor", "--case", s(&case), &vendor.to_uppercase(), "--json"]);
+    let d: serde_json::Value = serde_json::from_str(&d).unwrap();
+    let theirs: Vec<&serde_json::Value> = by_vendor.iter().filter(|r| r["vendor"] == vendor.as_str()).collect();
+    let estimates = d["estimates"].as_array().unwrap();
+    assert_eq!(estimates.len(), theirs.len());
+    for (e, r) in estimates.iter().zip(theirs) {
+        for field in ["market", "method", "sales", "revenue_usd", "units"] {
+            assert_eq!(e[field], r[field], "{field}");
+        }
+    }
+    // The observation days of its listings and feedback, from the export.
+    let out = case.with_file_name("csv");
+    ok(&["export", "--case", s(&case), "--format", "csv", "--out", s(&out)]);
+    let mut days = std::collections::BTreeSet::new();
+    for table in ["listings.csv", "feedback.csv"] {
+        let mut r = csv::Reader::from_path(out.join(table)).unwrap();
+        let h = r.headers().unwrap().clone();
+        let (v, at) = (h.iter().position(|x| x == "vendor").unwrap(), h.iter().position(|x| x == "observed_at").unwrap());
+        for rec in r.records() {
+            let rec = rec.unwrap();
+            if rec[v].eq_ignore_ascii_case(&vendor) {
+                days.insert(rec[at][..10].to_owned());
+            }
+        }
+    }
+    assert!(days.len() > 1, "{days:?}");
+    assert_eq!(d["first_seen"].as_str(), days.first().map(String::as_str));
+    assert_eq!(d["last_seen"].as_str(), days.last().map(String::as_str));
+}
+
+/// Export writes feedback an account at a time and listings a batch at a
+/// time: the files hold every row of the store, in its order, with the
+/// fields `dragnet feedback` shows; its estimates are `dragnet sales --by
+/// vendor`'s. (A simulated market of 40,000 feedback rows across some 60
+/// vendors: several accounts and batches.)
+#[test]
+fn export_streams_every_row_in_the_stores_order() {
+    let (tmp, case) = sim_case();
     let out = tmp.path().join("csv");
     let (text, _) = ok(&["export", "--case", s(&case), "--format", "csv", "--out", s(&out), "--json"]);
     let written = lines(&text);
