@@ -768,14 +768,25 @@ impl CaseStore for SqliteStore {
                 }))
             },
         )?;
-        let mut chunked = Vec::new();
+        // A chunk's rows are read in place and only these fields copied: built
+        // whole first, the rows of a 10M-row case took gigabytes more.
         for c in chunks::read(&self.conn, Table::Feedback, f, where_market_vendor(f))? {
-            c.feedback_into(&mut chunked)?;
+            let mut read = Vec::new();
+            c.borrow_feedback_into(&mut read)?;
+            let prefix = RowId::page_prefix(RowKind::Feedback, &c.evidence()?);
+            rows.extend(read.iter().map(|r| Stored {
+                id: match r.id {
+                    crate::FeedbackRefId::InPage { ordinal, .. } => RowId::in_page(&prefix, ordinal as usize),
+                    crate::FeedbackRefId::Whole(id) => id.clone(),
+                },
+                record: Feedback {
+                    market: r.record.market.to_owned(),
+                    vendor: r.record.vendor.map(str::to_owned),
+                    date: r.record.date.map(str::to_owned),
+                    ..Feedback::default()
+                },
+            }));
         }
-        rows.extend(chunked.into_iter().map(|s| Stored {
-            id: s.id,
-            record: Feedback { market: s.record.market, vendor: s.record.vendor, date: s.record.date, ..Feedback::default() },
-        }));
         sort_feedback(&mut rows);
         rows.truncate(f.limit.unwrap_or(usize::MAX));
         Ok(rows)
