@@ -145,7 +145,7 @@ impl FeedbackEncoder {
             // Only the row just before in the chunk may be referred to.
             let same = if follows { shared(&last.row(), &row) } else { 0 };
             write_row(out, row, same);
-            last.become_(&row, same);
+            last.remember(&row, same);
         });
     }
 
@@ -220,9 +220,9 @@ impl LastRow {
         }
     }
 
-    /// Becomes `row`'s fields, in the buffers it has (those `same` flags
+    /// Takes `row`'s fields, in the buffers it has (those `same` flags
     /// are `row`'s already).
-    fn become_(&mut self, row: &ChunkRowRef<'_>, same: u8) {
+    fn remember(&mut self, row: &ChunkRowRef<'_>, same: u8) {
         fn keep(kept: &mut Option<String>, v: Option<&str>) {
             match (kept.as_mut(), v) {
                 (Some(k), Some(v)) => v.clone_into(k),
