@@ -271,11 +271,40 @@ impl Observations {
 pub(crate) enum FeedbackRead {
     /// Whole rows.
     Whole,
-    /// Only market, vendor and date (`CaseStore::feedback_dates`): enough
-    /// for linking's accounts; estimates need [`Case::feedback_where`].
+    /// Only market, vendor and date (`CaseStore::feedback_dates_where`),
+    /// of the rows linking's accounts take (see `linking_feedback`): at
+    /// least one row of every account; estimates need
+    /// [`Case::feedback_where`].
     Dates,
     /// None (estimates read it a vendor at a time).
     Skip,
+}
+
+/// Which feedback rows of [`FeedbackRead::Dates`] are kept: linking (their
+/// reader) takes a row's date when it is a day (`linking::parse_day`), and
+/// otherwise only learns that its account exists; one row per account says
+/// that. A case whose feedback shows relative dates ("39 days ago") keeps
+/// an account's worth of rows, not millions. Dates are parsed once each.
+fn linking_feedback() -> impl FnMut(&str, Option<&str>, Option<&str>) -> bool {
+    let mut days: HashMap<String, bool> = HashMap::new();
+    let mut accounts: HashSet<(String, Option<String>)> = HashSet::new();
+    let mut last: Option<(String, Option<String>)> = None;
+    move |market, vendor, date| {
+        let dated = date.is_some_and(|d| match days.get(d) {
+            Some(&is_day) => is_day,
+            None => *days.entry(d.to_owned()).or_insert_with(|| linking::parse_day(d).is_some()),
+        });
+        if dated {
+            return true;
+        }
+        // A chunk's rows are of one account: the row before's is asked first.
+        if last.as_ref().is_some_and(|(m, v)| m == market && v.as_deref() == vendor) {
+            return false;
+        }
+        let account = (market.to_owned(), vendor.map(str::to_owned));
+        last = Some(account.clone());
+        accounts.insert(account)
+    }
 }
 
 /// The order of the listings [`Case::observations_with`] reads.
@@ -307,7 +336,7 @@ impl Case {
         let ev = evidence_of;
         let feedback = match read {
             FeedbackRead::Whole => self.store.feedback(filter)?,
-            FeedbackRead::Dates => self.store.feedback_dates(filter)?,
+            FeedbackRead::Dates => self.store.feedback_dates_where(filter, &mut linking_feedback())?,
             FeedbackRead::Skip => Vec::new(),
         };
         let listing_evidence = |l: &model::Listing| ev(&l.provenance);
@@ -806,5 +835,50 @@ mod tests {
         let got: Vec<_> = asked.iter().map(|&e| times.of(e)).collect();
         let want: Vec<_> = asked.iter().map(|e| by_evidence.get(e).map(String::as_str)).collect();
         assert_eq!(got, want);
+    }
+
+    /// Linking's accounts from the feedback rows `linking_feedback` keeps
+    /// are those from every row: dated rows are all kept, one row of each
+    /// account of the rest (an account of undated feedback only among
+    /// them), and an account's undated rows after the first left out.
+    #[test]
+    fn linking_takes_the_same_accounts_from_the_rows_kept() {
+        let shown = [
+            ("m", "anna", "2014-03-01"),
+            ("m", "anna", "3 days ago"),
+            ("m", "anna", "3 days ago"),
+            ("m", "bob", "5 days ago"),
+            ("n", "anna", "1 May 2014"),
+            ("m", "bob", "5 days ago"),
+            ("n", "anna", "soon"),
+            ("m", "", "4 days ago"),
+            ("m", "anna", "2014-03-09T10:00:00Z"),
+            ("m", "carl", ""),
+        ];
+        let rows: Vec<(String, model::Feedback)> = shown
+            .iter()
+            .enumerate()
+            .map(|(i, (market, vendor, date))| {
+                let f = model::Feedback {
+                    market: (*market).into(),
+                    vendor: (!vendor.is_empty()).then(|| (*vendor).to_owned()),
+                    date: (!date.is_empty()).then(|| (*date).to_owned()),
+                    ..model::Feedback::default()
+                };
+                (format!("F-{i}"), f)
+            })
+            .collect();
+        let mut keep = linking_feedback();
+        let kept: Vec<&(String, model::Feedback)> = rows.iter().filter(|(_, f)| keep(&f.market, f.vendor.as_deref(), f.date.as_deref())).collect();
+        let ids: Vec<&str> = kept.iter().map(|(id, _)| id.as_str()).collect();
+        // Dated: 0, 4, 8. First of the rest per account: 1 (m/anna), 3 (m/bob), 6 (n/anna), 7 (m/none), 9 (m/carl).
+        assert_eq!(ids, ["F-0", "F-1", "F-3", "F-4", "F-6", "F-7", "F-8", "F-9"]);
+        fn records<'a>(rows: &[&'a (String, model::Feedback)]) -> model::Records<'a> {
+            model::Records { feedback: rows.iter().map(|(id, f)| model::Row { id, record: f }).collect(), ..model::Records::default() }
+        }
+        let all: Vec<&(String, model::Feedback)> = rows.iter().collect();
+        let accounts = linking::accounts_from_records(&records(&all));
+        assert_eq!(accounts.len(), 4, "{accounts:?}");
+        assert_eq!(linking::accounts_from_records(&records(&kept)), accounts);
     }
 }

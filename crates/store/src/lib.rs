@@ -194,6 +194,16 @@ pub trait CaseStore {
     /// `date` read (every other field empty, no provenance): when a vendor is
     /// active, for a whole case, at a fraction of the cost of whole rows.
     fn feedback_dates(&self, f: &Filter) -> Result<Vec<Stored<Feedback>>>;
+    /// [`CaseStore::feedback_dates`] of the rows `keep(market, vendor,
+    /// date)` accepts, asked of each row once, in no particular order (the
+    /// limit counts the rows kept): a caller that needs few of millions of
+    /// rows does not hold them all.
+    fn feedback_dates_where(&self, f: &Filter, keep: &mut dyn FnMut(&str, Option<&str>, Option<&str>) -> bool) -> Result<Vec<Stored<Feedback>>> {
+        let mut rows = self.feedback_dates(&Filter { limit: None, ..f.clone() })?;
+        rows.retain(|s| keep(&s.record.market, s.record.vendor.as_deref(), s.record.date.as_deref()));
+        rows.truncate(f.limit.unwrap_or(usize::MAX));
+        Ok(rows)
+    }
     /// Every distinct (market, vendor as shown) of the feedback rows (vendor
     /// `None` for feedback that names none), ordered.
     fn feedback_accounts(&self) -> Result<Vec<(String, Option<String>)>>;

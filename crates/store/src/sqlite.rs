@@ -57,6 +57,56 @@ fn from_json<T: serde::de::DeserializeOwned + Default>(s: Option<String>, contex
 }
 
 impl SqliteStore {
+
+    /// [`CaseStore::feedback_dates`] of the rows `keep` accepts (all
+    /// without one); the limit counts the rows kept.
+    fn dates_kept(&self, f: &Filter, mut keep: Option<&mut dyn FnMut(&str, Option<&str>, Option<&str>) -> bool>) -> Result<Vec<Stored<Feedback>>> {
+        // Table rows are read whole when some may be refused: a limit in the
+        // query would count rows `keep` then drops.
+        let table = match keep {
+            Some(_) => Filter { limit: None, ..f.clone() },
+            None => f.clone(),
+        };
+        let order = order_by_if_limited(&table, "market, vendor, id");
+        let mut rows = self.query(
+            &format!("SELECT id, market, vendor, date FROM feedback {} {order} LIMIT ?3", where_market_vendor(&table)),
+            &[&table.market, &table.vendor, &limit(&table)],
+            |r| {
+                let id: String = r.get("id")?;
+                Ok(Ok(Stored {
+                    id: RowId::parse_stored(&id),
+                    record: Feedback { market: r.get("market")?, vendor: r.get("vendor")?, date: r.get("date")?, ..Feedback::default() },
+                }))
+            },
+        )?;
+        if let Some(keep) = keep.as_mut() {
+            rows.retain(|s| keep(&s.record.market, s.record.vendor.as_deref(), s.record.date.as_deref()));
+        }
+        // A chunk's rows are read in place and only the rows kept, and of
+        // them only these fields, copied: built whole first, the rows of a
+        // 10M-row case took gigabytes more.
+        for c in chunks::read(&self.conn, Table::Feedback, f, where_market_vendor(f))? {
+            let mut read = Vec::new();
+            c.borrow_feedback_into(&mut read)?;
+            let prefix = RowId::page_prefix(RowKind::Feedback, &c.evidence()?);
+            for r in &read {
+                let (market, vendor, date) = (r.record.market, r.record.vendor, r.record.date);
+                if keep.as_mut().is_some_and(|keep| !keep(market, vendor, date)) {
+                    continue;
+                }
+                rows.push(Stored {
+                    id: match r.id {
+                        crate::FeedbackRefId::InPage { ordinal, .. } => RowId::in_page(&prefix, ordinal as usize),
+                        crate::FeedbackRefId::Whole(id) => id.clone(),
+                    },
+                    record: Feedback { market: market.to_owned(), vendor: vendor.map(str::to_owned), date: date.map(str::to_owned), ..Feedback::default() },
+                });
+            }
+        }
+        sort_feedback(&mut rows);
+        rows.truncate(f.limit.unwrap_or(usize::MAX));
+        Ok(rows)
+    }
     /// [`CaseStore::listings_unordered`] of what `make` makes of each
     /// listing, as it is read: a reader that keeps listings as rows of its
     /// own (the sales observations) does not copy a million of them after
@@ -756,40 +806,11 @@ impl CaseStore for SqliteStore {
     }
 
     fn feedback_dates(&self, f: &Filter) -> Result<Vec<Stored<Feedback>>> {
-        let order = order_by_if_limited(f, "market, vendor, id");
-        let mut rows = self.query(
-            &format!("SELECT id, market, vendor, date FROM feedback {} {order} LIMIT ?3", where_market_vendor(f)),
-            &[&f.market, &f.vendor, &limit(f)],
-            |r| {
-                let id: String = r.get("id")?;
-                Ok(Ok(Stored {
-                    id: RowId::parse_stored(&id),
-                    record: Feedback { market: r.get("market")?, vendor: r.get("vendor")?, date: r.get("date")?, ..Feedback::default() },
-                }))
-            },
-        )?;
-        // A chunk's rows are read in place and only these fields copied: built
-        // whole first, the rows of a 10M-row case took gigabytes more.
-        for c in chunks::read(&self.conn, Table::Feedback, f, where_market_vendor(f))? {
-            let mut read = Vec::new();
-            c.borrow_feedback_into(&mut read)?;
-            let prefix = RowId::page_prefix(RowKind::Feedback, &c.evidence()?);
-            rows.extend(read.iter().map(|r| Stored {
-                id: match r.id {
-                    crate::FeedbackRefId::InPage { ordinal, .. } => RowId::in_page(&prefix, ordinal as usize),
-                    crate::FeedbackRefId::Whole(id) => id.clone(),
-                },
-                record: Feedback {
-                    market: r.record.market.to_owned(),
-                    vendor: r.record.vendor.map(str::to_owned),
-                    date: r.record.date.map(str::to_owned),
-                    ..Feedback::default()
-                },
-            }));
-        }
-        sort_feedback(&mut rows);
-        rows.truncate(f.limit.unwrap_or(usize::MAX));
-        Ok(rows)
+        self.dates_kept(f, None)
+    }
+
+    fn feedback_dates_where(&self, f: &Filter, keep: &mut dyn FnMut(&str, Option<&str>, Option<&str>) -> bool) -> Result<Vec<Stored<Feedback>>> {
+        self.dates_kept(f, Some(keep))
     }
 
     fn vendors_on_page(&self, evidence: &Sha256) -> Result<Vec<Vendor>> {

@@ -226,6 +226,22 @@ fn chunked_dataset_feedback_reads_like_table_rows() {
         let rows = chunked.feedback(&f).unwrap();
         assert_eq!(rows, table.feedback(&f).unwrap(), "{f:?}");
         assert_eq!(chunked.feedback_dates(&f).unwrap(), table.feedback_dates(&f).unwrap(), "{f:?}");
+        // Rows kept by a caller's test: in both forms, the dates read with
+        // the others left out before the limit.
+        let keep = |m: &str, v: Option<&str>, d: Option<&str>| m == "m-a" || v == Some("Bob") || d.is_some_and(|d| d.starts_with('3'));
+        let all = chunked.feedback_dates(&Filter { limit: None, ..f.clone() }).unwrap();
+        let mut want: Vec<_> = all.into_iter().filter(|s| keep(&s.record.market, s.record.vendor.as_deref(), s.record.date.as_deref())).collect();
+        want.truncate(f.limit.unwrap_or(usize::MAX));
+        assert!(!want.is_empty() || f.vendor.is_some(), "{f:?}");
+        for store in [&chunked, &table] {
+            let mut asked = 0;
+            let kept = store.feedback_dates_where(&f, &mut |m, v, d| {
+                asked += 1;
+                keep(m, v, d)
+            });
+            assert_eq!(kept.unwrap(), want, "{f:?}");
+            assert!(asked >= want.len(), "{f:?}");
+        }
         // Read in place, borrowed: the same rows, ids and order (ordinals 10
         // and up sort before 2..9, as the ids' text does).
         for store in [&chunked, &table] {
