@@ -198,7 +198,7 @@ pub trait CaseStore {
     /// date)` accepts, asked of each row once, in no particular order (the
     /// limit counts the rows kept): a caller that needs few of millions of
     /// rows does not hold them all.
-    fn feedback_dates_where(&self, f: &Filter, keep: &mut dyn FnMut(&str, Option<&str>, Option<&str>) -> bool) -> Result<Vec<Stored<Feedback>>> {
+    fn feedback_dates_where(&self, f: &Filter, keep: &mut KeepDates<'_>) -> Result<Vec<Stored<Feedback>>> {
         let mut rows = self.feedback_dates(&Filter { limit: None, ..f.clone() })?;
         rows.retain(|s| keep(&s.record.market, s.record.vendor.as_deref(), s.record.date.as_deref()));
         rows.truncate(f.limit.unwrap_or(usize::MAX));
@@ -221,6 +221,10 @@ pub trait CaseStore {
     /// data derived from them can tell it is stale.
     fn generation(&self) -> Result<u64>;
 }
+
+/// A caller's test of a feedback row's market, vendor and date
+/// ([`CaseStore::feedback_dates_where`]): whether to keep the row.
+pub type KeepDates<'k> = dyn FnMut(&str, Option<&str>, Option<&str>) -> bool + 'k;
 
 /// Feedback rows read from the store, some still encoded (see
 /// [`CaseStore::feedback_deferred`]).

@@ -12,7 +12,7 @@ use model::{
 use crate::chunks::{self, RawChunk, Table};
 use crate::ids::{RowId, RowKind};
 use crate::migrations;
-use crate::{sort_feedback, AnyRecord, CaseStore, Counts, DeferredFeedback, EncodedRows, Filter, PageRecords, PageRow, Result, Stored, StoreError};
+use crate::{sort_feedback, AnyRecord, CaseStore, Counts, DeferredFeedback, EncodedRows, Filter, KeepDates, PageRecords, PageRow, Result, Stored, StoreError};
 
 /// A case database in one SQLite file.
 pub struct SqliteStore {
@@ -60,7 +60,7 @@ impl SqliteStore {
 
     /// [`CaseStore::feedback_dates`] of the rows `keep` accepts (all
     /// without one); the limit counts the rows kept.
-    fn dates_kept(&self, f: &Filter, mut keep: Option<&mut dyn FnMut(&str, Option<&str>, Option<&str>) -> bool>) -> Result<Vec<Stored<Feedback>>> {
+    fn dates_kept(&self, f: &Filter, mut keep: Option<&mut KeepDates<'_>>) -> Result<Vec<Stored<Feedback>>> {
         // Table rows are read whole when some may be refused: a limit in the
         // query would count rows `keep` then drops.
         let table = match keep {
@@ -809,7 +809,7 @@ impl CaseStore for SqliteStore {
         self.dates_kept(f, None)
     }
 
-    fn feedback_dates_where(&self, f: &Filter, keep: &mut dyn FnMut(&str, Option<&str>, Option<&str>) -> bool) -> Result<Vec<Stored<Feedback>>> {
+    fn feedback_dates_where(&self, f: &Filter, keep: &mut KeepDates<'_>) -> Result<Vec<Stored<Feedback>>> {
         self.dates_kept(f, Some(keep))
     }
 
