@@ -216,16 +216,16 @@ impl TableWriter {
         Ok(TableWriter { name: name.to_owned(), path, columns: columns.iter().map(|(_, k)| *k).collect(), rows: 0, sink })
     }
 
-    /// Writes a batch of rows: `batch` holds the table's columns in order,
-    /// each as long as the others.
-    pub fn write(&mut self, batch: &[Column]) -> Result<(), ExportError> {
-        let kinds: Vec<Kind> = batch.iter().map(Column::kind).collect();
+    /// Writes a batch of rows: `batch` holds the table's columns in order
+    /// (owned or borrowed), each as long as the others.
+    pub fn write<C: std::borrow::Borrow<Column>>(&mut self, batch: &[C]) -> Result<(), ExportError> {
+        let kinds: Vec<Kind> = batch.iter().map(|c| c.borrow().kind()).collect();
         if kinds != self.columns {
             return Err(ExportError::Columns { table: self.name.clone(), found: kinds, expected: self.columns.clone() });
         }
-        let n = batch.first().map_or(0, Column::len);
-        if let Some((i, c)) = batch.iter().enumerate().find(|(_, c)| c.len() != n) {
-            return Err(ExportError::Ragged { table: self.name.clone(), column: format!("#{}", i + 1), found: c.len(), expected: n });
+        let n = batch.first().map_or(0, |c| c.borrow().len());
+        if let Some((i, c)) = batch.iter().enumerate().find(|(_, c)| c.borrow().len() != n) {
+            return Err(ExportError::Ragged { table: self.name.clone(), column: format!("#{}", i + 1), found: c.borrow().len(), expected: n });
         }
         if n == 0 {
             return Ok(());
@@ -233,14 +233,14 @@ impl TableWriter {
         let e = werr(&self.path);
         match &mut self.sink {
             Sink::Parquet(w, schema) => {
-                let arrays: Vec<ArrayRef> = batch.iter().map(Column::to_arrow).collect();
+                let arrays: Vec<ArrayRef> = batch.iter().map(|c| c.borrow().to_arrow()).collect();
                 let b = RecordBatch::try_new(schema.clone(), arrays).map_err(|x| e(x.to_string()))?;
                 w.write(&b).map_err(|x| e(x.to_string()))?;
             }
             Sink::Csv(w) => {
                 for i in 0..n {
                     for c in batch {
-                        c.write_cell(i, w).map_err(|x| e(x.to_string()))?;
+                        c.borrow().write_cell(i, w).map_err(|x| e(x.to_string()))?;
                     }
                     w.write_record(None::<&[u8]>).map_err(|x| e(x.to_string()))?;
                 }
@@ -273,7 +273,7 @@ pub fn write_table(format: Format, table: &Table, dir: &Path) -> Result<Written,
         return Err(ExportError::Ragged { table: table.name.clone(), column: name.clone(), found: c.len(), expected: n });
     }
     let mut w = TableWriter::create(format, dir, &table.name, &columns)?;
-    let batch: Vec<Column> = table.columns.iter().map(|(_, c)| c.clone()).collect();
+    let batch: Vec<&Column> = table.columns.iter().map(|(_, c)| c).collect();
     w.write(&batch)?;
     w.finish()
 }
