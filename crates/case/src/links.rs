@@ -14,6 +14,7 @@ use linking::{accounts_from_records, Account, Decision, Link, Linker, Model};
 use model::Sha256;
 use store::{CaseStore, Filter};
 
+use crate::sales::{FeedbackRead, ListingOrder};
 use crate::{io, Case, CaseError, Result};
 
 const MODEL_FILE: &str = "linking/model.json";
@@ -43,7 +44,8 @@ impl Case {
     /// Vendor accounts (market + name) built from every stored vendor,
     /// listing, feedback and identifier row.
     pub fn link_accounts(&self) -> Result<Vec<Account>> {
-        self.link_accounts_from(&self.observations(&Filter::default())?)
+        // Linking reads only feedback dates, and not every row's.
+        self.link_accounts_from(&self.observations_with(&Filter::default(), FeedbackRead::Dates, ListingOrder::Sorted)?)
     }
 
     /// [`Case::link_accounts`] from observations already read (a report
@@ -233,8 +235,9 @@ impl Case {
     /// The operator (see [`Operator`]) holding account `id` (`market/vendor`,
     /// any case), scored with `model`; `None` when no account has that id.
     pub fn operator(&self, model: &Model, id: &str, rates: &sales::Rates) -> Result<Option<Operator>> {
-        // Read once: the accounts and the estimates come from the same rows.
-        let obs = self.observations(&Filter::default())?;
+        // Read once: the accounts and the estimates come from the same rows
+        // (the estimates read the group's feedback whole, an account at a time).
+        let obs = self.observations_with(&Filter::default(), FeedbackRead::Dates, ListingOrder::Sorted)?;
         let accounts = self.link_accounts_from(&obs)?;
         let decisions = self.link_decisions()?;
         // A link an analyst decided joins (or not) whatever its score.
@@ -251,8 +254,8 @@ impl Case {
         let in_group = |market: &str, vendor: &str| {
             group.iter().any(|g| g.split_once('/').is_some_and(|(m, n)| m == market && vendor.eq_ignore_ascii_case(n)))
         };
-        let units = sales::units_where(&obs.input(), rates, &in_group);
-        let estimates = sales::aggregate(&units.units, sales::GroupBy::Vendor, None, None);
+        let units = self.units_of_accounts(&obs, rates, &in_group)?;
+        let estimates = sales::aggregate(&units, sales::GroupBy::Vendor, None, None);
         let mut combined: BTreeMap<String, (f64, f64)> = BTreeMap::new();
         let mut rows = Vec::new();
         for member in &group {

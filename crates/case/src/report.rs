@@ -16,7 +16,7 @@ use report::{
     AccountFacts, AddressRef, CitedIdentifier, EvidenceEntry, FlowAddress, FlowReached, FlowTx, FlowsSection, LinkRow, LinksSection,
     Measurement, MethodEntry, ReportData, ReportError, ReportOptions, SalesRow, SalesTables, Scope, ScopeAccount, SignalRow,
 };
-use sales::{Estimate, GroupBy, Input, Method, Rates, Unit};
+use sales::{Estimate, GroupBy, Method, Rates, Unit};
 use serde::Deserialize;
 use store::{CaseStore, Filter};
 
@@ -91,29 +91,40 @@ fn data_err(e: CaseError) -> ReportError {
 /// Row id -> evidence digest (a row id carries the first 16 hex digits of
 /// its record's SHA-256).
 struct Cites {
-    by_prefix: BTreeMap<String, Vec<String>>,
+    /// Every record's digest, sorted (so record numbers sort as digests do).
+    digests: Vec<String>,
+    /// Record numbers by the first 16 hex digits of their digests.
+    by_prefix: BTreeMap<String, Vec<usize>>,
 }
 
 impl Cites {
     fn new(entries: &[EvidenceEntry]) -> Cites {
-        let mut by_prefix: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for e in entries {
-            if let Some(p) = e.sha256.get(..16) {
-                by_prefix.entry(p.to_owned()).or_default().push(e.sha256.clone());
+        let mut digests: Vec<String> = entries.iter().map(|e| e.sha256.clone()).collect();
+        digests.sort();
+        digests.dedup();
+        let mut by_prefix: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (i, d) in digests.iter().enumerate() {
+            if let Some(p) = d.get(..16) {
+                by_prefix.entry(p.to_owned()).or_default().push(i);
             }
         }
-        Cites { by_prefix }
+        Cites { digests, by_prefix }
+    }
+
+    /// The numbers of the records behind row `id`.
+    fn records_of(&self, id: &str) -> &[usize] {
+        id.split('-').nth(1).and_then(|p| self.by_prefix.get(p)).map_or(&[], Vec::as_slice)
+    }
+
+    /// The digests of records numbered `records`, in order.
+    fn digests<'s>(&self, records: impl IntoIterator<Item = &'s usize>) -> Vec<String> {
+        records.into_iter().filter_map(|&i| self.digests.get(i).cloned()).collect()
     }
 
     /// The digests of the records behind `rows` (sorted, once each).
     fn of<'s>(&self, rows: impl IntoIterator<Item = &'s String>) -> Vec<String> {
-        let mut out = BTreeSet::new();
-        for r in rows {
-            if let Some(d) = r.split('-').nth(1).and_then(|p| self.by_prefix.get(p)) {
-                out.extend(d.iter().cloned());
-            }
-        }
-        out.into_iter().collect()
+        let records: BTreeSet<usize> = rows.into_iter().flat_map(|r| self.records_of(r)).copied().collect();
+        self.digests(&records)
     }
 }
 
@@ -220,17 +231,11 @@ fn same_account(market: &str, vendor: &str, acc: &(String, String)) -> bool {
     market == acc.0 && vendor.trim() == acc.1
 }
 
-/// Months `YYYY-MM` a unit's sale days touch.
-fn months(u: &Unit) -> Vec<String> {
+/// Months (year, month) a unit's sale days touch.
+fn months(u: &Unit) -> impl Iterator<Item = (i32, u32)> {
     use chrono::Datelike;
-    let mut out = Vec::new();
-    let (mut y, mut m) = (u.days.earliest.year(), u.days.earliest.month());
-    let (ly, lm) = (u.days.latest.year(), u.days.latest.month());
-    while (y, m) <= (ly, lm) {
-        out.push(format!("{y:04}-{m:02}"));
-        (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
-    }
-    out
+    let (first, last) = ((u.days.earliest.year(), u.days.earliest.month()), (u.days.latest.year(), u.days.latest.month()));
+    std::iter::successors(Some(first), |&(y, m)| Some(if m == 12 { (y + 1, 1) } else { (y, m + 1) })).take_while(move |&ym| ym <= last)
 }
 
 fn sales_rows(estimates: &[Estimate], group: impl Fn(&Estimate) -> String, evidence: impl Fn(&Estimate) -> Vec<String>) -> Vec<SalesRow> {
@@ -251,25 +256,81 @@ fn sales_rows(estimates: &[Estimate], group: impl Fn(&Estimate) -> String, evide
         .collect()
 }
 
-/// Sales tables over `units` (already restricted to the report's accounts;
-/// coverage came from the whole market), each row citing the records of the
-/// rows behind it. `None` when there are no units.
-fn sales_tables(units: &[Unit], rates: &Rates, cites: &Cites) -> Option<SalesTables> {
-    if units.is_empty() {
-        return None;
-    }
-    let mut by_account: BTreeMap<(String, String, Method), BTreeSet<&String>> = BTreeMap::new();
-    let mut by_month: BTreeMap<(String, Method), BTreeSet<&String>> = BTreeMap::new();
-    for u in units {
-        by_account.entry((u.market.clone(), u.vendor.clone(), u.method)).or_default().extend(&u.sources);
-        for m in months(u) {
-            by_month.entry((m, u.method)).or_default().extend(&u.sources);
+/// The sales units of a report's accounts, taken in parts and kept as a
+/// table with the records behind each (account, method) and (month,
+/// method), not unit by unit: a case of millions of feedback rows has
+/// millions of units, each naming its rows.
+#[derive(Default)]
+struct CitedUnits {
+    table: sales::UnitTableBuilder,
+    units: usize,
+    methods: BTreeSet<Method>,
+    /// Record numbers ([`Cites`]) by (market, vendor, method).
+    by_account: BTreeMap<(String, String, Method), BTreeSet<usize>>,
+    /// Record numbers by (year, month, method).
+    by_month: BTreeMap<(i32, u32, Method), BTreeSet<usize>>,
+}
+
+impl CitedUnits {
+    /// `units` as a part of their own (built on the thread that estimated
+    /// them; see [`CitedUnits::merge`]).
+    fn of(units: &[Unit], cites: &Cites) -> CitedUnits {
+        // A part's units are of a few accounts: keyed borrowed, made owned once.
+        let mut by_account: BTreeMap<(&str, &str, Method), BTreeSet<usize>> = BTreeMap::new();
+        let mut by_month: BTreeMap<(i32, u32, Method), BTreeSet<usize>> = BTreeMap::new();
+        let mut methods = BTreeSet::new();
+        let mut records: Vec<usize> = Vec::new();
+        for u in units {
+            records.clear();
+            records.extend(u.sources.iter().flat_map(|s| cites.records_of(s)));
+            records.sort_unstable();
+            records.dedup();
+            by_account.entry((&u.market, &u.vendor, u.method)).or_default().extend(&records);
+            for (y, m) in months(u) {
+                by_month.entry((y, m, u.method)).or_default().extend(&records);
+            }
+            methods.insert(u.method);
+        }
+        let mut table = sales::UnitTableBuilder::with_room(units.len());
+        table.add(units);
+        CitedUnits {
+            table,
+            units: units.len(),
+            methods,
+            by_account: by_account.into_iter().map(|((m, v, method), r)| ((m.to_owned(), v.to_owned(), method), r)).collect(),
+            by_month,
         }
     }
-    let mut by_vendor = sales::aggregate(units, GroupBy::Vendor, None, None);
+
+    /// Takes in a part of other accounts (parts merged in a fixed order give
+    /// the same table whatever thread built which).
+    fn merge(&mut self, part: CitedUnits) {
+        self.table.merge(part.table);
+        self.units += part.units;
+        self.methods.extend(part.methods);
+        for (k, r) in part.by_account {
+            self.by_account.entry(k).or_default().extend(r);
+        }
+        for (k, r) in part.by_month {
+            self.by_month.entry(k).or_default().extend(r);
+        }
+    }
+}
+
+/// Sales tables over `cited` (units already restricted to the report's
+/// accounts; coverage came from the whole market), each row citing the
+/// records of the rows behind it. `None` when there are no units.
+fn sales_tables(cited: CitedUnits, rates: &Rates, cites: &Cites) -> Option<SalesTables> {
+    if cited.units == 0 {
+        return None;
+    }
+    let CitedUnits { table, methods, by_account, by_month, .. } = cited;
+    let by_month: BTreeMap<(String, Method), BTreeSet<usize>> =
+        by_month.into_iter().map(|((y, m, method), r)| ((format!("{y:04}-{m:02}"), method), r)).collect();
+    let table = table.finish();
+    let mut by_vendor = table.aggregate(GroupBy::Vendor, None, None);
     by_vendor.sort_by(|a, b| b.sales.total_cmp(&a.sales).then_with(|| a.vendor.cmp(&b.vendor)));
-    let monthly = sales::aggregate(units, GroupBy::Month, None, None);
-    let methods: BTreeSet<Method> = units.iter().map(|u| u.method).collect();
+    let monthly = table.aggregate(GroupBy::Month, None, None);
     let series: Vec<String> = rates.all().map(|s| format!("{} from {}", s.currency, s.source)).collect();
     let rates_note = if series.is_empty() {
         "prices shown in USD (or with the market's own USD price); no rate series given, so other currencies are unpriced".to_owned()
@@ -285,13 +346,13 @@ fn sales_tables(units: &[Unit], rates: &Rates, cites: &Cites) -> Option<SalesTab
             |e| format!("{} / {}", e.market.as_deref().unwrap_or("?"), e.vendor.as_deref().unwrap_or("?")),
             |e| {
                 let k = (e.market.clone().unwrap_or_default(), e.vendor.clone().unwrap_or_default(), e.method);
-                cites.of(by_account.get(&k).into_iter().flatten().copied())
+                cites.digests(by_account.get(&k).into_iter().flatten())
             },
         ),
         by_month: sales_rows(
             &monthly,
             |e| e.month.clone().unwrap_or_default(),
-            |e| cites.of(by_month.get(&(e.month.clone().unwrap_or_default(), e.method)).into_iter().flatten().copied()),
+            |e| cites.digests(by_month.get(&(e.month.clone().unwrap_or_default(), e.method)).into_iter().flatten()),
         ),
         methods: methods.into_iter().map(|m| (m.as_str().to_owned(), m.params().to_string())).collect(),
         rates_note,
@@ -334,11 +395,10 @@ impl Case {
         let rates = req.rates;
 
         // Links, as `dragnet links` computes them, and the report's accounts.
-        // Read once: the estimates and the accounts come from the same rows.
-        // A vendor report reads feedback whole only for its accounts, once
-        // they are known: linking needs just the dates of the rest.
-        let read = if req.vendor.is_some() { FeedbackRead::Dates } else { FeedbackRead::Whole };
-        let obs = self.observations_with(&Filter::default(), read, ListingOrder::Sorted).map_err(data_err)?;
+        // Linking needs only feedback dates (and not every row's); the
+        // estimates read the feedback of the report's accounts an account at
+        // a time, and a vendor report reads its accounts' rows whole too.
+        let obs = self.observations_with(&Filter::default(), FeedbackRead::Dates, ListingOrder::Sorted).map_err(data_err)?;
         let identifiers = self.store.identifiers(&Filter::default())?;
         let accounts = linking::accounts_from_records(&obs.records(&identifiers));
         let model = self.link_model().map_err(data_err)?;
@@ -409,15 +469,10 @@ impl Case {
             })
             .collect();
 
-        // Sales: units over the whole case (coverage is the market's), then
-        // those of the report's accounts.
-        let scoped_feedback = match read {
-            FeedbackRead::Whole => None,
-            FeedbackRead::Dates | FeedbackRead::Skip => Some(self.feedback_where(&obs, &in_scope).map_err(data_err)?),
-        };
-        let input = Input { feedback: scoped_feedback.as_deref().unwrap_or(&obs.feedback), ..obs.input() };
-        let units: Vec<Unit> = sales::units_where(&input, rates, &in_scope).units;
-        let sales = sales_tables(&units, rates, &cites);
+        // Sales: units of the report's accounts (coverage is the market's).
+        let cited = self.report_units(&obs, rates, &in_scope, &cites)?;
+        let used = cited.methods.clone();
+        let sales = sales_tables(cited, rates, &cites);
 
         let (flows, chain_methods) = self.report_flows(&scoped_accounts, &cites)?;
 
@@ -440,7 +495,6 @@ impl Case {
                 rates_file.unmeasured.iter().filter(|u| u.method == name).map(|u| format!("{} ({}, section \"{}\")", u.why, u.doc, u.section)).collect();
             (m, (!why.is_empty()).then(|| why.join(" ")))
         };
-        let used: BTreeSet<Method> = units.iter().map(|u| u.method).collect();
         for m in used {
             let (measurements, unmeasured) = measured(m.as_str());
             methods.push(MethodEntry {
@@ -518,12 +572,51 @@ impl Case {
             links: links_section,
             flows,
             methods,
+            // Every row counted as linking's dates were read; a vendor
+            // report's own rows name the pages of its feedback.
+            feedback_counts: obs.feedback_counts.clone(),
+        };
+        let scoped_feedback = match &members {
+            Some(_) => self.feedback_where(&obs, &in_scope).map_err(data_err)?,
+            None => Vec::new(),
         };
         let mut records = obs.records(&identifiers);
-        if let Some(f) = &scoped_feedback {
-            records.feedback = f.iter().map(sales::Obs::row).collect();
-        }
+        records.feedback = scoped_feedback.iter().map(sales::Obs::row).collect();
         report::build(&records, &obs.pages, &entries, &opts)
+    }
+
+    /// The sales units of the accounts `keep(market, vendor)` accepts, with
+    /// the records behind them: the listing side estimated once, then the
+    /// feedback an account at a time as `dragnet import` keeps the case's
+    /// units (so the figures are those `dragnet sales` shows), each
+    /// account's units folded into the table and dropped.
+    fn report_units(
+        &self,
+        obs: &crate::sales::Observations,
+        rates: &Rates,
+        keep: &(dyn Fn(&str, &str) -> bool + Sync),
+        cites: &Cites,
+    ) -> Result<CitedUnits, ReportError> {
+        let input = obs.input();
+        let mut estimator = sales::Estimator::new(&input, rates);
+        let mut listing_side = estimator.take_units();
+        listing_side.retain(|u| keep(&u.market, &u.vendor));
+        let mut cited = CitedUnits::of(&listing_side, cites);
+        drop(listing_side);
+        let groups = crate::sales::account_groups(self.store.feedback_accounts()?, keep);
+        self.estimate_accounts(
+            &groups,
+            &obs.captured,
+            &estimator,
+            |estimator, rows| {
+                let mut units = estimator.feedback_part(rows).units;
+                units.retain(|u| keep(&u.market, &u.vendor));
+                CitedUnits::of(&units, cites)
+            },
+            |part| cited.merge(part),
+        )
+        .map_err(data_err)?;
+        Ok(cited)
     }
 
     /// Money flows from the BTC addresses the accounts show (on pages of
@@ -684,6 +777,105 @@ impl ReportRequest<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The sales tables as computed before they were taken in parts: every
+    /// unit of the accounts kept, with its sources, at once.
+    fn tables_of_every_unit(units: &[Unit], rates: &Rates, cites: &Cites) -> Option<SalesTables> {
+        if units.is_empty() {
+            return None;
+        }
+        let mut by_account: BTreeMap<(String, String, Method), BTreeSet<&String>> = BTreeMap::new();
+        let mut by_month: BTreeMap<String, BTreeSet<&String>> = BTreeMap::new();
+        for u in units {
+            by_account.entry((u.market.clone(), u.vendor.clone(), u.method)).or_default().extend(&u.sources);
+            for (y, m) in months(u) {
+                by_month.entry(format!("{y:04}-{m:02}/{}", u.method.as_str())).or_default().extend(&u.sources);
+            }
+        }
+        let mut vendors = sales::aggregate(units, GroupBy::Vendor, None, None);
+        vendors.sort_by(|a, b| b.sales.total_cmp(&a.sales).then_with(|| a.vendor.cmp(&b.vendor)));
+        let mut cited = CitedUnits::default();
+        cited.methods = units.iter().map(|u| u.method).collect();
+        cited.units = units.len();
+        let mut tables = sales_tables(cited, rates, cites).unwrap();
+        tables.by_vendor = sales_rows(
+            &vendors,
+            |e| format!("{} / {}", e.market.as_deref().unwrap_or("?"), e.vendor.as_deref().unwrap_or("?")),
+            |e| cites.of(by_account.get(&(e.market.clone().unwrap_or_default(), e.vendor.clone().unwrap_or_default(), e.method)).into_iter().flatten().copied()),
+        );
+        tables.by_month = sales_rows(
+            &sales::aggregate(units, GroupBy::Month, None, None),
+            |e| e.month.clone().unwrap_or_default(),
+            |e| cites.of(by_month.get(&format!("{}/{}", e.month.as_deref().unwrap_or_default(), e.method.as_str())).into_iter().flatten().copied()),
+        );
+        Some(tables)
+    }
+
+    /// Rows equal but for the last bits of sums (units are summed in
+    /// another order).
+    fn same_rows(got: &[SalesRow], want: &[SalesRow]) -> bool {
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0);
+        got.len() == want.len()
+            && got.iter().zip(want).all(|(g, w)| {
+                (&g.group, &g.method, &g.days, &g.coverage_note, &g.evidence) == (&w.group, &w.method, &w.days, &w.coverage_note, &w.evidence)
+                    && close(g.sales, w.sales)
+                    && close(g.sales_lower, w.sales_lower)
+                    && close(g.revenue_usd, w.revenue_usd)
+                    && close(g.revenue_usd_lower, w.revenue_usd_lower)
+                    && close(g.unpriced, w.unpriced)
+            })
+    }
+
+    /// The report's sales, taken an account at a time with the records
+    /// behind each row kept as numbers, are the tables of every unit with
+    /// its sources at once: for the whole case and for some accounts, on a
+    /// case of pages from several markets and two datasets of one market.
+    #[test]
+    fn sales_taken_an_account_at_a_time_are_those_of_every_unit_at_once() {
+        let tmp = tempfile::tempdir().unwrap();
+        let generated = sim::generate_markets(&sim::MarketSimConfig { seed: 3, ..Default::default() });
+        generated.write_to(tmp.path()).unwrap();
+        let data = tmp.path().join("data");
+        sim::sales::write_sales_dataset(&data, &sim::sales::SalesSimConfig { seed: 4, listings: 200, feedback: 2_000, vendors: 12, files: 2 }).unwrap();
+        let mut case = Case::init(&tmp.path().join("case"), "tester").unwrap();
+        let opts = crate::ImportOptions { captured_at: Some("2021-06-01T00:00:00Z".parse().unwrap()), ..Default::default() };
+        case.import(&[tmp.path().join("pages")], &opts, &crate::NoProgress).unwrap();
+        let opts = crate::ImportOptions { dataset_format: Some("agora-2014".into()), ..Default::default() };
+        case.import(&[data], &opts, &crate::NoProgress).unwrap();
+        case.extract(&crate::ExtractOptions::default(), &crate::NoProgress).unwrap();
+        let rates = Rates::default();
+        let entries: Vec<EvidenceEntry> = case
+            .evidence
+            .records()
+            .into_iter()
+            .map(|r| EvidenceEntry { sha256: r.sha256.to_hex(), url: r.url.clone(), source: None, captured_at: None })
+            .collect();
+        let cites = Cites::new(&entries);
+        let whole = case.observations(&Filter::default()).unwrap();
+        let dates = case.observations_with(&Filter::default(), FeedbackRead::Dates, ListingOrder::Sorted).unwrap();
+        let vendors: BTreeSet<(String, String)> =
+            whole.feedback.iter().filter_map(|f| Some((f.record.market.clone(), f.record.vendor.clone()?.trim().to_owned()))).collect();
+        assert!(vendors.len() > 20, "{vendors:?}");
+        let some: BTreeSet<(String, String)> = vendors.iter().step_by(3).cloned().collect();
+        let everyone = |_: &str, _: &str| true;
+        let some_of = |m: &str, v: &str| some.iter().any(|a| same_account(m, v, a));
+        for keep in [&everyone as &(dyn Fn(&str, &str) -> bool + Sync), &some_of] {
+            let units = sales::units_where(&whole.input(), &rates, keep).units;
+            let want = tables_of_every_unit(&units, &rates, &cites).unwrap();
+            let got = sales_tables(case.report_units(&dates, &rates, keep, &cites).unwrap(), &rates, &cites).unwrap();
+            assert!(want.by_vendor.iter().any(|r| r.method == "feedback_count") && want.by_vendor.iter().any(|r| r.method != "feedback_count"));
+            assert!(want.by_month.len() > 1 && want.by_vendor.iter().all(|r| !r.evidence.is_empty()), "{:?}", want.by_month);
+            // Rows of equal sales may come in either order.
+            let sorted = |rows: &[SalesRow]| {
+                let mut rows = rows.to_vec();
+                rows.sort_by(|a, b| (&a.group, &a.method).cmp(&(&b.group, &b.method)));
+                rows
+            };
+            assert!(same_rows(&sorted(&got.by_vendor), &sorted(&want.by_vendor)), "{:#?}\n{:#?}", got.by_vendor, want.by_vendor);
+            assert!(same_rows(&got.by_month, &want.by_month), "{:#?}\n{:#?}", got.by_month, want.by_month);
+            assert_eq!((&got.methods, &got.rates_note), (&want.methods, &want.rates_note));
+        }
+    }
 
     fn squash(s: &str) -> String {
         s.split_whitespace().collect::<Vec<_>>().join(" ")

@@ -183,7 +183,7 @@ fn obs_one<T>(s: Stored<T>, captured: &HashMap<Sha256, String>, evidence: impl F
 
 /// A feedback row as read from the store, borrowed, with its page's capture
 /// time: how the estimator reads a case's feedback.
-struct StoredFeedback<'a> {
+pub(crate) struct StoredFeedback<'a> {
     row: &'a store::FeedbackRef<'a>,
     captured_at: Option<&'a str>,
 }
@@ -241,10 +241,14 @@ pub(crate) struct Observations {
     pub(crate) feedback: Vec<Obs<model::Feedback>>,
     pub(crate) categories: Vec<Obs<model::CategoryEntry>>,
     pub(crate) vendors: Vec<Obs<model::Vendor>>,
+    /// Every stored feedback row counted per (market, vendor as shown;
+    /// None: none named), with [`FeedbackRead::Dates`] (which keeps only
+    /// some of the rows).
+    pub(crate) feedback_counts: Option<BTreeMap<(String, Option<String>), u64>>,
     /// The store's page rows (read for the capture times above).
     pub(crate) pages: Vec<store::PageRow>,
     /// Capture time by evidence record, from `pages`.
-    captured: HashMap<Sha256, String>,
+    pub(crate) captured: HashMap<Sha256, String>,
 }
 
 impl Observations {
@@ -269,7 +273,9 @@ impl Observations {
 /// How much of each feedback row [`Case::observations_with`] reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum FeedbackRead {
-    /// Whole rows.
+    /// Whole rows (every row of the case in memory: the tests hold the
+    /// other reads to it).
+    #[cfg(test)]
     Whole,
     /// Only market, vendor and date (`CaseStore::feedback_dates_where`),
     /// of the rows linking's accounts take (see `linking_feedback`): at
@@ -307,6 +313,35 @@ fn linking_feedback() -> impl FnMut(&str, Option<&str>, Option<&str>) -> bool {
     }
 }
 
+/// Feedback rows counted per (market, vendor as shown) as they are read:
+/// a chunk's rows are of one account, so a row is counted against the row
+/// before's account without a lookup.
+#[derive(Default)]
+struct FeedbackCounts {
+    counts: BTreeMap<(String, Option<String>), u64>,
+    run: Option<((String, Option<String>), u64)>,
+}
+
+impl FeedbackCounts {
+    fn count(&mut self, market: &str, vendor: Option<&str>) {
+        match &mut self.run {
+            Some(((m, v), n)) if m == market && v.as_deref() == vendor => *n += 1,
+            run => {
+                if let Some((account, n)) = run.replace(((market.to_owned(), vendor.map(str::to_owned)), 1)) {
+                    *self.counts.entry(account).or_default() += n;
+                }
+            }
+        }
+    }
+
+    fn finish(mut self) -> BTreeMap<(String, Option<String>), u64> {
+        if let Some((account, n)) = self.run.take() {
+            *self.counts.entry(account).or_default() += n;
+        }
+        self.counts
+    }
+}
+
 /// The order of the listings [`Case::observations_with`] reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ListingOrder {
@@ -315,6 +350,27 @@ pub(crate) enum ListingOrder {
     /// The store's (`CaseStore::listings_unordered`): for the estimator,
     /// which orders what it reads itself; a million listings are not sorted.
     Store,
+}
+
+/// Feedback accounts as the estimator takes them: each (market, vendor
+/// normalized as deduplication's identity holds it; none: "") with the
+/// names shown for it (None: the feedback that names no vendor), in order.
+/// Deduplication never crosses groups, so each can be estimated alone.
+pub(crate) type AccountGroups = BTreeMap<(String, String), Vec<Option<String>>>;
+
+/// [`AccountGroups`] of the store's feedback accounts `(market, vendor)`,
+/// of the names `keep(market, vendor as shown)` accepts (a missing vendor
+/// offered as `?`, as `sales` does).
+pub(crate) fn account_groups(names: Vec<(String, Option<String>)>, keep: impl Fn(&str, &str) -> bool) -> AccountGroups {
+    let mut groups = AccountGroups::new();
+    for (market, vendor) in names {
+        if !keep(&market, vendor.as_deref().unwrap_or("?")) {
+            continue;
+        }
+        let same = sales::dedup::normalize(vendor.as_deref().unwrap_or(""));
+        groups.entry((market, same)).or_default().push(vendor);
+    }
+    groups
 }
 
 pub(crate) fn captured_times(pages: &[store::PageRow]) -> HashMap<Sha256, String> {
@@ -326,6 +382,7 @@ fn evidence_of(p: &Option<model::Provenance>) -> Option<Sha256> {
 }
 
 impl Case {
+    #[cfg(test)]
     pub(crate) fn observations(&self, filter: &Filter) -> Result<Observations> {
         self.observations_with(filter, FeedbackRead::Whole, ListingOrder::Sorted)
     }
@@ -334,10 +391,19 @@ impl Case {
         let pages = self.store.pages()?;
         let captured = captured_times(&pages);
         let ev = evidence_of;
-        let feedback = match read {
-            FeedbackRead::Whole => self.store.feedback(filter)?,
-            FeedbackRead::Dates => self.store.feedback_dates_where(filter, &mut linking_feedback())?,
-            FeedbackRead::Skip => Vec::new(),
+        let (feedback, feedback_counts) = match read {
+            #[cfg(test)]
+            FeedbackRead::Whole => (self.store.feedback(filter)?, None),
+            FeedbackRead::Dates => {
+                // Every row is offered to the test: counted there.
+                let (mut keep, mut counts) = (linking_feedback(), FeedbackCounts::default());
+                let rows = self.store.feedback_dates_where(filter, &mut |market, vendor, date| {
+                    counts.count(market, vendor);
+                    keep(market, vendor, date)
+                })?;
+                (rows, Some(counts.finish()))
+            }
+            FeedbackRead::Skip => (Vec::new(), None),
         };
         let listing_evidence = |l: &model::Listing| ev(&l.provenance);
         Ok(Observations {
@@ -354,6 +420,7 @@ impl Case {
                 |c: &model::CategoryEntry| ev(&c.provenance),
             ),
             vendors: obs(self.store.vendors(filter)?, &captured, |v: &model::Vendor| ev(&v.provenance)),
+            feedback_counts,
             pages,
             captured,
         })
@@ -472,121 +539,33 @@ impl Case {
         })?;
         tracing::debug!("sales units: listing side estimated in {:.2} s", started.elapsed().as_secs_f64());
         let started = std::time::Instant::now();
-        let mut accounts: BTreeMap<(String, String), Vec<Option<String>>> = BTreeMap::new();
-        for (market, vendor) in names {
-            // Deduplication's identity holds the vendor normalized (none: "").
-            let same = sales::dedup::normalize(vendor.as_deref().unwrap_or(""));
-            accounts.entry((market, same)).or_default().push(vendor);
-        }
+        let accounts = account_groups(names, |_, _| true);
         let mut table = UnitTableBuilder::default();
         // About a table row per feedback row (9.06M for 10M in the bench):
         // counting them (from the chunks' row counts) spares growing a table
         // of millions of rows by doubling.
         table.reserve(usize::try_from(feedback_rows).unwrap_or(0));
         table.add(&estimator.take_units()); // the listing side's, first as ever
-        // This thread reads each account's feedback from the store (which is
-        // not shared between threads) while the others estimate accounts read
-        // before. Results are merged in account order as they come (units into
-        // the table, then dropped), so the ledger does not depend on which
-        // thread was faster and memory holds a few accounts, not all.
-        let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).max(1);
-        // Each account's rows as read (decoded by the worker), and whether to
-        // keep only the feedback naming no vendor (the store cannot ask for that).
-        type Read = Vec<(store::DeferredFeedback, bool)>;
-        let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<(usize, Read)>(workers * 2);
-        // Each worker holds a handle: when every worker is gone (a panic too),
-        // the receiver goes with them and sending fails instead of waiting.
-        let work_rx = std::sync::Arc::new(std::sync::Mutex::new(work_rx));
-        let (done_tx, done_rx) = std::sync::mpsc::channel::<(usize, std::result::Result<(UnitTableBuilder, sales::Units), store::StoreError>)>();
         let mut merged = sales::Units::default();
-        let (shared, captured) = (&estimator, &o.captured);
-        std::thread::scope(|s| -> Result<()> {
-            for _ in 0..workers {
-                let (work_rx, done_tx) = (std::sync::Arc::clone(&work_rx), done_tx.clone());
-                s.spawn(move || loop {
-                    let next = work_rx.lock().map(|rx| rx.recv());
-                    let Ok(Ok((i, read))) = next else { break };
-                    // Rows borrowed from the chunks as read: millions of rows
-                    // are estimated without being built as owned records, and
-                    // are referred to in order, not copied into it.
-                    let mut borrowed = Vec::with_capacity(read.len());
-                    let mut failed = None;
-                    for (deferred, only_unnamed) in &read {
-                        match deferred.borrowed_rows() {
-                            Ok(rows_and_order) => borrowed.push((rows_and_order, *only_unnamed)),
-                            Err(e) => failed = Some(e),
-                        }
-                    }
-                    if let Some(e) = failed {
-                        if done_tx.send((i, Err(e))).is_err() {
-                            break;
-                        }
-                        continue;
-                    }
-                    let mut times = CaptureTimes::new(captured);
-                    let mut rows = Vec::with_capacity(borrowed.iter().map(|((_, order), _)| order.len()).sum());
-                    for ((read_rows, order), only_unnamed) in &borrowed {
-                        let in_order = order.iter().map(|&r| &read_rows[r as usize]);
-                        rows.extend(in_order.filter(|r| !only_unnamed || r.record.vendor.is_none()).map(|r| StoredFeedback::of(r, &mut times)));
-                    }
-                    // The part's units go into a table of its own here, so this
-                    // thread, not the reading one, does that work.
-                    // About a row per feedback row, as for the whole table.
-                    let mut units = UnitTableBuilder::with_room(rows.len());
-                    let part = shared.feedback_part_into(&rows, &mut units);
-                    drop(rows);
-                    drop(borrowed);
-                    drop(read);
-                    if done_tx.send((i, Ok((units, part)))).is_err() {
-                        break;
-                    }
-                });
-            }
-            drop((done_tx, work_rx));
-            type Part = std::result::Result<(UnitTableBuilder, sales::Units), store::StoreError>;
-            let mut pending: BTreeMap<usize, Part> = BTreeMap::new();
-            let mut next = 0;
-            let mut failed = None;
-            let mut merge = |(i, part): (usize, Part), pending: &mut BTreeMap<usize, Part>| {
-                pending.insert(i, part);
-                while let Some(part) = pending.remove(&next) {
-                    let (units, part) = match part {
-                        Ok(p) => p,
-                        Err(e) => {
-                            failed.get_or_insert(e);
-                            next += 1;
-                            continue;
-                        }
-                    };
-                    table.merge(units);
-                    merged.problems.extend(part.problems);
-                    merged.feedback_sightings += part.feedback_sightings;
-                    merged.feedback_unique += part.feedback_unique;
-                    next += 1;
-                }
-            };
-            let mut read = Ok(());
-            for (i, ((market, _), names)) in accounts.iter().enumerate() {
-                let mut rows = Vec::new();
-                for name in names {
-                    match self.feedback_read(market, name.as_deref()) {
-                        Ok(r) => rows.push(r),
-                        Err(e) => read = Err(e),
-                    }
-                }
-                if read.is_err() || work_tx.send((i, rows)).is_err() {
-                    break;
-                }
-                while let Ok(done) = done_rx.try_recv() {
-                    merge(done, &mut pending);
-                }
-            }
-            drop(work_tx);
-            for done in done_rx.iter() {
-                merge(done, &mut pending);
-            }
-            read.and(failed.map_or(Ok(()), |e| Err(e.into())))
-        })?;
+        self.estimate_accounts(
+            &accounts,
+            &o.captured,
+            &estimator,
+            // The part's units go into a table of its own on the worker, so
+            // that thread, not the reading one, does that work; about a row
+            // per feedback row, as for the whole table.
+            |estimator, rows| {
+                let mut units = UnitTableBuilder::with_room(rows.len());
+                let part = estimator.feedback_part_into(rows, &mut units);
+                (units, part)
+            },
+            |(units, part)| {
+                table.merge(units);
+                merged.problems.extend(part.problems);
+                merged.feedback_sightings += part.feedback_sightings;
+                merged.feedback_unique += part.feedback_unique;
+            },
+        )?;
         tracing::debug!("sales units: {} accounts' feedback estimated in {:.2} s", accounts.len(), started.elapsed().as_secs_f64());
         let started = std::time::Instant::now();
         estimator.add_part(merged);
@@ -619,9 +598,126 @@ impl Case {
         Ok(ledger)
     }
 
+    /// The sales units of the accounts `keep(market, vendor as shown)`
+    /// accepts, as `sales::units_where` finds them in every row, the
+    /// feedback read an account at a time (`obs` may hold only
+    /// [`FeedbackRead::Dates`]' rows).
+    pub(crate) fn units_of_accounts(&self, obs: &Observations, rates: &Rates, keep: &(dyn Fn(&str, &str) -> bool + Sync)) -> Result<Vec<sales::Unit>> {
+        let input = obs.input();
+        let mut estimator = sales::Estimator::new(&input, rates);
+        let mut units = estimator.take_units();
+        units.retain(|u| keep(&u.market, &u.vendor));
+        let groups = account_groups(self.store.feedback_accounts()?, keep);
+        self.estimate_accounts(&groups, &obs.captured, &estimator, |estimator, rows| estimator.feedback_part(rows).units, |part| {
+            units.extend(part.into_iter().filter(|u| keep(&u.market, &u.vendor)))
+        })?;
+        Ok(units)
+    }
+
+    /// Estimates the feedback of each account group on worker threads while
+    /// this thread reads the next groups' rows from the store (which is not
+    /// shared between threads). `estimate` turns a group's rows (borrowed
+    /// from the chunks as read: millions of rows are estimated without being
+    /// built as owned records) into a part on a worker; `merge` takes the
+    /// parts here, in group order as they come, so the result does not
+    /// depend on which thread was faster and memory holds a few groups, not
+    /// all.
+    pub(crate) fn estimate_accounts<'e, P: Send>(
+        &self,
+        groups: &AccountGroups,
+        captured: &HashMap<Sha256, String>,
+        estimator: &sales::Estimator<'e>,
+        estimate: impl Fn(&sales::Estimator<'e>, &[StoredFeedback<'_>]) -> P + Sync,
+        mut merge: impl FnMut(P),
+    ) -> Result<()> {
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).max(1);
+        // Each group's rows as read (decoded by the worker), and whether to
+        // keep only the feedback naming no vendor (the store cannot ask for that).
+        type Read = Vec<(store::DeferredFeedback, bool)>;
+        let (work_tx, work_rx) = std::sync::mpsc::sync_channel::<(usize, Read)>(workers * 2);
+        // Each worker holds a handle: when every worker is gone (a panic too),
+        // the receiver goes with them and sending fails instead of waiting.
+        let work_rx = std::sync::Arc::new(std::sync::Mutex::new(work_rx));
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<(usize, std::result::Result<P, store::StoreError>)>();
+        let estimate = &estimate;
+        std::thread::scope(|s| -> Result<()> {
+            for _ in 0..workers {
+                let (work_rx, done_tx) = (std::sync::Arc::clone(&work_rx), done_tx.clone());
+                s.spawn(move || loop {
+                    let next = work_rx.lock().map(|rx| rx.recv());
+                    let Ok(Ok((i, read))) = next else { break };
+                    let mut borrowed = Vec::with_capacity(read.len());
+                    let mut failed = None;
+                    for (deferred, only_unnamed) in &read {
+                        match deferred.borrowed_rows() {
+                            Ok(rows_and_order) => borrowed.push((rows_and_order, *only_unnamed)),
+                            Err(e) => failed = Some(e),
+                        }
+                    }
+                    if let Some(e) = failed {
+                        if done_tx.send((i, Err(e))).is_err() {
+                            break;
+                        }
+                        continue;
+                    }
+                    let mut times = CaptureTimes::new(captured);
+                    let mut rows = Vec::with_capacity(borrowed.iter().map(|((_, order), _)| order.len()).sum());
+                    for ((read_rows, order), only_unnamed) in &borrowed {
+                        let in_order = order.iter().map(|&r| &read_rows[r as usize]);
+                        rows.extend(in_order.filter(|r| !only_unnamed || r.record.vendor.is_none()).map(|r| StoredFeedback::of(r, &mut times)));
+                    }
+                    let part = estimate(estimator, &rows);
+                    drop(rows);
+                    drop(borrowed);
+                    drop(read);
+                    if done_tx.send((i, Ok(part))).is_err() {
+                        break;
+                    }
+                });
+            }
+            drop((done_tx, work_rx));
+            let mut pending: BTreeMap<usize, std::result::Result<P, store::StoreError>> = BTreeMap::new();
+            let mut next = 0;
+            let mut failed = None;
+            let mut take = |(i, part), pending: &mut BTreeMap<usize, _>| {
+                pending.insert(i, part);
+                while let Some(part) = pending.remove(&next) {
+                    match part {
+                        Ok(p) => merge(p),
+                        Err(e) => {
+                            failed.get_or_insert(e);
+                        }
+                    }
+                    next += 1;
+                }
+            };
+            let mut read = Ok(());
+            for (i, ((market, _), names)) in groups.iter().enumerate() {
+                let mut rows = Vec::new();
+                for name in names {
+                    match self.feedback_read(market, name.as_deref()) {
+                        Ok(r) => rows.push(r),
+                        Err(e) => read = Err(e),
+                    }
+                }
+                if read.is_err() || work_tx.send((i, rows)).is_err() {
+                    break;
+                }
+                while let Ok(done) = done_rx.try_recv() {
+                    take(done, &mut pending);
+                }
+            }
+            drop(work_tx);
+            for done in done_rx.iter() {
+                take(done, &mut pending);
+            }
+            read.and(failed.map_or(Ok(()), |e| Err(e.into())))
+        })
+    }
+
     /// Listing counts and prices per market and vendor.
     pub fn listing_summary(&self, rates: &Rates) -> Result<Vec<ListingSummary>> {
-        let o = self.observations(&Filter::default())?;
+        let o = self.observations_with(&Filter::default(), FeedbackRead::Skip, ListingOrder::Sorted)?;
         Ok(sales::listing_summary(&o.listings, rates))
     }
 

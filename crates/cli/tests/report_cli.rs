@@ -262,29 +262,11 @@ fn a_vendor_report_holds_its_accounts_links_and_decisions_and_only_those() {
     // Sales: a vendor report reads and estimates only its accounts'
     // feedback, and gets what `dragnet sales` gets for them from the whole
     // case (coverage included).
-    let (h, rows) = read_csv(&csv_dir.join("sales.csv"));
-    let col = |n: &str| h.iter().position(|x| x == n).unwrap();
-    let num = |v: &str| v.parse::<f64>().unwrap();
-    let got: Vec<(String, String, f64, f64, f64, String)> = rows
-        .iter()
-        .filter(|r| &r[col("table")] == "by_vendor")
-        .map(|r| (r[col("group")].to_owned(), r[col("method")].to_owned(), num(&r[col("sales")]), num(&r[col("sales_lower")]), num(&r[col("revenue_usd")]), r[col("coverage_note")].to_owned()))
-        .collect();
-    let mut whole: Vec<(String, String, f64, f64, f64, String)> = json_lines(&ok(&["--case", c, "--json", "sales", "--by", "vendor"]))
-        .iter()
-        .filter(|e| want.contains(&format!("{}/{}", e["market"].as_str().unwrap(), e["vendor"].as_str().unwrap().trim())))
-        .map(|e| {
-            let f = |k: &str| e[k].as_f64().unwrap();
-            let group = format!("{} / {}", e["market"].as_str().unwrap(), e["vendor"].as_str().unwrap());
-            (group, e["method"].as_str().unwrap().to_owned(), f("sales"), f("sales_lower"), f("revenue_usd"), e["coverage_note"].as_str().unwrap_or_default().to_owned())
-        })
-        .collect();
+    let got = report_sales(&csv_dir, "by_vendor");
+    let whole: Vec<SalesLine> =
+        cli_sales(c, "vendor").into_iter().filter(|(group, ..)| group.split_once(" / ").is_some_and(|(m, v)| want.contains(&format!("{m}/{}", v.trim())))).collect();
     assert!(whole.iter().any(|w| w.1 == "feedback_count"), "the operator's accounts have feedback: {whole:?}");
-    let mut got_sorted = got.clone();
-    let order = |a: &(String, String, f64, f64, f64, String), b: &(String, String, f64, f64, f64, String)| (&a.0, &a.1).cmp(&(&b.0, &b.1));
-    got_sorted.sort_by(order);
-    whole.sort_by(order);
-    assert_eq!(got_sorted, whole, "the vendor report's estimates differ from the whole case's for its accounts");
+    assert_eq!(got, whole, "the vendor report's estimates differ from the whole case's for its accounts");
     // Links: only those touching the accounts, with the signals that fired.
     let (header, rows) = read_csv(&csv_dir.join("links.csv"));
     let (ia, ib) = (header.iter().position(|h| h == "a").unwrap(), header.iter().position(|h| h == "b").unwrap());
@@ -341,6 +323,43 @@ fn a_vendor_report_holds_its_accounts_links_and_decisions_and_only_those() {
     assert!(!now.contains(b), "a rejected link still joins {b}");
 }
 
+/// A sales estimate as the report's CSV and `dragnet sales` both show it:
+/// group (`market / vendor`, or the month), method, sales, lower bound,
+/// revenue, coverage note.
+type SalesLine = (String, String, f64, f64, f64, String);
+
+/// The rows of one table (`by_vendor`, `by_month`) of a report's sales.csv,
+/// sorted by group and method.
+fn report_sales(csv_dir: &Path, table: &str) -> Vec<SalesLine> {
+    let (h, rows) = read_csv(&csv_dir.join("sales.csv"));
+    let col = |n: &str| h.iter().position(|x| x == n).unwrap();
+    let num = |v: &str| v.parse::<f64>().unwrap();
+    let mut got: Vec<SalesLine> = rows
+        .iter()
+        .filter(|r| &r[col("table")] == table)
+        .map(|r| (r[col("group")].to_owned(), r[col("method")].to_owned(), num(&r[col("sales")]), num(&r[col("sales_lower")]), num(&r[col("revenue_usd")]), r[col("coverage_note")].to_owned()))
+        .collect();
+    got.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    got
+}
+
+/// `dragnet sales --by BY --json` as [`SalesLine`]s, sorted the same way.
+fn cli_sales(c: &str, by: &str) -> Vec<SalesLine> {
+    let mut lines: Vec<SalesLine> = json_lines(&ok(&["--case", c, "--json", "sales", "--by", by]))
+        .iter()
+        .map(|e| {
+            let f = |k: &str| e[k].as_f64().unwrap();
+            let group = match by {
+                "month" => e["month"].as_str().unwrap().to_owned(),
+                _ => format!("{} / {}", e["market"].as_str().unwrap(), e["vendor"].as_str().unwrap()),
+            };
+            (group, e["method"].as_str().unwrap().to_owned(), f("sales"), f("sales_lower"), f("revenue_usd"), e["coverage_note"].as_str().unwrap_or_default().to_owned())
+        })
+        .collect();
+    lines.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    lines
+}
+
 #[test]
 fn an_unknown_vendor_is_an_error_and_writes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
@@ -391,6 +410,26 @@ fn csv_tables_match_the_report_and_parse_in_python() {
     assert_eq!(report_accounts(&html, &dir), accounts);
     let estimates = ok(&["--case", c, "--json", "sales", "--by", "vendor"]).lines().count() + ok(&["--case", c, "--json", "sales", "--by", "month"]).lines().count();
     assert_eq!(read_csv(&dir.join("sales.csv")).1.len(), estimates);
+    // The figures are those of `dragnet sales`, by vendor and by month.
+    for (table, by) in [("by_vendor", "vendor"), ("by_month", "month")] {
+        let want = cli_sales(c, by);
+        assert!(want.len() > 3, "{by}: {want:?}");
+        assert_eq!(report_sales(&dir, table), want, "the report's {table} differs from dragnet sales --by {by}");
+    }
+    // Each account's feedback count is its rows in `dragnet feedback`.
+    let mut feedback: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+    for f in json_lines(&ok(&["--case", c, "--json", "feedback"])) {
+        if let Some(v) = f["vendor"].as_str() {
+            *feedback.entry(format!("{}/{}", f["market"].as_str().unwrap(), v.trim())).or_default() += 1;
+        }
+    }
+    assert!(feedback.values().sum::<u64>() > 100, "{feedback:?}");
+    let (h, rows) = read_csv(&dir.join("vendors.csv"));
+    let col = |n: &str| h.iter().position(|x| x == n).unwrap();
+    for r in &rows {
+        let n: u64 = r[col("feedback")].parse().unwrap();
+        assert_eq!(n, feedback.get(&r[col("account")]).copied().unwrap_or(0), "feedback of {}", &r[col("account")]);
+    }
     assert_eq!(read_csv(&dir.join("links.csv")).1.len(), ok(&["--case", c, "--json", "links"]).lines().count());
     assert_eq!(read_csv(&dir.join("flows.csv")).1.len(), 0);
     assert_eq!(read_csv(&dir.join("evidence_index.csv")).1.len(), indexed_in(&html).len());

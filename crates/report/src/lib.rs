@@ -102,6 +102,12 @@ pub struct ReportOptions {
     /// The methods behind the report's inferences, with their parameters and
     /// measured error rates.
     pub methods: Vec<MethodEntry>,
+    /// Stored feedback rows per (market, vendor as shown; `None`: the rows
+    /// naming no vendor), counted by a caller that does not hold the rows (a
+    /// case of millions); `None`: counted from [`Records::feedback`]. With a
+    /// scope, `Records::feedback` still names the pages of the scope's
+    /// feedback.
+    pub feedback_counts: Option<BTreeMap<(String, Option<String>), u64>>,
 }
 
 /// The accounts a vendor report is about.
@@ -586,8 +592,25 @@ pub fn build(rows: &Records<'_>, pages: &[PageRow], evidence: &[EvidenceEntry], 
     for (m, _) in &accounts {
         bump(m, &|r| r.vendors += 1);
     }
-    for f in &feedback {
-        bump(&f.record.market, &|r| r.feedback += 1);
+    // Feedback rows per (market, vendor), as the caller counted them or
+    // from the rows.
+    let mut feedback_rows: BTreeMap<(&str, Option<&str>), u64> = BTreeMap::new();
+    match &opts.feedback_counts {
+        Some(counts) => {
+            for ((m, v), n) in counts {
+                if keep(m, v.as_deref()) {
+                    *feedback_rows.entry((m, v.as_deref())).or_default() += n;
+                }
+            }
+        }
+        None => {
+            for f in &feedback {
+                *feedback_rows.entry((&f.record.market, f.record.vendor.as_deref())).or_default() += 1;
+            }
+        }
+    }
+    for (&(m, _), &n) in &feedback_rows {
+        bump(m, &|r| r.feedback += n as usize);
     }
 
     // One dossier per account: counts of its stored rows, its profile rows'
@@ -599,9 +622,9 @@ pub fn build(rows: &Records<'_>, pages: &[PageRow], evidence: &[EvidenceEntry], 
         }
     }
     let mut feedback_count: BTreeMap<(String, String), usize> = BTreeMap::new();
-    for f in &feedback {
-        if let Some(v) = &f.record.vendor {
-            *feedback_count.entry(key(&f.record.market, v)).or_default() += 1;
+    for (&(m, v), &n) in &feedback_rows {
+        if let Some(v) = v {
+            *feedback_count.entry(key(m, v)).or_default() += n as usize;
         }
     }
     let joined: BTreeMap<(String, String), &ScopeAccount> = opts
@@ -723,7 +746,7 @@ pub fn build(rows: &Records<'_>, pages: &[PageRow], evidence: &[EvidenceEntry], 
             pages: pages.len() as u64,
             listings: listings.len() as u64,
             vendors: vendors.len() as u64,
-            feedback: feedback.len() as u64,
+            feedback: feedback_rows.values().sum(),
             identifiers: identifier_rows,
         },
         markets: markets.into_values().collect(),

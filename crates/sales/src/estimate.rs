@@ -299,7 +299,7 @@ impl<'a> Estimator<'a> {
     /// estimator, so that parts can be estimated on several threads: hand
     /// each result to [`Estimator::add_part`], in part order (problems keep
     /// that order).
-    pub fn feedback_part(&self, feedback: &[&Obs<Feedback>]) -> Units {
+    pub fn feedback_part<R: FeedbackRow>(&self, feedback: &[R]) -> Units {
         let (mut out, mut units) = (Units::default(), Vec::new());
         feedback_units(&self.by_title, feedback, self.rates, &self.scale, &mut out, &mut units);
         out.units = units;
