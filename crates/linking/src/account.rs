@@ -100,13 +100,13 @@ pub struct Account {
     pub sources: Vec<String>,
 }
 
-fn add_fact(facts: &mut Vec<Fact>, value: &str, source: &str) {
+fn add_fact(facts: &mut Vec<Fact>, value: &str, source: &str, push: Push) {
     let value = value.trim();
     if value.is_empty() {
         return;
     }
     match facts.iter_mut().find(|f| f.value == value) {
-        Some(f) => push_source(&mut f.sources, source),
+        Some(f) => push_source(&mut f.sources, source, push),
         None => facts.push(Fact {
             value: value.to_owned(),
             sources: vec![source.to_owned()],
@@ -114,10 +114,38 @@ fn add_fact(facts: &mut Vec<Fact>, value: &str, source: &str) {
     }
 }
 
-fn push_source(sources: &mut Vec<String>, source: &str) {
-    if let Err(at) = sources.binary_search_by(|s| s.as_str().cmp(source)) {
-        sources.insert(at, source.to_owned());
+/// How a row id joins a list of sources.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Push {
+    /// In order, once: the list stays sorted and deduplicated (the public
+    /// `add_*` methods).
+    Sorted,
+    /// At the end (unless it is the last one already), sorted and
+    /// deduplicated once by [`Account::settle`]: [`accounts_from_records`]
+    /// adds a million listings, and an account of thousands of listings
+    /// sorted each into a list of thousands (the larger part of `dragnet
+    /// links` on the 10M bench case).
+    Append,
+}
+
+fn push_source(sources: &mut Vec<String>, source: &str, push: Push) {
+    match push {
+        Push::Sorted => {
+            if let Err(at) = sources.binary_search_by(|s| s.as_str().cmp(source)) {
+                sources.insert(at, source.to_owned());
+            }
+        }
+        Push::Append => {
+            if sources.last().is_none_or(|s| s != source) {
+                sources.push(source.to_owned());
+            }
+        }
     }
+}
+
+fn settle(sources: &mut Vec<String>) {
+    sources.sort_unstable();
+    sources.dedup();
 }
 
 impl Account {
@@ -133,17 +161,36 @@ impl Account {
 
     /// Records that `source` contributed to the account.
     pub fn add_source(&mut self, source: &str) {
-        push_source(&mut self.sources, source);
+        self.add_source_with(source, Push::Sorted);
+    }
+
+    fn add_source_with(&mut self, source: &str, push: Push) {
+        push_source(&mut self.sources, source, push);
+    }
+
+    /// Sorts and deduplicates every list of sources (after [`Push::Append`]).
+    fn settle(&mut self) {
+        settle(&mut self.sources);
+        self.pgp.iter_mut().for_each(|k| settle(&mut k.sources));
+        self.contacts.iter_mut().for_each(|c| settle(&mut c.sources));
+        self.claimed.iter_mut().for_each(|c| settle(&mut c.sources));
+        for facts in [&mut self.btc, &mut self.texts, &mut self.ships_from, &mut self.ships_to, &mut self.categories, &mut self.photos] {
+            facts.iter_mut().for_each(|f| settle(&mut f.sources));
+        }
     }
 
     /// Adds a PGP key. A fingerprint that is not 40 or 64 hex digits (after
     /// removing spaces) is ignored and `false` returned: a malformed key is
     /// never evidence. Invalid subkeys are dropped.
     pub fn add_pgp(&mut self, fingerprint: &str, subkeys: &[String], user_ids: &[String], source: &str) -> bool {
+        self.add_pgp_with(fingerprint, subkeys, user_ids, source, Push::Sorted)
+    }
+
+    fn add_pgp_with(&mut self, fingerprint: &str, subkeys: &[String], user_ids: &[String], source: &str, push: Push) -> bool {
         let Some(fp) = normalize::fingerprint(fingerprint) else {
             return false;
         };
-        self.add_source(source);
+        self.add_source_with(source, push);
         let idx = match self.pgp.iter().position(|k| k.fingerprint == fp) {
             Some(i) => i,
             None => {
@@ -165,27 +212,35 @@ impl Account {
                 key.user_ids.push(u.to_owned());
             }
         }
-        push_source(&mut key.sources, source);
+        push_source(&mut key.sources, source, push);
         true
     }
 
     /// Adds a BTC address (trimmed; empty ignored).
     pub fn add_btc(&mut self, address: &str, source: &str) {
+        self.add_btc_with(address, source, Push::Sorted);
+    }
+
+    fn add_btc_with(&mut self, address: &str, source: &str, push: Push) {
         if !address.trim().is_empty() {
-            self.add_source(source);
-            add_fact(&mut self.btc, address, source);
+            self.add_source_with(source, push);
+            add_fact(&mut self.btc, address, source, push);
         }
     }
 
     /// Adds a contact as `kind:value` (or a bare value, kind `contact`).
     /// Returns `false` (and adds nothing) when the value is empty.
     pub fn add_contact(&mut self, contact: &str, source: &str) -> bool {
+        self.add_contact_with(contact, source, Push::Sorted)
+    }
+
+    fn add_contact_with(&mut self, contact: &str, source: &str, push: Push) -> bool {
         let Some((kind, value)) = normalize::contact(contact) else {
             return false;
         };
-        self.add_source(source);
+        self.add_source_with(source, push);
         match self.contacts.iter_mut().find(|c| c.kind == kind && c.value == value) {
-            Some(c) => push_source(&mut c.sources, source),
+            Some(c) => push_source(&mut c.sources, source, push),
             None => self.contacts.push(Contact {
                 kind,
                 value,
@@ -197,17 +252,21 @@ impl Account {
 
     /// Adds a claim of an account on another market.
     pub fn add_claim(&mut self, market: &str, account: Option<&str>, sales: Option<u64>, rating: Option<&str>, source: &str) {
+        self.add_claim_with(market, account, sales, rating, source, Push::Sorted);
+    }
+
+    fn add_claim_with(&mut self, market: &str, account: Option<&str>, sales: Option<u64>, rating: Option<&str>, source: &str, push: Push) {
         if market.trim().is_empty() {
             return;
         }
-        self.add_source(source);
+        self.add_source_with(source, push);
         let account = account.map(str::trim).filter(|a| !a.is_empty()).map(str::to_owned);
         match self
             .claimed
             .iter_mut()
             .find(|c| c.market == market.trim() && c.account == account)
         {
-            Some(c) => push_source(&mut c.sources, source),
+            Some(c) => push_source(&mut c.sources, source, push),
             None => self.claimed.push(ExternalClaim {
                 market: market.trim().to_owned(),
                 account,
@@ -220,22 +279,30 @@ impl Account {
 
     /// Adds a text the vendor wrote (listing title, description, profile).
     pub fn add_text(&mut self, text: &str, source: &str) {
+        self.add_text_with(text, source, Push::Sorted);
+    }
+
+    fn add_text_with(&mut self, text: &str, source: &str, push: Push) {
         if !text.trim().is_empty() {
-            self.add_source(source);
-            add_fact(&mut self.texts, text, source);
+            self.add_source_with(source, push);
+            add_fact(&mut self.texts, text, source, push);
         }
     }
 
     /// Adds one listing's shipping origin, destinations and category path.
     pub fn add_listing_facts(&mut self, ships_from: Option<&str>, ships_to: &[String], category: &[String], source: &str) {
-        self.add_source(source);
+        self.add_listing_facts_with(ships_from, ships_to, category, source, Push::Sorted);
+    }
+
+    fn add_listing_facts_with(&mut self, ships_from: Option<&str>, ships_to: &[String], category: &[String], source: &str, push: Push) {
+        self.add_source_with(source, push);
         // Places normalized (`USA`, `United States` -> `US`); "worldwide" is
         // no origin, but is a destination.
         if let Some(f) = ships_from.and_then(normalize::place_key).filter(|f| f != "worldwide") {
-            add_fact(&mut self.ships_from, &f, source);
+            add_fact(&mut self.ships_from, &f, source, push);
         }
         for t in ships_to.iter().filter_map(|t| normalize::place_key(t)) {
-            add_fact(&mut self.ships_to, &t, source);
+            add_fact(&mut self.ships_to, &t, source, push);
         }
         let path: Vec<String> = category
             .iter()
@@ -243,7 +310,7 @@ impl Account {
             .filter(|c| !c.is_empty())
             .collect();
         if !path.is_empty() {
-            add_fact(&mut self.categories, &path.join(" > "), source);
+            add_fact(&mut self.categories, &path.join(" > "), source, push);
         }
     }
 
@@ -251,11 +318,15 @@ impl Account {
     /// `Listing::photos` holds them). Returns `false` (and adds nothing) for
     /// anything else: a malformed hash is never evidence.
     pub fn add_photo(&mut self, hash: &str, source: &str) -> bool {
+        self.add_photo_with(hash, source, Push::Sorted)
+    }
+
+    fn add_photo_with(&mut self, hash: &str, source: &str, push: Push) -> bool {
         let Some(h) = normalize::photo_hash(hash) else {
             return false;
         };
-        self.add_source(source);
-        add_fact(&mut self.photos, &format!("{h:016x}"), source);
+        self.add_source_with(source, push);
+        add_fact(&mut self.photos, &format!("{h:016x}"), source, push);
         true
     }
 
@@ -309,6 +380,13 @@ fn entry<'m>(accounts: &'m mut BTreeMap<(String, String), Account>, market: &str
 /// one account; identifiers on pages of several vendors, or of none, are not
 /// attributed to anyone.
 pub fn accounts_from_records(records: &Records) -> Vec<Account> {
+    let mut accounts = accounts_with(records, Push::Append);
+    accounts.iter_mut().for_each(Account::settle);
+    accounts
+}
+
+/// [`accounts_from_records`], each row id added with `push`.
+fn accounts_with(records: &Records, push: Push) -> Vec<Account> {
     let mut accounts: BTreeMap<(String, String), Account> = BTreeMap::new();
     // Which accounts each page shows (by evidence digest).
     let mut page_owner: BTreeMap<model::Sha256, BTreeSet<(String, String)>> = BTreeMap::new();
@@ -317,15 +395,15 @@ pub fn accounts_from_records(records: &Records) -> Vec<Account> {
     for v in &records.vendors {
         let r = v.record;
         let Some(acc) = entry(&mut accounts, &r.market, &r.name) else { continue };
-        acc.add_source(v.id);
+        acc.add_source_with(v.id, push);
         if let Some(fp) = &r.pgp_fingerprint {
-            acc.add_pgp(fp, &[], &[], v.id);
+            acc.add_pgp_with(fp, &[], &[], v.id, push);
         }
         for c in &r.contacts {
-            acc.add_contact(c, v.id);
+            acc.add_contact_with(c, v.id, push);
         }
         for e in &r.external_ratings {
-            acc.add_claim(&e.market, e.account.as_deref(), e.sales, e.rating.as_deref(), v.id);
+            acc.add_claim_with(&e.market, e.account.as_deref(), e.sales, e.rating.as_deref(), v.id, push);
         }
         for d in [&r.registered, &r.last_seen, &r.observed_at].into_iter().flatten() {
             if let Some(day) = parse_day(d) {
@@ -338,10 +416,10 @@ pub fn accounts_from_records(records: &Records) -> Vec<Account> {
         let r = l.record;
         let Some(vendor) = r.vendor.as_deref() else { continue };
         let Some(acc) = entry(&mut accounts, &r.market, vendor) else { continue };
-        acc.add_text(&r.title, l.id);
-        acc.add_listing_facts(r.ships_from.as_deref(), &r.ships_to, &r.category, l.id);
+        acc.add_text_with(&r.title, l.id, push);
+        acc.add_listing_facts_with(r.ships_from.as_deref(), &r.ships_to, &r.category, l.id, push);
         for p in &r.photos {
-            acc.add_photo(p, l.id);
+            acc.add_photo_with(p, l.id, push);
         }
         if let Some(day) = r.observed_at.as_deref().and_then(parse_day) {
             acc.saw_on(day);
@@ -353,7 +431,7 @@ pub fn accounts_from_records(records: &Records) -> Vec<Account> {
         let Some(vendor) = r.vendor.as_deref() else { continue };
         let Some(acc) = entry(&mut accounts, &r.market, vendor) else { continue };
         if let Some(day) = r.date.as_deref().and_then(parse_day) {
-            acc.add_source(f.id);
+            acc.add_source_with(f.id, push);
             acc.saw_on(day);
         }
     }
@@ -378,18 +456,111 @@ pub fn accounts_from_records(records: &Records) -> Vec<Account> {
                     .as_ref()
                     .map(|k| (k.subkeys.clone(), k.user_ids.clone()))
                     .unwrap_or_default();
-                acc.add_pgp(&r.value, &subkeys, &uids, i.id);
+                acc.add_pgp_with(&r.value, &subkeys, &uids, i.id, push);
             }
-            IdentifierKind::Btc => acc.add_btc(&r.value, i.id),
+            IdentifierKind::Btc => acc.add_btc_with(&r.value, i.id, push),
             IdentifierKind::Email
             | IdentifierKind::Jabber
             | IdentifierKind::Telegram
             | IdentifierKind::Wickr
             | IdentifierKind::Session => {
-                acc.add_contact(&format!("{}:{}", r.kind.as_str(), r.value), i.id);
+                acc.add_contact_with(&format!("{}:{}", r.kind.as_str(), r.value), i.id, push);
             }
             IdentifierKind::Xmr | IdentifierKind::Onion => {}
         }
     }
     accounts.into_values().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model::{Feedback, Identifier, Listing, Provenance, Row, Sha256, Vendor};
+    use proptest::prelude::*;
+
+    /// Row ids from a small set, so that rows repeat ids and sort in
+    /// neither insertion nor numeric order (`-10` before `-9`).
+    fn any_id(kind: &'static str) -> impl Strategy<Value = String> {
+        (0..3u8, 0..12u32).prop_map(move |(page, n)| format!("{kind}-{page:016x}-{n}"))
+    }
+
+    fn on_page(page: u8) -> Option<Provenance> {
+        Some(Provenance { evidence: Sha256::of(&[page]), profile: "p".into(), rule: "r".into() })
+    }
+
+    prop_compose! {
+        fn any_listing()(id in any_id("L"), market in 0..2usize, vendor in 0..3usize, title in 0..4usize,
+                         from in prop::option::of(0..3usize), to in prop::collection::vec(0..3usize, 0..3),
+                         cat in 0..3usize, photo in prop::option::of(0..2usize), page in 0..4u8) -> (String, Listing) {
+            let listing = Listing {
+                market: ["dream", "empire"][market].into(),
+                vendor: Some(["Fox", "Owl", " Fox "][vendor].into()),
+                title: ["10g haze", "pills x10", "10g haze", " "][title].into(),
+                ships_from: from.map(|f| ["Germany", "USA", "worldwide"][f].into()),
+                ships_to: to.into_iter().map(|t| ["Europe", "worldwide", "US"][t].into()).collect(),
+                category: [vec!["Cannabis".to_owned(), "Flower".to_owned()], vec!["Stimulants".to_owned()], vec![]][cat].clone(),
+                photos: photo.map(|p| ["9f3a5c71e2d40b86", "0f0f3c3ca5a57e7e"][p].to_owned()).into_iter().collect(),
+                observed_at: Some("2020-01-02".into()),
+                provenance: on_page(page),
+                ..Listing::default()
+            };
+            (id, listing)
+        }
+    }
+
+    prop_compose! {
+        fn any_vendor()(id in any_id("V"), market in 0..2usize, vendor in 0..3usize, key in prop::option::of(0..2usize),
+                        contact in prop::option::of(0..2usize), page in 0..4u8) -> (String, Vendor) {
+            let vendor = Vendor {
+                market: ["dream", "empire"][market].into(),
+                name: ["Fox", "Owl", " Fox "][vendor].into(),
+                pgp_fingerprint: key.map(|k| ["0123456789ABCDEF0123456789ABCDEF01234567", "89ABCDEF0123456789ABCDEF0123456789ABCDEF"][k].into()),
+                contacts: contact.map(|c| ["jabber:fox@jabber.example", "wickr:owl"][c].to_owned()).into_iter().collect(),
+                provenance: on_page(page),
+                ..Vendor::default()
+            };
+            (id, vendor)
+        }
+    }
+
+    proptest! {
+        /// Sources added at the end and settled once are the sources added
+        /// in order: the same accounts, whatever the rows' order and repeats.
+        #[test]
+        fn appending_then_settling_gives_the_sources_of_sorted_inserts(
+            listings in prop::collection::vec(any_listing(), 0..40),
+            vendors in prop::collection::vec(any_vendor(), 0..8),
+            feedback in prop::collection::vec((any_id("F"), 0..2usize, 0..3usize, 0..3usize), 0..12),
+            btc in prop::collection::vec((any_id("I"), 0..4u8, 0..2usize), 0..8),
+        ) {
+            let feedback: Vec<(String, Feedback)> = feedback
+                .into_iter()
+                .map(|(id, m, v, d)| (id, Feedback {
+                    market: ["dream", "empire"][m].into(),
+                    vendor: Some(["Fox", "Owl", " Fox "][v].into()),
+                    date: Some(["2020-03-01", "3 days ago", "2019-12-31"][d].into()),
+                    ..Feedback::default()
+                }))
+                .collect();
+            let identifiers: Vec<(String, Identifier)> = btc
+                .into_iter()
+                .map(|(id, page, a)| (id, Identifier {
+                    kind: IdentifierKind::Btc,
+                    value: ["bc1qa", "bc1qb"][a].into(),
+                    detail: None,
+                    pgp: None,
+                    provenance: on_page(page),
+                }))
+                .collect();
+            fn rows<T>(v: &[(String, T)]) -> Vec<Row<'_, T>> {
+                v.iter().map(|(id, record)| Row { id, record }).collect()
+            }
+            let records = Records { vendors: rows(&vendors), listings: rows(&listings), feedback: rows(&feedback), identifiers: rows(&identifiers) };
+            let settled = accounts_from_records(&records);
+            prop_assert_eq!(&settled, &accounts_with(&records, Push::Sorted));
+            for a in &settled {
+                prop_assert!(a.sources.windows(2).all(|w| w[0] < w[1]), "{:?}", a.sources);
+            }
+        }
+    }
 }
