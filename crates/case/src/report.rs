@@ -794,9 +794,7 @@ mod tests {
         }
         let mut vendors = sales::aggregate(units, GroupBy::Vendor, None, None);
         vendors.sort_by(|a, b| b.sales.total_cmp(&a.sales).then_with(|| a.vendor.cmp(&b.vendor)));
-        let mut cited = CitedUnits::default();
-        cited.methods = units.iter().map(|u| u.method).collect();
-        cited.units = units.len();
+        let cited = CitedUnits { methods: units.iter().map(|u| u.method).collect(), units: units.len(), ..CitedUnits::default() };
         let mut tables = sales_tables(cited, rates, cites).unwrap();
         tables.by_vendor = sales_rows(
             &vendors,
