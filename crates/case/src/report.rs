@@ -835,6 +835,16 @@ mod tests {
         generated.write_to(tmp.path()).unwrap();
         let data = tmp.path().join("data");
         sim::sales::write_sales_dataset(&data, &sim::sales::SalesSimConfig { seed: 4, listings: 200, feedback: 2_000, vendors: 12, files: 2 }).unwrap();
+        // And a row the simulator never writes: a vendor's name in other
+        // case (deduplicated with the vendor's feedback, but an account of
+        // its own for linking and the report).
+        let header = std::fs::read_to_string(std::fs::read_dir(&data).unwrap().next().unwrap().unwrap().path()).unwrap().lines().next().unwrap().to_owned();
+        let row = |list: &str, vendor: &str| {
+            format!(
+                "\"{list}.html\",\"2014-06-01\",\"{vendor}\",\"10 x Pills\",0.1,60.00,600.0,\"Drugs\",\"Benzos\",\"Pills\",\" Feedbacks: 5/5 Fast delivery. 3 days ago anon [0 deals] 4/5 Good. 40 days ago anon [0 deals] \",\"Canada\",\"Worldwide\""
+            )
+        };
+        std::fs::write(data.join("extra.csv"), format!("{header}\n{}\n", row("2014-06-01__Lx2", "velvetfox0"))).unwrap();
         let mut case = Case::init(&tmp.path().join("case"), "tester").unwrap();
         let opts = crate::ImportOptions { captured_at: Some("2021-06-01T00:00:00Z".parse().unwrap()), ..Default::default() };
         case.import(&[tmp.path().join("pages")], &opts, &crate::NoProgress).unwrap();
@@ -854,7 +864,18 @@ mod tests {
         let vendors: BTreeSet<(String, String)> =
             whole.feedback.iter().filter_map(|f| Some((f.record.market.clone(), f.record.vendor.clone()?.trim().to_owned()))).collect();
         assert!(vendors.len() > 20, "{vendors:?}");
-        let some: BTreeSet<(String, String)> = vendors.iter().step_by(3).cloned().collect();
+        // Some accounts, one of two spellings of a vendor's name among them.
+        let (shown, other) = (("agora".to_owned(), "velvetfox0".to_owned()), ("agora".to_owned(), "VelvetFox0".to_owned()));
+        assert!(vendors.contains(&shown) && vendors.contains(&other), "{vendors:?}");
+        let mut some: BTreeSet<(String, String)> = vendors.iter().step_by(3).filter(|&a| a != &other).cloned().collect();
+        some.insert(shown);
+        // Every row is counted as linking's dates are read, those naming no
+        // vendor too.
+        let mut counted: BTreeMap<(String, Option<String>), u64> = BTreeMap::new();
+        for f in &whole.feedback {
+            *counted.entry((f.record.market.clone(), f.record.vendor.clone())).or_default() += 1;
+        }
+        assert_eq!(dates.feedback_counts.as_ref(), Some(&counted));
         let everyone = |_: &str, _: &str| true;
         let some_of = |m: &str, v: &str| some.iter().any(|a| same_account(m, v, a));
         for keep in [&everyone as &(dyn Fn(&str, &str) -> bool + Sync), &some_of] {
@@ -872,6 +893,13 @@ mod tests {
             assert!(same_rows(&sorted(&got.by_vendor), &sorted(&want.by_vendor)), "{:#?}\n{:#?}", got.by_vendor, want.by_vendor);
             assert!(same_rows(&got.by_month, &want.by_month), "{:#?}\n{:#?}", got.by_month, want.by_month);
             assert_eq!((&got.methods, &got.rates_note), (&want.methods, &want.rates_note));
+            // `dragnet operator`'s units (filtered after the parts are merged).
+            let by_vendor = |units: &[Unit]| {
+                let mut e = sales::aggregate(units, GroupBy::Vendor, None, None);
+                e.sort_by(|a, b| (&a.market, &a.vendor, a.method).cmp(&(&b.market, &b.vendor, b.method)));
+                e.into_iter().map(|e| (e.market, e.vendor, e.method, e.sales, (e.revenue_usd * 1e6).round(), e.units, e.inputs)).collect::<Vec<_>>()
+            };
+            assert_eq!(by_vendor(&case.units_of_accounts(&dates, &rates, keep).unwrap()), by_vendor(&units));
         }
     }
 

@@ -279,8 +279,8 @@ pub(crate) enum FeedbackRead {
     Whole,
     /// Only market, vendor and date (`CaseStore::feedback_dates_where`),
     /// of the rows linking's accounts take (see `linking_feedback`): at
-    /// least one row of every account; estimates need
-    /// [`Case::feedback_where`].
+    /// least one row of every account; estimates read whole rows an
+    /// account at a time ([`Case::estimate_accounts`]).
     Dates,
     /// None (estimates read it a vendor at a time).
     Skip,
@@ -620,8 +620,9 @@ impl Case {
     /// from the chunks as read: millions of rows are estimated without being
     /// built as owned records) into a part on a worker; `merge` takes the
     /// parts here, in group order as they come, so the result does not
-    /// depend on which thread was faster and memory holds a few groups, not
-    /// all.
+    /// depend on which thread was faster; memory holds the groups in flight
+    /// and the parts finished after one still in flight (a few, unless one
+    /// group is far larger than the rest), not all.
     pub(crate) fn estimate_accounts<'e, P: Send>(
         &self,
         groups: &AccountGroups,

@@ -232,3 +232,52 @@ fn csv_tables_read_back_with_headers_and_one_row_per_item() {
     let raw = std::fs::read_to_string(dir.path().join("evidence_index.csv")).unwrap();
     assert!(raw.starts_with("sha256,url,source,captured_at\r\n"), "{raw:?}");
 }
+
+/// Feedback counted by the caller (`ReportOptions::feedback_counts`, as a
+/// case of millions of rows passes them) gives the report the counts it
+/// makes of the rows themselves: per market (rows naming no vendor too),
+/// per account (names trimmed: ` Alice ` is `Alice`), in all, and in a
+/// vendor report only its accounts'.
+#[test]
+fn feedback_counted_by_the_caller_is_counted_as_the_rows() {
+    use model::{Feedback, Records, Row};
+    let spellings: [(&str, Option<&str>, usize); 5] = [("m", Some("Alice"), 3), ("m", Some(" Alice "), 2), ("m", None, 4), ("n", Some("Bob"), 1), ("n", Some("Alice"), 5)];
+    let feedback: Vec<(String, Feedback)> = spellings
+        .iter()
+        .flat_map(|&(market, vendor, n)| {
+            (0..n).map(move |i| (format!("F-{market}-{}-{i}", vendor.unwrap_or("none").trim()), Feedback { market: market.into(), vendor: vendor.map(Into::into), ..Default::default() }))
+        })
+        .collect();
+    let counts: std::collections::BTreeMap<(String, Option<String>), u64> =
+        spellings.iter().map(|&(m, v, n)| ((m.to_owned(), v.map(str::to_owned)), n as u64)).collect();
+    let rows = || Records { feedback: feedback.iter().map(|(id, record)| Row { id, record }).collect(), ..Records::default() };
+    let alice = Scope {
+        vendor: "Alice".into(),
+        accounts: vec![ScopeAccount { account: "m/Alice".into(), market: "m".into(), name: "Alice".into(), joined_by: "name matches".into() }],
+        rule: "accounts of that name".into(),
+    };
+    for scope in [None, Some(alice)] {
+        let opts = ReportOptions { title: "T".into(), scope: scope.clone(), ..Default::default() };
+        let from_rows = report::build(&rows(), &[], &[], &opts).unwrap();
+        // The caller's counts with no rows at all (a whole case), or with
+        // the scope's rows (which name its pages).
+        let given = ReportOptions { feedback_counts: Some(counts.clone()), ..opts };
+        let records = if scope.is_some() { rows() } else { Records::default() };
+        let from_counts = report::build(&records, &[], &[], &given).unwrap();
+        let markets = |d: &report::ReportData| d.markets.iter().map(|m| (m.market.clone(), m.feedback)).collect::<Vec<_>>();
+        let accounts = |d: &report::ReportData| d.dossiers.iter().map(|a| (a.account.clone(), a.feedback)).collect::<Vec<_>>();
+        assert_eq!(markets(&from_counts), markets(&from_rows));
+        assert_eq!(accounts(&from_counts), accounts(&from_rows));
+        assert_eq!(from_counts.counts.feedback, from_rows.counts.feedback);
+        match scope {
+            None => {
+                assert_eq!(markets(&from_rows), vec![("m".to_owned(), 9), ("n".to_owned(), 6)]);
+                assert_eq!(from_rows.counts.feedback, 15);
+            }
+            Some(_) => {
+                assert_eq!(accounts(&from_rows), vec![("m/Alice".to_owned(), 5)]);
+                assert_eq!(from_rows.counts.feedback, 5);
+            }
+        }
+    }
+}
