@@ -597,25 +597,8 @@ impl Case {
         keep: &(dyn Fn(&str, &str) -> bool + Sync),
         cites: &Cites,
     ) -> Result<CitedUnits, ReportError> {
-        let input = obs.input();
-        let mut estimator = sales::Estimator::new(&input, rates);
-        let mut listing_side = estimator.take_units();
-        listing_side.retain(|u| keep(&u.market, &u.vendor));
-        let mut cited = CitedUnits::of(&listing_side, cites);
-        drop(listing_side);
-        let groups = crate::sales::account_groups(self.store.feedback_accounts()?, keep);
-        self.estimate_accounts(
-            &groups,
-            &obs.captured,
-            &estimator,
-            |estimator, rows| {
-                let mut units = estimator.feedback_part(rows).units;
-                units.retain(|u| keep(&u.market, &u.vendor));
-                CitedUnits::of(&units, cites)
-            },
-            |part| cited.merge(part),
-        )
-        .map_err(data_err)?;
+        let mut cited = CitedUnits::default();
+        self.fold_units_of_accounts(obs, rates, keep, |units| CitedUnits::of(&units, cites), |part| cited.merge(part)).map_err(data_err)?;
         Ok(cited)
     }
 

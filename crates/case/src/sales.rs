@@ -603,15 +603,32 @@ impl Case {
     /// feedback read an account at a time (`obs` may hold only
     /// [`FeedbackRead::Dates`]' rows).
     pub(crate) fn units_of_accounts(&self, obs: &Observations, rates: &Rates, keep: &(dyn Fn(&str, &str) -> bool + Sync)) -> Result<Vec<sales::Unit>> {
+        let mut units = Vec::new();
+        self.fold_units_of_accounts(obs, rates, keep, |part| part, |part| units.extend(part))?;
+        Ok(units)
+    }
+
+    /// [`Case::units_of_accounts`] a part at a time: the listing side's
+    /// units, then each account group's; `part` makes something of a part's
+    /// kept units (on a worker thread, for the groups), `merge` takes it here
+    /// in that order (see [`Case::estimate_accounts`]).
+    pub(crate) fn fold_units_of_accounts<P: Send>(
+        &self,
+        obs: &Observations,
+        rates: &Rates,
+        keep: &(dyn Fn(&str, &str) -> bool + Sync),
+        part: impl Fn(Vec<sales::Unit>) -> P + Sync,
+        mut merge: impl FnMut(P),
+    ) -> Result<()> {
+        let kept = |mut units: Vec<sales::Unit>| {
+            units.retain(|u| keep(&u.market, &u.vendor));
+            part(units)
+        };
         let input = obs.input();
         let mut estimator = sales::Estimator::new(&input, rates);
-        let mut units = estimator.take_units();
-        units.retain(|u| keep(&u.market, &u.vendor));
+        merge(kept(estimator.take_units()));
         let groups = account_groups(self.store.feedback_accounts()?, keep);
-        self.estimate_accounts(&groups, &obs.captured, &estimator, |estimator, rows| estimator.feedback_part(rows).units, |part| {
-            units.extend(part.into_iter().filter(|u| keep(&u.market, &u.vendor)))
-        })?;
-        Ok(units)
+        self.estimate_accounts(&groups, &obs.captured, &estimator, |estimator, rows| kept(estimator.feedback_part(rows).units), merge)
     }
 
     /// Estimates the feedback of each account group on worker threads while
