@@ -119,8 +119,14 @@ pub struct TagPack {
 /// SHA-256 of the file, so the exact TagPack version stays checkable.
 pub fn parse_tagpack(path: &Path) -> Result<TagPack, ChainError> {
     let bytes = std::fs::read(path).map_err(|e| ChainError::io(path, e))?;
-    let file: TagPackFile = serde_yaml::from_slice(&bytes).map_err(|e| ChainError::Tag { path: path.to_path_buf(), message: format!("not a TagPack: {e}") })?;
-    let digest = sha256::Hash::hash(&bytes).to_string();
+    parse_tagpack_bytes(&bytes, path)
+}
+
+/// [`parse_tagpack`] of a file's bytes already read; `path` names it in
+/// errors and is the tags' source when the TagPack names none.
+pub fn parse_tagpack_bytes(bytes: &[u8], path: &Path) -> Result<TagPack, ChainError> {
+    let file: TagPackFile = serde_yaml::from_slice(bytes).map_err(|e| ChainError::Tag { path: path.to_path_buf(), message: format!("not a TagPack: {e}") })?;
+    let digest = sha256::Hash::hash(bytes).to_string();
     let default_source = file.source.clone().or(file.title.clone()).or(file.creator.clone()).unwrap_or_else(|| path.display().to_string());
     let mut out = TagPack { tags: Vec::new(), skipped: Vec::new() };
     for (i, t) in file.tags.into_iter().enumerate() {
