@@ -68,6 +68,12 @@ enum Command {
         /// ones `dragnet sales` then reads without recomputing).
         #[command(flatten)]
         rates: sales_cmd::RatesArgs,
+        /// Do not compute the sales units now: the first command that needs
+        /// them (sales, vendor, report, export, serve) computes and keeps
+        /// them. For several imports in a row, each of which would otherwise
+        /// estimate the whole case again.
+        #[arg(long)]
+        defer_estimate: bool,
     },
     /// Sales estimates (feedback counts, "sold" counters) grouped by a key.
     Sales {
@@ -518,7 +524,7 @@ fn run(args: Cli) -> Result<()> {
                 print!("{info}");
             }
         }
-        Command::Import { paths, format, captured_at, rates } => {
+        Command::Import { paths, format, captured_at, rates, defer_estimate } => {
             let captured_at = captured_at.as_deref().map(parse_time).transpose()?;
             let mut case = open(&cli)?;
             let dataset_format = format.as_deref().map(|f| case.dataset_format(f)).transpose()?;
@@ -546,9 +552,13 @@ fn run(args: Cli) -> Result<()> {
                     eprintln!("warning: {}", p.message);
                 }
                 sales_cmd::report_datasets(&ex, cli.json);
-                let started = std::time::Instant::now();
-                sales_cmd::keep_units(&case, rates)?;
-                tracing::info!("import: sales units computed and kept in {:.2} s", started.elapsed().as_secs_f64());
+                if *defer_estimate {
+                    tracing::info!("import: sales units left to the first command that needs them (--defer-estimate)");
+                } else {
+                    let started = std::time::Instant::now();
+                    sales_cmd::keep_units(&case, rates)?;
+                    tracing::info!("import: sales units computed and kept in {:.2} s", started.elapsed().as_secs_f64());
+                }
             }
             if cli.json {
                 output::print_json(&output::ImportSummary::from(&report));

@@ -317,6 +317,36 @@ fn sim_case() -> (tempfile::TempDir, PathBuf) {
     (tmp, case)
 }
 
+/// `import --defer-estimate` stores the same records and keeps no sales
+/// units; the first `dragnet sales` computes and keeps them, with the figures
+/// of an import that estimated.
+#[test]
+fn a_deferred_estimate_is_made_by_the_first_query() {
+    let (tmp, estimated) = sim_case();
+    let deferred = tmp.path().join("deferred");
+    ok(&["case", "init", s(&deferred)]);
+    let files: Vec<PathBuf> = std::fs::read_dir(tmp.path().join("sim")).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut args = vec!["import", "--case", s(&deferred), "--format", "agora-2014", "--defer-estimate"];
+    args.extend(files.iter().map(|f| s(f)));
+    ok(&args);
+    let kept = |case: &Path| ["derived/sales-summary.bin", "derived/sales-units.bin"].map(|f| case.join(f).exists());
+    assert_eq!(kept(&estimated), [true, true]);
+    assert_eq!(kept(&deferred), [false, false]);
+    for rows in ["feedback", "listings"] {
+        let list = |case: &Path| ok(&[rows, "--case", s(case), "--json"]).0;
+        let want = list(&estimated);
+        assert!(want.lines().count() >= 6_000, "{rows}: {}", want.lines().count());
+        assert_eq!(list(&deferred), want, "{rows}");
+    }
+    for by in ["vendor", "month"] {
+        let sales = |case: &Path| ok(&["sales", "--case", s(case), "--by", by, "--json"]).0;
+        let want = sales(&estimated);
+        assert!(want.lines().count() > 10, "{want}");
+        assert_eq!(sales(&deferred), want, "--by {by}");
+        assert_eq!(kept(&deferred), [true, true]);
+    }
+}
+
 /// A vendor's dossier: its estimates are its rows of `dragnet sales --by
 /// vendor`, its first and last days those of its listings and feedback,
 /// and the name is matched whatever its case.
