@@ -69,7 +69,7 @@ enum Command {
         #[command(flatten)]
         rates: sales_cmd::RatesArgs,
         /// Do not compute the sales units now: the first command that needs
-        /// them (sales, vendor, report, export, serve) computes and keeps
+        /// them (sales, vendor, export, serve) computes and keeps
         /// them. For several imports in a row, each of which would otherwise
         /// estimate the whole case again.
         #[arg(long)]
