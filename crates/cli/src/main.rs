@@ -179,6 +179,9 @@ enum Command {
         /// Rates the sales units computed after extraction use.
         #[command(flatten)]
         rates: sales_cmd::RatesArgs,
+        /// Do not compute the sales units now (as `import --defer-estimate`).
+        #[arg(long)]
+        defer_estimate: bool,
     },
     /// Re-hash every evidence record and the custody log chain.
     Verify,
@@ -569,7 +572,7 @@ fn run(args: Cli) -> Result<()> {
                 );
             }
         }
-        Command::Extract { market, only_new, profiles, threads, rates } => {
+        Command::Extract { market, only_new, profiles, threads, rates, defer_estimate } => {
             let mut case = open(&cli)?;
             if let Some(dir) = profiles {
                 case.add_profiles(dir)?;
@@ -579,7 +582,9 @@ fn run(args: Cli) -> Result<()> {
             for p in &report.problems {
                 eprintln!("note: {} ({}): {}", p.source, &p.evidence[..16], p.message);
             }
-            sales_cmd::keep_units(&case, rates)?;
+            if !*defer_estimate {
+                sales_cmd::keep_units(&case, rates)?;
+            }
             if cli.json {
                 output::print_json(&report);
             } else {

@@ -317,9 +317,9 @@ fn sim_case() -> (tempfile::TempDir, PathBuf) {
     (tmp, case)
 }
 
-/// `import --defer-estimate` stores the same records and keeps no sales
-/// units; the first `dragnet sales` computes and keeps them, with the figures
-/// of an import that estimated.
+/// `import --defer-estimate` (and `extract --defer-estimate`) store the same
+/// records and keep no sales units; the first `dragnet sales` computes and
+/// keeps them, with the figures of an import that estimated.
 #[test]
 fn a_deferred_estimate_is_made_by_the_first_query() {
     let (tmp, estimated) = sim_case();
@@ -331,6 +331,9 @@ fn a_deferred_estimate_is_made_by_the_first_query() {
     ok(&args);
     let kept = |case: &Path| ["derived/sales-summary.bin", "derived/sales-units.bin"].map(|f| case.join(f).exists());
     assert_eq!(kept(&estimated), [true, true]);
+    assert_eq!(kept(&deferred), [false, false]);
+    // Extracting again with the flag leaves them to the query as well.
+    ok(&["extract", "--case", s(&deferred), "--defer-estimate"]);
     assert_eq!(kept(&deferred), [false, false]);
     for rows in ["feedback", "listings"] {
         let list = |case: &Path| ok(&[rows, "--case", s(case), "--json"]).0;
