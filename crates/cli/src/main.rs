@@ -68,10 +68,11 @@ enum Command {
         /// ones `dragnet sales` then reads without recomputing).
         #[command(flatten)]
         rates: sales_cmd::RatesArgs,
-        /// Do not compute the sales units now: the first command that needs
-        /// them (sales, vendor, export, serve) computes and keeps
-        /// them. For several imports in a row, each of which would otherwise
-        /// estimate the whole case again.
+        /// Do not compute the sales units after a dataset import: the first
+        /// command that needs them (sales, vendor, export, serve) computes and
+        /// keeps them, and `--rates` is not used. For several imports in a
+        /// row, each of which would otherwise estimate the whole case again.
+        /// (Pages and WARC files are estimated by `dragnet extract`.)
         #[arg(long)]
         defer_estimate: bool,
     },
@@ -179,7 +180,8 @@ enum Command {
         /// Rates the sales units computed after extraction use.
         #[command(flatten)]
         rates: sales_cmd::RatesArgs,
-        /// Do not compute the sales units now (as `import --defer-estimate`).
+        /// Do not compute the sales units now (as `import --defer-estimate`;
+        /// `--rates` is then not used).
         #[arg(long)]
         defer_estimate: bool,
     },

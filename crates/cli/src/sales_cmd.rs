@@ -28,8 +28,9 @@ fn date(s: &str) -> Result<NaiveDate> {
 
 
 /// Computes the sales units of the case's records as they now are (after an
-/// import or extraction), so `dragnet sales` and the report read them
-/// instead of recomputing: the estimating part of an import.
+/// import or extraction), so `dragnet sales`, the vendor dossier, the export
+/// and the workbench read them instead of recomputing (a report estimates its
+/// accounts itself): the estimating part of an import.
 pub fn keep_units(case: &Case, rates: &RatesArgs) -> Result<()> {
     let rates = rates.load()?;
     case.keep_sales_units(&rates).context("computing the sales units")?;

@@ -310,7 +310,8 @@ fn sim_case() -> (tempfile::TempDir, PathBuf) {
     ok(&["sim", "sales", "--out", s(&data), "--listings", "6000", "--feedback", "40000", "--files", "2", "--seed", "3"]);
     let case = tmp.path().join("case");
     ok(&["case", "init", s(&case)]);
-    let files: Vec<PathBuf> = std::fs::read_dir(&data).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&data).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
     let mut args = vec!["import", "--case", s(&case), "--format", "agora-2014"];
     args.extend(files.iter().map(|f| s(f)));
     ok(&args);
@@ -325,7 +326,9 @@ fn a_deferred_estimate_is_made_by_the_first_query() {
     let (tmp, estimated) = sim_case();
     let deferred = tmp.path().join("deferred");
     ok(&["case", "init", s(&deferred)]);
-    let files: Vec<PathBuf> = std::fs::read_dir(tmp.path().join("sim")).unwrap().map(|e| e.unwrap().path()).collect();
+    // In sim_case's order (the same directory, sorted there too).
+    let mut files: Vec<PathBuf> = std::fs::read_dir(tmp.path().join("sim")).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
     let mut args = vec!["import", "--case", s(&deferred), "--format", "agora-2014", "--defer-estimate"];
     args.extend(files.iter().map(|f| s(f)));
     ok(&args);
