@@ -2,7 +2,7 @@
 //! every fact signals compare, each fact with the row ids it came from.
 //! [`accounts_from_records`] builds them from store rows.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -358,16 +358,43 @@ pub fn parse_day(s: &str) -> Option<NaiveDate> {
         .find_map(|f| NaiveDate::parse_from_str(s, f).ok())
 }
 
-fn entry<'m>(accounts: &'m mut BTreeMap<(String, String), Account>, market: &str, name: &str) -> Option<&'m mut Account> {
-    let name = name.trim();
-    if name.is_empty() {
-        return None;
+/// Accounts by market and name (trimmed), as they are met; the account
+/// asked for last is remembered, since a store's rows come an account at a
+/// time (a map keyed by owned names allocated two strings per row: a
+/// million listings and every dated feedback row at 10M).
+#[derive(Default)]
+struct AccountsBuilder {
+    accounts: Vec<Account>,
+    index: HashMap<String, HashMap<String, usize>>,
+    last: Option<usize>,
+}
+
+impl AccountsBuilder {
+    /// The account `market/name`, made when new; None for an empty name.
+    fn entry(&mut self, market: &str, name: &str) -> Option<(usize, &mut Account)> {
+        let name = name.trim();
+        if name.is_empty() {
+            return None;
+        }
+        let last = self.last.filter(|&i| self.accounts.get(i).is_some_and(|a| a.market == market && a.name == name));
+        let i = match last.or_else(|| self.index.get(market).and_then(|m| m.get(name)).copied()) {
+            Some(i) => i,
+            None => {
+                self.accounts.push(Account::new(market, name));
+                let i = self.accounts.len() - 1;
+                self.index.entry(market.to_owned()).or_default().insert(name.to_owned(), i);
+                i
+            }
+        };
+        self.last = Some(i);
+        Some((i, &mut self.accounts[i]))
     }
-    Some(
-        accounts
-            .entry((market.to_owned(), name.to_owned()))
-            .or_insert_with(|| Account::new(market, name)),
-    )
+
+    /// The accounts in (market, name) order.
+    fn finish(mut self) -> Vec<Account> {
+        self.accounts.sort_unstable_by(|a, b| (&a.market, &a.name).cmp(&(&b.market, &b.name)));
+        self.accounts
+    }
 }
 
 /// Groups rows into accounts by (market, vendor name as shown), in
@@ -387,14 +414,15 @@ pub fn accounts_from_records(records: &Records) -> Vec<Account> {
 
 /// [`accounts_from_records`], each row id added with `push`.
 fn accounts_with(records: &Records, push: Push) -> Vec<Account> {
-    let mut accounts: BTreeMap<(String, String), Account> = BTreeMap::new();
-    // Which accounts each page shows (by evidence digest).
-    let mut page_owner: BTreeMap<model::Sha256, BTreeSet<(String, String)>> = BTreeMap::new();
-    let mut owned: Vec<(Option<model::Sha256>, (String, String))> = Vec::new();
+    let mut accounts = AccountsBuilder::default();
+    // Which accounts each page shows (by evidence digest; accounts by their
+    // place in `accounts`).
+    let mut page_owner: BTreeMap<model::Sha256, BTreeSet<usize>> = BTreeMap::new();
+    let mut owned: Vec<(Option<model::Sha256>, usize)> = Vec::new();
 
     for v in &records.vendors {
         let r = v.record;
-        let Some(acc) = entry(&mut accounts, &r.market, &r.name) else { continue };
+        let Some((at, acc)) = accounts.entry(&r.market, &r.name) else { continue };
         acc.add_source_with(v.id, push);
         if let Some(fp) = &r.pgp_fingerprint {
             acc.add_pgp_with(fp, &[], &[], v.id, push);
@@ -410,12 +438,12 @@ fn accounts_with(records: &Records, push: Push) -> Vec<Account> {
                 acc.saw_on(day);
             }
         }
-        owned.push((r.provenance.as_ref().map(|p| p.evidence), (r.market.clone(), r.name.trim().to_owned())));
+        owned.push((r.provenance.as_ref().map(|p| p.evidence), at));
     }
     for l in &records.listings {
         let r = l.record;
         let Some(vendor) = r.vendor.as_deref() else { continue };
-        let Some(acc) = entry(&mut accounts, &r.market, vendor) else { continue };
+        let Some((at, acc)) = accounts.entry(&r.market, vendor) else { continue };
         acc.add_text_with(&r.title, l.id, push);
         acc.add_listing_facts_with(r.ships_from.as_deref(), &r.ships_to, &r.category, l.id, push);
         for p in &r.photos {
@@ -424,12 +452,12 @@ fn accounts_with(records: &Records, push: Push) -> Vec<Account> {
         if let Some(day) = r.observed_at.as_deref().and_then(parse_day) {
             acc.saw_on(day);
         }
-        owned.push((r.provenance.as_ref().map(|p| p.evidence), (r.market.clone(), vendor.trim().to_owned())));
+        owned.push((r.provenance.as_ref().map(|p| p.evidence), at));
     }
     for f in &records.feedback {
         let r = f.record;
         let Some(vendor) = r.vendor.as_deref() else { continue };
-        let Some(acc) = entry(&mut accounts, &r.market, vendor) else { continue };
+        let Some((_, acc)) = accounts.entry(&r.market, vendor) else { continue };
         if let Some(day) = r.date.as_deref().and_then(parse_day) {
             acc.add_source_with(f.id, push);
             acc.saw_on(day);
@@ -447,8 +475,7 @@ fn accounts_with(records: &Records, push: Push) -> Vec<Account> {
         if owners.len() != 1 {
             continue;
         }
-        let Some(key) = owners.iter().next() else { continue };
-        let Some(acc) = accounts.get_mut(key) else { continue };
+        let Some(acc) = owners.iter().next().and_then(|&at| accounts.accounts.get_mut(at)) else { continue };
         match r.kind {
             IdentifierKind::Pgp => {
                 let (subkeys, uids) = r
@@ -469,7 +496,7 @@ fn accounts_with(records: &Records, push: Push) -> Vec<Account> {
             IdentifierKind::Xmr | IdentifierKind::Onion => {}
         }
     }
-    accounts.into_values().collect()
+    accounts.finish()
 }
 
 #[cfg(test)]
@@ -560,6 +587,40 @@ mod tests {
             prop_assert_eq!(&settled, &accounts_with(&records, Push::Sorted));
             for a in &settled {
                 prop_assert!(a.sources.windows(2).all(|w| w[0] < w[1]), "{:?}", a.sources);
+            }
+
+            // The accounts, counted from the rows by brute force: one per
+            // market and trimmed name shown, in that order; each listing's
+            // id among its account's sources only; a BTC address on the
+            // account that alone shows vendor or listing rows on its page.
+            let named = |market: &str, name: Option<&str>| name.map(str::trim).filter(|n| !n.is_empty()).map(|n| (market.to_owned(), n.to_owned()));
+            let mut want: BTreeSet<(String, String)> = BTreeSet::new();
+            want.extend(vendors.iter().filter_map(|(_, v)| named(&v.market, Some(&v.name))));
+            want.extend(listings.iter().filter_map(|(_, l)| named(&l.market, l.vendor.as_deref())));
+            want.extend(feedback.iter().filter_map(|(_, f)| named(&f.market, f.vendor.as_deref())));
+            let got: Vec<(String, String)> = settled.iter().map(|a| (a.market.clone(), a.name.clone())).collect();
+            prop_assert_eq!(got, want.into_iter().collect::<Vec<_>>());
+            for (id, l) in &listings {
+                let key = named(&l.market, l.vendor.as_deref());
+                for a in &settled {
+                    let mine = key.as_ref().is_some_and(|(m, n)| *m == a.market && *n == a.name);
+                    prop_assert!(!mine || a.sources.contains(id), "{} not in {}", id, a.id);
+                }
+            }
+            for (_, i) in &identifiers {
+                let page = i.provenance.as_ref().map(|p| p.evidence);
+                let owners: BTreeSet<(String, String)> = vendors
+                    .iter()
+                    .filter(|(_, v)| v.provenance.as_ref().map(|p| p.evidence) == page)
+                    .filter_map(|(_, v)| named(&v.market, Some(&v.name)))
+                    .chain(listings.iter().filter(|(_, l)| l.provenance.as_ref().map(|p| p.evidence) == page).filter_map(|(_, l)| named(&l.market, l.vendor.as_deref())))
+                    .collect();
+                for a in &settled {
+                    let has = a.btc.iter().any(|f| f.value == i.value);
+                    let owner = owners.len() == 1 && owners.contains(&(a.market.clone(), a.name.clone()));
+                    // Another row may have put the same address on it.
+                    prop_assert!(has || !owner, "{} not on {}", i.value, a.id);
+                }
             }
         }
     }
