@@ -111,6 +111,27 @@ fn codec() -> impl bincode::config::Config {
     bincode::config::standard().with_limit::<DECODE_LIMIT>()
 }
 
+/// How many times its own size a kept file may claim while decoded. Through
+/// serde, bincode claims a string's length, read from the file, before its
+/// bytes (a file that decodes claims no more than its size); serde sizes a
+/// list ahead by at most 1 MiB. The margin is for what a later bincode may
+/// claim besides.
+const DECODED_PER_BYTE: usize = 64;
+
+/// [`decode_kept`]'s limit for `len` bytes: [`DECODED_PER_BYTE`] times it, in
+/// steps of four from 1 MiB to [`DECODE_LIMIT`]. A length read from the file
+/// is claimed before its bytes are read, so with one limit for every file
+/// five bytes made bincode allocate 2 GiB (found by the `sales_kept` fuzz
+/// target); a claim is now bounded by what the file's size could hold.
+fn kept_decode_limit(len: usize) -> usize {
+    let want = len.saturating_mul(DECODED_PER_BYTE);
+    let mut limit = 1 << 20;
+    while limit < want && limit < DECODE_LIMIT {
+        limit <<= 2;
+    }
+    limit
+}
+
 /// `(key, value)` as a kept file's bytes (bincode).
 pub fn encode_kept<T: Serialize>(key: &str, value: &T) -> Result<Vec<u8>, String> {
     bincode::serde::encode_to_vec((key, value), codec()).map_err(|e| e.to_string())
@@ -348,7 +369,20 @@ pub fn decode_kept_table(bytes: &[u8], key: &str) -> Option<UnitTable> {
 /// The value of a kept file when its key is `key`; None when the key differs
 /// or the bytes are not such a file (the caller recomputes). Never panics.
 pub fn decode_kept<T: serde::de::DeserializeOwned>(bytes: &[u8], key: &str) -> Option<T> {
-    let ((k, v), _): ((String, T), usize) = bincode::serde::decode_from_slice(bytes, codec()).ok()?;
+    fn with_limit<T: serde::de::DeserializeOwned, const N: usize>(bytes: &[u8]) -> Option<(String, T)> {
+        let config = bincode::config::standard().with_limit::<N>();
+        bincode::serde::decode_from_slice(bytes, config).ok().map(|(v, _)| v)
+    }
+    // The limit is a type parameter: one instance per step.
+    let (k, v) = match kept_decode_limit(bytes.len()) {
+        0..=0x10_0000 => with_limit::<T, 0x10_0000>(bytes),
+        0..=0x40_0000 => with_limit::<T, 0x40_0000>(bytes),
+        0..=0x100_0000 => with_limit::<T, 0x100_0000>(bytes),
+        0..=0x400_0000 => with_limit::<T, 0x400_0000>(bytes),
+        0..=0x1000_0000 => with_limit::<T, 0x1000_0000>(bytes),
+        0..=0x4000_0000 => with_limit::<T, 0x4000_0000>(bytes),
+        _ => with_limit::<T, DECODE_LIMIT>(bytes),
+    }?;
     (k == key).then_some(v)
 }
 
