@@ -375,12 +375,12 @@ pub fn decode_kept<T: serde::de::DeserializeOwned>(bytes: &[u8], key: &str) -> O
     }
     // The limit is a type parameter: one instance per step.
     let (k, v) = match kept_decode_limit(bytes.len()) {
-        0..=0x10_0000 => with_limit::<T, 0x10_0000>(bytes),
-        0..=0x40_0000 => with_limit::<T, 0x40_0000>(bytes),
-        0..=0x100_0000 => with_limit::<T, 0x100_0000>(bytes),
-        0..=0x400_0000 => with_limit::<T, 0x400_0000>(bytes),
-        0..=0x1000_0000 => with_limit::<T, 0x1000_0000>(bytes),
-        0..=0x4000_0000 => with_limit::<T, 0x4000_0000>(bytes),
+        0x10_0000 => with_limit::<T, 0x10_0000>(bytes),
+        0x40_0000 => with_limit::<T, 0x40_0000>(bytes),
+        0x100_0000 => with_limit::<T, 0x100_0000>(bytes),
+        0x400_0000 => with_limit::<T, 0x400_0000>(bytes),
+        0x1000_0000 => with_limit::<T, 0x1000_0000>(bytes),
+        0x4000_0000 => with_limit::<T, 0x4000_0000>(bytes),
         _ => with_limit::<T, DECODE_LIMIT>(bytes),
     }?;
     (k == key).then_some(v)
@@ -860,6 +860,20 @@ impl UnitTable {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// A kept file's decode limit is one of the steps `decode_kept` has an
+    /// instance for, at least 64 times the file (up to 4 GiB) and at most
+    /// four times that (1 MiB for the smallest).
+    #[test]
+    fn decode_limits_are_the_steps() {
+        let steps = [1usize << 20, 1 << 22, 1 << 24, 1 << 26, 1 << 28, 1 << 30, DECODE_LIMIT];
+        for len in [0usize, 5, 1 << 14, (1 << 14) + 1, 100_000, 1 << 20, 3 << 22, 1 << 26, 1 << 27, usize::MAX] {
+            let limit = kept_decode_limit(len);
+            assert!(steps.contains(&limit), "{len}: {limit}");
+            let want = len.saturating_mul(DECODED_PER_BYTE).min(DECODE_LIMIT);
+            assert!(limit >= want && (limit == 1 << 20 || limit / 4 < want), "{len}: {limit}");
+        }
+    }
 
     fn any_id() -> impl Strategy<Value = u32> {
         prop_oneof![0u32..300, 65_000u32..66_000, Just(u32::MAX)]
