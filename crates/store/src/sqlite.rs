@@ -300,13 +300,14 @@ fn sort_through_indexes<T>(rows: &mut [T], order: impl Fn(&T, &T) -> std::cmp::O
     let mut at: Vec<u32> = (0..n).collect();
     at.sort_unstable_by(|&a, &b| order(&rows[a as usize], &rows[b as usize]).then(a.cmp(&b)));
     // Each cycle of the permutation followed once, its rows swapped along
-    // it; a place whose row has come is marked by pointing at itself.
+    // it; a place whose row has come is marked by pointing at itself (so a
+    // start already placed, or in place, ends its cycle at once).
     for start in 0..rows.len() {
         let mut k = start;
         loop {
             let from = at[k] as usize;
             at[k] = k as u32;
-            if from == start || from == k {
+            if from == start {
                 break;
             }
             rows.swap(k, from);
