@@ -522,7 +522,7 @@ mod tests {
             let listing = Listing {
                 market: ["dream", "empire"][market].into(),
                 vendor: Some(["Fox", "Owl", " Fox ", "  "][vendor].into()),
-                title: ["10g haze", "pills x10", "10g haze", " "][title].into(),
+                title: ["10g haze", "pills x10", " 10g haze ", " "][title].into(),
                 ships_from: from.map(|f| ["Germany", "USA", "worldwide"][f].into()),
                 ships_to: to.into_iter().map(|t| ["Europe", "worldwide", "US"][t].into()).collect(),
                 category: [vec!["Cannabis".to_owned(), "Flower".to_owned()], vec!["Stimulants".to_owned()], vec![]][cat].clone(),
@@ -626,6 +626,25 @@ mod tests {
                     .map(|(_, i)| i.value.as_str())
                     .collect();
                 prop_assert_eq!(btc, want, "{}", a.id);
+                // Each list of facts holds a value once; the texts are the
+                // account's listing titles (trimmed, blank ones left out) in
+                // the order first met, each with the ids of the listings that
+                // show it.
+                for facts in [&a.btc, &a.texts, &a.ships_from, &a.ships_to, &a.categories, &a.photos] {
+                    let values: BTreeSet<&str> = facts.iter().map(|f| f.value.as_str()).collect();
+                    prop_assert_eq!(values.len(), facts.len(), "{}: {:?}", a.id, facts);
+                }
+                let mut texts: Vec<Fact> = Vec::new();
+                for (id, l) in listings.iter().filter(|(_, l)| named(&l.market, l.vendor.as_deref()) == me) {
+                    let title = l.title.trim();
+                    match texts.iter_mut().find(|f| f.value == title) {
+                        Some(f) => f.sources.push(id.clone()),
+                        None if !title.is_empty() => texts.push(Fact { value: title.to_owned(), sources: vec![id.clone()] }),
+                        None => {}
+                    }
+                }
+                texts.iter_mut().for_each(|f| settle(&mut f.sources));
+                prop_assert_eq!(&a.texts, &texts, "{}", a.id);
             }
         }
     }
