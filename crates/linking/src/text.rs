@@ -35,40 +35,62 @@ pub fn mix(mut x: u64) -> u64 {
 
 /// Lower-case, collapse whitespace, pad with one space each side.
 pub fn clean(text: &str) -> Vec<char> {
-    let mut out = vec![' '];
-    for w in text.split_whitespace() {
-        out.extend(w.chars().flat_map(char::to_lowercase));
-        out.push(' ');
-    }
-    out
+    Cleaned::of(text).text.chars().collect()
 }
 
-/// FNV-1a of each window of `n` characters (over their UTF-8 bytes, as
-/// `fnv1a(window.to_string().as_bytes())`, without building the string).
-fn grams(chars: &[char], n: usize) -> impl Iterator<Item = u64> + '_ {
-    chars.windows(n).map(move |w| {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        let mut buf = [0u8; 4];
-        for c in w {
-            for &b in c.encode_utf8(&mut buf).as_bytes() {
-                h ^= u64::from(b);
-                h = h.wrapping_mul(0x0000_0100_0000_01b3);
+/// [`clean`]'s text as UTF-8, with where each character starts: n-grams are
+/// then hashed as the byte slices they are (each character was encoded
+/// again for every window holding it, five times for a shingle).
+struct Cleaned {
+    text: String,
+    /// The byte offset of each character, then the text's length.
+    starts: Vec<u32>,
+}
+
+impl Cleaned {
+    fn of(text: &str) -> Cleaned {
+        let mut out = String::with_capacity(text.len() + 2);
+        out.push(' ');
+        for w in text.split_whitespace() {
+            if w.is_ascii() {
+                // `char::to_lowercase` of an ASCII character is its ASCII
+                // lower case: one copy, not a character at a time.
+                let at = out.len();
+                out.push_str(w);
+                out[at..].make_ascii_lowercase();
+            } else {
+                out.extend(w.chars().flat_map(char::to_lowercase));
             }
+            out.push(' ');
         }
-        h ^ (n as u64)
-    })
+        let mut starts: Vec<u32> = out.char_indices().map(|(i, _)| i as u32).collect();
+        starts.push(out.len() as u32);
+        Cleaned { text: out, starts }
+    }
+
+    /// FNV-1a of each window of `n` characters (over their UTF-8 bytes, as
+    /// `fnv1a(window.to_string().as_bytes())`), xor `n`.
+    fn grams(&self, n: usize) -> impl Iterator<Item = u64> + '_ {
+        let bytes = self.text.as_bytes();
+        self.starts.windows(n + 1).map(move |w| fnv1a(&bytes[w[0] as usize..w[n] as usize]) ^ (n as u64))
+    }
 }
 
 /// A sparse vector: sorted (term hash, weight), L2-normalized.
 pub type Sparse = Vec<(u64, f64)>;
 
+/// Term hash -> count. The hasher is foldhash's: std's SipHash of every
+/// n-gram was a visible part of `dragnet links`. Nothing depends on the map's
+/// order (its counts are sums of ones, and [`tfidf`] sorts by term).
+pub type TermCounts = HashMap<u64, f64, foldhash::fast::RandomState>;
+
 /// Term counts of an account's texts (each distinct text once).
-pub fn term_counts<'a>(texts: impl Iterator<Item = &'a str>) -> HashMap<u64, f64> {
-    let mut tf: HashMap<u64, f64> = HashMap::new();
+pub fn term_counts<'a>(texts: impl Iterator<Item = &'a str>) -> TermCounts {
+    let mut tf = TermCounts::default();
     for t in texts {
-        let c = clean(t);
+        let c = Cleaned::of(t);
         for n in NGRAMS {
-            for g in grams(&c, n) {
+            for g in c.grams(n) {
                 *tf.entry(g).or_default() += 1.0;
             }
         }
@@ -78,8 +100,8 @@ pub fn term_counts<'a>(texts: impl Iterator<Item = &'a str>) -> HashMap<u64, f64
 
 /// TF-IDF vectors (sublinear tf, smoothed idf) of a collection of term-count
 /// maps; an empty map gives an empty vector.
-pub fn tfidf(counts: &[HashMap<u64, f64>]) -> Vec<Sparse> {
-    let mut df: HashMap<u64, f64> = HashMap::new();
+pub fn tfidf(counts: &[TermCounts]) -> Vec<Sparse> {
+    let mut df = TermCounts::default();
     for c in counts {
         for t in c.keys() {
             *df.entry(*t).or_default() += 1.0;
@@ -130,8 +152,7 @@ pub fn cosine(a: &Sparse, b: &Sparse) -> f64 {
 pub fn minhash<'a>(texts: impl Iterator<Item = &'a str>) -> Option<Vec<u64>> {
     let mut shingles: Vec<u64> = Vec::new();
     for t in texts {
-        let c = clean(t);
-        shingles.extend(grams(&c, SHINGLE));
+        shingles.extend(Cleaned::of(t).grams(SHINGLE));
     }
     if shingles.is_empty() {
         return None;
@@ -173,13 +194,46 @@ mod tests {
         assert_eq!(cosine(&v[0], &v[3]), 0.0);
     }
 
+    /// What [`clean`] was first written as: a character at a time.
+    fn clean_by_chars(text: &str) -> Vec<char> {
+        let mut out = vec![' '];
+        for w in text.split_whitespace() {
+            out.extend(w.chars().flat_map(char::to_lowercase));
+            out.push(' ');
+        }
+        out
+    }
+
     #[test]
     fn gram_hashes_are_fnv1a_of_the_window_text() {
-        let c = clean("Größe 5g  OG");
+        let text = "Größe 5g  OG ΣΑΣ İstanbul";
+        let c = clean_by_chars(text);
+        assert_eq!(clean(text), c);
         for n in [3, 4, 5] {
             let expected: Vec<u64> =
                 c.windows(n).map(|w| fnv1a(w.iter().collect::<String>().as_bytes()) ^ n as u64).collect();
-            assert_eq!(grams(&c, n).collect::<Vec<_>>(), expected);
+            assert_eq!(Cleaned::of(text).grams(n).collect::<Vec<_>>(), expected);
+        }
+    }
+
+    proptest::proptest! {
+        /// The cleaned text and its n-gram hashes are those of cleaning a
+        /// character at a time and hashing each window's text, whatever the
+        /// text (ASCII words, others, and whitespace of every kind).
+        #[test]
+        fn cleaning_and_grams_are_those_of_a_character_at_a_time(
+            pieces in proptest::collection::vec(
+                proptest::prop_oneof!["[a-zA-Z0-9]{1,6}", "[ \\t\\n\\u{a0}\\u{2003}]{1,3}", "[ÄÖÜßΣİẞ\\u{130}\\u{1e9e}]{1,3}", "\\PC{0,4}"],
+                0..10,
+            )
+        ) {
+            let text = pieces.concat();
+            let c = clean_by_chars(&text);
+            proptest::prop_assert_eq!(&clean(&text), &c);
+            for n in [1, 3, 4, 5] {
+                let expected: Vec<u64> = c.windows(n).map(|w| fnv1a(w.iter().collect::<String>().as_bytes()) ^ n as u64).collect();
+                proptest::prop_assert_eq!(Cleaned::of(&text).grams(n).collect::<Vec<_>>(), expected);
+            }
         }
     }
 
