@@ -888,6 +888,22 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// `squash`'s shortcut equals its definition on ASCII cells with each
+        /// kind of whitespace on its own (the cells above mostly hold a
+        /// non-ASCII piece, and those take the long way).
+        #[test]
+        fn squash_equals_its_definition_on_ascii_cells(
+            pieces in proptest::collection::vec(
+                proptest::sample::select(vec!["a", "5/5", "anon", "x y", " ", "  ", "\t", "\n", "\r", "\u{b}", "\u{c}", "\u{7f}"]),
+                0..12,
+            )
+        ) {
+            let raw = pieces.concat();
+            proptest::prop_assert_eq!(squash(&raw), squash_reference(&raw));
+        }
+    }
+
     /// Pieces of ASCII cells: the scan by hand runs only on ASCII cells, so
     /// the test above (most of whose cells hold a non-ASCII piece) is not
     /// enough for it.
