@@ -254,22 +254,34 @@ pub fn links(case: &mut Case, min_score: Option<f64>, json: bool, graphml: Optio
     let accounts = case.link_accounts()?;
     let decisions = case.link_decisions()?;
     let min = min_score.unwrap_or(m.threshold);
-    let found = Linker::new(&m, &accounts).link_all(min);
-    if graphml.is_some() || stix.is_some() {
+    let linker = Linker::new(&m, &accounts);
+    // The links in `link_all`'s order, built and printed a batch at a time:
+    // at a low --min-score a large case has millions, each with its
+    // evidence (all of them held at once ran out of memory at 10,000
+    // accounts). The exports need them all.
+    let ranked = linker.ranked(&linking::candidates(&linker.corpus), min);
+    let exported = (graphml.is_some() || stix.is_some()).then(|| linker.links_of(&ranked));
+    if let Some(found) = &exported {
         let words: linking::export::Decisions = found.iter().map(|l| (l.id.clone(), decision_word(decisions.get(&l.id)))).collect();
         if let Some(path) = graphml {
-            std::fs::write(path, linking::export::to_graphml(&accounts, &found, &words)).with_context(|| format!("writing {}", path.display()))?;
+            std::fs::write(path, linking::export::to_graphml(&accounts, found, &words)).with_context(|| format!("writing {}", path.display()))?;
         }
         if let Some(path) = stix {
             // Every object is stamped with the time of the case's newest
             // custody entry: the same case state gives the same bundle.
             let last = case.evidence().custody().entries()?.last().map(|e| e.time).unwrap_or_default();
             let stamp = last.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-            let bundle = linking::export::to_stix(&accounts, &found, &words, &stamp);
+            let bundle = linking::export::to_stix(&accounts, found, &words, &stamp);
             std::fs::write(path, serde_json::to_vec_pretty(&bundle)?).with_context(|| format!("writing {}", path.display()))?;
         }
     }
-    for l in &found {
+    const BATCH: usize = 1 << 14;
+    let batches: Box<dyn Iterator<Item = Vec<linking::Link>>> = match exported {
+        Some(found) => Box::new(std::iter::once(found)),
+        None => Box::new(ranked.chunks(BATCH).map(|batch| linker.links_of(batch))),
+    };
+    for l in batches.flatten() {
+        let l = &l;
         let firing: Vec<&str> = l.evidence.iter().filter(|e| e.value > 0.0).map(|e| e.signal.as_str()).collect();
         let decision = decision_word(decisions.get(&l.id));
         if json {
@@ -292,7 +304,7 @@ pub fn links(case: &mut Case, min_score: Option<f64>, json: bool, graphml: Optio
         }
     }
     if !json {
-        println!("{} links at or above {min:.2} (hard identifiers always shown); confirm or reject with `dragnet link confirm|reject ID --why ...`", found.len());
+        println!("{} links at or above {min:.2} (hard identifiers always shown); confirm or reject with `dragnet link confirm|reject ID --why ...`", ranked.len());
     }
     Ok(())
 }

@@ -73,7 +73,7 @@ impl<'a> Linker<'a> {
     /// Scores accounts `i` and `j` (indices into the accounts).
     pub fn link(&self, i: usize, j: usize) -> Link {
         let accounts = self.corpus.accounts;
-        let (i, j) = if accounts[i].id <= accounts[j].id { (i, j) } else { (j, i) };
+        let (i, j) = self.ordered(i, j);
         let (a, b) = (&accounts[i], &accounts[j]);
         let evidence = self.corpus.features(i, j);
         let score = self.model.score(&evidence);
@@ -115,6 +115,51 @@ impl<'a> Linker<'a> {
         let mut links: Vec<Link> = parallel_map(&kept, |chunk| chunk.iter().map(|&(i, j)| self.link(i, j)).collect());
         links.sort_by(|x, y| y.probability.total_cmp(&x.probability).then_with(|| (&x.a, &x.b).cmp(&(&y.a, &y.b))));
         links
+    }
+
+    /// The pairs [`Linker::links_among`] keeps, in its order (most probable
+    /// first, ties by ids), as account indices `(a, b)` for
+    /// [`Linker::links_of`]: a caller builds and drops the links a batch at
+    /// a time. At a low `min_score` a large case keeps millions of links,
+    /// each with its evidence and the rows it rests on: `dragnet links
+    /// --min-score 0` on 10,000 accounts (1.6M candidates) ran out of memory
+    /// holding them.
+    pub fn ranked(&self, pairs: &[(usize, usize)], min_score: f64) -> Vec<(usize, usize)> {
+        let kept = self.keep(pairs, min_score);
+        let mut scored: Vec<(f64, usize, usize)> = parallel_map(&kept, |chunk| {
+            chunk
+                .iter()
+                .map(|&(i, j)| {
+                    let (i, j) = self.ordered(i, j);
+                    (self.probability(i, j), i, j)
+                })
+                .collect()
+        });
+        let id = |i: usize| self.corpus.accounts[i].id.as_str();
+        scored.sort_by(|x, y| y.0.total_cmp(&x.0).then_with(|| (id(x.1), id(x.2)).cmp(&(id(y.1), id(y.2)))));
+        scored.into_iter().map(|(_, i, j)| (i, j)).collect()
+    }
+
+    /// The links of `pairs`, in their order (built on every core).
+    pub fn links_of(&self, pairs: &[(usize, usize)]) -> Vec<Link> {
+        parallel_map(pairs, |chunk| chunk.iter().map(|&(i, j)| self.link(i, j)).collect())
+    }
+
+    /// `(i, j)` in the order [`Linker::link`] puts them (by account id).
+    fn ordered(&self, i: usize, j: usize) -> (usize, usize) {
+        let accounts = self.corpus.accounts;
+        if accounts[i].id <= accounts[j].id { (i, j) } else { (j, i) }
+    }
+
+    /// [`Linker::link`]'s probability, from the signal values alone where the
+    /// model has this build's signals (no evidence built).
+    fn probability(&self, i: usize, j: usize) -> f64 {
+        if self.model.signals.iter().map(String::as_str).ne(SIGNALS.iter().copied()) {
+            return self.link(i, j).probability;
+        }
+        let (mut values, _) = self.corpus.cheap_values(i, j);
+        self.corpus.fill_costly_values(i, j, &mut values);
+        self.model.score_values(&values)
     }
 
     /// The pairs among `pairs` that [`Linker::link`] would give a hard

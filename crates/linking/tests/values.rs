@@ -155,6 +155,12 @@ fn link_all_keeps_what_scoring_every_candidate_keeps() {
             let slow: Vec<(String, u64)> = slow.into_iter().map(|l| (l.id, l.probability.to_bits())).collect();
             assert!(!slow.is_empty());
             assert_eq!(fast, slow, "min_score {min_score}");
+            // The same links, ranked from their values and built a batch at
+            // a time (as `dragnet links` prints them).
+            let ranked = linker.ranked(&candidates(&linker.corpus), min_score);
+            let batched: Vec<(String, u64)> =
+                ranked.chunks(7).flat_map(|batch| linker.links_of(batch)).map(|l| (l.id, l.probability.to_bits())).collect();
+            assert_eq!(batched, slow, "min_score {min_score}, a batch at a time");
         }
     }
 }
