@@ -168,3 +168,36 @@ fn sim_market_writes_pages_and_truth() {
     assert!(accounts.iter().all(|a| ops.contains(&a["operator"].as_u64().unwrap())));
     assert!(out.join("pages").is_dir());
 }
+
+/// Every fuzz target is built and documented: each file in
+/// `fuzz/fuzz_targets` is a `[[bin]]` of `fuzz/Cargo.toml` under its own
+/// name, and `fuzz/README.md` names it. (Sorting the targets once turned the
+/// first `[[bin]]` header into a comment: its keys fell into `[workspace]`,
+/// cargo only warned, and the Bitcoin block reader's target was no longer
+/// built.)
+#[test]
+fn every_fuzz_target_is_a_bin_of_the_fuzz_crate() {
+    let fuzz = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
+    let manifest: toml::Table = std::fs::read_to_string(fuzz.join("Cargo.toml")).unwrap().parse().unwrap();
+    let bins: std::collections::BTreeSet<(String, String)> = manifest["bin"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| (b["name"].as_str().unwrap().to_owned(), b["path"].as_str().unwrap().to_owned()))
+        .collect();
+    let files: std::collections::BTreeSet<(String, String)> = std::fs::read_dir(fuzz.join("fuzz_targets"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter_map(|f| Some((f.strip_suffix(".rs")?.to_owned(), format!("fuzz_targets/{f}"))))
+        .collect();
+    assert!(files.len() >= 10, "{files:?}");
+    assert_eq!(bins, files);
+    // Nothing but a workspace's own keys under [workspace].
+    let workspace: Vec<&String> = manifest["workspace"].as_table().unwrap().keys().collect();
+    assert_eq!(workspace, ["members"]);
+    let readme = std::fs::read_to_string(fuzz.join("README.md")).unwrap();
+    for (name, _) in &files {
+        assert!(readme.contains(&format!("`{name}`")), "fuzz/README.md does not name {name}");
+    }
+}
+
