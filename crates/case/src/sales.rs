@@ -49,7 +49,7 @@ fn read_kept<T: serde::de::DeserializeOwned>(path: &Path, key: &str) -> Option<T
 
 /// [`read_kept`] of the unit table (kept in a format of its own).
 fn read_kept_table(path: &Path, key: &str) -> Option<UnitTable> {
-    sales::decode_kept_table(&std::fs::read(path).ok()?, key)
+    sales::decode_kept_table(&std::fs::read(path).ok()?, key).filter(sales::UnitTable::is_plausible)
 }
 
 /// Writes `(key, value)` whole or not at all.

@@ -366,6 +366,20 @@ pub fn decode_kept_table(bytes: &[u8], key: &str) -> Option<UnitTable> {
     Some(UnitTable { strings, lists, rows, units })
 }
 
+/// The months a row's days touch; None when a day is no date.
+fn row_months(row: &UnitRow) -> Option<u64> {
+    let month = |day: i32| NaiveDate::from_num_days_from_ce_opt(day).map(|d| i64::from(d.year()) * 12 + i64::from(d.month0()));
+    let (first, last) = (month(row.earliest)?, month(row.latest)?);
+    Some(u64::try_from(last - first + 1).unwrap_or(0))
+}
+
+/// [`UnitTable::is_plausible`]'s bound on a table's months: this many per
+/// row on average, plus [`SPARE_MONTHS`] (a few long sold counters in a small
+/// table).
+const MONTHS_PER_ROW: u64 = 64;
+/// See [`MONTHS_PER_ROW`]: about 800 years, walked in a blink.
+const SPARE_MONTHS: u64 = 10_000;
+
 /// The value of a kept file when its key is `key`; None when the key differs
 /// or the bytes are not such a file (the caller recomputes). Never panics.
 pub fn decode_kept<T: serde::de::DeserializeOwned>(bytes: &[u8], key: &str) -> Option<T> {
@@ -715,6 +729,26 @@ impl UnitTable {
         b.finish()
     }
 
+    /// Whether a kept table could be this build's: its rows' days are dates
+    /// and touch at most [`MONTHS_PER_ROW`] months a row on average (plus
+    /// [`SPARE_MONTHS`]). Grouping by month walks each month of a row's
+    /// days: a row of 500,000 years (a valid `NaiveDate` range, 68 bytes
+    /// kept) took 6 s, so a crafted file of such rows could hold a query for
+    /// hours (found by the `sales_kept` fuzz target). The estimator's rows
+    /// span a year or two (a feedback unit at most one unit of its shown
+    /// date; a sold counter from its "since" date); a case recomputes a
+    /// table that is not plausible.
+    pub fn is_plausible(&self) -> bool {
+        let mut months = 0u64;
+        for row in &self.rows {
+            match row_months(row) {
+                Some(m) => months = months.saturating_add(m),
+                None => return false,
+            }
+        }
+        months <= MONTHS_PER_ROW.saturating_mul(self.rows.len() as u64).saturating_add(SPARE_MONTHS)
+    }
+
     /// The rows merged regardless of days.
     pub fn rollup(&self) -> Rollup {
         // An index only (rows keep their first-seen order): hashed fast.
@@ -864,6 +898,44 @@ mod tests {
     /// A kept file's decode limit is one of the steps `decode_kept` has an
     /// instance for, at least 64 times the file (up to 4 GiB) and at most
     /// four times that (1 MiB for the smallest).
+    /// A kept table whose rows' days span more months than the estimator
+    /// makes is not plausible (a case recomputes it), so that grouping by
+    /// month cannot be made to walk millions of months; tables of long rows
+    /// under the bound are.
+    #[test]
+    fn a_table_of_implausibly_long_days_is_not_read() {
+        let unit = |days: DayRange| Unit {
+            method: Method::SoldCounter,
+            market: "m".into(),
+            vendor: "v".into(),
+            listing: "l".into(),
+            category: None,
+            origin: None,
+            destinations: vec![],
+            days,
+            sales: 1.0,
+            scale: 1.0,
+            price: None,
+            sources: vec![],
+        };
+        let day = |y: i32| NaiveDate::from_ymd_opt(y, 1, 1).unwrap();
+        let kept = |units: &[Unit]| {
+            let mut bytes = Vec::new();
+            write_kept_table(&mut bytes, "k", &UnitTable::of(units)).unwrap();
+            decode_kept_table(&bytes, "k").filter(UnitTable::is_plausible)
+        };
+        // The fuzz target's kind: one row of 500,000 years.
+        assert_eq!(kept(&[unit(DayRange { earliest: NaiveDate::MIN, latest: NaiveDate::MAX })]), None);
+        assert_eq!(kept(&[unit(DayRange { earliest: day(-200_000), latest: day(200_000) })]), None);
+        // Long but plausible: sold since 2011, seen in 2017; and a row
+        // since 1990 in a table of short ones.
+        let long = [unit(DayRange { earliest: day(2011), latest: day(2017) })];
+        assert_eq!(kept(&long), Some(UnitTable::of(&long)));
+        let mut mixed: Vec<Unit> = (0..200).map(|i| unit(DayRange::day(day(2000 + i % 20)))).collect();
+        mixed.push(unit(DayRange { earliest: day(1990), latest: day(2014) }));
+        assert_eq!(kept(&mixed), Some(UnitTable::of(&mixed)));
+    }
+
     #[test]
     fn decode_limits_are_the_steps() {
         let steps = [1usize << 20, 1 << 22, 1 << 24, 1 << 26, 1 << 28, 1 << 30, DECODE_LIMIT];
