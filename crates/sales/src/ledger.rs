@@ -303,7 +303,8 @@ pub fn decode_kept_table(bytes: &[u8], key: &str) -> Option<UnitTable> {
             Some((n >> 1) as i64 ^ -((n & 1) as i64))
         }
         fn day(&mut self, from: i32) -> Option<i32> {
-            i32::try_from(i64::from(from) + self.signed()?).ok()
+            // Checked: a damaged difference can be near ±2^63.
+            i32::try_from(i64::from(from).checked_add(self.signed()?)?).ok()
         }
         fn float(&mut self) -> Option<f64> {
             Some(f64::from_le_bytes(self.take(8)?.try_into().ok()?))
@@ -934,6 +935,22 @@ mod tests {
         let mut mixed: Vec<Unit> = (0..200).map(|i| unit(DayRange::day(day(2000 + i % 20)))).collect();
         mixed.push(unit(DayRange { earliest: day(1990), latest: day(2014) }));
         assert_eq!(kept(&mixed), Some(UnitTable::of(&mixed)));
+    }
+
+    /// A damaged day difference near ±2^63 reads as no table (it overflowed
+    /// in a debug build: found by the round-trip proptest in CI).
+    #[test]
+    fn a_day_difference_past_the_range_is_no_table() {
+        // Key "", no strings, no lists, two rows whose floats the flags give.
+        let flags = row_flags::SAME_SCALE | row_flags::ONE_SALE | row_flags::PRICED | row_flags::NO_REVENUE;
+        let mut bytes = vec![0, 0, 0, 2];
+        // Row 1: ids 0, first day 5 (zigzag 10), one day, no units.
+        bytes.extend([flags, 0, 0, 0, 0, 0, 10, 0, 0, 0]);
+        // Row 2: first day 5 + i64::MAX (zigzag u64::MAX - 1).
+        bytes.extend([flags, 0, 0, 0, 0, 0, 253]);
+        bytes.extend((u64::MAX - 1).to_le_bytes());
+        bytes.extend([0, 0, 0, 0]);
+        assert_eq!(decode_kept_table(&bytes, ""), None);
     }
 
     #[test]
