@@ -111,10 +111,7 @@ impl<'a> Linker<'a> {
 
     /// [`Linker::link_all`] over the given pairs instead of the candidates.
     pub fn links_among(&self, pairs: &[(usize, usize)], min_score: f64) -> Vec<Link> {
-        let kept = self.keep(pairs, min_score);
-        let mut links: Vec<Link> = parallel_map(&kept, |chunk| chunk.iter().map(|&(i, j)| self.link(i, j)).collect());
-        links.sort_by(|x, y| y.probability.total_cmp(&x.probability).then_with(|| (&x.a, &x.b).cmp(&(&y.a, &y.b))));
-        links
+        self.links_of(&self.ranked(pairs, min_score))
     }
 
     /// The pairs [`Linker::links_among`] keeps, in its order (most probable
@@ -145,6 +142,13 @@ impl<'a> Linker<'a> {
         parallel_map(pairs, |chunk| chunk.iter().map(|&(i, j)| self.link(i, j)).collect())
     }
 
+    /// Whether the model's signals are this build's, so that a pair's
+    /// probability can come from its values ([`Corpus::values`]) rather
+    /// than its evidence.
+    fn scores_values(&self) -> bool {
+        self.model.signals.iter().map(String::as_str).eq(SIGNALS.iter().copied())
+    }
+
     /// `(i, j)` in the order [`Linker::link`] puts them (by account id).
     fn ordered(&self, i: usize, j: usize) -> (usize, usize) {
         let accounts = self.corpus.accounts;
@@ -154,7 +158,7 @@ impl<'a> Linker<'a> {
     /// [`Linker::link`]'s probability, from the signal values alone where the
     /// model has this build's signals (no evidence built).
     fn probability(&self, i: usize, j: usize) -> f64 {
-        if self.model.signals.iter().map(String::as_str).ne(SIGNALS.iter().copied()) {
+        if !self.scores_values() {
             return self.link(i, j).probability;
         }
         let (mut values, _) = self.corpus.cheap_values(i, j);
@@ -165,7 +169,7 @@ impl<'a> Linker<'a> {
     /// The pairs among `pairs` that [`Linker::link`] would give a hard
     /// identifier or a probability of at least `min_score`.
     pub fn keep(&self, pairs: &[(usize, usize)], min_score: f64) -> Vec<(usize, usize)> {
-        if self.model.signals.iter().map(String::as_str).ne(SIGNALS.iter().copied()) {
+        if !self.scores_values() {
             // A model with other signals: score through the evidence.
             return pairs
                 .iter()

@@ -896,9 +896,6 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// A kept file's decode limit is one of the steps `decode_kept` has an
-    /// instance for, at least 64 times the file (up to 4 GiB) and at most
-    /// four times that (1 MiB for the smallest).
     /// A kept table whose rows' days span more months than the estimator
     /// makes is not plausible (a case recomputes it), so that grouping by
     /// month cannot be made to walk millions of months; tables of long rows
@@ -953,6 +950,9 @@ mod tests {
         assert_eq!(decode_kept_table(&bytes, ""), None);
     }
 
+    /// A kept file's decode limit is one of the steps `decode_kept` has an
+    /// instance for, at least 64 times the file (up to 4 GiB) and at most
+    /// four times that (1 MiB for the smallest).
     #[test]
     fn decode_limits_are_the_steps() {
         let steps = [1usize << 20, 1 << 22, 1 << 24, 1 << 26, 1 << 28, 1 << 30, DECODE_LIMIT];
