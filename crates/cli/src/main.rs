@@ -381,7 +381,11 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("DRAGNET_LOG").unwrap_or_else(|_| "warn".into()),
+            // html5ever warns "foster parenting not implemented" each time a
+            // page misplaces something inside a table, and then places it as
+            // the HTML standard says: a hundred lines of noise on a real
+            // capture, about the page, not about what dragnet did with it.
+            tracing_subscriber::EnvFilter::try_from_env("DRAGNET_LOG").unwrap_or_else(|_| "warn,html5ever=error".into()),
         )
         .with_writer(std::io::stderr)
         .init();
