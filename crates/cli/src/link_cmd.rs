@@ -255,33 +255,83 @@ pub fn links(case: &mut Case, min_score: Option<f64>, json: bool, graphml: Optio
     let decisions = case.link_decisions()?;
     let min = min_score.unwrap_or(m.threshold);
     let linker = Linker::new(&m, &accounts);
-    // The links in `link_all`'s order, built and printed a batch at a time:
-    // at a low --min-score a large case has millions, each with its
-    // evidence (all of them held at once ran out of memory at 10,000
-    // accounts). The exports need them all.
+    // The links in `link_all`'s order, built, exported and printed a batch
+    // at a time: at a low --min-score a large case has millions, each with
+    // its evidence (all of them held at once ran out of memory at 10,000
+    // accounts).
     let ranked = linker.ranked(&linking::candidates(&linker.corpus), min);
-    let exported = (graphml.is_some() || stix.is_some()).then(|| linker.links_of(&ranked));
-    if let Some(found) = &exported {
-        let words: linking::export::Decisions = found.iter().map(|l| (l.id.clone(), decision_word(decisions.get(&l.id)))).collect();
-        if let Some(path) = graphml {
-            std::fs::write(path, linking::export::to_graphml(&accounts, found, &words)).with_context(|| format!("writing {}", path.display()))?;
-        }
-        if let Some(path) = stix {
+    let touched = (graphml.is_some() || stix.is_some()).then(|| linking::export::touched_by_pairs(&accounts, &ranked));
+    let touched = touched.as_deref().unwrap_or_default();
+    let mut graphml = graphml.map(|path| Export::create(path, |out| linking::export::GraphmlWriter::new(out, touched))).transpose()?;
+    let mut stix = match stix {
+        Some(path) => {
             // Every object is stamped with the time of the case's newest
             // custody entry: the same case state gives the same bundle.
             let last = case.evidence().custody().entries()?.last().map(|e| e.time).unwrap_or_default();
             let stamp = last.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-            let bundle = linking::export::to_stix(&accounts, found, &words, &stamp);
-            std::fs::write(path, serde_json::to_vec_pretty(&bundle)?).with_context(|| format!("writing {}", path.display()))?;
+            Some(Export::create(path, |out| linking::export::StixWriter::new(out, touched, ranked.len(), &stamp))?)
         }
-    }
-    const BATCH: usize = 1 << 14;
-    let batches: Box<dyn Iterator<Item = Vec<linking::Link>>> = match exported {
-        Some(found) => Box::new(std::iter::once(found)),
-        None => Box::new(ranked.chunks(BATCH).map(|batch| linker.links_of(batch))),
+        None => None,
     };
-    for l in batches.flatten() {
-        let l = &l;
+    const BATCH: usize = 1 << 14;
+    for batch in ranked.chunks(BATCH) {
+        let batch = linker.links_of(batch);
+        if graphml.is_some() || stix.is_some() {
+            let words: linking::export::Decisions = batch.iter().map(|l| (l.id.clone(), decision_word(decisions.get(&l.id)))).collect();
+            if let Some(e) = &mut graphml {
+                e.write(|w| w.links(&batch, &words))?;
+            }
+            if let Some(e) = &mut stix {
+                e.write(|w| w.links(&batch, &words))?;
+            }
+        }
+        print_links(&batch, &decisions, json);
+    }
+    if let Some(e) = graphml {
+        e.finish(linking::export::GraphmlWriter::finish)?;
+    }
+    if let Some(e) = stix {
+        e.finish(linking::export::StixWriter::finish)?;
+    }
+    if !json {
+        println!("{} links at or above {min:.2} (hard identifiers always shown); confirm or reject with `dragnet link confirm|reject ID --why ...`", ranked.len());
+    }
+    Ok(())
+}
+
+/// An export file being written: under `PATH.partial` until it is whole,
+/// then renamed to `PATH`, so a file at `PATH` is never a cut-off export
+/// (`dragnet links --graphml G | head` ends the process mid-way).
+struct Export<'p, W> {
+    path: &'p std::path::Path,
+    partial: std::path::PathBuf,
+    writer: W,
+}
+
+impl<'p, W> Export<'p, W> {
+    fn create(path: &'p std::path::Path, start: impl FnOnce(std::io::BufWriter<std::fs::File>) -> std::io::Result<W>) -> Result<Self> {
+        let mut partial = path.as_os_str().to_owned();
+        partial.push(".partial");
+        let partial = std::path::PathBuf::from(partial);
+        let file = std::fs::File::create(&partial).with_context(|| format!("creating {}", partial.display()))?;
+        let writer = start(std::io::BufWriter::new(file)).with_context(|| format!("writing {}", partial.display()))?;
+        Ok(Export { path, partial, writer })
+    }
+
+    fn write(&mut self, f: impl FnOnce(&mut W) -> std::io::Result<()>) -> Result<()> {
+        f(&mut self.writer).with_context(|| format!("writing {}", self.partial.display()))
+    }
+
+    fn finish(self, finish: impl FnOnce(W) -> std::io::Result<std::io::BufWriter<std::fs::File>>) -> Result<()> {
+        let out = finish(self.writer).with_context(|| format!("writing {}", self.partial.display()))?;
+        out.into_inner().map_err(|e| e.into_error()).and_then(|f| f.sync_all()).with_context(|| format!("writing {}", self.partial.display()))?;
+        std::fs::rename(&self.partial, self.path).with_context(|| format!("renaming {} to {}", self.partial.display(), self.path.display()))
+    }
+}
+
+/// Prints links as `dragnet links` does, one a line.
+fn print_links(links: &[linking::Link], decisions: &BTreeMap<String, case::LinkDecision>, json: bool) {
+    for l in links {
         let firing: Vec<&str> = l.evidence.iter().filter(|e| e.value > 0.0).map(|e| e.signal.as_str()).collect();
         let decision = decision_word(decisions.get(&l.id));
         if json {
@@ -303,10 +353,6 @@ pub fn links(case: &mut Case, min_score: Option<f64>, json: bool, graphml: Optio
             );
         }
     }
-    if !json {
-        println!("{} links at or above {min:.2} (hard identifiers always shown); confirm or reject with `dragnet link confirm|reject ID --why ...`", ranked.len());
-    }
-    Ok(())
 }
 
 /// `dragnet operator ID`: the operator (group of accounts joined by hard

@@ -165,6 +165,7 @@ print(json.dumps({"nodes": g.number_of_nodes(), "edges": edges, "stix_valid": r.
         .output()
         .unwrap();
     assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+    assert!(!tmp.path().join("links.graphml.partial").exists() && !tmp.path().join("links.stix.json.partial").exists());
     let r: serde_json::Value = serde_json::from_slice(&check.stdout).unwrap();
     assert_eq!(r["nodes"].as_u64().unwrap() as usize, accounts.len());
     let mut want: Vec<(String, f64, String)> = links
@@ -197,8 +198,9 @@ fn a_closed_pipe_ends_output_quietly() {
     ok(&["--case", s(&case), "link", "train"]);
     // Every candidate pair: far more than a pipe holds (64 KiB), so the
     // writer meets the closed end.
+    let graphml = tmp.path().join("links.graphml");
     let mut child = bin()
-        .args(["--case", s(&case), "--json", "links", "--min-score", "0"])
+        .args(["--case", s(&case), "--json", "links", "--min-score", "0", "--graphml", s(&graphml)])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -209,6 +211,10 @@ fn a_closed_pipe_ends_output_quietly() {
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{err}");
+    // The export was cut off with the output: it is left under its
+    // `.partial` name, never as a whole-looking file.
+    assert!(!graphml.exists());
+    assert!(tmp.path().join("links.graphml.partial").exists());
 }
 
 /// `dragnet operator`'s accounts for `account`, plus every account with
