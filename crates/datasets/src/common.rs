@@ -111,12 +111,13 @@ pub(crate) fn read_csv(
     out: &mut DatasetExtraction,
     mut each: impl FnMut(&mut DatasetExtraction, &CsvRow),
 ) -> Option<Vec<String>> {
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(opts.delimiter)
-        .has_headers(false)
-        .flexible(true)
-        .trim(csv::Trim::None)
-        .from_reader(bytes);
+    let reader_from = |at: usize| {
+        csv::ReaderBuilder::new().delimiter(opts.delimiter).has_headers(false).flexible(true).trim(csv::Trim::None).from_reader(&bytes[at..])
+    };
+    // Where the reader started in `bytes`: it starts again after a record
+    // whose quote never closed (positions it gives are from its start).
+    let mut base = 0usize;
+    let mut reader = reader_from(base);
     let mut header = None;
     let mut record = csv::ByteRecord::new();
     let mut row = 0u64;
@@ -130,7 +131,7 @@ pub(crate) fn read_csv(
             Ok(true) => {}
             Err(e) => {
                 // The csv reader recovers at the next record.
-                let line = e.position().map_or(line, |p| lines.line_at(bytes, p.byte() as usize));
+                let line = e.position().map_or(line, |p| lines.line_at(bytes, base + p.byte() as usize));
                 if !(first && opts.header) {
                     row += 1;
                     out.rows += 1;
@@ -143,10 +144,28 @@ pub(crate) fn read_csv(
         // A record's own position is where it started. The csv reader counts
         // LF only; count CR, LF and CRLF alike from the byte offset instead
         // (AlphaBay's records end with a bare CR).
-        let line = match record.position() {
-            Some(p) => lines.line_at(bytes, p.byte() as usize),
+        let start = record.position().map(|p| base + p.byte() as usize);
+        let line = match start {
+            Some(at) => lines.line_at(bytes, at),
             None => line,
         };
+        if let Some(next) = start.and_then(|at| unclosed_quote(bytes, at, base + reader.position().byte() as usize, &record, opts.delimiter)) {
+            // Lines after it were read into its field: the row is rejected,
+            // and reading starts again on its next line.
+            if !(first && opts.header) {
+                row += 1;
+                out.rows += 1;
+            }
+            out.reject(
+                line,
+                (!(first && opts.header)).then_some(row),
+                "a quote opened in this record does not close where its field ends (the lines after it would be read into that field); read again from the next line",
+            );
+            first = false;
+            base = next;
+            reader = reader_from(base);
+            continue;
+        }
         let mut bad_bytes = false;
         // The fields are decoded into the last row's strings: a file of a
         // million rows does not allocate and free a string per cell.
@@ -185,6 +204,63 @@ pub(crate) fn read_csv(
         each(out, &current);
     }
     header
+}
+
+/// Where to read again when `record`, which starts at byte `start` of
+/// `bytes` and ends before byte `end`, holds a quote that never closed
+/// where a field ends: the reader then takes the lines after it into that
+/// field, up to the next quote character of the file (or its end), and
+/// those rows are lost without an error. Only a record with a line break
+/// in a field can be one; its bytes are read again to see whether a quoted
+/// field's closing quote is followed by other than a delimiter or the end
+/// of the record, or never comes. `None` for any other record.
+fn unclosed_quote(bytes: &[u8], mut start: usize, end: usize, record: &csv::ByteRecord, delimiter: u8) -> Option<usize> {
+    // The reader may give the line end before a record as its start.
+    while start < end && matches!(bytes.get(start), Some(b'\r' | b'\n')) {
+        start += 1;
+    }
+    if !record.iter().any(|f| memchr::memchr2(b'\n', b'\r', f).is_some()) || !quote_left_open(&bytes[start..end.min(bytes.len())], delimiter) {
+        return None;
+    }
+    // The first line end of the record (CRLF as one), and past it.
+    let at = start + memchr::memchr2(b'\r', b'\n', &bytes[start..])?;
+    Some(if bytes[at] == b'\r' && bytes.get(at + 1) == Some(&b'\n') { at + 2 } else { at + 1 })
+}
+
+/// Whether the record `raw` (from its first byte) has a quoted field that
+/// does not close where the field ends: as RFC 4180 reads quotes (one at a
+/// field's start opens it, `""` inside is one quote).
+fn quote_left_open(raw: &[u8], delimiter: u8) -> bool {
+    let mut i = 0;
+    let mut field_start = true;
+    while let Some(&b) = raw.get(i) {
+        if !(field_start && b == b'"') {
+            field_start = b == delimiter;
+            if b == b'\r' || b == b'\n' {
+                return false; // the record's end
+            }
+            i += 1;
+            continue;
+        }
+        i += 1;
+        loop {
+            let Some(k) = memchr::memchr(b'"', &raw[i..]) else { return true };
+            i += k + 1;
+            if raw.get(i) != Some(&b'"') {
+                break;
+            }
+            i += 1;
+        }
+        match raw.get(i) {
+            None | Some(b'\r' | b'\n') => return false,
+            Some(&c) if c == delimiter => {
+                i += 1;
+                field_start = true;
+            }
+            Some(_) => return true,
+        }
+    }
+    false
 }
 
 /// Physical line numbers from byte offsets, counting CR, LF and CRLF as one
@@ -239,6 +315,53 @@ mod tests {
             }
         }
         line + 1
+    }
+
+    /// Each record `read_csv` gives: (row, line, fields).
+    fn read_all(text: &str) -> (Vec<(u64, u64, Vec<String>)>, DatasetExtraction) {
+        let mut out = DatasetExtraction::default();
+        let mut rows = Vec::new();
+        read_csv(text.as_bytes(), CsvOptions::default(), &mut out, |_, r| rows.push((r.row, r.line, r.fields.clone())));
+        (rows, out)
+    }
+
+    #[test]
+    fn a_quote_never_closed_rejects_its_row_and_the_rest_is_read() {
+        // The quote closes at the next quote of the file, or runs to its end.
+        for (end, other_quotes) in [("\n", true), ("\r\n", true), ("\r", true), ("\n", false), ("\r", false)] {
+            let mut lines = vec!["vendor,title,price".to_owned()];
+            for n in 1..=10 {
+                lines.push(match n {
+                    2 => format!("\"bob{n},t{n},{n}"),
+                    _ if other_quotes => format!("v{n},\"t, {n}\",{n}"),
+                    _ => format!("v{n},t{n},{n}"),
+                });
+            }
+            let text = lines.join(end) + end;
+            let (rows, out) = read_all(&text);
+            // Row 2 (line 3) is rejected by its line; rows 3 to 10 are read.
+            let read: Vec<(u64, u64)> = rows.iter().map(|r| (r.0, r.1)).collect();
+            let want: Vec<(u64, u64)> = (1..=10).filter(|&n| n != 2).map(|n| (n, n + 1)).collect();
+            assert_eq!(read, want, "{end:?}");
+            assert_eq!(rows[1].2, ["v3", if other_quotes { "t, 3" } else { "t3" }, "3"]);
+            assert_eq!((out.rows, out.rejected), (10, 1));
+            assert_eq!((out.problems[0].line, out.problems[0].row), (3, Some(2)));
+            assert!(out.problems[0].message.contains("does not close"), "{}", out.problems[0].message);
+        }
+    }
+
+    #[test]
+    fn quotes_that_close_are_read_as_ever() {
+        // A field over two lines at the end, an escaped quote, a quote
+        // inside an unquoted field: none is a quote left open.
+        let text = "a,b\nx,\"say \"\"hi\"\"\"\n5\" screen,y\nlast,\"two\nlines\"\n";
+        let (rows, out) = read_all(text);
+        assert_eq!(out.rejected, 0, "{:?}", out.problems);
+        let fields: Vec<Vec<String>> = rows.into_iter().map(|r| r.2).collect();
+        assert_eq!(fields, [vec!["x", "say \"hi\""], vec!["5\" screen", "y"], vec!["last", "two\nlines"]]);
+        // The last line opening a quote it never closes is rejected too.
+        let (rows, out) = read_all("a,b\nx,y\n\"z,w\n");
+        assert_eq!((rows.len(), out.rows, out.rejected), (1, 2, 1));
     }
 
     proptest::proptest! {
