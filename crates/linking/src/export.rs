@@ -246,7 +246,7 @@ impl<W: Write> StixWriter<W> {
         let at = bundle.find(&slot).expect("the bundle holds its objects");
         let line_start = bundle[..at].rfind('\n').map_or(0, |n| n + 1);
         debug_assert_eq!(&bundle[line_start..at], "    ");
-        out.write_all(bundle[..line_start].as_bytes())?;
+        out.write_all(&bundle.as_bytes()[..line_start])?;
         let mut w = StixWriter { out, timestamp: timestamp.to_owned(), tail: bundle[at + slot.len()..].to_owned(), written: false, links: (links, 0) };
         for o in &objects {
             w.object(o)?;
