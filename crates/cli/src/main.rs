@@ -558,7 +558,7 @@ fn run(args: Cli) -> Result<()> {
                 }
                 tracing::info!("import: {} datasets read into the store in {:.2} s", report.datasets.len(), started.elapsed().as_secs_f64());
                 for p in &ex.problems {
-                    eprintln!("warning: {}", p.message);
+                    output::print_page_problem(p);
                 }
                 sales_cmd::report_datasets(&ex, cli.json);
                 if *defer_estimate {
@@ -573,7 +573,7 @@ fn run(args: Cli) -> Result<()> {
                 output::print_json(&output::ImportSummary::from(&report));
             } else {
                 println!(
-                    "imported {} files: {} new records, {} already in the case, {} non-page WARC records skipped, {} problems",
+                    "imported {} files: {} new records, {} already in the case, {} non-page WARC records skipped, {} problems reading files",
                     report.files, report.added, report.duplicates, report.skipped_records, report.problems.len()
                 );
             }
@@ -586,7 +586,7 @@ fn run(args: Cli) -> Result<()> {
             let opts = ExtractOptions { market: market.clone(), only_new: *only_new, threads: *threads, only: None };
             let report = case.extract(&opts, &progress)?;
             for p in &report.problems {
-                eprintln!("note: {} ({}): {}", p.source, &p.evidence[..16], p.message);
+                output::print_page_problem(p);
             }
             if !*defer_estimate {
                 sales_cmd::keep_units(&case, rates)?;

@@ -348,6 +348,18 @@ impl From<&evidence::VerifyReport> for VerifySummary {
     }
 }
 
+/// Prints a page's or dataset row's problem on stderr: `note: SOURCE
+/// (DIGEST): MESSAGE`, the source named once (a dataset's row problems
+/// start with it, as they are kept on its page record).
+pub fn print_page_problem(p: &case::PageProblem) {
+    eprintln!("{}", page_problem_line(p));
+}
+
+fn page_problem_line(p: &case::PageProblem) -> String {
+    let message = p.message.strip_prefix(p.source.as_str()).and_then(|m| m.strip_prefix(": ")).unwrap_or(&p.message);
+    format!("note: {} ({}): {message}", p.source, p.evidence.get(..16).unwrap_or(&p.evidence))
+}
+
 pub fn extract_summary(r: &case::ExtractReport) -> String {
     let mut s = format!(
         "extracted {} pages: {} listings, {} vendors, {} feedback, {} categories, {} identifiers ({} notes)\n",

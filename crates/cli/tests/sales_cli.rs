@@ -194,12 +194,23 @@ fn bad_rows_in_a_mapped_dataset_are_reported_by_line() {
     )
     .unwrap();
     let data = tmp.path().join("shop.csv");
-    std::fs::write(&data, "item,seller,price\nok one,anna,USD 10\nbroken\nunknown,bob,ZZZ 5\nnegative,bob,USD -4\nok two,bob,USD 20\n").unwrap();
+    std::fs::write(
+        &data,
+        "item,seller,price\nok one,anna,USD 10\nbroken\nunknown,bob,ZZZ 5\n\"open,carl,USD 3\nnegative,bob,USD -4\nok two,bob,USD 20\n",
+    )
+    .unwrap();
     let (out, err) = ok(&["import", "--case", s(&case), "--format", s(&mapping), s(&data)]);
-    assert!(err.contains("shop.csv: line 5"), "negative price not reported by line: {err}");
-    assert!(err.contains("shop.csv: line 4"), "unknown currency not reported by line: {err}");
-    assert!(err.contains("shop.csv: line 3"), "short row not reported by line: {err}");
-    assert!(out.contains("5 rows, 2 imported, 3 rejected"), "{out}");
+    // Each problem once, as `note: FILE (DIGEST): line N (row R): ...`.
+    let note = |line: &str| err.lines().find(|l| l.contains(&format!("): {line} ("))).unwrap_or_else(|| panic!("no note for {line}: {err}"));
+    for line in ["line 3", "line 4", "line 5", "line 6"] {
+        let n = note(line);
+        assert!(n.starts_with("note: ") && n.matches("shop.csv").count() == 1 && n.contains("row rejected"), "{n}");
+    }
+    assert!(note("line 6").contains("USD -4"), "negative price: {err}");
+    assert!(note("line 4").contains("ZZZ"), "unknown currency: {err}");
+    // A quote left open does not take the rows after it.
+    assert!(note("line 5").contains("quote"), "{err}");
+    assert!(out.contains("6 rows, 2 imported, 4 rejected"), "{out}");
     let (out, _) = ok(&["listings", "--case", s(&case), "--json"]);
     let titles: Vec<String> = lines(&out).iter().map(|l| l["title"].as_str().unwrap().to_owned()).collect();
     assert!(titles.contains(&"ok one".to_owned()) && titles.contains(&"ok two".to_owned()), "{titles:?}");

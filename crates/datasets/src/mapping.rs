@@ -707,8 +707,13 @@ fn row_observed_at(
         (Some(spec), Some(t)) => match when::parse(&t, spec.format.as_deref(), spec.utc_offset.as_deref()) {
             Some(w) => Some(w),
             None => {
-                out.warn(line, Some(row), format!("observed_at {t:?} does not parse: used the constant or none"));
-                m.observed_at.as_deref().and_then(when::constant)
+                let constant = m.observed_at.as_deref().and_then(when::constant);
+                let dated = match &constant {
+                    Some(c) => format!("the row is dated by the mapping's observed_at, {c}"),
+                    None => "the row is dated as the file was captured (the mapping has no observed_at)".to_owned(),
+                };
+                out.warn(line, Some(row), format!("observed_at {t:?} does not parse: {dated}"));
+                constant
             }
         },
         _ => m.observed_at.as_deref().and_then(when::constant),

@@ -74,6 +74,8 @@ fn csv_mapping_imports_inline_rows() {
     assert_eq!(l.price_usd.as_deref(), Some("1320.31"));
     assert_eq!(l.category, ["Misc"], "constant category when the columns are empty");
     assert_eq!(l.observed_at.as_deref(), Some("2020-05-01"), "constant when the cell does not parse");
+    let why = out.problems.iter().find(|p| p.line == 5 && p.message.contains("observed_at")).expect("the bad date is reported");
+    assert!(why.message.contains("\"bad date\" does not parse: the row is dated by the mapping's observed_at, 2020-05-01"), "{}", why.message);
     assert_eq!(l.sold, None);
     assert_eq!(l.provenance.as_ref().unwrap().rule, "row 4, line 5");
     assert_eq!(l.provenance.as_ref().unwrap().profile, "dataset:shop-2020");
