@@ -54,11 +54,37 @@ pub struct ImportReport {
     pub problems: Vec<String>,
     /// Dataset files found: (source, format, digest).
     pub datasets: Vec<(String, String, Sha256)>,
+    /// New pages that had no capture time of their own (a file that is not
+    /// a WARC, imported without `--captured-at`), so were stored with their
+    /// file's modification time: a copied file's is the copy's. (Datasets
+    /// are left out: their rows carry their own dates.)
+    pub dated_by_file_time: Option<FileTimes>,
     /// What was read into the store of the dataset files that were new
     /// evidence, with [`ImportOptions::extract_datasets`]; the digests read.
     /// Others (files already in the case) are left to [`Case::extract`].
     #[serde(skip)]
     pub extraction: (ExtractReport, BTreeSet<Sha256>),
+}
+
+/// How many new pages were dated by their files' modification times, and
+/// the earliest and latest of those times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct FileTimes {
+    /// Pages.
+    pub pages: usize,
+    /// Earliest time.
+    pub earliest: chrono::DateTime<chrono::Utc>,
+    /// Latest time.
+    pub latest: chrono::DateTime<chrono::Utc>,
+}
+
+impl FileTimes {
+    fn add(times: &mut Option<FileTimes>, at: chrono::DateTime<chrono::Utc>) {
+        let t = times.get_or_insert(FileTimes { pages: 0, earliest: at, latest: at });
+        t.pages += 1;
+        t.earliest = t.earliest.min(at);
+        t.latest = t.latest.max(at);
+    }
 }
 
 impl Case {
@@ -120,6 +146,9 @@ impl Case {
         match self.evidence.add_prepared(page.prepared, &page.meta) {
             Ok(added) => {
                 let new = added.new.then_some(added.sha256);
+                if let (Some(_), true, None, Some(at)) = (new, page.dated_by_file_time, &page.dataset, page.meta.captured_at) {
+                    FileTimes::add(&mut report.dated_by_file_time, at);
+                }
                 self.note_added(added, &page.meta, page.len, report)?;
                 // A dataset read as new evidence goes into the store with
                 // the record's fields as the evidence store lists them.
@@ -228,6 +257,8 @@ impl Case {
 /// A file read and made ready to store, on any thread.
 struct ReadPage {
     meta: CaptureMeta,
+    /// Its capture time is its file's modification time.
+    dated_by_file_time: bool,
     /// The dataset format it is to be read as, if it is a dataset.
     dataset: Option<String>,
     prepared: evidence::Prepared,
@@ -253,8 +284,10 @@ fn read_page(src: &evidence::Source, opts: &ImportOptions) -> std::result::Resul
     let url = evidence::url_from_file_name(&file_name).or_else(|| extract::url_hint(&bytes));
     let mut cm = CaptureMeta::file(src.name.clone());
     cm.url = url;
-    cm.captured_at = opts.captured_at.or_else(|| meta.modified().ok().map(chrono::DateTime::<chrono::Utc>::from));
+    let file_time = meta.modified().ok().map(chrono::DateTime::<chrono::Utc>::from);
+    cm.captured_at = opts.captured_at.or(file_time);
+    let dated_by_file_time = opts.captured_at.is_none() && file_time.is_some();
     let dataset = opts.dataset_format.clone().or_else(|| datasets::detect(&src.name, &bytes).map(|f| f.name().to_owned()));
     let prepared = evidence::EvidenceStore::prepare(&bytes, &cm).map_err(|e| format!("{}: not stored: {e}", cm.source))?;
-    Ok((ReadPage { meta: cm, dataset, prepared, len: bytes.len(), read: None }, bytes))
+    Ok((ReadPage { meta: cm, dated_by_file_time, dataset, prepared, len: bytes.len(), read: None }, bytes))
 }

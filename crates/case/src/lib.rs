@@ -35,7 +35,7 @@ use std::path::{Path, PathBuf};
 use extract::ProfileSet;
 
 pub use explain::Explanation;
-pub use import::{ImportOptions, ImportReport};
+pub use import::{FileTimes, ImportOptions, ImportReport};
 pub use links::{decision_word, LinkDecision, Operator, OperatorAccount, OperatorLink, OperatorSales};
 pub use datasets::DatasetStats;
 pub use pipeline::{DatasetFileReport, ExtractOptions, ExtractReport, PageProblem};

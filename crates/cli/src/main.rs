@@ -546,6 +546,9 @@ fn run(args: Cli) -> Result<()> {
             for p in &report.problems {
                 eprintln!("warning: {p}");
             }
+            if let Some(t) = &report.dated_by_file_time {
+                eprintln!("{}", output::file_times_note(t));
+            }
             if !report.datasets.is_empty() {
                 // Datasets are read now, so their bad rows are reported at
                 // import: those that were new evidence were read as they were

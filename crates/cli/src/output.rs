@@ -299,6 +299,8 @@ pub struct ImportSummary {
     duplicates: usize,
     skipped_records: usize,
     problems: Vec<String>,
+    /// New pages stored with their files' modification times.
+    dated_by_file_time: Option<case::FileTimes>,
 }
 
 impl From<&case::ImportReport> for ImportSummary {
@@ -309,8 +311,24 @@ impl From<&case::ImportReport> for ImportSummary {
             duplicates: r.duplicates,
             skipped_records: r.skipped_records,
             problems: r.problems.clone(),
+            dated_by_file_time: r.dated_by_file_time,
         }
     }
+}
+
+/// What an import says of pages it dated by their files' modification
+/// times: relative dates on them ("3 days ago") count back from those
+/// times, and evidence keeps the time it was stored with.
+pub fn file_times_note(t: &case::FileTimes) -> String {
+    let day = |at: &chrono::DateTime<chrono::Utc>| at.format("%Y-%m-%d %H:%M UTC").to_string();
+    let (first, last) = (day(&t.earliest), day(&t.latest));
+    let range = if first == last { first } else { format!("{first} to {last}") };
+    format!(
+        "note: {} new pages have no capture time of their own and are dated by their files' modification times ({range}); \
+         relative dates on them count back from that. If the pages were captured at another time, import them into a new case \
+         with --captured-at (evidence keeps the time it was stored with)",
+        t.pages
+    )
 }
 
 #[derive(Serialize)]

@@ -121,6 +121,34 @@ fn html_parser_chatter_is_not_shown_by_default() {
     assert!(extract(asked.to_str().unwrap(), Some("warn")).contains("foster parenting"), "the page no longer makes html5ever warn");
 }
 
+/// Pages imported without a capture time of their own are dated by their
+/// files' modification times, and the import says so (and how to date them).
+#[test]
+fn pages_dated_by_their_file_times_are_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pages = tmp.path().join("pages");
+    std::fs::create_dir_all(&pages).unwrap();
+    for n in 0..3 {
+        std::fs::write(pages.join(format!("p{n}.html")), format!("<html><body>page {n}</body></html>")).unwrap();
+    }
+    let (by_file, given) = (tmp.path().join("by-file"), tmp.path().join("given"));
+    ok(&["case", "init", by_file.to_str().unwrap()]);
+    ok(&["case", "init", given.to_str().unwrap()]);
+    let out = dragnet(&["--quiet", "--case", by_file.to_str().unwrap(), "import", pages.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("note: 3 new pages have no capture time of their own") && err.contains("--captured-at"), "{err}");
+    // Imported again: nothing new, nothing to say.
+    let out = dragnet(&["--quiet", "--case", by_file.to_str().unwrap(), "import", pages.to_str().unwrap()]);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("capture time"));
+    let json = |args: &[&str]| -> serde_json::Value { serde_json::from_str(&ok(args)).unwrap() };
+    let dated = json(&["--json", "--case", given.to_str().unwrap(), "import", "--captured-at", "2020-02-20", pages.to_str().unwrap()]);
+    assert_eq!((dated["added"].as_u64(), &dated["dated_by_file_time"]), (Some(3), &serde_json::Value::Null));
+    let other = tmp.path().join("other");
+    ok(&["case", "init", other.to_str().unwrap()]);
+    let by_file = json(&["--json", "--case", other.to_str().unwrap(), "import", pages.to_str().unwrap()]);
+    assert_eq!(by_file["dated_by_file_time"]["pages"].as_u64(), Some(3), "{by_file}");
+}
+
 #[test]
 fn usage_and_missing_case_errors_are_clear() {
     let tmp = tempfile::tempdir().unwrap();
