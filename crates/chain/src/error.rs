@@ -26,7 +26,7 @@ pub enum ChainError {
         len: usize,
     },
     /// A record does not start with the network magic where one must be.
-    #[error("{file} offset {offset}: magic {found} is not the {network} magic {expected} (wrong network, or XOR key missing or wrong)")]
+    #[error("{file} offset {offset}: magic {found} is not the {network} magic {expected} ({})", magic_hint(found))]
     BadMagic {
         /// The blk file.
         file: PathBuf,
@@ -172,5 +172,40 @@ pub enum ChainError {
 impl ChainError {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         ChainError::Io { path: path.into(), source }
+    }
+}
+
+/// What a magic that is not the expected one says: another network's, or
+/// bytes still XOR-ed (or not block files at all).
+fn magic_hint(found: &str) -> String {
+    let network = <[u8; 4]>::try_from(hex::decode(found).unwrap_or_default())
+        .ok()
+        .and_then(|m| bitcoin::Network::from_magic(bitcoin::p2p::Magic::from_bytes(m)));
+    match network {
+        Some(n) => format!("these are {n} blocks: give --network {n}"),
+        None => "wrong network, or XOR key missing or wrong".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn another_networks_magic_names_the_network() {
+        let bad = |found: &str| {
+            ChainError::BadMagic {
+                file: PathBuf::from("blk00000.dat"),
+                offset: 0,
+                found: found.into(),
+                expected: "f9beb4d9".into(),
+                network: "bitcoin".into(),
+            }
+            .to_string()
+        };
+        assert!(bad("fabfb5da").ends_with("(these are regtest blocks: give --network regtest)"), "{}", bad("fabfb5da"));
+        assert!(bad("0b110907").contains("give --network testnet"), "{}", bad("0b110907"));
+        assert!(bad("12345678").ends_with("(wrong network, or XOR key missing or wrong)"));
+        assert!(bad("").ends_with("(wrong network, or XOR key missing or wrong)"));
     }
 }
