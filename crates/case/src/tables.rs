@@ -63,8 +63,9 @@ impl StrBatch {
 
 impl Case {
     /// Writes listings, feedback, vendors, sales estimates (by vendor, every
-    /// method) and coverage (per market, and per market and crawl day) as
-    /// tables in `format` under `dir`, one file each. Listing prices are
+    /// method), coverage (per market, and per market and crawl day) and the
+    /// estimates' notes on rows (id, message) as tables in `format` under
+    /// `dir`, one file each. Listing prices are
     /// also given in USD with the rate that made them. Estimates and
     /// coverage are those `dragnet sales --by vendor` shows (the kept sales
     /// units). Feedback is read and written an account at a time in the
@@ -111,6 +112,17 @@ impl Case {
             ],
         );
         written.push(export::write_table(format, &coverage, dir)?);
+        // Every row the estimates used only in part, and why (`dragnet
+        // sales` prints the first 20).
+        let notes = &sales.summary.problems;
+        let notes = table(
+            "notes",
+            vec![
+                ("id", Column::Str(notes.iter().map(|p| Some(p.id.clone())).collect())),
+                ("message", Column::Str(notes.iter().map(|p| Some(p.message.clone())).collect())),
+            ],
+        );
+        written.push(export::write_table(format, &notes, dir)?);
         Ok(written)
     }
 

@@ -87,7 +87,7 @@ enum Command {
         /// Last day counted (YYYY-MM-DD).
         #[arg(long)]
         to: Option<String>,
-        /// CSV on standard output.
+        /// CSV on standard output (not with --json).
         #[arg(long)]
         csv: bool,
         #[command(flatten)]
@@ -685,6 +685,10 @@ fn run(args: Cli) -> Result<()> {
             }
         }
         Command::Sales { by, from, to, csv, rates } => {
+            if *csv && cli.json {
+                // --json is global, so clap's own conflict check misses it before the subcommand.
+                <Cli as clap::CommandFactory>::command().error(clap::error::ErrorKind::ArgumentConflict, "--csv and --json: choose one").exit();
+            }
             let case = open(&cli)?;
             sales_cmd::sales(&case, by, from.as_deref(), to.as_deref(), rates, cli.json, *csv)?;
         }

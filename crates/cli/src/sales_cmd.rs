@@ -41,13 +41,19 @@ pub fn keep_units(case: &Case, rates: &RatesArgs) -> Result<()> {
 pub fn sales(case: &Case, by: &str, from: Option<&str>, to: Option<&str>, rates: &RatesArgs, json: bool, csv: bool) -> Result<()> {
     let by = GroupBy::parse(by).with_context(|| format!("--by {by:?}: one of vendor, market, category, origin, destination, month"))?;
     let opts = SalesOptions { by, from: from.map(date).transpose()?, to: to.map(date).transpose()? };
+    if let (Some(f), Some(t)) = (opts.from, opts.to) {
+        anyhow::ensure!(f <= t, "--from {f} is after --to {t}: no day is counted");
+    }
     let rates = rates.load()?;
     let result = case.sales(&rates, &opts)?;
     for p in result.summary.problems.iter().take(20) {
         eprintln!("note: {}: {}", p.id, p.message);
     }
     if result.summary.problems.len() > 20 {
-        eprintln!("note: … {} more rows with notes (see `dragnet export`)", result.summary.problems.len() - 20);
+        eprintln!("note: … {} more rows with notes (all in `dragnet export`, table notes)", result.summary.problems.len() - 20);
+    }
+    if rates.all().next().is_none() && result.estimates.iter().any(|e| e.unpriced_sales > 0.0) {
+        eprintln!("note: no --rates given: sales priced in BTC (or another currency than USD) are counted as unpriced, and revenue leaves them out (README \"Rates\")");
     }
     if csv {
         let mut w = csv::Writer::from_writer(std::io::stdout().lock());

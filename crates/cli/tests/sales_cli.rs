@@ -154,11 +154,11 @@ fn parquet_export_reads_in_pyarrow() {
     let out = tmp.path().join("pq");
     let (text, _) = ok(&["export", "--case", s(&case), "--format", "parquet", "--out", s(&out), "--json"]);
     let tables = lines(&text);
-    assert_eq!(tables.len(), 5);
+    assert_eq!(tables.len(), 6);
     let script = r#"
 import sys, pyarrow.parquet as pq
 root = sys.argv[1]
-for t in ["listings", "feedback", "vendors", "estimates", "coverage"]:
+for t in ["listings", "feedback", "vendors", "estimates", "coverage", "notes"]:
     tb = pq.read_table(f"{root}/{t}.parquet")
     print(t, tb.num_rows)
 est = pq.read_table(f"{root}/estimates.parquet").to_pylist()
@@ -178,6 +178,10 @@ print("crawls", sorted((r["day"], r["listings_seen"]) for r in cov if r["day"]))
     for t in &tables {
         assert!(py.contains(&format!("{} {}", t["table"].as_str().unwrap(), t["rows"])), "{py} vs {t}");
     }
+    // The notes `sales` counts (and prints the first of) are all there.
+    let (sales, _) = ok(&["sales", "--case", s(&case), "--by", "vendor"]);
+    let noted = sales.split(" rows with notes").next().and_then(|h| h.rsplit(' ').next()).unwrap();
+    assert!(py.contains(&format!("notes {noted}\n")), "{py} vs {noted} notes");
 }
 
 /// A user dataset through a mapping file: bad rows are named by file and
@@ -220,6 +224,34 @@ fn bad_rows_in_a_mapped_dataset_are_reported_by_line() {
     ok(&["extract", "--case", s(&case)]);
     let (again, _) = ok(&["listings", "--case", s(&case), "--json"]);
     assert_eq!(out, again);
+}
+
+/// `sales` refuses a day range that holds no day and --csv with --json, and
+/// names the missing --rates when sales are left unpriced for want of them.
+#[test]
+fn sales_says_what_its_arguments_leave_out() {
+    let Some(rates) = testdata::shared("rates/btc_daily.csv") else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let case = tmp.path().join("case");
+    ok(&["case", "init", s(&case)]);
+    let mapping = tmp.path().join("shop.toml");
+    std::fs::write(
+        &mapping,
+        "name = \"shop-2020\"\nmarket = \"shop\"\nobserved_at = \"2020-05-01\"\n\n[columns]\ntitle = \"item\"\nvendor = \"seller\"\nprice = \"price\"\nsold = \"sold\"\n",
+    )
+    .unwrap();
+    let data = tmp.path().join("shop.csv");
+    std::fs::write(&data, "item,seller,price,sold\nin btc,anna,0.01 BTC,12\n").unwrap();
+    ok(&["import", "--case", s(&case), "--format", s(&mapping), s(&data)]);
+    let bad = dragnet(&["sales", "--case", s(&case), "--from", "2020-05-02", "--to", "2020-05-01"]);
+    assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("--from 2020-05-02 is after --to 2020-05-01"));
+    assert_eq!(dragnet(&["--json", "sales", "--case", s(&case), "--csv"]).status.code(), Some(2));
+    let (out, err) = ok(&["sales", "--case", s(&case), "--json"]);
+    assert_eq!(lines(&out)[0]["unpriced_sales"].as_f64(), Some(12.0), "{out}");
+    assert!(err.contains("no --rates given"), "{err}");
+    let (out, err) = ok(&["sales", "--case", s(&case), "--json", "--rates", s(&rates)]);
+    assert_eq!(lines(&out)[0]["unpriced_sales"].as_f64(), Some(0.0), "{out}");
+    assert!(!err.contains("--rates"), "{err}");
 }
 
 /// Feedback on captured pages: absolute dates ("Jan 31, 2020 09:45") are
@@ -288,7 +320,7 @@ fn feedback_file_through_a_mapping_counts_as_sales() {
     ok(&["import", "--case", s(&case), "--format", s(&listings_map), s(&listings)]);
     let (out, err) = ok(&["import", "--case", s(&case), "--format", s(&feedback_map), s(&feedback)]);
     assert!(out.contains("5 rows, 4 imported, 1 rejected"), "{out}");
-    assert!(err.contains("shop-feedback.csv: line 6"), "{err}");
+    assert!(err.lines().any(|l| l.contains("shop-feedback.csv (") && l.contains("): line 6 (row 5): row rejected")), "{err}");
     let (out, _) = ok(&["sales", "--case", s(&case), "--by", "vendor", "--json"]);
     let rows = lines(&out);
     let anna = find(&rows, "anna", "feedback_count");
