@@ -8,7 +8,7 @@
 //! current decision on a link is its latest entry. They survive re-extraction
 //! and re-scoring because link ids depend only on the two account ids.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use linking::{accounts_from_records, Account, Decision, Link, Linker, Model};
 use model::Sha256;
@@ -151,20 +151,19 @@ impl Case {
     }
 }
 
-/// The links `dragnet links` lists (hard, or at or above the model's
-/// threshold), plus every link an analyst decided that scores below it, in
+/// The links `dragnet links` lists at the model's threshold (hard, or at or
+/// above it), plus every link an analyst decided that scores below it, in
 /// `link_all`'s order.
-pub(crate) fn scored_links(model: &Model, accounts: &[Account], decisions: &BTreeMap<String, LinkDecision>) -> Vec<Link> {
+pub fn scored_links(model: &Model, accounts: &[Account], decisions: &BTreeMap<String, LinkDecision>) -> Vec<Link> {
     let linker = Linker::new(model, accounts);
-    let mut links = linker.link_all(model.threshold);
-    let have: BTreeSet<String> = links.iter().map(|l| l.id.clone()).collect();
-    for d in decisions.values() {
-        if !have.contains(&d.link) {
-            links.extend(linker.link_by_id(&d.a, &d.b));
-        }
-    }
-    links.sort_by(|x, y| y.probability.total_cmp(&x.probability).then_with(|| (&x.a, &x.b).cmp(&(&y.a, &y.b))));
-    links
+    linker.links_of(&linker.ranked_keeping(&linking::candidates(&linker.corpus), model.threshold, &decided_pairs(accounts, decisions)))
+}
+
+/// The decided links' accounts, as indices into `accounts` (a decision
+/// on an account the case no longer has is left out).
+pub fn decided_pairs(accounts: &[Account], decisions: &BTreeMap<String, LinkDecision>) -> Vec<(usize, usize)> {
+    let index: std::collections::HashMap<&str, usize> = accounts.iter().enumerate().map(|(i, a)| (a.id.as_str(), i)).collect();
+    decisions.values().filter_map(|d| Some((*index.get(d.a.as_str())?, *index.get(d.b.as_str())?))).collect()
 }
 
 /// One account of an operator, with its sales lower bounds per method.

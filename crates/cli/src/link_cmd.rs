@@ -259,7 +259,8 @@ pub fn links(case: &mut Case, min_score: Option<f64>, json: bool, graphml: Optio
     // at a time: at a low --min-score a large case has millions, each with
     // its evidence (all of them held at once ran out of memory at 10,000
     // accounts).
-    let ranked = linker.ranked(&linking::candidates(&linker.corpus), min);
+    // Decided links are listed whatever their score, as in the report.
+    let ranked = linker.ranked_keeping(&linking::candidates(&linker.corpus), min, &case::decided_pairs(&accounts, &decisions));
     let touched = (graphml.is_some() || stix.is_some()).then(|| linking::export::touched_by_pairs(&accounts, &ranked));
     let touched = touched.as_deref().unwrap_or_default();
     let mut graphml = graphml.map(|path| Export::create(path, |out| linking::export::GraphmlWriter::new(out, touched))).transpose()?;
@@ -294,7 +295,10 @@ pub fn links(case: &mut Case, min_score: Option<f64>, json: bool, graphml: Optio
         e.finish(linking::export::StixWriter::finish)?;
     }
     if !json {
-        println!("{} links at or above {min:.2} (hard identifiers always shown); confirm or reject with `dragnet link confirm|reject ID --why ...`", ranked.len());
+        println!(
+            "{} links at or above {min:.2} (hard identifiers and decided links always shown); confirm or reject with `dragnet link confirm|reject ID --why ...`",
+            ranked.len()
+        );
     }
     Ok(())
 }

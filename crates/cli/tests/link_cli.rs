@@ -107,6 +107,17 @@ fn decisions_are_logged_and_survive_re_extraction() {
     let log = std::fs::read_to_string(case.join("evidence/custody.jsonl")).unwrap();
     assert_eq!(log.matches("\"link-decision\"").count(), 2);
     assert!(log.contains("second look: different shipping countries"));
+    // A decided link stays listed whatever its score, once.
+    let listed: std::collections::BTreeSet<String> = links.iter().map(|l| l["id"].as_str().unwrap().to_owned()).collect();
+    let every = json_lines(&ok(&["links", "--case", s(&case), "--json", "--min-score", "0"]));
+    let low = every.iter().find(|l| !listed.contains(l["id"].as_str().unwrap())).expect("a link below the threshold");
+    let low_id = low["id"].as_str().unwrap();
+    ok(&["link", "reject", "--case", s(&case), low_id, "--why", "looked at it: nothing in common"]);
+    let with_low = json_lines(&ok(&["links", "--case", s(&case), "--json"]));
+    assert_eq!(with_low.len(), links.len() + 1);
+    assert_eq!(with_low.iter().filter(|l| l["id"] == low_id).map(|l| l["decision"].as_str().unwrap()).collect::<Vec<_>>(), ["rejected"]);
+    let again = json_lines(&ok(&["links", "--case", s(&case), "--json", "--min-score", "0"]));
+    assert_eq!(again.len(), every.len());
     ok(&["verify", "--case", s(&case)]);
     // explain names each signal's source rows and the decision.
     let text = ok(&["explain", "--case", s(&case), id]);

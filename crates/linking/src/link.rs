@@ -122,7 +122,21 @@ impl<'a> Linker<'a> {
     /// --min-score 0` on 10,000 accounts (1.6M candidates) ran out of memory
     /// holding them.
     pub fn ranked(&self, pairs: &[(usize, usize)], min_score: f64) -> Vec<(usize, usize)> {
-        let kept = self.keep(pairs, min_score);
+        self.rank(self.keep(pairs, min_score))
+    }
+
+    /// [`Linker::ranked`], with the pairs of `always` kept whatever their
+    /// score (the links an analyst decided: a confirmed or rejected link
+    /// stays in view), each pair once.
+    pub fn ranked_keeping(&self, pairs: &[(usize, usize)], min_score: f64, always: &[(usize, usize)]) -> Vec<(usize, usize)> {
+        let mut kept = self.keep(pairs, min_score);
+        let mut have: std::collections::HashSet<(usize, usize)> = kept.iter().map(|&(i, j)| self.ordered(i, j)).collect();
+        kept.extend(always.iter().map(|&(i, j)| self.ordered(i, j)).filter(|&(i, j)| i != j && have.insert((i, j))));
+        self.rank(kept)
+    }
+
+    /// `kept` in [`Linker::ranked`]'s order.
+    fn rank(&self, kept: Vec<(usize, usize)>) -> Vec<(usize, usize)> {
         let mut scored: Vec<(f64, usize, usize)> = parallel_map(&kept, |chunk| {
             chunk
                 .iter()

@@ -161,6 +161,23 @@ fn link_all_keeps_what_scoring_every_candidate_keeps() {
             let batched: Vec<(String, u64)> =
                 ranked.chunks(7).flat_map(|batch| linker.links_of(batch)).map(|l| (l.id, l.probability.to_bits())).collect();
             assert_eq!(batched, slow, "min_score {min_score}, a batch at a time");
+            // Pairs kept whatever their score (decided links): every third
+            // candidate, some twice and reversed, join the kept ones in order.
+            let cands = candidates(&linker.corpus);
+            let mut always: Vec<(usize, usize)> = cands.iter().step_by(3).copied().collect();
+            always.extend(cands.iter().step_by(6).map(|&(i, j)| (j, i)));
+            let kept: Vec<(String, u64)> =
+                linker.links_of(&linker.ranked_keeping(&cands, min_score, &always)).into_iter().map(|l| (l.id, l.probability.to_bits())).collect();
+            let forced: std::collections::BTreeSet<String> = always.iter().map(|&(i, j)| link_id(&d.accounts[i].id, &d.accounts[j].id)).collect();
+            let mut want: Vec<linking::Link> = cands
+                .iter()
+                .map(|&(i, j)| linker.link(i, j))
+                .filter(|l| l.hard || l.probability >= min_score || forced.contains(&l.id))
+                .collect();
+            want.sort_by(|x, y| y.probability.total_cmp(&x.probability).then_with(|| (&x.a, &x.b).cmp(&(&y.a, &y.b))));
+            let want: Vec<(String, u64)> = want.into_iter().map(|l| (l.id, l.probability.to_bits())).collect();
+            assert!(want.len() > slow.len() || min_score == 0.0, "min_score {min_score}: nothing forced in");
+            assert_eq!(kept, want, "min_score {min_score}, with pairs kept whatever their score");
         }
     }
 }
