@@ -723,16 +723,20 @@ fn run(args: Cli) -> Result<()> {
         Command::Search { query } => {
             let case = open(&cli)?;
             let index = case.search_index()?;
-            let hits = index.search(query)?;
+            let (hits, total) = index.search_counted(query, search::MAX_HITS)?;
             for h in &hits {
                 if cli.json {
                     output::print_json(h);
                 } else {
-                    println!("{:<7} {:<12} {}  {}  [{}]", h.kind, h.market, &h.evidence[..16.min(h.evidence.len())], h.title, h.snippet.replace('\n', " "));
+                    // A listing's detail is its row id (for `dragnet explain`), a page's its type.
+                    let snippet = h.snippet.replace('\n', " ");
+                    let snippet = if snippet.trim().is_empty() { String::new() } else { format!("  [{snippet}]") };
+                    println!("{:<7} {:<12} {}  {}  {}{snippet}", h.kind, h.market, &h.evidence[..16.min(h.evidence.len())], h.detail, h.title);
                 }
             }
             if !cli.json {
-                eprintln!("{} hits in {} indexed pages", hits.len(), index.pages());
+                let shown = if total > hits.len() { format!(" (the best {} shown)", hits.len()) } else { String::new() };
+                eprintln!("{total} hits in {} indexed pages{shown}", index.pages());
             }
         }
         Command::User(UserCommand::Add { name, role }) => {

@@ -193,7 +193,8 @@ impl SearchIndex {
 
     /// The best [`MAX_HITS`] hits for `query` (tantivy's query syntax,
     /// read leniently: a malformed part is searched as words, never an
-    /// error).
+    /// error). Every word and `"phrase"` must be in a hit (unless joined by
+    /// `OR`), as in a web search.
     pub fn search(&self, query: &str) -> Result<Vec<Hit>, SearchError> {
         self.search_top(query, MAX_HITS)
     }
@@ -202,15 +203,25 @@ impl SearchIndex {
     /// reads its stored document and makes a snippet, so a page of results
     /// costs what it shows.
     pub fn search_top(&self, query: &str, limit: usize) -> Result<Vec<Hit>, SearchError> {
+        Ok(self.search_counted(query, limit)?.0)
+    }
+
+    /// [`SearchIndex::search_top`], and how many documents match in all.
+    pub fn search_counted(&self, query: &str, limit: usize) -> Result<(Vec<Hit>, usize), SearchError> {
         let q = query.trim();
         if q.is_empty() || q.len() > MAX_QUERY {
             return Err(SearchError::Query(format!("1 to {MAX_QUERY} bytes")));
         }
         let err = |m: String| SearchError::Index { path: self.dir.clone(), message: m };
         let searcher = self.reader.searcher();
-        let parser = QueryParser::for_index(&self.index, vec![self.f.title, self.f.body]);
+        let mut parser = QueryParser::for_index(&self.index, vec![self.f.title, self.f.body]);
+        // Words are all required: `"stealth shipping" netherlands` found
+        // pages with either (tantivy's default is any).
+        parser.set_conjunction_by_default();
         let (parsed, _ignored) = parser.parse_query_lenient(q);
-        let top = searcher.search(&parsed, &TopDocs::with_limit(limit.clamp(1, MAX_HITS)).order_by_score()).map_err(|e| err(e.to_string()))?;
+        let (top, total) = searcher
+            .search(&parsed, &(TopDocs::with_limit(limit.clamp(1, MAX_HITS)).order_by_score(), tantivy::collector::Count))
+            .map_err(|e| err(e.to_string()))?;
         let mut snippets = SnippetGenerator::create(&searcher, &*parsed, self.f.body).map_err(|e| err(e.to_string()))?;
         snippets.set_max_num_chars(200);
         let mut out = Vec::with_capacity(top.len());
@@ -228,7 +239,7 @@ impl SearchIndex {
                 score,
             });
         }
-        Ok(out)
+        Ok((out, total))
     }
 }
 
@@ -241,6 +252,30 @@ mod tests {
         let (title, body) = page_text(b"<html><head><title> Shop </title><style>.x{}</style></head><body><p>Blue pills</p><script>var secret=1</script><p>from NL</p></body></html>");
         assert_eq!(title, "Shop");
         assert_eq!(body.trim(), "Blue pills from NL");
+    }
+
+    #[test]
+    fn every_word_and_phrase_is_required_and_all_matches_are_counted() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ix = SearchIndex::open(dir.path()).unwrap();
+        let doc = |ev: String, body: &str| Doc { kind: "page", evidence: ev, market: "m".into(), detail: "listing".into(), title: "t".into(), body: body.into() };
+        let mut docs = vec![
+            doc("phrase".into(), "stealth shipping from the netherlands"),
+            doc("apart".into(), "shipping in stealth to the netherlands"),
+            doc("words".into(), "netherlands id cards"),
+        ];
+        docs.extend((0..150).map(|n| doc(format!("many{n}"), "cocaine")));
+        ix.add(&docs).unwrap();
+        let found = |q: &str| {
+            let mut e: Vec<String> = ix.search(q).unwrap().into_iter().map(|h| h.evidence).collect();
+            e.sort();
+            e
+        };
+        assert_eq!(found("\"stealth shipping\" netherlands"), ["phrase"]);
+        assert_eq!(found("stealth netherlands"), ["apart", "phrase"]);
+        assert_eq!(found("cards OR stealth"), ["apart", "phrase", "words"]);
+        let (hits, total) = ix.search_counted("cocaine", 10).unwrap();
+        assert_eq!((hits.len(), total), (10, 150));
     }
 
     #[test]
