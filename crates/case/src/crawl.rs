@@ -39,7 +39,7 @@ impl Sink for Case {
             .map_err(|e| format!("{}: not stored: {e}", r.url))?;
         self.evidence
             .log(
-                "acquire",
+                evidence::ACQUIRE,
                 json!({
                     "sha256": added.sha256.to_hex(),
                     "source": source,
@@ -65,12 +65,12 @@ impl Sink for Case {
         let body = self.evidence.get(&rec.sha256).ok()?;
         // Killed between storing the record and logging it: log it now.
         let logged = self.evidence.custody().entries().ok()?.iter().any(|e| {
-            e.action == "acquire" && e.detail.get("source").and_then(|v| v.as_str()) == Some(source)
+            e.action == evidence::ACQUIRE && e.detail.get("source").and_then(|v| v.as_str()) == Some(source)
         });
         if !logged {
             self.evidence
                 .log(
-                    "acquire",
+                    evidence::ACQUIRE,
                     json!({
                         "sha256": rec.sha256.to_hex(),
                         "source": source,

@@ -239,7 +239,7 @@ impl Case {
         }
         report.digests.push(added.sha256);
         self.evidence.log(
-            "acquire",
+            evidence::ACQUIRE,
             json!({
                 "sha256": added.sha256.to_hex(),
                 "source": meta.source,

@@ -230,7 +230,7 @@ impl Case {
         let mut report = self.evidence.verify();
         if let Ok(entries) = self.evidence.custody().entries() {
             for (line, e) in entries.iter().enumerate() {
-                if e.action != "acquire" {
+                if e.action != evidence::ACQUIRE {
                     continue;
                 }
                 let sha = e.detail.get("sha256").and_then(|v| v.as_str()).and_then(|s| s.parse::<model::Sha256>().ok());

@@ -90,6 +90,13 @@ fn verify_exit_code_names_damage() {
     let out = dragnet(&["--case", c, "verify"]);
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stdout).contains("custody.jsonl"));
+    // A log cut before the page's acquire entry: every line left is whole
+    // and chained, and the page is named by none.
+    let first = text.lines().take_while(|l| !l.contains("\"acquire\"")).map(|l| format!("{l}\n")).collect::<String>();
+    std::fs::write(&log, first).unwrap();
+    let out = dragnet(&["--case", c, "verify"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no custody entry records this record's acquisition"), "{}", String::from_utf8_lossy(&out.stdout));
 }
 
 /// html5ever logs "foster parenting not implemented" at warn for every

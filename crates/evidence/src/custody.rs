@@ -12,6 +12,7 @@
 //! order, which depends on a cargo feature (`preserve_order`) that any crate
 //! in a build can switch on.
 
+use std::collections::HashSet;
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -21,6 +22,14 @@ use model::Sha256;
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Location, Problem};
+
+/// The action of the entry logged for each capture stored in the evidence
+/// store (`dragnet import` and crawls). Its detail names the capture by
+/// `sha256` (hex payload digest) and `source` (the capture's
+/// [`CaptureMeta::source`](crate::CaptureMeta::source), verbatim), and
+/// [`EvidenceStore::verify`](crate::EvidenceStore::verify) checks that
+/// every stored record is named by one.
+pub const ACQUIRE: &str = "acquire";
 
 /// The `prev_hash` of the first entry: 64 zeros.
 pub fn genesis() -> Sha256 {
@@ -163,23 +172,25 @@ impl CustodyLog {
     /// links to the line before, `seq` counts up by one. Returns the
     /// problems, each naming its 1-based line.
     pub fn verify(&self) -> Vec<Problem> {
-        self.verify_counting().1
+        self.check().problems
     }
 
-    /// Like [`CustodyLog::verify`], also returning the number of lines checked.
-    pub(crate) fn verify_counting(&self) -> (usize, Vec<Problem>) {
+    /// Like [`CustodyLog::verify`], also counting the lines checked and
+    /// collecting the captures the [`ACQUIRE`] entries name.
+    pub(crate) fn check(&self) -> LogCheck {
         let file = self.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let mut out = LogCheck::default();
         let text = match std::fs::read(&self.path) {
             Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (0, Vec::new()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return out,
             Err(e) => {
-                return (0, vec![Problem::new(Location::Path(self.path.clone()), format!("cannot read: {e}"))])
+                out.problems.push(Problem::new(Location::Path(self.path.clone()), format!("cannot read: {e}")));
+                return out;
             }
         };
-        let mut problems = Vec::new();
+        let LogCheck { checked, problems, acquired } = &mut out;
         let mut prev_hash = genesis();
         let mut prev_seq = 0u64;
-        let mut checked = 0;
         let lines: Vec<&[u8]> = text.split(|&b| b == b'\n').collect();
         let n_lines = lines.len();
         for (i, line) in lines.into_iter().enumerate() {
@@ -191,7 +202,7 @@ impl CustodyLog {
                 }
                 continue;
             }
-            checked += 1;
+            *checked += 1;
             if is_last {
                 problems.push(Problem::new(at.clone(), "last line is not terminated by a newline (truncated write?)"));
             }
@@ -202,6 +213,12 @@ impl CustodyLog {
                     // Chain the next line to what this one claims, so one bad
                     // line gives one problem where possible.
                     let v: Option<Value> = serde_json::from_slice(line).ok();
+                    // An altered acquire entry still names its capture: the
+                    // damage is this line's problem, not its records'.
+                    if let Some(v) = &v {
+                        let action = v.get("action").and_then(Value::as_str).unwrap_or_default();
+                        acquired.extend(acquisition(action, v.get("detail").unwrap_or(&Value::Null)));
+                    }
                     prev_hash = v
                         .as_ref()
                         .and_then(|v| v.get("hash"))
@@ -221,11 +238,34 @@ impl CustodyLog {
                     format!("prev_hash {} is not the previous entry's hash {}", entry.prev_hash, prev_hash),
                 ));
             }
+            acquired.extend(acquisition(&entry.action, &entry.detail));
             prev_hash = entry.hash;
             prev_seq = entry.seq;
         }
-        (checked, problems)
+        out
     }
+}
+
+/// What [`CustodyLog::check`] found.
+#[derive(Debug, Default)]
+pub(crate) struct LogCheck {
+    /// Lines checked.
+    pub(crate) checked: usize,
+    /// Everything wrong with the chain, by line.
+    pub(crate) problems: Vec<Problem>,
+    /// `(sha256, source)` of every [`ACQUIRE`] entry; `source` is `None`
+    /// when the entry names none.
+    pub(crate) acquired: HashSet<(Sha256, Option<String>)>,
+}
+
+/// The capture an entry records the acquisition of, if it is an [`ACQUIRE`]
+/// entry naming a valid digest (one that does not is the case's to report).
+fn acquisition(action: &str, detail: &Value) -> Option<(Sha256, Option<String>)> {
+    if action != ACQUIRE {
+        return None;
+    }
+    let sha = detail.get("sha256").and_then(Value::as_str)?.parse().ok()?;
+    Some((sha, detail.get("source").and_then(Value::as_str).map(str::to_owned)))
 }
 
 /// Parses a line and checks its own hash.

@@ -7,9 +7,10 @@
 //! * [`EvidenceStore`]: `<case>/evidence/`. [`EvidenceStore::add`] appends a
 //!   payload (deduplicated by SHA-256, keeping every source and URL),
 //!   [`EvidenceStore::get`] reads it back by digest (checking it),
-//!   [`EvidenceStore::verify`] re-hashes every record and checks the custody
-//!   chain, returning a [`VerifyReport`] whose [`Problem`]s name the record
-//!   (file, offset, digest) or log line.
+//!   [`EvidenceStore::verify`] re-hashes every record, checks the custody
+//!   chain and that an [`ACQUIRE`] entry names every record, returning a
+//!   [`VerifyReport`] whose [`Problem`]s name the record (file, offset,
+//!   digest) or log line.
 //! * [`CustodyLog`]: `custody.jsonl`, one hash-chained JSON object per line.
 //! * [`read_warc`] / [`WarcReader`]: reads external WARC files for import
 //!   (plain, gzip per record, whole-file gzip), recovering after damage;
@@ -24,7 +25,10 @@
 //! let added = store.add(b"<html>page</html>", &CaptureMeta::file("pages/a.html"))?;
 //! assert!(added.new);
 //! assert_eq!(store.get(&added.sha256)?, b"<html>page</html>");
-//! store.log("import", serde_json::json!({"files": 1}), "analyst", "dragnet 0.0.0")?;
+//! // Every stored record is named by an acquire entry (digest and source),
+//! // or `verify` reports it: a custody log cut short cannot pass.
+//! let detail = serde_json::json!({"sha256": added.sha256.to_hex(), "source": "pages/a.html"});
+//! store.log(evidence::ACQUIRE, detail, "analyst", "dragnet 0.0.0")?;
 //! assert!(store.verify().is_intact());
 //! # Ok::<(), evidence::Error>(())
 //! ```
@@ -48,7 +52,7 @@ mod http;
 mod store;
 mod warc;
 
-pub use custody::{canonical_json, genesis, CustodyEntry, CustodyLog};
+pub use custody::{canonical_json, genesis, CustodyEntry, CustodyLog, ACQUIRE};
 pub use discover::{classify, discover, url_from_file_name, Source, SourceKind};
 pub use error::{Error, Location, Problem, WarcError, WarcErrorKind};
 pub use http::{decode_content, dechunk, parse_response, HttpError, HttpResponse, MAX_DECODED};

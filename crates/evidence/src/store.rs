@@ -20,7 +20,7 @@
 //! source and URL (`WARC-Refers-To` the payload record), so nothing about
 //! where evidence was found is lost and the WARC files alone still hold it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fs::{self, OpenOptions};
 use std::io::{Cursor, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -1035,10 +1035,18 @@ impl EvidenceStore {
 
     /// Re-reads every record of every evidence file: checks each payload's
     /// SHA-256 against `X-Dragnet-SHA256`, `WARC-Payload-Digest` and the
-    /// record id, the block digest, and the index entry at that offset; then
-    /// checks that every index entry was found and the custody log chain.
+    /// record id, the block digest, the index entry at that offset, and that
+    /// an [`ACQUIRE`](crate::ACQUIRE) custody entry names the
+    /// record's digest and source; then checks that every index entry was
+    /// found and the custody log chain.
+    ///
+    /// The chain alone cannot show a log cut after its last good line, nor
+    /// a removed record with its entry; naming every record from the log
+    /// catches the first, and the case's check of every acquire entry
+    /// against the store the second.
     pub fn verify(&self) -> VerifyReport {
         let mut problems = self.index_problems.clone();
+        let log = self.custody.check();
         let mut checked = 0usize;
         let mut expected: BTreeMap<(String, u64), &IndexLine> = BTreeMap::new();
         let mut by_id: BTreeMap<(&str, &str), &IndexLine> = BTreeMap::new();
@@ -1091,7 +1099,12 @@ impl EvidenceStore {
                 for what in check_record(&rec) {
                     problems.push(Problem::new(loc.clone(), what));
                 }
-                match (index_line(name, &rec), exp) {
+                let derived = index_line(name, &rec);
+                // Judged by the file, the source of truth, indexed or not.
+                if let Some(what) = derived.as_ref().ok().and_then(|l| unlogged(l, &log.acquired)) {
+                    problems.push(Problem::new(loc.clone(), what));
+                }
+                match (derived, exp) {
                     (Err(what), _) => problems.push(Problem::new(loc.clone(), what)),
                     (Ok(line), Some(exp)) => {
                         seen.insert((name.clone(), rec.offset));
@@ -1122,14 +1135,40 @@ impl EvidenceStore {
                 ));
             }
         }
-        let (log_entries_checked, log_problems) = self.custody.verify_counting();
-        problems.extend(log_problems);
+        let log_entries_checked = log.checked;
+        problems.extend(log.problems);
         // One damaged record can be reported by several checks; keep each
         // distinct finding once, in a stable order.
         let mut uniq = BTreeSet::new();
         problems.retain(|p| uniq.insert(p.to_string()));
         VerifyReport { records_checked: checked, log_entries_checked, problems }
     }
+}
+
+/// Why no custody entry covers a record of an evidence file, if none does.
+/// The case logs an acquire entry with the capture's digest and source for
+/// every capture it stores (`add`, `add_prepared`, `add_exchange`), so each
+/// payload record, alias and request record it writes is named by one; a
+/// crawl killed between storing and logging logs it when it resumes.
+fn unlogged(line: &IndexLine, acquired: &HashSet<(Sha256, Option<String>)>) -> Option<String> {
+    let what = match line.kind {
+        Kind::Warcinfo => return None,
+        Kind::Record => "record",
+        Kind::Alias => "alias record",
+        Kind::Request => "request record",
+    };
+    let sha = line.sha256?;
+    if acquired.contains(&(sha, line.source.clone())) {
+        return None;
+    }
+    let source = match &line.source {
+        Some(s) => format!("source {s:?}"),
+        None => "no source".to_owned(),
+    };
+    Some(format!(
+        "no custody entry records this {what}'s acquisition (no {:?} entry names sha256 {sha} and {source}): custody log cut, entries removed, or its writer killed before logging it",
+        crate::ACQUIRE,
+    ))
 }
 
 /// Checks digests inside one record of an evidence file.

@@ -5,7 +5,7 @@ use std::io::{Read, Write};
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
-use evidence::{read_warc, CaptureMeta, EvidenceStore, Location, Origin};
+use evidence::{read_warc, Added, CaptureMeta, EvidenceStore, Location, Origin, ACQUIRE};
 use model::Sha256;
 use proptest::prelude::*;
 use serde_json::json;
@@ -31,6 +31,18 @@ fn new_store() -> (tempfile::TempDir, EvidenceStore) {
     (d, s)
 }
 
+/// Stores a capture and logs its acquisition as `dragnet import` does:
+/// `verify` wants an acquire entry naming every record.
+fn acquire(s: &mut EvidenceStore, payload: &[u8], m: &CaptureMeta) -> Added {
+    let added = s.add(payload, m).unwrap();
+    log_acquire(s, &added.sha256, &m.source);
+    added
+}
+
+fn log_acquire(s: &mut EvidenceStore, sha: &Sha256, source: &str) {
+    s.log(ACQUIRE, json!({"sha256": sha.to_hex(), "source": source, "new": true}), "op", "v").unwrap();
+}
+
 /// Problems whose location names this record (by digest and offset).
 fn problems_for(store: &EvidenceStore, sha: &Sha256) -> Vec<String> {
     let info = store.record(sha).unwrap();
@@ -49,8 +61,8 @@ fn problems_for(store: &EvidenceStore, sha: &Sha256) -> Vec<String> {
 #[test]
 fn round_trip_and_reopen() {
     let (d, mut s) = new_store();
-    let a = s.add(b"<html>one</html>", &meta("pages/one.html", Some("http://x.onion/1"))).unwrap();
-    let b = s.add(b"", &CaptureMeta::file("empty")).unwrap();
+    let a = acquire(&mut s, b"<html>one</html>", &meta("pages/one.html", Some("http://x.onion/1")));
+    let b = acquire(&mut s, b"", &CaptureMeta::file("empty"));
     assert!(a.new && b.new);
     assert_eq!(a.record_id, format!("<urn:sha256:{}>", a.sha256.to_hex()));
     assert_eq!(s.get(&a.sha256).unwrap(), b"<html>one</html>");
@@ -75,10 +87,10 @@ fn round_trip_and_reopen() {
 #[test]
 fn same_bytes_twice_store_one_record_and_both_sources() {
     let (_d, mut s) = new_store();
-    let a = s.add(b"same", &meta("a/page.html", Some("http://x.onion/a"))).unwrap();
+    let a = acquire(&mut s, b"same", &meta("a/page.html", Some("http://x.onion/a")));
     let file_len = |s: &EvidenceStore| std::fs::metadata(s.dir().join("evidence-00001.warc.gz")).unwrap().len();
     let before = file_len(&s);
-    let b = s.add(b"same", &meta("b/page.html", Some("http://x.onion/b"))).unwrap();
+    let b = acquire(&mut s, b"same", &meta("b/page.html", Some("http://x.onion/b")));
     assert_eq!((a.sha256, a.new, b.new), (b.sha256, true, false));
     assert_eq!(a.record_id, b.record_id);
     assert_eq!(s.records().len(), 1);
@@ -88,7 +100,7 @@ fn same_bytes_twice_store_one_record_and_both_sources() {
     assert!(file_len(&s) > before, "the second source is recorded in the WARC file");
     // The exact same capture again records nothing.
     let after = file_len(&s);
-    s.add(b"same", &meta("b/page.html", Some("http://x.onion/b"))).unwrap();
+    acquire(&mut s, b"same", &meta("b/page.html", Some("http://x.onion/b")));
     assert_eq!(file_len(&s), after);
     // The sources survive an index rebuild from the WARC files alone.
     std::fs::remove_file(s.dir().join("index.jsonl")).unwrap();
@@ -100,9 +112,9 @@ fn same_bytes_twice_store_one_record_and_both_sources() {
 #[test]
 fn flipped_byte_in_compressed_data_is_reported_for_that_record() {
     let (_d, mut s) = new_store();
-    s.add(b"first page", &meta("1", None)).unwrap();
-    let victim = s.add(&vec![b'x'; 5000], &meta("2", None)).unwrap().sha256;
-    s.add(b"third page", &meta("3", None)).unwrap();
+    acquire(&mut s, b"first page", &meta("1", None));
+    let victim = acquire(&mut s, &vec![b'x'; 5000], &meta("2", None)).sha256;
+    acquire(&mut s, b"third page", &meta("3", None));
     assert!(s.verify().is_intact());
     let info = s.record(&victim).unwrap();
     let path = s.dir().join(&info.stored_at_file);
@@ -153,19 +165,24 @@ fn flipped_byte_in_custody_log_is_reported_by_line() {
     s.log("case-init", json!({"case": "test"}), "alice", "dragnet 0.0.0").unwrap();
     s.add(b"page", &meta("p", None)).unwrap();
     s.log("import", json!({"files": 1}), "alice", "dragnet 0.0.0").unwrap();
+    s.log(ACQUIRE, json!({"sha256": Sha256::of(b"page").to_hex(), "source": "p", "new": true}), "alice", "dragnet 0.0.0").unwrap();
     s.log("extract", json!({"rows": 3}), "alice", "dragnet 0.0.0").unwrap();
     let r = s.verify();
-    assert!(r.is_intact());
-    assert_eq!(r.log_entries_checked, 3);
+    assert!(r.is_intact(), "{:?}", r.problems);
+    assert_eq!(r.log_entries_checked, 4);
     let path = s.dir().join("custody.jsonl");
-    let text = std::fs::read_to_string(&path).unwrap();
-    // Change the digit in {"files":1} on line 2 to 2.
-    let changed = text.replacen("\"files\":1", "\"files\":2", 1);
-    assert_ne!(changed, text);
-    std::fs::write(&path, changed).unwrap();
-    let r = s.verify();
-    let lines: Vec<&Location> = r.problems.iter().map(|p| &p.location).collect();
-    assert_eq!(lines, vec![&Location::Line { file: "custody.jsonl".into(), line: 2 }], "{:?}", r.problems);
+    let original = std::fs::read_to_string(&path).unwrap();
+    // Change the digit in {"files":1} on line 2 to 2; then, in the acquire
+    // entry on line 3, `new`: an altered acquire entry is that line's
+    // problem only, not also its record's.
+    for (from, to, line) in [("\"files\":1", "\"files\":2", 2), ("\"new\":true", "\"new\":false", 3)] {
+        let changed = original.replacen(from, to, 1);
+        assert_ne!(changed, original);
+        std::fs::write(&path, changed).unwrap();
+        let r = s.verify();
+        let lines: Vec<&Location> = r.problems.iter().map(|p| &p.location).collect();
+        assert_eq!(lines, vec![&Location::Line { file: "custody.jsonl".into(), line }], "{:?}", r.problems);
+    }
 }
 
 #[test]
@@ -176,7 +193,7 @@ fn http_response_is_stored_as_response_record() {
     m.content_type = None;
     m.origin = Origin::Crawl;
     m.http_head = Some(head.to_vec());
-    let a = s.add(b"<p>body</p>", &m).unwrap();
+    let a = acquire(&mut s, b"<p>body</p>", &m);
     let info = s.record(&a.sha256).unwrap();
     assert_eq!(info.warc_type, "response");
     assert_eq!(info.content_type.as_deref(), Some("text/html; charset=utf-8"));
@@ -204,7 +221,7 @@ fn rollover_starts_new_files_and_records_stay_reachable() {
     for i in 0..20u32 {
         // Incompressible-ish payloads so files grow.
         let payload: Vec<u8> = (0..16).flat_map(|k| *Sha256::of(format!("{i}-{k}").as_bytes()).as_bytes()).collect();
-        shas.push(s.add(&payload, &CaptureMeta::file(format!("p{i}"))).unwrap().sha256);
+        shas.push(acquire(&mut s, &payload, &CaptureMeta::file(format!("p{i}"))).sha256);
     }
     let files: Vec<String> = s.records().iter().map(|r| r.stored_at_file.clone()).collect();
     assert!(files.iter().any(|f| f == "evidence-00002.warc.gz"), "{files:?}");
@@ -266,7 +283,7 @@ proptest! {
                                      source in "[ -~]{0,40}") {
         let (_d, mut s) = new_store();
         for p in &payloads {
-            let a = s.add(p, &CaptureMeta::file(source.clone())).unwrap();
+            let a = acquire(&mut s, p, &CaptureMeta::file(source.clone()));
             prop_assert_eq!(&s.get(&a.sha256).unwrap(), p);
             prop_assert_eq!(&s.record(&a.sha256).unwrap().sources, &vec![source.clone()]);
         }
@@ -292,7 +309,7 @@ fn imports_real_market_pages_and_verifies() {
     let (_d, mut s) = new_store();
     for src in &sources {
         let bytes = std::fs::read(&src.path).unwrap();
-        let a = s.add(&bytes, &CaptureMeta::file(src.name.clone())).unwrap();
+        let a = acquire(&mut s, &bytes, &CaptureMeta::file(src.name.clone()));
         assert_eq!(s.get(&a.sha256).unwrap(), bytes);
     }
     let all_sources: usize = s.records().iter().map(|r| r.sources.len()).sum();
@@ -308,7 +325,8 @@ fn imports_real_market_pages_and_verifies() {
 #[test]
 fn unindexed_record_after_a_crash_is_reported_then_recovered() {
     let (d, mut s) = new_store();
-    let a = s.add(b"first page", &meta("a.html", None)).unwrap().sha256;
+    let a = acquire(&mut s, b"first page", &meta("a.html", None)).sha256;
+    // Killed after writing b, before indexing or logging it.
     let b = s.add(b"second page", &meta("b.html", None)).unwrap().sha256;
     let dir = d.path().join("evidence");
     let index = std::fs::read_to_string(dir.join("index.jsonl")).unwrap();
@@ -321,6 +339,12 @@ fn unindexed_record_after_a_crash_is_reported_then_recovered() {
     assert_eq!(s.recover_unindexed().unwrap(), vec![b]);
     assert_eq!(s.get(&b).unwrap(), b"second page");
     assert_eq!(s.get(&a).unwrap(), b"first page");
+    // Indexed again, b still has no acquire entry until the resuming crawl
+    // logs it.
+    let unlogged: Vec<_> = s.verify().problems.into_iter().map(|p| (p.location.clone(), p.what.contains("no custody entry"))).collect();
+    assert_eq!(unlogged.len(), 1, "{unlogged:?}");
+    assert!(matches!(&unlogged[0], (Location::Record { sha256: Some(sha), .. }, true) if *sha == b), "{unlogged:?}");
+    log_acquire(&mut s, &b, "b.html");
     assert!(s.verify().is_intact(), "{:?}", s.verify().problems);
     assert!(s.recover_unindexed().unwrap().is_empty(), "nothing twice");
     assert_eq!(std::fs::read(dir.join("evidence-00001.warc.gz")).unwrap_or_default(), files_before);
@@ -345,11 +369,19 @@ fn prepared_payloads_store_as_add_does() {
     let (_d2, mut prepared) = new_store();
     for s in [&mut one_by_one, &mut prepared] {
         s.set_rollover(1000);
-        s.add(b"<html>stored before</html>", &meta("c/before.html", None)).unwrap();
+        acquire(s, b"<html>stored before</html>", &meta("c/before.html", None));
     }
     let added: Vec<_> = batch.iter().map(|(p, m)| one_by_one.add(p, m).unwrap()).collect();
     let ready: Vec<_> = batch.iter().map(|(p, m)| EvidenceStore::prepare(p, m).unwrap()).collect();
-    let added_prepared: Vec<_> = ready.into_iter().zip(&batch).map(|(r, (_, m))| prepared.add_prepared(r, m).unwrap()).collect();
+    let added_prepared: Vec<_> = ready
+        .into_iter()
+        .zip(&batch)
+        .map(|(r, (_, m))| {
+            let added = prepared.add_prepared(r, m).unwrap();
+            log_acquire(&mut prepared, &added.sha256, &m.source);
+            added
+        })
+        .collect();
     assert_eq!(added_prepared, added);
     assert_eq!(added.iter().filter(|a| a.new).count(), 3);
     // Offsets aside: each file's warcinfo record holds the time it was written.
@@ -375,16 +407,16 @@ fn prepared_payloads_store_as_add_does() {
 #[test]
 fn index_written_on_add_is_the_index_rebuilt_from_the_files() {
     let (_d, mut s) = new_store();
-    s.add(b"<html>small</html>", &meta("small.html", Some("http://x.onion/s"))).unwrap();
+    acquire(&mut s, b"<html>small</html>", &meta("small.html", Some("http://x.onion/s")));
     let mut m = meta("resp.html", Some("http://x.onion/r"));
     m.http_head = Some(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n".to_vec());
-    s.add(b"<html>response</html>", &m).unwrap();
+    acquire(&mut s, b"<html>response</html>", &m);
     // A head whose transfer encoding is renamed as it is stored.
     let mut m = meta("chunked.html", Some("http://x.onion/c"));
     m.http_head = Some(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec());
-    s.add(b"<html>decoded</html>", &m).unwrap();
+    acquire(&mut s, b"<html>decoded</html>", &m);
     let large: Vec<u8> = (0..3_000_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
-    s.add(&large, &meta("large.csv", None)).unwrap();
+    acquire(&mut s, &large, &meta("large.csv", None));
     let index = s.dir().join("index.jsonl");
     let written = std::fs::read_to_string(&index).unwrap();
     std::fs::remove_file(&index).unwrap();
@@ -393,4 +425,95 @@ fn index_written_on_add_is_the_index_rebuilt_from_the_files() {
     assert_eq!(rebuilt_store.records(), s.records());
     assert_eq!(rebuilt_store.get(&model::Sha256::of(&large)).unwrap(), large);
     assert!(rebuilt_store.verify().is_intact());
+}
+
+/// A store as a case leaves it: a case-init entry, then captures each logged
+/// by an acquire entry (two files, the first file's bytes again from a new
+/// source, a crawled response with its request record), then an extract
+/// entry. Returns the store and a label for each record id written.
+fn logged_store() -> (tempfile::TempDir, EvidenceStore, Vec<(String, String)>) {
+    let (d, mut s) = new_store();
+    s.log("case-init", json!({"name": "t"}), "op", "v").unwrap();
+    let a = acquire(&mut s, b"<html>a</html>", &meta("pages/a.html", None));
+    let b = acquire(&mut s, b"<html>b</html>", &meta("pages/b.html", None));
+    let alias = acquire(&mut s, b"<html>a</html>", &meta("mirror/a.html", None));
+    let mut m = meta("m@1/http://x.onion/c", Some("http://x.onion/c"));
+    m.origin = Origin::Crawl;
+    m.http_head = Some(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n".to_vec());
+    let request = evidence::RequestMeta {
+        head: b"GET /c HTTP/1.1\r\nHost: x.onion\r\n\r\n".to_vec(),
+        started_at: t("2019-03-04T05:06:06Z"),
+        elapsed_ms: 900,
+        circuit: "direct".into(),
+    };
+    let c = s.add_exchange(b"<html>c</html>", &m, &request).unwrap();
+    log_acquire(&mut s, &c.sha256, &m.source);
+    s.log("extract", json!({"pages": 3}), "op", "v").unwrap();
+    let labels = vec![
+        ("a".to_owned(), a.record_id),
+        ("b".to_owned(), b.record_id),
+        ("alias of a".to_owned(), alias.written.unwrap()),
+        ("c".to_owned(), c.record_id),
+        ("request of c".to_owned(), s.requests()[0].record_id.clone()),
+    ];
+    (d, s, labels)
+}
+
+/// Keeps the first `keep` lines of the custody log of [`logged_store`] and
+/// checks that `verify` reports exactly the records `expected` names (by
+/// label) as having no acquire entry, and nothing else: cutting the log's
+/// tail leaves a valid chain, so only this check can catch it.
+fn check_cut(keep: usize, expected: &[&str]) {
+    let (_d, s, labels) = logged_store();
+    let path = s.dir().join("custody.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(text.lines().count(), 6);
+    let kept: String = text.lines().take(keep).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&path, kept).unwrap();
+    let r = EvidenceStore::open(s.dir()).unwrap().verify();
+    let label = |id: &str| labels.iter().find(|(_, r)| r == id).map(|(l, _)| l.as_str()).unwrap_or(id).to_owned();
+    let mut got: Vec<String> = r
+        .problems
+        .iter()
+        .map(|p| match &p.location {
+            Location::Record { record_id: Some(id), .. } if p.what.starts_with("no custody entry records this") => label(id),
+            _ => format!("other problem: {p}"),
+        })
+        .collect();
+    got.sort();
+    let mut expected: Vec<String> = expected.iter().map(|e| e.to_string()).collect();
+    expected.sort();
+    assert_eq!(got, expected, "keeping {keep} custody lines: {:?}", r.problems);
+}
+
+#[test]
+fn every_record_named_by_an_acquire_entry_verifies_intact() {
+    check_cut(6, &[]);
+    // The extract entry after the last acquire names no record.
+    check_cut(5, &[]);
+}
+
+/// A custody log cut after its first entries keeps a valid chain; the
+/// records stored after the cut have no acquire entry and are reported (a
+/// reviewer's copy of a case kept 3 of 511 lines and verified intact).
+#[test]
+fn custody_log_cut_short_reports_the_records_left_without_entries() {
+    check_cut(4, &["c", "request of c"]);
+    check_cut(3, &["alias of a", "c", "request of c"]);
+    check_cut(2, &["b", "alias of a", "c", "request of c"]);
+    check_cut(1, &["a", "b", "alias of a", "c", "request of c"]);
+    check_cut(0, &["a", "b", "alias of a", "c", "request of c"]);
+}
+
+/// An acquire entry names the capture by digest and source: one naming the
+/// same bytes from another source does not cover an alias record.
+#[test]
+fn acquire_entry_for_other_source_does_not_cover_a_record() {
+    let (_d, mut s) = new_store();
+    let a = acquire(&mut s, b"<html>a</html>", &meta("pages/a.html", None));
+    s.add(b"<html>a</html>", &meta("mirror/a.html", None)).unwrap();
+    let r = s.verify();
+    assert_eq!(r.problems.len(), 1, "{:?}", r.problems);
+    assert!(r.problems[0].what.contains(r#"source "mirror/a.html""#), "{:?}", r.problems);
+    assert!(matches!(&r.problems[0].location, Location::Record { sha256: Some(sha), .. } if *sha == a.sha256));
 }
