@@ -364,6 +364,24 @@ fn keep_freed_memory_longer() {
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 5_000) }
 }
 
+/// An error and its causes joined by ": ", as `{:#}` prints them, but a
+/// cause that its error's message already ends with is not repeated (the
+/// crates' I/O errors print "PATH: CAUSE" and also give CAUSE as their
+/// source: "No such file or directory (os error 2)" came out twice).
+fn error_text(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let cause = cause.to_string();
+        if text.is_empty() {
+            text = cause;
+        } else if !text.ends_with(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
+}
+
 fn main() -> ExitCode {
     // `dragnet ... | head` should end quietly when the reader goes away, as
     // Unix tools do, instead of panicking on a broken pipe: Rust ignores
@@ -395,7 +413,7 @@ fn main() -> ExitCode {
             if let Some(Exit(code)) = e.downcast_ref::<Exit>() {
                 return ExitCode::from(*code);
             }
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", error_text(&e));
             ExitCode::from(1)
         }
     }
@@ -788,6 +806,17 @@ fn run(args: Cli) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cause_an_error_already_names_is_not_repeated() {
+        let missing = || std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let e = anyhow::Error::new(case::CaseError::Io { path: "/x.csv".into(), source: missing() }).context("loading --rates");
+        assert_eq!(error_text(&e), "loading --rates: /x.csv: no such file");
+        // A cause the message does not end with is kept, as `{:#}` keeps it.
+        let e = anyhow::Error::new(missing()).context("reading /x.csv");
+        assert_eq!(error_text(&e), format!("{e:#}"));
+        assert_eq!(error_text(&e), "reading /x.csv: no such file");
+    }
 
     fn option(o: libmimalloc_sys::mi_option_t) -> std::ffi::c_long {
         // SAFETY: reads an option's value (initialising options on first use).
