@@ -868,7 +868,27 @@ impl DossierIndex {
         let listings: Vec<Obs<model::Listing>> = rows.listings.iter().map(|&i| self.obs.listings[i].clone()).collect();
         let vendors = rows.vendors.iter().map(|&i| &self.obs.vendors[i]);
         let estimates: Vec<Estimate> = rows.estimates.iter().map(|&i| self.estimates[i].clone()).collect();
-        let accounts = sales::listing_summary(&listings, rates);
+        let mut accounts = sales::listing_summary(&listings, rates);
+        // An account seen only on its profile or in feedback is an account
+        // of the vendor too (with no listings).
+        let listed: BTreeSet<(String, String)> = accounts.iter().map(|a| (a.market.clone(), a.vendor.clone())).collect();
+        let unlisted: BTreeSet<(String, String)> = vendors
+            .clone()
+            .map(|v| (v.record.market.clone(), v.record.name.clone()))
+            .chain(estimates.iter().filter_map(|e| Some((e.market.clone()?, e.vendor.clone()?))))
+            .filter(|k| !listed.contains(k))
+            .collect();
+        accounts.extend(unlisted.into_iter().map(|(market, vendor)| ListingSummary {
+            market,
+            vendor,
+            listings: 0,
+            observations: 0,
+            median_price_usd: None,
+            priced: 0,
+            first_seen: None,
+            last_seen: None,
+        }));
+        accounts.sort_by(|a, b| (&a.market, &a.vendor).cmp(&(&b.market, &b.vendor)));
         let mut timeline: BTreeMap<(NaiveDate, String), u64> = BTreeMap::new();
         let mut days: BTreeSet<NaiveDate> = BTreeSet::new();
         for l in &listings {

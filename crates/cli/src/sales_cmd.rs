@@ -126,6 +126,10 @@ pub fn vendor(case: &Case, name: &str, rates: &RatesArgs, json: bool) -> Result<
     );
     println!("accounts:");
     for a in &d.accounts {
+        if a.observations == 0 {
+            println!("  {} / {}: no listings seen (a profile or feedback only)", a.market, a.vendor);
+            continue;
+        }
         println!(
             "  {} / {}: {} listings ({} observations), median price {} ({} priced), {}..{}",
             a.market,

@@ -341,7 +341,16 @@ fn feedback_file_through_a_mapping_counts_as_sales() {
     assert_eq!(find(anna["estimates"].as_array().unwrap(), "anna", "feedback_count")["sales"].as_f64(), Some(3.0), "{anna}");
     let carol = dossier("carol");
     assert_eq!((carol["first_seen"].as_str(), carol["last_seen"].as_str()), (Some("2020-06-15"), Some("2020-06-15")), "{carol}");
-    assert!(carol["accounts"].as_array().unwrap().is_empty(), "{carol}");
+    // Her account is listed, with no listings.
+    let accounts: Vec<(&str, &str, u64)> = carol["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["market"].as_str().unwrap(), a["vendor"].as_str().unwrap(), a["listings"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(accounts, [("shop", "carol", 0)], "{carol}");
+    let text = ok(&["vendor", "--case", s(&case), "carol"]).0;
+    assert!(text.contains("shop / carol: no listings seen"), "{text}");
     assert_eq!(find(carol["estimates"].as_array().unwrap(), "carol", "feedback_count")["sales"].as_f64(), Some(1.0), "{carol}");
 }
 
