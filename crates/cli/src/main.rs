@@ -490,6 +490,10 @@ fn report_cmd(case: &Case, out: Option<&Path>, csv: Option<&Path>, req: &case::R
 
 /// Writes the report's HTML to `out`, or prints it to `out` as PDF.
 fn report_file(html: &str, out: &Path) -> Result<()> {
+    // Its directory is made, as --csv's is.
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
     let ext = out.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase);
     match ext.as_deref() {
         Some("html") | Some("htm") => std::fs::write(out, html).with_context(|| format!("writing {}", out.display()))?,

@@ -423,7 +423,7 @@ pub struct Dossier {
     pub name: String,
     /// Why it is in a vendor report.
     pub joined_by: Option<String>,
-    /// First vendor row id.
+    /// First vendor row id (its first listing row's when it has no vendor row).
     pub id: String,
     /// Listing observations.
     pub listings: usize,
@@ -443,7 +443,8 @@ pub struct Dossier {
     pub pgp: Vec<String>,
     /// Identifiers tied to the account.
     pub identifiers: Vec<CitedIdentifier>,
-    /// Evidence SHA-256 of the vendor profile rows.
+    /// Evidence SHA-256 of the vendor profile rows (of its listing rows
+    /// when it has none).
     pub evidence: Vec<String>,
 }
 
@@ -668,6 +669,21 @@ pub fn build(rows: &Records<'_>, pages: &[PageRow], evidence: &[EvidenceEntry], 
             }
         }
         if let Some(e) = ev_of(&v.record.provenance) {
+            if !d.evidence.contains(&e) {
+                d.evidence.push(e);
+            }
+        }
+    }
+    // An account with no profile row (a dataset's vendor, or one seen only
+    // on listing pages) cites its listing rows instead.
+    let no_profile: BTreeSet<(String, String)> = dossiers.iter().filter(|(_, d)| d.id.is_empty()).map(|(k, _)| k.clone()).collect();
+    for l in &listings {
+        let Some(k) = l.record.vendor.as_ref().map(|v| key(&l.record.market, v)).filter(|k| no_profile.contains(k)) else { continue };
+        let Some(d) = dossiers.get_mut(&k) else { continue };
+        if d.id.is_empty() {
+            d.id = l.id.to_string();
+        }
+        if let Some(e) = ev_of(&l.record.provenance) {
             if !d.evidence.contains(&e) {
                 d.evidence.push(e);
             }
