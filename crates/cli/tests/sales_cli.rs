@@ -184,19 +184,23 @@ print("crawls", sorted((r["day"], r["listings_seen"]) for r in cov if r["day"]))
     assert!(py.contains(&format!("notes {noted}\n")), "{py} vs {noted} notes");
 }
 
-/// A user dataset through a mapping file: bad rows are named by file and
-/// line, the rest is imported, nothing else is lost.
-#[test]
-fn bad_rows_in_a_mapped_dataset_are_reported_by_line() {
+/// A new case, and a mapping of a shop's listings (item, seller, price,
+/// then the `extra` lines of its columns).
+fn shop_case(extra: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let case = tmp.path().join("case");
     ok(&["case", "init", s(&case)]);
     let mapping = tmp.path().join("shop.toml");
-    std::fs::write(
-        &mapping,
-        "name = \"shop-2020\"\nmarket = \"shop\"\nobserved_at = \"2020-05-01\"\n\n[columns]\ntitle = \"item\"\nvendor = \"seller\"\nprice = \"price\"\n",
-    )
-    .unwrap();
+    let text = "name = \"shop-2020\"\nmarket = \"shop\"\nobserved_at = \"2020-05-01\"\n\n[columns]\ntitle = \"item\"\nvendor = \"seller\"\nprice = \"price\"\n";
+    std::fs::write(&mapping, format!("{text}{extra}")).unwrap();
+    (tmp, case, mapping)
+}
+
+/// A user dataset through a mapping file: bad rows are named by file and
+/// line, the rest is imported, nothing else is lost.
+#[test]
+fn bad_rows_in_a_mapped_dataset_are_reported_by_line() {
+    let (tmp, case, mapping) = shop_case("");
     let data = tmp.path().join("shop.csv");
     std::fs::write(
         &data,
@@ -231,15 +235,7 @@ fn bad_rows_in_a_mapped_dataset_are_reported_by_line() {
 #[test]
 fn sales_says_what_its_arguments_leave_out() {
     let Some(rates) = testdata::shared("rates/btc_daily.csv") else { return };
-    let tmp = tempfile::tempdir().unwrap();
-    let case = tmp.path().join("case");
-    ok(&["case", "init", s(&case)]);
-    let mapping = tmp.path().join("shop.toml");
-    std::fs::write(
-        &mapping,
-        "name = \"shop-2020\"\nmarket = \"shop\"\nobserved_at = \"2020-05-01\"\n\n[columns]\ntitle = \"item\"\nvendor = \"seller\"\nprice = \"price\"\nsold = \"sold\"\n",
-    )
-    .unwrap();
+    let (tmp, case, mapping) = shop_case("sold = \"sold\"\n");
     let data = tmp.path().join("shop.csv");
     std::fs::write(&data, "item,seller,price,sold\nin btc,anna,0.01 BTC,12\n").unwrap();
     ok(&["import", "--case", s(&case), "--format", s(&mapping), s(&data)]);
