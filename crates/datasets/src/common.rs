@@ -132,12 +132,7 @@ pub(crate) fn read_csv(
             Err(e) => {
                 // The csv reader recovers at the next record.
                 let line = e.position().map_or(line, |p| lines.line_at(bytes, base + p.byte() as usize));
-                if !(first && opts.header) {
-                    row += 1;
-                    out.rows += 1;
-                }
-                out.reject(line, (!(first && opts.header)).then_some(row), format!("unreadable CSV record: {e}"));
-                first = false;
+                reject_record(out, (&mut row, &mut first), opts.header, line, format!("unreadable CSV record: {e}"));
                 continue;
             }
         }
@@ -152,16 +147,8 @@ pub(crate) fn read_csv(
         if let Some(next) = start.and_then(|at| unclosed_quote(bytes, at, base + reader.position().byte() as usize, &record, opts.delimiter)) {
             // Lines after it were read into its field: the row is rejected,
             // and reading starts again on its next line.
-            if !(first && opts.header) {
-                row += 1;
-                out.rows += 1;
-            }
-            out.reject(
-                line,
-                (!(first && opts.header)).then_some(row),
-                "a quote opened in this record does not close where its field ends (the lines after it would be read into that field); read again from the next line",
-            );
-            first = false;
+            let why = "a quote opened in this record does not close where its field ends (the lines after it would be read into that field); read again from the next line";
+            reject_record(out, (&mut row, &mut first), opts.header, line, why.to_owned());
             base = next;
             reader = reader_from(base);
             continue;
@@ -206,6 +193,18 @@ pub(crate) fn read_csv(
     header
 }
 
+/// Rejects the record at `line`: a data row (counted) unless it is the
+/// header; the next record is not the first.
+fn reject_record(out: &mut DatasetExtraction, (row, first): (&mut u64, &mut bool), header: bool, line: u64, why: String) {
+    let data = !(*first && header);
+    if data {
+        *row += 1;
+        out.rows += 1;
+    }
+    out.reject(line, data.then_some(*row), why);
+    *first = false;
+}
+
 /// Where to read again when `record`, which starts at byte `start` of
 /// `bytes` and ends before byte `end`, holds a quote that never closed
 /// where a field ends: the reader then takes the lines after it into that
@@ -215,11 +214,14 @@ pub(crate) fn read_csv(
 /// field's closing quote is followed by other than a delimiter or the end
 /// of the record, or never comes. `None` for any other record.
 fn unclosed_quote(bytes: &[u8], mut start: usize, end: usize, record: &csv::ByteRecord, delimiter: u8) -> Option<usize> {
+    if !record.iter().any(|f| memchr::memchr2(b'\n', b'\r', f).is_some()) {
+        return None;
+    }
     // The reader may give the line end before a record as its start.
     while start < end && matches!(bytes.get(start), Some(b'\r' | b'\n')) {
         start += 1;
     }
-    if !record.iter().any(|f| memchr::memchr2(b'\n', b'\r', f).is_some()) || !quote_left_open(&bytes[start..end.min(bytes.len())], delimiter) {
+    if !quote_left_open(&bytes[start..end.min(bytes.len())], delimiter) {
         return None;
     }
     // The first line end of the record (CRLF as one), and past it.
