@@ -36,7 +36,7 @@ use extract::ProfileSet;
 
 pub use explain::Explanation;
 pub use import::{FileTimes, ImportOptions, ImportReport};
-pub use links::{decided_pairs, decision_word, scored_links, LinkDecision, Operator, OperatorAccount, OperatorLink, OperatorSales};
+pub use links::{decided_pairs, decision_word, listed_pairs, scored_links, LinkDecision, Operator, OperatorAccount, OperatorLink, OperatorSales};
 pub use datasets::DatasetStats;
 pub use pipeline::{DatasetFileReport, ExtractOptions, ExtractReport, PageProblem};
 pub use crate::crawl::FRONTIER_FILE;

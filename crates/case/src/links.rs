@@ -88,6 +88,19 @@ impl Case {
         )
     }
 
+    /// What the case's linking model was trained on, as logged when it was
+    /// stored ([`Case::save_link_model`]): the latest `link-model` entry whose
+    /// training hash is `model`'s. `None` when no entry names it (a model file
+    /// put in place by hand).
+    pub fn link_model_trained_on(&self, model: &Model) -> Result<Option<String>> {
+        let entries = self.evidence.custody().entries()?;
+        Ok(entries
+            .iter()
+            .rev()
+            .filter(|e| e.action == "link-model" && e.detail["training_hash"].as_str() == Some(model.training_hash.as_str()))
+            .find_map(|e| e.detail["trained_on"].as_str().map(str::to_owned)))
+    }
+
     /// Every link's latest analyst decision, by link id.
     pub fn link_decisions(&self) -> Result<BTreeMap<String, LinkDecision>> {
         let mut out = BTreeMap::new();
@@ -151,12 +164,23 @@ impl Case {
     }
 }
 
-/// The links `dragnet links` lists at the model's threshold (hard, or at or
-/// above it), plus every link an analyst decided that scores below it, in
-/// `link_all`'s order.
+/// The links `dragnet links` lists at the model's threshold
+/// ([`listed_pairs`]), built.
 pub fn scored_links(model: &Model, accounts: &[Account], decisions: &BTreeMap<String, LinkDecision>) -> Vec<Link> {
     let linker = Linker::new(model, accounts);
-    linker.links_of(&linker.ranked_keeping(&linking::candidates(&linker.corpus), model.threshold, &decided_pairs(accounts, decisions)))
+    linker.links_of(&listed_pairs(&linker, model.threshold, decisions))
+}
+
+/// The pairs `dragnet links --min-score MIN` lists, as account indices in
+/// its order (most probable first): every candidate with a hard identifier
+/// or a probability of at least `min_score`, and whatever their score, every
+/// pair a market-verified claim joins ([`Linker::claimed_pairs`]) and every
+/// link an analyst decided.
+pub fn listed_pairs(linker: &Linker<'_>, min_score: f64, decisions: &BTreeMap<String, LinkDecision>) -> Vec<(usize, usize)> {
+    let candidates = linking::candidates(&linker.corpus);
+    let mut always = linker.claimed_pairs(&candidates);
+    always.extend(decided_pairs(linker.corpus.accounts, decisions));
+    linker.ranked_keeping(&candidates, min_score, &always)
 }
 
 /// The decided links' accounts, as indices into `accounts` (a decision

@@ -417,8 +417,8 @@ impl Case {
                 model: Some(format!("{} {}", m.version, m.training_hash)),
                 threshold: m.threshold,
                 note: format!(
-                    "Every link {}that `dragnet links` lists (a hard identifier, or a probability at or above the review threshold), and \
-                     every link an analyst confirmed or rejected, with the signals that fired and the rows each rests on; \
+                    "Every link {}that `dragnet links` lists (a hard identifier, a market-verified claim, or a probability at or above the review \
+                     threshold), and every link an analyst confirmed or rejected, with the signals that fired and the rows each rests on; \
                      `dragnet explain K-…` prints all of a link's evidence.",
                     if scope.is_some() { "touching these accounts " } else { "" }
                 ),

@@ -259,8 +259,8 @@ pub fn links(case: &mut Case, min_score: Option<f64>, json: bool, graphml: Optio
     // at a time: at a low --min-score a large case has millions, each with
     // its evidence (all of them held at once ran out of memory at 10,000
     // accounts).
-    // Decided links are listed whatever their score, as in the report.
-    let ranked = linker.ranked_keeping(&linking::candidates(&linker.corpus), min, &case::decided_pairs(&accounts, &decisions));
+    // Claimed and decided links are listed whatever their score, as in the report.
+    let ranked = case::listed_pairs(&linker, min, &decisions);
     let touched = (graphml.is_some() || stix.is_some()).then(|| linking::export::touched_by_pairs(&accounts, &ranked));
     let touched = touched.as_deref().unwrap_or_default();
     let mut graphml = graphml.map(|path| Export::create(path, |out| linking::export::GraphmlWriter::new(out, touched))).transpose()?;
@@ -275,8 +275,10 @@ pub fn links(case: &mut Case, min_score: Option<f64>, json: bool, graphml: Optio
         None => None,
     };
     const BATCH: usize = 1 << 14;
+    let mut below = 0;
     for batch in ranked.chunks(BATCH) {
         let batch = linker.links_of(batch);
+        below += batch.iter().filter(|l| !l.hard && l.probability < min).count();
         if graphml.is_some() || stix.is_some() {
             let words: linking::export::Decisions = batch.iter().map(|l| (l.id.clone(), decision_word(decisions.get(&l.id)))).collect();
             if let Some(e) = &mut graphml {
@@ -296,9 +298,22 @@ pub fn links(case: &mut Case, min_score: Option<f64>, json: bool, graphml: Optio
     }
     if !json {
         println!(
-            "{} links at or above {min:.2} (hard identifiers and decided links always shown); confirm or reject with `dragnet link confirm|reject ID --why ...`",
-            ranked.len()
+            "{} links listed: {} with a hard identifier or at or above {min:.2}, {below} below it (market-verified claims and decided links are always listed); \
+             confirm or reject with `dragnet link confirm|reject ID --why ...`",
+            ranked.len(),
+            ranked.len() - below
         );
+        // Which model scored them, and where its error rates come from: a
+        // model trained on the simulator is not measured on this case.
+        let trained_on = case.link_model_trained_on(&m)?.unwrap_or_else(|| "(not in the custody log)".into());
+        let hash = m.training_hash.get(..12).unwrap_or(&m.training_hash);
+        let measured = if trained_on.starts_with("simulated case") {
+            "its error rates are the simulator's; `dragnet link eval --truth names|claims|pgp` measures it on this case, \
+             `dragnet link train --truth FILE` trains it on this case's labelled accounts"
+        } else {
+            "`dragnet link eval --truth FILE` measures it on the accounts held out"
+        };
+        println!("scored by model {} {hash}, trained on {trained_on}: {measured}", m.version);
     }
     Ok(())
 }

@@ -116,6 +116,13 @@ fn decisions_are_logged_and_survive_re_extraction() {
     let with_low = json_lines(&ok(&["links", "--case", s(&case), "--json"]));
     assert_eq!(with_low.len(), links.len() + 1);
     assert_eq!(with_low.iter().filter(|l| l["id"] == low_id).map(|l| l["decision"].as_str().unwrap()).collect::<Vec<_>>(), ["rejected"]);
+    // The text says how many are listed below the threshold, and which
+    // model scored them (trained on the simulator on first use).
+    let text = ok(&["links", "--case", s(&case)]);
+    let footer = format!("{} links listed: {} with a hard identifier or at or above 0.50, 1 below it", links.len() + 1, links.len());
+    assert!(text.contains(&footer), "{text}");
+    assert!(text.contains("scored by model linking-logreg-1 ") && text.contains("trained on simulated case seed=1"), "{text}");
+    assert!(text.contains("its error rates are the simulator's"), "{text}");
     let again = json_lines(&ok(&["links", "--case", s(&case), "--json", "--min-score", "0"]));
     assert_eq!(again.len(), every.len());
     ok(&["verify", "--case", s(&case)]);

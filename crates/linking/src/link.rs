@@ -135,6 +135,24 @@ impl<'a> Linker<'a> {
         self.rank(kept)
     }
 
+    /// The pairs among `pairs` that a market-verified claim joins (the
+    /// `claimed` signal fires: one account's market says it proved control
+    /// of the other). Listed for review whatever their score: the default
+    /// model's weight for a claim is a prior (the simulator shows none), and
+    /// on real captures a claim with the same name and origin scores about
+    /// 0.12, below any useful threshold, though the market's verification is
+    /// the best evidence those captures hold (docs/methods.md, "market-verified
+    /// claimed accounts"). A claim never joins an operator by itself.
+    pub fn claimed_pairs(&self, pairs: &[(usize, usize)]) -> Vec<(usize, usize)> {
+        let accounts = self.corpus.accounts;
+        pairs
+            .iter()
+            .copied()
+            .filter(|&(i, j)| !(accounts[i].claimed.is_empty() && accounts[j].claimed.is_empty()))
+            .filter(|&(i, j)| self.corpus.claimed_value(i, j) > 0.0)
+            .collect()
+    }
+
     /// `kept` in [`Linker::ranked`]'s order.
     fn rank(&self, kept: Vec<(usize, usize)>) -> Vec<(usize, usize)> {
         let mut scored: Vec<(f64, usize, usize)> = parallel_map(&kept, |chunk| {

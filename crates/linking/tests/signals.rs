@@ -169,6 +169,31 @@ fn claimed_accounts() {
 }
 
 #[test]
+fn claimed_pairs_are_the_pairs_a_claim_joins() {
+    let model = small_model();
+    let mut accounts = vec![acc("cryptonia", "VelvetFox"), acc("dream", "VelvetFox"), acc("dream", "GoldenOwl"), acc("empire", "VelvetFox")];
+    // Cryptonia's profile: ratings imported from Dream, no account named.
+    accounts[0].add_claim("dream", None, None, None, "V-claim");
+    let linker = Linker::new(&model, &accounts);
+    let candidates = linking::candidates(&linker.corpus);
+    let names = |pairs: &[(usize, usize)]| -> Vec<(String, String)> {
+        let mut v: Vec<_> = pairs.iter().map(|&(i, j)| (accounts[i].id.clone(), accounts[j].id.clone())).collect();
+        v.sort();
+        v
+    };
+    // Only the claimed market's account of the claimant's name: not the
+    // same name on Empire, not another vendor of Dream.
+    assert_eq!(names(&linker.claimed_pairs(&candidates)), vec![("cryptonia/VelvetFox".to_owned(), "dream/VelvetFox".to_owned())]);
+    // A claim with a name match alone stays below the review threshold, so
+    // `ranked` does not list it; kept as `always`, it is.
+    let p = linker.link_by_id("cryptonia/VelvetFox", "dream/VelvetFox").unwrap().probability;
+    assert!(p < model.threshold, "{p}");
+    assert!(linker.ranked(&candidates, model.threshold).is_empty());
+    let kept = linker.ranked_keeping(&candidates, model.threshold, &linker.claimed_pairs(&candidates));
+    assert_eq!(names(&kept), vec![("cryptonia/VelvetFox".to_owned(), "dream/VelvetFox".to_owned())]);
+}
+
+#[test]
 fn style_shipping_categories_timeline() {
     let (mut a, mut b) = (acc("dream", "a"), acc("empire", "b"));
     for (x, s) in [(&mut a, "L-a"), (&mut b, "L-b")] {

@@ -254,8 +254,8 @@ async fn openapi() -> impl IntoResponse {
     ([(axum::http::header::CONTENT_TYPE, "application/json")], include_str!("../openapi.json"))
 }
 
-/// The proposed links (at the model's review threshold; hard and decided
-/// links always), each with its signals and the analyst's decision. Needs a trained model
+/// The proposed links (at the model's review threshold; hard, claimed and
+/// decided links always), each with its signals and the analyst's decision. Needs a trained model
 /// (`dragnet link train`): the server never trains one itself.
 pub fn link_rows(case: &case::Case) -> Result<Vec<Value>, AppError> {
     let model = case.link_model()?.ok_or_else(|| {
