@@ -232,11 +232,10 @@ pub fn run(case_dir: &Path, cmd: ChainCommand, json: bool, operator: &str) -> Re
             let v = chain::store::stats(case_dir)
                 .with_context(|| format!("reading the chain of case {}", case_dir.display()))?
                 .with_context(|| format!("case {} has no chain; run `dragnet chain import` first", case_dir.display()))?;
-            let v = serde_json::to_value(v)?;
             if json {
-                println!("{v}");
+                println!("{}", serde_json::to_value(&v)?);
             } else {
-                println!("{}", serde_json::to_string_pretty(&v)?);
+                print!("{}", stats_text(&v));
             }
         }
         ChainCommand::Tag(t) => tag(case_dir, t, json)?,
@@ -302,6 +301,16 @@ pub fn run(case_dir: &Path, cmd: ChainCommand, json: bool, operator: &str) -> Re
         }
     }
     Ok(())
+}
+
+/// `chain stats` for a reader: one labelled figure a line.
+fn stats_text(s: &chain::store::ChainStats) -> String {
+    let mut text = format!("network       {}\n", s.network);
+    for (label, n) in [("blocks", s.blocks), ("transactions", s.transactions), ("outputs", s.outputs), ("inputs", s.inputs), ("addresses", s.addresses)] {
+        text.push_str(&format!("{label:<13} {n}\n"));
+    }
+    text.push_str(&format!("best block    {}\n", s.best_hash.as_deref().unwrap_or("- (no block)")));
+    text
 }
 
 struct LookupArgs {

@@ -353,3 +353,34 @@ fn lookup_against_a_mock_esplora_stores_verified_txs() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("onion") && err.contains("--proxy"), "{err}");
 }
+
+/// A case with a small simulated chain imported; the sim's output directory
+/// (blocks and truth.json) and the case.
+fn sim_case(tmp: &Path) -> (PathBuf, PathBuf) {
+    let blocks = tmp.join("sim");
+    let case = tmp.join("case");
+    ok(&["chain", "sim", "--out", s(&blocks), "--blocks", "10", "--seed", "4"]);
+    ok(&["case", "init", s(&case)]);
+    ok(&["chain", "import", "--case", s(&case), "--blocks-dir", s(&blocks), "--network", "regtest"]);
+    (blocks, case)
+}
+
+/// `chain stats` prints labelled lines for a reader (it printed JSON
+/// without --json too); with --json the object keeps its fields.
+#[test]
+fn stats_is_text_without_json_and_the_same_object_with_it() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (_, case) = sim_case(tmp.path());
+    let v: serde_json::Value = serde_json::from_str(&ok(&["chain", "stats", "--case", s(&case), "--json"])).expect("json");
+    let keys: std::collections::BTreeSet<&str> = v.as_object().expect("an object").keys().map(String::as_str).collect();
+    assert_eq!(keys, ["addresses", "best_hash", "blocks", "inputs", "network", "outputs", "transactions"].into());
+    let text = ok(&["chain", "stats", "--case", s(&case)]);
+    assert!(serde_json::from_str::<serde_json::Value>(&text).is_err(), "JSON without --json: {text}");
+    assert!(!text.contains('{') && !text.contains('"'), "{text}");
+    for (label, key) in [("blocks", "blocks"), ("transactions", "transactions"), ("outputs", "outputs"), ("inputs", "inputs"), ("addresses", "addresses")] {
+        let line = text.lines().find(|l| l.split_whitespace().next() == Some(label)).unwrap_or_else(|| panic!("no {label} line: {text}"));
+        assert_eq!(line.split_whitespace().nth(1), Some(v[key].to_string().as_str()), "{text}");
+    }
+    assert!(text.lines().any(|l| l.starts_with("network") && l.ends_with("regtest")), "{text}");
+    assert!(text.contains(&format!("best block    {}", v["best_hash"].as_str().expect("hash"))), "{text}");
+}
