@@ -40,8 +40,10 @@ impl Truth {
 /// Precision and coverage of one change heuristic on payment transactions.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ChangeScore {
-    /// Share of named change outputs that are the true change (1.0 when none named).
-    pub precision: f64,
+    /// Share of named change outputs that are the true change; `None` (JSON
+    /// null) when the heuristic named none: a precision of nothing is
+    /// undefined, not perfect.
+    pub precision: Option<f64>,
     /// Share of payment transactions where the heuristic names a change output.
     pub coverage: f64,
     /// Transactions where it named an output.
@@ -55,8 +57,9 @@ pub struct ChangeScore {
 /// The evaluation result.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct EvalReport {
-    /// TP / predicted same-cluster pairs, over truth addresses.
-    pub pair_precision: f64,
+    /// TP / predicted same-cluster pairs, over truth addresses; `None` (JSON
+    /// null) when no two truth addresses share a cluster (nothing predicted).
+    pub pair_precision: Option<f64>,
     /// TP / true same-entity pairs.
     pub pair_recall: f64,
     /// Predicted clusters that hold truth addresses.
@@ -112,6 +115,8 @@ pub fn evaluate(idx: &ChainIndex, truth: &Truth, cfg: &ClusterConfig) -> EvalRep
     let pred: u64 = per_cluster.values().map(|n| pairs(*n)).sum();
     let real: u64 = per_entity.values().map(|n| pairs(*n)).sum();
     let ratio = |a: u64, b: u64| if b == 0 { 1.0 } else { a as f64 / b as f64 };
+    // A precision over no predictions is undefined (0 / 0), not 1.0.
+    let precision = |a: u64, predicted: u64| (predicted > 0).then(|| a as f64 / predicted as f64);
 
     let tx_of = |txid: &str| -> Option<u32> {
         let t: bitcoin::Txid = txid.parse().ok()?;
@@ -122,7 +127,7 @@ pub fn evaluate(idx: &ChainIndex, truth: &Truth, cfg: &ClusterConfig) -> EvalRep
     let mut cj_tp = 0;
     let mut change: BTreeMap<String, ChangeScore> = BTreeMap::new();
     for h in &cfg.change {
-        change.insert(h.name().to_string(), ChangeScore { precision: 1.0, coverage: 0.0, named: 0, correct: 0, payments: 0 });
+        change.insert(h.name().to_string(), ChangeScore { precision: None, coverage: 0.0, named: 0, correct: 0, payments: 0 });
     }
     for (txid, t) in &truth.txs {
         let id = tx_of(txid);
@@ -147,11 +152,11 @@ pub fn evaluate(idx: &ChainIndex, truth: &Truth, cfg: &ClusterConfig) -> EvalRep
         }
     }
     for s in change.values_mut() {
-        s.precision = ratio(s.correct as u64, s.named as u64);
+        s.precision = precision(s.correct as u64, s.named as u64);
         s.coverage = if s.payments == 0 { 0.0 } else { s.named as f64 / s.payments as f64 };
     }
     EvalReport {
-        pair_precision: ratio(tp, pred),
+        pair_precision: precision(tp, pred),
         pair_recall: ratio(tp, real),
         clusters: per_cluster.len(),
         addresses: found,
@@ -164,5 +169,30 @@ pub fn evaluate(idx: &ChainIndex, truth: &Truth, cfg: &ClusterConfig) -> EvalRep
         coinjoin_true_positive: cj_tp,
         coinjoin_truth: cj_truth,
         change,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A heuristic that names no change output, and a clustering that puts
+    /// no two truth addresses together, have no precision (it was 1.0).
+    #[test]
+    fn precision_over_nothing_named_is_undefined() {
+        let idx = ChainIndex::new(bitcoin::Network::Regtest);
+        let truth = Truth {
+            addresses: [("bcrt1qnotinthechain".to_owned(), 1)].into(),
+            // A payment the index does not hold: no heuristic can name its change.
+            txs: [("11".repeat(32), TruthTx { kind: "payment".into(), change_vout: Some(0) })].into(),
+        };
+        let r = evaluate(&idx, &truth, &ClusterConfig::default());
+        assert_eq!(r.pair_precision, None);
+        assert!(!r.change.is_empty());
+        for (h, s) in &r.change {
+            assert_eq!((s.named, s.payments, s.precision), (0, 1, None), "{h}");
+        }
+        let v = serde_json::to_value(&r).expect("json");
+        assert!(v["pair_precision"].is_null() && v["change"]["round_payment"]["precision"].is_null(), "{v}");
     }
 }

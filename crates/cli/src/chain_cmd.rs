@@ -286,8 +286,8 @@ pub fn run(case_dir: &Path, cmd: ChainCommand, json: bool, operator: &str) -> Re
                 println!("{}", serde_json::to_string(&r)?);
             } else {
                 println!(
-                    "clustering: pair precision {:.4}, pair recall {:.4}, {} clusters over {} truth addresses (CoinJoin filter {})",
-                    r.pair_precision,
+                    "clustering: pair precision {}, pair recall {:.4}, {} clusters over {} truth addresses (CoinJoin filter {})",
+                    r.pair_precision.map_or_else(|| "n/a (no two truth addresses clustered together)".to_owned(), |p| format!("{p:.4}")),
                     r.pair_recall,
                     r.clusters,
                     r.addresses,
@@ -295,7 +295,8 @@ pub fn run(case_dir: &Path, cmd: ChainCommand, json: bool, operator: &str) -> Re
                 );
                 println!("coinjoins: {} flagged, {} of {} true ones", r.coinjoin_detected, r.coinjoin_true_positive, r.coinjoin_truth);
                 for (h, s) in &r.change {
-                    println!("change {h}: precision {:.4} coverage {:.4} ({} of {} named correct, {} payments)", s.precision, s.coverage, s.correct, s.named, s.payments);
+                    let precision = s.precision.map_or_else(|| "n/a (nothing named)".to_owned(), |p| format!("{p:.4}"));
+                    println!("change {h}: precision {precision} coverage {:.4} ({} of {} named correct, {} payments)", s.coverage, s.correct, s.named, s.payments);
                 }
             }
         }

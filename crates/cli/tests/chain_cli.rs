@@ -384,3 +384,53 @@ fn stats_is_text_without_json_and_the_same_object_with_it() {
     assert!(text.lines().any(|l| l.starts_with("network") && l.ends_with("regtest")), "{text}");
     assert!(text.contains(&format!("best block    {}", v["best_hash"].as_str().expect("hash"))), "{text}");
 }
+
+/// A change heuristic that names no output has no precision (`chain eval`
+/// said 1.0): JSON null, text "n/a (nothing named)". So has a clustering
+/// that puts no two truth addresses together.
+#[test]
+fn eval_precision_over_nothing_named_is_not_one() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let (blocks, case) = sim_case(tmp.path());
+    let real: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(blocks.join("truth.json")).expect("truth")).expect("json");
+    // One truth address, and a payment the chain does not hold.
+    let (addr, owner) = real["addresses"].as_object().expect("addresses").iter().next().expect("an address");
+    let truth = serde_json::json!({
+        "addresses": {addr: owner},
+        "txs": {"11".repeat(32): {"kind": "payment", "change_vout": 0}},
+    });
+    let path = tmp.path().join("truth-nothing.json");
+    std::fs::write(&path, truth.to_string()).expect("write truth");
+    let v: serde_json::Value = serde_json::from_str(&ok(&["chain", "eval", "--case", s(&case), "--truth", s(&path), "--json"])).expect("json");
+    assert!(v["pair_precision"].is_null(), "{v}");
+    let change = v["change"].as_object().expect("change");
+    assert!(!change.is_empty());
+    for (h, sc) in change {
+        assert_eq!((sc["named"].as_u64(), sc["payments"].as_u64()), (Some(0), Some(1)), "{h}: {sc}");
+        assert!(sc["precision"].is_null(), "{h}: {sc}");
+    }
+    let text = ok(&["chain", "eval", "--case", s(&case), "--truth", s(&path)]);
+    assert!(text.contains("pair precision n/a"), "{text}");
+    for h in change.keys() {
+        assert!(text.contains(&format!("change {h}: precision n/a (nothing named) coverage 0.0000")), "{h}: {text}");
+    }
+    // On the sim's own truth a heuristic that names outputs has its figure,
+    // and one that names none (address_type: the sim's wallets use one
+    // address type) has none.
+    let truth = blocks.join("truth.json");
+    let v: serde_json::Value = serde_json::from_str(&ok(&["chain", "eval", "--case", s(&case), "--truth", s(&truth), "--json"])).expect("json");
+    let text = ok(&["chain", "eval", "--case", s(&case), "--truth", s(&truth)]);
+    assert!(text.contains("pair precision 1.0000"), "{text}");
+    let mut undefined = 0;
+    for (h, sc) in v["change"].as_object().expect("change") {
+        let line = text.lines().find(|l| l.starts_with(&format!("change {h}: "))).unwrap_or_else(|| panic!("no line for {h}: {text}"));
+        if sc["named"] == 0 {
+            undefined += 1;
+            assert!(sc["precision"].is_null() && line.contains("precision n/a (nothing named)"), "{h}: {sc} / {line}");
+        } else {
+            let p = sc["precision"].as_f64().unwrap_or_else(|| panic!("{h}: {sc}"));
+            assert!(line.contains(&format!("precision {p:.4} ")), "{h}: {sc} / {line}");
+        }
+    }
+    assert!(undefined > 0 && undefined < v["change"].as_object().expect("change").len(), "{v}");
+}
