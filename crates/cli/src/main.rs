@@ -316,7 +316,7 @@ enum CaseCommand {
 
 #[derive(clap::Args, Debug)]
 struct ListArgs {
-    /// Only this market.
+    /// Only this market (its id, in any case: AGORA is agora).
     #[arg(long)]
     market: Option<String>,
     /// Only this vendor (exact name).
@@ -328,8 +328,33 @@ struct ListArgs {
 }
 
 impl ListArgs {
-    fn filter(&self) -> Filter {
-        Filter { market: self.market.clone(), vendor: self.vendor.clone(), kind: None, limit: self.limit }
+    /// The store filters `--market` stands for: one per market id of the
+    /// case it names without regard to case (`AGORA` is `agora`; the exact
+    /// id alone when the case holds it), none when it names no market of
+    /// the case, after a note on stderr naming the case's markets.
+    fn filters(&self, case: &Case) -> Result<Vec<Filter>> {
+        let filter = |market: Option<String>| Filter { market, vendor: self.vendor.clone(), kind: None, limit: self.limit };
+        let Some(want) = &self.market else { return Ok(vec![filter(None)]) };
+        let markets = case.store().markets()?;
+        let named: Vec<&String> = match markets.iter().find(|m| *m == want) {
+            Some(m) => vec![m],
+            None => markets.iter().filter(|m| m.to_lowercase() == want.to_lowercase()).collect(),
+        };
+        if named.is_empty() {
+            let held = if markets.is_empty() { "none (nothing extracted yet)".to_owned() } else { markets.join(", ") };
+            eprintln!("note: case {} holds no market {want:?}; its markets: {held}", case.dir().display());
+        }
+        Ok(named.into_iter().map(|m| filter(Some(m.clone()))).collect())
+    }
+
+    /// The rows `read` gives for each of [`ListArgs::filters`], at most `--limit`.
+    fn rows<T>(&self, case: &Case, read: impl Fn(&Filter) -> store::Result<Vec<T>>) -> Result<Vec<T>> {
+        let mut rows = Vec::new();
+        for f in self.filters(case)? {
+            rows.extend(read(&f)?);
+        }
+        rows.truncate(self.limit.unwrap_or(usize::MAX));
+        Ok(rows)
     }
 }
 
@@ -654,17 +679,17 @@ fn run(args: Cli) -> Result<()> {
         }
         Command::Listings(args) => {
             let case = open(&cli)?;
-            let rows = case.store().listings(&args.filter())?;
+            let rows = args.rows(&case, |f| case.store().listings(f))?;
             output::print_rows(cli.json, rows.iter().map(output::ListingOut::from));
         }
         Command::Vendors(args) => {
             let case = open(&cli)?;
-            let rows = case.store().vendors(&args.filter())?;
+            let rows = args.rows(&case, |f| case.store().vendors(f))?;
             output::print_rows(cli.json, rows.iter().map(output::VendorOut::from));
         }
         Command::Feedback(args) => {
             let case = open(&cli)?;
-            let rows = case.store().feedback(&args.filter())?;
+            let rows = args.rows(&case, |f| case.store().feedback(f))?;
             output::print_rows(cli.json, rows.iter().map(output::FeedbackOut::from));
         }
         Command::Identifiers { kind, limit } => {

@@ -265,3 +265,58 @@ fn every_fuzz_target_is_a_bin_of_the_fuzz_crate() {
     }
 }
 
+
+/// `--market` of listings, vendors and feedback names a market id in any
+/// case (`SHOP` printed nothing); a market the case does not hold prints no
+/// rows and a note naming the markets it does.
+#[test]
+fn list_market_filter_ignores_case_and_names_the_markets_held() {
+    let tmp = tempfile::tempdir().unwrap();
+    let case = tmp.path().join("case");
+    let case = case.to_str().unwrap();
+    ok(&["case", "init", case]);
+    let write = |name: &str, text: &str| {
+        let p = tmp.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_owned()
+    };
+    let columns = "observed_at = \"2020-05-01\"\n\n[columns]\ntitle = \"item\"\nvendor = \"seller\"\nprice = \"price\"\n";
+    let shop_map = write("shop.toml", &format!("name = \"shop-2020\"\nmarket = \"shop\"\n{columns}"));
+    let bazaar_map = write("bazaar.toml", &format!("name = \"bazaar-2020\"\nmarket = \"bazaar\"\n{columns}"));
+    let feedback_map = write(
+        "fb.toml",
+        "name = \"shop-fb\"\nkind = \"feedback\"\nmarket = \"shop\"\nobserved_at = \"2020-05-01\"\n\n[columns]\nvendor = \"seller\"\ntitle = \"item\"\ndate = \"left\"\n",
+    );
+    let shop = write("shop.csv", "item,seller,price\nHaze,anna,USD 100\nPills,bob,USD 5\n");
+    let bazaar = write("bazaar.csv", "item,seller,price\nSeeds,carol,USD 7\n");
+    let feedback = write("fb.csv", "seller,item,left\nanna,Haze,2020-04-02\n");
+    for (map, data) in [(&shop_map, &shop), (&bazaar_map, &bazaar), (&feedback_map, &feedback)] {
+        ok(&["--quiet", "--case", case, "import", "--format", map, data]);
+    }
+    let listed = |args: &[&str]| -> Vec<serde_json::Value> {
+        let mut all = vec!["--case", case, "--json"];
+        all.extend(args);
+        json_lines(&ok(&all))
+    };
+    let exact = listed(&["listings", "--market", "shop"]);
+    assert_eq!(exact.len(), 2, "{exact:?}");
+    for spelled in ["SHOP", "Shop"] {
+        assert_eq!(listed(&["listings", "--market", spelled]), exact, "--market {spelled}");
+    }
+    assert_eq!(listed(&["listings", "--market", "Shop", "--limit", "1"]), exact[..1]);
+    assert_eq!(listed(&["listings", "--market", "SHOP", "--vendor", "bob"]).len(), 1);
+    let fb = listed(&["feedback", "--market", "SHOP"]);
+    assert_eq!(fb.len(), 1, "{fb:?}");
+    assert_eq!(fb, listed(&["feedback", "--market", "shop"]));
+    // A market the case does not hold: no rows, and a note naming those it holds.
+    for cmd in ["listings", "vendors", "feedback"] {
+        let out = dragnet(&["--case", case, cmd, "--market", "agora"]);
+        assert!(out.status.success(), "{cmd}");
+        assert!(out.stdout.is_empty(), "{cmd}: {}", String::from_utf8_lossy(&out.stdout));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("holds no market \"agora\"") && err.contains("its markets: bazaar, shop"), "{cmd}: {err}");
+    }
+    // A market it holds gives no note, rows or none.
+    let out = dragnet(&["--case", case, "vendors", "--market", "Bazaar"]);
+    assert!(out.status.success() && !String::from_utf8_lossy(&out.stderr).contains("holds no market"), "{}", String::from_utf8_lossy(&out.stderr));
+}

@@ -207,6 +207,9 @@ pub trait CaseStore {
     /// Every distinct (market, vendor as shown) of the feedback rows (vendor
     /// `None` for feedback that names none), ordered.
     fn feedback_accounts(&self) -> Result<Vec<(String, Option<String>)>>;
+    /// Every market id that listing, vendor or feedback rows name, ordered
+    /// (for saying what a market filter could have been).
+    fn markets(&self) -> Result<Vec<String>>;
     /// Vendor records extracted from one page.
     fn vendors_on_page(&self, evidence: &Sha256) -> Result<Vec<Vendor>>;
     /// Category entries.

@@ -916,6 +916,26 @@ impl CaseStore for SqliteStore {
         rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db("reading the feedback accounts"))
     }
 
+    fn markets(&self) -> Result<Vec<String>> {
+        // Each table's markets by seeking its (market, ...) index from one
+        // market to the next, rather than reading every row: a case holds a
+        // few markets and may hold millions of rows.
+        let mut markets = std::collections::BTreeSet::new();
+        for table in ["listings", "listing_chunks", "vendors", "feedback", "feedback_chunks"] {
+            let sql = format!(
+                "WITH RECURSIVE m(x) AS (SELECT MIN(market) FROM {table} \
+                 UNION ALL SELECT (SELECT MIN(market) FROM {table} WHERE market > x) FROM m WHERE x IS NOT NULL) \
+                 SELECT x FROM m WHERE x IS NOT NULL"
+            );
+            let mut st = self.conn.prepare(&sql).map_err(db(format!("preparing the markets query of {table}")))?;
+            let rows = st.query_map([], |r| r.get::<_, String>(0)).map_err(db(format!("reading the markets of {table}")))?;
+            for m in rows {
+                markets.insert(m.map_err(db(format!("reading the markets of {table}")))?);
+            }
+        }
+        Ok(markets.into_iter().collect())
+    }
+
     fn generation(&self) -> Result<u64> {
         self.conn.query_row("SELECT n FROM generation", [], |r| r.get::<_, i64>(0)).map(|v| v.max(0) as u64).map_err(db("reading the generation"))
     }

@@ -633,3 +633,31 @@ fn feedback_chunks_of_a_case_from_before_row_formats_read_the_same() {
     let text = SqliteStore::open(&path).unwrap().feedback(&Filter::default()).unwrap_err().to_string();
     assert!(text.contains(&ev.to_hex()) && text.contains("unknown row format 3"), "{text}");
 }
+
+/// `markets` names each market of the listing, vendor and feedback rows
+/// once, in order, whether the rows are in tables or in a dataset's chunks.
+#[test]
+fn markets_are_those_the_rows_name() {
+    let mut s = SqliteStore::in_memory().unwrap();
+    assert!(s.markets().unwrap().is_empty());
+    // Table rows: listings and a vendor of "test", feedback of "fb-only".
+    let mut p = page(b"one", 2);
+    p.feedback = vec![model::Feedback { market: "fb-only".into(), observed_at: Some("2020-01-01".into()), ..Default::default() }];
+    s.put_page(&p).unwrap();
+    // A dataset page: its listings and feedback are kept in chunks.
+    let mut d = page(b"dataset", 0);
+    d.page.page_type = PageType::Dataset;
+    d.vendors.clear();
+    d.identifiers.clear();
+    d.listings = varied_listings(Sha256::of(b"dataset"), 30);
+    d.feedback = ["chunk-b", "chunk-a", "chunk-b"]
+        .iter()
+        .map(|m| model::Feedback { market: (*m).into(), observed_at: Some("2020-01-01".into()), ..Default::default() })
+        .collect();
+    s.put_page(&d).unwrap();
+    let listed: std::collections::BTreeSet<String> = varied_listings(Sha256::of(b"dataset"), 30).into_iter().map(|l| l.market).collect();
+    let mut want: Vec<String> = listed.into_iter().chain(["test", "fb-only", "chunk-a", "chunk-b"].map(String::from)).collect();
+    want.sort();
+    want.dedup();
+    assert_eq!(s.markets().unwrap(), want);
+}
