@@ -451,12 +451,53 @@ struct Ctx {
     json: bool,
 }
 
+/// Who custody log entries name when neither `--operator` nor `$USER` does.
+const UNKNOWN_OPERATOR: &str = "unknown";
+
+/// The operator `--operator` or else `$USER` names, if any does.
+fn named_operator(cli: &Ctx) -> Option<String> {
+    cli.operator.clone().or_else(|| std::env::var("USER").ok()).filter(|s| !s.is_empty())
+}
+
 fn operator(cli: &Ctx) -> String {
-    cli.operator
-        .clone()
-        .or_else(|| std::env::var("USER").ok())
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "unknown".to_owned())
+    named_operator(cli).unwrap_or_else(|| UNKNOWN_OPERATOR.to_owned())
+}
+
+/// Whether `cmd` may write custody log entries (which name the operator):
+/// acquiring or extracting evidence, a case made, a link model trained or
+/// a link decided (`links`, `operator`, `explain K-…` and `link eval` train
+/// the default model when the case has none), a user added, a lookup
+/// stored, or anything done through `serve`. The match is exhaustive so
+/// that a new command has to be placed.
+fn writes_custody(cmd: &Command) -> bool {
+    match cmd {
+        Command::Case(CaseCommand::Init { .. })
+        | Command::Import { .. }
+        | Command::Extract { .. }
+        | Command::Links { .. }
+        | Command::Operator { .. }
+        | Command::Link(_)
+        | Command::Demo { .. }
+        | Command::Crawl(_)
+        | Command::Watch(_)
+        | Command::Serve { .. }
+        | Command::User(_)
+        | Command::Chain(chain_cmd::ChainCommand::Lookup { .. }) => true,
+        Command::Explain { id } => id.starts_with("K-"),
+        Command::Case(CaseCommand::Info)
+        | Command::Sales { .. }
+        | Command::Vendor { .. }
+        | Command::Report { .. }
+        | Command::Export { .. }
+        | Command::Verify
+        | Command::Listings(_)
+        | Command::Vendors(_)
+        | Command::Feedback(_)
+        | Command::Identifiers { .. }
+        | Command::Search { .. }
+        | Command::Sim(_)
+        | Command::Chain(_) => false,
+    }
 }
 
 fn open(cli: &Ctx) -> Result<Case> {
@@ -560,6 +601,9 @@ fn parse_time(s: &str) -> Result<chrono::DateTime<chrono::Utc>> {
 fn run(args: Cli) -> Result<()> {
     let progress = progress::Bars::new(args.quiet || args.json);
     let cli = Ctx { case: args.case, operator: args.operator, json: args.json };
+    if named_operator(&cli).is_none() && writes_custody(&args.command) {
+        eprintln!("warning: no --operator given and $USER is unset: custody log entries will name the operator {UNKNOWN_OPERATOR:?} (give --operator NAME)");
+    }
     match &args.command {
         Command::Case(CaseCommand::Init { dir }) => {
             let dir = dir.clone().unwrap_or_else(|| cli.case.clone());

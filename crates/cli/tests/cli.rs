@@ -320,3 +320,50 @@ fn list_market_filter_ignores_case_and_names_the_markets_held() {
     let out = dragnet(&["--case", case, "vendors", "--market", "Bazaar"]);
     assert!(out.status.success() && !String::from_utf8_lossy(&out.stderr).contains("holds no market"), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// With no --operator and $USER unset, custody log entries name the
+/// operator "unknown": a command that writes them says so on stderr (it
+/// was silent); one that writes none, or one that is named an operator,
+/// does not.
+#[test]
+fn an_unknown_operator_is_warned_of_where_custody_is_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let case = tmp.path().join("case");
+    let case = case.to_str().unwrap();
+    let run = |user: Option<&str>, args: &[&str]| -> String {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_dragnet"));
+        c.args(args).env_remove("USER");
+        if let Some(u) = user {
+            c.env("USER", u);
+        }
+        let out = c.output().expect("run dragnet");
+        assert!(out.status.success(), "dragnet {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let last_operator = || -> String {
+        let log = std::fs::read_to_string(PathBuf::from(case).join("evidence/custody.jsonl")).unwrap();
+        let e: serde_json::Value = serde_json::from_str(log.lines().last().unwrap()).unwrap();
+        e["operator"].as_str().unwrap().to_owned()
+    };
+    let warning = "warning: no --operator given and $USER is unset: custody log entries will name the operator \"unknown\" (give --operator NAME)";
+    let err = run(None, &["case", "init", case]);
+    assert_eq!(err.lines().filter(|l| l.contains("--operator")).collect::<Vec<_>>(), [warning], "{err}");
+    assert_eq!(last_operator(), "unknown");
+    let page = tmp.path().join("page.html");
+    std::fs::write(&page, "<html><body>a page</body></html>").unwrap();
+    let err = run(None, &["--quiet", "--case", case, "import", page.to_str().unwrap()]);
+    assert!(err.contains(warning), "{err}");
+    assert_eq!(last_operator(), "unknown");
+    // Named: by --operator, or by $USER.
+    let err = run(None, &["--quiet", "--case", case, "--operator", "analyst-3", "extract"]);
+    assert!(!err.contains("--operator"), "{err}");
+    assert_eq!(last_operator(), "analyst-3");
+    let err = run(Some("analyst-4"), &["--quiet", "--case", case, "extract"]);
+    assert!(!err.contains("--operator"), "{err}");
+    assert_eq!(last_operator(), "analyst-4");
+    // Commands that write no custody entry do not warn.
+    for args in [&["--case", case, "listings"][..], &["--case", case, "case", "info"], &["--case", case, "verify"]] {
+        let err = run(None, args);
+        assert!(!err.contains("--operator"), "{args:?}: {err}");
+    }
+}
