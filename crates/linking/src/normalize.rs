@@ -228,60 +228,7 @@ pub fn jaro_winkler_chars(a: &[char], b: &[char]) -> f64 {
     jaro + prefix * 0.1 * (1.0 - jaro)
 }
 
-/// What a shipping field names, normalized across markets' spellings.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Place {
-    /// An ISO 3166-1 country (alpha-2: `US`, `GB`, ...), from a name, alias
-    /// or code (`United States of America`, `USA`, `US`, `UK`, `England`).
-    Country(String),
-    /// The European Union or Europe (`EU`, `Europe (EU)`, `European Union`).
-    Europe,
-    /// Worldwide (`Worldwide`, `World Wide`, `WW`).
-    Worldwide,
-    /// No place: `None`, `Undeclared`, `Not Specified`, `Unknown`,
-    /// `Internet`, `Torland`, `Digital / Service`, empty.
-    Unstated,
-    /// Anything else, lower-cased and trimmed (kept, compared as text).
-    Other(String),
-}
-
-/// Normalizes a ships-from or ships-to value. Country names and codes are
-/// resolved by the `celes` ISO 3166 tables; the few market words that are
-/// not countries are listed here.
-pub fn place(value: &str) -> Place {
-    let v = value.trim();
-    let key: String = v.chars().filter(|c| c.is_alphanumeric()).collect::<String>().to_lowercase();
-    match key.as_str() {
-        "" | "none" | "null" | "na" | "undeclared" | "notspecified" | "unspecified" | "unknown" | "internet"
-        | "torland" | "digitalservice" | "digital" => return Place::Unstated,
-        "worldwide" | "ww" | "world" | "global" => return Place::Worldwide,
-        "eu" | "europe" | "europeeu" | "europeanunion" => return Place::Europe,
-        "uk" | "greatbritain" | "britain" => return Place::Country("GB".into()),
-        _ => {}
-    }
-    let country = if v.chars().count() <= 3 && v.chars().all(|c| c.is_ascii_alphabetic()) {
-        let up = v.to_ascii_uppercase();
-        celes::Country::from_alpha2(&up).or_else(|_| celes::Country::from_alpha3(&up)).ok()
-    } else {
-        std::str::FromStr::from_str(&key).ok()
-    };
-    match country {
-        Some(c) => Place::Country(c.alpha2.to_owned()),
-        None => Place::Other(v.to_lowercase()),
-    }
-}
-
-/// [`place`] as the text an account keeps: a country code, `europe`,
-/// `worldwide`, or the lower-cased value; `None` when no place is stated.
-pub fn place_key(value: &str) -> Option<String> {
-    match place(value) {
-        Place::Country(c) => Some(c),
-        Place::Europe => Some("europe".into()),
-        Place::Worldwide => Some("worldwide".into()),
-        Place::Unstated => None,
-        Place::Other(s) => Some(s),
-    }
-}
+pub use places::{place, place_key, Place};
 
 /// Lower-cased market name without spaces, separators or a `market` suffix,
 /// so `Dream Market`, `dream` and `DreamMarket` compare equal.
@@ -344,36 +291,6 @@ mod tests {
         assert_eq!(uid_emails("no mail here"), Vec::<String>::new());
         assert_eq!(market_key("Dream Market"), "dream");
         assert_eq!(market_key("dream"), "dream");
-    }
-
-    #[test]
-    fn places_from_every_market_spelling() {
-        for (v, want) in [
-            ("United States of America", Some("US")),
-            ("United States", Some("US")),
-            ("USA", Some("US")),
-            ("us", Some("US")),
-            ("United Kingdom", Some("GB")),
-            ("UK", Some("GB")),
-            ("GB", Some("GB")),
-            ("England", Some("GB")),
-            ("Netherlands", Some("NL")),
-            ("Holland", Some("NL")),
-            ("Hong Kong", Some("HK")),
-            ("Czech Republic", Some("CZ")),
-            ("Europe (EU)", Some("europe")),
-            ("European Union", Some("europe")),
-            ("World Wide", Some("worldwide")),
-            ("WW", Some("worldwide")),
-            ("Torland", None),
-            ("Digital / Service", None),
-            ("Not Specified", None),
-            ("None", None),
-            ("", None),
-            ("Atlantis", Some("atlantis")),
-        ] {
-            assert_eq!(place_key(v).as_deref(), want, "{v:?}");
-        }
     }
 
     #[test]

@@ -786,6 +786,36 @@ impl UnitTable {
     fn text(&self, id: u32) -> String {
         self.strings.get(id as usize).cloned().unwrap_or_else(|| UNKNOWN.to_owned())
     }
+}
+
+/// Places' groups for [`UnitTable::aggregate`]: each string id of an origin
+/// or destination mapped to a group number, and each group's label
+/// ([`places::group_label`] of the first spelling met; the spellings of one
+/// group give one label, but for the case of a value that is no place).
+#[derive(Default)]
+struct PlaceGroups {
+    of_string: HashMap<u32, u32>,
+    of_key: HashMap<String, u32>,
+    labels: Vec<String>,
+}
+
+impl PlaceGroups {
+    fn of(&mut self, string: u32, table: &UnitTable) -> u32 {
+        if let Some(&g) = self.of_string.get(&string) {
+            return g;
+        }
+        let text = table.text(string);
+        let next = self.labels.len() as u32;
+        let g = *self.of_key.entry(places::group_key(&text)).or_insert(next);
+        if g == next {
+            self.labels.push(places::group_label(&text));
+        }
+        self.of_string.insert(string, g);
+        g
+    }
+}
+
+impl UnitTable {
 
     /// Groups the units into estimates, keeping only sale days within
     /// `from..=to` (a unit spanning the limit counts pro rata).
@@ -794,6 +824,9 @@ impl UnitTable {
         // origin, destination (string ids) or month (year * 12 + month), by `by`.
         const NONE: u32 = u32::MAX;
         let mut groups: HashMap<(u32, u32, Method), Estimate> = HashMap::new();
+        // By origin or destination the second key is a place's group
+        // (`places::group_key`: "DE" and "Germany" are one), numbered here.
+        let mut places = PlaceGroups::default();
         let mut pieces: Vec<((u32, u32), f64, DayRange)> = Vec::new();
         for r in &self.rows {
             let days = DayRange { earliest: day(r.earliest), latest: day(r.latest) };
@@ -816,10 +849,14 @@ impl UnitTable {
                 GroupBy::Vendor => pieces.push(((r.market, r.vendor), share, window)),
                 GroupBy::Market => pieces.push(((r.market, NONE), share, window)),
                 GroupBy::Category => pieces.push(((r.market, r.category), share, window)),
-                GroupBy::Origin => pieces.push(((NONE, r.origin), share, window)),
+                GroupBy::Origin => pieces.push(((NONE, places.of(r.origin, self)), share, window)),
                 GroupBy::Destination => {
                     for &d in self.lists.get(r.destinations as usize).map(Vec::as_slice).unwrap_or(&[]) {
-                        pieces.push(((NONE, d), share, window));
+                        let place = places.of(d, self);
+                        // Two spellings of one place in a listing's list count once.
+                        if !pieces.iter().any(|&((_, p), ..)| p == place) {
+                            pieces.push(((NONE, place), share, window));
+                        }
                     }
                 }
             }
@@ -848,8 +885,8 @@ impl UnitTable {
                     match by {
                         GroupBy::Vendor => e.vendor = text(b),
                         GroupBy::Category => e.category = text(b),
-                        GroupBy::Origin => e.origin = text(b),
-                        GroupBy::Destination => e.destination = text(b),
+                        GroupBy::Origin => e.origin = Some(places.labels[b as usize].clone()),
+                        GroupBy::Destination => e.destination = Some(places.labels[b as usize].clone()),
                         GroupBy::Month => e.month = Some(format!("{:04}-{:02}", b / 12, b % 12 + 1)),
                         GroupBy::Market => {}
                     }

@@ -186,7 +186,64 @@ fn feedback_is_priced_by_the_listing_observation_before_its_date() {
     let by_cat = aggregate(&u.units, GroupBy::Category, None, None);
     assert_eq!(by_cat[0].category.as_deref(), Some("Drugs"));
     let by_origin = aggregate(&u.units, GroupBy::Origin, None, None);
-    assert_eq!(by_origin[0].origin.as_deref(), Some("NL"));
+    assert_eq!(by_origin[0].origin.as_deref(), Some("Netherlands (NL)"));
+}
+
+#[test]
+fn origins_and_destinations_group_by_the_place_they_name() {
+    // One vendor's two listings: ships from "DE" and from "Germany"; to
+    // "USA" and "United States" (one place written twice) and to
+    // "Worldwide". A third from "Agora Beta", which is no place.
+    let listings = vec![
+        listing("de", "2020-01-01", |l| {
+            usd(l, "10");
+            l.ships_from = Some("DE".into());
+            l.ships_to = vec!["USA".into(), "United States".into()];
+        }),
+        listing("germany", "2020-01-01", |l| {
+            usd(l, "10");
+            l.title = "Second".into();
+            l.ships_from = Some("Germany".into());
+            l.ships_to = vec!["Worldwide".into()];
+        }),
+        listing("beta", "2020-01-01", |l| {
+            usd(l, "10");
+            l.title = "Third".into();
+            l.ships_from = Some("Agora Beta".into());
+        }),
+    ];
+    let on = |title: &str, mut f: Obs<Feedback>| {
+        f.record.listing = Some(title.into());
+        f
+    };
+    let feedback = vec![
+        fb("f1", "p", "2020-02-01", "a", "2020-01-15"),
+        on("Second", fb("f2", "p", "2020-02-01", "b", "2020-01-15")),
+        on("Third", fb("f3", "p", "2020-02-01", "c", "2020-01-15")),
+    ];
+    let u = run(&listings, &feedback, &Rates::default());
+    let groups = |by: GroupBy, key: fn(&sales::Estimate) -> Option<&str>| -> Vec<(String, f64)> {
+        let mut v: Vec<(String, f64)> = aggregate(&u.units, by, None, None)
+            .iter()
+            .filter(|e| e.method == Method::FeedbackCount)
+            .map(|e| (key(e).unwrap().to_owned(), e.sales_lower))
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    };
+    assert_eq!(
+        groups(GroupBy::Origin, |e| e.origin.as_deref()),
+        vec![("Agora Beta (not a country)".to_owned(), 1.0), ("Germany (DE)".to_owned(), 2.0)]
+    );
+    // The listing shipping to "USA" and "United States" counts once there.
+    assert_eq!(
+        groups(GroupBy::Destination, |e| e.destination.as_deref()),
+        vec![
+            ("Europe".to_owned(), 1.0),
+            ("United States Of America (US)".to_owned(), 2.0),
+            ("Worldwide".to_owned(), 1.0)
+        ]
+    );
 }
 
 #[test]

@@ -1,0 +1,148 @@
+//! Shipping places as markets write them ("USA", "United States", "us";
+//! "UK", "England"; "Europe (EU)"; "Torland"), normalized so that two
+//! spellings of one country compare equal: linking compares accounts'
+//! origins with [`place_key`], sales groups by origin and destination with
+//! [`group_label`]. Country names, aliases and codes come from the `celes`
+//! ISO 3166 tables; the few market words that are not countries are listed
+//! in [`place`].
+
+/// What a shipping field names, normalized across markets' spellings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    /// An ISO 3166-1 country (alpha-2: `US`, `GB`, ...), from a name, alias
+    /// or code (`United States of America`, `USA`, `US`, `UK`, `England`).
+    Country(String),
+    /// The European Union or Europe (`EU`, `Europe (EU)`, `European Union`).
+    Europe,
+    /// Worldwide (`Worldwide`, `World Wide`, `WW`).
+    Worldwide,
+    /// No place: `None`, `Undeclared`, `Not Specified`, `Unknown`,
+    /// `Internet`, `Torland`, `Digital / Service`, empty.
+    Unstated,
+    /// Anything else, lower-cased and trimmed (kept, compared as text).
+    Other(String),
+}
+
+/// Normalizes a ships-from or ships-to value. Country names and codes are
+/// resolved by the `celes` ISO 3166 tables; the few market words that are
+/// not countries are listed here.
+pub fn place(value: &str) -> Place {
+    let v = value.trim();
+    let key: String = v.chars().filter(|c| c.is_alphanumeric()).collect::<String>().to_lowercase();
+    match key.as_str() {
+        "" | "none" | "null" | "na" | "undeclared" | "notspecified" | "unspecified" | "unknown" | "internet"
+        | "torland" | "digitalservice" | "digital" => return Place::Unstated,
+        "worldwide" | "ww" | "world" | "global" => return Place::Worldwide,
+        "eu" | "europe" | "europeeu" | "europeanunion" => return Place::Europe,
+        "uk" | "greatbritain" | "britain" => return Place::Country("GB".into()),
+        _ => {}
+    }
+    let country = if v.chars().count() <= 3 && v.chars().all(|c| c.is_ascii_alphabetic()) {
+        let up = v.to_ascii_uppercase();
+        celes::Country::from_alpha2(&up).or_else(|_| celes::Country::from_alpha3(&up)).ok()
+    } else {
+        std::str::FromStr::from_str(&key).ok()
+    };
+    match country {
+        Some(c) => Place::Country(c.alpha2.to_owned()),
+        None => Place::Other(v.to_lowercase()),
+    }
+}
+
+/// [`place`] as the text an account keeps: a country code, `europe`,
+/// `worldwide`, or the lower-cased value; `None` when no place is stated.
+pub fn place_key(value: &str) -> Option<String> {
+    match place(value) {
+        Place::Country(c) => Some(c),
+        Place::Europe => Some("europe".into()),
+        Place::Worldwide => Some("worldwide".into()),
+        Place::Unstated => None,
+        Place::Other(s) => Some(s),
+    }
+}
+
+/// The group a ships-from or ships-to value falls in when sales are grouped
+/// by place, as shown: a country as `Name (CC)` (its ISO 3166 name without a
+/// leading "The", and its alpha-2 code: "DE", "Germany" and "germany" are
+/// all `Germany (DE)`), `Europe`, `Worldwide`, `?` when no place is stated
+/// ("Torland", "Internet", "Not Specified", empty: as a missing value shows),
+/// and any other value as
+/// written, marked `(not a country)` ("Agora Beta", "Scandinavia"). Values
+/// that differ only in case or punctuation share the [`group_key`].
+pub fn group_label(value: &str) -> String {
+    match place(value) {
+        Place::Country(code) => match celes::Country::from_alpha2(&code) {
+            Ok(c) => format!("{} ({code})", c.long_name.strip_prefix("The ").unwrap_or(c.long_name)),
+            Err(_) => code,
+        },
+        Place::Europe => "Europe".into(),
+        Place::Worldwide => "Worldwide".into(),
+        Place::Unstated => "?".into(),
+        Place::Other(_) => format!("{} (not a country)", value.trim()),
+    }
+}
+
+/// What [`group_label`]'s groups are keyed by: equal for every value that
+/// names one place ([`place_key`], `none` when none is stated).
+pub fn group_key(value: &str) -> String {
+    place_key(value).unwrap_or_else(|| "none".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn places_from_every_market_spelling() {
+        for (v, want) in [
+            ("United States of America", Some("US")),
+            ("United States", Some("US")),
+            ("USA", Some("US")),
+            ("us", Some("US")),
+            ("United Kingdom", Some("GB")),
+            ("UK", Some("GB")),
+            ("GB", Some("GB")),
+            ("England", Some("GB")),
+            ("Netherlands", Some("NL")),
+            ("Holland", Some("NL")),
+            ("Hong Kong", Some("HK")),
+            ("Czech Republic", Some("CZ")),
+            ("Europe (EU)", Some("europe")),
+            ("European Union", Some("europe")),
+            ("World Wide", Some("worldwide")),
+            ("WW", Some("worldwide")),
+            ("Torland", None),
+            ("Digital / Service", None),
+            ("Not Specified", None),
+            ("None", None),
+            ("", None),
+            ("Atlantis", Some("atlantis")),
+        ] {
+            assert_eq!(place_key(v).as_deref(), want, "{v:?}");
+        }
+    }
+
+    #[test]
+    fn group_labels_merge_spellings_and_mark_what_is_no_country() {
+        for (v, want) in [
+            ("DE", "Germany (DE)"),
+            ("germany", "Germany (DE)"),
+            ("USA", "United States Of America (US)"),
+            ("United States", "United States Of America (US)"),
+            ("UK", "United Kingdom Of Great Britain And Northern Ireland (GB)"),
+            ("Netherlands", "Netherlands (NL)"),
+            ("Europe (EU)", "Europe"),
+            ("World Wide", "Worldwide"),
+            ("Torland", "?"),
+            ("", "?"),
+            ("?", "?"),
+            (" Agora Beta ", "Agora Beta (not a country)"),
+        ] {
+            assert_eq!(group_label(v), want, "{v:?}");
+        }
+        assert_eq!(group_key("DE"), group_key("Germany"));
+        assert_eq!(group_key("Torland"), group_key(""));
+        assert_eq!(group_key("Agora Beta"), group_key("agora beta"));
+        assert_ne!(group_key("Agora Beta"), group_key("DE"));
+    }
+}
