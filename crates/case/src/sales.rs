@@ -38,8 +38,9 @@ const TABLE_FILE: &str = "derived/sales-units.bin";
 
 /// Changes when the files' layout or the estimators change, so a file from
 /// another build is recomputed rather than read (2: the unit table in a
-/// format of its own, `sales::write_kept_table`).
-const LEDGER_FORMAT: u32 = 2;
+/// format of its own, `sales::write_kept_table`; 3: each problem keeps the
+/// days its row counts for).
+const LEDGER_FORMAT: u32 = 3;
 
 /// Reads a kept file: its value when its key is `key`, else None (stale,
 /// foreign, missing or damaged: recomputed).

@@ -46,11 +46,24 @@ pub fn sales(case: &Case, by: &str, from: Option<&str>, to: Option<&str>, rates:
     }
     let rates = rates.load()?;
     let result = case.sales(&rates, &opts)?;
-    for p in result.summary.problems.iter().take(20) {
-        eprintln!("note: {}: {}", p.id, p.message);
+    // With a window, the notes on rows whose days lie outside it bear on no
+    // estimate shown: they are counted, not listed. A row with no date
+    // cannot be placed, so its note is listed and says so.
+    let window = match (opts.from, opts.to) {
+        (None, None) => None,
+        (from, to) => Some([from.map(|d| format!("--from {d}")), to.map(|d| format!("--to {d}"))].into_iter().flatten().collect::<Vec<_>>().join(" ")),
+    };
+    let notes = sales::notes_in_window(&result.summary.problems, opts.from, opts.to);
+    for p in notes.listed.iter().take(20) {
+        let placed = if window.is_some() && p.days.is_none() { " (the row has no date: it cannot be placed in the window)" } else { "" };
+        eprintln!("note: {}: {}{placed}", p.id, p.message);
     }
-    if result.summary.problems.len() > 20 {
-        eprintln!("note: … {} more rows with notes (all in `dragnet export`, table notes)", result.summary.problems.len() - 20);
+    if notes.listed.len() > 20 {
+        let which = if window.is_some() { " in the window" } else { "" };
+        eprintln!("note: … {} more rows with notes{which} (all in `dragnet export`, table notes)", notes.listed.len() - 20);
+    }
+    if let (Some(w), 1..) = (&window, notes.outside) {
+        eprintln!("note: {} rows with notes on days outside {w} not listed", notes.outside);
     }
     if rates.all().next().is_none() && result.estimates.iter().any(|e| e.unpriced_sales > 0.0) {
         eprintln!("note: no --rates given: sales priced in BTC (or another currency than USD) are counted as unpriced, and revenue leaves them out (README \"Rates\")");
@@ -77,12 +90,13 @@ pub fn sales(case: &Case, by: &str, from: Option<&str>, to: Option<&str>, rates:
         crate::output::print_rows(true, result.estimates.iter().map(|e| crate::output::EstimateOut(e.clone())));
         return Ok(());
     }
+    let noted = match &window {
+        None => format!("{} rows with notes", notes.listed.len()),
+        Some(w) => format!("{} rows with notes in {w} ({} of them undated), {} outside it", notes.listed.len(), notes.undated, notes.outside),
+    };
     println!(
-        "{} sales units ({} feedback sightings -> {} unique feedback); {} rows with notes",
-        result.summary.units,
-        result.summary.feedback_sightings,
-        result.summary.feedback_unique,
-        result.summary.problems.len()
+        "{} sales units ({} feedback sightings -> {} unique feedback); {noted}",
+        result.summary.units, result.summary.feedback_sightings, result.summary.feedback_unique,
     );
     for c in result.summary.coverage.iter().filter(|c| c.day.is_none()) {
         match c.coverage {

@@ -484,3 +484,44 @@ fn export_streams_every_row_in_the_stores_order() {
         assert_eq!(e.get(col("sales")).unwrap().parse::<f64>().unwrap(), v["sales"].as_f64().unwrap());
     }
 }
+
+/// `sales --from/--to` lists the notes on rows whose days meet the window
+/// and counts the others (it listed every note of the case, whatever the
+/// window); without a window every note is listed, as before.
+#[test]
+fn sales_notes_follow_the_from_to_window() {
+    let (tmp, case, mapping) = shop_case("sold = \"sold\"\n");
+    // Two crawls, May and June, each with a listing priced in BTC: with no
+    // --rates, each is counted without revenue, with a note.
+    let june = tmp.path().join("june.toml");
+    std::fs::write(&june, std::fs::read_to_string(&mapping).unwrap().replace("2020-05-01", "2020-06-15").replace("shop-2020", "shop-june")).unwrap();
+    let may_data = tmp.path().join("may.csv");
+    std::fs::write(&may_data, "item,seller,price,sold\nin may,anna,0.01 BTC,12\n").unwrap();
+    let june_data = tmp.path().join("june.csv");
+    std::fs::write(&june_data, "item,seller,price,sold\nin june,bob,0.02 BTC,3\n").unwrap();
+    ok(&["import", "--case", s(&case), "--format", s(&mapping), s(&may_data)]);
+    ok(&["import", "--case", s(&case), "--format", s(&june), s(&june_data)]);
+    let (out, _) = ok(&["listings", "--case", s(&case), "--json"]);
+    let id_of = |title: &str| lines(&out).iter().find(|l| l["title"] == title).unwrap()["id"].as_str().unwrap().to_owned();
+    let (may, june) = (id_of("in may"), id_of("in june"));
+    let note_ids = |err: &str| -> Vec<String> {
+        err.lines().filter_map(|l| l.strip_prefix("note: ")?.split_once(": ").map(|(id, _)| id.to_owned())).filter(|id| id.starts_with("L-")).collect()
+    };
+    // The whole case: both notes.
+    let (out, err) = ok(&["sales", "--case", s(&case)]);
+    assert_eq!(note_ids(&err), [may.as_str(), june.as_str()], "{err}");
+    assert!(out.contains("; 2 rows with notes\n"), "{out}");
+    assert!(!err.contains("outside"), "{err}");
+    // June on: the June row's note; the May row's is counted, not listed.
+    let (out, err) = ok(&["sales", "--case", s(&case), "--from", "2020-06-01"]);
+    assert_eq!(note_ids(&err), [june], "{err}");
+    assert!(err.contains("note: 1 rows with notes on days outside --from 2020-06-01 not listed"), "{err}");
+    assert!(out.contains("; 1 rows with notes in --from 2020-06-01 (0 of them undated), 1 outside it\n"), "{out}");
+    let (_, err) = ok(&["sales", "--case", s(&case), "--from", "2020-05-01", "--to", "2020-05-31"]);
+    assert_eq!(note_ids(&err), [may], "{err}");
+    assert!(err.contains("outside --from 2020-05-01 --to 2020-05-31 not listed"), "{err}");
+    // A window that meets neither: no note listed, both counted.
+    let (out, err) = ok(&["sales", "--case", s(&case), "--to", "2020-04-30"]);
+    assert!(note_ids(&err).is_empty(), "{err}");
+    assert!(out.contains("; 0 rows with notes in --to 2020-04-30 (0 of them undated), 2 outside it\n"), "{out}");
+}

@@ -21,7 +21,7 @@ pub fn observed_day(s: &str) -> Option<NaiveDate> {
 }
 
 /// A day range a shown date stands for: `[earliest, latest]`, inclusive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub struct DayRange {
     /// First possible day.
     pub earliest: NaiveDate,

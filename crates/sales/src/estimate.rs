@@ -97,6 +97,49 @@ pub struct Problem {
     pub id: String,
     /// What is wrong and what was done.
     pub message: String,
+    /// The sale days the row counts for (those of its unit, or its
+    /// observation day), so a note can be placed in a `--from`/`--to`
+    /// window as its sales are; `None` for a row with no date, which
+    /// cannot be placed.
+    pub days: Option<DayRange>,
+}
+
+impl Problem {
+    /// Whether the row's days meet `from..=to` (as a unit's days count in
+    /// an estimate over that window: in part counts); `None` when the row
+    /// has no date.
+    pub fn in_window(&self, from: Option<NaiveDate>, to: Option<NaiveDate>) -> Option<bool> {
+        let days = self.days?;
+        Some(from.map_or(days.earliest, |f| f.max(days.earliest)) <= to.map_or(days.latest, |t| t.min(days.latest)))
+    }
+}
+
+/// The notes that bear on estimates over a `from..=to` window.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WindowNotes<'a> {
+    /// Notes on rows whose days meet the window, and on rows with no date
+    /// (which cannot be placed), in the order they came.
+    pub listed: Vec<&'a Problem>,
+    /// How many of `listed` are on rows with no date.
+    pub undated: usize,
+    /// Notes on rows whose days lie wholly outside the window.
+    pub outside: usize,
+}
+
+/// [`WindowNotes`] of `problems` for `from..=to` (no limit: every note listed).
+pub fn notes_in_window(problems: &[Problem], from: Option<NaiveDate>, to: Option<NaiveDate>) -> WindowNotes<'_> {
+    let mut notes = WindowNotes::default();
+    for p in problems {
+        match p.in_window(from, to) {
+            Some(true) => notes.listed.push(p),
+            Some(false) => notes.outside += 1,
+            None => {
+                notes.listed.push(p);
+                notes.undated += 1;
+            }
+        }
+    }
+    notes
 }
 
 /// How much of a market the observations saw.
@@ -256,7 +299,7 @@ impl<'a> Estimator<'a> {
         // By id: nothing here depends on the order listings come in (a case
         // hands them over in its store's order).
         undated.sort_unstable();
-        out.problems.extend(undated.into_iter().map(|id| Problem { id: id.to_owned(), message: "listing has no observation date; not used".into() }));
+        out.problems.extend(undated.into_iter().map(|id| Problem { id: id.to_owned(), message: "listing has no observation date; not used".into(), days: None }));
         // The listings by title (for pricing feedback) are filed, and the rows
         // put in day order (for coverage), on a thread of their own while this
         // one finds each row's identity, the longer job; then this one works
@@ -622,11 +665,13 @@ fn sold_counter_units(
                 None => (sold, since.unwrap_or(*day)),
                 Some((_, p)) if sold >= p => (sold - p, prev.map(|(d, _)| d.checked_add_days(Days::new(1)).unwrap_or(d)).unwrap_or(*day).min(*day)),
                 Some((pd, p)) => {
+                    let start = since.unwrap_or(pd).min(*day);
                     out.problems.push(Problem {
                         id: o.id.clone(),
                         message: format!("sold counter fell from {p} to {sold}: counted as a reset"),
+                        days: Some(DayRange { earliest: start, latest: *day }),
                     });
-                    (sold, since.unwrap_or(pd).min(*day))
+                    (sold, start)
                 }
             };
             prev = Some((*day, sold));
@@ -636,7 +681,7 @@ fn sold_counter_units(
             let price = match listing_usd(l, *day, rates) {
                 Ok(p) => Some(p),
                 Err(e) => {
-                    out.problems.push(Problem { id: o.id.clone(), message: format!("{e}; its sales are counted without revenue") });
+                    out.problems.push(Problem { id: o.id.clone(), message: format!("{e}; its sales are counted without revenue"), days: Some(DayRange { earliest: start, latest: *day }) });
                     None
                 }
             };
@@ -668,7 +713,7 @@ fn vendor_counter_units(vendors: &[&Obs<model::Vendor>], scale: &HashMap<String,
         }
         match day_of(v.observed_at.as_deref(), o.captured_at.as_deref()) {
             Some(d) => by_account.entry((v.market.clone(), normalize(&v.name))).or_default().push((d, o)),
-            None => out.problems.push(Problem { id: o.id.clone(), message: "vendor has no observation date; its sales count is not used".into() }),
+            None => out.problems.push(Problem { id: o.id.clone(), message: "vendor has no observation date; its sales count is not used".into(), days: None }),
         }
     }
     for obs in by_account.values_mut() {
@@ -682,8 +727,13 @@ fn vendor_counter_units(vendors: &[&Obs<model::Vendor>], scale: &HashMap<String,
                 None => (sales, registered.unwrap_or(*day)),
                 Some((pd, p)) if sales >= p => (sales - p, pd.succ_opt().unwrap_or(pd).min(*day)),
                 Some((pd, p)) => {
-                    out.problems.push(Problem { id: o.id.clone(), message: format!("vendor sales count fell from {p} to {sales}: counted as a reset") });
-                    (sales, pd.succ_opt().unwrap_or(pd).min(*day))
+                    let start = pd.succ_opt().unwrap_or(pd).min(*day);
+                    out.problems.push(Problem {
+                        id: o.id.clone(),
+                        message: format!("vendor sales count fell from {p} to {sales}: counted as a reset"),
+                        days: Some(DayRange { earliest: start, latest: *day }),
+                    });
+                    (sales, start)
                 }
             };
             prev = Some((*day, sales));
@@ -904,7 +954,7 @@ fn feedback_units_in<R: FeedbackRow>(
     for o in feedback {
         let f = o.record();
         let Some(observed) = observed_days.of(f.observed_at, o.captured_at()) else {
-            out.problems.push(Problem { id: o.id().into_owned(), message: "feedback has no observation date; not counted".into() });
+            out.problems.push(Problem { id: o.id().into_owned(), message: "feedback has no observation date; not counted".into(), days: None });
             continue;
         };
         let shown = f.date.and_then(|s| shown_date(s).range(observed));
@@ -914,6 +964,7 @@ fn feedback_units_in<R: FeedbackRow>(
                 out.problems.push(Problem {
                     id: o.id().into_owned(),
                     message: format!("feedback date {:?} not understood; dated to its observation", f.date.unwrap_or("")),
+                    days: Some(DayRange::day(observed)),
                 });
                 DayRange::day(observed)
             }
@@ -1035,7 +1086,7 @@ fn feedback_units_in<R: FeedbackRow>(
             Ok(p) => Some(p),
             Err(e) => {
                 let why = if listing.is_none() && f.price.is_none() { "no listing observation to price it".to_owned() } else { e.to_string() };
-                out.problems.push(Problem { id: first.id().into_owned(), message: format!("{why}; counted without revenue") });
+                out.problems.push(Problem { id: first.id().into_owned(), message: format!("{why}; counted without revenue"), days: Some(u.days) });
                 None
             }
         };
