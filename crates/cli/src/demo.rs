@@ -12,7 +12,7 @@ use store::CaseStore;
 
 const MARKER: &str = ".dragnet-demo";
 /// 2021-06-01T00:00:00Z, the simulated capture time of the demo pages.
-const SIMULATED_CAPTURE: u64 = 1_622_505_600;
+pub(crate) const SIMULATED_CAPTURE: u64 = 1_622_505_600;
 
 fn set_mtimes(dir: &Path, unix: u64) -> Result<()> {
     let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix);
@@ -51,13 +51,20 @@ pub fn run(out: &Path, seed: u64, operator: &str, json: bool, progress: &dyn cas
 
     // Saved pages get their capture time from the file's mtime; the synthetic
     // pages were "captured" at one simulated moment, so the demo (and its
-    // report) is the same on every run.
+    // report) is the same on every run, but for the time the custody log
+    // gives the linking model's entry (the clock's).
     set_mtimes(&out.join("pages"), SIMULATED_CAPTURE)?;
 
     let case_dir = out.join("case");
     let mut case = Case::init(&case_dir, operator)?;
     let imported = case.import(&[out.join("pages")], &ImportOptions::default(), progress)?;
     let extracted = case.extract(&ExtractOptions::default(), progress)?;
+    // The default linking model (as `dragnet links` trains on first use), so
+    // that the report lists the links, the hard ones (a shared PGP key) too.
+    let model = crate::link_cmd::train_on_sim(&mut case, 1)?;
+    let accounts = case.link_accounts()?;
+    let links = case::scored_links(&model, &accounts, &Default::default());
+    let hard = links.iter().filter(|l| l.hard).count();
     let html = case.report_html("dragnet demo: two synthetic markets", &sales::Rates::default())?;
     let report_path = out.join("report.html");
     std::fs::write(&report_path, html).with_context(|| format!("writing {}", report_path.display()))?;
@@ -75,6 +82,8 @@ pub fn run(out: &Path, seed: u64, operator: &str, json: bool, progress: &dyn cas
             "feedback": counts.feedback,
             "identifiers": counts.identifiers,
             "verify_intact": verify.is_intact(),
+            "links": links.len(),
+            "hard_links": hard,
         }));
     } else {
         println!("dragnet demo (seed {seed})");
@@ -84,6 +93,7 @@ pub fn run(out: &Path, seed: u64, operator: &str, json: bool, progress: &dyn cas
         print!("{}", crate::output::extract_summary(&extracted).replace("extracted", "  extracted"));
         println!("  verify           {}", if verify.is_intact() { "intact" } else { "DAMAGED" });
         println!("  sales            by vendor and month in the report; try: dragnet --case {} sales --by month", case_dir.display());
+        println!("  links            {} ({hard} hard: a shared PGP key), in the report; try: dragnet --case {} links", links.len(), case_dir.display());
         println!("  report           {}", report_path.display());
         println!("try: dragnet --case {} vendors", case_dir.display());
     }

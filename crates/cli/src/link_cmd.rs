@@ -94,7 +94,7 @@ fn model(case: &mut Case, json: bool) -> Result<Model> {
     train_on_sim(case, 1)
 }
 
-fn train_on_sim(case: &mut Case, seed: u64) -> Result<Model> {
+pub(crate) fn train_on_sim(case: &mut Case, seed: u64) -> Result<Model> {
     let (model, what) = sim_model(seed, &TrainOptions::default())?;
     case.save_link_model(&model, &what)?;
     Ok(model)
@@ -108,7 +108,10 @@ fn sim_model(seed: u64, opts: &TrainOptions) -> Result<(Model, String)> {
     let generated = sim::generate_markets(&sim::MarketSimConfig { seed, operators, markets, ..Default::default() });
     generated.write_to(tmp.path())?;
     let mut sim_case = Case::init(&tmp.path().join("case"), "dragnet-link-train")?;
-    let import = ImportOptions { captured_at: Some(chrono::Utc::now()), ..ImportOptions::default() };
+    // A fixed capture time (the demo's), so that a seed trains the same
+    // model on any day: the pages' "3 days ago" dates are read against it.
+    let captured = chrono::DateTime::from_timestamp(crate::demo::SIMULATED_CAPTURE as i64, 0).context("the simulated capture time")?;
+    let import = ImportOptions { captured_at: Some(captured), ..ImportOptions::default() };
     sim_case.import(&[tmp.path().join("pages")], &import, &NoProgress)?;
     sim_case.extract(&ExtractOptions::default(), &NoProgress)?;
     let accounts = sim_case.link_accounts()?;
