@@ -353,7 +353,9 @@ pub fn parse_day(s: &str) -> Option<NaiveDate> {
     if let Some(d) = s.get(..10).and_then(|p| NaiveDate::parse_from_str(p, "%Y-%m-%d").ok()) {
         return Some(d);
     }
-    ["%d %b %Y", "%b %d, %Y", "%d %B %Y", "%B %d, %Y", "%d.%m.%Y", "%d/%m/%Y"]
+    // Slashes day first, as sales reads them (Dream: `16/11/2018`), month
+    // first only when the second number cannot be a month.
+    ["%d %b %Y", "%b %d, %Y", "%d %B %Y", "%B %d, %Y", "%d.%m.%Y", "%d/%m/%Y", "%m/%d/%Y"]
         .iter()
         .find_map(|f| NaiveDate::parse_from_str(s, f).ok())
 }

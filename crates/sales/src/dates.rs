@@ -69,8 +69,12 @@ static COMPACT: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)^\s*(\d{1,4})\s*(mo|min|[smhdwy])\b(\s+\d{1,3}\s*[smhd])?\s*(ago)?\s*$").expect("valid regex")
 });
 
+/// Calendar formats tried in order. A date with slashes is read day first
+/// (the markets captured that write them, Dream and Cryptonia, write
+/// `16/11/2018`; linking reads them so too), month first only when the
+/// second number cannot be a month (`11/16/2018`).
 const ABSOLUTE_FORMATS: &[&str] =
-    &["%Y-%m-%d", "%b %d, %Y", "%B %d, %Y", "%d %b %Y", "%d %B %Y", "%d.%m.%Y", "%m/%d/%Y", "%Y/%m/%d", "%d/%m/%Y"];
+    &["%Y-%m-%d", "%b %d, %Y", "%B %d, %Y", "%d %b %Y", "%d %B %Y", "%d.%m.%Y", "%d/%m/%Y", "%m/%d/%Y", "%Y/%m/%d"];
 
 /// The days a shown feedback date stands for, given the day it was seen.
 /// Relative ages are ranges ("2 weeks ago" seen on D: D-21..D-13: the market
@@ -204,6 +208,11 @@ mod tests {
         assert_eq!(shown_date_range("22:58", seen), Some(DayRange { earliest: d("2014-02-01"), latest: seen }));
         assert_eq!(shown_date_range("Feb 17, 2020 03:14", seen), Some(DayRange::day(d("2020-02-17"))));
         assert_eq!(shown_date_range("17.02.2020 3:14 PM UTC", seen), Some(DayRange::day(d("2020-02-17"))));
+        // Day first, as Dream writes them: its vendor registered on
+        // 10/04/2016 joined in April, not in October.
+        assert_eq!(shown_date_range("10/04/2016", seen), Some(DayRange::day(d("2016-04-10"))));
+        assert_eq!(shown_date_range("16/11/2018", seen), Some(DayRange::day(d("2018-11-16"))));
+        assert_eq!(shown_date_range("11/16/2018", seen), Some(DayRange::day(d("2018-11-16"))));
         assert_eq!(observed_day("2016-12-12T01:13:54Z"), Some(d("2016-12-12")));
         assert_eq!(observed_day("2017-07"), Some(d("2017-07-01")));
         assert_eq!(observed_day("2017-7x"), None);
