@@ -1009,7 +1009,7 @@ mod tests {
         // Dated: 0, 4, 8. First of the rest per account: 1 (m/anna), 3 (m/bob), 6 (n/anna), 7 (m/none), 9 (m/carl).
         assert_eq!(ids, ["F-0", "F-1", "F-3", "F-4", "F-6", "F-7", "F-8", "F-9"]);
         fn records<'a>(rows: &[&'a (String, model::Feedback)]) -> model::Records<'a> {
-            model::Records { feedback: rows.iter().map(|(id, f)| model::Row { id, record: f }).collect(), ..model::Records::default() }
+            model::Records { feedback: rows.iter().map(|(id, f)| model::Row::new(id, f)).collect(), ..model::Records::default() }
         }
         let all: Vec<&(String, model::Feedback)> = rows.iter().collect();
         let accounts = linking::accounts_from_records(&records(&all));

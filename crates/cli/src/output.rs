@@ -440,13 +440,18 @@ impl EstimateOut {
             .filter_map(|v| v.as_deref())
             .collect::<Vec<_>>()
             .join(" / ");
+        // No sale priced (a counter without prices, or no --rates for BTC
+        // prices): the revenue is unknown, not $0.00.
+        let revenue = if e.sales_lower > 0.0 && e.unpriced_sales >= e.sales_lower {
+            "revenue n/a (no sale priced)".to_owned()
+        } else {
+            format!("revenue ${:.2} (lower ${:.2})", e.revenue_usd, e.revenue_usd_lower)
+        };
         format!(
-            "{group}\t{}\tsales {:.1} (lower {:.1})\trevenue ${:.2} (lower ${:.2})\tunpriced {:.1}\t{}..{}",
+            "{group}\t{}\tsales {:.1} (lower {:.1})\t{revenue}\tunpriced {:.1}\t{}..{}",
             e.method.as_str(),
             e.sales,
             e.sales_lower,
-            e.revenue_usd,
-            e.revenue_usd_lower,
             e.unpriced_sales,
             e.first_day,
             e.last_day

@@ -510,6 +510,10 @@ fn sales_notes_follow_the_from_to_window() {
     // The whole case: both notes.
     let (out, err) = ok(&["sales", "--case", s(&case)]);
     assert_eq!(note_ids(&err), [may.as_str(), june.as_str()], "{err}");
+    // No sale is priced (BTC without --rates): the revenue is unknown, not $0.00.
+    let rows: Vec<&str> = out.lines().filter(|l| l.contains("\tsold_counter\t")).collect();
+    assert_eq!(rows.len(), 2, "{out}");
+    assert!(rows.iter().all(|l| l.contains("\trevenue n/a (no sale priced)\t") && !l.contains('$')), "{out}");
     assert!(out.contains("; 2 rows with notes\n"), "{out}");
     assert!(!err.contains("outside"), "{err}");
     // June on: the June row's note; the May row's is counted, not listed.

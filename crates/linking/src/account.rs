@@ -435,7 +435,9 @@ fn accounts_with(records: &Records, push: Push) -> Vec<Account> {
         for e in &r.external_ratings {
             acc.add_claim_with(&e.market, e.account.as_deref(), e.sales, e.rating.as_deref(), v.id, push);
         }
-        for d in [&r.registered, &r.last_seen, &r.observed_at].into_iter().flatten() {
+        // A profile page's row has no date of its own: it was seen when captured.
+        let seen = r.observed_at.as_deref().or(v.captured_at);
+        for d in [r.registered.as_deref(), r.last_seen.as_deref(), seen].into_iter().flatten() {
             if let Some(day) = parse_day(d) {
                 acc.saw_on(day);
             }
@@ -451,7 +453,7 @@ fn accounts_with(records: &Records, push: Push) -> Vec<Account> {
         for p in &r.photos {
             acc.add_photo_with(p, l.id, push);
         }
-        if let Some(day) = r.observed_at.as_deref().and_then(parse_day) {
+        if let Some(day) = r.observed_at.as_deref().or(l.captured_at).and_then(parse_day) {
             acc.saw_on(day);
         }
         owned.push((r.provenance.as_ref().map(|p| p.evidence), at));
@@ -582,7 +584,7 @@ mod tests {
                 }))
                 .collect();
             fn rows<T>(v: &[(String, T)]) -> Vec<Row<'_, T>> {
-                v.iter().map(|(id, record)| Row { id, record }).collect()
+                v.iter().map(|(id, record)| Row::new(id, record)).collect()
             }
             let records = Records { vendors: rows(&vendors), listings: rows(&listings), feedback: rows(&feedback), identifiers: rows(&identifiers) };
             let settled = accounts_from_records(&records);

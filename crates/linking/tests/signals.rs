@@ -457,10 +457,10 @@ fn accounts_from_records_groups_and_attributes() {
     let lid = ["L-1", "L-2", "L-3", "L-4"];
     let iid = ["I-1", "I-2", "I-3", "I-4"];
     let records = Records {
-        vendors: vendors.iter().zip(vid).map(|(r, id)| Row { id, record: r }).collect(),
-        listings: listings.iter().zip(lid).map(|(r, id)| Row { id, record: r }).collect(),
+        vendors: vendors.iter().zip(vid).map(|(r, id)| Row::new(id, r)).collect(),
+        listings: listings.iter().zip(lid).map(|(r, id)| Row::new(id, r)).collect(),
         feedback: Vec::new(),
-        identifiers: identifiers.iter().zip(iid).map(|(r, id)| Row { id, record: r }).collect(),
+        identifiers: identifiers.iter().zip(iid).map(|(r, id)| Row::new(id, r)).collect(),
     };
     let accounts = accounts_from_records(&records);
     let ids: Vec<&str> = accounts.iter().map(|a| a.id.as_str()).collect();
@@ -590,4 +590,35 @@ fn photo_candidates_find_every_near_pair() {
         got.into_iter().filter(|&(i, j)| corpus.features(i, j).iter().any(|e| e.signal == PHOTO && e.value > 0.0)).collect();
     assert_eq!(got, want);
     assert_eq!(stats.photo_pairs, want.len(), "random 64-bit hashes are never within {PHOTO_MAX_BITS} bits by chance here");
+}
+
+#[test]
+fn a_captured_row_without_a_date_of_its_own_is_seen_on_its_capture_day() {
+    // A captured listing page and a profile page: neither row carries a
+    // date; each was seen when its page was captured.
+    let listing = Listing { market: "dream".into(), title: "10g".into(), vendor: Some("Fox".into()), ..Listing::default() };
+    let profile = Vendor { market: "dream".into(), name: "Fox".into(), registered: Some("10/04/2016".into()), ..Vendor::default() };
+    let dated = Listing { observed_at: Some("2018-02-01".into()), ..listing.clone() };
+    let records = model::Records {
+        listings: vec![
+            model::Row { id: "L-1", record: &listing, captured_at: Some("2018-03-01T10:00:00Z") },
+            // A row's own date wins over its capture time.
+            model::Row { id: "L-2", record: &dated, captured_at: Some("2018-03-05T10:00:00Z") },
+        ],
+        vendors: vec![model::Row { id: "V-1", record: &profile, captured_at: Some("2018-03-02T10:00:00Z") }],
+        ..model::Records::default()
+    };
+    let accounts = accounts_from_records(&records);
+    assert_eq!(accounts.len(), 1);
+    let day = |s: &str| parse_day(s).unwrap();
+    // Registered 10 April 2016 (day first, as Dream writes it); last seen on the profile's capture.
+    assert_eq!((accounts[0].first_seen, accounts[0].last_seen), (Some(day("2016-04-10")), Some(day("2018-03-02"))));
+    // Without the capture times, only the registration and the dated row.
+    let bare = model::Records {
+        listings: records.listings.iter().map(|r| model::Row::new(r.id, r.record)).collect(),
+        vendors: records.vendors.iter().map(|r| model::Row::new(r.id, r.record)).collect(),
+        ..model::Records::default()
+    };
+    let accounts = accounts_from_records(&bare);
+    assert_eq!((accounts[0].first_seen, accounts[0].last_seen), (Some(day("2016-04-10")), Some(day("2018-02-01"))));
 }

@@ -11,6 +11,17 @@ pub struct Row<'a, T> {
     pub id: &'a str,
     /// The record.
     pub record: &'a T,
+    /// When its evidence was captured (RFC 3339), where known: a captured
+    /// page's listing or profile row carries no date of its own, and the
+    /// capture is the day it was seen.
+    pub captured_at: Option<&'a str>,
+}
+
+impl<'a, T> Row<'a, T> {
+    /// A row whose capture time is not known (or not needed).
+    pub fn new(id: &'a str, record: &'a T) -> Self {
+        Row { id, record, captured_at: None }
+    }
 }
 
 /// A case's extracted rows, borrowed.

@@ -250,7 +250,7 @@ fn feedback_counted_by_the_caller_is_counted_as_the_rows() {
         .collect();
     let counts: std::collections::BTreeMap<(String, Option<String>), u64> =
         spellings.iter().map(|&(m, v, n)| ((m.to_owned(), v.map(str::to_owned)), n as u64)).collect();
-    let rows = || Records { feedback: feedback.iter().map(|(id, record)| Row { id, record }).collect(), ..Records::default() };
+    let rows = || Records { feedback: feedback.iter().map(|(id, record)| Row::new(id, record)).collect(), ..Records::default() };
     let alice = Scope {
         vendor: "Alice".into(),
         accounts: vec![ScopeAccount { account: "m/Alice".into(), market: "m".into(), name: "Alice".into(), joined_by: "name matches".into() }],
@@ -280,4 +280,33 @@ fn feedback_counted_by_the_caller_is_counted_as_the_rows() {
             }
         }
     }
+}
+
+#[test]
+fn a_row_with_no_sale_priced_shows_no_revenue_figure() {
+    let (s, a) = store_with("t", "Alice", b"a", "AAAA");
+    let row = |group: &str, method: &str, unpriced: f64, revenue: f64| SalesRow {
+        group: group.into(),
+        method: method.into(),
+        sales: 9.0,
+        sales_lower: 9.0,
+        revenue_usd: revenue,
+        revenue_usd_lower: revenue,
+        unpriced,
+        evidence: vec![a.to_hex()],
+        ..Default::default()
+    };
+    let opts = ReportOptions {
+        sales: Some(SalesTables {
+            // A counter without prices, and a row with some sales priced.
+            by_vendor: vec![row("m / Alice", "vendor_counter", 9.0, 0.0), row("m / Alice", "feedback_count", 4.0, 123.45)],
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let html = render_html(&build_from_store(&s, &[entry(&a)], &opts).unwrap()).unwrap();
+    // The unpriced row says so instead of $0.00; the partly priced one keeps its figures.
+    assert_eq!(html.matches("n/a (no sale priced)").count(), 1, "{html}");
+    assert!(!html.contains(">0.00<"), "an unpriced row shows revenue 0.00");
+    assert!(html.contains(">123.45<"));
 }

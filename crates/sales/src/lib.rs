@@ -62,7 +62,7 @@ pub struct Obs<T> {
 impl<T> Obs<T> {
     /// The row borrowed as linking and the report read rows.
     pub fn row(&self) -> model::Row<'_, T> {
-        model::Row { id: self.id.as_str(), record: &self.record }
+        model::Row { id: self.id.as_str(), record: &self.record, captured_at: self.captured_at.as_deref() }
     }
 }
 

@@ -121,7 +121,7 @@ pub struct Stored<T> {
 impl<T> Stored<T> {
     /// The row borrowed as linking and the report read rows.
     pub fn row(&self) -> model::Row<'_, T> {
-        model::Row { id: self.id.as_str(), record: &self.record }
+        model::Row::new(self.id.as_str(), &self.record)
     }
 }
 

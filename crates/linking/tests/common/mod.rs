@@ -62,17 +62,17 @@ pub fn sim_data(seed: u64, operators: usize, markets: usize) -> SimData {
     let mut records = Records::default();
     for (p, page) in pages.iter().enumerate() {
         for (v, id) in page.vendors.iter().zip(&vendor_ids[p]) {
-            records.vendors.push(Row { id, record: v });
+            records.vendors.push(Row::new(id, v));
         }
         for (l, id) in page.listings.iter().zip(&listing_ids[p]) {
-            records.listings.push(Row { id, record: l });
+            records.listings.push(Row::new(id, l));
         }
         for (f, id) in page.feedback.iter().zip(&feedback_ids[p]) {
-            records.feedback.push(Row { id, record: f });
+            records.feedback.push(Row::new(id, f));
         }
     }
     for (i, id) in identifiers.iter().zip(&ident_ids) {
-        records.identifiers.push(Row { id, record: i });
+        records.identifiers.push(Row::new(id, i));
     }
     let accounts = accounts_from_records(&records);
     let truth = case
