@@ -46,6 +46,17 @@ fn real_pages_import_once_and_extract_with_provenance() {
         assert!(!e.sources.is_empty());
         assert!(e.rule.unwrap().contains("vendor"));
     }
+    // Dream's anti-phishing decoy, a bitcoin address in the template of every
+    // page, is no vendor's: no address is tagged (`chain tag from-pages`) as
+    // the address of more than one vendor. Before the profile's template
+    // rule, one address was "vendor X on dream" for 15 vendors.
+    let mut vendors_of: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> = Default::default();
+    for s in case.btc_sightings().unwrap() {
+        if s.category == "market-vendor" {
+            vendors_of.entry(s.address).or_default().insert(s.label);
+        }
+    }
+    assert!(vendors_of.values().all(|v| v.len() <= 1), "{vendors_of:?}");
     assert!(case.verify().is_intact());
 }
 

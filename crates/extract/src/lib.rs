@@ -126,7 +126,9 @@ pub struct PageExtraction {
     pub feedback: Vec<model::Feedback>,
     /// Category index entries.
     pub categories: Vec<model::CategoryEntry>,
-    /// Validated identifiers found anywhere on the page.
+    /// Validated identifiers found anywhere on the page, but for those only
+    /// inside the market's own page template (the profile's `template`
+    /// rules; each left out is named in `diagnostics`).
     pub identifiers: Vec<Identifier>,
     /// What went wrong or looked odd, for the analyst.
     pub diagnostics: Vec<String>,
@@ -218,6 +220,7 @@ pub fn extract_page(input: &PageInput<'_>, profiles: &ProfileSet, force_market: 
     if let Some(p) = chosen {
         out.market = Some(p.name().to_owned());
         out.profile = p.name().to_owned();
+        leave_out_template_identifiers(&html, p, &mut out);
         let found = engine::apply_records(&doc, p, page_type, input.evidence);
         finish(&mut out, found);
     }
@@ -281,6 +284,63 @@ fn finish(out: &mut PageExtraction, mut found: engine::Found) {
     out.vendors = found.vendors;
     out.feedback = found.feedback;
     out.categories = found.categories;
+}
+
+/// Leaves out the page's identifiers that the market's own page template
+/// shows, not its vendor or listing: those found inside elements a profile
+/// `template` rule matches and nowhere else on the page. Dream's template
+/// carries an off-screen anti-phishing decoy link to a bitcoin address on
+/// every page; kept, it would be every Dream vendor's address. Each one left
+/// out is named in a diagnostic with the rule, so the omission is on record.
+fn leave_out_template_identifiers(html: &Html, p: &Profile, out: &mut PageExtraction) {
+    if p.template.is_empty() || out.identifiers.is_empty() {
+        return;
+    }
+    let mut nodes = Vec::new();
+    for rule in &p.template {
+        for el in html.select(&rule.selector) {
+            if rule.regex.as_ref().is_none_or(|re| re.is_match(&engine::element_text(el))) {
+                nodes.push((rule.index, el));
+            }
+        }
+    }
+    let key = |kind: model::IdentifierKind, value: &str| format!("{}:{value}", kind.as_str());
+    // Identifier -> the first rule whose element shows it.
+    let mut inside: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    for (rule, el) in &nodes {
+        for f in identifiers::find_all(&el.html()) {
+            inside.entry(key(f.kind, &f.value)).or_insert(*rule);
+        }
+    }
+    if inside.is_empty() {
+        return;
+    }
+    // The page without its template elements: what is found there stays.
+    let mut rest = html.clone();
+    for (_, el) in &nodes {
+        if let Some(mut node) = rest.tree.get_mut(el.id()) {
+            node.detach();
+        }
+    }
+    let outside: std::collections::BTreeSet<String> =
+        identifiers::find_all(&rest.html()).into_iter().map(|f| key(f.kind, &f.value)).collect();
+    let mut notes = Vec::new();
+    out.identifiers.retain(|i| {
+        let k = key(i.kind, &i.value);
+        match inside.get(&k) {
+            Some(rule) if !outside.contains(&k) => {
+                notes.push(format!(
+                    "identifier {} {} is only in the market's page template (profile {}, template[{rule}]); left out",
+                    i.kind.as_str(),
+                    i.value,
+                    p.name()
+                ));
+                false
+            }
+            _ => true,
+        }
+    });
+    out.diagnostics.extend(notes);
 }
 
 /// Runs the generic identifier extractors over decoded page text.
@@ -419,6 +479,45 @@ mod tests {
         assert!(Profile::from_toml("m.toml", bad_type).unwrap_err().to_string().contains("unknown page type"));
         let not_toml = "market = ";
         assert!(Profile::from_toml("m.toml", not_toml).unwrap_err().to_string().starts_with("profile m.toml"));
+    }
+
+    /// An identifier only inside a `template` element is left out, with a
+    /// note; the same identifier in the page's own content is kept, and an
+    /// element the rule's regex does not match is no template.
+    #[test]
+    fn template_identifiers_are_left_out_with_a_note() {
+        let toml = r#"
+market = "toy"
+[[detect]]
+selector = "meta[name='generator'][content='toy']"
+[[template]]
+selector = "div.banner a"
+regex = "^Decoy$"
+"#;
+        let mut set = ProfileSet::default();
+        set.add(Profile::from_toml("toy.toml", toml).unwrap());
+        let (decoy, vendor, other) =
+            ("1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa", "3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy", "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2");
+        let page = |body: &str| {
+            format!(r#"<html><head><meta name="generator" content="toy"></head><body><div class="banner"><a href="http://{decoy}">Decoy</a><a href="http://{other}">Mirror</a></div>{body}</body></html>"#)
+        };
+        let values = |page: &str| {
+            let out = extract_page(&PageInput::new(page.as_bytes(), Sha256::of(page.as_bytes())), &set, None);
+            (out.identifiers.iter().map(|i| i.value.clone()).collect::<Vec<_>>(), out.diagnostics)
+        };
+        let (ids, notes) = values(&page(&format!("<p>pay to {vendor}</p>")));
+        assert_eq!(ids, [other, vendor], "the decoy is left out");
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(notes[0].contains(decoy) && notes[0].contains("profile toy, template[0]"), "{notes:?}");
+        // The vendor's own text naming the same address keeps it.
+        let (ids, notes) = values(&page(&format!("<p>pay to {decoy}</p>")));
+        assert_eq!(ids, [decoy, other]);
+        assert!(notes.is_empty(), "{notes:?}");
+        // Without the market's profile (generic rules), nothing is left out.
+        let generic = extract_page(&PageInput::new(page("").as_bytes(), Sha256::of(b"x")), &ProfileSet::default(), None);
+        assert_eq!(generic.identifiers.len(), 2);
+        let bad = "market = \"m\"\n[[template]]\nselector = \"a[\"\n";
+        assert!(Profile::from_toml("m.toml", bad).unwrap_err().to_string().contains("template[0]"));
     }
 
     #[test]

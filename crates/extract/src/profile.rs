@@ -54,6 +54,10 @@ struct RawProfile {
     page_types: Vec<RawPageType>,
     #[serde(default)]
     records: Vec<RawRecord>,
+    /// Elements of the market's own page template (anti-phishing decoys,
+    /// the market's own links): identifiers only inside them are left out.
+    #[serde(default)]
+    template: Vec<RawTemplate>,
     /// How to crawl the market (`dragnet crawl`): seeds and the URLs worth
     /// following.
     #[serde(default)]
@@ -80,6 +84,16 @@ pub struct CrawlRules {
     /// Regular expressions over a URL's path and query; a link is followed
     /// when one matches.
     pub follow: Vec<Regex>,
+}
+
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+struct RawTemplate {
+    /// CSS selector of the template elements.
+    selector: String,
+    /// Regex the element's text must match (optional).
+    #[serde(default)]
+    regex: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Clone, Default)]
@@ -292,6 +306,17 @@ pub(crate) struct Field {
     pub replace: Vec<(Regex, String)>,
 }
 
+/// A compiled template rule: elements that are the market's own page
+/// template, not the content of the page's vendor or listing.
+#[derive(Debug)]
+pub(crate) struct TemplateRule {
+    pub selector: Selector,
+    /// When given, only elements whose text matches.
+    pub regex: Option<Regex>,
+    /// `template[N]`, for the diagnostic that names the rule.
+    pub index: usize,
+}
+
 /// A loaded market profile.
 #[derive(Debug)]
 pub struct Profile {
@@ -301,6 +326,7 @@ pub struct Profile {
     pub(crate) detect: Vec<Condition>,
     pub(crate) page_types: Vec<PageTypeRule>,
     pub(crate) records: Vec<RecordRule>,
+    pub(crate) template: Vec<TemplateRule>,
     crawl: Option<CrawlRules>,
 }
 
@@ -374,6 +400,19 @@ impl Profile {
             let require = r.require.clone().unwrap_or_else(|| vec![kind.key_field().to_owned()]);
             records.push(RecordRule { kind, page_types, scope, fields, require, index: i });
         }
+        let template = raw
+            .template
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let err = |m| rule_err(format!("template[{i}]"), m);
+                Ok(TemplateRule {
+                    selector: compile_selector(&t.selector).map_err(err)?,
+                    regex: t.regex.as_deref().map(compile_regex).transpose().map_err(err)?,
+                    index: i,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let crawl = match &raw.crawl {
             None => None,
             Some(c) => Some(CrawlRules {
@@ -394,6 +433,7 @@ impl Profile {
             detect,
             page_types,
             records,
+            template,
         })
     }
 

@@ -153,3 +153,58 @@ fn every_dream_record_names_the_dream_profile() {
     let seen = common::check_provenance(&pages, MARKET, PAGES);
     assert!(seen > 900, "only {seen} records over all pages");
 }
+
+/// Dream's page template opens every page with an off-screen anti-phishing
+/// decoy: links labelled "Phisher site", one to a bitcoin address. The
+/// address is the market's, on the pages of every vendor; the profile's
+/// `template` rule leaves it out, with a note naming the rule. Identifiers
+/// anywhere else on the pages (the vendors' keys and contacts) are kept,
+/// and no identifier is left on the pages of more than one vendor.
+#[test]
+fn dream_template_decoy_is_no_vendors_identifier() {
+    use std::collections::{BTreeMap, BTreeSet};
+    let Some(pages) = common::pages_dir() else { return };
+    let mut vendors_of: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut left_out: BTreeSet<String> = BTreeSet::new();
+    let mut kept = 0;
+    for rel in common::every_page(&pages).into_iter().filter(|r| r.starts_with("dream/")) {
+        let out = common::extract_rel(&pages, &rel);
+        let bytes = std::fs::read(pages.join(&rel)).unwrap();
+        // The generic scan over the whole page: what the page shows anywhere.
+        let everything = extract::find_identifiers(&extract::decode(&bytes, None).text, model::Sha256::of(&bytes));
+        let vendors: BTreeSet<String> = out
+            .vendors
+            .iter()
+            .map(|v| v.name.clone())
+            .chain(out.listings.iter().filter_map(|l| l.vendor.clone()))
+            .collect();
+        for id in &everything {
+            let note = out
+                .diagnostics
+                .iter()
+                .any(|d| d.contains(&format!("identifier {} {} ", id.kind.as_str(), id.value)) && d.contains("template[0]"));
+            let extracted = out.identifiers.iter().any(|i| i.kind == id.kind && i.value == id.value);
+            if id.kind == model::IdentifierKind::Btc {
+                // The one bitcoin address on Dream's pages is the decoy's.
+                assert!(note && !extracted, "{rel}: btc {} kept, or left out without a note", id.value);
+                left_out.insert(id.value.clone());
+            } else {
+                assert!(extracted && !note, "{rel}: {} {} not kept", id.kind.as_str(), id.value);
+                kept += 1;
+            }
+        }
+        assert_eq!(out.identifiers.len(), everything.len() - everything.iter().filter(|i| i.kind == model::IdentifierKind::Btc).count(), "{rel}");
+        for id in &out.identifiers {
+            vendors_of.entry(format!("{}:{}", id.kind.as_str(), id.value)).or_default().extend(vendors.iter().cloned());
+        }
+    }
+    assert_eq!(left_out.len(), 1, "one decoy address: {left_out:?}");
+    // PGP keys, e-mail and Wickr contacts of the vendors.
+    assert!(kept >= 8, "only {kept} vendor identifiers kept");
+    for (id, vendors) in &vendors_of {
+        assert!(vendors.len() <= 1, "{id} is on the pages of {} vendors: {vendors:?}", vendors.len());
+    }
+    // The vendors' own keys are still theirs.
+    let seller = common::extract_rel(&pages, "dream/sellers/seller_0.html");
+    assert!(seller.identifiers.iter().any(|i| i.value == "CADFC78BCB67070C0C2D141923A5B750309D62E5"));
+}
