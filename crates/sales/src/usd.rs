@@ -77,6 +77,18 @@ pub enum ConvertError {
         /// Converted.
         usd: f64,
     },
+    /// A price of zero: a free listing or, more often, a price the market
+    /// or dataset did not fill in (AlphaBay 2017 has 2,625 listings at 0 USD,
+    /// one "sold" 15,096 times). Counted as a sale without a price, not as a
+    /// sale at $0: a zero would read as a measured revenue and pull median
+    /// prices down.
+    #[error("price {amount} {currency} is zero: counted as unpriced (a free listing, or a price not filled in)")]
+    Zero {
+        /// As shown.
+        amount: String,
+        /// As shown.
+        currency: String,
+    },
     /// No series for the currency.
     #[error("no rate series for {0} (pass --rates {0}=FILE)")]
     UnknownCurrency(String),
@@ -110,6 +122,9 @@ fn number(s: &str) -> Result<f64, ConvertError> {
 }
 
 fn checked(out: UsdAmount) -> Result<UsdAmount, ConvertError> {
+    if out.usd == 0.0 {
+        return Err(ConvertError::Zero { amount: out.amount, currency: out.currency });
+    }
     if out.usd < 0.0 || out.usd > ABSURD_USD {
         return Err(ConvertError::Absurd { amount: out.amount, currency: out.currency, usd: out.usd });
     }

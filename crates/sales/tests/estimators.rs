@@ -358,6 +358,9 @@ fn absurd_prices_stay_out_of_revenue() {
     assert!(to_usd("1000000", "USD", d("2020-01-01"), &Rates::default()).is_ok());
     assert!(matches!(to_usd("1000000.01", "USD", d("2020-01-01"), &Rates::default()), Err(ConvertError::Absurd { .. })));
     assert!(matches!(to_usd("-5", "USD", d("2020-01-01"), &Rates::default()), Err(ConvertError::Absurd { .. })));
+    // Zero is no price: a sale at 0 USD would read as measured revenue.
+    assert!(matches!(to_usd("0.00", "USD", d("2020-01-01"), &Rates::default()), Err(ConvertError::Zero { .. })));
+    assert!(matches!(to_usd("0", "BTC", d("2020-01-15"), &btc_rates()), Err(ConvertError::Zero { .. })));
 }
 
 // ---------------------------------------------------------------- sold counters
