@@ -282,6 +282,16 @@ pub fn run(case_dir: &Path, cmd: ChainCommand, json: bool, operator: &str) -> Re
             let idx = load(case_dir)?;
             let t = chain::eval::Truth::read(&truth)?;
             let r = chain::eval::evaluate(&idx, &t, &config(no_coinjoin_filter, &merge_change)?);
+            // Scores over none of the truth are scores of nothing: most likely
+            // the truth of another chain (regtest's truth on testnet blocks).
+            anyhow::ensure!(
+                r.addresses > 0 || r.truth_addresses == 0,
+                "none of the {} addresses of {} is on this case's chain ({} addresses, network {}): is it the truth of another chain?",
+                r.truth_addresses,
+                truth.display(),
+                r.all_addresses,
+                idx.network
+            );
             if json {
                 println!("{}", serde_json::to_string(&r)?);
             } else {

@@ -411,6 +411,15 @@ fn eval_precision_over_nothing_named_is_not_one() {
     }
     let text = ok(&["chain", "eval", "--case", s(&case), "--truth", s(&path)]);
     assert!(text.contains("pair precision n/a"), "{text}");
+    // A truth none of whose addresses is on the chain (another chain's) is
+    // refused, not scored.
+    let other = serde_json::json!({"addresses": {format!("{addr}x"): owner}, "txs": {}});
+    let other_path = tmp.path().join("truth-other-chain.json");
+    std::fs::write(&other_path, other.to_string()).expect("write truth");
+    let out = dragnet(&["chain", "eval", "--case", s(&case), "--truth", s(&other_path)]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("none of the 1 addresses of") && err.contains("the truth of another chain?"), "{err}");
     for h in change.keys() {
         assert!(text.contains(&format!("change {h}: precision n/a (nothing named) coverage 0.0000")), "{h}: {text}");
     }
