@@ -939,6 +939,11 @@ mod tests {
             assert!(sec.contains(&quote), "{:?} is not in {} section {:?}", m.quote, m.doc, m.section);
             assert!(quote.contains(&squash(&m.value)), "value {:?} is not in its quote {:?}", m.value, m.quote);
             assert!(sec.contains(&squash(&m.command)), "command {:?} is not in {} section {:?}", m.command, m.doc, m.section);
+            // Each shell variable of a quoted command is said in the appendix's note.
+            let template = include_str!("../../report/templates/report.html");
+            for var in m.command.split(|c: char| !(c.is_ascii_alphanumeric() || c == '$')).filter(|w| w.starts_with('$')) {
+                assert!(template.contains(&format!("<code>{var}</code>")), "{var} (in {:?}) is not explained in the methods appendix", m.command);
+            }
             for n in numbers(&format!("{} {}", m.figure, m.measured_on)) {
                 assert!(sec.contains(&n), "{n} (in {:?}) is not in {} section {:?}", m.figure, m.doc, m.section);
             }
