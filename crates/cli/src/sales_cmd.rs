@@ -65,9 +65,7 @@ pub fn sales(case: &Case, by: &str, from: Option<&str>, to: Option<&str>, rates:
     if let (Some(w), 1..) = (&window, notes.outside) {
         eprintln!("note: {} rows with notes on days outside {w} not listed", notes.outside);
     }
-    if rates.all().next().is_none() && result.estimates.iter().any(|e| e.unpriced_sales > 0.0) {
-        eprintln!("note: no --rates given: sales priced in BTC (or another currency than USD) are counted as unpriced, and revenue leaves them out (README \"Rates\")");
-    }
+    note_missing_rates(&rates, &result.estimates);
     if csv {
         let mut w = csv::Writer::from_writer(std::io::stdout().lock());
         w.write_record([
@@ -122,12 +120,21 @@ pub fn sales(case: &Case, by: &str, from: Option<&str>, to: Option<&str>, rates:
     Ok(())
 }
 
+/// Says on stderr that sales were left unpriced for want of `--rates`, when
+/// no rates were given and some of `estimates` are unpriced.
+fn note_missing_rates(rates: &sales::Rates, estimates: &[sales::Estimate]) {
+    if rates.all().next().is_none() && estimates.iter().any(|e| e.unpriced_sales > 0.0) {
+        eprintln!("note: no --rates given: sales priced in BTC (or another currency than USD) are counted as unpriced, and revenue leaves them out (README \"Rates\")");
+    }
+}
+
 /// `dragnet vendor NAME`.
 pub fn vendor(case: &Case, name: &str, rates: &RatesArgs, json: bool) -> Result<()> {
     let rates = rates.load()?;
     let Some(d) = case.vendor_dossier(name, &rates)? else {
         anyhow::bail!("no vendor named {name:?} in case {}", case.dir().display());
     };
+    note_missing_rates(&rates, &d.estimates);
     if json {
         crate::output::print_json(&d);
         return Ok(());

@@ -248,6 +248,11 @@ fn sales_says_what_its_arguments_leave_out() {
     let (out, err) = ok(&["sales", "--case", s(&case), "--json", "--rates", s(&rates)]);
     assert_eq!(lines(&out)[0]["unpriced_sales"].as_f64(), Some(0.0), "{out}");
     assert!(!err.contains("--rates"), "{err}");
+    // The vendor's dossier says so too.
+    let (_, err) = ok(&["vendor", "--case", s(&case), "anna"]);
+    assert!(err.contains("no --rates given"), "{err}");
+    let (_, err) = ok(&["vendor", "--case", s(&case), "anna", "--rates", s(&rates)]);
+    assert!(!err.contains("--rates"), "{err}");
 }
 
 /// Feedback on captured pages: absolute dates ("Jan 31, 2020 09:45") are
