@@ -514,3 +514,31 @@ fn full_text_search_covers_dataset_listings() {
     let found = get(&format!("{}/api/search?q={word}&limit=100", srv.url), None).json();
     assert!(found["hits"].as_array().unwrap().iter().any(|h| h["detail"] == l["id"]), "{found}");
 }
+
+/// The demo's case (simulated markets, extracted, with a trained linking
+/// model), under `tmp`.
+fn demo_case(tmp: &Path) -> PathBuf {
+    let out = tmp.join("demo");
+    ok(&["demo", "--out", s(&out)]);
+    out.join("case")
+}
+
+#[test]
+fn unknown_api_paths_answer_the_api_json_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let case = demo_case(tmp.path());
+    let srv = serve(&case, &["--no-auth"]);
+    for path in ["/api/no-such-endpoint", "/api/vendors/x/y", "/api", &format!("/api/{}", "a".repeat(5000))] {
+        let a = get(&format!("{}{path}", srv.url), None);
+        assert_eq!(a.status, 404, "{path}");
+        assert!(a.header("content-type").is_some_and(|t| t.starts_with("application/json")), "{path}: {:?}", a.header("content-type"));
+        let v = a.json();
+        let error = v["error"].as_str().unwrap_or_else(|| panic!("{path}: {v}"));
+        assert!(error.contains("no API endpoint") && error.len() < 400, "{path}: {error}");
+        assert_eq!(v.as_object().unwrap().len(), 1, "{path}: the Error schema is {{error}}: {v}");
+    }
+    // Pages that do not exist are still the HTML error page.
+    let page = get(&format!("{}/no-such-page", srv.url), None);
+    assert_eq!(page.status, 404);
+    assert!(page.header("content-type").is_some_and(|t| t.starts_with("text/html")) && page.body.contains("<h1>404</h1>"), "{}", page.body);
+}

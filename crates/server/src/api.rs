@@ -36,7 +36,20 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/api/custody", get(custody))
         .route("/api/links", get(links))
         .route("/api/links/{id}/decision", post(decide))
-        .fallback(|| async { AppError::not_found("no such page or endpoint").page() })
+        .fallback(not_found)
+}
+
+/// What no route answers: under `/api` the API's JSON error (clients of the
+/// API read `{"error": ...}`), anywhere else the HTML error page.
+async fn not_found(uri: axum::http::Uri) -> AppError {
+    let path = uri.path();
+    if path == "/api" || path.starts_with("/api/") {
+        let shown: String = path.chars().take(200).collect();
+        let more = if shown.len() < path.len() { "..." } else { "" };
+        AppError::not_found(format!("no API endpoint {shown}{more} (GET /api/openapi.json lists them)"))
+    } else {
+        AppError::not_found("no such page or endpoint").page()
+    }
 }
 
 /// One vendor name on one market, with how often it was seen.
