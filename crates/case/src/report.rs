@@ -614,7 +614,7 @@ impl Case {
             return Ok((
                 FlowsSection {
                     available: false,
-                    note: "No Bitcoin chain is imported in this case (`dragnet chain import`), so no payment was traced.".into(),
+                    note: "No Bitcoin chain is imported in this case (`dragnet chain import --blocks-dir DIR`), so no payment was traced.".into(),
                     ..FlowsSection::default()
                 },
                 Vec::new(),

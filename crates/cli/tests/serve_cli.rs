@@ -542,3 +542,41 @@ fn unknown_api_paths_answer_the_api_json_error() {
     assert_eq!(page.status, 404);
     assert!(page.header("content-type").is_some_and(|t| t.starts_with("text/html")) && page.body.contains("<h1>404</h1>"), "{}", page.body);
 }
+
+/// The `dragnet ...` commands quoted in backquotes in `text`, as argument
+/// lists (`dragnet` left out).
+fn quoted_commands(text: &str) -> Vec<Vec<String>> {
+    text.split('`').skip(1).step_by(2).filter_map(|q| q.strip_prefix("dragnet ")).map(|c| c.split_whitespace().map(str::to_owned).collect()).collect()
+}
+
+#[test]
+fn the_no_chain_errors_quote_a_chain_import_clap_accepts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let case = demo_case(tmp.path());
+    let srv = serve(&case, &["--no-auth"]);
+    let a = get(&format!("{}/api/flows?from=x", srv.url), None);
+    assert_eq!(a.status, 409, "{}", a.body);
+    let error = a.json()["error"].as_str().unwrap().to_owned();
+    // The report's money-flows section says the same.
+    let report = std::fs::read_to_string(tmp.path().join("demo/report.html")).unwrap();
+    let note = report.lines().find(|l| l.contains("No Bitcoin chain is imported")).expect("the report's no-chain note").to_owned();
+    let spec = get(&format!("{}/api/openapi.json", srv.url), None).body;
+    for (what, text) in [("/api/flows", error.as_str()), ("the report", note.as_str()), ("openapi.json", spec.as_str())] {
+        let commands: Vec<Vec<String>> = quoted_commands(text).into_iter().filter(|c| c.contains(&"import".to_owned())).collect();
+        assert!(!commands.is_empty(), "{what} quotes no `dragnet ... chain import ...`: {text}");
+        for c in commands {
+            // Placeholders become real paths; clap must take the rest.
+            let args: Vec<String> = c.iter().map(|a| if a == "CASE" { s(&case).to_owned() } else { a.clone() }).collect();
+            let help = common::bin().args(&args).arg("--help").output().unwrap();
+            assert!(help.status.success() && String::from_utf8_lossy(&help.stdout).contains("--blocks-dir"), "{what} quotes {c:?}, which clap refuses: {}", String::from_utf8_lossy(&help.stderr));
+        }
+    }
+    // Run as quoted (the regtest sample chain needs its network named), the
+    // import gives the flows a chain: the error is gone.
+    let Some(blocks) = testdata::shared("chain/regtest-small/blocks") else { return };
+    let c = &quoted_commands(&error)[0];
+    let args: Vec<String> = c.iter().map(|a| match a.as_str() { "CASE" => s(&case).to_owned(), "DIR" => s(&blocks).to_owned(), a => a.to_owned() }).collect();
+    ok(&args.iter().map(String::as_str).chain(["--network", "regtest"]).collect::<Vec<_>>());
+    let after = get(&format!("{}/api/flows?from=x", srv.url), None);
+    assert_ne!(after.status, 409, "{}", after.body);
+}

@@ -184,7 +184,7 @@ impl FlowQuery {
 /// The case's chain view (cached until `CASE/chain/` changes); 409 when
 /// nothing was imported.
 fn chain_view(state: &AppState) -> Result<Arc<Option<ChainView>>, AppError> {
-    let no_chain = || AppError::new(axum::http::StatusCode::CONFLICT, "the case has no chain: run `dragnet chain import BLOCKS_DIR` first");
+    let no_chain = || AppError::new(axum::http::StatusCode::CONFLICT, "the case has no chain: run `dragnet --case CASE chain import --blocks-dir DIR` first (DIR: a Bitcoin Core blocks directory or a folder of blk*.dat files)");
     let key = chain_key(&state.case_dir).ok_or_else(no_chain)?;
     let view = state.chain.get(key, || load_chain(&state.case_dir))?;
     if view.is_none() {
