@@ -5,7 +5,30 @@ use std::fmt;
 use model::Sha256;
 use store::{AnyRecord, CaseStore, RowId};
 
-use crate::{Case, Result};
+use crate::{Case, CaseError, Result};
+
+/// The fewest hex digits taken as a prefix of an evidence digest (reports
+/// cite records by 16).
+pub const MIN_DIGEST_PREFIX: usize = 8;
+
+/// `id` as an evidence digest or a prefix of one: from
+/// [`MIN_DIGEST_PREFIX`] to 64 hex digits (either case, `sha256:` optional),
+/// lowercased; `None` for anything else (row ids, addresses, short words).
+pub fn digest_prefix(id: &str) -> Option<String> {
+    let hex = id.strip_prefix("sha256:").unwrap_or(id);
+    ((MIN_DIGEST_PREFIX..=64).contains(&hex.len()) && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then(|| hex.to_ascii_lowercase())
+}
+
+/// The digests an ambiguous prefix names, for its error: the first 20.
+pub(crate) fn list_digests(matches: &[String]) -> String {
+    const SHOWN: usize = 20;
+    let mut s = matches.iter().take(SHOWN).cloned().collect::<Vec<_>>().join(", ");
+    if matches.len() > SHOWN {
+        s.push_str(&format!(" and {} more", matches.len() - SHOWN));
+    }
+    s
+}
 
 /// Why a row exists: the row, the rule that produced it, the page and the
 /// evidence record (where it is stored, when and from where it was captured).
@@ -89,15 +112,28 @@ fn summary(r: &AnyRecord) -> (String, String) {
 }
 
 impl Case {
+    /// The stored evidence record `id` names: its whole SHA-256 or a prefix
+    /// of at least [`MIN_DIGEST_PREFIX`] hex digits (reports cite 16) that
+    /// only its digest starts with. `Ok(None)` when `id` is neither or names
+    /// no stored record; [`CaseError::AmbiguousDigest`], listing them, when
+    /// it names several.
+    pub fn evidence_digest(&self, id: &str) -> Result<Option<Sha256>> {
+        let Some(prefix) = digest_prefix(id) else { return Ok(None) };
+        match self.evidence.digests_with_prefix(&prefix).as_slice() {
+            [] => Ok(None),
+            [one] => Ok(Some(*one)),
+            many => Err(CaseError::AmbiguousDigest { prefix, matches: many.iter().map(Sha256::to_hex).collect() }),
+        }
+    }
+
     /// Explains a row id (`L-…`, `V-…`, `F-…`, `C-…`, `I-…`) or an evidence
-    /// digest. `Ok(None)` when nothing in the case has that id.
+    /// digest, whole or a unique prefix (see [`Case::evidence_digest`]).
+    /// `Ok(None)` when nothing in the case has that id.
     pub fn explain(&self, id: &str) -> Result<Option<Explanation>> {
-        if let Ok(sha) = id.parse::<Sha256>() {
-            return Ok(self.evidence.record(&sha).map(|_| {
-                let mut e = self.describe_evidence(&sha, id, "evidence", "evidence record".into());
-                e.summary = format!("{} bytes", self.evidence.record(&sha).map(|r| r.payload_length).unwrap_or(0));
-                e
-            }));
+        if let Some(sha) = self.evidence_digest(id)? {
+            let mut e = self.describe_evidence(&sha, id, "evidence", "evidence record".into());
+            e.summary = format!("{} bytes", self.evidence.record(&sha).map(|r| r.payload_length).unwrap_or(0));
+            return Ok(Some(e));
         }
         let Ok(row_id) = id.parse::<RowId>() else { return Ok(None) };
         let Some(row) = self.store.row(&row_id)? else { return Ok(None) };

@@ -34,7 +34,7 @@ use std::path::{Path, PathBuf};
 
 use extract::ProfileSet;
 
-pub use explain::Explanation;
+pub use explain::{digest_prefix, Explanation, MIN_DIGEST_PREFIX};
 pub use import::{FileTimes, ImportOptions, ImportReport};
 pub use links::{decided_pairs, decision_word, listed_pairs, scored_links, LinkDecision, Operator, OperatorAccount, OperatorLink, OperatorSales};
 pub use datasets::DatasetStats;
@@ -80,6 +80,15 @@ pub enum CaseError {
     /// Writing an exported table failed.
     #[error("export: {0}")]
     Export(#[from] export::ExportError),
+    /// An evidence digest prefix (`dragnet explain 8940a6f6b7a25afa`) names
+    /// more than one stored record.
+    #[error("{} evidence records have a digest starting {prefix}: {}; give more digits", matches.len(), explain::list_digests(matches))]
+    AmbiguousDigest {
+        /// The prefix given (lowercase hex).
+        prefix: String,
+        /// The whole digests it names, in order.
+        matches: Vec<String>,
+    },
     /// case.toml is damaged.
     #[error("{}: {message}", path.display())]
     Config {

@@ -388,3 +388,54 @@ fn an_unknown_operator_is_warned_of_where_custody_is_written() {
         assert!(!err.contains("--operator"), "{args:?}: {err}");
     }
 }
+
+/// Reports cite evidence by the first 16 hex digits of its digest, and
+/// `explain` takes them: a prefix of at least 8 hex digits that only one
+/// stored digest starts with explains that record (either case); a prefix
+/// several digests start with is an error listing them; a prefix of
+/// nothing, or shorter than 8, is the error for an unknown id. Before,
+/// only the whole 64-digit digest was an evidence id.
+#[test]
+fn explain_takes_a_unique_prefix_of_an_evidence_digest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pages = tmp.path().join("pages");
+    std::fs::create_dir_all(&pages).unwrap();
+    // Two pages whose digests share their first 8 hex digits, and a third.
+    let page = |i: u32| format!("<html><body>page {i}</body></html>");
+    let mut seen = std::collections::HashMap::new();
+    let (a, b) = (0u32..)
+        .find_map(|i| {
+            let head = model::Sha256::of(page(i).as_bytes()).to_hex()[..8].to_owned();
+            seen.insert(head, i).map(|j| (j, i))
+        })
+        .unwrap();
+    let c = (0u32..).find(|i| ![a, b].contains(i)).unwrap();
+    for i in [a, b, c] {
+        std::fs::write(pages.join(format!("p{i}.html")), page(i)).unwrap();
+    }
+    let [ha, hb, hc] = [a, b, c].map(|i| model::Sha256::of(page(i).as_bytes()).to_hex());
+    let case = tmp.path().join("case");
+    let case = case.to_str().unwrap();
+    ok(&["case", "init", case]);
+    ok(&["--quiet", "--case", case, "import", pages.to_str().unwrap()]);
+
+    // The 16 digits a report cites, in either case, and the whole digest.
+    for id in [&hc[..16], &hc[..16].to_ascii_uppercase(), &hc[..8], &hc[..]] {
+        let e: serde_json::Value = serde_json::from_str(&ok(&["--case", case, "--json", "explain", id])).unwrap();
+        assert_eq!((e["kind"].as_str(), e["sha256"].as_str(), e["id"].as_str()), (Some("evidence"), Some(hc.as_str()), Some(id)), "{id}");
+    }
+    let text = ok(&["--case", case, "explain", &ha[..16]]);
+    assert!(text.contains(&format!("sha256 {ha}")) && text.contains(&format!("p{a}.html")), "{text}");
+    // A prefix of two records names both.
+    let two = dragnet(&["--case", case, "explain", &ha[..8]]);
+    assert_eq!(two.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&two.stderr);
+    assert!(err.contains("2 evidence records") && err.contains(&ha) && err.contains(&hb) && err.contains("more digits"), "{err}");
+    // A prefix of nothing stored, and one too short to be a prefix: unknown ids.
+    let none = if hc.starts_with('0') { format!("1{}", &hc[1..16]) } else { format!("0{}", &hc[1..16]) };
+    for id in [none.as_str(), &hc[..7]] {
+        let out = dragnet(&["--case", case, "explain", id]);
+        assert_eq!(out.status.code(), Some(1), "{id}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("nothing in case"), "{id}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}

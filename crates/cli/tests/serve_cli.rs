@@ -173,6 +173,12 @@ fn no_auth_api_viewer_and_bad_requests() {
     let ui_csp = viewer.header("content-security-policy").unwrap();
     // dragnet's own pages may load dragnet's own script files, never inline ones.
     assert!(ui_csp.contains("default-src 'none'") && ui_csp.contains("script-src 'self';") && !ui_csp.contains("unsafe-eval"), "{ui_csp}");
+    // Reports cite evidence by 16 hex digits: the API and the viewer take
+    // a prefix only one stored digest starts with, as `dragnet explain` does.
+    let short = get(&format!("{}/api/evidence/{}", srv.url, &sha[..16]), None);
+    assert_eq!(short.status, 200, "{}", short.body);
+    assert_eq!(short.json()["sha256"], sha.as_str());
+    assert_eq!(get(&format!("{}/evidence/{}", srv.url, &sha[..16]), None).status, 200);
     let text = get(&format!("{}/evidence/{sha}/text", srv.url), None);
     assert!(!text.body.contains("<script>") && text.body.contains("&lt;script&gt;fetch("));
     // Full text: a word of a listing title finds the listing and its page.
@@ -208,6 +214,8 @@ fn no_auth_api_viewer_and_bad_requests() {
     let bad = [
         get(&format!("{}/api/evidence/not-a-digest", srv.url), None),
         get(&format!("{}/api/evidence/{}", srv.url, "0".repeat(64)), None),
+        get(&format!("{}/api/evidence/{}", srv.url, &sha[..7]), None),
+        get(&format!("{}/api/evidence/{}", srv.url, "0".repeat(16)), None),
         get(&format!("{}/api/identifiers?q={}", srv.url, "a".repeat(300)), None),
         get(&format!("{}/api/identifiers", srv.url), None),
         get(&format!("{}/api/search?q={}", srv.url, "a".repeat(300)), None),
@@ -219,7 +227,7 @@ fn no_auth_api_viewer_and_bad_requests() {
         post_json(&format!("{}/api/evidence/{}/notes", srv.url, "0".repeat(64)), None, Some(&csrf), br#"{"text": "no such record"}"#),
     ];
     let statuses: Vec<u16> = bad.iter().map(|a| a.status).collect();
-    assert_eq!(statuses, [400, 404, 400, 400, 400, 404, 400, 413, 403, 403, 404]);
+    assert_eq!(statuses, [400, 404, 400, 404, 400, 400, 400, 404, 400, 413, 403, 403, 404]);
     for a in &bad {
         assert!(!a.body.contains("panicked") && !a.body.contains("RUST_BACKTRACE") && a.body.len() < 2000, "{}", a.body);
     }

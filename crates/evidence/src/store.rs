@@ -1000,6 +1000,23 @@ impl EvidenceStore {
         self.by_sha.get(sha).and_then(|&i| self.records.get(i)).cloned()
     }
 
+    /// The digests of the stored payloads that start with the hex digits
+    /// `prefix` (either case), in digest order: reports cite a record by
+    /// the first 16 digits of its digest. Empty when `prefix` is empty, not
+    /// hex, or longer than a digest; a whole digest names at most one.
+    pub fn digests_with_prefix(&self, prefix: &str) -> Vec<Sha256> {
+        if prefix.is_empty() || prefix.len() > 64 || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Vec::new();
+        }
+        let padded = |digit: char| {
+            let mut hex = prefix.to_ascii_lowercase();
+            hex.extend(std::iter::repeat_n(digit, 64 - prefix.len()));
+            hex.parse::<Sha256>().ok()
+        };
+        let (Some(low), Some(high)) = (padded('0'), padded('f')) else { return Vec::new() };
+        self.by_sha.range(low..=high).map(|(sha, _)| *sha).collect()
+    }
+
     /// All payload records in append order.
     pub fn records(&self) -> Vec<RecordInfo> {
         self.records.clone()

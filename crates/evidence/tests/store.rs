@@ -517,3 +517,34 @@ fn acquire_entry_for_other_source_does_not_cover_a_record() {
     assert!(r.problems[0].what.contains(r#"source "mirror/a.html""#), "{:?}", r.problems);
     assert!(matches!(&r.problems[0].location, Location::Record { sha256: Some(sha), .. } if *sha == a.sha256));
 }
+
+/// Reports cite a record by the first 16 hex digits of its digest: a prefix
+/// names the stored payloads whose digests start with it, whole or in part,
+/// in either case; a prefix of nothing stored, or no hex, names none.
+#[test]
+fn digests_are_found_by_prefix() {
+    let (_d, mut s) = new_store();
+    // Two payloads whose digests share their first two hex digits.
+    let mut by_head = std::collections::HashMap::new();
+    let (a, b) = (0u32..)
+        .find_map(|i| {
+            let p = format!("page {i}").into_bytes();
+            let head = Sha256::of(&p).to_hex()[..2].to_owned();
+            by_head.insert(head, p.clone()).map(|q| (q, p))
+        })
+        .unwrap();
+    let (sa, sb) = (acquire(&mut s, &a, &meta("a.html", None)).sha256, acquire(&mut s, &b, &meta("b.html", None)).sha256);
+    let (ha, hb) = (sa.to_hex(), sb.to_hex());
+    assert_eq!(s.digests_with_prefix(&ha[..16]), [sa]);
+    assert_eq!(s.digests_with_prefix(&ha[..16].to_ascii_uppercase()), [sa]);
+    assert_eq!(s.digests_with_prefix(&ha), [sa]);
+    assert_eq!(s.digests_with_prefix(&hb[..9]), [sb]);
+    let mut both = vec![sa, sb];
+    both.sort();
+    assert_eq!(s.digests_with_prefix(&ha[..2]), both);
+    let other = if ha.starts_with('0') { "1" } else { "0" };
+    assert!(s.digests_with_prefix(&format!("{other}{}", &ha[1..16])).is_empty());
+    for bad in ["", "xyz", &format!("{ha}0"), "g123456789"] {
+        assert!(s.digests_with_prefix(bad).is_empty(), "{bad}");
+    }
+}

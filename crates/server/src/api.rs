@@ -160,6 +160,25 @@ pub fn digest(s: &str) -> Result<Sha256, AppError> {
     s.parse::<Sha256>().map_err(|_| AppError::bad_request("expected a SHA-256 (64 hex digits)"))
 }
 
+/// Resolves a path's digest to a stored payload, as `dragnet explain` does:
+/// 64 hex digits, or a prefix of at least [`case::MIN_DIGEST_PREFIX`] that
+/// only one stored digest starts with (reports cite 16). A prefix of several
+/// is a 400 that lists them; of none, a 404.
+pub fn stored_digest(case: &case::Case, s: &str) -> Result<Sha256, AppError> {
+    match case.evidence_digest(s) {
+        Ok(Some(sha)) => Ok(sha),
+        Ok(None) => match case::digest_prefix(s) {
+            Some(prefix) => Err(AppError::not_found(format!("no evidence {prefix}{} in this case", if prefix.len() < 64 { "…" } else { "" }))),
+            None => Err(AppError::bad_request(format!(
+                "expected a SHA-256 (64 hex digits) or a prefix of at least {} of them",
+                case::MIN_DIGEST_PREFIX
+            ))),
+        },
+        Err(e @ case::CaseError::AmbiguousDigest { .. }) => Err(AppError::bad_request(e.to_string())),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// What the case knows about one stored payload, and its custody entries.
 pub fn evidence_info(case: &case::Case, sha: &Sha256) -> Result<Value, AppError> {
     let rec = case.evidence().record(sha).ok_or_else(|| AppError::not_found(format!("no evidence {sha} in this case")))?;
@@ -202,8 +221,8 @@ fn entry_json(e: &evidence::CustodyEntry) -> Value {
 }
 
 async fn evidence(State(state): State<Arc<AppState>>, ApiUser(_): ApiUser, Path(sha): Path<String>) -> Result<impl IntoResponse, AppError> {
-    let sha = digest(&sha)?;
     let case = state.case()?;
+    let sha = stored_digest(&case, &sha)?;
     Ok(Json(evidence_info(&case, &sha)?))
 }
 

@@ -136,8 +136,8 @@ async fn fulltext(State(state): State<Arc<AppState>>, PageUser(s): PageUser, q: 
 }
 
 async fn evidence(State(state): State<Arc<AppState>>, PageUser(s): PageUser, Path(sha): Path<String>) -> Result<Response, AppError> {
-    let sha = api::digest(&sha).map_err(AppError::page)?;
     let case = state.case().map_err(AppError::page)?;
+    let sha = api::stored_digest(&case, &sha).map_err(AppError::page)?;
     let info = api::evidence_info(&case, &sha).map_err(AppError::page)?;
     let notes: Vec<serde_json::Value> = info["custody"].as_array().into_iter().flatten().filter(|e| e["action"] == "note").cloned().collect();
     render(&state, "evidence.html", context! { me => me(&s), e => minijinja::Value::from_serialize(&info), notes => notes }).map_err(AppError::page)
