@@ -25,22 +25,33 @@ fn rule_of(p: &Option<model::Provenance>) -> (Option<String>, Option<String>) {
 /// MB, and a batch's cells are all that is held as strings at once.
 const BATCH: usize = 1 << 14;
 
-/// String columns gathered a batch of rows at a time, written as each fills.
+/// String columns, then day columns, gathered a batch of rows at a time,
+/// written as each fills.
 struct StrBatch {
     writer: TableWriter,
     columns: Vec<Vec<Option<String>>>,
+    days: Vec<Vec<Option<chrono::NaiveDate>>>,
 }
 
 impl StrBatch {
-    fn create(format: Format, dir: &Path, name: &str, names: &[&str]) -> Result<StrBatch> {
-        let kinds: Vec<(&str, Kind)> = names.iter().map(|n| (*n, Kind::Str)).collect();
+    fn create(format: Format, dir: &Path, name: &str, names: &[&str], day_names: &[&str]) -> Result<StrBatch> {
+        let kinds: Vec<(&str, Kind)> =
+            names.iter().map(|n| (*n, Kind::Str)).chain(day_names.iter().map(|n| (*n, Kind::Date))).collect();
         let writer = TableWriter::create(format, dir, name, &kinds)?;
-        Ok(StrBatch { writer, columns: names.iter().map(|_| Vec::with_capacity(BATCH)).collect() })
+        Ok(StrBatch {
+            writer,
+            columns: names.iter().map(|_| Vec::with_capacity(BATCH)).collect(),
+            days: day_names.iter().map(|_| Vec::with_capacity(BATCH)).collect(),
+        })
     }
 
-    /// Adds a row (its cells in column order), writing the batch when full.
-    fn push(&mut self, row: impl IntoIterator<Item = Option<String>>) -> Result<()> {
+    /// Adds a row (its text cells and its days in column order), writing
+    /// the batch when full.
+    fn push(&mut self, row: impl IntoIterator<Item = Option<String>>, days: impl IntoIterator<Item = Option<chrono::NaiveDate>>) -> Result<()> {
         for (c, v) in self.columns.iter_mut().zip(row) {
+            c.push(v);
+        }
+        for (c, v) in self.days.iter_mut().zip(days) {
             c.push(v);
         }
         if self.columns[0].len() >= BATCH {
@@ -50,7 +61,8 @@ impl StrBatch {
     }
 
     fn flush(&mut self) -> Result<()> {
-        let batch: Vec<Column> = self.columns.iter_mut().map(|c| Column::Str(std::mem::replace(c, Vec::with_capacity(BATCH)))).collect();
+        let mut batch: Vec<Column> = self.columns.iter_mut().map(|c| Column::Str(std::mem::replace(c, Vec::with_capacity(BATCH)))).collect();
+        batch.extend(self.days.iter_mut().map(|c| Column::Date(std::mem::replace(c, Vec::with_capacity(BATCH)))));
         self.writer.write(&batch)?;
         Ok(())
     }
@@ -134,15 +146,16 @@ impl Case {
             "market_listing_id",
         ];
         let mut columns: Vec<(&str, Kind)> = names.iter().map(|n| (*n, Kind::Str)).collect();
-        columns.extend([("price_usd", Kind::F64), ("sold", Kind::I64)]);
+        columns.extend([("price_usd", Kind::F64), ("sold", Kind::I64), ("observed_day", Kind::Date)]);
         let mut w = TableWriter::create(format, dir, "listings", &columns)?;
         for part in o.listings.chunks(BATCH) {
             let mut cols: Vec<Vec<Option<String>>> = names.iter().map(|_| Vec::with_capacity(part.len())).collect();
-            let (mut sold, mut usd) = (Vec::with_capacity(part.len()), Vec::with_capacity(part.len()));
+            let (mut sold, mut usd, mut days) = (Vec::with_capacity(part.len()), Vec::with_capacity(part.len()), Vec::with_capacity(part.len()));
             for l in part {
                 let r = &l.record;
                 let (ev, rule) = rule_of(&r.provenance);
                 let day = r.observed_at.as_deref().or(l.captured_at.as_deref()).and_then(sales::dates::observed_day);
+                days.push(day);
                 let conv = day.map(|d| sales::listing_usd(r, d, rates));
                 usd.push(conv.as_ref().and_then(|c| c.as_ref().ok()).map(|c| c.usd));
                 sold.push(r.sold.and_then(|v| i64::try_from(v).ok()));
@@ -173,7 +186,7 @@ impl Case {
                 }
             }
             let mut batch: Vec<Column> = cols.into_iter().map(Column::Str).collect();
-            batch.extend([Column::F64(usd), Column::I64(sold)]);
+            batch.extend([Column::F64(usd), Column::I64(sold), Column::Date(days)]);
             w.write(&batch)?;
         }
         Ok(w.finish()?)
@@ -183,7 +196,10 @@ impl Case {
     /// rows in the store's order, make the order of `CaseStore::feedback`.
     fn export_feedback(&self, format: Format, dir: &Path) -> Result<Written> {
         let names = ["id", "evidence", "rule", "market", "vendor", "listing", "date", "rating", "text", "buyer", "observed_at"];
-        let mut out = StrBatch::create(format, dir, "feedback", &names)?;
+        // The days as the estimates read them: the day the row was observed,
+        // and the days its shown date allows ("3 days ago" seen on D is
+        // D-4..D-2; a calendar date is one day).
+        let mut out = StrBatch::create(format, dir, "feedback", &names, &["observed_day", "day_earliest", "day_latest"])?;
         let captured = captured_times(&self.store.pages()?);
         let own = |v: Option<&str>| v.map(str::to_owned);
         for (market, vendor) in self.store.feedback_accounts()? {
@@ -195,6 +211,10 @@ impl Case {
                 }
                 let (ev, rule) = r.provenance.map_or((None, None), |(ev, profile, rule)| (Some(ev.to_hex()), Some(format!("{profile}#{rule}"))));
                 let captured_at = || r.provenance.and_then(|(ev, _, _)| captured.get(&ev)).cloned();
+                let observed = own(r.observed_at).or_else(captured_at);
+                let seen = observed.as_deref().and_then(sales::dates::observed_day);
+                let shown = seen.and_then(|d| r.date.and_then(|t| sales::dates::shown_date_range(t, d)));
+                let days = [seen, shown.map(|r| r.earliest), shown.map(|r| r.latest)];
                 out.push([
                     Some(f.id()),
                     ev,
@@ -206,8 +226,8 @@ impl Case {
                     own(r.rating),
                     own(r.text),
                     own(r.buyer),
-                    own(r.observed_at).or_else(captured_at),
-                ])?;
+                    observed,
+                ], days)?;
             }
         }
         out.finish()
@@ -215,12 +235,24 @@ impl Case {
 
     fn export_vendors(&self, format: Format, dir: &Path) -> Result<Written> {
         let vendors_rows = self.store.vendors(&Filter::default())?;
+        let captured = captured_times(&self.store.pages()?);
+        // The day a profile was seen (its own date, else its page's capture),
+        // and the registration day where the shown date names one day.
+        let (mut seen_days, mut registered_days) = (Vec::with_capacity(vendors_rows.len()), Vec::with_capacity(vendors_rows.len()));
         let mut vcols: Vec<Vec<Option<String>>> = (0..10).map(|_| Vec::with_capacity(vendors_rows.len())).collect();
         let mut vsales = Vec::with_capacity(vendors_rows.len());
         for v in &vendors_rows {
             let r = &v.record;
             let (ev, rule) = rule_of(&r.provenance);
             vsales.push(r.sales.and_then(|x| i64::try_from(x).ok()));
+            let seen = r
+                .observed_at
+                .as_deref()
+                .or_else(|| r.provenance.as_ref().and_then(|p| captured.get(&p.evidence)).map(String::as_str))
+                .and_then(sales::dates::observed_day);
+            let registered = seen.and_then(|d| r.registered.as_deref().and_then(|t| sales::dates::shown_date_range(t, d)));
+            seen_days.push(seen);
+            registered_days.push(registered.filter(|r| r.earliest == r.latest).map(|r| r.earliest));
             let row = [
                 s(v.id.as_str().to_owned()),
                 ev,
@@ -240,6 +272,8 @@ impl Case {
         let vnames = ["id", "evidence", "rule", "market", "name", "registered", "level", "trust", "pgp_fingerprint", "observed_at"];
         let mut vendor_cols: Vec<(&str, Column)> = vnames.iter().copied().zip(vcols.into_iter().map(Column::Str)).collect();
         vendor_cols.push(("sales", Column::I64(vsales)));
+        vendor_cols.push(("observed_day", Column::Date(seen_days)));
+        vendor_cols.push(("registered_day", Column::Date(registered_days)));
         Ok(export::write_table(format, &table("vendors", vendor_cols), dir)?)
     }
 }

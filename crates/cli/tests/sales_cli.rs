@@ -140,6 +140,23 @@ fn btc_prices_convert_at_the_crawl_day_rate() {
     }
     assert!(checked > 5000, "{checked} rows checked");
     assert_eq!(labelled, checked);
+    // Feedback carries the days its shown date allows, as the estimates
+    // read them: "N days ago" seen on D is D-N-1..D-N+1, never after D.
+    let mut r = csv::Reader::from_path(out.join("feedback.csv")).unwrap();
+    let h = r.headers().unwrap().clone();
+    let col = |n: &str| h.iter().position(|x| x == n).unwrap();
+    let day = |t: &str| chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").unwrap();
+    let mut dated = 0;
+    for rec in r.records() {
+        let rec = rec.unwrap();
+        let Some(n) = rec[col("date")].trim().strip_suffix(" days ago").and_then(|n| n.parse::<i64>().ok()) else { continue };
+        let seen = day(&rec[col("observed_day")]);
+        assert!(rec[col("observed_at")].starts_with(&seen.to_string()), "{rec:?}");
+        let ago = |k: i64| (seen - chrono::Duration::days(k)).to_string();
+        assert_eq!((&rec[col("day_earliest")], &rec[col("day_latest")]), (ago(n + 1).as_str(), ago((n - 1).max(0)).as_str()), "{rec:?}");
+        dated += 1;
+    }
+    assert!(dated > 1000, "{dated} feedback rows dated");
 }
 
 /// Parquet export is the interface for DuckDB and pandas: pyarrow must read
@@ -165,6 +182,11 @@ est = pq.read_table(f"{root}/estimates.parquet").to_pylist()
 print("ukwhite", [r["sales"] for r in est if r["vendor"] == "ukwhite"])
 cov = pq.read_table(f"{root}/coverage.parquet").to_pylist()
 print("crawls", sorted((r["day"], r["listings_seen"]) for r in cov if r["day"]))
+lst = pq.read_table(f"{root}/listings.parquet")
+print("observed_day", lst.schema.field("observed_day").type, sorted({str(d) for d in lst.column("observed_day").to_pylist()}))
+for t in ["feedback", "vendors"]:
+    sc = pq.read_table(f"{root}/{t}.parquet").schema
+    print(t, "days", [(f.name, str(f.type)) for f in sc if f.name.endswith("_day") or f.name.startswith("day_")])
 "#;
     let py = Command::new("python3").args(["-c", script, s(&out)]).output().expect("python3");
     assert!(py.status.success(), "pyarrow: {}", String::from_utf8_lossy(&py.stderr));
@@ -175,6 +197,10 @@ print("crawls", sorted((r["day"], r["listings_seen"]) for r in cov if r["day"]))
     assert!(py.contains("ukwhite [6329.0]"), "{py}");
     // One crawl day per file: 48 MXE listings on 2017-04-17, 696 cocaine listings on 2017-04-20.
     assert!(py.contains("crawls [('2017-04-17', 48), ('2017-04-20', 696)]"), "{py}");
+    // Days are dates (Parquet DATE), not text.
+    assert!(py.contains("observed_day date32[day] ['2017-04-17', '2017-04-20']"), "{py}");
+    assert!(py.contains("feedback days [('observed_day', 'date32[day]'), ('day_earliest', 'date32[day]'), ('day_latest', 'date32[day]')]"), "{py}");
+    assert!(py.contains("vendors days [('observed_day', 'date32[day]'), ('registered_day', 'date32[day]')]"), "{py}");
     for t in &tables {
         assert!(py.contains(&format!("{} {}", t["table"].as_str().unwrap(), t["rows"])), "{py} vs {t}");
     }

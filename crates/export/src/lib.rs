@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
+use arrow_array::{ArrayRef, Date32Array, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 
 /// A column's values; `None` is null.
@@ -20,6 +20,15 @@ pub enum Column {
     F64(Vec<Option<f64>>),
     /// Integers.
     I64(Vec<Option<i64>>),
+    /// Calendar days (Parquet `DATE`; CSV `YYYY-MM-DD`).
+    Date(Vec<Option<chrono::NaiveDate>>),
+}
+
+/// Days since 1970-01-01, as Arrow's `Date32` counts them.
+fn epoch_days(d: chrono::NaiveDate) -> i32 {
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("a valid date");
+    // Every NaiveDate is within ±262,143 years: its day count fits.
+    i32::try_from((d - epoch).num_days()).unwrap_or(i32::MAX)
 }
 
 impl Column {
@@ -28,6 +37,7 @@ impl Column {
             Column::Str(v) => v.len(),
             Column::F64(v) => v.len(),
             Column::I64(v) => v.len(),
+            Column::Date(v) => v.len(),
         }
     }
 
@@ -36,6 +46,7 @@ impl Column {
             Column::Str(_) => Kind::Str,
             Column::F64(_) => Kind::F64,
             Column::I64(_) => Kind::I64,
+            Column::Date(_) => Kind::Date,
         }
     }
 
@@ -45,6 +56,7 @@ impl Column {
             Column::Str(v) => w.write_field(v[i].as_deref().unwrap_or("")),
             Column::F64(v) => w.write_field(v[i].map(|x| x.to_string()).unwrap_or_default()),
             Column::I64(v) => w.write_field(v[i].map(|x| x.to_string()).unwrap_or_default()),
+            Column::Date(v) => w.write_field(v[i].map(|x| x.to_string()).unwrap_or_default()),
         }
     }
 
@@ -54,6 +66,7 @@ impl Column {
             Column::Str(v) => Arc::new(v.iter().map(Option::as_deref).collect::<StringArray>()),
             Column::F64(v) => Arc::new(Float64Array::from(v.clone())),
             Column::I64(v) => Arc::new(Int64Array::from(v.clone())),
+            Column::Date(v) => Arc::new(v.iter().map(|d| d.map(epoch_days)).collect::<Date32Array>()),
         }
     }
 }
@@ -67,6 +80,8 @@ pub enum Kind {
     F64,
     /// Integers.
     I64,
+    /// Calendar days.
+    Date,
 }
 
 impl Kind {
@@ -75,6 +90,7 @@ impl Kind {
             Kind::Str => DataType::Utf8,
             Kind::F64 => DataType::Float64,
             Kind::I64 => DataType::Int64,
+            Kind::Date => DataType::Date32,
         }
     }
 }
@@ -299,6 +315,7 @@ mod tests {
                 ("name".into(), Column::Str(vec![Some("a,\"b\"".into()), None])),
                 ("x".into(), Column::F64(vec![Some(1.5), None])),
                 ("n".into(), Column::I64(vec![None, Some(7)])),
+                ("d".into(), Column::Date(vec![chrono::NaiveDate::from_ymd_opt(2014, 3, 1), None])),
             ],
         }
     }
@@ -307,7 +324,7 @@ mod tests {
     fn csv_quotes_and_nulls() {
         let dir = tempfile::tempdir().unwrap();
         let p = write_csv(&sample(), dir.path()).unwrap();
-        assert_eq!(std::fs::read_to_string(p).unwrap(), "name,x,n\n\"a,\"\"b\"\"\",1.5,\n,,7\n");
+        assert_eq!(std::fs::read_to_string(p).unwrap(), "name,x,n,d\n\"a,\"\"b\"\"\",1.5,,2014-03-01\n,,7,\n");
     }
 
     #[test]
@@ -324,6 +341,10 @@ mod tests {
         assert!(b.column(0).is_null(1));
         let n = b.column(2).as_any().downcast_ref::<Int64Array>().unwrap();
         assert_eq!(n.value(1), 7);
+        // A day is a Parquet DATE (days since 1970-01-01), not text.
+        let d = b.column(3).as_any().downcast_ref::<Date32Array>().unwrap();
+        assert_eq!((d.value(0), b.column(3).is_null(1)), (16130, true));
+        assert_eq!(b.schema().field(3).data_type(), &DataType::Date32);
     }
 
     #[test]
@@ -349,6 +370,7 @@ mod tests {
                     Column::Str(v) => Column::Str(vec![v[i].clone()]),
                     Column::F64(v) => Column::F64(vec![v[i]]),
                     Column::I64(v) => Column::I64(vec![v[i]]),
+                    Column::Date(v) => Column::Date(vec![v[i]]),
                 })
                 .collect()
         };
@@ -357,10 +379,10 @@ mod tests {
             let one = write_table(format, &whole, a.path()).unwrap();
             let mut w = TableWriter::create(format, b.path(), "t", &columns).unwrap();
             w.write(&row(0)).unwrap();
-            w.write(&[Column::Str(vec![]), Column::F64(vec![]), Column::I64(vec![])]).unwrap();
-            let wrong = w.write(&[Column::I64(vec![Some(1)]), Column::F64(vec![None]), Column::I64(vec![None])]);
+            w.write(&[Column::Str(vec![]), Column::F64(vec![]), Column::I64(vec![]), Column::Date(vec![])]).unwrap();
+            let wrong = w.write(&[Column::I64(vec![Some(1)]), Column::F64(vec![None]), Column::I64(vec![None]), Column::Date(vec![None])]);
             assert!(matches!(wrong, Err(ExportError::Columns { .. })), "{wrong:?}");
-            let ragged = w.write(&[Column::Str(vec![None, None]), Column::F64(vec![None]), Column::I64(vec![None])]);
+            let ragged = w.write(&[Column::Str(vec![None, None]), Column::F64(vec![None]), Column::I64(vec![None]), Column::Date(vec![None])]);
             assert!(matches!(ragged, Err(ExportError::Ragged { .. })), "{ragged:?}");
             w.write(&row(1)).unwrap();
             let batched = w.finish().unwrap();
@@ -375,18 +397,20 @@ mod tests {
                         let mut rows = Vec::new();
                         for b in r {
                             let b = b.unwrap();
-                            let (names, x, n) = (
+                            let (names, x, n, d) = (
                                 b.column(0).as_any().downcast_ref::<StringArray>().unwrap(),
                                 b.column(1).as_any().downcast_ref::<Float64Array>().unwrap(),
                                 b.column(2).as_any().downcast_ref::<Int64Array>().unwrap(),
+                                b.column(3).as_any().downcast_ref::<Date32Array>().unwrap(),
                             );
                             for i in 0..b.num_rows() {
                                 let cell = |null: bool, v: String| if null { "null".to_owned() } else { v };
                                 rows.push(format!(
-                                    "{}|{}|{}",
+                                    "{}|{}|{}|{}",
                                     cell(names.is_null(i), names.value(i).to_owned()),
                                     cell(x.is_null(i), x.value(i).to_string()),
-                                    cell(n.is_null(i), n.value(i).to_string())
+                                    cell(n.is_null(i), n.value(i).to_string()),
+                                    cell(d.is_null(i), d.value(i).to_string())
                                 ));
                             }
                         }
@@ -396,8 +420,8 @@ mod tests {
             };
             let once = read(&one.path);
             let want = match format {
-                Format::Csv => vec!["name,x,n", "\"a,\"\"b\"\"\",1.5,", ",,7"],
-                Format::Parquet => vec!["a,\"b\"|1.5|null", "null|null|7"],
+                Format::Csv => vec!["name,x,n,d", "\"a,\"\"b\"\"\",1.5,,2014-03-01", ",,7,"],
+                Format::Parquet => vec!["a,\"b\"|1.5|null|16130", "null|null|7|null"],
             };
             assert_eq!(once, want);
             assert_eq!(read(&batched.path), once);
