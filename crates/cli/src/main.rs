@@ -195,7 +195,7 @@ enum Command {
     Feedback(ListArgs),
     /// List identifiers (PGP keys, addresses, contacts).
     Identifiers {
-        /// Only this kind (pgp, btc, xmr, onion, email, jabber, telegram, wickr, session).
+        /// Only this kind, in any case (pgp, btc, xmr, onion, email, jabber, telegram, wickr, session; PGP is pgp).
         #[arg(long)]
         kind: Option<String>,
         /// At most this many.
@@ -737,13 +737,16 @@ fn run(args: Cli) -> Result<()> {
             output::print_rows(cli.json, rows.iter().map(output::FeedbackOut::from));
         }
         Command::Identifiers { kind, limit } => {
-            if let Some(k) = kind {
-                if model::IdentifierKind::parse(k).is_none() {
-                    anyhow::bail!("unknown identifier kind {k:?}; one of pgp, btc, xmr, onion, email, jabber, telegram, wickr, session");
-                }
-            }
+            // Stored kinds are lower case; the flag is read in any case, as --market is.
+            let kind = match kind {
+                None => None,
+                Some(k) => match model::IdentifierKind::from_name(k) {
+                    Some(k) => Some(k.as_str().to_owned()),
+                    None => anyhow::bail!("unknown identifier kind {k:?}; one of pgp, btc, xmr, onion, email, jabber, telegram, wickr, session (any case)"),
+                },
+            };
             let case = open(&cli)?;
-            let rows = case.store().identifiers(&Filter { kind: kind.clone(), limit: *limit, ..Default::default() })?;
+            let rows = case.store().identifiers(&Filter { kind, limit: *limit, ..Default::default() })?;
             output::print_rows(cli.json, rows.iter().map(output::IdentifierOut::from));
         }
         Command::Explain { id } if id.starts_with("K-") => link_cmd::explain(&mut open(&cli)?, id, cli.json)?,

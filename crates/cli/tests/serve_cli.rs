@@ -750,3 +750,36 @@ fn api_answers_match_their_openapi_schemas() {
         .collect();
     assert_eq!(listed, seen);
 }
+
+#[test]
+fn identifier_kinds_are_read_in_any_case() {
+    let tmp = tempfile::tempdir().unwrap();
+    let case = demo_case(tmp.path());
+    // The CLI: --kind PGP is --kind pgp, as --market AGORA is agora.
+    let lower = ok(&["--case", s(&case), "--json", "identifiers", "--kind", "pgp"]);
+    assert!(!lower.is_empty() && json_lines(&lower).iter().all(|r| r["kind"] == "pgp"), "{lower}");
+    for k in ["PGP", "Pgp", " pgp "] {
+        assert_eq!(ok(&["--case", s(&case), "--json", "identifiers", "--kind", k]), lower, "--kind {k:?}");
+    }
+    let bad = common::bin().args(["--case", s(&case), "identifiers", "--kind", "nope"]).output().unwrap();
+    assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("unknown identifier kind \"nope\""), "{}", String::from_utf8_lossy(&bad.stderr));
+    // The API's filter likewise.
+    let srv = serve(&case, &["--no-auth"]);
+    let btc = json_lines(&ok(&["--case", s(&case), "--json", "identifiers", "--kind", "btc"]));
+    let q = &btc[0]["value"].as_str().unwrap()[..1];
+    let want = get(&format!("{}/api/identifiers?q={q}&kind=btc", srv.url), None);
+    assert_eq!(want.status, 200, "{}", want.body);
+    assert!(!want.json().as_array().unwrap().is_empty() && want.json().as_array().unwrap().iter().all(|r| r["kind"] == "btc"), "{}", want.body);
+    for k in ["BTC", "Btc"] {
+        let a = get(&format!("{}/api/identifiers?q={q}&kind={k}", srv.url), None);
+        assert_eq!((a.status, a.json()), (200, want.json()), "kind={k}");
+    }
+    // An unknown kind is a plain error, not an empty answer.
+    let a = get(&format!("{}/api/identifiers?q={q}&kind=nope", srv.url), None);
+    assert_eq!(a.status, 400, "{}", a.body);
+    assert!(a.json()["error"].as_str().unwrap().contains("any case"), "{}", a.body);
+    // The search page too.
+    let page = get(&format!("{}/identifiers?q={q}&kind=BTC", srv.url), None);
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains(btc[0]["value"].as_str().unwrap()), "{}", page.body);
+}

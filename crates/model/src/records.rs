@@ -390,6 +390,13 @@ impl IdentifierKind {
     pub fn parse(s: &str) -> Option<IdentifierKind> {
         IdentifierKind::ALL.into_iter().find(|k| k.as_str() == s)
     }
+
+    /// Reads a kind as a user writes it (`--kind PGP`, `?kind=Btc`): any
+    /// case, surrounding spaces ignored.
+    pub fn from_name(s: &str) -> Option<IdentifierKind> {
+        let s = s.trim();
+        IdentifierKind::ALL.into_iter().find(|k| k.as_str().eq_ignore_ascii_case(s))
+    }
 }
 
 /// Facts about a PGP key beyond its fingerprint.

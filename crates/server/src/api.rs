@@ -116,7 +116,8 @@ async fn vendors(State(state): State<Arc<AppState>>, ApiUser(_): ApiUser) -> Res
 pub struct Search {
     /// Part of the value, any case.
     pub q: String,
-    /// Only this kind (`btc`, `pgp`, `xmr`, `onion`, `email`, ...).
+    /// Only this kind (`btc`, `pgp`, `xmr`, `onion`, `email`, ...), in any
+    /// case; empty is no filter.
     pub kind: Option<String>,
 }
 
@@ -127,13 +128,18 @@ pub fn search(case: &case::Case, s: &Search) -> Result<Vec<Value>, AppError> {
     if q.is_empty() || q.len() > MAX_QUERY {
         return Err(AppError::bad_request(format!("q: 1 to {MAX_QUERY} bytes")));
     }
-    if let Some(k) = &s.kind {
-        if k.len() > 16 || !k.chars().all(|c| c.is_ascii_lowercase()) {
-            return Err(AppError::bad_request("kind: a lower-case identifier kind such as btc, pgp, xmr"));
-        }
-    }
+    // Stored kinds are lower case; the filter is read in any case (PGP is pgp).
+    let kind = match s.kind.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
+        None => None,
+        Some(k) => Some(
+            model::IdentifierKind::from_name(k)
+                .ok_or_else(|| AppError::bad_request("kind: one of pgp, btc, xmr, onion, email, jabber, telegram, wickr, session (any case)"))?
+                .as_str()
+                .to_owned(),
+        ),
+    };
     let needle = q.to_lowercase();
-    let rows = case.store().identifiers(&Filter { kind: s.kind.clone(), ..Filter::default() })?;
+    let rows = case.store().identifiers(&Filter { kind, ..Filter::default() })?;
     Ok(rows
         .into_iter()
         .filter(|r| r.record.value.to_lowercase().contains(&needle))
