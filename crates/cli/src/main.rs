@@ -119,10 +119,11 @@ enum Command {
     /// measured error rates, an evidence index with the URL, capture time
     /// and SHA-256 of every cited record), or the same as PDF (printed by
     /// headless Chromium: `apt-get install chromium`), and/or its tables as
-    /// CSV files.
+    /// CSV files. One of `--out` and `--csv` is needed, or both.
+    #[command(group(clap::ArgGroup::new("output").required(true).multiple(true).args(["out", "csv"])))]
     Report {
         /// `FILE.html` or `FILE.pdf`.
-        #[arg(long, required_unless_present = "csv")]
+        #[arg(long)]
         out: Option<PathBuf>,
         /// Write the report's tables as CSV files into this directory:
         /// vendors, sales, links, flows, evidence_index (.csv).

@@ -595,3 +595,25 @@ fn money_flows_from_a_vendor_address_reach_the_tagged_cluster_on_the_regtest_cha
     ok(&["--case", c, "report", "--vendor", &other, "--csv", s(&other_dir)]);
     assert!(read_csv(&other_dir.join("flows.csv")).1.iter().all(|r| r[0] != *address));
 }
+
+#[test]
+fn a_report_needs_out_or_csv_and_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let case = sim_case(tmp.path());
+    // Neither: a usage error naming both.
+    let none = bin().args(["--case", s(&case), "report"]).output().unwrap();
+    let err = String::from_utf8_lossy(&none.stderr);
+    assert_eq!(none.status.code(), Some(2), "{err}");
+    assert!(err.contains("--out") && err.contains("--csv"), "the error names only one of the two: {err}");
+    // Either alone, or both, writes the report.
+    let html = tmp.path().join("r.html");
+    let csv = tmp.path().join("csv");
+    ok(&["--case", s(&case), "report", "--csv", s(&csv)]);
+    assert!(csv.join("vendors.csv").is_file());
+    ok(&["--case", s(&case), "report", "--out", s(&html)]);
+    assert!(html.is_file());
+    std::fs::remove_dir_all(&csv).unwrap();
+    std::fs::remove_file(&html).unwrap();
+    ok(&["--case", s(&case), "report", "--out", s(&html), "--csv", s(&csv)]);
+    assert!(html.is_file() && csv.join("vendors.csv").is_file());
+}
