@@ -54,6 +54,10 @@ pub struct Explanation {
     pub sources: Vec<String>,
     /// Capture time.
     pub captured_at: Option<String>,
+    /// The row's own date of observation, where it carries one (a dataset's
+    /// crawl date): estimates and linking date the row by it, not by the
+    /// capture of the file, which is when the file was acquired.
+    pub observed_at: Option<String>,
     /// Where the record is stored: evidence file and offset.
     pub stored_at: Option<String>,
     /// Version that extracted the page.
@@ -79,6 +83,9 @@ impl fmt::Display for Explanation {
             writeln!(f, "  source       {s}")?;
         }
         writeln!(f, "  captured at  {}", self.captured_at.as_deref().unwrap_or("unknown"))?;
+        if let Some(o) = &self.observed_at {
+            writeln!(f, "  observed on  {o} (the row's own date; the row is dated by it, not by the capture)")?;
+        }
         if let Some(s) = &self.stored_at {
             writeln!(f, "  stored in    {s}")?;
         }
@@ -86,6 +93,17 @@ impl fmt::Display for Explanation {
             writeln!(f, "  extracted by {v}")?;
         }
         Ok(())
+    }
+}
+
+/// A row's own observation date (datasets give one per row; a captured
+/// page's rows have none).
+fn observed_at(r: &AnyRecord) -> Option<String> {
+    match r {
+        AnyRecord::Listing(l) => l.observed_at.clone(),
+        AnyRecord::Vendor(v) => v.observed_at.clone(),
+        AnyRecord::Feedback(f) => f.observed_at.clone(),
+        AnyRecord::Category(_) | AnyRecord::Identifier(_) => None,
     }
 }
 
@@ -150,6 +168,7 @@ impl Case {
                 urls: vec![],
                 sources: vec![],
                 captured_at: None,
+                observed_at: observed_at(&row),
                 stored_at: None,
                 extracted_by: None,
             }));
@@ -157,6 +176,7 @@ impl Case {
         let mut e = self.describe_evidence(&prov.evidence, id, &kind, summary);
         e.profile = Some(prov.profile);
         e.rule = Some(prov.rule);
+        e.observed_at = observed_at(&row);
         Ok(Some(e))
     }
 
@@ -177,6 +197,7 @@ impl Case {
                 .as_ref()
                 .and_then(|r| r.captured_at)
                 .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            observed_at: None,
             stored_at: rec.as_ref().map(|r| format!("evidence/{} at offset {}", r.stored_at_file, r.offset)),
             extracted_by: page.map(|p| p.extracted_by),
         }

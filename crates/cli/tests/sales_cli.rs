@@ -107,6 +107,12 @@ fn vendor_dossier_names_accounts_sales_and_timeline() {
     assert_eq!(d["first_seen"], "2017-04-20");
     assert_eq!(d["estimates"][0]["method"], "sold_counter");
     assert_eq!(d["estimates"][0]["sales"].as_f64(), Some(6329.0));
+    // A dataset row is dated by its own crawl date, which explain shows
+    // beside the capture (the file's acquisition).
+    let (out, _) = ok(&["listings", "--case", s(&case), "--json", "--limit", "1"]);
+    let id = lines(&out)[0]["id"].as_str().unwrap().to_owned();
+    let (text, _) = ok(&["explain", "--case", s(&case), &id]);
+    assert!(text.contains("  observed on  2017-04-") && text.contains("(the row's own date"), "{text}");
     let missing = dragnet(&["vendor", "--case", s(&case), "no-such-vendor"]);
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("no vendor named"));
