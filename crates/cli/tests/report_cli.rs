@@ -617,3 +617,65 @@ fn a_report_needs_out_or_csv_and_says_so() {
     ok(&["--case", s(&case), "report", "--out", s(&html), "--csv", s(&csv)]);
     assert!(html.is_file() && csv.join("vendors.csv").is_file());
 }
+
+/// A number as the report writes it (`126,292`).
+fn thousands(n: usize) -> String {
+    let d = n.to_string();
+    d.chars().enumerate().flat_map(|(i, c)| (i > 0 && (d.len() - i) % 3 == 0).then_some(',').into_iter().chain([c])).collect()
+}
+
+#[test]
+fn the_listings_section_says_which_rows_it_shows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let case = tmp.path().join("case");
+    // 20 vendors with 15 listings each on average: most have more than the 10 shown.
+    ok(&["sim", "sales", "--out", s(&data), "--listings", "300", "--feedback", "200", "--vendors", "20", "--files", "1"]);
+    let csv = std::fs::read_dir(&data).unwrap().map(|e| e.unwrap().path()).find(|p| p.extension().is_some_and(|e| e == "csv")).unwrap();
+    ok(&["case", "init", s(&case)]);
+    ok(&["import", "--case", s(&case), "--format", "agora-2014", s(&csv)]);
+    let listings = json_lines(&ok(&["--case", s(&case), "--json", "listings"]));
+    let mut per_account: std::collections::BTreeMap<(String, String), usize> = Default::default();
+    for l in &listings {
+        *per_account.entry((l["market"].as_str().unwrap().to_owned(), l["vendor"].as_str().unwrap_or("").trim().to_owned())).or_default() += 1;
+    }
+    let shown: usize = per_account.values().map(|&n| n.min(10)).sum();
+    let cut = per_account.values().filter(|&&n| n > 10).count();
+    assert!(cut > 0 && shown < listings.len(), "the sample must leave rows out");
+
+    let out = tmp.path().join("r.html");
+    ok(&["--case", s(&case), "report", "--out", s(&out)]);
+    let html = std::fs::read_to_string(&out).unwrap();
+    let section = &html[html.find(r#"<h2 id="listings">"#).expect("a listings section")..html.find(r#"<h2 id="methods">"#).unwrap()];
+    let rows = section.matches("<tr><td class=\"h\">L-").count();
+    assert_eq!(rows, shown);
+    let note = unescape(&section[section.find("<p class=\"note\">").unwrap()..section.find("</p>").unwrap()]);
+    let want = format!("{} of {} listing observations shown: the first 10 of each vendor account", thousands(shown), thousands(listings.len()));
+    assert!(note.contains(&want), "{note}\nwants: {want}");
+    assert!(note.contains("in order of market, title and row id"), "{note}");
+    assert!(note.contains(&format!("{cut} of the {} accounts with listings have more", per_account.len())), "{note}");
+    // The rows shown are each account's first 10 in that order.
+    let mut sorted: Vec<&serde_json::Value> = listings.iter().collect();
+    sorted.sort_by(|a, b| (a["market"].as_str(), a["title"].as_str(), a["id"].as_str()).cmp(&(b["market"].as_str(), b["title"].as_str(), b["id"].as_str())));
+    let mut seen: std::collections::BTreeMap<(String, String), usize> = Default::default();
+    let first: Vec<&str> = sorted
+        .iter()
+        .filter(|l| {
+            let n = seen.entry((l["market"].as_str().unwrap().to_owned(), l["vendor"].as_str().unwrap_or("").trim().to_owned())).or_default();
+            *n += 1;
+            *n <= 10
+        })
+        .map(|l| l["id"].as_str().unwrap())
+        .collect();
+    let ids: Vec<&str> = section.match_indices("<tr><td class=\"h\">L-").map(|(i, _)| &section[i + 18..][..section[i + 18..].find('<').unwrap()]).collect();
+    assert_eq!(ids, first);
+
+    // A vendor's report shows all of its rows, and says so.
+    let (account, n) = per_account.iter().find(|(_, &n)| n > 10).unwrap();
+    let vout = tmp.path().join("v.html");
+    ok(&["--case", s(&case), "report", "--vendor", &format!("{}/{}", account.0, account.1), "--out", s(&vout)]);
+    let v = std::fs::read_to_string(&vout).unwrap();
+    let vsection = &v[v.find(r#"<h2 id="listings">"#).unwrap()..v.find(r#"<h2 id="methods">"#).unwrap()];
+    assert_eq!(vsection.matches("<tr><td class=\"h\">L-").count(), *n);
+    assert!(vsection.contains(&format!("All {} listing observations of the report&#x27;s accounts", thousands(*n))), "{vsection}");
+}

@@ -491,6 +491,66 @@ pub struct ListingRow {
     pub rule: String,
 }
 
+/// How the Listings section chose its rows: the first `per_account` rows of
+/// each vendor account (market and vendor name as shown, trimmed; the rows
+/// naming no vendor are one group per market) in order of market, title and
+/// row id, or every row.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ListingsShown {
+    /// Rows shown.
+    pub shown: usize,
+    /// Listing observations in the report (the summary's count).
+    pub total: usize,
+    /// At most this many rows per account; `None`: all (a vendor report).
+    pub per_account: Option<usize>,
+    /// Accounts with listing rows.
+    pub accounts: usize,
+    /// Accounts with more rows than shown.
+    pub accounts_cut: usize,
+    /// The section's note, saying the above in words.
+    pub note: String,
+}
+
+impl ListingsShown {
+    fn new(shown: usize, total: usize, per_account: Option<usize>, counts: &BTreeMap<(String, String), usize>) -> Self {
+        let accounts = counts.len();
+        let accounts_cut = per_account.map_or(0, |n| counts.values().filter(|&&c| c > n).count());
+        let order = "in order of market, title and row id";
+        let s = |n: usize, one: &str, many: &str| format!("{} {}", thousands(n as u64), if n == 1 { one } else { many });
+        let note = match per_account {
+            None => format!("All {} of the report's accounts, {order}.", s(total, "listing observation", "listing observations")),
+            Some(n) if accounts_cut == 0 => format!(
+                "All {}, {order} (the section shows at most the first {n} of each vendor account; none has more).",
+                s(total, "listing observation", "listing observations")
+            ),
+            Some(n) => format!(
+                "{} of {} shown: the first {n} of each vendor account (market and vendor name as shown; rows that name no vendor \
+                 are one group per market), {order}. {} of the {} with listings {} more; the rows left out are in the case \
+                 (dragnet listings --market MARKET --vendor NAME) and in a vendor's report (dragnet report --vendor NAME).",
+                thousands(shown as u64),
+                s(total, "listing observation", "listing observations"),
+                thousands(accounts_cut as u64),
+                s(accounts, "account", "accounts"),
+                if accounts_cut == 1 { "has" } else { "have" },
+            ),
+        };
+        ListingsShown { shown, total, per_account, accounts, accounts_cut, note }
+    }
+}
+
+/// `n` with a comma every three digits (`126,292`).
+fn thousands(n: u64) -> String {
+    let d = n.to_string();
+    let mut out = String::with_capacity(d.len() + d.len() / 3);
+    for (i, c) in d.chars().enumerate() {
+        if i > 0 && (d.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// Everything a report shows: the input of [`render_html`] and [`write_csv`].
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ReportData {
@@ -512,6 +572,8 @@ pub struct ReportData {
     pub identifiers: Vec<IdentRow>,
     /// Listings.
     pub listings: Vec<ListingRow>,
+    /// Which listing observations [`ReportData::listings`] holds, and why.
+    pub listings_shown: ListingsShown,
     /// Sales estimates.
     pub sales: Option<SalesTables>,
     /// Links.
@@ -732,6 +794,9 @@ pub fn build(rows: &Records<'_>, pages: &[PageRow], evidence: &[EvidenceEntry], 
         (0, None) => 10,
         (n, _) => n,
     };
+    // The section's order whatever order the caller read the rows in.
+    let mut listings = listings;
+    listings.sort_by(|a, b| (&a.record.market, &a.record.title, a.id).cmp(&(&b.record.market, &b.record.title, b.id)));
     let mut shown: BTreeMap<(String, String), usize> = BTreeMap::new();
     let listing_rows: Vec<ListingRow> = listings
         .iter()
@@ -750,6 +815,7 @@ pub fn build(rows: &Records<'_>, pages: &[PageRow], evidence: &[EvidenceEntry], 
             rule: l.record.provenance.as_ref().map(|p| format!("{} {}", p.profile, p.rule)).unwrap_or_default(),
         })
         .collect();
+    let listings_shown = ListingsShown::new(listing_rows.len(), listings.len(), (per_vendor != usize::MAX).then_some(per_vendor), &shown);
 
     let mut data = ReportData {
         title: opts.title.clone(),
@@ -770,6 +836,7 @@ pub fn build(rows: &Records<'_>, pages: &[PageRow], evidence: &[EvidenceEntry], 
         shared_keys,
         identifiers,
         listings: listing_rows,
+        listings_shown,
         sales: opts.sales.clone(),
         links: opts.links.clone(),
         flows: opts.flows.clone(),
