@@ -621,7 +621,7 @@ fn a_report_needs_out_or_csv_and_says_so() {
 /// A number as the report writes it (`126,292`).
 fn thousands(n: usize) -> String {
     let d = n.to_string();
-    d.chars().enumerate().flat_map(|(i, c)| (i > 0 && (d.len() - i) % 3 == 0).then_some(',').into_iter().chain([c])).collect()
+    d.chars().enumerate().flat_map(|(i, c)| (i > 0 && (d.len() - i).is_multiple_of(3)).then_some(',').into_iter().chain([c])).collect()
 }
 
 #[test]
