@@ -9,7 +9,7 @@
 //! below check every figure against that text and re-derive the Bitcoin
 //! figures from the shared regtest chain.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use linking::{Account, Decision, Link};
 use report::{
@@ -380,6 +380,8 @@ impl Case {
     /// Everything the report shows (for HTML, PDF and CSV from one
     /// computation; see [`report::render_html`] and [`report::write_csv`]).
     pub fn report_data(&self, req: &ReportRequest<'_>) -> Result<ReportData, ReportError> {
+        let markets: HashMap<model::Sha256, String> =
+            self.store.pages()?.into_iter().filter_map(|p| Some((p.evidence, p.market?))).collect();
         let entries: Vec<EvidenceEntry> = self
             .evidence
             .records()
@@ -389,6 +391,7 @@ impl Case {
                 url: r.url.clone(),
                 source: r.sources.first().cloned(),
                 captured_at: r.captured_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+                market: markets.get(&r.sha256).cloned(),
             })
             .collect();
         let cites = Cites::new(&entries);
@@ -839,7 +842,7 @@ mod tests {
             .evidence
             .records()
             .into_iter()
-            .map(|r| EvidenceEntry { sha256: r.sha256.to_hex(), url: r.url.clone(), source: None, captured_at: None })
+            .map(|r| EvidenceEntry { sha256: r.sha256.to_hex(), url: r.url.clone(), source: None, captured_at: None, market: None })
             .collect();
         let cites = Cites::new(&entries);
         let whole = case.observations(&Filter::default()).unwrap();

@@ -288,6 +288,9 @@ fn a_vendor_report_holds_its_accounts_links_and_decisions_and_only_those() {
     assert!(indexed.len() < evidence(&case).len());
     let (_, index_rows) = read_csv(&csv_dir.join("evidence_index.csv"));
     assert_eq!(index_rows.iter().map(|r| r[0].to_owned()).collect::<std::collections::BTreeSet<_>>(), indexed);
+    // Each cited page names the market it was read as (two markets'
+    // captures can share a file name).
+    assert!(index_rows.iter().all(|r| !r[1].is_empty()), "{index_rows:?}");
     // Methods appendix: the case's model with its training size, and the
     // measured error rates of docs/error-rates.json for the methods used.
     let appendix = unescape(&html[html.find("id=\"methods\"").unwrap()..html.find("id=\"evidence\"").unwrap()]);
@@ -423,7 +426,7 @@ fn csv_tables_match_the_report_and_parse_in_python() {
         ("sales.csv", "table,group,method,sales,sales_lower,revenue_usd,revenue_usd_lower,unpriced_sales,days,coverage_note,evidence_sha256"),
         ("links.csv", "link,a,b,probability,hard,status,signals,decision,decided_by,decided_at,why,model,evidence_sha256"),
         ("flows.csv", "address,accounts,address_cluster,reached_cluster,labels,categories,traced_sats,traced_btc,outputs,heights,policy,truncated,evidence_sha256"),
-        ("evidence_index.csv", "sha256,url,source,captured_at"),
+        ("evidence_index.csv", "sha256,market,url,source,captured_at"),
     ];
     for (file, header) in headers {
         let (h, _) = read_csv(&dir.join(file));

@@ -75,6 +75,9 @@ pub struct EvidenceEntry {
     pub source: Option<String>,
     /// Capture time, RFC 3339.
     pub captured_at: Option<String>,
+    /// The market its page was read as (extraction's), where known: two
+    /// markets' captures can share a file name (`2020-09-17/page1.html`).
+    pub market: Option<String>,
 }
 
 /// Report settings and the sections the caller computed.
@@ -894,6 +897,7 @@ fn index_of(data: &ReportData, evidence: &[EvidenceEntry]) -> Vec<EvidenceEntry>
         url: None,
         source: Some("not in this case's evidence store".into()),
         captured_at: None,
+        market: None,
     }));
     out
 }
@@ -1075,10 +1079,10 @@ pub fn write_csv(data: &ReportData, dir: &Path) -> Result<Vec<PathBuf>, ReportEr
     )?;
     table(
         "evidence_index.csv",
-        &["sha256", "url", "source", "captured_at"],
+        &["sha256", "market", "url", "source", "captured_at"],
         data.evidence_index
             .iter()
-            .map(|e| vec![e.sha256.clone(), opt(&e.url), opt(&e.source), opt(&e.captured_at)])
+            .map(|e| vec![e.sha256.clone(), opt(&e.market), opt(&e.url), opt(&e.source), opt(&e.captured_at)])
             .collect(),
     )?;
     Ok(out)
