@@ -184,7 +184,7 @@ fn config(no_coinjoin_filter: bool, merge_change: &[String]) -> Result<ClusterCo
 fn load(case_dir: &Path) -> Result<chain::ChainIndex> {
     chain::store::load(case_dir)
         .with_context(|| format!("loading the chain of case {}", case_dir.display()))?
-        .with_context(|| format!("case {} has no chain; run `dragnet chain import` first", case_dir.display()))
+        .with_context(|| format!("case {} has no chain; run `dragnet --case {} chain import --blocks-dir DIR [--network testnet|regtest]` first (DIR: a Bitcoin Core blocks directory, or a folder of raw blk files)", case_dir.display(), case_dir.display()))
 }
 
 /// Runs a chain subcommand on the case; `operator` is recorded in custody log entries.
@@ -231,7 +231,7 @@ pub fn run(case_dir: &Path, cmd: ChainCommand, json: bool, operator: &str) -> Re
         ChainCommand::Stats => {
             let v = chain::store::stats(case_dir)
                 .with_context(|| format!("reading the chain of case {}", case_dir.display()))?
-                .with_context(|| format!("case {} has no chain; run `dragnet chain import` first", case_dir.display()))?;
+                .with_context(|| format!("case {} has no chain; run `dragnet --case {} chain import --blocks-dir DIR [--network testnet|regtest]` first (DIR: a Bitcoin Core blocks directory, or a folder of raw blk files)", case_dir.display(), case_dir.display()))?;
             if json {
                 println!("{}", serde_json::to_value(&v)?);
             } else {

@@ -443,3 +443,17 @@ fn eval_precision_over_nothing_named_is_not_one() {
     }
     assert!(undefined > 0 && undefined < v["change"].as_object().expect("change").len(), "{v}");
 }
+
+/// A chain command on a case without a chain says how to import one, with
+/// the flags `chain import` needs (it said `dragnet chain import`, which
+/// clap refuses without --blocks-dir).
+#[test]
+fn a_case_without_a_chain_says_how_to_import_one() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let case = tmp.path().join("case");
+    ok(&["case", "init", s(&case)]);
+    let out = dragnet(&["chain", "stats", "--case", s(&case)]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("run `dragnet --case {} chain import --blocks-dir DIR [--network testnet|regtest]` first", case.display())), "{err}");
+}
