@@ -131,6 +131,9 @@ fn no_auth_api_viewer_and_bad_requests() {
     let srv = serve(&case, &["--no-auth"]);
     // Vendors: every vendor record of the CLI, and the same dossier.
     let api: Vec<serde_json::Value> = serde_json::from_value(get(&format!("{}/api/vendors", srv.url), None).json()).unwrap();
+    // The demo's pages carry no dates of their own: each vendor was seen
+    // when its pages were captured.
+    assert!(api.iter().all(|v| v["first_seen"].is_string() && v["last_seen"].is_string()), "{api:?}");
     let cli: std::collections::BTreeSet<(String, String)> = ok(&["--case", s(&case), "--json", "vendors"])
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())

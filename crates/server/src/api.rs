@@ -95,12 +95,21 @@ pub fn vendor_index(case: &case::Case) -> Result<Vec<VendorRow>, AppError> {
             }
         }
     };
+    // A captured page's rows have no date of their own: they were seen when
+    // the page was captured (as `dragnet vendor` and the report date them).
+    let captured: std::collections::HashMap<model::Sha256, String> =
+        case.store().pages()?.into_iter().filter_map(|p| Some((p.evidence, p.captured_at?))).collect();
+    let day_of = |own: Option<&str>, prov: Option<&model::Provenance>| -> Option<String> {
+        own.map(str::to_owned).or_else(|| prov.and_then(|p| captured.get(&p.evidence)).cloned())
+    };
     for v in case.store().vendors(&Filter::default())? {
-        seen(&v.record.market, &v.record.name, v.record.observed_at.as_deref(), true);
+        let day = day_of(v.record.observed_at.as_deref(), v.record.provenance.as_ref());
+        seen(&v.record.market, &v.record.name, day.as_deref(), true);
     }
     for l in case.store().listings(&Filter::default())? {
         if let Some(name) = &l.record.vendor {
-            seen(&l.record.market, name, l.record.observed_at.as_deref(), false);
+            let day = day_of(l.record.observed_at.as_deref(), l.record.provenance.as_ref());
+            seen(&l.record.market, name, day.as_deref(), false);
         }
     }
     Ok(rows.into_values().collect())
