@@ -571,6 +571,7 @@ fn report_file(html: &str, out: &Path) -> Result<()> {
             let page = tmp.path().join("report.html");
             std::fs::write(&page, html).with_context(|| format!("writing {}", page.display()))?;
             let out_abs = std::path::absolute(out).with_context(|| format!("{}", out.display()))?;
+            let started = std::time::Instant::now();
             let run = std::process::Command::new(&chromium)
                 .args(["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--no-pdf-header-footer"])
                 .arg(format!("--user-data-dir={}", tmp.path().join("profile").display()))
@@ -580,13 +581,35 @@ fn report_file(html: &str, out: &Path) -> Result<()> {
                 .with_context(|| format!("running {chromium}"))?;
             anyhow::ensure!(
                 run.status.success() && out_abs.exists(),
-                "Chromium did not print the PDF: {}",
-                String::from_utf8_lossy(&run.stderr).lines().last().unwrap_or("")
+                "Chromium did not print the PDF ({}, after {:.0} s, of a {:.1} MB report): {}; \
+                 a report this large may be past what headless Chromium prints (give --vendor NAME for one vendor's, or keep the HTML)",
+                run.status,
+                started.elapsed().as_secs_f64(),
+                html.len() as f64 / 1e6,
+                chromium_error(&String::from_utf8_lossy(&run.stderr), &chromium)
             );
         }
         _ => anyhow::bail!("--out {}: give a .html or .pdf file", out.display()),
     }
     Ok(())
+}
+
+/// What Chromium's stderr says went wrong, without the lines it prints on
+/// every run in a container (no D-Bus, no CPU frequency files for its crash
+/// reporter) and its launcher script's own shell complaints (`PATH: 9: ...`):
+/// those lines said nothing about why a PDF was not printed.
+fn chromium_error(stderr: &str, chromium: &str) -> String {
+    const NOISE: [&str; 4] = ["dbus", "cpufreq", "Fontconfig", "sandbox"];
+    let script = format!("{chromium}:");
+    let said: Vec<&str> = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with(&script) && !NOISE.iter().any(|n| l.contains(n)))
+        .collect();
+    match said.as_slice() {
+        [] => "it gave no reason (it may have crashed or run out of memory)".into(),
+        lines => lines[lines.len().saturating_sub(3)..].join(" | "),
+    }
 }
 
 /// RFC 3339, or a bare date as midnight UTC.
@@ -893,6 +916,18 @@ mod tests {
         let e = anyhow::Error::new(missing()).context("reading /x.csv");
         assert_eq!(error_text(&e), format!("{e:#}"));
         assert_eq!(error_text(&e), "reading /x.csv: no such file");
+    }
+
+    #[test]
+    fn chromium_errors_leave_out_its_container_noise() {
+        // What Chromium printed when it stopped on an 18 MB report: the
+        // crash reporter's line was all the error showed.
+        let stderr = "[1:1:1207/002408.174641:ERROR:dbus/object_proxy.cc:572] Failed to call method: org.freedesktop.DBus.NameHasOwner\n\
+                      [1207/002449.263150:ERROR:third_party/crashpad/crashpad/util/file/file_io_posix.cc:145] open /sys/devices/system/cpu/cpu0/cpufreq/scaling_cur_freq: No such file or directory (2)\n";
+        let stderr = format!("{stderr}/usr/bin/chromium: 9: [: 25276182528: unexpected operator\n");
+        assert_eq!(chromium_error(&stderr, "/usr/bin/chromium"), "it gave no reason (it may have crashed or run out of memory)");
+        let said = format!("{stderr}[2:2:ERROR:printing] Failed to print: page limit\n");
+        assert_eq!(chromium_error(&said, "/usr/bin/chromium"), "[2:2:ERROR:printing] Failed to print: page limit");
     }
 
     fn option(o: libmimalloc_sys::mi_option_t) -> std::ffi::c_long {
