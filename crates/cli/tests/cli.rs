@@ -194,7 +194,7 @@ fn demo_runs_offline_and_reruns() {
         let mut rest = r;
         while let Some(at) = rest.find("Custody log entry ") {
             let open = at + rest[at..].find(" (").unwrap() + 2;
-            assert!(rest[open..].as_bytes().get(19) == Some(&b'Z'), "{}", &rest[at..open + 20]);
+            assert!(rest.as_bytes().get(open + 19) == Some(&b'Z'), "{}", &rest[at..open + 20]);
             out.push_str(&rest[..open]);
             out.push_str("TIME");
             rest = &rest[open + 20..];
