@@ -630,13 +630,8 @@ fn thousands(n: usize) -> String {
 #[test]
 fn the_listings_section_says_which_rows_it_shows() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    let case = tmp.path().join("case");
     // 20 vendors with 15 listings each on average: most have more than the 10 shown.
-    ok(&["sim", "sales", "--out", s(&data), "--listings", "300", "--feedback", "200", "--vendors", "20", "--files", "1"]);
-    let csv = std::fs::read_dir(&data).unwrap().map(|e| e.unwrap().path()).find(|p| p.extension().is_some_and(|e| e == "csv")).unwrap();
-    ok(&["case", "init", s(&case)]);
-    ok(&["import", "--case", s(&case), "--format", "agora-2014", s(&csv)]);
+    let case = common::small_sim_sales_case(tmp.path());
     let listings = json_lines(&ok(&["--case", s(&case), "--json", "listings"]));
     let mut per_account: std::collections::BTreeMap<(String, String), usize> = Default::default();
     for l in &listings {

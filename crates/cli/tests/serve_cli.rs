@@ -508,12 +508,7 @@ fn money_flows_follow_the_chain_as_the_cli_does() {
 #[test]
 fn full_text_search_covers_dataset_listings() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("data");
-    let case = tmp.path().join("case");
-    ok(&["sim", "sales", "--out", s(&data), "--listings", "300", "--feedback", "200", "--vendors", "20", "--files", "1"]);
-    let csv = std::fs::read_dir(&data).unwrap().map(|e| e.unwrap().path()).find(|p| p.extension().is_some_and(|e| e == "csv")).unwrap();
-    ok(&["case", "init", s(&case)]);
-    ok(&["import", "--case", s(&case), "--format", "agora-2014", s(&csv)]);
+    let case = common::small_sim_sales_case(tmp.path());
     let listings = json_lines(&ok(&["--case", s(&case), "--json", "listings"]));
     let l = &listings[listings.len() / 2];
     let word = l["title"].as_str().unwrap().split_whitespace().filter(|w| w.chars().all(char::is_alphabetic)).max_by_key(|w| w.len()).unwrap().to_owned();

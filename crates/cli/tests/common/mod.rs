@@ -22,3 +22,15 @@ pub fn ok(args: &[&str]) -> String {
 pub fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
+
+/// A new case under `tmp` holding one simulated dataset file (`sim sales`:
+/// 300 listings of 20 vendors, 200 feedback, Agora's layout), imported.
+pub fn small_sim_sales_case(tmp: &Path) -> std::path::PathBuf {
+    let data = tmp.join("data");
+    let case = tmp.join("case");
+    ok(&["sim", "sales", "--out", s(&data), "--listings", "300", "--feedback", "200", "--vendors", "20", "--files", "1"]);
+    let csv = std::fs::read_dir(&data).unwrap().map(|e| e.unwrap().path()).find(|p| p.extension().is_some_and(|e| e == "csv")).unwrap();
+    ok(&["case", "init", s(&case)]);
+    ok(&["import", "--case", s(&case), "--format", "agora-2014", s(&csv)]);
+    case
+}
