@@ -60,8 +60,9 @@ pub struct EvalReport {
     /// TP / predicted same-cluster pairs, over truth addresses; `None` (JSON
     /// null) when no two truth addresses share a cluster (nothing predicted).
     pub pair_precision: Option<f64>,
-    /// TP / true same-entity pairs.
-    pub pair_recall: f64,
+    /// TP / true same-entity pairs; `None` (JSON null) when the truth has
+    /// no two addresses of one entity (nothing to find).
+    pub pair_recall: Option<f64>,
     /// Predicted clusters that hold truth addresses.
     pub clusters: usize,
     /// Truth addresses found in the index.
@@ -114,8 +115,8 @@ pub fn evaluate(idx: &ChainIndex, truth: &Truth, cfg: &ClusterConfig) -> EvalRep
     let tp: u64 = table.values().map(|n| pairs(*n)).sum();
     let pred: u64 = per_cluster.values().map(|n| pairs(*n)).sum();
     let real: u64 = per_entity.values().map(|n| pairs(*n)).sum();
-    let ratio = |a: u64, b: u64| if b == 0 { 1.0 } else { a as f64 / b as f64 };
-    // A precision over no predictions is undefined (0 / 0), not 1.0.
+    // A precision over no predictions, or a recall over no true pairs, is
+    // undefined (0 / 0), not 1.0.
     let precision = |a: u64, predicted: u64| (predicted > 0).then(|| a as f64 / predicted as f64);
 
     let tx_of = |txid: &str| -> Option<u32> {
@@ -157,7 +158,7 @@ pub fn evaluate(idx: &ChainIndex, truth: &Truth, cfg: &ClusterConfig) -> EvalRep
     }
     EvalReport {
         pair_precision: precision(tp, pred),
-        pair_recall: ratio(tp, real),
+        pair_recall: precision(tp, real),
         clusters: per_cluster.len(),
         addresses: found,
         truth_addresses: truth.addresses.len(),
@@ -188,11 +189,13 @@ mod tests {
         };
         let r = evaluate(&idx, &truth, &ClusterConfig::default());
         assert_eq!(r.pair_precision, None);
+        // One truth address: no true pair, so no recall either (it was 1.0).
+        assert_eq!(r.pair_recall, None);
         assert!(!r.change.is_empty());
         for (h, s) in &r.change {
             assert_eq!((s.named, s.payments, s.precision), (0, 1, None), "{h}");
         }
         let v = serde_json::to_value(&r).expect("json");
-        assert!(v["pair_precision"].is_null() && v["change"]["round_payment"]["precision"].is_null(), "{v}");
+        assert!(v["pair_precision"].is_null() && v["pair_recall"].is_null() && v["change"]["round_payment"]["precision"].is_null(), "{v}");
     }
 }

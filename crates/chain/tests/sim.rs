@@ -108,7 +108,7 @@ fn truth_matches_chain_and_clustering_is_exact_with_coinjoin_filter() {
     assert!(on.coinjoin_truth > 0);
     assert_eq!(on.coinjoin_true_positive, on.coinjoin_truth);
     // Exchange sweeps co-spend deposit addresses: multi-input finds real links.
-    assert!(on.pair_recall > 0.0);
+    assert!(on.pair_recall.is_some_and(|r| r > 0.0));
     // Reuse wallets send change back to an input address: address_reuse names it, always right.
     let reuse = &on.change["address_reuse"];
     assert!(reuse.named > 0 && reuse.precision == Some(1.0), "{reuse:?}");

@@ -296,9 +296,9 @@ pub fn run(case_dir: &Path, cmd: ChainCommand, json: bool, operator: &str) -> Re
                 println!("{}", serde_json::to_string(&r)?);
             } else {
                 println!(
-                    "clustering: pair precision {}, pair recall {:.4}, {} clusters over {} truth addresses (CoinJoin filter {})",
+                    "clustering: pair precision {}, pair recall {}, {} clusters over {} truth addresses (CoinJoin filter {})",
                     r.pair_precision.map_or_else(|| "n/a (no two truth addresses clustered together)".to_owned(), |p| format!("{p:.4}")),
-                    r.pair_recall,
+                    r.pair_recall.map_or_else(|| "n/a (no two truth addresses of one entity)".to_owned(), |p| format!("{p:.4}")),
                     r.clusters,
                     r.addresses,
                     if r.coinjoin_filter { "on" } else { "off" }

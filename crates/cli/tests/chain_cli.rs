@@ -411,6 +411,9 @@ fn eval_precision_over_nothing_named_is_not_one() {
     }
     let text = ok(&["chain", "eval", "--case", s(&case), "--truth", s(&path)]);
     assert!(text.contains("pair precision n/a"), "{text}");
+    // One truth address: no true pair to find, so no recall (it was 1.0000).
+    assert!(text.contains("pair recall n/a (no two truth addresses of one entity)"), "{text}");
+    assert!(v["pair_recall"].is_null(), "{v}");
     // A truth none of whose addresses is on the chain (another chain's) is
     // refused, not scored.
     let other = serde_json::json!({"addresses": {format!("{addr}x"): owner}, "txs": {}});
