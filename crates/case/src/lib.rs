@@ -38,6 +38,7 @@ pub use explain::{digest_prefix, Explanation, MIN_DIGEST_PREFIX};
 pub use import::{FileTimes, ImportOptions, ImportReport};
 pub use links::{decided_pairs, decision_word, listed_pairs, scored_links, LinkDecision, Operator, OperatorAccount, OperatorLink, OperatorSales};
 pub use datasets::DatasetStats;
+pub use crate::sales::captured_times;
 pub use pipeline::{DatasetFileReport, ExtractOptions, ExtractReport, PageProblem};
 pub use crate::crawl::FRONTIER_FILE;
 pub use self::report::ReportRequest;

@@ -374,7 +374,8 @@ pub(crate) fn account_groups(names: Vec<(String, Option<String>)>, keep: impl Fn
     groups
 }
 
-pub(crate) fn captured_times(pages: &[store::PageRow]) -> HashMap<Sha256, String> {
+/// Each page's capture time (RFC 3339), by its evidence digest.
+pub fn captured_times(pages: &[store::PageRow]) -> HashMap<Sha256, String> {
     pages.iter().filter_map(|p| p.captured_at.clone().map(|c| (p.evidence, c))).collect()
 }
 

@@ -1,5 +1,6 @@
 //! The case's observations and estimates as flat tables for `dragnet export`.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use export::{Column, Format, Kind, Table, TableWriter, Written};
@@ -86,8 +87,11 @@ impl Case {
     pub fn export(&self, rates: &Rates, format: Format, dir: &Path) -> Result<Vec<Written>> {
         let mut written = Vec::new();
         written.push(self.export_listings(rates, format, dir)?);
-        written.push(self.export_feedback(format, dir)?);
-        written.push(self.export_vendors(format, dir)?);
+        // Each page's capture time, read once: feedback and vendor rows
+        // without a date of their own are dated by their page's capture.
+        let captured = captured_times(&self.store.pages()?);
+        written.push(self.export_feedback(&captured, format, dir)?);
+        written.push(self.export_vendors(&captured, format, dir)?);
         let sales = self.sales(rates, &SalesOptions { by: GroupBy::Vendor, from: None, to: None })?;
         let est = &sales.estimates;
         let f64s = |f: &dyn Fn(&sales::Estimate) -> f64| Column::F64(est.iter().map(|e| Some(f(e))).collect());
@@ -194,13 +198,12 @@ impl Case {
 
     /// Feedback an account at a time: the accounts in order, each account's
     /// rows in the store's order, make the order of `CaseStore::feedback`.
-    fn export_feedback(&self, format: Format, dir: &Path) -> Result<Written> {
+    fn export_feedback(&self, captured: &HashMap<model::Sha256, String>, format: Format, dir: &Path) -> Result<Written> {
         let names = ["id", "evidence", "rule", "market", "vendor", "listing", "date", "rating", "text", "buyer", "observed_at"];
         // The days as the estimates read them: the day the row was observed,
         // and the days its shown date allows ("3 days ago" seen on D is
         // D-4..D-2; a calendar date is one day).
         let mut out = StrBatch::create(format, dir, "feedback", &names, &["observed_day", "day_earliest", "day_latest"])?;
-        let captured = captured_times(&self.store.pages()?);
         let own = |v: Option<&str>| v.map(str::to_owned);
         for (market, vendor) in self.store.feedback_accounts()? {
             let (read, only_unnamed) = self.feedback_read(&market, vendor.as_deref())?;
@@ -233,9 +236,8 @@ impl Case {
         out.finish()
     }
 
-    fn export_vendors(&self, format: Format, dir: &Path) -> Result<Written> {
+    fn export_vendors(&self, captured: &HashMap<model::Sha256, String>, format: Format, dir: &Path) -> Result<Written> {
         let vendors_rows = self.store.vendors(&Filter::default())?;
-        let captured = captured_times(&self.store.pages()?);
         // The day a profile was seen (its own date, else its page's capture),
         // and the registration day where the shown date names one day.
         let (mut seen_days, mut registered_days) = (Vec::with_capacity(vendors_rows.len()), Vec::with_capacity(vendors_rows.len()));

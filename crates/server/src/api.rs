@@ -97,8 +97,7 @@ pub fn vendor_index(case: &case::Case) -> Result<Vec<VendorRow>, AppError> {
     };
     // A captured page's rows have no date of their own: they were seen when
     // the page was captured (as `dragnet vendor` and the report date them).
-    let captured: std::collections::HashMap<model::Sha256, String> =
-        case.store().pages()?.into_iter().filter_map(|p| Some((p.evidence, p.captured_at?))).collect();
+    let captured = case::captured_times(&case.store().pages()?);
     let day_of = |own: Option<&str>, prov: Option<&model::Provenance>| -> Option<String> {
         own.map(str::to_owned).or_else(|| prov.and_then(|p| captured.get(&p.evidence)).cloned())
     };
