@@ -231,11 +231,27 @@ fn same_account(market: &str, vendor: &str, acc: &(String, String)) -> bool {
     market == acc.0 && vendor.trim() == acc.1
 }
 
-/// Months (year, month) a unit's sale days touch.
-fn months(u: &Unit) -> impl Iterator<Item = (i32, u32)> {
+/// A month (year, month) of sales, or None for "undated": sales whose
+/// first day is not known (`GroupBy::Month` puts them apart).
+type Month = Option<(i32, u32)>;
+
+/// The months a unit's sale days touch, as `GroupBy::Month` groups them.
+fn months(u: &Unit) -> impl Iterator<Item = Month> {
     use chrono::Datelike;
     let (first, last) = ((u.days.earliest.year(), u.days.earliest.month()), (u.days.latest.year(), u.days.latest.month()));
-    std::iter::successors(Some(first), |&(y, m)| Some(if m == 12 { (y + 1, 1) } else { (y, m + 1) })).take_while(move |&ym| ym <= last)
+    let dated = std::iter::successors(Some(first), |&(y, m)| Some(if m == 12 { (y + 1, 1) } else { (y, m + 1) }))
+        .take_while(move |&ym| ym <= last)
+        .map(Some);
+    let (dated, undated) = if u.start_unknown { (None, Some(None)) } else { (Some(dated), None) };
+    dated.into_iter().flatten().chain(undated)
+}
+
+/// The label `GroupBy::Month` gives a [`Month`].
+fn month_label(m: Month) -> String {
+    match m {
+        Some((y, m)) => format!("{y:04}-{m:02}"),
+        None => sales::UNDATED_MONTH.to_owned(),
+    }
 }
 
 fn sales_rows(estimates: &[Estimate], group: impl Fn(&Estimate) -> String, evidence: impl Fn(&Estimate) -> Vec<String>) -> Vec<SalesRow> {
@@ -267,8 +283,8 @@ struct CitedUnits {
     methods: BTreeSet<Method>,
     /// Record numbers ([`Cites`]) by (market, vendor, method).
     by_account: BTreeMap<(String, String, Method), BTreeSet<usize>>,
-    /// Record numbers by (year, month, method).
-    by_month: BTreeMap<(i32, u32, Method), BTreeSet<usize>>,
+    /// Record numbers by (month, method).
+    by_month: BTreeMap<(Month, Method), BTreeSet<usize>>,
 }
 
 impl CitedUnits {
@@ -277,7 +293,7 @@ impl CitedUnits {
     fn of(units: &[Unit], cites: &Cites) -> CitedUnits {
         // A part's units are of a few accounts: keyed borrowed, made owned once.
         let mut by_account: BTreeMap<(&str, &str, Method), BTreeSet<usize>> = BTreeMap::new();
-        let mut by_month: BTreeMap<(i32, u32, Method), BTreeSet<usize>> = BTreeMap::new();
+        let mut by_month: BTreeMap<(Month, Method), BTreeSet<usize>> = BTreeMap::new();
         let mut methods = BTreeSet::new();
         let mut records: Vec<usize> = Vec::new();
         for u in units {
@@ -286,8 +302,8 @@ impl CitedUnits {
             records.sort_unstable();
             records.dedup();
             by_account.entry((&u.market, &u.vendor, u.method)).or_default().extend(&records);
-            for (y, m) in months(u) {
-                by_month.entry((y, m, u.method)).or_default().extend(&records);
+            for m in months(u) {
+                by_month.entry((m, u.method)).or_default().extend(&records);
             }
             methods.insert(u.method);
         }
@@ -326,7 +342,7 @@ fn sales_tables(cited: CitedUnits, rates: &Rates, cites: &Cites) -> Option<Sales
     }
     let CitedUnits { table, methods, by_account, by_month, .. } = cited;
     let by_month: BTreeMap<(String, Method), BTreeSet<usize>> =
-        by_month.into_iter().map(|((y, m, method), r)| ((format!("{y:04}-{m:02}"), method), r)).collect();
+        by_month.into_iter().map(|((m, method), r)| ((month_label(m), method), r)).collect();
     let table = table.finish();
     let mut by_vendor = table.aggregate(GroupBy::Vendor, None, None);
     by_vendor.sort_by(|a, b| b.sales.total_cmp(&a.sales).then_with(|| a.vendor.cmp(&b.vendor)));
@@ -774,8 +790,8 @@ mod tests {
         let mut by_month: BTreeMap<String, BTreeSet<&String>> = BTreeMap::new();
         for u in units {
             by_account.entry((u.market.clone(), u.vendor.clone(), u.method)).or_default().extend(&u.sources);
-            for (y, m) in months(u) {
-                by_month.entry(format!("{y:04}-{m:02}/{}", u.method.as_str())).or_default().extend(&u.sources);
+            for m in months(u) {
+                by_month.entry(format!("{}/{}", month_label(m), u.method.as_str())).or_default().extend(&u.sources);
             }
         }
         let mut vendors = sales::aggregate(units, GroupBy::Vendor, None, None);

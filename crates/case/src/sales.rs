@@ -6,7 +6,7 @@ use std::path::Path;
 
 use chrono::NaiveDate;
 use model::{IdentifierKind, PageType, Sha256};
-use sales::{Estimate, GroupBy, Input, Ledger, LedgerSummary, ListingSummary, Obs, RateSeries, Rates, UnitTable, UnitTableBuilder};
+use sales::{Estimate, GroupBy, Input, Ledger, LedgerSummary, ListingSummary, Obs, RateSeries, Rates, UnitTable, UnitTableBuilder, Unplaced};
 use store::{CaseStore, Filter, Stored};
 
 use crate::{io, Case, CaseError, Result, TOOL_VERSION};
@@ -29,6 +29,10 @@ pub struct SalesResult {
     pub estimates: Vec<Estimate>,
     /// The units' counts, problems and coverage.
     pub summary: LedgerSummary,
+    /// Sales a `--from`/`--to` window leaves out because their first day is
+    /// not known (a counter's first value with no since or registration
+    /// date): none without a window.
+    pub unplaced: Unplaced,
 }
 
 /// Where a case keeps its sales units (derived: deleted, they are
@@ -39,8 +43,8 @@ const TABLE_FILE: &str = "derived/sales-units.bin";
 /// Changes when the files' layout or the estimators change, so a file from
 /// another build is recomputed rather than read (2: the unit table in a
 /// format of its own, `sales::write_kept_table`; 3: each problem keeps the
-/// days its row counts for).
-const LEDGER_FORMAT: u32 = 3;
+/// days its row counts for; 4: a unit may have no known first day).
+const LEDGER_FORMAT: u32 = 4;
 
 /// Reads a kept file: its value when its key is `key`, else None (stale,
 /// foreign, missing or damaged: recomputed).
@@ -482,17 +486,17 @@ impl Case {
             }
         };
         let whole = if opts.from.is_none() && opts.to.is_none() { summary.rollup.aggregate(opts.by) } else { None };
-        let estimates = match whole {
-            Some(e) => e,
+        let (estimates, unplaced) = match whole {
+            Some(e) => (e, Unplaced::default()),
             None => {
                 let table = match computed.take().or_else(|| read_kept_table(&self.dir.join(TABLE_FILE), &key)) {
                     Some(t) => t,
                     None => self.compute_ledger(&key, rates)?.table,
                 };
-                table.aggregate(opts.by, opts.from, opts.to)
+                (table.aggregate(opts.by, opts.from, opts.to), table.unplaced(opts.from, opts.to))
             }
         };
-        Ok(SalesResult { estimates, summary })
+        Ok(SalesResult { estimates, summary, unplaced })
     }
 
     /// Makes sure the sales units of every stored observation for `rates` are

@@ -66,6 +66,18 @@ pub fn sales(case: &Case, by: &str, from: Option<&str>, to: Option<&str>, rates:
         eprintln!("note: {} rows with notes on days outside {w} not listed", notes.outside);
     }
     note_missing_rates(&rates, &result.estimates);
+    if let (Some(w), 1..) = (&window, result.unplaced.units) {
+        eprintln!(
+            "note: {:.0} sales ({} units) left out of {w}: counters' first values with no \"since\" or registration date, sold on or before the day they were seen, from a day not known, so perhaps outside the window (docs/methods.md)",
+            result.unplaced.sales, result.unplaced.units
+        );
+    }
+    if result.estimates.iter().any(|e| e.month.as_deref() == Some(sales::UNDATED_MONTH)) {
+        eprintln!(
+            "note: month \"{}\": counters' first values with no \"since\" or registration date, sold on or before the last day shown, from a day not known (docs/methods.md)",
+            sales::UNDATED_MONTH
+        );
+    }
     if csv {
         let mut w = csv::Writer::from_writer(std::io::stdout().lock());
         w.write_record([

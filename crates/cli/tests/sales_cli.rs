@@ -566,3 +566,30 @@ fn sales_notes_follow_the_from_to_window() {
     assert!(note_ids(&err).is_empty(), "{err}");
     assert!(out.contains("; 0 rows with notes in --to 2020-04-30 (0 of them undated), 2 outside it\n"), "{out}");
 }
+
+/// A sold counter seen once, with no "since" date, counts sales made on or
+/// before that day from a day not known: by month they are "undated" (they
+/// were the month they were seen), and a window that may not hold them all
+/// leaves them out and says how many.
+#[test]
+fn first_counter_values_without_since_are_undated() {
+    let (tmp, case, mapping) = shop_case("sold = \"sold\"\n");
+    let may_data = tmp.path().join("may.csv");
+    std::fs::write(&may_data, "item,seller,price,sold\nin may,anna,10 USD,12\n").unwrap();
+    ok(&["import", "--case", s(&case), "--format", s(&mapping), s(&may_data)]);
+    let (out, err) = ok(&["sales", "--case", s(&case), "--by", "month"]);
+    let rows: Vec<&str> = out.lines().filter(|l| l.contains("\tsold_counter\t")).collect();
+    assert_eq!(rows.len(), 1, "{out}");
+    assert!(rows[0].starts_with("undated\tsold_counter\tsales 12.0 ") && rows[0].ends_with("\t2020-05-01..2020-05-01"), "{out}");
+    assert!(err.contains("note: month \"undated\": counters' first values with no \"since\""), "{err}");
+    let (out, _) = ok(&["sales", "--case", s(&case), "--by", "month", "--json"]);
+    assert_eq!(lines(&out)[0]["month"], "undated", "{out}");
+    // A window from May 1: the 12 may have been sold before it.
+    let (out, err) = ok(&["sales", "--case", s(&case), "--from", "2020-05-01"]);
+    assert!(!out.contains("\tsold_counter\t"), "{out}");
+    assert!(err.contains("note: 12 sales (1 units) left out of --from 2020-05-01: counters' first values"), "{err}");
+    // Through May 31: surely all in it.
+    let (out, err) = ok(&["sales", "--case", s(&case), "--to", "2020-05-31"]);
+    assert!(out.contains("\tsold_counter\tsales 12.0 "), "{out}");
+    assert!(!err.contains("left out"), "{err}");
+}

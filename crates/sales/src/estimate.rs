@@ -50,12 +50,12 @@ impl Method {
             Method::SoldCounter => serde_json::json!({
                 "sales": "first counter value (over its 'since' date to the observation) plus every later increase; a decrease is a reset and counts the new value",
                 "price": "listing price at the observation that shows the increase",
-                "days": "sales spread evenly over the days the counter covers",
+                "days": "sales spread evenly over the days the counter covers: from the 'since' date, or from the observation before; a first value with no 'since' date has no known first day (by month it is 'undated', and a --from window leaves it out)",
             }),
             Method::VendorCounter => serde_json::json!({
                 "sales": "the sales count a vendor profile shows (the market's, or a dataset's), first value plus every later increase; a decrease is a reset",
                 "price": "none: a vendor total has no price, so no revenue",
-                "days": "from the registration date when shown, else the observation day, to the observation",
+                "days": "from the registration date when shown, else the observation before, to the observation; a first value with no registration date has no known first day (by month it is 'undated', and a --from window leaves it out)",
             }),
         }
     }
@@ -80,6 +80,12 @@ pub struct Unit {
     pub destinations: Vec<String>,
     /// The days the sales happened in (spread evenly).
     pub days: DayRange,
+    /// The sales happened on or before `days.latest`, from a day not known:
+    /// a lifetime counter's first value with no "since" or registration
+    /// date (`days` is then the one day it was seen). Over all days such a
+    /// unit counts whole; by month it is "undated", and a window it may
+    /// not wholly hold leaves it out ([`crate::UnitTable::unplaced`]).
+    pub start_unknown: bool,
     /// Sales counted (lower bound).
     pub sales: f64,
     /// Multiplier for the central estimate (1 / coverage of the market, or 1).
@@ -661,6 +667,7 @@ fn sold_counter_units(
             let l = &o.record;
             let Some(sold) = l.sold else { continue };
             let since = l.sold_since.as_deref().and_then(observed_day).filter(|s| s <= day);
+            let first = prev.is_none();
             let (count, start) = match prev {
                 None => (sold, since.unwrap_or(*day)),
                 Some((_, p)) if sold >= p => (sold - p, prev.map(|(d, _)| d.checked_add_days(Days::new(1)).unwrap_or(d)).unwrap_or(*day).min(*day)),
@@ -694,6 +701,9 @@ fn sold_counter_units(
                 origin: l.ships_from.clone(),
                 destinations: l.ships_to.clone(),
                 days: DayRange { earliest: start, latest: *day },
+                // A first value counts sales since the listing began, which
+                // only a "since" date tells.
+                start_unknown: first && since.is_none(),
                 sales: count as f64,
                 scale: scale.get(&l.market).copied().unwrap_or(1.0),
                 price,
@@ -723,6 +733,7 @@ fn vendor_counter_units(vendors: &[&Obs<model::Vendor>], scale: &HashMap<String,
             let v = &o.record;
             let Some(sales) = v.sales else { continue };
             let registered = v.registered.as_deref().and_then(|r| shown_date_range(r, *day)).map(|r| r.earliest).filter(|r| r <= day);
+            let first = prev.is_none();
             let (count, start) = match prev {
                 None => (sales, registered.unwrap_or(*day)),
                 Some((pd, p)) if sales >= p => (sales - p, pd.succ_opt().unwrap_or(pd).min(*day)),
@@ -749,6 +760,7 @@ fn vendor_counter_units(vendors: &[&Obs<model::Vendor>], scale: &HashMap<String,
                 origin: None,
                 destinations: Vec::new(),
                 days: DayRange { earliest: start, latest: *day },
+                start_unknown: first && registered.is_none(),
                 sales: count as f64,
                 scale: scale.get(&v.market).copied().unwrap_or(1.0),
                 price: None,
@@ -851,6 +863,7 @@ pub(crate) struct UnitRef<'a> {
     pub(crate) origin: Option<&'a str>,
     pub(crate) destinations: &'a [String],
     pub(crate) days: DayRange,
+    pub(crate) start_unknown: bool,
     pub(crate) sales: f64,
     pub(crate) scale: f64,
     pub(crate) price: Option<&'a UsdAmount>,
@@ -876,6 +889,7 @@ impl UnitSink for Vec<Unit> {
             origin: u.origin.map(str::to_owned),
             destinations: u.destinations.to_vec(),
             days: u.days,
+            start_unknown: u.start_unknown,
             sales: u.sales,
             scale: u.scale,
             price: u.price.cloned(),
@@ -1100,6 +1114,7 @@ fn feedback_units_in<R: FeedbackRow>(
             origin: l.and_then(|l| l.ships_from.as_deref()),
             destinations: l.map_or(&[], |l| l.ships_to.as_slice()),
             days: u.days,
+            start_unknown: false,
             sales: lower_share,
             scale: scale.get(f.market).copied().unwrap_or(1.0) / lower_share,
             price,

@@ -178,8 +178,11 @@ mod row_flags {
     pub const UNPRICED: u8 = 8;
     /// Revenue of 0.0.
     pub const NO_REVENUE: u8 = 16;
-    /// The method's index is the flags shifted right by this.
+    /// The method's index is the flags shifted right by this (two bits).
     pub const METHOD_SHIFT: u32 = 5;
+    pub const METHOD_MASK: u8 = 3;
+    /// The row's first day is not known ([`super::Unit::start_unknown`]).
+    pub const START_UNKNOWN: u8 = 128;
 }
 
 /// The methods by the index a kept row's flags give.
@@ -244,6 +247,7 @@ pub fn write_kept_table(out: &mut impl std::io::Write, key: &str, table: &UnitTa
     for r in &table.rows {
         let (sales, unpriced, revenue) = (r.sales.to_bits(), r.unpriced.to_bits(), r.revenue.to_bits());
         let mut flags = method_index(r.method) << METHOD_SHIFT;
+        flags |= if r.start_unknown { START_UNKNOWN } else { 0 };
         flags |= if r.scale.to_bits() == scale { SAME_SCALE } else { 0 };
         flags |= if sales == 1f64.to_bits() { ONE_SALE } else { 0 };
         flags |= if unpriced == 0 { PRICED } else if unpriced == sales { UNPRICED } else { 0 };
@@ -345,7 +349,8 @@ pub fn decode_kept_table(bytes: &[u8], key: &str) -> Option<UnitTable> {
     let (mut scale, mut earliest) = (1.0, 0i32);
     for _ in 0..n {
         let flags = r.byte()?;
-        let method = *METHODS.get(usize::from(flags >> METHOD_SHIFT))?;
+        let method = *METHODS.get(usize::from(flags >> METHOD_SHIFT & METHOD_MASK))?;
+        let start_unknown = flags & START_UNKNOWN != 0;
         let [market, vendor, category, origin, destinations] = [r.id()?, r.id()?, r.id()?, r.id()?, r.id()?];
         earliest = r.day(earliest)?;
         let latest = r.day(earliest)?;
@@ -361,7 +366,7 @@ pub fn decode_kept_table(bytes: &[u8], key: &str) -> Option<UnitTable> {
         };
         let revenue = if flags & NO_REVENUE == 0 { r.float()? } else { 0.0 };
         let (units, inputs) = (r.varint()?, r.varint()?);
-        rows.push(UnitRow { method, market, vendor, category, origin, destinations, earliest, latest, scale, sales, unpriced, revenue, units, inputs });
+        rows.push(UnitRow { method, market, vendor, category, origin, destinations, earliest, latest, start_unknown, scale, sales, unpriced, revenue, units, inputs });
     }
     let units = r.varint()?;
     Some(UnitTable { strings, lists, rows, units })
@@ -430,6 +435,9 @@ struct UnitRow {
     /// Days since 0001-01-01 (CE day numbers), inclusive.
     earliest: i32,
     latest: i32,
+    /// Sold on or before `latest`, from a day not known (see
+    /// [`Unit::start_unknown`](crate::Unit::start_unknown)).
+    start_unknown: bool,
     scale: f64,
     /// Sales of the units.
     sales: f64,
@@ -497,7 +505,7 @@ impl Interner {
 
 /// What units merge on: method, market, vendor, category, origin,
 /// destinations (ids), first and last day, scale (bits).
-type MergeKey = (Method, u32, u32, u32, u32, u32, i32, i32, u64);
+type MergeKey = (Method, u32, u32, u32, u32, u32, i32, i32, bool, u64);
 
 /// [`MergeKey`] without the days: what the rollup merges on.
 type RollupKey = (Method, u32, u32, u32, u32, u32, u64);
@@ -572,6 +580,7 @@ impl UnitTableBuilder {
                 origin: u.origin.as_deref(),
                 destinations: &u.destinations,
                 days: u.days,
+                start_unknown: u.start_unknown,
                 sales: u.sales,
                 scale: u.scale,
                 price: u.price.as_ref(),
@@ -609,7 +618,7 @@ impl UnitTableBuilder {
         let origin = Recent::id(last_origin, origin, || i.id(origin));
         let destinations = Recent::id(&mut recent.destinations, u.destinations, || i.list(u.destinations));
         let (earliest, latest) = (u.days.earliest.num_days_from_ce(), u.days.latest.num_days_from_ce());
-        let key = (u.method, market, vendor, category, origin, destinations, earliest, latest, u.scale.to_bits());
+        let key = (u.method, market, vendor, category, origin, destinations, earliest, latest, u.start_unknown, u.scale.to_bits());
         let (r, new) = at.find_or_file(key, rows.len(), |r| rows[r].key());
         if new {
             let account = (u.method, market, vendor);
@@ -626,6 +635,7 @@ impl UnitTableBuilder {
                 destinations,
                 earliest,
                 latest,
+                start_unknown: u.start_unknown,
                 scale: u.scale,
                 sales: 0.0,
                 unpriced: 0.0,
@@ -709,7 +719,7 @@ impl UnitSink for UnitTableBuilder {
 
 impl UnitRow {
     fn key(&self) -> MergeKey {
-        (self.method, self.market, self.vendor, self.category, self.origin, self.destinations, self.earliest, self.latest, self.scale.to_bits())
+        (self.method, self.market, self.vendor, self.category, self.origin, self.destinations, self.earliest, self.latest, self.start_unknown, self.scale.to_bits())
     }
 
     /// Adds another row's sums and counts (not its keys or days).
@@ -762,6 +772,9 @@ impl UnitTable {
                     let x = &mut rows[i];
                     x.earliest = x.earliest.min(r.earliest);
                     x.latest = x.latest.max(r.latest);
+                    // Over all days (all a rollup answers) a row counts
+                    // whole whether or not its first day is known.
+                    x.start_unknown &= r.start_unknown;
                     x.add_sums(r);
                 }
                 None => {
@@ -815,14 +828,56 @@ impl PlaceGroups {
     }
 }
 
+/// The month [`UnitTable::aggregate`] gives units whose first day is not
+/// known: sold on or before the last day the estimate shows.
+pub const UNDATED_MONTH: &str = "undated";
+
+/// Whether `from..=to` surely holds every day of a unit sold on or before
+/// `latest` from a day not known: only a window open at its start does (and
+/// whose end, if any, is on or after `latest`).
+fn window_holds_undated(latest: NaiveDate, from: Option<NaiveDate>, to: Option<NaiveDate>) -> bool {
+    from.is_none() && to.is_none_or(|t| latest <= t)
+}
+
+/// Sales [`UnitTable::aggregate`] leaves out of a window because their first
+/// day is not known: they may fall in it, or before it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Unplaced {
+    /// Sales (lower bound) of those units.
+    pub sales: f64,
+    /// Units.
+    pub units: u64,
+}
+
 impl UnitTable {
+    /// The sales of units whose first day is not known that a window
+    /// `from..=to` may hold in part or whole but not surely whole: left out
+    /// of [`UnitTable::aggregate`]'s estimates, and counted here so that a
+    /// caller can say so. (A unit sold before the window opened is not.)
+    pub fn unplaced(&self, from: Option<NaiveDate>, to: Option<NaiveDate>) -> Unplaced {
+        let mut out = Unplaced::default();
+        for r in self.rows.iter().filter(|r| r.start_unknown) {
+            let latest = day(r.latest);
+            let before_window = from.is_some_and(|f| latest < f);
+            if !before_window && !window_holds_undated(latest, from, to) {
+                out.sales += r.sales;
+                out.units += r.units;
+            }
+        }
+        out
+    }
 
     /// Groups the units into estimates, keeping only sale days within
-    /// `from..=to` (a unit spanning the limit counts pro rata).
+    /// `from..=to` (a unit spanning the limit counts pro rata). A unit whose
+    /// first day is not known counts only where the window surely holds all
+    /// its days ([`UnitTable::unplaced`] counts the rest), and by month it is
+    /// [`UNDATED_MONTH`].
     pub fn aggregate(&self, by: GroupBy, from: Option<NaiveDate>, to: Option<NaiveDate>) -> Vec<Estimate> {
         // (market, second key, method): the second key is the vendor, category,
-        // origin, destination (string ids) or month (year * 12 + month), by `by`.
+        // origin, destination (string ids) or month (year * 12 + month, or
+        // UNDATED for units whose first day is not known), by `by`.
         const NONE: u32 = u32::MAX;
+        const UNDATED: u32 = u32::MAX - 1;
         let mut groups: HashMap<(u32, u32, Method), Estimate> = HashMap::new();
         // By origin or destination the second key is a place's group
         // (`places::group_key`: "DE" and "Germany" are one), numbered here.
@@ -837,8 +892,12 @@ impl UnitTable {
             }
             let window = DayRange { earliest: lo, latest: hi };
             let share = window.days() as f64 / days.days() as f64;
+            if r.start_unknown && !window_holds_undated(days.latest, from, to) {
+                continue;
+            }
             pieces.clear();
             match by {
+                GroupBy::Month if r.start_unknown => pieces.push(((NONE, UNDATED), share, window)),
                 // Most rows lie in one month: no need to split them.
                 GroupBy::Month if (lo.year(), lo.month()) == (hi.year(), hi.month()) => {
                     pieces.push(((NONE, (lo.year() * 12 + lo.month0() as i32) as u32), share, window))
@@ -887,6 +946,7 @@ impl UnitTable {
                         GroupBy::Category => e.category = text(b),
                         GroupBy::Origin => e.origin = Some(places.labels[b as usize].clone()),
                         GroupBy::Destination => e.destination = Some(places.labels[b as usize].clone()),
+                        GroupBy::Month if b == UNDATED => e.month = Some(UNDATED_MONTH.to_owned()),
                         GroupBy::Month => e.month = Some(format!("{:04}-{:02}", b / 12, b % 12 + 1)),
                         GroupBy::Market => {}
                     }
@@ -948,6 +1008,7 @@ mod tests {
             origin: None,
             destinations: vec![],
             days,
+            start_unknown: false,
             sales: 1.0,
             scale: 1.0,
             price: None,
@@ -1009,11 +1070,11 @@ mod tests {
         (
             prop_oneof![Just(Method::FeedbackCount), Just(Method::SoldCounter), Just(Method::VendorCounter)],
             proptest::array::uniform5(any_id()),
-            (any::<i32>(), prop_oneof![-300i32..300, Just(i32::MIN), Just(i32::MAX)]),
+            (any::<i32>(), prop_oneof![-300i32..300, Just(i32::MIN), Just(i32::MAX)], any::<bool>()),
             proptest::array::uniform4(any::<f64>()),
             (prop_oneof![0u64..300, 65_000u64..70_000, Just(u64::from(u32::MAX) + 1), Just(u64::MAX)], any::<u64>()),
         )
-            .prop_map(|(method, [market, vendor, category, origin, destinations], (earliest, latest), [scale, sales, unpriced, revenue], (units, inputs))| UnitRow {
+            .prop_map(|(method, [market, vendor, category, origin, destinations], (earliest, latest, start_unknown), [scale, sales, unpriced, revenue], (units, inputs))| UnitRow {
                 method,
                 market,
                 vendor,
@@ -1022,6 +1083,7 @@ mod tests {
                 destinations,
                 earliest,
                 latest,
+                start_unknown,
                 scale,
                 sales,
                 unpriced,
@@ -1051,6 +1113,9 @@ mod tests {
                 origin: NAMES[origin],
                 destinations: &[],
                 days: DayRange { earliest, latest: earliest + chrono::Days::new(days as u64) },
+                // Some one-day counter units of unknown first day: keys that
+                // differ from others in that alone.
+                start_unknown: method == 1 && days == 0 && scale == 0,
                 // Sums of these are exact in any order.
                 sales: [1.0, 0.5][sales],
                 scale: [1.0, 2.0][scale],

@@ -432,6 +432,90 @@ fn since_listing() -> Obs<Listing> {
     })
 }
 
+/// A counter's first value with no "since" date counts sales made on or
+/// before the day it was seen, from a day not known: all days count it, by
+/// month it is "undated", and a window counts it only where it surely holds
+/// every day it may cover (before the old code, all of it fell in the month
+/// it was seen: the 2017-07 spike of AlphaBay's lifetime counters).
+#[test]
+fn a_first_counter_value_without_since_is_undated() {
+    let listings = vec![
+        listing("a", "2016-03-16", |l| {
+            usd(l, "10");
+            l.sold = Some(10);
+        }),
+        listing("b", "2016-04-10", |l| {
+            usd(l, "10");
+            l.sold = Some(15);
+        }),
+    ];
+    let u = run(&listings, &[], &Rates::default());
+    let sc = method_units(&u, Method::SoldCounter);
+    assert_eq!(sc.iter().map(|x| (x.sales, x.start_unknown)).collect::<Vec<_>>(), vec![(10.0, true), (5.0, false)]);
+    let table = sales::UnitTable::of(&u.units);
+    // All days: both whole.
+    assert_eq!(only(&aggregate(&u.units, GroupBy::Vendor, None, None), Method::SoldCounter).sales_lower, 15.0);
+    // By month: the first value apart, the growth over Mar 17..Apr 10.
+    let months = aggregate(&u.units, GroupBy::Month, None, None);
+    let got: Vec<(String, f64)> = months.iter().map(|e| (e.month.clone().unwrap(), e.sales_lower)).collect();
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert_eq!((got[0].0.as_str(), got[1].0.as_str(), got[2].0.as_str()), ("2016-03", "2016-04", sales::UNDATED_MONTH));
+    assert!(approx(got[0].1, 5.0 * 15.0 / 25.0) && approx(got[1].1, 5.0 * 10.0 / 25.0), "{got:?}");
+    assert_eq!(got[2].1, 10.0);
+    assert_eq!((months[2].first_day, months[2].last_day), (d("2016-03-16"), d("2016-03-16")));
+    // A window from a day on or before the sighting may or may not hold
+    // those 10: left out, and counted as unplaced.
+    let april = aggregate(&u.units, GroupBy::Vendor, Some(d("2016-03-01")), Some(d("2016-04-30")));
+    assert_eq!(only(&april, Method::SoldCounter).sales_lower, 5.0);
+    assert_eq!(table.unplaced(Some(d("2016-03-01")), Some(d("2016-04-30"))), sales::Unplaced { sales: 10.0, units: 1 });
+    // Through a day on or after the sighting, open at its start: surely held.
+    let to_march = aggregate(&u.units, GroupBy::Vendor, None, Some(d("2016-03-31")));
+    assert!(approx(only(&to_march, Method::SoldCounter).sales_lower, 10.0 + 3.0), "{to_march:?}");
+    assert_eq!(table.unplaced(None, Some(d("2016-03-31"))), sales::Unplaced::default());
+    // Ending before the sighting: may hold some of them, not surely all.
+    assert!(aggregate(&u.units, GroupBy::Vendor, None, Some(d("2016-03-10"))).is_empty());
+    assert_eq!(table.unplaced(None, Some(d("2016-03-10"))).units, 1);
+    // Opening after the sighting: they were all sold before it.
+    assert_eq!(table.unplaced(Some(d("2016-03-17")), None), sales::Unplaced::default());
+    // A "since" date (part of the listing's key: both show it) makes the
+    // first value dated.
+    let mut dated = listings.clone();
+    for l in &mut dated {
+        l.record.sold_since = Some("2016-03-07".into());
+    }
+    let u = run(&dated, &[], &Rates::default());
+    assert!(u.units.iter().all(|x| !x.start_unknown));
+    assert!(aggregate(&u.units, GroupBy::Month, None, None).iter().all(|e| e.month.as_deref() != Some(sales::UNDATED_MONTH)));
+}
+
+/// A vendor's sales count: its first value is undated without a
+/// registration date, dated from it with one.
+#[test]
+fn a_first_vendor_count_without_registration_is_undated() {
+    let vendor = |id: &str, day: &str, sales: u64, registered: Option<&str>| Obs {
+        id: id.into(),
+        record: model::Vendor {
+            market: MARKET.into(),
+            name: VENDOR.into(),
+            sales: Some(sales),
+            registered: registered.map(str::to_owned),
+            ..model::Vendor::default()
+        },
+        captured_at: Some(format!("{day}T08:00:00Z")),
+    };
+    for (registered, undated) in [(None, true), (Some("2016-01-01"), false)] {
+        let vendors = [vendor("v1", "2016-03-16", 40, registered), vendor("v2", "2016-04-16", 50, registered)];
+        let u = units(&Input { listings: &[], feedback: &[], categories: &[], vendors: &vendors }, &Rates::default());
+        let vc = method_units(&u, Method::VendorCounter);
+        assert_eq!(vc.iter().map(|x| (x.sales, x.start_unknown)).collect::<Vec<_>>(), vec![(40.0, undated), (10.0, false)]);
+        let months = aggregate(&u.units, GroupBy::Month, None, None);
+        let undated_sales: f64 = months.iter().filter(|e| e.month.as_deref() == Some(sales::UNDATED_MONTH)).map(|e| e.sales_lower).sum();
+        assert_eq!(undated_sales, if undated { 40.0 } else { 0.0 }, "{months:?}");
+        let total: f64 = months.iter().map(|e| e.sales_lower).sum();
+        assert!(approx(total, 50.0), "{months:?}");
+    }
+}
+
 #[test]
 fn sold_since_spreads_over_months() {
     let u = run(&[since_listing()], &[], &Rates::default());

@@ -294,7 +294,11 @@ pub fn overview_charts(state: &AppState, case: &case::Case) -> Result<Arc<Overvi
         let mut rows = Vec::new();
         for e in &result.estimates {
             let month = e.month.clone().unwrap_or_default();
-            by_method.entry(e.method.as_str().to_owned()).or_default().push((month.clone(), e.sales));
+            // The chart is a time line: "undated" sales (a counter's first
+            // value with no known first day) are in the rows, not on it.
+            if month != sales::UNDATED_MONTH {
+                by_method.entry(e.method.as_str().to_owned()).or_default().push((month.clone(), e.sales));
+            }
             rows.push(json!({ "method": e.method.as_str(), "month": month, "sales": e.sales, "sales_lower": e.sales_lower, "revenue_usd": e.revenue_usd, "coverage_note": e.coverage_note }));
         }
         // The feedback count when there is one (the accepted lower-bound
