@@ -288,7 +288,11 @@ pub struct AddressSighting {
     /// The address (checksum-validated by the identifier extractors).
     pub address: String,
     /// `vendor NAME on MARKET` when the page shows exactly one vendor,
-    /// else `seen on MARKET page SOURCE` (or `seen on page SOURCE`).
+    /// else `seen on MARKET page SOURCE` (or `seen on page SOURCE`). An
+    /// address the pages of at least [`linking::COMMON_IDENTIFIER`] vendors
+    /// of one market show is taken to be the market's own (a template, a
+    /// decoy, an escrow address), as linking takes it: `shown by N vendors
+    /// of MARKET (the market's, not a vendor's)`.
     pub label: String,
     /// `market-vendor` or `market-page`.
     pub category: String,
@@ -302,27 +306,42 @@ impl Case {
     pub fn btc_sightings(&self) -> Result<Vec<AddressSighting>> {
         use store::CaseStore;
         let ids = self.store.identifiers(&store::Filter { kind: Some("btc".into()), ..Default::default() })?;
-        let mut out = Vec::new();
+        // Each sighting with the (market, vendor) it is shown for, if one.
+        let mut out: Vec<(AddressSighting, Option<(String, String)>)> = Vec::new();
         for id in ids {
             let Some(prov) = id.record.provenance else { continue };
             let page = self.store.page(&prov.evidence)?;
             let vendors = self.store.vendors_on_page(&prov.evidence)?;
             let source = page.as_ref().and_then(|p| p.source.clone()).unwrap_or_default();
             let market = page.as_ref().and_then(|p| p.market.clone());
-            let (label, category) = match (vendors.as_slice(), &market) {
-                ([v], _) => (format!("vendor {} on {}", v.name, v.market), "market-vendor"),
-                (_, Some(m)) => (format!("seen on {m} page {source}"), "market-page"),
-                (_, None) => (format!("seen on page {source}"), "market-page"),
+            let (label, category, shown_for) = match (vendors.as_slice(), &market) {
+                ([v], _) => (format!("vendor {} on {}", v.name, v.market), "market-vendor", Some((v.market.clone(), v.name.clone()))),
+                (_, Some(m)) => (format!("seen on {m} page {source}"), "market-page", None),
+                (_, None) => (format!("seen on page {source}"), "market-page", None),
             };
-            out.push(AddressSighting {
-                address: id.record.value,
-                label,
-                category: category.to_owned(),
-                evidence: prov.evidence.to_hex(),
-            });
+            let sighting = AddressSighting { address: id.record.value, label, category: category.to_owned(), evidence: prov.evidence.to_hex() };
+            out.push((sighting, shown_for));
         }
-        out.sort_by(|a, b| (&a.address, &a.evidence).cmp(&(&b.address, &b.evidence)));
-        out.dedup();
-        Ok(out)
+        out.sort_by(|a, b| (&a.0.address, &a.0.evidence).cmp(&(&b.0.address, &b.0.evidence)));
+        out.dedup_by(|a, b| a.0 == b.0);
+        // The vendors each address is shown for, by market (a vendor's many
+        // pages count once): as many as linking takes for the market's own.
+        let mut vendors_of: std::collections::BTreeMap<(String, String), std::collections::BTreeSet<String>> = Default::default();
+        for (s, shown_for) in &out {
+            if let Some((market, vendor)) = shown_for {
+                vendors_of.entry((s.address.clone(), market.clone())).or_default().insert(vendor.clone());
+            }
+        }
+        Ok(out
+            .into_iter()
+            .map(|(mut s, shown_for)| {
+                let n = shown_for.and_then(|(m, _)| Some((vendors_of.get(&(s.address.clone(), m.clone()))?.len(), m)));
+                if let Some((n @ linking::COMMON_IDENTIFIER.., market)) = n {
+                    s.label = format!("shown by {n} vendors of {market} (the market's, not a vendor's)");
+                    s.category = "market-page".into();
+                }
+                s
+            })
+            .collect())
     }
 }

@@ -89,6 +89,11 @@ pub struct VendorDossier {
     /// Identifiers tied to the vendor: profile PGP fingerprints and contacts,
     /// and identifiers on its vendor pages.
     pub identifiers: Vec<VendorIdentifier>,
+    /// Identifiers on this vendor's pages that the pages of at least
+    /// [`linking::COMMON_IDENTIFIER`] vendors of the market show: taken to be
+    /// the market's own (a template, a decoy, an escrow address), not the
+    /// vendor's, as linking takes them.
+    pub market_identifiers: Vec<VendorIdentifier>,
     /// Each distinct listing (market and market listing id, or title when
     /// the market shows no id) with its latest observation.
     pub listings: Vec<ListingLine>,
@@ -832,7 +837,16 @@ impl Case {
                 }
             }
         }
-        Ok(DossierIndex { obs, estimates, by_name, on_vendor_pages })
+        let mut showing: HashMap<(String, String, String), HashSet<String>> = HashMap::new();
+        for v in &obs.vendors {
+            let Some(p) = &v.record.provenance else { continue };
+            for (kind, value, _) in on_vendor_pages.get(&p.evidence).into_iter().flatten() {
+                let key = (v.record.market.clone(), kind.clone(), value.clone());
+                showing.entry(key).or_default().insert(v.record.name.trim().to_lowercase());
+            }
+        }
+        let vendors_showing = showing.into_iter().map(|(k, names)| (k, names.len())).collect();
+        Ok(DossierIndex { obs, estimates, by_name, on_vendor_pages, vendors_showing })
     }
 }
 
@@ -861,6 +875,9 @@ pub struct DossierIndex {
     estimates: Vec<Estimate>,
     by_name: HashMap<String, NameRows>,
     on_vendor_pages: HashMap<Sha256, Vec<(String, String, String)>>,
+    /// (market, kind, value) of the identifiers on vendor pages, with how many
+    /// vendors (by lower-cased name) of that market have pages showing them.
+    vendors_showing: HashMap<(String, String, String), usize>,
 }
 
 impl DossierIndex {
@@ -928,6 +945,7 @@ impl DossierIndex {
             }
         }
         let mut identifiers = BTreeSet::new();
+        let mut market_identifiers = BTreeSet::new();
         let mut profiles = Vec::new();
         for v in vendors {
             let r = &v.record;
@@ -941,7 +959,10 @@ impl DossierIndex {
             }
             if let Some(p) = &r.provenance {
                 for (kind, value, id) in self.on_vendor_pages.get(&p.evidence).into_iter().flatten() {
-                    identifiers.insert(VendorIdentifier { kind: kind.clone(), value: value.clone(), market: r.market.clone(), source: id.clone() });
+                    let key = (r.market.clone(), kind.clone(), value.clone());
+                    let common = self.vendors_showing.get(&key).is_some_and(|&n| n >= linking::COMMON_IDENTIFIER);
+                    let found = VendorIdentifier { kind: kind.clone(), value: value.clone(), market: r.market.clone(), source: id.clone() };
+                    if common { market_identifiers.insert(found) } else { identifiers.insert(found) };
                 }
             }
             days.extend(r.observed_at.as_deref().and_then(sales::dates::observed_day));
@@ -954,6 +975,7 @@ impl DossierIndex {
             estimates,
             profiles,
             identifiers: identifiers.into_iter().collect(),
+            market_identifiers: market_identifiers.into_iter().collect(),
             listings: lines.into_values().collect(),
             first_seen: days.first().copied(),
             last_seen: days.last().copied(),

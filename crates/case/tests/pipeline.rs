@@ -235,3 +235,79 @@ fn datasets_read_as_imported_are_the_datasets_read_back() {
     let log = std::fs::read_to_string(fused.dir().join("evidence/custody.jsonl")).unwrap();
     assert!(log.contains("\"extract\""), "custody log has no extract entry");
 }
+
+/// An address the pages of at least `linking::COMMON_IDENTIFIER` vendors of
+/// one market show is the market's own (a template, decoy or escrow address
+/// no profile names), as linking takes it: `chain tag from-pages` does not
+/// tag it as each of those vendors' address. An address two vendors show
+/// (one operator's two accounts, perhaps) stays theirs: that is evidence.
+/// Before, every vendor page's address was "vendor X on M".
+#[test]
+fn an_address_on_many_vendors_pages_is_the_markets() {
+    const PROFILE: &str = r#"
+market = "toy"
+[[detect]]
+selector = "meta[name='generator'][content='toy']"
+[[page_types]]
+type = "vendor"
+all = [{ selector = "div.profile" }]
+[[records]]
+kind = "vendor"
+page_types = ["vendor"]
+scope = "div.profile"
+[records.fields]
+name = { selector = "h1" }
+"#;
+    let (common, shared, own) =
+        ("1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa", "3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy", "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("case");
+    Case::init(&dir, "tester").unwrap();
+    std::fs::create_dir_all(dir.join("profiles")).unwrap();
+    std::fs::write(dir.join("profiles/toy.toml"), PROFILE).unwrap();
+    let mut case = Case::open(&dir, "tester").unwrap();
+    let pages = tmp.path().join("pages");
+    std::fs::create_dir_all(&pages).unwrap();
+    // (file, vendor, addresses shown): the common address on the pages of
+    // three vendors; the shared one on alice's two pages and bob's.
+    let shown = [
+        ("alice-1.html", "alice", vec![common, shared]),
+        ("alice-2.html", "alice", vec![shared]),
+        ("bob.html", "bob", vec![common, shared]),
+        ("carol.html", "carol", vec![common, own]),
+    ];
+    for (file, vendor, addresses) in &shown {
+        let body: String = addresses.iter().map(|a| format!("<p>pay to {a}</p>")).collect();
+        let page = format!(
+            r#"<html><head><meta name="generator" content="toy"></head><body><div class="profile"><h1>{vendor}</h1>{body}<p>{file}</p></div></body></html>"#
+        );
+        std::fs::write(pages.join(file), page).unwrap();
+    }
+    case.import(&[pages], &ImportOptions::default(), &NoProgress).unwrap();
+    case.extract(&ExtractOptions::default(), &NoProgress).unwrap();
+    let sightings = case.btc_sightings().unwrap();
+    let labels = |address: &str| -> Vec<(String, String)> {
+        sightings.iter().filter(|s| s.address == address).map(|s| (s.label.clone(), s.category.clone())).collect()
+    };
+    let markets = ("shown by 3 vendors of toy (the market's, not a vendor's)".to_owned(), "market-page".to_owned());
+    assert_eq!(labels(common), vec![markets.clone(), markets.clone(), markets], "{sightings:#?}");
+    let mut shared_labels: Vec<String> = labels(shared).into_iter().map(|(l, c)| format!("{l} ({c})")).collect();
+    shared_labels.sort();
+    assert_eq!(
+        shared_labels,
+        ["vendor alice on toy (market-vendor)", "vendor alice on toy (market-vendor)", "vendor bob on toy (market-vendor)"],
+        "{sightings:#?}"
+    );
+    assert_eq!(labels(own), [("vendor carol on toy".to_owned(), "market-vendor".to_owned())]);
+    // The vendor dossier: the common address apart, as the market's.
+    let values = |ids: &[case::VendorIdentifier]| -> Vec<String> {
+        let mut v: Vec<String> = ids.iter().map(|i| format!("{} {}", i.kind, i.value)).collect();
+        v.dedup();
+        v
+    };
+    let alice = case.vendor_dossier("alice", &sales::Rates::default()).unwrap().unwrap();
+    assert_eq!(values(&alice.identifiers), [format!("btc {shared}")]);
+    assert_eq!(values(&alice.market_identifiers), [format!("btc {common}")]);
+    let carol = case.vendor_dossier("carol", &sales::Rates::default()).unwrap().unwrap();
+    assert_eq!(values(&carol.identifiers), [format!("btc {own}")]);
+}

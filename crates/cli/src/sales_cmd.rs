@@ -200,6 +200,12 @@ pub fn vendor(case: &Case, name: &str, rates: &RatesArgs, json: bool) -> Result<
             println!("  {} {} ({}, from {})", i.kind, i.value, i.market, i.source);
         }
     }
+    if !d.market_identifiers.is_empty() {
+        println!("identifiers on its pages that the pages of {}+ vendors of the market show (the market's, not this vendor's):", linking::COMMON_IDENTIFIER);
+        for i in &d.market_identifiers {
+            println!("  {} {} ({}, from {})", i.kind, i.value, i.market, i.source);
+        }
+    }
     println!("listings over time:");
     for t in &d.timeline {
         println!("  {} {}: {} listings", t.day, t.market, t.listings);
