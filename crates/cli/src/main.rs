@@ -748,7 +748,8 @@ fn run(args: Cli) -> Result<()> {
         Command::Listings(args) => {
             let case = open(&cli)?;
             let rows = args.rows(&case, |f| case.store().listings(f))?;
-            output::print_rows(cli.json, rows.iter().map(output::ListingOut::from));
+            let captured = case::captured_times(&case.store().pages()?);
+            output::print_rows(cli.json, rows.iter().map(|r| output::ListingOut::of(r, &captured)));
         }
         Command::Vendors(args) => {
             let case = open(&cli)?;

@@ -63,6 +63,9 @@ pub struct ListingOut {
     sold: Option<u64>,
     market_listing_id: Option<String>,
     url: Option<String>,
+    /// When the listing was observed: the dataset row's own time, else the
+    /// capture time of the page it is on.
+    observed_at: Option<String>,
     /// dHashes of the product photos the page embeds (16 hex digits each).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     photos: Vec<String>,
@@ -71,9 +74,12 @@ pub struct ListingOut {
     rule: Option<String>,
 }
 
-impl From<&Stored<Listing>> for ListingOut {
-    fn from(s: &Stored<Listing>) -> Self {
+impl ListingOut {
+    /// `s` as printed; `captured` gives the pages' capture times by
+    /// evidence ([`case::captured_times`]).
+    pub fn of(s: &Stored<Listing>, captured: &std::collections::HashMap<model::Sha256, String>) -> Self {
         let l = &s.record;
+        let page_time = || l.provenance.as_ref().and_then(|p| captured.get(&p.evidence)).cloned();
         let (evidence, profile, rule) = evidence_of(&l.provenance);
         ListingOut {
             id: s.id.to_string(),
@@ -93,6 +99,7 @@ impl From<&Stored<Listing>> for ListingOut {
             sold: l.sold,
             market_listing_id: l.market_listing_id.clone(),
             url: l.url.clone(),
+            observed_at: l.observed_at.clone().or_else(page_time),
             photos: l.photos.clone(),
             evidence,
             profile,
@@ -103,9 +110,12 @@ impl From<&Stored<Listing>> for ListingOut {
 
 impl TextRow for ListingOut {
     fn text(&self) -> String {
+        // The day only: a row's own time may be a date or a time.
+        let day = self.observed_at.as_deref().map_or("-", |t| t.get(..10).unwrap_or(t));
         format!(
-            "{}  {:<12} {:<20} {:>12} {:<4} {}",
+            "{}  {:<10} {:<12} {:<20} {:>12} {:<4} {}",
             self.id,
+            day,
             self.market,
             self.vendor.as_deref().unwrap_or("-"),
             self.price_text.as_deref().unwrap_or("-"),

@@ -593,3 +593,31 @@ fn first_counter_values_without_since_are_undated() {
     assert!(out.contains("\tsold_counter\tsales 12.0 "), "{out}");
     assert!(!err.contains("left out"), "{err}");
 }
+
+/// `dragnet listings` says when each listing was observed: a dataset row's
+/// own time, else the capture time of its page (it printed no date at all).
+#[test]
+fn listings_say_when_they_were_observed() {
+    let (tmp, case, mapping) = shop_case("");
+    let data = tmp.path().join("shop.csv");
+    std::fs::write(&data, "item,seller,price\nthing,anna,10 USD\n").unwrap();
+    ok(&["import", "--case", s(&case), "--format", s(&mapping), s(&data)]);
+    let pages = testdata::shared("markets/pages/dream");
+    if let Some(pages) = &pages {
+        ok(&["import", "--case", s(&case), "--captured-at", "2019-03-01", s(pages)]);
+        ok(&["extract", "--case", s(&case)]);
+    }
+    let (out, _) = ok(&["listings", "--case", s(&case), "--json"]);
+    let rows = lines(&out);
+    let dated = |market: &str, day: &str| {
+        let of_market: Vec<_> = rows.iter().filter(|r| r["market"] == market).collect();
+        assert!(!of_market.is_empty(), "no {market} listing: {out}");
+        assert!(of_market.iter().all(|r| r["observed_at"].as_str().is_some_and(|t| t.starts_with(day))), "{out}");
+    };
+    dated("shop", "2020-05-01");
+    if pages.is_some() {
+        dated("dream", "2019-03-01");
+    }
+    let (text, _) = ok(&["listings", "--case", s(&case), "--market", "shop"]);
+    assert!(text.lines().any(|l| l.contains("  2020-05-01 shop ") && l.ends_with(" thing")), "{text}");
+}
