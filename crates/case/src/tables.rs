@@ -121,7 +121,8 @@ impl Case {
             "coverage",
             vec![
                 ("market", Column::Str(cov.iter().map(|c| Some(c.market.clone())).collect())),
-                ("day", Column::Str(cov.iter().map(|c| c.day.map(|d| d.to_string())).collect())),
+                // Empty on a market's whole-capture row (see docs/methods.md).
+                ("day", Column::Date(cov.iter().map(|c| c.day).collect())),
                 ("listings_seen", Column::I64(cov.iter().map(|c| i64::try_from(c.listings_seen).ok()).collect())),
                 ("listings_stated", Column::I64(cov.iter().map(|c| c.listings_stated.and_then(|x| i64::try_from(x).ok())).collect())),
                 ("coverage", Column::F64(cov.iter().map(|c| c.coverage).collect())),

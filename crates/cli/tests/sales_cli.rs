@@ -187,7 +187,9 @@ for t in ["listings", "feedback", "vendors", "estimates", "coverage", "notes"]:
 est = pq.read_table(f"{root}/estimates.parquet").to_pylist()
 print("ukwhite", [r["sales"] for r in est if r["vendor"] == "ukwhite"])
 cov = pq.read_table(f"{root}/coverage.parquet").to_pylist()
-print("crawls", sorted((r["day"], r["listings_seen"]) for r in cov if r["day"]))
+print("crawls", sorted((str(r["day"]), r["listings_seen"]) for r in cov if r["day"]))
+print("markets", sorted((r["market"], r["listings_seen"]) for r in cov if r["day"] is None))
+print("coverage day", pq.read_table(f"{root}/coverage.parquet").schema.field("day").type)
 lst = pq.read_table(f"{root}/listings.parquet")
 print("observed_day", lst.schema.field("observed_day").type, sorted({str(d) for d in lst.column("observed_day").to_pylist()}))
 for t in ["feedback", "vendors"]:
@@ -203,6 +205,9 @@ for t in ["feedback", "vendors"]:
     assert!(py.contains("ukwhite [6329.0]"), "{py}");
     // One crawl day per file: 48 MXE listings on 2017-04-17, 696 cocaine listings on 2017-04-20.
     assert!(py.contains("crawls [('2017-04-17', 48), ('2017-04-20', 696)]"), "{py}");
+    // The market's row over the whole capture has no day (docs/methods.md).
+    assert!(py.contains("markets [('alphabay', 744)]"), "{py}");
+    assert!(py.contains("coverage day date32[day]"), "{py}");
     // Days are dates (Parquet DATE), not text.
     assert!(py.contains("observed_day date32[day] ['2017-04-17', '2017-04-20']"), "{py}");
     assert!(py.contains("feedback days [('observed_day', 'date32[day]'), ('day_earliest', 'date32[day]'), ('day_latest', 'date32[day]')]"), "{py}");
