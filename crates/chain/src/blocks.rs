@@ -273,7 +273,9 @@ impl BlockSource {
         let index_dir = dir.join("index");
         let candidates = if index_dir.is_dir() {
             src.used_index = true;
-            read_index(&index_dir)?
+            let candidates = read_index(&index_dir)?;
+            src.check_after_indexed(&candidates)?;
+            candidates
         } else {
             src.scan()?
         };
@@ -346,6 +348,46 @@ impl BlockSource {
             }
         }
         Ok(out)
+    }
+
+    /// Says what lies after the last block the index lists in each file: a
+    /// scan stops at a truncated record with a note, and an index-driven
+    /// read would pass over it (or over blocks the index lacks) in silence.
+    /// Padding (preallocated space) says nothing.
+    fn check_after_indexed(&mut self, candidates: &[Candidate]) -> Result<(), ChainError> {
+        let mut last: BTreeMap<u32, u64> = BTreeMap::new();
+        for c in candidates {
+            let e = last.entry(c.file).or_default();
+            *e = (*e).max(c.data_pos);
+        }
+        for (file, data_pos) in last {
+            let Some(path) = self.files.get(&file).cloned() else { continue };
+            let mut f = File::open(&path).map_err(|e| ChainError::io(&path, e))?;
+            let len = f.metadata().map_err(|e| ChainError::io(&path, e))?.len();
+            let Some(head) = data_pos.checked_sub(8).filter(|&h| h + 8 <= len) else { continue };
+            let rec = read_at(&mut f, &path, head, 8, &self.xor)?;
+            let end = data_pos + u64::from(u32::from_le_bytes([rec[4], rec[5], rec[6], rec[7]]));
+            if end >= len {
+                continue;
+            }
+            let after = read_at(&mut f, &path, end, (len - end).min(8) as usize, &self.xor)?;
+            if after.len() < 8 || after[..4] != self.magic {
+                // Preallocated space decodes to the key repeated.
+                let rest = read_at(&mut f, &path, end, (len - end) as usize, &self.xor)?;
+                if !rest.iter().enumerate().all(|(i, b)| *b == self.xor[(end as usize + i) % 8]) {
+                    self.note(&path, end, "after the last block the index lists: bytes that are neither a block record nor padding; not read".into());
+                }
+                continue;
+            }
+            let size = u64::from(u32::from_le_bytes([after[4], after[5], after[6], after[7]]));
+            let message = if end + 8 + size > len {
+                format!("after the last block the index lists: a truncated record (claims {size} bytes, {} present); not read", len - end - 8)
+            } else {
+                "after the last block the index lists: block records the index does not list; not read (move index/ away to scan the files)".into()
+            };
+            self.note(&path, end, message);
+        }
+        Ok(())
     }
 
     fn note(&mut self, file: &Path, offset: u64, message: String) {

@@ -34,6 +34,11 @@ fn testnet_raw_and_core_datadir_agree() {
     assert!(!scanned.used_index);
     // The scan meets the truncated record of block 401 and says so.
     assert!(scanned.diagnostics.iter().any(|d| d.offset == 95_027 && d.message.contains("truncated")), "{:?}", scanned.diagnostics);
+    // So does the read by the index, which does not list it (it said nothing).
+    let after: Vec<String> = by_index.diagnostics.iter().map(|d| format!("{} {}", d.offset, d.message)).collect();
+    assert_eq!(after, ["95027 after the last block the index lists: a truncated record (claims 6033 bytes, 4965 present); not read"]);
+    // Core's own datadir: preallocated space after the last block, no note.
+    assert!(core_src.diagnostics.is_empty(), "{:?}", core_src.diagnostics);
 
     let a = hashes_and_txs(&by_index);
     let b = hashes_and_txs(&core_src);
@@ -261,4 +266,28 @@ fn a_record_claiming_more_than_a_block_can_hold_is_refused_unread() {
     assert!(matches!(err, ChainError::Decode { offset, .. } if offset == pos as u64), "{err}");
     assert!(err.to_string().contains("more than a block can hold"), "{err}");
     assert!(damaged.read_block(6).is_ok(), "the next block still reads");
+}
+
+/// Blocks after those an index lists are named, not passed over: an index
+/// written for the first 200 blocks, beside the file of all 401.
+#[test]
+fn blocks_the_index_does_not_list_are_noted() {
+    let Some(raw) = common::data("testnet3-0-400/raw") else { return };
+    let bytes = std::fs::read(raw.join("blk00000.dat")).expect("read");
+    // The end of the 200th record (magic, size, block; plain bytes).
+    let mut end = 0usize;
+    for _ in 0..200 {
+        end += 8 + u32::from_le_bytes(bytes[end + 4..end + 8].try_into().unwrap()) as usize;
+    }
+    let first = tempfile::tempdir().expect("tmp");
+    std::fs::write(first.path().join("blk00000.dat"), &bytes[..end]).expect("write");
+    let src = BlockSource::open(first.path(), Network::Testnet).expect("opens");
+    assert_eq!(src.len(), 200);
+    src.write_core_index(&first.path().join("index")).expect("index");
+    // The whole file (401 blocks, then the truncated record) under that index.
+    std::fs::write(first.path().join("blk00000.dat"), &bytes).expect("write");
+    let src = BlockSource::open(first.path(), Network::Testnet).expect("opens");
+    assert_eq!(src.len(), 200);
+    let notes: Vec<String> = src.diagnostics.iter().map(|d| format!("{} {}", d.offset, d.message)).collect();
+    assert_eq!(notes, [format!("{end} after the last block the index lists: block records the index does not list; not read (move index/ away to scan the files)")]);
 }
