@@ -234,6 +234,24 @@ thread_local! {
     static RECORD: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
+/// Whether bytes `from..len` of a blk file are preallocated space, which
+/// decodes to the XOR key repeated (zeros on disk); read a MiB at a time, as
+/// Core preallocates up to 16 MiB at the end of its current file.
+fn is_padding(f: &mut File, path: &Path, from: u64, len: u64, xor: &[u8; 8]) -> Result<bool, ChainError> {
+    const STEP: u64 = 1 << 20;
+    let mut buf = Vec::new();
+    let mut at = from;
+    while at < len {
+        let n = (len - at).min(STEP);
+        read_at_into(f, path, at, n as usize, xor, &mut buf)?;
+        if !buf.iter().enumerate().all(|(i, b)| *b == xor[(at as usize + i) % 8]) {
+            return Ok(false);
+        }
+        at += n;
+    }
+    Ok(true)
+}
+
 fn blk_number(name: &str) -> Option<u32> {
     name.strip_prefix("blk")?.strip_suffix(".dat")?.parse().ok()
 }
@@ -325,10 +343,7 @@ impl BlockSource {
                             network: self.network.to_string(),
                         });
                     }
-                    // Preallocated space decodes to the key repeated; anything else is junk.
-                    let rest = read_at(&mut f, &path, pos, (len - pos) as usize, &self.xor)?;
-                    let padding = rest.iter().enumerate().all(|(i, b)| *b == self.xor[(pos as usize + i) % 8]);
-                    if !padding {
+                    if !is_padding(&mut f, &path, pos, len, &self.xor)? {
                         self.note(&path, pos, "bytes that are neither a block record nor padding; rest of file skipped".into());
                     }
                     break;
@@ -372,9 +387,7 @@ impl BlockSource {
             }
             let after = read_at(&mut f, &path, end, (len - end).min(8) as usize, &self.xor)?;
             if after.len() < 8 || after[..4] != self.magic {
-                // Preallocated space decodes to the key repeated.
-                let rest = read_at(&mut f, &path, end, (len - end) as usize, &self.xor)?;
-                if !rest.iter().enumerate().all(|(i, b)| *b == self.xor[(end as usize + i) % 8]) {
+                if !is_padding(&mut f, &path, end, len, &self.xor)? {
                     self.note(&path, end, "after the last block the index lists: bytes that are neither a block record nor padding; not read".into());
                 }
                 continue;
