@@ -180,6 +180,10 @@ fn demo_runs_offline_and_reruns() {
     for needle in ["Sales estimates", "By vendor", "By month", "id=\"method-feedback_count\"", "id=\"method-sold_counter\"", "Soska &amp; Christin"] {
         assert!(report.contains(needle), "report lacks {needle}");
     }
+    // The simulated listings' counters have no "since" date: their first
+    // values are undated, a row of their own, explained under the table.
+    assert!(report.contains("<tr><td>undated</td><td><a href=\"#method-sold_counter\">"), "no undated month row");
+    assert!(report.contains("Month <em>undated</em>: counters' first values"), "the undated row is not explained");
     // The default linking model is trained, so the report lists the links:
     // the accounts that share a PGP key among them, as hard links.
     let hard = summary["hard_links"].as_u64().unwrap();
