@@ -457,13 +457,16 @@ impl EstimateOut {
         } else {
             format!("revenue ${:.2} (lower ${:.2})", e.revenue_usd, e.revenue_usd_lower)
         };
+        // Undated sales (no known first day) are said, and the first day
+        // is not given: they may be older than any day shown.
+        let undated = if e.undated_sales > 0.0 { format!("\tundated {:.1}", e.undated_sales) } else { String::new() };
         format!(
-            "{group}\t{}\tsales {:.1} (lower {:.1})\t{revenue}\tunpriced {:.1}\t{}..{}",
+            "{group}\t{}\tsales {:.1} (lower {:.1})\t{revenue}\tunpriced {:.1} of lower{undated}\t{}..{}",
             e.method.as_str(),
             e.sales,
             e.sales_lower,
             e.unpriced_sales,
-            e.first_day,
+            sales::first_day_text(e),
             e.last_day
         )
     }

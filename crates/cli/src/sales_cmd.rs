@@ -72,6 +72,9 @@ pub fn sales(case: &Case, by: &str, from: Option<&str>, to: Option<&str>, rates:
             result.unplaced.sales, result.unplaced.units
         );
     }
+    if by == GroupBy::Destination && !result.estimates.is_empty() {
+        eprintln!("note: by destination, a sale counts under every place its listing ships to: the rows add up to more than the total (docs/methods.md)");
+    }
     if result.estimates.iter().any(|e| e.month.as_deref() == Some(sales::UNDATED_MONTH)) {
         eprintln!(
             "note: month \"{}\": counters' first values with no \"since\" or registration date, sold on or before the last day shown, from a day not known (docs/methods.md)",
@@ -82,7 +85,7 @@ pub fn sales(case: &Case, by: &str, from: Option<&str>, to: Option<&str>, rates:
         let mut w = csv::Writer::from_writer(std::io::stdout().lock());
         w.write_record([
             "market", "vendor", "category", "origin", "destination", "month", "method", "sales", "sales_lower",
-            "revenue_usd", "revenue_usd_lower", "unpriced_sales", "units", "first_day", "last_day",
+            "revenue_usd", "revenue_usd_lower", "unpriced_sales", "undated_sales", "units", "first_day", "last_day",
         ])?;
         for e in &result.estimates {
             let o = |v: &Option<String>| v.clone().unwrap_or_default();
@@ -90,7 +93,7 @@ pub fn sales(case: &Case, by: &str, from: Option<&str>, to: Option<&str>, rates:
                 o(&e.market), o(&e.vendor), o(&e.category), o(&e.origin), o(&e.destination), o(&e.month),
                 e.method.as_str().to_owned(), format!("{:.3}", e.sales), format!("{:.3}", e.sales_lower),
                 format!("{:.2}", e.revenue_usd), format!("{:.2}", e.revenue_usd_lower), format!("{:.3}", e.unpriced_sales),
-                e.units.to_string(), e.first_day.to_string(), e.last_day.to_string(),
+                format!("{:.3}", e.undated_sales), e.units.to_string(), e.first_day.map(|d| d.to_string()).unwrap_or_default(), e.last_day.to_string(),
             ])?;
         }
         w.flush()?;

@@ -585,10 +585,15 @@ fn first_counter_values_without_since_are_undated() {
     let (out, err) = ok(&["sales", "--case", s(&case), "--by", "month"]);
     let rows: Vec<&str> = out.lines().filter(|l| l.contains("\tsold_counter\t")).collect();
     assert_eq!(rows.len(), 1, "{out}");
-    assert!(rows[0].starts_with("undated\tsold_counter\tsales 12.0 ") && rows[0].ends_with("\t2020-05-01..2020-05-01"), "{out}");
+    // No first day is given: they may be older than any day shown.
+    assert!(rows[0].starts_with("undated\tsold_counter\tsales 12.0 ") && rows[0].ends_with("\tundated 12.0\tunknown..2020-05-01"), "{out}");
     assert!(err.contains("note: month \"undated\": counters' first values with no \"since\""), "{err}");
     let (out, _) = ok(&["sales", "--case", s(&case), "--by", "month", "--json"]);
-    assert_eq!(lines(&out)[0]["month"], "undated", "{out}");
+    let row = &lines(&out)[0];
+    assert_eq!((row["month"].as_str(), row["undated_sales"].as_f64(), row["first_day"].is_null()), (Some("undated"), Some(12.0), true), "{out}");
+    // By vendor over all days too: the sales are counted, and said undated.
+    let (out, _) = ok(&["sales", "--case", s(&case), "--by", "vendor"]);
+    assert!(out.lines().any(|l| l.starts_with("shop / anna\tsold_counter\tsales 12.0 ") && l.ends_with("\tundated 12.0\tunknown..2020-05-01")), "{out}");
     // A window from May 1: the 12 may have been sold before it.
     let (out, err) = ok(&["sales", "--case", s(&case), "--from", "2020-05-01"]);
     assert!(!out.contains("\tsold_counter\t"), "{out}");
@@ -625,4 +630,21 @@ fn listings_say_when_they_were_observed() {
     }
     let (text, _) = ok(&["listings", "--case", s(&case), "--market", "shop"]);
     assert!(text.lines().any(|l| l.contains("  2020-05-01 shop ") && l.ends_with(" thing")), "{text}");
+}
+
+/// By destination a sale counts under each place its listing ships to (so
+/// the rows add up to more than the total), and `sales` says so.
+#[test]
+fn by_destination_says_that_rows_overlap() {
+    let (tmp, case, mapping) = shop_case("sold = \"sold\"\nships_to = { column = \"to\", split = \"|\" }\n");
+    let data = tmp.path().join("shop.csv");
+    std::fs::write(&data, "item,seller,price,sold,to\nthing,anna,10 USD,4,DE|FR\n").unwrap();
+    ok(&["import", "--case", s(&case), "--format", s(&mapping), s(&data)]);
+    let (out, err) = ok(&["sales", "--case", s(&case), "--by", "destination", "--json"]);
+    let rows = lines(&out);
+    let places: Vec<(&str, f64)> = rows.iter().map(|r| (r["destination"].as_str().unwrap(), r["sales"].as_f64().unwrap())).collect();
+    assert_eq!(places, [("France (FR)", 4.0), ("Germany (DE)", 4.0)], "{out}");
+    assert!(err.contains("note: by destination, a sale counts under every place its listing ships to"), "{err}");
+    let (_, err) = ok(&["sales", "--case", s(&case), "--by", "market"]);
+    assert!(!err.contains("by destination"), "{err}");
 }

@@ -103,6 +103,9 @@ pub enum ShownDate {
     },
     /// A calendar day.
     On(NaiveDate),
+    /// Some day of a calendar month ("August 2020", White House Market's
+    /// registration dates): its first day.
+    InMonth(NaiveDate),
     /// Not understood.
     Unknown,
 }
@@ -157,10 +160,14 @@ impl ShownDate {
         }
         // "Feb 17, 2020 03:14", "17.02.2020 3:14 PM": the day is what counts.
         let day_part = TIME_OF_DAY.replace(t, "");
-        ABSOLUTE_FORMATS
+        if let Some(d) = ABSOLUTE_FORMATS.iter().find_map(|f| NaiveDate::parse_from_str(day_part.trim(), f).ok()) {
+            return ShownDate::On(d);
+        }
+        // A month and year only: "August 2020", "Aug 2020".
+        ["%d %B %Y", "%d %b %Y"]
             .iter()
-            .find_map(|f| NaiveDate::parse_from_str(day_part.trim(), f).ok())
-            .map_or(ShownDate::Unknown, ShownDate::On)
+            .find_map(|f| NaiveDate::parse_from_str(&format!("1 {}", day_part.trim()), f).ok())
+            .map_or(ShownDate::Unknown, ShownDate::InMonth)
     }
 
     /// The days it stands for when seen on `observed`.
@@ -177,6 +184,10 @@ impl ShownDate {
                 Some(DayRange { earliest, latest })
             }
             ShownDate::On(d) => Some(DayRange::day(d)),
+            ShownDate::InMonth(first) => {
+                let next = first.checked_add_months(chrono::Months::new(1))?;
+                Some(DayRange { earliest: first, latest: next.pred_opt()? })
+            }
             ShownDate::Unknown => None,
         }
     }
@@ -198,6 +209,10 @@ mod tests {
         assert_eq!(shown_date_range("a month ago", seen), Some(DayRange { earliest: d("2013-12-04"), latest: d("2014-01-04") }));
         assert_eq!(shown_date_range("5 hours ago", seen), Some(DayRange { earliest: d("2014-02-01"), latest: seen }));
         assert_eq!(shown_date_range("Feb 17, 2020", seen), Some(DayRange::day(d("2020-02-17"))));
+        // A month alone: any day of it (White House Market's "August 2020").
+        assert_eq!(shown_date_range("August 2020", seen), Some(DayRange { earliest: d("2020-08-01"), latest: d("2020-08-31") }));
+        assert_eq!(shown_date_range("Feb 2016", seen), Some(DayRange { earliest: d("2016-02-01"), latest: d("2016-02-29") }));
+        assert_eq!(shown_date_range("Smarch 2016", seen), None);
         assert_eq!(shown_date_range("2020-02-17 10:00", seen), Some(DayRange::day(d("2020-02-17"))));
         assert_eq!(shown_date_range("sometime", seen), None);
         assert_eq!(shown_date_range("3d", seen), shown_date_range("3 days ago", seen));

@@ -728,11 +728,17 @@ fn vendor_counter_units(vendors: &[&Obs<model::Vendor>], scale: &HashMap<String,
     }
     for obs in by_account.values_mut() {
         obs.sort_unstable_by(day_then_id);
+        // The account's registration, as any of its profiles shows it: a
+        // dataset row without one is dated by a later page that has one.
+        let registered_of = |(day, o): &(NaiveDate, &Obs<model::Vendor>)| {
+            o.record.registered.as_deref().and_then(|r| shown_date_range(r, *day)).map(|r| r.earliest)
+        };
+        let account_registered = obs.iter().filter_map(registered_of).min();
         let mut prev: Option<(NaiveDate, u64)> = None;
         for (day, o) in obs.iter() {
             let v = &o.record;
             let Some(sales) = v.sales else { continue };
-            let registered = v.registered.as_deref().and_then(|r| shown_date_range(r, *day)).map(|r| r.earliest).filter(|r| r <= day);
+            let registered = registered_of(&(*day, *o)).or(account_registered).filter(|r| r <= day);
             let first = prev.is_none();
             let (count, start) = match prev {
                 None => (sales, registered.unwrap_or(*day)),
@@ -1193,18 +1199,30 @@ pub struct Estimate {
     pub revenue_usd: f64,
     /// Lower bound of revenue, USD.
     pub revenue_usd_lower: f64,
-    /// Sales with no USD price (counted in sales, not in revenue).
+    /// Sales with no USD price, of the lower bound (`sales_lower`; counted
+    /// there, not in revenue).
     pub unpriced_sales: f64,
+    /// Sales (of the lower bound) whose first day is not known: counters'
+    /// first values with no since or registration date, sold on or before
+    /// the day they were seen ([`Unit::start_unknown`]). Counted in `sales`.
+    pub undated_sales: f64,
     /// Units that went in.
     pub units: u64,
     /// Source rows behind the units (listing and feedback row ids).
     pub inputs: u64,
-    /// First sale day.
-    pub first_day: NaiveDate,
+    /// First sale day; None when some sales have no known first day
+    /// (`undated_sales` above 0).
+    pub first_day: Option<NaiveDate>,
     /// Last sale day.
     pub last_day: NaiveDate,
     /// How the central estimate was scaled.
     pub coverage_note: String,
+}
+
+/// An estimate's first sale day as text: the date, or `unknown` when some
+/// of its sales have no known first day.
+pub fn first_day_text(e: &Estimate) -> String {
+    e.first_day.map_or_else(|| "unknown".to_owned(), |d| d.to_string())
 }
 
 pub(crate) fn month_starts(r: &DayRange) -> Vec<(NaiveDate, DayRange)> {

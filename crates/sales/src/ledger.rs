@@ -507,8 +507,9 @@ impl Interner {
 /// destinations (ids), first and last day, scale (bits).
 type MergeKey = (Method, u32, u32, u32, u32, u32, i32, i32, bool, u64);
 
-/// [`MergeKey`] without the days: what the rollup merges on.
-type RollupKey = (Method, u32, u32, u32, u32, u32, u64);
+/// [`MergeKey`] without the days (but whether the first is known, which
+/// every estimate says): what the rollup merges on.
+type RollupKey = (Method, u32, u32, u32, u32, u32, bool, u64);
 
 /// Builds a [`UnitTable`] from units added as they come.
 pub struct UnitTableBuilder {
@@ -766,15 +767,12 @@ impl UnitTable {
         let mut at: HashMap<RollupKey, usize, FastState> = HashMap::default();
         let mut rows: Vec<UnitRow> = Vec::new();
         for r in &self.rows {
-            let key = (r.method, r.market, r.vendor, r.category, r.origin, r.destinations, r.scale.to_bits());
+            let key = (r.method, r.market, r.vendor, r.category, r.origin, r.destinations, r.start_unknown, r.scale.to_bits());
             match at.get(&key) {
                 Some(&i) => {
                     let x = &mut rows[i];
                     x.earliest = x.earliest.min(r.earliest);
                     x.latest = x.latest.max(r.latest);
-                    // Over all days (all a rollup answers) a row counts
-                    // whole whether or not its first day is known.
-                    x.start_unknown &= r.start_unknown;
                     x.add_sums(r);
                 }
                 None => {
@@ -935,9 +933,10 @@ impl UnitTable {
                         revenue_usd: 0.0,
                         revenue_usd_lower: 0.0,
                         unpriced_sales: 0.0,
+                        undated_sales: 0.0,
                         units: 0,
                         inputs: 0,
-                        first_day: window.earliest,
+                        first_day: Some(window.earliest),
                         last_day: window.latest,
                         coverage_note: String::new(),
                     };
@@ -958,9 +957,13 @@ impl UnitTable {
                 e.revenue_usd_lower += r.revenue * share;
                 e.revenue_usd += r.revenue * share * r.scale;
                 e.unpriced_sales += r.unpriced * share;
+                if r.start_unknown {
+                    e.undated_sales += s;
+                }
                 e.units += r.units;
                 e.inputs += r.inputs;
-                e.first_day = e.first_day.min(window.earliest);
+                // Undated sales may be older than any day shown.
+                e.first_day = e.first_day.filter(|_| !r.start_unknown).map(|d| d.min(window.earliest));
                 e.last_day = e.last_day.max(window.latest);
                 if r.scale > 1.0 && e.coverage_note.is_empty() {
                     e.coverage_note =

@@ -454,7 +454,8 @@ fn a_first_counter_value_without_since_is_undated() {
     assert_eq!(sc.iter().map(|x| (x.sales, x.start_unknown)).collect::<Vec<_>>(), vec![(10.0, true), (5.0, false)]);
     let table = sales::UnitTable::of(&u.units);
     // All days: both whole.
-    assert_eq!(only(&aggregate(&u.units, GroupBy::Vendor, None, None), Method::SoldCounter).sales_lower, 15.0);
+    let all = only(&aggregate(&u.units, GroupBy::Vendor, None, None), Method::SoldCounter).clone();
+    assert_eq!((all.sales_lower, all.undated_sales, all.first_day, all.last_day), (15.0, 10.0, None, d("2016-04-10")));
     // By month: the first value apart, the growth over Mar 17..Apr 10.
     let months = aggregate(&u.units, GroupBy::Month, None, None);
     let got: Vec<(String, f64)> = months.iter().map(|e| (e.month.clone().unwrap(), e.sales_lower)).collect();
@@ -462,7 +463,9 @@ fn a_first_counter_value_without_since_is_undated() {
     assert_eq!((got[0].0.as_str(), got[1].0.as_str(), got[2].0.as_str()), ("2016-03", "2016-04", sales::UNDATED_MONTH));
     assert!(approx(got[0].1, 5.0 * 15.0 / 25.0) && approx(got[1].1, 5.0 * 10.0 / 25.0), "{got:?}");
     assert_eq!(got[2].1, 10.0);
-    assert_eq!((months[2].first_day, months[2].last_day), (d("2016-03-16"), d("2016-03-16")));
+    // No first day: they may be older than any day shown.
+    assert_eq!((months[2].first_day, months[2].last_day, months[2].undated_sales), (None, d("2016-03-16"), 10.0));
+    assert!(months[..2].iter().all(|m| m.undated_sales == 0.0 && m.first_day.is_some()));
     // A window from a day on or before the sighting may or may not hold
     // those 10: left out, and counted as unplaced.
     let april = aggregate(&u.units, GroupBy::Vendor, Some(d("2016-03-01")), Some(d("2016-04-30")));
@@ -514,6 +517,13 @@ fn a_first_vendor_count_without_registration_is_undated() {
         let total: f64 = months.iter().map(|e| e.sales_lower).sum();
         assert!(approx(total, 50.0), "{months:?}");
     }
+    // A registration only a later profile shows (a dataset row has none, the
+    // page has one) dates the first value too; a month alone ("August
+    // 2015", White House Market) counts from its first day.
+    let vendors = [vendor("v1", "2016-03-16", 40, None), vendor("v2", "2016-04-16", 50, Some("August 2015"))];
+    let u = units(&Input { listings: &[], feedback: &[], categories: &[], vendors: &vendors }, &Rates::default());
+    let vc = method_units(&u, Method::VendorCounter);
+    assert_eq!(vc.iter().map(|x| (x.sales, x.start_unknown, x.days.earliest)).collect::<Vec<_>>(), vec![(40.0, false, d("2015-08-01")), (10.0, false, d("2016-03-17"))]);
 }
 
 #[test]
@@ -538,9 +548,9 @@ fn month_rows_name_sale_days_inside_their_month() {
     // A month's first and last sale day are days of that month.
     let u = run(&[since_listing()], &[], &Rates::default());
     let months = aggregate(&u.units, GroupBy::Month, None, None);
-    assert_eq!((months[0].first_day, months[0].last_day), (d("2016-01-17"), d("2016-01-31")));
-    assert_eq!((months[1].first_day, months[1].last_day), (d("2016-02-01"), d("2016-02-29")));
-    assert_eq!((months[2].first_day, months[2].last_day), (d("2016-03-01"), d("2016-03-16")));
+    assert_eq!((months[0].first_day, months[0].last_day), (Some(d("2016-01-17")), d("2016-01-31")));
+    assert_eq!((months[1].first_day, months[1].last_day), (Some(d("2016-02-01")), d("2016-02-29")));
+    assert_eq!((months[2].first_day, months[2].last_day), (Some(d("2016-03-01")), d("2016-03-16")));
 }
 
 #[test]
@@ -550,7 +560,7 @@ fn from_and_to_clip_pro_rata() {
     assert_eq!(feb.len(), 1);
     assert!(approx(feb[0].sales_lower, 14.5), "{}", feb[0].sales_lower);
     assert!(approx(feb[0].revenue_usd_lower, 145.0));
-    assert_eq!((feb[0].first_day, feb[0].last_day), (d("2016-02-01"), d("2016-02-29")));
+    assert_eq!((feb[0].first_day, feb[0].last_day), (Some(d("2016-02-01")), d("2016-02-29")));
     // From only: Mar 10..16 is 7 of 60 days.
     let tail = aggregate(&u.units, GroupBy::Vendor, Some(d("2016-03-10")), None);
     assert!(approx(tail[0].sales_lower, 3.5), "{}", tail[0].sales_lower);
