@@ -43,8 +43,9 @@ const TABLE_FILE: &str = "derived/sales-units.bin";
 /// Changes when the files' layout or the estimators change, so a file from
 /// another build is recomputed rather than read (2: the unit table in a
 /// format of its own, `sales::write_kept_table`; 3: each problem keeps the
-/// days its row counts for; 4: a unit may have no known first day).
-const LEDGER_FORMAT: u32 = 4;
+/// days its row counts for; 4: a unit may have no known first day; 5: the
+/// rollup keeps such units apart).
+const LEDGER_FORMAT: u32 = 5;
 
 /// Reads a kept file: its value when its key is `key`, else None (stale,
 /// foreign, missing or damaged: recomputed).
