@@ -828,7 +828,9 @@ impl Case {
             for id in self.store.identifiers(&Filter::default())? {
                 let Some(p) = &id.record.provenance else { continue };
                 if vendor_pages.contains(&p.evidence)
-                    && matches!(id.record.kind, IdentifierKind::Pgp | IdentifierKind::Btc | IdentifierKind::Xmr | IdentifierKind::Jabber | IdentifierKind::Email)
+                    // Every kind but onions (a vendor page links the
+                    // market's own and its mirrors).
+                    && !matches!(id.record.kind, IdentifierKind::Onion)
                 {
                     on_vendor_pages.entry(p.evidence).or_default().push((
                         id.record.kind.as_str().to_owned(),

@@ -277,7 +277,10 @@ name = { selector = "h1" }
         ("carol.html", "carol", vec![common, own]),
     ];
     for (file, vendor, addresses) in &shown {
-        let body: String = addresses.iter().map(|a| format!("<p>pay to {a}</p>")).collect();
+        let mut body: String = addresses.iter().map(|a| format!("<p>pay to {a}</p>")).collect();
+        if *vendor == "carol" {
+            body.push_str("<p>Wickr: carolshop</p>");
+        }
         let page = format!(
             r#"<html><head><meta name="generator" content="toy"></head><body><div class="profile"><h1>{vendor}</h1>{body}<p>{file}</p></div></body></html>"#
         );
@@ -309,5 +312,7 @@ name = { selector = "h1" }
     assert_eq!(values(&alice.identifiers), [format!("btc {shared}")]);
     assert_eq!(values(&alice.market_identifiers), [format!("btc {common}")]);
     let carol = case.vendor_dossier("carol", &sales::Rates::default()).unwrap().unwrap();
-    assert_eq!(values(&carol.identifiers), [format!("btc {own}")]);
+    // Contacts of every kind on a vendor's page are its own (a Wickr handle
+    // was left out of dossiers).
+    assert_eq!(values(&carol.identifiers), [format!("btc {own}"), "wickr carolshop".to_owned()]);
 }

@@ -759,7 +759,8 @@ fn run(args: Cli) -> Result<()> {
         Command::Feedback(args) => {
             let case = open(&cli)?;
             let rows = args.rows(&case, |f| case.store().feedback(f))?;
-            output::print_rows(cli.json, rows.iter().map(output::FeedbackOut::from));
+            let captured = case::captured_times(&case.store().pages()?);
+            output::print_rows(cli.json, rows.iter().map(|r| output::FeedbackOut::of(r, &captured)));
         }
         Command::Identifiers { kind, limit } => {
             // Stored kinds are lower case; the flag is read in any case, as --market is.

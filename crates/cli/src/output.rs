@@ -212,7 +212,11 @@ pub struct FeedbackOut {
     market: String,
     vendor: Option<String>,
     listing: Option<String>,
+    /// The date as the market showed it ("3 days ago", "16/11/2018").
     date: Option<String>,
+    /// When it was seen: the dataset row's own time, else the capture time
+    /// of its page (a relative `date` counts back from it).
+    observed_at: Option<String>,
     rating: Option<String>,
     text: Option<String>,
     buyer: Option<String>,
@@ -223,9 +227,11 @@ pub struct FeedbackOut {
     rule: Option<String>,
 }
 
-impl From<&Stored<Feedback>> for FeedbackOut {
-    fn from(s: &Stored<Feedback>) -> Self {
+impl FeedbackOut {
+    /// `s` as printed; `captured` as for [`ListingOut::of`].
+    pub fn of(s: &Stored<Feedback>, captured: &std::collections::HashMap<model::Sha256, String>) -> Self {
         let f = &s.record;
+        let page_time = || f.provenance.as_ref().and_then(|p| captured.get(&p.evidence)).cloned();
         let (evidence, profile, rule) = evidence_of(&f.provenance);
         FeedbackOut {
             id: s.id.to_string(),
@@ -233,6 +239,7 @@ impl From<&Stored<Feedback>> for FeedbackOut {
             vendor: f.vendor.clone(),
             listing: f.listing.clone(),
             date: f.date.clone(),
+            observed_at: f.observed_at.clone().or_else(page_time),
             rating: f.rating.clone(),
             text: f.text.clone(),
             buyer: f.buyer.clone(),
@@ -247,12 +254,16 @@ impl From<&Stored<Feedback>> for FeedbackOut {
 
 impl TextRow for FeedbackOut {
     fn text(&self) -> String {
+        // The shown date, and the day it was seen (which a relative one
+        // counts back from).
+        let seen = self.observed_at.as_deref().map_or("-", |t| t.get(..10).unwrap_or(t));
         format!(
-            "{}  {:<12} {:<20} {:<12} {:<6} {}",
+            "{}  {:<12} {:<20} {:<12} seen {:<10} {:<6} {}",
             self.id,
             self.market,
             self.vendor.as_deref().unwrap_or("-"),
             self.date.as_deref().unwrap_or("-"),
+            seen,
             self.rating.as_deref().unwrap_or("-"),
             self.text.as_deref().unwrap_or("").chars().take(80).collect::<String>()
         )

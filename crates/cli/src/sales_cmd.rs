@@ -160,7 +160,17 @@ pub fn vendor(case: &Case, name: &str, rates: &RatesArgs, json: bool) -> Result<
         d.first_seen.map_or("-".into(), |x| x.to_string()),
         d.last_seen.map_or("-".into(), |x| x.to_string())
     );
-    println!("accounts:");
+    let markets: std::collections::BTreeSet<&str> = d.accounts.iter().map(|a| a.market.as_str()).collect();
+    if markets.len() > 1 {
+        // A name is soft evidence: the dossier groups, it does not link.
+        println!(
+            "accounts: named {:?} on {} markets; grouped by name only, not linked (links: `dragnet links`, `dragnet operator`)",
+            d.name,
+            markets.len()
+        );
+    } else {
+        println!("accounts:");
+    }
     for a in &d.accounts {
         if a.observations == 0 {
             println!("  {} / {}: no listings seen (a profile or feedback only)", a.market, a.vendor);

@@ -319,6 +319,12 @@ fn page_feedback_counts_and_dates_on_apollon() {
     let months = lines(&month);
     let fb: f64 = months.iter().filter(|r| r["method"] == "feedback_count").map(|r| r["sales_lower"].as_f64().unwrap()).sum();
     assert!((fb - 41.0).abs() < 1e-9, "months sum to {fb}");
+    // Feedback says when it was seen, which its "N days ago" counts back from.
+    let (out, _) = ok(&["feedback", "--case", s(&case), "--json"]);
+    let rows = lines(&out);
+    assert!(!rows.is_empty() && rows.iter().all(|r| r["observed_at"].as_str().is_some_and(|t| t.starts_with("2020-02-20"))), "{out}");
+    let (text, _) = ok(&["feedback", "--case", s(&case), "--limit", "3"]);
+    assert!(text.lines().count() == 3 && text.lines().all(|l| l.contains(" seen 2020-02-20 ")), "{text}");
     let bad = dragnet(&["import", "--case", s(&case), "--captured-at", "last tuesday", s(&pages)]);
     assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("--captured-at"));
 }
@@ -647,4 +653,24 @@ fn by_destination_says_that_rows_overlap() {
     assert!(err.contains("note: by destination, a sale counts under every place its listing ships to"), "{err}");
     let (_, err) = ok(&["sales", "--case", s(&case), "--by", "market"]);
     assert!(!err.contains("by destination"), "{err}");
+}
+
+/// `vendor NAME` gathers the accounts of that name on every market, and
+/// says that a name groups them without linking them.
+#[test]
+fn a_dossier_across_markets_says_it_groups_by_name_only() {
+    let (tmp, case, mapping) = shop_case("");
+    let other = tmp.path().join("other.toml");
+    std::fs::write(&other, std::fs::read_to_string(&mapping).unwrap().replace("market = \"shop\"", "market = \"bazaar\"").replace("shop-2020", "bazaar-2020")).unwrap();
+    let data = tmp.path().join("shop.csv");
+    std::fs::write(&data, "item,seller,price\nthing,anna,10 USD\n").unwrap();
+    let data2 = tmp.path().join("bazaar.csv");
+    std::fs::write(&data2, "item,seller,price\nother thing,Anna,12 USD\n").unwrap();
+    ok(&["import", "--case", s(&case), "--format", s(&mapping), s(&data)]);
+    let (one, _) = ok(&["vendor", "--case", s(&case), "anna"]);
+    assert!(one.contains("\naccounts:\n"), "{one}");
+    ok(&["import", "--case", s(&case), "--format", s(&other), s(&data2)]);
+    let (two, _) = ok(&["vendor", "--case", s(&case), "anna"]);
+    assert!(two.contains("\naccounts: named \"anna\" on 2 markets; grouped by name only, not linked"), "{two}");
+    assert!(two.contains("  bazaar / Anna: 1 listings") && two.contains("  shop / anna: 1 listings"), "{two}");
 }
