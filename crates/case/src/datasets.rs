@@ -144,12 +144,17 @@ pub(crate) fn extract_dataset(
         Ok(text) => std::borrow::Cow::Borrowed(text),
         Err(_) => String::from_utf8_lossy(bytes),
     };
-    let mut identifiers = extract::find_identifiers(&text, digest);
-    for id in &mut identifiers {
-        if let Some(p) = &mut id.provenance {
-            p.profile = format!("dataset:{}", out.format);
-        }
-    }
+    let found = identifiers::find_all(&text);
+    let lines = lines_of(&text, found.iter().map(|f| f.offset));
+    let identifiers: Vec<model::Identifier> = found
+        .into_iter()
+        .zip(lines)
+        .map(|(f, line)| {
+            // Cited by the line it is on, as rows are.
+            let rule = format!("identifier/{}, line {line}", f.kind.as_str());
+            f.into_identifier(Some(model::Provenance { evidence: digest, profile: format!("dataset:{}", out.format), rule }))
+        })
+        .collect();
     let stats = DatasetStats { rows: out.rows, imported: out.imported, rejected: out.rejected };
     let records = PageRecords {
         page: PageRow {
@@ -173,6 +178,29 @@ pub(crate) fn extract_dataset(
     (records, stats)
 }
 
+/// The 1-based line of each of `offsets` (byte offsets into `text`, in any
+/// order), counting LF, CRLF and a bare CR each as one line end, as the
+/// dataset readers do (AlphaBay's files end lines with a bare CR).
+fn lines_of(text: &str, offsets: impl Iterator<Item = usize>) -> Vec<u64> {
+    let offsets: Vec<usize> = offsets.collect();
+    let mut order: Vec<usize> = (0..offsets.len()).collect();
+    order.sort_unstable_by_key(|&i| offsets[i]);
+    let bytes = text.as_bytes();
+    let (mut at, mut line) = (0usize, 1u64);
+    let mut out = vec![0u64; offsets.len()];
+    for i in order {
+        let to = offsets[i].min(bytes.len());
+        for (k, &b) in bytes[at..to].iter().enumerate() {
+            if b == b'\n' || (b == b'\r' && bytes.get(at + k + 1) != Some(&b'\n')) {
+                line += 1;
+            }
+        }
+        at = at.max(to);
+        out[i] = line;
+    }
+    out
+}
+
 /// Row counts of one dataset file.
 #[derive(Debug, Clone, Copy, Default, serde::Serialize)]
 pub struct DatasetStats {
@@ -182,4 +210,19 @@ pub struct DatasetStats {
     pub imported: u64,
     /// Rows kept out.
     pub rejected: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lines_of;
+
+    /// LF, CRLF and a bare CR each end a line; offsets in any order.
+    #[test]
+    fn lines_count_every_line_end() {
+        let text = "a\nb\r\nc\rd\n\ne";
+        let at = |c: char| text.find(c).unwrap();
+        assert_eq!(lines_of(text, [at('e'), at('a'), at('d'), at('b'), at('c')].into_iter()), [6, 1, 4, 2, 3]);
+        assert_eq!(lines_of(text, [0, 0, text.len()].into_iter()), [1, 1, 6]);
+        assert!(lines_of("", std::iter::empty()).is_empty());
+    }
 }

@@ -288,7 +288,8 @@ pub struct AddressSighting {
     /// The address (checksum-validated by the identifier extractors).
     pub address: String,
     /// `vendor NAME on MARKET` when the page shows exactly one vendor,
-    /// else `seen on MARKET page SOURCE` (or `seen on page SOURCE`). An
+    /// else `seen on MARKET page SOURCE` (or `seen on page SOURCE`), or for
+    /// a dataset file `seen in MARKET dataset file SOURCE, line N`. An
     /// address the pages of at least [`linking::COMMON_IDENTIFIER`] vendors
     /// of one market show is taken to be the market's own (a template, a
     /// decoy, an escrow address), as linking takes it: `shown by N vendors
@@ -314,7 +315,11 @@ impl Case {
             let vendors = self.store.vendors_on_page(&prov.evidence)?;
             let source = page.as_ref().and_then(|p| p.source.clone()).unwrap_or_default();
             let market = page.as_ref().and_then(|p| p.market.clone());
+            let dataset = page.as_ref().is_some_and(|p| p.page_type == model::PageType::Dataset);
+            // A dataset file holds many vendors: the address is where its line is.
+            let line = prov.rule.split_once(", ").map_or(String::new(), |(_, l)| format!(", {l}"));
             let (label, category, shown_for) = match (vendors.as_slice(), &market) {
+                _ if dataset => (format!("seen in {} dataset file {source}{line}", market.as_deref().unwrap_or("a")), "market-page", None),
                 ([v], _) => (format!("vendor {} on {}", v.name, v.market), "market-vendor", Some((v.market.clone(), v.name.clone()))),
                 (_, Some(m)) => (format!("seen on {m} page {source}"), "market-page", None),
                 (_, None) => (format!("seen on page {source}"), "market-page", None),

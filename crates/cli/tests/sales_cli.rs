@@ -674,3 +674,21 @@ fn a_dossier_across_markets_says_it_groups_by_name_only() {
     assert!(two.contains("\naccounts: named \"anna\" on 2 markets; grouped by name only, not linked"), "{two}");
     assert!(two.contains("  bazaar / Anna: 1 listings") && two.contains("  shop / anna: 1 listings"), "{two}");
 }
+
+/// An identifier found in a dataset file is cited by its line, as rows are,
+/// and a chain tag names the file and line, not a "page" of a vendor.
+#[test]
+fn dataset_identifiers_cite_their_line() {
+    let (tmp, case, mapping) = shop_case("");
+    let data = tmp.path().join("shop.csv");
+    // Line 3, after a bare CR (AlphaBay ends its lines so).
+    std::fs::write(&data, "item,seller,price\nthing,anna,10 USD\rpay 1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2,bob,5 USD\n").unwrap();
+    ok(&["import", "--case", s(&case), "--format", s(&mapping), s(&data)]);
+    let (out, _) = ok(&["identifiers", "--case", s(&case), "--kind", "btc", "--json"]);
+    let rows = lines(&out);
+    assert_eq!(rows.len(), 1, "{out}");
+    assert_eq!(rows[0]["rule"], "identifier/btc, line 3", "{out}");
+    ok(&["chain", "--case", s(&case), "tag", "from-pages"]);
+    let (tags, _) = ok(&["chain", "--case", s(&case), "tag", "list"]);
+    assert!(tags.contains(&format!("\tseen in shop dataset file {}, line 3\t", s(&data))), "{tags}");
+}
