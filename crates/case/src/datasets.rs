@@ -189,13 +189,12 @@ fn lines_of(text: &str, offsets: impl Iterator<Item = usize>) -> Vec<u64> {
     let (mut at, mut line) = (0usize, 1u64);
     let mut out = vec![0u64; offsets.len()];
     for i in order {
-        let to = offsets[i].min(bytes.len());
-        for (k, &b) in bytes[at..to].iter().enumerate() {
-            if b == b'\n' || (b == b'\r' && bytes.get(at + k + 1) != Some(&b'\n')) {
-                line += 1;
-            }
-        }
-        at = at.max(to);
+        let to = offsets[i].min(bytes.len()).max(at);
+        // memchr: a file is up to hundreds of MB, and an address may sit
+        // near its end.
+        line += memchr::memchr_iter(b'\n', &bytes[at..to]).count() as u64;
+        line += memchr::memchr_iter(b'\r', &bytes[at..to]).filter(|&k| bytes.get(at + k + 1) != Some(&b'\n')).count() as u64;
+        at = to;
         out[i] = line;
     }
     out
