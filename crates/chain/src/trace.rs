@@ -24,11 +24,14 @@
 //! below `hops`, its traced amount is at least `min_value`, and its address is not in a
 //! tagged cluster (other than the start's): a tagged cluster is where the trace stops.
 //!
-//! Every edge of the flow graph is one traced output, from the cluster that spent the
-//! inputs of its transaction to the cluster of its address, with the reason the hop is
-//! drawn the way it is: `spend` (value moved to another cluster), `co-spend cluster` (the
-//! receiving address is in the sender's multi-input cluster), `change:<heuristic>` (a
-//! change heuristic says the output is the sender's change), or `coinbase`.
+//! Every edge of the flow graph is one traced output, from the cluster that held the
+//! traced coins (forward: the traced input of most value; backward and at the start: the
+//! transaction's first input's cluster) to the cluster of its address, with the reason the
+//! hop is drawn the way it is: `spend` (value moved to another cluster), `co-spend
+//! cluster` (the receiving address is in the sender's multi-input cluster),
+//! `change:<heuristic>` (a change heuristic says the output is the sender's change),
+//! `coinjoin:<shape>` (the transaction looks like a CoinJoin: which coins went where is
+//! not known, only the policy's split), or `coinbase`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -174,7 +177,7 @@ pub struct Edge {
     pub time: u32,
     /// Hops from the start (0: an output of the start transaction / received by the start).
     pub hop: u32,
-    /// `spend`, `co-spend cluster`, `change:<heuristic>` or `coinbase`.
+    /// `spend`, `co-spend cluster`, `change:<heuristic>`, `coinjoin:<shape>` or `coinbase`.
     pub heuristic: String,
 }
 
@@ -273,15 +276,22 @@ impl Ctx<'_> {
         }
         self.idx.input_addrs(tx).next().and_then(|a| self.cl.cluster_of(a)).map(|c| format!("cluster:{c}")).unwrap_or_else(|| "nonstandard".into())
     }
-    fn edge(&self, o: u32, traced: u64, hop: u32) -> Option<Edge> {
+    /// The edge to output `o` of `traced` value; `from` is the node the
+    /// traced coins came from when known (a forward trace's traced input),
+    /// else the transaction's first input's cluster.
+    fn edge(&self, o: u32, traced: u64, hop: u32, from: Option<String>) -> Option<Edge> {
         let t = self.idx.tx_of_output(o)?;
         let tx = self.idx.txs.get(t as usize)?;
         let out = self.idx.outputs.get(o as usize)?;
         let vout = o - tx.first_out;
-        let from = self.sender_node(t);
+        let from = from.unwrap_or_else(|| self.sender_node(t));
         let to = self.node_of_output(o);
         let heuristic = if tx.n_in == 0 {
             "coinbase".to_string()
+        } else if let Some(shape) = crate::cluster::coinjoin_shape(self.idx, tx) {
+            // Whose coins went where is not known through a CoinJoin: the
+            // policy's split is all the edge says.
+            format!("coinjoin:{shape}")
         } else if from == to && to != "nonstandard" {
             "co-spend cluster".to_string()
         } else if let Some(h) = ChangeHeuristic::ALL.into_iter().find(|h| change_output(self.idx, t, *h) == Some(vout)) {
@@ -349,7 +359,7 @@ pub fn trace(idx: &ChainIndex, cl: &Clustering, tags: &BTreeMap<u32, Vec<Tag>>, 
         // Forward from an address or cluster, the coins it received are the start, not a
         // hop; a start transaction's outputs and (backward) received coins are drawn.
         if matches!(st, Start::Tx(_)) || cfg.direction == Direction::Backward {
-            edges.extend(ctx.edge(o, v, 0));
+            edges.extend(ctx.edge(o, v, 0, None));
         }
         if f {
             enqueue(&mut queue, o);
@@ -393,6 +403,18 @@ pub fn trace(idx: &ChainIndex, cl: &Clustering, tags: &BTreeMap<u32, Vec<Tag>>, 
             continue;
         }
         let hop = hop + 1;
+        // Forward, the coins came from the traced inputs: the edge leaves the
+        // cluster holding most of them (the first input's cluster may be
+        // someone else's, in a CoinJoin above all).
+        let from = match cfg.direction {
+            Direction::Forward => src_traced
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| **v > 0)
+                .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(&a.0)))
+                .map(|(i, _)| ctx.node_of_output(src[i])),
+            Direction::Backward => None,
+        };
         let shares = distribute(cfg.policy, src_values, &src_traced, dst_values, in_total);
         for (o, share) in dst.iter().zip(shares) {
             if share < min || traced.contains_key(o) {
@@ -400,7 +422,7 @@ pub fn trace(idx: &ChainIndex, cl: &Clustering, tags: &BTreeMap<u32, Vec<Tag>>, 
             }
             let f = follows(*o, share, hop);
             traced.insert(*o, (share, hop, f));
-            edges.extend(ctx.edge(*o, share, hop));
+            edges.extend(ctx.edge(*o, share, hop, from.clone()));
             if f {
                 enqueue(&mut queue, *o);
             }

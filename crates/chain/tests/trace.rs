@@ -265,3 +265,31 @@ fn check_formats(g: &FlowGraph) {
         assert_eq!(unescaped % 2, 0, "{l}");
     }
 }
+
+/// Forward, every edge leaves the start or a node the trace reached before:
+/// the cluster holding the traced coins, not the transaction's first input's
+/// (in a CoinJoin, someone else's). Edges through a CoinJoin say so. From
+/// `bcrt1qwq3m…` (owner 1) the hop-1 edges left owner 0's cluster, which no
+/// traced coin had reached, and the start had no edge out.
+#[test]
+fn forward_edges_leave_the_clusters_holding_the_traced_coins() {
+    let Some(f) = fixture() else { return };
+    let starts: Vec<&String> = f.truth.addresses.keys().step_by(7).take(8).collect();
+    let mut through_coinjoins = 0;
+    for start in starts {
+        let g = run(&f, start, &TraceConfig { direction: Direction::Forward, hops: 3, min_value: 0, policy: Policy::Poison, max_edges: 1_000_000 });
+        let start_nodes: Vec<&str> = g.nodes.iter().filter(|n| n.role == "start").map(|n| n.id.as_str()).collect();
+        let mut reached: std::collections::BTreeSet<&str> = start_nodes.iter().copied().collect();
+        let mut edges: Vec<_> = g.edges.iter().collect();
+        edges.sort_by_key(|e| e.hop);
+        for e in &edges {
+            assert!(reached.contains(e.from.as_str()), "{start}: edge {}:{} at hop {} leaves {}, which no traced coin reached", e.txid, e.vout, e.hop, e.from);
+            reached.insert(e.to.as_str());
+        }
+        if !g.edges.is_empty() {
+            assert!(g.edges.iter().any(|e| start_nodes.contains(&e.from.as_str())), "{start}: the start has no edge out");
+        }
+        through_coinjoins += g.edges.iter().filter(|e| e.heuristic.starts_with("coinjoin:")).count();
+    }
+    assert!(through_coinjoins > 0, "no trace went through a CoinJoin: the test checks less than it says");
+}
