@@ -196,7 +196,8 @@ fn scope_of(
     Ok(Scope { vendor: want.to_owned(), accounts: out, rule })
 }
 
-fn link_row(l: &Link, decisions: &BTreeMap<String, LinkDecision>, cites: &Cites) -> LinkRow {
+/// A listed link's row; `threshold` is the model's review threshold.
+fn link_row(l: &Link, threshold: f64, decisions: &BTreeMap<String, LinkDecision>, cites: &Cites) -> LinkRow {
     let d = decisions.get(&l.id);
     LinkRow {
         id: l.id.clone(),
@@ -204,7 +205,16 @@ fn link_row(l: &Link, decisions: &BTreeMap<String, LinkDecision>, cites: &Cites)
         b: l.b.clone(),
         probability: l.probability,
         hard: l.hard,
-        status: if l.hard { "hard" } else { "review" }.to_owned(),
+        // A link below the threshold is listed for a market-verified claim
+        // or an analyst's decision, not for review on its score.
+        status: if l.hard {
+            "hard"
+        } else if l.probability >= threshold {
+            "review"
+        } else {
+            "below threshold"
+        }
+        .to_owned(),
         signals: l
             .evidence
             .iter()
@@ -429,8 +439,9 @@ impl Case {
         let in_scope = |market: &str, vendor: &str| members.as_ref().is_none_or(|m| m.iter().any(|acc| same_account(market, vendor, acc)));
         let scoped_accounts: Vec<&Account> = accounts.iter().filter(|a| in_scope(&a.market, &a.name)).collect();
         let touches = |id: &str| scope.as_ref().is_none_or(|s| s.accounts.iter().any(|a| a.account == id));
+        let threshold = model.as_ref().map_or(f64::INFINITY, |m| m.threshold);
         let link_rows: Vec<LinkRow> =
-            links.iter().filter(|l| touches(&l.a) || touches(&l.b)).map(|l| link_row(l, &decisions, &cites)).collect();
+            links.iter().filter(|l| touches(&l.a) || touches(&l.b)).map(|l| link_row(l, threshold, &decisions, &cites)).collect();
         let links_section = match &model {
             Some(m) => LinksSection {
                 model: Some(format!("{} {}", m.version, m.training_hash)),

@@ -396,6 +396,7 @@ fn a_vendor_without_a_profile_cites_its_listings() {
     ok(&["--quiet", "--case", c, "import", s(&hansa)]);
     ok(&["--quiet", "--case", c, "import", "--captured-at", "2019-11-01", s(&pages)]);
     ok(&["--quiet", "--case", c, "extract"]);
+    ok(&["--quiet", "--case", c, "link", "train"]);
     // --out's directory need not exist.
     let (html, dir) = (tmp.path().join("new/dir/r.html"), tmp.path().join("csv"));
     ok(&["--case", c, "report", "--vendor", "vessel", "--out", s(&html), "--csv", s(&dir)]);
@@ -409,6 +410,14 @@ fn a_vendor_without_a_profile_cites_its_listings() {
         assert!(!ev.is_empty(), "a row without evidence: {r:?}");
         assert!(ev.split(' ').all(|d| indexed.contains(d)), "{ev} not all in the evidence index");
     }
+    // Cryptonia verified vessel's Hansa account: the link is listed for that
+    // claim, below the review threshold, and says so (it said "review").
+    let (h, rows) = read_csv(&dir.join("links.csv"));
+    let col = |n: &str| h.iter().position(|x| x == n).unwrap();
+    let claimed = rows.iter().find(|r| [&r[col("a")], &r[col("b")]] == ["cryptonia/vessel", "hansa/vessel"] || [&r[col("a")], &r[col("b")]] == ["hansa/vessel", "cryptonia/vessel"]);
+    let claimed = claimed.unwrap_or_else(|| panic!("no cryptonia/vessel - hansa/vessel link: {rows:?}"));
+    assert!(claimed[col("probability")].parse::<f64>().unwrap() < 0.5, "{claimed:?}");
+    assert_eq!((&claimed[col("hard")][..], &claimed[col("status")][..]), ("false", "below threshold"), "{claimed:?}");
 }
 
 #[test]
