@@ -214,6 +214,8 @@ pub struct OperatorSales {
     pub sales_lower: f64,
     /// Lower-bound revenue, USD.
     pub revenue_usd_lower: f64,
+    /// Of `sales_lower`, the sales with no USD price (not in the revenue).
+    pub unpriced_sales: f64,
 }
 
 /// A link inside an operator's group.
@@ -243,6 +245,9 @@ pub struct Operator {
     pub links: Vec<OperatorLink>,
     /// Per method: summed lower-bound sales and revenue (USD).
     pub combined_sales_lower: BTreeMap<String, (f64, f64)>,
+    /// By method, the combined sales with no USD price (so that a revenue of
+    /// 0 is told from no revenue known).
+    pub combined_unpriced_sales: BTreeMap<String, f64>,
 }
 
 /// `confirmed`, `rejected` or `undecided`.
@@ -280,6 +285,7 @@ impl Case {
         let units = self.units_of_accounts(&obs, rates, &in_group)?;
         let estimates = sales::aggregate(&units, sales::GroupBy::Vendor, None, None);
         let mut combined: BTreeMap<String, (f64, f64)> = BTreeMap::new();
+        let mut combined_unpriced: BTreeMap<String, f64> = BTreeMap::new();
         let mut rows = Vec::new();
         for member in &group {
             let acc = accounts.iter().find(|a| a.id.eq_ignore_ascii_case(member));
@@ -292,7 +298,13 @@ impl Case {
                 let t = combined.entry(e.method.as_str().to_owned()).or_default();
                 t.0 += e.sales_lower;
                 t.1 += e.revenue_usd_lower;
-                sales.push(OperatorSales { method: e.method.as_str().to_owned(), sales_lower: e.sales_lower, revenue_usd_lower: e.revenue_usd_lower });
+                *combined_unpriced.entry(e.method.as_str().to_owned()).or_default() += e.unpriced_sales;
+                sales.push(OperatorSales {
+                    method: e.method.as_str().to_owned(),
+                    sales_lower: e.sales_lower,
+                    revenue_usd_lower: e.revenue_usd_lower,
+                    unpriced_sales: e.unpriced_sales,
+                });
             }
             rows.push(OperatorAccount {
                 account: member.clone(),
@@ -314,6 +326,6 @@ impl Case {
                 decision: decision_word(decisions.get(&l.id)),
             })
             .collect();
-        Ok(Some(Operator { accounts: rows, links: joining, combined_sales_lower: combined }))
+        Ok(Some(Operator { accounts: rows, links: joining, combined_sales_lower: combined, combined_unpriced_sales: combined_unpriced }))
     }
 }

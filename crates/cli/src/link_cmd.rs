@@ -393,7 +393,16 @@ pub fn operator(case: &mut Case, id: &str, rates: &sales::Rates, json: bool) -> 
             println!("  link {} p={:.3} hard={} {}", l.id, l.probability, l.hard, l.decision);
         }
         for (method, (s, r)) in &op.combined_sales_lower {
-            println!("  combined {method}: {s:.1} sales, ${r:.2} (lower bounds)");
+            // As `sales` says it: no revenue is known when no sale has a price.
+            let unpriced = op.combined_unpriced_sales.get(method).copied().unwrap_or(0.0);
+            let revenue = if *s > 0.0 && unpriced >= *s {
+                "revenue n/a (no sale priced)".to_owned()
+            } else if unpriced > 0.0 {
+                format!("${r:.2} ({unpriced:.1} sales unpriced)")
+            } else {
+                format!("${r:.2}")
+            };
+            println!("  combined {method}: {s:.1} sales, {revenue} (lower bounds)");
         }
         if op.accounts.len() == 1 {
             println!("  (no hard or confirmed link joins this account to another; see `dragnet links`)");

@@ -98,6 +98,14 @@ fn decisions_are_logged_and_survive_re_extraction() {
     let members: Vec<&str> = after["accounts"].as_array().unwrap().iter().filter_map(|x| x["account"].as_str()).collect();
     assert!(members.contains(&a) && members.contains(&b), "{after}");
     assert!(after["combined_sales_lower"]["feedback_count"][0].as_f64().unwrap() > 0.0, "{after}");
+    // Whether a revenue of 0 is known or no sale had a price is told apart.
+    assert!(after["combined_unpriced_sales"]["feedback_count"].is_number(), "{after}");
+    let text = ok(&["operator", "--case", s(&case), a]);
+    for (method, v) in after["combined_sales_lower"].as_object().unwrap() {
+        let (sales, unpriced) = (v[0].as_f64().unwrap(), after["combined_unpriced_sales"][method].as_f64().unwrap());
+        let line = text.lines().find(|l| l.starts_with(&format!("  combined {method}: "))).unwrap_or_else(|| panic!("{text}"));
+        assert_eq!(line.contains("revenue n/a (no sale priced)"), sales > 0.0 && unpriced >= sales, "{line}");
+    }
     let relisted = json_lines(&ok(&["links", "--case", s(&case), "--json"]));
     assert_eq!(relisted.iter().find(|l| l["id"] == id).unwrap()["decision"], "confirmed");
     // Rejecting later wins over the earlier confirmation; the log keeps both.
