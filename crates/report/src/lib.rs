@@ -400,6 +400,9 @@ pub struct Counts {
     pub identifiers: u64,
 }
 
+/// The Markets row of the pages no market was recognised in.
+pub const NO_MARKET: &str = "(no market recognised)";
+
 /// Pages and rows per market.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct MarketRow {
@@ -641,10 +644,10 @@ pub fn build(rows: &Records<'_>, pages: &[PageRow], evidence: &[EvidenceEntry], 
         let r = markets.entry(m.to_owned()).or_insert_with(|| MarketRow { market: m.to_owned(), ..MarketRow::default() });
         f(r);
     };
+    // A stored page no market was recognised in (a README, a licence, an
+    // unknown page) is counted too, so the rows add up to the pages stored.
     for p in &pages {
-        if let Some(m) = &p.market {
-            bump(m, &|r| r.pages += 1);
-        }
+        bump(p.market.as_deref().unwrap_or(NO_MARKET), &|r| r.pages += 1);
     }
     for l in &listings {
         bump(&l.record.market, &|r| r.listings += 1);

@@ -312,3 +312,36 @@ fn a_row_with_no_sale_priced_shows_no_revenue_figure() {
     assert!(!html.contains(">0.00<"), "an unpriced row shows revenue 0.00");
     assert!(html.contains(">123.45<"));
 }
+
+/// A stored page no market was recognised in (a README beside the pages)
+/// has a Markets row of its own: the rows add up to the pages stored (it
+/// was left out of every row).
+#[test]
+fn pages_of_no_market_are_counted_in_the_markets_table() {
+    let (mut s, ev) = store_with("t", "v", b"p", "F");
+    let readme = Sha256::of(b"readme");
+    s.put_page(&PageRecords {
+        page: PageRow {
+            evidence: readme,
+            source: Some("SOURCE_README.md".into()),
+            url: None,
+            captured_at: None,
+            market: None,
+            profile: "generic".into(),
+            page_type: PageType::Unknown,
+            encoding: "UTF-8".into(),
+            diagnostics: vec![],
+            extracted_by: "t".into(),
+        },
+        listings: vec![],
+        vendors: vec![],
+        feedback: vec![],
+        categories: vec![],
+        identifiers: vec![],
+    })
+    .unwrap();
+    let html = case_report_html(&s, &[entry(&ev), entry(&readme)], &ReportOptions { title: "T".into(), ..Default::default() }).unwrap();
+    let row = |m: &str| format!("<tr><td>{m}</td><td class=\"n\">1</td>");
+    assert!(html.contains(&row("m")), "{html}");
+    assert!(html.contains(&row(report::NO_MARKET)), "the README's page is in no row");
+}
