@@ -989,6 +989,19 @@ fn feedback_units_in<R: FeedbackRow>(
                 DayRange::day(observed)
             }
         };
+        if days.earliest > observed {
+            // No page shows feedback left after it was captured: the capture
+            // time given, or the date shown, is wrong.
+            out.problems.push(Problem {
+                id: o.id().into_owned(),
+                message: format!(
+                    "feedback dated {:?} ({}), after the day it was seen ({observed}): the capture time or the shown date is wrong; counted on its shown date",
+                    f.date.unwrap_or(""),
+                    days.earliest
+                ),
+                days: Some(days),
+            });
+        }
         // Runs of rows share market, vendor and listing: that part of the
         // identity is normalized once per run.
         let head = (f.market, f.vendor, f.listing);

@@ -712,3 +712,18 @@ fn parts_estimated_one_after_another_are_each_as_estimated_alone() {
         });
     });
 }
+
+/// Feedback dated after the page that shows it was captured is impossible:
+/// the capture time given or the date shown is wrong. It is counted on its
+/// shown date, with a note (it was counted silently).
+#[test]
+fn feedback_dated_after_its_capture_is_noted() {
+    let listings = [listing("l", "2016-01-10", |l| usd(l, "10"))];
+    let feedback = [fb("f1", "p1", "2016-01-10", "great", "2016-02-01"), fb("f2", "p1", "2016-01-10", "fine", "3 days ago")];
+    let u = run(&listings, &feedback, &Rates::default());
+    let notes: Vec<(&str, &str)> = u.problems.iter().map(|p| (p.id.as_str(), p.message.as_str())).collect();
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert_eq!(notes[0].0, "f1");
+    assert!(notes[0].1.contains("after the day it was seen (2016-01-10)"), "{notes:?}");
+    assert_eq!(only(&aggregate(&u.units, GroupBy::Vendor, None, None), Method::FeedbackCount).sales_lower, 2.0);
+}
