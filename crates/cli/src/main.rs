@@ -801,7 +801,15 @@ fn run(args: Cli) -> Result<()> {
             } else if let Some(text) = chain_cmd::explain(case.dir(), id)? {
                 println!("{text}");
             } else {
-                anyhow::bail!("nothing in case {} has the id {id:?}", case.dir().display());
+                // Say why a near miss missed: a digest prefix too short to
+                // be taken as one.
+                let hex = id.strip_prefix("sha256:").unwrap_or(id);
+                let hint = if !hex.is_empty() && hex.len() < case::MIN_DIGEST_PREFIX && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    format!(" (a digest prefix needs at least {} hex digits)", case::MIN_DIGEST_PREFIX)
+                } else {
+                    String::new()
+                };
+                anyhow::bail!("nothing in case {} has the id {id:?}{hint}", case.dir().display());
             }
         }
         Command::Sales { by, from, to, csv, rates } => {

@@ -504,7 +504,8 @@ impl Interner {
 }
 
 /// What units merge on: method, market, vendor, category, origin,
-/// destinations (ids), first and last day, scale (bits).
+/// destinations (ids), first and last day, whether the first is known,
+/// scale (bits).
 type MergeKey = (Method, u32, u32, u32, u32, u32, i32, i32, bool, u64);
 
 /// [`MergeKey`] without the days (but whether the first is known, which
