@@ -134,12 +134,7 @@ impl Case {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(io(parent))?;
         }
-        // A killed crawl may have written a record without its index line.
-        let recovered = self.evidence.recover_unindexed()?;
-        if !recovered.is_empty() {
-            let digests: Vec<String> = recovered.iter().map(|s| s.to_hex()).collect();
-            self.evidence.log("recover", json!({ "indexed_again": digests }), &self.operator, TOOL_VERSION)?;
-        }
+        self.recover_killed_writes()?;
         let mut frontier = Frontier::open(&path).map_err(|message| CaseError::Config { path: path.clone(), message })?;
         let mut sink = WithProgress { case: self, progress, started: false };
         let report = crawl::crawl(cfg, fetcher, &mut frontier, &mut sink);

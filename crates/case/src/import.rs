@@ -91,6 +91,7 @@ impl Case {
     /// Imports `paths` (files and directories, recursively) as evidence. Bad
     /// files and records are reported and the rest is imported.
     pub fn import(&mut self, paths: &[PathBuf], opts: &ImportOptions, progress: &dyn Progress) -> Result<ImportReport> {
+        self.recover_killed_writes()?;
         let (sources, problems) = evidence::discover(paths);
         let mut report = ImportReport {
             problems: problems.iter().map(|p| p.to_string()).collect(),

@@ -260,6 +260,28 @@ impl Case {
         report
     }
 
+    /// Makes the evidence whole after a writer was killed (torn tails set
+    /// aside, unindexed records indexed; see [`evidence::EvidenceStore::recover`])
+    /// and says on stderr what it did. Every command that appends evidence
+    /// calls it first.
+    pub fn recover_killed_writes(&mut self) -> Result<evidence::Recovery> {
+        let recovery = self.evidence.recover(&self.operator, TOOL_VERSION)?;
+        for t in &recovery.torn {
+            tracing::warn!(
+                "{}: the last {} bytes (from offset {}) were cut short by a killed writer; set aside as evidence/{} (sha256 {}) and logged",
+                t.file,
+                t.length,
+                t.offset,
+                t.saved_as,
+                t.sha256
+            );
+        }
+        if !recovery.indexed_again.is_empty() {
+            tracing::warn!("{} complete records a killed writer left without an index line were indexed again", recovery.indexed_again.len());
+        }
+        Ok(recovery)
+    }
+
     /// Writes an entry to the custody log.
     pub fn log(&mut self, action: &str, detail: serde_json::Value) -> Result<()> {
         self.evidence.log(action, detail, &self.operator, TOOL_VERSION)?;

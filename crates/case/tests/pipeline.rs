@@ -70,6 +70,41 @@ fn find_evidence_file(case_dir: &Path) -> PathBuf {
     files.pop().unwrap()
 }
 
+/// An import killed mid-write leaves a record and a custody line cut short
+/// (SIGKILL stops a write between pages). The next import sets them aside
+/// before it appends, logs that, and the case verifies; without that, its
+/// records went after the cut one and `verify` failed for good.
+#[test]
+fn an_import_after_a_killed_one_sets_its_torn_writes_aside() {
+    let (tmp, mut case) = new_case();
+    let src = tmp.path().join("in");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("p0.html"), "<html><body>page 0</body></html>").unwrap();
+    case.import(std::slice::from_ref(&src), &ImportOptions::default(), &NoProgress).unwrap();
+    let case_dir = case.dir().to_owned();
+    let rec = case.evidence().records().remove(0);
+    drop(case);
+    let ev = find_evidence_file(&case_dir);
+    // The first half of the page's record, as a second copy would be cut.
+    let (at, len) = (rec.offset as usize, rec.length as usize);
+    let cut = std::fs::read(&ev).unwrap()[at..at + len / 2].to_vec();
+    let append = |path: &Path, bytes: &[u8]| std::fs::OpenOptions::new().append(true).open(path).unwrap().write_all(bytes).unwrap();
+    append(&ev, &cut);
+    append(&case_dir.join("evidence/custody.jsonl"), b"{\"action\":\"acq");
+
+    let mut case = Case::open(&case_dir, "tester").unwrap();
+    assert!(!case.verify().is_intact());
+    std::fs::write(src.join("p1.html"), "<html><body>page 1</body></html>").unwrap();
+    let report = case.import(&[src], &ImportOptions::default(), &NoProgress).unwrap();
+    assert_eq!(report.digests.len(), 2);
+    assert!(case.verify().is_intact(), "{:?}", case.verify().problems);
+    let recovered: Vec<_> = case.evidence().custody().entries().unwrap().into_iter().filter(|e| e.action == evidence::RECOVER).collect();
+    assert_eq!(recovered.len(), 1);
+    let files: Vec<&str> = recovered[0].detail["torn"].as_array().unwrap().iter().map(|t| t["file"].as_str().unwrap()).collect();
+    assert_eq!(files, ["custody.jsonl", ev.file_name().unwrap().to_str().unwrap()]);
+    assert_eq!(std::fs::read_dir(case_dir.join("evidence/torn")).unwrap().count(), 2);
+}
+
 #[test]
 fn verify_names_a_flipped_record_and_a_flipped_log_line() {
     let (tmp, mut case) = new_case();

@@ -31,6 +31,11 @@ use crate::error::{Error, Location, Problem};
 /// every stored record is named by one.
 pub const ACQUIRE: &str = "acquire";
 
+/// The custody action of [`EvidenceStore::recover`](crate::EvidenceStore::recover):
+/// its detail lists the `torn` pieces it set aside (`file`, `offset`,
+/// `length`, `sha256`, `saved_as`) and the records it `indexed_again`.
+pub const RECOVER: &str = "recover";
+
 /// The `prev_hash` of the first entry: 64 zeros.
 pub fn genesis() -> Sha256 {
     Sha256::from_bytes([0; 32])
@@ -188,7 +193,7 @@ impl CustodyLog {
                 return out;
             }
         };
-        let LogCheck { checked, problems, acquired } = &mut out;
+        let LogCheck { checked, problems, acquired, set_aside } = &mut out;
         let mut prev_hash = genesis();
         let mut prev_seq = 0u64;
         let lines: Vec<&[u8]> = text.split(|&b| b == b'\n').collect();
@@ -218,6 +223,7 @@ impl CustodyLog {
                     if let Some(v) = &v {
                         let action = v.get("action").and_then(Value::as_str).unwrap_or_default();
                         acquired.extend(acquisition(action, v.get("detail").unwrap_or(&Value::Null)));
+                        set_aside.extend(pieces_set_aside(action, v.get("detail").unwrap_or(&Value::Null)));
                     }
                     prev_hash = v
                         .as_ref()
@@ -239,6 +245,7 @@ impl CustodyLog {
                 ));
             }
             acquired.extend(acquisition(&entry.action, &entry.detail));
+            set_aside.extend(pieces_set_aside(&entry.action, &entry.detail));
             prev_hash = entry.hash;
             prev_seq = entry.seq;
         }
@@ -256,6 +263,24 @@ pub(crate) struct LogCheck {
     /// `(sha256, source)` of every [`ACQUIRE`] entry; `source` is `None`
     /// when the entry names none.
     pub(crate) acquired: HashSet<(Sha256, Option<String>)>,
+    /// `(saved_as, sha256)` of every torn piece a [`RECOVER`] entry says it
+    /// set aside.
+    pub(crate) set_aside: Vec<(String, Sha256)>,
+}
+
+/// The torn pieces a [`RECOVER`] entry set aside: `(saved_as, sha256)`.
+fn pieces_set_aside(action: &str, detail: &Value) -> Vec<(String, Sha256)> {
+    if action != RECOVER {
+        return Vec::new();
+    }
+    let pieces = detail.get("torn").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    pieces
+        .iter()
+        .filter_map(|p| {
+            let saved_as = p.get("saved_as")?.as_str()?.to_owned();
+            Some((saved_as, p.get("sha256")?.as_str()?.parse().ok()?))
+        })
+        .collect()
 }
 
 /// The capture an entry records the acquisition of, if it is an [`ACQUIRE`]

@@ -52,9 +52,12 @@ mod http;
 mod store;
 mod warc;
 
-pub use custody::{canonical_json, genesis, CustodyEntry, CustodyLog, ACQUIRE};
+pub use custody::{canonical_json, genesis, CustodyEntry, CustodyLog, ACQUIRE, RECOVER};
 pub use discover::{classify, discover, url_from_file_name, Source, SourceKind};
 pub use error::{Error, Location, Problem, WarcError, WarcErrorKind};
 pub use http::{decode_content, dechunk, parse_response, HttpError, HttpResponse, MAX_DECODED};
-pub use store::{Added, CaptureMeta, EvidenceStore, Origin, Prepared, RecordInfo, RequestInfo, RequestMeta, VerifyReport, DEFAULT_ROLLOVER};
+pub use store::{
+    Added, CaptureMeta, EvidenceStore, Origin, Prepared, RecordInfo, Recovery, RequestInfo, RequestMeta, TornTail, VerifyReport,
+    DEFAULT_ROLLOVER, TORN_DIR,
+};
 pub use warc::{read_warc, WarcReader, WarcRecord};

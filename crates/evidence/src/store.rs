@@ -35,6 +35,9 @@ use crate::error::{Error, Location, Problem, WarcErrorKind};
 use crate::http;
 use crate::warc::{self, read_warc, WarcReader, WarcRecord};
 
+mod recover;
+pub use recover::{Recovery, TornTail, TORN_DIR};
+
 /// Size at which a new evidence file is started (1 GiB).
 pub const DEFAULT_ROLLOVER: u64 = 1 << 30;
 const INDEX: &str = "index.jsonl";
@@ -915,40 +918,6 @@ impl EvidenceStore {
         Ok(())
     }
 
-    /// Indexes complete records a killed writer appended to the evidence
-    /// files but did not index (a crash between writing a record and its
-    /// index line), and returns their digests. A crawl calls this before
-    /// resuming; `verify` never does (it reports such records instead).
-    /// Bytes that do not form a complete record are left for `verify` to
-    /// report: nothing is deleted.
-    pub fn recover_unindexed(&mut self) -> Result<Vec<Sha256>, Error> {
-        let indexed: std::collections::BTreeSet<(String, u64)> =
-            self.lines.iter().map(|l| (l.file.clone(), l.offset)).collect();
-        let mut found = Vec::new();
-        let mut text = String::new();
-        for name in evidence_files(&self.dir)? {
-            for rec in read_warc(&self.dir.join(&name)).flatten() {
-                if indexed.contains(&(name.clone(), rec.offset)) {
-                    continue;
-                }
-                let Ok(line) = index_line(&name, &rec) else { continue };
-                if let Some(sha) = line.sha256 {
-                    found.push(sha);
-                }
-                text.push_str(&serde_json::to_string(&line).unwrap_or_default());
-                text.push('\n');
-                self.apply(line, None);
-            }
-        }
-        if !text.is_empty() {
-            let index = self.dir.join(INDEX);
-            let mut f = OpenOptions::new().create(true).append(true).open(&index).map_err(|e| Error::io(&index, e))?;
-            f.write_all(text.as_bytes()).map_err(|e| Error::io(&index, e))?;
-            f.sync_all().map_err(|e| Error::io(&index, e))?;
-        }
-        Ok(found)
-    }
-
     /// Reads the stored record for `sha` and returns its payload, after
     /// checking that it still hashes to `sha`.
     pub fn get(&self, sha: &Sha256) -> Result<Vec<u8>, Error> {
@@ -1152,6 +1121,7 @@ impl EvidenceStore {
                 ));
             }
         }
+        self.check_torn_pieces(&log.set_aside, &mut problems);
         let log_entries_checked = log.checked;
         problems.extend(log.problems);
         // One damaged record can be reported by several checks; keep each

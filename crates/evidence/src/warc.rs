@@ -121,6 +121,28 @@ pub fn read_warc(path: &Path) -> WarcReader<BufReader<File>> {
     }
 }
 
+/// Reads the gzip members of `path` from byte `from` on (a tail of an
+/// evidence file, whose records are one gzip member each); offsets are the
+/// file's. Opening errors are the first item, as in [`read_warc`].
+pub(crate) fn read_members_from(path: &Path, from: u64) -> WarcReader<BufReader<File>> {
+    let name = path.display().to_string();
+    let opened = File::open(path).and_then(|mut f| f.seek(SeekFrom::Start(from)).map(|_| f));
+    match opened {
+        Ok(f) => WarcReader {
+            name,
+            state: State::Between(BufReader::with_capacity(64 * 1024, f)),
+            resyncing: false,
+            pending: None,
+        },
+        Err(e) => WarcReader {
+            name: name.clone(),
+            state: State::Done,
+            resyncing: false,
+            pending: Some(WarcError { file: name, offset: from, kind: WarcErrorKind::Io(e.to_string()) }),
+        },
+    }
+}
+
 enum State<R> {
     Start(R),
     Plain(R, u64),

@@ -319,9 +319,9 @@ fn imports_real_market_pages_and_verifies() {
 }
 
 /// A writer killed between writing a record and its index line leaves a
-/// complete, unindexed record: `verify` reports it, and
-/// `recover_unindexed` (run by a resuming crawl) indexes it again without
-/// touching the evidence file.
+/// complete, unindexed record: `verify` reports it, and `recover` (run by a
+/// resuming crawl or import) indexes it again without touching the evidence
+/// file.
 #[test]
 fn unindexed_record_after_a_crash_is_reported_then_recovered() {
     let (d, mut s) = new_store();
@@ -336,7 +336,9 @@ fn unindexed_record_after_a_crash_is_reported_then_recovered() {
     let mut s = EvidenceStore::open(&dir).unwrap();
     assert!(s.record(&b).is_none());
     assert!(!s.verify().is_intact(), "the unindexed record is reported");
-    assert_eq!(s.recover_unindexed().unwrap(), vec![b]);
+    let recovery = s.recover("op", "v").unwrap();
+    assert_eq!(recovery.indexed_again, vec![b]);
+    assert!(recovery.torn.is_empty(), "{:?}", recovery.torn);
     assert_eq!(s.get(&b).unwrap(), b"second page");
     assert_eq!(s.get(&a).unwrap(), b"first page");
     // Indexed again, b still has no acquire entry until the resuming crawl
@@ -346,8 +348,126 @@ fn unindexed_record_after_a_crash_is_reported_then_recovered() {
     assert!(matches!(&unlogged[0], (Location::Record { sha256: Some(sha), .. }, true) if *sha == b), "{unlogged:?}");
     log_acquire(&mut s, &b, "b.html");
     assert!(s.verify().is_intact(), "{:?}", s.verify().problems);
-    assert!(s.recover_unindexed().unwrap().is_empty(), "nothing twice");
+    assert!(s.recover("op", "v").unwrap().is_empty(), "nothing twice");
     assert_eq!(std::fs::read(dir.join("evidence-00001.warc.gz")).unwrap_or_default(), files_before);
+    let recovers = s.custody().entries().unwrap().into_iter().filter(|e| e.action == evidence::RECOVER).count();
+    assert_eq!(recovers, 1, "one recover entry, for the one recovery that did something");
+}
+
+fn append(path: &Path, bytes: &[u8]) {
+    std::fs::OpenOptions::new().append(true).open(path).unwrap().write_all(bytes).unwrap();
+}
+
+/// The bytes a store appends to its evidence file for `payload` (a gzip
+/// member), made in a store of its own.
+fn member_for(payload: &[u8], m: &CaptureMeta) -> Vec<u8> {
+    let (d, mut s) = new_store();
+    let file = d.path().join("evidence/evidence-00001.warc.gz");
+    s.add(b"-", m).unwrap();
+    let before = std::fs::metadata(&file).unwrap().len() as usize;
+    s.add(payload, m).unwrap();
+    std::fs::read(&file).unwrap()[before..].to_vec()
+}
+
+/// A writer killed by SIGKILL can stop inside one `write` (Linux checks
+/// between pages), leaving a record, an index line or a custody line cut
+/// short at the end of its file. `recover` sets each such tail aside in
+/// `torn/` (nothing deleted), cuts the file back to its last whole record or
+/// line, logs it, and later writes go after whole records: the store
+/// verifies. Without the recovery, the next record is written after the
+/// cut one and `verify` reports the evidence file as damaged (CI saw this
+/// once in the crawl kill test).
+#[test]
+fn torn_tails_left_by_a_kill_are_set_aside_and_the_store_verifies() {
+    const CUT_INDEX_LINE: &[u8] = b"{\"kind\":\"record\",\"file\":\"evid";
+    const CUT_CUSTODY_LINE: &[u8] = b"{\"action\":\"acquire\",\"de";
+    // Bytes that do not compress, so that the record's member is longer
+    // than the 4096 bytes that land.
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let page: Vec<u8> = (0..20_000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    let member = member_for(&page, &meta("c.html", None));
+    for cut_alone in [false, true] {
+        let (d, mut s) = new_store();
+        let dir = d.path().join("evidence");
+        let warc = dir.join("evidence-00001.warc.gz");
+        let a = acquire(&mut s, b"first page", &meta("a.html", None)).sha256;
+        let intact_len = std::fs::metadata(&warc).unwrap().len();
+        let custody_len = std::fs::metadata(dir.join("custody.jsonl")).unwrap().len();
+        // Killed while writing a record: only its first 4096 bytes landed.
+        let cut = &member[..4096];
+        append(&warc, cut);
+        if !cut_alone {
+            // ...and, in another kill, while writing an index and a custody line.
+            append(&dir.join("index.jsonl"), CUT_INDEX_LINE);
+            append(&dir.join("custody.jsonl"), CUT_CUSTODY_LINE);
+        }
+        let mut s = EvidenceStore::open(&dir).unwrap();
+        assert!(!s.verify().is_intact());
+        if cut_alone {
+            // The fault as CI met it: without recovery a later write goes
+            // after the cut record, and the file is damaged for good.
+            let mut plain = EvidenceStore::open(&dir).unwrap();
+            acquire(&mut plain, b"second page", &meta("b.html", None));
+            let r = plain.verify();
+            assert!(r.problems.iter().any(|p| matches!(&p.location, Location::Record { offset, .. } if *offset == intact_len)), "{:?}", r.problems);
+            // Recovery does not cut damage that complete records follow:
+            // that is not a kill's.
+            let mut again = EvidenceStore::open(&dir).unwrap();
+            assert!(again.recover("op", "v").unwrap().torn.is_empty());
+            continue;
+        }
+        let recovery = s.recover("op", "v").unwrap();
+        let torn: Vec<(&str, u64, u64)> = recovery.torn.iter().map(|t| (t.file.as_str(), t.offset, t.length)).collect();
+        let index_len = std::fs::metadata(dir.join("index.jsonl")).unwrap().len();
+        let lens = (CUT_CUSTODY_LINE.len() as u64, CUT_INDEX_LINE.len() as u64);
+        assert_eq!(torn, vec![("custody.jsonl", custody_len, lens.0), ("index.jsonl", index_len, lens.1), ("evidence-00001.warc.gz", intact_len, 4096)]);
+        assert_eq!(std::fs::metadata(&warc).unwrap().len(), intact_len);
+        for t in &recovery.torn {
+            let kept = std::fs::read(dir.join(&t.saved_as)).unwrap();
+            assert_eq!(Sha256::of(&kept), t.sha256);
+            assert_eq!(kept.len() as u64, t.length);
+        }
+        assert_eq!(std::fs::read(dir.join(&recovery.torn[2].saved_as)).unwrap(), cut);
+        assert!(s.verify().is_intact(), "{:?}", s.verify().problems);
+        let b = acquire(&mut s, b"second page", &meta("b.html", None)).sha256;
+        let s = EvidenceStore::open(&dir).unwrap();
+        assert!(s.verify().is_intact(), "{:?}", s.verify().problems);
+        assert_eq!((s.get(&a).unwrap(), s.get(&b).unwrap()), (b"first page".to_vec(), b"second page".to_vec()));
+        // A piece set aside is evidence of the kill: changing or removing it
+        // is reported.
+        let piece = dir.join(&recovery.torn[2].saved_as);
+        std::fs::write(&piece, b"x").unwrap();
+        assert!(s.verify().problems.iter().any(|p| p.what.contains("torn piece") && p.what.contains("not the")), "{:?}", s.verify().problems);
+        std::fs::remove_file(&piece).unwrap();
+        assert!(s.verify().problems.iter().any(|p| p.what.contains("cannot be read")), "{:?}", s.verify().problems);
+        std::fs::write(dir.join("torn/stray.1.00"), b"?").unwrap();
+        assert!(s.verify().problems.iter().any(|p| p.what.contains("no recover entry")), "{:?}", s.verify().problems);
+    }
+}
+
+/// A recovery killed after setting a piece aside but before logging it
+/// leaves a piece no entry names; the next recovery logs it.
+#[test]
+fn a_piece_set_aside_but_not_logged_is_logged_by_the_next_recovery() {
+    let (d, mut s) = new_store();
+    let dir = d.path().join("evidence");
+    acquire(&mut s, b"first page", &meta("a.html", None));
+    let len = std::fs::metadata(dir.join("evidence-00001.warc.gz")).unwrap().len();
+    std::fs::create_dir_all(dir.join("torn")).unwrap();
+    let piece = format!("torn/evidence-00001.warc.gz.{len}.{}", &Sha256::of(b"\x1f\x8b").to_hex()[..16]);
+    std::fs::write(dir.join(&piece), b"\x1f\x8b").unwrap();
+    assert!(!s.verify().is_intact(), "an unnamed piece is reported");
+    let r = s.recover("op", "v").unwrap();
+    assert_eq!(r.torn.len(), 1);
+    assert_eq!((r.torn[0].saved_as.as_str(), r.torn[0].offset, r.torn[0].length), (piece.as_str(), len, 2));
+    assert!(s.verify().is_intact(), "{:?}", s.verify().problems);
 }
 
 /// Payloads prepared apart (on other threads, `prepare`) and stored in order

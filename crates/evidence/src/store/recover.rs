@@ -1,0 +1,278 @@
+//! Recovery after a killed writer.
+//!
+//! A write to a regular file can stop part way: Linux checks for a fatal
+//! signal between the pages of one `write`, so a writer killed by SIGKILL
+//! can leave a record or a line cut short wherever it crosses a page
+//! boundary. A cut piece is always the last bytes of its file (the store
+//! only appends, and the index line and custody entry of a record are
+//! written after the record). Appending after it buries it mid-file, where
+//! `verify` can only call the member altered: CI saw this once, in the test
+//! that kills a crawl twenty times.
+//!
+//! So a writer resuming after a kill calls [`EvidenceStore::recover`]
+//! first. Each torn tail (of an evidence file, the index, or the custody
+//! log) is copied to `evidence/torn/` and its file cut back to its last
+//! complete record or line; complete records with no index line are
+//! indexed again; one [`RECOVER`] custody entry names every piece with its
+//! digest. Nothing is deleted, and `verify` checks that each piece set aside
+//! is still there, unchanged, and named by an entry.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
+
+use model::Sha256;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{evidence_files, file_number, index_line, EvidenceStore, CUSTODY, INDEX};
+use crate::custody::RECOVER;
+use crate::error::{Error, Location, Problem};
+use crate::warc::read_members_from;
+
+/// The folder of the evidence directory that holds torn pieces.
+pub const TORN_DIR: &str = "torn";
+
+/// Bytes a killed writer left at the end of a file, which do not form a
+/// complete record (or line), set aside by [`EvidenceStore::recover`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TornTail {
+    /// The file they were cut from (in the evidence directory).
+    pub file: String,
+    /// Where they began, which is the file's length now.
+    pub offset: u64,
+    /// How many bytes.
+    pub length: u64,
+    /// Their digest.
+    pub sha256: Sha256,
+    /// Where they are kept, relative to the evidence directory.
+    pub saved_as: String,
+}
+
+/// What [`EvidenceStore::recover`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recovery {
+    /// Torn tails set aside, in the order found.
+    pub torn: Vec<TornTail>,
+    /// Complete records that had no index line, now indexed.
+    pub indexed_again: Vec<Sha256>,
+}
+
+impl Recovery {
+    /// True when there was nothing to recover.
+    pub fn is_empty(&self) -> bool {
+        self.torn.is_empty() && self.indexed_again.is_empty()
+    }
+}
+
+impl EvidenceStore {
+    /// Makes the store whole again after a writer was killed (see the module
+    /// docs), and logs what it did as one [`RECOVER`] custody entry. Call it
+    /// before appending to a store a killed writer may have left; `verify`
+    /// never calls it (it reports what a kill left instead).
+    pub fn recover(&mut self, operator: &str, tool_version: &str) -> Result<Recovery, Error> {
+        let mut torn = Vec::new();
+        // The custody log first: the recovery's own entry goes at its end.
+        if let Some(offset) = self.torn_custody_line()? {
+            torn.push(self.set_aside(CUSTODY, offset)?);
+        }
+        // The index is derived: a cut line is set aside like the rest, and
+        // its record indexed again below.
+        if let Some(offset) = torn_line(&self.dir.join(INDEX))? {
+            torn.push(self.set_aside(INDEX, offset)?);
+        }
+        for name in evidence_files(&self.dir)? {
+            if let Some(offset) = self.torn_member(&name)? {
+                torn.push(self.set_aside(&name, offset)?);
+            }
+        }
+        torn.extend(self.pieces_not_logged(&torn)?);
+        if !torn.is_empty() {
+            let (dir, rollover) = (self.dir.clone(), self.rollover);
+            *self = EvidenceStore::open(&dir)?;
+            self.rollover = rollover;
+        }
+        let indexed_again = self.recover_unindexed()?;
+        let recovery = Recovery { torn, indexed_again };
+        if !recovery.is_empty() {
+            let digests: Vec<String> = recovery.indexed_again.iter().map(Sha256::to_hex).collect();
+            let detail = json!({ "torn": recovery.torn, "indexed_again": digests });
+            self.log(RECOVER, detail, operator, tool_version)?;
+        }
+        Ok(recovery)
+    }
+
+    /// Where the custody log's cut last line begins, if it has one. A last
+    /// line that reads as a whole JSON value has lost only its line end:
+    /// that is not a kill's work (the entry and its line end are one write),
+    /// so it is left for `verify` to report.
+    fn torn_custody_line(&self) -> Result<Option<u64>, Error> {
+        let path = self.dir.join(CUSTODY);
+        let Some(offset) = torn_line(&path)? else { return Ok(None) };
+        let tail = read_from(&path, offset)?;
+        Ok(serde_json::from_slice::<serde_json::Value>(&tail).is_err().then_some(offset))
+    }
+
+    /// Where evidence file `name`'s torn tail begins, if it has one: damage
+    /// after the last indexed record with no complete record after it. A
+    /// kill leaves its cut last; damage with records after it is not a
+    /// kill's, and is left for `verify` to report.
+    fn torn_member(&self, name: &str) -> Result<Option<u64>, Error> {
+        let from = self.indexed_end(name);
+        let mut complete_end = from;
+        let mut damage: Option<u64> = None;
+        for item in read_members_from(&self.dir.join(name), from) {
+            match item {
+                Ok(_) if damage.is_some() => return Ok(None),
+                Ok(rec) => complete_end = complete_end.max(rec.offset + rec.length),
+                Err(e) => {
+                    damage.get_or_insert(e.offset);
+                }
+            }
+        }
+        Ok(damage.filter(|&offset| offset >= complete_end))
+    }
+
+    /// Where the last indexed record of evidence file `name` ends: what a
+    /// killed writer left lies after it, and only that is read.
+    fn indexed_end(&self, name: &str) -> u64 {
+        self.lines.iter().filter(|l| l.file == name).map(|l| l.offset + l.length).max().unwrap_or(0)
+    }
+
+    /// Indexes the complete records a killed writer appended after the last
+    /// indexed record of a file but did not index (killed between writing a
+    /// record and its index line), and returns their digests. Bytes that do
+    /// not form a complete record are left alone.
+    fn recover_unindexed(&mut self) -> Result<Vec<Sha256>, Error> {
+        let mut found = Vec::new();
+        let mut text = String::new();
+        for name in evidence_files(&self.dir)? {
+            let from = self.indexed_end(&name);
+            for rec in read_members_from(&self.dir.join(&name), from).flatten() {
+                let Ok(line) = index_line(&name, &rec) else { continue };
+                found.extend(line.sha256);
+                text.push_str(&serde_json::to_string(&line).unwrap_or_default());
+                text.push('\n');
+                self.apply(line, None);
+            }
+        }
+        if !text.is_empty() {
+            let index = self.dir.join(INDEX);
+            let mut f = OpenOptions::new().create(true).append(true).open(&index).map_err(|e| Error::io(&index, e))?;
+            f.write_all(text.as_bytes()).and_then(|()| f.sync_all()).map_err(|e| Error::io(&index, e))?;
+        }
+        Ok(found)
+    }
+
+    /// Copies file `name`'s bytes from `offset` to the end into
+    /// [`TORN_DIR`], durably, then cuts the file at `offset`. A kill between
+    /// the two steps leaves the piece in both places, and the next recovery
+    /// copies it again to the same name.
+    fn set_aside(&self, name: &str, offset: u64) -> Result<TornTail, Error> {
+        let path = self.dir.join(name);
+        let bytes = read_from(&path, offset)?;
+        let sha256 = Sha256::of(&bytes);
+        let dir = self.dir.join(TORN_DIR);
+        fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        // The digest in the name keeps apart two pieces cut at one offset.
+        let piece = format!("{name}.{offset}.{}", &sha256.to_hex()[..16]);
+        let piece_path = dir.join(&piece);
+        let mut f = File::create(&piece_path).map_err(|e| Error::io(&piece_path, e))?;
+        f.write_all(&bytes).and_then(|()| f.sync_all()).map_err(|e| Error::io(&piece_path, e))?;
+        File::open(&dir).and_then(|d| d.sync_all()).map_err(|e| Error::io(&dir, e))?;
+        let f = OpenOptions::new().write(true).open(&path).map_err(|e| Error::io(&path, e))?;
+        f.set_len(offset).and_then(|()| f.sync_all()).map_err(|e| Error::io(&path, e))?;
+        let saved_as = format!("{TORN_DIR}/{piece}");
+        Ok(TornTail { file: name.to_owned(), offset, length: bytes.len() as u64, sha256, saved_as })
+    }
+
+    /// Pieces in [`TORN_DIR`] that neither a custody entry nor `found` names:
+    /// set aside by a recovery killed before it logged them.
+    fn pieces_not_logged(&self, found: &[TornTail]) -> Result<Vec<TornTail>, Error> {
+        let pieces = torn_pieces(&self.dir)?;
+        if pieces.is_empty() {
+            return Ok(Vec::new());
+        }
+        let logged = self.custody.check().set_aside;
+        let mut out = Vec::new();
+        for (saved_as, path) in pieces {
+            if logged.iter().any(|(s, _)| *s == saved_as) || found.iter().any(|t| t.saved_as == saved_as) {
+                continue;
+            }
+            let bytes = fs::read(&path).map_err(|e| Error::io(&path, e))?;
+            let Some((file, offset)) = piece_origin(&saved_as) else { continue };
+            out.push(TornTail { file, offset, length: bytes.len() as u64, sha256: Sha256::of(&bytes), saved_as });
+        }
+        Ok(out)
+    }
+
+    /// `verify`'s check of the pieces set aside: each one a custody entry
+    /// names is there with its digest, and none is there unnamed.
+    pub(super) fn check_torn_pieces(&self, logged: &[(String, Sha256)], problems: &mut Vec<Problem>) {
+        for (saved_as, sha) in logged {
+            let path = self.dir.join(saved_as);
+            let what = match fs::read(&path) {
+                Ok(b) if Sha256::of(&b) == *sha => continue,
+                Ok(b) => format!("torn piece set aside by a recovery has sha256 {}, not the {sha} its custody entry gives", Sha256::of(&b)),
+                Err(e) => format!("torn piece set aside by a recovery cannot be read: {e}"),
+            };
+            problems.push(Problem::new(Location::Path(path), what));
+        }
+        match torn_pieces(&self.dir) {
+            Ok(pieces) => {
+                for (saved_as, path) in pieces {
+                    if !logged.iter().any(|(s, _)| *s == saved_as) {
+                        problems.push(Problem::new(Location::Path(path), "in the torn folder, but no recover entry of the custody log names it"));
+                    }
+                }
+            }
+            Err(e) => problems.push(Problem::new(Location::Path(self.dir.join(TORN_DIR)), e.to_string())),
+        }
+    }
+}
+
+/// Where `path`'s last line begins when it lacks its line end.
+fn torn_line(path: &std::path::Path) -> Result<Option<u64>, Error> {
+    let text = match fs::read(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    if text.is_empty() || text.ends_with(b"\n") {
+        return Ok(None);
+    }
+    Ok(Some(text.iter().rposition(|&b| b == b'\n').map_or(0, |i| i as u64 + 1)))
+}
+
+/// `path`'s bytes from `offset` to its end.
+fn read_from(path: &std::path::Path, offset: u64) -> Result<Vec<u8>, Error> {
+    let mut f = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut bytes = Vec::new();
+    f.seek(SeekFrom::Start(offset)).and_then(|_| f.read_to_end(&mut bytes)).map_err(|e| Error::io(path, e))?;
+    Ok(bytes)
+}
+
+/// The pieces in [`TORN_DIR`]: `(saved_as, path)`, in name order.
+fn torn_pieces(dir: &std::path::Path) -> Result<Vec<(String, std::path::PathBuf)>, Error> {
+    let torn = dir.join(TORN_DIR);
+    let rd = match fs::read_dir(&torn) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io(&torn, e)),
+    };
+    let mut out = Vec::new();
+    for e in rd {
+        let e = e.map_err(|e| Error::io(&torn, e))?;
+        out.push((format!("{TORN_DIR}/{}", e.file_name().to_string_lossy()), e.path()));
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// The file and offset a piece's name gives (`torn/FILE.OFFSET.DIGEST`).
+fn piece_origin(saved_as: &str) -> Option<(String, u64)> {
+    let name = saved_as.strip_prefix(TORN_DIR)?.strip_prefix('/')?;
+    let (rest, _digest) = name.rsplit_once('.')?;
+    let (file, offset) = rest.rsplit_once('.')?;
+    let known = file == CUSTODY || file == INDEX || file_number(file).is_some();
+    Some((file.to_owned(), offset.parse().ok().filter(|_| known)?))
+}
