@@ -408,6 +408,20 @@ impl Case {
     pub fn report_data(&self, req: &ReportRequest<'_>) -> Result<ReportData, ReportError> {
         let markets: HashMap<model::Sha256, String> =
             self.store.pages()?.into_iter().filter_map(|p| Some((p.evidence, p.market?))).collect();
+        // The evidence checked as `dragnet verify` checks it: a report says
+        // whether what it cites is as it was captured.
+        let check = self.verify();
+        let mut damaged: HashMap<model::Sha256, String> = HashMap::new();
+        for p in &check.problems {
+            if let evidence::Location::Record { sha256: Some(sha), .. } = &p.location {
+                damaged.entry(*sha).or_insert_with(|| p.to_string());
+            }
+        }
+        let integrity = report::Integrity {
+            records_checked: check.records_checked,
+            log_entries_checked: check.log_entries_checked,
+            problems: check.problems.iter().map(ToString::to_string).collect(),
+        };
         let entries: Vec<EvidenceEntry> = self
             .evidence
             .records()
@@ -418,6 +432,7 @@ impl Case {
                 source: r.sources.first().cloned(),
                 captured_at: r.captured_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
                 market: markets.get(&r.sha256).cloned(),
+                problem: damaged.get(&r.sha256).cloned(),
             })
             .collect();
         let cites = Cites::new(&entries);
@@ -605,6 +620,7 @@ impl Case {
             // Every row counted as linking's dates were read; a vendor
             // report's own rows name the pages of its feedback.
             feedback_counts: obs.feedback_counts.clone(),
+            integrity: Some(integrity),
         };
         let scoped_feedback = match &members {
             Some(_) => self.feedback_where(&obs, &in_scope).map_err(data_err)?,
@@ -869,7 +885,7 @@ mod tests {
             .evidence
             .records()
             .into_iter()
-            .map(|r| EvidenceEntry { sha256: r.sha256.to_hex(), url: r.url.clone(), source: None, captured_at: None, market: None })
+            .map(|r| EvidenceEntry { sha256: r.sha256.to_hex(), url: r.url.clone(), source: None, captured_at: None, market: None, problem: None })
             .collect();
         let cites = Cites::new(&entries);
         let whole = case.observations(&Filter::default()).unwrap();

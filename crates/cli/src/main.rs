@@ -530,6 +530,13 @@ fn report_cmd(case: &Case, out: Option<&Path>, csv: Option<&Path>, req: &case::R
         anyhow::ensure!(matches!(ext.as_deref(), Some("html" | "htm" | "pdf")), "--out {}: give a .html or .pdf file", out.display());
     }
     let data = case.report_data(req)?;
+    if let Some(i) = data.integrity.as_ref().filter(|i| !i.problems.is_empty()) {
+        eprintln!(
+            "warning: the evidence check failed ({} problems; {} of them on records the report cites): the report says so at its top; `dragnet verify` lists them",
+            i.problems.len(),
+            data.cited_damaged
+        );
+    }
     let mut written: Vec<PathBuf> = Vec::new();
     if let Some(out) = out {
         report_file(&report::render_html(&data)?, out)?;
@@ -546,6 +553,8 @@ fn report_cmd(case: &Case, out: Option<&Path>, csv: Option<&Path>, req: &case::R
             "links": data.links.rows.len(),
             "flows": data.flows.rows.len(),
             "evidence_cited": data.evidence_index.len(),
+            "evidence_problems": data.integrity.as_ref().map(|i| i.problems.len()),
+            "cited_damaged": data.cited_damaged,
         }));
     } else {
         for p in &written {

@@ -435,7 +435,7 @@ fn csv_tables_match_the_report_and_parse_in_python() {
         ("sales.csv", "table,group,method,sales,sales_lower,revenue_usd,revenue_usd_lower,unpriced_sales,days,coverage_note,evidence_sha256"),
         ("links.csv", "link,a,b,probability,hard,status,signals,decision,decided_by,decided_at,why,model,evidence_sha256"),
         ("flows.csv", "address,accounts,address_cluster,reached_cluster,labels,categories,traced_sats,traced_btc,outputs,heights,policy,truncated,evidence_sha256"),
-        ("evidence_index.csv", "sha256,market,url,source,captured_at"),
+        ("evidence_index.csv", "sha256,market,url,source,captured_at,check"),
     ];
     for (file, header) in headers {
         let (h, _) = read_csv(&dir.join(file));
@@ -685,4 +685,52 @@ fn the_listings_section_says_which_rows_it_shows() {
     let vsection = &v[v.find(r#"<h2 id="listings">"#).unwrap()..v.find(r#"<h2 id="methods">"#).unwrap()];
     assert_eq!(vsection.matches("<tr><td class=\"h\">L-").count(), *n);
     assert!(vsection.contains(&format!("All {} listing observations of the report&#x27;s accounts", thousands(*n))), "{vsection}");
+}
+
+/// A report is a document a court reads: it says at its top whether the
+/// evidence was intact when it was made (checked as `dragnet verify`
+/// checks), and when a record it cites was altered, it says so there, marks
+/// the record in the evidence index and in evidence_index.csv, and warns.
+#[test]
+fn a_report_on_altered_evidence_says_so_and_marks_the_records() {
+    let tmp = tempfile::tempdir().unwrap();
+    let case = sim_case(tmp.path());
+    let html_path = tmp.path().join("r.html");
+    ok(&["--case", s(&case), "report", "--out", s(&html_path)]);
+    let html = std::fs::read_to_string(&html_path).unwrap();
+    assert!(html.contains("<strong>Evidence check:</strong> as this report was made, all"), "the check is stated");
+    assert!(html.contains(": intact.") && !html.contains("Evidence check failed"));
+
+    // Alter one cited record: a byte in the middle of its gzip member.
+    let cited: String = json_lines(&ok(&["--case", s(&case), "--json", "listings"]))[0]["evidence"].as_str().unwrap().to_owned();
+    let line = std::fs::read_to_string(case.join("evidence/index.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|v| v["kind"] == "record" && v["sha256"] == cited.as_str())
+        .unwrap();
+    let file = case.join("evidence").join(line["file"].as_str().unwrap());
+    let at = (line["offset"].as_u64().unwrap() + line["length"].as_u64().unwrap() / 2) as usize;
+    let mut bytes = std::fs::read(&file).unwrap();
+    bytes[at] ^= 0x40;
+    std::fs::write(&file, &bytes).unwrap();
+
+    let csv_dir = tmp.path().join("csv");
+    let out = bin().args(["--case", s(&case), "report", "--out", s(&html_path), "--csv", s(&csv_dir)]).output().unwrap();
+    assert!(out.status.success(), "the report is still made: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("warning: the evidence check failed"), "{}", String::from_utf8_lossy(&out.stderr));
+    let html = std::fs::read_to_string(&html_path).unwrap();
+    let top = &html[..html.find("<h2>Summary</h2>").unwrap()];
+    assert!(top.contains("Evidence check failed."), "said before the summary");
+    assert!(top.contains("1 of the records this report cites is among them"), "{top}");
+    let row = {
+        let start = html.find(&format!("<tr id=\"ev-{cited}\"")).unwrap();
+        &html[start..start + html[start..].find("</tr>").unwrap()]
+    };
+    assert!(row.contains("damaged"), "{row}");
+    let (header, rows) = read_csv(&csv_dir.join("evidence_index.csv"));
+    let (sha, check) = (header.iter().position(|h| h == "sha256").unwrap(), header.iter().position(|h| h == "check").unwrap());
+    for r in &rows {
+        assert_eq!(r[check] == *"intact", r[sha] != cited, "{:?}", r);
+    }
 }

@@ -78,6 +78,29 @@ pub struct EvidenceEntry {
     /// The market its page was read as (extraction's), where known: two
     /// markets' captures can share a file name (`2020-09-17/page1.html`).
     pub market: Option<String>,
+    /// What the evidence check ([`ReportOptions::integrity`]) found wrong
+    /// with this record; `None` when it found nothing or none was made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+}
+
+/// The evidence check made as the report was built (`dragnet verify`: every
+/// record re-hashed, the custody chain checked), shown at the top of the
+/// report so that a reader knows whether the evidence it cites was intact.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Integrity {
+    /// Evidence (WARC) records read and re-hashed.
+    pub records_checked: usize,
+    /// Custody log entries checked.
+    pub log_entries_checked: usize,
+    /// Every problem found, each naming its file and place (the first
+    /// [`Integrity::SHOWN`] are shown).
+    pub problems: Vec<String>,
+}
+
+impl Integrity {
+    /// Problems the report lists; the rest are counted.
+    pub const SHOWN: usize = 50;
 }
 
 /// Report settings and the sections the caller computed.
@@ -111,6 +134,9 @@ pub struct ReportOptions {
     /// scope, `Records::feedback` still names the pages of the scope's
     /// feedback.
     pub feedback_counts: Option<BTreeMap<(String, Option<String>), u64>>,
+    /// The evidence check made for this report; `None`: none was made (the
+    /// report says so).
+    pub integrity: Option<Integrity>,
 }
 
 /// The accounts a vendor report is about.
@@ -590,6 +616,10 @@ pub struct ReportData {
     pub methods: Vec<MethodEntry>,
     /// Exactly the cited evidence records.
     pub evidence_index: Vec<EvidenceEntry>,
+    /// The evidence check made for this report.
+    pub integrity: Option<Integrity>,
+    /// Cited records the check found a problem with.
+    pub cited_damaged: usize,
 }
 
 /// `(market, trimmed name)`: how rows are matched to accounts (as crate
@@ -848,9 +878,13 @@ pub fn build(rows: &Records<'_>, pages: &[PageRow], evidence: &[EvidenceEntry], 
         flows: opts.flows.clone(),
         methods: opts.methods.clone(),
         evidence_index: Vec::new(),
+        integrity: None,
+        cited_damaged: 0,
     };
     data.evidence_index = index_of(&data, evidence);
     data.counts.evidence_cited = data.evidence_index.len();
+    data.integrity = opts.integrity.clone();
+    data.cited_damaged = data.evidence_index.iter().filter(|e| e.problem.is_some()).count();
     Ok(data)
 }
 
@@ -901,6 +935,7 @@ fn index_of(data: &ReportData, evidence: &[EvidenceEntry]) -> Vec<EvidenceEntry>
         source: Some("not in this case's evidence store".into()),
         captured_at: None,
         market: None,
+        problem: None,
     }));
     out
 }
@@ -1082,10 +1117,17 @@ pub fn write_csv(data: &ReportData, dir: &Path) -> Result<Vec<PathBuf>, ReportEr
     )?;
     table(
         "evidence_index.csv",
-        &["sha256", "market", "url", "source", "captured_at"],
+        &["sha256", "market", "url", "source", "captured_at", "check"],
         data.evidence_index
             .iter()
-            .map(|e| vec![e.sha256.clone(), opt(&e.market), opt(&e.url), opt(&e.source), opt(&e.captured_at)])
+            .map(|e| {
+                let check = match (&data.integrity, &e.problem) {
+                    (None, _) => "not checked".to_owned(),
+                    (Some(_), None) => "intact".to_owned(),
+                    (Some(_), Some(p)) => p.clone(),
+                };
+                vec![e.sha256.clone(), opt(&e.market), opt(&e.url), opt(&e.source), opt(&e.captured_at), check]
+            })
             .collect(),
     )?;
     Ok(out)

@@ -55,7 +55,7 @@ fn store_with(title: &str, vendor: &str, bytes: &[u8], fpr: &str) -> (SqliteStor
 }
 
 fn entry(ev: &Sha256) -> EvidenceEntry {
-    EvidenceEntry { sha256: ev.to_hex(), url: Some(format!("http://m.onion/{}", &ev.to_hex()[..8])), source: None, captured_at: None, market: None }
+    EvidenceEntry { sha256: ev.to_hex(), url: Some(format!("http://m.onion/{}", &ev.to_hex()[..8])), source: None, captured_at: None, market: None, problem: None }
 }
 
 #[test]
@@ -67,6 +67,7 @@ fn hostile_strings_are_escaped_and_evidence_is_indexed() {
         source: None,
         captured_at: Some("2020-01-01T00:00:00Z".into()),
         market: Some("<b>m</b>".into()),
+        problem: None,
     }];
     let hostile = "<script>x()</script>";
     let opts = ReportOptions {
@@ -111,7 +112,7 @@ fn hostile_strings_are_escaped_and_evidence_is_indexed() {
 #[test]
 fn report_is_reproducible() {
     let (s, ev) = store_with("t", "v", b"p", "F");
-    let entries = vec![EvidenceEntry { sha256: ev.to_hex(), url: None, source: Some("a".into()), captured_at: None, market: None }];
+    let entries = vec![EvidenceEntry { sha256: ev.to_hex(), url: None, source: Some("a".into()), captured_at: None, market: None, problem: None }];
     let o = ReportOptions { title: "T".into(), ..Default::default() };
     assert_eq!(case_report_html(&s, &entries, &o).unwrap(), case_report_html(&s, &entries, &o).unwrap());
 }
@@ -227,12 +228,13 @@ fn csv_tables_read_back_with_headers_and_one_row_per_item() {
     let labels = h.iter().position(|c| c == "labels").unwrap();
     assert_eq!(rows[0][labels], "Exchange, \"X\"", "quoting round-trips");
     let (h, rows) = read("evidence_index.csv");
-    assert_eq!(h, vec!["sha256", "market", "url", "source", "captured_at"]);
+    assert_eq!(h, vec!["sha256", "market", "url", "source", "captured_at", "check"]);
     assert_eq!(rows.len(), 2);
+    assert!(rows.iter().all(|r| &r[5] == "not checked"), "no evidence check was given");
     // The listing title with a comma, quotes and a newline is in the HTML
     // only; the CSV files are RFC 4180 (CRLF line ends).
     let raw = std::fs::read_to_string(dir.path().join("evidence_index.csv")).unwrap();
-    assert!(raw.starts_with("sha256,market,url,source,captured_at\r\n"), "{raw:?}");
+    assert!(raw.starts_with("sha256,market,url,source,captured_at,check\r\n"), "{raw:?}");
 }
 
 /// Feedback counted by the caller (`ReportOptions::feedback_counts`, as a
