@@ -11,6 +11,9 @@ use crate::{Case, CaseError, Result};
 /// cite records by 16).
 pub const MIN_DIGEST_PREFIX: usize = 8;
 
+/// [`Explanation::check`] of a record that reads back with its digest.
+pub const INTACT: &str = "intact";
+
 /// `id` as an evidence digest or a prefix of one: from
 /// [`MIN_DIGEST_PREFIX`] to 64 hex digits (either case, `sha256:` optional),
 /// lowercased; `None` for anything else (row ids, addresses, short words).
@@ -62,6 +65,9 @@ pub struct Explanation {
     pub stored_at: Option<String>,
     /// Version that extracted the page.
     pub extracted_by: Option<String>,
+    /// The record read back and re-hashed as it was explained: `intact`,
+    /// or what is wrong (altered, unreadable, not in the store).
+    pub check: Option<String>,
 }
 
 impl fmt::Display for Explanation {
@@ -91,6 +97,11 @@ impl fmt::Display for Explanation {
         }
         if let Some(v) = &self.extracted_by {
             writeln!(f, "  extracted by {v}")?;
+        }
+        match self.check.as_deref() {
+            Some(INTACT) => writeln!(f, "  checked      intact: the record reads back with this SHA-256 (this record only; `dragnet verify` checks all)")?,
+            Some(problem) => writeln!(f, "  checked      NOT INTACT: {problem}")?,
+            None => {}
         }
         Ok(())
     }
@@ -171,6 +182,7 @@ impl Case {
                 observed_at: observed_at(&row),
                 stored_at: None,
                 extracted_by: None,
+                check: None,
             }));
         };
         let mut e = self.describe_evidence(&prov.evidence, id, &kind, summary);
@@ -200,6 +212,11 @@ impl Case {
             observed_at: None,
             stored_at: rec.as_ref().map(|r| format!("evidence/{} at offset {}", r.stored_at_file, r.offset)),
             extracted_by: page.map(|p| p.extracted_by),
+            check: Some(match (&rec, self.evidence.get(sha)) {
+                (None, _) => "not in this case's evidence store".to_owned(),
+                (Some(_), Ok(_)) => INTACT.to_owned(),
+                (Some(_), Err(e)) => e.to_string(),
+            }),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! End-to-end tests of the `dragnet` binary: the scripting interface
 //! (`--json` fields), exit codes, and the demo.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn dragnet(args: &[&str]) -> Output {
@@ -445,4 +445,17 @@ fn explain_takes_a_unique_prefix_of_an_evidence_digest() {
         // The short one is told why it missed; the long one is not.
         assert_eq!(err.contains("a digest prefix needs at least 8 hex digits"), id.len() < 8, "{id}: {err}");
     }
+    // The record is read back as it is explained: intact, then altered.
+    let e: serde_json::Value = serde_json::from_str(&ok(&["--case", case, "--json", "explain", &hc])).unwrap();
+    assert_eq!(e["check"], "intact");
+    let index = std::fs::read_to_string(Path::new(case).join("evidence/index.jsonl")).unwrap();
+    let line: serde_json::Value = index.lines().map(|l| serde_json::from_str(l).unwrap()).find(|v: &serde_json::Value| v["sha256"] == hc.as_str()).unwrap();
+    let file = Path::new(case).join("evidence").join(line["file"].as_str().unwrap());
+    let mut bytes = std::fs::read(&file).unwrap();
+    bytes[(line["offset"].as_u64().unwrap() + line["length"].as_u64().unwrap() / 2) as usize] ^= 0x40;
+    std::fs::write(&file, bytes).unwrap();
+    let text = ok(&["--case", case, "explain", &hc]);
+    assert!(text.contains("checked      NOT INTACT: ") && text.contains(&hc), "{text}");
+    let e: serde_json::Value = serde_json::from_str(&ok(&["--case", case, "--json", "explain", &hc])).unwrap();
+    assert!(e["check"].as_str().is_some_and(|c| c != "intact"), "{e}");
 }
