@@ -260,6 +260,24 @@ impl Case {
         report
     }
 
+    /// A problem `verify` found, as text that also names what the damaged
+    /// record was captured as (its first source and URL), when the index
+    /// knows: `evidence-00001.warc.gz offset 512 ...` alone does not tell an
+    /// analyst which page or dataset file to go back to.
+    pub fn problem_text(&self, p: &evidence::Problem) -> String {
+        let rec = match &p.location {
+            evidence::Location::Record { sha256: Some(sha), .. } => self.evidence.record(sha),
+            _ => None,
+        };
+        match rec {
+            Some(r) => {
+                let captured: Vec<&str> = r.sources.first().into_iter().chain(r.url.as_ref()).map(String::as_str).collect();
+                format!("{p} (captured as {})", captured.join(", "))
+            }
+            None => p.to_string(),
+        }
+    }
+
     /// Makes the evidence whole after a writer was killed (torn tails set
     /// aside, unindexed records indexed; see [`evidence::EvidenceStore::recover`])
     /// and says on stderr what it did. Every command that appends evidence

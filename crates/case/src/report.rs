@@ -414,13 +414,13 @@ impl Case {
         let mut damaged: HashMap<model::Sha256, String> = HashMap::new();
         for p in &check.problems {
             if let evidence::Location::Record { sha256: Some(sha), .. } = &p.location {
-                damaged.entry(*sha).or_insert_with(|| p.to_string());
+                damaged.entry(*sha).or_insert_with(|| p.what.clone());
             }
         }
         let integrity = report::Integrity {
             records_checked: check.records_checked,
             log_entries_checked: check.log_entries_checked,
-            problems: check.problems.iter().map(ToString::to_string).collect(),
+            problems: check.problems.iter().map(|p| self.problem_text(p)).collect(),
         };
         let entries: Vec<EvidenceEntry> = self
             .evidence

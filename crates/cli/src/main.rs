@@ -733,18 +733,20 @@ fn run(args: Cli) -> Result<()> {
             // was stored: say the lookups went unchecked rather than stop.
             let (lookups_checked, lookup_problems) = chain_cmd::check_lookups(&case, &cli.case)
                 .unwrap_or_else(|e| (0, vec![format!("chain lookups not checked: {e:#}")]));
-            let mut summary = output::VerifySummary::from(&report);
+            let problems: Vec<String> = report.problems.iter().map(|p| case.problem_text(p)).collect();
+            let mut summary = output::VerifySummary::new(&report, problems.clone(), case.evidence().len());
             summary.add_lookups(lookups_checked, &lookup_problems);
             if cli.json {
                 output::print_json(&summary);
             } else {
-                for p in report.problems.iter().map(ToString::to_string).chain(lookup_problems.iter().cloned()) {
+                for p in problems.iter().chain(&lookup_problems) {
                     println!("ALTERED {p}");
                 }
-                let problems = report.problems.len() + lookup_problems.len();
+                let problems = problems.len() + lookup_problems.len();
                 println!(
-                    "checked {} records, {} custody log entries and {} looked-up transactions: {}",
+                    "checked {} WARC records (the {} captures stored, and the files' warcinfo, request and alias records), {} custody log entries and {} looked-up transactions: {}",
                     report.records_checked,
+                    case.evidence().len(),
                     report.log_entries_checked,
                     lookups_checked,
                     if problems == 0 { "intact".to_owned() } else { format!("{problems} problems") }

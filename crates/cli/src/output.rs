@@ -355,7 +355,10 @@ pub fn file_times_note(t: &case::FileTimes) -> String {
 #[derive(Serialize)]
 pub struct VerifySummary {
     intact: bool,
+    /// WARC records read: captures, and warcinfo, request and alias records.
     records_checked: usize,
+    /// Captures (payload records) stored.
+    captures: usize,
     log_entries_checked: usize,
     lookups_checked: usize,
     problems: Vec<String>,
@@ -375,14 +378,17 @@ impl VerifySummary {
     }
 }
 
-impl From<&evidence::VerifyReport> for VerifySummary {
-    fn from(r: &evidence::VerifyReport) -> Self {
+impl VerifySummary {
+    /// `r` with its `problems` as text (naming what each damaged record was
+    /// captured as) and the number of captures stored.
+    pub fn new(r: &evidence::VerifyReport, problems: Vec<String>, captures: usize) -> Self {
         VerifySummary {
             intact: r.is_intact(),
             records_checked: r.records_checked,
+            captures,
             log_entries_checked: r.log_entries_checked,
             lookups_checked: 0,
-            problems: r.problems.iter().map(|p| p.to_string()).collect(),
+            problems,
         }
     }
 }

@@ -96,7 +96,12 @@ fn verify_exit_code_names_damage() {
     std::fs::write(&log, first).unwrap();
     let out = dragnet(&["--case", c, "verify"]);
     assert_eq!(out.status.code(), Some(3));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("no custody entry records this record's acquisition"), "{}", String::from_utf8_lossy(&out.stdout));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("no custody entry records this record's acquisition"), "{text}");
+    // The damaged record is named by what it was captured as, and the
+    // count says what was checked.
+    assert!(text.contains("(captured as a.html)"), "{text}");
+    assert!(text.contains("checked 2 WARC records (the 1 captures stored, and the files' warcinfo, request and alias records)"), "{text}");
 }
 
 /// html5ever logs "foster parenting not implemented" at warn for every
