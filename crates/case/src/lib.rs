@@ -236,24 +236,45 @@ impl Case {
     /// that every payload the custody log says was acquired is still in the
     /// store: deleting a record together with its index line would otherwise
     /// go unnoticed, since both files would still be self-consistent.
+    ///
+    /// Each acquire entry's capture must still be there whole: its record,
+    /// its source among the record's sources (a later capture of stored
+    /// bytes is an alias record, which could otherwise be cut off the end of
+    /// a file with its index line unnoticed), and for a crawled page logged
+    /// as fetched (with its circuit), the request record that fetched it.
     pub fn verify(&self) -> evidence::VerifyReport {
         let mut report = self.evidence.verify();
+        let requests: std::collections::HashSet<(model::Sha256, Option<String>)> =
+            self.evidence.requests().into_iter().map(|r| (r.response_sha256, r.source)).collect();
         if let Ok(entries) = self.evidence.custody().entries() {
             for (line, e) in entries.iter().enumerate() {
                 if e.action != evidence::ACQUIRE {
                     continue;
                 }
+                let problem = |what: String| evidence::Problem {
+                    location: evidence::Location::Line { file: "custody.jsonl".into(), line: line + 1 },
+                    what,
+                };
                 let sha = e.detail.get("sha256").and_then(|v| v.as_str()).and_then(|s| s.parse::<model::Sha256>().ok());
-                match sha {
-                    Some(sha) if self.evidence.record(&sha).is_some() => {}
-                    Some(sha) => report.problems.push(evidence::Problem {
-                        location: evidence::Location::Line { file: "custody.jsonl".into(), line: line + 1 },
-                        what: format!("acquired record {sha} is missing from the evidence store"),
-                    }),
-                    None => report.problems.push(evidence::Problem {
-                        location: evidence::Location::Line { file: "custody.jsonl".into(), line: line + 1 },
-                        what: "acquire entry names no valid sha256".into(),
-                    }),
+                let source = e.detail.get("source").and_then(|v| v.as_str());
+                let Some(sha) = sha else {
+                    report.problems.push(problem("acquire entry names no valid sha256".into()));
+                    continue;
+                };
+                let Some(rec) = self.evidence.record(&sha) else {
+                    report.problems.push(problem(format!("acquired record {sha} is missing from the evidence store")));
+                    continue;
+                };
+                if let Some(src) = source.filter(|s| !rec.sources.iter().any(|x| x == s)) {
+                    report.problems.push(problem(format!(
+                        "acquired {sha} from {src:?}, but no stored record names that source (its payload or alias record is missing)"
+                    )));
+                }
+                if e.detail.get("circuit").is_some() && !requests.contains(&(sha, source.map(str::to_owned))) {
+                    report.problems.push(problem(format!(
+                        "crawled {sha} from {:?}, but the request record that fetched it is missing",
+                        source.unwrap_or("?")
+                    )));
                 }
             }
         }

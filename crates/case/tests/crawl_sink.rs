@@ -51,3 +51,40 @@ fn stored_responses_are_found_by_source_and_verify() {
     assert_eq!((rec.warc_type.as_str(), rec.url.as_deref()), ("response", Some("http://x.onion/a.html")));
     assert!(case.verify().is_intact());
 }
+
+/// Records at the end of an evidence file can be cut off together with
+/// their index lines, leaving both self-consistent: the custody log's
+/// acquire entries still name them. A later capture of stored bytes (an
+/// alias record naming its source) and a crawled page's request record are
+/// each checked for, not only the payload (both went unnoticed).
+#[test]
+fn an_alias_or_request_record_cut_off_the_end_is_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("case");
+    let mut case = Case::init(&dir, "tester").unwrap();
+    let r = response("http://x.onion/a.html", b"<html>a</html>");
+    Sink::store(&mut case, &r, "crawl/m/1", chrono::Utc::now()).unwrap();
+    let index = std::fs::read_to_string(dir.join("evidence/index.jsonl")).unwrap();
+    // The same bytes from a second frontier row: an alias, then its request.
+    Sink::store(&mut case, &r, "crawl/m/2", chrono::Utc::now()).unwrap();
+    assert!(case.verify().is_intact(), "{:?}", case.verify().problems);
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(dir.join("evidence/index.jsonl")).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let kinds: Vec<&str> = lines.iter().map(|l| l["kind"].as_str().unwrap()).collect();
+    assert_eq!(&kinds[kinds.len() - 2..], ["alias", "request"]);
+    let warc = dir.join("evidence").join(lines[0]["file"].as_str().unwrap());
+    let cut_at = |kind: &str, keep_index: &str| {
+        let at = lines.iter().rev().find(|l| l["kind"] == kind).unwrap()["offset"].as_u64().unwrap();
+        let f = std::fs::OpenOptions::new().write(true).open(&warc).unwrap();
+        f.set_len(at).unwrap();
+        std::fs::write(dir.join("evidence/index.jsonl"), keep_index).unwrap();
+        Case::open(&dir, "tester").unwrap().verify().problems.iter().map(ToString::to_string).collect::<Vec<_>>()
+    };
+    // The request record alone.
+    let without_request: String = lines[..lines.len() - 1].iter().map(|l| format!("{l}\n")).collect();
+    let problems = cut_at("request", &without_request);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].contains("the request record that fetched it is missing") && problems[0].contains("crawl/m/2"), "{problems:?}");
+    // The alias and its request: the first capture's lines only.
+    let problems = cut_at("alias", &index);
+    assert!(problems.iter().any(|p| p.contains("no stored record names that source") && p.contains("crawl/m/2")), "{problems:?}");
+}

@@ -452,10 +452,11 @@ fn torn_tails_left_by_a_kill_are_set_aside_and_the_store_verifies() {
     }
 }
 
-/// A recovery killed after setting a piece aside but before logging it
-/// leaves a piece no entry names; the next recovery logs it.
+/// A piece in torn/ that no recover entry names (a recovery killed between
+/// cutting the custody log and logging it, or a file put there by hand) is
+/// never adopted by a later recovery: `verify` keeps reporting it.
 #[test]
-fn a_piece_set_aside_but_not_logged_is_logged_by_the_next_recovery() {
+fn a_piece_no_entry_names_is_reported_not_adopted() {
     let (d, mut s) = new_store();
     let dir = d.path().join("evidence");
     acquire(&mut s, b"first page", &meta("a.html", None));
@@ -464,10 +465,29 @@ fn a_piece_set_aside_but_not_logged_is_logged_by_the_next_recovery() {
     let piece = format!("torn/evidence-00001.warc.gz.{len}.{}", &Sha256::of(b"\x1f\x8b").to_hex()[..16]);
     std::fs::write(dir.join(&piece), b"\x1f\x8b").unwrap();
     assert!(!s.verify().is_intact(), "an unnamed piece is reported");
+    assert!(s.recover("op", "v").unwrap().is_empty());
+    assert!(s.verify().problems.iter().any(|p| p.what.contains("no recover entry")), "{:?}", s.verify().problems);
+}
+
+/// A whole custody entry that lost its line end is not a kill's: recovery
+/// ends the line (so the next entry is not written onto it) and logs that;
+/// `verify` then finds the log whole.
+#[test]
+fn a_custody_entry_without_its_line_end_is_ended_and_logged() {
+    let (d, mut s) = new_store();
+    let dir = d.path().join("evidence");
+    acquire(&mut s, b"first page", &meta("a.html", None));
+    let log = dir.join("custody.jsonl");
+    let text = std::fs::read_to_string(&log).unwrap();
+    std::fs::write(&log, text.trim_end_matches('\n')).unwrap();
+    let mut s = EvidenceStore::open(&dir).unwrap();
+    assert!(!s.verify().is_intact());
     let r = s.recover("op", "v").unwrap();
-    assert_eq!(r.torn.len(), 1);
-    assert_eq!((r.torn[0].saved_as.as_str(), r.torn[0].offset, r.torn[0].length), (piece.as_str(), len, 2));
+    assert!(r.torn.is_empty(), "nothing cut: {:?}", r.torn);
+    acquire(&mut s, b"second page", &meta("b.html", None));
     assert!(s.verify().is_intact(), "{:?}", s.verify().problems);
+    let entries = s.custody().entries().unwrap();
+    assert!(entries.iter().any(|e| e.action == evidence::RECOVER && e.detail["line_end_added"]["line"] == 1), "{entries:?}");
 }
 
 /// Payloads prepared apart (on other threads, `prepare`) and stored in order

@@ -11,11 +11,17 @@
 //!
 //! So a writer resuming after a kill calls [`EvidenceStore::recover`]
 //! first. Each torn tail (of an evidence file, the index, or the custody
-//! log) is copied to `evidence/torn/` and its file cut back to its last
-//! complete record or line; complete records with no index line are
-//! indexed again; one [`RECOVER`] custody entry names every piece with its
-//! digest. Nothing is deleted, and `verify` checks that each piece set aside
-//! is still there, unchanged, and named by an entry.
+//! log) is copied to `evidence/torn/`, named by a [`RECOVER`] custody entry
+//! with its digest, and its file cut back to its last complete record or
+//! line; complete records with no index line are indexed again. Nothing is
+//! deleted, and `verify` checks that each piece set aside is still there,
+//! unchanged, and named by an entry.
+//!
+//! A recovery cannot tell a kill's cut from a cut made by hand to look like
+//! one. What it cuts stays visible: the pieces and their entries, which
+//! `verify` lists; a record a custody entry names that is no longer stored
+//! is reported by the case's `verify`; and a custody log cut back past an
+//! entry loses the head hash an examiner noted (`verify --expect-head`).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read as _, Seek as _, SeekFrom, Write as _};
@@ -24,7 +30,7 @@ use model::Sha256;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{evidence_files, file_number, index_line, EvidenceStore, CUSTODY, INDEX};
+use super::{evidence_files, index_line, EvidenceStore, CUSTODY, INDEX};
 use crate::custody::RECOVER;
 use crate::error::{Error, Location, Problem};
 use crate::warc::read_members_from;
@@ -46,6 +52,13 @@ pub struct TornTail {
     pub sha256: Sha256,
     /// Where they are kept, relative to the evidence directory.
     pub saved_as: String,
+}
+
+/// How the custody log ends; see [`EvidenceStore::recover`].
+enum CustodyTail {
+    Whole,
+    Cut(u64),
+    LineEndLost(usize),
 }
 
 /// What [`EvidenceStore::recover`] did.
@@ -71,45 +84,70 @@ impl EvidenceStore {
     /// never calls it (it reports what a kill left instead).
     pub fn recover(&mut self, operator: &str, tool_version: &str) -> Result<Recovery, Error> {
         let mut torn = Vec::new();
-        // The custody log first: the recovery's own entry goes at its end.
-        if let Some(offset) = self.torn_custody_line()? {
-            torn.push(self.set_aside(CUSTODY, offset)?);
+        // The custody log first, cut before anything is logged to it. A kill
+        // between the cut and the entry below leaves a piece no entry names,
+        // which `verify` reports: pieces are never adopted unlogged, or a
+        // file put in torn/ by hand would be taken for one.
+        match self.custody_tail()? {
+            CustodyTail::Whole => {}
+            CustodyTail::Cut(offset) => {
+                torn.push(self.save_piece(CUSTODY, offset)?);
+                self.cut(CUSTODY, offset)?;
+            }
+            CustodyTail::LineEndLost(line) => {
+                // A whole entry without its line end is not a kill's (the
+                // entry and its line end are one write); ending the line
+                // keeps the next entry off it, and the entry below says so.
+                let path = self.dir.join(CUSTODY);
+                let mut f = OpenOptions::new().append(true).open(&path).map_err(|e| Error::io(&path, e))?;
+                f.write_all(b"\n").and_then(|()| f.sync_all()).map_err(|e| Error::io(&path, e))?;
+                self.custody = crate::CustodyLog::open(&path)?;
+                self.log(RECOVER, json!({ "line_end_added": { "file": CUSTODY, "line": line } }), operator, tool_version)?;
+            }
         }
-        // The index is derived: a cut line is set aside like the rest, and
-        // its record indexed again below.
+        // The other pieces are kept and logged before they are cut: a kill in
+        // between leaves the tail, set aside again (as the same piece) by
+        // the next recovery.
+        let mut cuts = Vec::new();
         if let Some(offset) = torn_line(&self.dir.join(INDEX))? {
-            torn.push(self.set_aside(INDEX, offset)?);
+            cuts.push(self.save_piece(INDEX, offset)?);
         }
         for name in evidence_files(&self.dir)? {
             if let Some(offset) = self.torn_member(&name)? {
-                torn.push(self.set_aside(&name, offset)?);
+                cuts.push(self.save_piece(&name, offset)?);
             }
         }
-        torn.extend(self.pieces_not_logged(&torn)?);
+        torn.extend(cuts.iter().cloned());
         if !torn.is_empty() {
+            self.custody = crate::CustodyLog::open(&self.dir.join(CUSTODY))?;
+            self.log(RECOVER, json!({ "torn": torn }), operator, tool_version)?;
+            for piece in &cuts {
+                self.cut(&piece.file, piece.offset)?;
+            }
             let (dir, rollover) = (self.dir.clone(), self.rollover);
             *self = EvidenceStore::open(&dir)?;
             self.rollover = rollover;
         }
         let indexed_again = self.recover_unindexed()?;
-        let recovery = Recovery { torn, indexed_again };
-        if !recovery.is_empty() {
-            let digests: Vec<String> = recovery.indexed_again.iter().map(Sha256::to_hex).collect();
-            let detail = json!({ "torn": recovery.torn, "indexed_again": digests });
-            self.log(RECOVER, detail, operator, tool_version)?;
+        if !indexed_again.is_empty() {
+            let digests: Vec<String> = indexed_again.iter().map(Sha256::to_hex).collect();
+            self.log(RECOVER, json!({ "indexed_again": digests }), operator, tool_version)?;
         }
-        Ok(recovery)
+        Ok(Recovery { torn, indexed_again })
     }
 
-    /// Where the custody log's cut last line begins, if it has one. A last
-    /// line that reads as a whole JSON value has lost only its line end:
-    /// that is not a kill's work (the entry and its line end are one write),
-    /// so it is left for `verify` to report.
-    fn torn_custody_line(&self) -> Result<Option<u64>, Error> {
+    /// What the custody log ends with: a whole line, a line cut short (from
+    /// this offset), or a whole entry that lost its line end (this 1-based
+    /// line).
+    fn custody_tail(&self) -> Result<CustodyTail, Error> {
         let path = self.dir.join(CUSTODY);
-        let Some(offset) = torn_line(&path)? else { return Ok(None) };
+        let Some(offset) = torn_line(&path)? else { return Ok(CustodyTail::Whole) };
         let tail = read_from(&path, offset)?;
-        Ok(serde_json::from_slice::<serde_json::Value>(&tail).is_err().then_some(offset))
+        if serde_json::from_slice::<serde_json::Value>(&tail).is_ok() {
+            let lines = fs::read(&path).map_err(|e| Error::io(&path, e))?.iter().filter(|&&b| b == b'\n').count();
+            return Ok(CustodyTail::LineEndLost(lines + 1));
+        }
+        Ok(CustodyTail::Cut(offset))
     }
 
     /// Where evidence file `name`'s torn tail begins, if it has one: damage
@@ -164,10 +202,8 @@ impl EvidenceStore {
     }
 
     /// Copies file `name`'s bytes from `offset` to the end into
-    /// [`TORN_DIR`], durably, then cuts the file at `offset`. A kill between
-    /// the two steps leaves the piece in both places, and the next recovery
-    /// copies it again to the same name.
-    fn set_aside(&self, name: &str, offset: u64) -> Result<TornTail, Error> {
+    /// [`TORN_DIR`], durably. Saving a piece again gives the same name.
+    fn save_piece(&self, name: &str, offset: u64) -> Result<TornTail, Error> {
         let path = self.dir.join(name);
         let bytes = read_from(&path, offset)?;
         let sha256 = Sha256::of(&bytes);
@@ -179,30 +215,15 @@ impl EvidenceStore {
         let mut f = File::create(&piece_path).map_err(|e| Error::io(&piece_path, e))?;
         f.write_all(&bytes).and_then(|()| f.sync_all()).map_err(|e| Error::io(&piece_path, e))?;
         File::open(&dir).and_then(|d| d.sync_all()).map_err(|e| Error::io(&dir, e))?;
-        let f = OpenOptions::new().write(true).open(&path).map_err(|e| Error::io(&path, e))?;
-        f.set_len(offset).and_then(|()| f.sync_all()).map_err(|e| Error::io(&path, e))?;
         let saved_as = format!("{TORN_DIR}/{piece}");
         Ok(TornTail { file: name.to_owned(), offset, length: bytes.len() as u64, sha256, saved_as })
     }
 
-    /// Pieces in [`TORN_DIR`] that neither a custody entry nor `found` names:
-    /// set aside by a recovery killed before it logged them.
-    fn pieces_not_logged(&self, found: &[TornTail]) -> Result<Vec<TornTail>, Error> {
-        let pieces = torn_pieces(&self.dir)?;
-        if pieces.is_empty() {
-            return Ok(Vec::new());
-        }
-        let logged = self.custody.check().set_aside;
-        let mut out = Vec::new();
-        for (saved_as, path) in pieces {
-            if logged.iter().any(|(s, _)| *s == saved_as) || found.iter().any(|t| t.saved_as == saved_as) {
-                continue;
-            }
-            let bytes = fs::read(&path).map_err(|e| Error::io(&path, e))?;
-            let Some((file, offset)) = piece_origin(&saved_as) else { continue };
-            out.push(TornTail { file, offset, length: bytes.len() as u64, sha256: Sha256::of(&bytes), saved_as });
-        }
-        Ok(out)
+    /// Cuts file `name` back to `offset` bytes, durably.
+    fn cut(&self, name: &str, offset: u64) -> Result<(), Error> {
+        let path = self.dir.join(name);
+        let f = OpenOptions::new().write(true).open(&path).map_err(|e| Error::io(&path, e))?;
+        f.set_len(offset).and_then(|()| f.sync_all()).map_err(|e| Error::io(&path, e))
     }
 
     /// `verify`'s check of the pieces set aside: each one a custody entry
@@ -266,13 +287,4 @@ fn torn_pieces(dir: &std::path::Path) -> Result<Vec<(String, std::path::PathBuf)
     }
     out.sort();
     Ok(out)
-}
-
-/// The file and offset a piece's name gives (`torn/FILE.OFFSET.DIGEST`).
-fn piece_origin(saved_as: &str) -> Option<(String, u64)> {
-    let name = saved_as.strip_prefix(TORN_DIR)?.strip_prefix('/')?;
-    let (rest, _digest) = name.rsplit_once('.')?;
-    let (file, offset) = rest.rsplit_once('.')?;
-    let known = file == CUSTODY || file == INDEX || file_number(file).is_some();
-    Some((file.to_owned(), offset.parse().ok().filter(|_| known)?))
 }
