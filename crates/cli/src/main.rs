@@ -186,8 +186,15 @@ enum Command {
         #[arg(long)]
         defer_estimate: bool,
     },
-    /// Re-hash every evidence record and the custody log chain.
-    Verify,
+    /// Re-hash every evidence record and the custody log chain, and print
+    /// the log's head hash.
+    Verify {
+        /// A head hash printed by an earlier `verify` (or a report): the log
+        /// must still hold that entry. A log cut back or rewritten since no
+        /// longer does, though it may chain whole.
+        #[arg(long, value_name = "HASH")]
+        expect_head: Option<String>,
+    },
     /// List extracted listings.
     Listings(ListArgs),
     /// List vendor observations.
@@ -490,7 +497,7 @@ fn writes_custody(cmd: &Command) -> bool {
         | Command::Vendor { .. }
         | Command::Report { .. }
         | Command::Export { .. }
-        | Command::Verify
+        | Command::Verify { .. }
         | Command::Listings(_)
         | Command::Vendors(_)
         | Command::Feedback(_)
@@ -724,9 +731,19 @@ fn run(args: Cli) -> Result<()> {
                 print!("{}", output::extract_summary(&report));
             }
         }
-        Command::Verify => {
+        Command::Verify { expect_head } => {
             let case = open(&cli)?;
-            let report = case.verify();
+            let mut report = case.verify();
+            let entries = case.evidence().custody().entries().unwrap_or_default();
+            if let Some(want) = expect_head {
+                let held = entries.iter().position(|e| e.hash.to_hex().eq_ignore_ascii_case(want.trim()));
+                if held.is_none() {
+                    report.problems.push(evidence::Problem {
+                        location: evidence::Location::Path(case.evidence().custody().path().to_owned()),
+                        what: format!("holds no entry with hash {want}: the log was cut back or rewritten since that head was noted"),
+                    });
+                }
+            }
             // Transactions fetched by `chain lookup` live beside the archive
             // (they are not pages); their custody entries are checked too.
             // A damaged custody log (already reported above) cannot say what
@@ -736,11 +753,18 @@ fn run(args: Cli) -> Result<()> {
             let problems: Vec<String> = report.problems.iter().map(|p| case.problem_text(p)).collect();
             let mut summary = output::VerifySummary::new(&report, problems.clone(), case.evidence().len());
             summary.add_lookups(lookups_checked, &lookup_problems);
+            summary.add_custody(&entries);
             if cli.json {
                 output::print_json(&summary);
             } else {
                 for p in problems.iter().chain(&lookup_problems) {
                     println!("ALTERED {p}");
+                }
+                for r in &summary.recoveries {
+                    println!("recovered {r}");
+                }
+                if let Some((seq, hash)) = &summary.head {
+                    println!("custody log head: entry {seq}, hash {hash} (note it: `dragnet verify --expect-head {hash}` shows later whether the log still holds it)");
                 }
                 let problems = problems.len() + lookup_problems.len();
                 println!(

@@ -362,6 +362,12 @@ pub struct VerifySummary {
     log_entries_checked: usize,
     lookups_checked: usize,
     problems: Vec<String>,
+    /// The last custody entry's number and hash: noted, it lets a later
+    /// `verify --expect-head` show whether the log was cut back since.
+    pub head: Option<(u64, String)>,
+    /// What recoveries after killed writers did (their custody entries):
+    /// not problems, but cuts a reader should know of.
+    pub recoveries: Vec<String>,
 }
 
 impl VerifySummary {
@@ -389,6 +395,27 @@ impl VerifySummary {
             log_entries_checked: r.log_entries_checked,
             lookups_checked: 0,
             problems,
+            head: None,
+            recoveries: Vec::new(),
+        }
+    }
+
+    /// Adds the custody log's head and its recoveries.
+    pub fn add_custody(&mut self, entries: &[evidence::CustodyEntry]) {
+        self.head = entries.last().map(|e| (e.seq, e.hash.to_hex()));
+        for e in entries.iter().filter(|e| e.action == evidence::RECOVER) {
+            let torn = e.detail.get("torn").and_then(|t| t.as_array()).map(Vec::as_slice).unwrap_or_default();
+            let mut what: Vec<String> = torn
+                .iter()
+                .map(|t| format!("{} bytes of {} from offset {} set aside as evidence/{}", t["length"], t["file"].as_str().unwrap_or("?"), t["offset"], t["saved_as"].as_str().unwrap_or("?")))
+                .collect();
+            if let Some(n) = e.detail.get("indexed_again").and_then(|v| v.as_array()).map(Vec::len).filter(|&n| n > 0) {
+                what.push(format!("{n} unindexed records indexed again"));
+            }
+            if let Some(l) = e.detail.get("line_end_added") {
+                what.push(format!("line end added to {} line {}", l["file"].as_str().unwrap_or("?"), l["line"]));
+            }
+            self.recoveries.push(format!("custody entry {} ({}): after a killed writer, {}", e.seq, e.time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true), what.join("; ")));
         }
     }
 }

@@ -104,6 +104,52 @@ fn verify_exit_code_names_damage() {
     assert!(text.contains("checked 2 WARC records (the 1 captures stored, and the files' warcinfo, request and alias records)"), "{text}");
 }
 
+/// `verify` prints the custody log's head hash; given later with
+/// `--expect-head`, it shows whether the log still holds that entry: a log
+/// cut back past it still chains whole, and only the noted hash shows the
+/// cut. Recoveries after killed writers are listed.
+#[test]
+fn verify_prints_the_head_and_checks_a_noted_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let case = tmp.path().join("case");
+    let pages = tmp.path().join("pages");
+    std::fs::create_dir_all(&pages).unwrap();
+    std::fs::write(pages.join("a.html"), "<html><body>hello</body></html>").unwrap();
+    let c = case.to_str().unwrap();
+    ok(&["case", "init", c]);
+    ok(&["--quiet", "--case", c, "import", pages.to_str().unwrap()]);
+    let head = |out: &str| -> String {
+        let v: serde_json::Value = serde_json::from_str(out).unwrap();
+        v["head"][1].as_str().unwrap().to_owned()
+    };
+    let first = head(&ok(&["--case", c, "--json", "verify"]));
+    ok(&["--quiet", "--case", c, "extract"]);
+    let text = ok(&["--case", c, "verify"]);
+    let second = head(&ok(&["--case", c, "--json", "verify"]));
+    assert_ne!(first, second);
+    assert!(text.contains(&format!("hash {second}")), "{text}");
+    // The log grew since the first head: it still holds it.
+    ok(&["--case", c, "verify", "--expect-head", &first]);
+    // Cut back past the second head: whole, but not what was noted.
+    let log = case.join("evidence/custody.jsonl");
+    let lines: Vec<String> = std::fs::read_to_string(&log).unwrap().lines().map(str::to_owned).collect();
+    let at = lines.iter().position(|l| l.contains(&second)).unwrap();
+    std::fs::write(&log, lines[..at].iter().map(|l| format!("{l}\n")).collect::<String>()).unwrap();
+    assert_eq!(dragnet(&["--case", c, "verify"]).status.code(), Some(0), "a cut log chains whole");
+    let out = dragnet(&["--case", c, "verify", "--expect-head", &second]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("holds no entry with hash {second}")));
+    // A killed writer's cut record, set aside by the next import, is listed.
+    let warc = case.join("evidence/evidence-00001.warc.gz");
+    let bytes = std::fs::read(&warc).unwrap();
+    let mut f = std::fs::OpenOptions::new().append(true).open(&warc).unwrap();
+    std::io::Write::write_all(&mut f, &bytes[..bytes.len().min(64)]).unwrap();
+    std::fs::write(pages.join("b.html"), "<html><body>more</body></html>").unwrap();
+    ok(&["--quiet", "--case", c, "import", pages.to_str().unwrap()]);
+    let text = ok(&["--case", c, "verify"]);
+    assert!(text.contains("recovered custody entry") && text.contains(&format!("64 bytes of evidence-00001.warc.gz from offset {}", bytes.len())), "{text}");
+}
+
 /// html5ever logs "foster parenting not implemented" at warn for every
 /// text or element misplaced inside a table (138 times extracting the shared
 /// markets), though it does place them: by default that is not shown, and
