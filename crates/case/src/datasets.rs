@@ -96,7 +96,7 @@ impl Case {
         let dir = self.dir.join(MAPPINGS_DIR);
         std::fs::create_dir_all(&dir).map_err(io(&dir))?;
         let dest = dir.join(format!("{}.toml", mapping.name));
-        std::fs::write(&dest, &text).map_err(io(&dest))?;
+        crate::write_atomic(&dest, text.as_bytes())?;
         self.log(
             "dataset-mapping",
             serde_json::json!({
@@ -118,7 +118,7 @@ impl Case {
         self.datasets.by_digest.insert(digest.to_hex(), name.to_owned());
         let file = self.dir.join(FORMATS_FILE);
         let text = serde_json::to_string_pretty(&self.datasets.by_digest).unwrap_or_default();
-        std::fs::write(&file, text).map_err(io(&file))
+        crate::write_atomic(&file, text.as_bytes())
     }
 }
 

@@ -138,12 +138,17 @@ pub struct Case {
 }
 
 /// Writes `bytes` to `path` under a temporary name (creating its folder),
-/// then renames it, so a reader never sees half a file.
+/// then renames it, so a reader never sees half a file (a killed import
+/// left an empty `datasets.json`, which stopped every later command).
+/// The file is synced before the rename: a crash then leaves the old file
+/// or the new one, never an empty one under the name.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    write_atomic_with(path, |file| std::io::Write::write_all(file, bytes))
+    write_atomic_with(path, |file| std::io::Write::write_all(file, bytes).and_then(|()| file.sync_all()))
 }
 
-/// [`write_atomic`] of what `write` writes to the file.
+/// [`write_atomic`] of what `write` writes to the file, not synced unless
+/// `write` syncs it (the derived files written so are recomputed when
+/// unreadable).
 pub(crate) fn write_atomic_with(path: &Path, write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>) -> Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
@@ -243,60 +248,13 @@ impl Case {
     /// a file with its index line unnoticed), and for a crawled page logged
     /// as fetched (with its circuit), the request record that fetched it.
     pub fn verify(&self) -> evidence::VerifyReport {
-        let mut report = self.evidence.verify();
-        let requests: std::collections::HashSet<(model::Sha256, Option<String>)> =
-            self.evidence.requests().into_iter().map(|r| (r.response_sha256, r.source)).collect();
-        if let Ok(entries) = self.evidence.custody().entries() {
-            for (line, e) in entries.iter().enumerate() {
-                if e.action != evidence::ACQUIRE {
-                    continue;
-                }
-                let problem = |what: String| evidence::Problem {
-                    location: evidence::Location::Line { file: "custody.jsonl".into(), line: line + 1 },
-                    what,
-                };
-                let sha = e.detail.get("sha256").and_then(|v| v.as_str()).and_then(|s| s.parse::<model::Sha256>().ok());
-                let source = e.detail.get("source").and_then(|v| v.as_str());
-                let Some(sha) = sha else {
-                    report.problems.push(problem("acquire entry names no valid sha256".into()));
-                    continue;
-                };
-                let Some(rec) = self.evidence.record(&sha) else {
-                    report.problems.push(problem(format!("acquired record {sha} is missing from the evidence store")));
-                    continue;
-                };
-                if let Some(src) = source.filter(|s| !rec.sources.iter().any(|x| x == s)) {
-                    report.problems.push(problem(format!(
-                        "acquired {sha} from {src:?}, but no stored record names that source (its payload or alias record is missing)"
-                    )));
-                }
-                if e.detail.get("circuit").is_some() && !requests.contains(&(sha, source.map(str::to_owned))) {
-                    report.problems.push(problem(format!(
-                        "crawled {sha} from {:?}, but the request record that fetched it is missing",
-                        source.unwrap_or("?")
-                    )));
-                }
-            }
-        }
-        report
+        verify_evidence(&self.evidence)
     }
 
     /// A problem `verify` found, as text that also names what the damaged
-    /// record was captured as (its first source and URL), when the index
-    /// knows: `evidence-00001.warc.gz offset 512 ...` alone does not tell an
-    /// analyst which page or dataset file to go back to.
+    /// record was captured as; see [`problem_text`].
     pub fn problem_text(&self, p: &evidence::Problem) -> String {
-        let rec = match &p.location {
-            evidence::Location::Record { sha256: Some(sha), .. } => self.evidence.record(sha),
-            _ => None,
-        };
-        match rec {
-            Some(r) => {
-                let captured: Vec<&str> = r.sources.first().into_iter().chain(r.url.as_ref()).map(String::as_str).collect();
-                format!("{p} (captured as {})", captured.join(", "))
-            }
-            None => p.to_string(),
-        }
+        problem_text(&self.evidence, p)
     }
 
     /// Makes the evidence whole after a writer was killed (torn tails set
@@ -325,6 +283,65 @@ impl Case {
     pub fn log(&mut self, action: &str, detail: serde_json::Value) -> Result<()> {
         self.evidence.log(action, detail, &self.operator, TOOL_VERSION)?;
         Ok(())
+    }
+}
+
+/// [`Case::verify`] of a case's evidence store alone (opened read-only by
+/// `dragnet verify`, which needs neither the derived store nor write access).
+pub fn verify_evidence(store: &evidence::EvidenceStore) -> evidence::VerifyReport {
+    let mut report = store.verify();
+    let requests: std::collections::HashSet<(model::Sha256, Option<String>)> =
+        store.requests().into_iter().map(|r| (r.response_sha256, r.source)).collect();
+    if let Ok(entries) = store.custody().entries() {
+        for (line, e) in entries.iter().enumerate() {
+            if e.action != evidence::ACQUIRE {
+                continue;
+            }
+            let problem = |what: String| evidence::Problem {
+                location: evidence::Location::Line { file: "custody.jsonl".into(), line: line + 1 },
+                what,
+            };
+            let sha = e.detail.get("sha256").and_then(|v| v.as_str()).and_then(|s| s.parse::<model::Sha256>().ok());
+            let source = e.detail.get("source").and_then(|v| v.as_str());
+            let Some(sha) = sha else {
+                report.problems.push(problem("acquire entry names no valid sha256".into()));
+                continue;
+            };
+            let Some(rec) = store.record(&sha) else {
+                report.problems.push(problem(format!("acquired record {sha} is missing from the evidence store")));
+                continue;
+            };
+            if let Some(src) = source.filter(|s| !rec.sources.iter().any(|x| x == s)) {
+                report.problems.push(problem(format!(
+                    "acquired {sha} from {src:?}, but no stored record names that source (its payload or alias record is missing)"
+                )));
+            }
+            if e.detail.get("circuit").is_some() && !requests.contains(&(sha, source.map(str::to_owned))) {
+                report.problems.push(problem(format!(
+                    "crawled {sha} from {:?}, but the request record that fetched it is missing",
+                    source.unwrap_or("?")
+                )));
+            }
+        }
+    }
+    report
+}
+
+/// A problem `verify` found, as text that also names what the damaged
+/// record was captured as (its first source and URL), when the index
+/// knows: `evidence-00001.warc.gz offset 512 ...` alone does not tell an
+/// analyst which page or dataset file to go back to.
+pub fn problem_text(store: &evidence::EvidenceStore, p: &evidence::Problem) -> String {
+    let rec = match &p.location {
+        evidence::Location::Record { sha256: Some(sha), .. } => store.record(sha),
+        _ => None,
+    };
+    match rec {
+        Some(r) => {
+            let captured: Vec<&str> = r.sources.first().into_iter().chain(r.url.as_ref()).map(String::as_str).collect();
+            format!("{p} (captured as {})", captured.join(", "))
+        }
+        None => p.to_string(),
     }
 }
 

@@ -75,7 +75,7 @@ impl Case {
             std::fs::create_dir_all(dir).map_err(io(dir))?;
         }
         let text = model.to_json();
-        std::fs::write(&path, &text).map_err(io(&path))?;
+        crate::write_atomic(&path, text.as_bytes())?;
         self.log(
             "link-model",
             serde_json::json!({

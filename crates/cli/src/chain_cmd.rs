@@ -425,7 +425,7 @@ fn lookup(case_dir: &Path, a: LookupArgs, json: bool, operator: &str) -> Result<
 
 fn lookup_verify(case_dir: &Path, json: bool, operator: &str) -> Result<()> {
     let case = case::Case::open(case_dir, operator)?;
-    let (checked, problems) = check_lookups(&case, case_dir)?;
+    let (checked, problems) = check_lookups(case.evidence().custody(), case_dir)?;
     if json {
         println!("{}", serde_json::json!({"checked": checked, "problems": problems}));
     } else {
@@ -443,10 +443,10 @@ fn lookup_verify(case_dir: &Path, json: bool, operator: &str) -> Result<()> {
 /// Every transaction `chain lookup` stored, re-checked against the txid and
 /// SHA-256 its custody entry recorded (also run by `dragnet verify`):
 /// how many were checked, and the problems.
-pub fn check_lookups(case: &case::Case, case_dir: &Path) -> Result<(usize, Vec<String>)> {
+pub fn check_lookups(custody: &evidence::CustodyLog, case_dir: &Path) -> Result<(usize, Vec<String>)> {
     let mut checked = 0usize;
     let mut problems: Vec<String> = Vec::new();
-    for (line, e) in case.evidence().custody().entries()?.iter().enumerate() {
+    for (line, e) in custody.entries()?.iter().enumerate() {
         if e.action != "chain-lookup" {
             continue;
         }

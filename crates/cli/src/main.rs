@@ -732,14 +732,18 @@ fn run(args: Cli) -> Result<()> {
             }
         }
         Command::Verify { expect_head } => {
-            let case = open(&cli)?;
-            let mut report = case.verify();
-            let entries = case.evidence().custody().entries().unwrap_or_default();
+            // The evidence alone, opened read-only: a case on write-blocked
+            // media verifies, and a damaged derived store (dragnet.sqlite,
+            // rebuildable) does not stop the check.
+            let dir = cli.case.join("evidence");
+            let store = evidence::EvidenceStore::open_read_only(&dir).with_context(|| format!("opening the evidence of case {}", cli.case.display()))?;
+            let mut report = case::verify_evidence(&store);
+            let entries = store.custody().entries().unwrap_or_default();
             if let Some(want) = expect_head {
                 let held = entries.iter().position(|e| e.hash.to_hex().eq_ignore_ascii_case(want.trim()));
                 if held.is_none() {
                     report.problems.push(evidence::Problem {
-                        location: evidence::Location::Path(case.evidence().custody().path().to_owned()),
+                        location: evidence::Location::Path(store.custody().path().to_owned()),
                         what: format!("holds no entry with hash {want}: the log was cut back or rewritten since that head was noted"),
                     });
                 }
@@ -748,10 +752,10 @@ fn run(args: Cli) -> Result<()> {
             // (they are not pages); their custody entries are checked too.
             // A damaged custody log (already reported above) cannot say what
             // was stored: say the lookups went unchecked rather than stop.
-            let (lookups_checked, lookup_problems) = chain_cmd::check_lookups(&case, &cli.case)
+            let (lookups_checked, lookup_problems) = chain_cmd::check_lookups(store.custody(), &cli.case)
                 .unwrap_or_else(|e| (0, vec![format!("chain lookups not checked: {e:#}")]));
-            let problems: Vec<String> = report.problems.iter().map(|p| case.problem_text(p)).collect();
-            let mut summary = output::VerifySummary::new(&report, problems.clone(), case.evidence().len());
+            let problems: Vec<String> = report.problems.iter().map(|p| case::problem_text(&store, p)).collect();
+            let mut summary = output::VerifySummary::new(&report, problems.clone(), store.len());
             summary.add_lookups(lookups_checked, &lookup_problems);
             summary.add_custody(&entries);
             if cli.json {
@@ -770,7 +774,7 @@ fn run(args: Cli) -> Result<()> {
                 println!(
                     "checked {} WARC records (the {} captures stored, and the files' warcinfo, request and alias records), {} custody log entries and {} looked-up transactions: {}",
                     report.records_checked,
-                    case.evidence().len(),
+                    store.len(),
                     report.log_entries_checked,
                     lookups_checked,
                     if problems == 0 { "intact".to_owned() } else { format!("{problems} problems") }

@@ -150,6 +150,28 @@ fn verify_prints_the_head_and_checks_a_noted_one() {
     assert!(text.contains("recovered custody entry") && text.contains(&format!("64 bytes of evidence-00001.warc.gz from offset {}", bytes.len())), "{text}");
 }
 
+/// `verify` reads the evidence only and writes nothing: a damaged derived
+/// store (dragnet.sqlite, rebuildable) does not stop it, and a missing
+/// index is rebuilt in memory, not written (an examiner's copy stays as it
+/// was; before, verify failed on both, and on write-blocked media).
+#[test]
+fn verify_reads_the_evidence_only_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let case = tmp.path().join("case");
+    let pages = tmp.path().join("pages");
+    std::fs::create_dir_all(&pages).unwrap();
+    std::fs::write(pages.join("a.html"), "<html><body>hello</body></html>").unwrap();
+    let c = case.to_str().unwrap();
+    ok(&["case", "init", c]);
+    ok(&["--quiet", "--case", c, "import", pages.to_str().unwrap()]);
+    std::fs::write(case.join("dragnet.sqlite"), "garbage").unwrap();
+    std::fs::remove_file(case.join("evidence/index.jsonl")).unwrap();
+    let text = ok(&["--case", c, "verify"]);
+    assert!(text.contains("the 1 captures stored") && text.ends_with(": intact\n"), "{text}");
+    assert!(!case.join("evidence/index.jsonl").exists(), "verify wrote the index");
+    assert_eq!(std::fs::read(case.join("dragnet.sqlite")).unwrap(), b"garbage");
+}
+
 /// html5ever logs "foster parenting not implemented" at warn for every
 /// text or element misplaced inside a table (138 times extracting the shared
 /// markets), though it does place them: by default that is not shown, and

@@ -471,6 +471,17 @@ impl EvidenceStore {
     /// Opens an existing store. A missing index is rebuilt from the WARC
     /// files; a damaged one still opens, and `verify` reports the damage.
     pub fn open(dir: &Path) -> Result<Self, Error> {
+        Self::open_with(dir, true)
+    }
+
+    /// Opens an existing store to read and verify only: nothing is written
+    /// (a missing index is rebuilt in memory), so a case on write-blocked
+    /// media can be verified.
+    pub fn open_read_only(dir: &Path) -> Result<Self, Error> {
+        Self::open_with(dir, false)
+    }
+
+    fn open_with(dir: &Path, write_index: bool) -> Result<Self, Error> {
         if !dir.is_dir() {
             return Err(Error::NotAStore { path: dir.to_owned() });
         }
@@ -504,7 +515,7 @@ impl EvidenceStore {
                 if evidence_files(dir)?.is_empty() && !dir.join(CUSTODY).exists() {
                     return Err(Error::NotAStore { path: dir.to_owned() });
                 }
-                store.rebuild_index()?;
+                store.rebuild(write_index)?;
             }
             Err(e) => return Err(Error::io(index, e)),
         }
@@ -525,6 +536,12 @@ impl EvidenceStore {
     /// Recreates `index.jsonl` from the WARC files. Records that cannot be
     /// read are left out and remembered as problems for `verify`.
     pub fn rebuild_index(&mut self) -> Result<(), Error> {
+        self.rebuild(true)
+    }
+
+    /// Rebuilds the in-memory index from the WARC files, writing
+    /// `index.jsonl` when `write`.
+    fn rebuild(&mut self, write: bool) -> Result<(), Error> {
         self.lines.clear();
         self.records.clear();
         self.by_sha.clear();
@@ -558,6 +575,9 @@ impl EvidenceStore {
                     Err(p) => self.index_problems.push(p),
                 }
             }
+        }
+        if !write {
+            return Ok(());
         }
         let tmp = self.dir.join("index.jsonl.tmp");
         fs::write(&tmp, text).map_err(|e| Error::io(&tmp, e))?;
