@@ -104,8 +104,9 @@ impl Case {
                 ("method", strs(&|e| Some(e.method.as_str().to_owned()))),
                 ("sales", f64s(&|e| e.sales)),
                 ("sales_lower", f64s(&|e| e.sales_lower)),
-                ("revenue_usd", f64s(&|e| e.revenue_usd)),
-                ("revenue_usd_lower", f64s(&|e| e.revenue_usd_lower)),
+                // Null when no sale of the row is priced: unknown, not 0.
+                ("revenue_usd", Column::F64(est.iter().map(|e| e.revenue_known().then_some(e.revenue_usd)).collect())),
+                ("revenue_usd_lower", Column::F64(est.iter().map(|e| e.revenue_known().then_some(e.revenue_usd_lower)).collect())),
                 ("unpriced_sales", f64s(&|e| e.unpriced_sales)),
                 ("undated_sales", f64s(&|e| e.undated_sales)),
                 ("units", Column::I64(est.iter().map(|e| i64::try_from(e.units).ok()).collect())),

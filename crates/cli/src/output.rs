@@ -496,7 +496,7 @@ impl EstimateOut {
             .join(" / ");
         // No sale priced (a counter without prices, or no --rates for BTC
         // prices): the revenue is unknown, not $0.00.
-        let revenue = if e.sales_lower > 0.0 && e.unpriced_sales >= e.sales_lower {
+        let revenue = if !e.revenue_known() {
             "revenue n/a (no sale priced)".to_owned()
         } else {
             format!("revenue ${:.2} (lower ${:.2})", e.revenue_usd, e.revenue_usd_lower)

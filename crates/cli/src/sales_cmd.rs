@@ -89,10 +89,12 @@ pub fn sales(case: &Case, by: &str, from: Option<&str>, to: Option<&str>, rates:
         ])?;
         for e in &result.estimates {
             let o = |v: &Option<String>| v.clone().unwrap_or_default();
+            let rev = |v: f64| if e.revenue_known() { format!("{v:.2}") } else { String::new() };
             w.write_record([
                 o(&e.market), o(&e.vendor), o(&e.category), o(&e.origin), o(&e.destination), o(&e.month),
                 e.method.as_str().to_owned(), format!("{:.3}", e.sales), format!("{:.3}", e.sales_lower),
-                format!("{:.2}", e.revenue_usd), format!("{:.2}", e.revenue_usd_lower), format!("{:.3}", e.unpriced_sales),
+                // Empty when no sale is priced (unknown, not 0).
+                rev(e.revenue_usd), rev(e.revenue_usd_lower), format!("{:.3}", e.unpriced_sales),
                 format!("{:.3}", e.undated_sales), e.units.to_string(), e.first_day.map(|d| d.to_string()).unwrap_or_default(), e.last_day.to_string(),
             ])?;
         }

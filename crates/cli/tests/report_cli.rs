@@ -334,8 +334,8 @@ fn a_vendor_report_holds_its_accounts_links_and_decisions_and_only_those() {
 
 /// A sales estimate as the report's CSV and `dragnet sales` both show it:
 /// group (`market / vendor`, or the month), method, sales, lower bound,
-/// revenue, coverage note.
-type SalesLine = (String, String, f64, f64, f64, String);
+/// revenue (none when no sale is priced), coverage note.
+type SalesLine = (String, String, f64, f64, Option<f64>, String);
 
 /// The rows of one table (`by_vendor`, `by_month`) of a report's sales.csv,
 /// sorted by group and method.
@@ -343,10 +343,11 @@ fn report_sales(csv_dir: &Path, table: &str) -> Vec<SalesLine> {
     let (h, rows) = read_csv(&csv_dir.join("sales.csv"));
     let col = |n: &str| h.iter().position(|x| x == n).unwrap();
     let num = |v: &str| v.parse::<f64>().unwrap();
+    let revenue = |v: &str| (!v.is_empty()).then(|| num(v));
     let mut got: Vec<SalesLine> = rows
         .iter()
         .filter(|r| &r[col("table")] == table)
-        .map(|r| (r[col("group")].to_owned(), r[col("method")].to_owned(), num(&r[col("sales")]), num(&r[col("sales_lower")]), num(&r[col("revenue_usd")]), r[col("coverage_note")].to_owned()))
+        .map(|r| (r[col("group")].to_owned(), r[col("method")].to_owned(), num(&r[col("sales")]), num(&r[col("sales_lower")]), revenue(&r[col("revenue_usd")]), r[col("coverage_note")].to_owned()))
         .collect();
     got.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
     got
@@ -362,7 +363,7 @@ fn cli_sales(c: &str, by: &str) -> Vec<SalesLine> {
                 "month" => e["month"].as_str().unwrap().to_owned(),
                 _ => format!("{} / {}", e["market"].as_str().unwrap(), e["vendor"].as_str().unwrap()),
             };
-            (group, e["method"].as_str().unwrap().to_owned(), f("sales"), f("sales_lower"), f("revenue_usd"), e["coverage_note"].as_str().unwrap_or_default().to_owned())
+            (group, e["method"].as_str().unwrap().to_owned(), f("sales"), f("sales_lower"), e["revenue_usd"].as_f64(), e["coverage_note"].as_str().unwrap_or_default().to_owned())
         })
         .collect();
     lines.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));

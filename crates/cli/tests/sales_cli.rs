@@ -63,7 +63,9 @@ fn sales_by_vendor_json_on_alphabay_sold_counters() {
         for key in ["market", "vendor", "method"] {
             assert!(r[key].is_string(), "{key} missing in {r}");
         }
-        assert!(r["sales"].is_number() && r["revenue_usd"].is_number(), "{r}");
+        // A number, or null when no sale of the row is priced.
+        let priced = r["unpriced_sales"].as_f64() < r["sales_lower"].as_f64();
+        assert!(r["sales"].is_number() && (r["revenue_usd"].is_number() == priced) && (r["revenue_usd"].is_null() != priced), "{r}");
         assert_eq!(r["market"], "alphabay");
     }
     // ukwhite: 16 cocaine listings, 6,329 sold, sum(sold x USD price) = 913,495.00.
@@ -138,6 +140,11 @@ fn btc_prices_convert_at_the_crawl_day_rate() {
         let rec = rec.unwrap();
         if rec[col("observed_at")].starts_with("2014-03-01") && rec[col("price_currency")] == *"BTC" {
             let btc: f64 = rec[col("price_amount")].parse().unwrap();
+            if rec[col("price_usd")].is_empty() {
+                // Under half a dollar: a stand-in price, said so.
+                assert!(btc * rate < sales::PLACEHOLDER_USD && rec[col("usd_rate")].contains("taken for a stand-in"), "{:?}", rec);
+                continue;
+            }
             let usd: f64 = rec[col("price_usd")].parse().unwrap();
             assert!((usd - btc * rate).abs() < 1e-6 * usd.max(1.0), "{btc} BTC -> {usd} USD at {rate}");
             checked += 1;
@@ -691,4 +698,36 @@ fn dataset_identifiers_cite_their_line() {
     ok(&["chain", "--case", s(&case), "tag", "from-pages"]);
     let (tags, _) = ok(&["chain", "--case", s(&case), "tag", "list"]);
     assert!(tags.contains(&format!("\tseen in shop dataset file {}, line 3\t", s(&data))), "{tags}");
+}
+
+/// A group with sales and no priced sale has an unknown revenue: `null` in
+/// JSON, empty in CSV and in the exported estimates (the text says n/a);
+/// before, all three said 0.0, which a script summing revenue took for a
+/// measured zero.
+#[test]
+fn revenue_of_no_priced_sale_is_null_not_zero() {
+    let Some(agora) = testdata::shared("listings/agora-2014/product__products-2014-03-01.csv") else { return };
+    let (tmp, case) = case_with(&[agora]);
+    // No --rates: Agora's BTC prices are all unpriced.
+    let (out, _) = ok(&["sales", "--case", s(&case), "--by", "vendor", "--json"]);
+    let rows = lines(&out);
+    let sold: Vec<&serde_json::Value> = rows.iter().filter(|r| r["sales_lower"].as_f64().unwrap() > 0.0).collect();
+    assert!(sold.len() > 100);
+    for r in &sold {
+        assert!(r["revenue_usd"].is_null() && r["revenue_usd_lower"].is_null(), "{r}");
+        assert_eq!(r["unpriced_sales"], r["sales_lower"]);
+    }
+    let (csv_out, _) = ok(&["sales", "--case", s(&case), "--by", "vendor", "--csv"]);
+    let mut rd = csv::Reader::from_reader(csv_out.as_bytes());
+    let h = rd.headers().unwrap().clone();
+    let rev = h.iter().position(|x| x == "revenue_usd").unwrap();
+    assert!(rd.records().map(|r| r.unwrap()).all(|r| r[rev].is_empty()));
+    let dir = tmp.path().join("exp");
+    ok(&["export", "--case", s(&case), "--format", "csv", "--out", s(&dir)]);
+    let mut rd = csv::Reader::from_path(dir.join("estimates.csv")).unwrap();
+    let h = rd.headers().unwrap().clone();
+    let (rev, lower) = (h.iter().position(|x| x == "revenue_usd").unwrap(), h.iter().position(|x| x == "sales_lower").unwrap());
+    for r in rd.records().map(|r| r.unwrap()) {
+        assert!(r[lower].parse::<f64>().unwrap() == 0.0 || r[rev].is_empty(), "{r:?}");
+    }
 }

@@ -240,6 +240,13 @@ pub struct SalesRow {
     pub evidence: Vec<String>,
 }
 
+impl SalesRow {
+    /// False when the row has sales and none is priced (the HTML says n/a).
+    pub fn revenue_known(&self) -> bool {
+        !(self.sales_lower > 0.0 && self.unpriced >= self.sales_lower)
+    }
+}
+
 /// The links section, already scored.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct LinksSection {
@@ -1045,8 +1052,9 @@ pub fn write_csv(data: &ReportData, dir: &Path) -> Result<Vec<PathBuf>, ReportEr
                 r.method.clone(),
                 r.sales.to_string(),
                 r.sales_lower.to_string(),
-                r.revenue_usd.to_string(),
-                r.revenue_usd_lower.to_string(),
+                // Empty when no sale of the row is priced: unknown, not 0.
+                if r.revenue_known() { r.revenue_usd.to_string() } else { String::new() },
+                if r.revenue_known() { r.revenue_usd_lower.to_string() } else { String::new() },
                 r.unpriced.to_string(),
                 r.days.clone(),
                 r.coverage_note.clone(),

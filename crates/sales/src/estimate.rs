@@ -1210,6 +1210,7 @@ impl GroupBy {
 
 /// Sales of one group by one method.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(into = "EstimateWire")]
 pub struct Estimate {
     /// Market (absent when grouping across markets).
     pub market: Option<String>,
@@ -1255,6 +1256,91 @@ pub struct Estimate {
     pub last_day: NaiveDate,
     /// How the central estimate was scaled.
     pub coverage_note: String,
+}
+
+/// [`Estimate`] as it is written out (JSON, and the API): a revenue is
+/// `null` when no sale of the group has a price, where the text says "n/a"
+/// (0.0 read as a measured zero revenue).
+#[derive(Serialize)]
+struct EstimateWire {
+    /// Market (absent when grouping across markets).
+    market: Option<String>,
+    /// Vendor (with `--by vendor`).
+    vendor: Option<String>,
+    /// Category (with `--by category`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    category: Option<String>,
+    /// Origin (with `--by origin`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    origin: Option<String>,
+    /// Destination (with `--by destination`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    destination: Option<String>,
+    /// `YYYY-MM` (with `--by month`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    month: Option<String>,
+    /// Method.
+    method: Method,
+    /// Central estimate of sales.
+    sales: f64,
+    /// Lower bound of sales (what was seen).
+    sales_lower: f64,
+    /// Central estimate of revenue, USD (priced sales only).
+    revenue_usd: Option<f64>,
+    /// Lower bound of revenue, USD.
+    revenue_usd_lower: Option<f64>,
+    /// Sales with no USD price, of the lower bound (`sales_lower`; counted
+    /// there, not in revenue).
+    unpriced_sales: f64,
+    /// Sales (of the lower bound) whose first day is not known: counters'
+    /// first values with no since or registration date, sold on or before
+    /// the day they were seen ([`Unit::start_unknown`]). Counted in `sales`.
+    undated_sales: f64,
+    /// Units that went in.
+    units: u64,
+    /// Source rows behind the units (listing and feedback row ids).
+    inputs: u64,
+    /// First sale day; None when some sales have no known first day
+    /// (`undated_sales` above 0).
+    first_day: Option<NaiveDate>,
+    /// Last sale day.
+    last_day: NaiveDate,
+    /// How the central estimate was scaled.
+    coverage_note: String,
+}
+
+impl Estimate {
+    /// False when the group has sales and none of them has a USD price:
+    /// its revenue is unknown, not zero.
+    pub fn revenue_known(&self) -> bool {
+        !(self.sales_lower > 0.0 && self.unpriced_sales >= self.sales_lower)
+    }
+}
+
+impl From<Estimate> for EstimateWire {
+    fn from(e: Estimate) -> Self {
+        let known = e.revenue_known();
+        EstimateWire {
+            market: e.market,
+            vendor: e.vendor,
+            category: e.category,
+            origin: e.origin,
+            destination: e.destination,
+            month: e.month,
+            method: e.method,
+            sales: e.sales,
+            sales_lower: e.sales_lower,
+            revenue_usd: known.then_some(e.revenue_usd),
+            revenue_usd_lower: known.then_some(e.revenue_usd_lower),
+            unpriced_sales: e.unpriced_sales,
+            undated_sales: e.undated_sales,
+            units: e.units,
+            inputs: e.inputs,
+            first_day: e.first_day,
+            last_day: e.last_day,
+            coverage_note: e.coverage_note,
+        }
+    }
 }
 
 /// An estimate's first sale day as text: the date, or `unknown` when some

@@ -40,7 +40,7 @@ pub use estimate::{aggregate, first_day_text, listing_summary, notes_in_window, 
 pub use feedback_row::FeedbackRow;
 pub use ledger::{decode_kept, decode_kept_table, encode_kept, write_kept, write_kept_table, Ledger, LedgerSummary, Rollup, UnitTable, UnitTableBuilder, Unplaced, UNDATED_MONTH};
 pub use rates::{RateSeries, Rates, RatesError};
-pub use usd::{listing_usd, to_usd, ConvertError, RateUsed, UsdAmount};
+pub use usd::{listing_usd, to_usd, ConvertError, RateUsed, UsdAmount, ABSURD_USD, PLACEHOLDER_USD};
 
 /// The hasher of the estimators' and the table builders' maps: their keys are
 /// the case's own strings, dates and ids (seeded per process all the same, as

@@ -10,6 +10,15 @@ use crate::rates::Rates;
 /// listings, typos) and kept out of revenue.
 pub const ABSURD_USD: f64 = 1_000_000.0;
 
+/// Prices under this many USD are taken for stand-ins, not sale prices: a
+/// listing of several options shows "USD 0.01 (0.000001 BTC)" (Empire), and
+/// AlphaBay rows show cents for listings sold thousands of times. Their sales
+/// are counted without revenue (as a zero price is): at face value, 1,459
+/// sales of one Empire vendor made $14.59. Half a dollar: no drug or
+/// shipping on these markets sells for less, and single items do sell for
+/// under a dollar's worth of BTC.
+pub const PLACEHOLDER_USD: f64 = 0.5;
+
 /// Which rate turned an amount into USD.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -89,6 +98,16 @@ pub enum ConvertError {
         /// As shown.
         currency: String,
     },
+    /// Under [`PLACEHOLDER_USD`]: a stand-in price, not a sale price.
+    #[error("price {amount} {currency} (= {usd:.2} USD) is under {PLACEHOLDER_USD:.2} USD: taken for a stand-in (a listing of several options, or a price not filled in), counted as unpriced")]
+    Placeholder {
+        /// As shown.
+        amount: String,
+        /// As shown.
+        currency: String,
+        /// Converted.
+        usd: f64,
+    },
     /// No series for the currency.
     #[error("no rate series for {0} (pass --rates {0}=FILE)")]
     UnknownCurrency(String),
@@ -127,6 +146,9 @@ fn checked(out: UsdAmount) -> Result<UsdAmount, ConvertError> {
     }
     if out.usd < 0.0 || out.usd > ABSURD_USD {
         return Err(ConvertError::Absurd { amount: out.amount, currency: out.currency, usd: out.usd });
+    }
+    if out.usd < PLACEHOLDER_USD {
+        return Err(ConvertError::Placeholder { amount: out.amount, currency: out.currency, usd: out.usd });
     }
     Ok(out)
 }

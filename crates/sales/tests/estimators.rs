@@ -361,6 +361,11 @@ fn absurd_prices_stay_out_of_revenue() {
     // Zero is no price: a sale at 0 USD would read as measured revenue.
     assert!(matches!(to_usd("0.00", "USD", d("2020-01-01"), &Rates::default()), Err(ConvertError::Zero { .. })));
     assert!(matches!(to_usd("0", "BTC", d("2020-01-15"), &btc_rates()), Err(ConvertError::Zero { .. })));
+    // Under half a dollar: a stand-in ("USD 0.01 (0.000001 BTC)"), not a price.
+    assert!(matches!(to_usd("0.01", "USD", d("2020-01-01"), &Rates::default()), Err(ConvertError::Placeholder { .. })));
+    assert!(matches!(to_usd("0.000001", "BTC", d("2020-01-15"), &btc_rates()), Err(ConvertError::Placeholder { .. })));
+    assert!(to_usd("0.50", "USD", d("2020-01-01"), &Rates::default()).is_ok());
+    assert!(matches!(to_usd("0.49", "USD", d("2020-01-01"), &Rates::default()), Err(ConvertError::Placeholder { .. })));
 }
 
 // ---------------------------------------------------------------- sold counters

@@ -299,7 +299,7 @@ pub fn overview_charts(state: &AppState, case: &case::Case) -> Result<Arc<Overvi
             if month != sales::UNDATED_MONTH {
                 by_method.entry(e.method.as_str().to_owned()).or_default().push((month.clone(), e.sales));
             }
-            rows.push(json!({ "method": e.method.as_str(), "month": month, "sales": e.sales, "sales_lower": e.sales_lower, "revenue_usd": e.revenue_usd, "coverage_note": e.coverage_note }));
+            rows.push(json!({ "method": e.method.as_str(), "month": month, "sales": e.sales, "sales_lower": e.sales_lower, "revenue_usd": e.revenue_known().then_some(e.revenue_usd), "coverage_note": e.coverage_note }));
         }
         // The feedback count when there is one (the accepted lower-bound
         // method), else whichever method estimated anything.
