@@ -421,11 +421,9 @@ impl Case {
             records_checked: check.records_checked,
             log_entries_checked: check.log_entries_checked,
             problems: check.problems.iter().map(|p| self.problem_text(p)).collect(),
-            head: None,
             recoveries: 0,
         };
         if let Ok(entries) = self.evidence.custody().entries() {
-            integrity.head = entries.last().map(|e| (e.seq, e.hash.to_hex()));
             integrity.recoveries = entries.iter().filter(|e| e.action == evidence::RECOVER).count();
         }
         let entries: Vec<EvidenceEntry> = self

@@ -439,6 +439,8 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_env("DRAGNET_LOG").unwrap_or_else(|_| "warn,html5ever=error".into()),
         )
         .with_writer(std::io::stderr)
+        // Colour codes only on a terminal: a log file or a pipe gets text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,

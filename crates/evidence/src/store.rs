@@ -1142,6 +1142,7 @@ impl EvidenceStore {
             }
         }
         self.check_torn_pieces(&log.set_aside, &mut problems);
+        problems.extend(self.stray_files());
         let log_entries_checked = log.checked;
         problems.extend(log.problems);
         // One damaged record can be reported by several checks; keep each
@@ -1248,6 +1249,28 @@ fn neutralize_transfer_encoding(head: &[u8]) -> Vec<u8> {
         out.extend_from_slice(line);
     }
     out
+}
+
+impl EvidenceStore {
+    /// Files in the evidence directory that are none of the store's own: a
+    /// copy of an evidence file or notes left there would otherwise sit
+    /// beside the evidence unexamined. (`index.jsonl.tmp` is a rebuild cut
+    /// short, and harmless.)
+    fn stray_files(&self) -> Vec<Problem> {
+        let Ok(rd) = fs::read_dir(&self.dir) else { return Vec::new() };
+        let mut out: Vec<Problem> = rd
+            .filter_map(Result::ok)
+            .filter(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let known = file_number(&name).is_some() || [INDEX, CUSTODY, "index.jsonl.tmp"].contains(&name.as_str());
+                let torn = name == recover::TORN_DIR && e.path().is_dir();
+                !known && !torn
+            })
+            .map(|e| Problem::new(Location::Path(e.path()), "not a file of the evidence store (evidence-NNNNN.warc.gz, index.jsonl, custody.jsonl, torn/)"))
+            .collect();
+        out.sort_by(|a, b| a.to_string().cmp(&b.to_string()));
+        out
+    }
 }
 
 /// Evidence file names in `dir`, in order.

@@ -688,3 +688,19 @@ fn digests_are_found_by_prefix() {
         assert!(s.digests_with_prefix(bad).is_empty(), "{bad}");
     }
 }
+
+/// Files in the evidence directory that are not the store's own (a copy of
+/// an evidence file, notes) are reported by path: they passed unnoticed.
+#[test]
+fn stray_files_beside_the_evidence_are_reported() {
+    let (d, mut s) = new_store();
+    let dir = d.path().join("evidence");
+    acquire(&mut s, b"first page", &meta("a.html", None));
+    assert!(s.verify().is_intact());
+    std::fs::copy(dir.join("evidence-00001.warc.gz"), dir.join("evidence-00001.warc.gz.bak")).unwrap();
+    std::fs::write(dir.join("notes.txt"), "x").unwrap();
+    let found: Vec<String> = s.verify().problems.iter().map(ToString::to_string).collect();
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(found[0].contains("evidence-00001.warc.gz.bak") && found[1].contains("notes.txt"), "{found:?}");
+    assert!(found.iter().all(|p| p.contains("not a file of the evidence store")), "{found:?}");
+}

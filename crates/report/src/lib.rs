@@ -96,10 +96,6 @@ pub struct Integrity {
     /// Every problem found, each naming its file and place (the first
     /// [`Integrity::SHOWN`] are shown).
     pub problems: Vec<String>,
-    /// The custody log's last entry as the report was made: its number and
-    /// hash (`dragnet verify --expect-head HASH` later shows whether the log
-    /// still holds it).
-    pub head: Option<(u64, String)>,
     /// Recoveries after killed writers the custody log records.
     pub recoveries: usize,
 }
