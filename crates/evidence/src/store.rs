@@ -1268,7 +1268,7 @@ impl EvidenceStore {
             })
             .map(|e| Problem::new(Location::Path(e.path()), "not a file of the evidence store (evidence-NNNNN.warc.gz, index.jsonl, custody.jsonl, torn/)"))
             .collect();
-        out.sort_by(|a, b| a.to_string().cmp(&b.to_string()));
+        out.sort_by_key(ToString::to_string);
         out
     }
 }
