@@ -10,7 +10,7 @@ Each mode prints one JSON line ({"mode", "seconds", ...}); run each as its
 own process so /usr/bin/time measures its peak memory alone.
 
 What it computes is dragnet's `sales --by vendor` feedback_count on these
-files: every feedback entry is one sale priced at its listing's `usd` price
+files: every feedback entry is one sale priced at its listing's `usd_shown` price
 (the generator writes no duplicate feedback, and dragnet never merges
 entries of one row, so no deduplication step is needed), grouped by
 (market, vendor); the market is `agora` for every row, as the agora-2014
@@ -37,13 +37,13 @@ def read_csv_sql(files):
     return (
         f"read_csv([{lst}], header = true, quote = '\"', escape = '\"', "
         "columns = {'list': 'VARCHAR', 'date': 'DATE', 'vendor': 'VARCHAR', 'product': 'VARCHAR', "
-        "'price': 'DECIMAL(18,8)', 'usd': 'DECIMAL(18,2)', 'rate': 'DECIMAL(18,2)', 'cat': 'VARCHAR', "
+        "'price': 'DECIMAL(18,8)', 'usd_shown': 'DECIMAL(18,2)', 'rate': 'DECIMAL(18,2)', 'cat': 'VARCHAR', "
         "'subcat': 'VARCHAR', 'subsubcat': 'VARCHAR', 'feedback': 'VARCHAR', 'from': 'VARCHAR', 'to': 'VARCHAR'})"
     )
 
 
 QUERY = """
-SELECT 'agora' AS market, l.vendor, count(*) AS sales, sum(l.usd) AS revenue
+SELECT 'agora' AS market, l.vendor, count(*) AS sales, sum(l.usd_shown) AS revenue
 FROM feedback f JOIN listings l ON f.list = l.list
 GROUP BY l.vendor
 """
@@ -57,7 +57,7 @@ def main():
         con = duckdb.connect(db)
         con.execute(f"CREATE TABLE raw AS SELECT * FROM {read_csv_sql(files)}")
         con.execute(
-            "CREATE TABLE listings AS SELECT list, date, vendor, product, price, usd, rate, cat, subcat, "
+            "CREATE TABLE listings AS SELECT list, date, vendor, product, price, usd_shown, rate, cat, subcat, "
             'subsubcat, "from", "to" FROM raw'
         )
         con.execute(
@@ -87,8 +87,8 @@ def main():
         con = duckdb.connect()
         rows = con.execute(
             f"""SELECT 'agora' AS market, vendor,
-                       sum(n) AS sales, sum(n * usd) AS revenue
-                FROM (SELECT vendor, usd, len(regexp_extract_all(feedback, '{ENTRY}')) AS n
+                       sum(n) AS sales, sum(n * usd_shown) AS revenue
+                FROM (SELECT vendor, usd_shown, len(regexp_extract_all(feedback, '{ENTRY}')) AS n
                       FROM {read_csv_sql(files)})
                 WHERE n > 0
                 GROUP BY vendor"""

@@ -731,3 +731,28 @@ fn revenue_of_no_priced_sale_is_null_not_zero() {
         assert!(r[lower].parse::<f64>().unwrap() == 0.0 || r[rev].is_empty(), "{r:?}");
     }
 }
+
+/// Agora showed BTC only: the derived files' `usd` column is the dataset's
+/// own conversion on the crawl day, not a price the market showed. A sale is
+/// priced at the BTC price converted on its own day. HighTimes' one feedback,
+/// "157 days ago" on a page of 2014-09-29, is of 2014-04-24..26: 0.14510341
+/// BTC at the series' rate of the middle day, 2014-04-25 (by hand: $67.68),
+/// where the crawl day's conversion gave $54.37. Premiumgear's three, 120 to
+/// 192 days old, come to $788.86 (the crawl day's: $441.20).
+#[test]
+fn agora_sales_are_priced_at_the_sale_day_not_the_datasets_conversion() {
+    let Some(sample) = testdata::shared("listings/agora-2014/random-sample100_0e304b108eec01f26adc7c47458c926215ab993a.csv") else { return };
+    let Some(franchise) = testdata::shared("listings/agora-2014/derived__p14c-ukFranchise.csv") else { return };
+    let Some(rates) = testdata::shared("rates/btc_daily.csv") else { return };
+    let (_tmp, case) = case_with(&[sample, franchise]);
+    let (out, _) = ok(&["sales", "--case", s(&case), "--by", "vendor", "--json", "--rates", s(&rates)]);
+    let rows = lines(&out);
+    let series = std::fs::read_to_string(&rates).unwrap();
+    let rate = |day: &str| -> f64 { series.lines().find_map(|l| l.strip_prefix(&format!("{day},"))).unwrap().parse().unwrap() };
+    let high = find(&rows, "HighTimes", "feedback_count");
+    let want = 0.14510341 * rate("2014-04-25");
+    assert!((want - 67.68).abs() < 0.005, "the hand figure: {want}");
+    assert!((high["revenue_usd_lower"].as_f64().unwrap() - want).abs() < 0.005, "{high}");
+    let premium = find(&rows, "Premiumgear", "feedback_count");
+    assert!((premium["revenue_usd_lower"].as_f64().unwrap() - 788.86).abs() < 0.005, "{premium}");
+}

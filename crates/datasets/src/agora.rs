@@ -11,8 +11,12 @@
 //!   (`[1.00e-07,1.49e+00)`), not a price: those listings get no price, and
 //!   the file gets one warning (line 0) saying so.
 //! * `derived__p14c-ukFranchise.csv`, `random-sample100_*.csv`: add `usd` and
-//!   `rate`; `usd` becomes `price_usd` (the dataset's own conversion at its
-//!   `rate`), `price` stays the BTC price.
+//!   `rate`, the dataset's own conversion on the crawl day. Agora showed BTC
+//!   only, so `usd` is not taken for a price the market showed (`price_usd`
+//!   stays empty, and the file gets one warning saying so): `price` is the BTC
+//!   price, converted at the rate of each sale day like every Agora price.
+//!   A `usd_shown` column (files `dragnet sim sales` writes in this layout,
+//!   for a simulated market that shows USD) is a price shown: `price_usd`.
 //! * `vendor__vendorall_0114*.csv`: `date,vendor,name|product,price,from,to`
 //!   (no listing id, no category, no feedback). Every row has its own date;
 //!   should a row lack one, the crawl month the dataset README gives
@@ -270,7 +274,11 @@ struct Columns {
     vendor: usize,
     title: usize,
     price: usize,
+    /// The dataset's own conversion (`usd`, beside its `rate`): noted, not used.
     usd: Option<usize>,
+    /// A USD price the market showed (`usd_shown`: files in this layout from
+    /// `dragnet sim sales`, whose simulated market shows USD).
+    usd_shown: Option<usize>,
     cats: Vec<usize>,
     feedback: Option<usize>,
     from: Option<usize>,
@@ -288,6 +296,7 @@ impl Columns {
             title: col(h, "product").or_else(|| col(h, "name")).ok_or("the header has no `product` or `name` column")?,
             price: need("price")?,
             usd: col(h, "usd"),
+            usd_shown: col(h, "usd_shown"),
             cats: ["cat", "subcat", "subsubcat"].iter().filter_map(|n| col(h, n)).collect(),
             feedback: col(h, "feedback"),
             from: col(h, "from"),
@@ -605,6 +614,13 @@ pub(crate) fn parse(input: &DatasetInput<'_>, feedback: &mut dyn FnMut(FeedbackR
         .and_then(|h| Columns::new(&h));
     let fallback_date = month_of(input.source);
     let mut bins_noted = false;
+    if cols.as_ref().is_ok_and(|c| c.usd.is_some()) {
+        out.warn(
+            0,
+            None,
+            "the usd column is the dataset's own conversion at its rate column, made on the crawl day, not a price the market showed: not used (BTC prices are converted at the rate of each sale day, with --rates)",
+        );
+    }
     common::read_csv(input.bytes, CsvOptions::default(), &mut out, |out, row| {
         let line = row.line;
         let cols = match &cols {
@@ -661,11 +677,15 @@ fn import_row(
         }
         price = Some(amount);
     }
+    // Not the `usd` column (see `parse`): Agora showed BTC only, and the
+    // dataset converted it on the crawl day. As the market's own USD price
+    // it priced every sale at the crawl day's rate (HighTimes: $54.37 where
+    // the sale day's rate gives $67.68).
     let mut price_usd = None;
-    if let Some(u) = cell(f, cols.usd).and_then(present) {
+    if let Some(u) = cell(f, cols.usd_shown).and_then(present) {
         match decimal_text(u) {
             Some(u) if !u.starts_with('-') => price_usd = Some(u),
-            _ => out.warn(line, n, format!("unparsable usd {u:?} left out")),
+            _ => out.warn(line, n, format!("unparsable usd_shown {u:?} left out")),
         }
     }
     let (ships_from, ships_to) = shipping(cell(f, cols.from), cell(f, cols.to));

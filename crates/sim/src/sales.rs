@@ -5,12 +5,15 @@
 //! agora-2014` reads:
 //!
 //! ```text
-//! "list","date","vendor","product","price","usd","rate","cat","subcat","subsubcat","feedback","from","to"
+//! "list","date","vendor","product","price","usd_shown","rate","cat","subcat","subsubcat","feedback","from","to"
 //! ```
 //!
 //! Why that layout: it is the built-in dataset layout that carries feedback
 //! entries (in each listing's `feedback` cell: `Feedbacks: 5/5 <text>
 //! <N days ago> <buyer> ...`); the mapping format describes listings only.
+//! The simulated market shows USD prices, so the USD column is `usd_shown`
+//! (a price shown, which the importer takes as such), not Agora's `usd` (the
+//! dataset's own conversion on the crawl day, which it does not use).
 //! Every value is fictional (names from the sim word lists plus a number);
 //! the market column does not exist in the layout, so the importer files
 //! everything under market `agora`.
@@ -25,9 +28,9 @@
 //!   sales method's identity (market, vendor, listing, rating, buyer, text),
 //!   and entries within one row are separate sales by that method's rule.
 //!   Hence unique feedback = entries written, and each is priced at its
-//!   listing's `usd` price.
+//!   listing's `usd_shown` price.
 //! - **Exact totals**: the returned [`SalesSimSummary`] has the feedback
-//!   count and the revenue in cents (each `usd` price has two decimals).
+//!   count and the revenue in cents (each `usd_shown` price has two decimals).
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -45,7 +48,7 @@ use crate::words::{
 
 /// The header of every generated file.
 pub const HEADER: &str =
-    "\"list\",\"date\",\"vendor\",\"product\",\"price\",\"usd\",\"rate\",\"cat\",\"subcat\",\"subsubcat\",\"feedback\",\"from\",\"to\"";
+    "\"list\",\"date\",\"vendor\",\"product\",\"price\",\"usd_shown\",\"rate\",\"cat\",\"subcat\",\"subsubcat\",\"feedback\",\"from\",\"to\"";
 
 /// What to generate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,7 +84,7 @@ pub struct SalesSimSummary {
     pub vendors: u64,
     /// Bytes written (all files).
     pub bytes: u64,
-    /// Sum over feedback entries of their listing's `usd` price, in cents.
+    /// Sum over feedback entries of their listing's `usd_shown` price, in cents.
     pub revenue_cents: u64,
     /// The seed used.
     pub seed: u64,
