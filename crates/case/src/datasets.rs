@@ -18,7 +18,7 @@ use store::{PageRecords, PageRow};
 use crate::{io, Case, CaseError, Result, TOOL_VERSION};
 
 const FORMATS_FILE: &str = "datasets.json";
-const MAPPINGS_DIR: &str = "mappings";
+pub(crate) const MAPPINGS_DIR: &str = "mappings";
 
 /// Dataset formats known to a case: the built-ins plus its mappings, and
 /// the format chosen for each dataset evidence record.

@@ -17,7 +17,7 @@ use store::{CaseStore, Filter};
 use crate::sales::{FeedbackRead, ListingOrder};
 use crate::{io, Case, CaseError, Result};
 
-const MODEL_FILE: &str = "linking/model.json";
+pub(crate) const MODEL_FILE: &str = "linking/model.json";
 
 /// An analyst's latest decision on a link, from the custody log.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

@@ -741,6 +741,7 @@ fn run(args: Cli) -> Result<()> {
             let store = evidence::EvidenceStore::open_read_only(&dir).with_context(|| format!("opening the evidence of case {}", cli.case.display()))?;
             let mut report = case::verify_evidence(&store);
             let entries = store.custody().entries().unwrap_or_default();
+            report.problems.extend(case::verify_logged_files(&cli.case, &entries));
             if let Some(want) = expect_head {
                 let held = entries.iter().position(|e| e.hash.to_hex().eq_ignore_ascii_case(want.trim()));
                 if held.is_none() {

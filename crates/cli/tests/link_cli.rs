@@ -38,6 +38,23 @@ fn train_on_some_operators_and_evaluate_on_the_others() {
     let tmp = tempfile::tempdir().unwrap();
     let (case, truth) = sim_case(tmp.path(), "60", "5");
     ok(&["link", "train", "--case", s(&case), "--truth", s(&truth)]);
+    // The model file is the one its custody entry logged: a weight changed
+    // by hand is reported by verify, as is a mapping no entry names.
+    ok(&["verify", "--case", s(&case)]);
+    let model = case.join("linking/model.json");
+    let text = std::fs::read_to_string(&model).unwrap();
+    std::fs::write(&model, text.replacen('1', "9", 1)).unwrap();
+    let out = dragnet(&["verify", "--case", s(&case)]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{said}");
+    assert!(said.contains("linking/model.json") && said.contains("changed since"), "{said}");
+    std::fs::write(&model, &text).unwrap();
+    std::fs::create_dir_all(case.join("mappings")).unwrap();
+    std::fs::write(case.join("mappings/planted.toml"), "name = \"planted\"\n").unwrap();
+    let said = String::from_utf8_lossy(&dragnet(&["verify", "--case", s(&case)]).stdout).into_owned();
+    assert!(said.contains("mappings/planted.toml") && said.contains("no custody entry names this file"), "{said}");
+    std::fs::remove_file(case.join("mappings/planted.toml")).unwrap();
+    ok(&["verify", "--case", s(&case)]);
     let e: serde_json::Value = serde_json::from_str(&ok(&["link", "eval", "--case", s(&case), "--truth", s(&truth), "--json"])).unwrap();
     // Held-out operators only: the accounts trained on are left out.
     assert!(e["excluded_training_accounts"].as_u64().unwrap() > 0, "{e}");
