@@ -28,6 +28,13 @@ pub enum Place {
 /// not countries are listed here.
 pub fn place(value: &str) -> Place {
     let v = value.trim();
+    // "USA Only", "UK ONLY", "Only Germany": the place itself.
+    let lower = v.to_lowercase();
+    let v = match (lower.strip_suffix(" only"), lower.strip_prefix("only ")) {
+        (Some(_), _) => v.len().checked_sub(" only".len()).and_then(|n| v.get(..n)).unwrap_or(v).trim(),
+        (None, Some(_)) => v.get("only ".len()..).unwrap_or(v).trim(),
+        (None, None) => v,
+    };
     let key: String = v.chars().filter(|c| c.is_alphanumeric()).collect::<String>().to_lowercase();
     match key.as_str() {
         "" | "none" | "null" | "na" | "undeclared" | "notspecified" | "unspecified" | "unknown" | "internet"
@@ -35,6 +42,15 @@ pub fn place(value: &str) -> Place {
         "worldwide" | "ww" | "world" | "global" => return Place::Worldwide,
         "eu" | "europe" | "europeeu" | "europeanunion" => return Place::Europe,
         "uk" | "greatbritain" | "britain" => return Place::Country("GB".into()),
+        // Countries as they call themselves, and misspellings met in the
+        // real datasets (celes knows English names).
+        "deutschland" => return Place::Country("DE".into()),
+        "schweiz" | "suisse" | "svizzera" => return Place::Country("CH".into()),
+        "osterreich" | "österreich" => return Place::Country("AT".into()),
+        "nederland" => return Place::Country("NL".into()),
+        "espana" | "españa" => return Place::Country("ES".into()),
+        "sverige" => return Place::Country("SE".into()),
+        "phillipines" | "phillippines" | "philipines" => return Place::Country("PH".into()),
         _ => {}
     }
     let country = if v.chars().count() <= 3 && v.chars().all(|c| c.is_ascii_alphabetic()) {
@@ -117,6 +133,14 @@ mod tests {
             ("None", None),
             ("", None),
             ("Atlantis", Some("atlantis")),
+            ("USA Only", Some("US")),
+            ("UK ONLY", Some("GB")),
+            ("U.S. Only", Some("US")),
+            ("Germany only", Some("DE")),
+            ("Deutschland", Some("DE")),
+            ("Schweiz", Some("CH")),
+            ("Phillipines", Some("PH")),
+            ("Only", Some("only")),
         ] {
             assert_eq!(place_key(v).as_deref(), want, "{v:?}");
         }
