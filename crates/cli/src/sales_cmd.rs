@@ -221,9 +221,10 @@ pub fn vendor(case: &Case, name: &str, rates: &RatesArgs, json: bool) -> Result<
             println!("  {} {} ({}, from {})", i.kind, i.value, i.market, i.source);
         }
     }
-    println!("listings over time:");
+    // Rows seen per day: one listing shown twice that day counts twice.
+    println!("listing observations over time:");
     for t in &d.timeline {
-        println!("  {} {}: {} listings", t.day, t.market, t.listings);
+        println!("  {} {}: {} listing observations", t.day, t.market, t.listings);
     }
     Ok(())
 }

@@ -442,7 +442,8 @@ fn row_ordinal(id: &str) -> u64 {
 }
 
 /// Each listing observation's identity. Two rows of one evidence record
-/// observed on the same day with the same [`listing_key`] are two listings
+/// observed on the same day with the same [`listing_key`] made of vendor and
+/// title (no listing id or URL) are two listings
 /// (a vendor's identical "Custom listing"s, created the same day): the k-th
 /// such row is matched with the k-th of another record or day. (Rows of one
 /// dataset file from different crawl days are the same listing seen again.)
@@ -485,9 +486,15 @@ fn occurrence_keys(dated: &[(NaiveDate, &Obs<Listing>)]) -> ListingKeys {
     let mut numbered_rows: Vec<(u32, u32, usize)> = Vec::new();
     for rows in members.chunk_by(|a, b| (a.0, a.1, a.2) == (b.0, b.1, b.2)) {
         let base = rows[0].2;
+        // A key made from the market's listing id or URL names one listing:
+        // its rows are that listing seen again, never split (Hansa rows
+        // sharing an item_id were counted as two listings: 14,747 seen
+        // where the data has 14,488 ids).
+        let named = dated[rows[0].5 as usize].1.record.market_listing_id.is_some() || dated[rows[0].5 as usize].1.record.url.is_some();
         for (k, &(.., i)) in rows.iter().enumerate() {
             match k {
                 0 => of[i as usize] = base,
+                _ if named => of[i as usize] = base,
                 _ => numbered_rows.push((i, base, k)),
             }
         }
@@ -1450,18 +1457,20 @@ mod tests {
     /// Listing identities as first written: a text per row, grouped and
     /// numbered as text. `occurrence_keys` must give each row the same text.
     fn occurrence_texts_by_text(dated: &[(NaiveDate, &Obs<Listing>)]) -> Vec<String> {
-        type Group<'a> = (Result<model::Sha256, &'a str>, NaiveDate, String);
+        type Group<'a> = (Result<model::Sha256, &'a str>, NaiveDate, String, bool);
         let mut groups: BTreeMap<Group<'_>, Vec<(u64, &str, usize)>> = BTreeMap::new();
         for (i, (day, o)) in dated.iter().enumerate() {
             let evidence = o.record.provenance.as_ref().map_or(Err(o.id.as_str()), |p| Ok(p.evidence));
             let ordinal = o.id.rsplit('-').next().and_then(|n| n.parse().ok()).unwrap_or(0);
-            groups.entry((evidence, *day, listing_key(&o.record))).or_default().push((ordinal, &o.id, i));
+            // Rows keyed by the market's listing id or URL are one listing.
+            let named = o.record.market_listing_id.is_some() || o.record.url.is_some();
+            groups.entry((evidence, *day, listing_key(&o.record), named)).or_default().push((ordinal, &o.id, i));
         }
         let mut texts = vec![String::new(); dated.len()];
-        for ((_, _, base), mut rows) in groups {
+        for ((_, _, base, named), mut rows) in groups {
             rows.sort_unstable();
             for (k, (_, _, i)) in rows.into_iter().enumerate() {
-                texts[i] = if k == 0 { base.clone() } else { format!("{base}\u{1f}#{k}") };
+                texts[i] = if k == 0 || named { base.clone() } else { format!("{base}\u{1f}#{k}") };
             }
         }
         texts
@@ -1522,6 +1531,21 @@ mod tests {
         assert_eq!((keys.of[4], keys.of[3], keys.of[6]), (keys.of[0], keys.of[0], keys.of[0]));
         assert_eq!(keys.text(2), "m\u{1f}v\u{1f}x\u{1f}\u{1f}#2");
         assert_eq!(keys.texts.len(), 4);
+    }
+
+    /// Rows of one record and day that share the market's listing id are
+    /// that one listing seen twice, not two (Hansa: 14,747 listings seen
+    /// where the data has 14,488 ids).
+    #[test]
+    fn rows_sharing_a_listing_id_are_one_listing() {
+        let d1 = NaiveDate::from_ymd_opt(2016, 12, 11).unwrap();
+        let rows = [listing_obs("a-1".into(), 1, "x", "", Some("7")), listing_obs("a-2".into(), 1, "x", "", Some("7")), listing_obs("a-3".into(), 1, "x", "", Some("8"))];
+        let dated: Vec<(NaiveDate, &Obs<Listing>)> = rows.iter().map(|o| (d1, o)).collect();
+        check_occurrence_keys(&dated);
+        let keys = occurrence_keys(&dated);
+        assert_eq!(keys.of[0], keys.of[1]);
+        assert_ne!(keys.of[0], keys.of[2]);
+        assert_eq!(keys.texts.len(), 2);
     }
 
     proptest! {
