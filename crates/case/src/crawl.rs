@@ -26,6 +26,8 @@ impl Sink for Case {
             content_type: None,
             origin: Origin::Crawl,
             http_head: Some(r.head.clone()),
+            // A body cut at the crawl's size cap says so in its record.
+            truncated: r.truncated.then(|| "length".to_owned()),
         };
         let request = RequestMeta {
             head: r.request_head.clone(),

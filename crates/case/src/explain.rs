@@ -65,6 +65,9 @@ pub struct Explanation {
     pub stored_at: Option<String>,
     /// Version that extracted the page.
     pub extracted_by: Option<String>,
+    /// Why the capture is not the whole response, when it was cut short
+    /// (`WARC-Truncated`): rows from it may be incomplete.
+    pub truncated: Option<String>,
     /// The record read back and re-hashed as it was explained: `intact`,
     /// or what is wrong (altered, unreadable, not in the store).
     pub check: Option<String>,
@@ -97,6 +100,9 @@ impl fmt::Display for Explanation {
         }
         if let Some(v) = &self.extracted_by {
             writeln!(f, "  extracted by {v}")?;
+        }
+        if let Some(why) = &self.truncated {
+            writeln!(f, "  cut short   the capture is not the whole response (WARC-Truncated: {why}): rows from it may be incomplete")?;
         }
         match self.check.as_deref() {
             Some(INTACT) => writeln!(f, "  checked      intact: the record reads back with this SHA-256 (this record only; `dragnet verify` checks all)")?,
@@ -182,6 +188,7 @@ impl Case {
                 observed_at: observed_at(&row),
                 stored_at: None,
                 extracted_by: None,
+                truncated: None,
                 check: None,
             }));
         };
@@ -212,6 +219,7 @@ impl Case {
             observed_at: None,
             stored_at: rec.as_ref().map(|r| format!("evidence/{} at offset {}", r.stored_at_file, r.offset)),
             extracted_by: page.map(|p| p.extracted_by),
+            truncated: rec.as_ref().and_then(|r| r.truncated.clone()),
             check: Some(match (&rec, self.evidence.get(sha)) {
                 (None, _) => "not in this case's evidence store".to_owned(),
                 (Some(_), Ok(_)) => INTACT.to_owned(),

@@ -215,6 +215,7 @@ impl Case {
                 content_type,
                 origin: Origin::Warc { file: file_label.clone(), record_id: rec.record_id.clone() },
                 http_head: head,
+                truncated: rec.header("WARC-Truncated").map(str::to_owned),
             };
             self.store_payload(&payload, &meta, report)?;
         }

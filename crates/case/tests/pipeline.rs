@@ -192,6 +192,25 @@ fn bad_input_is_reported_and_the_rest_goes_on() {
     assert!(case.verify().is_intact());
 }
 
+/// A record of an imported WARC file that says it is cut short
+/// (`WARC-Truncated`) keeps saying so in the case's evidence, and `explain`
+/// says rows from it may be incomplete.
+#[test]
+fn an_imported_record_cut_short_stays_marked() {
+    let (tmp, mut case) = new_case();
+    let src = tmp.path().join("in");
+    std::fs::create_dir_all(&src).unwrap();
+    let rec = String::from_utf8(warc_record("http://example.onion/cut", b"<html>half a pa")).unwrap();
+    let rec = rec.replacen("Content-Type: text/html\r\n", "Content-Type: text/html\r\nWARC-Truncated: length\r\n", 1);
+    std::fs::write(src.join("cut.warc"), rec).unwrap();
+    case.import(&[src], &ImportOptions::default(), &NoProgress).unwrap();
+    let stored = case.evidence().records().remove(0);
+    assert_eq!(stored.truncated.as_deref(), Some("length"));
+    let explained = case.explain(&stored.sha256.to_hex()).unwrap().unwrap().to_string();
+    assert!(explained.contains("WARC-Truncated: length"), "{explained}");
+    assert!(case.verify().is_intact(), "{:?}", case.verify().problems);
+}
+
 fn warc_record(uri: &str, payload: &[u8]) -> Vec<u8> {
     let mut r = format!(
         "WARC/1.0\r\nWARC-Type: resource\r\nWARC-Record-ID: <urn:uuid:12345678-1234-1234-1234-123456789abc>\r\nWARC-Date: 2020-01-01T00:00:00Z\r\nWARC-Target-URI: {uri}\r\nContent-Type: text/html\r\nContent-Length: {}\r\n\r\n",

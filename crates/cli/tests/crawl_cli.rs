@@ -848,6 +848,19 @@ fn images_only_when_asked_same_host_and_size_capped() {
             assert_eq!(acquired["/big.png"]["bytes"], 1000);
             assert_eq!(acquired["/big.png"]["truncated"], true);
             assert_eq!(out["crawl"]["truncated"], 1, "{out}");
+            // The record says it is cut short (WARC-Truncated), and explain
+            // says so; the whole image does not.
+            let explained = |path: &str| {
+                let sha = acquired[path]["sha256"].as_str().unwrap().to_owned();
+                ok(&["--case", s(&case), "explain", &sha])
+            };
+            let big = explained("/big.png");
+            assert!(big.contains("WARC-Truncated: length"), "{big}");
+            assert!(!explained("/a.png").contains("WARC-Truncated"));
+            let warc = std::fs::read(case.join("evidence/evidence-00001.warc.gz")).unwrap();
+            let mut raw = Vec::new();
+            std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&warc[..]), &mut raw).unwrap();
+            assert_eq!(raw.windows(24).filter(|w| w == b"WARC-Truncated: length\r\n").count(), 1);
         }
         ok(&["--case", s(&case), "verify"]);
     }

@@ -85,6 +85,11 @@ pub struct CaptureMeta {
     /// `Transfer-Encoding` header is therefore stored renamed as
     /// `X-Dragnet-Original-Transfer-Encoding`.
     pub http_head: Option<Vec<u8>>,
+    /// Why the payload is not the whole of what was served, when it is not
+    /// (`WARC-Truncated`: `length` for a body cut at the crawl's size cap,
+    /// or the reason an imported WARC record gives). Rows extracted from it
+    /// may be incomplete, and `explain` says so.
+    pub truncated: Option<String>,
 }
 
 impl CaptureMeta {
@@ -97,6 +102,7 @@ impl CaptureMeta {
             content_type: None,
             origin: Origin::File,
             http_head: None,
+            truncated: None,
         }
     }
 }
@@ -180,6 +186,9 @@ pub struct RecordInfo {
     pub length: u64,
     /// Payload length in bytes.
     pub payload_length: u64,
+    /// Why the payload is not the whole response, when it is cut short
+    /// (`WARC-Truncated`; see [`CaptureMeta::truncated`]).
+    pub truncated: Option<String>,
 }
 
 /// Result of [`EvidenceStore::verify`].
@@ -229,6 +238,9 @@ struct IndexLine {
     /// Request records: the record they went with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     concurrent_to: Option<String>,
+    /// Payload records cut short: their `WARC-Truncated` reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    truncated: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -401,6 +413,7 @@ fn index_line_with(file: &str, rec: &WarcRecord, payload_length: impl FnOnce(&Wa
         origin: None,
         payload_length: None,
         concurrent_to: None,
+        truncated: None,
     };
     match rec.warc_type.as_str() {
         "warcinfo" => {}
@@ -419,6 +432,7 @@ fn index_line_with(file: &str, rec: &WarcRecord, payload_length: impl FnOnce(&Wa
                 _ => h("WARC-Date"),
             };
             line.content_type = h("WARC-Identified-Payload-Type");
+            line.truncated = h("WARC-Truncated");
             line.origin = match rec.header("X-Dragnet-Origin") {
                 None => None,
                 Some(v) => Some(serde_json::from_str(v).map_err(|e| format!("bad X-Dragnet-Origin: {e}"))?),
@@ -624,6 +638,7 @@ impl EvidenceStore {
                         offset: line.offset,
                         length: line.length,
                         payload_length: line.payload_length.unwrap_or(0),
+                        truncated: line.truncated.clone(),
                     });
                 }
             }
@@ -775,6 +790,9 @@ impl EvidenceStore {
         ));
         if meta.captured_at.is_none() {
             headers.push(("X-Dragnet-Capture-Time", "unknown".into()));
+        }
+        if let Some(why) = &meta.truncated {
+            headers.push(("WARC-Truncated", one_line(why)));
         }
         let label = Path::new(&meta.source);
         let (member, rec) = member_of(&headers, &[&head, payload], label)?;

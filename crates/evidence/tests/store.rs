@@ -22,6 +22,7 @@ fn meta(source: &str, url: Option<&str>) -> CaptureMeta {
         content_type: Some("text/html".into()),
         origin: Origin::File,
         http_head: None,
+        truncated: None,
     }
 }
 
