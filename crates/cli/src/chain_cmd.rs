@@ -224,6 +224,22 @@ pub fn run(case_dir: &Path, cmd: ChainCommand, json: bool, operator: &str) -> Re
                     r.best_hash.as_deref().unwrap_or("-")
                 );
             }
+            // What was read, by digest: a trace or a report citing a block
+            // can be tied to the files it came from.
+            let mut case = case::Case::open(case_dir, operator)?;
+            case.log(
+                "chain-import",
+                serde_json::json!({
+                    "blocks_dir": blocks_dir.display().to_string(),
+                    "network": network,
+                    "files": block_files_read(&blocks_dir)?,
+                    "new_blocks": r.new_blocks,
+                    "blocks": r.blocks,
+                    "transactions": r.transactions,
+                    "best_hash": r.best_hash,
+                    "error": r.error.as_ref().map(ToString::to_string),
+                }),
+            )?;
             if let Some(e) = r.error {
                 anyhow::bail!("import stopped early (blocks before it were kept): {e}");
             }
@@ -238,7 +254,7 @@ pub fn run(case_dir: &Path, cmd: ChainCommand, json: bool, operator: &str) -> Re
                 print!("{}", stats_text(&v));
             }
         }
-        ChainCommand::Tag(t) => tag(case_dir, t, json)?,
+        ChainCommand::Tag(t) => tag(case_dir, t, json, operator)?,
         ChainCommand::Sim { out, blocks, seed, entities, txs_per_block, xor_key, unsigned, no_truth } => {
             let key: [u8; 8] = chain::sim::parse_xor_key(&xor_key).with_context(|| format!("--xor-key {xor_key:?}: 16 hex digits expected"))?;
             let cfg = chain::sim::SimConfig { seed, blocks, entities, txs_per_block, xor_key: key, sign: !unsigned, truth: !no_truth, ..Default::default() };
@@ -463,7 +479,27 @@ pub fn check_lookups(custody: &evidence::CustodyLog, case_dir: &Path) -> Result<
     Ok((checked, problems))
 }
 
-fn tag(case_dir: &Path, cmd: TagCommand, json: bool) -> Result<()> {
+/// The block files of a `chain import`'s directory (`blk*.dat`, and the
+/// `xor.dat` key), each with its size and SHA-256, in name order.
+fn block_files_read(dir: &Path) -> Result<Vec<serde_json::Value>> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .with_context(|| format!("listing {}", dir.display()))?
+        .filter_map(std::result::Result::ok)
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| (n.starts_with("blk") && n.ends_with(".dat")) || n == "xor.dat")
+        .collect();
+    names.sort();
+    names
+        .into_iter()
+        .map(|name| {
+            let path = dir.join(&name);
+            let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+            Ok(serde_json::json!({ "name": name, "bytes": bytes.len(), "sha256": model::Sha256::of(&bytes).to_hex() }))
+        })
+        .collect()
+}
+
+fn tag(case_dir: &Path, cmd: TagCommand, json: bool, operator: &str) -> Result<()> {
     match cmd {
         TagCommand::Import { file } => {
             let pack = chain::tags::parse_tagpack(&file)?;
@@ -471,6 +507,20 @@ fn tag(case_dir: &Path, cmd: TagCommand, json: bool) -> Result<()> {
                 eprintln!("note: {}: {sk}", file.display());
             }
             let added = chain::tags::add_tags(case_dir, &pack.tags)?;
+            // The tags cite the file by digest: the custody log says which
+            // file that was, when, and by whom.
+            let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            case::Case::open(case_dir, operator)?.log(
+                "chain-tag-import",
+                serde_json::json!({
+                    "file": file.display().to_string(),
+                    "sha256": model::Sha256::of(&bytes).to_hex(),
+                    "bytes": bytes.len(),
+                    "read": pack.tags.len(),
+                    "added": added,
+                    "skipped": pack.skipped.len(),
+                }),
+            )?;
             if json {
                 println!("{}", serde_json::json!({"read": pack.tags.len(), "added": added, "skipped": pack.skipped.len()}));
             } else {
@@ -478,7 +528,9 @@ fn tag(case_dir: &Path, cmd: TagCommand, json: bool) -> Result<()> {
             }
         }
         TagCommand::Add { address, label, source, category, evidence } => {
-            let added = chain::tags::add_tags(case_dir, &[chain::tags::Tag { address, label, source, category, evidence }])?;
+            let tag = chain::tags::Tag { address, label, source, category, evidence };
+            let added = chain::tags::add_tags(case_dir, std::slice::from_ref(&tag))?;
+            case::Case::open(case_dir, operator)?.log("chain-tag-add", serde_json::json!({ "tag": tag, "added": added }))?;
             if json {
                 println!("{}", serde_json::json!({"added": added}));
             } else {
@@ -486,8 +538,7 @@ fn tag(case_dir: &Path, cmd: TagCommand, json: bool) -> Result<()> {
             }
         }
         TagCommand::FromPages => {
-            let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
-            let case = case::Case::open(case_dir, &user)?;
+            let mut case = case::Case::open(case_dir, operator)?;
             let tags: Vec<chain::tags::Tag> = case
                 .btc_sightings()?
                 .into_iter()
@@ -500,6 +551,7 @@ fn tag(case_dir: &Path, cmd: TagCommand, json: bool) -> Result<()> {
                 })
                 .collect();
             let added = chain::tags::add_tags(case_dir, &tags)?;
+            case.log("chain-tag-from-pages", serde_json::json!({ "sightings": tags.len(), "added": added }))?;
             if json {
                 println!("{}", serde_json::json!({"sightings": tags.len(), "added": added}));
             } else {

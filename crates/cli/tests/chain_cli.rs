@@ -150,6 +150,26 @@ fn tag_and_trace_from_the_command_line() {
     assert_eq!(r["added"].as_u64(), Some(other.len() as u64));
     ok(&["chain", "tag", "add", other[0], "--label", "Vendor page address", "--source", "market:test", "--case", case]);
     assert_eq!(ok(&["chain", "tag", "list", "--case", case, "--json"]).lines().count(), other.len() + 1);
+    // The import and the tags are in the custody log: every block file read
+    // by its digest, the TagPack by its own.
+    let custody: Vec<serde_json::Value> = std::fs::read_to_string(Path::new(case).join("evidence/custody.jsonl"))
+        .expect("custody")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    let import = custody.iter().find(|e| e["action"] == "chain-import").expect("a chain-import entry");
+    let blocks = shared("regtest-small/blocks").expect("blocks");
+    let files = import["detail"]["files"].as_array().expect("files");
+    assert!(files.iter().any(|f| f["name"].as_str().is_some_and(|n| n.starts_with("blk"))), "{import}");
+    for f in files {
+        let bytes = std::fs::read(blocks.join(f["name"].as_str().expect("name"))).expect("block file");
+        assert_eq!(f["sha256"].as_str(), Some(model::Sha256::of(&bytes).to_hex().as_str()));
+    }
+    assert_eq!(import["detail"]["best_hash"], "585f161dea0c23c04245d0d73157addc7137cd4f83f96671f7f341a528d10668");
+    let pack_entry = custody.iter().find(|e| e["action"] == "chain-tag-import").expect("a chain-tag-import entry");
+    assert_eq!(pack_entry["detail"]["sha256"].as_str(), Some(model::Sha256::of(&std::fs::read(&pack_path).expect("pack")).to_hex().as_str()));
+    assert!(custody.iter().any(|e| e["action"] == "chain-tag-add"));
+    ok(&["verify", "--case", case]);
 
     let g: serde_json::Value = serde_json::from_str(&ok(&["chain", "trace", "--from", &fund, "--hops", "2", "--policy", "haircut", "--case", case, "--json"])).expect("json");
     // Every output of a funding tx pays its owner; the first hop out of the owner's
