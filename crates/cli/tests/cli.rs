@@ -73,16 +73,23 @@ fn real_case_end_to_end_json_interface() {
     assert_eq!(verify.status.code(), Some(0));
 }
 
-#[test]
-fn verify_exit_code_names_damage() {
+/// A case holding one imported page, `pages/a.html`: (temporary folder,
+/// case, pages folder).
+fn one_page_case() -> (tempfile::TempDir, PathBuf, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let case = tmp.path().join("case");
     let pages = tmp.path().join("pages");
     std::fs::create_dir_all(&pages).unwrap();
     std::fs::write(pages.join("a.html"), "<html><body>hello</body></html>").unwrap();
+    ok(&["case", "init", case.to_str().unwrap()]);
+    ok(&["--quiet", "--case", case.to_str().unwrap(), "import", pages.to_str().unwrap()]);
+    (tmp, case, pages)
+}
+
+#[test]
+fn verify_exit_code_names_damage() {
+    let (_tmp, case, _) = one_page_case();
     let c = case.to_str().unwrap();
-    ok(&["case", "init", c]);
-    ok(&["--quiet", "--case", c, "import", pages.to_str().unwrap()]);
     assert_eq!(dragnet(&["--case", c, "verify"]).status.code(), Some(0));
     let log = case.join("evidence/custody.jsonl");
     let text = std::fs::read_to_string(&log).unwrap();
@@ -110,14 +117,8 @@ fn verify_exit_code_names_damage() {
 /// cut. Recoveries after killed writers are listed.
 #[test]
 fn verify_prints_the_head_and_checks_a_noted_one() {
-    let tmp = tempfile::tempdir().unwrap();
-    let case = tmp.path().join("case");
-    let pages = tmp.path().join("pages");
-    std::fs::create_dir_all(&pages).unwrap();
-    std::fs::write(pages.join("a.html"), "<html><body>hello</body></html>").unwrap();
+    let (_tmp, case, pages) = one_page_case();
     let c = case.to_str().unwrap();
-    ok(&["case", "init", c]);
-    ok(&["--quiet", "--case", c, "import", pages.to_str().unwrap()]);
     let head = |out: &str| -> String {
         let v: serde_json::Value = serde_json::from_str(out).unwrap();
         v["head"][1].as_str().unwrap().to_owned()
@@ -156,14 +157,8 @@ fn verify_prints_the_head_and_checks_a_noted_one() {
 /// was; before, verify failed on both, and on write-blocked media).
 #[test]
 fn verify_reads_the_evidence_only_and_writes_nothing() {
-    let tmp = tempfile::tempdir().unwrap();
-    let case = tmp.path().join("case");
-    let pages = tmp.path().join("pages");
-    std::fs::create_dir_all(&pages).unwrap();
-    std::fs::write(pages.join("a.html"), "<html><body>hello</body></html>").unwrap();
+    let (_tmp, case, _) = one_page_case();
     let c = case.to_str().unwrap();
-    ok(&["case", "init", c]);
-    ok(&["--quiet", "--case", c, "import", pages.to_str().unwrap()]);
     std::fs::write(case.join("dragnet.sqlite"), "garbage").unwrap();
     std::fs::remove_file(case.join("evidence/index.jsonl")).unwrap();
     let text = ok(&["--case", c, "verify"]);
