@@ -169,4 +169,14 @@ mod tests {
         assert_eq!(group_key("Agora Beta"), group_key("agora beta"));
         assert_ne!(group_key("Agora Beta"), group_key("DE"));
     }
+
+    proptest::proptest! {
+        /// Shipping fields are untrusted text: any of it, "only" words and
+        /// letters whose lower case is longer included, gives a place.
+        #[test]
+        fn any_text_gives_a_place(v in "(\\PC{0,12})( (?i:only))?|(?i:only )\\PC{0,12}|İ{1,3} only") {
+            let _ = group_label(&v);
+            let _ = group_key(&v);
+        }
+    }
 }
