@@ -78,8 +78,11 @@ impl Sink for Case {
                         "source": source,
                         "url": rec.url,
                         "bytes": body.len(),
-                        "new": true,
-                        "logged_on_resume": "the crawl storing it was killed before logging it",
+                        // New when this source stored the bytes first; else
+                        // the killed crawl wrote an alias for stored bytes.
+                        "new": rec.sources.first().map(String::as_str) == Some(source),
+                        "truncated": rec.truncated.is_some(),
+                        "logged_on_resume": "the crawl storing it was killed before logging it (status, timing and circuit are in its request record, if that was written)",
                     }),
                     &self.operator,
                     TOOL_VERSION,

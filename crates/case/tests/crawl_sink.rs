@@ -88,3 +88,31 @@ fn an_alias_or_request_record_cut_off_the_end_is_reported() {
     let problems = cut_at("alias", &index);
     assert!(problems.iter().any(|p| p.contains("no stored record names that source") && p.contains("crawl/m/2")), "{problems:?}");
 }
+
+/// A crawl killed between storing a page and logging it logs it when it
+/// resumes: `new` says whether this source stored the bytes first (not
+/// always true: a second source of stored bytes is an alias), and
+/// `truncated` whether the capture was cut short.
+#[test]
+fn a_page_logged_on_resume_says_whether_it_was_new() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("case");
+    let mut case = Case::init(&dir, "tester").unwrap();
+    let r = response("http://x.onion/a.html", b"<html>a</html>");
+    Sink::store(&mut case, &r, "crawl/m/1", chrono::Utc::now()).unwrap();
+    Sink::store(&mut case, &r, "crawl/m/2", chrono::Utc::now()).unwrap();
+    drop(case);
+    // Both acquire entries lost, as if each crawl was killed before logging.
+    let log = dir.join("evidence/custody.jsonl");
+    let kept: String = std::fs::read_to_string(&log).unwrap().lines().filter(|l| !l.contains("\"acquire\"")).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&log, kept).unwrap();
+    let mut case = Case::open(&dir, "tester").unwrap();
+    assert!(case.stored("crawl/m/1").is_some() && case.stored("crawl/m/2").is_some());
+    let entries = case.evidence().custody().entries().unwrap();
+    let logged: Vec<(&str, bool, bool)> = entries
+        .iter()
+        .filter(|e| e.action == "acquire")
+        .map(|e| (e.detail["source"].as_str().unwrap(), e.detail["new"].as_bool().unwrap(), e.detail["truncated"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(logged, [("crawl/m/1", true, false), ("crawl/m/2", false, false)]);
+}
