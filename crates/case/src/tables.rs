@@ -77,8 +77,9 @@ impl StrBatch {
 impl Case {
     /// Writes listings, feedback, vendors, sales estimates (by vendor, every
     /// method), coverage (per market, and per market and crawl day) and the
-    /// estimates' notes on rows (id, message) as tables in `format` under
-    /// `dir`, one file each. Listing prices are
+    /// estimates' notes on rows (id, message) and the rate series used (by
+    /// file and digest) as tables in `format` under `dir`, one file each.
+    /// Listing prices are
     /// also given in USD with the rate that made them. Estimates and
     /// coverage are those `dragnet sales --by vendor` shows (the kept sales
     /// units). Feedback is read and written an account at a time in the
@@ -143,6 +144,21 @@ impl Case {
             ],
         );
         written.push(export::write_table(format, &notes, dir)?);
+        // The rate series the USD figures were converted with, by file and
+        // digest: a listing's `usd_rate` (`series:BTC@DAY`) names its
+        // currency and day, this table the file that gave it.
+        let series: Vec<&sales::RateSeries> = rates.all().collect();
+        let rates_table = table(
+            "rates",
+            vec![
+                ("currency", Column::Str(series.iter().map(|r| Some(r.currency.clone())).collect())),
+                ("source", Column::Str(series.iter().map(|r| Some(r.source.clone())).collect())),
+                ("first_day", Column::Date(series.iter().map(|r| Some(r.span().0)).collect())),
+                ("last_day", Column::Date(series.iter().map(|r| Some(r.span().1)).collect())),
+                ("days", Column::I64(series.iter().map(|r| i64::try_from(r.len()).ok()).collect())),
+            ],
+        );
+        written.push(export::write_table(format, &rates_table, dir)?);
         Ok(written)
     }
 

@@ -153,6 +153,15 @@ fn btc_prices_convert_at_the_crawl_day_rate() {
     }
     assert!(checked > 5000, "{checked} rows checked");
     assert_eq!(labelled, checked);
+    // The series named by `series:BTC@DAY` is the file given, by digest.
+    let mut r = csv::Reader::from_path(out.join("rates.csv")).unwrap();
+    let rows: Vec<csv::StringRecord> = r.records().map(|x| x.unwrap()).collect();
+    assert_eq!(rows.len(), 1);
+    let digest = model::Sha256::of(series.as_bytes()).to_hex();
+    assert_eq!(&rows[0][0], "BTC");
+    assert_eq!(rows[0][1].to_owned(), format!("btc_daily.csv (sha256 {})", &digest[..16]));
+    let first = series.lines().nth(1).unwrap().split(',').next().unwrap();
+    assert_eq!(&rows[0][2], first);
     // Feedback carries the days its shown date allows, as the estimates
     // read them: "N days ago" seen on D is D-N-1..D-N+1, never after D.
     let mut r = csv::Reader::from_path(out.join("feedback.csv")).unwrap();
@@ -184,11 +193,11 @@ fn parquet_export_reads_in_pyarrow() {
     let out = tmp.path().join("pq");
     let (text, _) = ok(&["export", "--case", s(&case), "--format", "parquet", "--out", s(&out), "--json"]);
     let tables = lines(&text);
-    assert_eq!(tables.len(), 6);
+    assert_eq!(tables.len(), 7);
     let script = r#"
 import sys, pyarrow.parquet as pq
 root = sys.argv[1]
-for t in ["listings", "feedback", "vendors", "estimates", "coverage", "notes"]:
+for t in ["listings", "feedback", "vendors", "estimates", "coverage", "notes", "rates"]:
     tb = pq.read_table(f"{root}/{t}.parquet")
     print(t, tb.num_rows)
 est = pq.read_table(f"{root}/estimates.parquet").to_pylist()
