@@ -275,7 +275,18 @@ impl<R: BufRead + Seek> WarcReader<R> {
                 let rec_inner = inner + raw.lead;
                 // Peek whether the member ends here, to know the member length
                 // (one record per member is the common, random-access case).
-                let at_end = matches!(dec.fill_buf(), Ok(b) if b.is_empty());
+                let peek = dec.fill_buf().map(|b| b.is_empty());
+                if let Err(e) = peek {
+                    // The record read whole, but the member's trailer (its
+                    // CRC-32 and size) does not match the bytes: say so, as
+                    // the error it is, and go on after the member.
+                    let kind = WarcErrorKind::CorruptGzip(format!("gzip member trailer: {e}"));
+                    self.pending = Some(self.err(start, kind));
+                    self.resync_gzip(dec.into_inner().into_inner(), start + 1);
+                    self.resyncing = false;
+                    return Some(self.finish(raw, start, rec_inner, 0));
+                }
+                let at_end = peek.unwrap_or(false);
                 let length = if at_end {
                     let mut r = dec.into_inner().into_inner();
                     let end = r.stream_position().unwrap_or(start);
@@ -736,6 +747,27 @@ mod tests {
         assert_eq!(out.len(), 2, "{out:?}");
         let r1 = out[1].as_ref().expect("second member read");
         assert_eq!((r1.offset, r1.block.as_slice()), (first.len() as u64, &b"world"[..]));
+    }
+
+    /// A member whose record reads whole but whose trailer (CRC-32) is wrong
+    /// gives the record and an error naming the trailer, and the next member
+    /// is read; the error was swallowed, and verify said only that the
+    /// record's length differed from its index entry.
+    #[test]
+    fn a_wrong_member_checksum_is_reported_and_the_next_member_read() {
+        let mut first = gzip_member(&rec("a", b"hello")).unwrap();
+        let n = first.len();
+        first[n - 6] ^= 0xff;
+        let second = gzip_member(&rec("b", b"world")).unwrap();
+        let mut f = first.clone();
+        f.extend_from_slice(&second);
+        let out = read_all(f);
+        assert_eq!(out.len(), 3, "{out:?}");
+        assert_eq!(out[0].as_ref().expect("the record").block, b"hello");
+        let e = out[1].as_ref().expect_err("the trailer");
+        assert_eq!(e.offset, 0);
+        assert!(e.to_string().contains("gzip member trailer"), "{e}");
+        assert_eq!(out[2].as_ref().expect("the next member").offset, n as u64);
     }
 
     #[test]
