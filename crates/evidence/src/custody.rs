@@ -14,6 +14,7 @@
 
 use std::collections::HashSet;
 use std::fs::OpenOptions;
+use std::io::{Read as _, Seek as _, SeekFrom};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -68,6 +69,10 @@ pub struct CustodyLog {
     path: PathBuf,
     next_seq: u64,
     last_hash: Sha256,
+    /// The file's length when `next_seq` and `last_hash` were read or last
+    /// written: another process's entry since makes it longer, and the head
+    /// is read again before appending.
+    known_len: u64,
 }
 
 impl CustodyLog {
@@ -77,12 +82,16 @@ impl CustodyLog {
     /// entries chain to the last line's `hash` field, or to the SHA-256 of
     /// the raw last line when that cannot be read.
     pub fn open(path: &Path) -> Result<Self, Error> {
-        let mut log = CustodyLog { path: path.to_owned(), next_seq: 1, last_hash: genesis() };
-        let text = match std::fs::read(path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(log),
-            Err(e) => return Err(Error::io(path, e)),
-        };
+        match std::fs::read(path) {
+            Ok(text) => Ok(Self::of_bytes(path, &text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::of_bytes(path, b"")),
+            Err(e) => Err(Error::io(path, e)),
+        }
+    }
+
+    /// The log whose file at `path` holds `text`.
+    pub(crate) fn of_bytes(path: &Path, text: &[u8]) -> Self {
+        let mut log = CustodyLog { path: path.to_owned(), next_seq: 1, last_hash: genesis(), known_len: text.len() as u64 };
         let lines: Vec<&[u8]> = text.split(|&b| b == b'\n').filter(|l| !l.is_empty()).collect();
         if let Some(last) = lines.last() {
             let v: Option<Value> = serde_json::from_slice(last).ok();
@@ -99,7 +108,7 @@ impl CustodyLog {
                 .map(|s| s.saturating_add(1))
                 .unwrap_or(lines.len() as u64 + 1);
         }
-        Ok(log)
+        log
     }
 
     /// The log file.
@@ -128,6 +137,44 @@ impl CustodyLog {
         operator: &str,
         tool_version: &str,
     ) -> Result<Sha256, Error> {
+        // Appends are serialized across processes by a lock on the file (a
+        // crawl logs while an analyst confirms a link): under it, an entry
+        // another process wrote since is read first, so the chain does not
+        // fork (two entries chained to one predecessor).
+        let mut f = OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(&self.path)
+            .map_err(|e| Error::io(&self.path, e))?;
+        f.lock().map_err(|e| Error::io(&self.path, e))?;
+        let len = f.metadata().map_err(|e| Error::io(&self.path, e))?.len();
+        if len > 0 {
+            // A last line cut short (a killed writer): appending would bury
+            // it mid-file. The store's recovery sets it aside first.
+            let mut last = [0u8];
+            f.seek(SeekFrom::Start(len - 1)).and_then(|_| f.read_exact(&mut last)).map_err(|e| Error::io(&self.path, e))?;
+            if last[0] != b'\n' {
+                return Err(Error::CustodyTorn { path: self.path.clone() });
+            }
+        }
+        if len != self.known_len {
+            let fresh = CustodyLog::open(&self.path)?;
+            (self.next_seq, self.last_hash) = (fresh.next_seq, fresh.last_hash);
+        }
+        let (line, hash) = self.entry_line(time, action, detail, operator, tool_version);
+        f.write_all(line.as_bytes()).map_err(|e| Error::io(&self.path, e))?;
+        // The log is small and each entry matters: make it durable now.
+        f.sync_data().map_err(|e| Error::io(&self.path, e))?;
+        self.next_seq += 1;
+        self.last_hash = hash;
+        self.known_len = len + line.len() as u64;
+        Ok(hash)
+    }
+
+    /// The next entry as its line (ending in a newline) and its hash, chained
+    /// to the head this log holds; nothing is written.
+    pub(crate) fn entry_line(&self, time: DateTime<Utc>, action: &str, detail: Value, operator: &str, tool_version: &str) -> (String, Sha256) {
         let mut obj = Map::new();
         obj.insert("seq".into(), Value::from(self.next_seq));
         obj.insert("time".into(), Value::from(time.to_rfc3339_opts(SecondsFormat::AutoSi, true)));
@@ -140,17 +187,7 @@ impl CustodyLog {
         obj.insert("hash".into(), Value::from(hash.to_hex()));
         let mut line = canonical_json(&Value::Object(obj));
         line.push('\n');
-        let mut f = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)
-            .map_err(|e| Error::io(&self.path, e))?;
-        f.write_all(line.as_bytes()).map_err(|e| Error::io(&self.path, e))?;
-        // The log is small and each entry matters: make it durable now.
-        f.sync_data().map_err(|e| Error::io(&self.path, e))?;
-        self.next_seq += 1;
-        self.last_hash = hash;
-        Ok(hash)
+        (line, hash)
     }
 
     /// All entries, failing at the first line that cannot be read (the error

@@ -56,6 +56,19 @@ pub enum Error {
         /// What is wrong.
         what: String,
     },
+    /// The custody log's last line is cut short (a writer was killed while
+    /// writing it): nothing is appended until a recovery sets it aside.
+    #[error("{}: the last line is cut short (a writer was killed); a recovery sets it aside before anything is appended", path.display())]
+    CustodyTorn {
+        /// The custody log file.
+        path: PathBuf,
+    },
+    /// Another process holds the store's writer lock.
+    #[error("another dragnet process is writing this case (it holds {}); run this when it has ended", path.display())]
+    Busy {
+        /// The lock file.
+        path: PathBuf,
+    },
     /// A custody log line could not be read.
     #[error("{}: line {line}: {what}", path.display())]
     Custody {

@@ -58,6 +58,6 @@ pub use error::{Error, Location, Problem, WarcError, WarcErrorKind};
 pub use http::{decode_content, dechunk, parse_response, HttpError, HttpResponse, MAX_DECODED};
 pub use store::{
     Added, CaptureMeta, EvidenceStore, Origin, Prepared, RecordInfo, Recovery, RequestInfo, RequestMeta, TornTail, VerifyReport,
-    DEFAULT_ROLLOVER, TORN_DIR,
+    DEFAULT_ROLLOVER, TORN_DIR, WRITER_LOCK,
 };
 pub use warc::{read_warc, WarcReader, WarcRecord};

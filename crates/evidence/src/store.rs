@@ -36,7 +36,7 @@ use crate::http;
 use crate::warc::{self, read_warc, WarcReader, WarcRecord};
 
 mod recover;
-pub use recover::{Recovery, TornTail, TORN_DIR};
+pub use recover::{Recovery, TornTail, TORN_DIR, WRITER_LOCK};
 
 /// Size at which a new evidence file is started (1 GiB).
 pub const DEFAULT_ROLLOVER: u64 = 1 << 30;
@@ -264,6 +264,9 @@ pub struct EvidenceStore {
     index_problems: Vec<Problem>,
     custody: CustodyLog,
     rollover: u64,
+    /// The writer lock ([`EvidenceStore::lock_for_writing`]), held until
+    /// the store is dropped.
+    writer_lock: Option<fs::File>,
 }
 
 /// A payload made ready to store ([`EvidenceStore::prepare`]): its record,
@@ -508,6 +511,7 @@ impl EvidenceStore {
             index_problems: Vec::new(),
             custody,
             rollover: DEFAULT_ROLLOVER,
+            writer_lock: None,
         };
         let index = dir.join(INDEX);
         match fs::read(&index) {
@@ -1054,7 +1058,16 @@ impl EvidenceStore {
     /// crash could still lose.
     pub fn log(&mut self, action: &str, detail: Value, operator: &str, tool_version: &str) -> Result<Sha256, Error> {
         self.sync()?;
-        self.custody.append(action, detail, operator, tool_version)
+        match self.custody.append(action, detail.clone(), operator, tool_version) {
+            // A killed writer cut the log's last line: every command that
+            // logs sets it aside first (a command that logged onto it made
+            // the log unreadable for good).
+            Err(Error::CustodyTorn { .. }) => {
+                self.recover(operator, tool_version)?;
+                self.custody.append(action, detail, operator, tool_version)
+            }
+            other => other,
+        }
     }
 
     /// Re-reads every record of every evidence file: checks each payload's
@@ -1272,15 +1285,16 @@ fn neutralize_transfer_encoding(head: &[u8]) -> Vec<u8> {
 impl EvidenceStore {
     /// Files in the evidence directory that are none of the store's own: a
     /// copy of an evidence file or notes left there would otherwise sit
-    /// beside the evidence unexamined. (`index.jsonl.tmp` is a rebuild cut
-    /// short, and harmless.)
+    /// beside the evidence unexamined. (A `.tmp` of the index or the custody
+    /// log is a rewrite cut short, and harmless; `.lock` is the writer lock.)
     fn stray_files(&self) -> Vec<Problem> {
         let Ok(rd) = fs::read_dir(&self.dir) else { return Vec::new() };
         let mut out: Vec<Problem> = rd
             .filter_map(Result::ok)
             .filter(|e| {
                 let name = e.file_name().to_string_lossy().into_owned();
-                let known = file_number(&name).is_some() || [INDEX, CUSTODY, "index.jsonl.tmp"].contains(&name.as_str());
+                let known = file_number(&name).is_some()
+                    || [INDEX, CUSTODY, "index.jsonl.tmp", "custody.jsonl.tmp", recover::WRITER_LOCK].contains(&name.as_str());
                 let torn = name == recover::TORN_DIR && e.path().is_dir();
                 !known && !torn
             })

@@ -705,3 +705,58 @@ fn stray_files_beside_the_evidence_are_reported() {
     assert!(found[0].contains("evidence-00001.warc.gz.bak") && found[1].contains("notes.txt"), "{found:?}");
     assert!(found.iter().all(|p| p.contains("not a file of the evidence store")), "{found:?}");
 }
+
+/// Any command that logs (extract, link decisions, chain tags) sets a
+/// killed writer's cut custody line aside before it appends: one that
+/// logged onto the cut line made the log unreadable for good, and no later
+/// recovery could see the damage.
+#[test]
+fn logging_after_a_cut_custody_line_sets_it_aside_first() {
+    let (d, mut s) = new_store();
+    let dir = d.path().join("evidence");
+    acquire(&mut s, b"first page", &meta("a.html", None));
+    append(&dir.join("custody.jsonl"), b"{\"action\":\"acq");
+    let mut s = EvidenceStore::open(&dir).unwrap();
+    s.log("extract", json!({"pages": 1}), "op", "v").unwrap();
+    assert!(s.verify().is_intact(), "{:?}", s.verify().problems);
+    let entries = s.custody().entries().unwrap();
+    let actions: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["acquire", "recover", "extract"]);
+    assert_eq!(entries[1].detail["torn"][0]["file"], "custody.jsonl");
+}
+
+/// One writer at a time: a second store on the same directory cannot
+/// recover (or write through `import`/`crawl`) while the first holds the
+/// writer lock, so a recovery never cuts a live writer's record in
+/// progress; the lock goes with the first store.
+#[test]
+fn a_second_writer_is_refused_while_the_first_holds_the_lock() {
+    let (d, mut first) = new_store();
+    let dir = d.path().join("evidence");
+    first.recover("op", "v").unwrap();
+    let mut second = EvidenceStore::open(&dir).unwrap();
+    let err = second.recover("op", "v").unwrap_err();
+    assert!(matches!(err, evidence::Error::Busy { .. }), "{err}");
+    assert!(err.to_string().contains("another dragnet process is writing this case"), "{err}");
+    drop(first);
+    second.recover("op", "v").unwrap();
+    assert!(second.verify().is_intact(), "{:?}", second.verify().problems);
+}
+
+/// Two processes logging to one case (a crawl, an analyst's decision) chain
+/// their entries one after the other: each reads an entry the other wrote
+/// before appending its own, where both chained to one predecessor.
+#[test]
+fn two_logs_on_one_file_keep_one_chain() {
+    let d = tempfile::tempdir().unwrap();
+    let path = d.path().join("custody.jsonl");
+    let mut a = evidence::CustodyLog::open(&path).unwrap();
+    let mut b = evidence::CustodyLog::open(&path).unwrap();
+    for i in 0..3 {
+        a.append("a", json!({ "i": i }), "op", "v").unwrap();
+        b.append("b", json!({ "i": i }), "op", "v").unwrap();
+    }
+    assert!(a.verify().is_empty(), "{:?}", a.verify());
+    let seqs: Vec<u64> = a.entries().unwrap().iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, [1, 2, 3, 4, 5, 6]);
+}

@@ -38,6 +38,10 @@ use crate::warc::read_members_from;
 /// The folder of the evidence directory that holds torn pieces.
 pub const TORN_DIR: &str = "torn";
 
+/// The file of the evidence directory every writer of evidence locks
+/// ([`EvidenceStore::lock_for_writing`]).
+pub const WRITER_LOCK: &str = ".lock";
+
 /// Bytes a killed writer left at the end of a file, which do not form a
 /// complete record (or line), set aside by [`EvidenceStore::recover`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,16 +87,20 @@ impl EvidenceStore {
     /// before appending to a store a killed writer may have left; `verify`
     /// never calls it (it reports what a kill left instead).
     pub fn recover(&mut self, operator: &str, tool_version: &str) -> Result<Recovery, Error> {
+        // Only a store no other process writes can be recovered: a live
+        // writer's record in progress looks like a torn tail.
+        self.lock_for_writing()?;
         let mut torn = Vec::new();
-        // The custody log first, cut before anything is logged to it. A kill
-        // between the cut and the entry below leaves a piece no entry names,
-        // which `verify` reports: pieces are never adopted unlogged, or a
-        // file put in torn/ by hand would be taken for one.
+        // The custody log first: its cut tail is replaced by the entry that
+        // names the piece, in one rename, so that no kill leaves the piece
+        // unnamed (pieces are never adopted unlogged, or a file put in torn/
+        // by hand would be taken for one).
         match self.custody_tail()? {
             CustodyTail::Whole => {}
             CustodyTail::Cut(offset) => {
-                torn.push(self.save_piece(CUSTODY, offset)?);
-                self.cut(CUSTODY, offset)?;
+                let piece = self.save_piece(CUSTODY, offset)?;
+                self.replace_custody_tail(offset, &piece, operator, tool_version)?;
+                torn.push(piece);
             }
             CustodyTail::LineEndLost(line) => {
                 // A whole entry without its line end is not a kill's (the
@@ -117,17 +125,18 @@ impl EvidenceStore {
                 cuts.push(self.save_piece(&name, offset)?);
             }
         }
-        torn.extend(cuts.iter().cloned());
-        if !torn.is_empty() {
-            self.custody = crate::CustodyLog::open(&self.dir.join(CUSTODY))?;
-            self.log(RECOVER, json!({ "torn": torn }), operator, tool_version)?;
+        if !cuts.is_empty() {
+            self.log(RECOVER, json!({ "torn": cuts }), operator, tool_version)?;
             for piece in &cuts {
                 self.cut(&piece.file, piece.offset)?;
             }
-            let (dir, rollover) = (self.dir.clone(), self.rollover);
-            *self = EvidenceStore::open(&dir)?;
-            self.rollover = rollover;
         }
+        if !torn.is_empty() || !cuts.is_empty() {
+            let (dir, rollover, lock) = (self.dir.clone(), self.rollover, self.writer_lock.take());
+            *self = EvidenceStore::open(&dir)?;
+            (self.rollover, self.writer_lock) = (rollover, lock);
+        }
+        torn.extend(cuts);
         let indexed_again = self.recover_unindexed()?;
         if !indexed_again.is_empty() {
             let digests: Vec<String> = indexed_again.iter().map(Sha256::to_hex).collect();
@@ -217,6 +226,44 @@ impl EvidenceStore {
         File::open(&dir).and_then(|d| d.sync_all()).map_err(|e| Error::io(&dir, e))?;
         let saved_as = format!("{TORN_DIR}/{piece}");
         Ok(TornTail { file: name.to_owned(), offset, length: bytes.len() as u64, sha256, saved_as })
+    }
+
+    /// Takes the store's writer lock, held until the store is dropped, or
+    /// fails at once with [`Error::Busy`] when another process holds it:
+    /// `import` and `crawl` (through [`EvidenceStore::recover`]) write one at
+    /// a time, and a recovery never cuts a live writer's record.
+    pub fn lock_for_writing(&mut self) -> Result<(), Error> {
+        if self.writer_lock.is_some() {
+            return Ok(());
+        }
+        let path = self.dir.join(WRITER_LOCK);
+        let f = OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(|e| Error::io(&path, e))?;
+        match f.try_lock() {
+            Ok(()) => {
+                self.writer_lock = Some(f);
+                Ok(())
+            }
+            Err(fs::TryLockError::WouldBlock) => Err(Error::Busy { path }),
+            Err(fs::TryLockError::Error(e)) => Err(Error::io(&path, e)),
+        }
+    }
+
+    /// Replaces the custody log's cut tail from `offset` by the [`RECOVER`]
+    /// entry naming `piece`, in one rename: the log is either as the kill
+    /// left it or whole with the entry.
+    fn replace_custody_tail(&mut self, offset: u64, piece: &TornTail, operator: &str, tool_version: &str) -> Result<(), Error> {
+        let path = self.dir.join(CUSTODY);
+        let text = fs::read(&path).map_err(|e| Error::io(&path, e))?;
+        let prefix = text.get(..offset as usize).unwrap_or(&text);
+        let log = crate::CustodyLog::of_bytes(&path, prefix);
+        let (line, _) = log.entry_line(chrono::Utc::now(), RECOVER, json!({ "torn": [piece] }), operator, tool_version);
+        let tmp = self.dir.join("custody.jsonl.tmp");
+        let mut f = File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        f.write_all(prefix).and_then(|()| f.write_all(line.as_bytes())).and_then(|()| f.sync_all()).map_err(|e| Error::io(&tmp, e))?;
+        fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
+        File::open(&self.dir).and_then(|d| d.sync_all()).map_err(|e| Error::io(&self.dir, e))?;
+        self.custody = crate::CustodyLog::open(&path)?;
+        Ok(())
     }
 
     /// Cuts file `name` back to `offset` bytes, durably.
