@@ -304,7 +304,10 @@ pub fn verify_logged_files(case_dir: &Path, entries: &[evidence::CustodyEntry]) 
         }
     }
     let mut problems = Vec::new();
-    let mut on_disk: Vec<PathBuf> = vec![PathBuf::from(links::MODEL_FILE)];
+    // The files logged, and those in place: a logged file deleted is as
+    // much a change as one edited.
+    let mut on_disk: std::collections::BTreeSet<PathBuf> = expected.keys().cloned().collect();
+    on_disk.insert(PathBuf::from(links::MODEL_FILE));
     if let Ok(rd) = std::fs::read_dir(case_dir.join(datasets::MAPPINGS_DIR)) {
         on_disk.extend(rd.filter_map(std::result::Result::ok).map(|e| Path::new(datasets::MAPPINGS_DIR).join(e.file_name())));
     }
@@ -368,6 +371,33 @@ pub fn verify_evidence(store: &evidence::EvidenceStore) -> evidence::VerifyRepor
         }
     }
     report
+}
+
+/// Every transaction `chain lookup` stored, re-checked against the txid and
+/// SHA-256 its custody entry recorded (`dragnet verify`, `chain
+/// lookup-verify`, and a report's evidence check): how many were checked,
+/// and the problems.
+pub fn verify_chain_lookups(entries: &[evidence::CustodyEntry], case_dir: &Path) -> (usize, Vec<String>) {
+    let mut checked = 0usize;
+    let mut problems: Vec<String> = Vec::new();
+    for (line, e) in entries.iter().enumerate() {
+        if e.action != "chain-lookup" {
+            continue;
+        }
+        for t in e.detail["txs"].as_array().map(Vec::as_slice).unwrap_or_default() {
+            checked += 1;
+            let field = |k: &str| t[k].as_str().unwrap_or_default().to_owned();
+            if let Err(m) = chain::lookup::check_stored(case_dir, &field("file"), &field("txid"), &field("sha256")) {
+                problems.push(format!("custody.jsonl line {}: {m}", line + 1));
+            }
+        }
+    }
+    // Files no entry names are still checked against their own name.
+    match chain::lookup::verify_stored(case_dir) {
+        Ok(more) => problems.extend(more),
+        Err(e) => problems.push(format!("chain lookups not checked: {e}")),
+    }
+    (checked, problems)
 }
 
 /// A problem `verify` found, as text that also names what the damaged

@@ -423,8 +423,12 @@ impl Case {
             problems: check.problems.iter().map(|p| self.problem_text(p)).collect(),
             recoveries: 0,
         };
+        // The rest of what `dragnet verify` checks: the case files logged by
+        // digest (the linking model, mappings) and stored chain lookups.
         if let Ok(entries) = self.evidence.custody().entries() {
             integrity.recoveries = entries.iter().filter(|e| e.action == evidence::RECOVER).count();
+            integrity.problems.extend(crate::verify_logged_files(&self.dir, &entries).iter().map(ToString::to_string));
+            integrity.problems.extend(crate::verify_chain_lookups(&entries, &self.dir).1);
         }
         let entries: Vec<EvidenceEntry> = self
             .evidence

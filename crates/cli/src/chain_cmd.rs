@@ -441,7 +441,7 @@ fn lookup(case_dir: &Path, a: LookupArgs, json: bool, operator: &str) -> Result<
 
 fn lookup_verify(case_dir: &Path, json: bool, operator: &str) -> Result<()> {
     let case = case::Case::open(case_dir, operator)?;
-    let (checked, problems) = check_lookups(case.evidence().custody(), case_dir)?;
+    let (checked, problems) = case::verify_chain_lookups(&case.evidence().custody().entries()?, case_dir);
     if json {
         println!("{}", serde_json::json!({"checked": checked, "problems": problems}));
     } else {
@@ -456,28 +456,6 @@ fn lookup_verify(case_dir: &Path, json: bool, operator: &str) -> Result<()> {
     Ok(())
 }
 
-/// Every transaction `chain lookup` stored, re-checked against the txid and
-/// SHA-256 its custody entry recorded (also run by `dragnet verify`):
-/// how many were checked, and the problems.
-pub fn check_lookups(custody: &evidence::CustodyLog, case_dir: &Path) -> Result<(usize, Vec<String>)> {
-    let mut checked = 0usize;
-    let mut problems: Vec<String> = Vec::new();
-    for (line, e) in custody.entries()?.iter().enumerate() {
-        if e.action != "chain-lookup" {
-            continue;
-        }
-        for t in e.detail["txs"].as_array().map(Vec::as_slice).unwrap_or_default() {
-            checked += 1;
-            let field = |k: &str| t[k].as_str().unwrap_or_default().to_owned();
-            if let Err(m) = chain::lookup::check_stored(case_dir, &field("file"), &field("txid"), &field("sha256")) {
-                problems.push(format!("custody.jsonl line {}: {m}", line + 1));
-            }
-        }
-    }
-    // Files no entry names are still checked against their own name.
-    problems.extend(chain::lookup::verify_stored(case_dir)?);
-    Ok((checked, problems))
-}
 
 /// The block files of a `chain import`'s directory (`blk*.dat`, and the
 /// `xor.dat` key), each with its size and SHA-256, in name order.

@@ -48,6 +48,12 @@ fn train_on_some_operators_and_evaluate_on_the_others() {
     let said = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(3), "{said}");
     assert!(said.contains("linking/model.json") && said.contains("changed since"), "{said}");
+    // A report made now says so at its top, as verify does.
+    let html_path = case.parent().unwrap().join("r.html");
+    let out = dragnet(&["report", "--case", s(&case), "--out", s(&html_path)]);
+    assert!(out.status.success() && String::from_utf8_lossy(&out.stderr).contains("the evidence check failed"));
+    let html = std::fs::read_to_string(&html_path).unwrap();
+    assert!(html.contains("Evidence check failed.") && html.contains("model.json"), "the report's check is verify's");
     std::fs::write(&model, &text).unwrap();
     std::fs::create_dir_all(case.join("mappings")).unwrap();
     std::fs::write(case.join("mappings/planted.toml"), "name = \"planted\"\n").unwrap();

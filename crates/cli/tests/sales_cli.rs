@@ -281,6 +281,23 @@ fn bad_rows_in_a_mapped_dataset_are_reported_by_line() {
     ok(&["extract", "--case", s(&case)]);
     let (again, _) = ok(&["listings", "--case", s(&case), "--json"]);
     assert_eq!(out, again);
+    // The kept mapping is the one its custody entry logged: deleted, verify
+    // says so (extraction would silently find nothing).
+    ok(&["verify", "--case", s(&case)]);
+    let kept = std::fs::read(case.join("mappings/shop-2020.toml")).unwrap();
+    std::fs::remove_file(case.join("mappings/shop-2020.toml")).unwrap();
+    let out = dragnet(&["verify", "--case", s(&case)]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.code() == Some(3) && said.contains("shop-2020.toml") && said.contains("missing, though custody.jsonl line"), "{said}");
+    std::fs::write(case.join("mappings/shop-2020.toml"), kept).unwrap();
+    // A mapping's name is a file name in the case: no path in it.
+    let text = std::fs::read_to_string(&mapping).unwrap();
+    for bad in ["sub/deep", "../case", ".hidden"] {
+        std::fs::write(&mapping, text.replacen("name = \"shop-2020\"", &format!("name = \"{bad}\""), 1)).unwrap();
+        let out = dragnet(&["import", "--case", s(&case), "--format", s(&mapping), s(&data)]);
+        assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("it names the file mappings/NAME.toml"), "{bad}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    assert!(!case.join("mappings/sub").exists() && !tmp.path().join("case.toml").exists());
 }
 
 /// `sales` refuses a day range that holds no day and --csv with --json, and

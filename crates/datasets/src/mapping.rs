@@ -279,6 +279,11 @@ impl Mapping {
         if self.name.trim().is_empty() {
             return err("name", "must not be empty");
         }
+        // The name is a file name in the case (mappings/NAME.toml): no path.
+        let plain = self.name.chars().all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.')) && !self.name.starts_with('.');
+        if !plain {
+            return err("name", "letters, digits, '-', '_' and '.' only, not starting with '.' (it names the file mappings/NAME.toml)");
+        }
         match self.kind {
             RowKind::Listings => {
                 if self.columns.title.is_none() {
