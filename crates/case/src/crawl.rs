@@ -62,8 +62,12 @@ impl Sink for Case {
         Ok(added.sha256.to_hex())
     }
 
-    fn stored(&mut self, source: &str) -> Option<(String, Vec<u8>)> {
+    fn stored(&mut self, source: &str, url: &str) -> Option<(String, Vec<u8>)> {
         let rec = self.evidence.records().into_iter().find(|r| r.sources.iter().any(|s| s == source))?;
+        if !rec.urls.iter().any(|u| u == url) {
+            tracing::warn!("{source}: the record stored under it ({}) is from {:?}, not {url}: not taken up; the page is fetched", rec.sha256, rec.url);
+            return None;
+        }
         let body = self.evidence.get(&rec.sha256).ok()?;
         // Killed between storing the record and logging it: log it now.
         let logged = self.evidence.custody().entries().ok()?.iter().any(|e| {
@@ -116,8 +120,8 @@ impl Sink for WithProgress<'_> {
     fn store(&mut self, r: &Fetched, source: &str, captured_at: DateTime<Utc>) -> std::result::Result<String, String> {
         self.case.store(r, source, captured_at)
     }
-    fn stored(&mut self, source: &str) -> Option<(String, Vec<u8>)> {
-        self.case.stored(source)
+    fn stored(&mut self, source: &str, url: &str) -> Option<(String, Vec<u8>)> {
+        self.case.stored(source, url)
     }
     fn kind(&self, body: &[u8]) -> PageKind {
         self.case.kind(body)

@@ -45,8 +45,10 @@ fn stored_responses_are_found_by_source_and_verify() {
     let r = response("http://x.onion/a.html", b"<html>a</html>");
     let sha = Sink::store(&mut case, &r, "crawl/m/1", chrono::Utc::now()).unwrap();
     assert_eq!(Sink::store(&mut case, &r, "crawl/m/1", chrono::Utc::now()).unwrap(), sha, "same bytes, same source: nothing new");
-    assert_eq!(case.stored("crawl/m/1"), Some((sha.clone(), b"<html>a</html>".to_vec())));
-    assert_eq!(case.stored("crawl/m/2"), None);
+    assert_eq!(case.stored("crawl/m/1", "http://x.onion/a.html"), Some((sha.clone(), b"<html>a</html>".to_vec())));
+    assert_eq!(case.stored("crawl/m/2", "http://x.onion/a.html"), None);
+    // A record under the row's source from another URL is not the page.
+    assert_eq!(case.stored("crawl/m/1", "http://x.onion/b.html"), None);
     let rec = case.evidence().records().into_iter().find(|x| x.sha256.to_hex() == sha).unwrap();
     assert_eq!((rec.warc_type.as_str(), rec.url.as_deref()), ("response", Some("http://x.onion/a.html")));
     assert!(case.verify().is_intact());
@@ -107,7 +109,7 @@ fn a_page_logged_on_resume_says_whether_it_was_new() {
     let kept: String = std::fs::read_to_string(&log).unwrap().lines().filter(|l| !l.contains("\"acquire\"")).map(|l| format!("{l}\n")).collect();
     std::fs::write(&log, kept).unwrap();
     let mut case = Case::open(&dir, "tester").unwrap();
-    assert!(case.stored("crawl/m/1").is_some() && case.stored("crawl/m/2").is_some());
+    assert!(case.stored("crawl/m/1", "http://x.onion/a.html").is_some() && case.stored("crawl/m/2", "http://x.onion/a.html").is_some());
     let entries = case.evidence().custody().entries().unwrap();
     let logged: Vec<(&str, bool, bool)> = entries
         .iter()

@@ -50,10 +50,13 @@ pub trait Sink {
     /// frontier row); returns the payload's SHA-256 (hex). Storing the same
     /// bytes under the same source again stores nothing new.
     fn store(&mut self, response: &Fetched, source: &str, captured_at: DateTime<Utc>) -> Result<String, String>;
-    /// The digest and body stored under `source`, if any: how a resumed
-    /// crawl learns that a killed one stored a page before it could mark it
-    /// (the sink completes whatever record keeping the kill cut short).
-    fn stored(&mut self, source: &str) -> Option<(String, Vec<u8>)>;
+    /// The digest and body stored under `source` from `url`, if any: how a
+    /// resumed crawl learns that a killed one stored a page before it could
+    /// mark it (the sink completes whatever record keeping the kill cut
+    /// short). A record under `source` from another URL is not taken up (a
+    /// record planted under a frontier row's source would stand in for the
+    /// page, which is fetched instead).
+    fn stored(&mut self, source: &str, url: &str) -> Option<(String, Vec<u8>)>;
     /// Classifies a page with the market's profile.
     fn kind(&self, body: &[u8]) -> PageKind;
     /// Progress: `settled` URLs of the `known` ones are done or given up
@@ -254,7 +257,7 @@ pub fn crawl(cfg: &CrawlConfig, fetcher: &Fetcher, frontier: &mut Frontier, sink
     // A killed crawl left these in flight: stored (then mark them) or not
     // (then fetch them again).
     for e in frontier.in_flight(m)? {
-        match sink.stored(&source_of(&e)) {
+        match sink.stored(&source_of(&e), &e.url) {
             Some((sha, body)) => {
                 let (links, imgs) = if e.resource {
                     (Vec::new(), Vec::new())
