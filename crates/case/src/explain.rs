@@ -220,10 +220,14 @@ impl Case {
             stored_at: rec.as_ref().map(|r| format!("evidence/{} at offset {}", r.stored_at_file, r.offset)),
             extracted_by: page.map(|p| p.extracted_by),
             truncated: rec.as_ref().and_then(|r| r.truncated.clone()),
-            check: Some(match (&rec, self.evidence.get(sha)) {
-                (None, _) => "not in this case's evidence store".to_owned(),
-                (Some(_), Ok(_)) => INTACT.to_owned(),
-                (Some(_), Err(e)) => e.to_string(),
+            // The record as verify checks it: digests, and what the index
+            // (shown above) says of it.
+            check: Some(match &rec {
+                None => "not in this case's evidence store".to_owned(),
+                Some(_) => {
+                    let problems = self.evidence.check_one(sha);
+                    if problems.is_empty() { INTACT.to_owned() } else { problems.join("; ") }
+                }
             }),
         }
     }

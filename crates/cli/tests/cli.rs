@@ -153,16 +153,22 @@ fn verify_prints_the_head_and_checks_a_noted_one() {
 
 /// `verify` reads the evidence only and writes nothing: a damaged derived
 /// store (dragnet.sqlite, rebuildable) does not stop it, and a missing
-/// index is rebuilt in memory, not written (an examiner's copy stays as it
-/// was; before, verify failed on both, and on write-blocked media).
+/// index is rebuilt in memory, not written, and reported (an examiner's copy
+/// stays as it was; before, verify failed on the first, wrote the index
+/// back silently, and failed on write-blocked media).
 #[test]
 fn verify_reads_the_evidence_only_and_writes_nothing() {
     let (_tmp, case, _) = one_page_case();
     let c = case.to_str().unwrap();
     std::fs::write(case.join("dragnet.sqlite"), "garbage").unwrap();
     std::fs::remove_file(case.join("evidence/index.jsonl")).unwrap();
-    let text = ok(&["--case", c, "verify"]);
-    assert!(text.contains("the 1 captures stored") && text.ends_with(": intact\n"), "{text}");
+    let out = dragnet(&["--case", c, "verify"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    // Checked all the same, and the missing index said: rebuilt in memory,
+    // it cannot show headers changed since they were indexed.
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(text.contains("the 1 captures stored") && text.ends_with(": 1 problems\n"), "{text}");
+    assert!(text.contains("index.jsonl: missing"), "{text}");
     assert!(!case.join("evidence/index.jsonl").exists(), "verify wrote the index");
     assert_eq!(std::fs::read(case.join("dragnet.sqlite")).unwrap(), b"garbage");
 }
@@ -520,6 +526,24 @@ fn explain_takes_a_unique_prefix_of_an_evidence_digest() {
     let e: serde_json::Value = serde_json::from_str(&ok(&["--case", case, "--json", "explain", &hc])).unwrap();
     assert_eq!(e["check"], "intact");
     let index = std::fs::read_to_string(Path::new(case).join("evidence/index.jsonl")).unwrap();
+    // What explain shows of the record comes from the index: an index line
+    // changed (another capture time) is not intact either.
+    let stored = e["captured_at"].as_str().unwrap_or_default().to_owned();
+    let forged: String = index
+        .lines()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            if v["sha256"] == hc.as_str() {
+                v["captured_at"] = "2019-01-01T00:00:00Z".into();
+            }
+            format!("{v}\n")
+        })
+        .collect();
+    std::fs::write(Path::new(case).join("evidence/index.jsonl"), forged).unwrap();
+    let e: serde_json::Value = serde_json::from_str(&ok(&["--case", case, "--json", "explain", &hc])).unwrap();
+    assert!(e["check"].as_str().is_some_and(|c| c.contains("record differs from its index entry (captured_at")), "{e}");
+    std::fs::write(Path::new(case).join("evidence/index.jsonl"), &index).unwrap();
+    assert_ne!(stored, "2019-01-01T00:00:00Z");
     let line: serde_json::Value = index.lines().map(|l| serde_json::from_str(l).unwrap()).find(|v: &serde_json::Value| v["sha256"] == hc.as_str()).unwrap();
     let file = Path::new(case).join("evidence").join(line["file"].as_str().unwrap());
     let mut bytes = std::fs::read(&file).unwrap();
