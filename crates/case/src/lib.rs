@@ -286,16 +286,25 @@ impl Case {
     }
 }
 
+/// The chain tags of a case, relative to it (`chain::tags`).
+pub const TAGS_FILE: &str = "chain/tags.jsonl";
+
 /// The case's own files that its results rest on and the custody log names
 /// by digest when they are written: the linking model (`link-model`
-/// entries) and dataset mappings (`dataset-mapping`). Each must be the file
-/// its latest entry names: one weight changed in the model turned link
+/// entries), dataset mappings (`dataset-mapping`) and the chain tags (the
+/// `tags_sha256` of `chain-tag-*` entries). Each must be the file its latest
+/// entry names: one weight changed in the model turned link
 /// probabilities of 0.12 into 0.99, and `verify` said intact.
 pub fn verify_logged_files(case_dir: &Path, entries: &[evidence::CustodyEntry]) -> Vec<evidence::Problem> {
     let mut expected: std::collections::BTreeMap<PathBuf, (usize, String)> = std::collections::BTreeMap::new();
     for (i, e) in entries.iter().enumerate() {
         let file = match e.action.as_str() {
             "link-model" => Some(links::MODEL_FILE.to_owned()),
+            "chain-tag-import" | "chain-tag-add" | "chain-tag-from-pages" if e.detail.get("tags_sha256").is_some() => {
+                let sha = e.detail["tags_sha256"].as_str().unwrap_or_default().to_owned();
+                expected.insert(PathBuf::from(TAGS_FILE), (i + 1, sha));
+                None
+            }
             "dataset-mapping" => e.detail["name"].as_str().map(|n| format!("{}/{n}.toml", datasets::MAPPINGS_DIR)),
             _ => None,
         };

@@ -477,6 +477,14 @@ fn block_files_read(dir: &Path) -> Result<Vec<serde_json::Value>> {
         .collect()
 }
 
+/// The SHA-256 of the case's tag file as it now is: logged with every tag
+/// command, so that `verify` finds a tag added or changed by hand.
+fn tags_digest(case_dir: &Path) -> Result<String> {
+    let path = case_dir.join(case::TAGS_FILE);
+    let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(model::Sha256::of(&bytes).to_hex())
+}
+
 fn tag(case_dir: &Path, cmd: TagCommand, json: bool, operator: &str) -> Result<()> {
     match cmd {
         TagCommand::Import { file } => {
@@ -497,6 +505,7 @@ fn tag(case_dir: &Path, cmd: TagCommand, json: bool, operator: &str) -> Result<(
                     "read": pack.tags.len(),
                     "added": added,
                     "skipped": pack.skipped.len(),
+                    "tags_sha256": tags_digest(case_dir)?,
                 }),
             )?;
             if json {
@@ -508,7 +517,7 @@ fn tag(case_dir: &Path, cmd: TagCommand, json: bool, operator: &str) -> Result<(
         TagCommand::Add { address, label, source, category, evidence } => {
             let tag = chain::tags::Tag { address, label, source, category, evidence };
             let added = chain::tags::add_tags(case_dir, std::slice::from_ref(&tag))?;
-            case::Case::open(case_dir, operator)?.log("chain-tag-add", serde_json::json!({ "tag": tag, "added": added }))?;
+            case::Case::open(case_dir, operator)?.log("chain-tag-add", serde_json::json!({ "tag": tag, "added": added, "tags_sha256": tags_digest(case_dir)? }))?;
             if json {
                 println!("{}", serde_json::json!({"added": added}));
             } else {
@@ -529,7 +538,7 @@ fn tag(case_dir: &Path, cmd: TagCommand, json: bool, operator: &str) -> Result<(
                 })
                 .collect();
             let added = chain::tags::add_tags(case_dir, &tags)?;
-            case.log("chain-tag-from-pages", serde_json::json!({ "sightings": tags.len(), "added": added }))?;
+            case.log("chain-tag-from-pages", serde_json::json!({ "sightings": tags.len(), "added": added, "tags_sha256": tags_digest(case_dir)? }))?;
             if json {
                 println!("{}", serde_json::json!({"sightings": tags.len(), "added": added}));
             } else {

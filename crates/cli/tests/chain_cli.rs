@@ -170,6 +170,17 @@ fn tag_and_trace_from_the_command_line() {
     assert_eq!(pack_entry["detail"]["sha256"].as_str(), Some(model::Sha256::of(&std::fs::read(&pack_path).expect("pack")).to_hex().as_str()));
     assert!(custody.iter().any(|e| e["action"] == "chain-tag-add"));
     ok(&["verify", "--case", case]);
+    // A tag added by hand (tags stop traces and label clusters) is found.
+    let tags = Path::new(case).join("chain/tags.jsonl");
+    let kept = std::fs::read(&tags).expect("tags");
+    let mut forged = kept.clone();
+    forged.extend_from_slice(format!("{{\"address\":\"{}\",\"label\":\"FORGED\",\"source\":\"x\"}}\n", other[1]).as_bytes());
+    std::fs::write(&tags, forged).expect("forge");
+    let out = dragnet(&["verify", "--case", case]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.code() == Some(3) && said.contains("chain/tags.jsonl") && said.contains("changed since"), "{said}");
+    std::fs::write(&tags, kept).expect("restore");
+    ok(&["verify", "--case", case]);
 
     let g: serde_json::Value = serde_json::from_str(&ok(&["chain", "trace", "--from", &fund, "--hops", "2", "--policy", "haircut", "--case", case, "--json"])).expect("json");
     // Every output of a funding tx pays its owner; the first hop out of the owner's
