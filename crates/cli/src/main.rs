@@ -743,8 +743,13 @@ fn run(args: Cli) -> Result<()> {
             let entries = store.custody().entries().unwrap_or_default();
             report.problems.extend(case::verify_logged_files(&cli.case, &entries));
             if let Some(want) = expect_head {
-                let held = entries.iter().position(|e| e.hash.to_hex().eq_ignore_ascii_case(want.trim()));
-                if held.is_none() {
+                // Looked for line by line: a damaged line elsewhere (reported
+                // above) does not hide the entry noted.
+                let text = std::fs::read_to_string(store.custody().path()).unwrap_or_default();
+                let held = text.lines().filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()).any(|v| {
+                    v.get("hash").and_then(|h| h.as_str()).is_some_and(|h| h.eq_ignore_ascii_case(want.trim()))
+                });
+                if !held {
                     report.problems.push(evidence::Problem {
                         location: evidence::Location::Path(store.custody().path().to_owned()),
                         what: format!("holds no entry with hash {want}: the log was cut back or rewritten since that head was noted"),

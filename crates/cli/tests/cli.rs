@@ -131,6 +131,14 @@ fn verify_prints_the_head_and_checks_a_noted_one() {
     assert!(text.contains(&format!("hash {second}")), "{text}");
     // The log grew since the first head: it still holds it.
     ok(&["--case", c, "verify", "--expect-head", &first]);
+    // A damaged line elsewhere is reported, and does not hide the noted head.
+    let log = case.join("evidence/custody.jsonl");
+    let whole = std::fs::read_to_string(&log).unwrap();
+    std::fs::write(&log, whole.replacen("\"seq\":1,", "\"seq\":1,,", 1)).unwrap();
+    let out = dragnet(&["--case", c, "verify", "--expect-head", &second]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.code() == Some(3) && !said.contains("holds no entry"), "{said}");
+    std::fs::write(&log, whole).unwrap();
     // Cut back past the second head: whole, but not what was noted.
     let log = case.join("evidence/custody.jsonl");
     let lines: Vec<String> = std::fs::read_to_string(&log).unwrap().lines().map(str::to_owned).collect();

@@ -27,7 +27,19 @@ pub enum Place {
 /// resolved by the `celes` ISO 3166 tables; the few market words that are
 /// not countries are listed here.
 pub fn place(value: &str) -> Place {
-    let v = value.trim();
+    // Trailing punctuation, and a place named again in brackets
+    // ("USA only!", "USA ONLY.", "Netherlands (Nederland)"), say no more. A
+    // bracket that says something else ("Worldwide (Except USA)") stays.
+    let v = value.trim().trim_end_matches(['!', '.', ',', ';', ':']).trim();
+    let named_twice = |name: &str, rest: &str| {
+        let inner = rest.strip_suffix(')').unwrap_or(rest);
+        !name.trim().is_empty() && !inner.contains('(') && !matches!(place(name), Place::Other(_)) && !matches!(place(inner), Place::Other(_))
+    };
+    let v = match v.split_once(" (") {
+        Some((name, rest)) if rest.ends_with(')') && named_twice(name, rest) => name.trim(),
+        _ => v,
+    };
+    let v = v.strip_suffix("-only").or_else(|| v.strip_suffix("-ONLY")).map_or(v, str::trim);
     // "USA Only", "UK ONLY", "Only Germany": the place itself.
     let lower = v.to_lowercase();
     let v = match (lower.strip_suffix(" only"), lower.strip_prefix("only ")) {
@@ -141,6 +153,13 @@ mod tests {
             ("Schweiz", Some("CH")),
             ("Phillipines", Some("PH")),
             ("Only", Some("only")),
+            ("USA only!", Some("US")),
+            ("USA ONLY.", Some("US")),
+            ("usa-only", Some("US")),
+            ("Netherlands (Nederland)", Some("NL")),
+            ("Europe (EU)", Some("europe")),
+            ("Agora (Beta)", Some("agora (beta)")),
+            ("Worldwide (Except USA)", Some("worldwide (except usa)")),
         ] {
             assert_eq!(place_key(v).as_deref(), want, "{v:?}");
         }
