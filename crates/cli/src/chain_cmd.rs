@@ -488,6 +488,8 @@ fn tags_digest(case_dir: &Path) -> Result<String> {
 fn tag(case_dir: &Path, cmd: TagCommand, json: bool, operator: &str) -> Result<()> {
     match cmd {
         TagCommand::Import { file } => {
+            // The case first: a folder that is no case gets no tag file.
+            let mut case = case::Case::open(case_dir, operator)?;
             let pack = chain::tags::parse_tagpack(&file)?;
             for sk in &pack.skipped {
                 eprintln!("note: {}: {sk}", file.display());
@@ -496,7 +498,7 @@ fn tag(case_dir: &Path, cmd: TagCommand, json: bool, operator: &str) -> Result<(
             // The tags cite the file by digest: the custody log says which
             // file that was, when, and by whom.
             let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-            case::Case::open(case_dir, operator)?.log(
+            case.log(
                 "chain-tag-import",
                 serde_json::json!({
                     "file": file.display().to_string(),
@@ -515,9 +517,10 @@ fn tag(case_dir: &Path, cmd: TagCommand, json: bool, operator: &str) -> Result<(
             }
         }
         TagCommand::Add { address, label, source, category, evidence } => {
+            let mut case = case::Case::open(case_dir, operator)?;
             let tag = chain::tags::Tag { address, label, source, category, evidence };
             let added = chain::tags::add_tags(case_dir, std::slice::from_ref(&tag))?;
-            case::Case::open(case_dir, operator)?.log("chain-tag-add", serde_json::json!({ "tag": tag, "added": added, "tags_sha256": tags_digest(case_dir)? }))?;
+            case.log("chain-tag-add", serde_json::json!({ "tag": tag, "added": added, "tags_sha256": tags_digest(case_dir)? }))?;
             if json {
                 println!("{}", serde_json::json!({"added": added}));
             } else {
