@@ -83,9 +83,11 @@ impl Recovery {
 
 impl EvidenceStore {
     /// Makes the store whole again after a writer was killed (see the module
-    /// docs), and logs what it did as one [`RECOVER`] custody entry. Call it
-    /// before appending to a store a killed writer may have left; `verify`
-    /// never calls it (it reports what a kill left instead).
+    /// docs), and logs what it did in [`RECOVER`] custody entries (the
+    /// custody log's own piece, the other pieces, the records indexed
+    /// again). Takes the writer lock first. Call it before appending to a
+    /// store a killed writer may have left; `verify` never calls it (it
+    /// reports what a kill left instead).
     pub fn recover(&mut self, operator: &str, tool_version: &str) -> Result<Recovery, Error> {
         // Only a store no other process writes can be recovered: a live
         // writer's record in progress looks like a torn tail.
