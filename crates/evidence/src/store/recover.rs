@@ -302,14 +302,23 @@ impl EvidenceStore {
 
 /// Where `path`'s last line begins when it lacks its line end.
 fn torn_line(path: &std::path::Path) -> Result<Option<u64>, Error> {
-    let text = match fs::read(path) {
-        Ok(t) => t,
+    // Every import and crawl asks: the last byte answers, and a large log or
+    // index is read whole only when it is cut.
+    let mut f = match File::open(path) {
+        Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::io(path, e)),
     };
-    if text.is_empty() || text.ends_with(b"\n") {
+    let len = f.metadata().map_err(|e| Error::io(path, e))?.len();
+    if len == 0 {
         return Ok(None);
     }
+    let mut last = [0u8];
+    f.seek(SeekFrom::Start(len - 1)).and_then(|_| f.read_exact(&mut last)).map_err(|e| Error::io(path, e))?;
+    if last[0] == b'\n' {
+        return Ok(None);
+    }
+    let text = fs::read(path).map_err(|e| Error::io(path, e))?;
     Ok(Some(text.iter().rposition(|&b| b == b'\n').map_or(0, |i| i as u64 + 1)))
 }
 
