@@ -96,8 +96,8 @@ pub struct VendorDossier {
     /// the market's own (a template, a decoy, an escrow address), not the
     /// vendor's, as linking takes them.
     pub market_identifiers: Vec<VendorIdentifier>,
-    /// Each distinct listing (market and market listing id, or title when
-    /// the market shows no id) with its latest observation.
+    /// Each distinct listing (as `sales::listing_identities` tells them
+    /// apart) with its latest observation.
     pub listings: Vec<ListingLine>,
     /// First day the vendor was observed.
     pub first_seen: Option<NaiveDate>,
@@ -129,8 +129,12 @@ pub struct TimelinePoint {
     pub day: NaiveDate,
     /// Market.
     pub market: String,
-    /// Listing observations that day.
+    /// Listing observations that day (one listing in three files of the
+    /// day counts three times).
     pub listings: u64,
+    /// Distinct listings among them (identities as the estimators count
+    /// listings: `sales::listing_identities`).
+    pub distinct_listings: u64,
 }
 
 /// One vendor-profile observation.
@@ -916,23 +920,26 @@ impl DossierIndex {
             last_seen: None,
         }));
         accounts.sort_by(|a, b| (&a.market, &a.vendor).cmp(&(&b.market, &b.vendor)));
-        let mut timeline: BTreeMap<(NaiveDate, String), u64> = BTreeMap::new();
+        // One identity per listing, as the listing counts above have them.
+        let identities = sales::listing_identities(&listings.iter().map(|o| &o.record).collect::<Vec<_>>());
+        let mut timeline: BTreeMap<(NaiveDate, String), (u64, BTreeSet<&str>)> = BTreeMap::new();
         let mut days: BTreeSet<NaiveDate> = BTreeSet::new();
-        for l in &listings {
+        for (l, identity) in listings.iter().zip(&identities) {
             let day = l.record.observed_at.as_deref().or(l.captured_at.as_deref()).and_then(sales::dates::observed_day);
             if let Some(d) = day {
-                *timeline.entry((d, l.record.market.clone())).or_default() += 1;
+                let (rows, distinct) = timeline.entry((d, l.record.market.clone())).or_default();
+                *rows += 1;
+                distinct.insert(identity);
                 days.insert(d);
             }
         }
         days.extend(rows.feedback.first);
         days.extend(rows.feedback.last);
-        let mut lines: BTreeMap<(String, String), ListingLine> = BTreeMap::new();
-        for l in &listings {
+        let mut lines: BTreeMap<&str, ListingLine> = BTreeMap::new();
+        for (l, identity) in listings.iter().zip(&identities) {
             let r = &l.record;
             let day = r.observed_at.as_deref().or(l.captured_at.as_deref()).and_then(sales::dates::observed_day);
-            let key = (r.market.clone(), r.market_listing_id.clone().unwrap_or_else(|| format!("title:{}", r.title)));
-            let line = lines.entry(key).or_insert_with(|| ListingLine {
+            let line = lines.entry(identity).or_insert_with(|| ListingLine {
                 market: r.market.clone(),
                 title: r.title.clone(),
                 price: None,
@@ -975,7 +982,10 @@ impl DossierIndex {
         Some(VendorDossier {
             name: name.to_owned(),
             accounts,
-            timeline: timeline.into_iter().map(|((day, market), listings)| TimelinePoint { day, market, listings }).collect(),
+            timeline: timeline
+                .into_iter()
+                .map(|((day, market), (listings, distinct))| TimelinePoint { day, market, listings, distinct_listings: distinct.len() as u64 })
+                .collect(),
             estimates,
             profiles,
             identifiers: identifiers.into_iter().collect(),

@@ -221,10 +221,11 @@ pub fn vendor(case: &Case, name: &str, rates: &RatesArgs, json: bool) -> Result<
             println!("  {} {} ({}, from {})", i.kind, i.value, i.market, i.source);
         }
     }
-    // Rows seen per day: one listing shown twice that day counts twice.
-    println!("listing observations over time:");
+    // Distinct listings per day, and the rows that showed them (one listing
+    // in three files of a day is three observations).
+    println!("listings over time:");
     for t in &d.timeline {
-        println!("  {} {}: {} listing observations", t.day, t.market, t.listings);
+        println!("  {} {}: {} listings ({} observations)", t.day, t.market, t.distinct_listings, t.listings);
     }
     Ok(())
 }

@@ -782,3 +782,28 @@ fn agora_sales_are_priced_at_the_sale_day_not_the_datasets_conversion() {
     let premium = find(&rows, "Premiumgear", "feedback_count");
     assert!((premium["revenue_usd_lower"].as_f64().unwrap() - 788.86).abs() < 0.005, "{premium}");
 }
+
+/// 3dames has 19 listings in January 2014 (by hand: 19 listing ids in the
+/// product file, 19 titles in each vendorall file, each title one of the
+/// product file's). The vendorall files list them by title alone (the older
+/// one as title and description in one text, the newer with commas
+/// dropped); each such row is the listing of the product file that shows
+/// its title, not a listing of its own (57 before).
+#[test]
+fn agora_vendorall_rows_are_the_listings_the_product_file_names() {
+    let files = ["product__products-2014-01.csv", "vendor__vendorall_0114.csv", "vendor__vendorall_0114_v2_with_description.csv"];
+    let Some(files) = files.iter().map(|f| testdata::shared(&format!("listings/agora-2014/{f}"))).collect::<Option<Vec<_>>>() else { return };
+    let (_tmp, case) = case_with(&files);
+    let (out, _) = ok(&["vendor", "--case", s(&case), "--json", "3dames"]);
+    let d: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(d["accounts"][0]["listings"], 19, "{}", d["accounts"]);
+    assert_eq!(d["listings"].as_array().unwrap().len(), 19);
+    let day = d["timeline"].as_array().unwrap().iter().find(|t| t["day"] == "2014-01-01").unwrap();
+    assert_eq!((&day["distinct_listings"], &day["listings"]), (&19.into(), &57.into()), "{day}");
+    // Each listing line is seen in all three files of the first day.
+    for line in d["listings"].as_array().unwrap() {
+        assert!(line["observations"].as_u64().unwrap() >= 3, "{line}");
+    }
+    let (text, _) = ok(&["vendor", "--case", s(&case), "3dames"]);
+    assert!(text.contains("2014-01-01 agora: 19 listings (57 observations)"), "{text}");
+}

@@ -13,6 +13,7 @@ use crate::dedup::{dedup_groups, group_by_identity, normalize, push_identity, Ob
 use crate::usd::{listing_usd, to_usd, UsdAmount};
 use crate::feedback_row::FeedbackRow;
 use crate::ledger::UnitTableBuilder;
+use crate::named::Aliases;
 use crate::numbers::Numbers;
 use crate::{FastState, Input, Obs, Rates};
 
@@ -216,15 +217,10 @@ impl<'t> ObservedDays<'t> {
 /// link, else vendor + title + the "sold since" date (a listing's creation
 /// date where markets show one; it tells apart a vendor's many "Custom
 /// listing"s).
-fn listing_key(l: &Listing) -> String {
-    let mut key = String::new();
-    push_listing_key(&mut key, l);
-    key
-}
-
-/// Appends [`listing_key`] to `out` (no `format!`, no normalized copies: it
-/// runs on each of a million listings).
-fn push_listing_key(out: &mut String, l: &Listing) {
+///
+/// Appended to `out` (no `format!`, no normalized copies: it runs on each of
+/// a million listings).
+pub(crate) fn push_listing_key(out: &mut String, l: &Listing) {
     out.push_str(&l.market);
     out.push('\u{1f}');
     if let Some(id) = &l.market_listing_id {
@@ -441,9 +437,10 @@ fn row_ordinal(id: &str) -> u64 {
     tail.parse().unwrap_or(0)
 }
 
-/// Each listing observation's identity. Two rows of one evidence record
-/// observed on the same day with the same [`listing_key`] made of vendor and
-/// title (no listing id or URL) are two listings
+/// Each listing observation's identity: its [`push_listing_key`], or the named
+/// listing's it shows (see [`crate::named`]). Two rows of one evidence record
+/// observed on the same day with the same [`push_listing_key`] made of vendor and
+/// title (no listing id or URL, and no match) are two listings
 /// (a vendor's identical "Custom listing"s, created the same day): the k-th
 /// such row is matched with the k-th of another record or day. (Rows of one
 /// dataset file from different crawl days are the same listing seen again.)
@@ -467,14 +464,19 @@ fn occurrence_keys(dated: &[(NaiveDate, &Obs<Listing>)]) -> ListingKeys {
     let mut records = RunNumbering::new();
     let mut members: Vec<(u32, NaiveDate, u32, u64, &str, u32)> = Vec::with_capacity(dated.len());
     let mut key = String::new();
+    let aliases = Aliases::of(dated.iter().map(|(_, o)| &o.record));
+    // Whether each base key names one listing (the first row with it tells:
+    // a key is named, or resolved to a named one, or neither, whatever row
+    // it is written for).
+    let mut named_base: Vec<bool> = Vec::with_capacity(dated.len());
     for (i, (day, o)) in dated.iter().enumerate() {
         let evidence = o.record.provenance.as_ref().map_or(Err(o.id.as_str()), |p| Ok(p.evidence));
         let (record, _) = records.number(evidence);
-        key.clear();
-        push_listing_key(&mut key, &o.record);
+        let named = aliases.write_key(&mut key, &o.record);
         let (base, new) = number_of.find_or_file(key.as_str(), texts.len(), |b| texts[b].as_str());
         if new {
             texts.push(key.clone());
+            named_base.push(named);
         }
         let base = base as u32;
         members.push((record, *day, base, row_ordinal(&o.id), &o.id, i as u32));
@@ -490,7 +492,7 @@ fn occurrence_keys(dated: &[(NaiveDate, &Obs<Listing>)]) -> ListingKeys {
         // its rows are that listing seen again, never split (Hansa rows
         // sharing an item_id were counted as two listings: 14,747 seen
         // where the data has 14,488 ids).
-        let named = dated[rows[0].5 as usize].1.record.market_listing_id.is_some() || dated[rows[0].5 as usize].1.record.url.is_some();
+        let named = named_base[base as usize];
         for (k, &(.., i)) in rows.iter().enumerate() {
             match k {
                 0 => of[i as usize] = base,
@@ -1411,13 +1413,15 @@ pub fn listing_summary<'a>(listings: impl IntoIterator<Item = &'a Obs<Listing>>,
         last: Option<NaiveDate>,
     }
     let mut acc: BTreeMap<(String, String), Acc> = BTreeMap::new();
-    for o in listings {
+    let listings: Vec<&Obs<Listing>> = listings.into_iter().collect();
+    let keys = crate::named::listing_identities(&listings.iter().map(|o| &o.record).collect::<Vec<_>>());
+    for (o, key) in listings.into_iter().zip(keys) {
         let l = &o.record;
         let day = day_of(l.observed_at.as_deref(), o.captured_at.as_deref());
         let a = acc
             .entry((l.market.clone(), l.vendor.clone().unwrap_or_else(|| "?".into())))
             .or_insert_with(|| Acc { keys: BTreeSet::new(), n: 0, prices: Vec::new(), first: None, last: None });
-        a.keys.insert(listing_key(l));
+        a.keys.insert(key);
         a.n += 1;
         if let Some(d) = day {
             a.first = Some(a.first.map_or(d, |f| f.min(d)));
@@ -1459,12 +1463,15 @@ mod tests {
     fn occurrence_texts_by_text(dated: &[(NaiveDate, &Obs<Listing>)]) -> Vec<String> {
         type Group<'a> = (Result<model::Sha256, &'a str>, NaiveDate, String, bool);
         let mut groups: BTreeMap<Group<'_>, Vec<(u64, &str, usize)>> = BTreeMap::new();
+        let aliases = Aliases::of(dated.iter().map(|(_, o)| &o.record));
         for (i, (day, o)) in dated.iter().enumerate() {
             let evidence = o.record.provenance.as_ref().map_or(Err(o.id.as_str()), |p| Ok(p.evidence));
             let ordinal = o.id.rsplit('-').next().and_then(|n| n.parse().ok()).unwrap_or(0);
-            // Rows keyed by the market's listing id or URL are one listing.
-            let named = o.record.market_listing_id.is_some() || o.record.url.is_some();
-            groups.entry((evidence, *day, listing_key(&o.record), named)).or_default().push((ordinal, &o.id, i));
+            // Rows keyed by the market's listing id or URL (or matched to
+            // one) are one listing.
+            let mut key = String::new();
+            let named = aliases.write_key(&mut key, &o.record);
+            groups.entry((evidence, *day, key, named)).or_default().push((ordinal, &o.id, i));
         }
         let mut texts = vec![String::new(); dated.len()];
         for ((_, _, base, named), mut rows) in groups {
@@ -1546,6 +1553,29 @@ mod tests {
         assert_eq!(keys.of[0], keys.of[1]);
         assert_ne!(keys.of[0], keys.of[2]);
         assert_eq!(keys.texts.len(), 2);
+    }
+
+    /// Rows with no id that show the title of one named listing are that
+    /// listing, in coverage as in listing counts, even two of one record and
+    /// day (an id-less row of each vendorall file, and the product file's).
+    #[test]
+    fn rows_without_an_id_showing_a_named_listings_title_are_that_listing() {
+        let d1 = NaiveDate::from_ymd_opt(2014, 1, 1).unwrap();
+        let rows = [
+            listing_obs("p-1".into(), 1, "Lorazepam 1 mg, x 50", "", Some("kiX")),
+            listing_obs("v-1".into(), 2, "lorazepam 1 mg x 50", "", None),
+            listing_obs("v-2".into(), 2, "Lorazepam 1 mg x 50", "", None),
+            listing_obs("w-1".into(), 3, "Lorazepam 1 mg x 50 Top quality generic of Ativan, correct dosage ...", "", None),
+            listing_obs("w-2".into(), 3, "Diazepam", "", None),
+        ];
+        let dated: Vec<(NaiveDate, &Obs<Listing>)> = rows.iter().map(|o| (d1, o)).collect();
+        check_occurrence_keys(&dated);
+        let keys = occurrence_keys(&dated);
+        assert_eq!([keys.of[1], keys.of[2], keys.of[3]], [keys.of[0]; 3]);
+        assert_ne!(keys.of[4], keys.of[0]);
+        assert_eq!(keys.texts.len(), 2);
+        let summary = listing_summary(&rows, &Rates::default());
+        assert_eq!((summary[0].listings, summary[0].observations), (2, 5));
     }
 
     proptest! {
