@@ -756,6 +756,17 @@ impl Case {
         Ok(sales::listing_summary(&o.listings, rates))
     }
 
+    /// The sales units behind the estimates of every account named `name`
+    /// (case-insensitive, trimmed) on any market, as `dragnet sales`
+    /// computes them (coverage from the whole market), each with the row ids
+    /// it counts: a figure drilled down to the rows `explain` traces to the
+    /// evidence. In no particular order.
+    pub fn vendor_units(&self, name: &str, rates: &Rates) -> Result<Vec<sales::Unit>> {
+        let obs = self.observations_with(&Filter::default(), FeedbackRead::Dates, ListingOrder::Sorted)?;
+        let name = name.trim();
+        self.units_of_accounts(&obs, rates, &|_, vendor| vendor.trim().eq_ignore_ascii_case(name))
+    }
+
     /// The dossier of every account named `name` (case-insensitive) on any market.
     pub fn vendor_dossier(&self, name: &str, rates: &Rates) -> Result<Option<VendorDossier>> {
         Ok(self.dossier_index_of(rates, Some(name))?.dossier(name, rates))

@@ -97,6 +97,11 @@ enum Command {
     Vendor {
         /// Vendor name (case-insensitive, every market).
         name: String,
+        /// Instead of the dossier, the sales units behind its estimates: each
+        /// unit's method, days, sales, price (with the rate used) and the row
+        /// ids it counts (`dragnet explain ID` traces a row to its evidence).
+        #[arg(long)]
+        units: bool,
         #[command(flatten)]
         rates: sales_cmd::RatesArgs,
     },
@@ -866,7 +871,8 @@ fn run(args: Cli) -> Result<()> {
             let case = open(&cli)?;
             sales_cmd::sales(&case, by, from.as_deref(), to.as_deref(), rates, cli.json, *csv)?;
         }
-        Command::Vendor { name, rates } => sales_cmd::vendor(&open(&cli)?, name, rates, cli.json)?,
+        Command::Vendor { name, units: false, rates } => sales_cmd::vendor(&open(&cli)?, name, rates, cli.json)?,
+        Command::Vendor { name, units: true, rates } => sales_cmd::vendor_units(&open(&cli)?, name, rates, cli.json)?,
         Command::Export { format, out, rates } => sales_cmd::export(&open(&cli)?, format, out, rates, cli.json)?,
         Command::Demo { out, seed } => demo::run(out, *seed, &operator(&cli), cli.json, &progress)?,
         Command::Sim(SimCommand::Sales { out, listings, feedback, vendors, files, seed }) => {

@@ -145,6 +145,54 @@ fn note_missing_rates(rates: &sales::Rates, estimates: &[sales::Estimate]) {
     }
 }
 
+/// `dragnet vendor NAME --units`: the units behind the dossier's estimates,
+/// each with the rows it counts, by account and method, with their totals
+/// (the dossier's `sales_lower` and `sales`).
+pub fn vendor_units(case: &Case, name: &str, rates: &RatesArgs, json: bool) -> Result<()> {
+    let rates = rates.load()?;
+    let mut units = case.vendor_units(name, &rates)?;
+    if units.is_empty() {
+        anyhow::bail!("no sales units of a vendor named {name:?} in case {}", case.dir().display());
+    }
+    units.sort_by(|a, b| {
+        (&a.market, &a.vendor, a.method, a.days.earliest, a.days.latest, &a.listing, &a.sources)
+            .cmp(&(&b.market, &b.vendor, b.method, b.days.earliest, b.days.latest, &b.listing, &b.sources))
+    });
+    if json {
+        for u in &units {
+            crate::output::print_json(u);
+        }
+        return Ok(());
+    }
+    println!("sales units of vendor {name:?}: sales counted (lower bound) x scale (1 / coverage) = central; each unit's rows: `dragnet explain ID`");
+    for group in units.chunk_by(|a, b| (&a.market, &a.vendor, a.method) == (&b.market, &b.vendor, b.method)) {
+        let (lower, central): (f64, f64) = group.iter().fold((0.0, 0.0), |(l, c), u| (l + u.sales, c + u.sales * u.scale));
+        let u0 = &group[0];
+        println!("{} / {} {}: {} units, {lower:.1} sales (lower), {central:.1} (central)", u0.market, u0.vendor, u0.method.as_str(), group.len());
+        for u in group {
+            let days = if u.days.earliest == u.days.latest { u.days.earliest.to_string() } else { format!("{}..{}", u.days.earliest, u.days.latest) };
+            let days = if u.start_unknown { format!("on or before {}", u.days.latest) } else { days };
+            let price = match &u.price {
+                None => "unpriced".to_owned(),
+                Some(p) => format!("${:.2} ({})", p.usd, rate_text(p)),
+            };
+            println!("  {days}  {:.3} x {:.2}  {price}  {:?}  rows: {}", u.sales, u.scale, u.listing, u.sources.join(", "));
+        }
+    }
+    Ok(())
+}
+
+/// How a price was converted, in a few words.
+fn rate_text(p: &sales::UsdAmount) -> String {
+    match &p.rate {
+        sales::RateUsed::Usd => format!("{} {}", p.amount, p.currency),
+        sales::RateUsed::Market { .. } => format!("{} {}, the market's own USD price", p.amount, p.currency),
+        sales::RateUsed::Series { currency, date, usd_per_unit, source } => {
+            format!("{} {currency} at {usd_per_unit} USD on {date}, {source}", p.amount)
+        }
+    }
+}
+
 /// `dragnet vendor NAME`.
 pub fn vendor(case: &Case, name: &str, rates: &RatesArgs, json: bool) -> Result<()> {
     let rates = rates.load()?;

@@ -807,3 +807,53 @@ fn agora_vendorall_rows_are_the_listings_the_product_file_names() {
     let (text, _) = ok(&["vendor", "--case", s(&case), "3dames"]);
     assert!(text.contains("2014-01-01 agora: 19 listings (57 observations)"), "{text}");
 }
+
+/// `vendor NAME --units` drills an estimate down to its units and their
+/// rows: per account and method the units add up to the `sales` line
+/// (lower bound and central), each unit names rows `explain` traces to the
+/// evidence, and a sold-counter unit's row shows the counter it counts.
+#[test]
+fn vendor_units_add_up_to_the_estimates_and_name_their_rows() {
+    let Some(files) = alphabay() else { return };
+    let Some(sample) = testdata::shared("listings/agora-2014/random-sample100_0e304b108eec01f26adc7c47458c926215ab993a.csv") else { return };
+    let mut files = files;
+    files.push(sample);
+    let (_tmp, case) = case_with(&files);
+    let (out, _) = ok(&["sales", "--case", s(&case), "--by", "vendor", "--json"]);
+    let estimates = lines(&out);
+    for vendor in ["ukwhite", "HighTimes"] {
+        let (out, _) = ok(&["vendor", "--case", s(&case), "--json", "--units", vendor]);
+        let units = lines(&out);
+        assert!(!units.is_empty(), "{vendor}");
+        let mut sums: std::collections::BTreeMap<(String, String, String), (f64, f64)> = Default::default();
+        for u in &units {
+            assert!(u["vendor"].as_str().unwrap().eq_ignore_ascii_case(vendor), "{u}");
+            let key = (u["market"].as_str().unwrap().to_owned(), u["vendor"].as_str().unwrap().to_owned(), u["method"].as_str().unwrap().to_owned());
+            let (sales, scale) = (u["sales"].as_f64().unwrap(), u["scale"].as_f64().unwrap());
+            let sum = sums.entry(key).or_default();
+            sum.0 += sales;
+            sum.1 += sales * scale;
+            assert!(!u["sources"].as_array().unwrap().is_empty(), "{u}");
+        }
+        for ((market, name, method), (lower, central)) in &sums {
+            let e = estimates.iter().find(|e| e["market"] == market.as_str() && e["vendor"] == name.as_str() && e["method"] == method.as_str()).unwrap();
+            assert!((e["sales_lower"].as_f64().unwrap() - lower).abs() < 1e-6, "{e} vs {lower}");
+            assert!((e["sales"].as_f64().unwrap() - central).abs() < 1e-6, "{e} vs {central}");
+        }
+        // The first unit's rows lead to the evidence.
+        for id in units[0]["sources"].as_array().unwrap() {
+            let (text, _) = ok(&["explain", "--case", s(&case), id.as_str().unwrap()]);
+            assert!(text.contains("intact"), "{text}");
+        }
+    }
+    // ukwhite's biggest counter: 1,431 sold, one listing row that shows it.
+    let (out, _) = ok(&["vendor", "--case", s(&case), "--json", "--units", "ukwhite"]);
+    let big = lines(&out).into_iter().find(|u| u["sales"].as_f64() == Some(1431.0)).expect("the 1,431 unit");
+    let row = big["sources"][0].as_str().unwrap();
+    let (listings, _) = ok(&["listings", "--case", s(&case), "--json", "--vendor", "ukwhite"]);
+    let listing = lines(&listings).into_iter().find(|l| l["id"] == row).expect("the unit's row");
+    assert_eq!(listing["sold"], 1431, "{listing}");
+    let (text, _) = ok(&["vendor", "--case", s(&case), "--units", "ukwhite"]);
+    assert!(text.contains("alphabay / ukwhite sold_counter: 16 units, 6329.0 sales (lower)"), "{text}");
+    assert!(!dragnet(&["vendor", "--case", s(&case), "--units", "nobody-at-all"]).status.success());
+}
