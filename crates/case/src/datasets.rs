@@ -136,7 +136,14 @@ pub(crate) fn extract_dataset(
     (feedback, listing): datasets::RowSinks<'_>,
 ) -> (PageRecords, DatasetStats) {
     let out = datasets::parse_streaming(format, &DatasetInput { bytes, evidence: digest, source }, feedback, listing);
-    let diagnostics: Vec<String> = out.problems.iter().map(|p| format!("{source}: {p}")).collect();
+    let mut diagnostics: Vec<String> = out.problems.iter().map(|p| format!("{source}: {p}")).collect();
+    if out.problems_not_listed > 0 {
+        diagnostics.push(format!(
+            "{source}: {} more problems not listed (the first {} are; every rejected row is counted)",
+            out.problems_not_listed,
+            datasets::PROBLEMS_LISTED
+        ));
+    }
     // Identifiers (PGP keys, addresses) anywhere in the file, like on pages.
     // Checked whole with SIMD first: std's check, inside `from_utf8_lossy`,
     // took half as long as the search itself on a 116 MB file.

@@ -45,12 +45,21 @@ impl DatasetExtraction {
     /// Notes a rejected row.
     pub(crate) fn reject(&mut self, line: u64, row: Option<u64>, message: impl Into<String>) {
         self.rejected += 1;
-        self.problems.push(RowProblem { line, row, severity: Severity::Rejected, message: message.into() });
+        self.note(RowProblem { line, row, severity: Severity::Rejected, message: message.into() });
     }
 
     /// Notes a repaired row that was still imported.
     pub(crate) fn warn(&mut self, line: u64, row: Option<u64>, message: impl Into<String>) {
-        self.problems.push(RowProblem { line, row, severity: Severity::Warning, message: message.into() });
+        self.note(RowProblem { line, row, severity: Severity::Warning, message: message.into() });
+    }
+
+    /// Lists a problem, or counts it past [`crate::PROBLEMS_LISTED`].
+    fn note(&mut self, problem: RowProblem) {
+        if self.problems.len() < crate::PROBLEMS_LISTED {
+            self.problems.push(problem);
+        } else {
+            self.problems_not_listed += 1;
+        }
     }
 }
 

@@ -27,34 +27,79 @@ pub struct RateSeries {
     days: BTreeMap<NaiveDate, f64>,
 }
 
+/// The plausible USD price of one unit of any currency a market priced in:
+/// from a millionth of a dollar (bitcoin's first quoted prices were under a
+/// tenth of a cent) to a hundred million. Outside it, a rate is a typing or
+/// unit error (1e308 turned sales into a 300-digit dollar figure).
+pub const PLAUSIBLE_RATE: std::ops::RangeInclusive<f64> = 1e-6..=1e8;
+
+/// The days a rate may be for: no market sold on 0000-01-01 or 9999-12-31.
+fn plausible_day(d: NaiveDate) -> bool {
+    (1970..=2100).contains(&chrono::Datelike::year(&d))
+}
+
+/// The lines of `text` with their 1-based numbers: LF, CRLF and a bare CR
+/// each end one (as the dataset readers count them).
+fn numbered_lines(text: &str) -> impl Iterator<Item = (u64, &str)> {
+    let mut rest = text;
+    let mut n = 0;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        n += 1;
+        let (line, next) = match rest.find(['\n', '\r']) {
+            None => (rest, ""),
+            Some(i) => {
+                let end = if rest[i..].starts_with("\r\n") { i + 2 } else { i + 1 };
+                (&rest[..i], &rest[end..])
+            }
+        };
+        rest = next;
+        Some((n, line))
+    })
+}
+
 impl RateSeries {
-    /// Parses a `date,close` CSV (header optional; ISO dates; positive
-    /// prices). Any malformed, duplicate or non-positive row is an error: a
+    /// Parses a `date,close` CSV (header optional: a first line whose date
+    /// field holds no digit; ISO dates from 1970 to 2100; prices in
+    /// [`PLAUSIBLE_RATE`]; LF, CRLF or CR line ends; a byte order mark is
+    /// skipped). Any malformed, duplicate or implausible row is an error: a
     /// rate file is a reference, and a silently skipped row would change
     /// which rate a conversion uses.
     pub fn parse_csv(text: &str, currency: &str, source: &str) -> Result<RateSeries, RatesError> {
-        let err = |line: usize, message: String| RatesError { source_name: source.to_owned(), line: line as u64 + 1, message };
+        let err = |line: u64, message: String| RatesError { source_name: source.to_owned(), line, message };
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut days = BTreeMap::new();
-        for (i, raw) in text.lines().enumerate() {
+        for (n, raw) in numbered_lines(text) {
             let line = raw.trim();
             if line.is_empty() {
                 continue;
             }
             let (date, value) = line
                 .split_once(',')
-                .ok_or_else(|| err(i, format!("expected `date,close`, found {line:?}")))?;
+                .ok_or_else(|| err(n, format!("expected `date,close`, found {line:?}")))?;
             let Ok(date) = NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d") else {
-                if i == 0 {
+                if n == 1 && !date.bytes().any(|b| b.is_ascii_digit()) {
                     continue; // header
                 }
-                return Err(err(i, format!("date {date:?} is not YYYY-MM-DD")));
+                return Err(err(n, format!("date {date:?} is not YYYY-MM-DD")));
             };
-            let value: f64 = value.trim().parse().map_err(|_| err(i, format!("price {value:?} is not a number")))?;
+            if !plausible_day(date) {
+                return Err(err(n, format!("date {date} is outside 1970..2100")));
+            }
+            let value: f64 = value.trim().parse().map_err(|_| err(n, format!("price {value:?} is not a number")))?;
             if !(value.is_finite() && value > 0.0) {
-                return Err(err(i, format!("price {value} is not positive")));
+                return Err(err(n, format!("price {value} is not positive")));
+            }
+            if !PLAUSIBLE_RATE.contains(&value) {
+                return Err(err(
+                    n,
+                    format!("price {value} USD is outside {:e}..{:e} USD a unit: a typing or unit error", PLAUSIBLE_RATE.start(), PLAUSIBLE_RATE.end()),
+                ));
             }
             if days.insert(date, value).is_some() {
-                return Err(err(i, format!("date {date} appears twice")));
+                return Err(err(n, format!("date {date} appears twice")));
             }
         }
         if days.is_empty() {

@@ -138,3 +138,43 @@ fn malformed_rows_name_their_line() {
     let e = parse("2020-01-01,7000\n2020-01-02 7100\n").unwrap_err();
     assert_eq!(e.line, 2);
 }
+
+/// A first line that is a date (after a byte order mark, or a bad one) is
+/// a row, not a header skipped in silence (found by a review: the BOM hid
+/// 2014-01-28, and `2014-02-30,800` was dropped with exit 0).
+#[test]
+fn only_a_first_line_without_digits_is_a_header() {
+    let s = parse("\u{feff}2014-01-28,800\n2014-01-29,810\n").unwrap();
+    assert_eq!(s.on(d("2014-01-28")), Some(800.0));
+    let e = parse("2014-02-30,800\n2014-03-01,810\n").unwrap_err();
+    assert_eq!(e.line, 1, "{e}");
+    assert!(parse("\u{feff}Date,Close\n2014-01-28,800\n").unwrap().on(d("2014-01-28")).is_some());
+}
+
+/// Rates and days no market saw are refused, by line.
+#[test]
+fn implausible_rates_and_days_name_their_line() {
+    for (text, line, what) in [
+        ("2020-01-01,7000\n2020-01-02,1e308\n", 2, "outside"),
+        ("2020-01-01,1e-300\n", 1, "outside"),
+        ("2020-01-01,7000\n0000-01-01,7000\n", 2, "1970..2100"),
+        ("9999-12-31,7000\n", 1, "1970..2100"),
+    ] {
+        let e = parse(text).unwrap_err();
+        assert_eq!(e.line, line, "{text:?}: {e}");
+        assert!(e.message.contains(what), "{e}");
+    }
+    // Bitcoin's first prices, under a tenth of a cent, are plausible.
+    assert!(parse("2010-07-17,0.0008\n").is_ok());
+}
+
+/// Bare CR and CRLF end lines as LF does, each counted once.
+#[test]
+fn every_line_end_is_read_and_counted() {
+    let s = parse("date,close\r2020-01-01,7000\r2020-01-02,7100\r").unwrap();
+    assert_eq!(s.len(), 2);
+    let e = parse("date,close\r\n2020-01-01,7000\r\n2020-01-02,x\r\n").unwrap_err();
+    assert_eq!(e.line, 3, "{e}");
+    let e = parse("date,close\r2020-01-01,7000\r2020-01-02,x\r").unwrap_err();
+    assert_eq!(e.line, 3, "{e}");
+}
