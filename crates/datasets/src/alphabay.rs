@@ -155,7 +155,9 @@ fn detail_price(s: &str) -> Option<Price> {
 
 struct Sold {
     vendor: String,
-    sold: Option<u64>,
+    /// The count shown: `Some(None)` when one is shown but is past
+    /// [`model::MOST_SOLD`] (or past any number).
+    sold: Option<Option<u64>>,
     since: Option<String>,
     level: Option<String>,
     trust: Option<String>,
@@ -173,7 +175,7 @@ fn sold_text(s: &str) -> Option<Sold> {
     let trust = re(&TRUST, r"Trust Level\s+(\d+)").captures(s);
     Some(Sold {
         vendor: by[1].trim().to_owned(),
-        sold: since.as_ref().and_then(|c| c[1].parse().ok()),
+        sold: since.as_ref().map(|c| c[1].parse().ok().filter(|&n| n <= model::MOST_SOLD)),
         since: since.as_ref().map(|c| {
             let shown = squash(&c[2]);
             chrono::NaiveDate::parse_from_str(&shown, "%b %d, %Y")
@@ -311,6 +313,10 @@ fn import_row(ctx: &mut Ctx<'_>, out: &mut DatasetExtraction, row: &CsvRow) {
         .filter(|s| s.trim_start().starts_with("Sold by"))
         .or_else(|| f.iter().map(String::as_str).find(|s| s.trim_start().starts_with("Sold by")));
     let mut sold = sold_cell.and_then(sold_text);
+    if let Some(s) = sold.as_mut().filter(|s| s.sold == Some(None)) {
+        out.warn(line, n, format!("its \"N sold since\" shows more than any listing sells (over {}): the count is left out", model::MOST_SOLD));
+        s.sold = None;
+    }
     if let Some(s) = &sold {
         if s.vendor != vendor {
             out.warn(
@@ -355,7 +361,7 @@ fn import_row(ctx: &mut Ctx<'_>, out: &mut DatasetExtraction, row: &CsvRow) {
         price_btc: price.as_ref().and_then(|p| p.btc.clone()),
         price: price.map(|p| Money { amount: p.amount, currency: p.currency }),
         stock,
-        sold: sold.as_ref().and_then(|s| s.sold),
+        sold: sold.as_ref().and_then(|s| s.sold.flatten()),
         sold_since: sold.and_then(|s| s.since),
         url,
         observed_at: ctx.observed_at.clone(),
@@ -386,6 +392,12 @@ mod tests {
         assert_eq!(p.amount, "9.00");
         let s = sold_text("Sold by life care -\n34 sold since Dec 17, 2015ŒæŒæVendor Level 8ŒæTrust Level 7").unwrap();
         assert_eq!(s.vendor, "life care");
-        assert_eq!((s.sold, s.since.as_deref(), s.level.as_deref(), s.trust.as_deref()), (Some(34), Some("2015-12-17"), Some("8"), Some("7")));
+        assert_eq!((s.sold, s.since.as_deref(), s.level.as_deref(), s.trust.as_deref()), (Some(Some(34)), Some("2015-12-17"), Some("8"), Some("7")));
+        // A count past any listing's is shown, and left out.
+        let s = sold_text("Sold by life care -\n99999999999999999999 sold since Dec 17, 2015").unwrap();
+        assert_eq!(s.sold, Some(None));
+        let s = sold_text("Sold by life care -\n1000000001 sold since Dec 17, 2015").unwrap();
+        assert_eq!(s.sold, Some(None));
+        assert_eq!(sold_text("Sold by life care - Vendor Level 8").unwrap().sold, None);
     }
 }

@@ -725,6 +725,12 @@ fn row_observed_at(
     }
 }
 
+/// Whether `s` begins as an ISO date does (`dddd-dd-dd`).
+fn looks_iso(s: &str) -> bool {
+    let b = s.trim().as_bytes();
+    b.len() >= 10 && b[..10].iter().enumerate().all(|(i, c)| if i == 4 || i == 7 { *c == b'-' } else { c.is_ascii_digit() })
+}
+
 fn row_to_feedback(
     m: &Mapping,
     input: &DatasetInput<'_>,
@@ -752,10 +758,17 @@ fn row_to_feedback(
         }
     };
     let date = text(&c.date);
-    if date.is_none() {
+    match &date {
         // Without a date the entry still counts (the date-free lower bound),
         // but it cannot be priced by date or placed in a month.
-        out.warn(line, Some(row), "feedback has no date (columns.date is empty or missing)");
+        None => out.warn(line, Some(row), "feedback has no date (columns.date is empty or missing)"),
+        // A calendar date that is no day (2014-02-30, 0000-01-01) is said
+        // here, where the file and line are known; the estimate dates it to
+        // its observation.
+        Some(d) if looks_iso(d) && when::parse(d, None, None).is_none() => {
+            out.warn(line, Some(row), format!("feedback date {d:?} is no possible day (before the first bitcoin block, 2009-01-03, or after 2100, or not in the calendar): dated to its observation"))
+        }
+        Some(_) => {}
     }
     let feedback = model::Feedback {
         market: market.clone(),
@@ -846,7 +859,8 @@ fn row_to_listing(
     }
     if let Some(s) = text(&c.sold) {
         match s.replace(',', "").parse::<u64>() {
-            Ok(n) => listing.sold = Some(n),
+            Ok(n) if n <= model::MOST_SOLD => listing.sold = Some(n),
+            Ok(n) => out.warn(line, Some(row), format!("sold {n} is more than any listing sells (over {}): left out", model::MOST_SOLD)),
             Err(_) => out.warn(line, Some(row), format!("sold {s:?} is not a whole number: left out")),
         }
     }
@@ -1018,7 +1032,15 @@ pub(crate) mod when {
     /// A time cell: with `format` (chrono syntax, or `unix`) or, without,
     /// RFC 3339 / `YYYY-MM-DD` / `YYYY-MM-DD HH:MM:SS[.f]`. Times without an
     /// offset take `utc_offset` (default UTC). A date alone stays a date.
+    /// A time before the first bitcoin block (2009-01-03) or after 2100 is
+    /// none, as the estimators take days (0000-01-01 and 9999-12-31 were
+    /// read as days and counted in their months).
     pub(crate) fn parse(s: &str, format: Option<&str>, utc_offset: Option<&str>) -> Option<String> {
+        // Both forms begin with the day, `YYYY-MM-DD`, which orders as text.
+        parse_any(s, format, utc_offset).filter(|t| t.get(..10).is_some_and(|day| ("2009-01-03"..="2100-12-31").contains(&day)))
+    }
+
+    fn parse_any(s: &str, format: Option<&str>, utc_offset: Option<&str>) -> Option<String> {
         let s = s.trim();
         let off = match utc_offset {
             Some(o) => offset(o)?,

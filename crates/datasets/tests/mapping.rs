@@ -367,3 +367,63 @@ fn a_file_of_broken_rows_lists_the_first_problems_and_counts_all() {
     assert_eq!((out.problems[0].line, out.problems.last().unwrap().line), (2, datasets::PROBLEMS_LISTED as u64 + 1));
     assert_eq!(out.listings.len(), 1);
 }
+
+/// Dates no market saw are said by line at import (found by a review:
+/// 2014-02-30, 0000-01-01 and 9999-12-31 came in silently, and sales showed
+/// months 0000-01 and 9999-12); an observation time that is no possible day
+/// falls back to the mapping's constant, with a warning.
+#[test]
+fn impossible_dates_are_warned_of_by_line() {
+    let mapping = r#"
+name = "shop-feedback"
+kind = "feedback"
+market = "Shop"
+currency = "USD"
+observed_at = "2020-05-01"
+
+[columns]
+vendor = "seller"
+date = "left"
+observed_at = "seen"
+"#;
+    let csv = "seller,left,seen\n\
+               anna,2020-04-02,2020-05-02\n\
+               anna,2014-02-30,2020-05-02\n\
+               anna,0000-01-01,2020-05-02\n\
+               anna,9999-12-31,2020-05-02\n\
+               anna,2009-01-01,2020-05-02\n\
+               anna,3 days ago,9999-12-31\n";
+    let out = run(mapping, csv.as_bytes());
+    assert_eq!((out.rows, out.imported, out.rejected), (6, 6, 0));
+    let warned: Vec<u64> = out.problems.iter().filter(|p| p.severity == Severity::Warning).map(|p| p.line).collect();
+    assert_eq!(warned, [3, 4, 5, 6, 7], "{:?}", out.problems);
+    assert!(out.problems[0].message.contains("\"2014-02-30\" is no possible day"), "{}", out.problems[0].message);
+    assert!(out.problems[4].message.contains("observed_at \"9999-12-31\" does not parse"), "{}", out.problems[4].message);
+    assert_eq!(out.feedback[5].observed_at.as_deref(), Some("2020-05-01"));
+}
+
+/// A sold count past `model::MOST_SOLD` is left out with a warning by line
+/// (18446744073709551615 was kept, then dropped by the store in silence,
+/// and the vendor's sales with it); the row stays.
+#[test]
+fn an_impossible_sold_count_is_left_out_by_line() {
+    let mapping = r#"
+name = "shop"
+market = "Shop"
+currency = "USD"
+observed_at = "2020-05-01"
+
+[columns]
+title = "item"
+vendor = "seller"
+price = "price"
+sold = "sold"
+"#;
+    let csv = "item,seller,price,sold\nHaze,anna,10,1000000000\nKush,anna,10,1000000001\nGlue,anna,10,18446744073709551615\nPills,anna,10,99999999999999999999\n";
+    let out = run(mapping, csv.as_bytes());
+    assert_eq!((out.rows, out.imported, out.rejected), (4, 4, 0));
+    let sold: Vec<Option<u64>> = out.listings.iter().map(|l| l.sold).collect();
+    assert_eq!(sold, [Some(1_000_000_000), None, None, None]);
+    let warned: Vec<u64> = out.problems.iter().map(|p| p.line).collect();
+    assert_eq!(warned, [3, 4, 5], "{:?}", out.problems);
+}

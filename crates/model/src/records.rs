@@ -129,6 +129,12 @@ impl Money {
     }
 }
 
+/// The most units one listing's "N sold" counter can plausibly show: a
+/// larger one is a typing or scraping error, left out where it is read (with
+/// a warning naming its line). (A counter of 18446744073709551615 was kept,
+/// then dropped in silence by the store, and the vendor's sales with it.)
+pub const MOST_SOLD: u64 = 1_000_000_000;
+
 /// A product listing seen on a page (its own page, or a row of a grid).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Listing {
@@ -156,7 +162,7 @@ pub struct Listing {
     pub shipping_methods: Vec<String>,
     /// Quantity in stock, where shown.
     pub stock: Option<String>,
-    /// Units sold, where shown ("N sold").
+    /// Units sold, where shown ("N sold"); at most [`MOST_SOLD`].
     pub sold: Option<u64>,
     /// The date the `sold` counter counts from ("34 sold since Dec 17, 2015"),
     /// ISO `YYYY-MM-DD` when the shown date parses, else as shown.

@@ -6,18 +6,28 @@ use std::sync::LazyLock;
 use chrono::{DateTime, Days, NaiveDate};
 use regex::Regex;
 
-/// The day of an `observed_at` value (ISO date or RFC 3339, taken in UTC).
+/// Whether a day can be a day of a market's life: from the first bitcoin
+/// block (2009-01-03; no market sold before it) to 2100. A date outside
+/// (0000-01-01, 9999-12-31: a placeholder or a typing error) is no date:
+/// a sale dated so was counted in month "9999-12".
+pub fn possible_day(d: NaiveDate) -> bool {
+    (NaiveDate::from_ymd_opt(2009, 1, 3)..=NaiveDate::from_ymd_opt(2100, 12, 31)).contains(&Some(d))
+}
+
+/// The day of an `observed_at` value (ISO date or RFC 3339, taken in UTC),
+/// when it is a [`possible_day`].
 /// A month alone (`2017-07`, a dataset that only names its crawl month)
 /// counts as the month's first day.
 pub fn observed_day(s: &str) -> Option<NaiveDate> {
     let s = s.trim();
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Some(t.naive_utc().date());
-    }
-    if s.len() == 7 {
-        return NaiveDate::parse_from_str(&format!("{s}-01"), "%Y-%m-%d").ok();
-    }
-    NaiveDate::parse_from_str(s.get(..10).unwrap_or(s), "%Y-%m-%d").ok()
+    let day = if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        Some(t.naive_utc().date())
+    } else if s.len() == 7 {
+        NaiveDate::parse_from_str(&format!("{s}-01"), "%Y-%m-%d").ok()
+    } else {
+        NaiveDate::parse_from_str(s.get(..10).unwrap_or(s), "%Y-%m-%d").ok()
+    };
+    day.filter(|d| possible_day(*d))
 }
 
 /// A day range a shown date stands for: `[earliest, latest]`, inclusive.
@@ -111,8 +121,16 @@ pub enum ShownDate {
 }
 
 impl ShownDate {
-    /// Reads a shown date (see [`shown_date_range`] for the forms).
+    /// Reads a shown date (see [`shown_date_range`] for the forms). A
+    /// calendar date that is no [`possible_day`] is not understood.
     pub fn parse(shown: &str) -> ShownDate {
+        match ShownDate::parse_any(shown) {
+            ShownDate::On(d) | ShownDate::InMonth(d) if !possible_day(d) => ShownDate::Unknown,
+            parsed => parsed,
+        }
+    }
+
+    fn parse_any(shown: &str) -> ShownDate {
         let t = shown.trim();
         let lower = t.to_ascii_lowercase();
         if lower == "today" || lower == "just now" {
@@ -199,6 +217,19 @@ mod tests {
 
     fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    /// No sale is dated before the first bitcoin block or after 2100: such
+    /// a date is a placeholder or a typing error, not a month to count in.
+    #[test]
+    fn days_no_market_saw_are_no_dates() {
+        for s in ["0000-01-01", "9999-12-31", "2009-01-02", "2101-01-01T00:00:00Z", "0001-01"] {
+            assert_eq!(observed_day(s), None, "{s}");
+            assert_eq!(ShownDate::parse(s), ShownDate::Unknown, "{s}");
+        }
+        assert_eq!(ShownDate::parse("January 1900"), ShownDate::Unknown);
+        assert_eq!(observed_day("2009-01-03"), Some(d("2009-01-03")));
+        assert_eq!(ShownDate::parse("Dec 31, 2100"), ShownDate::On(d("2100-12-31")));
     }
 
     #[test]

@@ -690,8 +690,15 @@ fn sold_counter_units(
 ) {
     let mut by_listing: BTreeMap<&str, Vec<(NaiveDate, &Obs<Listing>)>> = BTreeMap::new();
     for (i, (d, o)) in dated.iter().enumerate() {
-        if o.record.sold.is_some() {
-            by_listing.entry(keys.text(i)).or_default().push((*d, o));
+        match o.record.sold {
+            // Read from a page or a file that did not check it.
+            Some(n) if n > model::MOST_SOLD => out.problems.push(Problem {
+                id: o.id.clone(),
+                message: format!("sold counter {n} is more than any listing sells (over {}): not counted", model::MOST_SOLD),
+                days: Some(DayRange::day(*d)),
+            }),
+            Some(_) => by_listing.entry(keys.text(i)).or_default().push((*d, o)),
+            None => {}
         }
     }
     for obs in by_listing.values_mut() {
@@ -752,8 +759,17 @@ fn vendor_counter_units(vendors: &[&Obs<model::Vendor>], scale: &HashMap<String,
     let mut by_account: BTreeMap<(String, String), Observations> = BTreeMap::new();
     for o in vendors {
         let v = &o.record;
-        if v.sales.is_none() {
-            continue;
+        match v.sales {
+            None => continue,
+            Some(n) if n > model::MOST_SOLD => {
+                out.problems.push(Problem {
+                    id: o.id.clone(),
+                    message: format!("vendor sales count {n} is more than any account sells (over {}): not counted", model::MOST_SOLD),
+                    days: None,
+                });
+                continue;
+            }
+            Some(_) => {}
         }
         match day_of(v.observed_at.as_deref(), o.captured_at.as_deref()) {
             Some(d) => by_account.entry((v.market.clone(), normalize(&v.name))).or_default().push((d, o)),
@@ -1576,6 +1592,22 @@ mod tests {
         assert_eq!(keys.texts.len(), 2);
         let summary = listing_summary(&rows, &Rates::default());
         assert_eq!((summary[0].listings, summary[0].observations), (2, 5));
+    }
+
+    /// A counter past `model::MOST_SOLD` (from a page no importer checked)
+    /// counts nothing and says so; the listing's other readings count.
+    #[test]
+    fn an_impossible_counter_is_noted_not_counted() {
+        let (d1, d2) = (NaiveDate::from_ymd_opt(2017, 4, 1).unwrap(), NaiveDate::from_ymd_opt(2017, 4, 2).unwrap());
+        let mut rows = [listing_obs("a-1".into(), 1, "x", "", Some("7")), listing_obs("b-1".into(), 2, "x", "", Some("7"))];
+        rows[0].record.sold = Some(10);
+        rows[1].record.sold = Some(u64::MAX);
+        let dated: Vec<(NaiveDate, &Obs<Listing>)> = vec![(d1, &rows[0]), (d2, &rows[1])];
+        let keys = occurrence_keys(&dated);
+        let mut out = Units::default();
+        sold_counter_units(&dated, &keys, &Rates::default(), &HashMap::new(), &mut out);
+        assert_eq!(out.units.iter().map(|u| u.sales).sum::<f64>(), 10.0);
+        assert!(out.problems.iter().any(|p| p.id == "b-1" && p.message.contains("more than any listing sells")), "{:?}", out.problems);
     }
 
     proptest! {
