@@ -520,7 +520,13 @@ fn parse_csv(
             }
         }
         let cell = |c: &ColumnRef| idx.get(c).and_then(|&i| fields.get(i)).map(|t| Cell::Text(t.clone()));
+        let imported = out.imported;
         row_to(m, input, out, row, line, &cell, markets);
+        // An imported row longer or shorter than the header may have lost or
+        // gained a separator, which shifts the cells after it: said, by line.
+        if let Some(h) = header.filter(|h| h.len() != fields.len() && out.imported > imported) {
+            out.warn(line, Some(row), format!("{} fields, the header has {}: cells are read by position", fields.len(), h.len()));
+        }
     };
     if delimiter.len() == 1 {
         let opts = CsvOptions { delimiter: delimiter.as_bytes()[0], header: header_on, encoding, trim_leading_space: false };
@@ -554,13 +560,38 @@ fn first_csv_record(bytes: &[u8], opts: CsvOptions) -> Option<Vec<String>> {
     }
 }
 
-/// Decodes the whole file, warning (line 0) when bytes were replaced.
+/// Decodes the whole file, warning on each line where bytes were replaced
+/// (line 0, the whole file, for an encoding that is not ASCII-compatible,
+/// whose line ends are not single bytes).
 pub(crate) fn decode(bytes: &[u8], encoding: &'static encoding_rs::Encoding, out: &mut DatasetExtraction) -> String {
-    let (text, _, had_errors) = encoding.decode(bytes);
+    let (text, used, had_errors) = encoding.decode(bytes);
     if had_errors {
-        out.warn(0, None, format!("bytes that are not valid {} were replaced by U+FFFD", encoding.name()));
+        let why = format!("bytes that are not valid {} were replaced by U+FFFD", used.name());
+        let lines = if used.is_ascii_compatible() { lines_with_bad_bytes(bytes, used) } else { Vec::new() };
+        if lines.is_empty() {
+            out.warn(0, None, why.clone());
+        }
+        for line in lines {
+            out.warn(line, None, why.clone());
+        }
     }
     text.into_owned()
+}
+
+/// The 1-based lines (LF, CRLF and a bare CR each end one, as the readers
+/// count them) holding bytes `encoding` cannot decode. In an ASCII-compatible
+/// encoding no character spans a line end, so each line decodes alone.
+fn lines_with_bad_bytes(bytes: &[u8], encoding: &'static encoding_rs::Encoding) -> Vec<u64> {
+    let (mut out, mut line, mut start) = (Vec::new(), 1u64, 0usize);
+    loop {
+        let end = memchr::memchr2(b'\n', b'\r', &bytes[start..]).map(|k| start + k);
+        if encoding.decode_without_bom_handling(&bytes[start..end.unwrap_or(bytes.len())]).1 {
+            out.push(line);
+        }
+        let Some(end) = end else { return out };
+        start = if bytes[end] == b'\r' && bytes.get(end + 1) == Some(&b'\n') { end + 2 } else { end + 1 };
+        line += 1;
+    }
 }
 
 /// Column refs → 0-based field positions, warning about names the header lacks.

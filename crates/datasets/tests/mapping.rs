@@ -427,3 +427,53 @@ sold = "sold"
     let warned: Vec<u64> = out.problems.iter().map(|p| p.line).collect();
     assert_eq!(warned, [3, 4, 5], "{:?}", out.problems);
 }
+
+const ITEMS_MAPPING: &str = r#"
+name = "items"
+format = "json"
+records = "/items"
+market = "Alpha"
+currency = "USD"
+observed_at = "2021-03-04"
+
+[columns]
+title = "name"
+vendor = "seller"
+price = "price"
+"#;
+
+/// Bytes a JSON file's encoding cannot decode are warned of on their own
+/// lines (CRLF and a bare CR counted as the readers count them), not at
+/// "line 0" (found by a review).
+#[test]
+fn undecodable_bytes_are_warned_of_on_their_lines() {
+    let json = b"{\"items\": [\r\n{\"name\": \"a\", \"seller\": \"v\", \"price\": 1},\r\n{\"name\": \"b\xff\", \"seller\": \"v\", \"price\": 1},\r{\"name\": \"c\", \"seller\": \"v\", \"price\": 1},\n{\"name\": \"d\xc3\", \"seller\": \"v\", \"price\": 1}\n]}";
+    let out = run(ITEMS_MAPPING, json);
+    assert_eq!((out.rows, out.imported), (4, 4));
+    let warned: Vec<u64> = out.problems.iter().filter(|p| p.message.contains("U+FFFD")).map(|p| p.line).collect();
+    assert_eq!(warned, [3, 5], "{:?}", out.problems);
+    assert_eq!(out.listings[1].title, "b\u{fffd}");
+}
+
+/// A row with more or fewer fields than the header is imported by position
+/// and warned of by line (nine fields under a six-field header came in with
+/// no word, found by a review).
+#[test]
+fn rows_not_as_long_as_the_header_are_warned_of() {
+    let mapping = r#"
+name = "shop"
+market = "Shop"
+currency = "USD"
+observed_at = "2020-05-01"
+
+[columns]
+title = "item"
+vendor = "seller"
+price = "price"
+"#;
+    let csv = "item,seller,price\nHaze,anna,10\nKush,anna,10,extra,more\nGlue,anna\n";
+    let out = run(mapping, csv.as_bytes());
+    assert_eq!((out.rows, out.imported, out.rejected), (3, 3, 0), "{:?}", out.problems);
+    let warned: Vec<(u64, &str)> = out.problems.iter().map(|p| (p.line, p.message.as_str())).collect();
+    assert_eq!(warned[..2], [(3, "5 fields, the header has 3: cells are read by position"), (4, "2 fields, the header has 3: cells are read by position")], "{warned:?}");
+}
