@@ -631,15 +631,21 @@ fn parse_json(
 ) {
     let text = decode(input.bytes, encoding, out);
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    let doc = match json::parse(text) {
-        Ok(d) => d,
-        Err((line, e)) => {
-            out.reject(line, None, format!("not JSON: {e}"));
+    // A document that breaks off (a file cut short) keeps the whole records
+    // read before the break; the one it breaks inside is rejected.
+    let (doc, broken) = match json::parse(text) {
+        Ok(d) => (d, None),
+        Err(json::Broken { line, message, read: Some(read) }) => (read, Some((line, message))),
+        Err(json::Broken { line, message, read: None }) => {
+            out.reject(line, None, format!("not JSON: {message}"));
             return;
         }
     };
+    if let Some((line, message)) = &broken {
+        out.warn(*line, None, format!("not JSON from here on: {message}; the whole records before are read"));
+    }
     let pointer = m.records.as_deref().unwrap_or("");
-    let records: Vec<(u64, &json::J)> = match doc.pointer(pointer) {
+    let records: Vec<(u64, &json::J)> = match doc.pointer(pointer).map(json::J::uncut) {
         Some(json::J::Arr(items)) => items.iter().map(|(l, v)| (*l, v)).collect(),
         Some(json::J::Obj(members)) => members.iter().map(|(_, l, v)| (*l, v)).collect(),
         Some(_) => {
@@ -654,6 +660,10 @@ fn parse_json(
     for (i, (line, rec)) in records.into_iter().enumerate() {
         let row = i as u64 + 1;
         out.rows += 1;
+        if let json::J::Cut(_) = rec {
+            out.reject(line, Some(row), "record cut off where the JSON breaks off");
+            continue;
+        }
         if !matches!(rec, json::J::Obj(_) | json::J::Arr(_)) {
             out.reject(line, Some(row), "record is not an object or array");
             continue;
@@ -1137,6 +1147,9 @@ pub(crate) mod json {
         Arr(Vec<(u64, J)>),
         /// (key, line of the value, value), in document order.
         Obj(Vec<(String, u64, J)>),
+        /// An array or object the document ends (or breaks) inside: what
+        /// was read of it, whole elements and the cut last one.
+        Cut(Box<J>),
     }
 
     impl J {
@@ -1151,18 +1164,27 @@ pub(crate) mod json {
         /// RFC 6901 pointer (`""` is the value itself).
         pub(crate) fn pointer(&self, p: &str) -> Option<&J> {
             if p.is_empty() {
-                return Some(self);
+                return Some(self.uncut());
             }
-            let mut cur = self;
+            let mut cur = self.uncut();
             for tok in p.strip_prefix('/')?.split('/') {
                 let tok = tok.replace("~1", "/").replace("~0", "~");
                 cur = match cur {
                     J::Obj(_) => cur.get(&tok)?,
                     J::Arr(a) => &a.get(tok.parse::<usize>().ok()?)?.1,
                     _ => return None,
-                };
+                }
+                .uncut();
             }
             Some(cur)
+        }
+
+        /// What was read of a cut value, or the value.
+        pub(crate) fn uncut(&self) -> &J {
+            match self {
+                J::Cut(v) => v,
+                v => v,
+            }
         }
 
         /// Strings, numbers (as written) and booleans as text; `None` for
@@ -1183,16 +1205,34 @@ pub(crate) mod json {
         s: &'a str,
         i: usize,
         line: u64,
+        /// After an error: what was read of the arrays and objects it broke
+        /// out of (the outermost once it reaches the top), cut.
+        read: Option<J>,
     }
 
-    /// Parses a whole document. Errors carry the 1-based line.
-    pub(crate) fn parse(text: &str) -> Result<J, (u64, String)> {
-        let mut p = P { b: text.as_bytes(), s: text, i: 0, line: 1 };
+    /// A document that does not parse: the 1-based line and what is wrong,
+    /// and what was read of it before (a file cut short keeps its whole
+    /// records).
+    pub(crate) struct Broken {
+        pub(crate) line: u64,
+        pub(crate) message: String,
+        pub(crate) read: Option<J>,
+    }
+
+    /// Parses a whole document.
+    pub(crate) fn parse(text: &str) -> Result<J, Broken> {
+        let mut p = P { b: text.as_bytes(), s: text, i: 0, line: 1, read: None };
         p.ws();
-        let v = p.value(0)?;
+        let broken = |p: &mut P<'_>, (line, message): (u64, String)| Broken { line, message, read: p.read.take() };
+        let v = match p.value(0) {
+            Ok(v) => v,
+            Err(e) => return Err(broken(&mut p, e)),
+        };
         p.ws();
         if p.i < p.b.len() {
-            return Err(p.err("trailing characters after the JSON value"));
+            let e = p.err("trailing characters after the JSON value");
+            p.read = Some(v);
+            return Err(broken(&mut p, e));
         }
         Ok(v)
     }
@@ -1241,7 +1281,16 @@ pub(crate) mod json {
                         self.i += 1;
                         self.ws();
                         let line = self.line;
-                        let v = self.value(depth + 1)?;
+                        let v = match self.value(depth + 1) {
+                            Ok(v) => v,
+                            Err(e) => {
+                                if let Some(cut) = self.read.take() {
+                                    members.push((k, line, cut));
+                                }
+                                self.read = Some(J::Cut(Box::new(J::Obj(members))));
+                                return Err(e);
+                            }
+                        };
                         members.push((k, line, v));
                         self.ws();
                         match self.b.get(self.i) {
@@ -1250,7 +1299,10 @@ pub(crate) mod json {
                                 self.i += 1;
                                 return Ok(J::Obj(members));
                             }
-                            _ => return Err(self.err("expected `,` or `}`")),
+                            _ => {
+                                self.read = Some(J::Cut(Box::new(J::Obj(members))));
+                                return Err(self.err("expected `,` or `}`"));
+                            }
                         }
                     }
                 }
@@ -1265,7 +1317,16 @@ pub(crate) mod json {
                     loop {
                         self.ws();
                         let line = self.line;
-                        let v = self.value(depth + 1)?;
+                        let v = match self.value(depth + 1) {
+                            Ok(v) => v,
+                            Err(e) => {
+                                if let Some(cut) = self.read.take() {
+                                    items.push((line, cut));
+                                }
+                                self.read = Some(J::Cut(Box::new(J::Arr(items))));
+                                return Err(e);
+                            }
+                        };
                         items.push((line, v));
                         self.ws();
                         match self.b.get(self.i) {
@@ -1274,7 +1335,10 @@ pub(crate) mod json {
                                 self.i += 1;
                                 return Ok(J::Arr(items));
                             }
-                            _ => return Err(self.err("expected `,` or `]`")),
+                            _ => {
+                                self.read = Some(J::Cut(Box::new(J::Arr(items))));
+                                return Err(self.err("expected `,` or `]`"));
+                            }
                         }
                     }
                 }

@@ -75,20 +75,26 @@ pub(crate) fn parse(input: &DatasetInput<'_>) -> DatasetExtraction {
             DEFAULT_DATE.to_owned()
         }
     };
+    // A file cut short keeps the whole records before the cut.
     let doc = match json::parse(text) {
         Ok(d) => d,
-        Err((line, e)) => {
-            out.reject(line, None, format!("not JSON: {e}"));
+        Err(json::Broken { line, message, read: Some(read) }) => {
+            out.warn(line, None, format!("not JSON from here on: {message}; the whole records before are read"));
+            read
+        }
+        Err(json::Broken { line, message, read: None }) => {
+            out.reject(line, None, format!("not JSON: {message}"));
             return out;
         }
     };
-    let J::Arr(docs) = doc else {
+    let J::Arr(docs) = doc.uncut() else {
         out.reject(1, None, "not a JSON array of MongoDB documents");
         return out;
     };
-    for (doc_line, d) in &docs {
+    for (doc_line, d) in docs {
+        let d = d.uncut();
         let name = d.get("name").and_then(J::scalar_text).unwrap_or_default();
-        let members: Vec<(u64, &J)> = match d.get("values") {
+        let members: Vec<(u64, &J)> = match d.get("values").map(J::uncut) {
             Some(J::Obj(m)) => m.iter().map(|(_, l, v)| (*l, v)).collect(),
             Some(J::Arr(a)) => a.iter().map(|(l, v)| (*l, v)).collect(),
             _ => {
@@ -107,6 +113,10 @@ pub(crate) fn parse(input: &DatasetInput<'_>) -> DatasetExtraction {
         for (i, (line, v)) in members.into_iter().enumerate() {
             let row = i as u64 + 1;
             out.rows += 1;
+            if let J::Cut(_) = v {
+                out.reject(line, Some(row), format!("{kind} record cut off where the JSON breaks off"));
+                continue;
+            }
             if !matches!(v, J::Obj(_)) {
                 out.reject(line, Some(row), format!("{kind} record is not an object"));
                 continue;

@@ -477,3 +477,29 @@ price = "price"
     let warned: Vec<(u64, &str)> = out.problems.iter().map(|p| (p.line, p.message.as_str())).collect();
     assert_eq!(warned[..2], [(3, "5 fields, the header has 3: cells are read by position"), (4, "2 fields, the header has 3: cells are read by position")], "{warned:?}");
 }
+
+/// A JSON file cut short keeps its whole records: the one it breaks inside
+/// is rejected by line, and the break is warned of (every record was lost,
+/// found by a review).
+#[test]
+fn a_json_file_cut_short_keeps_its_whole_records() {
+    let whole = "{\"items\": [\n{\"name\": \"a\", \"seller\": \"v\", \"price\": 1},\n{\"name\": \"b\", \"seller\": \"v\", \"price\": 2},\n{\"name\": \"c\", \"seller\": {\"nick\": \"v\"}, \"price\": 3}\n]}";
+    assert_eq!(run(ITEMS_MAPPING, whole.as_bytes()).imported, 2, "the third has no seller text");
+    // Cut inside the third record's nested object, and inside the second's string.
+    let cut = &whole[..whole.find("\"nick\": \"").unwrap() + 9];
+    let out = run(ITEMS_MAPPING, cut.as_bytes());
+    assert_eq!((out.rows, out.imported, out.rejected), (3, 2, 1), "{:?}", out.problems);
+    assert!(out.problems.iter().any(|p| p.line == 4 && p.message.starts_with("not JSON from here on")), "{:?}", out.problems);
+    assert!(out.problems.iter().any(|p| (p.line, p.row) == (4, Some(3)) && p.message.contains("cut off")), "{:?}", out.problems);
+    let cut = &whole[..whole.find("\"b").unwrap() + 2];
+    let out = run(ITEMS_MAPPING, cut.as_bytes());
+    assert_eq!((out.rows, out.imported, out.rejected), (2, 1, 1), "{:?}", out.problems);
+    assert_eq!(out.listings[0].title, "a");
+    // Cut right after a whole record: nothing is rejected.
+    let cut = &whole[..whole.find("},\n{\"name\": \"b").unwrap() + 1];
+    let out = run(ITEMS_MAPPING, cut.as_bytes());
+    assert_eq!((out.rows, out.imported, out.rejected), (1, 1, 0), "{:?}", out.problems);
+    // Not JSON from the start: the file is rejected whole, as before.
+    let out = run(ITEMS_MAPPING, b"items: a, b");
+    assert_eq!((out.rows, out.rejected), (0, 1));
+}

@@ -155,3 +155,18 @@ fn bad_records_are_rejected_by_line_and_the_rest_imported() {
     assert!(out.problems.iter().any(|p| p.severity == Severity::Warning && p.message.contains("2021-05-23")));
     assert_eq!(out.imported, 0);
 }
+
+/// The real file cut in the middle of its products keeps the products
+/// before the cut (every record was lost, found by a review): each whole
+/// product up to the cut is the one the whole file gives.
+#[test]
+fn a_file_cut_short_keeps_the_products_before_the_cut() {
+    let Some((bytes, whole)) = load() else { return };
+    let cut = &bytes[..bytes.len() / 2];
+    let out = parse(&DatasetFormat::WhiteHouse2021, &DatasetInput { bytes: cut, evidence: Sha256::of(cut), source: SOURCE });
+    assert!(!out.listings.is_empty() && out.listings.len() < whole.listings.len(), "{} of {}", out.listings.len(), whole.listings.len());
+    assert!(out.rejected <= 1, "{:?}", out.problems);
+    assert!(out.problems.iter().any(|p| p.message.starts_with("not JSON from here on")), "{:?}", out.problems);
+    let titles = |l: &[Listing]| l.iter().map(|l| l.title.clone()).collect::<Vec<_>>();
+    assert_eq!(titles(&out.listings), titles(&whole.listings[..out.listings.len()]));
+}
