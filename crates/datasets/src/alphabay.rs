@@ -121,21 +121,29 @@ struct Price {
     currency: String,
     amount: String,
     btc: Option<String>,
+    /// An auction's current bid, not a price anyone paid.
+    bid: bool,
 }
 
 /// `Buy price USD 700.00 (0.5277 BTC)`; the buy price wins over an
-/// auction's current price.
+/// auction's current price, unless it is zero (an auction with no price to
+/// buy at: "Current price USD 40 / Buy price USD 0.00").
 fn listing_price(s: &str) -> Option<Price> {
     static RE: OnceLock<Regex> = OnceLock::new();
     let r = re(&RE, r"(Buy|Current) price\s+([A-Z]{3})\s+([0-9][0-9,]*(?:\.[0-9]+)?)\s*(?:\(\s*([0-9][0-9,]*(?:\.[0-9]+)?)\s*BTC\s*\))?");
     let mut best: Option<Price> = None;
     for c in r.captures_iter(s) {
+        let buy = &c[1] == "Buy";
         let p = Price {
             currency: c[2].to_owned(),
             amount: decimal_text(&c[3])?,
             btc: c.get(4).and_then(|m| decimal_text(m.as_str())),
+            bid: !buy,
         };
-        let buy = &c[1] == "Buy";
+        let zero = p.amount.bytes().all(|b| matches!(b, b'0' | b'.'));
+        if buy && zero && best.is_some() {
+            break;
+        }
         if buy || best.is_none() {
             best = Some(p);
         }
@@ -150,7 +158,7 @@ fn listing_price(s: &str) -> Option<Price> {
 fn detail_price(s: &str) -> Option<Price> {
     static RE: OnceLock<Regex> = OnceLock::new();
     let c = re(&RE, r"Purchase price:\s*([A-Z]{3})\s+([0-9][0-9,]*(?:\.[0-9]+)?)").captures(s)?;
-    Some(Price { currency: c[1].to_owned(), amount: decimal_text(&c[2])?, btc: None })
+    Some(Price { currency: c[1].to_owned(), amount: decimal_text(&c[2])?, btc: None, bid: false })
 }
 
 struct Sold {
@@ -268,6 +276,11 @@ fn import_row(ctx: &mut Ctx<'_>, out: &mut DatasetExtraction, row: &CsvRow) {
     };
     let price = match cell(f, Some(cols.price)).and_then(value) {
         Some(p) => match listing_price(p) {
+            // A bid is what someone offered so far, not what a sale cost.
+            Some(p) if p.bid => {
+                out.warn(line, n, format!("an auction's current bid ({} {}), not a sale price: its sales are unpriced", p.currency, p.amount));
+                None
+            }
             Some(p) => Some(p),
             None => return out.reject(line, n, format!("unparsable price {:?}", squash(p))),
         },
@@ -388,6 +401,11 @@ mod tests {
     fn texts() {
         let p = listing_price("Buy price\nUSD 4,899.00\n\n(2.7837 BTC)").unwrap();
         assert_eq!((p.currency.as_str(), p.amount.as_str(), p.btc.as_deref()), ("USD", "4899.00", Some("2.7837")));
+        // An auction with no price to buy at gives its bid, marked.
+        let p = listing_price("Current price\nUSD 40.00\n\n(0.0300 BTC)\n\n\nBuy price\nUSD 0.00\n\n(0.0000 BTC)").unwrap();
+        assert!(p.bid && p.amount == "40.00", "{}", p.amount);
+        assert!(listing_price("Current price\nUSD 900.00").unwrap().bid);
+        assert!(!listing_price("Buy price\nUSD 0.00").unwrap().bid);
         let p = listing_price("Current price\nUSD 5.00\n\n(0.0030 BTC)\n\n\nBuy price\nUSD 9.00\n\n(0.0060 BTC)").unwrap();
         assert_eq!(p.amount, "9.00");
         let s = sold_text("Sold by life care -\n34 sold since Dec 17, 2015ŒæŒæVendor Level 8ŒæTrust Level 7").unwrap();

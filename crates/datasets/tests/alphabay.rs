@@ -99,7 +99,7 @@ const FILES: [(&str, u64, usize); 69] = [
 
 #[test]
 fn every_file_counts() {
-    let mut total = 0;
+    let (mut total, mut auctions) = (0, 0);
     for (file, rows, vendors) in FILES {
         let Some(out) = load(file) else { return };
         assert_eq!((out.rows, out.imported, out.rejected), (rows, rows, 0), "{file}");
@@ -110,10 +110,18 @@ fn every_file_counts() {
         // The file name's date is every observation's date.
         let digits = file.rsplit("_-_").next().and_then(|d| d.strip_suffix(".csv")).expect("date");
         let iso = format!("{}-{}-{}", &digits[..4], &digits[4..6], &digits[6..]);
+        // Auctions with no price to buy at are unpriced, each with a warning.
+        let bids: std::collections::HashSet<u64> =
+            out.problems.iter().filter(|p| p.message.starts_with("an auction's current bid")).map(|p| p.line).collect();
+        auctions += bids.len();
         for l in &out.listings {
             assert_eq!(l.observed_at.as_deref(), Some(iso.as_str()), "{file}");
             assert_eq!(l.provenance.as_ref().map(|p| p.profile.as_str()), Some("dataset:alphabay-2017"));
-            let p = l.price.as_ref().expect("every row has a price");
+            let Some(p) = l.price.as_ref() else {
+                let line: u64 = rule(l).rsplit(' ').next().unwrap().parse().unwrap();
+                assert!(bids.contains(&line), "{file} line {line} has no price and no bid warning");
+                continue;
+            };
             assert_eq!(p.currency, "USD");
             assert_eq!(l.price_usd.as_deref(), Some(p.amount.as_str()));
             assert!(!p.amount.contains(','));
@@ -122,6 +130,9 @@ fn every_file_counts() {
         assert!(out.vendors.iter().all(|v| v.observed_at.as_deref() == Some(iso.as_str())));
     }
     assert_eq!(total, 35485); // the README's total
+    // By hand (Python, the listing_price cells): 21 rows show an auction's
+    // current bid and no buy price above zero.
+    assert_eq!(auctions, 21, "auction rows with no buy price");
 }
 
 #[test]
@@ -180,7 +191,9 @@ fn other_files() {
         assert_eq!((l.sold, l.sold_since.as_deref()), (Some(33), Some("2016-04-18")));
         assert_eq!(rule(l), "row 1220, line 7039");
         assert!(out.problems.iter().any(|p| p.line == 7039 && p.severity == Severity::Warning));
-        assert_eq!(out.problems.len(), 6);
+        // Six, and one auction's bid.
+        assert_eq!(out.problems.len(), 7);
+        assert_eq!(out.problems.iter().filter(|p| p.message.starts_with("an auction's current bid")).count(), 1);
     }
     if let Some(out) = load("D_C_-_cannabis_-_preroll_-_20170425.csv") {
         // Row 3's listing page was another vendor's ("Sold by Outlet"): no sold facts taken.
@@ -192,11 +205,13 @@ fn other_files() {
         assert!(p.message.contains("Outlet"));
     }
     if let Some(out) = load("D_C_-_cannabis_-_topicals_-_20170420.csv") {
-        // An auction with a current price only.
+        // An auction with a current price only: a bid, not a sale price, so
+        // unpriced, and the bid is in the warning on its line.
         let l = &out.listings[3];
         assert_eq!(l.vendor.as_deref(), Some("brianhamza"));
-        assert_eq!((l.price_usd.as_deref(), l.price_btc.as_deref()), (Some("2300.00"), Some("1.7416")));
+        assert_eq!((l.price.as_ref(), l.price_usd.as_deref(), l.price_btc.as_deref()), (None, None, None));
         assert_eq!(rule(l), "row 4, line 19");
+        assert!(out.problems.iter().any(|p| p.line == 19 && p.message == "an auction's current bid (USD 2300.00), not a sale price: its sales are unpriced"), "{:?}", out.problems);
     }
     if let Some(out) = load("Weapons_-_20170509.csv") {
         assert_eq!(out.listings[0].category, ["Weapons"]);
