@@ -857,3 +857,31 @@ fn vendor_units_add_up_to_the_estimates_and_name_their_rows() {
     assert!(text.contains("alphabay / ukwhite sold_counter: 16 units, 6329.0 sales (lower)"), "{text}");
     assert!(!dragnet(&["vendor", "--case", s(&case), "--units", "nobody-at-all"]).status.success());
 }
+
+/// Dream 2017 names only its crawl month ("2017-07"): a counter read some
+/// day in July counts sales on or before a day as late as July 31, so a
+/// window ending July 1 does not hold them (it did: 49,438 sales, found by a
+/// review), one ending July 31 does; a price is read at the month's middle
+/// day. By hand: thebestchemist's median listing price is 0.02348 BTC, at
+/// the 2017-07-16 close (1,910.75) $44.86 (at July 1's, $56.64).
+#[test]
+fn a_month_only_crawl_date_is_the_whole_month() {
+    let Some(dream) = testdata::shared("listings/dream-2017") else { return };
+    let Some(rates) = testdata::shared("rates/btc_daily.csv") else { return };
+    let (_tmp, case) = case_with(&[dream]);
+    let by_market = |to: &str| {
+        let out = dragnet(&["sales", "--case", s(&case), "--by", "market", "--json", "--to", to]);
+        assert!(out.status.success());
+        (lines(&String::from_utf8(out.stdout).unwrap()), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (rows, notes) = by_market("2017-07-01");
+    assert!(rows.iter().all(|r| r["method"] != "vendor_counter"), "{rows:?}");
+    assert!(notes.contains("49438 sales (180 units) left out of --to 2017-07-01"), "{notes}");
+    let (rows, _) = by_market("2017-07-31");
+    let counted = rows.iter().find(|r| r["method"] == "vendor_counter").expect("the counters");
+    assert_eq!((counted["sales"].as_f64(), counted["last_day"].as_str()), (Some(49438.0), Some("2017-07-31")));
+    let (out, _) = ok(&["vendor", "--case", s(&case), "--json", "--rates", s(&rates), "thebestchemist"]);
+    let d: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let median = d["accounts"][0]["median_price_usd"].as_f64().unwrap();
+    assert!((median - 0.02348 * 1910.74954161309).abs() < 0.005 && (median - 44.86).abs() < 0.005, "{median}");
+}

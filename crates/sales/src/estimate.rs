@@ -83,7 +83,8 @@ pub struct Unit {
     pub days: DayRange,
     /// The sales happened on or before `days.latest`, from a day not known:
     /// a lifetime counter's first value with no "since" or registration
-    /// date (`days` is then the one day it was seen). Over all days such a
+    /// date (`days` is then the one day it was seen, or the month, where the
+    /// source names only the month). Over all days such a
     /// unit counts whole; by month it is "undated", and a window it may
     /// not wholly hold leaves it out ([`crate::UnitTable::unplaced`]).
     pub start_unknown: bool,
@@ -185,6 +186,20 @@ pub const MIN_COVERAGE_TO_SCALE: f64 = 0.25;
 
 fn day_of(observed_at: Option<&str>, captured_at: Option<&str>) -> Option<NaiveDate> {
     observed_at.and_then(observed_day).or_else(|| captured_at.and_then(observed_day))
+}
+
+/// The days a reading taken on [`day_of`] may have been taken on: that day,
+/// or, where the source names only a month (Dream 2017's "2017-07",
+/// counted on its first day), the whole month. A counter read some day in
+/// July counts sales on or before a day as late as July 31: a window ending
+/// July 1 cannot be said to hold them, and a price is read at the month's
+/// middle day, not its first.
+fn seen_in(observed_at: Option<&str>, captured_at: Option<&str>, day: NaiveDate) -> DayRange {
+    let text = observed_at.filter(|t| observed_day(t).is_some()).or(captured_at).map(str::trim);
+    match text.filter(|t| t.len() == 7).and_then(|_| day.checked_add_months(chrono::Months::new(1))).and_then(|next| next.pred_opt()) {
+        Some(last) => DayRange { earliest: day, latest: last },
+        None => DayRange::day(day),
+    }
 }
 
 /// [`day_of`] of rows that repeat a few observation and capture times
@@ -707,6 +722,7 @@ fn sold_counter_units(
         for (day, o) in obs.iter() {
             let l = &o.record;
             let Some(sold) = l.sold else { continue };
+            let seen = seen_in(l.observed_at.as_deref(), o.captured_at.as_deref(), *day);
             let since = l.sold_since.as_deref().and_then(observed_day).filter(|s| s <= day);
             let first = prev.is_none();
             let (count, start) = match prev {
@@ -726,10 +742,10 @@ fn sold_counter_units(
             if count == 0 {
                 continue;
             }
-            let price = match listing_usd(l, *day, rates) {
+            let price = match listing_usd(l, seen.middle(), rates) {
                 Ok(p) => Some(p),
                 Err(e) => {
-                    out.problems.push(Problem { id: o.id.clone(), message: format!("{e}; its sales are counted without revenue"), days: Some(DayRange { earliest: start, latest: *day }) });
+                    out.problems.push(Problem { id: o.id.clone(), message: format!("{e}; its sales are counted without revenue"), days: Some(DayRange { earliest: start, latest: seen.latest }) });
                     None
                 }
             };
@@ -741,7 +757,7 @@ fn sold_counter_units(
                 category: top_category(l).map(str::to_owned),
                 origin: l.ships_from.clone(),
                 destinations: l.ships_to.clone(),
-                days: DayRange { earliest: start, latest: *day },
+                days: DayRange { earliest: start, latest: seen.latest },
                 // A first value counts sales since the listing began, which
                 // only a "since" date tells.
                 start_unknown: first && since.is_none(),
@@ -788,6 +804,7 @@ fn vendor_counter_units(vendors: &[&Obs<model::Vendor>], scale: &HashMap<String,
         for (day, o) in obs.iter() {
             let v = &o.record;
             let Some(sales) = v.sales else { continue };
+            let seen = seen_in(v.observed_at.as_deref(), o.captured_at.as_deref(), *day);
             let registered = registered_of(&(*day, *o)).or(account_registered).filter(|r| r <= day);
             let first = prev.is_none();
             let (count, start) = match prev {
@@ -815,7 +832,7 @@ fn vendor_counter_units(vendors: &[&Obs<model::Vendor>], scale: &HashMap<String,
                 category: None,
                 origin: None,
                 destinations: Vec::new(),
-                days: DayRange { earliest: start, latest: *day },
+                days: DayRange { earliest: start, latest: seen.latest },
                 start_unknown: first && registered.is_none(),
                 sales: count as f64,
                 scale: scale.get(&v.market).copied().unwrap_or(1.0),
@@ -1442,7 +1459,9 @@ pub fn listing_summary<'a>(listings: impl IntoIterator<Item = &'a Obs<Listing>>,
         if let Some(d) = day {
             a.first = Some(a.first.map_or(d, |f| f.min(d)));
             a.last = Some(a.last.map_or(d, |x| x.max(d)));
-            if let Ok(p) = listing_usd(l, d, rates) {
+            // Priced on the day it was seen (a month's middle day for a
+            // source that names only the month).
+            if let Ok(p) = listing_usd(l, seen_in(l.observed_at.as_deref(), o.captured_at.as_deref(), d).middle(), rates) {
                 a.prices.push(p.usd);
             }
         }
