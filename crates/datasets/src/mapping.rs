@@ -758,7 +758,7 @@ fn row_observed_at(
                     Some(c) => format!("the row is dated by the mapping's observed_at, {c}"),
                     None => "the row is dated as the file was captured (the mapping has no observed_at)".to_owned(),
                 };
-                out.warn(line, Some(row), format!("observed_at {t:?} does not parse: {dated}"));
+                out.warn(line, Some(row), format!("observed_at {t:?} does not parse or is no possible time (before 2009-01-03 or after 2100): {dated}"));
                 constant
             }
         },
@@ -1270,12 +1270,21 @@ pub(crate) mod json {
                     }
                     loop {
                         self.ws();
-                        if self.b.get(self.i) != Some(&b'"') {
-                            return Err(self.err("expected a member name"));
-                        }
-                        let k = self.string()?;
+                        // A break in a member's name keeps the members read.
+                        let k = match self.b.get(self.i) {
+                            Some(b'"') => self.string(),
+                            _ => Err(self.err("expected a member name")),
+                        };
+                        let k = match k {
+                            Ok(k) => k,
+                            Err(e) => {
+                                self.read = Some(J::Cut(Box::new(J::Obj(members))));
+                                return Err(e);
+                            }
+                        };
                         self.ws();
                         if self.b.get(self.i) != Some(&b':') {
+                            self.read = Some(J::Cut(Box::new(J::Obj(members))));
                             return Err(self.err("expected `:`"));
                         }
                         self.i += 1;

@@ -169,4 +169,12 @@ fn a_file_cut_short_keeps_the_products_before_the_cut() {
     assert!(out.problems.iter().any(|p| p.message.starts_with("not JSON from here on")), "{:?}", out.problems);
     let titles = |l: &[Listing]| l.iter().map(|l| l.title.clone()).collect::<Vec<_>>();
     assert_eq!(titles(&out.listings), titles(&whole.listings[..out.listings.len()]));
+    // Cut just before a product's member name: the 300 before are kept (all
+    // were lost, found by a review).
+    let at = bytes.windows(8).position(|w| w == b"\"300\": {").expect("product 300");
+    let at = bytes[..at].iter().rposition(|&b| b == b'\n').map_or(at, |n| n + 1);
+    let cut = &bytes[..at];
+    let out = parse(&DatasetFormat::WhiteHouse2021, &DatasetInput { bytes: cut, evidence: Sha256::of(cut), source: SOURCE });
+    assert_eq!(out.listings.len(), 300, "{:?}", out.problems);
+    assert_eq!(titles(&out.listings), titles(&whole.listings[..300]));
 }

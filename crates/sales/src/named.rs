@@ -9,17 +9,22 @@
 //! same title, word for word (case and punctuation aside: one vendorall file
 //! drops the commas of titles), when exactly one named listing does. Failing
 //! that, of the one named listing whose whole title begins the row's text at
-//! a word boundary and is followed by at least [`DESCRIPTION_WORDS`] more
-//! words (the older vendorall file gives the title and then the description
-//! as one text). Two or more candidates, or none: the row keeps a key of its
-//! own, as before; nothing is matched by a guess between two.
+//! a word boundary (the older vendorall file gives the title and then the
+//! description as one text); every title the text begins with is a
+//! candidate, so a longer title that fits blocks a shorter one. Two or more
+//! candidates, or none: the row keeps a key of its own, as before; nothing is
+//! matched by a guess between two.
 //!
-//! Two rules keep apart what is two listings:
-//! * A named listing seen in the same evidence record as the row (the same
-//!   file or page) is never a candidate: one capture showing both is two
-//!   listings. (AlphaBay's cocaine file has a named "3.5g Fish-scale
+//! Three rules keep apart what is two listings:
+//! * A named listing seen in the same capture as the row (the same file or
+//!   page, on the same observation day) is never a candidate: one capture
+//!   showing both is two listings. (AlphaBay's cocaine file has a named "3.5g Fish-scale
 //!   Cocaine" and, without an id, "3.5g Fish-scale Cocaine (Escrow)": two
 //!   listings, $205 and $230.)
+//! * Nor do two texts of one capture take one named listing: only the one
+//!   showing its whole title keeps the match. (Agora's older vendorall file
+//!   lists "1 Ounce Purple Kush - AAA+" and "1 Ounce Purple Kush - AAA+ (for
+//!   USA or International buyers only)", each with its description.)
 //! * A row that shows a sold counter is never matched: the counter is its
 //!   own listing's, and its readings would join another listing's series.
 //!   (AlphaBay's files, where most rows have no id, show one vendor's two
@@ -27,9 +32,9 @@
 //!   and 385 sold.) Agora's vendorall rows show none.
 //!
 //! What this can get wrong: a listing with no named row of its own whose
-//! title is another named listing's, or begins with it and goes on for
-//! [`DESCRIPTION_WORDS`] words or more, is counted as that listing, when they
-//! are never seen in one capture. docs/methods.md gives the measured effect.
+//! title is another named listing's, or begins with it, is counted as that
+//! listing when the two are never seen in one capture and no other title
+//! fits. docs/methods.md gives the measured effect.
 
 use std::collections::{HashMap, HashSet};
 
@@ -56,28 +61,27 @@ pub(crate) fn title_words(title: &str) -> String {
     out
 }
 
-/// How many words past a named listing's title make the rest of a text its
-/// description, not a longer title ("… Cocaine (Escrow)" is another
-/// listing's title; Agora's descriptions run to dozens of words). With 5,
-/// 7,740 of the 8,533 rows of Agora's older vendorall file find their
-/// listing; with 0, 7,957 would, a few of them by a longer title.
-pub(crate) const DESCRIPTION_WORDS: usize = 5;
-
 fn named(l: &Listing) -> bool {
     l.market_listing_id.is_some() || l.url.is_some()
 }
 
-/// Whether `words` is `title`'s words and then a description: at least
-/// [`DESCRIPTION_WORDS`] more.
-fn title_then_description(words: &str, title: &str) -> bool {
-    words.len() > title.len()
-        && words.starts_with(title)
-        && words.as_bytes()[title.len()] == b' '
-        && words[title.len()..].split(' ').filter(|w| !w.is_empty()).count() >= DESCRIPTION_WORDS
+/// The capture a row comes from: its evidence record and the day it was
+/// observed (a dataset file may hold several crawl days: Agora's older
+/// vendorall file shows one listing on four, its text edited between them).
+fn capture(l: &Listing) -> (Option<Sha256>, Option<&str>) {
+    (l.provenance.as_ref().map(|p| p.evidence), l.observed_at.as_deref())
 }
 
-fn record(l: &Listing) -> Option<Sha256> {
-    l.provenance.as_ref().map(|p| p.evidence)
+/// The texts made of the first 1, 2, … words of `words` (all but the whole).
+fn word_prefixes(words: &str) -> impl Iterator<Item = &str> {
+    words.match_indices(' ').map(move |(i, _)| &words[..i])
+}
+
+/// A match found for an unnamed key.
+struct Found<'k> {
+    named: &'k String,
+    /// By the whole title (not a title and more words).
+    exact: bool,
 }
 
 impl Aliases {
@@ -89,12 +93,12 @@ impl Aliases {
         if accounts.is_empty() {
             return Aliases::default();
         }
-        type Records = HashSet<Option<Sha256>, FastState>;
+        type Captures<'l> = HashSet<(Option<Sha256>, Option<&'l str>), FastState>;
         // Per account: each title's words and the named keys showing it; the
         // records each named key is seen in.
         type Titles = HashMap<String, HashSet<String, FastState>, FastState>;
         let mut titles: HashMap<(&str, &str), Titles, FastState> = HashMap::default();
-        let mut named_in: HashMap<String, Records, FastState> = HashMap::default();
+        let mut named_in: HashMap<String, Captures<'_>, FastState> = HashMap::default();
         let mut key = String::new();
         for l in listings.clone().filter(|l| named(l)) {
             let account = (l.market.as_str(), l.vendor.as_deref().unwrap_or(""));
@@ -107,34 +111,73 @@ impl Aliases {
             }
             key.clear();
             crate::estimate::push_listing_key(&mut key, l);
-            named_in.entry(key.clone()).or_default().insert(record(l));
+            named_in.entry(key.clone()).or_default().insert(capture(l));
             titles.entry(account).or_default().entry(words).or_default().insert(key.clone());
         }
-        // Each unnamed key: its account, its text's words, its records, and
-        // whether a row of it shows a sold counter.
-        type Unnamed<'l> = ((&'l str, &'l str), String, Records, bool);
+        // Each unnamed key: the accounts its rows name (a key holds the
+        // vendor lower-cased, so "Vend" and "vend" rows share it: all are
+        // asked, whatever row comes first), its text's words, its captures,
+        // and whether a row of it shows a sold counter.
+        #[derive(Default)]
+        struct Unnamed<'l> {
+            accounts: HashSet<(&'l str, &'l str), FastState>,
+            words: String,
+            captures: Captures<'l>,
+            counted: bool,
+        }
         let mut unnamed: HashMap<String, Unnamed<'_>, FastState> = HashMap::default();
         for l in listings.filter(|l| !named(l)) {
             key.clear();
             crate::estimate::push_listing_key(&mut key, l);
-            let entry = unnamed.entry(key.clone()).or_insert_with(|| {
-                ((l.market.as_str(), l.vendor.as_deref().unwrap_or("")), title_words(&l.title), Records::default(), false)
-            });
-            entry.2.insert(record(l));
-            entry.3 |= l.sold.is_some();
+            let entry = unnamed.entry(key.clone()).or_insert_with(|| Unnamed { words: title_words(&l.title), ..Unnamed::default() });
+            entry.accounts.insert((l.market.as_str(), l.vendor.as_deref().unwrap_or("")));
+            entry.captures.insert(capture(l));
+            entry.counted |= l.sold.is_some();
         }
-        let mut of: HashMap<String, String, FastState> = HashMap::default();
-        for (key, (account, words, records, counted)) in unnamed {
-            let Some(account) = titles.get(&account).filter(|_| !words.is_empty() && !counted) else { continue };
-            let seen_apart = |named: &&String| named_in.get(*named).is_none_or(|in_| in_.is_disjoint(&records));
-            let candidates: HashSet<&String, FastState> = match account.get(&words) {
-                Some(keys) => keys.iter().filter(seen_apart).collect(),
-                None => account.iter().filter(|(t, _)| title_then_description(&words, t)).flat_map(|(_, keys)| keys).filter(seen_apart).collect(),
+        let mut found: Vec<(&String, Found<'_>)> = Vec::new();
+        for (key, u) in &unnamed {
+            if u.counted || u.words.is_empty() {
+                continue;
+            }
+            let seen_apart = |named: &&String| named_in.get(*named).is_none_or(|in_| in_.is_disjoint(&u.captures));
+            // The named keys showing `text` as their title, in any of the
+            // key's accounts.
+            let showing = |text: &str| -> Vec<&String> {
+                u.accounts.iter().filter_map(|a| titles.get(a)?.get(text)).flatten().filter(seen_apart).collect()
             };
-            if let (1, Some(named)) = (candidates.len(), candidates.iter().next()) {
-                of.insert(key, (*named).clone());
+            let mut candidates: HashSet<&String, FastState> = showing(&u.words).into_iter().collect();
+            let exact = !candidates.is_empty();
+            if !exact {
+                // Every title the text begins with counts: a longer one
+                // followed by a word or two makes a shorter one no match.
+                candidates = word_prefixes(&u.words).flat_map(showing).collect();
+            }
+            if let (1, Some(named)) = (candidates.len(), candidates.into_iter().next()) {
+                found.push((key, Found { named, exact }));
             }
         }
+        // Two texts of one capture are two listings: where several unnamed
+        // keys seen in one capture match one named listing, only the one
+        // that shows its whole title keeps the match (none, if not exactly
+        // one does).
+        type Target<'k, 'l> = (&'k String, (Option<Sha256>, Option<&'l str>));
+        let mut by_target: HashMap<Target<'_, '_>, Vec<usize>, FastState> = HashMap::default();
+        for (i, (key, f)) in found.iter().enumerate() {
+            for c in &unnamed[*key].captures {
+                by_target.entry((f.named, *c)).or_default().push(i);
+            }
+        }
+        let mut dropped: HashSet<usize, FastState> = HashSet::default();
+        for matched in by_target.values().filter(|m| m.len() > 1) {
+            let exact: Vec<usize> = matched.iter().copied().filter(|&i| found[i].1.exact).collect();
+            dropped.extend(matched.iter().copied().filter(|i| exact.len() != 1 || !exact.contains(i)));
+        }
+        let of = found
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| !dropped.contains(i))
+            .map(|(_, (key, f))| (key.clone(), f.named.clone()))
+            .collect();
         Aliases { of }
     }
 
@@ -238,8 +281,6 @@ mod tests {
             listing("v", "Ketamine", None),
             // a word cut in two is no word boundary
             listing("v", "LSDX", None),
-            // a longer title, not a description
-            listing("w", "Custom listing (Escrow)", None),
         ];
         let aliases = Aliases::of(rows.iter());
         for row in &rows[5..] {
@@ -273,6 +314,60 @@ mod tests {
         counted[1].sold = Some(385);
         let aliases = Aliases::of(counted.iter());
         assert!(!key_of(&aliases, &counted[1]).1);
+    }
+
+    fn in_file(mut l: Listing, file: &[u8]) -> Listing {
+        l.provenance = Some(model::Provenance { evidence: Sha256::of(file), profile: String::new(), rule: String::new() });
+        l
+    }
+
+    /// Two texts of one capture that would take one named listing: only the
+    /// one showing its whole title does (ManInTheMiddle's two Purple Kush
+    /// listings, found by a review).
+    #[test]
+    fn two_texts_of_one_capture_do_not_take_one_listing() {
+        let rows = [
+            in_file(listing("m", "1 Ounce Purple Kush - AAA+", Some("oWou")), b"products"),
+            in_file(listing("m", "1 Ounce Purple Kush - AAA+", None), b"v2"),
+            in_file(listing("m", "1 Ounce Purple Kush - AAA+ (for USA or International buyers only)", None), b"v2"),
+            in_file(listing("m", "1 Ounce Purple Kush - AAA+ Top shelf, grown indoors ...", None), b"v1"),
+            in_file(listing("m", "1 Ounce Purple Kush - AAA+ (for USA or International buyers only) Top shelf ...", None), b"v1"),
+        ];
+        let aliases = Aliases::of(rows.iter());
+        assert_eq!(key_of(&aliases, &rows[1]), key_of(&aliases, &rows[0]));
+        for row in &rows[2..] {
+            assert!(!key_of(&aliases, row).1, "{}", row.title);
+        }
+    }
+
+    /// Every title a text begins with is a candidate: a longer one that fits
+    /// blocks a shorter (CB2013's "4oz. GDP (PURp)AKA Grandaddy Purple
+    /// RE/US only." took "4oz. GDP (PURP)", found by a review).
+    #[test]
+    fn a_longer_title_that_fits_blocks_a_shorter() {
+        let rows = [
+            in_file(listing("c", "4oz. GDP (PURP)", Some("rbpC")), b"products"),
+            in_file(listing("c", "4oz. GDP (PURp)AKA Grandaddy Purple", Some("l9GR")), b"products"),
+            in_file(listing("c", "4oz. GDP (PURp)AKA Grandaddy Purple RE/US only.", None), b"v1"),
+            in_file(listing("c", "4oz. GDP (PURp)AKA Grandaddy Purple", None), b"v2"),
+            in_file(listing("c", "4oz. GDP (PURP) more of the same", None), b"v3"),
+        ];
+        let aliases = Aliases::of(rows.iter());
+        assert!(!key_of(&aliases, &rows[2]).1);
+        assert_eq!(key_of(&aliases, &rows[3]), key_of(&aliases, &rows[1]));
+        assert_eq!(key_of(&aliases, &rows[4]), key_of(&aliases, &rows[0]));
+    }
+
+    /// Rows whose vendor differs only in case share a key: which comes first
+    /// does not change the match (found by a review).
+    #[test]
+    fn row_order_does_not_change_a_match() {
+        let named = in_file(listing("Vend", "Haze 10g", Some("AAA1")), b"products");
+        let (lower, upper) = (in_file(listing("vend", "Haze 10g", None), b"v2"), in_file(listing("Vend", "Haze 10g", None), b"v2"));
+        for rows in [[named.clone(), lower.clone(), upper.clone()], [named.clone(), upper.clone(), lower.clone()]] {
+            let aliases = Aliases::of(rows.iter());
+            assert_eq!(key_of(&aliases, &rows[1]), key_of(&aliases, &named), "{}", rows[1].vendor.as_deref().unwrap());
+        }
     }
 
     #[test]

@@ -71,16 +71,19 @@ impl RateSeries {
         let err = |line: u64, message: String| RatesError { source_name: source.to_owned(), line, message };
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let mut days = BTreeMap::new();
+        let mut first = true;
         for (n, raw) in numbered_lines(text) {
             let line = raw.trim();
             if line.is_empty() {
                 continue;
             }
+            // Only the first line that holds anything may be a header.
+            let may_be_header = std::mem::replace(&mut first, false);
             let (date, value) = line
                 .split_once(',')
                 .ok_or_else(|| err(n, format!("expected `date,close`, found {line:?}")))?;
             let Ok(date) = NaiveDate::parse_from_str(date.trim(), "%Y-%m-%d") else {
-                if n == 1 && !date.bytes().any(|b| b.is_ascii_digit()) {
+                if may_be_header && !date.bytes().any(|b| b.is_ascii_digit()) {
                     continue; // header
                 }
                 return Err(err(n, format!("date {date:?} is not YYYY-MM-DD")));

@@ -149,6 +149,9 @@ fn only_a_first_line_without_digits_is_a_header() {
     let e = parse("2014-02-30,800\n2014-03-01,810\n").unwrap_err();
     assert_eq!(e.line, 1, "{e}");
     assert!(parse("\u{feff}Date,Close\n2014-01-28,800\n").unwrap().on(d("2014-01-28")).is_some());
+    // Blank lines before the header (found by a review).
+    assert!(parse("\n\ndate,close\n2014-01-01,800\n").unwrap().on(d("2014-01-01")).is_some());
+    assert_eq!(parse("2014-01-01,800\ndate,close\n").unwrap_err().line, 2);
 }
 
 /// Rates and days no market saw are refused, by line.
