@@ -256,10 +256,9 @@ mod tests {
             // vendorall v1: title and description in one text
             listing("3dames", "Fluoxetine (Prozac) 20 mg x 30 (free shipping) Branded generic of fluoxetine (Prozac), the original ...", None),
         ];
-        let rows = rows.map(|mut l| {
+        let rows = rows.map(|l| {
             let file: &[u8] = if l.market_listing_id.is_some() { b"products" } else { b"vendorall" };
-            l.provenance = Some(model::Provenance { evidence: Sha256::of(file), profile: String::new(), rule: String::new() });
-            l
+            in_file(l, file)
         });
         let aliases = Aliases::of(rows.iter());
         assert_eq!(key_of(&aliases, &rows[3]), key_of(&aliases, &rows[0]));
@@ -292,10 +291,6 @@ mod tests {
 
     #[test]
     fn a_named_listing_in_the_rows_own_capture_is_another_listing() {
-        let in_file = |mut l: Listing, file: &[u8]| {
-            l.provenance = Some(model::Provenance { evidence: Sha256::of(file), profile: String::new(), rule: String::new() });
-            l
-        };
         let rows = [
             in_file(listing("v", "3.5g Fish-scale Cocaine", Some("182654")), b"cocaine"),
             in_file(listing("v", "3.5g fish-scale cocaine", None), b"cocaine"),
