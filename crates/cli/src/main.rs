@@ -95,7 +95,9 @@ enum Command {
     },
     /// A vendor's dossier: accounts, listings over time, sales, identifiers.
     Vendor {
-        /// Vendor name (case-insensitive, every market).
+        /// Vendor name (case-insensitive, every market); one that begins
+        /// with `-` (Agora's `-Inanna-`) is a name, not an option.
+        #[arg(allow_hyphen_values = true)]
         name: String,
         /// Instead of the dossier, the sales units behind its estimates: each
         /// unit's method, days, sales, price (with the rate used) and the row

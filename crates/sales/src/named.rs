@@ -21,8 +21,10 @@
 //!   showing both is two listings. (AlphaBay's cocaine file has a named "3.5g Fish-scale
 //!   Cocaine" and, without an id, "3.5g Fish-scale Cocaine (Escrow)": two
 //!   listings, $205 and $230.)
-//! * Nor do two texts of one capture take one named listing: only the one
-//!   showing its whole title keeps the match. (Agora's older vendorall file
+//! * Nor do two texts of one vendor and capture take one named listing: only
+//!   the one showing its whole title keeps the match; and a text seen twice
+//!   in one capture is two listings, of which the first takes the match
+//!   (`estimate::occurrence_keys` numbers the others). (Agora's older vendorall file
 //!   lists "1 Ounce Purple Kush - AAA+" and "1 Ounce Purple Kush - AAA+ (for
 //!   USA or International buyers only)", each with its description.)
 //! * A row that shows a sold counter is never matched: the counter is its
@@ -30,6 +32,10 @@
 //!   (AlphaBay's files, where most rows have no id, show one vendor's two
 //!   listings with one title in two files of a day: $20 and 94 sold, $25
 //!   and 385 sold.) Agora's vendorall rows show none.
+//!
+//! Only the rows of the vendor's own accounts (its name in any case) are
+//! read to match its rows, so a vendor's dossier finds what the whole case
+//! finds.
 //!
 //! What this can get wrong: a listing with no named row of its own whose
 //! title is another named listing's, or begins with it, is counted as that
@@ -95,10 +101,13 @@ impl Aliases {
         }
         type Captures<'l> = HashSet<(Option<Sha256>, Option<&'l str>), FastState>;
         // Per account: each title's words and the named keys showing it; the
-        // records each named key is seen in.
+        // captures each named key is seen in under that account. Nothing
+        // here reads another account's rows (but those of the vendor's other
+        // spellings), so a vendor's dossier, which reads only its rows,
+        // finds what the whole case finds.
         type Titles = HashMap<String, HashSet<String, FastState>, FastState>;
         let mut titles: HashMap<(&str, &str), Titles, FastState> = HashMap::default();
-        let mut named_in: HashMap<String, Captures<'_>, FastState> = HashMap::default();
+        let mut named_in: HashMap<((&str, &str), String), Captures<'_>, FastState> = HashMap::default();
         let mut key = String::new();
         for l in listings.clone().filter(|l| named(l)) {
             let account = (l.market.as_str(), l.vendor.as_deref().unwrap_or(""));
@@ -111,7 +120,7 @@ impl Aliases {
             }
             key.clear();
             crate::estimate::push_listing_key(&mut key, l);
-            named_in.entry(key.clone()).or_default().insert(capture(l));
+            named_in.entry((account, key.clone())).or_default().insert(capture(l));
             titles.entry(account).or_default().entry(words).or_default().insert(key.clone());
         }
         // Each unnamed key: the accounts its rows name (a key holds the
@@ -139,11 +148,18 @@ impl Aliases {
             if u.counted || u.words.is_empty() {
                 continue;
             }
-            let seen_apart = |named: &&String| named_in.get(*named).is_none_or(|in_| in_.is_disjoint(&u.captures));
-            // The named keys showing `text` as their title, in any of the
-            // key's accounts.
+            // The named keys showing `text` as their title in any of the key's
+            // accounts, never seen there in a capture of the key.
             let showing = |text: &str| -> Vec<&String> {
-                u.accounts.iter().filter_map(|a| titles.get(a)?.get(text)).flatten().filter(seen_apart).collect()
+                let mut out = Vec::new();
+                for a in &u.accounts {
+                    for named in titles.get(a).and_then(|t| t.get(text)).into_iter().flatten() {
+                        if named_in.get(&(*a, named.clone())).is_none_or(|in_| in_.is_disjoint(&u.captures)) {
+                            out.push(named);
+                        }
+                    }
+                }
+                out
             };
             let mut candidates: HashSet<&String, FastState> = showing(&u.words).into_iter().collect();
             let exact = !candidates.is_empty();
@@ -157,14 +173,17 @@ impl Aliases {
             }
         }
         // Two texts of one capture are two listings: where several unnamed
-        // keys seen in one capture match one named listing, only the one
-        // that shows its whole title keeps the match (none, if not exactly
-        // one does).
-        type Target<'k, 'l> = (&'k String, (Option<Sha256>, Option<&'l str>));
+        // keys of one vendor seen in one capture match one named listing,
+        // only the one that shows its whole title keeps the match (none, if
+        // not exactly one does). (Keys of other vendors are not weighed: a
+        // vendor's dossier reads only its own rows.)
+        type Target<'k, 'l> = (&'k String, &'k str, (Option<Sha256>, Option<&'l str>));
         let mut by_target: HashMap<Target<'_, '_>, Vec<usize>, FastState> = HashMap::default();
         for (i, (key, f)) in found.iter().enumerate() {
+            // An unnamed key is market, vendor (normalized), title, ….
+            let vendor = key.split('\u{1f}').nth(1).unwrap_or("");
             for c in &unnamed[*key].captures {
-                by_target.entry((f.named, *c)).or_default().push(i);
+                by_target.entry((f.named, vendor, *c)).or_default().push(i);
             }
         }
         let mut dropped: HashSet<usize, FastState> = HashSet::default();
@@ -363,6 +382,26 @@ mod tests {
             let aliases = Aliases::of(rows.iter());
             assert_eq!(key_of(&aliases, &rows[1]), key_of(&aliases, &named), "{}", rows[1].vendor.as_deref().unwrap());
         }
+    }
+
+    /// Whether one vendor's rows match does not depend on another vendor's
+    /// rows (found by a review: Agora's fake and realfake both show listing
+    /// LdT7qDcVeW; the report, reading both, and `vendor fake`, reading one,
+    /// counted 405 and 378 listings).
+    #[test]
+    fn another_vendors_rows_do_not_change_a_match() {
+        let rows = [
+            in_file(listing("realfake", "Securing Iphone , Ipad -TUTORIAL", Some("LdT7")), b"products-1"),
+            in_file(listing("fake", "Securing Iphone , Ipad -TUTORIAL", Some("LdT7")), b"products-2"),
+            in_file(listing("fake", "Securing Iphone, Ipad -TUTORIAL", None), b"v2"),
+            in_file(listing("realfake", "Securing Iphone, Ipad -TUTORIAL", None), b"v2"),
+        ];
+        let all = Aliases::of(rows.iter());
+        let fake = [rows[1].clone(), rows[2].clone()];
+        let alone = Aliases::of(fake.iter());
+        assert_eq!(key_of(&all, &rows[2]), key_of(&alone, &rows[2]));
+        assert_eq!(key_of(&all, &rows[2]), key_of(&all, &rows[1]));
+        assert_eq!(key_of(&all, &rows[3]), key_of(&all, &rows[0]));
     }
 
     #[test]
