@@ -856,6 +856,9 @@ fn vendor_units_add_up_to_the_estimates_and_name_their_rows() {
     let (text, _) = ok(&["vendor", "--case", s(&case), "--units", "ukwhite"]);
     assert!(text.contains("alphabay / ukwhite sold_counter: 16 units, 6329.0 sales (lower)"), "{text}");
     assert!(!dragnet(&["vendor", "--case", s(&case), "--units", "nobody-at-all"]).status.success());
+    // A name beginning with `-` (Agora's `-Inanna-`) is a name, not an option.
+    let out = dragnet(&["vendor", "--case", s(&case), "-nobody-"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no vendor named \"-nobody-\""), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
 /// Dream 2017 names only its crawl month ("2017-07"): a counter read some
