@@ -107,7 +107,7 @@ impl Aliases {
         // finds what the whole case finds.
         type Titles = HashMap<String, HashSet<String, FastState>, FastState>;
         let mut titles: HashMap<(&str, &str), Titles, FastState> = HashMap::default();
-        let mut named_in: HashMap<((&str, &str), String), Captures<'_>, FastState> = HashMap::default();
+        let mut named_in: HashMap<(&str, &str), HashMap<String, Captures<'_>, FastState>, FastState> = HashMap::default();
         let mut key = String::new();
         for l in listings.clone().filter(|l| named(l)) {
             let account = (l.market.as_str(), l.vendor.as_deref().unwrap_or(""));
@@ -120,7 +120,7 @@ impl Aliases {
             }
             key.clear();
             crate::estimate::push_listing_key(&mut key, l);
-            named_in.entry((account, key.clone())).or_default().insert(capture(l));
+            named_in.entry(account).or_default().entry(key.clone()).or_default().insert(capture(l));
             titles.entry(account).or_default().entry(words).or_default().insert(key.clone());
         }
         // Each unnamed key: the accounts its rows name (a key holds the
@@ -154,7 +154,7 @@ impl Aliases {
                 let mut out = Vec::new();
                 for a in &u.accounts {
                     for named in titles.get(a).and_then(|t| t.get(text)).into_iter().flatten() {
-                        if named_in.get(&(*a, named.clone())).is_none_or(|in_| in_.is_disjoint(&u.captures)) {
+                        if named_in.get(a).and_then(|keys| keys.get(named)).is_none_or(|in_| in_.is_disjoint(&u.captures)) {
                             out.push(named);
                         }
                     }
