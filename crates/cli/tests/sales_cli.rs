@@ -806,6 +806,17 @@ fn agora_vendorall_rows_are_the_listings_the_product_file_names() {
     }
     let (text, _) = ok(&["vendor", "--case", s(&case), "3dames"]);
     assert!(text.contains("2014-01-01 agora: 19 listings (57 observations)"), "{text}");
+    // Listings seen only in the vendorall files, by hand: lsdaisy!'s 15
+    // titles, each in both files on three days (30 before: each file's row
+    // its own listing); ManInTheMiddle's 9 product-file ids and 4 titles no
+    // product row shows ("custom order - secret buyer", "Half Pound Purple
+    // Kush - AAA+", "1 Pound Purple Kush - AAA+" and "1 Ounce Purple Kush -
+    // AAA+ (for USA or International buyers only)"; 18 before).
+    for (vendor, listings) in [("lsdaisy!", 15), ("ManInTheMiddle", 13)] {
+        let (out, _) = ok(&["vendor", "--case", s(&case), "--json", vendor]);
+        let d: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(d["accounts"][0]["listings"], listings, "{vendor}: {}", d["accounts"]);
+    }
 }
 
 /// `vendor NAME --units` drills an estimate down to its units and their
@@ -871,7 +882,7 @@ fn vendor_units_add_up_to_the_estimates_and_name_their_rows() {
 fn a_month_only_crawl_date_is_the_whole_month() {
     let Some(dream) = testdata::shared("listings/dream-2017") else { return };
     let Some(rates) = testdata::shared("rates/btc_daily.csv") else { return };
-    let (_tmp, case) = case_with(&[dream]);
+    let (tmp, case) = case_with(&[dream]);
     let by_market = |to: &str| {
         let out = dragnet(&["sales", "--case", s(&case), "--by", "market", "--json", "--to", to]);
         assert!(out.status.success());
@@ -887,4 +898,21 @@ fn a_month_only_crawl_date_is_the_whole_month() {
     let d: serde_json::Value = serde_json::from_str(&out).unwrap();
     let median = d["accounts"][0]["median_price_usd"].as_f64().unwrap();
     assert!((median - 0.02348 * 1910.74954161309).abs() < 0.005 && (median - 44.86).abs() < 0.005, "{median}");
+    // The exported listings are converted on the same day (they were at
+    // July 1's rate, found by a review): each row's price_usd is its BTC
+    // price at the July 16 close, and its rate says so.
+    let out = tmp.path().join("export");
+    ok(&["export", "--case", s(&case), "--rates", s(&rates), "--format", "csv", "--out", s(&out)]);
+    let mut rows = csv::Reader::from_path(out.join("listings.csv")).unwrap();
+    let header = rows.headers().unwrap().clone();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let (mut checked, vendor, amount, currency, usd, rate) = (0, col("vendor"), col("price_amount"), col("price_currency"), col("price_usd"), col("usd_rate"));
+    for row in rows.records().map(Result::unwrap).filter(|r| &r[vendor] == "thebestchemist" && &r[currency] == "BTC") {
+        let btc: f64 = row[amount].parse().unwrap();
+        let exported: f64 = row[usd].parse().unwrap();
+        assert!((exported - btc * 1910.74954161309).abs() < 0.01, "{row:?}");
+        assert!(row[rate].contains("2017-07-16"), "{row:?}");
+        checked += 1;
+    }
+    assert_eq!(checked, 25);
 }

@@ -37,6 +37,15 @@
 //! read to match its rows, so a vendor's dossier finds what the whole case
 //! finds.
 //!
+//! A listing seen only in sources without ids (no named listing fits) is
+//! found the same way among the unnamed titles: a text takes the one unnamed
+//! title of its account it begins with ([`titles_of_unnamed`]; lsdaisy!'s 15
+//! listings, each in both vendorall files, were 30). And an unnamed title
+//! that fits a text better than any named title (it is longer) keeps the text
+//! from the named listing: ManInTheMiddle's "… (for USA or International
+//! buyers only)" text goes with that title, not with the named "1 Ounce
+//! Purple Kush - AAA+" it also begins with.
+//!
 //! What this can get wrong: a listing with no named row of its own whose
 //! title is another named listing's, or begins with it, is counted as that
 //! listing when the two are never seen in one capture and no other title
@@ -83,8 +92,170 @@ fn word_prefixes(words: &str) -> impl Iterator<Item = &str> {
     words.match_indices(' ').map(move |(i, _)| &words[..i])
 }
 
+type Captures<'l> = HashSet<(Option<Sha256>, Option<&'l str>), FastState>;
+
+/// An unnamed key: the accounts its rows name (a key holds the vendor
+/// lower-cased, so "Vend" and "vend" rows share it: all are asked, whatever
+/// row comes first), its text's words, its captures, and whether a row of it
+/// shows a sold counter.
+#[derive(Default)]
+struct Unnamed<'l> {
+    accounts: HashSet<(&'l str, &'l str), FastState>,
+    words: String,
+    captures: Captures<'l>,
+    counted: bool,
+}
+
+/// Unnamed keys by account and title words.
+type UnnamedTitles<'k, 'l> = HashMap<((&'l str, &'l str), &'k str), Vec<&'k String>, FastState>;
+
+/// The named matches of one round: each unnamed key matched (after
+/// [`one_text_per_capture`]) with its named key, and the keys two or more
+/// named listings fit.
+struct Matches<'k> {
+    of: Vec<(&'k String, &'k String)>,
+    ambiguous: HashSet<&'k String, FastState>,
+}
+
+impl Matches<'_> {
+    /// Whether an unnamed key is left to the second pass: neither matched
+    /// nor fitted by two named listings (nor counted, nor without words).
+    fn left_open(&self) -> impl Fn(&String, &Unnamed<'_>) -> bool + '_ {
+        let matched: HashSet<&String, FastState> = self.of.iter().map(|(k, _)| *k).collect();
+        move |k, u| !u.counted && !u.words.is_empty() && !self.ambiguous.contains(k) && !matched.contains(k)
+    }
+}
+
+/// Each unnamed key's named listing: the one that shows its words as its
+/// title, else the one whose title begins them, when exactly one does and
+/// (given `blockers`) no unnamed title longer than it does.
+fn named_matches<'k, 'l>(
+    unnamed: &'k HashMap<String, Unnamed<'l>, FastState>,
+    titles: &'k HashMap<(&'l str, &'l str), HashMap<String, HashSet<String, FastState>, FastState>, FastState>,
+    named_in: &HashMap<(&'l str, &'l str), HashMap<String, Captures<'l>, FastState>, FastState>,
+    blockers: Option<&UnnamedTitles<'k, 'l>>,
+) -> Matches<'k> {
+    let mut found: Vec<(&String, Found<'_>)> = Vec::new();
+    let mut ambiguous: HashSet<&String, FastState> = HashSet::default();
+    for (key, u) in unnamed {
+        if u.counted || u.words.is_empty() {
+            continue;
+        }
+        // The named keys showing `text` as their title in any of the key's
+        // accounts, never seen there in a capture of the key.
+        let showing = |text: &str| -> Vec<&String> {
+            let mut out = Vec::new();
+            for a in &u.accounts {
+                for named in titles.get(a).and_then(|t| t.get(text)).into_iter().flatten() {
+                    if named_in.get(a).and_then(|keys| keys.get(named)).is_none_or(|in_| in_.is_disjoint(&u.captures)) {
+                        out.push(named);
+                    }
+                }
+            }
+            out
+        };
+        let mut candidates: HashSet<&String, FastState> = showing(&u.words).into_iter().collect();
+        let exact = !candidates.is_empty();
+        if !exact {
+            // Every title the text begins with counts: a longer one followed
+            // by a word or two makes a shorter one no match.
+            let mut longest_named = 0;
+            for prefix in word_prefixes(&u.words) {
+                let shown = showing(prefix);
+                if !shown.is_empty() {
+                    longest_named = prefix.len();
+                }
+                candidates.extend(shown);
+            }
+            let blocked = blockers.is_some_and(|b| {
+                word_prefixes(&u.words).filter(|p| p.len() > longest_named).any(|p| {
+                    u.accounts.iter().any(|a| b.get(&(*a, p)).into_iter().flatten().any(|t| *t != key && unnamed[*t].captures.is_disjoint(&u.captures)))
+                })
+            });
+            if blocked {
+                candidates.clear();
+            }
+        }
+        if candidates.len() > 1 {
+            ambiguous.insert(key);
+        }
+        if let (1, Some(named)) = (candidates.len(), candidates.into_iter().next()) {
+            found.push((key, Found { named, exact }));
+        }
+    }
+    Matches { of: one_text_per_capture(found, unnamed), ambiguous }
+}
+
+/// The keys of `unnamed` that `keep` accepts, by account and title words.
+fn titles_by_account<'k, 'l>(unnamed: &'k HashMap<String, Unnamed<'l>, FastState>, keep: impl Fn(&String, &Unnamed<'l>) -> bool) -> UnnamedTitles<'k, 'l> {
+    let mut titles: HashMap<_, Vec<&String>, FastState> = HashMap::default();
+    for (key, u) in unnamed.iter().filter(|(k, u)| !u.counted && !u.words.is_empty() && keep(k, u)) {
+        for a in &u.accounts {
+            titles.entry((*a, u.words.as_str())).or_default().push(key);
+        }
+    }
+    titles
+}
+
+/// Unnamed texts that begin with another unnamed key's whole title, where no
+/// named listing fits: a listing seen only in sources without ids, as a title
+/// in one and as its title and description in another (Agora's two vendorall
+/// files; lsdaisy! was 30 listings for 15). `open` keys only (`titles` holds
+/// them), under the rules of the named match: the title's key never seen in a
+/// capture of the text's, exactly one title fits (a longer one that fits
+/// blocks a shorter), and two texts of one capture never take one title
+/// (applied by the caller). A title of the same words is no match (two
+/// unnamed rows with one title are as likely two listings as one). A key
+/// matched here is never also a target, so no listing is reached through
+/// another.
+fn titles_of_unnamed<'k>(
+    unnamed: &'k HashMap<String, Unnamed<'_>, FastState>,
+    titles: &UnnamedTitles<'k, '_>,
+    open: impl Fn(&String, &Unnamed<'_>) -> bool,
+) -> Vec<(&'k String, Found<'k>)> {
+    let mut found = Vec::new();
+    for (key, u) in unnamed.iter().filter(|(k, u)| open(k, u)) {
+        let mut candidates: HashSet<&String, FastState> = HashSet::default();
+        for prefix in word_prefixes(&u.words) {
+            for a in &u.accounts {
+                candidates.extend(titles.get(&(*a, prefix)).into_iter().flatten().filter(|t| unnamed[**t].captures.is_disjoint(&u.captures)));
+            }
+        }
+        if let (1, Some(title)) = (candidates.len(), candidates.into_iter().next()) {
+            found.push((key, Found { named: title, exact: false }));
+        }
+    }
+    let targets: HashSet<&String, FastState> = found.iter().map(|(_, f)| f.named).collect();
+    found.retain(|(key, _)| !targets.contains(key));
+    found
+}
+
+/// Two texts of one capture are two listings: where several unnamed keys of
+/// one vendor seen in one capture match one key, only the one that shows its
+/// whole title keeps the match (none, if not exactly one does). (Keys of other
+/// vendors are not weighed: a vendor's dossier reads only its own rows.)
+fn one_text_per_capture<'k>(found: Vec<(&'k String, Found<'k>)>, unnamed: &'k HashMap<String, Unnamed<'_>, FastState>) -> Vec<(&'k String, &'k String)> {
+    type Target<'k, 'l> = (&'k String, &'k str, (Option<Sha256>, Option<&'l str>));
+    let mut by_target: HashMap<Target<'_, '_>, Vec<usize>, FastState> = HashMap::default();
+    for (i, (key, f)) in found.iter().enumerate() {
+        // An unnamed key is market, vendor (normalized), title, ….
+        let vendor = key.split('\u{1f}').nth(1).unwrap_or("");
+        for c in &unnamed[*key].captures {
+            by_target.entry((f.named, vendor, *c)).or_default().push(i);
+        }
+    }
+    let mut dropped: HashSet<usize, FastState> = HashSet::default();
+    for matched in by_target.values().filter(|m| m.len() > 1) {
+        let exact: Vec<usize> = matched.iter().copied().filter(|&i| found[i].1.exact).collect();
+        dropped.extend(matched.iter().copied().filter(|i| exact.len() != 1 || !exact.contains(i)));
+    }
+    found.into_iter().enumerate().filter(|(i, _)| !dropped.contains(i)).map(|(_, (key, f))| (key, f.named)).collect()
+}
+
 /// A match found for an unnamed key.
 struct Found<'k> {
+    /// The key matched: a named listing's, or an unnamed title's
+    /// ([`titles_of_unnamed`]).
     named: &'k String,
     /// By the whole title (not a title and more words).
     exact: bool,
@@ -99,7 +270,6 @@ impl Aliases {
         if accounts.is_empty() {
             return Aliases::default();
         }
-        type Captures<'l> = HashSet<(Option<Sha256>, Option<&'l str>), FastState>;
         // Per account: each title's words and the named keys showing it; the
         // captures each named key is seen in under that account. Nothing
         // here reads another account's rows (but those of the vendor's other
@@ -123,17 +293,6 @@ impl Aliases {
             named_in.entry(account).or_default().entry(key.clone()).or_default().insert(capture(l));
             titles.entry(account).or_default().entry(words).or_default().insert(key.clone());
         }
-        // Each unnamed key: the accounts its rows name (a key holds the
-        // vendor lower-cased, so "Vend" and "vend" rows share it: all are
-        // asked, whatever row comes first), its text's words, its captures,
-        // and whether a row of it shows a sold counter.
-        #[derive(Default)]
-        struct Unnamed<'l> {
-            accounts: HashSet<(&'l str, &'l str), FastState>,
-            words: String,
-            captures: Captures<'l>,
-            counted: bool,
-        }
         let mut unnamed: HashMap<String, Unnamed<'_>, FastState> = HashMap::default();
         for l in listings.filter(|l| !named(l)) {
             key.clear();
@@ -143,60 +302,24 @@ impl Aliases {
             entry.captures.insert(capture(l));
             entry.counted |= l.sold.is_some();
         }
-        let mut found: Vec<(&String, Found<'_>)> = Vec::new();
-        for (key, u) in &unnamed {
-            if u.counted || u.words.is_empty() {
-                continue;
-            }
-            // The named keys showing `text` as their title in any of the key's
-            // accounts, never seen there in a capture of the key.
-            let showing = |text: &str| -> Vec<&String> {
-                let mut out = Vec::new();
-                for a in &u.accounts {
-                    for named in titles.get(a).and_then(|t| t.get(text)).into_iter().flatten() {
-                        if named_in.get(a).and_then(|keys| keys.get(named)).is_none_or(|in_| in_.is_disjoint(&u.captures)) {
-                            out.push(named);
-                        }
-                    }
-                }
-                out
-            };
-            let mut candidates: HashSet<&String, FastState> = showing(&u.words).into_iter().collect();
-            let exact = !candidates.is_empty();
-            if !exact {
-                // Every title the text begins with counts: a longer one
-                // followed by a word or two makes a shorter one no match.
-                candidates = word_prefixes(&u.words).flat_map(showing).collect();
-            }
-            if let (1, Some(named)) = (candidates.len(), candidates.into_iter().next()) {
-                found.push((key, Found { named, exact }));
-            }
-        }
-        // Two texts of one capture are two listings: where several unnamed
-        // keys of one vendor seen in one capture match one named listing,
-        // only the one that shows its whole title keeps the match (none, if
-        // not exactly one does). (Keys of other vendors are not weighed: a
-        // vendor's dossier reads only its own rows.)
-        type Target<'k, 'l> = (&'k String, &'k str, (Option<Sha256>, Option<&'l str>));
-        let mut by_target: HashMap<Target<'_, '_>, Vec<usize>, FastState> = HashMap::default();
-        for (i, (key, f)) in found.iter().enumerate() {
-            // An unnamed key is market, vendor (normalized), title, ….
-            let vendor = key.split('\u{1f}').nth(1).unwrap_or("");
-            for c in &unnamed[*key].captures {
-                by_target.entry((f.named, vendor, *c)).or_default().push(i);
-            }
-        }
-        let mut dropped: HashSet<usize, FastState> = HashSet::default();
-        for matched in by_target.values().filter(|m| m.len() > 1) {
-            let exact: Vec<usize> = matched.iter().copied().filter(|&i| found[i].1.exact).collect();
-            dropped.extend(matched.iter().copied().filter(|i| exact.len() != 1 || !exact.contains(i)));
-        }
-        let of = found
-            .into_iter()
-            .enumerate()
-            .filter(|(i, _)| !dropped.contains(i))
-            .map(|(_, (key, f))| (key.clone(), f.named.clone()))
-            .collect();
+        // The named match, in two rounds: the second with the titles of the
+        // unnamed keys the first left unmatched (and no two named listings
+        // fit), so that such a title longer than any named one that fits a
+        // text blocks the match (a listing of its own, seen only without an
+        // id: ManInTheMiddle's "1 Ounce Purple Kush - AAA+ (for USA or
+        // International buyers only)" beside the named "1 Ounce Purple Kush
+        // - AAA+"); the text is left to the second pass. (A text that fits a
+        // named listing in the first round is no title: an edited
+        // description, "<title> <text>" beside "<title> <text> <more>" on
+        // a later day, blocks nothing.)
+        let first = named_matches(&unnamed, &titles, &named_in, None);
+        let blockers = titles_by_account(&unnamed, first.left_open());
+        let matches = named_matches(&unnamed, &titles, &named_in, Some(&blockers));
+        // The second pass: texts that begin with an unnamed title, among the
+        // keys matched to nothing (nor fitted by two named listings).
+        let open = matches.left_open();
+        let second = one_text_per_capture(titles_of_unnamed(&unnamed, &titles_by_account(&unnamed, &open), &open), &unnamed);
+        let of = matches.of.iter().copied().chain(second).map(|(k, t)| (k.clone(), t.clone())).collect();
         Aliases { of }
     }
 
@@ -337,7 +460,9 @@ mod tests {
 
     /// Two texts of one capture that would take one named listing: only the
     /// one showing its whole title does (ManInTheMiddle's two Purple Kush
-    /// listings, found by a review).
+    /// listings, found by a review). Where an unnamed row's title explains
+    /// the other text (a longer title than the named one that fits it), that
+    /// text goes with the title and the first keeps the named listing.
     #[test]
     fn two_texts_of_one_capture_do_not_take_one_listing() {
         let rows = [
@@ -348,9 +473,41 @@ mod tests {
             in_file(listing("m", "1 Ounce Purple Kush - AAA+ (for USA or International buyers only) Top shelf ...", None), b"v1"),
         ];
         let aliases = Aliases::of(rows.iter());
-        assert_eq!(key_of(&aliases, &rows[1]), key_of(&aliases, &rows[0]));
-        for row in &rows[2..] {
+        let key = |row: &Listing| key_of(&aliases, row).0;
+        assert_eq!(key(&rows[1]), key(&rows[0]));
+        assert_eq!(key(&rows[3]), key(&rows[0]));
+        assert_eq!(key(&rows[4]), key(&rows[2]));
+        assert!(!key_of(&aliases, &rows[2]).1);
+        assert_ne!(key(&rows[2]), key(&rows[0]));
+        // Without the second title, neither text of the v1 capture takes the
+        // named listing: which of the two it is would be a guess.
+        let without = [rows[0].clone(), rows[1].clone(), rows[3].clone(), rows[4].clone()];
+        let aliases = Aliases::of(without.iter());
+        assert_eq!(key_of(&aliases, &without[1]), key_of(&aliases, &without[0]));
+        for row in &without[2..] {
             assert!(!key_of(&aliases, row).1, "{}", row.title);
+        }
+    }
+
+    /// A text whose description was extended on a later day is no title:
+    /// the longer text still takes the named listing (FattusCatteratus's
+    /// "1oz High Midgrade Commercial" went from 27 listings to 31 when the
+    /// earlier text blocked the later).
+    #[test]
+    fn an_edited_description_blocks_nothing() {
+        let on = |mut l: Listing, day: &str| {
+            l.observed_at = Some(day.into());
+            l
+        };
+        let rows = [
+            in_file(listing("f", "1oz High Midgrade Commercial", Some("MJmS")), b"products"),
+            in_file(listing("f", "1oz High Midgrade Commercial", None), b"v2"),
+            on(in_file(listing("f", "1oz High Midgrade Commercial 1oz sent discreetly.", None), b"v1"), "2014-01-01"),
+            on(in_file(listing("f", "1oz High Midgrade Commercial 1oz sent discreetly. This batch has more seeds", None), b"v1"), "2014-01-26"),
+        ];
+        let aliases = Aliases::of(rows.iter());
+        for row in &rows[1..] {
+            assert_eq!(key_of(&aliases, row).0, key_of(&aliases, &rows[0]).0, "{}", row.title);
         }
     }
 
@@ -402,6 +559,53 @@ mod tests {
         assert_eq!(key_of(&all, &rows[2]), key_of(&alone, &rows[2]));
         assert_eq!(key_of(&all, &rows[2]), key_of(&all, &rows[1]));
         assert_eq!(key_of(&all, &rows[3]), key_of(&all, &rows[0]));
+    }
+
+    /// A listing seen only in files without ids, as a title in one and as
+    /// its title and description in the other, is one listing (lsdaisy!'s 15
+    /// listings were 30); what would be a guess stays apart.
+    #[test]
+    fn a_text_takes_the_one_unnamed_title_it_begins_with() {
+        let rows = [
+            in_file(listing("d", "5x Fat Freddy's 200ug", None), b"v2"),
+            in_file(listing("d", "100x Twins 150ug", None), b"v2"),
+            in_file(listing("d", "5x Fat Freddy's 200ug Fat Freddy's 200ug LSD Blotter Good old-fashioned clean LSD", None), b"v1"),
+            in_file(listing("d", "100x Twins 150ug Twins 150ug LSD Blotter", None), b"v1"),
+            // Two titles fit (the longer blocks the shorter): no match.
+            in_file(listing("d", "Ketamine", None), b"v2"),
+            in_file(listing("d", "Ketamine 5g", None), b"v2"),
+            in_file(listing("d", "Ketamine 5g of the best", None), b"v1"),
+            // A title seen in the text's own capture is another listing.
+            in_file(listing("d", "MDMA", None), b"v1"),
+            in_file(listing("d", "MDMA crystal 84%", None), b"v1"),
+            // Another vendor's title is never a candidate.
+            in_file(listing("e", "Speed", None), b"v2"),
+            in_file(listing("d", "Speed paste 1g", None), b"v1"),
+        ];
+        let aliases = Aliases::of(rows.iter());
+        assert_eq!(key_of(&aliases, &rows[2]).0, key_of(&aliases, &rows[0]).0);
+        assert_eq!(key_of(&aliases, &rows[3]).0, key_of(&aliases, &rows[1]).0);
+        assert!(key_of(&aliases, &rows[2]).1);
+        for row in [&rows[6], &rows[8], &rows[10]] {
+            assert!(!key_of(&aliases, row).1, "{}", row.title);
+        }
+        // Two texts of one capture beginning with one title: neither takes it.
+        let two = [rows[0].clone(), rows[2].clone(), in_file(listing("d", "5x Fat Freddy's 200ug (escrow)", None), b"v1")];
+        let aliases = Aliases::of(two.iter());
+        assert!(!key_of(&aliases, &two[1]).1);
+        assert!(!key_of(&aliases, &two[2]).1);
+        // No listing is reached through another: a title that itself begins
+        // with another title keeps its own key when a text takes it (here
+        // the text's capture shows the shortest title, so only one fits).
+        let chain = [
+            in_file(listing("d", "LSD", None), b"c1"),
+            in_file(listing("d", "LSD 100ug", None), b"c2"),
+            in_file(listing("d", "LSD 100ug blotter", None), b"c1"),
+        ];
+        let aliases = Aliases::of(chain.iter());
+        assert_eq!(key_of(&aliases, &chain[2]).0, key_of(&aliases, &chain[1]).0);
+        assert!(!key_of(&aliases, &chain[1]).1);
+        assert_ne!(key_of(&aliases, &chain[1]).0, key_of(&aliases, &chain[0]).0);
     }
 
     #[test]
