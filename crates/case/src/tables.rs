@@ -180,7 +180,11 @@ impl Case {
                 let (ev, rule) = rule_of(&r.provenance);
                 let day = r.observed_at.as_deref().or(l.captured_at.as_deref()).and_then(sales::dates::observed_day);
                 days.push(day);
-                let conv = day.map(|d| sales::listing_usd(r, d, rates));
+                // Converted as the estimators convert it: a month-only date
+                // at the month's middle day (Dream's 2017-07 rows were
+                // exported at July 1's rate, 26 % above the dossier's).
+                let priced_on = sales::dates::pricing_day(r.observed_at.as_deref(), l.captured_at.as_deref());
+                let conv = priced_on.map(|d| sales::listing_usd(r, d, rates));
                 usd.push(conv.as_ref().and_then(|c| c.as_ref().ok()).map(|c| c.usd));
                 sold.push(r.sold.and_then(|v| i64::try_from(v).ok()));
                 let row = [

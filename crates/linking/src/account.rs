@@ -343,8 +343,10 @@ pub fn account_id(market: &str, name: &str) -> String {
 }
 
 /// Parses a shown or observed date to a day: RFC 3339, ISO `YYYY-MM-DD`
-/// (with anything after it), `17 Feb 2020`, `Feb 17, 2020`, `17.02.2020`.
-/// Relative dates ("3 days ago") give `None`.
+/// (with anything after it), `17 Feb 2020`, `Feb 17, 2020`, `17.02.2020`,
+/// and a month alone, `YYYY-MM` (Dream 2017's crawl date), as its first day
+/// ([`days_of`] gives its last too). Relative dates ("3 days ago") give
+/// `None`.
 pub fn parse_day(s: &str) -> Option<NaiveDate> {
     let s = s.trim();
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
@@ -353,11 +355,32 @@ pub fn parse_day(s: &str) -> Option<NaiveDate> {
     if let Some(d) = s.get(..10).and_then(|p| NaiveDate::parse_from_str(p, "%Y-%m-%d").ok()) {
         return Some(d);
     }
+    if let Some(d) = month_start(s) {
+        return Some(d);
+    }
     // Slashes day first, as sales reads them (Dream: `16/11/2018`), month
     // first only when the second number cannot be a month.
     ["%d %b %Y", "%b %d, %Y", "%d %B %Y", "%B %d, %Y", "%d.%m.%Y", "%d/%m/%Y", "%m/%d/%Y"]
         .iter()
         .find_map(|f| NaiveDate::parse_from_str(s, f).ok())
+}
+
+/// The first day of a month written `YYYY-MM` (and nothing else).
+fn month_start(s: &str) -> Option<NaiveDate> {
+    let (year, month) = s.split_once('-').filter(|(y, m)| y.len() == 4 && m.len() == 2)?;
+    NaiveDate::from_ymd_opt(year.parse().ok()?, month.parse().ok()?, 1)
+}
+
+/// The first and last day a date may stand for: [`parse_day`]'s day, or a
+/// `YYYY-MM` month's first and last. (Dream's accounts were undated, so the
+/// report showed no first/last seen and linking's timeline signal could not
+/// compare them, found by a review.)
+pub fn days_of(s: &str) -> Option<(NaiveDate, NaiveDate)> {
+    let s = s.trim();
+    match month_start(s) {
+        Some(first) => Some((first, first.checked_add_months(chrono::Months::new(1))?.pred_opt()?)),
+        None => parse_day(s).map(|d| (d, d)),
+    }
 }
 
 /// Accounts by market and name (trimmed), as they are met; the account
@@ -438,8 +461,9 @@ fn accounts_with(records: &Records, push: Push) -> Vec<Account> {
         // A profile page's row has no date of its own: it was seen when captured.
         let seen = r.observed_at.as_deref().or(v.captured_at);
         for d in [r.registered.as_deref(), r.last_seen.as_deref(), seen].into_iter().flatten() {
-            if let Some(day) = parse_day(d) {
-                acc.saw_on(day);
+            if let Some((first, last)) = days_of(d) {
+                acc.saw_on(first);
+                acc.saw_on(last);
             }
         }
         owned.push((r.provenance.as_ref().map(|p| p.evidence), at));
@@ -453,8 +477,9 @@ fn accounts_with(records: &Records, push: Push) -> Vec<Account> {
         for p in &r.photos {
             acc.add_photo_with(p, l.id, push);
         }
-        if let Some(day) = r.observed_at.as_deref().or(l.captured_at).and_then(parse_day) {
-            acc.saw_on(day);
+        if let Some((first, last)) = r.observed_at.as_deref().or(l.captured_at).and_then(days_of) {
+            acc.saw_on(first);
+            acc.saw_on(last);
         }
         owned.push((r.provenance.as_ref().map(|p| p.evidence), at));
     }

@@ -5,6 +5,8 @@ mod common;
 
 use std::collections::BTreeMap;
 
+use chrono::NaiveDate;
+
 use linking::*;
 use model::{ExternalRating, Identifier, IdentifierKind, Listing, PgpKeyInfo, Provenance, Sha256, Vendor};
 
@@ -621,4 +623,21 @@ fn a_captured_row_without_a_date_of_its_own_is_seen_on_its_capture_day() {
     };
     let accounts = accounts_from_records(&bare);
     assert_eq!((accounts[0].first_seen, accounts[0].last_seen), (Some(day("2016-04-10")), Some(day("2018-02-01"))));
+}
+
+/// A month-only date (Dream 2017's "2017-07") dates its account from the
+/// month's first day to its last: Dream's accounts had no first or last seen
+/// in the report, and the timeline signal could not compare them with their
+/// AlphaBay namesakes (found by a review).
+#[test]
+fn a_month_only_date_dates_the_account_over_the_month() {
+    assert_eq!(parse_day("2017-07"), NaiveDate::from_ymd_opt(2017, 7, 1));
+    assert_eq!(linking::days_of("2017-02"), Some((NaiveDate::from_ymd_opt(2017, 2, 1).unwrap(), NaiveDate::from_ymd_opt(2017, 2, 28).unwrap())));
+    for not_a_month in ["2017-13", "17-07", "2017-7", "July"] {
+        assert_eq!(linking::days_of(not_a_month), None, "{not_a_month}");
+    }
+    let listing = Listing { market: "dream".into(), vendor: Some("DutchBulk".into()), title: "x".into(), observed_at: Some("2017-07".into()), ..Listing::default() };
+    let records = Records { vendors: Vec::new(), listings: vec![Row::new("L-1", &listing)], feedback: Vec::new(), identifiers: Vec::new() };
+    let accounts = accounts_from_records(&records);
+    assert_eq!((accounts[0].first_seen, accounts[0].last_seen), (NaiveDate::from_ymd_opt(2017, 7, 1), NaiveDate::from_ymd_opt(2017, 7, 31)));
 }

@@ -30,6 +30,28 @@ pub fn observed_day(s: &str) -> Option<NaiveDate> {
     day.filter(|d| possible_day(*d))
 }
 
+/// The days a reading of a row observed on `day` (its [`observed_day`]) may
+/// have been taken on: that day, or, where the source names only a month
+/// (Dream 2017's "2017-07", counted on its first day), the whole month. A
+/// counter read some day in July counts sales on or before a day as late as
+/// July 31: a window ending July 1 cannot be said to hold them, and a price
+/// is read at the month's middle day, not its first.
+pub fn seen_in(observed_at: Option<&str>, captured_at: Option<&str>, day: NaiveDate) -> DayRange {
+    let text = observed_at.filter(|t| observed_day(t).is_some()).or(captured_at).map(str::trim);
+    match text.filter(|t| t.len() == 7).and_then(|_| day.checked_add_months(chrono::Months::new(1))).and_then(|next| next.pred_opt()) {
+        Some(last) => DayRange { earliest: day, latest: last },
+        None => DayRange::day(day),
+    }
+}
+
+/// The day a row's shown price is converted at: its observation day, or
+/// the middle of the month a month-only date names ([`seen_in`]); `None`
+/// when the row has no possible day.
+pub fn pricing_day(observed_at: Option<&str>, captured_at: Option<&str>) -> Option<NaiveDate> {
+    let day = observed_at.and_then(observed_day).or_else(|| captured_at.and_then(observed_day))?;
+    Some(seen_in(observed_at, captured_at, day).middle())
+}
+
 /// A day range a shown date stands for: `[earliest, latest]`, inclusive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub struct DayRange {

@@ -8,7 +8,7 @@ use chrono::{Datelike, Days, NaiveDate};
 use model::{Feedback, Listing};
 use serde::Serialize;
 
-use crate::dates::{observed_day, shown_date_range, DayRange, ShownDate};
+use crate::dates::{observed_day, seen_in, shown_date_range, DayRange, ShownDate};
 use crate::dedup::{dedup_groups, group_by_identity, normalize, push_identity, Observation, Sighting};
 use crate::usd::{listing_usd, to_usd, UsdAmount};
 use crate::feedback_row::FeedbackRow;
@@ -186,20 +186,6 @@ pub const MIN_COVERAGE_TO_SCALE: f64 = 0.25;
 
 fn day_of(observed_at: Option<&str>, captured_at: Option<&str>) -> Option<NaiveDate> {
     observed_at.and_then(observed_day).or_else(|| captured_at.and_then(observed_day))
-}
-
-/// The days a reading taken on [`day_of`] may have been taken on: that day,
-/// or, where the source names only a month (Dream 2017's "2017-07",
-/// counted on its first day), the whole month. A counter read some day in
-/// July counts sales on or before a day as late as July 31: a window ending
-/// July 1 cannot be said to hold them, and a price is read at the month's
-/// middle day, not its first.
-fn seen_in(observed_at: Option<&str>, captured_at: Option<&str>, day: NaiveDate) -> DayRange {
-    let text = observed_at.filter(|t| observed_day(t).is_some()).or(captured_at).map(str::trim);
-    match text.filter(|t| t.len() == 7).and_then(|_| day.checked_add_months(chrono::Months::new(1))).and_then(|next| next.pred_opt()) {
-        Some(last) => DayRange { earliest: day, latest: last },
-        None => DayRange::day(day),
-    }
 }
 
 /// [`day_of`] of rows that repeat a few observation and capture times
@@ -1133,7 +1119,7 @@ fn feedback_units_in<R: FeedbackRow>(
         let f = first.record();
         let vendor = f.vendor.unwrap_or("?");
         let on = u.days.middle();
-        let listing = f
+        let observations = f
             .listing
             .and_then(|t| {
                 // Feedback of one listing mostly come one after another.
@@ -1151,8 +1137,8 @@ fn feedback_units_in<R: FeedbackRow>(
                         found
                     }
                 }
-            })
-            .and_then(|obs| {
+            });
+        let listing = observations.and_then(|obs| {
             // Latest observation on or before the feedback day, else the first
             // after; observations that show a price first.
             let priced = |o: &&(NaiveDate, &Obs<Listing>)| {
@@ -1190,14 +1176,29 @@ fn feedback_units_in<R: FeedbackRow>(
             }
         };
         let l = listing.map(|o| &o.record);
+        // What the pricing row does not show (a vendorall row has no
+        // category), the listing's other observations may: the latest on or
+        // before the day that shows it, else the first. (302 Agora sales
+        // were filed under category "?", found by a review.)
+        let shown = |has: fn(&Listing) -> bool| -> Option<&Listing> {
+            let obs = observations?;
+            let with = |o: &&(NaiveDate, &Obs<Listing>)| has(&o.1.record);
+            obs.iter().rev().filter(with).find(|(d, _)| *d <= on).or_else(|| obs.iter().find(with)).map(|(_, o)| &o.record)
+        };
+        let category = l.and_then(top_category).or_else(|| shown(|l| !l.category.is_empty()).and_then(top_category));
+        let origin = l.and_then(|l| l.ships_from.as_deref()).or_else(|| shown(|l| l.ships_from.is_some()).and_then(|l| l.ships_from.as_deref()));
+        let destinations = match l {
+            Some(l) if !l.ships_to.is_empty() => l.ships_to.as_slice(),
+            _ => shown(|l| !l.ships_to.is_empty()).map_or(&[][..], |l| l.ships_to.as_slice()),
+        };
         let unit = UnitRef {
             method: Method::FeedbackCount,
             market: f.market,
             vendor,
             listing: f.listing.unwrap_or_default(),
-            category: l.and_then(top_category),
-            origin: l.and_then(|l| l.ships_from.as_deref()),
-            destinations: l.map_or(&[], |l| l.ships_to.as_slice()),
+            category,
+            origin,
+            destinations,
             days: u.days,
             start_unknown: false,
             sales: lower_share,

@@ -189,6 +189,27 @@ fn feedback_is_priced_by_the_listing_observation_before_its_date() {
     assert_eq!(by_origin[0].origin.as_deref(), Some("Netherlands (NL)"));
 }
 
+/// A sale priced from a row that shows no category or places (an Agora
+/// vendorall row) takes them from the listing's other observations: 302
+/// Agora sales were filed under category "?" (found by a review).
+#[test]
+fn what_the_pricing_row_does_not_show_comes_from_the_listings_other_rows() {
+    let bare = |l: &mut Listing| {
+        usd(l, "30");
+        l.category.clear();
+        l.ships_from = None;
+        l.ships_to.clear();
+    };
+    let listings = vec![listing("products", "2020-01-01", |l| usd(l, "10")), listing("vendorall", "2020-02-01", bare)];
+    let feedback = vec![fb("f", "page1", "2020-03-01", "a", "2020-02-10")];
+    let u = run(&listings, &feedback, &Rates::default());
+    let unit = u.units.iter().find(|x| x.method == Method::FeedbackCount).unwrap();
+    assert_eq!((unit.price.as_ref().unwrap().usd, unit.sources.last().unwrap().as_str()), (30.0, "vendorall"));
+    assert_eq!(unit.category.as_deref(), Some("Drugs"));
+    assert_eq!(unit.origin.as_deref(), Some("NL"));
+    assert_eq!(unit.destinations, vec!["EU".to_owned(), "US".to_owned()]);
+}
+
 #[test]
 fn origins_and_destinations_group_by_the_place_they_name() {
     // One vendor's two listings: ships from "DE" and from "Germany"; to
