@@ -427,16 +427,28 @@ pub fn problem_text(store: &evidence::EvidenceStore, p: &evidence::Problem) -> S
     }
 }
 
+/// Loads the `.toml` profiles of `dir`, in name order. What is not loaded
+/// is said (a review's `.yaml` profile was skipped without a word), and so
+/// is a market two files declare (the later file's profile is used).
 fn load_profiles(dir: &Path, set: &mut ProfileSet) -> Result<()> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+    let (mut files, mut others): (Vec<PathBuf>, Vec<PathBuf>) = std::fs::read_dir(dir)
         .map_err(io(dir))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .collect();
+        .filter(|p| p.is_file() && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+        .partition(|p| p.extension().is_some_and(|e| e == "toml"));
     files.sort();
+    others.sort();
+    for f in others {
+        tracing::warn!("{}: not a .toml file; not loaded as a profile", f.display());
+    }
+    let mut declared: std::collections::HashMap<String, PathBuf> = std::collections::HashMap::new();
     for f in files {
         let text = std::fs::read_to_string(&f).map_err(io(&f))?;
-        set.add(extract::Profile::from_toml(&f.display().to_string(), &text)?);
+        let profile = extract::Profile::from_toml(&f.display().to_string(), &text)?;
+        if let Some(earlier) = declared.insert(profile.name().to_owned(), f.clone()) {
+            tracing::warn!("{} and {} both declare market {}: the profile of {} is used", earlier.display(), f.display(), profile.name(), f.display());
+        }
+        set.add(profile);
     }
     Ok(())
 }

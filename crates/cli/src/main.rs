@@ -443,7 +443,10 @@ fn main() -> ExitCode {
             // page misplaces something inside a table, and then places it as
             // the HTML standard says: a hundred lines of noise on a real
             // capture, about the page, not about what dragnet did with it.
-            tracing_subscriber::EnvFilter::try_from_env("DRAGNET_LOG").unwrap_or_else(|_| "warn,html5ever=error".into()),
+            // The pgp crate warns of each packet it skips, with a backtrace
+            // and no page named; an unreadable key block is a note on its
+            // page instead.
+            tracing_subscriber::EnvFilter::try_from_env("DRAGNET_LOG").unwrap_or_else(|_| "warn,html5ever=error,pgp=error".into()),
         )
         .with_writer(std::io::stderr)
         // Colour codes only on a terminal: a log file or a pipe gets text.

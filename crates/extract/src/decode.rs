@@ -20,6 +20,11 @@ pub struct Decoded {
 
 /// Decodes `bytes`, preferring valid UTF-8 over the declared charset.
 pub fn decode(bytes: &[u8], content_type: Option<&str>) -> Decoded {
+    // UTF-16 first: its ASCII text, NULs and all, is also valid UTF-8.
+    if let Some(enc) = utf16(bytes, content_type) {
+        let (text, used, _) = enc.decode(bytes);
+        return Decoded { text: text.into_owned(), encoding: used.name(), note: Some(format!("page is {}", used.name())) };
+    }
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let label = content_type.and_then(charset_param).or_else(|| declared_in_meta(bytes));
     let declared = label.as_deref().and_then(|l| Encoding::for_label(l.as_bytes()));
@@ -41,6 +46,14 @@ pub fn decode(bytes: &[u8], content_type: Option<&str>) -> Decoded {
         None => format!("page is not UTF-8 and declares no charset; decoded as {}", used.name()),
     });
     Decoded { text: text.into_owned(), encoding: used.name(), note }
+}
+
+/// The UTF-16 a page is in, by its byte order mark or its Content-Type's
+/// charset (a `<meta>` in UTF-16 cannot be read before decoding).
+pub fn utf16(bytes: &[u8], content_type: Option<&str>) -> Option<&'static Encoding> {
+    let by_bom = Encoding::for_bom(bytes).map(|(enc, _)| enc);
+    let declared = || content_type.and_then(charset_param).and_then(|l| Encoding::for_label(l.as_bytes()));
+    by_bom.or_else(declared).filter(|enc| *enc == encoding_rs::UTF_16LE || *enc == encoding_rs::UTF_16BE)
 }
 
 fn charset_param(content_type: &str) -> Option<String> {
@@ -79,6 +92,20 @@ fn declared_in_meta(bytes: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A UTF-16 page (by its byte order mark, or the charset its
+    /// Content-Type declares) is decoded, not read as UTF-8 with NULs.
+    #[test]
+    fn utf16_pages_are_decoded() {
+        let text = "<html><body>pay 1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2</body></html>";
+        let le: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let be: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        let with_bom = |bom: &[u8], body: &[u8]| [bom, body].concat();
+        assert_eq!(decode(&with_bom(b"\xFF\xFE", &le), None).text, text);
+        assert_eq!(decode(&with_bom(b"\xFE\xFF", &be), None).text, text);
+        let declared = decode(&le, Some("text/html; charset=utf-16le"));
+        assert_eq!((declared.text.as_str(), declared.encoding), (text, "UTF-16LE"));
+    }
 
     #[test]
     fn utf8_wins_over_a_wrong_declaration() {

@@ -157,7 +157,8 @@ pub const GENERIC: &str = "generic";
 /// Extracts one page. `force_market` skips market detection.
 pub fn extract_page(input: &PageInput<'_>, profiles: &ProfileSet, force_market: Option<&str>) -> PageExtraction {
     let mut out = PageExtraction::empty(GENERIC);
-    if looks_binary(input.bytes) {
+    // UTF-16 text has NULs in it: a page all the same.
+    if decode::utf16(input.bytes, input.content_type).is_none() && looks_binary(input.bytes) {
         out.diagnostics.push(format!(
             "binary content ({} bytes, starts {:02x?}); not a page, skipped",
             input.bytes.len(),
@@ -172,7 +173,9 @@ pub fn extract_page(input: &PageInput<'_>, profiles: &ProfileSet, force_market: 
     let decoded = decode(input.bytes, input.content_type);
     out.encoding = decoded.encoding;
     out.diagnostics.extend(decoded.note);
-    out.identifiers = find_identifiers(&decoded.text, input.evidence);
+    let (identifiers, notes) = identifiers_with_notes(&decoded.text, input.evidence);
+    out.identifiers = identifiers;
+    out.diagnostics.extend(notes);
     if input.bytes.len() > MAX_HTML_BYTES {
         out.diagnostics.push(format!(
             "page is {} bytes, over the {} byte HTML limit; only identifiers were extracted",
@@ -345,7 +348,26 @@ fn leave_out_template_identifiers(html: &Html, p: &Profile, out: &mut PageExtrac
 
 /// Runs the generic identifier extractors over decoded page text.
 pub fn find_identifiers(text: &str, evidence: Sha256) -> Vec<Identifier> {
-    identifiers::find_all(text)
+    identifiers_with_notes(text, evidence).0
+}
+
+/// At most this many notes of unreadable PGP blocks per page, then a count.
+const MOST_IDENTIFIER_NOTES: usize = 20;
+
+/// [`find_identifiers`], and a note for each PGP public key block that could
+/// not be read (truncated, corrupt): a page that shows a vendor's key says
+/// so even when the key cannot be taken from it.
+fn identifiers_with_notes(text: &str, evidence: Sha256) -> (Vec<Identifier>, Vec<String>) {
+    let (found, diagnostics) = identifiers::find_all_with_diagnostics(text);
+    let mut notes: Vec<String> = diagnostics
+        .iter()
+        .take(MOST_IDENTIFIER_NOTES)
+        .map(|d| format!("{} block at byte {} of the decoded page not read: {}", d.kind.as_str(), d.offset, d.message))
+        .collect();
+    if diagnostics.len() > MOST_IDENTIFIER_NOTES {
+        notes.push(format!("{} more unreadable key blocks not listed", diagnostics.len() - MOST_IDENTIFIER_NOTES));
+    }
+    let identifiers = found
         .into_iter()
         .map(|f| Identifier {
             kind: f.kind,
@@ -358,7 +380,8 @@ pub fn find_identifiers(text: &str, evidence: Sha256) -> Vec<Identifier> {
             detail: f.detail,
             pgp: f.pgp,
         })
-        .collect()
+        .collect();
+    (identifiers, notes)
 }
 
 fn title_of(html: &Html) -> String {
@@ -367,10 +390,16 @@ fn title_of(html: &Html) -> String {
     html.select(&TITLE).next().map(engine::element_text).unwrap_or_default()
 }
 
-/// Upper estimate of element nesting depth, by a byte scan: start tags of
-/// elements that must be closed push, end tags pop. Void elements and those
-/// whose end tag is optional (`p`, `li`, `td`...) are not counted, since
-/// the parser closes them implicitly.
+/// Upper estimate of element nesting depth, by a byte scan that follows the
+/// tree builder where a page could fool a simpler count: start tags of
+/// elements that must be closed push; an end tag pops down to the innermost
+/// open element of its name, and one that matches no open element is
+/// ignored (as the parser ignores a stray `</x>`); a self-closing slash
+/// counts only inside `svg` or `math` (HTML ignores it on `<div/>`, which
+/// opens an element). Void elements and those whose end tag is optional
+/// (`p`, `li`, `td`...) are not counted, since the parser closes them
+/// implicitly. (A review's page of 100,000 `<div/>` or `<div></x>` was
+/// estimated 1 deep and took html5ever minutes to parse.)
 fn nesting_estimate(html: &[u8]) -> usize {
     const UNCOUNTED: &[&[u8]] = &[
         b"area", b"base", b"br", b"col", b"embed", b"hr", b"img", b"input", b"link", b"meta",
@@ -378,7 +407,12 @@ fn nesting_estimate(html: &[u8]) -> usize {
         b"option", b"optgroup", b"thead", b"tbody", b"tfoot", b"colgroup", b"rt", b"rp",
         b"caption", b"html", b"head", b"body", b"!doctype",
     ];
-    let (mut depth, mut max) = (0usize, 0usize);
+    // The open elements, and how many of each name are open: an end tag
+    // with none open is skipped at once, so stray end tags cost nothing
+    // however deep the stack; each pop undoes one push.
+    let mut open: Vec<Vec<u8>> = Vec::new();
+    let mut count: std::collections::HashMap<Vec<u8>, usize> = std::collections::HashMap::new();
+    let mut max = 0usize;
     let mut i = 0;
     while let Some(pos) = html[i..].iter().position(|&b| b == b'<') {
         let start = i + pos + 1;
@@ -397,13 +431,25 @@ fn nesting_estimate(html: &[u8]) -> usize {
             continue;
         }
         if closing {
-            depth = depth.saturating_sub(1);
+            if count.get(&name).is_some_and(|&n| n > 0) {
+                while let Some(top) = open.pop() {
+                    let matched = top == name;
+                    if let Some(n) = count.get_mut(&top) {
+                        *n -= 1;
+                    }
+                    if matched {
+                        break;
+                    }
+                }
+            }
         } else {
+            let foreign = count.get(b"svg".as_slice()).is_some_and(|&n| n > 0) || count.get(b"math".as_slice()).is_some_and(|&n| n > 0);
             let end = html[i..].iter().position(|&b| b == b'>').map(|e| i + e);
-            let self_closing = end.is_some_and(|e| e > 0 && html[e - 1] == b'/');
+            let self_closing = foreign && end.is_some_and(|e| e > 0 && html[e - 1] == b'/');
             if !self_closing {
-                depth += 1;
-                max = max.max(depth);
+                *count.entry(name.clone()).or_default() += 1;
+                open.push(name);
+                max = max.max(open.len());
             }
         }
     }
@@ -439,9 +485,74 @@ mod tests {
     #[test]
     fn nesting_is_estimated_without_counting_implied_end_tags() {
         assert_eq!(nesting_estimate(b"<div><span>a</span><b>b</b></div>"), 2);
-        assert_eq!(nesting_estimate(b"<p>one<p>two<li>x<br><img src=a><div/>"), 0);
+        assert_eq!(nesting_estimate(b"<p>one<p>two<li>x<br><img src=a>"), 0);
         assert_eq!(nesting_estimate(&b"<div>".repeat(5000)), 5000);
         assert_eq!(nesting_estimate(b"a < b and </div> stray close"), 0);
+        // An end tag closes the elements left open inside its element.
+        assert_eq!(nesting_estimate(b"<div><span><i>a</div><div><b>b</b></div>"), 3);
+        // Inside svg a self-closing slash closes; a thousand paths are flat.
+        assert_eq!(nesting_estimate(format!("<svg>{}</svg>", "<path d=x/>".repeat(1000)).as_bytes()), 1);
+    }
+
+    /// A title about DDoS and little else is an anti-DDoS wall; a forum
+    /// thread that mentions DDoS in its title is not (found by a review in
+    /// the shared Silk Road forum pages).
+    #[test]
+    fn only_a_short_ddos_title_makes_a_ddos_page() {
+        let page_type = |title: &str| {
+            let page = format!("<html><head><title>{title}</title></head><body><p>text</p></body></html>");
+            extract_page(&PageInput::new(page.as_bytes(), Sha256::of(page.as_bytes())), &ProfileSet::builtin().unwrap(), None).page_type
+        };
+        for wall in ["DDoS Protection", "Anti-DDoS check", "ddos", "Checking your browser"] {
+            assert_eq!(page_type(wall), PageType::Ddos, "{wall}");
+        }
+        assert_ne!(page_type("With this DDos going on, how does the vendor get paid?"), PageType::Ddos);
+    }
+
+    /// A profile's bad rule names its file (two files may declare one
+    /// market), and a selector that does not parse reads as the user's
+    /// mistake, not the parser's bug (found by a review).
+    #[test]
+    fn a_bad_rule_names_its_file() {
+        let text = "market = \"m\"\n[[page_types]]\ntype = \"listing\"\nany = [{ selector = \"div.item[[[\" }]\n";
+        let e = Profile::from_toml("profiles/m.toml", text).unwrap_err().to_string();
+        assert!(e.contains("profiles/m.toml") && e.contains("bad CSS selector \"div.item[[[\""), "{e}");
+        assert!(!e.contains("report this"), "{e}");
+    }
+
+    /// A key block that cannot be read leaves a note on its page (the
+    /// identifiers crate's diagnostics were dropped, found by a review).
+    #[test]
+    fn an_unreadable_key_block_is_noted() {
+        let page = "<html><body><pre>-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nmQENBGZzZzZ6Z6Z6Z6Z6Z6Z6\n=abcd\n-----END PGP PUBLIC KEY BLOCK-----</pre></body></html>";
+        let out = extract_page(&PageInput::new(page.as_bytes(), Sha256::of(page.as_bytes())), &ProfileSet::builtin().unwrap(), None);
+        assert!(out.identifiers.is_empty(), "{:?}", out.identifiers);
+        assert!(out.diagnostics.iter().any(|d| d.starts_with("pgp block at byte ") && d.contains("not read")), "{:?}", out.diagnostics);
+    }
+
+    /// A UTF-16 page with a byte order mark is a page, not binary: its
+    /// identifiers are found (a review's pages were skipped as binary).
+    #[test]
+    fn a_utf16_page_is_read() {
+        let text = "<html><head><meta charset=utf-16></head><body>pay 1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2</body></html>";
+        let page: Vec<u8> = [0xFF, 0xFE].into_iter().chain(text.encode_utf16().flat_map(u16::to_le_bytes)).collect();
+        let out = extract_page(&PageInput::new(&page, Sha256::of(&page)), &ProfileSet::builtin().unwrap(), None);
+        assert_eq!(out.encoding, "UTF-16LE", "{:?}", out.diagnostics);
+        assert!(out.identifiers.iter().any(|i| i.value == "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2"), "{:?}", out.identifiers);
+    }
+
+    /// What the parser does, not what the tags seem to say: HTML ignores the
+    /// slash of `<div/>` and a stray `</x>`, so each of these pages nests
+    /// 100,000 deep (a review's pages, estimated 1 deep, took html5ever over
+    /// a minute).
+    #[test]
+    fn slashes_and_stray_end_tags_do_not_hide_nesting() {
+        for unit in ["<div/>", "<div></x>", "<div></span>"] {
+            assert_eq!(nesting_estimate(unit.repeat(100_000).as_bytes()), 100_000, "{unit}");
+        }
+        let page = format!("<html><body>{}x@example.org</body></html>", "<div/>".repeat(100_000));
+        let out = extract_page(&PageInput::new(page.as_bytes(), Sha256::of(page.as_bytes())), &ProfileSet::builtin().unwrap(), None);
+        assert!(out.diagnostics.iter().any(|d| d.contains("nests elements")), "{:?}", out.diagnostics);
     }
 
     #[test]

@@ -335,7 +335,8 @@ impl Profile {
     pub fn from_toml(origin: &str, text: &str) -> Result<Profile, ProfileError> {
         let raw: RawProfile = toml::from_str(text)
             .map_err(|e| ProfileError::Toml { profile: origin.to_owned(), message: e.to_string() })?;
-        let name = raw.market.clone();
+        // A rule's error names the file too: two files may declare one market.
+        let name = if raw.market == origin { raw.market.clone() } else { format!("{} ({origin})", raw.market) };
         let rule_err = |rule: String, message: String| ProfileError::Rule {
             profile: name.clone(),
             rule,
@@ -459,7 +460,13 @@ impl Profile {
 }
 
 fn compile_selector(s: &str) -> Result<Selector, String> {
-    Selector::parse(s).map_err(|e| format!("bad CSS selector {s:?}: {e}"))
+    Selector::parse(s).map_err(|e| {
+        // Some of the parser's messages ask the user to report a bug in it;
+        // for a selector that does not parse, its error kind says more.
+        let text = e.to_string();
+        let why = if text.contains("report this to the developer") { format!("{e:?}") } else { text };
+        format!("bad CSS selector {s:?}: {why}")
+    })
 }
 
 fn compile_regex(s: &str) -> Result<Regex, String> {
