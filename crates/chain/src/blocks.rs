@@ -343,16 +343,45 @@ impl BlockSource {
                             network: self.network.to_string(),
                         });
                     }
-                    if !is_padding(&mut f, &path, pos, len, &self.xor)? {
-                        self.note(&path, pos, "bytes that are neither a block record nor padding; rest of file skipped".into());
+                    if is_padding(&mut f, &path, pos, len, &self.xor)? {
+                        break;
                     }
-                    break;
+                    // Damaged or foreign bytes, not preallocated space: look for the next
+                    // record as Core's LoadExternalBlockFile does, so one bad spot does not
+                    // cost every block after it.
+                    match self.find_magic(&mut f, &path, pos + 1, len)? {
+                        Some(next) => {
+                            self.note(&path, pos, format!("{} bytes that are not a block record (offsets {pos} to {}); skipped to the next record at offset {next}", next - pos, next - 1));
+                            pos = next;
+                            continue;
+                        }
+                        None => {
+                            self.note(&path, pos, format!("{} bytes to the end of the file that are neither block records nor padding; skipped", len - pos));
+                            break;
+                        }
+                    }
                 }
                 let size = u64::from(u32::from_le_bytes([rec[4], rec[5], rec[6], rec[7]]));
                 let start = pos + 8;
-                if start + size > len {
-                    self.note(&path, pos, format!("truncated record: claims {size} bytes, {} present; stopped", len - start));
-                    break;
+                if start + size > len || size > MAX_BLOCK_BYTES as u64 {
+                    let claim = if start + size > len {
+                        format!("truncated record: claims {size} bytes, {} present", len - start)
+                    } else {
+                        format!("record claims {size} bytes, more than a block can hold ({MAX_BLOCK_BYTES})")
+                    };
+                    // The size is wrong, or the file was cut: any record after the size field
+                    // still counts.
+                    match self.find_magic(&mut f, &path, start, len)? {
+                        Some(next) => {
+                            self.note(&path, pos, format!("{claim}; skipped to the next record at offset {next}"));
+                            pos = next;
+                            continue;
+                        }
+                        None => {
+                            self.note(&path, pos, format!("{claim}; stopped"));
+                            break;
+                        }
+                    }
                 }
                 let header = if size >= 80 { bitcoin::consensus::deserialize::<Header>(&read_at(&mut f, &path, start, 80, &self.xor)?).ok() } else { None };
                 match header {
@@ -363,6 +392,27 @@ impl BlockSource {
             }
         }
         Ok(out)
+    }
+
+    /// The offset of the first network magic in bytes `from..len` of a blk file (XOR
+    /// removed), read a MiB at a time.
+    fn find_magic(&self, f: &mut File, path: &Path, from: u64, len: u64) -> Result<Option<u64>, ChainError> {
+        const STEP: u64 = 1 << 20;
+        let mut buf = Vec::new();
+        let mut at = from;
+        while at + 4 <= len {
+            let n = (len - at).min(STEP);
+            read_at_into(f, path, at, n as usize, &self.xor, &mut buf)?;
+            if let Some(i) = buf.windows(4).position(|w| w == self.magic) {
+                return Ok(Some(at + i as u64));
+            }
+            if at + n >= len {
+                break;
+            }
+            // Three bytes of overlap: a magic across the edge of two reads is still found.
+            at += n - 3;
+        }
+        Ok(None)
     }
 
     /// Says what lies after the last block the index lists in each file: a

@@ -130,3 +130,69 @@ fn many_missing_parents_are_named_then_counted() {
     assert_eq!(n.iter().filter(|m| m.contains("is not among the blocks read")).count(), 10, "{n:?}");
     assert!(n.iter().any(|m| m.ends_with("6 more blocks whose parent is missing (147 blocks with those built on them), the first here; left out")), "{n:?}");
 }
+
+/// F4: 100 bytes of garbage between two blocks are skipped, by offset and length, and every
+/// block after them is still read.
+#[test]
+fn garbage_between_blocks_is_skipped_to_the_next_record() {
+    let Some(recs) = records() else { return };
+    let at: usize = recs[..51].iter().map(Vec::len).sum();
+    let garbage: Vec<u8> = (1..=100u8).collect();
+    let (_dir, src) = open(&[recs[..51].concat(), garbage, recs[51..].concat()].concat());
+    assert_eq!(src.len(), 273);
+    assert_eq!(src.chain()[272].hash.to_string(), TIP);
+    assert_eq!(notes(&src), [format!("{at} 100 bytes that are not a block record (offsets {at} to {}); skipped to the next record at offset {}", at + 99, at + 100)]);
+
+    // A run of garbage whose end puts the next magic across the edge of two reads.
+    let garbage = vec![1u8; (1 << 20) - 1];
+    let (_dir, src) = open(&[recs[..51].concat(), garbage, recs[51..].concat()].concat());
+    assert_eq!(src.len(), 273, "{:?}", notes(&src));
+
+    // Garbage at the end of the file, where no record follows.
+    let all = recs.concat();
+    let (_dir, src) = open(&[all.clone(), vec![7u8; 100]].concat());
+    assert_eq!(src.len(), 273);
+    assert_eq!(notes(&src), [format!("{} 100 bytes to the end of the file that are neither block records nor padding; skipped", all.len())]);
+}
+
+/// F4: a record whose magic is damaged costs that block only: the scan finds the next
+/// record, and the blocks after it (whose parent is now missing) are named.
+#[test]
+fn a_damaged_magic_costs_one_block() {
+    let Some(recs) = records() else { return };
+    let mut damaged = recs.clone();
+    damaged[50][..4].copy_from_slice(&[0x0b, 0x11, 0x09, 0x07]);
+    let at: usize = recs[..50].iter().map(Vec::len).sum();
+    let next = at + recs[50].len();
+    let (_dir, src) = open(&damaged.concat());
+    let n = notes(&src);
+    assert_eq!(n[0], format!("{at} {} bytes that are not a block record (offsets {at} to {}); skipped to the next record at offset {next}", recs[50].len(), next - 1));
+    assert!(n[1].starts_with(&format!("{} block {}: its parent", next + 8, hash_of(&recs[51]))), "{n:?}");
+    // The genesis-rooted part is the chain; 51-272 are read and named, not lost unseen.
+    assert_eq!(src.len(), 50);
+    assert_eq!(src.candidates, 272);
+}
+
+/// F4: a size field that runs past the end of the file, or claims more than a block can
+/// hold, is noted, and the scan goes on at the next record after it.
+#[test]
+fn a_lying_size_field_is_skipped_to_the_next_record() {
+    let Some(recs) = records() else { return };
+    let at: usize = recs[..50].iter().map(Vec::len).sum();
+    let next = at + recs[50].len();
+    let mut damaged = recs.clone();
+    damaged[50][4..8].copy_from_slice(&u32::MAX.to_le_bytes());
+    let bytes = damaged.concat();
+    let (_dir, src) = open(&bytes);
+    let n = notes(&src);
+    assert_eq!(n[0], format!("{at} truncated record: claims 4294967295 bytes, {} present; skipped to the next record at offset {next}", bytes.len() - at - 8));
+    assert_eq!(src.candidates, 272);
+    assert_eq!(src.len(), 50);
+
+    // 5,000,000 bytes fit in the file (preallocated zeros follow) but not in a block.
+    damaged[50][4..8].copy_from_slice(&5_000_000u32.to_le_bytes());
+    let (_dir, src) = open(&[damaged.concat(), vec![0u8; 6_000_000]].concat());
+    let n = notes(&src);
+    assert_eq!(n[0], format!("{at} record claims 5000000 bytes, more than a block can hold (4000000); skipped to the next record at offset {next}"));
+    assert_eq!(src.candidates, 272);
+}
