@@ -196,3 +196,24 @@ fn a_lying_size_field_is_skipped_to_the_next_record() {
     assert_eq!(n[0], format!("{at} record claims 5000000 bytes, more than a block can hold (4000000); skipped to the next record at offset {next}"));
     assert_eq!(src.candidates, 272);
 }
+
+/// F13: a block cut in half with good blocks after it: the decode error names the file and
+/// offset and says what is wrong in words, not the decoder's enum names.
+#[test]
+fn a_cut_block_is_described_in_words() {
+    let Some(recs) = records() else { return };
+    let cut = &recs[100][..recs[100].len() / 2];
+    let at: usize = recs[..100].iter().map(Vec::len).sum();
+    let (_dir, src) = open(&[recs[..100].concat(), cut.to_vec(), recs[101..].concat()].concat());
+    assert_eq!(src.len(), 101, "{:?}", notes(&src));
+    for i in 0..100 {
+        src.read_parsed(i).expect("block before the cut");
+    }
+    let e = src.read_parsed(100).expect_err("cut block").to_string();
+    assert!(e.contains(&format!("blk00000.dat offset {}: cannot decode block: ", at + 8)), "{e}");
+    for name in ["MoreBytesNeeded", "SegwitFlagWithoutWitnesses", "UnknownSegwitFlag", "NonMinimalVarInt"] {
+        assert!(!e.contains(name), "{e}");
+    }
+    let e = src.read_block(100).expect_err("cut block").to_string();
+    assert!(e.contains(&format!("offset {}", at + 8)), "{e}");
+}
