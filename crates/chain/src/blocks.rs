@@ -2,7 +2,10 @@
 //!
 //! Core writes blocks in arrival order, so files hold stale blocks and children before
 //! parents. We never trust file order: the best chain is chosen by accumulated work, over
-//! the LevelDB block index when `index/` exists, otherwise over the headers found by a scan.
+//! the LevelDB block index when `index/` exists, otherwise over the headers found by a scan
+//! (which, like Core's LoadExternalBlockFile, resyncs at the next magic after bad bytes).
+//! Only headers whose hash meets their target count, and a chain from the network's
+//! genesis beats a fragment whose parent is missing; what is left out is noted.
 //! Every block read back is checked against the hash it was chosen by and against its
 //! merkle root, so a wrong XOR key or corrupted bytes give an error, never a wrong chain.
 
