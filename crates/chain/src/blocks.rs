@@ -2,7 +2,10 @@
 //!
 //! Core writes blocks in arrival order, so files hold stale blocks and children before
 //! parents. We never trust file order: the best chain is chosen by accumulated work, over
-//! the LevelDB block index when `index/` exists, otherwise over the headers found by a scan.
+//! the LevelDB block index when `index/` exists, otherwise over the headers found by a scan
+//! (which, like Core's LoadExternalBlockFile, resyncs at the next magic after bad bytes).
+//! Only headers whose hash meets their target count, and a chain from the network's
+//! genesis beats a fragment whose parent is missing; what is left out is noted.
 //! Every block read back is checked against the hash it was chosen by and against its
 //! merkle root, so a wrong XOR key or corrupted bytes give an error, never a wrong chain.
 
@@ -298,15 +301,15 @@ impl BlockSource {
             src.scan()?
         };
         src.candidates = candidates.len();
-        src.chain = select_best_chain(candidates, &mut src.diagnostics);
+        src.chain = select_best_chain(candidates, network, &src.files, &mut src.diagnostics);
         // A chain whose first block is not this network's genesis means the wrong network
         // was asked for or the files are not from the start of the chain; say so.
         if let Some(first) = src.chain.first() {
             let genesis = bitcoin::constants::genesis_block(network).block_hash();
             if first.hash != genesis {
                 src.diagnostics.push(Diagnostic {
-                    file: dir.to_path_buf(),
-                    offset: 0,
+                    file: src.file_path(first.file),
+                    offset: first.data_pos,
                     message: format!("chain starts at {} which is not the {network} genesis {genesis}", first.hash),
                 });
             }
@@ -343,16 +346,45 @@ impl BlockSource {
                             network: self.network.to_string(),
                         });
                     }
-                    if !is_padding(&mut f, &path, pos, len, &self.xor)? {
-                        self.note(&path, pos, "bytes that are neither a block record nor padding; rest of file skipped".into());
+                    if is_padding(&mut f, &path, pos, len, &self.xor)? {
+                        break;
                     }
-                    break;
+                    // Damaged or foreign bytes, not preallocated space: look for the next
+                    // record as Core's LoadExternalBlockFile does, so one bad spot does not
+                    // cost every block after it.
+                    match self.find_magic(&mut f, &path, pos + 1, len)? {
+                        Some(next) => {
+                            self.note(&path, pos, format!("{} bytes that are not a block record (offsets {pos} to {}); skipped to the next record at offset {next}", next - pos, next - 1));
+                            pos = next;
+                            continue;
+                        }
+                        None => {
+                            self.note(&path, pos, format!("{} bytes to the end of the file that are neither block records nor padding; skipped", len - pos));
+                            break;
+                        }
+                    }
                 }
                 let size = u64::from(u32::from_le_bytes([rec[4], rec[5], rec[6], rec[7]]));
                 let start = pos + 8;
-                if start + size > len {
-                    self.note(&path, pos, format!("truncated record: claims {size} bytes, {} present; stopped", len - start));
-                    break;
+                if start + size > len || size > MAX_BLOCK_BYTES as u64 {
+                    let claim = if start + size > len {
+                        format!("truncated record: claims {size} bytes, {} present", len - start)
+                    } else {
+                        format!("record claims {size} bytes, more than a block can hold ({MAX_BLOCK_BYTES})")
+                    };
+                    // The size is wrong, or the file was cut: any record after the size field
+                    // still counts.
+                    match self.find_magic(&mut f, &path, start, len)? {
+                        Some(next) => {
+                            self.note(&path, pos, format!("{claim}; skipped to the next record at offset {next}"));
+                            pos = next;
+                            continue;
+                        }
+                        None => {
+                            self.note(&path, pos, format!("{claim}; stopped"));
+                            break;
+                        }
+                    }
                 }
                 let header = if size >= 80 { bitcoin::consensus::deserialize::<Header>(&read_at(&mut f, &path, start, 80, &self.xor)?).ok() } else { None };
                 match header {
@@ -363,6 +395,27 @@ impl BlockSource {
             }
         }
         Ok(out)
+    }
+
+    /// The offset of the first network magic in bytes `from..len` of a blk file (XOR
+    /// removed), read a MiB at a time.
+    fn find_magic(&self, f: &mut File, path: &Path, from: u64, len: u64) -> Result<Option<u64>, ChainError> {
+        const STEP: u64 = 1 << 20;
+        let mut buf = Vec::new();
+        let mut at = from;
+        while at + 4 <= len {
+            let n = (len - at).min(STEP);
+            read_at_into(f, path, at, n as usize, &self.xor, &mut buf)?;
+            if let Some(i) = buf.windows(4).position(|w| w == self.magic) {
+                return Ok(Some(at + i as u64));
+            }
+            if at + n >= len {
+                break;
+            }
+            // Three bytes of overlap: a magic across the edge of two reads is still found.
+            at += n - 3;
+        }
+        Ok(None)
     }
 
     /// Says what lies after the last block the index lists in each file: a
@@ -628,60 +681,105 @@ fn read_index(index_dir: &Path) -> Result<Vec<Candidate>, ChainError> {
     Ok(out)
 }
 
-/// Chooses the most-work chain among candidates (stale forks and orphans are dropped).
-/// Ties go to the block stored first (lowest file, then offset), as Core keeps the first seen.
-fn select_best_chain(cands: Vec<Candidate>, diags: &mut Vec<Diagnostic>) -> Vec<BlockLoc> {
-    let mut by_hash: HashMap<BlockHash, usize> = HashMap::with_capacity(cands.len());
+/// How many blocks a note names one by one (rejected headers, missing parents) before it
+/// only counts the rest: a damaged file can hold thousands.
+const NAMED_AT_MOST: usize = 10;
+
+/// Why a header is refused before any chain is built, if it is: nBits is only a claim, so a
+/// header whose hash does not meet its own target, or whose target is easier than the
+/// network allows, proves no work and must not count any.
+fn pow_problem(c: &Candidate, network: Network) -> Option<String> {
+    let max = <Network as AsRef<bitcoin::params::Params>>::as_ref(&network).max_attainable_target;
+    let target = c.header.target();
+    let bits = c.header.bits.to_consensus();
+    if target > max {
+        Some(format!("block {}: nBits {bits:#010x} sets a target easier than {network} allows; rejected", c.hash))
+    } else if !target.is_met_by(c.hash) {
+        Some(format!("block {}: its hash does not meet the target of its own nBits {bits:#010x} (no proof of work); rejected", c.hash))
+    } else {
+        None
+    }
+}
+
+/// Chooses the chain among candidates. Headers without valid proof of work are rejected.
+/// Of the rest, a chain rooted at the network's genesis beats any fragment whose first
+/// parent is missing (such a fragment cannot be checked against anything, and on regtest
+/// work costs nothing), then the most accumulated work wins. Ties go to the block stored
+/// first (lowest file, then offset), as Core keeps the first seen. Rejected blocks, blocks
+/// whose parent is missing and blocks left off the chosen chain are noted, never dropped
+/// in silence.
+fn select_best_chain(cands: Vec<Candidate>, network: Network, files: &BTreeMap<u32, PathBuf>, diags: &mut Vec<Diagnostic>) -> Vec<BlockLoc> {
+    let path_of = |file: u32| files.get(&file).cloned().unwrap_or_else(|| PathBuf::from(format!("blk{file:05}.dat")));
+    let note = |diags: &mut Vec<Diagnostic>, c: &Candidate, message: String| diags.push(Diagnostic { file: path_of(c.file), offset: c.data_pos, message });
+    let n = cands.len();
+    // usable[i]: proof of work holds and no later copy of the same block replaces it.
+    let mut usable = vec![true; n];
+    let mut rejected = 0usize;
     for (i, c) in cands.iter().enumerate() {
-        if by_hash.insert(c.hash, i).is_some() {
-            diags.push(Diagnostic {
-                file: PathBuf::from(format!("blk{:05}.dat", c.file)),
-                offset: c.data_pos,
-                message: format!("duplicate block {}", c.hash),
-            });
+        if let Some(why) = pow_problem(c, network) {
+            usable[i] = false;
+            if rejected < NAMED_AT_MOST {
+                note(diags, c, why);
+            } else if rejected == NAMED_AT_MOST {
+                let more = cands[i..].iter().filter(|c| pow_problem(c, network).is_some()).count();
+                note(diags, c, format!("{more} more blocks without valid proof of work, the first here; rejected"));
+            }
+            rejected += 1;
         }
     }
-    let n = cands.len();
+    let mut by_hash: HashMap<BlockHash, usize> = HashMap::with_capacity(n);
+    for (i, c) in cands.iter().enumerate() {
+        if !usable[i] {
+            continue;
+        }
+        if let Some(earlier) = by_hash.insert(c.hash, i) {
+            usable[earlier] = false;
+            note(diags, c, format!("duplicate block {}", c.hash));
+        }
+    }
+    let parent_of = |i: usize| by_hash.get(&cands[i].header.prev_blockhash).copied();
     let mut work: Vec<Option<Work>> = vec![None; n];
-    let mut depth: Vec<u32> = vec![0; n];
+    // The first block of the branch each block is on (whose parent is missing).
+    let mut root: Vec<usize> = (0..n).collect();
+    // Marks the walk in progress: a membership test on the walk itself was quadratic when
+    // blocks are stored tip first.
+    let mut on_walk = vec![false; n];
     for start in 0..n {
-        if work[start].is_some() {
+        if !usable[start] || work[start].is_some() {
             continue;
         }
         // Walk up to a block with known work (or a root), then fill downward.
-        let mut path = vec![start];
+        let mut walk = vec![start];
+        on_walk[start] = true;
         let mut cur = start;
-        loop {
-            let parent = cands.get(cur).and_then(|c| by_hash.get(&c.header.prev_blockhash)).copied();
-            match parent {
-                Some(p) if work[p].is_none() && !path.contains(&p) => {
-                    path.push(p);
-                    cur = p;
-                }
-                _ => break,
+        while let Some(p) = parent_of(cur) {
+            if work[p].is_some() || on_walk[p] {
+                break;
             }
+            on_walk[p] = true;
+            walk.push(p);
+            cur = p;
         }
-        for &i in path.iter().rev() {
+        for &i in walk.iter().rev() {
+            on_walk[i] = false;
             let c = &cands[i];
-            let parent = by_hash.get(&c.header.prev_blockhash).copied();
-            let (pw, pd) = match parent.and_then(|p| work[p].map(|w| (w, depth[p]))) {
-                Some((w, d)) => (Some(w), d + 1),
-                None => (None, 0),
+            let (w, r) = match parent_of(i).and_then(|p| work[p].map(|w| (w, root[p]))) {
+                Some((w, r)) => (w + c.header.work(), r),
+                None => (c.header.work(), i),
             };
-            work[i] = Some(match pw {
-                Some(w) => w + c.header.work(),
-                None => c.header.work(),
-            });
-            depth[i] = pd;
+            work[i] = Some(w);
+            root[i] = r;
         }
     }
+    let genesis = bitcoin::constants::genesis_block(network).block_hash();
+    let rooted = |i: usize| cands[root[i]].hash == genesis;
     let mut best: Option<usize> = None;
-    for i in 0..n {
+    for i in (0..n).filter(|&i| usable[i]) {
         let better = match best {
             None => true,
             Some(b) => {
-                let (wi, wb) = (work[i], work[b]);
-                wi > wb || (wi == wb && (cands[i].file, cands[i].data_pos) < (cands[b].file, cands[b].data_pos))
+                let (ki, kb) = ((rooted(i), work[i]), (rooted(b), work[b]));
+                ki > kb || (ki == kb && (cands[i].file, cands[i].data_pos) < (cands[b].file, cands[b].data_pos))
             }
         };
         if better {
@@ -695,9 +793,48 @@ fn select_best_chain(cands: Vec<Candidate>, diags: &mut Vec<Diagnostic>) -> Vec<
         if chain.len() > n {
             break; // defensive: a cycle cannot happen with real hashes
         }
-        cur = by_hash.get(&cands[i].header.prev_blockhash).copied();
+        cur = parent_of(i);
     }
     chain.reverse();
+
+    // Blocks whose parent is missing: each such branch is named (its first block), with
+    // how many blocks hang on it. The chosen chain's own first block is noted by the caller.
+    let mut in_chain = vec![false; n];
+    for &i in &chain {
+        in_chain[i] = true;
+    }
+    let mut branch_len: HashMap<usize, usize> = HashMap::new();
+    for i in (0..n).filter(|&i| usable[i]) {
+        *branch_len.entry(root[i]).or_default() += 1;
+    }
+    let chain_root = chain.first().copied();
+    let mut orphans: Vec<usize> = branch_len.keys().copied().filter(|&r| Some(r) != chain_root && cands[r].hash != genesis).collect();
+    orphans.sort_by_key(|&r| (cands[r].file, cands[r].data_pos));
+    for (k, &r) in orphans.iter().enumerate() {
+        let c = &cands[r];
+        if k == NAMED_AT_MOST {
+            let blocks: usize = orphans[k..].iter().map(|r| branch_len[r]).sum();
+            note(diags, c, format!("{} more blocks whose parent is missing ({blocks} blocks with those built on them), the first here; left out", orphans.len() - k));
+            break;
+        }
+        let on_it = branch_len[&r] - 1;
+        note(diags, c, format!("block {}: its parent {} is not among the blocks read (missing, damaged or rejected); it and the {on_it} blocks built on it are left out", c.hash, c.header.prev_blockhash));
+    }
+    // Everything usable that is not on the chosen chain, in one line: competing branches
+    // (sharing the chain's first block) and fragments after a missing parent.
+    let left_out: Vec<usize> = (0..n).filter(|&i| usable[i] && !in_chain[i]).collect();
+    if let Some(&first) = left_out.iter().min_by_key(|&&i| (cands[i].file, cands[i].data_pos)) {
+        let competing = left_out.iter().filter(|&&i| Some(root[i]) == chain_root).count();
+        note(
+            diags,
+            &cands[first],
+            format!(
+                "{} blocks are left out of the chosen chain ({competing} on competing branches, {} after a missing parent), the first here",
+                left_out.len(),
+                left_out.len() - competing
+            ),
+        );
+    }
     let base = chain.first().and_then(|&i| cands[i].height).unwrap_or(0);
     chain
         .into_iter()
@@ -764,6 +901,65 @@ mod tests {
                 assert_eq!(got, want, "offset {offset}, len {len}");
             }
         }
+    }
+
+    /// `n` regtest headers in a chain on genesis, each meeting its target (nonce ground).
+    fn regtest_headers(n: usize) -> Vec<Header> {
+        let mut prev = bitcoin::constants::genesis_block(Network::Regtest).block_hash();
+        let mut out = Vec::with_capacity(n);
+        for k in 0..n {
+            let mut h = Header {
+                version: bitcoin::block::Version::from_consensus(0x2000_0000),
+                prev_blockhash: prev,
+                merkle_root: bitcoin::TxMerkleNode::all_zeros(),
+                time: 1_600_000_000 + k as u32,
+                bits: bitcoin::pow::CompactTarget::from_consensus(0x207f_ffff),
+                nonce: 0,
+            };
+            while !h.target().is_met_by(h.block_hash()) {
+                h.nonce += 1;
+            }
+            prev = h.block_hash();
+            out.push(h);
+        }
+        out
+    }
+
+    fn candidate(header: Header, data_pos: u64) -> Candidate {
+        Candidate { hash: header.block_hash(), header, file: 0, data_pos, height: None }
+    }
+
+    /// F14: a chain stored tip first was sorted in quadratic time (a walk looked each
+    /// block up in a Vec of the walk so far): 200,000 headers took minutes.
+    #[test]
+    fn a_chain_stored_tip_first_is_sorted_in_linear_time() {
+        const N: usize = 200_000;
+        let headers = regtest_headers(N);
+        let mut cands = vec![candidate(bitcoin::constants::genesis_block(Network::Regtest).header, 8)];
+        cands.extend(headers.iter().rev().enumerate().map(|(i, h)| candidate(*h, 1_000 + 100 * i as u64)));
+        let mut diags = Vec::new();
+        let started = std::time::Instant::now();
+        let chain = select_best_chain(cands, Network::Regtest, &BTreeMap::new(), &mut diags);
+        let took = started.elapsed();
+        assert_eq!(chain.len(), N + 1);
+        assert_eq!(chain[N].hash, headers[N - 1].block_hash());
+        assert_eq!(chain[N].height, N as u32);
+        assert!(diags.is_empty(), "{diags:?}");
+        assert!(took < std::time::Duration::from_secs(5), "{took:?}");
+    }
+
+    /// A header whose nBits is zero (a target no hash meets, claiming the most work there
+    /// is, which overflowed the sum of work) is rejected, not counted.
+    #[test]
+    fn a_zero_target_is_rejected_without_a_panic() {
+        let mut h = regtest_headers(1)[0];
+        h.bits = bitcoin::pow::CompactTarget::from_consensus(0);
+        let genesis = bitcoin::constants::genesis_block(Network::Regtest).header;
+        let mut diags = Vec::new();
+        let chain = select_best_chain(vec![candidate(genesis, 8), candidate(h, 300)], Network::Regtest, &BTreeMap::new(), &mut diags);
+        assert_eq!(chain.len(), 1);
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert!(diags[0].message.ends_with("(no proof of work); rejected"), "{diags:?}");
     }
 
     #[test]

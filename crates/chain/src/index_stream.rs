@@ -583,7 +583,7 @@ fn build_with_writer(case: &Path, src: &BlockSource, network: Network, plan_memo
         best_hash: best.map(|h| bitcoin::BlockHash::from_byte_array(h).to_string()),
         used_index: src.used_index,
         diagnostics: src.diagnostics.iter().map(|d| d.to_string()).collect(),
-        error: stop.map(|e| e.to_string()),
+        error: stop.map(|e| store::stopped_at(&e, src.len() - blocks)),
     };
     Ok((report, b.report))
 }

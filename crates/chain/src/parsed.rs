@@ -94,12 +94,18 @@ pub fn parse_block_into(bytes: &[u8], block: &mut ParsedBlock) -> Result<(), Str
     reused.prevouts.clear();
     reused.outputs.clear();
     reused.addr_bytes.clear();
-    let mut v = BlockVisitor { block: reused, tx_prevouts_from: 0, tx_outputs_from: 0, n_in: 0 };
+    let mut v = BlockVisitor { block: reused, tx_prevouts_from: 0, tx_outputs_from: 0, n_in: 0, claimed: None };
     let visited = bsl::Block::visit(bytes, &mut v);
+    let claimed = v.claimed;
     *block = v.block;
-    let parsed = visited.map_err(|e| format!("{e:?}"))?;
+    let parsed = visited.map_err(|e| describe(&e, bytes.len(), claimed, block.txs.len()))?;
     if !parsed.remaining().is_empty() {
-        return Err(format!("{} bytes after the block's transactions", parsed.remaining().len()));
+        return Err(format!(
+            "{} bytes after the block's transactions (its {} transactions end before the record's {} bytes do)",
+            parsed.remaining().len(),
+            block.txs.len(),
+            bytes.len()
+        ));
     }
     let header = parsed.parsed().header();
     block.hash = header.block_hash().to_byte_array();
@@ -113,7 +119,29 @@ pub fn parse_decoded(block: &bitcoin::Block) -> Result<ParsedBlock, String> {
     parse_block(&bitcoin::consensus::serialize(block))
 }
 
+/// What a decoding error of `bitcoin_slices` means, in words: its names
+/// (`MoreBytesNeeded`, ...) tell an analyst nothing. `claimed` is the block's transaction
+/// count when it was read, `whole` how many transactions were read whole.
+fn describe(e: &bitcoin_slices::Error, len: usize, claimed: Option<usize>, whole: usize) -> String {
+    use bitcoin_slices::Error as E;
+    let tx = whole + 1;
+    match e {
+        E::MoreBytesNeeded => match claimed {
+            None if len < 80 => format!("the record's {len} bytes are too few for an 80-byte block header"),
+            None => format!("the record's {len} bytes end before the block's transaction count"),
+            Some(n) => format!("the block's transactions run past the record's {len} bytes (it claims {n} transactions; {whole} read whole, transaction {tx} is cut off)"),
+        },
+        E::UnknownSegwitFlag(f) => format!("transaction {tx} has segwit flag {f}, where only 1 is allowed"),
+        E::SegwitFlagWithoutWitnesses => format!("transaction {tx}'s witness flag is set but no witness follows"),
+        E::TransactionTooLarge => format!("transaction {tx}'s inputs and outputs claim more than 4 GB"),
+        E::NonMinimalVarInt => format!("a length or count in transaction {tx} is not written in its shortest form, as Bitcoin always writes it"),
+        other => format!("transaction {tx} cannot be read ({other:?})"),
+    }
+}
+
 struct BlockVisitor {
+    /// The transaction count the block claims, once read.
+    claimed: Option<usize>,
     block: ParsedBlock,
     /// Where the current transaction's inputs and outputs start in the block's vectors.
     tx_prevouts_from: usize,
@@ -125,6 +153,7 @@ const NULL_TXID: [u8; 32] = [0; 32];
 
 impl Visitor for BlockVisitor {
     fn visit_block_begin(&mut self, total_transactions: usize) {
+        self.claimed = Some(total_transactions);
         // A claimed count is untrusted: cap what is reserved on its word.
         self.block.txs.reserve(total_transactions.min(1 << 16));
     }
@@ -231,5 +260,33 @@ mod tests {
         padded.push(0);
         assert!(parse_block(&padded).unwrap_err().contains("1 bytes after"));
         assert!(parse_block(&[]).is_err());
+    }
+
+    /// Decoding errors say what is wrong in words, not the decoder's enum names.
+    #[test]
+    fn decoding_errors_say_what_is_wrong() {
+        let raw = bitcoin_test_data::blocks::mainnet_702861();
+        let cut = parse_block(&raw[..raw.len() / 2]).unwrap_err();
+        assert!(cut.contains("run past the record's") && cut.contains("is cut off"), "{cut}");
+        // A transaction count of 2^64-1 in an otherwise intact block.
+        let mut absurd = raw[..80].to_vec();
+        absurd.extend_from_slice(&[0xff; 9]);
+        let n_len = match raw[80] { 0xfd => 3, 0xfe => 5, 0xff => 9, _ => 1 };
+        absurd.extend_from_slice(&raw[80 + n_len..]);
+        let e = parse_block(&absurd).unwrap_err();
+        assert!(!e.contains("MoreBytesNeeded"), "{e}");
+        assert!(e.contains("18446744073709551615") || e.contains("run past"), "{e}");
+        assert_eq!(parse_block(&raw[..40]).unwrap_err(), "the record's 40 bytes are too few for an 80-byte block header");
+        // A segwit transaction whose witnesses are all empty: marker and flag say they follow.
+        let genesis = bitcoin::constants::genesis_block(bitcoin::Network::Bitcoin);
+        let tx = bitcoin::consensus::serialize(&genesis.txdata[0]);
+        let mut block = bitcoin::consensus::serialize(&genesis.header);
+        block.push(1);
+        block.extend_from_slice(&tx[..4]); // version
+        block.extend_from_slice(&[0, 1]); // segwit marker and flag
+        block.extend_from_slice(&tx[4..tx.len() - 4]);
+        block.push(0); // the one input's witness: no items
+        block.extend_from_slice(&tx[tx.len() - 4..]);
+        assert_eq!(parse_block(&block).unwrap_err(), "transaction 1's witness flag is set but no witness follows");
     }
 }

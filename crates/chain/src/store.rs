@@ -110,7 +110,7 @@ pub fn import(case: &Path, blocks_dir: &Path, network: Network) -> Result<Import
     }
     let start = idx.blocks.len().min(src.len());
     if let Err(e) = idx.append_from(&src, start) {
-        error = Some(e.to_string());
+        error = Some(stopped_at(&e, src.len() - idx.blocks.len()));
     }
     let new_blocks = idx.blocks.len() - b0;
     if new_blocks > 0 {
@@ -135,6 +135,16 @@ pub fn import(case: &Path, blocks_dir: &Path, network: Network) -> Result<Import
         diagnostics: src.diagnostics.iter().map(|d| d.to_string()).collect(),
         error,
     })
+}
+
+/// The error that stopped an import at a block, with what it cost: the blocks of the
+/// chain from that one on were not imported, as each spends outputs of those before it
+/// (so they cannot be taken past a block that is missing).
+pub(crate) fn stopped_at(e: &ChainError, not_imported: usize) -> String {
+    match not_imported.saturating_sub(1) {
+        0 => e.to_string(),
+        after => format!("{e}; it and the {after} later blocks of the chain were not imported (each builds on the blocks before it)"),
+    }
 }
 
 pub(crate) fn write_meta(case: &Path, m: &Meta) -> Result<(), ChainError> {

@@ -11,7 +11,9 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use bitcoin::address::NetworkUnchecked;
 use bitcoin::hashes::{sha256, Hash};
+use bitcoin::{Address, Network};
 use serde::{Deserialize, Serialize};
 
 use crate::cluster::Clustering;
@@ -41,8 +43,28 @@ fn tags_path(case: &Path) -> PathBuf {
     chain_dir(case).join("tags.jsonl")
 }
 
+/// Why `s` is not an address a tag can name, if it is not: a Bitcoin address (on
+/// `network` when given, else on any network; the checksum is checked) or the
+/// `p2pk:`/`multisig:` hex forms the index uses for outputs without an address. Nothing
+/// unchecked may be reported as an address later.
+pub fn check_address(s: &str, network: Option<Network>) -> Result<(), String> {
+    if let Some(h) = s.strip_prefix("p2pk:").or_else(|| s.strip_prefix("multisig:")) {
+        return match hex::decode(h) {
+            Ok(b) if !b.is_empty() => Ok(()),
+            Ok(_) => Err("no script bytes after the prefix".into()),
+            Err(e) => Err(format!("not hex after the prefix: {e}")),
+        };
+    }
+    let a: Address<NetworkUnchecked> = s.parse().map_err(|e: bitcoin::address::ParseError| format!("not a Bitcoin address: {e}"))?;
+    match network {
+        Some(n) if !a.is_valid_for_network(n) => Err(format!("not a {n} address")),
+        _ => Ok(()),
+    }
+}
+
 /// Appends tags to the case; a tag already stored (all fields equal) is not added twice.
-/// Returns how many were added. Tags with an empty address or label are refused.
+/// Returns how many were added. Tags with an empty address or label, or whose address is
+/// no Bitcoin address ([`check_address`]), are refused.
 pub fn add_tags(case: &Path, tags: &[Tag]) -> Result<usize, ChainError> {
     let path = tags_path(case);
     let mut have: std::collections::BTreeSet<Tag> = read_tags(case)?.into_iter().collect();
@@ -51,6 +73,9 @@ pub fn add_tags(case: &Path, tags: &[Tag]) -> Result<usize, ChainError> {
     for (i, t) in tags.iter().enumerate() {
         if t.address.trim().is_empty() || t.label.trim().is_empty() {
             return Err(ChainError::Tag { path: path.clone(), message: format!("tag {i}: address and label must not be empty") });
+        }
+        if let Err(why) = check_address(&t.address, None) {
+            return Err(ChainError::Tag { path: path.clone(), message: format!("tag {i}: invalid address {:?}: {why}", t.address) });
         }
         if have.insert(t.clone()) {
             let line = serde_json::to_string(t).map_err(|e| ChainError::Tag { path: path.clone(), message: e.to_string() })?;
@@ -117,14 +142,26 @@ pub struct TagPack {
 /// `category`, `currency`, ..., then a `tags:` list whose entries carry `address` and may
 /// override any header field). Only BTC tags are kept; every tag's evidence is the
 /// SHA-256 of the file, so the exact TagPack version stays checkable.
+/// An entry whose address is no Bitcoin address on any network is skipped
+/// ([`parse_tagpack_for`] checks the case's network too).
 pub fn parse_tagpack(path: &Path) -> Result<TagPack, ChainError> {
+    parse_tagpack_for(path, None)
+}
+
+/// [`parse_tagpack`], skipping also the addresses that are not on `network` (the case's).
+pub fn parse_tagpack_for(path: &Path, network: Option<Network>) -> Result<TagPack, ChainError> {
     let bytes = std::fs::read(path).map_err(|e| ChainError::io(path, e))?;
-    parse_tagpack_bytes(&bytes, path)
+    parse_tagpack_bytes_for(&bytes, path, network)
 }
 
 /// [`parse_tagpack`] of a file's bytes already read; `path` names it in
 /// errors and is the tags' source when the TagPack names none.
 pub fn parse_tagpack_bytes(bytes: &[u8], path: &Path) -> Result<TagPack, ChainError> {
+    parse_tagpack_bytes_for(bytes, path, None)
+}
+
+/// [`parse_tagpack_bytes`] with the network check of [`parse_tagpack_for`].
+pub fn parse_tagpack_bytes_for(bytes: &[u8], path: &Path, network: Option<Network>) -> Result<TagPack, ChainError> {
     let file: TagPackFile = serde_yaml::from_slice(bytes).map_err(|e| ChainError::Tag { path: path.to_path_buf(), message: format!("not a TagPack: {e}") })?;
     let digest = sha256::Hash::hash(bytes).to_string();
     let default_source = file.source.clone().or(file.title.clone()).or(file.creator.clone()).unwrap_or_else(|| path.display().to_string());
@@ -142,6 +179,10 @@ pub fn parse_tagpack_bytes(bytes: &[u8], path: &Path) -> Result<TagPack, ChainEr
                 continue;
             }
         };
+        if let Err(why) = check_address(&address, network) {
+            out.skipped.push(format!("tags[{i}]: invalid address {address:?}: {why}"));
+            continue;
+        }
         let Some(label) = t.label.or(file.label.clone()).filter(|l| !l.trim().is_empty()) else {
             out.skipped.push(format!("tags[{i}]: no label"));
             continue;
@@ -181,14 +222,56 @@ mod tests {
         Tag { address: a.into(), label: l.into(), source: "test".into(), category: None, evidence: None }
     }
 
+    /// Valid addresses: a mainnet P2PKH and P2SH, and a regtest P2WSH.
+    const A1: &str = "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2";
+    const A2: &str = "3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy";
+    fn regtest_address() -> String {
+        Address::p2wsh(&bitcoin::ScriptBuf::new(), Network::Regtest).to_string()
+    }
+
     #[test]
     fn add_tags_appends_once_and_refuses_empty() {
         let case = tempfile::tempdir().expect("tmp");
-        assert_eq!(add_tags(case.path(), &[tag("a1", "x"), tag("a2", "y")]).ok(), Some(2));
-        assert_eq!(add_tags(case.path(), &[tag("a1", "x"), tag("a1", "z")]).ok(), Some(1));
+        assert_eq!(add_tags(case.path(), &[tag(A1, "x"), tag(A2, "y")]).ok(), Some(2));
+        assert_eq!(add_tags(case.path(), &[tag(A1, "x"), tag(A1, "z")]).ok(), Some(1));
         assert_eq!(read_tags(case.path()).ok().map(|t| t.len()), Some(3));
         assert!(add_tags(case.path(), &[tag("", "x")]).is_err());
-        assert!(add_tags(case.path(), &[tag("a3", " ")]).is_err());
+        assert!(add_tags(case.path(), &[tag(A2, " ")]).is_err());
+    }
+
+    #[test]
+    fn add_tags_refuses_what_is_no_address() {
+        let case = tempfile::tempdir().expect("tmp");
+        for bad in ["hello world", "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN3", "bcrt1qnotvalid", "p2pk:zz"] {
+            let e = add_tags(case.path(), &[tag(bad, "x")]).expect_err(bad).to_string();
+            assert!(e.contains(&format!("tag 0: invalid address {bad:?}: ")), "{e}");
+        }
+        assert!(read_tags(case.path()).expect("read").is_empty());
+        assert_eq!(add_tags(case.path(), &[tag(&regtest_address(), "x"), tag("p2pk:02ab", "y")]).ok(), Some(2));
+    }
+
+    #[test]
+    fn tagpack_entries_with_invalid_addresses_are_skipped_with_the_reason() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let p = dir.path().join("pack.yaml");
+        let rt = regtest_address();
+        std::fs::write(
+            &p,
+            format!(
+                "title: x\nlabel: L\ntags:\n  - address: hello world\n  - address: 1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN3\n  - address: bcrt1qnotvalid\n  - address: {A1}\n  - address: {rt}\n"
+            ),
+        )
+        .expect("write");
+        let pack = parse_tagpack(&p).expect("parse");
+        assert_eq!(pack.tags.iter().map(|t| t.address.as_str()).collect::<Vec<_>>(), [A1, rt.as_str()]);
+        assert_eq!(pack.skipped.len(), 3, "{:?}", pack.skipped);
+        for (i, (s, a)) in pack.skipped.iter().zip(["hello world", "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN3", "bcrt1qnotvalid"]).enumerate() {
+            assert!(s.starts_with(&format!("tags[{i}]: invalid address {a:?}: not a Bitcoin address: ")), "{s}");
+        }
+        // Against the case's network, the other network's address is skipped too.
+        let on_regtest = parse_tagpack_for(&p, Some(Network::Regtest)).expect("parse");
+        assert_eq!(on_regtest.tags.iter().map(|t| t.address.as_str()).collect::<Vec<_>>(), [rt.as_str()]);
+        assert_eq!(on_regtest.skipped.last().map(String::as_str), Some(format!("tags[3]: invalid address \"{A1}\": not a regtest address").as_str()));
     }
 
     #[test]
@@ -198,7 +281,7 @@ mod tests {
         std::fs::write(
             &p,
             "title: Test pack\ncreator: someone\nlabel: Exchange A\ncategory: exchange\ncurrency: BTC\nlastmod: 2021-04-21\nis_public: true\n\
-             tags:\n  - address: addr1\n  - address: addr2\n    label: Market B\n    category: market\n    source: https://example.org/b\n\
+             tags:\n  - address: 1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2\n  - address: 3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy\n    label: Market B\n    category: market\n    source: https://example.org/b\n\
              \x20 - address: 0xabc\n    currency: ETH\n  - label: no address\n",
         )
         .expect("write");
