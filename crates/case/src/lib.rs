@@ -345,8 +345,21 @@ pub fn verify_logged_files(case_dir: &Path, entries: &[evidence::CustodyEntry]) 
 /// `dragnet verify`, which needs neither the derived store nor write access).
 pub fn verify_evidence(store: &evidence::EvidenceStore) -> evidence::VerifyReport {
     let mut report = store.verify();
-    let requests: std::collections::HashSet<(model::Sha256, Option<String>)> =
-        store.requests().into_iter().map(|r| (r.response_sha256, r.source)).collect();
+    let log = store.custody().path();
+    let named = |p: &evidence::Problem| matches!(&p.location, evidence::Location::Path(x) if x == log);
+    // Every case logs its creation (`case-init`): a log with no entry was
+    // deleted or emptied, even in a case that holds no captures.
+    if matches!(store.custody().entries(), Ok(e) if e.is_empty()) && !report.problems.iter().any(named) {
+        let how = if log.exists() { "empty" } else { "missing" };
+        report.problems.push(evidence::Problem {
+            location: evidence::Location::Path(log.to_owned()),
+            what: format!("{how}: the custody log is gone (every case logs at least its case-init entry)"),
+        });
+    }
+    // Acquire entries are checked against the records read from the
+    // evidence files, not the index: damage to index.jsonl is the index's
+    // (reported by the store's verify, by line), not the custody log's.
+    let stored_shas: std::collections::HashSet<model::Sha256> = report.stored.iter().map(|(sha, _)| *sha).collect();
     if let Ok(entries) = store.custody().entries() {
         for (line, e) in entries.iter().enumerate() {
             if e.action != evidence::ACQUIRE {
@@ -362,16 +375,16 @@ pub fn verify_evidence(store: &evidence::EvidenceStore) -> evidence::VerifyRepor
                 report.problems.push(problem("acquire entry names no valid sha256".into()));
                 continue;
             };
-            let Some(rec) = store.record(&sha) else {
-                report.problems.push(problem(format!("acquired record {sha} is missing from the evidence store")));
+            if !stored_shas.contains(&sha) {
+                report.problems.push(problem(format!("acquired record {sha} is missing from the evidence files")));
                 continue;
-            };
-            if let Some(src) = source.filter(|s| !rec.sources.iter().any(|x| x == s)) {
+            }
+            if let Some(src) = source.filter(|s| !report.stored.contains(&(sha, Some((*s).to_owned())))) {
                 report.problems.push(problem(format!(
-                    "acquired {sha} from {src:?}, but no stored record names that source (its payload or alias record is missing)"
+                    "acquired {sha} from {src:?}, but no stored record names that source (its payload or alias record is missing from the evidence files)"
                 )));
             }
-            if e.detail.get("circuit").is_some() && !requests.contains(&(sha, source.map(str::to_owned))) {
+            if e.detail.get("circuit").is_some() && !report.requested.contains(&(sha, source.map(str::to_owned))) {
                 report.problems.push(problem(format!(
                     "crawled {sha} from {:?}, but the request record that fetched it is missing",
                     source.unwrap_or("?")

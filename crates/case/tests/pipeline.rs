@@ -371,3 +371,74 @@ name = { selector = "h1" }
     // was left out of dossiers).
     assert_eq!(values(&carol.identifiers), [format!("btc {own}"), "wickr carolshop".to_owned()]);
 }
+
+/// A case of three imported pages, closed; returns its directory.
+fn case_of_three_pages(tmp: &Path) -> PathBuf {
+    let mut case = Case::init(&tmp.join("case"), "tester").unwrap();
+    let src = tmp.join("in");
+    std::fs::create_dir_all(&src).unwrap();
+    for i in 0..3 {
+        std::fs::write(src.join(format!("p{i}.html")), format!("<html><body>page {i}</body></html>")).unwrap();
+    }
+    case.import(&[src], &ImportOptions::default(), &NoProgress).unwrap();
+    assert!(case.verify().is_intact());
+    case.dir().to_owned()
+}
+
+/// What `dragnet verify` reports: the evidence opened read-only.
+fn verify_problems(case_dir: &Path) -> Vec<evidence::Problem> {
+    let store = evidence::EvidenceStore::open_read_only(&case_dir.join("evidence")).unwrap();
+    case::verify_evidence(&store).problems
+}
+
+/// A deleted or emptied custody log is one problem naming it: a case with
+/// no captures verified "intact", and one with captures blamed each record.
+#[test]
+fn verify_names_a_custody_log_deleted_or_emptied() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bare = Case::init(&tmp.path().join("bare"), "tester").unwrap().dir().to_owned();
+    let with_pages = case_of_three_pages(tmp.path());
+    for dir in [bare, with_pages] {
+        let log = dir.join("evidence/custody.jsonl");
+        let text = std::fs::read(&log).unwrap();
+        for how in ["missing", "empty"] {
+            if how == "missing" {
+                std::fs::remove_file(&log).unwrap();
+            } else {
+                std::fs::write(&log, "").unwrap();
+            }
+            let problems = verify_problems(&dir);
+            assert_eq!(problems.len(), 1, "{how}: {problems:?}");
+            assert_eq!(problems[0].location, evidence::Location::Path(log.clone()));
+            assert!(problems[0].what.starts_with(&format!("{how}: the custody log is gone")), "{problems:?}");
+        }
+        std::fs::write(&log, text).unwrap();
+        assert!(verify_problems(&dir).is_empty());
+    }
+}
+
+/// Damage to index.jsonl is named on index.jsonl: a deleted, emptied or
+/// edited index line was reported as ALTERED lines of the untouched
+/// custody log.
+#[test]
+fn verify_names_index_damage_on_the_index_not_the_custody_log() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = case_of_three_pages(tmp.path());
+    let idx = dir.join("evidence/index.jsonl");
+    let text = std::fs::read_to_string(&idx).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let n = lines.iter().position(|l| l.contains(r#""kind":"record""#) && l.contains("p1.html")).unwrap();
+    let without = |skip: usize| lines.iter().enumerate().filter(|(i, _)| *i != skip).map(|(_, l)| format!("{l}\n")).collect::<String>();
+    let edited = text.replacen("p1.html", "evil.html", 1);
+    for (what, bytes) in [("deleted", without(n)), ("emptied", String::new()), ("edited", edited)] {
+        std::fs::write(&idx, bytes).unwrap();
+        let problems = verify_problems(&dir);
+        assert!(!problems.is_empty(), "{what}");
+        assert!(problems.iter().all(|p| !p.to_string().contains("custody.jsonl")), "{what}: {problems:?}");
+        assert!(problems.iter().all(|p| p.to_string().contains("index.jsonl")), "{what}: {problems:?}");
+    }
+    // The edited line is named by its number.
+    assert!(verify_problems(&dir).iter().any(|p| p.location == evidence::Location::Line { file: "index.jsonl".into(), line: n + 1 }));
+    std::fs::write(&idx, text).unwrap();
+    assert!(verify_problems(&dir).is_empty());
+}

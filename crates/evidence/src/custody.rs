@@ -224,13 +224,20 @@ impl CustodyLog {
         let mut out = LogCheck::default();
         let text = match std::fs::read(&self.path) {
             Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return out,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                out.absent = Some("missing");
+                return out;
+            }
             Err(e) => {
                 out.problems.push(Problem::new(Location::Path(self.path.clone()), format!("cannot read: {e}")));
                 return out;
             }
         };
-        let LogCheck { checked, problems, acquired, set_aside } = &mut out;
+        if text.iter().all(|&b| b == b'\n') {
+            out.absent = Some("empty");
+            return out;
+        }
+        let LogCheck { checked, problems, acquired, set_aside, .. } = &mut out;
         let mut prev_hash = genesis();
         let mut prev_seq = 0u64;
         let lines: Vec<&[u8]> = text.split(|&b| b == b'\n').collect();
@@ -303,6 +310,9 @@ pub(crate) struct LogCheck {
     /// `(saved_as, sha256)` of every torn piece a [`RECOVER`] entry says it
     /// set aside.
     pub(crate) set_aside: Vec<(String, Sha256)>,
+    /// `missing` or `empty` when the log holds no line at all: the store's
+    /// verify then names the log once, not each record it no longer names.
+    pub(crate) absent: Option<&'static str>,
 }
 
 /// The torn pieces a [`RECOVER`] entry set aside: `(saved_as, sha256)`.

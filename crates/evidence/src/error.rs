@@ -113,6 +113,13 @@ pub enum WarcErrorKind {
     /// The record header is malformed. The reader skips to the next record.
     #[error("bad record header: {0}")]
     BadHeader(String),
+    /// The record's `Content-Length` does not end at a record boundary:
+    /// its block would run into the next record, past the end of the data,
+    /// or stop short of the record's trailer. The record is skipped (its
+    /// bytes cannot be told apart from its neighbour's) and reading goes on
+    /// at the next `WARC/` line.
+    #[error("wrong Content-Length: {0}")]
+    Length(String),
     /// A mandatory WARC header is missing; the record was skipped.
     #[error("missing mandatory header {0}")]
     MissingHeader(&'static str),

@@ -90,7 +90,7 @@ pub(crate) fn parse_head(block: &[u8]) -> Result<HttpResponse, HttpError> {
     let status: u16 = status.parse().map_err(|_| HttpError::StatusLine(l.chars().take(80).collect()))?;
     let headers = parse_header_lines(&mut c, 0).map_err(|e| match e {
         ParseFail::Io(e) => HttpError::Header(e.to_string()),
-        ParseFail::Truncated { what, .. } | ParseFail::Bad { what, .. } => HttpError::Header(what),
+        ParseFail::Truncated { what, .. } | ParseFail::Bad { what, .. } | ParseFail::Boundary { what, .. } | ParseFail::Short { what, .. } => HttpError::Header(what),
     })?;
     let head_len = usize::try_from(c.position()).unwrap_or(block.len());
     let chunked = header(&headers, "Transfer-Encoding")

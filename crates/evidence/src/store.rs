@@ -200,6 +200,15 @@ pub struct VerifyReport {
     pub log_entries_checked: usize,
     /// Everything found wrong.
     pub problems: Vec<Problem>,
+    /// `(sha256, source)` of every payload and alias record read from the
+    /// evidence files, and of each indexed one whose damage is reported at
+    /// the record: the case checks its acquire entries against what the
+    /// files hold, not against the index (a damaged index line was blamed on
+    /// the untouched custody log).
+    pub stored: HashSet<(Sha256, Option<String>)>,
+    /// `(response sha256, source)` of every request record read from the
+    /// evidence files.
+    pub requested: HashSet<(Sha256, Option<String>)>,
 }
 
 impl VerifyReport {
@@ -262,6 +271,9 @@ pub struct EvidenceStore {
     by_sha: BTreeMap<Sha256, usize>,
     /// Problems met while loading the index; reported by `verify`.
     index_problems: Vec<Problem>,
+    /// `(file, offset)` of each index line read from `index.jsonl` -> its
+    /// 1-based line number, so `verify` pins a wrong line on the index.
+    index_line_nos: BTreeMap<(String, u64), usize>,
     custody: CustodyLog,
     rollover: u64,
     /// The writer lock ([`EvidenceStore::lock_for_writing`]), held until
@@ -509,6 +521,7 @@ impl EvidenceStore {
             records: Vec::new(),
             by_sha: BTreeMap::new(),
             index_problems: Vec::new(),
+            index_line_nos: BTreeMap::new(),
             custody,
             rollover: DEFAULT_ROLLOVER,
             writer_lock: None,
@@ -673,6 +686,9 @@ impl EvidenceStore {
                 None => self.index_problems.push(problem(format!("alias for unknown sha256 {sha}"))),
             },
             (_, None) => self.index_problems.push(problem("index line without sha256".into())),
+        }
+        if let Some(n) = index_line_no {
+            self.index_line_nos.insert((line.file.clone(), line.offset), n);
         }
         self.lines.push(line);
     }
@@ -1128,6 +1144,11 @@ impl EvidenceStore {
             by_id.insert((l.file.as_str(), l.record_id.as_str()), l);
         }
         let mut seen: BTreeSet<(String, u64)> = BTreeSet::new();
+        let (mut stored, mut requested) = (HashSet::new(), HashSet::new());
+        // Records the index has no line for, reported at the end: one
+        // problem when the index holds no line at all.
+        let mut unindexed: Vec<(Location, String)> = Vec::new();
+        let index_path = Location::Path(self.dir.join(INDEX));
         let files = match evidence_files(&self.dir) {
             Ok(f) => f,
             Err(e) => {
@@ -1148,6 +1169,11 @@ impl EvidenceStore {
                     Ok(r) => r,
                     Err(e) => {
                         let exp = expected.get(&(name.clone(), e.offset));
+                        if let Some(l) = exp {
+                            // Damage reported here, at the record: not also
+                            // as an acquire entry whose record is missing.
+                            account(l, &mut stored, &mut requested);
+                        }
                         problems.push(Problem::new(
                             Location::Record {
                                 file: name.clone(),
@@ -1173,8 +1199,12 @@ impl EvidenceStore {
                     problems.push(Problem::new(loc.clone(), what));
                 }
                 let derived = index_line(name, &rec);
-                // Judged by the file, the source of truth, indexed or not.
-                if let Some(what) = derived.as_ref().ok().and_then(|l| unlogged(l, &log.acquired)) {
+                if let Ok(l) = &derived {
+                    account(l, &mut stored, &mut requested);
+                }
+                // Judged by the file, the source of truth, indexed or not. A
+                // log that is gone is named once below, not by each record.
+                if let Some(what) = derived.as_ref().ok().filter(|_| log.absent.is_none()).and_then(|l| unlogged(l, &log.acquired)) {
                     problems.push(Problem::new(loc.clone(), what));
                 }
                 match (derived, exp) {
@@ -1182,21 +1212,36 @@ impl EvidenceStore {
                     (Ok(line), Some(exp)) => {
                         seen.insert((name.clone(), rec.offset));
                         if line != *exp {
-                            problems.push(Problem::new(loc.clone(), diff_lines(exp, &line)));
+                            // The file is the source of truth: a line that
+                            // disagrees with it is the index's problem, named
+                            // by its line (the record's own digests are
+                            // checked above).
+                            let at = match self.index_line_nos.get(&(name.clone(), rec.offset)) {
+                                Some(&n) => Location::Line { file: INDEX.into(), line: n },
+                                None => loc.clone(),
+                            };
+                            problems.push(Problem::new(at, format!("{} at {name} offset {}", diff_lines(exp, &line), rec.offset)));
                         }
                     }
-                    (Ok(_), None) => {
-                        let what = match by_id.get(&(name.as_str(), rec.record_id.as_str())) {
-                            Some(l) => format!("record indexed at offset {} is now at offset {} (bytes before it changed)", l.offset, rec.offset),
-                            None => "record is not in the index".to_owned(),
-                        };
-                        problems.push(Problem::new(loc.clone(), what));
-                    }
+                    (Ok(line), None) => match by_id.get(&(name.as_str(), rec.record_id.as_str())) {
+                        Some(l) => problems.push(Problem::new(
+                            loc.clone(),
+                            format!("record indexed at offset {} is now at offset {} (bytes before it changed)", l.offset, rec.offset),
+                        )),
+                        None => {
+                            let sha = line.sha256.map(|s| format!(" sha256 {s}")).unwrap_or_default();
+                            unindexed.push((
+                                index_path.clone(),
+                                format!("the record at {name} offset {}{sha} {} is not in the index (its line deleted or emptied?)", rec.offset, rec.record_id),
+                            ));
+                        }
+                    },
                 }
             }
         }
         for l in &self.lines {
             if !seen.contains(&(l.file.clone(), l.offset)) && files.contains(&l.file) {
+                account(l, &mut stored, &mut requested);
                 problems.push(Problem::new(
                     Location::Record {
                         file: l.file.clone(),
@@ -1208,6 +1253,21 @@ impl EvidenceStore {
                 ));
             }
         }
+        if self.lines.is_empty() && !unindexed.is_empty() {
+            problems.push(Problem::new(
+                index_path,
+                format!("holds no line, though the evidence files hold {} records (emptied or replaced?)", unindexed.len()),
+            ));
+        } else {
+            problems.extend(unindexed.into_iter().map(|(at, what)| Problem::new(at, what)));
+        }
+        // A store holding records has their acquire entries (a bare store
+        // may have none yet: the case, which always logs its creation, says
+        // that a log of a case is gone even then).
+        if let (Some(how), true) = (log.absent, checked > 0) {
+            let what = format!("{how}: the custody log is gone, though the evidence files hold {checked} records its entries named");
+            problems.push(Problem::new(Location::Path(self.custody.path().to_owned()), what));
+        }
         self.check_torn_pieces(&log.set_aside, &mut problems);
         problems.extend(self.stray_files());
         let log_entries_checked = log.checked;
@@ -1216,7 +1276,21 @@ impl EvidenceStore {
         // distinct finding once, in a stable order.
         let mut uniq = BTreeSet::new();
         problems.retain(|p| uniq.insert(p.to_string()));
-        VerifyReport { records_checked: checked, log_entries_checked, problems }
+        VerifyReport { records_checked: checked, log_entries_checked, problems, stored, requested }
+    }
+}
+
+/// Adds what `line` names to the records a verify found (payload and alias
+/// records) or the request records it found; see [`VerifyReport::stored`].
+fn account(line: &IndexLine, stored: &mut HashSet<(Sha256, Option<String>)>, requested: &mut HashSet<(Sha256, Option<String>)>) {
+    match (line.kind, line.sha256) {
+        (Kind::Record | Kind::Alias, Some(sha)) => {
+            stored.insert((sha, line.source.clone()));
+        }
+        (Kind::Request, Some(sha)) => {
+            requested.insert((sha, line.source.clone()));
+        }
+        _ => {}
     }
 }
 

@@ -11,8 +11,11 @@
 //!
 //! detected from the bytes, not the file name. After a corrupt gzip member
 //! it scans for the next gzip header; after a malformed record header in an
-//! uncompressed file it scans for the next `WARC/` line; at a truncation it
-//! reports the error and stops. Bytes never cause a panic (fuzzed by
+//! uncompressed file, or a `Content-Length` that does not end at a record
+//! boundary (the block runs into the next record or past the end, or is not
+//! followed by its trailer), it reports that record and scans for the next
+//! `WARC/` line; at a truncation with no record after it, it reports the
+//! error and stops. Bytes never cause a panic (fuzzed by
 //! `fuzz/fuzz_targets/warc_reader.rs`).
 
 use std::fs::File;
@@ -117,6 +120,7 @@ pub fn read_warc(path: &Path) -> WarcReader<BufReader<File>> {
             state: State::Done,
             resyncing: false,
             pending: Some(WarcError { file: name, offset: 0, kind: WarcErrorKind::Io(e.to_string()) }),
+            plain_len: None,
         },
     }
 }
@@ -133,12 +137,14 @@ pub(crate) fn read_members_from(path: &Path, from: u64) -> WarcReader<BufReader<
             state: State::Between(BufReader::with_capacity(64 * 1024, f)),
             resyncing: false,
             pending: None,
+            plain_len: None,
         },
         Err(e) => WarcReader {
             name: name.clone(),
             state: State::Done,
             resyncing: false,
             pending: Some(WarcError { file: name, offset: from, kind: WarcErrorKind::Io(e.to_string()) }),
+            plain_len: None,
         },
     }
 }
@@ -147,7 +153,9 @@ enum State<R> {
     Start(R),
     Plain(R, u64),
     Between(R),
-    Member { dec: Box<BufReader<GzDecoder<R>>>, start: u64, inner: u64 },
+    /// Inside a gzip member; `back` holds data read ahead (after a resync),
+    /// to be read before the decoder's.
+    Member { dec: Box<BufReader<GzDecoder<R>>>, start: u64, inner: u64, back: Vec<u8> },
     Done,
 }
 
@@ -162,12 +170,14 @@ pub struct WarcReader<R> {
     /// parses, so that one damaged member gives one error.
     resyncing: bool,
     pending: Option<WarcError>,
+    /// The length of an uncompressed stream, when known.
+    plain_len: Option<u64>,
 }
 
 impl<R: BufRead + Seek> WarcReader<R> {
     /// Reads records from `reader`; `name` is used in errors.
     pub fn new(name: impl Into<String>, reader: R) -> Self {
-        WarcReader { name: name.into(), state: State::Start(reader), resyncing: false, pending: None }
+        WarcReader { name: name.into(), state: State::Start(reader), resyncing: false, pending: None, plain_len: None }
     }
 
     fn err(&self, offset: u64, kind: WarcErrorKind) -> WarcError {
@@ -182,21 +192,31 @@ impl<R: BufRead + Seek> WarcReader<R> {
             State::Start(mut r) => {
                 match r.fill_buf() {
                     Ok(b) if b.starts_with(&GZIP_MAGIC[..2]) => self.state = State::Between(r),
-                    Ok(_) => self.state = State::Plain(r, 0),
+                    Ok(_) => {
+                        // The length of an uncompressed file, so that a block
+                        // claiming more is known short without reading the
+                        // rest of the file (once per such record, read on
+                        // after it: a file of them was quadratic).
+                        self.plain_len = r.stream_position().and_then(|at| {
+                            let len = r.seek(SeekFrom::End(0))?;
+                            r.seek(SeekFrom::Start(at)).map(|_| len)
+                        }).ok();
+                        self.state = State::Plain(r, 0)
+                    }
                     Err(e) => return Some(Err(self.err(0, WarcErrorKind::Io(e.to_string())))),
                 }
                 None
             }
             State::Plain(r, pos) => self.step_plain(r, pos),
             State::Between(r) => self.step_between(r),
-            State::Member { dec, start, inner } => self.step_member(*dec, start, inner),
+            State::Member { dec, start, inner, back } => self.step_member(*dec, start, inner, back),
         }
     }
 
     fn step_plain(&mut self, r: R, pos: u64) -> Option<Result<WarcRecord, WarcError>> {
         let mut c = Counting { inner: r, n: 0 };
-        let res = parse_record(&mut c);
-        let Counting { inner: mut r, n } = c;
+        let res = parse_record(&mut c, self.plain_len.map(|l| l.saturating_sub(pos)));
+        let Counting { inner: r, n } = c;
         match res {
             Ok(None) => None,
             Ok(Some(raw)) => {
@@ -206,21 +226,44 @@ impl<R: BufRead + Seek> WarcReader<R> {
                 self.resyncing = false;
                 Some(self.finish(raw, offset, 0, length))
             }
-            Err(ParseFail::Truncated { lead, what }) => {
-                Some(Err(self.err(pos + lead, WarcErrorKind::Truncated(what))))
+            Err(ParseFail::Truncated { lead, what } | ParseFail::Short { lead, what, .. }) => {
+                // A block that runs past the end may be a length that lies
+                // rather than a cut file: the records after it are read
+                // (they were all lost), and the message says which.
+                let at = pos + lead;
+                match self.resync_plain(r, at) {
+                    Some(next) => Some(Err(self.err(
+                        at,
+                        WarcErrorKind::Length(format!("{what}: Content-Length runs past the end of the data; record skipped, reading on at offset {next}")),
+                    ))),
+                    None => Some(Err(self.err(at, WarcErrorKind::Truncated(what)))),
+                }
+            }
+            Err(ParseFail::Boundary { lead, what, .. }) => {
+                let at = pos + lead;
+                let on = match self.resync_plain(r, at) {
+                    Some(next) => format!("reading on at offset {next}"),
+                    None => "no record follows".to_owned(),
+                };
+                Some(Err(self.err(at, WarcErrorKind::Length(format!("{what}; record skipped, {on}")))))
             }
             Err(ParseFail::Io(e)) => Some(Err(self.err(pos, WarcErrorKind::Io(e.to_string())))),
             Err(ParseFail::Bad { lead, what }) => {
                 let at = pos + lead;
-                // The next record starts on a line of its own.
-                if let Ok(Some(next)) = scan(&mut r, at + 1, b"\nWARC/") {
-                    if r.seek(SeekFrom::Start(next + 1)).is_ok() {
-                        self.state = State::Plain(r, next + 1);
-                    }
-                }
+                self.resync_plain(r, at);
                 Some(Err(self.err(at, WarcErrorKind::BadHeader(what))))
             }
         }
+    }
+
+    /// Positions an uncompressed stream at the next `WARC/` line after the
+    /// record at `at` (the next record starts on a line of its own), and
+    /// returns its offset; ends the stream when there is none.
+    fn resync_plain(&mut self, mut r: R, at: u64) -> Option<u64> {
+        let next = scan(&mut r, at + 1, b"\nWARC/").ok().flatten()? + 1;
+        r.seek(SeekFrom::Start(next)).ok()?;
+        self.state = State::Plain(r, next);
+        Some(next)
     }
 
     fn step_between(&mut self, mut r: R) -> Option<Result<WarcRecord, WarcError>> {
@@ -239,7 +282,7 @@ impl<R: BufRead + Seek> WarcReader<R> {
         // between two fills: one matching byte is enough to hand over, since
         // the decoder checks the whole header (and a bad one is reported).
         if buf.starts_with(&GZIP_MAGIC[..2]) || buf == &GZIP_MAGIC[..1] {
-            self.state = State::Member { dec: Box::new(BufReader::new(GzDecoder::new(r))), start, inner: 0 };
+            self.state = State::Member { dec: Box::new(BufReader::new(GzDecoder::new(r))), start, inner: 0, back: Vec::new() };
             return None;
         }
         // Trailing padding of NULs or line ends after the last member is
@@ -260,10 +303,13 @@ impl<R: BufRead + Seek> WarcReader<R> {
         dec: BufReader<GzDecoder<R>>,
         start: u64,
         inner: u64,
+        back: Vec<u8>,
     ) -> Option<Result<WarcRecord, WarcError>> {
-        let mut c = Counting { inner: dec, n: 0 };
-        let res = parse_record(&mut c);
-        let Counting { inner: mut dec, n } = c;
+        let mut c = Counting { inner: io::Cursor::new(back).chain(dec), n: 0 };
+        let res = parse_record(&mut c, None);
+        let Counting { inner: src, n } = c;
+        let (back, mut dec) = src.into_inner();
+        let back = unread(back);
         match res {
             Ok(None) => {
                 // Member finished cleanly; the decoder has consumed exactly
@@ -275,7 +321,7 @@ impl<R: BufRead + Seek> WarcReader<R> {
                 let rec_inner = inner + raw.lead;
                 // Peek whether the member ends here, to know the member length
                 // (one record per member is the common, random-access case).
-                let peek = dec.fill_buf().map(|b| b.is_empty());
+                let peek = if back.is_empty() { dec.fill_buf().map(|b| b.is_empty()) } else { Ok(false) };
                 if let Err(e) = peek {
                     // The record read whole, but the member's trailer (its
                     // CRC-32 and size) does not match the bytes: say so, as
@@ -295,7 +341,7 @@ impl<R: BufRead + Seek> WarcReader<R> {
                     // member length of its own.
                     if rec_inner == 0 { end.saturating_sub(start) } else { 0 }
                 } else {
-                    self.state = State::Member { dec: Box::new(dec), start, inner: inner + n };
+                    self.state = State::Member { dec: Box::new(dec), start, inner: inner + n, back };
                     0
                 };
                 self.resyncing = false;
@@ -316,15 +362,75 @@ impl<R: BufRead + Seek> WarcReader<R> {
                 self.state = State::Between(dec.into_inner().into_inner());
                 self.report(start, WarcErrorKind::Truncated(format!("record inside gzip member: {what}")))
             }
-            Err(ParseFail::Bad { what, .. }) => {
-                let item = self.report(start, WarcErrorKind::BadHeader(what));
-                // Skip the rest of this member.
-                match io::copy(&mut dec, &mut io::sink()) {
-                    Ok(_) => self.state = State::Between(dec.into_inner().into_inner()),
-                    Err(_) => self.resync_gzip(dec.into_inner().into_inner(), start + 1),
-                }
+            Err(ParseFail::Short { what, tail, .. }) => {
+                // The member ends inside the block. With one record per
+                // member the next member is read; in a whole-file gzip, the
+                // records the block swallowed are read from it.
+                let item = self.report(start, WarcErrorKind::Truncated(format!("record inside gzip member: {what} (the member ends first)")));
+                let tail_at = (inner + n).saturating_sub(tail.len() as u64);
+                let mut data = tail;
+                data.extend_from_slice(&back);
+                self.resync_member(dec, start, tail_at, data);
                 item
             }
+            Err(ParseFail::Bad { what, .. }) => {
+                let item = self.report(start, WarcErrorKind::BadHeader(what));
+                self.skip_member(dec, start);
+                item
+            }
+            Err(ParseFail::Boundary { lead, what, tail }) => {
+                // Read on at the next `WARC/` line of the member's data: in
+                // a whole-file gzip, the records after this one are in the
+                // same member (with one record per member, none are).
+                let rec_inner = inner + lead;
+                let at = if rec_inner > 0 { format!(" (the record at offset {rec_inner} of the member's data)") } else { String::new() };
+                let item = self.report(start, WarcErrorKind::Length(format!("{what}{at}; record skipped")));
+                // `tail` (block and trailer bytes read) ends where `back` starts.
+                let tail_at = (inner + n).saturating_sub(tail.len() as u64);
+                let mut data = tail;
+                data.extend_from_slice(&back);
+                self.resync_member(dec, start, tail_at, data);
+                item
+            }
+        }
+    }
+
+    /// Positions a member's reader at the next `WARC/` line in `data` (the
+    /// bytes at offset `at` of the member's data, then what `dec` has not
+    /// read), or skips the rest of the member when there is none.
+    fn resync_member(&mut self, mut dec: BufReader<GzDecoder<R>>, start: u64, mut at: u64, mut data: Vec<u8>) {
+        const NEEDLE: &[u8] = b"\nWARC/";
+        loop {
+            if let Some(i) = data.windows(NEEDLE.len()).position(|w| w == NEEDLE) {
+                let back = data.split_off(i + 1);
+                self.state = State::Member { dec: Box::new(dec), start, inner: at + i as u64 + 1, back };
+                return;
+            }
+            // Keep what may be the start of a needle cut by the chunk's end.
+            let keep = data.len().min(NEEDLE.len() - 1);
+            at += (data.len() - keep) as u64;
+            data.drain(..data.len() - keep);
+            let chunk = match dec.fill_buf() {
+                Ok([]) => {
+                    self.state = State::Between(dec.into_inner().into_inner());
+                    return;
+                }
+                Ok(b) => b.to_vec(),
+                Err(_) => {
+                    self.resync_gzip(dec.into_inner().into_inner(), start + 1);
+                    return;
+                }
+            };
+            dec.consume(chunk.len());
+            data.extend_from_slice(&chunk);
+        }
+    }
+
+    /// Skips the rest of the member at `start`.
+    fn skip_member(&mut self, mut dec: BufReader<GzDecoder<R>>, start: u64) {
+        match io::copy(&mut dec, &mut io::sink()) {
+            Ok(_) => self.state = State::Between(dec.into_inner().into_inner()),
+            Err(_) => self.resync_gzip(dec.into_inner().into_inner(), start + 1),
         }
     }
 
@@ -399,6 +505,14 @@ impl<R: BufRead + Seek> Iterator for WarcReader<R> {
     }
 }
 
+/// The bytes of `c` not yet read.
+fn unread(c: io::Cursor<Vec<u8>>) -> Vec<u8> {
+    let at = usize::try_from(c.position()).unwrap_or(usize::MAX);
+    let mut v = c.into_inner();
+    v.drain(..at.min(v.len()));
+    v
+}
+
 /// Counts the bytes consumed from a `BufRead`.
 struct Counting<B> {
     inner: B,
@@ -438,6 +552,14 @@ pub(crate) enum ParseFail {
     Truncated { lead: u64, what: String },
     /// Malformed header; `lead` as in [`RawRecord`].
     Bad { lead: u64, what: String },
+    /// The block read whole, but `Content-Length` does not end where the
+    /// record does; `lead` as in [`RawRecord`]. `tail` is the bytes read
+    /// after the head (block and line ends), to resync in a stream that
+    /// cannot seek back.
+    Boundary { lead: u64, what: String, tail: Vec<u8> },
+    /// The stream ended inside the block; `tail` is the block as far as it
+    /// went, as in `Boundary`.
+    Short { lead: u64, what: String, tail: Vec<u8> },
 }
 
 impl From<io::Error> for ParseFail {
@@ -559,9 +681,15 @@ fn parse_record_head<B: BufRead>(r: &mut B) -> Result<Option<RecordHead>, ParseF
     Ok(Some((lead, version, headers, len)))
 }
 
-/// Parses one record. `Ok(None)` at a clean end of stream.
-fn parse_record<B: BufRead>(r: &mut B) -> Result<Option<RawRecord>, ParseFail> {
-    let Some((lead, version, headers, len)) = parse_record_head(r)? else { return Ok(None) };
+/// Parses one record. `Ok(None)` at a clean end of stream. `avail`, when
+/// known, is how many bytes are left in the stream: a block claiming more
+/// is reported truncated without being read.
+fn parse_record<B: BufRead>(r: &mut B, avail: Option<u64>) -> Result<Option<RawRecord>, ParseFail> {
+    let mut c = Counting { inner: &mut *r, n: 0 };
+    let Some((lead, version, headers, len)) = parse_record_head(&mut c)? else { return Ok(None) };
+    if let Some(left) = avail.map(|a| a.saturating_sub(c.n)).filter(|&left| left < len) {
+        return Err(ParseFail::Truncated { lead, what: format!("block has {left} of {len} bytes") });
+    }
     // `take` + `read_to_end` grows the buffer only as data arrives, so a
     // huge Content-Length in a short file costs no memory. Room for up to
     // `RESERVE_MAX` bytes is taken at once: room never written is never made
@@ -571,14 +699,41 @@ fn parse_record<B: BufRead>(r: &mut B) -> Result<Option<RawRecord>, ParseFail> {
     let _ = block.try_reserve_exact(usize::try_from(len).unwrap_or(usize::MAX).min(RESERVE_MAX));
     let got = r.by_ref().take(len).read_to_end(&mut block)? as u64;
     if got < len {
-        return Err(ParseFail::Truncated { lead, what: format!("block has {got} of {len} bytes") });
+        return Err(ParseFail::Short { lead, what: format!("block has {got} of {len} bytes"), tail: block });
     }
-    // Consume the record trailer (CRLF CRLF; be lenient about its form) so
-    // that the record's length covers it.
+    // Consume the record trailer so that the record's length covers it.
+    let mut ends = Vec::with_capacity(4);
     for _ in 0..4 {
         match r.fill_buf()?.first() {
-            Some(b'\r' | b'\n') => r.consume(1),
+            Some(&b @ (b'\r' | b'\n')) => {
+                ends.push(b);
+                r.consume(1);
+            }
             _ => break,
+        }
+    }
+    // A Content-Length too long swallows the next record's start, one too
+    // short leaves part of the block behind: either way the block is not
+    // followed by the trailer. Taken on trust, the first stored a record
+    // holding its neighbour's head (and lost that neighbour), the second a
+    // cut page as whole. Lenient only as far as writers need: the trailer's
+    // line ends may be short or bare LF when the next record (or the end)
+    // follows at once. A whole CRLF CRLF is a boundary even when what
+    // follows is damaged: that damage is the next record's, reported there.
+    if ends != RECORD_TRAILER {
+        let next = r.fill_buf()?;
+        let at_boundary = next.is_empty()
+            || next.starts_with(b"WARC/")
+            // The buffer ends inside what may be a version line.
+            || (next.len() < 5 && b"WARC/".starts_with(next));
+        if !at_boundary {
+            let mut tail = block;
+            tail.extend_from_slice(&ends);
+            return Err(ParseFail::Boundary {
+                lead,
+                what: format!("Content-Length {len} does not end at a record boundary (the block is not followed by the CRLF CRLF trailer and a WARC/ line)"),
+                tail,
+            });
         }
     }
     Ok(Some(RawRecord { lead, version, headers, block }))
@@ -659,7 +814,7 @@ pub(crate) fn read_back_head(name: &str, head: &[u8], block_len: u64) -> Result<
         Ok(Some(parsed)) => parsed,
         Ok(None) => return Err(bad("no record head".into())),
         Err(ParseFail::Io(e)) => return Err(bad(e.to_string())),
-        Err(ParseFail::Truncated { what, .. } | ParseFail::Bad { what, .. }) => return Err(bad(what)),
+        Err(ParseFail::Truncated { what, .. } | ParseFail::Bad { what, .. } | ParseFail::Boundary { what, .. } | ParseFail::Short { what, .. }) => return Err(bad(what)),
     };
     if r.position() != head.len() as u64 || len != block_len {
         return Err(bad(format!("head of {} bytes read back as {} bytes for a block of {len}, not {block_len}", head.len(), r.position())));

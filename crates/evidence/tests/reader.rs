@@ -198,3 +198,107 @@ proptest! {
         prop_assert!(ok >= intact_before.min(3), "{} ok, {} intact before damage at {}", ok, intact_before, at);
     }
 }
+
+/// Four records, the second with its `Content-Length` header set to `cl`.
+fn four_with_length(cl: impl Fn(usize) -> usize) -> Vec<Vec<u8>> {
+    let mut recs: Vec<Vec<u8>> = (1..=4).map(|i| record(i, "response", &format!("http://m.onion/{i}"), &http(&format!("page {i}")))).collect();
+    let len = http("page 2").len();
+    let text = String::from_utf8(recs[1].clone()).unwrap();
+    recs[1] = text.replacen(&format!("Content-Length: {len}\r\n"), &format!("Content-Length: {}\r\n", cl(len)), 1).into_bytes();
+    recs
+}
+
+/// The one error, which must name the record whose length lies.
+fn the_length_error(items: &[Result<WarcRecord, WarcError>], at: u64) -> String {
+    let errs = errors(items);
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert_eq!(errs[0].offset, at, "{errs:?}");
+    assert!(matches!(errs[0].kind, WarcErrorKind::Length(_)), "{errs:?}");
+    errs[0].to_string()
+}
+
+/// A plain record whose block runs past the end of the file lost every
+/// record after it, and the warning said only "truncated".
+#[test]
+fn plain_length_past_the_end_loses_only_its_own_record() {
+    let recs = four_with_length(|_| 1_000_000_000);
+    let items = read("huge.warc", recs.concat());
+    assert_eq!(bodies(&items), ["page 1", "page 3", "page 4"]);
+    let msg = the_length_error(&items, recs[0].len() as u64);
+    assert!(msg.contains("of 1000000000 bytes") && msg.contains("record skipped"), "{msg}");
+    assert!(msg.contains(&format!("reading on at offset {}", recs[0].len() + recs[1].len())), "{msg}");
+    let later: Vec<u64> = items.iter().filter_map(|r| r.as_ref().ok()).map(|r| r.offset).skip(1).collect();
+    assert_eq!(later, [(recs[0].len() + recs[1].len()) as u64, (recs[0].len() + recs[1].len() + recs[2].len()) as u64]);
+}
+
+/// A Content-Length too long stored a block holding the next record's head
+/// (and lost that record); the warning named an offset inside the next one.
+#[test]
+fn plain_length_too_long_skips_its_record_and_reads_the_next() {
+    let recs = four_with_length(|n| n + 50);
+    let items = read("long.warc", recs.concat());
+    assert_eq!(bodies(&items), ["page 1", "page 3", "page 4"]);
+    let msg = the_length_error(&items, recs[0].len() as u64);
+    assert!(msg.contains("does not end at a record boundary"), "{msg}");
+}
+
+/// A Content-Length too short stored a cut page as whole.
+#[test]
+fn plain_length_too_short_is_not_stored_as_whole() {
+    let len = http("page 2").len();
+    let recs = four_with_length(|n| n - 3);
+    let items = read("short.warc", recs.concat());
+    assert_eq!(bodies(&items), ["page 1", "page 3", "page 4"]);
+    let msg = the_length_error(&items, recs[0].len() as u64);
+    assert!(msg.contains(&format!("Content-Length {} does not end at a record boundary", len - 3)), "{msg}");
+}
+
+/// The same lies in gzip-per-record files cost only their own member.
+#[test]
+fn gzip_member_with_a_wrong_length_loses_only_its_record() {
+    for (name, cl) in [("short.warc.gz", -3i64), ("long.warc.gz", 50)] {
+        let recs = four_with_length(|n| (n as i64 + cl) as usize);
+        let members: Vec<Vec<u8>> = recs.iter().map(|r| gz(r)).collect();
+        let items = read(name, members.concat());
+        assert_eq!(bodies(&items), ["page 1", "page 3", "page 4"], "{name}");
+        let errs = errors(&items);
+        assert_eq!(errs.len(), 1, "{name}: {errs:?}");
+        assert_eq!(errs[0].offset, members[0].len() as u64, "{name}");
+    }
+}
+
+/// What leniency real writers need stays: a trailer of bare or short line
+/// ends, or none, before the next record or the end.
+#[test]
+fn short_trailers_before_the_next_record_are_accepted() {
+    for trailer in [&b"\n\n"[..], b"\r\n", b""] {
+        let recs: Vec<Vec<u8>> = three()
+            .into_iter()
+            .map(|r| {
+                let mut r = r[..r.len() - 4].to_vec();
+                r.extend_from_slice(trailer);
+                r
+            })
+            .collect();
+        let items = read("lenient.warc", recs.concat());
+        assert_eq!(bodies(&items), ["page 1", "page 2", "page 3"], "{trailer:?}");
+        assert!(errors(&items).is_empty(), "{trailer:?}");
+    }
+}
+
+/// In a whole-file gzip the records after a lying one are in the same
+/// member: they are read, not skipped with the rest of the member.
+#[test]
+fn whole_file_gzip_with_a_wrong_length_loses_only_its_record() {
+    for (what, cl) in [("short", -3i64), ("long", 50), ("past the end", 1_000_000_000)] {
+        let recs = four_with_length(|n| (n as i64 + cl) as usize);
+        let items = read("whole.warc.gz", gz(&recs.concat()));
+        let errs = errors(&items);
+        assert_eq!(errs.len(), 1, "{what}: {errs:?}");
+        assert_eq!(errs[0].offset, 0, "{what}");
+        let want = ["page 1", "page 3", "page 4"];
+        assert_eq!(bodies(&items), want, "{what}");
+        let at = (recs[0].len() + recs[1].len()) as u64;
+        assert_eq!(items.iter().filter_map(|r| r.as_ref().ok()).nth(1).map(|r| r.offset_in_member), Some(at), "{what}");
+    }
+}

@@ -256,7 +256,9 @@ fn removed_index_line_and_appended_garbage_are_reported() {
     std::fs::write(&idx, kept.join("\n") + "\n").unwrap();
     let s2 = EvidenceStore::open(s.dir()).unwrap();
     let r = s2.verify();
-    assert!(r.problems.iter().any(|p| p.what.contains("not in the index")), "{:?}", r.problems);
+    // Named on the index, which lost the line, not on the evidence file.
+    let index = Location::Path(s.dir().join("index.jsonl"));
+    assert!(r.problems.iter().any(|p| p.what.contains("not in the index") && p.location == index), "{:?}", r.problems);
     let mut f = std::fs::OpenOptions::new().append(true).open(s.dir().join("evidence-00001.warc.gz")).unwrap();
     f.write_all(b"junk").unwrap();
     assert!(!EvidenceStore::open(s.dir()).unwrap().verify().problems.is_empty());
@@ -643,7 +645,63 @@ fn custody_log_cut_short_reports_the_records_left_without_entries() {
     check_cut(3, &["alias of a", "c", "request of c"]);
     check_cut(2, &["b", "alias of a", "c", "request of c"]);
     check_cut(1, &["a", "b", "alias of a", "c", "request of c"]);
-    check_cut(0, &["a", "b", "alias of a", "c", "request of c"]);
+}
+
+/// A custody log deleted or emptied is one problem naming the log: each
+/// record was blamed instead (408 lines for a case of 404 pages), and
+/// nothing said the log was gone.
+#[test]
+fn a_custody_log_deleted_or_emptied_is_one_problem_naming_it() {
+    for how in ["missing", "empty"] {
+        let (_d, s, _) = logged_store();
+        let path = s.dir().join("custody.jsonl");
+        if how == "missing" {
+            std::fs::remove_file(&path).unwrap();
+        } else {
+            std::fs::write(&path, "").unwrap();
+        }
+        let r = EvidenceStore::open_read_only(s.dir()).unwrap().verify();
+        assert_eq!(r.problems.len(), 1, "{how}: {:?}", r.problems);
+        assert_eq!(r.problems[0].location, Location::Path(path.clone()), "{how}");
+        assert!(r.problems[0].what.starts_with(&format!("{how}: the custody log is gone")), "{:?}", r.problems);
+    }
+}
+
+/// The line number of the index line that names `sha`.
+fn index_line_of(dir: &Path, sha: &Sha256) -> usize {
+    let text = std::fs::read_to_string(dir.join("index.jsonl")).unwrap();
+    text.lines().position(|l| l.contains(&format!(r#""sha256":"{}""#, sha.to_hex())) && l.contains(r#""kind":"record""#)).unwrap() + 1
+}
+
+/// A damaged index line is the index's problem, named by its line: an
+/// edited source was reported at the record, as if the evidence file had
+/// changed, and explained with the forged source.
+#[test]
+fn an_edited_index_line_is_named_by_its_line() {
+    let (_d, s, _) = logged_store();
+    let sha = Sha256::of(b"<html>b</html>");
+    let idx = s.dir().join("index.jsonl");
+    let n = index_line_of(s.dir(), &sha);
+    let text = std::fs::read_to_string(&idx).unwrap();
+    std::fs::write(&idx, text.replacen("pages/b.html", "evil.html", 1)).unwrap();
+    let r = EvidenceStore::open_read_only(s.dir()).unwrap().verify();
+    assert_eq!(r.problems.len(), 1, "{:?}", r.problems);
+    assert_eq!(r.problems[0].location, Location::Line { file: "index.jsonl".into(), line: n });
+    assert!(r.problems[0].what.contains(r#"source: index "evil.html" file "pages/b.html""#), "{:?}", r.problems);
+    // What the files hold, for the case's check of its acquire entries.
+    assert!(r.stored.contains(&(sha, Some("pages/b.html".into()))), "{:?}", r.stored);
+}
+
+/// An emptied index is one problem naming it, not one per record.
+#[test]
+fn an_emptied_index_is_one_problem_naming_it() {
+    let (_d, s, _) = logged_store();
+    let idx = s.dir().join("index.jsonl");
+    std::fs::write(&idx, "").unwrap();
+    let r = EvidenceStore::open_read_only(s.dir()).unwrap().verify();
+    assert_eq!(r.problems.len(), 1, "{:?}", r.problems);
+    assert_eq!(r.problems[0].location, Location::Path(idx));
+    assert!(r.problems[0].what.contains("holds no line"), "{:?}", r.problems);
 }
 
 /// An acquire entry names the capture by digest and source: one naming the
