@@ -106,6 +106,13 @@ struct Unnamed<'l> {
     counted: bool,
 }
 
+/// Per account (market, vendor as shown): each named title's words and the
+/// named keys showing it.
+type NamedTitles<'l> = HashMap<(&'l str, &'l str), HashMap<String, HashSet<String, FastState>, FastState>, FastState>;
+
+/// Per account: the captures each named key is seen in.
+type NamedIn<'l> = HashMap<(&'l str, &'l str), HashMap<String, Captures<'l>, FastState>, FastState>;
+
 /// Unnamed keys by account and title words.
 type UnnamedTitles<'k, 'l> = HashMap<((&'l str, &'l str), &'k str), Vec<&'k String>, FastState>;
 
@@ -131,8 +138,8 @@ impl Matches<'_> {
 /// (given `blockers`) no unnamed title longer than it does.
 fn named_matches<'k, 'l>(
     unnamed: &'k HashMap<String, Unnamed<'l>, FastState>,
-    titles: &'k HashMap<(&'l str, &'l str), HashMap<String, HashSet<String, FastState>, FastState>, FastState>,
-    named_in: &HashMap<(&'l str, &'l str), HashMap<String, Captures<'l>, FastState>, FastState>,
+    titles: &'k NamedTitles<'l>,
+    named_in: &NamedIn<'l>,
     blockers: Option<&UnnamedTitles<'k, 'l>>,
 ) -> Matches<'k> {
     let mut found: Vec<(&String, Found<'_>)> = Vec::new();
@@ -275,9 +282,8 @@ impl Aliases {
         // here reads another account's rows (but those of the vendor's other
         // spellings), so a vendor's dossier, which reads only its rows,
         // finds what the whole case finds.
-        type Titles = HashMap<String, HashSet<String, FastState>, FastState>;
-        let mut titles: HashMap<(&str, &str), Titles, FastState> = HashMap::default();
-        let mut named_in: HashMap<(&str, &str), HashMap<String, Captures<'_>, FastState>, FastState> = HashMap::default();
+        let mut titles: NamedTitles<'_> = HashMap::default();
+        let mut named_in: NamedIn<'_> = HashMap::default();
         let mut key = String::new();
         for l in listings.clone().filter(|l| named(l)) {
             let account = (l.market.as_str(), l.vendor.as_deref().unwrap_or(""));
