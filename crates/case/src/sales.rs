@@ -835,24 +835,34 @@ impl Case {
                 }
             }
         }
-        // Identifiers on vendor profile pages (not on dataset files, which
-        // hold many vendors), by the page they are on.
-        let vendor_pages: HashSet<Sha256> =
-            self.store.pages()?.into_iter().filter(|p| p.page_type == PageType::Vendor).map(|p| p.evidence).collect();
+        // Identifiers on vendor profile pages, by the page they are on; on
+        // dataset files, which hold many vendors, those a vendor's own
+        // listing titles show (`linking::TitlesOnPages`, the rule linking
+        // and the report follow), by account.
+        let pages = self.store.pages()?;
+        let vendor_pages: HashSet<Sha256> = pages.iter().filter(|p| p.page_type == PageType::Vendor).map(|p| p.evidence).collect();
+        let dataset_pages: HashSet<Sha256> = pages.iter().filter(|p| p.page_type == PageType::Dataset).map(|p| p.evidence).collect();
         let mut on_vendor_pages: HashMap<Sha256, Vec<(String, String, String)>> = HashMap::new();
-        if !vendor_pages.is_empty() {
-            for id in self.store.identifiers(&Filter::default())? {
-                let Some(p) = &id.record.provenance else { continue };
-                if vendor_pages.contains(&p.evidence)
-                    // Every kind but onions (a vendor page links the
-                    // market's own and its mirrors).
-                    && !matches!(id.record.kind, IdentifierKind::Onion)
-                {
-                    on_vendor_pages.entry(p.evidence).or_default().push((
-                        id.record.kind.as_str().to_owned(),
-                        id.record.value.clone(),
-                        id.id.as_str().to_owned(),
-                    ));
+        let mut in_titles: HashMap<(String, String), Vec<(String, String, String)>> = HashMap::new();
+        if !vendor_pages.is_empty() || !dataset_pages.is_empty() {
+            let identifiers = self.store.identifiers(&Filter::default())?;
+            let on = |i: &Stored<model::Identifier>, pages: &HashSet<Sha256>| {
+                // Every kind but onions (a vendor page links the market's
+                // own and its mirrors).
+                i.record.provenance.as_ref().filter(|p| pages.contains(&p.evidence) && !matches!(i.record.kind, IdentifierKind::Onion)).map(|p| p.evidence)
+            };
+            let titles = linking::TitlesOnPages::of(
+                identifiers.iter().filter_map(|i| on(i, &dataset_pages)),
+                obs.listings.iter().map(|l| (l.id.as_str(), &l.record)),
+            );
+            for id in &identifiers {
+                let found = (id.record.kind.as_str().to_owned(), id.record.value.clone(), id.id.as_str().to_owned());
+                if let Some(page) = on(id, &vendor_pages) {
+                    on_vendor_pages.entry(page).or_default().push(found);
+                } else if let Some(page) = on(id, &dataset_pages) {
+                    for (market, vendor, _) in titles.accounts_showing(&page, &id.record.value) {
+                        in_titles.entry((market.to_owned(), vendor.to_owned())).or_default().push(found.clone());
+                    }
                 }
             }
         }
@@ -864,8 +874,13 @@ impl Case {
                 showing.entry(key).or_default().insert(v.record.name.trim().to_lowercase());
             }
         }
+        for ((market, vendor), found) in &in_titles {
+            for (kind, value, _) in found {
+                showing.entry((market.clone(), kind.clone(), value.clone())).or_default().insert(vendor.to_lowercase());
+            }
+        }
         let vendors_showing = showing.into_iter().map(|(k, names)| (k, names.len())).collect();
-        Ok(DossierIndex { obs, estimates, by_name, on_vendor_pages, vendors_showing })
+        Ok(DossierIndex { obs, estimates, by_name, on_vendor_pages, vendors_showing, in_titles })
     }
 }
 
@@ -894,9 +909,13 @@ pub struct DossierIndex {
     estimates: Vec<Estimate>,
     by_name: HashMap<String, NameRows>,
     on_vendor_pages: HashMap<Sha256, Vec<(String, String, String)>>,
-    /// (market, kind, value) of the identifiers on vendor pages, with how many
-    /// vendors (by lower-cased name) of that market have pages showing them.
+    /// (market, kind, value) of the identifiers on vendor pages and in
+    /// dataset titles, with how many vendors (by lower-cased name) of that
+    /// market show them.
     vendors_showing: HashMap<(String, String, String), usize>,
+    /// By account (market, vendor as its listings show it, trimmed): the
+    /// identifiers on dataset files that its own listing titles show.
+    in_titles: HashMap<(String, String), Vec<(String, String, String)>>,
 }
 
 impl DossierIndex {
@@ -989,6 +1008,13 @@ impl DossierIndex {
             }
             days.extend(r.observed_at.as_deref().and_then(sales::dates::observed_day));
             profiles.push(VendorFact { id: v.id.clone(), vendor: r.clone() });
+        }
+        for a in &accounts {
+            for (kind, value, id) in self.in_titles.get(&(a.market.clone(), a.vendor.trim().to_owned())).into_iter().flatten() {
+                let common = self.vendors_showing.get(&(a.market.clone(), kind.clone(), value.clone())).is_some_and(|&n| n >= linking::COMMON_IDENTIFIER);
+                let found = VendorIdentifier { kind: kind.clone(), value: value.clone(), market: a.market.clone(), source: id.clone() };
+                if common { market_identifiers.insert(found) } else { identifiers.insert(found) };
+            }
         }
         Some(VendorDossier {
             name: name.to_owned(),

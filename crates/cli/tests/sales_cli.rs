@@ -726,6 +726,37 @@ fn dataset_identifiers_cite_their_line() {
     assert!(tags.contains(&format!("\tseen in shop dataset file {}, line 3\t", s(&data))), "{tags}");
 }
 
+/// A contact a vendor wrote in its own listing title in a dataset file of
+/// many vendors is that vendor's, in its dossier and in the report (both
+/// once took identifiers from profile pages only); one a buyer wrote in a
+/// feedback cell is nobody's, and a handle inside a longer word does not count.
+#[test]
+fn contacts_in_a_vendors_own_dataset_titles_are_its_identifiers() {
+    let files = ["alphabay-2017/Fraud_-_other_-_20170507.csv", "agora-2014/vendor__vendorall_0114.csv", "agora-2014/product__products-2014-03-01.csv"];
+    let Some(files) = files.iter().map(|f| testdata::shared(&format!("listings/{f}"))).collect::<Option<Vec<_>>>() else { return };
+    let (_tmp, case) = case_with(&files);
+    let identifiers = |name: &str| -> Vec<String> {
+        let (out, _) = ok(&["vendor", "--case", s(&case), "--json", name]);
+        let d: serde_json::Value = serde_json::from_str(&out).unwrap();
+        d["identifiers"].as_array().unwrap().iter().map(|i| format!("{} {} {}", i["market"].as_str().unwrap(), i["kind"].as_str().unwrap(), i["value"].as_str().unwrap())).collect()
+    };
+    // "- Flights - Hotels - Car rentals - 30% - WICKR: resefix , uanon@dukgo.com"
+    assert_eq!(identifiers("uanon"), ["alphabay jabber uanon@dukgo.com", "alphabay wickr resefix"]);
+    assert_eq!(identifiers("getlost"), ["alphabay jabber getlost@exploit.im"]);
+    assert_eq!(identifiers("tomorrowman"), ["agora email tomorrowman@safe-mail.net"]);
+    // 172XeYs4... is in a buyer's feedback (line 27893 of the product file):
+    // found and stored, and no vendor's.
+    let (out, _) = ok(&["identifiers", "--case", s(&case), "--kind", "btc", "--json"]);
+    assert_eq!(lines(&out).len(), 1, "{out}");
+    let report = case.join("report-csv");
+    ok(&["report", "--case", s(&case), "--csv", s(&report)]);
+    let vendors = std::fs::read_to_string(report.join("vendors.csv")).unwrap();
+    assert!(!vendors.contains("172XeYs4aeuifeVWryhEEt1PVsaLW78ULv"), "{vendors}");
+    let row = |name: &str| vendors.lines().find(|l| l.split(',').nth(2) == Some(name)).unwrap_or_else(|| panic!("{name}: {vendors}")).to_owned();
+    assert!(row("tomorrowman").contains("email:tomorrowman@safe-mail.net"), "{}", row("tomorrowman"));
+    assert!(row("uanon").contains("wickr:resefix"), "{}", row("uanon"));
+}
+
 /// A group with sales and no priced sale has an unknown revenue: `null` in
 /// JSON, empty in CSV and in the exported estimates (the text says n/a);
 /// before, all three said 0.0, which a script summing revenue took for a

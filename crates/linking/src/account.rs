@@ -429,8 +429,10 @@ impl AccountsBuilder {
 /// are skipped; nothing here fails. Feedback gives only dates (buyers wrote
 /// its text). An identifier is attached to an account when its page
 /// (provenance evidence digest) shows vendor or listing rows of exactly that
-/// one account; identifiers on pages of several vendors, or of none, are not
-/// attributed to anyone.
+/// one account, or, on a page of several accounts, to each of them whose
+/// listing titles on that page show it (cited by the identifier and that
+/// listing, [`TitlesOnPages`]); other identifiers on pages of several
+/// vendors, or of none, are not attributed to anyone.
 pub fn accounts_from_records(records: &Records) -> Vec<Account> {
     let mut accounts = accounts_with(records, Push::Append);
     accounts.iter_mut().for_each(Account::settle);
@@ -497,14 +499,40 @@ fn accounts_with(records: &Records, push: Push) -> Vec<Account> {
             page_owner.entry(page).or_default().insert(key);
         }
     }
+    let shared_pages = records
+        .identifiers
+        .iter()
+        .filter_map(|i| i.record.provenance.as_ref().map(|p| p.evidence))
+        .filter(|page| page_owner.get(page).is_some_and(|o| o.len() > 1));
+    let titles = TitlesOnPages::of(shared_pages, records.listings.iter().map(|l| (l.id, l.record)));
     for i in &records.identifiers {
         let r = i.record;
         let Some(page) = r.provenance.as_ref().map(|p| p.evidence) else { continue };
         let Some(owners) = page_owner.get(&page) else { continue };
-        if owners.len() != 1 {
-            continue;
+        // A page of one account is that account's; on a page of several (a
+        // dataset file, a search page) the identifier is the accounts' whose
+        // own listing titles there show it.
+        let holders: Vec<(usize, Option<&str>)> = match owners.len() {
+            1 => owners.iter().map(|&at| (at, None)).collect(),
+            _ => titles
+                .accounts_showing(&page, &r.value)
+                .into_iter()
+                .filter_map(|(market, vendor, listing)| accounts.entry(market, vendor).map(|(at, _)| (at, Some(listing))))
+                .collect(),
+        };
+        for (at, listing) in holders {
+            if let Some(acc) = accounts.accounts.get_mut(at) {
+                add_identifier(acc, r, i.id, listing, push);
+            }
         }
-        let Some(acc) = owners.iter().next().and_then(|&at| accounts.accounts.get_mut(at)) else { continue };
+    }
+    accounts.finish()
+}
+
+/// Adds identifier `r` (row `id`) to `acc`, cited by `id` and, when the
+/// account holds it for showing it in a listing title, by that listing.
+fn add_identifier(acc: &mut Account, r: &model::Identifier, id: &str, listing: Option<&str>, push: Push) {
+    for source in std::iter::once(id).chain(listing) {
         match r.kind {
             IdentifierKind::Pgp => {
                 let (subkeys, uids) = r
@@ -512,20 +540,74 @@ fn accounts_with(records: &Records, push: Push) -> Vec<Account> {
                     .as_ref()
                     .map(|k| (k.subkeys.clone(), k.user_ids.clone()))
                     .unwrap_or_default();
-                acc.add_pgp_with(&r.value, &subkeys, &uids, i.id, push);
+                acc.add_pgp_with(&r.value, &subkeys, &uids, source, push);
             }
-            IdentifierKind::Btc => acc.add_btc_with(&r.value, i.id, push),
+            IdentifierKind::Btc => acc.add_btc_with(&r.value, source, push),
             IdentifierKind::Email
             | IdentifierKind::Jabber
             | IdentifierKind::Telegram
             | IdentifierKind::Wickr
             | IdentifierKind::Session => {
-                acc.add_contact_with(&format!("{}:{}", r.kind.as_str(), r.value), i.id, push);
+                acc.add_contact_with(&format!("{}:{}", r.kind.as_str(), r.value), source, push);
             }
             IdentifierKind::Xmr | IdentifierKind::Onion => {}
-        }
+        };
     }
-    accounts.finish()
+}
+
+/// The listing titles (lower-cased) of some pages, to find the vendors who
+/// wrote an identifier found on a page of several vendors: a dataset file
+/// holds thousands, and an identifier in it is a vendor's when the vendor
+/// wrote it in a title of its own (Agora's `tomorrowman@safe-mail.net`,
+/// AlphaBay's Jabber handles). A buyer's words in a feedback cell are not a
+/// title, so they stay nobody's. Only the pages asked for are kept: the rest
+/// of a million listings is not copied.
+pub struct TitlesOnPages<'r> {
+    by_page: HashMap<model::Sha256, Vec<TitleOf<'r>>>,
+}
+
+/// One listing title on a page: (lower-cased title, market, vendor (trimmed), listing row id).
+type TitleOf<'r> = (String, &'r str, &'r str, &'r str);
+
+impl<'r> TitlesOnPages<'r> {
+    /// The titles of `listings` (row id and record) on `pages`.
+    pub fn of(pages: impl IntoIterator<Item = model::Sha256>, listings: impl IntoIterator<Item = (&'r str, &'r model::Listing)>) -> Self {
+        let mut by_page: HashMap<model::Sha256, Vec<TitleOf<'r>>> = pages.into_iter().map(|p| (p, Vec::new())).collect();
+        if !by_page.is_empty() {
+            for (id, l) in listings {
+                let Some(titles) = l.provenance.as_ref().and_then(|p| by_page.get_mut(&p.evidence)) else { continue };
+                let Some(vendor) = l.vendor.as_deref().map(str::trim).filter(|v| !v.is_empty()) else { continue };
+                titles.push((l.title.to_lowercase(), &l.market, vendor, id));
+            }
+        }
+        TitlesOnPages { by_page }
+    }
+
+    /// Each account (market, vendor) whose listing titles on `page` show
+    /// `value` (case aside, as a whole word: `wickr: abc` is not `abcd`),
+    /// with the first such listing's id, in the order met. Several accounts
+    /// showing one contact is a fact the linking signals weigh (and discount
+    /// when [`crate::COMMON_IDENTIFIER`] accounts of a market share it).
+    pub fn accounts_showing(&self, page: &model::Sha256, value: &str) -> Vec<(&'r str, &'r str, &'r str)> {
+        let value = value.trim().to_lowercase();
+        let mut out: Vec<(&'r str, &'r str, &'r str)> = Vec::new();
+        if value.is_empty() {
+            return out;
+        }
+        for (title, market, vendor, listing) in self.by_page.get(page).into_iter().flatten() {
+            if shows_word(title, &value) && !out.iter().any(|&(m, v, _)| (m, v) == (*market, *vendor)) {
+                out.push((market, vendor, listing));
+            }
+        }
+        out
+    }
+}
+
+/// Whether `text` holds `word` with no letter, digit or `_` right before or
+/// after it.
+fn shows_word(text: &str, word: &str) -> bool {
+    let part_of_word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+    text.match_indices(word).any(|(at, _)| !part_of_word(text[..at].chars().next_back()) && !part_of_word(text[at + word.len()..].chars().next()))
 }
 
 #[cfg(test)]
@@ -562,6 +644,53 @@ mod tests {
             };
             (id, listing)
         }
+    }
+
+    /// A dataset file (one page) of several vendors: an identifier is the
+    /// accounts' whose own titles show it as a word, never one only a buyer
+    /// wrote.
+    #[test]
+    fn an_identifier_on_a_page_of_several_vendors_is_theirs_whose_titles_show_it() {
+        let listing = |vendor: &str, title: &str| Listing {
+            market: "alphabay".into(),
+            vendor: Some(vendor.into()),
+            title: title.into(),
+            provenance: on_page(1),
+            ..Listing::default()
+        };
+        let listings = [
+            ("L-1".to_owned(), listing("uanon", "- Flights - Hotels - WICKR: Resefix , uanon@dukgo.com")),
+            ("L-2".to_owned(), listing("uanon", "Car rentals 30%")),
+            ("L-3".to_owned(), listing("resefix", "RESEFIX Flights Hotels")),
+            ("L-4".to_owned(), listing("resefix", "resefix again")),
+            ("L-5".to_owned(), listing("other", "Hotels 20%, ask xuanon@dukgo.com or resefixer")),
+        ];
+        let identifier = |kind: IdentifierKind, value: &str| Identifier { kind, value: value.into(), detail: None, pgp: None, provenance: on_page(1) };
+        let identifiers = [
+            ("I-1".to_owned(), identifier(IdentifierKind::Wickr, "resefix")),
+            ("I-2".to_owned(), identifier(IdentifierKind::Jabber, "uanon@dukgo.com")),
+            // In the file (a feedback cell), in no title: nobody's.
+            ("I-3".to_owned(), identifier(IdentifierKind::Btc, "172XeYs4aeuifeVWryhEEt1PVsaLW78ULv")),
+        ];
+        fn rows<T>(v: &[(String, T)]) -> Vec<Row<'_, T>> {
+            v.iter().map(|(id, r)| Row::new(id, r)).collect()
+        }
+        let records = Records { vendors: vec![], listings: rows(&listings), feedback: vec![], identifiers: rows(&identifiers) };
+        let accounts = accounts_from_records(&records);
+        let contacts = |name: &str| {
+            let a = accounts.iter().find(|a| a.name == name).expect(name);
+            a.contacts.iter().map(|c| (format!("{}:{}", c.kind, c.value), c.sources.join(" "))).collect::<Vec<_>>()
+        };
+        let owned = |pairs: &[(&str, &str)]| pairs.iter().map(|(c, s)| (c.to_string(), s.to_string())).collect::<Vec<_>>();
+        assert_eq!(contacts("uanon"), owned(&[("wickr:resefix", "I-1 L-1"), ("jabber:uanon@dukgo.com", "I-2 L-1")]));
+        assert_eq!(contacts("resefix"), owned(&[("wickr:resefix", "I-1 L-3")]));
+        assert!(contacts("other").is_empty());
+        assert!(accounts.iter().all(|a| a.btc.is_empty()));
+        // A page of one account keeps every identifier on it.
+        let records = Records { listings: rows(&listings[..2]), ..records };
+        let accounts = accounts_from_records(&records);
+        assert_eq!(accounts.len(), 1);
+        assert_eq!((accounts[0].contacts.len(), accounts[0].btc.len()), (2, 1));
     }
 
     prop_compose! {
