@@ -819,19 +819,19 @@ impl Case {
             let seen = &mut by_name.entry(name).or_default().feedback;
             seen.rows += rows.len() as u64;
             // An account's rows repeat a few observation times.
-            let mut last: Option<(&str, Option<NaiveDate>)> = None;
+            let mut last: Option<(&str, Option<sales::dates::DayRange>)> = None;
             for f in &rows {
                 let r = &f.record;
                 let at = r.observed_at.or_else(|| r.provenance.and_then(|(ev, _, _)| obs.captured.get(&ev)).map(String::as_str));
                 let Some(at) = at else { continue };
-                let day = match last {
+                let days = match last {
                     Some((t, d)) if t == at => d,
-                    _ => sales::dates::observed_day(at),
+                    _ => sales::dates::seen_range(Some(at), None),
                 };
-                last = Some((at, day));
-                if let Some(d) = day {
-                    seen.first = Some(seen.first.map_or(d, |f| f.min(d)));
-                    seen.last = Some(seen.last.map_or(d, |l| l.max(d)));
+                last = Some((at, days));
+                if let Some(d) = days {
+                    seen.first = Some(seen.first.map_or(d.earliest, |f| f.min(d.earliest)));
+                    seen.last = Some(seen.last.map_or(d.latest, |l| l.max(d.latest)));
                 }
             }
         }
@@ -960,7 +960,11 @@ impl DossierIndex {
                 let (rows, distinct) = timeline.entry((d, l.record.market.clone())).or_default();
                 *rows += 1;
                 distinct.insert(identity);
-                days.insert(d);
+            }
+            // First and last seen: a month-only date is any day of its
+            // month (the timeline files it under the month's first).
+            if let Some(seen) = sales::dates::seen_range(l.record.observed_at.as_deref(), l.captured_at.as_deref()) {
+                days.extend([seen.earliest, seen.latest]);
             }
         }
         days.extend(rows.feedback.first);
@@ -1006,7 +1010,7 @@ impl DossierIndex {
                     if common { market_identifiers.insert(found) } else { identifiers.insert(found) };
                 }
             }
-            days.extend(r.observed_at.as_deref().and_then(sales::dates::observed_day));
+            days.extend(sales::dates::seen_range(r.observed_at.as_deref(), None).into_iter().flat_map(|s| [s.earliest, s.latest]));
             profiles.push(VendorFact { id: v.id.clone(), vendor: r.clone() });
         }
         for a in &accounts {

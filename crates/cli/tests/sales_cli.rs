@@ -929,6 +929,10 @@ fn a_month_only_crawl_date_is_the_whole_month() {
     let d: serde_json::Value = serde_json::from_str(&out).unwrap();
     let median = d["accounts"][0]["median_price_usd"].as_f64().unwrap();
     assert!((median - 0.02348 * 1910.74954161309).abs() < 0.005 && (median - 44.86).abs() < 0.005, "{median}");
+    // Seen some day of July: first and last seen are the month's ends, in
+    // the account and the dossier, as in the report (both said July 1).
+    assert_eq!((d["accounts"][0]["first_seen"].as_str(), d["accounts"][0]["last_seen"].as_str()), (Some("2017-07-01"), Some("2017-07-31")), "{out}");
+    assert_eq!((d["first_seen"].as_str(), d["last_seen"].as_str()), (Some("2017-07-01"), Some("2017-07-31")), "{out}");
     // The exported listings are converted on the same day (they were at
     // July 1's rate, found by a review): each row's price_usd is its BTC
     // price at the July 16 close, and its rate says so.

@@ -44,12 +44,23 @@ pub fn seen_in(observed_at: Option<&str>, captured_at: Option<&str>, day: NaiveD
     }
 }
 
+/// A row's day: its own observation date, else its capture's ([`observed_day`]).
+pub fn day_of(observed_at: Option<&str>, captured_at: Option<&str>) -> Option<NaiveDate> {
+    observed_at.and_then(observed_day).or_else(|| captured_at.and_then(observed_day))
+}
+
+/// The days a row may have been seen on: its [`day_of`], or the whole
+/// month a month-only date names ([`seen_in`]); `None` when it has no
+/// possible day. First and last seen are this range's ends.
+pub fn seen_range(observed_at: Option<&str>, captured_at: Option<&str>) -> Option<DayRange> {
+    day_of(observed_at, captured_at).map(|day| seen_in(observed_at, captured_at, day))
+}
+
 /// The day a row's shown price is converted at: its observation day, or
-/// the middle of the month a month-only date names ([`seen_in`]); `None`
+/// the middle of the month a month-only date names ([`seen_range`]); `None`
 /// when the row has no possible day.
 pub fn pricing_day(observed_at: Option<&str>, captured_at: Option<&str>) -> Option<NaiveDate> {
-    let day = observed_at.and_then(observed_day).or_else(|| captured_at.and_then(observed_day))?;
-    Some(seen_in(observed_at, captured_at, day).middle())
+    seen_range(observed_at, captured_at).map(|r| r.middle())
 }
 
 /// A day range a shown date stands for: `[earliest, latest]`, inclusive.

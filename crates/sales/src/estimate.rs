@@ -8,7 +8,7 @@ use chrono::{Datelike, Days, NaiveDate};
 use model::{Feedback, Listing};
 use serde::Serialize;
 
-use crate::dates::{observed_day, seen_in, shown_date_range, DayRange, ShownDate};
+use crate::dates::{day_of, observed_day, seen_in, seen_range, shown_date_range, DayRange, ShownDate};
 use crate::dedup::{dedup_groups, group_by_identity, normalize, push_identity, Observation, Sighting};
 use crate::usd::{listing_usd, to_usd, UsdAmount};
 use crate::feedback_row::FeedbackRow;
@@ -183,10 +183,6 @@ pub struct Units {
 /// Below this share of a market's stated listings, the central estimate is
 /// not scaled up (it equals the lower bound, and says so).
 pub const MIN_COVERAGE_TO_SCALE: f64 = 0.25;
-
-fn day_of(observed_at: Option<&str>, captured_at: Option<&str>) -> Option<NaiveDate> {
-    observed_at.and_then(observed_day).or_else(|| captured_at.and_then(observed_day))
-}
 
 /// [`day_of`] of rows that repeat a few observation and capture times
 /// (a dataset file's rows, a page's): each pair is read once, and a row's
@@ -1450,18 +1446,20 @@ pub fn listing_summary<'a>(listings: impl IntoIterator<Item = &'a Obs<Listing>>,
     let keys = crate::named::listing_identities(&listings.iter().map(|o| &o.record).collect::<Vec<_>>());
     for (o, key) in listings.into_iter().zip(keys) {
         let l = &o.record;
-        let day = day_of(l.observed_at.as_deref(), o.captured_at.as_deref());
+        let seen = seen_range(l.observed_at.as_deref(), o.captured_at.as_deref());
         let a = acc
             .entry((l.market.clone(), l.vendor.clone().unwrap_or_else(|| "?".into())))
             .or_insert_with(|| Acc { keys: BTreeSet::new(), n: 0, prices: Vec::new(), first: None, last: None });
         a.keys.insert(key);
         a.n += 1;
-        if let Some(d) = day {
-            a.first = Some(a.first.map_or(d, |f| f.min(d)));
-            a.last = Some(a.last.map_or(d, |x| x.max(d)));
-            // Priced on the day it was seen (a month's middle day for a
-            // source that names only the month).
-            if let Ok(p) = listing_usd(l, seen_in(l.observed_at.as_deref(), o.captured_at.as_deref(), d).middle(), rates) {
+        if let Some(seen) = seen {
+            // A source that names only the month saw it some day of that
+            // month: first and last seen are the month's ends, as in the
+            // report and linking.
+            a.first = Some(a.first.map_or(seen.earliest, |f| f.min(seen.earliest)));
+            a.last = Some(a.last.map_or(seen.latest, |x| x.max(seen.latest)));
+            // Priced on the day it was seen (a month's middle day).
+            if let Ok(p) = listing_usd(l, seen.middle(), rates) {
                 a.prices.push(p.usd);
             }
         }
