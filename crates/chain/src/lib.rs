@@ -45,6 +45,7 @@ pub mod store;
 pub mod tags;
 pub mod trace;
 
+pub use bitcoin::Network;
 pub use blocks::{parse_network, BlockSource, Diagnostic};
 pub use error::ChainError;
 pub use index::ChainIndex;

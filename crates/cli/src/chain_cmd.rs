@@ -477,6 +477,15 @@ fn block_files_read(dir: &Path) -> Result<Vec<serde_json::Value>> {
         .collect()
 }
 
+/// The network of the case's chain, once one is imported (tags added
+/// before are checked against every network).
+fn case_network(case_dir: &Path) -> Result<Option<chain::Network>> {
+    match chain::store::read_meta(case_dir)? {
+        Some(meta) => Ok(Some(chain::parse_network(&meta.network)?)),
+        None => Ok(None),
+    }
+}
+
 /// The SHA-256 of the case's tag file as it now is: logged with every tag
 /// command, so that `verify` finds a tag added or changed by hand.
 fn tags_digest(case_dir: &Path) -> Result<String> {
@@ -490,7 +499,7 @@ fn tag(case_dir: &Path, cmd: TagCommand, json: bool, operator: &str) -> Result<(
         TagCommand::Import { file } => {
             // The case first: a folder that is no case gets no tag file.
             let mut case = case::Case::open(case_dir, operator)?;
-            let pack = chain::tags::parse_tagpack(&file)?;
+            let pack = chain::tags::parse_tagpack_for(&file, case_network(case_dir)?)?;
             for sk in &pack.skipped {
                 eprintln!("note: {}: {sk}", file.display());
             }
@@ -518,6 +527,12 @@ fn tag(case_dir: &Path, cmd: TagCommand, json: bool, operator: &str) -> Result<(
         }
         TagCommand::Add { address, label, source, category, evidence } => {
             let mut case = case::Case::open(case_dir, operator)?;
+            // An address of another network than the case's chain would
+            // never match a transaction of it: refused, not kept unseen.
+            if let Some(network) = case_network(case_dir)? {
+                chain::tags::check_address(&address, Some(network))
+                    .map_err(|why| anyhow::anyhow!("{address}: {why}: this case's chain is {network} (`chain stats`); not tagged"))?;
+            }
             let tag = chain::tags::Tag { address, label, source, category, evidence };
             let added = chain::tags::add_tags(case_dir, std::slice::from_ref(&tag))?;
             case.log("chain-tag-add", serde_json::json!({ "tag": tag, "added": added, "tags_sha256": tags_digest(case_dir)? }))?;

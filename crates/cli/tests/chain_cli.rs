@@ -144,10 +144,17 @@ fn tag_and_trace_from_the_command_line() {
     for a in &other {
         pack.push_str(&format!("  - address: {a}\n"));
     }
+    // A mainnet address cannot be on this regtest chain: skipped, and
+    // refused by `tag add` (both took any network's addresses).
+    let mainnet = "1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2";
+    pack.push_str(&format!("  - address: {mainnet}\n"));
     let pack_path = tmp.path().join("pack.yaml");
     std::fs::write(&pack_path, pack).expect("write pack");
     let r: serde_json::Value = serde_json::from_str(&ok(&["chain", "tag", "import", s(&pack_path), "--case", case, "--json"])).expect("json");
-    assert_eq!(r["added"].as_u64(), Some(other.len() as u64));
+    assert_eq!((r["added"].as_u64(), r["skipped"].as_u64()), (Some(other.len() as u64), Some(1)), "{r}");
+    let refused = dragnet(&["chain", "tag", "add", mainnet, "--label", "x", "--source", "test", "--case", case]);
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success() && err.contains("this case's chain is regtest"), "{err}");
     ok(&["chain", "tag", "add", other[0], "--label", "Vendor page address", "--source", "market:test", "--case", case]);
     assert_eq!(ok(&["chain", "tag", "list", "--case", case, "--json"]).lines().count(), other.len() + 1);
     // The import and the tags are in the custody log: every block file read
