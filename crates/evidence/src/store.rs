@@ -1163,11 +1163,16 @@ impl EvidenceStore {
             }
         }
         for name in &files {
+            // Where the last record read whole ended: the store writes its
+            // members back to back, so bytes between or after them (zeros
+            // and line ends, which readers skip as padding) were added.
+            let mut end: Option<u64> = Some(0);
             for item in read_warc(&self.dir.join(name)) {
                 checked += 1;
                 let rec = match item {
                     Ok(r) => r,
                     Err(e) => {
+                        end = None;
                         let exp = expected.get(&(name.clone(), e.offset));
                         if let Some(l) = exp {
                             // Damage reported here, at the record: not also
@@ -1198,6 +1203,10 @@ impl EvidenceStore {
                 for what in check_record(&rec) {
                     problems.push(Problem::new(loc.clone(), what));
                 }
+                if let Some(gap) = end.filter(|&e| rec.offset > e).map(|e| rec.offset - e) {
+                    problems.push(Problem::new(loc.clone(), format!("{gap} bytes of padding before this record, which the store never writes (added after it was written?)")));
+                }
+                end = (rec.length > 0).then(|| rec.offset + rec.length);
                 let derived = index_line(name, &rec);
                 if let Ok(l) = &derived {
                     account(l, &mut stored, &mut requested);
@@ -1236,6 +1245,13 @@ impl EvidenceStore {
                             ));
                         }
                     },
+                }
+            }
+            let path = self.dir.join(name);
+            if let (Some(end), Ok(meta)) = (end, std::fs::metadata(&path)) {
+                if meta.len() > end {
+                    let what = format!("{} bytes of padding after the last record, which the store never writes (added after it was written?)", meta.len() - end);
+                    problems.push(Problem::new(Location::Path(path), what));
                 }
             }
         }
