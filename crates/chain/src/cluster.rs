@@ -470,6 +470,115 @@ impl Clustering {
 /// a chain id known to the index. Lists the recorded unions (txid and heuristic) that put
 /// the address in its cluster, and its behavioural (change) links.
 pub fn explain(idx: &ChainIndex, cl: &Clustering, id: &str) -> Option<String> {
+    explain_with_tags(idx, cl, &[], id)
+}
+
+/// [`explain`], also of a txid (display hex: [`explain_tx`]), with the case's `tags` of
+/// each address it names.
+pub fn explain_with_tags(idx: &ChainIndex, cl: &Clustering, tags: &[crate::tags::Tag], id: &str) -> Option<String> {
+    if let Some(text) = explain_tx(idx, cl, tags, id) {
+        return Some(text);
+    }
+    let mut s = explain_id(idx, cl, id)?;
+    if !id.starts_with("cluster:") {
+        for t in tags.iter().filter(|t| t.address == id) {
+            s.push_str(&format!("tag: {}\n", tag_text(t)));
+        }
+    }
+    Some(s)
+}
+
+fn tag_text(t: &crate::tags::Tag) -> String {
+    let category = t.category.as_deref().map(|c| format!(", {c}")).unwrap_or_default();
+    let evidence = t.evidence.as_deref().map(|e| format!(", evidence {e}")).unwrap_or_default();
+    format!("{:?} (source {}{category}{evidence})", t.label, t.source)
+}
+
+fn btc(sats: u64) -> String {
+    format!("{}.{:08} BTC", sats / 100_000_000, sats % 100_000_000)
+}
+
+/// Text explanation of a transaction of the index, by txid (display hex), or None when
+/// `id` is no txid of it: its block (hash, height, time: what anyone can check against
+/// another copy of the chain), its inputs (the outputs they spend) and outputs with their
+/// addresses, clusters and tags, its fee, and what clustering made of it (the unions and
+/// change links it gave, or the CoinJoin shape that kept its inputs apart).
+pub fn explain_tx(idx: &ChainIndex, cl: &Clustering, tags: &[crate::tags::Tag], id: &str) -> Option<String> {
+    use std::fmt::Write;
+    use bitcoin::hashes::Hash;
+    let txid: bitcoin::Txid = id.trim().parse().ok()?;
+    let t = idx.tx_id(&txid.to_byte_array())?;
+    let tx = idx.txs.get(t as usize)?;
+    let mut s = String::new();
+    let _ = writeln!(s, "tx {txid} (version {}, locktime {})", tx.version, tx.locktime);
+    if let Some(b) = idx.block_of_tx(t).and_then(|b| idx.blocks.get(b)) {
+        let time = chrono::DateTime::from_timestamp(i64::from(b.time), 0).map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string()).unwrap_or_default();
+        let _ = writeln!(
+            s,
+            "in block {} at height {} ({time}), its transaction {} of {}",
+            bitcoin::BlockHash::from_byte_array(b.hash),
+            b.height,
+            t - b.first_tx + 1,
+            b.n_tx
+        );
+    }
+    let addr = |a: u32| -> String {
+        if a == NONE {
+            return "no address (script without one)".into();
+        }
+        let text = idx.address_string(a).unwrap_or_default();
+        let cluster = cl.cluster_of(a).map(|c| format!(" (cluster:{c})")).unwrap_or_default();
+        let tagged: Vec<String> = tags.iter().filter(|g| g.address == text).map(tag_text).collect();
+        let tagged = if tagged.is_empty() { String::new() } else { format!(" [tag {}]", tagged.join("; ")) };
+        format!("{text}{cluster}{tagged}")
+    };
+    let (mut in_value, mut in_known) = (0u64, true);
+    if tx.n_in == 0 {
+        let _ = writeln!(s, "coinbase: no inputs (new coins and the block's fees)");
+    } else {
+        let _ = writeln!(s, "inputs ({}):", tx.n_in);
+        for i in tx.inputs() {
+            let spent = idx.inputs.get(i as usize).copied().unwrap_or(NONE);
+            match (idx.outputs.get(spent as usize), idx.tx_of_output(spent)) {
+                (Some(o), Some(from)) => {
+                    in_value += o.value;
+                    let from_tx = &idx.txs[from as usize];
+                    let _ = writeln!(s, "  {}:{} {} from {}", from_tx.txid_hex(), spent - from_tx.first_out, btc(o.value), addr(o.addr));
+                }
+                _ => {
+                    in_known = false;
+                    let _ = writeln!(s, "  an output not in this case's chain (spent before its first block)");
+                }
+            }
+        }
+    }
+    let _ = writeln!(s, "outputs ({}):", tx.n_out);
+    let mut out_value = 0u64;
+    for (n, o) in tx.outputs().filter_map(|o| idx.outputs.get(o as usize)).enumerate() {
+        out_value += o.value;
+        let spent = match o.spent_by {
+            NONE => "unspent in this chain".to_owned(),
+            by => format!("spent in {}", idx.txs.get(by as usize).map(|t| t.txid_hex()).unwrap_or_default()),
+        };
+        let _ = writeln!(s, "  {n}: {} to {}, {spent}", btc(o.value), addr(o.addr));
+    }
+    if tx.n_in > 0 && in_known {
+        let _ = writeln!(s, "fee {}", btc(in_value.saturating_sub(out_value)));
+    }
+    let unions: Vec<&Link> = cl.unions.iter().filter(|l| l.tx == t).collect();
+    let behavioural: Vec<&Link> = cl.behavioural.iter().filter(|l| l.tx == t).collect();
+    if let Some((_, shape)) = cl.coinjoins.iter().find(|(c, _)| *c == t) {
+        let _ = writeln!(s, "clustering: inputs not joined: a CoinJoin shape ({shape})");
+    }
+    for (what, links) in [("joined (merged into one cluster)", &unions), ("change link (not merged)", &behavioural)] {
+        for l in links {
+            let _ = writeln!(s, "clustering: {} and {} {what} by {}", idx.address_string(l.a).unwrap_or_default(), idx.address_string(l.b).unwrap_or_default(), l.kind.name());
+        }
+    }
+    Some(s)
+}
+
+fn explain_id(idx: &ChainIndex, cl: &Clustering, id: &str) -> Option<String> {
     use std::fmt::Write;
     let link_line = |l: &Link| {
         format!(

@@ -155,6 +155,44 @@ fn explain_pair_follows_recorded_unions() {
     assert!(cl.unions.len() == idx.addrs.len() - cl.num_clusters(), "spanning forest");
 }
 
+/// `explain TXID` (the report cites txids, and `explain` did not know them): the
+/// block, each input's spent output, each output, the fee, tags, and what
+/// clustering made of it, checked against the index and the regtest truth.
+#[test]
+fn explain_of_a_txid_shows_its_block_coins_fee_tags_and_clustering() {
+    let Some((idx, truth)) = regtest_index() else { return };
+    let cl = cluster(&idx, &ClusterConfig::default());
+    let tx_of = |txid: &str| {
+        let t: bitcoin::Txid = txid.parse().expect("txid");
+        idx.tx_id(&bitcoin::hashes::Hash::to_byte_array(t)).expect("in the index")
+    };
+    // A payment whose change the truth names, with a tag on its first input's address.
+    let (txid, facts) = truth.txs.iter().find(|(_, t)| t.kind == "payment" && t.change_vout.is_some()).expect("a payment");
+    let t = tx_of(txid);
+    let row = &idx.txs[t as usize];
+    let spent = idx.inputs[row.first_in as usize];
+    let payer = idx.address_string(idx.outputs[spent as usize].addr).expect("address");
+    let tags = [chain::tags::Tag { address: payer.clone(), label: "Vendor X".into(), source: "test".into(), category: Some("vendor".into()), evidence: None }];
+    let text = chain::cluster::explain_with_tags(&idx, &cl, &tags, txid).expect("a txid of the chain");
+    let block = &idx.blocks[idx.block_of_tx(t).expect("block")];
+    assert!(text.contains(&format!("at height {}", block.height)), "{text}");
+    assert!(text.contains(&format!("{payer} (cluster:{}) [tag \"Vendor X\" (source test, vendor)]", cl.cluster_of(idx.outputs[spent as usize].addr).unwrap())), "{text}");
+    let sats = |v: u64| format!("{}.{:08} BTC", v / 100_000_000, v % 100_000_000);
+    for (n, o) in row.outputs().enumerate() {
+        let out = &idx.outputs[o as usize];
+        assert!(text.contains(&format!("  {n}: {} to {}", sats(out.value), idx.address_string(out.addr).unwrap())), "{text}");
+    }
+    assert!(text.contains(&format!("fee {}", sats(row.fee))), "{text}");
+    let change = idx.address_string(idx.outputs[(row.first_out + facts.change_vout.unwrap()) as usize].addr).unwrap();
+    assert!(cl.behavioural.iter().filter(|l| l.tx == t).all(|l| text.contains(&idx.address_string(l.b).unwrap())), "{text}");
+    assert!(text.contains(&change), "{text}");
+    // A CoinJoin says why its inputs stayed apart; a txid of no transaction here is None.
+    let (cj, _) = truth.txs.iter().find(|(id, f)| f.kind == "coinjoin" && cl.coinjoins.iter().any(|(c, _)| *c == tx_of(id))).expect("a filtered CoinJoin");
+    let text = chain::cluster::explain(&idx, &cl, cj).expect("a txid of the chain");
+    assert!(text.contains("clustering: inputs not joined: a CoinJoin shape"), "{text}");
+    assert_eq!(chain::cluster::explain(&idx, &cl, &"ab".repeat(32)), None);
+}
+
 #[test]
 fn explain_names_tx_and_heuristic_and_rejects_foreign_ids() {
     let Some((idx, _)) = regtest_index() else { return };

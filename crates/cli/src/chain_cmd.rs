@@ -576,13 +576,14 @@ fn tag(case_dir: &Path, cmd: TagCommand, json: bool, operator: &str) -> Result<(
     Ok(())
 }
 
-/// Explains a chain id (an address or `cluster:N`); None if the case has no chain or the
-/// id is not a chain id.
+/// Explains a chain id (a txid, an address or `cluster:N`, with the case's tags); None if
+/// the case has no chain or the id is not a chain id.
 pub fn explain(case_dir: &Path, id: &str) -> Result<Option<String>> {
     let Some(idx) = chain::store::load(case_dir).with_context(|| format!("loading the chain of case {}", case_dir.display()))? else {
         return Ok(None);
     };
     // The clustering stored at import time (recomputed only if missing or stale).
     let cl = chain::store::clustering(case_dir, &idx).with_context(|| format!("reading the clusters of case {}", case_dir.display()))?;
-    Ok(chain::cluster::explain(&idx, &cl, id))
+    let tags = chain::tags::read_tags(case_dir)?;
+    Ok(chain::cluster::explain_with_tags(&idx, &cl, &tags, id))
 }

@@ -219,7 +219,7 @@ enum Command {
     },
     /// Show the chain from a row (or evidence digest, or chain id) to its evidence.
     Explain {
-        /// A row id (L-…, V-…, F-…, C-…, I-…), an evidence SHA-256 (or a unique prefix of 8 or more hex digits, as reports cite them), an address or cluster id.
+        /// A row id (L-…, V-…, F-…, C-…, I-…), an evidence SHA-256 (or a unique prefix of 8 or more hex digits, as reports cite them), a txid, an address or a cluster id (`cluster:N`).
         id: String,
     },
     /// Generate a synthetic case, import, extract and report (no network).

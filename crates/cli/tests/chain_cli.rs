@@ -199,6 +199,9 @@ fn tag_and_trace_from_the_command_line() {
             assert!(e.get(k).is_some(), "edge lacks {k}: {e}");
         }
     }
+    // The trace cites txids: `explain` shows one, its block and its coins.
+    let explained = ok(&["explain", &fund, "--case", case]);
+    assert!(explained.starts_with(&format!("tx {fund}")) && explained.contains("at height") && explained.contains("outputs ("), "{explained}");
     let xml = ok(&["chain", "trace", "--from", &fund, "--hops", "2", "--format", "graphml", "--case", case]);
     assert!(xml.starts_with("<?xml") && xml.trim_end().ends_with("</graphml>"));
     let dot = ok(&["chain", "trace", "--from", &fund, "--hops", "2", "--format", "dot", "--case", case]);
