@@ -4,8 +4,9 @@
 //! parents. We never trust file order: the best chain is chosen by accumulated work, over
 //! the LevelDB block index when `index/` exists, otherwise over the headers found by a scan
 //! (which, like Core's LoadExternalBlockFile, resyncs at the next magic after bad bytes).
-//! Only headers whose hash meets their target count, and a chain from the network's
-//! genesis beats a fragment whose parent is missing; what is left out is noted.
+//! Only headers whose hash meets their target count, a block whose nBits consensus does
+//! not ask after its parent is rejected, and a chain from the network's genesis beats a
+//! fragment whose parent is missing; what is left out is noted.
 //! Every block read back is checked against the hash it was chosen by and against its
 //! merkle root, so a wrong XOR key or corrupted bytes give an error, never a wrong chain.
 
@@ -701,6 +702,126 @@ fn pow_problem(c: &Candidate, network: Network) -> Option<String> {
     }
 }
 
+/// How many times [`select_best_chain`] chooses again after rejecting a block for its nBits.
+const BITS_ROUNDS: usize = 64;
+
+/// The most-work chain of the usable candidates (indices, parent first; a chain from
+/// genesis beats a fragment), and the first block of each candidate's branch.
+fn choose(cands: &[Candidate], usable: &[bool], by_hash: &HashMap<BlockHash, usize>, network: Network) -> (Vec<usize>, Vec<usize>) {
+    let n = cands.len();
+    let genesis = bitcoin::constants::genesis_block(network).block_hash();
+    let parent_of = |i: usize| by_hash.get(&cands[i].header.prev_blockhash).copied();
+    let mut work: Vec<Option<Work>> = vec![None; n];
+    // The first block of the branch each block is on (whose parent is missing).
+    let mut root: Vec<usize> = (0..n).collect();
+    // Marks the walk in progress: a membership test on the walk itself was quadratic when
+    // blocks are stored tip first.
+    let mut on_walk = vec![false; n];
+    for start in 0..n {
+        if !usable[start] || work[start].is_some() {
+            continue;
+        }
+        // Walk up to a block with known work (or a root), then fill downward.
+        let mut walk = vec![start];
+        on_walk[start] = true;
+        let mut cur = start;
+        while let Some(p) = parent_of(cur) {
+            if work[p].is_some() || on_walk[p] {
+                break;
+            }
+            on_walk[p] = true;
+            walk.push(p);
+            cur = p;
+        }
+        for &i in walk.iter().rev() {
+            on_walk[i] = false;
+            let c = &cands[i];
+            let (w, r) = match parent_of(i).and_then(|p| work[p].map(|w| (w, root[p]))) {
+                Some((w, r)) => (w + c.header.work(), r),
+                None => (c.header.work(), i),
+            };
+            work[i] = Some(w);
+            root[i] = r;
+        }
+    }
+    let rooted = |i: usize| cands[root[i]].hash == genesis;
+    let mut best: Option<usize> = None;
+    for i in (0..n).filter(|&i| usable[i]) {
+        let better = match best {
+            None => true,
+            Some(b) => {
+                let (ki, kb) = ((rooted(i), work[i]), (rooted(b), work[b]));
+                ki > kb || (ki == kb && (cands[i].file, cands[i].data_pos) < (cands[b].file, cands[b].data_pos))
+            }
+        };
+        if better {
+            best = Some(i);
+        }
+    }
+    let mut chain = Vec::new();
+    let mut cur = best;
+    while let Some(i) = cur {
+        chain.push(i);
+        if chain.len() > n {
+            break; // defensive: a cycle cannot happen with real hashes
+        }
+        cur = parent_of(i);
+    }
+    chain.reverse();
+    (chain, root)
+}
+
+/// The first block of `chain` (candidate indices, parent first) whose nBits is not the
+/// one consensus requires after its parent (Core's `GetNextWorkRequired`: the parent's
+/// outside a retarget height, the retarget of the last 2016 blocks' timespan at one;
+/// testnet's and regtest's minimum-difficulty blocks after 20 minutes; regtest never
+/// retargets), with the reason. Heights are known from genesis or Core's index; a
+/// fragment without them is not checked, nor a block whose rule needs blocks before the
+/// chain's first.
+fn first_bad_bits(chain: &[usize], cands: &[Candidate], network: Network) -> Option<(usize, String)> {
+    let genesis = bitcoin::constants::genesis_block(network).block_hash();
+    let first = *chain.first()?;
+    let base = if cands[first].hash == genesis { 0 } else { cands[first].height? };
+    let params: &bitcoin::params::Params = network.as_ref();
+    let interval = params.difficulty_adjustment_interval().max(1);
+    let limit = params.max_attainable_target.to_compact_lossy();
+    let header = |k: usize| &cands[chain[k]].header;
+    for k in 1..chain.len() {
+        let height = u64::from(base) + k as u64;
+        let (this, last) = (header(k), header(k - 1));
+        let expected = if height % interval != 0 {
+            if !params.allow_min_difficulty_blocks {
+                Some(last.bits)
+            } else if u64::from(this.time) > u64::from(last.time) + 2 * params.pow_target_spacing {
+                Some(limit)
+            } else {
+                // The last block that is a retarget or not at the minimum difficulty.
+                (0..k).rev().find(|&j| (u64::from(base) + j as u64) % interval == 0 || header(j).bits != limit).map(|j| header(j).bits)
+            }
+        } else if params.no_pow_retargeting {
+            Some(last.bits)
+        } else {
+            // The period's first block is `interval` before this one.
+            k.checked_sub(interval as usize).map(|first| {
+                let span = (i64::from(last.time) - i64::from(header(first).time)).max(0) as u64;
+                bitcoin::CompactTarget::from_next_work_required(last.bits, span, params)
+            })
+        };
+        if let Some(want) = expected.filter(|want| *want != this.bits) {
+            return Some((
+                k,
+                format!(
+                    "block {} at height {height}: nBits {:#010x} where consensus asks {:#010x} after its parent; rejected",
+                    cands[chain[k]].hash,
+                    this.bits.to_consensus(),
+                    want.to_consensus()
+                ),
+            ));
+        }
+    }
+    None
+}
+
 /// Chooses the chain among candidates. Headers without valid proof of work are rejected.
 /// Of the rest, a chain rooted at the network's genesis beats any fragment whose first
 /// parent is missing (such a fragment cannot be checked against anything, and on regtest
@@ -737,65 +858,30 @@ fn select_best_chain(cands: Vec<Candidate>, network: Network, files: &BTreeMap<u
             note(diags, c, format!("duplicate block {}", c.hash));
         }
     }
-    let parent_of = |i: usize| by_hash.get(&cands[i].header.prev_blockhash).copied();
-    let mut work: Vec<Option<Work>> = vec![None; n];
-    // The first block of the branch each block is on (whose parent is missing).
-    let mut root: Vec<usize> = (0..n).collect();
-    // Marks the walk in progress: a membership test on the walk itself was quadratic when
-    // blocks are stored tip first.
-    let mut on_walk = vec![false; n];
-    for start in 0..n {
-        if !usable[start] || work[start].is_some() {
-            continue;
-        }
-        // Walk up to a block with known work (or a root), then fill downward.
-        let mut walk = vec![start];
-        on_walk[start] = true;
-        let mut cur = start;
-        while let Some(p) = parent_of(cur) {
-            if work[p].is_some() || on_walk[p] {
-                break;
+    // A block whose nBits is not what consensus asks after its parent is rejected, and the
+    // choice made again without it (a difficulty-1 block forged after the tip adds work,
+    // so it won); after a few such rounds the chain is cut at the next one instead.
+    let mut rounds = 0usize;
+    let (chain, root) = loop {
+        let (chain, root) = choose(&cands, &usable, &by_hash, network);
+        let Some((k, why)) = first_bad_bits(&chain, &cands, network) else { break (chain, root) };
+        note(diags, &cands[chain[k]], why);
+        usable[chain[k]] = false;
+        by_hash.remove(&cands[chain[k]].hash);
+        rounds += 1;
+        if rounds == BITS_ROUNDS {
+            let (mut chain, root) = choose(&cands, &usable, &by_hash, network);
+            if let Some((k, why)) = first_bad_bits(&chain, &cands, network) {
+                note(diags, &cands[chain[k]], format!("{why}; the chain is cut here (too many such blocks to choose again)"));
+                for &i in &chain[k..] {
+                    usable[i] = false;
+                }
+                chain.truncate(k);
             }
-            on_walk[p] = true;
-            walk.push(p);
-            cur = p;
+            break (chain, root);
         }
-        for &i in walk.iter().rev() {
-            on_walk[i] = false;
-            let c = &cands[i];
-            let (w, r) = match parent_of(i).and_then(|p| work[p].map(|w| (w, root[p]))) {
-                Some((w, r)) => (w + c.header.work(), r),
-                None => (c.header.work(), i),
-            };
-            work[i] = Some(w);
-            root[i] = r;
-        }
-    }
+    };
     let genesis = bitcoin::constants::genesis_block(network).block_hash();
-    let rooted = |i: usize| cands[root[i]].hash == genesis;
-    let mut best: Option<usize> = None;
-    for i in (0..n).filter(|&i| usable[i]) {
-        let better = match best {
-            None => true,
-            Some(b) => {
-                let (ki, kb) = ((rooted(i), work[i]), (rooted(b), work[b]));
-                ki > kb || (ki == kb && (cands[i].file, cands[i].data_pos) < (cands[b].file, cands[b].data_pos))
-            }
-        };
-        if better {
-            best = Some(i);
-        }
-    }
-    let mut chain = Vec::new();
-    let mut cur = best;
-    while let Some(i) = cur {
-        chain.push(i);
-        if chain.len() > n {
-            break; // defensive: a cycle cannot happen with real hashes
-        }
-        cur = parent_of(i);
-    }
-    chain.reverse();
 
     // Blocks whose parent is missing: each such branch is named (its first block), with
     // how many blocks hang on it. The chosen chain's own first block is noted by the caller.
@@ -849,6 +935,38 @@ fn select_best_chain(cands: Vec<Candidate>, network: Network, files: &BTreeMap<u
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Signet's first retarget (public chain facts): genesis nBits 503543726 at
+    /// 1598918400, block 2015 at 1599332177, block 2016 nBits 503394215. Headers are
+    /// synthetic (the rule reads only nBits and times), so proof of work is not at issue.
+    #[test]
+    fn nbits_follow_the_retarget_and_stay_between() {
+        let genesis = bitcoin::constants::genesis_block(Network::Signet);
+        let (start, end) = (1_598_918_400u32, 1_599_332_177u32);
+        let chain_of = |bits_at: &dyn Fn(u32) -> u32| -> Vec<Candidate> {
+            (0..=2016u32)
+                .map(|h| {
+                    let mut header = genesis.header;
+                    header.time = if h >= 2015 { end + (h - 2015) * 600 } else { start + (u64::from(end - start) * u64::from(h) / 2015) as u32 };
+                    header.bits = bitcoin::CompactTarget::from_consensus(bits_at(h));
+                    let hash = if h == 0 { genesis.block_hash() } else { BlockHash::from_byte_array([h as u8; 32]) };
+                    Candidate { hash, header, file: 0, data_pos: u64::from(h), height: None }
+                })
+                .collect()
+        };
+        let all: Vec<usize> = (0..=2016).collect();
+        let real = chain_of(&|h| if h < 2016 { 503_543_726 } else { 503_394_215 });
+        assert_eq!(first_bad_bits(&all, &real, Network::Signet), None);
+        // Block 2016 keeping the old nBits, and block 7 changing them, are named.
+        let kept = chain_of(&|_| 503_543_726);
+        let (k, why) = first_bad_bits(&all, &kept, Network::Signet).expect("a bad block");
+        assert_eq!(k, 2016);
+        assert!(why.contains(&format!("at height 2016: nBits {:#010x} where consensus asks {:#010x}", 503_543_726, 503_394_215)), "{why}");
+        let early = chain_of(&|h| if h == 7 { 503_394_215 } else if h < 2016 { 503_543_726 } else { 503_394_215 });
+        assert_eq!(first_bad_bits(&all, &early, Network::Signet).map(|(k, _)| k), Some(7));
+        // A fragment (no genesis, no index heights) is not checked: its heights are unknown.
+        assert_eq!(first_bad_bits(&all[1..], &kept, Network::Signet), None);
+    }
 
     #[test]
     fn core_varint_matches_core_examples() {

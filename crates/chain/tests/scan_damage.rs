@@ -83,6 +83,38 @@ fn a_forged_header_without_proof_of_work_is_rejected() {
     assert_eq!(notes(&src), [format!("{} block {}: nBits 0x2100ffff sets a target easier than regtest allows; rejected", end + 8, hash_of(&easy))]);
 }
 
+/// A block after the tip with valid proof of work for an nBits harder than consensus asks
+/// there (regtest never retargets) adds work, so it became the tip with whatever it
+/// holds. It is rejected for its nBits, with the value consensus asks, and the real chain
+/// stays; so is its child, which hangs on a rejected block.
+#[test]
+fn a_block_whose_nbits_consensus_does_not_ask_is_rejected() {
+    let Some(recs) = records() else { return };
+    let all: Vec<u8> = recs.concat();
+    let tip: bitcoin::BlockHash = TIP.parse().expect("hash");
+    let forged = reheadered(&recs[272], |h| {
+        h.prev_blockhash = tip;
+        h.time += 60;
+        h.bits = bitcoin::pow::CompactTarget::from_consensus(0x2000_ffff);
+    });
+    let child = reheadered(&recs[272], |h| {
+        h.prev_blockhash = hash_of(&forged);
+        h.time += 120;
+    });
+    let (_dir, src) = open(&[all.clone(), forged.clone(), child.clone()].concat());
+    assert_eq!(src.len(), 273, "{:?}", notes(&src));
+    assert_eq!(src.chain()[272].hash.to_string(), TIP);
+    let at = all.len() as u64 + 8;
+    assert_eq!(
+        notes(&src),
+        [
+            format!("{at} block {} at height 273: nBits 0x2000ffff where consensus asks 0x207fffff after its parent; rejected", hash_of(&forged)),
+            format!("{} block {}: its parent {} is not among the blocks read (missing, damaged or rejected); it and the 0 blocks built on it are left out", at + forged.len() as u64, hash_of(&child), hash_of(&forged)),
+            format!("{} 1 blocks are left out of the chosen chain (0 on competing branches, 1 after a missing parent), the first here", at + forged.len() as u64),
+        ]
+    );
+}
+
 /// A competing block with valid proof of work (a sibling of the tip) is not chosen on a
 /// tie, and is named as left out.
 #[test]
