@@ -12,8 +12,11 @@
 //! a word boundary (the older vendorall file gives the title and then the
 //! description as one text); every title the text begins with is a
 //! candidate, so a longer title that fits blocks a shorter one. Two or more
-//! candidates, or none: the row keeps a key of its own, as before; nothing is
-//! matched by a guess between two.
+//! titles that fit, or none: the row keeps a key of its own, as before;
+//! nothing is matched by a guess between two titles. Several named listings
+//! of the one title that fits are a vendor's relists under new ids: the row
+//! is one of them, which is what a count needs, and takes the one seen
+//! nearest its day (Heisenbergmontana's 40 ids were 61 listings).
 //!
 //! Three rules keep apart what is two listings:
 //! * A named listing seen in the same capture as the row (the same file or
@@ -163,6 +166,9 @@ fn named_matches<'k, 'l>(
         };
         let mut candidates: HashSet<&String, FastState> = showing(&u.words).into_iter().collect();
         let exact = !candidates.is_empty();
+        // The titles the candidates show: one, when they are a vendor's
+        // relists of one title under new ids.
+        let mut titles_fitting = usize::from(exact);
         if !exact {
             // Every title the text begins with counts: a longer one followed
             // by a word or two makes a shorter one no match.
@@ -171,6 +177,7 @@ fn named_matches<'k, 'l>(
                 let shown = showing(prefix);
                 if !shown.is_empty() {
                     longest_named = prefix.len();
+                    titles_fitting += 1;
                 }
                 candidates.extend(shown);
             }
@@ -183,6 +190,12 @@ fn named_matches<'k, 'l>(
                 candidates.clear();
             }
         }
+        if candidates.len() > 1 && titles_fitting == 1 {
+            // Relists of one title: the text is one of them, which is what
+            // the count needs; it takes the one seen nearest its days.
+            let nearest = nearest_in_time(&candidates, u, named_in);
+            candidates.retain(|c| Some(*c) == nearest);
+        }
         if candidates.len() > 1 {
             ambiguous.insert(key);
         }
@@ -191,6 +204,22 @@ fn named_matches<'k, 'l>(
         }
     }
     Matches { of: one_text_per_capture(found, unnamed), ambiguous }
+}
+
+/// Of named keys showing one title, the one seen on the day nearest to a
+/// day of `u` (days apart; ties and undated captures: the least key).
+fn nearest_in_time<'k>(candidates: &HashSet<&'k String, FastState>, u: &Unnamed<'_>, named_in: &NamedIn<'_>) -> Option<&'k String> {
+    let days = |captures: &Captures<'_>| -> Vec<chrono::NaiveDate> { captures.iter().filter_map(|(_, day)| day.and_then(crate::dates::observed_day)).collect() };
+    let mine = days(&u.captures);
+    candidates
+        .iter()
+        .map(|&c| {
+            let theirs: Vec<chrono::NaiveDate> = u.accounts.iter().filter_map(|a| named_in.get(a).and_then(|keys| keys.get(c))).flat_map(days).collect();
+            let apart = mine.iter().flat_map(|m| theirs.iter().map(move |t| (*m - *t).num_days().unsigned_abs())).min().unwrap_or(u64::MAX);
+            (apart, c)
+        })
+        .min()
+        .map(|(_, c)| c)
 }
 
 /// The keys of `unnamed` that `keep` accepts, by account and title words.
@@ -416,21 +445,19 @@ mod tests {
     }
 
     #[test]
-    fn two_candidates_or_none_leave_the_row_its_own_key() {
+    fn two_titles_that_fit_or_none_leave_the_row_its_own_key() {
         let rows = [
-            listing("v", "Custom listing", Some("a")),
-            listing("v", "Custom listing", Some("b")),
-            listing("v", "LSD", Some("c")),
-            listing("v", "LSD 100ug", Some("d")),
-            listing("w", "Custom listing", Some("e")),
-            listing("v", "custom listing", None),
-            listing("v", "LSD 100ug blotter tabs of the finest kind ...", None),
-            listing("v", "Ketamine", None),
+            in_file(listing("v", "LSD", Some("c")), b"products"),
+            in_file(listing("v", "LSD 100ug", Some("d")), b"products"),
+            in_file(listing("w", "Custom listing", Some("e")), b"products"),
+            in_file(listing("v", "custom listing", None), b"v1"),
+            in_file(listing("v", "LSD 100ug blotter tabs of the finest kind ...", None), b"v1"),
+            in_file(listing("v", "Ketamine", None), b"v1"),
             // a word cut in two is no word boundary
-            listing("v", "LSDX", None),
+            in_file(listing("v", "LSDX", None), b"v1"),
         ];
         let aliases = Aliases::of(rows.iter());
-        for row in &rows[5..] {
+        for row in &rows[3..] {
             let (key, named) = key_of(&aliases, row);
             assert!(!named, "{key}");
             assert!(key.contains(&row.title.to_lowercase()), "{key}");
@@ -499,6 +526,31 @@ mod tests {
     /// the longer text still takes the named listing (FattusCatteratus's
     /// "1oz High Midgrade Commercial" went from 27 listings to 31 when the
     /// earlier text blocked the later).
+    /// A vendor's relists of one title under new ids are one title: a text
+    /// showing it (or beginning with it) is one of them, and takes the one
+    /// seen nearest its day; it was a listing of its own (Heisenbergmontana
+    /// showed 61 listings for 40 ids, found by a review).
+    #[test]
+    fn relists_of_one_title_take_the_text_seen_nearest() {
+        let on = |l: Listing, file: &[u8], day: &str| {
+            let mut l = in_file(l, file);
+            l.observed_at = Some(day.into());
+            l
+        };
+        let rows = [
+            on(listing("h", "(1)Gram Shatter Wax THC- *H* $50*", Some("A")), b"products-01", "2014-01-02"),
+            on(listing("h", "(1)Gram Shatter Wax THC- *H* $50*", Some("B")), b"products-03", "2014-03-01"),
+            on(listing("h", "(1)Gram Shatter Wax THC- *H* $50*", None), b"v2", "2014-01-09"),
+            on(listing("h", "(1)Gram Shatter Wax THC- *H* $50* This Listing is for (1 Gram) of HQ Shatter Wax", None), b"v1", "2014-02-26"),
+        ];
+        let aliases = Aliases::of(rows.iter());
+        assert_eq!(key_of(&aliases, &rows[2]), key_of(&aliases, &rows[0]));
+        assert_eq!(key_of(&aliases, &rows[3]), key_of(&aliases, &rows[1]));
+        let refs: Vec<&Listing> = rows.iter().collect();
+        let distinct: HashSet<String> = listing_identities(&refs).into_iter().collect();
+        assert_eq!(distinct.len(), 2);
+    }
+
     #[test]
     fn an_edited_description_blocks_nothing() {
         let on = |mut l: Listing, day: &str| {
