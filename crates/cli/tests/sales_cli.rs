@@ -842,8 +842,11 @@ fn agora_vendorall_rows_are_the_listings_the_product_file_names() {
     // its own listing); ManInTheMiddle's 9 product-file ids and 4 titles no
     // product row shows ("custom order - secret buyer", "Half Pound Purple
     // Kush - AAA+", "1 Pound Purple Kush - AAA+" and "1 Ounce Purple Kush -
-    // AAA+ (for USA or International buyers only)"; 18 before).
-    for (vendor, listings) in [("lsdaisy!", 15), ("ManInTheMiddle", 13)] {
+    // AAA+ (for USA or International buyers only)"; 18 before). KryptykOG
+    // and MrSunshine relist titles under new ids (39 and 10 ids in the
+    // product file, the titles of each vendorall row among them): each row is
+    // one of the relists (59 and 20 before, each row its own listing).
+    for (vendor, listings) in [("lsdaisy!", 15), ("ManInTheMiddle", 13), ("KryptykOG", 39), ("MrSunshine", 10)] {
         let (out, _) = ok(&["vendor", "--case", s(&case), "--json", vendor]);
         let d: serde_json::Value = serde_json::from_str(&out).unwrap();
         assert_eq!(d["accounts"][0]["listings"], listings, "{vendor}: {}", d["accounts"]);
