@@ -852,7 +852,7 @@ impl Case {
                 i.record.provenance.as_ref().filter(|p| pages.contains(&p.evidence) && !matches!(i.record.kind, IdentifierKind::Onion)).map(|p| p.evidence)
             };
             let titles = linking::TitlesOnPages::of(
-                identifiers.iter().filter_map(|i| on(i, &dataset_pages)),
+                identifiers.iter().filter_map(|i| on(i, &dataset_pages).map(|page| (page, i.record.value.as_str()))),
                 obs.listings.iter().map(|l| (l.id.as_str(), &l.record)),
             );
             for id in &identifiers {
@@ -860,7 +860,7 @@ impl Case {
                 if let Some(page) = on(id, &vendor_pages) {
                     on_vendor_pages.entry(page).or_default().push(found);
                 } else if let Some(page) = on(id, &dataset_pages) {
-                    for (market, vendor, _) in titles.accounts_showing(&page, &id.record.value) {
+                    for &(market, vendor, _) in titles.accounts_showing(&page, &id.record.value) {
                         in_titles.entry((market.to_owned(), vendor.to_owned())).or_default().push(found.clone());
                     }
                 }

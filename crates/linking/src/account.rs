@@ -499,12 +499,12 @@ fn accounts_with(records: &Records, push: Push) -> Vec<Account> {
             page_owner.entry(page).or_default().insert(key);
         }
     }
-    let shared_pages = records
+    let on_shared_pages = records
         .identifiers
         .iter()
-        .filter_map(|i| i.record.provenance.as_ref().map(|p| p.evidence))
-        .filter(|page| page_owner.get(page).is_some_and(|o| o.len() > 1));
-    let titles = TitlesOnPages::of(shared_pages, records.listings.iter().map(|l| (l.id, l.record)));
+        .filter_map(|i| i.record.provenance.as_ref().map(|p| (p.evidence, i.record.value.as_str())))
+        .filter(|(page, _)| page_owner.get(page).is_some_and(|o| o.len() > 1));
+    let titles = TitlesOnPages::of(on_shared_pages, records.listings.iter().map(|l| (l.id, l.record)));
     for i in &records.identifiers {
         let r = i.record;
         let Some(page) = r.provenance.as_ref().map(|p| p.evidence) else { continue };
@@ -516,8 +516,8 @@ fn accounts_with(records: &Records, push: Push) -> Vec<Account> {
             1 => owners.iter().map(|&at| (at, None)).collect(),
             _ => titles
                 .accounts_showing(&page, &r.value)
-                .into_iter()
-                .filter_map(|(market, vendor, listing)| accounts.entry(market, vendor).map(|(at, _)| (at, Some(listing))))
+                .iter()
+                .filter_map(|&(market, vendor, listing)| accounts.entry(market, vendor).map(|(at, _)| (at, Some(listing))))
                 .collect(),
         };
         for (at, listing) in holders {
@@ -555,32 +555,60 @@ fn add_identifier(acc: &mut Account, r: &model::Identifier, id: &str, listing: O
     }
 }
 
-/// The listing titles (lower-cased) of some pages, to find the vendors who
-/// wrote an identifier found on a page of several vendors: a dataset file
-/// holds thousands, and an identifier in it is a vendor's when the vendor
-/// wrote it in a title of its own (Agora's `tomorrowman@safe-mail.net`,
-/// AlphaBay's Jabber handles). A buyer's words in a feedback cell are not a
-/// title, so they stay nobody's. Only the pages asked for are kept: the rest
-/// of a million listings is not copied.
+/// Which accounts' listing titles show each of some values on their pages, to
+/// find the vendors who wrote an identifier found on a page of several: a
+/// dataset file holds thousands, and an identifier in it is a vendor's when
+/// the vendor wrote it in a title of its own (Agora's
+/// `tomorrowman@safe-mail.net`, AlphaBay's Jabber handles). A buyer's words
+/// in a feedback cell are not a title, so they stay nobody's. Each page's
+/// titles are read once, for all its values at a time (Aho-Corasick), and
+/// only the pages asked about: the rest of a million listings is not read.
 pub struct TitlesOnPages<'r> {
-    by_page: HashMap<model::Sha256, Vec<TitleOf<'r>>>,
+    /// By page and lower-cased value: each account (market, vendor trimmed)
+    /// showing it, with its first listing there, in the order met.
+    showing: HashMap<(model::Sha256, String), Vec<(&'r str, &'r str, &'r str)>>,
 }
 
-/// One listing title on a page: (lower-cased title, market, vendor (trimmed), listing row id).
-type TitleOf<'r> = (String, &'r str, &'r str, &'r str);
-
 impl<'r> TitlesOnPages<'r> {
-    /// The titles of `listings` (row id and record) on `pages`.
-    pub fn of(pages: impl IntoIterator<Item = model::Sha256>, listings: impl IntoIterator<Item = (&'r str, &'r model::Listing)>) -> Self {
-        let mut by_page: HashMap<model::Sha256, Vec<TitleOf<'r>>> = pages.into_iter().map(|p| (p, Vec::new())).collect();
-        if !by_page.is_empty() {
-            for (id, l) in listings {
-                let Some(titles) = l.provenance.as_ref().and_then(|p| by_page.get_mut(&p.evidence)) else { continue };
-                let Some(vendor) = l.vendor.as_deref().map(str::trim).filter(|v| !v.is_empty()) else { continue };
-                titles.push((l.title.to_lowercase(), &l.market, vendor, id));
+    /// The accounts of `listings` (row id and record) whose titles on each
+    /// page show each value asked of it (`values`: page and value).
+    pub fn of<'v>(values: impl IntoIterator<Item = (model::Sha256, &'v str)>, listings: impl IntoIterator<Item = (&'r str, &'r model::Listing)>) -> Self {
+        let mut asked: HashMap<model::Sha256, Vec<String>> = HashMap::new();
+        for (page, value) in values {
+            let value = value.trim().to_lowercase();
+            let on_page = asked.entry(page).or_default();
+            if !value.is_empty() && !on_page.contains(&value) {
+                on_page.push(value);
             }
         }
-        TitlesOnPages { by_page }
+        let mut showing: HashMap<(model::Sha256, String), Vec<(&'r str, &'r str, &'r str)>> = HashMap::new();
+        let finders: HashMap<model::Sha256, aho_corasick::AhoCorasick> = asked
+            .iter()
+            .filter(|(_, values)| !values.is_empty())
+            .filter_map(|(page, values)| aho_corasick::AhoCorasick::new(values).ok().map(|f| (*page, f)))
+            .collect();
+        if finders.is_empty() {
+            return TitlesOnPages { showing };
+        }
+        let mut title = String::new();
+        for (id, l) in listings {
+            let Some(page) = l.provenance.as_ref().map(|p| p.evidence) else { continue };
+            let Some(finder) = finders.get(&page) else { continue };
+            let Some(vendor) = l.vendor.as_deref().map(str::trim).filter(|v| !v.is_empty()) else { continue };
+            title.clear();
+            title.extend(l.title.chars().flat_map(char::to_lowercase));
+            for m in finder.find_overlapping_iter(title.as_str()) {
+                if !whole_word(&title, m.start(), m.end()) {
+                    continue;
+                }
+                let value = &asked[&page][m.pattern().as_usize()];
+                let accounts = showing.entry((page, value.clone())).or_default();
+                if !accounts.iter().any(|&(m, v, _)| (m, v) == (l.market.as_str(), vendor)) {
+                    accounts.push((&l.market, vendor, id));
+                }
+            }
+        }
+        TitlesOnPages { showing }
     }
 
     /// Each account (market, vendor) whose listing titles on `page` show
@@ -588,26 +616,16 @@ impl<'r> TitlesOnPages<'r> {
     /// with the first such listing's id, in the order met. Several accounts
     /// showing one contact is a fact the linking signals weigh (and discount
     /// when [`crate::COMMON_IDENTIFIER`] accounts of a market share it).
-    pub fn accounts_showing(&self, page: &model::Sha256, value: &str) -> Vec<(&'r str, &'r str, &'r str)> {
-        let value = value.trim().to_lowercase();
-        let mut out: Vec<(&'r str, &'r str, &'r str)> = Vec::new();
-        if value.is_empty() {
-            return out;
-        }
-        for (title, market, vendor, listing) in self.by_page.get(page).into_iter().flatten() {
-            if shows_word(title, &value) && !out.iter().any(|&(m, v, _)| (m, v) == (*market, *vendor)) {
-                out.push((market, vendor, listing));
-            }
-        }
-        out
+    pub fn accounts_showing(&self, page: &model::Sha256, value: &str) -> &[(&'r str, &'r str, &'r str)] {
+        self.showing.get(&(*page, value.trim().to_lowercase())).map_or(&[], Vec::as_slice)
     }
 }
 
-/// Whether `text` holds `word` with no letter, digit or `_` right before or
+/// Whether `text[start..end]` has no letter, digit or `_` right before or
 /// after it.
-fn shows_word(text: &str, word: &str) -> bool {
+fn whole_word(text: &str, start: usize, end: usize) -> bool {
     let part_of_word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
-    text.match_indices(word).any(|(at, _)| !part_of_word(text[..at].chars().next_back()) && !part_of_word(text[at + word.len()..].chars().next()))
+    !part_of_word(text[..start].chars().next_back()) && !part_of_word(text[end..].chars().next())
 }
 
 #[cfg(test)]
