@@ -843,7 +843,7 @@ impl Case {
         let vendor_pages: HashSet<Sha256> = pages.iter().filter(|p| p.page_type == PageType::Vendor).map(|p| p.evidence).collect();
         let dataset_pages: HashSet<Sha256> = pages.iter().filter(|p| p.page_type == PageType::Dataset).map(|p| p.evidence).collect();
         let mut on_vendor_pages: HashMap<Sha256, Vec<(String, String, String)>> = HashMap::new();
-        let mut in_titles: HashMap<(String, String), Vec<(String, String, String)>> = HashMap::new();
+        let mut in_titles: InTitles = HashMap::new();
         if !vendor_pages.is_empty() || !dataset_pages.is_empty() {
             let identifiers = self.store.identifiers(&Filter::default())?;
             let on = |i: &Stored<model::Identifier>, pages: &HashSet<Sha256>| {
@@ -901,6 +901,10 @@ struct FeedbackSeen {
     last: Option<NaiveDate>,
 }
 
+/// By account (market, vendor): identifiers found in its dataset titles, as
+/// (kind, value, identifier row id).
+type InTitles = HashMap<(String, String), Vec<(String, String, String)>>;
+
 /// What vendor dossiers are built from, read once ([`Case::dossier_index`]).
 pub struct DossierIndex {
     /// Listings and vendor profiles (no feedback: see [`NameRows`]).
@@ -915,7 +919,7 @@ pub struct DossierIndex {
     vendors_showing: HashMap<(String, String, String), usize>,
     /// By account (market, vendor as its listings show it, trimmed): the
     /// identifiers on dataset files that its own listing titles show.
-    in_titles: HashMap<(String, String), Vec<(String, String, String)>>,
+    in_titles: InTitles,
 }
 
 impl DossierIndex {

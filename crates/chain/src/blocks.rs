@@ -789,14 +789,14 @@ fn first_bad_bits(chain: &[usize], cands: &[Candidate], network: Network) -> Opt
     for k in 1..chain.len() {
         let height = u64::from(base) + k as u64;
         let (this, last) = (header(k), header(k - 1));
-        let expected = if height % interval != 0 {
+        let expected = if !height.is_multiple_of(interval) {
             if !params.allow_min_difficulty_blocks {
                 Some(last.bits)
             } else if u64::from(this.time) > u64::from(last.time) + 2 * params.pow_target_spacing {
                 Some(limit)
             } else {
                 // The last block that is a retarget or not at the minimum difficulty.
-                (0..k).rev().find(|&j| (u64::from(base) + j as u64) % interval == 0 || header(j).bits != limit).map(|j| header(j).bits)
+                (0..k).rev().find(|&j| (u64::from(base) + j as u64).is_multiple_of(interval) || header(j).bits != limit).map(|j| header(j).bits)
             }
         } else if params.no_pow_retargeting {
             Some(last.bits)

@@ -566,8 +566,11 @@ fn add_identifier(acc: &mut Account, r: &model::Identifier, id: &str, listing: O
 pub struct TitlesOnPages<'r> {
     /// By page and lower-cased value: each account (market, vendor trimmed)
     /// showing it, with its first listing there, in the order met.
-    showing: HashMap<(model::Sha256, String), Vec<(&'r str, &'r str, &'r str)>>,
+    showing: Showing<'r>,
 }
+
+/// By page and lower-cased value: the accounts showing it (market, vendor, first listing id).
+type Showing<'r> = HashMap<(model::Sha256, String), Vec<(&'r str, &'r str, &'r str)>>;
 
 impl<'r> TitlesOnPages<'r> {
     /// The accounts of `listings` (row id and record) whose titles on each
@@ -581,7 +584,7 @@ impl<'r> TitlesOnPages<'r> {
                 on_page.push(value);
             }
         }
-        let mut showing: HashMap<(model::Sha256, String), Vec<(&'r str, &'r str, &'r str)>> = HashMap::new();
+        let mut showing: Showing<'r> = HashMap::new();
         let finders: HashMap<model::Sha256, aho_corasick::AhoCorasick> = asked
             .iter()
             .filter(|(_, values)| !values.is_empty())
