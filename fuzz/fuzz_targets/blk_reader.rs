@@ -1,6 +1,6 @@
 //! Feeds arbitrary bytes to the chain crate's block reading: as a blocks directory (the
 //! first byte chooses whether an `xor.dat` key taken from the next 8 bytes is written, the
-//! rest is `blk00000.dat`), opened for regtest, every block of the chosen chain read back
+//! rest is `blk00000.dat`), opened for the network the next two bits choose, every block of the chosen chain read back
 //! and appended to an index (one block at a time, and by the pipelined build); as one
 //! serialized block to the index's parser; and as a LevelDB `CDiskBlockIndex` value. Must
 //! never panic: bad bytes are errors or diagnostics.
@@ -25,7 +25,9 @@ fuzz_target!(|data: &[u8]| {
     if std::fs::write(dir.path().join("blk00000.dat"), blk).is_err() {
         return;
     }
-    let Ok(net) = chain::parse_network("regtest") else { return };
+    // Bits 1-2 of the first byte choose the network, so each one's nBits rule runs.
+    let name = ["regtest", "testnet", "mainnet", "signet"][usize::from(data.first().copied().unwrap_or(0) >> 1 & 3)];
+    let Ok(net) = chain::parse_network(name) else { return };
     let Ok(src) = chain::BlockSource::open(dir.path(), net) else { return };
     let mut idx = chain::ChainIndex::new(net);
     for (i, loc) in src.chain().iter().enumerate() {
