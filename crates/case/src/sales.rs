@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
 use chrono::NaiveDate;
-use model::{IdentifierKind, PageType, Sha256};
+use model::{IdentifierKind, Sha256};
 use sales::{Estimate, GroupBy, Input, Ledger, LedgerSummary, ListingSummary, Obs, RateSeries, Rates, UnitTable, UnitTableBuilder, Unplaced};
 use store::{CaseStore, Filter, Stored};
 
@@ -835,52 +835,54 @@ impl Case {
                 }
             }
         }
-        // Identifiers on vendor profile pages, by the page they are on; on
-        // dataset files, which hold many vendors, those a vendor's own
-        // listing titles show (`linking::TitlesOnPages`, the rule linking
-        // and the report follow), by account.
-        let pages = self.store.pages()?;
-        let vendor_pages: HashSet<Sha256> = pages.iter().filter(|p| p.page_type == PageType::Vendor).map(|p| p.evidence).collect();
-        let dataset_pages: HashSet<Sha256> = pages.iter().filter(|p| p.page_type == PageType::Dataset).map(|p| p.evidence).collect();
-        let mut on_vendor_pages: HashMap<Sha256, Vec<(String, String, String)>> = HashMap::new();
-        let mut in_titles: InTitles = HashMap::new();
-        if !vendor_pages.is_empty() || !dataset_pages.is_empty() {
-            let identifiers = self.store.identifiers(&Filter::default())?;
-            let on = |i: &Stored<model::Identifier>, pages: &HashSet<Sha256>| {
-                // Every kind but onions (a vendor page links the market's
-                // own and its mirrors).
-                i.record.provenance.as_ref().filter(|p| pages.contains(&p.evidence) && !matches!(i.record.kind, IdentifierKind::Onion)).map(|p| p.evidence)
+        // Identifiers by account, as linking and the report give them
+        // (`linking::accounts_from_records`): those on a page of one
+        // account's vendor or listing rows are that account's; on a page of
+        // several (a dataset file, a search page), those an account's own
+        // listing titles there show (`linking::TitlesOnPages`). Onions and
+        // Monero addresses are nobody's (a vendor page links the market's
+        // own onions).
+        let mut by_account: ByAccount = HashMap::new();
+        let mut owners: HashMap<Sha256, HashSet<(&str, &str)>> = HashMap::new();
+        let vendor_rows = obs.vendors.iter().filter_map(|v| Some((v.record.provenance.as_ref()?.evidence, v.record.market.as_str(), v.record.name.as_str())));
+        let listing_rows =
+            obs.listings.iter().filter_map(|l| Some((l.record.provenance.as_ref()?.evidence, l.record.market.as_str(), l.record.vendor.as_deref()?)));
+        for (page, market, name) in vendor_rows.chain(listing_rows) {
+            let name = name.trim();
+            if !name.is_empty() {
+                owners.entry(page).or_default().insert((market, name));
+            }
+        }
+        let identifiers = self.store.identifiers(&Filter::default())?;
+        let attributed = |i: &&Stored<model::Identifier>| !matches!(i.record.kind, IdentifierKind::Onion | IdentifierKind::Xmr);
+        let page_of = |i: &Stored<model::Identifier>| i.record.provenance.as_ref().map(|p| p.evidence);
+        let titles = linking::TitlesOnPages::of(
+            identifiers
+                .iter()
+                .filter(attributed)
+                .filter_map(|i| page_of(i).filter(|p| owners.get(p).is_some_and(|o| o.len() > 1)).map(|p| (p, i.record.kind, i.record.value.as_str()))),
+            obs.listings.iter().map(|l| (l.id.as_str(), &l.record)),
+        );
+        for id in identifiers.iter().filter(attributed) {
+            let Some(page) = page_of(id) else { continue };
+            let Some(on_page) = owners.get(&page) else { continue };
+            let found = (id.record.kind.as_str().to_owned(), id.record.value.clone(), id.id.as_str().to_owned());
+            let holders: Vec<(&str, &str)> = match on_page.len() {
+                1 => on_page.iter().copied().collect(),
+                _ => titles.accounts_showing(&page, id.record.kind, &id.record.value).iter().map(|&(m, v, _)| (m, v)).collect(),
             };
-            let titles = linking::TitlesOnPages::of(
-                identifiers.iter().filter_map(|i| on(i, &dataset_pages).map(|page| (page, i.record.value.as_str()))),
-                obs.listings.iter().map(|l| (l.id.as_str(), &l.record)),
-            );
-            for id in &identifiers {
-                let found = (id.record.kind.as_str().to_owned(), id.record.value.clone(), id.id.as_str().to_owned());
-                if let Some(page) = on(id, &vendor_pages) {
-                    on_vendor_pages.entry(page).or_default().push(found);
-                } else if let Some(page) = on(id, &dataset_pages) {
-                    for &(market, vendor, _) in titles.accounts_showing(&page, &id.record.value) {
-                        in_titles.entry((market.to_owned(), vendor.to_owned())).or_default().push(found.clone());
-                    }
-                }
+            for (market, vendor) in holders {
+                by_account.entry((market.to_owned(), vendor.to_owned())).or_default().push(found.clone());
             }
         }
         let mut showing: HashMap<(String, String, String), HashSet<String>> = HashMap::new();
-        for v in &obs.vendors {
-            let Some(p) = &v.record.provenance else { continue };
-            for (kind, value, _) in on_vendor_pages.get(&p.evidence).into_iter().flatten() {
-                let key = (v.record.market.clone(), kind.clone(), value.clone());
-                showing.entry(key).or_default().insert(v.record.name.trim().to_lowercase());
-            }
-        }
-        for ((market, vendor), found) in &in_titles {
+        for ((market, vendor), found) in &by_account {
             for (kind, value, _) in found {
                 showing.entry((market.clone(), kind.clone(), value.clone())).or_default().insert(vendor.to_lowercase());
             }
         }
         let vendors_showing = showing.into_iter().map(|(k, names)| (k, names.len())).collect();
-        Ok(DossierIndex { obs, estimates, by_name, on_vendor_pages, vendors_showing, in_titles })
+        Ok(DossierIndex { obs, estimates, by_name, vendors_showing, by_account })
     }
 }
 
@@ -901,9 +903,9 @@ struct FeedbackSeen {
     last: Option<NaiveDate>,
 }
 
-/// By account (market, vendor): identifiers found in its dataset titles, as
-/// (kind, value, identifier row id).
-type InTitles = HashMap<(String, String), Vec<(String, String, String)>>;
+/// By account (market, vendor): the identifiers it holds, as (kind, value,
+/// identifier row id).
+type ByAccount = HashMap<(String, String), Vec<(String, String, String)>>;
 
 /// What vendor dossiers are built from, read once ([`Case::dossier_index`]).
 pub struct DossierIndex {
@@ -912,14 +914,11 @@ pub struct DossierIndex {
     /// By vendor, every method.
     estimates: Vec<Estimate>,
     by_name: HashMap<String, NameRows>,
-    on_vendor_pages: HashMap<Sha256, Vec<(String, String, String)>>,
-    /// (market, kind, value) of the identifiers on vendor pages and in
-    /// dataset titles, with how many vendors (by lower-cased name) of that
-    /// market show them.
+    /// (market, kind, value) of the identifiers the accounts hold, with how
+    /// many vendors (by lower-cased name) of that market hold them.
     vendors_showing: HashMap<(String, String, String), usize>,
-    /// By account (market, vendor as its listings show it, trimmed): the
-    /// identifiers on dataset files that its own listing titles show.
-    in_titles: InTitles,
+    /// By account (market, vendor trimmed): the identifiers it holds.
+    by_account: ByAccount,
 }
 
 impl DossierIndex {
@@ -999,26 +998,19 @@ impl DossierIndex {
         for v in vendors {
             let r = &v.record;
             let source = v.id.clone();
-            if let Some(fp) = &r.pgp_fingerprint {
-                identifiers.insert(VendorIdentifier { kind: "pgp".into(), value: fp.clone(), market: r.market.clone(), source: source.clone() });
+            // Written as linking and the report write them (a bare address
+            // is an e-mail, case aside), so the dossier agrees with them.
+            if let Some(fp) = r.pgp_fingerprint.as_deref().and_then(linking::normalize::fingerprint) {
+                identifiers.insert(VendorIdentifier { kind: "pgp".into(), value: fp, market: r.market.clone(), source: source.clone() });
             }
-            for c in &r.contacts {
-                let (kind, value) = c.split_once(':').unwrap_or(("contact", c));
-                identifiers.insert(VendorIdentifier { kind: kind.into(), value: value.into(), market: r.market.clone(), source: source.clone() });
-            }
-            if let Some(p) = &r.provenance {
-                for (kind, value, id) in self.on_vendor_pages.get(&p.evidence).into_iter().flatten() {
-                    let key = (r.market.clone(), kind.clone(), value.clone());
-                    let common = self.vendors_showing.get(&key).is_some_and(|&n| n >= linking::COMMON_IDENTIFIER);
-                    let found = VendorIdentifier { kind: kind.clone(), value: value.clone(), market: r.market.clone(), source: id.clone() };
-                    if common { market_identifiers.insert(found) } else { identifiers.insert(found) };
-                }
+            for (kind, value) in r.contacts.iter().filter_map(|c| linking::normalize::contact(c)) {
+                identifiers.insert(VendorIdentifier { kind, value, market: r.market.clone(), source: source.clone() });
             }
             days.extend(sales::dates::seen_range(r.observed_at.as_deref(), None).into_iter().flat_map(|s| [s.earliest, s.latest]));
             profiles.push(VendorFact { id: v.id.clone(), vendor: r.clone() });
         }
         for a in &accounts {
-            for (kind, value, id) in self.in_titles.get(&(a.market.clone(), a.vendor.trim().to_owned())).into_iter().flatten() {
+            for (kind, value, id) in self.by_account.get(&(a.market.clone(), a.vendor.trim().to_owned())).into_iter().flatten() {
                 let common = self.vendors_showing.get(&(a.market.clone(), kind.clone(), value.clone())).is_some_and(|&n| n >= linking::COMMON_IDENTIFIER);
                 let found = VendorIdentifier { kind: kind.clone(), value: value.clone(), market: a.market.clone(), source: id.clone() };
                 if common { market_identifiers.insert(found) } else { identifiers.insert(found) };

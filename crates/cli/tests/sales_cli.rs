@@ -755,6 +755,26 @@ fn contacts_in_a_vendors_own_dataset_titles_are_its_identifiers() {
     let row = |name: &str| vendors.lines().find(|l| l.split(',').nth(2) == Some(name)).unwrap_or_else(|| panic!("{name}: {vendors}")).to_owned();
     assert!(row("tomorrowman").contains("email:tomorrowman@safe-mail.net"), "{}", row("tomorrowman"));
     assert!(row("uanon").contains("wickr:resefix"), "{}", row("uanon"));
+    // The dossier and the report give every account the same identifiers
+    // (they followed two rules: a review found a search page's and a Monero
+    // address given by one and not the other).
+    let mut report = csv::Reader::from_path(report.join("vendors.csv")).unwrap();
+    let header = report.headers().unwrap().clone();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let (market, name, ids) = (col("market"), col("name"), col("identifiers"));
+    let mut compared = 0;
+    for r in report.records().map(Result::unwrap).filter(|r| !r[ids].is_empty()) {
+        let (out, _) = ok(&["vendor", "--case", s(&case), "--json", &r[name]]);
+        let d: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let all = d["identifiers"].as_array().unwrap().iter().chain(d["market_identifiers"].as_array().unwrap());
+        let mut dossier: Vec<String> = all.filter(|i| i["market"] == r[market]).map(|i| format!("{}:{}", i["kind"].as_str().unwrap(), i["value"].as_str().unwrap())).collect();
+        dossier.sort();
+        let mut reported: Vec<&str> = r[ids].split(' ').collect();
+        reported.sort();
+        assert_eq!(dossier, reported, "{}", &r[name]);
+        compared += 1;
+    }
+    assert_eq!(compared, 3);
 }
 
 /// A group with sales and no priced sale has an unknown revenue: `null` in

@@ -502,8 +502,8 @@ fn accounts_with(records: &Records, push: Push) -> Vec<Account> {
     let on_shared_pages = records
         .identifiers
         .iter()
-        .filter_map(|i| i.record.provenance.as_ref().map(|p| (p.evidence, i.record.value.as_str())))
-        .filter(|(page, _)| page_owner.get(page).is_some_and(|o| o.len() > 1));
+        .filter_map(|i| i.record.provenance.as_ref().map(|p| (p.evidence, i.record.kind, i.record.value.as_str())))
+        .filter(|(page, _, _)| page_owner.get(page).is_some_and(|o| o.len() > 1));
     let titles = TitlesOnPages::of(on_shared_pages, records.listings.iter().map(|l| (l.id, l.record)));
     for i in &records.identifiers {
         let r = i.record;
@@ -515,7 +515,7 @@ fn accounts_with(records: &Records, push: Push) -> Vec<Account> {
         let holders: Vec<(usize, Option<&str>)> = match owners.len() {
             1 => owners.iter().map(|&at| (at, None)).collect(),
             _ => titles
-                .accounts_showing(&page, &r.value)
+                .accounts_showing(&page, r.kind, &r.value)
                 .iter()
                 .filter_map(|&(market, vendor, listing)| accounts.entry(market, vendor).map(|(at, _)| (at, Some(listing))))
                 .collect(),
@@ -555,80 +555,103 @@ fn add_identifier(acc: &mut Account, r: &model::Identifier, id: &str, listing: O
     }
 }
 
-/// Which accounts' listing titles show each of some values on their pages, to
-/// find the vendors who wrote an identifier found on a page of several: a
-/// dataset file holds thousands, and an identifier in it is a vendor's when
-/// the vendor wrote it in a title of its own (Agora's
+/// Which accounts' listing titles show each of some identifiers on their
+/// pages, to find the vendors who wrote an identifier found on a page of
+/// several: a dataset file holds thousands, and an identifier in it is a
+/// vendor's when the vendor wrote it in a title of its own (Agora's
 /// `tomorrowman@safe-mail.net`, AlphaBay's Jabber handles). A buyer's words
-/// in a feedback cell are not a title, so they stay nobody's. Each page's
-/// titles are read once, for all its values at a time (Aho-Corasick), and
-/// only the pages asked about: the rest of a million listings is not read.
+/// in a feedback cell are not a title, so they stay nobody's. A title shows
+/// an identifier when the identifier search finds it there, as it found it
+/// in the page: `wickr: lsd` shows the Wickr handle `lsd`, "LSD blotters"
+/// does not, nor does `the.bob@exploit.im` show `bob@exploit.im`. Each
+/// page's titles are searched once for all its values at a time
+/// (Aho-Corasick), and only titles holding one are searched for
+/// identifiers; the rest of a million listings is not.
 pub struct TitlesOnPages<'r> {
-    /// By page and lower-cased value: each account (market, vendor trimmed)
-    /// showing it, with its first listing there, in the order met.
     showing: Showing<'r>,
 }
 
-/// By page and lower-cased value: the accounts showing it (market, vendor, first listing id).
-type Showing<'r> = HashMap<(model::Sha256, String), Vec<(&'r str, &'r str, &'r str)>>;
+/// By page, kind ([`kind_family`]) and value: the accounts showing it (market, vendor, first listing id).
+type Showing<'r> = HashMap<(model::Sha256, IdentifierKind, String), Vec<(&'r str, &'r str, &'r str)>>;
+
+/// A value asked of a page (lower-cased, for the search) and each
+/// identifier (kind family, value as stored) it stands for.
+type Asked = (String, Vec<(IdentifierKind, String)>);
+
+/// E-mail and Jabber addresses look alike: a title's own context may call
+/// one what the page's called the other.
+fn kind_family(kind: IdentifierKind) -> IdentifierKind {
+    match kind {
+        IdentifierKind::Jabber => IdentifierKind::Email,
+        k => k,
+    }
+}
 
 impl<'r> TitlesOnPages<'r> {
     /// The accounts of `listings` (row id and record) whose titles on each
-    /// page show each value asked of it (`values`: page and value).
-    pub fn of<'v>(values: impl IntoIterator<Item = (model::Sha256, &'v str)>, listings: impl IntoIterator<Item = (&'r str, &'r model::Listing)>) -> Self {
-        let mut asked: HashMap<model::Sha256, Vec<String>> = HashMap::new();
-        for (page, value) in values {
-            let value = value.trim().to_lowercase();
+    /// page show each identifier asked of it (`identifiers`: page, kind and
+    /// value as stored).
+    pub fn of<'v>(
+        identifiers: impl IntoIterator<Item = (model::Sha256, IdentifierKind, &'v str)>,
+        listings: impl IntoIterator<Item = (&'r str, &'r model::Listing)>,
+    ) -> Self {
+        // By page: the values asked (lower-cased, for the search) and each
+        // one's (kind family, value) as stored.
+        let mut asked: HashMap<model::Sha256, Vec<Asked>> = HashMap::new();
+        for (page, kind, value) in identifiers {
+            let lower = value.trim().to_lowercase();
+            if lower.is_empty() {
+                continue;
+            }
             let on_page = asked.entry(page).or_default();
-            if !value.is_empty() && !on_page.contains(&value) {
-                on_page.push(value);
+            let wanted = (kind_family(kind), value.trim().to_owned());
+            match on_page.iter_mut().find(|(v, _)| *v == lower) {
+                Some((_, ids)) if !ids.contains(&wanted) => ids.push(wanted),
+                Some(_) => {}
+                None => on_page.push((lower, vec![wanted])),
             }
         }
         let mut showing: Showing<'r> = HashMap::new();
         let finders: HashMap<model::Sha256, aho_corasick::AhoCorasick> = asked
             .iter()
-            .filter(|(_, values)| !values.is_empty())
-            .filter_map(|(page, values)| aho_corasick::AhoCorasick::new(values).ok().map(|f| (*page, f)))
+            .filter_map(|(page, values)| aho_corasick::AhoCorasick::new(values.iter().map(|(v, _)| v)).ok().map(|f| (*page, f)))
             .collect();
         if finders.is_empty() {
             return TitlesOnPages { showing };
         }
-        let mut title = String::new();
         for (id, l) in listings {
             let Some(page) = l.provenance.as_ref().map(|p| p.evidence) else { continue };
             let Some(finder) = finders.get(&page) else { continue };
             let Some(vendor) = l.vendor.as_deref().map(str::trim).filter(|v| !v.is_empty()) else { continue };
-            title.clear();
-            title.extend(l.title.chars().flat_map(char::to_lowercase));
-            for m in finder.find_overlapping_iter(title.as_str()) {
-                if !whole_word(&title, m.start(), m.end()) {
-                    continue;
-                }
-                let value = &asked[&page][m.pattern().as_usize()];
-                let accounts = showing.entry((page, value.clone())).or_default();
-                if !accounts.iter().any(|&(m, v, _)| (m, v) == (l.market.as_str(), vendor)) {
-                    accounts.push((&l.market, vendor, id));
+            let title = l.title.to_lowercase();
+            let hits: Vec<usize> = finder.find_overlapping_iter(title.as_str()).map(|m| m.pattern().as_usize()).collect();
+            if hits.is_empty() {
+                continue;
+            }
+            let found: Vec<(IdentifierKind, String)> = identifiers::find_all(&l.title).into_iter().map(|f| (kind_family(f.kind), f.value)).collect();
+            for hit in hits {
+                for (family, value) in &asked[&page][hit].1 {
+                    if !found.iter().any(|(k, v)| k == family && v == value) {
+                        continue;
+                    }
+                    let accounts = showing.entry((page, *family, value.clone())).or_default();
+                    if !accounts.iter().any(|&(m, v, _)| (m, v) == (l.market.as_str(), vendor)) {
+                        accounts.push((&l.market, vendor, id));
+                    }
                 }
             }
         }
         TitlesOnPages { showing }
     }
 
-    /// Each account (market, vendor) whose listing titles on `page` show
-    /// `value` (case aside, as a whole word: `wickr: abc` is not `abcd`),
-    /// with the first such listing's id, in the order met. Several accounts
-    /// showing one contact is a fact the linking signals weigh (and discount
-    /// when [`crate::COMMON_IDENTIFIER`] accounts of a market share it).
-    pub fn accounts_showing(&self, page: &model::Sha256, value: &str) -> &[(&'r str, &'r str, &'r str)] {
-        self.showing.get(&(*page, value.trim().to_lowercase())).map_or(&[], Vec::as_slice)
+    /// Each account (market, vendor) whose listing titles on `page` show the
+    /// identifier (`kind`, `value` as stored), with the first such listing's
+    /// id, in the order met. Several accounts showing one contact is a fact
+    /// the linking signals weigh (and discount when
+    /// [`crate::COMMON_IDENTIFIER`] accounts of a market share it).
+    pub fn accounts_showing(&self, page: &model::Sha256, kind: IdentifierKind, value: &str) -> &[(&'r str, &'r str, &'r str)] {
+        self.showing.get(&(*page, kind_family(kind), value.trim().to_owned())).map_or(&[], Vec::as_slice)
     }
-}
-
-/// Whether `text[start..end]` has no letter, digit or `_` right before or
-/// after it.
-fn whole_word(text: &str, start: usize, end: usize) -> bool {
-    let part_of_word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
-    !part_of_word(text[..start].chars().next_back()) && !part_of_word(text[end..].chars().next())
 }
 
 #[cfg(test)]
@@ -668,8 +691,9 @@ mod tests {
     }
 
     /// A dataset file (one page) of several vendors: an identifier is the
-    /// accounts' whose own titles show it as a word, never one only a buyer
-    /// wrote.
+    /// accounts' whose own titles show it (the identifier search finds it
+    /// there), never one only a buyer wrote, nor a word or a longer address
+    /// that holds its value (found by a review: `lsd` and `the.bob@…`).
     #[test]
     fn an_identifier_on_a_page_of_several_vendors_is_theirs_whose_titles_show_it() {
         let listing = |vendor: &str, title: &str| Listing {
@@ -683,15 +707,21 @@ mod tests {
             ("L-1".to_owned(), listing("uanon", "- Flights - Hotels - WICKR: Resefix , uanon@dukgo.com")),
             ("L-2".to_owned(), listing("uanon", "Car rentals 30%")),
             ("L-3".to_owned(), listing("resefix", "RESEFIX Flights Hotels")),
-            ("L-4".to_owned(), listing("resefix", "resefix again")),
-            ("L-5".to_owned(), listing("other", "Hotels 20%, ask xuanon@dukgo.com or resefixer")),
+            ("L-4".to_owned(), listing("dave", "Blotters, wickr: lsd only")),
+            ("L-5".to_owned(), listing("erin", "LSD blotters 100ug")),
+            ("L-6".to_owned(), listing("alice", "jabber: bob@exploit.im")),
+            ("L-7".to_owned(), listing("carol", "contact the.bob@exploit.im")),
+            ("L-8".to_owned(), listing("other", "Hotels 20%, ask xuanon@dukgo.com or resefixer")),
         ];
         let identifier = |kind: IdentifierKind, value: &str| Identifier { kind, value: value.into(), detail: None, pgp: None, provenance: on_page(1) };
         let identifiers = [
             ("I-1".to_owned(), identifier(IdentifierKind::Wickr, "resefix")),
-            ("I-2".to_owned(), identifier(IdentifierKind::Jabber, "uanon@dukgo.com")),
+            // Found as e-mail in the page, as Jabber in the title: one address.
+            ("I-2".to_owned(), identifier(IdentifierKind::Email, "uanon@dukgo.com")),
+            ("I-3".to_owned(), identifier(IdentifierKind::Wickr, "lsd")),
+            ("I-4".to_owned(), identifier(IdentifierKind::Jabber, "bob@exploit.im")),
             // In the file (a feedback cell), in no title: nobody's.
-            ("I-3".to_owned(), identifier(IdentifierKind::Btc, "172XeYs4aeuifeVWryhEEt1PVsaLW78ULv")),
+            ("I-5".to_owned(), identifier(IdentifierKind::Btc, "172XeYs4aeuifeVWryhEEt1PVsaLW78ULv")),
         ];
         fn rows<T>(v: &[(String, T)]) -> Vec<Row<'_, T>> {
             v.iter().map(|(id, r)| Row::new(id, r)).collect()
@@ -703,15 +733,18 @@ mod tests {
             a.contacts.iter().map(|c| (format!("{}:{}", c.kind, c.value), c.sources.join(" "))).collect::<Vec<_>>()
         };
         let owned = |pairs: &[(&str, &str)]| pairs.iter().map(|(c, s)| (c.to_string(), s.to_string())).collect::<Vec<_>>();
-        assert_eq!(contacts("uanon"), owned(&[("wickr:resefix", "I-1 L-1"), ("jabber:uanon@dukgo.com", "I-2 L-1")]));
-        assert_eq!(contacts("resefix"), owned(&[("wickr:resefix", "I-1 L-3")]));
-        assert!(contacts("other").is_empty());
+        assert_eq!(contacts("uanon"), owned(&[("wickr:resefix", "I-1 L-1"), ("email:uanon@dukgo.com", "I-2 L-1")]));
+        assert_eq!(contacts("dave"), owned(&[("wickr:lsd", "I-3 L-4")]));
+        assert_eq!(contacts("alice"), owned(&[("jabber:bob@exploit.im", "I-4 L-6")]));
+        for nobody in ["resefix", "erin", "carol", "other"] {
+            assert!(contacts(nobody).is_empty(), "{nobody}: {:?}", contacts(nobody));
+        }
         assert!(accounts.iter().all(|a| a.btc.is_empty()));
         // A page of one account keeps every identifier on it.
         let records = Records { listings: rows(&listings[..2]), ..records };
         let accounts = accounts_from_records(&records);
         assert_eq!(accounts.len(), 1);
-        assert_eq!((accounts[0].contacts.len(), accounts[0].btc.len()), (2, 1));
+        assert_eq!((accounts[0].contacts.len(), accounts[0].btc.len()), (4, 1));
     }
 
     prop_compose! {

@@ -522,10 +522,6 @@ mod tests {
         }
     }
 
-    /// A text whose description was extended on a later day is no title:
-    /// the longer text still takes the named listing (FattusCatteratus's
-    /// "1oz High Midgrade Commercial" went from 27 listings to 31 when the
-    /// earlier text blocked the later).
     /// A vendor's relists of one title under new ids are one title: a text
     /// showing it (or beginning with it) is one of them, and takes the one
     /// seen nearest its day; it was a listing of its own (Heisenbergmontana
@@ -551,6 +547,10 @@ mod tests {
         assert_eq!(distinct.len(), 2);
     }
 
+    /// A text whose description was extended on a later day is no title:
+    /// the longer text still takes the named listing (FattusCatteratus's
+    /// "1oz High Midgrade Commercial" went from 27 listings to 31 when the
+    /// earlier text blocked the later).
     #[test]
     fn an_edited_description_blocks_nothing() {
         let on = |mut l: Listing, day: &str| {
