@@ -385,10 +385,6 @@ fn sales_tables(cited: CitedUnits, rates: &Rates, cites: &Cites) -> Option<Sales
     })
 }
 
-fn btc(sats: u64) -> String {
-    format!("{}.{:08} BTC", sats / 100_000_000, sats % 100_000_000)
-}
-
 impl Case {
     /// The report as one HTML document: the whole case, or one vendor
     /// ([`ReportRequest::vendor`]); [`ReportError::UnknownVendor`] when no
@@ -720,12 +716,12 @@ impl Case {
                         categories: categories.into_iter().collect(),
                         tag_sources: sources.into_iter().collect(),
                         traced_sats: r.traced,
-                        traced_btc: btc(r.traced),
+                        traced_btc: chain::index::display_btc(r.traced),
                         txs: g
                             .edges
                             .iter()
                             .filter(|e| e.to == r.node)
-                            .map(|e| FlowTx { txid: e.txid.clone(), vout: e.vout, height: e.height, traced_btc: btc(e.traced) })
+                            .map(|e| FlowTx { txid: e.txid.clone(), vout: e.vout, height: e.height, traced_btc: chain::index::display_btc(e.traced) })
                             .collect(),
                     }
                 })

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
 use chrono::NaiveDate;
-use model::{IdentifierKind, Sha256};
+use model::Sha256;
 use sales::{Estimate, GroupBy, Input, Ledger, LedgerSummary, ListingSummary, Obs, RateSeries, Rates, UnitTable, UnitTableBuilder, Unplaced};
 use store::{CaseStore, Filter, Stored};
 
@@ -836,43 +836,13 @@ impl Case {
             }
         }
         // Identifiers by account, as linking and the report give them
-        // (`linking::accounts_from_records`): those on a page of one
-        // account's vendor or listing rows are that account's; on a page of
-        // several (a dataset file, a search page), those an account's own
-        // listing titles there show (`linking::TitlesOnPages`). Onions and
-        // Monero addresses are nobody's (a vendor page links the market's
-        // own onions).
+        // (`linking::identifier_holders`).
         let mut by_account: ByAccount = HashMap::new();
-        let mut owners: HashMap<Sha256, HashSet<(&str, &str)>> = HashMap::new();
-        let vendor_rows = obs.vendors.iter().filter_map(|v| Some((v.record.provenance.as_ref()?.evidence, v.record.market.as_str(), v.record.name.as_str())));
-        let listing_rows =
-            obs.listings.iter().filter_map(|l| Some((l.record.provenance.as_ref()?.evidence, l.record.market.as_str(), l.record.vendor.as_deref()?)));
-        for (page, market, name) in vendor_rows.chain(listing_rows) {
-            let name = name.trim();
-            if !name.is_empty() {
-                owners.entry(page).or_default().insert((market, name));
-            }
-        }
         let identifiers = self.store.identifiers(&Filter::default())?;
-        let attributed = |i: &&Stored<model::Identifier>| !matches!(i.record.kind, IdentifierKind::Onion | IdentifierKind::Xmr);
-        let page_of = |i: &Stored<model::Identifier>| i.record.provenance.as_ref().map(|p| p.evidence);
-        let titles = linking::TitlesOnPages::of(
-            identifiers
-                .iter()
-                .filter(attributed)
-                .filter_map(|i| page_of(i).filter(|p| owners.get(p).is_some_and(|o| o.len() > 1)).map(|p| (p, i.record.kind, i.record.value.as_str()))),
-            obs.listings.iter().map(|l| (l.id.as_str(), &l.record)),
-        );
-        for id in identifiers.iter().filter(attributed) {
-            let Some(page) = page_of(id) else { continue };
-            let Some(on_page) = owners.get(&page) else { continue };
+        for (id, holders) in identifiers.iter().zip(linking::identifier_holders(&obs.records(&identifiers))) {
             let found = (id.record.kind.as_str().to_owned(), id.record.value.clone(), id.id.as_str().to_owned());
-            let holders: Vec<(&str, &str)> = match on_page.len() {
-                1 => on_page.iter().copied().collect(),
-                _ => titles.accounts_showing(&page, id.record.kind, &id.record.value).iter().map(|&(m, v, _)| (m, v)).collect(),
-            };
-            for (market, vendor) in holders {
-                by_account.entry((market.to_owned(), vendor.to_owned())).or_default().push(found.clone());
+            for h in holders {
+                by_account.entry((h.market.to_owned(), h.vendor.to_owned())).or_default().push(found.clone());
             }
         }
         let mut showing: HashMap<(String, String, String), HashSet<String>> = HashMap::new();

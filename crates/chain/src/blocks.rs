@@ -863,23 +863,20 @@ fn select_best_chain(cands: Vec<Candidate>, network: Network, files: &BTreeMap<u
     // so it won); after a few such rounds the chain is cut at the next one instead.
     let mut rounds = 0usize;
     let (chain, root) = loop {
-        let (chain, root) = choose(&cands, &usable, &by_hash, network);
+        let (mut chain, root) = choose(&cands, &usable, &by_hash, network);
         let Some((k, why)) = first_bad_bits(&chain, &cands, network) else { break (chain, root) };
+        if rounds == BITS_ROUNDS {
+            note(diags, &cands[chain[k]], format!("{why}; the chain is cut here (too many such blocks to choose again)"));
+            for &i in &chain[k..] {
+                usable[i] = false;
+            }
+            chain.truncate(k);
+            break (chain, root);
+        }
         note(diags, &cands[chain[k]], why);
         usable[chain[k]] = false;
         by_hash.remove(&cands[chain[k]].hash);
         rounds += 1;
-        if rounds == BITS_ROUNDS {
-            let (mut chain, root) = choose(&cands, &usable, &by_hash, network);
-            if let Some((k, why)) = first_bad_bits(&chain, &cands, network) {
-                note(diags, &cands[chain[k]], format!("{why}; the chain is cut here (too many such blocks to choose again)"));
-                for &i in &chain[k..] {
-                    usable[i] = false;
-                }
-                chain.truncate(k);
-            }
-            break (chain, root);
-        }
     };
     let genesis = bitcoin::constants::genesis_block(network).block_hash();
 

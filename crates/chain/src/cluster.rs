@@ -9,7 +9,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use crate::index::{AddrKind, ChainIndex, TxRow, NONE};
+use crate::index::{display_btc, AddrKind, ChainIndex, TxRow, NONE};
 
 /// A change heuristic. Each names at most one output of a transaction as the change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -494,10 +494,6 @@ fn tag_text(t: &crate::tags::Tag) -> String {
     format!("{:?} (source {}{category}{evidence})", t.label, t.source)
 }
 
-fn btc(sats: u64) -> String {
-    format!("{}.{:08} BTC", sats / 100_000_000, sats % 100_000_000)
-}
-
 /// Text explanation of a transaction of the index, by txid (display hex), or None when
 /// `id` is no txid of it: its block (hash, height, time: what anyone can check against
 /// another copy of the chain), its inputs (the outputs they spend) and outputs with their
@@ -543,7 +539,7 @@ pub fn explain_tx(idx: &ChainIndex, cl: &Clustering, tags: &[crate::tags::Tag], 
                 (Some(o), Some(from)) => {
                     in_value += o.value;
                     let from_tx = &idx.txs[from as usize];
-                    let _ = writeln!(s, "  {}:{} {} from {}", from_tx.txid_hex(), spent - from_tx.first_out, btc(o.value), addr(o.addr));
+                    let _ = writeln!(s, "  {}:{} {} from {}", from_tx.txid_hex(), spent - from_tx.first_out, display_btc(o.value), addr(o.addr));
                 }
                 _ => {
                     in_known = false;
@@ -560,10 +556,10 @@ pub fn explain_tx(idx: &ChainIndex, cl: &Clustering, tags: &[crate::tags::Tag], 
             NONE => "unspent in this chain".to_owned(),
             by => format!("spent in {}", idx.txs.get(by as usize).map(|t| t.txid_hex()).unwrap_or_default()),
         };
-        let _ = writeln!(s, "  {n}: {} to {}, {spent}", btc(o.value), addr(o.addr));
+        let _ = writeln!(s, "  {n}: {} to {}, {spent}", display_btc(o.value), addr(o.addr));
     }
     if tx.n_in > 0 && in_known {
-        let _ = writeln!(s, "fee {}", btc(in_value.saturating_sub(out_value)));
+        let _ = writeln!(s, "fee {}", display_btc(in_value.saturating_sub(out_value)));
     }
     let unions: Vec<&Link> = cl.unions.iter().filter(|l| l.tx == t).collect();
     let behavioural: Vec<&Link> = cl.behavioural.iter().filter(|l| l.tx == t).collect();

@@ -128,6 +128,12 @@ pub fn script_of(kind: AddrKind, data: &[u8]) -> ScriptBuf {
     ScriptBuf::from_bytes(s)
 }
 
+/// An amount in satoshis as BTC with all eight decimals (`0.00002000 BTC`),
+/// as reports and `explain` print amounts.
+pub fn display_btc(sats: u64) -> String {
+    format!("{}.{:08} BTC", sats / 100_000_000, sats % 100_000_000)
+}
+
 /// Display form of an address: the network's address string for hash types,
 /// `p2pk:<pubkey hex>` and `multisig:<script hex>` for the others.
 pub fn display_address(kind: AddrKind, data: &[u8], network: Network) -> String {

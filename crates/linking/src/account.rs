@@ -2,12 +2,12 @@
 //! every fact signals compare, each fact with the row ids it came from.
 //! [`accounts_from_records`] builds them from store rows.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use model::{IdentifierKind, Records};
+use model::{IdentifierKind, Records, Row};
 
 use crate::normalize;
 
@@ -431,7 +431,7 @@ impl AccountsBuilder {
 /// (provenance evidence digest) shows vendor or listing rows of exactly that
 /// one account, or, on a page of several accounts, to each of them whose
 /// listing titles on that page show it (cited by the identifier and that
-/// listing, [`TitlesOnPages`]); other identifiers on pages of several
+/// listing; [`identifier_holders`]); other identifiers on pages of several
 /// vendors, or of none, are not attributed to anyone.
 pub fn accounts_from_records(records: &Records) -> Vec<Account> {
     let mut accounts = accounts_with(records, Push::Append);
@@ -442,14 +442,9 @@ pub fn accounts_from_records(records: &Records) -> Vec<Account> {
 /// [`accounts_from_records`], each row id added with `push`.
 fn accounts_with(records: &Records, push: Push) -> Vec<Account> {
     let mut accounts = AccountsBuilder::default();
-    // Which accounts each page shows (by evidence digest; accounts by their
-    // place in `accounts`).
-    let mut page_owner: BTreeMap<model::Sha256, BTreeSet<usize>> = BTreeMap::new();
-    let mut owned: Vec<(Option<model::Sha256>, usize)> = Vec::new();
-
     for v in &records.vendors {
         let r = v.record;
-        let Some((at, acc)) = accounts.entry(&r.market, &r.name) else { continue };
+        let Some((_, acc)) = accounts.entry(&r.market, &r.name) else { continue };
         acc.add_source_with(v.id, push);
         if let Some(fp) = &r.pgp_fingerprint {
             acc.add_pgp_with(fp, &[], &[], v.id, push);
@@ -468,12 +463,11 @@ fn accounts_with(records: &Records, push: Push) -> Vec<Account> {
                 acc.saw_on(last);
             }
         }
-        owned.push((r.provenance.as_ref().map(|p| p.evidence), at));
     }
     for l in &records.listings {
         let r = l.record;
         let Some(vendor) = r.vendor.as_deref() else { continue };
-        let Some((at, acc)) = accounts.entry(&r.market, vendor) else { continue };
+        let Some((_, acc)) = accounts.entry(&r.market, vendor) else { continue };
         acc.add_text_with(&r.title, l.id, push);
         acc.add_listing_facts_with(r.ships_from.as_deref(), &r.ships_to, &r.category, l.id, push);
         for p in &r.photos {
@@ -483,7 +477,6 @@ fn accounts_with(records: &Records, push: Push) -> Vec<Account> {
             acc.saw_on(first);
             acc.saw_on(last);
         }
-        owned.push((r.provenance.as_ref().map(|p| p.evidence), at));
     }
     for f in &records.feedback {
         let r = f.record;
@@ -494,39 +487,75 @@ fn accounts_with(records: &Records, push: Push) -> Vec<Account> {
             acc.saw_on(day);
         }
     }
-    for (page, key) in owned {
-        if let Some(page) = page {
-            page_owner.entry(page).or_default().insert(key);
-        }
-    }
-    let on_shared_pages = records
-        .identifiers
-        .iter()
-        .filter_map(|i| i.record.provenance.as_ref().map(|p| (p.evidence, i.record.kind, i.record.value.as_str())))
-        .filter(|(page, _, _)| page_owner.get(page).is_some_and(|o| o.len() > 1));
-    let titles = TitlesOnPages::of(on_shared_pages, records.listings.iter().map(|l| (l.id, l.record)));
-    for i in &records.identifiers {
-        let r = i.record;
-        let Some(page) = r.provenance.as_ref().map(|p| p.evidence) else { continue };
-        let Some(owners) = page_owner.get(&page) else { continue };
-        // A page of one account is that account's; on a page of several (a
-        // dataset file, a search page) the identifier is the accounts' whose
-        // own listing titles there show it.
-        let holders: Vec<(usize, Option<&str>)> = match owners.len() {
-            1 => owners.iter().map(|&at| (at, None)).collect(),
-            _ => titles
-                .accounts_showing(&page, r.kind, &r.value)
-                .iter()
-                .filter_map(|&(market, vendor, listing)| accounts.entry(market, vendor).map(|(at, _)| (at, Some(listing))))
-                .collect(),
-        };
-        for (at, listing) in holders {
-            if let Some(acc) = accounts.accounts.get_mut(at) {
-                add_identifier(acc, r, i.id, listing, push);
+    for (i, holders) in records.identifiers.iter().zip(identifier_holders(records)) {
+        for h in holders {
+            if let Some((_, acc)) = accounts.entry(h.market, h.vendor) {
+                add_identifier(acc, i.record, i.id, h.listing, push);
             }
         }
     }
     accounts.finish()
+}
+
+/// An account holding an identifier ([`identifier_holders`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Holder<'r> {
+    /// Market.
+    pub market: &'r str,
+    /// Vendor name as shown, trimmed.
+    pub vendor: &'r str,
+    /// The listing whose title shows the identifier, when the account holds
+    /// it for that (on a page of several accounts).
+    pub listing: Option<&'r str>,
+}
+
+/// The accounts holding each identifier of `records` (in their order): on a
+/// page (evidence digest) of one account's vendor or listing rows, that
+/// account; on a page of several (a dataset file, a search page), each whose
+/// own listing titles there show it ([`TitlesOnPages`]); on a page of none,
+/// nobody. Onions and Monero addresses are nobody's (a vendor page links the
+/// market's own onions). [`accounts_from_records`] and the vendor dossier
+/// both follow this, so they agree.
+pub fn identifier_holders<'r>(records: &Records<'r>) -> Vec<Vec<Holder<'r>>> {
+    let held = |i: &Row<'r, model::Identifier>| !matches!(i.record.kind, IdentifierKind::Onion | IdentifierKind::Xmr);
+    let page_of = |i: &Row<'r, model::Identifier>| i.record.provenance.as_ref().map(|p| p.evidence);
+    if !records.identifiers.iter().any(|i| held(i) && page_of(i).is_some()) {
+        return vec![Vec::new(); records.identifiers.len()];
+    }
+    // The accounts (market, vendor trimmed) each page shows.
+    let mut owners: HashMap<model::Sha256, BTreeSet<(&'r str, &'r str)>> = HashMap::new();
+    let vendors = records.vendors.iter().filter_map(|v| Some((v.record.provenance.as_ref()?.evidence, v.record.market.as_str(), v.record.name.as_str())));
+    let listings = records.listings.iter().filter_map(|l| Some((l.record.provenance.as_ref()?.evidence, l.record.market.as_str(), l.record.vendor.as_deref()?)));
+    for (page, market, name) in vendors.chain(listings) {
+        let name = name.trim();
+        if !name.is_empty() {
+            owners.entry(page).or_default().insert((market, name));
+        }
+    }
+    let shared = |page: &model::Sha256| owners.get(page).is_some_and(|o| o.len() > 1);
+    let titles = TitlesOnPages::of(
+        records
+            .identifiers
+            .iter()
+            .filter(|i| held(i))
+            .filter_map(|i| page_of(i).filter(|p| shared(p)).map(|p| (p, i.record.kind, i.record.value.as_str()))),
+        records.listings.iter().map(|l| (l.id, l.record)),
+    );
+    records
+        .identifiers
+        .iter()
+        .map(|i| {
+            let Some(on_page) = page_of(i).filter(|_| held(i)).and_then(|p| owners.get(&p).map(|o| (p, o))) else { return Vec::new() };
+            match on_page {
+                (_, o) if o.len() == 1 => o.iter().map(|&(market, vendor)| Holder { market, vendor, listing: None }).collect(),
+                (page, _) => titles
+                    .accounts_showing(&page, i.record.kind, &i.record.value)
+                    .iter()
+                    .map(|&(market, vendor, listing)| Holder { market, vendor, listing: Some(listing) })
+                    .collect(),
+            }
+        })
+        .collect()
 }
 
 /// Adds identifier `r` (row `id`) to `acc`, cited by `id` and, when the
@@ -567,7 +596,7 @@ fn add_identifier(acc: &mut Account, r: &model::Identifier, id: &str, listing: O
 /// page's titles are searched once for all its values at a time
 /// (Aho-Corasick), and only titles holding one are searched for
 /// identifiers; the rest of a million listings is not.
-pub struct TitlesOnPages<'r> {
+struct TitlesOnPages<'r> {
     showing: Showing<'r>,
 }
 
@@ -591,7 +620,7 @@ impl<'r> TitlesOnPages<'r> {
     /// The accounts of `listings` (row id and record) whose titles on each
     /// page show each identifier asked of it (`identifiers`: page, kind and
     /// value as stored).
-    pub fn of<'v>(
+    fn of<'v>(
         identifiers: impl IntoIterator<Item = (model::Sha256, IdentifierKind, &'v str)>,
         listings: impl IntoIterator<Item = (&'r str, &'r model::Listing)>,
     ) -> Self {
@@ -649,7 +678,7 @@ impl<'r> TitlesOnPages<'r> {
     /// id, in the order met. Several accounts showing one contact is a fact
     /// the linking signals weigh (and discount when
     /// [`crate::COMMON_IDENTIFIER`] accounts of a market share it).
-    pub fn accounts_showing(&self, page: &model::Sha256, kind: IdentifierKind, value: &str) -> &[(&'r str, &'r str, &'r str)] {
+    fn accounts_showing(&self, page: &model::Sha256, kind: IdentifierKind, value: &str) -> &[(&'r str, &'r str, &'r str)] {
         self.showing.get(&(*page, kind_family(kind), value.trim().to_owned())).map_or(&[], Vec::as_slice)
     }
 }

@@ -49,7 +49,7 @@ pub mod text;
 mod truth;
 mod values;
 
-pub use account::{account_id, accounts_from_records, days_of, parse_day, Account, Contact, ExternalClaim, Fact, PgpFact, TitlesOnPages};
+pub use account::{account_id, accounts_from_records, days_of, parse_day, Account, Contact, ExternalClaim, Fact, Holder, PgpFact, identifier_holders};
 pub use ::model::{Records, Row};
 pub use candidates::{all_pairs, candidates, candidates_with_stats, CandidateStats, MAX_BLOCK};
 pub use eval::{
