@@ -250,6 +250,13 @@ struct IndexLine {
     /// Payload records cut short: their `WARC-Truncated` reason.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     truncated: Option<String>,
+    /// SHA-256 of the record's gzip member as written (its bytes in the
+    /// file). The payload digest cannot see the member's framing: a changed
+    /// gzip header byte (its time, flags, OS) or a deflate stream re-encoded
+    /// inflates to the same payload. Not derived from the record (see
+    /// [`member_digest`]); lines written before it existed have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    member_sha256: Option<Sha256>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -403,6 +410,45 @@ fn index_line(file: &str, rec: &WarcRecord) -> Result<IndexLine, String> {
     index_line_with(file, rec, |rec| payload_of(rec).map(|p| p.len() as u64))
 }
 
+/// SHA-256 of `length` bytes of `file` from `offset`: a record's gzip
+/// member as the file holds it (see [`IndexLine::member_sha256`]).
+fn member_digest(file: &mut fs::File, offset: u64, length: u64) -> std::io::Result<Sha256> {
+    use sha2::Digest;
+    file.seek(SeekFrom::Start(offset))?;
+    let mut hasher = sha2::Sha256::new();
+    let copied = std::io::copy(&mut file.take(length), &mut hasher)?;
+    if copied != length {
+        return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, format!("{length} bytes at offset {offset}, the file ends after {copied}")));
+    }
+    Ok(Sha256::from_bytes(hasher.finalize().into()))
+}
+
+/// `line` with the digest of its member as file `line.file` in `dir` holds
+/// it now (none when the member cannot be read, or holds other records too).
+fn with_member_digest(dir: &Path, mut line: IndexLine) -> IndexLine {
+    if line.length > 0 {
+        line.member_sha256 = fs::File::open(dir.join(&line.file)).and_then(|mut f| member_digest(&mut f, line.offset, line.length)).ok();
+    }
+    line
+}
+
+/// What is wrong with the member of the record at `offset` (`length` bytes)
+/// of `file` when its bytes are no longer those written, whose digest was
+/// `written`: nothing when they are (or there is no digest to go by).
+fn member_changed(file: Option<&mut fs::File>, offset: u64, length: u64, written: Option<Sha256>) -> Option<String> {
+    let (file, written) = (file?, written?);
+    if length == 0 {
+        return None;
+    }
+    match member_digest(file, offset, length) {
+        Ok(now) if now == written => None,
+        Ok(now) => Some(format!(
+            "its gzip member's bytes are not those written (SHA-256 {now}, written {written}): the payload reads intact, but the member's gzip header or compressed stream was changed"
+        )),
+        Err(e) => Some(format!("its gzip member could not be read again to check its bytes: {e}")),
+    }
+}
+
 /// [`index_line`], a payload record's payload length given by
 /// `payload_length` (a record just written comes back without its block).
 fn index_line_with(file: &str, rec: &WarcRecord, payload_length: impl FnOnce(&WarcRecord) -> Result<u64, String>) -> Result<IndexLine, String> {
@@ -429,6 +475,7 @@ fn index_line_with(file: &str, rec: &WarcRecord, payload_length: impl FnOnce(&Wa
         payload_length: None,
         concurrent_to: None,
         truncated: None,
+        member_sha256: None,
     };
     match rec.warc_type.as_str() {
         "warcinfo" => {}
@@ -589,7 +636,9 @@ impl EvidenceStore {
         for name in evidence_files(&self.dir)? {
             for item in read_warc(&self.dir.join(&name)) {
                 let line = match item {
-                    Ok(rec) => index_line(&name, &rec).map_err(|what| {
+                    // The file is all there is to go by: its members' digests
+                    // are taken as they are now.
+                    Ok(rec) => index_line(&name, &rec).map(|l| with_member_digest(&self.dir, l)).map_err(|what| {
                         Problem::new(
                             Location::Record {
                                 file: name.clone(),
@@ -827,8 +876,10 @@ impl EvidenceStore {
         // The index line now (its file and offset are set when appended). The
         // payload follows the HTTP head, which ends where `head` does (checked
         // above).
-        let line = index_line_with("", &rec, |_| Ok(payload.len() as u64))
+        let mut line = index_line_with("", &rec, |_| Ok(payload.len() as u64))
             .map_err(|what| Error::io(label, std::io::Error::other(what)))?;
+        // Hashed here, on the preparing thread, not by the one appending.
+        line.member_sha256 = Some(Sha256::of(&member));
         Ok(PreparedRecord { sha, record_id, member, line })
     }
 
@@ -946,6 +997,7 @@ impl EvidenceStore {
     fn append_member(&mut self, name: &str, offset: u64, member: &[u8], mut line: IndexLine) -> Result<(), Error> {
         let path = self.dir.join(name);
         (line.file, line.offset) = (name.to_owned(), offset);
+        line.member_sha256.get_or_insert_with(|| Sha256::of(member));
         let mut f = OpenOptions::new().create(true).append(true).open(&path).map_err(|e| Error::io(&path, e))?;
         f.write_all(member).map_err(|e| Error::io(&path, e))?;
         let index = self.dir.join(INDEX);
@@ -997,9 +1049,12 @@ impl EvidenceStore {
             Err(e) => return vec![e.to_string()],
         };
         let mut problems = check_record(&rec);
+        let mut file = fs::File::open(self.dir.join(&line.file)).ok();
+        problems.extend(member_changed(file.as_mut(), line.offset, line.length, line.member_sha256));
         match index_line(&line.file, &rec) {
             Ok(mut got) => {
                 got.length = line.length;
+                got.member_sha256 = line.member_sha256;
                 if got != *line {
                     problems.push(diff_lines(line, &got));
                 }
@@ -1163,6 +1218,8 @@ impl EvidenceStore {
             }
         }
         for name in &files {
+            // Read again for each record's member digest.
+            let mut member_file = fs::File::open(self.dir.join(name)).ok();
             // Where the last record read whole ended: the store writes its
             // members back to back, so bytes between or after them (zeros
             // and line ends, which readers skip as padding) were added.
@@ -1207,7 +1264,16 @@ impl EvidenceStore {
                     problems.push(Problem::new(loc.clone(), format!("{gap} bytes of padding before this record, which the store never writes (added after it was written?)")));
                 }
                 end = (rec.length > 0).then(|| rec.offset + rec.length);
-                let derived = index_line(name, &rec);
+                // The member's bytes are checked against the digest its
+                // line took when it was written; the rest of the line is
+                // compared below.
+                let derived = index_line(name, &rec).map(|mut line| {
+                    if let Some(what) = member_changed(member_file.as_mut(), rec.offset, rec.length, exp.and_then(|l| l.member_sha256)) {
+                        problems.push(Problem::new(loc.clone(), what));
+                    }
+                    line.member_sha256 = exp.and_then(|l| l.member_sha256);
+                    line
+                });
                 if let Ok(l) = &derived {
                     account(l, &mut stored, &mut requested);
                 }

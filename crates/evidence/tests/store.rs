@@ -395,6 +395,46 @@ fn padding_added_between_or_after_records_is_reported() {
     assert!(problems_for(&EvidenceStore::open(s.dir()).unwrap(), &a.sha256).is_empty());
 }
 
+/// A gzip member's header holds bytes its payload digest cannot see (the
+/// time, extra flags and OS at bytes 4-9): one changed inflated to the same
+/// payload, so the store verified intact with a byte of its evidence file
+/// changed (found by a review, F12). Each member's own digest, taken as it
+/// is written, names the record; the other record stays intact, and
+/// `check_one` (what `explain` asks) sees it too.
+#[test]
+fn a_changed_gzip_header_byte_is_reported_at_its_record() {
+    let (_d, mut s) = new_store();
+    let a = acquire(&mut s, b"first capture", &meta("a.html", None)).sha256;
+    let b = acquire(&mut s, b"second capture", &meta("b.html", None)).sha256;
+    let file = s.dir().join("evidence-00001.warc.gz");
+    let clean = std::fs::read(&file).unwrap();
+    assert!(s.verify().is_intact(), "{:?}", s.verify().problems);
+    let at = {
+        let text = std::fs::read_to_string(s.dir().join("index.jsonl")).unwrap();
+        let line = text.lines().find(|l| l.contains(&b.to_hex()) && l.contains("\"record\"")).expect("b's line");
+        let line: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(line["member_sha256"].is_string(), "the line keeps its member's digest: {line}");
+        line["offset"].as_u64().unwrap() as usize
+    };
+    assert_eq!(&clean[at..at + 2], &[0x1f, 0x8b], "a gzip member starts there");
+    for (byte, what) in [(4, "time"), (9, "OS")] {
+        let mut changed = clean.clone();
+        changed[at + byte] ^= 0x01;
+        std::fs::write(&file, &changed).unwrap();
+        let store = EvidenceStore::open(s.dir()).unwrap();
+        assert_eq!(store.get(&b).unwrap(), b"second capture", "the {what} byte changed, the payload reads the same");
+        let on_b = problems_for(&store, &b);
+        assert_eq!(on_b.len(), 1, "{what}: {on_b:?}");
+        assert!(on_b[0].contains("gzip member's bytes are not those written"), "{what}: {on_b:?}");
+        assert!(problems_for(&store, &a).is_empty(), "{what}");
+        let one = store.check_one(&b);
+        assert!(one.len() == 1 && one[0].contains("gzip member"), "{what}: {one:?}");
+        assert!(store.check_one(&a).is_empty());
+    }
+    std::fs::write(&file, &clean).unwrap();
+    assert!(EvidenceStore::open(s.dir()).unwrap().verify().is_intact());
+}
+
 fn append(path: &Path, bytes: &[u8]) {
     std::fs::OpenOptions::new().append(true).open(path).unwrap().write_all(bytes).unwrap();
 }

@@ -30,7 +30,7 @@ use model::Sha256;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{evidence_files, index_line, EvidenceStore, CUSTODY, INDEX};
+use super::{evidence_files, index_line, with_member_digest, EvidenceStore, CUSTODY, INDEX};
 use crate::custody::RECOVER;
 use crate::error::{Error, Location, Problem};
 use crate::warc::read_members_from;
@@ -197,7 +197,7 @@ impl EvidenceStore {
         for name in evidence_files(&self.dir)? {
             let from = self.indexed_end(&name);
             for rec in read_members_from(&self.dir.join(&name), from).flatten() {
-                let Ok(line) = index_line(&name, &rec) else { continue };
+                let Ok(line) = index_line(&name, &rec).map(|l| with_member_digest(&self.dir, l)) else { continue };
                 found.extend(line.sha256);
                 text.push_str(&serde_json::to_string(&line).unwrap_or_default());
                 text.push('\n');
