@@ -276,6 +276,11 @@ impl Case {
         if !recovery.indexed_again.is_empty() {
             tracing::warn!("{} complete records a killed writer left without an index line were indexed again", recovery.indexed_again.len());
         }
+        for (file, offset) in &recovery.left {
+            tracing::warn!(
+                "evidence/{file}: the bytes from offset {offset} on are not a record a killed writer cut short (added or changed after it was written?): left as found for `dragnet verify` to report; new evidence goes to a new file"
+            );
+        }
         Ok(recovery)
     }
 

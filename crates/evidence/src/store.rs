@@ -955,7 +955,18 @@ impl EvidenceStore {
     /// new file (with its warcinfo record) when the current one is full.
     fn file_for_next_record(&mut self) -> Result<(String, u64), Error> {
         let (name, size) = self.current_file()?;
-        if size >= self.rollover || size == 0 {
+        // A file that holds bytes after its last indexed record (bytes
+        // added by hand, or a kill's cut no recovery set aside) is not
+        // appended to: a record after them would bury them mid-file, where
+        // they read as damage to that record. They stay last, as found.
+        // (Records are appended in order: the index's last line is the
+        // newest file's last record, looked up at each record written.)
+        let indexed_end = match self.lines.last() {
+            Some(l) if l.file == name => l.offset + l.length,
+            _ => self.indexed_end(&name),
+        };
+        let altered = size != indexed_end;
+        if size >= self.rollover || size == 0 || altered {
             let name = if size == 0 { name } else { file_name(file_number(&name).unwrap_or(0) + 1) };
             self.write_warcinfo(&name)?;
             let size = fs::metadata(self.dir.join(&name)).map_err(|e| Error::io(self.dir.join(&name), e))?.len();

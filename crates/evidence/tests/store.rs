@@ -492,16 +492,19 @@ fn torn_tails_left_by_a_kill_are_set_aside_and_the_store_verifies() {
         let mut s = EvidenceStore::open(&dir).unwrap();
         assert!(!s.verify().is_intact());
         if cut_alone {
-            // The fault as CI met it: without recovery a later write goes
-            // after the cut record, and the file is damaged for good.
+            // The fault as CI met it: without recovery a later write went
+            // after the cut record, and the file was damaged for good. A
+            // write without recovery now goes to a new file: the cut stays
+            // last in its own, reported, and a later recovery sets it aside.
             let mut plain = EvidenceStore::open(&dir).unwrap();
-            acquire(&mut plain, b"second page", &meta("b.html", None));
+            let b = acquire(&mut plain, b"second page", &meta("b.html", None)).sha256;
             let r = plain.verify();
             assert!(r.problems.iter().any(|p| matches!(&p.location, Location::Record { offset, .. } if *offset == intact_len)), "{:?}", r.problems);
-            // Recovery does not cut damage that complete records follow:
-            // that is not a kill's.
+            assert_eq!(plain.record(&b).unwrap().stored_at_file, "evidence-00002.warc.gz");
             let mut again = EvidenceStore::open(&dir).unwrap();
-            assert!(again.recover("op", "v").unwrap().torn.is_empty());
+            let torn: Vec<(String, u64)> = again.recover("op", "v").unwrap().torn.into_iter().map(|t| (t.file, t.offset)).collect();
+            assert_eq!(torn, vec![("evidence-00001.warc.gz".to_owned(), intact_len)]);
+            assert!(again.verify().is_intact(), "{:?}", again.verify().problems);
             continue;
         }
         let recovery = s.recover("op", "v").unwrap();
@@ -530,6 +533,48 @@ fn torn_tails_left_by_a_kill_are_set_aside_and_the_store_verifies() {
         assert!(s.verify().problems.iter().any(|p| p.what.contains("cannot be read")), "{:?}", s.verify().problems);
         std::fs::write(dir.join("torn/stray.1.00"), b"?").unwrap();
         assert!(s.verify().problems.iter().any(|p| p.what.contains("no recover entry")), "{:?}", s.verify().problems);
+    }
+}
+
+/// Only the start of a gzip member cut short, right after the last whole
+/// record, is a kill's. Bytes added by hand (text, NUL padding, or a cut
+/// member that whole records follow) were set aside by the next import's
+/// recovery as a torn write and cut from the file, which logged an
+/// alteration as a kill's. They are now left as found, `verify` keeps
+/// reporting them, and new records go to a new file (not after them, where
+/// they would read as damage to the new record).
+#[test]
+fn bytes_no_kill_leaves_are_left_as_found_and_not_written_after() {
+    let cut = {
+        let m = member_for(&[7u8; 5000], &meta("c.html", None));
+        m[..m.len() / 2].to_vec()
+    };
+    let whole = member_for(b"a page after the cut", &meta("d.html", None));
+    let added: [(&str, Vec<u8>); 3] = [
+        ("text", b"appended by hand".to_vec()),
+        ("padding", vec![0u8; 200]),
+        ("a cut member with a whole record after it", [cut.clone(), whole].concat()),
+    ];
+    for (what, bytes) in added {
+        let (d, mut s) = new_store();
+        let dir = d.path().join("evidence");
+        let warc = dir.join("evidence-00001.warc.gz");
+        let a = acquire(&mut s, b"first page", &meta("a.html", None)).sha256;
+        let intact_len = std::fs::metadata(&warc).unwrap().len();
+        append(&warc, &bytes);
+        let mut s = EvidenceStore::open(&dir).unwrap();
+        let recovery = s.recover("op", "v").unwrap();
+        assert!(recovery.torn.is_empty(), "{what}: {:?}", recovery.torn);
+        assert_eq!(recovery.left, vec![("evidence-00001.warc.gz".to_owned(), intact_len)], "{what}");
+        assert_eq!(std::fs::metadata(&warc).unwrap().len(), intact_len + bytes.len() as u64, "{what}: nothing cut");
+        let b = acquire(&mut s, b"second page", &meta("b.html", None)).sha256;
+        assert_eq!(s.record(&b).unwrap().stored_at_file, "evidence-00002.warc.gz", "{what}");
+        let s = EvidenceStore::open(&dir).unwrap();
+        assert_eq!((s.get(&a).unwrap(), s.get(&b).unwrap()), (b"first page".to_vec(), b"second page".to_vec()));
+        let r = s.verify();
+        assert!(!r.is_intact(), "{what}: the added bytes are reported");
+        assert!(problems_for(&s, &a).is_empty() && problems_for(&s, &b).is_empty(), "{what}: {:?}", r.problems);
+        assert!(r.problems.iter().all(|p| p.to_string().contains("evidence-00001.warc.gz") || p.to_string().contains("index.jsonl") || p.what.contains("custody")), "{what}: {:?}", r.problems);
     }
 }
 

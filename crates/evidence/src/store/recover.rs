@@ -32,8 +32,8 @@ use serde_json::json;
 
 use super::{evidence_files, index_line, with_member_digest, EvidenceStore, CUSTODY, INDEX};
 use crate::custody::RECOVER;
-use crate::error::{Error, Location, Problem};
-use crate::warc::read_members_from;
+use crate::error::{Error, Location, Problem, WarcErrorKind};
+use crate::warc::{read_members_from, GZIP_MAGIC};
 
 /// The folder of the evidence directory that holds torn pieces.
 pub const TORN_DIR: &str = "torn";
@@ -72,12 +72,16 @@ pub struct Recovery {
     pub torn: Vec<TornTail>,
     /// Complete records that had no index line, now indexed.
     pub indexed_again: Vec<Sha256>,
+    /// Evidence files whose bytes from this offset are no kill's (not a
+    /// record cut short): left as found, for `verify` to report; new
+    /// records go to a new file.
+    pub left: Vec<(String, u64)>,
 }
 
 impl Recovery {
     /// True when there was nothing to recover.
     pub fn is_empty(&self) -> bool {
-        self.torn.is_empty() && self.indexed_again.is_empty()
+        self.torn.is_empty() && self.indexed_again.is_empty() && self.left.is_empty()
     }
 }
 
@@ -122,9 +126,12 @@ impl EvidenceStore {
         if let Some(offset) = torn_line(&self.dir.join(INDEX))? {
             cuts.push(self.save_piece(INDEX, offset)?);
         }
+        let mut left = Vec::new();
         for name in evidence_files(&self.dir)? {
-            if let Some(offset) = self.torn_member(&name)? {
-                cuts.push(self.save_piece(&name, offset)?);
+            match self.member_tail(&name)? {
+                Tail::Whole => {}
+                Tail::Torn(offset) => cuts.push(self.save_piece(&name, offset)?),
+                Tail::Other(offset) => left.push((name, offset)),
             }
         }
         if !cuts.is_empty() {
@@ -144,7 +151,7 @@ impl EvidenceStore {
             let digests: Vec<String> = indexed_again.iter().map(Sha256::to_hex).collect();
             self.log(RECOVER, json!({ "indexed_again": digests }), operator, tool_version)?;
         }
-        Ok(Recovery { torn, indexed_again })
+        Ok(Recovery { torn, indexed_again, left })
     }
 
     /// What the custody log ends with: a whole line, a line cut short (from
@@ -161,43 +168,63 @@ impl EvidenceStore {
         Ok(CustodyTail::Cut(offset))
     }
 
-    /// Where evidence file `name`'s torn tail begins, if it has one: damage
-    /// after the last indexed record with no complete record after it. A
-    /// kill leaves its cut last; damage with records after it is not a
-    /// kill's, and is left for `verify` to report.
-    fn torn_member(&self, name: &str) -> Result<Option<u64>, Error> {
+    /// How evidence file `name` ends after its last indexed record (and the
+    /// complete records a kill left unindexed after it). A kill leaves the
+    /// start of one gzip member, cut short, right after the last complete
+    /// record: that is a torn tail. Anything else there (bytes that are not
+    /// a member's start, padding, damage with records after it) is no
+    /// kill's: left as found for `verify` to report, and no record is
+    /// appended after it ([`EvidenceStore::file_for_next_record`]). Before,
+    /// a recovery set any such bytes aside as a torn write, so an import
+    /// into a case whose evidence file had bytes appended by hand logged
+    /// the alteration as a kill's and cut it from the file.
+    fn member_tail(&self, name: &str) -> Result<Tail, Error> {
+        let path = self.dir.join(name);
         let from = self.indexed_end(name);
         let mut complete_end = from;
-        let mut damage: Option<u64> = None;
-        for item in read_members_from(&self.dir.join(name), from) {
+        let mut damage: Option<(u64, bool)> = None;
+        for item in read_members_from(&path, from) {
             match item {
-                Ok(_) if damage.is_some() => return Ok(None),
-                Ok(rec) => complete_end = complete_end.max(rec.offset + rec.length),
+                Ok(rec) if damage.is_none() => complete_end = complete_end.max(rec.offset + rec.length),
+                Ok(_) => return Ok(Tail::Other(damage.map_or(complete_end, |(at, _)| at))),
                 Err(e) => {
-                    damage.get_or_insert(e.offset);
+                    damage.get_or_insert((e.offset, matches!(e.kind, WarcErrorKind::Truncated(_))));
                 }
             }
         }
-        Ok(damage.filter(|&offset| offset >= complete_end))
+        let size = fs::metadata(&path).map_err(|e| Error::io(&path, e))?.len();
+        Ok(match damage {
+            None if size > complete_end => Tail::Other(complete_end),
+            None => Tail::Whole,
+            Some((at, true)) if at == complete_end && starts_a_member(&read_from(&path, at)?) => Tail::Torn(at),
+            Some((at, _)) => Tail::Other(at.min(complete_end)),
+        })
     }
 
     /// Where the last indexed record of evidence file `name` ends: what a
     /// killed writer left lies after it, and only that is read.
-    fn indexed_end(&self, name: &str) -> u64 {
+    pub(super) fn indexed_end(&self, name: &str) -> u64 {
         self.lines.iter().filter(|l| l.file == name).map(|l| l.offset + l.length).max().unwrap_or(0)
     }
 
     /// Indexes the complete records a killed writer appended after the last
     /// indexed record of a file but did not index (killed between writing a
-    /// record and its index line), and returns their digests. Bytes that do
-    /// not form a complete record are left alone.
+    /// record and its index line), and returns their digests. Only records
+    /// one after another from the last indexed one are a kill's: those after
+    /// damage or a gap (which no writer leaves) are left alone, as are bytes
+    /// that do not form a complete record.
     fn recover_unindexed(&mut self) -> Result<Vec<Sha256>, Error> {
         let mut found = Vec::new();
         let mut text = String::new();
         for name in evidence_files(&self.dir)? {
-            let from = self.indexed_end(&name);
-            for rec in read_members_from(&self.dir.join(&name), from).flatten() {
-                let Ok(line) = index_line(&name, &rec).map(|l| with_member_digest(&self.dir, l)) else { continue };
+            let mut end = self.indexed_end(&name);
+            let whole = read_members_from(&self.dir.join(&name), end).map_while(Result::ok);
+            for rec in whole {
+                if rec.offset != end || rec.length == 0 {
+                    break;
+                }
+                end = rec.offset + rec.length;
+                let Ok(line) = index_line(&name, &rec).map(|l| with_member_digest(&self.dir, l)) else { break };
                 found.extend(line.sha256);
                 text.push_str(&serde_json::to_string(&line).unwrap_or_default());
                 text.push('\n');
@@ -328,6 +355,23 @@ fn read_from(path: &std::path::Path, offset: u64) -> Result<Vec<u8>, Error> {
     let mut bytes = Vec::new();
     f.seek(SeekFrom::Start(offset)).and_then(|_| f.read_to_end(&mut bytes)).map_err(|e| Error::io(path, e))?;
     Ok(bytes)
+}
+
+/// Whether `bytes` begin as a gzip member this store writes begins (or are
+/// the first of those bytes): what a kill while writing a record leaves.
+fn starts_a_member(bytes: &[u8]) -> bool {
+    let n = bytes.len().min(GZIP_MAGIC.len());
+    n > 0 && bytes[..n] == GZIP_MAGIC[..n]
+}
+
+/// How an evidence file ends; see [`EvidenceStore::member_tail`].
+enum Tail {
+    /// With its last complete record.
+    Whole,
+    /// With a member a kill cut short, from this offset.
+    Torn(u64),
+    /// With bytes no kill leaves, from this offset.
+    Other(u64),
 }
 
 /// The pieces in [`TORN_DIR`]: `(saved_as, path)`, in name order.
