@@ -52,6 +52,8 @@ impl Sink for Case {
                     "elapsed_ms": r.elapsed.as_millis() as u64,
                     "circuit": r.circuit,
                     "new": added.new,
+                    // The gzip members written (response or alias, and request).
+                    "members": added.members.iter().map(|m| m.to_hex()).collect::<Vec<_>>(),
                 }),
                 &self.operator,
                 TOOL_VERSION,

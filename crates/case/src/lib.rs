@@ -278,7 +278,7 @@ impl Case {
         }
         for (file, offset) in &recovery.left {
             tracing::warn!(
-                "evidence/{file}: the bytes from offset {offset} on are not a record a killed writer cut short (added or changed after it was written?): left as found for `dragnet verify` to report; new evidence goes to a new file"
+                "evidence/{file}: the bytes from offset {offset} on are not a record a killed writer cut short (added or changed after it was written?): left as found for `dragnet verify` to report; no evidence is written after them"
             );
         }
         Ok(recovery)

@@ -91,6 +91,39 @@ fn an_alias_or_request_record_cut_off_the_end_is_reported() {
     assert!(problems.iter().any(|p| p.contains("no stored record names that source") && p.contains("crawl/m/2")), "{problems:?}");
 }
 
+/// Each acquire entry names the gzip members it wrote (`members`: the
+/// response and its request record), as digests of the bytes the evidence
+/// file holds for them: the hash chain then covers the members' framing,
+/// which the payload digest does not (F12).
+#[test]
+fn acquire_entries_name_the_members_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("case");
+    let mut case = Case::init(&dir, "tester").unwrap();
+    let r = response("http://x.onion/a.html", b"<html>a</html>");
+    Sink::store(&mut case, &r, "crawl/m/1", chrono::Utc::now()).unwrap();
+    let entries = case.evidence().custody().entries().unwrap();
+    let named: Vec<String> = entries
+        .iter()
+        .filter(|e| e.action == "acquire")
+        .flat_map(|e| e.detail["members"].as_array().unwrap().iter().map(|m| m.as_str().unwrap().to_owned()))
+        .collect();
+    let file = std::fs::read(dir.join("evidence/evidence-00001.warc.gz")).unwrap();
+    let index = std::fs::read_to_string(dir.join("evidence/index.jsonl")).unwrap();
+    let written: Vec<String> = index
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|l| l["kind"] != "warcinfo")
+        .map(|l| {
+            let (at, len) = (l["offset"].as_u64().unwrap() as usize, l["length"].as_u64().unwrap() as usize);
+            model::Sha256::of(&file[at..at + len]).to_hex()
+        })
+        .collect();
+    assert_eq!(written.len(), 2, "a response and its request: {index}");
+    assert_eq!(named, written);
+    assert!(case.verify().is_intact());
+}
+
 /// A crawl killed between storing a page and logging it logs it when it
 /// resumes: `new` says whether this source stored the bytes first (not
 /// always true: a second source of stored bytes is an alias), and

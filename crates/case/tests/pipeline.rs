@@ -70,6 +70,26 @@ fn find_evidence_file(case_dir: &Path) -> PathBuf {
     files.pop().unwrap()
 }
 
+/// An import's acquire entry names the gzip member it wrote, by the digest
+/// of the bytes the evidence file holds (F12); importing the same file again
+/// writes nothing and names none.
+#[test]
+fn an_imported_files_acquire_entry_names_its_member() {
+    let (tmp, mut case) = new_case();
+    let src = tmp.path().join("in");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("p0.html"), "<html><body>page 0</body></html>").unwrap();
+    case.import(std::slice::from_ref(&src), &ImportOptions::default(), &NoProgress).unwrap();
+    case.import(std::slice::from_ref(&src), &ImportOptions::default(), &NoProgress).unwrap();
+    let rec = case.evidence().records().remove(0);
+    let bytes = std::fs::read(find_evidence_file(case.dir())).unwrap();
+    let member = model::Sha256::of(&bytes[rec.offset as usize..(rec.offset + rec.length) as usize]).to_hex();
+    let named: Vec<serde_json::Value> =
+        case.evidence().custody().entries().unwrap().into_iter().filter(|e| e.action == evidence::ACQUIRE).map(|e| e.detail["members"].clone()).collect();
+    assert_eq!(named, [serde_json::json!([member]), serde_json::Value::Null]);
+    assert!(case.verify().is_intact());
+}
+
 /// An import killed mid-write leaves a record and a custody line cut short
 /// (SIGKILL stops a write between pages). The next import sets them aside
 /// before it appends, logs that, and the case verifies; without that, its

@@ -12,7 +12,7 @@
 //! order, which depends on a cargo feature (`preserve_order`) that any crate
 //! in a build can switch on.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs::OpenOptions;
 use std::io::{Read as _, Seek as _, SeekFrom};
 use std::io::Write;
@@ -237,7 +237,7 @@ impl CustodyLog {
             out.absent = Some("empty");
             return out;
         }
-        let LogCheck { checked, problems, acquired, set_aside, .. } = &mut out;
+        let LogCheck { checked, problems, acquired, members, set_aside, .. } = &mut out;
         let mut prev_hash = genesis();
         let mut prev_seq = 0u64;
         let lines: Vec<&[u8]> = text.split(|&b| b == b'\n').collect();
@@ -290,6 +290,9 @@ impl CustodyLog {
             }
             acquired.extend(acquisition(&entry.action, &entry.detail));
             set_aside.extend(pieces_set_aside(&entry.action, &entry.detail));
+            if let Some((key, named)) = acquisition(&entry.action, &entry.detail).zip(members_named(&entry.detail)) {
+                members.entry(key).or_default().extend(named);
+            }
             prev_hash = entry.hash;
             prev_seq = entry.seq;
         }
@@ -307,6 +310,10 @@ pub(crate) struct LogCheck {
     /// `(sha256, source)` of every [`ACQUIRE`] entry; `source` is `None`
     /// when the entry names none.
     pub(crate) acquired: HashSet<(Sha256, Option<String>)>,
+    /// The gzip member digests the intact acquire entries of each capture
+    /// name (`members`: entries since stop 40; older ones name none, and
+    /// their captures are not in this map).
+    pub(crate) members: HashMap<(Sha256, Option<String>), HashSet<Sha256>>,
     /// `(saved_as, sha256)` of every torn piece a [`RECOVER`] entry says it
     /// set aside.
     pub(crate) set_aside: Vec<(String, Sha256)>,
@@ -338,6 +345,12 @@ fn acquisition(action: &str, detail: &Value) -> Option<(Sha256, Option<String>)>
     }
     let sha = detail.get("sha256").and_then(Value::as_str)?.parse().ok()?;
     Some((sha, detail.get("source").and_then(Value::as_str).map(str::to_owned)))
+}
+
+/// The member digests an acquire entry's `members` names, if it has them.
+fn members_named(detail: &Value) -> Option<Vec<Sha256>> {
+    let named = detail.get("members")?.as_array()?;
+    Some(named.iter().filter_map(|m| m.as_str()?.parse().ok()).collect())
 }
 
 /// Parses a line and checks its own hash.

@@ -155,6 +155,12 @@ pub struct Added {
     /// an alias record naming a new source or URL for stored bytes, or
     /// `None` when nothing new was written.
     pub written: Option<String>,
+    /// SHA-256 of each gzip member this call wrote (the payload or alias
+    /// record, and a crawl's request record), as its index line keeps it:
+    /// what the acquire entry logs as `members`, so that `verify` sees a
+    /// member changed even when its index line was rewritten to match (the
+    /// index is not hash-chained; the custody log is).
+    pub members: Vec<Sha256>,
 }
 
 /// One stored payload.
@@ -433,19 +439,28 @@ fn with_member_digest(dir: &Path, mut line: IndexLine) -> IndexLine {
 }
 
 /// What is wrong with the member of the record at `offset` (`length` bytes)
-/// of `file` when its bytes are no longer those written, whose digest was
-/// `written`: nothing when they are (or there is no digest to go by).
-fn member_changed(file: Option<&mut fs::File>, offset: u64, length: u64, written: Option<Sha256>) -> Option<String> {
-    let (file, written) = (file?, written?);
-    if length == 0 {
+/// of `file` when its bytes are not those written: their digest was
+/// `written` by its index line, and is one of `logged` by its acquire
+/// entries in the custody log. Nothing when they are (or there is no digest
+/// to go by: stores and logs from before member digests).
+fn member_changed(file: Option<&mut fs::File>, offset: u64, length: u64, written: Option<Sha256>, logged: Option<&HashSet<Sha256>>) -> Option<String> {
+    let file = file?;
+    if length == 0 || (written.is_none() && logged.is_none()) {
         return None;
     }
-    match member_digest(file, offset, length) {
-        Ok(now) if now == written => None,
-        Ok(now) => Some(format!(
-            "its gzip member's bytes are not those written (SHA-256 {now}, written {written}): the payload reads intact, but the member's gzip header or compressed stream was changed"
+    let now = match member_digest(file, offset, length) {
+        Ok(now) => now,
+        Err(e) => return Some(format!("its gzip member could not be read again to check its bytes: {e}")),
+    };
+    // The payload's digest is checked apart: when it still matches, the
+    // change is in the member's gzip header or compressed stream.
+    let changed = "the record's bytes in the file were changed after it was written";
+    match (written, logged) {
+        (Some(w), _) if w != now => Some(format!("its gzip member's bytes are not those written (SHA-256 {now}, written {w}): {changed}")),
+        (_, Some(l)) if !l.contains(&now) => Some(format!(
+            "its gzip member's bytes (SHA-256 {now}) are not those its acquire entry in the custody log names: {changed}, and its index line rewritten to match"
         )),
-        Err(e) => Some(format!("its gzip member could not be read again to check its bytes: {e}")),
+        _ => None,
     }
 }
 
@@ -746,6 +761,13 @@ impl EvidenceStore {
     /// stored are not stored again: `new` is false and only a source or URL
     /// not seen before is recorded.
     pub fn add(&mut self, payload: &[u8], meta: &CaptureMeta) -> Result<Added, Error> {
+        let before = self.lines.len();
+        let added = self.add_unnoted(payload, meta)?;
+        Ok(self.noting_members(added, before))
+    }
+
+    /// [`EvidenceStore::add`] without [`Added::members`].
+    fn add_unnoted(&mut self, payload: &[u8], meta: &CaptureMeta) -> Result<Added, Error> {
         let sha = Sha256::of(payload);
         let date = meta.captured_at.unwrap_or_else(Utc::now);
         if self.by_sha.contains_key(&sha) {
@@ -769,10 +791,22 @@ impl EvidenceStore {
     /// bytes stored already (before, or earlier in the same batch) are not
     /// stored again. `meta` must be what it was prepared with.
     pub fn add_prepared(&mut self, prepared: Prepared, meta: &CaptureMeta) -> Result<Added, Error> {
-        if self.by_sha.contains_key(&prepared.record.sha) {
-            return self.add_known(prepared.record.sha, prepared.date, meta);
-        }
-        self.append_prepared(prepared.record)
+        let before = self.lines.len();
+        let added = if self.by_sha.contains_key(&prepared.record.sha) {
+            self.add_known(prepared.record.sha, prepared.date, meta)?
+        } else {
+            self.append_prepared(prepared.record)?
+        };
+        Ok(self.noting_members(added, before))
+    }
+
+    /// `added` with the member digests of the records written since the
+    /// index had `before` lines (a new file's warcinfo record is no
+    /// capture's).
+    fn noting_members(&self, mut added: Added, before: usize) -> Added {
+        let written = self.lines.get(before..).unwrap_or_default();
+        added.members = written.iter().filter(|l| l.kind != Kind::Warcinfo).filter_map(|l| l.member_sha256).collect();
+        added
     }
 
     /// A payload already stored: an alias record when `meta` names a new
@@ -813,9 +847,9 @@ impl EvidenceStore {
                 headers.push(("WARC-Block-Digest", base32_digest(&Sha256::of(&block))));
                 let alias_id = headers[1].1.clone();
                 self.append_record(&headers, &block)?;
-                return Ok(Added { sha256: sha, new: false, record_id, written: Some(alias_id) });
+                return Ok(Added { sha256: sha, new: false, record_id, written: Some(alias_id), members: Vec::new() });
             }
-            return Ok(Added { sha256: sha, new: false, record_id, written: None });
+            return Ok(Added { sha256: sha, new: false, record_id, written: None, members: Vec::new() });
         }
         Err(Error::NotFound(sha))
     }
@@ -887,7 +921,7 @@ impl EvidenceStore {
     fn append_prepared(&mut self, p: PreparedRecord) -> Result<Added, Error> {
         let (name, size) = self.file_for_next_record()?;
         self.append_member(&name, size, &p.member, p.line)?;
-        Ok(Added { sha256: p.sha, new: true, record_id: p.record_id.clone(), written: Some(p.record_id) })
+        Ok(Added { sha256: p.sha, new: true, record_id: p.record_id.clone(), written: Some(p.record_id), members: Vec::new() })
     }
 
     /// Stores a crawled response as [`add`](Self::add) does, then the
@@ -898,7 +932,8 @@ impl EvidenceStore {
     /// reverse, and the crawl's custody entry holds the same timing and
     /// circuit.
     pub fn add_exchange(&mut self, payload: &[u8], meta: &CaptureMeta, request: &RequestMeta) -> Result<Added, Error> {
-        let added = self.add(payload, meta)?;
+        let before = self.lines.len();
+        let added = self.add_unnoted(payload, meta)?;
         let concurrent = added.written.clone().unwrap_or_else(|| added.record_id.clone());
         let invalid = |what: String| Error::InvalidMeta { source_name: meta.source.clone(), what };
         if !request.head.ends_with(b"\r\n\r\n") || !request.head.starts_with(b"GET ") {
@@ -923,7 +958,7 @@ impl EvidenceStore {
         headers.push(("X-Dragnet-Elapsed-Ms", request.elapsed_ms.to_string()));
         headers.push(("X-Dragnet-Circuit", one_line(&request.circuit)));
         self.append_record(&headers, &request.head)?;
-        Ok(added)
+        Ok(self.noting_members(added, before))
     }
 
     /// Every stored `request` record, in the order written.
@@ -1061,7 +1096,9 @@ impl EvidenceStore {
         };
         let mut problems = check_record(&rec);
         let mut file = fs::File::open(self.dir.join(&line.file)).ok();
-        problems.extend(member_changed(file.as_mut(), line.offset, line.length, line.member_sha256));
+        let log = self.custody.check();
+        let logged = line.sha256.and_then(|sha| log.members.get(&(sha, line.source.clone())));
+        problems.extend(member_changed(file.as_mut(), line.offset, line.length, line.member_sha256, logged));
         match index_line(&line.file, &rec) {
             Ok(mut got) => {
                 got.length = line.length;
@@ -1279,7 +1316,8 @@ impl EvidenceStore {
                 // line took when it was written; the rest of the line is
                 // compared below.
                 let derived = index_line(name, &rec).map(|mut line| {
-                    if let Some(what) = member_changed(member_file.as_mut(), rec.offset, rec.length, exp.and_then(|l| l.member_sha256)) {
+                    let logged = line.sha256.and_then(|sha| log.members.get(&(sha, line.source.clone())));
+                    if let Some(what) = member_changed(member_file.as_mut(), rec.offset, rec.length, exp.and_then(|l| l.member_sha256), logged) {
                         problems.push(Problem::new(loc.clone(), what));
                     }
                     line.member_sha256 = exp.and_then(|l| l.member_sha256);

@@ -425,7 +425,7 @@ fn a_changed_gzip_header_byte_is_reported_at_its_record() {
         assert_eq!(store.get(&b).unwrap(), b"second capture", "the {what} byte changed, the payload reads the same");
         let on_b = problems_for(&store, &b);
         assert_eq!(on_b.len(), 1, "{what}: {on_b:?}");
-        assert!(on_b[0].contains("gzip member's bytes are not those written"), "{what}: {on_b:?}");
+        assert!(on_b[0].contains("gzip member's bytes are not those written") && on_b[0].contains("changed after it was written"), "{what}: {on_b:?}");
         assert!(problems_for(&store, &a).is_empty(), "{what}");
         let one = store.check_one(&b);
         assert!(one.len() == 1 && one[0].contains("gzip member"), "{what}: {one:?}");
@@ -433,6 +433,38 @@ fn a_changed_gzip_header_byte_is_reported_at_its_record() {
     }
     std::fs::write(&file, &clean).unwrap();
     assert!(EvidenceStore::open(s.dir()).unwrap().verify().is_intact());
+}
+
+/// The index is not hash-chained: a member's digest there can be rewritten
+/// along with the member. The acquire entry logs the members it wrote
+/// (`members`, as `dragnet import` and `crawl` log them), and `verify` and
+/// `check_one` hold the member to it; an entry without `members` (logged
+/// before them) checks nothing more.
+#[test]
+fn a_member_changed_with_its_index_line_is_caught_by_its_acquire_entry() {
+    let (_d, mut s) = new_store();
+    let m = meta("b.html", None);
+    let added = s.add(b"second capture", &m).unwrap();
+    assert_eq!(added.members.len(), 1, "one member written: {:?}", added.members);
+    let members: Vec<String> = added.members.iter().map(|d| d.to_hex()).collect();
+    s.log(ACQUIRE, json!({"sha256": added.sha256.to_hex(), "source": m.source, "new": true, "members": members}), "op", "v").unwrap();
+    let b = added.sha256;
+    assert!(s.verify().is_intact(), "{:?}", s.verify().problems);
+    let file = s.dir().join("evidence-00001.warc.gz");
+    let index = s.dir().join("index.jsonl");
+    let text = std::fs::read_to_string(&index).unwrap();
+    let line: serde_json::Value = serde_json::from_str(text.lines().find(|l| l.contains(&b.to_hex())).unwrap()).unwrap();
+    let (at, len) = (line["offset"].as_u64().unwrap() as usize, line["length"].as_u64().unwrap() as usize);
+    let mut bytes = std::fs::read(&file).unwrap();
+    bytes[at + 4] ^= 0x01; // the gzip header's time
+    std::fs::write(&file, &bytes).unwrap();
+    let rewritten = Sha256::of(&bytes[at..at + len]).to_hex();
+    std::fs::write(&index, text.replace(&members[0], &rewritten)).unwrap();
+    let store = EvidenceStore::open(s.dir()).unwrap();
+    let on_b = problems_for(&store, &b);
+    assert!(on_b.len() == 1 && on_b[0].contains("not those its acquire entry in the custody log names"), "{on_b:?}");
+    let one = store.check_one(&b);
+    assert!(one.len() == 1 && one[0].contains("acquire entry"), "{one:?}");
 }
 
 fn append(path: &Path, bytes: &[u8]) {
@@ -550,10 +582,23 @@ fn bytes_no_kill_leaves_are_left_as_found_and_not_written_after() {
         m[..m.len() / 2].to_vec()
     };
     let whole = member_for(b"a page after the cut", &meta("d.html", None));
-    let added: [(&str, Vec<u8>); 3] = [
+    // A whole gzip member whose record is cut short inside it: made by
+    // hand (a kill cuts the member, never its contents).
+    let odd_member = {
+        let m = member_for(b"an odd member", &meta("e.html", None));
+        let mut record = Vec::new();
+        flate2::read::GzDecoder::new(&m[..]).read_to_end(&mut record).unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&record[..record.len() / 2]).unwrap();
+        gz.finish().unwrap()
+    };
+    let added: [(&str, Vec<u8>); 5] = [
         ("text", b"appended by hand".to_vec()),
         ("padding", vec![0u8; 200]),
-        ("a cut member with a whole record after it", [cut.clone(), whole].concat()),
+        ("a cut member with a whole record after it", [cut.clone(), whole.clone()].concat()),
+        ("a whole member holding part of a record", odd_member),
+        // More NULs than the reader's buffer, which it skips unreported.
+        ("much padding, then a whole record", [vec![0u8; 70_000], whole].concat()),
     ];
     for (what, bytes) in added {
         let (d, mut s) = new_store();
@@ -575,6 +620,36 @@ fn bytes_no_kill_leaves_are_left_as_found_and_not_written_after() {
         assert!(!r.is_intact(), "{what}: the added bytes are reported");
         assert!(problems_for(&s, &a).is_empty() && problems_for(&s, &b).is_empty(), "{what}: {:?}", r.problems);
         assert!(r.problems.iter().all(|p| p.to_string().contains("evidence-00001.warc.gz") || p.to_string().contains("index.jsonl") || p.what.contains("custody")), "{what}: {:?}", r.problems);
+    }
+}
+
+/// A kill can cut a record's member anywhere: in its gzip header, its
+/// compressed stream, or its 8-byte trailer (CRC and size), whose loss the
+/// reader reports as a damaged member rather than one cut short. Every cut
+/// is set aside and the store verifies (cuts in the trailer were left in
+/// place, found by a review).
+#[test]
+fn a_member_cut_anywhere_by_a_kill_is_set_aside() {
+    let member = member_for(b"<html>a page a kill cut</html>", &meta("c.html", None));
+    assert!(member.len() > 100, "{}", member.len());
+    // Every cut in the header and the trailer, a sample of the stream between.
+    let n = member.len();
+    let cuts = (1..n).filter(|&c| c <= 24 || c >= n - 24 || c % 17 == 0);
+    for cut in cuts {
+        let (d, mut s) = new_store();
+        let dir = d.path().join("evidence");
+        let warc = dir.join("evidence-00001.warc.gz");
+        acquire(&mut s, b"first page", &meta("a.html", None));
+        let intact_len = std::fs::metadata(&warc).unwrap().len();
+        append(&warc, &member[..cut]);
+        let mut s = EvidenceStore::open(&dir).unwrap();
+        let recovery = s.recover("op", "v").unwrap();
+        let torn: Vec<(&str, u64, u64)> = recovery.torn.iter().map(|t| (t.file.as_str(), t.offset, t.length)).collect();
+        assert_eq!(torn, vec![("evidence-00001.warc.gz", intact_len, cut as u64)], "cut at {cut} of {}", member.len());
+        assert!(recovery.left.is_empty(), "cut at {cut}: {:?}", recovery.left);
+        let b = acquire(&mut s, b"second page", &meta("b.html", None)).sha256;
+        assert_eq!(s.record(&b).unwrap().stored_at_file, "evidence-00001.warc.gz", "cut at {cut}");
+        assert!(EvidenceStore::open(&dir).unwrap().verify().is_intact(), "cut at {cut}");
     }
 }
 

@@ -32,7 +32,7 @@ use serde_json::json;
 
 use super::{evidence_files, index_line, with_member_digest, EvidenceStore, CUSTODY, INDEX};
 use crate::custody::RECOVER;
-use crate::error::{Error, Location, Problem, WarcErrorKind};
+use crate::error::{Error, Location, Problem};
 use crate::warc::{read_members_from, GZIP_MAGIC};
 
 /// The folder of the evidence directory that holds torn pieces.
@@ -169,35 +169,36 @@ impl EvidenceStore {
     }
 
     /// How evidence file `name` ends after its last indexed record (and the
-    /// complete records a kill left unindexed after it). A kill leaves the
-    /// start of one gzip member, cut short, right after the last complete
-    /// record: that is a torn tail. Anything else there (bytes that are not
-    /// a member's start, padding, damage with records after it) is no
-    /// kill's: left as found for `verify` to report, and no record is
-    /// appended after it ([`EvidenceStore::file_for_next_record`]). Before,
-    /// a recovery set any such bytes aside as a torn write, so an import
-    /// into a case whose evidence file had bytes appended by hand logged
-    /// the alteration as a kill's and cut it from the file.
+    /// whole records a kill left unindexed right after it). A kill leaves
+    /// one gzip member cut short (anywhere: in its header, its compressed
+    /// stream or its trailer) as the file's last bytes: that is a torn tail.
+    /// Anything else there (bytes that are not a member's start, padding, a
+    /// whole member however odd its record, damage that a whole record
+    /// follows) is no kill's: left as found for `verify` to report, and no
+    /// record is appended after it ([`EvidenceStore::file_for_next_record`]).
+    /// Before, a recovery set any such bytes aside as a torn write, so an
+    /// import into a case whose evidence file had bytes appended by hand
+    /// logged the alteration as a kill's and cut it from the file.
     fn member_tail(&self, name: &str) -> Result<Tail, Error> {
         let path = self.dir.join(name);
-        let from = self.indexed_end(name);
-        let mut complete_end = from;
-        let mut damage: Option<(u64, bool)> = None;
-        for item in read_members_from(&path, from) {
+        // The whole records one after another from the last indexed one.
+        let mut complete_end = self.indexed_end(name);
+        let (mut stopped, mut record_after) = (false, false);
+        for item in read_members_from(&path, complete_end) {
             match item {
-                Ok(rec) if damage.is_none() => complete_end = complete_end.max(rec.offset + rec.length),
-                Ok(_) => return Ok(Tail::Other(damage.map_or(complete_end, |(at, _)| at))),
-                Err(e) => {
-                    damage.get_or_insert((e.offset, matches!(e.kind, WarcErrorKind::Truncated(_))));
-                }
+                Ok(rec) if !stopped && rec.offset == complete_end && rec.length > 0 => complete_end = rec.offset + rec.length,
+                // A whole record after a gap or damage: no kill's.
+                Ok(rec) if rec.length > 0 => (stopped, record_after) = (true, true),
+                _ => stopped = true,
             }
         }
         let size = fs::metadata(&path).map_err(|e| Error::io(&path, e))?.len();
-        Ok(match damage {
-            None if size > complete_end => Tail::Other(complete_end),
-            None => Tail::Whole,
-            Some((at, true)) if at == complete_end && starts_a_member(&read_from(&path, at)?) => Tail::Torn(at),
-            Some((at, _)) => Tail::Other(at.min(complete_end)),
+        Ok(if size <= complete_end {
+            Tail::Whole
+        } else if !record_after && is_cut_member(&read_from(&path, complete_end)?) {
+            Tail::Torn(complete_end)
+        } else {
+            Tail::Other(complete_end)
         })
     }
 
@@ -357,11 +358,24 @@ fn read_from(path: &std::path::Path, offset: u64) -> Result<Vec<u8>, Error> {
     Ok(bytes)
 }
 
-/// Whether `bytes` begin as a gzip member this store writes begins (or are
-/// the first of those bytes): what a kill while writing a record leaves.
-fn starts_a_member(bytes: &[u8]) -> bool {
+/// Whether `bytes` are a gzip member cut short, as a kill while writing a
+/// record leaves it: they begin as the store's members begin, and inflating
+/// them runs out of bytes before the member's trailer is read whole (a
+/// whole member, or bytes that do not inflate, are no kill's).
+fn is_cut_member(bytes: &[u8]) -> bool {
     let n = bytes.len().min(GZIP_MAGIC.len());
-    n > 0 && bytes[..n] == GZIP_MAGIC[..n]
+    if n == 0 || bytes[..n] != GZIP_MAGIC[..n] {
+        return false;
+    }
+    let mut inflated = flate2::read::GzDecoder::new(bytes);
+    let mut sink = [0u8; 64 << 10];
+    loop {
+        match inflated.read(&mut sink) {
+            Ok(0) => return false,
+            Ok(_) => {}
+            Err(e) => return e.kind() == std::io::ErrorKind::UnexpectedEof,
+        }
+    }
 }
 
 /// How an evidence file ends; see [`EvidenceStore::member_tail`].
