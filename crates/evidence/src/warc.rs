@@ -326,7 +326,13 @@ impl<R: BufRead + Seek> WarcReader<R> {
                     // The record read whole, but the member's trailer (its
                     // CRC-32 and size) does not match the bytes: say so, as
                     // the error it is, and go on after the member.
-                    let kind = WarcErrorKind::CorruptGzip(format!("gzip member trailer: {e}"));
+                    // The file ending in the trailer is a member cut short
+                    // (a kill's), not damaged data.
+                    let kind = if e.kind() == io::ErrorKind::UnexpectedEof {
+                        WarcErrorKind::Truncated(format!("gzip member ends early, in its trailer (CRC-32 and size): {e}"))
+                    } else {
+                        WarcErrorKind::CorruptGzip(format!("gzip member trailer: {e}"))
+                    };
                     self.pending = Some(self.err(start, kind));
                     self.resync_gzip(dec.into_inner().into_inner(), start + 1);
                     self.resyncing = false;
@@ -923,6 +929,12 @@ mod tests {
         assert_eq!(e.offset, 0);
         assert!(e.to_string().contains("gzip member trailer"), "{e}");
         assert_eq!(out[2].as_ref().expect("the next member").offset, n as u64);
+        // A file that ends inside the trailer holds a member cut short (a
+        // killed writer's), said so rather than called corrupt.
+        let cut = gzip_member(&rec("a", b"hello")).unwrap();
+        let out = read_all(cut[..cut.len() - 3].to_vec());
+        let e = out.iter().find_map(|r| r.as_ref().err()).expect("the cut trailer");
+        assert!(matches!(e.kind, WarcErrorKind::Truncated(_)) && e.to_string().contains("in its trailer"), "{e}");
     }
 
     #[test]
