@@ -240,19 +240,22 @@ impl Case {
             report.duplicates += 1;
         }
         report.digests.push(added.sha256);
-        let mut detail = json!({
-            "sha256": added.sha256.to_hex(),
-            "source": meta.source,
-            "url": meta.url,
-            "bytes": bytes,
-            "new": added.new,
-        });
-        // The gzip members written, so that the chain covers their bytes
-        // (the index line's digest alone can be rewritten with them).
-        if !added.members.is_empty() {
-            detail["members"] = json!(added.members.iter().map(|m| m.to_hex()).collect::<Vec<_>>());
-        }
-        self.evidence.log(evidence::ACQUIRE, detail, &self.operator, TOOL_VERSION)?;
+        self.evidence.log(
+            evidence::ACQUIRE,
+            json!({
+                "sha256": added.sha256.to_hex(),
+                "source": meta.source,
+                "url": meta.url,
+                "bytes": bytes,
+                "new": added.new,
+                // The gzip members written (none for bytes stored before):
+                // the chain then covers their bytes, which the index
+                // line's digest alone does not (it can be rewritten).
+                "members": added.members.iter().map(|m| m.to_hex()).collect::<Vec<_>>(),
+            }),
+            &self.operator,
+            TOOL_VERSION,
+        )?;
         Ok(())
     }
 }

@@ -290,8 +290,14 @@ impl CustodyLog {
             }
             acquired.extend(acquisition(&entry.action, &entry.detail));
             set_aside.extend(pieces_set_aside(&entry.action, &entry.detail));
-            if let Some((key, named)) = acquisition(&entry.action, &entry.detail).zip(members_named(&entry.detail)) {
-                members.entry(key).or_default().extend(named);
+            if let Some(key) = acquisition(&entry.action, &entry.detail) {
+                // An entry that names no members (logged before they were,
+                // or on a crawl's resume) may have written any: its capture's
+                // members are not checked against the log.
+                match (members.entry(key).or_insert_with(|| Some(HashSet::new())), members_named(&entry.detail)) {
+                    (Some(known), Some(named)) => known.extend(named),
+                    (slot, _) => *slot = None,
+                }
             }
             prev_hash = entry.hash;
             prev_seq = entry.seq;
@@ -311,9 +317,10 @@ pub(crate) struct LogCheck {
     /// when the entry names none.
     pub(crate) acquired: HashSet<(Sha256, Option<String>)>,
     /// The gzip member digests the intact acquire entries of each capture
-    /// name (`members`: entries since stop 40; older ones name none, and
-    /// their captures are not in this map).
-    pub(crate) members: HashMap<(Sha256, Option<String>), HashSet<Sha256>>,
+    /// name (`members`); `None` when one of its entries names none (logged
+    /// before entries named them, or on a crawl's resume), so that its
+    /// members cannot be checked against the log.
+    pub(crate) members: HashMap<(Sha256, Option<String>), Option<HashSet<Sha256>>>,
     /// `(saved_as, sha256)` of every torn piece a [`RECOVER`] entry says it
     /// set aside.
     pub(crate) set_aside: Vec<(String, Sha256)>,

@@ -1097,7 +1097,7 @@ impl EvidenceStore {
         let mut problems = check_record(&rec);
         let mut file = fs::File::open(self.dir.join(&line.file)).ok();
         let log = self.custody.check();
-        let logged = line.sha256.and_then(|sha| log.members.get(&(sha, line.source.clone())));
+        let logged = line.sha256.and_then(|sha| log.members.get(&(sha, line.source.clone()))?.as_ref());
         problems.extend(member_changed(file.as_mut(), line.offset, line.length, line.member_sha256, logged));
         match index_line(&line.file, &rec) {
             Ok(mut got) => {
@@ -1316,7 +1316,7 @@ impl EvidenceStore {
                 // line took when it was written; the rest of the line is
                 // compared below.
                 let derived = index_line(name, &rec).map(|mut line| {
-                    let logged = line.sha256.and_then(|sha| log.members.get(&(sha, line.source.clone())));
+                    let logged = line.sha256.and_then(|sha| log.members.get(&(sha, line.source.clone()))?.as_ref());
                     if let Some(what) = member_changed(member_file.as_mut(), rec.offset, rec.length, exp.and_then(|l| l.member_sha256), logged) {
                         problems.push(Problem::new(loc.clone(), what));
                     }

@@ -467,6 +467,35 @@ fn a_member_changed_with_its_index_line_is_caught_by_its_acquire_entry() {
     assert!(one.len() == 1 && one[0].contains("acquire entry"), "{one:?}");
 }
 
+/// One capture (payload and source) fetched twice by a crawl: the first
+/// acquire entry names no members (logged before entries named them, or
+/// on a resume), the second names the members it wrote (a request record;
+/// the payload was stored). The first fetch's members are named by no
+/// entry, yet nothing changed: the capture is not checked against the log,
+/// and the store verifies (each member is still held to its index line).
+#[test]
+fn a_capture_one_of_whose_entries_names_no_members_is_not_held_to_the_log() {
+    let (_d, mut s) = new_store();
+    let mut m = meta("m@1/http://x.onion/c", Some("http://x.onion/c"));
+    m.origin = Origin::Crawl;
+    m.http_head = Some(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n".to_vec());
+    let request = |at: &str| evidence::RequestMeta {
+        head: b"GET /c HTTP/1.1\r\nHost: x.onion\r\n\r\n".to_vec(),
+        started_at: t(at),
+        elapsed_ms: 900,
+        circuit: "direct".into(),
+    };
+    let first = s.add_exchange(b"<html>c</html>", &m, &request("2019-03-04T05:06:06Z")).unwrap();
+    assert_eq!(first.members.len(), 2, "the response and its request");
+    log_acquire(&mut s, &first.sha256, &m.source);
+    let again = s.add_exchange(b"<html>c</html>", &m, &request("2019-03-05T05:06:06Z")).unwrap();
+    assert_eq!(again.members.len(), 1, "a request only: the payload was stored");
+    let members: Vec<String> = again.members.iter().map(|d| d.to_hex()).collect();
+    s.log(ACQUIRE, json!({"sha256": again.sha256.to_hex(), "source": m.source, "new": false, "members": members}), "op", "v").unwrap();
+    assert!(s.verify().is_intact(), "{:?}", s.verify().problems);
+    assert!(s.check_one(&first.sha256).is_empty());
+}
+
 fn append(path: &Path, bytes: &[u8]) {
     std::fs::OpenOptions::new().append(true).open(path).unwrap().write_all(bytes).unwrap();
 }
