@@ -12,7 +12,7 @@
 //! order, which depends on a cargo feature (`preserve_order`) that any crate
 //! in a build can switch on.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fs::OpenOptions;
 use std::io::{Read as _, Seek as _, SeekFrom};
 use std::io::Write;
@@ -290,14 +290,9 @@ impl CustodyLog {
             }
             acquired.extend(acquisition(&entry.action, &entry.detail));
             set_aside.extend(pieces_set_aside(&entry.action, &entry.detail));
-            if let Some(key) = acquisition(&entry.action, &entry.detail) {
-                // An entry that names no members (logged before they were,
-                // or on a crawl's resume) may have written any: its capture's
-                // members are not checked against the log.
-                match (members.entry(key).or_insert_with(|| Some(HashSet::new())), members_named(&entry.detail)) {
-                    (Some(known), Some(named)) => known.extend(named),
-                    (slot, _) => *slot = None,
-                }
+            if let Some(capture) = acquisition(&entry.action, &entry.detail) {
+                let named = members_named(&entry.detail).unwrap_or_default();
+                members.extend(named.into_iter().map(|member| LoggedMember { member, capture: capture.clone(), line: i + 1 }));
             }
             prev_hash = entry.hash;
             prev_seq = entry.seq;
@@ -316,11 +311,9 @@ pub(crate) struct LogCheck {
     /// `(sha256, source)` of every [`ACQUIRE`] entry; `source` is `None`
     /// when the entry names none.
     pub(crate) acquired: HashSet<(Sha256, Option<String>)>,
-    /// The gzip member digests the intact acquire entries of each capture
-    /// name (`members`); `None` when one of its entries names none (logged
-    /// before entries named them, or on a crawl's resume), so that its
-    /// members cannot be checked against the log.
-    pub(crate) members: HashMap<(Sha256, Option<String>), Option<HashSet<Sha256>>>,
+    /// The gzip members the intact acquire entries name (`members`, as
+    /// they were written; entries logged before name none).
+    pub(crate) members: Vec<LoggedMember>,
     /// `(saved_as, sha256)` of every torn piece a [`RECOVER`] entry says it
     /// set aside.
     pub(crate) set_aside: Vec<(String, Sha256)>,
@@ -352,6 +345,17 @@ fn acquisition(action: &str, detail: &Value) -> Option<(Sha256, Option<String>)>
     }
     let sha = detail.get("sha256").and_then(Value::as_str)?.parse().ok()?;
     Some((sha, detail.get("source").and_then(Value::as_str).map(str::to_owned)))
+}
+
+/// A gzip member an acquire entry names.
+#[derive(Debug, Clone)]
+pub(crate) struct LoggedMember {
+    /// Its digest.
+    pub(crate) member: Sha256,
+    /// The capture the entry acquired: `(sha256, source)`.
+    pub(crate) capture: (Sha256, Option<String>),
+    /// The entry's line in the log (1-based).
+    pub(crate) line: usize,
 }
 
 /// The member digests an acquire entry's `members` names, if it has them.

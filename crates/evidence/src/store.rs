@@ -439,29 +439,25 @@ fn with_member_digest(dir: &Path, mut line: IndexLine) -> IndexLine {
 }
 
 /// What is wrong with the member of the record at `offset` (`length` bytes)
-/// of `file` when its bytes are not those written: their digest was
-/// `written` by its index line, and is one of `logged` by its acquire
-/// entries in the custody log. Nothing when they are (or there is no digest
-/// to go by: stores and logs from before member digests).
-fn member_changed(file: Option<&mut fs::File>, offset: u64, length: u64, written: Option<Sha256>, logged: Option<&HashSet<Sha256>>) -> Option<String> {
-    let file = file?;
-    if length == 0 || (written.is_none() && logged.is_none()) {
-        return None;
+/// of `file`, whose digest was `now` when read again (or could not be), when
+/// its bytes are not those written: their digest was `written` by its index
+/// line. Nothing when they are (or there is no digest to go by: lines of
+/// stores from before member digests).
+fn member_changed(now: Option<&Result<Sha256, String>>, written: Option<Sha256>) -> Option<String> {
+    let written = written?;
+    match now? {
+        Ok(now) if *now == written => None,
+        // The payload's digest is checked apart: when it still matches, the
+        // change is in the member's gzip header or compressed stream.
+        Ok(now) => Some(format!("its gzip member's bytes are not those written (SHA-256 {now}, written {written}): the record's bytes in the file were changed after it was written")),
+        Err(e) => Some(format!("its gzip member could not be read again to check its bytes: {e}")),
     }
-    let now = match member_digest(file, offset, length) {
-        Ok(now) => now,
-        Err(e) => return Some(format!("its gzip member could not be read again to check its bytes: {e}")),
-    };
-    // The payload's digest is checked apart: when it still matches, the
-    // change is in the member's gzip header or compressed stream.
-    let changed = "the record's bytes in the file were changed after it was written";
-    match (written, logged) {
-        (Some(w), _) if w != now => Some(format!("its gzip member's bytes are not those written (SHA-256 {now}, written {w}): {changed}")),
-        (_, Some(l)) if !l.contains(&now) => Some(format!(
-            "its gzip member's bytes (SHA-256 {now}) are not those its acquire entry in the custody log names: {changed}, and its index line rewritten to match"
-        )),
-        _ => None,
-    }
+}
+
+/// The digest of the member at `offset` (`length` bytes) of `file` now;
+/// none for a record that shares its member (the store writes none).
+fn member_now(file: Option<&mut fs::File>, offset: u64, length: u64) -> Option<Result<Sha256, String>> {
+    (length > 0).then(|| file.ok_or_else(|| "the file cannot be opened".to_owned()).and_then(|f| member_digest(f, offset, length).map_err(|e| e.to_string())))
 }
 
 /// [`index_line`], a payload record's payload length given by
@@ -1096,9 +1092,19 @@ impl EvidenceStore {
         };
         let mut problems = check_record(&rec);
         let mut file = fs::File::open(self.dir.join(&line.file)).ok();
-        let log = self.custody.check();
-        let logged = line.sha256.and_then(|sha| log.members.get(&(sha, line.source.clone()))?.as_ref());
-        problems.extend(member_changed(file.as_mut(), line.offset, line.length, line.member_sha256, logged));
+        let now = line.member_sha256.and_then(|_| member_now(file.as_mut(), line.offset, line.length));
+        problems.extend(member_changed(now.as_ref(), line.member_sha256));
+        // A member its acquire entry names is described by an index line (a
+        // writer indexes each member before logging it): one that is not
+        // was changed along with its line, as `verify` finds by the files.
+        let capture = (*sha, line.source.clone());
+        let indexed: HashSet<Sha256> = self.lines.iter().filter_map(|l| l.member_sha256).collect();
+        for m in self.custody.check().members.iter().filter(|m| m.capture == capture && !indexed.contains(&m.member)) {
+            problems.push(format!(
+                "{CUSTODY} line {}: its acquire entry names the gzip member {}, which no index line describes: the record's bytes were changed (with its index line) after it was logged",
+                m.line, m.member
+            ));
+        }
         match index_line(&line.file, &rec) {
             Ok(mut got) => {
                 got.length = line.length;
@@ -1248,6 +1254,9 @@ impl EvidenceStore {
         }
         let mut seen: BTreeSet<(String, u64)> = BTreeSet::new();
         let (mut stored, mut requested) = (HashSet::new(), HashSet::new());
+        // The members read, and the captures one of whose members is not
+        // what its index line says (named there, not again by the log).
+        let (mut members_found, mut members_changed) = (HashSet::new(), HashSet::new());
         // Records the index has no line for, reported at the end: one
         // problem when the index holds no line at all.
         let mut unindexed: Vec<(Location, String)> = Vec::new();
@@ -1263,6 +1272,9 @@ impl EvidenceStore {
         for f in &indexed_files {
             if !files.iter().any(|x| x == f) {
                 problems.push(Problem::new(Location::Path(self.dir.join(f)), "evidence file listed in the index is missing"));
+                // Its members are not reported again, one by one.
+                let gone = self.lines.iter().filter(|l| l.file == *f);
+                members_changed.extend(gone.filter_map(|l| l.sha256.map(|sha| (sha, l.source.clone()))));
             }
         }
         for name in &files {
@@ -1281,8 +1293,10 @@ impl EvidenceStore {
                         let exp = expected.get(&(name.clone(), e.offset));
                         if let Some(l) = exp {
                             // Damage reported here, at the record: not also
-                            // as an acquire entry whose record is missing.
+                            // as an acquire entry whose record (or member)
+                            // is missing.
                             account(l, &mut stored, &mut requested);
+                            members_changed.extend(l.sha256.map(|sha| (sha, l.source.clone())));
                         }
                         problems.push(Problem::new(
                             Location::Record {
@@ -1316,11 +1330,17 @@ impl EvidenceStore {
                 // line took when it was written; the rest of the line is
                 // compared below.
                 let derived = index_line(name, &rec).map(|mut line| {
-                    let logged = line.sha256.and_then(|sha| log.members.get(&(sha, line.source.clone()))?.as_ref());
-                    if let Some(what) = member_changed(member_file.as_mut(), rec.offset, rec.length, exp.and_then(|l| l.member_sha256), logged) {
-                        problems.push(Problem::new(loc.clone(), what));
+                    let written = exp.and_then(|l| l.member_sha256);
+                    // Hashed when a line or the log has a digest to hold it to.
+                    let now = (written.is_some() || !log.members.is_empty()).then(|| member_now(member_file.as_mut(), rec.offset, rec.length)).flatten();
+                    if let Some(Ok(d)) = &now {
+                        members_found.insert(*d);
                     }
-                    line.member_sha256 = exp.and_then(|l| l.member_sha256);
+                    if let Some(what) = member_changed(now.as_ref(), written) {
+                        problems.push(Problem::new(loc.clone(), what));
+                        members_changed.extend(line.sha256.map(|sha| (sha, line.source.clone())));
+                    }
+                    line.member_sha256 = written;
                     line
                 });
                 if let Ok(l) = &derived {
@@ -1373,6 +1393,7 @@ impl EvidenceStore {
         for l in &self.lines {
             if !seen.contains(&(l.file.clone(), l.offset)) && files.contains(&l.file) {
                 account(l, &mut stored, &mut requested);
+                members_changed.extend(l.sha256.map(|sha| (sha, l.source.clone())));
                 problems.push(Problem::new(
                     Location::Record {
                         file: l.file.clone(),
@@ -1381,6 +1402,24 @@ impl EvidenceStore {
                         record_id: Some(l.record_id.clone()),
                     },
                     "indexed record not found intact at this offset",
+                ));
+            }
+        }
+        // Each member an acquire entry names is still in a file, bytes for
+        // bytes: a member changed along with its index line (which no chain
+        // covers) is found here. (A record a killed writer stored before
+        // logging is named by no entry: the log is not asked to name every
+        // member, and the store's own warcinfo members by none.)
+        for m in &log.members {
+            if !members_found.contains(&m.member) && !members_changed.contains(&m.capture) {
+                let (sha, source) = &m.capture;
+                let source = source.as_deref().map(|s| format!(" from {s:?}")).unwrap_or_default();
+                problems.push(Problem::new(
+                    Location::Line { file: CUSTODY.into(), line: m.line },
+                    format!(
+                        "its acquire entry of {sha}{source} names the gzip member {}, which no evidence file holds: the record's bytes were changed (with its index line) or removed after it was logged",
+                        m.member
+                    ),
                 ));
             }
         }

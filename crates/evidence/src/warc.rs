@@ -32,7 +32,7 @@ use crate::http::{self, HttpError, HttpResponse};
 const MAX_LINE: u64 = 64 * 1024;
 /// Largest header section accepted.
 const MAX_HEADER: usize = 1024 * 1024;
-pub(crate) const GZIP_MAGIC: [u8; 3] = [0x1f, 0x8b, 0x08];
+const GZIP_MAGIC: [u8; 3] = [0x1f, 0x8b, 0x08];
 
 /// One WARC record as read from a file.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -33,7 +33,7 @@ use serde_json::json;
 use super::{evidence_files, index_line, with_member_digest, EvidenceStore, CUSTODY, INDEX};
 use crate::custody::RECOVER;
 use crate::error::{Error, Location, Problem};
-use crate::warc::{read_members_from, GZIP_MAGIC};
+use crate::warc::read_members_from;
 
 /// The folder of the evidence directory that holds torn pieces.
 pub const TORN_DIR: &str = "torn";
@@ -358,21 +358,33 @@ fn read_from(path: &std::path::Path, offset: u64) -> Result<Vec<u8>, Error> {
     Ok(bytes)
 }
 
-/// Whether `bytes` are a gzip member cut short, as a kill while writing a
-/// record leaves it: they begin as the store's members begin, and inflating
-/// them runs out of bytes before the member's trailer is read whole (a
-/// whole member, or bytes that do not inflate, are no kill's).
+/// Whether `bytes` are a gzip member of this store's cut short, as a kill
+/// while writing a record leaves it: they begin with the 10-byte header the
+/// store writes (deflate, no flags or time, the OS unknown; the extra flags
+/// byte as flate2 sets it for the level), what inflates begins a WARC
+/// record, and inflating runs out of bytes before the member's trailer is
+/// read whole. A whole member, bytes that do not inflate, and members no
+/// store writes are no kill's. (Bytes added after a kill's cut that inflate
+/// on as deflate data cannot be told from the cut's own.)
 fn is_cut_member(bytes: &[u8]) -> bool {
-    let n = bytes.len().min(GZIP_MAGIC.len());
-    if n == 0 || bytes[..n] != GZIP_MAGIC[..n] {
+    const HEADER: [u8; 10] = [0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 0xff];
+    let starts_as_written = bytes.iter().zip(HEADER).enumerate().all(|(i, (&b, h))| b == h || (i == 8 && matches!(b, 2 | 4)));
+    if bytes.is_empty() || !starts_as_written {
         return false;
     }
+    const WARC: &[u8] = b"WARC/";
     let mut inflated = flate2::read::GzDecoder::new(bytes);
-    let mut sink = [0u8; 64 << 10];
+    let (mut head, mut sink) = (Vec::with_capacity(WARC.len()), vec![0u8; 64 << 10]);
     loop {
         match inflated.read(&mut sink) {
             Ok(0) => return false,
-            Ok(_) => {}
+            Ok(n) => {
+                let room = WARC.len() - head.len();
+                head.extend_from_slice(&sink[..n.min(room)]);
+                if !WARC.starts_with(&head) {
+                    return false;
+                }
+            }
             Err(e) => return e.kind() == std::io::ErrorKind::UnexpectedEof,
         }
     }
