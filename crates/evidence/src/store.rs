@@ -1256,7 +1256,7 @@ impl EvidenceStore {
         let (mut stored, mut requested) = (HashSet::new(), HashSet::new());
         // The members read, and the captures one of whose members is not
         // what its index line says (named there, not again by the log).
-        let (mut members_found, mut members_changed) = (HashSet::new(), HashSet::new());
+        let (mut members_found, mut members_changed): (BTreeMap<_, Vec<(Sha256, Location)>>, HashSet<_>) = (BTreeMap::new(), HashSet::new());
         // Records the index has no line for, reported at the end: one
         // problem when the index holds no line at all.
         let mut unindexed: Vec<(Location, String)> = Vec::new();
@@ -1333,8 +1333,8 @@ impl EvidenceStore {
                     let written = exp.and_then(|l| l.member_sha256);
                     // Hashed when a line or the log has a digest to hold it to.
                     let now = (written.is_some() || !log.members.is_empty()).then(|| member_now(member_file.as_mut(), rec.offset, rec.length)).flatten();
-                    if let Some(Ok(d)) = &now {
-                        members_found.insert(*d);
+                    if let (Some(Ok(d)), Some(sha)) = (&now, line.sha256) {
+                        members_found.entry((sha, line.source.clone())).or_insert_with(Vec::new).push((*d, loc.clone()));
                     }
                     if let Some(what) = member_changed(now.as_ref(), written) {
                         problems.push(Problem::new(loc.clone(), what));
@@ -1405,21 +1405,27 @@ impl EvidenceStore {
                 ));
             }
         }
-        // Each member an acquire entry names is still in a file, bytes for
-        // bytes: a member changed along with its index line (which no chain
-        // covers) is found here. (A record a killed writer stored before
-        // logging is named by no entry: the log is not asked to name every
-        // member, and the store's own warcinfo members by none.)
+        // A capture whose acquire entries name a member no file holds, while
+        // a file holds a member of it that no entry names: that member was
+        // changed along with its index line (which no chain covers). A
+        // member merely gone is a record gone, which the case reports by
+        // its entry. (A record a killed writer stored before logging is
+        // named by no entry, and the store's own warcinfo members by none.)
+        let mut logged: BTreeMap<&(Sha256, Option<String>), (HashSet<Sha256>, usize)> = BTreeMap::new();
         for m in &log.members {
-            if !members_found.contains(&m.member) && !members_changed.contains(&m.capture) {
-                let (sha, source) = &m.capture;
-                let source = source.as_deref().map(|s| format!(" from {s:?}")).unwrap_or_default();
+            let (named, line) = logged.entry(&m.capture).or_insert_with(|| (HashSet::new(), m.line));
+            named.insert(m.member);
+            *line = m.line;
+        }
+        for (capture, (named, line)) in logged {
+            let found = members_found.get(capture).map(Vec::as_slice).unwrap_or_default();
+            if members_changed.contains(capture) || named.iter().all(|m| found.iter().any(|(d, _)| d == m)) {
+                continue;
+            }
+            for (d, at) in found.iter().filter(|(d, _)| !named.contains(d)) {
                 problems.push(Problem::new(
-                    Location::Line { file: CUSTODY.into(), line: m.line },
-                    format!(
-                        "its acquire entry of {sha}{source} names the gzip member {}, which no evidence file holds: the record's bytes were changed (with its index line) or removed after it was logged",
-                        m.member
-                    ),
+                    at.clone(),
+                    format!("its gzip member's bytes (SHA-256 {d}) are not those its acquire entry ({CUSTODY} line {line}) names: the record's bytes in the file were changed after it was logged, and its index line with them"),
                 ));
             }
         }
