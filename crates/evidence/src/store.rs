@@ -416,6 +416,9 @@ fn index_line(file: &str, rec: &WarcRecord) -> Result<IndexLine, String> {
     index_line_with(file, rec, |rec| payload_of(rec).map(|p| p.len() as u64))
 }
 
+/// A capture as acquire entries name it: payload digest and source.
+type Capture = (Sha256, Option<String>);
+
 /// SHA-256 of `length` bytes of `file` from `offset`: a record's gzip
 /// member as the file holds it (see [`IndexLine::member_sha256`]).
 fn member_digest(file: &mut fs::File, offset: u64, length: u64) -> std::io::Result<Sha256> {
@@ -1411,7 +1414,7 @@ impl EvidenceStore {
         // member merely gone is a record gone, which the case reports by
         // its entry. (A record a killed writer stored before logging is
         // named by no entry, and the store's own warcinfo members by none.)
-        let mut logged: BTreeMap<&(Sha256, Option<String>), (HashSet<Sha256>, usize)> = BTreeMap::new();
+        let mut logged: BTreeMap<&Capture, (HashSet<Sha256>, usize)> = BTreeMap::new();
         for m in &log.members {
             let (named, line) = logged.entry(&m.capture).or_insert_with(|| (HashSet::new(), m.line));
             named.insert(m.member);
