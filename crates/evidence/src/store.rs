@@ -416,6 +416,16 @@ fn index_line(file: &str, rec: &WarcRecord) -> Result<IndexLine, String> {
     index_line_with(file, rec, |rec| payload_of(rec).map(|p| p.len() as u64))
 }
 
+/// What a record of `kind` is called in messages.
+fn kind_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Warcinfo => "warcinfo record",
+        Kind::Record => "record",
+        Kind::Alias => "alias record",
+        Kind::Request => "request record",
+    }
+}
+
 /// A capture as acquire entries name it: payload digest and source.
 type Capture = (Sha256, Option<String>);
 
@@ -1094,17 +1104,26 @@ impl EvidenceStore {
             Err(e) => return vec![e.to_string()],
         };
         let mut problems = check_record(&rec);
-        let mut file = fs::File::open(self.dir.join(&line.file)).ok();
-        let now = line.member_sha256.and_then(|_| member_now(file.as_mut(), line.offset, line.length));
-        problems.extend(member_changed(now.as_ref(), line.member_sha256));
+        // Every member of the capture: the payload record's, its aliases'
+        // and the crawl's request records' (a review found only the first
+        // checked), each held to its index line.
+        let lines: Vec<&IndexLine> = self.lines.iter().filter(|l| l.kind != Kind::Warcinfo && l.sha256 == Some(*sha)).collect();
+        let mut files: BTreeMap<&str, Option<fs::File>> = BTreeMap::new();
+        for l in &lines {
+            let file = files.entry(l.file.as_str()).or_insert_with(|| fs::File::open(self.dir.join(&l.file)).ok());
+            let now = l.member_sha256.and_then(|_| member_now(file.as_mut(), l.offset, l.length));
+            if let Some(what) = member_changed(now.as_ref(), l.member_sha256) {
+                problems.push(if std::ptr::eq(*l, line) { what } else { format!("{} at {} offset {}: {what}", kind_name(l.kind), l.file, l.offset) });
+            }
+        }
         // A member its acquire entry names is described by an index line (a
         // writer indexes each member before logging it): one that is not
         // was changed along with its line, as `verify` finds by the files.
-        let capture = (*sha, line.source.clone());
+        let captures: HashSet<Capture> = lines.iter().map(|l| (*sha, l.source.clone())).collect();
         let indexed: HashSet<Sha256> = self.lines.iter().filter_map(|l| l.member_sha256).collect();
-        for m in self.custody.check().members.iter().filter(|m| m.capture == capture && !indexed.contains(&m.member)) {
+        for m in self.custody.check().members.iter().filter(|m| captures.contains(&m.capture) && !indexed.contains(&m.member)) {
             problems.push(format!(
-                "{CUSTODY} line {}: its acquire entry names the gzip member {}, which no index line describes: the record's bytes were changed (with its index line) after it was logged",
+                "{CUSTODY} line {}: its acquire entry names the gzip member {}, which no index line describes: a record's bytes were changed (with its index line) after it was logged",
                 m.line, m.member
             ));
         }
@@ -1414,21 +1433,22 @@ impl EvidenceStore {
         // member merely gone is a record gone, which the case reports by
         // its entry. (A record a killed writer stored before logging is
         // named by no entry, and the store's own warcinfo members by none.)
-        let mut logged: BTreeMap<&Capture, (HashSet<Sha256>, usize)> = BTreeMap::new();
+        // Each capture's named members, with the line of the entry naming each.
+        let mut logged: BTreeMap<&Capture, BTreeMap<Sha256, usize>> = BTreeMap::new();
         for m in &log.members {
-            let (named, line) = logged.entry(&m.capture).or_insert_with(|| (HashSet::new(), m.line));
-            named.insert(m.member);
-            *line = m.line;
+            logged.entry(&m.capture).or_default().insert(m.member, m.line);
         }
-        for (capture, (named, line)) in logged {
+        for (capture, named) in logged {
             let found = members_found.get(capture).map(Vec::as_slice).unwrap_or_default();
-            if members_changed.contains(capture) || named.iter().all(|m| found.iter().any(|(d, _)| d == m)) {
+            let missing: Vec<String> = named.iter().filter(|(m, _)| !found.iter().any(|(d, _)| d == *m)).map(|(_, line)| line.to_string()).collect();
+            if members_changed.contains(capture) || missing.is_empty() {
                 continue;
             }
-            for (d, at) in found.iter().filter(|(d, _)| !named.contains(d)) {
+            let lines = format!("line{} {}", if missing.len() > 1 { "s" } else { "" }, missing.join(", "));
+            for (d, at) in found.iter().filter(|(d, _)| !named.contains_key(d)) {
                 problems.push(Problem::new(
                     at.clone(),
-                    format!("its gzip member's bytes (SHA-256 {d}) are not those its acquire entry ({CUSTODY} line {line}) names: the record's bytes in the file were changed after it was logged, and its index line with them"),
+                    format!("its gzip member's bytes (SHA-256 {d}) are not those its acquire entry ({CUSTODY} {lines}) names: the record's bytes in the file were changed after it was logged, and its index line with them"),
                 ));
             }
         }

@@ -469,6 +469,35 @@ fn a_member_changed_with_its_index_line_is_caught_by_its_acquire_entry() {
     assert!(one.len() == 1 && one[0].contains(&members[0]) && one[0].contains("no index line describes"), "{one:?}");
 }
 
+/// `check_one` (what `explain` asks) checks every member of a capture: its
+/// aliases' too, with or without the index line rewritten (it checked the
+/// payload record's alone, found by a review).
+#[test]
+fn check_one_checks_an_alias_members_bytes() {
+    let (_d, mut s) = new_store();
+    let a = acquire(&mut s, b"a page", &meta("in1/a.html", None)).sha256;
+    let m = meta("in2/a.html", None);
+    let alias = s.add(b"a page", &m).unwrap();
+    assert!(alias.written.is_some() && alias.members.len() == 1);
+    let members: Vec<String> = alias.members.iter().map(|d| d.to_hex()).collect();
+    s.log(ACQUIRE, json!({"sha256": a.to_hex(), "source": m.source, "new": false, "members": members}), "op", "v").unwrap();
+    assert!(s.check_one(&a).is_empty() && s.verify().is_intact(), "{:?}", s.verify().problems);
+    let file = s.dir().join("evidence-00001.warc.gz");
+    let index = s.dir().join("index.jsonl");
+    let text = std::fs::read_to_string(&index).unwrap();
+    let line: serde_json::Value = serde_json::from_str(text.lines().find(|l| l.contains("\"alias\"")).unwrap()).unwrap();
+    let (at, len) = (line["offset"].as_u64().unwrap() as usize, line["length"].as_u64().unwrap() as usize);
+    let mut bytes = std::fs::read(&file).unwrap();
+    bytes[at + 9] ^= 0x01; // the gzip header's OS byte
+    std::fs::write(&file, &bytes).unwrap();
+    let one = EvidenceStore::open(s.dir()).unwrap().check_one(&a);
+    assert!(one.len() == 1 && one[0].starts_with(&format!("alias record at evidence-00001.warc.gz offset {at}")), "{one:?}");
+    // With the alias's index line rewritten to match, the log names it.
+    std::fs::write(&index, text.replace(&members[0], &Sha256::of(&bytes[at..at + len]).to_hex())).unwrap();
+    let one = EvidenceStore::open(s.dir()).unwrap().check_one(&a);
+    assert!(one.len() == 1 && one[0].contains(&members[0]) && one[0].contains("no index line describes"), "{one:?}");
+}
+
 /// A writer killed between storing a record and logging it leaves a member
 /// no entry names; the next import of the same file stores nothing and logs
 /// an entry naming no member. Nothing changed: the store verifies (the log
