@@ -195,7 +195,7 @@ impl EvidenceStore {
         let size = fs::metadata(&path).map_err(|e| Error::io(&path, e))?.len();
         Ok(if size <= complete_end {
             Tail::Whole
-        } else if !record_after && is_cut_member(&read_from(&path, complete_end)?) {
+        } else if !record_after && is_cut_member(tail_of(&path, complete_end)?).map_err(|e| Error::io(&path, e))? {
             Tail::Torn(complete_end)
         } else {
             Tail::Other(complete_end)
@@ -358,7 +358,14 @@ fn read_from(path: &std::path::Path, offset: u64) -> Result<Vec<u8>, Error> {
     Ok(bytes)
 }
 
-/// Whether `bytes` are a gzip member of this store's cut short, as a kill
+/// File `path` from `offset` on, to read.
+fn tail_of(path: &std::path::Path, offset: u64) -> Result<File, Error> {
+    let mut f = File::open(path).map_err(|e| Error::io(path, e))?;
+    f.seek(SeekFrom::Start(offset)).map_err(|e| Error::io(path, e))?;
+    Ok(f)
+}
+
+/// Whether the bytes of `tail` are a gzip member of this store's cut short, as a kill
 /// while writing a record leaves it: they begin with the 10-byte header the
 /// store writes (deflate, no flags or time, the OS unknown; the extra flags
 /// byte as flate2 sets it for the level), what inflates begins a WARC
@@ -366,26 +373,31 @@ fn read_from(path: &std::path::Path, offset: u64) -> Result<Vec<u8>, Error> {
 /// read whole. A whole member, bytes that do not inflate, and members no
 /// store writes are no kill's. (Bytes added after a kill's cut that inflate
 /// on as deflate data cannot be told from the cut's own.)
-fn is_cut_member(bytes: &[u8]) -> bool {
+/// Read from `tail` as it streams: a cut dataset member can be hundreds of
+/// megabytes, and bytes added by hand any size.
+fn is_cut_member(tail: impl std::io::Read) -> std::io::Result<bool> {
     const HEADER: [u8; 10] = [0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 0xff];
-    let starts_as_written = bytes.iter().zip(HEADER).enumerate().all(|(i, (&b, h))| b == h || (i == 8 && matches!(b, 2 | 4)));
-    if bytes.is_empty() || !starts_as_written {
-        return false;
+    let mut tail = std::io::BufReader::new(tail);
+    let mut first = Vec::with_capacity(HEADER.len());
+    (&mut tail).take(HEADER.len() as u64).read_to_end(&mut first)?;
+    let starts_as_written = first.iter().zip(HEADER).enumerate().all(|(i, (&b, h))| b == h || (i == 8 && matches!(b, 2 | 4)));
+    if first.is_empty() || !starts_as_written {
+        return Ok(false);
     }
     const WARC: &[u8] = b"WARC/";
-    let mut inflated = flate2::read::GzDecoder::new(bytes);
+    let mut inflated = flate2::read::GzDecoder::new(first.chain(tail));
     let (mut head, mut sink) = (Vec::with_capacity(WARC.len()), vec![0u8; 64 << 10]);
     loop {
         match inflated.read(&mut sink) {
-            Ok(0) => return false,
+            Ok(0) => return Ok(false),
             Ok(n) => {
                 let room = WARC.len() - head.len();
                 head.extend_from_slice(&sink[..n.min(room)]);
                 if !WARC.starts_with(&head) {
-                    return false;
+                    return Ok(false);
                 }
             }
-            Err(e) => return e.kind() == std::io::ErrorKind::UnexpectedEof,
+            Err(e) => return Ok(e.kind() == std::io::ErrorKind::UnexpectedEof),
         }
     }
 }
