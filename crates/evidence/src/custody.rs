@@ -288,11 +288,10 @@ impl CustodyLog {
                     format!("prev_hash {} is not the previous entry's hash {}", entry.prev_hash, prev_hash),
                 ));
             }
-            acquired.extend(acquisition(&entry.action, &entry.detail));
             set_aside.extend(pieces_set_aside(&entry.action, &entry.detail));
             if let Some(capture) = acquisition(&entry.action, &entry.detail) {
-                let named = members_named(&entry.detail).unwrap_or_default();
-                members.extend(named.into_iter().map(|member| LoggedMember { member, capture: capture.clone(), line: i + 1 }));
+                members.extend(members_named(&entry.detail).map(|member| LoggedMember { member, capture: capture.clone(), line: i + 1 }));
+                acquired.insert(capture);
             }
             prev_hash = entry.hash;
             prev_seq = entry.seq;
@@ -358,10 +357,11 @@ pub(crate) struct LoggedMember {
     pub(crate) line: usize,
 }
 
-/// The member digests an acquire entry's `members` names, if it has them.
-fn members_named(detail: &Value) -> Option<Vec<Sha256>> {
-    let named = detail.get("members")?.as_array()?;
-    Some(named.iter().filter_map(|m| m.as_str()?.parse().ok()).collect())
+/// The member digests an acquire entry's `members` names (none when it
+/// has no such list).
+fn members_named(detail: &Value) -> impl Iterator<Item = Sha256> + '_ {
+    let named = detail.get("members").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    named.iter().filter_map(|m| m.as_str()?.parse().ok())
 }
 
 /// Parses a line and checks its own hash.
