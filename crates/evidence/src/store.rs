@@ -1306,7 +1306,17 @@ impl EvidenceStore {
             // members back to back, so bytes between or after them (zeros
             // and line ends, which readers skip as padding) were added.
             let mut end: Option<u64> = Some(0);
-            for item in read_warc(&self.dir.join(name)) {
+            let mut items = read_warc(&self.dir.join(name)).peekable();
+            while let Some(item) = items.next() {
+                // A record the reader gives whole before an error at its own
+                // offset (its member's trailer cut or wrong) is that error's
+                // record: reported once, by the error, not also as a record
+                // whose length differs from its line.
+                if let (Ok(rec), Some(Err(e))) = (&item, items.peek()) {
+                    if e.offset == rec.offset {
+                        continue;
+                    }
+                }
                 checked += 1;
                 let rec = match item {
                     Ok(r) => r,
@@ -1316,9 +1326,10 @@ impl EvidenceStore {
                         if let Some(l) = exp {
                             // Damage reported here, at the record: not also
                             // as an acquire entry whose record (or member)
-                            // is missing.
+                            // is missing, nor as an indexed record not found.
                             account(l, &mut stored, &mut requested);
                             members_changed.extend(l.sha256.map(|sha| (sha, l.source.clone())));
+                            seen.insert((name.clone(), e.offset));
                         }
                         problems.push(Problem::new(
                             Location::Record {
@@ -1390,10 +1401,14 @@ impl EvidenceStore {
                         }
                     }
                     (Ok(line), None) => match by_id.get(&(name.as_str(), rec.record_id.as_str())) {
-                        Some(l) => problems.push(Problem::new(
-                            loc.clone(),
-                            format!("record indexed at offset {} is now at offset {} (bytes before it changed)", l.offset, rec.offset),
-                        )),
+                        Some(l) => {
+                            // Found, moved: not also "not found" at its line's offset.
+                            seen.insert((name.clone(), l.offset));
+                            problems.push(Problem::new(
+                                loc.clone(),
+                                format!("record indexed at offset {} is now at offset {} (bytes before it changed)", l.offset, rec.offset),
+                            ))
+                        }
                         None => {
                             let sha = line.sha256.map(|s| format!(" sha256 {s}")).unwrap_or_default();
                             unindexed.push((

@@ -285,11 +285,13 @@ impl<R: BufRead + Seek> WarcReader<R> {
             self.state = State::Member { dec: Box::new(BufReader::new(GzDecoder::new(r))), start, inner: 0, back: Vec::new() };
             return None;
         }
-        // Trailing padding of NULs or line ends after the last member is
-        // harmless; anything else is damage.
-        if buf.iter().all(|&b| matches!(b, 0 | b'\r' | b'\n')) {
-            let n = buf.len();
-            r.consume(n);
+        // Padding of NULs or line ends between or after members is skipped
+        // (a run of it longer than the buffer too, so what follows is judged
+        // where it starts); a verifier holds records to where the last one
+        // ended to find it. Anything else is damage.
+        let padding = buf.iter().take_while(|&&b| matches!(b, 0 | b'\r' | b'\n')).count();
+        if padding > 0 {
+            r.consume(padding);
             self.state = State::Between(r);
             return None;
         }
