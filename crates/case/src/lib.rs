@@ -366,6 +366,10 @@ pub fn verify_evidence(store: &evidence::EvidenceStore) -> evidence::VerifyRepor
     // (reported by the store's verify, by line), not the custody log's.
     let stored_shas: std::collections::HashSet<model::Sha256> = report.stored.iter().map(|(sha, _)| *sha).collect();
     if let Ok(entries) = store.custody().entries() {
+        // A record imported again has an acquire entry each time: one gone
+        // is reported once, at the first entry naming it, which names the
+        // others (it was reported by each).
+        let mut missing: std::collections::BTreeMap<model::Sha256, Vec<usize>> = std::collections::BTreeMap::new();
         for (line, e) in entries.iter().enumerate() {
             if e.action != evidence::ACQUIRE {
                 continue;
@@ -381,7 +385,7 @@ pub fn verify_evidence(store: &evidence::EvidenceStore) -> evidence::VerifyRepor
                 continue;
             };
             if !stored_shas.contains(&sha) {
-                report.problems.push(problem(format!("acquired record {sha} is missing from the evidence files")));
+                missing.entry(sha).or_default().push(line + 1);
                 continue;
             }
             if let Some(src) = source.filter(|s| !report.stored.contains(&(sha, Some((*s).to_owned())))) {
@@ -395,6 +399,17 @@ pub fn verify_evidence(store: &evidence::EvidenceStore) -> evidence::VerifyRepor
                     source.unwrap_or("?")
                 )));
             }
+        }
+        for (sha, lines) in missing {
+            let also = match &lines[1..] {
+                [] => String::new(),
+                [one] => format!(" (acquired again at line {one})"),
+                more => format!(" (acquired again at lines {})", more.iter().map(usize::to_string).collect::<Vec<_>>().join(", ")),
+            };
+            report.problems.push(evidence::Problem {
+                location: evidence::Location::Line { file: "custody.jsonl".into(), line: lines[0] },
+                what: format!("acquired record {sha} is missing from the evidence files{also}"),
+            });
         }
     }
     report

@@ -164,6 +164,39 @@ fn verify_names_a_flipped_record_and_a_flipped_log_line() {
     assert!(report.problems.iter().any(|p| p.to_string().contains("custody.jsonl")), "{:?}", report.problems);
 }
 
+/// A record imported twice has two acquire entries: cut from the evidence
+/// file, it is one problem, at the first entry, which names the other (it
+/// was one problem per entry).
+#[test]
+fn a_record_gone_is_reported_once_however_often_it_was_acquired() {
+    let (tmp, mut case) = new_case();
+    let src = tmp.path().join("in");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("p0.html"), "<html><body>page 0</body></html>").unwrap();
+    std::fs::write(src.join("p1.html"), "<html><body>page 1</body></html>").unwrap();
+    for _ in 0..3 {
+        case.import(std::slice::from_ref(&src), &ImportOptions::default(), &NoProgress).unwrap();
+    }
+    assert!(case.verify().is_intact());
+    let case_dir = case.dir().to_owned();
+    let gone = case.evidence().records().into_iter().find(|r| r.sources.iter().any(|s| s.ends_with("p1.html"))).expect("p1's record");
+    let acquired = case.evidence().custody().entries().unwrap().iter().filter(|e| e.action == evidence::ACQUIRE && e.detail["sha256"] == gone.sha256.to_hex()).count();
+    assert_eq!(acquired, 3, "one acquire entry per import");
+    drop(case);
+    let ev = find_evidence_file(&case_dir);
+    let bytes = std::fs::read(&ev).unwrap();
+    let (at, len) = (gone.offset as usize, gone.length as usize);
+    std::fs::write(&ev, [&bytes[..at], &bytes[at + len..]].concat()).unwrap();
+    // Its index line goes too (else the index names it, at that line).
+    let index = case_dir.join("evidence/index.jsonl");
+    let lines: String = std::fs::read_to_string(&index).unwrap().lines().filter(|l| !l.contains(&gone.sha256.to_hex())).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&index, lines).unwrap();
+    let report = Case::open(&case_dir, "tester").unwrap().verify();
+    let missing: Vec<String> = report.problems.iter().map(|p| p.to_string()).filter(|p| p.contains(&format!("acquired record {} is missing", gone.sha256))).collect();
+    assert_eq!(missing.len(), 1, "{:?}", report.problems);
+    assert!(missing[0].contains("custody.jsonl line") && missing[0].contains("acquired again at lines"), "{missing:?}");
+}
+
 #[test]
 fn bad_input_is_reported_and_the_rest_goes_on() {
     let (tmp, mut case) = new_case();
