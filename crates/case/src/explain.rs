@@ -199,6 +199,23 @@ impl Case {
         Ok(Some(e))
     }
 
+    /// Where row `id` was read, in a few words, for a note on it: a dataset
+    /// row's file and line (`bf.csv line 6`), a page's file or URL. `None`
+    /// when the id names no row, or a row with no evidence.
+    pub fn row_origin(&self, id: &str) -> Result<Option<String>> {
+        let Ok(row_id) = id.parse::<RowId>() else { return Ok(None) };
+        let Some(row) = self.store.row(&row_id)? else { return Ok(None) };
+        let Some(prov) = row.provenance() else { return Ok(None) };
+        let Some(rec) = self.evidence.record(&prov.evidence) else { return Ok(None) };
+        let Some(source) = rec.sources.first().or(rec.url.as_ref()) else { return Ok(None) };
+        // A dataset row's rule is "row R, line L" (the line it starts on).
+        let line = prov.rule.split(", ").find_map(|part| part.strip_prefix("line "));
+        Ok(Some(match line {
+            Some(n) if prov.profile.starts_with("dataset:") => format!("{source} line {n}"),
+            _ => source.clone(),
+        }))
+    }
+
     fn describe_evidence(&self, sha: &Sha256, id: &str, kind: &str, summary: String) -> Explanation {
         let rec = self.evidence.record(sha);
         let page = self.store.page(sha).ok().flatten();

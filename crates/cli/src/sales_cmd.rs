@@ -56,7 +56,9 @@ pub fn sales(case: &Case, by: &str, from: Option<&str>, to: Option<&str>, rates:
     let notes = sales::notes_in_window(&result.summary.problems, opts.from, opts.to);
     for p in notes.listed.iter().take(20) {
         let placed = if window.is_some() && p.days.is_none() { " (the row has no date: it cannot be placed in the window)" } else { "" };
-        eprintln!("note: {}: {}{placed}", p.id, p.message);
+        // Where the row was read (a dataset's file and line), when it can be found.
+        let origin = case.row_origin(&p.id).ok().flatten().map(|o| format!("{o} ({})", p.id));
+        eprintln!("note: {}: {}{placed}", origin.as_deref().unwrap_or(&p.id), p.message);
     }
     if notes.listed.len() > 20 {
         let which = if window.is_some() { " in the window" } else { "" };

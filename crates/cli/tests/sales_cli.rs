@@ -585,12 +585,18 @@ fn sales_notes_follow_the_from_to_window() {
     let (out, _) = ok(&["listings", "--case", s(&case), "--json"]);
     let id_of = |title: &str| lines(&out).iter().find(|l| l["title"] == title).unwrap()["id"].as_str().unwrap().to_owned();
     let (may, june) = (id_of("in may"), id_of("in june"));
+    // A note names the row's file and line, then its id: "FILE line N (ID)".
     let note_ids = |err: &str| -> Vec<String> {
-        err.lines().filter_map(|l| l.strip_prefix("note: ")?.split_once(": ").map(|(id, _)| id.to_owned())).filter(|id| id.starts_with("L-")).collect()
+        err.lines()
+            .filter_map(|l| l.strip_prefix("note: ")?.split_once(": ").and_then(|(at, _)| at.strip_suffix(')')?.rsplit_once(" (")).map(|(_, id)| id.to_owned()))
+            .filter(|id| id.starts_with("L-"))
+            .collect()
     };
-    // The whole case: both notes.
+    // The whole case: both notes, each naming its file and line.
     let (out, err) = ok(&["sales", "--case", s(&case)]);
     assert_eq!(note_ids(&err), [may.as_str(), june.as_str()], "{err}");
+    assert!(err.contains(&format!("note: {} line 2 ({may}): ", may_data.display())), "{err}");
+    assert!(err.contains(&format!("note: {} line 2 ({june}): ", june_data.display())), "{err}");
     // No sale is priced (BTC without --rates): the revenue is unknown, not $0.00.
     let rows: Vec<&str> = out.lines().filter(|l| l.contains("\tsold_counter\t")).collect();
     assert_eq!(rows.len(), 2, "{out}");
