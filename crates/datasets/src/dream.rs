@@ -60,6 +60,14 @@ pub(crate) fn parse(input: &DatasetInput<'_>) -> DatasetExtraction {
                 return;
             }
         }
+        // A row with more or fewer fields than the header has its values
+        // under the wrong columns (a comma in a title shifts the price onto
+        // `quality`'s value): no field of it can be trusted.
+        let width = header.as_ref().map_or(0, Vec::len);
+        if r.fields.len() != width {
+            out.reject(line, Some(row), format!("{} fields, the header has {width}", r.fields.len()));
+            return;
+        }
         let Some(title) = get("product_title") else {
             out.reject(line, Some(row), "no product_title");
             return;
@@ -94,7 +102,7 @@ pub(crate) fn parse(input: &DatasetInput<'_>) -> DatasetExtraction {
         let sales_text = get("successful_transactions");
         let sales = sales_text.as_deref().and_then(|s| s.parse::<u64>().ok());
         if sales_text.is_some() && sales.is_none() {
-            out.warn(line, Some(row), format!("successful_transactions {sales_text:?} is not a whole number"));
+            out.warn(line, Some(row), format!("successful_transactions {:?} is not a whole number", sales_text.as_deref().unwrap_or_default()));
         }
         let rating = get("rating");
         match vendors.get(&vendor) {

@@ -105,23 +105,28 @@ fn inline(text: &str) -> DatasetExtraction {
 fn bad_rows_are_rejected_by_line_and_the_rest_imported() {
     let h = ",product_title,ships_from_to,grams,quality,btc_price,cost_per_gram,cost_per_gram_pure,escrow,product_link,vendor_link,vendor_name,successful_transactions,rating,ships_from,ships_to\r\n";
     let text = format!(
-        "{h}{}{}{}{}{}{}",
+        "{h}{}{}{}{}{}{}{}",
         "1,good,NL → EU,1,90,0.03,0.03,0.03,1,http://x.onion/viewProduct?offer=12,,vend,10,4.5,NL,\"EU, WW\"\r\n",
         "2,\"broken \"quote,NL,1\r\n",
         "3,negative,NL,1,90,-0.03,,,,,,vend,10,4.5,NL,EU\r\n",
         "4,absurd,NL,1,90,20000,,,,,,vend,10,4.5,NL,EU\r\n",
         "5,no vendor,NL,1,90,0.1,,,,,,,10,4.5,NL,EU\r\n",
         "6,good two,NL,1,90,0.5,,,,,,vend,11,4.6,,\r\n",
+        // A comma in the title, unquoted: every value after it one column
+        // to the right (`quality`'s 90 under btc_price, the vendor's link as
+        // its name). It was imported so, at 90 BTC (found by a review).
+        "7,2GR CO,CAINE,NL,1,90,0.03,0.03,0.03,1,http://x.onion/p,http://x.onion/v,vend,10,4.5,NL,EU\r\n",
     );
     let out = inline(&text);
-    assert_eq!((out.rows, out.imported, out.rejected), (6, 2, 4));
+    assert_eq!((out.rows, out.imported, out.rejected), (7, 2, 5));
     let rejected: Vec<(u64, &str)> = out
         .problems
         .iter()
         .filter(|p| p.severity == Severity::Rejected)
         .map(|p| (p.line, p.message.as_str()))
         .collect();
-    assert_eq!(rejected.iter().map(|r| r.0).collect::<Vec<_>>(), [3, 4, 5, 6], "{rejected:?}");
+    assert_eq!(rejected.iter().map(|r| r.0).collect::<Vec<_>>(), [3, 4, 5, 6, 8], "{rejected:?}");
+    assert_eq!(rejected[4].1, "17 fields, the header has 16");
     assert!(rejected[1].1.contains("negative"));
     assert!(rejected[2].1.contains("absurd"));
     assert!(rejected[3].1.contains("no vendor_name"));
