@@ -668,15 +668,31 @@ fn parse_json(
             out.reject(line, Some(row), "record is not an object or array");
             continue;
         }
+        let value = |c: &ColumnRef| match c {
+            ColumnRef::Name(n) if n.starts_with('/') => rec.pointer(n),
+            ColumnRef::Name(n) => rec.get(n),
+            ColumnRef::Index(i) => match rec {
+                json::J::Arr(a) => a.get((*i as usize).saturating_sub(1)).map(|(_, v)| v),
+                _ => None,
+            },
+        };
+        // A column that holds an object (or objects in a list) has no value
+        // to read: said, not left out in silence (`"price": {"amount": 5}`
+        // imported as unpriced without a word).
+        for (key, spec) in m.columns.all() {
+            for c in &spec.columns {
+                let nested = match value(c).map(json::J::uncut) {
+                    Some(json::J::Obj(_)) => true,
+                    Some(json::J::Arr(items)) => items.iter().any(|(_, x)| matches!(x.uncut(), json::J::Obj(_) | json::J::Arr(_))),
+                    _ => false,
+                };
+                if nested {
+                    out.warn(line, Some(row), format!("columns.{key}: {c} holds an object or nested list, not a value: left out (a JSON pointer such as \"/seller/name\" reads a value inside)"));
+                }
+            }
+        }
         let cell = |c: &ColumnRef| {
-            let v = match c {
-                ColumnRef::Name(n) if n.starts_with('/') => rec.pointer(n),
-                ColumnRef::Name(n) => rec.get(n),
-                ColumnRef::Index(i) => match rec {
-                    json::J::Arr(a) => a.get((*i as usize).saturating_sub(1)).map(|(_, v)| v),
-                    _ => None,
-                },
-            }?;
+            let v = value(c)?;
             match v {
                 json::J::Arr(items) => Some(Cell::List(items.iter().filter_map(|(_, x)| x.scalar_text()).collect())),
                 other => other.scalar_text().map(Cell::Text),
@@ -899,7 +915,9 @@ fn row_to_listing(
         listing.ships_to = first(&c.ships_to).map(|x| x.parts(spec.split.as_deref())).unwrap_or_default();
     }
     if let Some(s) = text(&c.sold) {
-        match s.replace(',', "").parse::<u64>() {
+        // Thousands grouped as a price's are ("1,234"); other commas ("12,50",
+        // "1,2,3") are no whole number (they were dropped: 1250, 123).
+        match money::strip_thousands(s.trim()).parse::<u64>() {
             Ok(n) if n <= model::MOST_SOLD => listing.sold = Some(n),
             Ok(n) => out.warn(line, Some(row), format!("sold {n} is more than any listing sells (over {}): left out", model::MOST_SOLD)),
             Err(_) => out.warn(line, Some(row), format!("sold {s:?} is not a whole number: left out")),
@@ -970,7 +988,7 @@ pub(crate) mod money {
     }
 
     /// `1,320.31` → `1320.31`; anything else unchanged.
-    fn strip_thousands(s: &str) -> String {
+    pub(crate) fn strip_thousands(s: &str) -> String {
         let (int, frac) = match s.split_once('.') {
             Some((i, f)) => (i, Some(f)),
             None => (s, None),

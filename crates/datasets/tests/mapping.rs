@@ -431,6 +431,20 @@ fn an_impossible_sold_count_is_left_out_by_line() {
     assert_eq!(warned, [3, 4, 5], "{:?}", out.problems);
 }
 
+/// A sold count's commas are thousands grouped as a price's are; "12,50"
+/// and "1,2,3" are no whole number (they were read as 1250 and 123, found
+/// by a review).
+#[test]
+fn sold_counts_take_only_thousands_commas() {
+    let csv = "item,seller,price,sold\nA,anna,10,\"1,234\"\nB,anna,10,\"12,50\"\nC,anna,10,\"1,2,3\"\nD,anna,10,\"1,234,567\"\n";
+    let out = run(SHOP_MAPPING, csv.as_bytes());
+    assert_eq!((out.rows, out.imported, out.rejected), (4, 4, 0));
+    let sold: Vec<Option<u64>> = out.listings.iter().map(|l| l.sold).collect();
+    assert_eq!(sold, [Some(1234), None, None, Some(1_234_567)]);
+    let warned: Vec<u64> = out.problems.iter().filter(|p| p.message.contains("is not a whole number")).map(|p| p.line).collect();
+    assert_eq!(warned, [3, 4], "{:?}", out.problems);
+}
+
 const ITEMS_MAPPING: &str = r#"
 name = "items"
 format = "json"
@@ -444,6 +458,20 @@ title = "name"
 vendor = "seller"
 price = "price"
 "#;
+
+/// A JSON column holding an object has no value to read: the row is
+/// imported without it and a warning names the column and line (a price
+/// `{"amount": 5}` was left out in silence, found by a review).
+#[test]
+fn a_json_column_holding_an_object_is_warned_of() {
+    let json = b"{\"items\": [\n{\"name\": \"a\", \"seller\": \"v\", \"price\": 1},\n{\"name\": \"b\", \"seller\": \"v\", \"price\": {\"amount\": 5}},\n{\"name\": \"c\", \"seller\": \"v\", \"price\": [{\"amount\": 5}]}\n]}";
+    let out = run(ITEMS_MAPPING, json);
+    assert_eq!((out.rows, out.imported, out.rejected), (3, 3, 0));
+    assert_eq!(out.listings.iter().map(|l| l.price.is_some()).collect::<Vec<_>>(), [true, false, false]);
+    let warned: Vec<(u64, &str)> = out.problems.iter().map(|p| (p.line, p.message.as_str())).collect();
+    assert_eq!(warned.len(), 2, "{warned:?}");
+    assert!(warned.iter().zip([3, 4]).all(|((line, m), want)| *line == want && m.starts_with("columns.price: \"price\" holds an object")), "{warned:?}");
+}
 
 /// Bytes a JSON file's encoding cannot decode are warned of on their own
 /// lines (CRLF and a bare CR counted as the readers count them), not at

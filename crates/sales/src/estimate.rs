@@ -10,7 +10,8 @@ use serde::Serialize;
 
 use crate::dates::{day_of, observed_day, seen_in, seen_range, shown_date_range, DayRange, ShownDate};
 use crate::dedup::{dedup_groups, group_by_identity, normalize, push_identity, Observation, Sighting};
-use crate::usd::{listing_usd, to_usd, UsdAmount};
+use crate::holding::{unusable_prices, Unusable};
+use crate::usd::{listing_usd, to_usd, ConvertError, UsdAmount};
 use crate::feedback_row::FeedbackRow;
 use crate::ledger::UnitTableBuilder;
 use crate::named::Aliases;
@@ -315,15 +316,16 @@ impl<'a> Estimator<'a> {
                 let mut by_day: Vec<(NaiveDate, u32)> = dated.iter().enumerate().map(|(i, (d, _))| (*d, i as u32)).collect();
                 by_day.sort_by_key(|&(d, _)| d);
                 let day_rows: Vec<(NaiveDate, &Obs<Listing>)> = by_day.iter().map(|&(_, i)| dated[i as usize]).collect();
-                (ListingsByTitle::of(&dated), by_day, day_rows)
+                (ListingsByTitle::of(&dated, rates), by_day, day_rows)
             });
             let keys = occurrence_keys(&dated);
             // A panic on the filing thread is this thread's.
-            let (by_title, by_day, day_rows) = filed.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+            let (mut by_title, by_day, day_rows) = filed.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
             let day_keys = ListingKeys { of: by_day.iter().map(|&(_, i)| keys.of[i as usize]).collect(), texts: keys.texts };
             drop(by_day);
+            out.problems.append(&mut by_title.holding_notes);
             let scale = coverage(&day_rows, &day_keys, input, &mut out);
-            sold_counter_units(&day_rows, &day_keys, rates, &scale, &mut out);
+            sold_counter_units(&day_rows, &by_title, &day_keys, rates, &scale, &mut out);
             vendor_counter_units(&distinct(input.vendors), &scale, &mut out);
             (scale, by_title)
         });
@@ -679,6 +681,7 @@ fn top_category(l: &Listing) -> Option<&str> {
 
 fn sold_counter_units(
     dated: &[(NaiveDate, &Obs<Listing>)],
+    by_title: &ListingsByTitle<'_>,
     keys: &ListingKeys,
     rates: &Rates,
     scale: &HashMap<String, f64>,
@@ -723,7 +726,12 @@ fn sold_counter_units(
             if count == 0 {
                 continue;
             }
-            let price = match listing_usd(l, seen.middle(), rates) {
+            // Sales under a holding price are counted without revenue.
+            let converted = match by_title.holding(o) {
+                Some(why) => holding_error(o, why, seen.middle(), rates),
+                None => listing_usd(l, seen.middle(), rates),
+            };
+            let price = match converted {
                 Ok(p) => Some(p),
                 Err(e) => {
                     out.problems.push(Problem { id: o.id.clone(), message: format!("{e}; its sales are counted without revenue"), days: Some(DayRange { earliest: start, latest: seen.latest }) });
@@ -831,6 +839,11 @@ fn vendor_counter_units(vendors: &[&Obs<model::Vendor>], scale: &HashMap<String,
 #[derive(Default)]
 struct ListingsByTitle<'a> {
     markets: HashMap<String, HashMap<String, Titles<'a>, FastState>, FastState>,
+    /// The observations whose price prices no sale ([`crate::holding`]),
+    /// by the address of their row (few: a map, not a flag on every row).
+    unusable: HashMap<usize, Unusable, FastState>,
+    /// A note on each holding price.
+    holding_notes: Vec<Problem>,
 }
 
 /// One account's listings by normalized title.
@@ -840,7 +853,7 @@ impl<'a> ListingsByTitle<'a> {
     /// Files dated observations, in any order: each title's observations
     /// end up in (day, id) order. Runs of one account (market and vendor as
     /// shown) look their account up once.
-    fn of(dated: &[(NaiveDate, &'a Obs<Listing>)]) -> ListingsByTitle<'a> {
+    fn of(dated: &[(NaiveDate, &'a Obs<Listing>)], rates: &Rates) -> ListingsByTitle<'a> {
         let mut by_title = ListingsByTitle::default();
         let mut title = String::new();
         let same_account = |a: &(NaiveDate, &Obs<Listing>), b: &(NaiveDate, &Obs<Listing>)| {
@@ -864,7 +877,39 @@ impl<'a> ListingsByTitle<'a> {
                 dated.sort_unstable_by(day_then_id);
             }
         }
+        // Each title's observations are one listing's, as pricing sees it.
+        let mut unusable = HashMap::default();
+        for titles in by_title.markets.values().flat_map(|vendors| vendors.values()) {
+            let listings: Vec<&[(NaiveDate, &Obs<Listing>)]> = titles.values().map(|d| &d[..]).collect();
+            for (li, oi, why) in unusable_prices(&listings, rates) {
+                let (day, o) = listings[li][oi];
+                if let Unusable::Holding(why) = &why {
+                    by_title.holding_notes.push(Problem {
+                        id: o.id.clone(),
+                        message: format!("the listing's price looks like a holding price ({why}): it prices no sale (docs/methods.md)"),
+                        days: Some(DayRange::day(day)),
+                    });
+                }
+                unusable.insert(row_address(o), why);
+            }
+        }
+        by_title.unusable = unusable;
+        // In id order, whatever order the maps gave.
+        by_title.holding_notes.sort_by(|a, b| a.id.cmp(&b.id));
         by_title
+    }
+
+    /// Whether `o`'s price may price a sale (see [`crate::holding`]).
+    fn usable(&self, o: &Obs<Listing>) -> bool {
+        self.unusable.is_empty() || !self.unusable.contains_key(&row_address(o))
+    }
+
+    /// Why `o`'s price is a holding price, when it is one.
+    fn holding(&self, o: &Obs<Listing>) -> Option<&str> {
+        match self.unusable.get(&row_address(o))? {
+            Unusable::Holding(why) => Some(why),
+            Unusable::Value => None,
+        }
     }
 
     /// An account's titles, filed on first use.
@@ -877,6 +922,18 @@ impl<'a> ListingsByTitle<'a> {
     fn titles(&self, market: &str, vendor: &str) -> Option<&Titles<'a>> {
         self.markets.get(market)?.get(normalize(vendor).as_str())
     }
+}
+
+/// The error a sale priced at `o`'s holding price gets (see
+/// [`crate::holding`]), or the conversion's own.
+fn holding_error(o: &Obs<Listing>, why: &str, day: NaiveDate, rates: &Rates) -> Result<UsdAmount, ConvertError> {
+    let p = listing_usd(&o.record, day, rates)?;
+    Err(ConvertError::Holding { amount: p.amount, currency: p.currency, usd: p.usd, row: o.id.clone(), why: why.to_owned() })
+}
+
+/// A row's address, which names it while the rows are borrowed.
+fn row_address(o: &Obs<Listing>) -> usize {
+    std::ptr::from_ref(o) as usize
 }
 
 /// A listing's observations with their days, in day order: most listings
@@ -1137,9 +1194,11 @@ fn feedback_units_in<R: FeedbackRow>(
         let listing = observations.and_then(|obs| {
             // Latest observation on or before the feedback day, else the first
             // after; observations that show a price first.
+            // A holding price, or one that is no sale price by its value,
+            // prices nothing while the listing shows another.
             let priced = |o: &&(NaiveDate, &Obs<Listing>)| {
                 let l = &o.1.record;
-                l.price.is_some() || l.price_usd.is_some() || l.price_btc.is_some()
+                (l.price.is_some() || l.price_usd.is_some() || l.price_btc.is_some()) && by_title.usable(o.1)
             };
             obs.iter()
                 .rev()
@@ -1152,6 +1211,8 @@ fn feedback_units_in<R: FeedbackRow>(
         });
         let priced = match (f.price, listing) {
             (Some((amount, currency)), _) => Cow::Owned(to_usd(amount, currency, on, rates)),
+            // Only a holding price shown: none to price the sale at.
+            (None, Some(l)) if by_title.holding(l).is_some() => Cow::Owned(holding_error(l, by_title.holding(l).unwrap_or_default(), on, rates)),
             // A listing that shows its USD price is priced the same on any
             // day: the runs of feedback naming it reuse the one reading.
             (None, Some(l)) if l.record.price_usd.is_some() => {
@@ -1627,7 +1688,8 @@ mod tests {
         let dated: Vec<(NaiveDate, &Obs<Listing>)> = vec![(d1, &rows[0]), (d2, &rows[1])];
         let keys = occurrence_keys(&dated);
         let mut out = Units::default();
-        sold_counter_units(&dated, &keys, &Rates::default(), &HashMap::new(), &mut out);
+        let by_title = ListingsByTitle::of(&dated, &Rates::default());
+        sold_counter_units(&dated, &by_title, &keys, &Rates::default(), &HashMap::new(), &mut out);
         assert_eq!(out.units.iter().map(|u| u.sales).sum::<f64>(), 10.0);
         assert!(out.problems.iter().any(|p| p.id == "b-1" && p.message.contains("more than any listing sells")), "{:?}", out.problems);
     }

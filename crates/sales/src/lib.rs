@@ -32,6 +32,7 @@ mod ledger;
 pub mod dedup;
 mod estimate;
 mod feedback_row;
+pub mod holding;
 mod named;
 mod numbers;
 pub mod rates;

@@ -108,6 +108,20 @@ pub enum ConvertError {
         /// Converted.
         usd: f64,
     },
+    /// A holding price (see [`crate::holding`]): no price anything sold at.
+    #[error("price {amount} {currency} (= {usd:.2} USD) of listing row {row} looks like a holding price ({why}), not a sale price: counted as unpriced")]
+    Holding {
+        /// As shown.
+        amount: String,
+        /// As shown.
+        currency: String,
+        /// Converted.
+        usd: f64,
+        /// The listing observation that shows it.
+        row: String,
+        /// Why it is taken for one.
+        why: String,
+    },
     /// No series for the currency.
     #[error("no rate series for {0} (pass --rates {0}=FILE)")]
     UnknownCurrency(String),

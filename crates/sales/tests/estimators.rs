@@ -389,6 +389,54 @@ fn absurd_prices_stay_out_of_revenue() {
     assert!(matches!(to_usd("0.49", "USD", d("2020-01-01"), &Rates::default()), Err(ConvertError::Placeholder { .. })));
 }
 
+/// A holding price ([`sales::holding`]) prices no sale: a feedback takes the
+/// listing's other observation, a counter's sales are unpriced, and each
+/// holding price has a note naming its row. (On Agora one listing's 190 BTC
+/// row priced a feedback at $155,931; on AlphaBay "*Restock Soon*" at
+/// $99,999.00 times 923 sold made one vendor the largest; found by a review.)
+#[test]
+fn holding_prices_price_no_sale() {
+    // The listing at $20 on Jan 1 and Feb 1; at $99,999 (a run of 9s) on Jan 10.
+    let listings = vec![
+        listing("jan", "2020-01-01", |l| usd(l, "20")),
+        listing("hold", "2020-01-10", |l| usd(l, "99999.00")),
+        listing("feb", "2020-02-01", |l| usd(l, "20")),
+        // Another listing, its only price a holding one, with a counter.
+        listing("restock", "2020-01-10", |l| {
+            l.title = "LSD 1x *Restock Soon*".into();
+            usd(l, "70000");
+            l.sold = Some(923);
+        }),
+    ];
+    // Left on Jan 15: the Jan 10 holding price would be in force.
+    let feedback = vec![fb("f", "page", "2020-01-20", "x", "2020-01-15")];
+    let u = run(&listings, &feedback, &Rates::default());
+    let unit = u.units.iter().find(|x| x.sources[0] == "f").unwrap();
+    assert_eq!((unit.price.as_ref().map(|p| p.usd), unit.sources.last().map(String::as_str)), (Some(20.0), Some("jan")));
+    let counted = method_units(&u, Method::SoldCounter);
+    assert_eq!(counted.len(), 1);
+    assert_eq!((counted[0].sales, counted[0].price.is_none()), (923.0, true));
+    let notes: Vec<(&str, &str)> = u.problems.iter().map(|p| (p.id.as_str(), p.message.as_str())).collect();
+    assert!(notes.iter().any(|(id, m)| *id == "hold" && m.contains("holding price") && m.contains("run of one digit")), "{notes:?}");
+    assert!(notes.iter().any(|(id, m)| *id == "restock" && m.contains("holding price") && m.contains("\"restock\"")), "{notes:?}");
+    assert!(notes.iter().any(|(id, m)| *id == "restock" && m.contains("counted without revenue")), "{notes:?}");
+    let est = aggregate(&u.units, GroupBy::Market, None, None);
+    assert!(approx(only(&est, Method::FeedbackCount).revenue_usd_lower, 20.0));
+    assert_eq!(only(&est, Method::SoldCounter).revenue_usd_lower, 0.0);
+}
+
+/// A row showing a price of zero (or cents) does not stop a listing's
+/// other price from pricing its sales: adding it took the revenue away
+/// (estimates fell when evidence was added; found by a review).
+#[test]
+fn a_zero_price_row_does_not_hide_the_listings_price() {
+    let listings = vec![listing("priced", "2020-03-01", |l| usd(l, "10")), listing("zero", "2020-03-04", |l| usd(l, "0"))];
+    let feedback = vec![fb("f", "page", "2020-03-10", "x", "2020-03-05")];
+    let u = run(&listings, &feedback, &Rates::default());
+    let unit = u.units.iter().find(|x| x.sources[0] == "f").unwrap();
+    assert_eq!((unit.price.as_ref().map(|p| p.usd), unit.sources.last().map(String::as_str)), (Some(10.0), Some("priced")));
+}
+
 // ---------------------------------------------------------------- sold counters
 
 /// Two records of one day that show one listing are taken from the lowest
