@@ -45,7 +45,8 @@ const TABLE_FILE: &str = "derived/sales-units.bin";
 /// format of its own, `sales::write_kept_table`; 3: each problem keeps the
 /// days its row counts for; 4: a unit may have no known first day; 5: the
 /// rollup keeps such units apart; 6: feedback dated after its capture is
-/// noted; 7: holding prices price no sale).
+/// noted; 7: holding prices price no sale, and an id without its digits
+/// names the listing it comes from).
 const LEDGER_FORMAT: u32 = 7;
 
 /// Reads a kept file: its value when its key is `key`, else None (stale,

@@ -36,6 +36,12 @@
 //!   listings with one title in two files of a day: $20 and 94 sold, $25
 //!   and 385 sold.) Agora's vendorall rows show none.
 //!
+//! An id with no digit that is another listing's id of the same account with
+//! its digits removed names that listing (Agora's arules files give
+//! "JgdUTga" for the product files' "Jgd5U2Tg1a": 235 listings of 86
+//! vendors were counted twice). When two ids lose their digits to the same
+//! text, it names neither.
+//!
 //! Only the rows of the vendor's own accounts (its name in any case) are
 //! read to match its rows, so a vendor's dossier finds what the whole case
 //! finds.
@@ -64,6 +70,44 @@ use crate::FastState;
 #[derive(Debug, Default)]
 pub(crate) struct Aliases {
     of: HashMap<String, String, FastState>,
+    /// Ids with no digit that are another listing's id of the same account
+    /// with its digits removed, mapped to that listing's key: Agora's arules
+    /// files give "JgdUTga" for the product files' "Jgd5U2Tg1a" (235
+    /// listings of 86 vendors were counted twice; found by a review). By
+    /// (market, vendor as shown, id).
+    digitless: HashMap<(String, String, String), String, FastState>,
+}
+
+/// `id` without its ASCII digits, when it has some.
+fn without_digits(id: &str) -> Option<String> {
+    id.bytes().any(|b| b.is_ascii_digit()).then(|| id.chars().filter(|c| !c.is_ascii_digit()).collect())
+}
+
+/// [`Aliases::digitless`] of `listings`: only accounts that have an id with
+/// no digit are looked at; a digitless form two ids share names neither.
+fn digitless_ids<'l>(listings: impl Iterator<Item = &'l Listing> + Clone) -> HashMap<(String, String, String), String, FastState> {
+    let account = |l: &'l Listing| (l.market.as_str(), l.vendor.as_deref().unwrap_or(""));
+    let wanted: HashSet<(&str, &str), FastState> = listings
+        .clone()
+        .filter(|l| l.market_listing_id.as_deref().is_some_and(|id| !id.is_empty() && !id.bytes().any(|b| b.is_ascii_digit())))
+        .map(account)
+        .collect();
+    let mut found: HashMap<(String, String, String), Option<String>, FastState> = HashMap::default();
+    if wanted.is_empty() {
+        return HashMap::default();
+    }
+    let mut key = String::new();
+    for l in listings.filter(|l| wanted.contains(&account(l))) {
+        let Some(short) = l.market_listing_id.as_deref().and_then(without_digits) else { continue };
+        key.clear();
+        crate::estimate::push_listing_key(&mut key, l);
+        let (market, vendor) = account(l);
+        let slot = found.entry((market.to_owned(), vendor.to_owned(), short)).or_insert_with(|| Some(key.clone()));
+        if slot.as_deref().is_some_and(|k| k != key) {
+            *slot = None;
+        }
+    }
+    found.into_iter().filter_map(|(k, v)| Some((k, v?))).collect()
 }
 
 /// A title's words: lower-cased runs of letters and digits, one space
@@ -301,10 +345,11 @@ impl Aliases {
     /// The aliases among `listings` (read twice; nothing is done unless some
     /// row is unnamed).
     pub(crate) fn of<'l>(listings: impl Iterator<Item = &'l Listing> + Clone) -> Aliases {
+        let digitless = digitless_ids(listings.clone());
         let accounts: HashSet<(&str, &str), FastState> =
             listings.clone().filter(|l| !named(l)).map(|l| (l.market.as_str(), l.vendor.as_deref().unwrap_or(""))).collect();
         if accounts.is_empty() {
-            return Aliases::default();
+            return Aliases { digitless, ..Aliases::default() };
         }
         // Per account: each title's words and the named keys showing it; the
         // captures each named key is seen in under that account. Nothing
@@ -355,7 +400,7 @@ impl Aliases {
         let open = matches.left_open();
         let second = one_text_per_capture(titles_of_unnamed(&unnamed, &titles_by_account(&unnamed, &open), &open), &unnamed);
         let of = matches.of.iter().copied().chain(second).map(|(k, t)| (k.clone(), t.clone())).collect();
-        Aliases { of }
+        Aliases { of, digitless }
     }
 
     /// Writes `l`'s listing key into `out` (cleared): its own, or the named
@@ -365,6 +410,14 @@ impl Aliases {
         out.clear();
         crate::estimate::push_listing_key(out, l);
         if named(l) {
+            let digitless = |id: &&str| !self.digitless.is_empty() && !id.bytes().any(|b| b.is_ascii_digit());
+            if let Some(id) = l.market_listing_id.as_deref().filter(digitless) {
+                let at = (l.market.clone(), l.vendor.clone().unwrap_or_default(), id.to_owned());
+                if let Some(key) = self.digitless.get(&at) {
+                    out.clear();
+                    out.push_str(key);
+                }
+            }
             return true;
         }
         match self.of.get(out.as_str()) {
@@ -412,6 +465,30 @@ mod tests {
         let mut out = String::new();
         let named = aliases.write_key(&mut out, l);
         (out, named)
+    }
+
+    /// Agora's arules files give ids with their digits removed: such an id
+    /// names the account's listing it comes from, not another listing; a
+    /// digitless form two ids share names neither, and another vendor's
+    /// ids are never read.
+    #[test]
+    fn an_id_without_its_digits_names_the_listing() {
+        let rows = [
+            listing("coasttocoast", "10-ct THCookies", Some("Jgd5U2Tg1a")),
+            listing("coasttocoast", "10-ct THCookies - OVERSTOCK SALE!!!", Some("JgdUTga")),
+            listing("coasttocoast", "x", Some("a1b")),
+            listing("coasttocoast", "y", Some("a2b")),
+            listing("coasttocoast", "z", Some("ab")),
+            listing("other", "10-ct THCookies", Some("JgdUTga")),
+        ];
+        let aliases = Aliases::of(rows.iter());
+        let keys: Vec<(String, bool)> = rows.iter().map(|l| key_of(&aliases, l)).collect();
+        assert_eq!(keys[1], keys[0]);
+        assert!(keys[1].1, "named");
+        assert_ne!(keys[4].0, keys[2].0);
+        assert_ne!(keys[4].0, keys[3].0);
+        assert_ne!(keys[5].0, keys[0].0);
+        assert_eq!(listing_identities(&rows.iter().collect::<Vec<_>>()).iter().collect::<std::collections::BTreeSet<_>>().len(), 5);
     }
 
     #[test]
