@@ -23,6 +23,10 @@ impl RatesArgs {
 }
 
 fn date(s: &str) -> Result<NaiveDate> {
+    // Four digits of year: chrono reads "14-05-01" as the year 14, which
+    // left every sale outside the window without a word.
+    let year_digits = s.split('-').next().map_or(0, str::len);
+    anyhow::ensure!(year_digits == 4, "{s:?} is not a YYYY-MM-DD date (four digits of year)");
     NaiveDate::parse_from_str(s, "%Y-%m-%d").with_context(|| format!("{s:?} is not a YYYY-MM-DD date"))
 }
 
@@ -141,9 +145,15 @@ pub fn sales(case: &Case, by: &str, from: Option<&str>, to: Option<&str>, rates:
 
 /// Says on stderr that sales were left unpriced for want of `--rates`, when
 /// no rates were given and some of `estimates` are unpriced.
+/// When rates were given, names each series on stderr (file, digest, days),
+/// so that a revenue figure says what it was converted with.
 fn note_missing_rates(rates: &sales::Rates, estimates: &[sales::Estimate]) {
     if rates.all().next().is_none() && estimates.iter().any(|e| e.unpriced_sales > 0.0) {
         eprintln!("note: no --rates given: sales priced in BTC (or another currency than USD) are counted as unpriced, and revenue leaves them out (README \"Rates\")");
+    }
+    for r in rates.all() {
+        let (first, last) = r.span();
+        eprintln!("note: {} prices converted to USD with {}, daily {first}..{last} (where the market showed no USD price of its own)", r.currency, r.source);
     }
 }
 

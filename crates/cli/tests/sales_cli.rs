@@ -318,6 +318,11 @@ fn sales_says_what_its_arguments_leave_out() {
     let (out, err) = ok(&["sales", "--case", s(&case), "--json", "--rates", s(&rates)]);
     assert_eq!(lines(&out)[0]["unpriced_sales"].as_f64(), Some(0.0), "{out}");
     assert!(!err.contains("--rates"), "{err}");
+    // The series the revenue was converted with is named (file and digest).
+    assert!(err.contains("note: BTC prices converted to USD with btc_daily.csv (sha256 "), "{err}");
+    // A year of two digits is refused, not read as the year 14.
+    let bad = dragnet(&["sales", "--case", s(&case), "--to", "14-05-01"]);
+    assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("\"14-05-01\" is not a YYYY-MM-DD date (four digits of year)"));
     // The vendor's dossier says so too.
     let (_, err) = ok(&["vendor", "--case", s(&case), "anna"]);
     assert!(err.contains("no --rates given"), "{err}");
