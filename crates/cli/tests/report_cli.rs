@@ -432,7 +432,7 @@ fn csv_tables_match_the_report_and_parse_in_python() {
     assert_eq!(summary["written"].as_array().unwrap().len(), 6, "{summary}");
     let html = std::fs::read_to_string(&html_path).unwrap();
     let headers = [
-        ("vendors.csv", "account,market,name,joined_by,first_row,listings,distinct_listings,median_price_usd,feedback,sales_shown,first_seen,last_seen,pgp_fingerprints,identifiers,evidence_sha256"),
+        ("vendors.csv", "account,market,name,joined_by,first_row,listings,distinct_listings,median_price_usd,feedback_rows,sales_shown,first_seen,last_seen,pgp_fingerprints,identifiers,evidence_sha256"),
         ("sales.csv", "table,group,method,sales,sales_lower,revenue_usd,revenue_usd_lower,unpriced_sales,days,coverage_note,evidence_sha256"),
         ("links.csv", "link,a,b,probability,hard,status,signals,decision,decided_by,decided_at,why,model,evidence_sha256"),
         ("flows.csv", "address,accounts,address_cluster,reached_cluster,labels,categories,traced_sats,traced_btc,outputs,heights,policy,truncated,evidence_sha256"),
@@ -463,7 +463,8 @@ fn csv_tables_match_the_report_and_parse_in_python() {
         assert!(want.len() > 3, "{by}: {want:?}");
         assert_eq!(report_sales(&dir, table), want, "the report's {table} differs from dragnet sales --by {by}");
     }
-    // Each account's feedback count is its rows in `dragnet feedback`.
+    // Each account's feedback_rows is its rows in `dragnet feedback` (rows
+    // as captured, not unique feedback: the column was "feedback").
     let mut feedback: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
     for f in json_lines(&ok(&["--case", c, "--json", "feedback"])) {
         if let Some(v) = f["vendor"].as_str() {
@@ -474,7 +475,7 @@ fn csv_tables_match_the_report_and_parse_in_python() {
     let (h, rows) = read_csv(&dir.join("vendors.csv"));
     let col = |n: &str| h.iter().position(|x| x == n).unwrap();
     for r in &rows {
-        let n: u64 = r[col("feedback")].parse().unwrap();
+        let n: u64 = r[col("feedback_rows")].parse().unwrap();
         assert_eq!(n, feedback.get(&r[col("account")]).copied().unwrap_or(0), "feedback of {}", &r[col("account")]);
     }
     assert_eq!(read_csv(&dir.join("links.csv")).1.len(), ok(&["--case", c, "--json", "links"]).lines().count());

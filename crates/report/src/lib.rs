@@ -1009,7 +1009,7 @@ pub fn write_csv(data: &ReportData, dir: &Path) -> Result<Vec<PathBuf>, ReportEr
     table(
         "vendors.csv",
         &[
-            "account", "market", "name", "joined_by", "first_row", "listings", "distinct_listings", "median_price_usd", "feedback",
+            "account", "market", "name", "joined_by", "first_row", "listings", "distinct_listings", "median_price_usd", "feedback_rows",
             "sales_shown", "first_seen", "last_seen", "pgp_fingerprints", "identifiers", "evidence_sha256",
         ],
         data.dossiers
