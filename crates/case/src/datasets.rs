@@ -94,8 +94,30 @@ impl Case {
             });
         }
         let dir = self.dir.join(MAPPINGS_DIR);
-        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
         let dest = dir.join(format!("{}.toml", mapping.name));
+        // A mapping the case holds already under this name: the same text is
+        // that mapping; another text would change how the files read with it
+        // are read at the next extraction (one read "title,vendor,price",
+        // the other "item,seller,cost", and every row of the first file was
+        // rejected; found by a review), so it needs a name of its own.
+        if self.datasets.mappings.contains_key(&mapping.name) {
+            let kept = std::fs::read(&dest).map_err(io(&dest))?;
+            if kept == text.as_bytes() {
+                return Ok(mapping.name);
+            }
+            let read_with = self.datasets.by_digest.values().filter(|n| **n == mapping.name).count();
+            if read_with > 0 {
+                return Err(CaseError::Config {
+                    path: path.to_owned(),
+                    message: format!(
+                        "the case holds another mapping named {:?} ({}), which {read_with} dataset files were read with: give this one a name of its own (importing those files again with it reads them anew)",
+                        mapping.name,
+                        dest.display()
+                    ),
+                });
+            }
+        }
+        std::fs::create_dir_all(&dir).map_err(io(&dir))?;
         crate::write_atomic(&dest, text.as_bytes())?;
         self.log(
             "dataset-mapping",

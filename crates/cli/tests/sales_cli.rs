@@ -249,6 +249,30 @@ fn shop_case(extra: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
     (tmp, case, mapping)
 }
 
+/// A second mapping under a name the case holds, with other columns, is
+/// refused while files read with the first are in the case: it replaced the
+/// first, and the next extraction rejected every row of the first file
+/// (found by a review). The same mapping again is that mapping.
+#[test]
+fn a_mapping_name_in_use_is_not_given_to_another_mapping() {
+    let (tmp, case, mapping) = shop_case("");
+    let first = tmp.path().join("first.csv");
+    std::fs::write(&first, "item,seller,price\nTea,anna,10 USD\nCake,bob,5 USD\n").unwrap();
+    ok(&["import", "--case", s(&case), "--format", s(&mapping), s(&first)]);
+    let other = tmp.path().join("other.toml");
+    std::fs::write(&other, std::fs::read_to_string(&mapping).unwrap().replace("\"item\"", "\"title\"").replace("\"seller\"", "\"vendor\"")).unwrap();
+    let second = tmp.path().join("second.csv");
+    std::fs::write(&second, "title,vendor,price\nMilk,carl,2 USD\n").unwrap();
+    let refused = dragnet(&["import", "--case", s(&case), "--format", s(&other), s(&second)]);
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success() && err.contains("another mapping named \"shop-2020\"") && err.contains("1 dataset files were read with"), "{err}");
+    ok(&["import", "--case", s(&case), "--format", s(&mapping), s(&second)]);
+    ok(&["extract", "--case", s(&case)]);
+    let (out, _) = ok(&["listings", "--case", s(&case), "--json"]);
+    let titles: std::collections::BTreeSet<String> = lines(&out).iter().map(|l| l["title"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(titles, ["Cake", "Tea"].map(String::from).into_iter().collect(), "the first file still reads with its mapping");
+}
+
 /// A user dataset through a mapping file: bad rows are named by file and
 /// line, the rest is imported, nothing else is lost.
 #[test]
