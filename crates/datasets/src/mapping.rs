@@ -326,8 +326,14 @@ impl Mapping {
             return err("market", "missing: give a constant `market` or a `columns.market` column");
         }
         if let Some(label) = &self.encoding {
-            if encoding_rs::Encoding::for_label(label.trim().as_bytes()).is_none() {
+            let Some(encoding) = encoding_rs::Encoding::for_label(label.trim().as_bytes()) else {
                 return err("encoding", &format!("{label:?} is not a WHATWG encoding label"));
+            };
+            // The CSV reader splits the bytes at commas and line ends before
+            // decoding: a file in UTF-16 has NULs between them, and every row
+            // was rejected as undecodable (found by a review).
+            if self.format == SourceFormat::Csv && !encoding.is_ascii_compatible() {
+                return err("encoding", &format!("{label:?} ({}) is not read for CSV files: convert the file to UTF-8 first (iconv -f {} -t UTF-8)", encoding.name(), encoding.name()));
             }
         }
         if let Some(c) = &self.currency {

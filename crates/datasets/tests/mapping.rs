@@ -191,6 +191,9 @@ fn invalid_mappings_name_the_key() {
     let e = err(&format!("{base}[columns]\ntitle = 1\nvendor = {{ column = 2, splitt = \",\" }}\n"));
     assert!(e.contains("unknown field `splitt`"), "{e}");
     assert!(err(&format!("{base}encoding = \"klingon\"\n[columns]\ntitle = 1\nvendor = 2\n")).contains("encoding"));
+    // A CSV reader splits at commas before decoding: UTF-16 is refused, named.
+    let e = err(&format!("{base}encoding = \"utf-16le\"\n[columns]\ntitle = 1\nvendor = 2\n"));
+    assert!(e.contains("encoding") && e.contains("UTF-16LE") && e.contains("convert the file to UTF-8"), "{e}");
     assert!(err(&format!("{base}currency = \"DOGE\"\n[columns]\ntitle = 1\nvendor = 2\n")).contains("currency"));
     assert!(err(&format!("{base}header = false\n[columns]\ntitle = \"t\"\nvendor = 2\n")).contains("columns.title"));
     assert!(err(&format!("{base}[columns]\ntitle = 0\nvendor = 2\n")).contains("start at 1"));
