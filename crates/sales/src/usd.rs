@@ -187,6 +187,31 @@ pub fn to_usd(amount: &str, currency: &str, date: NaiveDate, rates: &Rates) -> R
     })
 }
 
+/// What [`listing_usd`] would make of a listing's price, as a number alone
+/// (no text copied): `Some(Ok(usd))` for a price, `Some(Err(()))` for one
+/// that is no sale price by its value (zero, under [`PLACEHOLDER_USD`],
+/// absurd, not a number), `None` for none or one the rates cannot convert.
+/// Run for every listing observation (holding prices), where building the
+/// [`UsdAmount`] was three copies of text each.
+pub(crate) fn listing_usd_value(l: &Listing, date: NaiveDate, rates: &Rates) -> Option<Result<f64, ()>> {
+    let judged = |v: f64| if v > 0.0 && v <= ABSURD_USD && v >= PLACEHOLDER_USD { Ok(v) } else { Err(()) };
+    if let Some(usd) = &l.price_usd {
+        return Some(number(usd).map_err(|_| ()).and_then(judged));
+    }
+    let (amount, currency) = match (&l.price, &l.price_btc) {
+        (Some(m), _) => (m.amount.as_str(), m.currency.as_str()),
+        (None, Some(btc)) => (btc.as_str(), "BTC"),
+        (None, None) => return None,
+    };
+    let Ok(value) = number(amount) else { return Some(Err(())) };
+    if currency.eq_ignore_ascii_case("USD") {
+        return Some(judged(value));
+    }
+    let series = if currency.bytes().any(|b| b.is_ascii_lowercase()) { rates.get(&currency.to_ascii_uppercase()) } else { rates.get(currency) };
+    let rate = series?.on(date)?;
+    Some(judged(value * rate))
+}
+
 /// A listing's price in USD on `date`. Where the market itself showed a USD
 /// price (AlphaBay, Cryptonia, Dream show USD beside BTC) that price is used
 /// and the market's implied rate recorded; otherwise the shown price is
