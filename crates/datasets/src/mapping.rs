@@ -617,6 +617,12 @@ fn resolve_header(m: &Mapping, header: Option<&[String]>, out: &mut DatasetExtra
                         .or_else(|| h.iter().position(|x| x.trim().eq_ignore_ascii_case(n.trim())));
                     match pos {
                         Some(p) => {
+                            // Two columns of one name: which one is meant is
+                            // the user's to know; the first is read, and said.
+                            let same = h.iter().enumerate().filter(|(_, x)| x.trim().eq_ignore_ascii_case(h[p].trim())).map(|(i, _)| (i + 1).to_string()).collect::<Vec<_>>();
+                            if same.len() > 1 {
+                                out.warn(1, None, format!("columns.{key}: the header has {} columns named {n:?} (#{}): the first, #{}, is read (give an index to read another)", same.len(), same.join(", #"), p + 1));
+                            }
                             idx.insert(c.clone(), p);
                         }
                         None => out.warn(1, None, format!("columns.{key}: the header has no column {n:?}")),

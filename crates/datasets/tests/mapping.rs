@@ -434,6 +434,17 @@ fn an_impossible_sold_count_is_left_out_by_line() {
     assert_eq!(warned, [3, 4, 5], "{:?}", out.problems);
 }
 
+/// A header naming a column twice: the first is read, and a warning says
+/// so (the second was passed over in silence; found by a review).
+#[test]
+fn a_header_naming_a_column_twice_is_warned_of() {
+    let csv = "item,seller,price,seller,sold\nA,anna,10,bob,1\n";
+    let out = run(SHOP_MAPPING, csv.as_bytes());
+    assert_eq!(out.listings[0].vendor.as_deref(), Some("anna"));
+    let warned: Vec<&str> = out.problems.iter().filter(|p| p.line == 1).map(|p| p.message.as_str()).collect();
+    assert_eq!(warned, ["columns.vendor: the header has 2 columns named \"seller\" (#2, #4): the first, #2, is read (give an index to read another)"]);
+}
+
 /// A sold count's commas are thousands grouped as a price's are; "12,50"
 /// and "1,2,3" are no whole number (they were read as 1250 and 123, found
 /// by a review).
