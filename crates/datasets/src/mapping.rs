@@ -1423,7 +1423,7 @@ pub(crate) mod json {
             let mut out = String::new();
             loop {
                 let start = self.i;
-                while self.b.get(self.i).is_some_and(|&c| c != b'"' && c != b'\\' && c != b'\n') {
+                while self.b.get(self.i).is_some_and(|&c| c != b'"' && c != b'\\' && c != b'\n' && c != b'\r') {
                     self.i += 1;
                 }
                 out.push_str(&self.s[start..self.i]);
@@ -1438,6 +1438,16 @@ pub(crate) mod json {
                         self.line += 1;
                         self.i += 1;
                         out.push('\n');
+                    }
+                    Some(b'\r') => {
+                        // A bare CR ends a line too, as between tokens (a
+                        // CR-ended file's lines were counted one short after
+                        // it; found by a review); a CR before an LF does not.
+                        if self.b.get(self.i + 1) != Some(&b'\n') {
+                            self.line += 1;
+                        }
+                        self.i += 1;
+                        out.push('\r');
                     }
                     Some(_) => {
                         self.i += 1;

@@ -487,6 +487,18 @@ fn a_json_column_holding_an_object_is_warned_of() {
     assert!(warned.iter().zip([3, 4]).all(|((line, m), want)| *line == want && m.starts_with("columns.price: \"price\" holds an object")), "{warned:?}");
 }
 
+/// A bare CR inside a JSON string ends a line as it does between tokens: a
+/// CR-ended file's later records were named one line short (found by a
+/// review).
+#[test]
+fn a_bare_cr_in_a_json_string_counts_as_a_line_end() {
+    let json = b"{\"items\": [\r{\"name\": \"Two\rlines\", \"seller\": \"v\", \"price\": 1},\r{\"name\": \"bad\", \"seller\": \"v\", \"price\": -3}\r]}\r";
+    let out = run(ITEMS_MAPPING, json);
+    assert_eq!(out.listings[0].title, "Two\rlines");
+    let rejected: Vec<u64> = out.problems.iter().filter(|p| p.severity == Severity::Rejected).map(|p| p.line).collect();
+    assert_eq!(rejected, [4], "{:?}", out.problems);
+}
+
 /// Bytes a JSON file's encoding cannot decode are warned of on their own
 /// lines (CRLF and a bare CR counted as the readers count them), not at
 /// "line 0" (found by a review).
