@@ -223,7 +223,11 @@ fn reject_record(out: &mut DatasetExtraction, (row, first): (&mut u64, &mut bool
 /// field's closing quote is followed by other than a delimiter or the end
 /// of the record, or never comes. `None` for any other record.
 fn unclosed_quote(bytes: &[u8], mut start: usize, end: usize, record: &csv::ByteRecord, delimiter: u8) -> Option<usize> {
-    if !record.iter().any(|f| memchr::memchr2(b'\n', b'\r', f).is_some()) {
+    // A quote left open in the file's last record, with no line end after
+    // it, takes in no other line, but its fields are not what they seem
+    // (it was rejected as "no vendor"; found by a review).
+    let last = end >= bytes.len();
+    if !last && !record.iter().any(|f| memchr::memchr2(b'\n', b'\r', f).is_some()) {
         return None;
     }
     // The reader may give the line end before a record as its start.
@@ -233,8 +237,9 @@ fn unclosed_quote(bytes: &[u8], mut start: usize, end: usize, record: &csv::Byte
     if !quote_left_open(&bytes[start..end.min(bytes.len())], delimiter) {
         return None;
     }
-    // The first line end of the record (CRLF as one), and past it.
-    let at = start + memchr::memchr2(b'\r', b'\n', &bytes[start..])?;
+    // The first line end of the record (CRLF as one), and past it; none
+    // in the last record: the file's end.
+    let Some(at) = memchr::memchr2(b'\r', b'\n', &bytes[start..]).map(|k| start + k) else { return last.then_some(bytes.len()) };
     Some(if bytes[at] == b'\r' && bytes.get(at + 1) == Some(&b'\n') { at + 2 } else { at + 1 })
 }
 

@@ -434,6 +434,19 @@ fn an_impossible_sold_count_is_left_out_by_line() {
     assert_eq!(warned, [3, 4, 5], "{:?}", out.problems);
 }
 
+/// A quote left open in the file's last line, with no line end after it,
+/// is named as such (it was rejected as "no vendor"); one that closes is a
+/// field's text.
+#[test]
+fn a_quote_left_open_on_the_last_line_is_named() {
+    let out = run(SHOP_MAPPING, b"item,seller,price,sold\nA,anna,10,1\n\"B,bob,5,1");
+    assert_eq!((out.rows, out.imported, out.rejected), (2, 1, 1));
+    let rejected: Vec<(u64, &str)> = out.problems.iter().filter(|p| p.severity == Severity::Rejected).map(|p| (p.line, p.message.as_str())).collect();
+    assert!(rejected.len() == 1 && rejected[0].0 == 3 && rejected[0].1.contains("a quote opened in this record does not close"), "{rejected:?}");
+    let out = run(SHOP_MAPPING, b"item,seller,price,sold\nA,anna,10,1\nB \"two\",bob,5,1");
+    assert_eq!((out.rows, out.imported, out.rejected), (2, 2, 0), "{:?}", out.problems);
+}
+
 /// A header naming a column twice: the first is read, and a warning says
 /// so (the second was passed over in silence; found by a review).
 #[test]
