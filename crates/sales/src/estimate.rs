@@ -47,11 +47,11 @@ impl Method {
                 "reference": "Soska & Christin, USENIX Security 2015",
                 "one_feedback_is": "one sale (not every buyer leaves feedback, so even the central figure is low)",
                 "dedup": "same market, vendor, listing, rating, buyer and normalized text, from different observations, with overlapping possible dates (central); the lower bound ignores dates: a feedback counts as often as the one observation that shows it most",
-                "price": "listing price in force on the feedback date (latest observation on or before it, else the next one), converted on the feedback date",
+                "price": "listing price in force on the feedback date (latest observation on or before it, else the next one), converted on the feedback date; holding prices and prices that are no sale price by their value (zero, under half a dollar) are passed over (docs/methods.md)",
             }),
             Method::SoldCounter => serde_json::json!({
                 "sales": "first counter value (over its 'since' date to the observation) plus every later increase; a decrease is a reset and counts the new value",
-                "price": "listing price at the observation that shows the increase",
+                "price": "listing price at the observation that shows the increase; none under a holding price (docs/methods.md)",
                 "days": "sales spread evenly over the days the counter covers: from the 'since' date, or from the observation before; a first value with no 'since' date has no known first day (by month it is 'undated', and a --from window leaves it out)",
             }),
             Method::VendorCounter => serde_json::json!({
@@ -1196,15 +1196,20 @@ fn feedback_units_in<R: FeedbackRow>(
             // after; observations that show a price first.
             // A holding price, or one that is no sale price by its value,
             // prices nothing while the listing shows another.
-            let priced = |o: &&(NaiveDate, &Obs<Listing>)| {
+            // With none to price it, one that shows a price still names why
+            // it prices nothing (a row showing none said "no price").
+            let shows_price = |o: &&(NaiveDate, &Obs<Listing>)| {
                 let l = &o.1.record;
-                (l.price.is_some() || l.price_usd.is_some() || l.price_btc.is_some()) && by_title.usable(o.1)
+                l.price.is_some() || l.price_usd.is_some() || l.price_btc.is_some()
             };
+            let priced = |o: &&(NaiveDate, &Obs<Listing>)| shows_price(o) && by_title.usable(o.1);
             obs.iter()
                 .rev()
                 .filter(priced)
                 .find(|(d, _)| *d <= on)
                 .or_else(|| obs.iter().find(priced))
+                .or_else(|| obs.iter().rev().filter(shows_price).find(|(d, _)| *d <= on))
+                .or_else(|| obs.iter().find(shows_price))
                 .or_else(|| obs.iter().rev().find(|(d, _)| *d <= on))
                 .or_else(|| obs.first())
                 .map(|(_, o)| *o)

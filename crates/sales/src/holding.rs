@@ -7,7 +7,8 @@
 //!
 //! An observation's price is taken for a holding price when
 //! it is at least [`HOLDING_FROM_USD`] and
-//! 1. its title says the listing is not for sale now ([`UNAVAILABLE`]) and
+//! 1. its title says the listing is not for sale now ([`UNAVAILABLE`], in
+//!    its first [`TITLE_WORDS_WITHIN`] characters) and
 //!    it is over [`TITLE_FACTOR`] times the median of the vendor's other
 //!    listings' prices (or the vendor has under [`VENDOR_OTHERS`] others),
 //!    or
@@ -75,9 +76,18 @@ fn vanity_price(amount: &str, usd: f64) -> Option<String> {
     (usd >= HOLDING_FROM_USD && vanity(amount)).then(|| format!("{} is a run of one digit", amount.trim()))
 }
 
-/// The title word saying a listing is not for sale now, if any.
+/// How far into a title its words are read for rule 1: a dataset that joins
+/// the description onto the title (Agora's vendorall files) put "normally
+/// sold out like drama", 97 characters in, beside bank logins priced at a
+/// fifth of their balance (found by a review). Titles that say so say it
+/// early ("*Restock Soon*", "[SOON!]", "(SOLD OUT)").
+pub const TITLE_WORDS_WITHIN: usize = 80;
+
+/// The title word saying a listing is not for sale now, if any, in its
+/// first [`TITLE_WORDS_WITHIN`] characters.
 fn unavailable(title: &str) -> Option<&'static str> {
-    let lower = title.to_lowercase();
+    let head: String = title.chars().take(TITLE_WORDS_WITHIN).collect();
+    let lower = head.to_lowercase();
     UNAVAILABLE.iter().find(|w| lower.contains(*w)).copied()
 }
 
@@ -165,7 +175,7 @@ pub fn unusable_prices(listings: &[&[(NaiveDate, &Obs<Listing>)]], rates: &Rates
             let Some(u) = *price else { continue };
             let median = median_without(&sorted, u);
             if u >= HOLDING_FROM_USD && u > OUTLIER_FACTOR * median && !custom(&listings[li][oi].1.record.title) {
-                let why = format!("${u:.2} is over {OUTLIER_FACTOR:.0} times the median (${median:.2}) of the listing's other {} prices", sorted.len() - 1);
+                let why = format!("${u:.2} on its own day is over {OUTLIER_FACTOR:.0} times the median (${median:.2}) of the listing's other {} prices", sorted.len() - 1);
                 bad.push((li, oi, Unusable::Holding(why)));
                 *price = None;
             }
@@ -197,10 +207,10 @@ pub fn unusable_prices(listings: &[&[(NaiveDate, &Obs<Listing>)]], rates: &Rates
             let why = match unavailable(title) {
                 // Rule 1: a listing that says it is not for sale, priced far
                 // above the vendor's others (or with too few to tell).
-                Some(word) if u >= HOLDING_FROM_USD && (others.is_none() || times(TITLE_FACTOR)) => Some(format!("its title says {word:?}, at ${u:.2}")),
+                Some(word) if u >= HOLDING_FROM_USD && (others.is_none() || times(TITLE_FACTOR)) => Some(format!("its title says {word:?}, at ${u:.2} on its own day")),
                 // Rule 4.
                 _ if u >= VENDOR_RULE_FROM_USD && times(VENDOR_OUTLIER_FACTOR) && !custom(title) => Some(format!(
-                    "${u:.2} is over {VENDOR_OUTLIER_FACTOR:.0} times the median (${:.2}) of the vendor's other {n} listings' prices",
+                    "${u:.2} on its own day is over {VENDOR_OUTLIER_FACTOR:.0} times the median (${:.2}) of the vendor's other {n} listings' prices",
                     others.unwrap_or_default()
                 )),
                 _ => None,
@@ -259,6 +269,11 @@ mod tests {
         // times) and $249.99 (under the floor) are prices.
         assert_eq!(found.len(), 1, "{found:?}");
         assert!(matches!(&found[0], (0, 0, Unusable::Holding(why)) if why.contains("\"restock\"")), "{found:?}");
+        // Words past the first 80 characters are a description's, not the
+        // title's ("normally sold out like drama").
+        let long = format!("{} normally sold out like drama", "$9 000 BOA logins + Fulls ".repeat(4));
+        assert_eq!(unavailable(&long), None);
+        assert_eq!(unavailable("Speed Paste - 1 gram (SOLD OUT) will relist soon"), Some("sold out"));
     }
 
     #[test]

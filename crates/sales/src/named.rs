@@ -38,7 +38,7 @@
 //!
 //! An id with no digit that is another listing's id of the same account with
 //! its digits removed names that listing (Agora's arules files give
-//! "JgdUTga" for the product files' "Jgd5U2Tg1a": 235 listings of 86
+//! "JgdUTga" for the product files' "Jgd5U2Tg1a": 190 listings of 76
 //! vendors were counted twice). When two ids lose their digits to the same
 //! text, it names neither.
 //!
@@ -72,8 +72,8 @@ pub(crate) struct Aliases {
     of: HashMap<String, String, FastState>,
     /// Ids with no digit that are another listing's id of the same account
     /// with its digits removed, mapped to that listing's key: Agora's arules
-    /// files give "JgdUTga" for the product files' "Jgd5U2Tg1a" (235
-    /// listings of 86 vendors were counted twice; found by a review). By
+    /// files give "JgdUTga" for the product files' "Jgd5U2Tg1a" (190 listings
+    /// of 76 vendors were counted twice; found by a review). By
     /// (market, vendor as shown, id).
     digitless: HashMap<(String, String, String), String, FastState>,
 }

@@ -109,7 +109,7 @@ pub enum ConvertError {
         usd: f64,
     },
     /// A holding price (see [`crate::holding`]): no price anything sold at.
-    #[error("price {amount} {currency} (= {usd:.2} USD) of listing row {row} looks like a holding price ({why}), not a sale price: counted as unpriced")]
+    #[error("price {amount} {currency} (= {usd:.2} USD on the sale's day) of listing row {row} looks like a holding price ({why}), not a sale price: counted as unpriced")]
     Holding {
         /// As shown.
         amount: String,

@@ -437,6 +437,18 @@ fn a_zero_price_row_does_not_hide_the_listings_price() {
     assert_eq!((unit.price.as_ref().map(|p| p.usd), unit.sources.last().map(String::as_str)), (Some(10.0), Some("priced")));
 }
 
+/// A listing whose only price is no sale price: the feedback's note says
+/// why (the price and its judgement), though a later row of the listing
+/// shows no price at all (it said "no price"; found by a review).
+#[test]
+fn a_feedback_whose_listing_shows_only_a_stand_in_price_says_so() {
+    let listings = vec![listing("cents", "2020-03-01", |l| usd(l, "0.10")), listing("bare", "2020-03-04", |_| {})];
+    let feedback = vec![fb("f", "page", "2020-03-10", "x", "2020-03-05")];
+    let u = run(&listings, &feedback, &Rates::default());
+    let note = &u.problems.iter().find(|p| p.id == "f").expect("a note on the feedback").message;
+    assert!(note.contains("is under 0.50 USD: taken for a stand-in"), "{note}");
+}
+
 // ---------------------------------------------------------------- sold counters
 
 /// Two records of one day that show one listing are taken from the lowest
