@@ -194,7 +194,8 @@ pub fn to_usd(amount: &str, currency: &str, date: NaiveDate, rates: &Rates) -> R
 /// Run for every listing observation (holding prices), where building the
 /// [`UsdAmount`] was three copies of text each.
 pub(crate) fn listing_usd_value(l: &Listing, date: NaiveDate, rates: &Rates) -> Option<Result<f64, ()>> {
-    let judged = |v: f64| if v > 0.0 && v <= ABSURD_USD && v >= PLACEHOLDER_USD { Ok(v) } else { Err(()) };
+    // As `checked` judges: zero and under PLACEHOLDER_USD, or over ABSURD_USD.
+    let judged = |v: f64| if (PLACEHOLDER_USD..=ABSURD_USD).contains(&v) { Ok(v) } else { Err(()) };
     if let Some(usd) = &l.price_usd {
         return Some(number(usd).map_err(|_| ()).and_then(judged));
     }
