@@ -447,6 +447,17 @@ fn a_quote_left_open_on_the_last_line_is_named() {
     assert_eq!((out.rows, out.imported, out.rejected), (2, 2, 0), "{:?}", out.problems);
 }
 
+/// A header whose quote never closes is one warning, not a rejected row:
+/// the rows after it are each rejected once ("3 rows, 4 rejected" before).
+#[test]
+fn an_unreadable_header_is_not_counted_as_a_rejected_row() {
+    let out = run(SHOP_MAPPING, b"item,\"seller,price,sold\nA,anna,10,1\nB,bob,5,1\nC,cy,7,1\n");
+    assert_eq!((out.rows, out.imported, out.rejected), (3, 0, 3), "{:?}", out.problems);
+    let header: Vec<&str> = out.problems.iter().filter(|p| p.row.is_none() && p.message.contains("quote")).map(|p| p.message.as_str()).collect();
+    assert!(header.len() == 1 && header[0].starts_with("the header is unreadable"), "{:?}", out.problems);
+    assert!(out.problems.iter().filter(|p| p.severity == Severity::Rejected).all(|p| p.row.is_some()), "{:?}", out.problems);
+}
+
 /// A header naming a column twice: the first is read, and a warning says
 /// so (the second was passed over in silence; found by a review).
 #[test]
