@@ -184,7 +184,13 @@ pub(crate) fn extract_dataset(
             f.into_identifier(Some(model::Provenance { evidence: digest, profile: format!("dataset:{}", out.format), rule }))
         })
         .collect();
-    let stats = DatasetStats { rows: out.rows, imported: out.imported, rejected: out.rejected };
+    let stats = DatasetStats {
+        rows: out.rows,
+        imported: out.imported,
+        rejected: out.rejected,
+        problems: out.problems,
+        problems_not_listed: out.problems_not_listed,
+    };
     let records = PageRecords {
         page: PageRow {
             evidence: digest,
@@ -229,8 +235,8 @@ fn lines_of(text: &str, offsets: impl Iterator<Item = usize>) -> Vec<u64> {
     out
 }
 
-/// Row counts of one dataset file.
-#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+/// Row counts of one dataset file, and its row problems.
+#[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct DatasetStats {
     /// Data rows read.
     pub rows: u64,
@@ -238,6 +244,12 @@ pub struct DatasetStats {
     pub imported: u64,
     /// Rows kept out.
     pub rejected: u64,
+    /// Rows rejected or repaired, by line: the first
+    /// [`datasets::PROBLEMS_LISTED`] (`import --json` prints them, so a
+    /// script need not parse the notes on stderr).
+    pub problems: Vec<datasets::RowProblem>,
+    /// Problems past those listed (every rejected row is still counted).
+    pub problems_not_listed: u64,
 }
 
 #[cfg(test)]

@@ -273,6 +273,27 @@ fn a_mapping_name_in_use_is_not_given_to_another_mapping() {
     assert_eq!(titles, ["Cake", "Tea"].map(String::from).into_iter().collect(), "the first file still reads with its mapping");
 }
 
+/// `import --json` gives each dataset file's row problems by line, so a
+/// script need not parse the notes on stderr (it gave counts only).
+#[test]
+fn import_json_lists_row_problems_by_line() {
+    let (tmp, case, mapping) = shop_case("");
+    let data = tmp.path().join("shop.csv");
+    std::fs::write(&data, "item,seller,price\nok one,anna,USD 10\nbroken\nunknown,bob,ZZZ 5\nok two,bob,USD 20\n").unwrap();
+    let (out, _) = ok(&["import", "--json", "--case", s(&case), "--format", s(&mapping), s(&data)]);
+    let file = lines(&out).into_iter().find_map(|l| l.get("dataset").cloned()).unwrap_or_else(|| panic!("no dataset line: {out}"));
+    assert_eq!((file["rows"].as_u64(), file["imported"].as_u64(), file["rejected"].as_u64()), (Some(4), Some(2), Some(2)), "{file}");
+    let problems: Vec<(u64, u64, &str)> = file["problems"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no problems: {file}"))
+        .iter()
+        .map(|p| (p["line"].as_u64().unwrap(), p["row"].as_u64().unwrap(), p["severity"].as_str().unwrap()))
+        .collect();
+    assert_eq!(problems, [(3, 2, "rejected"), (4, 3, "rejected")], "{file}");
+    assert!(file["problems"][1]["message"].as_str().unwrap().contains("ZZZ"), "{file}");
+    assert_eq!(file["problems_not_listed"].as_u64(), Some(0), "{file}");
+}
+
 /// A user dataset through a mapping file: bad rows are named by file and
 /// line, the rest is imported, nothing else is lost.
 #[test]
