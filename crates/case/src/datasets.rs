@@ -59,6 +59,11 @@ impl DatasetRegistry {
         DatasetFormat::built_in(name).or_else(|| self.mappings.get(name).map(|m| DatasetFormat::Mapped(Box::new(m.clone()))))
     }
 
+    /// The format name evidence `digest` was imported as, if a dataset.
+    pub(crate) fn recorded(&self, digest: &Sha256) -> Option<&str> {
+        self.by_digest.get(&digest.to_hex()).map(String::as_str)
+    }
+
     /// The format of a stored record: as recorded at import, else detected.
     pub(crate) fn format_of(&self, digest: &Sha256, source: &str, bytes: &[u8]) -> Option<DatasetFormat> {
         match self.by_digest.get(&digest.to_hex()) {
@@ -110,7 +115,7 @@ impl Case {
                 return Err(CaseError::Config {
                     path: path.to_owned(),
                     message: format!(
-                        "the case holds another mapping named {:?} ({}), which {read_with} dataset files were read with: give this one a name of its own (importing those files again with it reads them anew)",
+                        "the case holds another mapping named {:?} ({}), which {read_with} dataset files were read with: give this one a name of its own (importing those files again with it and --reformat reads them anew)",
                         mapping.name,
                         dest.display()
                     ),

@@ -29,11 +29,17 @@ pub struct ImportOptions {
     /// again). The rows are the same either way; see
     /// [`ImportReport::extraction`].
     pub extract_datasets: bool,
+    /// Read a file already in the case as a dataset of another format than
+    /// the one it was imported with, replacing the rows read before. Without
+    /// it such a file is reported and left as it was (a second import with
+    /// another `--format` had silently replaced 300 listings with 299
+    /// rejections; found by a review).
+    pub reformat: bool,
 }
 
 impl Default for ImportOptions {
     fn default() -> Self {
-        ImportOptions { max_file_bytes: 512 << 20, dataset_format: None, captured_at: None, extract_datasets: false }
+        ImportOptions { max_file_bytes: 512 << 20, dataset_format: None, captured_at: None, extract_datasets: false, reformat: false }
     }
 }
 
@@ -128,7 +134,7 @@ impl Case {
             match page {
                 None => self.import_warc(src, &mut report)?,
                 Some(Err(problem)) => report.problems.push(problem),
-                Some(Ok(page)) => self.store_page(src, page, &mut report)?,
+                Some(Ok(page)) => self.store_page(src, page, opts, &mut report)?,
             }
             progress.inc(1);
             Ok(())
@@ -142,7 +148,7 @@ impl Case {
     }
 
     /// Stores a file [`read_page`] read and prepared.
-    fn store_page(&mut self, src: &evidence::Source, page: ReadPage, report: &mut ImportReport) -> Result<()> {
+    fn store_page(&mut self, src: &evidence::Source, page: ReadPage, opts: &ImportOptions, report: &mut ImportReport) -> Result<()> {
         let stored_before = report.digests.len();
         match self.evidence.add_prepared(page.prepared, &page.meta) {
             Ok(added) => {
@@ -170,8 +176,19 @@ impl Case {
         // A payload the store refused pushes no digest.
         if let (Some(format), true) = (page.dataset, report.digests.len() > stored_before) {
             let digest = report.digests[stored_before];
-            self.remember_dataset(digest, &format)?;
-            report.datasets.push((src.name.clone(), format, digest));
+            match self.datasets.recorded(&digest).filter(|kept| *kept != format).map(str::to_owned) {
+                // Detection does not override the format the file was
+                // imported with (a mapping's, say): the file is that dataset.
+                Some(kept) if opts.dataset_format.is_none() => report.datasets.push((src.name.clone(), kept, digest)),
+                Some(kept) if !opts.reformat => report.problems.push(format!(
+                    "{}: in the case already as a dataset of format {kept}: not read again as {format} (give --reformat to read it as {format} instead, replacing the rows read as {kept})",
+                    src.name
+                )),
+                _ => {
+                    self.remember_dataset(digest, &format)?;
+                    report.datasets.push((src.name.clone(), format, digest));
+                }
+            }
         }
         Ok(())
     }

@@ -75,6 +75,11 @@ enum Command {
         /// (Pages and WARC files are estimated by `dragnet extract`.)
         #[arg(long)]
         defer_estimate: bool,
+        /// Read files already in the case as datasets of `--format` although
+        /// they were imported as another format, replacing the rows read
+        /// before. Without it such files are reported and left as they were.
+        #[arg(long, requires = "format")]
+        reformat: bool,
     },
     /// Sales estimates (feedback counts, "sold" counters) grouped by a key.
     Sales {
@@ -676,12 +681,12 @@ fn run(args: Cli) -> Result<()> {
                 print!("{info}");
             }
         }
-        Command::Import { paths, format, captured_at, rates, defer_estimate } => {
+        Command::Import { paths, format, captured_at, rates, defer_estimate, reformat } => {
             let captured_at = captured_at.as_deref().map(parse_time).transpose()?;
             let mut case = open(&cli)?;
             let dataset_format = format.as_deref().map(|f| case.dataset_format(f)).transpose()?;
             // New dataset files are read into the store as they are stored.
-            let opts = ImportOptions { dataset_format, captured_at, extract_datasets: true, ..ImportOptions::default() };
+            let opts = ImportOptions { dataset_format, captured_at, extract_datasets: true, reformat: *reformat, ..ImportOptions::default() };
             let started = std::time::Instant::now();
             let mut report = case.import(paths, &opts, &progress)?;
             // Phase times (DRAGNET_LOG=info): where a slow import spends its time.

@@ -249,6 +249,29 @@ fn shop_case(extra: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
     (tmp, case, mapping)
 }
 
+/// A file already in the case as one dataset format is not read as another
+/// unless `--reformat` says so: a second import with another `--format` had
+/// silently replaced its rows (found by a review).
+#[test]
+fn another_format_for_a_file_in_the_case_needs_reformat() {
+    let (tmp, case, mapping) = shop_case("");
+    let data = tmp.path().join("shop.csv");
+    std::fs::write(&data, "item,seller,price\nTea,anna,10 USD\nCake,bob,5 USD\n").unwrap();
+    ok(&["import", "--case", s(&case), "--format", s(&mapping), s(&data)]);
+    let titles = || lines(&ok(&["listings", "--case", s(&case), "--json"]).0).len();
+    assert_eq!(titles(), 2);
+    let (out, err) = ok(&["import", "--case", s(&case), "--format", "grams-2014", s(&data)]);
+    assert!(err.contains("in the case already as a dataset of format shop-2020: not read again as grams-2014 (give --reformat"), "{err}");
+    assert!(!out.contains("dataset shop.csv (grams-2014)"), "{out}");
+    assert_eq!(titles(), 2, "the rows read with the mapping are kept");
+    // Detection does not override the recorded format either.
+    ok(&["import", "--case", s(&case), s(&data)]);
+    assert_eq!(titles(), 2);
+    let (out, _) = ok(&["import", "--case", s(&case), "--format", "grams-2014", "--reformat", s(&data)]);
+    assert!(out.contains("(grams-2014): 2 rows, 0 imported, 2 rejected"), "{out}");
+    assert_eq!(titles(), 0, "--reformat reads the file as the format given");
+}
+
 /// A second mapping under a name the case holds, with other columns, is
 /// refused while files read with the first are in the case: it replaced the
 /// first, and the next extraction rejected every row of the first file
