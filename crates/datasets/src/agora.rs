@@ -658,7 +658,8 @@ fn import_row(
     };
     let observed_at = match cell(f, cols.date).and_then(present) {
         Some(d) => match iso_date(d) {
-            Some(d) => d,
+            Some(d) if common::possible_time(&d) => d,
+            Some(_) => return out.reject(line, n, format!("date {d:?} is no possible day (before the first bitcoin block, 2009-01-03, or after 2100)")),
             None => return out.reject(line, n, format!("unparsable date {d:?}")),
         },
         None => match fallback_date {

@@ -233,9 +233,9 @@ struct Ctx<'a> {
 pub(crate) fn parse(input: &DatasetInput<'_>) -> DatasetExtraction {
     let mut out = DatasetExtraction { market: Some(MARKET.to_owned()), ..Default::default() };
     let name = base_name(input.source);
-    let observed_at = file_date(name);
+    let observed_at = file_date(name).filter(|d| common::possible_time(d));
     if observed_at.is_none() {
-        out.warn(0, None, format!("no YYYYMMDD crawl date in the file name {name:?}: observations are undated"));
+        out.warn(0, None, format!("no possible YYYYMMDD crawl date in the file name {name:?}: every {}", common::DATED_AS_CAPTURED));
     }
     let cols = header_of(input.bytes, encoding_rs::MACINTOSH)
         .ok_or_else(|| "no header".to_owned())

@@ -63,6 +63,19 @@ impl DatasetExtraction {
     }
 }
 
+/// Whether a time or day (`YYYY-MM-DD…`, as the importers write them) can be
+/// a market observation: not before the first bitcoin block (2009-01-03),
+/// not after 2100. Every importer checks its dates with it (the built-in
+/// ones took 1970-01-01, and Grams timestamp -99999999999 as the year -1199,
+/// and counted them in those months; found by a review).
+pub(crate) fn possible_time(t: &str) -> bool {
+    t.get(..10).is_some_and(|day| ("2009-01-03"..="2100-12-31").contains(&day))
+}
+
+/// What becomes of a row whose own date is missing or impossible: its
+/// observation takes the file's capture time.
+pub(crate) const DATED_AS_CAPTURED: &str = "the row is dated as the file was captured (--captured-at at import, else the file's modification time)";
+
 /// The provenance of data row `row` (1-based) starting on `line` (1-based).
 pub(crate) fn provenance(input: &DatasetInput<'_>, format: &str, row: u64, line: u64) -> Provenance {
     // Written by hand: `format!` per row was 36 perf samples of a 10M-feedback

@@ -134,11 +134,16 @@ pub(crate) fn parse(input: &DatasetInput<'_>) -> DatasetExtraction {
     out
 }
 
-/// The price unit of each market in the file.
+/// The price unit of each market in the file, from the rows that can be
+/// imported (a title and a vendor): rows rejected for lacking them had
+/// decided the unit of the kept rows (two such rows at "100.00" made a kept
+/// 0.5 read as USD 0.50; found by a review).
 fn units(cols: &Columns, rows: &[CsvRow], out: &mut DatasetExtraction) -> BTreeMap<String, &'static str> {
     let mut amounts: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for row in rows {
-        if let (Some(m), Some(p)) = (cell(&row.fields, Some(cols.market)).and_then(present), cell(&row.fields, Some(cols.price))) {
+        let f = &row.fields;
+        let kept = [cols.title, cols.vendor].iter().all(|&c| cell(f, Some(c)).and_then(present).is_some());
+        if let (Some(m), Some(p), true) = (cell(f, Some(cols.market)).and_then(present), cell(f, Some(cols.price)), kept) {
             amounts.entry(market_key(m)).or_default().extend(decimal_text(p));
         }
     }
@@ -193,15 +198,19 @@ fn import_row(
         return None;
     }
     let observed_at = match cell(f, cols.time).and_then(present) {
-        Some(t) => match t.parse::<i64>().ok().and_then(|s| chrono::DateTime::from_timestamp(s, 0)) {
-            Some(t) => Some(t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        Some(t) => match t.parse::<i64>().ok().and_then(|s| chrono::DateTime::from_timestamp(s, 0)).map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)) {
+            Some(t) if common::possible_time(&t) => Some(t),
+            Some(at) => {
+                out.warn(line, n, format!("timestamp {t:?} is {at}, no possible time (before 2009-01-03 or after 2100): {}", common::DATED_AS_CAPTURED));
+                None
+            }
             None => {
-                out.warn(line, n, format!("unparsable timestamp {t:?}: the observation is undated"));
+                out.warn(line, n, format!("unparsable timestamp {t:?}: {}", common::DATED_AS_CAPTURED));
                 None
             }
         },
         None => {
-            out.warn(line, n, "no timestamp: the observation is undated");
+            out.warn(line, n, format!("no timestamp: {}", common::DATED_AS_CAPTURED));
             None
         }
     };

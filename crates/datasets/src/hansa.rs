@@ -191,9 +191,9 @@ pub(crate) fn parse(input: &DatasetInput<'_>) -> DatasetExtraction {
             out.reject(line, Some(row), format!("price {:?}: {e}", f[4]));
             return;
         }
-        let observed_at = parse_time(&f[0]);
+        let observed_at = parse_time(&f[0]).filter(|t| crate::common::possible_time(t));
         if observed_at.is_none() {
-            out.warn(line, Some(row), format!("time {:?} does not parse: no observed_at", f[0]));
+            out.warn(line, Some(row), format!("time {:?} does not parse or is no possible time (before 2009-01-03 or after 2100): {}", f[0], crate::common::DATED_AS_CAPTURED));
         }
         let ships_from = f.get(6).and_then(|s| nonblank(s));
         if f.len() == 6 {

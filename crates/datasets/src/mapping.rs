@@ -784,7 +784,7 @@ fn row_observed_at(
                 let constant = m.observed_at.as_deref().and_then(when::constant);
                 let dated = match &constant {
                     Some(c) => format!("the row is dated by the mapping's observed_at, {c}"),
-                    None => "the row is dated as the file was captured (the mapping has no observed_at)".to_owned(),
+                    None => format!("{} (the mapping has no observed_at)", crate::common::DATED_AS_CAPTURED),
                 };
                 out.warn(line, Some(row), format!("observed_at {t:?} does not parse or is no possible time (before 2009-01-03 or after 2100): {dated}"));
                 constant
@@ -1108,7 +1108,7 @@ pub(crate) mod when {
     /// read as days and counted in their months).
     pub(crate) fn parse(s: &str, format: Option<&str>, utc_offset: Option<&str>) -> Option<String> {
         // Both forms begin with the day, `YYYY-MM-DD`, which orders as text.
-        parse_any(s, format, utc_offset).filter(|t| t.get(..10).is_some_and(|day| ("2009-01-03"..="2100-12-31").contains(&day)))
+        parse_any(s, format, utc_offset).filter(|t| crate::common::possible_time(t))
     }
 
     fn parse_any(s: &str, format: Option<&str>, utc_offset: Option<&str>) -> Option<String> {

@@ -281,6 +281,21 @@ fn bad_rows_are_reported_by_line_and_the_rest_imported() {
     assert_eq!(rule(&out.listings[1]), "row 8, line 9");
 }
 
+/// A date no market could show (1970, after 2100) rejects its row, as an
+/// unparsable one does; 1970-01-01 had been imported and its feedback
+/// counted (found by a review).
+#[test]
+fn impossible_dates_reject_their_rows() {
+    let mut csv = HEADER.to_owned();
+    for date in ["1970-01-01", "2101-01-01", "2014-02-03"] {
+        csv += &format!("\"2014-02-02__aaa.html\",\"{date}\",\"v1\",\"T\",0.5,\"Drugs\",NA,NA,NA,NA,NA\n");
+    }
+    let out = run("x.csv", csv.as_bytes());
+    assert_eq!((out.rows, out.imported, out.rejected), (3, 1, 2));
+    let rejected: Vec<(u64, bool)> = out.problems.iter().filter(|p| p.severity == Severity::Rejected).map(|p| (p.line, p.message.contains("no possible day"))).collect();
+    assert_eq!(rejected, [(2, true), (3, true)]);
+}
+
 #[test]
 fn odd_bytes_never_panic() {
     for bytes in [

@@ -160,6 +160,37 @@ fn bad_rows_are_reported_by_line_and_the_rest_imported() {
     assert_eq!(out.market.as_deref(), Some("blackbank"));
 }
 
+/// Rows rejected for no vendor do not decide the price unit of the rows
+/// kept (two at "100.00" made a kept 0.5 read as USD 0.50).
+#[test]
+fn rejected_rows_do_not_decide_a_market_unit() {
+    let rows = [("alice", "0.5"), ("", "100.00"), ("", "100.00")];
+    let mut csv = HEADER.to_owned();
+    for (vendor, price) in rows {
+        csv += &format!("\"1-1\",\"Silk Road 2\",\"http://y.onion/items/7\",\"{vendor}\",\"{price}\",\"T\",\"d\",\"i\",\"1400000000\",\"UK\",\n");
+    }
+    let out = run("grams_sr2.csv", csv.as_bytes());
+    assert_eq!((out.imported, out.rejected), (1, 2));
+    assert_eq!(money(&out.listings[0]), ("0.5", "BTC"));
+}
+
+/// Timestamps no market could have (0, far before bitcoin) are warned of
+/// and leave the row dated as the file was captured; they had been read as
+/// 1970 and the year -1199.
+#[test]
+fn impossible_timestamps_are_warned_of() {
+    let mut csv = HEADER.to_owned();
+    for t in ["0", "-99999999999", "1400000000"] {
+        csv += &format!("\"1-1\",\"Black Bank\",\"http://y.onion/items/7\",\"v\",\"0.5\",\"T\",\"d\",\"i\",\"{t}\",\"UK\",\n");
+    }
+    let out = run("grams_bb.csv", csv.as_bytes());
+    assert_eq!(out.imported, 3);
+    let dates: Vec<Option<&str>> = out.listings.iter().map(|l| l.observed_at.as_deref()).collect();
+    assert_eq!(dates, [None, None, Some("2014-05-13T16:53:20Z")]);
+    let warned: Vec<u64> = out.problems.iter().filter(|p| p.message.contains("no possible time") && p.message.contains("dated as the file was captured")).map(|p| p.line).collect();
+    assert_eq!(warned, [2, 3], "{:?}", out.problems);
+}
+
 #[test]
 fn two_markets_and_an_unknown_one() {
     let mut csv = HEADER.to_owned();

@@ -180,3 +180,18 @@ fn bad_rows_are_rejected_by_line_and_the_rest_imported() {
     assert!(out.problems.iter().any(|p| p.line == 8 && p.severity == Severity::Warning));
     assert_eq!(out.listings[1].observed_at, None);
 }
+
+/// A time no market could show is warned of and dropped, as one that does
+/// not parse (1970 had been imported in silence; found by a review).
+#[test]
+fn impossible_times_are_warned_of() {
+    let out = inline(concat!(
+        "\"1970-01-01 00:00:01.1 -0500 EST\", \"1\", \"old\", \"v1\", \"USD 1.00\", \"Drugs\", \"China\"\n",
+        "\"2016-12-11 20:13:54.1 -0500 EST\", \"2\", \"good\", \"v1\", \"USD 1.00\", \"Drugs\", \"China\"\n",
+    ));
+    assert_eq!(out.imported, 2);
+    assert_eq!(out.listings[0].observed_at, None);
+    assert_eq!(out.listings[1].observed_at.as_deref(), Some("2016-12-12T01:13:54.100Z"));
+    let warned: Vec<u64> = out.problems.iter().filter(|p| p.message.contains("no possible time") && p.message.contains("dated as the file was captured")).map(|p| p.line).collect();
+    assert_eq!(warned, [1], "{:?}", out.problems);
+}
