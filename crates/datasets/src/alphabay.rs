@@ -130,14 +130,20 @@ struct Price {
 /// buy at: "Current price USD 40 / Buy price USD 0.00").
 fn listing_price(s: &str) -> Option<Price> {
     static RE: OnceLock<Regex> = OnceLock::new();
-    let r = re(&RE, r"(Buy|Current) price\s+([A-Z]{3})\s+([0-9][0-9,]*(?:\.[0-9]+)?)\s*(?:\(\s*([0-9][0-9,]*(?:\.[0-9]+)?)\s*BTC\s*\))?");
+    // Group 4 is what follows the amount: a number that goes on ("1e400")
+    // is no amount (its leading digits, "1", were read as the price; found
+    // by a review).
+    let r = re(&RE, r"(Buy|Current) price\s+([A-Z]{3})\s+([0-9][0-9,]*(?:\.[0-9]+)?)([0-9A-Za-z.]?)\s*(?:\(\s*([0-9][0-9,]*(?:\.[0-9]+)?)\s*BTC\s*\))?");
     let mut best: Option<Price> = None;
     for c in r.captures_iter(s) {
+        if !c[4].is_empty() {
+            return None;
+        }
         let buy = &c[1] == "Buy";
         let p = Price {
             currency: c[2].to_owned(),
             amount: decimal_text(&c[3])?,
-            btc: c.get(4).and_then(|m| decimal_text(m.as_str())),
+            btc: c.get(5).and_then(|m| decimal_text(m.as_str())),
             bid: !buy,
         };
         let zero = p.amount.bytes().all(|b| matches!(b, b'0' | b'.'));
@@ -157,7 +163,10 @@ fn listing_price(s: &str) -> Option<Price> {
 /// `Purchase price: USD 50.17`.
 fn detail_price(s: &str) -> Option<Price> {
     static RE: OnceLock<Regex> = OnceLock::new();
-    let c = re(&RE, r"Purchase price:\s*([A-Z]{3})\s+([0-9][0-9,]*(?:\.[0-9]+)?)").captures(s)?;
+    let c = re(&RE, r"Purchase price:\s*([A-Z]{3})\s+([0-9][0-9,]*(?:\.[0-9]+)?)([0-9A-Za-z.]?)").captures(s)?;
+    if !c[3].is_empty() {
+        return None;
+    }
     Some(Price { currency: c[1].to_owned(), amount: decimal_text(&c[2])?, btc: None, bid: false })
 }
 
@@ -300,6 +309,11 @@ fn import_row(ctx: &mut Ctx<'_>, out: &mut DatasetExtraction, row: &CsvRow) {
         }
     };
     if let Some(p) = &price {
+        // An unknown code rejects the row, as in every importer (XYZ and QQQ
+        // had been imported as currencies; found by a review).
+        if let Err(why) = crate::mapping::money::check_currency(&p.currency) {
+            return out.reject(line, n, why);
+        }
         let why = price_problem(&p.amount, &p.currency)
             .or_else(|| p.btc.as_deref().and_then(|b| price_problem(b, "BTC")));
         if let Some(why) = why {

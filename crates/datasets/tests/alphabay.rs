@@ -271,6 +271,24 @@ fn bad_rows_are_reported_by_line_and_the_rest_imported() {
     assert_eq!((out.vendors[0].level.as_deref(), out.vendors[0].trust.as_deref()), (Some("2"), Some("3")));
 }
 
+/// An unknown currency code rejects its row, and an amount that goes on
+/// past its digits ("1e400") is no price: both had been imported (XYZ as a
+/// currency, 1e400 as USD 1; found by a review).
+#[test]
+fn unknown_currencies_and_run_on_amounts_are_rejected() {
+    let mut csv = HEADER.to_owned();
+    csv += &row("Good", "Buy price\nUSD 10.00\n\n(0.0100 BTC)", "v1"); // line 2
+    csv += &row("Odd code", "Buy price\nXYZ 50.17\n\n(0.0100 BTC)", "v1"); // line 8
+    csv += &row("Run on", "Buy price\nUSD 1e400", "v1"); // line 14
+    let bytes = encoding_rs::MACINTOSH.encode(&csv).0.into_owned();
+    let out = run("D_C_-_stims_-_cocaine_-_20170420.csv", &bytes);
+    assert_eq!((out.rows, out.imported, out.rejected), (3, 1, 2), "{:?}", out.problems);
+    let rejected: Vec<(u64, &str)> = out.problems.iter().filter(|p| p.severity == Severity::Rejected).map(|p| (p.line, p.message.as_str())).collect();
+    assert_eq!(rejected.iter().map(|r| r.0).collect::<Vec<_>>(), [8, 14]);
+    assert!(rejected[0].1.contains("unknown currency \"XYZ\""), "{}", rejected[0].1);
+    assert!(rejected[1].1.contains("unparsable price"), "{}", rejected[1].1);
+}
+
 #[test]
 fn odd_bytes_never_panic() {
     for bytes in [&b""[..], b"category_link", b"\xff\xfe\r\r\r\"", HEADER.as_bytes(), b"category_link,x\r\"\r,,\r"] {
