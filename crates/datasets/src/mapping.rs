@@ -992,7 +992,19 @@ pub(crate) mod money {
                 return Err(format!("negative price {shown:?}"));
             }
         }
-        let amount = strip_thousands(rest);
+        let mut amount = strip_thousands(rest);
+        // Exponent form (`5e-05`, `1.5E-05`), as Python's json.dumps and
+        // JavaScript write small BTC amounts: expanded to plain decimal text,
+        // digit for digit (they were rejected as "not a price"; found by a
+        // review).
+        if !is_decimal(&amount) && rest.contains(['e', 'E']) {
+            if let Some(d) = crate::agora::decimal_text(rest) {
+                if d.starts_with('-') && d.bytes().any(|b| (b'1'..=b'9').contains(&b)) {
+                    return Err(format!("negative price {shown:?}"));
+                }
+                amount = d.trim_start_matches('-').to_owned();
+            }
+        }
         if !is_decimal(&amount) {
             return Err(format!("{shown:?} is not a price"));
         }
