@@ -65,6 +65,11 @@ pub struct ImportReport {
     /// file's modification time: a copied file's is the copy's. (Datasets
     /// are left out: their rows carry their own dates.)
     pub dated_by_file_time: Option<FileTimes>,
+    /// Files named as data (`.csv`, `.tsv`, `.json`, `.jsonl`, `.ndjson`)
+    /// that no dataset format recognised, imported without `--format`: they
+    /// are stored as evidence, but no row of theirs is read. (Such files
+    /// had gone into a directory's import unnoticed; found by a review.)
+    pub not_datasets: Vec<String>,
     /// What was read into the store of the dataset files that were new
     /// evidence, with [`ImportOptions::extract_datasets`]; the digests read.
     /// Others (files already in the case) are left to [`Case::extract`].
@@ -174,6 +179,9 @@ impl Case {
             Err(e) => report.problems.push(format!("{}: not stored: {e}", page.meta.source)),
         }
         // A payload the store refused pushes no digest.
+        if page.data_file_unread && page.dataset.is_none() && report.digests.len() > stored_before {
+            report.not_datasets.push(src.name.clone());
+        }
         if let (Some(format), true) = (page.dataset, report.digests.len() > stored_before) {
             let digest = report.digests[stored_before];
             match self.datasets.recorded(&digest).filter(|kept| *kept != format).map(str::to_owned) {
@@ -286,6 +294,8 @@ struct ReadPage {
     dataset: Option<String>,
     prepared: evidence::Prepared,
     len: usize,
+    /// Named as a data file, yet no format was given or detected.
+    data_file_unread: bool,
     /// The dataset read, with [`ImportOptions::extract_datasets`].
     read: Option<DatasetRead>,
 }
@@ -312,5 +322,9 @@ fn read_page(src: &evidence::Source, opts: &ImportOptions) -> std::result::Resul
     let dated_by_file_time = opts.captured_at.is_none() && file_time.is_some();
     let dataset = opts.dataset_format.clone().or_else(|| datasets::detect(&src.name, &bytes).map(|f| f.name().to_owned()));
     let prepared = evidence::EvidenceStore::prepare(&bytes, &cm).map_err(|e| format!("{}: not stored: {e}", cm.source))?;
-    Ok((ReadPage { meta: cm, dated_by_file_time, dataset, prepared, len: bytes.len(), read: None }, bytes))
+    let data_file_unread = dataset.is_none() && {
+        let ext = file_name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+        matches!(ext.as_str(), "csv" | "tsv" | "json" | "jsonl" | "ndjson")
+    };
+    Ok((ReadPage { meta: cm, dated_by_file_time, dataset, prepared, len: bytes.len(), data_file_unread, read: None }, bytes))
 }

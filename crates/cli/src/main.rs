@@ -697,6 +697,9 @@ fn run(args: Cli) -> Result<()> {
             if let Some(t) = &report.dated_by_file_time {
                 eprintln!("{}", output::file_times_note(t));
             }
+            for f in &report.not_datasets {
+                eprintln!("note: {f}: a data file that matches no dataset format: stored as evidence, no rows read (give --format NAME or a mapping file, docs/datasets.md)");
+            }
             if !report.datasets.is_empty() {
                 // Datasets are read now, so their bad rows are reported at
                 // import: those that were new evidence were read as they were

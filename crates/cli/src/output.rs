@@ -322,6 +322,8 @@ pub struct ImportSummary {
     problems: Vec<String>,
     /// New pages stored with their files' modification times.
     dated_by_file_time: Option<case::FileTimes>,
+    /// Data files no dataset format recognised: stored, no rows read.
+    not_datasets: Vec<String>,
 }
 
 impl From<&case::ImportReport> for ImportSummary {
@@ -333,6 +335,7 @@ impl From<&case::ImportReport> for ImportSummary {
             skipped_records: r.skipped_records,
             problems: r.problems.clone(),
             dated_by_file_time: r.dated_by_file_time,
+            not_datasets: r.not_datasets.clone(),
         }
     }
 }

@@ -249,6 +249,26 @@ fn shop_case(extra: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
     (tmp, case, mapping)
 }
 
+/// A data file (`.csv`, `.json`) no format recognises is named on import:
+/// it is stored, but none of its rows is read (it went in unnoticed; found
+/// by a review). A page is not named.
+#[test]
+fn a_data_file_matching_no_format_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let case = tmp.path().join("case");
+    ok(&["case", "init", s(&case)]);
+    let dir = tmp.path().join("in");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(dir.join("odd.csv"), "a,b,c\n1,2,3\n").unwrap();
+    std::fs::write(dir.join("page.html"), "<html><body>hello</body></html>").unwrap();
+    let (_, err) = ok(&["import", "--case", s(&case), s(&dir)]);
+    let named: Vec<&str> = err.lines().filter(|l| l.contains("matches no dataset format")).collect();
+    assert!(named.len() == 1 && named[0].contains("odd.csv") && named[0].contains("give --format"), "{err}");
+    let (out, _) = ok(&["import", "--json", "--case", s(&case), s(&dir.join("odd.csv"))]);
+    let summary = lines(&out).pop().unwrap();
+    assert_eq!(summary["not_datasets"].as_array().map(Vec::len), Some(1), "{summary}");
+}
+
 /// A file already in the case as one dataset format is not read as another
 /// unless `--reformat` says so: a second import with another `--format` had
 /// silently replaced its rows (found by a review).

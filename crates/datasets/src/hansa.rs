@@ -30,16 +30,21 @@ use crate::{DatasetExtraction, DatasetInput};
 
 const FORMAT: &str = "hansa-2016-12";
 
-/// A Hansa dump: the name says so and the first line is an OnionScan row.
+/// A Hansa dump: the name says so and one of the first lines is an
+/// OnionScan row (the first may be one of the file's short rows, and a
+/// byte-order mark may come before it: both had left a Hansa file stored
+/// as a page, with no row read; found by a review).
 pub(crate) fn detect(source: &str, head: &[u8]) -> bool {
     let name = source.rsplit(['/', '\\']).next().unwrap_or(source).to_ascii_lowercase();
     if !name.contains("hansa") {
         return false;
     }
-    let first = head.split(|&b| b == b'\n' || b == b'\r').next().unwrap_or(&[]);
-    let Ok(first) = std::str::from_utf8(first) else { return false };
-    let fields = split_line(first, ", ");
-    fields.len() >= 5 && first.starts_with('"') && parse_time(&fields[0]).is_some() && money::parse_price(&fields[4]).is_ok()
+    let head = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
+    head.split(|&b| b == b'\n' || b == b'\r').filter(|l| !l.is_empty()).take(5).any(|line| {
+        let Ok(line) = std::str::from_utf8(line) else { return false };
+        let fields = split_line(line, ", ");
+        fields.len() >= 5 && line.starts_with('"') && parse_time(&fields[0]).is_some() && money::parse_price(&fields[4]).is_ok()
+    })
 }
 
 /// `2016-12-11 20:13:54.654635085 -0500 EST` → RFC 3339 UTC.

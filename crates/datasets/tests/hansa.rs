@@ -195,3 +195,18 @@ fn impossible_times_are_warned_of() {
     let warned: Vec<u64> = out.problems.iter().filter(|p| p.message.contains("no possible time") && p.message.contains("dated as the file was captured")).map(|p| p.line).collect();
     assert_eq!(warned, [1], "{:?}", out.problems);
 }
+
+/// A Hansa file is recognised after a byte-order mark, and when its first
+/// line is one of its short rows (both had been stored as a page, no row
+/// read; found by a review). The name must still say Hansa.
+#[test]
+fn detection_past_a_bom_and_a_short_first_row() {
+    let good = "\"2016-12-11 20:13:54.1 -0500 EST\", \"1\", \"good one\", \"v1\", \"USD 1.00\", \"Drugs\", \"China\"\n";
+    let bom = format!("\u{feff}{good}");
+    let short = format!("\"2016-12-11 20:13:54.1 -0500 EST\", \"2\", \"broken\n{good}");
+    for text in [good.to_owned(), bom, short] {
+        assert_eq!(detect("hansa.csv", text.as_bytes()), Some(DatasetFormat::Hansa2016), "{text:?}");
+        assert_eq!(detect("market.csv", text.as_bytes()), None, "{text:?}");
+    }
+    assert_eq!(detect("hansa.csv", b"\"not a time\", \"1\"\nplain text\n"), None);
+}
