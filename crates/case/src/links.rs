@@ -271,29 +271,32 @@ impl Case {
         // A link an analyst decided joins (or not) whatever its score.
         let links = scored_links(model, &accounts, &decisions);
         let decided: BTreeMap<String, Decision> = decisions.iter().map(|(k, d)| (k.clone(), d.decision)).collect();
-        let group: Vec<String> = match linking::operators(&links, &decided).into_iter().find(|g| g.iter().any(|a| a.eq_ignore_ascii_case(id))) {
+        // The account as written, else one differing only in letter case.
+        // Names that differ only in case are two accounts (linking keeps
+        // them apart), so past the lookup names match exactly: matching them
+        // in any case added agora/diegomaradona's sales to DiegoMaradona's,
+        // twice once the two were linked (found by a review).
+        let Some(id) = accounts.iter().find(|a| a.id == id).or_else(|| accounts.iter().find(|a| a.id.eq_ignore_ascii_case(id))).map(|a| a.id.as_str()) else {
+            return Ok(None);
+        };
+        let group: Vec<String> = match linking::operators(&links, &decided).into_iter().find(|g| g.iter().any(|a| a == id)) {
             Some(g) => g,
-            None => match accounts.iter().find(|a| a.id.eq_ignore_ascii_case(id)) {
-                Some(a) => vec![a.id.clone()],
-                None => return Ok(None),
-            },
+            None => vec![id.to_owned()],
         };
         // Only the group's estimates are shown: skip other vendors' feedback.
-        let in_group = |market: &str, vendor: &str| {
-            group.iter().any(|g| g.split_once('/').is_some_and(|(m, n)| m == market && vendor.eq_ignore_ascii_case(n)))
-        };
+        let in_group = |market: &str, vendor: &str| group.iter().any(|g| g.split_once('/').is_some_and(|(m, n)| m == market && vendor == n));
         let units = self.units_of_accounts(&obs, rates, &in_group)?;
         let estimates = sales::aggregate(&units, sales::GroupBy::Vendor, None, None);
         let mut combined: BTreeMap<String, (f64, f64)> = BTreeMap::new();
         let mut combined_unpriced: BTreeMap<String, f64> = BTreeMap::new();
         let mut rows = Vec::new();
         for member in &group {
-            let acc = accounts.iter().find(|a| a.id.eq_ignore_ascii_case(member));
+            let acc = accounts.iter().find(|a| a.id == *member);
             let (market, name) = member.split_once('/').unwrap_or(("", member));
             let mut sales = Vec::new();
             for e in estimates
                 .iter()
-                .filter(|e| e.market.as_deref() == Some(market) && e.vendor.as_deref().is_some_and(|v| v.eq_ignore_ascii_case(name)))
+                .filter(|e| e.market.as_deref() == Some(market) && e.vendor.as_deref() == Some(name))
             {
                 let t = combined.entry(e.method.as_str().to_owned()).or_default();
                 t.0 += e.sales_lower;

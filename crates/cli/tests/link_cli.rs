@@ -179,3 +179,25 @@ fn a_case_without_vendors_links_nothing() {
     assert!(!no_pairs.status.success());
     assert!(String::from_utf8_lossy(&no_pairs.stderr).contains("no same-operator pairs"));
 }
+
+/// Names differing only in letter case are two accounts: `operator` shows
+/// the one asked for, with its own sales only (it added the other's, and
+/// answered for the other when asked in lower case; found by a review).
+#[test]
+fn an_operator_is_not_joined_to_a_name_differing_in_case() {
+    let tmp = tempfile::tempdir().unwrap();
+    let case = tmp.path().join("case");
+    ok(&["case", "init", s(&case)]);
+    let mapping = tmp.path().join("shop.toml");
+    std::fs::write(&mapping, "name = \"shop-2020\"\nmarket = \"shop\"\nobserved_at = \"2020-05-01\"\n\n[columns]\ntitle = \"item\"\nvendor = \"seller\"\nprice = \"price\"\nsold = \"sold\"\n").unwrap();
+    let data = tmp.path().join("shop.csv");
+    std::fs::write(&data, "item,seller,price,sold\nTea,Anna,10 USD,5\nCake,anna,5 USD,3\n").unwrap();
+    ok(&["import", "--case", s(&case), "--format", s(&mapping), s(&data)]);
+    for (asked, sold) in [("shop/Anna", 5.0), ("shop/anna", 3.0)] {
+        let op: serde_json::Value = serde_json::from_str(&ok(&["operator", "--case", s(&case), asked, "--json"])).unwrap();
+        let members: Vec<&str> = op["accounts"].as_array().unwrap().iter().filter_map(|x| x["account"].as_str()).collect();
+        assert_eq!(members, [asked], "{op}");
+        let counted: f64 = op["combined_sales_lower"].as_object().unwrap().values().map(|v| v[0].as_f64().unwrap()).sum();
+        assert_eq!(counted, sold, "{op}");
+    }
+}
