@@ -223,7 +223,7 @@ pub fn extract_page(input: &PageInput<'_>, profiles: &ProfileSet, force_market: 
     if let Some(p) = chosen {
         out.market = Some(p.name().to_owned());
         out.profile = p.name().to_owned();
-        leave_out_template_identifiers(&html, p, &mut out);
+        leave_out_template_identifiers(&html, p, page_type, &mut out);
         let found = engine::apply_records(&doc, p, page_type, input.evidence);
         finish(&mut out, found);
     }
@@ -289,30 +289,43 @@ fn finish(out: &mut PageExtraction, mut found: engine::Found) {
     out.categories = found.categories;
 }
 
-/// Leaves out the page's identifiers that the market's own page template
-/// shows, not its vendor or listing: those found inside elements a profile
-/// `template` rule matches and nowhere else on the page. Dream's template
-/// carries an off-screen anti-phishing decoy link to a bitcoin address on
-/// every page; kept, it would be every Dream vendor's address. Each one left
-/// out is named in a diagnostic with the rule, so the omission is on record.
-fn leave_out_template_identifiers(html: &Html, p: &Profile, out: &mut PageExtraction) {
-    if p.template.is_empty() || out.identifiers.is_empty() {
+/// Leaves out the page's identifiers that are not its vendor's or
+/// listing's: those found only inside elements that a profile `template`
+/// rule matches (the market's own page template) or that scope the page's
+/// feedback records (a buyer's words), and nowhere else on the page.
+/// Dream's template carries an off-screen anti-phishing decoy link to a
+/// bitcoin address on every page; kept, it would be every Dream vendor's
+/// address. A key or address a buyer pastes into feedback had become the
+/// vendor's, and one pasted on two vendors' pages hard-linked them (found by
+/// a review). Each one left out is named in a diagnostic with the rule, so
+/// the omission is on record.
+fn leave_out_template_identifiers(html: &Html, p: &Profile, page_type: PageType, out: &mut PageExtraction) {
+    if out.identifiers.is_empty() {
         return;
     }
     let mut nodes = Vec::new();
     for rule in &p.template {
         for el in html.select(&rule.selector) {
             if rule.regex.as_ref().is_none_or(|re| re.is_match(&engine::element_text(el))) {
-                nodes.push((rule.index, el));
+                nodes.push((format!("the market's page template (profile {}, template[{}])", p.name(), rule.index), el));
             }
         }
     }
+    let feedback = p.records.iter().filter(|r| r.kind == profile::RecordKind::Feedback && r.page_types.contains(&page_type));
+    for rule in feedback {
+        let Some(scope) = &rule.scope else { continue };
+        let label = format!("feedback entries, a buyer's words (profile {}, records[{}])", p.name(), rule.index);
+        nodes.extend(html.select(scope).map(|el| (label.clone(), el)));
+    }
+    if nodes.is_empty() {
+        return;
+    }
     let key = |kind: model::IdentifierKind, value: &str| format!("{}:{value}", kind.as_str());
     // Identifier -> the first rule whose element shows it.
-    let mut inside: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    let mut inside: std::collections::BTreeMap<String, &str> = std::collections::BTreeMap::new();
     for (rule, el) in &nodes {
         for f in identifiers::find_all(&el.html()) {
-            inside.entry(key(f.kind, &f.value)).or_insert(*rule);
+            inside.entry(key(f.kind, &f.value)).or_insert(rule);
         }
     }
     if inside.is_empty() {
@@ -332,12 +345,7 @@ fn leave_out_template_identifiers(html: &Html, p: &Profile, out: &mut PageExtrac
         let k = key(i.kind, &i.value);
         match inside.get(&k) {
             Some(rule) if !outside.contains(&k) => {
-                notes.push(format!(
-                    "identifier {} {} is only in the market's page template (profile {}, template[{rule}]); left out",
-                    i.kind.as_str(),
-                    i.value,
-                    p.name()
-                ));
+                notes.push(format!("identifier {} {} is only in {rule}; left out", i.kind.as_str(), i.value));
                 false
             }
             _ => true,

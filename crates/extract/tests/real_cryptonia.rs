@@ -218,3 +218,31 @@ fn cryptonia_claims_no_other_market_page() {
     let Some(pages) = common::pages_dir() else { return };
     common::check_claims_no_other_page(&pages, MARKET, &[]);
 }
+
+/// A key or address a buyer writes in feedback is the buyer's words, not
+/// the vendor's: left out with a note naming the feedback rule. Pasted on
+/// two vendors' pages, it had hard-linked them (found by a review). The same
+/// address shown outside the feedback is kept.
+#[test]
+fn identifiers_in_buyers_feedback_are_no_vendors() {
+    let Some(pages) = common::pages_dir() else { return };
+    let rel = "cryptonia/users/saved_cryptonia_user_profile_18";
+    let page = std::fs::read_to_string(pages.join(rel)).unwrap();
+    let feedback = "<p>Arrived as described, well packaged.</p>";
+    assert!(page.contains(feedback), "the page changed");
+    let address = "1BoatSLRHtKNngkdXEeobR76b53LETtpyT";
+    let extract = |html: &str| {
+        let mut input = extract::PageInput::new(html.as_bytes(), model::Sha256::of(html.as_bytes()));
+        input.source = Some(rel);
+        extract::extract_page(&input, common::profiles(), None)
+    };
+    let in_feedback = page.replacen(feedback, &format!("<p>Arrived. Pay me back at {address}</p>"), 1);
+    let out = extract(&in_feedback);
+    assert!(!out.identifiers.iter().any(|i| i.value == address), "{:?}", out.identifiers);
+    assert!(out.diagnostics.iter().any(|d| d.contains(address) && d.contains("a buyer's words") && d.contains("records[")), "{:?}", out.diagnostics);
+    // The vendor's own key stays.
+    assert!(out.identifiers.iter().any(|i| i.kind == model::IdentifierKind::Pgp));
+    // Shown outside the feedback as well, it is the page's.
+    let also_outside = in_feedback.replacen("</body>", &format!("<p>{address}</p></body>"), 1);
+    assert!(extract(&also_outside).identifiers.iter().any(|i| i.value == address));
+}
