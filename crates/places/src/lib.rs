@@ -66,8 +66,12 @@ pub fn place(value: &str) -> Place {
         _ => {}
     }
     let country = if v.chars().count() <= 3 && v.chars().all(|c| c.is_ascii_alphabetic()) {
+        // A code is written in capitals or all in lower case: a word such
+        // as "Me" (Agora's "from: Me, to: You") is no code (it was read as
+        // Montenegro; found by a review).
         let up = v.to_ascii_uppercase();
-        celes::Country::from_alpha2(&up).or_else(|_| celes::Country::from_alpha3(&up)).ok()
+        let code = v == up || v == v.to_ascii_lowercase();
+        code.then(|| celes::Country::from_alpha2(&up).or_else(|_| celes::Country::from_alpha3(&up)).ok()).flatten()
     } else {
         std::str::FromStr::from_str(&key).ok()
     };
@@ -75,6 +79,36 @@ pub fn place(value: &str) -> Place {
         Some(c) => Place::Country(c.alpha2.to_owned()),
         None => Place::Other(v.to_lowercase()),
     }
+}
+
+/// The places a ships-to value names when it names several ("USA and
+/// Canada", "UK/ EU", "aus and nz"): its parts, split at "and", "&", "/",
+/// "+", ",", ";" or "|" (or at spaces, when every word is a country: "USA
+/// Canada"), when every part is a place. `None` for a value that is one
+/// place ("Bosnia and Herzegovina") or whose parts are not all places.
+/// (Sales by destination counted such values as one "(not a country)"
+/// group, about 600 sales missing from the US, CA, GB, AU and CN rows;
+/// found by a review.)
+pub fn several_places(value: &str) -> Option<Vec<String>> {
+    if !matches!(place(value), Place::Other(_)) {
+        return None;
+    }
+    // "and" only as a word.
+    let marked = format!(" {} ", value.trim()).replace(" and ", "|").replace(" AND ", "|").replace(" And ", "|");
+    let parts: Vec<&str> = marked.split(['&', '/', '+', ',', ';', '|']).map(str::trim).filter(|p| !p.is_empty()).collect();
+    let all_places = |parts: &[&str], countries_only: bool| {
+        parts.len() > 1
+            && parts.iter().all(|p| match place(p) {
+                Place::Country(_) => true,
+                Place::Europe | Place::Worldwide => !countries_only,
+                _ => false,
+            })
+    };
+    if all_places(&parts, false) {
+        return Some(parts.into_iter().map(str::to_owned).collect());
+    }
+    let words: Vec<&str> = value.split_whitespace().collect();
+    all_places(&words, true).then(|| words.into_iter().map(str::to_owned).collect())
 }
 
 /// [`place`] as the text an account keeps: a country code, `europe`,
@@ -160,8 +194,32 @@ mod tests {
             ("Europe (EU)", Some("europe")),
             ("Agora (Beta)", Some("agora (beta)")),
             ("Worldwide (Except USA)", Some("worldwide (except usa)")),
+            ("ME", Some("ME")),
+            ("Me", Some("me")),
         ] {
             assert_eq!(place_key(v).as_deref(), want, "{v:?}");
+        }
+    }
+
+    #[test]
+    fn several_places_in_one_value() {
+        let keys = |v: &str| several_places(v).map(|parts| parts.iter().filter_map(|p| place_key(p)).collect::<Vec<_>>());
+        for (v, want) in [
+            ("USA and Canada", Some(vec!["US", "CA"])),
+            ("United States & Canada", Some(vec!["US", "CA"])),
+            ("canada & usa", Some(vec!["CA", "US"])),
+            ("UK/ EU", Some(vec!["GB", "europe"])),
+            ("USA & CN", Some(vec!["US", "CN"])),
+            ("aus and nz", Some(vec!["AU", "NZ"])),
+            ("USA Canada", Some(vec!["US", "CA"])),
+            ("Bosnia and Herzegovina", None),
+            ("United States", None),
+            ("USA and Cannada", None),
+            ("Me", None),
+            ("Agora Beta", None),
+            ("Worldwide Europe", None),
+        ] {
+            assert_eq!(keys(v), want.map(|w| w.into_iter().map(String::from).collect()), "{v:?}");
         }
     }
 

@@ -809,6 +809,9 @@ struct PlaceGroups {
     of_string: HashMap<u32, u32>,
     of_key: HashMap<String, u32>,
     labels: Vec<String>,
+    /// A destination's groups: one, or each place it names
+    /// ([`places::several_places`]: "USA and Canada").
+    of_destination: HashMap<u32, Vec<u32>>,
 }
 
 impl PlaceGroups {
@@ -816,14 +819,29 @@ impl PlaceGroups {
         if let Some(&g) = self.of_string.get(&string) {
             return g;
         }
-        let text = table.text(string);
-        let next = self.labels.len() as u32;
-        let g = *self.of_key.entry(places::group_key(&text)).or_insert(next);
-        if g == next {
-            self.labels.push(places::group_label(&text));
-        }
+        let g = self.of_text(&table.text(string));
         self.of_string.insert(string, g);
         g
+    }
+
+    fn of_text(&mut self, text: &str) -> u32 {
+        let next = self.labels.len() as u32;
+        let g = *self.of_key.entry(places::group_key(text)).or_insert(next);
+        if g == next {
+            self.labels.push(places::group_label(text));
+        }
+        g
+    }
+
+    fn of_destination(&mut self, string: u32, table: &UnitTable) -> &[u32] {
+        if !self.of_destination.contains_key(&string) {
+            let groups = match places::several_places(&table.text(string)) {
+                Some(parts) => parts.iter().map(|p| self.of_text(p)).collect(),
+                None => vec![self.of(string, table)],
+            };
+            self.of_destination.insert(string, groups);
+        }
+        &self.of_destination[&string]
     }
 }
 
@@ -910,10 +928,11 @@ impl UnitTable {
                 GroupBy::Origin => pieces.push(((NONE, places.of(r.origin, self)), share, window)),
                 GroupBy::Destination => {
                     for &d in self.lists.get(r.destinations as usize).map(Vec::as_slice).unwrap_or(&[]) {
-                        let place = places.of(d, self);
-                        // Two spellings of one place in a listing's list count once.
-                        if !pieces.iter().any(|&((_, p), ..)| p == place) {
-                            pieces.push(((NONE, place), share, window));
+                        for &place in places.of_destination(d, self) {
+                            // Two spellings of one place in a listing's list count once.
+                            if !pieces.iter().any(|&((_, p), ..)| p == place) {
+                                pieces.push(((NONE, place), share, window));
+                            }
                         }
                     }
                 }

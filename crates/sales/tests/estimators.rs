@@ -213,13 +213,13 @@ fn what_the_pricing_row_does_not_show_comes_from_the_listings_other_rows() {
 #[test]
 fn origins_and_destinations_group_by_the_place_they_name() {
     // One vendor's two listings: ships from "DE" and from "Germany"; to
-    // "USA" and "United States" (one place written twice) and to
+    // "USA" and "United States and Canada" (the US written twice) and to
     // "Worldwide". A third from "Agora Beta", which is no place.
     let listings = vec![
         listing("de", "2020-01-01", |l| {
             usd(l, "10");
             l.ships_from = Some("DE".into());
-            l.ships_to = vec!["USA".into(), "United States".into()];
+            l.ships_to = vec!["USA".into(), "United States and Canada".into()];
         }),
         listing("germany", "2020-01-01", |l| {
             usd(l, "10");
@@ -256,10 +256,13 @@ fn origins_and_destinations_group_by_the_place_they_name() {
         groups(GroupBy::Origin, |e| e.origin.as_deref()),
         vec![("Agora Beta (not a country)".to_owned(), 1.0), ("Germany (DE)".to_owned(), 2.0)]
     );
-    // The listing shipping to "USA" and "United States" counts once there.
+    // The listing shipping to "USA" and "United States and Canada" counts
+    // once in the US and once in Canada (the value naming two countries was
+    // a group of its own).
     assert_eq!(
         groups(GroupBy::Destination, |e| e.destination.as_deref()),
         vec![
+            ("Canada (CA)".to_owned(), 1.0),
             ("Europe".to_owned(), 1.0),
             ("United States Of America (US)".to_owned(), 2.0),
             ("Worldwide".to_owned(), 1.0)
