@@ -179,7 +179,8 @@ impl Case {
             Err(e) => report.problems.push(format!("{}: not stored: {e}", page.meta.source)),
         }
         // A payload the store refused pushes no digest.
-        if page.data_file_unread && page.dataset.is_none() && report.digests.len() > stored_before {
+        // (A file imported before with a mapping is that dataset.)
+        if page.data_file_unread && page.dataset.is_none() && report.digests.get(stored_before).is_some_and(|d| self.datasets.recorded(d).is_none()) {
             report.not_datasets.push(src.name.clone());
         }
         if let (Some(format), true) = (page.dataset, report.digests.len() > stored_before) {

@@ -284,9 +284,11 @@ fn another_format_for_a_file_in_the_case_needs_reformat() {
     assert!(err.contains("in the case already as a dataset of format shop-2020: not read again as grams-2014 (give --reformat"), "{err}");
     assert!(!out.contains("dataset shop.csv (grams-2014)"), "{out}");
     assert_eq!(titles(), 2, "the rows read with the mapping are kept");
-    // Detection does not override the recorded format either.
-    ok(&["import", "--case", s(&case), s(&data)]);
+    // Detection does not override the recorded format either, and a file
+    // read with a mapping is no "data file that matches no format".
+    let (_, err) = ok(&["import", "--case", s(&case), s(&data)]);
     assert_eq!(titles(), 2);
+    assert!(!err.contains("matches no dataset format"), "{err}");
     let (out, _) = ok(&["import", "--case", s(&case), "--format", "grams-2014", "--reformat", s(&data)]);
     assert!(out.contains("(grams-2014): 2 rows, 0 imported, 2 rejected"), "{out}");
     assert_eq!(titles(), 0, "--reformat reads the file as the format given");
