@@ -166,9 +166,20 @@ pub(crate) fn read_csv(
             Some(at) => lines.line_at(bytes, at),
             None => line,
         };
-        if let Some(next) = start.and_then(|at| unclosed_quote(bytes, at, base + reader.position().byte() as usize, &record, opts.delimiter)) {
-            // Lines after it were read into its field: the row is rejected,
-            // and reading starts again on its next line.
+        if let Some((next, whole)) = start.and_then(|at| unclosed_quote(bytes, at, base + reader.position().byte() as usize, &record, opts.delimiter)) {
+            // A record of the header's width whose late quote took no other
+            // record ([`LateQuote::whole`]) was cut where the reader says.
+            // It is rejected, and reading goes on after it; starting again
+            // on its next line read the rest of its fields as rows of their
+            // own (5 rows counted for 2 records, and through a mapping a
+            // listing made of a field's second line; found by a review).
+            if whole && header.as_ref().is_some_and(|h: &Vec<String>| h.len() == record.len()) {
+                let why = "a quote in this record does not close where its field ends: its fields cannot be told apart with certainty";
+                reject_record(out, (&mut row, &mut first), opts.header, line, why.to_owned());
+                continue;
+            }
+            // Otherwise lines after it were read into its field: the row is
+            // rejected, and reading starts again on its next line.
             let why = "a quote opened in this record does not close where its field ends (the lines after it would be read into that field); read again from the next line";
             reject_record(out, (&mut row, &mut first), opts.header, line, why.to_owned());
             base = next;
@@ -237,7 +248,7 @@ fn reject_record(out: &mut DatasetExtraction, (row, first): (&mut u64, &mut bool
 /// in a field can be one; its bytes are read again to see whether a quoted
 /// field's closing quote is followed by other than a delimiter or the end
 /// of the record, or never comes. `None` for any other record.
-fn unclosed_quote(bytes: &[u8], mut start: usize, end: usize, record: &csv::ByteRecord, delimiter: u8) -> Option<usize> {
+fn unclosed_quote(bytes: &[u8], mut start: usize, end: usize, record: &csv::ByteRecord, delimiter: u8) -> Option<(usize, bool)> {
     // A quote left open in the file's last record, with no line end after
     // it, takes in no other line, but its fields are not what they seem
     // (it was rejected as "no vendor"; found by a review).
@@ -249,33 +260,44 @@ fn unclosed_quote(bytes: &[u8], mut start: usize, end: usize, record: &csv::Byte
     while start < end && matches!(bytes.get(start), Some(b'\r' | b'\n')) {
         start += 1;
     }
-    if !quote_left_open(&bytes[start..end.min(bytes.len())], delimiter) {
-        return None;
-    }
+    let late = quote_left_open(&bytes[start..end.min(bytes.len())], delimiter)?;
     // The first line end of the record (CRLF as one), and past it; none
     // in the last record: the file's end.
-    let Some(at) = memchr::memchr2(b'\r', b'\n', &bytes[start..]).map(|k| start + k) else { return last.then_some(bytes.len()) };
-    Some(if bytes[at] == b'\r' && bytes.get(at + 1) == Some(&b'\n') { at + 2 } else { at + 1 })
+    let Some(at) = memchr::memchr2(b'\r', b'\n', &bytes[start..]).map(|k| start + k) else { return last.then_some((bytes.len(), late.whole)) };
+    Some((if bytes[at] == b'\r' && bytes.get(at + 1) == Some(&b'\n') { at + 2 } else { at + 1 }, late.whole))
 }
 
-/// Whether the record `raw` (from its first byte) has a quoted field that
-/// does not close where the field ends: as RFC 4180 reads quotes (one at a
-/// field's start opens it, `""` inside is one quote).
-fn quote_left_open(raw: &[u8], delimiter: u8) -> bool {
+/// A quoted field that does not close where its field ends.
+struct LateQuote {
+    /// Whether the record is still whole as the reader cut it: the quote
+    /// closes, and either on the line it opened on (`"Se"cret"`: a stray
+    /// quote in one field) or with only spaces before the field's end
+    /// (`"two\nlines" ,`). Otherwise (`"bob,1\nv3,"t`: the quote took the
+    /// next line, up to another field's quote) lines after it may be
+    /// records of their own.
+    whole: bool,
+}
+
+/// The first quoted field of the record `raw` (from its first byte) that
+/// does not close where the field ends, as RFC 4180 reads quotes (one at a
+/// field's start opens it, `""` inside is one quote); `None` when every
+/// quoted field closes there.
+fn quote_left_open(raw: &[u8], delimiter: u8) -> Option<LateQuote> {
     let mut i = 0;
     let mut field_start = true;
     while let Some(&b) = raw.get(i) {
         if !(field_start && b == b'"') {
             field_start = b == delimiter;
             if b == b'\r' || b == b'\n' {
-                return false; // the record's end
+                return None; // the record's end
             }
             i += 1;
             continue;
         }
+        let opened = i;
         i += 1;
         loop {
-            let Some(k) = memchr::memchr(b'"', &raw[i..]) else { return true };
+            let Some(k) = memchr::memchr(b'"', &raw[i..]) else { return Some(LateQuote { whole: false }) };
             i += k + 1;
             if raw.get(i) != Some(&b'"') {
                 break;
@@ -283,15 +305,21 @@ fn quote_left_open(raw: &[u8], delimiter: u8) -> bool {
             i += 1;
         }
         match raw.get(i) {
-            None | Some(b'\r' | b'\n') => return false,
+            None | Some(b'\r' | b'\n') => return None,
             Some(&c) if c == delimiter => {
                 i += 1;
                 field_start = true;
             }
-            Some(_) => return true,
+            Some(_) => {
+                let one_line = memchr::memchr2(b'\r', b'\n', &raw[opened..i]).is_none();
+                let rest = &raw[i..];
+                let field_end = rest.iter().position(|&c| c == delimiter || c == b'\r' || c == b'\n').unwrap_or(rest.len());
+                let spaces_only = rest[..field_end].iter().all(|&c| c == b' ' || c == b'\t');
+                return Some(LateQuote { whole: one_line || spaces_only });
+            }
         }
     }
-    false
+    None
 }
 
 /// Physical line numbers from byte offsets, counting CR, LF and CRLF as one

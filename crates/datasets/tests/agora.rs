@@ -281,6 +281,20 @@ fn bad_rows_are_reported_by_line_and_the_rest_imported() {
     assert_eq!(rule(&out.listings[1]), "row 8, line 9");
 }
 
+/// A stray quote in a title ("Se"cret") of a record whose feedback spans
+/// lines rejects that record once; the rest of its lines are not read as
+/// rows (2 records had counted as "5 rows, 1 imported, 4 rejected").
+#[test]
+fn a_stray_quote_rejects_its_record_once() {
+    let mut csv = HEADER.to_owned();
+    csv += "\"2014-02-02__aaa.html\",\"2014-02-02\",\"v1\",\"Se\"cret\",0.5,\"Drugs\",NA,NA,\" Feedbacks:\n5/5 ok 1 days ago anon\n[0 deals] \",\" USA \",\"EU\"\n"; // line 2
+    csv += "\"2014-02-02__bbb.html\",\"2014-02-02\",\"v2\",\"Fine\",0.5,\"Drugs\",NA,NA,NA,NA,NA\n"; // line 5
+    let out = run("x.csv", csv.as_bytes());
+    assert_eq!((out.rows, out.imported, out.rejected), (2, 1, 1), "{:?}", out.problems);
+    assert_eq!(out.listings[0].title, "Fine");
+    assert_eq!(rule(&out.listings[0]), "row 2, line 5");
+}
+
 /// A date no market could show (1970, after 2100) rejects its row, as an
 /// unparsable one does; 1970-01-01 had been imported and its feedback
 /// counted (found by a review).

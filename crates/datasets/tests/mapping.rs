@@ -449,6 +449,19 @@ fn a_quote_left_open_on_the_last_line_is_named() {
     assert_eq!((out.rows, out.imported, out.rejected), (2, 2, 0), "{:?}", out.problems);
 }
 
+/// A quote that closes late ("multi\nline" followed by a space) in a record
+/// of the header's width rejects that record alone: reading started again
+/// on its second line, which became a listing titled `line"` (found by a
+/// review).
+#[test]
+fn a_late_closing_quote_rejects_one_record_and_invents_none() {
+    let out = run(SHOP_MAPPING, b"item,seller,price,sold\n\"multi\nline\" ,v1,1,1\nB,bob,5,1\nC,cy,7,1\n");
+    assert_eq!((out.rows, out.imported, out.rejected), (3, 2, 1), "{:?}", out.problems);
+    let titles: Vec<&str> = out.listings.iter().map(|l| l.title.as_str()).collect();
+    assert_eq!(titles, ["B", "C"]);
+    assert_eq!(out.problems.iter().filter(|p| p.severity == Severity::Rejected).map(|p| p.line).collect::<Vec<_>>(), [2]);
+}
+
 /// A header whose quote never closes is one warning, not a rejected row:
 /// the rows after it are each rejected once ("3 rows, 4 rejected" before).
 #[test]
