@@ -731,6 +731,13 @@ fn run(args: Cli) -> Result<()> {
                     report.files, report.added, report.duplicates, report.skipped_records, report.problems.len()
                 );
             }
+            // The other paths are imported; a path that names nothing is
+            // the caller's mistake, and a script must see it (it exited 0;
+            // found by a review).
+            let missing: Vec<String> = paths.iter().filter(|p| !p.exists()).map(|p| p.display().to_string()).collect();
+            if !missing.is_empty() {
+                anyhow::bail!("{} of the paths given do not exist: {} (the others were imported)", missing.len(), missing.join(", "));
+            }
         }
         Command::Extract { market, only_new, profiles, threads, rates, defer_estimate } => {
             let mut case = open(&cli)?;

@@ -562,3 +562,20 @@ fn explain_takes_a_unique_prefix_of_an_evidence_digest() {
     let e: serde_json::Value = serde_json::from_str(&ok(&["--case", case, "--json", "explain", &hc])).unwrap();
     assert!(e["check"].as_str().is_some_and(|c| c != "intact"), "{e}");
 }
+
+/// A path that does not exist fails the import (it exited 0), after the
+/// other paths are imported.
+#[test]
+fn a_missing_path_fails_the_import_after_the_rest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let case = tmp.path().join("case");
+    ok(&["case", "init", case.to_str().unwrap()]);
+    let page = tmp.path().join("p.html");
+    std::fs::write(&page, "<html><body>x</body></html>").unwrap();
+    let missing = tmp.path().join("nope.html");
+    let out = dragnet(&["import", "--case", case.to_str().unwrap(), missing.to_str().unwrap(), page.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("1 of the paths given do not exist") && err.contains("nope.html"), "{err}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("1 new records"), "the other path is imported");
+}
