@@ -398,6 +398,14 @@ impl Mapping {
             if (spec.format.is_some() || spec.utc_offset.is_some()) && key != "columns.observed_at" {
                 return err(&key, "`format` and `utc_offset` apply to observed_at only");
             }
+            // A format chrono cannot read ("%Q") failed every row, each
+            // warning blaming the data (found by a review).
+            if let Some(f) = spec.format.as_deref().filter(|f| *f != "unix") {
+                let bad = chrono::format::StrftimeItems::new(f).any(|i| matches!(i, chrono::format::Item::Error));
+                if bad || !f.contains('%') {
+                    return err(&key, &format!("format {f:?} is not a chrono format (such as \"%d/%m/%Y %H:%M\") nor \"unix\""));
+                }
+            }
             if let Some(o) = &spec.utc_offset {
                 if when::offset(o).is_none() {
                     return err(&key, &format!("utc_offset {o:?} is not like +02:00, -0500 or Z"));

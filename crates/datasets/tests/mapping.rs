@@ -204,6 +204,15 @@ fn invalid_mappings_name_the_key() {
         .contains("delimiter"));
     assert!(err(&format!("{base}format = \"xml\"\n[columns]\ntitle = 1\nvendor = 2\n")).contains("xml"));
     assert!(err(&format!("{base}observed_at = \"last week\"\n[columns]\ntitle = 1\nvendor = 2\n")).contains("observed_at"));
+    // A time format chrono cannot read is refused, named (every row had
+    // been warned of, the data blamed).
+    for bad in ["%Q", "%d/%m/%", "dd/mm/yyyy"] {
+        let e = err(&format!("{base}[columns]\ntitle = 1\nvendor = 2\nobserved_at = {{ column = 3, format = \"{bad}\" }}\n"));
+        assert!(e.contains("columns.observed_at") && e.contains("not a chrono format"), "{bad}: {e}");
+    }
+    for good in ["%d/%m/%Y %H:%M", "unix"] {
+        Mapping::from_toml(&format!("{base}[columns]\ntitle = 1\nvendor = 2\nobserved_at = {{ column = 3, format = \"{good}\" }}\n")).unwrap_or_else(|e| panic!("{good}: {e}"));
+    }
     // And a good one.
     let m = Mapping::from_toml(&format!("{base}[columns]\ntitle = 1\nvendor = 2\n")).unwrap();
     assert_eq!(m.name, "x");
