@@ -72,6 +72,18 @@ pub(crate) fn possible_time(t: &str) -> bool {
     t.get(..10).is_some_and(|day| ("2009-01-03"..="2100-12-31").contains(&day))
 }
 
+/// Why count `text` of field `what` is no count: too large for any count
+/// (digits only), or no whole number at all. (Both were "not a whole
+/// number", which a number too large is; found by a review.)
+pub(crate) fn not_a_count(what: &str, text: &str) -> String {
+    let digits = crate::mapping::money::strip_thousands(text.trim());
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        format!("{what} {text:?} is past any count (over {})", u64::MAX)
+    } else {
+        format!("{what} {text:?} is not a whole number")
+    }
+}
+
 /// What becomes of a row whose own date is missing or impossible: its
 /// observation takes the file's capture time.
 pub(crate) const DATED_AS_CAPTURED: &str = "the row is dated as the file was captured (--captured-at at import, else the file's modification time)";
@@ -407,6 +419,13 @@ mod tests {
             assert_eq!((out.problems[0].line, out.problems[0].row), (3, Some(2)));
             assert!(out.problems[0].message.contains("does not close"), "{}", out.problems[0].message);
         }
+    }
+
+    #[test]
+    fn counts_too_large_are_told_from_no_numbers() {
+        assert_eq!(not_a_count("sold", "18446744073709551616"), "sold \"18446744073709551616\" is past any count (over 18446744073709551615)");
+        assert_eq!(not_a_count("sold", "12,50x"), "sold \"12,50x\" is not a whole number");
+        assert_eq!(not_a_count("sold", ""), "sold \"\" is not a whole number");
     }
 
     #[test]

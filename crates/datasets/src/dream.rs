@@ -102,7 +102,7 @@ pub(crate) fn parse(input: &DatasetInput<'_>) -> DatasetExtraction {
         let sales_text = get("successful_transactions");
         let sales = sales_text.as_deref().and_then(|s| s.parse::<u64>().ok());
         if sales_text.is_some() && sales.is_none() {
-            out.warn(line, Some(row), format!("successful_transactions {:?} is not a whole number", sales_text.as_deref().unwrap_or_default()));
+            out.warn(line, Some(row), crate::common::not_a_count("successful_transactions", sales_text.as_deref().unwrap_or_default()));
         }
         let rating = get("rating");
         match vendors.get(&vendor) {

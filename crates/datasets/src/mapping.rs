@@ -940,7 +940,7 @@ fn row_to_listing(
         match money::strip_thousands(s.trim()).parse::<u64>() {
             Ok(n) if n <= model::MOST_SOLD => listing.sold = Some(n),
             Ok(n) => out.warn(line, Some(row), format!("sold {n} is more than any listing sells (over {}): left out", model::MOST_SOLD)),
-            Err(_) => out.warn(line, Some(row), format!("sold {s:?} is not a whole number: left out")),
+            Err(_) => out.warn(line, Some(row), format!("{}: left out", common::not_a_count("sold", &s))),
         }
     }
     listing.rating = text(&c.rating);

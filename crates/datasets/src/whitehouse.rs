@@ -235,10 +235,10 @@ fn category(input: &DatasetInput<'_>, out: &mut DatasetExtraction, v: &J, row: u
         out.reject(line, Some(row), "category without name");
         return false;
     };
-    let count = field(v, "amountOfListings").and_then(|c| match c.replace(',', "").parse::<u64>() {
+    let count = field(v, "amountOfListings").and_then(|c| match crate::mapping::money::strip_thousands(&c).parse::<u64>() {
         Ok(n) => Some(n),
         Err(_) => {
-            out.warn(line, Some(row), format!("amountOfListings {c:?} is not a whole number: left out"));
+            out.warn(line, Some(row), format!("{}: left out", crate::common::not_a_count("amountOfListings", &c)));
             None
         }
     });
