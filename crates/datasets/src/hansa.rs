@@ -160,7 +160,12 @@ pub(crate) fn parse(input: &DatasetInput<'_>) -> DatasetExtraction {
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let mut no_nation = 0u64;
     read_quoted_lines(text, ", ", false, &mut out, |out, _, row, line, f| {
-        let looks_like_price = |s: &str| money::parse_price(s).is_ok_and(|(_, c)| c.is_some());
+        // A known currency, with its space ("USD 5.00"): a vendor such as
+        // "Zloy3" read as the price "ZLOY 3" and made a bad price look like
+        // a row one column early (found by a review).
+        let looks_like_price = |s: &str| {
+            s.trim().contains(' ') && money::parse_price(s).is_ok_and(|(_, c)| c.is_some_and(|c| money::check_currency(&c).is_ok()))
+        };
         if !(6..=7).contains(&f.len()) {
             out.reject(
                 line,

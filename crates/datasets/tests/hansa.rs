@@ -210,3 +210,14 @@ fn detection_past_a_bom_and_a_short_first_row() {
     }
     assert_eq!(detect("hansa.csv", b"\"not a time\", \"1\"\nplain text\n"), None);
 }
+
+/// A bad price next to a vendor name ending in digits is named as the bad
+/// price: "Zloy3" had read as the price "ZLOY 3", and the row was said to
+/// be one column early (found by a review).
+#[test]
+fn a_bad_price_is_not_taken_for_a_shifted_row() {
+    let out = inline("\"2016-12-11 20:13:54.1 -0500 EST\", \"8\", \"nan price\", \"Zloy3\", \"USD NaN\", \"Drugs\", \"China\"\n");
+    assert_eq!((out.rows, out.rejected), (1, 1));
+    let why = &out.problems[0].message;
+    assert!(why.contains("NaN") && !why.contains("one column early"), "{why}");
+}
