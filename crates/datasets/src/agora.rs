@@ -605,6 +605,14 @@ fn buyer_end(b: &[u8], at: usize) -> Option<usize> {
     bracketed().or_else(rated).or_else(|| counted(i))
 }
 
+/// An association-rules price bin (`(0.1,0.5]`, `[0,0.1)`), not a price.
+/// Only a bracketed pair is one: a cell such as `(0.5)` had lost its price
+/// in silence, and made the file say it held no prices (found by a review).
+fn price_bin(p: &str) -> bool {
+    let p = p.trim();
+    p.starts_with(['[', '(']) && p.ends_with([']', ')']) && p.contains(',')
+}
+
 /// Reads the file; each feedback entry goes to `feedback` and each listing
 /// to `listing` as it is read (see [`crate::parse_streaming`]).
 pub(crate) fn parse(input: &DatasetInput<'_>, feedback: &mut dyn FnMut(FeedbackRef<'_>), listing: &mut dyn FnMut(Listing)) -> DatasetExtraction {
@@ -627,7 +635,7 @@ pub(crate) fn parse(input: &DatasetInput<'_>, feedback: &mut dyn FnMut(FeedbackR
             Ok(c) => c,
             Err(e) => return out.reject(line, Some(row.row), format!("not an Agora table: {e}")),
         };
-        if !bins_noted && cell(&row.fields, Some(cols.price)).is_some_and(|p| p.trim_start().starts_with(['[', '('])) {
+        if !bins_noted && cell(&row.fields, Some(cols.price)).is_some_and(price_bin) {
             bins_noted = true;
             out.warn(0, None, "the price column holds association-rules price bins, not prices: no prices imported");
         }
@@ -669,7 +677,7 @@ fn import_row(
     };
     let raw_price = cell(f, Some(cols.price)).and_then(present);
     let mut price = None;
-    if let Some(p) = raw_price.filter(|p| !p.starts_with(['[', '('])) {
+    if let Some(p) = raw_price.filter(|p| !price_bin(p)) {
         let Some(amount) = decimal_text(p) else {
             return out.reject(line, n, format!("unparsable price {p:?}"));
         };

@@ -281,6 +281,21 @@ fn bad_rows_are_reported_by_line_and_the_rest_imported() {
     assert_eq!(rule(&out.listings[1]), "row 8, line 9");
 }
 
+/// Only a bracketed pair is a price bin: "(0.5)" is an unparsable price,
+/// rejected by line (it lost its price in silence, and the file was said to
+/// hold no prices).
+#[test]
+fn a_bracketed_price_is_no_bin() {
+    let row = |price: &str| format!("\"2014-02-02__aaa.html\",\"2014-02-02\",\"v1\",\"T\",\"{price}\",\"Drugs\",NA,NA,NA,NA,NA\n");
+    let out = run("x.csv", format!("{HEADER}{}{}", row("(0.5)"), row("0.25")).as_bytes());
+    assert_eq!((out.rows, out.imported, out.rejected), (2, 1, 1), "{:?}", out.problems);
+    assert!(out.problems.iter().any(|p| p.line == 2 && p.message.contains("unparsable price")), "{:?}", out.problems);
+    assert!(!out.problems.iter().any(|p| p.message.contains("price bins")), "{:?}", out.problems);
+    let bins = run("x.csv", format!("{HEADER}{}", row("(0.1,0.5]")).as_bytes());
+    assert_eq!((bins.imported, bins.listings[0].price_btc.as_deref()), (1, None));
+    assert!(bins.problems.iter().any(|p| p.message.contains("price bins")), "{:?}", bins.problems);
+}
+
 /// A stray quote in a title ("Se"cret") of a record whose feedback spans
 /// lines rejects that record once; the rest of its lines are not read as
 /// rows (2 records had counted as "5 rows, 1 imported, 4 rejected").
