@@ -614,14 +614,13 @@ fn shipping(a: &Account, b: &Account) -> SignalEvidence {
     let mut e = SignalEvidence::new(SHIPPING);
     e.value = parts.iter().sum::<f64>() / parts.len() as f64;
     e.detail = details.join("; ");
-    let shared_from: BTreeSet<&String> = fa.intersection(&fb).collect();
-    e.sources = sources_of(
-        a.ships_from
-            .iter()
-            .chain(&b.ships_from)
-            .filter(|f| shared_from.contains(&f.value))
-            .map(|f| &f.sources),
-    );
+    // The rows of the places both show, origins and destinations (the
+    // destinations' were not cited: a match on "worldwide" alone cited no
+    // row; found by a review).
+    let (shared_from, shared_to): (BTreeSet<&String>, BTreeSet<&String>) = (fa.intersection(&fb).collect(), ta.intersection(&tb).collect());
+    let from = a.ships_from.iter().chain(&b.ships_from).filter(|f| shared_from.contains(&f.value));
+    let to = a.ships_to.iter().chain(&b.ships_to).filter(|f| shared_to.contains(&f.value));
+    e.sources = sources_of(from.chain(to).map(|f| &f.sources));
     e
 }
 
