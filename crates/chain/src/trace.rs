@@ -294,7 +294,7 @@ impl Ctx<'_> {
             format!("coinjoin:{shape}")
         } else if from == to && to != "nonstandard" {
             "co-spend cluster".to_string()
-        } else if let Some(h) = ChangeHeuristic::ALL.into_iter().find(|h| change_output(self.idx, t, *h) == Some(vout)) {
+        } else if let Some(h) = change_label(self.idx, t).filter(|&(_, v)| v == vout).map(|(h, _)| h) {
             format!("change:{}", h.name())
         } else {
             "spend".to_string()
@@ -314,6 +314,30 @@ impl Ctx<'_> {
             heuristic,
         })
     }
+}
+
+/// The change heuristics that name a transaction's change in a trace, most
+/// precise first, as measured on the regtest chain with ground truth
+/// (docs/methods.md: `round_payment` 529 of 529 correct, `locktime_version`
+/// 277 of 283; the three address heuristics name nothing there).
+/// `optimal_change` is not among them: 16 of the 220 outputs it names are
+/// change, so its label would call payments the sender's own coins. Taken
+/// in the fixed order of [`ChangeHeuristic::ALL`], it came second and
+/// labelled 204 real payments "change", and both outputs of 165 payments
+/// were "change" (found by a review).
+const CHANGE_LABEL_ORDER: [ChangeHeuristic; 5] = [
+    ChangeHeuristic::RoundPayment,
+    ChangeHeuristic::LocktimeVersion,
+    ChangeHeuristic::AddressReuse,
+    ChangeHeuristic::AddressType,
+    ChangeHeuristic::FreshAddress,
+];
+
+/// The one output of transaction `t` a trace labels change, and the
+/// heuristic that names it: the first in [`CHANGE_LABEL_ORDER`] that names
+/// any. A transaction has at most one change output.
+fn change_label(idx: &ChainIndex, t: u32) -> Option<(ChangeHeuristic, u32)> {
+    CHANGE_LABEL_ORDER.into_iter().find_map(|h| change_output(idx, t, h).map(|v| (h, v)))
 }
 
 /// Traces from `start` (see [`parse_start`]) with the cluster tags `tags`

@@ -293,3 +293,26 @@ fn forward_edges_leave_the_clusters_holding_the_traced_coins() {
     }
     assert!(through_coinjoins > 0, "no trace went through a CoinJoin: the test checks less than it says");
 }
+
+/// A trace labels at most one output of a transaction change, and the
+/// labels agree with the truth: `optimal_change` (16 of 220 right here)
+/// labelled 204 payments' receiving outputs "change", and both outputs of
+/// 165 payments (found by a review).
+#[test]
+fn change_labels_name_one_output_and_agree_with_the_truth() {
+    let Some(f) = fixture() else { return };
+    let (mut labelled, mut right) = (0usize, 0usize);
+    for (txid, t) in f.raw_truth["txs"].as_object().expect("txs").iter().filter(|(_, t)| t["kind"] == "payment") {
+        let g = run(&f, txid, &TraceConfig { direction: Direction::Forward, hops: 0, min_value: 0, policy: Policy::Poison, max_edges: 1_000_000 });
+        let change: Vec<u32> = g.edges.iter().filter(|e| &e.txid == txid && e.heuristic.starts_with("change:")).map(|e| e.vout).collect();
+        assert!(change.len() <= 1, "{txid}: {change:?} all labelled change");
+        assert!(!g.edges.iter().any(|e| e.heuristic == "change:optimal_change"), "{txid}");
+        if let Some(&v) = change.first() {
+            labelled += 1;
+            right += usize::from(t["change_vout"].as_u64() == Some(u64::from(v)));
+        }
+    }
+    eprintln!("{right} of {labelled} change labels right");
+    assert!(labelled >= 500, "{labelled} payments labelled");
+    assert!(right as f64 / labelled as f64 >= 0.98, "{right} of {labelled} change labels right");
+}
