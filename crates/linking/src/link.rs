@@ -23,6 +23,10 @@ pub enum LinkStatus {
     /// Soft evidence only, at or above the review threshold: awaits an
     /// analyst's confirm or reject. Never merged automatically.
     Review,
+    /// Soft evidence only, below the model's threshold: a lead listed on
+    /// request (`--min-score`) or for a decision or a market-verified claim.
+    /// (Such links were called `review` too; found by a review.)
+    BelowThreshold,
 }
 
 /// A proposed link between two accounts.
@@ -84,7 +88,11 @@ impl<'a> Linker<'a> {
             b: b.id.clone(),
             probability: score.probability,
             hard,
-            status: if hard { LinkStatus::Hard } else { LinkStatus::Review },
+            status: match (hard, score.probability >= self.model.threshold) {
+                (true, _) => LinkStatus::Hard,
+                (false, true) => LinkStatus::Review,
+                (false, false) => LinkStatus::BelowThreshold,
+            },
             evidence,
             score,
             model: format!("{} {}", self.model.version, self.model.training_hash),

@@ -266,6 +266,8 @@ fn model_on_hand_made_cases() {
     assert!(links.iter().all(|l| l.probability >= model.threshold));
     let pharma = linker.link_by_id("dream/Pharma", "empire/pharma").unwrap();
     assert!(pharma.probability < 0.05, "{}", pharma.probability);
+    // Below the threshold a link says so: it was "review" like the others.
+    assert_eq!(pharma.status, LinkStatus::BelowThreshold);
     let nothing = linker.link_by_id("dream/NoTextNoKey", "empire/AlsoNothing").unwrap();
     assert!(nothing.probability < 0.01);
     assert!(!nothing.hard);
