@@ -212,8 +212,9 @@ pub struct OperatorSales {
     pub method: String,
     /// Lower-bound sales.
     pub sales_lower: f64,
-    /// Lower-bound revenue, USD.
-    pub revenue_usd_lower: f64,
+    /// Lower-bound revenue, USD; `None` when no sale has a price (unknown,
+    /// not 0: it was 0.00 on the page and in the JSON; found by a review).
+    pub revenue_usd_lower: Option<f64>,
     /// Of `sales_lower`, the sales with no USD price (not in the revenue).
     pub unpriced_sales: f64,
 }
@@ -243,8 +244,9 @@ pub struct Operator {
     pub accounts: Vec<OperatorAccount>,
     /// The links that join them.
     pub links: Vec<OperatorLink>,
-    /// Per method: summed lower-bound sales and revenue (USD).
-    pub combined_sales_lower: BTreeMap<String, (f64, f64)>,
+    /// Per method: summed lower-bound sales and revenue (USD; `None` when no
+    /// sale of the method has a price).
+    pub combined_sales_lower: BTreeMap<String, (f64, Option<f64>)>,
     /// By method, the combined sales with no USD price (so that a revenue of
     /// 0 is told from no revenue known).
     pub combined_unpriced_sales: BTreeMap<String, f64>,
@@ -257,6 +259,11 @@ pub fn decision_word(d: Option<&LinkDecision>) -> &'static str {
         Some(Decision::Rejected) => "rejected",
         None => "undecided",
     }
+}
+
+/// A revenue as known: `None` when there are sales and none has a price.
+fn revenue_known(sales: f64, unpriced: f64, revenue: f64) -> Option<f64> {
+    (sales <= 0.0 || unpriced < sales).then_some(revenue)
 }
 
 impl Case {
@@ -305,7 +312,7 @@ impl Case {
                 sales.push(OperatorSales {
                     method: e.method.as_str().to_owned(),
                     sales_lower: e.sales_lower,
-                    revenue_usd_lower: e.revenue_usd_lower,
+                    revenue_usd_lower: revenue_known(e.sales_lower, e.unpriced_sales, e.revenue_usd_lower),
                     unpriced_sales: e.unpriced_sales,
                 });
             }
@@ -327,6 +334,13 @@ impl Case {
                 probability: l.probability,
                 hard: l.hard,
                 decision: decision_word(decisions.get(&l.id)),
+            })
+            .collect();
+        let combined = combined
+            .into_iter()
+            .map(|(m, (s, r))| {
+                let unpriced = combined_unpriced.get(&m).copied().unwrap_or(0.0);
+                (m, (s, revenue_known(s, unpriced, r)))
             })
             .collect();
         Ok(Some(Operator { accounts: rows, links: joining, combined_sales_lower: combined, combined_unpriced_sales: combined_unpriced }))

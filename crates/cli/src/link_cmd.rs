@@ -395,12 +395,10 @@ pub fn operator(case: &mut Case, id: &str, rates: &sales::Rates, json: bool) -> 
         for (method, (s, r)) in &op.combined_sales_lower {
             // As `sales` says it: no revenue is known when no sale has a price.
             let unpriced = op.combined_unpriced_sales.get(method).copied().unwrap_or(0.0);
-            let revenue = if *s > 0.0 && unpriced >= *s {
-                "revenue n/a (no sale priced)".to_owned()
-            } else if unpriced > 0.0 {
-                format!("${r:.2} ({unpriced:.1} sales unpriced)")
-            } else {
-                format!("${r:.2}")
+            let revenue = match r {
+                None => "revenue n/a (no sale priced)".to_owned(),
+                Some(r) if unpriced > 0.0 => format!("${r:.2} ({unpriced:.1} sales unpriced)"),
+                Some(r) => format!("${r:.2}"),
             };
             println!("  combined {method}: {s:.1} sales, {revenue} (lower bounds)");
         }

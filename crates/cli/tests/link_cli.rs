@@ -191,7 +191,7 @@ fn an_operator_is_not_joined_to_a_name_differing_in_case() {
     let mapping = tmp.path().join("shop.toml");
     std::fs::write(&mapping, "name = \"shop-2020\"\nmarket = \"shop\"\nobserved_at = \"2020-05-01\"\n\n[columns]\ntitle = \"item\"\nvendor = \"seller\"\nprice = \"price\"\nsold = \"sold\"\n").unwrap();
     let data = tmp.path().join("shop.csv");
-    std::fs::write(&data, "item,seller,price,sold\nTea,Anna,10 USD,5\nCake,anna,5 USD,3\n").unwrap();
+    std::fs::write(&data, "item,seller,price,sold\nTea,Anna,10 USD,5\nCake,anna,5 USD,3\nGift,cy,,4\n").unwrap();
     ok(&["import", "--case", s(&case), "--format", s(&mapping), s(&data)]);
     for (asked, sold) in [("shop/Anna", 5.0), ("shop/anna", 3.0)] {
         let op: serde_json::Value = serde_json::from_str(&ok(&["operator", "--case", s(&case), asked, "--json"])).unwrap();
@@ -200,4 +200,11 @@ fn an_operator_is_not_joined_to_a_name_differing_in_case() {
         let counted: f64 = op["combined_sales_lower"].as_object().unwrap().values().map(|v| v[0].as_f64().unwrap()).sum();
         assert_eq!(counted, sold, "{op}");
     }
+    // Sales with no price have no revenue known: null, not 0 (found by a
+    // review), per account and combined.
+    let op: serde_json::Value = serde_json::from_str(&ok(&["operator", "--case", s(&case), "shop/cy", "--json"])).unwrap();
+    let (method, combined) = op["combined_sales_lower"].as_object().unwrap().iter().next().unwrap();
+    assert_eq!((combined[0].as_f64(), combined[1].is_null()), (Some(4.0), true), "{method}: {op}");
+    assert!(op["accounts"][0]["sales"][0]["revenue_usd_lower"].is_null(), "{op}");
+    assert!(ok(&["operator", "--case", s(&case), "shop/cy"]).contains("revenue n/a (no sale priced)"));
 }
