@@ -275,6 +275,7 @@ fn sales_rows(estimates: &[Estimate], group: impl Fn(&Estimate) -> String, evide
             revenue_usd: e.revenue_usd,
             revenue_usd_lower: e.revenue_usd_lower,
             unpriced: e.unpriced_sales,
+            undated: e.undated_sales,
             days: format!("{}..{}", sales::first_day_text(e), e.last_day),
             coverage_note: e.coverage_note.clone(),
             evidence: evidence(e),

@@ -433,7 +433,7 @@ fn csv_tables_match_the_report_and_parse_in_python() {
     let html = std::fs::read_to_string(&html_path).unwrap();
     let headers = [
         ("vendors.csv", "account,market,name,joined_by,first_row,listings,distinct_listings,median_price_usd,feedback_rows,sales_shown,first_seen,last_seen,pgp_fingerprints,identifiers,evidence_sha256"),
-        ("sales.csv", "table,group,method,sales,sales_lower,revenue_usd,revenue_usd_lower,unpriced_sales,days,coverage_note,evidence_sha256"),
+        ("sales.csv", "table,group,method,sales,sales_lower,revenue_usd,revenue_usd_lower,unpriced_sales,undated_sales,days,coverage_note,evidence_sha256"),
         ("links.csv", "link,a,b,probability,hard,status,signals,decision,decided_by,decided_at,why,model,evidence_sha256"),
         ("flows.csv", "address,accounts,address_cluster,reached_cluster,labels,categories,traced_sats,traced_btc,outputs,heights,policy,truncated,evidence_sha256"),
         ("evidence_index.csv", "sha256,market,url,source,captured_at,check"),

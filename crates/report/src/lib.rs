@@ -228,6 +228,9 @@ pub struct SalesRow {
     pub revenue_usd_lower: f64,
     /// Sales without a USD price.
     pub unpriced: f64,
+    /// Sales whose first day is not known (they may be older than any day
+    /// shown; the report had left the count out; found by a review).
+    pub undated: f64,
     /// First and last sale day.
     pub days: String,
     /// How the central estimate was scaled.
@@ -1052,6 +1055,7 @@ pub fn write_csv(data: &ReportData, dir: &Path) -> Result<Vec<PathBuf>, ReportEr
                 if r.revenue_known() { r.revenue_usd.to_string() } else { String::new() },
                 if r.revenue_known() { r.revenue_usd_lower.to_string() } else { String::new() },
                 r.unpriced.to_string(),
+                r.undated.to_string(),
                 r.days.clone(),
                 r.coverage_note.clone(),
                 joined(&r.evidence),
@@ -1060,7 +1064,7 @@ pub fn write_csv(data: &ReportData, dir: &Path) -> Result<Vec<PathBuf>, ReportEr
         .collect();
     table(
         "sales.csv",
-        &["table", "group", "method", "sales", "sales_lower", "revenue_usd", "revenue_usd_lower", "unpriced_sales", "days", "coverage_note", "evidence_sha256"],
+        &["table", "group", "method", "sales", "sales_lower", "revenue_usd", "revenue_usd_lower", "unpriced_sales", "undated_sales", "days", "coverage_note", "evidence_sha256"],
         sales_rows,
     )?;
     table(

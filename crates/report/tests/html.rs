@@ -315,6 +315,29 @@ fn a_row_with_no_sale_priced_shows_no_revenue_figure() {
     assert!(html.contains(">123.45<"));
 }
 
+/// How many of a row's sales are undated is shown beside its days (the
+/// report had left the count out; found by a review).
+#[test]
+fn undated_sales_are_counted_beside_the_days() {
+    let (s, a) = store_with("t", "Alice", b"a", "AAAA");
+    let row = |undated: f64| SalesRow {
+        group: "m / Alice".into(),
+        method: "feedback_count".into(),
+        sales: 25.0,
+        sales_lower: 25.0,
+        undated,
+        days: "unknown..2020-04-20".into(),
+        evidence: vec![a.to_hex()],
+        ..Default::default()
+    };
+    let opts = ReportOptions { sales: Some(SalesTables { by_vendor: vec![row(10.0)], ..Default::default() }), ..Default::default() };
+    let html = render_html(&build_from_store(&s, &[entry(&a)], &opts).unwrap()).unwrap();
+    assert!(html.contains("unknown..2020-04-20 (10.0 undated)"), "{html}");
+    let opts = ReportOptions { sales: Some(SalesTables { by_vendor: vec![row(0.0)], ..Default::default() }), ..Default::default() };
+    let html = render_html(&build_from_store(&s, &[entry(&a)], &opts).unwrap()).unwrap();
+    assert!(!html.contains(" undated)"), "no count when none is undated");
+}
+
 /// A stored page no market was recognised in (a README beside the pages)
 /// has a Markets row of its own: the rows add up to the pages stored (it
 /// was left out of every row).
