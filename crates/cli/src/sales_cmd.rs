@@ -94,7 +94,8 @@ pub fn sales(case: &Case, by: &str, from: Option<&str>, to: Option<&str>, rates:
             "revenue_usd", "revenue_usd_lower", "unpriced_sales", "undated_sales", "units", "first_day", "last_day",
         ])?;
         for e in &result.estimates {
-            let o = |v: &Option<String>| v.clone().unwrap_or_default();
+            // Names are market users' text: none is run as a formula.
+            let o = |v: &Option<String>| model::formula_safe(v.as_deref().unwrap_or_default()).into_owned();
             let rev = |v: f64| if e.revenue_known() { format!("{v:.2}") } else { String::new() };
             w.write_record([
                 o(&e.market), o(&e.vendor), o(&e.category), o(&e.origin), o(&e.destination), o(&e.month),

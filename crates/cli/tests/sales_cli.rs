@@ -269,6 +269,30 @@ fn a_data_file_matching_no_format_is_named() {
     assert_eq!(summary["not_datasets"].as_array().map(Vec::len), Some(1), "{summary}");
 }
 
+/// A vendor name a spreadsheet would run as a formula is written to every
+/// CSV output with a leading quote (it went in verbatim; found by a review);
+/// JSON keeps it as it is.
+#[test]
+fn csv_outputs_do_not_carry_formulas() {
+    let (tmp, case, mapping) = shop_case("sold = \"sold\"\n");
+    let data = tmp.path().join("shop.csv");
+    std::fs::write(&data, "item,seller,price,sold\nTea,\"=HYPERLINK(\"\"http://evil.example/\"\",\"\"click\"\")\",10 USD,3\n").unwrap();
+    ok(&["import", "--case", s(&case), "--format", s(&mapping), s(&data)]);
+    let (json, _) = ok(&["listings", "--case", s(&case), "--json"]);
+    assert!(json.contains("\"vendor\":\"=HYPERLINK("), "{json}");
+    let (csv, _) = ok(&["sales", "--case", s(&case), "--by", "vendor", "--csv"]);
+    let quoted = |text: &str| text.contains("'=HYPERLINK(") && !text.contains(",=HYPERLINK(") && !text.contains(",\"=HYPERLINK(");
+    assert!(quoted(&csv), "{csv}");
+    let out = tmp.path().join("x");
+    ok(&["export", "--case", s(&case), "--format", "csv", "--out", s(&out)]);
+    let listings = std::fs::read_to_string(out.join("listings.csv")).unwrap();
+    assert!(quoted(&listings), "{listings}");
+    let report = tmp.path().join("r");
+    ok(&["report", "--case", s(&case), "--csv", s(&report)]);
+    let vendors = std::fs::read_to_string(report.join("vendors.csv")).unwrap();
+    assert!(quoted(&vendors), "{vendors}");
+}
+
 /// A file already in the case as one dataset format is not read as another
 /// unless `--reformat` says so: a second import with another `--format` had
 /// silently replaced its rows (found by a review).

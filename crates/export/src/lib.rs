@@ -53,7 +53,7 @@ impl Column {
     /// Row `i` as CSV writes it (a null empty).
     fn write_cell(&self, i: usize, w: &mut csv::Writer<std::io::BufWriter<std::fs::File>>) -> csv::Result<()> {
         match self {
-            Column::Str(v) => w.write_field(v[i].as_deref().unwrap_or("")),
+            Column::Str(v) => w.write_field(model::formula_safe(v[i].as_deref().unwrap_or("")).as_ref()),
             Column::F64(v) => w.write_field(v[i].map(|x| x.to_string()).unwrap_or_default()),
             Column::I64(v) => w.write_field(v[i].map(|x| x.to_string()).unwrap_or_default()),
             Column::Date(v) => w.write_field(v[i].map(|x| x.to_string()).unwrap_or_default()),

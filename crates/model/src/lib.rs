@@ -11,10 +11,12 @@
 //! as JSON columns; the JSON API and exports define their own wire types.
 #![warn(missing_docs)]
 
+mod csv_cell;
 mod digest;
 mod records;
 mod rows;
 
+pub use csv_cell::formula_safe;
 pub use digest::{ParseDigestError, Sha256};
 pub use records::*;
 pub use rows::{Records, Row};

@@ -1003,7 +1003,7 @@ pub fn write_csv(data: &ReportData, dir: &Path) -> Result<Vec<PathBuf>, ReportEr
         let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_path(&path).map_err(err)?;
         w.write_record(header).map_err(err)?;
         for r in rows {
-            w.write_record(&r).map_err(err)?;
+            w.write_record(r.iter().map(|c| model::formula_safe(c).into_owned())).map_err(err)?;
         }
         w.flush().map_err(|source| ReportError::Io { path: path.clone(), source })?;
         out.push(path);
