@@ -383,6 +383,12 @@ pub fn trace(idx: &ChainIndex, cl: &Clustering, tags: &BTreeMap<u32, Vec<Tag>>, 
         // Forward from an address or cluster, the coins it received are the start, not a
         // hop; a start transaction's outputs and (backward) received coins are drawn.
         if matches!(st, Start::Tx(_)) || cfg.direction == Direction::Backward {
+            // `max_edges` holds at the start too (a start's outputs were
+            // drawn whatever the limit; found by a review).
+            if edges.len() >= cfg.max_edges {
+                truncated = true;
+                break;
+            }
             edges.extend(ctx.edge(o, v, 0, None));
         }
         if f {
@@ -402,6 +408,18 @@ pub fn trace(idx: &ChainIndex, cl: &Clustering, tags: &BTreeMap<u32, Vec<Tag>>, 
         let Some(tx) = idx.txs.get(t as usize) else { continue };
         if tx.n_in == 0 {
             continue; // backward: a coinbase has no inputs to go to
+        }
+        // A transaction is drawn whole or not at all: one whose edges
+        // would pass `max_edges` stops the trace before it (the limit was
+        // checked only between transactions, and a trace limited to 1 edge
+        // drew 6).
+        let width = match cfg.direction {
+            Direction::Forward => tx.outputs().count(),
+            Direction::Backward => tx.inputs().count(),
+        };
+        if edges.len() + width > cfg.max_edges {
+            truncated = true;
+            break;
         }
         let prevouts: Vec<u32> = tx.inputs().filter_map(|i| idx.inputs.get(i as usize).copied()).collect();
         let in_values: Vec<u64> = prevouts.iter().map(|o| idx.outputs.get(*o as usize).map(|r| r.value).unwrap_or(0)).collect();

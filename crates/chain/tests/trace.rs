@@ -316,3 +316,17 @@ fn change_labels_name_one_output_and_agree_with_the_truth() {
     assert!(labelled >= 500, "{labelled} payments labelled");
     assert!(right as f64 / labelled as f64 >= 0.98, "{right} of {labelled} change labels right");
 }
+
+/// `max_edges` is a limit: a trace holds at most that many edges, and says
+/// it stopped (a trace limited to 1 edge drew 6; found by a review).
+#[test]
+fn max_edges_bounds_the_graph() {
+    let Some(f) = fixture() else { return };
+    let (txid, _) = f.raw_truth["txs"].as_object().expect("txs").iter().find(|(_, t)| t["kind"] == "payment").expect("a payment");
+    let open = run(&f, txid, &TraceConfig { direction: Direction::Forward, hops: 3, min_value: 0, policy: Policy::Poison, max_edges: 1_000_000 });
+    assert!(open.edges.len() > 3, "{} edges", open.edges.len());
+    for limit in [1, 3, open.edges.len() - 1] {
+        let g = run(&f, txid, &TraceConfig { direction: Direction::Forward, hops: 3, min_value: 0, policy: Policy::Poison, max_edges: limit });
+        assert!(g.edges.len() <= limit && g.truncated, "limit {limit}: {} edges, truncated {}", g.edges.len(), g.truncated);
+    }
+}
