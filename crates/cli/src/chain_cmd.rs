@@ -243,6 +243,18 @@ pub fn run(case_dir: &Path, cmd: ChainCommand, json: bool, operator: &str) -> Re
             if let Some(e) = r.error {
                 anyhow::bail!("import stopped early (blocks before it were kept): {e}");
             }
+            // A case left with no block is a failed import, not a quiet one:
+            // regtest blocks read as mainnet (the default) were all refused
+            // and the import exited 0 (found by a review).
+            if r.blocks == 0 {
+                if r.diagnostics.is_empty() {
+                    anyhow::bail!("no block found in {}", blocks_dir.display());
+                }
+                anyhow::bail!(
+                    "no block of {} was imported: every one was refused (the notes above say why); blocks of another network need --network (given: {network}; regtest blocks need --network regtest)",
+                    blocks_dir.display()
+                );
+            }
         }
         ChainCommand::Stats => {
             let v = chain::store::stats(case_dir)

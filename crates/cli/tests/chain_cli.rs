@@ -132,6 +132,25 @@ fn import_of_a_missing_dir_names_it() {
     assert!(err.contains("no-such-blocks"), "{err}");
 }
 
+/// Blocks of another network, every one refused, fail the import with the
+/// network to give (it exited 0 having imported nothing; found by a
+/// review); an empty directory fails too.
+#[test]
+fn an_import_that_keeps_no_block_fails() {
+    let Some(blocks) = shared("regtest-small/blocks") else { return };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let case = tmp.path().join("case");
+    ok(&["case", "init", s(&case)]);
+    let out = dragnet(&["chain", "import", "--case", s(&case), "--blocks-dir", s(&blocks), "--network", "mainnet"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("every one was refused") && err.contains("--network regtest"), "{err}");
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    std::fs::write(empty.join("blk00000.dat"), b"").unwrap();
+    let out = dragnet(&["chain", "import", "--case", s(&case), "--blocks-dir", s(&empty), "--network", "regtest"]);
+    assert!(!out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
 #[test]
 fn tag_and_trace_from_the_command_line() {
     let Some((tmp, case, truth)) = regtest_case() else { return };
