@@ -331,6 +331,14 @@ pub fn run(case_dir: &Path, cmd: ChainCommand, json: bool, operator: &str) -> Re
                     r.addresses,
                     if r.coinjoin_filter { "on" } else { "off" }
                 );
+                if r.addresses < r.truth_addresses || r.truth_txs_missing > 0 {
+                    println!(
+                        "not graded: {} of the truth's {} addresses and {} of its transactions are not on this chain",
+                        r.truth_addresses - r.addresses,
+                        r.truth_addresses,
+                        r.truth_txs_missing
+                    );
+                }
                 println!("coinjoins: {} flagged, {} of {} true ones", r.coinjoin_detected, r.coinjoin_true_positive, r.coinjoin_truth);
                 for (h, s) in &r.change {
                     let precision = s.precision.map_or_else(|| "n/a (nothing named)".to_owned(), |p| format!("{p:.4}"));
