@@ -465,11 +465,15 @@ fn eval_precision_over_nothing_named_is_not_one() {
     assert!(v["pair_precision"].is_null(), "{v}");
     let change = v["change"].as_object().expect("change");
     assert!(!change.is_empty());
+    // The payment is not on the chain: not graded (it counted among the
+    // payments, as a chain imported in part counted its missing ones).
     for (h, sc) in change {
-        assert_eq!((sc["named"].as_u64(), sc["payments"].as_u64()), (Some(0), Some(1)), "{h}: {sc}");
+        assert_eq!((sc["named"].as_u64(), sc["payments"].as_u64()), (Some(0), Some(0)), "{h}: {sc}");
         assert!(sc["precision"].is_null(), "{h}: {sc}");
     }
+    assert_eq!(v["truth_txs_missing"].as_u64(), Some(1), "{v}");
     let text = ok(&["chain", "eval", "--case", s(&case), "--truth", s(&path)]);
+    assert!(text.contains("not graded: 0 of the truth's 1 addresses and 1 of its transactions are not on this chain"), "{text}");
     assert!(text.contains("pair precision n/a"), "{text}");
     // One truth address: no true pair to find, so no recall (it was 1.0000).
     assert!(text.contains("pair recall n/a (no two truth addresses of one entity)"), "{text}");
