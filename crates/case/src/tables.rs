@@ -263,7 +263,9 @@ impl Case {
     fn export_vendors(&self, captured: &HashMap<model::Sha256, String>, format: Format, dir: &Path) -> Result<Written> {
         let vendors_rows = self.store.vendors(&Filter::default())?;
         // The day a profile was seen (its own date, else its page's capture),
-        // and the registration day where the shown date names one day.
+        // and the registration day as the estimates read it: the first day
+        // the shown date allows ("August 2020" is 2020-08-01; it was null
+        // where the estimates used that day; found by a review).
         let (mut seen_days, mut registered_days) = (Vec::with_capacity(vendors_rows.len()), Vec::with_capacity(vendors_rows.len()));
         let mut vcols: Vec<Vec<Option<String>>> = (0..10).map(|_| Vec::with_capacity(vendors_rows.len())).collect();
         let mut vsales = Vec::with_capacity(vendors_rows.len());
@@ -278,7 +280,7 @@ impl Case {
                 .and_then(sales::dates::observed_day);
             let registered = seen.and_then(|d| r.registered.as_deref().and_then(|t| sales::dates::shown_date_range(t, d)));
             seen_days.push(seen);
-            registered_days.push(registered.filter(|r| r.earliest == r.latest).map(|r| r.earliest));
+            registered_days.push(registered.map(|r| r.earliest));
             let row = [
                 s(v.id.as_str().to_owned()),
                 ev,

@@ -237,6 +237,26 @@ for t in ["feedback", "vendors"]:
     assert!(py.contains(&format!("notes {noted}\n")), "{py} vs {noted} notes");
 }
 
+/// A registration shown as a month ("August 2020") is exported as the day
+/// the estimates read it as, the month's first (it was null; found by a
+/// review).
+#[test]
+fn registration_months_are_exported_as_the_estimates_read_them() {
+    let Some(wh) = testdata::shared("listings/whitehouse-2021/whm_23-05-2021.json") else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let case = tmp.path().join("case");
+    ok(&["case", "init", s(&case)]);
+    ok(&["import", "--case", s(&case), "--defer-estimate", s(&wh)]);
+    let out = tmp.path().join("x");
+    ok(&["export", "--case", s(&case), "--format", "parquet", "--out", s(&out)]);
+    let script = "import sys, pyarrow.parquet as pq\nfor r in pq.read_table(sys.argv[1] + '/vendors.parquet').to_pylist():\n    print(r['registered'], r['registered_day'])\n";
+    let py = Command::new("python3").args(["-c", script, s(&out)]).output().expect("python3");
+    assert!(py.status.success(), "pyarrow: {}", String::from_utf8_lossy(&py.stderr));
+    let py = String::from_utf8_lossy(&py.stdout);
+    assert_eq!(py.matches("August 2020 2020-08-01").count(), 2, "{py}");
+    assert_eq!(py.matches("December 2019 2019-12-01").count(), 1, "{py}");
+}
+
 /// A new case, and a mapping of a shop's listings (item, seller, price,
 /// then the `extra` lines of its columns).
 fn shop_case(extra: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
