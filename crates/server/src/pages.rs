@@ -49,20 +49,12 @@ pub(crate) fn templates() -> minijinja::Environment<'static> {
     env
 }
 
-/// A name as one URL path segment: every byte but the unreserved ones
-/// percent-encoded. minijinja's `urlencode` keeps `/`, so a vendor named
-/// `a/b` linked to `/vendors/a/b`, a page that does not exist (found by a
-/// review).
+/// A name as one URL path segment ([`crate::graphs::urlencode`]: every byte
+/// but the unreserved ones percent-encoded). minijinja's `urlencode` keeps
+/// `/`, so a vendor named `a/b` linked to `/vendors/a/b`, a page that does
+/// not exist (found by a review).
 fn path_segment(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    crate::graphs::urlencode(text)
 }
 
 /// Renders a template (HTML, auto-escaped).
