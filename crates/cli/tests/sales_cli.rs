@@ -979,6 +979,36 @@ fn agora_sales_are_priced_at_the_sale_day_not_the_datasets_conversion() {
     assert!((premium["revenue_usd_lower"].as_f64().unwrap() - 788.86).abs() < 0.005, "{premium}");
 }
 
+/// I_dont_know sold "Hydromorphone S.R" as two Agora listings (by hand, in
+/// the product files: `FvjLj8sflU` at 0.43769039 BTC and `SFEsp6ttLL` at
+/// 0.08753807 BTC on 2014-02-23; on 2014-03-01 the first row holds 2
+/// feedback, 3 and 5 days old, the second 5). Each sale is priced by the
+/// listing whose row holds its feedback: the first two were priced at the
+/// other listing's 0.08753807 BTC, the latest row of the title on their day.
+#[test]
+fn agora_feedback_is_priced_by_its_own_listing_when_two_share_a_title() {
+    let files = ["product__products-2014-02-02.csv", "product__products-2014-03-01.csv"];
+    let Some(files) = files.iter().map(|f| testdata::shared(&format!("listings/agora-2014/{f}"))).collect::<Option<Vec<_>>>() else { return };
+    let Some(rates) = testdata::shared("rates/btc_daily.csv") else { return };
+    let (_tmp, case) = case_with(&files);
+    let (out, _) = ok(&["vendor", "--case", s(&case), "--json", "--units", "--rates", s(&rates), "I_dont_know"]);
+    let units = lines(&out);
+    let amounts: Vec<&str> = units
+        .iter()
+        .filter(|u| u["listing"] == "Hydromorphone S.R" && u["method"] == "feedback_count")
+        .map(|u| u["price"]["amount"].as_str().unwrap_or("none"))
+        .collect();
+    assert_eq!(amounts.len(), 7, "{amounts:?}");
+    assert_eq!(amounts.iter().filter(|&&a| a == "0.43769039").count(), 2, "{amounts:?}");
+    assert_eq!(amounts.iter().filter(|&&a| a == "0.08753807").count(), 5, "{amounts:?}");
+    // The two are priced from FvjLj8sflU's own row, line 29771 of the February file.
+    for u in units.iter().filter(|u| u["price"]["amount"] == "0.43769039") {
+        let pricing_row = u["sources"].as_array().unwrap().last().unwrap().as_str().unwrap();
+        let (text, _) = ok(&["explain", "--case", s(&case), pricing_row]);
+        assert!(text.contains("line 29771") && text.contains("product__products-2014-02-02.csv"), "{text}");
+    }
+}
+
 /// 3dames has 19 listings in January 2014 (by hand: 19 listing ids in the
 /// product file, 19 titles in each vendorall file, each title one of the
 /// product file's). The vendorall files list them by title alone (the older

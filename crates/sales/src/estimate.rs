@@ -936,6 +936,79 @@ fn row_address(o: &Obs<Listing>) -> usize {
     std::ptr::from_ref(o) as usize
 }
 
+/// Whether a title's observations show two or more market listing ids:
+/// one vendor's listings sharing a title (Agora's humboldtsfinest sold "QP
+/// of strain listed" as two listings, at 0.73 and 1.09 BTC).
+fn several_listings(obs: &[(NaiveDate, &Obs<Listing>)]) -> bool {
+    let mut ids = obs.iter().filter_map(|(_, o)| o.record.market_listing_id.as_deref());
+    ids.next().is_some_and(|first| ids.any(|id| id != first))
+}
+
+/// Of a title several listings share, the observations of the listing a
+/// feedback's rows came from: the one whose observation is of the same
+/// evidence (and, for a dataset, the same row) as a sighting's, the first
+/// such listing that shows a usable price. `None` when no sighting names
+/// one listing (a page of several listings, a feedback file of its own).
+fn own_listing<'o, 'r>(
+    obs: &[(NaiveDate, &'o Obs<Listing>)],
+    sightings: impl Iterator<Item = model::FeedbackRef<'r>>,
+    by_title: &ListingsByTitle<'_>,
+) -> Option<smallvec::SmallVec<[(NaiveDate, &'o Obs<Listing>); 4]>> {
+    let mut first = None;
+    for f in sightings {
+        let Some((evidence, profile, rule)) = f.provenance else { continue };
+        let from_row = |l: &Listing| {
+            l.provenance.as_ref().is_some_and(|p| p.evidence == evidence && (!profile.starts_with("dataset:") || p.rule == rule))
+        };
+        let mut ids = obs.iter().filter(|(_, o)| from_row(&o.record)).filter_map(|(_, o)| o.record.market_listing_id.as_deref());
+        let Some(id) = ids.next() else { continue };
+        if ids.any(|other| other != id) {
+            continue;
+        }
+        let of_id: smallvec::SmallVec<[(NaiveDate, &Obs<Listing>); 4]> =
+            obs.iter().filter(|(_, o)| o.record.market_listing_id.as_deref() == Some(id)).copied().collect();
+        if of_id.iter().any(|(_, o)| shows_price(&o.record) && by_title.usable(o)) {
+            return Some(of_id);
+        }
+        first.get_or_insert(of_id);
+    }
+    first
+}
+
+/// The latest observation on or before `on` that `has` what is asked,
+/// else the first after.
+fn latest_showing<'o>(obs: &[(NaiveDate, &'o Obs<Listing>)], on: NaiveDate, has: fn(&Listing) -> bool) -> Option<&'o Listing> {
+    let with = |o: &&(NaiveDate, &Obs<Listing>)| has(&o.1.record);
+    obs.iter().rev().filter(with).find(|(d, _)| *d <= on).or_else(|| obs.iter().find(with)).map(|(_, o)| &o.record)
+}
+
+/// Whether a listing observation shows a price in any currency.
+fn shows_price(l: &Listing) -> bool {
+    l.price.is_some() || l.price_usd.is_some() || l.price_btc.is_some()
+}
+
+/// The observation that prices a sale on `on`: the latest on or before it,
+/// else the first after; observations that show a usable price first. A
+/// holding price, or one that is no sale price by its value, prices nothing
+/// while the listing shows another. With `usable_only`, none other; else,
+/// with none usable, one that shows a price still names why it prices
+/// nothing (a row showing none said "no price"), and then any.
+fn pricing_observation<'o>(obs: &[(NaiveDate, &'o Obs<Listing>)], on: NaiveDate, by_title: &ListingsByTitle<'_>, usable_only: bool) -> Option<&'o Obs<Listing>> {
+    let shows = |o: &&(NaiveDate, &Obs<Listing>)| shows_price(&o.1.record);
+    let priced = |o: &&(NaiveDate, &Obs<Listing>)| shows(o) && by_title.usable(o.1);
+    let found = obs.iter().rev().filter(priced).find(|(d, _)| *d <= on).or_else(|| obs.iter().find(priced));
+    let found = if usable_only {
+        found
+    } else {
+        found
+            .or_else(|| obs.iter().rev().filter(shows).find(|(d, _)| *d <= on))
+            .or_else(|| obs.iter().find(shows))
+            .or_else(|| obs.iter().rev().find(|(d, _)| *d <= on))
+            .or_else(|| obs.first())
+    };
+    found.map(|(_, o)| *o)
+}
+
 /// A listing's observations with their days, in day order: most listings
 /// have one, kept in place of a heap allocation.
 type DatedListings<'a> = smallvec::SmallVec<[(NaiveDate, &'a Obs<Listing>); 1]>;
@@ -1159,8 +1232,9 @@ fn feedback_units_in<R: FeedbackRow>(
     }
     // Many feedback name one listing: its observations are looked up once,
     // in its account's titles (looked up once per account as shown).
-    let mut listing_obs: HashMap<(&str, &str, &str), Option<&DatedListings>, FastState> = HashMap::default();
-    type ListingLookup<'k, 'l, 'o> = ((&'k str, &'k str, &'k str), Option<&'l DatedListings<'o>>);
+    // With each, whether the title is several listings' (see [`several_listings`]).
+    let mut listing_obs: HashMap<(&str, &str, &str), Option<(&DatedListings, bool)>, FastState> = HashMap::default();
+    type ListingLookup<'k, 'l, 'o> = ((&'k str, &'k str, &'k str), Option<(&'l DatedListings<'o>, bool)>);
     let mut last_listing: Option<ListingLookup<'_, '_, '_>> = None;
     let mut accounts: HashMap<(&str, &str), Option<&Titles>, FastState> = HashMap::default();
     let mut title = String::new();
@@ -1184,36 +1258,25 @@ fn feedback_units_in<R: FeedbackRow>(
                             let titles = *accounts.entry((f.market, vendor)).or_insert_with(|| by_title.titles(f.market, vendor));
                             title.clear();
                             crate::dedup::push_normalized(&mut title, t);
-                            titles.and_then(|titles| titles.get(title.as_str()))
+                            titles.and_then(|titles| titles.get(title.as_str())).map(|obs| (obs, several_listings(obs)))
                         });
                         last_listing = Some((key, found));
                         found
                     }
                 }
             });
-        let listing = observations.and_then(|obs| {
-            // Latest observation on or before the feedback day, else the first
-            // after; observations that show a price first.
-            // A holding price, or one that is no sale price by its value,
-            // prices nothing while the listing shows another.
-            // With none to price it, one that shows a price still names why
-            // it prices nothing (a row showing none said "no price").
-            let shows_price = |o: &&(NaiveDate, &Obs<Listing>)| {
-                let l = &o.1.record;
-                l.price.is_some() || l.price_usd.is_some() || l.price_btc.is_some()
-            };
-            let priced = |o: &&(NaiveDate, &Obs<Listing>)| shows_price(o) && by_title.usable(o.1);
-            obs.iter()
-                .rev()
-                .filter(priced)
-                .find(|(d, _)| *d <= on)
-                .or_else(|| obs.iter().find(priced))
-                .or_else(|| obs.iter().rev().filter(shows_price).find(|(d, _)| *d <= on))
-                .or_else(|| obs.iter().find(shows_price))
-                .or_else(|| obs.iter().rev().find(|(d, _)| *d <= on))
-                .or_else(|| obs.first())
-                .map(|(_, o)| *o)
-        });
+        // A title several listings share is priced (and filed) by the
+        // listing the feedback's own row shows, where that shows a usable
+        // price; else, and for any other title, by all its observations.
+        let own = match observations {
+            Some((obs, true)) => own_listing(obs, u.sightings.iter().map(|&i| used[i].0.record()), by_title),
+            _ => None,
+        };
+        let observations = observations.map(|(obs, _)| obs);
+        let listing = own
+            .as_deref()
+            .and_then(|own| pricing_observation(own, on, by_title, true))
+            .or_else(|| observations.and_then(|obs| pricing_observation(obs, on, by_title, false)));
         let priced = match (f.price, listing) {
             (Some((amount, currency)), _) => Cow::Owned(to_usd(amount, currency, on, rates)),
             // Only a holding price shown: none to price the sale at.
@@ -1241,18 +1304,21 @@ fn feedback_units_in<R: FeedbackRow>(
         // What the pricing row does not show (a vendorall row has no
         // category), the listing's other observations may: the latest on or
         // before the day that shows it, else the first. (302 Agora sales
-        // were filed under category "?", found by a review.)
+        // were filed under category "?", found by a review.) A feedback's own
+        // listing, where the title is several listings', comes before a
+        // pricing row of another listing.
+        let in_own = listing.is_some_and(|p| own.as_deref().is_none_or(|own| own.iter().any(|(_, o)| std::ptr::eq(*o, p))));
         let shown = |has: fn(&Listing) -> bool| -> Option<&Listing> {
-            let obs = observations?;
-            let with = |o: &&(NaiveDate, &Obs<Listing>)| has(&o.1.record);
-            obs.iter().rev().filter(with).find(|(d, _)| *d <= on).or_else(|| obs.iter().find(with)).map(|(_, o)| &o.record)
+            let pricing_row = l.filter(|l| has(l));
+            pricing_row
+                .filter(|_| in_own)
+                .or_else(|| latest_showing(own.as_deref()?, on, has))
+                .or(pricing_row)
+                .or_else(|| latest_showing(observations?, on, has))
         };
-        let category = l.and_then(top_category).or_else(|| shown(|l| !l.category.is_empty()).and_then(top_category));
-        let origin = l.and_then(|l| l.ships_from.as_deref()).or_else(|| shown(|l| l.ships_from.is_some()).and_then(|l| l.ships_from.as_deref()));
-        let destinations = match l {
-            Some(l) if !l.ships_to.is_empty() => l.ships_to.as_slice(),
-            _ => shown(|l| !l.ships_to.is_empty()).map_or(&[][..], |l| l.ships_to.as_slice()),
-        };
+        let category = shown(|l| top_category(l).is_some()).and_then(top_category);
+        let origin = shown(|l| l.ships_from.is_some()).and_then(|l| l.ships_from.as_deref());
+        let destinations = shown(|l| !l.ships_to.is_empty()).map_or(&[][..], |l| l.ships_to.as_slice());
         let unit = UnitRef {
             method: Method::FeedbackCount,
             market: f.market,

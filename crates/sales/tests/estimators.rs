@@ -210,6 +210,58 @@ fn what_the_pricing_row_does_not_show_comes_from_the_listings_other_rows() {
     assert_eq!(unit.destinations, vec!["EU".to_owned(), "US".to_owned()]);
 }
 
+/// One vendor's two listings that share a title (Agora's humboldtsfinest
+/// sold "QP of strain listed" as two listings, at 0.73 and 1.09 BTC): a
+/// feedback is priced and filed by the listing whose row it came from, not
+/// by whichever of the title's observations is latest (a review found 456
+/// Agora sales priced from another listing id). A listing of the title that
+/// shows no price leaves its feedback priced by the title's others, as any
+/// title is; a feedback from no listing's row (a page of its own) too.
+#[test]
+fn feedback_of_a_title_two_listings_share_is_priced_by_its_own_listing() {
+    let dataset_row = |evidence: &str, row: &str| Provenance { evidence: Sha256::of(evidence.as_bytes()), profile: "dataset:agora-2014".into(), rule: row.into() };
+    let row_listing = |id: &str, day: &str, market_id: &str, row: &str, price: Option<&str>| {
+        listing(id, day, |l| {
+            l.market_listing_id = Some(market_id.into());
+            l.provenance = Some(dataset_row("file.csv", row));
+            l.category = vec![format!("cat of {market_id}")];
+            if let Some(p) = price {
+                usd(l, p);
+            }
+        })
+    };
+    let from_row = |id: &str, row: &str, text: &str| {
+        let mut f = fb(id, "file.csv", "2020-03-01", text, "2020-02-20");
+        f.record.provenance = Some(dataset_row("file.csv", row));
+        f
+    };
+    let listings = vec![
+        row_listing("a-jan", "2020-01-01", "A", "row 2", Some("10")),
+        row_listing("b-feb", "2020-02-01", "B", "row 3", Some("30")),
+        // A's second row, after B's: latest on the sale day of B's feedback.
+        row_listing("a-feb", "2020-02-10", "A", "row 4", Some("12")),
+        // C shows no price (Agora's arules rows show a price bin).
+        row_listing("c-feb", "2020-02-10", "C", "row 5", None),
+    ];
+    let feedback = vec![
+        from_row("f-b", "row 3", "b"),
+        from_row("f-a", "row 4", "a"),
+        from_row("f-c", "row 5", "c"),
+        fb("f-page", "other page", "2020-03-01", "p", "2020-02-20"),
+    ];
+    let u = run(&listings, &feedback, &Rates::default());
+    let sold = |id: &str| {
+        let unit = u.units.iter().find(|x| x.sources[0] == id).unwrap_or_else(|| panic!("no unit of {id}"));
+        (unit.price.as_ref().unwrap().usd, unit.sources.last().unwrap().clone(), unit.category.clone().unwrap())
+    };
+    // Before: B's feedback priced at A's $12 of 2020-02-10, filed under A's category.
+    assert_eq!(sold("f-b"), (30.0, "b-feb".to_owned(), "cat of B".to_owned()));
+    assert_eq!(sold("f-a"), (12.0, "a-feb".to_owned(), "cat of A".to_owned()));
+    // C's own row shows no price: the title's latest priced row, C's category.
+    assert_eq!(sold("f-c"), (12.0, "a-feb".to_owned(), "cat of C".to_owned()));
+    assert_eq!(sold("f-page"), (12.0, "a-feb".to_owned(), "cat of A".to_owned()));
+}
+
 #[test]
 fn origins_and_destinations_group_by_the_place_they_name() {
     // One vendor's two listings: ships from "DE" and from "Germany"; to
