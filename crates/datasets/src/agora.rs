@@ -33,7 +33,8 @@
 //! `from` / `to` hold page text such as ` From: USA To: USA `, ` USA `,
 //! `\r\n  EU\r\n  `: whitespace is collapsed, `From:`/`To:` labels split, and a
 //! `to` value is split at commas into one destination each unless it states
-//! an exception (`Worldwide except Australia, New Zealand` stays whole).
+//! an exception (`Worldwide except Australia, New Zealand` stays whole). The
+//! vendorall files hold a word in each (`"Hong","Kong"`): see `split_place`.
 //!
 //! `feedback` holds the raw text of the listing's feedback box: `Feedbacks:`
 //! then either `No feedbacks found.` or entries of the shape
@@ -375,6 +376,21 @@ fn shipping(from: Option<&str>, to: Option<&str>) -> (Option<String>, Vec<String
     (ships_from, to)
 }
 
+/// A vendorall row's place name split at its space across `from` and `to`
+/// (`"Hong","Kong"`, `"United","States"`: 185 rows in each January 2014
+/// file, whose columns hold a word each, "USA","NA"): the name joined, when
+/// `from` alone names no place and the two words name a country. The
+/// destination is then not stated (the file lost it).
+fn split_place(from: Option<&str>, to: &[String]) -> Option<String> {
+    use places::Place;
+    let (Some(from), [to]) = (from, to) else { return None };
+    if !matches!(places::place(from), Place::Other(_)) {
+        return None;
+    }
+    let joined = format!("{from} {to}");
+    matches!(places::place(&joined), Place::Country(_)).then_some(joined)
+}
+
 /// One entry per destination: split at commas, unless the text states an
 /// exception or condition that the commas belong to.
 pub(crate) fn split_destinations(t: &str) -> Vec<String> {
@@ -697,7 +713,17 @@ fn import_row(
             _ => out.warn(line, n, format!("unparsable usd_shown {u:?} left out")),
         }
     }
-    let (ships_from, ships_to) = shipping(cell(f, cols.from), cell(f, cols.to));
+    let (mut ships_from, mut ships_to) = shipping(cell(f, cols.from), cell(f, cols.to));
+    if cols.list.is_none() {
+        if let Some(joined) = split_place(ships_from.as_deref(), &ships_to) {
+            out.warn(
+                line,
+                n,
+                format!("from {:?} and to {:?} are one place split in two: read as ships-from {joined:?}, ships-to not stated", ships_from.unwrap_or_default(), ships_to[0]),
+            );
+            (ships_from, ships_to) = (Some(joined), Vec::new());
+        }
+    }
     let provenance = common::provenance(input, FORMAT, row.row, line);
     let title = title.to_owned();
     // A few rows hold the vendor's profile path instead of the name.
@@ -779,6 +805,23 @@ mod tests {
         assert_eq!(shipping(Some("\r\n    \r\n  "), Some("EU, CH, Scandinavia \n ")).1, vec!["EU", "CH", "Scandinavia"]);
         assert_eq!(shipping(Some(" EU "), Some("Worldwide except Australia, NZ")).1, vec!["Worldwide except Australia, NZ"]);
         assert_eq!(shipping(Some("none"), Some("no info")), (None, vec![]));
+    }
+
+    #[test]
+    fn a_place_split_across_from_and_to_is_joined() {
+        let to = |t: &str| vec![t.to_owned()];
+        assert_eq!(split_place(Some("Hong"), &to("Kong")).as_deref(), Some("Hong Kong"));
+        assert_eq!(split_place(Some("United"), &to("States")).as_deref(), Some("United States"));
+        assert_eq!(split_place(Some("Czech"), &to("Republic")).as_deref(), Some("Czech Republic"));
+        // "WORLD" alone is a place (worldwide): "WIDE" stays a destination.
+        assert_eq!(split_place(Some("WORLD"), &to("WIDE")), None);
+        assert_eq!(split_place(Some("Pacific"), &to("Palisades")), None);
+        // A place and a destination, or words that name no country, stay.
+        assert_eq!(split_place(Some("USA"), &to("USA")), None);
+        assert_eq!(split_place(Some("Canada"), &to("everywhere")), None);
+        assert_eq!(split_place(Some("West"), &to("of")), None);
+        assert_eq!(split_place(Some("my"), &to("pm")), None);
+        assert_eq!(split_place(None, &to("Kong")), None);
     }
 
     fn anchor_regex() -> &'static Regex {

@@ -234,6 +234,22 @@ fn derived_arules_vendor_and_sample_files() {
         assert_eq!((l.ships_from.as_deref(), l.ships_to.clone()), (Some("undeclared"), vec!["USA".to_owned()]));
         assert_eq!((l.market_listing_id.as_deref(), l.category.len()), (None, 0));
         assert_eq!(rule(l), "row 2, line 3");
+        // By hand (Python's csv module): 156 rows "Hong","Kong", 15 "South","Africa",
+        // 7 "Czech","Republic", 6 "United","States", 1 "U","S": one place split
+        // in two, read as the origin, no destination.
+        let joined: Vec<&str> = out.listings.iter().filter_map(|l| l.ships_from.as_deref().filter(|f| f.contains(' '))).collect();
+        let count = |place: &str| joined.iter().filter(|&&f| f == place).count();
+        assert_eq!(
+            [count("Hong Kong"), count("South Africa"), count("Czech Republic"), count("United States"), count("U S")],
+            [156, 15, 7, 6, 1]
+        );
+        assert_eq!(joined.len(), 185, "{joined:?}");
+        let split = |l: &&model::Listing| l.ships_from.as_deref().is_some_and(|f| f.contains(' '));
+        assert!(out.listings.iter().filter(split).all(|l| l.ships_to.is_empty()));
+        let noted = out.problems.iter().filter(|p| p.message.contains("one place split in two")).count();
+        assert_eq!(noted, 185);
+        // "Pacific","Palisades" names no country: as shown.
+        assert!(out.listings.iter().any(|l| l.ships_from.as_deref() == Some("Pacific") && l.ships_to == ["Palisades"]));
     }
     if let Some(out) = load("random-sample100_6a9deae0d371050ddbc23dccbf990a2664233497.csv") {
         let l = find(&out, "EkixqB5Na0");
