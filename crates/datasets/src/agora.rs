@@ -28,7 +28,8 @@
 //! `price_btc`; amounts written in R's scientific notation (`6.674e-05`) are
 //! expanded to plain decimal text (`0.00006674`) by moving the decimal point,
 //! never through floating point. A price above 1,000 BTC (a "not for sale"
-//! placeholder such as 17777.77777777 BTC) is rejected as absurd.
+//! placeholder such as 17777.77777777 BTC) is rejected as absurd; the
+//! feedback entries the row shows are still read (buyers left them).
 //!
 //! `from` / `to` hold page text such as ` From: USA To: USA `, ` USA `,
 //! `\r\n  EU\r\n  `: whitespace is collapsed, `From:`/`To:` labels split, and a
@@ -693,14 +694,19 @@ fn import_row(
     };
     let raw_price = cell(f, Some(cols.price)).and_then(present);
     let mut price = None;
+    // A row whose price is a number no sale was made at (17777.77777777 BTC,
+    // "not for sale") is rejected, but the feedback it shows was left by
+    // buyers of the listing: kept, and priced by the listing's other rows
+    // (23 Agora sales were lost with their rows).
+    let mut absurd = None;
     if let Some(p) = raw_price.filter(|p| !price_bin(p)) {
         let Some(amount) = decimal_text(p) else {
             return out.reject(line, n, format!("unparsable price {p:?}"));
         };
-        if let Some(why) = price_problem(&amount, "BTC") {
-            return out.reject(line, n, why);
+        match price_problem(&amount, "BTC") {
+            Some(why) => absurd = Some(why),
+            None => price = Some(amount),
         }
-        price = Some(amount);
     }
     // Not the `usd` column (see `parse`): Agora showed BTC only, and the
     // dataset converted it on the crawl day. As the market's own USD price
@@ -734,11 +740,13 @@ fn import_row(
         }
         _ => vendor.to_owned(),
     };
+    let mut kept_feedback = 0;
     if let Some(raw) = cell(f, cols.feedback) {
         let (entries, cut) = feedback_entries(raw);
         if cut {
             out.warn(line, n, "the last feedback entry is cut off");
         }
+        kept_feedback = entries.len();
         // Borrowed from this row: handed over, not built as records.
         for e in &entries {
             feedback(FeedbackRef {
@@ -754,6 +762,14 @@ fn import_row(
                 provenance: Some((provenance.evidence, &provenance.profile, &provenance.rule)),
             });
         }
+    }
+    if let Some(why) = absurd {
+        let kept = match kept_feedback {
+            0 => String::new(),
+            1 => "; its feedback entry is kept".to_owned(),
+            k => format!("; its {k} feedback entries are kept"),
+        };
+        return out.reject(line, n, format!("{why}{kept}"));
     }
     listing(Listing {
         market: MARKET.to_owned(),
