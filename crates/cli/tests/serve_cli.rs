@@ -661,6 +661,10 @@ fn check_schema(spec: &serde_json::Value, schema: &serde_json::Value, v: &serde_
                 check_schema(spec, &schema["items"], x, &format!("{at}[{i}]"), errs);
             }
         }
+        // A tuple: each item its own schema (JSON Schema 2020-12).
+        for (i, (s, x)) in schema["prefixItems"].as_array().into_iter().flatten().zip(a).enumerate() {
+            check_schema(spec, s, x, &format!("{at}[{i}]"), errs);
+        }
     }
 }
 
