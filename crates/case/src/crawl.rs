@@ -23,6 +23,7 @@ impl Sink for Case {
             source: source.to_owned(),
             url: Some(r.url.clone()),
             captured_at: Some(captured_at),
+            captured_at_is_file_time: false,
             content_type: None,
             origin: Origin::Crawl,
             http_head: Some(r.head.clone()),

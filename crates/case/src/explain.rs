@@ -57,6 +57,10 @@ pub struct Explanation {
     pub sources: Vec<String>,
     /// Capture time.
     pub captured_at: Option<String>,
+    /// The capture time is the file's modification time, taken at import
+    /// because none was given: it may be when a copy was made.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub captured_at_is_file_time: bool,
     /// The row's own date of observation, where it carries one (a dataset's
     /// crawl date): estimates and linking date the row by it, not by the
     /// capture of the file, which is when the file was acquired.
@@ -91,7 +95,8 @@ impl fmt::Display for Explanation {
         for s in &self.sources {
             writeln!(f, "  source       {s}")?;
         }
-        writeln!(f, "  captured at  {}", self.captured_at.as_deref().unwrap_or("unknown"))?;
+        let file_time = if self.captured_at_is_file_time { " (the file's modification time: no capture time was given at import)" } else { "" };
+        writeln!(f, "  captured at  {}{file_time}", self.captured_at.as_deref().unwrap_or("unknown"))?;
         if let Some(o) = &self.observed_at {
             writeln!(f, "  observed on  {o} (the row's own date; the row is dated by it, not by the capture)")?;
         }
@@ -185,6 +190,7 @@ impl Case {
                 urls: vec![],
                 sources: vec![],
                 captured_at: None,
+                captured_at_is_file_time: false,
                 observed_at: observed_at(&row),
                 stored_at: None,
                 extracted_by: None,
@@ -233,6 +239,7 @@ impl Case {
                 .as_ref()
                 .and_then(|r| r.captured_at)
                 .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            captured_at_is_file_time: rec.as_ref().is_some_and(|r| r.captured_at_is_file_time),
             observed_at: None,
             stored_at: rec.as_ref().map(|r| format!("evidence/{} at offset {}", r.stored_at_file, r.offset)),
             extracted_by: page.map(|p| p.extracted_by),

@@ -238,6 +238,7 @@ impl Case {
                 source: format!("{file_label}@{}", rec.offset),
                 url: rec.target_uri.clone(),
                 captured_at: rec.date,
+                captured_at_is_file_time: false,
                 content_type,
                 origin: Origin::Warc { file: file_label.clone(), record_id: rec.record_id.clone() },
                 http_head: head,
@@ -321,6 +322,7 @@ fn read_page(src: &evidence::Source, opts: &ImportOptions) -> std::result::Resul
     let file_time = meta.modified().ok().map(chrono::DateTime::<chrono::Utc>::from);
     cm.captured_at = opts.captured_at.or(file_time);
     let dated_by_file_time = opts.captured_at.is_none() && file_time.is_some();
+    cm.captured_at_is_file_time = dated_by_file_time;
     let dataset = opts.dataset_format.clone().or_else(|| datasets::detect(&src.name, &bytes).map(|f| f.name().to_owned()));
     let prepared = evidence::EvidenceStore::prepare(&bytes, &cm).map_err(|e| format!("{}: not stored: {e}", cm.source))?;
     let data_file_unread = dataset.is_none() && {

@@ -436,6 +436,7 @@ impl Case {
                 url: r.url.clone(),
                 source: r.sources.first().cloned(),
                 captured_at: r.captured_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+                captured_at_is_file_time: r.captured_at_is_file_time,
                 market: markets.get(&r.sha256).cloned(),
                 problem: damaged.get(&r.sha256).cloned(),
             })
@@ -890,7 +891,7 @@ mod tests {
             .evidence
             .records()
             .into_iter()
-            .map(|r| EvidenceEntry { sha256: r.sha256.to_hex(), url: r.url.clone(), source: None, captured_at: None, market: None, problem: None })
+            .map(|r| EvidenceEntry { sha256: r.sha256.to_hex(), url: r.url.clone(), source: None, captured_at: None, captured_at_is_file_time: false, market: None, problem: None })
             .collect();
         let cites = Cites::new(&entries);
         let whole = case.observations(&Filter::default()).unwrap();

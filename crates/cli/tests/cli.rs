@@ -237,8 +237,19 @@ fn pages_dated_by_their_file_times_are_named() {
     assert_eq!((dated["added"].as_u64(), &dated["dated_by_file_time"]), (Some(3), &serde_json::Value::Null));
     let other = tmp.path().join("other");
     ok(&["case", "init", other.to_str().unwrap()]);
-    let by_file = json(&["--json", "--case", other.to_str().unwrap(), "import", pages.to_str().unwrap()]);
-    assert_eq!(by_file["dated_by_file_time"]["pages"].as_u64(), Some(3), "{by_file}");
+    let by_file_json = json(&["--json", "--case", other.to_str().unwrap(), "import", pages.to_str().unwrap()]);
+    assert_eq!(by_file_json["dated_by_file_time"]["pages"].as_u64(), Some(3), "{by_file_json}");
+    // The evidence says so for good: `explain` and a report's evidence index
+    // mark a capture time that is a file's modification time.
+    use bitcoin::hashes::Hash;
+    let sha = bitcoin::hashes::sha256::Hash::hash(b"<html><body>page 0</body></html>").to_string();
+    let marked = "(the file's modification time: no capture time was given at import)";
+    let explained = ok(&["--case", by_file.to_str().unwrap(), "explain", &sha]);
+    assert!(explained.contains(marked), "{explained}");
+    let explained = ok(&["--case", given.to_str().unwrap(), "explain", &sha]);
+    assert!(explained.contains("captured at  2020-02-20T00:00:00Z\n"), "{explained}");
+    let explained = json(&["--json", "--case", by_file.to_str().unwrap(), "explain", &sha]);
+    assert_eq!(explained["captured_at_is_file_time"], true, "{explained}");
 }
 
 #[test]

@@ -436,7 +436,7 @@ fn csv_tables_match_the_report_and_parse_in_python() {
         ("sales.csv", "table,group,method,sales,sales_lower,revenue_usd,revenue_usd_lower,unpriced_sales,undated_sales,days,coverage_note,evidence_sha256"),
         ("links.csv", "link,a,b,probability,hard,status,signals,decision,decided_by,decided_at,why,model,evidence_sha256"),
         ("flows.csv", "address,accounts,address_cluster,reached_cluster,labels,categories,traced_sats,traced_btc,outputs,heights,policy,truncated,evidence_sha256"),
-        ("evidence_index.csv", "sha256,market,url,source,captured_at,check"),
+        ("evidence_index.csv", "sha256,market,url,source,captured_at,captured_at_is_file_time,check"),
     ];
     for (file, header) in headers {
         let (h, _) = read_csv(&dir.join(file));

@@ -73,6 +73,12 @@ pub struct CaptureMeta {
     /// time). When `None`, the stored `WARC-Date` is the time of storing and
     /// the record says the capture time is unknown.
     pub captured_at: Option<DateTime<Utc>>,
+    /// `captured_at` is the file's modification time, taken because no
+    /// capture time was given: when the file was last written, which may be
+    /// a copy's time, not the capture's. Stored
+    /// (`X-Dragnet-Capture-Time: file-modified`) so that every later reader
+    /// can say so.
+    pub captured_at_is_file_time: bool,
     /// The payload's media type, when known. For HTTP responses it defaults
     /// to the response's `Content-Type`.
     pub content_type: Option<String>,
@@ -99,6 +105,7 @@ impl CaptureMeta {
             source: source.into(),
             url: None,
             captured_at: None,
+            captured_at_is_file_time: false,
             content_type: None,
             origin: Origin::File,
             http_head: None,
@@ -180,6 +187,9 @@ pub struct RecordInfo {
     pub sources: Vec<String>,
     /// Capture time of the first capture, when known.
     pub captured_at: Option<DateTime<Utc>>,
+    /// That time is its file's modification time (see
+    /// [`CaptureMeta::captured_at_is_file_time`]).
+    pub captured_at_is_file_time: bool,
     /// Payload media type, when known.
     pub content_type: Option<String>,
     /// Origin of the first capture.
@@ -244,6 +254,9 @@ struct IndexLine {
     source: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     captured_at: Option<String>,
+    /// `captured_at` is the file's modification time.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    captured_at_is_file_time: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     content_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -494,6 +507,7 @@ fn index_line_with(file: &str, rec: &WarcRecord, payload_length: impl FnOnce(&Wa
         url: None,
         source: None,
         captured_at: None,
+        captured_at_is_file_time: false,
         content_type: None,
         origin: None,
         payload_length: None,
@@ -517,6 +531,7 @@ fn index_line_with(file: &str, rec: &WarcRecord, payload_length: impl FnOnce(&Wa
                 Some("unknown") => None,
                 _ => h("WARC-Date"),
             };
+            line.captured_at_is_file_time = rec.header("X-Dragnet-Capture-Time") == Some("file-modified");
             line.content_type = h("WARC-Identified-Payload-Type");
             line.truncated = h("WARC-Truncated");
             line.origin = match rec.header("X-Dragnet-Origin") {
@@ -730,6 +745,7 @@ impl EvidenceStore {
                             .as_deref()
                             .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
                             .map(|t| t.with_timezone(&Utc)),
+                        captured_at_is_file_time: line.captured_at_is_file_time,
                         content_type: line.content_type.clone(),
                         origin: line.origin.clone().unwrap_or(Origin::File),
                         stored_at_file: line.file.clone(),
@@ -910,6 +926,8 @@ impl EvidenceStore {
         ));
         if meta.captured_at.is_none() {
             headers.push(("X-Dragnet-Capture-Time", "unknown".into()));
+        } else if meta.captured_at_is_file_time {
+            headers.push(("X-Dragnet-Capture-Time", "file-modified".into()));
         }
         if let Some(why) = &meta.truncated {
             headers.push(("WARC-Truncated", one_line(why)));

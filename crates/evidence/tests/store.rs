@@ -19,6 +19,7 @@ fn meta(source: &str, url: Option<&str>) -> CaptureMeta {
         source: source.into(),
         url: url.map(Into::into),
         captured_at: Some(t("2019-03-04T05:06:07Z")),
+        captured_at_is_file_time: false,
         content_type: Some("text/html".into()),
         origin: Origin::File,
         http_head: None,
@@ -876,6 +877,13 @@ fn index_written_on_add_is_the_index_rebuilt_from_the_files() {
     acquire(&mut s, b"<html>decoded</html>", &m);
     let large: Vec<u8> = (0..3_000_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
     acquire(&mut s, &large, &meta("large.csv", None));
+    // A capture time that is the file's modification time says so, in the
+    // record and in its index line.
+    let mut m = meta("dated-by-file.html", None);
+    m.captured_at_is_file_time = true;
+    let by_file = acquire(&mut s, b"<html>dated by its file</html>", &m);
+    assert!(s.record(&by_file.sha256).unwrap().captured_at_is_file_time);
+    assert!(!s.record(&model::Sha256::of(&large)).unwrap().captured_at_is_file_time);
     let index = s.dir().join("index.jsonl");
     let written = std::fs::read_to_string(&index).unwrap();
     std::fs::remove_file(&index).unwrap();

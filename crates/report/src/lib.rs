@@ -75,6 +75,9 @@ pub struct EvidenceEntry {
     pub source: Option<String>,
     /// Capture time, RFC 3339.
     pub captured_at: Option<String>,
+    /// That time is the imported file's modification time (no capture time
+    /// was given at import): when the file was last written, perhaps a copy's.
+    pub captured_at_is_file_time: bool,
     /// The market its page was read as (extraction's), where known: two
     /// markets' captures can share a file name (`2020-09-17/page1.html`).
     pub market: Option<String>,
@@ -946,6 +949,7 @@ fn index_of(data: &ReportData, evidence: &[EvidenceEntry]) -> Vec<EvidenceEntry>
         url: None,
         source: Some("not in this case's evidence store".into()),
         captured_at: None,
+        captured_at_is_file_time: false,
         market: None,
         problem: None,
     }));
@@ -1131,7 +1135,7 @@ pub fn write_csv(data: &ReportData, dir: &Path) -> Result<Vec<PathBuf>, ReportEr
     )?;
     table(
         "evidence_index.csv",
-        &["sha256", "market", "url", "source", "captured_at", "check"],
+        &["sha256", "market", "url", "source", "captured_at", "captured_at_is_file_time", "check"],
         data.evidence_index
             .iter()
             .map(|e| {
@@ -1140,7 +1144,7 @@ pub fn write_csv(data: &ReportData, dir: &Path) -> Result<Vec<PathBuf>, ReportEr
                     (Some(_), None) => "intact".to_owned(),
                     (Some(_), Some(p)) => p.clone(),
                 };
-                vec![e.sha256.clone(), opt(&e.market), opt(&e.url), opt(&e.source), opt(&e.captured_at), check]
+                vec![e.sha256.clone(), opt(&e.market), opt(&e.url), opt(&e.source), opt(&e.captured_at), e.captured_at_is_file_time.to_string(), check]
             })
             .collect(),
     )?;

@@ -55,7 +55,7 @@ fn store_with(title: &str, vendor: &str, bytes: &[u8], fpr: &str) -> (SqliteStor
 }
 
 fn entry(ev: &Sha256) -> EvidenceEntry {
-    EvidenceEntry { sha256: ev.to_hex(), url: Some(format!("http://m.onion/{}", &ev.to_hex()[..8])), source: None, captured_at: None, market: None, problem: None }
+    EvidenceEntry { sha256: ev.to_hex(), url: Some(format!("http://m.onion/{}", &ev.to_hex()[..8])), source: None, captured_at: None, captured_at_is_file_time: false, market: None, problem: None }
 }
 
 #[test]
@@ -66,6 +66,7 @@ fn hostile_strings_are_escaped_and_evidence_is_indexed() {
         url: Some("http://example.onion/\"><script>".into()),
         source: None,
         captured_at: Some("2020-01-01T00:00:00Z".into()),
+        captured_at_is_file_time: false,
         market: Some("<b>m</b>".into()),
         problem: None,
     }];
@@ -109,10 +110,32 @@ fn hostile_strings_are_escaped_and_evidence_is_indexed() {
     assert!(!html.contains("<b>m</b>") && html.contains("<td>&lt;b&gt;m&lt;&#x2f;b&gt;</td>"), "the index's market missing or not escaped");
 }
 
+/// A capture time that is a file's modification time is marked in the
+/// evidence index, with a note saying what that time is; others are not.
+#[test]
+fn a_capture_time_taken_from_the_file_is_marked() {
+    let (s, ev) = store_with("t", "v", b"p", "F");
+    let entry = |file_time: bool| EvidenceEntry {
+        sha256: ev.to_hex(),
+        url: None,
+        source: Some("a".into()),
+        captured_at: Some("2026-12-08T00:49:43Z".into()),
+        captured_at_is_file_time: file_time,
+        market: None,
+        problem: None,
+    };
+    let o = ReportOptions { title: "T".into(), ..Default::default() };
+    let html = case_report_html(&s, &[entry(true)], &o).unwrap();
+    assert!(html.contains("<td>2026-12-08T00:49:43Z (file modified)</td>"), "{html}");
+    assert!(html.contains("is the imported file's modification time"));
+    let html = case_report_html(&s, &[entry(false)], &o).unwrap();
+    assert!(html.contains("<td>2026-12-08T00:49:43Z</td>") && !html.contains("file modified"));
+}
+
 #[test]
 fn report_is_reproducible() {
     let (s, ev) = store_with("t", "v", b"p", "F");
-    let entries = vec![EvidenceEntry { sha256: ev.to_hex(), url: None, source: Some("a".into()), captured_at: None, market: None, problem: None }];
+    let entries = vec![EvidenceEntry { sha256: ev.to_hex(), url: None, source: Some("a".into()), captured_at: None, captured_at_is_file_time: false, market: None, problem: None }];
     let o = ReportOptions { title: "T".into(), ..Default::default() };
     assert_eq!(case_report_html(&s, &entries, &o).unwrap(), case_report_html(&s, &entries, &o).unwrap());
 }
@@ -228,13 +251,13 @@ fn csv_tables_read_back_with_headers_and_one_row_per_item() {
     let labels = h.iter().position(|c| c == "labels").unwrap();
     assert_eq!(rows[0][labels], "Exchange, \"X\"", "quoting round-trips");
     let (h, rows) = read("evidence_index.csv");
-    assert_eq!(h, vec!["sha256", "market", "url", "source", "captured_at", "check"]);
+    assert_eq!(h, vec!["sha256", "market", "url", "source", "captured_at", "captured_at_is_file_time", "check"]);
     assert_eq!(rows.len(), 2);
-    assert!(rows.iter().all(|r| &r[5] == "not checked"), "no evidence check was given");
+    assert!(rows.iter().all(|r| &r[5] == "false" && &r[6] == "not checked"), "no evidence check was given");
     // The listing title with a comma, quotes and a newline is in the HTML
     // only; the CSV files are RFC 4180 (CRLF line ends).
     let raw = std::fs::read_to_string(dir.path().join("evidence_index.csv")).unwrap();
-    assert!(raw.starts_with("sha256,market,url,source,captured_at,check\r\n"), "{raw:?}");
+    assert!(raw.starts_with("sha256,market,url,source,captured_at,captured_at_is_file_time,check\r\n"), "{raw:?}");
 }
 
 /// Feedback counted by the caller (`ReportOptions::feedback_counts`, as a
