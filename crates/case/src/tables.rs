@@ -87,13 +87,24 @@ impl Case {
     /// case of millions of rows is never one table in memory.
     pub fn export(&self, rates: &Rates, format: Format, dir: &Path) -> Result<Vec<Written>> {
         let mut written = Vec::new();
-        written.push(self.export_listings(rates, format, dir)?);
+        let sales = self.sales(rates, &SalesOptions { by: GroupBy::Vendor, from: None, to: None })?;
+        // A listing row's notes from the estimates beside its price: a
+        // holding price ($99,999 "restock soon") prices no sale, and a sum of
+        // the column without them is the error the estimates avoid.
+        let mut listing_notes: HashMap<&str, String> = HashMap::new();
+        for p in sales.summary.problems.iter().filter(|p| p.id.starts_with("L-")) {
+            let note = listing_notes.entry(p.id.as_str()).or_default();
+            if !note.is_empty() {
+                note.push_str("; ");
+            }
+            note.push_str(&p.message);
+        }
+        written.push(self.export_listings(rates, &listing_notes, format, dir)?);
         // Each page's capture time, read once: feedback and vendor rows
         // without a date of their own are dated by their page's capture.
         let captured = captured_times(&self.store.pages()?);
         written.push(self.export_feedback(&captured, format, dir)?);
         written.push(self.export_vendors(&captured, format, dir)?);
-        let sales = self.sales(rates, &SalesOptions { by: GroupBy::Vendor, from: None, to: None })?;
         let est = &sales.estimates;
         let f64s = |f: &dyn Fn(&sales::Estimate) -> f64| Column::F64(est.iter().map(|e| Some(f(e))).collect());
         let strs = |f: &dyn Fn(&sales::Estimate) -> Option<String>| Column::Str(est.iter().map(f).collect());
@@ -162,12 +173,12 @@ impl Case {
         Ok(written)
     }
 
-    fn export_listings(&self, rates: &Rates, format: Format, dir: &Path) -> Result<Written> {
+    fn export_listings(&self, rates: &Rates, notes: &HashMap<&str, String>, format: Format, dir: &Path) -> Result<Written> {
         let o = self.observations_with(&Filter::default(), FeedbackRead::Skip, ListingOrder::Sorted)?;
         let names = [
             "id", "evidence", "rule", "market", "vendor", "title", "category", "price_amount", "price_currency",
             "price_usd_shown", "price_btc_shown", "usd_rate", "ships_from", "ships_to", "sold_since", "observed_at",
-            "market_listing_id",
+            "market_listing_id", "estimate_notes",
         ];
         let mut columns: Vec<(&str, Kind)> = names.iter().map(|n| (*n, Kind::Str)).collect();
         columns.extend([("price_usd", Kind::F64), ("sold", Kind::I64), ("observed_day", Kind::Date)]);
@@ -208,6 +219,7 @@ impl Case {
                     r.sold_since.clone(),
                     r.observed_at.clone().or_else(|| l.captured_at.clone()),
                     r.market_listing_id.clone(),
+                    notes.get(l.id.as_str()).cloned(),
                 ];
                 for (c, v) in cols.iter_mut().zip(row) {
                     c.push(v);
