@@ -95,7 +95,7 @@ impl fmt::Display for Explanation {
         for s in &self.sources {
             writeln!(f, "  source       {s}")?;
         }
-        let file_time = if self.captured_at_is_file_time { " (the file's modification time: no capture time was given at import)" } else { "" };
+        let file_time = if self.captured_at_is_file_time { " (the file's modification time when these bytes were first imported: no capture time was given)" } else { "" };
         writeln!(f, "  captured at  {}{file_time}", self.captured_at.as_deref().unwrap_or("unknown"))?;
         if let Some(o) = &self.observed_at {
             writeln!(f, "  observed on  {o} (the row's own date; the row is dated by it, not by the capture)")?;

@@ -243,13 +243,19 @@ fn pages_dated_by_their_file_times_are_named() {
     // mark a capture time that is a file's modification time.
     use bitcoin::hashes::Hash;
     let sha = bitcoin::hashes::sha256::Hash::hash(b"<html><body>page 0</body></html>").to_string();
-    let marked = "(the file's modification time: no capture time was given at import)";
+    let marked = "(the file's modification time when these bytes were first imported: no capture time was given)";
     let explained = ok(&["--case", by_file.to_str().unwrap(), "explain", &sha]);
     assert!(explained.contains(marked), "{explained}");
     let explained = ok(&["--case", given.to_str().unwrap(), "explain", &sha]);
     assert!(explained.contains("captured at  2020-02-20T00:00:00Z\n"), "{explained}");
     let explained = json(&["--json", "--case", by_file.to_str().unwrap(), "explain", &sha]);
     assert_eq!(explained["captured_at_is_file_time"], true, "{explained}");
+    // A case's WARC file imported into another case keeps what its records say.
+    let from_warc = tmp.path().join("from-warc");
+    ok(&["case", "init", from_warc.to_str().unwrap()]);
+    ok(&["--quiet", "--case", from_warc.to_str().unwrap(), "import", by_file.join("evidence/evidence-00001.warc.gz").to_str().unwrap()]);
+    let explained = ok(&["--case", from_warc.to_str().unwrap(), "explain", &sha]);
+    assert!(explained.contains(marked), "{explained}");
 }
 
 #[test]

@@ -550,6 +550,7 @@ fn index_line_with(file: &str, rec: &WarcRecord, payload_length: impl FnOnce(&Wa
             line.url = s("url");
             line.source = s("source");
             line.captured_at = s("captured_at");
+            line.captured_at_is_file_time = v.get("captured_at_is_file_time") == Some(&Value::Bool(true));
             line.content_type = s("content_type");
             line.origin = v.get("origin").and_then(|o| serde_json::from_value(o.clone()).ok());
         }
@@ -854,6 +855,9 @@ impl EvidenceStore {
                 }
                 if let Some(t) = &meta.captured_at {
                     detail["captured_at"] = Value::from(rfc3339(t));
+                    if meta.captured_at_is_file_time {
+                        detail["captured_at_is_file_time"] = Value::from(true);
+                    }
                 }
                 if let Some(c) = &meta.content_type {
                     detail["content_type"] = Value::from(one_line(c));

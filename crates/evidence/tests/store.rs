@@ -884,8 +884,13 @@ fn index_written_on_add_is_the_index_rebuilt_from_the_files() {
     let by_file = acquire(&mut s, b"<html>dated by its file</html>", &m);
     assert!(s.record(&by_file.sha256).unwrap().captured_at_is_file_time);
     assert!(!s.record(&model::Sha256::of(&large)).unwrap().captured_at_is_file_time);
+    // And so does an alias record of the bytes from another file.
+    let mut m = meta("a-copy.html", None);
+    m.captured_at_is_file_time = true;
+    assert!(!acquire(&mut s, b"<html>dated by its file</html>", &m).new);
     let index = s.dir().join("index.jsonl");
     let written = std::fs::read_to_string(&index).unwrap();
+    assert_eq!(written.matches("\"captured_at_is_file_time\":true").count(), 2, "{written}");
     std::fs::remove_file(&index).unwrap();
     let rebuilt_store = EvidenceStore::open(s.dir()).unwrap();
     assert_eq!(std::fs::read_to_string(&index).unwrap(), written);

@@ -214,6 +214,7 @@ pub fn evidence_info(case: &case::Case, sha: &Sha256) -> Result<Value, AppError>
         "urls": rec.urls,
         "sources": rec.sources,
         "captured_at": rec.captured_at.map(|t| t.to_rfc3339()),
+        "captured_at_is_file_time": rec.captured_at_is_file_time,
         "content_type": rec.content_type,
         "bytes": rec.payload_length,
         "stored_in": format!("{}@{}", rec.stored_at_file, rec.offset),

@@ -153,6 +153,9 @@ pub struct ListingObservation {
     pub id: String,
     /// Capture time of the page (RFC 3339), when known.
     pub captured_at: Option<String>,
+    /// That time is the imported file's modification time (no capture
+    /// time was given).
+    pub captured_at_is_file_time: bool,
     /// What the page says its observation time was.
     pub observed_at: Option<String>,
     /// Price as shown.
@@ -205,10 +208,12 @@ pub fn listing_history(case: &case::Case, id: &str) -> Result<ListingHistory, Ap
         })
         .map(|o| {
             let evidence = o.record.provenance.as_ref().map(|p| p.evidence);
-            let captured_at = evidence.and_then(|e| case.evidence().record(&e)).and_then(|r| r.captured_at).map(|t| t.to_rfc3339());
+            let record = evidence.and_then(|e| case.evidence().record(&e));
+            let captured_at = record.as_ref().and_then(|r| r.captured_at).map(|t| t.to_rfc3339());
             ListingObservation {
                 id: o.id.to_string(),
                 captured_at,
+                captured_at_is_file_time: record.is_some_and(|r| r.captured_at_is_file_time),
                 observed_at: o.record.observed_at.clone(),
                 price: o.record.price.as_ref().map(|p| format!("{} {}", p.amount, p.currency)),
                 price_usd: o.record.price_usd.clone(),
