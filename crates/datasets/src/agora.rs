@@ -28,8 +28,8 @@
 //! `price_btc`; amounts written in R's scientific notation (`6.674e-05`) are
 //! expanded to plain decimal text (`0.00006674`) by moving the decimal point,
 //! never through floating point. A price above 1,000 BTC (a "not for sale"
-//! placeholder such as 17777.77777777 BTC) is rejected as absurd; the
-//! feedback entries the row shows are still read (buyers left them).
+//! placeholder such as 17777.77777777 BTC) is rejected as absurd, with the
+//! feedback entries the row shows (its warning counts them).
 //!
 //! `from` / `to` hold page text such as ` From: USA To: USA `, ` USA `,
 //! `\r\n  EU\r\n  `: whitespace is collapsed, `From:`/`To:` labels split, and a
@@ -695,9 +695,11 @@ fn import_row(
     let raw_price = cell(f, Some(cols.price)).and_then(present);
     let mut price = None;
     // A row whose price is a number no sale was made at (17777.77777777 BTC,
-    // "not for sale") is rejected, but the feedback it shows was left by
-    // buyers of the listing: kept, and priced by the listing's other rows
-    // (23 Agora sales were lost with their rows).
+    // "not for sale") is rejected with the feedback it shows, and its
+    // warning says how many entries went with it. Kept, they counted again
+    // (TrapHouse's showcase listing showed the same 7 entries on two crawls,
+    // buyer tags changed, texts of its other listings: +14 sales; found by a
+    // review).
     let mut absurd = None;
     if let Some(p) = raw_price.filter(|p| !price_bin(p)) {
         let Some(amount) = decimal_text(p) else {
@@ -740,13 +742,18 @@ fn import_row(
         }
         _ => vendor.to_owned(),
     };
-    let mut kept_feedback = 0;
-    if let Some(raw) = cell(f, cols.feedback) {
+    let mut left_out = 0;
+    if let Some(raw) = cell(f, cols.feedback).filter(|raw| match absurd {
+        Some(_) => {
+            left_out = feedback_entries(raw).0.len();
+            false
+        }
+        None => true,
+    }) {
         let (entries, cut) = feedback_entries(raw);
         if cut {
             out.warn(line, n, "the last feedback entry is cut off");
         }
-        kept_feedback = entries.len();
         // Borrowed from this row: handed over, not built as records.
         for e in &entries {
             feedback(FeedbackRef {
@@ -764,12 +771,12 @@ fn import_row(
         }
     }
     if let Some(why) = absurd {
-        let kept = match kept_feedback {
+        let with = match left_out {
             0 => String::new(),
-            1 => "; its feedback entry is kept".to_owned(),
-            k => format!("; its {k} feedback entries are kept"),
+            1 => "; its feedback entry is left out with it".to_owned(),
+            k => format!("; its {k} feedback entries are left out with it"),
         };
-        return out.reject(line, n, format!("{why}{kept}"));
+        return out.reject(line, n, format!("{why}{with}"));
     }
     listing(Listing {
         market: MARKET.to_owned(),
