@@ -944,35 +944,55 @@ fn several_listings(obs: &[(NaiveDate, &Obs<Listing>)]) -> bool {
     ids.next().is_some_and(|first| ids.any(|id| id != first))
 }
 
-/// Of a title several listings share, the observations of the listing a
-/// feedback's rows came from: the one whose observation is of the same
-/// evidence (and, for a dataset, the same row) as a sighting's, the first
-/// such listing that shows a usable price. `None` when no sighting names
-/// one listing (a page of several listings, a feedback file of its own).
-fn own_listing<'o, 'r>(
-    obs: &[(NaiveDate, &'o Obs<Listing>)],
-    sightings: impl Iterator<Item = model::FeedbackRef<'r>>,
-    by_title: &ListingsByTitle<'_>,
-) -> Option<smallvec::SmallVec<[(NaiveDate, &'o Obs<Listing>); 4]>> {
-    let mut first = None;
-    for f in sightings {
-        let Some((evidence, profile, rule)) = f.provenance else { continue };
-        let from_row = |l: &Listing| {
-            l.provenance.as_ref().is_some_and(|p| p.evidence == evidence && (!profile.starts_with("dataset:") || p.rule == rule))
-        };
-        let mut ids = obs.iter().filter(|(_, o)| from_row(&o.record)).filter_map(|(_, o)| o.record.market_listing_id.as_deref());
-        let Some(id) = ids.next() else { continue };
-        if ids.any(|other| other != id) {
-            continue;
+/// A title several listings share, indexed: each row's (evidence, and
+/// for a dataset its rule) listing id, and each id's observations.
+struct SharedTitle<'o> {
+    /// `None`: rows of that key show two ids (a page of several listings).
+    id_of_row: HashMap<(model::Sha256, Option<&'o str>), Option<&'o str>, FastState>,
+    by_id: HashMap<&'o str, Vec<(NaiveDate, &'o Obs<Listing>)>, FastState>,
+}
+
+impl<'o> SharedTitle<'o> {
+    fn of(obs: &[(NaiveDate, &'o Obs<Listing>)]) -> SharedTitle<'o> {
+        let mut t = SharedTitle { id_of_row: HashMap::default(), by_id: HashMap::default() };
+        for &(day, o) in obs {
+            let Some(id) = o.record.market_listing_id.as_deref() else { continue };
+            t.by_id.entry(id).or_default().push((day, o));
+            if let Some(p) = &o.record.provenance {
+                for key in [(p.evidence, Some(p.rule.as_str())), (p.evidence, None)] {
+                    t.id_of_row.entry(key).and_modify(|known| *known = known.filter(|k| *k == id)).or_insert(Some(id));
+                }
+            }
         }
-        let of_id: smallvec::SmallVec<[(NaiveDate, &Obs<Listing>); 4]> =
-            obs.iter().filter(|(_, o)| o.record.market_listing_id.as_deref() == Some(id)).copied().collect();
-        if of_id.iter().any(|(_, o)| shows_price(&o.record) && by_title.usable(o)) {
-            return Some(of_id);
-        }
-        first.get_or_insert(of_id);
+        t
     }
-    first
+
+    /// The observations of the listing a feedback's rows came from: the one
+    /// whose observation is of the same evidence (and, for a dataset, the
+    /// same row) as a sighting's; of several, the first that shows a usable
+    /// price, else one that shows any. `None` when no sighting names one
+    /// listing (a page of several listings, a feedback file of its own).
+    fn own_listing<'r>(&self, sightings: impl Iterator<Item = model::FeedbackRef<'r>>, by_title: &ListingsByTitle<'_>) -> Option<&[(NaiveDate, &'o Obs<Listing>)]> {
+        let mut found: Option<(u8, &[(NaiveDate, &'o Obs<Listing>)])> = None;
+        for f in sightings {
+            let Some((evidence, profile, rule)) = f.provenance else { continue };
+            let key = (evidence, profile.starts_with("dataset:").then_some(rule));
+            let Some(Some(id)) = self.id_of_row.get(&key) else { continue };
+            let Some(of_id) = self.by_id.get(id) else { continue };
+            let rank = if of_id.iter().any(|(_, o)| shows_price(&o.record) && by_title.usable(o)) {
+                2
+            } else {
+                u8::from(of_id.iter().any(|(_, o)| shows_price(&o.record)))
+            };
+            if found.is_none_or(|(best, _)| rank > best) {
+                found = Some((rank, of_id));
+            }
+            if rank == 2 {
+                break;
+            }
+        }
+        found.map(|(_, of_id)| of_id)
+    }
 }
 
 /// The latest observation on or before `on` that `has` what is asked,
@@ -990,23 +1010,22 @@ fn shows_price(l: &Listing) -> bool {
 /// The observation that prices a sale on `on`: the latest on or before it,
 /// else the first after; observations that show a usable price first. A
 /// holding price, or one that is no sale price by its value, prices nothing
-/// while the listing shows another. With `usable_only`, none other; else,
-/// with none usable, one that shows a price still names why it prices
-/// nothing (a row showing none said "no price"), and then any.
-fn pricing_observation<'o>(obs: &[(NaiveDate, &'o Obs<Listing>)], on: NaiveDate, by_title: &ListingsByTitle<'_>, usable_only: bool) -> Option<&'o Obs<Listing>> {
+/// while the listing shows another; with none usable, one that shows a price
+/// still names why it prices nothing (a row showing none said "no price"),
+/// and then any.
+fn pricing_observation<'o>(obs: &[(NaiveDate, &'o Obs<Listing>)], on: NaiveDate, by_title: &ListingsByTitle<'_>) -> Option<&'o Obs<Listing>> {
     let shows = |o: &&(NaiveDate, &Obs<Listing>)| shows_price(&o.1.record);
     let priced = |o: &&(NaiveDate, &Obs<Listing>)| shows(o) && by_title.usable(o.1);
-    let found = obs.iter().rev().filter(priced).find(|(d, _)| *d <= on).or_else(|| obs.iter().find(priced));
-    let found = if usable_only {
-        found
-    } else {
-        found
-            .or_else(|| obs.iter().rev().filter(shows).find(|(d, _)| *d <= on))
-            .or_else(|| obs.iter().find(shows))
-            .or_else(|| obs.iter().rev().find(|(d, _)| *d <= on))
-            .or_else(|| obs.first())
-    };
-    found.map(|(_, o)| *o)
+    obs.iter()
+        .rev()
+        .filter(priced)
+        .find(|(d, _)| *d <= on)
+        .or_else(|| obs.iter().find(priced))
+        .or_else(|| obs.iter().rev().filter(shows).find(|(d, _)| *d <= on))
+        .or_else(|| obs.iter().find(shows))
+        .or_else(|| obs.iter().rev().find(|(d, _)| *d <= on))
+        .or_else(|| obs.first())
+        .map(|(_, o)| *o)
 }
 
 /// A listing's observations with their days, in day order: most listings
@@ -1239,6 +1258,10 @@ fn feedback_units_in<R: FeedbackRow>(
     let mut accounts: HashMap<(&str, &str), Option<&Titles>, FastState> = HashMap::default();
     let mut title = String::new();
     let mut last_priced: Option<(&Obs<Listing>, Result<UsdAmount, crate::ConvertError>)> = None;
+    // Each title several listings share, indexed once (by its address):
+    // a scan of the title per feedback was quadratic in a vendor's
+    // listings of one title (found by a review).
+    let mut shared_titles: HashMap<usize, SharedTitle<'_>, FastState> = HashMap::default();
     for u in uniques {
         let g = group_of[u.sightings[0]];
         let lower_share = most_in_one[g] as f64 / date_aware[g].max(1) as f64;
@@ -1266,17 +1289,21 @@ fn feedback_units_in<R: FeedbackRow>(
                 }
             });
         // A title several listings share is priced (and filed) by the
-        // listing the feedback's own row shows, where that shows a usable
-        // price; else, and for any other title, by all its observations.
+        // listing the feedback's own row shows, where that shows a price
+        // (one that prices no sale says why, as a title of one listing
+        // does); else, and for any other title, by all its observations.
         let own = match observations {
-            Some((obs, true)) => own_listing(obs, u.sightings.iter().map(|&i| used[i].0.record()), by_title),
+            Some((obs, true)) => {
+                let shared = shared_titles.entry(obs.as_ptr() as usize).or_insert_with(|| SharedTitle::of(obs));
+                shared.own_listing(u.sightings.iter().map(|&i| used[i].0.record()), by_title)
+            }
             _ => None,
         };
         let observations = observations.map(|(obs, _)| obs);
-        let listing = own
-            .as_deref()
-            .and_then(|own| pricing_observation(own, on, by_title, true))
-            .or_else(|| observations.and_then(|obs| pricing_observation(obs, on, by_title, false)));
+        let listing = match own {
+            Some(own) if own.iter().any(|(_, o)| shows_price(&o.record)) => pricing_observation(own, on, by_title),
+            _ => observations.and_then(|obs| pricing_observation(obs, on, by_title)),
+        };
         let priced = match (f.price, listing) {
             (Some((amount, currency)), _) => Cow::Owned(to_usd(amount, currency, on, rates)),
             // Only a holding price shown: none to price the sale at.
@@ -1307,12 +1334,12 @@ fn feedback_units_in<R: FeedbackRow>(
         // were filed under category "?", found by a review.) A feedback's own
         // listing, where the title is several listings', comes before a
         // pricing row of another listing.
-        let in_own = listing.is_some_and(|p| own.as_deref().is_none_or(|own| own.iter().any(|(_, o)| std::ptr::eq(*o, p))));
+        let in_own = listing.is_some_and(|p| own.is_none_or(|own| own.iter().any(|(_, o)| std::ptr::eq(*o, p))));
         let shown = |has: fn(&Listing) -> bool| -> Option<&Listing> {
             let pricing_row = l.filter(|l| has(l));
             pricing_row
                 .filter(|_| in_own)
-                .or_else(|| latest_showing(own.as_deref()?, on, has))
+                .or_else(|| latest_showing(own?, on, has))
                 .or(pricing_row)
                 .or_else(|| latest_showing(observations?, on, has))
         };

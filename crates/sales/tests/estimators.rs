@@ -242,11 +242,14 @@ fn feedback_of_a_title_two_listings_share_is_priced_by_its_own_listing() {
         row_listing("a-feb", "2020-02-10", "A", "row 4", Some("12")),
         // C shows no price (Agora's arules rows show a price bin).
         row_listing("c-feb", "2020-02-10", "C", "row 5", None),
+        // D shows a price no sale is made at (under half a dollar).
+        row_listing("d-feb", "2020-02-10", "D", "row 6", Some("0.30")),
     ];
     let feedback = vec![
         from_row("f-b", "row 3", "b"),
         from_row("f-a", "row 4", "a"),
         from_row("f-c", "row 5", "c"),
+        from_row("f-d", "row 6", "d"),
         fb("f-page", "other page", "2020-03-01", "p", "2020-02-20"),
     ];
     let u = run(&listings, &feedback, &Rates::default());
@@ -260,6 +263,11 @@ fn feedback_of_a_title_two_listings_share_is_priced_by_its_own_listing() {
     // C's own row shows no price: the title's latest priced row, C's category.
     assert_eq!(sold("f-c"), (12.0, "a-feb".to_owned(), "cat of C".to_owned()));
     assert_eq!(sold("f-page"), (12.0, "a-feb".to_owned(), "cat of A".to_owned()));
+    // D's own price prices no sale: unpriced, with its note, as a title of
+    // one listing would be; not priced at a sibling's $12 (found by a review).
+    let d = u.units.iter().find(|x| x.sources[0] == "f-d").unwrap();
+    assert_eq!((d.price.as_ref(), d.sources.last().map(String::as_str)), (None, Some("d-feb")));
+    assert!(u.problems.iter().any(|p| p.id == "f-d"), "{:?}", u.problems);
 }
 
 #[test]
