@@ -944,6 +944,9 @@ fn several_listings(obs: &[(NaiveDate, &Obs<Listing>)]) -> bool {
     ids.next().is_some_and(|first| ids.any(|id| id != first))
 }
 
+/// A listing observation with its day.
+type Dated<'o> = (NaiveDate, &'o Obs<Listing>);
+
 /// A title several listings share, indexed: each row's (evidence, and
 /// for a dataset its rule) listing id, and each id's observations.
 struct SharedTitle<'o> {
@@ -972,8 +975,8 @@ impl<'o> SharedTitle<'o> {
     /// same row) as a sighting's; of several, the first that shows a usable
     /// price, else one that shows any. `None` when no sighting names one
     /// listing (a page of several listings, a feedback file of its own).
-    fn own_listing<'r>(&self, sightings: impl Iterator<Item = model::FeedbackRef<'r>>, by_title: &ListingsByTitle<'_>) -> Option<&[(NaiveDate, &'o Obs<Listing>)]> {
-        let mut found: Option<(u8, &[(NaiveDate, &'o Obs<Listing>)])> = None;
+    fn own_listing<'r>(&self, sightings: impl Iterator<Item = model::FeedbackRef<'r>>, by_title: &ListingsByTitle<'_>) -> Option<&[Dated<'o>]> {
+        let mut found: Option<(u8, &[Dated<'o>])> = None;
         for f in sightings {
             let Some((evidence, profile, rule)) = f.provenance else { continue };
             let key = (evidence, profile.starts_with("dataset:").then_some(rule));
@@ -1252,8 +1255,9 @@ fn feedback_units_in<R: FeedbackRow>(
     // Many feedback name one listing: its observations are looked up once,
     // in its account's titles (looked up once per account as shown).
     // With each, whether the title is several listings' (see [`several_listings`]).
-    let mut listing_obs: HashMap<(&str, &str, &str), Option<(&DatedListings, bool)>, FastState> = HashMap::default();
-    type ListingLookup<'k, 'l, 'o> = ((&'k str, &'k str, &'k str), Option<(&'l DatedListings<'o>, bool)>);
+    type Found<'l, 'o> = Option<(&'l DatedListings<'o>, bool)>;
+    let mut listing_obs: HashMap<(&str, &str, &str), Found<'_, '_>, FastState> = HashMap::default();
+    type ListingLookup<'k, 'l, 'o> = ((&'k str, &'k str, &'k str), Found<'l, 'o>);
     let mut last_listing: Option<ListingLookup<'_, '_, '_>> = None;
     let mut accounts: HashMap<(&str, &str), Option<&Titles>, FastState> = HashMap::default();
     let mut title = String::new();
