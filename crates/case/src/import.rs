@@ -234,13 +234,14 @@ impl Case {
                     continue;
                 }
             };
+            // As the record says: dragnet's own records name a capture time
+            // that was unknown, or a file's modification time.
+            let capture_time = rec.header("X-Dragnet-Capture-Time");
             let meta = CaptureMeta {
                 source: format!("{file_label}@{}", rec.offset),
                 url: rec.target_uri.clone(),
-                // As the record says: dragnet's own records name a capture
-                // time that was unknown, or a file's modification time.
-                captured_at: rec.date.filter(|_| rec.header("X-Dragnet-Capture-Time") != Some("unknown")),
-                captured_at_is_file_time: rec.header("X-Dragnet-Capture-Time") == Some("file-modified"),
+                captured_at: rec.date.filter(|_| capture_time != Some("unknown")),
+                captured_at_is_file_time: capture_time == Some("file-modified"),
                 content_type,
                 origin: Origin::Warc { file: file_label.clone(), record_id: rec.record_id.clone() },
                 http_head: head,

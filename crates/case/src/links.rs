@@ -261,11 +261,6 @@ pub fn decision_word(d: Option<&LinkDecision>) -> &'static str {
     }
 }
 
-/// A revenue as known: `None` when there are sales and none has a price.
-fn revenue_known(sales: f64, unpriced: f64, revenue: f64) -> Option<f64> {
-    (sales <= 0.0 || unpriced < sales).then_some(revenue)
-}
-
 impl Case {
     /// The operator (see [`Operator`]) holding account `id` (`market/vendor`,
     /// any case), scored with `model`; `None` when no account has that id.
@@ -312,7 +307,7 @@ impl Case {
                 sales.push(OperatorSales {
                     method: e.method.as_str().to_owned(),
                     sales_lower: e.sales_lower,
-                    revenue_usd_lower: revenue_known(e.sales_lower, e.unpriced_sales, e.revenue_usd_lower),
+                    revenue_usd_lower: e.revenue_known().then_some(e.revenue_usd_lower),
                     unpriced_sales: e.unpriced_sales,
                 });
             }
@@ -340,7 +335,7 @@ impl Case {
             .into_iter()
             .map(|(m, (s, r))| {
                 let unpriced = combined_unpriced.get(&m).copied().unwrap_or(0.0);
-                (m, (s, revenue_known(s, unpriced, r)))
+                (m, (s, sales::revenue_known(s, unpriced).then_some(r)))
             })
             .collect();
         Ok(Some(Operator { accounts: rows, links: joining, combined_sales_lower: combined, combined_unpriced_sales: combined_unpriced }))

@@ -694,21 +694,25 @@ fn import_row(
     };
     let raw_price = cell(f, Some(cols.price)).and_then(present);
     let mut price = None;
-    // A row whose price is a number no sale was made at (17777.77777777 BTC,
-    // "not for sale") is rejected with the feedback it shows, and its
-    // warning says how many entries went with it. Kept, they counted again
-    // (TrapHouse's showcase listing showed the same 7 entries on two crawls,
-    // buyer tags changed, texts of its other listings: +14 sales; found by a
-    // review).
-    let mut absurd = None;
     if let Some(p) = raw_price.filter(|p| !price_bin(p)) {
         let Some(amount) = decimal_text(p) else {
             return out.reject(line, n, format!("unparsable price {p:?}"));
         };
-        match price_problem(&amount, "BTC") {
-            Some(why) => absurd = Some(why),
-            None => price = Some(amount),
+        // A row whose price is a number no sale was made at (17777.77777777
+        // BTC, "not for sale") is rejected with the feedback it shows, and
+        // its warning says how many entries went with it. Kept, they counted
+        // again (TrapHouse's showcase listing showed the same 7 entries on
+        // two crawls, buyer tags changed, texts of its other listings: +14
+        // sales; found by a review).
+        if let Some(why) = price_problem(&amount, "BTC") {
+            let with = match cell(f, cols.feedback).map_or(0, |raw| feedback_entries(raw).0.len()) {
+                0 => String::new(),
+                1 => "; its feedback entry is left out with it".to_owned(),
+                k => format!("; its {k} feedback entries are left out with it"),
+            };
+            return out.reject(line, n, format!("{why}{with}"));
         }
+        price = Some(amount);
     }
     // Not the `usd` column (see `parse`): Agora showed BTC only, and the
     // dataset converted it on the crawl day. As the market's own USD price
@@ -742,14 +746,7 @@ fn import_row(
         }
         _ => vendor.to_owned(),
     };
-    let mut left_out = 0;
-    if let Some(raw) = cell(f, cols.feedback).filter(|raw| match absurd {
-        Some(_) => {
-            left_out = feedback_entries(raw).0.len();
-            false
-        }
-        None => true,
-    }) {
+    if let Some(raw) = cell(f, cols.feedback) {
         let (entries, cut) = feedback_entries(raw);
         if cut {
             out.warn(line, n, "the last feedback entry is cut off");
@@ -769,14 +766,6 @@ fn import_row(
                 provenance: Some((provenance.evidence, &provenance.profile, &provenance.rule)),
             });
         }
-    }
-    if let Some(why) = absurd {
-        let with = match left_out {
-            0 => String::new(),
-            1 => "; its feedback entry is left out with it".to_owned(),
-            k => format!("; its {k} feedback entries are left out with it"),
-        };
-        return out.reject(line, n, format!("{why}{with}"));
     }
     listing(Listing {
         market: MARKET.to_owned(),

@@ -1510,11 +1510,16 @@ struct EstimateWire {
     coverage_note: String,
 }
 
+/// False when there are sales and none of them has a USD price: their
+/// revenue is unknown, not zero.
+pub fn revenue_known(sales_lower: f64, unpriced_sales: f64) -> bool {
+    !(sales_lower > 0.0 && unpriced_sales >= sales_lower)
+}
+
 impl Estimate {
-    /// False when the group has sales and none of them has a USD price:
-    /// its revenue is unknown, not zero.
+    /// [`revenue_known`] of the group.
     pub fn revenue_known(&self) -> bool {
-        !(self.sales_lower > 0.0 && self.unpriced_sales >= self.sales_lower)
+        revenue_known(self.sales_lower, self.unpriced_sales)
     }
 }
 

@@ -38,7 +38,7 @@ mod numbers;
 pub mod rates;
 pub mod usd;
 
-pub use estimate::{aggregate, first_day_text, listing_summary, notes_in_window, units, units_where, Coverage, Estimator, MIN_COVERAGE_TO_SCALE, Estimate, GroupBy, ListingSummary, Method, Problem, Unit, Units, WindowNotes};
+pub use estimate::{aggregate, first_day_text, revenue_known, listing_summary, notes_in_window, units, units_where, Coverage, Estimator, MIN_COVERAGE_TO_SCALE, Estimate, GroupBy, ListingSummary, Method, Problem, Unit, Units, WindowNotes};
 pub use feedback_row::FeedbackRow;
 pub use named::listing_identities;
 pub use ledger::{decode_kept, decode_kept_table, encode_kept, write_kept, write_kept_table, Ledger, LedgerSummary, Rollup, UnitTable, UnitTableBuilder, Unplaced, UNDATED_MONTH};
