@@ -138,10 +138,9 @@ pub fn evaluate(idx: &ChainIndex, truth: &Truth, cfg: &ClusterConfig) -> EvalRep
             txs_missing += 1;
             continue;
         };
-        let id = Some(id);
         if t.kind == "coinjoin" {
             cj_truth += 1;
-            if id.is_some_and(|i| flagged.contains(&i)) {
+            if flagged.contains(&id) {
                 cj_tp += 1;
             }
         }
@@ -151,7 +150,7 @@ pub fn evaluate(idx: &ChainIndex, truth: &Truth, cfg: &ClusterConfig) -> EvalRep
         for h in &cfg.change {
             let Some(s) = change.get_mut(h.name()) else { continue };
             s.payments += 1;
-            if let Some(v) = id.and_then(|i| change_output(idx, i, *h)) {
+            if let Some(v) = change_output(idx, id, *h) {
                 s.named += 1;
                 if Some(v) == t.change_vout {
                     s.correct += 1;
